@@ -1,0 +1,55 @@
+"""The one place that turns a plain class into a named, detached, restartable Ray actor.
+
+Actors are plain classes (testable without Ray); this builder applies
+``ray.remote(...).options(...)`` at call time, never at import time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import ray
+
+NAMESPACE = "swe-fleet"
+
+
+@dataclass(frozen=True)
+class ActorOptions:
+    """Distributed concerns of one actor; the defaults suit the fleet's I/O-bound actors."""
+
+    name: str
+    namespace: str = NAMESPACE
+    num_cpus: float = 0.0  # I/O-bound: waits on models, Redis, the sandbox (see FACTS.md)
+    max_restarts: int = -1
+    max_task_retries: int = 0
+    max_concurrency: int | None = None
+    detached: bool = True
+    resources: dict[str, float] | None = None
+
+
+def build(cls: type, opts: ActorOptions, *args: Any, **kwargs: Any) -> Any:
+    """Create the named actor, or return the running one (``get_if_exists=True``)."""
+    options: dict[str, Any] = {
+        "name": opts.name,
+        "namespace": opts.namespace,
+        "num_cpus": opts.num_cpus,
+        "max_restarts": opts.max_restarts,
+        "max_task_retries": opts.max_task_retries,
+        "get_if_exists": True,
+    }
+    if opts.detached:
+        options["lifetime"] = "detached"
+    if opts.max_concurrency:
+        options["max_concurrency"] = opts.max_concurrency
+    if opts.resources:
+        options["resources"] = opts.resources
+    return ray.remote(cls).options(**options).remote(*args, **kwargs)
+
+
+def lookup(name: str, namespace: str = NAMESPACE) -> Any:
+    """Handle of a running named actor, or ``None``."""
+    try:
+        return ray.get_actor(name, namespace=namespace)
+    except ValueError:
+        return None
