@@ -1,0 +1,55 @@
+"""Schema-constrained model calls: ask for JSON matching a pydantic model, validate, retry once."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from fleet.contracts import ChatMessage
+from fleet.errors import InvalidModelOutput
+from fleet.ports import ChatModel
+
+T = TypeVar("T", bound=BaseModel)
+
+
+def json_schema(model: type[BaseModel]) -> dict[str, Any]:
+    """The JSON schema sent as ``response_format`` for ``model``."""
+    return model.model_json_schema()
+
+
+def structured(
+    chat: ChatModel,
+    messages: Sequence[ChatMessage],
+    schema: type[T],
+    *,
+    temperature: float = 0.0,
+    seed: int | None = None,
+    max_tokens: int = 512,
+    attempts: int = 2,
+    name: str = "model",
+) -> T:
+    """Call ``chat`` with ``schema`` as response format and return the validated object.
+
+    Raises:
+        InvalidModelOutput: every attempt returned text that does not validate (raw text attached).
+        ModelUnavailable / BudgetExceeded: from the underlying model.
+    """
+    raw, reason = "", ""
+    for attempt in range(attempts):
+        response = chat.complete(
+            messages,
+            schema=json_schema(schema),
+            temperature=temperature,
+            seed=None if seed is None else seed + attempt,
+            max_tokens=max_tokens,
+        )
+        raw = response.text
+        try:
+            return schema.model_validate_json(raw)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            reason = f"{'.'.join(str(p) for p in first['loc']) or 'output'}: {first['msg']}"
+            name = response.model or name
+    raise InvalidModelOutput(model=name, reason=reason, raw=raw)
