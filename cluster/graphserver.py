@@ -6,6 +6,7 @@ Cypher decision graph. Used by `fleet up` and by the test fixtures.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -140,10 +141,8 @@ class GraphServer:
         os.kill(pid, signal.SIGTERM)  # redis flushes the AOF on SIGTERM
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline and pid_alive(pid):
-            try:
+            with contextlib.suppress(ChildProcessError):
                 os.waitpid(pid, os.WNOHANG)
-            except ChildProcessError:
-                pass
             time.sleep(0.05)
         if pid_alive(pid):
             os.kill(pid, signal.SIGKILL)

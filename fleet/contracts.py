@@ -122,6 +122,7 @@ class Ballot(Contract):
     deliberation_id: str
     voter: str
     role: str
+    round: int = Field(0, description="council round the ballot was cast in; only the last is counted")
     ranking: tuple[str, ...]
     scores: dict[str, float] = Field(default_factory=dict)
     approvals: tuple[str, ...] = ()

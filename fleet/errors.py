@@ -127,6 +127,32 @@ class NotFound(UserError):
         super().__init__(f"{what} {id!r} not found", what=what, id=id)
 
 
+class ResourceConflict(UserError):
+    """A Kubernetes object already exists or was changed concurrently (HTTP 409)."""
+
+    def __init__(self, *, kind: str, name: str, reason: str) -> None:
+        super().__init__(f"{kind} {name!r}: conflict: {reason}", kind=kind, name=name, reason=reason)
+
+
+class ResourceInvalid(UserError):
+    """A Kubernetes object fails its schema, locally or on the API server (HTTP 422)."""
+
+    def __init__(self, *, kind: str, name: str, problems: list[str] | tuple[str, ...]) -> None:
+        super().__init__(
+            f"{kind} {name!r} is invalid: " + "; ".join(problems),
+            kind=kind,
+            name=name,
+            problems=tuple(problems),
+        )
+
+
+class InvalidInput(UserError):
+    """A value failed validation; ``field`` names the part at fault (e.g. ``payload.title``)."""
+
+    def __init__(self, *, what: str, field: str, problem: str) -> None:
+        super().__init__(f"invalid {what}: {field}: {problem}", what=what, field=field, problem=problem)
+
+
 # --------------------------------------------------------------------- infrastructure
 
 
@@ -157,6 +183,42 @@ class InvalidModelOutput(InfraError):
 class StorageUnavailable(InfraError):
     def __init__(self, *, what: str, reason: str) -> None:
         super().__init__(f"{what} unavailable: {reason}", what=what, reason=reason)
+
+
+class WorkspaceUnavailable(InfraError):
+    """A workspace could not be created from its git source (bad path/URL, clone failed)."""
+
+    def __init__(self, *, source: str, reason: str) -> None:
+        super().__init__(f"workspace from {source} unavailable: {reason}", source=source, reason=reason)
+
+
+class RayUnavailable(InfraError):
+    """The local Ray head did not start or does not answer."""
+
+    def __init__(self, *, what: str, reason: str) -> None:
+        super().__init__(f"{what} unavailable: {reason}", what=what, reason=reason)
+
+
+class QuorumLost(InfraError):
+    """Too few council members answered a phase for the deliberation to go on."""
+
+    def __init__(self, *, deliberation_id: str, round: int, present: int, quorum: int, missing: tuple[str, ...] = ()) -> None:
+        super().__init__(
+            f"council {deliberation_id} lost quorum in round {round}: {present} of the needed {quorum} "
+            f"members answered (missing: {', '.join(missing) or 'none'})",
+            deliberation_id=deliberation_id,
+            round=round,
+            present=present,
+            quorum=quorum,
+            missing=tuple(missing),
+        )
+
+
+class ClusterError(InfraError):
+    """The Kubernetes API cannot be reached or answered with an unexpected error."""
+
+    def __init__(self, *, server: str, reason: str) -> None:
+        super().__init__(f"Kubernetes API {server}: {reason}", server=server, reason=reason)
 
 
 class PortInUse(InfraError):

@@ -37,6 +37,7 @@ TYPES: dict[str, str] = {
     "model.usage": "payload UsageRecord",
     "model.fallback": "data: role, from, to, reason",
     "budget.exceeded": "data: scope, limit, spent, unit",
+    "docs.written": "data: summary (the story's documentation, Markdown)",
     "story.done": "data: outcome",
 }
 

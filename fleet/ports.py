@@ -127,3 +127,16 @@ class Sandbox(Protocol):
             SandboxUnavailable: the backend is missing or broken (never falls back to unsandboxed).
         """
         ...
+
+
+@runtime_checkable
+class Tokenizer(Protocol):
+    """The serving model's real tokenizer (token budgets are never a chars/4 guess)."""
+
+    def count(self, text: str) -> int:
+        """Tokens ``text`` costs in a prompt (no BOS/EOS added)."""
+        ...
+
+    def truncate(self, text: str, n: int) -> str:
+        """The longest prefix of ``text`` that costs at most ``n`` tokens."""
+        ...

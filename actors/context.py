@@ -1,0 +1,72 @@
+"""The context service actor: a thin shell around ``fleet.context.ContextEngine``.
+
+Everything that must survive a restart (digests, cached packs) lives in Redis
+scratch keys, so a restarted actor serves the same pack from storage alone.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from actors.builder import ActorOptions, build
+from fleet.contracts import ContextPack
+
+ACTOR_NAME = "context"
+
+
+class ContextService:
+    """Builds role/phase context packs from the Redis timeline and the decision graph.
+
+    The constructor is cheap; connections and the tokenizer are made on ``start()``
+    (called lazily by the first request).
+    """
+
+    def __init__(self, redis_url: str, *, graph: str | None = "fleet", prefix: str = "fleet") -> None:
+        self.redis_url, self.graph_name, self.prefix = redis_url, graph, prefix
+        self._engine: Any = None
+
+    def start(self) -> None:
+        """Connect to Redis (and the graph) and load the serving model's tokenizer."""
+        if self._engine is not None:
+            return
+        from fleet.adapters.gguf_tokenizer import GGUFTokenizer
+        from fleet.adapters.redis_events import RedisEventLog
+        from fleet.config import load
+        from fleet.context import ContextBuilder, ContextEngine
+
+        log = RedisEventLog(self.redis_url, prefix=self.prefix)
+        graph = None
+        if self.graph_name:
+            from fleet.adapters.falkordb_graph import FalkorDecisionGraph
+
+            graph = FalkorDecisionGraph(self.redis_url, graph=self.graph_name)
+        self._engine = ContextEngine(log, ContextBuilder(load("scopes.yaml"), GGUFTokenizer()), graph=graph)
+
+    def pack(self, story_id: str, role: str, phase: str, task_id: str | None = None) -> ContextPack:
+        """The context pack for ``role`` in ``phase`` (see ``ContextEngine.pack``)."""
+        self.start()
+        return self._engine.pack(story_id, role, phase, task_id)
+
+    def stats(self) -> dict[str, int]:
+        """Cache hits, pack builds and events folded since this process started."""
+        self.start()
+        return dict(self._engine.stats)
+
+    def check_health(self) -> dict[str, Any]:
+        """Whether Redis (and the graph) answer and the tokenizer is loaded; never raises."""
+        try:
+            self.start()
+        except Exception as exc:  # health reports the failure instead of raising it
+            return {"ok": False, "error": str(exc)}
+        redis_ok = bool(self._engine.log.ping())
+        graph_ok = self._engine.graph.ping() if self._engine.graph is not None else None
+        return {"ok": redis_ok and graph_ok is not False, "redis": redis_ok, "graph": graph_ok,
+                "tokenizer": getattr(self._engine.builder.tokenizer, "name", "?")}  # fmt: skip
+
+
+def build_context_service(redis_url: str, *, name: str = ACTOR_NAME, namespace: str | None = None, **kwargs: Any) -> Any:
+    """The named, detached, restartable context actor (``get_if_exists``)."""
+    opts = ActorOptions(name=name, max_task_retries=3, max_concurrency=8)
+    if namespace:
+        opts = ActorOptions(name=name, namespace=namespace, max_task_retries=3, max_concurrency=8)
+    return build(ContextService, opts, redis_url, **kwargs)

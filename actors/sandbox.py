@@ -1,0 +1,148 @@
+"""Sandbox supervisor: a long-lived named actor that queues, limits and audits sandboxed runs.
+
+A plain class (testable without Ray) hosted as a threaded actor by :func:`build_supervisor`.
+Each ``run`` call waits in one FIFO queue until a slot is free under both the global
+concurrency limit and its role's quota; ``cancel`` removes a queued run or kills a running
+one (its whole process tree); an unexpected error in one run becomes an ``error`` result and
+the supervisor keeps serving. Runs go through policy + audit (``AuditedSandbox``).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from typing import Any
+
+from actors.builder import ActorOptions, build
+from fleet.adapters.audited_sandbox import AuditedSandbox
+from fleet.adapters.bwrap_sandbox import BwrapSandbox
+from fleet.config import PolicyConfig, load
+from fleet.contracts import TaskResult, TaskSpec
+from fleet.errors import FleetError
+from fleet.policy import PolicyEngine
+
+NAME = "sandbox-supervisor"
+
+
+class SandboxSupervisor:
+    """Queue + concurrency limit + per-role quotas in front of an audited bwrap sandbox."""
+
+    def __init__(
+        self,
+        *,
+        concurrency: int = 2,
+        quotas: dict[str, int] | None = None,
+        policy: PolicyConfig | None = None,
+        redis_url: str | None = None,
+        event_prefix: str = "fleet",
+        use_cgroups: bool = True,
+    ) -> None:
+        self.concurrency = concurrency
+        self.quotas = dict(quotas or {})
+        events = None
+        if redis_url:
+            from fleet.adapters.redis_events import RedisEventLog
+
+            events = RedisEventLog(redis_url, prefix=event_prefix)
+        self._backend = BwrapSandbox(use_cgroups=use_cgroups)
+        self._sandbox = AuditedSandbox(self._backend, PolicyEngine(policy or load("policy.yaml")), events=events)
+        self._cond = threading.Condition()
+        self._queue: deque[tuple[str, str]] = deque()
+        self._running: dict[str, str] = {}  # spec id -> role
+        self._cancelled: set[str] = set()
+        self._done = 0
+        self._errors = 0
+
+    # ------------------------------------------------------------------ admission
+    def _next_admissible(self) -> tuple[str, str] | None:
+        per_role: dict[str, int] = {}
+        for role in self._running.values():
+            per_role[role] = per_role.get(role, 0) + 1
+        if len(self._running) >= self.concurrency:
+            return None
+        for ticket in self._queue:
+            if per_role.get(ticket[1], 0) < self.quotas.get(ticket[1], self.concurrency):
+                return ticket
+        return None
+
+    def _admit(self, spec: TaskSpec) -> bool:
+        ticket = (spec.id, spec.context.role)
+        with self._cond:
+            self._queue.append(ticket)
+            while self._next_admissible() != ticket and spec.id not in self._cancelled:
+                self._cond.wait()
+            self._queue.remove(ticket)
+            if spec.id in self._cancelled:
+                self._cancelled.discard(spec.id)
+                self._cond.notify_all()
+                return False
+            self._running[spec.id] = spec.context.role
+            return True
+
+    # ------------------------------------------------------------------ API
+    def run(self, spec: TaskSpec) -> TaskResult:
+        """Queue, then run ``spec`` under policy, limits and audit.
+
+        Raises:
+            SandboxUnavailable: the backend cannot run at all (never runs unsandboxed).
+        """
+        if not self._admit(spec):
+            return TaskResult(spec_id=spec.id, status="killed", reason="cancelled while queued",
+                              backend=self._sandbox.name)
+        try:
+            return self._sandbox.run(spec)
+        except FleetError:
+            self._errors += 1
+            raise
+        except Exception as exc:  # a crashed run must not take the supervisor down
+            self._errors += 1
+            return TaskResult(spec_id=spec.id, status="error", reason=f"{type(exc).__name__}: {exc}",
+                              backend=self._sandbox.name)
+        finally:
+            with self._cond:
+                self._running.pop(spec.id, None)
+                self._cancelled.discard(spec.id)
+                self._done += 1
+                self._cond.notify_all()
+
+    def cancel(self, spec_id: str) -> bool:
+        """Cancel a queued or running spec; True if it was found."""
+        with self._cond:
+            queued = any(t[0] == spec_id for t in self._queue)
+            running = spec_id in self._running
+            if queued or running:
+                self._cancelled.add(spec_id)
+                self._cond.notify_all()
+        # The run may be admitted but not spawned yet; retry until the backend has it or it ended.
+        for _ in range(200 if running else 0):
+            if self._sandbox.cancel(spec_id):
+                break
+            with self._cond:
+                if spec_id not in self._running:
+                    break
+            time.sleep(0.01)
+        return queued or running
+
+    def check_health(self) -> dict[str, Any]:
+        """Raise ``SandboxUnavailable`` when bwrap cannot run; else the supervisor's state."""
+        self._backend.check()
+        with self._cond:
+            return {
+                "ok": True,
+                "backend": self._sandbox.name,
+                "running": sorted(self._running),
+                "queued": [t[0] for t in self._queue],
+                "done": self._done,
+                "errors": self._errors,
+                "concurrency": self.concurrency,
+                "quotas": dict(self.quotas),
+            }
+
+
+def build_supervisor(name: str = NAME, *, namespace: str | None = None, **kwargs: Any) -> Any:
+    """The named, detached supervisor actor (created once, then reused)."""
+    opts = ActorOptions(name=name, max_concurrency=64, max_restarts=-1)
+    if namespace:
+        opts = ActorOptions(name=name, namespace=namespace, max_concurrency=64, max_restarts=-1)
+    return build(SandboxSupervisor, opts, **kwargs)

@@ -1,0 +1,109 @@
+"""Model serving: continuous-batching gain and Serve overhead, side by side in one run.
+
+- batching_gain: completion tokens/s of 8 concurrent requests / 8 sequential ones,
+  both through the llama.cpp Serve app over HTTP (goal >= 2.0).
+- serve_overhead: (median time via Serve - median time in-process) / in-process for a
+  64-token completion; in-process = the same engine class called directly (goal < 0.10).
+
+Starts its own local Ray (no dashboard) + Serve on a free port and stops them.
+Run: .venv/bin/python benchmarks/bench_models.py
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+os.environ.setdefault("RAY_AUTH_MODE", "disabled")
+
+import httpx  # noqa: E402
+
+from cluster.graphserver import free_port  # noqa: E402
+from fleet.config import load  # noqa: E402
+
+MODEL = "local-smollm2"
+STORY = "Tell me a long story about a robot who learns to write software."
+ROUNDS = 5
+
+
+def body(i: int, max_tokens: int = 64) -> dict:
+    # ignore_eos keeps every completion at exactly max_tokens, so runs compare like for like
+    return {"model": MODEL, "messages": [{"role": "user", "content": f"{STORY} Chapter {i}."}],
+            "max_tokens": max_tokens, "temperature": 0.0, "seed": i, "ignore_eos": True}
+
+
+def batching(url: str, client: httpx.Client) -> tuple[float, float]:
+    def one(i: int) -> int:
+        r = client.post(f"{url}/chat/completions", json=body(i), timeout=300)
+        r.raise_for_status()
+        return r.json()["usage"]["completion_tokens"]
+
+    start = time.perf_counter()
+    seq_tokens = sum(one(i) for i in range(8))
+    seq = seq_tokens / (time.perf_counter() - start)
+    with ThreadPoolExecutor(8) as pool:
+        start = time.perf_counter()
+        con_tokens = sum(pool.map(one, range(8)))
+        con = con_tokens / (time.perf_counter() - start)
+    print(f"sequential: {seq_tokens} tokens, {seq:.1f} tok/s | concurrent x8: {con_tokens} tokens, {con:.1f} tok/s")
+    return seq, con
+
+
+def overhead(url: str, client: httpx.Client, engine) -> tuple[float, float]:
+    served, local = [], []
+    for r in range(ROUNDS):  # interleaved, so drift from other load hits both sides alike
+        start = time.perf_counter()
+        resp = client.post(f"{url}/chat/completions", json=body(100 + r), timeout=300).json()
+        served.append(time.perf_counter() - start)
+        assert resp["usage"]["completion_tokens"] == 64, resp["usage"]
+        start = time.perf_counter()
+        out = engine.chat(body(100 + r))
+        local.append(time.perf_counter() - start)
+        assert out["usage"]["completion_tokens"] == 64, out["usage"]
+    s, l_ = statistics.median(served), statistics.median(local)
+    print(f"64-token completion, median of {ROUNDS}: via Serve {s * 1000:.1f} ms, in-process {l_ * 1000:.1f} ms")
+    return s, l_
+
+
+def main() -> int:
+    import ray
+    from ray import serve
+
+    from serve_apps.llm import deploy_llm
+    from serve_apps.llm.engine import LlamaCppEngine
+
+    models = load("models.yaml")
+    spec = models.models[MODEL]
+    print(f"model {MODEL}: n_parallel={spec.n_parallel} n_threads={spec.n_threads} num_cpus={spec.num_cpus}")
+    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False,
+             object_store_memory=100_000_000, namespace="bench-models")
+    try:
+        serve.start(http_options={"host": "127.0.0.1", "port": free_port()})
+        url = deploy_llm(models, MODEL, route_prefix="/llm", app_name="llm-bench")
+        with httpx.Client() as client:
+            client.post(f"{url}/chat/completions", json=body(0, 8), timeout=300).raise_for_status()  # warm up
+            seq, con = batching(url, client)
+            engine = LlamaCppEngine(spec, served_name=MODEL)
+            engine.chat(body(0, 8))
+            served, local = overhead(url, client, engine)
+    finally:
+        serve.shutdown()
+        ray.shutdown()
+    gain, over = con / seq, (served - local) / local
+    print(f"batching gain {gain:.2f}x (goal >= 2.0: {'met' if gain >= 2 else 'MISSED'}); "
+          f"serve overhead {over:.3f} (goal < 0.10: {'met' if over < 0.10 else 'MISSED'})")
+    print(f"RESULT batching_gain {gain:.3f}")
+    print(f"RESULT serve_overhead {over:.4f}")
+    print(f"RESULT concurrent_tokens_per_s {con:.1f}")
+    print(f"RESULT sequential_tokens_per_s {seq:.1f}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

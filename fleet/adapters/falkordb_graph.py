@@ -1,0 +1,101 @@
+"""Decision graph on FalkorDB through its native client (the embedded default).
+
+Never the Bolt port: FalkorDB's Bolt endpoint breaks after a driver disconnects
+(see FACTS.md). A batch of writes goes in one MULTI/EXEC, so a dropped connection
+leaves either the whole batch or none of it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlparse
+
+import redis
+from falkordb import FalkorDB
+
+from fleet.adapters.cypher import CypherDecisionGraph, Statement
+from fleet.errors import StorageUnavailable
+
+_DOWN = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
+
+
+def _plain(value: Any) -> Any:
+    """OrderedDicts from the client -> plain dicts (stable equality and JSON)."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+class FalkorDecisionGraph(CypherDecisionGraph):
+    """``DecisionGraph`` on a FalkorDB (Redis module) server at ``url``."""
+
+    def __init__(self, url: str, *, graph: str = "fleet", timeout_s: float = 10.0) -> None:
+        parsed = urlparse(url)
+        if parsed.scheme not in ("redis", "rediss", "falkor", "falkors"):
+            raise ValueError(f"graph url must be redis://host:port, got {url!r}")
+        self.url, self.name = url, graph
+        self._params = {"host": parsed.hostname or "127.0.0.1", "port": parsed.port or 6379,
+                        "password": parsed.password, "username": parsed.username, "socket_timeout": timeout_s,
+                        "socket_connect_timeout": min(timeout_s, 3.0)}
+        self._client: Any = None
+        self._g: Any = None
+
+    @property
+    def _db(self) -> Any:
+        # The client talks to the server in its constructor (sentinel/cluster probes): connect lazily
+        # so a graph that is down is a StorageUnavailable at first use, not a crash at wiring time.
+        if self._client is None:
+            try:
+                self._client = FalkorDB(**self._params)
+            except _DOWN as exc:
+                raise self._unavailable(exc) from None
+            self._g = self._client.select_graph(self.name)
+        return self._client
+
+    @property
+    def _graph(self) -> Any:
+        return self._g if self._db is not None else None
+
+    def _unavailable(self, exc: Exception) -> StorageUnavailable:
+        return StorageUnavailable(what=f"FalkorDB graph {self.name!r} at {self.url}", reason=str(exc) or type(exc).__name__)
+
+    def _read(self, statement: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+        try:
+            result = self._graph.ro_query(statement, params)
+        except _DOWN as exc:
+            raise self._unavailable(exc) from None
+        names = [h[1] for h in result.header]
+        return [dict(zip(names, _plain(row), strict=True)) for row in result.result_set]
+
+    def _write(self, statements: list[Statement]) -> None:
+        # The client has no batch API; send the same GRAPH.QUERY commands it would, in one transaction.
+        pipe = self._db.connection.pipeline(transaction=True)
+        for statement, params in statements:
+            query = self._graph._build_params_header(params) + statement
+            pipe.execute_command("GRAPH.QUERY", self.name, query, "--compact")
+        try:
+            pipe.execute()
+        except _DOWN as exc:
+            raise self._unavailable(exc) from None
+
+    def _index(self, statement: str) -> None:
+        try:
+            self._graph.query(statement)
+        except redis.exceptions.ResponseError as exc:
+            if "already indexed" not in str(exc):
+                raise
+        except _DOWN as exc:
+            raise self._unavailable(exc) from None
+
+    def ping(self) -> bool:
+        """True when the server answers; never raises."""
+        try:
+            return bool(self._db.connection.ping())
+        except (*_DOWN, StorageUnavailable):
+            return False
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.connection.close()

@@ -1,0 +1,116 @@
+"""Build ChatModels from ``models.yaml`` by backend name; route and ledger them per role.
+
+Everything here is built from picklable config, so an agent actor can call
+``chat_model_for_role`` in its own process.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from fleet.config import ModelsConfig
+from fleet.errors import ConfigError, UnknownName
+from fleet.fakes import ScriptedChatModel
+from fleet.ledger import LedgeredChatModel, UsageLedger
+from fleet.ports import ChatModel, Clock, EventLog
+from fleet.routing import RoutedChatModel
+
+BaseUrl = str | Mapping[str, str] | None
+
+
+def _served_url(name: str, llm_base_url: BaseUrl) -> str:
+    url = llm_base_url.get(name) if isinstance(llm_base_url, Mapping) else llm_base_url
+    if not url:
+        raise ConfigError(
+            file="models.yaml", key=f"models.{name}",
+            problem="a served model needs llm_base_url (deploy it with serve_apps.llm.deploy_llm)",
+        )
+    return url
+
+
+def _openai_chat(base_url: str, model_id: str, name: str, spec: Any, api_key: str | None = None) -> ChatModel:
+    from fleet.adapters.openai_chat import OpenAIChatModel
+
+    return OpenAIChatModel(
+        base_url, model_id, api_key=api_key, timeout_s=spec.timeout_s, max_retries=spec.max_retries, name=name
+    )
+
+
+def _llamacpp(name: str, spec: Any, llm_base_url: BaseUrl) -> ChatModel:
+    # The llama.cpp Serve app serves the model under its models.yaml name.
+    return _openai_chat(_served_url(name, llm_base_url), name, name, spec)
+
+
+def _vllm(name: str, spec: Any, llm_base_url: BaseUrl) -> ChatModel:
+    return _openai_chat(_served_url(name, llm_base_url), spec.model_id, name, spec)
+
+
+def _openai(name: str, spec: Any, llm_base_url: BaseUrl) -> ChatModel:
+    api_key = None
+    if spec.api_key_env:
+        api_key = os.environ.get(spec.api_key_env)
+        if not api_key:
+            raise ConfigError(
+                file="models.yaml", key=f"models.{name}.api_key_env",
+                problem=f"environment variable {spec.api_key_env} is not set",
+            )
+    return _openai_chat(spec.base_url, spec.model_id, name, spec, api_key)
+
+
+def _scripted(name: str, spec: Any, llm_base_url: BaseUrl) -> ChatModel:
+    return ScriptedChatModel(spec.mode, name=name, latency_ms=spec.latency_ms)
+
+
+BACKENDS: dict[str, Callable[[str, Any, BaseUrl], ChatModel]] = {
+    "llamacpp": _llamacpp,
+    "vllm": _vllm,
+    "openai": _openai,
+    "scripted": _scripted,
+}
+
+
+def build_chat_model(models: ModelsConfig, name: str, *, llm_base_url: BaseUrl = None) -> ChatModel:
+    """The ChatModel for ``models.yaml`` entry ``name``.
+
+    ``llm_base_url`` is the OpenAI base URL of the Serve app serving it (``.../llm/v1``),
+    or a mapping model name -> base URL; unused by ``openai`` and ``scripted``.
+
+    Raises:
+        UnknownName: no such model or backend (lists the valid names).
+        ConfigError: a served model without a base URL, or a missing API key variable.
+    """
+    if name not in models.models:
+        raise UnknownName(what="model", name=name, valid=list(models.models))
+    spec = models.models[name]
+    factory = BACKENDS.get(spec.backend)
+    if factory is None:
+        raise UnknownName(what="model backend", name=spec.backend, valid=list(BACKENDS))
+    return factory(name, spec, llm_base_url)
+
+
+def chat_model_for_role(
+    models: ModelsConfig,
+    role: str,
+    *,
+    story_id: str | None = None,
+    llm_base_url: BaseUrl = None,
+    ledger: UsageLedger | None = None,
+    event_log: EventLog | None = None,
+    clock: Clock | None = None,
+) -> ChatModel:
+    """The routed (primary + fallbacks, ``routing.<role>`` or ``routing.default``) and,
+    with a ledger, budgeted and recorded ChatModel for one role in one story.
+
+    Fallbacks are recorded as ``model.fallback`` events in ``event_log``.
+    """
+    chain_names = models.routing.get(role) or models.routing["default"]
+    chain = [(n, build_chat_model(models, n, llm_base_url=llm_base_url)) for n in chain_names]
+    routed = RoutedChatModel(
+        chain, role=role, story_id=story_id,
+        on_event=event_log.append if event_log is not None else None, clock=clock,
+    )
+    if ledger is None:
+        return routed
+    return LedgeredChatModel(routed, ledger, role=role, story_id=story_id)

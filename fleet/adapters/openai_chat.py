@@ -1,0 +1,160 @@
+"""ChatModel over any OpenAI-compatible ``/v1/chat/completions`` endpoint (httpx).
+
+Used for every served backend: the embedded llama.cpp Serve app, ``ray.serve.llm``
+(vLLM) apps and external providers. Connection errors, timeouts, 429 and 5xx are
+retried with exponential backoff, then reported as :class:`ModelUnavailable`
+naming the URL, so a router can fall back to the next model.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import httpx
+
+from fleet.contracts import ChatMessage, ChatResponse
+from fleet.errors import ModelUnavailable
+
+RETRY_STATUS = frozenset({408, 425, 429, 500, 502, 503, 504})
+
+
+class OpenAIChatModel:
+    """OpenAI-compatible chat client with timeouts and bounded retries.
+
+    Picklable: the HTTP client is created lazily in whichever process uses it,
+    so the object can be passed to (or built inside) a Ray actor.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        model_id: str,
+        *,
+        api_key: str | None = None,
+        timeout_s: float = 60.0,
+        max_retries: int = 2,
+        backoff_s: float = 0.2,
+        name: str | None = None,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.model_id = model_id
+        self.api_key = api_key
+        self.timeout_s = timeout_s
+        self.max_retries = max_retries
+        self.backoff_s = backoff_s
+        self.name = name or model_id
+        self._client: httpx.Client | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def url(self) -> str:
+        return f"{self.base_url}/chat/completions"
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        state["_client"] = None
+        state["_lock"] = None
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
+
+    def _http(self) -> httpx.Client:
+        with self._lock:
+            if self._client is None:
+                headers = {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
+                self._client = httpx.Client(timeout=self.timeout_s, headers=headers)
+            return self._client
+
+    def close(self) -> None:
+        """Release the connection pool (optional; also freed with the object)."""
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+
+    def body(
+        self,
+        messages: Sequence[ChatMessage],
+        *,
+        schema: dict[str, Any] | None,
+        temperature: float,
+        seed: int | None,
+        max_tokens: int,
+    ) -> dict[str, Any]:
+        """The JSON request body (``response_format`` json_schema when a schema is given)."""
+        body: dict[str, Any] = {
+            "model": self.model_id,
+            "messages": [{"role": m.role, "content": m.content} for m in messages],
+            "temperature": temperature,
+            "max_tokens": max_tokens,
+        }
+        if seed is not None:
+            body["seed"] = seed
+        if schema is not None:
+            body["response_format"] = {
+                "type": "json_schema",
+                "json_schema": {"name": "response", "schema": schema, "strict": True},
+            }
+        return body
+
+    def complete(
+        self,
+        messages: Sequence[ChatMessage],
+        *,
+        schema: dict[str, Any] | None = None,
+        temperature: float = 0.0,
+        seed: int | None = None,
+        max_tokens: int = 256,
+    ) -> ChatResponse:
+        """One completion.
+
+        Raises:
+            ModelUnavailable: connection refused, timeout, 429/5xx after retries, other
+                HTTP errors, or a response that is not an OpenAI chat completion.
+        """
+        body = self.body(messages, schema=schema, temperature=temperature, seed=seed, max_tokens=max_tokens)
+        start = time.monotonic()
+        data = self._post(body)
+        try:
+            text = data["choices"][0]["message"].get("content") or ""
+            usage = data.get("usage") or {}
+        except (KeyError, IndexError, TypeError, AttributeError):
+            raise self._unavailable(f"not a chat completion: {str(data)[:200]}") from None
+        return ChatResponse(
+            text=text,
+            model=self.name,
+            prompt_tokens=int(usage.get("prompt_tokens") or 0),
+            completion_tokens=int(usage.get("completion_tokens") or 0),
+            latency_ms=(time.monotonic() - start) * 1000,
+        )
+
+    def _post(self, body: dict[str, Any]) -> dict[str, Any]:
+        last = ""
+        for attempt in range(self.max_retries + 1):
+            if attempt:
+                time.sleep(min(self.backoff_s * 2 ** (attempt - 1), 5.0))
+            try:
+                resp = self._http().post(self.url, json=body)
+            except httpx.TimeoutException:
+                last = f"timed out after {self.timeout_s:g}s"
+                continue
+            except httpx.TransportError as exc:
+                last = f"cannot connect ({type(exc).__name__}: {exc})"
+                continue
+            if resp.status_code in RETRY_STATUS:
+                last = f"HTTP {resp.status_code}: {resp.text[:200]}"
+                continue
+            if resp.status_code >= 400:
+                raise self._unavailable(f"HTTP {resp.status_code}: {resp.text[:300]}")
+            try:
+                return resp.json()
+            except ValueError:
+                raise self._unavailable(f"non-JSON response: {resp.text[:200]}") from None
+        raise self._unavailable(f"{last} (after {self.max_retries + 1} attempts)")
+
+    def _unavailable(self, reason: str) -> ModelUnavailable:
+        return ModelUnavailable(model=self.name, reason=f"{self.url}: {reason}")

@@ -1,0 +1,190 @@
+"""The story coach: deterministic Definition-of-Ready and INVEST scoring with a reason for every point lost.
+
+Every dimension (``dor`` and the six INVEST letters) starts at 100 and loses
+points only through a :class:`Finding` naming that dimension, so for each
+dimension ``score == 100 - sum(points_lost)``. Losses are capped at what is
+left, which keeps that sum exact and never below 0. Plain text heuristics on
+purpose: the coach must be instant, explainable and identical on every run;
+the council can still argue about a story the coach lets through.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from fleet.contracts import Finding, Story, StoryScore
+
+INVEST = ("independent", "negotiable", "valuable", "estimable", "small", "testable")
+DIMENSIONS = ("dor", *INVEST)
+
+VAGUE = (
+    "improve", "better", "fast", "faster", "quick", "quickly", "easy", "easily", "user-friendly",
+    "intuitive", "nice", "seamless", "seamlessly", "robust", "efficient", "optimize", "optimise",
+    "enhance", "modern", "flexible", "etc", "and so on", "various", "properly",
+    "as needed", "appropriate", "appropriately", "somehow", "stuff", "things", "tbd",
+)
+DEPENDENCY = re.compile(
+    r"\b(depends? on|dependent on|blocked by|waiting (on|for)|requires? (story|ticket|issue)"
+    r"|after (story|ticket|issue|task|[A-Z][A-Z0-9]+-\d+|#\d+)|once (story|ticket|issue|[A-Z][A-Z0-9]+-\d+|#\d+))",
+    re.IGNORECASE,
+)
+PRESCRIPTIVE = re.compile(
+    r"(```|\bmust use\b|\bimplement(ed)? (it )?(with|using|in)\b|\bhard-?code\b|\bclass named\b"
+    r"|\bfunction named\b|\bcolumn named\b|\bline \d+\b)",
+    re.IGNORECASE,
+)
+SECOND_FEATURE = re.compile(r"\b(also|additionally|in addition|as well as|plus)\b", re.IGNORECASE)
+ROLE = re.compile(r"\bas an? \w+", re.IGNORECASE)
+WANT = re.compile(r"\b(i|we) (want|need|would like|can)\b", re.IGNORECASE)
+BENEFIT = re.compile(r"\b(so that|in order to|so we can|so i can)\b", re.IGNORECASE)
+UNKNOWN = re.compile(r"(\?\?|\btbd\b|\bto be decided\b|\bunknown\b|\bnot sure\b)", re.IGNORECASE)
+# An acceptance criterion is testable when it names something a test can observe.
+OBSERVABLE = re.compile(
+    r"(\bthen\b|\breturns?\b|\bresponds?\b|\bshows?\b|\bdisplays?\b|\bsees?\b|\bstatus\b|\berror\b"
+    r"|\bis (saved|stored|created|deleted|rejected|sent|listed|visible|disabled|enabled)\b"
+    r"|\breceives?\b|\bcontains?\b|\bhas\b|\bincludes?\b|\blists?\b|\bsorted\b|\bredirect|\bexits? with\b|\bexit code\b|\bwithin\b|\bequals?\b"
+    r"|\bfails?\b|\bappears?\b|\bmessage\b|\bdownloads?\b|\bcount\b|\d|\"[^\"]+\"|'[^']+')",
+    re.IGNORECASE,
+)
+MIN_WORDS, MAX_WORDS = 12, 250
+MIN_CRITERIA, MAX_CRITERIA = 2, 8
+
+
+@dataclass
+class _Ledger:
+    """Budget of 100 points per dimension; every loss is a Finding."""
+
+    findings: list[Finding] = field(default_factory=list)
+    left: dict[str, int] = field(default_factory=lambda: dict.fromkeys(DIMENSIONS, 100))
+
+    def lose(self, criterion: str, points: int, reason: str, suggestion: str) -> None:
+        points = min(points, self.left[criterion])
+        if points <= 0:
+            return
+        self.left[criterion] -= points
+        self.findings.append(
+            Finding(criterion=criterion, points_lost=points, reason=reason, suggestion=suggestion)
+        )
+
+
+def _words(text: str) -> list[str]:
+    return re.findall(r"[a-z0-9'-]+", text.lower())
+
+
+def _vague(text: str) -> list[str]:
+    lowered = " " + " ".join(_words(text)) + " "
+    return [w for w in VAGUE if f" {w} " in lowered]
+
+
+def _check_value(story: Story, led: _Ledger) -> None:
+    text = f"{story.title}\n{story.description}"
+    if not ROLE.search(text):
+        led.lose("valuable", 20, "no user or role named",
+                 "say who it is for: 'As a <role> I want ... so that ...'")
+        led.lose("dor", 5, "no user or role named", "name the user: 'As a <role> ...'")
+    if not WANT.search(text):
+        led.lose("valuable", 10, "no 'I want' statement of the capability",
+                 "state the capability: '... I want <capability> ...'")
+        led.lose("dor", 5, "capability not stated as 'I want ...'", "add 'I want <capability>'")
+    if not BENEFIT.search(text):
+        led.lose("valuable", 40, "no benefit stated: why does anyone need this?",
+                 "add the value: '... so that <benefit>'")
+        led.lose("dor", 10, "no benefit stated", "add 'so that <benefit>'")
+
+
+def _check_size(story: Story, led: _Ledger) -> None:
+    n = len(_words(story.description))
+    if n < MIN_WORDS:
+        why = f"description too short ({n} words, fewer than {MIN_WORDS})"
+        fix = "describe the user, the behaviour and the context in a few sentences"
+        led.lose("estimable", 30, why, fix)
+        led.lose("dor", 10, why, fix)
+    if n > MAX_WORDS:
+        why = f"description too long ({n} words, more than {MAX_WORDS})"
+        fix = "trim to the essentials or split the story; move background to linked docs"
+        led.lose("small", 30, why, fix)
+        led.lose("dor", 5, why, fix)
+    if not story.title.strip() or len(_words(story.title)) > 12:
+        led.lose("dor", 10, "title missing or longer than 12 words",
+                 "give it a short title naming the capability (3-10 words)")
+    if re.search(r"\s(and|&|\+)\s", story.title, re.IGNORECASE):
+        why = f"story mixes two features (title {story.title!r} joins them with 'and')"
+        led.lose("small", 30, why, "story mixes two features: split it into one story each")
+        led.lose("independent", 20, why, "split it so each part can ship on its own")
+        led.lose("dor", 10, why, "split it into one story per feature")
+    extra = SECOND_FEATURE.findall(story.description)
+    if extra:
+        led.lose("small", 15, f"description adds more scope ({', '.join(sorted(set(extra)))})",
+                 "move the extra scope into its own story")
+
+
+def _check_criteria(story: Story, led: _Ledger) -> None:
+    crit = [c for c in story.acceptance_criteria if c.strip()]
+    if not crit:
+        fix = "no acceptance criteria: add 2-5 testable criteria (Given/When/Then or 'X returns Y')"
+        led.lose("testable", 60, "no acceptance criteria", fix)
+        led.lose("dor", 25, "no acceptance criteria", fix)
+        return
+    if len(crit) < MIN_CRITERIA:
+        fix = "add at least one more criterion, e.g. the error case"
+        led.lose("testable", 15, "only one acceptance criterion", fix)
+        led.lose("dor", 15, "only one acceptance criterion", fix)
+    if len(crit) > MAX_CRITERIA:
+        led.lose("small", 20, f"{len(crit)} acceptance criteria (more than {MAX_CRITERIA})",
+                 "too much for one story: split it along groups of criteria")
+    for c in crit:
+        if not OBSERVABLE.search(c):
+            why = f"criterion not testable (no observable outcome): {c!r}"
+            fix = "rewrite as an observable outcome: 'when <action> then <result a test can check>'"
+            led.lose("testable", 15, why, fix)
+            led.lose("dor", 10, why, fix)
+        vague = _vague(c)
+        if vague:
+            why = f"vague words in criterion {c!r}: {', '.join(vague)}"
+            fix = "replace vague words with measurable values (e.g. 'within 200 ms')"
+            led.lose("testable", 10, why, fix)
+            led.lose("dor", 5, why, fix)
+
+
+def _check_language(story: Story, led: _Ledger) -> None:
+    text = f"{story.title}\n{story.description}"
+    vague = _vague(text)
+    if vague:
+        why = f"vague words like {', '.join(repr(w) for w in vague[:5])}"
+        fix = "replace vague words with concrete, measurable behaviour"
+        led.lose("estimable", min(40, 10 * len(vague)), why, fix)
+        led.lose("dor", min(10, 5 * len(vague)), why, fix)
+    if UNKNOWN.search(text):
+        why = "open questions in the text (TBD, ??, unknown)"
+        fix = "resolve the open questions with the PO before the story enters design"
+        led.lose("estimable", 30, why, fix)
+        led.lose("dor", 10, why, fix)
+    deps = sorted({m.group(0).lower() for m in DEPENDENCY.finditer(text)})
+    if deps:
+        why = f"depends on other work ({', '.join(deps)})"
+        fix = "finish or stub the dependency first, or reorder the backlog so this can start alone"
+        led.lose("independent", min(80, 50 * len(deps)), why, fix)
+        led.lose("dor", min(30, 15 * len(deps)), why, fix)
+    details = sorted({m.group(0).lower() for m in PRESCRIPTIVE.finditer(text)})
+    if details:
+        led.lose("negotiable", min(75, 25 * len(details)),
+                 f"prescribes the implementation ({', '.join(details)})",
+                 "state the outcome, not the implementation; leave the how to the team")
+
+
+def score_story(story: Story, *, threshold: int = 70) -> StoryScore:
+    """Score ``story`` for readiness (DoR) and INVEST, 0-100 each; ``ready`` when dor >= threshold.
+
+    Deterministic: the same story always yields the same score and findings.
+    """
+    led = _Ledger()
+    _check_value(story, led)
+    _check_size(story, led)
+    _check_criteria(story, led)
+    _check_language(story, led)
+    dor = led.left["dor"]
+    return StoryScore(
+        story_id=story.id, dor=dor, invest={k: led.left[k] for k in INVEST},
+        findings=tuple(led.findings), ready=dor >= threshold,
+    )

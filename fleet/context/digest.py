@@ -1,0 +1,272 @@
+"""An incrementally maintained per-story digest: the timeline folded into what packs need.
+
+``StoryDigest.apply(entry_id, event)`` updates it from one event; the digest
+remembers the last entry id it has seen, so a service only reads the events
+that arrived since (one short range read) instead of re-reading and
+re-tokenizing a 10,000-event timeline per pack. The digest is plain JSON, so it
+can be stored next to the timeline and a restarted service resumes from it.
+
+Everything is redacted on the way in, and long texts are capped: the digest is
+bounded by the number of decisions, tasks, tests and open deliberations, not by
+the length of the timeline.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from fleet.context.redact import redact
+from fleet.contracts import FleetEvent
+
+VERSION = 1
+RECENT = 30  # events kept verbatim (shortened) in the history tail
+MILESTONES = 60
+CLOSED_KEPT = 3  # closed deliberations kept (winner only); older ones live on in their decisions
+_CAP = {"description": 2000, "proposal": 1200, "critique": 400, "why": 400, "line": 240, "detail": 300}
+_TEST_LINE = re.compile(
+    r"^(?:(FAILED|ERROR|PASSED)\s+(\S+::\S+)(?:\s+-\s+(.*))?|(\S+::\S+)\s+(PASSED|FAILED|ERROR)\b)", re.M
+)
+_MILESTONE_TYPES = {"story.transition", "story.parked", "story.approved", "gate.result", "budget.exceeded", "story.done"}
+TAGS = {
+    "test": re.compile(r"(?i)\b(tests?|testing|pytest|coverage|qa|assert\w*|fixtures?|e2e|regression|flaky)\b"),
+    "deployment": re.compile(
+        r"(?i)\b(deploy\w*|docker\w*|images?|ci|pipeline|builds?|dependenc\w+|packag\w+|kubernetes|k8s|helm"
+        r"|release\w*|infra\w*|containers?|rollout|environment)\b"
+    ),
+    "data": re.compile(r"(?i)\b(schemas?|databases?|migrations?|tables?|columns?|sql|data|index\w*|queries|query|records?)\b"),
+}
+_ROLE_TAG = {"qa": "test", "devops": "deployment", "data": "data"}
+
+
+def _cap(text: str, kind: str) -> tuple[str, int]:
+    """Redact, flatten whitespace for one-line kinds, then cap the length."""
+    text, n = redact(text or "")
+    limit = _CAP[kind]
+    if kind in {"line", "critique", "why", "detail"}:
+        text = " ".join(text.split())
+    return (text if len(text) <= limit else text[: limit - 1] + "…"), n
+
+
+def event_line(event: FleetEvent, *, full: bool = False) -> str:
+    """One readable line for an event (``full`` keeps every text whole: the raw baseline)."""
+    p, d = event.payload, event.data
+    kind = getattr(p, "kind", None)
+    if kind == "story":
+        body = f"{p.title}: {p.description} criteria: {'; '.join(p.acceptance_criteria)}"
+    elif kind == "task":
+        body = f"task {p.id} ({p.role}/{p.phase}): {p.description}"
+    elif kind in {"proposal", "critique"}:
+        body = f"{p.author} r{p.round}: {p.content}"
+    elif kind == "ballot":
+        body = f"{p.voter} ranks {' > '.join(p.ranking)}: {p.rationale}"
+    elif kind == "decision":
+        body = f"decision {p.id} by {', '.join(p.decided_by)}: {p.what} because {p.why}"
+    elif kind == "task_result":
+        body = f"run {p.spec_id} {p.status} exit={p.exit_code}: {p.stdout} {p.stderr}"
+    elif kind == "gate_result":
+        body = f"gate {p.profile} {p.verdict} score={p.score:.0f} {'; '.join(p.failures)}"
+    elif kind == "workspace_report":
+        body = f"build_ok={p.build_ok} unit {p.unit_passed} passed {p.unit_failed} failed coverage={p.coverage}"
+    elif kind == "deliberation":
+        body = f"deliberation {p.id} winner {p.winner}"
+    elif p is not None:
+        body = p.model_dump_json()
+    else:
+        body = json.dumps(d, sort_keys=True, default=str)
+    line = f"[{event.type}] {body}"
+    return line if full else _cap(line, "line")[0]
+
+
+class StoryDigest:
+    """The folded state of one story's timeline (see module docstring)."""
+
+    def __init__(self, story_id: str, state: dict[str, Any] | None = None) -> None:
+        self.story_id = story_id
+        self.s: dict[str, Any] = state or {
+            "v": VERSION, "last_id": "0", "events": 0, "by_type": {}, "story": None, "tasks": {},
+            "decisions": {}, "tests": {}, "gates": [], "reports": [], "delibs": {},
+            "milestones": [], "recent": [], "redacted": 0,
+        }  # fmt: skip
+
+    @property
+    def last_id(self) -> str:
+        return str(self.s["last_id"])
+
+    def to_json(self) -> str:
+        return json.dumps({"story_id": self.story_id, **self.s}, separators=(",", ":"))
+
+    @classmethod
+    def from_json(cls, text: str) -> StoryDigest | None:
+        """The stored digest, or ``None`` when it is from another format version."""
+        raw = json.loads(text)
+        if raw.get("v") != VERSION:
+            return None
+        return cls(raw.pop("story_id"), raw)
+
+    def apply_all(self, entries: list[tuple[str, FleetEvent]]) -> int:
+        """Fold many ``(entry_id, event)``; returns how many were applied."""
+        return sum(self.apply(entry, ev) for entry, ev in entries)
+
+    def apply(self, entry_id: str, event: FleetEvent) -> bool:
+        """Fold one event; events of other stories are ignored (nobody sees another story)."""
+        if event.story_id != self.story_id or getattr(event.payload, "story_id", self.story_id) != self.story_id:
+            return False
+        s = self.s
+        s["last_id"], s["events"] = entry_id, s["events"] + 1
+        s["by_type"][event.type] = s["by_type"].get(event.type, 0) + 1
+        fold, needs = _HANDLERS.get(event.type, (None, None))
+        if fold and (needs is None or getattr(event.payload, "kind", None) == needs):
+            fold(self, event)
+        line = event_line(event)
+        s["recent"] = (s["recent"] + [line])[-RECENT:]
+        if event.type in _MILESTONE_TYPES:
+            s["milestones"] = (s["milestones"] + [line])[-MILESTONES:]
+        return True
+
+    def merge_graph_decisions(self, rows: list[dict[str, Any]]) -> int:
+        """Add decisions known only to the graph (the timeline expired or was trimmed)."""
+        added = 0
+        for row in rows:
+            did = str(row.get("id") or "")
+            if not did or did in self.s["decisions"]:
+                continue
+            what, n1 = _cap(str(row.get("what", "")), "description")
+            why, n2 = _cap(str(row.get("why", "")), "why")
+            self._count(n1 + n2)
+            by = [str(b) for b in row.get("decided_by") or []]
+            alts = [_cap(f"{a.get('summary')} (rejected: {a.get('why_rejected')})", "detail")[0] for a in row.get("alternatives") or []]
+            tags = sorted({t for t, rx in TAGS.items() if rx.search(f"{what} {why}")} | {_ROLE_TAG[r] for r in {b.split("-")[0] for b in by} if r in _ROLE_TAG})
+            self.s["decisions"][did] = {"what": what, "why": why, "by": by, "task_id": row.get("task_id"),
+                                        "alternatives": alts, "at_ms": int(row.get("at_ms") or 0), "tags": tags}  # fmt: skip
+            added += 1
+        return added
+
+    def _count(self, n: int) -> None:
+        self.s["redacted"] += n
+
+    # ------------------------------------------------------------------ handlers
+
+    def _story(self, ev: FleetEvent) -> None:
+        p = ev.payload
+        desc, n = _cap(p.description, "description")
+        crit = [redact(c) for c in p.acceptance_criteria]
+        self._count(n + sum(c[1] for c in crit))
+        title, m = redact(p.title)
+        self._count(m)
+        self.s["story"] = {"title": title, "description": desc, "criteria": [c[0] for c in crit],
+                           "rigor": p.rigor, "state": p.state}  # fmt: skip
+
+    def _transition(self, ev: FleetEvent) -> None:
+        if self.s["story"] is not None and isinstance(ev.data.get("to"), str):
+            self.s["story"]["state"] = ev.data["to"]
+
+    def _task(self, ev: FleetEvent) -> None:
+        p = ev.payload
+        desc, n = _cap(p.description, "description")
+        self._count(n)
+        self.s["tasks"][p.id] = {"role": p.role, "phase": p.phase, "description": desc, "depends_on": list(p.depends_on)}
+
+    def _decision(self, ev: FleetEvent) -> None:
+        p = ev.payload
+        what, n1 = _cap(p.what, "description")
+        why, n2 = _cap(p.why, "why")
+        self._count(n1 + n2)
+        roles = {b.split("-")[0] for b in p.decided_by}
+        tags = sorted({t for t, rx in TAGS.items() if rx.search(f"{p.what} {p.why}")} | {_ROLE_TAG[r] for r in roles if r in _ROLE_TAG})
+        alts = [_cap(f"{a.summary} (rejected: {a.why_rejected})", "detail")[0] for a in p.alternatives]
+        self.s["decisions"][p.id] = {"what": what, "why": why, "by": list(p.decided_by), "task_id": p.task_id,
+                                     "alternatives": alts, "at_ms": p.at_ms, "tags": tags}  # fmt: skip
+
+    def _run(self, ev: FleetEvent) -> None:
+        p = ev.payload
+        found = False
+        for m in _TEST_LINE.finditer(f"{p.stdout}\n{p.stderr}"):
+            status = (m.group(1) or m.group(5)).lower()
+            test_id = m.group(2) or m.group(4)
+            detail, n = _cap(m.group(3) or "", "detail")
+            self._count(n)
+            self.s["tests"][test_id] = {"status": "passed" if status == "passed" else "failed", "detail": detail,
+                                        "task_id": ev.data.get("task_id"), "entry": self.last_id}  # fmt: skip
+            found = True
+        if not found:  # a command without per-test output: the command itself is the "test"
+            argv = ev.data.get("argv")
+            key = "cmd: " + (" ".join(map(str, argv)) if isinstance(argv, list) else p.spec_id)
+            tail = (p.stderr or p.stdout or p.reason).strip().splitlines()[-1:] or [""]
+            detail, n = _cap(f"{p.status} exit={p.exit_code} {tail[0]}", "detail")
+            self._count(n)
+            status = "passed" if p.status == "passed" else "failed"
+            self.s["tests"][key] = {"status": status, "detail": detail, "task_id": ev.data.get("task_id"), "entry": self.last_id}
+
+    def _gate(self, ev: FleetEvent) -> None:
+        p = ev.payload
+        fails = [_cap(f, "detail")[0] for f in p.failures]
+        g = {"task_id": ev.data.get("task_id"), "verdict": p.verdict, "score": round(p.score, 1), "profile": p.profile, "failures": fails}
+        self.s["gates"] = (self.s["gates"] + [g])[-5:]
+
+    def _report(self, ev: FleetEvent) -> None:
+        p = ev.payload
+        r = {"task_id": ev.data.get("task_id"), "build_ok": p.build_ok, "passed": p.unit_passed,
+             "failed": p.unit_failed, "coverage": p.coverage, "lint": p.lint_findings}  # fmt: skip
+        self.s["reports"] = (self.s["reports"] + [r])[-5:]
+
+    def _delib(self, delib_id: str, task_id: str | None = None) -> dict[str, Any]:
+        d = self.s["delibs"].setdefault(delib_id, {"task_id": task_id, "open": True, "winner": None,
+                                                   "proposals": {}, "critiques": [], "ballots": 0, "rounds": 0})  # fmt: skip
+        if task_id and not d["task_id"]:
+            d["task_id"] = task_id
+        return d
+
+    def _delib_started(self, ev: FleetEvent) -> None:
+        did = ev.data.get("deliberation_id")
+        if isinstance(did, str):
+            task = ev.data.get("task_id")
+            self._delib(did, task if isinstance(task, str) else None)
+
+    def _proposal(self, ev: FleetEvent) -> None:
+        p = ev.payload
+        content, n = _cap(p.content, "proposal")
+        self._count(n)
+        d = self._delib(p.deliberation_id)
+        d["rounds"] = max(d["rounds"], p.round)
+        # a revision supersedes the author's earlier proposal: only the latest is worth reading
+        d["proposals"][p.author] = {"id": p.id, "role": p.role, "round": p.round, "content": content}
+
+    def _critique(self, ev: FleetEvent) -> None:
+        p = ev.payload
+        content, n = _cap(p.content, "critique")
+        self._count(n)
+        d = self._delib(p.deliberation_id)
+        c = {"author": p.author, "target": p.target, "round": p.round, "severity": p.severity, "content": content}
+        d["critiques"] = (d["critiques"] + [c])[-12:]
+
+    def _ballot(self, ev: FleetEvent) -> None:
+        self._delib(ev.payload.deliberation_id)["ballots"] += 1
+
+    def _result(self, ev: FleetEvent) -> None:
+        p = ev.payload
+        d = self._delib(p.id, p.task_id)
+        won = next((x for x in d["proposals"].values() if x["id"] == p.winner), None)
+        # a closed deliberation keeps only its winner: the decision carries the rest
+        d.update(open=False, winner=p.winner, critiques=[], proposals={"winner": won} if won else {})
+        closed = [k for k, v in self.s["delibs"].items() if not v["open"]]
+        for k in closed[:-CLOSED_KEPT]:
+            del self.s["delibs"][k]
+
+
+_HANDLERS = {  # event type -> (fold, payload kind it needs, or None for data-only events)
+    "story.created": (StoryDigest._story, "story"),
+    "story.updated": (StoryDigest._story, "story"),
+    "story.transition": (StoryDigest._transition, None),
+    "task.planned": (StoryDigest._task, "task"),
+    "decision.made": (StoryDigest._decision, "decision"),
+    "sandbox.run": (StoryDigest._run, "task_result"),
+    "gate.result": (StoryDigest._gate, "gate_result"),
+    "workspace.report": (StoryDigest._report, "workspace_report"),
+    "deliberation.started": (StoryDigest._delib_started, None),
+    "council.proposal": (StoryDigest._proposal, "proposal"),
+    "council.critique": (StoryDigest._critique, "critique"),
+    "council.ballot": (StoryDigest._ballot, "ballot"),
+    "council.result": (StoryDigest._result, "deliberation"),
+}

@@ -1,0 +1,162 @@
+"""Section builders: one function per section name in ``scopes.yaml``, over a digest.
+
+Each returns a ``Draft`` (lines in reading order plus the order in which to keep
+them when the budget is short) or ``None`` when the story has nothing for it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from fleet.context.digest import RECENT, StoryDigest
+
+
+@dataclass
+class Draft:
+    """A section before budgeting: ``items`` in reading order, ``keep`` most important first."""
+
+    name: str
+    items: list[str]
+    keep: list[int] = field(default_factory=list)
+    compressed: bool = False
+
+    def __post_init__(self) -> None:
+        if not self.keep:
+            self.keep = list(range(len(self.items)))
+
+
+def _story(d: StoryDigest, task_id: str | None) -> Draft | None:
+    st = d.s["story"]
+    if not st:
+        return None
+    items = [f"{st['title']} (state {st['state']}, rigor {st['rigor']})"]
+    if st["description"]:
+        items.append(st["description"])
+    return Draft("story", items)
+
+
+def _criteria(d: StoryDigest, task_id: str | None) -> Draft | None:
+    st = d.s["story"]
+    if not st or not st["criteria"]:
+        return None
+    return Draft("acceptance_criteria", [f"AC{i}. {c}" for i, c in enumerate(st["criteria"], 1)])
+
+
+def _task(d: StoryDigest, task_id: str | None) -> Draft | None:
+    t = d.s["tasks"].get(task_id) if task_id else None
+    if t is None:
+        return None
+    items = [f"{task_id} ({t['role']}, {t['phase']}): {t['description']}"]
+    for dep in t["depends_on"]:
+        dt = d.s["tasks"].get(dep)
+        items.append(f"depends on {dep}: {dt['description'][:200] if dt else '(not planned yet)'}")
+    return Draft("task", items)
+
+
+def _plan(d: StoryDigest, task_id: str | None) -> Draft | None:
+    tasks: dict[str, Any] = d.s["tasks"]
+    if not tasks:
+        return None
+    ids = list(tasks)
+    items = []
+    for tid in ids:
+        t = tasks[tid]
+        deps = f" after {', '.join(t['depends_on'])}" if t["depends_on"] else ""
+        mark = "  <- this task" if tid == task_id else ""
+        items.append(f"- {tid} [{t['role']}/{t['phase']}]{deps}: {t['description'][:160]}{mark}")
+    near = {task_id, *(tasks[task_id]["depends_on"] if task_id in tasks else ())}
+    keep = [i for i, tid in enumerate(ids) if tid in near] + [i for i, tid in enumerate(ids) if tid not in near]
+    return Draft("plan", items, keep)
+
+
+def _decision_line(did: str, x: dict[str, Any]) -> str:
+    alts = f" Rejected: {'; '.join(x['alternatives'])}." if x["alternatives"] else ""
+    return f"- {did} by {', '.join(x['by']) or 'unknown'}: {x['what']} — why: {x['why']}{alts}"
+
+
+def _decisions(tag: str | None, name: str) -> Callable[[StoryDigest, str | None], Draft | None]:
+    def build(d: StoryDigest, task_id: str | None) -> Draft | None:
+        chosen = [(did, x) for did, x in d.s["decisions"].items() if tag is None or tag in x["tags"]]
+        if not chosen:
+            return None
+        items = [_decision_line(did, x) for did, x in chosen]
+        # under pressure keep this task's decisions, then the newest
+        order = sorted(range(len(chosen)), key=lambda i: (chosen[i][1]["task_id"] != task_id or task_id is None, -i))
+        return Draft(name, items, order)
+
+    return build
+
+
+def _test_results(d: StoryDigest, task_id: str | None) -> Draft | None:
+    tests: dict[str, Any] = d.s["tests"]
+    failing = [(k, v) for k, v in tests.items() if v["status"] == "failed"]
+    failing.sort(key=lambda kv: (kv[1]["task_id"] != task_id or task_id is None))
+    items = [f"FAILING {k}: {v['detail']}".rstrip(": ") for k, v in failing]
+    for g in reversed(d.s["gates"][-2:]):
+        fails = f" — {'; '.join(g['failures'])}" if g["failures"] else ""
+        items.append(f"gate {g['profile']} for {g['task_id']}: {g['verdict']} (score {g['score']}){fails}")
+    for r in reversed(d.s["reports"][-1:]):
+        items.append(f"last build for {r['task_id']}: build_ok={r['build_ok']}, unit {r['passed']} passed / "
+                     f"{r['failed']} failed, coverage {r['coverage']}, lint findings {r['lint']}")  # fmt: skip
+    passing = sum(1 for v in tests.values() if v["status"] == "passed")
+    if passing:
+        items.append(f"{passing} tests/commands passing at their latest run")
+    return Draft("test_results", items) if items else None
+
+
+def _deliberation(d: StoryDigest, task_id: str | None) -> Draft | None:
+    delibs: dict[str, Any] = d.s["delibs"]
+    mine = [k for k, v in delibs.items() if task_id and v["task_id"] == task_id]
+    opened = [k for k, v in delibs.items() if v["open"]]
+    pick = (mine or opened or list(delibs))[-1:] if delibs else []
+    if not pick:
+        return None
+    did, x = pick[0], delibs[pick[0]]
+    state = "open" if x["open"] else f"closed, winner {x['winner']}"
+    items = [f"deliberation {did} for {x['task_id']}: round {x['rounds']}, {x['ballots']} ballots, {state}"]
+    for author, p in x["proposals"].items():
+        items.append(f"- proposal {p['id']} by {author if author != 'winner' else 'the winner'} (r{p['round']}): {p['content']}")
+    n_props = len(items)
+    for c in x["critiques"]:
+        items.append(f"- critique by {c['author']} of {c['target']} ({c['severity']}, r{c['round']}): {c['content']}")
+    keep = [0, *range(n_props, len(items))[::-1], *range(1, n_props)]  # critiques are short and newest matter
+    return Draft("deliberation", items, keep, compressed=not x["open"])
+
+
+def _history(d: StoryDigest, task_id: str | None) -> Draft | None:
+    s = d.s
+    if not s["events"]:
+        return None
+    older = s["events"] - len(s["recent"])
+    items = []
+    if older > 0:
+        counts = sorted(s["by_type"].items(), key=lambda kv: -kv[1])
+        items.append(f"{s['events']} events so far; the {older} older ones compressed to counts and milestones: "
+                     + ", ".join(f"{n} {t}" for t, n in counts))  # fmt: skip
+    if s.get("summary"):
+        items.append(f"Summary of earlier work: {s['summary']}")
+    recent = set(s["recent"])
+    milestones = [m for m in s["milestones"] if m not in recent]
+    items += milestones + s["recent"]
+    head = len(items) - len(milestones) - len(s["recent"])
+    n = len(items)
+    # keep the header/summary, then the newest events, then the newest milestones
+    keep = [*range(head), *range(n - 1, n - 1 - len(s["recent"]), -1), *range(head + len(milestones) - 1, head - 1, -1)]
+    return Draft("history", items, keep, compressed=older > 0 or s["events"] > RECENT)
+
+
+BUILDERS: dict[str, Callable[[StoryDigest, str | None], Draft | None]] = {
+    "story": _story,
+    "acceptance_criteria": _criteria,
+    "plan": _plan,
+    "task": _task,
+    "decisions": _decisions(None, "decisions"),
+    "test_decisions": _decisions("test", "test_decisions"),
+    "deployment_decisions": _decisions("deployment", "deployment_decisions"),
+    "data_decisions": _decisions("data", "data_decisions"),
+    "test_results": _test_results,
+    "deliberation": _deliberation,
+    "history": _history,
+}

@@ -1,0 +1,214 @@
+"""The council driver: runs the plan step by step, checkpoints, resumes, enforces quorum.
+
+Pure: members are reached through an injected ``Gather`` function (in-process threads in unit
+tests, Ray ``.remote()`` + ``ray.wait`` in ``actors/council.py``), state goes through the
+``EventLog`` port. After every step the state is checkpointed (compare-and-set), so a council
+restarted with the same request resumes after the last completed step: no step is repeated,
+no ballot counted twice. Event ids are deterministic, so re-emitting an event after a crash
+is a no-op.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from fleet.contracts import Deliberation, FleetEvent, Proposal
+from fleet.council.member import mix
+from fleet.council.outcome import count, decide, gather_evidence, record
+from fleet.council.protocol import CouncilState, make_ballot, make_critique, make_proposal, plan
+from fleet.council.schemas import Brief, DeliberationRequest, Step
+from fleet.council.tally import consensus
+from fleet.errors import QuorumLost, UserError
+from fleet.events import make_event
+from fleet.ports import Clock, EventLog, Sandbox
+
+Call = tuple[str, str, tuple[Any, ...]]
+"""(member id, method name, positional args) of one member call."""
+
+Gather = Callable[[Sequence[Call], float], list[Any]]
+"""Run calls concurrently; return, in call order, each result or the exception it ended with
+(a timeout is an exception too). Must return within about ``timeout`` seconds."""
+
+
+def checkpoint_key(deliberation_id: str) -> str:
+    return f"council:{deliberation_id}"
+
+
+class Council:
+    """Runs deliberations; one instance may run several concurrently (no per-run fields)."""
+
+    def __init__(
+        self,
+        gather: Gather,
+        events: EventLog,
+        *,
+        clock: Clock,
+        sandbox: Sandbox | None = None,
+        actor: str = "council",
+        on_step: Callable[[CouncilState], None] | None = None,
+    ) -> None:
+        self.gather = gather
+        self.events = events
+        self.clock = clock
+        self.sandbox = sandbox
+        self.actor = actor
+        self.on_step = on_step  # test/observability hook, called after each checkpoint
+
+    def deliberate(self, request: DeliberationRequest) -> Deliberation:
+        """Run (or resume, or return the stored result of) ``request``.
+
+        Raises:
+            QuorumLost: fewer than ``request.needed`` members answered a step.
+            UserError: a different request was already run under the same id.
+            SandboxUnavailable: the evidence rule needs a sandbox and none was given.
+        """
+        key = checkpoint_key(request.id)
+        version, raw = self.events.checkpoint_get(key)
+        state = CouncilState.model_validate(raw) if raw else CouncilState(request=request)
+        if state.request != request:
+            raise UserError(f"deliberation {request.id!r} already exists with a different request; use a new id")
+        if state.status == "done":
+            return Deliberation.model_validate(state.outcome["deliberation"])
+        if state.status == "quorum_lost":
+            raise QuorumLost(**state.outcome)
+        if state.done == 0:
+            self._publish([self._event(request, "deliberation.started", key=request.id, data=_started(request))])
+        steps = plan(request)
+        while state.done < len(steps) and not state.stopped_early:
+            round_, step = steps[state.done]
+            try:
+                self._step(state, round_, step)
+            except QuorumLost as lost:
+                return self._lose(key, state, version, lost)
+            state.done += 1
+            if step == "vote" and round_ < request.rounds:
+                state.stopped_early = consensus(state.last_ballots(), [p.id for p in state.current()], request.supermajority) is not None
+            if state.stopped_early or state.done == len(steps) or steps[state.done][0] != round_:
+                data = {"deliberation_id": request.id, "round": round_, "missing": state.missing.get(str(round_), [])}
+                self._publish([self._event(request, "council.round_completed", key=f"{request.id}:r{round_}", data=data)])
+            version = self._save(key, state, version)
+        return self._finish(key, state, version)
+
+    # ------------------------------------------------------------------ one step
+
+    def _step(self, state: CouncilState, round_: int, step: Step) -> None:
+        req = state.request
+        current = state.current()
+        calls, targets = self._calls(state, round_, step, current)
+        results = self.gather(calls, req.phase_timeout_s) if calls else []
+        failed = {m for (m, _, _), res in zip(calls, results, strict=True) if isinstance(res, BaseException)}
+        built: list[tuple[str, Any]] = []
+        for (member, _, _), res, target in zip(calls, results, targets, strict=True):
+            if member in failed:
+                continue
+            try:
+                built.append((member, self._build(req, member, round_, step, res, target, current)))
+            except (ValueError, TypeError, IndexError):  # a malformed draft counts as no answer
+                failed.add(member)
+        present = [m for m in req.members if m not in failed]
+        state.mark_missing(round_, sorted(failed, key=req.members.index))
+        if len(present) < req.needed:
+            raise QuorumLost(
+                deliberation_id=req.id, round=round_, present=len(present), quorum=req.needed,
+                missing=tuple(sorted(failed, key=req.members.index)),
+            )
+        made = [obj for member, obj in built if member not in failed]
+        kind = {"propose": "council.proposal", "revise": "council.proposal", "critique": "council.critique", "vote": "council.ballot"}[step]
+        bucket = {"council.proposal": state.proposals, "council.critique": state.critiques, "council.ballot": state.ballots}[kind]
+        bucket.extend(made)
+        self._publish([self._event(req, kind, payload=obj) for obj in made])
+
+    def _calls(
+        self, state: CouncilState, round_: int, step: Step, current: list[Proposal]
+    ) -> tuple[list[Call], list[Proposal | None]]:
+        req = state.request
+        calls: list[Call] = []
+        targets: list[Proposal | None] = []
+        own = {p.author: p for p in current}
+        for m in req.members:
+            brief = self._brief(req, m, round_, step, current if step != "propose" else [])
+            if step == "critique":
+                for target in current:
+                    if target.author != m:
+                        calls.append((m, "critique", (brief, target)))
+                        targets.append(target)
+                continue
+            if step == "revise":
+                mine = own.get(m)
+                crits = tuple(c for c in state.critiques if c.round == round_ and mine and c.target == mine.id)
+                calls.append((m, "revise", (brief.model_copy(update={"critiques": crits}), mine)))
+            else:
+                calls.append((m, step, (brief,)))
+            targets.append(None)
+        return calls, targets
+
+    @staticmethod
+    def _brief(req: DeliberationRequest, member: str, round_: int, step: Step, current: list[Proposal]) -> Brief:
+        return Brief(
+            deliberation_id=req.id, story_id=req.story_id, task_id=req.task_id, task=req.task,
+            phase=req.phase, round=round_, step=step, seed=mix(req.seed_of(member), round_, step),
+            proposals=tuple(current),
+        )
+
+    @staticmethod
+    def _build(req: DeliberationRequest, member: str, round_: int, step: Step, draft: Any, target: Proposal | None, current: list[Proposal]) -> Any:
+        if step in ("propose", "revise"):
+            return make_proposal(req, member, round_, draft)
+        if step == "critique":
+            assert target is not None
+            return make_critique(req, member, round_, target, draft)
+        return make_ballot(req, member, round_, current, draft)
+
+    # ------------------------------------------------------------------ endings
+
+    def _finish(self, key: str, state: CouncilState, version: int) -> Deliberation:
+        req = state.request
+        if req.rule == "evidence":
+            fresh = gather_evidence(state, self.sandbox)
+            if fresh:
+                state.evidence.extend(fresh)
+                self._publish([self._event(req, "council.evidence", payload=e, key=f"{req.id}:e:{e.proposal_id}") for e in fresh])
+                version = self._save(key, state, version)
+        result = count(state)
+        deliberation = record(state, result)
+        decision = decide(state, result, at_ms=self.clock.now_ms())
+        self._publish([
+            self._event(req, "council.result", payload=deliberation),
+            self._event(req, "decision.made", payload=decision),
+        ])
+        state.status = "done"
+        state.outcome = {"deliberation": deliberation.model_dump(mode="json"), "decision": decision.model_dump(mode="json")}
+        self._save(key, state, version)
+        return deliberation
+
+    def _lose(self, key: str, state: CouncilState, version: int, lost: QuorumLost) -> Deliberation:
+        data = {"deliberation_id": lost.deliberation_id, "round": lost.round, "present": lost.present, "quorum": lost.quorum}
+        self._publish([self._event(state.request, "council.quorum_lost", key=state.request.id, data=data)])
+        state.status = "quorum_lost"
+        state.outcome = dict(lost.fields)
+        self._save(key, state, version)
+        raise lost
+
+    # ------------------------------------------------------------------ ports
+
+    def _save(self, key: str, state: CouncilState, version: int) -> int:
+        version = self.events.checkpoint_put(key, state.model_dump(mode="json"), expected_version=version)
+        if self.on_step is not None:
+            self.on_step(state)
+        return version
+
+    def _event(self, req: DeliberationRequest, type_: str, *, payload: Any = None, key: str | None = None, data: dict[str, Any] | None = None) -> FleetEvent:
+        return make_event(req.story_id, type_, clock=self.clock, payload=payload, data=data, actor=self.actor, key=key)
+
+    def _publish(self, events: list[FleetEvent]) -> None:
+        many = getattr(self.events, "append_many", None)
+        if many is not None:
+            many(events)
+            return
+        for event in events:
+            self.events.append(event)
+
+
+def _started(req: DeliberationRequest) -> dict[str, Any]:
+    return {"deliberation_id": req.id, "task_id": req.task_id, "members": list(req.members), "rounds": req.rounds, "rule": req.rule}

@@ -1,0 +1,123 @@
+"""One council member: turns a Brief into a short prompt and a schema-constrained model call.
+
+Pure: the chat model and the context source are injected. The Ray shell around it is
+``actors/agent.py``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Sequence
+
+from fleet.config import RoleSpec
+from fleet.contracts import ChatMessage, ContextPack, Proposal
+from fleet.council.schemas import BallotDraft, Brief, CritiqueDraft, ProposalDraft, ballot_schema
+from fleet.ports import ChatModel
+from fleet.structured import structured
+
+# (story_id, role, lifecycle phase, task_id) -> the member's scoped context
+ContextProvider = Callable[[str, str, str, "str | None"], ContextPack]
+
+CLIP = 160  # characters of another member's text shown in a prompt: small models have small windows
+
+
+def mix(*parts: object) -> int:
+    """A stable 31-bit seed from any parts (Python's hash() is salted per process)."""
+    return int(hashlib.sha256(repr(parts).encode()).hexdigest()[:8], 16) & 0x7FFFFFFF
+
+
+def _clip(text: str, n: int = CLIP) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= n else text[: n - 3] + "..."
+
+
+def listing(proposals: Sequence[Proposal]) -> str:
+    """Proposals numbered from 1, as voters and critics see them."""
+    return "\n".join(f"{i}. [{p.author}] {_clip(p.content)}" for i, p in enumerate(proposals, 1))
+
+
+class Member:
+    """A role instance that proposes, critiques, revises and votes through its model."""
+
+    def __init__(
+        self,
+        agent_id: str,
+        role: str,
+        spec: RoleSpec,
+        chat: ChatModel,
+        *,
+        temperature: float = 0.7,
+        seed: int = 0,
+        context: ContextProvider | None = None,
+        max_tokens: int = 160,
+    ) -> None:
+        self.agent_id = agent_id
+        self.role = role
+        self.spec = spec
+        self.chat = chat
+        self.temperature = temperature
+        self.seed = seed
+        self.context = context
+        self.max_tokens = max_tokens
+
+    # ------------------------------------------------------------------ the four acts
+
+    def propose(self, brief: Brief) -> ProposalDraft:
+        """A first answer to the task."""
+        job = "Propose how to do the task. Give a short answer, why, and one command that tests it."
+        return self._ask(brief, job, ProposalDraft)
+
+    def critique(self, brief: Brief, target: Proposal) -> CritiqueDraft:
+        """A review of ``target`` from this role's point of view."""
+        focus = ", ".join(self.spec.critique_focus) or "correctness"
+        job = (
+            f"Review this proposal by {target.author}. Look for: {focus}.\n"
+            f"Proposal: {_clip(target.content, 2 * CLIP)}\nGive a severity and one short comment."
+        )
+        return self._ask(brief, job, CritiqueDraft, salt=target.author)
+
+    def revise(self, brief: Brief, own: Proposal | None) -> ProposalDraft:
+        """Own proposal improved with the critiques it received (a fresh one if it had none)."""
+        if own is None:
+            return self.propose(brief)
+        notes = "\n".join(f"- {c.author} ({c.severity}): {_clip(c.content)}" for c in brief.critiques)
+        job = (
+            f"Your proposal: {_clip(own.content, 2 * CLIP)}\n"
+            f"Critiques:\n{notes or '- none'}\nWrite your improved proposal."
+        )
+        return self._ask(brief, job, ProposalDraft)
+
+    def vote(self, brief: Brief) -> BallotDraft:
+        """Rank the proposals in ``brief.proposals`` (numbers, best first) and score each 0-10."""
+        n = len(brief.proposals)
+        job = f"Rank proposals 1 to {n}, best first, and score each from 0 to 10."
+        return self._ask(brief, job, ballot_schema(n), show=True)
+
+    # ------------------------------------------------------------------ prompting
+
+    def _ask(self, brief: Brief, job: str, schema: type, *, salt: str = "", show: bool = False) -> object:
+        return structured(
+            self.chat,
+            self.messages(brief, job, show=show or brief.step != "propose"),
+            schema,
+            temperature=self.temperature,
+            seed=mix(self.seed, brief.seed, salt),
+            max_tokens=self.max_tokens,
+            name=self.agent_id,
+        )
+
+    def messages(self, brief: Brief, job: str, *, show: bool) -> list[ChatMessage]:
+        """System prompt from roles.yaml; user prompt = context, proposals so far, the job."""
+        system = f"{self.spec.system_prompt.strip()} You are {self.agent_id}. Answer in JSON."
+        parts = [f"## Context\n{self._context(brief)}"]
+        if show and brief.proposals:
+            parts.append(f"## Proposals\n{listing(brief.proposals)}")
+        parts.append(f"## Your job\n{job}")
+        return [ChatMessage(role="system", content=system), ChatMessage(role="user", content="\n\n".join(parts))]
+
+    def _context(self, brief: Brief) -> str:
+        task = f"Task: {brief.task}"
+        if self.context is None:
+            return f"Story {brief.story_id}. {task}"
+        pack = self.context(brief.story_id, self.role, brief.phase, brief.task_id)
+        return f"{pack.render()}\n\n{task}"

@@ -1,0 +1,118 @@
+"""The end of a deliberation: sandbox evidence, the counted tally, the record and the Decision."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+from fleet.contracts import Alternative, Decision, Deliberation, Evidence, Proposal, RunContext, Tally, TaskSpec
+from fleet.council.protocol import CouncilState
+from fleet.council.tally import evidence_tiers, rank, tally
+from fleet.errors import SandboxUnavailable
+from fleet.ports import Sandbox
+
+
+def gather_evidence(state: CouncilState, sandbox: Sandbox | None) -> list[Evidence]:
+    """Run the test commands of every current proposal that has some and no evidence yet.
+
+    Raises:
+        SandboxUnavailable: a proposal has commands but no sandbox was given (never runs unsandboxed).
+    """
+    have = {e.proposal_id for e in state.evidence}
+    todo = [p for p in state.current() if p.commands and p.id not in have]
+    if not todo:
+        return []
+    if sandbox is None:
+        raise SandboxUnavailable(backend="none", reason="the evidence rule runs proposals' commands; give the council a sandbox")
+    with ThreadPoolExecutor(max_workers=min(4, len(todo))) as pool:
+        return list(pool.map(lambda p: prove(state, p, sandbox), todo))
+
+
+def prove(state: CouncilState, proposal: Proposal, sandbox: Sandbox) -> Evidence:
+    """Run a proposal's commands in order; it passes when every one of them passes."""
+    req = state.request
+    ctx = RunContext(story_id=req.story_id, task_id=req.task_id, role=proposal.role, phase=req.phase)
+    passed = failed = 0
+    detail = ""
+    for i, argv in enumerate(proposal.commands):
+        spec = TaskSpec(id=f"{proposal.id}:e{i}", cmd=argv, workspace=req.workspace, context=ctx)
+        result = sandbox.run(spec)
+        if result.status == "passed":
+            passed += 1
+        else:
+            failed += 1
+            detail = f"{' '.join(argv)}: {result.status} (exit {result.exit_code}) {result.stderr[-200:]}".strip()
+    return Evidence(proposal_id=proposal.id, passed=failed == 0, tests_passed=passed, tests_failed=failed, detail=detail)
+
+
+def count(state: CouncilState) -> Tally:
+    """The tally of the last vote under the request's rule."""
+    req = state.request
+    return tally(
+        req.rule,
+        state.last_ballots(),
+        [p.id for p in state.current()],
+        weights=req.weights,
+        evidence=state.evidence,
+        base=req.evidence_base,
+        early_stop=state.stopped_early,
+    )
+
+
+def record(state: CouncilState, result: Tally) -> Deliberation:
+    """The full Deliberation (every version, critique and ballot; only the last vote counted)."""
+    req = state.request
+    last_round = max((b.round for b in state.ballots), default=0)
+    return Deliberation(
+        id=req.id,
+        story_id=req.story_id,
+        task_id=req.task_id,
+        members=req.members,
+        rounds=last_round,
+        proposals=tuple(state.proposals),
+        critiques=tuple(state.critiques),
+        ballots=tuple(state.ballots),
+        evidence=tuple(state.evidence),
+        tally=result,
+        winner=result.winner,
+        missing={k: tuple(v) for k, v in state.missing.items()},
+    )
+
+
+def decide(state: CouncilState, result: Tally, *, at_ms: int) -> Decision:
+    """The winning proposal as a Decision, with why it won and why each other one lost."""
+    req = state.request
+    current = {p.id: p for p in state.current()}
+    win = current[result.winner]
+    order, scores, _ = rank(
+        req.rule, state.last_ballots(), list(current), weights=req.weights, evidence=state.evidence, base=req.evidence_base
+    )
+    tiers = evidence_tiers(state.evidence, list(current)) if req.rule == "evidence" else {}
+    how = f"{result.rule} {scores[win.id]:g} points"
+    if result.early_stop:
+        how += f", early stop after round {max(b.round for b in state.ballots)}"
+    if result.tie_break:
+        how += f", decided by {result.tie_break}"
+    alternatives = tuple(
+        Alternative(proposal_id=pid, summary=current[pid].content[:200], why_rejected=_why(pid, win.id, scores, tiers, result))
+        for pid in order[1:]
+    )
+    voters = tuple(b.voter for b in state.last_ballots())
+    return Decision(
+        id=f"{req.id}:decision",
+        story_id=req.story_id,
+        task_id=req.task_id,
+        deliberation_id=req.id,
+        what=win.content,
+        decided_by=voters,
+        why=f"{win.author} ({win.role}) won ({how}). {win.rationale}".strip(),
+        alternatives=alternatives,
+        at_ms=at_ms,
+    )
+
+
+def _why(pid: str, winner: str, scores: dict[str, float], tiers: dict[str, int], result: Tally) -> str:
+    if tiers and tiers[pid] < tiers[winner]:
+        return "its tests failed" if tiers[pid] == 0 else "no test evidence, while the winner's tests passed"
+    if scores[pid] < scores[winner]:
+        return f"{result.rule}: {scores[pid]:g} points vs {scores[winner]:g}"
+    return f"tied at {scores[pid]:g} points; lost the tie-break ({result.tie_break})"

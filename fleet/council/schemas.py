@@ -1,0 +1,124 @@
+"""What a council is asked to do, and the small output schemas its members' models fill in.
+
+The drafts are deliberately flat and short: the embedded model is SmolLM2-135M, and
+schema-constrained decoding of a few bounded fields fits in ~100-200 tokens.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
+
+from fleet.contracts import Contract, Critique, Phase, Proposal
+
+Rule = Literal["plurality", "borda", "approval", "score", "evidence"]
+RULES: tuple[str, ...] = ("plurality", "borda", "approval", "score", "evidence")
+Step = Literal["propose", "critique", "revise", "vote"]
+
+
+class DeliberationRequest(Contract):
+    """One council run: who deliberates on what, for how long, and how votes are counted."""
+
+    kind: Literal["deliberation_request"] = "deliberation_request"
+    id: str = Field(description="deliberation id; also the checkpoint key, so reuse resumes")
+    story_id: str
+    task_id: str | None = None
+    task: str = Field(min_length=1, description="what the council must decide, in plain words")
+    phase: Phase = Field("design", description="lifecycle phase, for the members' context scope")
+    members: tuple[str, ...] = Field(min_length=1, description="agent ids, e.g. 'developer-1'")
+    roles: dict[str, str] = Field(default_factory=dict, description="agent id -> role (default: id prefix)")
+    rounds: int = Field(2, ge=0, le=10, description="critique/revise rounds after the proposals")
+    rule: Rule = "borda"
+    evidence_base: Rule = Field("borda", description="rule that orders proposals within an evidence tier")
+    quorum: int | None = Field(None, ge=1, description="members that must answer each phase (default: majority)")
+    supermajority: float = Field(2 / 3, gt=0.5, le=1.0, description="first-choice share that stops early")
+    early_stop: bool = Field(True, description="vote after every round and stop on a supermajority")
+    approval_threshold: int = Field(6, ge=0, le=10, description="a score at or above this approves")
+    weights: dict[str, float] = Field(default_factory=dict, description="voter id -> vote weight (default 1)")
+    seed: int = Field(0, description="base sampling seed of the whole council")
+    seeds: dict[str, int] = Field(default_factory=dict, description="agent id -> its own sampling seed")
+    phase_timeout_s: float = Field(120.0, gt=0, description="a member slower than this misses the phase")
+    workspace: str | None = Field(None, description="where evidence commands run (evidence rule)")
+
+    @model_validator(mode="after")
+    def _check(self) -> DeliberationRequest:
+        if len(set(self.members)) != len(self.members):
+            raise ValueError("members must be distinct agent ids")
+        if self.quorum is not None and self.quorum > len(self.members):
+            raise ValueError(f"quorum {self.quorum} exceeds the {len(self.members)} members")
+        if self.evidence_base == "evidence":
+            raise ValueError("evidence_base must be a vote rule, not 'evidence'")
+        return self
+
+    @property
+    def needed(self) -> int:
+        """Members that must answer each phase."""
+        return self.quorum if self.quorum is not None else len(self.members) // 2 + 1
+
+    def role_of(self, member: str) -> str:
+        return self.roles.get(member) or member.rsplit("-", 1)[0]
+
+    def seed_of(self, member: str) -> int:
+        return self.seeds.get(member, self.seed + 7919 * (self.members.index(member) + 1))
+
+
+class Brief(Contract):
+    """What a member is told for one call: the task, the phase and the deliberation so far."""
+
+    kind: Literal["brief"] = "brief"
+    deliberation_id: str
+    story_id: str
+    task_id: str | None = None
+    task: str
+    phase: Phase = "design"
+    round: int
+    step: Step
+    seed: int = 0
+    proposals: tuple[Proposal, ...] = Field((), description="current proposals, in member order")
+    critiques: tuple[Critique, ...] = Field((), description="critiques of the member's own proposal")
+
+
+class Draft(BaseModel):
+    """Base of the model-facing schemas: tolerant of nothing extra, frozen."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class ProposalDraft(Draft):
+    """A member's answer to the task."""
+
+    answer: str = Field(min_length=1, max_length=240)
+    reason: str = Field("", max_length=160)
+    test_command: str = Field("", max_length=100)
+
+
+class CritiqueDraft(Draft):
+    """A member's review of one other proposal."""
+
+    severity: Literal["info", "minor", "major", "blocker"]
+    comment: str = Field(min_length=1, max_length=160)
+
+
+class BallotDraft(Draft):
+    """Proposal numbers best first, and a 0-10 score per proposal in listed order."""
+
+    ranking: list[int] = Field(min_length=1)
+    scores: list[int] = Field(default_factory=list)
+    reason: str = Field("", max_length=100)
+
+
+@lru_cache(maxsize=32)
+def ballot_schema(n: int) -> type[BallotDraft]:
+    """A BallotDraft whose bounds match ``n`` proposals, so constrained decoding cannot stray."""
+    from typing import Annotated
+
+    number = Annotated[int, Field(ge=1, le=n)]
+    score = Annotated[int, Field(ge=0, le=10)]
+    return create_model(  # type: ignore[call-overload,no-any-return]
+        f"BallotDraft{n}",
+        __base__=BallotDraft,
+        ranking=(list[number], Field(min_length=1, max_length=n)),
+        scores=(list[score], Field(default_factory=list, max_length=n)),
+    )

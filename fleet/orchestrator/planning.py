@@ -1,0 +1,52 @@
+"""Planning that a small model cannot break: one task per acceptance criterion.
+
+A 135M-parameter model cannot be trusted to invent a sound task DAG, so the
+default plan is derived from the story itself; the council then deliberates on
+*how* to do each task, which is where its votes matter. A larger model can
+plug in another planner through :class:`fleet.orchestrator.services.Services`.
+"""
+
+from __future__ import annotations
+
+from fleet.contracts import Story, Task
+
+
+def plan_from_criteria(story: Story, plan_round: int = 1) -> list[Task]:
+    """One independent build task per acceptance criterion (or one for the whole story)."""
+    criteria = [c.strip() for c in story.acceptance_criteria if c.strip()]
+    if not criteria:
+        criteria = [story.description.strip() or story.title]
+    return [
+        Task(
+            id=f"p{plan_round}-t{i}",
+            story_id=story.id,
+            role="developer",
+            phase="build",
+            description=f"{story.title}: {criterion}",
+        )
+        for i, criterion in enumerate(criteria, start=1)
+    ]
+
+
+def topo_order(tasks: list[Task]) -> list[Task]:
+    """Tasks in dependency order (stable); raises ValueError on a cycle."""
+    by_id = {t.id: t for t in tasks}
+    order: list[Task] = []
+    state: dict[str, int] = {}
+
+    def visit(task: Task) -> None:
+        mark = state.get(task.id, 0)
+        if mark == 2:
+            return
+        if mark == 1:
+            raise ValueError(f"task graph has a cycle through {task.id}")
+        state[task.id] = 1
+        for dep in task.depends_on:
+            if dep in by_id:
+                visit(by_id[dep])
+        state[task.id] = 2
+        order.append(task)
+
+    for t in tasks:
+        visit(t)
+    return order

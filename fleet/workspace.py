@@ -1,0 +1,132 @@
+"""Pure parts of the workspace runner: change validation and report parsing.
+
+The runner (``fleet/adapters/workspace.py``) touches git and the sandbox; here
+live the decisions that need neither: is a proposed path inside the repository,
+what does a unified diff touch, and what did pytest/coverage/ruff report.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import xml.etree.ElementTree as ET
+from collections.abc import Mapping
+from pathlib import PurePosixPath
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from fleet.contracts import GateResult, WorkspaceReport
+
+_DIFF_PATH = re.compile(r"^(?:---|\+\+\+) (?:[ab]/)?(?P<path>[^\t\n]+)")
+_GIT_HEADER = re.compile(r"^diff --git a/(?P<a>\S+) b/(?P<b>\S+)")
+_RENAME = re.compile(r"^(?:rename|copy) (?:from|to) (?P<path>.+)$")
+_SYMLINK_MODE = re.compile(r"^(?:new file mode|new mode|old mode|deleted file mode) 120000")
+
+
+class WorkspaceOutcome(BaseModel):
+    """What executing one change in a workspace produced."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    status: Literal["rejected", "checked", "committed"] = Field(
+        description="rejected: the change did not apply; checked: gated, not committed; committed"
+    )
+    branch: str
+    workspace: str
+    reason: str = ""
+    report: WorkspaceReport | None = None
+    gate: GateResult | None = None
+    commit: str | None = None
+    failed_tests: tuple[str, ...] = ()
+
+
+def path_problem(path: str) -> str | None:
+    """Why ``path`` may not be written by a change (``None`` when it is a safe relative path)."""
+    if not path or "\x00" in path:
+        return "empty path or NUL byte"
+    if path.startswith("/") or re.match(r"^[A-Za-z]:[\\/]", path):
+        return f"{path!r} is absolute; changes may only touch files inside the repository"
+    parts = PurePosixPath(path.replace("\\", "/")).parts
+    if ".." in parts:
+        return f"{path!r} climbs out of the repository with '..'"
+    if parts and parts[0] == ".git":
+        return f"{path!r} is inside .git; changes may not edit repository internals"
+    return None
+
+
+def diff_paths(diff: str) -> tuple[list[str], list[str]]:
+    """Paths a unified diff touches, and problems found in its headers (symlink modes)."""
+    paths: list[str] = []
+    problems: list[str] = []
+    for line in diff.splitlines():
+        header = _GIT_HEADER.match(line)
+        if header:
+            paths += [header["a"], header["b"]]
+        elif line.startswith(("--- ", "+++ ")):
+            m = _DIFF_PATH.match(line)
+            if m and m["path"].strip() != "/dev/null":
+                paths.append(m["path"].strip())
+        elif (rename := _RENAME.match(line)) is not None:
+            paths.append(rename["path"].strip())
+        elif _SYMLINK_MODE.match(line):
+            problems.append("the patch creates or changes a symlink (mode 120000); symlinks are not accepted")
+    return list(dict.fromkeys(paths)), problems
+
+
+def change_problem(change: str | Mapping[str, str]) -> str | None:
+    """First reason a change (unified diff or ``{path: content}``) must be rejected, if any."""
+    if isinstance(change, str):
+        if not change.strip():
+            return "the change is empty"
+        paths, problems = diff_paths(change)
+        if not paths:
+            return "not a unified diff: no '---'/'+++' or 'diff --git' headers found"
+    else:
+        if not change:
+            return "the change lists no files"
+        paths, problems = list(change), []
+    for p in paths:
+        why = path_problem(p)
+        if why:
+            return why
+    return problems[0] if problems else None
+
+
+def parse_junit(xml_text: str) -> tuple[int, int, list[str]]:
+    """``(passed, failed, failed test ids)`` from a pytest junit XML report.
+
+    Errors count as failures; skipped tests count as neither.
+    """
+    root = ET.fromstring(xml_text)
+    passed, failed, names = 0, 0, []
+    for case in root.iter("testcase"):
+        bad = case.find("failure") is not None or case.find("error") is not None
+        if case.find("skipped") is not None and not bad:
+            continue
+        if bad:
+            failed += 1
+            cls = case.get("classname", "")
+            module = cls.replace(".", "/") + ".py" if cls else "?"
+            names.append(f"{module}::{case.get('name', '?')}")
+        else:
+            passed += 1
+    return passed, failed, names
+
+
+def parse_coverage(json_text: str) -> float | None:
+    """Total percent covered from ``coverage json`` output."""
+    try:
+        pct = json.loads(json_text)["totals"]["percent_covered"]
+    except (ValueError, KeyError, TypeError):
+        return None
+    return round(min(100.0, max(0.0, float(pct))), 2)
+
+
+def parse_ruff(json_text: str) -> int:
+    """Number of findings in ``ruff check --output-format json`` output."""
+    try:
+        findings = json.loads(json_text or "[]")
+    except ValueError:
+        return 0
+    return len(findings) if isinstance(findings, list) else 0

@@ -1,0 +1,113 @@
+"""The gateway as a Ray Serve app: ``serve_apps.gateway:build_app`` (usable from a Serve config).
+
+``args`` (all optional): ``redis_url``, ``prefix``, ``graph``, ``orchestrator`` (actor
+name), ``namespace``, ``data_dir`` (tokens file), ``tokens`` (role -> token; tests
+only, the product reads FLEET_PO_TOKEN / FLEET_VIEWER_TOKEN or the tokens file).
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from serve_apps.gateway.router import create_app
+from serve_apps.gateway.service import GatewayService
+from serve_apps.gateway.tokens import by_token, read_tokens
+
+
+class GatewayArgs(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    redis_url: str | None = Field(None, description="default: the local server from fleet.yaml")
+    prefix: str = "fleet"
+    graph: str = "fleet"
+    orchestrator: str = "orchestrator"
+    namespace: str = "swe-fleet"
+    data_dir: str | None = None
+    tokens: dict[str, str] | None = None
+    max_body_bytes: int | None = None
+    call_timeout_s: float = 30.0
+
+
+class ActorCommands:
+    """The orchestrator actor behind the ``Commands`` protocol (re-looked-up after a restart)."""
+
+    def __init__(self, name: str, namespace: str, timeout_s: float) -> None:
+        self.name, self.namespace, self.timeout_s = name, namespace, timeout_s
+
+    def _call(self, method: str, *args: Any) -> Any:
+        import ray
+
+        from fleet.errors import StorageUnavailable
+
+        try:
+            handle = ray.get_actor(self.name, namespace=self.namespace)
+            return ray.get(getattr(handle, method).remote(*args), timeout=self.timeout_s)
+        except ray.exceptions.RayTaskError as exc:
+            # The actor's own error (NotFound, Conflict...), without Ray's traceback wrapper.
+            cause = getattr(exc, "cause", None)
+            raise (cause if isinstance(cause, Exception) else exc) from None
+        except (ValueError, ray.exceptions.RayActorError, ray.exceptions.GetTimeoutError):
+            raise StorageUnavailable(what="orchestrator", reason=f"{type(exc).__name__}: try again") from None
+
+    def submit(self, story: dict[str, Any]) -> str:
+        return self._call("submit", story)
+
+    def approve(self, story_id: str, gate: str | None, approved: bool, by: str, comment: str = "") -> Any:
+        return self._call("approve", story_id, gate, approved, by, comment)
+
+    def transition(self, story_id: str, target: str, by: str, comment: str = "") -> Any:
+        return self._call("transition", story_id, target, by, comment)
+
+    def healthy(self) -> bool:
+        try:
+            return bool(self._call("check_health"))
+        except Exception:
+            return False
+
+
+def _resolve(args: GatewayArgs) -> tuple[str, str, int]:
+    from fleet.settings import fleet_config
+
+    cfg = fleet_config()
+    url = args.redis_url or f"redis://{cfg.redis.host}:{cfg.redis.port}"
+    return url, args.data_dir or cfg.data_dir, args.max_body_bytes or cfg.limits.max_body_bytes
+
+
+def build_fastapi(args: dict[str, Any] | GatewayArgs | None = None) -> Any:
+    """The FastAPI app with a lazily built service (so it pickles into Serve replicas)."""
+    parsed = GatewayArgs.model_validate(args or {})
+    url, data_dir, max_body = _resolve(parsed)
+    tokens = by_token(parsed.tokens if parsed.tokens is not None else read_tokens(data_dir))
+    holder: dict[str, GatewayService] = {}
+    lock = threading.Lock()
+
+    def service() -> GatewayService:
+        with lock:
+            if "svc" not in holder:
+                from fleet.adapters.falkordb_graph import FalkorDecisionGraph
+                from fleet.adapters.redis_events import RedisEventLog
+
+                holder["svc"] = GatewayService(
+                    RedisEventLog(url, prefix=parsed.prefix), FalkorDecisionGraph(url, graph=parsed.graph),
+                    ActorCommands(parsed.orchestrator, parsed.namespace, parsed.call_timeout_s),
+                )
+            return holder["svc"]
+
+    return create_app(service, tokens, max_body_bytes=max_body)
+
+
+def build_app(args: dict[str, Any] | None = None) -> Any:
+    """Serve application builder (``import_path: serve_apps.gateway:build_app``)."""
+    from ray import serve
+
+    app = build_fastapi(args)
+
+    class Gateway:
+        """Serve ingress: all the work happens in the FastAPI routes."""
+
+    deployment = serve.deployment(name="gateway", num_replicas=1,
+                                  ray_actor_options={"num_cpus": 0})(serve.ingress(app)(Gateway))
+    return deployment.bind()

@@ -1,0 +1,101 @@
+"""The gateway's HTTP contract: request and response bodies and the error model."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from fleet.contracts import RigorLevel
+
+STORY_ID = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class StoryIn(Body):
+    """A new story from the PO."""
+
+    title: str = Field(min_length=1, max_length=200, description="one line: what and for whom")
+    description: str = Field("", max_length=20_000, description="the user story (As a... I want... so that...)")
+    acceptance_criteria: list[str] = Field(default_factory=list, max_length=30,
+                                           description="checkable statements, one per item")
+    rigor: RigorLevel = Field("L1", description="rigor profile (L0 spike ... L3 mission critical)")
+    repo: str | None = Field(None, max_length=2_000, description="git URL or local path of the target repository")
+    branch: str = Field("main", min_length=1, max_length=200, pattern=r"^[A-Za-z0-9._/-]+$",
+                        description="base branch")
+    id: str | None = Field(None, pattern=STORY_ID, description="story id (default: generated)")
+
+
+class ApprovalIn(Body):
+    """The PO's answer at a gate."""
+
+    gate: str | None = Field(None, max_length=40,
+                             description="gate the story waits at (scope, design, acceptance, blocked, budget, error)")
+    approved: bool = Field(True, description="false rejects")
+    comment: str = Field("", max_length=4_000)
+
+
+class TransitionIn(Body):
+    """A PO-requested move through a gate, by target state or transition name."""
+
+    target: str = Field(min_length=1, max_length=40, description="e.g. DESIGN or reject_design")
+    comment: str = Field("", max_length=4_000)
+
+
+class ParkedOut(BaseModel):
+    gate: str
+    reason: str
+
+
+class ScoreOut(BaseModel):
+    dor: int
+    ready: bool
+    suggestions: list[str]
+
+
+class StoryOut(BaseModel):
+    """A story as the API shows it."""
+
+    id: str
+    title: str
+    state: str
+    rigor: str
+    repo: str | None
+    branch: str
+    parked: ParkedOut | None = None
+    outcome: str | None = None
+    score: ScoreOut | None = None
+    tasks: list[dict[str, Any]] = Field(default_factory=list)
+    transitions: list[dict[str, str]] = Field(default_factory=list)
+    attempts: int = 0
+    events: int = 0
+    links: dict[str, str] = Field(default_factory=dict)
+
+
+class StoryList(BaseModel):
+    stories: list[StoryOut]
+
+
+class Accepted(BaseModel):
+    """What a command did: the event it recorded."""
+
+    story_id: str
+    event_id: str
+    type: str
+
+
+class Health(BaseModel):
+    status: Literal["ok", "degraded"]
+    redis: bool
+    orchestrator: bool
+
+
+class ErrorOut(BaseModel):
+    """Every error the API returns."""
+
+    error: str = Field(description="machine-readable code, e.g. not_found, invalid_request")
+    message: str = Field(description="what went wrong and how to fix it")
+    field: str | None = Field(None, description="the request field at fault, when there is one")

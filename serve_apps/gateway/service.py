@@ -1,0 +1,150 @@
+"""What the gateway does, without HTTP: read stories from the timeline, send commands on.
+
+Reads go straight to Redis (the timeline is the truth); writes go through the
+orchestrator actor, the single writer of each story's decisions.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Iterator
+from typing import Any, Protocol
+
+from fleet.contracts import Deliberation, FleetEvent, Story
+from fleet.errors import NotFound
+from fleet.orchestrator import commands
+from fleet.orchestrator.view import StoryView
+from serve_apps.gateway.protocol import Accepted, ParkedOut, ScoreOut, StoryIn, StoryOut
+
+HEARTBEAT = object()  # yielded by follow() when nothing happened for a while
+
+
+class Commands(Protocol):
+    """The orchestrator's command surface (the actor, or the plain class in tests)."""
+
+    def submit(self, story: dict[str, Any]) -> str: ...
+    def approve(self, story_id: str, gate: str | None, approved: bool, by: str,
+                comment: str = "") -> dict[str, Any]: ...
+    def transition(self, story_id: str, target: str, by: str, comment: str = "") -> dict[str, Any]: ...
+    def healthy(self) -> bool: ...
+
+
+def story_out(view: StoryView) -> StoryOut:
+    story = view.story
+    assert story is not None
+    return StoryOut(
+        id=story.id, title=story.title, state=view.state, rigor=story.rigor, repo=story.repo,
+        branch=story.branch,
+        parked=ParkedOut(gate=view.parked.gate, reason=view.parked.reason) if view.parked else None,
+        outcome=view.outcome,
+        score=ScoreOut(dor=view.score.dor, ready=view.score.ready,
+                       suggestions=list(view.score.suggestions)) if view.score else None,
+        tasks=[{"id": t.id, "role": t.role, "description": t.description,
+                "depends_on": list(t.depends_on)} for t in view.tasks.values()],
+        transitions=[{"from": f, "to": t, "name": n} for f, t, n in view.transitions],
+        attempts=view.loopbacks + 1 if view.state in ("BUILD", "TEST") else view.loopbacks,
+        events=view.event_count,
+        links={"self": f"/stories/{story.id}", "events": f"/stories/{story.id}/events",
+               "report": f"/stories/{story.id}/report"},
+    )
+
+
+class _NoGraph:
+    def story_graph(self, story_id: str) -> Any:
+        raise NotFound(what="story graph", id=story_id)
+
+
+class GatewayService:
+    """Stories, events, reports and deliberations for the HTTP layer."""
+
+    def __init__(self, log: Any, graph: Any, orchestrator: Commands) -> None:
+        self.log = log
+        self.graph = graph
+        self.orchestrator = orchestrator
+
+    # ------------------------------------------------------------------ reads
+
+    def get(self, story_id: str) -> StoryOut:
+        return story_out(commands.load_view(self.log, story_id))
+
+    def list(self, *, state: str | None = None, limit: int = 100) -> list[StoryOut]:
+        out = []
+        for story_id in self.log.stories():
+            try:
+                item = self.get(story_id)
+            except NotFound:
+                continue
+            if state is None or item.state == state:
+                out.append(item)
+        return out[:limit]
+
+    def deliberation(self, deliberation_id: str) -> Deliberation:
+        # Deliberation ids are "<story>.<task>.a<attempt>": the story id never has a dot.
+        story_id = deliberation_id.split(".", 1)[0]
+        for _, event in self.log.read(story_id):
+            if event.type == "council.result" and getattr(event.payload, "id", None) == deliberation_id:
+                return event.payload  # type: ignore[return-value]
+        raise NotFound(what="deliberation", id=deliberation_id)
+
+    def report(self, story_id: str) -> Any:
+        from fleet.memory.report import build_report
+
+        commands.load_view(self.log, story_id)  # 404 for unknown stories
+        try:
+            return build_report(self.log, self.graph, story_id)
+        except NotFound:
+            raise
+        except Exception:  # graph not reachable or not projected yet: the timeline alone still tells
+            return build_report(self.log, _NoGraph(), story_id)
+
+    def report_markdown(self, story_id: str) -> str:
+        from fleet.memory.report import report_markdown
+
+        return report_markdown(self.report(story_id))
+
+    def follow(self, story_id: str, *, after: str = "0", follow: bool = True,
+               idle_s: float = 15.0, max_s: float = 3_600.0) -> Iterator[tuple[str, FleetEvent] | object]:
+        """The story's events after ``after``, then live ones until it finishes (or ``max_s``)."""
+        commands.load_view(self.log, story_id)
+        last = after
+        for entry, event in self.log.read(story_id, after=after):
+            last = entry
+            yield entry, event
+            if event.type == "story.done":
+                return
+        if not follow:
+            return
+        deadline, quiet_since = time.monotonic() + max_s, time.monotonic()
+        while time.monotonic() < deadline:
+            batch = self.log.tail(story_id, after=last, block_ms=1000)
+            if not batch and time.monotonic() - quiet_since >= idle_s:
+                quiet_since = time.monotonic()
+                yield HEARTBEAT
+            for entry, event in batch:
+                last, quiet_since = entry, time.monotonic()
+                yield entry, event
+                if event.type == "story.done":
+                    return
+
+    # ------------------------------------------------------------------ commands
+
+    def submit(self, body: StoryIn, *, po: str) -> StoryOut:
+        story = Story(
+            id=body.id or f"s-{uuid.uuid4().hex[:10]}", title=body.title, description=body.description,
+            acceptance_criteria=tuple(body.acceptance_criteria), rigor=body.rigor, repo=body.repo,
+            branch=body.branch, po=po, created_ms=int(time.time() * 1000),
+        )
+        if self.log.read(story.id, count=1):
+            raise commands.Conflict(story_id=story.id, problem="a story with this id already exists")
+        self.orchestrator.submit(story.model_dump(mode="json"))
+        return self.get(story.id)
+
+    def approve(self, story_id: str, *, gate: str | None, approved: bool, by: str,
+                comment: str) -> Accepted:
+        event = self.orchestrator.approve(story_id, gate, approved, by, comment)
+        return Accepted(story_id=story_id, event_id=event["id"], type=event["type"])
+
+    def transition(self, story_id: str, *, target: str, by: str, comment: str) -> Accepted:
+        event = self.orchestrator.transition(story_id, target, by, comment)
+        return Accepted(story_id=story_id, event_id=event["id"], type=event["type"])

@@ -1,0 +1,70 @@
+"""The llama.cpp engine (xllamacpp) behind the embedded model server, usable in-process too."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from fleet.config import LlamaCppModel
+from fleet.errors import UserError
+from serve_apps.llm.weights import locate_gguf
+
+
+class BadRequest(UserError):
+    """The request body is not a chat completion request this engine can serve."""
+
+    def __init__(self, *, reason: str) -> None:
+        super().__init__(f"bad request: {reason}", reason=reason)
+
+
+class LlamaCppEngine:
+    """Hosts one GGUF model in ``xllamacpp.Server`` with ``n_parallel`` continuous-batching slots.
+
+    ``chat`` takes and returns OpenAI chat-completion dicts; it is thread-safe and
+    releases the GIL while generating, so concurrent callers share the batch.
+    """
+
+    def __init__(self, spec: LlamaCppModel, *, served_name: str) -> None:
+        import xllamacpp  # heavy native module: imported where the engine actually runs
+
+        self.spec = spec
+        self.served_name = served_name
+        self.path = locate_gguf(spec.gguf)
+        params = xllamacpp.CommonParams()
+        params.model.path = str(self.path)
+        params.n_ctx = spec.n_ctx
+        params.n_parallel = spec.n_parallel
+        params.cpuparams.n_threads = spec.n_threads
+        params.cpuparams_batch.n_threads = spec.n_threads
+        params.verbosity = -1
+        # xllamacpp also opens its own HTTP listener; keep it on loopback, ephemeral port.
+        params.hostnames = ["127.0.0.1"]
+        params.port = 0
+        self.created = int(time.time())
+        self._server = xllamacpp.Server(params)
+
+    def models(self) -> dict[str, Any]:
+        """OpenAI ``GET /v1/models`` body."""
+        card = {"id": self.served_name, "object": "model", "created": self.created, "owned_by": "fleet"}
+        return {"object": "list", "data": [card]}
+
+    def chat(self, body: dict[str, Any]) -> dict[str, Any]:
+        """OpenAI chat completion (non-streaming); honours response_format, temperature, seed, max_tokens.
+
+        Raises:
+            BadRequest: malformed body, streaming asked for, or the engine rejected it.
+        """
+        if not isinstance(body, dict) or not isinstance(body.get("messages"), list) or not body["messages"]:
+            raise BadRequest(reason="'messages' must be a non-empty array")
+        if body.get("stream"):
+            raise BadRequest(reason="streaming is not supported by this server; omit 'stream'")
+        request = {k: v for k, v in body.items() if k != "model"}
+        try:
+            result = self._server.handle_chat_completions(request)
+        except (ValueError, TypeError) as exc:
+            raise BadRequest(reason=str(exc)) from None
+        if isinstance(result, dict) and "error" in result:
+            error = result["error"]
+            raise BadRequest(reason=str(error.get("message", error) if isinstance(error, dict) else error))
+        result["model"] = self.served_name
+        return result

@@ -1,0 +1,77 @@
+"""Serve deployment hosting the llama.cpp engine behind an OpenAI-compatible HTTP API.
+
+A plain class (engine injected through ``engine_cls``); ``build_llamacpp_app`` applies
+``serve.deployment`` from the config, so nothing happens at import time.
+Routes (under the app's route prefix): ``POST /v1/chat/completions``, ``GET /v1/models``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+
+from fleet.config import LlamaCppModel
+from serve_apps.llm.engine import BadRequest, LlamaCppEngine
+
+
+def _error(status: int, message: str, kind: str) -> JSONResponse:
+    return JSONResponse({"error": {"message": message, "type": kind, "code": status}}, status_code=status)
+
+
+class LlamaCppDeployment:
+    """One replica: one engine with ``n_parallel`` slots; requests run on a thread pool
+    so concurrent HTTP requests reach the engine together (continuous batching)."""
+
+    def __init__(self, spec: LlamaCppModel, served_name: str, engine_cls: Any = LlamaCppEngine) -> None:
+        self.engine = engine_cls(spec, served_name=served_name)
+        self._pool = ThreadPoolExecutor(max_workers=spec.max_ongoing_requests, thread_name_prefix="llama")
+
+    async def __call__(self, request: Request) -> JSONResponse:
+        path = request.url.path.rstrip("/")
+        if path.endswith("/v1/models") and request.method == "GET":
+            return JSONResponse(self.engine.models())
+        if not (path.endswith("/v1/chat/completions") and request.method == "POST"):
+            return _error(404, f"no route {request.method} {path}; "
+                          "use POST /v1/chat/completions or GET /v1/models", "not_found")
+        try:
+            body = json.loads(await request.body())
+        except ValueError:
+            return _error(400, "body is not JSON", "invalid_request_error")
+        loop = asyncio.get_running_loop()
+        try:
+            result = await loop.run_in_executor(self._pool, self.engine.chat, body)
+        except BadRequest as exc:
+            return _error(400, str(exc), "invalid_request_error")
+        except Exception as exc:  # the engine failed: a 5xx the client may retry elsewhere
+            return _error(500, f"{type(exc).__name__}: {exc}", "server_error")
+        return JSONResponse(result)
+
+    def check_health(self) -> None:
+        """Serve health check: the engine must be loaded."""
+        if self.engine is None:
+            raise RuntimeError("engine not loaded")
+
+
+def build_llamacpp_app(spec: LlamaCppModel, name: str) -> Any:
+    """The Serve application for a ``llamacpp`` model (one replica, ``spec.num_cpus`` CPUs)."""
+    from ray import serve
+
+    deployment = serve.deployment(
+        LlamaCppDeployment,
+        name=f"llamacpp-{name}",
+        num_replicas=1,
+        max_ongoing_requests=spec.max_ongoing_requests,
+        # Ray sets OMP_NUM_THREADS=num_cpus in workers; llama.cpp's OpenMP pool would then run
+        # on one thread whatever n_threads says, and batching would gain nothing.
+        ray_actor_options={
+            "num_cpus": spec.num_cpus,
+            "runtime_env": {"env_vars": {"OMP_NUM_THREADS": str(spec.n_threads)}},
+        },
+        health_check_period_s=10,
+    )
+    return deployment.bind(spec, name)

@@ -1,0 +1,84 @@
+"""The runner contract on real bubblewrap: results, not exceptions, for failed commands."""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+import time
+
+import pytest
+
+from fleet.adapters.bwrap_sandbox import BwrapSandbox
+from fleet.contracts import Resources, TaskSpec
+from fleet.errors import SandboxUnavailable
+
+
+@pytest.fixture(scope="module")
+def sandbox():
+    return BwrapSandbox()
+
+
+@pytest.fixture
+def ws(tmp_path):
+    os.chown(tmp_path, 65534, 65534)
+    return tmp_path
+
+
+def test_cgroups_are_detected_here(sandbox):
+    # FACTS.md: cgroup v1 is writable as root on this machine.
+    assert sandbox.cgroup_status() in ("cgroup v1", "cgroup v2")
+
+
+def test_pass_fail_exit_codes_and_env(sandbox, ws):
+    ok = sandbox.run(TaskSpec(id="ok", cmd=("sh", "-c", "echo $GREETING; echo err >&2"), workspace=str(ws),
+                              env={"GREETING": "hi"}))
+    assert (ok.status, ok.exit_code, ok.stdout, ok.stderr) == ("passed", 0, "hi\n", "err\n")
+    assert ok.backend.startswith("bwrap") and ok.duration_s > 0
+    bad = sandbox.run(TaskSpec(id="bad", cmd=("sh", "-c", "exit 7"), workspace=str(ws)))
+    assert (bad.status, bad.exit_code, bad.reason) == ("failed", 7, "exit code 7")
+    missing = sandbox.run(TaskSpec(id="nx", cmd=("no-such-tool",), workspace=str(ws)))
+    assert missing.status == "failed" and missing.exit_code != 0
+
+
+def test_artifacts_are_collected_but_never_through_links(sandbox, ws):
+    r = sandbox.run(TaskSpec(
+        id="art", workspace=str(ws), artifacts=("out.txt", "leak.txt", "absent.txt"),
+        cmd=("sh", "-c", "echo result > out.txt; ln -s /etc/shadow leak.txt"),
+    ))
+    assert r.status == "passed"
+    assert r.artifacts["out.txt"] == "result\n"
+    assert r.artifacts["leak.txt"].startswith("[refused")
+    assert "absent.txt" not in r.artifacts
+
+
+def test_file_size_limit(sandbox, ws):
+    r = sandbox.run(TaskSpec(id="fs", cmd=("sh", "-c", "head -c 3000000 /dev/zero > big"), workspace=str(ws),
+                             resources=Resources(file_size_mb=1)))
+    assert (r.status, r.limit_hit) == ("killed", "file_size")
+    assert (ws / "big").stat().st_size == 1024 * 1024
+
+
+def test_cancel_kills_a_running_spec(sandbox, ws):
+    result = {}
+    t = threading.Thread(target=lambda: result.update(r=sandbox.run(
+        TaskSpec(id="long", cmd=("sleep", "30"), workspace=str(ws), timeout_s=60))))
+    t.start()
+    deadline = time.monotonic() + 5
+    while "long" not in sandbox.running() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert sandbox.cancel("long") is True
+    t.join(10)
+    assert (result["r"].status, result["r"].reason) == ("killed", "cancelled")
+    assert sandbox.cancel("long") is False
+
+
+def test_workspace_must_exist(sandbox, tmp_path):
+    with pytest.raises(SandboxUnavailable, match="not a directory"):
+        sandbox.run(TaskSpec(id="x", cmd=("true",), workspace=str(tmp_path / "nope")))
+
+
+def test_project_python_with_pytest_and_coverage_is_usable_inside(sandbox, ws):
+    r = sandbox.run(TaskSpec(id="py", workspace=str(ws),
+                             cmd=(sys.executable, "-c", "import pytest, coverage; print('ok')")))
+    assert (r.status, r.stdout) == ("passed", "ok\n"), r.stderr
