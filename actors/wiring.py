@@ -34,6 +34,7 @@ class OrchestratorSettings(BaseModel):
     members: tuple[str, ...] = Field(("developer-1", "qa-1", "architect-1"),
                                      description="council members for each task")
     rounds: int = Field(1, ge=0, description="critique/revise rounds per council")
+    phase_timeout_s: float = Field(120.0, gt=0, description="a council member slower than this misses a phase")
     dor_threshold: int = Field(70, ge=0, le=100)
     max_parallel_stories: int = Field(32, ge=1)
     task_parallelism: int = Field(4, ge=1)

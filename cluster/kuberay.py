@@ -42,6 +42,7 @@ def _env(cfg: ClusterConfig) -> list[Obj]:
     plain = [{"name": k, "value": v} for k, v in sorted(cfg.env.items())]
     plain.append({"name": "RAY_USAGE_STATS_ENABLED", "value": "0"})
     plain.append({"name": "FLEET_RAY_NAMESPACE", "value": cfg.ray_namespace})
+    plain.append({"name": "FLEET_REDIS_URL", "value": cfg.redis_url})
     refs = [
         {"name": k, "valueFrom": {"secretKeyRef": {"name": r.secret, "key": r.key}}}
         for k, r in sorted(cfg.secrets.items())
@@ -196,6 +197,7 @@ def serve_config(cfg: ClusterConfig, models: ModelsConfig) -> Obj:
             "name": "gateway",
             "import_path": cfg.serve.gateway.import_path,
             "route_prefix": cfg.serve.gateway.route_prefix,
+            "args": {"redis_url": cfg.redis_url, "namespace": cfg.ray_namespace},
         }
     ]
     for i, (name, _) in enumerate(vllm_models(cfg, models)):

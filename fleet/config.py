@@ -294,7 +294,7 @@ class FleetConfig(Schema):
 _DNS_LABEL = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
 _QUANTITY = r"^([0-9]+(\.[0-9]+)?|\.[0-9]+)(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$"
 # Shapes of real credentials (OpenAI, Hugging Face, GitHub, Slack, AWS, JWT/PEM): never inline.
-_CREDENTIAL = r"(sk-[A-Za-z0-9_-]{16,}|hf_[A-Za-z0-9]{16,}|gh[pousr]_[A-Za-z0-9]{20,}|xox[abpr]-|AKIA[0-9A-Z]{16}|eyJ[A-Za-z0-9_-]{10,}\.|-----BEGIN)"
+_CREDENTIAL = r"(://[^/\s:@]*:[^/\s@]+@|sk-[A-Za-z0-9_-]{16,}|hf_[A-Za-z0-9]{16,}|gh[pousr]_[A-Za-z0-9]{20,}|xox[abpr]-|AKIA[0-9A-Z]{16}|eyJ[A-Za-z0-9_-]{10,}\.|-----BEGIN)"
 _SECRETISH_NAME = r"(TOKEN|PASSWORD|PASSWD|SECRET|API_KEY|APIKEY|CREDENTIAL|PRIVATE_KEY)"
 
 
@@ -459,9 +459,17 @@ class ClusterConfig(Schema):
         default_factory=dict, description="env var -> Secret key (model tokens, PO API tokens)"
     )
     env: dict[str, str] = Field(default_factory=dict, description="plain, non-secret env vars")
+    redis_url: str = Field(
+        pattern=r"^rediss?://", description="Redis + FalkorDB (timeline and graph) the gateway and actors use"
+    )
     serve: ServeSpec = Field(description="Serve applications of the RayService")
     job: BatchJobSpec = Field(description="the batch RayJob (backlog run)")
     sandbox: SandboxK8sSpec = Field(SandboxK8sSpec(), description="sandbox Jobs on the cluster")
+
+    @field_validator("redis_url")
+    @classmethod
+    def _url_not_secret(cls, url: str) -> str:
+        return _no_credential(url, "redis_url")
 
     @field_validator("env")
     @classmethod

@@ -137,11 +137,20 @@ class StoryDigest:
             self._count(n1 + n2)
             by = [str(b) for b in row.get("decided_by") or []]
             alts = [_cap(f"{a.get('summary')} (rejected: {a.get('why_rejected')})", "detail")[0] for a in row.get("alternatives") or []]
-            tags = sorted({t for t, rx in TAGS.items() if rx.search(f"{what} {why}")} | {_ROLE_TAG[r] for r in {b.split("-")[0] for b in by} if r in _ROLE_TAG})
+            tags = self._tags(what, row.get("task_id"))
             self.s["decisions"][did] = {"what": what, "why": why, "by": by, "task_id": row.get("task_id"),
                                         "alternatives": alts, "at_ms": int(row.get("at_ms") or 0), "tags": tags}  # fmt: skip
             added += 1
         return added
+
+    def _tags(self, what: str, task_id: str | None) -> list[str]:
+        """Which role-specific views a decision belongs to: by what it says and by its task's role.
+
+        Only ``what`` counts: a rationale that mentions tests in passing is not a test decision.
+        """
+        task = self.s["tasks"].get(task_id or "")
+        by_role = {_ROLE_TAG[task["role"]]} if task and task["role"] in _ROLE_TAG else set()
+        return sorted({t for t, rx in TAGS.items() if rx.search(what)} | by_role)
 
     def _count(self, n: int) -> None:
         self.s["redacted"] += n
@@ -173,8 +182,7 @@ class StoryDigest:
         what, n1 = _cap(p.what, "description")
         why, n2 = _cap(p.why, "why")
         self._count(n1 + n2)
-        roles = {b.split("-")[0] for b in p.decided_by}
-        tags = sorted({t for t, rx in TAGS.items() if rx.search(f"{p.what} {p.why}")} | {_ROLE_TAG[r] for r in roles if r in _ROLE_TAG})
+        tags = self._tags(p.what, p.task_id)
         alts = [_cap(f"{a.summary} (rejected: {a.why_rejected})", "detail")[0] for a in p.alternatives]
         self.s["decisions"][p.id] = {"what": what, "why": why, "by": list(p.decided_by), "task_id": p.task_id,
                                      "alternatives": alts, "at_ms": p.at_ms, "tags": tags}  # fmt: skip

@@ -129,7 +129,9 @@ def synthetic_story(
         topic, text = _TOPICS[j % len(_TOPICS)]
         decide = f"D{j}: {text} ({topic} decision {j})" if j % stride == 0 and len(facts.decisions) < n_decisions else None
         before = len(g.events)
-        _unit(g, j, tasks[j % len(tasks)], decide, tests, open_failing if j % 2 else set())
+        # a decision belongs to the task of its topic (tests -> the qa task, deployment -> devops...)
+        task = tasks[1 + _TOPICS.index((topic, text)) if topic != "general" else 0] if decide else tasks[j % len(tasks)]
+        _unit(g, j, task, decide, tests, open_failing if j % 2 else set())
         if decide and any(e.type == "decision.made" and e.payload.what == decide for e in g.events[before:]):
             facts.decisions.append(decide)
         j += 1

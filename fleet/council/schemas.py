@@ -89,16 +89,16 @@ class Draft(BaseModel):
 class ProposalDraft(Draft):
     """A member's answer to the task."""
 
-    answer: str = Field(min_length=1, max_length=240)
-    reason: str = Field("", max_length=160)
-    test_command: str = Field("", max_length=100)
+    answer: str = Field(min_length=1, max_length=200)
+    reason: str = Field("", max_length=100)
+    test_command: str = Field("", max_length=60)
 
 
 class CritiqueDraft(Draft):
     """A member's review of one other proposal."""
 
     severity: Literal["info", "minor", "major", "blocker"]
-    comment: str = Field(min_length=1, max_length=160)
+    comment: str = Field(min_length=1, max_length=120)
 
 
 class BallotDraft(Draft):
@@ -106,7 +106,7 @@ class BallotDraft(Draft):
 
     ranking: list[int] = Field(min_length=1)
     scores: list[int] = Field(default_factory=list)
-    reason: str = Field("", max_length=100)
+    reason: str = Field("", max_length=80)
 
 
 @lru_cache(maxsize=32)

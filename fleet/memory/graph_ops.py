@@ -242,6 +242,8 @@ def _story_node(ev: FleetEvent, **props: Any) -> list[Op]:
 def _data_ops(ev: FleetEvent) -> list[Op]:
     """Events whose facts travel in ``data`` rather than a typed payload."""
     d, sid, t = ev.data, ev.story_id, ev.type
+    if t.startswith(("deliberation.", "council.")) and not isinstance(d.get("deliberation_id"), str):
+        return []  # nothing to attach it to; the timeline still has the event
     if t == "story.transition":
         return [*_story_node(ev, state=d.get("to"), updated_ms=ev.at_ms),
                 _node("Transition", ev.id, story_id=sid, at_ms=ev.at_ms, by=d.get("by") or ev.actor,
@@ -259,7 +261,8 @@ def _data_ops(ev: FleetEvent) -> list[Op]:
         return _story_node(ev, docs=d.get("summary"))
     if t == "deliberation.started":
         did = str(d.get("deliberation_id"))
-        task_id = d.get("task_id") if isinstance(d.get("task_id"), str) else None
+        raw_task = d.get("task_id")
+        task_id = raw_task if isinstance(raw_task, str) else None
         return [_node("Deliberation", did, story_id=sid, task_id=task_id, members=d.get("members"),
                       planned_rounds=d.get("rounds"), rule=d.get("rule"), started_ms=ev.at_ms),
                 *_deliberation_head(sid, did, task_id)]

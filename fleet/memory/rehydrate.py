@@ -73,8 +73,9 @@ class _Fold:
             self._result(ev)
         elif t == "decision.made":
             self.decisions += 1
-            if getattr(p, "task_id", None):
-                self.done.add(p.task_id)  # type: ignore[union-attr]
+            task_id = getattr(p, "task_id", None)
+            if isinstance(task_id, str):
+                self.done.add(task_id)
         elif t == "gate.result":
             self.gates += 1
             self.max_attempt = max(self.max_attempt, _int(d.get("attempt")) or 0)
@@ -103,7 +104,7 @@ def fold(events: list[Event]) -> StoryStatus:
         raise NotFound(what="story", id=events[0].story_id if events else "?")
     state = acc.state or acc.story.state
     return StoryStatus(
-        story=acc.story.model_copy(update={"state": state}), state=state,  # type: ignore[arg-type]
+        story=acc.story.model_copy(update={"state": state}), state=state,
         open_tasks=tuple(t for tid, t in sorted(acc.tasks.items()) if tid not in acc.done),
         done_tasks=tuple(sorted(acc.done & set(acc.tasks))), last_deliberation=acc.delib,
         last_round=acc.round, last_deliberation_done=acc.delib_done, parked_gate=acc.parked[0],

@@ -51,7 +51,7 @@ def summarize(ev: FleetEvent) -> str:
     if p is not None and hasattr(p, "verdict"):
         return f"{p.profile} {p.verdict} score {p.score:g}"  # type: ignore[union-attr]
     if p is not None and hasattr(p, "winner"):
-        return f"winner {p.winner}"  # type: ignore[union-attr]
+        return f"winner {p.winner}"
     return _short(", ".join(f"{k}={v}" for k, v in sorted(d.items()))) if d else ""
 
 

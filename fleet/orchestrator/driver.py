@@ -17,7 +17,7 @@ from fleet.errors import BudgetExceeded, FleetError, ParkedForHuman
 from fleet.events import make_event
 from fleet.lifecycle import Lifecycle
 from fleet.orchestrator import decide as d
-from fleet.orchestrator.services import Services, winner_of
+from fleet.orchestrator.services import Execution, Services, winner_of
 from fleet.orchestrator.view import StoryView, fold
 from fleet.ports import Clock, EventLog
 
@@ -157,6 +157,7 @@ class StoryDriver:
                 story, task, deliberation_id=did, attempt=attempt, findings=findings)
             self.emit("council.result", payload=deliberation, data={"task_id": task.id, "attempt": attempt})
         with self._workspace_lock:
-            report = self.services.executor.execute(story, task, winner_of(deliberation), attempt=attempt)
-        self.emit("workspace.report", payload=report, data={"task_id": task.id, "attempt": attempt},
-                  key=f"{task.id}:a{attempt}")
+            result = self.services.executor.execute(story, task, winner_of(deliberation), attempt=attempt)
+        report, extra = (result.report, result.data) if isinstance(result, Execution) else (result, {})
+        self.emit("workspace.report", payload=report,
+                  data={**extra, "task_id": task.id, "attempt": attempt}, key=f"{task.id}:a{attempt}")

@@ -7,8 +7,8 @@ workspace runner in the sandbox, the rigor gate); tests inject simple ones.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import Protocol
+from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 from fleet.contracts import Deliberation, GateResult, Proposal, Story, StoryScore, Task, WorkspaceReport
 from fleet.orchestrator.view import StoryView
@@ -28,6 +28,14 @@ class CouncilPort(Protocol):
     ) -> Deliberation: ...
 
 
+@dataclass(frozen=True)
+class Execution:
+    """A workspace run: its report, plus facts for the timeline (branch, commit, files)."""
+
+    report: WorkspaceReport
+    data: dict[str, Any] = field(default_factory=dict)
+
+
 class ExecutorPort(Protocol):
     """Applies the winning proposal in the story's workspace, builds and tests it.
 
@@ -36,7 +44,7 @@ class ExecutorPort(Protocol):
 
     def execute(
         self, story: Story, task: Task, winner: Proposal | None, *, attempt: int,
-    ) -> WorkspaceReport: ...
+    ) -> WorkspaceReport | Execution: ...
 
 
 @dataclass

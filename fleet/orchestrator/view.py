@@ -72,8 +72,11 @@ class StoryView:
         """Gate failures of ``attempt``: what the next build attempt must fix."""
         out: list[str] = []
         for (task_id, n), gate in sorted(self.gates.items()):
-            if n == attempt:
+            if n == attempt and gate.verdict == "block":
                 out.extend(f"{task_id}: {f}" for f in gate.failures)
+                report = self.reports.get((task_id, n))
+                notes = [x for x in (report.notes if report else ()) if not x.startswith("build: passed")]
+                out.extend(f"{task_id}: {x}" for x in notes[:4])
         return out
 
 

@@ -8,7 +8,7 @@ from fleet.adapters.gguf_tokenizer import GGUFTokenizer
 from fleet.config import load
 from fleet.context import ContextBuilder, StoryDigest
 from fleet.context.synthetic import synthetic_story
-from fleet.contracts import Decision, FleetEvent, Story
+from fleet.contracts import Decision, FleetEvent, Story, Task
 from fleet.errors import NotFound, UnknownName
 
 
@@ -76,12 +76,15 @@ def test_role_specific_decisions_are_filtered():
     d.apply("2-0", _decision(sid, "DT", "Use pytest fixtures for the payment tests", "developer-1", 2))
     d.apply("3-0", _decision(sid, "DD", "Deploy with a rolling release from CI", "architect-1", 3))
     d.apply("4-0", _decision(sid, "DS", "Add a migration for the invoices table", "architect-1", 4))
-    d.apply("5-0", _decision(sid, "DQ", "Name the module payments", "qa-1", 5))
+    d.apply("5-0", FleetEvent(id="t1", story_id=sid, type="task.planned", at_ms=5,
+                              payload=Task(id="TQ", story_id=sid, role="qa", description="review")))  # fmt: skip
+    dq = Decision(id="DQ", story_id=sid, task_id="TQ", what="Name the module payments", decided_by=("qa-1",), why="")
+    d.apply("6-0", FleetEvent(id="dq", story_id=sid, type="decision.made", at_ms=6, payload=dq))
     b = ContextBuilder(load("scopes.yaml"), GGUFTokenizer())
     qa = b.build(d, "qa", "design").render()
     devops = b.build(d, "devops", "docs").render()
     data = b.build(d, "data", "design").render()
-    assert "DT" in qa and "DQ" in qa and "DD" not in qa and "DS" not in qa  # tests + decisions by qa
+    assert "DT" in qa and "DQ" in qa and "DD" not in qa and "DS" not in qa  # about tests, or on a qa task
     assert "DD" in devops and "DT" not in devops and "DS" not in devops
     assert "DS" in data and "DD" not in data and "DT" not in data
     assert "acceptance_criteria" not in devops  # devops/docs scope has no criteria

@@ -93,6 +93,10 @@ def test_serve_config_deploys_gateway_and_llm(cfg, models):
     assert apps["gateway"]["route_prefix"] == "/"
     assert apps["llm"]["route_prefix"] == "/llm"
     assert apps["llm"]["args"] == {"model": "vllm-qwen"}
+    from serve_apps.gateway.app import GatewayArgs
+
+    gw = GatewayArgs.model_validate(apps["gateway"]["args"])  # the gateway accepts what we render
+    assert gw.redis_url == cfg.redis_url and gw.namespace == cfg.ray_namespace
     text = rayservice(cfg, models)["spec"]["serveConfigV2"]
     assert yaml.safe_load(text)["applications"][1]["import_path"] == cfg.serve.llm.import_path
 
@@ -138,6 +142,7 @@ def test_sandbox_policy_and_rbac(rendered):
         (lambda r: r["env"].update(GITHUB_TOKEN="x"), "env", "looks like a secret"),
         (lambda r: r["env"].update(URL="https://u:sk-abcdefghijklmnopqrstu@x"), "env", "inline credential"),
         (lambda r: r["gcs_fault_tolerance"].update(password="hunter2"), "gcs_fault_tolerance.password", "inline"),
+        (lambda r: r.update(redis_url="redis://:hunter2@graph:6379"), "redis_url", "inline credential"),
     ],
 )
 def test_broken_config_names_the_field(mutate, key, words):
@@ -252,3 +257,16 @@ def test_cli_render_broken_config_exits_with_the_field(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "gpu_workers.gpus" in err and "GPU limit" in err
     assert not (tmp_path / "o").exists()
+
+
+def test_containerfile_matches_the_cluster_config(cfg):
+    text = (CONFIG.parent / "cluster" / "Containerfile").read_text()
+    assert f"ARG RAY_VERSION={cfg.ray_version}" in text
+    assert "FROM rayproject/ray:${RAY_VERSION}-${PYTHON_TAG}-gpu AS base-gpu" in text
+    assert '.[gpu]' in text and "COPY --chown=ray:users config/ /app/config/" in text
+    pyproject = (CONFIG.parent / "pyproject.toml").read_text()
+    assert f'"ray[serve,default]=={cfg.ray_version}"' in pyproject
+    env = {e["name"]: e.get("value") for e in manifests(cfg, config.load("models.yaml"))[
+        "10-rayservice.yaml"][0]["spec"]["rayClusterConfig"]["headGroupSpec"]["template"]["spec"][
+        "containers"][0]["env"]}
+    assert env["FLEET_CONFIG_DIR"] == "/app/config"  # where the image puts config/

@@ -1,0 +1,180 @@
+"""``fleet run | stories | show | approve | demo | submit | jobs``: stories from the command line.
+
+All of them talk to the gateway (``http://<gateway.host>:<gateway.port>``, or ``--url``)
+with the po token from ``FLEET_PO_TOKEN`` or ``<data_dir>/tokens.json`` (``--token``).
+Exit codes of ``run`` and ``demo``: see :mod:`cluster.story_client`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from cluster.story_client import Client, exit_code, follow
+from fleet.errors import UserError
+from fleet.settings import fleet_config
+
+SAMPLE_REPO = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "sample_repo"
+
+
+def _client(args: argparse.Namespace) -> Client:
+    from cluster.fleet_apps import gateway_url
+    from serve_apps.gateway.tokens import read_tokens
+
+    cfg = fleet_config()
+    token = getattr(args, "token", None) or read_tokens(cfg.data_dir).get("po")
+    return Client(getattr(args, "url", None) or gateway_url(cfg), token)
+
+
+def _story_body(args: argparse.Namespace) -> dict[str, Any]:
+    repo = args.repo
+    if repo and "://" not in repo and not repo.startswith("git@"):
+        repo = str(Path(repo).expanduser().resolve())
+    return {"title": args.title, "description": args.description, "acceptance_criteria": args.criteria or [],
+            "rigor": args.rigor, "repo": repo, "branch": args.branch}
+
+
+def _finish(client: Client, story: dict[str, Any], started: float) -> int:
+    cfg = fleet_config()
+    code = exit_code(story)
+    reports = Path(cfg.data_dir).expanduser() / "reports"
+    reports.mkdir(parents=True, exist_ok=True)
+    path = reports / f"{story['id']}.md"
+    path.write_text(client.call("GET", f"/stories/{story['id']}/report"))
+    parked = story.get("parked") or {}
+    print(f"\noutcome: {story.get('outcome') or 'parked at ' + str(parked.get('gate'))} "
+          f"(state {story['state']}, {time.monotonic() - started:.0f} s, exit code {code})")
+    if parked:
+        print(f"reason: {parked.get('reason')}")
+    print(f"report: {path}\n        {client.base_url}/stories/{story['id']}/report")
+    return code
+
+
+def _run(args: argparse.Namespace) -> int:
+    client = _client(args)
+    started = time.monotonic()
+    story = client.call("POST", "/stories", json=_story_body(args))
+    print(f"submitted {story['id']} to {client.base_url}", flush=True)
+    story = follow(client, story["id"], auto_approve=args.auto_approve, timeout_s=args.timeout, out=sys.stdout)
+    return _finish(client, story, started)
+
+
+def _stories(args: argparse.Namespace) -> int:
+    listed = _client(args).call("GET", "/stories", params={"state": args.state} if args.state else None)
+    for s in listed["stories"]:
+        parked = f" parked at {s['parked']['gate']}" if s.get("parked") else ""
+        print(f"{s['id']:<28} {s['state']:<8} {s.get('outcome') or '':<6}{parked}  {s['title']}")
+    if not listed["stories"]:
+        print("no stories")
+    return 0
+
+
+def _show(args: argparse.Namespace) -> int:
+    print(json.dumps(_client(args).call("GET", f"/stories/{args.id}"), indent=2))
+    return 0
+
+
+def _approve(args: argparse.Namespace) -> int:
+    body = {"gate": args.gate, "approved": not args.reject, "comment": args.comment}
+    done = _client(args).call("POST", f"/stories/{args.id}/approvals", json=body)
+    print(f"{done['type']} recorded for {args.id} ({done['event_id']})")
+    return 0
+
+
+def sample_repo(data_dir: str) -> Path:
+    """A git copy of the bundled sample repository (created once, then reused)."""
+    target = Path(data_dir).expanduser() / "sample_repo"
+    if (target / ".git").exists():
+        return target
+    if not SAMPLE_REPO.exists():
+        raise UserError(f"the bundled sample repository is missing at {SAMPLE_REPO}")
+    shutil.copytree(SAMPLE_REPO, target, dirs_exist_ok=True)
+    env = {"GIT_AUTHOR_NAME": "fleet", "GIT_AUTHOR_EMAIL": "fleet@localhost",
+           "GIT_COMMITTER_NAME": "fleet", "GIT_COMMITTER_EMAIL": "fleet@localhost", "PATH": "/usr/bin:/bin"}
+    for cmd in (["init", "-q", "-b", "main"], ["add", "-A"], ["commit", "-q", "-m", "sample repository"]):
+        subprocess.run(["git", "-C", str(target), *cmd], check=True, env=env, capture_output=True)
+    return target
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from cluster import local
+    from cluster.fleet_apps import FleetApps, gateway_url
+    from fleet.orchestrator.sample import SAMPLE_STORY
+
+    cfg = fleet_config()
+    model = args.model or None
+    print(f"== starting the local stack (model: {model or 'models.yaml routing'}; data in {cfg.data_dir})", flush=True)
+    st = local.up(cfg, extra=[FleetApps(cfg, model=model)])
+    print(st.render(), flush=True)
+    repo = sample_repo(cfg.data_dir)
+    body = {**SAMPLE_STORY, "repo": str(repo), "branch": "main", "id": f"demo-{int(time.time())}"}
+    client = _client(args)
+    started = time.monotonic()
+    story = client.call("POST", "/stories", json=body)
+    print(f"\n== submitted {story['id']}: {body['title']}\n   repo: {repo}\n", flush=True)
+    story = follow(client, story["id"], auto_approve=args.auto_approve, timeout_s=args.timeout, out=sys.stdout)
+    code = _finish(client, story, started)
+    print("\n== report\n" + client.call("GET", f"/stories/{story['id']}/report"))
+    ray_part = next((p for p in st.parts if p.name == "ray head"), None)
+    print(f"dashboard: {ray_part.where.get('dashboard') if ray_part else '?'} (Ray token: ~/.ray/auth_token)")
+    print(f"API:       {gateway_url(cfg)}/docs  (po token in {Path(cfg.data_dir).expanduser() / 'tokens.json'})")
+    print("stop everything with: fleet down")
+    return code
+
+
+def _add_story_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--repo", required=True, help="git URL or local path of the target repository")
+    p.add_argument("--branch", default="main", help="base branch (default main)")
+    p.add_argument("--title", required=True)
+    p.add_argument("--description", default="")
+    p.add_argument("--criteria", action="append", help="an acceptance criterion (repeat the flag)")
+    p.add_argument("--rigor", default="L1", choices=["L0", "L1", "L2", "L3"])
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--url", help="gateway URL (default from fleet.yaml)")
+    p.add_argument("--token", help="bearer token (default FLEET_PO_TOKEN or <data_dir>/tokens.json)")
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """Add the story commands to ``fleet``."""
+    from cluster.jobs_cli import register_jobs
+
+    p = subparsers.add_parser("run", help="submit a story and follow it to the end")
+    _add_story_args(p)
+    _common(p)
+    p.add_argument("--auto-approve", action="store_true", help="approve the PO gates (scope, design, acceptance)")
+    p.add_argument("--timeout", type=float, default=3600.0, help="seconds to follow before giving up (exit 6)")
+    p.set_defaults(func=_run)
+
+    p = subparsers.add_parser("stories", help="list stories")
+    _common(p)
+    p.add_argument("--state", help="only stories in this state")
+    p.set_defaults(func=_stories)
+
+    p = subparsers.add_parser("show", help="show one story as JSON")
+    _common(p)
+    p.add_argument("id")
+    p.set_defaults(func=_show)
+
+    p = subparsers.add_parser("approve", help="approve (or --reject) the gate a story waits at")
+    _common(p)
+    p.add_argument("id")
+    p.add_argument("--gate", help="the gate (default: whichever the story waits at)")
+    p.add_argument("--reject", action="store_true")
+    p.add_argument("--comment", default="")
+    p.set_defaults(func=_approve)
+
+    p = subparsers.add_parser("demo", help="start the stack and run the bundled sample story end to end")
+    _common(p)
+    p.add_argument("--auto-approve", action="store_true", help="approve the PO gates automatically")
+    p.add_argument("--model", help="model for every role: scripted, local-smollm2... (default: models.yaml)")
+    p.add_argument("--timeout", type=float, default=1800.0)
+    p.set_defaults(func=_demo)
+    register_jobs(subparsers)

@@ -1,0 +1,133 @@
+"""The workspace runner on the bundled sample repository, with real git, bwrap, pytest, coverage, ruff."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from fleet.adapters.audited_sandbox import AuditedSandbox
+from fleet.adapters.bwrap_sandbox import BwrapSandbox
+from fleet.adapters.workspace import WorkspaceRunner
+from fleet.config import load
+from fleet.contracts import RunContext
+from fleet.fakes import InMemoryEventLog
+from fleet.policy import PolicyEngine
+
+SAMPLE = Path(__file__).resolve().parents[1] / "fixtures" / "sample_repo"
+DIVIDE = '''
+
+def divide(a: float, b: float) -> float:
+    """Return a / b."""
+    if b == 0:
+        raise ValueError("division by zero")
+    return a / b
+'''
+TEST_DIVIDE = '''import pytest
+
+from calc.ops import divide
+
+
+def test_divide():
+    assert divide(6, 3) == 2
+
+
+def test_divide_by_zero():
+    with pytest.raises(ValueError):
+        divide(1, 0)
+'''
+
+
+@pytest.fixture(scope="module")
+def repo(tmp_path_factory) -> Path:
+    src = tmp_path_factory.mktemp("sample") / "repo"
+    shutil.copytree(SAMPLE, src)
+    git = ["git", "-C", str(src), "-c", "user.name=t", "-c", "user.email=t@t"]
+    subprocess.run(["git", "init", "-q", "-b", "main", str(src)], check=True)
+    subprocess.run([*git, "add", "-A"], check=True)
+    subprocess.run([*git, "commit", "-qm", "sample"], check=True)
+    return src
+
+
+@pytest.fixture(scope="module")
+def runner(tmp_path_factory):
+    log = InMemoryEventLog()
+    sandbox = AuditedSandbox(BwrapSandbox(), PolicyEngine(load("policy.yaml")), events=log)
+    return WorkspaceRunner(sandbox, root=tmp_path_factory.mktemp("runs")), log
+
+
+CTX = RunContext(story_id="s-ws", task_id="t-1", role="developer", phase="build")
+
+
+def test_good_change_passes_l1_and_is_committed(runner, repo):
+    run, log = runner
+    ops = (repo / "calc" / "ops.py").read_text()
+    change = {"calc/ops.py": ops + DIVIDE, "tests/test_divide.py": TEST_DIVIDE}
+    out = run.execute(str(repo), change, branch="fleet/divide", level="L1", context=CTX)
+    assert out.status == "committed", out.reason
+    assert out.gate.verdict == "pass"
+    assert out.report.build_ok and (out.report.unit_passed, out.report.unit_failed) == (5, 0)
+    assert out.report.coverage == 100.0 and out.report.lint_findings == 0
+    ws = Path(out.workspace)
+    branch = subprocess.run(["git", "-C", str(ws), "branch", "--show-current"], capture_output=True, text=True)
+    assert branch.stdout.strip() == "fleet/divide"
+    files = subprocess.run(["git", "-C", str(ws), "show", "--name-only", "--format=", out.commit],
+                           capture_output=True, text=True).stdout.split()
+    assert sorted(files) == ["calc/ops.py", "tests/test_divide.py"]  # no .fleet/ reports, no caches
+    runs = [e for _, e in log.read("s-ws") if e.type == "policy.decision"]
+    assert {e.data["rule"].split(":")[0] for e in runs} == {"roles.runner.build.allow", "roles.runner.test.allow"}
+
+
+def test_breaking_change_is_blocked_naming_the_failing_tests(runner, repo):
+    run, _ = runner
+    ops = (repo / "calc" / "ops.py").read_text()
+    broken = ops.replace("return a + b", "return a - b").replace("return a - b\n\n\ndef multiply",
+                                                                  "return a + b\n\n\ndef multiply")
+    broken = broken.replace("return a * b", "return a ** b")
+    out = run.execute(str(repo), {"calc/ops.py": broken}, branch="fleet/broken", level="L1", context=CTX)
+    assert out.status == "checked" and out.commit is None
+    assert out.gate.verdict == "block"
+    assert set(out.failed_tests) == {"tests/test_ops.py::test_add", "tests/test_ops.py::test_subtract",
+                                     "tests/test_ops.py::test_multiply"}
+    assert "failing test tests/test_ops.py::test_add" in out.reason
+    assert "failed: tests/test_ops.py::test_add" in out.report.notes
+
+
+def test_one_failing_test_is_named_in_the_outcome(runner, repo):
+    run, _ = runner
+    ops = (repo / "calc" / "ops.py").read_text().replace("return a * b", "return a * b + 1")
+    out = run.execute(str(repo), {"calc/ops.py": ops}, branch="fleet/one", level="L1", context=CTX)
+    assert out.status == "checked" and out.gate.verdict != "pass"
+    assert out.failed_tests == ("tests/test_ops.py::test_multiply",)
+
+
+def test_unified_diff_is_applied(runner, repo):
+    run, _ = runner
+    diff = (
+        "--- a/calc/__init__.py\n+++ b/calc/__init__.py\n@@ -1,3 +1,3 @@\n"
+        '-"""A tiny calculator."""\n+"""A tiny calculator (patched)."""\n \n'
+        " from calc.ops import add, multiply, subtract\n"
+    )
+    out = run.execute(str(repo), diff, branch="fleet/diff", level="L0", context=CTX)
+    assert out.status == "committed", out.reason
+    assert "(patched)" in (Path(out.workspace) / "calc" / "__init__.py").read_text()
+
+
+def test_change_that_does_not_apply_is_rejected_with_reason(runner, repo):
+    run, _ = runner
+    diff = "--- a/calc/ops.py\n+++ b/calc/ops.py\n@@ -1,2 +1,2 @@\n-def nothing_like_this():\n+def x():\n"
+    out = run.execute(str(repo), diff, branch="fleet/stale", context=CTX)
+    assert out.status == "rejected" and out.report is None
+    assert out.reason.startswith("the diff does not apply") and "calc/ops.py" in out.reason
+    out = run.execute(str(repo), "please add a divide function", branch="fleet/prose", context=CTX)
+    assert out.status == "rejected" and "not a unified diff" in out.reason
+
+
+def test_missing_source_is_a_clear_error(runner, tmp_path):
+    from fleet.errors import WorkspaceUnavailable
+
+    run, _ = runner
+    with pytest.raises(WorkspaceUnavailable, match="git clone"):
+        run.execute(str(tmp_path / "nope"), {"a.py": "x"}, branch="b")
