@@ -30,7 +30,7 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 demo: install
-	$(VENV)/bin/fleet demo
+	$(VENV)/bin/fleet demo --auto-approve
 
 up: install
 	$(VENV)/bin/fleet up

@@ -6,6 +6,7 @@ scratch keys, so a restarted actor serves the same pack from storage alone.
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from actors.builder import ActorOptions, build
@@ -48,9 +49,9 @@ class ContextService:
         return self._engine.pack(story_id, role, phase, task_id)
 
     def stats(self) -> dict[str, int]:
-        """Cache hits, pack builds and events folded since this process started."""
+        """Cache hits, pack builds and events folded since this process (``pid``) started."""
         self.start()
-        return dict(self._engine.stats)
+        return {**self._engine.stats, "pid": os.getpid()}
 
     def check_health(self) -> dict[str, Any]:
         """Whether Redis (and the graph) answer and the tokenizer is loaded; never raises."""

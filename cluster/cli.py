@@ -12,7 +12,7 @@ import sys
 from fleet.errors import FleetError
 
 # Command-group modules, in help order. Add a module here when it lands.
-COMMAND_MODULES = ("cluster.local_cli", "cluster.kuberay_cli", "cluster.memory_cli")
+COMMAND_MODULES = ("cluster.local_cli", "cluster.kuberay_cli", "cluster.memory_cli", "cluster.story_cli")
 
 
 def build_parser() -> argparse.ArgumentParser:

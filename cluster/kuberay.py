@@ -90,7 +90,7 @@ def head_group(cfg: ClusterConfig) -> Obj:
     }
 
 
-def _group(cfg: ClusterConfig, group: WorkerGroup, *, replicas: int, min_replicas: int) -> Obj:
+def _group(group: WorkerGroup, *, replicas: int, min_replicas: int) -> Obj:
     return {
         "groupName": group.name,
         "replicas": replicas,
@@ -102,7 +102,9 @@ def _group(cfg: ClusterConfig, group: WorkerGroup, *, replicas: int, min_replica
 def cpu_group(cfg: ClusterConfig, *, for_job: bool = False) -> Obj:
     g = cfg.cpu_workers
     # A job cluster starts with no workers and lets the autoscaler add them.
-    out = _group(cfg, g, replicas=0 if for_job else g.replicas, min_replicas=0 if for_job else g.min_replicas)
+    out = _group(
+        g, replicas=0 if for_job else g.replicas, min_replicas=0 if for_job else g.min_replicas
+    )
     container = _container(cfg, "ray-worker", cfg.image, _resources(g.cpu, g.memory), [])
     spec: Obj = {
         "serviceAccountName": cfg.sandbox.supervisor_service_account,
@@ -119,7 +121,7 @@ def cpu_group(cfg: ClusterConfig, *, for_job: bool = False) -> Obj:
 
 def gpu_group(cfg: ClusterConfig) -> Obj:
     g = cfg.gpu_workers
-    out = _group(cfg, g, replicas=g.replicas, min_replicas=g.min_replicas)
+    out = _group(g, replicas=g.replicas, min_replicas=g.min_replicas)
     gpu = {g.gpu_resource: str(g.gpus)}
     container = _container(
         cfg, "ray-worker", cfg.gpu_image or cfg.image, _resources(g.cpu, g.memory, gpu), []
@@ -142,7 +144,8 @@ def cluster_spec(cfg: ClusterConfig, *, with_gpus: bool = True, for_job: bool = 
         "rayVersion": cfg.ray_version,
         "enableInTreeAutoscaling": cfg.autoscaling.enabled,
         "headGroupSpec": head_group(cfg),
-        "workerGroupSpecs": [cpu_group(cfg, for_job=for_job)] + ([gpu_group(cfg)] if with_gpus else []),
+        "workerGroupSpecs": [cpu_group(cfg, for_job=for_job)]
+        + ([gpu_group(cfg)] if with_gpus else []),
     }
     auth: Obj = {"mode": cfg.ray_auth.mode}
     if cfg.ray_auth.secret:
@@ -171,13 +174,20 @@ def vllm_models(cfg: ClusterConfig, models: ModelsConfig) -> list[tuple[str, Vll
         spec = models.models.get(name)
         if spec is None:
             valid = ", ".join(n for n, m in models.models.items() if isinstance(m, VllmModel))
-            raise ConfigError(file="cluster.yaml", key=key, problem=f"unknown model {name!r}; vllm models: {valid}")
+            raise ConfigError(
+                file="cluster.yaml",
+                key=key,
+                problem=f"unknown model {name!r}; vllm models: {valid}",
+            )
         if not isinstance(spec, VllmModel):
-            raise ConfigError(file="cluster.yaml", key=key, problem=f"model {name!r} is {spec.backend}, not vllm")
+            raise ConfigError(
+                file="cluster.yaml", key=key, problem=f"model {name!r} is {spec.backend}, not vllm"
+            )
         want = cfg.gpu_workers.accelerator_type
         if spec.accelerator_type and want and spec.accelerator_type != want:
             raise ConfigError(
-                file="cluster.yaml", key=key,
+                file="cluster.yaml",
+                key=key,
                 problem=f"model {name!r} wants accelerator {spec.accelerator_type} but gpu_workers has {want}",
             )
         out.append((name, spec))
@@ -205,7 +215,9 @@ def serve_config(cfg: ClusterConfig, models: ModelsConfig) -> Obj:
             {
                 "name": "llm" if i == 0 else f"llm-{name}",
                 "import_path": llm.import_path,
-                "route_prefix": llm.route_prefix if i == 0 else f"{llm.route_prefix.rstrip('/')}/{name}",
+                "route_prefix": llm.route_prefix
+                if i == 0
+                else f"{llm.route_prefix.rstrip('/')}/{name}",
                 "args": {"model": name},
             }
         )

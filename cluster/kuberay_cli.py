@@ -44,7 +44,9 @@ def _render(args: argparse.Namespace) -> int:
         (out / fname).write_text(to_yaml(objs))
         kinds = ", ".join(f"{o['kind']}/{o['metadata']['name']}" for o in objs)
         print(f"wrote {out / fname}: {kinds}")
-    print("validated: custom resources against the KubeRay CRD schemas; core objects with kubernetes-validate")
+    print(
+        "validated: custom resources against the KubeRay CRD schemas; core objects with kubernetes-validate"
+    )
     return 0
 
 
@@ -56,7 +58,11 @@ def _client(args: argparse.Namespace, cfg: ClusterConfig) -> KubeRayClient:
 def _apply(args: argparse.Namespace) -> int:
     cfg, files = _rendered(args)
     kube = _client(args, cfg)
-    wanted = {"RayService"} | ({"RayJob"} if args.job else set()) | ({"RayCluster"} if args.raycluster else set())
+    wanted = (
+        {"RayService"}
+        | ({"RayJob"} if args.job else set())
+        | ({"RayCluster"} if args.raycluster else set())
+    )
     for objs in files.values():
         for obj in objs:
             if obj["kind"] in CR_KINDS and obj["kind"] not in wanted:
@@ -118,14 +124,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         p.add_argument("--config-dir", help="directory with cluster.yaml and models.yaml")
         p.set_defaults(func=func)
         if name == "render":
-            p.add_argument("--out", default="build/kuberay", help="output directory (default %(default)s)")
+            p.add_argument(
+                "--out", default="build/kuberay", help="output directory (default %(default)s)"
+            )
             continue
-        p.add_argument("--kubeconfig", help="kubeconfig file (default $KUBECONFIG or ~/.kube/config)")
+        p.add_argument(
+            "--kubeconfig", help="kubeconfig file (default $KUBECONFIG or ~/.kube/config)"
+        )
         p.add_argument("--context", help="kubeconfig context")
         if name == "apply":
             p.add_argument("--job", action="store_true", help="also submit the backlog RayJob")
-            p.add_argument("--raycluster", action="store_true", help="also create the standalone RayCluster")
+            p.add_argument(
+                "--raycluster", action="store_true", help="also create the standalone RayCluster"
+            )
             p.add_argument("--wait", action="store_true", help="wait until the RayService is ready")
             p.add_argument("--timeout", type=float, default=1800.0, help="seconds for --wait")
         if name == "delete":
-            p.add_argument("--all", action="store_true", help="also delete RBAC, policy and Service")
+            p.add_argument(
+                "--all", action="store_true", help="also delete RBAC, policy and Service"
+            )

@@ -36,7 +36,9 @@ CORE = {
 Obj = dict[str, Any]
 
 
-def load_api_client(*, config_file: str | None = None, context: str | None = None) -> client.ApiClient:
+def load_api_client(
+    *, config_file: str | None = None, context: str | None = None
+) -> client.ApiClient:
     """An API client from the kubeconfig (``$KUBECONFIG``/``~/.kube/config``) or in-cluster config."""
     conf = client.Configuration()
     try:
@@ -99,8 +101,12 @@ class KubeRayClient:
     def list(self, kind: str, *, label_selector: str | None = None) -> list[Obj]:
         with self._errors(kind, "*"):
             out = self.custom.list_namespaced_custom_object(
-                GROUP, VERSION, self.namespace, _plural(kind),
-                label_selector=label_selector, _request_timeout=TIMEOUT,
+                GROUP,
+                VERSION,
+                self.namespace,
+                _plural(kind),
+                label_selector=label_selector,
+                _request_timeout=TIMEOUT,
             )
         return list(out.get("items") or [])
 
@@ -108,8 +114,14 @@ class KubeRayClient:
         """JSON merge patch (RFC 7386)."""
         with self._errors(kind, name):
             return self.custom.patch_namespaced_custom_object(
-                GROUP, VERSION, self.namespace, _plural(kind), name, patch,
-                _content_type=MERGE, _request_timeout=TIMEOUT,
+                GROUP,
+                VERSION,
+                self.namespace,
+                _plural(kind),
+                name,
+                patch,
+                _content_type=MERGE,
+                _request_timeout=TIMEOUT,
             )
 
     def delete(self, kind: str, name: str) -> None:
@@ -126,7 +138,10 @@ class KubeRayClient:
             return "created"
         except ResourceConflict:
             current = self.get(kind, name)
-        body = dict(obj, metadata=dict(obj["metadata"], resourceVersion=current["metadata"]["resourceVersion"]))
+        body = dict(
+            obj,
+            metadata=dict(obj["metadata"], resourceVersion=current["metadata"]["resourceVersion"]),
+        )
         with self._errors(kind, name):
             self.custom.replace_namespaced_custom_object(
                 GROUP, VERSION, self.namespace, _plural(kind), name, body, _request_timeout=TIMEOUT
@@ -172,7 +187,9 @@ class KubeRayClient:
             return "created"
         except ResourceConflict:
             with self._errors(kind, name):
-                getattr(api, f"patch_{suffix}")(name, *ns, obj, _content_type=MERGE, _request_timeout=TIMEOUT)
+                getattr(api, f"patch_{suffix}")(
+                    name, *ns, obj, _content_type=MERGE, _request_timeout=TIMEOUT
+                )
             return "updated"
 
     def delete_core(self, kind: str, name: str) -> None:
@@ -200,7 +217,9 @@ class KubeRayClient:
             raise ClusterError(server=self.server, reason=f"cannot connect: {exc}") from None
 
 
-def _mapped(exc: client.ApiException, kind: str, name: str, namespace: str, server: str) -> Exception:
+def _mapped(
+    exc: client.ApiException, kind: str, name: str, namespace: str, server: str
+) -> Exception:
     message = exc.reason or ""
     with contextlib.suppress(ValueError, TypeError):
         message = json.loads(exc.body or "{}").get("message") or message

@@ -49,7 +49,11 @@ def supervisor_rbac(cfg: ClusterConfig) -> list[Obj]:
         {"apiGroups": [""], "resources": ["pods/log"], "verbs": ["get"]},
     ]
     return [
-        {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": meta(cfg, sa, "sandbox-supervisor")},
+        {
+            "apiVersion": "v1",
+            "kind": "ServiceAccount",
+            "metadata": meta(cfg, sa, "sandbox-supervisor"),
+        },
         {
             "apiVersion": "rbac.authorization.k8s.io/v1",
             "kind": "Role",
@@ -101,7 +105,9 @@ def gateway_service(cfg: ClusterConfig) -> Obj:
         "spec": {
             "type": "ClusterIP",
             "selector": selector,
-            "ports": [{"name": "http", "port": SERVE_PORT, "targetPort": SERVE_PORT, "protocol": "TCP"}],
+            "ports": [
+                {"name": "http", "port": SERVE_PORT, "targetPort": SERVE_PORT, "protocol": "TCP"}
+            ],
         },
     }
 

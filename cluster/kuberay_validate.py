@@ -22,10 +22,10 @@ from typing import Any
 import jsonschema
 import yaml
 
+from cluster.kuberay import GPU_GROUP_LABEL
 from fleet.errors import ConfigError, ResourceInvalid
 
 PLURALS = {"RayCluster": "rayclusters", "RayService": "rayservices", "RayJob": "rayjobs"}
-GPU_GROUP_LABEL = "swe-fleet.io/accelerator"
 _INT_RANGE = {"int32": (-(2**31), 2**31 - 1), "int64": (-(2**63), 2**63 - 1)}
 
 
@@ -33,12 +33,15 @@ def crd_dir() -> Path:
     """``$FLEET_KUBERAY_CRDS``, else ``cluster/crds/``, else the shared ``../shared/kuberay-crds``."""
     env = os.environ.get("FLEET_KUBERAY_CRDS")
     repo = Path(__file__).resolve().parents[1]
-    candidates = [Path(env)] if env else [repo / "cluster" / "crds", repo.parent / "shared" / "kuberay-crds"]
+    candidates = (
+        [Path(env)] if env else [repo / "cluster" / "crds", repo.parent / "shared" / "kuberay-crds"]
+    )
     for path in candidates:
         if (path / "ray.io_rayclusters.yaml").is_file():
             return path
     raise ConfigError(
-        file=str(candidates[0]), key="",
+        file=str(candidates[0]),
+        key="",
         problem="KubeRay CRD files (ray.io_rayclusters.yaml ...) not found; set FLEET_KUBERAY_CRDS",
     )
 
@@ -72,7 +75,9 @@ def _list_map(validator: Any, list_type: Any, instance: Any, schema: dict) -> It
         if isinstance(item, dict):
             key = tuple(str(item.get(k)) for k in keys)
             if key in seen:
-                yield jsonschema.ValidationError(f"duplicate entry with {dict(zip(keys, key, strict=True))}")
+                yield jsonschema.ValidationError(
+                    f"duplicate entry with {dict(zip(keys, key, strict=True))}"
+                )
             seen.add(key)
 
 
@@ -102,7 +107,11 @@ def crd_validator(kind: str) -> Any:
         "type": "object",
         "required": ["name"],
         "properties": {
-            "name": {"type": "string", "pattern": r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", "maxLength": 63},
+            "name": {
+                "type": "string",
+                "pattern": r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$",
+                "maxLength": 63,
+            },
             "namespace": {"type": "string"},
             "labels": {"type": "object", "additionalProperties": {"type": "string"}},
             "annotations": {"type": "object", "additionalProperties": {"type": "string"}},
@@ -124,7 +133,9 @@ def path_of(parts: Any) -> str:
 
 def schema_problems(obj: dict) -> list[str]:
     """Every CRD-schema violation of a KubeRay custom resource, each naming its path."""
-    errors = sorted(crd_validator(obj.get("kind", "")).iter_errors(obj), key=lambda e: list(e.absolute_path))
+    errors = sorted(
+        crd_validator(obj.get("kind", "")).iter_errors(obj), key=lambda e: list(e.absolute_path)
+    )
     return [f"{path_of(e.absolute_path)}: {_short(e)}" for e in errors]
 
 
@@ -135,7 +146,9 @@ def _short(err: Any) -> str:
 
 def _cluster_specs(obj: dict) -> Iterator[tuple[str, dict]]:
     spec = obj.get("spec") or {}
-    key = {"RayCluster": None, "RayService": "rayClusterConfig", "RayJob": "rayClusterSpec"}[obj["kind"]]
+    key = {"RayCluster": None, "RayService": "rayClusterConfig", "RayJob": "rayClusterSpec"}[
+        obj["kind"]
+    ]
     inner = spec if key is None else spec.get(key)
     if isinstance(inner, dict):
         yield ("spec" if key is None else f"spec.{key}"), inner
@@ -146,7 +159,9 @@ def semantic_problems(obj: dict) -> list[str]:
     problems: list[str] = []
     for where, spec in _cluster_specs(obj):
         if spec.get("headGroupSpec", {}).get("rayStartParams", {}).get("num-cpus") != "0":
-            problems.append(f"{where}.headGroupSpec.rayStartParams.num-cpus: the head must advertise 0 CPUs")
+            problems.append(
+                f"{where}.headGroupSpec.rayStartParams.num-cpus: the head must advertise 0 CPUs"
+            )
         for i, group in enumerate(spec.get("workerGroupSpecs") or []):
             problems += _group_problems(f"{where}.workerGroupSpecs[{i}]", group)
     if obj.get("kind") == "RayService":
@@ -168,7 +183,9 @@ def _group_problems(where: str, group: dict) -> list[str]:
         containers = (template.get("spec") or {}).get("containers") or []
         limits = ((containers[0] if containers else {}).get("resources") or {}).get("limits") or {}
         if not any(k.endswith("/gpu") and str(v) not in ("0", "") for k, v in limits.items()):
-            out.append(f"{where}.template.spec.containers[0].resources.limits: GPU group has no GPU limit")
+            out.append(
+                f"{where}.template.spec.containers[0].resources.limits: GPU group has no GPU limit"
+            )
     return out
 
 
@@ -189,7 +206,9 @@ def _serve_problems(text: Any) -> list[str]:
         if app.get("name") in names:
             out.append(f"{where}.applications[{i}].name: duplicate {app.get('name')!r}")
         if app.get("route_prefix") in prefixes:
-            out.append(f"{where}.applications[{i}].route_prefix: duplicate {app.get('route_prefix')!r}")
+            out.append(
+                f"{where}.applications[{i}].route_prefix: duplicate {app.get('route_prefix')!r}"
+            )
         names.add(app.get("name"))
         prefixes.add(app.get("route_prefix"))
     return out

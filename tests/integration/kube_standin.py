@@ -73,7 +73,9 @@ class KubeStandIn:
         """Route one request; returns (HTTP code, JSON body)."""
         m = PATH.match(path)
         if not m:
-            return 404, status(404, "NotFound", f"the server could not find the requested resource {path}")
+            return 404, status(
+                404, "NotFound", f"the server could not find the requested resource {path}"
+            )
         gv, ns, plural, name, sub = m.group("gv", "ns", "plural", "name", "sub")
         with self._lock:
             self.requests.append((method, path))
@@ -98,34 +100,52 @@ class KubeStandIn:
     def _list(self, plural: str, store: dict[str, dict], selector: str) -> dict:
         want = dict(p.split("=", 1) for p in selector.split(",") if "=" in p)
         items = [
-            self._read(plural, name, o) for name, o in store.items()
+            self._read(plural, name, o)
+            for name, o in store.items()
             if all(o.get("metadata", {}).get("labels", {}).get(k) == v for k, v in want.items())
         ]
         return {"kind": "List", "apiVersion": "v1", "metadata": {}, "items": items}
 
-    def _create(self, gv: str, ns: str | None, plural: str, store: dict, body: Any) -> tuple[int, Any]:
+    def _create(
+        self, gv: str, ns: str | None, plural: str, store: dict, body: Any
+    ) -> tuple[int, Any]:
         name = (body.get("metadata") or {}).get("name", "") if isinstance(body, dict) else ""
         problems = _problems(gv, body, name)
         if problems:
             return 422, invalid(body, gv, plural, name, problems)
         if name in store:
-            return 409, status(409, "AlreadyExists", f'{plural}.{_group(gv)} "{name}" already exists',
-                               name=name, plural=plural)
+            return 409, status(
+                409,
+                "AlreadyExists",
+                f'{plural}.{_group(gv)} "{name}" already exists',
+                name=name,
+                plural=plural,
+            )
         obj = copy.deepcopy(body)
         meta = obj["metadata"]
         if ns:
             meta["namespace"] = ns
-        meta.update(uid=str(uuid.uuid4()), resourceVersion=self._bump(),
-                    creationTimestamp="2026-01-01T00:00:00Z", generation=1)
+        meta.update(
+            uid=str(uuid.uuid4()),
+            resourceVersion=self._bump(),
+            creationTimestamp="2026-01-01T00:00:00Z",
+            generation=1,
+        )
         store[name] = obj
         return 201, copy.deepcopy(obj)
 
-    def _item(self, method: str, gv: str, plural: str, store: dict, name: str, sub: str | None,
-              body: Any) -> tuple[int, Any]:
+    def _item(
+        self, method: str, gv: str, plural: str, store: dict, name: str, sub: str | None, body: Any
+    ) -> tuple[int, Any]:
         obj = store.get(name)
         if obj is None:
-            return 404, status(404, "NotFound", f'{plural}.{_group(gv)} "{name}" not found',
-                               name=name, plural=plural)
+            return 404, status(
+                404,
+                "NotFound",
+                f'{plural}.{_group(gv)} "{name}" not found',
+                name=name,
+                plural=plural,
+            )
         if method == "GET":
             return 200, self._read(plural, name, obj)
         if method == "DELETE":
@@ -134,8 +154,14 @@ class KubeStandIn:
         if method == "PUT":
             sent = (body.get("metadata") or {}).get("resourceVersion")
             if sent and sent != obj["metadata"]["resourceVersion"]:
-                return 409, status(409, "Conflict", f'Operation cannot be fulfilled on {plural}.{_group(gv)} '
-                                   f'"{name}": the object has been modified', name=name, plural=plural)
+                return 409, status(
+                    409,
+                    "Conflict",
+                    f"Operation cannot be fulfilled on {plural}.{_group(gv)} "
+                    f'"{name}": the object has been modified',
+                    name=name,
+                    plural=plural,
+                )
             new = copy.deepcopy(body)
         elif method == "PATCH":
             new = merge_patch(obj, body if sub is None else {})
@@ -147,8 +173,16 @@ class KubeStandIn:
         if problems:
             return 422, invalid(new, gv, plural, name, problems)
         if "status" in obj:
-            new["status"] = obj["status"] if sub is None else merge_patch(obj["status"], (body or {}).get("status"))
-        new["metadata"] = {**obj["metadata"], **new.get("metadata", {}), "resourceVersion": self._bump()}
+            new["status"] = (
+                obj["status"]
+                if sub is None
+                else merge_patch(obj["status"], (body or {}).get("status"))
+            )
+        new["metadata"] = {
+            **obj["metadata"],
+            **new.get("metadata", {}),
+            "resourceVersion": self._bump(),
+        }
         store[name] = new
         return 200, copy.deepcopy(new)
 
@@ -165,8 +199,10 @@ def _problems(gv: str, body: Any, name: str) -> list[str]:
     if not isinstance(body, dict):
         return ["body: must be an object"]
     if not DNS1123.match(name or ""):
-        return [f'metadata.name: Invalid value: "{name}": a lowercase RFC 1123 subdomain must consist '
-                "of lower case alphanumeric characters, '-' or '.'"]
+        return [
+            f'metadata.name: Invalid value: "{name}": a lowercase RFC 1123 subdomain must consist '
+            "of lower case alphanumeric characters, '-' or '.'"
+        ]
     if gv.startswith("apis/ray.io/"):
         from cluster.kuberay_validate import schema_problems
 
@@ -175,8 +211,16 @@ def _problems(gv: str, body: Any, name: str) -> list[str]:
 
 
 def status(code: int, reason: str, message: str, **details: str) -> dict:
-    return {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
-            "message": message, "reason": reason, "details": details, "code": code}
+    return {
+        "kind": "Status",
+        "apiVersion": "v1",
+        "metadata": {},
+        "status": "Failure",
+        "message": message,
+        "reason": reason,
+        "details": details,
+        "code": code,
+    }
 
 
 def invalid(body: Any, gv: str, plural: str, name: str, problems: list[str]) -> dict:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 
 import pytest
@@ -115,10 +116,16 @@ def test_actor_survives_a_kill_and_serves_the_same_pack_from_storage(ray_cluster
     try:
         assert ray.get(actor.check_health.remote())["ok"] is True
         before = ray.get(actor.pack.remote(long_story.story_id, "developer", "build", "T2"))
+        pid = ray.get(actor.stats.remote())["pid"]
         ray.kill(actor, no_restart=False)  # the actor restarts (max_restarts=-1) with empty memory
+        deadline = time.monotonic() + 60
+        while ray.get(actor.stats.remote())["pid"] == pid:  # kill is asynchronous: wait for the new process
+            assert time.monotonic() < deadline, "actor did not restart"
+            time.sleep(0.2)
         after = ray.get(actor.pack.remote(long_story.story_id, "developer", "build", "T2"))
         assert after == before
-        assert ray.get(actor.stats.remote()) == {"hits": 1, "builds": 0, "events_folded": 0}
+        stats = ray.get(actor.stats.remote())
+        assert stats["pid"] != pid and (stats["hits"], stats["builds"], stats["events_folded"]) == (1, 0, 0)
     finally:
         ray.kill(actor, no_restart=True)
 

@@ -58,15 +58,24 @@ def test_create_status_delete(kube, standin, cfg, models):
     svc = _named(rayservice(cfg, models), "svc-lifecycle")
     created = kube.create(svc)
     assert created["metadata"]["namespace"] == NS and created["metadata"]["resourceVersion"]
-    standin.script_status("rayservices", "svc-lifecycle", [
-        {"serviceStatus": ""},
-        {"conditions": [{"type": "Ready", "status": "False"}]},
-        {"conditions": [{"type": "Ready", "status": "True"}], "serviceStatus": "Running"},
-    ])
+    standin.script_status(
+        "rayservices",
+        "svc-lifecycle",
+        [
+            {"serviceStatus": ""},
+            {"conditions": [{"type": "Ready", "status": "False"}]},
+            {"conditions": [{"type": "Ready", "status": "True"}], "serviceStatus": "Running"},
+        ],
+    )
     sleeps: list[float] = []
-    ready = kube.wait_for("RayService", "svc-lifecycle", until=("ready",), poll_s=0.5, sleep=sleeps.append)
+    ready = kube.wait_for(
+        "RayService", "svc-lifecycle", until=("ready",), poll_s=0.5, sleep=sleeps.append
+    )
     assert phase("RayService", ready) == "ready" and sleeps == [0.5, 0.5]
-    names = [o["metadata"]["name"] for o in kube.list("RayService", label_selector="app.kubernetes.io/instance=swe-fleet")]
+    names = [
+        o["metadata"]["name"]
+        for o in kube.list("RayService", label_selector="app.kubernetes.io/instance=swe-fleet")
+    ]
     assert "svc-lifecycle" in names
     assert kube.list("RayService", label_selector="app.kubernetes.io/instance=other") == []
     patched = kube.patch("RayService", "svc-lifecycle", {"metadata": {"labels": {"team": "a"}}})
@@ -75,23 +84,32 @@ def test_create_status_delete(kube, standin, cfg, models):
     kube.delete("RayService", "svc-lifecycle")
     with pytest.raises(NotFound, match=r"RayService 'swe-fleet/svc-lifecycle' not found"):
         kube.get("RayService", "svc-lifecycle")
-    assert ("DELETE", f"/apis/ray.io/v1/namespaces/{NS}/rayservices/svc-lifecycle") in standin.requests
+    assert (
+        "DELETE",
+        f"/apis/ray.io/v1/namespaces/{NS}/rayservices/svc-lifecycle",
+    ) in standin.requests
 
 
 def test_rayjob_phases_and_timeout(kube, standin, cfg):
     job = _named(rayjob(cfg), "job-phases")
     kube.create(job)
-    standin.script_status("rayjobs", "job-phases", [
-        {"jobDeploymentStatus": "Initializing"},
-        {"jobDeploymentStatus": "Running", "jobStatus": "RUNNING"},
-        {"jobDeploymentStatus": "Complete", "jobStatus": "SUCCEEDED"},
-    ])
+    standin.script_status(
+        "rayjobs",
+        "job-phases",
+        [
+            {"jobDeploymentStatus": "Initializing"},
+            {"jobDeploymentStatus": "Running", "jobStatus": "RUNNING"},
+            {"jobDeploymentStatus": "Complete", "jobStatus": "SUCCEEDED"},
+        ],
+    )
     with pytest.raises(ClusterError, match="timed out after 0s waiting for RayJob job-phases"):
         kube.wait_for("RayJob", "job-phases", timeout_s=0, sleep=lambda s: None)
     assert phase("RayJob", kube.get("RayJob", "job-phases")) == "running"
     done = kube.wait_for("RayJob", "job-phases", poll_s=0, sleep=lambda s: None)
     assert phase("RayJob", done) == "succeeded"
-    standin.script_status("rayjobs", "job-phases", [{"jobDeploymentStatus": "Failed", "jobStatus": "FAILED"}])
+    standin.script_status(
+        "rayjobs", "job-phases", [{"jobDeploymentStatus": "Failed", "jobStatus": "FAILED"}]
+    )
     assert phase("RayJob", kube.wait_for("RayJob", "job-phases", poll_s=0)) == "failed"
     kube.delete("RayJob", "job-phases")
 
@@ -108,7 +126,10 @@ def test_error_mapping_404_409_422(kube, cfg, models):
     bad["spec"]["rayClusterConfig"]["workerGroupSpecs"][1]["replicas"] = "two"
     with pytest.raises(ResourceInvalid) as err:
         kube.create(bad)
-    assert "spec.rayClusterConfig.workerGroupSpecs[1].replicas: 'two' is not of type 'integer'" in str(err.value)
+    assert (
+        "spec.rayClusterConfig.workerGroupSpecs[1].replicas: 'two' is not of type 'integer'"
+        in str(err.value)
+    )
     assert err.value.kind == "RayService" and err.value.name == "svc-invalid"
     with pytest.raises(ResourceInvalid, match="metadata.name: Invalid value"):
         kube.create(_named(svc, "Bad_Name"))
@@ -170,12 +191,18 @@ def test_cli_apply_status_delete(kubeconfig, standin, cfg, capsys):
     standin.script_status("rayservices", "swe-fleet", [{"serviceStatus": "Running"}])
     assert main(["cluster", "status", "--kubeconfig", str(kubeconfig)]) == 0
     out = capsys.readouterr().out
-    assert "RayService/swe-fleet: ready Running" in out and "RayJob/swe-fleet-backlog: pending" in out
-    assert main(["cluster", "apply", "--kubeconfig", str(kubeconfig), "--wait", "--timeout", "5"]) == 0
+    assert (
+        "RayService/swe-fleet: ready Running" in out and "RayJob/swe-fleet-backlog: pending" in out
+    )
+    assert (
+        main(["cluster", "apply", "--kubeconfig", str(kubeconfig), "--wait", "--timeout", "5"]) == 0
+    )
     assert "RayService/swe-fleet updated" in capsys.readouterr().out
     assert main(["cluster", "delete", "--kubeconfig", str(kubeconfig), "--all"]) == 0
     out = capsys.readouterr().out
-    assert "RayService/swe-fleet deleted" in out and "RayCluster/swe-fleet-raycluster not found" in out
+    assert (
+        "RayService/swe-fleet deleted" in out and "RayCluster/swe-fleet-raycluster not found" in out
+    )
     assert standin.objects[("apis/ray.io/v1", NS, "rayservices")].get("swe-fleet") is None
     assert standin.objects[("apis/networking.k8s.io/v1", NS, "networkpolicies")] == {}
     assert main(["cluster", "status", "--kubeconfig", str(kubeconfig)]) == 1

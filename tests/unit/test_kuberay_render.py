@@ -54,8 +54,18 @@ def test_every_rendered_manifest_validates(rendered):
     objs = [o for fs in rendered.values() for o in fs]
     kinds = sorted(o["kind"] for o in objs)
     assert kinds == sorted(
-        ["Namespace", "ServiceAccount", "ServiceAccount", "Role", "RoleBinding", "NetworkPolicy",
-         "Service", "RayService", "RayCluster", "RayJob"]
+        [
+            "Namespace",
+            "ServiceAccount",
+            "ServiceAccount",
+            "Role",
+            "RoleBinding",
+            "NetworkPolicy",
+            "Service",
+            "RayService",
+            "RayCluster",
+            "RayJob",
+        ]
     )
     assert {f"{o['kind']}/{o['metadata']['name']}": kv.problems(o) for o in objs} == {
         f"{o['kind']}/{o['metadata']['name']}": [] for o in objs
@@ -74,15 +84,19 @@ def test_cluster_shape_follows_config(cfg, rendered):
     )
     limits = gpu["template"]["spec"]["containers"][0]["resources"]["limits"]
     assert limits["nvidia.com/gpu"] == "1"
-    assert gpu["template"]["spec"]["nodeSelector"] == {"cloud.google.com/gke-accelerator": "nvidia-l4"}
+    assert gpu["template"]["spec"]["nodeSelector"] == {
+        "cloud.google.com/gke-accelerator": "nvidia-l4"
+    }
     assert gpu["template"]["spec"]["tolerations"][0]["key"] == "nvidia.com/gpu"
     assert (gpu["minReplicas"], gpu["replicas"], gpu["maxReplicas"]) == (1, 1, 4)
     assert spec["gcsFaultToleranceOptions"]["redisPassword"]["valueFrom"]["secretKeyRef"] == {
-        "name": "fleet-redis", "key": "password"
+        "name": "fleet-redis",
+        "key": "password",
     }
     env = {e["name"]: e for e in head["template"]["spec"]["containers"][0]["env"]}
     assert env["HF_TOKEN"] == {
-        "name": "HF_TOKEN", "valueFrom": {"secretKeyRef": {"name": "fleet-model-tokens", "key": "hf-token"}}
+        "name": "HF_TOKEN",
+        "valueFrom": {"secretKeyRef": {"name": "fleet-model-tokens", "key": "hf-token"}},
     }
     assert spec["authOptions"] == {"mode": "token", "secretName": "fleet-ray-auth"}
 
@@ -133,16 +147,44 @@ def test_sandbox_policy_and_rbac(rendered):
     [
         (lambda r: r["gpu_workers"].pop("gpus"), "gpu_workers.gpus", "GPU limit"),
         (lambda r: r["gpu_workers"].update(gpus=0), "gpu_workers.gpus", "GPU limit"),
-        (lambda r: r["cpu_workers"].update(replicas=-1), "cpu_workers.replicas", "greater than or equal to 0"),
+        (
+            lambda r: r["cpu_workers"].update(replicas=-1),
+            "cpu_workers.replicas",
+            "greater than or equal to 0",
+        ),
         (lambda r: r["gpu_workers"].update(gpu_count=2), "gpu_workers.gpu_count", "Extra inputs"),
         (lambda r: r.update(replicas=3), "replicas", "Extra inputs"),
-        (lambda r: r["cpu_workers"].update(min_replicas=7), "cpu_workers", "min_replicas 7 > max_replicas 6"),
-        (lambda r: r["secrets"].update(HF_TOKEN="hf_abcdefghijklmnopqrstuvwxyz"), "secrets.HF_TOKEN", "inline"),
-        (lambda r: r["secrets"].update(X={"secret": "s", "key": "k", "value": "v"}), "secrets.X.value", "Extra"),
+        (
+            lambda r: r["cpu_workers"].update(min_replicas=7),
+            "cpu_workers",
+            "min_replicas 7 > max_replicas 6",
+        ),
+        (
+            lambda r: r["secrets"].update(HF_TOKEN="hf_abcdefghijklmnopqrstuvwxyz"),
+            "secrets.HF_TOKEN",
+            "inline",
+        ),
+        (
+            lambda r: r["secrets"].update(X={"secret": "s", "key": "k", "value": "v"}),
+            "secrets.X.value",
+            "Extra",
+        ),
         (lambda r: r["env"].update(GITHUB_TOKEN="x"), "env", "looks like a secret"),
-        (lambda r: r["env"].update(URL="https://u:sk-abcdefghijklmnopqrstu@x"), "env", "inline credential"),
-        (lambda r: r["gcs_fault_tolerance"].update(password="hunter2"), "gcs_fault_tolerance.password", "inline"),
-        (lambda r: r.update(redis_url="redis://:hunter2@graph:6379"), "redis_url", "inline credential"),
+        (
+            lambda r: r["env"].update(URL="https://u:sk-abcdefghijklmnopqrstu@x"),
+            "env",
+            "inline credential",
+        ),
+        (
+            lambda r: r["gcs_fault_tolerance"].update(password="hunter2"),
+            "gcs_fault_tolerance.password",
+            "inline",
+        ),
+        (
+            lambda r: r.update(redis_url="redis://:hunter2@graph:6379"),
+            "redis_url",
+            "inline credential",
+        ),
     ],
 )
 def test_broken_config_names_the_field(mutate, key, words):
@@ -184,9 +226,18 @@ def test_schema_violations_name_the_path(rendered):
     obj["spec"]["rayClusterConfig"]["rayVersion"] = 2
     _group(obj, 1)["template"]["spec"]["containers"][0]["resources"]["limits"].pop("nvidia.com/gpu")
     found = kv.problems(obj)
-    assert "spec.rayClusterConfig.workerGroupSpecs[1].replicas: -1 is less than the minimum of 0" in found
-    assert "spec.rayClusterConfig.workerGroupSpecs[0].replicas: 'two' is not of type 'integer'" in found
-    assert any(p.startswith("spec.rayClusterConfig.workerGroupSpecs[0]: ") and "'groupNmae'" in p for p in found)
+    assert (
+        "spec.rayClusterConfig.workerGroupSpecs[1].replicas: -1 is less than the minimum of 0"
+        in found
+    )
+    assert (
+        "spec.rayClusterConfig.workerGroupSpecs[0].replicas: 'two' is not of type 'integer'"
+        in found
+    )
+    assert any(
+        p.startswith("spec.rayClusterConfig.workerGroupSpecs[0]: ") and "'groupNmae'" in p
+        for p in found
+    )
     assert "spec.rayClusterConfig.rayVersion: 2 is not of type 'string'" in found
     assert (
         "spec.rayClusterConfig.workerGroupSpecs[1].template.spec.containers[0].resources.limits: "
@@ -207,7 +258,10 @@ def test_crd_extensions_are_honoured(rendered):
     containers = obj["spec"]["headGroupSpec"]["template"]["spec"]["containers"]
     containers.append(copy.deepcopy(containers[0]))  # list-type map keyed by name
     found = kv.problems(obj)
-    assert any(p.startswith("spec.headGroupSpec.template.spec.containers[0].resources.limits.cpu") for p in found)
+    assert any(
+        p.startswith("spec.headGroupSpec.template.spec.containers[0].resources.limits.cpu")
+        for p in found
+    )
     assert "spec.workerGroupSpecs[0].maxReplicas: 2147483648 does not fit in int32" in found
     assert any("duplicate entry with {'name': 'ray-head'}" in p for p in found)
 
@@ -220,8 +274,14 @@ def test_semantic_checks_beyond_the_schema(rendered):
     conf["applications"][1]["route_prefix"] = "/"
     obj["spec"]["serveConfigV2"] = yaml.safe_dump(conf)
     found = kv.problems(obj)
-    assert "spec.rayClusterConfig.workerGroupSpecs[0]: need minReplicas <= replicas <= maxReplicas, got 5 <= 2 <= 3" in found
-    assert "spec.rayClusterConfig.headGroupSpec.rayStartParams.num-cpus: the head must advertise 0 CPUs" in found
+    assert (
+        "spec.rayClusterConfig.workerGroupSpecs[0]: need minReplicas <= replicas <= maxReplicas, got 5 <= 2 <= 3"
+        in found
+    )
+    assert (
+        "spec.rayClusterConfig.headGroupSpec.rayStartParams.num-cpus: the head must advertise 0 CPUs"
+        in found
+    )
     assert "spec.serveConfigV2.applications[1].route_prefix: duplicate '/'" in found
 
 
@@ -253,7 +313,9 @@ def test_cli_render_broken_config_exits_with_the_field(tmp_path, capsys):
     raw = _raw()
     raw["gpu_workers"].pop("gpus")
     (cfg_dir / "cluster.yaml").write_text(yaml.safe_dump(raw))
-    assert main(["cluster", "render", "--config-dir", str(cfg_dir), "--out", str(tmp_path / "o")]) == 2
+    assert (
+        main(["cluster", "render", "--config-dir", str(cfg_dir), "--out", str(tmp_path / "o")]) == 2
+    )
     err = capsys.readouterr().err
     assert "gpu_workers.gpus" in err and "GPU limit" in err
     assert not (tmp_path / "o").exists()
@@ -263,10 +325,13 @@ def test_containerfile_matches_the_cluster_config(cfg):
     text = (CONFIG.parent / "cluster" / "Containerfile").read_text()
     assert f"ARG RAY_VERSION={cfg.ray_version}" in text
     assert "FROM rayproject/ray:${RAY_VERSION}-${PYTHON_TAG}-gpu AS base-gpu" in text
-    assert '.[gpu]' in text and "COPY --chown=ray:users config/ /app/config/" in text
+    assert ".[gpu]" in text and "COPY --chown=ray:users config/ /app/config/" in text
     pyproject = (CONFIG.parent / "pyproject.toml").read_text()
     assert f'"ray[serve,default]=={cfg.ray_version}"' in pyproject
-    env = {e["name"]: e.get("value") for e in manifests(cfg, config.load("models.yaml"))[
-        "10-rayservice.yaml"][0]["spec"]["rayClusterConfig"]["headGroupSpec"]["template"]["spec"][
-        "containers"][0]["env"]}
+    env = {
+        e["name"]: e.get("value")
+        for e in manifests(cfg, config.load("models.yaml"))["10-rayservice.yaml"][0]["spec"][
+            "rayClusterConfig"
+        ]["headGroupSpec"]["template"]["spec"]["containers"][0]["env"]
+    }
     assert env["FLEET_CONFIG_DIR"] == "/app/config"  # where the image puts config/

@@ -1,0 +1,179 @@
+"""Cluster sandbox backend: one Kubernetes Job per TaskSpec, plus a deny-all-egress NetworkPolicy.
+
+:func:`render` is a pure function (TaskSpec -> manifests) validated offline with
+``kubernetes-validate`` in the tests. :class:`K8sJobSandbox` submits them with the
+``kubernetes`` client, polls the Job and collects the pod's logs. It has not been run
+against a real cluster on the development machine (there is none); see the README.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import time
+from typing import Any
+
+from fleet.contracts import TaskResult, TaskSpec
+from fleet.errors import SandboxUnavailable
+
+LABEL = "swe-fleet/sandbox-run"
+DEFAULT_IMAGE = "python:3.11-slim"
+
+
+def job_name(spec: TaskSpec) -> str:
+    """A DNS-1123 name derived from the spec id (stable, <= 63 chars)."""
+    slug = re.sub(r"[^a-z0-9-]+", "-", spec.id.lower()).strip("-")[:40] or "run"
+    return f"fleet-{slug}-{hashlib.sha1(spec.id.encode()).hexdigest()[:8]}"
+
+
+def render(spec: TaskSpec, *, namespace: str = "swe-fleet", uid: int = 65534,
+           workspace_claim: str | None = None) -> list[dict[str, Any]]:
+    """The NetworkPolicy and Job that run ``spec`` (in apply order)."""
+    name = job_name(spec)
+    res = spec.resources
+    labels = {LABEL: name, "app.kubernetes.io/part-of": "swe-fleet", "swe-fleet/role": spec.context.role}
+    mounts = [{"name": "tmp", "mountPath": "/tmp"}]
+    volumes: list[dict[str, Any]] = [{"name": "tmp", "emptyDir": {"medium": "Memory", "sizeLimit": "64Mi"}}]
+    if workspace_claim:
+        mounts.append({"name": "workspace", "mountPath": "/workspace"})
+        volumes.append({"name": "workspace", "persistentVolumeClaim": {"claimName": workspace_claim}})
+    limits = {"cpu": "1", "memory": f"{res.memory_mb}Mi", "ephemeral-storage": f"{res.file_size_mb * 4}Mi"}
+    container = {
+        "name": "run",
+        "image": spec.image or DEFAULT_IMAGE,
+        "command": list(spec.cmd),
+        "env": [{"name": k, "value": v} for k, v in sorted(spec.env.items())],
+        "workingDir": "/workspace" if workspace_claim else "/tmp",
+        "resources": {"requests": {"cpu": "100m", "memory": f"{min(res.memory_mb, 128)}Mi"}, "limits": limits},
+        "securityContext": {
+            "runAsNonRoot": True,
+            "runAsUser": uid,
+            "runAsGroup": uid,
+            "allowPrivilegeEscalation": False,
+            "readOnlyRootFilesystem": True,
+            "privileged": False,
+            "capabilities": {"drop": ["ALL"]},
+            "seccompProfile": {"type": "RuntimeDefault"},
+        },
+        "volumeMounts": mounts,
+    }
+    job = {
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": {"name": name, "namespace": namespace, "labels": labels},
+        "spec": {
+            "backoffLimit": 0,
+            "activeDeadlineSeconds": max(1, int(spec.timeout_s)),
+            "ttlSecondsAfterFinished": 600,
+            "template": {
+                "metadata": {"labels": labels},
+                "spec": {
+                    "restartPolicy": "Never",
+                    "automountServiceAccountToken": False,
+                    "enableServiceLinks": False,
+                    "securityContext": {"runAsNonRoot": True, "runAsUser": uid, "fsGroup": uid},
+                    "containers": [container],
+                    "volumes": volumes,
+                },
+            },
+        },
+    }
+    policy = {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": {"name": name, "namespace": namespace, "labels": labels},
+        # Both policy types with no rules: no ingress and no egress at all (not even DNS).
+        "spec": {"podSelector": {"matchLabels": {LABEL: name}}, "policyTypes": ["Ingress", "Egress"]},
+    }
+    return [policy, job]
+
+
+class K8sJobSandbox:
+    """``fleet.ports.Sandbox`` on Kubernetes Jobs (needs a cluster and credentials)."""
+
+    name = "k8s-job"
+
+    def __init__(self, *, namespace: str = "swe-fleet", api_client: Any = None,
+                 workspace_claim: str | None = None, poll_s: float = 1.0) -> None:
+        try:
+            from kubernetes import client, config
+        except ImportError as exc:  # pragma: no cover - kubernetes is a dependency
+            raise SandboxUnavailable(backend=self.name, reason=f"kubernetes client missing: {exc}") from None
+        if api_client is None:
+            try:
+                config.load_incluster_config()
+            except config.ConfigException:
+                try:
+                    config.load_kube_config()
+                except (config.ConfigException, OSError) as exc:
+                    raise SandboxUnavailable(backend=self.name, reason=f"no cluster credentials: {exc}") from None
+        self._batch = client.BatchV1Api(api_client)
+        self._core = client.CoreV1Api(api_client)
+        self._net = client.NetworkingV1Api(api_client)
+        self.namespace = namespace
+        self.workspace_claim = workspace_claim
+        self.poll_s = poll_s
+
+    def run(self, spec: TaskSpec) -> TaskResult:
+        """Create NetworkPolicy + Job, wait for it, collect logs, delete both."""
+        from kubernetes.client.exceptions import ApiException
+
+        policy, job = render(spec, namespace=self.namespace, workspace_claim=self.workspace_claim)
+        name = job["metadata"]["name"]
+        started = time.monotonic()
+        try:
+            self._net.create_namespaced_network_policy(self.namespace, policy)
+            self._batch.create_namespaced_job(self.namespace, job)
+            status, code = self._wait(name, spec.timeout_s + 30)
+            logs = self._logs(name, spec.resources.output_bytes)
+        except ApiException as exc:
+            raise SandboxUnavailable(backend=self.name, reason=f"API {exc.status}: {exc.reason}") from None
+        finally:
+            self._cleanup(name)
+        return TaskResult(
+            spec_id=spec.id, status=status, exit_code=code, stdout=logs[: spec.resources.output_bytes],
+            stdout_truncated=len(logs) > spec.resources.output_bytes,
+            duration_s=round(time.monotonic() - started, 3),
+            limit_hit="wall_clock" if status == "timeout" else None, backend=self.name,
+        )
+
+    def _wait(self, name: str, limit_s: float) -> tuple[str, int | None]:
+        deadline = time.monotonic() + limit_s
+        while time.monotonic() < deadline:
+            st = self._batch.read_namespaced_job_status(name, self.namespace).status
+            if st.succeeded:
+                return "passed", 0
+            if st.failed:
+                reasons = {c.reason for c in (st.conditions or [])}
+                return ("timeout", None) if "DeadlineExceeded" in reasons else ("failed", self._exit_code(name))
+            time.sleep(self.poll_s)
+        return "timeout", None
+
+    def _pod(self, name: str) -> Any:
+        pods = self._core.list_namespaced_pod(self.namespace, label_selector=f"{LABEL}={name}").items
+        return pods[0] if pods else None
+
+    def _exit_code(self, name: str) -> int | None:
+        pod = self._pod(name)
+        for cs in (pod.status.container_statuses or []) if pod else []:
+            if cs.state and cs.state.terminated:
+                return int(cs.state.terminated.exit_code)
+        return None
+
+    def _logs(self, name: str, cap: int) -> str:
+        pod = self._pod(name)
+        if pod is None:
+            return ""
+        return str(self._core.read_namespaced_pod_log(pod.metadata.name, self.namespace, limit_bytes=cap + 1))
+
+    def _cleanup(self, name: str) -> None:
+        from kubernetes.client.exceptions import ApiException
+
+        for delete in (
+            lambda: self._batch.delete_namespaced_job(name, self.namespace, propagation_policy="Foreground"),
+            lambda: self._net.delete_namespaced_network_policy(name, self.namespace),
+        ):
+            try:
+                delete()
+            except ApiException:
+                pass
