@@ -22,7 +22,9 @@ class ContextService:
     (called lazily by the first request).
     """
 
-    def __init__(self, redis_url: str, *, graph: str | None = "fleet", prefix: str = "fleet") -> None:
+    def __init__(
+        self, redis_url: str, *, graph: str | None = "fleet", prefix: str = "fleet"
+    ) -> None:
         self.redis_url, self.graph_name, self.prefix = redis_url, graph, prefix
         self._engine: Any = None
 
@@ -41,7 +43,9 @@ class ContextService:
             from fleet.adapters.falkordb_graph import FalkorDecisionGraph
 
             graph = FalkorDecisionGraph(self.redis_url, graph=self.graph_name)
-        self._engine = ContextEngine(log, ContextBuilder(load("scopes.yaml"), GGUFTokenizer()), graph=graph)
+        self._engine = ContextEngine(
+            log, ContextBuilder(load("scopes.yaml"), GGUFTokenizer()), graph=graph
+        )
 
     def pack(self, story_id: str, role: str, phase: str, task_id: str | None = None) -> ContextPack:
         """The context pack for ``role`` in ``phase`` (see ``ContextEngine.pack``)."""
@@ -65,7 +69,9 @@ class ContextService:
                 "tokenizer": getattr(self._engine.builder.tokenizer, "name", "?")}  # fmt: skip
 
 
-def build_context_service(redis_url: str, *, name: str = ACTOR_NAME, namespace: str | None = None, **kwargs: Any) -> Any:
+def build_context_service(
+    redis_url: str, *, name: str = ACTOR_NAME, namespace: str | None = None, **kwargs: Any
+) -> Any:
     """The named, detached, restartable context actor (``get_if_exists``)."""
     opts = ActorOptions(name=name, max_task_retries=3, max_concurrency=8)
     if namespace:

@@ -56,7 +56,9 @@ class CouncilActor:
         self.namespace = namespace
         self.log = event_log_factory()
         sandbox = sandbox_factory() if sandbox_factory else None
-        self.council = Council(self._gather, self.log, clock=SystemClock(), sandbox=sandbox, actor=name)
+        self.council = Council(
+            self._gather, self.log, clock=SystemClock(), sandbox=sandbox, actor=name, write_behind=True
+        )
         self._handles: dict[str, Any] = {}
 
     def deliberate(self, request: DeliberationRequest) -> Deliberation:

@@ -86,7 +86,7 @@ class WorkspaceExecutor:
             s = self.settings
             name = f"sandbox-{s.prefix}"
             ray.get(build_supervisor(name, namespace=s.namespace, redis_url=s.redis_url,
-                                     event_prefix=s.prefix).ping.remote())
+                                     event_prefix=s.prefix).check_health.remote())
             self._runner = WorkspaceRunner(SupervisorSandbox(name, s.namespace),
                                            root=Path(s.data_dir or "~/.swe-fleet").expanduser() / "workspaces")
         return self._runner
@@ -107,7 +107,8 @@ class WorkspaceExecutor:
         findings = view.findings(attempt - 1) if attempt else []
         files = repo_files(source, base)
         change = implement(self.chat(), story, task, winner, files, findings, seed=attempt)
-        branch = f"fleet/{story.id}"
+        # One branch per task attempt, each cloned from the last committed one: history accumulates.
+        branch = f"fleet/{story.id}/{task.id}-a{attempt}"
         ctx = RunContext(story_id=story.id, task_id=task.id, role="developer", phase="build")
         outcome = self.runner().execute(source, change, branch=branch, level=story.rigor, context=ctx,
                                         base=base, message=f"fleet {story.id} {task.id}: {task.description[:60]}")

@@ -26,6 +26,8 @@ from fleet.errors import ConfigError, UnknownName
 DIMENSIONS = ("build", "unit", "coverage", "static_analysis", "lint", "e2e")
 STATES = ("BACKLOG", "DRAFT", "DESIGN", "BUILD", "TEST", "DOCS", "DONE")
 PHASES = ("draft", "design", "build", "test", "docs")
+# Identities of the fleet's own machinery (not team roles): policy.yaml may give them rules.
+SYSTEM_ROLES = ("runner",)
 
 
 class Schema(BaseModel):
@@ -110,11 +112,14 @@ class RigorProfile(Schema):
     max_lint_findings: int = Field(10, ge=0, description="lint findings at which lint scores 0")
     max_static_findings: int = Field(10, ge=0, description="static findings at which it scores 0")
     required: tuple[str, ...] = Field((), description="dimensions that block when they score 0")
+    no_failures: tuple[str, ...] = Field(
+        (), description="dimensions that block on any failure (e.g. one failing unit test)"
+    )
     thresholds: Thresholds | None = Field(None, description="overrides the global thresholds")
 
     @model_validator(mode="after")
     def _known_dimensions(self) -> RigorProfile:
-        for name in (*self.weights, *self.required):
+        for name in (*self.weights, *self.required, *self.no_failures):
             if name not in DIMENSIONS:
                 raise ValueError(f"unknown dimension {name!r}; valid: {', '.join(DIMENSIONS)}")
         return self
@@ -549,7 +554,7 @@ def load_all(directory: Path | None = None) -> dict[str, Schema]:
     base = directory or config_dir()
     for name, field in (("scopes.yaml", "scopes"), ("policy.yaml", "roles"), ("models.yaml", "routing")):
         for role in getattr(out[name], field):
-            if role != "default" and role not in roles.roles:
+            if role != "default" and role not in roles.roles and role not in SYSTEM_ROLES:
                 raise ConfigError(
                     file=str(base / name), key=f"{field}.{role}",
                     problem=f"unknown role; valid: {', '.join(roles.roles)}",

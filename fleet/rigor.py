@@ -111,6 +111,10 @@ def evaluate(report: WorkspaceReport, level: str, config: RigorConfig) -> GateRe
     blocking = [d.name for d in dims if d.name in prof.required and d.score == 0]
     for name in blocking:
         failures.append(f"{name} is required by {level} and scored 0")
+    strict = [d.name for d in dims if d.name in prof.no_failures and d.score < 100]
+    for name in strict:
+        failures.append(f"{name} must not fail at {level}")
+    blocking += strict
     if blocking or score < thresholds.warn_at:
         verdict = "block"
     elif score < thresholds.pass_at:

@@ -10,6 +10,7 @@ by markers in the story title, for tests about orchestration itself:
 
 from __future__ import annotations
 
+import contextlib
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -90,10 +91,9 @@ def serve_port(ray_mod: Any) -> int:
 
 def start_stack(ray_mod: Any, redis_url: str, *, factory: Any = doubles_factory, app: str | None = None,
                 **settings: Any) -> Stack:
-    from ray import cloudpickle
-    from ray import serve
-
     import fleet_stack
+    from ray import cloudpickle, serve
+
     from actors.orchestrator import spawn_orchestrator
     from actors.wiring import OrchestratorSettings
     from serve_apps.gateway import build_app
@@ -117,10 +117,8 @@ def stop_stack(ray_mod: Any, stack: Stack) -> None:
     from ray import serve
 
     serve.delete(f"gw-{stack.base_url.rsplit('/', 1)[1]}")
-    try:
+    with contextlib.suppress(ValueError):
         ray_mod.kill(ray_mod.get_actor(stack.name, namespace=stack.namespace), no_restart=True)
-    except ValueError:
-        pass
 
 
 def wait_for(client: Any, stack: Stack, story_id: str, predicate: Any, timeout: float = 60.0) -> dict[str, Any]:

@@ -18,6 +18,7 @@ Missing bwrap raises :class:`SandboxUnavailable`; it never runs anything unsandb
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
@@ -72,10 +73,8 @@ class _Run:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def kill(self) -> None:
-        try:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self.proc.pid, 9)
-        except (ProcessLookupError, PermissionError):
-            pass
         if self.cgroup is not None:
             self.cgroup.kill_all()
 

@@ -9,6 +9,7 @@ the run relies on rlimits alone (the result says so in ``backend``).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import time
@@ -80,10 +81,8 @@ class RunCgroup:
     def pids(self) -> list[int]:
         out: list[int] = []
         for d in self.dirs:
-            try:
+            with contextlib.suppress(OSError):
                 out += [int(p) for p in (d / "cgroup.procs").read_text().split()]
-            except OSError:
-                pass
         return out
 
     def kill_all(self) -> None:
@@ -93,10 +92,8 @@ class RunCgroup:
             if not pids:
                 return
             for pid in pids:
-                try:
+                with contextlib.suppress(ProcessLookupError):
                     os.kill(pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
             time.sleep(0.01)
 
     def remove(self) -> None:
@@ -150,8 +147,6 @@ def create(*, memory_mb: int, processes: int) -> tuple[RunCgroup | None, str]:
         return None, "no cgroup memory/pids controllers mounted"
     except OSError as exc:
         for d in reversed(made):
-            try:
+            with contextlib.suppress(OSError):
                 d.rmdir()
-            except OSError:
-                pass
         return None, f"cgroup not writable here ({exc.strerror}: {exc.filename})"

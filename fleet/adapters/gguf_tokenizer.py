@@ -22,7 +22,19 @@ from tokenizers.models import BPE
 
 from fleet.errors import ModelUnavailable
 
-_SCALARS = {0: "<B", 1: "<b", 2: "<H", 3: "<h", 4: "<I", 5: "<i", 6: "<f", 7: "<?", 10: "<Q", 11: "<q", 12: "<d"}
+_SCALARS = {
+    0: "<B",
+    1: "<b",
+    2: "<H",
+    3: "<h",
+    4: "<I",
+    5: "<i",
+    6: "<f",
+    7: "<?",
+    10: "<Q",
+    11: "<q",
+    12: "<d",
+}
 _STRING, _ARRAY = 8, 9
 _CONTROL = 3  # llama.cpp token type: control (special) token
 _WANTED = ("tokenizer.ggml.",)
@@ -68,7 +80,9 @@ def read_gguf_metadata(path: Path, prefixes: tuple[str, ...] = _WANTED) -> dict[
             raise ModelUnavailable(model=str(path), reason="not a GGUF file")
         version = _read(f, "<I")
         if version < 2:
-            raise ModelUnavailable(model=str(path), reason=f"GGUF version {version} is not supported")
+            raise ModelUnavailable(
+                model=str(path), reason=f"GGUF version {version} is not supported"
+            )
         _read(f, "<Q")  # tensor count: not needed
         out: dict[str, Any] = {}
         for _ in range(_read(f, "<Q")):
@@ -83,12 +97,14 @@ def build_tokenizer(meta: dict[str, Any]) -> Tokenizer:
     """A ``tokenizers.Tokenizer`` equivalent to llama.cpp's for a gpt2/smollm vocabulary."""
     model = meta.get("tokenizer.ggml.model", b"").decode()
     if model != "gpt2":
-        raise ModelUnavailable(model=model, reason="only byte-level BPE (gpt2) vocabularies are supported")
+        raise ModelUnavailable(
+            model=model, reason="only byte-level BPE (gpt2) vocabularies are supported"
+        )
     tokens = [t.decode("utf-8") for t in meta["tokenizer.ggml.tokens"]]
     merges = [tuple(m.decode("utf-8").split(" ", 1)) for m in meta["tokenizer.ggml.merges"]]
     bpe = BPE(vocab={t: i for i, t in enumerate(tokens)}, merges=merges, fuse_unk=False)
     tok = Tokenizer(bpe)
-    steps = [pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True)]
+    steps: list[Any] = [pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True)]
     if meta.get("tokenizer.ggml.pre", b"").decode() in {"smollm", "starcoder", "refact"}:
         # llama.cpp's regex list for these starts with "\p{N}": every digit is its own word
         steps.insert(0, pre_tokenizers.Split(Regex(r"\p{N}"), behavior="isolated"))

@@ -8,6 +8,7 @@ against a real cluster on the development machine (there is none); see the READM
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import re
 import time
@@ -173,7 +174,5 @@ class K8sJobSandbox:
             lambda: self._batch.delete_namespaced_job(name, self.namespace, propagation_policy="Foreground"),
             lambda: self._net.delete_namespaced_network_policy(name, self.namespace),
         ):
-            try:
+            with contextlib.suppress(ApiException):
                 delete()
-            except ApiException:
-                pass

@@ -13,4 +13,11 @@ from fleet.context.digest import StoryDigest
 from fleet.context.redact import RedactingFilter, redact
 from fleet.context.service import ContextEngine, MemoryScratch
 
-__all__ = ["ContextBuilder", "ContextEngine", "MemoryScratch", "RedactingFilter", "StoryDigest", "redact"]
+__all__ = [
+    "ContextBuilder",
+    "ContextEngine",
+    "MemoryScratch",
+    "RedactingFilter",
+    "StoryDigest",
+    "redact",
+]

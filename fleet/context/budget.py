@@ -8,6 +8,7 @@ budget holds exactly, not on an estimate.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 
 from fleet.context.sections import Draft
@@ -24,16 +25,33 @@ class Fitted:
     dropped: list[str] = field(default_factory=list)
 
 
-def _counts(tok: Tokenizer, texts: list[str]) -> list[int]:
+def _key(text: str) -> str:
+    return hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
+
+
+def _counts(tok: Tokenizer, texts: list[str], memo: dict[str, int] | None = None) -> list[int]:
+    """Token counts, reusing ``memo`` (stable hash -> count) for lines counted before."""
+    keys = [_key(t) for t in texts] if memo is not None else []
+    missing = (
+        [t for t, k in zip(texts, keys, strict=True) if k not in memo]
+        if memo is not None
+        else texts
+    )
     many = getattr(tok, "count_many", None)
-    return list(many(texts)) if many else [tok.count(t) for t in texts]
+    fresh = list(many(missing)) if many else [tok.count(t) for t in missing]
+    if memo is None:
+        return fresh
+    memo.update(zip((_key(t) for t in missing), fresh, strict=True))
+    return [memo[k] for k in keys]
 
 
 def _render(name: str, items: list[str]) -> str:
     return f"## {name}\n" + "\n".join(items)
 
 
-def _pick(draft: Draft, costs: list[int], head: int, left: int, tok: Tokenizer) -> tuple[dict[int, str], bool]:
+def _pick(
+    draft: Draft, costs: list[int], head: int, left: int, tok: Tokenizer
+) -> tuple[dict[int, str], bool]:
     """Items of one draft that fit in ``left`` tokens (+1 per line break); whether any was lost."""
     chosen: dict[int, str] = {}
     left -= head
@@ -46,39 +64,60 @@ def _pick(draft: Draft, costs: list[int], head: int, left: int, tok: Tokenizer) 
             left = 0
         else:
             continue
-    return chosen, len(chosen) < len(draft.items) or any(chosen[i] != draft.items[i] for i in chosen)
+    return chosen, len(chosen) < len(draft.items) or any(
+        chosen[i] != draft.items[i] for i in chosen
+    )
 
 
-def fit(drafts: list[Draft], budget: int, tok: Tokenizer) -> Fitted:
-    """Keep what fits in ``budget`` tokens; list every section dropped or shortened."""
-    left = budget
-    kept: list[tuple[Draft, dict[int, str]]] = []
+def fit(
+    drafts: list[Draft], budget: int, tok: Tokenizer, memo: dict[str, int] | None = None
+) -> Fitted:
+    """Keep what fits in ``budget`` tokens; list every section dropped or shortened.
+
+    ``memo`` (line hash -> token count) lets unchanged lines skip the tokenizer: a story's
+    digest carries it, so only lines that changed since the last pack are tokenized.
+    """
+    heads = [f"## {d.name}\n" for d in drafts]
+    costs = _counts(
+        tok, heads + [it for d in drafts for it in d.items], memo
+    )  # one batch for every line
+    pos, left = len(drafts), budget
+    kept: list[tuple[Draft, dict[int, str], int]] = []
     dropped: list[str] = []
-    for draft in drafts:
-        if left < MIN_CUT:  # nothing useful fits: do not even tokenize the rest
-            dropped.append(draft.name)
-            continue
-        head, *own = _counts(tok, [f"## {draft.name}\n", *draft.items])
+    for draft, head in zip(drafts, costs, strict=False):
+        own = costs[pos : pos + len(draft.items)]
+        pos += len(draft.items)
         chosen, lost = _pick(draft, own, head + 2, left, tok)  # +2: blank line between sections
         if not chosen:
             dropped.append(draft.name)
             continue
         if lost:
-            dropped.append(f"{draft.name} (shortened: kept {len(chosen)} of {len(draft.items)} items)")
-        left -= head + 2 + sum(own[i] + 1 if chosen[i] == draft.items[i] else tok.count(chosen[i]) + 1 for i in chosen)
-        kept.append((draft, chosen))
+            dropped.append(
+                f"{draft.name} (shortened: kept {len(chosen)} of {len(draft.items)} items)"
+            )
+        used = (
+            head
+            + 2
+            + sum(
+                own[i] + 1 if chosen[i] == draft.items[i] else tok.count(chosen[i]) + 1
+                for i in chosen
+            )
+        )
+        left -= used
+        kept.append((draft, chosen, used))
     return _exact(kept, dropped, budget, tok)
 
 
-def _exact(kept: list[tuple[Draft, dict[int, str]]], dropped: list[str], budget: int, tok: Tokenizer) -> Fitted:
+def _exact(
+    kept: list[tuple[Draft, dict[int, str], int]], dropped: list[str], budget: int, tok: Tokenizer
+) -> Fitted:
     """Count the rendered pack; if merges across lines pushed it over, drop the least important items."""
     while True:
-        rendered = [(d, [c[i] for i in sorted(c)]) for d, c in kept]
-        texts = [_render(d.name, items) for d, items in rendered]
-        total, *per_section = _counts(tok, ["\n\n".join(texts), *texts])
+        rendered = [(d, [c[i] for i in sorted(c)], used) for d, c, used in kept]
+        total = tok.count("\n\n".join(_render(d.name, items) for d, items, _ in rendered))
         if total <= budget or not kept:
             break
-        draft, chosen = kept[-1]
+        draft, chosen, used = kept[-1]
         least = next(i for i in reversed(draft.keep) if i in chosen)
         del chosen[least]
         dropped[:] = [x for x in dropped if not x.startswith(f"{draft.name} (")]
@@ -86,9 +125,11 @@ def _exact(kept: list[tuple[Draft, dict[int, str]]], dropped: list[str], budget:
             kept.pop()
             dropped.append(draft.name)
         else:
-            dropped.append(f"{draft.name} (shortened: kept {len(chosen)} of {len(draft.items)} items)")
-    sections = [
-        ContextSection(name=d.name, content="\n".join(items), tokens=n, priority=p)
-        for p, ((d, items), n) in enumerate(zip(rendered, per_section, strict=True))
+            dropped.append(
+                f"{draft.name} (shortened: kept {len(chosen)} of {len(draft.items)} items)"
+            )
+    sections = [  # tokens: the section's accounted share (its lines + line breaks), an upper bound
+        ContextSection(name=d.name, content="\n".join(items), tokens=used, priority=p)
+        for p, (d, items, used) in enumerate(rendered)
     ]
     return Fitted(sections=sections, token_count=total, dropped=dropped)

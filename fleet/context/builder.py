@@ -23,9 +23,16 @@ class ContextBuilder:
     """Pure pack assembly: scopes + tokenizer in, ``ContextPack`` out."""
 
     def __init__(self, scopes: ScopesConfig, tokenizer: Tokenizer) -> None:
-        missing = sorted({s for phases in scopes.scopes.values() for sc in phases.values() for s in sc.sections} - set(BUILDERS))
+        missing = sorted(
+            {s for phases in scopes.scopes.values() for sc in phases.values() for s in sc.sections}
+            - set(BUILDERS)
+        )
         if missing:
-            raise ConfigError(file="scopes.yaml", key="scopes", problem=f"no builder for section(s) {', '.join(missing)}")
+            raise ConfigError(
+                file="scopes.yaml",
+                key="scopes",
+                problem=f"no builder for section(s) {', '.join(missing)}",
+            )
         self.scopes = scopes
         self.tokenizer = tokenizer
 
@@ -38,7 +45,9 @@ class ContextBuilder:
             raise UnknownName(what=f"phase for role {role}", name=phase, valid=list(phases))
         return phases[phase]
 
-    def drafts(self, digest: StoryDigest, role: str, phase: str, task_id: str | None = None) -> list[Draft]:
+    def drafts(
+        self, digest: StoryDigest, role: str, phase: str, task_id: str | None = None
+    ) -> list[Draft]:
         """The allowed sections, in priority order, before budgeting."""
         out = []
         for name in self.scope(role, phase).sections:
@@ -49,9 +58,18 @@ class ContextBuilder:
         return out
 
     def build(
-        self, digest: StoryDigest, role: str, phase: str, *, task_id: str | None = None, budget: int | None = None
+        self,
+        digest: StoryDigest,
+        role: str,
+        phase: str,
+        *,
+        task_id: str | None = None,
+        budget: int | None = None,
+        memo: dict[str, int] | None = None,
     ) -> ContextPack:
         """The pack for ``role`` in ``phase``; ``budget`` overrides the configured one.
+
+        ``memo`` caches token counts of lines (see ``budget.fit``); pass the digest's to keep it.
 
         Raises:
             UnknownName: no scope for this role/phase.
@@ -66,13 +84,13 @@ class ContextBuilder:
         for d in drafts:  # the digest is redacted on the way in; this guards hand-made digests too
             d.items = [redact(it)[0] for it in d.items]
         limit = budget if budget is not None else scope.budget_tokens
-        fitted = fit(drafts, limit, self.tokenizer)
+        fitted = fit(drafts, limit, self.tokenizer, memo)
         kept = {s.name for s in fitted.sections}
         return ContextPack(
             story_id=digest.story_id,
             task_id=task_id,
             role=role,
-            phase=phase,  # type: ignore[arg-type]  # validated by ScopesConfig
+            phase=phase,  # validated by ScopesConfig
             sections=tuple(fitted.sections),
             token_count=fitted.token_count,
             budget=limit,
@@ -80,4 +98,3 @@ class ContextBuilder:
             compressed=tuple(d.name for d in drafts if d.compressed and d.name in kept),
             redacted=sum(s.content.count(REDACTED_MARK) for s in fitted.sections),
         )
-

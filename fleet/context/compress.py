@@ -40,13 +40,17 @@ def raw_history(events: Sequence[FleetEvent]) -> str:
     return "\n".join(event_line(e, full=True) for e in events)
 
 
-def measure(events: Sequence[FleetEvent], pack: ContextPack, facts: Sequence[str], tok: Tokenizer) -> CompressionReport:
+def measure(
+    events: Sequence[FleetEvent], pack: ContextPack, facts: Sequence[str], tok: Tokenizer
+) -> CompressionReport:
     """Compression ratio of ``pack`` against the raw history, and which ``facts`` it kept."""
     raw = tok.count(raw_history(events))
     text = pack.render()
     missing = tuple(f for f in facts if f not in text)
     retention = 1.0 - len(missing) / len(facts) if facts else 1.0
-    return CompressionReport(raw, pack.token_count, 1.0 - pack.token_count / raw if raw else 0.0, retention, missing)
+    return CompressionReport(
+        raw, pack.token_count, 1.0 - pack.token_count / raw if raw else 0.0, retention, missing
+    )
 
 
 def llm_summary(chat: ChatModel, digest: StoryDigest, *, max_tokens: int = 200) -> bool:
@@ -56,14 +60,20 @@ def llm_summary(chat: ChatModel, digest: StoryDigest, *, max_tokens: int = 200) 
     a summary is a nicety, never a reason to fail a pack.
     """
     s = digest.s
-    lines = [f"{n} {t}" for t, n in sorted(s["by_type"].items())] + s["milestones"][-20:] + s["recent"][-10:]
+    lines = (
+        [f"{n} {t}" for t, n in sorted(s["by_type"].items())]
+        + s["milestones"][-20:]
+        + s["recent"][-10:]
+    )
     decisions = [f"{k}: {v['what']}" for k, v in s["decisions"].items()][-20:]
     prompt = ("Summarise this software story's progress in at most five sentences. Mention decisions and failures.\n"
               + "\n".join(lines + decisions))  # fmt: skip
     messages = [ChatMessage(role="system", content="You write terse engineering summaries."),
                 ChatMessage(role="user", content=redact(prompt)[0])]  # fmt: skip
     try:
-        resp = chat.complete(messages, schema=SUMMARY_SCHEMA, temperature=0.0, seed=0, max_tokens=max_tokens)
+        resp = chat.complete(
+            messages, schema=SUMMARY_SCHEMA, temperature=0.0, seed=0, max_tokens=max_tokens
+        )
         summary = str(json.loads(resp.text)["summary"]).strip()
     except (FleetError, ValueError, KeyError, TypeError):
         return False

@@ -24,18 +24,37 @@ VERSION = 1
 RECENT = 30  # events kept verbatim (shortened) in the history tail
 MILESTONES = 60
 CLOSED_KEPT = 3  # closed deliberations kept (winner only); older ones live on in their decisions
-_CAP = {"description": 2000, "proposal": 1200, "critique": 400, "why": 400, "line": 240, "detail": 300}
+_CAP = {
+    "description": 2000,
+    "proposal": 1200,
+    "critique": 400,
+    "why": 400,
+    "line": 240,
+    "detail": 300,
+}
 _TEST_LINE = re.compile(
-    r"^(?:(FAILED|ERROR|PASSED)\s+(\S+::\S+)(?:\s+-\s+(.*))?|(\S+::\S+)\s+(PASSED|FAILED|ERROR)\b)", re.M
+    r"^(?:(FAILED|ERROR|PASSED)\s+(\S+::\S+)(?:\s+-\s+(.*))?|(\S+::\S+)\s+(PASSED|FAILED|ERROR)\b)",
+    re.M,
 )
-_MILESTONE_TYPES = {"story.transition", "story.parked", "story.approved", "gate.result", "budget.exceeded", "story.done"}
+_MILESTONE_TYPES = {
+    "story.transition",
+    "story.parked",
+    "story.approved",
+    "gate.result",
+    "budget.exceeded",
+    "story.done",
+}
 TAGS = {
-    "test": re.compile(r"(?i)\b(tests?|testing|pytest|coverage|qa|assert\w*|fixtures?|e2e|regression|flaky)\b"),
+    "test": re.compile(
+        r"(?i)\b(tests?|testing|pytest|coverage|qa|assert\w*|fixtures?|e2e|regression|flaky)\b"
+    ),
     "deployment": re.compile(
         r"(?i)\b(deploy\w*|docker\w*|images?|ci|pipeline|builds?|dependenc\w+|packag\w+|kubernetes|k8s|helm"
         r"|release\w*|infra\w*|containers?|rollout|environment)\b"
     ),
-    "data": re.compile(r"(?i)\b(schemas?|databases?|migrations?|tables?|columns?|sql|data|index\w*|queries|query|records?)\b"),
+    "data": re.compile(
+        r"(?i)\b(schemas?|databases?|migrations?|tables?|columns?|sql|data|index\w*|queries|query|records?)\b"
+    ),
 }
 _ROLE_TAG = {"qa": "test", "devops": "deployment", "data": "data"}
 
@@ -51,7 +70,8 @@ def _cap(text: str, kind: str) -> tuple[str, int]:
 
 def event_line(event: FleetEvent, *, full: bool = False) -> str:
     """One readable line for an event (``full`` keeps every text whole: the raw baseline)."""
-    p, d = event.payload, event.data
+    p: Any = event.payload
+    d = event.data
     kind = getattr(p, "kind", None)
     if kind == "story":
         body = f"{p.title}: {p.description} criteria: {'; '.join(p.acceptance_criteria)}"
@@ -111,7 +131,10 @@ class StoryDigest:
 
     def apply(self, entry_id: str, event: FleetEvent) -> bool:
         """Fold one event; events of other stories are ignored (nobody sees another story)."""
-        if event.story_id != self.story_id or getattr(event.payload, "story_id", self.story_id) != self.story_id:
+        if (
+            event.story_id != self.story_id
+            or getattr(event.payload, "story_id", self.story_id) != self.story_id
+        ):
             return False
         s = self.s
         s["last_id"], s["events"] = entry_id, s["events"] + 1
@@ -136,7 +159,10 @@ class StoryDigest:
             why, n2 = _cap(str(row.get("why", "")), "why")
             self._count(n1 + n2)
             by = [str(b) for b in row.get("decided_by") or []]
-            alts = [_cap(f"{a.get('summary')} (rejected: {a.get('why_rejected')})", "detail")[0] for a in row.get("alternatives") or []]
+            alts = [
+                _cap(f"{a.get('summary')} (rejected: {a.get('why_rejected')})", "detail")[0]
+                for a in row.get("alternatives") or []
+            ]
             tags = self._tags(what, row.get("task_id"))
             self.s["decisions"][did] = {"what": what, "why": why, "by": by, "task_id": row.get("task_id"),
                                         "alternatives": alts, "at_ms": int(row.get("at_ms") or 0), "tags": tags}  # fmt: skip
@@ -158,7 +184,7 @@ class StoryDigest:
     # ------------------------------------------------------------------ handlers
 
     def _story(self, ev: FleetEvent) -> None:
-        p = ev.payload
+        p: Any = ev.payload
         desc, n = _cap(p.description, "description")
         crit = [redact(c) for c in p.acceptance_criteria]
         self._count(n + sum(c[1] for c in crit))
@@ -172,23 +198,30 @@ class StoryDigest:
             self.s["story"]["state"] = ev.data["to"]
 
     def _task(self, ev: FleetEvent) -> None:
-        p = ev.payload
+        p: Any = ev.payload
         desc, n = _cap(p.description, "description")
         self._count(n)
-        self.s["tasks"][p.id] = {"role": p.role, "phase": p.phase, "description": desc, "depends_on": list(p.depends_on)}
+        self.s["tasks"][p.id] = {
+            "role": p.role,
+            "phase": p.phase,
+            "description": desc,
+            "depends_on": list(p.depends_on),
+        }
 
     def _decision(self, ev: FleetEvent) -> None:
-        p = ev.payload
+        p: Any = ev.payload
         what, n1 = _cap(p.what, "description")
         why, n2 = _cap(p.why, "why")
         self._count(n1 + n2)
         tags = self._tags(p.what, p.task_id)
-        alts = [_cap(f"{a.summary} (rejected: {a.why_rejected})", "detail")[0] for a in p.alternatives]
+        alts = [
+            _cap(f"{a.summary} (rejected: {a.why_rejected})", "detail")[0] for a in p.alternatives
+        ]
         self.s["decisions"][p.id] = {"what": what, "why": why, "by": list(p.decided_by), "task_id": p.task_id,
                                      "alternatives": alts, "at_ms": p.at_ms, "tags": tags}  # fmt: skip
 
     def _run(self, ev: FleetEvent) -> None:
-        p = ev.payload
+        p: Any = ev.payload
         found = False
         for m in _TEST_LINE.finditer(f"{p.stdout}\n{p.stderr}"):
             status = (m.group(1) or m.group(5)).lower()
@@ -205,16 +238,27 @@ class StoryDigest:
             detail, n = _cap(f"{p.status} exit={p.exit_code} {tail[0]}", "detail")
             self._count(n)
             status = "passed" if p.status == "passed" else "failed"
-            self.s["tests"][key] = {"status": status, "detail": detail, "task_id": ev.data.get("task_id"), "entry": self.last_id}
+            self.s["tests"][key] = {
+                "status": status,
+                "detail": detail,
+                "task_id": ev.data.get("task_id"),
+                "entry": self.last_id,
+            }
 
     def _gate(self, ev: FleetEvent) -> None:
-        p = ev.payload
+        p: Any = ev.payload
         fails = [_cap(f, "detail")[0] for f in p.failures]
-        g = {"task_id": ev.data.get("task_id"), "verdict": p.verdict, "score": round(p.score, 1), "profile": p.profile, "failures": fails}
+        g = {
+            "task_id": ev.data.get("task_id"),
+            "verdict": p.verdict,
+            "score": round(p.score, 1),
+            "profile": p.profile,
+            "failures": fails,
+        }
         self.s["gates"] = (self.s["gates"] + [g])[-5:]
 
     def _report(self, ev: FleetEvent) -> None:
-        p = ev.payload
+        p: Any = ev.payload
         r = {"task_id": ev.data.get("task_id"), "build_ok": p.build_ok, "passed": p.unit_passed,
              "failed": p.unit_failed, "coverage": p.coverage, "lint": p.lint_findings}  # fmt: skip
         self.s["reports"] = (self.s["reports"] + [r])[-5:]
@@ -233,31 +277,44 @@ class StoryDigest:
             self._delib(did, task if isinstance(task, str) else None)
 
     def _proposal(self, ev: FleetEvent) -> None:
-        p = ev.payload
+        p: Any = ev.payload
         content, n = _cap(p.content, "proposal")
         self._count(n)
         d = self._delib(p.deliberation_id)
         d["rounds"] = max(d["rounds"], p.round)
         # a revision supersedes the author's earlier proposal: only the latest is worth reading
-        d["proposals"][p.author] = {"id": p.id, "role": p.role, "round": p.round, "content": content}
+        d["proposals"][p.author] = {
+            "id": p.id,
+            "role": p.role,
+            "round": p.round,
+            "content": content,
+        }
 
     def _critique(self, ev: FleetEvent) -> None:
-        p = ev.payload
+        p: Any = ev.payload
         content, n = _cap(p.content, "critique")
         self._count(n)
         d = self._delib(p.deliberation_id)
-        c = {"author": p.author, "target": p.target, "round": p.round, "severity": p.severity, "content": content}
+        c = {
+            "author": p.author,
+            "target": p.target,
+            "round": p.round,
+            "severity": p.severity,
+            "content": content,
+        }
         d["critiques"] = (d["critiques"] + [c])[-12:]
 
     def _ballot(self, ev: FleetEvent) -> None:
-        self._delib(ev.payload.deliberation_id)["ballots"] += 1
+        self._delib(getattr(ev.payload, "deliberation_id", ""))["ballots"] += 1
 
     def _result(self, ev: FleetEvent) -> None:
-        p = ev.payload
+        p: Any = ev.payload
         d = self._delib(p.id, p.task_id)
         won = next((x for x in d["proposals"].values() if x["id"] == p.winner), None)
         # a closed deliberation keeps only its winner: the decision carries the rest
-        d.update(open=False, winner=p.winner, critiques=[], proposals={"winner": won} if won else {})
+        d.update(
+            open=False, winner=p.winner, critiques=[], proposals={"winner": won} if won else {}
+        )
         closed = [k for k, v in self.s["delibs"].items() if not v["open"]]
         for k in closed[:-CLOSED_KEPT]:
             del self.s["delibs"][k]

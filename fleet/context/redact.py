@@ -22,7 +22,18 @@ _SECRET_WORDS = (
 _VALUE = r"(?![\[$<*{%])[^\s\"'`,;()<>{}\[\]]{8,}"
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z_.]*")
-_HARMLESS = {"true", "false", "none", "null", "changeme", "redacted", "required", "optional", "disabled", "enabled"}
+_HARMLESS = {
+    "true",
+    "false",
+    "none",
+    "null",
+    "changeme",
+    "redacted",
+    "required",
+    "optional",
+    "disabled",
+    "enabled",
+}
 
 # (kind, pattern, group to mask or 0 for the whole match); order matters: specific before generic
 _RULES: list[tuple[str, re.Pattern[str], int]] = [
@@ -36,15 +47,31 @@ _RULES: list[tuple[str, re.Pattern[str], int]] = [
         0,
     ),
     ("jwt", re.compile(r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}"), 0),
-    ("openai_key", re.compile(r"(?<![A-Za-z0-9_-])sk-(?:proj-|svcacct-|admin-|ant-[a-z0-9]+-)?[A-Za-z0-9_-]{20,}"), 0),
+    (
+        "openai_key",
+        re.compile(
+            r"(?<![A-Za-z0-9_-])sk-(?:proj-|svcacct-|admin-|ant-[a-z0-9]+-)?[A-Za-z0-9_-]{20,}"
+        ),
+        0,
+    ),
     ("stripe_key", re.compile(r"\b(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{16,}"), 0),
     ("aws_access_key", re.compile(r"\b(?:AKIA|ASIA|ABIA|ACCA)[0-9A-Z]{16}\b"), 0),
-    ("github_token", re.compile(r"\b(?:gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{22,255})\b"), 0),
+    (
+        "github_token",
+        re.compile(r"\b(?:gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{22,255})\b"),
+        0,
+    ),
     ("slack_token", re.compile(r"\bxox[abposre]-[A-Za-z0-9-]{10,}"), 0),
     ("slack_webhook", re.compile(r"https://hooks\.slack\.com/services/[A-Za-z0-9/_-]{20,}"), 0),
     ("google_api_key", re.compile(r"\bAIza[0-9A-Za-z_-]{35}"), 0),
     # a credential after an auth scheme has a digit; prose like "token internationalization" has none
-    ("bearer", re.compile(r"(?i)\b(?:bearer|basic|token)\s+((?=[A-Za-z._~+/-]*[0-9])[A-Za-z0-9._~+/-]{16,}=*)"), 1),
+    (
+        "bearer",
+        re.compile(
+            r"(?i)\b(?:bearer|basic|token)\s+((?=[A-Za-z._~+/-]*[0-9])[A-Za-z0-9._~+/-]{16,}=*)"
+        ),
+        1,
+    ),
     ("url_password", re.compile(r"(?i)\b[a-z][a-z0-9+.-]*://[^\s:/@]*:([^\s@/]+)@"), 1),
     (
         "env_secret",
@@ -56,7 +83,9 @@ _RULES: list[tuple[str, re.Pattern[str], int]] = [
     ),
     (
         "assignment",
-        re.compile(rf"(?i)(?:{_SECRET_WORDS})[\w-]*[\"']?[ \t]*(?::|=|=>|:=)[ \t]*([\"']?)({_VALUE})"),
+        re.compile(
+            rf"(?i)(?:{_SECRET_WORDS})[\w-]*[\"']?[ \t]*(?::|=|=>|:=)[ \t]*([\"']?)({_VALUE})"
+        ),
         2,
     ),
 ]
@@ -95,7 +124,9 @@ def _harmless(m: re.Match[str], value: str, *, quoted: bool) -> bool:
 def _masker(kind: str, group: int, counter: list[int]) -> Callable[[re.Match[str]], str]:
     def repl(m: re.Match[str]) -> str:
         value = m.group(group)
-        if kind in {"assignment", "env_secret"} and _harmless(m, value, quoted=kind == "env_secret" or bool(m.group(1))):
+        if kind in {"assignment", "env_secret"} and _harmless(
+            m, value, quoted=kind == "env_secret" or bool(m.group(1))
+        ):
             return m.group(0)
         counter[0] += 1
         if group == 0:

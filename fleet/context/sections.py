@@ -67,7 +67,9 @@ def _plan(d: StoryDigest, task_id: str | None) -> Draft | None:
         mark = "  <- this task" if tid == task_id else ""
         items.append(f"- {tid} [{t['role']}/{t['phase']}]{deps}: {t['description'][:160]}{mark}")
     near = {task_id, *(tasks[task_id]["depends_on"] if task_id in tasks else ())}
-    keep = [i for i, tid in enumerate(ids) if tid in near] + [i for i, tid in enumerate(ids) if tid not in near]
+    keep = [i for i, tid in enumerate(ids) if tid in near] + [
+        i for i, tid in enumerate(ids) if tid not in near
+    ]
     return Draft("plan", items, keep)
 
 
@@ -78,12 +80,17 @@ def _decision_line(did: str, x: dict[str, Any]) -> str:
 
 def _decisions(tag: str | None, name: str) -> Callable[[StoryDigest, str | None], Draft | None]:
     def build(d: StoryDigest, task_id: str | None) -> Draft | None:
-        chosen = [(did, x) for did, x in d.s["decisions"].items() if tag is None or tag in x["tags"]]
+        chosen = [
+            (did, x) for did, x in d.s["decisions"].items() if tag is None or tag in x["tags"]
+        ]
         if not chosen:
             return None
         items = [_decision_line(did, x) for did, x in chosen]
         # under pressure keep this task's decisions, then the newest
-        order = sorted(range(len(chosen)), key=lambda i: (chosen[i][1]["task_id"] != task_id or task_id is None, -i))
+        order = sorted(
+            range(len(chosen)),
+            key=lambda i: (chosen[i][1]["task_id"] != task_id or task_id is None, -i),
+        )
         return Draft(name, items, order)
 
     return build
@@ -92,11 +99,13 @@ def _decisions(tag: str | None, name: str) -> Callable[[StoryDigest, str | None]
 def _test_results(d: StoryDigest, task_id: str | None) -> Draft | None:
     tests: dict[str, Any] = d.s["tests"]
     failing = [(k, v) for k, v in tests.items() if v["status"] == "failed"]
-    failing.sort(key=lambda kv: (kv[1]["task_id"] != task_id or task_id is None))
+    failing.sort(key=lambda kv: kv[1]["task_id"] != task_id or task_id is None)
     items = [f"FAILING {k}: {v['detail']}".rstrip(": ") for k, v in failing]
     for g in reversed(d.s["gates"][-2:]):
         fails = f" — {'; '.join(g['failures'])}" if g["failures"] else ""
-        items.append(f"gate {g['profile']} for {g['task_id']}: {g['verdict']} (score {g['score']}){fails}")
+        items.append(
+            f"gate {g['profile']} for {g['task_id']}: {g['verdict']} (score {g['score']}){fails}"
+        )
     for r in reversed(d.s["reports"][-1:]):
         items.append(f"last build for {r['task_id']}: build_ok={r['build_ok']}, unit {r['passed']} passed / "
                      f"{r['failed']} failed, coverage {r['coverage']}, lint findings {r['lint']}")  # fmt: skip
@@ -115,13 +124,23 @@ def _deliberation(d: StoryDigest, task_id: str | None) -> Draft | None:
         return None
     did, x = pick[0], delibs[pick[0]]
     state = "open" if x["open"] else f"closed, winner {x['winner']}"
-    items = [f"deliberation {did} for {x['task_id']}: round {x['rounds']}, {x['ballots']} ballots, {state}"]
+    items = [
+        f"deliberation {did} for {x['task_id']}: round {x['rounds']}, {x['ballots']} ballots, {state}"
+    ]
     for author, p in x["proposals"].items():
-        items.append(f"- proposal {p['id']} by {author if author != 'winner' else 'the winner'} (r{p['round']}): {p['content']}")
+        items.append(
+            f"- proposal {p['id']} by {author if author != 'winner' else 'the winner'} (r{p['round']}): {p['content']}"
+        )
     n_props = len(items)
     for c in x["critiques"]:
-        items.append(f"- critique by {c['author']} of {c['target']} ({c['severity']}, r{c['round']}): {c['content']}")
-    keep = [0, *range(n_props, len(items))[::-1], *range(1, n_props)]  # critiques are short and newest matter
+        items.append(
+            f"- critique by {c['author']} of {c['target']} ({c['severity']}, r{c['round']}): {c['content']}"
+        )
+    keep = [
+        0,
+        *range(n_props, len(items))[::-1],
+        *range(1, n_props),
+    ]  # critiques are short and newest matter
     return Draft("deliberation", items, keep, compressed=not x["open"])
 
 
@@ -143,7 +162,11 @@ def _history(d: StoryDigest, task_id: str | None) -> Draft | None:
     head = len(items) - len(milestones) - len(s["recent"])
     n = len(items)
     # keep the header/summary, then the newest events, then the newest milestones
-    keep = [*range(head), *range(n - 1, n - 1 - len(s["recent"]), -1), *range(head + len(milestones) - 1, head - 1, -1)]
+    keep = [
+        *range(head),
+        *range(n - 1, n - 1 - len(s["recent"]), -1),
+        *range(head + len(milestones) - 1, head - 1, -1),
+    ]
     return Draft("history", items, keep, compressed=older > 0 or s["events"] > RECENT)
 
 

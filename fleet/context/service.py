@@ -26,6 +26,8 @@ from fleet.contracts import ContextPack
 from fleet.errors import NotFound
 from fleet.ports import ChatModel, DecisionGraph, EventLog
 
+MEMO_MAX = 5000  # token counts of rendered lines kept in a digest
+
 
 class Scratch(Protocol):
     """Short-lived keys with a TTL (``RedisEventLog`` provides them)."""
@@ -73,11 +75,18 @@ class ContextEngine:
         return f"context:pack:{story_id}:{role}:{phase}:{task_id or '-'}"
 
     def digest(self, story_id: str) -> StoryDigest:
-        """The story's digest, brought up to date with its timeline."""
+        """The story's digest, brought up to date with its timeline (and stored)."""
         with self._lock:
-            return self._refresh(story_id)
+            digest, changed = self._refresh(story_id)
+            if changed:
+                self._save(digest)
+            return digest
 
-    def _refresh(self, story_id: str) -> StoryDigest:
+    def _save(self, digest: StoryDigest) -> None:
+        self.store.set_scratch(self.digest_key(digest.story_id), digest.to_json(), self.ttl_s)
+
+    def _refresh(self, story_id: str) -> tuple[StoryDigest, bool]:
+        """The digest with every new event folded in, and whether it changed (the caller stores it)."""
         digest = self._digests.get(story_id)
         fresh = False
         if digest is None:
@@ -89,13 +98,15 @@ class ContextEngine:
         folded = digest.apply_all(new)
         if fresh and self.graph is not None:
             folded += digest.merge_graph_decisions(self.graph.decisions(story_id))
-        if self.summarizer is not None and digest.s["events"] - digest.s.get("summary_at", 0) >= self.summary_every:
+        if (
+            self.summarizer is not None
+            and digest.s["events"] - digest.s.get("summary_at", 0) >= self.summary_every
+        ):
             folded += llm_summary(self.summarizer, digest)
         if folded:
-            self.store.set_scratch(self.digest_key(story_id), digest.to_json(), self.ttl_s)
             self.stats["events_folded"] += len(new)
         self._digests[story_id] = digest
-        return digest
+        return digest, bool(folded)
 
     def pack(self, story_id: str, role: str, phase: str, task_id: str | None = None) -> ContextPack:
         """The pack for ``role`` in ``phase`` (and ``task_id``), cached until the story changes.
@@ -107,18 +118,33 @@ class ContextEngine:
         """
         self.builder.scope(role, phase)  # fail fast on a bad role/phase, before any I/O
         with self._lock:
-            digest = self._refresh(story_id)
+            digest, changed = self._refresh(story_id)
             if not digest.s["events"]:
                 raise NotFound(what="story", id=story_id)
             key = self.pack_key(story_id, role, phase, task_id)
-            cached = self._cached(key, digest.last_id)
-            if cached is not None:
+            pack = self._cached(key, digest.last_id)
+            if pack is not None:
                 self.stats["hits"] += 1
-                return cached
-            pack = self.builder.build(digest, role, phase, task_id=task_id)
-            self.stats["builds"] += 1
-            self._packs[key] = (digest.last_id, pack)
-            self.store.set_scratch(key, json.dumps({"at": digest.last_id, "pack": pack.model_dump_json()}), self.ttl_s)
+            else:
+                memo = digest.s.setdefault("tc", {})
+                if (
+                    len(memo) > MEMO_MAX
+                ):  # lines of long-gone events: start over rather than grow forever
+                    memo.clear()
+                known = len(memo)
+                pack = self.builder.build(digest, role, phase, task_id=task_id, memo=memo)
+                changed = (
+                    changed or len(memo) != known
+                )  # new line counts are worth keeping for the next pack
+                self.stats["builds"] += 1
+                self._packs[key] = (digest.last_id, pack)
+                self.store.set_scratch(
+                    key,
+                    json.dumps({"at": digest.last_id, "pack": pack.model_dump_json()}),
+                    self.ttl_s,
+                )
+            if changed:  # one write per pack: folded events and new token counts together
+                self._save(digest)
             return pack
 
     def _cached(self, key: str, last_id: str) -> ContextPack | None:

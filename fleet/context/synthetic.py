@@ -13,8 +13,19 @@ import random
 from dataclasses import dataclass, field
 
 from fleet.contracts import (
-    Alternative, Ballot, Critique, Decision, Deliberation, FleetEvent, GateResult, Proposal, Story, Task,
-    TaskResult, UsageRecord, WorkspaceReport,
+    Alternative,
+    Ballot,
+    Critique,
+    Decision,
+    Deliberation,
+    FleetEvent,
+    GateResult,
+    Proposal,
+    Story,
+    Task,
+    TaskResult,
+    UsageRecord,
+    WorkspaceReport,
 )  # fmt: skip
 
 ROLES = ("developer", "qa", "devops", "data", "architect")
@@ -60,7 +71,7 @@ class _Gen:
         self.at += 1000
         n = len(self.events)
         self.events.append(FleetEvent(id=f"{self.sid}:{type}:{n}", story_id=self.sid, type=type, at_ms=self.at,
-                                      payload=payload, data=data or {}))  # type: ignore[arg-type]  # fmt: skip
+                                      payload=payload, data=data or {}))  # fmt: skip
 
     def prose(self, n: int) -> str:
         return " ".join(self.rng.choice(_WORDS) for _ in range(n))
@@ -71,20 +82,31 @@ def _header(g: _Gen, n_criteria: int, n_tasks: int, facts: KeyFacts) -> list[str
                       for i in range(1, n_criteria + 1)]  # fmt: skip
     g.emit("story.created", Story(id=g.sid, title="Orders API hardening", description="Harden the orders API: "
            + g.prose(60), acceptance_criteria=tuple(facts.criteria), rigor="L2", repo="/tmp/repo", state="DRAFT"))  # fmt: skip
-    g.emit("story.transition", data={"from": "DRAFT", "to": "DESIGN", "name": "approve_scope", "by": "po"})
+    g.emit(
+        "story.transition",
+        data={"from": "DRAFT", "to": "DESIGN", "name": "approve_scope", "by": "po"},
+    )
     tasks = [f"T{i}" for i in range(1, n_tasks + 1)]
     for i, tid in enumerate(tasks):
         deps = (tasks[i - 1],) if i else ()
         g.emit("task.planned", Task(id=tid, story_id=g.sid, role=ROLES[i % len(ROLES)], description=f"Task {tid}: "
                + g.prose(18), depends_on=deps))  # fmt: skip
-    g.emit("story.transition", data={"from": "DESIGN", "to": "BUILD", "name": "approve_design", "by": "po"})
+    g.emit(
+        "story.transition",
+        data={"from": "DESIGN", "to": "BUILD", "name": "approve_design", "by": "po"},
+    )
     return tasks
 
 
-def _unit(g: _Gen, j: int, task: str, decide: str | None, tests: list[str], failing: set[str]) -> None:
+def _unit(
+    g: _Gen, j: int, task: str, decide: str | None, tests: list[str], failing: set[str]
+) -> None:
     did = f"del-{j}"
     members = [f"{r}-1" for r in ROLES[:3]]
-    g.emit("deliberation.started", data={"deliberation_id": did, "task_id": task, "members": members, "rounds": 2})
+    g.emit(
+        "deliberation.started",
+        data={"deliberation_id": did, "task_id": task, "members": members, "rounds": 2},
+    )
     pids = []
     for rnd in (1, 2):
         for m in members:
@@ -113,8 +135,14 @@ def _unit(g: _Gen, j: int, task: str, decide: str | None, tests: list[str], fail
 
 
 def synthetic_story(
-    n_events: int, *, story_id: str = "story-synth", n_decisions: int = 16, n_criteria: int = 6,
-    n_tasks: int = 6, n_failing: int = 4, seed: int = 7,
+    n_events: int,
+    *,
+    story_id: str = "story-synth",
+    n_decisions: int = 16,
+    n_criteria: int = 6,
+    n_tasks: int = 6,
+    n_failing: int = 4,
+    seed: int = 7,
 ) -> SyntheticStory:
     """A story of exactly ``n_events`` events (fewer facts when too short to hold them all)."""
     g, facts = _Gen(story_id, n_events, seed), KeyFacts()
@@ -127,12 +155,23 @@ def synthetic_story(
     j = 0
     while not g.full(reserve=tail + unit_size - 1) or j == 0:
         topic, text = _TOPICS[j % len(_TOPICS)]
-        decide = f"D{j}: {text} ({topic} decision {j})" if j % stride == 0 and len(facts.decisions) < n_decisions else None
+        decide = (
+            f"D{j}: {text} ({topic} decision {j})"
+            if j % stride == 0 and len(facts.decisions) < n_decisions
+            else None
+        )
         before = len(g.events)
         # a decision belongs to the task of its topic (tests -> the qa task, deployment -> devops...)
-        task = tasks[1 + _TOPICS.index((topic, text)) if topic != "general" else 0] if decide else tasks[j % len(tasks)]
+        task = (
+            tasks[1 + _TOPICS.index((topic, text)) if topic != "general" else 0]
+            if decide
+            else tasks[j % len(tasks)]
+        )
         _unit(g, j, task, decide, tests, open_failing if j % 2 else set())
-        if decide and any(e.type == "decision.made" and e.payload.what == decide for e in g.events[before:]):
+        if decide and any(
+            e.type == "decision.made" and getattr(e.payload, "what", None) == decide
+            for e in g.events[before:]
+        ):
             facts.decisions.append(decide)
         j += 1
         if g.full():

@@ -11,6 +11,8 @@ is a no-op.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 from fleet.contracts import Deliberation, FleetEvent, Proposal
@@ -47,6 +49,7 @@ class Council:
         sandbox: Sandbox | None = None,
         actor: str = "council",
         on_step: Callable[[CouncilState], None] | None = None,
+        write_behind: bool = False,
     ) -> None:
         self.gather = gather
         self.events = events
@@ -54,6 +57,12 @@ class Council:
         self.sandbox = sandbox
         self.actor = actor
         self.on_step = on_step  # test/observability hook, called after each checkpoint
+        # Write-behind takes event appends and checkpoints off the critical path: one writer
+        # thread per run keeps them in order (a step's events before its checkpoint); a crash
+        # before a checkpoint lands only means that step runs again (same seeds, same result,
+        # idempotent events).
+        self.write_behind = write_behind
+        self._local = threading.local()  # the current run's writer (runs may be concurrent)
 
     def deliberate(self, request: DeliberationRequest) -> Deliberation:
         """Run (or resume, or return the stored result of) ``request``.
@@ -63,6 +72,15 @@ class Council:
             UserError: a different request was already run under the same id.
             SandboxUnavailable: the evidence rule needs a sandbox and none was given.
         """
+        writer = _Writer() if self.write_behind else None
+        try:
+            return self._deliberate(request, writer)
+        finally:
+            if writer is not None:
+                writer.close()
+
+    def _deliberate(self, request: DeliberationRequest, writer: _Writer | None) -> Deliberation:
+        self._local.writer = writer
         key = checkpoint_key(request.id)
         version, raw = self.events.checkpoint_get(key)
         state = CouncilState.model_validate(raw) if raw else CouncilState(request=request)
@@ -180,6 +198,7 @@ class Council:
         state.status = "done"
         state.outcome = {"deliberation": deliberation.model_dump(mode="json"), "decision": decision.model_dump(mode="json")}
         self._save(key, state, version)
+        self._flush()
         return deliberation
 
     def _lose(self, key: str, state: CouncilState, version: int, lost: QuorumLost) -> Deliberation:
@@ -188,20 +207,40 @@ class Council:
         state.status = "quorum_lost"
         state.outcome = dict(lost.fields)
         self._save(key, state, version)
+        self._flush()
         raise lost
 
     # ------------------------------------------------------------------ ports
 
     def _save(self, key: str, state: CouncilState, version: int) -> int:
+        writer: _Writer | None = getattr(self._local, "writer", None)
+        if writer is None:
+            return self._put(key, state, version)
+        writer.submit(self._put, key, _snapshot(state), version)
+        return version + 1  # what checkpoint_put will return: versions go up by one
+
+    def _put(self, key: str, state: CouncilState, version: int) -> int:
         version = self.events.checkpoint_put(key, state.model_dump(mode="json"), expected_version=version)
         if self.on_step is not None:
             self.on_step(state)
         return version
 
+    def _flush(self) -> None:
+        writer: _Writer | None = getattr(self._local, "writer", None)
+        if writer is not None:
+            writer.flush()
+
     def _event(self, req: DeliberationRequest, type_: str, *, payload: Any = None, key: str | None = None, data: dict[str, Any] | None = None) -> FleetEvent:
         return make_event(req.story_id, type_, clock=self.clock, payload=payload, data=data, actor=self.actor, key=key)
 
     def _publish(self, events: list[FleetEvent]) -> None:
+        writer: _Writer | None = getattr(self._local, "writer", None)
+        if writer is None:
+            self._append(events)
+        else:
+            writer.submit(self._append, events)
+
+    def _append(self, events: list[FleetEvent]) -> None:
         many = getattr(self.events, "append_many", None)
         if many is not None:
             many(events)
@@ -212,3 +251,34 @@ class Council:
 
 def _started(req: DeliberationRequest) -> dict[str, Any]:
     return {"deliberation_id": req.id, "task_id": req.task_id, "members": list(req.members), "rounds": req.rounds, "rule": req.rule}
+
+
+def _snapshot(state: CouncilState) -> CouncilState:
+    """A copy the writer thread can dump while the run goes on mutating ``state``."""
+    return state.model_copy(update={
+        "proposals": list(state.proposals), "critiques": list(state.critiques),
+        "ballots": list(state.ballots), "evidence": list(state.evidence),
+        "missing": {k: list(v) for k, v in state.missing.items()}, "outcome": dict(state.outcome),
+    })
+
+
+class _Writer:
+    """One thread that performs a run's writes in order; a failed write surfaces at the next one."""
+
+    def __init__(self) -> None:
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="council-writer")
+        self._pending: list[Future[Any]] = []
+
+    def submit(self, fn: Callable[..., Any], *args: Any) -> None:
+        for future in [f for f in self._pending if f.done()]:
+            future.result()  # re-raises a failed write (StorageUnavailable, VersionConflict)
+        self._pending = [f for f in self._pending if not f.done()]
+        self._pending.append(self._pool.submit(fn, *args))
+
+    def flush(self) -> None:
+        pending, self._pending = self._pending, []
+        for future in pending:
+            future.result()
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True)

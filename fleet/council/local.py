@@ -21,9 +21,11 @@ class PhaseTimeout(TimeoutError):
 def local_gather(members: Mapping[str, Any], *, workers: int = 32) -> Gather:
     """A Gather over ``members`` (agent id -> object with propose/critique/revise/vote)."""
 
+    # one pool for every phase: starting threads per phase costs more than a fast phase itself
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="council-member")
+
     def gather(calls: Sequence[Call], timeout: float) -> list[Any]:
         results: list[Any] = [None] * len(calls)
-        pool = ThreadPoolExecutor(max_workers=max(1, min(workers, len(calls))))
         futures = {}
         for i, (member, method, args) in enumerate(calls):
             target = members.get(member)
@@ -38,7 +40,6 @@ def local_gather(members: Mapping[str, Any], *, workers: int = 32) -> Gather:
             else:
                 exc = future.exception()
                 results[i] = exc if exc is not None else future.result()
-        pool.shutdown(wait=False, cancel_futures=True)  # a late member must not hold the council
-        return results
+        return results  # a late member's call finishes in the background and is ignored
 
     return gather

@@ -89,8 +89,8 @@ class Draft(BaseModel):
 class ProposalDraft(Draft):
     """A member's answer to the task."""
 
-    answer: str = Field(min_length=1, max_length=200)
-    reason: str = Field("", max_length=100)
+    answer: str = Field(min_length=1, max_length=160)
+    reason: str = Field("", max_length=80)
     test_command: str = Field("", max_length=60)
 
 
@@ -98,7 +98,7 @@ class CritiqueDraft(Draft):
     """A member's review of one other proposal."""
 
     severity: Literal["info", "minor", "major", "blocker"]
-    comment: str = Field(min_length=1, max_length=120)
+    comment: str = Field(min_length=1, max_length=100)
 
 
 class BallotDraft(Draft):

@@ -13,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from fleet.contracts import FleetEvent, Story
-from fleet.errors import BudgetExceeded, FleetError, ParkedForHuman
+from fleet.errors import BudgetExceeded, ParkedForHuman
 from fleet.events import make_event
 from fleet.lifecycle import Lifecycle
 from fleet.orchestrator import decide as d
@@ -85,7 +85,7 @@ class StoryDriver:
                 self.park(view, "budget", str(exc))
             except ParkedForHuman as exc:
                 self.park(view, str(exc.fields.get("gate", "error")), str(exc))
-            except FleetError as exc:
+            except Exception as exc:  # infra or a bug elsewhere: retry, then park visibly, never stall
                 failures += 1
                 if failures > INFRA_RETRIES:
                     self.park(view, "error", f"{type(exc).__name__}: {exc}")

@@ -10,7 +10,15 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from fleet.contracts import Deliberation, GateResult, Proposal, Story, StoryScore, Task, WorkspaceReport
+from fleet.contracts import (
+    Deliberation,
+    GateResult,
+    Proposal,
+    Story,
+    StoryScore,
+    Task,
+    WorkspaceReport,
+)
 from fleet.orchestrator.view import StoryView
 
 

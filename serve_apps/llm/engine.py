@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from typing import Any
 
@@ -15,6 +16,20 @@ class BadRequest(UserError):
 
     def __init__(self, *, reason: str) -> None:
         super().__init__(f"bad request: {reason}", reason=reason)
+
+
+def _normal_priority() -> None:
+    """Run the engine's threads at nice 0 (they inherit it from the thread that creates them).
+
+    Ray starts workers at nice 15 so its own daemons stay responsive; for the model
+    engine, which holds reserved CPUs, that made generation 2-3x slower than in-process
+    whenever anything else ran. Needs root or CAP_SYS_NICE; otherwise left as is.
+    """
+    try:
+        if os.getpriority(os.PRIO_PROCESS, 0) > 0:
+            os.setpriority(os.PRIO_PROCESS, 0, 0)  # Linux: this thread only
+    except (PermissionError, OSError):
+        pass
 
 
 class LlamaCppEngine:
@@ -41,6 +56,7 @@ class LlamaCppEngine:
         params.hostnames = ["127.0.0.1"]
         params.port = 0
         self.created = int(time.time())
+        _normal_priority()
         self._server = xllamacpp.Server(params)
 
     def models(self) -> dict[str, Any]:

@@ -61,7 +61,11 @@ def test_scopes_budgets_and_isolation_on_real_redis(log, tok, long_story):
     qa = engine.pack(long_story.story_id, "qa", "test").render()
     assert "FAILING tests/test_orders.py::test_case_00" in qa and "## deliberation" not in qa
     devops = engine.pack(long_story.story_id, "devops", "design").render()
-    assert "deployment decision" in devops and "data decision" not in devops and "test decision" not in devops
+    assert (
+        "deployment decision" in devops
+        and "data decision" not in devops
+        and "test decision" not in devops
+    )
 
 
 def test_compression_and_fact_retention_on_real_redis(log, tok, long_story):
@@ -77,14 +81,28 @@ def test_cache_is_invalidated_by_a_new_event_of_that_story_only(log, tok, long_s
     builds = engine.stats["builds"]
     assert engine.pack(sid, "qa", "test") == first and engine.stats["builds"] == builds
     other = f"unrelated-{uuid.uuid4().hex[:6]}"
-    log.append(FleetEvent(id=f"{other}:c", story_id=other, type="story.created", at_ms=1, payload=Story(id=other, title="x")))
-    assert engine.pack(sid, "qa", "test") == first and engine.stats["builds"] == builds  # other stories: no effect
+    log.append(
+        FleetEvent(
+            id=f"{other}:c",
+            story_id=other,
+            type="story.created",
+            at_ms=1,
+            payload=Story(id=other, title="x"),
+        )
+    )
+    assert (
+        engine.pack(sid, "qa", "test") == first and engine.stats["builds"] == builds
+    )  # other stories: no effect
     run = TaskResult(spec_id="run-new", status="failed", exit_code=1,
                      stdout="FAILED tests/test_orders.py::test_brand_new - KeyError: 'sku'")  # fmt: skip
     log.append(FleetEvent(id=f"{sid}:run-new", story_id=sid, type="sandbox.run", at_ms=2, payload=run,
                           data={"argv": ["pytest"], "task_id": "T1"}))  # fmt: skip
     after = engine.pack(sid, "qa", "test")
-    assert engine.stats["builds"] == builds + 1 and "test_brand_new" in after.render() and "test_brand_new" not in first.render()
+    assert (
+        engine.stats["builds"] == builds + 1
+        and "test_brand_new" in after.render()
+        and "test_brand_new" not in first.render()
+    )
 
 
 def test_a_new_engine_rehydrates_from_redis_alone(log, tok, long_story):
@@ -98,34 +116,52 @@ def test_a_new_engine_rehydrates_from_redis_alone(log, tok, long_story):
 def test_decisions_known_only_to_the_graph_reach_the_pack(redis_url, log, tok, prefix):
     graph = FalkorDecisionGraph(redis_url, graph=f"{prefix}-graph")
     sid = f"aged-{uuid.uuid4().hex[:6]}"
-    created = FleetEvent(id=f"{sid}:c", story_id=sid, type="story.created", at_ms=1, payload=Story(id=sid, title="aged"))
+    created = FleetEvent(
+        id=f"{sid}:c",
+        story_id=sid,
+        type="story.created",
+        at_ms=1,
+        payload=Story(id=sid, title="aged"),
+    )
     old = Decision(id=f"{sid}-D1", story_id=sid, what="Keep the legacy CSV export for finance",
                    decided_by=("architect-1",), why="finance depends on it", at_ms=5)  # fmt: skip
     graph.project(created)
-    graph.project(FleetEvent(id=f"{sid}:d", story_id=sid, type="decision.made", at_ms=5, payload=old))
+    graph.project(
+        FleetEvent(id=f"{sid}:d", story_id=sid, type="decision.made", at_ms=5, payload=old)
+    )
     log.append(created)  # the timeline kept only the story, the decision survives in the graph
     text = _engine(log, tok, graph).pack(sid, "architect", "draft").render()
     assert "Keep the legacy CSV export for finance" in text and "architect-1" in text
     graph.close()
 
 
-def test_actor_survives_a_kill_and_serves_the_same_pack_from_storage(ray_cluster, redis_url, prefix, long_story):
+def test_actor_survives_a_kill_and_serves_the_same_pack_from_storage(
+    ray_cluster, redis_url, prefix, long_story
+):
     ray = ray_cluster
     name = f"context-{uuid.uuid4().hex[:6]}"
-    actor = build_context_service(redis_url, name=name, namespace="swe-fleet-test", graph=None, prefix=prefix)
+    actor = build_context_service(
+        redis_url, name=name, namespace="swe-fleet-test", graph=None, prefix=prefix
+    )
     try:
         assert ray.get(actor.check_health.remote())["ok"] is True
         before = ray.get(actor.pack.remote(long_story.story_id, "developer", "build", "T2"))
         pid = ray.get(actor.stats.remote())["pid"]
         ray.kill(actor, no_restart=False)  # the actor restarts (max_restarts=-1) with empty memory
         deadline = time.monotonic() + 60
-        while ray.get(actor.stats.remote())["pid"] == pid:  # kill is asynchronous: wait for the new process
+        while (
+            ray.get(actor.stats.remote())["pid"] == pid
+        ):  # kill is asynchronous: wait for the new process
             assert time.monotonic() < deadline, "actor did not restart"
             time.sleep(0.2)
         after = ray.get(actor.pack.remote(long_story.story_id, "developer", "build", "T2"))
         assert after == before
         stats = ray.get(actor.stats.remote())
-        assert stats["pid"] != pid and (stats["hits"], stats["builds"], stats["events_folded"]) == (1, 0, 0)
+        assert stats["pid"] != pid and (stats["hits"], stats["builds"], stats["events_folded"]) == (
+            1,
+            0,
+            0,
+        )
     finally:
         ray.kill(actor, no_restart=True)
 
@@ -133,6 +169,11 @@ def test_actor_survives_a_kill_and_serves_the_same_pack_from_storage(ray_cluster
 def test_service_plain_class_reports_health(redis_url, prefix):
     svc = ContextService(redis_url, graph="ctx-health", prefix=prefix)
     health = svc.check_health()
-    assert health == {"ok": True, "redis": True, "graph": True, "tokenizer": "SmolLM2-135M-Instruct.Q4_1"}
+    assert health == {
+        "ok": True,
+        "redis": True,
+        "graph": True,
+        "tokenizer": "SmolLM2-135M-Instruct.Q4_1",
+    }
     down = ContextService("redis://127.0.0.1:1", graph=None, prefix=prefix).check_health()
     assert down["ok"] is False and down["redis"] is False

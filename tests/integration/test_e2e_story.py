@@ -35,7 +35,7 @@ def test_sample_story_goes_from_backlog_to_done_with_real_parts(real_stack, clie
     body = {**SAMPLE_STORY, "id": "e2e-done", "repo": sample_git}
     assert client.post(f"{real_stack.base_url}/stories", json=body, headers=real_stack.headers()).status_code == 201
     final = _drive_to_end(client, real_stack, "e2e-done")
-    assert final["outcome"] == "done", final
+    assert final["outcome"] == "done", (final["parked"], final["transitions"])
     assert [(t["from"], t["to"]) for t in final["transitions"]] == FSM_PATH
     types = collections.Counter(f.split("\n")[1].removeprefix("event: ") for f in _events(client, real_stack, "e2e-done"))
     assert types["council.proposal"] >= 2 and types["council.ballot"] >= 2 and types["decision.made"] >= 2
@@ -55,7 +55,7 @@ def test_killed_orchestrator_resumes_with_no_duplicated_or_missing_events(real_s
     actor = ray_cluster.get_actor(real_stack.name, namespace=real_stack.namespace)
     ray_cluster.kill(actor, no_restart=False)  # Ray restarts it; it must resume from Redis alone
     final = _drive_to_end(client, real_stack, "e2e-kill")
-    assert final["outcome"] == "done", final
+    assert final["outcome"] == "done", (final["parked"], final["transitions"])
     assert [(t["from"], t["to"]) for t in final["transitions"]] == FSM_PATH
     frames = _events(client, real_stack, "e2e-kill")
     ids = [f.split("data: ", 1)[1].split('"id":"', 1)[1].split('"', 1)[0] for f in frames]

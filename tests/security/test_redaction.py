@@ -19,35 +19,67 @@ SECRETS: list[tuple[str, str]] = [  # (text, the secret that must disappear)
     (f"client = OpenAI(api_key='sk-proj-{R}_{R[:10]}-abc')", f"sk-proj-{R}"),
     (f"anthropic key sk-ant-api03-{R}{R}", f"{R}{R}"),
     ("aws_access_key_id = " + "AKIA" + "IOSFODNN7Q2XZ4LB", "AKIA" + "IOSFODNN7Q2XZ4LB"),
-    ("export AWS_SECRET_ACCESS_KEY=" + "wJalrXUtnFEMI/K7MDENG/bPxRfiCY" + "EXAMPLEKEY", "wJalrXUtnFEMI/K7MDENG"),
+    (
+        "export AWS_SECRET_ACCESS_KEY=" + "wJalrXUtnFEMI/K7MDENG/bPxRfiCY" + "EXAMPLEKEY",
+        "wJalrXUtnFEMI/K7MDENG",
+    ),
     ("git clone https://" + "ghp_" + R + "abcde" + "@github.com/acme/app.git", "ghp_" + R),
     ("GH token: " + "github_pat_" + "11ABCDEFG0" + R + "_" + R, "github_pat_11ABCDEFG0"),
     ("slack: " + "xox" + "b-123456789012-1234567890123-" + R[:24], "-1234567890123-" + R[:24]),
-    ("webhook https://hooks.slack.com/services/" + "T0ABC1234/B0DEF5678/" + R[:24], "B0DEF5678/" + R[:24]),
+    (
+        "webhook https://hooks.slack.com/services/" + "T0ABC1234/B0DEF5678/" + R[:24],
+        "B0DEF5678/" + R[:24],
+    ),
     ("maps key AIza" + "SyD-" + R + "x_y", "SyD-" + R),
     ("stripe.api_key = '" + "sk_" + "live_" + "51H" + R + "'", "51H" + R),
     ("STRIPE_KEY=" + "rk_" + "test_" + "4eC39Hq" + R[:20], "4eC39Hq" + R[:20]),
-    ("curl -H 'Authorization: Bearer 7f9c2ba4e88f827d616045507605853e'", "7f9c2ba4e88f827d616045507605853e"),
-    ("Authorization: Basic dXNlcjpodW50ZXIyLXN1cGVyLXNlY3JldA==", "dXNlcjpodW50ZXIyLXN1cGVyLXNlY3JldA=="),
-    ("cookie eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U",
-     "dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U"),
+    (
+        "curl -H 'Authorization: Bearer 7f9c2ba4e88f827d616045507605853e'",
+        "7f9c2ba4e88f827d616045507605853e",
+    ),
+    (
+        "Authorization: Basic dXNlcjpodW50ZXIyLXN1cGVyLXNlY3JldA==",
+        "dXNlcjpodW50ZXIyLXN1cGVyLXNlY3JldA==",
+    ),
+    (
+        "cookie eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U",
+        "dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U",
+    ),
     ("DATABASE_URL=postgres://app:Xk9#mP2vQ@db.internal:5432/orders", "Xk9#mP2vQ"),
     ("connect mongodb+srv://admin:s3cr3tPassw0rd@cluster0.mongodb.net/test", "s3cr3tPassw0rd"),
     ("redis://:hunter2hunter2@cache:6379/0", "hunter2hunter2"),
-    ("Server=tcp:db.example.com;Database=orders;User Id=app;Password=P@ssw0rd!2024;", "P@ssw0rd!2024"),
+    (
+        "Server=tcp:db.example.com;Database=orders;User Id=app;Password=P@ssw0rd!2024;",
+        "P@ssw0rd!2024",
+    ),
     ("DB_PASSWORD=hunter22", "hunter22"),
     ("SECRET=Zm9vYmFyYmF6cXV4", "Zm9vYmFyYmF6cXV4"),
     ("TOKEN='tok_9a8b7c6d5e4f'", "tok_9a8b7c6d5e4f"),
-    ("  export JWT_SECRET=\"super-long-signing-secret-value\"", "super-long-signing-secret-value"),
+    ('  export JWT_SECRET="super-long-signing-secret-value"', "super-long-signing-secret-value"),
     ('config = {"password": "correct-horse-battery-staple"}', "correct-horse-battery-staple"),
     ("password: 'Tr0ub4dor&3'", "Tr0ub4dor&3"),
     ("client_secret=8b5e1f0a9c7d4e2f6a3b", "8b5e1f0a9c7d4e2f6a3b"),
     ("SENTRY_DSN=https://abc123def456@o1.ingest.sentry.io/42", "abc123def456"),
-    ("-----BEGIN RSA PRIVATE KEY-----\nMIIEpAIBAAKCAQEA7b" + R + "\nQ2xL" + R + "==\n-----END RSA PRIVATE KEY-----",
-     "MIIEpAIBAAKCAQEA7b"),
-    ("key:\n-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA" + R + "\n-----END OPENSSH PRIVATE KEY-----",
-     "b3BlbnNzaC1rZXktdjEAAAAA"),
-    ("-----BEGIN PRIVATE KEY-----\nMIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQg" + R + "\n(truncated)", "MIGHAgEAMBMGByqGSM49"),
+    (
+        "-----BEGIN RSA PRIVATE KEY-----\nMIIEpAIBAAKCAQEA7b"
+        + R
+        + "\nQ2xL"
+        + R
+        + "==\n-----END RSA PRIVATE KEY-----",
+        "MIIEpAIBAAKCAQEA7b",
+    ),
+    (
+        "key:\n-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA"
+        + R
+        + "\n-----END OPENSSH PRIVATE KEY-----",
+        "b3BlbnNzaC1rZXktdjEAAAAA",
+    ),
+    (
+        "-----BEGIN PRIVATE KEY-----\nMIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQg"
+        + R
+        + "\n(truncated)",
+        "MIGHAgEAMBMGByqGSM49",
+    ),
 ]
 
 AWS_KEY = "AKIA" + "IOSFODNN7Q2XZ4LB"
@@ -59,7 +91,7 @@ NON_SECRETS = [
     "token_id = 3f2b1c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d",
     "pip install ray==2.60.0 pydantic>=2.14 redis~=8.1",
     "python 3.11.9, node v20.11.1, image sha256:4b825dc642cb6eb9a060e54bf8d69288fbee4904",
-    "ETag: W/\"5e8f3c2a1b9d7e6f\"; object key uploads/2024/05/report.pdf",
+    'ETag: W/"5e8f3c2a1b9d7e6f"; object key uploads/2024/05/report.pdf',
     "max_tokens: 256, budget_tokens: 1500, tokens=812",
     "tokenizer = GGUFTokenizer(path)",
     "password = os.environ['DB_PASSWORD']",
@@ -80,7 +112,9 @@ NON_SECRETS = [
 ]
 
 
-@pytest.mark.parametrize(("text", "secret"), SECRETS, ids=[f"secret{i}" for i in range(len(SECRETS))])
+@pytest.mark.parametrize(
+    ("text", "secret"), SECRETS, ids=[f"secret{i}" for i in range(len(SECRETS))]
+)
 def test_every_secret_in_the_corpus_is_masked(text, secret):
     masked, count = redact(text)
     assert secret not in masked, masked
@@ -98,7 +132,9 @@ def test_redaction_is_idempotent_and_keeps_surrounding_text():
     text = "deploy with DB_PASSWORD=hunter22 on commit 9fceb02d0ae598e95dc970b74767f19372d61af8"
     once, n = redact(text)
     assert n == 1 and redact(once) == (once, 0)
-    assert once.startswith("deploy with DB_PASSWORD=") and once.endswith("9fceb02d0ae598e95dc970b74767f19372d61af8")
+    assert once.startswith("deploy with DB_PASSWORD=") and once.endswith(
+        "9fceb02d0ae598e95dc970b74767f19372d61af8"
+    )
 
 
 def test_logging_filter_masks_records_including_args_and_tracebacks():

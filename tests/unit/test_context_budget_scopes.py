@@ -32,7 +32,9 @@ def story():
 
 def _decision(story_id: str, did: str, what: str, by: str, n: int) -> FleetEvent:
     dec = Decision(id=did, story_id=story_id, what=what, decided_by=(by,), why="agreed")
-    return FleetEvent(id=f"{story_id}:d:{did}", story_id=story_id, type="decision.made", at_ms=n, payload=dec)
+    return FleetEvent(
+        id=f"{story_id}:d:{did}", story_id=story_id, type="decision.made", at_ms=n, payload=dec
+    )
 
 
 def test_every_scope_only_gets_its_sections_and_stays_within_budget(builder, tok, story):
@@ -73,18 +75,29 @@ def test_role_specific_decisions_are_filtered():
     d = StoryDigest(sid)
     d.apply("1-0", FleetEvent(id="e1", story_id=sid, type="story.created", at_ms=1,
                               payload=Story(id=sid, title="t", acceptance_criteria=("AC one",))))  # fmt: skip
-    d.apply("2-0", _decision(sid, "DT", "Use pytest fixtures for the payment tests", "developer-1", 2))
+    d.apply(
+        "2-0", _decision(sid, "DT", "Use pytest fixtures for the payment tests", "developer-1", 2)
+    )
     d.apply("3-0", _decision(sid, "DD", "Deploy with a rolling release from CI", "architect-1", 3))
     d.apply("4-0", _decision(sid, "DS", "Add a migration for the invoices table", "architect-1", 4))
     d.apply("5-0", FleetEvent(id="t1", story_id=sid, type="task.planned", at_ms=5,
                               payload=Task(id="TQ", story_id=sid, role="qa", description="review")))  # fmt: skip
-    dq = Decision(id="DQ", story_id=sid, task_id="TQ", what="Name the module payments", decided_by=("qa-1",), why="")
+    dq = Decision(
+        id="DQ",
+        story_id=sid,
+        task_id="TQ",
+        what="Name the module payments",
+        decided_by=("qa-1",),
+        why="",
+    )
     d.apply("6-0", FleetEvent(id="dq", story_id=sid, type="decision.made", at_ms=6, payload=dq))
     b = ContextBuilder(load("scopes.yaml"), GGUFTokenizer())
     qa = b.build(d, "qa", "design").render()
     devops = b.build(d, "devops", "docs").render()
     data = b.build(d, "data", "design").render()
-    assert "DT" in qa and "DQ" in qa and "DD" not in qa and "DS" not in qa  # about tests, or on a qa task
+    assert (
+        "DT" in qa and "DQ" in qa and "DD" not in qa and "DS" not in qa
+    )  # about tests, or on a qa task
     assert "DD" in devops and "DT" not in devops and "DS" not in devops
     assert "DS" in data and "DD" not in data and "DT" not in data
     assert "acceptance_criteria" not in devops  # devops/docs scope has no criteria
@@ -94,13 +107,17 @@ def test_nobody_sees_another_story():
     d = StoryDigest("mine")
     other = _decision("theirs", "DX", "SECRET-PLAN-OF-ANOTHER-STORY", "developer-1", 1)
     assert d.apply("1-0", other) is False
-    mine = FleetEvent(id="m1", story_id="mine", type="story.created", at_ms=1, payload=Story(id="mine", title="t"))
+    mine = FleetEvent(
+        id="m1", story_id="mine", type="story.created", at_ms=1, payload=Story(id="mine", title="t")
+    )
     d.apply("2-0", mine)
     # an event filed under this story but carrying another story's payload is refused too
     smuggled = FleetEvent(id="m2", story_id="mine", type="decision.made", at_ms=2,
                           payload=Decision(id="DY", story_id="theirs", what="SMUGGLED", decided_by=("x",), why="y"))  # fmt: skip
     assert d.apply("3-0", smuggled) is False
-    text = ContextBuilder(load("scopes.yaml"), GGUFTokenizer()).build(d, "architect", "draft").render()
+    text = (
+        ContextBuilder(load("scopes.yaml"), GGUFTokenizer()).build(d, "architect", "draft").render()
+    )
     assert "SECRET-PLAN" not in text and "SMUGGLED" not in text
 
 

@@ -34,12 +34,18 @@ def _digest(events) -> StoryDigest:
 @pytest.mark.parametrize("n_events", [600, 3000])
 def test_long_story_compresses_at_least_60_percent_and_keeps_every_key_fact(builder, tok, n_events):
     s = synthetic_story(n_events)
-    assert len(s.facts.decisions) == 16 and len(s.facts.criteria) == 6 and len(s.facts.failing_tests) == 4
+    assert (
+        len(s.facts.decisions) == 16
+        and len(s.facts.criteria) == 6
+        and len(s.facts.failing_tests) == 4
+    )
     pack = builder.build(_digest(s.events), "developer", "build", task_id="T1")
     report = measure(s.events, pack, s.facts.all(), tok)
     assert report.ratio >= 0.60, report
     assert report.retention == 1.0, report.missing
-    assert "history" in pack.compressed or "history" in pack.dropped  # old history never goes in raw
+    assert (
+        "history" in pack.compressed or "history" in pack.dropped
+    )  # old history never goes in raw
 
 
 def test_resolved_failures_are_not_reported_as_failing(builder):
@@ -66,13 +72,17 @@ def test_llm_summary_goes_through_the_chat_port_and_is_redacted(builder):
 
     def script(messages, schema):
         seen.append(messages[-1].content)
-        return json.dumps({"summary": "Four tests still fail; key sk-proj-abcdefghijklmnopqrstuvwx1234 leaked."})
+        return json.dumps(
+            {"summary": "Four tests still fail; key sk-proj-abcdefghijklmnopqrstuvwx1234 leaked."}
+        )
 
     s = synthetic_story(500, n_decisions=3)
     log = InMemoryEventLog()
     for e in s.events:
         log.append(e)
-    engine = ContextEngine(log, builder, summarizer=ScriptedChatModel(script=script), summary_every=100)
+    engine = ContextEngine(
+        log, builder, summarizer=ScriptedChatModel(script=script), summary_every=100
+    )
     text = engine.pack(s.story_id, "architect", "draft").render()
     assert len(seen) == 1 and "decision" in seen[0].lower()
     assert "Summary of earlier work: Four tests still fail" in text

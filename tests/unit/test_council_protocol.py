@@ -62,6 +62,15 @@ def test_full_run_records_every_round_and_stores_the_decision():
     assert all("points vs" in a.why_rejected for a in decision.alternatives)
 
 
+def test_write_behind_gives_the_same_record_and_timeline():
+    scripts = {m: Voter("qa-1") for m in TEAM}
+    plain, log_plain = run(team(scripts), request(early_stop=False))
+    behind, log_behind = run(team(scripts), request(early_stop=False), write_behind=True)
+    assert behind == plain
+    assert [ev.id for _, ev in log_behind.read("s1")] == [ev.id for _, ev in log_plain.read("s1")]
+    assert log_behind.checkpoint_get(checkpoint_key("d1")) == log_plain.checkpoint_get(checkpoint_key("d1"))
+
+
 def test_unanimous_consensus_stops_after_the_first_vote():
     members = team({m: Voter("architect-1") for m in TEAM})
     d, log = run(members, request(rounds=3))

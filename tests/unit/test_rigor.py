@@ -68,9 +68,17 @@ def test_l1_pass_with_coverage_above_target():
     assert res.verdict == "pass" and res.score == pytest.approx(100)
 
 
-def test_l1_warn_lists_failed_tests_and_coverage():
+def test_l1_warn_on_coverage_below_target():
+    res = evaluate(report(coverage=10, lint_findings=8), "L1", CFG)
+    assert 70 <= res.score < 90 and res.verdict == "warn"
+    assert "coverage 10% < target 60%" in res.failures
+
+
+def test_l1_a_failing_unit_test_blocks_whatever_the_score():
+    # no_failures: [unit] in rigor.yaml: a broken test is never merely a warning at L1
     res = evaluate(report(unit_passed=8, unit_failed=2, coverage=30), "L1", CFG)
-    assert res.score == pytest.approx(87) and res.verdict == "warn"
+    assert res.score == pytest.approx(87) and res.verdict == "block"
+    assert "unit must not fail at L1" in res.failures
     assert "unit: 2 of 10 tests failed" in res.failures
     assert "coverage 30% < target 60%" in res.failures
     assert dim(res, "unit").score == pytest.approx(80)
@@ -132,8 +140,14 @@ def test_l3_failed_e2e_counted_as_pass_rate():
     res = evaluate(report(e2e_passed=1, e2e_failed=3), "L3", CFG)
     assert dim(res, "e2e").score == pytest.approx(25)
     assert "e2e: 3 of 4 tests failed" in res.failures
-    # 15 + 25 + 20 + 15 + 10 + 0.15 * 25 = 88.75: failing e2e lowers the score but is not zero
-    assert res.score == pytest.approx(88.75) and res.verdict == "warn"
+    # 15 + 25 + 20 + 15 + 10 + 0.15 * 25 = 88.75 would warn, but L3 tolerates no e2e failure
+    assert res.score == pytest.approx(88.75) and res.verdict == "block"
+    assert "e2e must not fail at L3" in res.failures
+
+
+def test_l0_tolerates_a_failing_test():
+    res = evaluate(report(unit_passed=9, unit_failed=1), "L0", CFG)
+    assert res.verdict != "block"
 
 
 def test_profile_thresholds_override_global():

@@ -1,0 +1,8 @@
+"""vLLM tests run only where vLLM is installed (the separate venv of `make test-vllm`)."""
+
+from __future__ import annotations
+
+import importlib.util
+
+# Opt-in suite: the default venv has no vLLM (several GB), so `make test` does not collect it.
+collect_ignore_glob = [] if importlib.util.find_spec("vllm") else ["test_*.py"]
