@@ -88,6 +88,9 @@ class RoleAgent:
     def critique(self, brief: Brief, target: Proposal) -> Any:
         return self._safe(self.member.critique, brief, target)
 
+    def critiques(self, brief: Brief, targets: tuple[Proposal, ...]) -> Any:
+        return self._safe(self.member.critiques, brief, targets)
+
     def revise(self, brief: Brief, own: Proposal | None) -> Any:
         return self._safe(self.member.revise, brief, own)
 

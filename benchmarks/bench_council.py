@@ -34,7 +34,7 @@ from fleet.fakes import InMemoryEventLog, ScriptedChatModel, SystemClock  # noqa
 
 LATENCY_MS = 50.0
 MEMBERS = ("developer-1", "developer-2", "qa-1", "devops-1", "architect-1")
-REPEATS = 5
+REPEATS = 9
 
 
 def request(members: tuple[str, ...], rounds: int) -> DeliberationRequest:
@@ -125,6 +125,7 @@ def main() -> None:
           f"Ray round trips {ray_share:.1f} ms, Redis events+checkpoints {redis_share:.1f} ms")
     print(f"\n20 councils (3 members x 1 round): one at a time {seq:.2f} s, concurrently {conc:.2f} s")
     ratio = statistics.median(ray_redis) / ideal
+    print(f"load average during the run: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     print(f"goal critical_path_ratio <= 1.10: {'met' if ratio <= 1.10 else 'MISSED'}")
     print(f"RESULT critical_path_ratio {ratio:.3f}")
     print(f"RESULT concurrency_gain {seq / conc:.2f}")

@@ -9,7 +9,9 @@ gateway at ``/``. The processes are Ray's; ``fleet down`` stops them with the he
 
 from __future__ import annotations
 
+import contextlib
 import os
+import sys
 import time
 import urllib.request
 from dataclasses import dataclass
@@ -31,13 +33,21 @@ def gateway_url(config: FleetConfig) -> str:
     return f"http://{config.gateway.host}:{config.gateway.port}"
 
 
+def auth_env() -> None:
+    """The head `fleet up` starts has token auth on; Ray reads the mode when first imported."""
+    from cluster.rayhead import auth_token
+
+    if "ray" not in sys.modules and auth_token():
+        os.environ["RAY_AUTH_MODE"] = "token"
+
+
 def connect(config: FleetConfig) -> Any:
-    """Join the local head as a driver (token auth stays on unless the caller disabled it)."""
+    """Join the local head as a driver, with the Ray auth token."""
+    auth_env()
     import ray
 
     from cluster.local import ray_address
 
-    os.environ.setdefault("RAY_AUTH_MODE", "token")
     if not ray.is_initialized():
         ray.init(address=ray_address(config), namespace=config.ray.namespace, log_to_driver=False,
                  logging_level="ERROR")
@@ -53,10 +63,8 @@ def _healthy(url: str) -> bool:
 
 
 def _kill(ray: Any, name: str, namespace: str) -> None:
-    try:
+    with contextlib.suppress(ValueError):  # not running
         ray.kill(ray.get_actor(name, namespace=namespace), no_restart=True)
-    except ValueError:
-        pass  # not running
 
 
 @dataclass
@@ -77,6 +85,7 @@ class FleetApps:
         return deploy_llm(models, primary, host=self.config.gateway.host, port=self.config.gateway.port)
 
     def start(self) -> tuple[int | None, bool]:
+        auth_env()
         from ray import serve
 
         from actors.orchestrator import spawn_orchestrator
@@ -112,6 +121,7 @@ class FleetApps:
 
         if RayComponent(self.config).head.running_pid() is None or not _healthy(gateway_url(self.config)):
             return False
+        auth_env()
         from ray import serve
 
         ray = connect(self.config)

@@ -10,8 +10,8 @@ is a no-op.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
 import threading
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
@@ -115,13 +115,16 @@ class Council:
         current = state.current()
         calls, targets = self._calls(state, round_, step, current)
         results = self.gather(calls, req.phase_timeout_s) if calls else []
-        failed = {m for (m, _, _), res in zip(calls, results, strict=True) if isinstance(res, BaseException)}
+        failed = {m for (m, _, _), res in zip(calls, results, strict=True) if _failed(res)}
         built: list[tuple[str, Any]] = []
         for (member, _, _), res, target in zip(calls, results, targets, strict=True):
             if member in failed:
                 continue
             try:
-                built.append((member, self._build(req, member, round_, step, res, target, current)))
+                if step == "critique":
+                    built += [(member, make_critique(req, member, round_, t, r)) for t, r in zip(target, res, strict=True)]
+                else:
+                    built.append((member, self._build(req, member, round_, step, res, current)))
             except (ValueError, TypeError, IndexError):  # a malformed draft counts as no answer
                 failed.add(member)
         present = [m for m in req.members if m not in failed]
@@ -139,18 +142,19 @@ class Council:
 
     def _calls(
         self, state: CouncilState, round_: int, step: Step, current: list[Proposal]
-    ) -> tuple[list[Call], list[Proposal | None]]:
+    ) -> tuple[list[Call], list[tuple[Proposal, ...]]]:
         req = state.request
         calls: list[Call] = []
-        targets: list[Proposal | None] = []
+        targets: list[tuple[Proposal, ...]] = []
         own = {p.author: p for p in current}
         for m in req.members:
             brief = self._brief(req, m, round_, step, current if step != "propose" else [])
             if step == "critique":
-                for target in current:
-                    if target.author != m:
-                        calls.append((m, "critique", (brief, target)))
-                        targets.append(target)
+                # one call per member for all its targets: fewer round trips on the critical path
+                others = tuple(t for t in current if t.author != m)
+                if others:
+                    calls.append((m, "critiques", (brief, others)))
+                    targets.append(others)
                 continue
             if step == "revise":
                 mine = own.get(m)
@@ -158,7 +162,7 @@ class Council:
                 calls.append((m, "revise", (brief.model_copy(update={"critiques": crits}), mine)))
             else:
                 calls.append((m, step, (brief,)))
-            targets.append(None)
+            targets.append(())
         return calls, targets
 
     @staticmethod
@@ -170,12 +174,9 @@ class Council:
         )
 
     @staticmethod
-    def _build(req: DeliberationRequest, member: str, round_: int, step: Step, draft: Any, target: Proposal | None, current: list[Proposal]) -> Any:
+    def _build(req: DeliberationRequest, member: str, round_: int, step: Step, draft: Any, current: list[Proposal]) -> Any:
         if step in ("propose", "revise"):
             return make_proposal(req, member, round_, draft)
-        if step == "critique":
-            assert target is not None
-            return make_critique(req, member, round_, target, draft)
         return make_ballot(req, member, round_, current, draft)
 
     # ------------------------------------------------------------------ endings
@@ -251,6 +252,13 @@ class Council:
 
 def _started(req: DeliberationRequest) -> dict[str, Any]:
     return {"deliberation_id": req.id, "task_id": req.task_id, "members": list(req.members), "rounds": req.rounds, "rule": req.rule}
+
+
+def _failed(result: Any) -> bool:
+    """An exception, or a batch of critiques with an exception in it."""
+    if isinstance(result, BaseException):
+        return True
+    return isinstance(result, list) and any(isinstance(r, BaseException) for r in result)
 
 
 def _snapshot(state: CouncilState) -> CouncilState:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 from fleet.config import RoleSpec
 from fleet.contracts import ChatMessage, ContextPack, Proposal
@@ -59,6 +60,7 @@ class Member:
         self.seed = seed
         self.context = context
         self.max_tokens = max_tokens
+        self._pool: ThreadPoolExecutor | None = None  # for critiques(), created on first use
 
     # ------------------------------------------------------------------ the four acts
 
@@ -75,6 +77,13 @@ class Member:
             f"Proposal: {_clip(target.content, 2 * CLIP)}\nGive a severity and one short comment."
         )
         return self._ask(brief, job, CritiqueDraft, salt=target.author)
+
+    def critiques(self, brief: Brief, targets: Sequence[Proposal]) -> list[CritiqueDraft | Exception]:
+        """Reviews of several proposals at once (concurrently): one call per member per phase."""
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix=f"{self.agent_id}-critique")
+        futures = [self._pool.submit(self.critique, brief, t) for t in targets]
+        return [f.exception() or f.result() for f in futures]  # type: ignore[misc]
 
     def revise(self, brief: Brief, own: Proposal | None) -> ProposalDraft:
         """Own proposal improved with the critiques it received (a fresh one if it had none)."""

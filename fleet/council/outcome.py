@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 
-from fleet.contracts import Alternative, Decision, Deliberation, Evidence, Proposal, RunContext, Tally, TaskSpec
+from fleet.contracts import (
+    Alternative,
+    Decision,
+    Deliberation,
+    Evidence,
+    Proposal,
+    RunContext,
+    Tally,
+    TaskSpec,
+)
 from fleet.council.protocol import CouncilState
 from fleet.council.tally import evidence_tiers, rank, tally
 from fleet.errors import SandboxUnavailable

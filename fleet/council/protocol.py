@@ -13,7 +13,13 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from fleet.contracts import Ballot, Critique, Evidence, Proposal
-from fleet.council.schemas import BallotDraft, CritiqueDraft, DeliberationRequest, ProposalDraft, Step
+from fleet.council.schemas import (
+    BallotDraft,
+    CritiqueDraft,
+    DeliberationRequest,
+    ProposalDraft,
+    Step,
+)
 
 
 def plan(request: DeliberationRequest) -> list[tuple[int, Step]]:

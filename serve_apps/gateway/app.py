@@ -49,7 +49,7 @@ class ActorCommands:
             # The actor's own error (NotFound, Conflict...), without Ray's traceback wrapper.
             cause = getattr(exc, "cause", None)
             raise (cause if isinstance(cause, Exception) else exc) from None
-        except (ValueError, ray.exceptions.RayActorError, ray.exceptions.GetTimeoutError):
+        except (ValueError, ray.exceptions.RayActorError, ray.exceptions.GetTimeoutError) as exc:
             raise StorageUnavailable(what="orchestrator", reason=f"{type(exc).__name__}: try again") from None
 
     def submit(self, story: dict[str, Any]) -> str:
