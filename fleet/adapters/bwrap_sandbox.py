@@ -9,7 +9,9 @@ What a run gets (see README "Sandbox"):
 - a real non-root uid (``setpriv`` after bwrap built the mounts as root; no capabilities,
   ``no_new_privs``), a new session, ``--die-with-parent``;
 - rlimits (CPU seconds, address space, file size, open files, processes) and, where the
-  host allows, a memory + pids cgroup; a wall-clock timeout that kills the whole tree;
+  host allows, a memory + pids cgroup, both applied to bwrap before it starts anything (see
+  ``sandbox_spawn``: launches are armed ahead of time, so a run pays only for bwrap itself);
+  a wall-clock timeout that kills the whole tree;
 - stdout/stderr captured up to ``resources.output_bytes`` each while reading; a run that
   keeps printing far past the cap is killed (``limit_hit="output"``).
 
@@ -19,19 +21,22 @@ Missing bwrap raises :class:`SandboxUnavailable`; it never runs anything unsandb
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import shutil
 import subprocess
 import sys
 import threading
 import time
+import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from fleet.adapters import cgroups
 from fleet.adapters.sandbox_io import Capture, collect_artifacts, pump
-from fleet.contracts import Resources, TaskResult, TaskSpec
-from fleet.errors import SandboxUnavailable
+from fleet.adapters.sandbox_spawn import Armed, Prewarmer, arm, fire
+from fleet.contracts import TaskResult, TaskSpec
+from fleet.errors import InvalidInput, SandboxUnavailable
 
 INSTALL_HINT = (
     "bubblewrap (bwrap) is not installed; install it with `apt-get install -y bubblewrap` "
@@ -39,30 +44,10 @@ INSTALL_HINT = (
 )
 MASKED = ("/tmp", "/var/tmp", "/run", "/home", "/root")
 SAFE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-# Launcher: join the run's cgroup(s) first (so every descendant is accounted), set rlimits
-# (soft before hard: dash refuses a hard limit below the current soft one), then exec bwrap.
-# Arguments arrive as "$@", never interpolated into the script.
-_LAUNCH = (
-    'for f in $CG; do echo $$ > "$f" || {{ echo "fleet-sandbox: cannot join $f" >&2; exit 125; }}; done\n'
-    '{limits} || {{ echo "fleet-sandbox: cannot set rlimits" >&2; exit 125; }}\nunset CG; exec "$@"'
-)
+# The launcher's and bwrap's environment, which the command inherits; a spec's env is added
+# with --setenv.
+BASE_ENV = {"PATH": SAFE_PATH, "HOME": "/tmp", "LANG": "C.UTF-8", "TMPDIR": "/tmp"}
 SIGNALS = {9: "SIGKILL", 24: "SIGXCPU", 25: "SIGXFSZ", 11: "SIGSEGV", 6: "SIGABRT"}
-
-
-def _limits(r: Resources, *, cgroup: bool) -> str:
-    # With a memory cgroup the address-space rlimit is only a backstop (it also counts untouched
-    # virtual reservations, which break threaded programs); without one it is the memory limit.
-    vmem_kb = (r.memory_mb * (4 if cgroup else 1) + (256 if cgroup else 0)) * 1024
-    return " && ".join(
-        [
-            f"ulimit -S -t {r.cpu_seconds}",
-            f"ulimit -H -t {r.cpu_seconds + 1}",
-            f"ulimit -v {vmem_kb}",
-            f"ulimit -f {r.file_size_mb * 2048}",  # dash counts 512-byte blocks
-            f"ulimit -n {r.open_files}",
-            f"ulimit -p {r.processes}",
-        ]
-    )
 
 
 @dataclass
@@ -75,8 +60,8 @@ class _Run:
     def kill(self) -> None:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self.proc.pid, 9)
-        if self.cgroup is not None:
-            self.cgroup.kill_all()
+        if self.cgroup is not None:  # also what left the process group; reaped in the background
+            self.cgroup.kill_once()
 
 
 class BwrapSandbox:
@@ -91,6 +76,7 @@ class BwrapSandbox:
         use_cgroups: bool = True,
         expose: tuple[str, ...] | None = None,
         output_ceiling_factor: int = 16,
+        prewarm: int = 2,
     ) -> None:
         self._bwrap = shutil.which("bwrap")
         self._root = os.geteuid() == 0
@@ -103,6 +89,14 @@ class BwrapSandbox:
         self._ceiling = output_ceiling_factor
         self._runs: dict[str, _Run] = {}
         self._lock = threading.Lock()
+        # Armed launches: bwrap already started and inside its cgroup, waiting for its argv.
+        self._arm = functools.partial(arm, self._dash, BASE_ENV, use_cgroups=self.use_cgroups)
+        self._spawner = Prewarmer(self._arm, prewarm if self._bwrap else 0)
+        self._finalizer = weakref.finalize(self, self._spawner.close)
+
+    def close(self) -> None:
+        """Kill the launches armed in advance and remove their cgroups (also done at exit)."""
+        self._finalizer()
 
     # -------------------------------------------------------------- health
     def check(self) -> None:
@@ -150,9 +144,15 @@ class BwrapSandbox:
     def argv(self, spec: TaskSpec, workspace: str | None) -> list[str]:
         """The full bwrap argv for ``spec`` (exposed for tests and the docs)."""
         assert self._bwrap is not None
-        args = [self._bwrap, "--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts"]
+        return [self._bwrap, *self._options(spec, workspace)]
+
+    def _options(self, spec: TaskSpec, workspace: str | None) -> list[str]:
+        _reject_nul(spec)
+        args = ["--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts"]
         args += ["--unshare-cgroup-try"] if self._root else ["--unshare-user"]
         args += self._mounts(workspace)
+        for key, value in spec.env.items():
+            args += ["--setenv", key, value]
         args += ["--chdir", workspace or "/tmp", "--hostname", "sandbox"]
         args += ["--die-with-parent", "--new-session", "--"]
         if self._root:
@@ -161,12 +161,6 @@ class BwrapSandbox:
             args += ["--bounding-set=-all", "--inh-caps=-all", "--no-new-privs", "--"]
         return args + list(spec.cmd)
 
-    def _env(self, spec: TaskSpec, cg: cgroups.RunCgroup | None) -> dict[str, str]:
-        env = {"PATH": SAFE_PATH, "HOME": "/tmp", "LANG": "C.UTF-8", "TMPDIR": "/tmp"}
-        env.update(spec.env)
-        env["CG"] = " ".join(cg.procs_files()) if cg else ""
-        return env
-
     # -------------------------------------------------------------- run
     def run(self, spec: TaskSpec) -> TaskResult:
         """Run ``spec`` isolated; see the module docstring for what isolation means here."""
@@ -174,36 +168,34 @@ class BwrapSandbox:
         workspace = os.path.realpath(spec.workspace) if spec.workspace else None
         if workspace and not os.path.isdir(workspace):
             raise SandboxUnavailable(backend=self.name, reason=f"workspace {workspace} is not a directory")
-        cg, cg_note = (None, "cgroups disabled")
-        if self.use_cgroups:
-            cg, cg_note = cgroups.create(memory_mb=spec.resources.memory_mb, processes=spec.resources.processes)
-        script = _LAUNCH.format(limits=_limits(spec.resources, cgroup=cg is not None))
+        options = self._options(spec, workspace)
+        armed = self._spawner.take()
         started = time.monotonic()
         try:
-            proc = subprocess.Popen(
-                [self._dash, "-c", script, "fleet-sandbox", *self.argv(spec, workspace)],
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                env=self._env(spec, cg),
-                process_group=0,
-                close_fds=True,
-            )
-        except OSError as exc:
-            if cg:
-                cg.remove()
-            raise SandboxUnavailable(backend=self.name, reason=f"cannot start bwrap: {exc}") from None
-        run = _Run(proc, cg)
+            fire(armed, [self._bwrap or "bwrap", *options], spec.resources)
+        except OSError:  # the armed bwrap died or refused a limit: retry once on a fresh one
+            armed.discard()
+            armed = self._arm()
+            started = time.monotonic()
+            try:
+                fire(armed, [self._bwrap or "bwrap", *options], spec.resources)
+            except OSError as exc:
+                armed.discard()
+                raise SandboxUnavailable(backend=self.name, reason=f"cannot apply limits: {exc}") from None
+        return self._supervise(spec, armed, started, workspace)
+
+    def _supervise(self, spec: TaskSpec, armed: Armed, started: float, workspace: str | None) -> TaskResult:
+        run = _Run(armed.proc, armed.cgroup)
         with self._lock:
             self._runs[spec.id] = run
         try:
-            return self._finish(spec, run, started, workspace, cg_note)
+            return self._finish(spec, run, started, workspace, armed.cg_note)
         finally:
             with self._lock:
                 self._runs.pop(spec.id, None)
             run.kill()  # the tree is gone even if a daemon escaped the process group
-            if cg:
-                cg.remove()
+            if armed.cgroup is not None:
+                self._spawner.dispose(armed.cgroup)
 
     def _finish(self, spec: TaskSpec, run: _Run, started: float, ws: str | None, cg_note: str) -> TaskResult:
         cap = spec.resources.output_bytes
@@ -236,10 +228,8 @@ class BwrapSandbox:
     def _classify(
         self, spec: TaskSpec, run: _Run, stop: str | None, code: int, cpu: float, err: Capture
     ) -> tuple[str, str | None, str]:
-        if not stop and (
-            (code == 125 and err.text().startswith("fleet-sandbox:"))
-            or (code == 1 and err.text().startswith("bwrap:"))
-        ):
+        launcher_failed = code in (126, 127) and err.text().startswith(f"{self._dash}: 1: exec: ")
+        if not stop and ((code == 1 and err.text().startswith("bwrap:")) or launcher_failed):
             raise SandboxUnavailable(backend=self.name, reason=f"setup failed: {err.text()[:300]}")
         if run.cancelled:
             return "killed", None, "cancelled"
@@ -279,3 +269,14 @@ class BwrapSandbox:
     def running(self) -> list[str]:
         with self._lock:
             return list(self._runs)
+
+
+def _reject_nul(spec: TaskSpec) -> None:
+    """NUL bytes cannot be in an argv or environment (so no shell word may carry one either)."""
+    for arg in spec.cmd:
+        if "\0" in arg:
+            raise InvalidInput(what="TaskSpec", field="cmd", problem="an argument contains a NUL byte")
+    for key, value in spec.env.items():
+        if not key or "=" in key or "\0" in key or "\0" in value:
+            raise InvalidInput(what="TaskSpec", field="env",
+                               problem=f"bad variable {key[:40]!r}: names need no '=' and nothing may hold NUL")

@@ -1,8 +1,10 @@
 """Per-run memory + pids cgroups for the bubblewrap backend (cgroup v1 or v2, when writable).
 
 A run gets its own cgroup nested under the cgroup this process already lives in
-(so it never escapes a limit the host put on us). The launcher joins it before
-exec'ing bwrap, so every descendant is accounted from the first instruction.
+(so it never escapes a limit the host put on us). The (still blocked) bwrap process is
+moved into it before it reads its arguments, so every descendant is accounted from the
+first instruction. Joining costs a cgroup migration (an RCU grace period on v1: ~10 ms on a
+loaded host), which is why the sandbox does it ahead of time (see ``sandbox_spawn``).
 Where the host does not let us create one, :func:`create` returns ``None`` and
 the run relies on rlimits alone (the result says so in ``backend``).
 """
@@ -57,6 +59,7 @@ class RunCgroup:
 
     dirs: tuple[Path, ...]
     version: int
+    limits: tuple[int, int] | None = None  # (memory_mb, processes) last written
 
     def procs_files(self) -> tuple[str, ...]:
         return tuple(str(d / "cgroup.procs") for d in self.dirs)
@@ -84,6 +87,40 @@ class RunCgroup:
             with contextlib.suppress(OSError):
                 out += [int(p) for p in (d / "cgroup.procs").read_text().split()]
         return out
+
+    def join(self, pid: int) -> None:
+        """Move ``pid`` (and every child it forks later) into this cgroup; raises OSError."""
+        for procs in self.procs_files():
+            _write(Path(procs), str(pid))
+
+    def set_limits(self, *, memory_mb: int, processes: int) -> None:
+        """Memory (no swap) and pids caps; raises OSError if the host refuses them."""
+        if self.limits == (memory_mb, processes):
+            return  # already set (pre-armed cgroups get the default limits ahead of time)
+        previous, self.limits = self.limits, None
+        limit = str(memory_mb * 1024 * 1024)
+        mem = self.dirs[0]
+        if self.version == 2:
+            _write(mem / "memory.max", limit)
+            if (mem / "memory.swap.max").exists():
+                _write(mem / "memory.swap.max", "0")
+            _write(mem / "pids.max", str(processes))
+        else:
+            # v1 insists memsw >= limit at every step: lower the limit first, raise memsw first.
+            files = [mem / "memory.limit_in_bytes", mem / "memory.memsw.limit_in_bytes"]
+            files = [f for f in files if f.exists()]
+            if previous is not None and memory_mb > previous[0]:
+                files.reverse()
+            for f in files:
+                _write(f, limit)
+            _write(self.dirs[1] / "pids.max", str(processes))
+        self.limits = (memory_mb, processes)
+
+    def kill_once(self) -> None:
+        """SIGKILL everything in the cgroup now, without waiting for it to disappear."""
+        for pid in self.pids():
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
 
     def kill_all(self) -> None:
         """SIGKILL everything still in the cgroup (processes that escaped the process group)."""
@@ -116,35 +153,28 @@ def _make(parent: Path, name: str) -> Path:
     return d
 
 
-def create(*, memory_mb: int, processes: int) -> tuple[RunCgroup | None, str]:
-    """A fresh cgroup limited to ``memory_mb`` (no swap) and ``processes``; or ``(None, why)``."""
+def create(*, memory_mb: int | None = None, processes: int | None = None) -> tuple[RunCgroup | None, str]:
+    """A fresh cgroup (limited to ``memory_mb`` without swap and ``processes`` when given);
+    or ``(None, why)`` where the host does not let us make one."""
     ver = version()
     name = f"swe-fleet-{uuid.uuid4().hex[:12]}"
-    limit = str(memory_mb * 1024 * 1024)
     made: list[Path] = []
     try:
         if ver == 1:
-            mem = _make(ROOT / "memory" / _own_path("memory").lstrip("/"), name)
-            made.append(mem)
-            pids = _make(ROOT / "pids" / _own_path("pids").lstrip("/"), name)
-            made.append(pids)
-            _write(mem / "memory.limit_in_bytes", limit)
-            if (mem / "memory.memsw.limit_in_bytes").exists():
-                _write(mem / "memory.memsw.limit_in_bytes", limit)
-            _write(pids / "pids.max", str(processes))
-            return RunCgroup((mem, pids), 1), "cgroup v1"
-        if ver == 2:
+            made.append(_make(ROOT / "memory" / _own_path("memory").lstrip("/"), name))
+            made.append(_make(ROOT / "pids" / _own_path("pids").lstrip("/"), name))
+            cg, note = RunCgroup(tuple(made), 1), "cgroup v1"
+        elif ver == 2:
             parent = ROOT / _own_path(None).lstrip("/")
             # Needs a delegated parent with memory+pids enabled for children (no-internal-process rule).
             _write(parent / "cgroup.subtree_control", "+memory +pids")
-            d = _make(parent, name)
-            made.append(d)
-            _write(d / "memory.max", limit)
-            if (d / "memory.swap.max").exists():
-                _write(d / "memory.swap.max", "0")
-            _write(d / "pids.max", str(processes))
-            return RunCgroup((d,), 2), "cgroup v2"
-        return None, "no cgroup memory/pids controllers mounted"
+            made.append(_make(parent, name))
+            cg, note = RunCgroup(tuple(made), 2), "cgroup v2"
+        else:
+            return None, "no cgroup memory/pids controllers mounted"
+        if memory_mb is not None and processes is not None:
+            cg.set_limits(memory_mb=memory_mb, processes=processes)
+        return cg, note
     except OSError as exc:
         for d in reversed(made):
             with contextlib.suppress(OSError):

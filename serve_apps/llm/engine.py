@@ -49,6 +49,9 @@ class LlamaCppEngine:
         params.model.path = str(self.path)
         params.n_ctx = spec.n_ctx
         params.n_parallel = spec.n_parallel
+        # One KV cache shared by all slots: any request may use the whole n_ctx, and slots
+        # that are idle cost nothing (the llama.cpp server enables this itself; the API does not).
+        params.kv_unified = True
         params.cpuparams.n_threads = spec.n_threads
         params.cpuparams_batch.n_threads = spec.n_threads
         params.verbosity = -1

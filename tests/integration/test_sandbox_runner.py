@@ -82,3 +82,41 @@ def test_project_python_with_pytest_and_coverage_is_usable_inside(sandbox, ws):
     r = sandbox.run(TaskSpec(id="py", workspace=str(ws),
                              cmd=(sys.executable, "-c", "import pytest, coverage; print('ok')")))
     assert (r.status, r.stdout) == ("passed", "ok\n"), r.stderr
+
+
+def test_hostile_words_arrive_verbatim_and_nul_is_refused(sandbox, ws):
+    # The pre-armed launcher gets a shell line; every word must reach the command unchanged.
+    nasty = ["a b", "'q'\"dq\"", "$(touch pwned)", "`id`", "x;y|z&", "line\nbreak", "back\\slash", "*", "-e", ""]
+    r = sandbox.run(TaskSpec(id="words", workspace=str(ws), env={"NASTY": "$(id) 'x'\n;"},
+                             cmd=(sys.executable, "-c", "import os, sys; print(repr(sys.argv[1:] + [os.environ['NASTY']]))",
+                                  *nasty)))
+    assert r.status == "passed", r.stderr
+    assert r.stdout.strip() == repr([*nasty, "$(id) 'x'\n;"])
+    assert not (ws / "pwned").exists()
+    from fleet.errors import InvalidInput
+
+    with pytest.raises(InvalidInput, match="NUL"):
+        sandbox.run(TaskSpec(id="nul", cmd=("echo", "a\0--bind"), workspace=str(ws)))
+    with pytest.raises(InvalidInput, match="env"):
+        sandbox.run(TaskSpec(id="eq", cmd=("true",), env={"A=B": "1"}, workspace=str(ws)))
+
+
+def test_non_default_limits_on_a_prearmed_cgroup(sandbox, ws):
+    # Pre-armed cgroups carry the default limits; raising and lowering them per run must work (v1 ordering).
+    for mb, procs in ((2048, 100), (96, 16), (512, 64)):
+        r = sandbox.run(TaskSpec(id=f"lim{mb}", workspace=str(ws), resources=Resources(memory_mb=mb, processes=procs),
+                                 cmd=("sh", "-c", "cat /proc/self/cgroup")))
+        assert r.status == "passed" and "bwrap (cgroup" in r.backend, (r.stderr, r.backend)
+
+
+def test_close_leaves_no_armed_launchers_or_cgroups(ws):
+    sb = BwrapSandbox(prewarm=2)
+    assert sb.run(TaskSpec(id="c1", cmd=("true",), workspace=str(ws))).status == "passed"
+    deadline = time.monotonic() + 10
+    while len(sb._spawner._ready) < 2 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    armed = list(sb._spawner._ready)
+    assert len(armed) == 2 and all(a.proc.poll() is None for a in armed)
+    sb.close()
+    assert all(a.proc.poll() is not None for a in armed)
+    assert all(not d.exists() for a in armed if a.cgroup for d in a.cgroup.dirs)
