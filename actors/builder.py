@@ -6,6 +6,7 @@ Actors are plain classes (testable without Ray); this builder applies
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,8 +43,14 @@ def build(cls: type, opts: ActorOptions, *args: Any, **kwargs: Any) -> Any:
         options["lifetime"] = "detached"
     if opts.max_concurrency:
         options["max_concurrency"] = opts.max_concurrency
-    if opts.resources:
-        options["resources"] = opts.resources
+    resources = dict(opts.resources or {})
+    # On KubeRay the CPU worker group advertises this custom resource; asking for a sliver keeps
+    # the fleet's actors off the head and the GPU nodes. Unset on the embedded default.
+    placement = os.environ.get("FLEET_ACTOR_RESOURCE")
+    if placement:
+        resources.setdefault(placement, 0.001)
+    if resources:
+        options["resources"] = resources
     return ray.remote(cls).options(**options).remote(*args, **kwargs)
 
 

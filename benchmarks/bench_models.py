@@ -29,7 +29,7 @@ from fleet.config import load  # noqa: E402
 
 MODEL = "local-smollm2"
 STORY = "Tell me a long story about a robot who learns to write software."
-ROUNDS = 5
+ROUNDS = 7
 
 
 def body(i: int, max_tokens: int = 64) -> dict:

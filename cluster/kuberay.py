@@ -43,6 +43,8 @@ def _env(cfg: ClusterConfig) -> list[Obj]:
     plain.append({"name": "RAY_USAGE_STATS_ENABLED", "value": "0"})
     plain.append({"name": "FLEET_RAY_NAMESPACE", "value": cfg.ray_namespace})
     plain.append({"name": "FLEET_REDIS_URL", "value": cfg.redis_url})
+    # actors/builder.py asks for a sliver of this resource, so fleet actors land on CPU workers only
+    plain.append({"name": "FLEET_ACTOR_RESOURCE", "value": CPU_WORKER_RESOURCE})
     refs = [
         {"name": k, "valueFrom": {"secretKeyRef": {"name": r.secret, "key": r.key}}}
         for k, r in sorted(cfg.secrets.items())

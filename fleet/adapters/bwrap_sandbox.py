@@ -92,6 +92,8 @@ class BwrapSandbox:
         # Armed launches: bwrap already started and inside its cgroup, waiting for its argv.
         self._arm = functools.partial(arm, self._dash, BASE_ENV, use_cgroups=self.use_cgroups)
         self._spawner = Prewarmer(self._arm, prewarm if self._bwrap else 0)
+        if self.use_cgroups and prewarm > 0:
+            cgroups.sweep_stale()  # left by a supervisor that was killed without finalizers
         self._finalizer = weakref.finalize(self, self._spawner.close)
 
     def close(self) -> None:

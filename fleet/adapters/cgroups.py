@@ -147,6 +147,31 @@ class RunCgroup:
                     time.sleep(0.01)
 
 
+def sweep_stale(min_age_s: float = 60.0) -> int:
+    """Remove empty ``swe-fleet-*`` cgroups older than ``min_age_s`` next to where ours go.
+
+    A supervisor killed without running its finalizers (``ray.kill``) leaves the empty
+    cgroups of its pre-armed launchers behind (the launchers themselves exit when their pipe
+    closes). A cgroup is only empty between its creation and the join, milliseconds, so an
+    old empty one belongs to nobody. Returns how many were removed.
+    """
+    ver = version()
+    parents = (
+        [ROOT / "memory" / _own_path("memory").lstrip("/"), ROOT / "pids" / _own_path("pids").lstrip("/")]
+        if ver == 1 else [ROOT / _own_path(None).lstrip("/")] if ver == 2 else []
+    )
+    removed = 0
+    now = time.time()
+    for parent in parents:
+        with contextlib.suppress(OSError):
+            for d in parent.glob("swe-fleet-*"):
+                with contextlib.suppress(OSError):
+                    if now - d.stat().st_mtime > min_age_s and not (d / "cgroup.procs").read_text().strip():
+                        d.rmdir()
+                        removed += 1
+    return removed
+
+
 def _make(parent: Path, name: str) -> Path:
     d = parent / name
     d.mkdir()
