@@ -17,6 +17,7 @@ from fleet.adapters.cypher import CypherDecisionGraph, Statement
 from fleet.errors import StorageUnavailable
 
 _DOWN = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
+EMPTY_KEY = "empty key"  # FalkorDB: "Invalid graph operation on empty key"
 
 
 def _plain(value: Any) -> Any:
@@ -64,6 +65,12 @@ class FalkorDecisionGraph(CypherDecisionGraph):
     def _read(self, statement: str, params: dict[str, Any]) -> list[dict[str, Any]]:
         try:
             result = self._graph.ro_query(statement, params)
+        except redis.exceptions.ResponseError as exc:
+            # FalkorDB has no graph until the first write creates its key: reading one that
+            # nobody wrote to yet is an error there, but for us it is simply an empty graph.
+            if EMPTY_KEY in str(exc):
+                return []
+            raise
         except _DOWN as exc:
             raise self._unavailable(exc) from None
         names = [h[1] for h in result.header]

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from typing import Any, Protocol
 
 from fleet.contracts import Deliberation, FleetEvent, Story
-from fleet.errors import NotFound
+from fleet.errors import NotFound, StorageUnavailable
 from fleet.orchestrator import commands
 from fleet.orchestrator.view import StoryView
 from serve_apps.gateway.protocol import Accepted, ParkedOut, ScoreOut, StoryIn, StoryOut
@@ -93,9 +93,7 @@ class GatewayService:
         commands.load_view(self.log, story_id)  # 404 for unknown stories
         try:
             return build_report(self.log, self.graph, story_id)
-        except NotFound:
-            raise
-        except Exception:  # graph not reachable or not projected yet: the timeline alone still tells
+        except StorageUnavailable:  # the graph store is down (Neo4j may live apart): the timeline still tells
             return build_report(self.log, _NoGraph(), story_id)
 
     def report_markdown(self, story_id: str) -> str:

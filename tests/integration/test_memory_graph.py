@@ -170,3 +170,17 @@ def test_graph_down_is_a_typed_error_naming_the_url():
             call()
         assert url in str(err.value) and "FalkorDB" in str(err.value)
     assert g.ping() is False
+
+
+def test_a_graph_nothing_was_written_to_reads_as_empty(log, redis_url):
+    """FalkorDB has no key for a graph before its first write; reads must not crash on it."""
+    g = FalkorDecisionGraph(redis_url, graph=f"never-{uuid.uuid4().hex[:8]}")
+    try:
+        with pytest.raises(NotFound):
+            g.story_graph("s-empty")
+        assert g.decisions("s-empty") == [] and g.dump() == {"nodes": [], "edges": []}
+        log.append_many(sample_story("s-empty", clock=FakeClock(), tasks=1, finished=0)[:3])
+        report = build_report(log, g, "s-empty")
+        assert report.projected is False and report.timeline[0].type == "story.created"
+    finally:
+        g.close()
