@@ -6,11 +6,14 @@ Actors are plain classes (testable without Ray); this builder applies
 
 from __future__ import annotations
 
+import functools
 import os
 from dataclasses import dataclass
 from typing import Any
 
 import ray
+
+from fleet.context.masking import install_log_redaction
 
 NAMESPACE = "swe-fleet"
 
@@ -51,7 +54,20 @@ def build(cls: type, opts: ActorOptions, *args: Any, **kwargs: Any) -> Any:
         resources.setdefault(placement, 0.001)
     if resources:
         options["resources"] = resources
-    return ray.remote(cls).options(**options).remote(*args, **kwargs)
+    return ray.remote(_redacting(cls)).options(**options).remote(*args, **kwargs)
+
+
+@functools.cache
+def _redacting(cls: type) -> type:
+    """``cls`` whose constructor first masks secrets in the actor process's log records."""
+    base_init = cls.__init__
+
+    @functools.wraps(base_init)  # keeps the signature Ray checks actor arguments against
+    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
+        install_log_redaction()
+        base_init(self, *args, **kwargs)
+
+    return type(cls.__name__, (cls,), {"__init__": __init__, "__doc__": cls.__doc__})
 
 
 def lookup(name: str, namespace: str = NAMESPACE) -> Any:

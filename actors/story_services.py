@@ -27,26 +27,55 @@ from fleet.ports import ChatModel, EventLog
 MAX_REPO_FILES = 12
 
 
+def role_of(member: str) -> str:
+    """``developer-1`` -> ``developer`` (a member id is its role plus a number)."""
+    return member.split("@", 1)[0].rsplit("-", 1)[0]
+
+
 class RayCouncil:
     """``CouncilPort`` over the council actor and the role agents (created on first use)."""
 
     def __init__(self, settings: OrchestratorSettings, log: EventLog) -> None:
         self.settings = settings
         self._council: Any = None
+        self._agents: set[str] = set()
 
     def _ensure(self) -> Any:
         if self._council is None:
-            from actors.agent import spawn_agent
             from actors.council import spawn_council
             from fleet.adapters.redis_events import RedisEventLog
 
             s = self.settings
-            handles = [spawn_agent(m, namespace=s.namespace, model=s.model, llm_base_url=s.llm_base_url)
-                       for m in s.members]
-            ray.get([h.ping.remote() for h in handles])
+            self._spawn({m: s.role_models.get(role_of(m)) or s.model for m in s.members})
             self._council = spawn_council(partial(RedisEventLog, s.redis_url, prefix=s.prefix),
                                           name=f"council-{s.prefix}", namespace=s.namespace)
         return self._council
+
+    def _spawn(self, agents: dict[str, str | None]) -> None:
+        """Create the agent actors not created yet (agent id -> model, None: models.yaml routing)."""
+        from actors.agent import spawn_agent
+
+        new = {a: m for a, m in agents.items() if a not in self._agents}
+        s = self.settings
+        handles = [spawn_agent(a, role_of(a), namespace=s.namespace, model=m, llm_base_url=s.llm_base_url)
+                   for a, m in new.items()]
+        ray.get([h.ping.remote() for h in handles])
+        self._agents |= set(new)
+
+    def members(self, story: Story) -> tuple[tuple[str, ...], dict[str, str]]:
+        """The council for ``story``: a member whose role the story routes to another model is
+        played by its own agent ``<member>@<model>`` (agents keep one model for life)."""
+        ids, roles, spawn = [], {}, {}
+        for m in self.settings.members:
+            role = role_of(m)
+            model = story.models.get(role)
+            agent = f"{m}@{model}" if model else m
+            ids.append(agent)
+            roles[agent] = role
+            if model:
+                spawn[agent] = model
+        self._spawn(spawn)
+        return tuple(ids), roles
 
     def deliberate(self, story: Story, task: Task, *, deliberation_id: str, attempt: int,
                    findings: Any) -> Deliberation:
@@ -55,12 +84,14 @@ class RayCouncil:
         text = [task.description, *(f"Acceptance: {c}" for c in story.acceptance_criteria)]
         if findings:
             text += ["The last attempt failed; fix:", *list(findings)[:6]]
+        council = self._ensure()
+        members, roles = self.members(story)
         request = DeliberationRequest(
             id=deliberation_id, story_id=story.id, task_id=task.id, task="\n".join(text),
-            phase="build", members=self.settings.members, rounds=self.settings.rounds,
+            phase="build", members=members, roles=roles, rounds=self.settings.rounds,
             phase_timeout_s=self.settings.phase_timeout_s,
         )
-        return ray.get(self._ensure().deliberate.remote(request))
+        return ray.get(council.deliberate.remote(request))
 
 
 class WorkspaceExecutor:
@@ -70,9 +101,17 @@ class WorkspaceExecutor:
         self.settings = settings
         self.log = log
         self._chat = chat
+        self._chats: dict[str, ChatModel] = {}
         self._runner: Any = None
 
-    def chat(self) -> ChatModel:
+    def chat(self, story: Story | None = None) -> ChatModel:
+        """The developer's model: the story's override, else the fleet's."""
+        override = story.models.get("developer") if story else None
+        if override:
+            if override not in self._chats:
+                self._chats[override] = developer_model(
+                    self.settings.model_copy(update={"model": override, "role_models": {}}))
+            return self._chats[override]
         if self._chat is None:
             self._chat = developer_model(self.settings)
         return self._chat
@@ -106,7 +145,7 @@ class WorkspaceExecutor:
         view = fold(self.log.read(story.id))
         findings = view.findings(attempt - 1) if attempt else []
         files = repo_files(source, base)
-        change = implement(self.chat(), story, task, winner, files, findings, seed=attempt)
+        change = implement(self.chat(story), story, task, winner, files, findings, seed=attempt)
         # One branch per task attempt, each cloned from the last committed one: history accumulates.
         branch = f"fleet/{story.id}/{task.id}-a{attempt}"
         ctx = RunContext(story_id=story.id, task_id=task.id, role="developer", phase="build")

@@ -9,6 +9,8 @@ import importlib
 import os
 import sys
 
+from fleet.context.masking import install_log_redaction
+from fleet.context.redact import redact
 from fleet.errors import FleetError
 
 # Command-group modules, in help order. Add a module here when it lands.
@@ -27,6 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    install_log_redaction()
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
@@ -35,7 +38,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except FleetError as exc:
-        print(f"fleet {args.command}: error: {exc}", file=sys.stderr)
+        print(f"fleet {args.command}: error: {redact(str(exc))[0]}", file=sys.stderr)  # e.g. a URL's password
         return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

@@ -2,14 +2,18 @@
 
 A :class:`cluster.local.Component`, started after the Ray head: it connects as a
 driver (with the Ray auth token), starts Serve's proxy on the gateway's loopback
-port, deploys the model app (unless the model is ``scripted``), (re)creates the
-orchestrator with the chosen model (stories resume from Redis), and deploys the
-gateway at ``/``. The processes are Ray's; ``fleet down`` stops them with the head.
+port, deploys the model app at ``/llm`` (unless the model is ``scripted``),
+(re)creates the orchestrator with the chosen model (stories resume from Redis),
+and deploys the gateway at ``/``. ``<data_dir>/apps.json`` records what was
+deployed: ``fleet status`` reports the apps only when it exists (``fleet up
+--no-apps`` starts Ray + Redis alone), and ``fleet down`` shuts Serve down and
+ends the actors before the head stops.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import sys
 import time
@@ -19,9 +23,10 @@ from pathlib import Path
 from typing import Any
 
 from fleet.config import FleetConfig, load
-from fleet.errors import InfraError
+from fleet.errors import InfraError, PortInUse
 
 AGENT_MEMBERS = ("developer-1", "qa-1", "architect-1")
+ACTORS = ("orchestrator", "council-fleet", "sandbox-fleet", *(f"agent-{m}" for m in AGENT_MEMBERS))
 
 
 class AppsUnavailable(InfraError):
@@ -31,6 +36,18 @@ class AppsUnavailable(InfraError):
 
 def gateway_url(config: FleetConfig) -> str:
     return f"http://{config.gateway.host}:{config.gateway.port}"
+
+
+def statefile(config: FleetConfig) -> Path:
+    """What ``fleet up`` deployed (model, llm URL); absent when the apps are not deployed."""
+    return Path(config.data_dir).expanduser() / "apps.json"
+
+
+def deployed(config: FleetConfig) -> dict[str, Any] | None:
+    try:
+        return dict(json.loads(statefile(config).read_text()))
+    except (OSError, ValueError):
+        return None
 
 
 def auth_env() -> None:
@@ -54,17 +71,29 @@ def connect(config: FleetConfig) -> Any:
     return ray
 
 
-def _healthy(url: str) -> bool:
+def _get(url: str, expect: bytes) -> bool:
     try:
-        with urllib.request.urlopen(f"{url}/healthz", timeout=3) as resp:
-            return resp.status == 200 and b'"ok"' in resp.read()
+        with urllib.request.urlopen(url, timeout=3) as resp:
+            return resp.status == 200 and expect in resp.read()
     except OSError:
         return False
+
+
+def _healthy(url: str) -> bool:
+    return _get(f"{url}/healthz", b'"ok"')
 
 
 def _kill(ray: Any, name: str, namespace: str) -> None:
     with contextlib.suppress(ValueError):  # not running
         ray.kill(ray.get_actor(name, namespace=namespace), no_restart=True)
+
+
+def _wait(what: str, check: Any, url: str, timeout_s: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not check():
+        if time.monotonic() > deadline:
+            raise AppsUnavailable(what=what, reason=f"{url} not ok after {timeout_s:g} s")
+        time.sleep(0.5)
 
 
 @dataclass
@@ -73,18 +102,31 @@ class FleetApps:
 
     config: FleetConfig
     model: str | None = None
-    name: str = "fleet apps"
+    name: str = "serve apps"
 
     def _llm(self) -> str | None:
         if self.model == "scripted":
             return None
         from serve_apps.llm import deploy_llm
 
-        models = load("models.yaml")
-        primary = self.model or models.routing["default"][0]
-        return deploy_llm(models, primary, host=self.config.gateway.host, port=self.config.gateway.port)
+        served = self.model or self.config.llm.model
+        return deploy_llm(load("models.yaml"), served, host=self.config.gateway.host,
+                          port=self.config.gateway.port, route_prefix=self.config.llm.route_prefix)
 
     def start(self) -> tuple[int | None, bool]:
+        """Deploy (or reuse, when the same model already runs healthy); ``(None, started_now)``."""
+        cfg = self.config
+        state = deployed(cfg)
+        if state is not None and state.get("model") == self.model and _healthy(gateway_url(cfg)):
+            return None, False
+        from cluster.graphserver import port_free
+
+        if state is None and not port_free(cfg.gateway.port, cfg.gateway.host):
+            raise PortInUse(port=cfg.gateway.port, what="the gateway (gateway.port)")
+        self._deploy()
+        return None, True
+
+    def _deploy(self) -> None:
         auth_env()
         from ray import serve
 
@@ -98,8 +140,7 @@ class FleetApps:
         ray = connect(cfg)
         serve.start(http_options={"host": cfg.gateway.host, "port": cfg.gateway.port})
         llm_url = self._llm()
-        # Fresh actors so a new model choice applies; stories resume from Redis.
-        for name in ("orchestrator", "council-fleet", "sandbox-fleet", *(f"agent-{m}" for m in AGENT_MEMBERS)):
+        for name in ACTORS:  # fresh actors so a new model choice applies; stories resume from Redis
             _kill(ray, name, ns)
         redis_url = f"redis://{cfg.redis.host}:{cfg.redis.port}"
         settings = OrchestratorSettings(redis_url=redis_url, graph=cfg.graph.name, namespace=ns, model=self.model,
@@ -109,30 +150,52 @@ class FleetApps:
         ray.get(orch.check_health.remote())
         serve.run(build_app({"redis_url": redis_url, "graph": cfg.graph.name, "namespace": ns,
                              "data_dir": cfg.data_dir}), name="gateway", route_prefix="/")
-        deadline = time.monotonic() + 60
-        while not _healthy(gateway_url(cfg)):
-            if time.monotonic() > deadline:
-                raise AppsUnavailable(what="gateway", reason=f"{gateway_url(cfg)}/healthz not ok after 60 s")
-            time.sleep(0.5)
-        return None, True
+        url = gateway_url(cfg)
+        _wait("gateway", lambda: _healthy(url), f"{url}/healthz")
+        statefile(cfg).write_text(json.dumps({"model": self.model, "llm_url": llm_url, "api": url}))
 
     def stop(self) -> bool:
+        """Shut Serve down and end the actors while the head still runs; False if nothing was deployed."""
         from cluster.local import RayComponent
 
-        if RayComponent(self.config).head.running_pid() is None or not _healthy(gateway_url(self.config)):
+        cfg = self.config
+        was = deployed(cfg) is not None
+        statefile(cfg).unlink(missing_ok=True)
+        if RayComponent(cfg).head.running_pid() is None or not (was or _healthy(gateway_url(cfg))):
             return False
         auth_env()
         from ray import serve
 
-        ray = connect(self.config)
+        ray = connect(cfg)
         serve.shutdown()
-        _kill(ray, "orchestrator", self.config.ray.namespace)
+        for name in ACTORS:
+            _kill(ray, name, cfg.ray.namespace)
+        ray.shutdown()  # leave the cluster before the head goes
         return True
 
     def health(self) -> Any:
         from cluster.local import Health
 
         url = gateway_url(self.config)
-        ok = _healthy(url)
-        return Health(self.name, running=ok, where={"api": url, "docs": f"{url}/docs"},
-                      checks={"gateway /healthz": ok} if ok else {})
+        state = deployed(self.config) or {}
+        where = {"api": url, "docs": f"{url}/docs", "model": state.get("model") or "models.yaml routing"}
+        checks = {"gateway GET /healthz": _healthy(url)}
+        llm = state.get("llm_url")
+        if llm and llm.startswith(url):  # served here (an openai model lives elsewhere)
+            where["llm"] = llm
+            checks["llm GET /v1/models"] = _get(f"{llm}/models", b'"data"')
+        return Health(self.name, running=checks["gateway GET /healthz"], where=where, checks=checks)
+
+
+def check_model(name: str) -> None:
+    """Raise UnknownName (listing the valid ones) unless ``name`` is a models.yaml model."""
+    from fleet.errors import UnknownName
+
+    models = load("models.yaml").models
+    if name not in models:
+        raise UnknownName(what="model", name=name, valid=tuple(models))
+
+
+def stack_apps(config: FleetConfig, *, model: str | None = None, deploy: bool = True) -> list[FleetApps]:
+    """The ``extra`` components for :mod:`cluster.local`: the apps when deployed (or to deploy)."""
+    return [FleetApps(config, model=model)] if deploy or deployed(config) is not None else []

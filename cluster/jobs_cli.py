@@ -60,11 +60,18 @@ def load_backlog(path: str) -> dict[str, Any]:
 
 
 def _submit(args: argparse.Namespace) -> int:
+    from cluster.fleet_apps import gateway_url
+
     backlog = load_backlog(args.backlog)
+    cfg = fleet_config()
     client = job_client()
+    # Where the job finds the gateway and the po token file (never the token itself: job
+    # metadata and env are visible on the dashboard).
+    env = {"FLEET_BACKLOG": json.dumps(backlog), "FLEET_DATA_DIR": cfg.data_dir,
+           "FLEET_GATEWAY_URL": args.url or gateway_url(cfg)}
     job_id = client.submit_job(
         entrypoint=f"{sys.executable} -m cluster.backlog_job",
-        runtime_env={"env_vars": {"FLEET_BACKLOG": json.dumps(backlog)}},
+        runtime_env={"env_vars": env},
         metadata={"kind": "fleet-backlog", "stories": str(len(backlog["stories"]))},
     )
     print(f"submitted job {job_id} ({len(backlog['stories'])} stories)", flush=True)
@@ -96,6 +103,7 @@ def register_jobs(subparsers: argparse._SubParsersAction) -> None:  # type: igno
     p.add_argument("backlog", help="BACKLOG.yaml")
     p.add_argument("--no-wait", action="store_true", help="return once the job is submitted")
     p.add_argument("--timeout", type=float, default=3600.0)
+    p.add_argument("--url", help="gateway URL the job uses (default from fleet.yaml)")
     p.set_defaults(func=_submit)
     p = subparsers.add_parser("jobs", help="list Ray jobs on the local cluster")
     p.set_defaults(func=_jobs)

@@ -125,7 +125,7 @@ class RayComponent:
     def health(self) -> Health:
         head = self.head
         pid = head.running_pid()
-        where = {"address": head.address, "dashboard": head.dashboard_url,
+        where = {"address": head.address, "dashboard": head.dashboard_url, "metrics": head.metrics_url,
                  "namespace": self.config.ray.namespace, "log": str(head.logfile)}
         if pid is None:
             return Health(self.name, running=False, where=where)
@@ -174,7 +174,7 @@ class StackStatus:
     def render(self) -> str:
         lines = [f"data dir: {self.data_dir}"]
         for p in self.parts:
-            state = f"running (pid {p.pid})" if p.running else "stopped"
+            state = ("running" + (f" (pid {p.pid})" if p.pid else "")) if p.running else "stopped"
             lines.append(f"{p.name}: {state}")
             lines += [f"  {k}: {v}" for k, v in p.where.items()]
             lines += [f"  check {k}: {'ok' if ok else 'FAILED'}" for k, ok in p.checks.items()]

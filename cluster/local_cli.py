@@ -11,13 +11,17 @@ from __future__ import annotations
 import argparse
 
 from cluster import local
+from cluster.fleet_apps import check_model, stack_apps
 from fleet.settings import fleet_config
 
 
 def _up(args: argparse.Namespace) -> int:
     cfg = fleet_config()
-    print(f"starting the local stack (data in {cfg.data_dir}) ...", flush=True)
-    st = local.up(cfg)
+    if args.model:
+        check_model(args.model)
+    what = "Ray + Redis only" if args.no_apps else f"model: {args.model or 'models.yaml routing'}"
+    print(f"starting the local stack ({what}; data in {cfg.data_dir}) ...", flush=True)
+    st = local.up(cfg, extra=[] if args.no_apps else stack_apps(cfg, model=args.model))
     if st.started:
         print("started: " + ", ".join(st.started))
     if st.reused:
@@ -28,7 +32,7 @@ def _up(args: argparse.Namespace) -> int:
 
 def _down(args: argparse.Namespace) -> int:
     cfg = fleet_config()
-    st = local.down(cfg)
+    st = local.down(cfg, extra=stack_apps(cfg, deploy=False))
     if st.stopped:
         print("stopped: " + ", ".join(st.stopped) + f" (data kept in {cfg.data_dir})")
     else:
@@ -37,7 +41,8 @@ def _down(args: argparse.Namespace) -> int:
 
 
 def _status(args: argparse.Namespace) -> int:
-    st = local.status(fleet_config())
+    cfg = fleet_config()
+    st = local.status(cfg, extra=stack_apps(cfg, deploy=False))
     print(st.render())
     return 0 if st.healthy else 1
 
@@ -45,9 +50,13 @@ def _status(args: argparse.Namespace) -> int:
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     """Add ``up``, ``down`` and ``status`` to the ``fleet`` command."""
     for name, func, text in (
-        ("up", _up, "start the local Ray head and Redis+FalkorDB server (idempotent)"),
+        ("up", _up, "start Redis+FalkorDB, the Ray head, the Serve apps and actors (idempotent)"),
         ("down", _down, "stop what `fleet up` started; keeps the data"),
         ("status", _status, "show what runs, where, and whether it is healthy"),
     ):
         p = subparsers.add_parser(name, help=text, description=text)
         p.set_defaults(func=func)
+        if name == "up":
+            p.add_argument("--no-apps", action="store_true",
+                           help="start only Redis+FalkorDB and the Ray head (no Serve apps, no actors)")
+            p.add_argument("--model", help="model for every role: scripted, local-smollm2... (default: models.yaml)")

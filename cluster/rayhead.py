@@ -126,6 +126,11 @@ class RayHead:
         port = self.state().get("dashboard_port", self.config.dashboard.port)
         return f"http://{self.config.dashboard.host}:{port}"
 
+    @property
+    def metrics_url(self) -> str:
+        """Prometheus text of this node's metrics (Ray's and the fleet's ``ray.util.metrics``)."""
+        return f"http://127.0.0.1:{self.state().get('metrics_port', '?')}/metrics"
+
     def running_pid(self) -> int | None:
         """PID from our pidfile when it is alive and still a ``ray start --head``."""
         try:
@@ -139,7 +144,7 @@ class RayHead:
     def dashboard_ok(self) -> bool:
         return http_ok(f"{self.dashboard_url}/api/version", token=auth_token())
 
-    def _command(self) -> list[str]:
+    def _command(self, metrics_port: int) -> list[str]:
         c = self.config
         return [
             ray_cli(), "start", "--head", "--block", "--disable-usage-stats",
@@ -149,6 +154,8 @@ class RayHead:
             # Ray's fixed defaults (10001, 52365) collide with any other Ray on the machine.
             "--ray-client-server-port", str(free_port()),
             "--dashboard-agent-listen-port", str(free_port()),
+            # Known, so `fleet status` can say where to scrape (Ray would pick a random one).
+            "--metrics-export-port", str(metrics_port),
         ]
 
     def _check_ports(self) -> None:
@@ -178,13 +185,14 @@ class RayHead:
             # Draining only matters for rolling upgrades on Kubernetes; locally it delays `down`.
             "RAY_GRACEFUL_SHUTDOWN_DRAIN_TIMEOUT_S": "0",
         }
+        metrics_port = free_port()
         with self.logfile.open("ab") as log:
-            proc = subprocess.Popen(self._command(), stdin=subprocess.DEVNULL, stdout=log,
+            proc = subprocess.Popen(self._command(metrics_port), stdin=subprocess.DEVNULL, stdout=log,
                                     stderr=subprocess.STDOUT, env=env, start_new_session=True)
         self.pidfile.write_text(str(proc.pid))
         self.statefile.write_text(json.dumps({
             "pid": proc.pid, "gcs_port": self.config.gcs_port,
-            "dashboard_port": self.config.dashboard.port, "auth": "token",
+            "dashboard_port": self.config.dashboard.port, "auth": "token", "metrics_port": metrics_port,
         }))
         self._wait_ready(proc, timeout)
         return proc.pid, True

@@ -17,7 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from cluster.story_client import Client, exit_code, follow
+from fleet.config import load
 from fleet.errors import UserError
+from fleet.orchestrator.routing import check_overrides, parse_pairs
 from fleet.settings import fleet_config
 
 SAMPLE_REPO = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "sample_repo"
@@ -36,8 +38,12 @@ def _story_body(args: argparse.Namespace) -> dict[str, Any]:
     repo = args.repo
     if repo and "://" not in repo and not repo.startswith("git@"):
         repo = str(Path(repo).expanduser().resolve())
-    return {"title": args.title, "description": args.description, "acceptance_criteria": args.criteria or [],
+    body = {"title": args.title, "description": args.description, "acceptance_criteria": args.criteria or [],
             "rigor": args.rigor, "repo": repo, "branch": args.branch}
+    models = parse_pairs(getattr(args, "model", None))
+    if models:  # checked here too, so a typo fails before anything is submitted
+        body["models"] = check_overrides(models, load("models.yaml"), load("roles.yaml"))
+    return body
 
 
 def _finish(client: Client, story: dict[str, Any], started: float) -> int:
@@ -104,13 +110,15 @@ def sample_repo(data_dir: str) -> Path:
 
 def _demo(args: argparse.Namespace) -> int:
     from cluster import local
-    from cluster.fleet_apps import FleetApps, gateway_url
+    from cluster.fleet_apps import check_model, gateway_url, stack_apps
     from fleet.orchestrator.sample import SAMPLE_STORY
 
     cfg = fleet_config()
     model = args.model or None
+    if model:
+        check_model(model)
     print(f"== starting the local stack (model: {model or 'models.yaml routing'}; data in {cfg.data_dir})", flush=True)
-    st = local.up(cfg, extra=[FleetApps(cfg, model=model)])
+    st = local.up(cfg, extra=stack_apps(cfg, model=model))
     print(st.render(), flush=True)
     repo = sample_repo(cfg.data_dir)
     body = {**SAMPLE_STORY, "repo": str(repo), "branch": "main", "id": f"demo-{int(time.time())}"}
@@ -151,6 +159,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     _common(p)
     p.add_argument("--auto-approve", action="store_true", help="approve the PO gates (scope, design, acceptance)")
     p.add_argument("--timeout", type=float, default=3600.0, help="seconds to follow before giving up (exit 6)")
+    p.add_argument("--model", action="append", metavar="ROLE=MODEL",
+                   help="route ROLE to a models.yaml model for this story only (repeat the flag)")
     p.set_defaults(func=_run)
 
     p = subparsers.add_parser("stories", help="list stories")

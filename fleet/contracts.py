@@ -41,6 +41,8 @@ class Story(Contract):
     state: StoryState = "BACKLOG"
     po: str = "po"
     created_ms: int = 0
+    models: dict[str, str] = Field(default_factory=dict,
+                                   description="role -> models.yaml model, for this story only (overrides routing)")
 
 
 class Finding(Contract):
@@ -172,6 +174,8 @@ class Deliberation(Contract):
 
 
 class Alternative(Contract):
+    """A proposal the decision did not take, and why."""
+
     kind: Literal["alternative"] = "alternative"
     proposal_id: str
     summary: str
@@ -209,6 +213,8 @@ class Resources(Contract):
 
 
 class RunContext(Contract):
+    """Whose run this is (story, task, role, phase): what sandbox policy and auditing key on."""
+
     kind: Literal["run_context"] = "run_context"
     story_id: str | None = None
     task_id: str | None = None
@@ -265,6 +271,8 @@ class WorkspaceReport(Contract):
 
 
 class DimensionScore(Contract):
+    """One rigor dimension of a gate: its 0-100 score and its weight in the total."""
+
     kind: Literal["dimension_score"] = "dimension_score"
     name: str
     weight: float
@@ -287,6 +295,8 @@ class GateResult(Contract):
 
 
 class ContextSection(Contract):
+    """One named part of a context pack, with its real-token count."""
+
     kind: Literal["context_section"] = "context_section"
     name: str
     content: str
@@ -314,12 +324,16 @@ class ContextPack(Contract):
 
 
 class ChatMessage(Contract):
+    """One turn sent to a chat model."""
+
     kind: Literal["chat_message"] = "chat_message"
     role: Literal["system", "user", "assistant"]
     content: str
 
 
 class ChatResponse(Contract):
+    """A chat model's answer with its token counts and latency."""
+
     kind: Literal["chat_response"] = "chat_response"
     text: str
     model: str

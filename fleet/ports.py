@@ -16,9 +16,13 @@ from fleet.contracts import ChatMessage, ChatResponse, FleetEvent, TaskResult, T
 class Clock(Protocol):
     """Wall time in epoch milliseconds and a monotonic timer in seconds."""
 
-    def now_ms(self) -> int: ...
+    def now_ms(self) -> int:
+        """Wall-clock time in milliseconds since the epoch (for timestamps)."""
+        ...
 
-    def monotonic(self) -> float: ...
+    def monotonic(self) -> float:
+        """Seconds from an arbitrary start that never goes back (for durations and deadlines)."""
+        ...
 
 
 @runtime_checkable

@@ -27,24 +27,16 @@ def job_name(spec: TaskSpec) -> str:
     return f"fleet-{slug}-{hashlib.sha1(spec.id.encode()).hexdigest()[:8]}"
 
 
-def render(spec: TaskSpec, *, namespace: str = "swe-fleet", uid: int = 65534,
-           workspace_claim: str | None = None) -> list[dict[str, Any]]:
-    """The NetworkPolicy and Job that run ``spec`` (in apply order)."""
-    name = job_name(spec)
+def _container(spec: TaskSpec, *, uid: int, mounts: list[dict[str, Any]], workspace: bool) -> dict[str, Any]:
+    """The Job's one container: the command, non-root, read-only root, no capabilities."""
     res = spec.resources
-    labels = {LABEL: name, "app.kubernetes.io/part-of": "swe-fleet", "swe-fleet/role": spec.context.role}
-    mounts = [{"name": "tmp", "mountPath": "/tmp"}]
-    volumes: list[dict[str, Any]] = [{"name": "tmp", "emptyDir": {"medium": "Memory", "sizeLimit": "64Mi"}}]
-    if workspace_claim:
-        mounts.append({"name": "workspace", "mountPath": "/workspace"})
-        volumes.append({"name": "workspace", "persistentVolumeClaim": {"claimName": workspace_claim}})
     limits = {"cpu": "1", "memory": f"{res.memory_mb}Mi", "ephemeral-storage": f"{res.file_size_mb * 4}Mi"}
-    container = {
+    return {
         "name": "run",
         "image": spec.image or DEFAULT_IMAGE,
         "command": list(spec.cmd),
         "env": [{"name": k, "value": v} for k, v in sorted(spec.env.items())],
-        "workingDir": "/workspace" if workspace_claim else "/tmp",
+        "workingDir": "/workspace" if workspace else "/tmp",
         "resources": {"requests": {"cpu": "100m", "memory": f"{min(res.memory_mb, 128)}Mi"}, "limits": limits},
         "securityContext": {
             "runAsNonRoot": True,
@@ -58,6 +50,19 @@ def render(spec: TaskSpec, *, namespace: str = "swe-fleet", uid: int = 65534,
         },
         "volumeMounts": mounts,
     }
+
+
+def render(spec: TaskSpec, *, namespace: str = "swe-fleet", uid: int = 65534,
+           workspace_claim: str | None = None) -> list[dict[str, Any]]:
+    """The NetworkPolicy and Job that run ``spec`` (in apply order)."""
+    name = job_name(spec)
+    labels = {LABEL: name, "app.kubernetes.io/part-of": "swe-fleet", "swe-fleet/role": spec.context.role}
+    mounts = [{"name": "tmp", "mountPath": "/tmp"}]
+    volumes: list[dict[str, Any]] = [{"name": "tmp", "emptyDir": {"medium": "Memory", "sizeLimit": "64Mi"}}]
+    if workspace_claim:
+        mounts.append({"name": "workspace", "mountPath": "/workspace"})
+        volumes.append({"name": "workspace", "persistentVolumeClaim": {"claimName": workspace_claim}})
+    container = _container(spec, uid=uid, mounts=mounts, workspace=bool(workspace_claim))
     job = {
         "apiVersion": "batch/v1",
         "kind": "Job",

@@ -19,22 +19,33 @@ import redis
 from pydantic import ValidationError
 
 from fleet.adapters.event_archive import ParquetArchive, entry_key
+from fleet.context.masking import redact_models
 from fleet.contracts import FleetEvent
 from fleet.errors import InvalidInput, NotFound, StorageUnavailable, VersionConflict
 from fleet.events import TYPES
 
 _DOWN = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
 
-# KEYS: ids, stream, index. ARGV: event id, story id, json, index maxlen. Returns the entry id
-# (the existing one for a duplicate). Kept to four commands: it is the append hot path.
+# A batch of events in one script call. KEYS: (ids, stream) per event, then the index.
+# ARGV: index maxlen, then (event id, story id, json) per event. Returns the entry ids (the
+# existing one for a duplicate). Four commands per event: it is the append hot path; one call
+# per batch rather than per event (measured: append_ratio 0.42 -> 0.59).
 _APPEND = """
-local existing = redis.call('HGET', KEYS[1], ARGV[1])
-if existing then return existing end
-local eid = redis.call('XADD', KEYS[2], '*', 'e', ARGV[3])
-redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[4], '*', 's', ARGV[2], 'x', eid, 'e', ARGV[3])
-redis.call('HSET', KEYS[1], ARGV[1], eid)
-return eid
+local index, n, out = KEYS[#KEYS], (#KEYS - 1) / 2, {}
+for i = 1, n do
+  local ids, stream = KEYS[2 * i - 1], KEYS[2 * i]
+  local id, story, body = ARGV[3 * i - 1], ARGV[3 * i], ARGV[3 * i + 1]
+  local eid = redis.call('HGET', ids, id)
+  if not eid then
+    eid = redis.call('XADD', stream, '*', 'e', body)
+    redis.call('XADD', index, 'MAXLEN', '~', ARGV[1], '*', 's', story, 'x', eid, 'e', body)
+    redis.call('HSET', ids, id, eid)
+  end
+  out[i] = eid
+end
+return out
 """
+_SCRIPT_BATCH = 500  # events per script call: bounds how long one call blocks Redis
 # KEYS: checkpoint hash. ARGV: expected version, value json.
 _CAS = """
 local v = tonumber(redis.call('HGET', KEYS[1], 'v') or '0')
@@ -112,16 +123,17 @@ class RedisEventLog:
         Raises:
             InvalidInput: any event is malformed (then none is written). StorageUnavailable: Redis is down.
         """
-        checked = [validate_event(e) for e in events]  # validate all before writing any
+        # Validate and redact all before writing any: no secret is ever stored (see fleet.context.masking).
+        masked = redact_models([validate_event(e) for e in events])
+        checked, bodies = [m[0] for m in masked], [m[1] for m in masked]
         if not checked:
             return []
         try:
-            results = self._pipeline_append(checked)
+            ids, lengths = self._pipeline_append(checked, bodies)
         except redis.exceptions.NoScriptError:  # server restarted or flushed its script cache
             self._sha = None
-            results = self._pipeline_append(checked)  # safe to repeat: appends are idempotent
+            ids, lengths = self._pipeline_append(checked, bodies)  # safe to repeat: appends are idempotent
         stories = sorted({ev.story_id for ev in checked})
-        ids, lengths = results[1:1 + len(checked)], results[1 + len(checked):]
         # Trim in chunks (10% slack) so the archive gets a few large parts, not one file per event.
         limit = self.maxlen + max(1, self.maxlen // 10)
         for story_id, length in zip(stories, lengths, strict=True):
@@ -129,20 +141,27 @@ class RedisEventLog:
                 self.trim(story_id)
         return [str(entry) for entry in ids]
 
-    def _pipeline_append(self, events: list[FleetEvent]) -> list[Any]:
+    def _pipeline_append(self, events: list[FleetEvent], bodies: list[str]) -> tuple[list[Any], list[Any]]:
         # One round trip: register the stories (first, so a crash never leaves unlisted events),
-        # run the append script per event, then read each stream's length for retention.
+        # run the append script per chunk of events, then read each stream's length for retention.
+        # Returns (entry ids in order, stream lengths in sorted story order).
         if self._sha is None:
             self._sha = self._call(self._r.script_load, _APPEND)
         stories = sorted({ev.story_id for ev in events})
         pipe = self._r.pipeline(transaction=False)
         pipe.sadd(self._k("stories"), *stories)
-        for ev in events:
-            pipe.execute_command("EVALSHA", self._sha, 3, self._k("ids", ev.story_id), self._k("stream", ev.story_id),
-                                 self.index_key, ev.id, ev.story_id, ev.model_dump_json(), self.index_maxlen)
+        for i in range(0, len(events), _SCRIPT_BATCH):
+            keys: list[Any] = []
+            argv: list[Any] = [self.index_maxlen]
+            for ev, body in zip(events[i:i + _SCRIPT_BATCH], bodies[i:i + _SCRIPT_BATCH], strict=True):
+                keys += (self._k("ids", ev.story_id), self._k("stream", ev.story_id))
+                argv += (ev.id, ev.story_id, body)
+            pipe.execute_command("EVALSHA", self._sha, len(keys) + 1, *keys, self.index_key, *argv)
         for story_id in stories:
             pipe.xlen(self._k("stream", story_id))
-        return self._call(pipe.execute)
+        results = self._call(pipe.execute)
+        chunks = -(-len(events) // _SCRIPT_BATCH)
+        return [eid for chunk in results[1:1 + chunks] for eid in chunk], results[1 + chunks:]
 
     def _decode(self, entries: list[tuple[str, dict[str, str]]]) -> list[tuple[str, FleetEvent]]:
         return [(entry, FleetEvent.model_validate_json(fields["e"])) for entry, fields in entries]

@@ -12,7 +12,8 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from fleet.context.digest import StoryDigest, event_line
+from fleet.context.digest import StoryDigest
+from fleet.context.lines import event_line
 from fleet.context.redact import redact
 from fleet.contracts import ChatMessage, ContextPack, FleetEvent
 from fleet.errors import FleetError

@@ -17,6 +17,7 @@ import json
 import re
 from typing import Any
 
+from fleet.context.lines import cap, event_line
 from fleet.context.redact import redact
 from fleet.contracts import FleetEvent
 
@@ -24,14 +25,6 @@ VERSION = 1
 RECENT = 30  # events kept verbatim (shortened) in the history tail
 MILESTONES = 60
 CLOSED_KEPT = 3  # closed deliberations kept (winner only); older ones live on in their decisions
-_CAP = {
-    "description": 2000,
-    "proposal": 1200,
-    "critique": 400,
-    "why": 400,
-    "line": 240,
-    "detail": 300,
-}
 _TEST_LINE = re.compile(
     r"^(?:(FAILED|ERROR|PASSED)\s+(\S+::\S+)(?:\s+-\s+(.*))?|(\S+::\S+)\s+(PASSED|FAILED|ERROR)\b)",
     re.M,
@@ -57,46 +50,6 @@ TAGS = {
     ),
 }
 _ROLE_TAG = {"qa": "test", "devops": "deployment", "data": "data"}
-
-
-def _cap(text: str, kind: str) -> tuple[str, int]:
-    """Redact, flatten whitespace for one-line kinds, then cap the length."""
-    text, n = redact(text or "")
-    limit = _CAP[kind]
-    if kind in {"line", "critique", "why", "detail"}:
-        text = " ".join(text.split())
-    return (text if len(text) <= limit else text[: limit - 1] + "…"), n
-
-
-def event_line(event: FleetEvent, *, full: bool = False) -> str:
-    """One readable line for an event (``full`` keeps every text whole: the raw baseline)."""
-    p: Any = event.payload
-    d = event.data
-    kind = getattr(p, "kind", None)
-    if kind == "story":
-        body = f"{p.title}: {p.description} criteria: {'; '.join(p.acceptance_criteria)}"
-    elif kind == "task":
-        body = f"task {p.id} ({p.role}/{p.phase}): {p.description}"
-    elif kind in {"proposal", "critique"}:
-        body = f"{p.author} r{p.round}: {p.content}"
-    elif kind == "ballot":
-        body = f"{p.voter} ranks {' > '.join(p.ranking)}: {p.rationale}"
-    elif kind == "decision":
-        body = f"decision {p.id} by {', '.join(p.decided_by)}: {p.what} because {p.why}"
-    elif kind == "task_result":
-        body = f"run {p.spec_id} {p.status} exit={p.exit_code}: {p.stdout} {p.stderr}"
-    elif kind == "gate_result":
-        body = f"gate {p.profile} {p.verdict} score={p.score:.0f} {'; '.join(p.failures)}"
-    elif kind == "workspace_report":
-        body = f"build_ok={p.build_ok} unit {p.unit_passed} passed {p.unit_failed} failed coverage={p.coverage}"
-    elif kind == "deliberation":
-        body = f"deliberation {p.id} winner {p.winner}"
-    elif p is not None:
-        body = p.model_dump_json()
-    else:
-        body = json.dumps(d, sort_keys=True, default=str)
-    line = f"[{event.type}] {body}"
-    return line if full else _cap(line, "line")[0]
 
 
 class StoryDigest:
@@ -155,12 +108,12 @@ class StoryDigest:
             did = str(row.get("id") or "")
             if not did or did in self.s["decisions"]:
                 continue
-            what, n1 = _cap(str(row.get("what", "")), "description")
-            why, n2 = _cap(str(row.get("why", "")), "why")
+            what, n1 = cap(str(row.get("what", "")), "description")
+            why, n2 = cap(str(row.get("why", "")), "why")
             self._count(n1 + n2)
             by = [str(b) for b in row.get("decided_by") or []]
             alts = [
-                _cap(f"{a.get('summary')} (rejected: {a.get('why_rejected')})", "detail")[0]
+                cap(f"{a.get('summary')} (rejected: {a.get('why_rejected')})", "detail")[0]
                 for a in row.get("alternatives") or []
             ]
             tags = self._tags(what, row.get("task_id"))
@@ -185,7 +138,7 @@ class StoryDigest:
 
     def _story(self, ev: FleetEvent) -> None:
         p: Any = ev.payload
-        desc, n = _cap(p.description, "description")
+        desc, n = cap(p.description, "description")
         crit = [redact(c) for c in p.acceptance_criteria]
         self._count(n + sum(c[1] for c in crit))
         title, m = redact(p.title)
@@ -199,7 +152,7 @@ class StoryDigest:
 
     def _task(self, ev: FleetEvent) -> None:
         p: Any = ev.payload
-        desc, n = _cap(p.description, "description")
+        desc, n = cap(p.description, "description")
         self._count(n)
         self.s["tasks"][p.id] = {
             "role": p.role,
@@ -210,12 +163,12 @@ class StoryDigest:
 
     def _decision(self, ev: FleetEvent) -> None:
         p: Any = ev.payload
-        what, n1 = _cap(p.what, "description")
-        why, n2 = _cap(p.why, "why")
+        what, n1 = cap(p.what, "description")
+        why, n2 = cap(p.why, "why")
         self._count(n1 + n2)
         tags = self._tags(p.what, p.task_id)
         alts = [
-            _cap(f"{a.summary} (rejected: {a.why_rejected})", "detail")[0] for a in p.alternatives
+            cap(f"{a.summary} (rejected: {a.why_rejected})", "detail")[0] for a in p.alternatives
         ]
         self.s["decisions"][p.id] = {"what": what, "why": why, "by": list(p.decided_by), "task_id": p.task_id,
                                      "alternatives": alts, "at_ms": p.at_ms, "tags": tags}  # fmt: skip
@@ -226,7 +179,7 @@ class StoryDigest:
         for m in _TEST_LINE.finditer(f"{p.stdout}\n{p.stderr}"):
             status = (m.group(1) or m.group(5)).lower()
             test_id = m.group(2) or m.group(4)
-            detail, n = _cap(m.group(3) or "", "detail")
+            detail, n = cap(m.group(3) or "", "detail")
             self._count(n)
             self.s["tests"][test_id] = {"status": "passed" if status == "passed" else "failed", "detail": detail,
                                         "task_id": ev.data.get("task_id"), "entry": self.last_id}  # fmt: skip
@@ -235,7 +188,7 @@ class StoryDigest:
             argv = ev.data.get("argv")
             key = "cmd: " + (" ".join(map(str, argv)) if isinstance(argv, list) else p.spec_id)
             tail = (p.stderr or p.stdout or p.reason).strip().splitlines()[-1:] or [""]
-            detail, n = _cap(f"{p.status} exit={p.exit_code} {tail[0]}", "detail")
+            detail, n = cap(f"{p.status} exit={p.exit_code} {tail[0]}", "detail")
             self._count(n)
             status = "passed" if p.status == "passed" else "failed"
             self.s["tests"][key] = {
@@ -247,7 +200,7 @@ class StoryDigest:
 
     def _gate(self, ev: FleetEvent) -> None:
         p: Any = ev.payload
-        fails = [_cap(f, "detail")[0] for f in p.failures]
+        fails = [cap(f, "detail")[0] for f in p.failures]
         g = {
             "task_id": ev.data.get("task_id"),
             "verdict": p.verdict,
@@ -278,7 +231,7 @@ class StoryDigest:
 
     def _proposal(self, ev: FleetEvent) -> None:
         p: Any = ev.payload
-        content, n = _cap(p.content, "proposal")
+        content, n = cap(p.content, "proposal")
         self._count(n)
         d = self._delib(p.deliberation_id)
         d["rounds"] = max(d["rounds"], p.round)
@@ -292,7 +245,7 @@ class StoryDigest:
 
     def _critique(self, ev: FleetEvent) -> None:
         p: Any = ev.payload
-        content, n = _cap(p.content, "critique")
+        content, n = cap(p.content, "critique")
         self._count(n)
         d = self._delib(p.deliberation_id)
         c = {

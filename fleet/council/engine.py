@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 from fleet.contracts import Deliberation, FleetEvent, Proposal
@@ -21,6 +20,7 @@ from fleet.council.outcome import count, decide, gather_evidence, record
 from fleet.council.protocol import CouncilState, make_ballot, make_critique, make_proposal, plan
 from fleet.council.schemas import Brief, DeliberationRequest, Step
 from fleet.council.tally import consensus
+from fleet.council.writer import Writer, snapshot
 from fleet.errors import QuorumLost, UserError
 from fleet.events import make_event
 from fleet.ports import Clock, EventLog, Sandbox
@@ -57,10 +57,8 @@ class Council:
         self.sandbox = sandbox
         self.actor = actor
         self.on_step = on_step  # test/observability hook, called after each checkpoint
-        # Write-behind takes event appends and checkpoints off the critical path: one writer
-        # thread per run keeps them in order (a step's events before its checkpoint); a crash
-        # before a checkpoint lands only means that step runs again (same seeds, same result,
-        # idempotent events).
+        # Write-behind (fleet/council/writer.py): one writer thread per run keeps a step's
+        # events before its checkpoint.
         self.write_behind = write_behind
         self._local = threading.local()  # the current run's writer (runs may be concurrent)
 
@@ -72,14 +70,14 @@ class Council:
             UserError: a different request was already run under the same id.
             SandboxUnavailable: the evidence rule needs a sandbox and none was given.
         """
-        writer = _Writer() if self.write_behind else None
+        writer = Writer() if self.write_behind else None
         try:
             return self._deliberate(request, writer)
         finally:
             if writer is not None:
                 writer.close()
 
-    def _deliberate(self, request: DeliberationRequest, writer: _Writer | None) -> Deliberation:
+    def _deliberate(self, request: DeliberationRequest, writer: Writer | None) -> Deliberation:
         self._local.writer = writer
         key = checkpoint_key(request.id)
         version, raw = self.events.checkpoint_get(key)
@@ -136,8 +134,8 @@ class Council:
             )
         made = [obj for member, obj in built if member not in failed]
         kind = {"propose": "council.proposal", "revise": "council.proposal", "critique": "council.critique", "vote": "council.ballot"}[step]
-        bucket = {"council.proposal": state.proposals, "council.critique": state.critiques, "council.ballot": state.ballots}[kind]
-        bucket.extend(made)
+        buckets: dict[str, list[Any]] = {"council.proposal": state.proposals, "council.critique": state.critiques, "council.ballot": state.ballots}
+        buckets[kind].extend(made)
         self._publish([self._event(req, kind, payload=obj) for obj in made])
 
     def _calls(
@@ -203,7 +201,7 @@ class Council:
         return deliberation
 
     def _lose(self, key: str, state: CouncilState, version: int, lost: QuorumLost) -> Deliberation:
-        data = {"deliberation_id": lost.deliberation_id, "round": lost.round, "present": lost.present, "quorum": lost.quorum}
+        data = {k: lost.fields[k] for k in ("deliberation_id", "round", "present", "quorum")}
         self._publish([self._event(state.request, "council.quorum_lost", key=state.request.id, data=data)])
         state.status = "quorum_lost"
         state.outcome = dict(lost.fields)
@@ -214,10 +212,10 @@ class Council:
     # ------------------------------------------------------------------ ports
 
     def _save(self, key: str, state: CouncilState, version: int) -> int:
-        writer: _Writer | None = getattr(self._local, "writer", None)
+        writer: Writer | None = getattr(self._local, "writer", None)
         if writer is None:
             return self._put(key, state, version)
-        writer.submit(self._put, key, _snapshot(state), version)
+        writer.submit(self._put, key, snapshot(state), version)
         return version + 1  # what checkpoint_put will return: versions go up by one
 
     def _put(self, key: str, state: CouncilState, version: int) -> int:
@@ -227,7 +225,7 @@ class Council:
         return version
 
     def _flush(self) -> None:
-        writer: _Writer | None = getattr(self._local, "writer", None)
+        writer: Writer | None = getattr(self._local, "writer", None)
         if writer is not None:
             writer.flush()
 
@@ -235,7 +233,7 @@ class Council:
         return make_event(req.story_id, type_, clock=self.clock, payload=payload, data=data, actor=self.actor, key=key)
 
     def _publish(self, events: list[FleetEvent]) -> None:
-        writer: _Writer | None = getattr(self._local, "writer", None)
+        writer: Writer | None = getattr(self._local, "writer", None)
         if writer is None:
             self._append(events)
         else:
@@ -260,33 +258,3 @@ def _failed(result: Any) -> bool:
         return True
     return isinstance(result, list) and any(isinstance(r, BaseException) for r in result)
 
-
-def _snapshot(state: CouncilState) -> CouncilState:
-    """A copy the writer thread can dump while the run goes on mutating ``state``."""
-    return state.model_copy(update={
-        "proposals": list(state.proposals), "critiques": list(state.critiques),
-        "ballots": list(state.ballots), "evidence": list(state.evidence),
-        "missing": {k: list(v) for k, v in state.missing.items()}, "outcome": dict(state.outcome),
-    })
-
-
-class _Writer:
-    """One thread that performs a run's writes in order; a failed write surfaces at the next one."""
-
-    def __init__(self) -> None:
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="council-writer")
-        self._pending: list[Future[Any]] = []
-
-    def submit(self, fn: Callable[..., Any], *args: Any) -> None:
-        for future in [f for f in self._pending if f.done()]:
-            future.result()  # re-raises a failed write (StorageUnavailable, VersionConflict)
-        self._pending = [f for f in self._pending if not f.done()]
-        self._pending.append(self._pool.submit(fn, *args))
-
-    def flush(self) -> None:
-        pending, self._pending = self._pending, []
-        for future in pending:
-            future.result()
-
-    def close(self) -> None:
-        self._pool.shutdown(wait=True)

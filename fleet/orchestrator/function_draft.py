@@ -13,7 +13,7 @@ import ast
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
@@ -32,7 +32,7 @@ SAFE = frozenset({
     "True", "False", "None",
 })
 SOURCE_CHARS = 1_500
-TRIES = 3
+TRIES = 4
 
 
 @dataclass(frozen=True)
@@ -56,15 +56,92 @@ class Spec:
         return list(seen.values())
 
 
-@lru_cache(maxsize=16)
-def draft_schema(conditions: int) -> type[BaseModel]:
-    """``returns`` plus exactly ``conditions`` ``raise_if`` entries, all pattern-bounded."""
-    expr = Annotated[str, Field(pattern=EXPR, min_length=1, max_length=80)]
-    fields: dict[str, Any] = {"returns": (expr, Field(description="the expression the function returns"))}
+def _terms(params: Sequence[str]) -> tuple[str, str]:
+    """(any term, a term on a parameter) as regexes."""
+    p = "(" + "|".join(params) + ")"
+    on_param = rf"-?({p}|(len|abs|int|float|str|sum|min|max|sorted)\({p}\)|{p}\[-?[0-9]\]|{p}\.[a-z]+\(\))"
+    literal = r"-?([0-9]+(\.[0-9]+)?|'[a-z ]{0,20}')"
+    if not params:
+        return literal, literal
+    return rf"({on_param}|{literal})", on_param
+
+
+def patterns(params: Sequence[str]) -> tuple[str, str]:
+    """Regexes for the returned expression and a raise condition over ``params``: a few
+    terms (parameter, number, short string, len/abs/int/float/str of a parameter, an index,
+    a no-argument method) joined by arithmetic, optionally compared. Both start with a
+    parameter: a constant is never what a function with examples returns."""
+    term, first = _terms(params)
+    op = r" (\+|-|\*|/|//|%|\*\*) "
+    cmp = r" (==|!=|<|>|<=|>=) "
+    returns = rf"^{first}({op}{term}){{0,3}}({cmp}{term}({op}{term}){{0,2}})?$"
+    condition = rf"^{first}({op}{term}){{0,2}}{cmp}{term}$"
+    return returns, condition
+
+
+def _args(example: Example) -> tuple[object, ...]:
+    value = ast.literal_eval(f"({example.args},)") if example.args.strip() else ()
+    return value if isinstance(value, tuple) else ()
+
+
+def _special(name: str, value: object) -> str | None:
+    """The guard a boundary value suggests: zero, negative, empty, None."""
+    if value is None:
+        return f"{name} is None"
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return f"{name} == 0" if value == 0 else f"{name} < 0" if value < 0 else None
+    if isinstance(value, str | list | tuple | dict) and not value:
+        return f"len({name}) == 0"
+    return None
+
+
+def _holds(guard: str, value: object) -> bool:
+    # Evaluated by code on the PO's literal values only (never on model text).
+    try:
+        if guard.endswith(" is None"):
+            return value is None
+        if guard.startswith("len("):
+            return len(value) == 0  # type: ignore[arg-type]
+        if guard.endswith(" == 0"):
+            return value == 0
+        return value < 0  # type: ignore[operator,no-any-return]
+    except TypeError:
+        return False
+
+
+def guards(spec: Spec, names: Sequence[str]) -> tuple[str, ...]:
+    """Boundary guards consistent with the examples: true for a raising call's argument,
+    false for that argument in every returning call. Offered to the model as an ``enum``."""
+    calls = [(e, _args(e)) for e in spec.examples]
+    returning = [a for e, a in calls if not e.error]
+    found: list[str] = []
+    for example, args in calls:
+        if not example.error:
+            continue
+        for name, value in zip(names, args, strict=False):
+            guard = _special(name, value)
+            i = list(names).index(name)
+            if guard and all(len(a) > i and not _holds(guard, a[i]) for a in returning):
+                found.append(guard)
+    return tuple(dict.fromkeys(found))
+
+
+@lru_cache(maxsize=64)
+def draft_schema(params: tuple[str, ...], conditions: int, choices: tuple[str, ...] = ()) -> type[BaseModel]:
+    """``returns`` plus exactly ``conditions`` ``raise_if`` entries, grammar-bounded over
+    ``params``; a condition is one of ``choices`` when there are any."""
+    returns, condition = patterns(params)
+    fields: dict[str, Any] = {
+        "returns": (str, Field(pattern=returns, max_length=80, description="the expression the function returns")),
+    }
     if conditions:
-        fields["raise_if"] = (list[expr], Field(min_length=conditions, max_length=conditions,
+        cond: Any = Literal[choices] if choices else Annotated[str, Field(pattern=condition, max_length=80)]
+        fields["raise_if"] = (list[cond], Field(min_length=conditions, max_length=conditions,
                                                 description="per raises line, the condition that raises"))
-    return create_model(f"FunctionDraft{conditions}", __config__=ConfigDict(extra="forbid"), **fields)  # type: ignore[call-overload,no-any-return]
+    return create_model(  # type: ignore[call-overload,no-any-return]
+        f"FunctionDraft{conditions}", __config__=ConfigDict(extra="forbid"), **fields)
 
 
 def request(spec: Spec) -> str:
@@ -97,9 +174,9 @@ SHOTS: tuple[ChatMessage, ...] = (
     *_shot("lists.py", LISTS, "first(items: list) -> object",
            ["first([4, 5]) returns 4", "first([]) raises IndexError with message 'empty'"],
            '{"returns": "items[0]", "raise_if": ["len(items) == 0"]}'),
-    *_shot("shapes.py", SHAPES, "root(x: float) -> float",
-           ["root(9) returns 3.0", "root(-1) raises ValueError with message 'negative'"],
-           '{"returns": "x ** 0.5", "raise_if": ["x < 0"]}'),
+    *_shot("shapes.py", SHAPES, "perimeter(w: float, h: float) -> float",
+           ["perimeter(2, 3) returns 10", "perimeter(-1, 2) raises ValueError with message 'negative'"],
+           '{"returns": "2 * w + 2 * h", "raise_if": ["w < 0"]}'),
 )
 SYSTEM = ("You write Python expressions for a function's body. Answer in JSON: \"returns\" is the "
           "expression it returns; \"raise_if\" lists, for each raises example, the condition on the "
@@ -157,11 +234,12 @@ def ask_function(chat: ChatModel, spec: Spec, findings: Sequence[str] = (), *, a
     Raises:
         InvalidModelOutput: no try gave expressions that parse and use only the parameters.
     """
-    schema = draft_schema(len(spec.raising))
     names = param_names(spec.params)
+    raising = len(spec.raising)
+    schema = draft_schema(tuple(names), raising, guards(spec, names) if raising else ())
     why, raw = "", ""
     for i in range(TRIES):
-        temperature = 0.0 if attempt == 0 and i == 0 else 0.8
+        temperature = 0.0 if attempt == 0 and i == 0 else 0.5
         try:
             draft = structured(chat, messages(spec, findings), schema, temperature=temperature,
                                seed=1000 * attempt + i, max_tokens=max_tokens, attempts=1, name="developer")

@@ -12,9 +12,13 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from fleet.context.masking import install_log_redaction
 from serve_apps.gateway.router import create_app
 from serve_apps.gateway.service import GatewayService
 from serve_apps.gateway.tokens import by_token, read_tokens
+
+
+MAX_ONGOING = 512  # requests one gateway replica serves at once, SSE streams included
 
 
 class GatewayArgs(BaseModel):
@@ -108,6 +112,11 @@ def build_app(args: dict[str, Any] | None = None) -> Any:
     class Gateway:
         """Serve ingress: all the work happens in the FastAPI routes."""
 
-    deployment = serve.deployment(name="gateway", num_replicas=1,
+        def __init__(self) -> None:
+            install_log_redaction()  # in the replica's process: no secret in its log lines
+
+    # Every open SSE stream is an ongoing request for its whole life: Serve's default (5 per
+    # replica) would queue everything behind five followers (found by benchmarks/bench_gateway.py).
+    deployment = serve.deployment(name="gateway", num_replicas=1, max_ongoing_requests=MAX_ONGOING,
                                   ray_actor_options={"num_cpus": 0})(serve.ingress(app)(Gateway))
     return deployment.bind()

@@ -27,6 +27,9 @@ class StoryIn(Body):
     branch: str = Field("main", min_length=1, max_length=200, pattern=r"^[A-Za-z0-9._/-]+$",
                         description="base branch")
     id: str | None = Field(None, pattern=STORY_ID, description="story id (default: generated)")
+    models: dict[str, str] = Field(default_factory=dict, max_length=10,
+                                   description="role -> models.yaml model for this story only, e.g. "
+                                               "{\"developer\": \"scripted\"}; unknown role or model -> 422")
 
 
 class ApprovalIn(Body):

@@ -11,6 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse, StreamingResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from fleet.context.redact import redact
 from fleet.errors import FleetError, InfraError, InvalidTransition, NotFound, UserError
 from fleet.orchestrator.commands import Conflict
 from serve_apps.gateway.protocol import (
@@ -24,7 +25,7 @@ from serve_apps.gateway.protocol import (
     StoryOut,
     TransitionIn,
 )
-from serve_apps.gateway.service import HEARTBEAT, GatewayService
+from serve_apps.gateway.service import HEARTBEAT, GatewayService, check_models
 
 ROLES = ("viewer", "po")  # a po token may do whatever a viewer token may
 ERRORS: dict[int | str, dict[str, Any]] = {
@@ -65,7 +66,8 @@ def install_errors(app: FastAPI) -> None:
     @app.exception_handler(FleetError)
     async def _fleet(_: Request, exc: FleetError) -> JSONResponse:
         status, code = _status_of(exc)
-        return _error(status, code, str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+        # redacted: infra errors name their target, and a Redis URL may carry a password
+        return _error(status, code, redact(str(exc).splitlines()[0])[0] if str(exc) else type(exc).__name__)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
@@ -131,6 +133,10 @@ def create_app(service: Callable[[], GatewayService], tokens: dict[str, str], *,
 
     @app.post("/stories", response_model=StoryOut, status_code=201, tags=["stories"])
     def create_story(body: StoryIn, role: str = po) -> StoryOut:
+        try:
+            check_models(body.models)
+        except UserError as exc:
+            raise ApiError(422, "invalid_request", f"body.models: {exc}", "body.models") from None
         return service().submit(body, po="po")
 
     @app.get("/stories", response_model=StoryList, tags=["stories"])

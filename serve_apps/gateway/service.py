@@ -55,6 +55,15 @@ class _NoGraph:
         raise NotFound(what="story graph", id=story_id)
 
 
+def check_models(models: dict[str, str]) -> None:
+    """Per-story model overrides against roles.yaml and models.yaml (raises UserError)."""
+    if models:
+        from fleet.config import load
+        from fleet.orchestrator.routing import check_overrides
+
+        check_overrides(models, load("models.yaml"), load("roles.yaml"))
+
+
 class GatewayService:
     """Stories, events, reports and deliberations for the HTTP layer."""
 
@@ -128,10 +137,11 @@ class GatewayService:
     # ------------------------------------------------------------------ commands
 
     def submit(self, body: StoryIn, *, po: str) -> StoryOut:
+        """Record the story (``models`` already checked by :func:`check_models`)."""
         story = Story(
             id=body.id or f"s-{uuid.uuid4().hex[:10]}", title=body.title, description=body.description,
             acceptance_criteria=tuple(body.acceptance_criteria), rigor=body.rigor, repo=body.repo,
-            branch=body.branch, po=po, created_ms=int(time.time() * 1000),
+            branch=body.branch, po=po, created_ms=int(time.time() * 1000), models=body.models,
         )
         if self.log.read(story.id, count=1):
             raise commands.Conflict(story_id=story.id, problem="a story with this id already exists")

@@ -69,7 +69,7 @@ def start_driver(cfg, ray_address: str) -> int:
 
 def test_up_status_down_up_keeps_data_and_leaves_no_strays(stack_env, capsys):
     cfg = stack_env
-    rc, out, err = run(capsys, "up")
+    rc, out, err = run(capsys, "up", "--no-apps")
     assert rc == 0, out + err
     assert "started: redis+falkordb, ray head" in out and "healthy" in out
     assert f"dashboard: http://127.0.0.1:{cfg.ray.dashboard.port}" in out
@@ -90,7 +90,7 @@ def test_up_status_down_up_keeps_data_and_leaves_no_strays(stack_env, capsys):
     worker = start_driver(cfg, ray_part.where["address"])
     assert proctree.alive(worker)
 
-    rc, out, _ = run(capsys, "up")
+    rc, out, _ = run(capsys, "up", "--no-apps")
     assert rc == 0 and "already running (reused): redis+falkordb, ray head" in out
     assert pids(local.status(cfg)) == pids(first)
 
@@ -139,7 +139,7 @@ def test_redis_port_in_use(stack_env, capsys):
         with pytest.raises(PortInUse) as exc:
             local.up(cfg)
         assert exc.value.port == cfg.redis.port
-        rc, _, err = run(capsys, "up")
+        rc, _, err = run(capsys, "up", "--no-apps")
     assert rc == 2
     assert f"port {cfg.redis.port} for Redis+FalkorDB is already in use" in err
     assert "Traceback" not in err
@@ -151,7 +151,7 @@ def test_ray_port_in_use_starts_no_head(stack_env, capsys):
     with socket.socket() as squatter:
         squatter.bind(("127.0.0.1", cfg.ray.gcs_port))
         squatter.listen()
-        rc, _, err = run(capsys, "up")
+        rc, _, err = run(capsys, "up", "--no-apps")
     assert rc == 2 and f"port {cfg.ray.gcs_port} for the Ray GCS" in err
     st = local.status(cfg)
     assert st.running == ["redis+falkordb"]  # the graph came up first; no Ray was started

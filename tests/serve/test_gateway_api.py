@@ -105,3 +105,17 @@ def test_transitions_endpoint_approves_and_rejects_through_gates(stack, client):
                        headers=stack.headers()).status_code == 202
     body = wait_for(client, stack, "gw-tr", lambda b: b["state"] == "DRAFT" and b["parked"])
     assert [t["name"] for t in body["transitions"]][-1] == "reject_design"
+
+
+def test_per_story_models_are_checked_and_recorded(stack, client):
+    url = f"{stack.base_url}/stories"
+    r = client.post(url, json={**GOOD_STORY, "models": {"developer": "gpt-9"}}, headers=stack.headers())
+    assert r.status_code == 422 and r.json()["field"] == "body.models" and "unknown model 'gpt-9'" in r.json()["message"]
+    r = client.post(url, json={**GOOD_STORY, "models": {"tester": "scripted"}}, headers=stack.headers())
+    assert r.status_code == 422 and "unknown role 'tester'" in r.json()["message"]
+    r = client.post(url, json={**GOOD_STORY, "id": "gw-models", "models": {"developer": "scripted"}},
+                    headers=stack.headers())
+    assert r.status_code == 201
+    r = client.get(f"{url}/gw-models/events", params={"follow": "false"}, headers=stack.headers("viewer"))
+    created = json.loads(r.text.split("data: ", 1)[1].split("\n", 1)[0])
+    assert created["type"] == "story.created" and created["payload"]["models"] == {"developer": "scripted"}

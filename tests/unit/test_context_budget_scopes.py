@@ -13,16 +13,6 @@ from fleet.errors import NotFound, UnknownName
 
 
 @pytest.fixture(scope="module")
-def tok() -> GGUFTokenizer:
-    return GGUFTokenizer()
-
-
-@pytest.fixture(scope="module")
-def builder(tok) -> ContextBuilder:
-    return ContextBuilder(load("scopes.yaml"), tok)
-
-
-@pytest.fixture(scope="module")
 def story():
     s = synthetic_story(1200)
     d = StoryDigest(s.story_id)

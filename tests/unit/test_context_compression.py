@@ -6,23 +6,11 @@ import json
 
 import pytest
 
-from fleet.adapters.gguf_tokenizer import GGUFTokenizer
-from fleet.config import load
-from fleet.context import ContextBuilder, ContextEngine, MemoryScratch, StoryDigest
+from fleet.context import ContextEngine, MemoryScratch, StoryDigest
 from fleet.context.compress import measure, raw_history
 from fleet.context.synthetic import synthetic_story
 from fleet.contracts import Decision, FleetEvent
 from fleet.fakes import InMemoryEventLog, ScriptedChatModel
-
-
-@pytest.fixture(scope="module")
-def tok() -> GGUFTokenizer:
-    return GGUFTokenizer()
-
-
-@pytest.fixture(scope="module")
-def builder(tok) -> ContextBuilder:
-    return ContextBuilder(load("scopes.yaml"), tok)
 
 
 def _digest(events) -> StoryDigest:
