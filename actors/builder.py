@@ -7,6 +7,7 @@ Actors are plain classes (testable without Ray); this builder applies
 from __future__ import annotations
 
 import functools
+import inspect
 import os
 from dataclasses import dataclass
 from typing import Any
@@ -60,13 +61,15 @@ def build(cls: type, opts: ActorOptions, *args: Any, **kwargs: Any) -> Any:
 @functools.cache
 def _redacting(cls: type) -> type:
     """``cls`` whose constructor first masks secrets in the actor process's log records."""
-    base_init = cls.__init__
+    base_init: Any = cls.__init__  # type: ignore[misc]
 
-    @functools.wraps(base_init)  # keeps the signature Ray checks actor arguments against
     def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
         install_log_redaction()
         base_init(self, *args, **kwargs)
 
+    # the signature Ray checks actor arguments against (not functools.wraps: Ray unwraps
+    # __wrapped__ and cannot annotate a C slot such as object.__init__)
+    __init__.__signature__ = inspect.signature(base_init)  # type: ignore[attr-defined]
     return type(cls.__name__, (cls,), {"__init__": __init__, "__doc__": cls.__doc__})
 
 

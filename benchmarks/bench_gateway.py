@@ -78,11 +78,11 @@ class Timer:
 
 def run(n: int) -> int:
     import ray
+    from fleet_stack import start_stack, stop_stack
 
     from cluster.graphserver import GraphServer, free_port
     from cluster.story_client import Client, follow
     from fleet.adapters.redis_events import RedisEventLog
-    from fleet_stack import start_stack, stop_stack
 
     t_start = time.monotonic()
     server = GraphServer(data_dir=Path(tempfile.mkdtemp(prefix="bench-gw-")), port=free_port())

@@ -40,7 +40,10 @@ _RULES: list[tuple[str, re.Pattern[str], int]] = [
     (
         "private_key",
         re.compile(
-            r"-----BEGIN ((?:[A-Z0-9]+ )*)PRIVATE KEY( BLOCK)?-----.*?-----END \1PRIVATE KEY\2-----"
+            # ((?: BLOCK)?) not ( BLOCK)?: a backreference to a group that did not take part never
+            # matches, so the complete-block branch would never fire and the truncated-block branch
+            # would swallow the ordinary lines after the key
+            r"-----BEGIN ((?:[A-Z0-9]+ )*)PRIVATE KEY((?: BLOCK)?)-----.*?-----END \1PRIVATE KEY\2-----"
             r"|-----BEGIN ((?:[A-Z0-9]+ )*)PRIVATE KEY( BLOCK)?-----[^\n]*(?:\n[A-Za-z0-9+/=:\-, ]+)+",
             re.S,
         ),

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 from fleet.config import RoleSpec
 from fleet.contracts import ChatMessage, ContextPack, Proposal
@@ -104,7 +105,7 @@ class Member:
 
     # ------------------------------------------------------------------ prompting
 
-    def _ask(self, brief: Brief, job: str, schema: type, *, salt: str = "", show: bool = False) -> object:
+    def _ask(self, brief: Brief, job: str, schema: type, *, salt: str = "", show: bool = False) -> Any:
         return structured(
             self.chat,
             self.messages(brief, job, show=show or brief.step != "propose"),

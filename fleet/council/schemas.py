@@ -89,16 +89,18 @@ class Draft(BaseModel):
 class ProposalDraft(Draft):
     """A member's answer to the task."""
 
-    answer: str = Field(min_length=1, max_length=160)
-    reason: str = Field("", max_length=80)
-    test_command: str = Field("", max_length=60)
+    # Bounds keep a draft under ~90 tokens, so max_tokens never cuts the JSON short
+    # (a cut draft is invalid, retried, and may miss the phase on a loaded machine).
+    answer: str = Field(min_length=1, max_length=120)
+    reason: str = Field("", max_length=60)
+    test_command: str = Field("", max_length=40)
 
 
 class CritiqueDraft(Draft):
     """A member's review of one other proposal."""
 
     severity: Literal["info", "minor", "major", "blocker"]
-    comment: str = Field(min_length=1, max_length=100)
+    comment: str = Field(min_length=1, max_length=80)
 
 
 class BallotDraft(Draft):
@@ -106,7 +108,7 @@ class BallotDraft(Draft):
 
     ranking: list[int] = Field(min_length=1)
     scores: list[int] = Field(default_factory=list)
-    reason: str = Field("", max_length=80)
+    reason: str = Field("", max_length=40)
 
 
 @lru_cache(maxsize=32)
@@ -116,7 +118,7 @@ def ballot_schema(n: int) -> type[BallotDraft]:
 
     number = Annotated[int, Field(ge=1, le=n)]
     score = Annotated[int, Field(ge=0, le=10)]
-    return create_model(  # type: ignore[call-overload,no-any-return]
+    return create_model(
         f"BallotDraft{n}",
         __base__=BallotDraft,
         ranking=(list[number], Field(min_length=1, max_length=n)),

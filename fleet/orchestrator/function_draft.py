@@ -106,7 +106,7 @@ def _holds(guard: str, value: object) -> bool:
             return len(value) == 0  # type: ignore[arg-type]
         if guard.endswith(" == 0"):
             return value == 0
-        return value < 0  # type: ignore[operator,no-any-return]
+        return bool(value < 0)  # type: ignore[operator]
     except TypeError:
         return False
 
@@ -140,7 +140,7 @@ def draft_schema(params: tuple[str, ...], conditions: int, choices: tuple[str, .
         cond: Any = Literal[choices] if choices else Annotated[str, Field(pattern=condition, max_length=80)]
         fields["raise_if"] = (list[cond], Field(min_length=conditions, max_length=conditions,
                                                 description="per raises line, the condition that raises"))
-    return create_model(  # type: ignore[call-overload,no-any-return]
+    return create_model(
         f"FunctionDraft{conditions}", __config__=ConfigDict(extra="forbid"), **fields)
 
 
@@ -174,9 +174,9 @@ SHOTS: tuple[ChatMessage, ...] = (
     *_shot("lists.py", LISTS, "first(items: list) -> object",
            ["first([4, 5]) returns 4", "first([]) raises IndexError with message 'empty'"],
            '{"returns": "items[0]", "raise_if": ["len(items) == 0"]}'),
-    *_shot("shapes.py", SHAPES, "perimeter(w: float, h: float) -> float",
-           ["perimeter(2, 3) returns 10", "perimeter(-1, 2) raises ValueError with message 'negative'"],
-           '{"returns": "2 * w + 2 * h", "raise_if": ["w < 0"]}'),
+    *_shot("shapes.py", SHAPES, "root(x: float) -> float",
+           ["root(9) returns 3.0", "root(-1) raises ValueError with message 'negative'"],
+           '{"returns": "x ** 0.5", "raise_if": ["x < 0"]}'),
 )
 SYSTEM = ("You write Python expressions for a function's body. Answer in JSON: \"returns\" is the "
           "expression it returns; \"raise_if\" lists, for each raises example, the condition on the "
@@ -200,10 +200,8 @@ def problem(expr: str, names: Sequence[str], func: str, *, condition: bool = Fal
     bound = set(names) | SAFE
     bound |= {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
     for node in ast.walk(tree):
-        if isinstance(node, ast.Name) and node.id not in bound:
+        if isinstance(node, ast.Name) and node.id not in bound:  # incl. func itself: no recursion
             return f"{expr!r} uses {node.id!r}, which is not a parameter"
-        if isinstance(node, ast.Name) and node.id == func:
-            return f"{expr!r} calls {func} itself"
         if isinstance(node, ast.Attribute) and node.attr.startswith("_"):
             return f"{expr!r} touches a private attribute"
     used = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}

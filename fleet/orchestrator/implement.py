@@ -109,6 +109,10 @@ def function_change(chat: ChatModel, story: Story, cases: Sequence[Example], fil
         code = ask_function(chat, spec, findings, attempt=seed)
         out[path] = pysource.splice(source, func, code)
         modules.add(path)
+        init = path.rsplit("/", 1)[0] + "/__init__.py" if "/" in path else ""
+        if init in files and init != path and (exported := pysource.export(
+                out.get(init, files[init]), pysource.dotted(path), func)):
+            out[init] = exported
     by_module = {pysource.dotted(p): [e for e in cases if pysource.target_module(out, e.func) == p]
                  for p in sorted(modules)}
     tests_dir = "tests/" if any(p.startswith("tests/") for p in files) else ""

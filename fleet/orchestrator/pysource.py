@@ -95,3 +95,28 @@ def splice(source: str, func: str, code: str) -> str:
             return "\n".join(new).rstrip("\n") + "\n"
     body = source.rstrip("\n")
     return (body + "\n\n\n" if body else "") + code.rstrip("\n") + "\n"
+
+
+def export(init_source: str, module: str, func: str) -> str | None:
+    """The package ``__init__`` re-exporting ``func`` the way it re-exports its siblings from
+    ``module`` (``from calc.ops import add`` and ``__all__``); None when it does not."""
+    tree = _tree(init_source)
+    if tree is None:
+        return None
+    lines = init_source.splitlines()
+    edits: list[tuple[int, int, str]] = []
+    for node in tree.body:
+        if isinstance(node, ast.ImportFrom) and node.module == module and node.level == 0 and node.end_lineno:
+            names = {a.name for a in node.names if a.asname is None}
+            if func not in names and "*" not in names:
+                edits.append((node.lineno, node.end_lineno, f"from {module} import {', '.join(sorted(names | {func}))}"))
+        elif (isinstance(node, ast.Assign) and [ast.unparse(t) for t in node.targets] == ["__all__"]
+              and isinstance(node.value, ast.List | ast.Tuple) and node.end_lineno and edits):
+            listed = [e.value for e in node.value.elts if isinstance(e, ast.Constant) and isinstance(e.value, str)]
+            if func not in listed:
+                edits.append((node.lineno, node.end_lineno, f"__all__ = {sorted([*listed, func])!r}".replace("'", '"')))
+    if not edits:
+        return None
+    for start, end, text in sorted(edits, reverse=True):
+        lines[start - 1:end] = [text]
+    return "\n".join(lines).rstrip("\n") + "\n"

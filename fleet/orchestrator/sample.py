@@ -1,8 +1,11 @@
 """The bundled sample: a story the demo runs against ``tests/fixtures/sample_repo``.
 
-``scripted_developer`` is the scripted model's developer for this story: it
-writes the known-good change, so ``fleet demo --model scripted`` exercises
-every real part (council, sandbox, tests, gate, graph) deterministically.
+The story's criteria are executable ("divide(6, 3) returns 2.0", "divide(1, 0) raises
+ValueError ..."), so the developer's model only fills in the returned expression and the
+raise condition of one function (:mod:`fleet.orchestrator.function_draft`), which the
+real SmolLM2-135M gets right on most attempts. ``scripted_developer`` is the scripted
+model's developer: it gives the known-good answer, so ``fleet demo --model scripted``
+exercises every real part (council, sandbox, tests, gate, graph) deterministically.
 """
 
 from __future__ import annotations
@@ -69,10 +72,16 @@ def solution(messages: Sequence[ChatMessage]) -> dict[str, str]:
     return {"calc/ops.py": ops, "tests/test_divide.py": TEST_DIVIDE}
 
 
+DIVIDE_DRAFT = {"returns": "a / b", "raise_if": ["b == 0"]}
+
+
 def scripted_developer(messages: Sequence[ChatMessage], schema: dict[str, Any] | None) -> str:
     """A ScriptedChatModel script: the sample's change for change requests, schema-valid filler otherwise."""
     text = messages[-1].content if messages else ""
-    if schema and "files" in schema.get("properties", {}):
+    properties = (schema or {}).get("properties", {})
+    if "returns" in properties:  # the function draft: the sample's one function
+        return json.dumps({k: v for k, v in DIVIDE_DRAFT.items() if k in properties})
+    if schema and "files" in properties:
         files = solution(messages)
         return json.dumps({"files": [{"path": p, "content": c} for p, c in files.items()]})
     if schema is None:

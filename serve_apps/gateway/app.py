@@ -17,7 +17,6 @@ from serve_apps.gateway.router import create_app
 from serve_apps.gateway.service import GatewayService
 from serve_apps.gateway.tokens import by_token, read_tokens
 
-
 MAX_ONGOING = 512  # requests one gateway replica serves at once, SSE streams included
 
 

@@ -38,8 +38,9 @@ def test_sample_story_goes_from_backlog_to_done_with_real_parts(real_stack, clie
     assert final["outcome"] == "done", (final["parked"], final["transitions"])
     assert [(t["from"], t["to"]) for t in final["transitions"]] == FSM_PATH
     types = collections.Counter(f.split("\n")[1].removeprefix("event: ") for f in _events(client, real_stack, "e2e-done"))
-    assert types["council.proposal"] >= 2 and types["council.ballot"] >= 2 and types["decision.made"] >= 2
-    assert types["sandbox.run"] >= 4 and types["workspace.report"] == 2 and types["gate.result"] == 2
+    # one task: both criteria specify the same function (planning groups them)
+    assert types["council.proposal"] >= 2 and types["council.ballot"] >= 2 and types["decision.made"] >= 1
+    assert types["sandbox.run"] >= 4 and types["workspace.report"] == 1 and types["gate.result"] == 1
     report = client.get(f"{real_stack.base_url}/stories/e2e-done/report", headers=real_stack.headers("viewer"))
     assert "divide" in report.text
 
@@ -62,4 +63,4 @@ def test_killed_orchestrator_resumes_with_no_duplicated_or_missing_events(real_s
     assert len(ids) == len(set(ids)), "an event was stored twice"
     types = collections.Counter(f.split("\n")[1].removeprefix("event: ") for f in frames)
     assert types["story.transition"] == 6 and types["story.done"] == 1 and types["story.parked"] == 3
-    assert types["workspace.report"] == 2 and types["gate.result"] == 2 and types["council.result"] == 2
+    assert types["workspace.report"] == 1 and types["gate.result"] == 1 and types["council.result"] == 1

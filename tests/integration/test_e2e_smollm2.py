@@ -1,0 +1,75 @@
+"""The sample story end to end on the REAL model: SmolLM2-135M (llama.cpp Serve app) for the
+council members and the developer, with every other part real too (gateway over HTTP,
+orchestrator actor, council actor, bubblewrap sandbox, git/pytest/coverage/ruff, rigor gate).
+
+Measured success rate of this exact path: see /tmp/readme-sections/demo-model.md (README).
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from fleet.config import load
+from fleet.orchestrator.sample import SAMPLE_STORY
+
+APP, PREFIX = "llm-e2e", "/llm-e2e"
+GATES = ("scope", "design", "acceptance")
+
+
+@pytest.fixture(scope="module")
+def real_model_stack(ray_cluster, redis_url, tmp_path_factory):
+    from fleet_stack import serve_port, start_stack, stop_stack
+
+    from serve_apps.llm import deploy_llm, undeploy_llm
+
+    serve_port(ray_cluster)
+    url = deploy_llm(load("models.yaml"), "local-smollm2", route_prefix=PREFIX, app_name=APP)
+    s = start_stack(ray_cluster, redis_url, factory=None, model="local-smollm2", llm_base_url=url,
+                    data_dir=str(tmp_path_factory.mktemp("fleet-llm")), rounds=1, phase_timeout_s=90.0)
+    yield s
+    stop_stack(ray_cluster, s)
+    undeploy_llm(APP)
+
+
+def _story(client, stack, story_id):
+    r = client.get(f"{stack.base_url}/stories/{story_id}", headers=stack.headers("viewer"))
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def _drive(client, stack, story_id, deadline):
+    """Approve PO gates until the story ends or parks elsewhere (blocked, error, budget)."""
+    while time.monotonic() < deadline:
+        body = _story(client, stack, story_id)
+        if body["outcome"]:
+            return body
+        gate = (body["parked"] or {}).get("gate")
+        if gate in GATES:
+            client.post(f"{stack.base_url}/stories/{story_id}/approvals", json={"approved": True},
+                        headers=stack.headers())
+        elif gate:
+            return body
+        time.sleep(1.0)
+    pytest.fail(f"story {story_id} did not reach a terminal state in time: {_story(client, stack, story_id)}")
+
+
+@pytest.mark.slow
+def test_sample_story_on_smollm2_ends_with_a_report(real_model_stack, client, sample_git):
+    stack, sid = real_model_stack, "e2e-smollm2"
+    started = time.monotonic()
+    body = {**SAMPLE_STORY, "id": sid, "repo": sample_git}
+    assert client.post(f"{stack.base_url}/stories", json=body, headers=stack.headers()).status_code == 201
+    final = _drive(client, stack, sid, deadline=started + 600)
+    took = time.monotonic() - started
+    report = client.get(f"{stack.base_url}/stories/{sid}/report", params={"format": "json"},
+                        headers=stack.headers("viewer"))
+    assert report.status_code == 200, report.text
+    md = client.get(f"{stack.base_url}/stories/{sid}/report", headers=stack.headers("viewer")).text
+    assert SAMPLE_STORY["title"] in md
+    print(f"\nSmolLM2 sample story: {final['state']} outcome={final['outcome']} parked={final['parked']} in {took:.0f}s")
+    # Measured 10/10 DONE on this path (see the README); the 135M model writes only the
+    # returned expression and a guard chosen from an enum, and up to 4 attempts are allowed.
+    assert final["outcome"] == "done", (final["parked"], final["transitions"])
+    assert ("DOCS", "DONE") in [(t["from"], t["to"]) for t in final["transitions"]]
