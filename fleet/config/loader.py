@@ -1,0 +1,93 @@
+"""Loading and validating config files with errors that name the file, the key and the problem."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+from pydantic import (
+    ValidationError,
+)
+
+from fleet.config.base import SYSTEM_ROLES, Schema
+from fleet.config.cluster import ClusterConfig
+from fleet.config.models import ModelsConfig
+from fleet.config.stack import FleetConfig
+from fleet.config.team import LifecycleConfig, PolicyConfig, RigorConfig, RolesConfig, ScopesConfig
+from fleet.errors import ConfigError, UnknownName
+
+# ----------------------------------------------------------------------------- loading
+
+SCHEMAS: dict[str, type[Schema]] = {
+    "roles.yaml": RolesConfig,
+    "lifecycle.yaml": LifecycleConfig,
+    "rigor.yaml": RigorConfig,
+    "scopes.yaml": ScopesConfig,
+    "policy.yaml": PolicyConfig,
+    "models.yaml": ModelsConfig,
+    "fleet.yaml": FleetConfig,
+    "cluster.yaml": ClusterConfig,
+}
+
+S = TypeVar("S", bound=Schema)
+
+
+def config_dir() -> Path:
+    """``$FLEET_CONFIG_DIR`` or the repository's ``config/``."""
+    env = os.environ.get("FLEET_CONFIG_DIR")
+    return Path(env) if env else Path(__file__).resolve().parents[2] / "config"
+
+
+def parse(name: str, text: str, schema: type[S]) -> S:
+    """Validate YAML ``text`` (from file ``name``) against ``schema``."""
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        key = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ConfigError(file=name, key=key, problem=f"malformed YAML: {problem}") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(file=name, key="", problem="expected a mapping at the top level")
+    try:
+        return schema.model_validate(raw)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        key = ".".join(str(p) for p in err["loc"])
+        raise ConfigError(file=name, key=key, problem=err["msg"]) from None
+
+
+def load(name: str, directory: Path | None = None) -> Any:
+    """Load and validate ``config/<name>`` with its schema."""
+    if name not in SCHEMAS:
+        raise UnknownName(what="config file", name=name, valid=list(SCHEMAS))
+    path = (directory or config_dir()) / name
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise ConfigError(file=str(path), key="", problem=f"cannot read: {exc.strerror}") from None
+    return parse(str(path), text, SCHEMAS[name])
+
+
+def load_all(directory: Path | None = None) -> dict[str, Schema]:
+    """Every config file, validated, plus cross-file checks (roles named everywhere exist)."""
+    out = {name: load(name, directory) for name in SCHEMAS}
+    roles: RolesConfig = out["roles.yaml"]
+    base = directory or config_dir()
+    for name, field in (("scopes.yaml", "scopes"), ("policy.yaml", "roles"), ("models.yaml", "routing")):
+        for role in getattr(out[name], field):
+            if role != "default" and role not in roles.roles and role not in SYSTEM_ROLES:
+                raise ConfigError(
+                    file=str(base / name), key=f"{field}.{role}",
+                    problem=f"unknown role; valid: {', '.join(roles.roles)}",
+                )
+    models: ModelsConfig = out["models.yaml"]
+    for role, spec in roles.roles.items():
+        if spec.model and spec.model not in models.models:
+            raise ConfigError(
+                file=str(base / "roles.yaml"), key=f"roles.{role}.model",
+                problem=f"unknown model {spec.model!r}; valid: {', '.join(models.models)}",
+            )
+    return out
