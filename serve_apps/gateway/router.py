@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 import json
 from collections.abc import Callable, Iterator
 from typing import Annotated, Any
@@ -76,6 +77,15 @@ def install_errors(app: FastAPI) -> None:
         return _error(422, "invalid_request", f"{field}: {first.get('msg')}", field)
 
 
+def role_of(tokens: dict[str, str], presented: str) -> str | None:
+    """The role of ``presented``, compared in constant time against every known token."""
+    found = None
+    for token, role in tokens.items():
+        if hmac.compare_digest(token.encode(), presented.encode()):
+            found = role
+    return found
+
+
 def auth(tokens: dict[str, str]) -> Callable[[str], Any]:
     """A dependency factory: ``Depends(need("po"))`` admits tokens whose role ranks at least po."""
     bearer = HTTPBearer(auto_error=False)
@@ -84,7 +94,7 @@ def auth(tokens: dict[str, str]) -> Callable[[str], Any]:
         def check(cred: HTTPAuthorizationCredentials | None = Depends(bearer)) -> str:  # noqa: B008
             if cred is None or cred.scheme.lower() != "bearer":
                 raise ApiError(401, "unauthorized", "missing bearer token: send 'Authorization: Bearer <token>'")
-            have = tokens.get(cred.credentials)
+            have = role_of(tokens, cred.credentials)
             if have is None:
                 raise ApiError(401, "unauthorized", "unknown token")
             if ROLES.index(have) < ROLES.index(role):
