@@ -47,10 +47,6 @@ class Limits(Schema):
 
     stream_maxlen: int = Field(100_000, gt=0, description="events kept per story stream (approximate trim)")
     session_ttl_s: int = Field(86_400, gt=0, description="TTL of session scratch keys")
-    cache_ttl_s: int = Field(3_600, gt=0, description="TTL of cached context packs")
-    max_build_attempts: int = Field(
-        3, ge=1, description="build attempts per task (not enforced yet: lifecycle max_loopbacks is)"
-    )
     max_body_bytes: int = Field(
         1_000_000, gt=0, description="largest request body the gateway accepts (413 above)"
     )
