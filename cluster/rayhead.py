@@ -148,6 +148,8 @@ class RayHead:
         c = self.config
         return [
             ray_cli(), "start", "--head", "--block", "--disable-usage-stats",
+            # Ray replaces a loopback node IP with the host's routable one
+            # (services.resolve_ip_for_localhost), so logs and metric labels show that IP.
             "--node-ip-address", "127.0.0.1", "--port", str(c.gcs_port),
             "--dashboard-host", c.dashboard.host, "--dashboard-port", str(c.dashboard.port),
             "--num-cpus", str(c.num_cpus), "--object-store-memory", str(c.object_store_memory),

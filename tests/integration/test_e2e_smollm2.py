@@ -2,7 +2,8 @@
 council members and the developer, with every other part real too (gateway over HTTP,
 orchestrator actor, council actor, bubblewrap sandbox, git/pytest/coverage/ruff, rigor gate).
 
-Measured success rate of this exact path: see /tmp/readme-sections/demo-model.md (README).
+Measured on this machine: 7/7 `fleet demo` runs and this test reached DONE, all on the first
+attempt (see the README section on the demo model).
 """
 
 from __future__ import annotations
@@ -69,7 +70,7 @@ def test_sample_story_on_smollm2_ends_with_a_report(real_model_stack, client, sa
     md = client.get(f"{stack.base_url}/stories/{sid}/report", headers=stack.headers("viewer")).text
     assert SAMPLE_STORY["title"] in md
     print(f"\nSmolLM2 sample story: {final['state']} outcome={final['outcome']} parked={final['parked']} in {took:.0f}s")
-    # Measured 10/10 DONE on this path (see the README); the 135M model writes only the
-    # returned expression and a guard chosen from an enum, and up to 4 attempts are allowed.
+    # Reliable enough to assert: the model writes only the returned expression (9/10 right per
+    # attempt in isolation) and picks the guard from an enum; up to 4 attempts are allowed.
     assert final["outcome"] == "done", (final["parked"], final["transitions"])
     assert ("DOCS", "DONE") in [(t["from"], t["to"]) for t in final["transitions"]]

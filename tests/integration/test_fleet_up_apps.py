@@ -95,6 +95,7 @@ def _scrape(url: str) -> str:
 
 
 def test_fleet_metrics_reach_the_ray_metrics_endpoint(stack):
+    """The orchestrator's ray.util.metrics, exported by Ray with its ``ray_`` prefix."""
     head = json.loads((stack["data"] / "ray" / "head.json").read_text())
     url = f"http://127.0.0.1:{head['metrics_port']}/metrics"
     deadline, text = time.monotonic() + 90, ""
@@ -104,8 +105,8 @@ def test_fleet_metrics_reach_the_ray_metrics_endpoint(stack):
             break
         time.sleep(3)
     missing = [m for m in METRICS if m not in text]
-    print("\n".join(line for line in text.splitlines() if "fleet_" in line and not line.startswith("#")))
-    assert not missing, f"not on {url}: {missing}"
+    seen = sorted({line.split("{")[0] for line in text.splitlines() if "fleet_" in line and line[:1] != "#"})
+    assert not missing, f"not on {url}: {missing} (fleet series there: {seen})"
     done = [line for line in text.splitlines() if "fleet_stories_finished" in line and 'outcome="done"' in line
             and not line.startswith("#")]
     assert done and float(done[0].rsplit(" ", 1)[1]) >= 1
