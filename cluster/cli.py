@@ -43,6 +43,16 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:  # never a stack trace for the user; FLEET_DEBUG=1 shows it
+        if os.environ.get("FLEET_DEBUG"):
+            raise
+        first = (str(exc).strip().splitlines() or [""])[0][:500]
+        print(
+            f"fleet {args.command}: unexpected {type(exc).__name__}: {redact(first)[0]}\n"
+            f"  (set FLEET_DEBUG=1 for the full traceback; `fleet status` shows what runs and where its logs are)",
+            file=sys.stderr,
+        )
+        return 1
 
 
 if __name__ == "__main__":

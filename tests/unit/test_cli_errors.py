@@ -1,0 +1,40 @@
+"""The CLI turns any failure into one clear line: no traceback unless FLEET_DEBUG is set."""
+
+from __future__ import annotations
+
+import argparse
+
+import pytest
+
+from cluster import cli
+
+
+def _boom(args: argparse.Namespace) -> int:
+    raise RuntimeError("actor died unexpectedly\n  File 'x.py', line 1\nTraceback detail")
+
+
+@pytest.fixture
+def parser_with_boom(monkeypatch):
+    real = cli.build_parser
+
+    def build() -> argparse.ArgumentParser:
+        parser = real()
+        sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+        sub.add_parser("boom").set_defaults(func=_boom)
+        return parser
+
+    monkeypatch.setattr(cli, "build_parser", build)
+
+
+def test_unexpected_error_is_one_line_with_exit_1(parser_with_boom, capsys, monkeypatch):
+    monkeypatch.delenv("FLEET_DEBUG", raising=False)
+    assert cli.main(["boom"]) == 1
+    err = capsys.readouterr().err
+    assert "unexpected RuntimeError: actor died unexpectedly" in err
+    assert "Traceback" not in err and "x.py" not in err
+
+
+def test_fleet_debug_shows_the_traceback(parser_with_boom, monkeypatch):
+    monkeypatch.setenv("FLEET_DEBUG", "1")
+    with pytest.raises(RuntimeError):
+        cli.main(["boom"])
