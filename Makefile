@@ -68,7 +68,7 @@ $(VLLM_STAMP):
 	@touch $(VLLM_STAMP)
 
 test-vllm: $(VLLM_STAMP)
-	RAY_AUTH_MODE=disabled PYTHONPATH=$(CURDIR) $(VLLM_VENV)/bin/python -m pytest -q -m vllm -p no:cacheprovider tests/vllm $(PYTEST_ARGS)
+	RAY_AUTH_MODE=disabled PYTHONPATH=$(CURDIR) $(VLLM_VENV)/bin/python -m pytest -q -m vllm -p no:cacheprovider tests/gpu_vllm $(PYTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache

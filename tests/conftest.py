@@ -46,3 +46,16 @@ def ray_cluster():
         )
     yield ray
     ray.shutdown()
+
+
+@pytest.fixture(scope="session")
+def serve_http(ray_cluster) -> int:
+    """Ray Serve's HTTP proxy, started once per session on a free loopback port; returns the port.
+
+    Serve keeps the first proxy's options for the cluster's lifetime, so every test that needs
+    Serve must go through this fixture (or ``tests/fleet_stack.serve_port``), never its own
+    ``serve.start``.
+    """
+    import fleet_stack
+
+    return fleet_stack.serve_port(ray_cluster)

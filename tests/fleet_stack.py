@@ -85,6 +85,10 @@ def serve_port(ray_mod: Any) -> int:
     if port is None:
         port = free_port()
         serve.start(http_options={"host": "127.0.0.1", "port": port})
+        # Serve keeps the first proxy's options: read back the port actually in use.
+        from serve_apps.llm.app import proxy_address
+
+        port = proxy_address()[1]
         serve_port.port = port  # type: ignore[attr-defined]
     return port
 

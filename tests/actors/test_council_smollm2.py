@@ -15,7 +15,6 @@ import pytest
 
 from actors.agent import spawn_agent
 from actors.council import spawn_council
-from cluster.graphserver import free_port
 from fleet.config import load
 from fleet.contracts import Deliberation
 from fleet.council import DeliberationRequest
@@ -26,12 +25,10 @@ MAX_TOKENS, PHASE_S, BOUND_S = 112, 150.0, 420.0  # idle 2-core box: ~15-30 s in
 
 
 @pytest.fixture(scope="module")
-def llm_url(ray_cluster):
-    from ray import serve
+def llm_url(ray_cluster, serve_http):
 
     from serve_apps.llm import deploy_llm, undeploy_llm
 
-    serve.start(http_options={"host": "127.0.0.1", "port": free_port()})
     url = deploy_llm(load("models.yaml"), "local-smollm2", route_prefix=PREFIX, app_name=APP)
     yield url
     undeploy_llm(APP)

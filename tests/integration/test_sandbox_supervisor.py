@@ -106,7 +106,8 @@ def test_survives_a_crashed_run_and_a_killed_process(sup, tmp_path):
     deadline = time.monotonic() + 60
     while True:
         try:
-            assert ray.get(handle.run.remote(spec(["true"])), timeout=30).status == "passed"
+            after = ray.get(handle.run.remote(spec(["true"])), timeout=30)
+            assert after.status == "passed", (after.status, after.limit_hit, after.reason, after.stderr[-500:])
             break
         except ray.exceptions.RayActorError:
             assert time.monotonic() < deadline

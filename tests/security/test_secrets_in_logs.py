@@ -25,6 +25,9 @@ DB_PASSWORD = "S3cr3t-Passw0rd-77"
 def restored_factory():
     """Install in this test only: the pytest process is shared with other tests."""
     before = logging.getLogRecordFactory()
+    # Another test in this process (e.g. one calling the CLI's main) may have installed it
+    # already: start from the stdlib factory so the control really runs without redaction.
+    logging.setLogRecordFactory(logging.LogRecord)
     yield
     logging.setLogRecordFactory(before)
 

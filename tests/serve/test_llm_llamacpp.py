@@ -45,12 +45,10 @@ def models() -> ModelsConfig:
 
 
 @pytest.fixture(scope="module")
-def llm_url(ray_cluster, models):
-    from ray import serve
+def llm_url(ray_cluster, serve_http, models):
 
     from serve_apps.llm import deploy_llm, undeploy_llm
 
-    serve.start(http_options={"host": "127.0.0.1", "port": free_port()})
     assert models.models["local-smollm2"].num_cpus <= 1
     url = deploy_llm(models, "local-smollm2", route_prefix=PREFIX, app_name=APP)
     yield url

@@ -11,7 +11,6 @@ from typing import Literal
 import pytest
 from pydantic import BaseModel, Field
 
-from cluster.graphserver import free_port
 from fleet.adapters.model_registry import build_chat_model
 from fleet.config import ModelsConfig
 from fleet.contracts import ChatMessage
@@ -43,16 +42,13 @@ def vllm_models(tmp_path_factory) -> ModelsConfig:
 
 
 @pytest.fixture(scope="module")
-def vllm_url(ray_cluster, vllm_models):
-    from ray import serve
+def vllm_url(ray_cluster, serve_http, vllm_models):
 
     from serve_apps.llm import deploy_llm, undeploy_llm
 
-    serve.start(http_options={"host": "127.0.0.1", "port": free_port()})
     url = deploy_llm(vllm_models, "smollm2-vllm", route_prefix="/llm-vllm", app_name="llm-vllm")
     yield url
     undeploy_llm("llm-vllm")
-    serve.shutdown()
 
 
 def test_vllm_cpu_structured_output(vllm_url, vllm_models):

@@ -1,4 +1,7 @@
-"""vLLM tests run only where vLLM is installed (the separate venv of `make test-vllm`)."""
+"""vLLM tests run only where vLLM is installed (the separate venv of `make test-vllm`).
+
+The folder is not named `vllm`: with tests/ on sys.path it would shadow the real package.
+"""
 
 from __future__ import annotations
 
