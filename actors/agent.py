@@ -3,12 +3,19 @@
 ``RoleAgent`` is a plain class (a thin shell over :class:`fleet.council.Member`); ``spawn_agent``
 makes it an actor through the one builder. Its methods never raise for a failed model call:
 they return the (picklable) exception, so the council can gather a whole phase with one
-``ray.get`` and drop only the members that failed.
+``ray.get`` and drop only the members that failed (a returned ``BudgetExceeded`` instead stops
+the council: see ``fleet/council/engine.py``).
+
+An agent serves many stories, so it keeps one ``Member`` per story (the most recent
+``MAX_STORIES``), each over that story's routed, ledgered model: every call is checked against
+the story's budgets and recorded as a ``model.usage`` event in the story's timeline.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from actors.builder import NAMESPACE, ActorOptions, build, lookup
@@ -16,27 +23,33 @@ from fleet.config import RolesConfig, load
 from fleet.contracts import ContextPack, Proposal
 from fleet.council import Brief, Member, mix
 from fleet.errors import NotFound, UserError
-from fleet.ports import ChatModel
+from fleet.ledger import UsageLedger
+from fleet.ports import ChatModel, EventLog
 
 ChatModelFactory = Callable[[], ChatModel]
+EventLogFactory = Callable[[], EventLog]
+
+MAX_STORIES = 64
+"""Stories an agent keeps a member for; older ones are rebuilt on demand (their spend is in the log)."""
 
 
-def agent_actor_name(agent_id: str) -> str:
-    """The Ray actor name of agent ``agent_id`` (e.g. ``agent-developer-1``)."""
-    return f"agent-{agent_id}"
+def agent_actor_name(agent_id: str, scope: str | None = None) -> str:
+    """The Ray actor name of agent ``agent_id`` (e.g. ``agent-developer-1``).
 
-
-def _routed_model(role: str, model: str | None, llm_base_url: str | None) -> ChatModel:
-    from fleet.adapters.model_registry import build_chat_model, chat_model_for_role
-
-    models = load("models.yaml")
-    if model:
-        return build_chat_model(models, model, llm_base_url=llm_base_url)
-    return chat_model_for_role(models, role, llm_base_url=llm_base_url)
+    ``scope`` separates the agents of fleets sharing a namespace (``agent-<scope>-developer-1``):
+    an agent's model, event log and budgets are fixed when it is created.
+    """
+    return f"agent-{agent_id}" if scope is None else f"agent-{scope}-{agent_id}"
 
 
 class RoleAgent:
-    """One role instance: proposes, critiques, revises and votes with its own model and seed."""
+    """One role instance: proposes, critiques, revises and votes with its own model and seed.
+
+    ``event_log_factory`` (picklable, e.g. ``partial(RedisEventLog, url, prefix=...)``) is the
+    story timeline the ledger records usage in and reads budgets from; without it the ledger
+    keeps totals in memory and no ``model.usage`` events are written. ``budgets`` replaces
+    ``models.yaml``'s budgets (scope -> ``{tokens, cost}``).
+    """
 
     def __init__(
         self,
@@ -46,6 +59,8 @@ class RoleAgent:
         chat_model_factory: ChatModelFactory | None = None,
         model: str | None = None,
         llm_base_url: str | None = None,
+        event_log_factory: EventLogFactory | None = None,
+        budgets: Mapping[str, Any] | None = None,
         temperature: float = 0.7,
         seed: int | None = None,
         context_service: str | None = None,
@@ -53,19 +68,44 @@ class RoleAgent:
         max_tokens: int = 160,
         roles: RolesConfig | None = None,
     ) -> None:
-        spec = (roles or load("roles.yaml")).get(role)
-        if spec.human:
+        from fleet.adapters.model_registry import RoleModels, with_budgets
+
+        self.spec = (roles or load("roles.yaml")).get(role)
+        if self.spec.human:
             raise UserError(f"role {role!r} is a person, not an agent; pick one of the agent roles")
         self.agent_id, self.role = agent_id, role
         self._context_service, self._namespace = context_service, namespace
-        chat = chat_model_factory() if chat_model_factory else _routed_model(role, model, llm_base_url)
-        self.member = Member(
-            agent_id, role, spec, chat,
-            temperature=temperature,
-            seed=mix(agent_id) if seed is None else seed,
-            context=self._context if context_service else None,
-            max_tokens=max_tokens,
-        )
+        models = with_budgets(load("models.yaml"), budgets)
+        log = event_log_factory() if event_log_factory else None
+        self.ledger = UsageLedger(models, event_log=log)
+        base = chat_model_factory() if chat_model_factory else None
+        self.models = RoleModels(models, role, model=model, base=base, llm_base_url=llm_base_url,
+                                 ledger=self.ledger, event_log=log, actor=f"agent:{agent_id}")
+        self._member_kwargs: dict[str, Any] = {
+            "temperature": temperature,
+            "seed": mix(agent_id) if seed is None else seed,
+            "context": self._context if context_service else None,
+            "max_tokens": max_tokens,
+        }
+        self._members: OrderedDict[str, Member] = OrderedDict()
+        self._lock = threading.Lock()  # the actor is threaded: phases of several stories at once
+
+    def member(self, story_id: str) -> Member:
+        """This agent's member for ``story_id`` (its model is that story's ledgered model)."""
+        with self._lock:
+            found = self._members.get(story_id)
+            if found is not None:
+                self._members.move_to_end(story_id)
+                return found
+            found = Member(self.agent_id, self.role, self.spec, self.models.for_story(story_id),
+                           **self._member_kwargs)
+            self._members[story_id] = found
+            while len(self._members) > MAX_STORIES:
+                old_story, old = self._members.popitem(last=False)
+                old.close()
+                if self.ledger.event_log is not None:  # in memory, the totals are the only copy
+                    self.ledger.forget(old_story)
+            return found
 
     def _context(self, story_id: str, role: str, phase: str, task_id: str | None) -> ContextPack:
         import ray
@@ -83,19 +123,23 @@ class RoleAgent:
             return exc
 
     def propose(self, brief: Brief) -> Any:
-        return self._safe(self.member.propose, brief)
+        return self._safe(lambda: self.member(brief.story_id).propose(brief))
 
     def critique(self, brief: Brief, target: Proposal) -> Any:
-        return self._safe(self.member.critique, brief, target)
+        return self._safe(lambda: self.member(brief.story_id).critique(brief, target))
 
     def critiques(self, brief: Brief, targets: tuple[Proposal, ...]) -> Any:
-        return self._safe(self.member.critiques, brief, targets)
+        return self._safe(lambda: self.member(brief.story_id).critiques(brief, targets))
 
     def revise(self, brief: Brief, own: Proposal | None) -> Any:
-        return self._safe(self.member.revise, brief, own)
+        return self._safe(lambda: self.member(brief.story_id).revise(brief, own))
 
     def vote(self, brief: Brief) -> Any:
-        return self._safe(self.member.vote, brief)
+        return self._safe(lambda: self.member(brief.story_id).vote(brief))
+
+    def usage(self) -> list[Any]:
+        """The usage records of calls made by this agent process (for tests and debugging)."""
+        return list(self.ledger.records)
 
     def ping(self) -> str:
         return self.agent_id
@@ -107,6 +151,7 @@ def spawn_agent(
     *,
     namespace: str = NAMESPACE,
     max_concurrency: int = 64,
+    scope: str | None = None,
     **kwargs: Any,
 ) -> Any:
     """Create (or get, if running) the named detached agent actor; returns its handle.
@@ -118,7 +163,7 @@ def spawn_agent(
     role = role or agent_id.rsplit("-", 1)[0]
     load("roles.yaml").get(role)  # fail here with the valid names, not inside a dead actor
     opts = ActorOptions(
-        name=agent_actor_name(agent_id),
+        name=agent_actor_name(agent_id, scope),
         namespace=namespace,
         num_cpus=0,
         max_restarts=-1,

@@ -52,8 +52,10 @@ class CouncilActor:
         namespace: str = NAMESPACE,
         sandbox_factory: Callable[[], Sandbox] | None = None,
         name: str = "council",
+        agent_scope: str | None = None,
     ) -> None:
         self.namespace = namespace
+        self.agent_scope = agent_scope  # the agents' names: see actors.agent.agent_actor_name
         self.log = event_log_factory()
         sandbox = sandbox_factory() if sandbox_factory else None
         self.council = Council(
@@ -70,7 +72,7 @@ class CouncilActor:
 
     def _handle(self, member: str) -> Any:
         if member not in self._handles:
-            handle = lookup(agent_actor_name(member), self.namespace)
+            handle = lookup(agent_actor_name(member, self.agent_scope), self.namespace)
             if handle is None:
                 return None
             self._handles[member] = handle
@@ -82,7 +84,7 @@ class CouncilActor:
         for i, (member, method, args) in enumerate(calls):
             handle = self._handle(member)
             if handle is None:
-                results[i] = NotFound(what="agent actor", id=agent_actor_name(member))
+                results[i] = NotFound(what="agent actor", id=agent_actor_name(member, self.agent_scope))
                 continue
             refs[getattr(handle, method).remote(*args)] = i
         if not refs:
@@ -126,6 +128,7 @@ def spawn_council(
     namespace: str = NAMESPACE,
     sandbox_factory: Callable[[], Sandbox] | None = None,
     max_concurrency: int = 64,
+    agent_scope: str | None = None,
 ) -> Any:
     """Create (or get) the named, detached, restartable council actor; returns its handle.
 
@@ -140,4 +143,5 @@ def spawn_council(
         max_task_retries=-1,  # a deliberate() cut short by a crash is re-run, and resumes
         max_concurrency=max_concurrency,
     )
-    return build(CouncilActor, opts, event_log_factory, namespace=namespace, sandbox_factory=sandbox_factory, name=name)
+    return build(CouncilActor, opts, event_log_factory, namespace=namespace, sandbox_factory=sandbox_factory,
+                 name=name, agent_scope=agent_scope)

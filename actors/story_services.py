@@ -5,11 +5,17 @@
 files, then the workspace runner clones the story's repository, applies it, and
 builds/tests/lints it in the sandbox supervisor. Each task builds on the previous
 task's committed workspace, found in the timeline, so a restart loses nothing.
+
+Every model call of a story goes through the usage ledger: the agents and the developer's
+model record ``model.usage`` events in the story's timeline and check its budgets first;
+a spent budget reaches the orchestrator as ``BudgetExceeded`` (it parks the story).
 """
 
 from __future__ import annotations
 
 import subprocess
+import threading
+from collections.abc import Mapping
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -18,13 +24,16 @@ import ray
 
 from actors.wiring import OrchestratorSettings
 from fleet.contracts import Deliberation, Proposal, RunContext, Story, Task, WorkspaceReport
-from fleet.errors import UserError
+from fleet.errors import ControlSignal, UserError
+from fleet.ledger import UsageLedger
 from fleet.orchestrator.implement import implement
 from fleet.orchestrator.services import Execution
 from fleet.orchestrator.view import fold
 from fleet.ports import ChatModel, EventLog
 
 MAX_REPO_FILES = 12
+EXECUTOR_ACTOR = "executor:developer"  # names the implementation call in model.usage events
+DEFAULT_PREFIX = "fleet"  # the event-log prefix of the default fleet (OrchestratorSettings.prefix)
 
 
 def role_of(member: str) -> str:
@@ -37,6 +46,9 @@ class RayCouncil:
 
     def __init__(self, settings: OrchestratorSettings, log: EventLog) -> None:
         self.settings = settings
+        # Agents are per fleet (their model, timeline and budgets are fixed at creation): the
+        # default fleet keeps the plain names, another fleet in the namespace gets its own.
+        self.scope = None if settings.prefix == DEFAULT_PREFIX else settings.prefix
         self._council: Any = None
         self._agents: set[str] = set()
 
@@ -48,16 +60,21 @@ class RayCouncil:
             s = self.settings
             self._spawn({m: s.role_models.get(role_of(m)) or s.model for m in s.members})
             self._council = spawn_council(partial(RedisEventLog, s.redis_url, prefix=s.prefix),
-                                          name=f"council-{s.prefix}", namespace=s.namespace)
+                                          name=f"council-{s.prefix}", namespace=s.namespace,
+                                          agent_scope=self.scope)
         return self._council
 
-    def _spawn(self, agents: dict[str, str | None]) -> None:
+    def _spawn(self, agents: Mapping[str, str | None]) -> None:
         """Create the agent actors not created yet (agent id -> model, None: models.yaml routing)."""
         from actors.agent import spawn_agent
+        from fleet.adapters.redis_events import RedisEventLog
 
         new = {a: m for a, m in agents.items() if a not in self._agents}
         s = self.settings
-        handles = [spawn_agent(a, role_of(a), namespace=s.namespace, model=m, llm_base_url=s.llm_base_url)
+        # The agents' ledgers write to (and read budgets from) this fleet's story timelines.
+        logs = partial(RedisEventLog, s.redis_url, prefix=s.prefix)
+        handles = [spawn_agent(a, role_of(a), namespace=s.namespace, scope=self.scope, model=m,
+                               llm_base_url=s.llm_base_url, event_log_factory=logs, budgets=budgets_of(s))
                    for a, m in new.items()]
         ray.get([h.ping.remote() for h in handles])
         self._agents |= set(new)
@@ -91,7 +108,14 @@ class RayCouncil:
             phase="build", members=members, roles=roles, rounds=self.settings.rounds,
             phase_timeout_s=self.settings.phase_timeout_s,
         )
-        return ray.get(council.deliberate.remote(request))
+        try:
+            return ray.get(council.deliberate.remote(request))
+        except ray.exceptions.RayTaskError as exc:
+            # A spent budget is the orchestrator's to handle (it parks the story): re-raise the
+            # signal itself, not Ray's wrapper with the remote traceback in its message.
+            if isinstance(exc.cause, ControlSignal):
+                raise exc.cause from None
+            raise
 
 
 class WorkspaceExecutor:
@@ -100,21 +124,37 @@ class WorkspaceExecutor:
     def __init__(self, settings: OrchestratorSettings, log: EventLog, chat: ChatModel | None = None) -> None:
         self.settings = settings
         self.log = log
-        self._chat = chat
-        self._chats: dict[str, ChatModel] = {}
+        self._chat = chat  # a given model replaces the fleet's (not a story's override); still ledgered
+        self._models: dict[str | None, Any] = {}  # model override (None: the fleet's) -> RoleModels
+        self._ledger: UsageLedger | None = None
+        self._lock = threading.Lock()  # stories are driven by concurrent threads
         self._runner: Any = None
 
+    def ledger(self) -> UsageLedger:
+        """The orchestrator's ledger, over the story timelines (shared with the agents' ledgers)."""
+        from fleet.adapters.model_registry import with_budgets
+        from fleet.config import load
+
+        with self._lock:
+            if self._ledger is None:
+                self._ledger = UsageLedger(with_budgets(load("models.yaml"), budgets_of(self.settings)),
+                                           event_log=self.log)
+            return self._ledger
+
     def chat(self, story: Story | None = None) -> ChatModel:
-        """The developer's model: the story's override, else the fleet's."""
+        """The developer's model for ``story`` (its override, else the fleet's): routed, checked
+        against the story's budgets and recorded as ``model.usage`` in its timeline."""
         override = story.models.get("developer") if story else None
-        if override:
-            if override not in self._chats:
-                self._chats[override] = developer_model(
-                    self.settings.model_copy(update={"model": override, "role_models": {}}))
-            return self._chats[override]
-        if self._chat is None:
-            self._chat = developer_model(self.settings)
-        return self._chat
+        ledger = self.ledger()
+        with self._lock:
+            if override not in self._models:
+                settings = self.settings
+                if override:
+                    settings = settings.model_copy(update={"model": override, "role_models": {}})
+                base = self._chat if override is None else None
+                self._models[override] = developer_models(settings, self.log, ledger, base=base)
+            models = self._models[override]
+        return models.for_story(story.id if story else None)
 
     def runner(self) -> Any:
         if self._runner is None:
@@ -157,21 +197,27 @@ class WorkspaceExecutor:
         return Execution(report=report, data=data)
 
 
-def developer_model(settings: OrchestratorSettings) -> ChatModel:
-    """The developer's model; the scripted one knows the bundled sample's change."""
+def budgets_of(settings: OrchestratorSettings) -> dict[str, Any] | None:
+    """The settings' budget overrides as plain dicts (picklable, for the agent actors)."""
+    if settings.budgets is None:
+        return None
+    return {scope: b.model_dump() for scope, b in settings.budgets.items()}
+
+
+def developer_models(settings: OrchestratorSettings, log: EventLog, ledger: UsageLedger,
+                     base: ChatModel | None = None) -> Any:
+    """The developer's ``RoleModels``: ``base`` if given, the scripted developer (it knows the
+    bundled sample's change), the named model, or models.yaml routing."""
+    from fleet.adapters.model_registry import RoleModels
+
     model = settings.role_models.get("developer") or settings.model
-    if model == "scripted":
+    if base is None and model == "scripted":
         from fleet.fakes import ScriptedChatModel
         from fleet.orchestrator.sample import scripted_developer
 
-        return ScriptedChatModel(script=scripted_developer, name="scripted")
-    from fleet.adapters.model_registry import build_chat_model, chat_model_for_role
-    from fleet.config import load
-
-    models = load("models.yaml")
-    if model:
-        return build_chat_model(models, model, llm_base_url=settings.llm_base_url)
-    return chat_model_for_role(models, "developer", llm_base_url=settings.llm_base_url)
+        base = ScriptedChatModel(script=scripted_developer, name="scripted")
+    return RoleModels(ledger.models, "developer", model=model, base=base, llm_base_url=settings.llm_base_url,
+                      ledger=ledger, event_log=log, actor=EXECUTOR_ACTOR)
 
 
 def repo_files(source: str, branch: str | None) -> dict[str, str]:

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from fleet.coach import score_story
 from fleet.config import load
+from fleet.config.models import Budget
 from fleet.orchestrator.planning import plan_from_criteria
 from fleet.orchestrator.services import Services, summary_docs
 from fleet.ports import EventLog
@@ -39,6 +40,8 @@ class OrchestratorSettings(BaseModel):
     max_parallel_stories: int = Field(32, ge=1)
     task_parallelism: int = Field(4, ge=1)
     data_dir: str | None = Field(None, description="where workspaces and archives live")
+    budgets: dict[str, Budget] | None = Field(
+        None, description="replaces models.yaml budgets ('story' or a role -> {tokens, cost})")
 
 
 def event_log(settings: OrchestratorSettings) -> Any:

@@ -14,23 +14,29 @@ Budget semantics (decided here, relied on by the orchestrator):
 - With an ``EventLog`` the totals are derived from the story's ``model.usage``
   events, so every process (every agent actor) sharing the log enforces the same
   budget; without one the ledger keeps totals in memory.
+- A spent budget parks the story at the PO's ``budget`` gate. When the PO approves
+  it (a ``story.approved`` event with ``gate: budget``), the story gets a fresh
+  budget: its spend counts from zero again, and a later overrun is announced anew.
 """
 
 from __future__ import annotations
 
 import threading
 import time
+from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from fleet.config import ModelsConfig
-from fleet.contracts import ChatMessage, ChatResponse, UsageRecord
+from fleet.contracts import ChatMessage, ChatResponse, FleetEvent, UsageRecord
 from fleet.errors import BudgetExceeded
 from fleet.events import make_event
 from fleet.fakes import SystemClock
 from fleet.ports import ChatModel, Clock, EventLog
 from fleet.routing import UNATTRIBUTED
+
+MAX_RECORDS = 10_000
 
 
 @dataclass
@@ -54,11 +60,14 @@ class UsageLedger:
         self.models = models
         self.event_log = event_log
         self.clock = clock or SystemClock()
-        self.records: list[UsageRecord] = []  # calls recorded by this process
+        # The latest calls recorded by this process (bounded: agents are long-lived; the
+        # timeline holds every record).
+        self.records: deque[UsageRecord] = deque(maxlen=MAX_RECORDS)
         self._story: dict[str, Spend] = {}
         self._role: dict[tuple[str, str], Spend] = {}
         self._cursor: dict[str, str] = {}
         self._announced: set[str] = set()
+        self._grants: dict[str, int] = {}  # story -> budget approvals by the PO seen so far
         self._lock = threading.Lock()
 
     # ------------------------------------------------------------------ queries
@@ -70,6 +79,16 @@ class UsageLedger:
             self._sync(sid)
             found = self._story.get(sid) if role is None else self._role.get((sid, role))
             return Spend(found.tokens, found.cost) if found else Spend()
+
+    def forget(self, story_id: str) -> None:
+        """Drop what is cached about ``story_id`` (a long-lived agent bounds its memory). With an
+        event log nothing is lost: the totals are re-read from the story's timeline when needed."""
+        with self._lock:
+            self._story.pop(story_id, None)
+            for key in [k for k in self._role if k[0] == story_id]:
+                del self._role[key]
+            self._cursor.pop(story_id, None)
+            self._grants.pop(story_id, None)
 
     def cost_of(self, model: str, prompt_tokens: int, completion_tokens: int) -> float:
         """Price of one call from ``models.yaml`` (0 for unknown or local models)."""
@@ -104,7 +123,8 @@ class UsageLedger:
                         raise BudgetExceeded(scope=scope, limit=limit, spent=used, unit=unit)
 
     def _announce(self, sid: str, scope: str, limit: float, used: float, unit: str) -> None:
-        key = f"{scope}:{unit}"
+        grants = self._grants.get(sid, 0)
+        key = f"{scope}:{unit}" + (f":g{grants}" if grants else "")
         if key in self._announced or self.event_log is None:
             return
         self._announced.add(key)
@@ -116,9 +136,10 @@ class UsageLedger:
     # ------------------------------------------------------------------ recording
 
     def record(
-        self, response: ChatResponse, *, story_id: str | None, role: str, latency_ms: float | None = None
+        self, response: ChatResponse, *, story_id: str | None, role: str, latency_ms: float | None = None,
+        actor: str | None = None,
     ) -> UsageRecord:
-        """Record one completed call and emit ``model.usage``."""
+        """Record one completed call and emit ``model.usage`` (by ``actor``, default ``agent:<role>``)."""
         sid = story_id or UNATTRIBUTED
         record = UsageRecord(
             story_id=story_id,
@@ -136,7 +157,7 @@ class UsageLedger:
         if self.event_log is not None:
             # Totals come back through _sync, so a record is counted exactly once.
             self.event_log.append(
-                make_event(sid, "model.usage", clock=self.clock, payload=record, actor=f"agent:{role}")
+                make_event(sid, "model.usage", clock=self.clock, payload=record, actor=actor or f"agent:{role}")
             )
         return record
 
@@ -152,13 +173,33 @@ class UsageLedger:
             self._cursor[sid] = entry
             if event.type == "model.usage" and isinstance(event.payload, UsageRecord):
                 self._add(sid, event.payload)
+            elif _budget_granted(event):
+                self._grant(sid)
+
+    def _grant(self, sid: str) -> None:
+        """The PO approved the spent budget: the story starts a fresh one."""
+        self._grants[sid] = self._grants.get(sid, 0) + 1
+        self._story.pop(sid, None)
+        for key in [k for k in self._role if k[0] == sid]:
+            del self._role[key]
+
+
+def _budget_granted(event: FleetEvent) -> bool:
+    return (
+        event.type == "story.approved"
+        and event.data.get("gate") == "budget"
+        and bool(event.data.get("approved", True))
+    )
 
 
 class LedgeredChatModel:
     """A ChatModel that checks budgets before and records usage after every call."""
 
-    def __init__(self, inner: ChatModel, ledger: UsageLedger, *, role: str, story_id: str | None) -> None:
+    def __init__(
+        self, inner: ChatModel, ledger: UsageLedger, *, role: str, story_id: str | None, actor: str | None = None
+    ) -> None:
         self.inner = inner
+        self.actor = actor  # who makes the calls, in the usage events (default agent:<role>)
         self.ledger = ledger
         self.role = role
         self.story_id = story_id
@@ -186,5 +227,5 @@ class LedgeredChatModel:
         )
         # Wall time of the whole logical call, fallbacks included.
         latency = (time.monotonic() - start) * 1000
-        self.ledger.record(response, story_id=self.story_id, role=self.role, latency_ms=latency)
+        self.ledger.record(response, story_id=self.story_id, role=self.role, latency_ms=latency, actor=self.actor)
         return response

@@ -90,6 +90,58 @@ def build_chat_model(models: ModelsConfig, name: str, *, llm_base_url: BaseUrl =
     return factory(name, spec, llm_base_url)
 
 
+def with_budgets(models: ModelsConfig, budgets: Mapping[str, Any] | None) -> ModelsConfig:
+    """``models`` with its ``budgets`` replaced (scope -> ``{tokens, cost}``), validated; unchanged if None."""
+    if budgets is None:
+        return models
+    return ModelsConfig.model_validate({**models.model_dump(mode="json"), "budgets": dict(budgets)})
+
+
+class RoleModels:
+    """One role's models, built once; :meth:`for_story` gives that role's ChatModel in one story.
+
+    The chain is ``routing.<role>`` (or ``routing.default``), or only ``model`` when one is
+    named, or ``[(name, base)]`` for a ready-made model (a test's or the scripted developer).
+    The expensive parts (HTTP clients) are shared by every story; each story gets its own thin
+    routed wrapper (fallback events go to the story's timeline) and, with a ledger, its own
+    budgeted, recorded wrapper: every call is a ``model.usage`` event of that story.
+    """
+
+    def __init__(
+        self,
+        models: ModelsConfig,
+        role: str,
+        *,
+        model: str | None = None,
+        base: ChatModel | None = None,
+        llm_base_url: BaseUrl = None,
+        ledger: UsageLedger | None = None,
+        event_log: EventLog | None = None,
+        clock: Clock | None = None,
+        actor: str | None = None,
+    ) -> None:
+        if base is not None:
+            self.chain = [(str(getattr(base, "name", model or "model")), base)]
+        else:
+            names = [model] if model else list(models.routing.get(role) or models.routing["default"])
+            self.chain = [(n, build_chat_model(models, n, llm_base_url=llm_base_url)) for n in names]
+        self.role = role
+        self.ledger = ledger
+        self.event_log = event_log
+        self.clock = clock
+        self.actor = actor  # the caller named in usage events (default agent:<role>)
+
+    def for_story(self, story_id: str | None) -> ChatModel:
+        """The routed (and, with a ledger, budgeted and recorded) model for ``story_id``."""
+        routed = RoutedChatModel(
+            self.chain, role=self.role, story_id=story_id,
+            on_event=self.event_log.append if self.event_log is not None else None, clock=self.clock,
+        )
+        if self.ledger is None:
+            return routed
+        return LedgeredChatModel(routed, self.ledger, role=self.role, story_id=story_id, actor=self.actor)
+
+
 def chat_model_for_role(
     models: ModelsConfig,
     role: str,
@@ -105,12 +157,6 @@ def chat_model_for_role(
 
     Fallbacks are recorded as ``model.fallback`` events in ``event_log``.
     """
-    chain_names = models.routing.get(role) or models.routing["default"]
-    chain = [(n, build_chat_model(models, n, llm_base_url=llm_base_url)) for n in chain_names]
-    routed = RoutedChatModel(
-        chain, role=role, story_id=story_id,
-        on_event=event_log.append if event_log is not None else None, clock=clock,
-    )
-    if ledger is None:
-        return routed
-    return LedgeredChatModel(routed, ledger, role=role, story_id=story_id)
+    return RoleModels(
+        models, role, llm_base_url=llm_base_url, ledger=ledger, event_log=event_log, clock=clock
+    ).for_story(story_id)

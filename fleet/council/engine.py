@@ -21,7 +21,7 @@ from fleet.council.protocol import CouncilState, make_ballot, make_critique, mak
 from fleet.council.schemas import Brief, DeliberationRequest, Step
 from fleet.council.tally import consensus
 from fleet.council.writer import Writer, snapshot
-from fleet.errors import QuorumLost, UserError
+from fleet.errors import ControlSignal, QuorumLost, UserError
 from fleet.events import make_event
 from fleet.ports import Clock, EventLog, Sandbox
 
@@ -67,6 +67,9 @@ class Council:
 
         Raises:
             QuorumLost: fewer than ``request.needed`` members answered a step.
+            ControlSignal: a member's call was refused by a control signal (``BudgetExceeded``):
+                the whole council stops before checkpointing that step, so the same request
+                resumes there once the PO has answered (a spent budget is not a missing member).
             UserError: a different request was already run under the same id.
             SandboxUnavailable: the evidence rule needs a sandbox and none was given.
         """
@@ -113,6 +116,7 @@ class Council:
         current = state.current()
         calls, targets = self._calls(state, round_, step, current)
         results = self.gather(calls, req.phase_timeout_s) if calls else []
+        _raise_signal(results)
         failed = {m for (m, _, _), res in zip(calls, results, strict=True) if _failed(res)}
         built: list[tuple[str, Any]] = []
         for (member, _, _), res, target in zip(calls, results, targets, strict=True):
@@ -250,6 +254,14 @@ class Council:
 
 def _started(req: DeliberationRequest) -> dict[str, Any]:
     return {"deliberation_id": req.id, "task_id": req.task_id, "members": list(req.members), "rounds": req.rounds, "rule": req.rule}
+
+
+def _raise_signal(results: Sequence[Any]) -> None:
+    """Re-raise the first control signal a member's call ended with (e.g. a spent budget)."""
+    for result in results:
+        for item in result if isinstance(result, list) else (result,):
+            if isinstance(item, ControlSignal):
+                raise item
 
 
 def _failed(result: Any) -> bool:

@@ -86,6 +86,11 @@ class Member:
         futures = [self._pool.submit(self.critique, brief, t) for t in targets]
         return [f.exception() or f.result() for f in futures]  # type: ignore[misc]
 
+    def close(self) -> None:
+        """Stop the critique threads (a long-lived agent drops members of stories it no longer serves)."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=False)
+
     def revise(self, brief: Brief, own: Proposal | None) -> ProposalDraft:
         """Own proposal improved with the critiques it received (a fresh one if it had none)."""
         if own is None:

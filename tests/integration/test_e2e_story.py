@@ -43,6 +43,19 @@ def test_sample_story_goes_from_backlog_to_done_with_real_parts(real_stack, clie
     assert types["sandbox.run"] >= 4 and types["workspace.report"] == 1 and types["gate.result"] == 1
     report = client.get(f"{real_stack.base_url}/stories/e2e-done/report", headers=real_stack.headers("viewer"))
     assert "divide" in report.text
+    _assert_every_model_call_is_ledgered(real_stack, "e2e-done")
+
+
+def _assert_every_model_call_is_ledgered(stack, story_id):
+    """Council members and the developer's implementation call each left model.usage events."""
+    from fleet.adapters.redis_events import RedisEventLog
+
+    usage = [e for _, e in RedisEventLog(stack.redis_url, prefix=stack.prefix).read(story_id)
+             if e.type == "model.usage"]
+    by = collections.Counter(e.actor for e in usage)
+    assert by["agent:developer-1"] >= 2 and by["agent:qa-1"] >= 2 and by["executor:developer"] >= 1, by
+    assert all(e.payload.story_id == story_id and e.payload.prompt_tokens > 0 for e in usage)
+    assert {e.payload.role for e in usage} == {"developer", "qa"}
 
 
 def test_killed_orchestrator_resumes_with_no_duplicated_or_missing_events(real_stack, client, sample_git, ray_cluster):

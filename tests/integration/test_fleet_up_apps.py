@@ -29,7 +29,8 @@ pytestmark = pytest.mark.slow
 SCRIPTED = ("developer=scripted", "qa=scripted", "architect=scripted")
 METRICS = ("fleet_story_transitions", "fleet_stories_finished", "fleet_stories", "fleet_deliberation_rounds",
            "fleet_deliberation_seconds",
-           "fleet_votes", "fleet_sandbox_runs", "fleet_gate_results", "fleet_story_parked")
+           "fleet_votes", "fleet_sandbox_runs", "fleet_gate_results", "fleet_story_parked",
+           "fleet_model_tokens")  # model.usage events: every model call goes through the ledger
 
 
 def fleet(env: dict[str, str], *argv: str, timeout: float = 300) -> tuple[int, str]:
