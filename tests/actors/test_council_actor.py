@@ -100,6 +100,12 @@ def test_killed_council_resumes_after_round_one_with_the_uninterrupted_result(ra
     log = factory()
     wait_for(log, "s-ray", lambda ev: ev.type == "council.round_completed" and ev.data.get("round") == 1
              and ev.data.get("deliberation_id") == req.id)
+    # Events and checkpoints are written behind, in order but not atomically together: wait
+    # until round 1's checkpoint has landed too, so the kill really comes after round 1.
+    end = time.monotonic() + 30
+    while (log.checkpoint_get(checkpoint_key(req.id))[1] or {}).get("done", 0) < 3:
+        assert time.monotonic() < end, "round 1's checkpoint never landed"
+        time.sleep(0.01)
     ray_cluster.kill(council, no_restart=False)
     done_at_kill = (log.checkpoint_get(checkpoint_key(req.id))[1] or {}).get("done", 0)
     d = ray_cluster.get(pending, timeout=120)
