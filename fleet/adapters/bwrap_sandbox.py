@@ -184,6 +184,7 @@ class BwrapSandbox:
             except OSError as exc:
                 armed.discard()
                 raise SandboxUnavailable(backend=self.name, reason=f"cannot apply limits: {exc}") from None
+        self._dtid = (armed.tid, armed.tname); self._dforkers = getattr(self, '_dforkers', []) + [armed.tid]  # DIAG
         return self._supervise(spec, armed, started, workspace)
 
     def _supervise(self, spec: TaskSpec, armed: Armed, started: float, workspace: str | None) -> TaskResult:
@@ -211,6 +212,9 @@ class BwrapSandbox:
         run.proc.returncode = os.waitstatus_to_exitcode(status)
         duration = time.monotonic() - started
         cpu = usage.ru_utime + usage.ru_stime
+        if run.proc.returncode in (-9, 137):  # DIAG
+            with open('/tmp/sbx_diag.log', 'a') as fh:
+                fh.write(f'{os.getpid()} code={run.proc.returncode} forker={getattr(self, "_dtid", None)} now={threading.get_native_id()} tasks={sorted(os.listdir("/proc/self/task"))[:0]} alive={[ (t, os.path.exists(f"/proc/self/task/{t}")) for t in self._dforkers]}\n')
         status_, limit, reason = self._classify(spec, run, stop, run.proc.returncode, cpu, err)
         return TaskResult(
             spec_id=spec.id,
