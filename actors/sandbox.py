@@ -16,13 +16,15 @@ from typing import Any
 
 from actors.builder import ActorOptions, build
 from fleet.adapters.audited_sandbox import AuditedSandbox
-from fleet.adapters.bwrap_sandbox import BwrapSandbox
+from fleet.adapters.bwrap_sandbox import EXTERNAL_KILL, BwrapSandbox
 from fleet.config import PolicyConfig, load
 from fleet.contracts import TaskResult, TaskSpec
 from fleet.errors import FleetError
 from fleet.policy import PolicyEngine
 
 NAME = "sandbox-supervisor"
+# How long a run killed from outside waits before reporting (see ``SandboxSupervisor.run``).
+EXTERNAL_KILL_GRACE_S = 3.0
 
 
 class SandboxSupervisor:
@@ -91,7 +93,15 @@ class SandboxSupervisor:
             return TaskResult(spec_id=spec.id, status="killed", reason="cancelled while queued",
                               backend=self._sandbox.name)
         try:
-            return self._sandbox.run(spec)
+            result = self._sandbox.run(spec)
+            if result.reason == EXTERNAL_KILL:
+                # Ray's ray.kill / worker exit SIGKILLs this process's children first and exits a
+                # few ms later. Reporting now would hand the caller a "killed" result for a call the
+                # dying actor only half-ran; waiting lets the exit win, so the caller sees the actor
+                # die (RayActorError) and retries on the restarted one. A genuine outside kill (OOM
+                # killer, an operator) is still reported, just later.
+                time.sleep(EXTERNAL_KILL_GRACE_S)
+            return result
         except FleetError:
             self._errors += 1
             raise

@@ -48,6 +48,10 @@ SAFE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 # with --setenv.
 BASE_ENV = {"PATH": SAFE_PATH, "HOME": "/tmp", "LANG": "C.UTF-8", "TMPDIR": "/tmp"}
 SIGNALS = {9: "SIGKILL", 24: "SIGXCPU", 25: "SIGXFSZ", 11: "SIGSEGV", 6: "SIGABRT"}
+# bwrap itself (not the command: that shows as 128+9) SIGKILLed by nobody in this sandbox: no
+# cancel, timeout, output cap or limit explains it. Typically the host tearing the supervisor
+# down (Ray's force-exit SIGKILLs every child of the worker process just before it exits).
+EXTERNAL_KILL = "killed by SIGKILL from outside the sandbox"
 
 
 @dataclass
@@ -184,7 +188,6 @@ class BwrapSandbox:
             except OSError as exc:
                 armed.discard()
                 raise SandboxUnavailable(backend=self.name, reason=f"cannot apply limits: {exc}") from None
-        self._dtid = (armed.tid, armed.tname); self._dforkers = getattr(self, '_dforkers', []) + [armed.tid]  # DIAG
         return self._supervise(spec, armed, started, workspace)
 
     def _supervise(self, spec: TaskSpec, armed: Armed, started: float, workspace: str | None) -> TaskResult:
@@ -212,9 +215,6 @@ class BwrapSandbox:
         run.proc.returncode = os.waitstatus_to_exitcode(status)
         duration = time.monotonic() - started
         cpu = usage.ru_utime + usage.ru_stime
-        if run.proc.returncode in (-9, 137):  # DIAG
-            with open('/tmp/sbx_diag.log', 'a') as fh:
-                fh.write(f'{os.getpid()} code={run.proc.returncode} forker={getattr(self, "_dtid", None)} now={threading.get_native_id()} tasks={sorted(os.listdir("/proc/self/task"))[:0]} alive={[ (t, os.path.exists(f"/proc/self/task/{t}")) for t in self._dforkers]}\n')
         status_, limit, reason = self._classify(spec, run, stop, run.proc.returncode, cpu, err)
         return TaskResult(
             spec_id=spec.id,
@@ -258,6 +258,8 @@ class BwrapSandbox:
         if not failed:
             return "passed", limit, ""
         sig = code - 128 if code > 128 else -code if code < 0 else 0
+        if code == -9 and limit is None:
+            return "killed", None, EXTERNAL_KILL
         if sig:
             return "killed", limit, f"killed by {SIGNALS.get(sig, f'signal {sig}')}"
         return "failed", limit, f"exit code {code}" + (f" ({limit} limit)" if limit else "")

@@ -68,7 +68,6 @@ def arm(shell: str, env: dict[str, str], *, use_cgroups: bool) -> Armed:
     except OSError as exc:
         raise SandboxUnavailable(backend=BACKEND, reason=f"cannot start the launcher {shell}: {exc}") from None
     armed = Armed(proc, None, "cgroups disabled")
-    armed.tid = threading.get_native_id(); armed.tname = threading.current_thread().name  # DIAG
     if use_cgroups:
         default = Resources()  # most runs use it, so its limits are written ahead of time too
         armed.cgroup, armed.cg_note = cgroups.create(memory_mb=default.memory_mb, processes=default.processes)

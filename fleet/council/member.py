@@ -106,7 +106,10 @@ class Member:
         """Rank the proposals in ``brief.proposals`` (numbers, best first) and score each 0-10."""
         n = len(brief.proposals)
         job = f"Rank proposals 1 to {n}, best first, and score each from 0 to 10."
-        return self._ask(brief, job, ballot_schema(n), show=True)
+        ballot = self._ask(brief, job, ballot_schema(n), show=True)
+        # Hand back the plain BallotDraft: an instance of the per-n class made by create_model
+        # is pickled with its class by value, ~1 ms each way per ballot across Ray.
+        return BallotDraft.model_validate(ballot.model_dump())
 
     # ------------------------------------------------------------------ prompting
 
