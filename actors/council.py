@@ -18,7 +18,7 @@ import ray
 from actors.agent import agent_actor_name
 from actors.builder import NAMESPACE, ActorOptions, build, lookup
 from fleet.contracts import Deliberation, TaskResult, TaskSpec
-from fleet.council import Call, Council, DeliberationRequest
+from fleet.council import Call, Council, DeliberationRequest, wire
 from fleet.council.local import PhaseTimeout
 from fleet.errors import NotFound
 from fleet.fakes import SystemClock
@@ -86,7 +86,8 @@ class CouncilActor:
             if handle is None:
                 results[i] = NotFound(what="agent actor", id=agent_actor_name(member, self.agent_scope))
                 continue
-            refs[getattr(handle, method).remote(*args)] = i
+            refs[handle.call.remote(method, wire.encode(method, args))] = i
+        self.council.release_writes()  # the calls are out: the last step's writes overlap them
         if not refs:
             return results
         ready, late = ray.wait(list(refs), num_returns=len(refs), timeout=timeout)
@@ -95,8 +96,16 @@ class CouncilActor:
             results[refs[ref]] = PhaseTimeout(f"{member} did not answer {method} within {timeout:g}s")
             _cancel(ref)
         for ref, value in zip(ready, _values(ready), strict=True):
-            results[refs[ref]] = value
+            results[refs[ref]] = _decoded(calls[refs[ref]][1], value)
         return results
+
+
+def _decoded(method: str, value: Any) -> Any:
+    """The agent's answer as drafts again; one that does not decode counts as no answer."""
+    try:
+        return wire.decode_answer(method, value)
+    except ValueError as exc:
+        return exc
 
 
 def _values(ready: list[Any]) -> list[Any]:

@@ -6,6 +6,7 @@
 - ``member``: one member's prompts and schema-constrained calls.
 - ``engine``: ``Council``, which runs, checkpoints and resumes a deliberation.
 - ``outcome``: sandbox evidence, the counted tally, the Deliberation and the Decision.
+- ``writer``: write-behind of events and checkpoints; ``wire``: call arguments as JSON bytes.
 """
 
 from __future__ import annotations

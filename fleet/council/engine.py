@@ -116,6 +116,7 @@ class Council:
         current = state.current()
         calls, targets = self._calls(state, round_, step, current)
         results = self.gather(calls, req.phase_timeout_s) if calls else []
+        self.release_writes()  # a Gather that did not release them while its calls ran
         _raise_signal(results)
         failed = {m for (m, _, _), res in zip(calls, results, strict=True) if _failed(res)}
         built: list[tuple[str, Any]] = []
@@ -227,6 +228,15 @@ class Council:
         if self.on_step is not None:
             self.on_step(state)
         return version
+
+    def release_writes(self) -> None:
+        """Let the current run's held writes go (write-behind only; else a no-op).
+
+        A Gather calls this from the run's thread once a phase's calls are sent, so the
+        writes happen while the members work, not while the calls are being sent."""
+        writer: Writer | None = getattr(self._local, "writer", None)
+        if writer is not None:
+            writer.release()
 
     def _flush(self) -> None:
         writer: Writer | None = getattr(self._local, "writer", None)

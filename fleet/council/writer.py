@@ -2,6 +2,10 @@
 
 Event appends and checkpoints leave the critical path; a crash before a checkpoint lands only
 means that step runs again (same seeds, same result, idempotent events).
+
+Writes are held until ``release()``: the Ray council releases them once a phase's calls are
+sent, so dumping and storing the state never competes for the GIL with sending the calls (a
+thread waiting for the GIL can wait a whole switch interval, 5 ms).
 """
 
 from __future__ import annotations
@@ -33,20 +37,30 @@ class Writer:
     def __init__(self) -> None:
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="council-writer")
         self._pending: list[Future[Any]] = []
+        self._held: list[tuple[Callable[..., Any], tuple[Any, ...]]] = []
 
     def submit(self, fn: Callable[..., Any], *args: Any) -> None:
-        """Queue ``fn(*args)`` after the writes already queued; re-raise an earlier failed one."""
+        """Queue ``fn(*args)`` after the writes already queued; re-raise an earlier failed one.
+
+        It runs after the next ``release()`` (or ``flush()``)."""
         for future in [f for f in self._pending if f.done()]:
             future.result()  # re-raises a failed write (StorageUnavailable, VersionConflict)
         self._pending = [f for f in self._pending if not f.done()]
-        self._pending.append(self._pool.submit(fn, *args))
+        self._held.append((fn, args))
+
+    def release(self) -> None:
+        """Hand the held writes to the writer thread, in order."""
+        held, self._held = self._held, []
+        self._pending += [self._pool.submit(fn, *args) for fn, args in held]
 
     def flush(self) -> None:
         """Wait for every queued write; re-raise the first that failed."""
+        self.release()
         pending, self._pending = self._pending, []
         for future in pending:
             future.result()
 
     def close(self) -> None:
         """Finish the queued writes and stop the thread."""
+        self.release()
         self._pool.shutdown(wait=True)
