@@ -88,8 +88,10 @@ class BwrapSandbox:
         self._dash = shutil.which("dash") or shutil.which("sh") or "/bin/sh"
         self.uid = uid if self._root else os.geteuid()
         self.use_cgroups = use_cgroups and self._root
-        # The interpreter prefix may live under a masked directory (pyenv in /root); re-expose it.
-        self._expose = expose if expose is not None else (os.path.realpath(sys.base_prefix),)
+        # The interpreter prefix (pyenv in /root) and the project's venv (a checkout under /tmp or
+        # /home) may live under a masked directory; re-expose both, read-only.
+        prefixes = (os.path.realpath(sys.base_prefix), os.path.realpath(sys.prefix))
+        self._expose = expose if expose is not None else tuple(dict.fromkeys(prefixes))
         self._ceiling = output_ceiling_factor
         self._runs: dict[str, _Run] = {}
         self._lock = threading.Lock()
