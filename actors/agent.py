@@ -79,8 +79,16 @@ class RoleAgent:
         log = event_log_factory() if event_log_factory else None
         self.ledger = UsageLedger(models, event_log=log)
         base = chat_model_factory() if chat_model_factory else None
-        self.models = RoleModels(models, role, model=model, base=base, llm_base_url=llm_base_url,
-                                 ledger=self.ledger, event_log=log, actor=f"agent:{agent_id}")
+        self.models = RoleModels(
+            models,
+            role,
+            model=model,
+            base=base,
+            llm_base_url=llm_base_url,
+            ledger=self.ledger,
+            event_log=log,
+            actor=f"agent:{agent_id}",
+        )
         self._member_kwargs: dict[str, Any] = {
             "temperature": temperature,
             "seed": mix(agent_id) if seed is None else seed,
@@ -97,8 +105,13 @@ class RoleAgent:
             if found is not None:
                 self._members.move_to_end(story_id)
                 return found
-            found = Member(self.agent_id, self.role, self.spec, self.models.for_story(story_id),
-                           **self._member_kwargs)
+            found = Member(
+                self.agent_id,
+                self.role,
+                self.spec,
+                self.models.for_story(story_id),
+                **self._member_kwargs,
+            )
             self._members[story_id] = found
             while len(self._members) > MAX_STORIES:
                 old_story, old = self._members.popitem(last=False)
@@ -119,7 +132,9 @@ class RoleAgent:
     def _safe(fn: Callable[..., Any], *args: Any) -> Any:
         try:
             return fn(*args)
-        except Exception as exc:  # returned, not raised: the council drops this member for the phase
+        except (
+            Exception
+        ) as exc:  # returned, not raised: the council drops this member for the phase
             return exc
 
     def propose(self, brief: Brief) -> Any:

@@ -38,7 +38,9 @@ class SupervisorSandbox:
         if handle is None:
             from fleet.errors import SandboxUnavailable
 
-            raise SandboxUnavailable(backend=f"actor {self.name}", reason="no such actor is running")
+            raise SandboxUnavailable(
+                backend=f"actor {self.name}", reason="no such actor is running"
+            )
         return ray.get(handle.run.remote(spec))
 
 
@@ -59,7 +61,12 @@ class CouncilActor:
         self.log = event_log_factory()
         sandbox = sandbox_factory() if sandbox_factory else None
         self.council = Council(
-            self._gather, self.log, clock=SystemClock(), sandbox=sandbox, actor=name, write_behind=True
+            self._gather,
+            self.log,
+            clock=SystemClock(),
+            sandbox=sandbox,
+            actor=name,
+            write_behind=True,
         )
         self._handles: dict[str, Any] = {}
 
@@ -84,7 +91,9 @@ class CouncilActor:
         for i, (member, method, args) in enumerate(calls):
             handle = self._handle(member)
             if handle is None:
-                results[i] = NotFound(what="agent actor", id=agent_actor_name(member, self.agent_scope))
+                results[i] = NotFound(
+                    what="agent actor", id=agent_actor_name(member, self.agent_scope)
+                )
                 continue
             refs[handle.call.remote(method, wire.encode(method, args))] = i
         self.council.release_writes()  # the calls are out: the last step's writes overlap them
@@ -93,7 +102,9 @@ class CouncilActor:
         ready, late = ray.wait(list(refs), num_returns=len(refs), timeout=timeout)
         for ref in late:
             member, method, _ = calls[refs[ref]]
-            results[refs[ref]] = PhaseTimeout(f"{member} did not answer {method} within {timeout:g}s")
+            results[refs[ref]] = PhaseTimeout(
+                f"{member} did not answer {method} within {timeout:g}s"
+            )
             _cancel(ref)
         for ref, value in zip(ready, _values(ready), strict=True):
             results[refs[ref]] = _decoded(calls[refs[ref]][1], value)
@@ -152,5 +163,12 @@ def spawn_council(
         max_task_retries=-1,  # a deliberate() cut short by a crash is re-run, and resumes
         max_concurrency=max_concurrency,
     )
-    return build(CouncilActor, opts, event_log_factory, namespace=namespace, sandbox_factory=sandbox_factory,
-                 name=name, agent_scope=agent_scope)
+    return build(
+        CouncilActor,
+        opts,
+        event_log_factory,
+        namespace=namespace,
+        sandbox_factory=sandbox_factory,
+        name=name,
+        agent_scope=agent_scope,
+    )

@@ -24,22 +24,33 @@ class FleetMetrics:
     def __init__(self) -> None:
         from ray.util import metrics as m
 
-        self.transitions = m.Counter("fleet_story_transitions", "story transitions by target state",
-                                     tag_keys=("state",))
-        self.stories = m.Gauge("fleet_stories", "stories currently in each state", tag_keys=("state",))
+        self.transitions = m.Counter(
+            "fleet_story_transitions", "story transitions by target state", tag_keys=("state",)
+        )
+        self.stories = m.Gauge(
+            "fleet_stories", "stories currently in each state", tag_keys=("state",)
+        )
         self.parked = m.Counter("fleet_story_parked", "stories parked, by gate", tag_keys=("gate",))
-        self.finished = m.Counter("fleet_stories_finished", "stories finished, by outcome",
-                                  tag_keys=("outcome",))
-        self.rounds = m.Histogram("fleet_deliberation_rounds", "rounds per deliberation",
-                                  boundaries=[1, 2, 3, 5, 8])
-        self.duration = m.Histogram("fleet_deliberation_seconds", "deliberation wall time",
-                                    boundaries=[0.1, 0.5, 1, 5, 15, 60, 300])
+        self.finished = m.Counter(
+            "fleet_stories_finished", "stories finished, by outcome", tag_keys=("outcome",)
+        )
+        self.rounds = m.Histogram(
+            "fleet_deliberation_rounds", "rounds per deliberation", boundaries=[1, 2, 3, 5, 8]
+        )
+        self.duration = m.Histogram(
+            "fleet_deliberation_seconds",
+            "deliberation wall time",
+            boundaries=[0.1, 0.5, 1, 5, 15, 60, 300],
+        )
         self.votes = m.Counter("fleet_votes", "ballots cast, by voter role", tag_keys=("role",))
         self.tokens = m.Counter("fleet_model_tokens", "model tokens, by role", tag_keys=("role",))
         self.cost = m.Counter("fleet_model_cost", "model cost, by role", tag_keys=("role",))
-        self.sandbox = m.Counter("fleet_sandbox_runs", "sandbox runs by status", tag_keys=("status",))
-        self.gates = m.Counter("fleet_gate_results", "rigor gate results by verdict",
-                               tag_keys=("verdict",))
+        self.sandbox = m.Counter(
+            "fleet_sandbox_runs", "sandbox runs by status", tag_keys=("status",)
+        )
+        self.gates = m.Counter(
+            "fleet_gate_results", "rigor gate results by verdict", tag_keys=("verdict",)
+        )
         self._state: dict[str, str] = {}
         self._started_ms: dict[str, int] = {}  # deliberation id -> its first council event
         self._lock = threading.Lock()

@@ -31,16 +31,22 @@ ServicesFactory = Callable[[OrchestratorSettings, EventLog], Services]
 class Orchestrator:
     """Submit, approve and follow stories; every story moves on its own thread."""
 
-    def __init__(self, settings: OrchestratorSettings | dict[str, Any],
-                 services_factory: ServicesFactory | None = None, *, resume: bool = True) -> None:
+    def __init__(
+        self,
+        settings: OrchestratorSettings | dict[str, Any],
+        services_factory: ServicesFactory | None = None,
+        *,
+        resume: bool = True,
+    ) -> None:
         self.settings = OrchestratorSettings.model_validate(settings)
         self.log = event_log(self.settings)
         self.clock = SystemClock()
         self.lifecycle = Lifecycle.from_config()
         self.services = (services_factory or default_services)(self.settings, self.log)
         self.metrics = _metrics()
-        self._pool = ThreadPoolExecutor(max_workers=self.settings.max_parallel_stories,
-                                        thread_name_prefix="story")
+        self._pool = ThreadPoolExecutor(
+            max_workers=self.settings.max_parallel_stories, thread_name_prefix="story"
+        )
         self._drivers: dict[str, StoryDriver] = {}
         self._running: set[str] = set()
         self._again: set[str] = set()
@@ -60,18 +66,33 @@ class Orchestrator:
         self.wake(story.id)
         return story.id
 
-    def approve(self, story_id: str, gate: str | None, approved: bool, by: str,
-                comment: str = "") -> dict[str, Any]:
+    def approve(
+        self, story_id: str, gate: str | None, approved: bool, by: str, comment: str = ""
+    ) -> dict[str, Any]:
         """The PO answers the gate the story waits at (raises Conflict/NotFound)."""
-        event = commands.approve(self.log, story_id, gate=gate, approved=approved, by=by,
-                                 comment=comment, clock=self.clock)
+        event = commands.approve(
+            self.log,
+            story_id,
+            gate=gate,
+            approved=approved,
+            by=by,
+            comment=comment,
+            clock=self.clock,
+        )
         self.wake(story_id)
         return event.model_dump(mode="json")
 
     def transition(self, story_id: str, target: str, by: str, comment: str = "") -> dict[str, Any]:
         """A PO-requested move through a gate (raises InvalidTransition/Conflict/NotFound)."""
-        event = commands.transition(self.log, self.lifecycle, story_id, target=target, by=by,
-                                    comment=comment, clock=self.clock)
+        event = commands.transition(
+            self.log,
+            self.lifecycle,
+            story_id,
+            target=target,
+            by=by,
+            comment=comment,
+            clock=self.clock,
+        )
         self.wake(story_id)
         return event.model_dump(mode="json")
 
@@ -89,9 +110,14 @@ class Orchestrator:
     def _driver(self, story_id: str) -> StoryDriver:
         if story_id not in self._drivers:
             self._drivers[story_id] = StoryDriver(
-                story_id, log=self.log, services=self.services, lifecycle=self.lifecycle,
-                clock=self.clock, on_event=self.metrics.observe if self.metrics else None,
-                parallelism=self.settings.task_parallelism, stop=self._stop,
+                story_id,
+                log=self.log,
+                services=self.services,
+                lifecycle=self.lifecycle,
+                clock=self.clock,
+                on_event=self.metrics.observe if self.metrics else None,
+                parallelism=self.settings.task_parallelism,
+                stop=self._stop,
             )
         return self._drivers[story_id]
 
@@ -131,7 +157,9 @@ class Orchestrator:
         while not self._stop.is_set():
             try:
                 graph = FalkorDecisionGraph(self.settings.redis_url, graph=self.settings.graph)
-                Projector(self.log, graph, consumer=f"orchestrator-{self.settings.prefix}").run(block_ms=1000)
+                Projector(self.log, graph, consumer=f"orchestrator-{self.settings.prefix}").run(
+                    block_ms=1000
+                )
             except Exception:  # storage hiccup: log, back off, start again
                 log.exception("projector stopped; restarting")
                 self._stop.wait(2.0)
@@ -163,10 +191,19 @@ def _metrics() -> Any:
 ORCHESTRATOR = "orchestrator"
 
 
-def spawn_orchestrator(settings: OrchestratorSettings, *, name: str = ORCHESTRATOR,
-                       namespace: str | None = None,
-                       services_factory: ServicesFactory | None = None) -> Any:
+def spawn_orchestrator(
+    settings: OrchestratorSettings,
+    *,
+    name: str = ORCHESTRATOR,
+    namespace: str | None = None,
+    services_factory: ServicesFactory | None = None,
+) -> Any:
     """The named, detached, restartable orchestrator actor (existing one if running)."""
-    opts = ActorOptions(name=name, max_restarts=-1, max_task_retries=0, max_concurrency=64,
-                        **({"namespace": namespace} if namespace else {}))
+    opts = ActorOptions(
+        name=name,
+        max_restarts=-1,
+        max_task_retries=0,
+        max_concurrency=64,
+        **({"namespace": namespace} if namespace else {}),
+    )
     return build(Orchestrator, opts, settings.model_dump(), services_factory)

@@ -48,7 +48,9 @@ class SandboxSupervisor:
 
             events = RedisEventLog(redis_url, prefix=event_prefix)
         self._backend = BwrapSandbox(use_cgroups=use_cgroups)
-        self._sandbox = AuditedSandbox(self._backend, PolicyEngine(policy or load("policy.yaml")), events=events)
+        self._sandbox = AuditedSandbox(
+            self._backend, PolicyEngine(policy or load("policy.yaml")), events=events
+        )
         self._cond = threading.Condition()
         self._queue: deque[tuple[str, str]] = deque()
         self._running: dict[str, str] = {}  # spec id -> role
@@ -90,8 +92,12 @@ class SandboxSupervisor:
             SandboxUnavailable: the backend cannot run at all (never runs unsandboxed).
         """
         if not self._admit(spec):
-            return TaskResult(spec_id=spec.id, status="killed", reason="cancelled while queued",
-                              backend=self._sandbox.name)
+            return TaskResult(
+                spec_id=spec.id,
+                status="killed",
+                reason="cancelled while queued",
+                backend=self._sandbox.name,
+            )
         try:
             result = self._sandbox.run(spec)
             if result.reason == EXTERNAL_KILL:
@@ -107,8 +113,12 @@ class SandboxSupervisor:
             raise
         except Exception as exc:  # a crashed run must not take the supervisor down
             self._errors += 1
-            return TaskResult(spec_id=spec.id, status="error", reason=f"{type(exc).__name__}: {exc}",
-                              backend=self._sandbox.name)
+            return TaskResult(
+                spec_id=spec.id,
+                status="error",
+                reason=f"{type(exc).__name__}: {exc}",
+                backend=self._sandbox.name,
+            )
         finally:
             with self._cond:
                 self._running.pop(spec.id, None)

@@ -59,9 +59,12 @@ class RayCouncil:
 
             s = self.settings
             self._spawn({m: s.role_models.get(role_of(m)) or s.model for m in s.members})
-            self._council = spawn_council(partial(RedisEventLog, s.redis_url, prefix=s.prefix),
-                                          name=f"council-{s.prefix}", namespace=s.namespace,
-                                          agent_scope=self.scope)
+            self._council = spawn_council(
+                partial(RedisEventLog, s.redis_url, prefix=s.prefix),
+                name=f"council-{s.prefix}",
+                namespace=s.namespace,
+                agent_scope=self.scope,
+            )
         return self._council
 
     def _spawn(self, agents: Mapping[str, str | None]) -> None:
@@ -73,9 +76,19 @@ class RayCouncil:
         s = self.settings
         # The agents' ledgers write to (and read budgets from) this fleet's story timelines.
         logs = partial(RedisEventLog, s.redis_url, prefix=s.prefix)
-        handles = [spawn_agent(a, role_of(a), namespace=s.namespace, scope=self.scope, model=m,
-                               llm_base_url=s.llm_base_url, event_log_factory=logs, budgets=budgets_of(s))
-                   for a, m in new.items()]
+        handles = [
+            spawn_agent(
+                a,
+                role_of(a),
+                namespace=s.namespace,
+                scope=self.scope,
+                model=m,
+                llm_base_url=s.llm_base_url,
+                event_log_factory=logs,
+                budgets=budgets_of(s),
+            )
+            for a, m in new.items()
+        ]
         ray.get([h.ping.remote() for h in handles])
         self._agents |= set(new)
 
@@ -94,8 +107,9 @@ class RayCouncil:
         self._spawn(spawn)
         return tuple(ids), roles
 
-    def deliberate(self, story: Story, task: Task, *, deliberation_id: str, attempt: int,
-                   findings: Any) -> Deliberation:
+    def deliberate(
+        self, story: Story, task: Task, *, deliberation_id: str, attempt: int, findings: Any
+    ) -> Deliberation:
         from fleet.council import DeliberationRequest
 
         text = [task.description, *(f"Acceptance: {c}" for c in story.acceptance_criteria)]
@@ -104,8 +118,14 @@ class RayCouncil:
         council = self._ensure()
         members, roles = self.members(story)
         request = DeliberationRequest(
-            id=deliberation_id, story_id=story.id, task_id=task.id, task="\n".join(text),
-            phase="build", members=members, roles=roles, rounds=self.settings.rounds,
+            id=deliberation_id,
+            story_id=story.id,
+            task_id=task.id,
+            task="\n".join(text),
+            phase="build",
+            members=members,
+            roles=roles,
+            rounds=self.settings.rounds,
             phase_timeout_s=self.settings.phase_timeout_s,
         )
         try:
@@ -121,10 +141,14 @@ class RayCouncil:
 class WorkspaceExecutor:
     """``ExecutorPort``: model writes the change; the workspace runner checks it in the sandbox."""
 
-    def __init__(self, settings: OrchestratorSettings, log: EventLog, chat: ChatModel | None = None) -> None:
+    def __init__(
+        self, settings: OrchestratorSettings, log: EventLog, chat: ChatModel | None = None
+    ) -> None:
         self.settings = settings
         self.log = log
-        self._chat = chat  # a given model replaces the fleet's (not a story's override); still ledgered
+        self._chat = (
+            chat  # a given model replaces the fleet's (not a story's override); still ledgered
+        )
         self._models: dict[str | None, Any] = {}  # model override (None: the fleet's) -> RoleModels
         self._ledger: UsageLedger | None = None
         self._lock = threading.Lock()  # stories are driven by concurrent threads
@@ -137,8 +161,9 @@ class WorkspaceExecutor:
 
         with self._lock:
             if self._ledger is None:
-                self._ledger = UsageLedger(with_budgets(load("models.yaml"), budgets_of(self.settings)),
-                                           event_log=self.log)
+                self._ledger = UsageLedger(
+                    with_budgets(load("models.yaml"), budgets_of(self.settings)), event_log=self.log
+                )
             return self._ledger
 
     def chat(self, story: Story | None = None) -> ChatModel:
@@ -164,10 +189,15 @@ class WorkspaceExecutor:
 
             s = self.settings
             name = f"sandbox-{s.prefix}"
-            ray.get(build_supervisor(name, namespace=s.namespace, redis_url=s.redis_url,
-                                     event_prefix=s.prefix).check_health.remote())
-            self._runner = WorkspaceRunner(SupervisorSandbox(name, s.namespace),
-                                           root=Path(s.data_dir or "~/.swe-fleet").expanduser() / "workspaces")
+            ray.get(
+                build_supervisor(
+                    name, namespace=s.namespace, redis_url=s.redis_url, event_prefix=s.prefix
+                ).check_health.remote()
+            )
+            self._runner = WorkspaceRunner(
+                SupervisorSandbox(name, s.namespace),
+                root=Path(s.data_dir or "~/.swe-fleet").expanduser() / "workspaces",
+            )
         return self._runner
 
     def _source(self, story: Story) -> tuple[str, str | None]:
@@ -180,7 +210,9 @@ class WorkspaceExecutor:
             raise UserError(f"story {story.id} has no repository: set 'repo' to a git URL or path")
         return story.repo, story.branch
 
-    def execute(self, story: Story, task: Task, winner: Proposal | None, *, attempt: int) -> Execution:
+    def execute(
+        self, story: Story, task: Task, winner: Proposal | None, *, attempt: int
+    ) -> Execution:
         source, base = self._source(story)
         view = fold(self.log.read(story.id))
         findings = view.findings(attempt - 1) if attempt else []
@@ -189,11 +221,26 @@ class WorkspaceExecutor:
         # One branch per task attempt, each cloned from the last committed one: history accumulates.
         branch = f"fleet/{story.id}/{task.id}-a{attempt}"
         ctx = RunContext(story_id=story.id, task_id=task.id, role="developer", phase="build")
-        outcome = self.runner().execute(source, change, branch=branch, level=story.rigor, context=ctx,
-                                        base=base, message=f"fleet {story.id} {task.id}: {task.description[:60]}")
-        report = outcome.report or WorkspaceReport(build_ok=False, notes=(f"change rejected: {outcome.reason}",))
-        data = {"workspace": outcome.workspace, "branch": branch, "status": outcome.status,
-                "commit": outcome.commit, "files": sorted(change), "reason": outcome.reason[:500]}
+        outcome = self.runner().execute(
+            source,
+            change,
+            branch=branch,
+            level=story.rigor,
+            context=ctx,
+            base=base,
+            message=f"fleet {story.id} {task.id}: {task.description[:60]}",
+        )
+        report = outcome.report or WorkspaceReport(
+            build_ok=False, notes=(f"change rejected: {outcome.reason}",)
+        )
+        data = {
+            "workspace": outcome.workspace,
+            "branch": branch,
+            "status": outcome.status,
+            "commit": outcome.commit,
+            "files": sorted(change),
+            "reason": outcome.reason[:500],
+        }
         return Execution(report=report, data=data)
 
 
@@ -204,8 +251,12 @@ def budgets_of(settings: OrchestratorSettings) -> dict[str, Any] | None:
     return {scope: b.model_dump() for scope, b in settings.budgets.items()}
 
 
-def developer_models(settings: OrchestratorSettings, log: EventLog, ledger: UsageLedger,
-                     base: ChatModel | None = None) -> Any:
+def developer_models(
+    settings: OrchestratorSettings,
+    log: EventLog,
+    ledger: UsageLedger,
+    base: ChatModel | None = None,
+) -> Any:
     """The developer's ``RoleModels``: ``base`` if given, the scripted developer (it knows the
     bundled sample's change), the named model, or models.yaml routing."""
     from fleet.adapters.model_registry import RoleModels
@@ -216,22 +267,39 @@ def developer_models(settings: OrchestratorSettings, log: EventLog, ledger: Usag
         from fleet.orchestrator.sample import scripted_developer
 
         base = ScriptedChatModel(script=scripted_developer, name="scripted")
-    return RoleModels(ledger.models, "developer", model=model, base=base, llm_base_url=settings.llm_base_url,
-                      ledger=ledger, event_log=log, actor=EXECUTOR_ACTOR)
+    return RoleModels(
+        ledger.models,
+        "developer",
+        model=model,
+        base=base,
+        llm_base_url=settings.llm_base_url,
+        ledger=ledger,
+        event_log=log,
+        actor=EXECUTOR_ACTOR,
+    )
 
 
 def repo_files(source: str, branch: str | None) -> dict[str, str]:
     """Small text files of the repository at ``branch`` (what the developer's model sees)."""
     ref = branch or "HEAD"
     try:
-        names = subprocess.run(["git", "-C", source, "ls-tree", "-r", "--name-only", ref], check=True,
-                               capture_output=True, text=True, timeout=30).stdout.split()
+        names = subprocess.run(
+            ["git", "-C", source, "ls-tree", "-r", "--name-only", ref],
+            check=True,
+            capture_output=True,
+            text=True,
+            timeout=30,
+        ).stdout.split()
     except (subprocess.SubprocessError, OSError):
         return {}  # a remote URL: the model works from the story alone
     out: dict[str, str] = {}
     for name in [n for n in names if n.endswith(".py")][:MAX_REPO_FILES]:
-        shown = subprocess.run(["git", "-C", source, "show", f"{ref}:{name}"], capture_output=True,
-                               text=True, timeout=30)
+        shown = subprocess.run(
+            ["git", "-C", source, "show", f"{ref}:{name}"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
         if shown.returncode == 0 and len(shown.stdout) < 4_000:
             out[name] = shown.stdout
     return out

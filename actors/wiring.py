@@ -32,16 +32,20 @@ class OrchestratorSettings(BaseModel):
     model: str | None = Field(None, description="model name for every role (e.g. scripted)")
     role_models: dict[str, str] = Field(default_factory=dict, description="role -> model name")
     llm_base_url: str | None = Field(None, description="base URL of the Serve /llm app")
-    members: tuple[str, ...] = Field(("developer-1", "qa-1", "architect-1"),
-                                     description="council members for each task")
+    members: tuple[str, ...] = Field(
+        ("developer-1", "qa-1", "architect-1"), description="council members for each task"
+    )
     rounds: int = Field(1, ge=0, description="critique/revise rounds per council")
-    phase_timeout_s: float = Field(120.0, gt=0, description="a council member slower than this misses a phase")
+    phase_timeout_s: float = Field(
+        120.0, gt=0, description="a council member slower than this misses a phase"
+    )
     dor_threshold: int = Field(70, ge=0, le=100)
     max_parallel_stories: int = Field(32, ge=1)
     task_parallelism: int = Field(4, ge=1)
     data_dir: str | None = Field(None, description="where workspaces and archives live")
     budgets: dict[str, Budget] | None = Field(
-        None, description="replaces models.yaml budgets ('story' or a role -> {tokens, cost})")
+        None, description="replaces models.yaml budgets ('story' or a role -> {tokens, cost})"
+    )
 
 
 def event_log(settings: OrchestratorSettings) -> Any:

@@ -39,8 +39,12 @@ REPEATS = 9
 
 def request(members: tuple[str, ...], rounds: int) -> DeliberationRequest:
     return DeliberationRequest(
-        id=f"bench-{uuid.uuid4().hex[:8]}", story_id="bench", task="add a cache to the API",
-        members=members, rounds=rounds, early_stop=False,
+        id=f"bench-{uuid.uuid4().hex[:8]}",
+        story_id="bench",
+        task="add a cache to the API",
+        members=members,
+        rounds=rounds,
+        early_stop=False,
     )
 
 
@@ -51,7 +55,13 @@ def ideal_s(req: DeliberationRequest) -> float:
 def in_process() -> list[float]:
     roles = load("roles.yaml")
     team = {
-        m: Member(m, m.rsplit("-", 1)[0], roles.get(m.rsplit("-", 1)[0]), ScriptedChatModel("SLOW", latency_ms=LATENCY_MS), seed=mix(m))
+        m: Member(
+            m,
+            m.rsplit("-", 1)[0],
+            roles.get(m.rsplit("-", 1)[0]),
+            ScriptedChatModel("SLOW", latency_ms=LATENCY_MS),
+            seed=mix(m),
+        )
         for m in MEMBERS
     }
     council = Council(local_gather(team), InMemoryEventLog(), clock=SystemClock())
@@ -93,19 +103,30 @@ def main() -> None:
     from fleet.adapters.redis_events import RedisEventLog
 
     ideal = ideal_s(request(MEMBERS, 3))
-    print(f"plan: {len(plan(request(MEMBERS, 3)))} sequential phases x {LATENCY_MS:g} ms -> ideal {ideal * 1000:.0f} ms")
+    print(
+        f"plan: {len(plan(request(MEMBERS, 3)))} sequential phases x {LATENCY_MS:g} ms -> ideal {ideal * 1000:.0f} ms"
+    )
     local = in_process()
     tmp = Path(tempfile.mkdtemp(prefix="bench-council-"))
     server = GraphServer(data_dir=tmp / "graph", port=free_port())
     server.start()
-    ray.init(address="local", num_cpus=4, include_dashboard=False, log_to_driver=False, namespace="bench")
+    ray.init(
+        address="local", num_cpus=4, include_dashboard=False, log_to_driver=False, namespace="bench"
+    )
     try:
         ns = "bench-council"
         chat = partial(ScriptedChatModel, "SLOW", latency_ms=LATENCY_MS)
-        agents = [spawn_agent(m, namespace=ns, chat_model_factory=chat, max_concurrency=256) for m in MEMBERS]
+        agents = [
+            spawn_agent(m, namespace=ns, chat_model_factory=chat, max_concurrency=256)
+            for m in MEMBERS
+        ]
         ray.get([a.ping.remote() for a in agents])
         mem = spawn_council(InMemoryEventLog, namespace=ns, name="council-mem")
-        red = spawn_council(partial(RedisEventLog, server.url, prefix="bench", archive_dir=str(tmp / "archive")), namespace=ns, name="council-redis")
+        red = spawn_council(
+            partial(RedisEventLog, server.url, prefix="bench", archive_dir=str(tmp / "archive")),
+            namespace=ns,
+            name="council-redis",
+        )
         ray_mem = through_ray(ray, mem, MEMBERS)
         ray_redis = through_ray(ray, red, MEMBERS)
         seq, conc = concurrency(ray, red)
@@ -113,17 +134,27 @@ def main() -> None:
         ray.shutdown()
         server.stop()
 
-    rows = [("in process, in-memory log", local), ("Ray actors, in-memory log", ray_mem), ("Ray actors, Redis log (product)", ray_redis)]
-    print(f"\n{'5 members x 3 rounds':34} {'median ms':>10} {'min ms':>8} {'ratio':>7}  (ideal {ideal * 1000:.0f} ms)")
+    rows = [
+        ("in process, in-memory log", local),
+        ("Ray actors, in-memory log", ray_mem),
+        ("Ray actors, Redis log (product)", ray_redis),
+    ]
+    print(
+        f"\n{'5 members x 3 rounds':34} {'median ms':>10} {'min ms':>8} {'ratio':>7}  (ideal {ideal * 1000:.0f} ms)"
+    )
     for name, times in rows:
         med = statistics.median(times)
         print(f"{name:34} {med * 1000:10.1f} {min(times) * 1000:8.1f} {med / ideal:7.3f}")
     overhead = (statistics.median(ray_redis) - ideal) * 1000
     ray_share = (statistics.median(ray_mem) - statistics.median(local)) * 1000
     redis_share = (statistics.median(ray_redis) - statistics.median(ray_mem)) * 1000
-    print(f"overhead over ideal {overhead:.1f} ms: engine+threads {(statistics.median(local) - ideal) * 1000:.1f} ms, "
-          f"Ray round trips {ray_share:.1f} ms, Redis events+checkpoints {redis_share:.1f} ms")
-    print(f"\n20 councils (3 members x 1 round): one at a time {seq:.2f} s, concurrently {conc:.2f} s")
+    print(
+        f"overhead over ideal {overhead:.1f} ms: engine+threads {(statistics.median(local) - ideal) * 1000:.1f} ms, "
+        f"Ray round trips {ray_share:.1f} ms, Redis events+checkpoints {redis_share:.1f} ms"
+    )
+    print(
+        f"\n20 councils (3 members x 1 round): one at a time {seq:.2f} s, concurrently {conc:.2f} s"
+    )
     ratio = statistics.median(ray_redis) / ideal
     print(f"load average during the run: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     print(f"goal critical_path_ratio <= 1.10: {'met' if ratio <= 1.10 else 'MISSED'}")

@@ -33,7 +33,10 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
-CRITERIA = ["slugify('Hello World') returns 'hello-world'", "slugify drops characters other than letters and digits"]
+CRITERIA = [
+    "slugify('Hello World') returns 'hello-world'",
+    "slugify drops characters other than letters and digits",
+]
 
 
 def services(settings, log):
@@ -50,14 +53,31 @@ def services(settings, log):
         def execute(self, story, task, winner, *, attempt):
             return WorkspaceReport(build_ok=True, unit_passed=4, coverage=85.0)
 
-    return Services(score=score_story, plan=plan_from_criteria, council=RayCouncil(settings, log),
-                    executor=Passing(), gate=partial(evaluate, config=load("rigor.yaml")), document=summary_docs)
+    return Services(
+        score=score_story,
+        plan=plan_from_criteria,
+        council=RayCouncil(settings, log),
+        executor=Passing(),
+        gate=partial(evaluate, config=load("rigor.yaml")),
+        document=summary_docs,
+    )
 
 
 def expected(n_tasks: int) -> collections.Counter:
-    return collections.Counter({"story.created": 1, "story.scored": 1, "story.transition": 6, "story.parked": 3,
-                                "story.approved": 3, "task.planned": n_tasks, "council.result": n_tasks,
-                                "workspace.report": n_tasks, "gate.result": n_tasks, "story.done": 1})
+    return collections.Counter(
+        {
+            "story.created": 1,
+            "story.scored": 1,
+            "story.transition": 6,
+            "story.parked": 3,
+            "story.approved": 3,
+            "task.planned": n_tasks,
+            "council.result": n_tasks,
+            "workspace.report": n_tasks,
+            "gate.result": n_tasks,
+            "story.done": 1,
+        }
+    )
 
 
 class Timer:
@@ -73,7 +93,9 @@ class Timer:
         return r
 
     def pct(self, q: float) -> float:
-        return statistics.quantiles(self.ms, n=100)[int(q) - 1] if len(self.ms) > 1 else float("nan")
+        return (
+            statistics.quantiles(self.ms, n=100)[int(q) - 1] if len(self.ms) > 1 else float("nan")
+        )
 
 
 def run(n: int) -> int:
@@ -87,11 +109,24 @@ def run(n: int) -> int:
     t_start = time.monotonic()
     server = GraphServer(data_dir=Path(tempfile.mkdtemp(prefix="bench-gw-")), port=free_port())
     server.start()
-    ray.init(address="local", num_cpus=4, include_dashboard=False, object_store_memory=150_000_000,
-             namespace="swe-fleet-test", log_to_driver=False)
+    ray.init(
+        address="local",
+        num_cpus=4,
+        include_dashboard=False,
+        object_store_memory=150_000_000,
+        namespace="swe-fleet-test",
+        log_to_driver=False,
+    )
     try:
-        stack = start_stack(ray, server.url, factory=services, model="scripted", rounds=1,
-                            members=("developer-1", "qa-1", "architect-1"), max_parallel_stories=32)
+        stack = start_stack(
+            ray,
+            server.url,
+            factory=services,
+            model="scripted",
+            rounds=1,
+            members=("developer-1", "qa-1", "architect-1"),
+            max_parallel_stories=32,
+        )
         print(f"stack up in {time.monotonic() - t_start:.1f} s: {stack.base_url}")
         po, viewer = stack.headers(), stack.headers("viewer")
         idle, load = Timer(), Timer()
@@ -115,9 +150,13 @@ def run(n: int) -> int:
 
         def one(story_id: str) -> dict:
             with httpx.Client(timeout=60.0) as c:
-                body = {"id": story_id, "title": f"Add a slugify helper ({story_id})", "acceptance_criteria": CRITERIA,
-                        "description": "As a blog author I want titles turned into URL slugs so that links are readable.",
-                        "rigor": "L1"}
+                body = {
+                    "id": story_id,
+                    "title": f"Add a slugify helper ({story_id})",
+                    "acceptance_criteria": CRITERIA,
+                    "description": "As a blog author I want titles turned into URL slugs so that links are readable.",
+                    "rigor": "L1",
+                }
                 r = load.call(c, "POST", f"{stack.base_url}/stories", json=body, headers=po)
                 assert r.status_code == 201, r.text
             return follow(client, story_id, auto_approve=True, timeout_s=240, out=io.StringIO())
@@ -140,13 +179,23 @@ def run(n: int) -> int:
             want = expected(len(CRITERIA))
             lost += sum(max(0, want[t] - found[t]) for t in want)
             dup += sum(max(0, found[t] - want[t]) for t in want)
-        terminal = sum(1 for f in finals if f.get("outcome") or (f.get("parked") or {}).get("gate")
-                       in ("blocked", "error", "budget"))
+        terminal = sum(
+            1
+            for f in finals
+            if f.get("outcome")
+            or (f.get("parked") or {}).get("gate") in ("blocked", "error", "budget")
+        )
         done = sum(1 for f in finals if f.get("outcome") == "done")
-        print(f"{n} stories in {wall:.1f} s: {done} DONE, {terminal} terminal; "
-              f"events lost {lost}, duplicated {dup}")
-        print(f"API latency idle (baseline, {len(idle.ms)} calls): p50 {idle.pct(50):.1f} ms, p95 {idle.pct(95):.1f} ms")
-        print(f"API latency under load ({len(load.ms)} calls): p50 {load.pct(50):.1f} ms, p95 {load.pct(95):.1f} ms")
+        print(
+            f"{n} stories in {wall:.1f} s: {done} DONE, {terminal} terminal; "
+            f"events lost {lost}, duplicated {dup}"
+        )
+        print(
+            f"API latency idle (baseline, {len(idle.ms)} calls): p50 {idle.pct(50):.1f} ms, p95 {idle.pct(95):.1f} ms"
+        )
+        print(
+            f"API latency under load ({len(load.ms)} calls): p50 {load.pct(50):.1f} ms, p95 {load.pct(95):.1f} ms"
+        )
         stop_stack(ray, stack)
         print(f"RESULT stories_terminal_share {terminal / n:.3f}")
         print(f"RESULT events_lost {lost}")

@@ -30,8 +30,16 @@ N_APPEND, BATCH = 20_000, 500
 
 def _events(n: int) -> list[FleetEvent]:
     clock = FakeClock()
-    return [make_event(f"s{i % 20}", "story.transition", clock=clock, key=f"k{i}",
-                       data={"from": "BUILD", "to": "TEST", "name": "built", "by": "orchestrator"}) for i in range(n)]
+    return [
+        make_event(
+            f"s{i % 20}",
+            "story.transition",
+            clock=clock,
+            key=f"k{i}",
+            data={"from": "BUILD", "to": "TEST", "name": "built", "by": "orchestrator"},
+        )
+        for i in range(n)
+    ]
 
 
 def bench_append(url: str, tmp: Path) -> float:
@@ -44,18 +52,22 @@ def bench_append(url: str, tmp: Path) -> float:
         t0 = time.perf_counter()
         for i in range(0, N_APPEND, BATCH):
             pipe = raw.pipeline(transaction=False)
-            for e in events[i:i + BATCH]:  # serialising is part of any append, raw or not
+            for e in events[i : i + BATCH]:  # serialising is part of any append, raw or not
                 pipe.xadd(f"raw:{rep}:{e.story_id}", {"e": e.model_dump_json()})
             pipe.execute()
         rates["raw"].append(N_APPEND / (time.perf_counter() - t0))
         raw.flushdb()
         t0 = time.perf_counter()
         for i in range(0, N_APPEND, BATCH):
-            log.append_many(events[i:i + BATCH])  # validation + idempotency record + story stream + index
+            log.append_many(
+                events[i : i + BATCH]
+            )  # validation + idempotency record + story stream + index
         rates["ours"].append(N_APPEND / (time.perf_counter() - t0))
     ours, base = statistics.median(rates["ours"]), statistics.median(rates["raw"])
-    print(f"append: ours {ours:,.0f} ev/s (Lua: HGET+2 XADD+HSET, + SADD/XLEN per batch), raw pipelined XADD {base:,.0f} ev/s"
-          f" — {N_APPEND} events, batches of {BATCH}, median of 3")
+    print(
+        f"append: ours {ours:,.0f} ev/s (Lua: HGET+2 XADD+HSET, + SADD/XLEN per batch), raw pipelined XADD {base:,.0f} ev/s"
+        f" — {N_APPEND} events, batches of {BATCH}, median of 3"
+    )
     raw.flushdb()
     return ours / base
 
@@ -71,7 +83,9 @@ def bench_projection(url: str, tmp: Path) -> float:
     n = Projector(log, graph, batch=200).catch_up()
     dt = time.perf_counter() - t0
     dump = graph.dump()
-    print(f"projection: {n} events -> {len(dump['nodes'])} nodes, {len(dump['edges'])} edges in {dt:.2f} s")
+    print(
+        f"projection: {n} events -> {len(dump['nodes'])} nodes, {len(dump['edges'])} edges in {dt:.2f} s"
+    )
     t0 = time.perf_counter()
     for ev in events[:500]:  # baseline: one event per graph round trip
         graph.project(ev)
@@ -88,9 +102,20 @@ def bench_report(url: str, tmp: Path) -> float:
     for i in range(1000 - decisions):
         clock.advance(10)
         task = tasks[i % len(tasks)]
-        d = Decision(id=f"big-extra-{i}", story_id="big", task_id=task.id, what=f"revision {i} of {task.id}",
-                     decided_by=("architect-1", "developer-1"), why="new evidence", at_ms=clock.now_ms(),
-                     alternatives=(Alternative(proposal_id=f"{task.id}-council-qa-1-r1", summary="alt", why_rejected="slower"),))
+        d = Decision(
+            id=f"big-extra-{i}",
+            story_id="big",
+            task_id=task.id,
+            what=f"revision {i} of {task.id}",
+            decided_by=("architect-1", "developer-1"),
+            why="new evidence",
+            at_ms=clock.now_ms(),
+            alternatives=(
+                Alternative(
+                    proposal_id=f"{task.id}-council-qa-1-r1", summary="alt", why_rejected="slower"
+                ),
+            ),
+        )
         events.append(make_event("big", "decision.made", clock=clock, payload=d))
     log = RedisEventLog(url, prefix="rep", archive_dir=tmp / "archive")
     log.append_many(events)
@@ -103,8 +128,10 @@ def bench_report(url: str, tmp: Path) -> float:
         report = build_report(log, graph, "big")
         md = report_markdown(report)
         times.append((time.perf_counter() - t0) * 1000)
-    print(f"report: {len(report.decisions)} decisions, {len(report.timeline)} timeline items, {len(md):,} chars of "
-          f"Markdown; {statistics.median(times):.0f} ms median of 3")
+    print(
+        f"report: {len(report.decisions)} decisions, {len(report.timeline)} timeline items, {len(md):,} chars of "
+        f"Markdown; {statistics.median(times):.0f} ms median of 3"
+    )
     assert len(report.decisions) == 1000
     return statistics.median(times)
 

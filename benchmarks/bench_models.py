@@ -34,8 +34,14 @@ ROUNDS = 7
 
 def body(i: int, max_tokens: int = 64) -> dict:
     # ignore_eos keeps every completion at exactly max_tokens, so runs compare like for like
-    return {"model": MODEL, "messages": [{"role": "user", "content": f"{STORY} Chapter {i}."}],
-            "max_tokens": max_tokens, "temperature": 0.0, "seed": i, "ignore_eos": True}
+    return {
+        "model": MODEL,
+        "messages": [{"role": "user", "content": f"{STORY} Chapter {i}."}],
+        "max_tokens": max_tokens,
+        "temperature": 0.0,
+        "seed": i,
+        "ignore_eos": True,
+    }
 
 
 def batching(url: str, client: httpx.Client) -> tuple[float, float]:
@@ -65,9 +71,11 @@ def batching(url: str, client: httpx.Client) -> tuple[float, float]:
         con_tokens = sum(pool.map(one, range(8)))
         con = con_tokens / (time.perf_counter() - start)
     overlap = max(sum(s <= t < e for s, e in spans) for t, _ in spans)
-    print(f"sequential: {seq_tokens} tokens, {seq:.1f} tok/s, {seq_prompt} prompt tokens evaluated | "
-          f"concurrent x8: {con_tokens} tokens, {con:.1f} tok/s, {sum(prompt)} prompt tokens evaluated, "
-          f"peak in flight {overlap}/8")
+    print(
+        f"sequential: {seq_tokens} tokens, {seq:.1f} tok/s, {seq_prompt} prompt tokens evaluated | "
+        f"concurrent x8: {con_tokens} tokens, {con:.1f} tok/s, {sum(prompt)} prompt tokens evaluated, "
+        f"peak in flight {overlap}/8"
+    )
     return seq, con
 
 
@@ -106,25 +114,39 @@ def main() -> int:
 
     models = load("models.yaml")
     spec = models.models[MODEL]
-    print(f"model {MODEL}: n_parallel={spec.n_parallel} n_threads={spec.n_threads} num_cpus={spec.num_cpus}")
+    print(
+        f"model {MODEL}: n_parallel={spec.n_parallel} n_threads={spec.n_threads} num_cpus={spec.num_cpus}"
+    )
     # Two engines alive at once compete for the 2 cores, so the in-process baseline runs first, alone.
     local = in_process(spec)
-    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False,
-             object_store_memory=100_000_000, namespace="bench-models")
+    ray.init(
+        address="local",
+        num_cpus=2,
+        include_dashboard=False,
+        log_to_driver=False,
+        object_store_memory=100_000_000,
+        namespace="bench-models",
+    )
     try:
         serve.start(http_options={"host": "127.0.0.1", "port": free_port()})
         url = deploy_llm(models, MODEL, route_prefix="/llm", app_name="llm-bench")
         with httpx.Client() as client:
-            client.post(f"{url}/chat/completions", json=body(0, 8), timeout=300).raise_for_status()  # warm up
+            client.post(
+                f"{url}/chat/completions", json=body(0, 8), timeout=300
+            ).raise_for_status()  # warm up
             served = via_serve(url, client)
             seq, con = batching(url, client)
     finally:
         serve.shutdown()
         ray.shutdown()
-    print(f"64-token completion, median of {ROUNDS}: via Serve {served * 1000:.1f} ms, in-process {local * 1000:.1f} ms")
+    print(
+        f"64-token completion, median of {ROUNDS}: via Serve {served * 1000:.1f} ms, in-process {local * 1000:.1f} ms"
+    )
     gain, over = con / seq, (served - local) / local
-    print(f"batching gain {gain:.2f}x (goal >= 2.0: {'met' if gain >= 2 else 'MISSED'}); "
-          f"serve overhead {over:.3f} (goal < 0.10: {'met' if over < 0.10 else 'MISSED'})")
+    print(
+        f"batching gain {gain:.2f}x (goal >= 2.0: {'met' if gain >= 2 else 'MISSED'}); "
+        f"serve overhead {over:.3f} (goal < 0.10: {'met' if over < 0.10 else 'MISSED'})"
+    )
     print(f"RESULT batching_gain {gain:.3f}")
     print(f"RESULT serve_overhead {over:.4f}")
     print(f"RESULT concurrent_tokens_per_s {con:.1f}")

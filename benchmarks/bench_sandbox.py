@@ -37,7 +37,17 @@ from fleet.adapters.bwrap_sandbox import BwrapSandbox  # noqa: E402
 from fleet.contracts import RunContext, TaskSpec  # noqa: E402
 
 N = 40
-BARE = ["bwrap", "--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--ro-bind", "/", "/", "--"]
+BARE = [
+    "bwrap",
+    "--unshare-net",
+    "--unshare-pid",
+    "--unshare-ipc",
+    "--unshare-uts",
+    "--ro-bind",
+    "/",
+    "/",
+    "--",
+]
 
 
 def interleaved(cases: dict[str, Callable[[], None]], n: int = N) -> dict[str, float]:
@@ -57,6 +67,7 @@ def sandboxed(sb: BwrapSandbox, ws: str, cmd: tuple[str, ...]) -> Callable[[], N
     def go() -> None:
         r = sb.run(TaskSpec(id=uuid.uuid4().hex, cmd=cmd, workspace=ws))
         assert r.status == "passed", r
+
     return go
 
 
@@ -69,28 +80,35 @@ def overhead(ws: str) -> dict[str, float]:
     print(f"cgroups: {full.cgroup_status()}; load average before: {os.getloadavg()[0]:.1f}")
     argv = full.argv(TaskSpec(id="x", cmd=("true",), workspace=ws), ws)
     no_setpriv = argv[: argv.index("--") + 1] + ["true"]
-    layers = interleaved({
-        "plain": plain(["true"]),
-        "bare bwrap": plain(BARE + ["true"]),
-        "+ our flags": plain(no_setpriv),
-        "+ setpriv": plain(argv),
-        "sb.run, no cgroup": sandboxed(no_cg, ws, ("true",)),
-        "sb.run (ours)": sandboxed(full, ws, ("true",)),
-        "sb.run, not pre-armed": sandboxed(cold, ws, ("true",)),
-    })
+    layers = interleaved(
+        {
+            "plain": plain(["true"]),
+            "bare bwrap": plain(BARE + ["true"]),
+            "+ our flags": plain(no_setpriv),
+            "+ setpriv": plain(argv),
+            "sb.run, no cgroup": sandboxed(no_cg, ws, ("true",)),
+            "sb.run (ours)": sandboxed(full, ws, ("true",)),
+            "sb.run, not pre-armed": sandboxed(cold, ws, ("true",)),
+        }
+    )
     print(f"`true`, median ms (interleaved, n={N}):")
     for key, ms in layers.items():
         print(f"  {key:24s} {ms:7.2f}   (+{ms - layers['plain']:6.2f} over plain)")
     py = (sys.executable, "-c", "pass")
-    pys = interleaved({
-        "plain": plain(py),
-        "bare bwrap": plain(BARE + list(py)),
-        "sb.run (ours)": sandboxed(full, ws, py),
-        "sb.run, not pre-armed": sandboxed(cold, ws, py),
-    }, n=N // 2)
+    pys = interleaved(
+        {
+            "plain": plain(py),
+            "bare bwrap": plain(BARE + list(py)),
+            "sb.run (ours)": sandboxed(full, ws, py),
+            "sb.run, not pre-armed": sandboxed(cold, ws, py),
+        },
+        n=N // 2,
+    )
     print(f"`python -c pass`, median ms (interleaved, n={N // 2}):")
     for key, ms in pys.items():
-        print(f"  {key:24s} {ms:7.2f}   (+{ms - pys['plain']:6.2f} over plain, ratio {ms / pys['plain']:.2f})")
+        print(
+            f"  {key:24s} {ms:7.2f}   (+{ms - pys['plain']:6.2f} over plain, ratio {ms / pys['plain']:.2f})"
+        )
     print(f"load average after: {os.getloadavg()[0]:.1f}")
     for sb in (full, no_cg, cold):
         sb.close()
@@ -107,10 +125,18 @@ def throughput(n: int = 60) -> float:
 
     from actors.sandbox import build_supervisor
 
-    ray.init(address="local", num_cpus=2, include_dashboard=False, namespace="bench-sandbox",
-             log_to_driver=False, object_store_memory=100_000_000)
+    ray.init(
+        address="local",
+        num_cpus=2,
+        include_dashboard=False,
+        namespace="bench-sandbox",
+        log_to_driver=False,
+        object_store_memory=100_000_000,
+    )
     try:
-        sup = build_supervisor(f"bench-{uuid.uuid4().hex[:6]}", namespace="bench-sandbox", concurrency=2)
+        sup = build_supervisor(
+            f"bench-{uuid.uuid4().hex[:6]}", namespace="bench-sandbox", concurrency=2
+        )
         ctx = RunContext(role="developer", phase="build")
         specs = [TaskSpec(id=f"b{i}", cmd=("true",), context=ctx) for i in range(n)]
         ray.get(sup.run.remote(specs[0]))  # warm
@@ -130,8 +156,10 @@ def main() -> None:
         os.chown(ws, 65534, 65534)
         added = overhead(ws)
     rate = throughput()
-    print(f"goal: < 10 ms added per run -> true {'met' if added['true'] < 10 else 'MISSED'}, "
-          f"python {'met' if added['python'] < 10 else 'MISSED'}")
+    print(
+        f"goal: < 10 ms added per run -> true {'met' if added['true'] < 10 else 'MISSED'}, "
+        f"python {'met' if added['python'] < 10 else 'MISSED'}"
+    )
     print(f"RESULT added_ms_true {added['true']:.2f}")
     print(f"RESULT added_ms_python {added['python']:.2f}")
     print(f"RESULT runs_per_s {rate:.1f}")

@@ -18,7 +18,9 @@ def main() -> int:
 
     backlog = json.loads(os.environ["FLEET_BACKLOG"])
     cfg = fleet_config()
-    client = Client(os.environ.get("FLEET_GATEWAY_URL") or gateway_url(cfg), read_tokens(cfg.data_dir).get("po"))
+    client = Client(
+        os.environ.get("FLEET_GATEWAY_URL") or gateway_url(cfg), read_tokens(cfg.data_dir).get("po")
+    )
     auto = bool(backlog.get("auto_approve", False))
 
     def one(story: dict) -> tuple[str, dict, int]:
@@ -30,7 +32,9 @@ def main() -> int:
         results = list(pool.map(one, backlog["stories"]))
     for story_id, final, code in results:
         parked = (final.get("parked") or {}).get("gate")
-        print(f"{story_id}: {final.get('outcome') or 'parked at ' + str(parked)} (state {final['state']}, exit {code})")
+        print(
+            f"{story_id}: {final.get('outcome') or 'parked at ' + str(parked)} (state {final['state']}, exit {code})"
+        )
     done = sum(1 for *_, code in results if code == 0)
     print(f"{done}/{len(results)} stories DONE")
     return 0 if done == len(results) else 1

@@ -14,7 +14,12 @@ from fleet.context.redact import redact
 from fleet.errors import FleetError
 
 # Command-group modules, in help order. Add a module here when it lands.
-COMMAND_MODULES = ("cluster.local_cli", "cluster.kuberay_cli", "cluster.memory_cli", "cluster.story_cli")
+COMMAND_MODULES = (
+    "cluster.local_cli",
+    "cluster.kuberay_cli",
+    "cluster.memory_cli",
+    "cluster.story_cli",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -38,7 +43,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except FleetError as exc:
-        print(f"fleet {args.command}: error: {redact(str(exc))[0]}", file=sys.stderr)  # e.g. a URL's password
+        print(
+            f"fleet {args.command}: error: {redact(str(exc))[0]}", file=sys.stderr
+        )  # e.g. a URL's password
         return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

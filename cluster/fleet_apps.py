@@ -66,8 +66,12 @@ def connect(config: FleetConfig) -> Any:
     from cluster.local import ray_address
 
     if not ray.is_initialized():
-        ray.init(address=ray_address(config), namespace=config.ray.namespace, log_to_driver=False,
-                 logging_level="ERROR")
+        ray.init(
+            address=ray_address(config),
+            namespace=config.ray.namespace,
+            log_to_driver=False,
+            logging_level="ERROR",
+        )
     return ray
 
 
@@ -110,8 +114,13 @@ class FleetApps:
         from serve_apps.llm import deploy_llm
 
         served = self.model or self.config.llm.model
-        return deploy_llm(load("models.yaml"), served, host=self.config.gateway.host,
-                          port=self.config.gateway.port, route_prefix=self.config.llm.route_prefix)
+        return deploy_llm(
+            load("models.yaml"),
+            served,
+            host=self.config.gateway.host,
+            port=self.config.gateway.port,
+            route_prefix=self.config.llm.route_prefix,
+        )
 
     def start(self) -> tuple[int | None, bool]:
         """Deploy (or reuse, when the same model already runs healthy); ``(None, started_now)``."""
@@ -143,13 +152,29 @@ class FleetApps:
         for name in ACTORS:  # fresh actors so a new model choice applies; stories resume from Redis
             _kill(ray, name, ns)
         redis_url = f"redis://{cfg.redis.host}:{cfg.redis.port}"
-        settings = OrchestratorSettings(redis_url=redis_url, graph=cfg.graph.name, namespace=ns, model=self.model,
-                                        llm_base_url=llm_url, members=AGENT_MEMBERS,
-                                        data_dir=str(Path(cfg.data_dir).expanduser()))
+        settings = OrchestratorSettings(
+            redis_url=redis_url,
+            graph=cfg.graph.name,
+            namespace=ns,
+            model=self.model,
+            llm_base_url=llm_url,
+            members=AGENT_MEMBERS,
+            data_dir=str(Path(cfg.data_dir).expanduser()),
+        )
         orch = spawn_orchestrator(settings, namespace=ns)
         ray.get(orch.check_health.remote())
-        serve.run(build_app({"redis_url": redis_url, "graph": cfg.graph.name, "namespace": ns,
-                             "data_dir": cfg.data_dir}), name="gateway", route_prefix="/")
+        serve.run(
+            build_app(
+                {
+                    "redis_url": redis_url,
+                    "graph": cfg.graph.name,
+                    "namespace": ns,
+                    "data_dir": cfg.data_dir,
+                }
+            ),
+            name="gateway",
+            route_prefix="/",
+        )
         url = gateway_url(cfg)
         _wait("gateway", lambda: _healthy(url), f"{url}/healthz")
         statefile(cfg).write_text(json.dumps({"model": self.model, "llm_url": llm_url, "api": url}))
@@ -178,7 +203,11 @@ class FleetApps:
 
         url = gateway_url(self.config)
         state = deployed(self.config) or {}
-        where = {"api": url, "docs": f"{url}/docs", "model": state.get("model") or "models.yaml routing"}
+        where = {
+            "api": url,
+            "docs": f"{url}/docs",
+            "model": state.get("model") or "models.yaml routing",
+        }
         checks = {"gateway GET /healthz": _healthy(url)}
         llm = state.get("llm_url")
         if llm and llm.startswith(url):  # served here (an openai model lives elsewhere)
@@ -196,6 +225,8 @@ def check_model(name: str) -> None:
         raise UnknownName(what="model", name=name, valid=tuple(models))
 
 
-def stack_apps(config: FleetConfig, *, model: str | None = None, deploy: bool = True) -> list[FleetApps]:
+def stack_apps(
+    config: FleetConfig, *, model: str | None = None, deploy: bool = True
+) -> list[FleetApps]:
     """The ``extra`` components for :mod:`cluster.local`: the apps when deployed (or to deploy)."""
     return [FleetApps(config, model=model)] if deploy or deployed(config) is not None else []

@@ -105,15 +105,31 @@ class GraphServer:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         redis_server, module = binaries()
         args = [
-            redis_server, "--port", str(self.port), "--bind", self.host,
-            "--dir", str(self.data_dir), "--save", "", "--daemonize", "no",
-            "--protected-mode", "yes", "--loadmodule", module,
-            "--logfile", str(self.data_dir / "redis.log"),
+            redis_server,
+            "--port",
+            str(self.port),
+            "--bind",
+            self.host,
+            "--dir",
+            str(self.data_dir),
+            "--save",
+            "",
+            "--daemonize",
+            "no",
+            "--protected-mode",
+            "yes",
+            "--loadmodule",
+            module,
+            "--logfile",
+            str(self.data_dir / "redis.log"),
         ]
         if self.persist:
             args += ["--appendonly", "yes", "--appendfsync", "everysec"]
         proc = subprocess.Popen(
-            args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            args,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
             start_new_session=True,
         )
         self.pidfile.write_text(str(proc.pid))
@@ -121,7 +137,8 @@ class GraphServer:
         while time.monotonic() < deadline:
             if proc.poll() is not None:
                 raise StorageUnavailable(
-                    what="Redis+FalkorDB", reason=f"exited with {proc.returncode}; see {self.data_dir}/redis.log"
+                    what="Redis+FalkorDB",
+                    reason=f"exited with {proc.returncode}; see {self.data_dir}/redis.log",
                 )
             if ping(self.host, self.port):
                 return proc.pid

@@ -53,7 +53,9 @@ def load_backlog(path: str) -> dict[str, Any]:
         raise ConfigError(file=path, key="stories", problem="expected a non-empty list of stories")
     for i, story in enumerate(raw["stories"]):
         if not isinstance(story, dict) or not story.get("title"):
-            raise ConfigError(file=path, key=f"stories[{i}].title", problem="every story needs a title")
+            raise ConfigError(
+                file=path, key=f"stories[{i}].title", problem="every story needs a title"
+            )
         if story.get("repo") and "://" not in story["repo"]:
             story["repo"] = str(Path(story["repo"]).expanduser().resolve())
     return raw
@@ -67,8 +69,11 @@ def _submit(args: argparse.Namespace) -> int:
     client = job_client()
     # Where the job finds the gateway and the po token file (never the token itself: job
     # metadata and env are visible on the dashboard).
-    env = {"FLEET_BACKLOG": json.dumps(backlog), "FLEET_DATA_DIR": cfg.data_dir,
-           "FLEET_GATEWAY_URL": args.url or gateway_url(cfg)}
+    env = {
+        "FLEET_BACKLOG": json.dumps(backlog),
+        "FLEET_DATA_DIR": cfg.data_dir,
+        "FLEET_GATEWAY_URL": args.url or gateway_url(cfg),
+    }
     job_id = client.submit_job(
         entrypoint=f"{sys.executable} -m cluster.backlog_job",
         runtime_env={"env_vars": env},
@@ -91,8 +96,10 @@ def _jobs(args: argparse.Namespace) -> int:
     jobs = job_client().list_jobs()
     for job in sorted(jobs, key=lambda j: j.start_time or 0):
         meta = job.metadata or {}
-        print(f"{job.submission_id or job.job_id:<28} {str(job.status):<10} "
-              f"{meta.get('kind', '-'):<14} stories={meta.get('stories', '-')}")
+        print(
+            f"{job.submission_id or job.job_id:<28} {str(job.status):<10} "
+            f"{meta.get('kind', '-'):<14} stories={meta.get('stories', '-')}"
+        )
     if not jobs:
         print("no jobs")
     return 0

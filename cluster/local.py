@@ -79,9 +79,16 @@ class GraphComponent:
         where = {"url": server.url, "data": str(server.data_dir)}
         if pid is None:
             return Health(self.name, running=False, where=where)
-        return Health(self.name, running=True, pid=pid, where=where,
-                      checks={"redis PING": _redis_ping(server.url),
-                              "graph RETURN 1": _graph_query(server.url)})
+        return Health(
+            self.name,
+            running=True,
+            pid=pid,
+            where=where,
+            checks={
+                "redis PING": _redis_ping(server.url),
+                "graph RETURN 1": _graph_query(server.url),
+            },
+        )
 
 
 def _redis_ping(url: str) -> bool:
@@ -125,14 +132,24 @@ class RayComponent:
     def health(self) -> Health:
         head = self.head
         pid = head.running_pid()
-        where = {"address": head.address, "dashboard": head.dashboard_url, "metrics": head.metrics_url,
-                 "namespace": self.config.ray.namespace, "log": str(head.logfile)}
+        where = {
+            "address": head.address,
+            "dashboard": head.dashboard_url,
+            "metrics": head.metrics_url,
+            "namespace": self.config.ray.namespace,
+            "log": str(head.logfile),
+        }
         if pid is None:
             return Health(self.name, running=False, where=where)
         token = auth_token()
         where["auth"] = "token" if token else "none"
-        return Health(self.name, running=True, pid=pid, where=where,
-                      checks={"dashboard (with token)": head.dashboard_ok()})
+        return Health(
+            self.name,
+            running=True,
+            pid=pid,
+            where=where,
+            checks={"dashboard (with token)": head.dashboard_ok()},
+        )
 
 
 def ray_address(config: FleetConfig) -> str:

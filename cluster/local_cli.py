@@ -57,6 +57,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         p = subparsers.add_parser(name, help=text, description=text)
         p.set_defaults(func=func)
         if name == "up":
-            p.add_argument("--no-apps", action="store_true",
-                           help="start only Redis+FalkorDB and the Ray head (no Serve apps, no actors)")
-            p.add_argument("--model", help="model for every role: scripted, local-smollm2... (default: models.yaml)")
+            p.add_argument(
+                "--no-apps",
+                action="store_true",
+                help="start only Redis+FalkorDB and the Ray head (no Serve apps, no actors)",
+            )
+            p.add_argument(
+                "--model",
+                help="model for every role: scripted, local-smollm2... (default: models.yaml)",
+            )

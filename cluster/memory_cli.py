@@ -14,8 +14,16 @@ def _log(args: argparse.Namespace):  # noqa: ANN202 - adapter type stays out of 
 
     cfg = load("fleet.yaml")
     url = args.url or f"redis://{cfg.redis.host}:{cfg.redis.port}/0"
-    return RedisEventLog(url, maxlen=cfg.limits.stream_maxlen, session_ttl_s=cfg.limits.session_ttl_s,
-                         archive_dir=Path(cfg.data_dir).expanduser() / "archive"), cfg, url
+    return (
+        RedisEventLog(
+            url,
+            maxlen=cfg.limits.stream_maxlen,
+            session_ttl_s=cfg.limits.session_ttl_s,
+            archive_dir=Path(cfg.data_dir).expanduser() / "archive",
+        ),
+        cfg,
+        url,
+    )
 
 
 def _export(args: argparse.Namespace) -> int:
@@ -27,8 +35,10 @@ def _export(args: argparse.Namespace) -> int:
         raise NotFound(what="story", id=args.story)
     rows = [row for sid in stories for row in log.read(sid)]  # archived events included
     counts = export(rows, args.out)
-    print(f"wrote {counts['events']} events and {counts['usage']} usage records of {len(stories)} "
-          f"stor{'y' if len(stories) == 1 else 'ies'} to {Path(args.out).expanduser()}/(events|usage).parquet")
+    print(
+        f"wrote {counts['events']} events and {counts['usage']} usage records of {len(stories)} "
+        f"stor{'y' if len(stories) == 1 else 'ies'} to {Path(args.out).expanduser()}/(events|usage).parquet"
+    )
     return 0
 
 
@@ -44,12 +54,18 @@ def _report(args: argparse.Namespace) -> int:
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add ``export`` and ``report`` to the ``fleet`` command."""
-    p = sub.add_parser("export", help="write events and the usage ledger to Parquet (archive included)")
+    p = sub.add_parser(
+        "export", help="write events and the usage ledger to Parquet (archive included)"
+    )
     p.add_argument("--story", help="one story id (default: every story)")
-    p.add_argument("--out", default="fleet-export", help="output directory (default: ./fleet-export)")
+    p.add_argument(
+        "--out", default="fleet-export", help="output directory (default: ./fleet-export)"
+    )
     p.add_argument("--url", help="Redis URL (default: from config/fleet.yaml)")
     p.set_defaults(func=_export)
-    r = sub.add_parser("report", help="print a story's technical report (Markdown, or JSON with --json)")
+    r = sub.add_parser(
+        "report", help="print a story's technical report (Markdown, or JSON with --json)"
+    )
     r.add_argument("story", help="story id")
     r.add_argument("--json", action="store_true", help="the JSON model instead of Markdown")
     r.add_argument("--url", help="Redis/FalkorDB URL (default: from config/fleet.yaml)")

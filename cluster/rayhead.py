@@ -147,17 +147,33 @@ class RayHead:
     def _command(self, metrics_port: int) -> list[str]:
         c = self.config
         return [
-            ray_cli(), "start", "--head", "--block", "--disable-usage-stats",
+            ray_cli(),
+            "start",
+            "--head",
+            "--block",
+            "--disable-usage-stats",
             # Ray replaces a loopback node IP with the host's routable one
             # (services.resolve_ip_for_localhost), so logs and metric labels show that IP.
-            "--node-ip-address", "127.0.0.1", "--port", str(c.gcs_port),
-            "--dashboard-host", c.dashboard.host, "--dashboard-port", str(c.dashboard.port),
-            "--num-cpus", str(c.num_cpus), "--object-store-memory", str(c.object_store_memory),
+            "--node-ip-address",
+            "127.0.0.1",
+            "--port",
+            str(c.gcs_port),
+            "--dashboard-host",
+            c.dashboard.host,
+            "--dashboard-port",
+            str(c.dashboard.port),
+            "--num-cpus",
+            str(c.num_cpus),
+            "--object-store-memory",
+            str(c.object_store_memory),
             # Ray's fixed defaults (10001, 52365) collide with any other Ray on the machine.
-            "--ray-client-server-port", str(free_port()),
-            "--dashboard-agent-listen-port", str(free_port()),
+            "--ray-client-server-port",
+            str(free_port()),
+            "--dashboard-agent-listen-port",
+            str(free_port()),
             # Known, so `fleet status` can say where to scrape (Ray would pick a random one).
-            "--metrics-export-port", str(metrics_port),
+            "--metrics-export-port",
+            str(metrics_port),
         ]
 
     def _check_ports(self) -> None:
@@ -183,19 +199,34 @@ class RayHead:
         ensure_token()
         self.data_dir.mkdir(parents=True, exist_ok=True)
         env = {
-            **os.environ, "RAY_AUTH_MODE": "token", "RAY_USAGE_STATS_ENABLED": "0",
+            **os.environ,
+            "RAY_AUTH_MODE": "token",
+            "RAY_USAGE_STATS_ENABLED": "0",
             # Draining only matters for rolling upgrades on Kubernetes; locally it delays `down`.
             "RAY_GRACEFUL_SHUTDOWN_DRAIN_TIMEOUT_S": "0",
         }
         metrics_port = free_port()
         with self.logfile.open("ab") as log:
-            proc = subprocess.Popen(self._command(metrics_port), stdin=subprocess.DEVNULL, stdout=log,
-                                    stderr=subprocess.STDOUT, env=env, start_new_session=True)
+            proc = subprocess.Popen(
+                self._command(metrics_port),
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=env,
+                start_new_session=True,
+            )
         self.pidfile.write_text(str(proc.pid))
-        self.statefile.write_text(json.dumps({
-            "pid": proc.pid, "gcs_port": self.config.gcs_port,
-            "dashboard_port": self.config.dashboard.port, "auth": "token", "metrics_port": metrics_port,
-        }))
+        self.statefile.write_text(
+            json.dumps(
+                {
+                    "pid": proc.pid,
+                    "gcs_port": self.config.gcs_port,
+                    "dashboard_port": self.config.dashboard.port,
+                    "auth": "token",
+                    "metrics_port": metrics_port,
+                }
+            )
+        )
         self._wait_ready(proc, timeout)
         return proc.pid, True
 
@@ -205,12 +236,15 @@ class RayHead:
             if proc.poll() is not None:
                 self._forget()
                 raise RayUnavailable(
-                    what="Ray head", reason=f"exited with {proc.returncode}: {self._log_tail()}")
+                    what="Ray head", reason=f"exited with {proc.returncode}: {self._log_tail()}"
+                )
             if listening("127.0.0.1", self.config.gcs_port) and self.dashboard_ok():
                 return
             time.sleep(0.25)
         self.stop()
-        raise RayUnavailable(what="Ray head", reason=f"not ready within {timeout:g}s; see {self.logfile}")
+        raise RayUnavailable(
+            what="Ray head", reason=f"not ready within {timeout:g}s; see {self.logfile}"
+        )
 
     def _log_tail(self, n: int = 800) -> str:
         try:

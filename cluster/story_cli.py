@@ -38,8 +38,14 @@ def _story_body(args: argparse.Namespace) -> dict[str, Any]:
     repo = args.repo
     if repo and "://" not in repo and not repo.startswith("git@"):
         repo = str(Path(repo).expanduser().resolve())
-    body = {"title": args.title, "description": args.description, "acceptance_criteria": args.criteria or [],
-            "rigor": args.rigor, "repo": repo, "branch": args.branch}
+    body = {
+        "title": args.title,
+        "description": args.description,
+        "acceptance_criteria": args.criteria or [],
+        "rigor": args.rigor,
+        "repo": repo,
+        "branch": args.branch,
+    }
     models = parse_pairs(getattr(args, "model", None))
     if models:  # checked here too, so a typo fails before anything is submitted
         body["models"] = check_overrides(models, load("models.yaml"), load("roles.yaml"))
@@ -54,8 +60,10 @@ def _finish(client: Client, story: dict[str, Any], started: float) -> int:
     path = reports / f"{story['id']}.md"
     path.write_text(client.call("GET", f"/stories/{story['id']}/report"))
     parked = story.get("parked") or {}
-    print(f"\noutcome: {story.get('outcome') or 'parked at ' + str(parked.get('gate'))} "
-          f"(state {story['state']}, {time.monotonic() - started:.0f} s, exit code {code})")
+    print(
+        f"\noutcome: {story.get('outcome') or 'parked at ' + str(parked.get('gate'))} "
+        f"(state {story['state']}, {time.monotonic() - started:.0f} s, exit code {code})"
+    )
     if parked:
         print(f"reason: {parked.get('reason')}")
     print(f"report: {path}\n        {client.base_url}/stories/{story['id']}/report")
@@ -67,12 +75,16 @@ def _run(args: argparse.Namespace) -> int:
     started = time.monotonic()
     story = client.call("POST", "/stories", json=_story_body(args))
     print(f"submitted {story['id']} to {client.base_url}", flush=True)
-    story = follow(client, story["id"], auto_approve=args.auto_approve, timeout_s=args.timeout, out=sys.stdout)
+    story = follow(
+        client, story["id"], auto_approve=args.auto_approve, timeout_s=args.timeout, out=sys.stdout
+    )
     return _finish(client, story, started)
 
 
 def _stories(args: argparse.Namespace) -> int:
-    listed = _client(args).call("GET", "/stories", params={"state": args.state} if args.state else None)
+    listed = _client(args).call(
+        "GET", "/stories", params={"state": args.state} if args.state else None
+    )
     for s in listed["stories"]:
         parked = f" parked at {s['parked']['gate']}" if s.get("parked") else ""
         print(f"{s['id']:<28} {s['state']:<8} {s.get('outcome') or '':<6}{parked}  {s['title']}")
@@ -101,9 +113,18 @@ def sample_repo(data_dir: str) -> Path:
     if not SAMPLE_REPO.exists():
         raise UserError(f"the bundled sample repository is missing at {SAMPLE_REPO}")
     shutil.copytree(SAMPLE_REPO, target, dirs_exist_ok=True)
-    env = {"GIT_AUTHOR_NAME": "fleet", "GIT_AUTHOR_EMAIL": "fleet@localhost",
-           "GIT_COMMITTER_NAME": "fleet", "GIT_COMMITTER_EMAIL": "fleet@localhost", "PATH": "/usr/bin:/bin"}
-    for cmd in (["init", "-q", "-b", "main"], ["add", "-A"], ["commit", "-q", "-m", "sample repository"]):
+    env = {
+        "GIT_AUTHOR_NAME": "fleet",
+        "GIT_AUTHOR_EMAIL": "fleet@localhost",
+        "GIT_COMMITTER_NAME": "fleet",
+        "GIT_COMMITTER_EMAIL": "fleet@localhost",
+        "PATH": "/usr/bin:/bin",
+    }
+    for cmd in (
+        ["init", "-q", "-b", "main"],
+        ["add", "-A"],
+        ["commit", "-q", "-m", "sample repository"],
+    ):
         subprocess.run(["git", "-C", str(target), *cmd], check=True, env=env, capture_output=True)
     return target
 
@@ -117,7 +138,10 @@ def _demo(args: argparse.Namespace) -> int:
     model = args.model or None
     if model:
         check_model(model)
-    print(f"== starting the local stack (model: {model or 'models.yaml routing'}; data in {cfg.data_dir})", flush=True)
+    print(
+        f"== starting the local stack (model: {model or 'models.yaml routing'}; data in {cfg.data_dir})",
+        flush=True,
+    )
     st = local.up(cfg, extra=stack_apps(cfg, model=model))
     print(st.render(), flush=True)
     repo = sample_repo(cfg.data_dir)
@@ -126,12 +150,18 @@ def _demo(args: argparse.Namespace) -> int:
     started = time.monotonic()
     story = client.call("POST", "/stories", json=body)
     print(f"\n== submitted {story['id']}: {body['title']}\n   repo: {repo}\n", flush=True)
-    story = follow(client, story["id"], auto_approve=args.auto_approve, timeout_s=args.timeout, out=sys.stdout)
+    story = follow(
+        client, story["id"], auto_approve=args.auto_approve, timeout_s=args.timeout, out=sys.stdout
+    )
     code = _finish(client, story, started)
     print("\n== report\n" + client.call("GET", f"/stories/{story['id']}/report"))
     ray_part = next((p for p in st.parts if p.name == "ray head"), None)
-    print(f"dashboard: {ray_part.where.get('dashboard') if ray_part else '?'} (Ray token: ~/.ray/auth_token)")
-    print(f"API:       {gateway_url(cfg)}/docs  (po token in {Path(cfg.data_dir).expanduser() / 'tokens.json'})")
+    print(
+        f"dashboard: {ray_part.where.get('dashboard') if ray_part else '?'} (Ray token: ~/.ray/auth_token)"
+    )
+    print(
+        f"API:       {gateway_url(cfg)}/docs  (po token in {Path(cfg.data_dir).expanduser() / 'tokens.json'})"
+    )
     print("stop everything with: fleet down")
     return code
 
@@ -147,7 +177,9 @@ def _add_story_args(p: argparse.ArgumentParser) -> None:
 
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--url", help="gateway URL (default from fleet.yaml)")
-    p.add_argument("--token", help="bearer token (default FLEET_PO_TOKEN or <data_dir>/tokens.json)")
+    p.add_argument(
+        "--token", help="bearer token (default FLEET_PO_TOKEN or <data_dir>/tokens.json)"
+    )
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -157,10 +189,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p = subparsers.add_parser("run", help="submit a story and follow it to the end")
     _add_story_args(p)
     _common(p)
-    p.add_argument("--auto-approve", action="store_true", help="approve the PO gates (scope, design, acceptance)")
-    p.add_argument("--timeout", type=float, default=3600.0, help="seconds to follow before giving up (exit 6)")
-    p.add_argument("--model", action="append", metavar="ROLE=MODEL",
-                   help="route ROLE to a models.yaml model for this story only (repeat the flag)")
+    p.add_argument(
+        "--auto-approve",
+        action="store_true",
+        help="approve the PO gates (scope, design, acceptance)",
+    )
+    p.add_argument(
+        "--timeout", type=float, default=3600.0, help="seconds to follow before giving up (exit 6)"
+    )
+    p.add_argument(
+        "--model",
+        action="append",
+        metavar="ROLE=MODEL",
+        help="route ROLE to a models.yaml model for this story only (repeat the flag)",
+    )
     p.set_defaults(func=_run)
 
     p = subparsers.add_parser("stories", help="list stories")
@@ -181,10 +223,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p.add_argument("--comment", default="")
     p.set_defaults(func=_approve)
 
-    p = subparsers.add_parser("demo", help="start the stack and run the bundled sample story end to end")
+    p = subparsers.add_parser(
+        "demo", help="start the stack and run the bundled sample story end to end"
+    )
     _common(p)
     p.add_argument("--auto-approve", action="store_true", help="approve the PO gates automatically")
-    p.add_argument("--model", help="model for every role: scripted, local-smollm2... (default: models.yaml)")
+    p.add_argument(
+        "--model", help="model for every role: scripted, local-smollm2... (default: models.yaml)"
+    )
     p.add_argument("--timeout", type=float, default=1800.0)
     p.set_defaults(func=_demo)
     register_jobs(subparsers)

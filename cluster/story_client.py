@@ -43,9 +43,17 @@ class Client:
 
     def call(self, method: str, path: str, **kw: Any) -> Any:
         try:
-            r = httpx.request(method, f"{self.base_url}{path}", headers=self._headers(), timeout=self.timeout, **kw)
+            r = httpx.request(
+                method,
+                f"{self.base_url}{path}",
+                headers=self._headers(),
+                timeout=self.timeout,
+                **kw,
+            )
         except httpx.HTTPError as exc:
-            raise GatewayError(status=0, message=f"cannot reach {self.base_url}: {exc} (is `fleet up` running?)") from None
+            raise GatewayError(
+                status=0, message=f"cannot reach {self.base_url}: {exc} (is `fleet up` running?)"
+            ) from None
         if r.status_code >= 400:
             try:
                 msg = r.json().get("message", r.text)
@@ -60,10 +68,16 @@ class Client:
         while True:
             headers = {**self._headers(), "Last-Event-ID": last, "Accept": "text/event-stream"}
             try:
-                with httpx.stream("GET", f"{self.base_url}/stories/{story_id}/events", headers=headers,
-                                  timeout=httpx.Timeout(30.0, read=60.0)) as resp:
+                with httpx.stream(
+                    "GET",
+                    f"{self.base_url}/stories/{story_id}/events",
+                    headers=headers,
+                    timeout=httpx.Timeout(30.0, read=60.0),
+                ) as resp:
                     if resp.status_code >= 400:
-                        raise GatewayError(status=resp.status_code, message=resp.read().decode()[:300])
+                        raise GatewayError(
+                            status=resp.status_code, message=resp.read().decode()[:300]
+                        )
                     for frame in _frames(resp.iter_lines()):
                         last = frame["id"]
                         event = json.loads(frame["data"])
@@ -93,7 +107,9 @@ def describe(event: dict[str, Any]) -> str | None:
         return f"story {event['story_id']} created: {p.get('title')}"
     if t == "story.scored":
         tips = "; ".join(f["suggestion"] for f in p.get("findings", [])[:3])
-        return f"  coach: DoR {p.get('dor')}/100, {'ready' if p.get('ready') else 'NOT ready'}" + (f" ({tips})" if tips else "")
+        return f"  coach: DoR {p.get('dor')}/100, {'ready' if p.get('ready') else 'NOT ready'}" + (
+            f" ({tips})" if tips else ""
+        )
     if t == "story.transition":
         return f"==> {d.get('from')} -> {d.get('to')} ({d.get('name')})"
     if t == "story.parked":
@@ -105,7 +121,9 @@ def describe(event: dict[str, Any]) -> str | None:
     if t == "deliberation.started":
         return f"  council {d.get('deliberation_id')}: {len(d.get('members', []))} members, {d.get('rounds')} rounds"
     if t == "council.proposal":
-        return f"    round {p.get('round')}: {p.get('author')} proposes: {str(p.get('content'))[:80]}"
+        return (
+            f"    round {p.get('round')}: {p.get('author')} proposes: {str(p.get('content'))[:80]}"
+        )
     if t == "council.ballot":
         return f"    vote by {p.get('voter')}: {' > '.join(p.get('ranking', [])[:3])}"
     if t == "council.result":
@@ -113,8 +131,10 @@ def describe(event: dict[str, Any]) -> str | None:
     if t == "sandbox.run":
         return f"    sandbox {d.get('argv', [''])[:1] and ' '.join(map(str, d.get('argv', [])[:4]))}: {p.get('status')}"
     if t == "workspace.report":
-        return (f"  workspace {d.get('task_id')}: build {'ok' if p.get('build_ok') else 'FAILED'}, tests "
-                f"{p.get('unit_passed')} passed / {p.get('unit_failed')} failed, coverage {p.get('coverage')}")
+        return (
+            f"  workspace {d.get('task_id')}: build {'ok' if p.get('build_ok') else 'FAILED'}, tests "
+            f"{p.get('unit_passed')} passed / {p.get('unit_failed')} failed, coverage {p.get('coverage')}"
+        )
     if t == "gate.result":
         return f"  gate {p.get('profile')} {d.get('task_id')}: {p.get('verdict')} ({p.get('score', 0):.0f}/100)"
     if t == "budget.exceeded":
@@ -140,7 +160,9 @@ def exit_code(story: dict[str, Any]) -> int:
     return EXIT_TIMEOUT
 
 
-def follow(client: Client, story_id: str, *, auto_approve: bool, timeout_s: float, out: Any) -> dict[str, Any]:
+def follow(
+    client: Client, story_id: str, *, auto_approve: bool, timeout_s: float, out: Any
+) -> dict[str, Any]:
     """Print progress until the story ends or waits for someone; approve PO gates if asked."""
     deadline = time.monotonic() + timeout_s
     for _, event in client.events(story_id):
@@ -150,8 +172,11 @@ def follow(client: Client, story_id: str, *, auto_approve: bool, timeout_s: floa
         if event["type"] == "story.parked":
             gate = event["data"].get("gate")
             if auto_approve and gate in PO_GATES:
-                client.call("POST", f"/stories/{story_id}/approvals", json={"gate": gate, "approved": True,
-                                                                            "comment": "auto-approved"})
+                client.call(
+                    "POST",
+                    f"/stories/{story_id}/approvals",
+                    json={"gate": gate, "approved": True, "comment": "auto-approved"},
+                )
                 continue
             story = client.call("GET", f"/stories/{story_id}")
             if story.get("parked"):

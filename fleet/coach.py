@@ -19,10 +19,37 @@ INVEST = ("independent", "negotiable", "valuable", "estimable", "small", "testab
 DIMENSIONS = ("dor", *INVEST)
 
 VAGUE = (
-    "improve", "better", "fast", "faster", "quick", "quickly", "easy", "easily", "user-friendly",
-    "intuitive", "nice", "seamless", "seamlessly", "robust", "efficient", "optimize", "optimise",
-    "enhance", "modern", "flexible", "etc", "and so on", "various", "properly",
-    "as needed", "appropriate", "appropriately", "somehow", "stuff", "things", "tbd",
+    "improve",
+    "better",
+    "fast",
+    "faster",
+    "quick",
+    "quickly",
+    "easy",
+    "easily",
+    "user-friendly",
+    "intuitive",
+    "nice",
+    "seamless",
+    "seamlessly",
+    "robust",
+    "efficient",
+    "optimize",
+    "optimise",
+    "enhance",
+    "modern",
+    "flexible",
+    "etc",
+    "and so on",
+    "various",
+    "properly",
+    "as needed",
+    "appropriate",
+    "appropriately",
+    "somehow",
+    "stuff",
+    "things",
+    "tbd",
 )
 DEPENDENCY = re.compile(
     r"\b(depends? on|dependent on|blocked by|waiting (on|for)|requires? (story|ticket|issue)"
@@ -80,16 +107,28 @@ def _vague(text: str) -> list[str]:
 def _check_value(story: Story, led: _Ledger) -> None:
     text = f"{story.title}\n{story.description}"
     if not ROLE.search(text):
-        led.lose("valuable", 20, "no user or role named",
-                 "say who it is for: 'As a <role> I want ... so that ...'")
+        led.lose(
+            "valuable",
+            20,
+            "no user or role named",
+            "say who it is for: 'As a <role> I want ... so that ...'",
+        )
         led.lose("dor", 5, "no user or role named", "name the user: 'As a <role> ...'")
     if not WANT.search(text):
-        led.lose("valuable", 10, "no 'I want' statement of the capability",
-                 "state the capability: '... I want <capability> ...'")
+        led.lose(
+            "valuable",
+            10,
+            "no 'I want' statement of the capability",
+            "state the capability: '... I want <capability> ...'",
+        )
         led.lose("dor", 5, "capability not stated as 'I want ...'", "add 'I want <capability>'")
     if not BENEFIT.search(text):
-        led.lose("valuable", 40, "no benefit stated: why does anyone need this?",
-                 "add the value: '... so that <benefit>'")
+        led.lose(
+            "valuable",
+            40,
+            "no benefit stated: why does anyone need this?",
+            "add the value: '... so that <benefit>'",
+        )
         led.lose("dor", 10, "no benefit stated", "add 'so that <benefit>'")
 
 
@@ -106,8 +145,12 @@ def _check_size(story: Story, led: _Ledger) -> None:
         led.lose("small", 30, why, fix)
         led.lose("dor", 5, why, fix)
     if not story.title.strip() or len(_words(story.title)) > 12:
-        led.lose("dor", 10, "title missing or longer than 12 words",
-                 "give it a short title naming the capability (3-10 words)")
+        led.lose(
+            "dor",
+            10,
+            "title missing or longer than 12 words",
+            "give it a short title naming the capability (3-10 words)",
+        )
     if re.search(r"\s(and|&|\+)\s", story.title, re.IGNORECASE):
         why = f"story mixes two features (title {story.title!r} joins them with 'and')"
         led.lose("small", 30, why, "story mixes two features: split it into one story each")
@@ -115,8 +158,12 @@ def _check_size(story: Story, led: _Ledger) -> None:
         led.lose("dor", 10, why, "split it into one story per feature")
     extra = SECOND_FEATURE.findall(story.description)
     if extra:
-        led.lose("small", 15, f"description adds more scope ({', '.join(sorted(set(extra)))})",
-                 "move the extra scope into its own story")
+        led.lose(
+            "small",
+            15,
+            f"description adds more scope ({', '.join(sorted(set(extra)))})",
+            "move the extra scope into its own story",
+        )
 
 
 def _check_criteria(story: Story, led: _Ledger) -> None:
@@ -131,8 +178,12 @@ def _check_criteria(story: Story, led: _Ledger) -> None:
         led.lose("testable", 15, "only one acceptance criterion", fix)
         led.lose("dor", 15, "only one acceptance criterion", fix)
     if len(crit) > MAX_CRITERIA:
-        led.lose("small", 20, f"{len(crit)} acceptance criteria (more than {MAX_CRITERIA})",
-                 "too much for one story: split it along groups of criteria")
+        led.lose(
+            "small",
+            20,
+            f"{len(crit)} acceptance criteria (more than {MAX_CRITERIA})",
+            "too much for one story: split it along groups of criteria",
+        )
     for c in crit:
         if not OBSERVABLE.search(c):
             why = f"criterion not testable (no observable outcome): {c!r}"
@@ -168,9 +219,12 @@ def _check_language(story: Story, led: _Ledger) -> None:
         led.lose("dor", min(30, 15 * len(deps)), why, fix)
     details = sorted({m.group(0).lower() for m in PRESCRIPTIVE.finditer(text)})
     if details:
-        led.lose("negotiable", min(75, 25 * len(details)),
-                 f"prescribes the implementation ({', '.join(details)})",
-                 "state the outcome, not the implementation; leave the how to the team")
+        led.lose(
+            "negotiable",
+            min(75, 25 * len(details)),
+            f"prescribes the implementation ({', '.join(details)})",
+            "state the outcome, not the implementation; leave the how to the team",
+        )
 
 
 def score_story(story: Story, *, threshold: int = 70) -> StoryScore:
@@ -185,6 +239,9 @@ def score_story(story: Story, *, threshold: int = 70) -> StoryScore:
     _check_language(story, led)
     dor = led.left["dor"]
     return StoryScore(
-        story_id=story.id, dor=dor, invest={k: led.left[k] for k in INVEST},
-        findings=tuple(led.findings), ready=dor >= threshold,
+        story_id=story.id,
+        dor=dor,
+        invest={k: led.left[k] for k in INVEST},
+        findings=tuple(led.findings),
+        ready=dor >= threshold,
     )

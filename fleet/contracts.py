@@ -41,8 +41,10 @@ class Story(Contract):
     state: StoryState = "BACKLOG"
     po: str = "po"
     created_ms: int = 0
-    models: dict[str, str] = Field(default_factory=dict,
-                                   description="role -> models.yaml model, for this story only (overrides routing)")
+    models: dict[str, str] = Field(
+        default_factory=dict,
+        description="role -> models.yaml model, for this story only (overrides routing)",
+    )
 
 
 class Finding(Contract):
@@ -124,7 +126,9 @@ class Ballot(Contract):
     deliberation_id: str
     voter: str
     role: str
-    round: int = Field(0, description="council round the ballot was cast in; only the last is counted")
+    round: int = Field(
+        0, description="council round the ballot was cast in; only the last is counted"
+    )
     ranking: tuple[str, ...]
     scores: dict[str, float] = Field(default_factory=dict)
     approvals: tuple[str, ...] = ()
@@ -395,7 +399,9 @@ class FleetEvent(Contract):
     data: dict[str, JsonValue] = Field(default_factory=dict)
 
 
-Wire = Annotated[Payload | ChatMessage | ChatResponse | FleetEvent | Finding, Field(discriminator="kind")]
+Wire = Annotated[
+    Payload | ChatMessage | ChatResponse | FleetEvent | Finding, Field(discriminator="kind")
+]
 WIRE: TypeAdapter[Any] = TypeAdapter(Wire)
 
 

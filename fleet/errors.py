@@ -131,7 +131,9 @@ class ResourceConflict(UserError):
     """A Kubernetes object already exists or was changed concurrently (HTTP 409)."""
 
     def __init__(self, *, kind: str, name: str, reason: str) -> None:
-        super().__init__(f"{kind} {name!r}: conflict: {reason}", kind=kind, name=name, reason=reason)
+        super().__init__(
+            f"{kind} {name!r}: conflict: {reason}", kind=kind, name=name, reason=reason
+        )
 
 
 class ResourceInvalid(UserError):
@@ -150,7 +152,9 @@ class InvalidInput(UserError):
     """A value failed validation; ``field`` names the part at fault (e.g. ``payload.title``)."""
 
     def __init__(self, *, what: str, field: str, problem: str) -> None:
-        super().__init__(f"invalid {what}: {field}: {problem}", what=what, field=field, problem=problem)
+        super().__init__(
+            f"invalid {what}: {field}: {problem}", what=what, field=field, problem=problem
+        )
 
 
 # --------------------------------------------------------------------- infrastructure
@@ -189,7 +193,9 @@ class WorkspaceUnavailable(InfraError):
     """A workspace could not be created from its git source (bad path/URL, clone failed)."""
 
     def __init__(self, *, source: str, reason: str) -> None:
-        super().__init__(f"workspace from {source} unavailable: {reason}", source=source, reason=reason)
+        super().__init__(
+            f"workspace from {source} unavailable: {reason}", source=source, reason=reason
+        )
 
 
 class RayUnavailable(InfraError):
@@ -202,7 +208,15 @@ class RayUnavailable(InfraError):
 class QuorumLost(InfraError):
     """Too few council members answered a phase for the deliberation to go on."""
 
-    def __init__(self, *, deliberation_id: str, round: int, present: int, quorum: int, missing: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self,
+        *,
+        deliberation_id: str,
+        round: int,
+        present: int,
+        quorum: int,
+        missing: tuple[str, ...] = (),
+    ) -> None:
         super().__init__(
             f"council {deliberation_id} lost quorum in round {round}: {present} of the needed {quorum} "
             f"members answered (missing: {', '.join(missing) or 'none'})",

@@ -56,7 +56,9 @@ def make_event(
     if type not in TYPES:
         raise ValueError(f"unknown event type {type!r}; known: {', '.join(sorted(TYPES))}")
     natural = key or getattr(payload, "id", None) or getattr(payload, "spec_id", None)
-    event_id = f"{story_id}:{type}:{natural}" if natural else f"{story_id}:{type}:{uuid.uuid4().hex}"
+    event_id = (
+        f"{story_id}:{type}:{natural}" if natural else f"{story_id}:{type}:{uuid.uuid4().hex}"
+    )
     return FleetEvent(
         id=event_id,
         story_id=story_id,

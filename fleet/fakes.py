@@ -48,7 +48,9 @@ def _digest(*parts: object) -> int:
     return int(hashlib.sha256(repr(parts).encode()).hexdigest()[:8], 16)
 
 
-def instance_of(schema: dict[str, Any], *, text: str, seed: int, defs: dict[str, Any] | None = None) -> Any:
+def instance_of(
+    schema: dict[str, Any], *, text: str, seed: int, defs: dict[str, Any] | None = None
+) -> Any:
     """A deterministic instance of a JSON schema; strings are built from ``text``."""
     defs = defs if defs is not None else schema.get("$defs", {})
     if "$ref" in schema:
@@ -64,10 +66,16 @@ def instance_of(schema: dict[str, Any], *, text: str, seed: int, defs: dict[str,
     kind = schema.get("type", "object")
     if kind == "object":
         props = schema.get("properties", {})
-        return {k: instance_of(v, text=f"{text} {k}", seed=seed + i, defs=defs) for i, (k, v) in enumerate(props.items())}
+        return {
+            k: instance_of(v, text=f"{text} {k}", seed=seed + i, defs=defs)
+            for i, (k, v) in enumerate(props.items())
+        }
     if kind == "array":
         n = max(1, schema.get("minItems", 1))
-        return [instance_of(schema.get("items", {}), text=text, seed=seed + i, defs=defs) for i in range(n)]
+        return [
+            instance_of(schema.get("items", {}), text=text, seed=seed + i, defs=defs)
+            for i in range(n)
+        ]
     if kind == "integer":
         lo, hi = schema.get("minimum", 0), schema.get("maximum", 10)
         return lo + seed % (hi - lo + 1)
@@ -119,7 +127,11 @@ class ScriptedChatModel:
             time.sleep(self.latency_ms / 1000)
         if self.mode == "ERROR_PRONE" and call % 2 == 0:
             raise ModelUnavailable(model=self.name, reason=f"scripted failure on call {call}")
-        text = self.script(messages, schema) if self.script else self._answer(messages, schema, seed or 0)
+        text = (
+            self.script(messages, schema)
+            if self.script
+            else self._answer(messages, schema, seed or 0)
+        )
         prompt_tokens = sum(len(m.content.split()) for m in messages)
         return ChatResponse(
             text=text,
@@ -129,7 +141,9 @@ class ScriptedChatModel:
             latency_ms=(time.monotonic() - start) * 1000,
         )
 
-    def _answer(self, messages: Sequence[ChatMessage], schema: dict[str, Any] | None, seed: int) -> str:
+    def _answer(
+        self, messages: Sequence[ChatMessage], schema: dict[str, Any] | None, seed: int
+    ) -> str:
         last = messages[-1].content if messages else ""
         if self.mode == "STUBBORN":
             last, seed = "my original answer stands", 0
@@ -163,9 +177,13 @@ class InMemoryEventLog:
             self._ids[event.id] = entry
             return entry
 
-    def read(self, story_id: str, *, after: str = "0", count: int | None = None) -> list[tuple[str, FleetEvent]]:
+    def read(
+        self, story_id: str, *, after: str = "0", count: int | None = None
+    ) -> list[tuple[str, FleetEvent]]:
         after_seq = int(after.split("-")[0])
-        out = [(e, ev) for e, ev in self._streams.get(story_id, []) if int(e.split("-")[0]) > after_seq]
+        out = [
+            (e, ev) for e, ev in self._streams.get(story_id, []) if int(e.split("-")[0]) > after_seq
+        ]
         return out[:count] if count else out
 
     def stories(self) -> list[str]:

@@ -96,7 +96,8 @@ class UsageLedger:
         if spec is None:
             return 0.0
         return (
-            prompt_tokens * spec.price_prompt_per_1k + completion_tokens * spec.price_completion_per_1k
+            prompt_tokens * spec.price_prompt_per_1k
+            + completion_tokens * spec.price_completion_per_1k
         ) / 1000
 
     # ------------------------------------------------------------------ budget
@@ -117,7 +118,10 @@ class UsageLedger:
                 budget = self.models.budgets.get(key)
                 if budget is None or spend is None:
                     continue
-                for unit, limit, used in (("tokens", budget.tokens, spend.tokens), ("cost", budget.cost, spend.cost)):
+                for unit, limit, used in (
+                    ("tokens", budget.tokens, spend.tokens),
+                    ("cost", budget.cost, spend.cost),
+                ):
                     if limit is not None and used > 0 and used >= limit:
                         self._announce(sid, scope, limit, used, unit)
                         raise BudgetExceeded(scope=scope, limit=limit, spent=used, unit=unit)
@@ -136,7 +140,12 @@ class UsageLedger:
     # ------------------------------------------------------------------ recording
 
     def record(
-        self, response: ChatResponse, *, story_id: str | None, role: str, latency_ms: float | None = None,
+        self,
+        response: ChatResponse,
+        *,
+        story_id: str | None,
+        role: str,
+        latency_ms: float | None = None,
         actor: str | None = None,
     ) -> UsageRecord:
         """Record one completed call and emit ``model.usage`` (by ``actor``, default ``agent:<role>``)."""
@@ -157,7 +166,13 @@ class UsageLedger:
         if self.event_log is not None:
             # Totals come back through _sync, so a record is counted exactly once.
             self.event_log.append(
-                make_event(sid, "model.usage", clock=self.clock, payload=record, actor=actor or f"agent:{role}")
+                make_event(
+                    sid,
+                    "model.usage",
+                    clock=self.clock,
+                    payload=record,
+                    actor=actor or f"agent:{role}",
+                )
             )
         return record
 
@@ -196,7 +211,13 @@ class LedgeredChatModel:
     """A ChatModel that checks budgets before and records usage after every call."""
 
     def __init__(
-        self, inner: ChatModel, ledger: UsageLedger, *, role: str, story_id: str | None, actor: str | None = None
+        self,
+        inner: ChatModel,
+        ledger: UsageLedger,
+        *,
+        role: str,
+        story_id: str | None,
+        actor: str | None = None,
     ) -> None:
         self.inner = inner
         self.actor = actor  # who makes the calls, in the usage events (default agent:<role>)
@@ -227,5 +248,7 @@ class LedgeredChatModel:
         )
         # Wall time of the whole logical call, fallbacks included.
         latency = (time.monotonic() - start) * 1000
-        self.ledger.record(response, story_id=self.story_id, role=self.role, latency_ms=latency, actor=self.actor)
+        self.ledger.record(
+            response, story_id=self.story_id, role=self.role, latency_ms=latency, actor=self.actor
+        )
         return response

@@ -69,7 +69,8 @@ class Lifecycle:
         found = self._matching(state, target)
         if not found:
             reason = (
-                f"{state} is a terminal state" if self.is_terminal(state)
+                f"{state} is a terminal state"
+                if self.is_terminal(state)
                 else f"no transition from {state} to {target}"
             )
             raise InvalidTransition(
@@ -106,14 +107,17 @@ class Lifecycle:
                 return spec
             failures.append(f"{spec.name}: " + "; ".join(failed))
         raise GuardFailed(
-            state=state, target=target, reason="guard failed: " + " | ".join(failures),
+            state=state,
+            target=target,
+            reason="guard failed: " + " | ".join(failures),
             allowed=self._describe(state),
         )
 
     # ------------------------------------------------------------------ loop-backs
 
-    def loopbacks(self, history: Iterable[tuple[str, str]], *, source: str = "TEST",
-                  target: str = "BUILD") -> int:
+    def loopbacks(
+        self, history: Iterable[tuple[str, str]], *, source: str = "TEST", target: str = "BUILD"
+    ) -> int:
         """How many ``source -> target`` loop-backs a story's (from, to) history holds."""
         return sum(1 for frm, to in history if (frm, to) == (source, target))
 

@@ -42,7 +42,9 @@ class EventLog(Protocol):
         """
         ...
 
-    def read(self, story_id: str, *, after: str = "0", count: int | None = None) -> list[tuple[str, FleetEvent]]:
+    def read(
+        self, story_id: str, *, after: str = "0", count: int | None = None
+    ) -> list[tuple[str, FleetEvent]]:
         """Events of one story after entry id ``after``, oldest first.
 
         Raises:

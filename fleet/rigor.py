@@ -69,8 +69,12 @@ def _static(r: WorkspaceReport, p: RigorProfile) -> Scored:
 
 
 SCORERS: dict[str, Callable[[WorkspaceReport, RigorProfile], Scored]] = {
-    "build": _build, "unit": _unit, "coverage": _coverage,
-    "static_analysis": _static, "lint": _lint, "e2e": _e2e,
+    "build": _build,
+    "unit": _unit,
+    "coverage": _coverage,
+    "static_analysis": _static,
+    "lint": _lint,
+    "e2e": _e2e,
 }
 assert tuple(SCORERS) == DIMENSIONS  # a new dimension needs a scorer
 
@@ -126,6 +130,9 @@ def evaluate(report: WorkspaceReport, level: str, config: RigorConfig) -> GateRe
             f"score {score:g} < pass {thresholds.pass_at:g} (warn at {thresholds.warn_at:g})"
         )
     return GateResult(
-        profile=level, score=score, verdict=verdict, dimensions=tuple(dims),
+        profile=level,
+        score=score,
+        verdict=verdict,
+        dimensions=tuple(dims),
         failures=tuple(failures),
     )

@@ -65,7 +65,11 @@ class RoutedChatModel:
         for i, (name, model) in enumerate(self.chain):
             try:
                 return model.complete(
-                    messages, schema=schema, temperature=temperature, seed=seed, max_tokens=max_tokens
+                    messages,
+                    schema=schema,
+                    temperature=temperature,
+                    seed=seed,
+                    max_tokens=max_tokens,
                 )
             except ModelUnavailable as exc:
                 reason = str(getattr(exc, "reason", exc))

@@ -50,7 +50,9 @@ def _port(var: str, raw: str) -> int:
     return port
 
 
-def fleet_config(directory: Path | None = None, env: Mapping[str, str] | None = None) -> FleetConfig:
+def fleet_config(
+    directory: Path | None = None, env: Mapping[str, str] | None = None
+) -> FleetConfig:
     """``fleet.yaml`` with ``FLEET_*`` overrides applied and ``~`` expanded in ``data_dir``.
 
     Raises:

@@ -70,7 +70,9 @@ def diff_paths(diff: str) -> tuple[list[str], list[str]]:
         elif (rename := _RENAME.match(line)) is not None:
             paths.append(rename["path"].strip())
         elif _SYMLINK_MODE.match(line):
-            problems.append("the patch creates or changes a symlink (mode 120000); symlinks are not accepted")
+            problems.append(
+                "the patch creates or changes a symlink (mode 120000); symlinks are not accepted"
+            )
     return list(dict.fromkeys(paths)), problems
 
 

@@ -32,10 +32,22 @@ class DoubleCouncil:
     def deliberate(self, story, task, *, deliberation_id, attempt, findings):
         if "[slow]" in story.title:
             time.sleep(1.0)
-        p = Proposal(id=f"{deliberation_id}.p1", deliberation_id=deliberation_id, author="developer-1",
-                     role="developer", content=f"change for {task.description}")
-        return Deliberation(id=deliberation_id, story_id=story.id, task_id=task.id, rounds=1,
-                            members=("developer-1",), proposals=(p,), winner=p.id)
+        p = Proposal(
+            id=f"{deliberation_id}.p1",
+            deliberation_id=deliberation_id,
+            author="developer-1",
+            role="developer",
+            content=f"change for {task.description}",
+        )
+        return Deliberation(
+            id=deliberation_id,
+            story_id=story.id,
+            task_id=task.id,
+            rounds=1,
+            members=("developer-1",),
+            proposals=(p,),
+            winner=p.id,
+        )
 
 
 class DoubleExecutor:
@@ -47,16 +59,22 @@ class DoubleExecutor:
 
 def doubles_factory(settings: Any, log: Any) -> Services:
     return Services(
-        score=score_story, plan=plan_from_criteria, council=DoubleCouncil(), executor=DoubleExecutor(),
-        gate=partial(evaluate, config=load("rigor.yaml")), document=summary_docs,
+        score=score_story,
+        plan=plan_from_criteria,
+        council=DoubleCouncil(),
+        executor=DoubleExecutor(),
+        gate=partial(evaluate, config=load("rigor.yaml")),
+        document=summary_docs,
     )
 
 
 GOOD_STORY = {
     "title": "Add a slugify helper to the text utilities",
     "description": "As a blog author I want titles turned into URL slugs so that links are readable.",
-    "acceptance_criteria": ["slugify('Hello World') returns 'hello-world'",
-                            "slugify removes characters that are not letters, digits or dashes"],
+    "acceptance_criteria": [
+        "slugify('Hello World') returns 'hello-world'",
+        "slugify removes characters that are not letters, digits or dashes",
+    ],
     "rigor": "L1",
 }
 
@@ -93,8 +111,14 @@ def serve_port(ray_mod: Any) -> int:
     return port
 
 
-def start_stack(ray_mod: Any, redis_url: str, *, factory: Any = doubles_factory, app: str | None = None,
-                **settings: Any) -> Stack:
+def start_stack(
+    ray_mod: Any,
+    redis_url: str,
+    *,
+    factory: Any = doubles_factory,
+    app: str | None = None,
+    **settings: Any,
+) -> Stack:
     import fleet_stack
     from ray import cloudpickle, serve
 
@@ -106,13 +130,21 @@ def start_stack(ray_mod: Any, redis_url: str, *, factory: Any = doubles_factory,
     port = serve_port(ray_mod)
     suffix = uuid.uuid4().hex[:8]
     name, namespace, prefix = f"orchestrator-{suffix}", "swe-fleet-test", f"t{suffix}"
-    cfg = OrchestratorSettings(redis_url=redis_url, prefix=prefix, graph=f"g{suffix}", namespace=namespace,
-                               **settings)
+    cfg = OrchestratorSettings(
+        redis_url=redis_url, prefix=prefix, graph=f"g{suffix}", namespace=namespace, **settings
+    )
     actor = spawn_orchestrator(cfg, name=name, namespace=namespace, services_factory=factory)
     ray_mod.get(actor.check_health.remote())
     tokens = {"po": f"po-{suffix}", "viewer": f"viewer-{suffix}"}
-    args = {"redis_url": redis_url, "prefix": prefix, "graph": f"g{suffix}", "orchestrator": name,
-            "namespace": namespace, "tokens": tokens, "max_body_bytes": 20_000}
+    args = {
+        "redis_url": redis_url,
+        "prefix": prefix,
+        "graph": f"g{suffix}",
+        "orchestrator": name,
+        "namespace": namespace,
+        "tokens": tokens,
+        "max_body_bytes": 20_000,
+    }
     serve.run(build_app(args), name=app or f"gw-{suffix}", route_prefix=f"/{suffix}")
     return Stack(f"http://127.0.0.1:{port}/{suffix}", tokens, name, namespace, prefix, redis_url)
 
@@ -125,11 +157,15 @@ def stop_stack(ray_mod: Any, stack: Stack) -> None:
         ray_mod.kill(ray_mod.get_actor(stack.name, namespace=stack.namespace), no_restart=True)
 
 
-def wait_for(client: Any, stack: Stack, story_id: str, predicate: Any, timeout: float = 60.0) -> dict[str, Any]:
+def wait_for(
+    client: Any, stack: Stack, story_id: str, predicate: Any, timeout: float = 60.0
+) -> dict[str, Any]:
     deadline = time.monotonic() + timeout
     body: dict[str, Any] = {}
     while time.monotonic() < deadline:
-        body = client.get(f"{stack.base_url}/stories/{story_id}", headers=stack.headers("viewer")).json()
+        body = client.get(
+            f"{stack.base_url}/stories/{story_id}", headers=stack.headers("viewer")
+        ).json()
         if predicate(body):
             return body
         time.sleep(0.2)

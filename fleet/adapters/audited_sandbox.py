@@ -88,7 +88,12 @@ class AuditedSandbox:
             # Only allowlisted host variables pass; the spec's own env is explicit and wins.
             env = self.policy.filter_env(self._host_env) | dict(spec.env)
             result = self.backend.run(spec.model_copy(update={"env": env}))
-        data = {"argv": list(spec.cmd), "role": ctx.role, "phase": ctx.phase, "task_id": ctx.task_id}
+        data = {
+            "argv": list(spec.cmd),
+            "role": ctx.role,
+            "phase": ctx.phase,
+            "task_id": ctx.task_id,
+        }
         self._emit(spec, "sandbox.run", payload=result, data=data)
         return result
 

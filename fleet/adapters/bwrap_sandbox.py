@@ -175,7 +175,9 @@ class BwrapSandbox:
         self.check()
         workspace = os.path.realpath(spec.workspace) if spec.workspace else None
         if workspace and not os.path.isdir(workspace):
-            raise SandboxUnavailable(backend=self.name, reason=f"workspace {workspace} is not a directory")
+            raise SandboxUnavailable(
+                backend=self.name, reason=f"workspace {workspace} is not a directory"
+            )
         options = self._options(spec, workspace)
         armed = self._spawner.take()
         started = time.monotonic()
@@ -189,10 +191,14 @@ class BwrapSandbox:
                 fire(armed, [self._bwrap or "bwrap", *options], spec.resources)
             except OSError as exc:
                 armed.discard()
-                raise SandboxUnavailable(backend=self.name, reason=f"cannot apply limits: {exc}") from None
+                raise SandboxUnavailable(
+                    backend=self.name, reason=f"cannot apply limits: {exc}"
+                ) from None
         return self._supervise(spec, armed, started, workspace)
 
-    def _supervise(self, spec: TaskSpec, armed: Armed, started: float, workspace: str | None) -> TaskResult:
+    def _supervise(
+        self, spec: TaskSpec, armed: Armed, started: float, workspace: str | None
+    ) -> TaskResult:
         run = _Run(armed.proc, armed.cgroup)
         with self._lock:
             self._runs[spec.id] = run
@@ -205,12 +211,21 @@ class BwrapSandbox:
             if armed.cgroup is not None:
                 self._spawner.dispose(armed.cgroup)
 
-    def _finish(self, spec: TaskSpec, run: _Run, started: float, ws: str | None, cg_note: str) -> TaskResult:
+    def _finish(
+        self, spec: TaskSpec, run: _Run, started: float, ws: str | None, cg_note: str
+    ) -> TaskResult:
         cap = spec.resources.output_bytes
         out, err = Capture(cap), Capture(cap)
         deadline = started + spec.timeout_s
         assert run.proc.stdout is not None and run.proc.stderr is not None
-        stop = pump(run.proc.stdout, run.proc.stderr, out, err, deadline=deadline, ceiling=cap * self._ceiling)
+        stop = pump(
+            run.proc.stdout,
+            run.proc.stderr,
+            out,
+            err,
+            deadline=deadline,
+            ceiling=cap * self._ceiling,
+        )
         if stop:
             run.kill()
         _, status, usage = os.wait4(run.proc.pid, 0)
@@ -247,7 +262,9 @@ class BwrapSandbox:
             limit = "memory"
         elif run.cgroup is not None and run.cgroup.pids_hit():  # reported even if it coped
             limit = "processes"
-        elif code in (128 + 24, -24) or (code in (137, -9) and cpu >= spec.resources.cpu_seconds - 0.05):
+        elif code in (128 + 24, -24) or (
+            code in (137, -9) and cpu >= spec.resources.cpu_seconds - 0.05
+        ):
             limit = "cpu"
         elif code in (128 + 25, -25):
             limit = "file_size"
@@ -256,7 +273,11 @@ class BwrapSandbox:
         if stop == "timeout":
             return "timeout", limit or "wall_clock", f"killed after {spec.timeout_s}s wall clock"
         if stop == "output":
-            return "killed", "output", f"killed: output passed {spec.resources.output_bytes * self._ceiling} bytes"
+            return (
+                "killed",
+                "output",
+                f"killed: output passed {spec.resources.output_bytes * self._ceiling} bytes",
+            )
         if not failed:
             return "passed", limit, ""
         sig = code - 128 if code > 128 else -code if code < 0 else 0
@@ -285,8 +306,13 @@ def _reject_nul(spec: TaskSpec) -> None:
     """NUL bytes cannot be in an argv or environment (so no shell word may carry one either)."""
     for arg in spec.cmd:
         if "\0" in arg:
-            raise InvalidInput(what="TaskSpec", field="cmd", problem="an argument contains a NUL byte")
+            raise InvalidInput(
+                what="TaskSpec", field="cmd", problem="an argument contains a NUL byte"
+            )
     for key, value in spec.env.items():
         if not key or "=" in key or "\0" in key or "\0" in value:
-            raise InvalidInput(what="TaskSpec", field="env",
-                               problem=f"bad variable {key[:40]!r}: names need no '=' and nothing may hold NUL")
+            raise InvalidInput(
+                what="TaskSpec",
+                field="env",
+                problem=f"bad variable {key[:40]!r}: names need no '=' and nothing may hold NUL",
+            )

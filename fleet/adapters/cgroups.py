@@ -157,8 +157,14 @@ def sweep_stale(min_age_s: float = 60.0) -> int:
     """
     ver = version()
     parents = (
-        [ROOT / "memory" / _own_path("memory").lstrip("/"), ROOT / "pids" / _own_path("pids").lstrip("/")]
-        if ver == 1 else [ROOT / _own_path(None).lstrip("/")] if ver == 2 else []
+        [
+            ROOT / "memory" / _own_path("memory").lstrip("/"),
+            ROOT / "pids" / _own_path("pids").lstrip("/"),
+        ]
+        if ver == 1
+        else [ROOT / _own_path(None).lstrip("/")]
+        if ver == 2
+        else []
     )
     removed = 0
     now = time.time()
@@ -166,7 +172,10 @@ def sweep_stale(min_age_s: float = 60.0) -> int:
         with contextlib.suppress(OSError):
             for d in parent.glob("swe-fleet-*"):
                 with contextlib.suppress(OSError):
-                    if now - d.stat().st_mtime > min_age_s and not (d / "cgroup.procs").read_text().strip():
+                    if (
+                        now - d.stat().st_mtime > min_age_s
+                        and not (d / "cgroup.procs").read_text().strip()
+                    ):
                         d.rmdir()
                         removed += 1
     return removed
@@ -178,7 +187,9 @@ def _make(parent: Path, name: str) -> Path:
     return d
 
 
-def create(*, memory_mb: int | None = None, processes: int | None = None) -> tuple[RunCgroup | None, str]:
+def create(
+    *, memory_mb: int | None = None, processes: int | None = None
+) -> tuple[RunCgroup | None, str]:
     """A fresh cgroup (limited to ``memory_mb`` without swap and ``processes`` when given);
     or ``(None, why)`` where the host does not let us make one."""
     ver = version()

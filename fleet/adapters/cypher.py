@@ -47,9 +47,7 @@ STORY_NODES = (
     "MATCH (s:Story {id: $sid})-[r]->(n) "
     "RETURN type(r) AS rel, labels(n) AS labels, properties(n) AS n"
 )
-DEPENDS = (
-    "MATCH (s:Story {id: $sid})-[:HAS_TASK]->(t:Task)-[:DEPENDS_ON]->(d:Task) RETURN t.id AS task, d.id AS dep"
-)
+DEPENDS = "MATCH (s:Story {id: $sid})-[:HAS_TASK]->(t:Task)-[:DEPENDS_ON]->(d:Task) RETURN t.id AS task, d.id AS dep"
 DECISIONS = (
     "MATCH (s:Story {id: $sid})-[:HAS_DECISION]->(d:Decision) "
     "OPTIONAL MATCH (d)-[r:REJECTED]->(p:Proposal) "
@@ -72,7 +70,9 @@ CLEAR = "MATCH (n) DETACH DELETE n"
 
 def _check(name: str, allowed: tuple[str, ...]) -> str:
     if name not in allowed:
-        raise ValueError(f"{name!r} is not in the graph vocabulary")  # a programming error, never input
+        raise ValueError(
+            f"{name!r} is not in the graph vocabulary"
+        )  # a programming error, never input
     return name
 
 
@@ -91,7 +91,9 @@ def compile_ops(ops: Iterable[Op]) -> list[Statement]:
         elif isinstance(op, EdgeOp):
             nodes.setdefault((op.src_label, op.src_id), {})
             nodes.setdefault((op.dst_label, op.dst_id), {})
-            edges.setdefault((op.rel, op.src_label, op.src_id, op.dst_label, op.dst_id), {}).update(op.props)
+            edges.setdefault((op.rel, op.src_label, op.src_id, op.dst_label, op.dst_id), {}).update(
+                op.props
+            )
         elif isinstance(op, SupersedeOp):
             supersede[op.decision_id] = op.task_id
     by_label: dict[str, list[dict[str, Any]]] = {}
@@ -101,10 +103,16 @@ def compile_ops(ops: Iterable[Op]) -> list[Statement]:
     for (rel, sl, sid, dl, did), props in edges.items():
         by_rel.setdefault((rel, sl, dl), []).append({"a": sid, "b": did, "props": props})
     out: list[Statement] = [
-        (UPSERT_NODES.format(label=_check(label, LABELS)), {"rows": rows}) for label, rows in by_label.items()
+        (UPSERT_NODES.format(label=_check(label, LABELS)), {"rows": rows})
+        for label, rows in by_label.items()
     ]
     out += [
-        (UPSERT_EDGES.format(rel=_check(rel, RELS), src=_check(s, LABELS), dst=_check(d, LABELS)), {"rows": rows})
+        (
+            UPSERT_EDGES.format(
+                rel=_check(rel, RELS), src=_check(s, LABELS), dst=_check(d, LABELS)
+            ),
+            {"rows": rows},
+        )
         for (rel, s, d), rows in by_rel.items()
     ]
     if supersede:
@@ -166,14 +174,23 @@ class CypherDecisionGraph:
         if not found:
             raise NotFound(what="story", id=story_id)
         return assemble(
-            dict(found[0]["s"]), self._read(STORY_NODES, params), self._read(DEPENDS, params),
-            self.decisions(story_id), self._read(DELIB_PARTS, params),
+            dict(found[0]["s"]),
+            self._read(STORY_NODES, params),
+            self._read(DEPENDS, params),
+            self.decisions(story_id),
+            self._read(DELIB_PARTS, params),
         )
 
     def dump(self) -> dict[str, list[Any]]:
         """Every node and edge, sorted: equal dumps mean identical graphs (used by tests)."""
-        nodes = sorted((sorted(r["labels"]), sorted(dict(r["props"]).items())) for r in self._read(ALL_NODES, {}))
-        edges = sorted((r["a"], r["rel"], r["b"], sorted(dict(r["props"]).items())) for r in self._read(ALL_EDGES, {}))
+        nodes = sorted(
+            (sorted(r["labels"]), sorted(dict(r["props"]).items()))
+            for r in self._read(ALL_NODES, {})
+        )
+        edges = sorted(
+            (r["a"], r["rel"], r["b"], sorted(dict(r["props"]).items()))
+            for r in self._read(ALL_EDGES, {})
+        )
         return {"nodes": [repr(n) for n in nodes], "edges": [repr(e) for e in edges]}
 
     def clear(self) -> None:

@@ -20,15 +20,30 @@ import pyarrow.parquet as pq
 
 from fleet.contracts import FleetEvent, UsageRecord
 
-SCHEMA = pa.schema([
-    ("entry_id", pa.string()), ("event_id", pa.string()), ("story_id", pa.string()), ("type", pa.string()),
-    ("at_ms", pa.int64()), ("actor", pa.string()), ("json", pa.string()),
-])
-USAGE_SCHEMA = pa.schema([
-    ("event_id", pa.string()), ("story_id", pa.string()), ("at_ms", pa.int64()), ("role", pa.string()),
-    ("model", pa.string()), ("prompt_tokens", pa.int64()), ("completion_tokens", pa.int64()),
-    ("latency_ms", pa.float64()), ("cost", pa.float64()),
-])
+SCHEMA = pa.schema(
+    [
+        ("entry_id", pa.string()),
+        ("event_id", pa.string()),
+        ("story_id", pa.string()),
+        ("type", pa.string()),
+        ("at_ms", pa.int64()),
+        ("actor", pa.string()),
+        ("json", pa.string()),
+    ]
+)
+USAGE_SCHEMA = pa.schema(
+    [
+        ("event_id", pa.string()),
+        ("story_id", pa.string()),
+        ("at_ms", pa.int64()),
+        ("role", pa.string()),
+        ("model", pa.string()),
+        ("prompt_tokens", pa.int64()),
+        ("completion_tokens", pa.int64()),
+        ("latency_ms", pa.float64()),
+        ("cost", pa.float64()),
+    ]
+)
 
 
 def entry_key(entry_id: str) -> tuple[int, int]:
@@ -44,8 +59,15 @@ def _day(at_ms: int) -> str:
 def _table(rows: list[tuple[str, FleetEvent]]) -> pa.Table:
     cols: dict[str, list[Any]] = {name: [] for name in SCHEMA.names}
     for entry, ev in rows:
-        for name, value in (("entry_id", entry), ("event_id", ev.id), ("story_id", ev.story_id), ("type", ev.type),
-                            ("at_ms", ev.at_ms), ("actor", ev.actor), ("json", ev.model_dump_json())):
+        for name, value in (
+            ("entry_id", entry),
+            ("event_id", ev.id),
+            ("story_id", ev.story_id),
+            ("type", ev.type),
+            ("at_ms", ev.at_ms),
+            ("actor", ev.actor),
+            ("json", ev.model_dump_json()),
+        ):
             cols[name].append(value)
     return pa.table(cols, schema=SCHEMA)
 
@@ -83,7 +105,9 @@ class ParquetArchive:
         seen: dict[str, FleetEvent] = {}
         for path in sorted(self._story_dir(story_id).glob("day=*/part-*.parquet")):
             table = pq.read_table(path, columns=["entry_id", "json"])
-            for entry, raw in zip(table.column("entry_id").to_pylist(), table.column("json").to_pylist(), strict=True):
+            for entry, raw in zip(
+                table.column("entry_id").to_pylist(), table.column("json").to_pylist(), strict=True
+            ):
                 if entry not in seen:
                     seen[entry] = FleetEvent.model_validate_json(raw)
         return sorted(seen.items(), key=lambda item: entry_key(item[0]))
@@ -107,10 +131,17 @@ def export(rows: Iterable[tuple[str, FleetEvent]], out_dir: str | Path) -> dict[
     for _, ev in rows:
         if isinstance(ev.payload, UsageRecord):
             u = ev.payload
-            for name, value in (("event_id", ev.id), ("story_id", ev.story_id), ("at_ms", ev.at_ms),
-                                ("role", u.role), ("model", u.model), ("prompt_tokens", u.prompt_tokens),
-                                ("completion_tokens", u.completion_tokens), ("latency_ms", u.latency_ms),
-                                ("cost", u.cost)):
+            for name, value in (
+                ("event_id", ev.id),
+                ("story_id", ev.story_id),
+                ("at_ms", ev.at_ms),
+                ("role", u.role),
+                ("model", u.model),
+                ("prompt_tokens", u.prompt_tokens),
+                ("completion_tokens", u.completion_tokens),
+                ("latency_ms", u.latency_ms),
+                ("cost", u.cost),
+            ):
                 usage[name].append(value)
             n_usage += 1
     _write_atomic(pa.table(usage, schema=USAGE_SCHEMA), out / "usage.parquet")

@@ -37,9 +37,14 @@ class FalkorDecisionGraph(CypherDecisionGraph):
         if parsed.scheme not in ("redis", "rediss", "falkor", "falkors"):
             raise ValueError(f"graph url must be redis://host:port, got {url!r}")
         self.url, self.name = url, graph
-        self._params = {"host": parsed.hostname or "127.0.0.1", "port": parsed.port or 6379,
-                        "password": parsed.password, "username": parsed.username, "socket_timeout": timeout_s,
-                        "socket_connect_timeout": min(timeout_s, 3.0)}
+        self._params = {
+            "host": parsed.hostname or "127.0.0.1",
+            "port": parsed.port or 6379,
+            "password": parsed.password,
+            "username": parsed.username,
+            "socket_timeout": timeout_s,
+            "socket_connect_timeout": min(timeout_s, 3.0),
+        }
         self._client: Any = None
         self._g: Any = None
 
@@ -60,7 +65,10 @@ class FalkorDecisionGraph(CypherDecisionGraph):
         return self._g if self._db is not None else None
 
     def _unavailable(self, exc: Exception) -> StorageUnavailable:
-        return StorageUnavailable(what=f"FalkorDB graph {self.name!r} at {self.url}", reason=str(exc) or type(exc).__name__)
+        return StorageUnavailable(
+            what=f"FalkorDB graph {self.name!r} at {self.url}",
+            reason=str(exc) or type(exc).__name__,
+        )
 
     def _read(self, statement: str, params: dict[str, Any]) -> list[dict[str, Any]]:
         try:

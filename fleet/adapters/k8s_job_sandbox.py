@@ -27,17 +27,26 @@ def job_name(spec: TaskSpec) -> str:
     return f"fleet-{slug}-{hashlib.sha1(spec.id.encode()).hexdigest()[:8]}"
 
 
-def _container(spec: TaskSpec, *, uid: int, mounts: list[dict[str, Any]], workspace: bool) -> dict[str, Any]:
+def _container(
+    spec: TaskSpec, *, uid: int, mounts: list[dict[str, Any]], workspace: bool
+) -> dict[str, Any]:
     """The Job's one container: the command, non-root, read-only root, no capabilities."""
     res = spec.resources
-    limits = {"cpu": "1", "memory": f"{res.memory_mb}Mi", "ephemeral-storage": f"{res.file_size_mb * 4}Mi"}
+    limits = {
+        "cpu": "1",
+        "memory": f"{res.memory_mb}Mi",
+        "ephemeral-storage": f"{res.file_size_mb * 4}Mi",
+    }
     return {
         "name": "run",
         "image": spec.image or DEFAULT_IMAGE,
         "command": list(spec.cmd),
         "env": [{"name": k, "value": v} for k, v in sorted(spec.env.items())],
         "workingDir": "/workspace" if workspace else "/tmp",
-        "resources": {"requests": {"cpu": "100m", "memory": f"{min(res.memory_mb, 128)}Mi"}, "limits": limits},
+        "resources": {
+            "requests": {"cpu": "100m", "memory": f"{min(res.memory_mb, 128)}Mi"},
+            "limits": limits,
+        },
         "securityContext": {
             "runAsNonRoot": True,
             "runAsUser": uid,
@@ -52,16 +61,29 @@ def _container(spec: TaskSpec, *, uid: int, mounts: list[dict[str, Any]], worksp
     }
 
 
-def render(spec: TaskSpec, *, namespace: str = "swe-fleet", uid: int = 65534,
-           workspace_claim: str | None = None) -> list[dict[str, Any]]:
+def render(
+    spec: TaskSpec,
+    *,
+    namespace: str = "swe-fleet",
+    uid: int = 65534,
+    workspace_claim: str | None = None,
+) -> list[dict[str, Any]]:
     """The NetworkPolicy and Job that run ``spec`` (in apply order)."""
     name = job_name(spec)
-    labels = {LABEL: name, "app.kubernetes.io/part-of": "swe-fleet", "swe-fleet/role": spec.context.role}
+    labels = {
+        LABEL: name,
+        "app.kubernetes.io/part-of": "swe-fleet",
+        "swe-fleet/role": spec.context.role,
+    }
     mounts = [{"name": "tmp", "mountPath": "/tmp"}]
-    volumes: list[dict[str, Any]] = [{"name": "tmp", "emptyDir": {"medium": "Memory", "sizeLimit": "64Mi"}}]
+    volumes: list[dict[str, Any]] = [
+        {"name": "tmp", "emptyDir": {"medium": "Memory", "sizeLimit": "64Mi"}}
+    ]
     if workspace_claim:
         mounts.append({"name": "workspace", "mountPath": "/workspace"})
-        volumes.append({"name": "workspace", "persistentVolumeClaim": {"claimName": workspace_claim}})
+        volumes.append(
+            {"name": "workspace", "persistentVolumeClaim": {"claimName": workspace_claim}}
+        )
     container = _container(spec, uid=uid, mounts=mounts, workspace=bool(workspace_claim))
     job = {
         "apiVersion": "batch/v1",
@@ -89,7 +111,10 @@ def render(spec: TaskSpec, *, namespace: str = "swe-fleet", uid: int = 65534,
         "kind": "NetworkPolicy",
         "metadata": {"name": name, "namespace": namespace, "labels": labels},
         # Both policy types with no rules: no ingress and no egress at all (not even DNS).
-        "spec": {"podSelector": {"matchLabels": {LABEL: name}}, "policyTypes": ["Ingress", "Egress"]},
+        "spec": {
+            "podSelector": {"matchLabels": {LABEL: name}},
+            "policyTypes": ["Ingress", "Egress"],
+        },
     }
     return [policy, job]
 
@@ -99,12 +124,20 @@ class K8sJobSandbox:
 
     name = "k8s-job"
 
-    def __init__(self, *, namespace: str = "swe-fleet", api_client: Any = None,
-                 workspace_claim: str | None = None, poll_s: float = 1.0) -> None:
+    def __init__(
+        self,
+        *,
+        namespace: str = "swe-fleet",
+        api_client: Any = None,
+        workspace_claim: str | None = None,
+        poll_s: float = 1.0,
+    ) -> None:
         try:
             from kubernetes import client, config
         except ImportError as exc:  # pragma: no cover - kubernetes is a dependency
-            raise SandboxUnavailable(backend=self.name, reason=f"kubernetes client missing: {exc}") from None
+            raise SandboxUnavailable(
+                backend=self.name, reason=f"kubernetes client missing: {exc}"
+            ) from None
         if api_client is None:
             try:
                 config.load_incluster_config()
@@ -112,7 +145,9 @@ class K8sJobSandbox:
                 try:
                     config.load_kube_config()
                 except (config.ConfigException, OSError) as exc:
-                    raise SandboxUnavailable(backend=self.name, reason=f"no cluster credentials: {exc}") from None
+                    raise SandboxUnavailable(
+                        backend=self.name, reason=f"no cluster credentials: {exc}"
+                    ) from None
         self._batch = client.BatchV1Api(api_client)
         self._core = client.CoreV1Api(api_client)
         self._net = client.NetworkingV1Api(api_client)
@@ -133,14 +168,20 @@ class K8sJobSandbox:
             status, code = self._wait(name, spec.timeout_s + 30)
             logs = self._logs(name, spec.resources.output_bytes)
         except ApiException as exc:
-            raise SandboxUnavailable(backend=self.name, reason=f"API {exc.status}: {exc.reason}") from None
+            raise SandboxUnavailable(
+                backend=self.name, reason=f"API {exc.status}: {exc.reason}"
+            ) from None
         finally:
             self._cleanup(name)
         return TaskResult(
-            spec_id=spec.id, status=status, exit_code=code, stdout=logs[: spec.resources.output_bytes],
+            spec_id=spec.id,
+            status=status,
+            exit_code=code,
+            stdout=logs[: spec.resources.output_bytes],
             stdout_truncated=len(logs) > spec.resources.output_bytes,
             duration_s=round(time.monotonic() - started, 3),
-            limit_hit="wall_clock" if status == "timeout" else None, backend=self.name,
+            limit_hit="wall_clock" if status == "timeout" else None,
+            backend=self.name,
         )
 
     def _wait(self, name: str, limit_s: float) -> tuple[str, int | None]:
@@ -151,12 +192,18 @@ class K8sJobSandbox:
                 return "passed", 0
             if st.failed:
                 reasons = {c.reason for c in (st.conditions or [])}
-                return ("timeout", None) if "DeadlineExceeded" in reasons else ("failed", self._exit_code(name))
+                return (
+                    ("timeout", None)
+                    if "DeadlineExceeded" in reasons
+                    else ("failed", self._exit_code(name))
+                )
             time.sleep(self.poll_s)
         return "timeout", None
 
     def _pod(self, name: str) -> Any:
-        pods = self._core.list_namespaced_pod(self.namespace, label_selector=f"{LABEL}={name}").items
+        pods = self._core.list_namespaced_pod(
+            self.namespace, label_selector=f"{LABEL}={name}"
+        ).items
         return pods[0] if pods else None
 
     def _exit_code(self, name: str) -> int | None:
@@ -170,13 +217,19 @@ class K8sJobSandbox:
         pod = self._pod(name)
         if pod is None:
             return ""
-        return str(self._core.read_namespaced_pod_log(pod.metadata.name, self.namespace, limit_bytes=cap + 1))
+        return str(
+            self._core.read_namespaced_pod_log(
+                pod.metadata.name, self.namespace, limit_bytes=cap + 1
+            )
+        )
 
     def _cleanup(self, name: str) -> None:
         from kubernetes.client.exceptions import ApiException
 
         for delete in (
-            lambda: self._batch.delete_namespaced_job(name, self.namespace, propagation_policy="Foreground"),
+            lambda: self._batch.delete_namespaced_job(
+                name, self.namespace, propagation_policy="Foreground"
+            ),
             lambda: self._net.delete_namespaced_network_policy(name, self.namespace),
         ):
             with contextlib.suppress(ApiException):

@@ -24,17 +24,25 @@ def _served_url(name: str, llm_base_url: BaseUrl) -> str:
     url = llm_base_url.get(name) if isinstance(llm_base_url, Mapping) else llm_base_url
     if not url:
         raise ConfigError(
-            file="models.yaml", key=f"models.{name}",
+            file="models.yaml",
+            key=f"models.{name}",
             problem="a served model needs llm_base_url (deploy it with serve_apps.llm.deploy_llm)",
         )
     return url
 
 
-def _openai_chat(base_url: str, model_id: str, name: str, spec: Any, api_key: str | None = None) -> ChatModel:
+def _openai_chat(
+    base_url: str, model_id: str, name: str, spec: Any, api_key: str | None = None
+) -> ChatModel:
     from fleet.adapters.openai_chat import OpenAIChatModel
 
     return OpenAIChatModel(
-        base_url, model_id, api_key=api_key, timeout_s=spec.timeout_s, max_retries=spec.max_retries, name=name
+        base_url,
+        model_id,
+        api_key=api_key,
+        timeout_s=spec.timeout_s,
+        max_retries=spec.max_retries,
+        name=name,
     )
 
 
@@ -53,7 +61,8 @@ def _openai(name: str, spec: Any, llm_base_url: BaseUrl) -> ChatModel:
         api_key = os.environ.get(spec.api_key_env)
         if not api_key:
             raise ConfigError(
-                file="models.yaml", key=f"models.{name}.api_key_env",
+                file="models.yaml",
+                key=f"models.{name}.api_key_env",
                 problem=f"environment variable {spec.api_key_env} is not set",
             )
     return _openai_chat(spec.base_url, spec.model_id, name, spec, api_key)
@@ -123,8 +132,12 @@ class RoleModels:
         if base is not None:
             self.chain = [(str(getattr(base, "name", model or "model")), base)]
         else:
-            names = [model] if model else list(models.routing.get(role) or models.routing["default"])
-            self.chain = [(n, build_chat_model(models, n, llm_base_url=llm_base_url)) for n in names]
+            names = (
+                [model] if model else list(models.routing.get(role) or models.routing["default"])
+            )
+            self.chain = [
+                (n, build_chat_model(models, n, llm_base_url=llm_base_url)) for n in names
+            ]
         self.role = role
         self.ledger = ledger
         self.event_log = event_log
@@ -134,12 +147,17 @@ class RoleModels:
     def for_story(self, story_id: str | None) -> ChatModel:
         """The routed (and, with a ledger, budgeted and recorded) model for ``story_id``."""
         routed = RoutedChatModel(
-            self.chain, role=self.role, story_id=story_id,
-            on_event=self.event_log.append if self.event_log is not None else None, clock=self.clock,
+            self.chain,
+            role=self.role,
+            story_id=story_id,
+            on_event=self.event_log.append if self.event_log is not None else None,
+            clock=self.clock,
         )
         if self.ledger is None:
             return routed
-        return LedgeredChatModel(routed, self.ledger, role=self.role, story_id=story_id, actor=self.actor)
+        return LedgeredChatModel(
+            routed, self.ledger, role=self.role, story_id=story_id, actor=self.actor
+        )
 
 
 def chat_model_for_role(

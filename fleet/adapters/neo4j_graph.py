@@ -23,14 +23,26 @@ _DOWN = (ServiceUnavailable, SessionExpired, OSError)
 class Neo4jDecisionGraph(CypherDecisionGraph):
     """``DecisionGraph`` on Neo4j 5 at ``uri`` (``neo4j://`` or ``bolt://``)."""
 
-    def __init__(self, uri: str, user: str, password: str, *, database: str = "neo4j",
-                 max_retry_s: float = 15.0) -> None:
+    def __init__(
+        self,
+        uri: str,
+        user: str,
+        password: str,
+        *,
+        database: str = "neo4j",
+        max_retry_s: float = 15.0,
+    ) -> None:
         self.url, self.database = uri, database
         # The driver connects lazily; managed transactions retry transient failures up to max_retry_s.
-        self._driver = GraphDatabase.driver(uri, auth=(user, password), max_transaction_retry_time=max_retry_s)
+        self._driver = GraphDatabase.driver(
+            uri, auth=(user, password), max_transaction_retry_time=max_retry_s
+        )
 
     def _unavailable(self, exc: Exception) -> StorageUnavailable:
-        return StorageUnavailable(what=f"Neo4j database {self.database!r} at {self.url}", reason=str(exc) or type(exc).__name__)
+        return StorageUnavailable(
+            what=f"Neo4j database {self.database!r} at {self.url}",
+            reason=str(exc) or type(exc).__name__,
+        )
 
     def _read(self, statement: str, params: dict[str, Any]) -> list[dict[str, Any]]:
         def work(tx: ManagedTransaction) -> list[dict[str, Any]]:
@@ -56,9 +68,13 @@ class Neo4jDecisionGraph(CypherDecisionGraph):
     def _index(self, statement: str) -> None:
         try:
             with self._driver.session(database=self.database) as session:
-                session.run(statement).consume()  # DDL cannot run inside execute_write's explicit tx in all versions
+                session.run(
+                    statement
+                ).consume()  # DDL cannot run inside execute_write's explicit tx in all versions
         except ClientError as exc:
-            if "EquivalentSchemaRuleAlreadyExists" not in (exc.code or "") and "already exists" not in str(exc):
+            if "EquivalentSchemaRuleAlreadyExists" not in (
+                exc.code or ""
+            ) and "already exists" not in str(exc):
                 raise
         except _DOWN as exc:
             raise self._unavailable(exc) from None

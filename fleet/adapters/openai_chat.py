@@ -116,7 +116,9 @@ class OpenAIChatModel:
             ModelUnavailable: connection refused, timeout, 429/5xx after retries, other
                 HTTP errors, or a response that is not an OpenAI chat completion.
         """
-        body = self.body(messages, schema=schema, temperature=temperature, seed=seed, max_tokens=max_tokens)
+        body = self.body(
+            messages, schema=schema, temperature=temperature, seed=seed, max_tokens=max_tokens
+        )
         start = time.monotonic()
         data = self._post(body)
         try:

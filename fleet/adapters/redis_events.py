@@ -71,25 +71,41 @@ def validate_event(event: FleetEvent | dict[str, Any]) -> FleetEvent:
     if event.type not in TYPES:
         raise InvalidInput(what="event", field="type", problem=f"unknown type {event.type!r}")
     if not event.id or not event.story_id:
-        raise InvalidInput(what="event", field="id" if not event.id else "story_id", problem="must not be empty")
+        raise InvalidInput(
+            what="event", field="id" if not event.id else "story_id", problem="must not be empty"
+        )
     return event
 
 
 class RedisEventLog:
     """``EventLog`` on Redis streams (see module docstring for the key layout)."""
 
-    def __init__(self, url: str, *, maxlen: int = 100_000, session_ttl_s: int = 86_400, prefix: str = "fleet",
-                 archive_dir: str | Path | None = None, timeout_s: float = 10.0) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        maxlen: int = 100_000,
+        session_ttl_s: int = 86_400,
+        prefix: str = "fleet",
+        archive_dir: str | Path | None = None,
+        timeout_s: float = 10.0,
+    ) -> None:
         self.url, self.maxlen, self.session_ttl_s, self.prefix = url, maxlen, session_ttl_s, prefix
         # The index only feeds consumer groups; it holds more so a lagging consumer rarely loses entries.
         self.index_maxlen = maxlen * 10
-        self._r = redis.Redis.from_url(url, socket_connect_timeout=min(timeout_s, 3.0), socket_timeout=timeout_s,
-                                       decode_responses=True)
+        self._r = redis.Redis.from_url(
+            url,
+            socket_connect_timeout=min(timeout_s, 3.0),
+            socket_timeout=timeout_s,
+            decode_responses=True,
+        )
         root = archive_dir or Path(os.environ.get("FLEET_DATA_DIR", "~/.swe-fleet")) / "archive"
         self.archive = ParquetArchive(Path(root).expanduser() / prefix)
         self._sha: str | None = None  # the append script, loaded on first use
         self._cas = self._r.register_script(_CAS)
-        self._drained: set[tuple[str, str]] = set()  # (group, consumer) whose old pending entries were re-read
+        self._drained: set[tuple[str, str]] = (
+            set()
+        )  # (group, consumer) whose old pending entries were re-read
 
     # ------------------------------------------------------------------ keys & errors
     def _k(self, *parts: str) -> str:
@@ -100,7 +116,9 @@ class RedisEventLog:
         return self._k("all")
 
     def _down(self, exc: Exception) -> StorageUnavailable:
-        return StorageUnavailable(what=f"Redis at {self.url}", reason=str(exc) or type(exc).__name__)
+        return StorageUnavailable(
+            what=f"Redis at {self.url}", reason=str(exc) or type(exc).__name__
+        )
 
     def _call(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
         try:
@@ -132,7 +150,9 @@ class RedisEventLog:
             ids, lengths = self._pipeline_append(checked, bodies)
         except redis.exceptions.NoScriptError:  # server restarted or flushed its script cache
             self._sha = None
-            ids, lengths = self._pipeline_append(checked, bodies)  # safe to repeat: appends are idempotent
+            ids, lengths = self._pipeline_append(
+                checked, bodies
+            )  # safe to repeat: appends are idempotent
         stories = sorted({ev.story_id for ev in checked})
         # Trim in chunks (10% slack) so the archive gets a few large parts, not one file per event.
         limit = self.maxlen + max(1, self.maxlen // 10)
@@ -141,7 +161,9 @@ class RedisEventLog:
                 self.trim(story_id)
         return [str(entry) for entry in ids]
 
-    def _pipeline_append(self, events: list[FleetEvent], bodies: list[str]) -> tuple[list[Any], list[Any]]:
+    def _pipeline_append(
+        self, events: list[FleetEvent], bodies: list[str]
+    ) -> tuple[list[Any], list[Any]]:
         # One round trip: register the stories (first, so a crash never leaves unlisted events),
         # run the append script per chunk of events, then read each stream's length for retention.
         # Returns (entry ids in order, stream lengths in sorted story order).
@@ -153,7 +175,9 @@ class RedisEventLog:
         for i in range(0, len(events), _SCRIPT_BATCH):
             keys: list[Any] = []
             argv: list[Any] = [self.index_maxlen]
-            for ev, body in zip(events[i:i + _SCRIPT_BATCH], bodies[i:i + _SCRIPT_BATCH], strict=True):
+            for ev, body in zip(
+                events[i : i + _SCRIPT_BATCH], bodies[i : i + _SCRIPT_BATCH], strict=True
+            ):
                 keys += (self._k("ids", ev.story_id), self._k("stream", ev.story_id))
                 argv += (ev.id, ev.story_id, body)
             pipe.execute_command("EVALSHA", self._sha, len(keys) + 1, *keys, self.index_key, *argv)
@@ -161,21 +185,33 @@ class RedisEventLog:
             pipe.xlen(self._k("stream", story_id))
         results = self._call(pipe.execute)
         chunks = -(-len(events) // _SCRIPT_BATCH)
-        return [eid for chunk in results[1:1 + chunks] for eid in chunk], results[1 + chunks:]
+        return [eid for chunk in results[1 : 1 + chunks] for eid in chunk], results[1 + chunks :]
 
     def _decode(self, entries: list[tuple[str, dict[str, str]]]) -> list[tuple[str, FleetEvent]]:
         return [(entry, FleetEvent.model_validate_json(fields["e"])) for entry, fields in entries]
 
-    def read(self, story_id: str, *, after: str = "0", count: int | None = None) -> list[tuple[str, FleetEvent]]:
+    def read(
+        self, story_id: str, *, after: str = "0", count: int | None = None
+    ) -> list[tuple[str, FleetEvent]]:
         """A story's events after ``after``, oldest first, archived ones included transparently."""
-        live = self._decode(self._call(self._r.xrange, self._k("stream", story_id), f"({after}" if after != "0" else "-",
-                                       "+", count))
+        live = self._decode(
+            self._call(
+                self._r.xrange,
+                self._k("stream", story_id),
+                f"({after}" if after != "0" else "-",
+                "+",
+                count,
+            )
+        )
         first_live = entry_key(live[0][0]) if live else None
         after_key = entry_key(after) if after not in ("0", "-") else (0, 0)
         if first_live is not None and after_key >= first_live:
             return live
-        archived = [(e, ev) for e, ev in self.archive.read(story_id) if entry_key(e) > after_key
-                    and (first_live is None or entry_key(e) < first_live)]
+        archived = [
+            (e, ev)
+            for e, ev in self.archive.read(story_id)
+            if entry_key(e) > after_key and (first_live is None or entry_key(e) < first_live)
+        ]
         out = archived + live
         return out[:count] if count else out
 
@@ -185,15 +221,22 @@ class RedisEventLog:
         return sorted(set(live) | set(self.archive.stories()))
 
     def exists(self, story_id: str) -> bool:
-        return bool(self._call(self._r.sismember, self._k("stories"), story_id)) or story_id in self.archive.stories()
+        return (
+            bool(self._call(self._r.sismember, self._k("stories"), story_id))
+            or story_id in self.archive.stories()
+        )
 
     def length(self, story_id: str) -> int:
         """Entries currently in the story's live stream (not counting the archive)."""
         return int(self._call(self._r.xlen, self._k("stream", story_id)))
 
-    def tail(self, story_id: str, *, after: str = "$", block_ms: int = 1000) -> list[tuple[str, FleetEvent]]:
+    def tail(
+        self, story_id: str, *, after: str = "$", block_ms: int = 1000
+    ) -> list[tuple[str, FleetEvent]]:
         """Block up to ``block_ms`` for events newer than ``after`` (SSE / live following)."""
-        got = self._call(self._r.xread, {self._k("stream", story_id): after}, block=block_ms, count=1000)
+        got = self._call(
+            self._r.xread, {self._k("stream", story_id): after}, block=block_ms, count=1000
+        )
         return self._decode(got[0][1]) if got else []
 
     def trim(self, story_id: str, *, keep: int | None = None) -> int:
@@ -228,21 +271,30 @@ class RedisEventLog:
         except _DOWN as exc:
             raise self._down(exc) from None
 
-    def read_group(self, group: str, consumer: str, *, count: int = 100,
-                   block_ms: int | None = None) -> list[tuple[str, FleetEvent]]:
+    def read_group(
+        self, group: str, consumer: str, *, count: int = 100, block_ms: int | None = None
+    ) -> list[tuple[str, FleetEvent]]:
         """Next events for ``consumer``: first its unacknowledged ones (after a crash), then new ones."""
         if (group, consumer) not in self._drained:
-            pending = self._call(self._r.xreadgroup, group, consumer, {self.index_key: "0"}, count=count)
+            pending = self._call(
+                self._r.xreadgroup, group, consumer, {self.index_key: "0"}, count=count
+            )
             entries = pending[0][1] if pending else []
             if entries:
                 return self._decode(entries)
             self._drained.add((group, consumer))
-        got = self._call(self._r.xreadgroup, group, consumer, {self.index_key: ">"}, count=count, block=block_ms)
+        got = self._call(
+            self._r.xreadgroup, group, consumer, {self.index_key: ">"}, count=count, block=block_ms
+        )
         return self._decode(got[0][1]) if got else []
 
-    def claim(self, group: str, consumer: str, *, min_idle_ms: int, count: int = 100) -> list[tuple[str, FleetEvent]]:
+    def claim(
+        self, group: str, consumer: str, *, min_idle_ms: int, count: int = 100
+    ) -> list[tuple[str, FleetEvent]]:
         """Take over entries another (dead) consumer left unacknowledged for ``min_idle_ms``."""
-        _, entries, _ = self._call(self._r.xautoclaim, self.index_key, group, consumer, min_idle_ms, "0-0", count)
+        _, entries, _ = self._call(
+            self._r.xautoclaim, self.index_key, group, consumer, min_idle_ms, "0-0", count
+        )
         return self._decode([e for e in entries if e and e[1]])
 
     def ack(self, group: str, entry_ids: list[str]) -> int:
@@ -258,7 +310,9 @@ class RedisEventLog:
         return (int(got[0]), json.loads(got[1])) if got[0] is not None else (0, None)
 
     def checkpoint_put(self, key: str, value: dict[str, Any], *, expected_version: int) -> int:
-        ok, version = self._call(self._cas, keys=[self._k("ckpt", key)], args=[expected_version, json.dumps(value)])
+        ok, version = self._call(
+            self._cas, keys=[self._k("ckpt", key)], args=[expected_version, json.dumps(value)]
+        )
         if not ok:
             raise VersionConflict(key=key, expected=expected_version, actual=int(version))
         return int(version)

@@ -44,7 +44,13 @@ class Capture:
 
 
 def pump(
-    out: IO[bytes], err: IO[bytes], cap_out: Capture, cap_err: Capture, *, deadline: float, ceiling: int
+    out: IO[bytes],
+    err: IO[bytes],
+    cap_out: Capture,
+    cap_err: Capture,
+    *,
+    deadline: float,
+    ceiling: int,
 ) -> str | None:
     """Drain both pipes until EOF; return ``"timeout"``/``"output"`` if it had to stop early."""
     sel = selectors.DefaultSelector()

@@ -66,17 +66,23 @@ def arm(shell: str, env: dict[str, str], *, use_cgroups: bool) -> Armed:
             process_group=0,
         )
     except OSError as exc:
-        raise SandboxUnavailable(backend=BACKEND, reason=f"cannot start the launcher {shell}: {exc}") from None
+        raise SandboxUnavailable(
+            backend=BACKEND, reason=f"cannot start the launcher {shell}: {exc}"
+        ) from None
     armed = Armed(proc, None, "cgroups disabled")
     if use_cgroups:
         default = Resources()  # most runs use it, so its limits are written ahead of time too
-        armed.cgroup, armed.cg_note = cgroups.create(memory_mb=default.memory_mb, processes=default.processes)
+        armed.cgroup, armed.cg_note = cgroups.create(
+            memory_mb=default.memory_mb, processes=default.processes
+        )
         if armed.cgroup is not None:
             try:
                 armed.cgroup.join(proc.pid)
             except OSError as exc:
                 armed.discard()
-                raise SandboxUnavailable(backend=BACKEND, reason=f"cannot join the run's cgroup: {exc}") from None
+                raise SandboxUnavailable(
+                    backend=BACKEND, reason=f"cannot join the run's cgroup: {exc}"
+                ) from None
     return armed
 
 
@@ -87,7 +93,10 @@ def rlimits(r: Resources, *, cgroup: bool) -> dict[int, tuple[int, int]]:
     vmem = (r.memory_mb * (4 if cgroup else 1) + (256 if cgroup else 0)) * 1024 * 1024
     fsize = r.file_size_mb * 1024 * 1024
     return {
-        resource.RLIMIT_CPU: (r.cpu_seconds, r.cpu_seconds + 1),  # SIGXCPU first, SIGKILL a second later
+        resource.RLIMIT_CPU: (
+            r.cpu_seconds,
+            r.cpu_seconds + 1,
+        ),  # SIGXCPU first, SIGKILL a second later
         resource.RLIMIT_AS: (vmem, vmem),
         resource.RLIMIT_FSIZE: (fsize, fsize),
         resource.RLIMIT_NOFILE: (r.open_files, r.open_files),

@@ -38,14 +38,25 @@ from fleet.workspace import (
 
 OUT = ".fleet"  # reports written by sandboxed steps; excluded from commits
 EXCLUDES = f"{OUT}/\n__pycache__/\n*.pyc\n.pytest_cache/\n.ruff_cache/\n.coverage\n"
-GIT_ID = ["-c", "user.name=SWE AI Fleet", "-c", "user.email=fleet@localhost", "-c", "commit.gpgsign=false"]
+GIT_ID = [
+    "-c",
+    "user.name=SWE AI Fleet",
+    "-c",
+    "user.email=fleet@localhost",
+    "-c",
+    "commit.gpgsign=false",
+]
 
 
-def _git(ws: Path | None, *args: str, stdin: str | None = None, check: bool = True) -> subprocess.CompletedProcess[str]:
+def _git(
+    ws: Path | None, *args: str, stdin: str | None = None, check: bool = True
+) -> subprocess.CompletedProcess[str]:
     cmd = ["git", *GIT_ID, *args] if ws is None else ["git", "-C", str(ws), *GIT_ID, *args]
     proc = subprocess.run(cmd, input=stdin, capture_output=True, text=True, timeout=120)
     if check and proc.returncode != 0:
-        raise WorkspaceUnavailable(source=str(ws or args[-2]), reason=f"git {args[0]}: {proc.stderr.strip()[:500]}")
+        raise WorkspaceUnavailable(
+            source=str(ws or args[-2]), reason=f"git {args[0]}: {proc.stderr.strip()[:500]}"
+        )
     return proc
 
 
@@ -80,7 +91,14 @@ class WorkspaceRunner:
         """
         self.root.mkdir(parents=True, exist_ok=True)
         ws = self.root / f"ws-{uuid.uuid4().hex[:10]}"
-        args = ["clone", "--quiet", "--no-hardlinks", *(["--branch", base] if base else []), source, str(ws)]
+        args = [
+            "clone",
+            "--quiet",
+            "--no-hardlinks",
+            *(["--branch", base] if base else []),
+            source,
+            str(ws),
+        ]
         _git(None, *args)
         _git(ws, "checkout", "--quiet", "-b", branch)
         (ws / ".git" / "info").mkdir(exist_ok=True)
@@ -130,7 +148,9 @@ class WorkspaceRunner:
         return None
 
     # ------------------------------------------------------------------ check
-    def _run(self, ws: Path, step: str, cmd: list[str], ctx: RunContext, phase: str, **kw: object) -> TaskResult:
+    def _run(
+        self, ws: Path, step: str, cmd: list[str], ctx: RunContext, phase: str, **kw: object
+    ) -> TaskResult:
         spec = TaskSpec(
             id=f"{ctx.task_id or 'ws'}:{step}:{uuid.uuid4().hex[:8]}",
             cmd=tuple(cmd),
@@ -141,7 +161,9 @@ class WorkspaceRunner:
                 "PYTHONPYCACHEPREFIX": "/tmp/pycache",  # the source tree is read-only to the run
                 "COVERAGE_FILE": f"{ws}/{OUT}/coverage",
             },
-            resources=Resources(cpu_seconds=int(self.timeout_s), memory_mb=1024, output_bytes=4_000_000),
+            resources=Resources(
+                cpu_seconds=int(self.timeout_s), memory_mb=1024, output_bytes=4_000_000
+            ),
             context=ctx.model_copy(update={"role": "runner", "phase": phase}),
             **kw,  # type: ignore[arg-type]
         )
@@ -153,13 +175,33 @@ class WorkspaceRunner:
         out.mkdir(exist_ok=True)
         os.chown(out, self.uid, self.uid)
         targets = sorted(p.name for p in ws.iterdir() if not p.name.startswith(".")) or ["."]
-        build = self._run(ws, "build", [self.python, "-m", "compileall", "-q", *targets], ctx, "build")
-        notes = [f"build: {build.status}" + (f" ({build.stdout.strip()[-300:]})" if build.status != "passed" else "")]
+        build = self._run(
+            ws, "build", [self.python, "-m", "compileall", "-q", *targets], ctx, "build"
+        )
+        notes = [
+            f"build: {build.status}"
+            + (f" ({build.stdout.strip()[-300:]})" if build.status != "passed" else "")
+        ]
         test = self._run(
-            ws, "test",
-            [self.python, "-m", "coverage", "run", "--source=.", "--omit=tests/*,*/tests/*", "-m", "pytest",
-             "-q", "-p", "no:cacheprovider", f"--junitxml={OUT}/junit.xml"],
-            ctx, "test", artifacts=(f"{OUT}/junit.xml",),
+            ws,
+            "test",
+            [
+                self.python,
+                "-m",
+                "coverage",
+                "run",
+                "--source=.",
+                "--omit=tests/*,*/tests/*",
+                "-m",
+                "pytest",
+                "-q",
+                "-p",
+                "no:cacheprovider",
+                f"--junitxml={OUT}/junit.xml",
+            ],
+            ctx,
+            "test",
+            artifacts=(f"{OUT}/junit.xml",),
         )
         passed, failed, failing = 0, 0, []
         junit = test.artifacts.get(f"{OUT}/junit.xml")
@@ -171,10 +213,21 @@ class WorkspaceRunner:
         if not junit or (test.status != "passed" and failed == 0):
             failed = max(failed, 1)  # a run that died (timeout, collection error) is not a pass
             notes.append(f"tests: {test.status} {test.reason} {test.stdout[-300:]}".strip())
-        cov = self._run(ws, "coverage", [self.python, "-m", "coverage", "json", "-q", "-o", f"{OUT}/coverage.json"],
-                        ctx, "test", artifacts=(f"{OUT}/coverage.json",))
-        lint = self._run(ws, "lint", [self.ruff, "check", "--no-cache", "--exit-zero", "--output-format", "json", "."],
-                         ctx, "test")
+        cov = self._run(
+            ws,
+            "coverage",
+            [self.python, "-m", "coverage", "json", "-q", "-o", f"{OUT}/coverage.json"],
+            ctx,
+            "test",
+            artifacts=(f"{OUT}/coverage.json",),
+        )
+        lint = self._run(
+            ws,
+            "lint",
+            [self.ruff, "check", "--no-cache", "--exit-zero", "--output-format", "json", "."],
+            ctx,
+            "test",
+        )
         notes += [f"failed: {name}" for name in failing]
         report = WorkspaceReport(
             build_ok=build.status == "passed",
@@ -208,16 +261,35 @@ class WorkspaceRunner:
         ws = self.prepare(source, branch=branch, base=base)
         rejected = self.apply(ws, change)
         if rejected:
-            return WorkspaceOutcome(status="rejected", branch=branch, workspace=str(ws), reason=rejected)
+            return WorkspaceOutcome(
+                status="rejected", branch=branch, workspace=str(ws), reason=rejected
+            )
         report, failing = self.check(ws, ctx)
         gate = evaluate(report, level, self.rigor)
         reason = "; ".join([*gate.failures, *(f"failing test {t}" for t in failing)])
         if gate.verdict != "pass":
-            return WorkspaceOutcome(status="checked", branch=branch, workspace=str(ws), reason=reason,
-                                    report=report, gate=gate, failed_tests=tuple(failing))
-        sha = self.commit(ws, message or f"fleet: {ctx.task_id or branch} (gate {gate.verdict} {gate.score:.0f})")
-        return WorkspaceOutcome(status="committed", branch=branch, workspace=str(ws), reason=reason,
-                                report=report, gate=gate, commit=sha, failed_tests=tuple(failing))
+            return WorkspaceOutcome(
+                status="checked",
+                branch=branch,
+                workspace=str(ws),
+                reason=reason,
+                report=report,
+                gate=gate,
+                failed_tests=tuple(failing),
+            )
+        sha = self.commit(
+            ws, message or f"fleet: {ctx.task_id or branch} (gate {gate.verdict} {gate.score:.0f})"
+        )
+        return WorkspaceOutcome(
+            status="committed",
+            branch=branch,
+            workspace=str(ws),
+            reason=reason,
+            report=report,
+            gate=gate,
+            commit=sha,
+            failed_tests=tuple(failing),
+        )
 
     def remove(self, ws: str | Path) -> None:
         """Delete a workspace directory (only ones under this runner's root)."""

@@ -24,15 +24,21 @@ _SECRETISH_NAME = r"(TOKEN|PASSWORD|PASSWD|SECRET|API_KEY|APIKEY|CREDENTIAL|PRIV
 
 def _no_credential(value: str, where: str) -> str:
     if re.search(_CREDENTIAL, value):
-        raise ValueError(f"{where} looks like an inline credential; reference a Kubernetes Secret instead")
+        raise ValueError(
+            f"{where} looks like an inline credential; reference a Kubernetes Secret instead"
+        )
     return value
 
 
 class SecretRef(Schema):
     """A key in a Kubernetes Secret; the value itself never appears in config."""
 
-    secret: str = Field(pattern=_DNS_LABEL, max_length=253, description="Secret name in the namespace")
-    key: str = Field(pattern=r"^[-._a-zA-Z0-9]+$", max_length=253, description="data key inside the Secret")
+    secret: str = Field(
+        pattern=_DNS_LABEL, max_length=253, description="Secret name in the namespace"
+    )
+    key: str = Field(
+        pattern=r"^[-._a-zA-Z0-9]+$", max_length=253, description="data key inside the Secret"
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -59,7 +65,9 @@ class Toleration(Schema):
 class HeadSpec(Schema):
     """The Ray head: GCS, dashboard, Serve controller. It advertises num-cpus 0 so no agent work lands on it."""
 
-    cpu: str = Field("2", pattern=_QUANTITY, description="CPU request and limit (Kubernetes quantity)")
+    cpu: str = Field(
+        "2", pattern=_QUANTITY, description="CPU request and limit (Kubernetes quantity)"
+    )
     memory: str = Field("8Gi", pattern=_QUANTITY, description="memory request and limit")
     service_type: Literal["ClusterIP", "NodePort", "LoadBalancer"] = Field(
         "ClusterIP", description="type of the head Service KubeRay creates"
@@ -94,7 +102,9 @@ class GpuWorkerGroup(WorkerGroup):
     """The vLLM engine group: every pod gets a GPU limit and lands on the GPU node pool."""
 
     gpus: int | None = Field(
-        None, validate_default=True, description="GPUs per pod (the gpu_resource limit); required, >= 1"
+        None,
+        validate_default=True,
+        description="GPUs per pod (the gpu_resource limit); required, >= 1",
     )
     gpu_resource: str = Field("nvidia.com/gpu", description="extended resource name of the GPU")
     accelerator_type: str | None = Field(
@@ -112,9 +122,13 @@ class GpuWorkerGroup(WorkerGroup):
 class RayAuth(Schema):
     """Ray token authentication on the cluster (KubeRay ``authOptions``, KubeRay >= 1.5.1)."""
 
-    mode: Literal["token", "disabled"] = Field("token", description="token keeps Ray's ports authenticated")
+    mode: Literal["token", "disabled"] = Field(
+        "token", description="token keeps Ray's ports authenticated"
+    )
     secret: str | None = Field(
-        None, pattern=_DNS_LABEL, description="Secret with key auth_token; None: the operator generates one"
+        None,
+        pattern=_DNS_LABEL,
+        description="Secret with key auth_token; None: the operator generates one",
     )
 
 
@@ -128,21 +142,27 @@ class Autoscaling(Schema):
 class GcsFaultTolerance(Schema):
     """External Redis that keeps the GCS state when the head restarts."""
 
-    redis_address: str = Field(pattern=r"^[^\s:]+:[0-9]{1,5}$", description="host:port of the Redis")
+    redis_address: str = Field(
+        pattern=r"^[^\s:]+:[0-9]{1,5}$", description="host:port of the Redis"
+    )
     password: SecretRef | None = Field(None, description="Secret key holding the Redis password")
 
 
 class ServeAppSpec(Schema):
     """One Ray Serve application of the RayService: its builder and HTTP route."""
 
-    import_path: str = Field(pattern=r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$", description="module:builder")
+    import_path: str = Field(
+        pattern=r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$", description="module:builder"
+    )
     route_prefix: str = Field(pattern=r"^/", description="HTTP route prefix on the Serve proxy")
 
 
 class LlmAppSpec(ServeAppSpec):
     """The model-serving Serve application and the vLLM models it serves."""
 
-    models: tuple[str, ...] = Field(min_length=1, description="vllm models from models.yaml to serve")
+    models: tuple[str, ...] = Field(
+        min_length=1, description="vllm models from models.yaml to serve"
+    )
 
 
 class ServeSpec(Schema):
@@ -178,7 +198,9 @@ class ClusterConfig(Schema):
 
     name: str = Field(pattern=_DNS_LABEL, max_length=40, description="RayService/RayCluster name")
     namespace: str = Field(pattern=_DNS_LABEL, max_length=63, description="Kubernetes namespace")
-    image: str = Field(min_length=1, description="fleet image (CPU variant) for head and CPU workers")
+    image: str = Field(
+        min_length=1, description="fleet image (CPU variant) for head and CPU workers"
+    )
     gpu_image: str | None = Field(None, description="fleet image (GPU variant); defaults to image")
     image_pull_policy: Literal["Always", "IfNotPresent", "Never"] = Field(
         "IfNotPresent", description="container imagePullPolicy"
@@ -190,13 +212,16 @@ class ClusterConfig(Schema):
     gpu_workers: GpuWorkerGroup = Field(description="vLLM engine replicas")
     autoscaling: Autoscaling = Field(Autoscaling(), description="Ray autoscaler")
     ray_auth: RayAuth = Field(RayAuth(), description="Ray token authentication")
-    gcs_fault_tolerance: GcsFaultTolerance | None = Field(None, description="external Redis for GCS FT")
+    gcs_fault_tolerance: GcsFaultTolerance | None = Field(
+        None, description="external Redis for GCS FT"
+    )
     secrets: dict[str, SecretRef] = Field(
         default_factory=dict, description="env var -> Secret key (model tokens, PO API tokens)"
     )
     env: dict[str, str] = Field(default_factory=dict, description="plain, non-secret env vars")
     redis_url: str = Field(
-        pattern=r"^rediss?://", description="Redis + FalkorDB (timeline and graph) the gateway and actors use"
+        pattern=r"^rediss?://",
+        description="Redis + FalkorDB (timeline and graph) the gateway and actors use",
     )
     serve: ServeSpec = Field(description="Serve applications of the RayService")
     job: BatchJobSpec = Field(description="the batch RayJob (backlog run)")
@@ -212,14 +237,18 @@ class ClusterConfig(Schema):
     def _env_not_secret(cls, env: dict[str, str]) -> dict[str, str]:
         for name, value in env.items():
             if re.search(_SECRETISH_NAME, name.upper()):
-                raise ValueError(f"env {name} looks like a secret; move it to secrets: {{secret, key}}")
+                raise ValueError(
+                    f"env {name} looks like a secret; move it to secrets: {{secret, key}}"
+                )
             _no_credential(value, f"env {name}")
         return env
 
     @model_validator(mode="after")
     def _distinct_groups(self) -> ClusterConfig:
         if self.cpu_workers.name == self.gpu_workers.name:
-            raise ValueError(f"cpu_workers and gpu_workers share the name {self.cpu_workers.name!r}")
+            raise ValueError(
+                f"cpu_workers and gpu_workers share the name {self.cpu_workers.name!r}"
+            )
         if self.serve.gateway.route_prefix == self.serve.llm.route_prefix:
             raise ValueError("serve.gateway and serve.llm need different route prefixes")
         return self

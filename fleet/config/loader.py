@@ -76,18 +76,24 @@ def load_all(directory: Path | None = None) -> dict[str, Schema]:
     out = {name: load(name, directory) for name in SCHEMAS}
     roles: RolesConfig = out["roles.yaml"]
     base = directory or config_dir()
-    for name, field in (("scopes.yaml", "scopes"), ("policy.yaml", "roles"), ("models.yaml", "routing")):
+    for name, field in (
+        ("scopes.yaml", "scopes"),
+        ("policy.yaml", "roles"),
+        ("models.yaml", "routing"),
+    ):
         for role in getattr(out[name], field):
             if role != "default" and role not in roles.roles and role not in SYSTEM_ROLES:
                 raise ConfigError(
-                    file=str(base / name), key=f"{field}.{role}",
+                    file=str(base / name),
+                    key=f"{field}.{role}",
                     problem=f"unknown role; valid: {', '.join(roles.roles)}",
                 )
     models: ModelsConfig = out["models.yaml"]
     for role, spec in roles.roles.items():
         if spec.model and spec.model not in models.models:
             raise ConfigError(
-                file=str(base / "roles.yaml"), key=f"roles.{role}.model",
+                file=str(base / "roles.yaml"),
+                key=f"roles.{role}.model",
                 problem=f"unknown model {spec.model!r}; valid: {', '.join(models.models)}",
             )
     return out

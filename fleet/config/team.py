@@ -21,9 +21,13 @@ class RoleSpec(Schema):
 
     purpose: str = Field(description="one line: what this role is for")
     system_prompt: str = Field("", description="system prompt for the role's agents")
-    model: str | None = Field(None, description="default model name from models.yaml (None for humans)")
+    model: str | None = Field(
+        None, description="default model name from models.yaml (None for humans)"
+    )
     tools: tuple[str, ...] = Field((), description="tool names the role may use (see policy.yaml)")
-    critique_focus: tuple[str, ...] = Field((), description="what this role looks for when critiquing")
+    critique_focus: tuple[str, ...] = Field(
+        (), description="what this role looks for when critiquing"
+    )
     human: bool = Field(False, description="a person, not an agent (the PO)")
 
 
@@ -91,7 +95,9 @@ class Thresholds(Schema):
     """Rigor gate score thresholds: pass at or above ``pass``, warn at or above ``warn``, else block."""
 
     pass_at: float = Field(90, alias="pass", ge=0, le=100, description="score >= this passes")
-    warn_at: float = Field(70, alias="warn", ge=0, le=100, description="score >= this warns; below blocks")
+    warn_at: float = Field(
+        70, alias="warn", ge=0, le=100, description="score >= this warns; below blocks"
+    )
 
     model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
 
@@ -121,7 +127,9 @@ class RigorProfile(Schema):
 class RigorConfig(Schema):
     """Schema of rigor.yaml: the global gate thresholds and the L0-L3 scoring profiles."""
 
-    thresholds: Thresholds = Field(Thresholds(), description="gate thresholds unless a profile overrides them")
+    thresholds: Thresholds = Field(
+        Thresholds(), description="gate thresholds unless a profile overrides them"
+    )
     profiles: dict[Literal["L0", "L1", "L2", "L3"], RigorProfile] = Field(
         description="rigor level (L0 spike .. L3 mission critical) -> scoring profile"
     )
@@ -148,7 +156,9 @@ class ScopesConfig(Schema):
         for role, phases in self.scopes.items():
             for phase, scope in phases.items():
                 if phase not in PHASES:
-                    raise ValueError(f"scopes.{role}: unknown phase {phase!r}; valid: {', '.join(PHASES)}")
+                    raise ValueError(
+                        f"scopes.{role}: unknown phase {phase!r}; valid: {', '.join(PHASES)}"
+                    )
                 for s in scope.sections:
                     if s not in self.sections:
                         raise ValueError(f"scopes.{role}.{phase}: undeclared section {s!r}")
@@ -170,7 +180,9 @@ class PolicyConfig(Schema):
     """Schema of policy.yaml: which argv each role may run in each phase, and which env passes in."""
 
     default: Literal["deny", "allow"] = Field("deny", description="when no rule matches")
-    shell_escapes: tuple[tuple[str, ...], ...] = Field(description="argv shapes treated as shell strings")
+    shell_escapes: tuple[tuple[str, ...], ...] = Field(
+        description="argv shapes treated as shell strings"
+    )
     env_allow: tuple[str, ...] = Field(description="host env vars that may pass into a run")
     roles: dict[str, dict[str, PhaseRules]] = Field(description="role -> phase -> rules")
     metacharacters: tuple[str, ...] = Field(

@@ -92,8 +92,11 @@ def redact_model(model: M, raw: str | None = None) -> tuple[M, str, int]:
     except ValidationError as exc:
         err = exc.errors()[0]
         field = ".".join(str(p) for p in err["loc"]) or type(model).__name__
-        raise InvalidInput(what=type(model).__name__, field=field,
-                           problem="holds a secret and cannot hold its mask") from None
+        raise InvalidInput(
+            what=type(model).__name__,
+            field=field,
+            problem="holds a secret and cannot hold its mask",
+        ) from None
     return masked, masked.model_dump_json(), counter[0]
 
 

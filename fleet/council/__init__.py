@@ -27,7 +27,23 @@ from fleet.council.schemas import (
 from fleet.council.tally import consensus, rank, tally
 
 __all__ = [
-    "RULES", "BallotDraft", "Brief", "Call", "Council", "CouncilState", "CritiqueDraft",
-    "DeliberationRequest", "Gather", "Member", "ProposalDraft", "Rule", "ballot_schema",
-    "checkpoint_key", "consensus", "mix", "plan", "rank", "tally",
+    "RULES",
+    "BallotDraft",
+    "Brief",
+    "Call",
+    "Council",
+    "CouncilState",
+    "CritiqueDraft",
+    "DeliberationRequest",
+    "Gather",
+    "Member",
+    "ProposalDraft",
+    "Rule",
+    "ballot_schema",
+    "checkpoint_key",
+    "consensus",
+    "mix",
+    "plan",
+    "rank",
+    "tally",
 ]

@@ -86,13 +86,21 @@ class Council:
         version, raw = self.events.checkpoint_get(key)
         state = CouncilState.model_validate(raw) if raw else CouncilState(request=request)
         if state.request != request:
-            raise UserError(f"deliberation {request.id!r} already exists with a different request; use a new id")
+            raise UserError(
+                f"deliberation {request.id!r} already exists with a different request; use a new id"
+            )
         if state.status == "done":
             return Deliberation.model_validate(state.outcome["deliberation"])
         if state.status == "quorum_lost":
             raise QuorumLost(**state.outcome)
         if state.done == 0:
-            self._publish([self._event(request, "deliberation.started", key=request.id, data=_started(request))])
+            self._publish(
+                [
+                    self._event(
+                        request, "deliberation.started", key=request.id, data=_started(request)
+                    )
+                ]
+            )
         steps = plan(request)
         while state.done < len(steps) and not state.stopped_early:
             round_, step = steps[state.done]
@@ -102,10 +110,28 @@ class Council:
                 return self._lose(key, state, version, lost)
             state.done += 1
             if step == "vote" and round_ < request.rounds:
-                state.stopped_early = consensus(state.last_ballots(), [p.id for p in state.current()], request.supermajority) is not None
+                state.stopped_early = (
+                    consensus(
+                        state.last_ballots(), [p.id for p in state.current()], request.supermajority
+                    )
+                    is not None
+                )
             if state.stopped_early or state.done == len(steps) or steps[state.done][0] != round_:
-                data = {"deliberation_id": request.id, "round": round_, "missing": state.missing.get(str(round_), [])}
-                self._publish([self._event(request, "council.round_completed", key=f"{request.id}:r{round_}", data=data)])
+                data = {
+                    "deliberation_id": request.id,
+                    "round": round_,
+                    "missing": state.missing.get(str(round_), []),
+                }
+                self._publish(
+                    [
+                        self._event(
+                            request,
+                            "council.round_completed",
+                            key=f"{request.id}:r{round_}",
+                            data=data,
+                        )
+                    ]
+                )
             version = self._save(key, state, version)
         return self._finish(key, state, version)
 
@@ -125,7 +151,10 @@ class Council:
                 continue
             try:
                 if step == "critique":
-                    built += [(member, make_critique(req, member, round_, t, r)) for t, r in zip(target, res, strict=True)]
+                    built += [
+                        (member, make_critique(req, member, round_, t, r))
+                        for t, r in zip(target, res, strict=True)
+                    ]
                 else:
                     built.append((member, self._build(req, member, round_, step, res, current)))
             except (ValueError, TypeError, IndexError):  # a malformed draft counts as no answer
@@ -134,12 +163,24 @@ class Council:
         state.mark_missing(round_, sorted(failed, key=req.members.index))
         if len(present) < req.needed:
             raise QuorumLost(
-                deliberation_id=req.id, round=round_, present=len(present), quorum=req.needed,
+                deliberation_id=req.id,
+                round=round_,
+                present=len(present),
+                quorum=req.needed,
                 missing=tuple(sorted(failed, key=req.members.index)),
             )
         made = [obj for member, obj in built if member not in failed]
-        kind = {"propose": "council.proposal", "revise": "council.proposal", "critique": "council.critique", "vote": "council.ballot"}[step]
-        buckets: dict[str, list[Any]] = {"council.proposal": state.proposals, "council.critique": state.critiques, "council.ballot": state.ballots}
+        kind = {
+            "propose": "council.proposal",
+            "revise": "council.proposal",
+            "critique": "council.critique",
+            "vote": "council.ballot",
+        }[step]
+        buckets: dict[str, list[Any]] = {
+            "council.proposal": state.proposals,
+            "council.critique": state.critiques,
+            "council.ballot": state.ballots,
+        }
         buckets[kind].extend(made)
         self._publish([self._event(req, kind, payload=obj) for obj in made])
 
@@ -161,7 +202,9 @@ class Council:
                 continue
             if step == "revise":
                 mine = own.get(m)
-                crits = tuple(c for c in state.critiques if c.round == round_ and mine and c.target == mine.id)
+                crits = tuple(
+                    c for c in state.critiques if c.round == round_ and mine and c.target == mine.id
+                )
                 calls.append((m, "revise", (brief.model_copy(update={"critiques": crits}), mine)))
             else:
                 calls.append((m, step, (brief,)))
@@ -169,15 +212,30 @@ class Council:
         return calls, targets
 
     @staticmethod
-    def _brief(req: DeliberationRequest, member: str, round_: int, step: Step, current: list[Proposal]) -> Brief:
+    def _brief(
+        req: DeliberationRequest, member: str, round_: int, step: Step, current: list[Proposal]
+    ) -> Brief:
         return Brief(
-            deliberation_id=req.id, story_id=req.story_id, task_id=req.task_id, task=req.task,
-            phase=req.phase, round=round_, step=step, seed=mix(req.seed_of(member), round_, step),
+            deliberation_id=req.id,
+            story_id=req.story_id,
+            task_id=req.task_id,
+            task=req.task,
+            phase=req.phase,
+            round=round_,
+            step=step,
+            seed=mix(req.seed_of(member), round_, step),
             proposals=tuple(current),
         )
 
     @staticmethod
-    def _build(req: DeliberationRequest, member: str, round_: int, step: Step, draft: Any, current: list[Proposal]) -> Any:
+    def _build(
+        req: DeliberationRequest,
+        member: str,
+        round_: int,
+        step: Step,
+        draft: Any,
+        current: list[Proposal],
+    ) -> Any:
         if step in ("propose", "revise"):
             return make_proposal(req, member, round_, draft)
         return make_ballot(req, member, round_, current, draft)
@@ -190,24 +248,38 @@ class Council:
             fresh = gather_evidence(state, self.sandbox)
             if fresh:
                 state.evidence.extend(fresh)
-                self._publish([self._event(req, "council.evidence", payload=e, key=f"{req.id}:e:{e.proposal_id}") for e in fresh])
+                self._publish(
+                    [
+                        self._event(
+                            req, "council.evidence", payload=e, key=f"{req.id}:e:{e.proposal_id}"
+                        )
+                        for e in fresh
+                    ]
+                )
                 version = self._save(key, state, version)
         result = count(state)
         deliberation = record(state, result)
         decision = decide(state, result, at_ms=self.clock.now_ms())
-        self._publish([
-            self._event(req, "council.result", payload=deliberation),
-            self._event(req, "decision.made", payload=decision),
-        ])
+        self._publish(
+            [
+                self._event(req, "council.result", payload=deliberation),
+                self._event(req, "decision.made", payload=decision),
+            ]
+        )
         state.status = "done"
-        state.outcome = {"deliberation": deliberation.model_dump(mode="json"), "decision": decision.model_dump(mode="json")}
+        state.outcome = {
+            "deliberation": deliberation.model_dump(mode="json"),
+            "decision": decision.model_dump(mode="json"),
+        }
         self._save(key, state, version)
         self._flush()
         return deliberation
 
     def _lose(self, key: str, state: CouncilState, version: int, lost: QuorumLost) -> Deliberation:
         data = {k: lost.fields[k] for k in ("deliberation_id", "round", "present", "quorum")}
-        self._publish([self._event(state.request, "council.quorum_lost", key=state.request.id, data=data)])
+        self._publish(
+            [self._event(state.request, "council.quorum_lost", key=state.request.id, data=data)]
+        )
         state.status = "quorum_lost"
         state.outcome = dict(lost.fields)
         self._save(key, state, version)
@@ -224,7 +296,9 @@ class Council:
         return version + 1  # what checkpoint_put will return: versions go up by one
 
     def _put(self, key: str, state: CouncilState, version: int) -> int:
-        version = self.events.checkpoint_put(key, state.model_dump(mode="json"), expected_version=version)
+        version = self.events.checkpoint_put(
+            key, state.model_dump(mode="json"), expected_version=version
+        )
         if self.on_step is not None:
             self.on_step(state)
         return version
@@ -243,8 +317,24 @@ class Council:
         if writer is not None:
             writer.flush()
 
-    def _event(self, req: DeliberationRequest, type_: str, *, payload: Any = None, key: str | None = None, data: dict[str, Any] | None = None) -> FleetEvent:
-        return make_event(req.story_id, type_, clock=self.clock, payload=payload, data=data, actor=self.actor, key=key)
+    def _event(
+        self,
+        req: DeliberationRequest,
+        type_: str,
+        *,
+        payload: Any = None,
+        key: str | None = None,
+        data: dict[str, Any] | None = None,
+    ) -> FleetEvent:
+        return make_event(
+            req.story_id,
+            type_,
+            clock=self.clock,
+            payload=payload,
+            data=data,
+            actor=self.actor,
+            key=key,
+        )
 
     def _publish(self, events: list[FleetEvent]) -> None:
         writer: Writer | None = getattr(self._local, "writer", None)
@@ -263,7 +353,13 @@ class Council:
 
 
 def _started(req: DeliberationRequest) -> dict[str, Any]:
-    return {"deliberation_id": req.id, "task_id": req.task_id, "members": list(req.members), "rounds": req.rounds, "rule": req.rule}
+    return {
+        "deliberation_id": req.id,
+        "task_id": req.task_id,
+        "members": list(req.members),
+        "rounds": req.rounds,
+        "rule": req.rule,
+    }
 
 
 def _raise_signal(results: Sequence[Any]) -> None:
@@ -279,4 +375,3 @@ def _failed(result: Any) -> bool:
     if isinstance(result, BaseException):
         return True
     return isinstance(result, list) and any(isinstance(r, BaseException) for r in result)
-

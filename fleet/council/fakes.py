@@ -34,7 +34,9 @@ class Voter:
     ``command``: the test command its proposals carry (evidence-weighted voting).
     """
 
-    def __init__(self, favourite: str | None = None, *, stubborn: bool = False, command: str = "") -> None:
+    def __init__(
+        self, favourite: str | None = None, *, stubborn: bool = False, command: str = ""
+    ) -> None:
         self.favourite = favourite
         self.stubborn = stubborn
         self.command = command
@@ -46,7 +48,9 @@ class Voter:
         if title == "ProposalDraft":
             revised = "Your proposal:" in text and not self.stubborn
             answer = f"{me} plan" + (" revised" if revised else "")
-            return json.dumps({"answer": answer, "reason": f"{me} thinks so", "test_command": self.command})
+            return json.dumps(
+                {"answer": answer, "reason": f"{me} thinks so", "test_command": self.command}
+            )
         if title == "CritiqueDraft":
             return json.dumps({"severity": "minor", "comment": f"{me} has a remark"})
         listed = numbers(messages)

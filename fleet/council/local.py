@@ -36,7 +36,9 @@ def local_gather(members: Mapping[str, Any], *, workers: int = 32) -> Gather:
         done, _ = wait(futures, timeout=timeout)
         for future, i in futures.items():
             if future not in done:
-                results[i] = PhaseTimeout(f"{calls[i][0]} did not answer {calls[i][1]} within {timeout:g}s")
+                results[i] = PhaseTimeout(
+                    f"{calls[i][0]} did not answer {calls[i][1]} within {timeout:g}s"
+                )
             else:
                 exc = future.exception()
                 results[i] = exc if exc is not None else future.result()

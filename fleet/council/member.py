@@ -79,12 +79,16 @@ class Member:
         )
         return self._ask(brief, job, CritiqueDraft, salt=target.author)
 
-    def critiques(self, brief: Brief, targets: Sequence[Proposal]) -> list[CritiqueDraft | Exception]:
+    def critiques(
+        self, brief: Brief, targets: Sequence[Proposal]
+    ) -> list[CritiqueDraft | Exception]:
         """Reviews of several proposals at once (concurrently): one call per member per phase."""
         if not targets:
             return []
         if self._pool is None:
-            self._pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix=f"{self.agent_id}-critique")
+            self._pool = ThreadPoolExecutor(
+                max_workers=8, thread_name_prefix=f"{self.agent_id}-critique"
+            )
         futures = [self._pool.submit(self.critique, brief, t) for t in targets[1:]]
         try:  # the first one in this thread: one thread hand-off less at the end of the phase
             first: CritiqueDraft | Exception = self.critique(brief, targets[0])
@@ -101,7 +105,9 @@ class Member:
         """Own proposal improved with the critiques it received (a fresh one if it had none)."""
         if own is None:
             return self.propose(brief)
-        notes = "\n".join(f"- {c.author} ({c.severity}): {_clip(c.content)}" for c in brief.critiques)
+        notes = "\n".join(
+            f"- {c.author} ({c.severity}): {_clip(c.content)}" for c in brief.critiques
+        )
         job = (
             f"Your proposal: {_clip(own.content, 2 * CLIP)}\n"
             f"Critiques:\n{notes or '- none'}\nWrite your improved proposal."
@@ -119,7 +125,9 @@ class Member:
 
     # ------------------------------------------------------------------ prompting
 
-    def _ask(self, brief: Brief, job: str, schema: type, *, salt: str = "", show: bool = False) -> Any:
+    def _ask(
+        self, brief: Brief, job: str, schema: type, *, salt: str = "", show: bool = False
+    ) -> Any:
         return structured(
             self.chat,
             self.messages(brief, job, show=show or brief.step != "propose"),
@@ -137,7 +145,10 @@ class Member:
         if show and brief.proposals:
             parts.append(f"## Proposals\n{listing(brief.proposals)}")
         parts.append(f"## Your job\n{job}")
-        return [ChatMessage(role="system", content=system), ChatMessage(role="user", content="\n\n".join(parts))]
+        return [
+            ChatMessage(role="system", content=system),
+            ChatMessage(role="user", content="\n\n".join(parts)),
+        ]
 
     def _context(self, brief: Brief) -> str:
         task = f"Task: {brief.task}"

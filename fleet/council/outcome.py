@@ -31,7 +31,10 @@ def gather_evidence(state: CouncilState, sandbox: Sandbox | None) -> list[Eviden
     if not todo:
         return []
     if sandbox is None:
-        raise SandboxUnavailable(backend="none", reason="the evidence rule runs proposals' commands; give the council a sandbox")
+        raise SandboxUnavailable(
+            backend="none",
+            reason="the evidence rule runs proposals' commands; give the council a sandbox",
+        )
     with ThreadPoolExecutor(max_workers=min(4, len(todo))) as pool:
         return list(pool.map(lambda p: prove(state, p, sandbox), todo))
 
@@ -39,7 +42,9 @@ def gather_evidence(state: CouncilState, sandbox: Sandbox | None) -> list[Eviden
 def prove(state: CouncilState, proposal: Proposal, sandbox: Sandbox) -> Evidence:
     """Run a proposal's commands in order; it passes when every one of them passes."""
     req = state.request
-    ctx = RunContext(story_id=req.story_id, task_id=req.task_id, role=proposal.role, phase=req.phase)
+    ctx = RunContext(
+        story_id=req.story_id, task_id=req.task_id, role=proposal.role, phase=req.phase
+    )
     passed = failed = 0
     detail = ""
     for i, argv in enumerate(proposal.commands):
@@ -50,7 +55,13 @@ def prove(state: CouncilState, proposal: Proposal, sandbox: Sandbox) -> Evidence
         else:
             failed += 1
             detail = f"{' '.join(argv)}: {result.status} (exit {result.exit_code}) {result.stderr[-200:]}".strip()
-    return Evidence(proposal_id=proposal.id, passed=failed == 0, tests_passed=passed, tests_failed=failed, detail=detail)
+    return Evidence(
+        proposal_id=proposal.id,
+        passed=failed == 0,
+        tests_passed=passed,
+        tests_failed=failed,
+        detail=detail,
+    )
 
 
 def count(state: CouncilState) -> Tally:
@@ -93,7 +104,12 @@ def decide(state: CouncilState, result: Tally, *, at_ms: int) -> Decision:
     current = {p.id: p for p in state.current()}
     win = current[result.winner]
     order, scores, _ = rank(
-        req.rule, state.last_ballots(), list(current), weights=req.weights, evidence=state.evidence, base=req.evidence_base
+        req.rule,
+        state.last_ballots(),
+        list(current),
+        weights=req.weights,
+        evidence=state.evidence,
+        base=req.evidence_base,
     )
     tiers = evidence_tiers(state.evidence, list(current)) if req.rule == "evidence" else {}
     how = f"{result.rule} {scores[win.id]:g} points"
@@ -102,7 +118,11 @@ def decide(state: CouncilState, result: Tally, *, at_ms: int) -> Decision:
     if result.tie_break:
         how += f", decided by {result.tie_break}"
     alternatives = tuple(
-        Alternative(proposal_id=pid, summary=current[pid].content[:200], why_rejected=_why(pid, win.id, scores, tiers, result))
+        Alternative(
+            proposal_id=pid,
+            summary=current[pid].content[:200],
+            why_rejected=_why(pid, win.id, scores, tiers, result),
+        )
         for pid in order[1:]
     )
     voters = tuple(b.voter for b in state.last_ballots())
@@ -119,9 +139,15 @@ def decide(state: CouncilState, result: Tally, *, at_ms: int) -> Decision:
     )
 
 
-def _why(pid: str, winner: str, scores: dict[str, float], tiers: dict[str, int], result: Tally) -> str:
+def _why(
+    pid: str, winner: str, scores: dict[str, float], tiers: dict[str, int], result: Tally
+) -> str:
     if tiers and tiers[pid] < tiers[winner]:
-        return "its tests failed" if tiers[pid] == 0 else "no test evidence, while the winner's tests passed"
+        return (
+            "its tests failed"
+            if tiers[pid] == 0
+            else "no test evidence, while the winner's tests passed"
+        )
     if scores[pid] < scores[winner]:
         return f"{result.rule}: {scores[pid]:g} points vs {scores[winner]:g}"
     return f"tied at {scores[pid]:g} points; lost the tie-break ({result.tie_break})"

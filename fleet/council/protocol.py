@@ -73,7 +73,9 @@ class CouncilState(BaseModel):
             del self.missing[str(round_)]
 
 
-def make_proposal(req: DeliberationRequest, author: str, round_: int, draft: ProposalDraft) -> Proposal:
+def make_proposal(
+    req: DeliberationRequest, author: str, round_: int, draft: ProposalDraft
+) -> Proposal:
     command = draft.test_command.strip()
     try:
         argv = tuple(shlex.split(command)) if command else ()
@@ -91,7 +93,9 @@ def make_proposal(req: DeliberationRequest, author: str, round_: int, draft: Pro
     )
 
 
-def make_critique(req: DeliberationRequest, author: str, round_: int, target: Proposal, draft: CritiqueDraft) -> Critique:
+def make_critique(
+    req: DeliberationRequest, author: str, round_: int, target: Proposal, draft: CritiqueDraft
+) -> Critique:
     return Critique(
         id=f"{req.id}:c{round_}:{author}>{target.author}",
         deliberation_id=req.id,
@@ -105,7 +109,11 @@ def make_critique(req: DeliberationRequest, author: str, round_: int, target: Pr
 
 
 def make_ballot(
-    req: DeliberationRequest, voter: str, round_: int, candidates: list[Proposal], draft: BallotDraft
+    req: DeliberationRequest,
+    voter: str,
+    round_: int,
+    candidates: list[Proposal],
+    draft: BallotDraft,
 ) -> Ballot:
     """Map proposal numbers to ids; complete a partial ranking; derive approvals from scores.
 
@@ -117,10 +125,17 @@ def make_ballot(
     n = len(ids)
     given = {ids[i]: max(0, min(10, s)) for i, s in enumerate(draft.scores[:n])}
     ranking = list(dict.fromkeys(ids[k - 1] for k in draft.ranking if 1 <= k <= n))
-    rest = sorted((i for i in ids if i not in ranking), key=lambda i: (-given.get(i, -1), ids.index(i)))
+    rest = sorted(
+        (i for i in ids if i not in ranking), key=lambda i: (-given.get(i, -1), ids.index(i))
+    )
     ranking += rest
-    scores = {pid: float(given.get(pid, round(10 * (n - 1 - k) / max(n - 1, 1)))) for k, pid in enumerate(ranking)}
-    approvals = tuple(pid for pid in ranking if scores[pid] >= req.approval_threshold) or (ranking[0],)
+    scores = {
+        pid: float(given.get(pid, round(10 * (n - 1 - k) / max(n - 1, 1))))
+        for k, pid in enumerate(ranking)
+    }
+    approvals = tuple(pid for pid in ranking if scores[pid] >= req.approval_threshold) or (
+        ranking[0],
+    )
     return Ballot(
         id=f"{req.id}:b{round_}:{voter}",
         deliberation_id=req.id,

@@ -28,18 +28,32 @@ class DeliberationRequest(Contract):
     task: str = Field(min_length=1, description="what the council must decide, in plain words")
     phase: Phase = Field("design", description="lifecycle phase, for the members' context scope")
     members: tuple[str, ...] = Field(min_length=1, description="agent ids, e.g. 'developer-1'")
-    roles: dict[str, str] = Field(default_factory=dict, description="agent id -> role (default: id prefix)")
+    roles: dict[str, str] = Field(
+        default_factory=dict, description="agent id -> role (default: id prefix)"
+    )
     rounds: int = Field(2, ge=0, le=10, description="critique/revise rounds after the proposals")
     rule: Rule = "borda"
-    evidence_base: Rule = Field("borda", description="rule that orders proposals within an evidence tier")
-    quorum: int | None = Field(None, ge=1, description="members that must answer each phase (default: majority)")
-    supermajority: float = Field(2 / 3, gt=0.5, le=1.0, description="first-choice share that stops early")
+    evidence_base: Rule = Field(
+        "borda", description="rule that orders proposals within an evidence tier"
+    )
+    quorum: int | None = Field(
+        None, ge=1, description="members that must answer each phase (default: majority)"
+    )
+    supermajority: float = Field(
+        2 / 3, gt=0.5, le=1.0, description="first-choice share that stops early"
+    )
     early_stop: bool = Field(True, description="vote after every round and stop on a supermajority")
     approval_threshold: int = Field(6, ge=0, le=10, description="a score at or above this approves")
-    weights: dict[str, float] = Field(default_factory=dict, description="voter id -> vote weight (default 1)")
+    weights: dict[str, float] = Field(
+        default_factory=dict, description="voter id -> vote weight (default 1)"
+    )
     seed: int = Field(0, description="base sampling seed of the whole council")
-    seeds: dict[str, int] = Field(default_factory=dict, description="agent id -> its own sampling seed")
-    phase_timeout_s: float = Field(120.0, gt=0, description="a member slower than this misses the phase")
+    seeds: dict[str, int] = Field(
+        default_factory=dict, description="agent id -> its own sampling seed"
+    )
+    phase_timeout_s: float = Field(
+        120.0, gt=0, description="a member slower than this misses the phase"
+    )
     workspace: str | None = Field(None, description="where evidence commands run (evidence rule)")
 
     @model_validator(mode="after")
@@ -77,7 +91,9 @@ class Brief(Contract):
     step: Step
     seed: int = 0
     proposals: tuple[Proposal, ...] = Field((), description="current proposals, in member order")
-    critiques: tuple[Critique, ...] = Field((), description="critiques of the member's own proposal")
+    critiques: tuple[Critique, ...] = Field(
+        (), description="critiques of the member's own proposal"
+    )
 
 
 class Draft(BaseModel):

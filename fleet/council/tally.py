@@ -41,7 +41,9 @@ def _ranked(ballot: Ballot, candidates: Sequence[str]) -> list[str]:
     return seen
 
 
-def plurality(ballots: Sequence[Ballot], candidates: Sequence[str], weights: Mapping[str, float]) -> Scores:
+def plurality(
+    ballots: Sequence[Ballot], candidates: Sequence[str], weights: Mapping[str, float]
+) -> Scores:
     out = _zero(candidates)
     for b in ballots:
         ranked = _ranked(b, candidates)
@@ -50,7 +52,9 @@ def plurality(ballots: Sequence[Ballot], candidates: Sequence[str], weights: Map
     return out
 
 
-def borda(ballots: Sequence[Ballot], candidates: Sequence[str], weights: Mapping[str, float]) -> Scores:
+def borda(
+    ballots: Sequence[Ballot], candidates: Sequence[str], weights: Mapping[str, float]
+) -> Scores:
     out, n = _zero(candidates), len(candidates)
     for b in ballots:
         for k, pid in enumerate(_ranked(b, candidates)):
@@ -58,7 +62,9 @@ def borda(ballots: Sequence[Ballot], candidates: Sequence[str], weights: Mapping
     return out
 
 
-def approval(ballots: Sequence[Ballot], candidates: Sequence[str], weights: Mapping[str, float]) -> Scores:
+def approval(
+    ballots: Sequence[Ballot], candidates: Sequence[str], weights: Mapping[str, float]
+) -> Scores:
     out = _zero(candidates)
     for b in ballots:
         for pid in dict.fromkeys(b.approvals):
@@ -67,7 +73,9 @@ def approval(ballots: Sequence[Ballot], candidates: Sequence[str], weights: Mapp
     return out
 
 
-def score(ballots: Sequence[Ballot], candidates: Sequence[str], weights: Mapping[str, float]) -> Scores:
+def score(
+    ballots: Sequence[Ballot], candidates: Sequence[str], weights: Mapping[str, float]
+) -> Scores:
     out = _zero(candidates)
     for b in ballots:
         for pid, value in b.scores.items():
@@ -76,7 +84,12 @@ def score(ballots: Sequence[Ballot], candidates: Sequence[str], weights: Mapping
     return out
 
 
-SCORERS: dict[str, Scorer] = {"plurality": plurality, "borda": borda, "approval": approval, "score": score}
+SCORERS: dict[str, Scorer] = {
+    "plurality": plurality,
+    "borda": borda,
+    "approval": approval,
+    "score": score,
+}
 
 
 def evidence_tiers(evidence: Sequence[Evidence], candidates: Sequence[str]) -> dict[str, int]:
@@ -109,7 +122,9 @@ def rank(
     scores = {k: round(v, 9) for k, v in SCORERS[counted](ballots, candidates, w).items()}
     firsts = plurality(ballots, candidates, w)
     points = borda(ballots, candidates, w)
-    tiers = evidence_tiers(evidence, candidates) if rule == "evidence" else dict.fromkeys(candidates, 1)
+    tiers = (
+        evidence_tiers(evidence, candidates) if rule == "evidence" else dict.fromkeys(candidates, 1)
+    )
     order = {pid: i for i, pid in enumerate(candidates)}
     keys = {c: (tiers[c], scores[c], firsts[c], points[c], -order[c]) for c in candidates}
     ranked = sorted(candidates, key=lambda c: keys[c], reverse=True)
@@ -142,7 +157,9 @@ def tally(
     early_stop: bool = False,
 ) -> Tally:
     """Count ``ballots`` over ``candidates`` (proposal ids in member order) with ``rule``."""
-    ranked, scores, why = rank(rule, ballots, candidates, weights=weights, evidence=evidence, base=base)
+    ranked, scores, why = rank(
+        rule, ballots, candidates, weights=weights, evidence=evidence, base=base
+    )
     name = f"evidence/{base}" if rule == "evidence" else rule
     return Tally(rule=name, scores=scores, winner=ranked[0], tie_break=why, early_stop=early_stop)
 

@@ -34,13 +34,25 @@ def group_decisions(rows: list[Row], superseded: list[Row]) -> list[Row]:
     out: dict[str, Row] = {}
     for row in rows:
         d = dict(row["d"])
-        item = out.setdefault(d["id"], {**d, "decided_by": list(d.get("decided_by", [])), "alternatives": [],
-                                        "superseded_by": []})
+        item = out.setdefault(
+            d["id"],
+            {
+                **d,
+                "decided_by": list(d.get("decided_by", [])),
+                "alternatives": [],
+                "superseded_by": [],
+            },
+        )
         if row.get("alt") is not None:
-            item["alternatives"].append({
-                "proposal_id": row["alt"], "author": row.get("alt_author"), "content": row.get("alt_content"),
-                "summary": row.get("summary"), "why_rejected": row.get("why_rejected"),
-            })
+            item["alternatives"].append(
+                {
+                    "proposal_id": row["alt"],
+                    "author": row.get("alt_author"),
+                    "content": row.get("alt_content"),
+                    "summary": row.get("summary"),
+                    "why_rejected": row.get("why_rejected"),
+                }
+            )
     for row in superseded:
         if row["old"] in out:
             out[row["old"]]["superseded_by"].append(row["new"])
@@ -64,18 +76,30 @@ def _votes(proposals: list[Row], ballots: list[Row]) -> None:
                 if pos == 0:
                     first += 1
                     voters.append(b.get("voter"))
-        p["first_choice_votes"], p["borda_points"], p["first_choice_voters"] = first, borda, sorted(voters)
+        p["first_choice_votes"], p["borda_points"], p["first_choice_voters"] = (
+            first,
+            borda,
+            sorted(voters),
+        )
 
 
 def group_deliberations(heads: list[Row], parts: list[Row]) -> list[Row]:
     """Deliberation dicts with proposals (and their votes), critiques, ballots and rounds."""
-    key = {"HAS_PROPOSAL": "proposals", "HAS_CRITIQUE": "critiques", "HAS_BALLOT": "ballots", "HAS_ROUND": "rounds_log"}
+    key = {
+        "HAS_PROPOSAL": "proposals",
+        "HAS_CRITIQUE": "critiques",
+        "HAS_BALLOT": "ballots",
+        "HAS_ROUND": "rounds_log",
+    }
     out: dict[str, Row] = {
-        h["id"]: {**h, "proposals": [], "critiques": [], "ballots": [], "rounds_log": []} for h in heads
+        h["id"]: {**h, "proposals": [], "critiques": [], "ballots": [], "rounds_log": []}
+        for h in heads
     }
     for row in parts:
-        d = out.setdefault(row["did"], {"id": row["did"], "proposals": [], "critiques": [], "ballots": [],
-                                        "rounds_log": []})
+        d = out.setdefault(
+            row["did"],
+            {"id": row["did"], "proposals": [], "critiques": [], "ballots": [], "rounds_log": []},
+        )
         d[key[row["rel"]]].append(dict(row["x"]))
     for d in out.values():
         for name in ("proposals", "critiques", "ballots", "rounds_log"):
@@ -84,8 +108,9 @@ def group_deliberations(heads: list[Row], parts: list[Row]) -> list[Row]:
     return sorted(out.values(), key=_order)
 
 
-def assemble(story: Row, neighbours: list[Row], depends: list[Row], decisions: list[Row],
-             parts: list[Row]) -> Row:
+def assemble(
+    story: Row, neighbours: list[Row], depends: list[Row], decisions: list[Row], parts: list[Row]
+) -> Row:
     """The whole story subgraph as one dict (the report's graph half)."""
     graph: Row = {"story": story, **{name: [] for name in SECTIONS.values()}}
     for row in neighbours:
@@ -100,7 +125,14 @@ def assemble(story: Row, neighbours: list[Row], depends: list[Row], decisions: l
     graph["tasks"].sort(key=lambda t: str(t["id"]))
     graph["deliberations"] = group_deliberations(graph["deliberations"], parts)
     graph["decisions"] = decisions
-    for section in ("executions", "gates", "transitions", "approvals", "workspace_reports", "policy_checks"):
+    for section in (
+        "executions",
+        "gates",
+        "transitions",
+        "approvals",
+        "workspace_reports",
+        "policy_checks",
+    ):
         graph[section].sort(key=_order)
     return graph
 

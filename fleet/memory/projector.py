@@ -18,17 +18,31 @@ class Projector:
     with ``project_many`` (or ``project``). Runnable inline, in a thread or in an actor.
     """
 
-    def __init__(self, log: Any, graph: Any, *, group: str = "graph-projector", consumer: str = "projector-1",
-                 batch: int = 200) -> None:
-        self.log, self.graph, self.group, self.consumer, self.batch = log, graph, group, consumer, batch
+    def __init__(
+        self,
+        log: Any,
+        graph: Any,
+        *,
+        group: str = "graph-projector",
+        consumer: str = "projector-1",
+        batch: int = 200,
+    ) -> None:
+        self.log, self.graph, self.group, self.consumer, self.batch = (
+            log,
+            graph,
+            group,
+            consumer,
+            batch,
+        )
         self.projected = 0
         self._stop = threading.Event()
         log.ensure_group(group)
 
     def step(self, *, block_ms: int | None = None, limit: int | None = None) -> int:
         """Project and acknowledge one batch (at most ``limit`` events); returns its size."""
-        entries = self.log.read_group(self.group, self.consumer, count=min(self.batch, limit or self.batch),
-                                      block_ms=block_ms)
+        entries = self.log.read_group(
+            self.group, self.consumer, count=min(self.batch, limit or self.batch), block_ms=block_ms
+        )
         if not entries:
             return 0
         events = [ev for _, ev in entries]

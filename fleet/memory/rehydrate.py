@@ -104,12 +104,20 @@ def fold(events: list[Event]) -> StoryStatus:
         raise NotFound(what="story", id=events[0].story_id if events else "?")
     state = acc.state or acc.story.state
     return StoryStatus(
-        story=acc.story.model_copy(update={"state": state}), state=state,
+        story=acc.story.model_copy(update={"state": state}),
+        state=state,
         open_tasks=tuple(t for tid, t in sorted(acc.tasks.items()) if tid not in acc.done),
-        done_tasks=tuple(sorted(acc.done & set(acc.tasks))), last_deliberation=acc.delib,
-        last_round=acc.round, last_deliberation_done=acc.delib_done, parked_gate=acc.parked[0],
-        parked_reason=acc.parked[1], attempts=max(acc.gates, acc.max_attempt), decisions=acc.decisions,
-        outcome=acc.outcome, last_event_id=events[-1].id, events=len(events),
+        done_tasks=tuple(sorted(acc.done & set(acc.tasks))),
+        last_deliberation=acc.delib,
+        last_round=acc.round,
+        last_deliberation_done=acc.delib_done,
+        parked_gate=acc.parked[0],
+        parked_reason=acc.parked[1],
+        attempts=max(acc.gates, acc.max_attempt),
+        decisions=acc.decisions,
+        outcome=acc.outcome,
+        last_event_id=events[-1].id,
+        events=len(events),
     )
 
 
@@ -136,10 +144,19 @@ def rehydrate(event_log: Any, graph: Any, story_id: str) -> StoryStatus:
     known = {t.id for t in status.open_tasks} | set(status.done_tasks)
     decided = {d.get("task_id") for d in sub["decisions"]}
     extra = [
-        Task(id=t["id"], story_id=story_id, role=t.get("role", "developer"), phase=t.get("phase", "build"),
-             description=t.get("description", ""), depends_on=tuple(t.get("depends_on", ())))
-        for t in sub["tasks"] if t["id"] not in known and t["id"] not in decided and "description" in t
+        Task(
+            id=t["id"],
+            story_id=story_id,
+            role=t.get("role", "developer"),
+            phase=t.get("phase", "build"),
+            description=t.get("description", ""),
+            depends_on=tuple(t.get("depends_on", ())),
+        )
+        for t in sub["tasks"]
+        if t["id"] not in known and t["id"] not in decided and "description" in t
     ]
     if not extra:
         return status
-    return status.model_copy(update={"open_tasks": tuple(sorted((*status.open_tasks, *extra), key=lambda t: t.id))})
+    return status.model_copy(
+        update={"open_tasks": tuple(sorted((*status.open_tasks, *extra), key=lambda t: t.id))}
+    )

@@ -68,20 +68,32 @@ def build_report(event_log: Any, graph: Any, story_id: str) -> Report:
         StorageUnavailable: Redis or the graph cannot be reached.
     """
     rows = event_log.read(story_id)
-    timeline = tuple(TimelineItem(entry=e, at_ms=ev.at_ms, type=ev.type, actor=ev.actor, summary=summarize(ev))
-                     for e, ev in rows)
+    timeline = tuple(
+        TimelineItem(entry=e, at_ms=ev.at_ms, type=ev.type, actor=ev.actor, summary=summarize(ev))
+        for e, ev in rows
+    )
     try:
         sub = graph.story_graph(story_id)
     except NotFound:
         if not rows:
             raise
-        story = next((ev.payload.model_dump() for _, ev in rows if ev.type == "story.created"), {"id": story_id})
+        story = next(
+            (ev.payload.model_dump() for _, ev in rows if ev.type == "story.created"),
+            {"id": story_id},
+        )
         return Report(story=story, timeline=timeline, projected=False)
     by_id = {t["id"]: t for t in sub["tasks"]}
     plan = tuple(by_id[tid] for tid in topo_order(sub["tasks"]))
-    return Report(story=sub["story"], timeline=timeline, plan=plan, deliberations=tuple(sub["deliberations"]),
-                  decisions=tuple(sub["decisions"]), executions=tuple(sub["executions"]),
-                  gates=tuple(sub["gates"]), approvals=tuple(sub["approvals"]))
+    return Report(
+        story=sub["story"],
+        timeline=timeline,
+        plan=plan,
+        deliberations=tuple(sub["deliberations"]),
+        decisions=tuple(sub["decisions"]),
+        executions=tuple(sub["executions"]),
+        gates=tuple(sub["gates"]),
+        approvals=tuple(sub["approvals"]),
+    )
 
 
 def _when(ms: Any) -> str:
@@ -95,50 +107,104 @@ def _cell(value: Any) -> str:
 
 
 def _deliberation_md(d: dict[str, Any]) -> list[str]:
-    out = [f"### Deliberation `{d['id']}`" + (f" (task `{d['task_id']}`)" if d.get("task_id") else ""),
-           f"Members: {', '.join(d.get('members', [])) or '?'}; rounds: {d.get('rounds', d.get('planned_rounds', '?'))}; "
-           f"rule: {d.get('rule', '?')}; **winner: `{d.get('winner', 'none')}`**", "",
-           "| proposal | author | round | 1st-choice votes | Borda | evidence | content |", "|---|---|---|---|---|---|---|"]
+    out = [
+        f"### Deliberation `{d['id']}`" + (f" (task `{d['task_id']}`)" if d.get("task_id") else ""),
+        f"Members: {', '.join(d.get('members', [])) or '?'}; rounds: {d.get('rounds', d.get('planned_rounds', '?'))}; "
+        f"rule: {d.get('rule', '?')}; **winner: `{d.get('winner', 'none')}`**",
+        "",
+        "| proposal | author | round | 1st-choice votes | Borda | evidence | content |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for p in d["proposals"]:
         ev = "" if "evidence_passed" not in p else ("pass" if p["evidence_passed"] else "fail")
         mark = " ✔" if p["id"] == d.get("winner") else ""
-        out.append(f"| `{p['id']}`{mark} | {p.get('author')} | {p.get('round', 0)} | {p['first_choice_votes']} | "
-                   f"{p['borda_points']} | {ev} | {_cell(p.get('content'))} |")
+        out.append(
+            f"| `{p['id']}`{mark} | {p.get('author')} | {p.get('round', 0)} | {p['first_choice_votes']} | "
+            f"{p['borda_points']} | {ev} | {_cell(p.get('content'))} |"
+        )
     for c in d["critiques"]:
-        out.append(f"- critique by {c.get('author')} on `{c.get('target')}` ({c.get('severity')}): {_cell(c.get('content'))}")
+        out.append(
+            f"- critique by {c.get('author')} on `{c.get('target')}` ({c.get('severity')}): {_cell(c.get('content'))}"
+        )
     for b in d["ballots"]:
-        out.append(f"- ballot of {b.get('voter')}: {' > '.join(b.get('ranking', []))}"
-                   + (f" — {_cell(b.get('rationale'))}" if b.get("rationale") else ""))
+        out.append(
+            f"- ballot of {b.get('voter')}: {' > '.join(b.get('ranking', []))}"
+            + (f" — {_cell(b.get('rationale'))}" if b.get("rationale") else "")
+        )
     return [*out, ""]
 
 
 def report_markdown(report: Report) -> str:
     """The report as Markdown: story, timeline, plan DAG, deliberations, decisions, runs, gates."""
     s = report.story
-    out = [f"# Story `{s.get('id')}`: {s.get('title', '')}", "",
-           f"State **{s.get('state', '?')}**, rigor {s.get('rigor', '?')}, PO {s.get('po', '?')}"
-           + (f", outcome {s['outcome']}" if s.get("outcome") else ""), ""]
+    out = [
+        f"# Story `{s.get('id')}`: {s.get('title', '')}",
+        "",
+        f"State **{s.get('state', '?')}**, rigor {s.get('rigor', '?')}, PO {s.get('po', '?')}"
+        + (f", outcome {s['outcome']}" if s.get("outcome") else ""),
+        "",
+    ]
     if s.get("description"):
         out += [s["description"], ""]
     if not report.projected:
-        out += ["> The decision graph has not projected this story yet; only the timeline is shown.", ""]
-    out += ["## Plan", ""] + [f"{i}. `{t['id']}` ({t.get('role')}, {t.get('phase')}): {_cell(t.get('description'))}"
-                               + (f" — after {', '.join(f'`{x}`' for x in t['depends_on'])}" if t.get("depends_on") else "")
-                               for i, t in enumerate(report.plan, 1)] + [""]
-    out += ["## Deliberations", ""] + [line for d in report.deliberations for line in _deliberation_md(d)]
+        out += [
+            "> The decision graph has not projected this story yet; only the timeline is shown.",
+            "",
+        ]
+    out += (
+        ["## Plan", ""]
+        + [
+            f"{i}. `{t['id']}` ({t.get('role')}, {t.get('phase')}): {_cell(t.get('description'))}"
+            + (
+                f" — after {', '.join(f'`{x}`' for x in t['depends_on'])}"
+                if t.get("depends_on")
+                else ""
+            )
+            for i, t in enumerate(report.plan, 1)
+        ]
+        + [""]
+    )
+    out += ["## Deliberations", ""] + [
+        line for d in report.deliberations for line in _deliberation_md(d)
+    ]
     out += ["## Decisions", ""]
     for d in report.decisions:
-        out.append(f"- **{_cell(d.get('what'))}** — by {', '.join(d.get('decided_by', []))} at {_when(d.get('at_ms'))}"
-                   f"; why: {_cell(d.get('why'))}" + (f"; superseded by {', '.join(d['superseded_by'])}" if d.get("superseded_by") else ""))
+        out.append(
+            f"- **{_cell(d.get('what'))}** — by {', '.join(d.get('decided_by', []))} at {_when(d.get('at_ms'))}"
+            f"; why: {_cell(d.get('why'))}"
+            + (f"; superseded by {', '.join(d['superseded_by'])}" if d.get("superseded_by") else "")
+        )
         for a in d.get("alternatives", []):
-            out.append(f"  - rejected `{a['proposal_id']}` ({a.get('author') or '?'}): {_cell(a.get('summary'))} — {_cell(a.get('why_rejected'))}")
-    out += ["", "## Tool executions", "", "| run | role | argv | status | exit | seconds |", "|---|---|---|---|---|---|"]
-    out += [f"| `{x['id']}` | {x.get('role')} | {_cell(' '.join(x.get('argv', [])))} | {x.get('status')} | "
-            f"{x.get('exit_code', '')} | {x.get('duration_s', 0):.2f} |" for x in report.executions]
-    out += ["", "## Gate results", "", "| task | attempt | profile | score | verdict | failures |", "|---|---|---|---|---|---|"]
-    out += [f"| {g.get('task_id', '')} | {g.get('attempt', '')} | {g.get('profile')} | {g.get('score')} | "
-            f"{g.get('verdict')} | {_cell('; '.join(g.get('failures', [])))} |" for g in report.gates]
-    out += ["", "## Timeline", ""] + [f"- {_when(t.at_ms)} `{t.type}` ({t.actor}) {t.summary}" for t in report.timeline]
+            out.append(
+                f"  - rejected `{a['proposal_id']}` ({a.get('author') or '?'}): {_cell(a.get('summary'))} — {_cell(a.get('why_rejected'))}"
+            )
+    out += [
+        "",
+        "## Tool executions",
+        "",
+        "| run | role | argv | status | exit | seconds |",
+        "|---|---|---|---|---|---|",
+    ]
+    out += [
+        f"| `{x['id']}` | {x.get('role')} | {_cell(' '.join(x.get('argv', [])))} | {x.get('status')} | "
+        f"{x.get('exit_code', '')} | {x.get('duration_s', 0):.2f} |"
+        for x in report.executions
+    ]
+    out += [
+        "",
+        "## Gate results",
+        "",
+        "| task | attempt | profile | score | verdict | failures |",
+        "|---|---|---|---|---|---|",
+    ]
+    out += [
+        f"| {g.get('task_id', '')} | {g.get('attempt', '')} | {g.get('profile')} | {g.get('score')} | "
+        f"{g.get('verdict')} | {_cell('; '.join(g.get('failures', [])))} |"
+        for g in report.gates
+    ]
+    out += ["", "## Timeline", ""] + [
+        f"- {_when(t.at_ms)} `{t.type}` ({t.actor}) {t.summary}" for t in report.timeline
+    ]
     return "\n".join(out) + "\n"
 
 

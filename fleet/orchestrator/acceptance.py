@@ -14,13 +14,26 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 _CALL = r"^\s*`?(?:[A-Za-z_]\w*\.)*(?P<func>[A-Za-z_]\w*)\((?P<args>.*)\)`?\s+"
-_RETURNS = re.compile(_CALL + r"(?:returns|should return|==|is|gives)\s+`?(?P<value>.+?)`?\s*\.?\s*$")
+_RETURNS = re.compile(
+    _CALL + r"(?:returns|should return|==|is|gives)\s+`?(?P<value>.+?)`?\s*\.?\s*$"
+)
 _RAISES = re.compile(
     _CALL + r"(?:raises|should raise)\s+(?:an?\s+)?`?(?P<error>[A-Z]\w*(?:Error|Exception))`?"
     r"(?:\s+with\s+(?:the\s+)?message\s+(?P<q>['\"])(?P<message>.*)(?P=q))?\s*\.?\s*$"
 )
-ERRORS = ("ValueError", "TypeError", "ZeroDivisionError", "KeyError", "IndexError", "RuntimeError",
-          "ArithmeticError", "LookupError", "OverflowError", "NotImplementedError", "Exception")
+ERRORS = (
+    "ValueError",
+    "TypeError",
+    "ZeroDivisionError",
+    "KeyError",
+    "IndexError",
+    "RuntimeError",
+    "ArithmeticError",
+    "LookupError",
+    "OverflowError",
+    "NotImplementedError",
+    "Exception",
+)
 
 
 @dataclass(frozen=True)
@@ -44,7 +57,9 @@ class Example:
     def render(self) -> str:
         """The criterion in canonical form, as the developer's model sees it."""
         if self.error:
-            return f"{self.call} raises {self.error}" + (f" '{self.message}'" if self.message else "")
+            return f"{self.call} raises {self.error}" + (
+                f" '{self.message}'" if self.message else ""
+            )
         return f"{self.call} returns {self.value}"
 
 
@@ -102,10 +117,18 @@ def acceptance_tests(cases: Sequence[Example], module: str) -> str:
     counts: dict[str, int] = {}
     for e in cases:
         counts[e.func] = counts.get(e.func, 0) + 1
-        body += ["", "", f"def test_{e.func}_{counts[e.func]}():", f"    # acceptance: {e.render()}",
-                 *_assertion(e)]
+        body += [
+            "",
+            "",
+            f"def test_{e.func}_{counts[e.func]}():",
+            f"    # acceptance: {e.render()}",
+            *_assertion(e),
+        ]
     text = "\n".join(body)
-    head = ['"""Acceptance tests generated from the story\'s criteria (the fleet\'s QA step)."""', ""]
+    head = [
+        '"""Acceptance tests generated from the story\'s criteria (the fleet\'s QA step)."""',
+        "",
+    ]
     if "re.escape" in text:
         head += ["import re", ""]
     if "pytest." in text:

@@ -39,8 +39,16 @@ def create_story(log: EventLog, story: Story, *, clock: Clock) -> FleetEvent:
     return event
 
 
-def approve(log: EventLog, story_id: str, *, gate: str | None, approved: bool, by: str,
-            comment: str = "", clock: Clock) -> FleetEvent:
+def approve(
+    log: EventLog,
+    story_id: str,
+    *,
+    gate: str | None,
+    approved: bool,
+    by: str,
+    comment: str = "",
+    clock: Clock,
+) -> FleetEvent:
     """The PO answers the gate the story is parked at.
 
     Raises:
@@ -52,12 +60,18 @@ def approve(log: EventLog, story_id: str, *, gate: str | None, approved: bool, b
     if parked is None or view.done:
         raise Conflict(story_id=story_id, problem=f"not waiting for the PO (state {view.state})")
     if parked.gate not in APPROVABLE:
-        raise Conflict(story_id=story_id, problem=f"parked at {parked.gate!r}, which needs a better "
-                       f"story, not an approval: {parked.reason}")
+        raise Conflict(
+            story_id=story_id,
+            problem=f"parked at {parked.gate!r}, which needs a better "
+            f"story, not an approval: {parked.reason}",
+        )
     if gate and gate != parked.gate:
         raise Conflict(story_id=story_id, problem=f"parked at gate {parked.gate!r}, not {gate!r}")
     event = make_event(
-        story_id, "story.approved", clock=clock, actor=by,
+        story_id,
+        "story.approved",
+        clock=clock,
+        actor=by,
         data={"gate": parked.gate, "by": by, "approved": approved, "comment": comment},
         key=f"{parked.event_id}",
     )
@@ -65,8 +79,16 @@ def approve(log: EventLog, story_id: str, *, gate: str | None, approved: bool, b
     return event
 
 
-def transition(log: EventLog, lifecycle: Lifecycle, story_id: str, *, target: str, by: str,
-               comment: str = "", clock: Clock) -> FleetEvent:
+def transition(
+    log: EventLog,
+    lifecycle: Lifecycle,
+    story_id: str,
+    *,
+    target: str,
+    by: str,
+    comment: str = "",
+    clock: Clock,
+) -> FleetEvent:
     """A PO-requested move: only moves through a PO gate the story is parked at.
 
     ``target`` is a state or transition name (``DESIGN``, ``reject_design``...).
@@ -82,10 +104,12 @@ def transition(log: EventLog, lifecycle: Lifecycle, story_id: str, *, target: st
     spec = matches[0]
     if not spec.human_gate:
         raise InvalidTransition(
-            state=view.state, target=target, allowed=[t.name for t in lifecycle.allowed(view.state)],
+            state=view.state,
+            target=target,
+            allowed=[t.name for t in lifecycle.allowed(view.state)],
             reason=f"{spec.name} is driven by the orchestrator, not by the PO",
         )
     approved = "po_rejected" not in spec.guards
-    return approve(log, story_id, gate=spec.human_gate, approved=approved, by=by, comment=comment,
-                   clock=clock)
-
+    return approve(
+        log, story_id, gate=spec.human_gate, approved=approved, by=by, comment=comment, clock=clock
+    )

@@ -83,7 +83,8 @@ def ready_tasks(view: StoryView, attempt: int) -> tuple[Task, ...]:
     """Build tasks without a report for ``attempt`` whose dependencies all have one."""
     done = {tid for (tid, n) in view.reports if n == attempt}
     return tuple(
-        t for t in view.build_tasks()
+        t
+        for t in view.build_tasks()
         if t.id not in done and all(dep in done or dep not in view.tasks for dep in t.depends_on)
     )
 
@@ -105,7 +106,9 @@ def _draft(view: StoryView) -> Step:
         tips = "; ".join(view.score.suggestions) or "improve the story"
         return Park("dor", f"DoR {view.score.dor} is below the threshold: {tips}")
     return _gate(
-        view, "scope", f"DoR {view.score.dor}: approve the scope to start design",
+        view,
+        "scope",
+        f"DoR {view.score.dor}: approve the scope to start design",
         Move("DESIGN", {"dor_ok": True, "po_approved": True}),
         Finish("rejected"),
     )
@@ -116,7 +119,9 @@ def _design(view: StoryView) -> Step:
         return Plan()
     summary = "; ".join(f"{t.id}: {t.description[:60]}" for t in view.build_tasks())
     return _gate(
-        view, "design", f"approve the plan ({len(view.tasks)} tasks): {summary}",
+        view,
+        "design",
+        f"approve the plan ({len(view.tasks)} tasks): {summary}",
         Move("BUILD", {"plan_ready": True, "po_approved": True}),
         Move("DRAFT", {"po_rejected": True}),
     )
@@ -168,7 +173,9 @@ def next_step(view: StoryView, lifecycle: Lifecycle) -> Step:
         if view.docs is None:
             return Document()
         return _gate(
-            view, "acceptance", "review the result and accept the story",
+            view,
+            "acceptance",
+            "review the result and accept the story",
             Move("DONE", {"docs_written": True, "po_approved": True}),
             Finish("rejected"),
         )

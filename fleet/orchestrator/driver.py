@@ -33,9 +33,16 @@ class StoryDriver:
     """Moves one story forward as far as it can go without a human."""
 
     def __init__(
-        self, story_id: str, *, log: EventLog, services: Services, lifecycle: Lifecycle,
-        clock: Clock, on_event: Callable[[FleetEvent], None] | None = None,
-        parallelism: int = 4, stop: threading.Event | None = None,
+        self,
+        story_id: str,
+        *,
+        log: EventLog,
+        services: Services,
+        lifecycle: Lifecycle,
+        clock: Clock,
+        on_event: Callable[[FleetEvent], None] | None = None,
+        parallelism: int = 4,
+        stop: threading.Event | None = None,
     ) -> None:
         self.story_id = story_id
         self.log = log
@@ -51,10 +58,23 @@ class StoryDriver:
 
     # ------------------------------------------------------------------ events
 
-    def emit(self, type: str, *, payload: Any = None, data: dict[str, Any] | None = None,
-             key: str | None = None) -> FleetEvent:
-        event = make_event(self.story_id, type, clock=self.clock, payload=payload, data=data,
-                           actor="orchestrator", key=key)
+    def emit(
+        self,
+        type: str,
+        *,
+        payload: Any = None,
+        data: dict[str, Any] | None = None,
+        key: str | None = None,
+    ) -> FleetEvent:
+        event = make_event(
+            self.story_id,
+            type,
+            clock=self.clock,
+            payload=payload,
+            data=data,
+            actor="orchestrator",
+            key=key,
+        )
         self.log.append(event)
         return event
 
@@ -62,7 +82,7 @@ class StoryDriver:
         """The folded timeline; events not seen before go to ``on_event`` (metrics) once."""
         entries = self.log.read(self.story_id)
         if self.on_event:
-            for _, event in entries[self._seen:]:
+            for _, event in entries[self._seen :]:
                 self.on_event(event)
         self._seen = len(entries)
         return fold(entries)
@@ -85,7 +105,9 @@ class StoryDriver:
                 self.park(view, "budget", str(exc))
             except ParkedForHuman as exc:
                 self.park(view, str(exc.fields.get("gate", "error")), str(exc))
-            except Exception as exc:  # infra or a bug elsewhere: retry, then park visibly, never stall
+            except (
+                Exception
+            ) as exc:  # infra or a bug elsewhere: retry, then park visibly, never stall
                 failures += 1
                 if failures > INFRA_RETRIES:
                     self.park(view, "error", f"{type(exc).__name__}: {exc}")
@@ -93,15 +115,19 @@ class StoryDriver:
         return self.view()
 
     def park(self, view: StoryView, gate: str, reason: str) -> None:
-        self.emit("story.parked", data={"gate": gate, "reason": reason, "state": view.state},
-                  key=f"{gate}:{view.event_count}")
+        self.emit(
+            "story.parked",
+            data={"gate": gate, "reason": reason, "state": view.state},
+            key=f"{gate}:{view.event_count}",
+        )
 
     def perform(self, step: d.Step, view: StoryView) -> None:
         story = view.story
         assert story is not None  # next_step only acts on existing stories
         if isinstance(step, d.Score):
-            self.emit("story.scored", payload=self.services.score(story),
-                      key=f"v{view.story_version}")
+            self.emit(
+                "story.scored", payload=self.services.score(story), key=f"v{view.story_version}"
+            )
         elif isinstance(step, d.Move):
             self.move(view, step)
         elif isinstance(step, d.Park):
@@ -115,20 +141,34 @@ class StoryDriver:
             for task in step.tasks:
                 report = view.reports[(task.id, step.attempt)]
                 gate = self.services.gate(report, story.rigor)
-                self.emit("gate.result", payload=gate, data={"task_id": task.id, "attempt": step.attempt},
-                          key=f"{task.id}:a{step.attempt}")
+                self.emit(
+                    "gate.result",
+                    payload=gate,
+                    data={"task_id": task.id, "attempt": step.attempt},
+                    key=f"{task.id}:a{step.attempt}",
+                )
         elif isinstance(step, d.Document):
-            self.emit("docs.written", data={"summary": self.services.document(story, view)},
-                      key=f"a{view.loopbacks}")
+            self.emit(
+                "docs.written",
+                data={"summary": self.services.document(story, view)},
+                key=f"a{view.loopbacks}",
+            )
         elif isinstance(step, d.Finish):
-            self.emit("story.done", data={"outcome": step.outcome, "state": view.state}, key="final")
+            self.emit(
+                "story.done", data={"outcome": step.outcome, "state": view.state}, key="final"
+            )
 
     def move(self, view: StoryView, step: d.Move) -> None:
         spec = self.lifecycle.transition(view.state, step.target, step.facts)
         self.emit(
             "story.transition",
-            data={"from": view.state, "to": spec.target, "name": spec.name, "by": "orchestrator",
-                  "attempt": view.loopbacks},
+            data={
+                "from": view.state,
+                "to": spec.target,
+                "name": spec.name,
+                "by": "orchestrator",
+                "attempt": view.loopbacks,
+            },
             key=f"{len(view.transitions)}:{spec.name}",
         )
 
@@ -141,23 +181,39 @@ class StoryDriver:
             self.build_one(story, view, step.tasks[0], step.attempt, findings)
             return
         with ThreadPoolExecutor(max_workers=min(self.parallelism, len(step.tasks))) as pool:
-            futures = [pool.submit(self.build_one, story, view, t, step.attempt, findings)
-                       for t in step.tasks]
+            futures = [
+                pool.submit(self.build_one, story, view, t, step.attempt, findings)
+                for t in step.tasks
+            ]
             errors = [f.exception() for f in futures]
         for err in errors:
             if err is not None:
                 raise err
 
-    def build_one(self, story: Story, view: StoryView, task: Any, attempt: int,
-                  findings: list[str]) -> None:
+    def build_one(
+        self, story: Story, view: StoryView, task: Any, attempt: int, findings: list[str]
+    ) -> None:
         did = deliberation_id(story.id, task.id, attempt)
         deliberation = view.deliberations.get(did)
         if deliberation is None:  # not already decided before a crash
             deliberation = self.services.council.deliberate(
-                story, task, deliberation_id=did, attempt=attempt, findings=findings)
-            self.emit("council.result", payload=deliberation, data={"task_id": task.id, "attempt": attempt})
+                story, task, deliberation_id=did, attempt=attempt, findings=findings
+            )
+            self.emit(
+                "council.result",
+                payload=deliberation,
+                data={"task_id": task.id, "attempt": attempt},
+            )
         with self._workspace_lock:
-            result = self.services.executor.execute(story, task, winner_of(deliberation), attempt=attempt)
-        report, extra = (result.report, result.data) if isinstance(result, Execution) else (result, {})
-        self.emit("workspace.report", payload=report,
-                  data={**extra, "task_id": task.id, "attempt": attempt}, key=f"{task.id}:a{attempt}")
+            result = self.services.executor.execute(
+                story, task, winner_of(deliberation), attempt=attempt
+            )
+        report, extra = (
+            (result.report, result.data) if isinstance(result, Execution) else (result, {})
+        )
+        self.emit(
+            "workspace.report",
+            payload=report,
+            data={**extra, "task_id": task.id, "attempt": attempt},
+            key=f"{task.id}:a{attempt}",
+        )

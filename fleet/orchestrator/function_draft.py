@@ -26,11 +26,37 @@ from fleet.structured import structured
 
 # One line of Python expression characters; no '"' or '\\' (they would need JSON escapes).
 EXPR = r"^[A-Za-z0-9_(\[\-'][A-Za-z0-9_ .,+\-*/%()<>=!'\[\]:]{0,79}$"
-SAFE = frozenset({
-    "abs", "all", "any", "bool", "dict", "divmod", "enumerate", "float", "int", "len", "list", "map",
-    "max", "min", "pow", "range", "reversed", "round", "set", "sorted", "str", "sum", "tuple", "zip",
-    "True", "False", "None",
-})
+SAFE = frozenset(
+    {
+        "abs",
+        "all",
+        "any",
+        "bool",
+        "dict",
+        "divmod",
+        "enumerate",
+        "float",
+        "int",
+        "len",
+        "list",
+        "map",
+        "max",
+        "min",
+        "pow",
+        "range",
+        "reversed",
+        "round",
+        "set",
+        "sorted",
+        "str",
+        "sum",
+        "tuple",
+        "zip",
+        "True",
+        "False",
+        "None",
+    }
+)
 SOURCE_CHARS = 1_500
 TRIES = 4
 
@@ -59,7 +85,9 @@ class Spec:
 def _terms(params: Sequence[str]) -> tuple[str, str]:
     """(any term, a term on a parameter) as regexes."""
     p = "(" + "|".join(params) + ")"
-    on_param = rf"-?({p}|(len|abs|int|float|str|sum|min|max|sorted)\({p}\)|{p}\[-?[0-9]\]|{p}\.[a-z]+\(\))"
+    on_param = (
+        rf"-?({p}|(len|abs|int|float|str|sum|min|max|sorted)\({p}\)|{p}\[-?[0-9]\]|{p}\.[a-z]+\(\))"
+    )
     literal = r"-?([0-9]+(\.[0-9]+)?|'[a-z ]{0,20}')"
     if not params:
         return literal, literal
@@ -129,35 +157,63 @@ def guards(spec: Spec, names: Sequence[str]) -> tuple[str, ...]:
 
 
 @lru_cache(maxsize=64)
-def draft_schema(params: tuple[str, ...], conditions: int, choices: tuple[str, ...] = ()) -> type[BaseModel]:
+def draft_schema(
+    params: tuple[str, ...], conditions: int, choices: tuple[str, ...] = ()
+) -> type[BaseModel]:
     """``returns`` plus exactly ``conditions`` ``raise_if`` entries, grammar-bounded over
     ``params``; a condition is one of ``choices`` when there are any."""
     returns, condition = patterns(params)
     fields: dict[str, Any] = {
-        "returns": (str, Field(pattern=returns, max_length=80, description="the expression the function returns")),
+        "returns": (
+            str,
+            Field(
+                pattern=returns, max_length=80, description="the expression the function returns"
+            ),
+        ),
     }
     if conditions:
-        cond: Any = Literal[choices] if choices else Annotated[str, Field(pattern=condition, max_length=80)]
-        fields["raise_if"] = (list[cond], Field(min_length=conditions, max_length=conditions,
-                                                description="per raises line, the condition that raises"))
+        cond: Any = (
+            Literal[choices] if choices else Annotated[str, Field(pattern=condition, max_length=80)]
+        )
+        fields["raise_if"] = (
+            list[cond],
+            Field(
+                min_length=conditions,
+                max_length=conditions,
+                description="per raises line, the condition that raises",
+            ),
+        )
     return create_model(
-        f"FunctionDraft{conditions}", __config__=ConfigDict(extra="forbid"), **fields)
+        f"FunctionDraft{conditions}", __config__=ConfigDict(extra="forbid"), **fields
+    )
 
 
 def request(spec: Spec) -> str:
     """The user turn for ``spec`` (few-shot turns use the same layout)."""
-    lines = [f"Module {spec.module}:", spec.source.strip()[:SOURCE_CHARS], "",
-             f"Write: def {spec.func}({spec.params}){spec.returns}", "Examples:",
-             *(e.render() for e in spec.examples)]
+    lines = [
+        f"Module {spec.module}:",
+        spec.source.strip()[:SOURCE_CHARS],
+        "",
+        f"Write: def {spec.func}({spec.params}){spec.returns}",
+        "Examples:",
+        *(e.render() for e in spec.examples),
+    ]
     return "\n".join(lines)
 
 
-def _shot(module: str, source: str, header: str, criteria: Sequence[str], answer: str) -> list[ChatMessage]:
+def _shot(
+    module: str, source: str, header: str, criteria: Sequence[str], answer: str
+) -> list[ChatMessage]:
     name, rest = header.split("(", 1)
     params, _, returns = rest.rpartition(")")
     cases = tuple(e for e in (parse(c) for c in criteria) if e)
-    spec = Spec(func=name, params=params, returns=returns, examples=cases, module=module, source=source)
-    return [ChatMessage(role="user", content=request(spec)), ChatMessage(role="assistant", content=answer)]
+    spec = Spec(
+        func=name, params=params, returns=returns, examples=cases, module=module, source=source
+    )
+    return [
+        ChatMessage(role="user", content=request(spec)),
+        ChatMessage(role="assistant", content=answer),
+    ]
 
 
 SHAPES = '''def area(w: float, h: float) -> float:
@@ -169,18 +225,33 @@ LISTS = '''def last(items: list) -> object:
     return items[-1]
 '''
 SHOTS: tuple[ChatMessage, ...] = (
-    *_shot("shapes.py", SHAPES, "square(x: float) -> float", ["square(3) returns 9", "square(-2) returns 4"],
-           '{"returns": "x * x"}'),
-    *_shot("lists.py", LISTS, "first(items: list) -> object",
-           ["first([4, 5]) returns 4", "first([]) raises IndexError with message 'empty'"],
-           '{"returns": "items[0]", "raise_if": ["len(items) == 0"]}'),
-    *_shot("shapes.py", SHAPES, "root(x: float) -> float",
-           ["root(9) returns 3.0", "root(-1) raises ValueError with message 'negative'"],
-           '{"returns": "x ** 0.5", "raise_if": ["x < 0"]}'),
+    *_shot(
+        "shapes.py",
+        SHAPES,
+        "square(x: float) -> float",
+        ["square(3) returns 9", "square(-2) returns 4"],
+        '{"returns": "x * x"}',
+    ),
+    *_shot(
+        "lists.py",
+        LISTS,
+        "first(items: list) -> object",
+        ["first([4, 5]) returns 4", "first([]) raises IndexError with message 'empty'"],
+        '{"returns": "items[0]", "raise_if": ["len(items) == 0"]}',
+    ),
+    *_shot(
+        "shapes.py",
+        SHAPES,
+        "root(x: float) -> float",
+        ["root(9) returns 3.0", "root(-1) raises ValueError with message 'negative'"],
+        '{"returns": "x ** 0.5", "raise_if": ["x < 0"]}',
+    ),
 )
-SYSTEM = ("You write Python expressions for a function's body. Answer in JSON: \"returns\" is the "
-          "expression it returns; \"raise_if\" lists, for each raises example, the condition on the "
-          "parameters that raises.")
+SYSTEM = (
+    'You write Python expressions for a function\'s body. Answer in JSON: "returns" is the '
+    'expression it returns; "raise_if" lists, for each raises example, the condition on the '
+    "parameters that raises."
+)
 
 
 def messages(spec: Spec, findings: Sequence[str] = ()) -> list[ChatMessage]:
@@ -188,7 +259,11 @@ def messages(spec: Spec, findings: Sequence[str] = ()) -> list[ChatMessage]:
     text = request(spec)
     if findings:
         text += "\nThe previous answer failed: " + " ".join(findings[0].split())[:160]
-    return [ChatMessage(role="system", content=SYSTEM), *SHOTS, ChatMessage(role="user", content=text)]
+    return [
+        ChatMessage(role="system", content=SYSTEM),
+        *SHOTS,
+        ChatMessage(role="user", content=text),
+    ]
 
 
 def problem(expr: str, names: Sequence[str], func: str, *, condition: bool = False) -> str | None:
@@ -198,7 +273,9 @@ def problem(expr: str, names: Sequence[str], func: str, *, condition: bool = Fal
     except SyntaxError as exc:
         return f"{expr!r} is not a Python expression ({exc.msg})"
     bound = set(names) | SAFE
-    bound |= {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+    bound |= {
+        n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)
+    }
     for node in ast.walk(tree):
         if isinstance(node, ast.Name) and node.id not in bound:  # incl. func itself: no recursion
             return f"{expr!r} uses {node.id!r}, which is not a parameter"
@@ -221,12 +298,27 @@ def assemble(spec: Spec, returns: str, conditions: Sequence[str]) -> str:
         guards += [f"    if {cond}:", f"        raise {example.error}({message!r})"]
         notes.append(f"raise {example.error} if {cond}")
     doc = f"Return {returns}" + (f"; {'; '.join(notes)}" if notes else "") + "."
-    return "\n".join([f"def {spec.func}({spec.params}){spec.returns}:", f'    """{doc}"""', *guards,
-                      f"    return {returns}"]) + "\n"
+    return (
+        "\n".join(
+            [
+                f"def {spec.func}({spec.params}){spec.returns}:",
+                f'    """{doc}"""',
+                *guards,
+                f"    return {returns}",
+            ]
+        )
+        + "\n"
+    )
 
 
-def ask_function(chat: ChatModel, spec: Spec, findings: Sequence[str] = (), *, attempt: int = 0,
-                 max_tokens: int = 96) -> str:
+def ask_function(
+    chat: ChatModel,
+    spec: Spec,
+    findings: Sequence[str] = (),
+    *,
+    attempt: int = 0,
+    max_tokens: int = 96,
+) -> str:
     """The function's source, written by ``chat``; greedy first, then sampled retries.
 
     Raises:
@@ -239,8 +331,16 @@ def ask_function(chat: ChatModel, spec: Spec, findings: Sequence[str] = (), *, a
     for i in range(TRIES):
         temperature = 0.0 if attempt == 0 and i == 0 else 0.5
         try:
-            draft = structured(chat, messages(spec, findings), schema, temperature=temperature,
-                               seed=1000 * attempt + i, max_tokens=max_tokens, attempts=1, name="developer")
+            draft = structured(
+                chat,
+                messages(spec, findings),
+                schema,
+                temperature=temperature,
+                seed=1000 * attempt + i,
+                max_tokens=max_tokens,
+                attempts=1,
+                name="developer",
+            )
         except InvalidModelOutput as exc:
             why, raw = exc.fields.get("reason", str(exc)), str(exc.fields.get("raw", ""))
             continue
@@ -248,7 +348,8 @@ def ask_function(chat: ChatModel, spec: Spec, findings: Sequence[str] = (), *, a
         conditions = list(data.get("raise_if", []))
         raw = draft.model_dump_json()
         why = problem(data["returns"], names, spec.func) or next(
-            (p for c in conditions if (p := problem(c, names, spec.func, condition=True))), "")
+            (p for c in conditions if (p := problem(c, names, spec.func, condition=True))), ""
+        )
         if not why:
             return assemble(spec, data["returns"], conditions)
     raise InvalidModelOutput(model="developer", reason=why, raw=raw)

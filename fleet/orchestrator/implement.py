@@ -30,8 +30,12 @@ MAX_FILE_CHARS = 4_000
 class FileChange(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    path: str = Field(min_length=1, max_length=120, pattern=r"^[A-Za-z0-9_][A-Za-z0-9_./-]*$",
-                      description="repository-relative path")
+    path: str = Field(
+        min_length=1,
+        max_length=120,
+        pattern=r"^[A-Za-z0-9_][A-Za-z0-9_./-]*$",
+        description="repository-relative path",
+    )
     content: str = Field(max_length=MAX_FILE_CHARS, description="the whole new file")
 
 
@@ -49,30 +53,52 @@ def task_criteria(story: Story, task: Task) -> list[str]:
     return mine or [c for c in story.acceptance_criteria if c.strip()]
 
 
-def prompt(story: Story, task: Task, winner: Proposal | None, files: Mapping[str, str],
-           findings: Sequence[str]) -> list[ChatMessage]:
+def prompt(
+    story: Story,
+    task: Task,
+    winner: Proposal | None,
+    files: Mapping[str, str],
+    findings: Sequence[str],
+) -> list[ChatMessage]:
     """The whole-file implementation request: story, task, the council's decision, the code, the findings."""
-    code = "\n\n".join(f"### {path}\n{text[:MAX_FILE_CHARS]}" for path, text in sorted(files.items()))
+    code = "\n\n".join(
+        f"### {path}\n{text[:MAX_FILE_CHARS]}" for path, text in sorted(files.items())
+    )
     lines = [
-        f"Story: {story.title}", story.description,
-        "Acceptance criteria:", *(f"- {c}" for c in story.acceptance_criteria),
+        f"Story: {story.title}",
+        story.description,
+        "Acceptance criteria:",
+        *(f"- {c}" for c in story.acceptance_criteria),
         f"Task: {task.description}",
     ]
     if winner is not None:
         lines.append(f"The team decided: {winner.content}")
     if findings:
         lines += ["The last attempt failed; fix this:", *(f"- {f}" for f in findings[:8])]
-    lines += ["Repository files:", code,
-              "Reply with the complete new content of each file you change or add, tests included."]
+    lines += [
+        "Repository files:",
+        code,
+        "Reply with the complete new content of each file you change or add, tests included.",
+    ]
     return [
-        ChatMessage(role="system", content="You are a careful Python developer. Keep existing code working."),
+        ChatMessage(
+            role="system", content="You are a careful Python developer. Keep existing code working."
+        ),
         ChatMessage(role="user", content="\n".join(lines)),
     ]
 
 
-def implement(chat: ChatModel, story: Story, task: Task, winner: Proposal | None,
-              files: Mapping[str, str], findings: Sequence[str], *, max_tokens: int = 900,
-              seed: int = 0) -> dict[str, str]:
+def implement(
+    chat: ChatModel,
+    story: Story,
+    task: Task,
+    winner: Proposal | None,
+    files: Mapping[str, str],
+    findings: Sequence[str],
+    *,
+    max_tokens: int = 900,
+    seed: int = 0,
+) -> dict[str, str]:
     """Ask ``chat`` for the change; returns path -> whole new content.
 
     ``seed`` is the attempt number: the first attempt decodes greedily, later ones sample.
@@ -85,13 +111,26 @@ def implement(chat: ChatModel, story: Story, task: Task, winner: Proposal | None
     change = function_change(chat, story, cases, files, findings, seed=seed) if cases else None
     if change is not None:
         return change
-    whole = structured(chat, prompt(story, task, winner, files, findings), Change,
-                       max_tokens=max_tokens, seed=seed, name="developer")
+    whole = structured(
+        chat,
+        prompt(story, task, winner, files, findings),
+        Change,
+        max_tokens=max_tokens,
+        seed=seed,
+        name="developer",
+    )
     return {f.path: f.content for f in whole.files}
 
 
-def function_change(chat: ChatModel, story: Story, cases: Sequence[Example], files: Mapping[str, str],
-                    findings: Sequence[str], *, seed: int = 0) -> dict[str, str] | None:
+def function_change(
+    chat: ChatModel,
+    story: Story,
+    cases: Sequence[Example],
+    files: Mapping[str, str],
+    findings: Sequence[str],
+    *,
+    seed: int = 0,
+) -> dict[str, str] | None:
     """The change for executable criteria: each function spliced into its module, plus the
     generated acceptance tests; None when the repository has no module to put them in."""
     hint = f"{story.title}\n{story.description}"
@@ -104,17 +143,30 @@ def function_change(chat: ChatModel, story: Story, cases: Sequence[Example], fil
             return None
         source = out.get(path, files.get(path, ""))
         params = pysource.signature(func, mine[0].arity, source, hint)
-        spec = Spec(func=func, params=params, returns=pysource.returns_annotation(source, params),
-                    examples=tuple(mine), module=path, source=source)
+        spec = Spec(
+            func=func,
+            params=params,
+            returns=pysource.returns_annotation(source, params),
+            examples=tuple(mine),
+            module=path,
+            source=source,
+        )
         code = ask_function(chat, spec, findings, attempt=seed)
         out[path] = pysource.splice(source, func, code)
         modules.add(path)
         init = path.rsplit("/", 1)[0] + "/__init__.py" if "/" in path else ""
-        if init in files and init != path and (exported := pysource.export(
-                out.get(init, files[init]), pysource.dotted(path), func)):
+        if (
+            init in files
+            and init != path
+            and (
+                exported := pysource.export(out.get(init, files[init]), pysource.dotted(path), func)
+            )
+        ):
             out[init] = exported
-    by_module = {pysource.dotted(p): [e for e in cases if pysource.target_module(out, e.func) == p]
-                 for p in sorted(modules)}
+    by_module = {
+        pysource.dotted(p): [e for e in cases if pysource.target_module(out, e.func) == p]
+        for p in sorted(modules)
+    }
     tests_dir = "tests/" if any(p.startswith("tests/") for p in files) else ""
     for module, mine in by_module.items():
         name = "_".join(sorted({e.func for e in mine}))

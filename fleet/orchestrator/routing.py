@@ -8,7 +8,9 @@ from fleet.config import ModelsConfig, RolesConfig
 from fleet.errors import UnknownName, UserError
 
 
-def check_overrides(overrides: Mapping[str, str], models: ModelsConfig, roles: RolesConfig) -> dict[str, str]:
+def check_overrides(
+    overrides: Mapping[str, str], models: ModelsConfig, roles: RolesConfig
+) -> dict[str, str]:
     """The overrides as a plain dict, or a clear error naming the bad role or model.
 
     Raises:
@@ -20,8 +22,10 @@ def check_overrides(overrides: Mapping[str, str], models: ModelsConfig, roles: R
         if role not in roles.roles:
             raise UnknownName(what="role", name=role, valid=sorted(agent_roles))
         if role not in agent_roles:
-            raise UserError(f"role {role!r} is a person, not an agent: it has no model; "
-                            f"pick one of {', '.join(sorted(agent_roles))}")
+            raise UserError(
+                f"role {role!r} is a person, not an agent: it has no model; "
+                f"pick one of {', '.join(sorted(agent_roles))}"
+            )
         if model not in models.models:
             raise UnknownName(what="model", name=model, valid=sorted(models.models))
     return dict(overrides)

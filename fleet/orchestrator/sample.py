@@ -39,7 +39,7 @@ def divide(a: float, b: float) -> float:
     return a / b
 '''
 
-TEST_DIVIDE = '''import pytest
+TEST_DIVIDE = """import pytest
 
 from calc.ops import divide
 
@@ -51,7 +51,7 @@ def test_divide():
 def test_divide_by_zero():
     with pytest.raises(ValueError, match="division by zero"):
         divide(1, 0)
-'''
+"""
 
 
 def _current(messages: Sequence[ChatMessage], path: str) -> str | None:

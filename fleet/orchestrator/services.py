@@ -31,7 +31,12 @@ class CouncilPort(Protocol):
     """
 
     def deliberate(
-        self, story: Story, task: Task, *, deliberation_id: str, attempt: int,
+        self,
+        story: Story,
+        task: Task,
+        *,
+        deliberation_id: str,
+        attempt: int,
         findings: Sequence[str],
     ) -> Deliberation: ...
 
@@ -51,7 +56,12 @@ class ExecutorPort(Protocol):
     """
 
     def execute(
-        self, story: Story, task: Task, winner: Proposal | None, *, attempt: int,
+        self,
+        story: Story,
+        task: Task,
+        winner: Proposal | None,
+        *,
+        attempt: int,
     ) -> WorkspaceReport | Execution: ...
 
 

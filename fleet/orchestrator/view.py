@@ -75,7 +75,9 @@ class StoryView:
             if n == attempt and gate.verdict == "block":
                 out.extend(f"{task_id}: {f}" for f in gate.failures)
                 report = self.reports.get((task_id, n))
-                notes = [x for x in (report.notes if report else ()) if not x.startswith("build: passed")]
+                notes = [
+                    x for x in (report.notes if report else ()) if not x.startswith("build: passed")
+                ]
                 out.extend(f"{task_id}: {x}" for x in notes[:4])
         return out
 

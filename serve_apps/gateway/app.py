@@ -53,12 +53,16 @@ class ActorCommands:
             cause = getattr(exc, "cause", None)
             raise (cause if isinstance(cause, Exception) else exc) from None
         except (ValueError, ray.exceptions.RayActorError, ray.exceptions.GetTimeoutError) as exc:
-            raise StorageUnavailable(what="orchestrator", reason=f"{type(exc).__name__}: try again") from None
+            raise StorageUnavailable(
+                what="orchestrator", reason=f"{type(exc).__name__}: try again"
+            ) from None
 
     def submit(self, story: dict[str, Any]) -> str:
         return self._call("submit", story)
 
-    def approve(self, story_id: str, gate: str | None, approved: bool, by: str, comment: str = "") -> Any:
+    def approve(
+        self, story_id: str, gate: str | None, approved: bool, by: str, comment: str = ""
+    ) -> Any:
         return self._call("approve", story_id, gate, approved, by, comment)
 
     def transition(self, story_id: str, target: str, by: str, comment: str = "") -> Any:
@@ -94,7 +98,8 @@ def build_fastapi(args: dict[str, Any] | GatewayArgs | None = None) -> Any:
                 from fleet.adapters.redis_events import RedisEventLog
 
                 holder["svc"] = GatewayService(
-                    RedisEventLog(url, prefix=parsed.prefix), FalkorDecisionGraph(url, graph=parsed.graph),
+                    RedisEventLog(url, prefix=parsed.prefix),
+                    FalkorDecisionGraph(url, graph=parsed.graph),
                     ActorCommands(parsed.orchestrator, parsed.namespace, parsed.call_timeout_s),
                 )
             return holder["svc"]
@@ -116,6 +121,10 @@ def build_app(args: dict[str, Any] | None = None) -> Any:
 
     # Every open SSE stream is an ongoing request for its whole life: Serve's default (5 per
     # replica) would queue everything behind five followers (found by benchmarks/bench_gateway.py).
-    deployment = serve.deployment(name="gateway", num_replicas=1, max_ongoing_requests=MAX_ONGOING,
-                                  ray_actor_options={"num_cpus": 0})(serve.ingress(app)(Gateway))
+    deployment = serve.deployment(
+        name="gateway",
+        num_replicas=1,
+        max_ongoing_requests=MAX_ONGOING,
+        ray_actor_options={"num_cpus": 0},
+    )(serve.ingress(app)(Gateway))
     return deployment.bind()

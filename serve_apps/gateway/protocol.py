@@ -19,24 +19,40 @@ class StoryIn(Body):
     """A new story from the PO."""
 
     title: str = Field(min_length=1, max_length=200, description="one line: what and for whom")
-    description: str = Field("", max_length=20_000, description="the user story (As a... I want... so that...)")
-    acceptance_criteria: list[str] = Field(default_factory=list, max_length=30,
-                                           description="checkable statements, one per item")
+    description: str = Field(
+        "", max_length=20_000, description="the user story (As a... I want... so that...)"
+    )
+    acceptance_criteria: list[str] = Field(
+        default_factory=list, max_length=30, description="checkable statements, one per item"
+    )
     rigor: RigorLevel = Field("L1", description="rigor profile (L0 spike ... L3 mission critical)")
-    repo: str | None = Field(None, max_length=2_000, description="git URL or local path of the target repository")
-    branch: str = Field("main", min_length=1, max_length=200, pattern=r"^[A-Za-z0-9._/-]+$",
-                        description="base branch")
+    repo: str | None = Field(
+        None, max_length=2_000, description="git URL or local path of the target repository"
+    )
+    branch: str = Field(
+        "main",
+        min_length=1,
+        max_length=200,
+        pattern=r"^[A-Za-z0-9._/-]+$",
+        description="base branch",
+    )
     id: str | None = Field(None, pattern=STORY_ID, description="story id (default: generated)")
-    models: dict[str, str] = Field(default_factory=dict, max_length=10,
-                                   description="role -> models.yaml model for this story only, e.g. "
-                                               "{\"developer\": \"scripted\"}; unknown role or model -> 422")
+    models: dict[str, str] = Field(
+        default_factory=dict,
+        max_length=10,
+        description="role -> models.yaml model for this story only, e.g. "
+        '{"developer": "scripted"}; unknown role or model -> 422',
+    )
 
 
 class ApprovalIn(Body):
     """The PO's answer at a gate."""
 
-    gate: str | None = Field(None, max_length=40,
-                             description="gate the story waits at (scope, design, acceptance, blocked, budget, error)")
+    gate: str | None = Field(
+        None,
+        max_length=40,
+        description="gate the story waits at (scope, design, acceptance, blocked, budget, error)",
+    )
     approved: bool = Field(True, description="false rejects")
     comment: str = Field("", max_length=4_000)
 

@@ -68,7 +68,9 @@ def install_errors(app: FastAPI) -> None:
     async def _fleet(_: Request, exc: FleetError) -> JSONResponse:
         status, code = _status_of(exc)
         # redacted: infra errors name their target, and a Redis URL may carry a password
-        return _error(status, code, redact(str(exc).splitlines()[0])[0] if str(exc) else type(exc).__name__)
+        return _error(
+            status, code, redact(str(exc).splitlines()[0])[0] if str(exc) else type(exc).__name__
+        )
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
@@ -93,12 +95,18 @@ def auth(tokens: dict[str, str]) -> Callable[[str], Any]:
     def need(role: str) -> Any:
         def check(cred: HTTPAuthorizationCredentials | None = Depends(bearer)) -> str:  # noqa: B008
             if cred is None or cred.scheme.lower() != "bearer":
-                raise ApiError(401, "unauthorized", "missing bearer token: send 'Authorization: Bearer <token>'")
+                raise ApiError(
+                    401,
+                    "unauthorized",
+                    "missing bearer token: send 'Authorization: Bearer <token>'",
+                )
             have = role_of(tokens, cred.credentials)
             if have is None:
                 raise ApiError(401, "unauthorized", "unknown token")
             if ROLES.index(have) < ROLES.index(role):
-                raise ApiError(403, "forbidden", f"this action needs the {role} role; your token has {have}")
+                raise ApiError(
+                    403, "forbidden", f"this action needs the {role} role; your token has {have}"
+                )
             return have
 
         return Depends(check)
@@ -116,11 +124,19 @@ def _sse(events: Iterator[Any]) -> Iterator[str]:
         yield f"id: {entry}\nevent: {event.type}\ndata: {event.model_dump_json()}\n\n"
 
 
-def create_app(service: Callable[[], GatewayService], tokens: dict[str, str], *,
-               max_body_bytes: int = 1_000_000) -> FastAPI:
+def create_app(
+    service: Callable[[], GatewayService],
+    tokens: dict[str, str],
+    *,
+    max_body_bytes: int = 1_000_000,
+) -> FastAPI:
     """The gateway app; ``service()`` returns the (lazily built) :class:`GatewayService`."""
-    app = FastAPI(title="SWE AI Fleet gateway", version="0.1.0", responses=ERRORS,
-                  description="Stories in, done stories out: REST + Server-Sent Events.")
+    app = FastAPI(
+        title="SWE AI Fleet gateway",
+        version="0.1.0",
+        responses=ERRORS,
+        description="Stories in, done stories out: REST + Server-Sent Events.",
+    )
     install_errors(app)
     need = auth(tokens)
     viewer, po = need("viewer"), need("po")
@@ -131,7 +147,9 @@ def create_app(service: Callable[[], GatewayService], tokens: dict[str, str], *,
         if length is not None and (not length.isdigit() or int(length) > max_body_bytes):
             return _error(413, "too_large", f"request body over {max_body_bytes} bytes")
         if request.headers.get("transfer-encoding", "").lower() == "chunked":
-            return _error(411, "length_required", "send a Content-Length; chunked bodies are refused")
+            return _error(
+                411, "length_required", "send a Content-Length; chunked bodies are refused"
+            )
         return await call_next(request)
 
     @app.get("/healthz", response_model=Health, tags=["ops"])
@@ -139,7 +157,11 @@ def create_app(service: Callable[[], GatewayService], tokens: dict[str, str], *,
         svc = service()
         redis_ok = bool(getattr(svc.log, "ping", lambda: True)())
         orch_ok = svc.orchestrator.healthy()
-        return Health(status="ok" if redis_ok and orch_ok else "degraded", redis=redis_ok, orchestrator=orch_ok)
+        return Health(
+            status="ok" if redis_ok and orch_ok else "degraded",
+            redis=redis_ok,
+            orchestrator=orch_ok,
+        )
 
     @app.post("/stories", response_model=StoryOut, status_code=201, tags=["stories"])
     def create_story(body: StoryIn, role: str = po) -> StoryOut:
@@ -150,42 +172,64 @@ def create_app(service: Callable[[], GatewayService], tokens: dict[str, str], *,
         return service().submit(body, po="po")
 
     @app.get("/stories", response_model=StoryList, tags=["stories"])
-    def list_stories(role: str = viewer, state: Annotated[str | None, Query(max_length=20)] = None,
-                     limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> StoryList:
+    def list_stories(
+        role: str = viewer,
+        state: Annotated[str | None, Query(max_length=20)] = None,
+        limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    ) -> StoryList:
         return StoryList(stories=service().list(state=state, limit=limit))
 
     @app.get("/stories/{story_id}", response_model=StoryOut, tags=["stories"])
     def get_story(story_id: StoryId, role: str = viewer) -> StoryOut:
         return service().get(story_id)
 
-    @app.post("/stories/{story_id}/transitions", response_model=Accepted, status_code=202, tags=["po"])
+    @app.post(
+        "/stories/{story_id}/transitions", response_model=Accepted, status_code=202, tags=["po"]
+    )
     def transition(story_id: StoryId, body: TransitionIn, role: str = po) -> Accepted:
         return service().transition(story_id, target=body.target, by="po", comment=body.comment)
 
-    @app.post("/stories/{story_id}/approvals", response_model=Accepted, status_code=202, tags=["po"])
+    @app.post(
+        "/stories/{story_id}/approvals", response_model=Accepted, status_code=202, tags=["po"]
+    )
     def approve(story_id: StoryId, body: ApprovalIn, role: str = po) -> Accepted:
-        return service().approve(story_id, gate=body.gate, approved=body.approved, by="po",
-                                 comment=body.comment)
+        return service().approve(
+            story_id, gate=body.gate, approved=body.approved, by="po", comment=body.comment
+        )
 
-    @app.get("/stories/{story_id}/events", tags=["stories"],
-             responses={200: {"content": {"text/event-stream": {}}}})
-    def events(story_id: StoryId, role: str = viewer,
-               after: Annotated[str | None, Query(pattern=r"^\d+(-\d+)?$")] = None,
-               follow: bool = True,
-               last_event_id: Annotated[str | None, Header(pattern=r"^\d+(-\d+)?$")] = None,
-               ) -> StreamingResponse:
+    @app.get(
+        "/stories/{story_id}/events",
+        tags=["stories"],
+        responses={200: {"content": {"text/event-stream": {}}}},
+    )
+    def events(
+        story_id: StoryId,
+        role: str = viewer,
+        after: Annotated[str | None, Query(pattern=r"^\d+(-\d+)?$")] = None,
+        follow: bool = True,
+        last_event_id: Annotated[str | None, Header(pattern=r"^\d+(-\d+)?$")] = None,
+    ) -> StreamingResponse:
         """Server-Sent Events; resume with ``Last-Event-ID`` (or ``?after=``)."""
         stream = service().follow(story_id, after=last_event_id or after or "0", follow=follow)
         first = next(stream, None)  # raises NotFound before the 200 goes out
         head = iter(()) if first is None else iter((first,))
-        return StreamingResponse(_sse(_chain(head, stream)), media_type="text/event-stream",
-                                 headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+        return StreamingResponse(
+            _sse(_chain(head, stream)),
+            media_type="text/event-stream",
+            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        )
 
-    @app.get("/stories/{story_id}/report", tags=["stories"],
-             responses={200: {"content": {"text/markdown": {}, "application/json": {}}}})
-    def report(story_id: StoryId, role: str = viewer,
-               format: Annotated[str | None, Query(pattern="^(md|markdown|json)$")] = None,
-               accept: Annotated[str | None, Header()] = None) -> Any:
+    @app.get(
+        "/stories/{story_id}/report",
+        tags=["stories"],
+        responses={200: {"content": {"text/markdown": {}, "application/json": {}}}},
+    )
+    def report(
+        story_id: StoryId,
+        role: str = viewer,
+        format: Annotated[str | None, Query(pattern="^(md|markdown|json)$")] = None,
+        accept: Annotated[str | None, Header()] = None,
+    ) -> Any:
         """The technical report: Markdown by default, JSON with ``?format=json`` or ``Accept``."""
         want_json = format == "json" or (format is None and "application/json" in (accept or ""))
         if want_json:
@@ -193,8 +237,10 @@ def create_app(service: Callable[[], GatewayService], tokens: dict[str, str], *,
         return PlainTextResponse(service().report_markdown(story_id), media_type="text/markdown")
 
     @app.get("/deliberations/{deliberation_id}", tags=["stories"])
-    def deliberation(deliberation_id: Annotated[str, Path(pattern=r"^[A-Za-z0-9_.-]{1,200}$")],
-                     role: str = viewer) -> Any:
+    def deliberation(
+        deliberation_id: Annotated[str, Path(pattern=r"^[A-Za-z0-9_.-]{1,200}$")],
+        role: str = viewer,
+    ) -> Any:
         return JSONResponse(json.loads(service().deliberation(deliberation_id).model_dump_json()))
 
     return app

@@ -24,9 +24,12 @@ class Commands(Protocol):
     """The orchestrator's command surface (the actor, or the plain class in tests)."""
 
     def submit(self, story: dict[str, Any]) -> str: ...
-    def approve(self, story_id: str, gate: str | None, approved: bool, by: str,
-                comment: str = "") -> dict[str, Any]: ...
-    def transition(self, story_id: str, target: str, by: str, comment: str = "") -> dict[str, Any]: ...
+    def approve(
+        self, story_id: str, gate: str | None, approved: bool, by: str, comment: str = ""
+    ) -> dict[str, Any]: ...
+    def transition(
+        self, story_id: str, target: str, by: str, comment: str = ""
+    ) -> dict[str, Any]: ...
     def healthy(self) -> bool: ...
 
 
@@ -34,19 +37,36 @@ def story_out(view: StoryView) -> StoryOut:
     story = view.story
     assert story is not None
     return StoryOut(
-        id=story.id, title=story.title, state=view.state, rigor=story.rigor, repo=story.repo,
+        id=story.id,
+        title=story.title,
+        state=view.state,
+        rigor=story.rigor,
+        repo=story.repo,
         branch=story.branch,
         parked=ParkedOut(gate=view.parked.gate, reason=view.parked.reason) if view.parked else None,
         outcome=view.outcome,
-        score=ScoreOut(dor=view.score.dor, ready=view.score.ready,
-                       suggestions=list(view.score.suggestions)) if view.score else None,
-        tasks=[{"id": t.id, "role": t.role, "description": t.description,
-                "depends_on": list(t.depends_on)} for t in view.tasks.values()],
+        score=ScoreOut(
+            dor=view.score.dor, ready=view.score.ready, suggestions=list(view.score.suggestions)
+        )
+        if view.score
+        else None,
+        tasks=[
+            {
+                "id": t.id,
+                "role": t.role,
+                "description": t.description,
+                "depends_on": list(t.depends_on),
+            }
+            for t in view.tasks.values()
+        ],
         transitions=[{"from": f, "to": t, "name": n} for f, t, n in view.transitions],
         attempts=view.loopbacks + 1 if view.state in ("BUILD", "TEST") else view.loopbacks,
         events=view.event_count,
-        links={"self": f"/stories/{story.id}", "events": f"/stories/{story.id}/events",
-               "report": f"/stories/{story.id}/report"},
+        links={
+            "self": f"/stories/{story.id}",
+            "events": f"/stories/{story.id}/events",
+            "report": f"/stories/{story.id}/report",
+        },
     )
 
 
@@ -92,7 +112,10 @@ class GatewayService:
         # Deliberation ids are "<story>.<task>.a<attempt>": the story id never has a dot.
         story_id = deliberation_id.split(".", 1)[0]
         for _, event in self.log.read(story_id):
-            if event.type == "council.result" and getattr(event.payload, "id", None) == deliberation_id:
+            if (
+                event.type == "council.result"
+                and getattr(event.payload, "id", None) == deliberation_id
+            ):
                 return event.payload  # type: ignore[return-value]
         raise NotFound(what="deliberation", id=deliberation_id)
 
@@ -102,7 +125,9 @@ class GatewayService:
         commands.load_view(self.log, story_id)  # 404 for unknown stories
         try:
             return build_report(self.log, self.graph, story_id)
-        except StorageUnavailable:  # the graph store is down (Neo4j may live apart): the timeline still tells
+        except (
+            StorageUnavailable
+        ):  # the graph store is down (Neo4j may live apart): the timeline still tells
             return build_report(self.log, _NoGraph(), story_id)
 
     def report_markdown(self, story_id: str) -> str:
@@ -110,8 +135,15 @@ class GatewayService:
 
         return report_markdown(self.report(story_id))
 
-    def follow(self, story_id: str, *, after: str = "0", follow: bool = True,
-               idle_s: float = 15.0, max_s: float = 3_600.0) -> Iterator[tuple[str, FleetEvent] | object]:
+    def follow(
+        self,
+        story_id: str,
+        *,
+        after: str = "0",
+        follow: bool = True,
+        idle_s: float = 15.0,
+        max_s: float = 3_600.0,
+    ) -> Iterator[tuple[str, FleetEvent] | object]:
         """The story's events after ``after``, then live ones until it finishes (or ``max_s``)."""
         commands.load_view(self.log, story_id)
         last = after
@@ -139,17 +171,27 @@ class GatewayService:
     def submit(self, body: StoryIn, *, po: str) -> StoryOut:
         """Record the story (``models`` already checked by :func:`check_models`)."""
         story = Story(
-            id=body.id or f"s-{uuid.uuid4().hex[:10]}", title=body.title, description=body.description,
-            acceptance_criteria=tuple(body.acceptance_criteria), rigor=body.rigor, repo=body.repo,
-            branch=body.branch, po=po, created_ms=int(time.time() * 1000), models=body.models,
+            id=body.id or f"s-{uuid.uuid4().hex[:10]}",
+            title=body.title,
+            description=body.description,
+            acceptance_criteria=tuple(body.acceptance_criteria),
+            rigor=body.rigor,
+            repo=body.repo,
+            branch=body.branch,
+            po=po,
+            created_ms=int(time.time() * 1000),
+            models=body.models,
         )
         if self.log.read(story.id, count=1):
-            raise commands.Conflict(story_id=story.id, problem="a story with this id already exists")
+            raise commands.Conflict(
+                story_id=story.id, problem="a story with this id already exists"
+            )
         self.orchestrator.submit(story.model_dump(mode="json"))
         return self.get(story.id)
 
-    def approve(self, story_id: str, *, gate: str | None, approved: bool, by: str,
-                comment: str) -> Accepted:
+    def approve(
+        self, story_id: str, *, gate: str | None, approved: bool, by: str, comment: str
+    ) -> Accepted:
         event = self.orchestrator.approve(story_id, gate, approved, by, comment)
         return Accepted(story_id=story_id, event_id=event["id"], type=event["type"])
 

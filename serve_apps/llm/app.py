@@ -39,7 +39,8 @@ def build_llm_app(models: ModelsConfig, name: str) -> Any:
 
         return build_vllm_app(spec)
     raise ConfigError(
-        file="models.yaml", key=f"models.{name}.backend",
+        file="models.yaml",
+        key=f"models.{name}.backend",
         problem=f"backend {spec.backend!r} has no Serve app; served backends: {', '.join(SERVED)}",
     )
 

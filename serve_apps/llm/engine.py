@@ -64,7 +64,12 @@ class LlamaCppEngine:
 
     def models(self) -> dict[str, Any]:
         """OpenAI ``GET /v1/models`` body."""
-        card = {"id": self.served_name, "object": "model", "created": self.created, "owned_by": "fleet"}
+        card = {
+            "id": self.served_name,
+            "object": "model",
+            "created": self.created,
+            "owned_by": "fleet",
+        }
         return {"object": "list", "data": [card]}
 
     def chat(self, body: dict[str, Any]) -> dict[str, Any]:
@@ -73,7 +78,11 @@ class LlamaCppEngine:
         Raises:
             BadRequest: malformed body, streaming asked for, or the engine rejected it.
         """
-        if not isinstance(body, dict) or not isinstance(body.get("messages"), list) or not body["messages"]:
+        if (
+            not isinstance(body, dict)
+            or not isinstance(body.get("messages"), list)
+            or not body["messages"]
+        ):
             raise BadRequest(reason="'messages' must be a non-empty array")
         if body.get("stream"):
             raise BadRequest(reason="streaming is not supported by this server; omit 'stream'")
@@ -84,6 +93,8 @@ class LlamaCppEngine:
             raise BadRequest(reason=str(exc)) from None
         if isinstance(result, dict) and "error" in result:
             error = result["error"]
-            raise BadRequest(reason=str(error.get("message", error) if isinstance(error, dict) else error))
+            raise BadRequest(
+                reason=str(error.get("message", error) if isinstance(error, dict) else error)
+            )
         result["model"] = self.served_name
         return result

@@ -20,24 +20,34 @@ from serve_apps.llm.engine import BadRequest, LlamaCppEngine
 
 
 def _error(status: int, message: str, kind: str) -> JSONResponse:
-    return JSONResponse({"error": {"message": message, "type": kind, "code": status}}, status_code=status)
+    return JSONResponse(
+        {"error": {"message": message, "type": kind, "code": status}}, status_code=status
+    )
 
 
 class LlamaCppDeployment:
     """One replica: one engine with ``n_parallel`` slots; requests run on a thread pool
     so concurrent HTTP requests reach the engine together (continuous batching)."""
 
-    def __init__(self, spec: LlamaCppModel, served_name: str, engine_cls: Any = LlamaCppEngine) -> None:
+    def __init__(
+        self, spec: LlamaCppModel, served_name: str, engine_cls: Any = LlamaCppEngine
+    ) -> None:
         self.engine = engine_cls(spec, served_name=served_name)
-        self._pool = ThreadPoolExecutor(max_workers=spec.max_ongoing_requests, thread_name_prefix="llama")
+        self._pool = ThreadPoolExecutor(
+            max_workers=spec.max_ongoing_requests, thread_name_prefix="llama"
+        )
 
     async def __call__(self, request: Request) -> JSONResponse:
         path = request.url.path.rstrip("/")
         if path.endswith("/v1/models") and request.method == "GET":
             return JSONResponse(self.engine.models())
         if not (path.endswith("/v1/chat/completions") and request.method == "POST"):
-            return _error(404, f"no route {request.method} {path}; "
-                          "use POST /v1/chat/completions or GET /v1/models", "not_found")
+            return _error(
+                404,
+                f"no route {request.method} {path}; "
+                "use POST /v1/chat/completions or GET /v1/models",
+                "not_found",
+            )
         try:
             body = json.loads(await request.body())
         except ValueError:

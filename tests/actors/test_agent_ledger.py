@@ -12,7 +12,9 @@ MSG = [ChatMessage(role="user", content="implement the change")]
 
 
 def brief(story: str) -> Brief:
-    return Brief(deliberation_id=f"{story}.d", story_id=story, task="add a cache", round=0, step="propose")
+    return Brief(
+        deliberation_id=f"{story}.d", story_id=story, task="add a cache", round=0, step="propose"
+    )
 
 
 def usage(log: InMemoryEventLog, story: str) -> list:
@@ -24,8 +26,13 @@ def test_agent_records_each_call_in_its_story_and_enforces_that_storys_budget(mo
     from actors.agent import RoleAgent
 
     log = InMemoryEventLog()
-    agent = RoleAgent("qa-1", "qa", chat_model_factory=ScriptedChatModel, event_log_factory=lambda: log,
-                      budgets={"story": {"tokens": 1}})
+    agent = RoleAgent(
+        "qa-1",
+        "qa",
+        chat_model_factory=ScriptedChatModel,
+        event_log_factory=lambda: log,
+        budgets={"story": {"tokens": 1}},
+    )
     for story in ("a", "b"):
         assert not isinstance(agent.propose(brief(story)), Exception)
     for story in ("a", "b"):
@@ -48,8 +55,9 @@ def test_developer_model_is_ledgered_for_the_fleet_model_and_a_story_override():
     from actors.wiring import OrchestratorSettings
 
     log = InMemoryEventLog()
-    settings = OrchestratorSettings(redis_url="redis://unused", model="scripted",
-                                    budgets={"developer": {"tokens": 1}})
+    settings = OrchestratorSettings(
+        redis_url="redis://unused", model="scripted", budgets={"developer": {"tokens": 1}}
+    )
     executor = WorkspaceExecutor(settings, log)
     plain = Story(id="s-plain", title="t")
     override = Story(id="s-over", title="t", models={"developer": "scripted"})

@@ -47,14 +47,22 @@ def agents(ray, ns, handles, factories: dict) -> None:
 
 
 def request(**kw) -> DeliberationRequest:
-    base = {"id": f"d-{uuid.uuid4().hex[:6]}", "story_id": "s-ray", "task": "add a cache", "members": TEAM}
+    base = {
+        "id": f"d-{uuid.uuid4().hex[:6]}",
+        "story_id": "s-ray",
+        "task": "add a cache",
+        "members": TEAM,
+    }
     return DeliberationRequest(**{**base, **kw})
 
 
 def reference(req: DeliberationRequest, factories: dict):
     """The same deliberation run in process, uninterrupted."""
     roles = load("roles.yaml")
-    members = {m: Member(m, m.rsplit("-", 1)[0], roles.get(m.rsplit("-", 1)[0]), f(), seed=mix(m)) for m, f in factories.items()}
+    members = {
+        m: Member(m, m.rsplit("-", 1)[0], roles.get(m.rsplit("-", 1)[0]), f(), seed=mix(m))
+        for m, f in factories.items()
+    }
     return Council(local_gather(members), InMemoryEventLog(), clock=FakeClock()).deliberate(req)
 
 
@@ -70,7 +78,11 @@ def wait_for(log, story: str, pred, timeout: float = 30.0):
 
 def test_full_deliberation_through_actors_matches_the_in_process_run(ray_cluster, space):
     ns, factory, handles = space
-    scripts = {"developer-1": Voter("qa-1"), "qa-1": Voter("architect-1"), "architect-1": Voter("qa-1")}
+    scripts = {
+        "developer-1": Voter("qa-1"),
+        "qa-1": Voter("architect-1"),
+        "architect-1": Voter("qa-1"),
+    }
     factories = {m: partial(ScriptedChatModel, script=s) for m, s in scripts.items()}
     agents(ray_cluster, ns, handles, factories)
     council = spawn_council(factory, namespace=ns, name="council")
@@ -80,7 +92,9 @@ def test_full_deliberation_through_actors_matches_the_in_process_run(ray_cluster
     assert d == reference(req, factories)
     assert d.winner == f"{req.id}:p2:qa-1" and d.missing == {}
     log = factory()
-    kinds = [ev.type for _, ev in log.read("s-ray") if ev.data.get("deliberation_id", req.id) == req.id]
+    kinds = [
+        ev.type for _, ev in log.read("s-ray") if ev.data.get("deliberation_id", req.id) == req.id
+    ]
     assert kinds.count("council.ballot") == 3 and kinds.count("council.critique") == 12
     assert kinds[-1] == "decision.made"
     # asking again returns the stored result without a new run
@@ -94,12 +108,21 @@ def test_killed_council_resumes_after_round_one_with_the_uninterrupted_result(ra
     agents(ray_cluster, ns, handles, factories)
     council = spawn_council(factory, namespace=ns, name="council")
     handles.append(council)
-    pid_before = ray_cluster.get(council.__ray_call__.remote(lambda self: __import__("os").getpid()))
+    pid_before = ray_cluster.get(
+        council.__ray_call__.remote(lambda self: __import__("os").getpid())
+    )
     req = request(rounds=3, early_stop=False)
     pending = council.deliberate.remote(req)
     log = factory()
-    wait_for(log, "s-ray", lambda ev: ev.type == "council.round_completed" and ev.data.get("round") == 1
-             and ev.data.get("deliberation_id") == req.id)
+    wait_for(
+        log,
+        "s-ray",
+        lambda ev: (
+            ev.type == "council.round_completed"
+            and ev.data.get("round") == 1
+            and ev.data.get("deliberation_id") == req.id
+        ),
+    )
     # Events and checkpoints are written behind, in order but not atomically together: wait
     # until round 1's checkpoint has landed too, so the kill really comes after round 1.
     end = time.monotonic() + 30
@@ -121,13 +144,24 @@ def test_killed_council_resumes_after_round_one_with_the_uninterrupted_result(ra
 
 def test_council_finishes_when_a_role_agent_is_killed_mid_round(ray_cluster, space):
     ns, factory, handles = space
-    agents(ray_cluster, ns, handles, {m: partial(ScriptedChatModel, latency_ms=300, script=Voter("developer-1")) for m in TEAM})
+    agents(
+        ray_cluster,
+        ns,
+        handles,
+        {m: partial(ScriptedChatModel, latency_ms=300, script=Voter("developer-1")) for m in TEAM},
+    )
     council = spawn_council(factory, namespace=ns, name="council")
     handles.append(council)
     req = request(rounds=2, early_stop=False, phase_timeout_s=20)
     pending = council.deliberate.remote(req)
     log = factory()
-    wait_for(log, "s-ray", lambda ev: ev.type == "council.round_completed" and ev.data.get("deliberation_id") == req.id)
+    wait_for(
+        log,
+        "s-ray",
+        lambda ev: (
+            ev.type == "council.round_completed" and ev.data.get("deliberation_id") == req.id
+        ),
+    )
     time.sleep(0.1)  # the round-1 critique calls are in flight now
     ray_cluster.kill(ray_cluster.get_actor(agent_actor_name("qa-1"), namespace=ns))
     d = ray_cluster.get(pending, timeout=60)

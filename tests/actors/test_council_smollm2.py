@@ -41,16 +41,30 @@ def test_three_members_two_rounds_on_smollm2(ray_cluster, redis_url, llm_url, tm
     from fleet.adapters.redis_events import RedisEventLog
 
     ns = f"council-llm-{uuid.uuid4().hex[:6]}"
-    factory = partial(RedisEventLog, redis_url, prefix=f"t{uuid.uuid4().hex[:8]}", archive_dir=str(tmp_path))
+    factory = partial(
+        RedisEventLog, redis_url, prefix=f"t{uuid.uuid4().hex[:8]}", archive_dir=str(tmp_path)
+    )
     handles = [
-        spawn_agent(m, namespace=ns, model="local-smollm2", llm_base_url=llm_url, seed=i, max_tokens=MAX_TOKENS)
+        spawn_agent(
+            m,
+            namespace=ns,
+            model="local-smollm2",
+            llm_base_url=llm_url,
+            seed=i,
+            max_tokens=MAX_TOKENS,
+        )
         for i, m in enumerate(TEAM)
     ]
     council = spawn_council(factory, namespace=ns)
     handles.append(council)
     req = DeliberationRequest(
-        id=f"llm-{uuid.uuid4().hex[:6]}", story_id="s-llm", members=TEAM, rounds=2, early_stop=False,
-        phase_timeout_s=PHASE_S, task="Add a function that returns the sum of a list of integers, with a unit test.",
+        id=f"llm-{uuid.uuid4().hex[:6]}",
+        story_id="s-llm",
+        members=TEAM,
+        rounds=2,
+        early_stop=False,
+        phase_timeout_s=PHASE_S,
+        task="Add a function that returns the sum of a list of integers, with a unit test.",
     )
     try:
         start = time.monotonic()
@@ -62,13 +76,19 @@ def test_three_members_two_rounds_on_smollm2(ray_cluster, redis_url, llm_url, tm
     Deliberation.model_validate(d.model_dump())  # round-trips as a valid contract
     assert d.winner in {p.id for p in d.proposals if p.round == 2}
     assert len(d.proposals) >= 2 * 3 and all(p.content.strip() for p in d.proposals)
-    assert d.critiques and all(c.severity in ("info", "minor", "major", "blocker") for c in d.critiques)
+    assert d.critiques and all(
+        c.severity in ("info", "minor", "major", "blocker") for c in d.critiques
+    )
     assert len(d.ballots) >= 2
     for b in d.ballots:  # complete rankings over the final proposals
-        assert sorted(b.ranking) == sorted({p.id for p in d.proposals if p.round == 2} & set(b.ranking))
+        assert sorted(b.ranking) == sorted(
+            {p.id for p in d.proposals if p.round == 2} & set(b.ranking)
+        )
         assert all(0 <= s <= 10 for s in b.scores.values())
     decided = [ev for _, ev in factory().read("s-llm") if ev.type == "decision.made"]
     assert decided and decided[-1].payload.deliberation_id == req.id
-    assert all(len(who) <= len(TEAM) - req.needed for who in d.missing.values()), d.missing  # quorum held
+    assert all(len(who) <= len(TEAM) - req.needed for who in d.missing.values()), (
+        d.missing
+    )  # quorum held
     # Not asserted beyond BOUND_S: the machine is shared and load varies a lot.
     print(f"\nSmolLM2 council: {took:.1f}s, missing={d.missing}, winner={d.winner}")

@@ -32,8 +32,19 @@ class Recorder:
         self.calls.append(("observe", value, tags))
 
 
-NAMES = ("transitions", "stories", "parked", "finished", "rounds", "duration", "votes", "tokens", "cost",
-         "sandbox", "gates")
+NAMES = (
+    "transitions",
+    "stories",
+    "parked",
+    "finished",
+    "rounds",
+    "duration",
+    "votes",
+    "tokens",
+    "cost",
+    "sandbox",
+    "gates",
+)
 
 
 @pytest.fixture
@@ -45,7 +56,9 @@ def metrics() -> FleetMetrics:
 
 
 def ev(type_: str, at_ms: int = 0, payload: Any = None, **data: Any) -> FleetEvent:
-    return FleetEvent(id=f"{type_}:{at_ms}", story_id="s1", type=type_, at_ms=at_ms, payload=payload, data=data)
+    return FleetEvent(
+        id=f"{type_}:{at_ms}", story_id="s1", type=type_, at_ms=at_ms, payload=payload, data=data
+    )
 
 
 def test_orchestrator_builds_real_metrics_and_does_not_hide_failures(monkeypatch):
@@ -74,7 +87,9 @@ def test_story_events_feed_transitions_state_gauge_parked_and_finished(metrics):
 def test_deliberation_rounds_votes_and_duration_from_first_council_event(metrics):
     ballot = Ballot(id="b1", deliberation_id="d1", voter="qa-1", role="qa", ranking=("p1",))
     metrics.observe(ev("council.ballot", at_ms=1_000, payload=ballot))
-    metrics.observe(ev("council.ballot", at_ms=2_000, payload=ballot))  # later events keep the start
+    metrics.observe(
+        ev("council.ballot", at_ms=2_000, payload=ballot)
+    )  # later events keep the start
     result = Deliberation(id="d1", story_id="s1", rounds=2, ballots=(ballot,))
     metrics.observe(ev("council.result", at_ms=3_500, payload=result))
     assert metrics.rounds.calls == [("observe", 2, None)]
@@ -83,8 +98,9 @@ def test_deliberation_rounds_votes_and_duration_from_first_council_event(metrics
 
 
 def test_usage_sandbox_and_gate_events(metrics):
-    usage = UsageRecord(role="developer", model="m", prompt_tokens=10, completion_tokens=5, latency_ms=1,
-                        cost=0.25)
+    usage = UsageRecord(
+        role="developer", model="m", prompt_tokens=10, completion_tokens=5, latency_ms=1, cost=0.25
+    )
     metrics.observe(ev("model.usage", payload=usage))
     metrics.observe(ev("sandbox.run", payload=TaskResult(spec_id="t", status="failed")))
     metrics.observe(ev("gate.result", payload=GateResult(profile="L1", score=80, verdict="pass")))

@@ -30,15 +30,29 @@ def vllm_models(tmp_path_factory) -> ModelsConfig:
     from serve_apps.llm.convert import gguf_to_hf
 
     model_dir = gguf_to_hf()
-    return ModelsConfig.model_validate({
-        "models": {"smollm2-vllm": {
-            "backend": "vllm", "model_id": "smollm2-vllm", "model_source": str(model_dir),
-            "min_replicas": 1, "max_replicas": 1, "timeout_s": 300,
-            "engine_kwargs": {"max_model_len": 2048, "dtype": "bfloat16", "max_num_seqs": 8},
-            "runtime_env": {"env_vars": {"VLLM_CPU_KVCACHE_SPACE": "1", "OMP_NUM_THREADS": "2"}},
-        }},
-        "routing": {"default": ["smollm2-vllm"]},
-    })
+    return ModelsConfig.model_validate(
+        {
+            "models": {
+                "smollm2-vllm": {
+                    "backend": "vllm",
+                    "model_id": "smollm2-vllm",
+                    "model_source": str(model_dir),
+                    "min_replicas": 1,
+                    "max_replicas": 1,
+                    "timeout_s": 300,
+                    "engine_kwargs": {
+                        "max_model_len": 2048,
+                        "dtype": "bfloat16",
+                        "max_num_seqs": 8,
+                    },
+                    "runtime_env": {
+                        "env_vars": {"VLLM_CPU_KVCACHE_SPACE": "1", "OMP_NUM_THREADS": "2"}
+                    },
+                }
+            },
+            "routing": {"default": ["smollm2-vllm"]},
+        }
+    )
 
 
 @pytest.fixture(scope="module")

@@ -24,8 +24,15 @@ def real_stack(ray_cluster, redis_url, tmp_path_factory):
     """Every real part (council actor + agents, sandbox supervisor, workspace runner) on scripted models."""
     from fleet_stack import start_stack, stop_stack
 
-    s = start_stack(ray_cluster, redis_url, factory=None, model="scripted",
-                    data_dir=str(tmp_path_factory.mktemp("fleet")), members=("developer-1", "qa-1"),
-                    rounds=1, phase_timeout_s=60.0)
+    s = start_stack(
+        ray_cluster,
+        redis_url,
+        factory=None,
+        model="scripted",
+        data_dir=str(tmp_path_factory.mktemp("fleet")),
+        members=("developer-1", "qa-1"),
+        rounds=1,
+        phase_timeout_s=60.0,
+    )
     yield s
     stop_stack(ray_cluster, s)

@@ -18,9 +18,17 @@ def budget_stack(ray_cluster, redis_url, tmp_path_factory):
     """The real stack (as ``real_stack``) with a one-token story budget replacing models.yaml's."""
     from fleet_stack import start_stack, stop_stack
 
-    s = start_stack(ray_cluster, redis_url, factory=None, model="scripted",
-                    data_dir=str(tmp_path_factory.mktemp("fleet-budget")), members=("developer-1", "qa-1"),
-                    rounds=1, phase_timeout_s=60.0, budgets={"story": {"tokens": 1}})
+    s = start_stack(
+        ray_cluster,
+        redis_url,
+        factory=None,
+        model="scripted",
+        data_dir=str(tmp_path_factory.mktemp("fleet-budget")),
+        members=("developer-1", "qa-1"),
+        rounds=1,
+        phase_timeout_s=60.0,
+        budgets={"story": {"tokens": 1}},
+    )
     yield s
     stop_stack(ray_cluster, s)
 
@@ -32,8 +40,11 @@ def _timeline(stack, story_id):
 
 
 def _approve(client, stack, story_id):
-    r = client.post(f"{stack.base_url}/stories/{story_id}/approvals", json={"approved": True},
-                    headers=stack.headers())
+    r = client.post(
+        f"{stack.base_url}/stories/{story_id}/approvals",
+        json={"approved": True},
+        headers=stack.headers(),
+    )
     assert r.status_code == 202, r.text
 
 
@@ -45,25 +56,44 @@ def _parked_at_budget(stack, story_id, times, timeout=120.0):
         if len(parks) >= times:
             return events
         if any(e.type == "story.parked" and e.data.get("gate") == "error" for e in events):
-            raise AssertionError(f"parked at error: {[e.data for e in events if e.type == 'story.parked']}")
+            raise AssertionError(
+                f"parked at error: {[e.data for e in events if e.type == 'story.parked']}"
+            )
         time.sleep(0.2)
     raise AssertionError(f"story {story_id} never parked at budget {times} time(s)")
 
 
-def test_spent_story_budget_parks_at_the_budget_gate_and_resumes_after_approval(budget_stack, client, sample_git):
+def test_spent_story_budget_parks_at_the_budget_gate_and_resumes_after_approval(
+    budget_stack, client, sample_git
+):
     sid = "budget-1"
     body = {**SAMPLE_STORY, "id": sid, "repo": sample_git}
-    assert client.post(f"{budget_stack.base_url}/stories", json=body, headers=budget_stack.headers()).status_code == 201
+    assert (
+        client.post(
+            f"{budget_stack.base_url}/stories", json=body, headers=budget_stack.headers()
+        ).status_code
+        == 201
+    )
     for gate in ("scope", "design"):
-        wait_for(client, budget_stack, sid, lambda b, g=gate: (b["parked"] or {}).get("gate") == g, 60)
+        wait_for(
+            client, budget_stack, sid, lambda b, g=gate: (b["parked"] or {}).get("gate") == g, 60
+        )
         _approve(client, budget_stack, sid)
 
     events = _parked_at_budget(budget_stack, sid, 1)
-    view = wait_for(client, budget_stack, sid, lambda b: (b["parked"] or {}).get("gate") == "budget", 10)
-    assert view["state"] == "BUILD" and "budget for story budget-1 spent" in view["parked"]["reason"]
+    view = wait_for(
+        client, budget_stack, sid, lambda b: (b["parked"] or {}).get("gate") == "budget", 10
+    )
+    assert (
+        view["state"] == "BUILD" and "budget for story budget-1 spent" in view["parked"]["reason"]
+    )
     assert "Traceback" not in view["parked"]["reason"]  # the signal itself, not Ray's wrapper
     by_ledger = [e for e in events if e.type == "budget.exceeded" and e.actor == "ledger"]
-    assert by_ledger and by_ledger[0].data["scope"] == f"story {sid}" and by_ledger[0].data["limit"] == 1
+    assert (
+        by_ledger
+        and by_ledger[0].data["scope"] == f"story {sid}"
+        and by_ledger[0].data["limit"] == 1
+    )
     usage = [e for e in events if e.type == "model.usage"]
     assert usage and all(e.payload.story_id == sid for e in usage)
     assert not any(e.type in ("council.quorum_lost", "workspace.report") for e in events)
@@ -71,5 +101,7 @@ def test_spent_story_budget_parks_at_the_budget_gate_and_resumes_after_approval(
     _approve(client, budget_stack, sid)  # the PO grants a fresh budget: the council resumes
     again = _parked_at_budget(budget_stack, sid, 2)
     approved_at = max(i for i, e in enumerate(again) if e.type == "story.approved")
-    assert any(e.type == "model.usage" for e in again[approved_at:]), "no model call after the grant"
+    assert any(e.type == "model.usage" for e in again[approved_at:]), (
+        "no model call after the grant"
+    )
     assert len({e.id for e in again if e.type == "budget.exceeded" and e.actor == "ledger"}) == 2

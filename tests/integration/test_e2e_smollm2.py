@@ -27,8 +27,16 @@ def real_model_stack(ray_cluster, redis_url, tmp_path_factory):
 
     serve_port(ray_cluster)
     url = deploy_llm(load("models.yaml"), "local-smollm2", route_prefix=PREFIX, app_name=APP)
-    s = start_stack(ray_cluster, redis_url, factory=None, model="local-smollm2", llm_base_url=url,
-                    data_dir=str(tmp_path_factory.mktemp("fleet-llm")), rounds=1, phase_timeout_s=90.0)
+    s = start_stack(
+        ray_cluster,
+        redis_url,
+        factory=None,
+        model="local-smollm2",
+        llm_base_url=url,
+        data_dir=str(tmp_path_factory.mktemp("fleet-llm")),
+        rounds=1,
+        phase_timeout_s=90.0,
+    )
     yield s
     stop_stack(ray_cluster, s)
     undeploy_llm(APP)
@@ -48,12 +56,17 @@ def _drive(client, stack, story_id, deadline):
             return body
         gate = (body["parked"] or {}).get("gate")
         if gate in GATES:
-            client.post(f"{stack.base_url}/stories/{story_id}/approvals", json={"approved": True},
-                        headers=stack.headers())
+            client.post(
+                f"{stack.base_url}/stories/{story_id}/approvals",
+                json={"approved": True},
+                headers=stack.headers(),
+            )
         elif gate:
             return body
         time.sleep(1.0)
-    pytest.fail(f"story {story_id} did not reach a terminal state in time: {_story(client, stack, story_id)}")
+    pytest.fail(
+        f"story {story_id} did not reach a terminal state in time: {_story(client, stack, story_id)}"
+    )
 
 
 @pytest.mark.slow
@@ -61,15 +74,23 @@ def test_sample_story_on_smollm2_ends_with_a_report(real_model_stack, client, sa
     stack, sid = real_model_stack, "e2e-smollm2"
     started = time.monotonic()
     body = {**SAMPLE_STORY, "id": sid, "repo": sample_git}
-    assert client.post(f"{stack.base_url}/stories", json=body, headers=stack.headers()).status_code == 201
+    assert (
+        client.post(f"{stack.base_url}/stories", json=body, headers=stack.headers()).status_code
+        == 201
+    )
     final = _drive(client, stack, sid, deadline=started + 600)
     took = time.monotonic() - started
-    report = client.get(f"{stack.base_url}/stories/{sid}/report", params={"format": "json"},
-                        headers=stack.headers("viewer"))
+    report = client.get(
+        f"{stack.base_url}/stories/{sid}/report",
+        params={"format": "json"},
+        headers=stack.headers("viewer"),
+    )
     assert report.status_code == 200, report.text
     md = client.get(f"{stack.base_url}/stories/{sid}/report", headers=stack.headers("viewer")).text
     assert SAMPLE_STORY["title"] in md
-    print(f"\nSmolLM2 sample story: {final['state']} outcome={final['outcome']} parked={final['parked']} in {took:.0f}s")
+    print(
+        f"\nSmolLM2 sample story: {final['state']} outcome={final['outcome']} parked={final['parked']} in {took:.0f}s"
+    )
     # Reliable enough to assert: the model writes only the returned expression (9/10 right per
     # attempt in isolation) and picks the guard from an enum; up to 4 attempts are allowed.
     assert final["outcome"] == "done", (final["parked"], final["transitions"])

@@ -27,15 +27,28 @@ from fleet.orchestrator.sample import SAMPLE_STORY
 pytestmark = pytest.mark.slow
 
 SCRIPTED = ("developer=scripted", "qa=scripted", "architect=scripted")
-METRICS = ("fleet_story_transitions", "fleet_stories_finished", "fleet_stories", "fleet_deliberation_rounds",
-           "fleet_deliberation_seconds",
-           "fleet_votes", "fleet_sandbox_runs", "fleet_gate_results", "fleet_story_parked",
-           "fleet_model_tokens")  # model.usage events: every model call goes through the ledger
+METRICS = (
+    "fleet_story_transitions",
+    "fleet_stories_finished",
+    "fleet_stories",
+    "fleet_deliberation_rounds",
+    "fleet_deliberation_seconds",
+    "fleet_votes",
+    "fleet_sandbox_runs",
+    "fleet_gate_results",
+    "fleet_story_parked",
+    "fleet_model_tokens",
+)  # model.usage events: every model call goes through the ledger
 
 
 def fleet(env: dict[str, str], *argv: str, timeout: float = 300) -> tuple[int, str]:
-    done = subprocess.run([sys.executable, "-m", "cluster.cli", *argv], env=env, capture_output=True,
-                          text=True, timeout=timeout)
+    done = subprocess.run(
+        [sys.executable, "-m", "cluster.cli", *argv],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
     return done.returncode, done.stdout + done.stderr
 
 
@@ -43,10 +56,18 @@ def fleet(env: dict[str, str], *argv: str, timeout: float = 300) -> tuple[int, s
 def stack(tmp_path_factory):
     """`fleet up` (default models: the llm app is deployed) on free ports; `fleet down` at the end."""
     tmp = tmp_path_factory.mktemp("fleetup")
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("RAY_AUTH_MODE", "RAY_AUTH_TOKEN", "FLEET_PO_TOKEN", "FLEET_VIEWER_TOKEN")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("RAY_AUTH_MODE", "RAY_AUTH_TOKEN", "FLEET_PO_TOKEN", "FLEET_VIEWER_TOKEN")
+    }
     env.update({"FLEET_DATA_DIR": str(tmp / "data"), "RAY_AUTH_TOKEN_PATH": str(tmp / "ray_token")})
-    for var in ("FLEET_REDIS_PORT", "FLEET_RAY_GCS_PORT", "FLEET_DASHBOARD_PORT", "FLEET_GATEWAY_PORT"):
+    for var in (
+        "FLEET_REDIS_PORT",
+        "FLEET_RAY_GCS_PORT",
+        "FLEET_DASHBOARD_PORT",
+        "FLEET_GATEWAY_PORT",
+    ):
         env[var] = str(free_port())
     rc, out = fleet(env, "up")
     try:
@@ -54,8 +75,12 @@ def stack(tmp_path_factory):
         assert "started: redis+falkordb, ray head, serve apps" in out
         from cluster.story_cli import sample_repo
 
-        yield {"env": env, "data": Path(env["FLEET_DATA_DIR"]), "repo": str(sample_repo(str(tmp / "repo"))),
-               "api": f"http://127.0.0.1:{env['FLEET_GATEWAY_PORT']}"}
+        yield {
+            "env": env,
+            "data": Path(env["FLEET_DATA_DIR"]),
+            "repo": str(sample_repo(str(tmp / "repo"))),
+            "api": f"http://127.0.0.1:{env['FLEET_GATEWAY_PORT']}",
+        }
     finally:
         rc, out = fleet(env, "down")
         assert rc == 0 and "stopped: serve apps, ray head, redis+falkordb" in out, out
@@ -78,9 +103,20 @@ def test_up_deploys_gateway_and_llm_and_status_reports_them(stack):
 
 def test_run_with_per_story_models_reaches_done(stack):
     env, story = stack["env"], SAMPLE_STORY
-    args = ["run", "--repo", stack["repo"], "--title", story["title"], "--description", story["description"],
-            *[a for c in story["acceptance_criteria"] for a in ("--criteria", c)], "--auto-approve",
-            "--timeout", "240", *[a for m in SCRIPTED for a in ("--model", m)]]
+    args = [
+        "run",
+        "--repo",
+        stack["repo"],
+        "--title",
+        story["title"],
+        "--description",
+        story["description"],
+        *[a for c in story["acceptance_criteria"] for a in ("--criteria", c)],
+        "--auto-approve",
+        "--timeout",
+        "240",
+        *[a for m in SCRIPTED for a in ("--model", m)],
+    ]
     rc, out = fleet(env, *args)
     assert rc == 0, out[-3000:]
     assert "story finished: done" in out and "developer-1@scripted" in out  # the overridden council
@@ -106,16 +142,27 @@ def test_fleet_metrics_reach_the_ray_metrics_endpoint(stack):
             break
         time.sleep(3)
     missing = [m for m in METRICS if m not in text]
-    seen = sorted({line.split("{")[0] for line in text.splitlines() if "fleet_" in line and line[:1] != "#"})
+    seen = sorted(
+        {line.split("{")[0] for line in text.splitlines() if "fleet_" in line and line[:1] != "#"}
+    )
     assert not missing, f"not on {url}: {missing} (fleet series there: {seen})"
-    done = [line for line in text.splitlines() if "fleet_stories_finished" in line and 'outcome="done"' in line
-            and not line.startswith("#")]
+    done = [
+        line
+        for line in text.splitlines()
+        if "fleet_stories_finished" in line
+        and 'outcome="done"' in line
+        and not line.startswith("#")
+    ]
     assert done and float(done[0].rsplit(" ", 1)[1]) >= 1
 
 
 def test_submit_backlog_as_ray_job_and_list_jobs(stack, tmp_path):
-    backlog = {"auto_approve": True, "stories": [{
-        **SAMPLE_STORY, "repo": stack["repo"], "models": dict(m.split("=") for m in SCRIPTED)}]}
+    backlog = {
+        "auto_approve": True,
+        "stories": [
+            {**SAMPLE_STORY, "repo": stack["repo"], "models": dict(m.split("=") for m in SCRIPTED)}
+        ],
+    }
     path = tmp_path / "BACKLOG.yaml"
     path.write_text(yaml.safe_dump(backlog))
     rc, out = fleet(stack["env"], "submit", str(path), "--timeout", "300", timeout=360)

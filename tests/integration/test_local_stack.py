@@ -61,8 +61,13 @@ def pids(st: local.StackStatus) -> dict[str, int | None]:
 def start_driver(cfg, ray_address: str) -> int:
     """A separate driver process: proves the token works and leaves a worker behind."""
     env = {**os.environ, "RAY_AUTH_MODE": "token"}
-    done = subprocess.run([sys.executable, "-c", DRIVER, ray_address], env=env,
-                          capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-c", DRIVER, ray_address],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     return int(done.stdout.strip().splitlines()[-1])
 

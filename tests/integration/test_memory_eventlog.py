@@ -21,8 +21,13 @@ from fleet.memory.sample import sample_story
 @pytest.fixture
 def log(redis_url, tmp_path):
     limits = load("fleet.yaml").limits
-    log = RedisEventLog(redis_url, maxlen=limits.stream_maxlen, session_ttl_s=limits.session_ttl_s,
-                        prefix=f"t{uuid.uuid4().hex[:8]}", archive_dir=tmp_path / "archive")
+    log = RedisEventLog(
+        redis_url,
+        maxlen=limits.stream_maxlen,
+        session_ttl_s=limits.session_ttl_s,
+        prefix=f"t{uuid.uuid4().hex[:8]}",
+        archive_dir=tmp_path / "archive",
+    )
     yield log
     log.close()
 
@@ -32,7 +37,15 @@ def _events(n: int, story: str = "s1") -> list[FleetEvent]:
     out = []
     for i in range(n):
         clock.advance(10)
-        out.append(make_event(story, "story.transition", clock=clock, key=f"k{i}", data={"from": "A", "to": f"S{i}"}))
+        out.append(
+            make_event(
+                story,
+                "story.transition",
+                clock=clock,
+                key=f"k{i}",
+                data={"from": "A", "to": f"S{i}"},
+            )
+        )
     return out
 
 
@@ -132,13 +145,17 @@ def test_checkpoint_compare_and_set(log):
 
 
 def test_trim_archives_to_parquet_and_loses_nothing(redis_url, tmp_path):
-    log = RedisEventLog(redis_url, maxlen=10, prefix=f"t{uuid.uuid4().hex[:8]}", archive_dir=tmp_path)
+    log = RedisEventLog(
+        redis_url, maxlen=10, prefix=f"t{uuid.uuid4().hex[:8]}", archive_dir=tmp_path
+    )
     events = sample_story("s9", clock=FakeClock())
     before = len(events)
     log.append_many(events)  # over maxlen + 10%: append itself archived and trimmed
     live, archived = log.length("s9"), log.archive.count("s9")
     assert live == 10 and live + archived == before
-    assert [ev.id for _, ev in log.read("s9")] == [e.id for e in events]  # archive read transparently
+    assert [ev.id for _, ev in log.read("s9")] == [
+        e.id for e in events
+    ]  # archive read transparently
     parts = list((tmp_path / log.prefix).glob("story=s9/day=*/part-*.parquet"))
     assert parts
     assert log.trim("s9", keep=3) == 7
@@ -155,8 +172,14 @@ def test_redis_down_is_a_typed_error_naming_the_url(tmp_path):
     with pytest.raises(StorageUnavailable) as err:
         log.append(_events(1)[0])
     assert url in str(err.value)
-    for call in (lambda: log.read("s1"), log.stories, lambda: log.checkpoint_get("k"), lambda: log.ensure_group("g"),
-                 lambda: log.read_group("g", "c"), lambda: log.set_scratch("k", "v")):
+    for call in (
+        lambda: log.read("s1"),
+        log.stories,
+        lambda: log.checkpoint_get("k"),
+        lambda: log.ensure_group("g"),
+        lambda: log.read_group("g", "c"),
+        lambda: log.set_scratch("k", "v"),
+    ):
         with pytest.raises(StorageUnavailable):
             call()
     assert log.ping() is False

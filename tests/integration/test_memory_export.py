@@ -15,12 +15,28 @@ from fleet.memory.sample import sample_story
 
 
 def test_export_includes_archived_events_and_usage(redis_url, tmp_path, monkeypatch, capsys):
-    monkeypatch.setenv("HOME", str(tmp_path))  # config data_dir (~/.swe-fleet) -> the archive lives under tmp
+    monkeypatch.setenv(
+        "HOME", str(tmp_path)
+    )  # config data_dir (~/.swe-fleet) -> the archive lives under tmp
     clock = FakeClock()
     sid = f"exp-{uuid.uuid4().hex[:6]}"
     events = sample_story(sid, clock=clock, tasks=1)
-    events.append(make_event(sid, "model.usage", clock=clock, key="u1", payload=UsageRecord(
-        story_id=sid, role="developer", model="smollm2", prompt_tokens=10, completion_tokens=5, latency_ms=12.0)))
+    events.append(
+        make_event(
+            sid,
+            "model.usage",
+            clock=clock,
+            key="u1",
+            payload=UsageRecord(
+                story_id=sid,
+                role="developer",
+                model="smollm2",
+                prompt_tokens=10,
+                completion_tokens=5,
+                latency_ms=12.0,
+            ),
+        )
+    )
     log = RedisEventLog(redis_url, archive_dir=tmp_path / ".swe-fleet" / "archive")
     log.append_many(events)
     log.trim(sid, keep=4)
@@ -29,5 +45,8 @@ def test_export_includes_archived_events_and_usage(redis_url, tmp_path, monkeypa
     assert table.column("event_id").to_pylist() == [e.id for e in events]
     usage = pq.read_table(tmp_path / "out" / "usage.parquet").to_pylist()
     assert [(u["model"], u["prompt_tokens"]) for u in usage] == [("smollm2", 10)]
-    assert main(["export", "--story", "no-such", "--out", str(tmp_path / "o2"), "--url", redis_url]) == 2
+    assert (
+        main(["export", "--story", "no-such", "--out", str(tmp_path / "o2"), "--url", redis_url])
+        == 2
+    )
     assert "no-such" in capsys.readouterr().err

@@ -20,7 +20,9 @@ from fleet.memory.sample import sample_story
 
 @pytest.fixture
 def log(redis_url, tmp_path):
-    log = RedisEventLog(redis_url, prefix=f"t{uuid.uuid4().hex[:8]}", archive_dir=tmp_path / "archive")
+    log = RedisEventLog(
+        redis_url, prefix=f"t{uuid.uuid4().hex[:8]}", archive_dir=tmp_path / "archive"
+    )
     yield log
     log.close()
 
@@ -42,7 +44,9 @@ def graph(redis_url):
 @pytest.fixture
 def stories(log):
     clock = FakeClock()
-    events = sample_story("s1", clock=clock, tasks=3, finished=2) + sample_story("s2", clock=clock, tasks=2)
+    events = sample_story("s1", clock=clock, tasks=3, finished=2) + sample_story(
+        "s2", clock=clock, tasks=2
+    )
     log.append_many(events)
     return events
 
@@ -68,7 +72,9 @@ def test_projector_crash_mid_stream_loses_and_duplicates_nothing(log, graph, red
         entries = log.read_group("proj", "p-1", count=25)
         graph.project_many([ev for _, ev in entries[:10]])
         del crashed
-        restarted = Projector(RedisEventLog(redis_url, prefix=log.prefix), graph, group="proj", consumer="p-1")
+        restarted = Projector(
+            RedisEventLog(redis_url, prefix=log.prefix), graph, group="proj", consumer="p-1"
+        )
         assert restarted.catch_up() == len(stories) - 25  # the unacked 25 come back, then the rest
         assert log.pending("proj") == 0
         assert graph.dump() == reference.dump()
@@ -81,10 +87,14 @@ def test_decisions_say_who_what_when_why_and_rejected_alternatives(log, graph, s
     decisions = graph.decisions("s1")
     assert [d["task_id"] for d in decisions] == ["s1-t1", "s1-t2"]
     d = decisions[0]
-    source = next(e.payload for e in stories if isinstance(e.payload, Decision) and e.payload.id == d["id"])
+    source = next(
+        e.payload for e in stories if isinstance(e.payload, Decision) and e.payload.id == d["id"]
+    )
     assert (d["what"], d["why"], d["at_ms"]) == (source.what, source.why, source.at_ms)
     assert d["decided_by"] == list(source.decided_by)
-    assert sorted(a["proposal_id"] for a in d["alternatives"]) == sorted(a.proposal_id for a in source.alternatives)
+    assert sorted(a["proposal_id"] for a in d["alternatives"]) == sorted(
+        a.proposal_id for a in source.alternatives
+    )
     assert all(a["why_rejected"] == "fewer votes" and a["author"] for a in d["alternatives"])
     assert graph.decisions("unknown") == []
 
@@ -93,8 +103,15 @@ def test_a_newer_decision_supersedes_the_previous_one(log, graph, stories):
     Projector(log, graph).catch_up()
     clock = FakeClock(start_ms=1_800_000_000_000)
     old = graph.decisions("s1")[0]
-    newer = Decision(id="s1-t1-decision-2", story_id="s1", task_id="s1-t1", what="switch to token bucket",
-                     decided_by=("architect-1",), why="simpler", at_ms=clock.now_ms())
+    newer = Decision(
+        id="s1-t1-decision-2",
+        story_id="s1",
+        task_id="s1-t1",
+        what="switch to token bucket",
+        decided_by=("architect-1",),
+        why="simpler",
+        at_ms=clock.now_ms(),
+    )
     log.append(make_event("s1", "decision.made", clock=clock, payload=newer))
     Projector(log, graph).catch_up()
     by_id = {d["id"]: d for d in graph.decisions("s1")}
@@ -105,7 +122,11 @@ def test_a_newer_decision_supersedes_the_previous_one(log, graph, stories):
 def test_report_for_a_story_with_several_deliberations(log, graph, stories):
     Projector(log, graph).catch_up()
     report = build_report(log, graph, "s1")
-    assert [d["id"] for d in report.deliberations] == ["s1-t1-council", "s1-t2-council", "s1-t3-council"]
+    assert [d["id"] for d in report.deliberations] == [
+        "s1-t1-council",
+        "s1-t2-council",
+        "s1-t3-council",
+    ]
     done = report.deliberations[0]
     assert done["winner"] == "s1-t1-council-developer-1-r1"
     winner = next(p for p in done["proposals"] if p["id"] == done["winner"])
@@ -115,11 +136,21 @@ def test_report_for_a_story_with_several_deliberations(log, graph, stories):
     assert [x["status"] for x in report.executions] == ["passed", "passed"]
     assert [g["verdict"] for g in report.gates] == ["pass", "pass"]
     assert len(report.timeline) == sum(1 for e in stories if e.story_id == "s1")
-    assert Report.model_validate_json(report.model_dump_json()) == report  # the JSON form round-trips
+    assert (
+        Report.model_validate_json(report.model_dump_json()) == report
+    )  # the JSON form round-trips
     md = report_markdown(report)
-    for needle in ("# Story `s1`", "## Plan", "### Deliberation `s1-t2-council`", "**winner: `s1-t2-council-developer-1-r1`**",
-                   "rejected `s1-t1-council-qa-1-r1`", "| `s1-t1-run` | developer | pytest -q | passed | 0 |",
-                   "| s1-t2 | 1 | L1 | 88.0 | pass |", "`story.transition`", "after `s1-t1`"):
+    for needle in (
+        "# Story `s1`",
+        "## Plan",
+        "### Deliberation `s1-t2-council`",
+        "**winner: `s1-t2-council-developer-1-r1`**",
+        "rejected `s1-t1-council-qa-1-r1`",
+        "| `s1-t1-run` | developer | pytest -q | passed | 0 |",
+        "| s1-t2 | 1 | L1 | 88.0 | pass |",
+        "`story.transition`",
+        "after `s1-t1`",
+    ):
         assert needle in md, needle
     json.dumps(report.model_dump())
 
@@ -135,28 +166,44 @@ def test_rehydration_equals_state_before_restart(log, graph, redis_url, stories,
     before = rehydrate(log, graph, "s1")
     # what the live orchestrator knew: BUILD, task 3 open mid-council in round 0, two gate attempts
     assert before.state == "BUILD" and before.story.state == "BUILD"
-    assert [t.id for t in before.open_tasks] == ["s1-t3"] and before.done_tasks == ("s1-t1", "s1-t2")
-    assert (before.last_deliberation, before.last_round, before.last_deliberation_done) == ("s1-t3-council", 0, False)
+    assert [t.id for t in before.open_tasks] == ["s1-t3"] and before.done_tasks == (
+        "s1-t1",
+        "s1-t2",
+    )
+    assert (before.last_deliberation, before.last_round, before.last_deliberation_done) == (
+        "s1-t3-council",
+        0,
+        False,
+    )
     assert before.parked_gate is None and before.attempts == 2 and before.decisions == 2
     # restart: fresh clients; part of the timeline has aged out into the Parquet archive
     log.trim("s1", keep=5)
     fresh_log = RedisEventLog(redis_url, prefix=log.prefix, archive_dir=tmp_path / "archive")
     fresh_graph = FalkorDecisionGraph(redis_url, graph=graph.name)
     assert rehydrate(fresh_log, fresh_graph, "s1") == before
-    assert build_report(fresh_log, fresh_graph, "s1").timeline == build_report(log, graph, "s1").timeline
+    assert (
+        build_report(fresh_log, fresh_graph, "s1").timeline
+        == build_report(log, graph, "s1").timeline
+    )
 
 
 def test_parked_story_rehydrates_parked(log, graph):
     clock = FakeClock()
-    events = sample_story("s3", clock=clock, tasks=1, finished=0)[:3]  # created, scored, parked at scope
+    events = sample_story("s3", clock=clock, tasks=1, finished=0)[
+        :3
+    ]  # created, scored, parked at scope
     log.append_many(events)
     state = rehydrate(log, graph, "s3")
     assert (state.state, state.parked_gate) == ("DRAFT", "scope")
 
 
 def test_unknown_story_is_a_clear_not_found(log, graph):
-    for call in (lambda: rehydrate(log, graph, "ghost"), lambda: build_report(log, graph, "ghost"),
-                 lambda: graph.story_graph("ghost"), lambda: log.trim("ghost")):
+    for call in (
+        lambda: rehydrate(log, graph, "ghost"),
+        lambda: build_report(log, graph, "ghost"),
+        lambda: graph.story_graph("ghost"),
+        lambda: log.trim("ghost"),
+    ):
         with pytest.raises(NotFound) as err:
             call()
         assert "ghost" in str(err.value)
@@ -165,7 +212,11 @@ def test_unknown_story_is_a_clear_not_found(log, graph):
 def test_graph_down_is_a_typed_error_naming_the_url():
     url = f"redis://127.0.0.1:{free_port()}/0"
     g = FalkorDecisionGraph(url, graph="x", timeout_s=1)
-    for call in (g.ensure_schema, lambda: g.decisions("s"), lambda: g.project_many(sample_story("s", clock=FakeClock()))):
+    for call in (
+        g.ensure_schema,
+        lambda: g.decisions("s"),
+        lambda: g.project_many(sample_story("s", clock=FakeClock())),
+    ):
         with pytest.raises(StorageUnavailable) as err:
             call()
         assert url in str(err.value) and "FalkorDB" in str(err.value)

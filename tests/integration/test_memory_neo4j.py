@@ -19,8 +19,11 @@ def test_unreachable_neo4j_is_storage_unavailable_naming_the_url():
     uri = f"bolt://127.0.0.1:{free_port()}"
     g = Neo4jDecisionGraph(uri, "neo4j", "secret", max_retry_s=0.5)
     try:
-        for call in (lambda: g.decisions("s1"), lambda: g.project_many(sample_story("s1", clock=FakeClock())),
-                     g.ensure_schema):
+        for call in (
+            lambda: g.decisions("s1"),
+            lambda: g.project_many(sample_story("s1", clock=FakeClock())),
+            g.ensure_schema,
+        ):
             with pytest.raises(StorageUnavailable) as err:
                 call()
             assert uri in str(err.value) and "Neo4j" in str(err.value)

@@ -9,8 +9,12 @@ from fleet.adapters.k8s_job_sandbox import job_name, render
 from fleet.contracts import Resources, RunContext, TaskSpec
 
 SPEC = TaskSpec(
-    id="Story-1:T2/run#3", cmd=("python", "-m", "pytest", "-q"), env={"PYTHONHASHSEED": "0"},
-    image="ghcr.io/example/runner:1", timeout_s=120, resources=Resources(memory_mb=256, cpu_seconds=60),
+    id="Story-1:T2/run#3",
+    cmd=("python", "-m", "pytest", "-q"),
+    env={"PYTHONHASHSEED": "0"},
+    image="ghcr.io/example/runner:1",
+    timeout_s=120,
+    resources=Resources(memory_mb=256, cpu_seconds=60),
     context=RunContext(story_id="s1", task_id="t2", role="qa", phase="test"),
 )
 
@@ -29,7 +33,11 @@ def test_job_is_locked_down():
     assert pod["automountServiceAccountToken"] is False
     assert c["command"] == ["python", "-m", "pytest", "-q"]  # an argv, no shell
     sc = c["securityContext"]
-    assert sc["runAsNonRoot"] and sc["readOnlyRootFilesystem"] and sc["capabilities"] == {"drop": ["ALL"]}
+    assert (
+        sc["runAsNonRoot"]
+        and sc["readOnlyRootFilesystem"]
+        and sc["capabilities"] == {"drop": ["ALL"]}
+    )
     assert sc["allowPrivilegeEscalation"] is False and sc["runAsUser"] == 65534
     assert c["resources"]["limits"]["memory"] == "256Mi" and "requests" in c["resources"]
     assert policy["spec"]["policyTypes"] == ["Ingress", "Egress"]

@@ -31,8 +31,14 @@ def test_cgroups_are_detected_here(sandbox):
 
 
 def test_pass_fail_exit_codes_and_env(sandbox, ws):
-    ok = sandbox.run(TaskSpec(id="ok", cmd=("sh", "-c", "echo $GREETING; echo err >&2"), workspace=str(ws),
-                              env={"GREETING": "hi"}))
+    ok = sandbox.run(
+        TaskSpec(
+            id="ok",
+            cmd=("sh", "-c", "echo $GREETING; echo err >&2"),
+            workspace=str(ws),
+            env={"GREETING": "hi"},
+        )
+    )
     assert (ok.status, ok.exit_code, ok.stdout, ok.stderr) == ("passed", 0, "hi\n", "err\n")
     assert ok.backend.startswith("bwrap") and ok.duration_s > 0
     bad = sandbox.run(TaskSpec(id="bad", cmd=("sh", "-c", "exit 7"), workspace=str(ws)))
@@ -42,10 +48,14 @@ def test_pass_fail_exit_codes_and_env(sandbox, ws):
 
 
 def test_artifacts_are_collected_but_never_through_links(sandbox, ws):
-    r = sandbox.run(TaskSpec(
-        id="art", workspace=str(ws), artifacts=("out.txt", "leak.txt", "absent.txt"),
-        cmd=("sh", "-c", "echo result > out.txt; ln -s /etc/shadow leak.txt"),
-    ))
+    r = sandbox.run(
+        TaskSpec(
+            id="art",
+            workspace=str(ws),
+            artifacts=("out.txt", "leak.txt", "absent.txt"),
+            cmd=("sh", "-c", "echo result > out.txt; ln -s /etc/shadow leak.txt"),
+        )
+    )
     assert r.status == "passed"
     assert r.artifacts["out.txt"] == "result\n"
     assert r.artifacts["leak.txt"].startswith("[refused")
@@ -53,16 +63,25 @@ def test_artifacts_are_collected_but_never_through_links(sandbox, ws):
 
 
 def test_file_size_limit(sandbox, ws):
-    r = sandbox.run(TaskSpec(id="fs", cmd=("sh", "-c", "head -c 3000000 /dev/zero > big"), workspace=str(ws),
-                             resources=Resources(file_size_mb=1)))
+    r = sandbox.run(
+        TaskSpec(
+            id="fs",
+            cmd=("sh", "-c", "head -c 3000000 /dev/zero > big"),
+            workspace=str(ws),
+            resources=Resources(file_size_mb=1),
+        )
+    )
     assert (r.status, r.limit_hit) == ("killed", "file_size")
     assert (ws / "big").stat().st_size == 1024 * 1024
 
 
 def test_cancel_kills_a_running_spec(sandbox, ws):
     result = {}
-    t = threading.Thread(target=lambda: result.update(r=sandbox.run(
-        TaskSpec(id="long", cmd=("sleep", "30"), workspace=str(ws), timeout_s=60))))
+    t = threading.Thread(
+        target=lambda: result.update(
+            r=sandbox.run(TaskSpec(id="long", cmd=("sleep", "30"), workspace=str(ws), timeout_s=60))
+        )
+    )
     t.start()
     deadline = time.monotonic() + 5
     while "long" not in sandbox.running() and time.monotonic() < deadline:
@@ -79,17 +98,43 @@ def test_workspace_must_exist(sandbox, tmp_path):
 
 
 def test_project_python_with_pytest_and_coverage_is_usable_inside(sandbox, ws):
-    r = sandbox.run(TaskSpec(id="py", workspace=str(ws),
-                             cmd=(sys.executable, "-c", "import pytest, coverage; print('ok')")))
+    r = sandbox.run(
+        TaskSpec(
+            id="py",
+            workspace=str(ws),
+            cmd=(sys.executable, "-c", "import pytest, coverage; print('ok')"),
+        )
+    )
     assert (r.status, r.stdout) == ("passed", "ok\n"), r.stderr
 
 
 def test_hostile_words_arrive_verbatim_and_nul_is_refused(sandbox, ws):
     # The pre-armed launcher gets a shell line; every word must reach the command unchanged.
-    nasty = ["a b", "'q'\"dq\"", "$(touch pwned)", "`id`", "x;y|z&", "line\nbreak", "back\\slash", "*", "-e", ""]
-    r = sandbox.run(TaskSpec(id="words", workspace=str(ws), env={"NASTY": "$(id) 'x'\n;"},
-                             cmd=(sys.executable, "-c", "import os, sys; print(repr(sys.argv[1:] + [os.environ['NASTY']]))",
-                                  *nasty)))
+    nasty = [
+        "a b",
+        "'q'\"dq\"",
+        "$(touch pwned)",
+        "`id`",
+        "x;y|z&",
+        "line\nbreak",
+        "back\\slash",
+        "*",
+        "-e",
+        "",
+    ]
+    r = sandbox.run(
+        TaskSpec(
+            id="words",
+            workspace=str(ws),
+            env={"NASTY": "$(id) 'x'\n;"},
+            cmd=(
+                sys.executable,
+                "-c",
+                "import os, sys; print(repr(sys.argv[1:] + [os.environ['NASTY']]))",
+                *nasty,
+            ),
+        )
+    )
     assert r.status == "passed", r.stderr
     assert r.stdout.strip() == repr([*nasty, "$(id) 'x'\n;"])
     assert not (ws / "pwned").exists()
@@ -104,8 +149,14 @@ def test_hostile_words_arrive_verbatim_and_nul_is_refused(sandbox, ws):
 def test_non_default_limits_on_a_prearmed_cgroup(sandbox, ws):
     # Pre-armed cgroups carry the default limits; raising and lowering them per run must work (v1 ordering).
     for mb, procs in ((2048, 100), (96, 16), (512, 64)):
-        r = sandbox.run(TaskSpec(id=f"lim{mb}", workspace=str(ws), resources=Resources(memory_mb=mb, processes=procs),
-                                 cmd=("sh", "-c", "cat /proc/self/cgroup")))
+        r = sandbox.run(
+            TaskSpec(
+                id=f"lim{mb}",
+                workspace=str(ws),
+                resources=Resources(memory_mb=mb, processes=procs),
+                cmd=("sh", "-c", "cat /proc/self/cgroup"),
+            )
+        )
         assert r.status == "passed" and "bwrap (cgroup" in r.backend, (r.stderr, r.backend)
 
 

@@ -17,7 +17,9 @@ NS = "swe-fleet-test"
 def _policy():
     base = load("policy.yaml")
     roles = dict(base.roles)
-    roles["tester"] = {"build": PhaseRules(allow=(("sleep",), ("true",), ("sh",)), allow_shell=True)}
+    roles["tester"] = {
+        "build": PhaseRules(allow=(("sleep",), ("true",), ("sh",)), allow_shell=True)
+    }
     roles["tester2"] = roles["tester"]  # no quota: limited only by the global concurrency of 2
     return base.model_copy(update={"roles": roles})
 
@@ -25,15 +27,26 @@ def _policy():
 @pytest.fixture(scope="module")
 def sup(ray_cluster, redis_url):
     prefix = f"t{uuid.uuid4().hex[:6]}"
-    handle = build_supervisor(f"sandbox-{prefix}", namespace=NS, concurrency=2, quotas={"tester": 1},
-                              policy=_policy(), redis_url=redis_url, event_prefix=prefix)
+    handle = build_supervisor(
+        f"sandbox-{prefix}",
+        namespace=NS,
+        concurrency=2,
+        quotas={"tester": 1},
+        policy=_policy(),
+        redis_url=redis_url,
+        event_prefix=prefix,
+    )
     yield ray_cluster, handle, prefix
     ray_cluster.kill(handle)
 
 
 def spec(cmd, *, role="tester", story="s-sup", timeout=30.0):
-    return TaskSpec(id=f"{cmd[0]}-{uuid.uuid4().hex[:6]}", cmd=tuple(cmd), timeout_s=timeout,
-                    context=RunContext(story_id=story, role=role, phase="build"))
+    return TaskSpec(
+        id=f"{cmd[0]}-{uuid.uuid4().hex[:6]}",
+        cmd=tuple(cmd),
+        timeout_s=timeout,
+        context=RunContext(story_id=story, role=role, phase="build"),
+    )
 
 
 def test_health_and_audit(sup, redis_url):
@@ -45,8 +58,11 @@ def test_health_and_audit(sup, redis_url):
     assert r.status == "passed"
     from fleet.adapters.redis_events import RedisEventLog
 
-    events = [e for _, e in RedisEventLog(redis_url, prefix=prefix).read("s-sup")
-              if e.data.get("spec_id") == s.id or getattr(e.payload, "spec_id", None) == s.id]
+    events = [
+        e
+        for _, e in RedisEventLog(redis_url, prefix=prefix).read("s-sup")
+        if e.data.get("spec_id") == s.id or getattr(e.payload, "spec_id", None) == s.id
+    ]
     assert [e.type for e in events] == ["policy.decision", "sandbox.run"]
     denied = ray.get(handle.run.remote(spec(["curl", "x"])))
     assert denied.status == "denied"
@@ -107,7 +123,12 @@ def test_survives_a_crashed_run_and_a_killed_process(sup, tmp_path):
     while True:
         try:
             after = ray.get(handle.run.remote(spec(["true"])), timeout=30)
-            assert after.status == "passed", (after.status, after.limit_hit, after.reason, after.stderr[-500:])
+            assert after.status == "passed", (
+                after.status,
+                after.limit_hit,
+                after.reason,
+                after.stderr[-500:],
+            )
             break
         except ray.exceptions.RayActorError:
             assert time.monotonic() < deadline

@@ -25,7 +25,7 @@ def divide(a: float, b: float) -> float:
         raise ValueError("division by zero")
     return a / b
 '''
-TEST_DIVIDE = '''import pytest
+TEST_DIVIDE = """import pytest
 
 from calc.ops import divide
 
@@ -37,7 +37,7 @@ def test_divide():
 def test_divide_by_zero():
     with pytest.raises(ValueError):
         divide(1, 0)
-'''
+"""
 
 
 @pytest.fixture(scope="module")
@@ -71,26 +71,40 @@ def test_good_change_passes_l1_and_is_committed(runner, repo):
     assert out.report.build_ok and (out.report.unit_passed, out.report.unit_failed) == (5, 0)
     assert out.report.coverage == 100.0 and out.report.lint_findings == 0
     ws = Path(out.workspace)
-    branch = subprocess.run(["git", "-C", str(ws), "branch", "--show-current"], capture_output=True, text=True)
+    branch = subprocess.run(
+        ["git", "-C", str(ws), "branch", "--show-current"], capture_output=True, text=True
+    )
     assert branch.stdout.strip() == "fleet/divide"
-    files = subprocess.run(["git", "-C", str(ws), "show", "--name-only", "--format=", out.commit],
-                           capture_output=True, text=True).stdout.split()
+    files = subprocess.run(
+        ["git", "-C", str(ws), "show", "--name-only", "--format=", out.commit],
+        capture_output=True,
+        text=True,
+    ).stdout.split()
     assert sorted(files) == ["calc/ops.py", "tests/test_divide.py"]  # no .fleet/ reports, no caches
     runs = [e for _, e in log.read("s-ws") if e.type == "policy.decision"]
-    assert {e.data["rule"].split(":")[0] for e in runs} == {"roles.runner.build.allow", "roles.runner.test.allow"}
+    assert {e.data["rule"].split(":")[0] for e in runs} == {
+        "roles.runner.build.allow",
+        "roles.runner.test.allow",
+    }
 
 
 def test_breaking_change_is_blocked_naming_the_failing_tests(runner, repo):
     run, _ = runner
     ops = (repo / "calc" / "ops.py").read_text()
-    broken = ops.replace("return a + b", "return a - b").replace("return a - b\n\n\ndef multiply",
-                                                                  "return a + b\n\n\ndef multiply")
+    broken = ops.replace("return a + b", "return a - b").replace(
+        "return a - b\n\n\ndef multiply", "return a + b\n\n\ndef multiply"
+    )
     broken = broken.replace("return a * b", "return a ** b")
-    out = run.execute(str(repo), {"calc/ops.py": broken}, branch="fleet/broken", level="L1", context=CTX)
+    out = run.execute(
+        str(repo), {"calc/ops.py": broken}, branch="fleet/broken", level="L1", context=CTX
+    )
     assert out.status == "checked" and out.commit is None
     assert out.gate.verdict == "block"
-    assert set(out.failed_tests) == {"tests/test_ops.py::test_add", "tests/test_ops.py::test_subtract",
-                                     "tests/test_ops.py::test_multiply"}
+    assert set(out.failed_tests) == {
+        "tests/test_ops.py::test_add",
+        "tests/test_ops.py::test_subtract",
+        "tests/test_ops.py::test_multiply",
+    }
     assert "failing test tests/test_ops.py::test_add" in out.reason
     assert "failed: tests/test_ops.py::test_add" in out.report.notes
 

@@ -38,7 +38,9 @@ def _attempts(stack) -> list[tuple[str, dict[str, str], dict[str, str], int]]:
 @pytest.fixture(scope="module")
 def gated(stack, client):
     """A story parked at the PO's scope gate: the target of the approval/transition attacks."""
-    r = client.post(f"{stack.base_url}/stories", json={**GOOD_STORY, "id": STORY}, headers=stack.headers())
+    r = client.post(
+        f"{stack.base_url}/stories", json={**GOOD_STORY, "id": STORY}, headers=stack.headers()
+    )
     assert r.status_code == 201
     return wait_for(client, stack, STORY, lambda b: (b["parked"] or {}).get("gate") == "scope")
 
@@ -65,11 +67,24 @@ def test_po_actions_without_the_po_token_fail_and_change_nothing(stack, client, 
             echoed = r.text + json.dumps(dict(r.headers))
             assert not [s for s in secrets if s in echoed], (url, what, r.text)
     # nothing happened: no story created, the gated story still parked where it was
-    assert client.get(f"{stack.base_url}/stories/sec-never-created", headers=stack.headers("viewer")).status_code == 404
+    assert (
+        client.get(
+            f"{stack.base_url}/stories/sec-never-created", headers=stack.headers("viewer")
+        ).status_code
+        == 404
+    )
     now = client.get(f"{stack.base_url}/stories/{STORY}", headers=stack.headers("viewer")).json()
-    assert (now["state"], now["parked"], now["transitions"]) == (gated["state"], gated["parked"], gated["transitions"])
+    assert (now["state"], now["parked"], now["transitions"]) == (
+        gated["state"],
+        gated["parked"],
+        gated["transitions"],
+    )
     # control: the same call with the po token is accepted, so the refusals above were the auth check
-    r = client.post(f"{stack.base_url}/stories/{STORY}/approvals", json={"gate": "scope"}, headers=stack.headers())
+    r = client.post(
+        f"{stack.base_url}/stories/{STORY}/approvals",
+        json={"gate": "scope"},
+        headers=stack.headers(),
+    )
     assert r.status_code == 202, r.text
 
 
@@ -92,18 +107,27 @@ def _stored_text(url: str, prefix: str) -> str:
 
 def test_a_password_in_a_story_is_masked_before_storage(stack, client):
     password, dsn_password = "Tr0ub4dor-horse-99", "S3cr3tPassw0rd"
-    story = {**GOOD_STORY, "id": "sec-pw",
-             "description": GOOD_STORY["description"] + f" Staging login: password: {password}. "
-             f"DB: postgres://app:{dsn_password}@db.internal:5432/app"}
-    assert client.post(f"{stack.base_url}/stories", json=story, headers=stack.headers()).status_code == 201
+    story = {
+        **GOOD_STORY,
+        "id": "sec-pw",
+        "description": GOOD_STORY["description"] + f" Staging login: password: {password}. "
+        f"DB: postgres://app:{dsn_password}@db.internal:5432/app",
+    }
+    assert (
+        client.post(f"{stack.base_url}/stories", json=story, headers=stack.headers()).status_code
+        == 201
+    )
     wait_for(client, stack, "sec-pw", lambda b: b["parked"] is not None)
     stored = _stored_text(stack.redis_url, stack.prefix)
     assert "sec-pw" in stored  # the story's events really are in what we scanned
     assert password not in stored and dsn_password not in stored
     assert "[REDACTED:assignment]" in stored and "[REDACTED:url_password]" in stored
     # and so in everything served from storage: the story view and its event stream (SSE)
-    r = client.get(f"{stack.base_url}/stories/sec-pw/events", params={"follow": "false"},
-                   headers=stack.headers("viewer"))
+    r = client.get(
+        f"{stack.base_url}/stories/sec-pw/events",
+        params={"follow": "false"},
+        headers=stack.headers("viewer"),
+    )
     assert r.status_code == 200 and "story.created" in r.text
     assert password not in r.text and dsn_password not in r.text and "[REDACTED:" in r.text
     view = client.get(f"{stack.base_url}/stories/sec-pw", headers=stack.headers("viewer")).text

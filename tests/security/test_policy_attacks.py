@@ -25,8 +25,11 @@ def audited():
 
 
 def spec(*cmd: str, role: str = "developer", phase: str = "build") -> TaskSpec:
-    return TaskSpec(id="-".join(cmd)[:60] + str(len(cmd)), cmd=cmd,
-                    context=RunContext(story_id="s-sec", role=role, phase=phase))
+    return TaskSpec(
+        id="-".join(cmd)[:60] + str(len(cmd)),
+        cmd=cmd,
+        context=RunContext(story_id="s-sec", role=role, phase=phase),
+    )
 
 
 @pytest.mark.parametrize(
@@ -51,8 +54,14 @@ def test_disallowed_and_shell_bypass_are_denied_and_audited(audited, cmd, rule):
     assert result.status == "denied"
     assert result.exit_code is None  # it never ran
     assert result.reason.startswith(rule)
-    decisions = [e for _, e in log.read("s-sec") if e.type == "policy.decision" and e.data["argv"] == list(cmd)]
-    assert decisions and decisions[-1].data["allowed"] is False and decisions[-1].data["rule"] == rule
+    decisions = [
+        e
+        for _, e in log.read("s-sec")
+        if e.type == "policy.decision" and e.data["argv"] == list(cmd)
+    ]
+    assert (
+        decisions and decisions[-1].data["allowed"] is False and decisions[-1].data["rule"] == rule
+    )
 
 
 def test_allowed_command_runs_and_both_events_are_audited(audited):

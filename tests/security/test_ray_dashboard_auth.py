@@ -20,8 +20,13 @@ PATHS = ("/api/jobs/", "/nodes?view=summary", "/api/cluster_status")
 
 
 def fleet(env: dict[str, str], *argv: str) -> tuple[int, str]:
-    done = subprocess.run([sys.executable, "-m", "cluster.cli", *argv], env=env, capture_output=True,
-                          text=True, timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-m", "cluster.cli", *argv],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     return done.returncode, done.stdout + done.stderr
 
 
@@ -49,7 +54,9 @@ def test_dashboard_refuses_requests_without_the_token(head):
     with httpx.Client(timeout=30) as c:
         for path in PATHS:
             assert c.get(base + path).status_code == 401, path
-            assert c.get(base + path, headers={"Authorization": f"Bearer {token}x"}).status_code in (401, 403), path
+            assert c.get(
+                base + path, headers={"Authorization": f"Bearer {token}x"}
+            ).status_code in (401, 403), path
             assert c.get(base + path, params={"token": token}).status_code == 401, path
             ok = c.get(base + path, headers={"Authorization": f"Bearer {token}"})
             assert ok.status_code == 200, (path, ok.status_code, ok.text[:300])  # the control

@@ -35,8 +35,13 @@ def ws(tmp_path: Path) -> Path:
 
 
 def run(sb: BwrapSandbox, ws: Path, *cmd: str, timeout: float = 20, **res: int):
-    spec = TaskSpec(id=f"atk-{time.monotonic_ns()}", cmd=cmd, workspace=str(ws), timeout_s=timeout,
-                    resources=Resources(**res))
+    spec = TaskSpec(
+        id=f"atk-{time.monotonic_ns()}",
+        cmd=cmd,
+        workspace=str(ws),
+        timeout_s=timeout,
+        resources=Resources(**res),
+    )
     return sb.run(spec)
 
 
@@ -45,7 +50,11 @@ def py(sb: BwrapSandbox, ws: Path, code: str, **kw):
 
 
 def test_runs_as_nobody_without_capabilities(sandbox, ws):
-    r = py(sandbox, ws, "import os; print(os.getuid(), os.geteuid()); print(open('/proc/self/status').read())")
+    r = py(
+        sandbox,
+        ws,
+        "import os; print(os.getuid(), os.geteuid()); print(open('/proc/self/status').read())",
+    )
     assert r.status == "passed", r.stderr
     assert r.stdout.splitlines()[0] == "65534 65534"
     assert "CapEff:\t0000000000000000" in r.stdout and "NoNewPrivs:\t1" in r.stdout
@@ -60,7 +69,9 @@ def test_host_loopback_server_unreachable(sandbox, ws):
     srv.settimeout(5)
     t = threading.Thread(target=lambda: accepted.append(_accept(srv)), daemon=True)
     t.start()
-    r = py(sandbox, ws, f"import socket; socket.create_connection(('127.0.0.1', {port}), timeout=3)")
+    r = py(
+        sandbox, ws, f"import socket; socket.create_connection(('127.0.0.1', {port}), timeout=3)"
+    )
     t.join(6)
     srv.close()
     assert r.status == "failed" and r.exit_code == 1
@@ -117,8 +128,14 @@ def test_host_secret_file_and_env_not_readable(sandbox, ws, tmp_path, monkeypatc
     from fleet.policy import PolicyEngine
 
     audited = AuditedSandbox(sandbox, PolicyEngine(load("policy.yaml")))
-    r = audited.run(TaskSpec(id="env", cmd=("cat", "/proc/self/environ"), workspace=str(ws),
-                             context=RunContext(role="developer", phase="build")))
+    r = audited.run(
+        TaskSpec(
+            id="env",
+            cmd=("cat", "/proc/self/environ"),
+            workspace=str(ws),
+            context=RunContext(role="developer", phase="build"),
+        )
+    )
     assert r.status == "passed"
     assert "TOPSECRET" not in r.stdout and "FLEET_FAKE_API_TOKEN" not in r.stdout
     assert f"PATH={os.environ['PATH']}" in r.stdout  # PATH is on the allowlist
@@ -168,7 +185,14 @@ def test_sleep_past_timeout_kills_whole_tree(sandbox, ws):
 
 def test_gigabytes_of_output_are_capped(sandbox, ws):
     started = time.monotonic()
-    r = run(sandbox, ws, "sh", "-c", "yes AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", output_bytes=100_000)
+    r = run(
+        sandbox,
+        ws,
+        "sh",
+        "-c",
+        "yes AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+        output_bytes=100_000,
+    )
     assert (r.status, r.limit_hit) == ("killed", "output")
     assert r.stdout_truncated and "truncated by the sandbox" in r.stdout
     assert len(r.stdout) < 100_000 + 500

@@ -50,20 +50,30 @@ def _raw(url: str, log: RedisEventLog, story: str) -> str:
     return "\n".join(json.dumps(fields) for _, fields in entries)
 
 
-def test_sandbox_output_and_denied_argv_are_masked_in_the_stored_timeline(redis_url, timeline, tmp_path: Path):
+def test_sandbox_output_and_denied_argv_are_masked_in_the_stored_timeline(
+    redis_url, timeline, tmp_path: Path
+):
     ws = tmp_path / "ws"
     ws.mkdir()
     (ws / "leak.txt").write_text(
         f"AWS_ACCESS_KEY_ID={AWS_KEY}\naws_secret_access_key = {AWS_SECRET}\n"
-        f"pushing with {GH_TOKEN}\n{PEM}\ncommit 9fceb02d0ae598e95dc970b74767f19372d61af8 ok\n")
+        f"pushing with {GH_TOKEN}\n{PEM}\ncommit 9fceb02d0ae598e95dc970b74767f19372d61af8 ok\n"
+    )
     os.chown(ws, 65534, 65534)
     os.chown(ws / "leak.txt", 65534, 65534)
     sandbox = AuditedSandbox(BwrapSandbox(), PolicyEngine(load("policy.yaml")), events=timeline)
     ctx = RunContext(story_id="s-leak", role="developer", phase="build")
-    ran = sandbox.run(TaskSpec(id="leak-cat", cmd=("cat", "leak.txt"), workspace=str(ws), context=ctx))
+    ran = sandbox.run(
+        TaskSpec(id="leak-cat", cmd=("cat", "leak.txt"), workspace=str(ws), context=ctx)
+    )
     assert ran.status == "passed" and AWS_KEY in ran.stdout  # the sandbox really printed them
-    denied = sandbox.run(TaskSpec(id="leak-curl", cmd=("curl", "-H", f"Authorization: Bearer {GH_TOKEN}",
-                                                        "https://api.github.com"), context=ctx))
+    denied = sandbox.run(
+        TaskSpec(
+            id="leak-curl",
+            cmd=("curl", "-H", f"Authorization: Bearer {GH_TOKEN}", "https://api.github.com"),
+            context=ctx,
+        )
+    )
     assert denied.status == "denied"
 
     stored = _raw(redis_url, timeline, "s-leak")
@@ -78,9 +88,14 @@ def test_sandbox_output_and_denied_argv_are_masked_in_the_stored_timeline(redis_
 
 def test_model_output_is_masked_in_stream_and_projected_graph(redis_url, timeline):
     clock = FakeClock()
-    proposal = Proposal(id="d1.p1", deliberation_id="d1", author="developer-1", role="developer",
-                        content=f"Set OPENAI_API_KEY={OPENAI_KEY} in settings.py and call the API.",
-                        rationale=f"the key {OPENAI_KEY} works for me")
+    proposal = Proposal(
+        id="d1.p1",
+        deliberation_id="d1",
+        author="developer-1",
+        role="developer",
+        content=f"Set OPENAI_API_KEY={OPENAI_KEY} in settings.py and call the API.",
+        rationale=f"the key {OPENAI_KEY} works for me",
+    )
     event = make_event("s-model", "council.proposal", clock=clock, payload=proposal)
     first = timeline.append(event)
     assert timeline.append(event) == first  # still idempotent: the id is never rewritten

@@ -13,5 +13,12 @@ def test_exact_token_maps_to_its_role():
 
 
 def test_prefixes_suffixes_case_and_empty_tokens_are_refused():
-    for attempt in ("po-secret-token-aaa", "po-secret-token-aaaaX", "PO-SECRET-TOKEN-AAAA", "", " po-secret-token-aaaa", "päss"):
+    for attempt in (
+        "po-secret-token-aaa",
+        "po-secret-token-aaaaX",
+        "PO-SECRET-TOKEN-AAAA",
+        "",
+        " po-secret-token-aaaa",
+        "päss",
+    ):
         assert role_of(TOKENS, attempt) is None

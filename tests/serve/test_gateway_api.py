@@ -9,7 +9,11 @@ from fleet_stack import GOOD_STORY, wait_for
 
 def test_healthz_needs_no_token_and_sees_redis_and_orchestrator(stack, client):
     r = client.get(f"{stack.base_url}/healthz")
-    assert r.status_code == 200 and r.json() == {"status": "ok", "redis": True, "orchestrator": True}
+    assert r.status_code == 200 and r.json() == {
+        "status": "ok",
+        "redis": True,
+        "orchestrator": True,
+    }
 
 
 def test_missing_or_unknown_token_is_401_wrong_role_is_403(stack, client):
@@ -29,7 +33,9 @@ def test_invalid_bodies_are_422_naming_the_field(stack, client):
     assert r.status_code == 422 and r.json()["field"] == "body.title"
     r = client.post(url, json={**GOOD_STORY, "rigor": "L9"}, headers=stack.headers())
     assert r.status_code == 422 and r.json()["field"] == "body.rigor"
-    r = client.post(url, content=b"{not json", headers={**stack.headers(), "Content-Type": "application/json"})
+    r = client.post(
+        url, content=b"{not json", headers={**stack.headers(), "Content-Type": "application/json"}
+    )
     assert r.status_code == 422 and r.json()["error"] == "invalid_request"
 
 
@@ -42,13 +48,20 @@ def test_oversized_body_is_413(stack, client):
 def test_unknown_story_is_404_and_approval_out_of_turn_is_409(stack, client):
     r = client.get(f"{stack.base_url}/stories/nope", headers=stack.headers("viewer"))
     assert r.status_code == 404 and "not found" in r.json()["message"]
-    r = client.post(f"{stack.base_url}/stories", json={**GOOD_STORY, "id": "gw-409"}, headers=stack.headers())
+    r = client.post(
+        f"{stack.base_url}/stories", json={**GOOD_STORY, "id": "gw-409"}, headers=stack.headers()
+    )
     assert r.status_code == 201
     wait_for(client, stack, "gw-409", lambda b: b["parked"] is not None)
-    r = client.post(f"{stack.base_url}/stories/gw-409/approvals", json={"gate": "acceptance"},
-                    headers=stack.headers())
+    r = client.post(
+        f"{stack.base_url}/stories/gw-409/approvals",
+        json={"gate": "acceptance"},
+        headers=stack.headers(),
+    )
     assert r.status_code == 409 and "parked at gate 'scope'" in r.json()["message"]
-    r = client.post(f"{stack.base_url}/stories", json={**GOOD_STORY, "id": "gw-409"}, headers=stack.headers())
+    r = client.post(
+        f"{stack.base_url}/stories", json={**GOOD_STORY, "id": "gw-409"}, headers=stack.headers()
+    )
     assert r.status_code == 409 and "already exists" in r.json()["message"]
 
 
@@ -62,7 +75,9 @@ def test_po_gates_park_and_resume_to_done_with_sse_and_report(stack, client):
         if body["outcome"]:
             break
         gates.append(body["parked"]["gate"])
-        r = client.post(f"{url}/gw-done/approvals", json={"approved": True}, headers=stack.headers())
+        r = client.post(
+            f"{url}/gw-done/approvals", json={"approved": True}, headers=stack.headers()
+        )
         assert r.status_code == 202 and r.json()["type"] == "story.approved"
     body = wait_for(client, stack, "gw-done", lambda b: b["outcome"] is not None)
     assert gates == ["scope", "design", "acceptance"] and body["state"] == "DONE"
@@ -72,10 +87,13 @@ def test_po_gates_park_and_resume_to_done_with_sse_and_report(stack, client):
         assert resp.headers["content-type"].startswith("text/event-stream")
         frames = [f for f in resp.read().decode().split("\n\n") if f.startswith("id:")]
     types = [f.split("\n")[1].removeprefix("event: ") for f in frames]
-    assert types[0] == "story.created" and types[-1] == "story.done" and len(types) == body["events"]
+    assert (
+        types[0] == "story.created" and types[-1] == "story.done" and len(types) == body["events"]
+    )
     third = frames[2].split("\n")[0].removeprefix("id: ")
-    with client.stream("GET", f"{url}/gw-done/events", headers={**stack.headers("viewer"),
-                                                                  "Last-Event-ID": third}) as resp:
+    with client.stream(
+        "GET", f"{url}/gw-done/events", headers={**stack.headers("viewer"), "Last-Event-ID": third}
+    ) as resp:
         resumed = [f for f in resp.read().decode().split("\n\n") if f.startswith("id:")]
     assert resumed == frames[3:]
 
@@ -85,7 +103,9 @@ def test_po_gates_park_and_resume_to_done_with_sse_and_report(stack, client):
     js = client.get(f"{url}/gw-done/report?format=json", headers=stack.headers("viewer")).json()
     assert js["kind"] == "report" and any(t["type"] == "story.done" for t in js["timeline"])
 
-    delib_id = json.loads(frames[types.index("council.result")].split("data: ", 1)[1])["payload"]["id"]
+    delib_id = json.loads(frames[types.index("council.result")].split("data: ", 1)[1])["payload"][
+        "id"
+    ]
     d = client.get(f"{stack.base_url}/deliberations/{delib_id}", headers=stack.headers("viewer"))
     assert d.status_code == 200 and d.json()["winner"]
     listed = client.get(url, headers=stack.headers("viewer"), params={"state": "DONE"}).json()
@@ -98,24 +118,47 @@ def test_transitions_endpoint_approves_and_rejects_through_gates(stack, client):
     wait_for(client, stack, "gw-tr", lambda b: (b["parked"] or {}).get("gate") == "scope")
     r = client.post(f"{url}/gw-tr/transitions", json={"target": "DONE"}, headers=stack.headers())
     assert r.status_code == 409 and "Allowed from DRAFT" in r.json()["message"]
-    assert client.post(f"{url}/gw-tr/transitions", json={"target": "DESIGN"},
-                       headers=stack.headers()).status_code == 202
+    assert (
+        client.post(
+            f"{url}/gw-tr/transitions", json={"target": "DESIGN"}, headers=stack.headers()
+        ).status_code
+        == 202
+    )
     wait_for(client, stack, "gw-tr", lambda b: (b["parked"] or {}).get("gate") == "design")
-    assert client.post(f"{url}/gw-tr/transitions", json={"target": "reject_design"},
-                       headers=stack.headers()).status_code == 202
+    assert (
+        client.post(
+            f"{url}/gw-tr/transitions", json={"target": "reject_design"}, headers=stack.headers()
+        ).status_code
+        == 202
+    )
     body = wait_for(client, stack, "gw-tr", lambda b: b["state"] == "DRAFT" and b["parked"])
     assert [t["name"] for t in body["transitions"]][-1] == "reject_design"
 
 
 def test_per_story_models_are_checked_and_recorded(stack, client):
     url = f"{stack.base_url}/stories"
-    r = client.post(url, json={**GOOD_STORY, "models": {"developer": "gpt-9"}}, headers=stack.headers())
-    assert r.status_code == 422 and r.json()["field"] == "body.models" and "unknown model 'gpt-9'" in r.json()["message"]
-    r = client.post(url, json={**GOOD_STORY, "models": {"tester": "scripted"}}, headers=stack.headers())
+    r = client.post(
+        url, json={**GOOD_STORY, "models": {"developer": "gpt-9"}}, headers=stack.headers()
+    )
+    assert (
+        r.status_code == 422
+        and r.json()["field"] == "body.models"
+        and "unknown model 'gpt-9'" in r.json()["message"]
+    )
+    r = client.post(
+        url, json={**GOOD_STORY, "models": {"tester": "scripted"}}, headers=stack.headers()
+    )
     assert r.status_code == 422 and "unknown role 'tester'" in r.json()["message"]
-    r = client.post(url, json={**GOOD_STORY, "id": "gw-models", "models": {"developer": "scripted"}},
-                    headers=stack.headers())
+    r = client.post(
+        url,
+        json={**GOOD_STORY, "id": "gw-models", "models": {"developer": "scripted"}},
+        headers=stack.headers(),
+    )
     assert r.status_code == 201
-    r = client.get(f"{url}/gw-models/events", params={"follow": "false"}, headers=stack.headers("viewer"))
+    r = client.get(
+        f"{url}/gw-models/events", params={"follow": "false"}, headers=stack.headers("viewer")
+    )
     created = json.loads(r.text.split("data: ", 1)[1].split("\n", 1)[0])
-    assert created["type"] == "story.created" and created["payload"]["models"] == {"developer": "scripted"}
+    assert created["type"] == "story.created" and created["payload"]["models"] == {
+        "developer": "scripted"
+    }

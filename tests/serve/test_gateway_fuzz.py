@@ -31,7 +31,9 @@ def _check(case, stack, seen: list[str]) -> None:
         case.query = {**(case.query or {}), "follow": "false"}
     response = case.call(base_url=stack.base_url, headers=headers, timeout=30)
     seen.append(f"{case.method} {case.path} {response.status_code}")
-    assert response.status_code < 500, f"{case.method} {case.formatted_path} -> {response.status_code}: {response.text[:500]}"
+    assert response.status_code < 500, (
+        f"{case.method} {case.formatted_path} -> {response.status_code}: {response.text[:500]}"
+    )
     if not headers and case.path != "/healthz":
         assert response.status_code in (401, 404, 411, 413, 422), response.text[:300]
 
@@ -41,7 +43,13 @@ def test_no_request_gets_a_5xx(api_schema, stack):
     operations = [result.ok() for result in api_schema.get_all_operations()]
     assert len(operations) >= 8  # every route of the gateway is in the spec
     for op in operations:
-        @settings(max_examples=EXAMPLES, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+
+        @settings(
+            max_examples=EXAMPLES,
+            deadline=None,
+            database=None,
+            suppress_health_check=list(HealthCheck),
+        )
         @given(case=op.as_strategy())
         def fuzz(case):
             _check(case, stack, seen)

@@ -35,7 +35,9 @@ class Essay(BaseModel):
 def ask(i: int) -> list[ChatMessage]:
     return [
         ChatMessage(role="system", content="You triage bug reports. Answer in JSON."),
-        ChatMessage(role="user", content=f"Bug {i}: the login page crashes when the password is empty."),
+        ChatMessage(
+            role="user", content=f"Bug {i}: the login page crashes when the password is empty."
+        ),
     ]
 
 
@@ -60,8 +62,11 @@ def test_models_endpoint_and_http_errors(llm_url):
     assert [m["id"] for m in listed["data"]] == ["local-smollm2"]
     bad = httpx.post(f"{llm_url}/chat/completions", json={"messages": "nope"}, timeout=30)
     assert bad.status_code == 400 and "messages" in bad.json()["error"]["message"]
-    stream = httpx.post(f"{llm_url}/chat/completions", json={"messages": [{"role": "user", "content": "x"}],
-                                                             "stream": True}, timeout=30)
+    stream = httpx.post(
+        f"{llm_url}/chat/completions",
+        json={"messages": [{"role": "user", "content": "x"}], "stream": True},
+        timeout=30,
+    )
     assert stream.status_code == 400 and "stream" in stream.json()["error"]["message"]
     assert httpx.get(f"{llm_url}/nothing", timeout=30).status_code == 404
 
@@ -74,11 +79,19 @@ def test_schema_constrained_answer_validates(llm_url, models):
 
 
 def test_max_tokens_and_sampling_fields_are_honoured(llm_url):
-    body = {"model": "local-smollm2", "messages": [{"role": "user", "content": "Tell me a long story."}],
-            "max_tokens": 5, "temperature": 0.0, "seed": 1}
+    body = {
+        "model": "local-smollm2",
+        "messages": [{"role": "user", "content": "Tell me a long story."}],
+        "max_tokens": 5,
+        "temperature": 0.0,
+        "seed": 1,
+    }
     first = httpx.post(f"{llm_url}/chat/completions", json=body, timeout=60).json()
     again = httpx.post(f"{llm_url}/chat/completions", json=body, timeout=60).json()
-    assert first["usage"]["completion_tokens"] == 5 and first["choices"][0]["finish_reason"] == "length"
+    assert (
+        first["usage"]["completion_tokens"] == 5
+        and first["choices"][0]["finish_reason"] == "length"
+    )
     assert first["model"] == "local-smollm2"
     assert first["choices"][0]["message"]["content"] == again["choices"][0]["message"]["content"]
 
@@ -86,37 +99,60 @@ def test_max_tokens_and_sampling_fields_are_honoured(llm_url):
 def test_eight_concurrent_requests_all_succeed(llm_url, models):
     chat = build_chat_model(models, "local-smollm2", llm_base_url=llm_url)
     with ThreadPoolExecutor(8) as pool:
-        results = list(pool.map(lambda i: structured(chat, ask(i), Triage, max_tokens=96, seed=i), range(8)))
+        results = list(
+            pool.map(lambda i: structured(chat, ask(i), Triage, max_tokens=96, seed=i), range(8))
+        )
     assert len(results) == 8 and all(isinstance(r, Triage) for r in results)
 
 
 def test_fallback_from_dead_primary_to_local_model_is_recorded(llm_url, models):
     dead = f"http://127.0.0.1:{free_port()}/v1"
-    config = ModelsConfig.model_validate({
-        "models": {
-            "dead-primary": {"backend": "openai", "base_url": dead, "model_id": "x", "max_retries": 1},
-            "local-smollm2": models.models["local-smollm2"].model_dump(),
-        },
-        "routing": {"default": ["dead-primary", "local-smollm2"]},
-    })
+    config = ModelsConfig.model_validate(
+        {
+            "models": {
+                "dead-primary": {
+                    "backend": "openai",
+                    "base_url": dead,
+                    "model_id": "x",
+                    "max_retries": 1,
+                },
+                "local-smollm2": models.models["local-smollm2"].model_dump(),
+            },
+            "routing": {"default": ["dead-primary", "local-smollm2"]},
+        }
+    )
     log = InMemoryEventLog()
-    chat = chat_model_for_role(config, "qa", story_id="story-fb", llm_base_url=llm_url,
-                               ledger=UsageLedger(config, event_log=log), event_log=log)
+    chat = chat_model_for_role(
+        config,
+        "qa",
+        story_id="story-fb",
+        llm_base_url=llm_url,
+        ledger=UsageLedger(config, event_log=log),
+        event_log=log,
+    )
     triage = structured(chat, ask(1), Triage, max_tokens=96)
     assert isinstance(triage, Triage)
     events = [e for _, e in log.read("story-fb")]
     fallback = [e for e in events if e.type == "model.fallback"]
-    assert fallback and fallback[0].data["from"] == "dead-primary" and fallback[0].data["to"] == "local-smollm2"
+    assert (
+        fallback
+        and fallback[0].data["from"] == "dead-primary"
+        and fallback[0].data["to"] == "local-smollm2"
+    )
     assert dead in fallback[0].data["reason"]
     usage = [e.payload for e in events if e.type == "model.usage"]
     assert usage and usage[0].model == "local-smollm2" and usage[0].completion_tokens > 0
 
 
 def test_budget_stops_the_call_after_it_is_spent(llm_url, models):
-    config = models.model_copy(update={"budgets": {"story": models.budgets["story"].model_copy(update={"tokens": 50})}})
+    config = models.model_copy(
+        update={"budgets": {"story": models.budgets["story"].model_copy(update={"tokens": 50})}}
+    )
     log = InMemoryEventLog()
     ledger = UsageLedger(config, event_log=log)
-    chat = chat_model_for_role(config, "developer", story_id="story-b", llm_base_url=llm_url, ledger=ledger)
+    chat = chat_model_for_role(
+        config, "developer", story_id="story-b", llm_base_url=llm_url, ledger=ledger
+    )
     first = chat.complete(ask(2), max_tokens=40)
     assert first.prompt_tokens + first.completion_tokens >= 50  # this call spent the budget
     with pytest.raises(BudgetExceeded) as err:

@@ -9,7 +9,8 @@ from fleet.contracts import Story
 
 GOOD = [
     Story(
-        id="invoices-csv", title="Export invoices as CSV",
+        id="invoices-csv",
+        title="Export invoices as CSV",
         description="As an accountant I want to export the invoices of a month as a CSV file so "
         "that I can import them into our bookkeeping tool without retyping them.",
         acceptance_criteria=(
@@ -21,7 +22,8 @@ GOOD = [
         ),
     ),
     Story(
-        id="rate-limit", title="Rate-limit the login endpoint",
+        id="rate-limit",
+        title="Rate-limit the login endpoint",
         description="As a security engineer I want repeated failed logins from one IP address to "
         "be throttled so that password-guessing attacks become impractical.",
         acceptance_criteria=(
@@ -32,21 +34,28 @@ GOOD = [
     ),
 ]
 
-VAGUE = Story(id="vague", title="Improve performance and add dark mode",
-              description="Make the app faster and nicer, etc.")
+VAGUE = Story(
+    id="vague",
+    title="Improve performance and add dark mode",
+    description="Make the app faster and nicer, etc.",
+)
 BORDERLINE = Story(
-    id="reset", title="Password reset by email",
+    id="reset",
+    title="Password reset by email",
     description="As a registered user I want to reset my forgotten password by email so that I "
     "can get back into my account without calling support.",
     acceptance_criteria=("Reset works properly",),
 )
 DEPENDENT = Story(
-    id="orders", title="Show order history",
+    id="orders",
+    title="Show order history",
     description="As a customer I want to see my past orders so that I can reorder. This is "
     "blocked by PAY-12 and depends on the new orders API. Implement it using the React table "
     "library.",
-    acceptance_criteria=("The page lists the last 20 orders, newest first",
-                         "Each row shows date, total and status"),
+    acceptance_criteria=(
+        "The page lists the last 20 orders, newest first",
+        "Each row shows date, total and status",
+    ),
 )
 
 
@@ -88,10 +97,14 @@ def test_borderline_story_sits_at_the_threshold():
 
 
 def test_fixing_the_borderline_story_raises_its_score():
-    fixed = BORDERLINE.model_copy(update={"acceptance_criteria": (
-        "When I submit my email, then a reset link is sent within 1 minute",
-        "An expired link (older than 24 hours) shows the message 'Link expired'",
-    )})
+    fixed = BORDERLINE.model_copy(
+        update={
+            "acceptance_criteria": (
+                "When I submit my email, then a reset link is sent within 1 minute",
+                "An expired link (older than 24 hours) shows the message 'Link expired'",
+            )
+        }
+    )
     assert score_story(fixed).dor > score_story(BORDERLINE).dor
     assert score_story(fixed).dor == 100
 
@@ -110,8 +123,14 @@ def test_length_limits(words, expect):
     body = "As a user I want this so that it helps. " + " ".join(["word"] * words)
     if words < 20:
         body = " ".join(["word"] * words)
-    s = score_story(Story(id="len", title="Length check", description=body,
-                          acceptance_criteria=GOOD[0].acceptance_criteria))
+    s = score_story(
+        Story(
+            id="len",
+            title="Length check",
+            description=body,
+            acceptance_criteria=GOOD[0].acceptance_criteria,
+        )
+    )
     assert any(expect in f.reason for f in s.findings)
 
 
@@ -123,7 +142,9 @@ def test_too_many_criteria_means_too_big():
 
 
 def test_open_questions_hurt_estimability():
-    s = score_story(GOOD[0].model_copy(update={"description": GOOD[0].description + " Format TBD."}))
+    s = score_story(
+        GOOD[0].model_copy(update={"description": GOOD[0].description + " Format TBD."})
+    )
     assert any("open questions" in f.reason for f in s.findings)
     assert s.invest["estimable"] <= 70
 

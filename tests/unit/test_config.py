@@ -73,8 +73,12 @@ def test_unknown_key_names_the_key_path(cfg_dir):
 
 
 def test_wrong_type_names_key_and_problem(cfg_dir):
-    edit(cfg_dir, "fleet.yaml", "redis: {host: 127.0.0.1, port: 6390}",
-         "redis: {host: 127.0.0.1, port: lots}")
+    edit(
+        cfg_dir,
+        "fleet.yaml",
+        "redis: {host: 127.0.0.1, port: 6390}",
+        "redis: {host: 127.0.0.1, port: lots}",
+    )
     err = broken(cfg_dir, "fleet.yaml")
     assert err.key == "redis.port"
     assert "integer" in err.problem
@@ -160,14 +164,22 @@ def test_fleet_config_defaults_expand_home(monkeypatch, tmp_path):
 
 
 def test_fleet_config_env_overrides(tmp_path):
-    env = {"FLEET_DATA_DIR": str(tmp_path / "d"), "FLEET_REDIS_PORT": "7001",
-           "FLEET_GATEWAY_PORT": "7002", "FLEET_DASHBOARD_PORT": "7003",
-           "FLEET_RAY_GCS_PORT": "7004"}
+    env = {
+        "FLEET_DATA_DIR": str(tmp_path / "d"),
+        "FLEET_REDIS_PORT": "7001",
+        "FLEET_GATEWAY_PORT": "7002",
+        "FLEET_DASHBOARD_PORT": "7003",
+        "FLEET_RAY_GCS_PORT": "7004",
+    }
     assert set(env) == set(ENV_OVERRIDES)
     cfg = fleet_config(env=env)
     assert cfg.data_dir == str(tmp_path / "d")
     assert (cfg.redis.port, cfg.gateway.port, cfg.ray.dashboard.port, cfg.ray.gcs_port) == (
-        7001, 7002, 7003, 7004)
+        7001,
+        7002,
+        7003,
+        7004,
+    )
     assert cfg.redis.host == "127.0.0.1"  # untouched siblings keep their values
 
 

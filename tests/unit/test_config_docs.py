@@ -43,11 +43,14 @@ def _reachable() -> set[type[BaseModel]]:
 def _schema_classes() -> set[type[BaseModel]]:
     """Reachable schemas, their config-package base classes, and every schema class defined there."""
     out = _reachable()
-    out |= {base for cls in out for base in cls.__mro__ if base.__module__.startswith("fleet.config")}
+    out |= {
+        base for cls in out for base in cls.__mro__ if base.__module__.startswith("fleet.config")
+    }
     for name, module in list(sys.modules.items()):
         if name.startswith("fleet.config"):
             out |= {
-                obj for _, obj in inspect.getmembers(module, inspect.isclass)
+                obj
+                for _, obj in inspect.getmembers(module, inspect.isclass)
                 if issubclass(obj, Schema) and obj.__module__.startswith("fleet.config")
             }
     return out
@@ -55,14 +58,24 @@ def _schema_classes() -> set[type[BaseModel]]:
 
 def test_walk_reaches_nested_models_and_union_members():
     names = {cls.__name__ for cls in _reachable()}
-    nested = {"TransitionSpec", "Thresholds", "RigorProfile", "Endpoint", "Limits", "Toleration", "SecretRef"}
+    nested = {
+        "TransitionSpec",
+        "Thresholds",
+        "RigorProfile",
+        "Endpoint",
+        "Limits",
+        "Toleration",
+        "SecretRef",
+    }
     union_members = {"LlamaCppModel", "VllmModel", "OpenAIModel", "ScriptedModel"}
     assert nested | union_members | {cls.__name__ for cls in SCHEMAS.values()} <= names
 
 
 def test_every_schema_class_has_a_docstring():
     missing = sorted(
-        cls.__qualname__ for cls in _schema_classes() if not (cls.__dict__.get("__doc__") or "").strip()
+        cls.__qualname__
+        for cls in _schema_classes()
+        if not (cls.__dict__.get("__doc__") or "").strip()
     )
     assert missing == [], f"config schemas without a class docstring: {missing}"
 

@@ -21,7 +21,9 @@ from fleet.contracts import (
 
 def test_wire_round_trip_keeps_type_and_values():
     story = Story(id="s1", title="Add login", acceptance_criteria=("user can log in",))
-    event = FleetEvent(id="e1", story_id="s1", type="story.created", at_ms=5, payload=story, data={"n": 1})
+    event = FleetEvent(
+        id="e1", story_id="s1", type="story.created", at_ms=5, payload=story, data={"n": 1}
+    )
     back = from_wire(to_wire(event))
     assert isinstance(back, FleetEvent)
     assert isinstance(back.payload, Story)
@@ -58,7 +60,9 @@ ERRORS = [
     errors.VersionConflict(key="k", expected=1, actual=2),
     errors.ConfigError(file="roles.yaml", key="roles.qa", problem="bad"),
     errors.UnknownName(what="role", name="x", valid=["qa"]),
-    errors.InvalidTransition(state="DRAFT", target="DONE", reason="no such move", allowed=["DESIGN"]),
+    errors.InvalidTransition(
+        state="DRAFT", target="DONE", reason="no such move", allowed=["DESIGN"]
+    ),
     errors.GuardFailed(state="DRAFT", target="DESIGN", reason="dor_ok false", allowed=["DESIGN"]),
     errors.PolicyDenied(role="qa", phase="build", argv=("rm", "-rf"), rule="default deny"),
     errors.NotFound(what="story", id="s9"),

@@ -24,15 +24,26 @@ def member(agent_id: str, chat: ScriptedChatModel, **kw) -> Member:
 
 
 def team(scripts: dict[str, object], **kw) -> dict[str, Member]:
-    return {m: member(m, s if isinstance(s, ScriptedChatModel) else ScriptedChatModel(script=s), **kw) for m, s in scripts.items()}
+    return {
+        m: member(m, s if isinstance(s, ScriptedChatModel) else ScriptedChatModel(script=s), **kw)
+        for m, s in scripts.items()
+    }
 
 
 def request(**kw) -> DeliberationRequest:
-    base = {"id": "d1", "story_id": "s1", "task": "add a cache to the API", "members": TEAM, "rounds": 2}
+    base = {
+        "id": "d1",
+        "story_id": "s1",
+        "task": "add a cache to the API",
+        "members": TEAM,
+        "rounds": 2,
+    }
     return DeliberationRequest(**{**base, **kw})
 
 
-def run(members: dict[str, Member], req: DeliberationRequest, log: InMemoryEventLog | None = None, **kw):
+def run(
+    members: dict[str, Member], req: DeliberationRequest, log: InMemoryEventLog | None = None, **kw
+):
     log = log or InMemoryEventLog()
     return Council(local_gather(members), log, clock=FakeClock(), **kw).deliberate(req), log
 
@@ -42,7 +53,14 @@ def types(log: InMemoryEventLog, story: str = "s1") -> list[str]:
 
 
 def test_plan_has_a_vote_per_round_only_with_early_stop():
-    assert plan(request(early_stop=False)) == [(0, "propose"), (1, "critique"), (1, "revise"), (2, "critique"), (2, "revise"), (2, "vote")]
+    assert plan(request(early_stop=False)) == [
+        (0, "propose"),
+        (1, "critique"),
+        (1, "revise"),
+        (2, "critique"),
+        (2, "revise"),
+        (2, "vote"),
+    ]
     assert [s for s in plan(request()) if s[1] == "vote"] == [(0, "vote"), (1, "vote"), (2, "vote")]
 
 
@@ -53,12 +71,18 @@ def test_full_run_records_every_round_and_stores_the_decision():
     assert all(b.round == 2 for b in d.ballots) and d.missing == {}
     assert {p.content for p in d.proposals if p.round == 2} == {f"{m} plan revised" for m in TEAM}
     events = types(log)
-    assert events[0] == "deliberation.started" and events[-2:] == ["council.result", "decision.made"]
+    assert events[0] == "deliberation.started" and events[-2:] == [
+        "council.result",
+        "decision.made",
+    ]
     assert events.count("council.round_completed") == 3 and events.count("council.ballot") == 3
     decision = log.read("s1")[-1][1].payload
     assert decision.what == "qa-1 plan revised" and decision.deliberation_id == "d1"
     assert set(decision.decided_by) == set(TEAM)
-    assert {a.proposal_id for a in decision.alternatives} == {"d1:p2:developer-1", "d1:p2:architect-1"}
+    assert {a.proposal_id for a in decision.alternatives} == {
+        "d1:p2:developer-1",
+        "d1:p2:architect-1",
+    }
     assert all("points vs" in a.why_rejected for a in decision.alternatives)
 
 
@@ -68,7 +92,9 @@ def test_write_behind_gives_the_same_record_and_timeline():
     behind, log_behind = run(team(scripts), request(early_stop=False), write_behind=True)
     assert behind == plain
     assert [ev.id for _, ev in log_behind.read("s1")] == [ev.id for _, ev in log_plain.read("s1")]
-    assert log_behind.checkpoint_get(checkpoint_key("d1")) == log_plain.checkpoint_get(checkpoint_key("d1"))
+    assert log_behind.checkpoint_get(checkpoint_key("d1")) == log_plain.checkpoint_get(
+        checkpoint_key("d1")
+    )
 
 
 def test_unanimous_consensus_stops_after_the_first_vote():
@@ -81,7 +107,11 @@ def test_unanimous_consensus_stops_after_the_first_vote():
 
 
 def test_a_stubborn_member_is_outvoted():
-    scripts = {"developer-1": Voter("qa-1"), "qa-1": Voter("qa-1"), "architect-1": Voter(stubborn=True)}
+    scripts = {
+        "developer-1": Voter("qa-1"),
+        "qa-1": Voter("qa-1"),
+        "architect-1": Voter(stubborn=True),
+    }
     d, _ = run(team(scripts), request(early_stop=False, rule="plurality"))
     assert d.winner == "d1:p2:qa-1"
     assert d.tally.scores["d1:p2:architect-1"] == 1.0  # it voted for itself, alone
@@ -90,7 +120,11 @@ def test_a_stubborn_member_is_outvoted():
 
 
 def test_an_error_prone_member_is_dropped_and_quorum_holds():
-    scripts = {"developer-1": Voter("developer-1"), "qa-1": Voter("developer-1"), "architect-1": ScriptedChatModel("ERROR_PRONE")}
+    scripts = {
+        "developer-1": Voter("developer-1"),
+        "qa-1": Voter("developer-1"),
+        "architect-1": ScriptedChatModel("ERROR_PRONE"),
+    }
     d, log = run(team(scripts), request(early_stop=False))
     assert d.winner == "d1:p2:developer-1"
     dropped = {m for names in d.missing.values() for m in names}
@@ -126,7 +160,11 @@ class Crash(Exception):
 
 
 def test_a_restarted_council_resumes_and_matches_an_uninterrupted_run():
-    scripts = {"developer-1": Voter("qa-1"), "qa-1": Voter("architect-1"), "architect-1": Voter("qa-1")}
+    scripts = {
+        "developer-1": Voter("qa-1"),
+        "qa-1": Voter("architect-1"),
+        "architect-1": Voter("qa-1"),
+    }
     reference_members = team(scripts)
     reference, _ = run(reference_members, request(rounds=3, early_stop=False))
     reference_calls = sum(m.chat.calls for m in reference_members.values())

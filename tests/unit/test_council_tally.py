@@ -13,17 +13,29 @@ from fleet.errors import UnknownName
 A, B, C = "A", "B", "C"
 
 
-def ballot(voter: str, *ranking: str, scores: dict[str, float] | None = None, approvals: tuple[str, ...] = ()) -> Ballot:
+def ballot(
+    voter: str,
+    *ranking: str,
+    scores: dict[str, float] | None = None,
+    approvals: tuple[str, ...] = (),
+) -> Ballot:
     return Ballot(
-        id=f"b-{voter}", deliberation_id="d", voter=voter, role="developer",
-        ranking=ranking, scores=scores or {}, approvals=approvals,
+        id=f"b-{voter}",
+        deliberation_id="d",
+        voter=voter,
+        role="developer",
+        ranking=ranking,
+        scores=scores or {},
+        approvals=approvals,
     )
 
 
 # 5 voters: plurality ties A and C, Borda prefers B (the compromise everyone ranks second).
 SPLIT = [
-    ballot("v1", A, B, C), ballot("v2", A, B, C),
-    ballot("v3", C, B, A), ballot("v4", C, B, A),
+    ballot("v1", A, B, C),
+    ballot("v2", A, B, C),
+    ballot("v3", C, B, A),
+    ballot("v4", C, B, A),
     ballot("v5", B, A, C),
 ]
 
@@ -42,7 +54,11 @@ def test_borda_picks_the_compromise():
 
 
 def test_approval_counts_approvals_once_per_ballot():
-    ballots = [ballot("v1", A, B, approvals=(A, B, B)), ballot("v2", B, A, approvals=(B,)), ballot("v3", A, B, approvals=(A,))]
+    ballots = [
+        ballot("v1", A, B, approvals=(A, B, B)),
+        ballot("v2", B, A, approvals=(B,)),
+        ballot("v3", A, B, approvals=(A,)),
+    ]
     result = tally("approval", ballots, [A, B])
     assert result.scores == {A: 2.0, B: 2.0}
     assert result.winner == A and result.tie_break == "first-choice votes"
@@ -50,7 +66,9 @@ def test_approval_counts_approvals_once_per_ballot():
 
 def test_score_weighted_sums_scores_times_voter_weight():
     ballots = [ballot("v1", A, B, scores={A: 9, B: 2}), ballot("boss", B, A, scores={A: 1, B: 8})]
-    assert tally("score", ballots, [A, B]).winner == A  # 10 vs 10 -> first choice tie -> borda tie -> order
+    assert (
+        tally("score", ballots, [A, B]).winner == A
+    )  # 10 vs 10 -> first choice tie -> borda tie -> order
     weighted = tally("score", ballots, [A, B], weights={"boss": 2.0})
     assert weighted.scores == {A: 11.0, B: 18.0} and weighted.winner == B
 
@@ -76,7 +94,10 @@ def test_ballots_naming_unknown_or_repeated_candidates_are_cleaned():
 
 def test_evidence_weighted_passing_tests_beat_a_more_popular_failing_proposal():
     ballots = [ballot(f"v{i}", A, C, B) for i in range(4)] + [ballot("v9", B, A, C)]
-    evidence = [Evidence(proposal_id=A, passed=False, tests_failed=1), Evidence(proposal_id=B, passed=True, tests_passed=2)]
+    evidence = [
+        Evidence(proposal_id=A, passed=False, tests_failed=1),
+        Evidence(proposal_id=B, passed=True, tests_passed=2),
+    ]
     assert tally("borda", ballots, [A, B, C]).winner == A  # the votes alone pick A
     result = tally("evidence", ballots, [A, B, C], evidence=evidence)
     assert result.winner == B
@@ -107,7 +128,9 @@ def test_consensus_needs_the_supermajority_of_first_choices():
 
 
 def _request(**kw) -> DeliberationRequest:
-    return DeliberationRequest(id="d", story_id="s", task="t", members=("developer-1", "qa-1", "devops-1"), **kw)
+    return DeliberationRequest(
+        id="d", story_id="s", task="t", members=("developer-1", "qa-1", "devops-1"), **kw
+    )
 
 
 def test_make_ballot_completes_partial_rankings_and_derives_approvals():

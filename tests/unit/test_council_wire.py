@@ -11,13 +11,29 @@ from fleet.errors import ModelUnavailable, UserError
 
 
 def proposal(author: str) -> Proposal:
-    return Proposal(id=f"d:p0:{author}", deliberation_id="d", author=author, role="qa", round=0,
-                    content="cache with a 60 s TTL", commands=(("pytest", "-q", "tests/x y"),), rationale="fast")
+    return Proposal(
+        id=f"d:p0:{author}",
+        deliberation_id="d",
+        author=author,
+        role="qa",
+        round=0,
+        content="cache with a 60 s TTL",
+        commands=(("pytest", "-q", "tests/x y"),),
+        rationale="fast",
+    )
 
 
 def test_arguments_round_trip_to_equal_contracts():
     ps = (proposal("qa-1"), proposal("developer-1"))
-    brief = Brief(deliberation_id="d", story_id="s", task="add a cache", round=1, step="critique", seed=42, proposals=ps)
+    brief = Brief(
+        deliberation_id="d",
+        story_id="s",
+        task="add a cache",
+        round=1,
+        step="critique",
+        seed=42,
+        proposals=ps,
+    )
     data = wire.encode("critiques", (brief, ps[1:]))
     assert isinstance(data, bytes)
     assert wire.decode("critiques", data) == (brief, ps[1:])
@@ -25,7 +41,10 @@ def test_arguments_round_trip_to_equal_contracts():
 
 
 def test_answers_round_trip_and_failures_pass_unchanged():
-    drafts = [CritiqueDraft(severity="major", comment="no eviction"), CritiqueDraft(severity="info", comment="ok")]
+    drafts = [
+        CritiqueDraft(severity="major", comment="no eviction"),
+        CritiqueDraft(severity="info", comment="ok"),
+    ]
     assert wire.decode_answer("critiques", wire.encode_answer("critiques", drafts)) == drafts
     ballot = BallotDraft(ranking=[2, 1], scores=[3, 9], reason="r")
     assert wire.decode_answer("vote", wire.encode_answer("vote", ballot)) == ballot

@@ -24,14 +24,23 @@ STORY = Story(id="s", **SAMPLE_STORY)
 
 def test_criteria_parse_into_examples_and_prose_does_not():
     e = acceptance.parse("divide(1, 0) raises ValueError with the message 'division by zero'")
-    assert (e.func, e.args, e.error, e.message) == ("divide", "1, 0", "ValueError", "division by zero")
+    assert (e.func, e.args, e.error, e.message) == (
+        "divide",
+        "1, 0",
+        "ValueError",
+        "division by zero",
+    )
     assert acceptance.parse("calc.divide(6, 3) returns 2.0").value == "2.0"
     assert acceptance.parse("slugify strips characters that are not letters") is None
-    assert acceptance.parse("f(os.system('x')) returns 1") is None  # only literals reach generated tests
+    assert (
+        acceptance.parse("f(os.system('x')) returns 1") is None
+    )  # only literals reach generated tests
 
 
 def test_generated_tests_are_valid_python_asserting_each_criterion():
-    text = acceptance.acceptance_tests(acceptance.examples(SAMPLE_STORY["acceptance_criteria"]), "calc.ops")
+    text = acceptance.acceptance_tests(
+        acceptance.examples(SAMPLE_STORY["acceptance_criteria"]), "calc.ops"
+    )
     compile(text, "t.py", "exec")
     assert "from calc.ops import divide" in text and "divide(6, 3) == pytest.approx(2.0)" in text
     assert "pytest.raises(ValueError, match=re.escape('division by zero'))" in text
@@ -59,7 +68,9 @@ def test_sample_change_is_spliced_exported_and_tested():
     change = implement(ScriptedChatModel(script=scripted_developer), STORY, task, None, FILES, [])
     assert sorted(change) == ["calc/__init__.py", "calc/ops.py", "tests/test_divide_acceptance.py"]
     assert "def divide(a: float, b: float) -> float:" in change["calc/ops.py"]
-    assert change["calc/ops.py"].startswith(FILES["calc/ops.py"].rstrip("\n"))  # nothing else touched
+    assert change["calc/ops.py"].startswith(
+        FILES["calc/ops.py"].rstrip("\n")
+    )  # nothing else touched
     assert "divide" in change["calc/__init__.py"]
     again = pysource.splice(change["calc/ops.py"], "divide", "def divide(a, b):\n    return 0\n")
     assert again.count("def divide") == 1 and "return 0" in again
@@ -67,12 +78,16 @@ def test_sample_change_is_spliced_exported_and_tested():
 
 def test_sample_story_is_one_task_and_prose_criteria_stay_separate():
     assert len(plan_from_criteria(STORY)) == 1
-    prose = STORY.model_copy(update={"acceptance_criteria": ("f(1) returns 1", "it is fast", "f(2) returns 2")})
+    prose = STORY.model_copy(
+        update={"acceptance_criteria": ("f(1) returns 1", "it is fast", "f(2) returns 2")}
+    )
     assert [t.description.count(";") for t in plan_from_criteria(prose)] == [1, 0]
 
 
 def test_model_text_that_is_not_a_safe_expression_is_refused():
-    bad = ScriptedChatModel(script=lambda m, s: json.dumps({"returns": "a / c", "raise_if": ["b == 0"]}))
+    bad = ScriptedChatModel(
+        script=lambda m, s: json.dumps({"returns": "a / c", "raise_if": ["b == 0"]})
+    )
     task = plan_from_criteria(STORY)[0]
     with pytest.raises(InvalidModelOutput, match="should match pattern"):
         implement(bad, STORY, task, None, FILES, [])

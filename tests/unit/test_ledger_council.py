@@ -21,20 +21,34 @@ MSG = [ChatMessage(role="user", content="write the parser change please")]
 
 def models(**budgets) -> ModelsConfig:
     return ModelsConfig.model_validate(
-        {"models": {"scripted": {"backend": "scripted"}}, "routing": {"default": ["scripted"]}, "budgets": budgets}
+        {
+            "models": {"scripted": {"backend": "scripted"}},
+            "routing": {"default": ["scripted"]},
+            "budgets": budgets,
+        }
     )
 
 
 def approve_budget(log: InMemoryEventLog, story: str, n: int) -> None:
-    log.append(make_event(story, "story.approved", clock=FakeClock(), actor="po",
-                          data={"gate": "budget", "approved": True}, key=f"budget-{n}"))
+    log.append(
+        make_event(
+            story,
+            "story.approved",
+            clock=FakeClock(),
+            actor="po",
+            data={"gate": "budget", "approved": True},
+            key=f"budget-{n}",
+        )
+    )
 
 
 def council_team(ledger: UsageLedger, story: str) -> dict[str, Member]:
     team = {}
     for m in TEAM:
         role = m.rsplit("-", 1)[0]
-        chat = LedgeredChatModel(ScriptedChatModel(name="scripted"), ledger, role=role, story_id=story)
+        chat = LedgeredChatModel(
+            ScriptedChatModel(name="scripted"), ledger, role=role, story_id=story
+        )
         team[m] = Member(m, role, ROLES.get(role), chat)
     return team
 
@@ -43,7 +57,9 @@ def test_spent_budget_stops_the_council_and_resumes_after_the_po_grants_more():
     log, clock = InMemoryEventLog(), FakeClock()
     ledger = UsageLedger(models(qa={"tokens": 1}), event_log=log, clock=clock)
     council = Council(local_gather(council_team(ledger, "s1")), log, clock=clock)
-    req = DeliberationRequest(id="d1", story_id="s1", task="add a cache", members=TEAM, rounds=1, early_stop=False)
+    req = DeliberationRequest(
+        id="d1", story_id="s1", task="add a cache", members=TEAM, rounds=1, early_stop=False
+    )
 
     with pytest.raises(BudgetExceeded, match="role qa in story s1"):
         council.deliberate(req)  # qa's first call (propose) is paid; its critique is refused

@@ -73,9 +73,16 @@ def test_guard_failed_is_an_invalid_transition_and_pickles():
 
 @pytest.mark.parametrize(
     "state,target,gate",
-    [("DRAFT", "DESIGN", "scope"), ("DESIGN", "BUILD", "design"), ("DESIGN", "DRAFT", "design"),
-     ("DOCS", "DONE", "acceptance"), ("BACKLOG", "DRAFT", None), ("BUILD", "TEST", None),
-     ("TEST", "BUILD", None), ("TEST", "DOCS", None)],
+    [
+        ("DRAFT", "DESIGN", "scope"),
+        ("DESIGN", "BUILD", "design"),
+        ("DESIGN", "DRAFT", "design"),
+        ("DOCS", "DONE", "acceptance"),
+        ("BACKLOG", "DRAFT", None),
+        ("BUILD", "TEST", None),
+        ("TEST", "BUILD", None),
+        ("TEST", "DOCS", None),
+    ],
 )
 def test_human_gates(state, target, gate):
     assert FSM.human_gate(state, target) == gate
@@ -88,8 +95,15 @@ def test_every_gated_transition_needs_po_decision():
 
 
 @pytest.mark.parametrize(
-    "state,target", [("BACKLOG", "DONE"), ("DRAFT", "BUILD"), ("BUILD", "DOCS"), ("TEST", "DONE"),
-                     ("BUILD", "BUILD"), ("DRAFT", "nonsense")],
+    "state,target",
+    [
+        ("BACKLOG", "DONE"),
+        ("DRAFT", "BUILD"),
+        ("BUILD", "DOCS"),
+        ("TEST", "DONE"),
+        ("BUILD", "BUILD"),
+        ("DRAFT", "nonsense"),
+    ],
 )
 def test_invalid_moves_list_allowed_transitions(state, target):
     with pytest.raises(InvalidTransition) as exc:

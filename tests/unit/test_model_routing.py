@@ -16,9 +16,13 @@ def cfg():
 
 def test_valid_overrides_pass(cfg):
     assert check_overrides({"developer": "scripted", "qa": "local-smollm2"}, *cfg) == {
-        "developer": "scripted", "qa": "local-smollm2"}
-    assert parse_pairs(["developer=scripted", " qa = local-smollm2 "]) == {"developer": "scripted",
-                                                                        "qa": "local-smollm2"}
+        "developer": "scripted",
+        "qa": "local-smollm2",
+    }
+    assert parse_pairs(["developer=scripted", " qa = local-smollm2 "]) == {
+        "developer": "scripted",
+        "qa": "local-smollm2",
+    }
 
 
 def test_unknown_role_or_model_or_a_person_is_a_clear_error(cfg):

@@ -16,8 +16,10 @@ from fleet.contracts import ChatMessage
 from fleet.errors import ModelUnavailable
 
 MSG = [ChatMessage(role="user", content="hi")]
-OK = {"choices": [{"message": {"role": "assistant", "content": '{"x": 1}'}}],
-      "usage": {"prompt_tokens": 7, "completion_tokens": 5}}
+OK = {
+    "choices": [{"message": {"role": "assistant", "content": '{"x": 1}'}}],
+    "usage": {"prompt_tokens": 7, "completion_tokens": 5},
+}
 
 
 class Peer:
@@ -31,8 +33,12 @@ class Peer:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self):
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                peer.requests.append({"path": self.path, "body": body, "auth": self.headers.get("Authorization")})
-                status, payload, delay = peer.script.pop(0) if len(peer.script) > 1 else peer.script[0]
+                peer.requests.append(
+                    {"path": self.path, "body": body, "auth": self.headers.get("Authorization")}
+                )
+                status, payload, delay = (
+                    peer.script.pop(0) if len(peer.script) > 1 else peer.script[0]
+                )
                 time.sleep(delay)
                 data = json.dumps(payload).encode()
                 self.send_response(status)
@@ -71,9 +77,16 @@ def test_retries_on_5xx_then_succeeds(peer_factory):
     model = OpenAIChatModel(peer.url, "m", max_retries=2, backoff_s=0.01, name="local", api_key="k")
     out = model.complete(MSG, schema={"type": "object"}, seed=3, max_tokens=9)
     assert len(peer.requests) == 3
-    assert out.text == '{"x": 1}' and out.model == "local" and (out.prompt_tokens, out.completion_tokens) == (7, 5)
+    assert (
+        out.text == '{"x": 1}'
+        and out.model == "local"
+        and (out.prompt_tokens, out.completion_tokens) == (7, 5)
+    )
     body = peer.requests[-1]["body"]
-    assert peer.requests[-1]["path"] == "/v1/chat/completions" and peer.requests[-1]["auth"] == "Bearer k"
+    assert (
+        peer.requests[-1]["path"] == "/v1/chat/completions"
+        and peer.requests[-1]["auth"] == "Bearer k"
+    )
     assert body["response_format"]["type"] == "json_schema"
     assert body["response_format"]["json_schema"]["schema"] == {"type": "object"}
     assert (body["seed"], body["max_tokens"], body["model"]) == (3, 9, "m")
@@ -85,7 +98,11 @@ def test_gives_up_after_bounded_retries_naming_the_url(peer_factory):
     with pytest.raises(ModelUnavailable) as err:
         model.complete(MSG)
     assert len(peer.requests) == 2
-    assert peer.url in str(err.value) and "HTTP 500" in str(err.value) and "2 attempts" in str(err.value)
+    assert (
+        peer.url in str(err.value)
+        and "HTTP 500" in str(err.value)
+        and "2 attempts" in str(err.value)
+    )
 
 
 def test_client_error_is_not_retried(peer_factory):

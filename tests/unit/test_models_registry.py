@@ -32,7 +32,11 @@ def test_backends_build_the_right_adapter(models, monkeypatch):
     assert isinstance(local, OpenAIChatModel) and local.model_id == "local-smollm2"
     assert local.url == "http://127.0.0.1:9/llm/v1/chat/completions" and local.timeout_s == 120
     vllm = build_chat_model(models, "vllm-qwen", llm_base_url={"vllm-qwen": "http://h/llm/v1"})
-    assert isinstance(vllm, OpenAIChatModel) and vllm.model_id == "qwen2.5-coder-7b" and vllm.name == "vllm-qwen"
+    assert (
+        isinstance(vllm, OpenAIChatModel)
+        and vllm.model_id == "qwen2.5-coder-7b"
+        and vllm.name == "vllm-qwen"
+    )
     scripted = build_chat_model(models, "scripted")
     assert isinstance(scripted, ScriptedChatModel) and scripted.mode == "EXCELLENT"
     monkeypatch.setenv("FLEET_OPENAI_API_KEY", "sk-test")
@@ -55,8 +59,9 @@ def test_clear_errors(models, monkeypatch):
 def test_role_model_is_routed_ledgered_and_picklable(models):
     log = InMemoryEventLog()
     ledger = UsageLedger(models, event_log=log)
-    chat = chat_model_for_role(models, "developer", story_id="s", llm_base_url="http://127.0.0.1:9/llm/v1",
-                               ledger=ledger)
+    chat = chat_model_for_role(
+        models, "developer", story_id="s", llm_base_url="http://127.0.0.1:9/llm/v1", ledger=ledger
+    )
     assert isinstance(chat, LedgeredChatModel) and isinstance(chat.inner, RoutedChatModel)
     assert [n for n, _ in chat.inner.chain] == list(models.routing["developer"])
     plain = chat_model_for_role(models, "no-such-role", llm_base_url="http://x/v1")
@@ -67,9 +72,16 @@ def test_role_model_is_routed_ledgered_and_picklable(models):
 
 
 def test_vllm_config_mapping():
-    gpu = VllmModel(backend="vllm", model_id="q", model_source="Qwen/Q", accelerator_type="L4",
-                    min_replicas=1, max_replicas=4, engine_kwargs={"max_model_len": 16384},
-                    placement_group_config={"bundles": [{"GPU": 1, "CPU": 2}], "strategy": "PACK"})
+    gpu = VllmModel(
+        backend="vllm",
+        model_id="q",
+        model_source="Qwen/Q",
+        accelerator_type="L4",
+        min_replicas=1,
+        max_replicas=4,
+        engine_kwargs={"max_model_len": 16384},
+        placement_group_config={"bundles": [{"GPU": 1, "CPU": 2}], "strategy": "PACK"},
+    )
     out = llm_config_dict(gpu)
     assert out["accelerator_type"] == "L4" and "accelerator_config" not in out
     assert out["model_loading_config"] == {"model_id": "q", "model_source": "Qwen/Q"}
@@ -103,6 +115,6 @@ def test_structured_retries_once_then_reports_raw_text():
         structured(garbage, MSG, Verdict)
     assert garbage.calls == 2
     assert err.value.raw == '{"ok": "maybe", "reas' and err.value.model == "garbage"
-    answers = iter(['not json', '{"ok": true, "reason": "fine"}'])
+    answers = iter(["not json", '{"ok": true, "reason": "fine"}'])
     flaky = ScriptedChatModel(name="flaky", script=lambda m, s: next(answers))
     assert structured(flaky, MSG, Verdict) == Verdict(ok=True, reason="fine")

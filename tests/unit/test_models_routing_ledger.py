@@ -15,14 +15,20 @@ MSG = [ChatMessage(role="user", content="plan the change to the parser module pl
 
 
 def cfg(**budgets) -> ModelsConfig:
-    return ModelsConfig.model_validate({
-        "models": {
-            "a": {"backend": "scripted"},
-            "paid": {"backend": "scripted", "price_prompt_per_1k": 1.0, "price_completion_per_1k": 2.0},
-        },
-        "routing": {"default": ["a"]},
-        "budgets": budgets,
-    })
+    return ModelsConfig.model_validate(
+        {
+            "models": {
+                "a": {"backend": "scripted"},
+                "paid": {
+                    "backend": "scripted",
+                    "price_prompt_per_1k": 1.0,
+                    "price_completion_per_1k": 2.0,
+                },
+            },
+            "routing": {"default": ["a"]},
+            "budgets": budgets,
+        }
+    )
 
 
 class Down:
@@ -39,7 +45,9 @@ class Down:
 def test_fallback_goes_to_next_model_and_records_event():
     log = InMemoryEventLog()
     down, up = Down(), ScriptedChatModel(name="b")
-    routed = RoutedChatModel([("a", down), ("b", up)], role="qa", story_id="s1", on_event=log.append, clock=FakeClock())
+    routed = RoutedChatModel(
+        [("a", down), ("b", up)], role="qa", story_id="s1", on_event=log.append, clock=FakeClock()
+    )
     out = routed.complete(MSG)
     assert out.model == "b" and down.calls == 1 and up.calls == 1
     events = [e for _, e in log.read("s1")]
@@ -69,7 +77,9 @@ def test_invalid_output_does_not_fall_back():
 def test_ledger_records_tokens_and_cost_from_config_prices():
     log = InMemoryEventLog()
     ledger = UsageLedger(cfg(), event_log=log, clock=FakeClock())
-    model = LedgeredChatModel(ScriptedChatModel(name="paid"), ledger, role="developer", story_id="s1")
+    model = LedgeredChatModel(
+        ScriptedChatModel(name="paid"), ledger, role="developer", story_id="s1"
+    )
     out = model.complete(MSG)
     [usage] = [e for _, e in log.read("s1") if e.type == "model.usage"]
     rec = usage.payload
@@ -77,7 +87,10 @@ def test_ledger_records_tokens_and_cost_from_config_prices():
     assert rec.prompt_tokens == out.prompt_tokens and rec.completion_tokens == out.completion_tokens
     assert rec.cost == pytest.approx((out.prompt_tokens * 1.0 + out.completion_tokens * 2.0) / 1000)
     spent = ledger.spent("s1")
-    assert spent.tokens == out.prompt_tokens + out.completion_tokens and spent.cost == pytest.approx(rec.cost)
+    assert (
+        spent.tokens == out.prompt_tokens + out.completion_tokens
+        and spent.cost == pytest.approx(rec.cost)
+    )
 
 
 def test_story_token_budget_stops_the_next_call_and_emits_event():
@@ -118,8 +131,12 @@ def test_ledgers_sharing_an_event_log_enforce_one_budget():
     """Two agent processes = two ledgers over one log: usage by one counts for the other."""
     log = InMemoryEventLog()
     config = cfg(story={"tokens": 20})
-    first = LedgeredChatModel(ScriptedChatModel(name="a"), UsageLedger(config, event_log=log), role="qa", story_id="s")
-    second = LedgeredChatModel(ScriptedChatModel(name="a"), UsageLedger(config, event_log=log), role="dev", story_id="s")
+    first = LedgeredChatModel(
+        ScriptedChatModel(name="a"), UsageLedger(config, event_log=log), role="qa", story_id="s"
+    )
+    second = LedgeredChatModel(
+        ScriptedChatModel(name="a"), UsageLedger(config, event_log=log), role="dev", story_id="s"
+    )
     first.complete(MSG)
     first.complete(MSG)
     with pytest.raises(BudgetExceeded):

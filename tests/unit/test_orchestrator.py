@@ -18,10 +18,13 @@ from fleet.rigor import evaluate
 
 RIGOR = load("rigor.yaml")
 GOOD = Story(
-    id="s1", title="Add a slugify helper to the text utilities",
+    id="s1",
+    title="Add a slugify helper to the text utilities",
     description="As a blog author I want titles turned into URL slugs so that links are readable.",
-    acceptance_criteria=("slugify('Hello World') returns 'hello-world'",
-                         "slugify strips characters that are not letters, digits or dashes"),
+    acceptance_criteria=(
+        "slugify('Hello World') returns 'hello-world'",
+        "slugify strips characters that are not letters, digits or dashes",
+    ),
     rigor="L1",
 )
 PASSING = WorkspaceReport(build_ok=True, unit_passed=5, coverage=90.0)
@@ -37,10 +40,21 @@ class Council:
         if self.fail_with:
             raise self.fail_with
         self.calls.append((task.id, attempt, tuple(findings)))
-        p = Proposal(id=f"{deliberation_id}.p", deliberation_id=deliberation_id, author="developer-1",
-                     role="developer", content="do it")
-        return Deliberation(id=deliberation_id, story_id=story.id, task_id=task.id, proposals=(p,),
-                            winner=p.id, rounds=1)
+        p = Proposal(
+            id=f"{deliberation_id}.p",
+            deliberation_id=deliberation_id,
+            author="developer-1",
+            role="developer",
+            content="do it",
+        )
+        return Deliberation(
+            id=deliberation_id,
+            story_id=story.id,
+            task_id=task.id,
+            proposals=(p,),
+            winner=p.id,
+            rounds=1,
+        )
 
 
 class Executor:
@@ -57,8 +71,12 @@ class Executor:
 def setup(reports=(PASSING,), council=None):
     log, clock = InMemoryEventLog(), FakeClock()
     services = Services(
-        score=score_story, plan=plan_from_criteria, council=council or Council(),
-        executor=Executor(reports), gate=lambda r, lvl: evaluate(r, lvl, RIGOR), document=summary_docs,
+        score=score_story,
+        plan=plan_from_criteria,
+        council=council or Council(),
+        executor=Executor(reports),
+        gate=lambda r, lvl: evaluate(r, lvl, RIGOR),
+        document=summary_docs,
     )
     lifecycle = Lifecycle.from_config()
     return log, clock, lifecycle, services
@@ -86,8 +104,14 @@ def test_happy_path_reaches_done_through_every_po_gate():
     assert view.outcome == "done" and view.state == "DONE"
     assert gates == ["scope", "design", "acceptance"]
     path = [(f, t) for f, t, _ in view.transitions]
-    assert path == [("BACKLOG", "DRAFT"), ("DRAFT", "DESIGN"), ("DESIGN", "BUILD"),
-                    ("BUILD", "TEST"), ("TEST", "DOCS"), ("DOCS", "DONE")]
+    assert path == [
+        ("BACKLOG", "DRAFT"),
+        ("DRAFT", "DESIGN"),
+        ("DESIGN", "BUILD"),
+        ("BUILD", "TEST"),
+        ("TEST", "DOCS"),
+        ("DOCS", "DONE"),
+    ]
     assert len(view.tasks) == 2 and len(services.council.calls) == 2
     ids = [e.id for _, e in log.read("s1")]
     assert len(ids) == len(set(ids))

