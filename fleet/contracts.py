@@ -84,6 +84,33 @@ class Task(Contract):
     depends_on: tuple[str, ...] = ()
 
 
+# --------------------------------------------------------------------------- changes
+
+
+class Patch(Contract):
+    """A proposed change: a unified diff against the task's base commit.
+
+    Produced by code from an agent's edits (search/replace blocks, whole-function replacements
+    or a tool loop's worktree diff) and validated by applying it to a clean checkout
+    (``git apply --check``) before it is ever proposed. ``diff`` is what ``git apply`` takes.
+    """
+
+    kind: Literal["patch"] = "patch"
+    base_commit: str = Field(description="commit the diff applies to")
+    diff: str = Field(description="unified diff (git format, a/ b/ prefixes)")
+    files: tuple[str, ...] = Field(default=(), description="repository-relative paths touched")
+    rationale: str = Field("", description="the author's short explanation")
+
+
+class TestOutcome(Contract):
+    """One evidence test's result on one patch."""
+
+    kind: Literal["test_outcome"] = "test_outcome"
+    test_id: str = Field(description="pytest node id of the evidence test")
+    passed: bool
+    excerpt: str = Field("", description="short failure excerpt (empty when passed)")
+
+
 # --------------------------------------------------------------------------- council
 
 
@@ -97,7 +124,7 @@ class Proposal(Contract):
     role: str
     round: int = 0
     content: str
-    patch: str | None = None
+    patch: Patch | None = Field(None, description="the proposed change, when the task changes code")
     commands: tuple[tuple[str, ...], ...] = Field(
         default=(), description="argv lists that test the proposal (evidence-weighted voting)"
     )
@@ -144,6 +171,10 @@ class Evidence(Contract):
     tests_passed: int = 0
     tests_failed: int = 0
     detail: str = ""
+    tests: tuple[TestOutcome, ...] = Field(
+        default=(), description="per-test results, evidence suite"
+    )
+    patch_hash: str | None = Field(None, description="sha256 of the patch diff the run applied")
 
 
 class Tally(Contract):
@@ -365,6 +396,8 @@ Payload = Annotated[
     Story
     | StoryScore
     | Task
+    | Patch
+    | TestOutcome
     | Proposal
     | Critique
     | Ballot

@@ -198,7 +198,7 @@ def _proposal(p: Proposal, story_id: str) -> list[Op]:
             role=p.role,
             round=p.round,
             content=p.content,
-            patch=p.patch,
+            patch=p.patch.diff if p.patch else None,
             rationale=p.rationale,
             commands=[" ".join(c) for c in p.commands],
         ),
