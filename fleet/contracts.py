@@ -265,6 +265,9 @@ class TaskSpec(Contract):
     cmd: tuple[str, ...] = Field(min_length=1)
     env: dict[str, str] = Field(default_factory=dict)
     workspace: str | None = None
+    cwd: str | None = Field(
+        None, description="where the command starts, relative to the workspace (default: its root)"
+    )
     image: str | None = None
     timeout_s: float = 60.0
     resources: Resources = Resources()

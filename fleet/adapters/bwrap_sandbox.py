@@ -23,7 +23,9 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
+import re
 import shutil
+import stat
 import subprocess
 import sys
 import threading
@@ -86,6 +88,7 @@ class BwrapSandbox:
         self._root = os.geteuid() == 0
         self._setpriv = shutil.which("setpriv") if self._root else None
         self._dash = shutil.which("dash") or shutil.which("sh") or "/bin/sh"
+        self._env = shutil.which("env", path=SAFE_PATH) or "/usr/bin/env"
         self.uid = uid if self._root else os.geteuid()
         self.use_cgroups = use_cgroups and self._root
         # The interpreter prefix (pyenv in /root) and the project's venv (a checkout under /tmp or
@@ -128,7 +131,7 @@ class BwrapSandbox:
         return why
 
     # -------------------------------------------------------------- argv
-    def _mounts(self, workspace: str | None) -> list[str]:
+    def _mounts(self, workspace: str | None, cwd: str | None = None) -> list[str]:
         args = ["--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"]
         for masked in MASKED:
             # Scratch dirs must be writable by the unprivileged uid, like on a normal host.
@@ -147,6 +150,12 @@ class BwrapSandbox:
                         made.add(d)
                         args += ["--perms", "0755", "--dir", d]
             args += [kind, path, path]
+        for repo in dict.fromkeys(p for p in (workspace, cwd) if p):
+            dot_git = os.path.join(repo, ".git")
+            with contextlib.suppress(OSError):
+                mode = os.lstat(dot_git).st_mode
+                if stat.S_ISDIR(mode) or stat.S_ISREG(mode):  # never a link: bwrap would follow
+                    args += ["--ro-bind", dot_git, dot_git]  # hooks and config stay the host's
         return args
 
     def argv(self, spec: TaskSpec, workspace: str | None) -> list[str]:
@@ -156,17 +165,21 @@ class BwrapSandbox:
 
     def _options(self, spec: TaskSpec, workspace: str | None) -> list[str]:
         _reject_nul(spec)
+        cwd = _start_dir(spec, workspace)
         args = ["--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts"]
         args += ["--unshare-cgroup-try"] if self._root else ["--unshare-user"]
-        args += self._mounts(workspace)
-        for key, value in spec.env.items():
-            args += ["--setenv", key, value]
-        args += ["--chdir", workspace or "/tmp", "--hostname", "sandbox"]
+        args += self._mounts(workspace, cwd)
+        args += ["--chdir", cwd or workspace or "/tmp", "--hostname", "sandbox"]
         args += ["--die-with-parent", "--new-session", "--"]
         if self._root:
             assert self._setpriv is not None
             args += [self._setpriv, f"--reuid={self.uid}", f"--regid={self.uid}", "--clear-groups"]
             args += ["--bounding-set=-all", "--inh-caps=-all", "--no-new-privs", "--"]
+        # The spec's environment is applied only here, by `env` running after the drop: nothing
+        # of it (LD_PRELOAD, PATH...) ever reaches bwrap or setpriv, which still hold privileges.
+        # PATH is pinned.
+        run_env = {**BASE_ENV, **{k: v for k, v in spec.env.items() if k != "PATH"}}
+        args += [self._env, "-i", "--", *(f"{k}={v}" for k, v in run_env.items())]
         return args + list(spec.cmd)
 
     # -------------------------------------------------------------- run
@@ -302,6 +315,32 @@ class BwrapSandbox:
             return list(self._runs)
 
 
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def _start_dir(spec: TaskSpec, workspace: str | None) -> str | None:
+    """The directory the command starts in: ``spec.cwd`` inside the workspace, never via a link."""
+    if not spec.cwd:
+        return None
+    parts = Path(spec.cwd).parts
+    if not workspace or Path(spec.cwd).is_absolute() or ".." in parts:
+        raise InvalidInput(
+            what="TaskSpec", field="cwd", problem="must be a relative path inside the workspace"
+        )
+    here = workspace
+    for part in parts:
+        here = os.path.join(here, part)
+        try:
+            plain = stat.S_ISDIR(os.lstat(here).st_mode)  # a link is not a directory to lstat
+        except OSError:
+            plain = False
+        if not plain:
+            raise InvalidInput(
+                what="TaskSpec", field="cwd", problem=f"{spec.cwd!r} is not a plain directory"
+            )
+    return here
+
+
 def _reject_nul(spec: TaskSpec) -> None:
     """NUL bytes cannot be in an argv or environment (so no shell word may carry one either)."""
     for arg in spec.cmd:
@@ -309,8 +348,10 @@ def _reject_nul(spec: TaskSpec) -> None:
             raise InvalidInput(
                 what="TaskSpec", field="cmd", problem="an argument contains a NUL byte"
             )
+    if "=" in spec.cmd[0]:  # `env` would read it as an assignment
+        raise InvalidInput(what="TaskSpec", field="cmd", problem="the program name contains '='")
     for key, value in spec.env.items():
-        if not key or "=" in key or "\0" in key or "\0" in value:
+        if not _NAME.match(key) or "\0" in value:
             raise InvalidInput(
                 what="TaskSpec",
                 field="env",

@@ -73,9 +73,6 @@ def runner(tmp_path: Path) -> WorkspaceRunner:
     return WorkspaceRunner(sandbox, root=tmp_path / "runs", python=sys.executable)
 
 
-@pytest.mark.xfail(
-    strict=True, reason="issue 19 hole (a): the runner chowns a planted .fleet -> .git/hooks link"
-)
 def test_report_dir_symlink_to_git_hooks_never_runs_a_hook_on_the_host(runner, hostile_repo):
     src, marker = hostile_repo
     change = {"calc.py": MODULE + "\n\ndef sub(a: int, b: int) -> int:\n    return a - b\n"}
@@ -90,3 +87,22 @@ def test_report_dir_symlink_to_git_hooks_never_runs_a_hook_on_the_host(runner, h
     assert os.lstat(hooks).st_uid == os.geteuid(), ".git/hooks was handed to the sandbox user"
     planted = [p.name for p in hooks.iterdir() if not p.name.endswith(".sample")]
     assert planted == [], f"the sandbox wrote into .git/hooks: {planted}"
+
+
+# git's own parser reads the mode with strtoul (leading blanks allowed), so this header is a
+# symlink to git while a text match on "new file mode 120000" misses it.
+ODD_SYMLINK = """diff --git a/evil b/evil
+new file mode  0120000
+--- /dev/null
++++ b/evil
+@@ -0,0 +1 @@
++.git/hooks
+\\ No newline at end of file
+"""
+
+
+def test_symlink_is_judged_from_the_index_not_the_diff_text(runner, hostile_repo):
+    src, _ = hostile_repo
+    out = runner.execute(str(src), ODD_SYMLINK, branch="fleet/odd", level="L0", context=CTX)
+    assert out.status == "rejected", out
+    assert "'evil' is a symlink" in out.reason
