@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from actors.sandbox import SandboxSupervisor
+from fleet.adapters.bwrap_sandbox import BwrapSandbox
 from fleet.contracts import RunContext, TaskSpec
 
 EVIL_C = r"""
@@ -53,9 +54,6 @@ def _loaded_as(marker: Path) -> list[str]:
     return marker.read_text().split() if marker.exists() else []
 
 
-@pytest.mark.xfail(
-    strict=True, reason="issue 19 hole (b): TaskSpec.env is applied by bwrap before the drop"
-)
 def test_ld_preload_from_a_run_env_never_runs_as_root(supervisor, hostile_repo):
     repo, marker = hostile_repo
     spec = TaskSpec(
@@ -67,4 +65,62 @@ def test_ld_preload_from_a_run_env_never_runs_as_root(supervisor, hostile_repo):
     )
     result = supervisor.run(spec)
     assert "0" not in _loaded_as(marker), f"the preloaded object ran as root: {result.reason}"
-    assert os.geteuid() != 0 or result.status == "denied", result
+    assert result.status == "denied" and result.reason.startswith("env:LD_PRELOAD"), result
+
+
+def test_even_without_policy_the_env_reaches_only_the_unprivileged_command(hostile_repo):
+    """Defense in depth: the backend alone applies a spec's env after the drop, never before."""
+    repo, marker = hostile_repo
+    os.chmod(repo, 0o777)  # so the (unprivileged) command could record that it loaded the object
+    spec = TaskSpec(
+        id="preload-raw",
+        cmd=("/bin/true",),
+        workspace=str(repo),
+        env={"LD_PRELOAD": str(repo / "evil.so")},
+    )
+    result = BwrapSandbox(prewarm=0).run(spec)
+    loaded = _loaded_as(marker)
+    assert result.status == "passed", result
+    assert loaded and "0" not in loaded, f"loaded by uids {loaded}"
+
+
+def _run(supervisor, repo: Path, cmd: tuple[str, ...], env: dict[str, str]):
+    spec = TaskSpec(
+        id=f"env-{len(env)}-{cmd[0][-8:]}",
+        cmd=cmd,
+        workspace=str(repo),
+        env=env,
+        context=RunContext(story_id="s-env", role="developer", phase="build"),
+    )
+    return supervisor.run(spec)
+
+
+@pytest.mark.parametrize(
+    ("env", "rule"),
+    [
+        ({"PATH": "{repo}/bin:/usr/bin:/bin"}, "env:PATH"),
+        ({"PYTHONPATH": "{repo}"}, "env:PYTHONPATH"),
+        ({"PYTHONSTARTUP": "{repo}/evil.py"}, "env:PYTHONSTARTUP"),
+        ({"GCONV_PATH": "{repo}"}, "env:GCONV_PATH"),
+        ({"LD_LIBRARY_PATH": "{repo}"}, "env:LD_LIBRARY_PATH"),
+        ({"GIT_SSH_COMMAND": "touch /tmp/x"}, "env:GIT_SSH_COMMAND"),
+    ],
+)
+def test_code_loading_variables_are_refused(supervisor, hostile_repo, env, rule):
+    repo, _ = hostile_repo
+    env = {k: v.format(repo=repo) for k, v in env.items()}
+    result = _run(supervisor, repo, ("python3", "-m", "pytest", "-q"), env)
+    assert result.status == "denied" and result.reason.startswith(rule), result
+
+
+def test_a_bare_command_name_never_resolves_into_the_workspace(supervisor, hostile_repo):
+    repo, marker = hostile_repo
+    fake = repo / "bin" / "pytest"
+    fake.parent.mkdir()
+    fake.write_text(f"#!/bin/sh\nid -u >> {marker}\n")
+    fake.chmod(0o755)
+    result = _run(supervisor, repo, (str(fake), "-q"), {})
+    assert result.status == "denied" and result.reason.startswith("executable:untrusted")
+    relative = _run(supervisor, repo, ("./bin/pytest", "-q"), {})
+    assert relative.status == "denied", relative
+    assert not marker.exists()
