@@ -83,6 +83,7 @@ class BwrapSandbox:
         expose: tuple[str, ...] | None = None,
         output_ceiling_factor: int = 16,
         prewarm: int = 2,
+        tmpfs_mb: int = 512,
     ) -> None:
         self._bwrap = shutil.which("bwrap")
         self._root = os.geteuid() == 0
@@ -96,6 +97,7 @@ class BwrapSandbox:
         prefixes = (os.path.realpath(sys.base_prefix), os.path.realpath(sys.prefix))
         self._expose = expose if expose is not None else tuple(dict.fromkeys(prefixes))
         self._ceiling = output_ceiling_factor
+        self.tmpfs_mb = tmpfs_mb  # each private tmpfs (/tmp, /dev/shm...) holds at most this much
         self._runs: dict[str, _Run] = {}
         self._lock = threading.Lock()
         # Armed launches: bwrap already started and inside its cgroup, waiting for its argv.
@@ -133,9 +135,13 @@ class BwrapSandbox:
     # -------------------------------------------------------------- argv
     def _mounts(self, workspace: str | None, cwd: str | None = None) -> list[str]:
         args = ["--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"]
+        size = str(self.tmpfs_mb * 1024 * 1024)
+        # /dev/shm writable (multiprocessing's locks and queues need it), size-limited like the rest.
+        args += ["--perms", "1777", "--size", size, "--tmpfs", "/dev/shm"]
         for masked in MASKED:
             # Scratch dirs must be writable by the unprivileged uid, like on a normal host.
-            args += ["--perms", "1777" if masked.endswith("tmp") else "0755", "--tmpfs", masked]
+            perms = "1777" if masked.endswith("tmp") else "0755"
+            args += ["--perms", perms, "--size", size, "--tmpfs", masked]
         made: set[str] = set()
         binds = [(p, "--ro-bind") for p in self._expose]
         if workspace:
@@ -279,8 +285,8 @@ class BwrapSandbox:
             code in (137, -9) and cpu >= spec.resources.cpu_seconds - 0.05
         ):
             limit = "cpu"
-        elif code in (128 + 25, -25):
-            limit = "file_size"
+        elif code in (128 + 25, -25) or (failed and "File too large" in err.tail()):
+            limit = "file_size"  # a signal, or EFBIG where the program ignores SIGXFSZ (Python)
         elif failed and "MemoryError" in err.tail():
             limit = "memory"
         if stop == "timeout":

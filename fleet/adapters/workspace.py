@@ -25,6 +25,7 @@ installed there) runs the target repository's tests; the sandbox sees it read-on
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import stat
 import sys
@@ -60,6 +61,12 @@ def _default_roots(root: Path) -> tuple[str, ...]:
     if configured:
         return tuple(p for p in configured.split(os.pathsep) if p)
     return (str(root), tempfile.gettempdir(), str(Path.home()))
+
+
+def _slug(story: str | None) -> str:
+    """``<story>--`` for workspace names (letters, digits, ``-``, ``_`` only), or empty."""
+    clean = re.sub(r"[^A-Za-z0-9_-]", "_", story or "")[:40]
+    return f"{clean}--" if clean else ""
 
 
 def tree_bytes(path: Path, *, stop_at: int) -> int:
@@ -101,7 +108,7 @@ class WorkspaceRunner:
         repo_roots: Sequence[str | Path] | None = None,
         allow_private_urls: bool = False,
         max_workspace_mb: int = DEFAULT_MAX_WORKSPACE_MB,
-        keep: bool = True,
+        keep: bool = False,
     ) -> None:
         self.sandbox = sandbox
         self.root = Path(os.path.realpath(root))
@@ -116,7 +123,9 @@ class WorkspaceRunner:
         self.keep = keep
 
     # ------------------------------------------------------------------ git
-    def prepare(self, source: str, *, branch: str, base: str | None = None) -> Path:
+    def prepare(
+        self, source: str, *, branch: str, base: str | None = None, story: str | None = None
+    ) -> Path:
         """Clone ``source`` (path or URL) into a fresh workspace on new branch ``branch``.
 
         Returns the repository directory (``<root>/ws-<id>/repo``).
@@ -132,7 +141,7 @@ class WorkspaceRunner:
             source, local_roots=roots, allow_private=self.allow_private_urls
         )
         self.root.mkdir(parents=True, exist_ok=True)
-        box = self.root / f"ws-{uuid.uuid4().hex[:10]}"
+        box = self.root / f"ws-{_slug(story)}{uuid.uuid4().hex[:10]}"
         box.mkdir(mode=0o755)  # fresh: fails if anything already sits there
         ws = box / REPO
         try:
@@ -307,7 +316,7 @@ class WorkspaceRunner:
             SandboxUnavailable: the sandbox could not run the checks.
         """
         ctx = context or RunContext()
-        ws = self.prepare(source, branch=branch, base=base)
+        ws = self.prepare(source, branch=branch, base=base, story=ctx.story_id)
         rejected = self.apply(ws, change)
         if rejected:
             if not self.keep:
@@ -343,6 +352,14 @@ class WorkspaceRunner:
             commit=sha,
             failed_tests=tuple(failing),
         )
+
+    def remove_story(self, story_id: str) -> int:
+        """Delete every workspace of ``story_id`` (call when the story ends); how many."""
+        prefix = f"ws-{_slug(story_id)}"
+        boxes = [p for p in self.root.glob(f"{prefix}*") if p.name[len(prefix) :].isalnum()]
+        for box in boxes:
+            self.remove(box)
+        return len(boxes)
 
     def remove(self, ws: str | Path) -> None:
         """Delete a workspace (its repository and reports; only ones under this runner's root)."""
