@@ -93,6 +93,15 @@ class VllmModel(_ModelBase):
     runtime_env: dict[str, Any] | None = Field(
         None, description="runtime_env of the engine replicas"
     )
+    prefix_aware_routing: bool = Field(
+        True,
+        description="route requests sharing a prompt prefix to the replica that cached it "
+        "(ray.serve.llm PrefixCacheAffinityRouter) and enable vLLM prefix caching",
+    )
+    router_kwargs: dict[str, Any] = Field(
+        default_factory=lambda: {"imbalanced_threshold": 10, "match_rate_threshold": 0.1},
+        description="PrefixCacheAffinityRouter.initialize_state arguments",
+    )
 
 
 class OpenAIModel(_ModelBase):
