@@ -18,6 +18,19 @@ class BadRequest(UserError):
         super().__init__(f"bad request: {reason}", reason=reason)
 
 
+class ModelNotServed(BadRequest):
+    """The request names another model: answering with this one would hide a misroute."""
+
+    def __init__(self, *, asked: str, served: str) -> None:
+        UserError.__init__(
+            self,
+            f"model {asked!r} is not served here; this app serves {served!r}",
+            reason="model not served",
+            asked=asked,
+            served=served,
+        )
+
+
 def _normal_priority() -> None:
     """Run the engine's threads at nice 0 (they inherit it from the thread that creates them).
 
@@ -84,6 +97,7 @@ class LlamaCppEngine:
         """OpenAI chat completion (non-streaming); honours response_format, temperature, seed, max_tokens.
 
         Raises:
+            ModelNotServed: the body names a model other than this one.
             BadRequest: malformed body, streaming asked for, or the engine rejected it.
         """
         if (
@@ -92,6 +106,9 @@ class LlamaCppEngine:
             or not body["messages"]
         ):
             raise BadRequest(reason="'messages' must be a non-empty array")
+        asked = body.get("model")
+        if asked and asked != self.served_name:
+            raise ModelNotServed(asked=str(asked), served=self.served_name)
         if body.get("stream"):
             raise BadRequest(reason="streaming is not supported by this server; omit 'stream'")
         request = {k: v for k, v in body.items() if k != "model"}

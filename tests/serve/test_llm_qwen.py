@@ -148,3 +148,16 @@ def test_dead_primary_falls_back_to_the_real_model(llm_url, models):
     [event] = [e for _, e in log.read("qwen-fb")]
     assert event.type == "model.fallback" and event.data["to"] == MODEL
     assert dead in event.data["reason"]
+
+
+def test_a_request_for_another_model_is_refused_not_answered(llm_url, models):
+    """A misrouted call (e.g. to local-smollm2) must not get Qwen's answer under another name."""
+    resp = httpx.post(
+        f"{llm_url}/chat/completions",
+        json={"model": "local-smollm2", "messages": [{"role": "user", "content": "hi"}]},
+        timeout=60,
+    )
+    assert resp.status_code == 404
+    assert "'local-smollm2' is not served here" in resp.json()["error"]["message"]
+    listed = httpx.get(f"{llm_url}/models", timeout=30).json()
+    assert [m["id"] for m in listed["data"]] == [MODEL]
