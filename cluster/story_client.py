@@ -137,6 +137,10 @@ def describe(event: dict[str, Any]) -> str | None:
         )
     if t == "gate.result":
         return f"  gate {p.get('profile')} {d.get('task_id')}: {p.get('verdict')} ({p.get('score', 0):.0f}/100)"
+    if t == "model.fallback":
+        return f"  !! model {d.get('from')} failed, falling back to {d.get('to')} ({d.get('role')}): {d.get('reason')}"
+    if t == "model.error":
+        return f"  !! MODEL ERROR ({d.get('role')}, {d.get('model')}): {d.get('reason')}"
     if t == "budget.exceeded":
         return f"  budget spent: {d}"
     if t == "story.done":
