@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 export RAY_USAGE_STATS_ENABLED := 0
 
-.PHONY: install system-deps demo test lint bench up down status clean test-vllm
+.PHONY: install system-deps demo test test-unit lint format bench up down status clean test-vllm
 
 install: system-deps $(STAMP)
 
@@ -44,9 +44,19 @@ status:
 test: install
 	RAY_AUTH_MODE=disabled $(PY) -m pytest -q $(PYTEST_ARGS)
 
+# The fast loop: pure tests, no Ray, no servers, no model (tests/unit/conftest.py forbids model calls).
+test-unit: install
+	$(PY) -m pytest -q -m "not slow" tests/unit $(PYTEST_ARGS)
+
+# Style and types: formatting, lint rules (pyproject [tool.ruff]) and mypy over all four packages.
 lint: install
-	$(VENV)/bin/ruff check fleet actors serve_apps cluster tests benchmarks
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
+
+format: install
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
 
 bench: install
 	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
@@ -71,4 +81,4 @@ test-vllm: $(VLLM_STAMP)
 	RAY_AUTH_MODE=disabled PYTHONPATH=$(CURDIR) $(VLLM_VENV)/bin/python -m pytest -q -m vllm -p no:cacheprovider tests/gpu_vllm $(PYTEST_ARGS)
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache site
