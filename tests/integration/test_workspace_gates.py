@@ -72,13 +72,14 @@ def test_static_analysis_is_a_real_analyser_in_the_sandbox(runner, repo):
 
 
 def test_a_warn_verdict_is_committed(runner, repo):
-    # untested code drags coverage (and so the score) below pass, above block
-    body = "".join(
+    # untested, unlinted code drags coverage and lint (so the score) below pass, above block
+    unused = "".join(f"from os import path as p{i}\n" for i in range(25))
+    body = unused + "".join(
         f"\n\ndef f{i}(x: int) -> int:\n    if x > {i}:\n        return x - {i}\n    return x + {i}\n"
         for i in range(40)
     )
     out = runner.execute(
-        str(repo), {"calc/more.py": '"""More."""' + body}, branch="fleet/warn", level="L1"
+        str(repo), {"calc/more.py": '"""More."""\n' + body}, branch="fleet/warn", level="L1"
     )
     assert out.gate.verdict == "warn", (out.gate.score, out.gate.failures)
     assert out.status == "committed" and out.commit
