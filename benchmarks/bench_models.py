@@ -180,6 +180,11 @@ def main() -> int:
         f"slot_prompt_similarity={spec.slot_prompt_similarity}",
         flush=True,
     )
+    print(
+        "load average at start: {:.1f} {:.1f} {:.1f} (2 cores, shared machine)".format(
+            *os.getloadavg()
+        )
+    )
     # Two engines alive at once compete for the 2 cores, so the in-process baseline runs first, alone.
     local = in_process(spec)
     ray.init(
@@ -212,6 +217,7 @@ def main() -> int:
         f"council turns on a shared prefix: without reuse {cold:.1f} s (prompt tokens evaluated "
         f"{cold_n}), with reuse {warm:.1f} s ({warm_n})"
     )
+    print("load average at end: {:.1f} {:.1f} {:.1f}".format(*os.getloadavg()))
     gain, over, reuse = con / seq, (served - local) / local, cold / warm
     report("batching_gain", gain, ">= 2.0", gain >= 2)
     report("prefix_reuse_gain", reuse, ">= 2.0", reuse >= 2)
