@@ -28,6 +28,13 @@ from fleet.errors import ModelUnavailable
 RETRY_STATUS = frozenset({408, 425, 429, 500, 502, 503, 504})
 NO_KEY = "not-needed"  # the SDK insists on a key; local servers ignore it
 
+ALLOW_MODEL_REQUESTS = True
+"""``False`` makes every request fail at once (``tests/unit`` sets it: unit tests never reach a model)."""
+
+
+class ModelRequestsForbidden(RuntimeError):
+    """A model request while :data:`ALLOW_MODEL_REQUESTS` is off: a test bug, never retried."""
+
 
 class OpenAIChatModel:
     """OpenAI-compatible chat client with timeouts and bounded retries.
@@ -159,6 +166,10 @@ class OpenAIChatModel:
             return text  # not JSON: the caller's validation reports it with the raw text
 
     def _post(self, body: dict[str, Any]) -> Any:
+        if not ALLOW_MODEL_REQUESTS:
+            raise ModelRequestsForbidden(
+                f"model request to {self.url} while openai_chat.ALLOW_MODEL_REQUESTS is False"
+            )
         last = ""
         for attempt in range(self.max_retries + 1):
             if attempt:

@@ -50,6 +50,7 @@ def _parse(raw: dict) -> ClusterConfig:
 # ----------------------------------------------------------------------------- happy path
 
 
+@pytest.mark.slow  # the Kubernetes schemas take seconds to load: kept out of `make test-unit`
 def test_every_rendered_manifest_validates(rendered):
     objs = [o for fs in rendered.values() for o in fs]
     kinds = sorted(o["kind"] for o in objs)
@@ -115,6 +116,7 @@ def test_serve_config_deploys_gateway_and_llm(cfg, models):
     assert yaml.safe_load(text)["applications"][1]["import_path"] == cfg.serve.llm.import_path
 
 
+@pytest.mark.slow  # imports ray.serve.llm (seconds): kept out of `make test-unit`
 def test_llm_app_config_is_a_valid_ray_serve_llm_config(cfg, models):
     """The llm app turns each served models.yaml entry into a real ray.serve.llm LLMConfig."""
     from ray.llm._internal.serve.core.configs.llm_config import LLMConfig
