@@ -58,7 +58,6 @@ def _dead(*names: str) -> ModelsConfig:
     return ModelsConfig.model_validate({"models": models, "routing": {"default": list(names)}})
 
 
-@pytest.mark.usefixtures("allow_model_requests")  # dead loopback ports, no model is reached
 def test_dead_models_give_a_visible_error_event_and_raise():
     log = InMemoryEventLog()
     chat = chat_model_for_role(_dead("a", "b"), "qa", story_id="s1", event_log=log)
