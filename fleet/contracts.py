@@ -284,6 +284,15 @@ class TaskSpec(Contract):
     resources: Resources = Resources()
     artifacts: tuple[str, ...] = ()
     context: RunContext = RunContext()
+    network: bool = Field(
+        False,
+        description="the run may reach the network (the installer of a target's dependencies "
+        "only); off for everything else",
+    )
+    expose: tuple[str, ...] = Field(
+        (),
+        description="absolute host directories the run may read (read-only), e.g. an environment",
+    )
 
 
 class TaskResult(Contract):

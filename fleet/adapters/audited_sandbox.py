@@ -35,13 +35,25 @@ def resolve_executable(argv0: str, dirs: Sequence[str]) -> str | None:
     if "/" in argv0:
         if not os.path.isabs(argv0) or os.path.normpath(argv0) != argv0:
             return None
-        candidates = [argv0] if os.path.dirname(argv0) in dirs else []
+        if os.path.dirname(argv0) not in dirs:
+            return argv0 if _venv_of_trusted(argv0, dirs) else None
+        candidates = [argv0]
     else:
         candidates = [os.path.join(d, argv0) for d in dirs]
     for path in candidates:
         if os.path.isfile(path) and os.access(path, os.X_OK):
             return path
     return None
+
+
+def _venv_of_trusted(path: str, dirs: Sequence[str]) -> bool:
+    """A virtualenv's ``python``: a link to the very interpreter a trusted ``python`` is (the
+    target's environment, made with the fleet's interpreter). What runs is that binary."""
+    if os.path.basename(path) not in ("python", "python3") or not os.path.islink(path):
+        return False
+    real = os.path.realpath(path)
+    trusted = {os.path.realpath(os.path.join(d, n)) for d in dirs for n in ("python", "python3")}
+    return os.path.isfile(real) and os.access(real, os.X_OK) and real in trusted
 
 
 class AuditedSandbox:

@@ -2,10 +2,12 @@
 
 What a run gets (see README "Sandbox"):
 
-- new network, pid, ipc and uts namespaces: no network at all, only its own processes;
+- new network, pid, ipc and uts namespaces: no network at all, only its own processes (a spec
+  with ``network=True``, the target's dependency installer, keeps the host's network);
 - the host root read-only, a fresh ``/proc`` and ``/dev``, private tmpfs on ``/tmp``,
   ``/var/tmp``, ``/run``, ``/home`` and ``/root`` (the interpreter prefix is re-exposed
-  read-only when it lives there); only the workspace is writable;
+  read-only when it lives there, and so are ``spec.expose`` directories); only the workspace
+  is writable;
 - a real non-root uid (``setpriv`` after bwrap built the mounts as root; no capabilities,
   ``no_new_privs``), a new session, ``--die-with-parent``;
 - rlimits (CPU seconds, address space, file size, open files, processes) and, where the
@@ -133,7 +135,9 @@ class BwrapSandbox:
         return why
 
     # -------------------------------------------------------------- argv
-    def _mounts(self, workspace: str | None, cwd: str | None = None) -> list[str]:
+    def _mounts(
+        self, workspace: str | None, cwd: str | None = None, expose: tuple[str, ...] = ()
+    ) -> list[str]:
         args = ["--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"]
         size = str(self.tmpfs_mb * 1024 * 1024)
         # /dev/shm writable (multiprocessing's locks and queues need it), size-limited like the rest.
@@ -143,7 +147,7 @@ class BwrapSandbox:
             perms = "1777" if masked.endswith("tmp") else "0755"
             args += ["--perms", perms, "--size", size, "--tmpfs", masked]
         made: set[str] = set()
-        binds = [(p, "--ro-bind") for p in self._expose]
+        binds = [(p, "--ro-bind") for p in (*self._expose, *expose)]
         if workspace:
             binds.append((workspace, "--bind"))
         for path, kind in binds:
@@ -172,9 +176,10 @@ class BwrapSandbox:
     def _options(self, spec: TaskSpec, workspace: str | None) -> list[str]:
         _reject_nul(spec)
         cwd = _start_dir(spec, workspace)
-        args = ["--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts"]
+        args = ["--unshare-ipc", "--unshare-pid", "--unshare-uts"]
+        args += [] if spec.network else ["--unshare-net"]  # only the target's installer has it
         args += ["--unshare-cgroup-try"] if self._root else ["--unshare-user"]
-        args += self._mounts(workspace, cwd)
+        args += self._mounts(workspace, cwd, _exposed(spec))
         args += ["--chdir", cwd or workspace or "/tmp", "--hostname", "sandbox"]
         args += ["--die-with-parent", "--new-session", "--"]
         if self._root:
@@ -345,6 +350,17 @@ def _start_dir(spec: TaskSpec, workspace: str | None) -> str | None:
                 what="TaskSpec", field="cwd", problem=f"{spec.cwd!r} is not a plain directory"
             )
     return here
+
+
+def _exposed(spec: TaskSpec) -> tuple[str, ...]:
+    """``spec.expose``: absolute, normalised paths of real directories (read-only in the run)."""
+    for path in spec.expose:
+        bad = not os.path.isabs(path) or os.path.normpath(path) != path or "\0" in path
+        if bad or os.path.realpath(path) != path or not os.path.isdir(path):
+            raise InvalidInput(
+                what="TaskSpec", field="expose", problem=f"{path[:80]!r} is not a real directory"
+            )
+    return spec.expose
 
 
 def _reject_nul(spec: TaskSpec) -> None:

@@ -159,6 +159,12 @@ class K8sJobSandbox:
         """Create NetworkPolicy + Job, wait for it, collect logs, delete both."""
         from kubernetes.client.exceptions import ApiException
 
+        if spec.network or spec.expose:
+            raise SandboxUnavailable(
+                backend=self.name,
+                reason="network access and host directories (a target's environment) are "
+                "supported by the bwrap backend only",
+            )
         policy, job = render(spec, namespace=self.namespace, workspace_claim=self.workspace_claim)
         name = job["metadata"]["name"]
         started = time.monotonic()

@@ -18,8 +18,11 @@ The host never follows the workspace: it creates ``out/`` itself (``mkdir`` with
 a submodule from the modes git recorded in the index, and commits exactly what it staged
 before any sandboxed code ran.
 
-Interpreter: the fleet's own Python (``sys.executable``; pytest, coverage and ruff are
-installed there) runs the target repository's tests; the sandbox sees it read-only.
+Interpreter: the target's own environment (:mod:`fleet.adapters.target_env`: its declared
+dependencies installed by ``uv`` in a sandbox of their own, cached by a hash of the dependency
+files) when the repository declares dependencies, else the fleet's own Python
+(``sys.executable``; pytest, coverage and ruff are installed there); the sandbox sees either
+read-only. ruff is always the fleet's.
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ from typing import NamedTuple
 from xml.etree.ElementTree import ParseError
 
 from fleet.adapters import git_host
+from fleet.adapters.target_env import TargetEnv, TargetEnvs
 from fleet.config import RigorConfig, load
 from fleet.contracts import Resources, RunContext, TaskResult, TaskSpec, WorkspaceReport
 from fleet.errors import InvalidInput, WorkspaceUnavailable
@@ -101,6 +105,14 @@ def read_report(out: Path, name: str, cap: int = 8_000_000) -> str | None:
         return fh.read(cap).decode("utf-8", "replace")
 
 
+def _sets_pythonpath(ws: Path) -> bool:
+    """Whether the repository configures pytest's ``pythonpath`` itself (then it is left alone)."""
+    for name in ("pytest.ini", "pyproject.toml", "setup.cfg", "tox.ini"):
+        if "pythonpath" in (read_report(ws, name, cap=1_000_000) or ""):
+            return True
+    return False
+
+
 class WorkspaceRunner:
     """Executes one change in a fresh workspace and judges it with a rigor profile."""
 
@@ -111,6 +123,7 @@ class WorkspaceRunner:
         root: str | Path,
         python: str = sys.executable,
         ruff: str | None = None,
+        uv: str | None = None,
         uid: int = 65534,
         rigor: RigorConfig | None = None,
         timeout_s: float = 300.0,
@@ -130,6 +143,13 @@ class WorkspaceRunner:
         self.allow_private_urls = allow_private_urls
         self.max_workspace_bytes = max_workspace_mb * 1024 * 1024
         self.keep = keep
+        self.envs = TargetEnvs(
+            sandbox,
+            root=self.root,
+            python=python,
+            uv=uv or str(Path(python).parent / "uv"),
+            uid=self.uid,
+        )
 
     # ------------------------------------------------------------------ git
     def prepare(
@@ -225,7 +245,13 @@ class WorkspaceRunner:
 
     # ------------------------------------------------------------------ check
     def _run(
-        self, ws: Path, step: str, cmd: list[str], ctx: RunContext, phase: str, **kw: object
+        self,
+        ws: Path,
+        step: str,
+        cmd: list[str],
+        ctx: RunContext,
+        phase: str,
+        env: TargetEnv | None = None,
     ) -> TaskResult:
         spec = TaskSpec(
             id=f"{ctx.task_id or 'ws'}:{step}:{uuid.uuid4().hex[:8]}",
@@ -242,7 +268,7 @@ class WorkspaceRunner:
                 cpu_seconds=int(self.timeout_s), memory_mb=1024, output_bytes=4_000_000
             ),
             context=ctx.model_copy(update={"role": "runner", "phase": phase}),
-            **kw,  # type: ignore[arg-type]
+            expose=env.expose if env else (),
         )
         return self.sandbox.run(spec)
 
@@ -253,11 +279,16 @@ class WorkspaceRunner:
         return out
 
     def _test(
-        self, ws: Path, ctx: RunContext, out: Path
+        self, ws: Path, ctx: RunContext, out: Path, env: TargetEnv
     ) -> tuple[TestCounts, list[str], list[str]]:
-        cmd = [self.python, "-m", "coverage", "run", "--source=.", "--omit=tests/*,*/tests/*"]
+        cmd = [env.python, "-m", "coverage", "run", "--source=.", "--omit=tests/*,*/tests/*"]
         cmd += ["-m", "pytest", "-p", "no:cacheprovider", f"--junitxml={out}/junit.xml"]
-        test = self._run(ws, "test", cmd, ctx, "test")
+        if (ws / "src").is_dir() and not (ws / "src").is_symlink() and not _sets_pythonpath(ws):
+            cmd += [
+                "-o",
+                "pythonpath=src",
+            ]  # a src/ layout: the workspace's code, not the installed
+        test = self._run(ws, "test", cmd, ctx, "test", env)
         notes: list[str] = []
         passed, failed, failing = 0, 0, []
         e2e = (0, 0)
@@ -291,18 +322,24 @@ class WorkspaceRunner:
     def check(self, ws: Path, ctx: RunContext) -> tuple[WorkspaceReport, list[str]]:
         """Build, test (junit + coverage) and lint ``ws`` in the sandbox; the report and failing tests."""
         out = self._out_dir(ws)
+        env = self.envs.ensure(
+            ws, ctx, python_version=f"{os.path.realpath(self.python)} {sys.version}"
+        )
+        if env.problem:  # a clear finding, not a mysterious test failure
+            return WorkspaceReport(build_ok=False, notes=(env.problem,)), []
         # "./" first: a file named like an option (-x.py) stays a file name.
         targets = sorted(f"./{p.name}" for p in ws.iterdir() if not p.name.startswith("."))
-        cmd = [self.python, "-m", "compileall", "-q", *(targets or ["."])]
-        build = self._run(ws, "build", cmd, ctx, "build")
+        cmd = [env.python, "-m", "compileall", "-q", *(targets or ["."])]
+        build = self._run(ws, "build", cmd, ctx, "build", env)
         notes = [
+            env.note,
             f"build: {build.status}"
-            + (f" ({build.stdout.strip()[-300:]})" if build.status != "passed" else "")
+            + (f" ({build.stdout.strip()[-300:]})" if build.status != "passed" else ""),
         ]
-        counts, failing, test_notes = self._test(ws, ctx, out)
+        counts, failing, test_notes = self._test(ws, ctx, out, env)
         notes += test_notes
-        cov_cmd = [self.python, "-m", "coverage", "json", "-q", "-o", f"{out}/coverage.json"]
-        self._run(ws, "coverage", cov_cmd, ctx, "test")
+        cov_cmd = [env.python, "-m", "coverage", "json", "-q", "-o", f"{out}/coverage.json"]
+        self._run(ws, "coverage", cov_cmd, ctx, "test", env)
         lint = self._run(
             ws,
             "lint",

@@ -1,0 +1,125 @@
+"""The target's own environment, on the real runner (git, bwrap, uv, real PyPI): a ``src/``
+layout project whose registry dependency (``roman``) the fleet's venv does not have gets its
+dependencies installed in a sandbox with the network, its tests pass against the workspace's
+code, the second run reuses the cached environment, and a broken dependency is a clear finding."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from fleet.adapters.audited_sandbox import AuditedSandbox
+from fleet.adapters.bwrap_sandbox import BwrapSandbox
+from fleet.adapters.workspace import WorkspaceRunner
+from fleet.config import load
+from fleet.contracts import RunContext
+from fleet.fakes import InMemoryEventLog
+from fleet.policy import PolicyEngine
+
+CTX = RunContext(story_id="s-env", task_id="t-1", role="developer", phase="build")
+PYPROJECT = """[build-system]
+requires = ["setuptools>=61"]
+build-backend = "setuptools.build_meta"
+
+[project]
+name = "numerals"
+version = "0.1.0"
+dependencies = ["{dep}"]
+
+[project.optional-dependencies]
+test = ["pytest"]
+docs = ["this-group-is-not-installed"]
+"""
+CODE = '''"""Roman numerals for the fixture."""
+
+import roman
+
+
+def to_roman(n: int) -> str:
+    return roman.toRoman(n)
+'''
+TEST = """import roman
+
+from numerals import to_roman
+
+
+def test_to_roman():
+    assert to_roman(14) == "XIV" == roman.toRoman(14)
+"""
+
+
+def _repo(base: Path, dep: str) -> Path:
+    src = base / "repo"
+    files = {
+        "pyproject.toml": PYPROJECT.format(dep=dep),
+        "src/numerals/__init__.py": CODE,
+        "tests/test_numerals.py": TEST,
+    }
+    for rel, text in files.items():
+        (src / rel).parent.mkdir(parents=True, exist_ok=True)
+        (src / rel).write_text(text)
+    git = ["git", "-C", str(src), "-c", "user.name=t", "-c", "user.email=t@t"]
+    subprocess.run(["git", "init", "-q", "-b", "trunk", str(src)], check=True)
+    subprocess.run([*git, "add", "-A"], check=True)
+    subprocess.run([*git, "commit", "-qm", "fixture"], check=True)
+    return src
+
+
+@pytest.fixture(scope="module")
+def log() -> InMemoryEventLog:
+    return InMemoryEventLog()
+
+
+@pytest.fixture(scope="module")
+def runner(tmp_path_factory, log):
+    sandbox = AuditedSandbox(BwrapSandbox(), PolicyEngine(load("policy.yaml")), events=log)
+    return WorkspaceRunner(sandbox, root=tmp_path_factory.mktemp("runs"))
+
+
+def test_the_fleet_venv_lacks_the_dependency():
+    assert importlib.util.find_spec("roman") is None  # else this test would prove nothing
+
+
+def test_src_layout_with_a_registry_dependency_passes_and_is_cached(runner, log, tmp_path):
+    repo = _repo(tmp_path, "roman==5.2")
+    change = {"src/numerals/more.py": '"""More."""\n\nLIMIT = 3999\n'}
+    times = []
+    for attempt in (1, 2):
+        started = time.monotonic()
+        out = runner.execute(str(repo), change, branch=f"fleet/env-{attempt}", context=CTX)
+        times.append(time.monotonic() - started)
+        report = out.report
+        assert report is not None and report.build_ok, report
+        assert (report.unit_passed, report.unit_failed) == (1, 0), report.notes
+        assert out.status == "committed", out.reason
+        # the code under test is the workspace's (measured by coverage), not the installed copy
+        assert report.coverage is not None and report.coverage > 0, report.notes
+        note = next(n for n in report.notes if n.startswith("environment:"))
+        print(f"\nrun {attempt}: {times[-1]:.1f}s total, {note}")
+        assert note.startswith("environment: cached" if attempt == 2 else "environment: installed")
+    assert times[1] < times[0]
+    envs = list((runner.root / "envs").iterdir())
+    assert [e.name for e in envs if not e.name.startswith(".")] and all(
+        (e / ".ready").is_file() for e in envs
+    )
+    # the install ran in the sandbox, as the installer role, and nothing else had the network
+    runs = [e for _, e in log.read("s-env") if e.type == "sandbox.run"]
+    installs = [e for e in runs if e.data.get("role") == "installer"]
+    assert len(installs) == 2 and all(e.payload.status == "passed" for e in installs)
+    assert json.dumps([e.data["argv"] for e in installs]).count('"--no-config"') == 2
+
+
+def test_a_broken_dependency_is_a_clear_finding(runner, tmp_path):
+    repo = _repo(tmp_path, "no-such-package-swe-fleet-fixture==9.9.9")
+    out = runner.execute(str(repo), {"NOTES.md": "n\n"}, branch="fleet/broken", context=CTX)
+    report = out.report
+    assert report is not None and not report.build_ok
+    assert report.notes[0].startswith("could not install the target's dependencies: "), report.notes
+    assert "no-such-package-swe-fleet-fixture" in report.notes[0]
+    assert out.status == "checked" and out.commit is None
+    assert not [e for e in (runner.root / "envs").iterdir() if e.name.startswith(".build-")]
