@@ -13,7 +13,8 @@ evaluation, first match wins:
 5. ``default`` (``deny`` in the shipped policy)
 
 An allowed command is still denied when the run's environment names a variable the policy
-does not allow (:meth:`PolicyEngine.env_problem`): ``PATH`` is pinned by the sandbox, and
+does not allow (:meth:`PolicyEngine.env_problem`), or asks for the network in a phase whose
+rules do not say ``network: true`` (only the target's dependency installer): ``PATH`` is pinned by the sandbox, and
 ``LD_*``, ``GCONV_PATH`` and ``PYTHON*`` pass only when ``env_allow`` names them exactly (a
 ``LC_*``-style pattern never covers them). The sandbox layer resolves the executable to an
 absolute path in a trusted directory before running it, so a basename rule cannot be satisfied
@@ -113,12 +114,19 @@ class PolicyEngine:
         role: str,
         phase: str,
         env: Mapping[str, str] | None = None,
+        network: bool = False,
     ) -> PolicyDecision:
-        """Allow or deny ``argv`` (run with ``env``) for ``role`` in ``phase``, naming the rule."""
+        """Allow or deny ``argv`` (run with ``env``, with the network if ``network``) for ``role``
+        in ``phase``, naming the rule."""
         decision = self._decide_argv(argv, role=role, phase=phase)
         why = self.env_problem(env or {}) if decision.allowed else None
         if why:
             return PolicyDecision(False, f"env:{why.split(' ', 1)[0]}", why)
+        rules = self._rules(role, phase)
+        if decision.allowed and network and not (rules and rules.network):
+            return PolicyDecision(
+                False, "network", f"runs of {role} in {phase} may not reach the network"
+            )
         return decision
 
     def _decide_argv(self, argv: Sequence[str], *, role: str, phase: str) -> PolicyDecision:

@@ -111,7 +111,9 @@ class AuditedSandbox:
             SandboxUnavailable: from the backend; the decision is audited before.
         """
         ctx = spec.context
-        decision = self.policy.decide(spec.cmd, role=ctx.role, phase=ctx.phase, env=spec.env)
+        decision = self.policy.decide(
+            spec.cmd, role=ctx.role, phase=ctx.phase, env=spec.env, network=spec.network
+        )
         exe = resolve_executable(spec.cmd[0], self._dirs) if decision.allowed else None
         if decision.allowed and exe is None:
             decision = PolicyDecision(

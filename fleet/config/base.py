@@ -11,7 +11,7 @@ DIMENSIONS = ("build", "unit", "coverage", "static_analysis", "lint", "e2e")
 STATES = ("BACKLOG", "DRAFT", "DESIGN", "BUILD", "TEST", "DOCS", "DONE")
 PHASES = ("draft", "design", "build", "test", "docs")
 # Identities of the fleet's own machinery (not team roles): policy.yaml may give them rules.
-SYSTEM_ROLES = ("runner",)
+SYSTEM_ROLES = ("runner", "installer")
 
 
 class Schema(BaseModel):

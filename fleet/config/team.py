@@ -174,6 +174,9 @@ class PhaseRules(Schema):
     allow: tuple[tuple[str, ...], ...] = Field((), description="argv prefixes that may run")
     deny: tuple[tuple[str, ...], ...] = Field((), description="argv prefixes that never run")
     allow_shell: bool = Field(False, description="permit shell escapes (bash -c, eval...)")
+    network: bool = Field(
+        False, description="runs may ask for the network (TaskSpec.network); refused otherwise"
+    )
 
 
 class PolicyConfig(Schema):

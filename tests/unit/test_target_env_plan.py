@@ -68,3 +68,19 @@ def test_a_linked_dependency_file_is_not_read(tmp_path):
     os.symlink(tmp_path / "secret", tmp_path / "requirements.txt")
     repo = tmp_path
     assert plan(repo, python_version=PY) is None
+
+
+def test_only_a_phase_that_says_so_may_ask_for_the_network():
+    from fleet.config import load
+    from fleet.policy import PolicyEngine
+
+    policy = PolicyEngine(load("policy.yaml"))
+    install = ["/venv/bin/uv", "pip", "install", "--no-config", "."]
+    assert policy.decide(install, role="installer", phase="install", network=True).allowed
+    test = ["python", "-m", "coverage", "run", "-m", "pytest"]
+    assert policy.decide(test, role="runner", phase="test").allowed
+    refused = policy.decide(test, role="runner", phase="test", network=True)
+    assert not refused.allowed and refused.rule == "network"
+    assert not policy.decide(
+        ["uv", "pip", "install", "x"], role="installer", phase="install"
+    ).allowed
