@@ -1,5 +1,6 @@
-"""A story on a repository whose default branch is ``trunk`` (no ``main``), with no ``--branch``:
-it reaches DONE, the change is delivered as ``fleet/<id>`` in the user's repository, the user's
+"""A story on a repository whose default branch is ``trunk`` (no ``main``), with no ``--branch``,
+a ``src/`` layout package and a registry dependency the fleet's venv lacks (``roman``, installed
+into the target's own environment from real PyPI): it reaches DONE, the change is delivered as ``fleet/<id>`` in the user's repository, the user's
 checked-out branch and working tree are untouched, and ``fleet diff`` prints the change."""
 
 from __future__ import annotations
@@ -8,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from test_e2e_story import _drive_to_end
+from test_e2e_story import _drive_to_end, _events
 
 from fleet.orchestrator.sample import SAMPLE_STORY
 
@@ -28,12 +29,28 @@ def _git(repo: Path, *args: str) -> str:
     return done.stdout.strip()
 
 
+PROJECT = {
+    "pyproject.toml": '[build-system]\nrequires = ["setuptools>=61"]\n'
+    'build-backend = "setuptools.build_meta"\n\n[project]\nname = "numerals"\n'
+    'version = "0.1.0"\ndependencies = ["roman==5.2"]\n',
+    "src/numerals/__init__.py": "import roman\n\n\ndef to_roman(n):\n    return roman.toRoman(n)\n",
+    "tests/test_numerals.py": "import roman\n\nfrom numerals import to_roman\n\n\n"
+    "def test_to_roman():\n    assert to_roman(9) == roman.toRoman(9) == 'IX'\n",
+}
+
+
 def _trunk_repo(sample_git: str, root: Path) -> Path:
-    """The sample as the user's own repository: branch ``trunk``, a local edit in progress."""
+    """The sample as the user's own repository: branch ``trunk``, a ``src/`` package with a
+    registry dependency, a local edit in progress."""
     repo = root / "user-repo"
     subprocess.run(["git", "clone", "-q", sample_git, str(repo)], check=True, env=GIT_ENV)
     _git(repo, "checkout", "-q", "-b", "trunk")
     _git(repo, "branch", "-q", "-D", "main")
+    for rel, text in PROJECT.items():
+        (repo / rel).parent.mkdir(parents=True, exist_ok=True)
+        (repo / rel).write_text(text)
+    _git(repo, "add", "-A")
+    _git(repo, "commit", "-qm", "src layout package with a registry dependency")
     (repo / "NOTES.txt").write_text("the user's uncommitted work\n")
     return repo
 
@@ -49,6 +66,11 @@ def test_trunk_repository_gets_a_fleet_branch_and_a_diff(real_stack, client, sam
 
     final = _drive_to_end(client, real_stack, "deliver-trunk")
     assert final["outcome"] == "done", (final["parked"], final["transitions"])
+    # its tests ran in the target's own environment (roman installed there, not in the fleet's)
+    frames = [f for f in _events(client, real_stack, "deliver-trunk") if "workspace.report" in f]
+    assert frames and all(
+        "environment: installed" in f or "environment: cached" in f for f in frames
+    )
 
     # the user's repository: a new branch with the change; their branch and work untouched
     assert _git(repo, "branch", "--show-current") == "trunk"
