@@ -102,12 +102,12 @@ def test_src_layout_with_a_registry_dependency_passes_and_is_cached(runner, log,
         note = next(n for n in report.notes if n.startswith("environment:"))
         print(f"\nrun {attempt}: {times[-1]:.1f}s total, {note}")
         assert note.startswith("environment: cached" if attempt == 2 else "environment: installed")
-    assert times[1] < times[0]
     envs = list((runner.root / "envs").iterdir())
     assert [e.name for e in envs if not e.name.startswith(".")] and all(
         (e / ".ready").is_file() for e in envs
     )
-    # the install ran in the sandbox, as the installer role, and nothing else had the network
+    # one install (uv venv + uv pip install) for both runs: the second reused it; it ran in the
+    # sandbox as the installer role
     runs = [e for _, e in log.read("s-env") if e.type == "sandbox.run"]
     installs = [e for e in runs if e.data.get("role") == "installer"]
     assert len(installs) == 2 and all(e.payload.status == "passed" for e in installs)
