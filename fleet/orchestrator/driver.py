@@ -13,16 +13,18 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from fleet.contracts import FleetEvent, Story
-from fleet.errors import BudgetExceeded, ParkedForHuman
+from fleet.errors import BudgetExceeded, ParkedForHuman, StorageUnavailable
 from fleet.events import make_event
 from fleet.lifecycle import Lifecycle
 from fleet.orchestrator import decide as d
 from fleet.orchestrator.services import Execution, Services, winner_of
 from fleet.orchestrator.view import StoryView, fold
+from fleet.outage import storage_cause
 from fleet.ports import Clock, EventLog
 
 MAX_STEPS = 500  # a story never needs this many; stops a logic bug from spinning forever
 INFRA_RETRIES = 2
+RETRY_WAIT_S = 1.0  # times the attempt number: a flapping dependency gets a moment to come back
 
 
 def deliberation_id(story_id: str, task_id: str, attempt: int) -> str:
@@ -90,7 +92,13 @@ class StoryDriver:
     # ------------------------------------------------------------------ loop
 
     def run(self) -> StoryView:
-        """Act until the story waits for someone or is finished; return its final view."""
+        """Act until the story waits for someone or is finished; return its final view.
+
+        Raises:
+            StorageUnavailable: the timeline cannot be read or written (a failure while the
+                event log does not answer counts as one, whatever its type). Nothing is parked
+                and no retry is spent: the caller waits for storage and runs the driver again.
+        """
         failures = 0
         for _ in range(MAX_STEPS):
             view = self.view()
@@ -105,14 +113,29 @@ class StoryDriver:
                 self.park(view, "budget", str(exc))
             except ParkedForHuman as exc:
                 self.park(view, str(exc.fields.get("gate", "error")), str(exc))
-            except (
-                Exception
-            ) as exc:  # infra or a bug elsewhere: retry, then park visibly, never stall
+            except Exception as exc:  # infra or a bug elsewhere: retry, then park visibly
+                if (down := self.storage_down(exc)) is not None:
+                    raise down from exc
                 failures += 1
                 if failures > INFRA_RETRIES:
                     self.park(view, "error", f"{type(exc).__name__}: {exc}")
+                else:
+                    self.stop.wait(RETRY_WAIT_S * failures)
         self.park(self.view(), "error", f"no progress after {MAX_STEPS} steps")
         return self.view()
+
+    def storage_down(self, exc: Exception) -> StorageUnavailable | None:
+        """The storage outage behind ``exc``: its own cause, or the event log not answering now
+        (a council that lost quorum because its members could not write is an outage too)."""
+        cause = storage_cause(exc)
+        if cause is not None:
+            return cause
+        ping = getattr(self.log, "ping", None)
+        if ping is not None and not ping():
+            return StorageUnavailable(
+                what="event log", reason=f"{type(exc).__name__} while it did not answer"
+            )
+        return None
 
     def park(self, view: StoryView, gate: str, reason: str) -> None:
         self.emit(

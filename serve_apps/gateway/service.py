@@ -6,6 +6,7 @@ orchestrator actor, the single writer of each story's decisions.
 
 from __future__ import annotations
 
+import logging
 import time
 import uuid
 from collections.abc import Iterator
@@ -15,9 +16,11 @@ from fleet.contracts import Deliberation, FleetEvent, Story
 from fleet.errors import NotFound, StorageUnavailable
 from fleet.orchestrator import commands
 from fleet.orchestrator.view import StoryView
+from fleet.outage import Outage
 from serve_apps.gateway.protocol import Accepted, ParkedOut, ScoreOut, StoryIn, StoryOut
 
 HEARTBEAT = object()  # yielded by follow() when nothing happened for a while
+log = logging.getLogger(__name__)
 
 
 class Commands(Protocol):
@@ -155,8 +158,14 @@ class GatewayService:
         if not follow:
             return
         deadline, quiet_since = time.monotonic() + max_s, time.monotonic()
+        outage = Outage(f"events of {story_id}", logger=log)
         while time.monotonic() < deadline:
-            batch = self.log.tail(story_id, after=last, block_ms=1000)
+            try:
+                batch = self.log.tail(story_id, after=last, block_ms=1000)
+                outage.ok()
+            except StorageUnavailable as exc:  # keep the stream open: storage comes back
+                time.sleep(outage.failed(exc))
+                batch = []
             if not batch and time.monotonic() - quiet_since >= idle_s:
                 quiet_since = time.monotonic()
                 yield HEARTBEAT
