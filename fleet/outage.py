@@ -24,9 +24,11 @@ def storage_cause(exc: BaseException | None) -> StorageUnavailable | None:
     seen: set[int] = set()
     while exc is not None and id(exc) not in seen:
         seen.add(id(exc))
+        remote = getattr(exc, "cause", None)  # Ray's wrapper may itself subclass the error:
+        if isinstance(remote, StorageUnavailable):  # prefer the original (its message is clean)
+            return remote
         if isinstance(exc, StorageUnavailable):
             return exc
-        remote = getattr(exc, "cause", None)
         exc = remote if isinstance(remote, BaseException) else (exc.__cause__ or exc.__context__)
     return None
 

@@ -31,6 +31,11 @@ class RemoteError(Exception):
 def test_storage_cause_sees_through_wrappers_and_chains():
     assert storage_cause(DOWN) is DOWN
     assert storage_cause(RemoteError(DOWN)) is DOWN
+
+    class DualError(RemoteError, StorageUnavailable):  # Ray's RayTaskError(StorageUnavailable)
+        pass
+
+    assert storage_cause(DualError(DOWN)) is DOWN
     try:
         try:
             raise DOWN
