@@ -32,8 +32,10 @@ def test_storage_cause_sees_through_wrappers_and_chains():
     assert storage_cause(DOWN) is DOWN
     assert storage_cause(RemoteError(DOWN)) is DOWN
 
-    class DualError(RemoteError, StorageUnavailable):  # Ray's RayTaskError(StorageUnavailable)
-        pass
+    class DualError(StorageUnavailable):  # Ray's RayTaskError(StorageUnavailable) shape
+        def __init__(self, cause):
+            Exception.__init__(self, "ray::Actor.method() traceback")
+            self.cause = cause
 
     assert storage_cause(DualError(DOWN)) is DOWN
     try:
