@@ -13,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from fleet.contracts import FleetEvent, Story
-from fleet.errors import BudgetExceeded, ParkedForHuman, StorageUnavailable
+from fleet.errors import BudgetExceeded, ParkedForHuman, QuorumLost, StorageUnavailable
 from fleet.events import make_event
 from fleet.lifecycle import Lifecycle
 from fleet.orchestrator import decide as d
@@ -27,8 +27,13 @@ INFRA_RETRIES = 2
 RETRY_WAIT_S = 1.0  # times the attempt number: a flapping dependency gets a moment to come back
 
 
-def deliberation_id(story_id: str, task_id: str, attempt: int) -> str:
-    return f"{story_id}.{task_id}.a{attempt}"
+COUNCILS = 3  # a council that lost quorum (its members' model died) is convened again, twice
+
+
+def deliberation_id(story_id: str, task_id: str, attempt: int, convened: int = 0) -> str:
+    """The council's id for a task attempt; ``convened`` > 0 names a re-convened council."""
+    base = f"{story_id}.{task_id}.a{attempt}"
+    return f"{base}.c{convened}" if convened else base
 
 
 class StoryDriver:
@@ -213,20 +218,43 @@ class StoryDriver:
             if err is not None:
                 raise err
 
-    def build_one(
+    def deliberate(
         self, story: Story, view: StoryView, task: Any, attempt: int, findings: list[str]
-    ) -> None:
-        did = deliberation_id(story.id, task.id, attempt)
-        deliberation = view.deliberations.get(did)
-        if deliberation is None:  # not already decided before a crash
-            deliberation = self.services.council.deliberate(
-                story, task, deliberation_id=did, attempt=attempt, findings=findings
-            )
+    ) -> Any:
+        """The task attempt's council result: recorded already (before a crash), or decided now.
+
+        A council that lost quorum keeps that outcome under its id (asking it again re-raises
+        at once), so a new council is convened under the next id, up to ``COUNCILS``: the
+        same ids are tried in the same order after a crash, and nothing is recorded twice.
+        """
+        for convened in range(COUNCILS):
+            did = deliberation_id(story.id, task.id, attempt, convened)
+            if did in view.deliberations:
+                return view.deliberations[did]
+        for convened in range(COUNCILS):
+            did = deliberation_id(story.id, task.id, attempt, convened)
+            try:
+                deliberation = self.services.council.deliberate(
+                    story, task, deliberation_id=did, attempt=attempt, findings=findings
+                )
+            except QuorumLost as lost:
+                if (down := self.storage_down(lost)) is not None:
+                    raise down from lost  # its members could not write: wait for storage
+                if convened == COUNCILS - 1 or self.stop.wait(RETRY_WAIT_S * (convened + 1)):
+                    raise
+                continue
             self.emit(
                 "council.result",
                 payload=deliberation,
                 data={"task_id": task.id, "attempt": attempt},
             )
+            return deliberation
+        raise AssertionError("unreachable")
+
+    def build_one(
+        self, story: Story, view: StoryView, task: Any, attempt: int, findings: list[str]
+    ) -> None:
+        deliberation = self.deliberate(story, view, task, attempt, findings)
         with self._workspace_lock:
             result = self.services.executor.execute(
                 story, task, winner_of(deliberation), attempt=attempt

@@ -13,33 +13,12 @@ import json
 import os
 import signal
 import threading
-import time
 
 import pytest
+from fault_tools import FSM_PATH, approve_until_done, event_ids, until
 from fleet_stack import start_stack, stop_stack, wait_for
 
 from fleet.orchestrator.sample import SAMPLE_STORY
-
-FSM_PATH = [
-    ("BACKLOG", "DRAFT"),
-    ("DRAFT", "DESIGN"),
-    ("DESIGN", "BUILD"),
-    ("BUILD", "TEST"),
-    ("TEST", "DOCS"),
-    ("DOCS", "DONE"),
-]
-GATES = ("scope", "design", "acceptance")
-
-
-def until(predicate, timeout: float, what: str, every: float = 0.2):
-    """Poll ``predicate`` until it returns something truthy; fail after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        got = predicate()
-        if got:
-            return got
-        time.sleep(every)
-    raise AssertionError(f"timed out after {timeout:g}s waiting for {what}")
 
 
 @pytest.fixture(scope="module")
@@ -66,33 +45,6 @@ def stack(ray_cluster, own_storage, tmp_path_factory):
     )
     yield s
     stop_stack(ray_cluster, s)
-
-
-def event_ids(client, stack, story_id) -> list[str]:
-    r = client.get(
-        f"{stack.base_url}/stories/{story_id}/events",
-        params={"follow": "false"},
-        headers=stack.headers("viewer"),
-    )
-    r.raise_for_status()
-    frames = [f for f in r.text.split("\n\n") if f.startswith("id:")]
-    return [json.loads(f.split("data: ", 1)[1])["id"] for f in frames]
-
-
-def approve_gates_until_done(client, stack, story_id, timeout=300.0):
-    for _ in range(len(GATES) + 1):
-        body = wait_for(
-            client, stack, story_id, lambda b: b["parked"] is not None or b["outcome"], timeout
-        )
-        if body["outcome"] or body["parked"]["gate"] not in GATES:
-            return body
-        r = client.post(
-            f"{stack.base_url}/stories/{story_id}/approvals",
-            json={"approved": True},
-            headers=stack.headers(),
-        )
-        assert r.status_code == 202, r.text
-    return wait_for(client, stack, story_id, lambda b: b["outcome"] is not None, timeout)
 
 
 def follow_in_background(stack, story_id, into: list[dict]) -> threading.Thread:
@@ -145,7 +97,7 @@ def test_story_survives_a_killed_and_restarted_redis(stack, own_storage, client,
     until(lambda: ray.get(orch.storage.remote())["outages"] >= 1, 60, "the outage to be seen")
 
     GraphServer(data_dir=own_storage.data_dir, port=own_storage.port).start()  # AOF replay
-    final = approve_gates_until_done(client, stack, sid)
+    final = approve_until_done(client, stack, sid)
     assert final["outcome"] == "done", (final["parked"], final["transitions"])
     assert [(t["from"], t["to"]) for t in final["transitions"]] == FSM_PATH
 

@@ -7,7 +7,7 @@ import logging
 import threading
 
 import pytest
-from test_orchestrator import GOOD, drive, setup
+from test_orchestrator import GOOD, Council, approve_until_done, drive, setup
 
 from fleet import outage as outage_mod
 from fleet.errors import QuorumLost, StorageUnavailable
@@ -207,3 +207,42 @@ def test_projector_waits_out_an_outage_and_reprojects_the_unacknowledged_batch(c
     assert (
         o.outages == 1 and len(caplog.records) == 2
     )  # one outage: one line as it starts, one as it ends
+
+
+class LosingCouncil(Council):
+    """Loses quorum the first time each task's council meets (its members' model died)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.ids: list[str] = []
+
+    def deliberate(self, story, task, *, deliberation_id, attempt, findings):
+        self.ids.append(deliberation_id)
+        if deliberation_id.endswith(".a0"):
+            raise QuorumLost(deliberation_id=deliberation_id, round=0, present=0, quorum=1)
+        return super().deliberate(
+            story, task, deliberation_id=deliberation_id, attempt=attempt, findings=findings
+        )
+
+
+def test_a_council_that_lost_quorum_is_convened_again_and_the_story_finishes(monkeypatch):
+    monkeypatch.setattr(driver_mod, "RETRY_WAIT_S", 0.0)
+    council = LosingCouncil()
+    log, clock, lifecycle, services = setup(council=council)
+    commands.create_story(log, GOOD, clock=clock)
+    view, _ = approve_until_done(log, clock, lifecycle, services)
+    assert view.outcome == "done"
+    assert sorted(council.ids) == ["s1.p1-t1.a0", "s1.p1-t1.a0.c1", "s1.p1-t2.a0", "s1.p1-t2.a0.c1"]
+    before = [e.id for _, e in log.read("s1")]
+    drive(log, clock, lifecycle, services)  # re-driven after a crash: the same ids, no new event
+    assert [e.id for _, e in log.read("s1")] == before
+
+
+def test_a_council_that_never_gets_quorum_parks_the_story(monkeypatch):
+    monkeypatch.setattr(driver_mod, "RETRY_WAIT_S", 0.0)
+    lost = QuorumLost(deliberation_id="d", round=0, present=0, quorum=1)
+    council = FailingCouncil(lost)
+    log, clock, lifecycle, services = setup(council=council)
+    _to_build(log, clock, lifecycle, services)
+    view = drive(log, clock, lifecycle, services)
+    assert view.parked and view.parked.gate == "error" and "quorum" in view.parked.reason
