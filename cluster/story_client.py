@@ -34,6 +34,7 @@ class GatewayError(FleetError):
         # ``detail``, not ``message``: FleetError's first argument is already called message
         text = f"gateway answered HTTP {status}: {message}" if status else message
         super().__init__(text, status=status, detail=message)
+        self.status: int = status  # typed for callers (FleetError sets it from the fields too)
 
 
 @dataclass
