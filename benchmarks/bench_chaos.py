@@ -129,6 +129,16 @@ class Chaos:
                     self.last_event[sid].append(now)
 
     # ------------------------------------------------------------------ faults
+    def actor(self, name: str, timeout: float = 600.0) -> Any:
+        """The named actor once it exists (the sandbox supervisor appears at the first build)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                return self.ray.get_actor(name, namespace=self.ns)
+            except ValueError:
+                time.sleep(0.5)
+        return None
+
     def inject(self, kind: str) -> None:
         from actors.agent import agent_actor_name
 
@@ -147,11 +157,13 @@ class Chaos:
                 "agent": agent_actor_name("developer-1", self.prefix),
                 "sandbox": f"sandbox-{self.prefix}",
             }[kind]
-            try:
-                self.ray.kill(self.ray.get_actor(name, namespace=self.ns), no_restart=False)
-            except ValueError:
-                print(f"  {kind}: actor {name} not created yet; skipped", flush=True)
+            handle = self.actor(name)
+            if handle is None:
+                print(f"  {kind}: actor {name} never appeared; skipped", flush=True)
                 return
+            affected = [s for s in self.ids if s not in self.terminal()]
+            start = time.monotonic()
+            self.ray.kill(handle, no_restart=False)
             if kind == "orchestrator":
                 deadline = time.monotonic() + 120
                 while self.call("check_health") is None and time.monotonic() < deadline:
