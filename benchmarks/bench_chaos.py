@@ -51,8 +51,8 @@ class Chaos:
 
         from actors.orchestrator import spawn_orchestrator
         from actors.wiring import OrchestratorSettings
+        from cluster.cli.stories import sample_repo
         from cluster.graphserver import GraphServer, free_port
-        from cluster.story_cli import sample_repo
         from fleet.adapters.redis_events import RedisEventLog
 
         self.args, self.data, self.ray = args, data, ray

@@ -48,8 +48,8 @@ def stack(ray_cluster, own_storage, tmp_path_factory):
 
 
 def cli_follower(stack, story_id, result: dict) -> threading.Thread:
-    """`fleet run --auto-approve`'s follower (cluster.story_client.follow): it is the PO here."""
-    from cluster.story_client import Client, follow
+    """`fleet run --auto-approve`'s follower (cluster.cli.gateway_client.follow): it is the PO here."""
+    from cluster.cli.gateway_client import Client, follow
 
     def run() -> None:
         out = io.StringIO()
