@@ -25,6 +25,7 @@ import argparse
 import collections
 import os
 import random
+import shutil
 import signal
 import statistics
 import sys
@@ -247,12 +248,13 @@ def main() -> None:
     p.add_argument("--redis-down-s", type=float, default=5.0)
     p.add_argument("--gap-s", type=float, nargs=2, default=(8.0, 20.0))
     args = p.parse_args()
-    with tempfile.TemporaryDirectory(prefix="chaos-") as tmp:
-        chaos = Chaos(args, Path(tmp))
-        try:
-            results = chaos.run()
-        finally:
-            chaos.close()
+    tmp = tempfile.mkdtemp(prefix="chaos-")
+    chaos = Chaos(args, Path(tmp))
+    try:
+        results = chaos.run()
+    finally:
+        chaos.close()
+    shutil.rmtree(tmp, ignore_errors=True)  # kept when the run failed: its redis.log tells why
     for key, value in results.items():
         print(f"RESULT {key} {value}")
 

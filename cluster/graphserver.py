@@ -150,13 +150,22 @@ class GraphServer:
             if proc.poll() is not None:
                 raise StorageUnavailable(
                     what="Redis+FalkorDB",
-                    reason=f"exited with {proc.returncode}; see {self.data_dir}/redis.log",
+                    reason=f"exited with {proc.returncode}; see {self.data_dir}/redis.log "
+                    f"(last lines: {self.log_tail()})",
                 )
             if ping(self.host, self.port):
                 return proc.pid
             time.sleep(0.05)
         proc.kill()
         raise StorageUnavailable(what="Redis+FalkorDB", reason=f"no PING answer within {timeout}s")
+
+    def log_tail(self, lines: int = 3) -> str:
+        """The last lines of the server's log, on one line (for error messages)."""
+        try:
+            text = (self.data_dir / "redis.log").read_text(errors="replace")
+        except OSError:
+            return "no log"
+        return " | ".join(line.strip() for line in text.splitlines()[-lines:])[:600]
 
     def stop(self, *, timeout: float = 10.0) -> bool:
         """Stop the server we started (by pidfile). False when nothing of ours ran."""
