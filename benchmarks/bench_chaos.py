@@ -59,7 +59,11 @@ class Chaos:
         self.args, self.data, self.ray = args, data, ray
         self.server = GraphServer(data_dir=data / "graph", port=free_port())
         self.server.start()
-        ray.init(address="local", num_cpus=4, include_dashboard=False, log_to_driver=False)
+        try:
+            ray.init(address="local", num_cpus=4, include_dashboard=False, log_to_driver=False)
+        except Exception:  # an overloaded machine: the head timed out; leave no server behind
+            self.server.stop()
+            raise
         self.prefix, self.ns = "chaos", "swe-fleet-chaos"
         self.settings = OrchestratorSettings(
             redis_url=self.server.url,
