@@ -87,5 +87,5 @@ def test_principal_tokens_are_stored_as_digests(tmp_path):
     who = load_store(tmp_path).principal(token)
     assert who is not None and (who.name, who.role) == ("carol", "po")
     assert load_store(tmp_path).principal(token + "x") is None
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="already exists"):
         add_principal(tmp_path, "carol", "po")
