@@ -13,7 +13,9 @@ def default_roots(root: Path) -> tuple[str, ...]:
     configured = os.environ.get("FLEET_REPO_ROOTS")
     if configured:
         return tuple(p for p in configured.split(os.pathsep) if p)
-    return (str(root), tempfile.gettempdir(), str(Path.home()))
+    # The runner's root, the data dir holding it (the demo's sample repository lives there), the
+    # temp dir and the home directory.
+    return (str(root), str(root.parent), tempfile.gettempdir(), str(Path.home()))
 
 
 def slug(story: str | None) -> str:
