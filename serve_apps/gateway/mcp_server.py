@@ -214,6 +214,21 @@ def in_process(app: FastAPI) -> Connect:
     return connect
 
 
+def over_http(base_url: str, token: str) -> Connect:
+    """Calls to a running gateway over HTTP with one token (``fleet mcp`` on stdio)."""
+
+    @asynccontextmanager
+    async def connect(ctx: Any) -> AsyncIterator[httpx.AsyncClient]:
+        async with httpx.AsyncClient(
+            base_url=base_url.rstrip("/"),
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=60.0,
+        ) as client:
+            yield client
+
+    return connect
+
+
 class _Passthrough(Response):
     """Hands the raw request to the MCP transport once the route's auth dependency passed."""
 

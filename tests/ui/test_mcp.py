@@ -118,3 +118,29 @@ def test_the_mcp_endpoint_refuses_requests_without_a_valid_token(real_stack, hea
     body = {"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {}}
     r = httpx.post(f"{real_stack.base_url}/mcp", json=body, headers=headers, timeout=30)
     assert r.status_code == 401 and r.json()["error"] == "unauthorized"
+
+
+def test_fleet_mcp_on_stdio_serves_the_same_tools_over_the_gateway(real_stack, sample_git):
+    import os
+    import sys
+    from pathlib import Path
+
+    from mcp import StdioServerParameters
+
+    fleet = Path(sys.executable).parent / "fleet"
+    params = StdioServerParameters(
+        command=str(fleet),
+        args=["mcp", "--url", real_stack.base_url],
+        env={**os.environ, "FLEET_PO_TOKEN": real_stack.tokens["po"]},
+    )
+
+    async def session():
+        async with Client(params) as client:
+            body = {**SAMPLE_STORY, "repo": sample_git}
+            created = _data(await client.call_tool("create_story", body))
+            shown = _data(await client.call_tool("show_story", {"story_id": created["id"]}))
+            assert shown["title"] == SAMPLE_STORY["title"]
+            missing = await client.call_tool("show_story", {"story_id": "no-such-story"})
+            assert missing.is_error and "404" in missing.content[0].text
+
+    asyncio.run(session())
