@@ -90,7 +90,13 @@ def build_mcp(connect: Connect) -> MCPServer:
     """The MCP server: tools and resources over the gateway reached through ``connect``."""
     gw = Gateway(connect)
     mcp = MCPServer("swe-ai-fleet", instructions=INSTRUCTIONS, version="0.1.0")
+    _story_tools(mcp, gw)
+    _gate_tools(mcp, gw)
+    _resources(mcp, gw)
+    return mcp
 
+
+def _story_tools(mcp: MCPServer, gw: Gateway) -> None:
     @mcp.tool()
     async def create_story(
         title: str,
@@ -141,6 +147,8 @@ def build_mcp(connect: Connect) -> MCPServer:
         """A story's state, the gate it waits at (parked), its score, plan and transitions."""
         return await gw.call(ctx, "GET", f"/stories/{story_id}")
 
+
+def _gate_tools(mcp: MCPServer, gw: Gateway) -> None:
     async def answer(ctx: Any, story_id: str, gate: str | None, ok: bool, comment: str) -> Any:
         body = {"gate": gate, "approved": ok, "comment": comment}
         return await gw.call(ctx, "POST", f"/stories/{story_id}/approvals", json=body)
@@ -176,6 +184,8 @@ def build_mcp(connect: Connect) -> MCPServer:
         text = winning_changes(await gw.events(ctx, story_id))
         return text or f"story {story_id}: no council has decided yet"
 
+
+def _resources(mcp: MCPServer, gw: Gateway) -> None:
     @mcp.resource("fleet://stories/{story_id}/report", mime_type="text/markdown")
     async def report_resource(story_id: str, ctx: Context) -> str:
         """The story's technical report (Markdown)."""
@@ -191,8 +201,6 @@ def build_mcp(connect: Connect) -> MCPServer:
             return json.dumps(await gw.events(ctx, story_id))
         except ToolError as exc:
             raise ResourceError(str(exc)) from None
-
-    return mcp
 
 
 def in_process(app: FastAPI) -> Connect:
