@@ -133,6 +133,9 @@ class GraphServer:
             start_new_session=True,
         )
         self.pidfile.write_text(str(proc.pid))
+        # Kept: a running Popen that is garbage-collected warns (ResourceWarning), an error
+        # under the suite's filterwarnings=error at whichever test the collection lands in.
+        self._proc = proc
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if proc.poll() is not None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from contextlib import asynccontextmanager
 
 import httpx2
 import pytest
@@ -18,9 +19,13 @@ from fleet.orchestrator.sample import SAMPLE_STORY
 GATES = ("scope", "design", "acceptance")
 
 
-def _client(stack, role: str) -> Client:
-    http = httpx2.AsyncClient(headers=stack.headers(role), timeout=60.0)
-    return Client(streamable_http_client(f"{stack.base_url}/mcp", http_client=http))
+@asynccontextmanager
+async def _client(stack, role: str):
+    async with (
+        httpx2.AsyncClient(headers=stack.headers(role), timeout=60.0) as http,
+        Client(streamable_http_client(f"{stack.base_url}/mcp", http_client=http)) as client,
+    ):
+        yield client
 
 
 def _data(result):
