@@ -28,7 +28,7 @@ LOCAL = ("127.0.0.1", "localhost", "::1")
 
 @pytest.fixture(scope="module")
 def sample_git(tmp_path_factory):
-    from cluster.story_cli import sample_repo
+    from cluster.cli.stories import sample_repo
 
     return str(sample_repo(str(tmp_path_factory.mktemp("data"))))
 
