@@ -26,16 +26,17 @@ ARGS = [
 LOCAL = ("127.0.0.1", "localhost", "::1")
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def sample_git(tmp_path_factory):
     from cluster.cli.stories import sample_repo
 
     return str(sample_repo(str(tmp_path_factory.mktemp("data"))))
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def real_stack(ray_cluster, redis_url, tmp_path_factory):
-    """Council actor + agents, sandbox supervisor, workspace runner, on scripted models."""
+    """Council actor + agents, sandbox supervisor, workspace runner, on scripted models; one
+    stack for the whole folder (each test uses its own story ids)."""
     from fleet_stack import start_stack, stop_stack
 
     s = start_stack(

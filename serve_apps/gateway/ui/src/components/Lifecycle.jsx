@@ -28,7 +28,7 @@ export default function Lifecycle({ lifecycle, state, visited, parkedGate }) {
             <line x1={x1} y1={40} x2={x2 - 2} y2={40} stroke="#64748b" strokeWidth="1.5" markerEnd="url(#arrow)" />
             {gate && (
               <text x={(x1 + x2) / 2} y={30} textAnchor="middle" fontSize="10" fill={waiting ? "#b45309" : "#6366f1"} fontWeight={waiting ? 700 : 400}>
-                {waiting ? "⏸" : "PO"}
+                {waiting ? "PO ‖" : "PO"}
               </text>
             )}
           </g>

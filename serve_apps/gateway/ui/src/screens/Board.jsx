@@ -52,7 +52,7 @@ function StoryCard({ s }) {
       </div>
       {s.parked && (
         <div className="mt-1 text-xs font-semibold text-amber-700" data-testid="parked">
-          {waiting ? "⏸ waiting for you" : "⏸ parked"}: {s.parked.gate}
+          {waiting ? "waiting for you" : "parked"}: {s.parked.gate}
         </div>
       )}
     </a>

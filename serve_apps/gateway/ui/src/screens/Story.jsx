@@ -83,7 +83,7 @@ function GatePanel({ story, onDone }) {
   return (
     <section className="card border-amber-400 bg-amber-50" data-testid="gate" data-gate={gate}>
       <h2 className="h2">
-        ⏸ Waiting at the <span className="font-mono">{gate}</span> gate
+        Waiting at the <span className="font-mono">{gate}</span> gate
       </h2>
       <p className="mb-3 text-sm text-slate-700">{story.parked.reason}</p>
       <textarea
