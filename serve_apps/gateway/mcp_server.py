@@ -180,9 +180,15 @@ def _gate_tools(mcp: MCPServer, gw: Gateway) -> None:
 
     @mcp.tool()
     async def get_diff(story_id: str, ctx: Context = None) -> str:  # type: ignore[assignment]
-        """The change the councils chose for each task (unified diffs where proposals carry one)."""
+        """The story's change: the delivered (or last committed) unified diff; before any commit,
+        what the councils chose for each task."""
+        try:
+            return await gw.call(ctx, "GET", f"/stories/{story_id}/diff")
+        except ToolError as exc:
+            if "answered 404" not in str(exc):
+                raise
         text = winning_changes(await gw.events(ctx, story_id))
-        return text or f"story {story_id}: no council has decided yet"
+        return text or f"story {story_id}: nothing committed and no council has decided yet"
 
 
 def _resources(mcp: MCPServer, gw: Gateway) -> None:

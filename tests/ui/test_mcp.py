@@ -94,7 +94,7 @@ def test_an_mcp_session_creates_a_story_approves_its_gates_and_reads_its_report(
             report = _text(await client.call_tool("get_report", {"story_id": story_id}))
             assert SAMPLE_STORY["title"] in report and "mcp ok acceptance" in report
             diff = _text(await client.call_tool("get_diff", {"story_id": story_id}))
-            assert diff.startswith("# task ") and "winner" in diff
+            assert "+def divide(" in diff and "calc/ops.py" in diff
             res = await client.read_resource(f"fleet://stories/{story_id}/report")
             assert SAMPLE_STORY["title"] in res.contents[0].text
             res = await client.read_resource(f"fleet://stories/{story_id}/events")

@@ -158,6 +158,8 @@ def test_po_writes_a_story_and_drives_it_to_done_in_the_browser(
     shot(page, "plan")
 
     page.get_by_test_id("tab-diff").click()
+    expect(page.get_by_test_id("delivered-diff")).to_contain_text("+def divide(")
+    expect(page.get_by_test_id("delivered")).to_contain_text(f"fleet/{story_id}")
     expect(page.get_by_test_id("final-change")).to_have_count(1)
     expect(page.get_by_test_id("verification")).to_contain_text("build ok")
     expect(page.get_by_test_id("delivery")).to_contain_text(f"fleet/{story_id}")

@@ -133,11 +133,42 @@ function Timeline({ events, live }) {
   );
 }
 
-function DiffTab({ changes, checks }) {
+function Delivered({ id, n }) {
+  const [out, setOut] = useState(null);
+  const [note, setNote] = useState(null);
+  useEffect(() => {
+    api(`/stories/${encodeURIComponent(id)}/diff?format=json`, { accept: "application/json" })
+      .then((d) => {
+        setOut(d);
+        setNote(null);
+      })
+      .catch((e) => setNote(e.status === 404 ? "Nothing committed yet." : e.message));
+  }, [id, n]);
+  return (
+    <section className="card">
+      <h2 className="h2">Final diff</h2>
+      {note && <p className="text-sm text-slate-500">{note}</p>}
+      {out && (
+        <>
+          <p className="mb-2 text-sm text-slate-600" data-testid="delivered">
+            {out.delivered ? "delivered" : "committed (not delivered yet)"}
+            {out.branch && <> on branch <span className="font-mono">{out.branch}</span></>}
+            {out.commit && <> at <span className="font-mono">{String(out.commit).slice(0, 12)}</span></>}
+            {out.truncated ? " · diff truncated" : ""}
+          </p>
+          <Diff diff={out.diff} testid="delivered-diff" />
+        </>
+      )}
+    </section>
+  );
+}
+
+function DiffTab({ id, n, changes, checks }) {
   return (
     <div className="space-y-4">
+      <Delivered id={id} n={n} />
       <section className="card">
-        <h2 className="h2">Final change (the winning proposals)</h2>
+        <h2 className="h2">The councils' winning proposals</h2>
         {changes.length === 0 && <p className="text-sm text-slate-500">No council has decided yet.</p>}
         {changes.map(({ council, proposal }) => (
           <div key={council.id} className="mb-4" data-testid="final-change">
@@ -305,7 +336,7 @@ export default function StoryScreen({ id, tab }) {
         ) : (
           <p className="text-sm text-slate-500">No council has met yet.</p>
         ))}
-      {tab === "diff" && <DiffTab changes={finalChanges(cs)} checks={verification(events)} />}
+      {tab === "diff" && <DiffTab id={id} n={n} changes={finalChanges(cs)} checks={verification(events)} />}
       {tab === "report" && <Report id={id} events={events} />}
       {tab === "usage" && <Usage events={events} />}
       {tab === "context" && <ContextView id={id} events={events} />}
