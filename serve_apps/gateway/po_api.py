@@ -19,7 +19,7 @@ from fleet.orchestrator import commands
 from serve_apps.gateway.protocol import STORY_ID, StoryIn
 
 PHASES = ("draft", "design", "build", "test", "docs")
-ACTING_ROLES = ("po",)
+ACTING_ROLES = ("po", "admin")  # a po acts on its own (or shared) stories
 
 
 class Me(BaseModel):
