@@ -28,6 +28,7 @@ COMMAND_MODULES = (
     "cluster.cli.kube",
     "cluster.cli.reports",
     "cluster.cli.stories",
+    "cluster.cli.mcp",
 )
 
 

@@ -112,7 +112,22 @@ def build_fastapi(args: dict[str, Any] | GatewayArgs | None = None) -> Any:
                 )
             return holder["svc"]
 
-    return create_app(service, tokens, max_body_bytes=max_body)
+    app = create_app(service, tokens, max_body_bytes=max_body)
+    extend_app(app, service)
+    return app
+
+
+def extend_app(app: Any, service: Any) -> None:
+    """The PO's other ways in: offline API docs, the UI's routes and build, the MCP server."""
+    from serve_apps.gateway.docs import install_offline_docs
+    from serve_apps.gateway.mcp_server import install_mcp
+    from serve_apps.gateway.po_api import install_po_api
+    from serve_apps.gateway.ui import install_ui
+
+    install_offline_docs(app)
+    install_po_api(app, service)
+    install_ui(app)
+    install_mcp(app)
 
 
 def build_app(args: dict[str, Any] | None = None) -> Any:

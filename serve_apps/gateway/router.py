@@ -163,6 +163,7 @@ def create_app(
     )
     install_errors(app)
     need = auth(tokens)
+    app.state.need = need  # the one auth dependency, for routes added outside this module
     viewer, po = need("viewer"), need("po")
 
     @app.middleware("http")
