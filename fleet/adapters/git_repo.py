@@ -3,22 +3,22 @@
 Read-only on the repository: files are read with ``git cat-file`` (no filters, no textconv)
 and a patch is checked against the commit's tree in a throw-away index (``git apply --cached
 --check``), which is what applying it to a clean checkout of that commit would do. Hooks and
-fsmonitor are disabled and global/system config is ignored: the repository is hostile input.
+fsmonitor are disabled and global/system config is ignored (``git_host``'s hardening): the
+repository is hostile input.
 """
 
 from __future__ import annotations
 
-import os
 import subprocess
 import tempfile
 from pathlib import Path
 
+from fleet.adapters.git_host import HARDENING, _env
 from fleet.contracts import Patch
 from fleet.errors import WorkspaceUnavailable
 from fleet.workspace import change_problem
 
-SAFE = ["-c", "core.hooksPath=/dev/null", "-c", "core.fsmonitor=false", "-c", "core.quotePath=off"]
-ENV = {"GIT_CONFIG_NOSYSTEM": "1", "GIT_CONFIG_GLOBAL": "/dev/null", "GIT_TERMINAL_PROMPT": "0"}
+SAFE = [arg for setting in (*HARDENING, "core.quotePath=off") for arg in ("-c", setting)]
 MAX_FILE_BYTES = 200_000
 
 
@@ -38,7 +38,7 @@ class GitRepo:
             text=True,
             timeout=60,
             errors="replace",
-            env={**os.environ, **ENV, **(env or {})},
+            env={**_env(), **(env or {})},
         )
 
     def commit(self, ref: str = "HEAD") -> str:
@@ -47,7 +47,7 @@ class GitRepo:
         Raises:
             WorkspaceUnavailable: not a git repository, or no such ref.
         """
-        proc = self._git("rev-parse", "--verify", f"{ref}^{{commit}}")
+        proc = self._git("rev-parse", "--verify", "--end-of-options", f"{ref}^{{commit}}")
         if proc.returncode != 0:
             raise WorkspaceUnavailable(source=self.path, reason=proc.stderr.strip()[:300])
         return proc.stdout.strip()
@@ -68,7 +68,7 @@ class GitRepo:
                 ["git", *SAFE, "-C", self.path, "cat-file", "blob", sha],
                 capture_output=True,
                 timeout=60,
-                env={**os.environ, **ENV},
+                env=_env(),
             ).stdout
             if b"\0" in blob[:8000]:
                 continue
