@@ -380,7 +380,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.repo_limit:
         from repo_tasks import repo_tasks
 
-        tasks += repo_tasks(args.repo_limit)
+        repo = repo_tasks(args.repo_limit)
+        # Alternate the two sets so that a run cut short still measures both.
+        step = max(1, len(tasks) // max(1, len(repo)))
+        for n, t in enumerate(repo):
+            tasks.insert(min(len(tasks), (n + 1) * step + n), t)
     print(f"== {len(tasks)} tasks: {sum(t.kind == 'humaneval' for t in tasks)} HumanEval, "
           f"{sum(t.kind == 'repo' for t in tasks)} repository", flush=True)  # fmt: skip
     arms = list(ARMS) if args.arm == "all" else [args.arm]
