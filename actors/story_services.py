@@ -307,9 +307,10 @@ class WorkspaceExecutor:
                     base_commit=commit, check=git, seed=attempt,
                 )  # fmt: skip
         except PatchFailed as exc:
-            report = WorkspaceReport(build_ok=False, notes=(f"change rejected: {exc.reason}",))
+            why = str(exc.fields.get("reason", exc))[:500]
+            report = WorkspaceReport(build_ok=False, notes=(f"change rejected: {why}",))
             return Execution(report=report, data={"branch": branch, "status": "rejected",
-                                                  "base_commit": commit, "reason": exc.reason[:500]})  # fmt: skip
+                                                  "base_commit": commit, "reason": why})  # fmt: skip
         # One branch per task attempt, each cloned from the last committed one: history accumulates.
         ctx = RunContext(story_id=story.id, task_id=task.id, role="developer", phase="build")
         outcome = self.runner().execute(
