@@ -62,11 +62,13 @@ class EngineChat:
     """``ChatModel`` over an in-process llama.cpp engine (the embedded model server's engine),
     counting tokens per arm."""
 
-    def __init__(self, gguf: str, *, n_ctx: int = 8192) -> None:
+    def __init__(self, gguf: str, *, n_ctx: int = 8192, threads: int = 2) -> None:
         from fleet.config.models import LlamaCppModel
         from serve_apps.llm.engine import LlamaCppEngine
 
-        spec = LlamaCppModel(backend="llamacpp", gguf=gguf, n_ctx=n_ctx, n_parallel=1, n_threads=2)
+        spec = LlamaCppModel(
+            backend="llamacpp", gguf=gguf, n_ctx=n_ctx, n_parallel=1, n_threads=threads
+        )
         self.engine = LlamaCppEngine(spec, served_name=Path(gguf).stem)
         self.name = Path(gguf).stem
         self.tokens = 0
@@ -368,6 +370,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repo-limit", type=int, default=10, help="repository tasks (0: none)")
     ap.add_argument("--model", default=DEFAULT_MODEL, help="GGUF of the model under test")
     ap.add_argument("--attempts", type=int, default=2, help="build attempts of the single arm")
+    ap.add_argument("--threads", type=int, default=2, help="llama.cpp threads (1 on a loaded box)")
     args = ap.parse_args(argv)
     if args.arm != "all" and args.arm not in ARMS:
         ap.error(f"unknown arm {args.arm!r}; valid: {', '.join(ARMS)}, all")
@@ -375,7 +378,7 @@ def main(argv: list[str] | None = None) -> int:
         ap.error("--limit must be 0..80: HumanEval 80-163 are reserved for acceptance")
     MODEL_PATH = args.model
     print(f"== loading {args.model}", flush=True)
-    chat = EngineChat(args.model)
+    chat = EngineChat(args.model, threads=args.threads)
     tasks = humaneval_tasks(args.limit)
     if args.repo_limit:
         from repo_tasks import repo_tasks
