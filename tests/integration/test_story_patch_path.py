@@ -112,7 +112,7 @@ def test_prompt_holds_map_and_code_redacted_within_budget_and_a_new_file_is_comm
     data = execution.data
     assert data["status"] == "committed", (data["reason"], execution.report)
     assert data["files"] == ["calc/stats.py", "tests/test_mean_acceptance.py"]
-    assert "--- /dev/null\n+++ b/calc/stats.py" in data["diff"]
+    assert "--- /dev/null\n+++ b/calc/stats.py" in data["patch"]
     ws = Path(data["workspace"])
     assert _show(ws, data["branch"], "calc/stats.py") == STATS
     assert "from calc.stats import mean" in _show(
