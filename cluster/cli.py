@@ -19,6 +19,7 @@ COMMAND_MODULES = (
     "cluster.kuberay_cli",
     "cluster.memory_cli",
     "cluster.story_cli",
+    "cluster.backlog_cli",
 )
 
 

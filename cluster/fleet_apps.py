@@ -139,8 +139,7 @@ class FleetApps:
         auth_env()
         from ray import serve
 
-        from actors.orchestrator import spawn_orchestrator
-        from actors.wiring import OrchestratorSettings
+        from actors.settings import OrchestratorSettings
         from serve_apps.gateway import build_app
         from serve_apps.gateway.tokens import ensure_tokens
 
@@ -154,22 +153,24 @@ class FleetApps:
         redis_url = f"redis://{cfg.redis.host}:{cfg.redis.port}"
         settings = OrchestratorSettings(
             redis_url=redis_url,
-            graph=cfg.graph.name,
+            graph=cfg.graph,
+            sandbox=cfg.sandbox,
             namespace=ns,
             model=self.model,
             llm_base_url=llm_url,
             members=AGENT_MEMBERS,
             data_dir=str(Path(cfg.data_dir).expanduser()),
         )
-        orch = spawn_orchestrator(settings, namespace=ns)
-        ray.get(orch.check_health.remote())
+        # The gateway's start-up creates the orchestrator from these settings: the same path a
+        # RayService's serveConfigV2 takes on a cluster (see cluster/kuberay.py).
         serve.run(
             build_app(
                 {
                     "redis_url": redis_url,
-                    "graph": cfg.graph.name,
+                    "graph": cfg.graph.model_dump(mode="json"),
                     "namespace": ns,
                     "data_dir": cfg.data_dir,
+                    "fleet": settings.model_dump(mode="json"),
                 }
             ),
             name="gateway",

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from cluster import kuberay_validate
 from cluster.kuberay_client import KubeRayClient, load_api_client, phase
-from cluster.kuberay_objects import manifests, to_yaml
+from cluster.kuberay_objects import manifests, read_backlog, to_yaml
 from fleet import config
 from fleet.config import ClusterConfig
 from fleet.errors import NotFound, ResourceInvalid
@@ -22,9 +22,10 @@ CR_KINDS = ("RayService", "RayCluster", "RayJob")
 
 def _rendered(args: argparse.Namespace) -> tuple[ClusterConfig, dict[str, list[dict]]]:
     """Load config, render every manifest, and validate all of them (all problems at once)."""
-    directory = Path(args.config_dir) if args.config_dir else None
+    directory = Path(args.config_dir) if args.config_dir else config.config_dir()
     cfg: ClusterConfig = config.load("cluster.yaml", directory)
-    files = manifests(cfg, config.load("models.yaml", directory))
+    backlog = read_backlog(cfg, directory)
+    files = manifests(cfg, config.load("models.yaml", directory), backlog)
     problems = [
         f"{obj['kind']}/{obj['metadata']['name']}: {p}"
         for objs in files.values()
@@ -143,3 +144,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
             p.add_argument(
                 "--all", action="store_true", help="also delete RBAC, policy and Service"
             )
+    from cluster.rehearse import register as register_rehearse  # `fleet cluster rehearse`
+
+    register_rehearse(sub)

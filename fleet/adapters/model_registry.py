@@ -12,7 +12,6 @@ from typing import Any
 
 from fleet.config import ModelsConfig
 from fleet.errors import ConfigError, UnknownName
-from fleet.fakes import ScriptedChatModel
 from fleet.ledger import LedgeredChatModel, UsageLedger
 from fleet.ports import ChatModel, Clock, EventLog
 from fleet.routing import RoutedChatModel
@@ -34,9 +33,10 @@ def _served_url(name: str, llm_base_url: BaseUrl) -> str:
 def _openai_chat(
     base_url: str, model_id: str, name: str, spec: Any, api_key: str | None = None
 ) -> ChatModel:
-    from fleet.adapters.openai_chat import OpenAIChatModel
+    from fleet.adapters.registry import chat_client
 
-    return OpenAIChatModel(
+    return chat_client(
+        spec.backend,
         base_url,
         model_id,
         api_key=api_key,
@@ -69,7 +69,9 @@ def _openai(name: str, spec: Any, llm_base_url: BaseUrl) -> ChatModel:
 
 
 def _scripted(name: str, spec: Any, llm_base_url: BaseUrl) -> ChatModel:
-    return ScriptedChatModel(spec.mode, name=name, latency_ms=spec.latency_ms)
+    from fleet.adapters.registry import chat_client
+
+    return chat_client("scripted", spec.mode, name=name, latency_ms=spec.latency_ms)
 
 
 BACKENDS: dict[str, Callable[[str, Any, BaseUrl], ChatModel]] = {
