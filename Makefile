@@ -9,7 +9,8 @@ export RAY_USAGE_STATS_ENABLED := 0
 
 install: system-deps $(STAMP)
 
-# Debian packages the sandbox needs (bubblewrap); only when we can install them.
+# Debian packages: the sandbox needs bubblewrap; the metrics integration test scrapes the Ray head
+# with a real Prometheus. Installed only when missing and when we can (root + apt-get).
 system-deps:
 	@if ! command -v bwrap >/dev/null 2>&1; then \
 	  if [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then \
@@ -17,6 +18,14 @@ system-deps:
 	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap) >/dev/null; \
 	  else \
 	    echo "!! bubblewrap (bwrap) is missing: install it with your package manager (e.g. sudo apt-get install bubblewrap)"; \
+	  fi; \
+	fi
+	@if ! command -v prometheus >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo ">> installing prometheus (apt-get; its service is not started)"; \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus) >/dev/null; \
+	  else \
+	    echo "!! prometheus is missing (tests/integration/test_prometheus.py needs it): sudo apt-get install prometheus"; \
 	  fi; \
 	fi
 

@@ -201,7 +201,6 @@ def run_story(api: str, data_dir: Path, *, timeout_s: float) -> int:
     created = client.call("POST", "/stories", json=story)
     print(f"story {created['id']} submitted", flush=True)
     final = follow(client, created["id"], auto_approve=True, timeout_s=timeout_s, out=sys.stdout)
-    print(f"story finished: {final.get('outcome') or final.get('state')}", flush=True)
     return exit_code(final)
 
 
@@ -213,6 +212,7 @@ def _rehearse(args: argparse.Namespace) -> int:
     print(f"rendered serveConfigV2: apps {[a['name'] for a in serve['applications']]}")
     own_dir = args.data_dir is None
     data_dir = Path(args.data_dir or tempfile.mkdtemp(prefix="fleet-rehearse-")).resolve()
+    data_dir.mkdir(parents=True, exist_ok=True)
     stack = Rehearsal(data_dir)
     llm_model = args.llm_model or fleet_config().llm.model
     local, changes = localize(

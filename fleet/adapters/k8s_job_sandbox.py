@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import os
 import posixpath
 import re
 import time
@@ -173,7 +174,8 @@ class K8sJobSandbox:
                 config.load_incluster_config()
             except config.ConfigException:
                 try:
-                    config.load_kube_config()
+                    # $KUBECONFIG read now (the client reads it once, at import)
+                    config.load_kube_config(config_file=os.environ.get("KUBECONFIG"))
                 except (config.ConfigException, OSError) as exc:
                     raise SandboxUnavailable(
                         backend=self.name, reason=f"no cluster credentials: {exc}"
@@ -257,6 +259,9 @@ class K8sJobSandbox:
         deadline = time.monotonic() + limit_s
         while time.monotonic() < deadline:
             st = self._batch.read_namespaced_job_status(name, self.namespace).status
+            if st is None:  # not picked up by the job controller yet
+                time.sleep(self.poll_s)
+                continue
             if st.succeeded:
                 return "passed", 0
             if st.failed:
