@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import http.client
 import json
 import os
 import shutil
@@ -163,13 +164,33 @@ class Rehearsal:
             ) from None
         return json.loads(text) if text.strip() else None
 
+    def _put(self, serve: Obj, *, timeout_s: float) -> None:
+        """PUT the config; retried while the fresh head's dashboard drops connections (idempotent)."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            try:
+                self.rest("PUT", "/api/serve/applications/", serve)
+                return
+            except (OSError, http.client.HTTPException) as exc:  # not RehearsalFailed: a 4xx/5xx
+                if time.monotonic() > deadline:
+                    raise RehearsalFailed(
+                        step="PUT /api/serve/applications/", reason=f"{exc} (see the head's log)"
+                    ) from None
+                print(f"dashboard not ready ({type(exc).__name__}); retrying", flush=True)
+                time.sleep(3.0)
+
     def deploy(self, serve: Obj, *, timeout_s: float) -> None:
         """``serve deploy`` through the dashboard's REST API; wait until every app RUNS."""
-        self.rest("PUT", "/api/serve/applications/", serve)
+        self._put(serve, timeout_s=timeout_s)
         names = [a["name"] for a in serve["applications"]]
         deadline, last = time.monotonic() + timeout_s, ""
         while time.monotonic() < deadline:
-            apps = (self.rest("GET", "/api/serve/applications/") or {}).get("applications") or {}
+            try:
+                got = self.rest("GET", "/api/serve/applications/") or {}
+            except (OSError, http.client.HTTPException):  # a busy dashboard: ask again
+                time.sleep(2.0)
+                continue
+            apps = got.get("applications") or {}
             status = {n: (apps.get(n) or {}).get("status", "NOT_STARTED") for n in names}
             line = ", ".join(f"{n}: {s}" for n, s in status.items())
             if line != last:
