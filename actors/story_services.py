@@ -13,7 +13,6 @@ a spent budget reaches the orchestrator as ``BudgetExceeded`` (it parks the stor
 
 from __future__ import annotations
 
-import subprocess
 import threading
 from collections.abc import Mapping
 from functools import partial
@@ -283,25 +282,24 @@ def developer_models(
 
 def repo_files(source: str, branch: str | None) -> dict[str, str]:
     """Small text files of the repository at ``branch`` (what the developer's model sees)."""
+    from fleet.adapters.git_host import git  # hooks, repository config and pagers off
+    from fleet.errors import WorkspaceUnavailable
+
     ref = branch or "HEAD"
+    if ref.startswith("-") or source.startswith("-"):
+        return {}
     try:
-        names = subprocess.run(
-            ["git", "-C", source, "ls-tree", "-r", "--name-only", ref],
-            check=True,
-            capture_output=True,
-            text=True,
-            timeout=30,
-        ).stdout.split()
-    except (subprocess.SubprocessError, OSError):
+        listed = git(source, "ls-tree", "-r", "--name-only", "--end-of-options", ref, check=False)
+    except WorkspaceUnavailable:  # timed out
+        return {}
+    if listed.returncode != 0:
         return {}  # a remote URL: the model works from the story alone
     out: dict[str, str] = {}
-    for name in [n for n in names if n.endswith(".py")][:MAX_REPO_FILES]:
-        shown = subprocess.run(
-            ["git", "-C", source, "show", f"{ref}:{name}"],
-            capture_output=True,
-            text=True,
-            timeout=30,
-        )
+    for name in [n for n in listed.stdout.split() if n.endswith(".py")][:MAX_REPO_FILES]:
+        try:
+            shown = git(source, "show", "--end-of-options", f"{ref}:{name}", check=False)
+        except WorkspaceUnavailable:
+            continue
         if shown.returncode == 0 and len(shown.stdout) < 4_000:
             out[name] = shown.stdout
     return out
