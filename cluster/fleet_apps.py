@@ -177,6 +177,11 @@ class FleetApps:
             name="gateway",
             route_prefix="/",
         )
+        # Already there (the replicas made it); this only covers replicas Serve kept from a
+        # previous deployment, whose start-up ran before the old actors were ended above.
+        from actors.orchestrator import ensure_orchestrator
+
+        ensure_orchestrator(settings, namespace=ns)
         url = gateway_url(cfg)
         _wait("gateway", lambda: _healthy(url), f"{url}/healthz")
         statefile(cfg).write_text(json.dumps({"model": self.model, "llm_url": llm_url, "api": url}))
