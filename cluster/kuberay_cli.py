@@ -96,10 +96,12 @@ def _status(args: argparse.Namespace) -> int:
 def _delete(args: argparse.Namespace) -> int:
     cfg, files = _rendered(args)
     kube = _client(args, cfg)
-    # Custom resources first (reverse apply order); core objects only with --all; never the namespace.
+    # Custom resources first (reverse apply order); core objects only with --all.
     objs = [o for fs in reversed(list(files.values())) for o in fs]
     for obj in objs:
-        if obj["kind"] == "Namespace" or (obj["kind"] not in CR_KINDS and not args.all):
+        # Never the namespace, nor the workspaces claim (its data outlives a redeploy).
+        keep = ("Namespace", "PersistentVolumeClaim")
+        if obj["kind"] in keep or (obj["kind"] not in CR_KINDS and not args.all):
             continue
         try:
             kube.delete_any(obj)
@@ -142,7 +144,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             p.add_argument("--timeout", type=float, default=1800.0, help="seconds for --wait")
         if name == "delete":
             p.add_argument(
-                "--all", action="store_true", help="also delete RBAC, policy and Service"
+                "--all",
+                action="store_true",
+                help="also delete RBAC, policies, Service and backlog ConfigMap (never the "
+                "namespace or the workspaces claim)",
             )
     from cluster.rehearse import register as register_rehearse  # `fleet cluster rehearse`
 
