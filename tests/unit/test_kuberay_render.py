@@ -386,3 +386,16 @@ def test_serve_config_brings_up_the_orchestrator(cfg, models):
     assert settings.data_dir.startswith(cfg.sandbox.workspace_root + "/")
     assert settings.llm_base_url.endswith(f"{cfg.serve.llm.route_prefix}/v1")
     assert settings.model == apps["llm"]["args"]["model"]
+
+
+def test_backlog_repos_are_git_urls_or_paths_the_image_ships():
+    """A local `repo` in the shipped backlog must be a git repository the Containerfile builds."""
+    containerfile = (CONFIG.parent / "cluster" / "Containerfile").read_text()
+    backlog = yaml.safe_load((CONFIG.parent / "cluster" / "backlog.yaml").read_text())
+    for story in backlog["stories"]:
+        repo = story["repo"]
+        if "://" in repo:
+            continue
+        assert f"COPY --chown=ray:users tests/fixtures/sample_repo/ {repo}/" in containerfile
+        assert f"git -C {repo} init" in containerfile
+        assert (CONFIG.parent / "tests" / "fixtures" / "sample_repo").is_dir()
