@@ -19,7 +19,7 @@ def _backlog(args: argparse.Namespace) -> int:
     return run_backlog(backlog, url, token, timeout_s=args.timeout)
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(subparsers: argparse._SubParsersAction) -> None:
     """Add ``backlog`` to the ``fleet`` command."""
     text = "run every story of a backlog file through the gateway and follow them to the end"
     p = subparsers.add_parser("backlog", help=text, description=text)

@@ -267,7 +267,7 @@ def _rehearse(args: argparse.Namespace) -> int:
                 shutil.rmtree(data_dir, ignore_errors=True)
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction) -> None:
     """Add ``rehearse`` to ``fleet cluster``."""
     text = "deploy the rendered RayService serve config on a local Ray head and run a story"
     p = sub.add_parser("rehearse", help=text, description=text)

@@ -105,8 +105,8 @@ def render(
         volumes.append(
             {"name": "workspace", "persistentVolumeClaim": {"claimName": workspace_claim}}
         )
-        workdir = spec.workspace if _under(spec.workspace, root) else root
-    container = _container(spec, uid=uid, mounts=mounts, workdir=workdir or root, image=image)
+        workdir = spec.workspace if spec.workspace and _under(spec.workspace, root) else root
+    container = _container(spec, uid=uid, mounts=mounts, workdir=workdir, image=image)
     job = {
         "apiVersion": "batch/v1",
         "kind": "Job",

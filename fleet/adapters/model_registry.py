@@ -41,7 +41,7 @@ def _openai_chat(
 ) -> ChatModel:
     from fleet.adapters.registry import chat_client
 
-    return chat_client(
+    chat: ChatModel = chat_client(
         spec.backend,
         base_url,
         model_id,
@@ -51,6 +51,7 @@ def _openai_chat(
         name=name,
         strict=strict,
     )
+    return chat
 
 
 def _llamacpp(name: str, spec: Any, llm_base_url: BaseUrl) -> ChatModel:
@@ -80,7 +81,8 @@ def _openai(name: str, spec: Any, llm_base_url: BaseUrl) -> ChatModel:
 def _scripted(name: str, spec: Any, llm_base_url: BaseUrl) -> ChatModel:
     from fleet.adapters.registry import chat_client
 
-    return chat_client("scripted", spec.mode, name=name, latency_ms=spec.latency_ms)
+    scripted: ChatModel = chat_client("scripted", spec.mode, name=name, latency_ms=spec.latency_ms)
+    return scripted
 
 
 BACKENDS: dict[str, Callable[[str, Any, BaseUrl], ChatModel]] = {
