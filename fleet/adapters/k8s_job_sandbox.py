@@ -27,7 +27,7 @@ from typing import Any
 
 from fleet.adapters.sandbox_io import collect_artifacts
 from fleet.contracts import TaskResult, TaskSpec
-from fleet.errors import SandboxUnavailable
+from fleet.errors import InvalidInput, SandboxUnavailable
 
 LABEL = "swe-fleet/sandbox-run"
 DEFAULT_IMAGE = "python:3.11-slim"
@@ -106,6 +106,8 @@ def render(
             {"name": "workspace", "persistentVolumeClaim": {"claimName": workspace_claim}}
         )
         workdir = spec.workspace if spec.workspace and _under(spec.workspace, root) else root
+        if spec.cwd and spec.workspace:
+            workdir = posixpath.join(workdir, _relative(spec.cwd))
     container = _container(spec, uid=uid, mounts=mounts, workdir=workdir, image=image)
     job = {
         "apiVersion": "batch/v1",
@@ -139,6 +141,15 @@ def render(
         },
     }
     return [policy, job]
+
+
+def _relative(cwd: str) -> str:
+    """``TaskSpec.cwd``: a relative path inside the workspace (no ``..``, not absolute)."""
+    if posixpath.isabs(cwd) or ".." in cwd.split("/"):
+        raise InvalidInput(
+            what="TaskSpec", field="cwd", problem="must be a relative path inside the workspace"
+        )
+    return posixpath.normpath(cwd)
 
 
 def _under(path: str | None, root: str) -> bool:
@@ -209,6 +220,16 @@ class K8sJobSandbox:
             return "a workspace run needs sandbox.k8s_job.workspace_claim (a shared volume)"
         if not _under(spec.workspace, (self.workspace_root or "/workspace").rstrip("/")):
             return f"workspace {spec.workspace} is not under workspace_root {self.workspace_root}"
+        if spec.cwd:  # the volume is shared: check here that the start dir is no link
+            here = spec.workspace
+            for part in _relative(spec.cwd).split("/"):
+                here = os.path.join(here, part)
+                if os.path.islink(here) or not os.path.isdir(here):
+                    raise InvalidInput(
+                        what="TaskSpec",
+                        field="cwd",
+                        problem=f"{spec.cwd!r} is not a plain directory",
+                    )
         return None
 
     def run(self, spec: TaskSpec) -> TaskResult:

@@ -231,3 +231,14 @@ def test_supervisor_selects_k8s_job_from_config(kube, tmp_path, monkeypatch):
     result = sup.run(spec)
     assert result.status == "passed" and "2 passed" in result.stdout
     assert result.artifacts[".fleet/junit.xml"].startswith("<?xml")
+
+
+def test_cwd_is_a_directory_inside_the_workspace(tmp_path):
+    from fleet.errors import InvalidInput
+
+    spec = SPEC.model_copy(update={"workspace": str(tmp_path / "ws"), "cwd": "repo"})
+    _, job = render(spec, workspace_claim="c", workspace_root=str(tmp_path))
+    assert job["spec"]["template"]["spec"]["containers"][0]["workingDir"] == f"{tmp_path}/ws/repo"
+    for bad in ("../etc", "/etc"):
+        with pytest.raises(InvalidInput, match="relative path inside the workspace"):
+            render(spec.model_copy(update={"cwd": bad}), workspace_claim="c", workspace_root="/")
