@@ -37,13 +37,15 @@ def decision_graph(settings: OrchestratorSettings) -> Any:
 def default_services(settings: OrchestratorSettings, log: EventLog) -> Services:
     """The real collaborators: coach, criteria planner, council actor, workspace runner, rigor gate."""
     rigor = load("rigor.yaml")
+    executor = WorkspaceExecutor(settings, log)
     return Services(
         score=partial(score_story, threshold=settings.dor_threshold),
         plan=plan_from_criteria,
         council=RayCouncil(settings, log),
-        executor=WorkspaceExecutor(settings, log),
+        executor=executor,
         gate=partial(_gate, config=rigor),
         document=summary_docs,
+        deliver=executor.deliver,
     )
 
 

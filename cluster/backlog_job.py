@@ -15,7 +15,7 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from cluster.story_client import Client, exit_code, follow
+from cluster.cli.gateway_client import Client, exit_code, follow
 
 
 def gateway_and_token(url: str | None = None) -> tuple[str, str | None]:

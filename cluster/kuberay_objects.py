@@ -200,7 +200,7 @@ def to_yaml(objs: list[Obj]) -> str:
 def read_backlog(cfg: ClusterConfig, config_dir: Path) -> str:
     """The text of ``job.backlog`` (relative to the directory of cluster.yaml), checked like
     ``fleet backlog`` checks it, so a broken backlog fails at render time, not in the job."""
-    from cluster.jobs_cli import load_backlog
+    from cluster.cli.jobs import load_backlog
 
     path = Path(cfg.job.backlog)
     path = path if path.is_absolute() else config_dir / path

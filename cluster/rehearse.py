@@ -89,7 +89,7 @@ def localize(
 
 def rendered_serve_config(args: argparse.Namespace) -> Obj:
     """The RayService's serveConfigV2 from the validated manifests of ``fleet cluster render``."""
-    from cluster.kuberay_cli import _rendered
+    from cluster.cli.kube import _rendered
 
     _, files = _rendered(args)
     service = next(o for objs in files.values() for o in objs if o["kind"] == "RayService")
@@ -208,8 +208,8 @@ class Rehearsal:
 
 def run_story(api: str, data_dir: Path, *, timeout_s: float) -> int:
     """The bundled sample story, every council role on the scripted model, followed to its end."""
-    from cluster.story_cli import sample_repo
-    from cluster.story_client import Client, exit_code, follow
+    from cluster.cli.stories import sample_repo
+    from cluster.cli.storiesent import Client, exit_code, follow
     from fleet.orchestrator.sample import SAMPLE_STORY
     from serve_apps.gateway.tokens import read_tokens
 

@@ -33,6 +33,7 @@ import tempfile
 import uuid
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import NamedTuple
 from xml.etree.ElementTree import ParseError
 
 from fleet.adapters import git_host
@@ -45,6 +46,7 @@ from fleet.workspace import (
     WorkspaceOutcome,
     change_problem,
     diff_paths,
+    e2e_counts,
     junit_problem,
     parse_coverage,
     parse_junit,
@@ -54,6 +56,13 @@ from fleet.workspace import (
 REPO, OUT = "repo", "out"
 EXCLUDES = "__pycache__/\n*.pyc\n.pytest_cache/\n.ruff_cache/\n.coverage\n"
 DEFAULT_MAX_WORKSPACE_MB = 512
+
+
+class TestCounts(NamedTuple):
+    unit_passed: int
+    unit_failed: int
+    e2e_passed: int
+    e2e_failed: int
 
 
 def _default_roots(root: Path) -> tuple[str, ...]:
@@ -243,16 +252,20 @@ class WorkspaceRunner:
         os.chown(out, self.uid, self.uid, follow_symlinks=False)
         return out
 
-    def _test(self, ws: Path, ctx: RunContext, out: Path) -> tuple[int, int, list[str], list[str]]:
+    def _test(
+        self, ws: Path, ctx: RunContext, out: Path
+    ) -> tuple[TestCounts, list[str], list[str]]:
         cmd = [self.python, "-m", "coverage", "run", "--source=.", "--omit=tests/*,*/tests/*"]
         cmd += ["-m", "pytest", "-p", "no:cacheprovider", f"--junitxml={out}/junit.xml"]
         test = self._run(ws, "test", cmd, ctx, "test")
         notes: list[str] = []
         passed, failed, failing = 0, 0, []
+        e2e = (0, 0)
         junit = read_report(out, "junit.xml")
         try:
             if junit:
                 passed, failed, failing = parse_junit(junit)
+                e2e = e2e_counts(junit)
         except ParseError:
             notes.append("tests: junit report unreadable")
         forged = junit_problem(junit or "", test.stdout, test.exit_code) if junit else None
@@ -262,7 +275,18 @@ class WorkspaceRunner:
         if not junit or (test.status != "passed" and failed == 0):
             failed = max(failed, 1)  # a run that died (timeout, collection error) is not a pass
             notes.append(f"tests: {test.status} {test.reason} {test.stdout[-300:]}".strip())
-        return passed, failed, failing, notes
+        # e2e tests (tests/e2e/ by convention) are reported apart from the unit tests
+        return TestCounts(max(passed - e2e[0], 0), max(failed - e2e[1], 0), *e2e), failing, notes
+
+    def _static(self, ws: Path, ctx: RunContext) -> int:
+        """Findings of a security/bug analysis (ruff's bandit and bugbear rules), run in the
+        sandbox with the repository's own ruff configuration ignored (it cannot switch them off)."""
+        cmd = [self.ruff, "check", "--isolated", "--no-cache", "--select", "S,B"]
+        for tests in ("**/tests/**", "**/test_*.py", "**/*_test.py", "**/conftest.py"):
+            cmd += ["--per-file-ignores", f"{tests}:S101"]  # assert is how pytest tests speak
+        cmd += ["--exit-zero", "--output-format", "json", "."]
+        found = self._run(ws, "static", cmd, ctx, "test")
+        return parse_ruff(found.stdout) if found.status == "passed" else 0
 
     def check(self, ws: Path, ctx: RunContext) -> tuple[WorkspaceReport, list[str]]:
         """Build, test (junit + coverage) and lint ``ws`` in the sandbox; the report and failing tests."""
@@ -275,7 +299,7 @@ class WorkspaceRunner:
             f"build: {build.status}"
             + (f" ({build.stdout.strip()[-300:]})" if build.status != "passed" else "")
         ]
-        passed, failed, failing, test_notes = self._test(ws, ctx, out)
+        counts, failing, test_notes = self._test(ws, ctx, out)
         notes += test_notes
         cov_cmd = [self.python, "-m", "coverage", "json", "-q", "-o", f"{out}/coverage.json"]
         self._run(ws, "coverage", cov_cmd, ctx, "test")
@@ -289,8 +313,11 @@ class WorkspaceRunner:
         notes += [f"failed: {name}" for name in failing]
         report = WorkspaceReport(
             build_ok=build.status == "passed",
-            unit_passed=passed,
-            unit_failed=failed,
+            unit_passed=counts.unit_passed,
+            unit_failed=counts.unit_failed,
+            e2e_passed=counts.e2e_passed,
+            e2e_failed=counts.e2e_failed,
+            static_findings=self._static(ws, ctx),
             coverage=parse_coverage(read_report(out, "coverage.json") or ""),
             lint_findings=parse_ruff(lint.stdout) if lint.status == "passed" else 0,
             notes=tuple(notes),
@@ -309,7 +336,7 @@ class WorkspaceRunner:
         base: str | None = None,
         message: str | None = None,
     ) -> WorkspaceOutcome:
-        """Fresh workspace, apply, check, gate; commit on ``branch`` when the gate passes.
+        """Fresh workspace, apply, check, gate; commit on ``branch`` unless the gate blocks.
 
         Raises:
             WorkspaceUnavailable: the source could not be cloned.
@@ -317,17 +344,24 @@ class WorkspaceRunner:
         """
         ctx = context or RunContext()
         ws = self.prepare(source, branch=branch, base=base, story=ctx.story_id)
+        base_commit = git_host.head(ws)
         rejected = self.apply(ws, change)
         if rejected:
             if not self.keep:
                 self.remove(ws)
             return WorkspaceOutcome(
-                status="rejected", branch=branch, workspace=str(ws), reason=rejected
+                status="rejected",
+                branch=branch,
+                workspace=str(ws),
+                reason=rejected,
+                base_commit=base_commit,
             )
         report, failing = self.check(ws, ctx)
         gate = evaluate(report, level, self.rigor)
         reason = "; ".join([*gate.failures, *(f"failing test {t}" for t in failing)])
-        if gate.verdict != "pass":
+        # Whatever lets the story go on (pass and warn alike) is committed: a story never reaches
+        # DONE on a change that exists only in a discarded workspace.
+        if gate.verdict == "block":
             if not self.keep:
                 self.remove(ws)
             return WorkspaceOutcome(
@@ -338,6 +372,7 @@ class WorkspaceRunner:
                 report=report,
                 gate=gate,
                 failed_tests=tuple(failing),
+                base_commit=base_commit,
             )
         sha = self.commit(
             ws, message or f"fleet: {ctx.task_id or branch} (gate {gate.verdict} {gate.score:.0f})"
@@ -351,6 +386,7 @@ class WorkspaceRunner:
             gate=gate,
             commit=sha,
             failed_tests=tuple(failing),
+            base_commit=base_commit,
         )
 
     def remove_story(self, story_id: str) -> int:

@@ -29,12 +29,12 @@ class StoryIn(Body):
     repo: str | None = Field(
         None, max_length=2_000, description="git URL or local path of the target repository"
     )
-    branch: str = Field(
-        "main",
+    branch: str | None = Field(
+        None,
         min_length=1,
         max_length=200,
         pattern=r"^[A-Za-z0-9._/-]+$",
-        description="base branch",
+        description="base branch (default: the repository's default branch)",
     )
     id: str | None = Field(None, pattern=STORY_ID, description="story id (default: generated)")
     models: dict[str, str] = Field(
@@ -75,6 +75,20 @@ class ScoreOut(BaseModel):
     suggestions: list[str]
 
 
+class DiffOut(BaseModel):
+    """A story's change: where it is and the unified diff."""
+
+    delivered: bool = Field(
+        description="true: the story finished and its change is on `branch` in `repo`"
+    )
+    branch: str | None = Field(None, description="branch holding the change")
+    repo: str | None = Field(None, description="repository holding that branch")
+    commit: str | None = Field(None, description="commit of the change")
+    patch_file: str | None = Field(None, description="patch file on the fleet's host")
+    diff: str = Field("", description="unified diff from the commit the story started on")
+    truncated: bool = Field(False, description="the diff was cut (the patch file has it all)")
+
+
 class StoryOut(BaseModel):
     """A story as the API shows it."""
 
@@ -83,7 +97,7 @@ class StoryOut(BaseModel):
     state: str
     rigor: str
     repo: str | None
-    branch: str
+    branch: str | None
     parked: ParkedOut | None = None
     outcome: str | None = None
     score: ScoreOut | None = None

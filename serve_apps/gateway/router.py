@@ -19,6 +19,7 @@ from serve_apps.gateway.protocol import (
     STORY_ID,
     Accepted,
     ApprovalIn,
+    DiffOut,
     ErrorOut,
     Health,
     StoryIn,
@@ -235,6 +236,25 @@ def create_app(
         if want_json:
             return JSONResponse(json.loads(service().report(story_id).model_dump_json()))
         return PlainTextResponse(service().report_markdown(story_id), media_type="text/markdown")
+
+    @app.get(
+        "/stories/{story_id}/diff",
+        tags=["stories"],
+        response_model=DiffOut,
+        responses={200: {"content": {"text/x-diff": {}, "application/json": {}}}},
+    )
+    def diff(
+        story_id: StoryId,
+        role: str = viewer,
+        format: Annotated[str | None, Query(pattern="^(diff|json)$")] = None,
+    ) -> Any:
+        """The story's change: the unified diff (``?format=json``: with its branch and commit).
+
+        404 until a change is committed; after DONE it is the delivered change."""
+        out = service().diff(story_id)
+        if format == "json":
+            return out
+        return PlainTextResponse(out.diff, media_type="text/x-diff")
 
     @app.get("/deliberations/{deliberation_id}", tags=["stories"])
     def deliberation(

@@ -70,7 +70,7 @@ def head(tmp_path_factory):
     rc, out = fleet(env, "up", "--model", "scripted")
     try:
         assert rc == 0, out
-        from cluster.story_cli import sample_repo
+        from cluster.cli.stories import sample_repo
 
         repo = str(sample_repo(str(tmp / "repo")))
         criteria = [a for c in SAMPLE_STORY["acceptance_criteria"] for a in ("--criteria", c)]

@@ -174,7 +174,7 @@ def test_workspace_outside_the_claim_cannot_run(kube, tmp_path):
 
 def test_workspace_runner_on_k8s_jobs_reports_the_tests(kube, tmp_path):
     """The real workspace runner (clone, apply, build/test/lint, gate) with every step a Job."""
-    from cluster.story_cli import sample_repo
+    from cluster.cli.stories import sample_repo
     from fleet.adapters.workspace import WorkspaceRunner
 
     _, kubelet, api_client = kube

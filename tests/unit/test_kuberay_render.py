@@ -350,7 +350,7 @@ def test_rayjob_entrypoint_is_a_fleet_command_and_its_backlog_is_mounted(rendere
     import shlex
 
     from cluster.cli import build_parser
-    from cluster.jobs_cli import load_backlog
+    from cluster.cli.jobs import load_backlog
 
     job = rendered["30-rayjob.yaml"][0]
     argv = shlex.split(job["spec"]["entrypoint"])

@@ -2,7 +2,7 @@
 
 All of them talk to the gateway (``http://<gateway.host>:<gateway.port>``, or ``--url``)
 with the po token from ``FLEET_PO_TOKEN`` or ``<data_dir>/tokens.json`` (``--token``).
-Exit codes of ``run`` and ``demo``: see :mod:`cluster.story_client`.
+Exit codes of ``run`` and ``demo``: see :mod:`cluster.cli.gateway_client`.
 """
 
 from __future__ import annotations
@@ -16,13 +16,15 @@ import time
 from pathlib import Path
 from typing import Any
 
-from cluster.story_client import Client, exit_code, follow
-from fleet.config import load
+from cluster.cli.gateway_client import Client, GatewayError, exit_code, follow
+from fleet.config import installed_data, load
 from fleet.errors import UserError
 from fleet.orchestrator.routing import check_overrides, parse_pairs
 from fleet.settings import fleet_config
 
-SAMPLE_REPO = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "sample_repo"
+_CHECKOUT_SAMPLE = Path(__file__).resolve().parents[2] / "tests" / "fixtures" / "sample_repo"
+# in a checkout the fixture itself; after `pip install .` its copy (pyproject data-files)
+SAMPLE_REPO = _CHECKOUT_SAMPLE if _CHECKOUT_SAMPLE.is_dir() else installed_data("sample_repo")
 
 
 def _client(args: argparse.Namespace) -> Client:
@@ -67,7 +69,22 @@ def _finish(client: Client, story: dict[str, Any], started: float) -> int:
     if parked:
         print(f"reason: {parked.get('reason')}")
     print(f"report: {path}\n        {client.base_url}/stories/{story['id']}/report")
+    _where(client, story["id"])
     return code
+
+
+def _where(client: Client, story_id: str) -> None:
+    """Where the change is: the delivered branch (or the workspace branch) and the diff command."""
+    try:
+        out = client.call("GET", f"/stories/{story_id}/diff", params={"format": "json"})
+    except GatewayError:
+        print("change: none committed")
+        return
+    state = "delivered" if out.get("delivered") else "committed (not delivered)"
+    print(f"change: {state}: branch {out.get('branch')} in {out.get('repo')}")
+    if out.get("patch_file"):
+        print(f"        patch file {out['patch_file']}")
+    print(f"        fleet diff {story_id}")
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -95,6 +112,18 @@ def _stories(args: argparse.Namespace) -> int:
 
 def _show(args: argparse.Namespace) -> int:
     print(json.dumps(_client(args).call("GET", f"/stories/{args.id}"), indent=2))
+    return 0
+
+
+def _diff(args: argparse.Namespace) -> int:
+    out = _client(args).call("GET", f"/stories/{args.id}/diff", params={"format": "json"})
+    where = "delivered" if out.get("delivered") else "committed, not delivered yet"
+    print(f"# {where}: branch {out.get('branch')} in {out.get('repo')} at {out.get('commit')}")
+    if out.get("patch_file"):
+        print(f"# patch file: {out['patch_file']}")
+    sys.stdout.write(out.get("diff") or "")
+    if out.get("truncated"):
+        print(f"# (diff truncated; the whole change is in {out.get('patch_file')})")
     return 0
 
 
@@ -168,7 +197,9 @@ def _demo(args: argparse.Namespace) -> int:
 
 def _add_story_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--repo", required=True, help="git URL or local path of the target repository")
-    p.add_argument("--branch", default="main", help="base branch (default main)")
+    p.add_argument(
+        "--branch", default=None, help="base branch (default: the repository's default branch)"
+    )
     p.add_argument("--title", required=True)
     p.add_argument("--description", default="")
     p.add_argument("--criteria", action="append", help="an acceptance criterion (repeat the flag)")
@@ -184,7 +215,7 @@ def _common(p: argparse.ArgumentParser) -> None:
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the story commands to ``fleet``."""
-    from cluster.jobs_cli import register_jobs
+    from cluster.cli.jobs import register_jobs
 
     p = subparsers.add_parser("run", help="submit a story and follow it to the end")
     _add_story_args(p)
@@ -214,6 +245,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     _common(p)
     p.add_argument("id")
     p.set_defaults(func=_show)
+
+    p = subparsers.add_parser("diff", help="print a story's change (unified diff) and its branch")
+    _common(p)
+    p.add_argument("id")
+    p.set_defaults(func=_diff)
 
     p = subparsers.add_parser("approve", help="approve (or --reject) the gate a story waits at")
     _common(p)

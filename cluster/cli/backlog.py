@@ -2,7 +2,7 @@
 
 What the RayJob rendered by ``fleet cluster render`` runs on its head (the backlog mounted from
 a ConfigMap); anywhere else it is ``fleet submit`` without the Ray job around it. The file format
-is ``fleet submit``'s (see :mod:`cluster.jobs_cli`).
+is ``fleet submit``'s (see :mod:`cluster.cli.jobs`).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import argparse
 
 def _backlog(args: argparse.Namespace) -> int:
     from cluster.backlog_job import gateway_and_token, run_backlog
-    from cluster.jobs_cli import load_backlog
+    from cluster.cli.jobs import load_backlog
 
     backlog = load_backlog(args.backlog)
     url, token = gateway_and_token(args.url)
