@@ -208,8 +208,8 @@ class Rehearsal:
 
 def run_story(api: str, data_dir: Path, *, timeout_s: float) -> int:
     """The bundled sample story, every council role on the scripted model, followed to its end."""
+    from cluster.cli.gateway_client import Client, exit_code, follow
     from cluster.cli.stories import sample_repo
-    from cluster.cli.storiesent import Client, exit_code, follow
     from fleet.orchestrator.sample import SAMPLE_STORY
     from serve_apps.gateway.tokens import read_tokens
 
