@@ -172,6 +172,11 @@ class Rehearsal:
                 self.rest("PUT", "/api/serve/applications/", serve)
                 return
             except (OSError, http.client.HTTPException) as exc:  # not RehearsalFailed: a 4xx/5xx
+                head = self.parts[1].head
+                if head.running_pid() is None:  # the head died (e.g. raylet start timed out)
+                    raise RehearsalFailed(
+                        step="Ray head", reason=f"exited: {head._log_tail()}"
+                    ) from None
                 if time.monotonic() > deadline:
                     raise RehearsalFailed(
                         step="PUT /api/serve/applications/", reason=f"{exc} (see the head's log)"
