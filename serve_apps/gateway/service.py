@@ -104,6 +104,13 @@ class GatewayService:
     def get(self, story_id: str) -> StoryOut:
         return story_out(commands.load_view(self.log, story_id))
 
+    def owner(self, story_id: str) -> tuple[str, bool]:
+        """``(po, shared)`` of ``story_id``: who may steer it (raises NotFound)."""
+        story = commands.load_view(self.log, story_id).story
+        if story is None:
+            raise NotFound(what="story", id=story_id)
+        return story.po, story.shared
+
     def diff(self, story_id: str) -> DiffOut:
         """The delivered change, else the last committed one (NotFound: nothing committed yet)."""
         rows = [ev for _, ev in self.log.read(story_id)]
@@ -213,6 +220,7 @@ class GatewayService:
             repo=body.repo,
             branch=body.branch,
             po=po,
+            shared=body.shared,
             created_ms=int(time.time() * 1000),
             models=body.models,
         )
