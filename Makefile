@@ -9,16 +9,26 @@ export RAY_USAGE_STATS_ENABLED := 0
 
 install: system-deps $(STAMP) ui
 
-# Debian packages: bubblewrap (the sandbox), chromium (the UI's browser tests); only when we can.
+# Debian packages: bubblewrap (the sandbox), chromium (the UI's browser tests), prometheus (the
+# metrics integration test scrapes the Ray head). Installed only when missing and when we can.
 system-deps:
 	@missing=""; command -v bwrap >/dev/null 2>&1 || missing="$$missing bubblewrap"; \
 	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
+	command -v cc >/dev/null 2>&1 || missing="$$missing gcc"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then \
 	    echo ">> installing$$missing (apt-get)"; \
 	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing) >/dev/null; \
 	  else \
 	    echo "!! missing:$$missing: install with your package manager (e.g. sudo apt-get install$$missing)"; \
+	  fi; \
+	fi
+	@if ! command -v prometheus >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo ">> installing prometheus (apt-get; its service is not started)"; \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus) >/dev/null; \
+	  else \
+	    echo "!! prometheus is missing (tests/integration/test_prometheus.py needs it): sudo apt-get install prometheus"; \
 	  fi; \
 	fi
 

@@ -24,7 +24,11 @@ class ContextService:
     """
 
     def __init__(
-        self, redis_url: str, *, graph: str | None = "fleet", prefix: str = "fleet"
+        self,
+        redis_url: str,
+        *,
+        graph: str | dict[str, Any] | None = "fleet",
+        prefix: str = "fleet",
     ) -> None:
         self.redis_url, self.graph_name, self.prefix = redis_url, graph, prefix
         self._engine: Any = None
@@ -34,20 +38,18 @@ class ContextService:
         """Connect to Redis (and the graph) and load the serving model's tokenizer."""
         if self._engine is not None:
             return
+        from fleet.adapters import registry
         from fleet.adapters.gguf_tokenizer import GGUFTokenizer
-        from fleet.adapters.redis_events import RedisEventLog
         from fleet.config import load
         from fleet.context import ContextBuilder, ContextEngine
         from fleet.context.builder import require_scopes
 
         scopes = load("scopes.yaml")
         require_scopes(scopes, load("roles.yaml").agent_roles())
-        log = RedisEventLog(self.redis_url, prefix=self.prefix)
+        log = registry.event_log(self.redis_url, prefix=self.prefix)
         graph = None
-        if self.graph_name:
-            from fleet.adapters.falkordb_graph import FalkorDecisionGraph
-
-            graph = FalkorDecisionGraph(self.redis_url, graph=self.graph_name)
+        if self.graph_name:  # a name (fleet.yaml's backend) or a full graph config
+            graph = registry.decision_graph(self.graph_name, redis_url=self.redis_url)
         self._engine = ContextEngine(log, ContextBuilder(scopes, GGUFTokenizer()), graph=graph)
 
     def pack(

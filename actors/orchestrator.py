@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from actors.builder import ActorOptions, build
-from actors.wiring import OrchestratorSettings, default_services, event_log
+from actors.wiring import OrchestratorSettings, decision_graph, default_services, event_log
 from fleet.contracts import Story
 from fleet.errors import StorageUnavailable
 from fleet.fakes import SystemClock
@@ -197,13 +197,12 @@ class Orchestrator:
 
     def _project(self) -> None:
         """Mirror the timeline into the decision graph (project first, ack second)."""
-        from fleet.adapters.falkordb_graph import FalkorDecisionGraph
         from fleet.memory.projector import Projector
 
         outage = self.projector_outage
         while not self._stop.is_set():
             try:
-                graph = FalkorDecisionGraph(self.settings.redis_url, graph=self.settings.graph)
+                graph = decision_graph(self.settings)
                 projector = Projector(
                     self.log, graph, consumer=f"orchestrator-{self.settings.prefix}"
                 )
@@ -239,6 +238,26 @@ def _metrics() -> Any:
 
 
 ORCHESTRATOR = "orchestrator"
+
+
+def ensure_orchestrator(
+    settings: OrchestratorSettings | dict[str, Any],
+    *,
+    name: str = ORCHESTRATOR,
+    namespace: str | None = None,
+    timeout_s: float = 120.0,
+) -> Any:
+    """The running orchestrator, created with ``settings`` when there is none, and healthy.
+
+    The gateway app's start-up calls it, so deploying the Serve config brings up the fleet.
+    """
+    import ray
+
+    handle = spawn_orchestrator(
+        OrchestratorSettings.model_validate(settings), name=name, namespace=namespace
+    )
+    ray.get(handle.check_health.remote(), timeout=timeout_s)
+    return handle
 
 
 def spawn_orchestrator(

@@ -22,7 +22,8 @@ from typing import TYPE_CHECKING, Any
 
 import ray
 
-from actors.wiring import OrchestratorSettings
+from actors.settings import OrchestratorSettings
+from fleet.adapters import registry
 from fleet.adapters.delivery import MAX_EVENT_DIFF, deliver, is_local, story_diff
 from fleet.agents import PatchFailed
 from fleet.contracts import (
@@ -70,12 +71,11 @@ class RayCouncil:
     def _ensure(self) -> Any:
         if self._council is None:
             from actors.council import spawn_council
-            from fleet.adapters.redis_events import RedisEventLog
 
             s = self.settings
             self._spawn({m: s.role_models.get(role_of(m)) or s.model for m in s.members})
             self._council = spawn_council(
-                partial(RedisEventLog, s.redis_url, prefix=s.prefix),
+                partial(registry.event_log, s.redis_url, prefix=s.prefix),
                 name=f"council-{s.prefix}",
                 namespace=s.namespace,
                 agent_scope=self.scope,
@@ -85,12 +85,11 @@ class RayCouncil:
     def _spawn(self, agents: Mapping[str, str | None]) -> None:
         """Create the agent actors not created yet (agent id -> model, None: models.yaml routing)."""
         from actors.agent import spawn_agent
-        from fleet.adapters.redis_events import RedisEventLog
 
         new = {a: m for a, m in agents.items() if a not in self._agents}
         s = self.settings
         # The agents' ledgers write to (and read budgets from) this fleet's story timelines.
-        logs = partial(RedisEventLog, s.redis_url, prefix=s.prefix)
+        logs = partial(registry.event_log, s.redis_url, prefix=s.prefix)
         handles = [
             spawn_agent(
                 a,
@@ -228,7 +227,11 @@ class WorkspaceExecutor:
             name = f"sandbox-{s.prefix}"
             ray.get(
                 build_supervisor(
-                    name, namespace=s.namespace, redis_url=s.redis_url, event_prefix=s.prefix
+                    name,
+                    namespace=s.namespace,
+                    redis_url=s.redis_url,
+                    event_prefix=s.prefix,
+                    sandbox=s.sandbox.model_dump(),
                 ).check_health.remote()
             )
             self._runner = WorkspaceRunner(
@@ -388,10 +391,9 @@ def developer_models(
 
     model = settings.role_models.get("developer") or settings.model
     if base is None and model == "scripted":
-        from fleet.fakes import ScriptedChatModel
         from fleet.orchestrator.sample import scripted_developer
 
-        base = ScriptedChatModel(script=scripted_developer, name="scripted")
+        base = registry.chat_client("scripted", script=scripted_developer, name="scripted")
     return RoleModels(
         ledger.models,
         "developer",

@@ -29,6 +29,7 @@ COMMAND_MODULES = (
     "cluster.cli.reports",
     "cluster.cli.stories",
     "cluster.cli.mcp",
+    "cluster.cli.backlog",
 )
 
 

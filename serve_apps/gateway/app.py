@@ -25,7 +25,7 @@ class GatewayArgs(BaseModel):
 
     redis_url: str | None = Field(None, description="default: the local server from fleet.yaml")
     prefix: str = "fleet"
-    graph: str = "fleet"
+    graph: str | dict[str, Any] = "fleet"  # a name (fleet.yaml's backend) or a GraphConfig
     orchestrator: str = "orchestrator"
     namespace: str = "swe-fleet"
     data_dir: str | None = None
@@ -33,6 +33,9 @@ class GatewayArgs(BaseModel):
     principals: list[dict[str, str]] | None = None  # tests: [{name, role, token}], hashed on load
     max_body_bytes: int | None = None
     call_timeout_s: float = 30.0
+    # OrchestratorSettings: when given, every replica's start-up makes sure the orchestrator
+    # actor runs (created with these settings if missing), so a Serve config alone is a fleet.
+    fleet: dict[str, Any] | None = None
 
 
 class ActorCommands:
@@ -84,6 +87,16 @@ def _resolve(args: GatewayArgs) -> tuple[str, str, int]:
     return url, args.data_dir or cfg.data_dir, args.max_body_bytes or cfg.limits.max_body_bytes
 
 
+def stores(args: GatewayArgs, redis_url: str) -> tuple[Any, Any]:
+    """The event log and decision graph the gateway reads, built by the adapter registry."""
+    from fleet.adapters import registry
+
+    return (
+        registry.event_log(redis_url, prefix=args.prefix),
+        registry.decision_graph(args.graph, redis_url=redis_url),
+    )
+
+
 def build_fastapi(args: dict[str, Any] | GatewayArgs | None = None) -> Any:
     """The FastAPI app with a lazily built service (so it pickles into Serve replicas)."""
     parsed = GatewayArgs.model_validate(args or {})
@@ -102,12 +115,10 @@ def build_fastapi(args: dict[str, Any] | GatewayArgs | None = None) -> Any:
     def service() -> GatewayService:
         with lock:
             if "svc" not in holder:
-                from fleet.adapters.falkordb_graph import FalkorDecisionGraph
-                from fleet.adapters.redis_events import RedisEventLog
-
+                log, graph = stores(parsed, url)
                 holder["svc"] = GatewayService(
-                    RedisEventLog(url, prefix=parsed.prefix),
-                    FalkorDecisionGraph(url, graph=parsed.graph),
+                    log,
+                    graph,
                     ActorCommands(parsed.orchestrator, parsed.namespace, parsed.call_timeout_s),
                 )
             return holder["svc"]
@@ -134,13 +145,20 @@ def build_app(args: dict[str, Any] | None = None) -> Any:
     """Serve application builder (``import_path: serve_apps.gateway:build_app``)."""
     from ray import serve
 
-    app = build_fastapi(args)
+    parsed = GatewayArgs.model_validate(args or {})
+    app = build_fastapi(parsed)
 
     class Gateway:
         """Serve ingress: all the work happens in the FastAPI routes."""
 
         def __init__(self) -> None:
             install_log_redaction()  # in the replica's process: no secret in its log lines
+            if parsed.fleet is not None:
+                from actors.orchestrator import ensure_orchestrator
+
+                ensure_orchestrator(
+                    parsed.fleet, name=parsed.orchestrator, namespace=parsed.namespace
+                )
 
     # Every open SSE stream is an ongoing request for its whole life: Serve's default (5 per
     # replica) would queue everything behind five followers (found by benchmarks/bench_gateway.py).
