@@ -5,20 +5,46 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 export RAY_USAGE_STATS_ENABLED := 0
 
-.PHONY: install install-qwen15 system-deps demo test test-unit lint format docs docs-serve bench up down status clean test-vllm
+.PHONY: install install-qwen15 system-deps ui demo test test-unit lint format docs docs-serve bench up down status clean test-vllm
 
-install: system-deps $(STAMP)
+install: system-deps $(STAMP) ui
 
-# Debian packages the sandbox needs (bubblewrap); only when we can install them.
+# Debian packages: bubblewrap (the sandbox), chromium (the UI's browser tests), prometheus (the
+# metrics integration test scrapes the Ray head). Installed only when missing and when we can.
 system-deps:
-	@if ! command -v bwrap >/dev/null 2>&1; then \
+	@missing=""; command -v bwrap >/dev/null 2>&1 || missing="$$missing bubblewrap"; \
+	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
+	command -v cc >/dev/null 2>&1 || missing="$$missing gcc"; \
+	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then \
-	    echo ">> installing bubblewrap (apt-get)"; \
-	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap) >/dev/null; \
+	    echo ">> installing$$missing (apt-get)"; \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing) >/dev/null; \
 	  else \
-	    echo "!! bubblewrap (bwrap) is missing: install it with your package manager (e.g. sudo apt-get install bubblewrap)"; \
+	    echo "!! missing:$$missing: install with your package manager (e.g. sudo apt-get install$$missing)"; \
 	  fi; \
 	fi
+	@if ! command -v prometheus >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo ">> installing prometheus (apt-get; its service is not started)"; \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus) >/dev/null; \
+	  else \
+	    echo "!! prometheus is missing (tests/integration/test_prometheus.py needs it): sudo apt-get install prometheus"; \
+	  fi; \
+	fi
+
+# The PO web UI (serve_apps/gateway/ui): the locked npm packages, then a static Vite build that
+# the gateway serves at /ui (needs Node >= 20.19 and npm). `npm install --no-save` rather than
+# `npm ci`: the registry reachable here lacks the macOS/Windows builds of the native optional
+# packages, so the lock file cannot list them and `npm ci` would call it out of sync.
+UI := serve_apps/gateway/ui
+UI_SRC := $(UI)/index.html $(UI)/vite.config.js $(wildcard $(UI)/src/*.js $(UI)/src/*.jsx $(UI)/src/*.css $(UI)/src/*/*.jsx)
+ui: $(UI)/dist/index.html
+$(UI)/node_modules/.package-lock.json: $(UI)/package-lock.json
+	@echo ">> installing the web UI's npm packages (locked versions)"
+	@cd $(UI) && npm install --no-save --no-audit --no-fund --loglevel=error
+$(UI)/dist/index.html: $(UI)/node_modules/.package-lock.json $(UI_SRC)
+	@echo ">> building the web UI (vite build)"
+	@cd $(UI) && npm run --silent build -- --logLevel warn
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || python3 -m venv $(VENV)
@@ -56,7 +82,7 @@ test: install
 
 # The fast loop: pure tests, no Ray, no servers, no model (tests/unit/conftest.py forbids model calls).
 test-unit: install
-	$(PY) -m pytest -q -m "not slow" tests/unit $(PYTEST_ARGS)
+	$(PY) -m pytest -q -m "not slow" -p no:schemathesis -p no:hypothesispytest tests/unit $(PYTEST_ARGS)
 
 # Style and types: formatting, lint rules (pyproject [tool.ruff]) and mypy over all four packages.
 lint: install

@@ -15,13 +15,15 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from actors.builder import ActorOptions, build
-from actors.wiring import OrchestratorSettings, default_services, event_log
+from actors.wiring import OrchestratorSettings, decision_graph, default_services, event_log
 from fleet.contracts import Story
+from fleet.errors import StorageUnavailable
 from fleet.fakes import SystemClock
 from fleet.lifecycle import Lifecycle
 from fleet.orchestrator import commands
 from fleet.orchestrator.driver import StoryDriver
 from fleet.orchestrator.services import Services
+from fleet.outage import Outage, storage_cause, wait_for_storage
 from fleet.ports import EventLog
 
 log = logging.getLogger(__name__)
@@ -52,6 +54,9 @@ class Orchestrator:
         self._again: set[str] = set()
         self._lock = threading.Lock()
         self._stop = threading.Event()
+        self.outage = Outage("orchestrator", logger=log)
+        self.projector_outage = Outage("projector", logger=log)
+        self._watching = False  # a thread waits for storage to come back (one at a time)
         if resume:
             # Cheap constructor: resuming reads Redis, so it runs in the background.
             threading.Thread(target=self.resume_all, name="resume", daemon=True).start()
@@ -125,7 +130,9 @@ class Orchestrator:
         while True:
             try:
                 self._driver(story_id).run()
-            except Exception:  # storage down etc.: log it; the next wake or restart retries
+            except StorageUnavailable as exc:  # paused, not failed: resumed when storage is back
+                self._storage_lost(exc)
+            except Exception:  # a bug: log it; the next wake or restart retries
                 log.exception("driving story %s failed", story_id)
             with self._lock:
                 if story_id not in self._again or self._stop.is_set():
@@ -133,12 +140,51 @@ class Orchestrator:
                     return
                 self._again.discard(story_id)
 
+    def _storage_lost(self, exc: StorageUnavailable) -> None:
+        """Start the one watcher that waits for storage and then resumes every story."""
+        with self._lock:
+            if self._watching or self._stop.is_set():
+                return
+            self._watching = True
+        threading.Thread(target=self._watch, args=(exc,), name="storage", daemon=True).start()
+
+    def _watch(self, first: StorageUnavailable) -> None:
+        """Bounded backoff until Redis answers, then wake every non-terminal story."""
+        try:
+            back = wait_for_storage(self.log.ping, self.outage, stop=self._stop, first=first)
+        finally:
+            with self._lock:
+                self._watching = False
+        if back:
+            self.resume_all()
+
+    def storage(self) -> dict[str, Any]:
+        """Whether the timeline answers, and how many outages the story drivers and the
+        projector have lived through (each counts once per outage)."""
+        return {
+            "ok": bool(self.log.ping()),
+            "outages": self.outage.outages,
+            "projector_outages": self.projector_outage.outages,
+        }
+
     def resume_all(self) -> list[str]:
-        """Wake every story of the timeline that is neither finished nor waiting for the PO."""
+        """Wake every story of the timeline that is neither finished nor waiting for the PO.
+
+        With storage down it returns nothing and leaves the resuming to the storage watcher.
+        """
+        try:
+            return self._resume_all()
+        except StorageUnavailable as exc:
+            self._storage_lost(exc)
+            return []
+
+    def _resume_all(self) -> list[str]:
         resumed = []
         for story_id in self.log.stories():
             try:
                 view = commands.load_view(self.log, story_id)
+            except StorageUnavailable:
+                raise
             except Exception:  # an unreadable story must not stop the others
                 log.exception("cannot resume story %s", story_id)
                 continue
@@ -151,18 +197,21 @@ class Orchestrator:
 
     def _project(self) -> None:
         """Mirror the timeline into the decision graph (project first, ack second)."""
-        from fleet.adapters.falkordb_graph import FalkorDecisionGraph
         from fleet.memory.projector import Projector
 
+        outage = self.projector_outage
         while not self._stop.is_set():
             try:
-                graph = FalkorDecisionGraph(self.settings.redis_url, graph=self.settings.graph)
-                Projector(self.log, graph, consumer=f"orchestrator-{self.settings.prefix}").run(
-                    block_ms=1000
+                graph = decision_graph(self.settings)
+                projector = Projector(
+                    self.log, graph, consumer=f"orchestrator-{self.settings.prefix}"
                 )
-            except Exception:  # storage hiccup: log, back off, start again
-                log.exception("projector stopped; restarting")
-                self._stop.wait(2.0)
+                outage.ok()
+                projector.run(block_ms=1000, stop=self._stop, outage=outage)
+            except Exception as exc:  # storage down at start: one line per outage, backoff
+                if storage_cause(exc) is None:
+                    log.exception("projector stopped; restarting")
+                self._stop.wait(outage.failed(exc))
 
     def active(self) -> list[str]:
         with self._lock:
@@ -189,6 +238,26 @@ def _metrics() -> Any:
 
 
 ORCHESTRATOR = "orchestrator"
+
+
+def ensure_orchestrator(
+    settings: OrchestratorSettings | dict[str, Any],
+    *,
+    name: str = ORCHESTRATOR,
+    namespace: str | None = None,
+    timeout_s: float = 120.0,
+) -> Any:
+    """The running orchestrator, created with ``settings`` when there is none, and healthy.
+
+    The gateway app's start-up calls it, so deploying the Serve config brings up the fleet.
+    """
+    import ray
+
+    handle = spawn_orchestrator(
+        OrchestratorSettings.model_validate(settings), name=name, namespace=namespace
+    )
+    ray.get(handle.check_health.remote(), timeout=timeout_s)
+    return handle
 
 
 def spawn_orchestrator(

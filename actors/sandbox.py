@@ -15,8 +15,9 @@ from collections import deque
 from typing import Any
 
 from actors.builder import ActorOptions, build
+from fleet.adapters import registry
 from fleet.adapters.audited_sandbox import AuditedSandbox
-from fleet.adapters.bwrap_sandbox import EXTERNAL_KILL, BwrapSandbox
+from fleet.adapters.bwrap_sandbox import EXTERNAL_KILL
 from fleet.config import PolicyConfig, load
 from fleet.contracts import TaskResult, TaskSpec
 from fleet.errors import FleetError
@@ -39,15 +40,17 @@ class SandboxSupervisor:
         redis_url: str | None = None,
         event_prefix: str = "fleet",
         use_cgroups: bool = True,
+        sandbox: dict[str, Any] | None = None,
     ) -> None:
         self.concurrency = concurrency
         self.quotas = dict(quotas or {})
         events = None
         if redis_url:
-            from fleet.adapters.redis_events import RedisEventLog
-
-            events = RedisEventLog(redis_url, prefix=event_prefix)
-        self._backend = BwrapSandbox(use_cgroups=use_cgroups)
+            events = registry.event_log(redis_url, prefix=event_prefix)
+        # ``sandbox``: a SandboxConfig as a dict (None: fleet.yaml's sandbox.backend)
+        cfg = registry.sandbox_config(sandbox)
+        options = {"use_cgroups": use_cgroups} if cfg.backend == "bwrap" else {}
+        self._backend = registry.sandbox(cfg, **options)
         self._sandbox = AuditedSandbox(
             self._backend, PolicyEngine(policy or load("policy.yaml")), events=events
         )
@@ -143,6 +146,10 @@ class SandboxSupervisor:
                     break
             time.sleep(0.01)
         return queued or running
+
+    def close(self) -> None:
+        """Kill the backend's launches armed in advance (also done when it is collected)."""
+        self._backend.close()
 
     def check_health(self) -> dict[str, Any]:
         """Raise ``SandboxUnavailable`` when bwrap cannot run; else the supervisor's state."""

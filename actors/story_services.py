@@ -1,9 +1,10 @@
 """The orchestrator's real collaborators: the council actor and the workspace runner.
 
 ``RayCouncil`` asks the named council actor (which fans out to the role agents);
-``WorkspaceExecutor`` has the developer's model write the winning change as whole
-files, then the workspace runner clones the story's repository, applies it, and
-builds/tests/lints it in the sandbox supervisor. Each task builds on the previous
+``WorkspaceExecutor`` has the developer's model write the change as a ``Patch`` from a context
+pack of the context actor (the story, the task, findings, the repository map and the relevant
+code), then the workspace runner clones the story's repository, applies the patch with
+``git apply``, and builds/tests/lints it in the sandbox supervisor. Each task builds on the previous
 task's committed workspace, found in the timeline, so a restart loses nothing.
 
 Every model call of a story goes through the usage ledger: the agents and the developer's
@@ -14,16 +15,26 @@ a spent budget reaches the orchestrator as ``BudgetExceeded`` (it parks the stor
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import ray
 
-from actors.wiring import OrchestratorSettings
+from actors.settings import OrchestratorSettings
+from fleet.adapters import registry
 from fleet.adapters.delivery import MAX_EVENT_DIFF, deliver, is_local, story_diff
-from fleet.contracts import Deliberation, Proposal, RunContext, Story, Task, WorkspaceReport
+from fleet.agents import PatchFailed
+from fleet.contracts import (
+    ContextPack,
+    Deliberation,
+    Proposal,
+    RunContext,
+    Story,
+    Task,
+    WorkspaceReport,
+)
 from fleet.errors import ControlSignal, UserError
 from fleet.ledger import UsageLedger
 from fleet.orchestrator.implement import implement
@@ -31,7 +42,12 @@ from fleet.orchestrator.services import Execution
 from fleet.orchestrator.view import fold
 from fleet.ports import ChatModel, EventLog
 
-MAX_REPO_FILES = 12
+if TYPE_CHECKING:
+    from fleet.adapters.git_repo import GitRepo
+
+MAX_DIFF_CHARS = 20_000  # of the committed diff, kept in the workspace.report event
+# (story_id, role, phase, task_id, local repository, commit) -> the pack for that call
+ContextSource = Callable[[str, str, str, str | None, str, str], ContextPack]
 EXECUTOR_ACTOR = "executor:developer"  # names the implementation call in model.usage events
 DEFAULT_PREFIX = "fleet"  # the event-log prefix of the default fleet (OrchestratorSettings.prefix)
 
@@ -55,12 +71,11 @@ class RayCouncil:
     def _ensure(self) -> Any:
         if self._council is None:
             from actors.council import spawn_council
-            from fleet.adapters.redis_events import RedisEventLog
 
             s = self.settings
             self._spawn({m: s.role_models.get(role_of(m)) or s.model for m in s.members})
             self._council = spawn_council(
-                partial(RedisEventLog, s.redis_url, prefix=s.prefix),
+                partial(registry.event_log, s.redis_url, prefix=s.prefix),
                 name=f"council-{s.prefix}",
                 namespace=s.namespace,
                 agent_scope=self.scope,
@@ -70,12 +85,11 @@ class RayCouncil:
     def _spawn(self, agents: Mapping[str, str | None]) -> None:
         """Create the agent actors not created yet (agent id -> model, None: models.yaml routing)."""
         from actors.agent import spawn_agent
-        from fleet.adapters.redis_events import RedisEventLog
 
         new = {a: m for a, m in agents.items() if a not in self._agents}
         s = self.settings
         # The agents' ledgers write to (and read budgets from) this fleet's story timelines.
-        logs = partial(RedisEventLog, s.redis_url, prefix=s.prefix)
+        logs = partial(registry.event_log, s.redis_url, prefix=s.prefix)
         handles = [
             spawn_agent(
                 a,
@@ -139,10 +153,18 @@ class RayCouncil:
 
 
 class WorkspaceExecutor:
-    """``ExecutorPort``: model writes the change; the workspace runner checks it in the sandbox."""
+    """``ExecutorPort``: the developer's model writes the change as a Patch from a context pack
+    (repository map and relevant code at the base commit); the workspace runner applies it with
+    ``git apply``, builds/tests/lints it in the sandbox, gates and commits it."""
 
     def __init__(
-        self, settings: OrchestratorSettings, log: EventLog, chat: ChatModel | None = None
+        self,
+        settings: OrchestratorSettings,
+        log: EventLog,
+        chat: ChatModel | None = None,
+        *,
+        context: ContextSource | None = None,
+        runner: Any = None,
     ) -> None:
         self.settings = settings
         self.log = log
@@ -152,7 +174,8 @@ class WorkspaceExecutor:
         self._models: dict[str | None, Any] = {}  # model override (None: the fleet's) -> RoleModels
         self._ledger: UsageLedger | None = None
         self._lock = threading.Lock()  # stories are driven by concurrent threads
-        self._runner: Any = None
+        self._runner: Any = runner
+        self._context: ContextSource | None = context  # None: the fleet's context actor
 
     def ledger(self) -> UsageLedger:
         """The orchestrator's ledger, over the story timelines (shared with the agents' ledgers)."""
@@ -181,6 +204,19 @@ class WorkspaceExecutor:
             models = self._models[override]
         return models.for_story(story.id if story else None)
 
+    def context(self) -> ContextSource:
+        """Packs from the fleet's context actor (created on first use, shared by the fleet)."""
+        if self._context is None:
+            actor = context_actor(self.settings)
+
+            def pack(
+                story_id: str, role: str, phase: str, task_id: str | None, repo: str, ref: str
+            ) -> ContextPack:
+                return ray.get(actor.pack.remote(story_id, role, phase, task_id, repo, ref))
+
+            self._context = pack
+        return self._context
+
     def runner(self) -> Any:
         if self._runner is None:
             from actors.council import SupervisorSandbox
@@ -191,7 +227,11 @@ class WorkspaceExecutor:
             name = f"sandbox-{s.prefix}"
             ray.get(
                 build_supervisor(
-                    name, namespace=s.namespace, redis_url=s.redis_url, event_prefix=s.prefix
+                    name,
+                    namespace=s.namespace,
+                    redis_url=s.redis_url,
+                    event_prefix=s.prefix,
+                    sandbox=s.sandbox.model_dump(),
                 ).check_health.remote()
             )
             self._runner = WorkspaceRunner(
@@ -210,20 +250,76 @@ class WorkspaceExecutor:
             raise UserError(f"story {story.id} has no repository: set 'repo' to a git URL or path")
         return story.repo, story.branch
 
+    def strategy(self, story: Story) -> str:
+        """``edit`` or ``agent``: the developer's model's strategy in models.yaml."""
+        from fleet.config import load
+
+        config = load("models.yaml")
+        name = (
+            story.models.get("developer")
+            or self.settings.role_models.get("developer")
+            or self.settings.model
+            or next(iter(config.routing.get("developer", config.routing.get("default", []))), "")
+        )
+        spec = config.models.get(name)
+        return getattr(spec, "strategy", "edit")
+
+    def _loop(
+        self, story: Story, task: Task, winner: Proposal | None, pack: ContextPack,
+        files: dict[str, str], findings: Any, commit: str,
+    ) -> Any:  # fmt: skip
+        """The ``agent`` strategy: a tool loop in a sandboxed copy (developer/build policy)."""
+        from fleet.adapters.sandbox_workspace import SandboxWorkspace
+        from fleet.orchestrator.implement import implement_in_loop
+
+        runner = self.runner()
+        ctx = RunContext(story_id=story.id, task_id=task.id, role="developer", phase="build")
+        ws = SandboxWorkspace(runner.sandbox, files, context=ctx, root=runner.root)
+        try:
+            return implement_in_loop(self.chat(story), ws, pack, story, task, winner, files,
+                                     findings, base_commit=commit)  # fmt: skip
+        finally:
+            ws.close()
+
+    def _checkout(self, source: str, base: str | None) -> tuple[GitRepo, str]:
+        """A local repository holding ``base`` (a clone when ``source`` is a URL), and its commit."""
+        from fleet.adapters.git_repo import GitRepo
+
+        if Path(source).is_dir():
+            git = GitRepo(source)
+            return git, git.commit(base or "HEAD")
+        ws = self.runner().prepare(source, branch="fleet/read", base=base)
+        git = GitRepo(ws)
+        return git, git.commit("HEAD")
+
     def execute(
         self, story: Story, task: Task, winner: Proposal | None, *, attempt: int
     ) -> Execution:
         source, base = self._source(story)
         view = fold(self.log.read(story.id))
         findings = view.findings(attempt - 1) if attempt else []
-        files = repo_files(source, base)
-        change = implement(self.chat(story), story, task, winner, files, findings, seed=attempt)
-        # One branch per task attempt, each cloned from the last committed one: history accumulates.
+        git, commit = self._checkout(source, base)
+        pack = self.context()(story.id, "developer", "build", task.id, git.path, commit)
         branch = f"fleet/{story.id}/{task.id}-a{attempt}"
+        files = git.files(commit)
+        try:
+            if self.strategy(story) == "agent" and not (winner and winner.patch):
+                patch = self._loop(story, task, winner, pack, files, findings, commit)
+            else:
+                patch = implement(
+                    self.chat(story), pack, story, task, winner, files, findings,
+                    base_commit=commit, check=git, seed=attempt,
+                )  # fmt: skip
+        except PatchFailed as exc:
+            why = str(exc.fields.get("reason", exc))[:500]
+            report = WorkspaceReport(build_ok=False, notes=(f"change rejected: {why}",))
+            return Execution(report=report, data={"branch": branch, "status": "rejected",
+                                                  "base_commit": commit, "reason": why})  # fmt: skip
+        # One branch per task attempt, each cloned from the last committed one: history accumulates.
         ctx = RunContext(story_id=story.id, task_id=task.id, role="developer", phase="build")
         outcome = self.runner().execute(
             source,
-            change,
+            patch.diff,
             branch=branch,
             level=story.rigor,
             context=ctx,
@@ -238,8 +334,10 @@ class WorkspaceExecutor:
             "branch": branch,
             "status": outcome.status,
             "commit": outcome.commit,
-            "base_commit": outcome.base_commit,
-            "files": sorted(change),
+            "base_commit": outcome.base_commit or commit,
+            "files": list(patch.files),
+            "patch": patch.diff[:MAX_DIFF_CHARS],
+            "context_tokens": pack.token_count,
             "reason": outcome.reason[:500],
         }
         if outcome.commit:  # the story's change so far, for the PO (API, UI) before delivery
@@ -258,6 +356,20 @@ class WorkspaceExecutor:
         if facts.get("delivered") and is_local(story.repo) and not runner.keep:
             runner.remove_story(story.id)
         return facts
+
+
+def context_actor(settings: OrchestratorSettings) -> Any:
+    """The fleet's context service actor (``context``; ``context-<prefix>`` for another fleet)."""
+    from actors.context import ACTOR_NAME, build_context_service
+
+    name = ACTOR_NAME if settings.prefix == DEFAULT_PREFIX else f"{ACTOR_NAME}-{settings.prefix}"
+    return build_context_service(
+        settings.redis_url,
+        name=name,
+        namespace=settings.namespace,
+        graph=settings.graph,
+        prefix=settings.prefix,
+    )
 
 
 def budgets_of(settings: OrchestratorSettings) -> dict[str, Any] | None:
@@ -279,10 +391,9 @@ def developer_models(
 
     model = settings.role_models.get("developer") or settings.model
     if base is None and model == "scripted":
-        from fleet.fakes import ScriptedChatModel
         from fleet.orchestrator.sample import scripted_developer
 
-        base = ScriptedChatModel(script=scripted_developer, name="scripted")
+        base = registry.chat_client("scripted", script=scripted_developer, name="scripted")
     return RoleModels(
         ledger.models,
         "developer",
@@ -293,28 +404,3 @@ def developer_models(
         event_log=log,
         actor=EXECUTOR_ACTOR,
     )
-
-
-def repo_files(source: str, branch: str | None) -> dict[str, str]:
-    """Small text files of the repository at ``branch`` (what the developer's model sees)."""
-    from fleet.adapters.git_host import git  # hooks, repository config and pagers off
-    from fleet.errors import WorkspaceUnavailable
-
-    ref = branch or "HEAD"
-    if ref.startswith("-") or source.startswith("-"):
-        return {}
-    try:
-        listed = git(source, "ls-tree", "-r", "--name-only", "--end-of-options", ref, check=False)
-    except WorkspaceUnavailable:  # timed out
-        return {}
-    if listed.returncode != 0:
-        return {}  # a remote URL: the model works from the story alone
-    out: dict[str, str] = {}
-    for name in [n for n in listed.stdout.split() if n.endswith(".py")][:MAX_REPO_FILES]:
-        try:
-            shown = git(source, "show", "--end-of-options", f"{ref}:{name}", check=False)
-        except WorkspaceUnavailable:
-            continue
-        if shown.returncode == 0 and len(shown.stdout) < 4_000:
-            out[name] = shown.stdout
-    return out

@@ -1,4 +1,10 @@
-"""The Ray job behind ``fleet submit``: run every story of ``$FLEET_BACKLOG`` through the gateway."""
+"""Run a backlog of stories through a gateway: the work behind ``fleet backlog`` and ``fleet submit``.
+
+``fleet submit`` ships the backlog to a Ray job as ``$FLEET_BACKLOG`` (JSON) and runs this module;
+the RayJob that ``fleet cluster render`` writes runs ``fleet backlog FILE`` on its own head. Either
+way every story is created through the gateway, followed concurrently (PO gates approved when the
+backlog says ``auto_approve``), and the exit code is 0 only when every story is DONE.
+"""
 
 from __future__ import annotations
 
@@ -7,37 +13,54 @@ import json
 import os
 import sys
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 from cluster.cli.gateway_client import Client, exit_code, follow
 
 
-def main() -> int:
+def gateway_and_token(url: str | None = None) -> tuple[str, str | None]:
+    """The gateway URL (argument, ``$FLEET_GATEWAY_URL``, fleet.yaml) and the PO token
+    (``$FLEET_PO_TOKEN`` — a Secret on the cluster — or the local tokens file)."""
     from cluster.fleet_apps import gateway_url
     from fleet.settings import fleet_config
     from serve_apps.gateway.tokens import read_tokens
 
-    backlog = json.loads(os.environ["FLEET_BACKLOG"])
     cfg = fleet_config()
-    client = Client(
-        os.environ.get("FLEET_GATEWAY_URL") or gateway_url(cfg), read_tokens(cfg.data_dir).get("po")
+    return (
+        url or os.environ.get("FLEET_GATEWAY_URL") or gateway_url(cfg),
+        read_tokens(cfg.data_dir).get("po"),
     )
+
+
+def run_backlog(
+    backlog: dict[str, Any], url: str, token: str | None, *, timeout_s: float = 3600.0
+) -> int:
+    """Create, follow and report every story of ``backlog``; 0 when all of them are DONE."""
+    client = Client(url, token)
     auto = bool(backlog.get("auto_approve", False))
 
     def one(story: dict) -> tuple[str, dict, int]:
         created = client.call("POST", "/stories", json=story)
-        final = follow(client, created["id"], auto_approve=auto, timeout_s=3600, out=io.StringIO())
+        final = follow(
+            client, created["id"], auto_approve=auto, timeout_s=timeout_s, out=io.StringIO()
+        )
         return created["id"], final, exit_code(final)
 
+    print(f"running {len(backlog['stories'])} stories through {url}", flush=True)
     with ThreadPoolExecutor(max_workers=8) as pool:
         results = list(pool.map(one, backlog["stories"]))
     for story_id, final, code in results:
         parked = (final.get("parked") or {}).get("gate")
-        print(
-            f"{story_id}: {final.get('outcome') or 'parked at ' + str(parked)} (state {final['state']}, exit {code})"
-        )
+        outcome = final.get("outcome") or f"parked at {parked}"
+        print(f"{story_id}: {outcome} (state {final['state']}, exit {code})")
     done = sum(1 for *_, code in results if code == 0)
     print(f"{done}/{len(results)} stories DONE")
     return 0 if done == len(results) else 1
+
+
+def main() -> int:
+    url, token = gateway_and_token()
+    return run_backlog(json.loads(os.environ["FLEET_BACKLOG"]), url, token)
 
 
 if __name__ == "__main__":

@@ -140,8 +140,7 @@ class FleetApps:
         auth_env()
         from ray import serve
 
-        from actors.orchestrator import spawn_orchestrator
-        from actors.wiring import OrchestratorSettings
+        from actors.settings import OrchestratorSettings
         from serve_apps.gateway import build_app
         from serve_apps.gateway.tokens import ensure_tokens
 
@@ -155,27 +154,34 @@ class FleetApps:
         redis_url = f"redis://{cfg.redis.host}:{cfg.redis.port}"
         settings = OrchestratorSettings(
             redis_url=redis_url,
-            graph=cfg.graph.name,
+            graph=cfg.graph,
+            sandbox=cfg.sandbox,
             namespace=ns,
             model=self.model,
             llm_base_url=llm_url,
             members=AGENT_MEMBERS,
             data_dir=str(Path(cfg.data_dir).expanduser()),
         )
-        orch = spawn_orchestrator(settings, namespace=ns)
-        ray.get(orch.check_health.remote())
+        # The gateway's start-up creates the orchestrator from these settings: the same path a
+        # RayService's serveConfigV2 takes on a cluster (see cluster/kuberay.py).
         serve.run(
             build_app(
                 {
                     "redis_url": redis_url,
-                    "graph": cfg.graph.name,
+                    "graph": cfg.graph.model_dump(mode="json"),
                     "namespace": ns,
                     "data_dir": cfg.data_dir,
+                    "fleet": settings.model_dump(mode="json"),
                 }
             ),
             name="gateway",
             route_prefix="/",
         )
+        # Already there (the replicas made it); this only covers replicas Serve kept from a
+        # previous deployment, whose start-up ran before the old actors were ended above.
+        from actors.orchestrator import ensure_orchestrator
+
+        ensure_orchestrator(settings, namespace=ns)
         url = gateway_url(cfg)
         _wait("gateway", lambda: _healthy(url), f"{url}/healthz")
         statefile(cfg).write_text(json.dumps({"model": self.model, "llm_url": llm_url, "api": url}))

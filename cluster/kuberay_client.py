@@ -32,6 +32,8 @@ CORE = {
     "Role": (client.RbacAuthorizationV1Api, "namespaced_role", True),
     "RoleBinding": (client.RbacAuthorizationV1Api, "namespaced_role_binding", True),
     "NetworkPolicy": (client.NetworkingV1Api, "namespaced_network_policy", True),
+    "PersistentVolumeClaim": (client.CoreV1Api, "namespaced_persistent_volume_claim", True),
+    "ConfigMap": (client.CoreV1Api, "namespaced_config_map", True),
 }
 Obj = dict[str, Any]
 

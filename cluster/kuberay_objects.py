@@ -5,17 +5,21 @@
   get, list, watch and delete Jobs and read their pods' logs — nothing else;
 - a ServiceAccount for sandbox pods that mounts no token;
 - a deny-all NetworkPolicy (no ingress, no egress) for every sandbox Job pod;
-- a stable Service for the gateway in front of the RayService's serving pods.
+- a stable Service for the gateway in front of the RayService's serving pods;
+- the ReadWriteMany PersistentVolumeClaim holding the workspaces (CPU workers and sandbox pods);
+- the ConfigMap with the backlog the RayJob's entrypoint runs.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import yaml
 
 from cluster.kuberay import (
     SERVE_PORT,
+    backlog_configmap_name,
     gateway_service_name,
     labels,
     meta,
@@ -47,6 +51,11 @@ def supervisor_rbac(cfg: ClusterConfig) -> list[Obj]:
         },
         {"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list", "watch"]},
         {"apiGroups": [""], "resources": ["pods/log"], "verbs": ["get"]},
+        {  # the k8s_job sandbox gives every run its own deny-all NetworkPolicy
+            "apiGroups": ["networking.k8s.io"],
+            "resources": ["networkpolicies"],
+            "verbs": ["create", "get", "delete"],
+        },
     ]
     return [
         {
@@ -112,22 +121,59 @@ def gateway_service(cfg: ClusterConfig) -> Obj:
     }
 
 
-def core_objects(cfg: ClusterConfig) -> list[Obj]:
+def workspace_claim(cfg: ClusterConfig) -> Obj:
+    """Workspaces: written by the orchestrator's runner, read and written by sandbox Job pods."""
+    sb = cfg.sandbox
+    spec: Obj = {
+        "accessModes": ["ReadWriteMany"],
+        "resources": {"requests": {"storage": sb.workspace_size}},
+    }
+    if sb.storage_class:
+        spec["storageClassName"] = sb.storage_class
+    return {
+        "apiVersion": "v1",
+        "kind": "PersistentVolumeClaim",
+        "metadata": meta(cfg, sb.workspace_claim, "workspaces"),
+        "spec": spec,
+    }
+
+
+def backlog_configmap(cfg: ClusterConfig, backlog: str) -> Obj:
+    """The backlog file the RayJob runs (``fleet backlog /app/backlog/backlog.yaml``)."""
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": meta(cfg, backlog_configmap_name(cfg), "backlog"),
+        "data": {"backlog.yaml": backlog},
+    }
+
+
+def core_objects(cfg: ClusterConfig, backlog: str | None = None) -> list[Obj]:
     """Every core object, in apply order (namespace first)."""
-    return [
+    objs = [
         namespace(cfg),
         *supervisor_rbac(cfg),
         sandbox_runner_account(cfg),
         sandbox_network_policy(cfg),
         gateway_service(cfg),
+        workspace_claim(cfg),
     ]
+    if backlog is not None:
+        objs.append(backlog_configmap(cfg, backlog))
+    return objs
 
 
 # File name -> objects; `fleet cluster render` writes one YAML file each.
-def manifests(cfg: ClusterConfig, models: ModelsConfig) -> dict[str, list[Obj]]:
-    """Every manifest of the deployment, grouped by the file it is written to."""
+def manifests(
+    cfg: ClusterConfig, models: ModelsConfig, backlog: str | None = None
+) -> dict[str, list[Obj]]:
+    """Every manifest of the deployment, grouped by the file it is written to.
+
+    ``backlog``: the text of the backlog file the RayJob runs (its ConfigMap); see
+    :func:`read_backlog`.
+    """
     return {
-        "00-core.yaml": core_objects(cfg),
+        "00-core.yaml": core_objects(cfg, backlog),
         "10-rayservice.yaml": [rayservice(cfg, models)],
         "20-raycluster.yaml": [raycluster(cfg)],
         "30-rayjob.yaml": [rayjob(cfg)],
@@ -149,3 +195,14 @@ _Dumper.add_representer(str, _str)
 def to_yaml(objs: list[Obj]) -> str:
     """A multi-document YAML stream, keys in rendering order."""
     return yaml.dump_all(objs, Dumper=_Dumper, sort_keys=False)
+
+
+def read_backlog(cfg: ClusterConfig, config_dir: Path) -> str:
+    """The text of ``job.backlog`` (relative to the directory of cluster.yaml), checked like
+    ``fleet backlog`` checks it, so a broken backlog fails at render time, not in the job."""
+    from cluster.cli.jobs import load_backlog
+
+    path = Path(cfg.job.backlog)
+    path = path if path.is_absolute() else config_dir / path
+    load_backlog(str(path), resolve_paths=False)
+    return path.read_text()

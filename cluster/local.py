@@ -24,6 +24,10 @@ from fleet.config import FleetConfig
 from fleet.errors import FleetError
 
 HEALTH_GRAPH = "fleet:health"  # a throwaway graph, so health checks never touch real data
+STORAGE_DOWN = (
+    "storage is DOWN: the API answers 503 and stories are paused (nothing is lost); "
+    "they resume by themselves once it is back - `fleet up` restarts it with its data"
+)
 
 
 @dataclass
@@ -195,6 +199,9 @@ class StackStatus:
             lines.append(f"{p.name}: {state}")
             lines += [f"  {k}: {v}" for k, v in p.where.items()]
             lines += [f"  check {k}: {'ok' if ok else 'FAILED'}" for k, ok in p.checks.items()]
+        storage = next((p for p in self.parts if p.name == GraphComponent.name), None)
+        if storage is not None and not storage.healthy:
+            lines.append(STORAGE_DOWN)
         lines.append("healthy" if self.healthy else "NOT healthy")
         return "\n".join(lines)
 

@@ -28,6 +28,8 @@ COMMAND_MODULES = (
     "cluster.cli.kube",
     "cluster.cli.reports",
     "cluster.cli.stories",
+    "cluster.cli.mcp",
+    "cluster.cli.backlog",
 )
 
 

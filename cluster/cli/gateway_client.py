@@ -37,6 +37,7 @@ class GatewayError(FleetError):
         # ``detail``, not ``message``: FleetError's first argument is already called message
         text = f"gateway answered HTTP {status}: {message}" if status else message
         super().__init__(text, status=status, detail=message)
+        self.status: int = status  # typed for callers (FleetError sets it from the fields too)
 
 
 @dataclass
@@ -65,10 +66,19 @@ class Client:
             raise GatewayError(status=r.status_code, message=_error_message(r))
         return r.json() if "json" in r.headers.get("content-type", "") else r.text
 
-    def events(self, story_id: str, *, after: str = "0") -> Iterator[tuple[str, dict[str, Any]]]:
-        """SSE frames as (entry id, event), reconnecting with Last-Event-ID on a dropped stream."""
-        last = after
-        while True:
+    def events(
+        self,
+        story_id: str,
+        *,
+        after: str = "0",
+        deadline: float | None = None,
+        notify: Any = None,
+    ) -> Iterator[tuple[str, dict[str, Any]]]:
+        """SSE frames as (entry id, event), reconnecting with Last-Event-ID on a dropped stream
+        and across a gateway or storage outage (502/503/504, refused connections) until
+        ``deadline`` (monotonic); ``notify(line)`` hears once per outage that it waits."""
+        last, waiting = after, False
+        while deadline is None or time.monotonic() < deadline:
             headers = {**self._headers(), "Last-Event-ID": last, "Accept": "text/event-stream"}
             try:
                 with httpx.stream(
@@ -81,13 +91,39 @@ class Client:
                         resp.read()
                         raise GatewayError(status=resp.status_code, message=_error_message(resp))
                     for frame in _frames(resp.iter_lines()):
-                        last = frame["id"]
+                        last, waiting = frame["id"], False
                         event = json.loads(frame["data"])
                         yield last, event
                         if event["type"] == "story.done":
                             return
-            except (httpx.ReadTimeout, httpx.RemoteProtocolError, httpx.ConnectError):
+            except (httpx.TransportError, GatewayError) as exc:
+                status = getattr(exc, "status", 0)
+                if status not in OUTAGE_STATUS:
+                    raise
+                if notify and not waiting:
+                    notify(f"  (waiting for the fleet: {_one_line(exc)}; will resume)")
+                waiting = True
                 time.sleep(1.0)  # the gateway restarted or the stream idled out: resume from `last`
+
+
+OUTAGE_STATUS = (0, 502, 503, 504)  # 0: no answer at all; 503: the fleet's storage is down
+
+
+def _one_line(exc: Exception) -> str:
+    return " ".join(str(exc).split())[:200] or type(exc).__name__
+
+
+def call_through_outages(
+    client: Client, method: str, path: str, *, deadline: float, **kw: Any
+) -> Any:
+    """``client.call``, retried while the gateway or its storage is briefly unavailable."""
+    while True:
+        try:
+            return client.call(method, path, **kw)
+        except GatewayError as exc:
+            if exc.status not in OUTAGE_STATUS or time.monotonic() > deadline:
+                raise
+            time.sleep(1.0)
 
 
 def _error_message(r: httpx.Response) -> str:
@@ -194,22 +230,33 @@ def follow(
 ) -> dict[str, Any]:
     """Print progress until the story ends or waits for someone; approve PO gates if asked."""
     deadline = time.monotonic() + timeout_s
-    for _, event in client.events(story_id):
+
+    def say(line: str) -> None:
+        print(line, file=out, flush=True)
+
+    def call(method: str, path: str, **kw: Any) -> Any:
+        return call_through_outages(client, method, path, deadline=deadline, **kw)
+
+    for _, event in client.events(story_id, deadline=deadline, notify=say):
         line = describe(event)
         if line:
-            print(line, file=out, flush=True)
+            say(line)
         if event["type"] == "story.parked":
             gate = event["data"].get("gate")
             if auto_approve and gate in PO_GATES:
-                client.call(
-                    "POST",
-                    f"/stories/{story_id}/approvals",
-                    json={"gate": gate, "approved": True, "comment": "auto-approved"},
-                )
+                try:
+                    call(
+                        "POST",
+                        f"/stories/{story_id}/approvals",
+                        json={"gate": gate, "approved": True, "comment": "auto-approved"},
+                    )
+                except GatewayError as exc:  # 409: approved already (an answer lost in an outage)
+                    if exc.status != 409:
+                        raise
                 continue
-            story = client.call("GET", f"/stories/{story_id}")
+            story = call("GET", f"/stories/{story_id}")
             if story.get("parked"):
                 return story
         if event["type"] == "story.done" or time.monotonic() > deadline:
             break
-    return client.call("GET", f"/stories/{story_id}")
+    return call("GET", f"/stories/{story_id}")

@@ -43,8 +43,11 @@ def job_client() -> Any:
     return JobSubmissionClient(url, headers={"Authorization": f"Bearer {token}"} if token else None)
 
 
-def load_backlog(path: str) -> dict[str, Any]:
-    """Read and minimally validate a backlog file (clear errors, never a traceback)."""
+def load_backlog(path: str, *, resolve_paths: bool = True) -> dict[str, Any]:
+    """Read and minimally validate a backlog file (clear errors, never a traceback).
+
+    ``resolve_paths``: make a local ``repo`` path absolute (off when the file is only rendered
+    for a cluster, where the path names a place in the image)."""
     try:
         raw = yaml.safe_load(Path(path).read_text())
     except (OSError, yaml.YAMLError) as exc:
@@ -56,7 +59,7 @@ def load_backlog(path: str) -> dict[str, Any]:
             raise ConfigError(
                 file=path, key=f"stories[{i}].title", problem="every story needs a title"
             )
-        if story.get("repo") and "://" not in story["repo"]:
+        if resolve_paths and story.get("repo") and "://" not in story["repo"]:
             story["repo"] = str(Path(story["repo"]).expanduser().resolve())
     return raw
 

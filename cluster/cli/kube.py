@@ -12,7 +12,7 @@ from pathlib import Path
 
 from cluster import kuberay_validate
 from cluster.kuberay_client import KubeRayClient, load_api_client, phase
-from cluster.kuberay_objects import manifests, to_yaml
+from cluster.kuberay_objects import manifests, read_backlog, to_yaml
 from fleet import config
 from fleet.config import ClusterConfig
 from fleet.errors import NotFound, ResourceInvalid
@@ -22,9 +22,10 @@ CR_KINDS = ("RayService", "RayCluster", "RayJob")
 
 def _rendered(args: argparse.Namespace) -> tuple[ClusterConfig, dict[str, list[dict]]]:
     """Load config, render every manifest, and validate all of them (all problems at once)."""
-    directory = Path(args.config_dir) if args.config_dir else None
+    directory = Path(args.config_dir) if args.config_dir else config.config_dir()
     cfg: ClusterConfig = config.load("cluster.yaml", directory)
-    files = manifests(cfg, config.load("models.yaml", directory))
+    backlog = read_backlog(cfg, directory)
+    files = manifests(cfg, config.load("models.yaml", directory), backlog)
     problems = [
         f"{obj['kind']}/{obj['metadata']['name']}: {p}"
         for objs in files.values()
@@ -95,10 +96,12 @@ def _status(args: argparse.Namespace) -> int:
 def _delete(args: argparse.Namespace) -> int:
     cfg, files = _rendered(args)
     kube = _client(args, cfg)
-    # Custom resources first (reverse apply order); core objects only with --all; never the namespace.
+    # Custom resources first (reverse apply order); core objects only with --all.
     objs = [o for fs in reversed(list(files.values())) for o in fs]
     for obj in objs:
-        if obj["kind"] == "Namespace" or (obj["kind"] not in CR_KINDS and not args.all):
+        # Never the namespace, nor the workspaces claim (its data outlives a redeploy).
+        keep = ("Namespace", "PersistentVolumeClaim")
+        if obj["kind"] in keep or (obj["kind"] not in CR_KINDS and not args.all):
             continue
         try:
             kube.delete_any(obj)
@@ -141,5 +144,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             p.add_argument("--timeout", type=float, default=1800.0, help="seconds for --wait")
         if name == "delete":
             p.add_argument(
-                "--all", action="store_true", help="also delete RBAC, policy and Service"
+                "--all",
+                action="store_true",
+                help="also delete RBAC, policies, Service and backlog ConfigMap (never the "
+                "namespace or the workspaces claim)",
             )
+    from cluster.rehearse import register as register_rehearse  # `fleet cluster rehearse`
+
+    register_rehearse(sub)

@@ -10,12 +10,12 @@ from fleet.errors import NotFound
 
 
 def _log(args: argparse.Namespace):  # noqa: ANN202 - adapter type stays out of the CLI signature
-    from fleet.adapters.redis_events import RedisEventLog
+    from fleet.adapters import registry
 
     cfg = load("fleet.yaml")
     url = args.url or f"redis://{cfg.redis.host}:{cfg.redis.port}/0"
     return (
-        RedisEventLog(
+        registry.event_log(
             url,
             maxlen=cfg.limits.stream_maxlen,
             session_ttl_s=cfg.limits.session_ttl_s,
@@ -43,11 +43,11 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
-    from fleet.adapters.falkordb_graph import FalkorDecisionGraph
+    from fleet.adapters import registry
     from fleet.memory import build_report, report_markdown
 
     log, cfg, url = _log(args)
-    report = build_report(log, FalkorDecisionGraph(url, graph=cfg.graph.name), args.story)
+    report = build_report(log, registry.decision_graph(cfg.graph, redis_url=url), args.story)
     print(report.model_dump_json(indent=2) if args.json else report_markdown(report), end="")
     return 0
 

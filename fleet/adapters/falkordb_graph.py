@@ -1,8 +1,12 @@
 """Decision graph on FalkorDB through its native client (the embedded default).
 
 Never the Bolt port: FalkorDB's Bolt endpoint breaks after a driver disconnects
-(see FACTS.md). A batch of writes goes in one MULTI/EXEC, so a dropped connection
-leaves either the whole batch or none of it.
+(see FACTS.md). A batch of writes goes in one pipeline round trip, NOT in MULTI/EXEC: when
+Redis replays its AOF after a crash, FalkorDB 4.16 yields inside a replayed EXEC, serves a
+client that is already reconnecting, and Redis 8.2 aborts (`'!server.in_exec' is not true`),
+so a server with graph transactions in its AOF may not come back. The writes are idempotent
+MERGEs and the projector acknowledges a batch only after all of it was written, so a batch
+cut short by a dropped connection is simply written again.
 """
 
 from __future__ import annotations
@@ -85,8 +89,9 @@ class FalkorDecisionGraph(CypherDecisionGraph):
         return [dict(zip(names, _plain(row), strict=True)) for row in result.result_set]
 
     def _write(self, statements: list[Statement]) -> None:
-        # The client has no batch API; send the same GRAPH.QUERY commands it would, in one transaction.
-        pipe = self._db.connection.pipeline(transaction=True)
+        # The client has no batch API; send the same GRAPH.QUERY commands it would, in one round
+        # trip. No MULTI/EXEC: see the module docstring (an AOF replay of one can crash Redis).
+        pipe = self._db.connection.pipeline(transaction=False)
         for statement, params in statements:
             query = self._graph._build_params_header(params) + statement
             pipe.execute_command("GRAPH.QUERY", self.name, query, "--compact")

@@ -2,33 +2,46 @@
 
 :func:`render` is a pure function (TaskSpec -> manifests) validated offline with
 ``kubernetes-validate`` in the tests. :class:`K8sJobSandbox` submits them with the
-``kubernetes`` client, polls the Job and collects the pod's logs. It has not been run
-against a real cluster on the development machine (there is none); see the README.
+``kubernetes`` client, polls the Job, collects the pod's logs and the run's artifacts, and
+deletes both objects.
+
+The workspace: the supervisor and the Job pods share one PersistentVolumeClaim
+(``workspace_claim``), mounted at the same path (``workspace_root``) in both, so the
+command sees the workspace at the path the TaskSpec names and the artifacts it writes
+(the JUnit report, coverage) are read back by the supervisor from that volume, with the
+same no-links-out rules as the local backend.
+
+Tested against the stand-in API server (``tests/integration/kube_standin.py``) playing the
+kubelet; never against a real cluster (none on the development machine).
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
+import os
+import posixpath
 import re
 import time
 from typing import Any
 
+from fleet.adapters.sandbox_io import collect_artifacts
 from fleet.contracts import TaskResult, TaskSpec
-from fleet.errors import SandboxUnavailable
+from fleet.errors import InvalidInput, SandboxUnavailable
 
 LABEL = "swe-fleet/sandbox-run"
 DEFAULT_IMAGE = "python:3.11-slim"
 
 
-def job_name(spec: TaskSpec) -> str:
+def job_name(spec: TaskSpec | str) -> str:
     """A DNS-1123 name derived from the spec id (stable, <= 63 chars)."""
-    slug = re.sub(r"[^a-z0-9-]+", "-", spec.id.lower()).strip("-")[:40] or "run"
-    return f"fleet-{slug}-{hashlib.sha1(spec.id.encode()).hexdigest()[:8]}"
+    spec_id = spec if isinstance(spec, str) else spec.id
+    slug = re.sub(r"[^a-z0-9-]+", "-", spec_id.lower()).strip("-")[:40] or "run"
+    return f"fleet-{slug}-{hashlib.sha1(spec_id.encode()).hexdigest()[:8]}"
 
 
 def _container(
-    spec: TaskSpec, *, uid: int, mounts: list[dict[str, Any]], workspace: bool
+    spec: TaskSpec, *, uid: int, mounts: list[dict[str, Any]], workdir: str, image: str
 ) -> dict[str, Any]:
     """The Job's one container: the command, non-root, read-only root, no capabilities."""
     res = spec.resources
@@ -39,10 +52,10 @@ def _container(
     }
     return {
         "name": "run",
-        "image": spec.image or DEFAULT_IMAGE,
+        "image": spec.image or image,
         "command": list(spec.cmd),
         "env": [{"name": k, "value": v} for k, v in sorted(spec.env.items())],
-        "workingDir": "/workspace" if workspace else "/tmp",
+        "workingDir": workdir,
         "resources": {
             "requests": {"cpu": "100m", "memory": f"{min(res.memory_mb, 128)}Mi"},
             "limits": limits,
@@ -67,8 +80,14 @@ def render(
     namespace: str = "swe-fleet",
     uid: int = 65534,
     workspace_claim: str | None = None,
+    workspace_root: str | None = None,
+    image: str = DEFAULT_IMAGE,
 ) -> list[dict[str, Any]]:
-    """The NetworkPolicy and Job that run ``spec`` (in apply order)."""
+    """The NetworkPolicy and Job that run ``spec`` (in apply order).
+
+    With a ``workspace_claim`` the claim is mounted at ``workspace_root`` (``/workspace`` if
+    unset) and the command starts in ``spec.workspace`` when it lies under that root.
+    """
     name = job_name(spec)
     labels = {
         LABEL: name,
@@ -79,12 +98,17 @@ def render(
     volumes: list[dict[str, Any]] = [
         {"name": "tmp", "emptyDir": {"medium": "Memory", "sizeLimit": "64Mi"}}
     ]
+    workdir = "/tmp"
     if workspace_claim:
-        mounts.append({"name": "workspace", "mountPath": "/workspace"})
+        root = (workspace_root or "/workspace").rstrip("/") or "/"
+        mounts.append({"name": "workspace", "mountPath": root})
         volumes.append(
             {"name": "workspace", "persistentVolumeClaim": {"claimName": workspace_claim}}
         )
-    container = _container(spec, uid=uid, mounts=mounts, workspace=bool(workspace_claim))
+        workdir = spec.workspace if spec.workspace and _under(spec.workspace, root) else root
+        if spec.cwd and spec.workspace:
+            workdir = posixpath.join(workdir, _relative(spec.cwd))
+    container = _container(spec, uid=uid, mounts=mounts, workdir=workdir, image=image)
     job = {
         "apiVersion": "batch/v1",
         "kind": "Job",
@@ -119,6 +143,22 @@ def render(
     return [policy, job]
 
 
+def _relative(cwd: str) -> str:
+    """``TaskSpec.cwd``: a relative path inside the workspace (no ``..``, not absolute)."""
+    if posixpath.isabs(cwd) or ".." in cwd.split("/"):
+        raise InvalidInput(
+            what="TaskSpec", field="cwd", problem="must be a relative path inside the workspace"
+        )
+    return posixpath.normpath(cwd)
+
+
+def _under(path: str | None, root: str) -> bool:
+    if not path:
+        return False
+    norm = posixpath.normpath(path)
+    return norm == root or norm.startswith(root.rstrip("/") + "/")
+
+
 class K8sJobSandbox:
     """``fleet.ports.Sandbox`` on Kubernetes Jobs (needs a cluster and credentials)."""
 
@@ -130,6 +170,8 @@ class K8sJobSandbox:
         namespace: str = "swe-fleet",
         api_client: Any = None,
         workspace_claim: str | None = None,
+        workspace_root: str | None = None,
+        image: str | None = None,
         poll_s: float = 1.0,
     ) -> None:
         try:
@@ -143,7 +185,8 @@ class K8sJobSandbox:
                 config.load_incluster_config()
             except config.ConfigException:
                 try:
-                    config.load_kube_config()
+                    # $KUBECONFIG read now (the client reads it once, at import)
+                    config.load_kube_config(config_file=os.environ.get("KUBECONFIG"))
                 except (config.ConfigException, OSError) as exc:
                     raise SandboxUnavailable(
                         backend=self.name, reason=f"no cluster credentials: {exc}"
@@ -153,7 +196,41 @@ class K8sJobSandbox:
         self._net = client.NetworkingV1Api(api_client)
         self.namespace = namespace
         self.workspace_claim = workspace_claim
+        self.workspace_root = workspace_root
+        self.image = image or DEFAULT_IMAGE
         self.poll_s = poll_s
+
+    def check(self) -> None:
+        """Raise :class:`SandboxUnavailable` unless the API server answers for the namespace."""
+        from kubernetes.client.exceptions import ApiException
+
+        try:
+            self._batch.list_namespaced_job(self.namespace, limit=1)
+        except ApiException as exc:
+            raise SandboxUnavailable(
+                backend=self.name, reason=f"API {exc.status}: {exc.reason}"
+            ) from None
+        except OSError as exc:  # urllib3 wraps refused connections in OSError subclasses
+            raise SandboxUnavailable(backend=self.name, reason=str(exc)) from None
+
+    def _workspace_problem(self, spec: TaskSpec) -> str | None:
+        if not spec.workspace:
+            return None
+        if not self.workspace_claim:
+            return "a workspace run needs sandbox.k8s_job.workspace_claim (a shared volume)"
+        if not _under(spec.workspace, (self.workspace_root or "/workspace").rstrip("/")):
+            return f"workspace {spec.workspace} is not under workspace_root {self.workspace_root}"
+        if spec.cwd:  # the volume is shared: check here that the start dir is no link
+            here = spec.workspace
+            for part in _relative(spec.cwd).split("/"):
+                here = os.path.join(here, part)
+                if os.path.islink(here) or not os.path.isdir(here):
+                    raise InvalidInput(
+                        what="TaskSpec",
+                        field="cwd",
+                        problem=f"{spec.cwd!r} is not a plain directory",
+                    )
+        return None
 
     def run(self, spec: TaskSpec) -> TaskResult:
         """Create NetworkPolicy + Job, wait for it, collect logs, delete both."""
@@ -165,7 +242,16 @@ class K8sJobSandbox:
                 reason="network access and host directories (a target's environment) are "
                 "supported by the bwrap backend only",
             )
-        policy, job = render(spec, namespace=self.namespace, workspace_claim=self.workspace_claim)
+        problem = self._workspace_problem(spec)
+        if problem:
+            raise SandboxUnavailable(backend=self.name, reason=problem)
+        policy, job = render(
+            spec,
+            namespace=self.namespace,
+            workspace_claim=self.workspace_claim,
+            workspace_root=self.workspace_root,
+            image=self.image,
+        )
         name = job["metadata"]["name"]
         started = time.monotonic()
         try:
@@ -177,8 +263,13 @@ class K8sJobSandbox:
             raise SandboxUnavailable(
                 backend=self.name, reason=f"API {exc.status}: {exc.reason}"
             ) from None
+        except OSError as exc:
+            raise SandboxUnavailable(backend=self.name, reason=str(exc)) from None
         finally:
             self._cleanup(name)
+        cap = spec.resources.output_bytes
+        # The Job wrote its reports into the shared workspace volume: read them back here.
+        artifacts = collect_artifacts(spec.workspace, spec.artifacts, cap) if spec.workspace else {}
         return TaskResult(
             spec_id=spec.id,
             status=status,
@@ -187,6 +278,7 @@ class K8sJobSandbox:
             stdout_truncated=len(logs) > spec.resources.output_bytes,
             duration_s=round(time.monotonic() - started, 3),
             limit_hit="wall_clock" if status == "timeout" else None,
+            artifacts=artifacts,
             backend=self.name,
         )
 
@@ -194,6 +286,9 @@ class K8sJobSandbox:
         deadline = time.monotonic() + limit_s
         while time.monotonic() < deadline:
             st = self._batch.read_namespaced_job_status(name, self.namespace).status
+            if st is None:  # not picked up by the job controller yet
+                time.sleep(self.poll_s)
+                continue
             if st.succeeded:
                 return "passed", 0
             if st.failed:
@@ -228,6 +323,17 @@ class K8sJobSandbox:
                 pod.metadata.name, self.namespace, limit_bytes=cap + 1
             )
         )
+
+    def cancel(self, spec_id: str) -> bool:
+        """Delete the Job running ``spec_id`` (its pod goes with it); True if it existed."""
+        from kubernetes.client.exceptions import ApiException
+
+        try:
+            self._batch.read_namespaced_job_status(job_name(spec_id), self.namespace)
+        except ApiException:
+            return False
+        self._cleanup(job_name(spec_id))
+        return True
 
     def _cleanup(self, name: str) -> None:
         from kubernetes.client.exceptions import ApiException

@@ -12,7 +12,6 @@ from typing import Any
 
 from fleet.config import ModelsConfig
 from fleet.errors import ConfigError, UnknownName
-from fleet.fakes import ScriptedChatModel
 from fleet.ledger import LedgeredChatModel, UsageLedger
 from fleet.ports import ChatModel, Clock, EventLog
 from fleet.routing import RoutedChatModel
@@ -40,9 +39,10 @@ def _openai_chat(
     *,
     strict: bool = False,
 ) -> ChatModel:
-    from fleet.adapters.openai_chat import OpenAIChatModel
+    from fleet.adapters.registry import chat_client
 
-    return OpenAIChatModel(
+    chat: ChatModel = chat_client(
+        spec.backend,
         base_url,
         model_id,
         api_key=api_key,
@@ -51,6 +51,7 @@ def _openai_chat(
         name=name,
         strict=strict,
     )
+    return chat
 
 
 def _llamacpp(name: str, spec: Any, llm_base_url: BaseUrl) -> ChatModel:
@@ -78,7 +79,10 @@ def _openai(name: str, spec: Any, llm_base_url: BaseUrl) -> ChatModel:
 
 
 def _scripted(name: str, spec: Any, llm_base_url: BaseUrl) -> ChatModel:
-    return ScriptedChatModel(spec.mode, name=name, latency_ms=spec.latency_ms)
+    from fleet.adapters.registry import chat_client
+
+    scripted: ChatModel = chat_client("scripted", spec.mode, name=name, latency_ms=spec.latency_ms)
+    return scripted
 
 
 BACKENDS: dict[str, Callable[[str, Any, BaseUrl], ChatModel]] = {

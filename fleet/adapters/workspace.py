@@ -28,11 +28,9 @@ read-only. ruff is always the fleet's.
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import stat
 import sys
-import tempfile
 import uuid
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -41,6 +39,7 @@ from xml.etree.ElementTree import ParseError
 
 from fleet.adapters import git_host
 from fleet.adapters.target_env import TargetEnv, TargetEnvs
+from fleet.adapters.workspace_fs import default_roots, read_report, slug, tree_bytes
 from fleet.config import RigorConfig, load
 from fleet.contracts import Resources, RunContext, TaskResult, TaskSpec, WorkspaceReport
 from fleet.errors import InvalidInput, WorkspaceUnavailable
@@ -67,42 +66,6 @@ class TestCounts(NamedTuple):
     unit_failed: int
     e2e_passed: int
     e2e_failed: int
-
-
-def _default_roots(root: Path) -> tuple[str, ...]:
-    configured = os.environ.get("FLEET_REPO_ROOTS")
-    if configured:
-        return tuple(p for p in configured.split(os.pathsep) if p)
-    return (str(root), tempfile.gettempdir(), str(Path.home()))
-
-
-def _slug(story: str | None) -> str:
-    """``<story>--`` for workspace names (letters, digits, ``-``, ``_`` only), or empty."""
-    clean = re.sub(r"[^A-Za-z0-9_-]", "_", story or "")[:40]
-    return f"{clean}--" if clean else ""
-
-
-def tree_bytes(path: Path, *, stop_at: int) -> int:
-    """Bytes under ``path`` (lstat: links are not followed), counting stops past ``stop_at``."""
-    total = 0
-    for dirpath, dirs, files in os.walk(path, followlinks=False):
-        for name in files + dirs:
-            total += os.lstat(os.path.join(dirpath, name)).st_size
-            if total > stop_at:
-                return total
-    return total
-
-
-def read_report(out: Path, name: str, cap: int = 8_000_000) -> str | None:
-    """A report the sandbox wrote into ``out``: a regular file, never through a link."""
-    try:
-        fd = os.open(out / name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
-    except OSError:
-        return None
-    with os.fdopen(fd, "rb") as fh:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            return None
-        return fh.read(cap).decode("utf-8", "replace")
 
 
 def _sets_pythonpath(ws: Path) -> bool:
@@ -139,7 +102,7 @@ class WorkspaceRunner:
         self.uid = uid if os.geteuid() == 0 else os.geteuid()
         self.rigor = rigor or load("rigor.yaml")
         self.timeout_s = timeout_s
-        self.repo_roots = tuple(repo_roots) if repo_roots is not None else _default_roots(self.root)
+        self.repo_roots = tuple(repo_roots) if repo_roots is not None else default_roots(self.root)
         self.allow_private_urls = allow_private_urls
         self.max_workspace_bytes = max_workspace_mb * 1024 * 1024
         self.keep = keep
@@ -170,7 +133,7 @@ class WorkspaceRunner:
             source, local_roots=roots, allow_private=self.allow_private_urls
         )
         self.root.mkdir(parents=True, exist_ok=True)
-        box = self.root / f"ws-{_slug(story)}{uuid.uuid4().hex[:10]}"
+        box = self.root / f"ws-{slug(story)}{uuid.uuid4().hex[:10]}"
         box.mkdir(mode=0o755)  # fresh: fails if anything already sits there
         ws = box / REPO
         try:
@@ -428,7 +391,7 @@ class WorkspaceRunner:
 
     def remove_story(self, story_id: str) -> int:
         """Delete every workspace of ``story_id`` (call when the story ends); how many."""
-        prefix = f"ws-{_slug(story_id)}"
+        prefix = f"ws-{slug(story_id)}"
         boxes = [p for p in self.root.glob(f"{prefix}*") if p.name[len(prefix) :].isalnum()]
         for box in boxes:
             self.remove(box)

@@ -12,6 +12,7 @@ from pydantic import (
 )
 
 from fleet.config.base import Schema
+from fleet.config.stack import GraphConfig
 
 # ----------------------------------------------------------------------------- cluster.yaml
 
@@ -176,7 +177,17 @@ class BatchJobSpec(Schema):
     """The batch RayJob: a backlog run on its own job cluster."""
 
     name: str = Field("backlog", pattern=_DNS_LABEL, description="suffix of the RayJob name")
-    entrypoint: str = Field(min_length=1, description="command the RayJob runs (a backlog run)")
+    backlog: str = Field(
+        "../cluster/backlog.yaml",
+        description="backlog file (relative to the config directory) the renderer ships in a "
+        "ConfigMap mounted at /app/backlog on the job's head; the entrypoint runs it",
+    )
+    entrypoint: str = Field(
+        "fleet backlog /app/backlog/backlog.yaml",
+        min_length=1,
+        description="command the RayJob runs (a `fleet` command: `fleet backlog FILE` runs a "
+        "backlog through the gateway at $FLEET_GATEWAY_URL)",
+    )
     ttl_seconds_after_finished: int = Field(600, ge=0, description="keep the job cluster this long")
     active_deadline_seconds: int | None = Field(None, gt=0, description="kill the job after this")
 
@@ -184,12 +195,41 @@ class BatchJobSpec(Schema):
 class SandboxK8sSpec(Schema):
     """Sandbox runs as Kubernetes Jobs: deny-all egress, no service-account token."""
 
+    backend: Literal["bwrap", "k8s_job"] = Field(
+        "k8s_job", description="sandbox backend of the supervisor on the cluster (fleet.yaml's)"
+    )
+    workspace_claim: str = Field(
+        "swe-fleet-workspaces",
+        pattern=_DNS_LABEL,
+        description="ReadWriteMany PersistentVolumeClaim (rendered) holding the workspaces",
+    )
+    workspace_size: str = Field("50Gi", pattern=_QUANTITY, description="size of that claim")
+    storage_class: str | None = Field(None, description="storageClassName of the claim")
+    workspace_root: str = Field(
+        "/data",
+        pattern=r"^/",
+        description="where the claim is mounted on CPU workers and in sandbox Job pods",
+    )
     supervisor_service_account: str = Field(
         "swe-fleet-sandbox-supervisor", pattern=_DNS_LABEL, description="SA of the CPU workers"
     )
     pod_labels: dict[str, str] = Field(
         default_factory=lambda: {"swe-fleet.io/sandbox": "true"},
         description="labels every sandbox Job pod carries (the NetworkPolicy selects them)",
+    )
+
+
+class OrchestratorSpec(Schema):
+    """The orchestrator the gateway's start-up creates (its settings go into the Serve config)."""
+
+    members: tuple[str, ...] = Field(
+        ("developer-1", "qa-1", "architect-1"), min_length=1, description="council members"
+    )
+    rounds: int = Field(1, ge=0, description="critique/revise rounds per council")
+    data_dir: str = Field(
+        "/data/swe-fleet",
+        pattern=r"^/",
+        description="workspaces and archives (under sandbox.workspace_root, on the shared claim)",
     )
 
 
@@ -226,6 +266,12 @@ class ClusterConfig(Schema):
     serve: ServeSpec = Field(description="Serve applications of the RayService")
     job: BatchJobSpec = Field(description="the batch RayJob (backlog run)")
     sandbox: SandboxK8sSpec = Field(SandboxK8sSpec(), description="sandbox Jobs on the cluster")
+    graph: GraphConfig = Field(
+        GraphConfig(), description="decision graph (falkordb: in the Redis at redis_url)"
+    )
+    orchestrator: OrchestratorSpec = Field(
+        OrchestratorSpec(), description="the orchestrator the Serve config brings up"
+    )
 
     @field_validator("redis_url")
     @classmethod

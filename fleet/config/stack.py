@@ -43,13 +43,44 @@ class GraphConfig(Schema):
 
     backend: Literal["falkordb", "neo4j"] = Field(
         "falkordb",
-        description="graph store; the local stack runs FalkorDB (Neo4j is not wired here yet)",
+        description="graph store, built by fleet/adapters/registry.py: falkordb (in the Redis at "
+        "redis_url, what `fleet up` runs) or neo4j (at neo4j_uri)",
     )
     name: str = Field("fleet", description="graph name (FalkorDB) or database (Neo4j)")
     neo4j_uri: str | None = Field(None, description="neo4j:// or bolt:// URI when backend is neo4j")
     neo4j_user_env: str = Field("NEO4J_USER", description="env var holding the Neo4j user name")
     neo4j_password_env: str = Field(
         "NEO4J_PASSWORD", description="env var holding the Neo4j password"
+    )
+
+
+class K8sJobSandboxConfig(Schema):
+    """Where the ``k8s_job`` sandbox backend creates its Jobs and how they see the workspace."""
+
+    namespace: str = Field("swe-fleet", description="Kubernetes namespace of the sandbox Jobs")
+    image: str | None = Field(
+        None, description="image of a run's container when its TaskSpec names none (fleet image)"
+    )
+    workspace_claim: str | None = Field(
+        None, description="PersistentVolumeClaim holding the workspaces, shared with the supervisor"
+    )
+    workspace_root: str | None = Field(
+        None,
+        description="where that claim is mounted in the supervisor's pod; Job pods mount it at "
+        "the same path, so workspace paths and artifacts (e.g. the JUnit report) match",
+    )
+    poll_s: float = Field(1.0, gt=0, description="seconds between Job status polls")
+
+
+class SandboxConfig(Schema):
+    """The sandbox backend the sandbox supervisor runs every TaskSpec on."""
+
+    backend: Literal["bwrap", "k8s_job"] = Field(
+        "bwrap",
+        description="bwrap: bubblewrap on this machine; k8s_job: one Kubernetes Job per run",
+    )
+    k8s_job: K8sJobSandboxConfig = Field(
+        K8sJobSandboxConfig(), description="options of the k8s_job backend"
     )
 
 
@@ -87,4 +118,5 @@ class FleetConfig(Schema):
     llm: LlmApp = Field(LlmApp(), description="the model-serving app on the gateway port")
     ray: RayConfig = Field(RayConfig(), description="the local Ray head")
     graph: GraphConfig = Field(GraphConfig(), description="the decision graph store")
+    sandbox: SandboxConfig = Field(SandboxConfig(), description="the sandbox backend")
     limits: Limits = Field(Limits(), description="retention, TTL and size limits")

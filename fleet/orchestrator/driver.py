@@ -13,20 +13,27 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from fleet.contracts import FleetEvent, Story
-from fleet.errors import BudgetExceeded, ParkedForHuman
+from fleet.errors import BudgetExceeded, ParkedForHuman, QuorumLost, StorageUnavailable
 from fleet.events import make_event
 from fleet.lifecycle import Lifecycle
 from fleet.orchestrator import decide as d
 from fleet.orchestrator.services import Execution, Services, winner_of
 from fleet.orchestrator.view import StoryView, fold
+from fleet.outage import storage_cause
 from fleet.ports import Clock, EventLog
 
 MAX_STEPS = 500  # a story never needs this many; stops a logic bug from spinning forever
 INFRA_RETRIES = 2
+RETRY_WAIT_S = 1.0  # times the attempt number: a flapping dependency gets a moment to come back
 
 
-def deliberation_id(story_id: str, task_id: str, attempt: int) -> str:
-    return f"{story_id}.{task_id}.a{attempt}"
+COUNCILS = 3  # a council that lost quorum (its members' model died) is convened again, twice
+
+
+def deliberation_id(story_id: str, task_id: str, attempt: int, convened: int = 0) -> str:
+    """The council's id for a task attempt; ``convened`` > 0 names a re-convened council."""
+    base = f"{story_id}.{task_id}.a{attempt}"
+    return f"{base}.c{convened}" if convened else base
 
 
 class StoryDriver:
@@ -90,7 +97,13 @@ class StoryDriver:
     # ------------------------------------------------------------------ loop
 
     def run(self) -> StoryView:
-        """Act until the story waits for someone or is finished; return its final view."""
+        """Act until the story waits for someone or is finished; return its final view.
+
+        Raises:
+            StorageUnavailable: the timeline cannot be read or written (a failure while the
+                event log does not answer counts as one, whatever its type). Nothing is parked
+                and no retry is spent: the caller waits for storage and runs the driver again.
+        """
         failures = 0
         for _ in range(MAX_STEPS):
             view = self.view()
@@ -105,14 +118,29 @@ class StoryDriver:
                 self.park(view, "budget", str(exc))
             except ParkedForHuman as exc:
                 self.park(view, str(exc.fields.get("gate", "error")), str(exc))
-            except (
-                Exception
-            ) as exc:  # infra or a bug elsewhere: retry, then park visibly, never stall
+            except Exception as exc:  # infra or a bug elsewhere: retry, then park visibly
+                if (down := self.storage_down(exc)) is not None:
+                    raise down from exc
                 failures += 1
                 if failures > INFRA_RETRIES:
                     self.park(view, "error", f"{type(exc).__name__}: {exc}")
+                else:
+                    self.stop.wait(RETRY_WAIT_S * failures)
         self.park(self.view(), "error", f"no progress after {MAX_STEPS} steps")
         return self.view()
+
+    def storage_down(self, exc: Exception) -> StorageUnavailable | None:
+        """The storage outage behind ``exc``: its own cause, or the event log not answering now
+        (a council that lost quorum because its members could not write is an outage too)."""
+        cause = storage_cause(exc)
+        if cause is not None:
+            return cause
+        ping = getattr(self.log, "ping", None)
+        if ping is not None and not ping():
+            return StorageUnavailable(
+                what="event log", reason=f"{type(exc).__name__} while it did not answer"
+            )
+        return None
 
     def park(self, view: StoryView, gate: str, reason: str) -> None:
         self.emit(
@@ -193,20 +221,43 @@ class StoryDriver:
             if err is not None:
                 raise err
 
-    def build_one(
+    def deliberate(
         self, story: Story, view: StoryView, task: Any, attempt: int, findings: list[str]
-    ) -> None:
-        did = deliberation_id(story.id, task.id, attempt)
-        deliberation = view.deliberations.get(did)
-        if deliberation is None:  # not already decided before a crash
-            deliberation = self.services.council.deliberate(
-                story, task, deliberation_id=did, attempt=attempt, findings=findings
-            )
+    ) -> Any:
+        """The task attempt's council result: recorded already (before a crash), or decided now.
+
+        A council that lost quorum keeps that outcome under its id (asking it again re-raises
+        at once), so a new council is convened under the next id, up to ``COUNCILS``: the
+        same ids are tried in the same order after a crash, and nothing is recorded twice.
+        """
+        for convened in range(COUNCILS):
+            did = deliberation_id(story.id, task.id, attempt, convened)
+            if did in view.deliberations:
+                return view.deliberations[did]
+        for convened in range(COUNCILS):
+            did = deliberation_id(story.id, task.id, attempt, convened)
+            try:
+                deliberation = self.services.council.deliberate(
+                    story, task, deliberation_id=did, attempt=attempt, findings=findings
+                )
+            except QuorumLost as lost:
+                if (down := self.storage_down(lost)) is not None:
+                    raise down from lost  # its members could not write: wait for storage
+                if convened == COUNCILS - 1 or self.stop.wait(RETRY_WAIT_S * (convened + 1)):
+                    raise
+                continue
             self.emit(
                 "council.result",
                 payload=deliberation,
                 data={"task_id": task.id, "attempt": attempt},
             )
+            return deliberation
+        raise AssertionError("unreachable")
+
+    def build_one(
+        self, story: Story, view: StoryView, task: Any, attempt: int, findings: list[str]
+    ) -> None:
+        deliberation = self.deliberate(story, view, task, attempt, findings)
         with self._workspace_lock:
             result = self.services.executor.execute(
                 story, task, winner_of(deliberation), attempt=attempt

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from fleet.context.masking import install_log_redaction
 from serve_apps.gateway.router import create_app
 from serve_apps.gateway.service import GatewayService
-from serve_apps.gateway.tokens import by_token, read_tokens
+from serve_apps.gateway.tokens import TokenStore, by_token, load_store
 
 MAX_ONGOING = 512  # requests one gateway replica serves at once, SSE streams included
 
@@ -25,13 +25,17 @@ class GatewayArgs(BaseModel):
 
     redis_url: str | None = Field(None, description="default: the local server from fleet.yaml")
     prefix: str = "fleet"
-    graph: str = "fleet"
+    graph: str | dict[str, Any] = "fleet"  # a name (fleet.yaml's backend) or a GraphConfig
     orchestrator: str = "orchestrator"
     namespace: str = "swe-fleet"
     data_dir: str | None = None
     tokens: dict[str, str] | None = None
+    principals: list[dict[str, str]] | None = None  # tests: [{name, role, token}], hashed on load
     max_body_bytes: int | None = None
     call_timeout_s: float = 30.0
+    # OrchestratorSettings: when given, every replica's start-up makes sure the orchestrator
+    # actor runs (created with these settings if missing), so a Serve config alone is a fleet.
+    fleet: dict[str, Any] | None = None
 
 
 class ActorCommands:
@@ -83,41 +87,78 @@ def _resolve(args: GatewayArgs) -> tuple[str, str, int]:
     return url, args.data_dir or cfg.data_dir, args.max_body_bytes or cfg.limits.max_body_bytes
 
 
+def stores(args: GatewayArgs, redis_url: str) -> tuple[Any, Any]:
+    """The event log and decision graph the gateway reads, built by the adapter registry."""
+    from fleet.adapters import registry
+
+    return (
+        registry.event_log(redis_url, prefix=args.prefix),
+        registry.decision_graph(args.graph, redis_url=redis_url),
+    )
+
+
 def build_fastapi(args: dict[str, Any] | GatewayArgs | None = None) -> Any:
     """The FastAPI app with a lazily built service (so it pickles into Serve replicas)."""
     parsed = GatewayArgs.model_validate(args or {})
     url, data_dir, max_body = _resolve(parsed)
-    tokens = by_token(parsed.tokens if parsed.tokens is not None else read_tokens(data_dir))
+    if parsed.tokens is None and parsed.principals is None:
+        tokens: dict[str, str] | TokenStore = load_store(data_dir)  # digests only, see tokens.py
+    else:
+        tokens = TokenStore.from_tokens(parsed.principals or []).merged(
+            TokenStore.from_tokens(
+                {"name": r, "role": r, "token": t} for t, r in by_token(parsed.tokens or {}).items()
+            )
+        )
     holder: dict[str, GatewayService] = {}
     lock = threading.Lock()
 
     def service() -> GatewayService:
         with lock:
             if "svc" not in holder:
-                from fleet.adapters.falkordb_graph import FalkorDecisionGraph
-                from fleet.adapters.redis_events import RedisEventLog
-
+                log, graph = stores(parsed, url)
                 holder["svc"] = GatewayService(
-                    RedisEventLog(url, prefix=parsed.prefix),
-                    FalkorDecisionGraph(url, graph=parsed.graph),
+                    log,
+                    graph,
                     ActorCommands(parsed.orchestrator, parsed.namespace, parsed.call_timeout_s),
                 )
             return holder["svc"]
 
-    return create_app(service, tokens, max_body_bytes=max_body)
+    app = create_app(service, tokens, max_body_bytes=max_body)
+    extend_app(app, service)
+    return app
+
+
+def extend_app(app: Any, service: Any) -> None:
+    """The PO's other ways in: offline API docs, the UI's routes and build, the MCP server."""
+    from serve_apps.gateway.docs import install_offline_docs
+    from serve_apps.gateway.mcp_server import install_mcp
+    from serve_apps.gateway.po_api import install_po_api
+    from serve_apps.gateway.ui import install_ui
+
+    install_offline_docs(app)
+    install_po_api(app, service)
+    install_ui(app)
+    install_mcp(app)
 
 
 def build_app(args: dict[str, Any] | None = None) -> Any:
     """Serve application builder (``import_path: serve_apps.gateway:build_app``)."""
     from ray import serve
 
-    app = build_fastapi(args)
+    parsed = GatewayArgs.model_validate(args or {})
+    app = build_fastapi(parsed)
 
     class Gateway:
         """Serve ingress: all the work happens in the FastAPI routes."""
 
         def __init__(self) -> None:
             install_log_redaction()  # in the replica's process: no secret in its log lines
+            if parsed.fleet is not None:
+                from actors.orchestrator import ensure_orchestrator
+
+                ensure_orchestrator(
+                    parsed.fleet, name=parsed.orchestrator, namespace=parsed.namespace
+                )
 
     # Every open SSE stream is an ongoing request for its whole life: Serve's default (5 per
     # replica) would queue everything behind five followers (found by benchmarks/bench_gateway.py).

@@ -27,15 +27,19 @@ class StoryIn(Body):
     )
     rigor: RigorLevel = Field("L1", description="rigor profile (L0 spike ... L3 mission critical)")
     repo: str | None = Field(
-        None, max_length=2_000, description="git URL or local path of the target repository"
+        None,
+        max_length=2_000,
+        pattern=r"^[^-\x00-\x1f][^\x00-\x1f]*$",
+        description="git URL (https, ssh) or local path of the target repository; never '-...'",
     )
     branch: str | None = Field(
         None,
         min_length=1,
         max_length=200,
-        pattern=r"^[A-Za-z0-9._/-]+$",
-        description="base branch (default: the repository's default branch)",
+        pattern=r"^[A-Za-z0-9._/][A-Za-z0-9._/-]*$",
+        description="base branch (default: the repository's default branch; never '-...')",
     )
+    shared: bool = Field(False, description="let other POs act on this story too")
     id: str | None = Field(None, pattern=STORY_ID, description="story id (default: generated)")
     models: dict[str, str] = Field(
         default_factory=dict,

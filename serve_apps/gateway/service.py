@@ -6,6 +6,7 @@ orchestrator actor, the single writer of each story's decisions.
 
 from __future__ import annotations
 
+import logging
 import time
 import uuid
 from collections.abc import Iterator
@@ -15,6 +16,7 @@ from fleet.contracts import Deliberation, FleetEvent, Story
 from fleet.errors import NotFound, StorageUnavailable
 from fleet.orchestrator import commands
 from fleet.orchestrator.view import StoryView
+from fleet.outage import Outage
 from serve_apps.gateway.protocol import (
     Accepted,
     DiffOut,
@@ -25,6 +27,7 @@ from serve_apps.gateway.protocol import (
 )
 
 HEARTBEAT = object()  # yielded by follow() when nothing happened for a while
+log = logging.getLogger(__name__)
 
 
 class Commands(Protocol):
@@ -103,6 +106,13 @@ class GatewayService:
 
     def get(self, story_id: str) -> StoryOut:
         return story_out(commands.load_view(self.log, story_id))
+
+    def owner(self, story_id: str) -> tuple[str, bool]:
+        """``(po, shared)`` of ``story_id``: who may steer it (raises NotFound)."""
+        story = commands.load_view(self.log, story_id).story
+        if story is None:
+            raise NotFound(what="story", id=story_id)
+        return story.po, story.shared
 
     def diff(self, story_id: str) -> DiffOut:
         """The delivered change, else the last committed one (NotFound: nothing committed yet)."""
@@ -189,8 +199,14 @@ class GatewayService:
         if not follow:
             return
         deadline, quiet_since = time.monotonic() + max_s, time.monotonic()
+        outage = Outage(f"events of {story_id}", logger=log)
         while time.monotonic() < deadline:
-            batch = self.log.tail(story_id, after=last, block_ms=1000)
+            try:
+                batch = self.log.tail(story_id, after=last, block_ms=1000)
+                outage.ok()
+            except StorageUnavailable as exc:  # keep the stream open: storage comes back
+                time.sleep(outage.failed(exc))
+                batch = []
             if not batch and time.monotonic() - quiet_since >= idle_s:
                 quiet_since = time.monotonic()
                 yield HEARTBEAT
@@ -213,6 +229,7 @@ class GatewayService:
             repo=body.repo,
             branch=body.branch,
             po=po,
+            shared=body.shared,
             created_ms=int(time.time() * 1000),
             models=body.models,
         )

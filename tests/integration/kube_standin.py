@@ -6,8 +6,12 @@ get/list (GET, ``labelSelector``), merge patch (PATCH), replace (PUT) and delete
 errors with real ``Status`` objects: 404 NotFound, 409 AlreadyExists/Conflict, 422 Invalid. ray.io
 objects are checked against the KubeRay CRD schema like a real API server would (422 on failure).
 ``script_status`` plays the operator: each read of an object advances its ``status``.
+:class:`KubeletStandIn` plays the kubelet for batch Jobs: it runs each new Job's container command
+as a process on this machine, records a Pod with its exit code and logs (``pods/{name}/log``), and
+sets the Job's status (succeeded, failed, or DeadlineExceeded past ``activeDeadlineSeconds``).
 
-Not a real API server: no auth, no watch, no admission, no garbage collection.
+Not a real API server: no auth, no watch, no admission, no garbage collection. Not a real kubelet:
+no image, no container isolation (securityContext and NetworkPolicy are not enforced).
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from cluster.graphserver import free_port
 
 PATH = re.compile(
     r"^/(?P<gv>api/v1|apis/[^/]+/[^/]+)(?:/namespaces/(?P<ns>[^/]+))?/(?P<plural>[^/]+)"
-    r"(?:/(?P<name>[^/]+))?(?:/(?P<sub>status))?$"
+    r"(?:/(?P<name>[^/]+))?(?:/(?P<sub>status|log))?$"
 )
 DNS1123 = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 
@@ -50,6 +54,7 @@ class KubeStandIn:
         self.url = f"http://127.0.0.1:{self.port}"
         self.objects: dict[tuple[str, str, str], dict[str, dict]] = {}
         self.requests: list[tuple[str, str]] = []
+        self.logs: dict[tuple[str, str], str] = {}  # (namespace, pod) -> its container's log
         self._scripts: dict[tuple[str, str], list[dict]] = {}
         self._lock = threading.Lock()
         self._version = 0
@@ -146,6 +151,8 @@ class KubeStandIn:
                 name=name,
                 plural=plural,
             )
+        if method == "GET" and sub == "log":
+            return 200, PlainText(self.logs.get((obj["metadata"].get("namespace", ""), name), ""))
         if method == "GET":
             return 200, self._read(plural, name, obj)
         if method == "DELETE":
@@ -243,9 +250,10 @@ def _handler(server: KubeStandIn) -> type[BaseHTTPRequestHandler]:
                 code, out = 400, status(400, "BadRequest", "body is not JSON")
             else:
                 code, out = server.handle(self.command, path, query, body)
-            data = json.dumps(out).encode()
+            plain = isinstance(out, PlainText)
+            data = str(out).encode() if plain else json.dumps(out).encode()
             self.send_response(code)
-            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Type", "text/plain" if plain else "application/json")
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()
             self.wfile.write(data)
@@ -262,3 +270,86 @@ def _unquote(value: str) -> str:
     from urllib.parse import unquote
 
     return unquote(value)
+
+
+class PlainText(str):
+    """A non-JSON answer (a pod's log)."""
+
+
+class KubeletStandIn:
+    """Runs the Jobs created in ``api`` (a :class:`KubeStandIn`) as local processes."""
+
+    def __init__(self, api: KubeStandIn, *, poll_s: float = 0.1) -> None:
+        self.api, self.poll_s = api, poll_s
+        self.ran: list[dict] = []  # the pod specs it ran
+        self._seen: set[tuple[str, str]] = set()
+        self._stop = threading.Event()
+
+    def start(self) -> KubeletStandIn:
+        threading.Thread(target=self._loop, daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.poll_s):
+            with self.api._lock:
+                jobs = [
+                    (ns, name, copy.deepcopy(job))
+                    for (gv, ns, plural), store in self.api.objects.items()
+                    if gv == "apis/batch/v1" and plural == "jobs"
+                    for name, job in store.items()
+                    if (ns, name) not in self._seen
+                ]
+            for ns, name, job in jobs:
+                self._seen.add((ns, name))
+                threading.Thread(target=self._run, args=(ns, name, job), daemon=True).start()
+
+    def _run(self, ns: str, name: str, job: dict) -> None:
+        import subprocess
+
+        template = job["spec"]["template"]
+        c = template["spec"]["containers"][0]
+        self.ran.append(copy.deepcopy(template["spec"]))
+        env = {"PATH": "/usr/bin:/bin", **{e["name"]: e["value"] for e in c.get("env", [])}}
+        deadline = job["spec"].get("activeDeadlineSeconds")
+        try:
+            proc = subprocess.run(
+                c["command"], cwd=c.get("workingDir"), env=env, capture_output=True,
+                text=True, timeout=deadline,
+            )  # fmt: skip
+            code, log, expired = proc.returncode, proc.stdout + proc.stderr, False
+        except subprocess.TimeoutExpired as exc:
+            code, expired = 137, True
+            log = (
+                (exc.stdout or b"").decode() if isinstance(exc.stdout, bytes) else exc.stdout or ""
+            )
+        pod_name = f"{name}-{uuid.uuid4().hex[:5]}"
+        pod = {
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "metadata": {"name": pod_name, "namespace": ns, "labels": template["metadata"]["labels"]},
+            "spec": template["spec"],
+            "status": {
+                "phase": "Succeeded" if code == 0 else "Failed",
+                "containerStatuses": [
+                    {"name": c["name"], "ready": False, "restartCount": 0, "image": c["image"],
+                     "imageID": "", "state": {"terminated": {"exitCode": code}}}
+                ],
+            },
+        }  # fmt: skip
+        if expired:
+            status = {"failed": 1, "conditions": [{"type": "Failed", "status": "True",
+                                                   "reason": "DeadlineExceeded"}]}  # fmt: skip
+        elif code == 0:
+            status = {"succeeded": 1}
+        else:
+            status = {"failed": 1, "conditions": [{"type": "Failed", "status": "True",
+                                                   "reason": "BackoffLimitExceeded"}]}  # fmt: skip
+        with self.api._lock:
+            self.api.objects.setdefault(("api/v1", ns, "pods"), {})[pod_name] = pod
+            self.api.logs[(ns, pod_name)] = log
+            stored = self.api.objects.get(("apis/batch/v1", ns, "jobs"), {}).get(name)
+            if stored is not None:
+                stored["status"] = status

@@ -186,6 +186,8 @@ def test_cli_apply_status_delete(kubeconfig, standin, cfg, capsys):
     out = capsys.readouterr().out
     assert "RayService/swe-fleet created" in out and "RayJob/swe-fleet-backlog created" in out
     assert "NetworkPolicy/swe-fleet-sandbox-deny-all created" in out
+    assert "PersistentVolumeClaim/swe-fleet-workspaces created" in out
+    assert "ConfigMap/swe-fleet-backlog created" in out  # what the RayJob's entrypoint reads
     assert "RayCluster/" not in out  # only with --raycluster
     assert "swe-fleet" in standin.objects[("apis/ray.io/v1", NS, "rayservices")]
     standin.script_status("rayservices", "swe-fleet", [{"serviceStatus": "Running"}])
@@ -205,6 +207,8 @@ def test_cli_apply_status_delete(kubeconfig, standin, cfg, capsys):
     )
     assert standin.objects[("apis/ray.io/v1", NS, "rayservices")].get("swe-fleet") is None
     assert standin.objects[("apis/networking.k8s.io/v1", NS, "networkpolicies")] == {}
+    assert standin.objects[("api/v1", NS, "configmaps")] == {}
+    assert "swe-fleet-workspaces" in standin.objects[("api/v1", NS, "persistentvolumeclaims")]
     assert main(["cluster", "status", "--kubeconfig", str(kubeconfig)]) == 1
 
 

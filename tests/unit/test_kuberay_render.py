@@ -16,7 +16,7 @@ import yaml
 from cluster import kuberay_validate as kv
 from cluster.cli import main
 from cluster.kuberay import rayservice, serve_config
-from cluster.kuberay_objects import manifests
+from cluster.kuberay_objects import manifests, read_backlog
 from fleet import config
 from fleet.config import ClusterConfig
 from fleet.errors import ConfigError, ResourceInvalid
@@ -36,7 +36,7 @@ def models():
 
 @pytest.fixture(scope="module")
 def rendered(cfg, models) -> dict[str, list[dict]]:
-    return manifests(cfg, models)
+    return manifests(cfg, models, read_backlog(cfg, CONFIG))
 
 
 def _raw() -> dict:
@@ -63,6 +63,8 @@ def test_every_rendered_manifest_validates(rendered):
             "RoleBinding",
             "NetworkPolicy",
             "Service",
+            "PersistentVolumeClaim",
+            "ConfigMap",
             "RayService",
             "RayCluster",
             "RayJob",
@@ -254,6 +256,7 @@ def test_schema_violations_name_the_path(rendered):
     assert err.value.kind == "RayService" and len(err.value.problems) == len(found)
 
 
+@pytest.mark.slow  # loads the CRD schemas (seconds): kept out of `make test-unit`
 def test_crd_extensions_are_honoured(rendered):
     obj = copy.deepcopy(rendered["20-raycluster.yaml"][0])
     container = obj["spec"]["headGroupSpec"]["template"]["spec"]["containers"][0]
@@ -301,6 +304,7 @@ def test_core_object_violation_names_the_path(rendered):
 # ----------------------------------------------------------------------------- CLI
 
 
+@pytest.mark.slow  # loads the CRD schemas (seconds): kept out of `make test-unit`
 def test_cli_render_writes_valid_files(tmp_path, capsys):
     assert main(["cluster", "render", "--out", str(tmp_path)]) == 0
     files = sorted(p.name for p in tmp_path.iterdir())
@@ -341,3 +345,59 @@ def test_containerfile_matches_the_cluster_config(cfg):
         ]["headGroupSpec"]["template"]["spec"]["containers"][0]["env"]
     }
     assert env["FLEET_CONFIG_DIR"] == "/app/config"  # where the image puts config/
+
+
+def test_rayjob_entrypoint_is_a_fleet_command_and_its_backlog_is_mounted(rendered):
+    """The RayJob runs `fleet backlog FILE`; FILE is in the ConfigMap the renderer emits."""
+    import shlex
+
+    from cluster.cli import build_parser
+    from cluster.cli.jobs import load_backlog
+
+    job = rendered["30-rayjob.yaml"][0]
+    argv = shlex.split(job["spec"]["entrypoint"])
+    assert argv[0] == "fleet"
+    parsed = build_parser().parse_args(argv[1:])  # SystemExit (exit 2) if the CLI rejects it
+    assert parsed.command == "backlog" and callable(parsed.func)
+    head = job["spec"]["rayClusterSpec"]["headGroupSpec"]["template"]["spec"]
+    mount = head["containers"][0]["volumeMounts"][0]
+    volume = next(v for v in head["volumes"] if v["name"] == mount["name"])
+    assert parsed.backlog.startswith(mount["mountPath"] + "/")
+    cms = [o for o in rendered["00-core.yaml"] if o["kind"] == "ConfigMap"]
+    cm = next(o for o in cms if o["metadata"]["name"] == volume["configMap"]["name"])
+    key = parsed.backlog[len(mount["mountPath"]) + 1 :]
+    path = Path(__file__).parent / "_backlog.yaml"
+    try:
+        path.write_text(cm["data"][key])
+        assert load_backlog(str(path), resolve_paths=False)["stories"][0]["title"]
+    finally:
+        path.unlink(missing_ok=True)
+
+
+def test_serve_config_brings_up_the_orchestrator(cfg, models):
+    """The gateway app carries the orchestrator's settings: its start-up creates the fleet."""
+    from actors.settings import OrchestratorSettings
+    from serve_apps.gateway.app import GatewayArgs
+
+    apps = {a["name"]: a for a in serve_config(cfg, models)["applications"]}
+    args = GatewayArgs.model_validate(apps["gateway"]["args"])
+    settings = OrchestratorSettings.model_validate(args.fleet)
+    assert settings.redis_url == cfg.redis_url and settings.namespace == cfg.ray_namespace
+    assert settings.sandbox.backend == "k8s_job"
+    assert settings.sandbox.k8s_job.workspace_claim == cfg.sandbox.workspace_claim
+    assert settings.data_dir.startswith(cfg.sandbox.workspace_root + "/")
+    assert settings.llm_base_url.endswith(f"{cfg.serve.llm.route_prefix}/v1")
+    assert settings.model == apps["llm"]["args"]["model"]
+
+
+def test_backlog_repos_are_git_urls_or_paths_the_image_ships():
+    """A local `repo` in the shipped backlog must be a git repository the Containerfile builds."""
+    containerfile = (CONFIG.parent / "cluster" / "Containerfile").read_text()
+    backlog = yaml.safe_load((CONFIG.parent / "cluster" / "backlog.yaml").read_text())
+    for story in backlog["stories"]:
+        repo = story["repo"]
+        if "://" in repo:
+            continue
+        assert f"COPY --chown=ray:users tests/fixtures/sample_repo/ {repo}/" in containerfile
+        assert f"git -C {repo} init" in containerfile
+        assert (CONFIG.parent / "tests" / "fixtures" / "sample_repo").is_dir()

@@ -1,0 +1,267 @@
+"""Chaos: N stories (scripted models, every other part real) while a seeded schedule kills parts.
+
+Starts its own local Ray (``address="local"``), its own Redis+FalkorDB (AOF, own data dir) and
+the real orchestrator actor, council actor, role agents, sandbox supervisor (bubblewrap) and
+workspace runner. A PO thread approves the PO gates as they come (like ``fleet run
+--auto-approve``); an observer reads every story's timeline as it grows. Faults, in a seeded
+order: Redis SIGKILLed and restarted on the same data dir (twice), the orchestrator, the
+council, an agent and the sandbox supervisor killed (``ray.kill``: Ray restarts them).
+
+RESULT stories_terminal_share: stories that reached ``story.done`` / N (goal 1.0)
+RESULT events_lost: event ids the observer saw that are not in the final timelines (goal 0)
+RESULT events_duplicated: stream entries with an id seen before, plus FSM transitions beyond
+    the exact path of a done story (goal 0)
+RESULT recovery_s_p95: p95 over (fault, affected story) of the time from the fault's end to the
+    story's next event (goal < 30 s)
+Side by side: the same stories' wall time without faults is not re-measured here (see
+bench_gateway for the fault-free throughput); this run reports its own duration.
+
+    .venv/bin/python benchmarks/bench_chaos.py [--stories 20] [--seed 7] [--timeout 1500]
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import os
+import random
+import shutil
+import signal
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+os.environ.setdefault("RAY_AUTH_MODE", "disabled")
+
+FSM = [("BACKLOG", "DRAFT"), ("DRAFT", "DESIGN"), ("DESIGN", "BUILD"), ("BUILD", "TEST")]
+FSM += [("TEST", "DOCS"), ("DOCS", "DONE")]
+GATES = ("scope", "design", "acceptance")
+FAULTS = ("redis", "orchestrator", "council", "agent", "sandbox", "redis")
+
+
+class Chaos:
+    def __init__(self, args: argparse.Namespace, data: Path) -> None:
+        import ray
+
+        from actors.orchestrator import spawn_orchestrator
+        from actors.wiring import OrchestratorSettings
+        from cluster.cli.stories import sample_repo
+        from cluster.graphserver import GraphServer, free_port
+        from fleet.adapters.redis_events import RedisEventLog
+
+        self.args, self.data, self.ray = args, data, ray
+        self.server = GraphServer(data_dir=data / "graph", port=free_port())
+        self.server.start()
+        try:
+            ray.init(address="local", num_cpus=4, include_dashboard=False, log_to_driver=False)
+        except Exception:  # an overloaded machine: the head timed out; leave no server behind
+            self.server.stop()
+            raise
+        self.prefix, self.ns = "chaos", "swe-fleet-chaos"
+        self.settings = OrchestratorSettings(
+            redis_url=self.server.url,
+            prefix=self.prefix,
+            graph="chaos",
+            namespace=self.ns,
+            model="scripted",
+            members=("developer-1", "qa-1"),
+            rounds=1,
+            phase_timeout_s=60.0,
+            data_dir=str(data / "fleet"),
+        )
+        self.orch_name = "orchestrator-chaos"
+        self.orch = spawn_orchestrator(self.settings, name=self.orch_name, namespace=self.ns)
+        ray.get(self.orch.check_health.remote())
+        self.log = RedisEventLog(self.server.url, prefix=self.prefix)
+        self.repo = str(sample_repo(str(data)))
+        self.ids = [f"chaos-{i:02d}" for i in range(args.stories)]
+        self.seen: dict[str, set[str]] = collections.defaultdict(set)
+        self.last_event: dict[str, list[float]] = collections.defaultdict(list)  # arrival times
+        self.faults: list[dict[str, Any]] = []
+        self.stop = threading.Event()
+
+    # ------------------------------------------------------------------ helpers
+    def call(self, method: str, *args: Any) -> Any:
+        """An orchestrator call that tolerates its restart and storage outages."""
+        try:
+            handle = self.ray.get_actor(self.orch_name, namespace=self.ns)
+            return self.ray.get(getattr(handle, method).remote(*args), timeout=30)
+        except Exception:
+            return None
+
+    def terminal(self) -> set[str]:
+        done = set()
+        for sid in self.ids:
+            try:
+                if any(e.type == "story.done" for _, e in self.log.read(sid)):
+                    done.add(sid)
+            except Exception:
+                pass
+        return done
+
+    # ------------------------------------------------------------------ threads
+    def po(self) -> None:
+        from fleet.orchestrator import commands
+
+        while not self.stop.wait(0.5):
+            for sid in self.ids:
+                try:
+                    view = commands.load_view(self.log, sid)
+                except Exception:
+                    continue
+                if view.parked and view.parked.gate in GATES and not view.done:
+                    self.call("approve", sid, None, True, "po", "")
+
+    def observe(self) -> None:
+        after: dict[str, str] = {}
+        while not self.stop.wait(0.3):
+            for sid in self.ids:
+                try:
+                    got = self.log.read(sid, after=after.get(sid, "0"))
+                except Exception:
+                    continue
+                now = time.monotonic()
+                for entry, event in got:
+                    after[sid] = entry
+                    self.seen[sid].add(event.id)
+                    self.last_event[sid].append(now)
+
+    # ------------------------------------------------------------------ faults
+    def actor(self, name: str, timeout: float = 600.0) -> Any:
+        """The named actor once it exists (the sandbox supervisor appears at the first build)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                return self.ray.get_actor(name, namespace=self.ns)
+            except ValueError:
+                time.sleep(0.5)
+        return None
+
+    def inject(self, kind: str) -> None:
+        from actors.agent import agent_actor_name
+
+        affected = [s for s in self.ids if s not in self.terminal()]
+        start = time.monotonic()
+        if kind == "redis":
+            os.kill(self.server.running_pid(), signal.SIGKILL)
+            time.sleep(self.args.redis_down_s)  # the outage itself is the fault being injected
+            from cluster.graphserver import GraphServer
+
+            GraphServer(data_dir=self.server.data_dir, port=self.server.port).start()
+        else:
+            name = {
+                "orchestrator": self.orch_name,
+                "council": f"council-{self.prefix}",
+                "agent": agent_actor_name("developer-1", self.prefix),
+                "sandbox": f"sandbox-{self.prefix}",
+            }[kind]
+            handle = self.actor(name)
+            if handle is None:
+                print(f"  {kind}: actor {name} never appeared; skipped", flush=True)
+                return
+            affected = [s for s in self.ids if s not in self.terminal()]
+            start = time.monotonic()
+            self.ray.kill(handle, no_restart=False)
+            if kind == "orchestrator":
+                deadline = time.monotonic() + 120
+                while self.call("check_health") is None and time.monotonic() < deadline:
+                    time.sleep(0.2)
+        end = time.monotonic()
+        self.faults.append({"kind": kind, "start": start, "end": end, "affected": affected})
+        print(f"  fault {kind}: {end - start:.1f}s, {len(affected)} stories in flight", flush=True)
+
+    def run(self) -> dict[str, float]:
+        rng = random.Random(self.args.seed)
+        faults = list(FAULTS)
+        rng.shuffle(faults)
+        for t in (threading.Thread(target=self.po), threading.Thread(target=self.observe)):
+            t.daemon = True
+            t.start()
+        from fleet.orchestrator.sample import SAMPLE_STORY
+
+        started = time.monotonic()
+        for sid in self.ids:
+            self.call("submit", {**SAMPLE_STORY, "id": sid, "repo": self.repo})
+        for kind in faults:
+            time.sleep(rng.uniform(*self.args.gap_s))  # the schedule: seeded gaps between faults
+            self.inject(kind)
+        deadline = started + self.args.timeout
+        while len(self.terminal()) < len(self.ids) and time.monotonic() < deadline:
+            time.sleep(1.0)
+        wall = time.monotonic() - started
+        time.sleep(1.0)  # let the observer read the last events
+        self.stop.set()
+        return self.measure(wall)
+
+    def measure(self, wall: float) -> dict[str, float]:
+        lost = duplicated = 0
+        for sid in self.ids:
+            entries = self.log.read(sid)
+            ids = [e.id for _, e in entries]
+            duplicated += len(ids) - len(set(ids))
+            lost += len(self.seen[sid] - set(ids))
+            path = [
+                (e.data.get("from"), e.data.get("to"))
+                for _, e in entries
+                if e.type == "story.transition"
+            ]
+            if any(e.type == "story.done" for _, e in entries):
+                duplicated += max(0, len(path) - len(FSM)) + (path[: len(FSM)] != FSM)
+        recovery = []
+        for f in self.faults:
+            for sid in f["affected"]:
+                nxt = [t for t in self.last_event[sid] if t >= f["end"]]
+                if nxt:
+                    recovery.append(min(nxt) - f["end"])
+        recovery.sort()
+        p95 = recovery[min(len(recovery) - 1, int(0.95 * len(recovery)))] if recovery else -1.0
+        done = len(self.terminal())
+        print(f"stories: {done}/{len(self.ids)} done in {wall:.0f}s; faults: {len(self.faults)}")
+        print(
+            f"recovery samples: {len(recovery)}; median "
+            f"{statistics.median(recovery) if recovery else -1:.1f}s; max "
+            f"{max(recovery) if recovery else -1:.1f}s"
+        )
+        return {
+            "stories_terminal_share": done / len(self.ids),
+            "events_lost": lost,
+            "events_duplicated": duplicated,
+            "recovery_s_p95": round(p95, 2),
+        }
+
+    def close(self) -> None:
+        self.stop.set()
+        try:
+            self.ray.shutdown()
+        finally:
+            self.server.stop()
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--stories", type=int, default=20)
+    p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--timeout", type=float, default=1500.0)
+    p.add_argument("--redis-down-s", type=float, default=5.0)
+    p.add_argument("--gap-s", type=float, nargs=2, default=(8.0, 20.0))
+    args = p.parse_args()
+    tmp = tempfile.mkdtemp(prefix="chaos-")
+    chaos = Chaos(args, Path(tmp))
+    try:
+        results = chaos.run()
+    finally:
+        chaos.close()
+    shutil.rmtree(tmp, ignore_errors=True)  # kept when the run failed: its redis.log tells why
+    for key, value in results.items():
+        print(f"RESULT {key} {value}")
+
+
+if __name__ == "__main__":
+    main()

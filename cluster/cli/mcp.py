@@ -1,0 +1,47 @@
+"""``fleet mcp``: the fleet as an MCP server on stdio, for local MCP clients (editors, assistants).
+
+The tools call a running gateway (``fleet up``) over HTTP with the po token (``--token``,
+``FLEET_PO_TOKEN`` or ``<data_dir>/tokens.json``), so they act exactly as the REST API allows.
+stdout carries the protocol: nothing else is printed there.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from fleet.errors import UserError
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add ``mcp`` to the ``fleet`` command."""
+    p = sub.add_parser(
+        "mcp",
+        help="serve the fleet over MCP on stdio (tools: stories, gates, reports, diffs)",
+        description=__doc__,
+    )
+    p.add_argument("--url", help="gateway URL (default: from config/fleet.yaml)")
+    p.add_argument(
+        "--token", help="gateway token (default: FLEET_PO_TOKEN or the tokens file; po acts)"
+    )
+    p.set_defaults(func=_serve)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from cluster.fleet_apps import gateway_url
+    from fleet.settings import fleet_config
+    from serve_apps.gateway.mcp_server import build_mcp, over_http
+    from serve_apps.gateway.tokens import read_tokens
+
+    cfg = fleet_config()
+    tokens = read_tokens(cfg.data_dir)
+    token = args.token or tokens.get("po") or tokens.get("viewer")
+    if not token:
+        raise UserError(
+            "no gateway token: pass --token, set FLEET_PO_TOKEN, or run `fleet up` "
+            "(it writes the tokens file)"
+        )
+    server = build_mcp(over_http(args.url or gateway_url(cfg), token))
+    asyncio.run(server.run_stdio_async())
+    return 0
