@@ -19,7 +19,11 @@ def apply_edits(files: Mapping[str, str], edits: Sequence[Edit]) -> dict[str, st
     out = dict(files)
     touched: list[str] = []
     for edit in edits:
-        path = edit.path if isinstance(edit, SearchReplace) else _function_file(out, edit)
+        path = (
+            _search_file(out, edit)
+            if isinstance(edit, SearchReplace)
+            else _function_file(out, edit)
+        )
         if why := path_problem(path):
             raise EditError(reason="unsafe_path", path=path, detail=why)
         if isinstance(edit, SearchReplace):
@@ -134,13 +138,23 @@ def _top_names(text: str) -> set[str]:
 _DEFS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
 
 
-def _function_file(files: Mapping[str, str], edit: FunctionEdit) -> str:
-    """The file a function edit goes to: its path, else the one file defining its names."""
-    if edit.path:
+def _search_file(files: Mapping[str, str], edit: SearchReplace) -> str:
+    """The file a SEARCH/REPLACE edit goes to: its path, or — when that file does not exist
+    (small models copy the example's path) — the one file that holds the SEARCH text."""
+    if edit.path in files or not edit.search.strip():
         return edit.path
+    holders = [p for p, text in sorted(files.items()) if edit.search in text]
+    return holders[0] if len(holders) == 1 else edit.path
+
+
+def _function_file(files: Mapping[str, str], edit: FunctionEdit) -> str:
+    """The file a function edit goes to: its path, else the one file defining its names
+    (also when the named path does not exist but exactly one file defines them)."""
     owners = [
         p for p, t in sorted(files.items()) if p.endswith(".py") and set(edit.names) & _top_names(t)
     ]
+    if edit.path and (edit.path in files or len(owners) != 1):
+        return edit.path
     if len(owners) == 1:
         return owners[0]
     names = ", ".join(edit.names)

@@ -86,9 +86,13 @@ def _path_before(lines: list[str], i: int) -> str | None:
     return None
 
 
-def _blocks(lines: list[str]) -> tuple[list[SearchReplace], set[int]]:
-    """SEARCH/REPLACE blocks, and the line numbers they cover."""
-    out: list[SearchReplace] = []
+def _blocks(lines: list[str]) -> tuple[list[Edit], set[int]]:
+    """SEARCH/REPLACE blocks, and the line numbers they cover.
+
+    A block whose ``=======`` divider is missing (small models drop it) but that holds whole
+    functions or classes is read as a whole-function replacement of those names.
+    """
+    out: list[Edit] = []
     used: set[int] = set()
     i, path = 0, None
     while i < len(lines):
@@ -99,9 +103,23 @@ def _blocks(lines: list[str]) -> tuple[list[SearchReplace], set[int]]:
         start = i
         i += 1
         search: list[str] = []
-        while i < len(lines) and not _DIVIDER.match(lines[i]):
+        while i < len(lines) and not _DIVIDER.match(lines[i]) and not _REPLACE.match(lines[i]):
             search.append(lines[i])
             i += 1
+        if i < len(lines) and _REPLACE.match(lines[i]):  # no divider: whole functions, if any
+            code = _join(search)
+            names = tuple(dict.fromkeys(_DEF.findall(code)))
+            if not names:
+                raise EditError(
+                    reason="malformed",
+                    path=path,
+                    detail="a SEARCH/REPLACE block has no ======= line between the current "
+                    "lines and the new ones",
+                )
+            out.append(FunctionEdit(path, code, names))
+            used |= set(range(start, i + 1))
+            i += 1
+            continue
         replace: list[str] = []
         i += 1
         while i < len(lines) and not _REPLACE.match(lines[i]):

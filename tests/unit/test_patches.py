@@ -107,3 +107,50 @@ def test_make_patch_is_a_git_diff_with_new_files_from_dev_null() -> None:
 
 def test_make_patch_skips_unchanged_files() -> None:
     assert make_patch("c", {"a.py": "x\n"}, {"a.py": "x\n"}).diff == ""
+
+
+# What Qwen2.5-Coder-0.5B actually answered for HumanEval/0 (bench_agents, 2026-11-22): the
+# example's path copied, and no ======= divider. Both are read the way the model meant them.
+QWEN_REPLY = '''```python
+calc/ops.py
+<<<<<<< SEARCH
+def has_close_elements(numbers: List[float], threshold: float) -> bool:
+    """ Check if any two numbers are closer than threshold. """
+    for i in range(len(numbers) - 1):
+        for j in range(i + 1, len(numbers)):
+            if abs(numbers[i] - numbers[j]) < threshold:
+                return True
+    return False
+>>>>>>> REPLACE
+```'''
+STUB = (
+    "from typing import List\n\n\n"
+    "def has_close_elements(numbers: List[float], threshold: float) -> bool:\n"
+    '    """ Check if any two numbers are closer than threshold. """\n'
+    "    pass\n"
+)
+
+
+def test_a_block_without_divider_is_a_whole_function_in_the_file_that_defines_it():
+    new = apply_edits({"solution.py": STUB}, parse_edits(QWEN_REPLY))
+    assert set(new) == {"solution.py"}
+    assert "abs(numbers[i] - numbers[j])" in new["solution.py"]
+    assert "    pass\n" not in new["solution.py"] and new["solution.py"].count("def ") == 1
+
+
+def test_a_block_without_divider_and_without_code_is_malformed():
+    reply = "a.py\n<<<<<<< SEARCH\nx = 1\n>>>>>>> REPLACE\n"
+    with pytest.raises(EditError, match="no ======= line"):
+        parse_edits(reply)
+
+
+def test_search_text_found_in_one_other_file_redirects_a_wrong_path():
+    reply = "calc/ops.py\n<<<<<<< SEARCH\n    pass\n=======\n    return False\n>>>>>>> REPLACE\n"
+    new = apply_edits({"solution.py": STUB}, parse_edits(reply))
+    assert set(new) == {"solution.py"} and new["solution.py"].endswith("    return False\n")
+
+
+def test_a_new_path_with_new_code_still_creates_the_file():
+    reply = "pkg/new.py\n<<<<<<< SEARCH\n=======\ndef fresh():\n    return 1\n>>>>>>> REPLACE\n"
+    new = apply_edits({"solution.py": STUB}, parse_edits(reply))
+    assert new["pkg/new.py"] == "def fresh():\n    return 1\n"
