@@ -12,8 +12,18 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from fleet.config import RoleSpec
-from fleet.contracts import ChatMessage, ContextPack, Proposal
-from fleet.council.schemas import BallotDraft, Brief, CritiqueDraft, ProposalDraft, ballot_schema
+from fleet.contracts import ChatMessage, ContextPack, Evidence, Proposal
+from fleet.council import patching
+from fleet.council.patching import PatchTools, Sampling
+from fleet.council.schemas import (
+    BallotDraft,
+    Brief,
+    Candidate,
+    CritiqueDraft,
+    CritiqueNote,
+    ProposalDraft,
+    ballot_schema,
+)
 from fleet.ports import ChatModel
 from fleet.structured import structured
 
@@ -33,9 +43,25 @@ def _clip(text: str, n: int = CLIP) -> str:
     return text if len(text) <= n else text[: n - 3] + "..."
 
 
-def listing(proposals: Sequence[Proposal]) -> str:
-    """Proposals numbered from 1, as voters and critics see them."""
-    return "\n".join(f"{i}. [{p.author}] {_clip(p.content)}" for i, p in enumerate(proposals, 1))
+def results(evidence: Evidence | None) -> str:
+    """A proposal's evidence in one line: passed/total and the failing tests."""
+    if evidence is None:
+        return ""
+    if not evidence.tests:
+        return f" (no test results: {_clip(evidence.detail, 100)})" if evidence.detail else ""
+    total = evidence.tests_passed + evidence.tests_failed
+    failing = [t.test_id.rsplit("::", 1)[-1] for t in evidence.tests if not t.passed]
+    tail = f"; fails {', '.join(failing[:4])}" if failing else ""
+    return f" (passes {evidence.tests_passed}/{total} tests{tail})"
+
+
+def listing(proposals: Sequence[Proposal], evidence: Sequence[Evidence] = ()) -> str:
+    """Proposals numbered from 1, as voters and critics see them (with their test results)."""
+    by_id = {e.proposal_id: e for e in evidence}
+    return "\n".join(
+        f"{i}. [{p.author}] {_clip(p.content)}{results(by_id.get(p.id))}"
+        for i, p in enumerate(proposals, 1)
+    )
 
 
 class Member:
@@ -52,6 +78,7 @@ class Member:
         seed: int = 0,
         context: ContextProvider | None = None,
         max_tokens: int = 160,
+        tools: PatchTools | None = None,
     ) -> None:
         self.agent_id = agent_id
         self.role = role
@@ -61,18 +88,45 @@ class Member:
         self.seed = seed
         self.context = context
         self.max_tokens = max_tokens
+        self.tools = tools  # set: this member can propose patches (a patch council's developers)
         self._pool: ThreadPoolExecutor | None = None  # for critiques(), created on first use
 
     # ------------------------------------------------------------------ the four acts
 
-    def propose(self, brief: Brief) -> ProposalDraft:
-        """A first answer to the task."""
+    def patches(self, brief: Brief) -> bool:
+        """Whether this call is a patch council's (the brief names a repository to patch)."""
+        return self.tools is not None and brief.source is not None
+
+    def _patch(self, brief: Brief, job: str, salt: str) -> Candidate:
+        assert self.tools is not None and brief.source is not None
+        model = Sampling(
+            self.chat, temperature=self.temperature, seed=mix(self.seed, brief.seed, salt)
+        )
+        patch = self.tools.write_patch(
+            model,
+            self.messages(brief, job, show=False),
+            dict(self.tools.files(brief.source, brief.base)),
+            base_commit=brief.base_commit,
+            check=self.tools.check,
+        )
+        return Candidate(answer=patching.summary(patch), reason=patch.rationale[:400], patch=patch)
+
+    def propose(self, brief: Brief) -> ProposalDraft | Candidate:
+        """A first answer to the task (a patch, in a patch council)."""
+        if self.patches(brief):
+            return self._patch(brief, patching.propose_job(), "propose")
         job = "Propose how to do the task. Give a short answer, why, and one command that tests it."
         return self._ask(brief, job, ProposalDraft)
 
-    def critique(self, brief: Brief, target: Proposal) -> CritiqueDraft:
+    def critique(self, brief: Brief, target: Proposal) -> CritiqueDraft | CritiqueNote:
         """A review of ``target`` from this role's point of view."""
         focus = ", ".join(self.spec.critique_focus) or "correctness"
+        if target.patch is not None:
+            job = patching.critique_job(brief, target, focus)
+            draft = self._ask(brief, job, CritiqueDraft, salt=target.author)
+            return CritiqueNote(
+                severity=draft.severity, comment=patching.cited(draft.comment, brief, target)
+            )
         job = (
             f"Review this proposal by {target.author}. Look for: {focus}.\n"
             f"Proposal: {_clip(target.content, 2 * CLIP)}\nGive a severity and one short comment."
@@ -101,10 +155,22 @@ class Member:
         if self._pool is not None:
             self._pool.shutdown(wait=False)
 
-    def revise(self, brief: Brief, own: Proposal | None) -> ProposalDraft:
-        """Own proposal improved with the critiques it received (a fresh one if it had none)."""
+    def revise(self, brief: Brief, own: Proposal | None) -> ProposalDraft | Candidate:
+        """Own proposal improved with the critiques it received (a fresh one if it had none).
+
+        In a patch council: a new patch from the results and critiques; if writing it fails,
+        the member keeps its last patch."""
         if own is None:
             return self.propose(brief)
+        if self.patches(brief):
+            try:
+                return self._patch(brief, patching.revise_job(brief, own), "revise")
+            except Exception:
+                if own.patch is None:
+                    raise
+                return Candidate(
+                    answer=own.content or "kept", reason="revision failed; kept", patch=own.patch
+                )
         notes = "\n".join(
             f"- {c.author} ({c.severity}): {_clip(c.content)}" for c in brief.critiques
         )
@@ -143,7 +209,7 @@ class Member:
         system = f"{self.spec.system_prompt.strip()} You are {self.agent_id}. Answer in JSON."
         parts = [f"## Context\n{self._context(brief)}"]
         if show and brief.proposals:
-            parts.append(f"## Proposals\n{listing(brief.proposals)}")
+            parts.append(f"## Proposals\n{listing(brief.proposals, brief.evidence)}")
         parts.append(f"## Your job\n{job}")
         return [
             ChatMessage(role="system", content=system),
