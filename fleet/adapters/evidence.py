@@ -14,7 +14,7 @@ import sys
 import threading
 import uuid
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from xml.etree.ElementTree import ParseError
 
@@ -46,7 +46,7 @@ class SandboxEvidence:
         self.concurrency = max(1, concurrency)
         self.uid = uid
         self.keep = keep  # keep the copies (debugging); by default each is removed after its run
-        self._cache: dict[str, Evidence] = {}
+        self._cache: dict[str, Future[Evidence]] = {}
         self._lock = threading.Lock()
 
     def run(
@@ -82,15 +82,27 @@ class SandboxEvidence:
         diff, dropped = strip_paths(proposal.patch.diff, suite)
         digest = patch_hash(diff)
         key = f"{digest}:{suite.digest()}"
-        with self._lock:
-            hit = self._cache.get(key)
-        if hit is not None:
-            return hit.model_copy(update={"proposal_id": proposal.id})
-        note = f"ignored its edits to the evidence tests: {', '.join(dropped)}. " if dropped else ""
-        ev = self._measure(proposal.id, diff, digest, suite, source, base, ctx, note)
-        with self._lock:
-            self._cache[key] = ev
-        return ev
+        with self._lock:  # one run per (patch, suite), even when two members propose it at once
+            pending = self._cache.get(key)
+            owner = pending is None
+            if owner:
+                pending = self._cache[key] = Future()
+        assert pending is not None
+        if owner:
+            note = (
+                f"ignored its edits to the evidence tests: {', '.join(dropped)}. "
+                if dropped
+                else ""
+            )
+            try:
+                pending.set_result(
+                    self._measure(proposal.id, diff, digest, suite, source, base, ctx, note)
+                )
+            except BaseException as exc:
+                with self._lock:
+                    self._cache.pop(key, None)  # a sandbox that could not run is not cached
+                pending.set_exception(exc)
+        return pending.result().model_copy(update={"proposal_id": proposal.id})
 
     def _measure(
         self,

@@ -65,3 +65,84 @@ def test_evidence_rule_without_a_sandbox_is_a_clear_error():
     )
     with pytest.raises(SandboxUnavailable, match="give the council a sandbox"):
         Council(local_gather(team), InMemoryEventLog(), clock=FakeClock()).deliberate(req)
+
+
+# --------------------------------------------------------------------------- patch councils
+
+
+def _git(repo, *args):
+    import subprocess
+
+    return subprocess.run(
+        ["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@t", *args],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+
+
+def _repo(tmp_path):
+    repo = tmp_path / "repo"
+    (repo / "tests").mkdir(parents=True)
+    (repo / "calc.py").write_text("def add(a, b):\n    return a - b\n")
+    (repo / "tests" / "test_old.py").write_text(
+        "from calc import add\n\n\ndef test_zero():\n    assert add(0, 0) == 0\n"
+    )
+    _git(repo, "init", "-q", "-b", "main")
+    _git(repo, "add", "-A")
+    _git(repo, "commit", "-qm", "base")
+    return repo
+
+
+def _patch(repo, files: dict[str, str]):
+    from fleet.contracts import Patch
+
+    for path, text in files.items():
+        (repo / path).write_text(text)
+    diff = _git(repo, "diff")
+    _git(repo, "checkout", "-q", "--", ".")
+    base = _git(repo, "rev-parse", "HEAD").strip()
+    return Patch(base_commit=base, diff=diff, files=tuple(files), rationale="r")
+
+
+ACCEPT = "from calc import add\n\n\ndef test_add():\n    assert add(2, 3) == 5\n"
+
+
+def test_each_patch_runs_the_suite_on_its_own_clean_copy_in_the_sandbox(tmp_path):
+    from fleet.adapters.evidence import SandboxEvidence
+    from fleet.contracts import Proposal, RunContext
+    from fleet.evidence import EvidenceSuite
+
+    repo = _repo(tmp_path)
+    good = _patch(repo, {"calc.py": "def add(a, b):\n    return a + b\n"})
+    # the bad one also "fixes" the acceptance test: that edit is ignored
+    bad = _patch(
+        repo,
+        {
+            "calc.py": "def add(a, b):\n    return a * b\n",
+            "tests/test_old.py": "def test_zero():\n    pass\n",
+        },
+    )
+    suite = EvidenceSuite(
+        files={"tests/test_acceptance.py": ACCEPT},
+        test_paths=("tests",),
+        protected=("tests/",),
+        trusted=("tests/test_old.py::",),
+    )
+    props = [
+        Proposal(id=f"p:{n}", deliberation_id="d", author=n, role="developer", content=n, patch=pt)
+        for n, pt in (("good", good), ("bad", bad), ("none", None), ("again", good))
+    ]
+    runner = SandboxEvidence(BwrapSandbox(), root=tmp_path / "ws", concurrency=2)
+    got = runner.run(props, suite, source=str(repo), base="main", context=RunContext())
+    by = {e.proposal_id: e for e in got}
+    assert by["p:good"].passed and by["p:good"].tests_passed == 2
+    assert not by["p:bad"].passed
+    failing = [t for t in by["p:bad"].tests if not t.passed]
+    assert [t.test_id for t in failing] == ["tests/test_acceptance.py::test_add"]
+    assert "6" in failing[0].excerpt  # add(2, 3) returned 6: the excerpt says so
+    assert "tests/test_old.py" in by["p:bad"].detail  # its edit to the suite was ignored
+    assert by["p:none"].passed is False and "no patch" in by["p:none"].detail
+    assert by["p:again"].runs == by["p:good"].runs  # same patch: served from the cache
+    assert by["p:good"].patch_hash and by["p:good"].runs
+    assert list((tmp_path / "ws").iterdir()) == []  # every clean copy was removed

@@ -85,3 +85,15 @@ def test_evidence_tiers_outrank_votes():
     assert keys["c2"] > keys["c1"] > keys["c3"]  # c3 has no evidence at all
     ranked, _, why = rank("evidence", [], ["c1", "c2", "c3"], evidence=evidence)
     assert ranked == ["c2", "c1", "c3"] and why is None
+
+
+def test_evidence_links_its_proposal_to_the_sandbox_runs_in_the_graph():
+    from fleet.contracts import FleetEvent
+    from fleet.memory.graph_ops import EdgeOp, NodeOp, ops_for
+
+    ev = _ev("d:p0:developer-1", {"t1": True, "t2": False}).model_copy(update={"runs": ("r1",)})
+    ops = ops_for(FleetEvent(id="e1", story_id="s", type="council.evidence", at_ms=1, payload=ev))
+    edges = [(o.rel, o.src_id, o.dst_label, o.dst_id) for o in ops if isinstance(o, EdgeOp)]
+    assert edges == [("EVIDENCED_BY", "d:p0:developer-1", "ToolExecution", "r1")]
+    node = next(o for o in ops if isinstance(o, NodeOp))
+    assert node.props["tests_failed"] == 1 and "t2" in node.props["failing_tests"]
