@@ -13,6 +13,7 @@ from actors.builder import ActorOptions, build
 from fleet.contracts import ContextPack
 
 ACTOR_NAME = "context"
+REPOS_KEPT = 8
 
 
 class ContextService:
@@ -27,6 +28,7 @@ class ContextService:
     ) -> None:
         self.redis_url, self.graph_name, self.prefix = redis_url, graph, prefix
         self._engine: Any = None
+        self._repos: dict[str, dict[str, str]] = {}  # commit -> files (bounded)
 
     def start(self) -> None:
         """Connect to Redis (and the graph) and load the serving model's tokenizer."""
@@ -36,21 +38,47 @@ class ContextService:
         from fleet.adapters.redis_events import RedisEventLog
         from fleet.config import load
         from fleet.context import ContextBuilder, ContextEngine
+        from fleet.context.builder import require_scopes
 
+        scopes = load("scopes.yaml")
+        require_scopes(scopes, load("roles.yaml").agent_roles())
         log = RedisEventLog(self.redis_url, prefix=self.prefix)
         graph = None
         if self.graph_name:
             from fleet.adapters.falkordb_graph import FalkorDecisionGraph
 
             graph = FalkorDecisionGraph(self.redis_url, graph=self.graph_name)
-        self._engine = ContextEngine(
-            log, ContextBuilder(load("scopes.yaml"), GGUFTokenizer()), graph=graph
-        )
+        self._engine = ContextEngine(log, ContextBuilder(scopes, GGUFTokenizer()), graph=graph)
 
-    def pack(self, story_id: str, role: str, phase: str, task_id: str | None = None) -> ContextPack:
-        """The context pack for ``role`` in ``phase`` (see ``ContextEngine.pack``)."""
+    def pack(
+        self,
+        story_id: str,
+        role: str,
+        phase: str,
+        task_id: str | None = None,
+        repo: str | None = None,
+        ref: str | None = None,
+    ) -> ContextPack:
+        """The context pack for ``role`` in ``phase`` (see ``ContextEngine.pack``); with ``repo``
+        (a local git repository) and ``ref``, it holds the repository map and the relevant code
+        at that commit."""
         self.start()
-        return self._engine.pack(story_id, role, phase, task_id)
+        if not repo:
+            return self._engine.pack(story_id, role, phase, task_id)
+        commit, files = self.repository(repo, ref)
+        return self._engine.pack(story_id, role, phase, task_id, repo=files, repo_key=commit)
+
+    def repository(self, repo: str, ref: str | None = None) -> tuple[str, dict[str, str]]:
+        """(commit, path -> text) of ``repo`` at ``ref``, read once per commit."""
+        from fleet.adapters.git_repo import GitRepo
+
+        git = GitRepo(repo)
+        commit = git.commit(ref or "HEAD")
+        if commit not in self._repos:
+            if len(self._repos) >= REPOS_KEPT:
+                self._repos.pop(next(iter(self._repos)))
+            self._repos[commit] = git.files(commit)
+        return commit, self._repos[commit]
 
     def stats(self) -> dict[str, int]:
         """Cache hits, pack builds and events folded since this process (``pid``) started."""

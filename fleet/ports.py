@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Protocol, runtime_checkable
 
-from fleet.contracts import ChatMessage, ChatResponse, FleetEvent, TaskResult, TaskSpec
+from fleet.contracts import ChatMessage, ChatResponse, FleetEvent, Patch, TaskResult, TaskSpec
 
 
 @runtime_checkable
@@ -145,4 +145,17 @@ class Tokenizer(Protocol):
 
     def truncate(self, text: str, n: int) -> str:
         """The longest prefix of ``text`` that costs at most ``n`` tokens."""
+        ...
+
+
+@runtime_checkable
+class PatchChecker(Protocol):
+    """Checks a ``Patch`` against a clean checkout of its base commit (``git apply --check``)."""
+
+    def check(self, patch: Patch) -> str | None:
+        """Why ``patch`` does not apply (a reason a model can act on), or None when it applies.
+
+        Raises:
+            WorkspaceUnavailable: the repository cannot be read at all.
+        """
         ...

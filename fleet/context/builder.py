@@ -7,11 +7,13 @@ ever folds events of its own story.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from fleet.config import Scope, ScopesConfig
 from fleet.context.budget import fit
 from fleet.context.digest import StoryDigest
 from fleet.context.redact import redact
-from fleet.context.sections import BUILDERS, Draft
+from fleet.context.sections import BUILDERS, REPO_BUILDERS, Draft
 from fleet.contracts import ContextPack
 from fleet.errors import ConfigError, NotFound, UnknownName
 from fleet.ports import Tokenizer
@@ -26,6 +28,7 @@ class ContextBuilder:
         missing = sorted(
             {s for phases in scopes.scopes.values() for sc in phases.values() for s in sc.sections}
             - set(BUILDERS)
+            - set(REPO_BUILDERS)
         )
         if missing:
             raise ConfigError(
@@ -46,12 +49,21 @@ class ContextBuilder:
         return phases[phase]
 
     def drafts(
-        self, digest: StoryDigest, role: str, phase: str, task_id: str | None = None
+        self,
+        digest: StoryDigest,
+        role: str,
+        phase: str,
+        task_id: str | None = None,
+        repo: Mapping[str, str] | None = None,
     ) -> list[Draft]:
-        """The allowed sections, in priority order, before budgeting."""
+        """The allowed sections, in priority order, before budgeting (``repo``: path -> text of
+        the repository at the task's base commit, for the repository sections)."""
         out = []
         for name in self.scope(role, phase).sections:
-            draft = BUILDERS[name](digest, task_id)
+            if name in REPO_BUILDERS:
+                draft = REPO_BUILDERS[name](digest, task_id, repo) if repo else None
+            else:
+                draft = BUILDERS[name](digest, task_id)
             if draft is not None:
                 draft.name = name
                 out.append(draft)
@@ -66,10 +78,12 @@ class ContextBuilder:
         task_id: str | None = None,
         budget: int | None = None,
         memo: dict[str, int] | None = None,
+        repo: Mapping[str, str] | None = None,
     ) -> ContextPack:
         """The pack for ``role`` in ``phase``; ``budget`` overrides the configured one.
 
-        ``memo`` caches token counts of lines (see ``budget.fit``); pass the digest's to keep it.
+        ``repo`` (path -> text) feeds the repository sections (``repo_map``, ``code``); its
+        content is redacted like everything else. ``memo`` caches token counts of lines (see ``budget.fit``); pass the digest's to keep it.
 
         Raises:
             UnknownName: no scope for this role/phase.
@@ -80,7 +94,7 @@ class ContextBuilder:
             raise NotFound(what="story", id=digest.story_id)
         if task_id is not None and task_id not in digest.s["tasks"]:
             raise NotFound(what=f"task of story {digest.story_id}", id=task_id)
-        drafts = self.drafts(digest, role, phase, task_id)
+        drafts = self.drafts(digest, role, phase, task_id, repo)
         for d in drafts:  # the digest is redacted on the way in; this guards hand-made digests too
             d.items = [redact(it)[0] for it in d.items]
         limit = budget if budget is not None else scope.budget_tokens
@@ -97,4 +111,27 @@ class ContextBuilder:
             dropped=tuple(fitted.dropped),
             compressed=tuple(d.name for d in drafts if d.compressed and d.name in kept),
             redacted=sum(s.content.count(REDACTED_MARK) for s in fitted.sections),
+        )
+
+
+USED_PHASES = ("design", "build", "test")  # the phases in which the fleet calls agents
+
+
+def require_scopes(
+    scopes: ScopesConfig, roles: list[str], phases: tuple[str, ...] = USED_PHASES
+) -> None:
+    """Every (role, phase) the fleet uses has a scope: a missing one is a start-up error.
+
+    Raises:
+        ConfigError: naming every missing ``scopes.<role>.<phase>``.
+    """
+    missing = [
+        f"scopes.{r}.{p}" for r in roles for p in phases if p not in scopes.scopes.get(r, {})
+    ]
+    if missing:
+        raise ConfigError(
+            file="scopes.yaml",
+            key="scopes",
+            problem=f"no context scope for {', '.join(missing)}: every agent role needs one for "
+            f"each of {', '.join(phases)}",
         )

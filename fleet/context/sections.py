@@ -6,10 +6,11 @@ them when the budget is short) or ``None`` when the story has nothing for it.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from fleet.context import repomap
 from fleet.context.digest import RECENT, StoryDigest
 
 
@@ -169,6 +170,38 @@ def _history(d: StoryDigest, task_id: str | None) -> Draft | None:
     ]
     return Draft("history", items, keep, compressed=older > 0 or s["events"] > RECENT)
 
+
+def query_of(d: StoryDigest, task_id: str | None) -> str:
+    """The words that say what the work is about: story, criteria, task, failing tests."""
+    st = d.s["story"] or {}
+    task = d.s["tasks"].get(task_id) if task_id else None
+    parts = [st.get("title", ""), st.get("description", ""), *st.get("criteria", ())]
+    if task:
+        parts.append(task["description"])
+    parts += [f"{k} {v['detail']}" for k, v in d.s["tests"].items() if v["status"] == "failed"]
+    return "\n".join(parts)
+
+
+def _repo_map(d: StoryDigest, task_id: str | None, files: Mapping[str, str]) -> Draft | None:
+    infos = repomap.index(files)
+    if not infos:
+        return None
+    ranked = repomap.rank(infos, query_of(d, task_id))
+    return Draft("repo_map", repomap.map_items(infos, ranked))
+
+
+def _code(d: StoryDigest, task_id: str | None, files: Mapping[str, str]) -> Draft | None:
+    infos = repomap.index(files)
+    query = query_of(d, task_id)
+    items = repomap.code_items(files, infos, repomap.rank(infos, query), query)
+    return Draft("code", items) if items else None
+
+
+# Sections built from the repository at the task's base commit (path -> text), not the timeline.
+REPO_BUILDERS: dict[str, Callable[[StoryDigest, str | None, Mapping[str, str]], Draft | None]] = {
+    "repo_map": _repo_map,
+    "code": _code,
+}
 
 BUILDERS: dict[str, Callable[[StoryDigest, str | None], Draft | None]] = {
     "story": _story,

@@ -15,8 +15,10 @@ story's last entry id, any new event of that story invalidates its packs.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import threading
+from collections.abc import Mapping
 from typing import Any, Protocol
 
 from fleet.context.builder import ContextBuilder
@@ -27,6 +29,13 @@ from fleet.errors import NotFound
 from fleet.ports import ChatModel, DecisionGraph, EventLog
 
 MEMO_MAX = 5000  # token counts of rendered lines kept in a digest
+
+
+def _fingerprint(repo: Mapping[str, str]) -> str:
+    h = hashlib.blake2b(digest_size=8)
+    for path in sorted(repo):
+        h.update(path.encode() + b"\0" + repo[path].encode() + b"\0")
+    return h.hexdigest()
 
 
 class Scratch(Protocol):
@@ -108,8 +117,20 @@ class ContextEngine:
         self._digests[story_id] = digest
         return digest, bool(folded)
 
-    def pack(self, story_id: str, role: str, phase: str, task_id: str | None = None) -> ContextPack:
+    def pack(
+        self,
+        story_id: str,
+        role: str,
+        phase: str,
+        task_id: str | None = None,
+        *,
+        repo: Mapping[str, str] | None = None,
+        repo_key: str = "",
+    ) -> ContextPack:
         """The pack for ``role`` in ``phase`` (and ``task_id``), cached until the story changes.
+
+        ``repo`` (path -> text at the task's base commit; ``repo_key`` names it, e.g. the commit)
+        feeds the repository map and code sections.
 
         Raises:
             UnknownName: no scope for this role/phase.
@@ -122,6 +143,8 @@ class ContextEngine:
             if not digest.s["events"]:
                 raise NotFound(what="story", id=story_id)
             key = self.pack_key(story_id, role, phase, task_id)
+            if repo:
+                key += ":" + (repo_key or _fingerprint(repo))
             pack = self._cached(key, digest.last_id)
             if pack is not None:
                 self.stats["hits"] += 1
@@ -132,7 +155,9 @@ class ContextEngine:
                 ):  # lines of long-gone events: start over rather than grow forever
                     memo.clear()
                 known = len(memo)
-                pack = self.builder.build(digest, role, phase, task_id=task_id, memo=memo)
+                pack = self.builder.build(
+                    digest, role, phase, task_id=task_id, memo=memo, repo=repo
+                )
                 changed = (
                     changed or len(memo) != known
                 )  # new line counts are worth keeping for the next pack

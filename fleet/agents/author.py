@@ -1,0 +1,122 @@
+"""``write_patch``: a model's edits, parsed, applied, diffed and checked, with one retry.
+
+The model sees the code (a context pack) and answers in the edit format below; code turns the
+answer into a ``Patch`` and checks it applies to a clean checkout of the base commit. An edit
+that does not fit (search text not found, ambiguous, unsafe path, broken syntax, a diff that
+does not apply) goes back to the model once, with the reason.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+
+from fleet.contracts import ChatMessage, ContextPack, Patch
+from fleet.errors import InvalidModelOutput
+from fleet.patches import EditError, apply_edits, make_patch, parse_edits
+from fleet.ports import ChatModel, PatchChecker
+
+EDIT_FORMAT = """Reply with your change as edit blocks. For each change write the file path on its own \
+line, then:
+<<<<<<< SEARCH
+lines copied exactly from the current file
+=======
+the new lines
+>>>>>>> REPLACE
+To create a new file, leave the SEARCH part empty. To rewrite a whole function you may instead \
+write the file path on its own line, then a ```python block with the complete new function.
+Example:
+calc/ops.py
+<<<<<<< SEARCH
+def add(a, b):
+    return a - b
+=======
+def add(a, b):
+    return a + b
+>>>>>>> REPLACE"""
+
+SYSTEM = "You are a careful software developer. You change code by writing edit blocks."
+
+
+class PatchFailed(InvalidModelOutput):
+    """The model's edits never became a patch that applies (the last reason attached)."""
+
+
+def author_messages(
+    context: ContextPack | str, *, instruction: str = "", system: str = SYSTEM
+) -> list[ChatMessage]:
+    """The request for a patch: the context pack (rendered), the instruction, the edit format."""
+    text = context.render() if isinstance(context, ContextPack) else context
+    user = "\n\n".join(x for x in (text, instruction, EDIT_FORMAT) if x)
+    return [ChatMessage(role="system", content=system), ChatMessage(role="user", content=user)]
+
+
+def _rationale(reply: str) -> str:
+    """The prose before the first edit block (the model's own explanation), shortened."""
+    head = re.split(r"^\s*(?:```|<{5,9} ?SEARCH)", reply, maxsplit=1, flags=re.M)[0]
+    lines = [ln.strip() for ln in head.strip().split("\n") if ln.strip()]
+    return " ".join(lines[:-1] if len(lines) > 1 else lines)[:400]  # last line: the path
+
+
+def _attempt(
+    reply: str, files: Mapping[str, str], base_commit: str, check: PatchChecker | None
+) -> Patch:
+    """The patch ``reply`` describes. Raises EditError with the reason it is not one."""
+    new = apply_edits(files, parse_edits(reply))
+    patch = make_patch(base_commit, files, new, _rationale(reply))
+    if not patch.diff:
+        raise EditError(reason="no_edits", detail="the edits change nothing")
+    if check is not None and (why := check.check(patch)):
+        raise EditError(reason="does_not_apply", detail=why)
+    return patch
+
+
+def write_patch(
+    model: ChatModel,
+    messages: Sequence[ChatMessage],
+    files: Mapping[str, str],
+    *,
+    base_commit: str,
+    check: PatchChecker | None = None,
+    temperature: float = 0.0,
+    seed: int | None = None,
+    max_tokens: int = 1024,
+    retries: int = 1,
+) -> Patch:
+    """Ask ``model`` for a change to ``files`` (the repository at ``base_commit``); a checked Patch.
+
+    ``messages`` hold the context (see ``author_messages``); the edit format is added to the
+    system message when no message carries it yet.
+
+    Raises:
+        PatchFailed: after ``retries`` corrections the edits still do not apply (reason attached).
+        ModelUnavailable / BudgetExceeded: from the model.
+    """
+    convo = list(messages)
+    if not any(EDIT_FORMAT in m.content for m in convo):
+        if convo and convo[0].role == "system":
+            convo[0] = ChatMessage(role="system", content=f"{convo[0].content}\n\n{EDIT_FORMAT}")
+        else:
+            convo.insert(0, ChatMessage(role="system", content=f"{SYSTEM}\n\n{EDIT_FORMAT}"))
+    reply, reason, name = "", "", "model"
+    for attempt in range(retries + 1):
+        response = model.complete(
+            convo,
+            temperature=temperature,
+            seed=None if seed is None else seed + attempt,
+            max_tokens=max_tokens,
+        )
+        reply, name = response.text, response.model or name
+        try:
+            return _attempt(reply, files, base_commit, check)
+        except EditError as exc:
+            reason = str(exc)
+        convo += [
+            ChatMessage(role="assistant", content=reply),
+            ChatMessage(
+                role="user",
+                content=f"Your edit could not be applied: {reason}\nReply again with corrected "
+                "edit blocks only.",
+            ),
+        ]
+    raise PatchFailed(model=name, reason=reason, raw=reply)

@@ -1,0 +1,210 @@
+"""Apply parsed edits to file contents (pure: a mapping in, a new mapping out)."""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Mapping, Sequence
+
+from fleet.patches.edits import Edit, EditError, FunctionEdit, SearchReplace
+from fleet.workspace import path_problem
+
+
+def apply_edits(files: Mapping[str, str], edits: Sequence[Edit]) -> dict[str, str]:
+    """``files`` with ``edits`` applied, in order; Python files must still parse.
+
+    Raises:
+        EditError: a search text not found or found twice, an unsafe path, a function whose
+            file cannot be told, or a Python file that no longer parses.
+    """
+    out = dict(files)
+    touched: list[str] = []
+    for edit in edits:
+        path = edit.path if isinstance(edit, SearchReplace) else _function_file(out, edit)
+        if why := path_problem(path):
+            raise EditError(reason="unsafe_path", path=path, detail=why)
+        if isinstance(edit, SearchReplace):
+            out[path] = _search_replace(out.get(path), edit)
+        else:
+            out[path] = _replace_functions(out.get(path, ""), edit, path)
+        touched.append(path)
+    for path in dict.fromkeys(touched):
+        if path.endswith(".py"):
+            _check_syntax(path, out[path])
+    return out
+
+
+def _check_syntax(path: str, text: str) -> None:
+    try:
+        ast.parse(text)
+    except SyntaxError as exc:
+        line = (exc.text or "").strip()
+        raise EditError(
+            reason="syntax",
+            path=path,
+            detail=f"after the edit the file does not parse: {exc.msg} at line {exc.lineno}"
+            + (f": {line!r}" if line else ""),
+        ) from None
+
+
+# ------------------------------------------------------------------ search/replace
+
+
+def _search_replace(current: str | None, edit: SearchReplace) -> str:
+    if not edit.search.strip():
+        if current is None or not current.strip():
+            return edit.replace
+        return current.rstrip("\n") + "\n\n" + edit.replace
+    if current is None:
+        raise EditError(
+            reason="not_found",
+            path=edit.path,
+            detail="no such file; to create it use an empty SEARCH part",
+        )
+    count = current.count(edit.search)
+    if count == 1:
+        return current.replace(edit.search, edit.replace, 1)
+    if count > 1:
+        raise EditError(
+            reason="ambiguous",
+            path=edit.path,
+            detail=f"the SEARCH text occurs {count} times; include more lines to make it unique",
+        )
+    return _fuzzy(current, edit)
+
+
+def _fuzzy(current: str, edit: SearchReplace) -> str:
+    """Match ignoring trailing spaces and a uniform indentation shift (re-indenting the replacement)."""
+    lines = current.split("\n")
+    want = edit.search.rstrip("\n").split("\n")
+    new = edit.replace.rstrip("\n").split("\n") if edit.replace.strip() else []
+    hits: list[tuple[int, str]] = []
+    for i in range(len(lines) - len(want) + 1):
+        shift = _shift(lines[i : i + len(want)], want)
+        if shift is not None:
+            hits.append((i, shift))
+    if not hits:
+        raise EditError(
+            reason="not_found",
+            path=edit.path,
+            detail="the SEARCH text is not in the file; copy the current lines exactly "
+            f"(first SEARCH line: {want[0].strip()!r})",
+        )
+    if len(hits) > 1:
+        raise EditError(
+            reason="ambiguous",
+            path=edit.path,
+            detail=f"the SEARCH text occurs {len(hits)} times; include more lines to make it unique",
+        )
+    i, shift = hits[0]
+    body = [(shift + line) if line.strip() else line for line in new]
+    return "\n".join(lines[:i] + body + lines[i + len(want) :])
+
+
+def _shift(have: list[str], want: list[str]) -> str | None:
+    """The indentation to add to ``want`` to get ``have`` (ignoring trailing spaces), or None."""
+    shift: str | None = None
+    for h, w in zip(have, want, strict=True):
+        h, w = h.rstrip(), w.rstrip()
+        if not h and not w:
+            continue
+        if not h.endswith(w.lstrip()) or not w.strip():
+            return None
+        h_ind, w_ind = h[: len(h) - len(h.lstrip())], w[: len(w) - len(w.lstrip())]
+        if not h_ind.endswith(w_ind) or h.lstrip() != w.lstrip():
+            return None
+        extra = h_ind[: len(h_ind) - len(w_ind)]
+        if shift is None:
+            shift = extra
+        elif shift != extra:
+            return None
+    return shift
+
+
+# ------------------------------------------------------------------ whole functions
+
+
+def _top_names(text: str) -> set[str]:
+    try:
+        tree = ast.parse(text)
+    except SyntaxError:
+        return set()
+    return {n.name for n in tree.body if isinstance(n, _DEFS)}
+
+
+_DEFS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+
+
+def _function_file(files: Mapping[str, str], edit: FunctionEdit) -> str:
+    """The file a function edit goes to: its path, else the one file defining its names."""
+    if edit.path:
+        return edit.path
+    owners = [
+        p for p, t in sorted(files.items()) if p.endswith(".py") and set(edit.names) & _top_names(t)
+    ]
+    if len(owners) == 1:
+        return owners[0]
+    names = ", ".join(edit.names)
+    if not owners:
+        raise EditError(
+            reason="not_found",
+            detail=f"no file defines {names}; put the file path on the line before the code block",
+        )
+    raise EditError(
+        reason="ambiguous",
+        detail=f"{names} is defined in {', '.join(owners)}; put the path before the code block",
+    )
+
+
+def _replace_functions(current: str, edit: FunctionEdit, path: str) -> str:
+    try:
+        new_tree = ast.parse(edit.code)
+    except SyntaxError as exc:
+        raise EditError(
+            reason="syntax", path=path, detail=f"the code block does not parse: {exc.msg} "
+            f"at line {exc.lineno}",
+        ) from None  # fmt: skip
+    code_lines = edit.code.split("\n")
+    text = current
+    imports = [n for n in new_tree.body if isinstance(n, ast.Import | ast.ImportFrom)]
+    for node in new_tree.body:
+        if isinstance(node, _DEFS):
+            start = min([node.lineno, *(d.lineno for d in node.decorator_list)])
+            source = "\n".join(code_lines[start - 1 : node.end_lineno])
+            text = _put(text, node.name, source, path)
+    return _add_imports(text, [ast.get_source_segment(edit.code, n) or "" for n in imports])
+
+
+def _put(text: str, name: str, source: str, path: str) -> str:
+    """``text`` with top-level ``name`` replaced by ``source`` (appended when absent)."""
+    try:
+        tree = ast.parse(text)
+    except SyntaxError as exc:
+        raise EditError(
+            reason="syntax", path=path, detail=f"the file does not parse ({exc.msg}); use "
+            "SEARCH/REPLACE blocks",
+        ) from None  # fmt: skip
+    lines = text.split("\n")
+    for node in tree.body:
+        if isinstance(node, _DEFS) and node.name == name:
+            start = min([node.lineno, *(d.lineno for d in node.decorator_list)])
+            end = node.end_lineno or node.lineno
+            return "\n".join(lines[: start - 1] + source.split("\n") + lines[end:])
+    base = text.rstrip("\n")
+    return (base + "\n\n\n" if base else "") + source + "\n"
+
+
+def _add_imports(text: str, imports: list[str]) -> str:
+    """Add import lines the file lacks, after its leading docstring/imports."""
+    missing = [i for i in imports if i and i not in text]
+    if not missing:
+        return text
+    tree = ast.parse(text)
+    at = 0
+    for node in tree.body:
+        is_doc = isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant) and at == 0
+        if isinstance(node, ast.Import | ast.ImportFrom) or (is_doc and node is tree.body[0]):
+            at = node.end_lineno or at
+        else:
+            break
+    lines = text.split("\n")
+    return "\n".join(lines[:at] + missing + lines[at:])

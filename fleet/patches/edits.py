@@ -1,0 +1,169 @@
+"""The edit format, parsed: SEARCH/REPLACE blocks and whole-function replacements.
+
+A SEARCH/REPLACE block (aider's format; the fence around it is optional)::
+
+    path/to/file.py
+    <<<<<<< SEARCH
+    exact lines of the current file
+    =======
+    the lines that replace them
+    >>>>>>> REPLACE
+
+An empty SEARCH part creates the file (or appends to it when it exists). A fenced code
+block holding whole top-level functions or classes, with a path line before it (or none),
+replaces each of them by name (or adds it): small models often answer that way.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+from fleet.errors import UserError
+
+Reason = Literal[
+    "no_edits", "not_found", "ambiguous", "unsafe_path", "syntax", "malformed", "does_not_apply"
+]
+
+_SEARCH = re.compile(r"^\s*<{5,9} ?SEARCH\b.*$")
+_DIVIDER = re.compile(r"^\s*={5,9}\s*$")
+_REPLACE = re.compile(r"^\s*>{5,9} ?REPLACE\b.*$")
+_FENCE = re.compile(r"^\s*```")
+_PATHLIKE = re.compile(r"^[\w./\\-]+\.[A-Za-z0-9_]+$|^[\w./\\-]*/[\w.-]+$")
+_DEF = re.compile(r"^(?:async\s+def|def|class)\s+([A-Za-z_]\w*)", re.M)
+
+
+class EditError(UserError):
+    """An edit that cannot be applied, with a reason the model can act on."""
+
+    def __init__(self, *, reason: Reason, path: str | None = None, detail: str) -> None:
+        where = f"{path}: " if path else ""
+        super().__init__(f"{where}{detail}", reason=reason, path=path, detail=detail)
+
+
+@dataclass(frozen=True)
+class SearchReplace:
+    """Replace ``search`` (exact lines of ``path``) by ``replace``; empty search: create/append."""
+
+    path: str
+    search: str
+    replace: str
+
+
+@dataclass(frozen=True)
+class FunctionEdit:
+    """Top-level functions/classes in ``code`` replace their namesakes (``path`` None: find them)."""
+
+    path: str | None
+    code: str
+    names: tuple[str, ...]
+
+
+Edit = SearchReplace | FunctionEdit
+
+
+def clean_path(line: str) -> str | None:
+    """The file path a line names (``path``, ``# path``, ``**path**``, ``File: path``...), if any."""
+    s = line.strip().strip("`*#:").strip()
+    s = re.sub(r"^(?:file|path|filename)\s*[:=]\s*", "", s, flags=re.I).strip().strip("`*'\"")
+    s = s.split()[-1] if s and " " in s and _PATHLIKE.match(s.split()[-1]) else s
+    return s.replace("\\", "/") if s and _PATHLIKE.match(s) else None
+
+
+def _path_before(lines: list[str], i: int) -> str | None:
+    """The path line above line ``i`` (skipping fences and blank lines, at most 3 lines up)."""
+    j, seen = i - 1, 0
+    while j >= 0 and seen < 3:
+        line = lines[j]
+        if line.strip() and not _FENCE.match(line):
+            return clean_path(line)
+        if _FENCE.match(line):
+            lang = line.strip().lstrip("`").strip()
+            if lang and clean_path(lang) and "." in lang:
+                return clean_path(lang)  # ```path/to/file.py
+        j, seen = j - 1, seen + 1
+    return None
+
+
+def _blocks(lines: list[str]) -> tuple[list[SearchReplace], set[int]]:
+    """SEARCH/REPLACE blocks, and the line numbers they cover."""
+    out: list[SearchReplace] = []
+    used: set[int] = set()
+    i, path = 0, None
+    while i < len(lines):
+        if not _SEARCH.match(lines[i]):
+            i += 1
+            continue
+        path = _path_before(lines, i) or path  # consecutive blocks may share one path line
+        start = i
+        i += 1
+        search: list[str] = []
+        while i < len(lines) and not _DIVIDER.match(lines[i]):
+            search.append(lines[i])
+            i += 1
+        replace: list[str] = []
+        i += 1
+        while i < len(lines) and not _REPLACE.match(lines[i]):
+            replace.append(lines[i])
+            i += 1
+        if i >= len(lines) and not replace and not search:
+            break
+        if path is None:
+            raise EditError(
+                reason="malformed",
+                detail="a SEARCH/REPLACE block has no file path: put the path on the line before "
+                "<<<<<<< SEARCH",
+            )
+        out.append(SearchReplace(path, _join(search), _join(replace)))
+        used |= set(range(start, i + 1))
+        i += 1
+    return out, used
+
+
+def _join(lines: list[str]) -> str:
+    return "".join(f"{line}\n" for line in lines)
+
+
+def _fenced(lines: list[str], used: set[int]) -> list[FunctionEdit]:
+    """Fenced code blocks outside SEARCH/REPLACE blocks that define top-level functions/classes."""
+    out: list[FunctionEdit] = []
+    i = 0
+    while i < len(lines):
+        if i in used or not _FENCE.match(lines[i]):
+            i += 1
+            continue
+        head, i = i, i + 1
+        body: list[str] = []
+        while i < len(lines) and not _FENCE.match(lines[i]):
+            body.append(lines[i])
+            i += 1
+        i += 1
+        code = _join(body)
+        names = tuple(dict.fromkeys(_DEF.findall(code)))
+        if names and not any(k in used for k in range(head, i)):
+            out.append(FunctionEdit(_path_before(lines, head), code, names))
+    return out
+
+
+def parse_edits(text: str) -> list[Edit]:
+    """The edits in a model's reply: SEARCH/REPLACE blocks, else fenced whole functions.
+
+    Raises:
+        EditError: ``no_edits`` when the reply holds neither; ``malformed`` for a block without path.
+    """
+    lines = text.replace("\r\n", "\n").split("\n")
+    blocks, used = _blocks(lines)
+    if blocks:
+        return list(blocks)
+    functions = _fenced(lines, used)
+    if not functions and _DEF.search(text) and "```" not in text:
+        code = text.strip("\n") + "\n"
+        functions = [FunctionEdit(None, code, tuple(dict.fromkeys(_DEF.findall(code))))]
+    if not functions:
+        raise EditError(
+            reason="no_edits",
+            detail="the reply holds no edit: write SEARCH/REPLACE blocks (a path line, "
+            "<<<<<<< SEARCH, the exact current lines, =======, the new lines, >>>>>>> REPLACE)",
+        )
+    return list(functions)

@@ -1,0 +1,109 @@
+"""The edit format: parsing, applying (with errors a model can act on) and diffing."""
+
+from __future__ import annotations
+
+import pytest
+
+from fleet.patches import (
+    EditError,
+    FunctionEdit,
+    SearchReplace,
+    apply_edits,
+    make_patch,
+    parse_edits,
+)
+
+OPS = '"""Ops."""\n\n\ndef add(a, b):\n    return a + b\n\n\ndef sub(a, b):\n    return a - b\n'
+
+
+def test_parses_search_replace_blocks_inside_fences_and_shared_paths() -> None:
+    reply = (
+        "Here is the change.\n\n```python\ncalc/ops.py\n<<<<<<< SEARCH\ndef add(a, b):\n"
+        "    return a + b\n=======\ndef add(a, b):\n    return b + a\n>>>>>>> REPLACE\n"
+        "<<<<<<< SEARCH\n=======\ndef mul(a, b):\n    return a * b\n>>>>>>> REPLACE\n```\n"
+    )
+    edits = parse_edits(reply)
+    assert edits == [
+        SearchReplace("calc/ops.py", "def add(a, b):\n    return a + b\n",
+                      "def add(a, b):\n    return b + a\n"),
+        SearchReplace("calc/ops.py", "", "def mul(a, b):\n    return a * b\n"),
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize("line", ["**calc/ops.py**", "# File: calc/ops.py", "`calc/ops.py`:"])
+def test_path_line_decorations_are_stripped(line: str) -> None:
+    reply = f"{line}\n<<<<<<< SEARCH\nx\n=======\ny\n>>>>>>> REPLACE\n"
+    assert parse_edits(reply)[0].path == "calc/ops.py"
+
+
+def test_fenced_function_is_a_function_edit() -> None:
+    reply = "Sure:\n```python\nfrom typing import List\n\ndef f(xs: List[int]) -> int:\n    return 1\n```"
+    (edit,) = parse_edits(reply)
+    assert isinstance(edit, FunctionEdit) and edit.names == ("f",) and edit.path is None
+
+
+def test_a_reply_without_edits_says_how_to_write_one() -> None:
+    with pytest.raises(EditError) as err:
+        parse_edits("I think you should add a function.")
+    assert err.value.reason == "no_edits" and "SEARCH" in str(err.value)
+
+
+def test_search_replace_applies_and_creates_files() -> None:
+    edits = [
+        SearchReplace("calc/ops.py", "    return a - b\n", "    return a - b  # sub\n"),
+        SearchReplace("calc/new.py", "", "X = 1\n"),
+    ]
+    out = apply_edits({"calc/ops.py": OPS}, edits)
+    assert "return a - b  # sub" in out["calc/ops.py"] and out["calc/new.py"] == "X = 1\n"
+
+
+def test_search_tolerates_indentation_shift_and_trailing_spaces() -> None:
+    edit = SearchReplace("calc/ops.py", "return a + b   \n", "return a + b + 0\n")
+    out = apply_edits({"calc/ops.py": OPS}, [edit])
+    assert "    return a + b + 0\n" in out["calc/ops.py"]
+
+
+@pytest.mark.parametrize(
+    ("edit", "reason"),
+    [
+        (SearchReplace("calc/ops.py", "def mul(a, b):\n", "x\n"), "not_found"),
+        (SearchReplace("calc/ops.py", "(a, b):\n", "(a, b, c):\n"), "ambiguous"),
+        (SearchReplace("missing.py", "x\n", "y\n"), "not_found"),
+        (SearchReplace("/etc/passwd", "", "x\n"), "unsafe_path"),
+        (SearchReplace("../up.py", "", "x\n"), "unsafe_path"),
+        (SearchReplace(".git/hooks/pre-commit", "", "x\n"), "unsafe_path"),
+        (SearchReplace("calc/ops.py", "    return a + b\n", "    return (a +\n"), "syntax"),
+    ],
+)
+def test_bad_edits_raise_a_reason(edit: SearchReplace, reason: str) -> None:
+    with pytest.raises(EditError) as err:
+        apply_edits({"calc/ops.py": OPS}, [edit])
+    assert err.value.reason == reason
+
+
+def test_function_edit_replaces_by_name_in_the_file_that_defines_it_and_adds_imports() -> None:
+    code = "import math\n\n\ndef sub(a, b):\n    return math.fsum([a, -b])\n"
+    out = apply_edits({"calc/ops.py": OPS, "calc/other.py": "Y = 2\n"},
+                      [FunctionEdit(None, code, ("sub",))])  # fmt: skip
+    text = out["calc/ops.py"]
+    assert "return math.fsum([a, -b])" in text and "return a - b" not in text
+    assert text.index("import math") < text.index("def add") and text.count("def sub") == 1
+    assert out["calc/other.py"] == "Y = 2\n"
+
+
+def test_function_edit_with_unknown_owner_asks_for_a_path() -> None:
+    with pytest.raises(EditError) as err:
+        apply_edits({"a.py": "", "b.py": ""}, [FunctionEdit(None, "def g():\n    pass\n", ("g",))])
+    assert err.value.reason == "not_found" and "path" in str(err.value)
+
+
+def test_make_patch_is_a_git_diff_with_new_files_from_dev_null() -> None:
+    new = apply_edits({"calc/ops.py": OPS}, [SearchReplace("calc/new.py", "", "X = 1")])
+    patch = make_patch("abc123", {"calc/ops.py": OPS}, new, "add new")
+    assert patch.files == ("calc/new.py",) and patch.base_commit == "abc123"
+    assert patch.diff.startswith("diff --git a/calc/new.py b/calc/new.py\nnew file mode 100644\n")
+    assert "--- /dev/null\n+++ b/calc/new.py\n@@ -0,0 +1 @@\n+X = 1\n\\ No newline" in patch.diff
+
+
+def test_make_patch_skips_unchanged_files() -> None:
+    assert make_patch("c", {"a.py": "x\n"}, {"a.py": "x\n"}).diff == ""

@@ -1,0 +1,66 @@
+"""write_patch: the model's edits become a checked Patch, with one retry on a bad edit."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import pytest
+
+from fleet.agents import EDIT_FORMAT, PatchFailed, author_messages, write_patch
+from fleet.contracts import ChatMessage, Patch
+from fleet.fakes import ScriptedChatModel
+
+FILES = {"calc/ops.py": "def add(a, b):\n    return a - b\n"}
+GOOD = "Fix add.\ncalc/ops.py\n<<<<<<< SEARCH\n    return a - b\n=======\n    return a + b\n>>>>>>> REPLACE\n"
+BAD = "calc/ops.py\n<<<<<<< SEARCH\n    return a * b\n=======\n    return a + b\n>>>>>>> REPLACE\n"
+
+
+class Replies:
+    """A script answering with the given replies in turn, recording what it was asked."""
+
+    def __init__(self, *replies: str) -> None:
+        self.replies, self.seen = list(replies), []
+
+    def __call__(self, messages: Sequence[ChatMessage], schema: dict[str, Any] | None) -> str:
+        self.seen.append(list(messages))
+        return self.replies.pop(0)
+
+
+class Refuse:
+    def check(self, patch: Patch) -> str | None:
+        return "the diff does not apply: patch failed: calc/ops.py:1"
+
+
+def test_good_edit_becomes_a_patch_with_rationale_and_format_in_prompt() -> None:
+    script = Replies(GOOD)
+    patch = write_patch(ScriptedChatModel(script=script), author_messages("ctx"), FILES,
+                        base_commit="c0ffee")  # fmt: skip
+    assert patch.files == ("calc/ops.py",) and "+    return a + b" in patch.diff
+    assert patch.rationale == "Fix add." and patch.base_commit == "c0ffee"
+    assert EDIT_FORMAT in script.seen[0][1].content
+
+
+def test_a_bad_edit_is_fed_back_once_with_the_reason() -> None:
+    script = Replies(BAD, GOOD)
+    bare = [ChatMessage(role="user", content="fix add in calc/ops.py")]
+    patch = write_patch(ScriptedChatModel(script=script), bare, FILES, base_commit="c")
+    assert "+    return a + b" in patch.diff
+    retry = script.seen[1]
+    assert EDIT_FORMAT in retry[0].content  # added when the caller's messages lacked it
+    assert retry[-2].content == BAD and "not in the file" in retry[-1].content
+
+
+def test_still_bad_after_the_retry_raises_with_the_reason() -> None:
+    with pytest.raises(PatchFailed) as err:
+        write_patch(ScriptedChatModel(script=Replies(BAD, BAD)), author_messages("c"), FILES,
+                    base_commit="c")  # fmt: skip
+    assert "not in the file" in err.value.reason and err.value.raw == BAD
+
+
+def test_the_checker_refusal_is_fed_back() -> None:
+    script = Replies(GOOD, GOOD)
+    with pytest.raises(PatchFailed) as err:
+        write_patch(ScriptedChatModel(script=script), author_messages("c"), FILES,
+                    base_commit="c", check=Refuse())  # fmt: skip
+    assert "does not apply" in err.value.reason and "does not apply" in script.seen[1][-1].content
