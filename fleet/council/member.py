@@ -27,9 +27,10 @@ from fleet.council.schemas import (
 from fleet.ports import ChatModel
 from fleet.structured import structured
 
-# (story_id, role, lifecycle phase, task_id) -> the member's scoped context
-ContextProvider = Callable[[str, str, str, "str | None"], ContextPack]
+# (story_id, role, lifecycle phase, task_id, *, repo=, ref=) -> the member's scoped context
+ContextProvider = Callable[..., ContextPack]
 
+CODE_CHARS = 12_000  # repository text shown when no context service gives a ranked pack
 CLIP = 160  # characters of another member's text shown in a prompt: small models have small windows
 
 
@@ -102,12 +103,13 @@ class Member:
         model = Sampling(
             self.chat, temperature=self.temperature, seed=mix(self.seed, brief.seed, salt)
         )
+        repo = self.tools.repo(brief.source)
         patch = self.tools.write_patch(
             model,
-            self.messages(brief, job, show=False),
-            dict(self.tools.files(brief.source, brief.base)),
+            self.messages(brief, job, show=False, json=False),
+            dict(repo.files(brief.base_commit or brief.base or "HEAD")),
             base_commit=brief.base_commit,
-            check=self.tools.check,
+            check=repo,
         )
         return Candidate(answer=patching.summary(patch), reason=patch.rationale[:400], patch=patch)
 
@@ -204,9 +206,12 @@ class Member:
             name=self.agent_id,
         )
 
-    def messages(self, brief: Brief, job: str, *, show: bool) -> list[ChatMessage]:
+    def messages(
+        self, brief: Brief, job: str, *, show: bool, json: bool = True
+    ) -> list[ChatMessage]:
         """System prompt from roles.yaml; user prompt = context, proposals so far, the job."""
-        system = f"{self.spec.system_prompt.strip()} You are {self.agent_id}. Answer in JSON."
+        system = f"{self.spec.system_prompt.strip()} You are {self.agent_id}."
+        system += " Answer in JSON." if json else ""
         parts = [f"## Context\n{self._context(brief)}"]
         if show and brief.proposals:
             parts.append(f"## Proposals\n{listing(brief.proposals, brief.evidence)}")
@@ -217,8 +222,31 @@ class Member:
         ]
 
     def _context(self, brief: Brief) -> str:
+        """The member's context pack (with the repository map and code in a patch council)."""
         task = f"Task: {brief.task}"
         if self.context is None:
-            return f"Story {brief.story_id}. {task}"
-        pack = self.context(brief.story_id, self.role, brief.phase, brief.task_id)
+            code = self._code(brief) if self.patches(brief) else ""
+            return f"Story {brief.story_id}. {task}{code}"
+        if brief.source:
+            pack = self.context(
+                brief.story_id,
+                self.role,
+                brief.phase,
+                brief.task_id,
+                repo=brief.source,
+                ref=brief.base_commit or brief.base,
+            )
+        else:
+            pack = self.context(brief.story_id, self.role, brief.phase, brief.task_id)
         return f"{pack.render()}\n\n{task}"
+
+    def _code(self, brief: Brief) -> str:
+        """Without a context service: the repository's Python files, smallest first, clipped."""
+        assert self.tools is not None and brief.source is not None
+        files = self.tools.repo(brief.source).files(brief.base_commit or brief.base or "HEAD")
+        out, used = [], 0
+        for path, text in sorted(files.items(), key=lambda kv: len(kv[1])):
+            if path.endswith(".py") and used + len(text) <= CODE_CHARS:
+                out.append(f"### {path}\n{text}")
+                used += len(text)
+        return "\n\n## Code\n" + "\n\n".join(sorted(out)) if out else ""

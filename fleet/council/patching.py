@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from fleet.contracts import ChatMessage, ChatResponse, Evidence, Patch, Proposal
 from fleet.council.schemas import Brief
@@ -24,8 +24,14 @@ EXCERPT_CLIP = 160
 
 WritePatch = Callable[..., Patch]
 """``write_patch(model, messages, files, *, base_commit, check) -> Patch`` (fleet/agents)."""
-Files = Callable[[str, "str | None"], Mapping[str, str]]
-"""(source repository, base branch/commit) -> repository-relative path -> text."""
+
+
+class Repo(Protocol):
+    """A repository read at a commit, and a patch checker for it (``fleet/adapters/git_repo``)."""
+
+    def files(self, ref: str = "HEAD") -> Mapping[str, str]: ...
+
+    def check(self, patch: Patch) -> str | None: ...
 
 
 @dataclass(frozen=True)
@@ -33,8 +39,7 @@ class PatchTools:
     """How a member turns a model reply into a patch, and sees the repository it patches."""
 
     write_patch: WritePatch
-    files: Files
-    check: Callable[..., Any] | None = None
+    repo: Callable[[str], Repo]  # source (local path) -> the repository
 
 
 class Sampling:

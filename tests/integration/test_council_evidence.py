@@ -146,3 +146,90 @@ def test_each_patch_runs_the_suite_on_its_own_clean_copy_in_the_sandbox(tmp_path
     assert by["p:again"].runs == by["p:good"].runs  # same patch: served from the cache
     assert by["p:good"].patch_hash and by["p:good"].runs
     assert list((tmp_path / "ws").iterdir()) == []  # every clean copy was removed
+
+
+def _edit(body: str) -> str:
+    return f"I fix add.\ncalc.py\n<<<<<<< SEARCH\n    return a - b\n=======\n    {body}\n>>>>>>> REPLACE\n"
+
+
+def _patch_council(tmp_path, favourite: str, rounds: int = 2):
+    from fleet.adapters.evidence import SandboxEvidence
+    from fleet.adapters.git_repo import GitRepo
+    from fleet.agents import write_patch
+    from fleet.council.fakes import Coder
+    from fleet.council.patching import PatchTools
+    from fleet.evidence import EvidenceSuite
+
+    repo = _repo(tmp_path)
+    tools = PatchTools(write_patch=write_patch, repo=GitRepo)
+    scripts = {
+        "developer-1": Coder(_edit("return a + b"), favourite=favourite),
+        "developer-2": Coder(_edit("return a * b"), favourite=favourite),
+        "developer-3": Coder(_edit("return b - a"), _edit("return b + a"), favourite=favourite),
+        "qa-1": Coder("", favourite=favourite),
+        "architect-1": Coder("", favourite=favourite),
+    }
+    team = {
+        m: Member(
+            m,
+            m.rsplit("-", 1)[0],
+            ROLES.get(m.rsplit("-", 1)[0]),
+            ScriptedChatModel(script=script),
+            tools=tools if m.startswith("developer") else None,
+        )
+        for m, script in scripts.items()
+    }
+    wrong = "def test_wrong():\n    assert add(1, 1) == 3\n"  # a generated test with a wrong value
+    suite = EvidenceSuite(
+        files={"tests/test_acceptance.py": ACCEPT + "\n\n" + wrong},
+        test_paths=("tests",),
+        protected=("tests/",),
+        trusted=("tests/test_old.py::",),
+    )
+    req = DeliberationRequest(
+        id=f"pc-{favourite}",
+        story_id="s-pc",
+        task="make add() add",
+        members=tuple(team),
+        proposers=("developer-1", "developer-2", "developer-3"),
+        rounds=rounds,
+        rule="evidence",
+        suite=suite,
+        source=str(repo),
+        base="main",
+        base_commit=GitRepo(repo).commit("main"),
+    )
+    log = InMemoryEventLog()
+    evidencer = SandboxEvidence(BwrapSandbox(), root=tmp_path / "ws", concurrency=2)
+    council = Council(local_gather(team), log, clock=FakeClock(), evidencer=evidencer)
+    return council.deliberate(req), log
+
+
+def test_a_patch_council_picks_the_patch_that_passes_the_tests_not_the_popular_one(tmp_path):
+    d, log = _patch_council(tmp_path, favourite="developer-2")
+    assert d.winner.endswith(":developer-1") and d.rounds == 2
+    assert not d.tally.early_stop  # the popular candidate fails the suite: no early stop
+    current = {
+        p.author: p
+        for p in d.proposals
+        if p.round == max(q.round for q in d.proposals if q.author == p.author)
+    }
+    assert "return b + a" in current["developer-3"].patch.diff  # revised after seeing its results
+    by = {e.proposal_id: e for e in d.evidence}
+    assert by[current["developer-3"].id].passed is False  # the wrong generated test fails everyone
+    assert {p.author for p in d.proposals} == {"developer-1", "developer-2", "developer-3"}
+    cites = [c.content for c in d.critiques if c.target.endswith("developer-2")]
+    assert cites and all("test_add" in c and "fails" in c for c in cites)
+    decision = log.read("s-pc")[-1][1].payload
+    assert decision.what.endswith(current["developer-1"].patch.diff)
+    assert "test_wrong" in decision.why  # the distrusted test is named
+    why = {a.proposal_id: a.why_rejected for a in decision.alternatives}
+    assert "test_add" in why[current["developer-2"].id]
+    evidence_events = [ev for _, ev in log.read("s-pc") if ev.type == "council.evidence"]
+    assert len(evidence_events) >= 6 and all(ev.payload.runs for ev in evidence_events)
+
+
+def test_a_patch_council_stops_early_when_the_favourite_passes_the_suite(tmp_path):
+    d, _ = _patch_council(tmp_path, favourite="developer-1")
+    assert d.tally.early_stop and d.rounds == 0
+    assert d.winner == "pc-developer-1:p0:developer-1"
