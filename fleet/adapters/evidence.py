@@ -68,6 +68,12 @@ class SandboxEvidence:
                 )
             )
 
+    def baseline(
+        self, suite: EvidenceSuite, *, source: str, base: str | None, context: RunContext
+    ) -> tuple[TestOutcome, ...]:
+        """The suite's per-test results on the base commit itself (no patch)."""
+        return self._measure("baseline", "", "", suite, source, base, context, "").tests
+
     def one(
         self,
         proposal: Proposal,

@@ -233,3 +233,30 @@ def test_a_patch_council_stops_early_when_the_favourite_passes_the_suite(tmp_pat
     d, _ = _patch_council(tmp_path, favourite="developer-1")
     assert d.tally.early_stop and d.rounds == 0
     assert d.winner == "pc-developer-1:p0:developer-1"
+
+
+def test_executable_criteria_find_the_function_wherever_the_change_put_it(tmp_path):
+    import subprocess
+    import sys
+
+    from fleet.evidence.acceptance import executable_tests, names_of_tests
+
+    CRITERIA = [
+        "divide(6, 3) returns 2.0",
+        "divide(1, 0) raises ValueError with the message 'division by zero'",
+    ]
+    source = executable_tests(CRITERIA)
+    assert names_of_tests(source) == ["test_divide_1", "test_divide_2"]
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests" / "test_acc.py").write_text(source)
+    run = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests"]
+    before = subprocess.run(run, cwd=tmp_path, capture_output=True, text=True)
+    assert before.returncode == 1 and "no function named divide" in before.stdout
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "__init__.py").write_text("")
+    (tmp_path / "pkg" / "deep.py").write_text(
+        "def divide(a, b):\n    if b == 0:\n        raise ValueError('division by zero')\n"
+        "    return a / b\n"
+    )
+    after = subprocess.run(run, cwd=tmp_path, capture_output=True, text=True)
+    assert after.returncode == 0, after.stdout
