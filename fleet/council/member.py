@@ -182,6 +182,15 @@ class Member:
         )
         return self._ask(brief, job, ProposalDraft)
 
+    def write_tests(self, brief: Brief, criteria: Sequence[str]) -> dict[str, str]:
+        """QA: new pytest files for prose ``criteria`` (path -> source), written as a patch."""
+        if self.tools is None or brief.source is None:
+            return {}
+        name = "".join(ch if ch.isalnum() else "_" for ch in (brief.task_id or "task")).lower()
+        job = patching.tests_job(criteria, f"tests/test_{name}_qa.py")
+        patch = self._patch(brief, job, "tests").patch
+        return patching.new_test_files(patch.diff) if patch else {}
+
     def vote(self, brief: Brief) -> BallotDraft:
         """Rank the proposals in ``brief.proposals`` (numbers, best first) and score each 0-10."""
         n = len(brief.proposals)

@@ -146,3 +146,25 @@ def summary(patch: Patch) -> str:
     """A proposal's text for a patch: its rationale, else the files it touches."""
     text = patch.rationale.strip() or f"change {', '.join(patch.files) or 'the code'}"
     return text[:400]
+
+
+def tests_job(criteria: Sequence[str], path: str) -> str:
+    """QA's request: a new test file proving the criteria, written before any implementation."""
+    lines = [
+        f"Write pytest tests in a new file {path} that prove these acceptance criteria:",
+        *(f"- {c}" for c in criteria),
+        "Import the code under test from the module where it is (or belongs) in the repository. "
+        "Each test asserts one concrete input and its expected result. Do not change other files.",
+    ]
+    return "\n".join(lines)
+
+
+def new_test_files(diff: str) -> dict[str, str]:
+    """The new ``test_*.py`` files of a QA patch (edits to existing files are ignored)."""
+    from fleet.evidence.acceptance import new_files
+
+    return {
+        p: text
+        for p, text in new_files(diff).items()
+        if p.rsplit("/", 1)[-1].startswith("test_") and p.endswith(".py")
+    }

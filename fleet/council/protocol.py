@@ -21,6 +21,7 @@ from fleet.council.schemas import (
     ProposalDraft,
     Step,
 )
+from fleet.evidence.suite import with_suite
 
 
 def plan(request: DeliberationRequest) -> list[tuple[int, Step]]:
@@ -83,6 +84,9 @@ def make_proposal(
     req: DeliberationRequest, author: str, round_: int, draft: ProposalDraft | Candidate
 ) -> Proposal:
     if isinstance(draft, Candidate):
+        patch = draft.patch
+        if patch is not None and req.suite is not None and req.suite.files:
+            patch = with_suite(patch, req.suite)  # the winner ships with its acceptance tests
         return Proposal(
             id=f"{req.id}:p{round_}:{author}",
             deliberation_id=req.id,
@@ -90,7 +94,7 @@ def make_proposal(
             role=req.role_of(author),
             round=round_,
             content=draft.answer,
-            patch=draft.patch,
+            patch=patch,
             rationale=draft.reason,
         )
     command = draft.test_command.strip()

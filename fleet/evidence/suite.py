@@ -15,7 +15,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from fleet.contracts import Contract, Evidence, TestOutcome
+from fleet.contracts import Contract, Evidence, Patch, TestOutcome
 
 EXCERPT = 300  # characters of a failure kept per test: enough to cite, small enough for a prompt
 _SECTION = re.compile(r"^diff --git ", re.MULTILINE)
@@ -72,6 +72,17 @@ def strip_paths(diff: str, suite: EvidenceSuite) -> tuple[str, tuple[str, ...]]:
         else:
             kept.append(part)
     return "".join(kept), tuple(dropped)
+
+
+def with_suite(patch: Patch, suite: EvidenceSuite) -> Patch:
+    """A candidate as the council judges and ships it: its own edits outside the suite, plus the
+    suite's generated test files (new files), so the winning patch carries its acceptance tests."""
+    from fleet.patches.diff import file_diff
+
+    own, _ = strip_paths(patch.diff, suite)
+    added = "".join(file_diff(path, None, text) for path, text in sorted(suite.files.items()))
+    files = [f for f in patch.files if not suite.is_protected(f)] + sorted(suite.files)
+    return patch.model_copy(update={"diff": own + added, "files": tuple(dict.fromkeys(files))})
 
 
 def _excerpt(case: ET.Element) -> str:

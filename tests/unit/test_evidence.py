@@ -97,3 +97,29 @@ def test_evidence_links_its_proposal_to_the_sandbox_runs_in_the_graph():
     assert edges == [("EVIDENCED_BY", "d:p0:developer-1", "ToolExecution", "r1")]
     node = next(o for o in ops if isinstance(o, NodeOp))
     assert node.props["tests_failed"] == 1 and "t2" in node.props["failing_tests"]
+
+
+def test_a_candidate_ships_with_the_suite_files_and_without_its_own_edits_to_them():
+    from fleet.contracts import Patch
+    from fleet.evidence.suite import with_suite
+
+    suite = EvidenceSuite(files={"tests/test_acceptance.py": "def test_a():\n    assert 1\n"})
+    patch = Patch(base_commit="c", diff=DIFF, files=("calc.py", "tests/test_acceptance.py"))
+    got = with_suite(patch, suite)
+    assert got.files == ("calc.py", "tests/test_acceptance.py")
+    assert "assert True" not in got.diff and "+def test_a():" in got.diff
+    assert "--- /dev/null" in got.diff and got.diff.startswith("diff --git a/calc.py")
+
+
+def test_devops_and_data_join_when_the_task_touches_their_areas():
+    from fleet.council.team import members_for, proposers
+
+    base = ("developer-1", "developer-2", "qa-1", "architect-1")
+    assert members_for(base, "add a divide function") == base
+    assert members_for(base, "pin the requests dependency in pyproject")[-1] == "devops-1"
+    assert members_for(base, "add a migration for the users table")[-1] == "data-1"
+    assert members_for(base, "x", files=["db/schema.sql", "Dockerfile"])[-2:] == (
+        "devops-1",
+        "data-1",
+    )
+    assert proposers(base) == ("developer-1", "developer-2")
