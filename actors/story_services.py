@@ -1,9 +1,10 @@
 """The orchestrator's real collaborators: the council actor and the workspace runner.
 
 ``RayCouncil`` asks the named council actor (which fans out to the role agents);
-``WorkspaceExecutor`` has the developer's model write the winning change as whole
-files, then the workspace runner clones the story's repository, applies it, and
-builds/tests/lints it in the sandbox supervisor. Each task builds on the previous
+``WorkspaceExecutor`` has the developer's model write the change as a ``Patch`` from a context
+pack of the context actor (the story, the task, findings, the repository map and the relevant
+code), then the workspace runner clones the story's repository, applies the patch with
+``git apply``, and builds/tests/lints it in the sandbox supervisor. Each task builds on the previous
 task's committed workspace, found in the timeline, so a restart loses nothing.
 
 Every model call of a story goes through the usage ledger: the agents and the developer's
@@ -13,17 +14,25 @@ a spent budget reaches the orchestrator as ``BudgetExceeded`` (it parks the stor
 
 from __future__ import annotations
 
-import subprocess
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import ray
 
 from actors.wiring import OrchestratorSettings
-from fleet.contracts import Deliberation, Proposal, RunContext, Story, Task, WorkspaceReport
+from fleet.agents import PatchFailed
+from fleet.contracts import (
+    ContextPack,
+    Deliberation,
+    Proposal,
+    RunContext,
+    Story,
+    Task,
+    WorkspaceReport,
+)
 from fleet.errors import ControlSignal, UserError
 from fleet.ledger import UsageLedger
 from fleet.orchestrator.implement import implement
@@ -31,7 +40,12 @@ from fleet.orchestrator.services import Execution
 from fleet.orchestrator.view import fold
 from fleet.ports import ChatModel, EventLog
 
-MAX_REPO_FILES = 12
+if TYPE_CHECKING:
+    from fleet.adapters.git_repo import GitRepo
+
+MAX_DIFF_CHARS = 20_000  # of the committed diff, kept in the workspace.report event
+# (story_id, role, phase, task_id, local repository, commit) -> the pack for that call
+ContextSource = Callable[[str, str, str, str | None, str, str], ContextPack]
 EXECUTOR_ACTOR = "executor:developer"  # names the implementation call in model.usage events
 DEFAULT_PREFIX = "fleet"  # the event-log prefix of the default fleet (OrchestratorSettings.prefix)
 
@@ -139,10 +153,18 @@ class RayCouncil:
 
 
 class WorkspaceExecutor:
-    """``ExecutorPort``: model writes the change; the workspace runner checks it in the sandbox."""
+    """``ExecutorPort``: the developer's model writes the change as a Patch from a context pack
+    (repository map and relevant code at the base commit); the workspace runner applies it with
+    ``git apply``, builds/tests/lints it in the sandbox, gates and commits it."""
 
     def __init__(
-        self, settings: OrchestratorSettings, log: EventLog, chat: ChatModel | None = None
+        self,
+        settings: OrchestratorSettings,
+        log: EventLog,
+        chat: ChatModel | None = None,
+        *,
+        context: ContextSource | None = None,
+        runner: Any = None,
     ) -> None:
         self.settings = settings
         self.log = log
@@ -152,7 +174,8 @@ class WorkspaceExecutor:
         self._models: dict[str | None, Any] = {}  # model override (None: the fleet's) -> RoleModels
         self._ledger: UsageLedger | None = None
         self._lock = threading.Lock()  # stories are driven by concurrent threads
-        self._runner: Any = None
+        self._runner: Any = runner
+        self._context: ContextSource | None = context  # None: the fleet's context actor
 
     def ledger(self) -> UsageLedger:
         """The orchestrator's ledger, over the story timelines (shared with the agents' ledgers)."""
@@ -180,6 +203,19 @@ class WorkspaceExecutor:
                 self._models[override] = developer_models(settings, self.log, ledger, base=base)
             models = self._models[override]
         return models.for_story(story.id if story else None)
+
+    def context(self) -> ContextSource:
+        """Packs from the fleet's context actor (created on first use, shared by the fleet)."""
+        if self._context is None:
+            actor = context_actor(self.settings)
+
+            def pack(
+                story_id: str, role: str, phase: str, task_id: str | None, repo: str, ref: str
+            ) -> ContextPack:
+                return ray.get(actor.pack.remote(story_id, role, phase, task_id, repo, ref))
+
+            self._context = pack
+        return self._context
 
     def runner(self) -> Any:
         if self._runner is None:
@@ -210,20 +246,40 @@ class WorkspaceExecutor:
             raise UserError(f"story {story.id} has no repository: set 'repo' to a git URL or path")
         return story.repo, story.branch
 
+    def _checkout(self, source: str, base: str | None) -> tuple[GitRepo, str]:
+        """A local repository holding ``base`` (a clone when ``source`` is a URL), and its commit."""
+        from fleet.adapters.git_repo import GitRepo
+
+        if Path(source).is_dir():
+            git = GitRepo(source)
+            return git, git.commit(base or "HEAD")
+        ws = self.runner().prepare(source, branch="fleet/read", base=base)
+        git = GitRepo(ws)
+        return git, git.commit("HEAD")
+
     def execute(
         self, story: Story, task: Task, winner: Proposal | None, *, attempt: int
     ) -> Execution:
         source, base = self._source(story)
         view = fold(self.log.read(story.id))
         findings = view.findings(attempt - 1) if attempt else []
-        files = repo_files(source, base)
-        change = implement(self.chat(story), story, task, winner, files, findings, seed=attempt)
-        # One branch per task attempt, each cloned from the last committed one: history accumulates.
+        git, commit = self._checkout(source, base)
+        pack = self.context()(story.id, "developer", "build", task.id, git.path, commit)
         branch = f"fleet/{story.id}/{task.id}-a{attempt}"
+        try:
+            patch = implement(
+                self.chat(story), pack, story, task, winner, git.files(commit), findings,
+                base_commit=commit, check=git, seed=attempt,
+            )  # fmt: skip
+        except PatchFailed as exc:
+            report = WorkspaceReport(build_ok=False, notes=(f"change rejected: {exc.reason}",))
+            return Execution(report=report, data={"branch": branch, "status": "rejected",
+                                                  "base_commit": commit, "reason": exc.reason[:500]})  # fmt: skip
+        # One branch per task attempt, each cloned from the last committed one: history accumulates.
         ctx = RunContext(story_id=story.id, task_id=task.id, role="developer", phase="build")
         outcome = self.runner().execute(
             source,
-            change,
+            patch.diff,
             branch=branch,
             level=story.rigor,
             context=ctx,
@@ -238,10 +294,27 @@ class WorkspaceExecutor:
             "branch": branch,
             "status": outcome.status,
             "commit": outcome.commit,
-            "files": sorted(change),
+            "base_commit": commit,
+            "files": list(patch.files),
+            "diff": patch.diff[:MAX_DIFF_CHARS],
+            "context_tokens": pack.token_count,
             "reason": outcome.reason[:500],
         }
         return Execution(report=report, data=data)
+
+
+def context_actor(settings: OrchestratorSettings) -> Any:
+    """The fleet's context service actor (``context``; ``context-<prefix>`` for another fleet)."""
+    from actors.context import ACTOR_NAME, build_context_service
+
+    name = ACTOR_NAME if settings.prefix == DEFAULT_PREFIX else f"{ACTOR_NAME}-{settings.prefix}"
+    return build_context_service(
+        settings.redis_url,
+        name=name,
+        namespace=settings.namespace,
+        graph=settings.graph,
+        prefix=settings.prefix,
+    )
 
 
 def budgets_of(settings: OrchestratorSettings) -> dict[str, Any] | None:
@@ -277,29 +350,3 @@ def developer_models(
         event_log=log,
         actor=EXECUTOR_ACTOR,
     )
-
-
-def repo_files(source: str, branch: str | None) -> dict[str, str]:
-    """Small text files of the repository at ``branch`` (what the developer's model sees)."""
-    ref = branch or "HEAD"
-    try:
-        names = subprocess.run(
-            ["git", "-C", source, "ls-tree", "-r", "--name-only", ref],
-            check=True,
-            capture_output=True,
-            text=True,
-            timeout=30,
-        ).stdout.split()
-    except (subprocess.SubprocessError, OSError):
-        return {}  # a remote URL: the model works from the story alone
-    out: dict[str, str] = {}
-    for name in [n for n in names if n.endswith(".py")][:MAX_REPO_FILES]:
-        shown = subprocess.run(
-            ["git", "-C", source, "show", f"{ref}:{name}"],
-            capture_output=True,
-            text=True,
-            timeout=30,
-        )
-        if shown.returncode == 0 and len(shown.stdout) < 4_000:
-            out[name] = shown.stdout
-    return out

@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
-from fleet.agents.author import EDIT_FORMAT, PatchFailed, author_messages, write_patch
+from fleet.agents.author import (
+    EDIT_FORMAT,
+    PatchFailed,
+    author_messages,
+    write_change,
+    write_patch,
+)
 
-__all__ = ["EDIT_FORMAT", "PatchFailed", "author_messages", "write_patch"]
+__all__ = ["EDIT_FORMAT", "PatchFailed", "author_messages", "write_change", "write_patch"]

@@ -60,15 +60,15 @@ def _rationale(reply: str) -> str:
 
 def _attempt(
     reply: str, files: Mapping[str, str], base_commit: str, check: PatchChecker | None
-) -> Patch:
-    """The patch ``reply`` describes. Raises EditError with the reason it is not one."""
+) -> tuple[Patch, dict[str, str]]:
+    """The patch ``reply`` describes and the new files. Raises EditError when it is not one."""
     new = apply_edits(files, parse_edits(reply))
     patch = make_patch(base_commit, files, new, _rationale(reply))
     if not patch.diff:
         raise EditError(reason="no_edits", detail="the edits change nothing")
     if check is not None and (why := check.check(patch)):
         raise EditError(reason="does_not_apply", detail=why)
-    return patch
+    return patch, {p: new[p] for p in patch.files}
 
 
 def write_patch(
@@ -92,6 +92,25 @@ def write_patch(
         PatchFailed: after ``retries`` corrections the edits still do not apply (reason attached).
         ModelUnavailable / BudgetExceeded: from the model.
     """
+    return write_change(
+        model, messages, files, base_commit=base_commit, check=check, temperature=temperature,
+        seed=seed, max_tokens=max_tokens, retries=retries,
+    )[0]  # fmt: skip
+
+
+def write_change(
+    model: ChatModel,
+    messages: Sequence[ChatMessage],
+    files: Mapping[str, str],
+    *,
+    base_commit: str,
+    check: PatchChecker | None = None,
+    temperature: float = 0.0,
+    seed: int | None = None,
+    max_tokens: int = 1024,
+    retries: int = 1,
+) -> tuple[Patch, dict[str, str]]:
+    """``write_patch``, also returning the new content of every file the patch touches."""
     convo = list(messages)
     if not any(EDIT_FORMAT in m.content for m in convo):
         if convo and convo[0].role == "system":

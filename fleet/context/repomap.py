@@ -133,7 +133,7 @@ def rank(infos: Mapping[str, FileInfo], query: str) -> list[tuple[str, float]]:
             idf = math.log(1 + (n - df[t] + 0.5) / (df[t] + 0.5))
             tf = info.terms[t]
             s += idf * tf * 2.2 / (tf + 1.2 * (0.25 + 0.75 * size / avg))
-        scores[path] = s
+        scores[path] = s + _prior(path)
     by_module = {_module(p): p for p in infos if p.endswith(".py")}
     spread = dict(scores)
     for path, info in infos.items():
@@ -143,6 +143,14 @@ def rank(infos: Mapping[str, FileInfo], query: str) -> list[tuple[str, float]]:
                 spread[target] += 0.3 * scores[path]
                 spread[path] += 0.3 * scores[target]
     return sorted(spread.items(), key=lambda kv: (-kv[1], kv[0]))
+
+
+def _prior(path: str) -> float:
+    """A tie-breaker when no word matches: source before tests before other files."""
+    if not path.endswith(".py"):
+        return 0.0
+    name = path.rsplit("/", 1)[-1]
+    return 0.01 if name.startswith("test") or path.startswith("tests/") else 0.02
 
 
 def map_items(infos: Mapping[str, FileInfo], ranked: list[tuple[str, float]]) -> list[str]:
@@ -159,13 +167,13 @@ def map_items(infos: Mapping[str, FileInfo], ranked: list[tuple[str, float]]) ->
 
 def code_items(
     files: Mapping[str, str], infos: Mapping[str, FileInfo], ranked: list[tuple[str, float]],
-    query: str, *, top: int = 6,
+    query: str, *, top: int = 3,
 ) -> list[str]:  # fmt: skip
     """Full text of the most relevant files (large ones: their most relevant functions)."""
     q = set(words(query))
     items = []
     for path, score in ranked[:top]:
-        if score <= 0 and items:
+        if score <= 0:
             break
         text = files[path]
         if len(text) <= WHOLE_FILE_CHARS:

@@ -1,50 +1,31 @@
-"""Turning a council's decision into a concrete change a 135M model can get right.
+"""The developer's change on the story path: a ``Patch`` the model writes as edits.
 
-For tasks whose acceptance criteria are executable ("f(args) returns v", "f(args) raises
-E"), the model fills in only two things, under a grammar: the expression the function
-returns and, per "raises" criterion, the condition that raises. Code decides the rest
-(module, signature, docstring, where the lines go) and the QA step turns the criteria
-into pytest assertions (:mod:`fleet.orchestrator.acceptance`). The model never writes a
-whole file, so it cannot break the code around the function.
+The model sees a context pack (story, task, criteria, findings, the repository map and the
+relevant code) and answers in the edit format (``fleet.agents.write_patch``): it decides which
+files change or are created. Executable criteria ("f(args) returns v", "f(args) raises E") are
+still turned into pytest assertions by code (:mod:`fleet.orchestrator.acceptance`), added to the
+patch next to the model's change, so a criterion means exactly what it says.
 
-Other tasks (prose criteria, or no Python module to put the function in) fall back to
-whole files, schema-constrained, which a larger model can handle.
+When the council's winner already carries a patch on the same base commit, that patch is the
+change: the executor applies exactly what the council chose.
 """
 
 from __future__ import annotations
 
+import ast
 from collections.abc import Mapping, Sequence
 
-from pydantic import BaseModel, ConfigDict, Field
-
-from fleet.contracts import ChatMessage, Proposal, Story, Task
-from fleet.orchestrator import pysource
+from fleet.agents import author_messages, write_change
+from fleet.contracts import ContextPack, Patch, Proposal, Story, Task
 from fleet.orchestrator.acceptance import Example, acceptance_tests, examples
-from fleet.orchestrator.function_draft import Spec, ask_function
-from fleet.ports import ChatModel
-from fleet.structured import structured
+from fleet.patches import make_patch
+from fleet.ports import ChatModel, PatchChecker
 
-MAX_FILE_CHARS = 4_000
-
-
-class FileChange(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    path: str = Field(
-        min_length=1,
-        max_length=120,
-        pattern=r"^[A-Za-z0-9_][A-Za-z0-9_./-]*$",
-        description="repository-relative path",
-    )
-    content: str = Field(max_length=MAX_FILE_CHARS, description="the whole new file")
-
-
-class Change(BaseModel):
-    """The developer's change as whole files (the fallback for prose tasks)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    files: list[FileChange] = Field(min_length=1, max_length=3)
+SYSTEM = (
+    "You are a careful Python developer. Make the smallest change that satisfies the task and its "
+    "acceptance criteria, in whichever files it belongs (create new files when needed), and keep "
+    "existing code working."
+)
 
 
 def task_criteria(story: Story, task: Task) -> list[str]:
@@ -53,122 +34,88 @@ def task_criteria(story: Story, task: Task) -> list[str]:
     return mine or [c for c in story.acceptance_criteria if c.strip()]
 
 
-def prompt(
-    story: Story,
-    task: Task,
-    winner: Proposal | None,
-    files: Mapping[str, str],
-    findings: Sequence[str],
-) -> list[ChatMessage]:
-    """The whole-file implementation request: story, task, the council's decision, the code, the findings."""
-    code = "\n\n".join(
-        f"### {path}\n{text[:MAX_FILE_CHARS]}" for path, text in sorted(files.items())
-    )
-    lines = [
-        f"Story: {story.title}",
-        story.description,
-        "Acceptance criteria:",
-        *(f"- {c}" for c in story.acceptance_criteria),
-        f"Task: {task.description}",
-    ]
-    if winner is not None:
-        lines.append(f"The team decided: {winner.content}")
+def instruction(story: Story, task: Task, winner: Proposal | None, findings: Sequence[str]) -> str:
+    """What to do, after the context: the task, its criteria, the council's decision, findings."""
+    lines = [f"Task: {task.description}", "Acceptance criteria:"]
+    lines += [f"- {c}" for c in task_criteria(story, task)]
+    if winner is not None and winner.content:
+        lines.append(f"The team decided: {winner.content[:800]}")
     if findings:
-        lines += ["The last attempt failed; fix this:", *(f"- {f}" for f in findings[:8])]
-    lines += [
-        "Repository files:",
-        code,
-        "Reply with the complete new content of each file you change or add, tests included.",
-    ]
-    return [
-        ChatMessage(
-            role="system", content="You are a careful Python developer. Keep existing code working."
-        ),
-        ChatMessage(role="user", content="\n".join(lines)),
-    ]
+        lines += ["The last attempt failed; fix this:", *(f"- {f[:300]}" for f in findings[:8])]
+    lines.append("Write the edits that implement the task in the repository above.")
+    return "\n".join(lines)
+
+
+def module_of(files: Mapping[str, str], func: str, prefer: Sequence[str] = ()) -> str | None:
+    """The Python file defining top-level ``func`` (files in ``prefer`` first), or None."""
+    order = [*prefer, *sorted(files)]
+    for path in dict.fromkeys(p for p in order if p.endswith(".py") and p in files):
+        if path.rsplit("/", 1)[-1].startswith("test_"):
+            continue
+        try:
+            tree = ast.parse(files[path])
+        except SyntaxError:
+            continue
+        names = {n.name for n in tree.body if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)}
+        if func in names:
+            return path
+    return None
+
+
+def dotted(path: str) -> str:
+    """``src/calc/ops.py`` -> ``calc.ops``."""
+    mod = path.removesuffix(".py").removesuffix("/__init__").removeprefix("src/")
+    return mod.replace("/", ".")
+
+
+def acceptance_files(
+    cases: Sequence[Example], files: Mapping[str, str], touched: Sequence[str] = ()
+) -> dict[str, str]:
+    """A test module per function of the executable criteria, importing it from where it is
+    defined in ``files`` (the repository after the change); functions defined nowhere get none."""
+    tests_dir = "tests/" if any(p.startswith("tests/") for p in files) else ""
+    out: dict[str, str] = {}
+    for func in dict.fromkeys(e.func for e in cases):
+        path = module_of(files, func, touched)
+        if path is not None:
+            mine = [e for e in cases if e.func == func]
+            out[f"{tests_dir}test_{func}_acceptance.py"] = acceptance_tests(mine, dotted(path))
+    return out
 
 
 def implement(
     chat: ChatModel,
+    context: ContextPack | str,
     story: Story,
     task: Task,
     winner: Proposal | None,
     files: Mapping[str, str],
     findings: Sequence[str],
     *,
-    max_tokens: int = 900,
+    base_commit: str,
+    check: PatchChecker | None = None,
     seed: int = 0,
-) -> dict[str, str]:
-    """Ask ``chat`` for the change; returns path -> whole new content.
+    max_tokens: int = 1024,
+) -> Patch:
+    """The change for ``task`` as a Patch on ``base_commit`` (``files``: the repository there).
 
     ``seed`` is the attempt number: the first attempt decodes greedily, later ones sample.
 
     Raises:
-        InvalidModelOutput: the model's output never matched the schema (or never parsed).
+        PatchFailed: the model's edits never applied (after one correction).
         ModelUnavailable / BudgetExceeded: from the model.
     """
-    cases = examples(task_criteria(story, task))
-    change = function_change(chat, story, cases, files, findings, seed=seed) if cases else None
-    if change is not None:
-        return change
-    whole = structured(
-        chat,
-        prompt(story, task, winner, files, findings),
-        Change,
-        max_tokens=max_tokens,
-        seed=seed,
-        name="developer",
+    if winner is not None and winner.patch is not None and winner.patch.base_commit == base_commit:
+        return winner.patch
+    messages = author_messages(
+        context, instruction=instruction(story, task, winner, findings), system=SYSTEM
     )
-    return {f.path: f.content for f in whole.files}
-
-
-def function_change(
-    chat: ChatModel,
-    story: Story,
-    cases: Sequence[Example],
-    files: Mapping[str, str],
-    findings: Sequence[str],
-    *,
-    seed: int = 0,
-) -> dict[str, str] | None:
-    """The change for executable criteria: each function spliced into its module, plus the
-    generated acceptance tests; None when the repository has no module to put them in."""
-    hint = f"{story.title}\n{story.description}"
-    out: dict[str, str] = {}
-    modules: set[str] = set()
-    for func in dict.fromkeys(e.func for e in cases):
-        mine = [e for e in cases if e.func == func]
-        path = pysource.target_module({**files, **out}, func, hint)
-        if path is None:
-            return None
-        source = out.get(path, files.get(path, ""))
-        params = pysource.signature(func, mine[0].arity, source, hint)
-        spec = Spec(
-            func=func,
-            params=params,
-            returns=pysource.returns_annotation(source, params),
-            examples=tuple(mine),
-            module=path,
-            source=source,
-        )
-        code = ask_function(chat, spec, findings, attempt=seed)
-        out[path] = pysource.splice(source, func, code)
-        modules.add(path)
-        init = path.rsplit("/", 1)[0] + "/__init__.py" if "/" in path else ""
-        if (
-            init in files
-            and init != path
-            and (
-                exported := pysource.export(out.get(init, files[init]), pysource.dotted(path), func)
-            )
-        ):
-            out[init] = exported
-    by_module = {
-        pysource.dotted(p): [e for e in cases if pysource.target_module(out, e.func) == p]
-        for p in sorted(modules)
-    }
-    tests_dir = "tests/" if any(p.startswith("tests/") for p in files) else ""
-    for module, mine in by_module.items():
-        name = "_".join(sorted({e.func for e in mine}))
-        out[f"{tests_dir}test_{name}_acceptance.py"] = acceptance_tests(mine, module)
-    return out
+    patch, new = write_change(
+        chat, messages, files, base_commit=base_commit, check=check,
+        temperature=0.0 if seed == 0 else 0.7, seed=seed or None, max_tokens=max_tokens,
+    )  # fmt: skip
+    cases = examples(task_criteria(story, task))
+    tests = acceptance_files(cases, {**files, **new}, patch.files) if cases else {}
+    if not tests:
+        return patch
+    return make_patch(base_commit, files, {**new, **tests}, patch.rationale)

@@ -1,10 +1,9 @@
 """The bundled sample: a story the demo runs against ``tests/fixtures/sample_repo``.
 
 The story's criteria are executable ("divide(6, 3) returns 2.0", "divide(1, 0) raises
-ValueError ..."), so the developer's model only fills in the returned expression and the
-raise condition of one function (:mod:`fleet.orchestrator.function_draft`), which the
-real SmolLM2-135M gets right on most attempts. ``scripted_developer`` is the scripted
-model's developer: it gives the known-good answer, so ``fleet demo --model scripted``
+ValueError ..."), so code turns them into acceptance tests while the developer's model writes
+the change as edit blocks (:mod:`fleet.orchestrator.implement`). ``scripted_developer`` is the
+scripted model's developer: it gives the known-good edits, so ``fleet demo --model scripted``
 exercises every real part (council, sandbox, tests, gate, graph) deterministically.
 """
 
@@ -54,36 +53,26 @@ def test_divide_by_zero():
 """
 
 
-def _current(messages: Sequence[ChatMessage], path: str) -> str | None:
-    """The file's content as shown in the prompt ("### path" sections)."""
-    text = messages[-1].content if messages else ""
-    marker = f"### {path}\n"
-    if marker not in text:
-        return None
-    body = text.split(marker, 1)[1]
-    return body.split("\n\n### ", 1)[0].split("\nReply with", 1)[0].rstrip("\n") + "\n"
-
-
-def solution(messages: Sequence[ChatMessage]) -> dict[str, str]:
-    """The known-good change for the sample story (idempotent if already applied)."""
-    ops = _current(messages, "calc/ops.py") or '"""Arithmetic operations."""\n'
-    if "def divide" not in ops:
-        ops = ops.rstrip("\n") + "\n" + OPS_DIVIDE
-    return {"calc/ops.py": ops, "tests/test_divide.py": TEST_DIVIDE}
-
-
-DIVIDE_DRAFT = {"returns": "a / b", "raise_if": ["b == 0"]}
+EDIT_DIVIDE = (
+    "Add divide next to the other operations and export it.\n"
+    "calc/ops.py\n<<<<<<< SEARCH\n=======\n" + OPS_DIVIDE.strip("\n") + "\n>>>>>>> REPLACE\n"
+    "calc/__init__.py\n<<<<<<< SEARCH\n"
+    "from calc.ops import add, multiply, subtract\n\n"
+    '__all__ = ["add", "multiply", "subtract"]\n'
+    "=======\n"
+    "from calc.ops import add, divide, multiply, subtract\n\n"
+    '__all__ = ["add", "divide", "multiply", "subtract"]\n'
+    ">>>>>>> REPLACE\n"
+    "tests/test_divide.py\n<<<<<<< SEARCH\n=======\n" + TEST_DIVIDE + ">>>>>>> REPLACE\n"
+)
 
 
 def scripted_developer(messages: Sequence[ChatMessage], schema: dict[str, Any] | None) -> str:
-    """A ScriptedChatModel script: the sample's change for change requests, schema-valid filler otherwise."""
+    """A ScriptedChatModel script: the sample's change (as edit blocks) for change requests,
+    schema-valid filler otherwise."""
     text = messages[-1].content if messages else ""
-    properties = (schema or {}).get("properties", {})
-    if "returns" in properties:  # the function draft: the sample's one function
-        return json.dumps({k: v for k, v in DIVIDE_DRAFT.items() if k in properties})
-    if schema and "files" in properties:
-        files = solution(messages)
-        return json.dumps({"files": [{"path": p, "content": c} for p, c in files.items()]})
+    if schema is None and "<<<<<<< SEARCH" in "\n".join(m.content for m in messages):
+        return EDIT_DIVIDE  # a change request in the edit format: the sample's change
     if schema is None:
         return f"Answer to: {' '.join(text.split()[:40])}"
     return json.dumps(instance_of(schema, text=" ".join(text.split()[:40]), seed=len(text)))
