@@ -26,6 +26,7 @@ TYPES: dict[str, str] = {
     "council.critique": "payload Critique",
     "council.ballot": "payload Ballot",
     "council.evidence": "payload Evidence",
+    "council.suite": "data: deliberation_id, files, tests, trusted, notes (QA's evidence suite)",
     "council.round_completed": "data: deliberation_id, round, missing",
     "council.result": "payload Deliberation",
     "council.quorum_lost": "data: deliberation_id, round, present, quorum",

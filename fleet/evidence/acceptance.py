@@ -173,9 +173,11 @@ def build_suite(
             del files[path]
     for path, src in files.items():
         notes.append(f"kept {path}: {', '.join(names_of_tests(src) or [])}")
+    roots = {tests_dir} if files else set()
+    roots |= {p.split("/", 1)[0] if "/" in p else p for p in repo_tests}
     suite = EvidenceSuite(
         files=files,
-        test_paths=(tests_dir,) if (files or repo_tests) else (".",),
+        test_paths=tuple(sorted(roots)) or (".",),
         protected=tuple(files),
         trusted=trusted,
     )
