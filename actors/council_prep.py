@@ -162,3 +162,21 @@ def task_suite(
         )
     )
     return suite
+
+
+def retries(log: EventLog, story_id: str, deliberation_id: str) -> int:
+    """How many times the PO approved the ``error`` gate after this task attempt's council lost
+    its quorum: each approval asks for a fresh council (new id, new seeds) instead of the
+    checkpointed ``quorum_lost``, which would otherwise be re-raised forever."""
+    lost, n = False, 0
+    for _, event in log.read(story_id):
+        if event.type == "council.quorum_lost":
+            lost = lost or str(event.data.get("deliberation_id", "")).startswith(deliberation_id)
+        elif (
+            event.type == "story.approved"
+            and lost
+            and event.data.get("gate") == "error"
+            and event.data.get("approved", True)
+        ):
+            n, lost = n + 1, False
+    return n

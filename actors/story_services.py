@@ -111,6 +111,8 @@ class RayCouncil:
                 budgets=budgets_of(s),
                 context_service=context_name(s),
                 chat_model_factory=scripted_factory(a, m),
+                # the first developer decodes greedily (the single best guess); the others sample
+                temperature=0.0 if a.split("@", 1)[0] == "developer-1" else 0.7,
             )
             for a, m in new.items()
         ]
@@ -145,7 +147,7 @@ class RayCouncil:
         """A patch council: QA's suite first, then the developers' patches judged by it."""
         from actors.agent import agent_actor_name
         from actors.builder import lookup
-        from actors.council_prep import task_suite, where
+        from actors.council_prep import retries, task_suite, where
         from fleet.council import DeliberationRequest
         from fleet.council.team import proposers
 
@@ -153,6 +155,9 @@ class RayCouncil:
         if findings:
             text += ["The last attempt failed; fix:", *list(findings)[:6]]
         council = self._ensure()
+        retry = retries(self.log, story.id, deliberation_id)
+        if retry:  # the PO approved the error gate after a lost quorum: a fresh council
+            deliberation_id = f"{deliberation_id}:retry{retry}"
         members, roles = self.members(story, task)
         repo, branch, commit = where(self.settings, self.log, story)
         qa = [
@@ -184,6 +189,7 @@ class RayCouncil:
             rounds=self.settings.rounds,
             phase_timeout_s=self.settings.phase_timeout_s,
             rule="evidence",
+            seed=retry,
             suite=suite,
             source=repo,
             base=branch,

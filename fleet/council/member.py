@@ -220,7 +220,7 @@ class Member:
     ) -> list[ChatMessage]:
         """System prompt from roles.yaml; user prompt = context, proposals so far, the job."""
         system = f"{self.spec.system_prompt.strip()} You are {self.agent_id}."
-        system += " Answer in JSON." if json else ""
+        system += " Answer in JSON." if json else f" {patching.style(self.agent_id)}".rstrip()
         parts = [f"## Context\n{self._context(brief)}"]
         if show and brief.proposals:
             parts.append(f"## Proposals\n{listing(brief.proposals, brief.evidence)}")

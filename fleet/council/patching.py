@@ -55,6 +55,23 @@ class Sampling:
         return self.chat.complete(messages, **kw)
 
 
+STYLES = (
+    "",
+    "Prefer the simplest code that is obviously correct.",
+    "Before writing, think through the edge cases (empty input, zero, negatives, ties).",
+    "Follow the docstring and the examples exactly; check your change against each example.",
+)
+
+
+def style(agent_id: str) -> str:
+    """A developer's own angle on the task (``developer-2`` gets the second), so candidates differ."""
+    try:
+        n = int(agent_id.split("@", 1)[0].rsplit("-", 1)[1])
+    except (IndexError, ValueError):
+        return ""
+    return STYLES[(n - 1) % len(STYLES)]
+
+
 def clip(text: str, n: int) -> str:
     return text if len(text) <= n else text[: n - 15] + "\n... (clipped)"
 

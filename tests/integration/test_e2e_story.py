@@ -59,9 +59,11 @@ def test_sample_story_goes_from_backlog_to_done_with_real_parts(real_stack, clie
     types = collections.Counter(
         f.split("\n")[1].removeprefix("event: ") for f in _events(client, real_stack, "e2e-done")
     )
-    # one task: both criteria specify the same function (planning groups them)
+    # one task: both criteria specify the same function (planning groups them); one developer's
+    # patch passes QA's suite and both members rank it first: the council stops after round 0
     assert (
-        types["council.proposal"] >= 2
+        types["council.proposal"] >= 1
+        and types["council.evidence"] >= 1
         and types["council.ballot"] >= 2
         and types["decision.made"] >= 1
     )
