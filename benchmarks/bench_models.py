@@ -1,16 +1,23 @@
-"""Model serving: continuous-batching gain and Serve overhead, side by side in one run.
+"""Model serving with the default model (local-qwen-coder), side by side in one run.
 
+- default_tok_per_s: one stream, a 256-token completion through the llama.cpp Serve app
+  (completion tokens / wall time of the request, prompt included).
 - batching_gain: completion tokens/s of 8 concurrent requests / 8 sequential ones,
-  both through the llama.cpp Serve app over HTTP (goal >= 2.0).
+  both through the Serve app over HTTP (goal >= 2.0).
+- prefix_reuse_gain: a council-shaped workload, 3 requests sharing a ~2,000-token prefix
+  (story + code context) with different questions, one after another as a council's turns
+  are: time with the engine's prompt cache off (``cache_prompt: false``) / time with it on
+  (goal >= 2.0). Each phase has its own prefix, so neither profits from the other.
 - serve_overhead: (median time via Serve - median time in-process) / in-process for a
   64-token completion; in-process = the same engine class called directly (goal < 0.10).
 
 Starts its own local Ray (no dashboard) + Serve on a free port and stops them.
-Run: .venv/bin/python benchmarks/bench_models.py
+Run: .venv/bin/python benchmarks/bench_models.py [--model local-qwen-coder]
 """
 
 from __future__ import annotations
 
+import argparse
 import os
 import statistics
 import sys
@@ -27,9 +34,9 @@ import httpx  # noqa: E402
 from cluster.graphserver import free_port  # noqa: E402
 from fleet.config import load  # noqa: E402
 
-MODEL = "local-smollm2"
 STORY = "Tell me a long story about a robot who learns to write software."
-ROUNDS = 7
+ROUNDS = 5
+MODEL = "local-qwen-coder"
 
 
 def body(i: int, max_tokens: int = 64) -> dict:
@@ -44,23 +51,39 @@ def body(i: int, max_tokens: int = 64) -> dict:
     }
 
 
+def post(client: httpx.Client, url: str, b: dict) -> dict:
+    r = client.post(f"{url}/chat/completions", json=b, timeout=900)
+    r.raise_for_status()
+    return r.json()
+
+
+def single_stream(url: str, client: httpx.Client) -> float:
+    start = time.perf_counter()
+    out = post(client, url, body(7, 256))
+    elapsed = time.perf_counter() - start
+    n = out["usage"]["completion_tokens"]
+    gen = out.get("timings", {}).get("predicted_per_second", 0.0)
+    print(
+        f"single stream: {n} tokens in {elapsed:.1f} s (engine's own generation rate {gen:.1f} tok/s)"
+    )
+    return n / elapsed
+
+
 def batching(url: str, client: httpx.Client) -> tuple[float, float]:
     """Tokens/s of 8 sequential then 8 concurrent requests; prints evidence that the comparison is fair.
 
-    Every request generates exactly 64 tokens (ignore_eos); the engine's prompt cache shares the common
-    prefix across slots, so both phases process about the same few prompt tokens (printed); and the
-    concurrent phase really overlaps: the printed overlap is the peak number of requests in flight.
+    Every request generates exactly 64 tokens (ignore_eos); the printed prompt tokens show how
+    much prompt each phase evaluated; the printed overlap is the peak number of requests in flight.
     """
     spans: list[tuple[float, float]] = []
     prompt: list[int] = []
 
     def one(i: int) -> int:
         start = time.perf_counter()
-        r = client.post(f"{url}/chat/completions", json=body(i), timeout=300)
-        r.raise_for_status()
+        out = post(client, url, body(i))
         spans.append((start, time.perf_counter()))
-        prompt.append(r.json().get("timings", {}).get("prompt_n", -1))
-        return r.json()["usage"]["completion_tokens"]
+        prompt.append(out.get("timings", {}).get("prompt_n", -1))
+        return out["usage"]["completion_tokens"]
 
     start = time.perf_counter()
     seq_tokens = sum(one(i) for i in range(8))
@@ -77,6 +100,43 @@ def batching(url: str, client: httpx.Client) -> tuple[float, float]:
         f"peak in flight {overlap}/8"
     )
     return seq, con
+
+
+def council_prefix(tag: str, tokens: int = 2000) -> str:
+    """A story + code context of about ``tokens`` Qwen tokens (counted with the model's tokenizer)."""
+    from fleet.adapters.gguf_tokenizer import GGUFTokenizer
+
+    tok = GGUFTokenizer(model=MODEL)
+    parts = [f"Story {tag}: add rate limiting to the {tag} export API. Code context follows.\n"]
+    i = 0
+    while tok.count("".join(parts)) < tokens:
+        parts.append(
+            f"def handler_{tag}_{i}(request, limit={i % 7 + 1}):\n"
+            f"    '''Serve export page {i} for {tag}; at most limit calls per second.'''\n"
+            f"    window = request.user.window_{i % 5}\n"
+            f"    if window.count >= limit:\n        raise TooMany('{tag}-{i}')\n"
+            f"    return export(request, page={i})\n\n"
+        )
+        i += 1
+    return "".join(parts)
+
+
+def council_turns(url: str, client: httpx.Client, *, reuse: bool, tag: str) -> tuple[float, list]:
+    """Three members' turns on one shared prefix; (seconds, prompt tokens evaluated per turn)."""
+    prefix = council_prefix(tag)
+    questions = ["Propose a change.", "Critique the proposal.", "Vote: which plan is best?"]
+    evaluated, start = [], time.perf_counter()
+    for q in questions:
+        b = {
+            "model": MODEL,
+            "messages": [{"role": "system", "content": prefix}, {"role": "user", "content": q}],
+            "max_tokens": 16,
+            "temperature": 0.0,
+            "ignore_eos": True,
+            "cache_prompt": reuse,
+        }
+        evaluated.append(post(client, url, b).get("timings", {}).get("prompt_n", -1))
+    return time.perf_counter() - start, evaluated
 
 
 def timed(call, i: int) -> float:
@@ -97,16 +157,16 @@ def in_process(spec) -> float:
     return statistics.median(times)
 
 
-def via_serve(url: str, client: httpx.Client) -> float:
-    def call(b: dict) -> dict:
-        r = client.post(f"{url}/chat/completions", json=b, timeout=300)
-        r.raise_for_status()
-        return r.json()
-
-    return statistics.median([timed(call, i) for i in range(ROUNDS)])
+def report(name: str, value: float, goal: str, met: bool) -> None:
+    print(f"{name} {value:.3f} (goal {goal}: {'met' if met else 'MISSED'})")
 
 
 def main() -> int:
+    global MODEL
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--model", default=MODEL, help="llamacpp model from models.yaml")
+    MODEL = parser.parse_args().model
+
     import ray
     from ray import serve
 
@@ -115,7 +175,10 @@ def main() -> int:
     models = load("models.yaml")
     spec = models.models[MODEL]
     print(
-        f"model {MODEL}: n_parallel={spec.n_parallel} n_threads={spec.n_threads} num_cpus={spec.num_cpus}"
+        f"model {MODEL} ({spec.gguf}): n_parallel={spec.n_parallel} n_threads={spec.n_threads} "
+        f"num_cpus={spec.num_cpus} cache_prompt={spec.cache_prompt} "
+        f"slot_prompt_similarity={spec.slot_prompt_similarity}",
+        flush=True,
     )
     # Two engines alive at once compete for the 2 cores, so the in-process baseline runs first, alone.
     local = in_process(spec)
@@ -131,23 +194,31 @@ def main() -> int:
         serve.start(http_options={"host": "127.0.0.1", "port": free_port()})
         url = deploy_llm(models, MODEL, route_prefix="/llm", app_name="llm-bench")
         with httpx.Client() as client:
-            client.post(
-                f"{url}/chat/completions", json=body(0, 8), timeout=300
-            ).raise_for_status()  # warm up
-            served = via_serve(url, client)
+            post(client, url, body(0, 8))  # warm up
+            served = statistics.median(
+                [timed(lambda b: post(client, url, b), i) for i in range(ROUNDS)]
+            )
+            tok_s = single_stream(url, client)
             seq, con = batching(url, client)
+            cold, cold_n = council_turns(url, client, reuse=False, tag="billing")
+            warm, warm_n = council_turns(url, client, reuse=True, tag="orders")
     finally:
         serve.shutdown()
         ray.shutdown()
     print(
         f"64-token completion, median of {ROUNDS}: via Serve {served * 1000:.1f} ms, in-process {local * 1000:.1f} ms"
     )
-    gain, over = con / seq, (served - local) / local
     print(
-        f"batching gain {gain:.2f}x (goal >= 2.0: {'met' if gain >= 2 else 'MISSED'}); "
-        f"serve overhead {over:.3f} (goal < 0.10: {'met' if over < 0.10 else 'MISSED'})"
+        f"council turns on a shared prefix: without reuse {cold:.1f} s (prompt tokens evaluated "
+        f"{cold_n}), with reuse {warm:.1f} s ({warm_n})"
     )
+    gain, over, reuse = con / seq, (served - local) / local, cold / warm
+    report("batching_gain", gain, ">= 2.0", gain >= 2)
+    report("prefix_reuse_gain", reuse, ">= 2.0", reuse >= 2)
+    report("serve_overhead", over, "< 0.10", over < 0.10)
+    print(f"RESULT default_tok_per_s {tok_s:.2f}")
     print(f"RESULT batching_gain {gain:.3f}")
+    print(f"RESULT prefix_reuse_gain {reuse:.3f}")
     print(f"RESULT serve_overhead {over:.4f}")
     print(f"RESULT concurrent_tokens_per_s {con:.1f}")
     print(f"RESULT sequential_tokens_per_s {seq:.1f}")

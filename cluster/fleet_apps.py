@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import sys
 import time
@@ -70,7 +71,7 @@ def connect(config: FleetConfig) -> Any:
             address=ray_address(config),
             namespace=config.ray.namespace,
             log_to_driver=False,
-            logging_level="ERROR",
+            logging_level=logging.ERROR,
         )
     return ray
 

@@ -105,7 +105,7 @@ def _jobs(args: argparse.Namespace) -> int:
     return 0
 
 
-def register_jobs(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register_jobs(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("submit", help="run a backlog of stories as a Ray job")
     p.add_argument("backlog", help="BACKLOG.yaml")
     p.add_argument("--no-wait", action="store_true", help="return once the job is submitted")

@@ -108,7 +108,7 @@ def _delete(args: argparse.Namespace) -> int:
     return 0
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(subparsers: argparse._SubParsersAction) -> None:
     """Add ``cluster render|apply|status|delete`` to the ``fleet`` command."""
     text = "render, apply, inspect or delete the fleet on a KubeRay cluster"
     group = subparsers.add_parser("cluster", help=text, description=text)

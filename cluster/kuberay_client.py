@@ -13,7 +13,7 @@ import contextlib
 import json
 import time
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, cast
 
 import urllib3
 from kubernetes import client, config
@@ -88,15 +88,17 @@ class KubeRayClient:
     def create(self, obj: Obj) -> Obj:
         kind, name = _kind_name(obj)
         with self._errors(kind, name):
-            return self.custom.create_namespaced_custom_object(
+            found = self.custom.create_namespaced_custom_object(
                 GROUP, VERSION, self.namespace, _plural(kind), obj, _request_timeout=TIMEOUT
             )
+        return cast(Obj, found)
 
     def get(self, kind: str, name: str) -> Obj:
         with self._errors(kind, name):
-            return self.custom.get_namespaced_custom_object(
+            found = self.custom.get_namespaced_custom_object(
                 GROUP, VERSION, self.namespace, _plural(kind), name, _request_timeout=TIMEOUT
             )
+        return cast(Obj, found)
 
     def list(self, kind: str, *, label_selector: str | None = None) -> list[Obj]:
         with self._errors(kind, "*"):
@@ -108,12 +110,12 @@ class KubeRayClient:
                 label_selector=label_selector,
                 _request_timeout=TIMEOUT,
             )
-        return list(out.get("items") or [])
+        return list(cast(Obj, out).get("items") or [])
 
     def patch(self, kind: str, name: str, patch: Obj) -> Obj:
         """JSON merge patch (RFC 7386)."""
         with self._errors(kind, name):
-            return self.custom.patch_namespaced_custom_object(
+            found = self.custom.patch_namespaced_custom_object(
                 GROUP,
                 VERSION,
                 self.namespace,
@@ -123,6 +125,7 @@ class KubeRayClient:
                 _content_type=MERGE,
                 _request_timeout=TIMEOUT,
             )
+        return cast(Obj, found)
 
     def delete(self, kind: str, name: str) -> None:
         with self._errors(kind, name):

@@ -212,7 +212,8 @@ def up(config: FleetConfig, *, extra: Sequence[Component] = ()) -> StackStatus:
         StorageUnavailable, RayUnavailable: a component did not come up.
     """
     Path(config.data_dir).mkdir(parents=True, exist_ok=True)
-    started, reused = [], []
+    started: list[str] = []
+    reused: list[str] = []
     for comp in components(config, extra):
         _pid, fresh = comp.start()
         (started if fresh else reused).append(comp.name)

@@ -47,7 +47,7 @@ def _status(args: argparse.Namespace) -> int:
     return 0 if st.healthy else 1
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(subparsers: argparse._SubParsersAction) -> None:
     """Add ``up``, ``down`` and ``status`` to the ``fleet`` command."""
     for name, func, text in (
         ("up", _up, "start Redis+FalkorDB, the Ray head, the Serve apps and actors (idempotent)"),

@@ -182,7 +182,7 @@ def _common(p: argparse.ArgumentParser) -> None:
     )
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the story commands to ``fleet``."""
     from cluster.jobs_cli import register_jobs
 

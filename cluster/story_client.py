@@ -28,8 +28,12 @@ PO_GATES = ("scope", "design", "acceptance")
 
 
 class GatewayError(FleetError):
+    """The gateway refused a call (``status`` is its HTTP status) or could not be reached (0)."""
+
     def __init__(self, *, status: int, message: str) -> None:
-        super().__init__(f"gateway answered {status}: {message}", status=status, message=message)
+        # ``detail``, not ``message``: FleetError's first argument is already called message
+        text = f"gateway answered HTTP {status}: {message}" if status else message
+        super().__init__(text, status=status, detail=message)
 
 
 @dataclass
@@ -55,11 +59,7 @@ class Client:
                 status=0, message=f"cannot reach {self.base_url}: {exc} (is `fleet up` running?)"
             ) from None
         if r.status_code >= 400:
-            try:
-                msg = r.json().get("message", r.text)
-            except ValueError:
-                msg = r.text
-            raise GatewayError(status=r.status_code, message=msg)
+            raise GatewayError(status=r.status_code, message=_error_message(r))
         return r.json() if "json" in r.headers.get("content-type", "") else r.text
 
     def events(self, story_id: str, *, after: str = "0") -> Iterator[tuple[str, dict[str, Any]]]:
@@ -75,9 +75,8 @@ class Client:
                     timeout=httpx.Timeout(30.0, read=60.0),
                 ) as resp:
                     if resp.status_code >= 400:
-                        raise GatewayError(
-                            status=resp.status_code, message=resp.read().decode()[:300]
-                        )
+                        resp.read()
+                        raise GatewayError(status=resp.status_code, message=_error_message(resp))
                     for frame in _frames(resp.iter_lines()):
                         last = frame["id"]
                         event = json.loads(frame["data"])
@@ -86,6 +85,16 @@ class Client:
                             return
             except (httpx.ReadTimeout, httpx.RemoteProtocolError, httpx.ConnectError):
                 time.sleep(1.0)  # the gateway restarted or the stream idled out: resume from `last`
+
+
+def _error_message(r: httpx.Response) -> str:
+    """The gateway's ``message`` (its error model), else the start of the body, on one line."""
+    try:
+        body = r.json()
+    except ValueError:
+        body = None
+    text = body.get("message") if isinstance(body, dict) else None
+    return " ".join(str(text or r.text or r.reason_phrase).split())[:300]
 
 
 def _frames(lines: Iterator[str]) -> Iterator[dict[str, str]]:
@@ -137,6 +146,10 @@ def describe(event: dict[str, Any]) -> str | None:
         )
     if t == "gate.result":
         return f"  gate {p.get('profile')} {d.get('task_id')}: {p.get('verdict')} ({p.get('score', 0):.0f}/100)"
+    if t == "model.fallback":
+        return f"  !! model {d.get('from')} failed, falling back to {d.get('to')} ({d.get('role')}): {d.get('reason')}"
+    if t == "model.error":
+        return f"  !! MODEL ERROR ({d.get('role')}, {d.get('model')}): {d.get('reason')}"
     if t == "budget.exceeded":
         return f"  budget spent: {d}"
     if t == "story.done":

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, JsonValue, TypeAdapter
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, TypeAdapter, field_validator
 
 RigorLevel = Literal["L0", "L1", "L2", "L3"]
 StoryState = Literal["BACKLOG", "DRAFT", "DESIGN", "BUILD", "TEST", "DOCS", "DONE"]
@@ -45,6 +45,15 @@ class Story(Contract):
         default_factory=dict,
         description="role -> models.yaml model, for this story only (overrides routing)",
     )
+    shared: bool = Field(False, description="other POs may act on it too (else only its PO)")
+
+    @field_validator("repo", "branch")
+    @classmethod
+    def _not_an_option(cls, value: str | None) -> str | None:
+        # Both reach git's command line; an option-like value is refused before it gets there.
+        if value is not None and (value.startswith("-") or any(c in value for c in "\0\r\n")):
+            raise ValueError("may not start with '-' or contain NUL or line breaks")
+        return value
 
 
 class Finding(Contract):
@@ -268,6 +277,9 @@ class TaskSpec(Contract):
     cmd: tuple[str, ...] = Field(min_length=1)
     env: dict[str, str] = Field(default_factory=dict)
     workspace: str | None = None
+    cwd: str | None = Field(
+        None, description="where the command starts, relative to the workspace (default: its root)"
+    )
     image: str | None = None
     timeout_s: float = 60.0
     resources: Resources = Resources()

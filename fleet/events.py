@@ -37,6 +37,7 @@ TYPES: dict[str, str] = {
     "gate.result": "payload GateResult; data: task_id, attempt",
     "model.usage": "payload UsageRecord",
     "model.fallback": "data: role, from, to, reason",
+    "model.error": "data: role, model, reason (every model of the role's chain failed)",
     "budget.exceeded": "data: scope, limit, spent, unit",
     "docs.written": "data: summary (the story's documentation, Markdown)",
     "story.done": "data: outcome",

@@ -11,6 +11,13 @@ evaluation, first match wins:
 3. the phase's ``deny`` prefixes -> deny
 4. the phase's ``allow`` prefixes -> allow
 5. ``default`` (``deny`` in the shipped policy)
+
+An allowed command is still denied when the run's environment names a variable the policy
+does not allow (:meth:`PolicyEngine.env_problem`): ``PATH`` is pinned by the sandbox, and
+``LD_*``, ``GCONV_PATH`` and ``PYTHON*`` pass only when ``env_allow`` names them exactly (a
+``LC_*``-style pattern never covers them). The sandbox layer resolves the executable to an
+absolute path in a trusted directory before running it, so a basename rule cannot be satisfied
+by a same-named file in the workspace.
 """
 
 from __future__ import annotations
@@ -22,6 +29,7 @@ from dataclasses import dataclass
 from fleet.config import PhaseRules, PolicyConfig
 
 _PYTHON = re.compile(r"^python(3(\.\d+)?)?$")
+_DANGEROUS = re.compile(r"^(LD_.*|GCONV_PATH|PYTHON.*|BASH_ENV|ENV|IFS|PATH)$")
 
 
 @dataclass(frozen=True)
@@ -83,8 +91,37 @@ class PolicyEngine:
     def _rules(self, role: str, phase: str) -> PhaseRules | None:
         return self._config.roles.get(role, {}).get(phase)
 
-    def decide(self, argv: Sequence[str], *, role: str, phase: str) -> PolicyDecision:
-        """Allow or deny ``argv`` for ``role`` in ``phase``, naming the deciding rule."""
+    def env_problem(self, env: Mapping[str, str]) -> str | None:
+        """The first variable of ``env`` the policy refuses, with why; ``None`` if all may pass."""
+        exact = {n for n in self._config.env_allow if not n.endswith("*")}
+        prefixes = tuple(n[:-1] for n in self._config.env_allow if n.endswith("*"))
+        for name in env:
+            if name == "PATH":
+                return "PATH is pinned by the sandbox; a run may not set it"
+            if name in exact:
+                continue
+            if _DANGEROUS.match(name):
+                return f"{name} can load code into the run; refused unless env_allow names it"
+            if not (prefixes and name.startswith(prefixes)):
+                return f"{name} is not in the policy's env_allow"
+        return None
+
+    def decide(
+        self,
+        argv: Sequence[str],
+        *,
+        role: str,
+        phase: str,
+        env: Mapping[str, str] | None = None,
+    ) -> PolicyDecision:
+        """Allow or deny ``argv`` (run with ``env``) for ``role`` in ``phase``, naming the rule."""
+        decision = self._decide_argv(argv, role=role, phase=phase)
+        why = self.env_problem(env or {}) if decision.allowed else None
+        if why:
+            return PolicyDecision(False, f"env:{why.split(' ', 1)[0]}", why)
+        return decision
+
+    def _decide_argv(self, argv: Sequence[str], *, role: str, phase: str) -> PolicyDecision:
         if not argv or not argv[0]:
             return PolicyDecision(False, "empty_argv", "no command given")
         for i, arg in enumerate(argv):
@@ -128,6 +165,5 @@ class PolicyEngine:
         )
 
     def filter_env(self, env: Mapping[str, str]) -> dict[str, str]:
-        """Only the allowlisted variables of ``env``; everything else (tokens, keys) stays out."""
-        allow = set(self._config.env_allow)
-        return {k: v for k, v in env.items() if k in allow}
+        """Only the variables of ``env`` the policy lets through; the rest (tokens, keys) stays out."""
+        return {k: v for k, v in env.items() if self.env_problem({k: v}) is None}

@@ -26,7 +26,8 @@ class RoutedChatModel:
     """A ChatModel over an ordered chain ``[(name, model), ...]``: first that answers wins.
 
     Every switch from one model to the next is recorded as a ``model.fallback``
-    event through ``on_event`` (e.g. ``event_log.append``).
+    event through ``on_event`` (e.g. ``event_log.append``), and a call that no model of
+    the chain could answer as a ``model.error`` event before it raises.
     """
 
     def __init__(
@@ -76,16 +77,24 @@ class RoutedChatModel:
                 reasons.append(f"{name}: {reason}")
                 if i + 1 < len(self.chain):
                     self._fallback(name, self.chain[i + 1][0], reason)
-        raise ModelUnavailable(model=self.name, reason="; ".join(reasons))
+        reason = "; ".join(reasons)
+        self._emit("model.error", {"role": self.role, "model": self.name, "reason": reason[:1000]})
+        raise ModelUnavailable(model=self.name, reason=reason)
 
     def _fallback(self, source: str, target: str, reason: str) -> None:
+        self._emit(
+            "model.fallback",
+            {"role": self.role, "from": source, "to": target, "reason": reason[:500]},
+        )
+
+    def _emit(self, type: str, data: dict[str, Any]) -> None:
         if self.on_event is None:
             return
         event: FleetEvent = make_event(
             self.story_id or UNATTRIBUTED,
-            "model.fallback",
+            type,
             clock=self.clock,
-            data={"role": self.role, "from": source, "to": target, "reason": reason[:500]},
+            data=data,
             actor=f"agent:{self.role}",
         )
         self.on_event(event)

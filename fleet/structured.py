@@ -18,7 +18,8 @@ T = TypeVar("T", bound=BaseModel)
 
 def json_schema(model: type[BaseModel]) -> dict[str, Any]:
     """The JSON schema sent as ``response_format`` for ``model`` (a fresh dict each call)."""
-    return json.loads(_schema_text(model))
+    schema: dict[str, Any] = json.loads(_schema_text(model))
+    return schema
 
 
 @lru_cache(maxsize=256)

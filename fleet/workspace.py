@@ -116,6 +116,43 @@ def parse_junit(xml_text: str) -> tuple[int, int, list[str]]:
     return passed, failed, names
 
 
+_COLLECTED = re.compile(r"^collected (\d+) items?", re.M)
+_SUMMARY = re.compile(r"^=+ (?P<body>[^=\n]*?) in [\d.]+s(?: \([^)]*\))? =+$", re.M)
+_COUNT = re.compile(r"(\d+) (passed|failed|errors?|skipped|xfailed|xpassed)")
+
+
+def junit_problem(xml_text: str, stdout: str, exit_code: int | None) -> str | None:
+    """Why a JUnit report that claims no failures disagrees with the run that produced it.
+
+    The tests run in the process that writes the report, so they can overwrite it; the report
+    is only believed when pytest's own terminal output (what it collected, its summary line)
+    and the exit code tell the same story.
+    """
+    try:
+        passed, failed, _ = parse_junit(xml_text)
+        cases = sum(1 for _ in ET.fromstring(xml_text).iter("testcase"))
+    except ET.ParseError:
+        return "the junit report is not XML"
+    if failed:
+        return None  # a report admitting failures blocks the gate anyway
+    collected = [int(n) for n in _COLLECTED.findall(stdout)]
+    if len(collected) != 1:
+        return "pytest's output does not say (once) how many tests it collected"
+    if cases != collected[0]:
+        return f"the junit report lists {cases} tests, collection found {collected[0]}"
+    summaries = _SUMMARY.findall(stdout)
+    if len(summaries) != 1:
+        return "pytest's output has no single summary line"
+    counts = {kind.rstrip("s"): int(n) for n, kind in _COUNT.findall(summaries[0])}
+    if counts.get("failed") or counts.get("error"):
+        return f"pytest reported {summaries[0]!r} but the junit report claims no failures"
+    if counts.get("passed", 0) != passed:
+        return f"pytest reported {summaries[0]!r}, the junit report {passed} passed"
+    if exit_code not in (0, None):
+        return f"pytest exited with {exit_code} but the junit report claims no failures"
+    return None
+
+
 def parse_coverage(json_text: str) -> float | None:
     """Total percent covered from ``coverage json`` output."""
     try:

@@ -11,7 +11,8 @@ A denied command never reaches the backend: it comes back as
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+import sys
+from collections.abc import Mapping, Sequence
 
 from fleet.contracts import TaskResult, TaskSpec
 from fleet.events import make_event
@@ -20,6 +21,27 @@ from fleet.policy import PolicyDecision, PolicyEngine
 from fleet.ports import Clock, EventLog, Sandbox
 
 NO_STORY = "_sandbox"  # timeline for runs that belong to no story (benchmarks, health probes)
+SAFE_DIRS = ("/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin")
+
+
+def trusted_dirs() -> tuple[str, ...]:
+    """Where executables may come from: the pinned PATH, then the fleet's own venv."""
+    return (*SAFE_DIRS, os.path.dirname(os.path.abspath(sys.executable)))
+
+
+def resolve_executable(argv0: str, dirs: Sequence[str]) -> str | None:
+    """``argv0`` as an absolute executable in one of ``dirs`` (a bare name is searched for in
+    them, in order); ``None`` when it is elsewhere (the workspace, say) or not executable."""
+    if "/" in argv0:
+        if not os.path.isabs(argv0) or os.path.normpath(argv0) != argv0:
+            return None
+        candidates = [argv0] if os.path.dirname(argv0) in dirs else []
+    else:
+        candidates = [os.path.join(d, argv0) for d in dirs]
+    for path in candidates:
+        if os.path.isfile(path) and os.access(path, os.X_OK):
+            return path
+    return None
 
 
 class AuditedSandbox:
@@ -34,6 +56,7 @@ class AuditedSandbox:
         clock: Clock | None = None,
         host_env: Mapping[str, str] | None = None,
         actor: str = "sandbox",
+        executable_dirs: Sequence[str] | None = None,
     ) -> None:
         self.backend = backend
         self.policy = policy
@@ -41,6 +64,7 @@ class AuditedSandbox:
         self._clock = clock or SystemClock()
         self._host_env = dict(os.environ if host_env is None else host_env)
         self._actor = actor
+        self._dirs = tuple(executable_dirs) if executable_dirs is not None else trusted_dirs()
 
     @property
     def name(self) -> str:
@@ -75,7 +99,15 @@ class AuditedSandbox:
             SandboxUnavailable: from the backend; the decision is audited before.
         """
         ctx = spec.context
-        decision = self.policy.decide(spec.cmd, role=ctx.role, phase=ctx.phase)
+        decision = self.policy.decide(spec.cmd, role=ctx.role, phase=ctx.phase, env=spec.env)
+        exe = resolve_executable(spec.cmd[0], self._dirs) if decision.allowed else None
+        if decision.allowed and exe is None:
+            decision = PolicyDecision(
+                False,
+                "executable:untrusted",
+                f"{spec.cmd[0]!r} is not an executable in a trusted directory "
+                f"({', '.join(self._dirs)}); programs never come from the workspace",
+            )
         self._audit_decision(spec, decision)
         if not decision.allowed:
             result = TaskResult(
@@ -85,9 +117,11 @@ class AuditedSandbox:
                 reason=f"{decision.rule}: {decision.reason}",
             )
         else:
-            # Only allowlisted host variables pass; the spec's own env is explicit and wins.
+            # Only allowlisted host variables pass; the spec's own env (checked) is explicit and wins.
+            # What runs is the resolved executable the decision was about.
             env = self.policy.filter_env(self._host_env) | dict(spec.env)
-            result = self.backend.run(spec.model_copy(update={"env": env}))
+            cmd = (exe or spec.cmd[0], *spec.cmd[1:])
+            result = self.backend.run(spec.model_copy(update={"env": env, "cmd": cmd}))
         data = {
             "argv": list(spec.cmd),
             "role": ctx.role,

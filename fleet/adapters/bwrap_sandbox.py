@@ -23,7 +23,9 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
+import re
 import shutil
+import stat
 import subprocess
 import sys
 import threading
@@ -81,11 +83,13 @@ class BwrapSandbox:
         expose: tuple[str, ...] | None = None,
         output_ceiling_factor: int = 16,
         prewarm: int = 2,
+        tmpfs_mb: int = 512,
     ) -> None:
         self._bwrap = shutil.which("bwrap")
         self._root = os.geteuid() == 0
         self._setpriv = shutil.which("setpriv") if self._root else None
         self._dash = shutil.which("dash") or shutil.which("sh") or "/bin/sh"
+        self._env = shutil.which("env", path=SAFE_PATH) or "/usr/bin/env"
         self.uid = uid if self._root else os.geteuid()
         self.use_cgroups = use_cgroups and self._root
         # The interpreter prefix (pyenv in /root) and the project's venv (a checkout under /tmp or
@@ -93,6 +97,7 @@ class BwrapSandbox:
         prefixes = (os.path.realpath(sys.base_prefix), os.path.realpath(sys.prefix))
         self._expose = expose if expose is not None else tuple(dict.fromkeys(prefixes))
         self._ceiling = output_ceiling_factor
+        self.tmpfs_mb = tmpfs_mb  # each private tmpfs (/tmp, /dev/shm...) holds at most this much
         self._runs: dict[str, _Run] = {}
         self._lock = threading.Lock()
         # Armed launches: bwrap already started and inside its cgroup, waiting for its argv.
@@ -128,11 +133,15 @@ class BwrapSandbox:
         return why
 
     # -------------------------------------------------------------- argv
-    def _mounts(self, workspace: str | None) -> list[str]:
+    def _mounts(self, workspace: str | None, cwd: str | None = None) -> list[str]:
         args = ["--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"]
+        size = str(self.tmpfs_mb * 1024 * 1024)
+        # /dev/shm writable (multiprocessing's locks and queues need it), size-limited like the rest.
+        args += ["--perms", "1777", "--size", size, "--tmpfs", "/dev/shm"]
         for masked in MASKED:
             # Scratch dirs must be writable by the unprivileged uid, like on a normal host.
-            args += ["--perms", "1777" if masked.endswith("tmp") else "0755", "--tmpfs", masked]
+            perms = "1777" if masked.endswith("tmp") else "0755"
+            args += ["--perms", perms, "--size", size, "--tmpfs", masked]
         made: set[str] = set()
         binds = [(p, "--ro-bind") for p in self._expose]
         if workspace:
@@ -147,6 +156,12 @@ class BwrapSandbox:
                         made.add(d)
                         args += ["--perms", "0755", "--dir", d]
             args += [kind, path, path]
+        for repo in dict.fromkeys(p for p in (workspace, cwd) if p):
+            dot_git = os.path.join(repo, ".git")
+            with contextlib.suppress(OSError):
+                mode = os.lstat(dot_git).st_mode
+                if stat.S_ISDIR(mode) or stat.S_ISREG(mode):  # never a link: bwrap would follow
+                    args += ["--ro-bind", dot_git, dot_git]  # hooks and config stay the host's
         return args
 
     def argv(self, spec: TaskSpec, workspace: str | None) -> list[str]:
@@ -156,17 +171,21 @@ class BwrapSandbox:
 
     def _options(self, spec: TaskSpec, workspace: str | None) -> list[str]:
         _reject_nul(spec)
+        cwd = _start_dir(spec, workspace)
         args = ["--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts"]
         args += ["--unshare-cgroup-try"] if self._root else ["--unshare-user"]
-        args += self._mounts(workspace)
-        for key, value in spec.env.items():
-            args += ["--setenv", key, value]
-        args += ["--chdir", workspace or "/tmp", "--hostname", "sandbox"]
+        args += self._mounts(workspace, cwd)
+        args += ["--chdir", cwd or workspace or "/tmp", "--hostname", "sandbox"]
         args += ["--die-with-parent", "--new-session", "--"]
         if self._root:
             assert self._setpriv is not None
             args += [self._setpriv, f"--reuid={self.uid}", f"--regid={self.uid}", "--clear-groups"]
             args += ["--bounding-set=-all", "--inh-caps=-all", "--no-new-privs", "--"]
+        # The spec's environment is applied only here, by `env` running after the drop: nothing
+        # of it (LD_PRELOAD, PATH...) ever reaches bwrap or setpriv, which still hold privileges.
+        # PATH is pinned.
+        run_env = {**BASE_ENV, **{k: v for k, v in spec.env.items() if k != "PATH"}}
+        args += [self._env, "-i", "--", *(f"{k}={v}" for k, v in run_env.items())]
         return args + list(spec.cmd)
 
     # -------------------------------------------------------------- run
@@ -266,8 +285,8 @@ class BwrapSandbox:
             code in (137, -9) and cpu >= spec.resources.cpu_seconds - 0.05
         ):
             limit = "cpu"
-        elif code in (128 + 25, -25):
-            limit = "file_size"
+        elif code in (128 + 25, -25) or (failed and "File too large" in err.tail()):
+            limit = "file_size"  # a signal, or EFBIG where the program ignores SIGXFSZ (Python)
         elif failed and "MemoryError" in err.tail():
             limit = "memory"
         if stop == "timeout":
@@ -302,6 +321,32 @@ class BwrapSandbox:
             return list(self._runs)
 
 
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def _start_dir(spec: TaskSpec, workspace: str | None) -> str | None:
+    """The directory the command starts in: ``spec.cwd`` inside the workspace, never via a link."""
+    if not spec.cwd:
+        return None
+    parts = Path(spec.cwd).parts
+    if not workspace or Path(spec.cwd).is_absolute() or ".." in parts:
+        raise InvalidInput(
+            what="TaskSpec", field="cwd", problem="must be a relative path inside the workspace"
+        )
+    here = workspace
+    for part in parts:
+        here = os.path.join(here, part)
+        try:
+            plain = stat.S_ISDIR(os.lstat(here).st_mode)  # a link is not a directory to lstat
+        except OSError:
+            plain = False
+        if not plain:
+            raise InvalidInput(
+                what="TaskSpec", field="cwd", problem=f"{spec.cwd!r} is not a plain directory"
+            )
+    return here
+
+
 def _reject_nul(spec: TaskSpec) -> None:
     """NUL bytes cannot be in an argv or environment (so no shell word may carry one either)."""
     for arg in spec.cmd:
@@ -309,8 +354,10 @@ def _reject_nul(spec: TaskSpec) -> None:
             raise InvalidInput(
                 what="TaskSpec", field="cmd", problem="an argument contains a NUL byte"
             )
+    if "=" in spec.cmd[0]:  # `env` would read it as an assignment
+        raise InvalidInput(what="TaskSpec", field="cmd", problem="the program name contains '='")
     for key, value in spec.env.items():
-        if not key or "=" in key or "\0" in key or "\0" in value:
+        if not _NAME.match(key) or "\0" in value:
             raise InvalidInput(
                 what="TaskSpec",
                 field="env",

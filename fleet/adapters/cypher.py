@@ -161,7 +161,8 @@ class CypherDecisionGraph:
 
     def deliberations(self, story_id: str) -> list[dict[str, Any]]:
         """Each deliberation with proposals (and votes), critiques, ballots and rounds."""
-        return self.story_graph(story_id)["deliberations"]
+        found: list[dict[str, Any]] = self.story_graph(story_id)["deliberations"]
+        return found
 
     def story_graph(self, story_id: str) -> dict[str, Any]:
         """The story's whole subgraph as nested dicts.

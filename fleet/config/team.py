@@ -183,7 +183,10 @@ class PolicyConfig(Schema):
     shell_escapes: tuple[tuple[str, ...], ...] = Field(
         description="argv shapes treated as shell strings"
     )
-    env_allow: tuple[str, ...] = Field(description="host env vars that may pass into a run")
+    env_allow: tuple[str, ...] = Field(
+        description="variable names a run's env may carry ('NAME*' patterns allowed; PATH is "
+        "pinned; LD_*, GCONV_PATH, PYTHON* only when named exactly)"
+    )
     roles: dict[str, dict[str, PhaseRules]] = Field(description="role -> phase -> rules")
     metacharacters: tuple[str, ...] = Field(
         (";", "|", "&", "`", "$(", "${", ">", "<", "\n"),

@@ -217,7 +217,7 @@ class StoryDigest:
         self.s["reports"] = (self.s["reports"] + [r])[-5:]
 
     def _delib(self, delib_id: str, task_id: str | None = None) -> dict[str, Any]:
-        d = self.s["delibs"].setdefault(delib_id, {"task_id": task_id, "open": True, "winner": None,
+        d: dict[str, Any] = self.s["delibs"].setdefault(delib_id, {"task_id": task_id, "open": True, "winner": None,
                                                    "proposals": {}, "critiques": [], "ballots": 0, "rounds": 0})  # fmt: skip
         if task_id and not d["task_id"]:
             d["task_id"] = task_id

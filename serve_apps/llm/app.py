@@ -48,7 +48,7 @@ def build_llm_app(models: ModelsConfig, name: str) -> Any:
 def app_builder(args: dict[str, Any]) -> Any:
     """Entry point for a Serve config file.
 
-    ``import_path: serve_apps.llm:app_builder`` with ``args: {model: local-smollm2}``
+    ``import_path: serve_apps.llm:app_builder`` with ``args: {model: local-qwen-coder}``
     and optionally ``models_file: /path/to/models.yaml``.
     """
     models_file = args.get("models_file")
@@ -57,7 +57,7 @@ def app_builder(args: dict[str, Any]) -> Any:
         models = parse(str(path), path.read_text(), ModelsConfig)
     else:
         models = load("models.yaml")
-    return build_llm_app(models, str(args.get("model", "local-smollm2")))
+    return build_llm_app(models, str(args.get("model") or models.routing["default"][0]))
 
 
 def deploy_llm(
@@ -75,10 +75,20 @@ def deploy_llm(
     the running Serve instance (``serve.start(http_options=...)``).
     For an ``openai`` model nothing is deployed and its own base URL is returned.
     Blocks until the replicas are healthy (the model is loaded).
+
+    Raises:
+        WeightsMismatch: a llama.cpp model's file is not the one models.yaml pins.
+        ConfigError: its packages are not installed.
     """
     spec = _spec(models, name)
     if isinstance(spec, OpenAIModel):
         return spec.base_url.rstrip("/")
+    if isinstance(spec, LlamaCppModel):
+        # Assemble and verify here, in the caller's process, so a missing package or a
+        # tampered file is a clear error (with progress), not a failed Serve replica.
+        from serve_apps.llm.weights import model_weights
+
+        model_weights(spec, name=name, progress=True)
     app = build_llm_app(models, name)
     from ray import serve
 

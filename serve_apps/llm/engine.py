@@ -8,7 +8,7 @@ from typing import Any
 
 from fleet.config import LlamaCppModel
 from fleet.errors import UserError
-from serve_apps.llm.weights import locate_gguf
+from serve_apps.llm.weights import model_weights
 
 
 class BadRequest(UserError):
@@ -16,6 +16,19 @@ class BadRequest(UserError):
 
     def __init__(self, *, reason: str) -> None:
         super().__init__(f"bad request: {reason}", reason=reason)
+
+
+class ModelNotServed(BadRequest):
+    """The request names another model: answering with this one would hide a misroute."""
+
+    def __init__(self, *, asked: str, served: str) -> None:
+        UserError.__init__(
+            self,
+            f"model {asked!r} is not served here; this app serves {served!r}",
+            reason="model not served",
+            asked=asked,
+            served=served,
+        )
 
 
 def _normal_priority() -> None:
@@ -44,7 +57,7 @@ class LlamaCppEngine:
 
         self.spec = spec
         self.served_name = served_name
-        self.path = locate_gguf(spec.gguf)
+        self.path = model_weights(spec, name=served_name)  # refuses unpinned bytes
         params = xllamacpp.CommonParams()
         params.model.path = str(self.path)
         params.n_ctx = spec.n_ctx
@@ -52,6 +65,14 @@ class LlamaCppEngine:
         # One KV cache shared by all slots: any request may use the whole n_ctx, and slots
         # that are idle cost nothing (the llama.cpp server enables this itself; the API does not).
         params.kv_unified = True
+        # Council members share long prefixes (story, code context): keep each slot's KV cache
+        # for reuse, send a request to the slot already holding most of its prompt, and keep
+        # evicted prompts in a host-RAM cache a later request can restore.
+        params.cache_prompt = spec.cache_prompt
+        params.slot_prompt_similarity = spec.slot_prompt_similarity
+        params.cache_ram_mib = spec.cache_ram_mib
+        params.n_cache_reuse = spec.n_cache_reuse
+        params.cont_batching = True
         params.cpuparams.n_threads = spec.n_threads
         params.cpuparams_batch.n_threads = spec.n_threads
         params.verbosity = -1
@@ -76,6 +97,7 @@ class LlamaCppEngine:
         """OpenAI chat completion (non-streaming); honours response_format, temperature, seed, max_tokens.
 
         Raises:
+            ModelNotServed: the body names a model other than this one.
             BadRequest: malformed body, streaming asked for, or the engine rejected it.
         """
         if (
@@ -84,6 +106,9 @@ class LlamaCppEngine:
             or not body["messages"]
         ):
             raise BadRequest(reason="'messages' must be a non-empty array")
+        asked = body.get("model")
+        if asked and asked != self.served_name:
+            raise ModelNotServed(asked=str(asked), served=self.served_name)
         if body.get("stream"):
             raise BadRequest(reason="streaming is not supported by this server; omit 'stream'")
         request = {k: v for k, v in body.items() if k != "model"}

@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from fleet.config import LlamaCppModel
-from serve_apps.llm.engine import BadRequest, LlamaCppEngine
+from serve_apps.llm.engine import BadRequest, LlamaCppEngine, ModelNotServed
 
 
 def _error(status: int, message: str, kind: str) -> JSONResponse:
@@ -55,6 +55,8 @@ class LlamaCppDeployment:
         loop = asyncio.get_running_loop()
         try:
             result = await loop.run_in_executor(self._pool, self.engine.chat, body)
+        except ModelNotServed as exc:
+            return _error(404, str(exc), "model_not_found")
         except BadRequest as exc:
             return _error(400, str(exc), "invalid_request_error")
         except Exception as exc:  # the engine failed: a 5xx the client may retry elsewhere

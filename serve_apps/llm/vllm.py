@@ -10,6 +10,8 @@ from typing import Any
 
 from fleet.config import VllmModel
 
+PREFIX_ROUTER = "ray.serve.llm.request_router.PrefixCacheAffinityRouter"
+
 
 def llm_config_dict(spec: VllmModel) -> dict[str, Any]:
     """The ``LLMConfig`` fields for ``spec``.
@@ -23,10 +25,20 @@ def llm_config_dict(spec: VllmModel) -> dict[str, Any]:
         "max_replicas": spec.max_replicas,
         "initial_replicas": max(spec.min_replicas, 1),
     }
+    deployment: dict[str, Any] = {"autoscaling_config": autoscaling}
+    engine = dict(spec.engine_kwargs)
+    if spec.prefix_aware_routing:
+        # Council members share long prefixes: keep them in each engine's KV cache and send
+        # a request to the replica whose cache already holds most of its prompt.
+        engine.setdefault("enable_prefix_caching", True)
+        deployment["request_router_config"] = {
+            "request_router_class": PREFIX_ROUTER,
+            "request_router_kwargs": dict(spec.router_kwargs),
+        }
     config: dict[str, Any] = {
         "model_loading_config": {"model_id": spec.model_id, "model_source": spec.model_source},
-        "engine_kwargs": dict(spec.engine_kwargs),
-        "deployment_config": {"autoscaling_config": autoscaling},
+        "engine_kwargs": engine,
+        "deployment_config": deployment,
         "log_engine_metrics": False,
     }
     if spec.accelerator_type:

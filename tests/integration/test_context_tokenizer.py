@@ -1,4 +1,5 @@
-"""The GGUF tokenizer adapter gives exactly llama.cpp's tokens for the serving model (SmolLM2)."""
+"""The GGUF tokenizer adapter gives exactly llama.cpp's tokens: the default model (Qwen2.5-Coder,
+"qwen2" pre-tokenizer) and SmolLM2 ("smollm"), each checked against llama.cpp's /tokenize."""
 
 from __future__ import annotations
 
@@ -23,15 +24,18 @@ SAMPLES = [
     "<|im_start|>user\nhi<|im_end|>",
     "I'm they're we'll DON'T   \n\n\n",
     "a" * 300 + " " + "xyz " * 50,
+    "<|fim_prefix|>def add(a, b):<|fim_suffix|>\n<|fim_middle|>",
+    "x=1;y=22;z=333\r\n\r\n  \n\tfoo.bar_baz(QUX, 'it''s')  // 1e-9 -> 0xFF",
 ]
+MODELS = ["local-qwen-coder", "local-smollm2"]
 
 
-@pytest.fixture(scope="module")
-def llama_tokenize():
+@pytest.fixture(scope="module", params=MODELS)
+def llama_tokenize(request):
     import xllamacpp
 
     params = xllamacpp.CommonParams()
-    params.model.path = str(default_gguf_path())
+    params.model.path = str(default_gguf_path(request.param))
     params.n_ctx = 2048
     params.port = free_port()
     params.hostnames = ["127.0.0.1"]
@@ -44,12 +48,13 @@ def llama_tokenize():
         with urllib.request.urlopen(req, timeout=30) as resp:
             return json.load(resp)["tokens"]
 
+    tokenize.model = request.param
     yield tokenize
     del server
 
 
 def test_token_ids_match_llama_cpp(llama_tokenize):
-    tok = GGUFTokenizer()
+    tok = GGUFTokenizer(model=llama_tokenize.model)
     assert isinstance(tok, Tokenizer)
     story = raw_history(synthetic_story(40).events)
     for text in [*SAMPLES, story]:
@@ -59,10 +64,22 @@ def test_token_ids_match_llama_cpp(llama_tokenize):
     )  # a real BPE count, far from a chars/4 guess for this text
 
 
+def test_default_tokenizer_is_the_serving_models(tmp_path):
+    """Context budgets count with the model routing.default serves: Qwen's 151k vocabulary."""
+    tok = GGUFTokenizer()
+    assert tok.path == default_gguf_path("local-qwen-coder")
+    meta = read_gguf_metadata(tok.path)
+    assert meta["tokenizer.ggml.pre"] == b"qwen2" and len(meta["tokenizer.ggml.tokens"]) > 150_000
+    # the chat-template markers are single tokens, as llama.cpp counts them in a prompt
+    assert tok.count("<|im_start|>system\nhi<|im_end|>") == 5
+
+
 def test_metadata_reader_and_errors(tmp_path):
-    meta = read_gguf_metadata(default_gguf_path())
+    meta = read_gguf_metadata(default_gguf_path("local-smollm2"))
     assert meta["tokenizer.ggml.model"] == b"gpt2" and len(meta["tokenizer.ggml.tokens"]) == 49152
     bad = tmp_path / "x.gguf"
     bad.write_bytes(b"NOPE" + b"\0" * 20)
     with pytest.raises(ModelUnavailable, match="not a GGUF file"):
         GGUFTokenizer(bad)
+    with pytest.raises(ModelUnavailable, match="not a local llama.cpp model"):
+        GGUFTokenizer(model="scripted")

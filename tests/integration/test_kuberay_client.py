@@ -168,7 +168,7 @@ def test_unreachable_server_is_a_clear_error():
 # ----------------------------------------------------------------------------- CLI
 
 
-@pytest.fixture()
+@pytest.fixture
 def kubeconfig(tmp_path, standin) -> Path:
     path = tmp_path / "kubeconfig"
     path.write_text(

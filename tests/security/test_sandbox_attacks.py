@@ -138,7 +138,9 @@ def test_host_secret_file_and_env_not_readable(sandbox, ws, tmp_path, monkeypatc
     )
     assert r.status == "passed"
     assert "TOPSECRET" not in r.stdout and "FLEET_FAKE_API_TOKEN" not in r.stdout
-    assert f"PATH={os.environ['PATH']}" in r.stdout  # PATH is on the allowlist
+    assert (
+        "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\0" in r.stdout
+    )  # pinned
 
 
 def test_fork_bomb_hits_pids_limit(sandbox, ws):

@@ -1,4 +1,5 @@
-"""The llama.cpp Serve app with real SmolLM2 on a real local Ray cluster, through the real client."""
+"""The llama.cpp Serve app with real SmolLM2 (the small plumbing model) on a real local Ray cluster,
+through the real client. The default model, Qwen, has its own tests in test_llm_qwen.py."""
 
 from __future__ import annotations
 
@@ -146,7 +147,10 @@ def test_fallback_from_dead_primary_to_local_model_is_recorded(llm_url, models):
 
 def test_budget_stops_the_call_after_it_is_spent(llm_url, models):
     config = models.model_copy(
-        update={"budgets": {"story": models.budgets["story"].model_copy(update={"tokens": 50})}}
+        update={
+            "budgets": {"story": models.budgets["story"].model_copy(update={"tokens": 50})},
+            "routing": {"default": ("local-smollm2",)},  # the model this module serves
+        }
     )
     log = InMemoryEventLog()
     ledger = UsageLedger(config, event_log=log)

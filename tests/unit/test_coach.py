@@ -118,7 +118,7 @@ def test_dependencies_and_prescribed_implementation_are_flagged():
     assert "implement it using" in reasons
 
 
-@pytest.mark.parametrize("words,expect", [(5, "too short"), (300, "too long")])
+@pytest.mark.parametrize(("words", "expect"), [(5, "too short"), (300, "too long")])
 def test_length_limits(words, expect):
     body = "As a user I want this so that it helps. " + " ".join(["word"] * words)
     if words < 20:

@@ -39,7 +39,7 @@ def test_happy_path_backlog_to_done():
 GUARD_CASES = [(t, g) for t in ALL for g in t.guards]
 
 
-@pytest.mark.parametrize("spec,guard", GUARD_CASES, ids=lambda v: getattr(v, "name", v))
+@pytest.mark.parametrize(("spec", "guard"), GUARD_CASES, ids=lambda v: getattr(v, "name", v))
 def test_each_guard_failing_names_guard_meaning_and_allowed(spec, guard):
     facts = {**all_true(spec), guard: False}
     with pytest.raises(GuardFailed) as exc:
@@ -72,7 +72,7 @@ def test_guard_failed_is_an_invalid_transition_and_pickles():
 
 
 @pytest.mark.parametrize(
-    "state,target,gate",
+    ("state", "target", "gate"),
     [
         ("DRAFT", "DESIGN", "scope"),
         ("DESIGN", "BUILD", "design"),
@@ -95,7 +95,7 @@ def test_every_gated_transition_needs_po_decision():
 
 
 @pytest.mark.parametrize(
-    "state,target",
+    ("state", "target"),
     [
         ("BACKLOG", "DONE"),
         ("DRAFT", "BUILD"),

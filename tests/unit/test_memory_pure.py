@@ -76,7 +76,7 @@ def test_compile_dedupes_rows_and_creates_edge_endpoints_first():
     assert rows[edge] == [{"a": "s", "b": "t", "props": {"x": 1}}]
     assert [s for s, _ in stmts].index(edge) > 1 and SUPERSEDE_OLDER in rows
     assert compile_ops([]) == []
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="not in the graph vocabulary"):
         compile_ops([NodeOp("Robert'); DROP", "x")])
 
 

@@ -15,6 +15,8 @@ from fleet.adapters.openai_chat import OpenAIChatModel
 from fleet.contracts import ChatMessage
 from fleet.errors import ModelUnavailable
 
+pytestmark = pytest.mark.usefixtures("allow_model_requests")  # the peers below are not models
+
 MSG = [ChatMessage(role="user", content="hi")]
 OK = {
     "choices": [{"message": {"role": "assistant", "content": '{"x": 1}'}}],

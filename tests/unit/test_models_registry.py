@@ -85,7 +85,7 @@ def test_vllm_config_mapping():
     out = llm_config_dict(gpu)
     assert out["accelerator_type"] == "L4" and "accelerator_config" not in out
     assert out["model_loading_config"] == {"model_id": "q", "model_source": "Qwen/Q"}
-    assert out["engine_kwargs"] == {"max_model_len": 16384}
+    assert out["engine_kwargs"] == {"max_model_len": 16384, "enable_prefix_caching": True}
     assert out["deployment_config"]["autoscaling_config"]["max_replicas"] == 4
     assert out["placement_group_config"]["strategy"] == "PACK"
     cpu = llm_config_dict(VllmModel(backend="vllm", model_id="s", model_source="/m"))

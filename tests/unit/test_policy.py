@@ -110,4 +110,12 @@ def test_filter_env_keeps_only_the_allowlist(engine):
         "GITHUB_TOKEN": "y",
         "HOME": "/root",
     }
-    assert engine.filter_env(host) == {"PATH": "/bin", "LANG": "C"}
+    assert engine.filter_env(host) == {"LANG": "C"}  # PATH is pinned by the sandbox
+
+
+def test_env_names_outside_the_allowlist_deny_an_allowed_command(engine):
+    ok = engine.decide(["pytest"], role="developer", phase="build", env={"LANG": "C"})
+    assert ok.allowed
+    for name in ("LD_PRELOAD", "PYTHONPATH", "PATH", "GCONV_PATH", "SOME_TOKEN"):
+        d = engine.decide(["pytest"], role="developer", phase="build", env={name: "x"})
+        assert not d.allowed and d.rule == f"env:{name}", d

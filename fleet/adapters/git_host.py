@@ -1,0 +1,210 @@
+"""Every git command the host runs on a repository or a workspace, hardened in one place.
+
+A workspace is hostile: the repository chose its contents and sandboxed code ran in it. So
+host-side git here always runs
+
+- with hooks off (``core.hooksPath=/dev/null``, ``--no-verify``), no fsmonitor, no pager or
+  editor, no system or global config (``GIT_CONFIG_NOSYSTEM``, ``GIT_CONFIG_GLOBAL=/dev/null``),
+  no terminal prompts, and only the https, ssh and file transports (``protocol.allow=never``
+  otherwise: no ``ext::`` command transport);
+- with ``--end-of-options`` (or ``--``) before every value that came from a user, so a ``repo``
+  of ``--upload-pack=...`` is never parsed as an option (:func:`check_source` refuses it anyway);
+- reading what git *recorded* (index modes), never diff text, to decide whether a change
+  brings a symlink or a submodule.
+
+Repository delivery builds on this module; it has no other dependencies than git itself.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import re
+import socket
+import subprocess
+from collections.abc import Sequence
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from fleet.errors import InvalidInput, WorkspaceUnavailable
+
+HARDENING = (
+    "core.hooksPath=/dev/null",
+    "core.fsmonitor=false",
+    "core.pager=cat",
+    "core.editor=false",
+    "core.askPass=",
+    "credential.helper=",
+    "protocol.allow=never",
+    "protocol.https.allow=always",
+    "protocol.ssh.allow=always",
+    "protocol.file.allow=always",
+    "submodule.recurse=false",
+    "diff.external=",
+    "user.name=SWE AI Fleet",
+    "user.email=fleet@localhost",
+    "commit.gpgsign=false",
+    "tag.gpgsign=false",
+)
+ENV = {
+    "GIT_CONFIG_NOSYSTEM": "1",
+    "GIT_CONFIG_GLOBAL": "/dev/null",
+    "GIT_TERMINAL_PROMPT": "0",
+    "GIT_ATTR_NOSYSTEM": "1",
+    "GIT_PROTOCOL_FROM_USER": "0",
+    "GIT_ASKPASS": "/bin/false",
+    "SSH_ASKPASS": "/bin/false",
+    "GIT_SSH_COMMAND": "ssh -o BatchMode=yes",
+    "LC_ALL": "C",
+}
+SPECIAL_MODES = {"120000": "a symlink", "160000": "a submodule (gitlink)"}
+_SCP = re.compile(r"^[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:[^/].*|^[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:/.*")
+
+
+def _env() -> dict[str, str]:
+    keep = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "SSH_AUTH_SOCK")}
+    return keep | ENV
+
+
+def git(
+    repo: str | Path | None,
+    *args: str,
+    stdin: str | None = None,
+    check: bool = True,
+    timeout: float = 120.0,
+) -> subprocess.CompletedProcess[str]:
+    """Run ``git [-C repo] <hardening> args``; raise :class:`WorkspaceUnavailable` on failure."""
+    cmd = ["git"] + (["-C", str(repo)] if repo is not None else [])
+    for setting in HARDENING:
+        cmd += ["-c", setting]
+    try:
+        proc = subprocess.run(
+            [*cmd, *args],
+            input=stdin,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            env=_env(),
+        )
+    except subprocess.TimeoutExpired:
+        raise WorkspaceUnavailable(
+            source=str(repo or "-"), reason=f"git {args[0]}: timed out after {timeout:.0f}s"
+        ) from None
+    if check and proc.returncode != 0:
+        raise WorkspaceUnavailable(
+            source=str(repo or "-"), reason=f"git {args[0]}: {proc.stderr.strip()[:500]}"
+        )
+    return proc
+
+
+# ----------------------------------------------------------------------------- input checks
+def check_branch(name: str, *, field: str = "branch") -> str:
+    """``name`` if it is a valid, option-free branch name (``git check-ref-format --branch``)."""
+    if not name or name.startswith("-") or any(c in name for c in "\0\n\r"):
+        raise InvalidInput(what="repository", field=field, problem=f"{name!r} is not a branch name")
+    proc = git(None, "check-ref-format", "--branch", name, check=False)
+    if proc.returncode != 0:
+        raise InvalidInput(what="repository", field=field, problem=f"{name!r} is not a branch name")
+    return name
+
+
+def _private(host: str) -> str | None:
+    try:
+        addrs = {ipaddress.ip_address(host.strip("[]"))}
+    except ValueError:
+        try:
+            infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
+        except OSError:
+            return None  # unresolvable: git reports it
+        addrs = {ipaddress.ip_address(str(i[4][0]).split("%")[0]) for i in infos}
+    for a in addrs:
+        if a.is_loopback or a.is_private or a.is_link_local or a.is_unspecified or a.is_reserved:
+            return f"{host} resolves to {a}, a loopback/private address"
+    return None
+
+
+def check_source(
+    source: str, *, local_roots: Sequence[str | Path], allow_private: bool = False
+) -> str:
+    """The clone source to use for ``source``, or :class:`InvalidInput` saying why not.
+
+    Accepted: ``https://`` URLs (not to loopback/private addresses unless ``allow_private``),
+    ``ssh://`` and ``user@host:path`` URLs, and local paths (or ``file://``) whose real path
+    lies under one of ``local_roots``. Nothing that starts with ``-``.
+    """
+    bad = lambda why: InvalidInput(what="story", field="repo", problem=why)  # noqa: E731
+    if not source or source.startswith("-") or any(c in source for c in "\0\n\r"):
+        raise bad(f"{source[:80]!r} is not a repository URL or path")
+    parts = urlsplit(source)
+    scheme = parts.scheme.lower() if "://" in source else ""
+    if scheme == "https":
+        if not parts.hostname:
+            raise bad(f"{source[:80]!r} has no host")
+        why = None if allow_private else _private(parts.hostname)
+        if why:
+            raise bad(why + "; local services are not repository sources")
+        return source
+    if scheme == "ssh" or (not scheme and _SCP.match(source) and not source.startswith("/")):
+        return source
+    if scheme and scheme != "file":
+        raise bad(f"scheme {scheme!r} is not allowed; use https://, ssh:// or a local path")
+    if not scheme and "::" in source:
+        raise bad("transport syntax ('<transport>::') is not allowed")
+    path = parts.path if scheme == "file" else source
+    real = os.path.realpath(os.path.expanduser(path))
+    roots = [os.path.realpath(os.path.expanduser(str(r))) for r in local_roots]
+    if not any(real == r or real.startswith(r.rstrip("/") + "/") for r in roots):
+        raise bad(
+            f"local path {real} is outside the configured repository roots "
+            f"({', '.join(roots) or 'none'}); set FLEET_REPO_ROOTS to allow it"
+        )
+    return real
+
+
+# ----------------------------------------------------------------------------- operations
+def clone(source: str, dest: Path, *, base: str | None = None) -> None:
+    """Clone ``source`` into the new directory ``dest`` (local sources through the file transport,
+    so links inside the source's ``.git`` are not followed)."""
+    local = source.startswith("/")
+    args = ["clone", "--quiet", "--no-hardlinks", "--no-recurse-submodules"]
+    args += ["--no-local"] if local else []
+    args += ["--branch", check_branch(base, field="branch")] if base else []
+    git(None, *args, "--", source, str(dest))
+
+
+def checkout_new(ws: Path, branch: str) -> None:
+    git(ws, "checkout", "--quiet", "-b", check_branch(branch), "--")
+
+
+def stage_all(ws: Path) -> None:
+    git(ws, "add", "--all", "--", ".")
+
+
+def special_entries(ws: Path) -> list[str]:
+    """Staged changes (against ``HEAD``) that git recorded as a symlink or a submodule."""
+    raw = git(ws, "diff", "--cached", "--raw", "-z", "--no-renames", "HEAD", "--").stdout
+    fields = raw.split("\0")
+    found: list[str] = []
+    for meta, path in zip(fields[0::2], fields[1::2], strict=False):
+        if not meta.startswith(":"):
+            continue
+        new_mode = meta[1:].split(" ")[1]
+        if new_mode in SPECIAL_MODES:
+            found.append(f"{path!r} is {SPECIAL_MODES[new_mode]}")
+    return found
+
+
+def commit_staged(ws: Path, message: str) -> str:
+    """Commit what is staged (never re-reading the tree), hooks off; return the commit id."""
+    git(ws, "commit", "--quiet", "--no-verify", "--allow-empty", "-m", message)
+    return git(ws, "rev-parse", "--verify", "HEAD").stdout.strip()
+
+
+def write_exclude(ws: Path, patterns: str) -> None:
+    """Append to ``.git/info/exclude`` without following links."""
+    info = ws / ".git" / "info"
+    if not info.exists():
+        info.mkdir()
+    fd = os.open(info / "exclude", os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, 0o644)
+    with os.fdopen(fd, "a") as fh:
+        fh.write(patterns)

@@ -1,0 +1,118 @@
+"""A story's ``repo`` and ``branch`` are hostile: no git option injection, no command transports,
+no local paths outside the configured roots, no loopback/private services over https."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from fleet.adapters import git_host
+from fleet.adapters.bwrap_sandbox import BwrapSandbox
+from fleet.adapters.workspace import WorkspaceRunner
+from fleet.contracts import Story
+from fleet.errors import InvalidInput
+
+
+def _repo(path: Path) -> Path:
+    path.mkdir(parents=True)
+    (path / "m.py").write_text("X = 1\n")
+    git = ["git", "-C", str(path), "-c", "user.name=t", "-c", "user.email=t@t"]
+    subprocess.run(["git", "init", "-q", "-b", "main", str(path)], check=True)
+    subprocess.run([*git, "add", "-A"], check=True)
+    subprocess.run([*git, "commit", "-qm", "x"], check=True)
+    return path
+
+
+@pytest.fixture
+def roots(tmp_path: Path) -> tuple[Path, Path]:
+    allowed = tmp_path / "allowed"
+    return _repo(allowed / "repo"), _repo(tmp_path / "elsewhere" / "repo")
+
+
+@pytest.fixture
+def runner(tmp_path: Path, roots) -> WorkspaceRunner:
+    return WorkspaceRunner(
+        BwrapSandbox(prewarm=0),
+        root=tmp_path / "runs",
+        python=sys.executable,
+        repo_roots=[roots[0].parent],
+    )
+
+
+def test_option_shaped_repo_never_reaches_git(runner, tmp_path):
+    marker = tmp_path / "pwned"
+    for evil in (f"--upload-pack=touch {marker}", f"--config=core.sshCommand=touch {marker}"):
+        with pytest.raises(InvalidInput, match="repo"):
+            runner.execute(evil, {"m.py": "X = 2\n"}, branch="fleet/x")
+        with pytest.raises(ValidationError):
+            Story(id="s", title="t", repo=evil)
+    assert not marker.exists()
+
+
+def test_command_transports_are_refused(runner, tmp_path):
+    marker = tmp_path / "pwned"
+    for evil in (f"ext::sh -c touch% {marker}", "fd::3", "git://example.com/x.git"):
+        with pytest.raises(InvalidInput):
+            runner.execute(evil, {"m.py": "X = 2\n"}, branch="fleet/x")
+    # Even past the check, the transport allowlist stops git itself.
+    proc = git_host.git(None, "ls-remote", "--", f"ext::sh -c touch% {marker}", check=False)
+    assert proc.returncode != 0 and not marker.exists()
+
+
+def test_branch_names_that_look_like_options_are_refused(runner, roots):
+    ok, _ = roots
+    for branch, base in (("--orphan", None), ("fleet/x", "--upload-pack=id"), ("a b", None)):
+        with pytest.raises(InvalidInput, match="branch"):
+            runner.execute(str(ok), {"m.py": "X = 2\n"}, branch=branch, base=base)
+    with pytest.raises(ValidationError):
+        Story(id="s", title="t", repo=str(ok), branch="-b")
+
+
+def test_local_paths_outside_the_configured_roots_are_refused(runner, roots, tmp_path):
+    ok, elsewhere = roots
+    out = runner.execute(str(ok), {"m.py": "X = 2\n"}, branch="fleet/ok")
+    assert out.status in ("checked", "committed")
+    link = ok.parent / "link-out"
+    link.symlink_to(elsewhere)  # a link under a root that points out of it
+    for source in (str(elsewhere), f"file://{elsewhere}", str(link), "/etc"):
+        with pytest.raises(InvalidInput, match="outside the configured repository roots"):
+            runner.execute(source, {"m.py": "X = 2\n"}, branch="fleet/x")
+
+
+class _Recorder(BaseHTTPRequestHandler):
+    hits: list[str] = []
+
+    def do_GET(self) -> None:  # noqa: N802
+        _Recorder.hits.append(self.path)
+        self.send_response(404)
+        self.end_headers()
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_https_to_loopback_or_private_addresses_is_refused(runner):
+    server = HTTPServer(("127.0.0.1", 0), _Recorder)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    port = server.server_address[1]
+    try:
+        for url in (
+            f"https://127.0.0.1:{port}/x.git",
+            f"https://localhost:{port}/x.git",
+            "https://10.1.2.3/x.git",
+            "https://[::1]/x.git",
+            "https://169.254.169.254/latest/meta-data",
+            f"http://127.0.0.1:{port}/x.git",
+            "http://example.com/x.git",
+        ):
+            with pytest.raises(InvalidInput, match="loopback/private|scheme 'http'"):
+                runner.execute(url, {"m.py": "X = 2\n"}, branch="fleet/x")
+    finally:
+        server.shutdown()
+    assert _Recorder.hits == []  # nothing ever reached the local service

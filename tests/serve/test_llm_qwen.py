@@ -1,0 +1,163 @@
+"""The default model, Qwen2.5-Coder-0.5B-Instruct, through the llama.cpp Serve app and the real client:
+its chat template and stop token, system prompts, schema-constrained output, prompt-prefix reuse,
+and a dead primary falling back to it (a real model, never scripted text).
+
+Short completions only (greedy, a few dozen tokens): the model runs on 2 shared cores."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import httpx
+import jsonschema
+import pytest
+from pydantic import BaseModel, Field
+
+from cluster.graphserver import free_port
+from fleet.adapters.gguf_tokenizer import GGUFTokenizer
+from fleet.adapters.model_registry import build_chat_model, chat_model_for_role
+from fleet.config import ModelsConfig, load
+from fleet.contracts import ChatMessage
+from fleet.fakes import InMemoryEventLog
+from fleet.structured import json_schema, structured
+
+APP, PREFIX, MODEL = "llm-qwen-test", "/llm-qwen-test", "local-qwen-coder"
+
+
+class Triage(BaseModel):
+    severity: Literal["low", "medium", "high"]
+    component: str = Field(max_length=24)
+    needs_tests: bool
+
+
+class Patch(BaseModel):
+    function_name: str = Field(pattern=r"^[a-z_][a-z0-9_]*$", max_length=40)
+    body: str = Field(max_length=300)
+
+
+@pytest.fixture(scope="module")
+def models() -> ModelsConfig:
+    return load("models.yaml")
+
+
+@pytest.fixture(scope="module")
+def llm_url(ray_cluster, serve_http, models):
+    from serve_apps.llm import deploy_llm, undeploy_llm
+
+    url = deploy_llm(models, MODEL, route_prefix=PREFIX, app_name=APP)
+    yield url
+    undeploy_llm(APP)
+
+
+def chat(url: str, messages: list[dict], **kw) -> dict:
+    body = {"model": MODEL, "messages": messages, "temperature": 0.0, "seed": 1, **kw}
+    resp = httpx.post(f"{url}/chat/completions", json=body, timeout=600)
+    assert resp.status_code == 200, resp.text
+    return resp.json()
+
+
+def test_chat_template_stop_token_and_system_prompt(llm_url):
+    system = "You are Zorblax, the build robot of the fleet. Always introduce yourself by name."
+    out = chat(
+        llm_url,
+        [{"role": "system", "content": system}, {"role": "user", "content": "Who are you?"}],
+        max_tokens=24,
+    )
+    text = out["choices"][0]["message"]["content"]
+    assert "Zorblax" in text, text  # without the system prompt Qwen calls itself Qwen
+    assert "<|im_" not in text and "<|endoftext|>" not in text
+    # the GGUF's ChatML template, counted with the fleet's own tokenizer, is what llama.cpp saw
+    prompt = (
+        f"<|im_start|>system\n{system}<|im_end|>\n"
+        "<|im_start|>user\nWho are you?<|im_end|>\n<|im_start|>assistant\n"
+    )
+    assert out["usage"]["prompt_tokens"] == GGUFTokenizer(model=MODEL).count(prompt)
+
+
+def test_answer_stops_at_the_end_of_turn(llm_url):
+    out = chat(
+        llm_url,
+        [
+            {"role": "system", "content": "Reply with only the final number, nothing else."},
+            {"role": "user", "content": "What is 17 + 25?"},
+        ],
+        max_tokens=16,
+    )
+    choice = out["choices"][0]
+    assert choice["message"]["content"].strip() == "42"
+    assert choice["finish_reason"] == "stop" and out["usage"]["completion_tokens"] < 16
+
+
+def test_schema_constrained_output_validates(llm_url, models):
+    model = build_chat_model(models, MODEL, llm_base_url=llm_url)
+    ask = [
+        ChatMessage(role="system", content="You triage bug reports. Answer in JSON."),
+        ChatMessage(role="user", content="The login page crashes when the password is empty."),
+    ]
+    triage = structured(model, ask, Triage, max_tokens=64, seed=7)
+    assert triage.severity in ("low", "medium", "high") and len(triage.component) <= 24
+    code = [ChatMessage(role="user", content="Write a Python function that adds two numbers.")]
+    raw = model.complete(code, schema=json_schema(Patch), max_tokens=96, seed=3).text
+    jsonschema.validate(Patch.model_validate_json(raw).model_dump(), Patch.model_json_schema())
+
+
+def test_shared_prefix_is_reused_from_the_cache(llm_url):
+    context = "".join(f"def handler_{i}(request):\n    return export(request, page={i})\n\n"
+                      for i in range(40))  # fmt: skip
+    system = f"You review code for a council. Code context:\n{context}"
+    first = chat(
+        llm_url,
+        [{"role": "system", "content": system}, {"role": "user", "content": "Propose a change."}],
+        max_tokens=4,
+    )
+    second = chat(
+        llm_url,
+        [{"role": "system", "content": system}, {"role": "user", "content": "Critique it."}],
+        max_tokens=4,
+    )
+    total = second["usage"]["prompt_tokens"]
+    assert total > 500 and first["timings"]["prompt_n"] > 500
+    # only the new question (and the turn markers) had to be evaluated
+    assert second["timings"]["prompt_n"] < 30, second["timings"]
+
+
+def test_dead_primary_falls_back_to_the_real_model(llm_url, models):
+    dead = f"http://127.0.0.1:{free_port()}/v1"
+    config = ModelsConfig.model_validate(
+        {
+            "models": {
+                "dead-primary": {
+                    "backend": "openai",
+                    "base_url": dead,
+                    "model_id": "x",
+                    "max_retries": 0,
+                },
+                MODEL: models.models[MODEL].model_dump(),
+            },
+            "routing": {"default": ["dead-primary", MODEL]},
+        }
+    )
+    log = InMemoryEventLog()
+    model = chat_model_for_role(
+        config, "qa", story_id="qwen-fb", llm_base_url=llm_url, event_log=log
+    )
+    out = model.complete(
+        [ChatMessage(role="user", content="Reply with only the word: ready")], max_tokens=8
+    )
+    assert "ready" in out.text.lower() and out.completion_tokens > 0
+    [event] = [e for _, e in log.read("qwen-fb")]
+    assert event.type == "model.fallback" and event.data["to"] == MODEL
+    assert dead in event.data["reason"]
+
+
+def test_a_request_for_another_model_is_refused_not_answered(llm_url, models):
+    """A misrouted call (e.g. to local-smollm2) must not get Qwen's answer under another name."""
+    resp = httpx.post(
+        f"{llm_url}/chat/completions",
+        json={"model": "local-smollm2", "messages": [{"role": "user", "content": "hi"}]},
+        timeout=60,
+    )
+    assert resp.status_code == 404
+    assert "'local-smollm2' is not served here" in resp.json()["error"]["message"]
+    listed = httpx.get(f"{llm_url}/models", timeout=30).json()
+    assert [m["id"] for m in listed["data"]] == [MODEL]
