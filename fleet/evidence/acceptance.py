@@ -127,6 +127,38 @@ def prune(source: str, drop: set[str]) -> str:
 _NODE = re.compile(r"^(?P<path>[^:]+)::(?P<name>[^\[]+)")
 
 
+def _qa_files(given: Mapping[str, str], taken: Sequence[str], notes: list[str]) -> dict[str, str]:
+    """QA's files that are valid Python with tests and replace no existing file."""
+    out: dict[str, str] = {}
+    for path, source in given.items():
+        names = names_of_tests(source)
+        if names is None:
+            notes.append(f"dropped {path}: not valid Python")
+        elif not names:
+            notes.append(f"dropped {path}: no test functions")
+        elif path in taken:
+            notes.append(f"dropped {path}: would replace an existing test file")
+        else:
+            out[path] = source
+    return out
+
+
+def _failing_on_base(
+    files: dict[str, str], outcomes: Sequence[TestOutcome], notes: list[str]
+) -> dict[str, str]:
+    """``files`` without the tests that passed on the base (and without modules left empty)."""
+    passing: dict[str, set[str]] = {}
+    for t in outcomes:
+        m = _NODE.match(t.test_id)
+        if t.passed and m and m["path"] in files:
+            passing.setdefault(m["path"], set()).add(m["name"])
+    out = dict(files)
+    for path, names in passing.items():
+        notes.append(f"dropped from {path} (already pass on the base): {', '.join(sorted(names))}")
+        out[path] = prune(out[path], names)
+    return {p: src for p, src in out.items() if names_of_tests(src)}
+
+
 def build_suite(
     criteria: Sequence[str],
     *,
@@ -147,30 +179,10 @@ def build_suite(
     if generated:
         files[f"{tests_dir}/test_{name}_acceptance.py"] = generated
     if qa is not None and (wanted := prose(criteria)):
-        for path, source in qa(wanted).items():
-            if names_of_tests(source) is None:
-                notes.append(f"dropped {path}: not valid Python")
-            elif not names_of_tests(source):
-                notes.append(f"dropped {path}: no test functions")
-            elif path in repo_tests or path in files:
-                notes.append(f"dropped {path}: would replace an existing test file")
-            else:
-                files[path] = source
-    trusted = tuple(f"{p}::" for p in repo_tests)
-    draft = EvidenceSuite(files=files, test_paths=(tests_dir,), protected=tuple(files))
+        files.update(_qa_files(qa(wanted), [*repo_tests, *files], notes))
     if files:
-        passing: dict[str, set[str]] = {}
-        for t in baseline(draft):
-            m = _NODE.match(t.test_id)
-            if t.passed and m and m["path"] in files:
-                passing.setdefault(m["path"], set()).add(m["name"])
-        for path, names in passing.items():
-            notes.append(
-                f"dropped from {path} (already pass on the base): {', '.join(sorted(names))}"
-            )
-            files[path] = prune(files[path], names)
-        for path in [p for p, src in files.items() if not names_of_tests(src)]:
-            del files[path]
+        draft = EvidenceSuite(files=files, test_paths=(tests_dir,), protected=tuple(files))
+        files = _failing_on_base(files, baseline(draft), notes)
     for path, src in files.items():
         notes.append(f"kept {path}: {', '.join(names_of_tests(src) or [])}")
     roots = {tests_dir} if files else set()
@@ -179,6 +191,6 @@ def build_suite(
         files=files,
         test_paths=tuple(sorted(roots)) or (".",),
         protected=tuple(files),
-        trusted=trusted,
+        trusted=tuple(f"{p}::" for p in repo_tests),
     )
     return suite, notes
