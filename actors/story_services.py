@@ -317,6 +317,37 @@ class WorkspaceExecutor:
             raise UserError(f"story {story.id} has no repository: set 'repo' to a git URL or path")
         return story.repo, story.branch
 
+    def strategy(self, story: Story) -> str:
+        """``edit`` or ``agent``: the developer's model's strategy in models.yaml."""
+        from fleet.config import load
+
+        config = load("models.yaml")
+        name = (
+            story.models.get("developer")
+            or self.settings.role_models.get("developer")
+            or self.settings.model
+            or next(iter(config.routing.get("developer", config.routing.get("default", []))), "")
+        )
+        spec = config.models.get(name)
+        return getattr(spec, "strategy", "edit")
+
+    def _loop(
+        self, story: Story, task: Task, winner: Proposal | None, pack: ContextPack,
+        files: dict[str, str], findings: Any, commit: str,
+    ) -> Any:  # fmt: skip
+        """The ``agent`` strategy: a tool loop in a sandboxed copy (developer/build policy)."""
+        from fleet.adapters.sandbox_workspace import SandboxWorkspace
+        from fleet.orchestrator.implement import implement_in_loop
+
+        runner = self.runner()
+        ctx = RunContext(story_id=story.id, task_id=task.id, role="developer", phase="build")
+        ws = SandboxWorkspace(runner.sandbox, files, context=ctx, root=runner.root)
+        try:
+            return implement_in_loop(self.chat(story), ws, pack, story, task, winner, files,
+                                     findings, base_commit=commit)  # fmt: skip
+        finally:
+            ws.close()
+
     def _checkout(self, source: str, base: str | None) -> tuple[GitRepo, str]:
         """A local repository holding ``base`` (a clone when ``source`` is a URL), and its commit."""
         from fleet.adapters.git_repo import GitRepo
@@ -337,11 +368,15 @@ class WorkspaceExecutor:
         git, commit = self._checkout(source, base)
         pack = self.context()(story.id, "developer", "build", task.id, git.path, commit)
         branch = f"fleet/{story.id}/{task.id}-a{attempt}"
+        files = git.files(commit)
         try:
-            patch = implement(
-                self.chat(story), pack, story, task, winner, git.files(commit), findings,
-                base_commit=commit, check=git, seed=attempt,
-            )  # fmt: skip
+            if self.strategy(story) == "agent" and not (winner and winner.patch):
+                patch = self._loop(story, task, winner, pack, files, findings, commit)
+            else:
+                patch = implement(
+                    self.chat(story), pack, story, task, winner, files, findings,
+                    base_commit=commit, check=git, seed=attempt,
+                )  # fmt: skip
         except PatchFailed as exc:
             report = WorkspaceReport(build_ok=False, notes=(f"change rejected: {exc.reason}",))
             return Execution(report=report, data={"branch": branch, "status": "rejected",

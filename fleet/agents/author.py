@@ -43,11 +43,16 @@ class PatchFailed(InvalidModelOutput):
 
 
 def author_messages(
-    context: ContextPack | str, *, instruction: str = "", system: str = SYSTEM
+    context: ContextPack | str,
+    *,
+    instruction: str = "",
+    system: str = SYSTEM,
+    edit_format: bool = True,
 ) -> list[ChatMessage]:
-    """The request for a patch: the context pack (rendered), the instruction, the edit format."""
+    """The request for a patch: the context pack (rendered), the instruction, the edit format
+    (left out with ``edit_format=False``, e.g. for the tool loop, which adds its own)."""
     text = context.render() if isinstance(context, ContextPack) else context
-    user = "\n\n".join(x for x in (text, instruction, EDIT_FORMAT) if x)
+    user = "\n\n".join(x for x in (text, instruction, EDIT_FORMAT if edit_format else "") if x)
     return [ChatMessage(role="system", content=system), ChatMessage(role="user", content=user)]
 
 

@@ -21,6 +21,11 @@ class _ModelBase(Schema):
     price_completion_per_1k: float = Field(0.0, ge=0, description="cost per 1k completion tokens")
     timeout_s: float = Field(60.0, gt=0, description="per-request timeout")
     max_retries: int = Field(2, ge=0, description="retries on connection errors and 5xx")
+    strategy: Literal["edit", "agent"] = Field(
+        "edit",
+        description="how agents on this model change code: one-shot edits from a context pack "
+        "(small models) or a bounded tool loop in a sandboxed copy (capable models)",
+    )
 
 
 class LlamaCppModel(_ModelBase):

@@ -15,7 +15,8 @@ from __future__ import annotations
 import ast
 from collections.abc import Mapping, Sequence
 
-from fleet.agents import author_messages, write_change
+from fleet.agents import PatchFailed, author_messages, write_change
+from fleet.agents.loop import LoopWorkspace, run_loop
 from fleet.contracts import ContextPack, Patch, Proposal, Story, Task
 from fleet.orchestrator.acceptance import Example, acceptance_tests, examples
 from fleet.patches import make_patch
@@ -114,8 +115,57 @@ def implement(
         chat, messages, files, base_commit=base_commit, check=check,
         temperature=0.0 if seed == 0 else 0.7, seed=seed or None, max_tokens=max_tokens,
     )  # fmt: skip
+    return with_acceptance(patch, new, story, task, files)
+
+
+def with_acceptance(
+    patch: Patch, new: Mapping[str, str], story: Story, task: Task, files: Mapping[str, str]
+) -> Patch:
+    """``patch`` plus the acceptance tests of the task's executable criteria."""
     cases = examples(task_criteria(story, task))
     tests = acceptance_files(cases, {**files, **new}, patch.files) if cases else {}
     if not tests:
         return patch
-    return make_patch(base_commit, files, {**new, **tests}, patch.rationale)
+    return make_patch(patch.base_commit, files, {**new, **tests}, patch.rationale)
+
+
+def implement_in_loop(
+    chat: ChatModel,
+    workspace: LoopWorkspace,
+    context: ContextPack | str,
+    story: Story,
+    task: Task,
+    winner: Proposal | None,
+    files: Mapping[str, str],
+    findings: Sequence[str],
+    *,
+    base_commit: str,
+    step_limit: int = 12,
+    token_limit: int = 60_000,
+) -> Patch:
+    """The ``agent`` strategy: a bounded tool loop in ``workspace`` (a sandboxed copy of
+    ``files``); its difference from ``files`` is the change.
+
+    Raises:
+        PatchFailed: the loop ended without changing anything.
+    """
+    messages = author_messages(
+        context,
+        instruction=instruction(story, task, winner, findings),
+        system=SYSTEM,
+        edit_format=False,
+    )
+    result = run_loop(
+        chat,
+        workspace,
+        messages,
+        base_files=files,
+        base_commit=base_commit,
+        step_limit=step_limit,
+        token_limit=token_limit,
+    )
+    if not result.patch.diff:
+        raise PatchFailed(model="loop", reason=f"the loop ended ({result.exit}, "
+                          f"{result.steps} steps) without a change", raw="")  # fmt: skip
+    new = {p: t for p, t in workspace.files().items() if p in result.patch.files}
+    return with_acceptance(result.patch, new, story, task, files)

