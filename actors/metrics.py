@@ -13,9 +13,12 @@ metric definition fails the whole constructor: keep every boundary > 0.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from typing import Any
 
-from fleet.contracts import Deliberation, FleetEvent, GateResult, TaskResult, UsageRecord
+from fleet import events
+from fleet.contracts import Deliberation, FleetEvent
+from fleet.errors import InvalidInput
 
 
 class FleetMetrics:
@@ -78,29 +81,41 @@ class FleetMetrics:
             self.stories.set(counts.get(s, 0), tags={"state": s})
 
     def observe(self, event: FleetEvent) -> None:
-        p: Any = event.payload
-        t = event.type
-        if t.startswith("council."):
-            self._deliberation_event(event, p)
-        if t == "story.created":
-            self._set_state(event.story_id, "BACKLOG")
-        elif t == "story.transition":
-            to = str(event.data.get("to"))
-            self.transitions.inc(tags={"state": to})
-            self._set_state(event.story_id, to)
-        elif t == "story.parked":
-            self.parked.inc(tags={"gate": str(event.data.get("gate"))})
-        elif t == "story.done":
-            self.finished.inc(tags={"outcome": str(event.data.get("outcome"))})
-        elif t == "council.result" and isinstance(p, Deliberation):
-            self.rounds.observe(p.rounds)
-            for ballot in p.ballots:
-                self.votes.inc(tags={"role": ballot.role})
-        elif t == "model.usage" and isinstance(p, UsageRecord):
-            self.tokens.inc(p.prompt_tokens + p.completion_tokens, tags={"role": p.role})
-            if p.cost:
-                self.cost.inc(p.cost, tags={"role": p.role})
-        elif t == "sandbox.run" and isinstance(p, TaskResult):
-            self.sandbox.inc(tags={"status": p.status})
-        elif t == "gate.result" and isinstance(p, GateResult):
-            self.gates.inc(tags={"verdict": p.verdict})
+        if event.type.startswith("council."):
+            self._deliberation_event(event, event.payload)
+        step = _OBSERVE.get(event.type)
+        if step is None:
+            return
+        try:
+            typed = events.typed(event)
+        except InvalidInput:
+            return  # an event an older writer left malformed: nothing to count
+        step(self, typed)
+
+    def _transition(self, e: events.StoryTransition) -> None:
+        self.transitions.inc(tags={"state": e.to})
+        self._set_state(e.story_id, e.to)
+
+    def _result(self, e: events.CouncilResult) -> None:
+        self.rounds.observe(e.payload.rounds)
+        for ballot in e.payload.ballots:
+            self.votes.inc(tags={"role": ballot.role})
+
+    def _usage(self, e: events.ModelUsed) -> None:
+        p = e.payload
+        self.tokens.inc(p.prompt_tokens + p.completion_tokens, tags={"role": p.role})
+        if p.cost:
+            self.cost.inc(p.cost, tags={"role": p.role})
+
+
+# event type -> the instruments it feeds (each step gets the typed event, fleet.events)
+_OBSERVE: dict[str, Callable[[FleetMetrics, Any], None]] = {
+    "story.created": lambda m, e: m._set_state(e.story_id, "BACKLOG"),
+    "story.transition": FleetMetrics._transition,
+    "story.parked": lambda m, e: m.parked.inc(tags={"gate": e.gate}),
+    "story.done": lambda m, e: m.finished.inc(tags={"outcome": e.outcome}),
+    "council.result": FleetMetrics._result,
+    "model.usage": FleetMetrics._usage,
+    "sandbox.run": lambda m, e: m.sandbox.inc(tags={"status": e.payload.status}),
+    "gate.result": lambda m, e: m.gates.inc(tags={"verdict": e.payload.verdict}),
+}

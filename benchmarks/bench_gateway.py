@@ -102,8 +102,8 @@ def run(n: int) -> int:
     import ray
     from fleet_stack import start_stack, stop_stack
 
+    from cluster.cli.gateway_client import Client, follow
     from cluster.graphserver import GraphServer, free_port
-    from cluster.story_client import Client, follow
     from fleet.adapters.redis_events import RedisEventLog
 
     t_start = time.monotonic()

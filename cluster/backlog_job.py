@@ -8,7 +8,7 @@ import os
 import sys
 from concurrent.futures import ThreadPoolExecutor
 
-from cluster.story_client import Client, exit_code, follow
+from cluster.cli.gateway_client import Client, exit_code, follow
 
 
 def main() -> int:

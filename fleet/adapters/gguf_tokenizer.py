@@ -67,7 +67,7 @@ def default_gguf_path(model: str | None = None) -> Path:
     try:
         return resolve(spec, name=name)
     except ConfigError as exc:
-        raise ModelUnavailable(model=name, reason=exc.problem) from None
+        raise ModelUnavailable(model=name, reason=str(exc.fields.get("problem", exc))) from None
 
 
 def _read(f: BinaryIO, fmt: str) -> Any:

@@ -132,7 +132,10 @@ def check_source(
     ``ssh://`` and ``user@host:path`` URLs, and local paths (or ``file://``) whose real path
     lies under one of ``local_roots``. Nothing that starts with ``-``.
     """
-    bad = lambda why: InvalidInput(what="story", field="repo", problem=why)  # noqa: E731
+
+    def bad(why: str) -> InvalidInput:
+        return InvalidInput(what="story", field="repo", problem=why)
+
     if not source or source.startswith("-") or any(c in source for c in "\0\n\r"):
         raise bad(f"{source[:80]!r} is not a repository URL or path")
     parts = urlsplit(source)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -34,10 +35,18 @@ SCHEMAS: dict[str, type[Schema]] = {
 S = TypeVar("S", bound=Schema)
 
 
+def installed_data(name: str) -> Path:
+    """A directory ``pip install`` put under ``<prefix>/share/swe-ai-fleet/`` (pyproject data-files)."""
+    return Path(sys.prefix) / "share" / "swe-ai-fleet" / name
+
+
 def config_dir() -> Path:
-    """``$FLEET_CONFIG_DIR`` or the repository's ``config/``."""
+    """``$FLEET_CONFIG_DIR``, else the checkout's ``config/``, else the installed copy of it."""
     env = os.environ.get("FLEET_CONFIG_DIR")
-    return Path(env) if env else Path(__file__).resolve().parents[2] / "config"
+    if env:
+        return Path(env)
+    checkout = Path(__file__).resolve().parents[2] / "config"
+    return checkout if (checkout / "fleet.yaml").is_file() else installed_data("config")
 
 
 def parse(name: str, text: str, schema: type[S]) -> S:

@@ -15,11 +15,14 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from typing import Any
 
+from fleet import events
 from fleet.context.lines import cap, event_line
 from fleet.context.redact import redact
 from fleet.contracts import FleetEvent
+from fleet.errors import InvalidInput
 
 VERSION = 1
 RECENT = 30  # events kept verbatim (shortened) in the history tail
@@ -92,9 +95,10 @@ class StoryDigest:
         s = self.s
         s["last_id"], s["events"] = entry_id, s["events"] + 1
         s["by_type"][event.type] = s["by_type"].get(event.type, 0) + 1
-        fold, needs = _HANDLERS.get(event.type, (None, None))
-        if fold and (needs is None or getattr(event.payload, "kind", None) == needs):
-            fold(self, event)
+        step = _HANDLERS.get(event.type)
+        typed = _typed(event) if step else None
+        if step and typed is not None:
+            step(self, typed)
         line = event_line(event)
         s["recent"] = (s["recent"] + [line])[-RECENT:]
         if event.type in _MILESTONE_TYPES:
@@ -136,7 +140,7 @@ class StoryDigest:
 
     # ------------------------------------------------------------------ handlers
 
-    def _story(self, ev: FleetEvent) -> None:
+    def _story(self, ev: events.StoryCreated | events.StoryUpdated) -> None:
         p: Any = ev.payload
         desc, n = cap(p.description, "description")
         crit = [redact(c) for c in p.acceptance_criteria]
@@ -146,11 +150,11 @@ class StoryDigest:
         self.s["story"] = {"title": title, "description": desc, "criteria": [c[0] for c in crit],
                            "rigor": p.rigor, "state": p.state}  # fmt: skip
 
-    def _transition(self, ev: FleetEvent) -> None:
-        if self.s["story"] is not None and isinstance(ev.data.get("to"), str):
-            self.s["story"]["state"] = ev.data["to"]
+    def _transition(self, ev: events.StoryTransition) -> None:
+        if self.s["story"] is not None:
+            self.s["story"]["state"] = ev.to
 
-    def _task(self, ev: FleetEvent) -> None:
+    def _task(self, ev: events.TaskPlanned) -> None:
         p: Any = ev.payload
         desc, n = cap(p.description, "description")
         self._count(n)
@@ -161,7 +165,7 @@ class StoryDigest:
             "depends_on": list(p.depends_on),
         }
 
-    def _decision(self, ev: FleetEvent) -> None:
+    def _decision(self, ev: events.DecisionMade) -> None:
         p: Any = ev.payload
         what, n1 = cap(p.what, "description")
         why, n2 = cap(p.why, "why")
@@ -173,7 +177,7 @@ class StoryDigest:
         self.s["decisions"][p.id] = {"what": what, "why": why, "by": list(p.decided_by), "task_id": p.task_id,
                                      "alternatives": alts, "at_ms": p.at_ms, "tags": tags}  # fmt: skip
 
-    def _run(self, ev: FleetEvent) -> None:
+    def _run(self, ev: events.SandboxRun) -> None:
         p: Any = ev.payload
         found = False
         for m in _TEST_LINE.finditer(f"{p.stdout}\n{p.stderr}"):
@@ -182,11 +186,10 @@ class StoryDigest:
             detail, n = cap(m.group(3) or "", "detail")
             self._count(n)
             self.s["tests"][test_id] = {"status": "passed" if status == "passed" else "failed", "detail": detail,
-                                        "task_id": ev.data.get("task_id"), "entry": self.last_id}  # fmt: skip
+                                        "task_id": ev.task_id, "entry": self.last_id}  # fmt: skip
             found = True
         if not found:  # a command without per-test output: the command itself is the "test"
-            argv = ev.data.get("argv")
-            key = "cmd: " + (" ".join(map(str, argv)) if isinstance(argv, list) else p.spec_id)
+            key = "cmd: " + (" ".join(ev.argv) if ev.argv else p.spec_id)
             tail = (p.stderr or p.stdout or p.reason).strip().splitlines()[-1:] or [""]
             detail, n = cap(f"{p.status} exit={p.exit_code} {tail[0]}", "detail")
             self._count(n)
@@ -194,15 +197,15 @@ class StoryDigest:
             self.s["tests"][key] = {
                 "status": status,
                 "detail": detail,
-                "task_id": ev.data.get("task_id"),
+                "task_id": ev.task_id,
                 "entry": self.last_id,
             }
 
-    def _gate(self, ev: FleetEvent) -> None:
+    def _gate(self, ev: events.GateJudged) -> None:
         p: Any = ev.payload
         fails = [cap(f, "detail")[0] for f in p.failures]
         g = {
-            "task_id": ev.data.get("task_id"),
+            "task_id": ev.task_id,
             "verdict": p.verdict,
             "score": round(p.score, 1),
             "profile": p.profile,
@@ -210,9 +213,9 @@ class StoryDigest:
         }
         self.s["gates"] = (self.s["gates"] + [g])[-5:]
 
-    def _report(self, ev: FleetEvent) -> None:
+    def _report(self, ev: events.WorkspaceReported) -> None:
         p: Any = ev.payload
-        r = {"task_id": ev.data.get("task_id"), "build_ok": p.build_ok, "passed": p.unit_passed,
+        r = {"task_id": ev.task_id, "build_ok": p.build_ok, "passed": p.unit_passed,
              "failed": p.unit_failed, "coverage": p.coverage, "lint": p.lint_findings}  # fmt: skip
         self.s["reports"] = (self.s["reports"] + [r])[-5:]
 
@@ -223,13 +226,10 @@ class StoryDigest:
             d["task_id"] = task_id
         return d
 
-    def _delib_started(self, ev: FleetEvent) -> None:
-        did = ev.data.get("deliberation_id")
-        if isinstance(did, str):
-            task = ev.data.get("task_id")
-            self._delib(did, task if isinstance(task, str) else None)
+    def _delib_started(self, ev: events.DeliberationStarted) -> None:
+        self._delib(ev.deliberation_id, ev.task_id)
 
-    def _proposal(self, ev: FleetEvent) -> None:
+    def _proposal(self, ev: events.CouncilProposal) -> None:
         p: Any = ev.payload
         content, n = cap(p.content, "proposal")
         self._count(n)
@@ -243,7 +243,7 @@ class StoryDigest:
             "content": content,
         }
 
-    def _critique(self, ev: FleetEvent) -> None:
+    def _critique(self, ev: events.CouncilCritique) -> None:
         p: Any = ev.payload
         content, n = cap(p.content, "critique")
         self._count(n)
@@ -257,10 +257,10 @@ class StoryDigest:
         }
         d["critiques"] = (d["critiques"] + [c])[-12:]
 
-    def _ballot(self, ev: FleetEvent) -> None:
-        self._delib(getattr(ev.payload, "deliberation_id", ""))["ballots"] += 1
+    def _ballot(self, ev: events.CouncilBallot) -> None:
+        self._delib(ev.payload.deliberation_id)["ballots"] += 1
 
-    def _result(self, ev: FleetEvent) -> None:
+    def _result(self, ev: events.CouncilResult) -> None:
         p: Any = ev.payload
         d = self._delib(p.id, p.task_id)
         won = next((x for x in d["proposals"].values() if x["id"] == p.winner), None)
@@ -273,18 +273,27 @@ class StoryDigest:
             del self.s["delibs"][k]
 
 
-_HANDLERS = {  # event type -> (fold, payload kind it needs, or None for data-only events)
-    "story.created": (StoryDigest._story, "story"),
-    "story.updated": (StoryDigest._story, "story"),
-    "story.transition": (StoryDigest._transition, None),
-    "task.planned": (StoryDigest._task, "task"),
-    "decision.made": (StoryDigest._decision, "decision"),
-    "sandbox.run": (StoryDigest._run, "task_result"),
-    "gate.result": (StoryDigest._gate, "gate_result"),
-    "workspace.report": (StoryDigest._report, "workspace_report"),
-    "deliberation.started": (StoryDigest._delib_started, None),
-    "council.proposal": (StoryDigest._proposal, "proposal"),
-    "council.critique": (StoryDigest._critique, "critique"),
-    "council.ballot": (StoryDigest._ballot, "ballot"),
-    "council.result": (StoryDigest._result, "deliberation"),
+def _typed(event: FleetEvent) -> Any:
+    """The typed event, or None when it does not fit its type (an older writer): skipped."""
+    try:
+        return events.typed(event)
+    except InvalidInput:
+        return None
+
+
+# event type -> how it changes the digest; each handler gets the typed event (fleet.events)
+_HANDLERS: dict[str, Callable[[StoryDigest, Any], None]] = {
+    "story.created": StoryDigest._story,
+    "story.updated": StoryDigest._story,
+    "story.transition": StoryDigest._transition,
+    "task.planned": StoryDigest._task,
+    "decision.made": StoryDigest._decision,
+    "sandbox.run": StoryDigest._run,
+    "gate.result": StoryDigest._gate,
+    "workspace.report": StoryDigest._report,
+    "deliberation.started": StoryDigest._delib_started,
+    "council.proposal": StoryDigest._proposal,
+    "council.critique": StoryDigest._critique,
+    "council.ballot": StoryDigest._ballot,
+    "council.result": StoryDigest._result,
 }

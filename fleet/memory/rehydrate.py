@@ -1,7 +1,8 @@
 """Rebuild a story's working state from its timeline (+ graph), as a restarted actor must.
 
-``fold(events)`` is pure and order-sensitive exactly like the live system; ``rehydrate``
-reads the event log (archived events included) and fills gaps from the graph.
+``fold(events)`` is pure and order-sensitive exactly like the live system: it is the
+orchestrator's own fold (:func:`fleet.orchestrator.view.fold`) seen as a :class:`StoryStatus`;
+``rehydrate`` reads the event log (archived events included) and fills gaps from the graph.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from typing import Any, Literal
 from fleet.contracts import Contract, Story, StoryState, Task
 from fleet.contracts import FleetEvent as Event
 from fleet.errors import NotFound
+from fleet.orchestrator.view import fold as fold_view
 
 
 class StoryStatus(Contract):
@@ -33,91 +35,31 @@ class StoryStatus(Contract):
     events: int = 0
 
 
-def _int(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
-class _Fold:
-    """Mutable accumulator; only ``fold`` sees it."""
-
-    def __init__(self) -> None:
-        self.story: Story | None = None
-        self.state: str | None = None
-        self.tasks: dict[str, Task] = {}
-        self.done: set[str] = set()
-        self.delib: str | None = None
-        self.round: int | None = None
-        self.delib_done = False
-        self.parked: tuple[str | None, str | None] = (None, None)
-        self.gates = self.max_attempt = self.decisions = 0
-        self.outcome: str | None = None
-
-    def step(self, ev: Event) -> None:
-        p, d, t = ev.payload, ev.data, ev.type
-        if isinstance(p, Story):
-            self.story = p
-            self.state = self.state if t == "story.updated" and self.state else p.state
-        elif isinstance(p, Task):
-            self.tasks[p.id] = p
-        elif t == "story.transition":
-            self.state, self.parked = str(d.get("to")), (None, None)
-        elif t == "story.parked":
-            self.parked = (str(d.get("gate")), str(d.get("reason", "")))
-        elif t == "story.approved" and d.get("gate") == self.parked[0]:
-            self.parked = (None, None)
-        elif t == "deliberation.started":
-            self.delib, self.round, self.delib_done = str(d.get("deliberation_id")), None, False
-        elif t == "council.round_completed" and d.get("deliberation_id") == self.delib:
-            self.round = max(self.round or 0, _int(d.get("round")) or 0)
-        elif t == "council.result":
-            self._result(ev)
-        elif t == "decision.made":
-            self.decisions += 1
-            task_id = getattr(p, "task_id", None)
-            if isinstance(task_id, str):
-                self.done.add(task_id)
-        elif t == "gate.result":
-            self.gates += 1
-            self.max_attempt = max(self.max_attempt, _int(d.get("attempt")) or 0)
-        elif t == "story.done":
-            self.outcome = str(d.get("outcome", "done"))
-
-    def _result(self, ev: Event) -> None:
-        p = ev.payload
-        did = getattr(p, "id", None)
-        if did and did != self.delib:
-            self.delib, self.round = did, None
-        self.delib_done = True
-        self.round = max(self.round or 0, getattr(p, "rounds", 0) or 0)
-
-
 def fold(events: list[Event]) -> StoryStatus:
-    """The state after ``events`` (one story's, in append order).
+    """The state after ``events`` (one story's, in append order), from the one fold of events.
 
     Raises:
         NotFound: no ``story.created`` among the events.
     """
-    acc = _Fold()
-    for ev in events:
-        acc.step(ev)
-    if acc.story is None:
+    view = fold_view((e.id, e) for e in events)
+    if view.story is None:
         raise NotFound(what="story", id=events[0].story_id if events else "?")
-    state = acc.state or acc.story.state
+    tasks = view.tasks
     return StoryStatus(
-        story=acc.story.model_copy(update={"state": state}),
-        state=state,
-        open_tasks=tuple(t for tid, t in sorted(acc.tasks.items()) if tid not in acc.done),
-        done_tasks=tuple(sorted(acc.done & set(acc.tasks))),
-        last_deliberation=acc.delib,
-        last_round=acc.round,
-        last_deliberation_done=acc.delib_done,
-        parked_gate=acc.parked[0],
-        parked_reason=acc.parked[1],
-        attempts=max(acc.gates, acc.max_attempt),
-        decisions=acc.decisions,
-        outcome=acc.outcome,
-        last_event_id=events[-1].id,
-        events=len(events),
+        story=view.story.model_copy(update={"state": view.state}),
+        state=view.state,
+        open_tasks=tuple(t for tid, t in sorted(tasks.items()) if tid not in view.decided),
+        done_tasks=tuple(sorted(view.decided & set(tasks))),
+        last_deliberation=view.deliberation,
+        last_round=view.deliberation_round,
+        last_deliberation_done=view.deliberation_done,
+        parked_gate=view.parked.gate if view.parked else None,
+        parked_reason=view.parked.reason if view.parked else None,
+        attempts=view.gate_attempts,
+        decisions=view.decisions,
+        outcome=view.outcome,
+        last_event_id=view.last_event_id,
+        events=view.event_count,
     )
 
 

@@ -1,15 +1,19 @@
-"""A story's state, rebuilt by folding its timeline.
+"""A story's state, rebuilt by folding its timeline: the one replay of events.
 
 The orchestrator keeps nothing that matters only in memory: after a restart it
 re-reads the story's events and folds them into a :class:`StoryView`, then
-decides the next step from that view alone.
+decides the next step from that view alone. Rehydration (:mod:`fleet.memory.rehydrate`)
+reads the same view. Events are read as their typed models (:func:`fleet.events.typed`);
+``_FOLD`` is the table from event type to what it changes.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
+from fleet import events as ev
 from fleet.contracts import (
     Deliberation,
     FleetEvent,
@@ -19,6 +23,7 @@ from fleet.contracts import (
     Task,
     WorkspaceReport,
 )
+from fleet.errors import InvalidInput
 
 PO_GATES = ("scope", "design", "acceptance", "blocked", "budget", "error")
 
@@ -55,6 +60,15 @@ class StoryView:
     outcome: str | None = None
     event_count: int = 0
     last_entry: str = "0"
+    last_event_id: str | None = None
+    skipped: int = 0  # events whose data did not fit their type (written by an older version)
+    # the latest deliberation: its id, last completed round, whether it finished
+    deliberation: str | None = None
+    deliberation_round: int | None = None
+    deliberation_done: bool = False
+    decided: set[str] = field(default_factory=set)  # task ids with a decision
+    decisions: int = 0
+    gate_events: int = 0
 
     @property
     def loopbacks(self) -> int:
@@ -64,6 +78,11 @@ class StoryView:
     @property
     def done(self) -> bool:
         return self.outcome is not None
+
+    @property
+    def gate_attempts(self) -> int:
+        """Gate results seen, or the highest attempt number they carry, whichever is larger."""
+        return max(self.gate_events, max((n for _, n in self.gates), default=0))
 
     def build_tasks(self) -> list[Task]:
         return [t for t in self.tasks.values() if t.phase != "docs"]
@@ -82,60 +101,122 @@ class StoryView:
         return out
 
 
-def _on_transition(view: StoryView, event: FleetEvent) -> None:
-    frm, to = str(event.data.get("from")), str(event.data.get("to"))
-    view.transitions.append((frm, to, str(event.data.get("name", ""))))
-    view.state = to
+def _created(view: StoryView, e: Any) -> None:
+    view.story = e.payload
+    view.story_version += 1
+    view.state = view.state if view.transitions else e.payload.state
+
+
+def _scored(view: StoryView, e: ev.StoryScored) -> None:
+    view.score, view.scored_version = e.payload, view.story_version
+
+
+def _transition(view: StoryView, e: ev.StoryTransition) -> None:
+    view.transitions.append((e.from_, e.to, e.name))
+    view.state = e.to
     view.parked = None
     view.approvals = {}
-    if to == "DESIGN":
+    if e.to == "DESIGN":
         # Every visit to DESIGN plans afresh (after a rejected design, say).
         view.plan_round += 1
         view.tasks = {}
 
 
-def _on_approved(view: StoryView, event: FleetEvent) -> None:
-    gate = str(event.data.get("gate"))
-    approved = bool(event.data.get("approved", True))
-    view.approvals[gate] = approved
-    if event.data.get("comment"):
-        view.comments.append(str(event.data["comment"]))
-    if gate == "blocked" and approved:
+def _parked(view: StoryView, e: ev.StoryParked) -> None:
+    view.parked = Parked(e.gate, e.reason, e.id)
+    view.approvals.pop(e.gate, None)
+
+
+def _approved(view: StoryView, e: ev.StoryApproved) -> None:
+    view.approvals[e.gate] = e.approved
+    if e.comment:
+        view.comments.append(e.comment)
+    if e.gate == "blocked" and e.approved:
         view.extra_attempts += 1
-    if view.parked and view.parked.gate == gate:
+    if view.parked and view.parked.gate == e.gate:
         view.parked = None
 
 
+def _planned(view: StoryView, e: ev.TaskPlanned) -> None:
+    view.tasks[e.payload.id] = e.payload
+
+
+def _started(view: StoryView, e: ev.DeliberationStarted) -> None:
+    view.deliberation, view.deliberation_round = e.deliberation_id, None
+    view.deliberation_done = False
+
+
+def _round(view: StoryView, e: ev.RoundCompleted) -> None:
+    if e.deliberation_id == view.deliberation:
+        view.deliberation_round = max(view.deliberation_round or 0, e.round)
+
+
+def _result(view: StoryView, e: ev.CouncilResult) -> None:
+    p = e.payload
+    view.deliberations[p.id] = p
+    if p.id != view.deliberation:
+        view.deliberation, view.deliberation_round = p.id, None
+    view.deliberation_done = True
+    view.deliberation_round = max(view.deliberation_round or 0, p.rounds)
+
+
+def _decided(view: StoryView, e: ev.DecisionMade) -> None:
+    view.decisions += 1
+    if e.payload.task_id:
+        view.decided.add(e.payload.task_id)
+
+
+def _report(view: StoryView, e: ev.WorkspaceReported) -> None:
+    view.reports[(e.task_id, e.attempt)] = e.payload
+
+
+def _gate(view: StoryView, e: ev.GateJudged) -> None:
+    view.gates[(e.task_id, e.attempt)] = e.payload
+    view.gate_events += 1
+
+
+def _docs(view: StoryView, e: ev.DocsWritten) -> None:
+    view.docs = e.summary
+
+
+def _done(view: StoryView, e: ev.StoryDone) -> None:
+    view.outcome = e.outcome
+
+
+# event type -> how it changes the view; types not listed change only the counters
+_FOLD: dict[str, Callable[[StoryView, Any], None]] = {
+    "story.created": _created,
+    "story.updated": _created,
+    "story.scored": _scored,
+    "story.transition": _transition,
+    "story.parked": _parked,
+    "story.approved": _approved,
+    "task.planned": _planned,
+    "deliberation.started": _started,
+    "council.round_completed": _round,
+    "council.result": _result,
+    "decision.made": _decided,
+    "workspace.report": _report,
+    "gate.result": _gate,
+    "docs.written": _docs,
+    "story.done": _done,
+}
+
+
 def apply(view: StoryView, entry: str, event: FleetEvent) -> None:
-    """Fold one event into ``view`` (unknown types are ignored: other producers share the log)."""
+    """Fold one event into ``view``; unknown types and malformed events change only counters."""
     view.event_count += 1
     view.last_entry = entry
-    kind, p, d = event.type, event.payload, event.data
-    if kind in ("story.created", "story.updated") and isinstance(p, Story):
-        view.story = p
-        view.story_version += 1
-        view.state = view.state if view.transitions else p.state
-    elif kind == "story.scored" and isinstance(p, StoryScore):
-        view.score, view.scored_version = p, view.story_version
-    elif kind == "story.transition":
-        _on_transition(view, event)
-    elif kind == "story.parked":
-        view.parked = Parked(str(d.get("gate")), str(d.get("reason", "")), event.id)
-        view.approvals.pop(view.parked.gate, None)
-    elif kind == "story.approved":
-        _on_approved(view, event)
-    elif kind == "task.planned" and isinstance(p, Task):
-        view.tasks[p.id] = p
-    elif kind == "council.result" and isinstance(p, Deliberation):
-        view.deliberations[p.id] = p
-    elif kind == "workspace.report" and isinstance(p, WorkspaceReport):
-        view.reports[(str(d.get("task_id")), int(d.get("attempt", 0)))] = p  # type: ignore[arg-type]
-    elif kind == "gate.result" and isinstance(p, GateResult):
-        view.gates[(str(d.get("task_id")), int(d.get("attempt", 0)))] = p  # type: ignore[arg-type]
-    elif kind == "docs.written":
-        view.docs = str(d.get("summary", ""))
-    elif kind == "story.done":
-        view.outcome = str(d.get("outcome", "done"))
+    view.last_event_id = event.id
+    step = _FOLD.get(event.type)
+    if step is None:
+        return
+    try:
+        typed = ev.typed(event)
+    except InvalidInput:
+        view.skipped += 1
+        return
+    step(view, typed)
 
 
 def fold(entries: Iterable[tuple[str, FleetEvent]], view: StoryView | None = None) -> StoryView:

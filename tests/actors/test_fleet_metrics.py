@@ -13,7 +13,15 @@ import pytest
 
 from actors.metrics import FleetMetrics
 from actors.orchestrator import _metrics
-from fleet.contracts import Ballot, Deliberation, FleetEvent, GateResult, TaskResult, UsageRecord
+from fleet.contracts import (
+    Ballot,
+    Deliberation,
+    FleetEvent,
+    GateResult,
+    Story,
+    TaskResult,
+    UsageRecord,
+)
 
 
 class Recorder:
@@ -73,8 +81,8 @@ def test_orchestrator_builds_real_metrics_and_does_not_hide_failures(monkeypatch
 
 
 def test_story_events_feed_transitions_state_gauge_parked_and_finished(metrics):
-    metrics.observe(ev("story.created"))
-    metrics.observe(ev("story.transition", to="DONE"))
+    metrics.observe(ev("story.created", payload=Story(id="s1", title="t")))
+    metrics.observe(ev("story.transition", **{"from": "DOCS"}, to="DONE"))
     metrics.observe(ev("story.parked", gate="design"))
     metrics.observe(ev("story.done", outcome="done"))
     assert metrics.transitions.calls == [("inc", 1.0, {"state": "DONE"})]
@@ -103,8 +111,15 @@ def test_usage_sandbox_and_gate_events(metrics):
     )
     metrics.observe(ev("model.usage", payload=usage))
     metrics.observe(ev("sandbox.run", payload=TaskResult(spec_id="t", status="failed")))
-    metrics.observe(ev("gate.result", payload=GateResult(profile="L1", score=80, verdict="pass")))
+    gate = GateResult(profile="L1", score=80, verdict="pass")
+    metrics.observe(ev("gate.result", payload=gate, task_id="T1"))
     assert metrics.tokens.calls == [("inc", 15, {"role": "developer"})]
     assert metrics.cost.calls == [("inc", 0.25, {"role": "developer"})]
     assert metrics.sandbox.calls == [("inc", 1.0, {"status": "failed"})]
     assert metrics.gates.calls == [("inc", 1.0, {"verdict": "pass"})]
+
+
+def test_a_malformed_event_counts_nothing_and_does_not_raise(metrics):
+    metrics.observe(ev("story.transition", to="DONE"))  # no "from": an older writer's event
+    metrics.observe(ev("gate.result", payload=GateResult(profile="L1", score=80, verdict="pass")))
+    assert metrics.transitions.calls == [] and metrics.gates.calls == []

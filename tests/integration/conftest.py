@@ -14,7 +14,7 @@ def client():
 @pytest.fixture(scope="module")
 def sample_git(tmp_path_factory):
     """A git copy of the bundled sample repository."""
-    from cluster.story_cli import sample_repo
+    from cluster.cli.stories import sample_repo
 
     return str(sample_repo(str(tmp_path_factory.mktemp("data"))))
 

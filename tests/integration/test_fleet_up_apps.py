@@ -73,7 +73,7 @@ def stack(tmp_path_factory):
     try:
         assert rc == 0, out
         assert "started: redis+falkordb, ray head, serve apps" in out
-        from cluster.story_cli import sample_repo
+        from cluster.cli.stories import sample_repo
 
         yield {
             "env": env,

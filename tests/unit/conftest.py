@@ -19,7 +19,7 @@ from fleet.config import load
 from fleet.context import ContextBuilder
 
 
-@pytest.fixture(autouse=True, scope="session")
+@pytest.fixture(autouse=True)
 def _no_model_requests() -> Iterator[None]:
     openai_chat.ALLOW_MODEL_REQUESTS = False
     yield

@@ -17,7 +17,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from cluster import cli
-from cluster.story_client import GatewayError
+from cluster.cli.gateway_client import GatewayError
 
 
 class _Refusing(BaseHTTPRequestHandler):

@@ -1,5 +1,14 @@
-"""The ``fleet`` command. Each command group lives in its own module exposing
+"""The ``fleet`` command. Each command group lives in its own module of this package exposing
 ``register(subparsers)``; each registered command sets ``func(args) -> int``.
+
+==================  ===========================================================
+``stack``           ``fleet up | status | down``: the local stack
+``kube``            ``fleet cluster ...``: the fleet on a KubeRay cluster
+``reports``         ``fleet export | report``: the timeline and the report
+``stories``         ``fleet run | stories | show | approve | demo``
+``jobs``            ``fleet submit | jobs``: backlogs as Ray jobs
+``gateway_client``  the HTTP client of the gateway those commands share
+==================  ===========================================================
 """
 
 from __future__ import annotations
@@ -15,10 +24,10 @@ from fleet.errors import FleetError
 
 # Command-group modules, in help order. Add a module here when it lands.
 COMMAND_MODULES = (
-    "cluster.local_cli",
-    "cluster.kuberay_cli",
-    "cluster.memory_cli",
-    "cluster.story_cli",
+    "cluster.cli.stack",
+    "cluster.cli.kube",
+    "cluster.cli.reports",
+    "cluster.cli.stories",
 )
 
 
@@ -60,7 +69,3 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 1
-
-
-if __name__ == "__main__":
-    sys.exit(main())

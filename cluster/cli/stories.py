@@ -2,7 +2,7 @@
 
 All of them talk to the gateway (``http://<gateway.host>:<gateway.port>``, or ``--url``)
 with the po token from ``FLEET_PO_TOKEN`` or ``<data_dir>/tokens.json`` (``--token``).
-Exit codes of ``run`` and ``demo``: see :mod:`cluster.story_client`.
+Exit codes of ``run`` and ``demo``: see :mod:`cluster.cli.gateway_client`.
 """
 
 from __future__ import annotations
@@ -16,13 +16,15 @@ import time
 from pathlib import Path
 from typing import Any
 
-from cluster.story_client import Client, exit_code, follow
-from fleet.config import load
+from cluster.cli.gateway_client import Client, exit_code, follow
+from fleet.config import installed_data, load
 from fleet.errors import UserError
 from fleet.orchestrator.routing import check_overrides, parse_pairs
 from fleet.settings import fleet_config
 
-SAMPLE_REPO = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "sample_repo"
+_CHECKOUT_SAMPLE = Path(__file__).resolve().parents[2] / "tests" / "fixtures" / "sample_repo"
+# in a checkout the fixture itself; after `pip install .` its copy (pyproject data-files)
+SAMPLE_REPO = _CHECKOUT_SAMPLE if _CHECKOUT_SAMPLE.is_dir() else installed_data("sample_repo")
 
 
 def _client(args: argparse.Namespace) -> Client:
@@ -184,7 +186,7 @@ def _common(p: argparse.ArgumentParser) -> None:
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the story commands to ``fleet``."""
-    from cluster.jobs_cli import register_jobs
+    from cluster.cli.jobs import register_jobs
 
     p = subparsers.add_parser("run", help="submit a story and follow it to the end")
     _add_story_args(p)

@@ -15,13 +15,16 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
+from pydantic import ValidationError
 
-from fleet.errors import FleetError
+from fleet import events
+from fleet.contracts import FleetEvent
+from fleet.errors import FleetError, InvalidInput
 
 EXIT_DONE, EXIT_PARKED, EXIT_BLOCKED, EXIT_FAILED, EXIT_TIMEOUT = 0, 3, 4, 5, 6
 PO_GATES = ("scope", "design", "acceptance")
@@ -109,52 +112,65 @@ def _frames(lines: Iterator[str]) -> Iterator[dict[str, str]]:
             frame[key] = value.removeprefix(" ")
 
 
+def _scored(e: events.StoryScored) -> str:
+    tips = "; ".join(f.suggestion for f in e.payload.findings[:3])
+    ready = "ready" if e.payload.ready else "NOT ready"
+    return f"  coach: DoR {e.payload.dor}/100, {ready}" + (f" ({tips})" if tips else "")
+
+
+def _workspace(e: events.WorkspaceReported) -> str:
+    p = e.payload
+    return (
+        f"  workspace {e.task_id}: build {'ok' if p.build_ok else 'FAILED'}, tests "
+        f"{p.unit_passed} passed / {p.unit_failed} failed, coverage {p.coverage}"
+    )
+
+
+# event type -> its progress line (from the typed event, fleet.events); other types print nothing
+LINES: dict[str, Callable[[Any], str]] = {
+    "story.created": lambda e: f"story {e.story_id} created: {e.payload.title}",
+    "story.scored": _scored,
+    "story.transition": lambda e: f"==> {e.from_} -> {e.to} ({e.name})",
+    "story.parked": lambda e: f"  || parked at {e.gate}: {e.reason}",
+    "story.approved": lambda e: f"  PO {'approved' if e.approved else 'REJECTED'} {e.gate}",
+    "task.planned": lambda e: f"  task {e.payload.id} ({e.payload.role}): {e.payload.description}",
+    "deliberation.started": lambda e: (
+        f"  council {e.deliberation_id}: {len(e.members)} members, {e.rounds} rounds"
+    ),
+    "council.proposal": lambda e: (
+        f"    round {e.payload.round}: {e.payload.author} proposes: {e.payload.content[:80]}"
+    ),
+    "council.ballot": lambda e: (
+        f"    vote by {e.payload.voter}: {' > '.join(e.payload.ranking[:3])}"
+    ),
+    "council.result": lambda e: (
+        f"  council winner: {e.payload.winner} after {e.payload.rounds} rounds, "
+        f"{len(e.payload.ballots)} votes"
+    ),
+    "sandbox.run": lambda e: f"    sandbox {' '.join(e.argv[:4])}: {e.payload.status}",
+    "workspace.report": _workspace,
+    "gate.result": lambda e: (
+        f"  gate {e.payload.profile} {e.task_id}: {e.payload.verdict} ({e.payload.score:.0f}/100)"
+    ),
+    "model.fallback": lambda e: (
+        f"  !! model {e.from_} failed, falling back to {e.to} ({e.role}): {e.reason}"
+    ),
+    "model.error": lambda e: f"  !! MODEL ERROR ({e.role}, {e.model}): {e.reason}",
+    "budget.exceeded": lambda e: f"  budget spent: {e.scope}: {e.spent:g} of {e.limit:g} {e.unit}",
+    "story.done": lambda e: f"story finished: {e.outcome}",
+}
+
+
 def describe(event: dict[str, Any]) -> str | None:
     """One readable progress line per interesting event (None: not worth a line)."""
-    t, d, p = event["type"], event.get("data", {}), event.get("payload") or {}
-    if t == "story.created":
-        return f"story {event['story_id']} created: {p.get('title')}"
-    if t == "story.scored":
-        tips = "; ".join(f["suggestion"] for f in p.get("findings", [])[:3])
-        return f"  coach: DoR {p.get('dor')}/100, {'ready' if p.get('ready') else 'NOT ready'}" + (
-            f" ({tips})" if tips else ""
-        )
-    if t == "story.transition":
-        return f"==> {d.get('from')} -> {d.get('to')} ({d.get('name')})"
-    if t == "story.parked":
-        return f"  || parked at {d.get('gate')}: {d.get('reason')}"
-    if t == "story.approved":
-        return f"  PO {'approved' if d.get('approved') else 'REJECTED'} {d.get('gate')}"
-    if t == "task.planned":
-        return f"  task {p.get('id')} ({p.get('role')}): {p.get('description')}"
-    if t == "deliberation.started":
-        return f"  council {d.get('deliberation_id')}: {len(d.get('members', []))} members, {d.get('rounds')} rounds"
-    if t == "council.proposal":
-        return (
-            f"    round {p.get('round')}: {p.get('author')} proposes: {str(p.get('content'))[:80]}"
-        )
-    if t == "council.ballot":
-        return f"    vote by {p.get('voter')}: {' > '.join(p.get('ranking', [])[:3])}"
-    if t == "council.result":
-        return f"  council winner: {p.get('winner')} after {p.get('rounds')} rounds, {len(p.get('ballots', []))} votes"
-    if t == "sandbox.run":
-        return f"    sandbox {d.get('argv', [''])[:1] and ' '.join(map(str, d.get('argv', [])[:4]))}: {p.get('status')}"
-    if t == "workspace.report":
-        return (
-            f"  workspace {d.get('task_id')}: build {'ok' if p.get('build_ok') else 'FAILED'}, tests "
-            f"{p.get('unit_passed')} passed / {p.get('unit_failed')} failed, coverage {p.get('coverage')}"
-        )
-    if t == "gate.result":
-        return f"  gate {p.get('profile')} {d.get('task_id')}: {p.get('verdict')} ({p.get('score', 0):.0f}/100)"
-    if t == "model.fallback":
-        return f"  !! model {d.get('from')} failed, falling back to {d.get('to')} ({d.get('role')}): {d.get('reason')}"
-    if t == "model.error":
-        return f"  !! MODEL ERROR ({d.get('role')}, {d.get('model')}): {d.get('reason')}"
-    if t == "budget.exceeded":
-        return f"  budget spent: {d}"
-    if t == "story.done":
-        return f"story finished: {d.get('outcome')}"
-    return None
+    line = LINES.get(str(event.get("type")))
+    if line is None:
+        return None
+    try:
+        typed = events.typed(FleetEvent.model_validate(event))
+    except (ValidationError, InvalidInput):
+        return None  # a frame this version cannot read: no line rather than a crash
+    return line(typed) if typed is not None else None
 
 
 def exit_code(story: dict[str, Any]) -> int:

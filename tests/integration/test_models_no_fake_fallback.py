@@ -9,8 +9,8 @@ from typing import Literal
 import pytest
 from pydantic import BaseModel, Field, ValidationError
 
+from cluster.cli.gateway_client import describe
 from cluster.graphserver import free_port
-from cluster.story_client import describe
 from fleet.adapters.model_registry import chat_model_for_role
 from fleet.adapters.strict_schema import drop_optional_nulls, to_strict
 from fleet.config import LlamaCppModel, ModelsConfig, load
