@@ -56,7 +56,7 @@ test: install
 
 # The fast loop: pure tests, no Ray, no servers, no model (tests/unit/conftest.py forbids model calls).
 test-unit: install
-	$(PY) -m pytest -q -m "not slow" tests/unit $(PYTEST_ARGS)
+	$(PY) -m pytest -q -m "not slow" -p no:schemathesis -p no:hypothesispytest tests/unit $(PYTEST_ARGS)
 
 # Style and types: formatting, lint rules (pyproject [tool.ruff]) and mypy over all four packages.
 lint: install

@@ -144,6 +144,10 @@ class SandboxSupervisor:
             time.sleep(0.01)
         return queued or running
 
+    def close(self) -> None:
+        """Kill the backend's launches armed in advance (also done when it is collected)."""
+        self._backend.close()
+
     def check_health(self) -> dict[str, Any]:
         """Raise ``SandboxUnavailable`` when bwrap cannot run; else the supervisor's state."""
         self._backend.check()

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 import ray
 
 from actors.wiring import OrchestratorSettings
+from fleet.adapters.delivery import MAX_EVENT_DIFF, deliver, is_local, story_diff
 from fleet.agents import PatchFailed
 from fleet.contracts import (
     ContextPack,
@@ -406,7 +407,22 @@ class WorkspaceExecutor:
             "context_tokens": pack.token_count,
             "reason": outcome.reason[:500],
         }
+        if outcome.commit:  # the story's change so far, for the PO (API, UI) before delivery
+            data["diff"] = story_diff([*self._reports(story), data])[:MAX_EVENT_DIFF]
         return Execution(report=report, data=data)
+
+    def _reports(self, story: Story) -> list[dict[str, Any]]:
+        return [dict(e.data) for _, e in self.log.read(story.id) if e.type == "workspace.report"]
+
+    def deliver(self, story: Story) -> dict[str, Any]:
+        """The finished story's change into the user's repository (``fleet/<id>``) and a patch
+        file; then its workspaces are removed (unless the runner keeps them)."""
+        data_dir = Path(self.settings.data_dir or "~/.swe-fleet").expanduser()
+        facts = deliver(story.id, story.repo, self._reports(story), data_dir=data_dir)
+        runner = self.runner()
+        if facts.get("delivered") and is_local(story.repo) and not runner.keep:
+            runner.remove_story(story.id)
+        return facts
 
 
 def context_actor(settings: OrchestratorSettings) -> Any:

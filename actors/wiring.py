@@ -62,13 +62,15 @@ def default_services(settings: OrchestratorSettings, log: EventLog) -> Services:
     from actors.story_services import RayCouncil, WorkspaceExecutor
 
     rigor = load("rigor.yaml")
+    executor = WorkspaceExecutor(settings, log)
     return Services(
         score=partial(score_story, threshold=settings.dor_threshold),
         plan=plan_from_criteria,
         council=RayCouncil(settings, log),
-        executor=WorkspaceExecutor(settings, log),
+        executor=executor,
         gate=partial(_gate, config=rigor),
         document=summary_docs,
+        deliver=executor.deliver,
     )
 
 

@@ -23,7 +23,7 @@ from fleet.contracts import Alternative, Decision, FleetEvent  # noqa: E402
 from fleet.events import make_event  # noqa: E402
 from fleet.fakes import FakeClock  # noqa: E402
 from fleet.memory import Projector, build_report, report_markdown  # noqa: E402
-from fleet.memory.sample import sample_story  # noqa: E402
+from fleet.memory.sample_timeline import sample_story  # noqa: E402
 
 N_APPEND, BATCH = 20_000, 500
 

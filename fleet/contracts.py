@@ -37,7 +37,9 @@ class Story(Contract):
     acceptance_criteria: tuple[str, ...] = ()
     rigor: RigorLevel = "L1"
     repo: str | None = Field(None, description="git URL or local path of the target repository")
-    branch: str = "main"
+    branch: str | None = Field(
+        None, description="base branch (None: the repository's default branch, its HEAD)"
+    )
     state: StoryState = "BACKLOG"
     po: str = "po"
     created_ms: int = 0

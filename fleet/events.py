@@ -100,6 +100,21 @@ class StoryDone(_Event):
     outcome: str = "done"
 
 
+class StoryDelivered(_Event):
+    """The finished change, where the user works (``fleet.adapters.delivery``)."""
+
+    type: Literal["story.delivered"]
+    delivered: bool
+    branch: str | None = None
+    repo: str | None = None
+    commit: str | None = None
+    base_commit: str | None = None
+    patch_file: str | None = None
+    diff: str = ""
+    diff_truncated: bool = False
+    error: str | None = None
+
+
 class DocsWritten(_Event):
     type: Literal["docs.written"]
     summary: str = Field("", description="the story's documentation, Markdown")
@@ -256,6 +271,7 @@ Event = Annotated[
     | StoryParked
     | StoryApproved
     | StoryDone
+    | StoryDelivered
     | DocsWritten
     | TaskPlanned
     | DeliberationStarted

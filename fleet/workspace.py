@@ -38,6 +38,7 @@ class WorkspaceOutcome(BaseModel):
     report: WorkspaceReport | None = None
     gate: GateResult | None = None
     commit: str | None = None
+    base_commit: str | None = Field(None, description="the commit the change was applied to")
     failed_tests: tuple[str, ...] = ()
 
 
@@ -114,6 +115,24 @@ def parse_junit(xml_text: str) -> tuple[int, int, list[str]]:
         else:
             passed += 1
     return passed, failed, names
+
+
+def is_e2e(classname: str) -> bool:
+    """End-to-end tests by convention: anything under an ``e2e`` directory (``tests/e2e/``)."""
+    return "e2e" in classname.split(".")[:-1]
+
+
+def e2e_counts(xml_text: str) -> tuple[int, int]:
+    """``(passed, failed)`` among the end-to-end tests of a pytest junit XML report."""
+    passed = failed = 0
+    for case in ET.fromstring(xml_text).iter("testcase"):
+        if not is_e2e(case.get("classname", "")):
+            continue
+        bad = case.find("failure") is not None or case.find("error") is not None
+        if case.find("skipped") is not None and not bad:
+            continue
+        failed, passed = (failed + 1, passed) if bad else (failed, passed + 1)
+    return passed, failed
 
 
 _COLLECTED = re.compile(r"^collected (\d+) items?", re.M)

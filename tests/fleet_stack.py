@@ -136,6 +136,9 @@ def start_stack(
     actor = spawn_orchestrator(cfg, name=name, namespace=namespace, services_factory=factory)
     ray_mod.get(actor.check_health.remote())
     tokens = {"po": f"po-{suffix}", "viewer": f"viewer-{suffix}"}
+    # Named principals beside the po/viewer tokens: two POs and an admin (story ownership tests).
+    named = {"alice": "po", "bob": "po", "admin": "admin"}
+    principals = [{"name": n, "role": r, "token": f"{n}-{suffix}"} for n, r in named.items()]
     args = {
         "redis_url": redis_url,
         "prefix": prefix,
@@ -143,9 +146,11 @@ def start_stack(
         "orchestrator": name,
         "namespace": namespace,
         "tokens": tokens,
+        "principals": principals,
         "max_body_bytes": 20_000,
     }
     serve.run(build_app(args), name=app or f"gw-{suffix}", route_prefix=f"/{suffix}")
+    tokens |= {p["name"]: p["token"] for p in principals}
     return Stack(f"http://127.0.0.1:{port}/{suffix}", tokens, name, namespace, prefix, redis_url)
 
 

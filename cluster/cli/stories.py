@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from cluster.cli.gateway_client import Client, exit_code, follow
+from cluster.cli.gateway_client import Client, GatewayError, exit_code, follow
 from fleet.config import installed_data, load
 from fleet.errors import UserError
 from fleet.orchestrator.routing import check_overrides, parse_pairs
@@ -69,7 +69,22 @@ def _finish(client: Client, story: dict[str, Any], started: float) -> int:
     if parked:
         print(f"reason: {parked.get('reason')}")
     print(f"report: {path}\n        {client.base_url}/stories/{story['id']}/report")
+    _where(client, story["id"])
     return code
+
+
+def _where(client: Client, story_id: str) -> None:
+    """Where the change is: the delivered branch (or the workspace branch) and the diff command."""
+    try:
+        out = client.call("GET", f"/stories/{story_id}/diff", params={"format": "json"})
+    except GatewayError:
+        print("change: none committed")
+        return
+    state = "delivered" if out.get("delivered") else "committed (not delivered)"
+    print(f"change: {state}: branch {out.get('branch')} in {out.get('repo')}")
+    if out.get("patch_file"):
+        print(f"        patch file {out['patch_file']}")
+    print(f"        fleet diff {story_id}")
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -97,6 +112,18 @@ def _stories(args: argparse.Namespace) -> int:
 
 def _show(args: argparse.Namespace) -> int:
     print(json.dumps(_client(args).call("GET", f"/stories/{args.id}"), indent=2))
+    return 0
+
+
+def _diff(args: argparse.Namespace) -> int:
+    out = _client(args).call("GET", f"/stories/{args.id}/diff", params={"format": "json"})
+    where = "delivered" if out.get("delivered") else "committed, not delivered yet"
+    print(f"# {where}: branch {out.get('branch')} in {out.get('repo')} at {out.get('commit')}")
+    if out.get("patch_file"):
+        print(f"# patch file: {out['patch_file']}")
+    sys.stdout.write(out.get("diff") or "")
+    if out.get("truncated"):
+        print(f"# (diff truncated; the whole change is in {out.get('patch_file')})")
     return 0
 
 
@@ -170,7 +197,9 @@ def _demo(args: argparse.Namespace) -> int:
 
 def _add_story_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--repo", required=True, help="git URL or local path of the target repository")
-    p.add_argument("--branch", default="main", help="base branch (default main)")
+    p.add_argument(
+        "--branch", default=None, help="base branch (default: the repository's default branch)"
+    )
     p.add_argument("--title", required=True)
     p.add_argument("--description", default="")
     p.add_argument("--criteria", action="append", help="an acceptance criterion (repeat the flag)")
@@ -216,6 +245,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     _common(p)
     p.add_argument("id")
     p.set_defaults(func=_show)
+
+    p = subparsers.add_parser("diff", help="print a story's change (unified diff) and its branch")
+    _common(p)
+    p.add_argument("id")
+    p.set_defaults(func=_diff)
 
     p = subparsers.add_parser("approve", help="approve (or --reject) the gate a story waits at")
     _common(p)

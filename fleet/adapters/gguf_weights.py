@@ -145,16 +145,20 @@ def assemble(
 
 
 def printer(what: str) -> Progress:
-    """A progress callback writing one updating line to stderr (every ~10%)."""
+    """A progress callback: one updating line on a terminal (every ~10%), else start and end."""
     last = [-1]
+    tty = sys.stderr.isatty()
 
     def show(done: int, total: int) -> None:
         tenth = done * 10 // max(total, 1)
-        if tenth != last[0]:
-            last[0] = tenth
-            end = "\n" if done >= total else ""
-            print(f"\r>> {what}: {done >> 20} / {total >> 20} MB", end=end, file=sys.stderr)
-            sys.stderr.flush()
+        if tenth == last[0] or not (tty or last[0] < 0 or done >= total):
+            return
+        last[0] = tenth
+        line = f">> {what}: {done >> 20} / {total >> 20} MB"
+        if tty:
+            print(f"\r{line}", end="\n" if done >= total else "", file=sys.stderr, flush=True)
+        else:
+            print(line, file=sys.stderr, flush=True)
 
     return show
 

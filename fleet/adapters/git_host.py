@@ -211,3 +211,37 @@ def write_exclude(ws: Path, patterns: str) -> None:
     fd = os.open(info / "exclude", os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, 0o644)
     with os.fdopen(fd, "a") as fh:
         fh.write(patterns)
+
+
+def head(ws: Path) -> str:
+    """The commit ``HEAD`` of ``ws`` points at."""
+    return git(ws, "rev-parse", "--verify", "HEAD").stdout.strip()
+
+
+def diff(ws: str | Path, base: str, commit: str) -> str:
+    """The unified diff ``base..commit`` as git computes it (no external diff, no textconv)."""
+    for rev in (base, commit):
+        if not re.fullmatch(r"[0-9a-f]{7,64}", rev):
+            raise InvalidInput(what="diff", field="commit", problem=f"{rev!r} is not a commit id")
+    return git(
+        ws, "diff", "--no-ext-diff", "--no-textconv", "--no-color", base, commit, "--"
+    ).stdout
+
+
+def deliver_branch(target: str | Path, ws: Path, ws_branch: str, branch: str) -> str:
+    """Make ``branch`` in the user's repository ``target`` point at ``ws_branch`` of ``ws``.
+
+    Only a ref is written (``git fetch`` into ``refs/heads/<branch>``): the user's checked-out
+    branch, index and working tree are never touched, and git itself refuses to move a branch
+    that is checked out there. Returns the delivered commit.
+
+    Raises:
+        WorkspaceUnavailable: the fetch failed (e.g. ``branch`` is checked out in ``target``).
+    """
+    check_branch(branch)
+    check_branch(ws_branch, field="workspace branch")
+    refspec = f"+refs/heads/{ws_branch}:refs/heads/{branch}"
+    git(target, "fetch", "--quiet", "--no-tags", "--no-write-fetch-head", "--", str(ws), refspec)
+    return git(
+        target, "rev-parse", "--verify", "--end-of-options", f"refs/heads/{branch}"
+    ).stdout.strip()

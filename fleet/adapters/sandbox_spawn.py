@@ -92,6 +92,9 @@ def rlimits(r: Resources, *, cgroup: bool) -> dict[int, tuple[int, int]]:
     # virtual reservations, which break threaded programs); without one it is the memory limit.
     vmem = (r.memory_mb * (4 if cgroup else 1) + (256 if cgroup else 0)) * 1024 * 1024
     fsize = r.file_size_mb * 1024 * 1024
+    # RLIMIT_NPROC counts every process of the sandbox uid on the host, other runs' included: with
+    # a pids cgroup (per run) it is only a backstop, so concurrent runs do not starve each other.
+    nproc = r.processes * 4 + 64 if cgroup else r.processes
     return {
         resource.RLIMIT_CPU: (
             r.cpu_seconds,
@@ -100,7 +103,7 @@ def rlimits(r: Resources, *, cgroup: bool) -> dict[int, tuple[int, int]]:
         resource.RLIMIT_AS: (vmem, vmem),
         resource.RLIMIT_FSIZE: (fsize, fsize),
         resource.RLIMIT_NOFILE: (r.open_files, r.open_files),
-        resource.RLIMIT_NPROC: (r.processes, r.processes),
+        resource.RLIMIT_NPROC: (nproc, nproc),
     }
 
 

@@ -25,17 +25,17 @@ installed there) runs the target repository's tests; the sandbox sees it read-on
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import stat
 import sys
-import tempfile
 import uuid
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import NamedTuple
 from xml.etree.ElementTree import ParseError
 
 from fleet.adapters import git_host
+from fleet.adapters.workspace_fs import default_roots, read_report, slug, tree_bytes
 from fleet.config import RigorConfig, load
 from fleet.contracts import Resources, RunContext, TaskResult, TaskSpec, WorkspaceReport
 from fleet.errors import InvalidInput, WorkspaceUnavailable
@@ -45,6 +45,7 @@ from fleet.workspace import (
     WorkspaceOutcome,
     change_problem,
     diff_paths,
+    e2e_counts,
     junit_problem,
     parse_coverage,
     parse_junit,
@@ -56,40 +57,11 @@ EXCLUDES = "__pycache__/\n*.pyc\n.pytest_cache/\n.ruff_cache/\n.coverage\n"
 DEFAULT_MAX_WORKSPACE_MB = 512
 
 
-def _default_roots(root: Path) -> tuple[str, ...]:
-    configured = os.environ.get("FLEET_REPO_ROOTS")
-    if configured:
-        return tuple(p for p in configured.split(os.pathsep) if p)
-    return (str(root), tempfile.gettempdir(), str(Path.home()))
-
-
-def _slug(story: str | None) -> str:
-    """``<story>--`` for workspace names (letters, digits, ``-``, ``_`` only), or empty."""
-    clean = re.sub(r"[^A-Za-z0-9_-]", "_", story or "")[:40]
-    return f"{clean}--" if clean else ""
-
-
-def tree_bytes(path: Path, *, stop_at: int) -> int:
-    """Bytes under ``path`` (lstat: links are not followed), counting stops past ``stop_at``."""
-    total = 0
-    for dirpath, dirs, files in os.walk(path, followlinks=False):
-        for name in files + dirs:
-            total += os.lstat(os.path.join(dirpath, name)).st_size
-            if total > stop_at:
-                return total
-    return total
-
-
-def read_report(out: Path, name: str, cap: int = 8_000_000) -> str | None:
-    """A report the sandbox wrote into ``out``: a regular file, never through a link."""
-    try:
-        fd = os.open(out / name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
-    except OSError:
-        return None
-    with os.fdopen(fd, "rb") as fh:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            return None
-        return fh.read(cap).decode("utf-8", "replace")
+class TestCounts(NamedTuple):
+    unit_passed: int
+    unit_failed: int
+    e2e_passed: int
+    e2e_failed: int
 
 
 class WorkspaceRunner:
@@ -117,7 +89,7 @@ class WorkspaceRunner:
         self.uid = uid if os.geteuid() == 0 else os.geteuid()
         self.rigor = rigor or load("rigor.yaml")
         self.timeout_s = timeout_s
-        self.repo_roots = tuple(repo_roots) if repo_roots is not None else _default_roots(self.root)
+        self.repo_roots = tuple(repo_roots) if repo_roots is not None else default_roots(self.root)
         self.allow_private_urls = allow_private_urls
         self.max_workspace_bytes = max_workspace_mb * 1024 * 1024
         self.keep = keep
@@ -141,7 +113,7 @@ class WorkspaceRunner:
             source, local_roots=roots, allow_private=self.allow_private_urls
         )
         self.root.mkdir(parents=True, exist_ok=True)
-        box = self.root / f"ws-{_slug(story)}{uuid.uuid4().hex[:10]}"
+        box = self.root / f"ws-{slug(story)}{uuid.uuid4().hex[:10]}"
         box.mkdir(mode=0o755)  # fresh: fails if anything already sits there
         ws = box / REPO
         try:
@@ -243,16 +215,20 @@ class WorkspaceRunner:
         os.chown(out, self.uid, self.uid, follow_symlinks=False)
         return out
 
-    def _test(self, ws: Path, ctx: RunContext, out: Path) -> tuple[int, int, list[str], list[str]]:
+    def _test(
+        self, ws: Path, ctx: RunContext, out: Path
+    ) -> tuple[TestCounts, list[str], list[str]]:
         cmd = [self.python, "-m", "coverage", "run", "--source=.", "--omit=tests/*,*/tests/*"]
         cmd += ["-m", "pytest", "-p", "no:cacheprovider", f"--junitxml={out}/junit.xml"]
         test = self._run(ws, "test", cmd, ctx, "test")
         notes: list[str] = []
         passed, failed, failing = 0, 0, []
+        e2e = (0, 0)
         junit = read_report(out, "junit.xml")
         try:
             if junit:
                 passed, failed, failing = parse_junit(junit)
+                e2e = e2e_counts(junit)
         except ParseError:
             notes.append("tests: junit report unreadable")
         forged = junit_problem(junit or "", test.stdout, test.exit_code) if junit else None
@@ -262,7 +238,18 @@ class WorkspaceRunner:
         if not junit or (test.status != "passed" and failed == 0):
             failed = max(failed, 1)  # a run that died (timeout, collection error) is not a pass
             notes.append(f"tests: {test.status} {test.reason} {test.stdout[-300:]}".strip())
-        return passed, failed, failing, notes
+        # e2e tests (tests/e2e/ by convention) are reported apart from the unit tests
+        return TestCounts(max(passed - e2e[0], 0), max(failed - e2e[1], 0), *e2e), failing, notes
+
+    def _static(self, ws: Path, ctx: RunContext) -> int:
+        """Findings of a security/bug analysis (ruff's bandit and bugbear rules), run in the
+        sandbox with the repository's own ruff configuration ignored (it cannot switch them off)."""
+        cmd = [self.ruff, "check", "--isolated", "--no-cache", "--select", "S,B"]
+        for tests in ("**/tests/**", "**/test_*.py", "**/*_test.py", "**/conftest.py"):
+            cmd += ["--per-file-ignores", f"{tests}:S101"]  # assert is how pytest tests speak
+        cmd += ["--exit-zero", "--output-format", "json", "."]
+        found = self._run(ws, "static", cmd, ctx, "test")
+        return parse_ruff(found.stdout) if found.status == "passed" else 0
 
     def check(self, ws: Path, ctx: RunContext) -> tuple[WorkspaceReport, list[str]]:
         """Build, test (junit + coverage) and lint ``ws`` in the sandbox; the report and failing tests."""
@@ -275,7 +262,7 @@ class WorkspaceRunner:
             f"build: {build.status}"
             + (f" ({build.stdout.strip()[-300:]})" if build.status != "passed" else "")
         ]
-        passed, failed, failing, test_notes = self._test(ws, ctx, out)
+        counts, failing, test_notes = self._test(ws, ctx, out)
         notes += test_notes
         cov_cmd = [self.python, "-m", "coverage", "json", "-q", "-o", f"{out}/coverage.json"]
         self._run(ws, "coverage", cov_cmd, ctx, "test")
@@ -289,8 +276,11 @@ class WorkspaceRunner:
         notes += [f"failed: {name}" for name in failing]
         report = WorkspaceReport(
             build_ok=build.status == "passed",
-            unit_passed=passed,
-            unit_failed=failed,
+            unit_passed=counts.unit_passed,
+            unit_failed=counts.unit_failed,
+            e2e_passed=counts.e2e_passed,
+            e2e_failed=counts.e2e_failed,
+            static_findings=self._static(ws, ctx),
             coverage=parse_coverage(read_report(out, "coverage.json") or ""),
             lint_findings=parse_ruff(lint.stdout) if lint.status == "passed" else 0,
             notes=tuple(notes),
@@ -309,7 +299,7 @@ class WorkspaceRunner:
         base: str | None = None,
         message: str | None = None,
     ) -> WorkspaceOutcome:
-        """Fresh workspace, apply, check, gate; commit on ``branch`` when the gate passes.
+        """Fresh workspace, apply, check, gate; commit on ``branch`` unless the gate blocks.
 
         Raises:
             WorkspaceUnavailable: the source could not be cloned.
@@ -317,17 +307,24 @@ class WorkspaceRunner:
         """
         ctx = context or RunContext()
         ws = self.prepare(source, branch=branch, base=base, story=ctx.story_id)
+        base_commit = git_host.head(ws)
         rejected = self.apply(ws, change)
         if rejected:
             if not self.keep:
                 self.remove(ws)
             return WorkspaceOutcome(
-                status="rejected", branch=branch, workspace=str(ws), reason=rejected
+                status="rejected",
+                branch=branch,
+                workspace=str(ws),
+                reason=rejected,
+                base_commit=base_commit,
             )
         report, failing = self.check(ws, ctx)
         gate = evaluate(report, level, self.rigor)
         reason = "; ".join([*gate.failures, *(f"failing test {t}" for t in failing)])
-        if gate.verdict != "pass":
+        # Whatever lets the story go on (pass and warn alike) is committed: a story never reaches
+        # DONE on a change that exists only in a discarded workspace.
+        if gate.verdict == "block":
             if not self.keep:
                 self.remove(ws)
             return WorkspaceOutcome(
@@ -338,6 +335,7 @@ class WorkspaceRunner:
                 report=report,
                 gate=gate,
                 failed_tests=tuple(failing),
+                base_commit=base_commit,
             )
         sha = self.commit(
             ws, message or f"fleet: {ctx.task_id or branch} (gate {gate.verdict} {gate.score:.0f})"
@@ -351,11 +349,12 @@ class WorkspaceRunner:
             gate=gate,
             commit=sha,
             failed_tests=tuple(failing),
+            base_commit=base_commit,
         )
 
     def remove_story(self, story_id: str) -> int:
         """Delete every workspace of ``story_id`` (call when the story ends); how many."""
-        prefix = f"ws-{_slug(story_id)}"
+        prefix = f"ws-{slug(story_id)}"
         boxes = [p for p in self.root.glob(f"{prefix}*") if p.name[len(prefix) :].isalnum()]
         for box in boxes:
             self.remove(box)

@@ -54,6 +54,11 @@ class LlamaCppModel(_ModelBase):
     n_threads: int = Field(2, ge=1, description="CPU threads for prompt processing and generation")
     num_cpus: float = Field(1.0, ge=0, description="Ray CPUs reserved by the Serve replica")
     max_ongoing_requests: int = Field(64, ge=1, description="requests a replica accepts at once")
+    spin_wait: bool = Field(
+        False,
+        description="let idle engine threads spin (OpenMP ACTIVE, llama.cpp poll 50): a little "
+        "faster on dedicated cores, many times slower when the cores are shared",
+    )
     cache_prompt: bool = Field(
         True, description="reuse a slot's KV cache for the prompt prefix it already holds"
     )

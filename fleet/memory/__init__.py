@@ -1,7 +1,7 @@
 """Memory: event -> graph mapping, projector, report, rehydration (pure; adapters injected)."""
 
 from fleet.memory.projector import Projector
-from fleet.memory.rehydrate import StoryStatus, fold, rehydrate
+from fleet.memory.rehydrate import StoryStatus, rehydrate, story_status
 from fleet.memory.report import Report, build_report, render_report, report_markdown
 
 __all__ = [
@@ -9,8 +9,8 @@ __all__ = [
     "Report",
     "StoryStatus",
     "build_report",
-    "fold",
     "rehydrate",
     "render_report",
     "report_markdown",
+    "story_status",
 ]

@@ -1,6 +1,6 @@
 """Rebuild a story's working state from its timeline (+ graph), as a restarted actor must.
 
-``fold(events)`` is pure and order-sensitive exactly like the live system: it is the
+``story_status(events)`` is pure and order-sensitive exactly like the live system: it is the
 orchestrator's own fold (:func:`fleet.orchestrator.view.fold`) seen as a :class:`StoryStatus`;
 ``rehydrate`` reads the event log (archived events included) and fills gaps from the graph.
 """
@@ -35,7 +35,7 @@ class StoryStatus(Contract):
     events: int = 0
 
 
-def fold(events: list[Event]) -> StoryStatus:
+def story_status(events: list[Event]) -> StoryStatus:
     """The state after ``events`` (one story's, in append order), from the one fold of events.
 
     Raises:
@@ -76,7 +76,7 @@ def rehydrate(event_log: Any, graph: Any, story_id: str) -> StoryStatus:
     events = [ev for _, ev in event_log.read(story_id)]
     if not events:
         raise NotFound(what="story", id=story_id)
-    status = fold(events)
+    status = story_status(events)
     if graph is None or not hasattr(graph, "story_graph"):
         return status
     try:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
+from pydantic import Field
+
 from fleet.contracts import Contract, FleetEvent
 from fleet.errors import NotFound
 from fleet.memory.graph_read import topo_order
@@ -34,7 +36,16 @@ class Report(Contract):
     executions: tuple[dict[str, Any], ...] = ()
     gates: tuple[dict[str, Any], ...] = ()
     approvals: tuple[dict[str, Any], ...] = ()
+    delivery: dict[str, Any] | None = Field(
+        None, description="where the finished change is (story.delivered, without the diff)"
+    )
     projected: bool = True
+
+
+def delivery_of(rows: Any) -> dict[str, Any] | None:
+    """The last ``story.delivered`` facts of a timeline, without the (long) diff."""
+    found = [dict(ev.data) for _, ev in rows if ev.type == "story.delivered"]
+    return {k: v for k, v in found[-1].items() if k != "diff"} if found else None
 
 
 def summarize(ev: FleetEvent) -> str:
@@ -81,7 +92,7 @@ def build_report(event_log: Any, graph: Any, story_id: str) -> Report:
             (ev.payload.model_dump() for _, ev in rows if ev.type == "story.created"),
             {"id": story_id},
         )
-        return Report(story=story, timeline=timeline, projected=False)
+        return Report(story=story, timeline=timeline, delivery=delivery_of(rows), projected=False)
     by_id = {t["id"]: t for t in sub["tasks"]}
     plan = tuple(by_id[tid] for tid in topo_order(sub["tasks"]))
     return Report(
@@ -93,6 +104,7 @@ def build_report(event_log: Any, graph: Any, story_id: str) -> Report:
         executions=tuple(sub["executions"]),
         gates=tuple(sub["gates"]),
         approvals=tuple(sub["approvals"]),
+        delivery=delivery_of(rows),
     )
 
 
@@ -146,6 +158,7 @@ def report_markdown(report: Report) -> str:
     ]
     if s.get("description"):
         out += [s["description"], ""]
+    out += _delivery(report.delivery)
     if not report.projected:
         out += [
             "> The decision graph has not projected this story yet; only the timeline is shown.",
@@ -211,3 +224,17 @@ def report_markdown(report: Report) -> str:
 def render_report(event_log: Any, graph: Any, story_id: str) -> str:
     """``report_markdown(build_report(...))``."""
     return report_markdown(build_report(event_log, graph, story_id))
+
+
+def _delivery(d: dict[str, Any] | None) -> list[str]:
+    if not d:
+        return []
+    if not d.get("delivered"):
+        return ["## Delivery", "", f"Not delivered: {d.get('error', '?')}", ""]
+    return [
+        "## Delivery",
+        "",
+        f"Branch `{d.get('branch')}` in `{d.get('repo')}` at commit `{d.get('commit')}`; "
+        f"patch file `{d.get('patch_file')}` (`fleet diff <id>` prints it).",
+        "",
+    ]

@@ -154,6 +154,9 @@ class StoryDriver:
                 key=f"a{view.loopbacks}",
             )
         elif isinstance(step, d.Finish):
+            if step.outcome == "done" and self.services.deliver is not None:
+                # idempotent: the same ref and file again after a crash, the same event id
+                self.emit("story.delivered", data=self.services.deliver(story), key="final")
             self.emit(
                 "story.done", data={"outcome": step.outcome, "state": view.state}, key="final"
             )

@@ -75,6 +75,9 @@ class Services:
     executor: ExecutorPort
     gate: Callable[[WorkspaceReport, str], GateResult]
     document: Callable[[Story, StoryView], str]
+    deliver: Callable[[Story], dict[str, Any]] | None = None
+    """Puts a finished story's change where the user works (a branch, a patch file); the facts
+    for the ``story.delivered`` event. ``None``: nothing is delivered (tests of orchestration)."""
 
 
 def winner_of(deliberation: Deliberation) -> Proposal | None:

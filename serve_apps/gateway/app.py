@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from fleet.context.masking import install_log_redaction
 from serve_apps.gateway.router import create_app
 from serve_apps.gateway.service import GatewayService
-from serve_apps.gateway.tokens import by_token, read_tokens
+from serve_apps.gateway.tokens import TokenStore, by_token, load_store
 
 MAX_ONGOING = 512  # requests one gateway replica serves at once, SSE streams included
 
@@ -30,6 +30,7 @@ class GatewayArgs(BaseModel):
     namespace: str = "swe-fleet"
     data_dir: str | None = None
     tokens: dict[str, str] | None = None
+    principals: list[dict[str, str]] | None = None  # tests: [{name, role, token}], hashed on load
     max_body_bytes: int | None = None
     call_timeout_s: float = 30.0
 
@@ -87,7 +88,14 @@ def build_fastapi(args: dict[str, Any] | GatewayArgs | None = None) -> Any:
     """The FastAPI app with a lazily built service (so it pickles into Serve replicas)."""
     parsed = GatewayArgs.model_validate(args or {})
     url, data_dir, max_body = _resolve(parsed)
-    tokens = by_token(parsed.tokens if parsed.tokens is not None else read_tokens(data_dir))
+    if parsed.tokens is None and parsed.principals is None:
+        tokens: dict[str, str] | TokenStore = load_store(data_dir)  # digests only, see tokens.py
+    else:
+        tokens = TokenStore.from_tokens(parsed.principals or []).merged(
+            TokenStore.from_tokens(
+                {"name": r, "role": r, "token": t} for t, r in by_token(parsed.tokens or {}).items()
+            )
+        )
     holder: dict[str, GatewayService] = {}
     lock = threading.Lock()
 

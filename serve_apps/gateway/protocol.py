@@ -27,15 +27,19 @@ class StoryIn(Body):
     )
     rigor: RigorLevel = Field("L1", description="rigor profile (L0 spike ... L3 mission critical)")
     repo: str | None = Field(
-        None, max_length=2_000, description="git URL or local path of the target repository"
+        None,
+        max_length=2_000,
+        pattern=r"^[^-\x00-\x1f][^\x00-\x1f]*$",
+        description="git URL (https, ssh) or local path of the target repository; never '-...'",
     )
-    branch: str = Field(
-        "main",
+    branch: str | None = Field(
+        None,
         min_length=1,
         max_length=200,
-        pattern=r"^[A-Za-z0-9._/-]+$",
-        description="base branch",
+        pattern=r"^[A-Za-z0-9._/][A-Za-z0-9._/-]*$",
+        description="base branch (default: the repository's default branch; never '-...')",
     )
+    shared: bool = Field(False, description="let other POs act on this story too")
     id: str | None = Field(None, pattern=STORY_ID, description="story id (default: generated)")
     models: dict[str, str] = Field(
         default_factory=dict,
@@ -75,6 +79,20 @@ class ScoreOut(BaseModel):
     suggestions: list[str]
 
 
+class DiffOut(BaseModel):
+    """A story's change: where it is and the unified diff."""
+
+    delivered: bool = Field(
+        description="true: the story finished and its change is on `branch` in `repo`"
+    )
+    branch: str | None = Field(None, description="branch holding the change")
+    repo: str | None = Field(None, description="repository holding that branch")
+    commit: str | None = Field(None, description="commit of the change")
+    patch_file: str | None = Field(None, description="patch file on the fleet's host")
+    diff: str = Field("", description="unified diff from the commit the story started on")
+    truncated: bool = Field(False, description="the diff was cut (the patch file has it all)")
+
+
 class StoryOut(BaseModel):
     """A story as the API shows it."""
 
@@ -83,7 +101,7 @@ class StoryOut(BaseModel):
     state: str
     rigor: str
     repo: str | None
-    branch: str
+    branch: str | None
     parked: ParkedOut | None = None
     outcome: str | None = None
     score: ScoreOut | None = None

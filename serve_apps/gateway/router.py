@@ -19,6 +19,7 @@ from serve_apps.gateway.protocol import (
     STORY_ID,
     Accepted,
     ApprovalIn,
+    DiffOut,
     ErrorOut,
     Health,
     StoryIn,
@@ -27,8 +28,9 @@ from serve_apps.gateway.protocol import (
     TransitionIn,
 )
 from serve_apps.gateway.service import HEARTBEAT, GatewayService, check_models
+from serve_apps.gateway.tokens import ROLES, Principal, TokenStore
 
-ROLES = ("viewer", "po")  # a po token may do whatever a viewer token may
+# ROLES rank viewer < po < admin: a po token may do whatever a viewer token may, and so on.
 ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorOut} for code in (400, 401, 403, 404, 409, 413, 422, 503)
 }
@@ -88,30 +90,52 @@ def role_of(tokens: dict[str, str], presented: str) -> str | None:
     return found
 
 
-def auth(tokens: dict[str, str]) -> Callable[[str], Any]:
-    """A dependency factory: ``Depends(need("po"))`` admits tokens whose role ranks at least po."""
+def as_store(tokens: dict[str, str] | TokenStore) -> TokenStore:
+    """A :class:`TokenStore` from a store or a legacy ``token -> role`` map."""
+    if isinstance(tokens, TokenStore):
+        return tokens
+    return TokenStore.from_tokens({"name": r, "role": r, "token": t} for t, r in tokens.items())
+
+
+def auth(tokens: dict[str, str] | TokenStore) -> Callable[[str], Any]:
+    """A dependency factory: ``Depends(need("po"))`` admits principals whose role ranks at least
+    po, and hands the route the :class:`Principal`."""
     bearer = HTTPBearer(auto_error=False)
+    store = as_store(tokens)
 
     def need(role: str) -> Any:
-        def check(cred: HTTPAuthorizationCredentials | None = Depends(bearer)) -> str:  # noqa: B008
+        def check(cred: HTTPAuthorizationCredentials | None = Depends(bearer)) -> Principal:  # noqa: B008
             if cred is None or cred.scheme.lower() != "bearer":
                 raise ApiError(
                     401,
                     "unauthorized",
                     "missing bearer token: send 'Authorization: Bearer <token>'",
                 )
-            have = role_of(tokens, cred.credentials)
-            if have is None:
+            who = store.principal(cred.credentials)
+            if who is None:
                 raise ApiError(401, "unauthorized", "unknown token")
-            if ROLES.index(have) < ROLES.index(role):
+            if ROLES.index(who.role) < ROLES.index(role):
                 raise ApiError(
-                    403, "forbidden", f"this action needs the {role} role; your token has {have}"
+                    403,
+                    "forbidden",
+                    f"this action needs the {role} role; your token has {who.role}",
                 )
-            return have
+            return who
 
         return Depends(check)
 
     return need
+
+
+def require_owner(svc: GatewayService, story_id: str, who: Principal) -> None:
+    """403 unless ``who`` may steer ``story_id`` (its PO, a shared story, or an admin)."""
+    owner, shared = svc.owner(story_id)
+    if not who.may_act_on(owner, shared=shared):
+        raise ApiError(
+            403,
+            "forbidden",
+            f"story {story_id} belongs to another PO; only its PO or an admin may act on it",
+        )
 
 
 def _sse(events: Iterator[Any]) -> Iterator[str]:
@@ -126,7 +150,7 @@ def _sse(events: Iterator[Any]) -> Iterator[str]:
 
 def create_app(
     service: Callable[[], GatewayService],
-    tokens: dict[str, str],
+    tokens: dict[str, str] | TokenStore,
     *,
     max_body_bytes: int = 1_000_000,
 ) -> FastAPI:
@@ -164,37 +188,39 @@ def create_app(
         )
 
     @app.post("/stories", response_model=StoryOut, status_code=201, tags=["stories"])
-    def create_story(body: StoryIn, role: str = po) -> StoryOut:
+    def create_story(body: StoryIn, who: Principal = po) -> StoryOut:
         try:
             check_models(body.models)
         except UserError as exc:
             raise ApiError(422, "invalid_request", f"body.models: {exc}", "body.models") from None
-        return service().submit(body, po="po")
+        return service().submit(body, po=who.name)  # the story belongs to its creator
 
     @app.get("/stories", response_model=StoryList, tags=["stories"])
     def list_stories(
-        role: str = viewer,
+        who: Principal = viewer,
         state: Annotated[str | None, Query(max_length=20)] = None,
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     ) -> StoryList:
         return StoryList(stories=service().list(state=state, limit=limit))
 
     @app.get("/stories/{story_id}", response_model=StoryOut, tags=["stories"])
-    def get_story(story_id: StoryId, role: str = viewer) -> StoryOut:
+    def get_story(story_id: StoryId, who: Principal = viewer) -> StoryOut:
         return service().get(story_id)
 
     @app.post(
         "/stories/{story_id}/transitions", response_model=Accepted, status_code=202, tags=["po"]
     )
-    def transition(story_id: StoryId, body: TransitionIn, role: str = po) -> Accepted:
-        return service().transition(story_id, target=body.target, by="po", comment=body.comment)
+    def transition(story_id: StoryId, body: TransitionIn, who: Principal = po) -> Accepted:
+        require_owner(service(), story_id, who)
+        return service().transition(story_id, target=body.target, by=who.name, comment=body.comment)
 
     @app.post(
         "/stories/{story_id}/approvals", response_model=Accepted, status_code=202, tags=["po"]
     )
-    def approve(story_id: StoryId, body: ApprovalIn, role: str = po) -> Accepted:
+    def approve(story_id: StoryId, body: ApprovalIn, who: Principal = po) -> Accepted:
+        require_owner(service(), story_id, who)
         return service().approve(
-            story_id, gate=body.gate, approved=body.approved, by="po", comment=body.comment
+            story_id, gate=body.gate, approved=body.approved, by=who.name, comment=body.comment
         )
 
     @app.get(
@@ -204,7 +230,7 @@ def create_app(
     )
     def events(
         story_id: StoryId,
-        role: str = viewer,
+        who: Principal = viewer,
         after: Annotated[str | None, Query(pattern=r"^\d+(-\d+)?$")] = None,
         follow: bool = True,
         last_event_id: Annotated[str | None, Header(pattern=r"^\d+(-\d+)?$")] = None,
@@ -226,7 +252,7 @@ def create_app(
     )
     def report(
         story_id: StoryId,
-        role: str = viewer,
+        who: Principal = viewer,
         format: Annotated[str | None, Query(pattern="^(md|markdown|json)$")] = None,
         accept: Annotated[str | None, Header()] = None,
     ) -> Any:
@@ -236,10 +262,29 @@ def create_app(
             return JSONResponse(json.loads(service().report(story_id).model_dump_json()))
         return PlainTextResponse(service().report_markdown(story_id), media_type="text/markdown")
 
+    @app.get(
+        "/stories/{story_id}/diff",
+        tags=["stories"],
+        response_model=DiffOut,
+        responses={200: {"content": {"text/x-diff": {}, "application/json": {}}}},
+    )
+    def diff(
+        story_id: StoryId,
+        role: str = viewer,
+        format: Annotated[str | None, Query(pattern="^(diff|json)$")] = None,
+    ) -> Any:
+        """The story's change: the unified diff (``?format=json``: with its branch and commit).
+
+        404 until a change is committed; after DONE it is the delivered change."""
+        out = service().diff(story_id)
+        if format == "json":
+            return out
+        return PlainTextResponse(out.diff, media_type="text/x-diff")
+
     @app.get("/deliberations/{deliberation_id}", tags=["stories"])
     def deliberation(
         deliberation_id: Annotated[str, Path(pattern=r"^[A-Za-z0-9_.-]{1,200}$")],
-        role: str = viewer,
+        who: Principal = viewer,
     ) -> Any:
         return JSONResponse(json.loads(service().deliberation(deliberation_id).model_dump_json()))
 

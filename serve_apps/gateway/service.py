@@ -15,7 +15,14 @@ from fleet.contracts import Deliberation, FleetEvent, Story
 from fleet.errors import NotFound, StorageUnavailable
 from fleet.orchestrator import commands
 from fleet.orchestrator.view import StoryView
-from serve_apps.gateway.protocol import Accepted, ParkedOut, ScoreOut, StoryIn, StoryOut
+from serve_apps.gateway.protocol import (
+    Accepted,
+    DiffOut,
+    ParkedOut,
+    ScoreOut,
+    StoryIn,
+    StoryOut,
+)
 
 HEARTBEAT = object()  # yielded by follow() when nothing happened for a while
 
@@ -96,6 +103,40 @@ class GatewayService:
 
     def get(self, story_id: str) -> StoryOut:
         return story_out(commands.load_view(self.log, story_id))
+
+    def owner(self, story_id: str) -> tuple[str, bool]:
+        """``(po, shared)`` of ``story_id``: who may steer it (raises NotFound)."""
+        story = commands.load_view(self.log, story_id).story
+        if story is None:
+            raise NotFound(what="story", id=story_id)
+        return story.po, story.shared
+
+    def diff(self, story_id: str) -> DiffOut:
+        """The delivered change, else the last committed one (NotFound: nothing committed yet)."""
+        rows = [ev for _, ev in self.log.read(story_id)]
+        if not rows:
+            raise NotFound(what="story", id=story_id)
+        for ev in reversed(rows):
+            d = ev.data
+            if ev.type == "story.delivered":
+                return DiffOut(
+                    delivered=bool(d.get("delivered")),
+                    branch=_s(d.get("branch")),
+                    repo=_s(d.get("repo")),
+                    commit=_s(d.get("commit")),
+                    patch_file=_s(d.get("patch_file")),
+                    diff=str(d.get("diff") or ""),
+                    truncated=bool(d.get("diff_truncated")),
+                )
+            if ev.type == "workspace.report" and d.get("commit"):
+                return DiffOut(
+                    delivered=False,
+                    branch=_s(d.get("branch")),
+                    repo=_s(d.get("workspace")),
+                    commit=_s(d.get("commit")),
+                    diff=str(d.get("diff") or ""),
+                )
+        raise NotFound(what="committed change of story", id=story_id)
 
     def list(self, *, state: str | None = None, limit: int = 100) -> list[StoryOut]:
         out = []
@@ -179,6 +220,7 @@ class GatewayService:
             repo=body.repo,
             branch=body.branch,
             po=po,
+            shared=body.shared,
             created_ms=int(time.time() * 1000),
             models=body.models,
         )
@@ -198,3 +240,7 @@ class GatewayService:
     def transition(self, story_id: str, *, target: str, by: str, comment: str) -> Accepted:
         event = self.orchestrator.transition(story_id, target, by, comment)
         return Accepted(story_id=story_id, event_id=event["id"], type=event["type"])
+
+
+def _s(value: Any) -> str | None:
+    return None if value is None else str(value)

@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from fleet.config import LlamaCppModel
-from serve_apps.llm.engine import BadRequest, LlamaCppEngine, ModelNotServed
+from serve_apps.llm.engine import BadRequest, LlamaCppEngine, ModelNotServed, omp_wait_policy
 
 
 def _error(status: int, message: str, kind: str) -> JSONResponse:
@@ -82,7 +82,12 @@ def build_llamacpp_app(spec: LlamaCppModel, name: str) -> Any:
         # on one thread whatever n_threads says, and batching would gain nothing.
         ray_actor_options={
             "num_cpus": spec.num_cpus,
-            "runtime_env": {"env_vars": {"OMP_NUM_THREADS": str(spec.n_threads)}},
+            "runtime_env": {
+                "env_vars": {
+                    "OMP_NUM_THREADS": str(spec.n_threads),
+                    "OMP_WAIT_POLICY": omp_wait_policy(spec),
+                }
+            },
         },
         health_check_period_s=10,
     )

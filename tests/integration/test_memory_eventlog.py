@@ -15,7 +15,7 @@ from fleet.contracts import FleetEvent
 from fleet.errors import InvalidInput, NotFound, StorageUnavailable, VersionConflict
 from fleet.events import make_event
 from fleet.fakes import FakeClock
-from fleet.memory.sample import sample_story
+from fleet.memory.sample_timeline import sample_story
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from fleet.errors import NotFound, StorageUnavailable
 from fleet.events import make_event
 from fleet.fakes import FakeClock
 from fleet.memory import Projector, Report, build_report, rehydrate, report_markdown
-from fleet.memory.sample import sample_story
+from fleet.memory.sample_timeline import sample_story
 
 
 @pytest.fixture

@@ -47,7 +47,9 @@ def hostile_repo(tmp_path: Path) -> tuple[Path, Path]:
 
 @pytest.fixture(scope="module")
 def supervisor():
-    return SandboxSupervisor(concurrency=1)
+    sup = SandboxSupervisor(concurrency=1)
+    yield sup
+    sup.close()
 
 
 def _loaded_as(marker: Path) -> list[str]:

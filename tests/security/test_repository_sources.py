@@ -115,4 +115,5 @@ def test_https_to_loopback_or_private_addresses_is_refused(runner):
                 runner.execute(url, {"m.py": "X = 2\n"}, branch="fleet/x")
     finally:
         server.shutdown()
+        server.server_close()
     assert _Recorder.hits == []  # nothing ever reached the local service

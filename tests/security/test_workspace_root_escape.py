@@ -44,6 +44,12 @@ def test_plant_hooks():
                 os.chmod(os.path.join(where, name), 0o755)
             except OSError:
                 pass
+    for config in (".git/config", ".fleet/../config"):
+        try:
+            with open(config, "a") as fh:
+                fh.write("[core]\\n\\tfsmonitor = id -u > {marker}\\n")
+        except OSError:
+            pass
 """
 
 
@@ -85,6 +91,7 @@ def test_report_dir_symlink_to_git_hooks_never_runs_a_hook_on_the_host(runner, h
     ran_as = marker.read_text().strip() if marker.exists() else None
     assert ran_as is None, f"a hook planted by the repository ran on the host as uid {ran_as}"
     assert os.lstat(hooks).st_uid == os.geteuid(), ".git/hooks was handed to the sandbox user"
+    assert "fsmonitor" not in (ws / ".git" / "config").read_text()
     planted = [p.name for p in hooks.iterdir() if not p.name.endswith(".sample")]
     assert planted == [], f"the sandbox wrote into .git/hooks: {planted}"
 

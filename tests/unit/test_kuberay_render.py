@@ -254,6 +254,7 @@ def test_schema_violations_name_the_path(rendered):
     assert err.value.kind == "RayService" and len(err.value.problems) == len(found)
 
 
+@pytest.mark.slow  # loads the CRD schemas (seconds): kept out of `make test-unit`
 def test_crd_extensions_are_honoured(rendered):
     obj = copy.deepcopy(rendered["20-raycluster.yaml"][0])
     container = obj["spec"]["headGroupSpec"]["template"]["spec"]["containers"][0]
@@ -301,6 +302,7 @@ def test_core_object_violation_names_the_path(rendered):
 # ----------------------------------------------------------------------------- CLI
 
 
+@pytest.mark.slow  # loads the CRD schemas (seconds): kept out of `make test-unit`
 def test_cli_render_writes_valid_files(tmp_path, capsys):
     assert main(["cluster", "render", "--out", str(tmp_path)]) == 0
     files = sorted(p.name for p in tmp_path.iterdir())

@@ -9,7 +9,7 @@ from fleet.contracts import Decision, FleetEvent
 from fleet.errors import NotFound
 from fleet.events import TYPES, make_event
 from fleet.fakes import FakeClock
-from fleet.memory import Report, fold, report_markdown
+from fleet.memory import Report, report_markdown, story_status
 from fleet.memory.graph_ops import (
     LABELS,
     RELS,
@@ -21,7 +21,7 @@ from fleet.memory.graph_ops import (
     ops_for_all,
 )
 from fleet.memory.graph_read import group_decisions, topo_order
-from fleet.memory.sample import sample_story
+from fleet.memory.sample_timeline import sample_story
 
 
 def test_every_op_uses_the_fixed_vocabulary_and_graph_safe_values():
@@ -91,7 +91,7 @@ def test_clean_flattens_maps_and_drops_none():
 def test_fold_tracks_state_tasks_deliberation_round_and_parking():
     clock = FakeClock()
     events = sample_story("s1", clock=clock, tasks=3, finished=1)
-    st = fold(events)
+    st = story_status(events)
     assert (st.state, [t.id for t in st.open_tasks], st.done_tasks) == (
         "BUILD",
         ["s1-t2", "s1-t3"],
@@ -103,11 +103,11 @@ def test_fold_tracks_state_tasks_deliberation_round_and_parking():
         False,
         1,
     )
-    parked = fold(events[:3])
+    parked = story_status(events[:3])
     assert (parked.state, parked.parked_gate) == ("DRAFT", "scope")
-    assert fold(events[:4]).parked_gate is None  # the PO approved the gate
+    assert story_status(events[:4]).parked_gate is None  # the PO approved the gate
     with pytest.raises(NotFound):
-        fold([make_event("x", "story.done", clock=clock)])
+        story_status([make_event("x", "story.done", clock=clock)])
 
 
 def test_topo_order_follows_dependencies_and_survives_cycles():

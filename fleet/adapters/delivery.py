@@ -1,0 +1,72 @@
+"""Delivering a finished story where the user works: a branch, a patch file, the diff.
+
+For a local repository the result is the branch ``fleet/<story-id>`` in the **user's
+repository** (a ref fetched from the fleet's last committed workspace: the user's checked-out
+branch, index and working tree are never touched); for a remote one it stays a branch of the
+fleet's clone. Either way the cumulative diff (from the commit the story started on) is written
+to ``<data_dir>/deliveries/<story-id>.patch`` and returned for the timeline. Pushing anywhere is
+never done here.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from fleet.adapters import git_host
+from fleet.errors import InvalidInput, WorkspaceUnavailable
+
+MAX_EVENT_DIFF = 200_000  # characters of diff kept in the timeline (the patch file has it all)
+
+
+def committed(reports: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """The ``workspace.report`` data of the committed task runs, in timeline order."""
+    return [r for r in reports if r.get("commit") and r.get("workspace") and r.get("branch")]
+
+
+def story_diff(reports: Sequence[Mapping[str, Any]]) -> str:
+    """The story's cumulative change: first committed run's base .. last committed commit."""
+    done = committed(reports)
+    if not done:
+        return ""
+    first, last = done[0], done[-1]
+    base = str(first.get("base_commit") or "")
+    if not base:
+        return ""
+    return git_host.diff(str(last["workspace"]), base, str(last["commit"]))
+
+
+def is_local(repo: str | None) -> bool:
+    return bool(repo) and (str(repo).startswith("/") or str(repo).startswith("file://"))
+
+
+def deliver(
+    story_id: str, repo: str | None, reports: Sequence[Mapping[str, Any]], *, data_dir: Path
+) -> dict[str, Any]:
+    """Deliver the story's last committed change; the facts for a ``story.delivered`` event."""
+    done = committed(reports)
+    if not done:
+        return {"delivered": False, "error": "no committed change to deliver"}
+    last = done[-1]
+    ws, commit = Path(str(last["workspace"])), str(last["commit"])
+    branch = f"fleet/{story_id}"
+    out: dict[str, Any] = {"commit": commit, "base_commit": done[0].get("base_commit")}
+    diff = story_diff(reports)
+    patch = data_dir / "deliveries" / f"{story_id}.patch"
+    patch.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(patch, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o644)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(diff)
+    out |= {"patch_file": str(patch), "diff": diff[:MAX_EVENT_DIFF]}
+    out["diff_truncated"] = len(diff) > MAX_EVENT_DIFF
+    if is_local(repo):
+        target = str(repo).removeprefix("file://")
+        try:
+            git_host.deliver_branch(target, ws, str(last["branch"]), branch)
+        except (WorkspaceUnavailable, InvalidInput) as exc:
+            return out | {"delivered": False, "repo": target, "branch": branch, "error": str(exc)}
+        return out | {"delivered": True, "repo": target, "branch": branch}
+    # a remote repository: the branch lives in the fleet's clone (pushing is opt-in, elsewhere)
+    return out | {"delivered": True, "repo": str(ws), "branch": str(last["branch"])}
