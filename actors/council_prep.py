@@ -41,8 +41,10 @@ def source_of(log: EventLog, story: Story) -> tuple[str, str | None]:
     return story.repo, story.branch
 
 
-def where(settings: OrchestratorSettings, log: EventLog, story: Story) -> tuple[str, str, str]:
-    """(local repository, branch, commit) the task's patches are made against."""
+def where(
+    settings: OrchestratorSettings, log: EventLog, story: Story
+) -> tuple[str, str | None, str]:
+    """(local repository, branch (None: its default branch), commit) the patches are made against."""
     from fleet.adapters.git_repo import GitRepo
     from fleet.adapters.workspace import WorkspaceRunner
 
@@ -59,7 +61,7 @@ def where(settings: OrchestratorSettings, log: EventLog, story: Story) -> tuple[
         source, base = str(local), "fleet/read"
     git = GitRepo(source)
     commit = git.commit(base or "HEAD")
-    return source, base or "HEAD", commit
+    return source, base, commit
 
 
 def _repo_tests(files: Sequence[str]) -> list[str]:
@@ -79,7 +81,7 @@ def task_suite(
     *,
     deliberation_id: str,
     repo: str,
-    branch: str,
+    branch: str | None,
     commit: str,
     qa: Sequence[Any] = (),
 ) -> EvidenceSuite:
