@@ -88,8 +88,8 @@ def test_the_winning_patch_is_exactly_the_committed_change(
     assert winner.patch.diff in decision.what
 
     report = next(ev for ev in events if ev.type == "workspace.report" and ev.data.get("commit"))
-    ws, commit = report.data["workspace"], report.data["commit"]
-    base = _git(ws, "rev-parse", f"{commit}^")
+    commit = report.data["commit"]
+    base = report.data["base_commit"]  # the workspace may be a shallow clone: no parent commit
     assert base == winner.patch.base_commit
     # the committed tree is the base tree with the winner's diff applied, nothing more or less
     check = tmp_path / "check"
@@ -99,4 +99,5 @@ def test_the_winning_patch_is_exactly_the_committed_change(
         ["git", "-C", str(check), "apply", "-"], input=winner.patch.diff, text=True, check=True
     )
     _git(check, "add", "-A")
-    assert _git(check, "write-tree") == _git(ws, "rev-parse", f"{commit}^{{tree}}")
+    # the workspace is removed once the story is delivered: the commit is on fleet/<story> in the repo
+    assert _git(check, "write-tree") == _git(sample_git, "rev-parse", f"{commit}^{{tree}}")
