@@ -22,6 +22,7 @@ from actors.builder import NAMESPACE, ActorOptions, build, lookup
 from fleet.config import RolesConfig, load
 from fleet.contracts import ContextPack, Proposal
 from fleet.council import Brief, Member, mix, wire
+from fleet.council.patching import PatchTools
 from fleet.errors import NotFound, UserError
 from fleet.ledger import UsageLedger
 from fleet.ports import ChatModel, EventLog
@@ -94,6 +95,7 @@ class RoleAgent:
             "seed": mix(agent_id) if seed is None else seed,
             "context": self._context if context_service else None,
             "max_tokens": max_tokens,
+            "tools": patch_tools(),
         }
         self._members: OrderedDict[str, Member] = OrderedDict()
         self._lock = threading.Lock()  # the actor is threaded: phases of several stories at once
@@ -120,13 +122,21 @@ class RoleAgent:
                     self.ledger.forget(old_story)
             return found
 
-    def _context(self, story_id: str, role: str, phase: str, task_id: str | None) -> ContextPack:
+    def _context(
+        self,
+        story_id: str,
+        role: str,
+        phase: str,
+        task_id: str | None,
+        repo: str | None = None,
+        ref: str | None = None,
+    ) -> ContextPack:
         import ray
 
         service = lookup(self._context_service or "", self._namespace)
         if service is None:
             raise NotFound(what="context service actor", id=self._context_service or "")
-        return ray.get(service.pack.remote(story_id, role, phase, task_id))
+        return ray.get(service.pack.remote(story_id, role, phase, task_id, repo, ref))
 
     @staticmethod
     def _safe(fn: Callable[..., Any], *args: Any) -> Any:
@@ -152,6 +162,10 @@ class RoleAgent:
     def vote(self, brief: Brief) -> Any:
         return self._safe(lambda: self.member(brief.story_id).vote(brief))
 
+    def write_tests(self, brief: Brief, criteria: tuple[str, ...]) -> Any:
+        """QA: test files (path -> source) for prose ``criteria``, or the exception."""
+        return self._safe(lambda: self.member(brief.story_id).write_tests(brief, criteria))
+
     def call(self, method: str, args: bytes) -> Any:
         """``method`` (propose, critiques, ...) with arguments and answer as ``fleet.council.wire`` bytes.
 
@@ -168,6 +182,14 @@ class RoleAgent:
 
     def ping(self) -> str:
         return self.agent_id
+
+
+def patch_tools() -> PatchTools:
+    """``write_patch`` over the host's git view of a local repository (``GitRepo``)."""
+    from fleet.adapters.git_repo import GitRepo
+    from fleet.agents import write_patch
+
+    return PatchTools(write_patch=write_patch, repo=GitRepo)
 
 
 def spawn_agent(

@@ -19,6 +19,7 @@ from actors.agent import agent_actor_name
 from actors.builder import NAMESPACE, ActorOptions, build, lookup
 from fleet.contracts import Deliberation, TaskResult, TaskSpec
 from fleet.council import Call, Council, DeliberationRequest, wire
+from fleet.council.engine import Evidencer
 from fleet.council.local import PhaseTimeout
 from fleet.errors import NotFound
 from fleet.fakes import SystemClock
@@ -44,6 +45,20 @@ class SupervisorSandbox:
         return ray.get(handle.run.remote(spec))
 
 
+def supervised_evidence(
+    supervisor: str, *, namespace: str = NAMESPACE, root: str, concurrency: int | None = None
+) -> Any:
+    """Evidence runs through the named sandbox supervisor (parallel up to its concurrency)."""
+    from fleet.adapters.evidence import SandboxEvidence
+
+    if concurrency is None:
+        handle = lookup(supervisor, namespace)
+        concurrency = ray.get(handle.check_health.remote())["concurrency"] if handle else 2
+    return SandboxEvidence(
+        SupervisorSandbox(supervisor, namespace), root=root, concurrency=concurrency
+    )
+
+
 class CouncilActor:
     """Runs deliberations (several at once: it is threaded) among named agent actors."""
 
@@ -55,6 +70,7 @@ class CouncilActor:
         sandbox_factory: Callable[[], Sandbox] | None = None,
         name: str = "council",
         agent_scope: str | None = None,
+        evidencer_factory: Callable[[], Evidencer] | None = None,
     ) -> None:
         self.namespace = namespace
         self.agent_scope = agent_scope  # the agents' names: see actors.agent.agent_actor_name
@@ -65,6 +81,7 @@ class CouncilActor:
             self.log,
             clock=SystemClock(),
             sandbox=sandbox,
+            evidencer=evidencer_factory() if evidencer_factory else None,
             actor=name,
             write_behind=True,
         )
@@ -149,6 +166,7 @@ def spawn_council(
     sandbox_factory: Callable[[], Sandbox] | None = None,
     max_concurrency: int = 64,
     agent_scope: str | None = None,
+    evidencer_factory: Callable[[], Evidencer] | None = None,
 ) -> Any:
     """Create (or get) the named, detached, restartable council actor; returns its handle.
 
@@ -171,4 +189,5 @@ def spawn_council(
         sandbox_factory=sandbox_factory,
         name=name,
         agent_scope=agent_scope,
+        evidencer_factory=evidencer_factory,
     )

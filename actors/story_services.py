@@ -65,20 +65,28 @@ class RayCouncil:
         # Agents are per fleet (their model, timeline and budgets are fixed at creation): the
         # default fleet keeps the plain names, another fleet in the namespace gets its own.
         self.scope = None if settings.prefix == DEFAULT_PREFIX else settings.prefix
+        self.log = log
         self._council: Any = None
         self._agents: set[str] = set()
 
     def _ensure(self) -> Any:
         if self._council is None:
-            from actors.council import spawn_council
+            from actors.council import spawn_council, supervised_evidence
 
             s = self.settings
             self._spawn({m: s.role_models.get(role_of(m)) or s.model for m in s.members})
+            root = Path(s.data_dir or "~/.swe-fleet").expanduser() / "evidence"
             self._council = spawn_council(
                 partial(registry.event_log, s.redis_url, prefix=s.prefix),
                 name=f"council-{s.prefix}",
                 namespace=s.namespace,
                 agent_scope=self.scope,
+                evidencer_factory=partial(
+                    supervised_evidence,
+                    f"sandbox-{s.prefix}",
+                    namespace=s.namespace,
+                    root=str(root),
+                ),
             )
         return self._council
 
@@ -90,6 +98,7 @@ class RayCouncil:
         s = self.settings
         # The agents' ledgers write to (and read budgets from) this fleet's story timelines.
         logs = partial(registry.event_log, s.redis_url, prefix=s.prefix)
+        context_actor(s)  # agents' prompts are packs from it: repository map, relevant code
         handles = [
             spawn_agent(
                 a,
@@ -100,37 +109,74 @@ class RayCouncil:
                 llm_base_url=s.llm_base_url,
                 event_log_factory=logs,
                 budgets=budgets_of(s),
+                context_service=context_name(s),
+                chat_model_factory=scripted_factory(a, m),
+                # the first developer decodes greedily (the single best guess); the others sample
+                temperature=0.0 if a.split("@", 1)[0] == "developer-1" else 0.7,
             )
             for a, m in new.items()
         ]
         ray.get([h.ping.remote() for h in handles])
         self._agents |= set(new)
 
-    def members(self, story: Story) -> tuple[tuple[str, ...], dict[str, str]]:
-        """The council for ``story``: a member whose role the story routes to another model is
-        played by its own agent ``<member>@<model>`` (agents keep one model for life)."""
+    def members(
+        self, story: Story, task: Task | None = None
+    ) -> tuple[tuple[str, ...], dict[str, str]]:
+        """The council for ``story``'s ``task``: the configured members, plus devops/data when the
+        task touches their areas. A member whose role the story routes to another model is played
+        by its own agent ``<member>@<model>`` (agents keep one model for life)."""
+        from fleet.council.team import members_for
+
+        text = f"{story.title}\n{story.description}\n{task.description if task else ''}"
+        chosen = members_for(self.settings.members, "\n".join([text, *story.acceptance_criteria]))
         ids, roles, spawn = [], {}, {}
-        for m in self.settings.members:
+        for m in chosen:
             role = role_of(m)
             model = story.models.get(role)
             agent = f"{m}@{model}" if model else m
             ids.append(agent)
             roles[agent] = role
-            if model:
-                spawn[agent] = model
+            if model or m not in self.settings.members:
+                spawn[agent] = model or self.settings.role_models.get(role) or self.settings.model
         self._spawn(spawn)
         return tuple(ids), roles
 
     def deliberate(
         self, story: Story, task: Task, *, deliberation_id: str, attempt: int, findings: Any
     ) -> Deliberation:
+        """A patch council: QA's suite first, then the developers' patches judged by it."""
+        from actors.agent import agent_actor_name
+        from actors.builder import lookup
+        from actors.council_prep import retries, task_suite, where
         from fleet.council import DeliberationRequest
+        from fleet.council.team import proposers
 
         text = [task.description, *(f"Acceptance: {c}" for c in story.acceptance_criteria)]
         if findings:
             text += ["The last attempt failed; fix:", *list(findings)[:6]]
         council = self._ensure()
-        members, roles = self.members(story)
+        retry = retries(self.log, story.id, deliberation_id)
+        if retry:  # the PO approved the error gate after a lost quorum: a fresh council
+            deliberation_id = f"{deliberation_id}:retry{retry}"
+        members, roles = self.members(story, task)
+        repo, branch, commit = where(self.settings, self.log, story)
+        qa = [
+            h
+            for m in members
+            if roles[m] == "qa"
+            and (h := lookup(agent_actor_name(m, self.scope), self.settings.namespace)) is not None
+        ]
+        suite = task_suite(
+            self.settings,
+            self.log,
+            story,
+            task,
+            deliberation_id=deliberation_id,
+            repo=repo,
+            branch=branch,
+            commit=commit,
+            qa=qa[:1],
+        )
         request = DeliberationRequest(
             id=deliberation_id,
             story_id=story.id,
@@ -139,8 +185,15 @@ class RayCouncil:
             phase="build",
             members=members,
             roles=roles,
+            proposers=proposers(members) or members[:1],
             rounds=self.settings.rounds,
             phase_timeout_s=self.settings.phase_timeout_s,
+            rule="evidence",
+            seed=retry,
+            suite=suite,
+            source=repo,
+            base=branch,
+            base_commit=commit,
         )
         try:
             return ray.get(council.deliberate.remote(request))
@@ -150,6 +203,24 @@ class RayCouncil:
             if isinstance(exc.cause, ControlSignal):
                 raise exc.cause from None
             raise
+
+
+def context_name(settings: OrchestratorSettings) -> str:
+    """The fleet's context actor's name (``context``; ``context-<prefix>`` for another fleet)."""
+    from actors.context import ACTOR_NAME
+
+    return ACTOR_NAME if settings.prefix == DEFAULT_PREFIX else f"{ACTOR_NAME}-{settings.prefix}"
+
+
+def scripted_factory(agent: str, model: str | None) -> Any:
+    """For the scripted model, developers and QA get the sample's scripted developer (it writes
+    the sample's change as edit blocks); None otherwise (models.yaml routing)."""
+    if model != "scripted" or role_of(agent) not in ("developer", "qa"):
+        return None
+    from fleet.fakes import ScriptedChatModel
+    from fleet.orchestrator.sample import scripted_developer
+
+    return partial(ScriptedChatModel, script=scripted_developer, name="scripted")
 
 
 class WorkspaceExecutor:

@@ -221,9 +221,19 @@ def humaneval_tasks(limit: int) -> list[BenchTask]:
 
 
 def fleet_build(
-    task: BenchTask, chat: Any, root: Path, *, attempts: int = 2, strategy: str = "edit"
+    task: BenchTask,
+    chat: Any,
+    root: Path,
+    *,
+    attempts: int = 2,
+    strategy: str = "edit",
+    winner: Any = None,
+    repo: Path | None = None,
 ) -> tuple[Path | None, dict[str, Any]]:
-    """The fleet's build path for ``task``'s story: the committed tree (None: never committed)."""
+    """The fleet's build path for ``task``'s story: the committed tree (None: never committed).
+
+    ``winner``: a council's winning proposal, applied as it is on the first attempt (its patch is
+    on ``repo``'s base commit, so ``repo`` must be the repository the council worked on)."""
     from actors.story_services import WorkspaceExecutor
     from actors.wiring import OrchestratorSettings
     from fleet.adapters.audited_sandbox import AuditedSandbox
@@ -237,7 +247,7 @@ def fleet_build(
     from fleet.policy import PolicyEngine
     from fleet.rigor import evaluate
 
-    repo = git_repo(task.files, root / "repo")
+    repo = repo or git_repo(task.files, root / "repo")
     story = task.story.model_copy(update={"repo": str(repo)})
     log, clock = InMemoryEventLog(), SystemClock()
     tk = Task(id="T1", story_id=story.id, role="developer", description=story.title)
@@ -254,7 +264,7 @@ def fleet_build(
     executor = WorkspaceExecutor(settings, log, chat, context=context, runner=runner)
     info: dict[str, Any] = {"attempts": 0, "status": []}
     for attempt in range(attempts):
-        execution = executor.execute(story, tk, None, attempt=attempt)
+        execution = executor.execute(story, tk, winner if attempt == 0 else None, attempt=attempt)
         info["attempts"] += 1
         info["status"].append(execution.data.get("status"))
         info["context_tokens"] = execution.data.get("context_tokens")
@@ -356,10 +366,30 @@ def arm_raw(tasks: list[BenchTask], chat: EngineChat, args: argparse.Namespace) 
     return res
 
 
+def _council_arms() -> dict[str, Callable[..., ArmResult]]:
+    from council_arms import arm_council, arm_vote
+
+    return {"council": arm_council, "vote": arm_vote}  # council first: vote reuses its samples
+
+
 ARMS: dict[str, Callable[[list[BenchTask], EngineChat, argparse.Namespace], ArmResult]] = {
     "raw": arm_raw,
     "single": arm_single,
+    **_council_arms(),
 }
+
+
+def _task_list(args: argparse.Namespace) -> list[BenchTask]:
+    tasks = humaneval_tasks(args.limit)
+    if args.repo_limit:
+        from repo_tasks import repo_tasks
+
+        repo = repo_tasks(args.repo_limit)
+        # Alternate the two sets so that a run cut short still measures both.
+        step = max(1, len(tasks) // max(1, len(repo)))
+        for n, t in enumerate(repo):
+            tasks.insert(min(len(tasks), (n + 1) * step + n), t)
+    return tasks
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -379,15 +409,7 @@ def main(argv: list[str] | None = None) -> int:
     MODEL_PATH = args.model
     print(f"== loading {args.model}", flush=True)
     chat = EngineChat(args.model, threads=args.threads)
-    tasks = humaneval_tasks(args.limit)
-    if args.repo_limit:
-        from repo_tasks import repo_tasks
-
-        repo = repo_tasks(args.repo_limit)
-        # Alternate the two sets so that a run cut short still measures both.
-        step = max(1, len(tasks) // max(1, len(repo)))
-        for n, t in enumerate(repo):
-            tasks.insert(min(len(tasks), (n + 1) * step + n), t)
+    tasks = _task_list(args)
     print(f"== {len(tasks)} tasks: {sum(t.kind == 'humaneval' for t in tasks)} HumanEval, "
           f"{sum(t.kind == 'repo' for t in tasks)} repository", flush=True)  # fmt: skip
     arms = list(ARMS) if args.arm == "all" else [args.arm]
@@ -413,6 +435,10 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{name}: {kind} {r.passed[kind]}/{r.total[kind]} in {r.seconds:.0f}s")
                 print(f"RESULT {name}_pass_{kind} {r.passed[kind] / r.total[kind]:.3f}")
         print(f"RESULT {name}_tokens {r.tokens}")
+    from council_arms import MINUTES
+
+    if MINUTES:
+        print(f"RESULT council_minutes_per_task {sorted(MINUTES)[len(MINUTES) // 2]:.2f}")
     return 0
 
 

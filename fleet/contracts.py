@@ -186,6 +186,9 @@ class Evidence(Contract):
         default=(), description="per-test results, evidence suite"
     )
     patch_hash: str | None = Field(None, description="sha256 of the patch diff the run applied")
+    runs: tuple[str, ...] = Field(
+        default=(), description="ids of the sandbox runs (ToolExecution) that produced it"
+    )
 
 
 class Tally(Contract):

@@ -157,6 +157,17 @@ class CouncilEvidence(_Event):
     payload: Evidence
 
 
+class CouncilSuite(_Event):
+    """QA's evidence suite for one deliberation (``actors/council_prep.py``)."""
+
+    type: Literal["council.suite"]
+    deliberation_id: str
+    files: tuple[str, ...] = ()
+    tests: tuple[str, ...] = ()
+    trusted: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
+
+
 class RoundCompleted(_Event):
     type: Literal["council.round_completed"]
     deliberation_id: str
@@ -268,6 +279,7 @@ Event = Annotated[
     | CouncilCritique
     | CouncilBallot
     | CouncilEvidence
+    | CouncilSuite
     | RoundCompleted
     | CouncilResult
     | QuorumLost

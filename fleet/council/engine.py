@@ -12,17 +12,19 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, Protocol
 
-from fleet.contracts import Deliberation, FleetEvent, Proposal
+from fleet.contracts import Deliberation, Evidence, FleetEvent, Proposal, RunContext
 from fleet.council.member import mix
 from fleet.council.outcome import count, decide, gather_evidence, record
 from fleet.council.protocol import CouncilState, make_ballot, make_critique, make_proposal, plan
 from fleet.council.schemas import Brief, DeliberationRequest, Step
-from fleet.council.tally import consensus
+from fleet.council.tally import consensus, evidence_keys
 from fleet.council.writer import Writer, snapshot
-from fleet.errors import ControlSignal, QuorumLost, UserError
+from fleet.errors import ControlSignal, QuorumLost, SandboxUnavailable, UserError
 from fleet.events import make_event
+from fleet.evidence.agreement import agree
+from fleet.evidence.suite import EvidenceSuite
 from fleet.ports import Clock, EventLog, Sandbox
 
 Call = tuple[str, str, tuple[Any, ...]]
@@ -31,6 +33,20 @@ Call = tuple[str, str, tuple[Any, ...]]
 Gather = Callable[[Sequence[Call], float], list[Any]]
 """Run calls concurrently; return, in call order, each result or the exception it ended with
 (a timeout is an exception too). Must return within about ``timeout`` seconds."""
+
+
+class Evidencer(Protocol):
+    """Runs the evidence suite on proposals' patches (``fleet/adapters/evidence.py``)."""
+
+    def run(
+        self,
+        proposals: Sequence[Proposal],
+        suite: EvidenceSuite,
+        *,
+        source: str,
+        base: str | None,
+        context: RunContext,
+    ) -> list[Evidence]: ...
 
 
 def checkpoint_key(deliberation_id: str) -> str:
@@ -47,6 +63,7 @@ class Council:
         *,
         clock: Clock,
         sandbox: Sandbox | None = None,
+        evidencer: Evidencer | None = None,
         actor: str = "council",
         on_step: Callable[[CouncilState], None] | None = None,
         write_behind: bool = False,
@@ -55,6 +72,7 @@ class Council:
         self.events = events
         self.clock = clock
         self.sandbox = sandbox
+        self.evidencer = evidencer
         self.actor = actor
         self.on_step = on_step  # test/observability hook, called after each checkpoint
         # Write-behind (fleet/council/writer.py): one writer thread per run keeps a step's
@@ -110,12 +128,7 @@ class Council:
                 return self._lose(key, state, version, lost)
             state.done += 1
             if step == "vote" and round_ < request.rounds:
-                state.stopped_early = (
-                    consensus(
-                        state.last_ballots(), [p.id for p in state.current()], request.supermajority
-                    )
-                    is not None
-                )
+                state.stopped_early = _settled(state)
             if state.stopped_early or state.done == len(steps) or steps[state.done][0] != round_:
                 data = {
                     "deliberation_id": request.id,
@@ -159,14 +172,15 @@ class Council:
                     built.append((member, self._build(req, member, round_, step, res, current)))
             except (ValueError, TypeError, IndexError):  # a malformed draft counts as no answer
                 failed.add(member)
-        present = [m for m in req.members if m not in failed]
+        asked = req.authors if step in ("propose", "revise") else req.members
+        present = [m for m in asked if m not in failed]
         state.mark_missing(round_, sorted(failed, key=req.members.index))
-        if len(present) < req.needed:
+        if len(present) < req.needed_of(step):
             raise QuorumLost(
                 deliberation_id=req.id,
                 round=round_,
                 present=len(present),
-                quorum=req.needed,
+                quorum=req.needed_of(step),
                 missing=tuple(sorted(failed, key=req.members.index)),
             )
         made = [obj for member, obj in built if member not in failed]
@@ -183,6 +197,36 @@ class Council:
         }
         buckets[kind].extend(made)
         self._publish([self._event(req, kind, payload=obj) for obj in made])
+        if kind == "council.proposal" and req.suite is not None:
+            self._evidence(state, made)
+
+    def _evidence(self, state: CouncilState, proposals: list[Proposal]) -> None:
+        """Run the evidence suite on new proposals' patches; record the results as events."""
+        req = state.request
+        if not proposals:
+            return
+        if self.evidencer is None or req.suite is None or not req.source:
+            raise SandboxUnavailable(
+                backend="none",
+                reason="a patch council runs its evidence suite; give the council an evidencer",
+            )
+        ctx = RunContext(story_id=req.story_id, task_id=req.task_id, role="qa", phase="test")
+        fresh = self.evidencer.run(
+            proposals, req.suite, source=req.source, base=req.base, context=ctx
+        )
+        state.evidence.extend(fresh)
+        self._publish(
+            [
+                self._event(
+                    req,
+                    "council.evidence",
+                    payload=e,
+                    key=f"{req.id}:e:{e.proposal_id}",
+                    data={"runs": list(e.runs)},
+                )
+                for e in fresh
+            ]
+        )
 
     def _calls(
         self, state: CouncilState, round_: int, step: Step, current: list[Proposal]
@@ -191,8 +235,15 @@ class Council:
         calls: list[Call] = []
         targets: list[tuple[Proposal, ...]] = []
         own = {p.author: p for p in current}
+        shown = state.evidence_of(current)
+        trusted = req.suite.trusted if req.suite else ()
+        doubted = agree(shown, trusted=trusted).distrusted if shown else ()
         for m in req.members:
+            if step in ("propose", "revise") and m not in req.authors:
+                continue
             brief = self._brief(req, m, round_, step, current if step != "propose" else [])
+            if shown:
+                brief = brief.model_copy(update={"evidence": tuple(shown), "distrusted": doubted})
             if step == "critique":
                 # one call per member for all its targets: fewer round trips on the critical path
                 others = tuple(t for t in current if t.author != m)
@@ -225,6 +276,9 @@ class Council:
             step=step,
             seed=mix(req.seed_of(member), round_, step),
             proposals=tuple(current),
+            source=req.source,
+            base=req.base,
+            base_commit=req.base_commit,
         )
 
     @staticmethod
@@ -244,7 +298,7 @@ class Council:
 
     def _finish(self, key: str, state: CouncilState, version: int) -> Deliberation:
         req = state.request
-        if req.rule == "evidence":
+        if req.rule == "evidence" and req.suite is None:
             fresh = gather_evidence(state, self.sandbox)
             if fresh:
                 state.evidence.extend(fresh)
@@ -360,6 +414,18 @@ def _started(req: DeliberationRequest) -> dict[str, Any]:
         "rounds": req.rounds,
         "rule": req.rule,
     }
+
+
+def _settled(state: CouncilState) -> bool:
+    """Early stop: a supermajority ranks one candidate first (in a patch council, it must also
+    pass the whole evidence suite)."""
+    req = state.request
+    ids = [p.id for p in state.current()]
+    first = consensus(state.last_ballots(), ids, req.supermajority)
+    if first is None or req.suite is None:
+        return first is not None
+    keys = evidence_keys(state.evidence_of(state.current()), ids, trusted=req.suite.trusted)
+    return bool(keys[first][0] == 1.0)
 
 
 def _raise_signal(results: Sequence[Any]) -> None:

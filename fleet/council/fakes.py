@@ -66,3 +66,25 @@ class Broken:
 
     def __call__(self, messages: Sequence[ChatMessage], schema: dict[str, Any] | None) -> str:
         raise ModelUnavailable(model="broken", reason="scripted outage")
+
+
+class Coder(Voter):
+    """A Voter that also writes patches: ``first`` is its reply to a patch request (edit blocks),
+    ``revised`` its reply once it has seen results (default: ``first`` again)."""
+
+    def __init__(
+        self,
+        first: str,
+        revised: str | None = None,
+        favourite: str | None = None,
+        *,
+        stubborn: bool = False,
+    ) -> None:
+        super().__init__(favourite, stubborn=stubborn)
+        self.first, self.revised = first, revised
+
+    def __call__(self, messages: Sequence[ChatMessage], schema: dict[str, Any] | None) -> str:
+        if schema is not None:
+            return super().__call__(messages, schema)
+        revising = any("Your current patch" in m.content for m in messages)
+        return self.revised if revising and self.revised is not None else self.first

@@ -12,14 +12,25 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from fleet.config import RoleSpec
-from fleet.contracts import ChatMessage, ContextPack, Proposal
-from fleet.council.schemas import BallotDraft, Brief, CritiqueDraft, ProposalDraft, ballot_schema
+from fleet.contracts import ChatMessage, ContextPack, Evidence, Proposal
+from fleet.council import patching
+from fleet.council.patching import PatchTools, Sampling
+from fleet.council.schemas import (
+    BallotDraft,
+    Brief,
+    Candidate,
+    CritiqueDraft,
+    CritiqueNote,
+    ProposalDraft,
+    ballot_schema,
+)
 from fleet.ports import ChatModel
 from fleet.structured import structured
 
-# (story_id, role, lifecycle phase, task_id) -> the member's scoped context
-ContextProvider = Callable[[str, str, str, "str | None"], ContextPack]
+# (story_id, role, lifecycle phase, task_id, *, repo=, ref=) -> the member's scoped context
+ContextProvider = Callable[..., ContextPack]
 
+CODE_CHARS = 12_000  # repository text shown when no context service gives a ranked pack
 CLIP = 160  # characters of another member's text shown in a prompt: small models have small windows
 
 
@@ -33,9 +44,25 @@ def _clip(text: str, n: int = CLIP) -> str:
     return text if len(text) <= n else text[: n - 3] + "..."
 
 
-def listing(proposals: Sequence[Proposal]) -> str:
-    """Proposals numbered from 1, as voters and critics see them."""
-    return "\n".join(f"{i}. [{p.author}] {_clip(p.content)}" for i, p in enumerate(proposals, 1))
+def results(evidence: Evidence | None) -> str:
+    """A proposal's evidence in one line: passed/total and the failing tests."""
+    if evidence is None:
+        return ""
+    if not evidence.tests:
+        return f" (no test results: {_clip(evidence.detail, 100)})" if evidence.detail else ""
+    total = evidence.tests_passed + evidence.tests_failed
+    failing = [t.test_id.rsplit("::", 1)[-1] for t in evidence.tests if not t.passed]
+    tail = f"; fails {', '.join(failing[:4])}" if failing else ""
+    return f" (passes {evidence.tests_passed}/{total} tests{tail})"
+
+
+def listing(proposals: Sequence[Proposal], evidence: Sequence[Evidence] = ()) -> str:
+    """Proposals numbered from 1, as voters and critics see them (with their test results)."""
+    by_id = {e.proposal_id: e for e in evidence}
+    return "\n".join(
+        f"{i}. [{p.author}] {_clip(p.content)}{results(by_id.get(p.id))}"
+        for i, p in enumerate(proposals, 1)
+    )
 
 
 class Member:
@@ -52,6 +79,7 @@ class Member:
         seed: int = 0,
         context: ContextProvider | None = None,
         max_tokens: int = 160,
+        tools: PatchTools | None = None,
     ) -> None:
         self.agent_id = agent_id
         self.role = role
@@ -61,18 +89,46 @@ class Member:
         self.seed = seed
         self.context = context
         self.max_tokens = max_tokens
+        self.tools = tools  # set: this member can propose patches (a patch council's developers)
         self._pool: ThreadPoolExecutor | None = None  # for critiques(), created on first use
 
     # ------------------------------------------------------------------ the four acts
 
-    def propose(self, brief: Brief) -> ProposalDraft:
-        """A first answer to the task."""
+    def patches(self, brief: Brief) -> bool:
+        """Whether this call is a patch council's (the brief names a repository to patch)."""
+        return self.tools is not None and brief.source is not None
+
+    def _patch(self, brief: Brief, job: str, salt: str) -> Candidate:
+        assert self.tools is not None and brief.source is not None
+        model = Sampling(
+            self.chat, temperature=self.temperature, seed=mix(self.seed, brief.seed, salt)
+        )
+        repo = self.tools.repo(brief.source)
+        patch = self.tools.write_patch(
+            model,
+            self.messages(brief, job, show=False, json=False),
+            dict(repo.files(brief.base_commit or brief.base or "HEAD")),
+            base_commit=brief.base_commit,
+            check=repo,
+        )
+        return Candidate(answer=patching.summary(patch), reason=patch.rationale[:400], patch=patch)
+
+    def propose(self, brief: Brief) -> ProposalDraft | Candidate:
+        """A first answer to the task (a patch, in a patch council)."""
+        if self.patches(brief):
+            return self._patch(brief, patching.propose_job(), "propose")
         job = "Propose how to do the task. Give a short answer, why, and one command that tests it."
         return self._ask(brief, job, ProposalDraft)
 
-    def critique(self, brief: Brief, target: Proposal) -> CritiqueDraft:
+    def critique(self, brief: Brief, target: Proposal) -> CritiqueDraft | CritiqueNote:
         """A review of ``target`` from this role's point of view."""
         focus = ", ".join(self.spec.critique_focus) or "correctness"
+        if target.patch is not None:
+            job = patching.critique_job(brief, target, focus)
+            draft = self._ask(brief, job, CritiqueDraft, salt=target.author)
+            return CritiqueNote(
+                severity=draft.severity, comment=patching.cited(draft.comment, brief, target)
+            )
         job = (
             f"Review this proposal by {target.author}. Look for: {focus}.\n"
             f"Proposal: {_clip(target.content, 2 * CLIP)}\nGive a severity and one short comment."
@@ -81,7 +137,7 @@ class Member:
 
     def critiques(
         self, brief: Brief, targets: Sequence[Proposal]
-    ) -> list[CritiqueDraft | Exception]:
+    ) -> list[CritiqueDraft | CritiqueNote | Exception]:
         """Reviews of several proposals at once (concurrently): one call per member per phase."""
         if not targets:
             return []
@@ -91,7 +147,7 @@ class Member:
             )
         futures = [self._pool.submit(self.critique, brief, t) for t in targets[1:]]
         try:  # the first one in this thread: one thread hand-off less at the end of the phase
-            first: CritiqueDraft | Exception = self.critique(brief, targets[0])
+            first: CritiqueDraft | CritiqueNote | Exception = self.critique(brief, targets[0])
         except Exception as exc:
             first = exc
         return [first] + [f.exception() or f.result() for f in futures]  # type: ignore[misc]
@@ -101,10 +157,22 @@ class Member:
         if self._pool is not None:
             self._pool.shutdown(wait=False)
 
-    def revise(self, brief: Brief, own: Proposal | None) -> ProposalDraft:
-        """Own proposal improved with the critiques it received (a fresh one if it had none)."""
+    def revise(self, brief: Brief, own: Proposal | None) -> ProposalDraft | Candidate:
+        """Own proposal improved with the critiques it received (a fresh one if it had none).
+
+        In a patch council: a new patch from the results and critiques; if writing it fails,
+        the member keeps its last patch."""
         if own is None:
             return self.propose(brief)
+        if self.patches(brief):
+            try:
+                return self._patch(brief, patching.revise_job(brief, own), "revise")
+            except Exception:
+                if own.patch is None:
+                    raise
+                return Candidate(
+                    answer=own.content or "kept", reason="revision failed; kept", patch=own.patch
+                )
         notes = "\n".join(
             f"- {c.author} ({c.severity}): {_clip(c.content)}" for c in brief.critiques
         )
@@ -113,6 +181,15 @@ class Member:
             f"Critiques:\n{notes or '- none'}\nWrite your improved proposal."
         )
         return self._ask(brief, job, ProposalDraft)
+
+    def write_tests(self, brief: Brief, criteria: Sequence[str]) -> dict[str, str]:
+        """QA: new pytest files for prose ``criteria`` (path -> source), written as a patch."""
+        if self.tools is None or brief.source is None:
+            return {}
+        name = "".join(ch if ch.isalnum() else "_" for ch in (brief.task_id or "task")).lower()
+        job = patching.tests_job(criteria, f"tests/test_{name}_qa.py")
+        patch = self._patch(brief, job, "tests").patch
+        return patching.new_test_files(patch.diff) if patch else {}
 
     def vote(self, brief: Brief) -> BallotDraft:
         """Rank the proposals in ``brief.proposals`` (numbers, best first) and score each 0-10."""
@@ -138,12 +215,15 @@ class Member:
             name=self.agent_id,
         )
 
-    def messages(self, brief: Brief, job: str, *, show: bool) -> list[ChatMessage]:
+    def messages(
+        self, brief: Brief, job: str, *, show: bool, json: bool = True
+    ) -> list[ChatMessage]:
         """System prompt from roles.yaml; user prompt = context, proposals so far, the job."""
-        system = f"{self.spec.system_prompt.strip()} You are {self.agent_id}. Answer in JSON."
+        system = f"{self.spec.system_prompt.strip()} You are {self.agent_id}."
+        system += " Answer in JSON." if json else f" {patching.style(self.agent_id)}".rstrip()
         parts = [f"## Context\n{self._context(brief)}"]
         if show and brief.proposals:
-            parts.append(f"## Proposals\n{listing(brief.proposals)}")
+            parts.append(f"## Proposals\n{listing(brief.proposals, brief.evidence)}")
         parts.append(f"## Your job\n{job}")
         return [
             ChatMessage(role="system", content=system),
@@ -151,8 +231,31 @@ class Member:
         ]
 
     def _context(self, brief: Brief) -> str:
+        """The member's context pack (with the repository map and code in a patch council)."""
         task = f"Task: {brief.task}"
         if self.context is None:
-            return f"Story {brief.story_id}. {task}"
-        pack = self.context(brief.story_id, self.role, brief.phase, brief.task_id)
+            code = self._code(brief) if self.patches(brief) else ""
+            return f"Story {brief.story_id}. {task}{code}"
+        if brief.source:
+            pack = self.context(
+                brief.story_id,
+                self.role,
+                brief.phase,
+                brief.task_id,
+                repo=brief.source,
+                ref=brief.base_commit or brief.base,
+            )
+        else:
+            pack = self.context(brief.story_id, self.role, brief.phase, brief.task_id)
         return f"{pack.render()}\n\n{task}"
+
+    def _code(self, brief: Brief) -> str:
+        """Without a context service: the repository's Python files, smallest first, clipped."""
+        assert self.tools is not None and brief.source is not None
+        files = self.tools.repo(brief.source).files(brief.base_commit or brief.base or "HEAD")
+        out, used = [], 0
+        for path, text in sorted(files.items(), key=lambda kv: len(kv[1])):
+            if path.endswith(".py") and used + len(text) <= CODE_CHARS:
+                out.append(f"### {path}\n{text}")
+                used += len(text)
+        return "\n\n## Code\n" + "\n\n".join(sorted(out)) if out else ""

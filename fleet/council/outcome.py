@@ -15,8 +15,9 @@ from fleet.contracts import (
     TaskSpec,
 )
 from fleet.council.protocol import CouncilState
-from fleet.council.tally import evidence_tiers, rank, tally
+from fleet.council.tally import evidence_keys, rank, tally
 from fleet.errors import SandboxUnavailable
+from fleet.evidence.agreement import agree
 from fleet.ports import Sandbox
 
 
@@ -72,9 +73,10 @@ def count(state: CouncilState) -> Tally:
         state.last_ballots(),
         [p.id for p in state.current()],
         weights=req.weights,
-        evidence=state.evidence,
+        evidence=state.evidence_of(state.current()),
         base=req.evidence_base,
         early_stop=state.stopped_early,
+        trusted=req.suite.trusted if req.suite else (),
     )
 
 
@@ -99,39 +101,53 @@ def record(state: CouncilState, result: Tally) -> Deliberation:
 
 
 def decide(state: CouncilState, result: Tally, *, at_ms: int) -> Decision:
-    """The winning proposal as a Decision, with why it won and why each other one lost."""
+    """The winning proposal as a Decision, with why it won and why each other one lost.
+
+    In a patch council ``what`` is the winning patch itself (its summary, then the diff), and
+    ``why`` names the evidence tests the candidates disagreed with (distrusted)."""
     req = state.request
     current = {p.id: p for p in state.current()}
     win = current[result.winner]
+    shown = state.evidence_of(list(current.values()))
+    trusted = req.suite.trusted if req.suite else ()
     order, scores, _ = rank(
         req.rule,
         state.last_ballots(),
         list(current),
         weights=req.weights,
-        evidence=state.evidence,
+        evidence=shown,
         base=req.evidence_base,
+        trusted=trusted,
     )
-    tiers = evidence_tiers(state.evidence, list(current)) if req.rule == "evidence" else {}
+    tiers = evidence_keys(shown, list(current), trusted=trusted) if req.rule == "evidence" else {}
+    by_id = {e.proposal_id: e for e in shown}
     how = f"{result.rule} {scores[win.id]:g} points"
     if result.early_stop:
         how += f", early stop after round {max(b.round for b in state.ballots)}"
     if result.tie_break:
         how += f", decided by {result.tie_break}"
+    if win.id in by_id and by_id[win.id].tests:
+        ev = by_id[win.id]
+        how += f"; passes {ev.tests_passed}/{ev.tests_passed + ev.tests_failed} evidence tests"
+    doubted = agree(shown, trusted=trusted).distrusted if shown else ()
+    if doubted:
+        how += f"; distrusted tests (no candidate passes them): {', '.join(doubted)}"
     alternatives = tuple(
         Alternative(
             proposal_id=pid,
             summary=current[pid].content[:200],
-            why_rejected=_why(pid, win.id, scores, tiers, result),
+            why_rejected=_why(pid, win.id, scores, tiers, result, by_id),
         )
         for pid in order[1:]
     )
     voters = tuple(b.voter for b in state.last_ballots())
+    what = win.content if win.patch is None else f"{win.content}\n\n{win.patch.diff}"
     return Decision(
         id=f"{req.id}:decision",
         story_id=req.story_id,
         task_id=req.task_id,
         deliberation_id=req.id,
-        what=win.content,
+        what=what,
         decided_by=voters,
         why=f"{win.author} ({win.role}) won ({how}). {win.rationale}".strip(),
         alternatives=alternatives,
@@ -140,14 +156,23 @@ def decide(state: CouncilState, result: Tally, *, at_ms: int) -> Decision:
 
 
 def _why(
-    pid: str, winner: str, scores: dict[str, float], tiers: dict[str, int], result: Tally
+    pid: str,
+    winner: str,
+    scores: dict[str, float],
+    tiers: dict[str, tuple[float, ...]],
+    result: Tally,
+    evidence: dict[str, Evidence],
 ) -> str:
     if tiers and tiers[pid] < tiers[winner]:
-        return (
-            "its tests failed"
-            if tiers[pid] == 0
-            else "no test evidence, while the winner's tests passed"
-        )
+        ev = evidence.get(pid)
+        if ev is not None and (ev.tests or ev.patch_hash):
+            failing = [t.test_id for t in ev.tests if not t.passed]
+            if failing:
+                return f"fails {len(failing)} evidence test(s): {', '.join(failing[:4])}"[:300]
+            return f"its evidence is weaker: {ev.detail or 'fewer tests passed'}"[:300]
+        if tiers[pid] == (0.0,):
+            return "its tests failed"
+        return "no test evidence, while the winner's tests passed"
     if scores[pid] < scores[winner]:
         return f"{result.rule}: {scores[pid]:g} points vs {scores[winner]:g}"
     return f"tied at {scores[pid]:g} points; lost the tie-break ({result.tie_break})"

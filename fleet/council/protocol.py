@@ -15,11 +15,13 @@ from pydantic import BaseModel, ConfigDict, Field
 from fleet.contracts import Ballot, Critique, Evidence, Proposal
 from fleet.council.schemas import (
     BallotDraft,
+    Candidate,
     CritiqueDraft,
     DeliberationRequest,
     ProposalDraft,
     Step,
 )
+from fleet.evidence.suite import with_suite
 
 
 def plan(request: DeliberationRequest) -> list[tuple[int, Step]]:
@@ -49,6 +51,11 @@ class CouncilState(BaseModel):
     status: Literal["running", "done", "quorum_lost"] = "running"
     outcome: dict = Field(default_factory=dict, description="the result, or the QuorumLost fields")
 
+    def evidence_of(self, proposals: list[Proposal]) -> list[Evidence]:
+        """The latest evidence of each of ``proposals`` (those that have some), in their order."""
+        by_id = {e.proposal_id: e for e in self.evidence}
+        return [by_id[p.id] for p in proposals if p.id in by_id]
+
     def current(self) -> list[Proposal]:
         """Latest proposal of each member, in member order."""
         latest: dict[str, Proposal] = {}
@@ -74,8 +81,22 @@ class CouncilState(BaseModel):
 
 
 def make_proposal(
-    req: DeliberationRequest, author: str, round_: int, draft: ProposalDraft
+    req: DeliberationRequest, author: str, round_: int, draft: ProposalDraft | Candidate
 ) -> Proposal:
+    if isinstance(draft, Candidate):
+        patch = draft.patch
+        if patch is not None and req.suite is not None and req.suite.files:
+            patch = with_suite(patch, req.suite)  # the winner ships with its acceptance tests
+        return Proposal(
+            id=f"{req.id}:p{round_}:{author}",
+            deliberation_id=req.id,
+            author=author,
+            role=req.role_of(author),
+            round=round_,
+            content=draft.answer,
+            patch=patch,
+            rationale=draft.reason,
+        )
     command = draft.test_command.strip()
     try:
         argv = tuple(shlex.split(command)) if command else ()

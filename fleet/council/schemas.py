@@ -11,7 +11,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
 
-from fleet.contracts import Contract, Critique, Phase, Proposal
+from fleet.contracts import Contract, Critique, Evidence, Patch, Phase, Proposal
+from fleet.evidence.suite import EvidenceSuite
 
 Rule = Literal["plurality", "borda", "approval", "score", "evidence"]
 RULES: tuple[str, ...] = ("plurality", "borda", "approval", "score", "evidence")
@@ -55,6 +56,16 @@ class DeliberationRequest(Contract):
         120.0, gt=0, description="a member slower than this misses the phase"
     )
     workspace: str | None = Field(None, description="where evidence commands run (evidence rule)")
+    proposers: tuple[str, ...] = Field(
+        (),
+        description="members who propose and revise (default: all); the others critique and vote",
+    )
+    suite: EvidenceSuite | None = Field(
+        None, description="the evidence suite: proposals are patches, tested after every revision"
+    )
+    source: str | None = Field(None, description="repository (path or URL) the patches apply to")
+    base: str | None = Field(None, description="branch or commit of ``source`` the patches are on")
+    base_commit: str = Field("", description="commit id the patches are diffs against")
 
     @model_validator(mode="after")
     def _check(self) -> DeliberationRequest:
@@ -64,7 +75,22 @@ class DeliberationRequest(Contract):
             raise ValueError(f"quorum {self.quorum} exceeds the {len(self.members)} members")
         if self.evidence_base == "evidence":
             raise ValueError("evidence_base must be a vote rule, not 'evidence'")
+        if any(p not in self.members for p in self.proposers):
+            raise ValueError("every proposer must be a member")
+        if self.suite is not None and not self.source:
+            raise ValueError("an evidence suite needs the source repository the patches apply to")
         return self
+
+    @property
+    def authors(self) -> tuple[str, ...]:
+        """Members who propose and revise."""
+        return self.proposers or self.members
+
+    def needed_of(self, step: str) -> int:
+        """Members that must answer ``step`` (proposing steps count proposers only)."""
+        if step in ("propose", "revise") and self.proposers:
+            return min(self.needed, len(self.proposers) // 2 + 1)
+        return self.needed
 
     @property
     def needed(self) -> int:
@@ -94,6 +120,15 @@ class Brief(Contract):
     critiques: tuple[Critique, ...] = Field(
         (), description="critiques of the member's own proposal"
     )
+    evidence: tuple[Evidence, ...] = Field(
+        (), description="test results of the current proposals (patch councils)"
+    )
+    source: str | None = Field(None, description="repository the patches apply to")
+    base: str | None = None
+    base_commit: str = ""
+    distrusted: tuple[str, ...] = Field(
+        (), description="evidence tests the candidates disagree with"
+    )
 
 
 class Draft(BaseModel):
@@ -112,11 +147,27 @@ class ProposalDraft(Draft):
     test_command: str = Field("", max_length=40)
 
 
+class Candidate(Draft):
+    """A proposing member's answer when the council decides a change: a patch and why."""
+
+    answer: str = Field(min_length=1, max_length=400)
+    reason: str = Field("", max_length=400)
+    patch: Patch | None = None
+
+
 class CritiqueDraft(Draft):
     """A member's review of one other proposal."""
 
     severity: Literal["info", "minor", "major", "blocker"]
     comment: str = Field(min_length=1, max_length=80)
+
+
+class CritiqueNote(Draft):
+    """A critique as a member returns it in a patch council: the model's comment plus the
+    evidence facts code appended (longer than the model may write)."""
+
+    severity: Literal["info", "minor", "major", "blocker"]
+    comment: str = Field(min_length=1, max_length=700)
 
 
 class BallotDraft(Draft):

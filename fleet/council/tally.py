@@ -6,9 +6,12 @@ Rules (each voter's contribution is multiplied by its weight, default 1):
 - ``borda``: with n candidates, a ballot's k-th choice (0-based) earns n-1-k; unranked earn 0.
 - ``approval``: one point to each approved candidate.
 - ``score``: the sum of the 0-10 scores the ballots give.
-- ``evidence``: candidates are split into tiers by sandbox evidence (tests passed > no evidence >
-  tests failed) and ordered by the ``base`` rule only *within* a tier, so a proposal whose tests
-  fail never beats one whose tests pass, whatever the votes.
+- ``evidence``: candidates are split into tiers by sandbox evidence and ordered by the ``base``
+  rule only *within* a tier, so a proposal whose tests fail never beats one whose tests pass,
+  whatever the votes. With per-test evidence (patch councils) the tier is (passes the whole
+  suite, share of the suite passed with each generated test weighted by how many candidates
+  pass it, consensus set size: ``fleet/evidence/agreement.py``); with command evidence it is
+  tests passed > no evidence > tests failed.
 
 Deterministic tie-break, applied in order until one candidate is ahead:
 1. more first-choice votes (weighted), 2. higher Borda score, 3. earlier proposal in council
@@ -19,10 +22,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 from fleet.contracts import Ballot, Evidence, Tally
 from fleet.council.schemas import RULES
 from fleet.errors import UnknownName
+from fleet.evidence.agreement import agree
 
 Scores = dict[str, float]
 Scorer = Callable[[Sequence[Ballot], Sequence[str], Mapping[str, float]], Scores]
@@ -101,6 +106,22 @@ def evidence_tiers(evidence: Sequence[Evidence], candidates: Sequence[str]) -> d
     return tiers
 
 
+def evidence_keys(
+    evidence: Sequence[Evidence], candidates: Sequence[str], *, trusted: Sequence[str] = ()
+) -> dict[str, tuple[float, ...]]:
+    """Each candidate's evidence tier as a sort key (higher is better).
+
+    Per-test evidence (patch councils): (passes the whole suite, agreement-weighted share of the
+    suite passed, consensus set size), with a candidate without evidence at the bottom. Command
+    evidence: the three tiers of :func:`evidence_tiers`.
+    """
+    mine = [e for e in evidence if e.proposal_id in candidates]
+    if not any(e.tests or e.patch_hash for e in mine):
+        return {c: (float(t),) for c, t in evidence_tiers(mine, candidates).items()}
+    found = agree(mine, trusted=trusted)
+    return {c: tuple(float(k) for k in found.key(c)) for c in candidates}
+
+
 def rank(
     rule: str,
     ballots: Sequence[Ballot],
@@ -109,6 +130,7 @@ def rank(
     weights: Mapping[str, float] | None = None,
     evidence: Sequence[Evidence] = (),
     base: str = "borda",
+    trusted: Sequence[str] = (),
 ) -> tuple[list[str], Scores, str | None]:
     """Every candidate best first, the rule's scores, and what broke the decisive tie (if any)."""
     if rule not in RULES:
@@ -122,8 +144,10 @@ def rank(
     scores = {k: round(v, 9) for k, v in SCORERS[counted](ballots, candidates, w).items()}
     firsts = plurality(ballots, candidates, w)
     points = borda(ballots, candidates, w)
-    tiers = (
-        evidence_tiers(evidence, candidates) if rule == "evidence" else dict.fromkeys(candidates, 1)
+    tiers: dict[str, tuple[float, ...]] = (
+        evidence_keys(evidence, candidates, trusted=trusted)
+        if rule == "evidence"
+        else {c: (1.0,) for c in candidates}
     )
     order = {pid: i for i, pid in enumerate(candidates)}
     keys = {c: (tiers[c], scores[c], firsts[c], points[c], -order[c]) for c in candidates}
@@ -131,7 +155,7 @@ def rank(
     return ranked, scores, _decided_by(ranked, keys)
 
 
-def _decided_by(ranked: Sequence[str], keys: Mapping[str, tuple[float, ...]]) -> str | None:
+def _decided_by(ranked: Sequence[str], keys: Mapping[str, tuple[Any, ...]]) -> str | None:
     if len(ranked) < 2:
         return None
     top, second = keys[ranked[0]], keys[ranked[1]]
@@ -155,10 +179,11 @@ def tally(
     evidence: Sequence[Evidence] = (),
     base: str = "borda",
     early_stop: bool = False,
+    trusted: Sequence[str] = (),
 ) -> Tally:
     """Count ``ballots`` over ``candidates`` (proposal ids in member order) with ``rule``."""
     ranked, scores, why = rank(
-        rule, ballots, candidates, weights=weights, evidence=evidence, base=base
+        rule, ballots, candidates, weights=weights, evidence=evidence, base=base, trusted=trusted
     )
     name = f"evidence/{base}" if rule == "evidence" else rule
     return Tally(rule=name, scores=scores, winner=ranked[0], tie_break=why, early_stop=early_stop)

@@ -12,8 +12,17 @@ from typing import Any
 from pydantic import TypeAdapter
 
 from fleet.contracts import Proposal
-from fleet.council.schemas import BallotDraft, Brief, CritiqueDraft, ProposalDraft
+from fleet.council.schemas import (
+    BallotDraft,
+    Brief,
+    Candidate,
+    CritiqueDraft,
+    CritiqueNote,
+    ProposalDraft,
+)
 from fleet.errors import UserError
+
+_Critique = CritiqueDraft | CritiqueNote
 
 _ARGS: dict[str, TypeAdapter[Any]] = {
     "propose": TypeAdapter(tuple[Brief]),
@@ -23,11 +32,11 @@ _ARGS: dict[str, TypeAdapter[Any]] = {
     "revise": TypeAdapter(tuple[Brief, Proposal | None]),
 }
 _ANSWERS: dict[str, TypeAdapter[Any]] = {
-    "propose": TypeAdapter(ProposalDraft),
-    "revise": TypeAdapter(ProposalDraft),
+    "propose": TypeAdapter(ProposalDraft | Candidate),
+    "revise": TypeAdapter(ProposalDraft | Candidate),
     "vote": TypeAdapter(BallotDraft),
-    "critique": TypeAdapter(CritiqueDraft),
-    "critiques": TypeAdapter(list[CritiqueDraft]),
+    "critique": TypeAdapter(_Critique),
+    "critiques": TypeAdapter(list[_Critique]),
 }
 
 

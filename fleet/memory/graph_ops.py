@@ -6,7 +6,8 @@ so projecting the same events again rewrites the same properties: idempotent.
 
 Schema (labels): Project, Story, Task, Deliberation, Round, Proposal, Critique,
 Ballot, Decision, Agent, Role, ToolExecution, Transition, Approval, GateResult,
-WorkspaceReport, PolicyCheck.
+WorkspaceReport, PolicyCheck. Proposal -[:EVIDENCED_BY]-> ToolExecution links a patch's
+evidence to the sandbox runs (audited ``sandbox.run`` events) that produced it.
 """
 
 from __future__ import annotations
@@ -80,6 +81,7 @@ RELS = (
     "HAS_GATE",
     "HAS_REPORT",
     "HAS_POLICY_CHECK",
+    "EVIDENCED_BY",
 )
 _OUTPUT_CAP = 4000  # captured logs live in the timeline; the graph keeps a readable tail
 
@@ -257,7 +259,9 @@ def _ballot(b: Ballot, story_id: str) -> list[Op]:
 
 
 def _evidence(e: Evidence) -> list[Op]:
-    return [
+    """Evidence on its proposal, and an EVIDENCED_BY edge to each sandbox run that produced it."""
+    failing = {t.test_id: t.excerpt for t in e.tests if not t.passed}
+    ops: list[Op] = [
         _node(
             "Proposal",
             e.proposal_id,
@@ -265,8 +269,14 @@ def _evidence(e: Evidence) -> list[Op]:
             tests_passed=e.tests_passed,
             tests_failed=e.tests_failed,
             evidence_detail=e.detail,
+            patch_hash=e.patch_hash,
+            failing_tests=failing or None,
         )
     ]
+    ops += [
+        _edge("EVIDENCED_BY", ("Proposal", e.proposal_id), ("ToolExecution", run)) for run in e.runs
+    ]
+    return ops
 
 
 def _deliberation(d: Deliberation, ev: FleetEvent) -> list[Op]:

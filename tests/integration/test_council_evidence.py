@@ -65,3 +65,198 @@ def test_evidence_rule_without_a_sandbox_is_a_clear_error():
     )
     with pytest.raises(SandboxUnavailable, match="give the council a sandbox"):
         Council(local_gather(team), InMemoryEventLog(), clock=FakeClock()).deliberate(req)
+
+
+# --------------------------------------------------------------------------- patch councils
+
+
+def _git(repo, *args):
+    import subprocess
+
+    return subprocess.run(
+        ["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@t", *args],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+
+
+def _repo(tmp_path):
+    repo = tmp_path / "repo"
+    (repo / "tests").mkdir(parents=True)
+    (repo / "calc.py").write_text("def add(a, b):\n    return a - b\n")
+    (repo / "tests" / "test_old.py").write_text(
+        "from calc import add\n\n\ndef test_zero():\n    assert add(0, 0) == 0\n"
+    )
+    _git(repo, "init", "-q", "-b", "main")
+    _git(repo, "add", "-A")
+    _git(repo, "commit", "-qm", "base")
+    return repo
+
+
+def _patch(repo, files: dict[str, str]):
+    from fleet.contracts import Patch
+
+    for path, text in files.items():
+        (repo / path).write_text(text)
+    diff = _git(repo, "diff")
+    _git(repo, "checkout", "-q", "--", ".")
+    base = _git(repo, "rev-parse", "HEAD").strip()
+    return Patch(base_commit=base, diff=diff, files=tuple(files), rationale="r")
+
+
+ACCEPT = "from calc import add\n\n\ndef test_add():\n    assert add(2, 3) == 5\n"
+
+
+def test_each_patch_runs_the_suite_on_its_own_clean_copy_in_the_sandbox(tmp_path):
+    from fleet.adapters.evidence import SandboxEvidence
+    from fleet.contracts import Proposal, RunContext
+    from fleet.evidence import EvidenceSuite
+
+    repo = _repo(tmp_path)
+    good = _patch(repo, {"calc.py": "def add(a, b):\n    return a + b\n"})
+    # the bad one also "fixes" the acceptance test: that edit is ignored
+    bad = _patch(
+        repo,
+        {
+            "calc.py": "def add(a, b):\n    return a * b\n",
+            "tests/test_old.py": "def test_zero():\n    pass\n",
+        },
+    )
+    suite = EvidenceSuite(
+        files={"tests/test_acceptance.py": ACCEPT},
+        test_paths=("tests",),
+        protected=("tests/",),
+        trusted=("tests/test_old.py::",),
+    )
+    props = [
+        Proposal(id=f"p:{n}", deliberation_id="d", author=n, role="developer", content=n, patch=pt)
+        for n, pt in (("good", good), ("bad", bad), ("none", None), ("again", good))
+    ]
+    runner = SandboxEvidence(BwrapSandbox(), root=tmp_path / "ws", concurrency=2)
+    got = runner.run(props, suite, source=str(repo), base="main", context=RunContext())
+    by = {e.proposal_id: e for e in got}
+    assert by["p:good"].passed and by["p:good"].tests_passed == 2
+    assert not by["p:bad"].passed
+    failing = [t for t in by["p:bad"].tests if not t.passed]
+    assert [t.test_id for t in failing] == ["tests/test_acceptance.py::test_add"]
+    assert "6" in failing[0].excerpt  # add(2, 3) returned 6: the excerpt says so
+    assert "tests/test_old.py" in by["p:bad"].detail  # its edit to the suite was ignored
+    assert by["p:none"].passed is False and "no patch" in by["p:none"].detail
+    assert by["p:again"].runs == by["p:good"].runs  # same patch: served from the cache
+    assert by["p:good"].patch_hash and by["p:good"].runs
+    assert list((tmp_path / "ws").iterdir()) == []  # every clean copy was removed
+
+
+def _edit(body: str) -> str:
+    return f"I fix add.\ncalc.py\n<<<<<<< SEARCH\n    return a - b\n=======\n    {body}\n>>>>>>> REPLACE\n"
+
+
+def _patch_council(tmp_path, favourite: str, rounds: int = 2):
+    from fleet.adapters.evidence import SandboxEvidence
+    from fleet.adapters.git_repo import GitRepo
+    from fleet.agents import write_patch
+    from fleet.council.fakes import Coder
+    from fleet.council.patching import PatchTools
+    from fleet.evidence import EvidenceSuite
+
+    repo = _repo(tmp_path)
+    tools = PatchTools(write_patch=write_patch, repo=GitRepo)
+    scripts = {
+        "developer-1": Coder(_edit("return a + b"), favourite=favourite),
+        "developer-2": Coder(_edit("return a * b"), favourite=favourite),
+        "developer-3": Coder(_edit("return b - a"), _edit("return b + a"), favourite=favourite),
+        "qa-1": Coder("", favourite=favourite),
+        "architect-1": Coder("", favourite=favourite),
+    }
+    team = {
+        m: Member(
+            m,
+            m.rsplit("-", 1)[0],
+            ROLES.get(m.rsplit("-", 1)[0]),
+            ScriptedChatModel(script=script),
+            tools=tools if m.startswith("developer") else None,
+        )
+        for m, script in scripts.items()
+    }
+    wrong = "def test_wrong():\n    assert add(1, 1) == 3\n"  # a generated test with a wrong value
+    suite = EvidenceSuite(
+        files={"tests/test_acceptance.py": ACCEPT + "\n\n" + wrong},
+        test_paths=("tests",),
+        protected=("tests/",),
+        trusted=("tests/test_old.py::",),
+    )
+    req = DeliberationRequest(
+        id=f"pc-{favourite}",
+        story_id="s-pc",
+        task="make add() add",
+        members=tuple(team),
+        proposers=("developer-1", "developer-2", "developer-3"),
+        rounds=rounds,
+        rule="evidence",
+        suite=suite,
+        source=str(repo),
+        base="main",
+        base_commit=GitRepo(repo).commit("main"),
+    )
+    log = InMemoryEventLog()
+    evidencer = SandboxEvidence(BwrapSandbox(), root=tmp_path / "ws", concurrency=2)
+    council = Council(local_gather(team), log, clock=FakeClock(), evidencer=evidencer)
+    return council.deliberate(req), log
+
+
+def test_a_patch_council_picks_the_patch_that_passes_the_tests_not_the_popular_one(tmp_path):
+    d, log = _patch_council(tmp_path, favourite="developer-2")
+    assert d.winner.endswith(":developer-1") and d.rounds == 2
+    assert not d.tally.early_stop  # the popular candidate fails the suite: no early stop
+    current = {
+        p.author: p
+        for p in d.proposals
+        if p.round == max(q.round for q in d.proposals if q.author == p.author)
+    }
+    assert "return b + a" in current["developer-3"].patch.diff  # revised after seeing its results
+    by = {e.proposal_id: e for e in d.evidence}
+    assert by[current["developer-3"].id].passed is False  # the wrong generated test fails everyone
+    assert {p.author for p in d.proposals} == {"developer-1", "developer-2", "developer-3"}
+    cites = [c.content for c in d.critiques if c.target.endswith("developer-2")]
+    assert cites and all("test_add" in c and "fails" in c for c in cites)
+    decision = log.read("s-pc")[-1][1].payload
+    assert decision.what.endswith(current["developer-1"].patch.diff)
+    assert "test_wrong" in decision.why  # the distrusted test is named
+    why = {a.proposal_id: a.why_rejected for a in decision.alternatives}
+    assert "test_add" in why[current["developer-2"].id]
+    evidence_events = [ev for _, ev in log.read("s-pc") if ev.type == "council.evidence"]
+    assert len(evidence_events) >= 6 and all(ev.payload.runs for ev in evidence_events)
+
+
+def test_a_patch_council_stops_early_when_the_favourite_passes_the_suite(tmp_path):
+    d, _ = _patch_council(tmp_path, favourite="developer-1")
+    assert d.tally.early_stop and d.rounds == 0
+    assert d.winner == "pc-developer-1:p0:developer-1"
+
+
+def test_executable_criteria_find_the_function_wherever_the_change_put_it(tmp_path):
+    import subprocess
+    import sys
+
+    from fleet.evidence.acceptance import executable_tests, names_of_tests
+
+    CRITERIA = [
+        "divide(6, 3) returns 2.0",
+        "divide(1, 0) raises ValueError with the message 'division by zero'",
+    ]
+    source = executable_tests(CRITERIA)
+    assert names_of_tests(source) == ["test_divide_1", "test_divide_2"]
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests" / "test_acc.py").write_text(source)
+    run = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests"]
+    before = subprocess.run(run, cwd=tmp_path, capture_output=True, text=True)
+    assert before.returncode == 1 and "no function named divide" in before.stdout
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "__init__.py").write_text("")
+    (tmp_path / "pkg" / "deep.py").write_text(
+        "def divide(a, b):\n    if b == 0:\n        raise ValueError('division by zero')\n"
+        "    return a / b\n"
+    )
+    after = subprocess.run(run, cwd=tmp_path, capture_output=True, text=True)
+    assert after.returncode == 0, after.stdout

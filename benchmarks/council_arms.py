@@ -1,0 +1,251 @@
+"""The ``vote`` and ``council`` arms of ``bench_agents.py``.
+
+Both start like the story path's council: QA's evidence suite from the story's criteria (kept
+only if it fails on the base, ``fleet.evidence.acceptance.build_suite``), run in bubblewrap on a
+clean copy per candidate (``SandboxEvidence``).
+
+- ``council``: the full protocol in process (``fleet.council.Council`` with ``local_gather``: the
+  members, prompts, ``write_patch``, evidence runs, critique with results, revision, ballots and
+  ``evidence`` tally of the story path, without Ray): developer-1..3 (greedy, 0.6, 0.8; each its
+  own style line), qa-1 and architect-1, one critique/revise round, early stop. The winner's
+  patch then goes through the fleet's build path (``fleet_build`` with the winner: the executor
+  applies exactly that patch, the workspace runner tests, gates and commits it) and the committed
+  tree is judged.
+- ``vote``: the same three developers' first patches (the council's round-0 candidates when the
+  council arm ran on the task, so the two arms are paired on identical samples), chosen by CodeT
+  agreement on the evidence tests (``fleet.evidence.agree``) -- no critique, no ballots -- then
+  the same build path.
+
+Tokens: prompt + completion of every model call the arm needs (for ``vote`` from the council's
+run: the three developers' round-0 calls only).
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import threading
+import time
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+from fleet.contracts import Proposal, RunContext
+
+DEVELOPERS = {"developer-1": 0.0, "developer-2": 0.6, "developer-3": 0.8}
+OTHERS = {"qa-1": 0.2, "architect-1": 0.2}
+_ROUND0: dict[str, tuple[Any, ...]] = {}  # task id -> shared samples
+MINUTES: list[float] = []  # council wall time per task
+
+
+class Counted:
+    """A member's view of the shared chat model, counting its tokens."""
+
+    def __init__(self, chat: Any, member: str, ledger: dict[str, int]) -> None:
+        self.chat, self.member, self.ledger = chat, member, ledger
+        self.lock = threading.Lock()
+
+    def complete(self, messages: Any, **kw: Any) -> Any:
+        r = self.chat.complete(messages, **kw)
+        with self.lock:
+            self.ledger[self.member] += r.prompt_tokens + r.completion_tokens
+        return r
+
+
+def _setup(task: Any, root: Path) -> tuple[Path, str, Any, Any]:
+    from bench_agents import git_repo
+
+    from fleet.adapters.bwrap_sandbox import BwrapSandbox
+    from fleet.adapters.evidence import SandboxEvidence
+    from fleet.adapters.git_repo import GitRepo
+    from fleet.evidence.acceptance import build_suite
+
+    repo = git_repo(task.files, root / "repo")
+    commit = GitRepo(repo).commit("main")
+    evidence = SandboxEvidence(BwrapSandbox(), root=root / "ev", concurrency=2)
+    ctx = RunContext(story_id=task.story.id, task_id="T1", role="qa", phase="test")
+    tests = sorted(p for p in task.files if p.rsplit("/", 1)[-1].startswith("test_"))
+    suite, _ = build_suite(
+        task.story.acceptance_criteria,
+        name="t1",
+        repo_tests=tests,
+        qa=None,
+        baseline=lambda s: evidence.baseline(s, source=str(repo), base="main", context=ctx),
+    )
+    return repo, commit, suite, evidence
+
+
+def _team(chat: Any, ledger: dict[str, int]) -> dict[str, Any]:
+    from fleet.adapters.git_repo import GitRepo
+    from fleet.agents import write_patch
+    from fleet.config import load
+    from fleet.council import Member
+    from fleet.council.patching import PatchTools
+
+    roles, tools = load("roles.yaml"), PatchTools(write_patch=write_patch, repo=GitRepo)
+    return {
+        m: Member(
+            m,
+            m.rsplit("-", 1)[0],
+            roles.get(m.rsplit("-", 1)[0]),
+            Counted(chat, m, ledger),
+            temperature=t,
+            seed=1000 + i,
+            tools=tools,
+        )
+        for i, (m, t) in enumerate({**DEVELOPERS, **OTHERS}.items())
+    }
+
+
+def _council(task: Any, chat: Any, root: Path) -> tuple[Proposal | None, int, Any]:
+    from fleet.council import Council, DeliberationRequest
+    from fleet.council.local import local_gather
+    from fleet.fakes import FakeClock, InMemoryEventLog
+
+    repo, commit, suite, evidence = _setup(task, root)
+    ledger: dict[str, int] = defaultdict(int)
+    team, first = _team(chat, ledger), {}
+
+    def snapshot(state: Any) -> None:
+        if state.done == 1 and not first:
+            first.update(ledger)
+
+    req = DeliberationRequest(
+        id=f"bench-{task.id}",
+        story_id=task.story.id,
+        task_id="T1",
+        task=f"{task.story.title}\n{task.story.description}",
+        members=tuple(team),
+        proposers=tuple(DEVELOPERS),
+        rounds=1,
+        rule="evidence",
+        suite=suite,
+        source=str(repo),
+        base="main",
+        base_commit=commit,
+        phase_timeout_s=3600.0,
+    )
+    start = time.monotonic()
+    d = Council(
+        local_gather(team),
+        InMemoryEventLog(),
+        clock=FakeClock(),
+        evidencer=evidence,
+        on_step=snapshot,
+    ).deliberate(req)
+    MINUTES.append((time.monotonic() - start) / 60)
+    round0 = [p for p in d.proposals if p.round == 0]
+    ids = {p.id for p in round0}
+    _ROUND0[task.id] = (
+        round0,
+        [e for e in d.evidence if e.proposal_id in ids],
+        sum(first.get(m, 0) for m in DEVELOPERS),
+        suite,
+        _keep(repo),
+    )
+    winner = next((p for p in d.proposals if p.id == d.winner), None)
+    return winner, sum(ledger.values()), d
+
+
+def _keep(repo: Path) -> Path:
+    """A copy of the council's repository that outlives its temporary directory (for ``vote``)."""
+    import shutil
+
+    dest = Path(tempfile.mkdtemp(prefix="bench-vote-repo-")) / "repo"
+    shutil.copytree(repo, dest)
+    return dest
+
+
+def _fresh_round0(task: Any, chat: Any, root: Path) -> tuple[Any, ...]:
+    """The three developers' first patches without a council (when the council arm did not run)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from fleet.council import Brief
+    from fleet.council.protocol import make_proposal
+    from fleet.council.schemas import DeliberationRequest
+
+    repo, commit, suite, evidence = _setup(task, root)
+    ledger: dict[str, int] = defaultdict(int)
+    team = _team(chat, ledger)
+    req = DeliberationRequest(
+        id=f"vote-{task.id}", story_id=task.story.id, task_id="T1", task=task.story.title,
+        members=tuple(DEVELOPERS), rule="evidence", suite=suite, source=str(repo), base="main",
+        base_commit=commit,
+    )  # fmt: skip
+    brief = Brief(
+        deliberation_id=req.id, story_id=req.story_id, task_id="T1",
+        task=f"{task.story.title}\n{task.story.description}", round=0, step="propose",
+        source=str(repo), base="main", base_commit=commit,
+    )  # fmt: skip
+
+    def one(m: str) -> Proposal | None:
+        try:
+            return make_proposal(req, m, 0, team[m].propose(brief))
+        except Exception:  # a developer whose edits never applied offers no candidate
+            return None
+
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        props = [p for p in pool.map(one, DEVELOPERS) if p is not None]
+    ctx = RunContext(story_id=task.story.id, task_id="T1", role="qa", phase="test")
+    found = evidence.run(props, suite, source=str(repo), base="main", context=ctx)
+    return props, found, sum(ledger.values()), suite, repo
+
+
+def _build(
+    task: Any, chat: Any, winner: Proposal | None, repo: Path, root: Path
+) -> tuple[bool, str]:
+    """The fleet's build path with ``winner`` (on ``repo``'s base): committed tree, judged."""
+    from bench_agents import fleet_build
+
+    if winner is None or winner.patch is None:
+        return False, "no candidate patch"
+    tree, info = fleet_build(task, chat, root, attempts=1, winner=winner, repo=repo)
+    if tree is None:
+        return False, f"not committed: {info.get('reason', '')}"
+    return task.judge(tree)
+
+
+def arm_council(tasks: list[Any], chat: Any, args: argparse.Namespace) -> Any:
+    from bench_agents import ArmResult, _count
+
+    res, start = ArmResult(), time.monotonic()
+    for task in tasks:
+        t0 = time.monotonic()
+        with tempfile.TemporaryDirectory(prefix="bench-council-") as tmp:
+            try:
+                winner, tokens, _ = _council(task, chat, Path(tmp) / "c")
+                ok, detail = _build(task, chat, winner, Path(tmp) / "c" / "repo", Path(tmp) / "b")
+            except Exception as exc:  # a crashed council is a failed task, reported
+                ok, detail, tokens = False, f"{type(exc).__name__}: {exc}"[:200], 0
+        res.tokens += tokens
+        _count(res, task, ok)
+        print(f"  council {task.id}: {'PASS' if ok else 'fail'} ({time.monotonic() - t0:.0f}s) "
+              f"{'' if ok else detail[:120]}", flush=True)  # fmt: skip
+    res.seconds = time.monotonic() - start
+    return res
+
+
+def arm_vote(tasks: list[Any], chat: Any, args: argparse.Namespace) -> Any:
+    from bench_agents import ArmResult, _count
+
+    from fleet.evidence import agree
+
+    res, start = ArmResult(), time.monotonic()
+    for task in tasks:
+        t0 = time.monotonic()
+        with tempfile.TemporaryDirectory(prefix="bench-vote-") as tmp:
+            try:
+                props, found, tokens, suite, repo = _ROUND0.pop(task.id, None) or _fresh_round0(
+                    task, chat, Path(tmp) / "v"
+                )
+                scores = agree(found, trusted=suite.trusted)
+                pick = max(props, key=lambda p: scores.key(p.id)) if props else None
+                ok, detail = _build(task, chat, pick, repo, Path(tmp) / "b")
+            except Exception as exc:
+                ok, detail, tokens = False, f"{type(exc).__name__}: {exc}"[:200], 0
+        res.tokens += tokens
+        _count(res, task, ok)
+        print(f"  vote {task.id}: {'PASS' if ok else 'fail'} ({time.monotonic() - t0:.0f}s) "
+              f"{'' if ok else detail[:120]}", flush=True)  # fmt: skip
+    res.seconds = time.monotonic() - start
+    return res

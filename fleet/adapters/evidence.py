@@ -1,0 +1,187 @@
+"""Evidence runs: each candidate patch on its own clean copy, the evidence suite in the sandbox.
+
+For every proposal: clone the task's source at its base into a fresh directory (the workspace
+runner's ``prepare``), apply the patch without its edits to the suite's files, write the suite's
+files over it, and run pytest (junit report) through the ``Sandbox`` port (the supervisor actor
+on the story path, whose concurrency bounds how many run at once). Results are cached by patch
+hash and suite digest: a patch proposed again (or by two members) runs once.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+import uuid
+from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+from xml.etree.ElementTree import ParseError
+
+from fleet.adapters.workspace import OUT, WorkspaceRunner
+from fleet.contracts import Evidence, Proposal, Resources, RunContext, TaskSpec, TestOutcome
+from fleet.errors import WorkspaceUnavailable
+from fleet.evidence.suite import EvidenceSuite, evidence_of, outcomes, patch_hash, strip_paths
+from fleet.ports import Sandbox
+
+REPORT = f"{OUT}/evidence.xml"
+
+
+class SandboxEvidence:
+    """``Evidencer`` over the workspace runner's git side and a ``Sandbox``."""
+
+    def __init__(
+        self,
+        sandbox: Sandbox,
+        *,
+        root: str | Path,
+        python: str = sys.executable,
+        concurrency: int = 2,
+        uid: int = 65534,
+        keep: bool = False,
+    ) -> None:
+        self.sandbox = sandbox
+        self.workspaces = WorkspaceRunner(sandbox, root=root, python=python, uid=uid)
+        self.python = python
+        self.concurrency = max(1, concurrency)
+        self.uid = uid
+        self.keep = keep  # keep the copies (debugging); by default each is removed after its run
+        self._cache: dict[str, Future[Evidence]] = {}
+        self._lock = threading.Lock()
+
+    def run(
+        self,
+        proposals: Sequence[Proposal],
+        suite: EvidenceSuite,
+        *,
+        source: str,
+        base: str | None,
+        context: RunContext,
+    ) -> list[Evidence]:
+        """Evidence for each proposal, in order (parallel up to ``concurrency``)."""
+        if not proposals:
+            return []
+        with ThreadPoolExecutor(max_workers=min(self.concurrency, len(proposals))) as pool:
+            return list(
+                pool.map(
+                    lambda p: self.one(p, suite, source=source, base=base, ctx=context), proposals
+                )
+            )
+
+    def baseline(
+        self, suite: EvidenceSuite, *, source: str, base: str | None, context: RunContext
+    ) -> tuple[TestOutcome, ...]:
+        """The suite's per-test results on the base commit itself (no patch)."""
+        return self._measure("baseline", "", "", suite, source, base, context, "").tests
+
+    def one(
+        self,
+        proposal: Proposal,
+        suite: EvidenceSuite,
+        *,
+        source: str,
+        base: str | None,
+        ctx: RunContext,
+    ) -> Evidence:
+        if proposal.patch is None:
+            return evidence_of(proposal.id, (), digest=None, detail="no patch: nothing to test")
+        diff, dropped = strip_paths(proposal.patch.diff, suite)
+        digest = patch_hash(diff)
+        key = f"{digest}:{suite.digest()}"
+        with self._lock:  # one run per (patch, suite), even when two members propose it at once
+            pending = self._cache.get(key)
+            owner = pending is None
+            if owner:
+                pending = self._cache[key] = Future()
+        assert pending is not None
+        if owner:
+            note = (
+                f"ignored its edits to the evidence tests: {', '.join(dropped)}. "
+                if dropped
+                else ""
+            )
+            try:
+                pending.set_result(
+                    self._measure(proposal.id, diff, digest, suite, source, base, ctx, note)
+                )
+            except BaseException as exc:
+                with self._lock:
+                    self._cache.pop(key, None)  # a sandbox that could not run is not cached
+                pending.set_exception(exc)
+        return pending.result().model_copy(update={"proposal_id": proposal.id})
+
+    def _measure(
+        self,
+        pid: str,
+        diff: str,
+        digest: str,
+        suite: EvidenceSuite,
+        source: str,
+        base: str | None,
+        ctx: RunContext,
+        note: str,
+    ) -> Evidence:
+        try:
+            ws = self.workspaces.prepare(
+                source, branch=f"evidence-{uuid.uuid4().hex[:8]}", base=base
+            )
+        except WorkspaceUnavailable as exc:
+            return evidence_of(pid, (), digest=digest, detail=f"{note}no clean copy: {exc}")
+        try:
+            problem = self.workspaces.apply(ws, diff) if diff.strip() else None
+            if problem:
+                return evidence_of(
+                    pid, (), digest=digest, detail=f"{note}does not apply: {problem}"[:600]
+                )
+            if suite.files:
+                self.workspaces.apply(ws, dict(suite.files))
+            return self._pytest(pid, ws, digest, suite, ctx, note)
+        finally:
+            if not self.keep:
+                self.workspaces.remove(ws)
+
+    def _pytest(
+        self, pid: str, ws: Path, digest: str, suite: EvidenceSuite, ctx: RunContext, note: str
+    ) -> Evidence:
+        out = ws / OUT
+        out.mkdir(exist_ok=True)
+        if os.geteuid() == 0:
+            os.chown(out, self.uid, self.uid)
+        spec = TaskSpec(
+            id=f"{pid}:evidence:{uuid.uuid4().hex[:8]}",
+            cmd=(
+                self.python,
+                "-m",
+                "pytest",
+                "-q",
+                "-p",
+                "no:cacheprovider",
+                f"--junitxml={REPORT}",
+                "-o",
+                "junit_family=xunit1",
+                *(suite.test_paths or (".",)),
+            ),  # fmt: skip
+            workspace=str(ws),
+            timeout_s=suite.timeout_s,
+            env={"PYTHONDONTWRITEBYTECODE": "1", "PYTHONPYCACHEPREFIX": "/tmp/pycache"},
+            resources=Resources(cpu_seconds=int(suite.timeout_s), memory_mb=1024),
+            artifacts=(REPORT,),
+            context=ctx.model_copy(update={"role": "qa", "phase": "test"}),
+        )
+        result = self.sandbox.run(spec)
+        tests: tuple[TestOutcome, ...] = ()
+        try:
+            tests = (
+                outcomes(result.artifacts.get(REPORT, "")) if result.artifacts.get(REPORT) else ()
+            )
+        except ParseError:
+            tests = ()
+        detail = ""
+        if not tests:
+            tail = (result.stdout[-300:] + " " + result.stderr[-200:]).strip()
+            detail = (
+                f"{note}pytest {result.status} (exit {result.exit_code}): {result.reason} {tail}"
+            )
+        elif note:
+            detail = note + "; ".join(f"{t.test_id}: {t.excerpt}" for t in tests if not t.passed)
+        return evidence_of(pid, tests, digest=digest, detail=detail[:600], runs=(spec.id,))

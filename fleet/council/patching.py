@@ -1,0 +1,188 @@
+"""What a member does when the council decides a change: patches, critiques that cite results.
+
+A proposing member writes its ``Patch`` through the injected ``write_patch`` (``fleet/agents``:
+the edit format, applied and diffed by code, checked with ``git apply --check``), from prompts
+built here: the task, its context, and in later rounds the other candidates' patches with their
+evidence and the critiques of its own patch. A failed revision keeps the member's last patch
+(a bad model turn must not throw away a candidate that passed tests).
+
+Critiques are grounded: the member's comment, followed by what the evidence says about the
+target (which tests fail, with their excerpts), added by code so it is always accurate.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from fleet.contracts import ChatMessage, ChatResponse, Evidence, Patch, Proposal
+from fleet.council.schemas import Brief
+
+DIFF_CLIP = 1_500  # characters of another candidate's diff shown in a prompt
+EXCERPT_CLIP = 160
+
+WritePatch = Callable[..., Patch]
+"""``write_patch(model, messages, files, *, base_commit, check) -> Patch`` (fleet/agents)."""
+
+
+class Repo(Protocol):
+    """A repository read at a commit, and a patch checker for it (``fleet/adapters/git_repo``)."""
+
+    def files(self, ref: str = "HEAD") -> Mapping[str, str]: ...
+
+    def check(self, patch: Patch) -> str | None: ...
+
+
+@dataclass(frozen=True)
+class PatchTools:
+    """How a member turns a model reply into a patch, and sees the repository it patches."""
+
+    write_patch: WritePatch
+    repo: Callable[[str], Repo]  # source (local path) -> the repository
+
+
+class Sampling:
+    """A chat model with this member's own temperature and seed on every call (so the candidates
+    differ even when ``write_patch`` picks its own sampling)."""
+
+    def __init__(self, chat: Any, *, temperature: float, seed: int) -> None:
+        self.chat, self.temperature, self.seed = chat, temperature, seed
+
+    def complete(self, messages: Sequence[ChatMessage], **kw: Any) -> ChatResponse:
+        kw["temperature"] = self.temperature
+        kw["seed"] = self.seed + (kw.get("seed") or 0)
+        response: ChatResponse = self.chat.complete(messages, **kw)
+        return response
+
+
+STYLES = (
+    "",
+    "Prefer the simplest code that is obviously correct.",
+    "Before writing, think through the edge cases (empty input, zero, negatives, ties).",
+    "Follow the docstring and the examples exactly; check your change against each example.",
+)
+
+
+def style(agent_id: str) -> str:
+    """A developer's own angle on the task (``developer-2`` gets the second), so candidates differ."""
+    try:
+        n = int(agent_id.split("@", 1)[0].rsplit("-", 1)[1])
+    except (IndexError, ValueError):
+        return ""
+    return STYLES[(n - 1) % len(STYLES)]
+
+
+def clip(text: str, n: int) -> str:
+    return text if len(text) <= n else text[: n - 15] + "\n... (clipped)"
+
+
+def failing(evidence: Evidence | None, distrusted: Sequence[str] = ()) -> list[str]:
+    """Failing evidence tests with their excerpts, distrusted ones marked."""
+    if evidence is None:
+        return []
+    out = []
+    for t in evidence.tests:
+        if not t.passed:
+            mark = " [distrusted: no candidate passes it]" if t.test_id in distrusted else ""
+            out.append(f"{t.test_id}{mark}: {' '.join(t.excerpt.split())[:EXCERPT_CLIP]}")
+    if not evidence.tests and evidence.detail:
+        out.append(evidence.detail[:EXCERPT_CLIP])
+    return out
+
+
+def status(evidence: Evidence | None) -> str:
+    if evidence is None:
+        return "not tested"
+    if not evidence.tests:
+        return "no test results"
+    return f"passes {evidence.tests_passed}/{evidence.tests_passed + evidence.tests_failed} tests"
+
+
+def candidate(p: Proposal, evidence: Evidence | None, distrusted: Sequence[str]) -> str:
+    """One candidate as another member sees it: author, patch, test results."""
+    diff = clip(p.patch.diff, DIFF_CLIP) if p.patch else "(no patch)"
+    lines = [f"### {p.author}: {status(evidence)}", diff]
+    lines += [f"- FAILS {f}" for f in failing(evidence, distrusted)[:4]]
+    return "\n".join(lines)
+
+
+def evidence_by_id(brief: Brief) -> dict[str, Evidence]:
+    return {e.proposal_id: e for e in brief.evidence}
+
+
+def propose_job() -> str:
+    return (
+        "Write the code change that does the task and makes its acceptance tests pass. "
+        "Change only what is needed; put the change where it belongs in the repository."
+    )
+
+
+def revise_job(brief: Brief, own: Proposal) -> str:
+    ev = evidence_by_id(brief)
+    mine = ev.get(own.id)
+    parts = [
+        f"Your current patch ({status(mine)}):",
+        clip(own.patch.diff, 2 * DIFF_CLIP) if own.patch else "(none: your last attempt failed)",
+    ]
+    parts += [f"- FAILS {f}" for f in failing(mine, brief.distrusted)[:6]]
+    if brief.critiques:
+        parts.append("Critiques of your patch:")
+        parts += [f"- {c.author} ({c.severity}): {c.content[:300]}" for c in brief.critiques]
+    others = [p for p in brief.proposals if p.author != own.author]
+    if others:
+        parts.append("The other candidates:")
+        parts += [candidate(p, ev.get(p.id), brief.distrusted) for p in others]
+    parts.append(
+        "Write your improved change: fix the failing tests and the critiques' points "
+        "(a test marked distrusted may itself be wrong)."
+    )
+    return "\n".join(parts)
+
+
+def critique_job(brief: Brief, target: Proposal, focus: str) -> str:
+    ev = evidence_by_id(brief)
+    return (
+        f"Review this candidate change. Look for: {focus}.\n"
+        f"{candidate(target, ev.get(target.id), brief.distrusted)}\n"
+        "Be concrete: name the failing test or the input case it gets wrong. "
+        "Give a severity and one short comment."
+    )
+
+
+def cited(comment: str, brief: Brief, target: Proposal) -> str:
+    """The comment followed by the target's evidence facts (added by code, always accurate)."""
+    ev = evidence_by_id(brief).get(target.id)
+    fails = failing(ev, brief.distrusted)
+    if ev is None:
+        return comment
+    facts = f"[{status(ev)}" + (f"; fails {'; '.join(fails[:2])}" if fails else "") + "]"
+    return f"{comment} {facts}"[:600]
+
+
+def summary(patch: Patch) -> str:
+    """A proposal's text for a patch: its rationale, else the files it touches."""
+    text = patch.rationale.strip() or f"change {', '.join(patch.files) or 'the code'}"
+    return text[:400]
+
+
+def tests_job(criteria: Sequence[str], path: str) -> str:
+    """QA's request: a new test file proving the criteria, written before any implementation."""
+    lines = [
+        f"Write pytest tests in a new file {path} that prove these acceptance criteria:",
+        *(f"- {c}" for c in criteria),
+        "Import the code under test from the module where it is (or belongs) in the repository. "
+        "Each test asserts one concrete input and its expected result. Do not change other files.",
+    ]
+    return "\n".join(lines)
+
+
+def new_test_files(diff: str) -> dict[str, str]:
+    """The new ``test_*.py`` files of a QA patch (edits to existing files are ignored)."""
+    from fleet.evidence.acceptance import new_files
+
+    return {
+        p: text
+        for p, text in new_files(diff).items()
+        if p.rsplit("/", 1)[-1].startswith("test_") and p.endswith(".py")
+    }

@@ -1,0 +1,196 @@
+"""QA writes the acceptance tests first: the task's part of the evidence suite.
+
+Executable criteria ("f(args) returns v", "f(args) raises E", :mod:`fleet.orchestrator.acceptance`)
+become tests deterministically; prose criteria go to the QA agent(s), whose test files arrive as
+new files of a patch. Neither knows where a candidate will put the function, so the generated
+tests find it by name in the repository (``_find``) instead of importing a guessed module.
+
+A generated test is kept only if its module is valid Python and the test **fails on the base
+commit** (one that already passes proves nothing): :func:`build_suite` runs the draft suite on the
+base through the injected ``baseline`` and prunes the tests that passed.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from collections.abc import Callable, Mapping, Sequence
+
+from fleet.contracts import TestOutcome
+from fleet.evidence.suite import EvidenceSuite, sections
+from fleet.orchestrator.acceptance import Example, examples
+
+FINDER = '''import importlib
+import pathlib
+import sys
+
+import pytest
+
+
+def _find(name):
+    """The function ``name`` wherever the change defined it (a top-level name of a module)."""
+    root = pathlib.Path(__file__).resolve().parents[{depth}]
+    if str(root) not in sys.path:
+        sys.path.insert(0, str(root))
+    for path in sorted(root.rglob("*.py")):
+        rel = path.relative_to(root)
+        if rel.parts[0] in ("tests", "test") or rel.name.startswith("test_") or "." in rel.parts[0]:
+            continue
+        if f"def {{name}}(" not in path.read_text(errors="replace"):
+            continue
+        module = ".".join(rel.with_suffix("").parts).removesuffix(".__init__")
+        found = getattr(importlib.import_module(module), name, None)
+        if callable(found):
+            return found
+    pytest.fail(f"no function named {{name}} in the repository")
+'''
+
+
+def _case(e: Example, n: int) -> list[str]:
+    call = f"_find({e.func!r})({e.args})"
+    head = ["", "", f"def test_{e.func}_{n}():", f"    # acceptance: {e.render()}"]
+    if e.error:
+        match = f", match=re.escape({e.message!r})" if e.message else ""
+        return [*head, f"    with pytest.raises({e.error}{match}):", f"        {call}"]
+    expected = e.value or "None"
+    if isinstance(ast.literal_eval(expected), float):
+        expected = f"pytest.approx({expected})"
+    return [*head, f"    assert {call} == {expected}"]
+
+
+def executable_tests(criteria: Sequence[str], *, depth: int = 1) -> str | None:
+    """A test module for the executable criteria (None when there are none).
+
+    ``depth``: directories between the repository root and the test file (``tests/x.py``: 1)."""
+    cases = examples(criteria)
+    if not cases:
+        return None
+    body: list[str] = []
+    counts: dict[str, int] = {}
+    for e in cases:
+        counts[e.func] = counts.get(e.func, 0) + 1
+        body += _case(e, counts[e.func])
+    head = (
+        '"""Acceptance tests from the story\'s executable criteria (the fleet\'s QA step)."""\n\n'
+    )
+    return head + "import re\n" + FINDER.format(depth=depth) + "\n".join(body) + "\n"
+
+
+def prose(criteria: Sequence[str]) -> list[str]:
+    """The criteria that are not executable (QA's model writes their tests)."""
+    return [c for c in criteria if c.strip() and not examples([c])]
+
+
+def new_files(diff: str) -> dict[str, str]:
+    """Contents of the files a git diff creates (from /dev/null); other sections are ignored."""
+    out: dict[str, str] = {}
+    for part in sections(diff):
+        lines = part.splitlines()
+        if not any(ln.startswith("--- /dev/null") for ln in lines[:6]):
+            continue
+        target = next((ln[6:] for ln in lines if ln.startswith("+++ b/")), None)
+        start = next((i for i, ln in enumerate(lines) if ln.startswith("@@")), None)
+        if target is None or start is None:
+            continue
+        body = [ln[1:] for ln in lines[start + 1 :] if ln.startswith("+")]
+        out[target] = "\n".join(body) + "\n"
+    return out
+
+
+def names_of_tests(source: str) -> list[str] | None:
+    """Names of the module's top-level test functions; None when it is not valid Python."""
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        return None
+    return [
+        n.name
+        for n in tree.body
+        if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef) and n.name.startswith("test")
+    ]
+
+
+def prune(source: str, drop: set[str]) -> str:
+    """``source`` without the top-level test functions named in ``drop`` (decorators included)."""
+    tree = ast.parse(source)
+    lines = source.splitlines(keepends=True)
+    cut: list[tuple[int, int]] = []
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name in drop:
+            first = min([node.lineno, *(d.lineno for d in node.decorator_list)])
+            cut.append((first - 1, node.end_lineno or node.lineno))
+    for a, b in reversed(cut):
+        del lines[a:b]
+    return "".join(lines)
+
+
+_NODE = re.compile(r"^(?P<path>[^:]+)::(?P<name>[^\[]+)")
+
+
+def _qa_files(given: Mapping[str, str], taken: Sequence[str], notes: list[str]) -> dict[str, str]:
+    """QA's files that are valid Python with tests and replace no existing file."""
+    out: dict[str, str] = {}
+    for path, source in given.items():
+        names = names_of_tests(source)
+        if names is None:
+            notes.append(f"dropped {path}: not valid Python")
+        elif not names:
+            notes.append(f"dropped {path}: no test functions")
+        elif path in taken:
+            notes.append(f"dropped {path}: would replace an existing test file")
+        else:
+            out[path] = source
+    return out
+
+
+def _failing_on_base(
+    files: dict[str, str], outcomes: Sequence[TestOutcome], notes: list[str]
+) -> dict[str, str]:
+    """``files`` without the tests that passed on the base (and without modules left empty)."""
+    passing: dict[str, set[str]] = {}
+    for t in outcomes:
+        m = _NODE.match(t.test_id)
+        if t.passed and m and m["path"] in files:
+            passing.setdefault(m["path"], set()).add(m["name"])
+    out = dict(files)
+    for path, names in passing.items():
+        notes.append(f"dropped from {path} (already pass on the base): {', '.join(sorted(names))}")
+        out[path] = prune(out[path], names)
+    return {p: src for p, src in out.items() if names_of_tests(src)}
+
+
+def build_suite(
+    criteria: Sequence[str],
+    *,
+    name: str,
+    repo_tests: Sequence[str],
+    qa: Callable[[Sequence[str]], Mapping[str, str]] | None,
+    baseline: Callable[[EvidenceSuite], Sequence[TestOutcome]],
+    tests_dir: str = "tests",
+) -> tuple[EvidenceSuite, list[str]]:
+    """The evidence suite of one task, and notes on what was kept or dropped and why.
+
+    ``repo_tests``: the repository's own test files (trusted). ``qa(prose_criteria)`` returns
+    generated test files (path -> source); ``baseline(suite)`` runs a suite on the base commit.
+    """
+    notes: list[str] = []
+    files: dict[str, str] = {}
+    generated = executable_tests(criteria, depth=tests_dir.count("/") + 1)
+    if generated:
+        files[f"{tests_dir}/test_{name}_acceptance.py"] = generated
+    if qa is not None and (wanted := prose(criteria)):
+        files.update(_qa_files(qa(wanted), [*repo_tests, *files], notes))
+    if files:
+        draft = EvidenceSuite(files=files, test_paths=(tests_dir,), protected=tuple(files))
+        files = _failing_on_base(files, baseline(draft), notes)
+    for path, src in files.items():
+        notes.append(f"kept {path}: {', '.join(names_of_tests(src) or [])}")
+    roots = {tests_dir} if files else set()
+    roots |= {p.split("/", 1)[0] if "/" in p else p for p in repo_tests}
+    suite = EvidenceSuite(
+        files=files,
+        test_paths=tuple(sorted(roots)) or (".",),
+        protected=tuple(files),
+        trusted=tuple(f"{p}::" for p in repo_tests),
+    )
+    return suite, notes

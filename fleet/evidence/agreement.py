@@ -1,0 +1,77 @@
+"""Dual execution agreement (CodeT): trust a generated test as much as the candidates agree with it.
+
+Generated tests can be wrong (one wrong expected value would fail every correct candidate). So a
+generated test's weight is the share of candidates that pass it; the repository's own tests (the
+``trusted`` prefixes) always weigh 1. A generated test that no candidate passes, while some
+candidate passes other generated tests, is reported as *distrusted*: it cannot sink anyone.
+
+A candidate's score is the weighted share of the suite it passes; it *passes the suite* when it
+passes every trusted test and every generated test that is not distrusted. Candidates that pass
+exactly the same tests form a consensus set; its size breaks ties (CodeT's consensus score).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from fleet.contracts import Evidence
+
+
+@dataclass(frozen=True)
+class Agreement:
+    """Per-test weights and per-candidate scores of one set of candidates' evidence."""
+
+    weights: dict[str, float] = field(default_factory=dict)  # test id -> weight
+    distrusted: tuple[str, ...] = ()
+    scores: dict[str, float] = field(default_factory=dict)  # proposal id -> weighted pass share
+    full: dict[str, bool] = field(default_factory=dict)  # proposal id -> passes the whole suite
+    consensus: dict[str, int] = field(default_factory=dict)  # proposal id -> consensus set size
+
+    def key(self, proposal_id: str) -> tuple[int, float, int]:
+        """Sort key (higher is better): passes the suite, weighted score, consensus size."""
+        return (
+            int(self.full.get(proposal_id, False)),
+            round(self.scores.get(proposal_id, 0.0), 6),
+            self.consensus.get(proposal_id, 0),
+        )
+
+
+def _trusted(test_id: str, trusted: Sequence[str]) -> bool:
+    return any(test_id.startswith(p) for p in trusted)
+
+
+def agree(evidence: Sequence[Evidence], *, trusted: Sequence[str] = ()) -> Agreement:
+    """Weigh the tests in ``evidence`` (one entry per candidate) and score the candidates."""
+    with_tests = [e for e in evidence if e.tests]
+    if not with_tests:
+        return Agreement(
+            scores={e.proposal_id: float(e.passed) for e in evidence},
+            full={e.proposal_id: e.passed for e in evidence},
+        )
+    passed = {e.proposal_id: {t.test_id for t in e.tests if t.passed} for e in evidence}
+    tests = list(dict.fromkeys(t.test_id for e in with_tests for t in e.tests))
+    n = len(evidence)
+    weights: dict[str, float] = {}
+    for t in tests:
+        share = sum(t in passed[e.proposal_id] for e in evidence) / n
+        weights[t] = 1.0 if _trusted(t, trusted) else share
+    generated = [t for t in tests if not _trusted(t, trusted)]
+    anyone = any(weights[t] > 0 for t in generated)
+    distrusted = tuple(t for t in generated if weights[t] == 0 and anyone and n >= 2)
+    total = sum(weights.values()) or 1.0
+    needed = [t for t in tests if t not in distrusted]
+    sets = [frozenset(passed[e.proposal_id]) for e in evidence]
+    return Agreement(
+        weights=weights,
+        distrusted=distrusted,
+        scores={
+            e.proposal_id: sum(weights[t] for t in passed[e.proposal_id] if t in weights) / total
+            for e in evidence
+        },
+        full={
+            e.proposal_id: bool(e.tests) and all(t in passed[e.proposal_id] for t in needed)
+            for e in evidence
+        },
+        consensus={e.proposal_id: sets.count(s) for e, s in zip(evidence, sets, strict=True)},
+    )

@@ -1,0 +1,103 @@
+"""The council decides the change, on the real stack (Ray actors, bubblewrap, git, Redis) with
+scripted models: QA's acceptance suite is written first and fails on the base, three developers
+propose patches, each is tested on its own clean copy, critiques cite the results, and the winning
+patch is exactly the change the workspace runner commits."""
+
+from __future__ import annotations
+
+import subprocess
+
+import pytest
+from fleet_stack import start_stack, stop_stack, wait_for
+
+from fleet.orchestrator.sample import SAMPLE_STORY
+
+MEMBERS = ("developer-1", "developer-2", "developer-3", "qa-1", "architect-1")
+
+
+@pytest.fixture(scope="module")
+def council_stack(ray_cluster, redis_url, tmp_path_factory):
+    s = start_stack(
+        ray_cluster,
+        redis_url,
+        factory=None,
+        model="scripted",
+        data_dir=str(tmp_path_factory.mktemp("fleet")),
+        members=MEMBERS,
+        rounds=1,
+        phase_timeout_s=90.0,
+    )
+    yield s
+    stop_stack(ray_cluster, s)
+
+
+def _drive(client, stack, story_id, timeout=400.0):
+    for _ in range(4):
+        body = wait_for(
+            client, stack, story_id, lambda b: b["parked"] is not None or b["outcome"], timeout
+        )
+        if body["outcome"] or body["parked"]["gate"] not in ("scope", "design", "acceptance"):
+            return body
+        r = client.post(
+            f"{stack.base_url}/stories/{story_id}/approvals",
+            json={"approved": True},
+            headers=stack.headers(),
+        )
+        assert r.status_code == 202, r.text
+    return wait_for(client, stack, story_id, lambda b: b["outcome"] is not None, timeout)
+
+
+def _git(repo, *args):
+    return subprocess.run(
+        ["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@t", *args],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+
+
+def test_the_winning_patch_is_exactly_the_committed_change(
+    council_stack, client, sample_git, tmp_path
+):
+    from fleet.adapters.redis_events import RedisEventLog
+
+    body = {**SAMPLE_STORY, "id": "council-1", "repo": sample_git}
+    r = client.post(f"{council_stack.base_url}/stories", json=body, headers=council_stack.headers())
+    assert r.status_code == 201, r.text
+    final = _drive(client, council_stack, "council-1")
+    assert final["outcome"] == "done", (final["parked"], final["transitions"])
+    events = [
+        ev
+        for _, ev in RedisEventLog(council_stack.redis_url, prefix=council_stack.prefix).read(
+            "council-1"
+        )
+    ]
+
+    suite = next(ev for ev in events if ev.type == "council.suite")
+    assert len(suite.data["tests"]) == 2  # both executable criteria, failing on the base: kept
+    result = next(ev.payload for ev in events if ev.type == "council.result")
+    assert {p.author for p in result.proposals} == {"developer-1", "developer-2", "developer-3"}
+    assert all(p.patch is not None for p in result.proposals)
+    winner = next(p for p in result.proposals if p.id == result.winner)
+    evidence = {e.proposal_id: e for e in result.evidence}
+    assert evidence[winner.id].passed and evidence[winner.id].tests_passed >= 2
+    assert any("passes" in c.content for c in result.critiques)  # critiques cite the results
+    assert {c.role for c in result.critiques} >= {"qa", "architect", "developer"}
+    assert result.tally.rule == "evidence/borda"
+    decision = next(ev.payload for ev in events if ev.type == "decision.made")
+    assert winner.patch.diff in decision.what
+
+    report = next(ev for ev in events if ev.type == "workspace.report" and ev.data.get("commit"))
+    commit = report.data["commit"]
+    base = report.data["base_commit"]  # the workspace may be a shallow clone: no parent commit
+    assert base == winner.patch.base_commit
+    # the committed tree is the base tree with the winner's diff applied, nothing more or less
+    check = tmp_path / "check"
+    _git(tmp_path, "clone", "-q", sample_git, str(check))
+    _git(check, "checkout", "-q", base)
+    subprocess.run(
+        ["git", "-C", str(check), "apply", "-"], input=winner.patch.diff, text=True, check=True
+    )
+    _git(check, "add", "-A")
+    # the workspace is removed once the story is delivered: the commit is on fleet/<story> in the repo
+    assert _git(check, "write-tree") == _git(sample_git, "rev-parse", f"{commit}^{{tree}}")

@@ -1,0 +1,66 @@
+"""QA's acceptance suite: executable criteria as tests, prose tests from QA, kept only if they fail on the base."""
+
+from __future__ import annotations
+
+from fleet.contracts import TestOutcome as Outcome
+from fleet.evidence.acceptance import (
+    build_suite,
+    names_of_tests,
+    new_files,
+    prune,
+)
+
+CRITERIA = [
+    "divide(6, 3) returns 2.0",
+    "divide(1, 0) raises ValueError with the message 'division by zero'",
+    "the result is rounded to two places",
+]
+
+
+def test_new_files_and_prune():
+    diff = (
+        "diff --git a/tests/test_q.py b/tests/test_q.py\nnew file mode 100644\n--- /dev/null\n"
+        "+++ b/tests/test_q.py\n@@ -0,0 +1,6 @@\n+import x\n+\n+def test_a():\n+    assert 1\n"
+        "+\n+def test_b():\n"
+    )
+    assert new_files(diff) == {
+        "tests/test_q.py": "import x\n\ndef test_a():\n    assert 1\n\ndef test_b():\n"
+    }
+    src = "import pytest\n\n\n@pytest.mark.x\ndef test_a():\n    pass\n\n\ndef test_b():\n    assert 0\n"
+    assert names_of_tests(prune(src, {"test_a"})) == ["test_b"]
+    assert names_of_tests("def broken(:") is None
+
+
+def test_a_generated_test_is_kept_only_if_it_fails_on_the_base():
+    qa_files = {
+        "tests/test_qa.py": "def test_rounds():\n    assert 0\n\n\ndef test_trivial():\n    assert 1\n",
+        "tests/test_bad.py": "def oops(:\n",
+        "tests/test_ops.py": "def test_x():\n    assert 0\n",  # would replace the repo's own tests
+    }
+    seen = []
+
+    def baseline(suite):
+        seen.append(suite)
+        return [
+            Outcome(test_id="tests/test_qa.py::test_rounds", passed=False),
+            Outcome(test_id="tests/test_qa.py::test_trivial", passed=True),
+            Outcome(test_id="tests/test_t1_acceptance.py::test_divide_1", passed=False),
+            Outcome(test_id="tests/test_t1_acceptance.py::test_divide_2", passed=True),
+            Outcome(test_id="tests/test_ops.py::test_add", passed=True),
+        ]
+
+    asked = []
+    suite, notes = build_suite(
+        CRITERIA,
+        name="t1",
+        repo_tests=("tests/test_ops.py",),
+        qa=lambda prose: asked.append(prose) or qa_files,
+        baseline=baseline,
+    )
+    assert asked == [["the result is rounded to two places"]]
+    assert names_of_tests(suite.files["tests/test_qa.py"]) == ["test_rounds"]
+    assert names_of_tests(suite.files["tests/test_t1_acceptance.py"]) == ["test_divide_1"]
+    assert set(suite.files) == {"tests/test_qa.py", "tests/test_t1_acceptance.py"}
+    assert suite.trusted == ("tests/test_ops.py::",) and suite.protected == tuple(suite.files)
+    text = " ".join(notes)
+    assert "not valid Python" in text and "replace an existing" in text and "test_trivial" in text
