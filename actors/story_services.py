@@ -217,10 +217,9 @@ def scripted_factory(agent: str, model: str | None) -> Any:
     the sample's change as edit blocks); None otherwise (models.yaml routing)."""
     if model != "scripted" or role_of(agent) not in ("developer", "qa"):
         return None
-    from fleet.fakes import ScriptedChatModel
     from fleet.orchestrator.sample import scripted_developer
 
-    return partial(ScriptedChatModel, script=scripted_developer, name="scripted")
+    return partial(registry.chat_client, "scripted", script=scripted_developer, name="scripted")
 
 
 class WorkspaceExecutor:
