@@ -52,7 +52,8 @@ def author_messages(
     """The request for a patch: the context pack (rendered), the instruction, the edit format
     (left out with ``edit_format=False``, e.g. for the tool loop, which adds its own)."""
     text = context.render() if isinstance(context, ContextPack) else context
-    user = "\n\n".join(x for x in (text, instruction, EDIT_FORMAT if edit_format else "") if x)
+    # The instruction comes last: small models follow what they read last.
+    user = "\n\n".join(x for x in (text, EDIT_FORMAT if edit_format else "", instruction) if x)
     return [ChatMessage(role="system", content=system), ChatMessage(role="user", content=user)]
 
 
@@ -126,7 +127,8 @@ def write_change(
     for attempt in range(retries + 1):
         response = model.complete(
             convo,
-            temperature=temperature,
+            # a correction decoded greedily tends to repeat the rejected reply: sample it
+            temperature=temperature if attempt == 0 else max(temperature, 0.6),
             seed=None if seed is None else seed + attempt,
             max_tokens=max_tokens,
         )
@@ -135,6 +137,10 @@ def write_change(
             return _attempt(reply, files, base_commit, check)
         except EditError as exc:
             reason = str(exc)
+            if exc.fields.get("reason") == "no_edits" and "change nothing" in reason:
+                reason += (
+                    " (your reply repeats the current code; write the new code that does the task)"
+                )
         convo += [
             ChatMessage(role="assistant", content=reply),
             ChatMessage(

@@ -35,15 +35,56 @@ def task_criteria(story: Story, task: Task) -> list[str]:
     return mine or [c for c in story.acceptance_criteria if c.strip()]
 
 
-def instruction(story: Story, task: Task, winner: Proposal | None, findings: Sequence[str]) -> str:
+def stubs(files: Mapping[str, str]) -> list[str]:
+    """``path: name`` of every top-level function whose body is only a docstring, ``pass``,
+    ``...`` or ``raise NotImplementedError`` (small models tend to copy such a stub unchanged)."""
+    out: list[str] = []
+    for path, text in sorted(files.items()):
+        if not path.endswith(".py") or path.rsplit("/", 1)[-1].startswith("test_"):
+            continue
+        try:
+            tree = ast.parse(text)
+        except SyntaxError:
+            continue
+        for node in tree.body:
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and _empty(node.body):
+                out.append(f"{path}: {node.name}")
+    return out
+
+
+def _empty(body: Sequence[ast.stmt]) -> bool:
+    for stmt in body:
+        if isinstance(stmt, ast.Pass):
+            continue
+        if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant):
+            continue  # a docstring or ``...``
+        if isinstance(stmt, ast.Raise) and "NotImplementedError" in ast.dump(stmt):
+            continue
+        return False
+    return True
+
+
+def instruction(
+    story: Story,
+    task: Task,
+    winner: Proposal | None,
+    findings: Sequence[str],
+    files: Mapping[str, str] | None = None,
+) -> str:
     """What to do, after the context: the task, its criteria, the council's decision, findings."""
     lines = [f"Task: {task.description}", "Acceptance criteria:"]
     lines += [f"- {c}" for c in task_criteria(story, task)]
+    empty = stubs(files or {})
+    if empty:
+        lines.append("Functions that have no body yet: " + "; ".join(empty[:10]))
     if winner is not None and winner.content:
         lines.append(f"The team decided: {winner.content[:800]}")
     if findings:
         lines += ["The last attempt failed; fix this:", *(f"- {f[:300]}" for f in findings[:8])]
-    lines.append("Write the edits that implement the task in the repository above.")
+    lines.append(
+        "Now write the edits that implement the task in the repository above: every function you "
+        "change with its complete new body (not the current code repeated)."
+    )
     return "\n".join(lines)
 
 
@@ -109,7 +150,7 @@ def implement(
     if winner is not None and winner.patch is not None and winner.patch.base_commit == base_commit:
         return winner.patch
     messages = author_messages(
-        context, instruction=instruction(story, task, winner, findings), system=SYSTEM
+        context, instruction=instruction(story, task, winner, findings, files), system=SYSTEM
     )
     patch, new = write_change(
         chat, messages, files, base_commit=base_commit, check=check,
