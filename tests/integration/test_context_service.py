@@ -173,7 +173,7 @@ def test_service_plain_class_reports_health(redis_url, prefix):
         "ok": True,
         "redis": True,
         "graph": True,
-        "tokenizer": "SmolLM2-135M-Instruct.Q4_1",
+        "tokenizer": "qwen2.5-coder-0.5b-instruct",  # the default model's own
     }
     down = ContextService("redis://127.0.0.1:1", graph=None, prefix=prefix).check_health()
     assert down["ok"] is False and down["redis"] is False
