@@ -50,7 +50,8 @@ class Sampling:
         self.chat, self.temperature, self.seed = chat, temperature, seed
 
     def complete(self, messages: Sequence[ChatMessage], **kw: Any) -> ChatResponse:
-        kw["temperature"] = self.temperature
+        # the member's own temperature, unless the caller samples hotter (write_patch's correction)
+        kw["temperature"] = max(self.temperature, kw.get("temperature") or 0.0)
         kw["seed"] = self.seed + (kw.get("seed") or 0)
         response: ChatResponse = self.chat.complete(messages, **kw)
         return response

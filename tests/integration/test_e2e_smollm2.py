@@ -1,9 +1,12 @@
-"""The sample story end to end on the REAL model: SmolLM2-135M (llama.cpp Serve app) for the
+"""The sample story end to end on a REAL model: SmolLM2-135M (llama.cpp Serve app) for the
 council members and the developer, with every other part real too (gateway over HTTP,
 orchestrator actor, council actor, bubblewrap sandbox, git/pytest/coverage/ruff, rigor gate).
 
-Measured on this machine: 7/7 `fleet demo` runs and this test reached DONE, all on the first
-attempt (see the README section on the demo model).
+SmolLM2 is the plumbing model: since changes are patches written from context packs, a 135M
+model rarely writes an edit that applies, so this test asserts the real-model path end to end —
+real calls recorded, the story reaching a terminal state or a non-PO gate with its reason, the
+report — not the model's success. Coding quality is measured with Qwen in
+``benchmarks/bench_agents.py``.
 """
 
 from __future__ import annotations
@@ -91,7 +94,17 @@ def test_sample_story_on_smollm2_ends_with_a_report(real_model_stack, client, sa
     print(
         f"\nSmolLM2 sample story: {final['state']} outcome={final['outcome']} parked={final['parked']} in {took:.0f}s"
     )
-    # Reliable enough to assert: the model writes only the returned expression (9/10 right per
-    # attempt in isolation) and picks the guard from an enum; up to 4 attempts are allowed.
-    assert final["outcome"] == "done", (final["parked"], final["transitions"])
-    assert ("DOCS", "DONE") in [(t["from"], t["to"]) for t in final["transitions"]]
+    # the story got past planning into the council on the real model, and ended visibly
+    assert ("DESIGN", "BUILD") in [(t["from"], t["to"]) for t in final["transitions"]]
+    if final["outcome"] != "done":
+        assert final["parked"] and final["parked"]["reason"], final
+    _assert_real_model_calls(stack, sid)
+
+
+def _assert_real_model_calls(stack, story_id):
+    from fleet.adapters.redis_events import RedisEventLog
+
+    log = RedisEventLog(stack.redis_url, prefix=stack.prefix)
+    usage = [e.payload for _, e in log.read(story_id) if e.type == "model.usage"]
+    assert usage and all("smollm2" in u.model.lower() for u in usage), usage[:3]
+    assert sum(u.completion_tokens for u in usage) > 0
