@@ -207,9 +207,22 @@ def _put(text: str, name: str, source: str, path: str) -> str:
     return (base + "\n\n\n" if base else "") + source + "\n"
 
 
+def _self_import(line: str, defined: set[str]) -> bool:
+    """``from x import a, b`` where the file itself defines ``a`` and ``b``: copying it in would
+    shadow the file's own definitions or import the file's package into itself (a cycle)."""
+    try:
+        node = ast.parse(line).body[0]
+    except (SyntaxError, IndexError):
+        return False
+    return isinstance(node, ast.ImportFrom) and all(
+        (a.asname or a.name) in defined for a in node.names
+    )
+
+
 def _add_imports(text: str, imports: list[str]) -> str:
     """Add import lines the file lacks, after its leading docstring/imports."""
-    missing = [i for i in imports if i and i not in text]
+    defined = _top_names(text)
+    missing = [i for i in imports if i and i not in text and not _self_import(i, defined)]
     if not missing:
         return text
     tree = ast.parse(text)

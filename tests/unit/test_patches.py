@@ -154,3 +154,15 @@ def test_a_new_path_with_new_code_still_creates_the_file():
     reply = "pkg/new.py\n<<<<<<< SEARCH\n=======\ndef fresh():\n    return 1\n>>>>>>> REPLACE\n"
     new = apply_edits({"solution.py": STUB}, parse_edits(reply))
     assert new["pkg/new.py"] == "def fresh():\n    return 1\n"
+
+
+def test_a_whole_file_answer_does_not_import_the_files_own_functions_into_it():
+    # Qwen2.5-Coder-0.5B on the sample story: the package's re-export line copied into ops.py
+    ops = '"""Ops."""\n\n\ndef add(a, b):\n    return a + b\n'
+    reply = (
+        "```python\nfrom calc import add\n\n\ndef add(a, b):\n    return a + b\n\n\n"
+        "def divide(a, b):\n    return a / b\n```"
+    )
+    new = apply_edits({"calc/ops.py": ops}, parse_edits(reply))
+    assert "from calc import" not in new["calc/ops.py"]
+    assert "def divide(a, b):" in new["calc/ops.py"]
