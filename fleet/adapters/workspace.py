@@ -345,49 +345,33 @@ class WorkspaceRunner:
         ctx = context or RunContext()
         ws = self.prepare(source, branch=branch, base=base, story=ctx.story_id)
         base_commit = git_host.head(ws)
-        rejected = self.apply(ws, change)
-        if rejected:
-            if not self.keep:
+
+        def outcome(status: str, **facts: object) -> WorkspaceOutcome:
+            if status != "committed" and not self.keep:
                 self.remove(ws)
             return WorkspaceOutcome(
-                status="rejected",
-                branch=branch,
-                workspace=str(ws),
-                reason=rejected,
-                base_commit=base_commit,
-            )
+                status=status, branch=branch, workspace=str(ws), base_commit=base_commit, **facts
+            )  # type: ignore[arg-type]
+
+        rejected = self.apply(ws, change)
+        if rejected:
+            return outcome("rejected", reason=rejected)
         report, failing = self.check(ws, ctx)
         gate = evaluate(report, level, self.rigor)
-        reason = "; ".join([*gate.failures, *(f"failing test {t}" for t in failing)])
+        checked = {
+            "reason": "; ".join([*gate.failures, *(f"failing test {t}" for t in failing)]),
+            "report": report,
+            "gate": gate,
+            "failed_tests": tuple(failing),
+        }
         # Whatever lets the story go on (pass and warn alike) is committed: a story never reaches
         # DONE on a change that exists only in a discarded workspace.
         if gate.verdict == "block":
-            if not self.keep:
-                self.remove(ws)
-            return WorkspaceOutcome(
-                status="checked",
-                branch=branch,
-                workspace=str(ws),
-                reason=reason,
-                report=report,
-                gate=gate,
-                failed_tests=tuple(failing),
-                base_commit=base_commit,
-            )
+            return outcome("checked", **checked)
         sha = self.commit(
             ws, message or f"fleet: {ctx.task_id or branch} (gate {gate.verdict} {gate.score:.0f})"
         )
-        return WorkspaceOutcome(
-            status="committed",
-            branch=branch,
-            workspace=str(ws),
-            reason=reason,
-            report=report,
-            gate=gate,
-            commit=sha,
-            failed_tests=tuple(failing),
-            base_commit=base_commit,
-        )
+        return outcome("committed", commit=sha, **checked)
 
     def remove_story(self, story_id: str) -> int:
         """Delete every workspace of ``story_id`` (call when the story ends); how many."""
