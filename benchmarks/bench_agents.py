@@ -320,12 +320,16 @@ def arm_single(tasks: list[BenchTask], chat: EngineChat, args: argparse.Namespac
         with tempfile.TemporaryDirectory(prefix="bench-single-") as tmp:
             try:
                 tree, info = fleet_build(task, chat, Path(tmp), attempts=args.attempts)
-                ok, detail = task.judge(tree) if tree is not None else (False, "not committed")
+                ok, detail = (
+                    task.judge(tree)
+                    if tree is not None
+                    else (False, f"not committed: {info.get('reason', '')}")
+                )
             except Exception as exc:  # a crashed story is a failed story, reported
                 ok, detail, info = False, f"{type(exc).__name__}: {exc}"[:200], {}
         _count(res, task, ok)
         print(f"  single {task.id}: {'PASS' if ok else 'fail'} "
-              f"({time.monotonic() - t0:.0f}s, {info.get('status')}) {'' if ok else detail[:120]}",
+              f"({time.monotonic() - t0:.0f}s, {info.get('status')}) {'' if ok else detail[:200]}",
               flush=True)  # fmt: skip
     res.tokens, res.seconds = chat.tokens - before, time.monotonic() - start
     return res
@@ -395,15 +399,20 @@ def _task_list(args: argparse.Namespace) -> list[BenchTask]:
 def main(argv: list[str] | None = None) -> int:
     global MODEL_PATH
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--arm", default="all", help=f"one of {', '.join(ARMS)} or all")
+    ap.add_argument(
+        "--arm", default="all", help=f"one of {', '.join(ARMS)}, several joined by commas, or all"
+    )
     ap.add_argument("--limit", type=int, default=20, help="HumanEval problems (ids from 0; max 80)")
     ap.add_argument("--repo-limit", type=int, default=10, help="repository tasks (0: none)")
     ap.add_argument("--model", default=DEFAULT_MODEL, help="GGUF of the model under test")
     ap.add_argument("--attempts", type=int, default=2, help="build attempts of the single arm")
     ap.add_argument("--threads", type=int, default=2, help="llama.cpp threads (1 on a loaded box)")
     args = ap.parse_args(argv)
-    if args.arm != "all" and args.arm not in ARMS:
-        ap.error(f"unknown arm {args.arm!r}; valid: {', '.join(ARMS)}, all")
+    arms = (
+        list(ARMS) if args.arm == "all" else [a.strip() for a in args.arm.split(",") if a.strip()]
+    )
+    if not arms or any(a not in ARMS for a in arms):
+        ap.error(f"unknown arm in {args.arm!r}; valid: {', '.join(ARMS)}, all")
     if not 0 <= args.limit <= 80:
         ap.error("--limit must be 0..80: HumanEval 80-163 are reserved for acceptance")
     MODEL_PATH = args.model
@@ -412,7 +421,6 @@ def main(argv: list[str] | None = None) -> int:
     tasks = _task_list(args)
     print(f"== {len(tasks)} tasks: {sum(t.kind == 'humaneval' for t in tasks)} HumanEval, "
           f"{sum(t.kind == 'repo' for t in tasks)} repository", flush=True)  # fmt: skip
-    arms = list(ARMS) if args.arm == "all" else [args.arm]
     results = {name: ArmResult() for name in arms}
     # Task by task, every arm on it in turn: a run cut short still compares arms on the same tasks.
     for i, task in enumerate(tasks, 1):
