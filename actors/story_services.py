@@ -419,9 +419,12 @@ class WorkspaceExecutor:
 
     def deliver(self, story: Story) -> dict[str, Any]:
         """The finished story's change into the user's repository (``fleet/<id>``) and a patch
-        file; then its workspaces are removed (unless the runner keeps them)."""
+        file, pushed when the story names a remote; then its workspaces are removed (unless the
+        runner keeps them, or the repository is remote: the fleet's clone holds the branch)."""
         data_dir = Path(self.settings.data_dir or "~/.swe-fleet").expanduser()
-        facts = deliver(story.id, story.repo, self._reports(story), data_dir=data_dir)
+        facts = deliver(
+            story.id, story.repo, self._reports(story), data_dir=data_dir, push=story.push
+        )
         runner = self.runner()
         if facts.get("delivered") and is_local(story.repo) and not runner.keep:
             runner.remove_story(story.id)

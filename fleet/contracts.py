@@ -48,8 +48,13 @@ class Story(Contract):
         description="role -> models.yaml model, for this story only (overrides routing)",
     )
     shared: bool = Field(False, description="other POs may act on it too (else only its PO)")
+    push: str | None = Field(
+        None,
+        description="opt-in: push the delivered branch to this remote (a remote name of the "
+        "repository, or an https/ssh URL) with the user's own git credentials; None: never",
+    )
 
-    @field_validator("repo", "branch")
+    @field_validator("repo", "branch", "push")
     @classmethod
     def _not_an_option(cls, value: str | None) -> str | None:
         # Both reach git's command line; an option-like value is refused before it gets there.

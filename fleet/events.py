@@ -113,6 +113,9 @@ class StoryDelivered(_Event):
     diff: str = ""
     diff_truncated: bool = False
     error: str | None = None
+    push: str | None = Field(None, description="the remote the story asked to push to")
+    pushed: bool | None = None
+    push_error: str | None = None
 
 
 class DocsWritten(_Event):

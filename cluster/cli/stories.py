@@ -48,6 +48,8 @@ def _story_body(args: argparse.Namespace) -> dict[str, Any]:
         "repo": repo,
         "branch": args.branch,
     }
+    if getattr(args, "push", None):
+        body["push"] = args.push
     models = parse_pairs(getattr(args, "model", None))
     if models:  # checked here too, so a typo fails before anything is submitted
         body["models"] = check_overrides(models, load("models.yaml"), load("roles.yaml"))
@@ -84,6 +86,10 @@ def _where(client: Client, story_id: str) -> None:
     print(f"change: {state}: branch {out.get('branch')} in {out.get('repo')}")
     if out.get("patch_file"):
         print(f"        patch file {out['patch_file']}")
+    delivery = client.call("GET", f"/stories/{story_id}").get("delivery") or {}
+    if delivery.get("push"):
+        pushed = "pushed" if delivery.get("pushed") else f"NOT pushed: {delivery.get('error')}"
+        print(f"        push to {delivery['push']}: {pushed}")
     print(f"        fleet diff {story_id}")
 
 
@@ -204,6 +210,12 @@ def _add_story_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--description", default="")
     p.add_argument("--criteria", action="append", help="an acceptance criterion (repeat the flag)")
     p.add_argument("--rigor", default="L1", choices=["L0", "L1", "L2", "L3"])
+    p.add_argument(
+        "--push",
+        metavar="REMOTE",
+        help="when DONE, push fleet/<id> to this remote of the repository (e.g. origin) or "
+        "https/ssh URL, with your own git credentials (default: never pushed)",
+    )
 
 
 def _common(p: argparse.ArgumentParser) -> None:
@@ -241,7 +253,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--state", help="only stories in this state")
     p.set_defaults(func=_stories)
 
-    p = subparsers.add_parser("show", help="show one story as JSON")
+    p = subparsers.add_parser(
+        "show", help="show one story as JSON (with `delivery`: branch, commit, repository path)"
+    )
     _common(p)
     p.add_argument("id")
     p.set_defaults(func=_show)

@@ -2,10 +2,15 @@
 
 For a local repository the result is the branch ``fleet/<story-id>`` in the **user's
 repository** (a ref fetched from the fleet's last committed workspace: the user's checked-out
-branch, index and working tree are never touched); for a remote one it stays a branch of the
-fleet's clone. Either way the cumulative diff (from the commit the story started on) is written
-to ``<data_dir>/deliveries/<story-id>.patch`` and returned for the timeline. Pushing anywhere is
-never done here.
+branch, index and working tree are never touched); for a remote one it is the branch
+``fleet/<story-id>`` of the fleet's clone (its last committed workspace, kept). Either way the
+cumulative diff (from the commit the story started on) is written to
+``<data_dir>/deliveries/<story-id>.patch`` and returned for the timeline.
+
+Pushing is opt-in per story (``Story.push``: a remote the user names): the delivered branch is
+pushed under the same name, from the user's repository (a remote configured there, or a URL) or
+from the fleet's clone (its ``origin`` is the story's URL; or another URL), with the user's own git
+credentials (:func:`git_host.push`); a failed push is recorded, the delivery stands.
 """
 
 from __future__ import annotations
@@ -42,10 +47,25 @@ def is_local(repo: str | None) -> bool:
     return bool(repo) and (str(repo).startswith("/") or str(repo).startswith("file://"))
 
 
+def _push(where: str, remote: str, branch: str) -> dict[str, Any]:
+    """Push ``branch`` of ``where``; the facts (``pushed``, ``push_error``) for the event."""
+    try:
+        said = git_host.push(where, remote, branch)
+    except (WorkspaceUnavailable, InvalidInput) as exc:
+        return {"push": remote, "pushed": False, "push_error": str(exc)[:800]}
+    return {"push": remote, "pushed": True, "push_result": said[:300]}
+
+
 def deliver(
-    story_id: str, repo: str | None, reports: Sequence[Mapping[str, Any]], *, data_dir: Path
+    story_id: str,
+    repo: str | None,
+    reports: Sequence[Mapping[str, Any]],
+    *,
+    data_dir: Path,
+    push: str | None = None,
 ) -> dict[str, Any]:
-    """Deliver the story's last committed change; the facts for a ``story.delivered`` event."""
+    """Deliver the story's last committed change (and push it when ``push`` names a remote);
+    the facts for a ``story.delivered`` event."""
     done = committed(reports)
     if not done:
         return {"delivered": False, "error": "no committed change to deliver"}
@@ -67,6 +87,13 @@ def deliver(
             git_host.deliver_branch(target, ws, str(last["branch"]), branch)
         except (WorkspaceUnavailable, InvalidInput) as exc:
             return out | {"delivered": False, "repo": target, "branch": branch, "error": str(exc)}
-        return out | {"delivered": True, "repo": target, "branch": branch}
-    # a remote repository: the branch lives in the fleet's clone (pushing is opt-in, elsewhere)
-    return out | {"delivered": True, "repo": str(ws), "branch": str(last["branch"])}
+    else:  # a remote repository: the branch lives in the fleet's clone (kept)
+        target = str(ws)
+        try:
+            git_host.set_branch(ws, branch, commit)
+        except (WorkspaceUnavailable, InvalidInput) as exc:
+            return out | {"delivered": False, "repo": target, "branch": branch, "error": str(exc)}
+    out |= {"delivered": True, "repo": target, "branch": branch}
+    if push:  # opt-in, per story; never by default
+        out |= _push(target, push, branch)
+    return out

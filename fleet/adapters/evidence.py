@@ -18,7 +18,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from xml.etree.ElementTree import ParseError
 
-from fleet.adapters.workspace import OUT, WorkspaceRunner
+from fleet.adapters.workspace import OUT, WorkspaceRunner, src_layout_args
 from fleet.contracts import Evidence, Proposal, Resources, RunContext, TaskSpec, TestOutcome
 from fleet.errors import WorkspaceUnavailable
 from fleet.evidence.suite import EvidenceSuite, evidence_of, outcomes, patch_hash, strip_paths
@@ -143,6 +143,10 @@ class SandboxEvidence:
     def _pytest(
         self, pid: str, ws: Path, digest: str, suite: EvidenceSuite, ctx: RunContext, note: str
     ) -> Evidence:
+        # the target's own environment (its dependencies), as the workspace runner's checks use
+        env = self.workspaces.environment(ws, ctx)
+        if env.problem:
+            return evidence_of(pid, (), digest=digest, detail=f"{note}{env.problem}"[:600])
         out = ws / OUT
         out.mkdir(exist_ok=True)
         if os.geteuid() == 0:
@@ -150,7 +154,7 @@ class SandboxEvidence:
         spec = TaskSpec(
             id=f"{pid}:evidence:{uuid.uuid4().hex[:8]}",
             cmd=(
-                self.python,
+                env.python,
                 "-m",
                 "pytest",
                 "-q",
@@ -159,9 +163,11 @@ class SandboxEvidence:
                 f"--junitxml={REPORT}",
                 "-o",
                 "junit_family=xunit1",
+                *src_layout_args(ws),
                 *(suite.test_paths or (".",)),
             ),  # fmt: skip
             workspace=str(ws),
+            expose=env.expose,
             timeout_s=suite.timeout_s,
             env={"PYTHONDONTWRITEBYTECODE": "1", "PYTHONPYCACHEPREFIX": "/tmp/pycache"},
             resources=Resources(cpu_seconds=int(suite.timeout_s), memory_mb=1024),

@@ -61,9 +61,18 @@ SPECIAL_MODES = {"120000": "a symlink", "160000": "a submodule (gitlink)"}
 _SCP = re.compile(r"^[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:[^/].*|^[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:/.*")
 
 
-def _env() -> dict[str, str]:
+# Pushing (opt-in, per story) uses the user's own credentials: their global git config (its
+# credential helper) and their ssh agent/keys. Nothing else of the hardening is relaxed.
+PUSH_RELAXED = ("credential.helper=",)
+_REMOTE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+
+
+def _env(*, user_credentials: bool = False) -> dict[str, str]:
     keep = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "SSH_AUTH_SOCK")}
-    return keep | ENV
+    env = keep | ENV
+    if user_credentials:
+        del env["GIT_CONFIG_GLOBAL"]  # the user's ~/.gitconfig: their credential helper
+    return env
 
 
 def git(
@@ -72,11 +81,17 @@ def git(
     stdin: str | None = None,
     check: bool = True,
     timeout: float = 120.0,
+    user_credentials: bool = False,
 ) -> subprocess.CompletedProcess[str]:
-    """Run ``git [-C repo] <hardening> args``; raise :class:`WorkspaceUnavailable` on failure."""
+    """Run ``git [-C repo] <hardening> args``; raise :class:`WorkspaceUnavailable` on failure.
+
+    ``user_credentials`` (pushing only): the user's global git config and credential helper
+    are used; hooks, transports and every other setting stay hardened.
+    """
     cmd = ["git"] + (["-C", str(repo)] if repo is not None else [])
     for setting in HARDENING:
-        cmd += ["-c", setting]
+        if not (user_credentials and setting in PUSH_RELAXED):
+            cmd += ["-c", setting]
     try:
         proc = subprocess.run(
             [*cmd, *args],
@@ -84,7 +99,7 @@ def git(
             capture_output=True,
             text=True,
             timeout=timeout,
-            env=_env(),
+            env=_env(user_credentials=user_credentials),
         )
     except subprocess.TimeoutExpired:
         raise WorkspaceUnavailable(
@@ -245,3 +260,66 @@ def deliver_branch(target: str | Path, ws: Path, ws_branch: str, branch: str) ->
     return git(
         target, "rev-parse", "--verify", "--end-of-options", f"refs/heads/{branch}"
     ).stdout.strip()
+
+
+def check_remote(remote: str, *, allow_private: bool = False) -> str:
+    """``remote`` if it can be pushed to: a remote *name* (``origin``) or an https/ssh URL
+    without credentials in it (the fleet never holds them: the user's git does)."""
+
+    def bad(why: str) -> InvalidInput:
+        return InvalidInput(what="story", field="push", problem=why)
+
+    if not remote or remote.startswith("-") or any(c in remote for c in "\0\n\r"):
+        raise bad(f"{remote[:80]!r} is not a remote name or URL")
+    if _REMOTE_NAME.match(remote):
+        return remote
+    parts = urlsplit(remote)
+    if "://" in remote and parts.password is not None:
+        raise bad("credentials in the URL are not accepted; git uses your credential helper")
+    scheme = parts.scheme.lower() if "://" in remote else ""
+    if scheme not in ("https", "ssh") and not (not scheme and _SCP.match(remote)):
+        raise bad(f"{remote[:80]!r}: push to a remote name, an https:// or an ssh URL")
+    return check_source(remote, local_roots=(), allow_private=allow_private)
+
+
+def push(repo: str | Path, remote: str, branch: str, *, timeout: float = 300.0) -> str:
+    """Push ``refs/heads/<branch>`` of ``repo`` to the same branch of ``remote`` (a name
+    configured in ``repo``, or a URL), with the user's own credentials; git's summary line.
+
+    Never forced: an existing remote branch that is not an ancestor makes git refuse.
+
+    Raises:
+        InvalidInput: ``remote`` or ``branch`` is refused (:func:`check_remote`).
+        WorkspaceUnavailable: the push failed (unknown remote, rejected, no credentials).
+    """
+    check_branch(branch)
+    remote = check_remote(remote, allow_private=True)
+    if _REMOTE_NAME.match(remote):
+        names = git(repo, "remote").stdout.split()
+        if remote not in names:
+            raise WorkspaceUnavailable(
+                source=str(repo), reason=f"no remote named {remote!r} (remotes: {names or 'none'})"
+            )
+    ref = f"refs/heads/{branch}"
+    done = git(
+        repo,
+        "push",
+        "--porcelain",
+        "--no-verify",
+        "--no-recurse-submodules",
+        "--",
+        remote,
+        f"{ref}:{ref}",
+        timeout=timeout,
+        user_credentials=True,
+    )
+    lines = [ln for ln in done.stdout.splitlines() if ref in ln]
+    return lines[-1].strip() if lines else f"pushed {ref}"
+
+
+def set_branch(ws: Path, branch: str, commit: str) -> None:
+    """Point ``branch`` of ``ws`` at ``commit`` (created or moved; never checked out)."""
+    check_branch(branch)
+    if not re.fullmatch(r"[0-9a-f]{7,64}", commit):
+        raise InvalidInput(what="branch", field="commit", problem=f"{commit!r} is not a commit id")
+    git(ws, "branch", "--force", "--no-track", "--", branch, commit)

@@ -26,6 +26,7 @@ import os
 import re
 import shutil
 import stat
+import threading
 import time
 import tomllib
 import uuid
@@ -159,6 +160,12 @@ class TargetEnvs:
         self.uv = uv
         self.uid = uid
         self.timeout_s = timeout_s
+        self._locks: dict[str, threading.Lock] = {}
+        self._guard = threading.Lock()
+
+    def _lock(self, key: str) -> threading.Lock:
+        with self._guard:  # one build per environment at a time (evidence runs are parallel)
+            return self._locks.setdefault(key, threading.Lock())
 
     def _ready(self, env: Path) -> bool:
         python = env / "venv" / "bin" / "python"
@@ -171,6 +178,10 @@ class TargetEnvs:
         found = plan(repo, python_version=python_version)
         if found is None:
             return TargetEnv(python=self.python, note="environment: the fleet's (no dependencies)")
+        with self._lock(found.key):
+            return self._ensure(repo, found, ctx, started)
+
+    def _ensure(self, repo: Path, found: Plan, ctx: RunContext, started: float) -> TargetEnv:
         final = self.dir / found.key
         if self._ready(final):
             took = time.monotonic() - started

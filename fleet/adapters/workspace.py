@@ -76,6 +76,14 @@ def _sets_pythonpath(ws: Path) -> bool:
     return False
 
 
+def src_layout_args(ws: Path) -> list[str]:
+    """pytest options for a ``src/`` layout: the workspace's code first on ``sys.path``, not the
+    installed copy (unless the repository sets pytest's ``pythonpath`` itself)."""
+    if (ws / "src").is_dir() and not (ws / "src").is_symlink() and not _sets_pythonpath(ws):
+        return ["-o", "pythonpath=src"]
+    return []
+
+
 class WorkspaceRunner:
     """Executes one change in a fresh workspace and judges it with a rigor profile."""
 
@@ -246,11 +254,7 @@ class WorkspaceRunner:
     ) -> tuple[TestCounts, list[str], list[str]]:
         cmd = [env.python, "-m", "coverage", "run", "--source=.", "--omit=tests/*,*/tests/*"]
         cmd += ["-m", "pytest", "-p", "no:cacheprovider", f"--junitxml={out}/junit.xml"]
-        if (ws / "src").is_dir() and not (ws / "src").is_symlink() and not _sets_pythonpath(ws):
-            cmd += [
-                "-o",
-                "pythonpath=src",
-            ]  # a src/ layout: the workspace's code, not the installed
+        cmd += src_layout_args(ws)
         test = self._run(ws, "test", cmd, ctx, "test", env)
         notes: list[str] = []
         passed, failed, failing = 0, 0, []
@@ -282,12 +286,16 @@ class WorkspaceRunner:
         found = self._run(ws, "static", cmd, ctx, "test")
         return parse_ruff(found.stdout) if found.status == "passed" else 0
 
+    def environment(self, ws: Path, ctx: RunContext) -> TargetEnv:
+        """The target's own environment for ``ws`` (cached; ``problem`` if it cannot install)."""
+        return self.envs.ensure(
+            ws, ctx, python_version=f"{os.path.realpath(self.python)} {sys.version}"
+        )
+
     def check(self, ws: Path, ctx: RunContext) -> tuple[WorkspaceReport, list[str]]:
         """Build, test (junit + coverage) and lint ``ws`` in the sandbox; the report and failing tests."""
         out = self._out_dir(ws)
-        env = self.envs.ensure(
-            ws, ctx, python_version=f"{os.path.realpath(self.python)} {sys.version}"
-        )
+        env = self.environment(ws, ctx)
         if env.problem:  # a clear finding, not a mysterious test failure
             return WorkspaceReport(build_ok=False, notes=(env.problem,)), []
         # "./" first: a file named like an option (-x.py) stays a file name.

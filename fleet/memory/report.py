@@ -237,4 +237,12 @@ def _delivery(d: dict[str, Any] | None) -> list[str]:
         f"Branch `{d.get('branch')}` in `{d.get('repo')}` at commit `{d.get('commit')}`; "
         f"patch file `{d.get('patch_file')}` (`fleet diff <id>` prints it).",
         "",
-    ]
+    ] + _pushed(d)
+
+
+def _pushed(d: dict[str, Any]) -> list[str]:
+    if not d.get("push"):
+        return []
+    if d.get("pushed"):
+        return [f"Pushed to `{d['push']}`: {d.get('push_result', '')}".rstrip(), ""]
+    return [f"Not pushed to `{d['push']}`: {d.get('push_error', '?')}", ""]

@@ -58,6 +58,7 @@ class StoryView:
     gates: dict[tuple[str, int], GateResult] = field(default_factory=dict)
     docs: str | None = None
     outcome: str | None = None
+    delivery: dict[str, Any] | None = None  # the last story.delivered facts, without the diff
     event_count: int = 0
     last_entry: str = "0"
     last_event_id: str | None = None
@@ -183,6 +184,10 @@ def _done(view: StoryView, e: ev.StoryDone) -> None:
     view.outcome = e.outcome
 
 
+def _delivered(view: StoryView, e: ev.StoryDelivered) -> None:
+    view.delivery = e.model_dump(exclude={"diff", "story_id", "id", "at_ms", "actor", "type"})
+
+
 # event type -> how it changes the view; types not listed change only the counters
 _FOLD: dict[str, Callable[[StoryView, Any], None]] = {
     "story.created": _created,
@@ -200,6 +205,7 @@ _FOLD: dict[str, Callable[[StoryView, Any], None]] = {
     "gate.result": _gate,
     "docs.written": _docs,
     "story.done": _done,
+    "story.delivered": _delivered,
 }
 
 

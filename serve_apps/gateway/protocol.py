@@ -40,6 +40,15 @@ class StoryIn(Body):
         description="base branch (default: the repository's default branch; never '-...')",
     )
     shared: bool = Field(False, description="let other POs act on this story too")
+    push: str | None = Field(
+        None,
+        min_length=1,
+        max_length=2_000,
+        pattern=r"^[^-\x00-\x1f][^\x00-\x1f]*$",
+        description="opt-in: when DONE, push the branch fleet/<id> to this remote of the "
+        "repository (e.g. origin) or https/ssh URL, with the git credentials of the user running "
+        "the fleet (never stored by it; a URL with a password is refused); default: never pushed",
+    )
     id: str | None = Field(None, pattern=STORY_ID, description="story id (default: generated)")
     models: dict[str, str] = Field(
         default_factory=dict,
@@ -93,6 +102,19 @@ class DiffOut(BaseModel):
     truncated: bool = Field(False, description="the diff was cut (the patch file has it all)")
 
 
+class DeliveryOut(BaseModel):
+    """Where a finished story's change was delivered (``story.delivered``, without the diff)."""
+
+    delivered: bool
+    branch: str | None = Field(None, description="branch holding the change (fleet/<id>)")
+    repo: str | None = Field(None, description="repository holding that branch (a path)")
+    commit: str | None = None
+    patch_file: str | None = Field(None, description="patch file on the fleet's host")
+    push: str | None = Field(None, description="the remote the PO asked to push to")
+    pushed: bool | None = Field(None, description="whether that push succeeded")
+    error: str | None = Field(None, description="why it was not delivered or not pushed")
+
+
 class StoryOut(BaseModel):
     """A story as the API shows it."""
 
@@ -102,6 +124,10 @@ class StoryOut(BaseModel):
     rigor: str
     repo: str | None
     branch: str | None
+    push: str | None = None
+    delivery: DeliveryOut | None = Field(
+        None, description="where the change went, once the story is DONE"
+    )
     parked: ParkedOut | None = None
     outcome: str | None = None
     score: ScoreOut | None = None

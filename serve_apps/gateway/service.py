@@ -19,6 +19,7 @@ from fleet.orchestrator.view import StoryView
 from fleet.outage import Outage
 from serve_apps.gateway.protocol import (
     Accepted,
+    DeliveryOut,
     DiffOut,
     ParkedOut,
     ScoreOut,
@@ -53,6 +54,8 @@ def story_out(view: StoryView) -> StoryOut:
         rigor=story.rigor,
         repo=story.repo,
         branch=story.branch,
+        push=story.push,
+        delivery=_delivery_out(view.delivery),
         parked=ParkedOut(gate=view.parked.gate, reason=view.parked.reason) if view.parked else None,
         outcome=view.outcome,
         score=ScoreOut(
@@ -77,6 +80,21 @@ def story_out(view: StoryView) -> StoryOut:
             "events": f"/stories/{story.id}/events",
             "report": f"/stories/{story.id}/report",
         },
+    )
+
+
+def _delivery_out(d: dict[str, Any] | None) -> DeliveryOut | None:
+    if d is None:
+        return None
+    return DeliveryOut(
+        delivered=bool(d.get("delivered")),
+        branch=_s(d.get("branch")),
+        repo=_s(d.get("repo")),
+        commit=_s(d.get("commit")),
+        patch_file=_s(d.get("patch_file")),
+        push=_s(d.get("push")),
+        pushed=d.get("pushed") if isinstance(d.get("pushed"), bool) else None,
+        error=_s(d.get("error") or d.get("push_error")),
     )
 
 
@@ -220,6 +238,10 @@ class GatewayService:
 
     def submit(self, body: StoryIn, *, po: str) -> StoryOut:
         """Record the story (``models`` already checked by :func:`check_models`)."""
+        if body.push is not None:
+            from fleet.adapters.git_host import check_remote
+
+            check_remote(body.push, allow_private=True)  # InvalidInput -> 422, before anything
         story = Story(
             id=body.id or f"s-{uuid.uuid4().hex[:10]}",
             title=body.title,
@@ -232,6 +254,7 @@ class GatewayService:
             shared=body.shared,
             created_ms=int(time.time() * 1000),
             models=body.models,
+            push=body.push,
         )
         if self.log.read(story.id, count=1):
             raise commands.Conflict(
