@@ -123,3 +123,30 @@ def test_a_broken_dependency_is_a_clear_finding(runner, tmp_path):
     assert "no-such-package-swe-fleet-fixture" in report.notes[0]
     assert out.status == "checked" and out.commit is None
     assert not [e for e in (runner.root / "envs").iterdir() if e.name.startswith(".build-")]
+
+
+def test_council_evidence_runs_in_the_targets_environment(tmp_path):
+    """The council's evidence runs (baseline and each proposal) use the same environment as the
+    workspace runner: with the fleet's own python the repository's tests cannot import ``roman``
+    and every candidate would fail alike."""
+    from fleet.adapters.evidence import SandboxEvidence
+    from fleet.evidence import EvidenceSuite
+
+    repo = _repo(tmp_path, "roman==5.2")
+    log = InMemoryEventLog()
+    sandbox = AuditedSandbox(BwrapSandbox(), PolicyEngine(load("policy.yaml")), events=log)
+    evidence = SandboxEvidence(sandbox, root=tmp_path / "ws", concurrency=1)
+    suite = EvidenceSuite(
+        files={"tests/test_more.py": TEST.replace("14", "9").replace("XIV", "IX")},
+        test_paths=("tests",),
+    )
+    ctx = RunContext(story_id="s-ev", task_id="t-1", role="qa", phase="test")
+    tests = evidence.baseline(suite, source=str(repo), base=None, context=ctx)
+    assert sorted((t.test_id, t.passed) for t in tests) == [
+        ("tests/test_more.py::test_to_roman", True),
+        ("tests/test_numerals.py::test_to_roman", True),
+    ], tests
+    runs = [e for _, e in log.read("s-ev") if e.type == "sandbox.run"]
+    assert any(e.data.get("role") == "installer" for e in runs)
+    pytest_run = next(e for e in runs if "pytest" in e.data.get("argv", []))
+    assert "/envs/" in pytest_run.data["argv"][0]  # the target's interpreter, not the fleet's
