@@ -40,7 +40,7 @@ from fleet.ports import Sandbox
 TEST_EXTRAS = ("test", "tests", "testing", "dev")
 _REQUIREMENTS = re.compile(r"^requirements[A-Za-z0-9._-]*\.txt$")
 _MAX_FILE = 1_000_000
-PROBLEM = "could not install the target's dependencies"
+PROBLEM = "could not install"
 
 
 def _read(path: Path) -> str | None:
@@ -73,6 +73,32 @@ class Plan:
     extras: tuple[str, ...]
     requirements: tuple[str, ...]
     key: str
+    name: str = ""  # the project's declared name, when it declares one
+
+    def what(self) -> str:
+        """What is installed, for a finding: ``numerals[test] and -r requirements.txt``."""
+        parts = []
+        if self.project:
+            name = self.name or "the project"
+            parts.append(f"{name}[{','.join(self.extras)}]" if self.extras else name)
+        parts += [f"-r {r}" for r in self.requirements]
+        return " and ".join(parts) or "the dependencies"
+
+
+def _name(name: str | None, text: str) -> str:
+    """The project's declared name (``[project] name`` / ``[metadata] name``), if any."""
+    if name != "pyproject.toml" and name != "setup.cfg":
+        return ""
+    try:
+        if name == "pyproject.toml":
+            found = tomllib.loads(text).get("project", {}).get("name")
+        else:
+            parser = configparser.ConfigParser(interpolation=None)
+            parser.read_string(text)
+            found = parser.get("metadata", "name", fallback="")
+    except (tomllib.TOMLDecodeError, configparser.Error, AttributeError):
+        return ""
+    return found if isinstance(found, str) and re.fullmatch(r"[A-Za-z0-9._-]{1,100}", found) else ""
 
 
 def _pyproject(text: str) -> tuple[bool, bool, set[str]]:
@@ -126,7 +152,16 @@ def plan(repo: Path, *, python_version: str) -> Plan | None:
     digest = hashlib.sha256(f"{python_version}\n{_tool_versions()}\n".encode())
     for name in sorted({*(n for n, t in texts.items() if t is not None), *requirements}):
         digest.update(f"{name}\0{_read(repo / name) or ''}\0".encode())
-    return Plan(project=project, extras=wanted, requirements=requirements, key=digest.hexdigest())
+    name = next(
+        (n for n in (_name(f, texts[f] or "") for f in ("pyproject.toml", "setup.cfg")) if n), ""
+    )
+    return Plan(
+        project=project,
+        extras=wanted,
+        requirements=requirements,
+        key=digest.hexdigest(),
+        name=name,
+    )
 
 
 @dataclass(frozen=True)
@@ -195,7 +230,7 @@ class TargetEnvs:
                     shutil.rmtree(stage / scratch, ignore_errors=True)
                 (stage / ".ready").write_text(found.key + "\n")
                 if not self._ready(stage):
-                    problem = f"{PROBLEM}: the environment's interpreter is not the fleet's"
+                    problem = f"{PROBLEM} {found.what()}: the environment's interpreter is not the fleet's"
                 else:
                     with contextlib.suppress(OSError):  # built meanwhile by another story
                         os.rename(stage, final)
@@ -203,7 +238,9 @@ class TargetEnvs:
             shutil.rmtree(stage, ignore_errors=True)
         took = time.monotonic() - started
         if problem is not None or not self._ready(final):
-            return TargetEnv(python=self.python, seconds=took, problem=problem or PROBLEM)
+            return TargetEnv(
+                python=self.python, seconds=took, problem=problem or f"{PROBLEM} {found.what()}"
+            )
         return self._env(final, cached=False, seconds=took)
 
     def _env(self, env: Path, *, cached: bool, seconds: float) -> TargetEnv:
@@ -258,5 +295,5 @@ class TargetEnvs:
             )
             if result.status != "passed":
                 said = (result.stderr.strip() or result.stdout.strip() or result.reason)[-800:]
-                return f"{PROBLEM}: {result.status} {result.reason}: {said}".strip()
+                return f"{PROBLEM} {found.what()}: {result.status} {result.reason}: {said}".strip()
         return None

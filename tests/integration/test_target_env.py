@@ -119,7 +119,7 @@ def test_a_broken_dependency_is_a_clear_finding(runner, tmp_path):
     out = runner.execute(str(repo), {"NOTES.md": "n\n"}, branch="fleet/broken", context=CTX)
     report = out.report
     assert report is not None and not report.build_ok
-    assert report.notes[0].startswith("could not install the target's dependencies: "), report.notes
+    assert report.notes[0].startswith("could not install numerals[test]: failed"), report.notes
     assert "no-such-package-swe-fleet-fixture" in report.notes[0]
     assert out.status == "checked" and out.commit is None
     assert not [e for e in (runner.root / "envs").iterdir() if e.name.startswith(".build-")]
@@ -150,3 +150,38 @@ def test_council_evidence_runs_in_the_targets_environment(tmp_path):
     assert any(e.data.get("role") == "installer" for e in runs)
     pytest_run = next(e for e in runs if "pytest" in e.data.get("argv", []))
     assert "/envs/" in pytest_run.data["argv"][0]  # the target's interpreter, not the fleet's
+
+
+NAMESPACE = {
+    "pyproject.toml": '[build-system]\nrequires = ["setuptools>=61"]\n'
+    'build-backend = "setuptools.build_meta"\n\n[project]\nname = "acme-numerals"\n'
+    'version = "0.1.0"\ndependencies = ["roman==5.2"]\n\n'
+    '[tool.setuptools.packages.find]\nwhere = ["src"]\nnamespaces = true\n',
+    # acme is a namespace package (no __init__.py); the tests sit next to the code
+    "src/acme/numerals/__init__.py": "",
+    "src/acme/numerals/core.py": CODE,
+    "src/acme/numerals/test_core.py": "from acme.numerals.core import to_roman\n\n\n"
+    "def test_next_to_the_code():\n    assert to_roman(4) == 'IV'\n",
+}
+
+
+def test_namespace_package_with_tests_next_to_the_code(runner, tmp_path):
+    src = tmp_path / "ns"
+    for rel, text in NAMESPACE.items():
+        (src / rel).parent.mkdir(parents=True, exist_ok=True)
+        (src / rel).write_text(text)
+    git = ["git", "-C", str(src), "-c", "user.name=t", "-c", "user.email=t@t"]
+    subprocess.run(["git", "init", "-q", "-b", "trunk", str(src)], check=True)
+    subprocess.run([*git, "add", "-A"], check=True)
+    subprocess.run([*git, "commit", "-qm", "fixture"], check=True)
+    change = {
+        "src/acme/numerals/core.py": CODE + "\n\ndef from_roman(s: str) -> int:\n"
+        "    return roman.fromRoman(s)\n",
+        "src/acme/numerals/test_from.py": "from acme.numerals.core import from_roman\n\n\n"
+        "def test_from_roman():\n    assert from_roman('XIV') == 14\n",
+    }
+    out = runner.execute(str(src), change, branch="fleet/ns", context=CTX)
+    report = out.report
+    assert report is not None and report.build_ok, report
+    assert (report.unit_passed, report.unit_failed) == (2, 0), report.notes
+    assert out.status == "committed", (out.reason, report.notes)

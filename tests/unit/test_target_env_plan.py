@@ -84,3 +84,21 @@ def test_only_a_phase_that_says_so_may_ask_for_the_network():
     assert not policy.decide(
         ["uv", "pip", "install", "x"], role="installer", phase="install"
     ).allowed
+
+
+def test_a_finding_names_what_could_not_be_installed(tmp_path):
+    text = (
+        '[project]\nname = "numerals"\nversion = "1"\ndependencies = ["roman"]\n'
+        '[project.optional-dependencies]\ntest = ["z"]\n'
+    )
+    files = {"pyproject.toml": text, "requirements-dev.txt": "x\n"}
+    found = plan(_write(tmp_path, files), python_version=PY)
+    assert found is not None and found.what() == "numerals[test] and -r requirements-dev.txt"
+    cfg = "[metadata]\nname = legacy\n[options]\ninstall_requires = roman\n"
+    (tmp_path / "c").mkdir()
+    found = plan(_write(tmp_path / "c", {"setup.cfg": cfg}), python_version=PY)
+    assert found is not None and found.what() == "legacy"
+    hostile = '[project]\nname = "x; rm -rf /"\nversion = "1"\ndependencies = ["a"]\n'
+    (tmp_path / "h").mkdir()
+    found = plan(_write(tmp_path / "h", {"pyproject.toml": hostile}), python_version=PY)
+    assert found is not None and found.what() == "the project"  # a name that is no name
