@@ -5,6 +5,7 @@ checked-out branch and working tree are untouched, and ``fleet diff`` prints the
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -52,13 +53,16 @@ def _trunk_repo(sample_git: str, root: Path) -> Path:
     _git(repo, "add", "-A")
     _git(repo, "commit", "-qm", "src layout package with a registry dependency")
     (repo / "NOTES.txt").write_text("the user's uncommitted work\n")
+    server = root / "server.git"  # where the user pushes (a remote of theirs named "backup")
+    subprocess.run(["git", "init", "-q", "--bare", str(server)], check=True, env=GIT_ENV)
+    _git(repo, "remote", "add", "backup", str(server))
     return repo
 
 
 def test_trunk_repository_gets_a_fleet_branch_and_a_diff(real_stack, client, sample_git, tmp_path):
     repo = _trunk_repo(sample_git, tmp_path)
     head_before, status_before = _git(repo, "rev-parse", "HEAD"), _git(repo, "status", "--short")
-    body = {**SAMPLE_STORY, "id": "deliver-trunk", "repo": str(repo)}
+    body = {**SAMPLE_STORY, "id": "deliver-trunk", "repo": str(repo), "push": "backup"}
     body.pop("branch", None)
     created = client.post(f"{real_stack.base_url}/stories", json=body, headers=real_stack.headers())
     assert created.status_code == 201, created.text
@@ -104,6 +108,30 @@ def test_trunk_repository_gets_a_fleet_branch_and_a_diff(real_stack, client, sam
         f"{real_stack.base_url}/stories/deliver-trunk/report", headers=real_stack.headers("viewer")
     ).text
     assert "## Delivery" in report and "fleet/deliver-trunk" in report
+    assert "Pushed to `backup`" in report
+
+    # opt-in push: the branch reached the remote the story named, with the same commit
+    assert _git(tmp_path / "server.git", "rev-parse", "refs/heads/fleet/deliver-trunk") == delivered
+    # `fleet show` names the branch, the commit and the repository's path
+    shown = subprocess.run(
+        [sys.executable, "-m", "cluster.cli", "show", "deliver-trunk"]
+        + ["--url", real_stack.base_url, "--token", real_stack.tokens["viewer"]],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert shown.returncode == 0, shown.stderr
+    delivery = json.loads(shown.stdout)["delivery"]
+    assert delivery["branch"] == "fleet/deliver-trunk" and delivery["commit"] == delivered
+    assert delivery["repo"] == str(repo) and delivery["push"] == "backup" and delivery["pushed"]
+
+
+def test_a_push_to_a_url_with_credentials_is_refused_at_submit(real_stack, client):
+    body = {**SAMPLE_STORY, "id": "deliver-cred", "repo": "/tmp/x"}
+    body["push"] = "https://me:token@github.com/me/x.git"
+    r = client.post(f"{real_stack.base_url}/stories", json=body, headers=real_stack.headers())
+    assert r.status_code == 400 and "credentials in the URL" in r.json()["message"], r.text
+    assert "token" not in r.text.replace("credentials", "")
 
 
 def test_diff_before_any_commit_is_404(real_stack, client):
