@@ -1,5 +1,6 @@
-"""A story's ``repo`` and ``branch`` are hostile: no git option injection, no command transports,
-no local paths outside the configured roots, no loopback/private services over https."""
+"""A story's ``repo``, ``branch`` and ``push`` are hostile: no git option injection, no command
+transports, no local paths outside the configured roots, no loopback/private services over https,
+no credentials carried in a push URL."""
 
 from __future__ import annotations
 
@@ -117,3 +118,25 @@ def test_https_to_loopback_or_private_addresses_is_refused(runner):
         server.shutdown()
         server.server_close()
     assert _Recorder.hits == []  # nothing ever reached the local service
+
+
+# --------------------------------------------------------------------------- push remotes
+@pytest.mark.parametrize(
+    ("remote", "why"),
+    [
+        ("--upload-pack=touch /tmp/x", "not a remote name or URL"),
+        ("https://user:secret@github.com/a/b.git", "credentials in the URL"),
+        ("ext::sh -c touch% /tmp/x", "push to a remote name"),
+        ("/tmp/elsewhere", "push to a remote name"),
+        ("file:///tmp/elsewhere", "push to a remote name"),
+        ("origin\nx", "not a remote name or URL"),
+    ],
+)
+def test_bad_remotes_are_refused_before_git_runs(remote, why):
+    with pytest.raises(InvalidInput, match=why):
+        git_host.check_remote(remote)
+
+
+def test_an_option_like_push_never_reaches_the_story():
+    with pytest.raises(ValidationError):
+        Story(id="s", title="t", push="--receive-pack=touch /tmp/pwned")
