@@ -58,3 +58,20 @@ def test_typed_events_are_frozen():
     e = ev.typed(ev.make_event("s", "story.done", clock=FakeClock(), data={"outcome": "done"}))
     with pytest.raises(ValueError, match="frozen"):
         e.outcome = "failed"  # type: ignore[union-attr,misc]
+
+
+def test_the_view_keeps_the_delivery_without_its_diff():
+    from fleet.orchestrator.view import fold
+
+    clock = FakeClock()
+    facts = {"delivered": True, "branch": "fleet/s", "repo": "/r", "commit": "ab12cd3",
+             "diff": "diff --git a/x b/x\n", "push": "origin", "pushed": False,
+             "push_error": "no remote named 'origin'"}  # fmt: skip
+    rows = [
+        ("1-0", ev.make_event("s", "story.created", clock=clock, payload=Story(id="s", title="t"))),
+        ("2-0", ev.make_event("s", "story.delivered", clock=clock, data=facts)),
+    ]
+    view = fold(rows)
+    assert view.delivery is not None and "diff" not in view.delivery
+    assert view.delivery["branch"] == "fleet/s" and view.delivery["pushed"] is False
+    assert view.delivery["push_error"] == "no remote named 'origin'"
