@@ -46,16 +46,25 @@ class SupervisorSandbox:
 
 
 def supervised_evidence(
-    supervisor: str, *, namespace: str = NAMESPACE, root: str, concurrency: int | None = None
+    supervisor: str,
+    *,
+    namespace: str = NAMESPACE,
+    root: str,
+    concurrency: int | None = None,
+    envs_root: str | None = None,
 ) -> Any:
-    """Evidence runs through the named sandbox supervisor (parallel up to its concurrency)."""
+    """Evidence runs through the named sandbox supervisor (parallel up to its concurrency), in
+    the target environments under ``envs_root`` (the workspace runner's root: built once)."""
     from fleet.adapters.evidence import SandboxEvidence
 
     if concurrency is None:
         handle = lookup(supervisor, namespace)
         concurrency = ray.get(handle.check_health.remote())["concurrency"] if handle else 2
     return SandboxEvidence(
-        SupervisorSandbox(supervisor, namespace), root=root, concurrency=concurrency
+        SupervisorSandbox(supervisor, namespace),
+        root=root,
+        concurrency=concurrency,
+        envs_root=envs_root,
     )
 
 

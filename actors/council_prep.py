@@ -106,7 +106,12 @@ def task_suite(
         ).check_health.remote()
     )
     root = Path(settings.data_dir or "~/.swe-fleet").expanduser() / "evidence"
-    runner = supervised_evidence(supervisor, namespace=settings.namespace, root=str(root))
+    runner = supervised_evidence(
+        supervisor,
+        namespace=settings.namespace,
+        root=str(root),
+        envs_root=str(root.parent / "workspaces"),
+    )
     files = GitRepo(repo).files(commit)
     ctx = RunContext(story_id=story.id, task_id=task.id, role="qa", phase="test")
     brief = Brief(

@@ -86,6 +86,7 @@ class RayCouncil:
                     f"sandbox-{s.prefix}",
                     namespace=s.namespace,
                     root=str(root),
+                    envs_root=str(root.parent / "workspaces"),
                 ),
             )
         return self._council

@@ -39,9 +39,12 @@ class SandboxEvidence:
         concurrency: int = 2,
         uid: int = 65534,
         keep: bool = False,
+        envs_root: str | Path | None = None,
     ) -> None:
         self.sandbox = sandbox
-        self.workspaces = WorkspaceRunner(sandbox, root=root, python=python, uid=uid)
+        self.workspaces = WorkspaceRunner(
+            sandbox, root=root, python=python, uid=uid, envs_root=envs_root
+        )
         self.python = python
         self.concurrency = max(1, concurrency)
         self.uid = uid

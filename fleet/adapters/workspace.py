@@ -102,6 +102,7 @@ class WorkspaceRunner:
         allow_private_urls: bool = False,
         max_workspace_mb: int = DEFAULT_MAX_WORKSPACE_MB,
         keep: bool = False,
+        envs_root: str | Path | None = None,
     ) -> None:
         self.sandbox = sandbox
         self.root = Path(os.path.realpath(root))
@@ -114,9 +115,11 @@ class WorkspaceRunner:
         self.allow_private_urls = allow_private_urls
         self.max_workspace_bytes = max_workspace_mb * 1024 * 1024
         self.keep = keep
+        # target environments live in <envs_root>/envs (default: this runner's root); the
+        # council's evidence runner shares the workspace runner's, so one story builds one
         self.envs = TargetEnvs(
             sandbox,
-            root=self.root,
+            root=Path(os.path.realpath(envs_root)) if envs_root else self.root,
             python=python,
             uv=uv or str(Path(python).parent / "uv"),
             uid=self.uid,

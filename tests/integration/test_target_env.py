@@ -135,7 +135,8 @@ def test_council_evidence_runs_in_the_targets_environment(tmp_path):
     repo = _repo(tmp_path, "roman==5.2")
     log = InMemoryEventLog()
     sandbox = AuditedSandbox(BwrapSandbox(), PolicyEngine(load("policy.yaml")), events=log)
-    evidence = SandboxEvidence(sandbox, root=tmp_path / "ws", concurrency=1)
+    runs = tmp_path / "runs"  # the workspace runner's root: the evidence shares its environments
+    evidence = SandboxEvidence(sandbox, root=tmp_path / "ws", concurrency=1, envs_root=runs)
     suite = EvidenceSuite(
         files={"tests/test_more.py": TEST.replace("14", "9").replace("XIV", "IX")},
         test_paths=("tests",),
@@ -146,10 +147,13 @@ def test_council_evidence_runs_in_the_targets_environment(tmp_path):
         ("tests/test_more.py::test_to_roman", True),
         ("tests/test_numerals.py::test_to_roman", True),
     ], tests
-    runs = [e for _, e in log.read("s-ev") if e.type == "sandbox.run"]
-    assert any(e.data.get("role") == "installer" for e in runs)
-    pytest_run = next(e for e in runs if "pytest" in e.data.get("argv", []))
+    done = [e for _, e in log.read("s-ev") if e.type == "sandbox.run"]
+    assert any(e.data.get("role") == "installer" for e in done)
+    pytest_run = next(e for e in done if "pytest" in e.data.get("argv", []))
     assert "/envs/" in pytest_run.data["argv"][0]  # the target's interpreter, not the fleet's
+    # the workspace runner of the same fleet finds that environment built: one install per story
+    env = WorkspaceRunner(sandbox, root=tmp_path / "runs").environment(repo, ctx)
+    assert env.cached and env.python == pytest_run.data["argv"][0], env
 
 
 NAMESPACE = {
