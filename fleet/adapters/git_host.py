@@ -12,6 +12,10 @@ host-side git here always runs
 - reading what git *recorded* (index modes), never diff text, to decide whether a change
   brings a symlink or a submodule.
 
+The one relaxation is :func:`push` (opt-in per story): it reads the user's global git config and
+credential helper, so the push authenticates as the user; hooks, transports and the rest stay
+as above, and a push URL may not carry a password (:func:`check_remote`).
+
 Repository delivery builds on this module; it has no other dependencies than git itself.
 """
 
