@@ -216,6 +216,7 @@ class QuorumLost(InfraError):
         present: int,
         quorum: int,
         missing: tuple[str, ...] = (),
+        reasons: dict[str, str] | None = None,
     ) -> None:
         super().__init__(
             f"council {deliberation_id} lost quorum in round {round}: {present} of the needed {quorum} "
@@ -225,6 +226,7 @@ class QuorumLost(InfraError):
             present=present,
             quorum=quorum,
             missing=tuple(missing),
+            reasons=dict(reasons or {}),  # member -> why it gave no answer (the error's last line)
         )
 
 

@@ -179,6 +179,10 @@ LINES: dict[str, Callable[[Any], str]] = {
     "council.ballot": lambda e: (
         f"    vote by {e.payload.voter}: {' > '.join(e.payload.ranking[:3])}"
     ),
+    "council.quorum_lost": lambda e: (
+        f"  !! council {e.deliberation_id} lost quorum ({e.present} of {e.quorum} answered)"
+        + "".join(f"\n     {m}: {why}" for m, why in e.reasons.items())
+    ),
     "council.result": lambda e: (
         f"  council winner: {e.payload.winner} after {e.payload.rounds} rounds, "
         f"{len(e.payload.ballots)} votes"

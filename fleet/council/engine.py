@@ -182,7 +182,9 @@ class Council:
                 present=len(present),
                 quorum=req.needed_of(step),
                 missing=tuple(sorted(failed, key=req.members.index)),
-            )
+                reasons={m: _why(r) for (m, _, _), r in zip(calls, results, strict=True)
+                         if m in failed},
+            )  # fmt: skip
         made = [obj for member, obj in built if member not in failed]
         kind = {
             "propose": "council.proposal",
@@ -331,6 +333,7 @@ class Council:
 
     def _lose(self, key: str, state: CouncilState, version: int, lost: QuorumLost) -> Deliberation:
         data = {k: lost.fields[k] for k in ("deliberation_id", "round", "present", "quorum")}
+        data["reasons"] = lost.fields.get("reasons") or {}  # why each missing member gave none
         self._publish(
             [self._event(state.request, "council.quorum_lost", key=state.request.id, data=data)]
         )
@@ -434,6 +437,17 @@ def _raise_signal(results: Sequence[Any]) -> None:
         for item in result if isinstance(result, list) else (result,):
             if isinstance(item, ControlSignal):
                 raise item
+
+
+def _why(result: Any) -> str:
+    """Why a member gave no answer, in one line: the last line of its error (a remote error
+    carries the traceback first), or "a malformed answer"."""
+    errors = result if isinstance(result, list) else [result]
+    exc = next((e for e in errors if isinstance(e, BaseException)), None)
+    if exc is None:
+        return "a malformed answer"
+    lines = [ln.strip() for ln in f"{type(exc).__name__}: {exc}".splitlines() if ln.strip()]
+    return (lines[-1] if lines else type(exc).__name__)[:400]
 
 
 def _failed(result: Any) -> bool:

@@ -140,6 +140,10 @@ def test_quorum_lost_is_a_clear_error_and_is_remembered():
         run(members, request(), log)
     assert err.value.missing == ("qa-1", "architect-1")
     assert types(log)[-1] == "council.quorum_lost"
+    # why each missing member gave no answer is on the timeline (the report, `fleet run`)
+    lost = [e for _, e in log.read(log.stories()[0]) if e.type == "council.quorum_lost"][-1]
+    assert set(lost.data["reasons"]) == {"qa-1", "architect-1"}
+    assert all("scripted outage" in why for why in lost.data["reasons"].values())
     calls = members["developer-1"].chat.calls
     with pytest.raises(QuorumLost):  # asking again answers from the checkpoint, calls nobody
         run(members, request(), log)
