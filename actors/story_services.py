@@ -35,7 +35,7 @@ from fleet.contracts import (
     Task,
     WorkspaceReport,
 )
-from fleet.errors import ControlSignal, UserError
+from fleet.errors import ControlSignal, FleetError, UserError
 from fleet.ledger import UsageLedger
 from fleet.orchestrator.implement import implement
 from fleet.orchestrator.services import Execution
@@ -199,9 +199,10 @@ class RayCouncil:
         try:
             return ray.get(council.deliberate.remote(request))
         except ray.exceptions.RayTaskError as exc:
-            # A spent budget is the orchestrator's to handle (it parks the story): re-raise the
-            # signal itself, not Ray's wrapper with the remote traceback in its message.
-            if isinstance(exc.cause, ControlSignal):
+            # A spent budget is the orchestrator's to handle (it parks the story), and a fleet
+            # error (a lost quorum, with each member's reason) is a clear message: re-raise the
+            # error itself, not Ray's wrapper with the remote traceback (and colour codes) in it.
+            if isinstance(exc.cause, ControlSignal | FleetError):
                 raise exc.cause from None
             raise
 

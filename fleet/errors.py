@@ -220,7 +220,8 @@ class QuorumLost(InfraError):
     ) -> None:
         super().__init__(
             f"council {deliberation_id} lost quorum in round {round}: {present} of the needed {quorum} "
-            f"members answered (missing: {', '.join(missing) or 'none'})",
+            f"members answered (missing: {', '.join(missing) or 'none'})"
+            + "".join(f"; {m}: {why}" for m, why in (reasons or {}).items()),
             deliberation_id=deliberation_id,
             round=round,
             present=present,

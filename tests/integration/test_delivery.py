@@ -141,3 +141,26 @@ def test_diff_before_any_commit_is_404(real_stack, client):
         f"{real_stack.base_url}/stories/deliver-none/diff", headers=real_stack.headers("viewer")
     )
     assert r.status_code == 404 and "committed change" in r.json()["message"]
+
+
+def test_a_lost_quorum_parks_with_each_members_reason_not_a_traceback(real_stack, client, tmp_path):
+    """The scripted developer's edits name ``calc/__init__.py``, which this repository lacks:
+    every council loses its quorum; the story parks at ``error`` with the members' reasons,
+    the error itself (never Ray's wrapper, its remote traceback or colour codes)."""
+    repo = tmp_path / "words"
+    repo.mkdir()
+    (repo / "words.py").write_text("def count(text):\n    return len(text.split())\n")
+    subprocess.run(["git", "init", "-q", "-b", "main", str(repo)], check=True, env=GIT_ENV)
+    _git(repo, "add", "-A")
+    _git(repo, "commit", "-qm", "words")
+    body = {**SAMPLE_STORY, "id": "deliver-quorum", "repo": str(repo)}
+    created = client.post(f"{real_stack.base_url}/stories", json=body, headers=real_stack.headers())
+    assert created.status_code == 201, created.text
+    final = _drive_to_end(client, real_stack, "deliver-quorum")
+    assert final["parked"] and final["parked"]["gate"] == "error", final
+    reason = final["parked"]["reason"]
+    assert reason.startswith("QuorumLost: council deliver-quorum."), reason
+    assert "developer-1: PatchFailed" in reason and "calc/__init__.py" in reason, reason
+    assert "RayTaskError" not in reason and "\x1b[" not in reason and "Traceback" not in reason
+    lost = [f for f in _events(client, real_stack, "deliver-quorum") if "council.quorum_lost" in f]
+    assert len(lost) >= 3 and all('"reasons"' in f and "PatchFailed" in f for f in lost)
