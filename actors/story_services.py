@@ -175,7 +175,7 @@ class RayCouncil:
             repo=repo,
             branch=branch,
             commit=commit,
-            qa=qa[:1],
+            qa=qa,
         )
         request = DeliberationRequest(
             id=deliberation_id,

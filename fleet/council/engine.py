@@ -16,7 +16,7 @@ from typing import Any, Protocol
 
 from fleet.contracts import Deliberation, Evidence, FleetEvent, Proposal, RunContext
 from fleet.council.member import mix
-from fleet.council.outcome import count, decide, gather_evidence, record
+from fleet.council.outcome import count, decide, gather_evidence, record, ship
 from fleet.council.protocol import CouncilState, make_ballot, make_critique, make_proposal, plan
 from fleet.council.schemas import Brief, DeliberationRequest, Step
 from fleet.council.tally import consensus, evidence_keys
@@ -312,6 +312,7 @@ class Council:
                 )
                 version = self._save(key, state, version)
         result = count(state)
+        ship(state, result.winner)
         deliberation = record(state, result)
         decision = decide(state, result, at_ms=self.clock.now_ms())
         self._publish(

@@ -186,8 +186,7 @@ class Member:
         """QA: new pytest files for prose ``criteria`` (path -> source), written as a patch."""
         if self.tools is None or brief.source is None:
             return {}
-        name = "".join(ch if ch.isalnum() else "_" for ch in (brief.task_id or "task")).lower()
-        job = patching.tests_job(criteria, f"tests/test_{name}_qa.py")
+        job = patching.tests_job(criteria, patching.tests_path(brief.task_id, self.agent_id))
         patch = self._patch(brief, job, "tests").patch
         return patching.new_test_files(patch.diff) if patch else {}
 
