@@ -101,3 +101,38 @@ def test_the_winning_patch_is_exactly_the_committed_change(
     _git(check, "add", "-A")
     # the workspace is removed once the story is delivered: the commit is on fleet/<story> in the repo
     assert _git(check, "write-tree") == _git(sample_git, "rev-parse", f"{commit}^{{tree}}")
+
+    # the story report shows the council: every proposal with its test results, the critiques
+    # citing them, the ballots, the winner, and that the committed change is the winner's patch
+    r = client.get(
+        f"{council_stack.base_url}/stories/council-1/report?format=json",
+        headers=council_stack.headers(),
+    )
+    assert r.status_code == 200, r.text
+    councils = [c for c in r.json()["councils"] if c["id"] == result.id]
+    assert len(councils) == 1
+    council = councils[0]
+    assert council["winner"] == winner.id and council["distrusted"] == []
+    assert set(council["suite_tests"]) == set(suite.data["tests"])
+    assert all(
+        p["tested"] and p["tests_passed"] + p["tests_failed"] >= 2 for p in council["proposals"]
+    )
+    assert all(p["diff"] for p in council["proposals"])
+    assert council["committed"] == {
+        "commit": commit,
+        "branch": report.data["branch"],
+        "status": report.data["status"],
+        "equals_winner": True,
+    }
+    md = client.get(
+        f"{council_stack.base_url}/stories/council-1/report", headers=council_stack.headers()
+    ).text
+    assert f"**winner: {winner.author}** (`{winner.id}`)" in md
+    for p in result.proposals:
+        ev = evidence[p.id]
+        total = ev.tests_passed + ev.tests_failed
+        assert f"**{p.author}**, round {p.round} (`{p.id}`)" in md
+        assert f"passes {ev.tests_passed}/{total} evidence tests" in md
+    assert "#### Critiques" in md and "'s proposal, round 1" in md and "[passes " in md
+    assert md.count("- round 1, ") >= len(MEMBERS) - 1  # the ballots of the last vote
+    assert f"Committed change: commit `{commit}`" in md and "**equals the winner's patch**" in md
