@@ -279,6 +279,7 @@ class Council:
             source=req.source,
             base=req.base,
             base_commit=req.base_commit,
+            criteria=req.criteria,
         )
 
     @staticmethod
