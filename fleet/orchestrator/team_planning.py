@@ -1,11 +1,13 @@
 """Planning by the team: the architect's task DAG, deliberated by the council, or the code plan.
 
-For a story with several criteria, the council's architect members propose plans (tasks over the
-criteria, with ``depends_on``; :mod:`fleet.council.plans`), every member critiques and votes
-(Borda), and the winning plan becomes the story's tasks. When there is no architect, the story has
-one criterion, or no valid plan wins (every plan invalid, quorum lost, a model down), the plan
-derived by code from the criteria (:func:`plan_from_criteria`) is used: a story is never stuck
-for want of a plan. Tasks without dependencies are then built in parallel by the driver.
+For a story whose criteria need several tasks (more than one function, or prose criteria beside
+executable ones; criteria about one function are one task and need no plan), the council's
+architect members propose plans (tasks over the criteria, with ``depends_on``;
+:mod:`fleet.council.plans`), every member critiques and votes (Borda), and the winning plan
+becomes the story's tasks. When there is no architect, the criteria are one task, or no valid
+plan wins (every plan invalid, quorum lost, a model down), the plan derived by code from the
+criteria (:func:`plan_from_criteria`) is used: a story is never stuck for want of a plan. Tasks
+without dependencies are then built in parallel by the driver.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from fleet.contracts import Deliberation, Story, Task
 from fleet.council.plans import story_tasks
 from fleet.council.schemas import DeliberationRequest
 from fleet.errors import ControlSignal, FleetError
-from fleet.orchestrator.planning import plan_from_criteria
+from fleet.orchestrator.planning import groups, plan_from_criteria
 
 Deliberate = Callable[[DeliberationRequest], Deliberation]
 
@@ -40,7 +42,7 @@ class TeamPlan:
 
     def __call__(self, story: Story, plan_round: int) -> list[Task]:
         criteria = tuple(c.strip() for c in story.acceptance_criteria if c.strip())
-        if len(criteria) < 2:
+        if len(groups(list(criteria))) < 2:  # criteria about one function: one task, no DAG
             return plan_from_criteria(story, plan_round)
         members, roles = self.council(story)
         architects = tuple(m for m in members if roles.get(m) == "architect")

@@ -121,7 +121,7 @@ def test_no_valid_plan_falls_back_to_the_plan_from_the_criteria():
     assert any(ev.type == "council.quorum_lost" for _, ev in log.read("s1"))
 
 
-def test_no_architect_or_one_criterion_needs_no_planning_council():
+def test_no_architect_or_criteria_of_one_task_need_no_planning_council():
     asked = []
     planner = TeamPlan(council=lambda s: (("developer-1", "qa-1"), {"developer-1": "developer",
                                                                     "qa-1": "qa"}),
@@ -129,6 +129,11 @@ def test_no_architect_or_one_criterion_needs_no_planning_council():
     assert planner(STORY, 2) == plan_from_criteria(STORY, 2) and asked == []
     one = STORY.model_copy(update={"acceptance_criteria": ("divide(6, 3) returns 2.0",)})
     assert planner(one, 1) == plan_from_criteria(one, 1) and asked == []
+    same_function = STORY.model_copy(update={"acceptance_criteria": CRITERIA[:2]})
+    assert len(plan_from_criteria(same_function, 1)) == 1
+    planner = TeamPlan(council=lambda s: (("architect-1",), {"architect-1": "architect"}),
+                       deliberate=asked.append)  # fmt: skip
+    assert planner(same_function, 1) == plan_from_criteria(same_function, 1) and asked == []
 
 
 def test_tasks_without_dependencies_are_built_in_parallel():
@@ -156,3 +161,37 @@ def test_tasks_without_dependencies_are_built_in_parallel():
     services.council = Together()
     view, _ = approve_until_done(log, clock, lifecycle, services)
     assert view.outcome == "done" and order[-1] == t3.id and set(order[:2]) == {t1.id, t2.id}
+
+
+def test_the_winners_patch_ships_on_a_moved_base_when_it_still_applies():
+    from fleet.contracts import Patch, Proposal, Task
+    from fleet.orchestrator.implement import implement
+
+    patch = Patch(base_commit="old", diff="diff --git a/x.py b/x.py\n", files=("x.py",))
+    win = Proposal(id="p", deliberation_id="d", author="developer-1", role="developer",
+                   content="x", patch=patch)  # fmt: skip
+    task = Task(id="p1-t2", story_id="s1", role="developer", description="power")
+
+    class Check:
+        def __init__(self, answer):
+            self.answer, self.seen = answer, []
+
+        def check(self, p):
+            self.seen.append(p.base_commit)
+            return self.answer
+
+    ok = Check(None)
+    got = implement(None, "ctx", STORY, task, win, {}, [], base_commit="new", check=ok)  # type: ignore[arg-type]
+    assert got.diff == patch.diff and got.base_commit == "new" and ok.seen == ["new"]
+    assert implement(None, "ctx", STORY, task, win, {}, [], base_commit="old") is patch  # type: ignore[arg-type]
+
+    class Asked(Exception):
+        pass
+
+    class Model:
+        def complete(self, messages, **kw):
+            raise Asked
+
+    stale = Check("the diff does not apply")
+    with pytest.raises(Asked):  # no longer applies: the developer's model writes a fresh change
+        implement(Model(), "ctx", STORY, task, win, {}, [], base_commit="new", check=stale)  # type: ignore[arg-type]
