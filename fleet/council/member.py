@@ -169,8 +169,8 @@ class Member:
         if own is None:
             return self.propose(brief)
         if brief.criteria:
-            notes = [f"{c.author} ({c.severity}): {_clip(c.content)}" for c in brief.critiques]
-            return self._plan(brief, plans.revise_plan_job(brief.criteria, own.content, notes))
+            said = [f"{c.author} ({c.severity}): {_clip(c.content)}" for c in brief.critiques]
+            return self._plan(brief, plans.revise_plan_job(brief.criteria, own.content, said))
         if self.patches(brief):
             try:
                 return self._patch(brief, patching.revise_job(brief, own), "revise")

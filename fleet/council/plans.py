@@ -50,7 +50,7 @@ def plan_schema(n: int) -> type[PlanDraft]:
     return create_model(
         f"PlanDraft{n}",
         __base__=PlanDraft,
-        tasks=(list[step], Field(min_length=1, max_length=min(n, MAX_TASKS))),  # type: ignore[valid-type]
+        tasks=(list[step], Field(min_length=1, max_length=min(n, MAX_TASKS))),
     )
 
 

@@ -91,7 +91,8 @@ def scripted_architect(messages: Sequence[ChatMessage], schema: dict[str, Any] |
         listed = re.findall(r"^(\d+)\. (.+)$", text.split("The acceptance criteria are:", 1)[-1],
                             re.MULTILINE)  # fmt: skip
         number = {c: int(n) for n, c in listed}
-        tasks, functions = [], []
+        tasks: list[dict[str, Any]] = []
+        functions: list[str] = []
         for i, group in enumerate(groups([c for _, c in listed]), 1):
             prose = len(group) == 1 and parse_criterion(group[0]) is None
             tasks.append({"id": f"t{i}", "criteria": [number[c] for c in group],
