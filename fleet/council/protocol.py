@@ -48,6 +48,9 @@ class CouncilState(BaseModel):
     ballots: list[Ballot] = Field(default_factory=list)
     evidence: list[Evidence] = Field(default_factory=list)
     missing: dict[str, list[str]] = Field(default_factory=dict)
+    failures: dict[str, str] = Field(
+        default_factory=dict, description="'<round>:<step>:<member>' -> why it gave no answer"
+    )
     stopped_early: bool = False
     status: Literal["running", "done", "quorum_lost"] = "running"
     outcome: dict = Field(default_factory=dict, description="the result, or the QuorumLost fields")
