@@ -67,13 +67,18 @@ def _rationale(reply: str) -> str:
     return " ".join(lines[:-1] if len(lines) > 1 else lines)[:400]  # last line: the path
 
 
+def _same(old: str, new: str) -> bool:
+    """Equal but for whitespace (a stub copied back with a blank line more changes nothing)."""
+    return old.split() == new.split()
+
+
 def _attempt(
     reply: str, files: Mapping[str, str], base_commit: str, check: PatchChecker | None
 ) -> tuple[Patch, dict[str, str]]:
     """The patch ``reply`` describes and the new files. Raises EditError when it is not one."""
     new = apply_edits(files, parse_edits(reply))
     patch = make_patch(base_commit, files, new, _rationale(reply))
-    if not patch.diff:
+    if not patch.diff or all(_same(files.get(p, ""), new[p]) for p in patch.files):
         raise EditError(reason="no_edits", detail="the edits change nothing")
     if check is not None and (why := check.check(patch)):
         raise EditError(reason="does_not_apply", detail=why)

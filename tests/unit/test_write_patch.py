@@ -98,3 +98,13 @@ def test_a_continuation_that_still_writes_no_body_fails_with_the_reason() -> Non
     with pytest.raises(PatchFailed, match="change nothing"):
         write_patch(ScriptedChatModel(script=Replies(ECHO, "```\n")), author_messages("c"),
                     STUB_FILES, base_commit="c")  # fmt: skip
+
+
+def test_a_stub_echoed_with_whitespace_changes_only_is_continued() -> None:
+    # Qwen2.5-Coder-0.5B: a SEARCH/REPLACE block repeating the stub, a blank line added
+    search = STUB_FILES["solution.py"]
+    echo = f"solution.py\n<<<<<<< SEARCH\n{search}=======\n\n{search}>>>>>>> REPLACE\n"
+    script = Replies(echo, "    return x - int(x)\n```\n")
+    patch = write_patch(ScriptedChatModel(script=script), author_messages("c"), STUB_FILES,
+                        base_commit="c")  # fmt: skip
+    assert "+    return x - int(x)" in patch.diff and script.seen[1][-1].role == "assistant"
