@@ -35,7 +35,7 @@ from fleet.contracts import (
     Task,
     WorkspaceReport,
 )
-from fleet.errors import ControlSignal, UserError
+from fleet.errors import ControlSignal, QuorumLost, UserError
 from fleet.ledger import UsageLedger
 from fleet.orchestrator.implement import implement
 from fleet.orchestrator.services import Execution
@@ -202,9 +202,10 @@ class RayCouncil:
         try:
             return ray.get(self._ensure().deliberate.remote(request))
         except ray.exceptions.RayTaskError as exc:
-            # A spent budget is the orchestrator's to handle (it parks the story): re-raise the
-            # signal itself, not Ray's wrapper with the remote traceback in its message.
-            if isinstance(exc.cause, ControlSignal):
+            # A spent budget is the orchestrator's to handle (it parks the story), and a lost
+            # quorum parks it at the error gate: re-raise the error itself, not Ray's wrapper
+            # with the remote traceback in its message (the PO reads that reason).
+            if isinstance(exc.cause, ControlSignal | QuorumLost):
                 raise exc.cause from None
             raise
 

@@ -190,6 +190,7 @@ class Council:
                 present=len(present),
                 quorum=req.needed_of(step),
                 missing=tuple(sorted(failed, key=req.members.index)),
+                why=tuple(f"{m}: {why[m][:160]}" for m in sorted(why, key=req.members.index)),
             )
         made = [obj for member, obj in built if member not in failed]
         kind = {

@@ -68,7 +68,8 @@ class TeamPlan:
         except ControlSignal:
             raise  # a spent budget parks the story; it is not a reason to plan differently
         except FleetError as exc:  # quorum lost (every plan invalid), models down, ...
-            self.notes.append(f"no plan won ({type(exc).__name__}): the plan from the criteria")
+            self.notes.append(f"no plan won ({type(exc).__name__}: {str(exc)[:300]}): "
+                              "the plan from the criteria")  # fmt: skip
             return plan_from_criteria(story, plan_round)
         return chosen(deliberation, story, plan_round, self.notes)
 
