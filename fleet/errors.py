@@ -216,15 +216,18 @@ class QuorumLost(InfraError):
         present: int,
         quorum: int,
         missing: tuple[str, ...] = (),
+        why: tuple[str, ...] = (),
     ) -> None:
         super().__init__(
             f"council {deliberation_id} lost quorum in round {round}: {present} of the needed {quorum} "
-            f"members answered (missing: {', '.join(missing) or 'none'})",
+            f"members answered (missing: {', '.join(missing) or 'none'})"
+            + (f"; why: {'; '.join(why)}" if why else ""),
             deliberation_id=deliberation_id,
             round=round,
             present=present,
             quorum=quorum,
             missing=tuple(missing),
+            why=tuple(why),
         )
 
 

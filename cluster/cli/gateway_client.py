@@ -183,6 +183,11 @@ LINES: dict[str, Callable[[Any], str]] = {
         f"  council winner: {e.payload.winner} after {e.payload.rounds} rounds, "
         f"{len(e.payload.ballots)} votes"
     ),
+    "council.quorum_lost": lambda e: (
+        f"  !! council {e.deliberation_id} lost its quorum in round {e.round} "
+        f"({e.present} of {e.quorum} needed answered)"
+        + "".join(f"\n     {k}: {v[:200]}" for k, v in (getattr(e, "failures", None) or {}).items())
+    ),
     "sandbox.run": lambda e: f"    sandbox {' '.join(e.argv[:4])}: {e.payload.status}",
     "workspace.report": _workspace,
     "gate.result": lambda e: (

@@ -182,6 +182,14 @@ def summary(patch: Patch) -> str:
     return text[:400]
 
 
+def tests_path(task_id: str | None, agent_id: str) -> str:
+    """Where a QA member writes its candidate tests: one file per member (``qa-2`` ->
+    ``tests/test_<task>_qa_2.py``), so several QA candidates sit side by side in the suite."""
+    slug = "".join(ch if ch.isalnum() else "_" for ch in (task_id or "task")).lower()
+    who = "".join(ch if ch.isalnum() else "_" for ch in agent_id.split("@", 1)[0]).lower()
+    return f"tests/test_{slug}_{who}.py"
+
+
 def tests_job(criteria: Sequence[str], path: str) -> str:
     """QA's request: a new test file proving the criteria, written before any implementation."""
     lines = [

@@ -60,6 +60,22 @@ def test_lines_from_typed_events():
             make_event("s1", "story.done", clock=c, data={"outcome": "done"}, key="final"),
             "story finished: done",
         ),
+        (
+            make_event(
+                "s1",
+                "council.quorum_lost",
+                clock=c,
+                data={
+                    "deliberation_id": "d1",
+                    "round": 0,
+                    "present": 0,
+                    "quorum": 2,
+                    "failures": {"0:propose:developer-1": "PatchFailed: does not apply"},
+                },
+            ),  # fmt: skip
+            "  !! council d1 lost its quorum in round 0 (0 of 2 needed answered)\n"
+            "     0:propose:developer-1: PatchFailed: does not apply",
+        ),
     ]
     for event, line in cases:
         assert describe(_wire(event)) == line
