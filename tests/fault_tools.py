@@ -82,7 +82,8 @@ def approve_until_done(client: Any, stack: Any, story_id: str, timeout: float = 
     return until(step, timeout, f"story {story_id} to finish", every=0.5)
 
 
-def event_ids(client: Any, stack: Any, story_id: str) -> list[str]:
+def events(client: Any, stack: Any, story_id: str) -> list[dict[str, Any]]:
+    """The story's timeline as the API serves it (the SSE stream, not followed)."""
     r = client.get(
         f"{stack.base_url}/stories/{story_id}/events",
         params={"follow": "false"},
@@ -90,4 +91,83 @@ def event_ids(client: Any, stack: Any, story_id: str) -> list[str]:
     )
     r.raise_for_status()
     frames = [f for f in r.text.split("\n\n") if f.startswith("id:")]
-    return [json.loads(f.split("data: ", 1)[1])["id"] for f in frames]
+    return [json.loads(f.split("data: ", 1)[1]) for f in frames]
+
+
+def event_ids(client: Any, stack: Any, story_id: str) -> list[str]:
+    return [e["id"] for e in events(client, stack, story_id)]
+
+
+def approve_all_until_done(
+    client: Any, stack: Any, story_ids: list[str], timeout: float = 600.0
+) -> dict[str, dict[str, Any]]:
+    """``approve_until_done`` for several stories at once (the PO of a batch); tolerates
+    outages of the API while it polls (it just polls again)."""
+    finished: dict[str, dict[str, Any]] = {}
+
+    def step() -> bool:
+        for sid in story_ids:
+            if sid in finished:
+                continue
+            try:
+                body = story(client, stack, sid)
+                gate = (body["parked"] or {}).get("gate")
+                if body["outcome"] or (gate and gate not in GATES):
+                    finished[sid] = body
+                elif gate:
+                    client.post(
+                        f"{stack.base_url}/stories/{sid}/approvals",
+                        json={"approved": True},
+                        headers=stack.headers(),
+                    )
+            except Exception:  # the API is down or restarting: poll again
+                continue
+        return len(finished) == len(story_ids)
+
+    until(step, timeout, f"stories {story_ids} to finish", every=0.5)
+    return finished
+
+
+def assert_clean_finish(client: Any, stack: Any, story_id: str, seen_before: list[str]) -> None:
+    """Done on the exact FSM path, every event seen before the fault still there, none twice."""
+    body = story(client, stack, story_id)
+    assert body["outcome"] == "done", (story_id, body["parked"], body["transitions"])
+    assert [(t["from"], t["to"]) for t in body["transitions"]] == FSM_PATH, body["transitions"]
+    after = events(client, stack, story_id)
+    ids = [e["id"] for e in after]
+    assert len(ids) == len(set(ids)), f"{story_id}: an event was stored twice"
+    assert set(seen_before) <= set(ids), f"{story_id} lost: {set(seen_before) - set(ids)}"
+    types = [e["type"] for e in after]
+    assert types.count("story.transition") == 6 and types.count("story.done") == 1, types
+
+
+# ---------------------------------------------------------------- a private `fleet up` stack
+
+
+def private_stack_env(tmp: Path) -> dict[str, str]:
+    """Environment for the real CLI on a private stack: free ports, its own data dir and Ray
+    token (the head has token auth on, so the test's RAY_AUTH_MODE=disabled is dropped)."""
+    from cluster.graphserver import free_port
+
+    drop = ("RAY_AUTH_MODE", "RAY_AUTH_TOKEN", "FLEET_PO_TOKEN", "FLEET_VIEWER_TOKEN")
+    env = {k: v for k, v in os.environ.items() if k not in drop}
+    env.update({"FLEET_DATA_DIR": str(tmp / "data"), "RAY_AUTH_TOKEN_PATH": str(tmp / "ray_token")})
+    for var in ("FLEET_REDIS_PORT", "FLEET_RAY_GCS_PORT", "FLEET_DASHBOARD_PORT"):
+        env[var] = str(free_port())
+    env["FLEET_GATEWAY_PORT"] = str(free_port())
+    return env
+
+
+def fleet_cli(env: dict[str, str], *argv: str, timeout: float = 400) -> tuple[int, str]:
+    """Run ``fleet ARGV`` in its own process (its own Ray driver, as a user's shell would)."""
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-m", "cluster.cli", *argv],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    return done.returncode, done.stdout + done.stderr
