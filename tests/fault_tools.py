@@ -171,3 +171,101 @@ def fleet_cli(env: dict[str, str], *argv: str, timeout: float = 400) -> tuple[in
         timeout=timeout,
     )
     return done.returncode, done.stdout + done.stderr
+
+
+# ---------------------------------------------------------------- a second Ray node
+
+
+class WorkerNode:
+    """A second Ray node on this machine joining a running head: ``ray start --block`` in a
+    session of its own (so every process of the node - raylet, agents, the workers it starts -
+    is found by session id and can be SIGKILLed together), loopback only, 0 CPUs and
+    ``{resource: amount}`` (only actors that ask for it, or prefer it, land there)."""
+
+    def __init__(self, gcs_address: str, temp_dir: Path, *, resource: str, amount: float = 4):
+        self.gcs_address, self.temp_dir = gcs_address, temp_dir
+        self.resource, self.amount = resource, amount
+        self.proc: Any = None
+        self.node_id: str | None = None
+
+    def start(self, ray_mod: Any, timeout: float = 180.0) -> str:
+        import subprocess
+
+        from cluster.graphserver import free_port
+        from cluster.rayhead import ray_cli
+
+        self.temp_dir.mkdir(parents=True, exist_ok=True)
+        ports = {
+            "--dashboard-agent-listen-port": free_port(),
+            "--dashboard-agent-grpc-port": free_port(),
+            "--metrics-export-port": free_port(),
+            "--runtime-env-agent-port": free_port(),
+        }
+        cmd = [
+            ray_cli(),
+            "start",
+            "--address",
+            self.gcs_address,
+            "--node-ip-address",
+            "127.0.0.1",
+            "--num-cpus",
+            "0",
+            "--resources",
+            json.dumps({self.resource: self.amount}),
+            "--object-store-memory",
+            "80000000",
+            "--temp-dir",
+            str(self.temp_dir),
+            "--disable-usage-stats",
+            "--block",
+            *[str(a) for kv in ports.items() for a in kv],
+        ]
+        with (self.temp_dir / "ray-start.log").open("ab") as log:
+            self.proc = subprocess.Popen(
+                cmd,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        self.node_id = until(lambda: self._alive(ray_mod), timeout, "the worker node to join")
+        return self.node_id
+
+    def _alive(self, ray_mod: Any) -> str | None:
+        if self.proc.poll() is not None:
+            tail = (self.temp_dir / "ray-start.log").read_text()[-2000:]
+            raise AssertionError(f"ray start exited {self.proc.returncode}: {tail}")
+        for n in ray_mod.nodes():
+            if n["Alive"] and n["Resources"].get(self.resource):
+                return str(n["NodeID"])
+        return None
+
+    def pids(self) -> set[int]:
+        from cluster import proctree
+
+        return proctree.members(self.proc.pid) if self.proc else set()
+
+    def kill(self, ray_mod: Any, timeout: float = 90.0) -> set[int]:
+        """SIGKILL every process of the node at once; wait until the head declares it dead."""
+        import contextlib
+
+        from cluster import proctree
+
+        victims = self.pids()
+        for pid in victims:
+            with contextlib.suppress(ProcessLookupError):
+                sigkill(pid)
+        until(lambda: not [p for p in victims if proctree.alive(p)], 30, "the node's processes")
+        self.proc.wait(timeout=10)
+
+        def dead() -> bool:
+            return not any(n["Alive"] for n in ray_mod.nodes() if n["NodeID"] == self.node_id)
+
+        until(dead, timeout, "the head to declare the worker node dead")
+        return victims
+
+    def stop(self) -> None:
+        from cluster import proctree
+
+        if self.proc is not None and self.proc.poll() is None:
+            proctree.stop_session(self.proc.pid, grace=10)
