@@ -247,22 +247,34 @@ class WorkerNode:
 
     def kill(self, ray_mod: Any, timeout: float = 90.0) -> set[int]:
         """SIGKILL every process of the node at once; wait until the head declares it dead."""
+        victims = self.pids()
+        self.kill_now(victims)
+        self.wait_dead(ray_mod, timeout)
+        return victims
+
+    def kill_now(self, victims: set[int] | None = None) -> float:
+        """SIGKILL every process of the node; return when they are gone (monotonic time of the kill)."""
         import contextlib
 
         from cluster import proctree
 
-        victims = self.pids()
+        victims = self.pids() if victims is None else victims
+        killed_at = time.monotonic()
         for pid in victims:
             with contextlib.suppress(ProcessLookupError):
                 sigkill(pid)
         until(lambda: not [p for p in victims if proctree.alive(p)], 30, "the node's processes")
         self.proc.wait(timeout=10)
+        return killed_at
+
+    def wait_dead(self, ray_mod: Any, timeout: float = 90.0) -> float:
+        """Wait until the head's GCS declares the node dead (its health checks fail)."""
 
         def dead() -> bool:
             return not any(n["Alive"] for n in ray_mod.nodes() if n["NodeID"] == self.node_id)
 
         until(dead, timeout, "the head to declare the worker node dead")
-        return victims
+        return time.monotonic()
 
     def stop(self) -> None:
         from cluster import proctree
