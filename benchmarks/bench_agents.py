@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -423,20 +424,28 @@ def main(argv: list[str] | None = None) -> int:
           f"{sum(t.kind == 'repo' for t in tasks)} repository", flush=True)  # fmt: skip
     results = {name: ArmResult() for name in arms}
     # Task by task, every arm on it in turn: a run cut short still compares arms on the same tasks.
-    for i, task in enumerate(tasks, 1):
-        for name in arms:
-            if name == "raw" and task.kind != "humaneval":
-                continue
-            r = ARMS[name]([task], chat, args)
-            acc = results[name]
-            for kind in r.total:
-                acc.total[kind] = acc.total.get(kind, 0) + r.total[kind]
-                acc.passed[kind] = acc.passed.get(kind, 0) + r.passed[kind]
-            acc.tokens += r.tokens
-            acc.seconds += r.seconds
-        tally = ", ".join(f"{n} {sum(a.passed.values())}/{sum(a.total.values())}"
-                          for n, a in results.items())  # fmt: skip
-        print(f"[{i}/{len(tasks)}] {task.id} done; so far: {tally}", flush=True)
+    # SIGTERM (a time limit) ends the run like Ctrl-C: the figures so far are printed, marked.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    done = 0
+    try:
+        for i, task in enumerate(tasks, 1):
+            for name in arms:
+                if name == "raw" and task.kind != "humaneval":
+                    continue
+                r = ARMS[name]([task], chat, args)
+                acc = results[name]
+                for kind in r.total:
+                    acc.total[kind] = acc.total.get(kind, 0) + r.total[kind]
+                    acc.passed[kind] = acc.passed.get(kind, 0) + r.passed[kind]
+                acc.tokens += r.tokens
+                acc.seconds += r.seconds
+            done = i
+            tally = ", ".join(f"{n} {sum(a.passed.values())}/{sum(a.total.values())}"
+                              for n, a in results.items())  # fmt: skip
+            print(f"[{i}/{len(tasks)}] {task.id} done; so far: {tally}", flush=True)
+    except KeyboardInterrupt:
+        # a task cut mid-way may have been counted by some arms only: drop nothing, say so
+        print(f"== INTERRUPTED after {done} of {len(tasks)} tasks: partial figures", flush=True)
     for name, r in results.items():
         for kind in ("humaneval", "repo"):
             if r.total.get(kind):

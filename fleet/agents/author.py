@@ -3,7 +3,9 @@
 The model sees the code (a context pack) and answers in the edit format below; code turns the
 answer into a ``Patch`` and checks it applies to a clean checkout of the base commit. An edit
 that does not fit (search text not found, ambiguous, unsafe path, broken syntax, a diff that
-does not apply) goes back to the model once, with the reason.
+does not apply) goes back to the model once, with the reason; a reply that copies a body-less
+function unchanged is followed instead by a request to *continue* that function
+(``fleet.agents.stubs``): the reply begins with the stub and the model writes what follows.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 
+from fleet.agents.stubs import Stub, completed, continuation, prefix
 from fleet.contracts import ChatMessage, ContextPack, Patch
 from fleet.errors import InvalidModelOutput
 from fleet.patches import EditError, apply_edits, make_patch, parse_edits
@@ -64,17 +67,37 @@ def _rationale(reply: str) -> str:
     return " ".join(lines[:-1] if len(lines) > 1 else lines)[:400]  # last line: the path
 
 
+def _same(old: str, new: str) -> bool:
+    """Equal but for whitespace (a stub copied back with a blank line more changes nothing)."""
+    return old.split() == new.split()
+
+
 def _attempt(
     reply: str, files: Mapping[str, str], base_commit: str, check: PatchChecker | None
 ) -> tuple[Patch, dict[str, str]]:
     """The patch ``reply`` describes and the new files. Raises EditError when it is not one."""
     new = apply_edits(files, parse_edits(reply))
     patch = make_patch(base_commit, files, new, _rationale(reply))
-    if not patch.diff:
+    if not patch.diff or all(_same(files.get(p, ""), new[p]) for p in patch.files):
         raise EditError(reason="no_edits", detail="the edits change nothing")
     if check is not None and (why := check.check(patch)):
         raise EditError(reason="does_not_apply", detail=why)
     return patch, {p: new[p] for p in patch.files}
+
+
+def _continue_request(stub: Stub, files: Mapping[str, str]) -> list[ChatMessage]:
+    """A focused request to write ``stub``'s body: its file, and the reply begun with the stub
+    (in the long edit-format conversation the model keeps closing the function unchanged)."""
+    ask = (
+        f"The function `{stub.name}` in `{stub.path}` has no body yet. The file:\n```python\n"
+        f"{files[stub.path].rstrip()}\n```\nWrite the complete function `{stub.name}`: its body "
+        "must do what its docstring says."
+    )
+    return [
+        ChatMessage(role="system", content=SYSTEM),
+        ChatMessage(role="user", content=ask),
+        ChatMessage(role="assistant", content=prefix(stub)),
+    ]
 
 
 def write_patch(
@@ -124,29 +147,37 @@ def write_change(
         else:
             convo.insert(0, ChatMessage(role="system", content=f"{SYSTEM}\n\n{EDIT_FORMAT}"))
     reply, reason, name = "", "", "model"
+    stub: Stub | None = None  # the body-less function the last reply echoed: continue it next
     for attempt in range(retries + 1):
+        ask = _continue_request(stub, files) if stub else convo
         response = model.complete(
-            convo,
-            # a correction decoded greedily tends to repeat the rejected reply: sample it
-            temperature=temperature if attempt == 0 else max(temperature, 0.6),
+            ask,
+            # a correction decoded greedily tends to repeat the rejected reply: sample it (a
+            # continuation is a new request: decoded like the first)
+            temperature=temperature if attempt == 0 or stub else max(temperature, 0.6),
             seed=None if seed is None else seed + attempt,
             max_tokens=max_tokens,
         )
         reply, name = response.text, response.model or name
+        if stub is not None:
+            reply = completed(stub, reply)
         try:
             return _attempt(reply, files, base_commit, check)
         except EditError as exc:
             reason = str(exc)
-            if exc.fields.get("reason") == "no_edits" and "change nothing" in reason:
+            echoed = exc.fields.get("reason") == "no_edits" and "change nothing" in reason
+            if echoed:
                 reason += (
                     " (your reply repeats the current code; write the new code that does the task)"
                 )
-        convo += [
-            ChatMessage(role="assistant", content=reply),
-            ChatMessage(
-                role="user",
-                content=f"Your edit could not be applied: {reason}\nReply again with corrected "
-                "edit blocks only.",
-            ),
-        ]
+            stub = continuation(reply, files) if echoed and stub is None else None
+        if stub is None:
+            convo += [
+                ChatMessage(role="assistant", content=reply),
+                ChatMessage(
+                    role="user",
+                    content=f"Your edit could not be applied: {reason}\nReply again with corrected "
+                    "edit blocks only.",
+                ),
+            ]
     raise PatchFailed(model=name, reason=reason, raw=reply)

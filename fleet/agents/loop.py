@@ -63,10 +63,11 @@ def _act(reply: str, ws: LoopWorkspace) -> str | None:
             edits = [e for e in parse_edits(reply) if isinstance(e, SearchReplace)]
             current = ws.files()
             new = apply_edits(current, edits)
-            ws.write({p: t for p, t in new.items() if current.get(p) != t})
+            changed = {p: t for p, t in new.items() if current.get(p) != t}
+            ws.write(changed)
         except EditError as exc:
             return f"The edit was not applied: {exc}"
-        return f"Edited {', '.join(dict.fromkeys(e.path for e in edits))}."
+        return f"Edited {', '.join(changed)}."
     if command := _BASH.search(reply):
         try:
             argv = shlex.split(command.group(1).strip().split("\n")[0])

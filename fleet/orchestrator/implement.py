@@ -17,6 +17,7 @@ from collections.abc import Mapping, Sequence
 
 from fleet.agents import PatchFailed, author_messages, write_change
 from fleet.agents.loop import LoopWorkspace, run_loop
+from fleet.agents.stubs import stubs
 from fleet.contracts import ContextPack, Patch, Proposal, Story, Task
 from fleet.orchestrator.acceptance import Example, acceptance_tests, examples
 from fleet.patches import make_patch
@@ -35,35 +36,6 @@ def task_criteria(story: Story, task: Task) -> list[str]:
     return mine or [c for c in story.acceptance_criteria if c.strip()]
 
 
-def stubs(files: Mapping[str, str]) -> list[str]:
-    """``path: name`` of every top-level function whose body is only a docstring, ``pass``,
-    ``...`` or ``raise NotImplementedError`` (small models tend to copy such a stub unchanged)."""
-    out: list[str] = []
-    for path, text in sorted(files.items()):
-        if not path.endswith(".py") or path.rsplit("/", 1)[-1].startswith("test_"):
-            continue
-        try:
-            tree = ast.parse(text)
-        except SyntaxError:
-            continue
-        for node in tree.body:
-            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and _empty(node.body):
-                out.append(f"{path}: {node.name}")
-    return out
-
-
-def _empty(body: Sequence[ast.stmt]) -> bool:
-    for stmt in body:
-        if isinstance(stmt, ast.Pass):
-            continue
-        if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant):
-            continue  # a docstring or ``...``
-        if isinstance(stmt, ast.Raise) and "NotImplementedError" in ast.dump(stmt):
-            continue
-        return False
-    return True
-
-
 def instruction(
     story: Story,
     task: Task,
@@ -74,7 +46,7 @@ def instruction(
     """What to do, after the context: the task, its criteria, the council's decision, findings."""
     lines = [f"Task: {task.description}", "Acceptance criteria:"]
     lines += [f"- {c}" for c in task_criteria(story, task)]
-    empty = stubs(files or {})
+    empty = [f"{s.path}: {s.name}" for s in stubs(files or {})]
     if empty:
         lines.append("Functions that have no body yet: " + "; ".join(empty[:10]))
     if winner is not None and winner.content:

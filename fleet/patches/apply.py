@@ -140,11 +140,21 @@ _DEFS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
 
 def _search_file(files: Mapping[str, str], edit: SearchReplace) -> str:
     """The file a SEARCH/REPLACE edit goes to: its path, or — when that file does not exist
-    (small models copy the example's path) — the one file that holds the SEARCH text."""
-    if edit.path in files or not edit.search.strip():
+    (small models copy the example's path) or no path was given — the one file that holds the
+    SEARCH text."""
+    if edit.path is not None and (edit.path in files or not edit.search.strip()):
         return edit.path
     holders = [p for p, text in sorted(files.items()) if edit.search in text]
-    return holders[0] if len(holders) == 1 else edit.path
+    if len(holders) == 1:
+        return holders[0]
+    if edit.path is None:
+        raise EditError(
+            reason="malformed",
+            detail="a SEARCH/REPLACE block has no file path"
+            + (" and its SEARCH text is in several files" if holders else "")
+            + ": put the path on the line before <<<<<<< SEARCH",
+        )
+    return edit.path
 
 
 def _function_file(files: Mapping[str, str], edit: FunctionEdit) -> str:

@@ -44,9 +44,10 @@ class EditError(UserError):
 
 @dataclass(frozen=True)
 class SearchReplace:
-    """Replace ``search`` (exact lines of ``path``) by ``replace``; empty search: create/append."""
+    """Replace ``search`` (exact lines of ``path``) by ``replace``; empty search: create/append.
+    ``path`` None: the one file holding ``search`` (a model left the path line out)."""
 
-    path: str
+    path: str | None
     search: str
     replace: str
 
@@ -127,7 +128,7 @@ def _blocks(lines: list[str]) -> tuple[list[Edit], set[int]]:
             i += 1
         if i >= len(lines) and not replace and not search:
             break
-        if path is None:
+        if path is None and not any(line.strip() for line in search):
             raise EditError(
                 reason="malformed",
                 detail="a SEARCH/REPLACE block has no file path: put the path on the line before "

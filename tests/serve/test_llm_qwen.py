@@ -161,3 +161,59 @@ def test_a_request_for_another_model_is_refused_not_answered(llm_url, models):
     assert "'local-smollm2' is not served here" in resp.json()["error"]["message"]
     listed = httpx.get(f"{llm_url}/models", timeout=30).json()
     assert [m["id"] for m in listed["data"]] == [MODEL]
+
+
+STUB = {
+    "text_utils.py": 'def count_vowels(text: str) -> int:\n    """Return how many vowels (a, e, i, '
+    'o, u, in either case) ``text`` holds.\n    >>> count_vowels("Hello World")\n    3\n    """\n',
+    "README.md": "Text utilities.\n",
+}
+
+
+def test_the_real_model_writes_a_body_for_a_stub_as_a_patch_that_applies(llm_url, models):
+    """The agents' edit path (context, edit format, parse, apply, continuation of an echoed
+    stub) with the real model: the change is a patch, the function now works."""
+    from fleet.agents import author_messages, write_change
+
+    model = build_chat_model(models, MODEL, llm_base_url=llm_url)
+    context = "## files\n" + "\n".join(f"{p}:\n{t}" for p, t in STUB.items())
+    ask = author_messages(context, instruction="Task: implement count_vowels in the repository.")
+    patch, new = write_change(model, ask, STUB, base_commit="base", max_tokens=384)
+    assert patch.files == ("text_utils.py",) and "+" in patch.diff
+    scope: dict = {}
+    exec(compile(new["text_utils.py"], "text_utils.py", "exec"), scope)  # noqa: S102 - model code, test-only
+    assert scope["count_vowels"]("Hello World") == 3 and scope["count_vowels"]("xyz AEI") == 3
+
+
+def test_the_tool_loop_runs_on_the_real_model_in_the_sandbox(llm_url, models, tmp_path):
+    """The ``agent`` strategy's loop with the real model: every step is acted on in a bubblewrap
+    copy (a command run, an edit applied or refused, or the format asked again) and the loop ends
+    within its step budget with the copy's difference as its patch."""
+    from fleet.adapters.audited_sandbox import AuditedSandbox
+    from fleet.adapters.bwrap_sandbox import BwrapSandbox
+    from fleet.adapters.sandbox_workspace import SandboxWorkspace
+    from fleet.agents.loop import run_loop
+    from fleet.contracts import RunContext
+    from fleet.policy import PolicyEngine
+
+    model = build_chat_model(models, MODEL, llm_base_url=llm_url)
+    sandbox = AuditedSandbox(BwrapSandbox(), PolicyEngine(load("policy.yaml")))
+    ctx = RunContext(story_id="s", task_id="t", role="developer", phase="build")
+    ws = SandboxWorkspace(sandbox, STUB, context=ctx, root=tmp_path)
+    seen: list[str] = []
+
+    class Watch:
+        def complete(self, messages, **kw):
+            seen.append(messages[-1].content)
+            return model.complete(messages, **kw)
+
+    msgs = [ChatMessage(role="system", content="You are a developer."),
+            ChatMessage(role="user", content="Implement count_vowels in text_utils.py.")]  # fmt: skip
+    result = run_loop(Watch(), ws, msgs, base_files=STUB, base_commit="b", step_limit=3,
+                      max_tokens=256)  # fmt: skip
+    assert 1 <= result.steps <= 3 and result.exit in ("submitted", "step_limit")
+    assert result.tokens > 0 and len(seen) == result.steps
+    known = ("exit code", "Edited ", "The edit was not applied", "No action found",
+             "The command does not parse", "The bash block is empty")  # fmt: skip
+    assert all(o.startswith(known) for o in seen[1:]), seen[1:]
+    assert set(result.patch.files) <= set(ws.files())

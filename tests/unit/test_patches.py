@@ -166,3 +166,21 @@ def test_a_whole_file_answer_does_not_import_the_files_own_functions_into_it():
     new = apply_edits({"calc/ops.py": ops}, parse_edits(reply))
     assert "from calc import" not in new["calc/ops.py"]
     assert "def divide(a, b):" in new["calc/ops.py"]
+
+
+def test_a_block_without_path_goes_to_the_one_file_holding_its_search_text():
+    # Qwen2.5-Coder-0.5B on HumanEval/2 left the path line out
+    reply = "<<<<<<< SEARCH\n    pass\n=======\n    return False\n>>>>>>> REPLACE\n"
+    new = apply_edits({"solution.py": STUB, "README.md": "hi\n"}, parse_edits(reply))
+    assert new["solution.py"].endswith("    return False\n") and new["README.md"] == "hi\n"
+
+
+def test_a_block_without_path_whose_search_text_is_in_two_files_asks_for_the_path():
+    reply = "<<<<<<< SEARCH\n    pass\n=======\n    return False\n>>>>>>> REPLACE\n"
+    with pytest.raises(EditError, match="no file path and its SEARCH text is in several"):
+        apply_edits({"a.py": STUB, "b.py": STUB}, parse_edits(reply))
+
+
+def test_a_new_file_block_without_path_is_malformed():
+    with pytest.raises(EditError, match="no file path"):
+        parse_edits("<<<<<<< SEARCH\n=======\nX = 1\n>>>>>>> REPLACE\n")

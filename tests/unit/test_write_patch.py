@@ -64,3 +64,47 @@ def test_the_checker_refusal_is_fed_back() -> None:
         write_patch(ScriptedChatModel(script=script), author_messages("c"), FILES,
                     base_commit="c", check=Refuse())  # fmt: skip
     assert "does not apply" in err.value.reason and "does not apply" in script.seen[1][-1].content
+
+
+STUB_FILES = {
+    "solution.py": 'def trunc(x: float) -> float:\n    """The decimal part of x."""\n',
+    "README.md": "Utilities.\n",
+}
+ECHO = "```python\n# solution.py\n" + STUB_FILES["solution.py"] + "```\n"
+
+
+def test_an_echoed_stub_is_continued_not_corrected() -> None:
+    # Qwen2.5-Coder-0.5B copies body-less functions back unchanged; asked to continue the
+    # function (the reply begins with the stub), it writes the body.
+    script = Replies(ECHO, "    return x - int(x)\n```\n")
+    patch = write_patch(ScriptedChatModel(script=script), author_messages("ctx"), STUB_FILES,
+                        base_commit="c")  # fmt: skip
+    assert "+    return x - int(x)" in patch.diff and patch.files == ("solution.py",)
+    ask = script.seen[1]
+    assert ask[-1].role == "assistant"
+    assert ask[-1].content == "solution.py\n```python\n" + STUB_FILES["solution.py"]
+    assert "`trunc` in `solution.py` has no body yet" in ask[1].content  # a focused request
+    assert STUB_FILES["solution.py"].strip() in ask[1].content and ECHO not in ask[1].content
+
+
+def test_a_continuation_answered_with_the_whole_function_is_taken_as_it_is() -> None:
+    whole = "```python\ndef trunc(x: float) -> float:\n    return x % 1\n```\n"
+    patch = write_patch(ScriptedChatModel(script=Replies(ECHO, whole)), author_messages("c"),
+                        STUB_FILES, base_commit="c")  # fmt: skip
+    assert "+    return x % 1" in patch.diff
+
+
+def test_a_continuation_that_still_writes_no_body_fails_with_the_reason() -> None:
+    with pytest.raises(PatchFailed, match="change nothing"):
+        write_patch(ScriptedChatModel(script=Replies(ECHO, "```\n")), author_messages("c"),
+                    STUB_FILES, base_commit="c")  # fmt: skip
+
+
+def test_a_stub_echoed_with_whitespace_changes_only_is_continued() -> None:
+    # Qwen2.5-Coder-0.5B: a SEARCH/REPLACE block repeating the stub, a blank line added
+    search = STUB_FILES["solution.py"]
+    echo = f"solution.py\n<<<<<<< SEARCH\n{search}=======\n\n{search}>>>>>>> REPLACE\n"
+    script = Replies(echo, "    return x - int(x)\n```\n")
+    patch = write_patch(ScriptedChatModel(script=script), author_messages("c"), STUB_FILES,
+                        base_commit="c")  # fmt: skip
+    assert "+    return x - int(x)" in patch.diff and script.seen[1][-1].role == "assistant"
