@@ -35,6 +35,7 @@ from fleet.contracts import (
     Task,
     WorkspaceReport,
 )
+from fleet.council.patching import developer_temperature
 from fleet.errors import ControlSignal, UserError
 from fleet.ledger import UsageLedger
 from fleet.orchestrator.implement import implement
@@ -112,7 +113,7 @@ class RayCouncil:
                 context_service=context_name(s),
                 chat_model_factory=scripted_factory(a, m),
                 # the first developer decodes greedily (the single best guess); the others sample
-                temperature=0.0 if a.split("@", 1)[0] == "developer-1" else 0.7,
+                temperature=developer_temperature(a) if role_of(a) == "developer" else 0.7,
             )
             for a, m in new.items()
         ]

@@ -223,3 +223,10 @@ def test_members_sample_with_their_own_seeds():
     run(members, request(rounds=0, early_stop=False))
     all_seeds = [s for group in seeds.values() for s in group]
     assert len(all_seeds) == len(set(all_seeds)) == 6
+
+
+def test_developers_sample_mildly_and_the_first_decodes_greedily():
+    from fleet.council.patching import developer_temperature
+
+    temps = [developer_temperature(f"developer-{n}@s1") for n in (1, 2, 3, 9)]
+    assert temps == [0.0, 0.3, 0.5, 0.6] and developer_temperature("developer") == 0.5
