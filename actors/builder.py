@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import inspect
 import os
+import zlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -47,15 +48,46 @@ def build(cls: type, opts: ActorOptions, *args: Any, **kwargs: Any) -> Any:
         options["lifetime"] = "detached"
     if opts.max_concurrency:
         options["max_concurrency"] = opts.max_concurrency
-    resources = dict(opts.resources or {})
-    # On KubeRay the CPU worker group advertises this custom resource; asking for a sliver keeps
-    # the fleet's actors off the head and the GPU nodes. Unset on the embedded default.
-    placement = os.environ.get("FLEET_ACTOR_RESOURCE")
-    if placement:
-        resources.setdefault(placement, 0.001)
-    if resources:
-        options["resources"] = resources
+    if opts.resources:
+        options["resources"] = dict(opts.resources)
+    options |= placement(opts.name)
     return ray.remote(_redacting(cls)).options(**options).remote(*args, **kwargs)
+
+
+PLACEMENT_ENV = "FLEET_ACTOR_RESOURCE"
+
+
+def placement(name: str) -> dict[str, Any]:
+    """A *soft* preference for the nodes advertising ``$FLEET_ACTOR_RESOURCE``.
+
+    On KubeRay the CPU worker group advertises that custom resource (the embedded default
+    leaves it unset). The actor goes to one of those nodes (picked by its name, so the
+    fleet's actors spread over them), but the preference is soft: when that node dies, Ray
+    restarts the actor (``max_restarts``) on any node that is left instead of keeping it
+    pending, and with no such node alive the actor goes anywhere. The variable is passed on
+    in the actor's environment, so the actors it builds (the orchestrator builds the council,
+    the agents and the sandbox supervisor) get the same preference.
+    """
+    resource = os.environ.get(PLACEMENT_ENV)
+    if not resource:
+        return {}
+    from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+    options: dict[str, Any] = {"runtime_env": {"env_vars": {PLACEMENT_ENV: resource}}}
+    nodes = sorted(
+        n["NodeID"] for n in ray.nodes() if n.get("Alive") and n["Resources"].get(resource, 0) > 0
+    )
+    if nodes:
+        node = nodes[zlib.crc32(name.encode()) % len(nodes)]
+        options["scheduling_strategy"] = NodeAffinitySchedulingStrategy(node, soft=True)
+        # Measured on Ray 2.60: a detached actor that asks for no resource at all (num_cpus=0)
+        # may be granted by whichever raylet its lease reaches, ignoring the soft affinity (2 of
+        # 6 actors created by another actor landed off the node); a token request makes it stick.
+        options["memory"] = TOKEN_MEMORY
+    return options
+
+
+TOKEN_MEMORY = 1 << 20  # bytes of Ray's logical ``memory`` resource, a scheduling hint only
 
 
 @functools.cache

@@ -37,6 +37,12 @@ class OrchestratorSettings(BaseModel):
         ("developer-1", "qa-1", "architect-1"), description="council members for each task"
     )
     rounds: int = Field(1, ge=0, description="critique/revise rounds per council")
+    plan_by_team: bool = Field(
+        True,
+        description="stories with 2+ criteria: the architect proposes the task DAG and the "
+        "council deliberates on it (the plan derived from the criteria is the fallback); "
+        "False: always the plan derived from the criteria",
+    )
     phase_timeout_s: float = Field(
         600.0,
         gt=0,

@@ -35,7 +35,8 @@ from fleet.contracts import (
     Task,
     WorkspaceReport,
 )
-from fleet.errors import ControlSignal, FleetError, UserError
+from fleet.council.patching import developer_temperature
+from fleet.errors import ControlSignal, QuorumLost, UserError
 from fleet.ledger import UsageLedger
 from fleet.orchestrator.implement import implement
 from fleet.orchestrator.services import Execution
@@ -113,7 +114,7 @@ class RayCouncil:
                 context_service=context_name(s),
                 chat_model_factory=scripted_factory(a, m),
                 # the first developer decodes greedily (the single best guess); the others sample
-                temperature=0.0 if a.split("@", 1)[0] == "developer-1" else 0.7,
+                temperature=developer_temperature(a) if role_of(a) == "developer" else 0.7,
             )
             for a, m in new.items()
         ]
@@ -155,7 +156,7 @@ class RayCouncil:
         text = [task.description, *(f"Acceptance: {c}" for c in story.acceptance_criteria)]
         if findings:
             text += ["The last attempt failed; fix:", *list(findings)[:6]]
-        council = self._ensure()
+        self._ensure()  # the configured members exist before the QA step asks them
         retry = retries(self.log, story.id, deliberation_id)
         if retry:  # the PO approved the error gate after a lost quorum: a fresh council
             deliberation_id = f"{deliberation_id}:retry{retry}"
@@ -176,7 +177,7 @@ class RayCouncil:
             repo=repo,
             branch=branch,
             commit=commit,
-            qa=qa[:1],
+            qa=qa,
         )
         request = DeliberationRequest(
             id=deliberation_id,
@@ -196,13 +197,17 @@ class RayCouncil:
             base=branch,
             base_commit=commit,
         )
+        return self.run(request)
+
+    def run(self, request: Any) -> Deliberation:
+        """One ``DeliberationRequest`` on the council actor (task councils, planning councils)."""
         try:
-            return ray.get(council.deliberate.remote(request))
+            return ray.get(self._ensure().deliberate.remote(request))
         except ray.exceptions.RayTaskError as exc:
-            # A spent budget is the orchestrator's to handle (it parks the story), and a fleet
-            # error (a lost quorum, with each member's reason) is a clear message: re-raise the
-            # error itself, not Ray's wrapper with the remote traceback (and colour codes) in it.
-            if isinstance(exc.cause, ControlSignal | FleetError):
+            # A spent budget is the orchestrator's to handle (it parks the story), and a lost
+            # quorum parks it at the error gate: re-raise the error itself, not Ray's wrapper
+            # with the remote traceback in its message (the PO reads that reason).
+            if isinstance(exc.cause, ControlSignal | QuorumLost):
                 raise exc.cause from None
             raise
 
@@ -216,12 +221,14 @@ def context_name(settings: OrchestratorSettings) -> str:
 
 def scripted_factory(agent: str, model: str | None) -> Any:
     """For the scripted model, developers and QA get the sample's scripted developer (it writes
-    the sample's change as edit blocks); None otherwise (models.yaml routing)."""
-    if model != "scripted" or role_of(agent) not in ("developer", "qa"):
+    the sample's change as edit blocks) and the architect the scripted planner (task DAGs);
+    None otherwise (models.yaml routing)."""
+    if model != "scripted" or role_of(agent) not in ("developer", "qa", "architect"):
         return None
-    from fleet.orchestrator.sample import scripted_developer
+    from fleet.orchestrator.sample import scripted_architect, scripted_developer
 
-    return partial(registry.chat_client, "scripted", script=scripted_developer, name="scripted")
+    script = scripted_architect if role_of(agent) == "architect" else scripted_developer
+    return partial(registry.chat_client, "scripted", script=script, name="scripted")
 
 
 class WorkspaceExecutor:

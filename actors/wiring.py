@@ -18,6 +18,7 @@ from fleet.coach import score_story
 from fleet.config import load
 from fleet.orchestrator.planning import plan_from_criteria
 from fleet.orchestrator.services import Services, summary_docs
+from fleet.orchestrator.team_planning import TeamPlan
 from fleet.ports import EventLog
 from fleet.rigor import evaluate
 
@@ -35,17 +36,29 @@ def decision_graph(settings: OrchestratorSettings) -> Any:
 
 
 def default_services(settings: OrchestratorSettings, log: EventLog) -> Services:
-    """The real collaborators: coach, criteria planner, council actor, workspace runner, rigor gate."""
+    """The real collaborators: coach, the team's planner (or the criteria planner), council actor,
+    workspace runner, rigor gate."""
     rigor = load("rigor.yaml")
     executor = WorkspaceExecutor(settings, log)
+    council = RayCouncil(settings, log)
     return Services(
         score=partial(score_story, threshold=settings.dor_threshold),
-        plan=plan_from_criteria,
-        council=RayCouncil(settings, log),
+        plan=team_plan(settings, council) if settings.plan_by_team else plan_from_criteria,
+        council=council,
         executor=executor,
         gate=partial(_gate, config=rigor),
         document=summary_docs,
         deliver=executor.deliver,
+    )
+
+
+def team_plan(settings: OrchestratorSettings, council: RayCouncil) -> TeamPlan:
+    """Planning by the team: the architect's task DAG, deliberated on the council actor."""
+    return TeamPlan(
+        council=council.members,
+        deliberate=council.run,
+        rounds=settings.rounds,
+        phase_timeout_s=settings.phase_timeout_s,
     )
 
 

@@ -6,7 +6,7 @@ clean copy per candidate (``SandboxEvidence``).
 
 - ``council``: the full protocol in process (``fleet.council.Council`` with ``local_gather``: the
   members, prompts, ``write_patch``, evidence runs, critique with results, revision, ballots and
-  ``evidence`` tally of the story path, without Ray): developer-1..3 (greedy, 0.6, 0.8; each its
+  ``evidence`` tally of the story path, without Ray): developer-1..3 (greedy, 0.3, 0.5: ``developer_temperature``; each its
   own style line), qa-1 and architect-1, one critique/revise round, early stop. The winner's
   patch then goes through the fleet's build path (``fleet_build`` with the winner: the executor
   applies exactly that patch, the workspace runner tests, gates and commits it) and the committed
@@ -31,8 +31,9 @@ from pathlib import Path
 from typing import Any
 
 from fleet.contracts import Proposal, RunContext
+from fleet.council.patching import developer_temperature
 
-DEVELOPERS = {"developer-1": 0.0, "developer-2": 0.6, "developer-3": 0.8}
+DEVELOPERS = {f"developer-{n}": developer_temperature(f"developer-{n}") for n in (1, 2, 3)}
 OTHERS = {"qa-1": 0.2, "architect-1": 0.2}
 _ROUND0: dict[str, tuple[Any, ...]] = {}  # task id -> shared samples
 MINUTES: list[float] = []  # council wall time per task

@@ -26,8 +26,15 @@ from typing import Any
 from fleet.config import FleetConfig, load
 from fleet.errors import InfraError, PortInUse
 
-AGENT_MEMBERS = ("developer-1", "qa-1", "architect-1")
-ACTORS = ("orchestrator", "council-fleet", "sandbox-fleet", *(f"agent-{m}" for m in AGENT_MEMBERS))
+ACTORS = ("orchestrator", "council-fleet", "sandbox-fleet")
+JOINERS = ("devops-1", "data-1")  # join a council by themselves (fleet/council/team.py)
+
+
+def actors(cfg: FleetConfig) -> tuple[str, ...]:
+    """The named actors ``fleet up`` replaces and ``fleet down`` stops: the fleet's own and one
+    agent per configured (or joining) council member."""
+    members = dict.fromkeys([*cfg.council.members, *JOINERS])
+    return (*ACTORS, *(f"agent-{m}" for m in members))
 
 
 class AppsUnavailable(InfraError):
@@ -149,7 +156,9 @@ class FleetApps:
         ray = connect(cfg)
         serve.start(http_options={"host": cfg.gateway.host, "port": cfg.gateway.port})
         llm_url = self._llm()
-        for name in ACTORS:  # fresh actors so a new model choice applies; stories resume from Redis
+        for name in actors(
+            cfg
+        ):  # fresh actors so a new model choice applies; stories resume from Redis
             _kill(ray, name, ns)
         redis_url = f"redis://{cfg.redis.host}:{cfg.redis.port}"
         settings = OrchestratorSettings(
@@ -159,7 +168,8 @@ class FleetApps:
             namespace=ns,
             model=self.model,
             llm_base_url=llm_url,
-            members=AGENT_MEMBERS,
+            members=cfg.council.members,
+            rounds=cfg.council.rounds,
             data_dir=str(Path(cfg.data_dir).expanduser()),
         )
         # The gateway's start-up creates the orchestrator from these settings: the same path a
@@ -200,7 +210,7 @@ class FleetApps:
 
         ray = connect(cfg)
         serve.shutdown()
-        for name in ACTORS:
+        for name in actors(cfg):
             _kill(ray, name, cfg.ray.namespace)
         ray.shutdown()  # leave the cluster before the head goes
         return True

@@ -17,8 +17,9 @@ from fleet.errors import ConfigError
 API_VERSION = "ray.io/v1"
 SERVE_PORT = 8000
 DASHBOARD_PORT = 8265
-# Custom Ray resource only CPU workers advertise: actors that ask for a sliver of it never land on
-# the head (num-cpus 0) or on a GPU node, even when they reserve 0 CPUs.
+# Custom Ray resource only CPU workers advertise: actors/builder.py prefers (softly) the nodes that
+# have it, so the fleet's actors land on a CPU worker, not on the head or a GPU node, and move to
+# a node that is left when their worker dies (see docs/faults.md).
 CPU_WORKER_RESOURCE = "swe_fleet_cpu"
 GPU_GROUP_LABEL = "swe-fleet.io/accelerator"
 BACKLOG_MOUNT = "/app/backlog"  # the backlog ConfigMap on the RayJob's head
@@ -44,7 +45,7 @@ def _env(cfg: ClusterConfig) -> list[Obj]:
     plain.append({"name": "RAY_USAGE_STATS_ENABLED", "value": "0"})
     plain.append({"name": "FLEET_RAY_NAMESPACE", "value": cfg.ray_namespace})
     plain.append({"name": "FLEET_REDIS_URL", "value": cfg.redis_url})
-    # actors/builder.py asks for a sliver of this resource, so fleet actors land on CPU workers only
+    # actors/builder.py prefers the nodes advertising this resource for the fleet's actors
     plain.append({"name": "FLEET_ACTOR_RESOURCE", "value": CPU_WORKER_RESOURCE})
     refs = [
         {"name": k, "valueFrom": {"secretKeyRef": {"name": r.secret, "key": r.key}}}

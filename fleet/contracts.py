@@ -144,6 +144,9 @@ class Proposal(Contract):
     commands: tuple[tuple[str, ...], ...] = Field(
         default=(), description="argv lists that test the proposal (evidence-weighted voting)"
     )
+    plan: tuple[Task, ...] = Field(
+        default=(), description="the proposed task DAG, when the council decides a story's plan"
+    )
     rationale: str = ""
 
 
@@ -224,6 +227,11 @@ class Deliberation(Contract):
     winner: str | None = None
     missing: dict[str, tuple[str, ...]] = Field(
         default_factory=dict, description="round number -> members that errored or timed out"
+    )
+    distrusted: tuple[str, ...] = Field(
+        default=(),
+        description="generated evidence tests no candidate passes (CodeT agreement): they sink "
+        "no one and are left out of the winning patch",
     )
 
 

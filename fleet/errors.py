@@ -216,18 +216,18 @@ class QuorumLost(InfraError):
         present: int,
         quorum: int,
         missing: tuple[str, ...] = (),
-        reasons: dict[str, str] | None = None,
+        why: tuple[str, ...] = (),
     ) -> None:
         super().__init__(
             f"council {deliberation_id} lost quorum in round {round}: {present} of the needed {quorum} "
             f"members answered (missing: {', '.join(missing) or 'none'})"
-            + "".join(f"; {m}: {why}" for m, why in (reasons or {}).items()),
+            + (f"; why: {'; '.join(why)}" if why else ""),
             deliberation_id=deliberation_id,
             round=round,
             present=present,
             quorum=quorum,
             missing=tuple(missing),
-            reasons=dict(reasons or {}),  # member -> why it gave no answer (the error's last line)
+            why=tuple(why),
         )
 
 

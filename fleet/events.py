@@ -191,9 +191,6 @@ class QuorumLost(_Event):
     round: int
     present: int | tuple[str, ...]
     quorum: int
-    reasons: dict[str, str] = Field(
-        default_factory=dict, description="member -> why it gave no answer (its error's last line)"
-    )
 
 
 class DecisionMade(_Event):

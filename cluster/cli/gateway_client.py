@@ -179,13 +179,14 @@ LINES: dict[str, Callable[[Any], str]] = {
     "council.ballot": lambda e: (
         f"    vote by {e.payload.voter}: {' > '.join(e.payload.ranking[:3])}"
     ),
-    "council.quorum_lost": lambda e: (
-        f"  !! council {e.deliberation_id} lost quorum ({e.present} of {e.quorum} answered)"
-        + "".join(f"\n     {m}: {why}" for m, why in e.reasons.items())
-    ),
     "council.result": lambda e: (
         f"  council winner: {e.payload.winner} after {e.payload.rounds} rounds, "
         f"{len(e.payload.ballots)} votes"
+    ),
+    "council.quorum_lost": lambda e: (
+        f"  !! council {e.deliberation_id} lost its quorum in round {e.round} "
+        f"({e.present} of {e.quorum} needed answered)"
+        + "".join(f"\n     {k}: {v[:200]}" for k, v in (getattr(e, "failures", None) or {}).items())
     ),
     "sandbox.run": lambda e: f"    sandbox {' '.join(e.argv[:4])}: {e.payload.status}",
     "workspace.report": _workspace,

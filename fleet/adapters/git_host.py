@@ -216,6 +216,13 @@ def special_entries(ws: Path) -> list[str]:
     return found
 
 
+def staged_diff(ws: Path) -> str:
+    """What :func:`stage_all` staged, against ``HEAD``, without context lines."""
+    return git(
+        ws, "diff", "--cached", "--no-ext-diff", "--no-textconv", "--no-color", "-U0", "HEAD", "--"
+    ).stdout
+
+
 def commit_staged(ws: Path, message: str) -> str:
     """Commit what is staged (never re-reading the tree), hooks off; return the commit id."""
     git(ws, "commit", "--quiet", "--no-verify", "--allow-empty", "-m", message)

@@ -42,6 +42,7 @@ from fleet.adapters.target_env import TargetEnv, TargetEnvs
 from fleet.adapters.workspace_fs import default_roots, read_report, slug, tree_bytes
 from fleet.config import RigorConfig, load
 from fleet.contracts import Resources, RunContext, TaskResult, TaskSpec, WorkspaceReport
+from fleet.diffscope import Added, added_lines, diff_coverage, findings_on
 from fleet.errors import InvalidInput, WorkspaceUnavailable
 from fleet.ports import Sandbox
 from fleet.rigor import evaluate
@@ -279,15 +280,16 @@ class WorkspaceRunner:
         # e2e tests (tests/e2e/ by convention) are reported apart from the unit tests
         return TestCounts(max(passed - e2e[0], 0), max(failed - e2e[1], 0), *e2e), failing, notes
 
-    def _static(self, ws: Path, ctx: RunContext) -> int:
+    def _static(self, ws: Path, ctx: RunContext) -> str:
         """Findings of a security/bug analysis (ruff's bandit and bugbear rules), run in the
-        sandbox with the repository's own ruff configuration ignored (it cannot switch them off)."""
+        sandbox with the repository's own ruff configuration ignored (it cannot switch them off);
+        ruff's JSON findings."""
         cmd = [self.ruff, "check", "--isolated", "--no-cache", "--select", "S,B"]
         for tests in ("**/tests/**", "**/test_*.py", "**/*_test.py", "**/conftest.py"):
             cmd += ["--per-file-ignores", f"{tests}:S101"]  # assert is how pytest tests speak
         cmd += ["--exit-zero", "--output-format", "json", "."]
         found = self._run(ws, "static", cmd, ctx, "test")
-        return parse_ruff(found.stdout) if found.status == "passed" else 0
+        return found.stdout if found.status == "passed" else ""
 
     def environment(self, ws: Path, ctx: RunContext) -> TargetEnv:
         """The target's own environment for ``ws`` (cached; ``problem`` if it cannot install)."""
@@ -295,8 +297,13 @@ class WorkspaceRunner:
             ws, ctx, python_version=f"{os.path.realpath(self.python)} {sys.version}"
         )
 
-    def check(self, ws: Path, ctx: RunContext) -> tuple[WorkspaceReport, list[str]]:
-        """Build, test (junit + coverage) and lint ``ws`` in the sandbox; the report and failing tests."""
+    def check(
+        self, ws: Path, ctx: RunContext, added: Added | None = None
+    ) -> tuple[WorkspaceReport, list[str]]:
+        """Build, test (junit + coverage) and lint ``ws`` in the sandbox; the report and failing
+        tests. With ``added`` (the lines the change adds), lint and static findings count on
+        those lines only and coverage is the change's (``fleet.diffscope``): the gate judges the
+        change, not the repository's older debt."""
         out = self._out_dir(ws)
         env = self.environment(ws, ctx)
         if env.problem:  # a clear finding, not a mysterious test failure
@@ -322,15 +329,30 @@ class WorkspaceRunner:
             "test",
         )
         notes += [f"failed: {name}" for name in failing]
+        static = self._static(ws, ctx)
+        cov_json = read_report(out, "coverage.json") or ""
+        lint_json = lint.stdout if lint.status == "passed" else ""
+        coverage, lints, statics = (
+            parse_coverage(cov_json),
+            parse_ruff(lint_json),
+            parse_ruff(static),
+        )
+        if added is not None:
+            notes.append(
+                f"scope: the change's lines ({sum(map(len, added.values()))} added); the whole "
+                f"repository has {lints} lint and {statics} static findings, coverage {coverage}%"
+            )
+            coverage = diff_coverage(cov_json, added) if cov_json else None
+            lints, statics = findings_on(lint_json, added), findings_on(static, added)
         report = WorkspaceReport(
             build_ok=build.status == "passed",
             unit_passed=counts.unit_passed,
             unit_failed=counts.unit_failed,
             e2e_passed=counts.e2e_passed,
             e2e_failed=counts.e2e_failed,
-            static_findings=self._static(ws, ctx),
-            coverage=parse_coverage(read_report(out, "coverage.json") or ""),
-            lint_findings=parse_ruff(lint.stdout) if lint.status == "passed" else 0,
+            static_findings=statics,
+            coverage=coverage,
+            lint_findings=lints,
             notes=tuple(notes),
         )
         return report, failing
@@ -367,7 +389,7 @@ class WorkspaceRunner:
         rejected = self.apply(ws, change)
         if rejected:
             return outcome("rejected", reason=rejected)
-        report, failing = self.check(ws, ctx)
+        report, failing = self.check(ws, ctx, added_lines(git_host.staged_diff(ws)))
         gate = evaluate(report, level, self.rigor)
         checked = {
             "reason": "; ".join([*gate.failures, *(f"failing test {t}" for t in failing)]),

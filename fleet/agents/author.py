@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 
-from fleet.agents.stubs import Stub, completed, continuation, prefix
+from fleet.agents.stubs import Stub, completed, continuation, prefix, stubs
 from fleet.contracts import ChatMessage, ContextPack, Patch
 from fleet.errors import InvalidModelOutput
 from fleet.patches import EditError, apply_edits, make_patch, parse_edits
@@ -72,6 +72,14 @@ def _same(old: str, new: str) -> bool:
     return old.split() == new.split()
 
 
+def _still_empty(reply: str, old: Mapping[str, str], new: Mapping[str, str]) -> Stub | None:
+    """A body-less function the reply writes out (``def name(``) but leaves without a body."""
+    after = {(x.path, x.name) for x in stubs(new)}
+    return next(
+        (x for x in stubs(old) if f"def {x.name}(" in reply and (x.path, x.name) in after), None
+    )
+
+
 def _attempt(
     reply: str, files: Mapping[str, str], base_commit: str, check: PatchChecker | None
 ) -> tuple[Patch, dict[str, str]]:
@@ -80,6 +88,12 @@ def _attempt(
     patch = make_patch(base_commit, files, new, _rationale(reply))
     if not patch.diff or all(_same(files.get(p, ""), new[p]) for p in patch.files):
         raise EditError(reason="no_edits", detail="the edits change nothing")
+    if left := _still_empty(reply, files, new):
+        raise EditError(
+            reason="no_edits",
+            path=left.path,
+            detail=f"the edits change nothing in {left.name}: it still has no body",
+        )
     if check is not None and (why := check.check(patch)):
         raise EditError(reason="does_not_apply", detail=why)
     return patch, {p: new[p] for p in patch.files}

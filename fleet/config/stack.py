@@ -105,6 +105,18 @@ class LlmApp(Schema):
     model: str = Field("local-qwen-coder", description="models.yaml entry the embedded app serves")
 
 
+class CouncilSpec(Schema):
+    """Who sits on the local stack's councils (``fleet up`` / ``fleet demo``)."""
+
+    members: tuple[str, ...] = Field(
+        ("developer-1", "qa-1", "architect-1"),
+        min_length=1,
+        description="council members (role-number; developers propose patches, e.g. developer-1..3; "
+        "devops-1/data-1 join by themselves when a task touches their areas)",
+    )
+    rounds: int = Field(1, ge=0, le=10, description="critique/revise rounds per council")
+
+
 class FleetConfig(Schema):
     """Schema of fleet.yaml: the embedded single-machine stack (ports, data directory, limits)."""
 
@@ -120,3 +132,4 @@ class FleetConfig(Schema):
     graph: GraphConfig = Field(GraphConfig(), description="the decision graph store")
     sandbox: SandboxConfig = Field(SandboxConfig(), description="the sandbox backend")
     limits: Limits = Field(Limits(), description="retention, TTL and size limits")
+    council: CouncilSpec = Field(CouncilSpec(), description="the councils' members and rounds")

@@ -16,7 +16,7 @@ from typing import Any, Protocol
 
 from fleet.contracts import Deliberation, Evidence, FleetEvent, Proposal, RunContext
 from fleet.council.member import mix
-from fleet.council.outcome import count, decide, gather_evidence, record
+from fleet.council.outcome import count, decide, gather_evidence, record, ship
 from fleet.council.protocol import CouncilState, make_ballot, make_critique, make_proposal, plan
 from fleet.council.schemas import Brief, DeliberationRequest, Step
 from fleet.council.tally import consensus, evidence_keys
@@ -134,6 +134,9 @@ class Council:
                     "deliberation_id": request.id,
                     "round": round_,
                     "missing": state.missing.get(str(round_), []),
+                    "failures": {
+                        k: v for k, v in state.failures.items() if k.startswith(f"{round_}:")
+                    },
                 }
                 self._publish(
                     [
@@ -157,7 +160,10 @@ class Council:
         results = self.gather(calls, req.phase_timeout_s) if calls else []
         self.release_writes()  # a Gather that did not release them while its calls ran
         _raise_signal(results)
-        failed = {m for (m, _, _), res in zip(calls, results, strict=True) if _failed(res)}
+        why = {
+            m: _reason(res) for (m, _, _), res in zip(calls, results, strict=True) if _failed(res)
+        }
+        failed = set(why)
         built: list[tuple[str, Any]] = []
         for (member, _, _), res, target in zip(calls, results, targets, strict=True):
             if member in failed:
@@ -170,8 +176,10 @@ class Council:
                     ]
                 else:
                     built.append((member, self._build(req, member, round_, step, res, current)))
-            except (ValueError, TypeError, IndexError):  # a malformed draft counts as no answer
+            except (ValueError, TypeError, IndexError) as exc:  # a malformed draft: no answer
                 failed.add(member)
+                why[member] = _reason(exc)
+        state.failures.update({f"{round_}:{step}:{m}": r for m, r in why.items()})
         asked = req.authors if step in ("propose", "revise") else req.members
         present = [m for m in asked if m not in failed]
         state.mark_missing(round_, sorted(failed, key=req.members.index))
@@ -182,9 +190,8 @@ class Council:
                 present=len(present),
                 quorum=req.needed_of(step),
                 missing=tuple(sorted(failed, key=req.members.index)),
-                reasons={m: _why(r) for (m, _, _), r in zip(calls, results, strict=True)
-                         if m in failed},
-            )  # fmt: skip
+                why=tuple(f"{m}: {why[m][:160]}" for m in sorted(why, key=req.members.index)),
+            )
         made = [obj for member, obj in built if member not in failed]
         kind = {
             "propose": "council.proposal",
@@ -281,6 +288,7 @@ class Council:
             source=req.source,
             base=req.base,
             base_commit=req.base_commit,
+            criteria=req.criteria,
         )
 
     @staticmethod
@@ -314,6 +322,7 @@ class Council:
                 )
                 version = self._save(key, state, version)
         result = count(state)
+        ship(state, result.winner)
         deliberation = record(state, result)
         decision = decide(state, result, at_ms=self.clock.now_ms())
         self._publish(
@@ -333,7 +342,7 @@ class Council:
 
     def _lose(self, key: str, state: CouncilState, version: int, lost: QuorumLost) -> Deliberation:
         data = {k: lost.fields[k] for k in ("deliberation_id", "round", "present", "quorum")}
-        data["reasons"] = lost.fields.get("reasons") or {}  # why each missing member gave none
+        data["failures"] = dict(state.failures)  # why each member gave no answer
         self._publish(
             [self._event(state.request, "council.quorum_lost", key=state.request.id, data=data)]
         )
@@ -439,15 +448,11 @@ def _raise_signal(results: Sequence[Any]) -> None:
                 raise item
 
 
-def _why(result: Any) -> str:
-    """Why a member gave no answer, in one line: the last line of its error (a remote error
-    carries the traceback first), or "a malformed answer"."""
-    errors = result if isinstance(result, list) else [result]
-    exc = next((e for e in errors if isinstance(e, BaseException)), None)
-    if exc is None:
-        return "a malformed answer"
-    lines = [ln.strip() for ln in f"{type(exc).__name__}: {exc}".splitlines() if ln.strip()]
-    return (lines[-1] if lines else type(exc).__name__)[:400]
+def _reason(result: Any) -> str:
+    """Why a member gave no answer, in one short line (kept in the record and the events)."""
+    if isinstance(result, list):
+        result = next((r for r in result if isinstance(r, BaseException)), result)
+    return " ".join(f"{type(result).__name__}: {result}".split())[:300]
 
 
 def _failed(result: Any) -> bool:

@@ -13,8 +13,9 @@ from typing import Any
 
 from fleet.config import RoleSpec
 from fleet.contracts import ChatMessage, ContextPack, Evidence, Proposal
-from fleet.council import patching
+from fleet.council import patching, plans
 from fleet.council.patching import PatchTools, Sampling
+from fleet.council.plans import PlanDraft
 from fleet.council.schemas import (
     BallotDraft,
     Brief,
@@ -31,6 +32,7 @@ from fleet.structured import structured
 ContextProvider = Callable[..., ContextPack]
 
 CODE_CHARS = 12_000  # repository text shown when no context service gives a ranked pack
+PLAN_TOKENS = 400  # a plan of a few tasks in JSON (a cut reply is invalid, not a shorter plan)
 CLIP = 160  # characters of another member's text shown in a prompt: small models have small windows
 
 
@@ -113,8 +115,10 @@ class Member:
         )
         return Candidate(answer=patching.summary(patch), reason=patch.rationale[:400], patch=patch)
 
-    def propose(self, brief: Brief) -> ProposalDraft | Candidate:
+    def propose(self, brief: Brief) -> ProposalDraft | Candidate | PlanDraft:
         """A first answer to the task (a patch, in a patch council)."""
+        if brief.criteria:
+            return self._plan(brief, plans.plan_job(brief.criteria))
         if self.patches(brief):
             return self._patch(brief, patching.propose_job(), "propose")
         job = "Propose how to do the task. Give a short answer, why, and one command that tests it."
@@ -157,13 +161,16 @@ class Member:
         if self._pool is not None:
             self._pool.shutdown(wait=False)
 
-    def revise(self, brief: Brief, own: Proposal | None) -> ProposalDraft | Candidate:
+    def revise(self, brief: Brief, own: Proposal | None) -> ProposalDraft | Candidate | PlanDraft:
         """Own proposal improved with the critiques it received (a fresh one if it had none).
 
         In a patch council: a new patch from the results and critiques; if writing it fails,
         the member keeps its last patch."""
         if own is None:
             return self.propose(brief)
+        if brief.criteria:
+            said = [f"{c.author} ({c.severity}): {_clip(c.content)}" for c in brief.critiques]
+            return self._plan(brief, plans.revise_plan_job(brief.criteria, own.content, said))
         if self.patches(brief):
             try:
                 return self._patch(brief, patching.revise_job(brief, own), "revise")
@@ -182,12 +189,18 @@ class Member:
         )
         return self._ask(brief, job, ProposalDraft)
 
+    def _plan(self, brief: Brief, job: str) -> PlanDraft:
+        """A task DAG over the story's criteria (numbers bounded by the schema)."""
+        schema = plans.plan_schema(len(brief.criteria))
+        draft = self._ask(brief, job, schema, salt="plan", max_tokens=PLAN_TOKENS)
+        # the plain PlanDraft: instances of a create_model class are pickled with their class
+        return PlanDraft.model_validate(draft.model_dump())
+
     def write_tests(self, brief: Brief, criteria: Sequence[str]) -> dict[str, str]:
         """QA: new pytest files for prose ``criteria`` (path -> source), written as a patch."""
         if self.tools is None or brief.source is None:
             return {}
-        name = "".join(ch if ch.isalnum() else "_" for ch in (brief.task_id or "task")).lower()
-        job = patching.tests_job(criteria, f"tests/test_{name}_qa.py")
+        job = patching.tests_job(criteria, patching.tests_path(brief.task_id, self.agent_id))
         patch = self._patch(brief, job, "tests").patch
         return patching.new_test_files(patch.diff) if patch else {}
 
@@ -203,7 +216,14 @@ class Member:
     # ------------------------------------------------------------------ prompting
 
     def _ask(
-        self, brief: Brief, job: str, schema: type, *, salt: str = "", show: bool = False
+        self,
+        brief: Brief,
+        job: str,
+        schema: type,
+        *,
+        salt: str = "",
+        show: bool = False,
+        max_tokens: int | None = None,
     ) -> Any:
         return structured(
             self.chat,
@@ -211,7 +231,7 @@ class Member:
             schema,
             temperature=self.temperature,
             seed=mix(self.seed, brief.seed, salt),
-            max_tokens=self.max_tokens,
+            max_tokens=max_tokens or self.max_tokens,
             name=self.agent_id,
         )
 

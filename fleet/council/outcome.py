@@ -17,7 +17,9 @@ from fleet.contracts import (
 from fleet.council.protocol import CouncilState
 from fleet.council.tally import evidence_keys, rank, tally
 from fleet.errors import SandboxUnavailable
+from fleet.evidence.acceptance import drop_tests
 from fleet.evidence.agreement import agree
+from fleet.evidence.suite import with_suite
 from fleet.ports import Sandbox
 
 
@@ -80,6 +82,26 @@ def count(state: CouncilState) -> Tally:
     )
 
 
+def distrusted(state: CouncilState) -> tuple[str, ...]:
+    """The generated evidence tests no current candidate passes (CodeT agreement)."""
+    shown = state.evidence_of(state.current())
+    trusted = state.request.suite.trusted if state.request.suite else ()
+    return agree(shown, trusted=trusted).distrusted if shown else ()
+
+
+def ship(state: CouncilState, winner: str) -> None:
+    """The council chooses QA's tests too: the winning patch carries only the generated tests
+    the candidates' evidence supports (distrusted ones are left out, so a wrong expected value
+    cannot block the committed change). Idempotent."""
+    suite, doubted = state.request.suite, distrusted(state)
+    if suite is None or not suite.files or not doubted:
+        return
+    kept = drop_tests(suite, doubted)
+    for i, p in enumerate(state.proposals):
+        if p.id == winner and p.patch is not None:
+            state.proposals[i] = p.model_copy(update={"patch": with_suite(p.patch, kept)})
+
+
 def record(state: CouncilState, result: Tally) -> Deliberation:
     """The full Deliberation (every version, critique and ballot; only the last vote counted)."""
     req = state.request
@@ -97,6 +119,7 @@ def record(state: CouncilState, result: Tally) -> Deliberation:
         tally=result,
         winner=result.winner,
         missing={k: tuple(v) for k, v in state.missing.items()},
+        distrusted=distrusted(state),
     )
 
 

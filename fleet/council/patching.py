@@ -65,6 +65,21 @@ STYLES = (
 )
 
 
+TEMPERATURES = (0.0, 0.3, 0.5, 0.6)
+"""Developer-n's sampling temperature: the first decodes greedily (the single best guess), the
+others sample, mildly (Qwen2.5-Coder-0.5B at 0.7-0.8 often copies the prompt's edit-format text
+instead of writing edits)."""
+
+
+def developer_temperature(agent_id: str) -> float:
+    """The temperature of ``developer-n`` (``developer-2@story`` too); 0.5 for any other name."""
+    try:
+        n = int(agent_id.split("@", 1)[0].rsplit("-", 1)[1])
+    except (IndexError, ValueError):
+        return 0.5
+    return TEMPERATURES[min(n, len(TEMPERATURES)) - 1] if n >= 1 else 0.5
+
+
 def style(agent_id: str) -> str:
     """A developer's own angle on the task (``developer-2`` gets the second), so candidates differ."""
     try:
@@ -165,6 +180,14 @@ def summary(patch: Patch) -> str:
     """A proposal's text for a patch: its rationale, else the files it touches."""
     text = patch.rationale.strip() or f"change {', '.join(patch.files) or 'the code'}"
     return text[:400]
+
+
+def tests_path(task_id: str | None, agent_id: str) -> str:
+    """Where a QA member writes its candidate tests: one file per member (``qa-2`` ->
+    ``tests/test_<task>_qa_2.py``), so several QA candidates sit side by side in the suite."""
+    slug = "".join(ch if ch.isalnum() else "_" for ch in (task_id or "task")).lower()
+    who = "".join(ch if ch.isalnum() else "_" for ch in agent_id.split("@", 1)[0]).lower()
+    return f"tests/test_{slug}_{who}.py"
 
 
 def tests_job(criteria: Sequence[str], path: str) -> str:

@@ -13,6 +13,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from fleet.contracts import Ballot, Critique, Evidence, Proposal
+from fleet.council.plans import PlanDraft, render, tasks_of
 from fleet.council.schemas import (
     BallotDraft,
     Candidate,
@@ -47,6 +48,9 @@ class CouncilState(BaseModel):
     ballots: list[Ballot] = Field(default_factory=list)
     evidence: list[Evidence] = Field(default_factory=list)
     missing: dict[str, list[str]] = Field(default_factory=dict)
+    failures: dict[str, str] = Field(
+        default_factory=dict, description="'<round>:<step>:<member>' -> why it gave no answer"
+    )
     stopped_early: bool = False
     status: Literal["running", "done", "quorum_lost"] = "running"
     outcome: dict = Field(default_factory=dict, description="the result, or the QuorumLost fields")
@@ -81,8 +85,20 @@ class CouncilState(BaseModel):
 
 
 def make_proposal(
-    req: DeliberationRequest, author: str, round_: int, draft: ProposalDraft | Candidate
+    req: DeliberationRequest, author: str, round_: int, draft: ProposalDraft | Candidate | PlanDraft
 ) -> Proposal:
+    if isinstance(draft, PlanDraft):
+        tasks = tasks_of(draft, story_id=req.story_id, criteria=req.criteria)  # ValueError: invalid
+        return Proposal(
+            id=f"{req.id}:p{round_}:{author}",
+            deliberation_id=req.id,
+            author=author,
+            role=req.role_of(author),
+            round=round_,
+            content=render(tasks),
+            plan=tasks,
+            rationale=draft.reason,
+        )
     if isinstance(draft, Candidate):
         patch = draft.patch
         if patch is not None and req.suite is not None and req.suite.files:

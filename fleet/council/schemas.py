@@ -66,6 +66,9 @@ class DeliberationRequest(Contract):
     source: str | None = Field(None, description="repository (path or URL) the patches apply to")
     base: str | None = Field(None, description="branch or commit of ``source`` the patches are on")
     base_commit: str = Field("", description="commit id the patches are diffs against")
+    criteria: tuple[str, ...] = Field(
+        (), description="a planning council: the story's criteria the proposed task DAGs cover"
+    )
 
     @model_validator(mode="after")
     def _check(self) -> DeliberationRequest:
@@ -128,6 +131,9 @@ class Brief(Contract):
     base_commit: str = ""
     distrusted: tuple[str, ...] = Field(
         (), description="evidence tests the candidates disagree with"
+    )
+    criteria: tuple[str, ...] = Field(
+        (), description="a planning council: the criteria a plan proposal covers"
     )
 
 

@@ -12,6 +12,7 @@ from typing import Any
 from pydantic import TypeAdapter
 
 from fleet.contracts import Proposal
+from fleet.council.plans import PlanDraft
 from fleet.council.schemas import (
     BallotDraft,
     Brief,
@@ -32,8 +33,8 @@ _ARGS: dict[str, TypeAdapter[Any]] = {
     "revise": TypeAdapter(tuple[Brief, Proposal | None]),
 }
 _ANSWERS: dict[str, TypeAdapter[Any]] = {
-    "propose": TypeAdapter(ProposalDraft | Candidate),
-    "revise": TypeAdapter(ProposalDraft | Candidate),
+    "propose": TypeAdapter(ProposalDraft | Candidate | PlanDraft),
+    "revise": TypeAdapter(ProposalDraft | Candidate | PlanDraft),
     "vote": TypeAdapter(BallotDraft),
     "critique": TypeAdapter(_Critique),
     "critiques": TypeAdapter(list[_Critique]),

@@ -159,6 +159,20 @@ def _failing_on_base(
     return {p: src for p, src in out.items() if names_of_tests(src)}
 
 
+def drop_tests(suite: EvidenceSuite, test_ids: Sequence[str]) -> EvidenceSuite:
+    """``suite`` without the generated tests named in ``test_ids`` (pytest node ids; modules left
+    without tests are dropped). The protected paths stay: a proposal still cannot change them."""
+    drop: dict[str, set[str]] = {}
+    for test_id in test_ids:
+        m = _NODE.match(test_id)
+        if m and m["path"] in suite.files:
+            drop.setdefault(m["path"], set()).add(m["name"])
+    if not drop:
+        return suite
+    files = {p: prune(src, drop[p]) if p in drop else src for p, src in suite.files.items()}
+    return suite.model_copy(update={"files": {p: s for p, s in files.items() if names_of_tests(s)}})
+
+
 def build_suite(
     criteria: Sequence[str],
     *,

@@ -12,6 +12,7 @@ from pydantic import Field
 
 from fleet.contracts import Contract, FleetEvent
 from fleet.errors import NotFound
+from fleet.memory.council_report import council_markdown, councils
 from fleet.memory.graph_read import topo_order
 
 
@@ -36,6 +37,11 @@ class Report(Contract):
     executions: tuple[dict[str, Any], ...] = ()
     gates: tuple[dict[str, Any], ...] = ()
     approvals: tuple[dict[str, Any], ...] = ()
+    councils: tuple[dict[str, Any], ...] = Field(
+        (),
+        description="councils of patches or plans: proposals with their test results, "
+        "critiques, ballots, winner, and the committed change compared with the winner's diff",
+    )
     delivery: dict[str, Any] | None = Field(
         None, description="where the finished change is (story.delivered, without the diff)"
     )
@@ -92,7 +98,13 @@ def build_report(event_log: Any, graph: Any, story_id: str) -> Report:
             (ev.payload.model_dump() for _, ev in rows if ev.type == "story.created"),
             {"id": story_id},
         )
-        return Report(story=story, timeline=timeline, delivery=delivery_of(rows), projected=False)
+        return Report(
+            story=story,
+            timeline=timeline,
+            councils=tuple(councils(rows)),
+            delivery=delivery_of(rows),
+            projected=False,
+        )
     by_id = {t["id"]: t for t in sub["tasks"]}
     plan = tuple(by_id[tid] for tid in topo_order(sub["tasks"]))
     return Report(
@@ -104,6 +116,7 @@ def build_report(event_log: Any, graph: Any, story_id: str) -> Report:
         executions=tuple(sub["executions"]),
         gates=tuple(sub["gates"]),
         approvals=tuple(sub["approvals"]),
+        councils=tuple(councils(rows)),
         delivery=delivery_of(rows),
     )
 
@@ -180,6 +193,9 @@ def report_markdown(report: Report) -> str:
     out += ["## Deliberations", ""] + [
         line for d in report.deliberations for line in _deliberation_md(d)
     ]
+    if report.councils:
+        out += ["## Councils: proposals, evidence, votes", ""]
+        out += [line for c in report.councils for line in council_markdown(c)]
     out += ["## Decisions", ""]
     for d in report.decisions:
         out.append(

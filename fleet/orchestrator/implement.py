@@ -6,8 +6,9 @@ files change or are created. Executable criteria ("f(args) returns v", "f(args) 
 still turned into pytest assertions by code (:mod:`fleet.orchestrator.acceptance`), added to the
 patch next to the model's change, so a criterion means exactly what it says.
 
-When the council's winner already carries a patch on the same base commit, that patch is the
-change: the executor applies exactly what the council chose.
+When the council's winner already carries a patch on the same base commit, or one it still
+applies to (a parallel task committed first), that patch is the change: the executor applies
+exactly what the council chose.
 """
 
 from __future__ import annotations
@@ -119,8 +120,13 @@ def implement(
         PatchFailed: the model's edits never applied (after one correction).
         ModelUnavailable / BudgetExceeded: from the model.
     """
-    if winner is not None and winner.patch is not None and winner.patch.base_commit == base_commit:
-        return winner.patch
+    if winner is not None and winner.patch is not None:
+        if winner.patch.base_commit == base_commit:
+            return winner.patch
+        # The base moved (a parallel task committed first): the same diff, if it still applies.
+        moved = winner.patch.model_copy(update={"base_commit": base_commit})
+        if check is not None and check.check(moved) is None:
+            return moved
     messages = author_messages(
         context, instruction=instruction(story, task, winner, findings, files), system=SYSTEM
     )

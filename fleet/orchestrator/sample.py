@@ -76,3 +76,34 @@ def scripted_developer(messages: Sequence[ChatMessage], schema: dict[str, Any] |
     if schema is None:
         return f"Answer to: {' '.join(text.split()[:40])}"
     return json.dumps(instance_of(schema, text=" ".join(text.split()[:40]), seed=len(text)))
+
+
+def scripted_architect(messages: Sequence[ChatMessage], schema: dict[str, Any] | None) -> str:
+    """A ScriptedChatModel script for the architect: for a plan request, one task per function of
+    the executable criteria (criteria numbered as the prompt lists them) and one per prose
+    criterion, each prose task after the function tasks; schema-valid filler otherwise."""
+    import re
+
+    from fleet.orchestrator.planning import groups
+
+    text = messages[-1].content if messages else ""
+    if (schema or {}).get("title", "").startswith("PlanDraft"):
+        listed = re.findall(r"^(\d+)\. (.+)$", text.split("The acceptance criteria are:", 1)[-1],
+                            re.MULTILINE)  # fmt: skip
+        number = {c: int(n) for n, c in listed}
+        tasks: list[dict[str, Any]] = []
+        functions: list[str] = []
+        for i, group in enumerate(groups([c for _, c in listed]), 1):
+            prose = len(group) == 1 and parse_criterion(group[0]) is None
+            tasks.append({"id": f"t{i}", "criteria": [number[c] for c in group],
+                          "depends_on": list(functions) if prose else []})  # fmt: skip
+            if not prose:
+                functions.append(f"t{i}")
+        return json.dumps({"tasks": tasks, "reason": "one task per function; docs after them"})
+    return scripted_developer(messages, schema)
+
+
+def parse_criterion(criterion: str) -> Any:
+    from fleet.orchestrator.acceptance import parse
+
+    return parse(criterion)

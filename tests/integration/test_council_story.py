@@ -75,7 +75,10 @@ def test_the_winning_patch_is_exactly_the_committed_change(
 
     suite = next(ev for ev in events if ev.type == "council.suite")
     assert len(suite.data["tests"]) == 2  # both executable criteria, failing on the base: kept
-    result = next(ev.payload for ev in events if ev.type == "council.result")
+    # both criteria are about divide: one task, so no planning council
+    assert [ev.payload.task_id for ev in events if ev.type == "council.result"] == ["p1-t1"]
+    result = next(ev.payload for ev in events if ev.type == "council.result" and ev.payload.task_id)
+    assert result.task_id == "p1-t1"
     assert {p.author for p in result.proposals} == {"developer-1", "developer-2", "developer-3"}
     assert all(p.patch is not None for p in result.proposals)
     winner = next(p for p in result.proposals if p.id == result.winner)
@@ -84,7 +87,11 @@ def test_the_winning_patch_is_exactly_the_committed_change(
     assert any("passes" in c.content for c in result.critiques)  # critiques cite the results
     assert {c.role for c in result.critiques} >= {"qa", "architect", "developer"}
     assert result.tally.rule == "evidence/borda"
-    decision = next(ev.payload for ev in events if ev.type == "decision.made")
+    decision = next(
+        ev.payload
+        for ev in events
+        if ev.type == "decision.made" and ev.payload.deliberation_id == result.id
+    )
     assert winner.patch.diff in decision.what
 
     report = next(ev for ev in events if ev.type == "workspace.report" and ev.data.get("commit"))
@@ -101,3 +108,109 @@ def test_the_winning_patch_is_exactly_the_committed_change(
     _git(check, "add", "-A")
     # the workspace is removed once the story is delivered: the commit is on fleet/<story> in the repo
     assert _git(check, "write-tree") == _git(sample_git, "rev-parse", f"{commit}^{{tree}}")
+
+    # the story report shows the council: every proposal with its test results, the critiques
+    # citing them, the ballots, the winner, and that the committed change is the winner's patch
+    r = client.get(
+        f"{council_stack.base_url}/stories/council-1/report?format=json",
+        headers=council_stack.headers(),
+    )
+    assert r.status_code == 200, r.text
+    councils = [c for c in r.json()["councils"] if c["id"] == result.id]
+    assert len(councils) == 1
+    council = councils[0]
+    assert council["winner"] == winner.id and council["distrusted"] == []
+    assert set(council["suite_tests"]) == set(suite.data["tests"])
+    assert all(
+        p["tested"] and p["tests_passed"] + p["tests_failed"] >= 2 for p in council["proposals"]
+    )
+    assert all(p["diff"] for p in council["proposals"])
+    assert council["committed"] == {
+        "commit": commit,
+        "branch": report.data["branch"],
+        "status": report.data["status"],
+        "equals_winner": True,
+    }
+    md = client.get(
+        f"{council_stack.base_url}/stories/council-1/report", headers=council_stack.headers()
+    ).text
+    assert f"**winner: {winner.author}** (`{winner.id}`)" in md
+    for p in result.proposals:
+        ev = evidence[p.id]
+        total = ev.tests_passed + ev.tests_failed
+        assert f"**{p.author}**, round {p.round} (`{p.id}`)" in md
+        assert f"passes {ev.tests_passed}/{total} evidence tests" in md
+    assert "#### Critiques" in md and "'s proposal, round 1" in md and "[passes " in md
+    assert md.count("- round 1, ") >= len(MEMBERS) - 1  # the ballots of the last vote
+    assert f"Committed change: commit `{commit}`" in md and "**equals the winner's patch**" in md
+
+
+def _council_service(stack, tmp_path):
+    from actors.story_services import RayCouncil
+    from actors.wiring import OrchestratorSettings, event_log
+
+    settings = OrchestratorSettings(
+        redis_url=stack.redis_url,
+        prefix=stack.prefix,
+        graph=f"g{stack.prefix[1:]}",
+        namespace=stack.namespace,
+        model="scripted",
+        members=MEMBERS,
+        rounds=1,
+        phase_timeout_s=90.0,
+        data_dir=str(tmp_path),
+    )
+    return settings, RayCouncil(settings, event_log(settings))
+
+
+def test_the_team_plans_a_story_with_several_criteria_on_the_council_actor(council_stack, tmp_path):
+    """The architect's task DAG is deliberated by the real council actor and its role agents
+    (critiques, a revision, ballots in Redis); the winner becomes the tasks."""
+    from actors.wiring import team_plan
+    from fleet.contracts import Story
+
+    settings, council = _council_service(council_stack, tmp_path)
+    story = Story(
+        id="plan-1",
+        title="Add divide and power to calc",
+        description="As a user I want divide and power.",
+        acceptance_criteria=(
+            "divide(6, 3) returns 2.0",
+            "power(2, 3) returns 8",
+            "the README documents divide and power",
+        ),
+    )
+    tasks = team_plan(settings, council)(story, 1)
+    assert [(t.id, t.depends_on) for t in tasks] == [
+        ("p1-t1", ()),
+        ("p1-t2", ()),
+        ("p1-t3", ("p1-t1", "p1-t2")),
+    ]
+    events = [ev for _, ev in council.log.read("plan-1")]
+    result = next(ev.payload for ev in events if ev.type == "council.result")
+    assert result.id == "plan-1.plan1" and result.winner.endswith("architect-1")
+    assert all(p.plan for p in result.proposals) and {p.round for p in result.proposals} == {0, 1}
+    assert {c.author for c in result.critiques} == set(MEMBERS) - {"architect-1"}
+    assert {b.voter for b in result.ballots} == set(MEMBERS)
+
+
+def test_devops_and_data_members_join_as_long_lived_agent_actors(council_stack, tmp_path):
+    import ray
+
+    from actors.agent import agent_actor_name
+    from fleet.contracts import Story
+
+    _, council = _council_service(council_stack, tmp_path)
+    story = Story(
+        id="ops-1",
+        title="Pin the requests dependency and add a users table migration",
+        description="As an operator I want reproducible installs and a users table.",
+        acceptance_criteria=("pyproject pins requests", "a migration creates the users table"),
+    )
+    ids, roles = council.members(story)  # spawns them: named, detached (actors/builder.py)
+    assert ids[-2:] == ("devops-1", "data-1") and roles["devops-1"] == "devops"
+    for agent in ("devops-1", "data-1"):
+        handle = ray.get_actor(
+            agent_actor_name(agent, council.scope), namespace=council_stack.namespace
+        )
+        assert ray.get(handle.ping.remote()) == agent

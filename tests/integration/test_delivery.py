@@ -160,7 +160,7 @@ def test_a_lost_quorum_parks_with_each_members_reason_not_a_traceback(real_stack
     assert final["parked"] and final["parked"]["gate"] == "error", final
     reason = final["parked"]["reason"]
     assert reason.startswith("QuorumLost: council deliver-quorum."), reason
-    assert "developer-1: PatchFailed" in reason and "calc/__init__.py" in reason, reason
+    assert "developer-1" in reason and "PatchFailed" in reason, reason
     assert "RayTaskError" not in reason and "\x1b[" not in reason and "Traceback" not in reason
     lost = [f for f in _events(client, real_stack, "deliver-quorum") if "council.quorum_lost" in f]
-    assert len(lost) >= 3 and all('"reasons"' in f and "PatchFailed" in f for f in lost)
+    assert len(lost) >= 3 and all('"failures"' in f and "PatchFailed" in f for f in lost)

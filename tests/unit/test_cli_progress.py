@@ -60,6 +60,22 @@ def test_lines_from_typed_events():
             make_event("s1", "story.done", clock=c, data={"outcome": "done"}, key="final"),
             "story finished: done",
         ),
+        (
+            make_event(
+                "s1",
+                "council.quorum_lost",
+                clock=c,
+                data={
+                    "deliberation_id": "d1",
+                    "round": 0,
+                    "present": 0,
+                    "quorum": 2,
+                    "failures": {"0:propose:developer-1": "PatchFailed: does not apply"},
+                },
+            ),  # fmt: skip
+            "  !! council d1 lost its quorum in round 0 (0 of 2 needed answered)\n"
+            "     0:propose:developer-1: PatchFailed: does not apply",
+        ),
     ]
     for event, line in cases:
         assert describe(_wire(event)) == line
@@ -73,13 +89,3 @@ def test_uninteresting_unknown_and_malformed_frames_print_nothing():
     )
     assert describe({"type": "other.thing", "id": "x", "story_id": "s", "at_ms": 0}) is None
     assert describe({**usage, "type": "story.parked"}) is None  # no gate: not readable, no crash
-
-
-def test_a_lost_quorum_says_why_each_member_gave_no_answer():
-    data = {"deliberation_id": "s1.t1.a0", "round": 0, "present": 0, "quorum": 1,
-            "reasons": {"developer-1": "PatchFailed: the edit does not apply: calc/ops.py"}}  # fmt: skip
-    line = describe(_wire(make_event("s1", "council.quorum_lost", clock=FakeClock(), data=data)))
-    assert line == (
-        "  !! council s1.t1.a0 lost quorum (0 of 1 answered)\n"
-        "     developer-1: PatchFailed: the edit does not apply: calc/ops.py"
-    )

@@ -140,10 +140,6 @@ def test_quorum_lost_is_a_clear_error_and_is_remembered():
         run(members, request(), log)
     assert err.value.missing == ("qa-1", "architect-1")
     assert types(log)[-1] == "council.quorum_lost"
-    # why each missing member gave no answer is on the timeline (the report, `fleet run`)
-    lost = [e for _, e in log.read(log.stories()[0]) if e.type == "council.quorum_lost"][-1]
-    assert set(lost.data["reasons"]) == {"qa-1", "architect-1"}
-    assert all("scripted outage" in why for why in lost.data["reasons"].values())
     calls = members["developer-1"].chat.calls
     with pytest.raises(QuorumLost):  # asking again answers from the checkpoint, calls nobody
         run(members, request(), log)
@@ -227,3 +223,10 @@ def test_members_sample_with_their_own_seeds():
     run(members, request(rounds=0, early_stop=False))
     all_seeds = [s for group in seeds.values() for s in group]
     assert len(all_seeds) == len(set(all_seeds)) == 6
+
+
+def test_developers_sample_mildly_and_the_first_decodes_greedily():
+    from fleet.council.patching import developer_temperature
+
+    temps = [developer_temperature(f"developer-{n}@s1") for n in (1, 2, 3, 9)]
+    assert temps == [0.0, 0.3, 0.5, 0.6] and developer_temperature("developer") == 0.5

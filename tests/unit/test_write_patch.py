@@ -108,3 +108,16 @@ def test_a_stub_echoed_with_whitespace_changes_only_is_continued() -> None:
     patch = write_patch(ScriptedChatModel(script=script), author_messages("c"), STUB_FILES,
                         base_commit="c")  # fmt: skip
     assert "+    return x - int(x)" in patch.diff and script.seen[1][-1].role == "assistant"
+
+
+def test_a_reply_that_writes_a_stub_out_but_changes_another_file_is_continued() -> None:
+    # Qwen2.5-Coder-0.5B sampled hot: the stub repeated, and a test file "fixed" instead
+    files = {**STUB_FILES, "tests/test_smoke.py": "def test_defined():\n    assert True\n"}
+    reply = (
+        ECHO + "tests/test_smoke.py\n<<<<<<< SEARCH\n    assert True\n=======\n    pass\n"
+        ">>>>>>> REPLACE\n"
+    )
+    script = Replies(reply, "    return x - int(x)\n```\n")
+    patch = write_patch(ScriptedChatModel(script=script), author_messages("c"), files,
+                        base_commit="c")  # fmt: skip
+    assert patch.files == ("solution.py",) and "+    return x - int(x)" in patch.diff

@@ -1,0 +1,135 @@
+"""Planning by the team: the architect proposes a task DAG, the council deliberates on it.
+
+A plan proposal groups the story's criteria (referred to by number, which a small model can do
+reliably) into tasks with ``depends_on``. Code checks it: unique ids, every criterion covered,
+dependencies on known tasks only, no cycle; an invalid plan is no answer (the member misses the
+step), so an invalid plan never wins. When no valid plan wins, the code-based plan
+(:func:`fleet.orchestrator.planning.plan_from_criteria`) is the fallback.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from functools import lru_cache
+from typing import Annotated
+
+from pydantic import Field, create_model
+
+from fleet.contracts import Task
+from fleet.council.schemas import Draft
+
+MAX_TASKS = 8
+_ID = re.compile(r"[^a-z0-9]+")
+
+
+class PlanStep(Draft):
+    """One task of a proposed plan: the criteria it delivers and the tasks it needs first."""
+
+    id: str = Field(min_length=1, max_length=12)
+    criteria: list[int] = Field(min_length=1, max_length=12)
+    depends_on: list[str] = Field(default_factory=list, max_length=MAX_TASKS)
+
+
+class PlanDraft(Draft):
+    """A member's plan: tasks (criteria by number) with dependencies, and why."""
+
+    tasks: list[PlanStep] = Field(min_length=1, max_length=MAX_TASKS)
+    reason: str = Field("", max_length=160)
+
+
+@lru_cache(maxsize=16)
+def plan_schema(n: int) -> type[PlanDraft]:
+    """A PlanDraft whose criterion numbers are bounded by ``n`` (constrained decoding)."""
+    number = Annotated[int, Field(ge=1, le=n)]
+    step = create_model(
+        f"PlanStep{n}",
+        __base__=PlanStep,
+        criteria=(list[number], Field(min_length=1, max_length=n)),
+    )
+    return create_model(
+        f"PlanDraft{n}",
+        __base__=PlanDraft,
+        tasks=(list[step], Field(min_length=1, max_length=min(n, MAX_TASKS))),
+    )
+
+
+def numbered(criteria: Sequence[str]) -> str:
+    return "\n".join(f"{i}. {c}" for i, c in enumerate(criteria, 1))
+
+
+def plan_job(criteria: Sequence[str]) -> str:
+    """The request for a plan proposal."""
+    return (
+        "Plan the story as a small set of tasks. The acceptance criteria are:\n"
+        f"{numbered(criteria)}\n"
+        "Give each task a short id (t1, t2, ...), the numbers of the criteria it delivers (every "
+        "criterion in some task; criteria about the same function belong in one task), and "
+        "depends_on: the ids of tasks that must be done first (empty when it can run in "
+        "parallel with the others)."
+    )
+
+
+def revise_plan_job(criteria: Sequence[str], own: str, critiques: Sequence[str]) -> str:
+    notes = "\n".join(f"- {c}" for c in critiques) or "- none"
+    return f"{plan_job(criteria)}\nYour plan: {own}\nCritiques:\n{notes}\nWrite your improved plan."
+
+
+def _slug(text: str) -> str:
+    return _ID.sub("-", text.lower()).strip("-")[:12]
+
+
+def tasks_of(draft: PlanDraft, *, story_id: str, criteria: Sequence[str]) -> tuple[Task, ...]:
+    """The plan as Tasks (ids as written, slugged; description = the criteria it delivers).
+
+    Raises:
+        ValueError: an invalid plan (duplicate or empty ids, a criterion number out of range,
+            a criterion in no task, a dependency on an unknown task or itself, a cycle).
+    """
+    from fleet.orchestrator.planning import topo_order
+
+    ids = [_slug(s.id) for s in draft.tasks]
+    if "" in ids or len(set(ids)) != len(ids):
+        raise ValueError(f"plan task ids must be distinct and non-empty: {ids}")
+    n = len(criteria)
+    covered = {k for s in draft.tasks for k in s.criteria}
+    if any(not 1 <= k <= n for k in covered):
+        raise ValueError(f"criterion numbers must be 1..{n}")
+    if missing := sorted(set(range(1, n + 1)) - covered):
+        raise ValueError(f"criteria {missing} are in no task")
+    tasks = []
+    for tid, step in zip(ids, draft.tasks, strict=True):
+        deps = tuple(dict.fromkeys(_slug(d) for d in step.depends_on))
+        if any(d not in ids or d == tid for d in deps):
+            raise ValueError(f"task {tid} depends on an unknown task or itself: {list(deps)}")
+        chosen = [criteria[k - 1] for k in dict.fromkeys(step.criteria)]
+        tasks.append(Task(id=tid, story_id=story_id, role="developer", phase="build",
+                          description="; ".join(chosen), depends_on=deps))  # fmt: skip
+    topo_order(tasks)  # raises ValueError on a cycle
+    return tuple(tasks)
+
+
+def render(tasks: Sequence[Task]) -> str:
+    """A plan in one short text (a proposal's content, what voters read)."""
+    parts = [
+        f"{t.id}{' after ' + ','.join(t.depends_on) if t.depends_on else ''}: {t.description}"
+        for t in tasks
+    ]
+    text = " | ".join(parts)
+    return text if len(text) <= 400 else text[:397] + "..."
+
+
+def story_tasks(plan: Sequence[Task], *, title: str, plan_round: int) -> list[Task]:
+    """The winning plan as the story's tasks: ids ``p<round>-<id>``, titled descriptions (the
+    executor finds a task's criteria in its description)."""
+    prefix = f"p{plan_round}-"
+    return [
+        t.model_copy(
+            update={
+                "id": prefix + t.id,
+                "description": f"{title}: {t.description}",
+                "depends_on": tuple(prefix + d for d in t.depends_on),
+            }
+        )
+        for t in plan
+    ]

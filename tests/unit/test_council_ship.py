@@ -1,0 +1,82 @@
+"""The council chooses QA's tests too: the winning patch ships only the generated tests the
+candidates' evidence supports; the record names the distrusted ones."""
+
+from __future__ import annotations
+
+from fleet.contracts import Evidence, Patch, Proposal
+from fleet.contracts import TestOutcome as Outcome
+from fleet.council.outcome import distrusted, record, ship
+from fleet.council.protocol import CouncilState
+from fleet.council.schemas import DeliberationRequest
+from fleet.evidence import EvidenceSuite
+from fleet.evidence.acceptance import drop_tests, names_of_tests
+from fleet.evidence.suite import with_suite
+
+QA = "tests/test_t1_qa.py"
+GOOD = "def test_right():\n    assert 1\n\n\ndef test_wrong():\n    assert 0\n"
+ONLY_WRONG = "tests/test_t1_qa_2.py"
+CODE = "diff --git a/calc.py b/calc.py\n--- a/calc.py\n+++ b/calc.py\n@@ -1 +1 @@\n-x = 1\n+x = 2\n"
+
+
+def _suite() -> EvidenceSuite:
+    files = {QA: GOOD, ONLY_WRONG: "def test_also_wrong():\n    assert 0\n"}
+    return EvidenceSuite(files=files, test_paths=("tests",), protected=tuple(files))
+
+
+def test_drop_tests_prunes_functions_and_empty_modules_but_keeps_them_protected():
+    kept = drop_tests(_suite(), [f"{QA}::test_wrong", f"{ONLY_WRONG}::test_also_wrong"])
+    assert names_of_tests(kept.files[QA]) == ["test_right"]
+    assert ONLY_WRONG not in kept.files and kept.is_protected(ONLY_WRONG)
+    assert drop_tests(_suite(), ["tests/other.py::test_x"]) == _suite()
+
+
+def _state() -> CouncilState:
+    suite = _suite()
+    req = DeliberationRequest(
+        id="d", story_id="s", task="t", members=("developer-1", "developer-2", "qa-1"),
+        proposers=("developer-1", "developer-2"), rule="evidence", suite=suite, source="/repo",
+    )  # fmt: skip
+    state = CouncilState(request=req)
+    for author in ("developer-1", "developer-2"):
+        patch = with_suite(Patch(base_commit="c", diff=CODE, files=("calc.py",)), suite)
+        state.proposals.append(
+            Proposal(id=f"d:p0:{author}", deliberation_id="d", author=author,
+                     role="developer", content="x", patch=patch)
+        )  # fmt: skip
+        state.evidence.append(
+            Evidence(proposal_id=f"d:p0:{author}", passed=False, tests_passed=1, tests_failed=2,
+                     tests=(Outcome(test_id=f"{QA}::test_right", passed=True),
+                            Outcome(test_id=f"{QA}::test_wrong", passed=False),
+                            Outcome(test_id=f"{ONLY_WRONG}::test_also_wrong", passed=False)))
+        )  # fmt: skip
+    return state
+
+
+def test_the_winner_ships_without_the_distrusted_tests_and_the_record_names_them():
+    from fleet.council.outcome import count
+
+    state = _state()
+    assert distrusted(state) == (f"{QA}::test_wrong", f"{ONLY_WRONG}::test_also_wrong")
+    ship(state, "d:p0:developer-2")
+    win = state.proposals[1].patch
+    assert win is not None and "+def test_right():" in win.diff and "test_wrong" not in win.diff
+    assert ONLY_WRONG not in win.diff and "+x = 2" in win.diff
+    assert win.files == ("calc.py", QA)
+    assert "test_wrong" in state.proposals[0].patch.diff  # the loser is left as it was proposed
+    before = state.proposals[1]
+    ship(state, "d:p0:developer-2")  # idempotent (a resumed council ships it again)
+    assert state.proposals[1] == before
+    result = count(state)
+    assert record(state, result).distrusted == distrusted(state)
+
+
+def test_nothing_is_dropped_when_every_generated_test_has_support():
+    state = _state()
+    state.evidence[0] = Evidence(
+        proposal_id="d:p0:developer-1", passed=True, tests_passed=3,
+        tests=tuple(Outcome(test_id=t, passed=True) for t in
+                    (f"{QA}::test_right", f"{QA}::test_wrong", f"{ONLY_WRONG}::test_also_wrong")),
+    )  # fmt: skip
+    before = list(state.proposals)
+    ship(state, "d:p0:developer-1")
+    assert state.proposals == before and distrusted(state) == ()
