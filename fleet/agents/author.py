@@ -28,14 +28,14 @@ the new lines
 >>>>>>> REPLACE
 To create a new file, leave the SEARCH part empty. To rewrite a whole function you may instead \
 write the file path on its own line, then a ```python block with the complete new function.
-Example:
-calc/ops.py
+Example (for a file path/to/example.py that is not in this repository; use the real paths):
+path/to/example.py
 <<<<<<< SEARCH
-def add(a, b):
-    return a - b
+def greet(name):
+    return "Hello"
 =======
-def add(a, b):
-    return a + b
+def greet(name):
+    return f"Hello, {name}"
 >>>>>>> REPLACE"""
 
 SYSTEM = "You are a careful software developer. You change code by writing edit blocks."

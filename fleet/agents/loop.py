@@ -21,8 +21,8 @@ from fleet.patches.edits import SearchReplace
 from fleet.ports import ChatModel
 
 LOOP_FORMAT = """You work in a copy of the repository. Each reply does exactly ONE of:
-- run one command: a ```bash block holding one command line (e.g. `cat calc/ops.py`,
-  `ls calc`, `python -m pytest -q`); no pipes, no shell features;
+- run one command: a ```bash block holding one command line (e.g. `cat path/to/file.py`,
+  `ls src`, `python -m pytest -q`); no pipes, no shell features;
 - edit files: SEARCH/REPLACE blocks (a path line, <<<<<<< SEARCH, exact current lines, =======,
   new lines, >>>>>>> REPLACE; an empty SEARCH creates a file);
 - finish: the word SUBMIT alone on a line, when the change is complete and tested."""
