@@ -84,7 +84,9 @@ def test_the_winning_patch_is_exactly_the_committed_change(
     winner = next(p for p in result.proposals if p.id == result.winner)
     evidence = {e.proposal_id: e for e in result.evidence}
     assert evidence[winner.id].passed and evidence[winner.id].tests_passed >= 2
-    assert any("passes" in c.content for c in result.critiques)  # critiques cite the results
+    assert any("passes" in c.content for c in result.critiques), [  # critiques cite the results
+        (c.author, c.content) for c in result.critiques
+    ]
     assert {c.role for c in result.critiques} >= {"qa", "architect", "developer"}
     assert result.tally.rule == "evidence/borda"
     decision = next(
