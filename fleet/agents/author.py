@@ -38,6 +38,8 @@ def greet(name):
     return f"Hello, {name}"
 >>>>>>> REPLACE"""
 
+_DEF_NAME = re.compile(r"def\s+([A-Za-z_]\w*)\s*\(")
+
 SYSTEM = "You are a careful software developer. You change code by writing edit blocks."
 
 
@@ -73,11 +75,13 @@ def _same(old: str, new: str) -> bool:
 
 
 def _still_empty(reply: str, old: Mapping[str, str], new: Mapping[str, str]) -> Stub | None:
-    """A body-less function the reply writes out (``def name(``) but leaves without a body."""
-    after = {(x.path, x.name) for x in stubs(new)}
-    return next(
-        (x for x in stubs(old) if f"def {x.name}(" in reply and (x.path, x.name) in after), None
-    )
+    """A body-less function the reply writes out (``def name(``) but leaves without a body.
+    Only the files defining a name the reply writes out are parsed (not the whole repository)."""
+    names = set(_DEF_NAME.findall(reply))
+    scope = [p for p, text in old.items() if any(f"def {n}(" in text for n in names)]
+    after = {(x.path, x.name) for x in stubs({p: new.get(p, "") for p in scope})}
+    found = stubs({p: old[p] for p in scope})
+    return next((x for x in found if x.name in names and (x.path, x.name) in after), None)
 
 
 def _attempt(
