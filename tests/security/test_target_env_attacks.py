@@ -84,8 +84,7 @@ def test_a_swapped_interpreter_is_refused(tmp_path, outside):
         str(_repo(tmp_path, outside, swap=True)), {"n.md": "n\n"}, branch="f/s", context=CTX
     )
     assert out.report is not None and not out.report.build_ok
-    assert out.report.notes[0] == (
-        "could not install the target's dependencies: the environment's interpreter is not the fleet's"
-    )
+    assert out.report.notes[0].startswith("could not install ")
+    assert out.report.notes[0].endswith(": the environment's interpreter is not the fleet's")
     assert out.status == "checked" and out.commit is None
     assert [p.name for p in (runner.root / "envs").iterdir()] == []
