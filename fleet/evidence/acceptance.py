@@ -34,7 +34,8 @@ def _find(name):
         sys.path.insert(0, str(root))
     for path in sorted(root.rglob("*.py")):
         rel = path.relative_to(root)
-        if rel.parts[0] in ("tests", "test") or rel.name.startswith("test_") or "." in rel.parts[0]:
+        top, hidden = rel.parts[0], any(d.startswith(".") for d in rel.parts[:-1])
+        if top in ("tests", "test") or rel.name.startswith("test_") or hidden:
             continue
         if f"def {{name}}(" not in path.read_text(errors="replace"):
             continue

@@ -260,3 +260,23 @@ def test_executable_criteria_find_the_function_wherever_the_change_put_it(tmp_pa
     )
     after = subprocess.run(run, cwd=tmp_path, capture_output=True, text=True)
     assert after.returncode == 0, after.stdout
+
+
+def test_executable_criteria_find_a_function_in_a_top_level_module(tmp_path):
+    """``solution.py`` at the repository root (a HumanEval task's layout) is found; a module in
+    a hidden directory (``.venv``) is not."""
+    import subprocess
+    import sys
+
+    from fleet.evidence.acceptance import executable_tests
+
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests" / "test_acc.py").write_text(executable_tests(["twice(3) returns 6"]))
+    (tmp_path / ".venv").mkdir()
+    (tmp_path / ".venv" / "twice.py").write_text("def twice(x):\n    return 0\n")
+    run = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests"]
+    before = subprocess.run(run, cwd=tmp_path, capture_output=True, text=True)
+    assert before.returncode == 1 and "no function named twice" in before.stdout
+    (tmp_path / "solution.py").write_text("def twice(x):\n    return 2 * x\n")
+    after = subprocess.run(run, cwd=tmp_path, capture_output=True, text=True)
+    assert after.returncode == 0, after.stdout
