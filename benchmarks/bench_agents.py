@@ -175,7 +175,11 @@ def criteria_of(prompt: str, entry: str) -> tuple[str, ...]:
 
     out = []
     for ex in doctest.DocTestParser().get_examples(prompt):
-        src, want = ex.source.strip(), ex.want.strip()
+        src = ex.source.strip()
+        # the last example's "want" runs on to the docstring's closing quotes: not part of it
+        want = "\n".join(
+            ln for ln in ex.want.strip().split("\n") if ln.strip() not in ('"""', "'''")
+        ).strip()
         if src.startswith(f"{entry}(") and want and "\n" not in want and "\n" not in src:
             out.append(f"{src} returns {want}")
     return tuple(out)

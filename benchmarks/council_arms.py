@@ -230,6 +230,8 @@ def arm_vote(tasks: list[Any], chat: Any, args: argparse.Namespace) -> Any:
     from bench_agents import ArmResult, _count
 
     from fleet.evidence import agree
+    from fleet.evidence.acceptance import drop_tests
+    from fleet.evidence.suite import with_suite
 
     res, start = ArmResult(), time.monotonic()
     for task in tasks:
@@ -241,6 +243,10 @@ def arm_vote(tasks: list[Any], chat: Any, args: argparse.Namespace) -> Any:
                 )
                 scores = agree(found, trusted=suite.trusted)
                 pick = max(props, key=lambda p: scores.key(p.id)) if props else None
+                if pick is not None and pick.patch is not None and scores.distrusted:
+                    # like the council's winner: it ships only the tests some candidate passes
+                    kept = drop_tests(suite, scores.distrusted)
+                    pick = pick.model_copy(update={"patch": with_suite(pick.patch, kept)})
                 ok, detail = _build(task, chat, pick, repo, Path(tmp) / "b")
             except Exception as exc:
                 ok, detail, tokens = False, f"{type(exc).__name__}: {exc}"[:200], 0

@@ -1,0 +1,31 @@
+"""The benchmark's HumanEval criteria: every docstring example, the last one included."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+
+from bench_agents import criteria_of  # noqa: E402
+
+PROMPT = '''def below_zero(ops):
+    """ Detect a negative balance.
+    >>> below_zero([1, 2, 3])
+    False
+    >>> below_zero([1, 2, -4, 5])
+    True
+    """
+'''
+
+
+def test_the_last_example_is_a_criterion_without_the_docstring_quotes():
+    assert criteria_of(PROMPT, "below_zero") == (
+        "below_zero([1, 2, 3]) returns False",
+        "below_zero([1, 2, -4, 5]) returns True",
+    )
+
+
+def test_a_multi_line_result_is_not_a_criterion():
+    prompt = 'def f(x):\n    """\n    >>> f(1)\n    1\n    2\n    """\n'
+    assert criteria_of(prompt, "f") == ()
