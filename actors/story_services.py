@@ -152,8 +152,9 @@ class RayCouncil:
         from actors.council_prep import retries, task_suite, where
         from fleet.council import DeliberationRequest
         from fleet.council.team import proposers
+        from fleet.orchestrator.implement import task_criteria
 
-        text = [task.description, *(f"Acceptance: {c}" for c in story.acceptance_criteria)]
+        text = [task.description]
         if findings:
             text += ["The last attempt failed; fix:", *list(findings)[:6]]
         self._ensure()  # the configured members exist before the QA step asks them
@@ -196,6 +197,7 @@ class RayCouncil:
             source=repo,
             base=branch,
             base_commit=commit,
+            acceptance=tuple(task_criteria(story, task)),
         )
         return self.run(request)
 

@@ -124,6 +124,7 @@ def _council(task: Any, chat: Any, root: Path) -> tuple[Proposal | None, int, An
         source=str(repo),
         base="main",
         base_commit=commit,
+        acceptance=task.story.acceptance_criteria,
         phase_timeout_s=3600.0,
     )
     start = time.monotonic()
@@ -171,12 +172,12 @@ def _fresh_round0(task: Any, chat: Any, root: Path) -> tuple[Any, ...]:
     req = DeliberationRequest(
         id=f"vote-{task.id}", story_id=task.story.id, task_id="T1", task=task.story.title,
         members=tuple(DEVELOPERS), rule="evidence", suite=suite, source=str(repo), base="main",
-        base_commit=commit,
+        base_commit=commit, acceptance=task.story.acceptance_criteria,
     )  # fmt: skip
     brief = Brief(
         deliberation_id=req.id, story_id=req.story_id, task_id="T1",
         task=f"{task.story.title}\n{task.story.description}", round=0, step="propose",
-        source=str(repo), base="main", base_commit=commit,
+        source=str(repo), base="main", base_commit=commit, acceptance=req.acceptance,
     )  # fmt: skip
 
     def one(m: str) -> Proposal | None:

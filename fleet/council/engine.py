@@ -289,6 +289,7 @@ class Council:
             base=req.base,
             base_commit=req.base_commit,
             criteria=req.criteria,
+            acceptance=req.acceptance,
         )
 
     @staticmethod

@@ -11,6 +11,8 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from fleet.agents import author_messages
+from fleet.agents.request import change_request
 from fleet.config import RoleSpec
 from fleet.contracts import ChatMessage, ContextPack, Evidence, Proposal
 from fleet.council import patching, plans
@@ -100,16 +102,23 @@ class Member:
         """Whether this call is a patch council's (the brief names a repository to patch)."""
         return self.tools is not None and brief.source is not None
 
-    def _patch(self, brief: Brief, job: str, salt: str) -> Candidate:
+    def _patch(
+        self, brief: Brief, salt: str, *, notes: Sequence[str] = (), job: str = ""
+    ) -> Candidate:
+        """A patch written the way the single developer writes one (``fleet.agents``): context,
+        edit format, then the request (task, criteria, stubs, ``notes``, the instruction; or
+        ``job`` for QA's tests), with the same stub-echo continuation in ``write_patch``."""
         assert self.tools is not None and brief.source is not None
         model = Sampling(
             self.chat, temperature=self.temperature, seed=mix(self.seed, brief.seed, salt)
         )
         repo = self.tools.repo(brief.source)
+        files = dict(repo.files(brief.base_commit or brief.base or "HEAD"))
+        request = job or change_request(brief.task, brief.acceptance, files, notes=notes)
         patch = self.tools.write_patch(
             model,
-            self.messages(brief, job, show=False, json=False),
-            dict(repo.files(brief.base_commit or brief.base or "HEAD")),
+            author_messages(self._pack(brief), instruction=request, system=self._system(False)),
+            files,
             base_commit=brief.base_commit,
             check=repo,
         )
@@ -120,7 +129,7 @@ class Member:
         if brief.criteria:
             return self._plan(brief, plans.plan_job(brief.criteria))
         if self.patches(brief):
-            return self._patch(brief, patching.propose_job(), "propose")
+            return self._patch(brief, "propose")
         job = "Propose how to do the task. Give a short answer, why, and one command that tests it."
         return self._ask(brief, job, ProposalDraft)
 
@@ -173,7 +182,7 @@ class Member:
             return self._plan(brief, plans.revise_plan_job(brief.criteria, own.content, said))
         if self.patches(brief):
             try:
-                return self._patch(brief, patching.revise_job(brief, own), "revise")
+                return self._patch(brief, "revise", notes=patching.revise_notes(brief, own))
             except Exception:
                 if own.patch is None:
                     raise
@@ -200,8 +209,9 @@ class Member:
         """QA: new pytest files for prose ``criteria`` (path -> source), written as a patch."""
         if self.tools is None or brief.source is None:
             return {}
-        job = patching.tests_job(criteria, patching.tests_path(brief.task_id, self.agent_id))
-        patch = self._patch(brief, job, "tests").patch
+        path = patching.tests_path(brief.task_id, self.agent_id)
+        job = f"Task: {brief.task}\n{patching.tests_job(criteria, path)}"
+        patch = self._patch(brief, "tests", job=job).patch
         return patching.new_test_files(patch.diff) if patch else {}
 
     def vote(self, brief: Brief) -> BallotDraft:
@@ -235,27 +245,38 @@ class Member:
             name=self.agent_id,
         )
 
+    def _system(self, json: bool) -> str:
+        """The role's system prompt (roles.yaml), the member's name, JSON or its own style."""
+        system = f"{self.spec.system_prompt.strip()} You are {self.agent_id}."
+        return system + (
+            " Answer in JSON." if json else f" {patching.style(self.agent_id)}".rstrip()
+        )
+
     def messages(
         self, brief: Brief, job: str, *, show: bool, json: bool = True
     ) -> list[ChatMessage]:
         """System prompt from roles.yaml; user prompt = context, proposals so far, the job."""
-        system = f"{self.spec.system_prompt.strip()} You are {self.agent_id}."
-        system += " Answer in JSON." if json else f" {patching.style(self.agent_id)}".rstrip()
         parts = [f"## Context\n{self._context(brief)}"]
         if show and brief.proposals:
             parts.append(f"## Proposals\n{listing(brief.proposals, brief.evidence)}")
         parts.append(f"## Your job\n{job}")
         return [
-            ChatMessage(role="system", content=system),
+            ChatMessage(role="system", content=self._system(json)),
             ChatMessage(role="user", content="\n\n".join(parts)),
         ]
 
     def _context(self, brief: Brief) -> str:
-        """The member's context pack (with the repository map and code in a patch council)."""
+        """The member's context, then the task and its acceptance criteria."""
         task = f"Task: {brief.task}"
+        if brief.acceptance:
+            task += "\nAcceptance criteria:\n" + "\n".join(f"- {c}" for c in brief.acceptance)
+        pack = self._pack(brief)
+        return f"{pack}\n\n{task}" if pack else f"Story {brief.story_id}. {task}"
+
+    def _pack(self, brief: Brief) -> str:
+        """The member's context pack (with the repository map and code in a patch council)."""
         if self.context is None:
-            code = self._code(brief) if self.patches(brief) else ""
-            return f"Story {brief.story_id}. {task}{code}"
+            return self._code(brief) if self.patches(brief) else ""
         if brief.source:
             pack = self.context(
                 brief.story_id,
@@ -267,7 +288,7 @@ class Member:
             )
         else:
             pack = self.context(brief.story_id, self.role, brief.phase, brief.task_id)
-        return f"{pack.render()}\n\n{task}"
+        return pack.render()
 
     def _code(self, brief: Brief) -> str:
         """Without a context service: the repository's Python files, smallest first, clipped."""
@@ -278,4 +299,4 @@ class Member:
             if path.endswith(".py") and used + len(text) <= CODE_CHARS:
                 out.append(f"### {path}\n{text}")
                 used += len(text)
-        return "\n\n## Code\n" + "\n\n".join(sorted(out)) if out else ""
+        return "## Code\n" + "\n\n".join(sorted(out)) if out else ""

@@ -1,9 +1,11 @@
 """What a member does when the council decides a change: patches, critiques that cite results.
 
 A proposing member writes its ``Patch`` through the injected ``write_patch`` (``fleet/agents``:
-the edit format, applied and diffed by code, checked with ``git apply --check``), from prompts
-built here: the task, its context, and in later rounds the other candidates' patches with their
-evidence and the critiques of its own patch. A failed revision keeps the member's last patch
+the edit format, applied and diffed by code, checked with ``git apply --check``, a body-less
+function echoed back continued), from the single developer's prompt (``fleet.agents.request``:
+context, edit format, then task, criteria, stubs and the instruction last); in later rounds the
+notes built here come before the instruction: its own patch with its evidence, the critiques
+of it, and the other candidates' patches with theirs. A failed revision keeps the member's last patch
 (a bad model turn must not throw away a candidate that passed tests).
 
 Critiques are grounded: the member's comment, followed by what the evidence says about the
@@ -127,14 +129,9 @@ def evidence_by_id(brief: Brief) -> dict[str, Evidence]:
     return {e.proposal_id: e for e in brief.evidence}
 
 
-def propose_job() -> str:
-    return (
-        "Write the code change that does the task and makes its acceptance tests pass. "
-        "Change only what is needed; put the change where it belongs in the repository."
-    )
-
-
-def revise_job(brief: Brief, own: Proposal) -> str:
+def revise_notes(brief: Brief, own: Proposal) -> list[str]:
+    """What a reviser reads after the task: its patch, its failing tests, the critiques, the
+    other candidates with their results (the request's instruction follows)."""
     ev = evidence_by_id(brief)
     mine = ev.get(own.id)
     parts = [
@@ -150,10 +147,10 @@ def revise_job(brief: Brief, own: Proposal) -> str:
         parts.append("The other candidates:")
         parts += [candidate(p, ev.get(p.id), brief.distrusted) for p in others]
     parts.append(
-        "Write your improved change: fix the failing tests and the critiques' points "
+        "Improve your change: fix the failing tests and the critiques' points "
         "(a test marked distrusted may itself be wrong)."
     )
-    return "\n".join(parts)
+    return parts
 
 
 def critique_job(brief: Brief, target: Proposal, focus: str) -> str:

@@ -69,6 +69,9 @@ class DeliberationRequest(Contract):
     criteria: tuple[str, ...] = Field(
         (), description="a planning council: the story's criteria the proposed task DAGs cover"
     )
+    acceptance: tuple[str, ...] = Field(
+        (), description="a patch council: the task's acceptance criteria, shown to every member"
+    )
 
     @model_validator(mode="after")
     def _check(self) -> DeliberationRequest:
@@ -134,6 +137,9 @@ class Brief(Contract):
     )
     criteria: tuple[str, ...] = Field(
         (), description="a planning council: the criteria a plan proposal covers"
+    )
+    acceptance: tuple[str, ...] = Field(
+        (), description="a patch council: the task's acceptance criteria"
     )
 
 

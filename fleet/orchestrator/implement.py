@@ -18,7 +18,7 @@ from collections.abc import Mapping, Sequence
 
 from fleet.agents import PatchFailed, author_messages, write_change
 from fleet.agents.loop import LoopWorkspace, run_loop
-from fleet.agents.stubs import stubs
+from fleet.agents.request import change_request
 from fleet.contracts import ContextPack, Patch, Proposal, Story, Task
 from fleet.orchestrator.acceptance import Example, acceptance_tests, examples
 from fleet.patches import make_patch
@@ -45,20 +45,10 @@ def instruction(
     files: Mapping[str, str] | None = None,
 ) -> str:
     """What to do, after the context: the task, its criteria, the council's decision, findings."""
-    lines = [f"Task: {task.description}", "Acceptance criteria:"]
-    lines += [f"- {c}" for c in task_criteria(story, task)]
-    empty = [f"{s.path}: {s.name}" for s in stubs(files or {})]
-    if empty:
-        lines.append("Functions that have no body yet: " + "; ".join(empty[:10]))
-    if winner is not None and winner.content:
-        lines.append(f"The team decided: {winner.content[:800]}")
-    if findings:
-        lines += ["The last attempt failed; fix this:", *(f"- {f[:300]}" for f in findings[:8])]
-    lines.append(
-        "Now write the edits that implement the task in the repository above: every function you "
-        "change with its complete new body (not the current code repeated)."
+    decided = [f"The team decided: {winner.content[:800]}"] if winner and winner.content else []
+    return change_request(
+        task.description, task_criteria(story, task), files, notes=decided, findings=findings
     )
-    return "\n".join(lines)
 
 
 def module_of(files: Mapping[str, str], func: str, prefer: Sequence[str] = ()) -> str | None:

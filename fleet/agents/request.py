@@ -1,0 +1,42 @@
+"""The request for a change, as every author reads it: the single developer and council members.
+
+Small models follow what they read last, so the request comes after the context and the edit
+format (``author_messages``) and ends with the instruction. It names the task, its acceptance
+criteria and the functions that have no body yet (a 0.5B model otherwise tends to copy such a
+stub back unchanged), then what the caller adds (the council's decision, a member's own patch
+with its test results and critiques, the last attempt's findings), then what to write.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from fleet.agents.stubs import stubs
+
+WRITE = (
+    "Now write the edits that implement the task in the repository above: every function you "
+    "change with its complete new body (not the current code repeated)."
+)
+
+
+def change_request(
+    task: str,
+    criteria: Sequence[str],
+    files: Mapping[str, str] | None = None,
+    *,
+    notes: Sequence[str] = (),
+    findings: Sequence[str] = (),
+    write: str = WRITE,
+) -> str:
+    """The instruction that ends an author's prompt (``files``: the repository, for its stubs)."""
+    lines = [f"Task: {task}"]
+    if criteria:
+        lines += ["Acceptance criteria:", *(f"- {c}" for c in criteria)]
+    empty = [f"{s.path}: {s.name}" for s in stubs(files or {})]
+    if empty:
+        lines.append("Functions that have no body yet: " + "; ".join(empty[:10]))
+    lines += notes
+    if findings:
+        lines += ["The last attempt failed; fix this:", *(f"- {f[:300]}" for f in findings[:8])]
+    lines.append(write)
+    return "\n".join(lines)

@@ -1,0 +1,131 @@
+"""Council members ask for a patch the way the single developer does (``fleet.agents.request``):
+context, edit format, then the task, its acceptance criteria, the functions with no body yet,
+and the instruction last; a stub echoed back is continued like on the single path."""
+
+from __future__ import annotations
+
+from fleet import contracts
+from fleet.agents import EDIT_FORMAT, write_patch
+from fleet.agents.request import WRITE, change_request
+from fleet.config import load
+from fleet.contracts import Evidence, Patch, Proposal, Story, Task
+from fleet.council import Brief, Member
+from fleet.council.patching import PatchTools, developer_temperature, style
+from fleet.fakes import ScriptedChatModel
+from fleet.orchestrator.implement import instruction
+
+ROLES = load("roles.yaml")
+STUB = 'def twice(x):\n    """Return x doubled."""\n'
+FILES = {"calc.py": STUB, "tests/test_smoke.py": "import calc\n"}
+CRITERIA = ("twice(3) returns 6", "twice(0) returns 0")
+GOOD = 'calc.py\n```python\ndef twice(x):\n    """Return x doubled."""\n    return 2 * x\n```\n'
+
+
+class FakeRepo:
+    def files(self, ref: str = "HEAD") -> dict[str, str]:
+        return dict(FILES)
+
+    def check(self, patch: Patch) -> str | None:
+        return None
+
+
+class Recorder:
+    """A scripted model that records every request and answers from ``replies`` in turn."""
+
+    def __init__(self, *replies: str) -> None:
+        self.replies, self.asked, self.kw = list(replies), [], []
+
+    def __call__(self, messages, schema):  # ScriptedChatModel's script
+        self.asked.append(list(messages))
+        return self.replies.pop(0) if len(self.replies) > 1 else self.replies[0]
+
+
+def member(agent_id: str, script: Recorder) -> Member:
+    return Member(
+        agent_id,
+        "developer",
+        ROLES.get("developer"),
+        ScriptedChatModel(script=script),
+        temperature=developer_temperature(agent_id),
+        seed=7,
+        tools=PatchTools(write_patch=write_patch, repo=lambda source: FakeRepo()),
+    )
+
+
+def brief(**kw) -> Brief:
+    return Brief(
+        deliberation_id="d", story_id="s", task_id="T1", task="Implement twice", round=0,
+        step="propose", source="/repo", base="main", base_commit="abc", acceptance=CRITERIA, **kw,
+    )  # fmt: skip
+
+
+def test_a_members_patch_prompt_names_criteria_and_stubs_and_ends_with_the_instruction():
+    script = Recorder(GOOD)
+    out = member("developer-1", script).propose(brief())
+    assert out.patch is not None and "return 2 * x" in out.patch.diff
+    system, user = script.asked[0][0].content, script.asked[0][-1].content
+    assert "senior software developer" in system and "You are developer-1." in system
+    assert "Acceptance criteria:\n- twice(3) returns 6\n- twice(0) returns 0" in user
+    assert "Functions that have no body yet: calc.py: twice" in user
+    assert user.endswith(WRITE)  # the instruction is what the model reads last
+    assert user.index("### calc.py") < user.index(EDIT_FORMAT) < user.index("Task: Implement twice")
+
+
+def test_members_and_the_single_developer_share_one_request():
+    script = Recorder(GOOD)
+    member("developer-1", script).propose(brief())
+    story = Story(id="s", title="Implement twice", acceptance_criteria=CRITERIA)
+    task = Task(id="T1", story_id="s", role="developer", description="Implement twice")
+    single = instruction(story, task, None, [], FILES)
+    assert single == change_request("Implement twice", CRITERIA, FILES)
+    assert script.asked[0][-1].content.endswith(single)
+
+
+def test_members_differ_by_style_and_temperature():
+    one, two = Recorder(GOOD), Recorder(GOOD)
+    member("developer-1", one).propose(brief())
+    member("developer-2", two).propose(brief())
+    assert style("developer-2") and style("developer-2") in two.asked[0][0].content
+    assert style("developer-2") not in one.asked[0][0].content
+    assert developer_temperature("developer-1") != developer_temperature("developer-2")
+
+
+def test_a_member_that_echoes_the_stub_is_asked_to_continue_it():
+    script = Recorder(f"calc.py\n```python\n{STUB}```\n", "    return 2 * x\n```\n")
+    out = member("developer-1", script).propose(brief())
+    assert out.patch is not None and "+    return 2 * x" in out.patch.diff
+    follow = script.asked[1]
+    assert follow[-1].role == "assistant" and follow[-1].content.endswith(STUB)
+
+
+def _proposal(author: str, diff: str) -> Proposal:
+    patch = Patch(base_commit="abc", diff=diff, files=("calc.py",), rationale="r")
+    return Proposal(
+        id=f"d:p0:{author}", deliberation_id="d", author=author, role="developer", round=0,
+        content="c", patch=patch,
+    )  # fmt: skip
+
+
+def test_a_revision_prompt_shows_its_failing_tests_before_the_instruction():
+    own = _proposal("developer-1", "--- a/calc.py\n+++ b/calc.py\n+    return x\n")
+    other = _proposal("developer-2", "--- a/calc.py\n+++ b/calc.py\n+    return x + x\n")
+    fail = contracts.TestOutcome(
+        test_id="tests/test_acc.py::test_twice_1", passed=False, excerpt="3 != 6"
+    )
+    ev = Evidence(proposal_id=own.id, passed=False, tests_failed=1, tests=(fail,))
+    script = Recorder(GOOD)
+    b = brief(proposals=(own, other), evidence=(ev,)).model_copy(update={"step": "revise"})
+    member("developer-1", script).revise(b, own)
+    user = script.asked[0][-1].content
+    assert user.endswith(WRITE) and "Acceptance criteria:" in user
+    assert user.index("Your current patch (passes 0/1 tests)") < user.index(WRITE)
+    assert "FAILS tests/test_acc.py::test_twice_1: 3 != 6" in user
+    assert "### developer-2" in user and "return x + x" in user
+
+
+def test_critics_see_the_acceptance_criteria():
+    script = Recorder('{"severity": "minor", "comment": "fine"}')
+    target = _proposal("developer-2", "--- a/calc.py\n+++ b/calc.py\n+    return x + x\n")
+    b = brief(proposals=(target,)).model_copy(update={"step": "critique"})
+    member("developer-1", script).critique(b, target)
+    assert "- twice(3) returns 6" in script.asked[0][-1].content
