@@ -13,6 +13,13 @@ from collections.abc import Mapping, Sequence
 
 from fleet.agents.stubs import stubs
 
+AUTHOR = (
+    "You are a careful Python developer. Make the smallest change that satisfies the task and its "
+    "acceptance criteria, in whichever files it belongs (create new files when needed), and keep "
+    "existing code working."
+)
+"""The system prompt of a request for a change (a member adds its name and its own style)."""
+
 WRITE = (
     "Now write the edits that implement the task in the repository above: every function you "
     "change with its complete new body (not the current code repeated)."

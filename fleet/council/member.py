@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from fleet.agents import author_messages
-from fleet.agents.request import change_request
+from fleet.agents.request import AUTHOR, change_request
 from fleet.config import RoleSpec
 from fleet.contracts import ChatMessage, ContextPack, Evidence, Proposal
 from fleet.council import patching, plans
@@ -117,7 +117,7 @@ class Member:
         request = job or change_request(brief.task, brief.acceptance, files, notes=notes)
         patch = self.tools.write_patch(
             model,
-            author_messages(self._pack(brief), instruction=request, system=self._system(False)),
+            author_messages(self._pack(brief), instruction=request, system=self._system(job)),
             files,
             base_commit=brief.base_commit,
             check=repo,
@@ -245,12 +245,14 @@ class Member:
             name=self.agent_id,
         )
 
-    def _system(self, json: bool) -> str:
-        """The role's system prompt (roles.yaml), the member's name, JSON or its own style."""
-        system = f"{self.spec.system_prompt.strip()} You are {self.agent_id}."
-        return system + (
-            " Answer in JSON." if json else f" {patching.style(self.agent_id)}".rstrip()
-        )
+    def _system(self, job: str | None = None) -> str:
+        """The role's system prompt (roles.yaml) and the member's name, for a JSON answer
+        (``job`` None); for a patch, the single developer's (``AUTHOR``) when it is a change
+        (``job`` empty), the role's for another ``job`` (QA's tests); then its own style."""
+        if job is None:
+            return f"{self.spec.system_prompt.strip()} You are {self.agent_id}. Answer in JSON."
+        head = self.spec.system_prompt.strip() if job else AUTHOR
+        return f"{head} You are {self.agent_id}. {patching.style(self.agent_id)}".rstrip()
 
     def messages(
         self, brief: Brief, job: str, *, show: bool, json: bool = True
@@ -261,7 +263,7 @@ class Member:
             parts.append(f"## Proposals\n{listing(brief.proposals, brief.evidence)}")
         parts.append(f"## Your job\n{job}")
         return [
-            ChatMessage(role="system", content=self._system(json)),
+            ChatMessage(role="system", content=self._system(None if json else "")),
             ChatMessage(role="user", content="\n\n".join(parts)),
         ]
 

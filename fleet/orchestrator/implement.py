@@ -18,17 +18,13 @@ from collections.abc import Mapping, Sequence
 
 from fleet.agents import PatchFailed, author_messages, write_change
 from fleet.agents.loop import LoopWorkspace, run_loop
-from fleet.agents.request import change_request
+from fleet.agents.request import AUTHOR, change_request
 from fleet.contracts import ContextPack, Patch, Proposal, Story, Task
 from fleet.orchestrator.acceptance import Example, acceptance_tests, examples
 from fleet.patches import make_patch
 from fleet.ports import ChatModel, PatchChecker
 
-SYSTEM = (
-    "You are a careful Python developer. Make the smallest change that satisfies the task and its "
-    "acceptance criteria, in whichever files it belongs (create new files when needed), and keep "
-    "existing code working."
-)
+SYSTEM = AUTHOR
 
 
 def task_criteria(story: Story, task: Task) -> list[str]:
