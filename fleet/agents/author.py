@@ -166,7 +166,10 @@ def write_change(
             convo.insert(0, ChatMessage(role="system", content=f"{SYSTEM}\n\n{EDIT_FORMAT}"))
     reply, reason, name = "", "", "model"
     stub: Stub | None = None  # the body-less function the last reply echoed: continue it next
-    for attempt in range(retries + 1):
+    attempt = 0
+    # An echoed stub is always continued, even when the echo came in the last correction
+    # (the continuation is a different request, not one more correction).
+    while attempt <= retries or stub is not None:
         ask = _continue_request(stub, files) if stub else convo
         response = model.complete(
             ask,
@@ -189,6 +192,7 @@ def write_change(
                     " (your reply repeats the current code; write the new code that does the task)"
                 )
             stub = continuation(reply, files) if echoed and stub is None else None
+        attempt += 1
         if stub is None:
             convo += [
                 ChatMessage(role="assistant", content=reply),

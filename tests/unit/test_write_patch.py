@@ -121,3 +121,15 @@ def test_a_reply_that_writes_a_stub_out_but_changes_another_file_is_continued() 
     patch = write_patch(ScriptedChatModel(script=script), author_messages("c"), files,
                         base_commit="c")  # fmt: skip
     assert patch.files == ("solution.py",) and "+    return x - int(x)" in patch.diff
+
+
+def test_a_stub_echoed_in_the_last_correction_is_still_continued() -> None:
+    # HumanEval/1 (2026-11-22): a SEARCH text not in the file, then the corrected reply echoed
+    # the stub; the continuation that writes the body still comes (once).
+    script = Replies(BAD.replace("calc/ops.py", "solution.py"), ECHO, "    return x % 1\n```\n")
+    patch = write_patch(ScriptedChatModel(script=script), author_messages("c"), STUB_FILES,
+                        base_commit="c")  # fmt: skip
+    assert "+    return x % 1" in patch.diff and script.seen[2][-1].role == "assistant"
+    with pytest.raises(PatchFailed, match="change nothing"):  # and only once
+        write_patch(ScriptedChatModel(script=Replies(BAD, ECHO, "```\n")), author_messages("c"),
+                    STUB_FILES, base_commit="c")  # fmt: skip
