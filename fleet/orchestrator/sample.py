@@ -75,7 +75,25 @@ def scripted_developer(messages: Sequence[ChatMessage], schema: dict[str, Any] |
         return EDIT_DIVIDE  # a change request in the edit format: the sample's change
     if schema is None:
         return f"Answer to: {' '.join(text.split()[:40])}"
-    return json.dumps(instance_of(schema, text=" ".join(text.split()[:40]), seed=len(text)))
+    answer = instance_of(schema, text=" ".join(text.split()[:40]), seed=len(text))
+    return json.dumps(_own_first(messages, schema, answer))
+
+
+def _own_first(
+    messages: Sequence[ChatMessage], schema: dict[str, Any], answer: dict[str, Any]
+) -> dict[str, Any]:
+    """A ballot of ``developer-n`` ranks proposal n first (its own, in member order): the
+    scripted developers disagree, so a council of several does not stop before its critique
+    round by an accident of prompt lengths (the other fields stay filler)."""
+    import re
+
+    found = re.search(r"You are developer-(\d+)\.", messages[0].content) if messages else None
+    if not found or not schema.get("title", "").startswith("BallotDraft"):
+        return answer
+    n, own = schema["properties"]["ranking"]["items"]["maximum"], int(found[1])
+    if own > n:
+        return answer
+    return {**answer, "ranking": [own, *(k for k in range(1, n + 1) if k != own)]}
 
 
 def scripted_architect(messages: Sequence[ChatMessage], schema: dict[str, Any] | None) -> str:

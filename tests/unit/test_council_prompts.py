@@ -129,3 +129,28 @@ def test_critics_see_the_acceptance_criteria():
     b = brief(proposals=(target,)).model_copy(update={"step": "critique"})
     member("developer-1", script).critique(b, target)
     assert "- twice(3) returns 6" in script.asked[0][-1].content
+
+
+def test_scripted_developers_rank_their_own_proposal_first():
+    # the story tests' scripted model: several developers disagree, so a council reaches its
+    # critique round whatever the prompts' lengths (a supermajority would stop it in round 0)
+    import json
+
+    from fleet.contracts import ChatMessage
+    from fleet.council.schemas import ballot_schema
+    from fleet.orchestrator.sample import scripted_developer
+
+    schema = ballot_schema(3).model_json_schema()
+    firsts = [
+        json.loads(
+            scripted_developer(
+                [
+                    ChatMessage(role="system", content=f"Reviewer. You are {who}. Answer in JSON."),
+                    ChatMessage(role="user", content="Rank proposals 1 to 3."),
+                ],
+                schema,
+            )
+        )["ranking"][0]
+        for who in ("developer-1", "developer-2", "developer-3")
+    ]
+    assert firsts == [1, 2, 3]
