@@ -159,11 +159,13 @@ def _search_file(files: Mapping[str, str], edit: SearchReplace) -> str:
 
 def _function_file(files: Mapping[str, str], edit: FunctionEdit) -> str:
     """The file a function edit goes to: its path, else the one file defining its names
-    (also when the named path does not exist but exactly one file defines them)."""
+    (also when the named path does not exist, or is not a Python file, but exactly one file
+    defines them)."""
     owners = [
         p for p, t in sorted(files.items()) if p.endswith(".py") and set(edit.names) & _top_names(t)
     ]
-    if edit.path and (edit.path in files or len(owners) != 1):
+    python = not edit.path or edit.path.endswith(".py")  # a def block sent to README.md: not meant
+    if edit.path and (edit.path in files or len(owners) != 1) and (python or len(owners) != 1):
         return edit.path
     if len(owners) == 1:
         return owners[0]

@@ -184,3 +184,16 @@ def test_a_block_without_path_whose_search_text_is_in_two_files_asks_for_the_pat
 def test_a_new_file_block_without_path_is_malformed():
     with pytest.raises(EditError, match="no file path"):
         parse_edits("<<<<<<< SEARCH\n=======\nX = 1\n>>>>>>> REPLACE\n")
+
+
+def test_a_function_block_aimed_at_a_non_python_file_goes_to_the_file_defining_it():
+    files = {"README.md": "# pkg\n", "pkg/m.py": "def f(x):\n    '''Double.'''\n"}
+    edit = FunctionEdit(path="README.md", code="def f(x):\n    return 2 * x\n", names=("f",))
+    out = apply_edits(files, [edit])
+    assert out["README.md"] == "# pkg\n"
+    assert "return 2 * x" in out["pkg/m.py"]
+
+
+def test_a_function_block_aimed_at_a_new_text_file_stays_there_when_nothing_defines_it():
+    edit = FunctionEdit(path="notes.md", code="def g():\n    return 1\n", names=("g",))
+    assert apply_edits({"a.py": "x = 1\n"}, [edit])["notes.md"].startswith("def g()")
