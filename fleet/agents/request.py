@@ -9,6 +9,7 @@ with its test results and critiques, the last attempt's findings), then what to 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 
 from fleet.agents.stubs import stubs
@@ -47,3 +48,10 @@ def change_request(
         lines += ["The last attempt failed; fix this:", *(f"- {f[:300]}" for f in findings[:8])]
     lines.append(write)
     return "\n".join(lines)
+
+
+def asked_for(texts: Sequence[str], files: Mapping[str, str]) -> list[str]:
+    """The body-less functions ``texts`` (the task, its criteria) name, in repository order: the
+    ones a reply with no usable edit is asked to continue (``write_change(focus=...)``)."""
+    words = set(re.findall(r"[A-Za-z_]\w*", " ".join(texts)))
+    return [s.name for s in stubs(files) if s.name in words]

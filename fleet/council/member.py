@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from fleet.agents import author_messages
-from fleet.agents.request import AUTHOR, change_request
+from fleet.agents.request import AUTHOR, asked_for, change_request
 from fleet.config import RoleSpec
 from fleet.contracts import ChatMessage, ContextPack, Evidence, Proposal
 from fleet.council import patching, plans
@@ -121,6 +121,7 @@ class Member:
             files,
             base_commit=brief.base_commit,
             check=repo,
+            focus=[] if job else asked_for([brief.task, *brief.acceptance], files),
         )
         return Candidate(answer=patching.summary(patch), reason=patch.rationale[:400], patch=patch)
 

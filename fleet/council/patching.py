@@ -25,7 +25,7 @@ DIFF_CLIP = 1_500  # characters of another candidate's diff shown in a prompt
 EXCERPT_CLIP = 160
 
 WritePatch = Callable[..., Patch]
-"""``write_patch(model, messages, files, *, base_commit, check) -> Patch`` (fleet/agents)."""
+"""``write_patch(model, messages, files, *, base_commit, check, focus) -> Patch`` (fleet/agents)."""
 
 
 class Repo(Protocol):

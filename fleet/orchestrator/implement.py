@@ -19,6 +19,7 @@ from collections.abc import Mapping, Sequence
 from fleet.agents import PatchFailed, author_messages, write_change
 from fleet.agents.loop import LoopWorkspace, run_loop
 from fleet.agents.request import AUTHOR, change_request
+from fleet.agents.request import asked_for as named_stubs
 from fleet.contracts import ContextPack, Patch, Proposal, Story, Task
 from fleet.orchestrator.acceptance import Example, acceptance_tests, examples
 from fleet.patches import make_patch
@@ -45,6 +46,12 @@ def instruction(
     return change_request(
         task.description, task_criteria(story, task), files, notes=decided, findings=findings
     )
+
+
+def asked_for(story: Story, task: Task, files: Mapping[str, str]) -> list[str]:
+    """The body-less functions the task names (in its text or criteria), in repository order."""
+    texts = [task.description, story.title, story.description, *task_criteria(story, task)]
+    return named_stubs(texts, files)
 
 
 def module_of(files: Mapping[str, str], func: str, prefer: Sequence[str] = ()) -> str | None:
@@ -119,6 +126,7 @@ def implement(
     patch, new = write_change(
         chat, messages, files, base_commit=base_commit, check=check,
         temperature=0.0 if seed == 0 else 0.7, seed=seed or None, max_tokens=max_tokens,
+        focus=asked_for(story, task, files),
     )  # fmt: skip
     return with_acceptance(patch, new, story, task, files)
 

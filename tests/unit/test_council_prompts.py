@@ -154,3 +154,12 @@ def test_scripted_developers_rank_their_own_proposal_first():
         for who in ("developer-1", "developer-2", "developer-3")
     ]
     assert firsts == [1, 2, 3]
+
+
+def test_a_member_whose_reply_has_no_usable_edit_continues_the_function_the_task_names():
+    # as on the single path (write_change's focus): Qwen 0.5B sometimes repeats the prompt's tail
+    echo = "To create a new file, leave the SEARCH part empty.\nTask: Implement twice\n"
+    script = Recorder(echo, "    return 2 * x\n```\n")
+    out = member("developer-2", script).propose(brief())
+    assert out.patch is not None and "+    return 2 * x" in out.patch.diff
+    assert script.asked[1][-1].role == "assistant" and "`twice`" in script.asked[1][1].content
