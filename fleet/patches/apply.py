@@ -30,7 +30,9 @@ def apply_edits(files: Mapping[str, str], edits: Sequence[Edit]) -> dict[str, st
             try:
                 out[path] = _search_replace(out.get(path), edit)
             except EditError as exc:
-                whole = _as_functions(out, edit) if exc.reason == "not_found" else None
+                whole = (
+                    _as_functions(out, edit) if exc.fields.get("reason") == "not_found" else None
+                )
                 if whole is None:
                     raise
                 path = _function_file(out, whole)
