@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import json
 import os
 import random
 import shutil
@@ -105,6 +106,7 @@ class Chaos:
         # (stored at, wall seconds from the stream entry id: Redis's own clock; type, actor)
         self.events: dict[str, list[tuple[float, str, str]]] = collections.defaultdict(list)
         self.faults: list[dict[str, Any]] = []
+        self.trace: list[dict[str, Any]] = []  # every event seen (--trace)
         self.stop = threading.Event()
 
     # ------------------------------------------------------------------ helpers
@@ -154,6 +156,12 @@ class Chaos:
                     self.last_event[sid].append(now)
                     stored = int(entry.split("-", 1)[0]) / 1000
                     self.events[sid].append((stored, event.type, event.actor))
+                    if self.args.trace:
+                        self.trace.append(
+                            {"story": sid, "stored": stored, "at_ms": event.at_ms,
+                             "type": event.type, "actor": event.actor, "argv": event.data.get("argv"),
+                             "dur": getattr(event.payload, "duration_s", None)}
+                        )  # fmt: skip
 
     # ------------------------------------------------------------------ faults
     def actor(self, name: str, timeout: float = 600.0) -> Any:
@@ -273,6 +281,10 @@ class Chaos:
                 f"  recovery after {kind}: median {statistics.median(got):.1f}s, p95 {p95_of(got)}s"
             )
         stored = diagnose(self.faults, self.events)
+        if self.args.trace:
+            Path(self.args.trace).write_text(
+                json.dumps({"faults": self.faults, "events": self.trace}, indent=0)
+            )
         done = len(self.terminal())
         print(f"stories: {done}/{len(self.ids)} done in {wall:.0f}s; faults: {len(self.faults)}")
         print(
@@ -347,6 +359,7 @@ def main() -> None:
     p.add_argument("--redis-down-s", type=float, default=5.0)
     p.add_argument("--gap-s", type=float, nargs=2, default=(8.0, 20.0))
     p.add_argument("--no-node", dest="node", action="store_false", help="no worker node fault")
+    p.add_argument("--trace", help="write every event seen and the faults to this JSON file")
     p.add_argument(
         "--phantom",
         action="store_true",
