@@ -69,7 +69,15 @@ class Chaos:
         self.server = GraphServer(data_dir=data / "graph", port=free_port())
         self.server.start()
         try:
-            ray.init(address="local", num_cpus=4, include_dashboard=False, log_to_driver=False)
+            from cluster.rayhead import NODE_HEALTH
+
+            ray.init(
+                address="local",
+                num_cpus=4,
+                include_dashboard=False,
+                log_to_driver=False,
+                _system_config=dict(NODE_HEALTH),  # as `fleet up` starts its head
+            )
         except Exception:  # an overloaded machine: the head timed out; leave no server behind
             self.server.stop()
             raise
