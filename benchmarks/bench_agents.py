@@ -169,13 +169,22 @@ def humaneval_judge(problem: dict[str, Any]) -> Callable[[str], tuple[bool, str]
     return judge
 
 
+def _unquoted(want: str) -> str:
+    """A doctest's expected output without the docstring's closing quotes: HumanEval's last
+    example is followed directly by the closing triple quote, which doctest reads as output."""
+    lines = want.strip().splitlines()
+    while lines and lines[-1].strip() in ('"' * 3, "'" * 3):
+        lines.pop()
+    return "\n".join(lines).strip()
+
+
 def criteria_of(prompt: str, entry: str) -> tuple[str, ...]:
     """The docstring's examples as executable criteria ("f(args) returns value")."""
     import doctest
 
     out = []
     for ex in doctest.DocTestParser().get_examples(prompt):
-        src, want = ex.source.strip(), ex.want.strip()
+        src, want = ex.source.strip(), _unquoted(ex.want)
         if src.startswith(f"{entry}(") and want and "\n" not in want and "\n" not in src:
             out.append(f"{src} returns {want}")
     return tuple(out)

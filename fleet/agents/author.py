@@ -129,6 +129,7 @@ def write_patch(
     seed: int | None = None,
     max_tokens: int = 1024,
     retries: int = 1,
+    focus: Sequence[str] = (),
 ) -> Patch:
     """Ask ``model`` for a change to ``files`` (the repository at ``base_commit``); a checked Patch.
 
@@ -141,7 +142,7 @@ def write_patch(
     """
     return write_change(
         model, messages, files, base_commit=base_commit, check=check, temperature=temperature,
-        seed=seed, max_tokens=max_tokens, retries=retries,
+        seed=seed, max_tokens=max_tokens, retries=retries, focus=focus,
     )[0]  # fmt: skip
 
 
@@ -156,8 +157,13 @@ def write_change(
     seed: int | None = None,
     max_tokens: int = 1024,
     retries: int = 1,
+    focus: Sequence[str] = (),
 ) -> tuple[Patch, dict[str, str]]:
-    """``write_patch``, also returning the new content of every file the patch touches."""
+    """``write_patch``, also returning the new content of every file the patch touches.
+
+    ``focus``: names of the body-less functions the task asks for. A first reply that is no
+    usable edit at all (the model repeated the prompt, broke the format, named no real file) is
+    followed by a continuation request for the first of them, as an echoed stub is."""
     convo = list(messages)
     if not any(EDIT_FORMAT in m.content for m in convo):
         if convo and convo[0].role == "system":
@@ -166,6 +172,8 @@ def write_change(
             convo.insert(0, ChatMessage(role="system", content=f"{SYSTEM}\n\n{EDIT_FORMAT}"))
     reply, reason, name = "", "", "model"
     stub: Stub | None = None  # the body-less function the last reply echoed: continue it next
+    targets = [s for s in stubs(files) if s.name in focus]
+    continued = False
     for attempt in range(retries + 1):
         ask = _continue_request(stub, files) if stub else convo
         response = model.complete(
@@ -188,7 +196,13 @@ def write_change(
                 reason += (
                     " (your reply repeats the current code; write the new code that does the task)"
                 )
-            stub = continuation(reply, files) if echoed and stub is None else None
+            if continued:
+                stub = None
+            elif echoed:
+                stub = continuation(reply, files)
+            else:
+                stub = targets[0] if targets else None
+            continued = continued or stub is not None
         if stub is None:
             convo += [
                 ChatMessage(role="assistant", content=reply),

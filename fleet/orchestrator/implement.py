@@ -14,6 +14,7 @@ exactly what the council chose.
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Mapping, Sequence
 
 from fleet.agents import PatchFailed, author_messages, write_change
@@ -59,6 +60,13 @@ def instruction(
         "change with its complete new body (not the current code repeated)."
     )
     return "\n".join(lines)
+
+
+def asked_for(story: Story, task: Task, files: Mapping[str, str]) -> list[str]:
+    """The body-less functions the task names (in its text or criteria), in repository order."""
+    text = " ".join([task.description, story.title, story.description, *task_criteria(story, task)])
+    words = set(re.findall(r"[A-Za-z_]\w*", text))
+    return [s.name for s in stubs(files) if s.name in words]
 
 
 def module_of(files: Mapping[str, str], func: str, prefer: Sequence[str] = ()) -> str | None:
@@ -133,6 +141,7 @@ def implement(
     patch, new = write_change(
         chat, messages, files, base_commit=base_commit, check=check,
         temperature=0.0 if seed == 0 else 0.7, seed=seed or None, max_tokens=max_tokens,
+        focus=asked_for(story, task, files),
     )  # fmt: skip
     return with_acceptance(patch, new, story, task, files)
 

@@ -27,7 +27,14 @@ def apply_edits(files: Mapping[str, str], edits: Sequence[Edit]) -> dict[str, st
         if why := path_problem(path):
             raise EditError(reason="unsafe_path", path=path, detail=why)
         if isinstance(edit, SearchReplace):
-            out[path] = _search_replace(out.get(path), edit)
+            try:
+                out[path] = _search_replace(out.get(path), edit)
+            except EditError as exc:
+                whole = _as_functions(out, edit) if exc.reason == "not_found" else None
+                if whole is None:
+                    raise
+                path = _function_file(out, whole)
+                out[path] = _replace_functions(out[path], whole, path)
         else:
             out[path] = _replace_functions(out.get(path, ""), edit, path)
         touched.append(path)
@@ -157,13 +164,34 @@ def _search_file(files: Mapping[str, str], edit: SearchReplace) -> str:
     return edit.path
 
 
+def _as_functions(files: Mapping[str, str], edit: SearchReplace) -> FunctionEdit | None:
+    """A block whose SEARCH text matches nothing but whose REPLACE part is whole top-level
+    functions, each defined in one and the same file: the model misquoted the current code but
+    said plainly what the functions should be (small models often do); None otherwise."""
+    try:
+        tree = ast.parse(edit.replace)
+    except SyntaxError:
+        return None
+    names = tuple(n.name for n in tree.body if isinstance(n, _DEFS))
+    if not names:
+        return None
+    owners = {p for p, t in files.items() if p.endswith(".py") and set(names) <= _top_names(t)}
+    return (
+        FunctionEdit(path=owners.pop(), code=edit.replace, names=names)
+        if len(owners) == 1
+        else None
+    )
+
+
 def _function_file(files: Mapping[str, str], edit: FunctionEdit) -> str:
     """The file a function edit goes to: its path, else the one file defining its names
-    (also when the named path does not exist but exactly one file defines them)."""
+    (also when the named path does not exist, or is not a Python file, but exactly one file
+    defines them)."""
     owners = [
         p for p, t in sorted(files.items()) if p.endswith(".py") and set(edit.names) & _top_names(t)
     ]
-    if edit.path and (edit.path in files or len(owners) != 1):
+    python = not edit.path or edit.path.endswith(".py")  # a def block sent to README.md: not meant
+    if edit.path and (edit.path in files or len(owners) != 1) and (python or len(owners) != 1):
         return edit.path
     if len(owners) == 1:
         return owners[0]

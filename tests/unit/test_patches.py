@@ -184,3 +184,45 @@ def test_a_block_without_path_whose_search_text_is_in_two_files_asks_for_the_pat
 def test_a_new_file_block_without_path_is_malformed():
     with pytest.raises(EditError, match="no file path"):
         parse_edits("<<<<<<< SEARCH\n=======\nX = 1\n>>>>>>> REPLACE\n")
+
+
+def test_a_function_block_aimed_at_a_non_python_file_goes_to_the_file_defining_it():
+    files = {"README.md": "# pkg\n", "pkg/m.py": "def f(x):\n    '''Double.'''\n"}
+    edit = FunctionEdit(path="README.md", code="def f(x):\n    return 2 * x\n", names=("f",))
+    out = apply_edits(files, [edit])
+    assert out["README.md"] == "# pkg\n"
+    assert "return 2 * x" in out["pkg/m.py"]
+
+
+def test_a_function_block_aimed_at_a_new_text_file_stays_there_when_nothing_defines_it():
+    edit = FunctionEdit(path="notes.md", code="def g():\n    return 1\n", names=("g",))
+    assert apply_edits({"a.py": "x = 1\n"}, [edit])["notes.md"].startswith("def g()")
+
+
+DOUBLE = 'def f(x):\n    """Double x."""\n'
+
+
+def test_a_misquoted_search_whose_replace_is_the_whole_function_replaces_it():
+    edit = SearchReplace(
+        "path/to/example.py", "def f(x):\n    pass\n", "def f(x):\n    return 2 * x\n"
+    )
+    out = apply_edits({"pkg/m.py": DOUBLE, "README.md": "r\n"}, [edit])
+    assert out["pkg/m.py"] == "def f(x):\n    return 2 * x\n"
+    assert "path/to/example.py" not in out
+
+
+@pytest.mark.parametrize(
+    ("replace", "files"),
+    [
+        ("x = 2\n", {"m.py": DOUBLE}),  # not a function
+        ("def g():\n    return 1\n", {"m.py": DOUBLE}),  # a function no file defines
+        ("def f(x):\n    return 2 * x\n", {"m.py": DOUBLE, "n.py": DOUBLE}),  # defined twice
+        ("def f(x):\n  return (\n", {"m.py": DOUBLE}),  # does not parse
+    ],
+)
+def test_a_misquoted_search_is_still_refused_when_its_replace_is_not_one_files_functions(
+    replace: str, files: dict[str, str]
+) -> None:
+    with pytest.raises(EditError) as err:
+        apply_edits(files, [SearchReplace("m.py", "def nothing_like_this():\n", replace)])
+    assert err.value.reason == "not_found"

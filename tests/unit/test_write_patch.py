@@ -121,3 +121,38 @@ def test_a_reply_that_writes_a_stub_out_but_changes_another_file_is_continued() 
     patch = write_patch(ScriptedChatModel(script=script), author_messages("c"), files,
                         base_commit="c")  # fmt: skip
     assert patch.files == ("solution.py",) and "+    return x - int(x)" in patch.diff
+
+
+# Qwen2.5-Coder-0.5B's reply to HumanEval/5's request: the prompt's tail repeated, its example too
+PROMPT_ECHO = (
+    "To create a new file, leave the SEARCH part empty.\nExample:\npath/to/example.py\n"
+    '<<<<<<< SEARCH\ndef greet(name):\n    return "Hello"\n=======\ndef greet(name):\n'
+    '    return f"Hello, {name}"\n>>>>>>> REPLACE\n\nTask: Implement trunc\n'
+)
+
+
+def test_a_reply_with_no_usable_edit_continues_the_function_the_task_asks_for() -> None:
+    script = Replies(PROMPT_ECHO, "    return x - int(x)\n```\n")
+    patch = write_patch(ScriptedChatModel(script=script), author_messages("c"), STUB_FILES,
+                        base_commit="c", focus=["trunc"])  # fmt: skip
+    assert patch.files == ("solution.py",) and "+    return x - int(x)" in patch.diff
+    assert script.seen[1][-1].role == "assistant" and "`trunc`" in script.seen[1][1].content
+
+
+def test_without_a_focus_a_reply_with_no_usable_edit_gets_the_reason() -> None:
+    script = Replies(PROMPT_ECHO, "    return x - int(x)\n```\n")
+    with pytest.raises(PatchFailed):
+        write_patch(ScriptedChatModel(script=script), author_messages("c"), STUB_FILES,
+                    base_commit="c", focus=["other"])  # fmt: skip
+    assert "path/to/example.py: no such file" in script.seen[1][-1].content
+
+
+def test_the_continuation_is_tried_once_then_the_reason_goes_back() -> None:
+    script = Replies(PROMPT_ECHO, "```\n", GOOD_TRUNC)
+    patch = write_patch(ScriptedChatModel(script=script), author_messages("c"), STUB_FILES,
+                        base_commit="c", focus=["trunc"], retries=2)  # fmt: skip
+    assert "+    return x % 1" in patch.diff
+    assert script.seen[2][-1].role == "user" and "change nothing" in script.seen[2][-1].content
+
+
+GOOD_TRUNC = "solution.py\n```python\ndef trunc(x: float) -> float:\n    return x % 1\n```\n"

@@ -1,0 +1,26 @@
+"""implement: which body-less functions a task asks for (the continuation's focus)."""
+
+from __future__ import annotations
+
+from fleet.contracts import Story, Task
+from fleet.orchestrator.implement import asked_for
+
+FILES = {
+    "pkg/a.py": 'def trunc(x):\n    """Decimal part."""\n\n\ndef done(x):\n    return x\n',
+    "pkg/b.py": 'def helper():\n    """Not asked for."""\n',
+    "tests/test_a.py": 'def test_trunc():\n    """A test stub is never a target."""\n',
+}
+
+
+def _story(title: str, criteria: tuple[str, ...] = ()) -> tuple[Story, Task]:
+    story = Story(id="s1", title=title, description="d", acceptance_criteria=criteria)
+    return story, Task(id="T1", story_id="s1", role="developer", description=title)
+
+
+def test_the_stubs_the_task_names_in_its_text_or_criteria():
+    assert asked_for(*_story("Implement trunc"), FILES) == ["trunc"]
+    assert asked_for(*_story("Fix it", ("helper() returns None",)), FILES) == ["helper"]
+
+
+def test_functions_with_a_body_or_only_named_by_part_are_not_asked_for():
+    assert asked_for(*_story("Make done faster; truncate the log"), FILES) == []
