@@ -41,6 +41,7 @@ import collections
 import json
 import os
 import random
+import resource
 import shutil
 import signal
 import statistics
@@ -302,6 +303,8 @@ class Chaos:
                 json.dumps({"faults": self.faults, "events": self.trace}, indent=0)
             )
         done = len(self.terminal())
+        cpu = resource.getrusage(resource.RUSAGE_SELF)
+        print(f"benchmark process CPU (driver, PO, observer): {cpu.ru_utime + cpu.ru_stime:.0f}s")
         print(f"stories: {done}/{len(self.ids)} done in {wall:.0f}s; faults: {len(self.faults)}")
         print(
             f"recovery samples: {len(recovery)}; median "
