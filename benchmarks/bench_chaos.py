@@ -19,18 +19,29 @@ RESULT recovery_s_p95: p95 over (fault, affected story) of the time from the fau
 RESULT recovery_s_p95_moving: the same over the stories that were moving when the fault hit
     (an event in the 10 s before it), i.e. without the ones queued for the 2-slot sandbox
     (informational: the goal is on the metric above)
+RESULT recovery_s_p95_stored: the same as recovery_s_p95, with each event's time taken from
+    its Redis stream entry id (when it was stored) instead of when the observer polled it
+    (informational; the two agree within the observer's 0.3 s poll)
+The diagnosis printed before the RESULT lines gives, per fault and per fault kind, the
+recovery distribution, and the 20 slowest (fault, story) pairs with the story's last event
+before the fault (what it was waiting on) and its next one. ``--phantom`` is the control: the
+same schedule and measurement with nothing injected, i.e. how long a story goes without an
+event anyway (queueing); ``--trace FILE`` writes every event seen and the faults as JSON.
 Side by side: the same stories' wall time without faults is not re-measured here (see
 bench_gateway for the fault-free throughput); this run reports its own duration.
 
     .venv/bin/python benchmarks/bench_chaos.py [--stories 20] [--seed 7] [--timeout 1500] [--no-node]
+        [--phantom]
 """
 
 from __future__ import annotations
 
 import argparse
 import collections
+import json
 import os
 import random
+import resource
 import shutil
 import signal
 import statistics
@@ -67,7 +78,15 @@ class Chaos:
         self.server = GraphServer(data_dir=data / "graph", port=free_port())
         self.server.start()
         try:
-            ray.init(address="local", num_cpus=4, include_dashboard=False, log_to_driver=False)
+            from cluster.rayhead import NODE_HEALTH
+
+            ray.init(
+                address="local",
+                num_cpus=4,
+                include_dashboard=False,
+                log_to_driver=False,
+                _system_config=dict(NODE_HEALTH),  # as `fleet up` starts its head
+            )
         except Exception:  # an overloaded machine: the head timed out; leave no server behind
             self.server.stop()
             raise
@@ -101,7 +120,10 @@ class Chaos:
         self.ids = [f"chaos-{i:02d}" for i in range(args.stories)]
         self.seen: dict[str, set[str]] = collections.defaultdict(set)
         self.last_event: dict[str, list[float]] = collections.defaultdict(list)  # arrival times
+        # (stored at, wall seconds from the stream entry id: Redis's own clock; type, actor)
+        self.events: dict[str, list[tuple[float, str, str]]] = collections.defaultdict(list)
         self.faults: list[dict[str, Any]] = []
+        self.trace: list[dict[str, Any]] = []  # every event seen (--trace)
         self.stop = threading.Event()
 
     # ------------------------------------------------------------------ helpers
@@ -149,6 +171,14 @@ class Chaos:
                     after[sid] = entry
                     self.seen[sid].add(event.id)
                     self.last_event[sid].append(now)
+                    stored = int(entry.split("-", 1)[0]) / 1000
+                    self.events[sid].append((stored, event.type, event.actor))
+                    if self.args.trace:
+                        self.trace.append(
+                            {"story": sid, "stored": stored, "at_ms": event.at_ms,
+                             "type": event.type, "actor": event.actor, "argv": event.data.get("argv"),
+                             "dur": getattr(event.payload, "duration_s", None)}
+                        )  # fmt: skip
 
     # ------------------------------------------------------------------ faults
     def actor(self, name: str, timeout: float = 600.0) -> Any:
@@ -165,9 +195,11 @@ class Chaos:
         from actors.agent import agent_actor_name
 
         affected = [s for s in self.ids if s not in self.terminal()]
-        start = time.monotonic()
+        start, wall = time.monotonic(), time.time()
         end = None
-        if kind == "redis":
+        if self.args.phantom:  # the control: the same instants, nothing injected
+            pass
+        elif kind == "redis":
             os.kill(self.server.running_pid(), signal.SIGKILL)
             time.sleep(self.args.redis_down_s)  # the outage itself is the fault being injected
             from cluster.graphserver import GraphServer
@@ -191,7 +223,7 @@ class Chaos:
                 print(f"  {kind}: actor {name} never appeared; skipped", flush=True)
                 return
             affected = [s for s in self.ids if s not in self.terminal()]
-            start = time.monotonic()
+            start, wall = time.monotonic(), time.time()
             self.ray.kill(handle, no_restart=False)
             end = time.monotonic()
             if kind == "orchestrator":
@@ -202,7 +234,15 @@ class Chaos:
         end = time.monotonic() if end is None else end
         moving = [s for s in affected if any(start - 10 <= t for t in self.last_event[s])]
         self.faults.append(
-            {"kind": kind, "start": start, "end": end, "affected": affected, "moving": moving}
+            {
+                "kind": kind,
+                "start": start,
+                "end": end,
+                "wall_start": wall,
+                "wall_end": wall + (end - start),
+                "affected": affected,
+                "moving": moving,
+            }
         )
         print(f"  fault {kind}: {end - start:.1f}s, {len(affected)} stories in flight", flush=True)
 
@@ -257,7 +297,14 @@ class Chaos:
             print(
                 f"  recovery after {kind}: median {statistics.median(got):.1f}s, p95 {p95_of(got)}s"
             )
+        stored = diagnose(self.faults, self.events)
+        if self.args.trace:
+            Path(self.args.trace).write_text(
+                json.dumps({"faults": self.faults, "events": self.trace}, indent=0)
+            )
         done = len(self.terminal())
+        cpu = resource.getrusage(resource.RUSAGE_SELF)
+        print(f"benchmark process CPU (driver, PO, observer): {cpu.ru_utime + cpu.ru_stime:.0f}s")
         print(f"stories: {done}/{len(self.ids)} done in {wall:.0f}s; faults: {len(self.faults)}")
         print(
             f"recovery samples: {len(recovery)}; median "
@@ -270,6 +317,7 @@ class Chaos:
             "events_duplicated": duplicated,
             "recovery_s_p95": p95_of(recovery),
             "recovery_s_p95_moving": p95_of(moving),
+            "recovery_s_p95_stored": p95_of(stored),
         }
 
     def close(self) -> None:
@@ -280,6 +328,47 @@ class Chaos:
             self.ray.shutdown()
         finally:
             self.server.stop()
+
+
+Sample = tuple[float, str, str, str, str]  # recovery s, fault, story, waiting on, next event
+
+
+def diagnose(
+    faults: list[dict[str, Any]], events: dict[str, list[tuple[float, str, str]]]
+) -> list[float]:
+    """Per (fault, story): the time from the fault's end to the story's next *stored* event
+    (Redis's entry id, not when the observer polled it), what the story's last event before
+    the fault was (what it waited on) and what came next; per fault kind, and the worst."""
+    samples: list[Sample] = []
+    t0 = min((e[0] for timeline in events.values() for e in timeline), default=0.0)
+    for f in faults:
+        mine: list[float] = []
+        for sid in f["affected"]:
+            timeline = events.get(sid, [])
+            before = [e for e in timeline if e[0] < f["wall_start"]]
+            after = [e for e in timeline if e[0] >= f["wall_end"]]
+            if not after:
+                continue
+            last = before[-1] if before else (f["wall_start"], "-", "-")
+            waited = f"{last[1]}/{last[2]} {f['wall_start'] - last[0]:.0f}s before"
+            mine.append(after[0][0] - f["wall_end"])
+            samples.append((mine[-1], f["kind"], sid, waited, after[0][1]))
+        if mine:  # each fault on its own: a later fault may land before a story's next event
+            print(
+                f"  fault {f['kind']} at {f['wall_start'] - t0:.0f}-{f['wall_end'] - t0:.0f}s: "
+                f"median {statistics.median(mine):.1f}s, p95 {p95_of(mine)}s"
+            )
+    by_kind: dict[str, list[float]] = collections.defaultdict(list)
+    for rec, kind, *_ in samples:
+        by_kind[kind].append(rec)
+    for kind, got in sorted(by_kind.items()):
+        print(
+            f"  stored: after {kind}: n {len(got)}, median {statistics.median(got):.1f}s, "
+            f"p95 {p95_of(got)}s, max {max(got):.1f}s"
+        )
+    for rec, kind, sid, waited, nxt in sorted(samples, reverse=True)[:20]:
+        print(f"  slow: {rec:6.1f}s after {kind:<12} {sid}: last {waited}; next {nxt}")
+    return [s[0] for s in samples]
 
 
 def p95_of(values: list[float]) -> float:
@@ -297,6 +386,12 @@ def main() -> None:
     p.add_argument("--redis-down-s", type=float, default=5.0)
     p.add_argument("--gap-s", type=float, nargs=2, default=(8.0, 20.0))
     p.add_argument("--no-node", dest="node", action="store_false", help="no worker node fault")
+    p.add_argument("--trace", help="write every event seen and the faults to this JSON file")
+    p.add_argument(
+        "--phantom",
+        action="store_true",
+        help="control run: the same schedule measured at the same instants, nothing injected",
+    )
     args = p.parse_args()
     tmp = tempfile.mkdtemp(prefix="chaos-")
     chaos = Chaos(args, Path(tmp))

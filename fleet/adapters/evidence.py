@@ -172,7 +172,11 @@ class SandboxEvidence:
             workspace=str(ws),
             expose=env.expose,
             timeout_s=suite.timeout_s,
-            env={"PYTHONDONTWRITEBYTECODE": "1", "PYTHONPYCACHEPREFIX": "/tmp/pycache"},
+            env={
+                "PYTHONDONTWRITEBYTECODE": "1",
+                "PYTHONPYCACHEPREFIX": "/tmp/pycache",
+                **dict(env.env),
+            },
             resources=Resources(cpu_seconds=int(suite.timeout_s), memory_mb=1024),
             artifacts=(REPORT,),
             context=ctx.model_copy(update={"role": "qa", "phase": "test"}),

@@ -238,6 +238,7 @@ class WorkspaceRunner:
                 "PYTHONDONTWRITEBYTECODE": "1",
                 "PYTHONPYCACHEPREFIX": "/tmp/pycache",  # the source tree is read-only to the run
                 "COVERAGE_FILE": str(ws.parent / OUT / "coverage"),
+                **dict(env.env if env else ()),
             },
             resources=Resources(
                 cpu_seconds=int(self.timeout_s), memory_mb=1024, output_bytes=4_000_000

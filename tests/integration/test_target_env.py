@@ -189,3 +189,50 @@ def test_namespace_package_with_tests_next_to_the_code(runner, tmp_path):
     assert report is not None and report.build_ok, report
     assert (report.unit_passed, report.unit_failed) == (2, 0), report.notes
     assert out.status == "committed", (out.reason, report.notes)
+
+
+# A test of the target that fails when the fleet's own pytest plugins were loaded into its run.
+NO_FLEET_PLUGINS = """import sys
+
+
+def test_no_fleet_plugin_was_loaded():
+    loaded = sorted(m for m in sys.modules if m.split(".")[0] in {mods})
+    assert not loaded, loaded
+"""
+
+
+def test_the_fleets_interpreter_runs_the_target_without_the_fleets_pytest_plugins(tmp_path):
+    """A repository declaring no dependencies runs on the fleet's interpreter, but the fleet's
+    pytest plugins (schemathesis, hypothesis... installed for the fleet's own tests) are not
+    the target's: they are not autoloaded, in the workspace runner's runs and in the evidence
+    runs (they were also most of each run's time)."""
+    from importlib.metadata import entry_points
+
+    from fleet.adapters.evidence import SandboxEvidence
+    from fleet.evidence import EvidenceSuite
+
+    plugins = {e.value.split(".")[0] for e in entry_points(group="pytest11")}
+    assert plugins, "the fleet's venv has no pytest plugin: this test would prove nothing"
+    src = tmp_path / "plain"
+    (src / "tests").mkdir(parents=True)
+    (src / "tests" / "test_plain.py").write_text(NO_FLEET_PLUGINS.format(mods=sorted(plugins)))
+    git = ["git", "-C", str(src), "-c", "user.name=t", "-c", "user.email=t@t"]
+    subprocess.run(["git", "init", "-q", "-b", "trunk", str(src)], check=True)
+    subprocess.run([*git, "add", "-A"], check=True)
+    subprocess.run([*git, "commit", "-qm", "fixture"], check=True)
+    log = InMemoryEventLog()
+    sandbox = AuditedSandbox(BwrapSandbox(), PolicyEngine(load("policy.yaml")), events=log)
+    runner = WorkspaceRunner(sandbox, root=tmp_path / "runs")
+    out = runner.execute(str(src), {"NOTES.md": "n\n"}, branch="fleet/plain", context=CTX)
+    report = out.report
+    assert report is not None and report.build_ok, report
+    assert (report.unit_passed, report.unit_failed) == (1, 0), report.notes
+    assert any(n.startswith("environment: the fleet's") for n in report.notes), report.notes
+    evidence = SandboxEvidence(sandbox, root=tmp_path / "ws", concurrency=1, envs_root=runner.root)
+    ctx = RunContext(story_id="s-plain", task_id="t-1", role="qa", phase="test")
+    tests = evidence.baseline(
+        EvidenceSuite(files={}, test_paths=("tests",)), source=str(src), base=None, context=ctx
+    )
+    assert [(t.test_id, t.passed) for t in tests] == [
+        ("tests/test_plain.py::test_no_fleet_plugin_was_loaded", True)
+    ], tests
