@@ -103,13 +103,17 @@ def _attempt(
     return patch, {p: new[p] for p in patch.files}
 
 
-def _continue_request(stub: Stub, files: Mapping[str, str]) -> list[ChatMessage]:
+def _continue_request(
+    stub: Stub, files: Mapping[str, str], notes: Sequence[str] = ()
+) -> list[ChatMessage]:
     """A focused request to write ``stub``'s body: its file, and the reply begun with the stub
-    (in the long edit-format conversation the model keeps closing the function unchanged)."""
+    (in the long edit-format conversation the model keeps closing the function unchanged);
+    ``notes``: what an earlier attempt got wrong."""
     ask = (
         f"The function `{stub.name}` in `{stub.path}` has no body yet. The file:\n```python\n"
-        f"{files[stub.path].rstrip()}\n```\nWrite the complete function `{stub.name}`: its body "
-        "must do what its docstring says."
+        f"{files[stub.path].rstrip()}\n```\n"
+        + "".join(f"An earlier attempt failed: {n[:300]}\n" for n in notes[:4])
+        + f"Write the complete function `{stub.name}`: its body must do what its docstring says."
     )
     return [
         ChatMessage(role="system", content=SYSTEM),
@@ -130,6 +134,7 @@ def write_patch(
     max_tokens: int = 1024,
     retries: int = 1,
     focus: Sequence[str] = (),
+    notes: Sequence[str] = (),
 ) -> Patch:
     """Ask ``model`` for a change to ``files`` (the repository at ``base_commit``); a checked Patch.
 
@@ -142,7 +147,7 @@ def write_patch(
     """
     return write_change(
         model, messages, files, base_commit=base_commit, check=check, temperature=temperature,
-        seed=seed, max_tokens=max_tokens, retries=retries, focus=focus,
+        seed=seed, max_tokens=max_tokens, retries=retries, focus=focus, notes=notes,
     )[0]  # fmt: skip
 
 
@@ -158,12 +163,15 @@ def write_change(
     max_tokens: int = 1024,
     retries: int = 1,
     focus: Sequence[str] = (),
+    notes: Sequence[str] = (),
 ) -> tuple[Patch, dict[str, str]]:
     """``write_patch``, also returning the new content of every file the patch touches.
 
     ``focus``: names of the body-less functions the task asks for. A first reply that is no
     usable edit at all (the model repeated the prompt, broke the format, named no real file) is
-    followed by a continuation request for the first of them, as an echoed stub is."""
+    followed by a continuation request for the first of them, as an echoed stub is. With
+    ``notes`` (an earlier attempt's findings: a retry) the continuation is the first request:
+    the retry asks differently rather than repeating the edit-format request that failed."""
     convo = list(messages)
     if not any(EDIT_FORMAT in m.content for m in convo):
         if convo and convo[0].role == "system":
@@ -171,13 +179,14 @@ def write_change(
         else:
             convo.insert(0, ChatMessage(role="system", content=f"{SYSTEM}\n\n{EDIT_FORMAT}"))
     reply, reason, name = "", "", "model"
-    stub: Stub | None = None  # the body-less function the last reply echoed: continue it next
     targets = [s for s in stubs(files) if s.name in focus]
-    continued, attempt = False, 0
+    # the body-less function to continue next (one the last reply echoed; on a retry, the target)
+    stub: Stub | None = targets[0] if notes and targets else None
+    continued, attempt = stub is not None, 0
     # A continuation always comes when one is due, even after the last correction (it is a
     # different request, not one more correction); there is at most one.
     while attempt <= retries or stub is not None:
-        ask = _continue_request(stub, files) if stub else convo
+        ask = _continue_request(stub, files, notes) if stub else convo
         response = model.complete(
             ask,
             # a correction decoded greedily tends to repeat the rejected reply: sample it (a

@@ -134,4 +134,4 @@ def acceptance_tests(cases: Sequence[Example], module: str) -> str:
     if "pytest." in text:
         head += ["import pytest", ""]
     head.append(f"from {module} import {', '.join(funcs)}")
-    return "\n".join(head) + text + "\n"
+    return "\n".join(head) + "\n" + text + "\n"  # two blank lines after the imports

@@ -123,10 +123,13 @@ def implement(
     messages = author_messages(
         context, instruction=instruction(story, task, winner, findings, files), system=SYSTEM
     )
+    focus = asked_for(story, task, files)
+    # A retry of a task that asks for body-less functions is a continuation of the first one
+    # with the findings (a different request, near-greedy); any other retry is sampled.
     patch, new = write_change(
         chat, messages, files, base_commit=base_commit, check=check,
-        temperature=0.0 if seed == 0 else 0.7, seed=seed or None, max_tokens=max_tokens,
-        focus=asked_for(story, task, files),
+        temperature=0.0 if seed == 0 else 0.2 if focus and findings else 0.7,
+        seed=seed or None, max_tokens=max_tokens, focus=focus, notes=findings if seed else (),
     )  # fmt: skip
     return with_acceptance(patch, new, story, task, files)
 

@@ -24,3 +24,22 @@ def test_the_stubs_the_task_names_in_its_text_or_criteria():
 
 def test_functions_with_a_body_or_only_named_by_part_are_not_asked_for():
     assert asked_for(*_story("Make done faster; truncate the log"), FILES) == []
+
+
+def test_generated_acceptance_tests_are_clean_for_the_pinned_ruff(tmp_path):
+    # every generated file used to carry one lint finding (I001: one blank line after the
+    # imports), counted against each change at the gate
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from fleet.orchestrator.acceptance import acceptance_tests, examples
+
+    cases = examples(["f(1) returns 2", "f('a') raises ValueError", "g([1, 2]) returns [2]"])
+    (tmp_path / "m.py").write_text("def f(x):\n    return x\n\n\ndef g(x):\n    return x\n")
+    (tmp_path / "test_m.py").write_text(acceptance_tests(cases, "m"))
+    ruff = Path(sys.executable).parent / "ruff"
+    out = subprocess.run([ruff, "check", "--no-cache", "--isolated", "--select", "E,F,I,W",
+                          "--output-format", "concise", "."], cwd=tmp_path,
+                         capture_output=True, text=True)  # fmt: skip
+    assert out.returncode == 0, out.stdout

@@ -168,3 +168,22 @@ def test_the_continuation_is_tried_once_then_the_reason_goes_back() -> None:
 
 
 GOOD_TRUNC = "solution.py\n```python\ndef trunc(x: float) -> float:\n    return x % 1\n```\n"
+
+
+def test_a_retry_with_findings_asks_for_the_continuation_first() -> None:
+    script = Replies("    return x % 1\n```\n")
+    patch = write_patch(ScriptedChatModel(script=script), author_messages("c"), STUB_FILES,
+                        base_commit="c", focus=["trunc"],
+                        notes=["failing test test_trunc_1: assert 3 == 0.5"])  # fmt: skip
+    assert "+    return x % 1" in patch.diff and len(script.seen) == 1
+    ask = script.seen[0]
+    assert (
+        ask[-1].role == "assistant" and "An earlier attempt failed: failing test" in ask[1].content
+    )
+
+
+def test_a_retry_with_findings_but_no_stub_asked_for_is_the_ordinary_request() -> None:
+    script = Replies(GOOD)
+    write_patch(ScriptedChatModel(script=script), author_messages("c"), FILES, base_commit="c",
+                focus=["trunc"], notes=["failing test"])  # fmt: skip
+    assert script.seen[0][-1].role == "user" and EDIT_FORMAT in script.seen[0][-1].content
