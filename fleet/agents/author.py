@@ -103,6 +103,29 @@ def _attempt(
     return patch, {p: new[p] for p in patch.files}
 
 
+CONTINUE_CHARS = (
+    6000  # the file in a continuation request, at most (a 0.5B model's context is small)
+)
+
+
+def _around(text: str, stub: Stub) -> str:
+    """``text`` (the stub's file), or for a long file its imports and the lines around the stub
+    (more_itertools/more.py is ~47k tokens: the whole file overflowed the model's context)."""
+    text = text.rstrip()
+    if len(text) <= CONTINUE_CHARS:
+        return text
+    lines = text.split("\n")
+    imports = [ln for ln in lines if ln.startswith(("import ", "from "))][:30]
+    at = next((i for i, ln in enumerate(lines) if ln.startswith(stub.head.split("\n")[0])), 0)
+    window, used = [], 0
+    for ln in reversed(lines[max(0, at - 200) : at]):
+        used += len(ln) + 1
+        if used > CONTINUE_CHARS // 2:
+            break
+        window.insert(0, ln)
+    return "\n".join([*imports, "", "# ...", *window, *stub.head.split("\n"), "# ..."])
+
+
 def _continue_request(
     stub: Stub, files: Mapping[str, str], notes: Sequence[str] = ()
 ) -> list[ChatMessage]:
@@ -111,7 +134,7 @@ def _continue_request(
     ``notes``: what an earlier attempt got wrong."""
     ask = (
         f"The function `{stub.name}` in `{stub.path}` has no body yet. The file:\n```python\n"
-        f"{files[stub.path].rstrip()}\n```\n"
+        f"{_around(files[stub.path], stub)}\n```\n"
         + "".join(f"An earlier attempt failed: {n[:300]}\n" for n in notes[:4])
         + f"Write the complete function `{stub.name}`: its body must do what its docstring says."
     )

@@ -187,3 +187,15 @@ def test_a_retry_with_findings_but_no_stub_asked_for_is_the_ordinary_request() -
     write_patch(ScriptedChatModel(script=script), author_messages("c"), FILES, base_commit="c",
                 focus=["trunc"], notes=["failing test"])  # fmt: skip
     assert script.seen[0][-1].role == "user" and EDIT_FORMAT in script.seen[0][-1].content
+
+
+def test_a_continuation_in_a_long_file_shows_the_imports_and_the_stub_not_the_whole_file() -> None:
+    filler = "".join(f"def f{i}(x):\n    return x + {i}\n\n\n" for i in range(600))
+    files = {"big.py": "import os\n\n\n" + filler + STUB_FILES["solution.py"]}
+    script = Replies("    return x - int(x)\n```\n")
+    patch = write_patch(ScriptedChatModel(script=script), author_messages("c"), files,
+                        base_commit="c", focus=["trunc"], notes=["failing"])  # fmt: skip
+    ask = script.seen[0][1].content
+    assert len(ask) < 8000 and "import os" in ask and '"""The decimal part of x."""' in ask
+    assert "def f599(x)" in ask and "def f0(x)" not in ask
+    assert "+    return x - int(x)" in patch.diff
