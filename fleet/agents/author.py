@@ -117,7 +117,8 @@ def _around(text: str, stub: Stub) -> str:
     lines = text.split("\n")
     imports = [ln for ln in lines if ln.startswith(("import ", "from "))][:30]
     at = next((i for i, ln in enumerate(lines) if ln.startswith(stub.head.split("\n")[0])), 0)
-    window, used = [], 0
+    window: list[str] = []
+    used = 0
     for ln in reversed(lines[max(0, at - 200) : at]):
         used += len(ln) + 1
         if used > CONTINUE_CHARS // 2:
