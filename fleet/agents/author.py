@@ -103,9 +103,8 @@ def _attempt(
     return patch, {p: new[p] for p in patch.files}
 
 
-CONTINUE_CHARS = (
-    6000  # the file in a continuation request, at most (a 0.5B model's context is small)
-)
+# the file in a continuation request, at most (a 0.5B model's context is small)
+CONTINUE_CHARS = 6000
 
 
 def _around(text: str, stub: Stub) -> str:

@@ -35,7 +35,7 @@ def apply_edits(files: Mapping[str, str], edits: Sequence[Edit]) -> dict[str, st
                 )
                 if whole is None:
                     raise
-                path = _function_file(out, whole)
+                path = whole.path or path  # the one file defining the functions
                 out[path] = _replace_functions(out[path], whole, path)
         else:
             out[path] = _replace_functions(out.get(path, ""), edit, path)
@@ -177,7 +177,13 @@ def _as_functions(files: Mapping[str, str], edit: SearchReplace) -> FunctionEdit
     names = tuple(n.name for n in tree.body if isinstance(n, _DEFS))
     if not names:
         return None
-    owners = {p for p, t in files.items() if p.endswith(".py") and set(names) <= _top_names(t)}
+    owners = {
+        p
+        for p, t in files.items()
+        if p.endswith(".py")
+        and all(f"def {n}(" in t or f"class {n}" in t for n in names)  # cheap, before parsing
+        and set(names) <= _top_names(t)
+    }
     return (
         FunctionEdit(path=owners.pop(), code=edit.replace, names=names)
         if len(owners) == 1
@@ -192,8 +198,9 @@ def _function_file(files: Mapping[str, str], edit: FunctionEdit) -> str:
     owners = [
         p for p, t in sorted(files.items()) if p.endswith(".py") and set(edit.names) & _top_names(t)
     ]
-    python = not edit.path or edit.path.endswith(".py")  # a def block sent to README.md: not meant
-    if edit.path and (edit.path in files or len(owners) != 1) and (python or len(owners) != 1):
+    # the named path, unless exactly one file defines the functions and the path is missing or
+    # not a Python file (Qwen sent a whole function to README.md)
+    if edit.path and (len(owners) != 1 or (edit.path in files and edit.path.endswith(".py"))):
         return edit.path
     if len(owners) == 1:
         return owners[0]
