@@ -84,11 +84,28 @@ def _still_empty(reply: str, old: Mapping[str, str], new: Mapping[str, str]) -> 
     return next((x for x in found if x.name in names and (x.path, x.name) in after), None)
 
 
+def _is_test(path: str) -> bool:
+    name = path.rsplit("/", 1)[-1]
+    return path.startswith("tests/") or "/tests/" in path or name.startswith("test_")
+
+
 def _attempt(
     reply: str, files: Mapping[str, str], base_commit: str, check: PatchChecker | None
 ) -> tuple[Patch, dict[str, str]]:
-    """The patch ``reply`` describes and the new files. Raises EditError when it is not one."""
-    new = apply_edits(files, parse_edits(reply))
+    """The patch ``reply`` describes and the new files. Raises EditError when it is not one.
+
+    An edit to a test file that does not apply is dropped when the reply's other edits do (a
+    0.5B model rewrites the repository's tests along with the code, and breaks them): the tests
+    the change is judged by are not the author's to write."""
+    edits = parse_edits(reply)
+    try:
+        new = apply_edits(files, edits)
+    except EditError as exc:
+        bad = exc.fields.get("path")
+        kept = [e for e in edits if e.path != bad]
+        if not (bad and _is_test(bad) and kept and len(kept) < len(edits)):
+            raise
+        new = apply_edits(files, kept)
     patch = make_patch(base_commit, files, new, _rationale(reply))
     if not patch.diff or all(_same(files.get(p, ""), new[p]) for p in patch.files):
         raise EditError(reason="no_edits", detail="the edits change nothing")

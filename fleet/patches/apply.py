@@ -266,10 +266,56 @@ def _self_import(line: str, defined: set[str]) -> bool:
     )
 
 
+def _isort(name: str) -> tuple[int, str]:
+    """isort's order within one import: CONSTANTS, Classes, then functions and modules."""
+    kind = 0 if name.isupper() else 1 if name[:1].isupper() else 2
+    return kind, name.lower()
+
+
+def _merged(text: str, line: str) -> str | None:
+    """``text`` with ``line`` (``from m import a, b``) merged into the file's own one-line
+    ``from m import ...`` (an export added to ``__init__.py``), or None when it has none."""
+    try:
+        new = ast.parse(line).body[0]
+        tree = ast.parse(text)
+    except (SyntaxError, IndexError):
+        return None
+    if not isinstance(new, ast.ImportFrom):
+        return None
+    lines = text.split("\n")
+    for node in tree.body:
+        if (
+            isinstance(node, ast.ImportFrom)
+            and (node.module, node.level) == (new.module, new.level)
+            and node.lineno == node.end_lineno
+            and not any(a.name == "*" for a in [*node.names, *new.names])
+        ):
+            have = [ast.get_source_segment(text, a) or a.name for a in node.names]
+            more = [ast.get_source_segment(line, a) or a.name for a in new.names]
+            names = list(dict.fromkeys(have + more))
+            if have == sorted(have, key=_isort):  # keep a sorted line sorted (the lint checks it)
+                names.sort(key=_isort)
+            start = lines[node.lineno - 1][: node.col_offset]
+            dots = "." * node.level
+            lines[node.lineno - 1] = (
+                f"{start}from {dots}{node.module or ''} import {', '.join(names)}"
+            )
+            return "\n".join(lines)
+    return None
+
+
 def _add_imports(text: str, imports: list[str]) -> str:
-    """Add import lines the file lacks, after its leading docstring/imports."""
+    """Add import lines the file lacks, after its leading docstring/imports (names imported
+    from a module the file already imports from join that import line)."""
     defined = _top_names(text)
-    missing = [i for i in imports if i and i not in text and not _self_import(i, defined)]
+    missing = []
+    for i in imports:
+        if not i or i in text or _self_import(i, defined):
+            continue
+        if (merged := _merged(text, i)) is not None:
+            text = merged
+        else:
+            missing.append(i)
     if not missing:
         return text
     tree = ast.parse(text)

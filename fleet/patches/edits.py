@@ -11,7 +11,9 @@ A SEARCH/REPLACE block (aider's format; the fence around it is optional)::
 
 An empty SEARCH part creates the file (or appends to it when it exists). A fenced code
 block holding whole top-level functions or classes, with a path line before it (or none),
-replaces each of them by name (or adds it): small models often answer that way.
+replaces each of them by name (or adds it): small models often answer that way. A block
+that holds several files, each under a ``# path/to/file.py`` comment line, is one edit per
+file (a section of imports only adds them).
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ _REPLACE = re.compile(r"^\s*>{5,9} ?REPLACE\b.*$")
 _FENCE = re.compile(r"^\s*```")
 _PATHLIKE = re.compile(r"^[\w./\\-]+\.[A-Za-z0-9_]+$|^[\w./\\-]*/[\w.-]+$")
 _DEF = re.compile(r"^(?:async\s+def|def|class)\s+([A-Za-z_]\w*)", re.M)
+_IMPORT = re.compile(r"^(?:from\s+[\w.]+\s+)?import\s+\w", re.M)
 
 
 class EditError(UserError):
@@ -158,11 +161,37 @@ def _fenced(lines: list[str], used: set[int]) -> list[FunctionEdit]:
             body.append(lines[i])
             i += 1
         i += 1
-        code = _join(body)
-        names = tuple(dict.fromkeys(_DEF.findall(code)))
-        if names and not any(k in used for k in range(head, i)):
-            out.append(FunctionEdit(_path_before(lines, head), code, names))
+        if any(k in used for k in range(head, i)):
+            continue
+        for path, section in _sections(body, _path_before(lines, head)):
+            code = _join(section)
+            names = tuple(dict.fromkeys(_DEF.findall(code)))
+            # a section under its own path line may hold only imports (``__init__.py``'s export)
+            if names or (path and section is not body and _IMPORT.search(code)):
+                out.append(FunctionEdit(path, code, names))
     return out
+
+
+def _section_path(line: str) -> str | None:
+    """The path a ``# calc/ops.py`` comment line names (a Python file, or a path with a folder)."""
+    if not line.startswith("#"):
+        return None
+    path = clean_path(line)
+    return path if path and (path.endswith(".py") or "/" in path) else None
+
+
+def _sections(body: list[str], path: str | None) -> list[tuple[str | None, list[str]]]:
+    """A code block split where a comment line names another file (small models put several
+    files in one block, each under a ``# path/to/file.py`` line); one section without any."""
+    out: list[tuple[str | None, list[str]]] = [(path, [])]
+    for line in body:
+        if (named := _section_path(line)) is not None:
+            out.append((named, []))
+        else:
+            out[-1][1].append(line)
+    if len(out) == 1:
+        return [(path, body)]
+    return [(p, s) for p, s in out if any(ln.strip() for ln in s)]
 
 
 def parse_edits(text: str) -> list[Edit]:

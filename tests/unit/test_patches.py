@@ -226,3 +226,58 @@ def test_a_misquoted_search_is_still_refused_when_its_replace_is_not_one_files_f
     with pytest.raises(EditError) as err:
         apply_edits(files, [SearchReplace("m.py", "def nothing_like_this():\n", replace)])
     assert err.value.reason == "not_found"
+
+
+CALC = {
+    "calc/__init__.py": '"""Calc."""\n\nfrom calc.ops import add, multiply, subtract\n',
+    "calc/ops.py": OPS,
+    "tests/test_ops.py": "from calc.ops import add\n\n\ndef test_add():\n    assert add(1, 2) == 3\n",
+}
+
+SEVERAL = """Here is the change.
+```python
+# calc/__init__.py
+from calc.ops import add, divide, multiply, subtract
+
+# calc/ops.py
+def divide(a, b):
+    if b == 0:
+        raise ValueError("division by zero")
+    return a / b
+
+# tests/test_ops.py
+def test_divide():
+    assert divide(6, 3) == 2.0
+```
+"""
+
+
+def test_a_block_holding_several_files_under_path_comments_is_one_edit_per_file() -> None:
+    edits = parse_edits(SEVERAL)
+    assert [(e.path, getattr(e, "names", ())) for e in edits] == [
+        ("calc/__init__.py", ()),
+        ("calc/ops.py", ("divide",)),
+        ("tests/test_ops.py", ("test_divide",)),
+    ]
+    out = apply_edits(CALC, edits)
+    # the export joins the package's own import line, sorted as the lint wants it
+    assert out["calc/__init__.py"].endswith(
+        "from calc.ops import add, divide, multiply, subtract\n"
+    )
+    assert out["calc/__init__.py"].count("import") == 1
+    assert "def divide(a, b):" in out["calc/ops.py"] and "def sub(" in out["calc/ops.py"]
+    assert (
+        "def test_add" in out["tests/test_ops.py"] and "def test_divide" in out["tests/test_ops.py"]
+    )
+
+
+def test_a_comment_that_names_no_file_does_not_split_a_block() -> None:
+    code = "```python\n# compute it\ndef add(a, b):\n    # fast path\n    return a + b\n```\n"
+    (edit,) = parse_edits("calc/ops.py\n" + code)
+    assert edit.path == "calc/ops.py" and "# compute it" in edit.code
+
+
+def test_an_import_from_another_module_is_added_on_its_own_line() -> None:
+    edit = FunctionEdit("calc/ops.py", "import math\nfrom calc import util\n", ())
+    out = apply_edits(CALC, [edit])["calc/ops.py"]
+    assert out.startswith('"""Ops."""\nimport math\nfrom calc import util\n')

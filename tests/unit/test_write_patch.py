@@ -199,3 +199,21 @@ def test_a_continuation_in_a_long_file_shows_the_imports_and_the_stub_not_the_wh
     assert len(ask) < 8000 and "import os" in ask and '"""The decimal part of x."""' in ask
     assert "def f599(x)" in ask and "def f0(x)" not in ask
     assert "+    return x - int(x)" in patch.diff
+
+
+def test_a_broken_edit_to_a_test_file_is_dropped_when_the_code_edits_apply() -> None:
+    reply = (
+        "```python\n# calc/ops.py\ndef add(a, b):\n    return a + b\n\n"
+        "# tests/test_ops.py\ndef test_add():\n    assert add(1, 2) == 3.0.0\n```\n"
+    )
+    files = {**FILES, "tests/test_ops.py": "def test_add():\n    pass\n"}
+    patch = write_patch(ScriptedChatModel(script=Replies(reply)), author_messages("c"), files,
+                        base_commit="c")  # fmt: skip
+    assert patch.files == ("calc/ops.py",) and "+    return a + b" in patch.diff
+
+
+def test_a_broken_edit_to_code_still_fails_the_reply() -> None:
+    reply = "```python\n# calc/ops.py\ndef add(a, b):\n    return a +\n```\n"
+    with pytest.raises(PatchFailed, match="parse"):
+        write_patch(ScriptedChatModel(script=Replies(reply, reply)), author_messages("c"), FILES,
+                    base_commit="c")  # fmt: skip
