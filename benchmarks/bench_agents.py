@@ -398,7 +398,7 @@ def _task_list(args: argparse.Namespace) -> list[BenchTask]:
     if args.repo_limit:
         from repo_tasks import repo_tasks
 
-        repo = repo_tasks(args.repo_limit)
+        repo = repo_tasks(args.repo_start + args.repo_limit)[args.repo_start :]
         # Alternate the two sets so that a run cut short still measures both.
         step = max(1, len(tasks) // max(1, len(repo)))
         for n, t in enumerate(repo):
@@ -415,6 +415,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--limit", type=int, default=20, help="HumanEval problems (ids from 0; max 80)")
     ap.add_argument("--start", type=int, default=0, help="first HumanEval id (a slice: 0..79)")
     ap.add_argument("--repo-limit", type=int, default=10, help="repository tasks (0: none)")
+    ap.add_argument("--repo-start", type=int, default=0, help="first repository task (a slice)")
     ap.add_argument("--model", default=DEFAULT_MODEL, help="GGUF of the model under test")
     ap.add_argument("--attempts", type=int, default=2, help="build attempts of the single arm")
     ap.add_argument("--threads", type=int, default=2, help="llama.cpp threads (1 on a loaded box)")
