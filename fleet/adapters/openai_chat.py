@@ -14,6 +14,7 @@ reply; llama.cpp and vLLM enforce any schema by grammar and get it as it is.
 from __future__ import annotations
 
 import json
+import os
 import threading
 import time
 from collections.abc import Sequence
@@ -27,6 +28,11 @@ from fleet.errors import ModelUnavailable
 
 RETRY_STATUS = frozenset({408, 425, 429, 500, 502, 503, 504})
 NO_KEY = "not-needed"  # the SDK insists on a key; local servers ignore it
+
+TRACE_ENV = "FLEET_MODEL_TRACE"
+"""A file path: when set, every completion (request messages, sampling, reply) is appended to
+it as one JSON line, for reading what a model was asked and said (0600; prompts are already
+redacted of the repository's secrets)."""
 
 ALLOW_MODEL_REQUESTS = True
 """``False`` makes every request fail at once (``tests/unit`` sets it: unit tests never reach a model)."""
@@ -150,6 +156,8 @@ class OpenAIChatModel:
             raise self._unavailable(f"not a chat completion: {str(data)[:200]}") from None
         if schema is not None and self.strict:
             text = self._unstrict(text, schema)
+        if path := os.environ.get(TRACE_ENV):
+            trace(path, model=self.name, body=body, reply=text)
         return ChatResponse(
             text=text,
             model=self.name,
@@ -191,3 +199,16 @@ class OpenAIChatModel:
 
     def _unavailable(self, reason: str) -> ModelUnavailable:
         return ModelUnavailable(model=self.name, reason=f"{self.url}: {reason}")
+
+
+def trace(path: str, *, model: str, body: dict[str, Any], reply: str) -> None:
+    """Append one call to the trace file ``path`` (one ``write`` of one line: lines from several
+    processes do not interleave)."""
+    keep = ("messages", "temperature", "seed", "max_tokens", "response_format")
+    record = {"at": time.time(), "model": model, **{k: body[k] for k in keep if k in body}}
+    line = json.dumps({**record, "reply": reply}) + "\n"
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    try:
+        os.write(fd, line.encode())
+    finally:
+        os.close(fd)

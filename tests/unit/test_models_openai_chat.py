@@ -144,3 +144,24 @@ def test_picklable_after_use(peer_factory):
     model.complete(MSG)
     clone = pickle.loads(pickle.dumps(model))
     assert clone.complete(MSG).text == '{"x": 1}'
+
+
+def test_with_a_trace_file_every_call_is_one_private_json_line(peer_factory, tmp_path, monkeypatch):
+    trace = tmp_path / "calls.jsonl"
+    monkeypatch.setenv("FLEET_MODEL_TRACE", str(trace))
+    peer = peer_factory((200, OK, 0))
+    model = OpenAIChatModel(peer.url, "m", name="local")
+    model.complete(MSG, temperature=0.3, seed=4, max_tokens=9)
+    model.complete([ChatMessage(role="user", content="again")], max_tokens=9)
+    calls = [json.loads(line) for line in trace.read_text().splitlines()]
+    assert [c["messages"][-1]["content"] for c in calls] == ["hi", "again"]
+    assert calls[0]["reply"] == '{"x": 1}' and calls[0]["temperature"] == 0.3
+    assert calls[0]["seed"] == 4 and calls[0]["model"] == "local"
+    assert trace.stat().st_mode & 0o777 == 0o600
+
+
+def test_without_a_trace_file_nothing_is_written(peer_factory, tmp_path, monkeypatch):
+    monkeypatch.delenv("FLEET_MODEL_TRACE", raising=False)
+    monkeypatch.chdir(tmp_path)
+    OpenAIChatModel(peer_factory((200, OK, 0)).url, "m").complete(MSG, max_tokens=9)
+    assert list(tmp_path.iterdir()) == []
