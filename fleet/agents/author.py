@@ -132,7 +132,10 @@ def _around(text: str, stub: Stub) -> str:
         return text
     lines = text.split("\n")
     imports = [ln for ln in lines if ln.startswith(("import ", "from "))][:30]
-    at = next((i for i, ln in enumerate(lines) if ln.startswith(stub.head.split("\n")[0])), 0)
+    first = stub.head.split("\n")[0]
+    at = next(
+        (i for i, ln in enumerate(lines) if ln.startswith(first)), len(lines) if stub.why else 0
+    )
     window: list[str] = []
     used = 0
     for ln in reversed(lines[max(0, at - 200) : at]):
@@ -140,7 +143,8 @@ def _around(text: str, stub: Stub) -> str:
         if used > CONTINUE_CHARS // 2:
             break
         window.insert(0, ln)
-    return "\n".join([*imports, "", "# ...", *window, *stub.head.split("\n"), "# ..."])
+    head = [] if stub.why else [*stub.head.split("\n"), "# ..."]  # a new function: the file's end
+    return "\n".join([*imports, "", "# ...", *window, *head])
 
 
 def _continue_request(
@@ -149,11 +153,20 @@ def _continue_request(
     """A focused request to write ``stub``'s body: its file, and the reply begun with the stub
     (in the long edit-format conversation the model keeps closing the function unchanged);
     ``notes``: what an earlier attempt got wrong."""
+    what = (
+        f"Add a new function `{stub.name}` to `{stub.path}` for this task:\n{stub.why[:1500]}\n"
+        if stub.why
+        else f"The function `{stub.name}` in `{stub.path}` has no body yet. "
+    )
     ask = (
-        f"The function `{stub.name}` in `{stub.path}` has no body yet. The file:\n```python\n"
-        f"{_around(files[stub.path], stub)}\n```\n"
+        f"{what}The file:\n```python\n{_around(files[stub.path], stub)}\n```\n"
         + "".join(f"An earlier attempt failed: {n[:300]}\n" for n in notes[:4])
-        + f"Write the complete function `{stub.name}`: its body must do what its docstring says."
+        + f"Write the complete function `{stub.name}`: "
+        + (
+            "it must do what the task says."
+            if stub.why
+            else "its body must do what its docstring says."
+        )
     )
     return [
         ChatMessage(role="system", content=SYSTEM),
@@ -173,7 +186,7 @@ def write_patch(
     seed: int | None = None,
     max_tokens: int = 1024,
     retries: int = 1,
-    focus: Sequence[str] = (),
+    focus: Sequence[str | Stub] = (),
     notes: Sequence[str] = (),
 ) -> Patch:
     """Ask ``model`` for a change to ``files`` (the repository at ``base_commit``); a checked Patch.
@@ -202,12 +215,13 @@ def write_change(
     seed: int | None = None,
     max_tokens: int = 1024,
     retries: int = 1,
-    focus: Sequence[str] = (),
+    focus: Sequence[str | Stub] = (),
     notes: Sequence[str] = (),
 ) -> tuple[Patch, dict[str, str]]:
     """``write_patch``, also returning the new content of every file the patch touches.
 
-    ``focus``: names of the body-less functions the task asks for. A first reply that is no
+    ``focus``: names of the body-less functions the task asks for, or a new function to add
+    (``fleet.agents.request.asked_for``). A first reply that is no
     usable edit at all (the model repeated the prompt, broke the format, named no real file) is
     followed by a continuation request for the first of them, as an echoed stub is. With
     ``notes`` (an earlier attempt's findings: a retry) the continuation is the first request:
@@ -219,7 +233,9 @@ def write_change(
         else:
             convo.insert(0, ChatMessage(role="system", content=f"{SYSTEM}\n\n{EDIT_FORMAT}"))
     reply, reason, name = "", "", "model"
-    targets = [s for s in stubs(files) if s.name in focus]
+    targets = [s for s in stubs(files) if s.name in focus] + [
+        s for s in focus if isinstance(s, Stub)
+    ]
     # the body-less function to continue next (one the last reply echoed; on a retry, the target)
     stub: Stub | None = targets[0] if notes and targets else None
     continued, attempt = stub is not None, 0

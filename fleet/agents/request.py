@@ -9,10 +9,13 @@ with its test results and critiques, the last attempt's findings), then what to 
 
 from __future__ import annotations
 
+import builtins
+import keyword
 import re
+from collections import Counter
 from collections.abc import Mapping, Sequence
 
-from fleet.agents.stubs import stubs
+from fleet.agents.stubs import Stub, stubs
 
 AUTHOR = (
     "You are a careful Python developer. Make the smallest change that satisfies the task and its "
@@ -50,8 +53,43 @@ def change_request(
     return "\n".join(lines)
 
 
-def asked_for(texts: Sequence[str], files: Mapping[str, str]) -> list[str]:
-    """The body-less functions ``texts`` (the task, its criteria) name, in repository order: the
-    ones a reply with no usable edit is asked to continue (``write_change(focus=...)``)."""
+def asked_for(texts: Sequence[str], files: Mapping[str, str]) -> list[str | Stub]:
+    """What a reply with no usable edit is asked to continue (``write_change(focus=...)``): the
+    body-less functions ``texts`` (the task, its criteria) name, in repository order; else the
+    new function they call (``divide(6, 3) returns 2.0``), in the module that defines the
+    functions they name beside it (``add``, ``subtract``), when exactly one does."""
     words = set(re.findall(r"[A-Za-z_]\w*", " ".join(texts)))
-    return [s.name for s in stubs(files) if s.name in words]
+    named: list[str | Stub] = [s.name for s in stubs(files) if s.name in words]
+    if named:
+        return named
+    new = new_function(texts, files)
+    return [new] if new else []
+
+
+_CALL = re.compile(r"(?<![\w])([A-Za-z_]\w*)\s*\(")
+_NOT_NEW = frozenset(dir(builtins)) | frozenset(keyword.kwlist)
+
+
+def new_function(texts: Sequence[str], files: Mapping[str, str]) -> Stub | None:
+    """The function ``texts`` call that no file defines, to add to the one module defining the
+    most of the other names they mention (None when that is not clear)."""
+    text = " ".join(texts)
+    sources = {
+        p: t
+        for p, t in files.items()
+        if p.endswith(".py") and not p.rsplit("/", 1)[-1].startswith("test") and "tests/" not in p
+    }
+    calls = Counter(
+        n for n in _CALL.findall(text) if n not in _NOT_NEW and len(n) > 2
+        and not any(f"def {n}(" in t or f"class {n}" in t for t in files.values())
+    )  # fmt: skip
+    if not calls:
+        return None
+    name = calls.most_common(1)[0][0]
+    words = set(re.findall(r"[A-Za-z_]\w*", text))
+    hits = {p: len(words & set(re.findall(r"^def (\w+)\(", t, re.M))) for p, t in sources.items()}
+    best = sorted(hits.items(), key=lambda kv: -kv[1])
+    if not best or best[0][1] == 0 or (len(best) > 1 and best[1][1] == best[0][1]):
+        return None
+    why = "\n".join(dict.fromkeys(t.strip() for t in texts if t.strip()))
+    return Stub(best[0][0], name, f"def {name}(", why=why)

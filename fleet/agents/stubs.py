@@ -15,11 +15,13 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Stub:
-    """Top-level function ``name`` in ``path`` whose body is only a docstring / pass / ``...``."""
+    """Top-level function ``name`` in ``path`` whose body is only a docstring / pass / ``...``
+    (or, with ``why``, a new function to add there: its head is only ``def name(``)."""
 
     path: str
     name: str
     head: str  # its source from the first decorator through the docstring
+    why: str = ""  # set: a function the task asks for that does not exist yet (the task's words)
 
 
 def empty_body(body: Sequence[ast.stmt]) -> bool:
@@ -72,7 +74,7 @@ def continuation(reply: str, files: Mapping[str, str]) -> Stub | None:
 
 def prefix(stub: Stub) -> str:
     """The beginning of a reply that continues ``stub``: its path, a fence, its head."""
-    return f"{stub.path}\n```python\n{stub.head}\n"
+    return f"{stub.path}\n```python\n{stub.head}" + ("" if stub.why else "\n")
 
 
 def completed(stub: Stub, text: str) -> str:

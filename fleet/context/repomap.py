@@ -145,6 +145,11 @@ def rank(infos: Mapping[str, FileInfo], query: str) -> list[tuple[str, float]]:
     return sorted(spread.items(), key=lambda kv: (-kv[1], kv[0]))
 
 
+def _is_source(path: str) -> bool:
+    name = path.rsplit("/", 1)[-1]
+    return path.endswith(".py") and not (name.startswith("test") or path.startswith("tests/"))
+
+
 def _prior(path: str) -> float:
     """A tie-breaker when no word matches: source before tests before other files."""
     if not path.endswith(".py"):
@@ -167,14 +172,16 @@ def map_items(infos: Mapping[str, FileInfo], ranked: list[tuple[str, float]]) ->
 
 def code_items(
     files: Mapping[str, str], infos: Mapping[str, FileInfo], ranked: list[tuple[str, float]],
-    query: str, *, top: int = 3,
+    query: str, *, top: int = 5,
 ) -> list[str]:  # fmt: skip
-    """Full text of the most relevant files (large ones: their most relevant functions)."""
+    """Full text of the most relevant files (large ones: their most relevant functions), source
+    files first: the code a change goes into, before the tests and documents that mention the
+    task's words (the budget keeps as many as fit, in this order)."""
     q = set(words(query))
     items = []
-    for path, score in ranked[:top]:
-        if score <= 0:
-            break
+    relevant = [(p, s) for p, s in ranked if s > 0]
+    relevant.sort(key=lambda ps: not _is_source(ps[0]))  # stable: by relevance within each kind
+    for path, _ in relevant[:top]:
         text = files[path]
         if len(text) <= WHOLE_FILE_CHARS:
             items.append(f"### {path}\n{text}")

@@ -103,11 +103,19 @@ class Member:
         return self.tools is not None and brief.source is not None
 
     def _patch(
-        self, brief: Brief, salt: str, *, notes: Sequence[str] = (), job: str = ""
+        self,
+        brief: Brief,
+        salt: str,
+        *,
+        notes: Sequence[str] = (),
+        job: str = "",
+        findings: Sequence[str] = (),
     ) -> Candidate:
         """A patch written the way the single developer writes one (``fleet.agents``): context,
         edit format, then the request (task, criteria, stubs, ``notes``, the instruction; or
-        ``job`` for QA's tests), with the same stub-echo continuation in ``write_patch``."""
+        ``job`` for QA's tests), with the same stub-echo continuation in ``write_patch``;
+        ``findings`` (the member's own patch failed these tests): the continuation comes first,
+        with them, as in the single developer's retry."""
         assert self.tools is not None and brief.source is not None
         model = Sampling(
             self.chat, temperature=self.temperature, seed=mix(self.seed, brief.seed, salt)
@@ -122,6 +130,7 @@ class Member:
             base_commit=brief.base_commit,
             check=repo,
             focus=[] if job else asked_for([brief.task, *brief.acceptance], files),
+            notes=findings,
         )
         return Candidate(answer=patching.summary(patch), reason=patch.rationale[:400], patch=patch)
 
@@ -183,7 +192,13 @@ class Member:
             return self._plan(brief, plans.revise_plan_job(brief.criteria, own.content, said))
         if self.patches(brief):
             try:
-                return self._patch(brief, "revise", notes=patching.revise_notes(brief, own))
+                mine = patching.evidence_by_id(brief).get(own.id)
+                return self._patch(
+                    brief,
+                    "revise",
+                    notes=patching.revise_notes(brief, own),
+                    findings=patching.failing(mine, brief.distrusted),
+                )
             except Exception:
                 if own.patch is None:
                     raise

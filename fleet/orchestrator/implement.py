@@ -20,6 +20,7 @@ from fleet.agents import PatchFailed, author_messages, write_change
 from fleet.agents.loop import LoopWorkspace, run_loop
 from fleet.agents.request import AUTHOR, change_request
 from fleet.agents.request import asked_for as named_stubs
+from fleet.agents.stubs import Stub
 from fleet.contracts import ContextPack, Patch, Proposal, Story, Task
 from fleet.orchestrator.acceptance import Example, acceptance_tests, examples
 from fleet.patches import make_patch
@@ -48,8 +49,9 @@ def instruction(
     )
 
 
-def asked_for(story: Story, task: Task, files: Mapping[str, str]) -> list[str]:
-    """The body-less functions the task names (in its text or criteria), in repository order."""
+def asked_for(story: Story, task: Task, files: Mapping[str, str]) -> list[str | Stub]:
+    """The body-less functions the task names (in its text or criteria), in repository order, or
+    the new function it calls (``fleet.agents.request.asked_for``)."""
     texts = [task.description, story.title, story.description, *task_criteria(story, task)]
     return named_stubs(texts, files)
 

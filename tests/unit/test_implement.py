@@ -43,3 +43,32 @@ def test_generated_acceptance_tests_are_clean_for_the_pinned_ruff(tmp_path):
                           "--output-format", "concise", "."], cwd=tmp_path,
                          capture_output=True, text=True)  # fmt: skip
     assert out.returncode == 0, out.stdout
+
+
+CALC = {
+    "calc/__init__.py": "from calc.ops import add, multiply, subtract\n",
+    "calc/ops.py": "def add(a, b):\n    return a + b\n\n\ndef subtract(a, b):\n    return a - b\n\n\n"
+    "def multiply(a, b):\n    return a * b\n",
+    "tests/test_ops.py": "from calc import add\n\n\ndef test_add():\n    assert add(1, 2) == 3\n",
+}
+
+
+def test_a_new_function_the_task_calls_goes_beside_the_functions_it_names():
+    story = Story(
+        id="s1",
+        title="Add a divide operation",
+        description="I want calc.divide(a, b) the same way I add, subtract and multiply them.",
+        acceptance_criteria=("divide(6, 3) returns 2.0",),
+    )
+    (new,) = asked_for(story, Task(id="T1", story_id="s1", role="developer", description="x"), CALC)
+    assert not isinstance(new, str)
+    assert (new.path, new.name, new.head) == ("calc/ops.py", "divide", "def divide(")
+    assert "divide(6, 3) returns 2.0" in new.why and "subtract" in new.why
+
+
+def test_no_new_function_when_the_task_calls_only_known_or_builtin_names():
+    assert asked_for(*_story("Make add faster", ("add(1, 2) returns 3", "len(x) is 2")), CALC) == []
+
+
+def test_no_new_function_when_no_module_is_clearly_its_home():
+    assert asked_for(*_story("Add power()", ("power(2, 3) returns 8",)), CALC) == []

@@ -80,3 +80,20 @@ def test_every_agent_role_has_a_scope_for_every_phase_the_fleet_uses() -> None:
     require_scopes(load("scopes.yaml"), load("roles.yaml").agent_roles())
     with pytest.raises(ConfigError, match=r"scopes\.tester\.build"):
         require_scopes(load("scopes.yaml"), ["developer", "tester"])
+
+
+def test_the_code_shows_source_files_before_the_tests_and_documents_that_match_better() -> None:
+    from fleet.context.repomap import code_items
+
+    files = {
+        "README.md": "# calc\nMissing: calc.divide(a, b) should divide numbers.\n",
+        "tests/test_ops.py": "from calc import add\n\n\ndef test_add_numbers():\n    assert add(1, 2)\n",
+        "calc/ops.py": "def add(a, b):\n    return a + b\n",
+        "calc/__init__.py": "from calc.ops import add\n",
+    }
+    query = "Add a divide operation to calc: divide numbers the way I add them"
+    infos = index(files)
+    items = code_items(files, infos, rank(infos, query), query)
+    paths = [item.split("\n", 1)[0].removeprefix("### ") for item in items]
+    assert set(paths[:2]) == {"calc/ops.py", "calc/__init__.py"}
+    assert set(paths[2:]) == {"README.md", "tests/test_ops.py"}

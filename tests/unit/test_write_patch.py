@@ -217,3 +217,19 @@ def test_a_broken_edit_to_code_still_fails_the_reply() -> None:
     with pytest.raises(PatchFailed, match="parse"):
         write_patch(ScriptedChatModel(script=Replies(reply, reply)), author_messages("c"), FILES,
                     base_commit="c")  # fmt: skip
+
+
+def test_a_reply_with_no_usable_edit_gets_the_new_function_the_task_calls_continued() -> None:
+    from fleet.agents.request import asked_for
+
+    files = {"calc/ops.py": "def add(a, b):\n    return a + b\n"}
+    focus = asked_for(["Add divide next to add", "divide(6, 3) returns 2.0"], files)
+    script = Replies(PROMPT_ECHO, "a, b):\n    return a / b\n```\n")
+    patch = write_patch(ScriptedChatModel(script=script), author_messages("c"), files,
+                        base_commit="c", focus=focus)  # fmt: skip
+    assert patch.files == ("calc/ops.py",)
+    assert "+def divide(a, b):\n+    return a / b" in patch.diff and " def add(a, b):" in patch.diff
+    ask = script.seen[1]
+    assert ask[-1].role == "assistant" and ask[-1].content.endswith("```python\ndef divide(")
+    assert "Add a new function `divide` to `calc/ops.py`" in ask[1].content
+    assert "divide(6, 3) returns 2.0" in ask[1].content
