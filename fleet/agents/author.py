@@ -266,7 +266,7 @@ def write_change(
             if continued:
                 stub = None
             elif echoed:
-                stub = continuation(reply, files)
+                stub = continuation(reply, files) or (targets[0] if targets else None)
             else:
                 stub = targets[0] if targets else None
             continued = continued or stub is not None

@@ -86,10 +86,23 @@ def new_function(texts: Sequence[str], files: Mapping[str, str]) -> Stub | None:
     if not calls:
         return None
     name = calls.most_common(1)[0][0]
-    words = set(re.findall(r"[A-Za-z_]\w*", text))
-    hits = {p: len(words & set(re.findall(r"^def (\w+)\(", t, re.M))) for p, t in sources.items()}
+    words = {w.lower() for w in re.findall(r"[A-Za-z_]\w*", text)}
+    defs = {
+        p: {d.lower() for d in re.findall(r"^def (\w+)\(", t, re.M)} for p, t in sources.items()
+    }
+    home = _clear_best({p: len(words & d) for p, d in defs.items()})
+    if home is None:  # no sibling named: the one module with functions in the package named
+        named = {p: 1 for p, d in defs.items() if d and words & set(re.split(r"[/._]", p.lower()))}
+        home = next(iter(named)) if len(named) == 1 else None
+    if home is None:
+        return None
+    why = "\n".join(dict.fromkeys(t.strip() for t in texts if t.strip()))
+    return Stub(home, name, f"def {name}(", why=why)
+
+
+def _clear_best(hits: Mapping[str, int]) -> str | None:
+    """The key with the highest positive count, when no other has as many."""
     best = sorted(hits.items(), key=lambda kv: -kv[1])
     if not best or best[0][1] == 0 or (len(best) > 1 and best[1][1] == best[0][1]):
         return None
-    why = "\n".join(dict.fromkeys(t.strip() for t in texts if t.strip()))
-    return Stub(best[0][0], name, f"def {name}(", why=why)
+    return best[0][0]

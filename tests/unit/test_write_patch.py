@@ -233,3 +233,15 @@ def test_a_reply_with_no_usable_edit_gets_the_new_function_the_task_calls_contin
     assert ask[-1].role == "assistant" and ask[-1].content.endswith("```python\ndef divide(")
     assert "Add a new function `divide` to `calc/ops.py`" in ask[1].content
     assert "divide(6, 3) returns 2.0" in ask[1].content
+
+
+def test_a_reply_that_repeats_the_code_gets_the_new_function_continued() -> None:
+    from fleet.agents.request import asked_for
+
+    files = {"calc/ops.py": "def add(a, b):\n    return a + b\n"}
+    focus = asked_for(["Add divide next to add", "divide(6, 3) returns 2.0"], files)
+    echo = "calc/ops.py\n```python\n" + files["calc/ops.py"] + "```\n"
+    script = Replies(echo, "a, b):\n    return a / b\n```\n")
+    patch = write_patch(ScriptedChatModel(script=script), author_messages("c"), files,
+                        base_commit="c", focus=focus)  # fmt: skip
+    assert "+def divide(a, b):" in patch.diff and script.seen[1][-1].role == "assistant"
