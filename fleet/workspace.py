@@ -117,6 +117,22 @@ def parse_junit(xml_text: str) -> tuple[int, int, list[str]]:
     return passed, failed, names
 
 
+def failure_messages(xml_text: str, limit: int = 240) -> dict[str, str]:
+    """Failed test id -> the first line of its failure message (pytest's ``assert ...`` line),
+    from a pytest junit XML report: what the next attempt must fix, not only where."""
+    out: dict[str, str] = {}
+    for case in ET.fromstring(xml_text).iter("testcase"):
+        bad = case.find("failure")
+        bad = bad if bad is not None else case.find("error")
+        if bad is None:
+            continue
+        cls = case.get("classname", "")
+        module = cls.replace(".", "/") + ".py" if cls else "?"
+        text = (bad.get("message") or bad.text or "").strip()
+        out[f"{module}::{case.get('name', '?')}"] = " ".join(text.split("\n", 1)[0].split())[:limit]
+    return out
+
+
 def is_e2e(classname: str) -> bool:
     """End-to-end tests by convention: anything under an ``e2e`` directory (``tests/e2e/``)."""
     return "e2e" in classname.split(".")[:-1]

@@ -51,6 +51,7 @@ from fleet.workspace import (
     change_problem,
     diff_paths,
     e2e_counts,
+    failure_messages,
     junit_problem,
     parse_coverage,
     parse_junit,
@@ -329,7 +330,10 @@ class WorkspaceRunner:
             ctx,
             "test",
         )
-        notes += [f"failed: {name}" for name in failing]
+        why = _failure_messages(read_report(out, "junit.xml"))
+        notes += [
+            f"failed: {name}" + (f": {why[name]}" if why.get(name) else "") for name in failing
+        ]
         static = self._static(ws, ctx)
         cov_json = read_report(out, "coverage.json") or ""
         lint_json = lint.stdout if lint.status == "passed" else ""
@@ -422,3 +426,10 @@ class WorkspaceRunner:
         root = Path(os.path.realpath(self.root))
         if box.parent == root and box.name.startswith("ws-") and not box.is_symlink():
             shutil.rmtree(box, ignore_errors=True)  # rmtree never follows links
+
+
+def _failure_messages(junit: str | None) -> dict[str, str]:
+    try:
+        return failure_messages(junit) if junit else {}
+    except ParseError:
+        return {}

@@ -89,16 +89,20 @@ class StoryView:
         return [t for t in self.tasks.values() if t.phase != "docs"]
 
     def findings(self, attempt: int) -> list[str]:
-        """Gate failures of ``attempt``: what the next build attempt must fix."""
+        """Gate failures of ``attempt``: what the next build attempt must fix, the failing tests
+        with their messages first (an author shown only "1 of 2 tests failed" repeats its bug)."""
         out: list[str] = []
         for (task_id, n), gate in sorted(self.gates.items()):
             if n == attempt and gate.verdict == "block":
-                out.extend(f"{task_id}: {f}" for f in gate.failures)
                 report = self.reports.get((task_id, n))
                 notes = [
                     x for x in (report.notes if report else ()) if not x.startswith("build: passed")
                 ]
-                out.extend(f"{task_id}: {x}" for x in notes[:4])
+                failed = [x for x in notes if x.startswith("failed: ")]
+                rest = [x for x in notes if not x.startswith("failed: ")]
+                out.extend(f"{task_id}: {x}" for x in failed[:4])
+                out.extend(f"{task_id}: {f}" for f in gate.failures)
+                out.extend(f"{task_id}: {x}" for x in rest[: max(0, 4 - len(failed))])
         return out
 
 

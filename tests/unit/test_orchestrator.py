@@ -208,3 +208,18 @@ def test_ready_tasks_follow_dependencies():
     assert decide.ready_tasks(view, 0) == (t1,)
     view.reports[(t1.id, 0)] = PASSING
     assert decide.ready_tasks(view, 0) == (t2,)
+
+
+def test_findings_put_the_failing_tests_with_their_messages_first():
+    failing = FAILING.model_copy(
+        update={
+            "notes": ("environment: shared", "failed: tests/t.py::test_a: assert [''] == ['a']")
+        }
+    )
+    council = Council()
+    log, clock, lifecycle, services = setup(reports=(failing,), council=council)
+    commands.create_story(log, GOOD, clock=clock)
+    approve_until_done(log, clock, lifecycle, services, limit=2)
+    later = [c for c in council.calls if c[1] > 0]
+    assert later and later[0][2][0].endswith("failed: tests/t.py::test_a: assert [''] == ['a']")
+    assert any("unit" in f for f in later[0][2][1:])
