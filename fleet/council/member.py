@@ -103,19 +103,11 @@ class Member:
         return self.tools is not None and brief.source is not None
 
     def _patch(
-        self,
-        brief: Brief,
-        salt: str,
-        *,
-        notes: Sequence[str] = (),
-        job: str = "",
-        findings: Sequence[str] = (),
+        self, brief: Brief, salt: str, *, notes: Sequence[str] = (), job: str = ""
     ) -> Candidate:
         """A patch written the way the single developer writes one (``fleet.agents``): context,
         edit format, then the request (task, criteria, stubs, ``notes``, the instruction; or
-        ``job`` for QA's tests), with the same stub-echo continuation in ``write_patch``;
-        ``findings`` (the member's own patch failed these tests): the continuation comes first,
-        with them, as in the single developer's retry."""
+        ``job`` for QA's tests), with the same stub-echo continuation in ``write_patch``."""
         assert self.tools is not None and brief.source is not None
         model = Sampling(
             self.chat, temperature=self.temperature, seed=mix(self.seed, brief.seed, salt)
@@ -130,7 +122,6 @@ class Member:
             base_commit=brief.base_commit,
             check=repo,
             focus=[] if job else asked_for([brief.task, *brief.acceptance], files),
-            notes=findings,
         )
         return Candidate(answer=patching.summary(patch), reason=patch.rationale[:400], patch=patch)
 
@@ -192,13 +183,7 @@ class Member:
             return self._plan(brief, plans.revise_plan_job(brief.criteria, own.content, said))
         if self.patches(brief):
             try:
-                mine = patching.evidence_by_id(brief).get(own.id)
-                return self._patch(
-                    brief,
-                    "revise",
-                    notes=patching.revise_notes(brief, own),
-                    findings=patching.failing(mine, brief.distrusted),
-                )
+                return self._patch(brief, "revise", notes=patching.revise_notes(brief, own))
             except Exception:
                 if own.patch is None:
                     raise
