@@ -9,6 +9,7 @@ with its test results and critiques, the last attempt's findings), then what to 
 
 from __future__ import annotations
 
+import ast
 import builtins
 import keyword
 import re
@@ -97,7 +98,34 @@ def new_function(texts: Sequence[str], files: Mapping[str, str]) -> Stub | None:
     if home is None:
         return None
     why = "\n".join(dict.fromkeys(t.strip() for t in texts if t.strip()))
-    return Stub(home, name, f"def {name}(", why=why)
+    params = _params(name, text, words, files[home])
+    return Stub(home, name, f"def {name}({params})" if params else f"def {name}(", why=why)
+
+
+def _params(name: str, text: str, words: set[str], home: str) -> str | None:
+    """The parameters of new function ``name``: as the text writes them (``divide(a, b)``), else
+    those of a function the text names in ``home`` taking as many arguments as the text's
+    example call (``add(a: float, b: float)`` for ``divide(6, 3)``; a 0.5B model begun with
+    ``def divide(`` wrote ``def divide(6, 3):``), else None."""
+    if m := re.search(rf"\b{name}\(\s*([A-Za-z_]\w*(?:\s*,\s*[A-Za-z_]\w*)*)\s*\)", text):
+        return m.group(1)
+    call = re.search(rf"\b{name}\(([^()]*)\)", text)
+    if call is None:
+        return None
+    arity = len([a for a in call.group(1).split(",") if a.strip()])
+    try:
+        tree = ast.parse(home)
+    except SyntaxError:
+        return None
+    for node in tree.body:
+        if (
+            isinstance(node, ast.FunctionDef)
+            and node.name.lower() in words
+            and len(node.args.args) == arity
+            and not (node.args.vararg or node.args.kwarg or node.args.kwonlyargs)
+        ):
+            return ast.unparse(node.args)
+    return None
 
 
 def _clear_best(hits: Mapping[str, int]) -> str | None:

@@ -62,7 +62,7 @@ def test_a_new_function_the_task_calls_goes_beside_the_functions_it_names():
     )
     (new,) = asked_for(story, Task(id="T1", story_id="s1", role="developer", description="x"), CALC)
     assert not isinstance(new, str)
-    assert (new.path, new.name, new.head) == ("calc/ops.py", "divide", "def divide(")
+    assert (new.path, new.name, new.head) == ("calc/ops.py", "divide", "def divide(a, b)")
     assert "divide(6, 3) returns 2.0" in new.why and "subtract" in new.why
 
 
@@ -81,3 +81,12 @@ def test_a_new_function_goes_to_the_one_module_of_the_package_the_task_names():
     task = Task(id="T1", story_id="s1", role="developer", description=story.title)
     (new,) = asked_for(story, task, files)
     assert not isinstance(new, str) and new.path == "calc/ops.py"
+
+
+def test_a_new_functions_parameters_come_from_a_sibling_of_the_same_arity():
+    files = {**CALC, "calc/ops.py": "def add(a: float, b: float) -> float:\n    return a + b\n"}
+    story = Story(id="s1", title="Add a divide operation to the calc package",
+                  acceptance_criteria=("divide(6, 3) returns 2.0",))  # fmt: skip
+    task = Task(id="T1", story_id="s1", role="developer", description=story.title)
+    (new,) = asked_for(story, task, files)
+    assert not isinstance(new, str) and new.head == "def divide(a: float, b: float)"

@@ -224,13 +224,13 @@ def test_a_reply_with_no_usable_edit_gets_the_new_function_the_task_calls_contin
 
     files = {"calc/ops.py": "def add(a, b):\n    return a + b\n"}
     focus = asked_for(["Add divide next to add", "divide(6, 3) returns 2.0"], files)
-    script = Replies(PROMPT_ECHO, "a, b):\n    return a / b\n```\n")
+    script = Replies(PROMPT_ECHO, ":\n    return a / b\n```\n")
     patch = write_patch(ScriptedChatModel(script=script), author_messages("c"), files,
                         base_commit="c", focus=focus)  # fmt: skip
     assert patch.files == ("calc/ops.py",)
     assert "+def divide(a, b):\n+    return a / b" in patch.diff and " def add(a, b):" in patch.diff
     ask = script.seen[1]
-    assert ask[-1].role == "assistant" and ask[-1].content.endswith("```python\ndef divide(")
+    assert ask[-1].role == "assistant" and ask[-1].content.endswith("```python\ndef divide(a, b)")
     assert "Add a new function `divide` to `calc/ops.py`" in ask[1].content
     assert "divide(6, 3) returns 2.0" in ask[1].content
 
@@ -241,7 +241,7 @@ def test_a_reply_that_repeats_the_code_gets_the_new_function_continued() -> None
     files = {"calc/ops.py": "def add(a, b):\n    return a + b\n"}
     focus = asked_for(["Add divide next to add", "divide(6, 3) returns 2.0"], files)
     echo = "calc/ops.py\n```python\n" + files["calc/ops.py"] + "```\n"
-    script = Replies(echo, "a, b):\n    return a / b\n```\n")
+    script = Replies(echo, ":\n    return a / b\n```\n")
     patch = write_patch(ScriptedChatModel(script=script), author_messages("c"), files,
                         base_commit="c", focus=focus)  # fmt: skip
     assert "+def divide(a, b):" in patch.diff and script.seen[1][-1].role == "assistant"
