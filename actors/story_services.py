@@ -198,6 +198,7 @@ class RayCouncil:
             base=branch,
             base_commit=commit,
             acceptance=tuple(task_criteria(story, task)),
+            findings=tuple(findings or ())[:6],
         )
         return self.run(request)
 

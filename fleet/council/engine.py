@@ -290,6 +290,7 @@ class Council:
             base_commit=req.base_commit,
             criteria=req.criteria,
             acceptance=req.acceptance,
+            findings=req.findings,
         )
 
     @staticmethod

@@ -122,6 +122,9 @@ class Member:
             base_commit=brief.base_commit,
             check=repo,
             focus=[] if job else asked_for([brief.task, *brief.acceptance], files),
+            # a first proposal on a retry: the continuation with what the last attempt got wrong
+            # comes first (greedy, the edit-format request repeats the last attempt's patch)
+            notes=brief.findings if not job and not notes else (),
         )
         return Candidate(answer=patching.summary(patch), reason=patch.rationale[:400], patch=patch)
 

@@ -72,6 +72,10 @@ class DeliberationRequest(Contract):
     acceptance: tuple[str, ...] = Field(
         (), description="a patch council: the task's acceptance criteria, shown to every member"
     )
+    findings: tuple[str, ...] = Field(
+        (),
+        description="a patch council on a retry: what the last attempt got wrong (failing tests)",
+    )
 
     @model_validator(mode="after")
     def _check(self) -> DeliberationRequest:
@@ -140,6 +144,10 @@ class Brief(Contract):
     )
     acceptance: tuple[str, ...] = Field(
         (), description="a patch council: the task's acceptance criteria"
+    )
+    findings: tuple[str, ...] = Field(
+        (),
+        description="a patch council on a retry: what the last attempt got wrong (failing tests)",
     )
 
 

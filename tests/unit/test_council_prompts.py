@@ -163,3 +163,12 @@ def test_a_member_whose_reply_has_no_usable_edit_continues_the_function_the_task
     out = member("developer-2", script).propose(brief())
     assert out.patch is not None and "+    return 2 * x" in out.patch.diff
     assert script.asked[1][-1].role == "assistant" and "`twice`" in script.asked[1][1].content
+
+
+def test_a_first_proposal_on_a_retry_continues_the_stub_with_the_last_attempts_findings():
+    script = Recorder("    return 2 * x\n```\n")
+    finding = "T1: failed: tests/test_acc.py::test_twice_1: assert 3 == 6"
+    out = member("developer-1", script).propose(brief(findings=(finding,)))
+    assert out.patch is not None and "+    return 2 * x" in out.patch.diff
+    ask = script.asked[0]
+    assert ask[-1].role == "assistant" and f"An earlier attempt failed: {finding}" in ask[1].content
