@@ -10,13 +10,15 @@ function unchanged is followed instead by a request to *continue* that function
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Mapping, Sequence
 
+from fleet.agents.request import exports
 from fleet.agents.stubs import Stub, completed, continuation, prefix, stubs
 from fleet.contracts import ChatMessage, ContextPack, Patch
 from fleet.errors import InvalidModelOutput
-from fleet.patches import EditError, apply_edits, make_patch, parse_edits
+from fleet.patches import Edit, EditError, apply_edits, make_patch, parse_edits
 from fleet.ports import ChatModel, PatchChecker
 
 EDIT_FORMAT = """Reply with your change as edit blocks. For each change write the file path on its own \
@@ -90,7 +92,11 @@ def _is_test(path: str) -> bool:
 
 
 def _attempt(
-    reply: str, files: Mapping[str, str], base_commit: str, check: PatchChecker | None
+    reply: str,
+    files: Mapping[str, str],
+    base_commit: str,
+    check: PatchChecker | None,
+    extra: Sequence[Edit] = (),
 ) -> tuple[Patch, dict[str, str]]:
     """The patch ``reply`` describes and the new files. Raises EditError when it is not one.
 
@@ -106,6 +112,9 @@ def _attempt(
         if not (bad and _is_test(bad) and kept and len(kept) < len(edits)):
             raise
         new = apply_edits(files, kept)
+    if extra:  # a new function's export: added when it applies, never a reason to fail
+        with contextlib.suppress(EditError):
+            new = apply_edits(new, extra)
     patch = make_patch(base_commit, files, new, _rationale(reply))
     if not patch.diff or all(_same(files.get(p, ""), new[p]) for p in patch.files):
         raise EditError(reason="no_edits", detail="the edits change nothing")
@@ -255,7 +264,8 @@ def write_change(
         if stub is not None:
             reply = completed(stub, reply)
         try:
-            return _attempt(reply, files, base_commit, check)
+            extra = exports(files, stub) if stub is not None and stub.why else []
+            return _attempt(reply, files, base_commit, check, extra)
         except EditError as exc:
             reason = str(exc)
             echoed = exc.fields.get("reason") == "no_edits" and "change nothing" in reason

@@ -17,6 +17,7 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 
 from fleet.agents.stubs import Stub, stubs
+from fleet.patches import Edit, FunctionEdit, SearchReplace
 
 AUTHOR = (
     "You are a careful Python developer. Make the smallest change that satisfies the task and its "
@@ -134,3 +135,28 @@ def _clear_best(hits: Mapping[str, int]) -> str | None:
     if not best or best[0][1] == 0 or (len(best) > 1 and best[1][1] == best[0][1]):
         return None
     return best[0][0]
+
+
+def exports(files: Mapping[str, str], new: Stub) -> list[Edit]:
+    """Edits that export new function ``new`` from its package's ``__init__.py`` the way the
+    package exports its siblings (``from calc.ops import add, multiply`` gains ``divide``; a
+    one-line ``__all__`` list too): the task says ``calc.divide``. None when it does not."""
+    if "/" not in new.path:
+        return []
+    module = new.path.removesuffix(".py").replace("/", ".")
+    init = f"{new.path.rsplit('/', 1)[0]}/__init__.py"
+    text = files.get(init, "")
+    if not re.search(rf"^from {re.escape(module)} import \w", text, re.M):
+        return []
+    edits: list[Edit] = [FunctionEdit(init, f"from {module} import {new.name}\n", ())]
+    listed = re.search(r"^__all__ = \[([^\]\n]*)\]$", text, re.M)
+    if listed:
+        items = [x.strip() for x in listed.group(1).split(",") if x.strip()]
+        quote = items[0][0] if items and items[0][0] in "'\"" else '"'
+        names = [*items, f"{quote}{new.name}{quote}"]
+        if items == sorted(items):
+            names.sort()
+        edits.append(
+            SearchReplace(init, listed.group(0) + "\n", f"__all__ = [{', '.join(names)}]\n")
+        )
+    return edits

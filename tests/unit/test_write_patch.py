@@ -245,3 +245,19 @@ def test_a_reply_that_repeats_the_code_gets_the_new_function_continued() -> None
     patch = write_patch(ScriptedChatModel(script=script), author_messages("c"), files,
                         base_commit="c", focus=focus)  # fmt: skip
     assert "+def divide(a, b):" in patch.diff and script.seen[1][-1].role == "assistant"
+
+
+def test_a_new_function_is_exported_the_way_its_package_exports_its_siblings() -> None:
+    from fleet.agents.request import asked_for
+
+    files = {
+        "calc/__init__.py": 'from calc.ops import add\n\n__all__ = ["add"]\n',
+        "calc/ops.py": "def add(a, b):\n    return a + b\n",
+    }
+    focus = asked_for(["Add divide next to add", "divide(6, 3) returns 2.0"], files)
+    script = Replies(PROMPT_ECHO, ":\n    return a / b\n```\n")
+    patch = write_patch(ScriptedChatModel(script=script), author_messages("c"), files,
+                        base_commit="c", focus=focus)  # fmt: skip
+    assert patch.files == ("calc/__init__.py", "calc/ops.py")
+    assert "+from calc.ops import add, divide" in patch.diff
+    assert '+__all__ = ["add", "divide"]' in patch.diff
