@@ -185,6 +185,38 @@ def test_the_real_model_writes_a_body_for_a_stub_as_a_patch_that_applies(llm_url
     assert scope["count_vowels"]("Hello World") == 3 and scope["count_vowels"]("xyz AEI") == 3
 
 
+def test_the_real_model_adds_a_new_function_in_the_module_the_story_does_not_name(llm_url, models):
+    """The bundled sample's story names ``calc.divide``, not ``calc/ops.py``: the model's change
+    goes into the module beside ``add`` (the new-function continuation when its own edit does
+    not apply), exported from the package like its siblings."""
+    from pathlib import Path
+
+    from fleet.agents import author_messages, write_change
+    from fleet.agents.request import asked_for, change_request
+    from fleet.orchestrator.sample import SAMPLE_STORY
+
+    root = Path(__file__).resolve().parents[1] / "fixtures" / "sample_repo"
+    files = {
+        str(p.relative_to(root)): p.read_text()
+        for p in root.rglob("*")
+        if p.is_file() and p.suffix in (".py", ".md")
+    }
+    task = SAMPLE_STORY["title"] + ": " + "; ".join(SAMPLE_STORY["acceptance_criteria"])
+    criteria = SAMPLE_STORY["acceptance_criteria"]
+    model = build_chat_model(models, MODEL, llm_base_url=llm_url)
+    context = "## code\n" + "\n".join(f"### {p}\n{t}" for p, t in files.items())
+    ask = author_messages(context, instruction=change_request(task, criteria, files))
+    patch, new = write_change(model, ask, files, base_commit="base",
+                              focus=asked_for([task, *criteria], files))  # fmt: skip
+    assert "calc/ops.py" in patch.files
+    scope: dict = {}
+    exec(compile(new["calc/ops.py"], "calc/ops.py", "exec"), scope)  # noqa: S102 - model code, test-only
+    assert scope["divide"](6, 3) == 2.0
+    with pytest.raises(ValueError, match="division by zero"):
+        scope["divide"](1, 0)
+    assert "divide" in new.get("calc/__init__.py", files["calc/__init__.py"])
+
+
 def test_the_tool_loop_runs_on_the_real_model_in_the_sandbox(llm_url, models, tmp_path):
     """The ``agent`` strategy's loop with the real model: every step is acted on in a bubblewrap
     copy (a command run, an edit applied or refused, or the format asked again) and the loop ends
