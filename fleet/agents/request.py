@@ -68,7 +68,7 @@ def asked_for(texts: Sequence[str], files: Mapping[str, str]) -> list[str | Stub
     return [new] if new else []
 
 
-_CALL = re.compile(r"(?<![\w])([A-Za-z_]\w*)\s*\(")
+_CALL = re.compile(r"(?<![\w.])(?:\w+\.)?([A-Za-z_]\w*)\(")  # a call: no space before "("
 _NOT_NEW = frozenset(dir(builtins)) | frozenset(keyword.kwlist)
 
 

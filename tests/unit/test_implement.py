@@ -90,3 +90,9 @@ def test_a_new_functions_parameters_come_from_a_sibling_of_the_same_arity():
     task = Task(id="T1", story_id="s1", role="developer", description=story.title)
     (new,) = asked_for(story, task, files)
     assert not isinstance(new, str) and new.head == "def divide(a: float, b: float)"
+
+
+def test_prose_in_brackets_is_not_a_call():
+    story = Story(id="s1", title="Add an operation (like add) to calc", description="d")
+    task = Task(id="T1", story_id="s1", role="developer", description=story.title)
+    assert asked_for(story, task, CALC) == []
