@@ -108,7 +108,8 @@ def _params(name: str, text: str, words: set[str], home: str) -> str | None:
     those of a function the text names in ``home`` taking as many arguments as the text's
     example call (``add(a: float, b: float)`` for ``divide(6, 3)``; a 0.5B model begun with
     ``def divide(`` wrote ``def divide(6, 3):``), else None."""
-    if m := re.search(rf"\b{name}\(\s*([A-Za-z_]\w*(?:\s*,\s*[A-Za-z_]\w*)*)\s*\)", text):
+    m = re.search(rf"\b{name}\(\s*([A-Za-z_]\w*(?:\s*,\s*[A-Za-z_]\w*)*)\s*\)", text)
+    if m and not any(p.strip() in _NOT_NEW for p in m.group(1).split(",")):  # not True/None
         return m.group(1)
     call = re.search(rf"\b{name}\(([^()]*)\)", text)
     if call is None:
