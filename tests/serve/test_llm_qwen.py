@@ -186,9 +186,9 @@ def test_the_real_model_writes_a_body_for_a_stub_as_a_patch_that_applies(llm_url
 
 
 def test_the_real_model_adds_a_new_function_in_the_module_the_story_does_not_name(llm_url, models):
-    """The bundled sample's story names ``calc.divide``, not ``calc/ops.py``: the model's change
-    goes into the module beside ``add`` (the new-function continuation when its own edit does
-    not apply), exported from the package like its siblings."""
+    """The bundled sample's story names ``calc.divide``, not ``calc/ops.py``: within the two
+    attempts a story gets (the second with the first one's failing test), the model's change goes
+    into the module beside ``add`` (the new-function continuation), exported like its siblings."""
     from pathlib import Path
 
     from fleet.agents import author_messages, write_change
@@ -206,8 +206,13 @@ def test_the_real_model_adds_a_new_function_in_the_module_the_story_does_not_nam
     model = build_chat_model(models, MODEL, llm_base_url=llm_url)
     context = "## code\n" + "\n".join(f"### {p}\n{t}" for p, t in files.items())
     ask = author_messages(context, instruction=change_request(task, criteria, files))
-    patch, new = write_change(model, ask, files, base_commit="base",
-                              focus=asked_for([task, *criteria], files))  # fmt: skip
+    focus = asked_for([task, *criteria], files)
+    patch, new = write_change(model, ask, files, base_commit="base", focus=focus)
+    if "def divide(" not in new.get(
+        "calc/ops.py", ""
+    ):  # a wrong first patch: the retry, as a story's
+        why = ["failed: tests/test_p1_t1_acceptance.py::test_divide_1: no function named divide"]
+        patch, new = write_change(model, ask, files, base_commit="base", focus=focus, notes=why)
     assert "calc/ops.py" in patch.files
     scope: dict = {}
     exec(compile(new["calc/ops.py"], "calc/ops.py", "exec"), scope)  # noqa: S102 - model code, test-only
