@@ -109,9 +109,7 @@ def parse_junit(xml_text: str) -> tuple[int, int, list[str]]:
             continue
         if bad:
             failed += 1
-            cls = case.get("classname", "")
-            module = cls.replace(".", "/") + ".py" if cls else "?"
-            names.append(f"{module}::{case.get('name', '?')}")
+            names.append(_test_id(case))
         else:
             passed += 1
     return passed, failed, names
@@ -126,11 +124,16 @@ def failure_messages(xml_text: str, limit: int = 240) -> dict[str, str]:
         bad = bad if bad is not None else case.find("error")
         if bad is None:
             continue
-        cls = case.get("classname", "")
-        module = cls.replace(".", "/") + ".py" if cls else "?"
         text = (bad.get("message") or bad.text or "").strip()
-        out[f"{module}::{case.get('name', '?')}"] = " ".join(text.split("\n", 1)[0].split())[:limit]
+        out[_test_id(case)] = " ".join(text.split("\n", 1)[0].split())[:limit]
     return out
+
+
+def _test_id(case: ET.Element) -> str:
+    """``tests/test_x.py::test_name`` of a junit test case."""
+    cls = case.get("classname", "")
+    module = cls.replace(".", "/") + ".py" if cls else "?"
+    return f"{module}::{case.get('name', '?')}"
 
 
 def is_e2e(classname: str) -> bool:

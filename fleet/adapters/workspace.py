@@ -266,10 +266,12 @@ class WorkspaceRunner:
         passed, failed, failing = 0, 0, []
         e2e = (0, 0)
         junit = read_report(out, "junit.xml")
+        why: dict[str, str] = {}
         try:
             if junit:
                 passed, failed, failing = parse_junit(junit)
                 e2e = e2e_counts(junit)
+                why = failure_messages(junit)
         except ParseError:
             notes.append("tests: junit report unreadable")
         forged = junit_problem(junit or "", test.stdout, test.exit_code) if junit else None
@@ -279,6 +281,8 @@ class WorkspaceRunner:
         if not junit or (test.status != "passed" and failed == 0):
             failed = max(failed, 1)  # a run that died (timeout, collection error) is not a pass
             notes.append(f"tests: {test.status} {test.reason} {test.stdout[-300:]}".strip())
+        # what failed and why (junit's first failure line): what a retry must fix
+        notes += [f"failed: {n}" + (f": {why[n]}" if why.get(n) else "") for n in failing]
         # e2e tests (tests/e2e/ by convention) are reported apart from the unit tests
         return TestCounts(max(passed - e2e[0], 0), max(failed - e2e[1], 0), *e2e), failing, notes
 
@@ -330,10 +334,6 @@ class WorkspaceRunner:
             ctx,
             "test",
         )
-        why = _failure_messages(read_report(out, "junit.xml"))
-        notes += [
-            f"failed: {name}" + (f": {why[name]}" if why.get(name) else "") for name in failing
-        ]
         static = self._static(ws, ctx)
         cov_json = read_report(out, "coverage.json") or ""
         lint_json = lint.stdout if lint.status == "passed" else ""
@@ -426,10 +426,3 @@ class WorkspaceRunner:
         root = Path(os.path.realpath(self.root))
         if box.parent == root and box.name.startswith("ws-") and not box.is_symlink():
             shutil.rmtree(box, ignore_errors=True)  # rmtree never follows links
-
-
-def _failure_messages(junit: str | None) -> dict[str, str]:
-    try:
-        return failure_messages(junit) if junit else {}
-    except ParseError:
-        return {}

@@ -74,21 +74,18 @@ def test_no_new_function_when_no_module_is_clearly_its_home():
     assert asked_for(*_story("Implement power", ("power(2, 3) returns 8",)), CALC) == []
 
 
+DIVIDE = _story("Add a divide operation to the calc package", ("divide(6, 3) returns 2.0",))
+
+
 def test_a_new_function_goes_to_the_one_module_of_the_package_the_task_names():
     files = {**CALC, "calc/ops.py": "def plus(a, b):\n    return a + b\n"}
-    story = Story(id="s1", title="Add a divide operation to the calc package",
-                  acceptance_criteria=("divide(6, 3) returns 2.0",))  # fmt: skip
-    task = Task(id="T1", story_id="s1", role="developer", description=story.title)
-    (new,) = asked_for(story, task, files)
+    (new,) = asked_for(*DIVIDE, files)
     assert not isinstance(new, str) and new.path == "calc/ops.py"
 
 
 def test_a_new_functions_parameters_come_from_a_sibling_of_the_same_arity():
     files = {**CALC, "calc/ops.py": "def add(a: float, b: float) -> float:\n    return a + b\n"}
-    story = Story(id="s1", title="Add a divide operation to the calc package",
-                  acceptance_criteria=("divide(6, 3) returns 2.0",))  # fmt: skip
-    task = Task(id="T1", story_id="s1", role="developer", description=story.title)
-    (new,) = asked_for(story, task, files)
+    (new,) = asked_for(*DIVIDE, files)
     assert not isinstance(new, str) and new.head == "def divide(a: float, b: float)"
 
 
