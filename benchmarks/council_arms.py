@@ -6,8 +6,10 @@ clean copy per candidate (``SandboxEvidence``).
 
 - ``council``: the full protocol in process (``fleet.council.Council`` with ``local_gather``: the
   members, prompts, ``write_patch``, evidence runs, critique with results, revision, ballots and
-  ``evidence`` tally of the story path, without Ray): developer-1..3 (greedy, 0.3, 0.5: ``developer_temperature``; each its
-  own style line), qa-1 and architect-1, one critique/revise round, early stop. The winner's
+  ``evidence`` tally of the story path, without Ray): developer-1..3 (greedy, 0.2, 0.7:
+  ``developer_temperature``; 2 and 3 begin with the function's continuation,
+  ``continues_first``; each its own style line), qa-1 and architect-1, one critique/revise
+  round, early stop. The winner's
   patch then goes through the fleet's build path (``fleet_build`` with the winner: the executor
   applies exactly that patch, the workspace runner tests, gates and commits it) and the committed
   tree is judged.

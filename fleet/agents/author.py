@@ -197,6 +197,7 @@ def write_patch(
     retries: int = 1,
     focus: Sequence[str | Stub] = (),
     notes: Sequence[str] = (),
+    continue_first: bool = False,
 ) -> Patch:
     """Ask ``model`` for a change to ``files`` (the repository at ``base_commit``); a checked Patch.
 
@@ -210,6 +211,7 @@ def write_patch(
     return write_change(
         model, messages, files, base_commit=base_commit, check=check, temperature=temperature,
         seed=seed, max_tokens=max_tokens, retries=retries, focus=focus, notes=notes,
+        continue_first=continue_first,
     )[0]  # fmt: skip
 
 
@@ -226,6 +228,7 @@ def write_change(
     retries: int = 1,
     focus: Sequence[str | Stub] = (),
     notes: Sequence[str] = (),
+    continue_first: bool = False,
 ) -> tuple[Patch, dict[str, str]]:
     """``write_patch``, also returning the new content of every file the patch touches.
 
@@ -234,7 +237,8 @@ def write_change(
     usable edit at all (the model repeated the prompt, broke the format, named no real file) is
     followed by a continuation request for the first of them, as an echoed stub is. With
     ``notes`` (an earlier attempt's findings: a retry) the continuation is the first request:
-    the retry asks differently rather than repeating the edit-format request that failed."""
+    the retry asks differently rather than repeating the edit-format request that failed;
+    ``continue_first``: the same without notes (a council member's own way into the task)."""
     convo = list(messages)
     if not any(EDIT_FORMAT in m.content for m in convo):
         if convo and convo[0].role == "system":
@@ -246,7 +250,7 @@ def write_change(
         s for s in focus if isinstance(s, Stub)
     ]
     # the body-less function to continue next (one the last reply echoed; on a retry, the target)
-    stub: Stub | None = targets[0] if notes and targets else None
+    stub: Stub | None = targets[0] if (notes or continue_first) and targets else None
     continued, attempt = stub is not None, 0
     # A continuation always comes when one is due, even after the last correction (it is a
     # different request, not one more correction); there is at most one.

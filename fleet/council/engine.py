@@ -181,7 +181,10 @@ class Council:
                 why[member] = _reason(exc)
         state.failures.update({f"{round_}:{step}:{m}": r for m, r in why.items()})
         asked = req.authors if step in ("propose", "revise") else req.members
-        present = [m for m in asked if m not in failed]
+        # a reviser that gave no answer (timed out, model down) keeps its last proposal in the
+        # running: it still counts towards the quorum (it is marked missing all the same)
+        kept = {p.author for p in current} if step == "revise" else set()
+        present = [m for m in asked if m not in failed or m in kept]
         state.mark_missing(round_, sorted(failed, key=req.members.index))
         if len(present) < req.needed_of(step):
             raise QuorumLost(

@@ -125,6 +125,7 @@ class Member:
             # a first proposal on a retry: the continuation with what the last attempt got wrong
             # comes first (greedy, the edit-format request repeats the last attempt's patch)
             notes=brief.findings if not job and not notes else (),
+            continue_first=not job and not notes and patching.continues_first(self.agent_id),
         )
         return Candidate(answer=patching.summary(patch), reason=patch.rationale[:400], patch=patch)
 

@@ -67,28 +67,39 @@ STYLES = (
 )
 
 
-TEMPERATURES = (0.0, 0.3, 0.5, 0.6)
+TEMPERATURES = (0.0, 0.2, 0.7, 0.5)
 """Developer-n's sampling temperature: the first decodes greedily (the single best guess), the
-others sample, mildly (Qwen2.5-Coder-0.5B at 0.7-0.8 often copies the prompt's edit-format text
-instead of writing edits)."""
+second nearly so, the third samples freely (it writes a function body, not edit blocks, first:
+``continues_first``; Qwen2.5-Coder-0.5B at 0.7-0.8 often copies the prompt's edit-format text
+instead of writing edits, not so when it completes a function)."""
+
+
+def continues_first(agent_id: str) -> bool:
+    """Whether developer-n begins with the continuation of the function the task asks for (when
+    there is one): developer-1 asks the single developer's edit-format request, the others
+    complete the function's body directly. Different requests, not only different temperatures:
+    sampled from one request, a small model's candidates for a short function are often one patch."""
+    return agent_id.startswith("developer-") and _number(agent_id) >= 2
+
+
+def _number(agent_id: str) -> int:
+    """n of ``developer-n`` (``developer-2@story`` too); 0 for any other name."""
+    try:
+        return int(agent_id.split("@", 1)[0].rsplit("-", 1)[1])
+    except (IndexError, ValueError):
+        return 0
 
 
 def developer_temperature(agent_id: str) -> float:
     """The temperature of ``developer-n`` (``developer-2@story`` too); 0.5 for any other name."""
-    try:
-        n = int(agent_id.split("@", 1)[0].rsplit("-", 1)[1])
-    except (IndexError, ValueError):
-        return 0.5
+    n = _number(agent_id)
     return TEMPERATURES[min(n, len(TEMPERATURES)) - 1] if n >= 1 else 0.5
 
 
 def style(agent_id: str) -> str:
     """A developer's own angle on the task (``developer-2`` gets the second), so candidates differ."""
-    try:
-        n = int(agent_id.split("@", 1)[0].rsplit("-", 1)[1])
-    except (IndexError, ValueError):
-        return ""
-    return STYLES[(n - 1) % len(STYLES)]
+    n = _number(agent_id)
+    return STYLES[(n - 1) % len(STYLES)] if n >= 1 else ""
 
 
 def clip(text: str, n: int) -> str:

@@ -81,11 +81,19 @@ def test_members_and_the_single_developer_share_one_request():
     assert script.asked[0][-1].content.endswith(single)
 
 
-def test_members_differ_by_style_and_temperature():
-    one, two = Recorder(GOOD), Recorder(GOOD)
+def test_members_differ_by_request_style_and_temperature():
+    one, two = Recorder(GOOD), Recorder("    return 2 * x\n```\n")
     member("developer-1", one).propose(brief())
-    member("developer-2", two).propose(brief())
-    assert style("developer-2") and style("developer-2") in two.asked[0][0].content
+    out = member("developer-2", two).propose(brief())
+    # developer-1 asks the single developer's edit-format request; developer-2 completes the
+    # function the task asks for, begun with its stub
+    assert one.asked[0][-1].role == "user" and one.asked[0][-1].content.endswith(WRITE)
+    assert two.asked[0][-1].role == "assistant" and two.asked[0][-1].content.endswith(STUB)
+    assert out.patch is not None and "+    return 2 * x" in out.patch.diff and len(two.asked) == 1
+    own = _proposal("developer-2", "--- a/calc.py\n+++ b/calc.py\n+    return x\n")
+    revised = Recorder(GOOD)
+    member("developer-2", revised).revise(brief().model_copy(update={"step": "revise"}), own)
+    assert style("developer-2") and style("developer-2") in revised.asked[0][0].content
     assert style("developer-2") not in one.asked[0][0].content
     assert developer_temperature("developer-1") != developer_temperature("developer-2")
 
@@ -160,7 +168,7 @@ def test_a_member_whose_reply_has_no_usable_edit_continues_the_function_the_task
     # as on the single path (write_change's focus): Qwen 0.5B sometimes repeats the prompt's tail
     echo = "To create a new file, leave the SEARCH part empty.\nTask: Implement twice\n"
     script = Recorder(echo, "    return 2 * x\n```\n")
-    out = member("developer-2", script).propose(brief())
+    out = member("developer-1", script).propose(brief())
     assert out.patch is not None and "+    return 2 * x" in out.patch.diff
     assert script.asked[1][-1].role == "assistant" and "`twice`" in script.asked[1][1].content
 

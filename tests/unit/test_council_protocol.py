@@ -11,7 +11,7 @@ from fleet.contracts import ContextPack, ContextSection
 from fleet.council import Council, DeliberationRequest, Member, checkpoint_key, plan
 from fleet.council.fakes import Broken, Voter
 from fleet.council.local import local_gather
-from fleet.errors import QuorumLost, UserError
+from fleet.errors import ModelUnavailable, QuorumLost, UserError
 from fleet.fakes import FakeClock, InMemoryEventLog, ScriptedChatModel
 
 ROLES = load("roles.yaml")
@@ -132,6 +132,24 @@ def test_an_error_prone_member_is_dropped_and_quorum_holds():
     assert types(log)[-1] == "decision.made"
 
 
+class RevisionsFail(Voter):
+    """Proposes and votes, but its model is down whenever it is asked to revise."""
+
+    def __call__(self, messages, schema):
+        if "Your proposal:" in messages[-1].content:
+            raise ModelUnavailable(model="flaky", reason="down while revising")
+        return super().__call__(messages, schema)
+
+
+def test_revisers_that_fail_keep_their_proposals_and_the_quorum():
+    scripts = {"developer-1": Voter("qa-1"), "qa-1": RevisionsFail("qa-1")}
+    scripts["architect-1"] = RevisionsFail("qa-1")
+    d, log = run(team(scripts), request(rounds=1, early_stop=False))
+    assert d.missing == {"1": ("qa-1", "architect-1")}  # they missed the revision...
+    assert d.winner == "d1:p0:qa-1"  # ...and their round-0 proposals stayed in the running
+    assert types(log)[-1] == "decision.made"
+
+
 def test_quorum_lost_is_a_clear_error_and_is_remembered():
     scripts = {"developer-1": Voter(), "qa-1": Broken(), "architect-1": Broken()}
     members = team(scripts)
@@ -229,4 +247,4 @@ def test_developers_sample_mildly_and_the_first_decodes_greedily():
     from fleet.council.patching import developer_temperature
 
     temps = [developer_temperature(f"developer-{n}@s1") for n in (1, 2, 3, 9)]
-    assert temps == [0.0, 0.3, 0.5, 0.6] and developer_temperature("developer") == 0.5
+    assert temps == [0.0, 0.2, 0.7, 0.5] and developer_temperature("developer") == 0.5
