@@ -31,8 +31,9 @@ def committed(reports: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
     return [r for r in reports if r.get("commit") and r.get("workspace") and r.get("branch")]
 
 
-def story_diff(reports: Sequence[Mapping[str, Any]]) -> str:
-    """The story's cumulative change: first committed run's base .. last committed commit."""
+def story_diff(reports: Sequence[Mapping[str, Any]], where: str | Path | None = None) -> str:
+    """The story's cumulative change: first committed run's base .. last committed commit
+    (read in the last workspace, or in ``where``: a repository holding both commits)."""
     done = committed(reports)
     if not done:
         return ""
@@ -40,7 +41,16 @@ def story_diff(reports: Sequence[Mapping[str, Any]]) -> str:
     base = str(first.get("base_commit") or "")
     if not base:
         return ""
-    return git_host.diff(str(last["workspace"]), base, str(last["commit"]))
+    return git_host.diff(str(where or last["workspace"]), base, str(last["commit"]))
+
+
+def _delivered_before(target: str, branch: str, commit: str) -> bool:
+    """Whether ``branch`` of the user's repository already points at ``commit``: a delivery
+    that finished before a crash (its workspaces are gone, its branch holds the change)."""
+    try:
+        return git_host.branch_commit(target, branch) == commit
+    except (WorkspaceUnavailable, InvalidInput):
+        return False
 
 
 def is_local(repo: str | None) -> bool:
@@ -73,7 +83,11 @@ def deliver(
     ws, commit = Path(str(last["workspace"])), str(last["commit"])
     branch = f"fleet/{story_id}"
     out: dict[str, Any] = {"commit": commit, "base_commit": done[0].get("base_commit")}
-    diff = story_diff(reports)
+    target = str(repo).removeprefix("file://") if is_local(repo) else str(ws)
+    # Delivered already, then the fleet crashed before recording it (the workspaces are removed
+    # after a delivery): the same facts again, read from the user's repository.
+    again = is_local(repo) and not ws.exists() and _delivered_before(target, branch, commit)
+    diff = story_diff(reports, where=target if again else None)
     patch = data_dir / "deliveries" / f"{story_id}.patch"
     patch.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(patch, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o644)
@@ -81,14 +95,12 @@ def deliver(
         fh.write(diff)
     out |= {"patch_file": str(patch), "diff": diff[:MAX_EVENT_DIFF]}
     out["diff_truncated"] = len(diff) > MAX_EVENT_DIFF
-    if is_local(repo):
-        target = str(repo).removeprefix("file://")
+    if is_local(repo) and not again:
         try:
             git_host.deliver_branch(target, ws, str(last["branch"]), branch)
         except (WorkspaceUnavailable, InvalidInput) as exc:
             return out | {"delivered": False, "repo": target, "branch": branch, "error": str(exc)}
-    else:  # a remote repository: the branch lives in the fleet's clone (kept)
-        target = str(ws)
+    elif not is_local(repo):  # a remote repository: the branch lives in the fleet's clone (kept)
         try:
             git_host.set_branch(ws, branch, commit)
         except (WorkspaceUnavailable, InvalidInput) as exc:

@@ -273,6 +273,14 @@ def deliver_branch(target: str | Path, ws: Path, ws_branch: str, branch: str) ->
     ).stdout.strip()
 
 
+def branch_commit(repo: str | Path, branch: str) -> str | None:
+    """The commit ``refs/heads/<branch>`` of ``repo`` points at (None: no such branch)."""
+    check_branch(branch)
+    done = git(repo, "rev-parse", "--verify", "--quiet", "--end-of-options", f"refs/heads/{branch}",
+               check=False)  # fmt: skip
+    return done.stdout.strip() or None
+
+
 def check_remote(remote: str, *, allow_private: bool = False) -> str:
     """``remote`` if it can be pushed to: a remote *name* (``origin``) or an https/ssh URL
     without credentials in it (the fleet never holds them: the user's git does)."""

@@ -11,6 +11,7 @@ import pytest
 
 from fleet.adapters import git_host
 from fleet.adapters.delivery import deliver
+from fleet.errors import WorkspaceUnavailable
 
 GIT_ENV = {
     "GIT_AUTHOR_NAME": "user",
@@ -75,6 +76,25 @@ def test_no_push_unless_the_story_asks(world, tmp_path):
     assert facts["delivered"] and facts["branch"] == "fleet/s1" and "push" not in facts
     assert _ref(world["user"], "refs/heads/fleet/s1") == facts["commit"]
     assert _ref(world["server"], "refs/heads/fleet/s1") is None  # never pushed by default
+
+
+def test_a_delivery_repeated_after_its_workspaces_were_removed_gives_the_same_facts(
+    world, tmp_path
+):
+    # a crash between the delivery (which removes the story's workspaces) and its event: the
+    # story is driven again and delivers again, from the branch already in the user's repository
+    import shutil
+
+    first = deliver("s1", str(world["user"]), _reports(world["ws"]), data_dir=tmp_path / "d")
+    reports = _reports(world["ws"])
+    shutil.rmtree(world["ws"].parent)
+    again = deliver("s1", str(world["user"]), reports, data_dir=tmp_path / "d")
+    assert again["delivered"] and again == first
+    assert "+def sub(a, b):" in again["diff"]
+    # without the branch in place, a missing workspace is still an error, not a silent success
+    _git(world["user"], "branch", "-q", "-D", "fleet/s1")
+    with pytest.raises(WorkspaceUnavailable):
+        deliver("s1", str(world["user"]), reports, data_dir=tmp_path / "d")
 
 
 def test_a_local_story_pushes_to_the_named_remote_hooks_off(world, tmp_path):
