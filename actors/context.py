@@ -29,8 +29,10 @@ class ContextService:
         *,
         graph: str | dict[str, Any] | None = "fleet",
         prefix: str = "fleet",
+        storage_patience_s: float = 0.0,
     ) -> None:
         self.redis_url, self.graph_name, self.prefix = redis_url, graph, prefix
+        self.storage_patience_s = storage_patience_s
         self._engine: Any = None
         self._repos: dict[str, dict[str, str]] = {}  # commit -> files (bounded)
 
@@ -46,10 +48,14 @@ class ContextService:
 
         scopes = load("scopes.yaml")
         require_scopes(scopes, load("roles.yaml").agent_roles())
-        log = registry.event_log(self.redis_url, prefix=self.prefix)
+        log = registry.event_log(
+            self.redis_url, prefix=self.prefix, patience_s=self.storage_patience_s
+        )
         graph = None
         if self.graph_name:  # a name (fleet.yaml's backend) or a full graph config
-            graph = registry.decision_graph(self.graph_name, redis_url=self.redis_url)
+            graph = registry.decision_graph(
+                self.graph_name, redis_url=self.redis_url, patience_s=self.storage_patience_s
+            )
         self._engine = ContextEngine(log, ContextBuilder(scopes, GGUFTokenizer()), graph=graph)
 
     def pack(

@@ -103,6 +103,7 @@ def task_suite(
             namespace=settings.namespace,
             redis_url=settings.redis_url,
             event_prefix=settings.prefix,
+            storage_patience_s=settings.storage_patience_s,
         ).check_health.remote()
     )
     root = Path(settings.data_dir or "~/.swe-fleet").expanduser() / "evidence"

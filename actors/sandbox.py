@@ -39,6 +39,7 @@ class SandboxSupervisor:
         policy: PolicyConfig | None = None,
         redis_url: str | None = None,
         event_prefix: str = "fleet",
+        storage_patience_s: float = 0.0,
         use_cgroups: bool = True,
         sandbox: dict[str, Any] | None = None,
     ) -> None:
@@ -46,7 +47,9 @@ class SandboxSupervisor:
         self.quotas = dict(quotas or {})
         events = None
         if redis_url:
-            events = registry.event_log(redis_url, prefix=event_prefix)
+            events = registry.event_log(
+                redis_url, prefix=event_prefix, patience_s=storage_patience_s
+            )
         # ``sandbox``: a SandboxConfig as a dict (None: fleet.yaml's sandbox.backend)
         cfg = registry.sandbox_config(sandbox)
         options = {"use_cgroups": use_cgroups} if cfg.backend == "bwrap" else {}

@@ -49,6 +49,13 @@ class OrchestratorSettings(BaseModel):
         description="a council member slower than this misses a phase (the default model, "
         "Qwen2.5-Coder-0.5B, makes ~19 tok/s on 2 CPUs: a turn may take minutes)",
     )
+    storage_patience_s: float = Field(
+        15.0,
+        ge=0,
+        description="how long the actors' event log calls wait for Redis to come back before "
+        "failing with StorageUnavailable (a restart of a few seconds then costs a pause, not "
+        "the step a story is in); 0: fail at once",
+    )
     dor_threshold: int = Field(70, ge=0, le=100)
     max_parallel_stories: int = Field(32, ge=1)
     task_parallelism: int = Field(4, ge=1)

@@ -78,7 +78,7 @@ class RayCouncil:
             self._spawn({m: s.role_models.get(role_of(m)) or s.model for m in s.members})
             root = Path(s.data_dir or "~/.swe-fleet").expanduser() / "evidence"
             self._council = spawn_council(
-                partial(registry.event_log, s.redis_url, prefix=s.prefix),
+                event_log_factory(s),
                 name=f"council-{s.prefix}",
                 namespace=s.namespace,
                 agent_scope=self.scope,
@@ -99,7 +99,7 @@ class RayCouncil:
         new = {a: m for a, m in agents.items() if a not in self._agents}
         s = self.settings
         # The agents' ledgers write to (and read budgets from) this fleet's story timelines.
-        logs = partial(registry.event_log, s.redis_url, prefix=s.prefix)
+        logs = event_log_factory(s)
         context_actor(s)  # agents' prompts are packs from it: repository map, relevant code
         handles = [
             spawn_agent(
@@ -313,6 +313,7 @@ class WorkspaceExecutor:
                     namespace=s.namespace,
                     redis_url=s.redis_url,
                     event_prefix=s.prefix,
+                    storage_patience_s=s.storage_patience_s,
                     sandbox=s.sandbox.model_dump(),
                 ).check_health.remote()
             )
@@ -454,6 +455,18 @@ def context_actor(settings: OrchestratorSettings) -> Any:
         namespace=settings.namespace,
         graph=settings.graph,
         prefix=settings.prefix,
+        storage_patience_s=settings.storage_patience_s,
+    )
+
+
+def event_log_factory(settings: OrchestratorSettings) -> Any:
+    """A picklable maker of this fleet's event log, as the actors it creates use it (with
+    the settings' storage patience)."""
+    return partial(
+        registry.event_log,
+        settings.redis_url,
+        prefix=settings.prefix,
+        patience_s=settings.storage_patience_s,
     )
 
 

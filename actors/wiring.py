@@ -27,7 +27,9 @@ __all__ = ["OrchestratorSettings", "decision_graph", "default_services", "event_
 
 def event_log(settings: OrchestratorSettings) -> Any:
     """The story timelines (``EventLog``) these settings name."""
-    return registry.event_log(settings.redis_url, prefix=settings.prefix)
+    return registry.event_log(
+        settings.redis_url, prefix=settings.prefix, patience_s=settings.storage_patience_s
+    )
 
 
 def decision_graph(settings: OrchestratorSettings) -> Any:

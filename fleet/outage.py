@@ -12,8 +12,11 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from typing import TypeVar
 
 from fleet.errors import StorageUnavailable
+
+T = TypeVar("T")
 
 BACKOFF_S = (0.2, 0.5, 1.0, 2.0)  # then stays at the last step: a restart is noticed within 2 s
 
@@ -86,3 +89,87 @@ def wait_for_storage(
             return True
         delay = outage.failed(first)
     return False
+
+
+PATIENCE_BACKOFF_S = (0.1, 0.2, 0.5, 1.0)  # then 1 s: a restarted server is used within 1 s
+
+
+class Patience:
+    """Ride out a short outage inside one call, instead of failing the work around it.
+
+    ``call(fn)`` runs ``fn``; when it fails with an error ``transient`` accepts (the server
+    does not answer), it is run again with a growing backoff until it succeeds or
+    ``patience_s`` have passed since its first failure, and then the last error stands. Only
+    for calls that are safe to repeat (idempotent, or checked by the caller's ``on_retry``).
+    Thread-safe: one instance is shared by every thread of a client, and logs ONE line when
+    an outage starts and one when it ends, however many calls wait it out.
+    """
+
+    def __init__(
+        self,
+        what: str,
+        *,
+        patience_s: float,
+        logger: logging.Logger,
+        backoff_s: tuple[float, ...] = PATIENCE_BACKOFF_S,
+        monotonic: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.what, self.patience_s, self.logger = what, patience_s, logger
+        self.backoff_s, self.monotonic, self.sleep = backoff_s, monotonic, sleep
+        self._lock = threading.Lock()
+        self.since: float | None = None
+        self.outages = 0  # outages seen (each counts once)
+        self.ridden = 0  # calls that succeeded after waiting
+
+    def call(
+        self,
+        fn: Callable[[], T],
+        *,
+        transient: Callable[[BaseException], bool],
+        on_retry: Callable[[], None] | None = None,
+    ) -> T:
+        """``fn()``, repeated through an outage of up to ``patience_s`` (see the class)."""
+        first: float | None = None
+        tries = 0
+        while True:
+            try:
+                result = fn()
+            except Exception as exc:
+                if not transient(exc):
+                    raise
+                now = self.monotonic()
+                first = now if first is None else first
+                self._down(exc, now)
+                left = first + self.patience_s - now
+                if left <= 0:
+                    raise
+                self.sleep(min(self.backoff_s[min(tries, len(self.backoff_s) - 1)], left))
+                tries += 1
+                if on_retry is not None:
+                    on_retry()
+                continue
+            if first is not None or self.since is not None:
+                self._up(waited=first is not None)
+            return result
+
+    def _down(self, exc: BaseException, now: float) -> None:
+        with self._lock:
+            if self.since is not None:
+                return
+            self.since, self.outages = now, self.outages + 1
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        self.logger.warning(
+            "%s: storage unavailable (%s); calls wait up to %.0f s for it",
+            self.what,
+            reason,
+            self.patience_s,
+        )
+
+    def _up(self, *, waited: bool) -> None:
+        with self._lock:
+            self.ridden += waited
+            if self.since is None:
+                return
+            lasted, self.since = self.monotonic() - self.since, None
+        self.logger.warning("%s: storage is back after %.1f s; calls go on", self.what, lasted)

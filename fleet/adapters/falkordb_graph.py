@@ -11,6 +11,8 @@ cut short by a dropped connection is simply written again.
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlparse
 
@@ -19,8 +21,10 @@ from falkordb import FalkorDB
 
 from fleet.adapters.cypher import CypherDecisionGraph, Statement
 from fleet.errors import StorageUnavailable
+from fleet.outage import Patience
 
 _DOWN = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
+_log = logging.getLogger(__name__)
 EMPTY_KEY = "empty key"  # FalkorDB: "Invalid graph operation on empty key"
 
 
@@ -36,7 +40,9 @@ def _plain(value: Any) -> Any:
 class FalkorDecisionGraph(CypherDecisionGraph):
     """``DecisionGraph`` on a FalkorDB (Redis module) server at ``url``."""
 
-    def __init__(self, url: str, *, graph: str = "fleet", timeout_s: float = 10.0) -> None:
+    def __init__(
+        self, url: str, *, graph: str = "fleet", timeout_s: float = 10.0, patience_s: float = 0.0
+    ) -> None:
         parsed = urlparse(url)
         if parsed.scheme not in ("redis", "rediss", "falkor", "falkors"):
             raise ValueError(f"graph url must be redis://host:port, got {url!r}")
@@ -51,6 +57,20 @@ class FalkorDecisionGraph(CypherDecisionGraph):
         }
         self._client: Any = None
         self._g: Any = None
+        # patience_s > 0: reads and (idempotent MERGE) writes wait that long for a restarted
+        # server before StorageUnavailable (see fleet.adapters.redis_events)
+        self.patience = (
+            Patience(f"graph {graph!r}", patience_s=patience_s, logger=_log)
+            if patience_s > 0
+            else None
+        )
+
+    def _patient(self, fn: Callable[[], Any]) -> Any:
+        if self.patience is None:
+            return fn()
+        return self.patience.call(
+            fn, transient=lambda exc: isinstance(exc, (*_DOWN, StorageUnavailable))
+        )
 
     @property
     def _db(self) -> Any:
@@ -75,6 +95,9 @@ class FalkorDecisionGraph(CypherDecisionGraph):
         )
 
     def _read(self, statement: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+        return self._patient(lambda: self._read_once(statement, params))  # type: ignore[no-any-return]
+
+    def _read_once(self, statement: str, params: dict[str, Any]) -> list[dict[str, Any]]:
         try:
             result = self._graph.ro_query(statement, params)
         except redis.exceptions.ResponseError as exc:
@@ -89,6 +112,9 @@ class FalkorDecisionGraph(CypherDecisionGraph):
         return [dict(zip(names, _plain(row), strict=True)) for row in result.result_set]
 
     def _write(self, statements: list[Statement]) -> None:
+        self._patient(lambda: self._write_once(statements))
+
+    def _write_once(self, statements: list[Statement]) -> None:
         # The client has no batch API; send the same GRAPH.QUERY commands it would, in one round
         # trip. No MULTI/EXEC: see the module docstring (an AOF replay of one can crash Redis).
         pipe = self._db.connection.pipeline(transaction=False)

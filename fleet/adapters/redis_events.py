@@ -6,12 +6,21 @@ event once, for consumer groups), ``P:ids:<story>`` (event id -> entry id, the i
 record), ``P:stories`` (set), ``P:ckpt:<key>`` (hash v/value), ``P:scratch:<key>`` (TTL).
 Appends and checkpoint writes are Lua scripts: atomic, so Redis dying mid-call leaves
 either all of it or none of it.
+
+``patience_s`` > 0 (the long-lived actors' logs): a call that finds Redis down is repeated
+with a short backoff for up to that long before ``StorageUnavailable`` is raised, so a
+restart of a few seconds costs the caller a pause, not its work. Every call is safe to
+repeat: an append is idempotent on the event id (the ``ids`` hash), reads and acks are
+repeatable, and a checkpoint write whose first try was applied is recognised. With 0 (the
+gateway, the CLI) an outage is an immediate ``StorageUnavailable`` (the API's 503).
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -23,8 +32,15 @@ from fleet.context.masking import redact_models
 from fleet.contracts import FleetEvent
 from fleet.errors import InvalidInput, NotFound, StorageUnavailable, VersionConflict
 from fleet.events import TYPES
+from fleet.outage import Patience
 
 _DOWN = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
+_log = logging.getLogger(__name__)
+
+
+def _transient(exc: BaseException) -> bool:
+    return isinstance(exc, _DOWN)
+
 
 # A batch of events in one script call. KEYS: (ids, stream) per event, then the index.
 # ARGV: index maxlen, then (event id, story id, json) per event. Returns the entry ids (the
@@ -89,6 +105,7 @@ class RedisEventLog:
         prefix: str = "fleet",
         archive_dir: str | Path | None = None,
         timeout_s: float = 10.0,
+        patience_s: float = 0.0,
     ) -> None:
         self.url, self.maxlen, self.session_ttl_s, self.prefix = url, maxlen, session_ttl_s, prefix
         # The index only feeds consumer groups; it holds more so a lagging consumer rarely loses entries.
@@ -106,6 +123,11 @@ class RedisEventLog:
         self._drained: set[tuple[str, str]] = (
             set()
         )  # (group, consumer) whose old pending entries were re-read
+        self.patience = (
+            Patience(f"event log ({prefix})", patience_s=patience_s, logger=_log)
+            if patience_s > 0
+            else None
+        )
 
     # ------------------------------------------------------------------ keys & errors
     def _k(self, *parts: str) -> str:
@@ -121,8 +143,14 @@ class RedisEventLog:
         )
 
     def _call(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        return self._patient(lambda: fn(*args, **kwargs))
+
+    def _patient(self, fn: Callable[[], Any], on_retry: Callable[[], None] | None = None) -> Any:
+        """``fn()``; Redis down: retried for up to ``patience_s``, then ``StorageUnavailable``."""
         try:
-            return fn(*args, **kwargs)
+            if self.patience is None:
+                return fn()
+            return self.patience.call(fn, transient=_transient, on_retry=on_retry)
         except _DOWN as exc:
             raise self._down(exc) from None
 
@@ -146,13 +174,7 @@ class RedisEventLog:
         checked, bodies = [m[0] for m in masked], [m[1] for m in masked]
         if not checked:
             return []
-        try:
-            ids, lengths = self._pipeline_append(checked, bodies)
-        except redis.exceptions.NoScriptError:  # server restarted or flushed its script cache
-            self._sha = None
-            ids, lengths = self._pipeline_append(
-                checked, bodies
-            )  # safe to repeat: appends are idempotent
+        ids, lengths = self._patient(lambda: self._append_once(checked, bodies))
         stories = sorted({ev.story_id for ev in checked})
         # Trim in chunks (10% slack) so the archive gets a few large parts, not one file per event.
         limit = self.maxlen + max(1, self.maxlen // 10)
@@ -161,6 +183,16 @@ class RedisEventLog:
                 self.trim(story_id)
         return [str(entry) for entry in ids]
 
+    def _append_once(
+        self, events: list[FleetEvent], bodies: list[str]
+    ) -> tuple[list[Any], list[Any]]:
+        # Safe to repeat, whole or in part: appends are idempotent on the event id.
+        try:
+            return self._pipeline_append(events, bodies)
+        except redis.exceptions.NoScriptError:  # server restarted or flushed its script cache
+            self._sha = None
+            return self._pipeline_append(events, bodies)
+
     def _pipeline_append(
         self, events: list[FleetEvent], bodies: list[str]
     ) -> tuple[list[Any], list[Any]]:
@@ -168,7 +200,7 @@ class RedisEventLog:
         # run the append script per chunk of events, then read each stream's length for retention.
         # Returns (entry ids in order, stream lengths in sorted story order).
         if self._sha is None:
-            self._sha = self._call(self._r.script_load, _APPEND)
+            self._sha = self._r.script_load(_APPEND)
         stories = sorted({ev.story_id for ev in events})
         pipe = self._r.pipeline(transaction=False)
         pipe.sadd(self._k("stories"), *stories)
@@ -184,7 +216,7 @@ class RedisEventLog:
             pipe.execute_command(*args)  # type: ignore[no-untyped-call]  # redis-py: untyped
         for story_id in stories:
             pipe.xlen(self._k("stream", story_id))
-        results = self._call(pipe.execute)
+        results = pipe.execute()  # its caller retries the whole call (the stack is reset)
         chunks = -(-len(events) // _SCRIPT_BATCH)
         return [eid for chunk in results[1 : 1 + chunks] for eid in chunk], results[1 + chunks :]
 
@@ -264,28 +296,40 @@ class RedisEventLog:
     # ------------------------------------------------------------------ consumer groups
     def ensure_group(self, group: str, *, start: str = "0") -> None:
         """Create ``group`` on the index stream (from the beginning by default); idempotent."""
-        try:
-            self._r.xgroup_create(self.index_key, group, id=start, mkstream=True)
-        except redis.exceptions.ResponseError as exc:
-            if "BUSYGROUP" not in str(exc):
-                raise
-        except _DOWN as exc:
-            raise self._down(exc) from None
+
+        def create() -> None:
+            try:
+                self._r.xgroup_create(self.index_key, group, id=start, mkstream=True)
+            except redis.exceptions.ResponseError as exc:
+                if "BUSYGROUP" not in str(exc):
+                    raise
+
+        self._patient(create)
 
     def read_group(
         self, group: str, consumer: str, *, count: int = 100, block_ms: int | None = None
     ) -> list[tuple[str, FleetEvent]]:
-        """Next events for ``consumer``: first its unacknowledged ones (after a crash), then new ones."""
+        """Next events for ``consumer``: first its unacknowledged ones (after a crash), then new ones.
+
+        Retried after a dropped connection, it re-reads the pending ones first: entries the
+        server delivered before the connection died are pending, not lost.
+        """
+        return self._patient(  # type: ignore[no-any-return]
+            lambda: self._read_group_once(group, consumer, count, block_ms),
+            on_retry=lambda: self._drained.discard((group, consumer)),
+        )
+
+    def _read_group_once(
+        self, group: str, consumer: str, count: int, block_ms: int | None
+    ) -> list[tuple[str, FleetEvent]]:
         if (group, consumer) not in self._drained:
-            pending = self._call(
-                self._r.xreadgroup, group, consumer, {self.index_key: "0"}, count=count
-            )
+            pending = self._r.xreadgroup(group, consumer, {self.index_key: "0"}, count=count)
             entries = pending[0][1] if pending else []
             if entries:
                 return self._decode(entries)
             self._drained.add((group, consumer))
-        got = self._call(
-            self._r.xreadgroup, group, consumer, {self.index_key: ">"}, count=count, block=block_ms
+        got = self._r.xreadgroup(
+            group, consumer, {self.index_key: ">"}, count=count, block=block_ms
         )
         return self._decode(got[0][1]) if got else []
 
@@ -311,9 +355,20 @@ class RedisEventLog:
         return (int(got[0]), json.loads(got[1])) if got[0] is not None else (0, None)
 
     def checkpoint_put(self, key: str, value: dict[str, Any], *, expected_version: int) -> int:
-        ok, version = self._call(
-            self._cas, keys=[self._k("ckpt", key)], args=[expected_version, json.dumps(value)]
+        body, retried = json.dumps(value), []
+        ok, version = self._patient(
+            lambda: self._cas(keys=[self._k("ckpt", key)], args=[expected_version, body]),
+            on_retry=lambda: retried.append(True),
         )
+        # A retry after a dropped reply: if the first try was applied, the stored one is this write.
+        applied = (expected_version + 1, json.loads(body))
+        if (
+            not ok
+            and retried
+            and int(version) == applied[0]
+            and self.checkpoint_get(key) == applied
+        ):
+            return applied[0]
         if not ok:
             raise VersionConflict(key=key, expected=expected_version, actual=int(version))
         return int(version)

@@ -89,10 +89,12 @@ def decision_graph(
     *,
     redis_url: str,
     env: Mapping[str, str] | None = None,
+    patience_s: float = 0.0,
 ) -> Any:
     """The ``DecisionGraph`` that ``graph.backend`` names.
 
-    FalkorDB lives in the Redis at ``redis_url``; Neo4j at ``graph.neo4j_uri``, with its user
+    FalkorDB lives in the Redis at ``redis_url`` (``patience_s``: how long its calls wait for
+    a restarted server, see ``RedisEventLog``); Neo4j at ``graph.neo4j_uri``, with its user
     and password read from the environment variables the config names (never from config).
 
     Raises:
@@ -102,7 +104,7 @@ def decision_graph(
     cfg = graph_config(graph)
     cls = implementation("graph", cfg.backend)
     if cfg.backend == "falkordb":
-        return cls(redis_url, graph=cfg.name)
+        return cls(redis_url, graph=cfg.name, patience_s=patience_s)
     env = os.environ if env is None else env
     if not cfg.neo4j_uri:
         raise ConfigError(

@@ -242,3 +242,70 @@ def test_a_council_that_never_gets_quorum_parks_the_story(monkeypatch):
     _to_build(log, clock, lifecycle, services)
     view = drive(log, clock, lifecycle, services)
     assert view.parked and view.parked.gate == "error" and "quorum" in view.parked.reason
+
+
+class Down(Exception):
+    """Stands for a client's connection error."""
+
+
+def _patience(now, patience_s=15.0):
+    sleeps: list[float] = []
+
+    def sleep(s: float) -> None:
+        sleeps.append(s)
+        now[0] += s
+
+    p = outage_mod.Patience(
+        "log",
+        patience_s=patience_s,
+        logger=logging.getLogger("t"),
+        monotonic=lambda: now[0],
+        sleep=sleep,
+    )
+    return p, sleeps
+
+
+def test_patience_rides_out_a_short_outage_with_one_line_each_way(caplog):
+    now, fails, retried = [0.0], [6], []
+
+    def call():
+        if fails[0]:
+            fails[0] -= 1
+            raise Down("Connection refused")
+        return "ok"
+
+    p, sleeps = _patience(now)
+    with caplog.at_level(logging.WARNING, logger="t"):
+        got = p.call(
+            call, transient=lambda e: isinstance(e, Down), on_retry=lambda: retried.append(1)
+        )
+        assert p.call(lambda: "again", transient=lambda e: isinstance(e, Down)) == "again"
+    assert got == "ok" and len(retried) == 6 and sleeps == sorted(sleeps)
+    assert max(sleeps) == outage_mod.PATIENCE_BACKOFF_S[-1]
+    msgs = [r.getMessage() for r in caplog.records]
+    assert len(msgs) == 2, msgs
+    assert "storage unavailable (Connection refused)" in msgs[0] and "up to 15 s" in msgs[0]
+    assert f"back after {sum(sleeps):.1f} s" in msgs[1]
+    assert p.outages == 1 and p.ridden == 1 and p.since is None
+
+
+def test_patience_gives_up_after_its_bound_and_never_retries_other_errors():
+    now = [0.0]
+    p, sleeps = _patience(now, patience_s=3.0)
+
+    def down():
+        raise Down("Connection refused")
+
+    with pytest.raises(Down):
+        p.call(down, transient=lambda e: isinstance(e, Down))
+    assert sum(sleeps) == pytest.approx(3.0) and now[0] == pytest.approx(3.0)
+
+    calls = []
+
+    def bug():
+        calls.append(1)
+        raise ValueError("a bug")
+
+    with pytest.raises(ValueError, match="a bug"):
+        p.call(bug, transient=lambda e: isinstance(e, Down))
+    assert calls == [1]  # not transient: raised at once, not retried
