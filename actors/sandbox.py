@@ -5,6 +5,12 @@ Each ``run`` call waits in one FIFO queue until a slot is free under both the gl
 concurrency limit and its role's quota; ``cancel`` removes a queued run or kills a running
 one (its whole process tree); an unexpected error in one run becomes an ``error`` result and
 the supervisor keeps serving. Runs go through policy + audit (``AuditedSandbox``).
+
+When the supervisor's process dies (killed, its node lost), Ray restarts it and re-sends the
+calls it was running or queueing to the new one (``max_task_retries``): a run is a check on
+a workspace its command cannot change (tests, lint, coverage write only to its output
+directory), so running it again is safe, and the story waiting for it goes on instead of
+redoing its step.
 """
 
 from __future__ import annotations
@@ -170,9 +176,16 @@ class SandboxSupervisor:
             }
 
 
+RUN_RETRIES = 1  # a call cut short by the supervisor's death runs once more on the restarted one
+
+
 def build_supervisor(name: str = NAME, *, namespace: str | None = None, **kwargs: Any) -> Any:
     """The named, detached supervisor actor (created once, then reused)."""
-    opts = ActorOptions(name=name, max_concurrency=64, max_restarts=-1)
-    if namespace:
-        opts = ActorOptions(name=name, namespace=namespace, max_concurrency=64, max_restarts=-1)
+    opts = ActorOptions(
+        name=name,
+        max_concurrency=64,
+        max_restarts=-1,
+        max_task_retries=RUN_RETRIES,
+        **({"namespace": namespace} if namespace else {}),
+    )
     return build(SandboxSupervisor, opts, **kwargs)

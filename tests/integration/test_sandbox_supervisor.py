@@ -133,3 +133,26 @@ def test_survives_a_crashed_run_and_a_killed_process(sup, tmp_path):
         except ray.exceptions.RayActorError:
             assert time.monotonic() < deadline
             time.sleep(0.5)
+
+
+def test_a_run_cut_short_by_the_supervisors_death_runs_again_on_the_restarted_one(sup):
+    """The caller (as the fleet finds it: by name) gets the result of the run repeated on the
+    restarted supervisor, not a RayActorError: the story's step is not thrown away."""
+    from actors.builder import lookup
+
+    ray, handle, prefix = sup
+    named = lookup(f"sandbox-{prefix}", NS)
+    running = spec(["sh", "-c", "sleep 4"], role="tester2")
+    queued = spec(["true"], role="tester")
+    futures = [named.run.remote(running), named.run.remote(queued)]
+    deadline = time.monotonic() + 30
+    while running.id not in ray.get(named.check_health.remote())["running"]:
+        assert time.monotonic() < deadline, "the run never started"
+        time.sleep(0.1)
+    ray.kill(handle, no_restart=False)  # the actor process dies mid-run
+    results = ray.get(futures, timeout=120)
+    assert [r.status for r in results] == ["passed", "passed"], [
+        (r.status, r.reason) for r in results
+    ]
+    assert results[0].duration_s >= 4.0  # it ran whole, on the restarted supervisor
+    assert ray.get(named.check_health.remote())["done"] == 2  # the new process ran both
