@@ -7,6 +7,7 @@ scratch keys, so a restarted actor serves the same pack from storage alone.
 from __future__ import annotations
 
 import os
+import threading
 from typing import Any
 
 from actors.builder import ActorOptions, build
@@ -35,11 +36,19 @@ class ContextService:
         self.storage_patience_s = storage_patience_s
         self._engine: Any = None
         self._repos: dict[str, dict[str, str]] = {}  # commit -> files (bounded)
+        # The actor is threaded: after a restart several packs arrive at once, and each must
+        # not build (and load the tokenizer for) an engine of its own.
+        self._starting = threading.Lock()
 
     def start(self) -> None:
         """Connect to Redis (and the graph) and load the serving model's tokenizer."""
         if self._engine is not None:
             return
+        with self._starting:
+            if self._engine is None:
+                self._engine = self._build()
+
+    def _build(self) -> Any:
         from fleet.adapters import registry
         from fleet.adapters.gguf_tokenizer import GGUFTokenizer
         from fleet.config import load
@@ -56,7 +65,7 @@ class ContextService:
             graph = registry.decision_graph(
                 self.graph_name, redis_url=self.redis_url, patience_s=self.storage_patience_s
             )
-        self._engine = ContextEngine(log, ContextBuilder(scopes, GGUFTokenizer()), graph=graph)
+        return ContextEngine(log, ContextBuilder(scopes, GGUFTokenizer()), graph=graph)
 
     def pack(
         self,

@@ -3,7 +3,9 @@
 Every long-lived loop of the fleet (story drivers, the projector, SSE followers) treats
 ``StorageUnavailable`` as weather, not as a bug: it waits with a bounded, growing backoff
 and says so in ONE log line when the outage starts and one when it ends, instead of a
-traceback per retry. See docs/faults.md for the whole fault model.
+traceback per retry. Below that, ``Patience`` lets one client call (an actor's event log)
+ride out a short outage by itself, so the work around it is not thrown away. See
+docs/faults.md for the whole fault model.
 """
 
 from __future__ import annotations

@@ -177,3 +177,27 @@ def test_service_plain_class_reports_health(redis_url, prefix):
     }
     down = ContextService("redis://127.0.0.1:1", graph=None, prefix=prefix).check_health()
     assert down["ok"] is False and down["redis"] is False
+
+
+def test_concurrent_first_calls_build_one_engine(redis_url, prefix):
+    """After a restart several packs arrive at once: one engine (one tokenizer load, one event
+    log) serves them all."""
+    import threading
+
+    svc = ContextService(redis_url, graph=None, prefix=prefix)
+    builds: list[int] = []
+    build = svc._build
+
+    def counted():
+        builds.append(1)
+        time.sleep(0.3)  # a slow build: the other threads arrive meanwhile
+        return build()
+
+    svc._build = counted
+    threads = [threading.Thread(target=svc.start) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert len(builds) == 1 and svc._engine is not None
+    assert svc.check_health()["ok"] is True
