@@ -20,7 +20,7 @@ import time
 from collections import deque
 from typing import Any
 
-from actors.builder import ActorOptions, build
+from actors.builder import NAMESPACE, ActorOptions, build
 from fleet.adapters import registry
 from fleet.adapters.audited_sandbox import AuditedSandbox
 from fleet.adapters.bwrap_sandbox import EXTERNAL_KILL
@@ -186,6 +186,6 @@ def build_supervisor(name: str = NAME, *, namespace: str | None = None, **kwargs
         max_concurrency=64,
         max_restarts=-1,
         max_task_retries=RUN_RETRIES,
-        **({"namespace": namespace} if namespace else {}),
+        namespace=namespace or NAMESPACE,
     )
     return build(SandboxSupervisor, opts, **kwargs)

@@ -323,12 +323,12 @@ class RedisEventLog:
         self, group: str, consumer: str, count: int, block_ms: int | None
     ) -> list[tuple[str, FleetEvent]]:
         if (group, consumer) not in self._drained:
-            pending = self._r.xreadgroup(group, consumer, {self.index_key: "0"}, count=count)
+            pending: Any = self._r.xreadgroup(group, consumer, {self.index_key: "0"}, count=count)
             entries = pending[0][1] if pending else []
             if entries:
                 return self._decode(entries)
             self._drained.add((group, consumer))
-        got = self._r.xreadgroup(
+        got: Any = self._r.xreadgroup(
             group, consumer, {self.index_key: ">"}, count=count, block=block_ms
         )
         return self._decode(got[0][1]) if got else []
