@@ -180,12 +180,20 @@ def revise_notes(brief: Brief, own: Proposal) -> list[str]:
 
 
 def critique_job(brief: Brief, target: Proposal, focus: str) -> str:
-    ev = evidence_by_id(brief)
+    """The critic's request; for a candidate that passes every test it says so (asked to "name
+    the failing test", a small model named one of a candidate that passed them all)."""
+    ev = evidence_by_id(brief).get(target.id)
+    clean = ev is not None and ev.tests and not failing(ev)
+    ask = (
+        "It passes all its tests: name an input case it gets wrong that the tests do not check, "
+        "or say that it looks correct."
+        if clean
+        else "Be concrete: name the failing test or the input case it gets wrong."
+    )
     return (
         f"Review this candidate change. Look for: {focus}.\n"
-        f"{candidate(target, ev.get(target.id), brief.distrusted, brief.evidence_files)}\n"
-        "Be concrete: name the failing test or the input case it gets wrong. "
-        "Give a severity and one short comment."
+        f"{candidate(target, ev, brief.distrusted, brief.evidence_files)}\n"
+        f"{ask} Give a severity and one short comment."
     )
 
 
