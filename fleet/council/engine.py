@@ -294,6 +294,7 @@ class Council:
             criteria=req.criteria,
             acceptance=req.acceptance,
             findings=req.findings,
+            evidence_files=tuple(sorted(req.suite.files)) if req.suite else (),
         )
 
     @staticmethod

@@ -14,12 +14,13 @@ target (which tests fail, with their excerpts), added by code so it is always ac
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from fleet.contracts import ChatMessage, ChatResponse, Evidence, Patch, Proposal
 from fleet.council.schemas import Brief
+from fleet.evidence.suite import without
 
 DIFF_CLIP = 1_500  # characters of another candidate's diff shown in a prompt
 EXCERPT_CLIP = 160
@@ -128,10 +129,20 @@ def status(evidence: Evidence | None) -> str:
     return f"passes {evidence.tests_passed}/{evidence.tests_passed + evidence.tests_failed} tests"
 
 
-def candidate(p: Proposal, evidence: Evidence | None, distrusted: Sequence[str]) -> str:
-    """One candidate as another member sees it: author, patch, test results."""
-    diff = clip(p.patch.diff, DIFF_CLIP) if p.patch else "(no patch)"
-    lines = [f"### {p.author}: {status(evidence)}", diff]
+def own_diff(p: Proposal, hidden: Collection[str], n: int = DIFF_CLIP) -> str:
+    """A candidate's own edits, clipped: without the evidence suite's test files, which every
+    candidate carries (they filled the clip before the critic saw the change)."""
+    if p.patch is None:
+        return "(no patch)"
+    return clip(without(p.patch.diff, hidden) or p.patch.diff, n)
+
+
+def candidate(
+    p: Proposal, evidence: Evidence | None, distrusted: Sequence[str], hidden: Collection[str] = ()
+) -> str:
+    """One candidate as another member sees it: author, patch (``hidden``: the evidence suite's
+    files, left out), test results."""
+    lines = [f"### {p.author}: {status(evidence)}", own_diff(p, hidden)]
     lines += [f"- FAILS {f}" for f in failing(evidence, distrusted)[:4]]
     return "\n".join(lines)
 
@@ -147,7 +158,9 @@ def revise_notes(brief: Brief, own: Proposal) -> list[str]:
     mine = ev.get(own.id)
     parts = [
         f"Your current patch ({status(mine)}):",
-        clip(own.patch.diff, 2 * DIFF_CLIP) if own.patch else "(none: your last attempt failed)",
+        own_diff(own, brief.evidence_files, 2 * DIFF_CLIP)
+        if own.patch
+        else "(none: your last attempt failed)",
     ]
     parts += [f"- FAILS {f}" for f in failing(mine, brief.distrusted)[:6]]
     if brief.critiques:
@@ -156,7 +169,9 @@ def revise_notes(brief: Brief, own: Proposal) -> list[str]:
     others = [p for p in brief.proposals if p.author != own.author]
     if others:
         parts.append("The other candidates:")
-        parts += [candidate(p, ev.get(p.id), brief.distrusted) for p in others]
+        parts += [
+            candidate(p, ev.get(p.id), brief.distrusted, brief.evidence_files) for p in others
+        ]
     parts.append(
         "Improve your change: fix the failing tests and the critiques' points "
         "(a test marked distrusted may itself be wrong)."
@@ -165,12 +180,20 @@ def revise_notes(brief: Brief, own: Proposal) -> list[str]:
 
 
 def critique_job(brief: Brief, target: Proposal, focus: str) -> str:
-    ev = evidence_by_id(brief)
+    """The critic's request; for a candidate that passes every test it says so (asked to "name
+    the failing test", a small model named one of a candidate that passed them all)."""
+    ev = evidence_by_id(brief).get(target.id)
+    clean = ev is not None and ev.tests and not failing(ev)
+    ask = (
+        "It passes all its tests: name an input case it gets wrong that the tests do not check, "
+        "or say that it looks correct."
+        if clean
+        else "Be concrete: name the failing test or the input case it gets wrong."
+    )
     return (
         f"Review this candidate change. Look for: {focus}.\n"
-        f"{candidate(target, ev.get(target.id), brief.distrusted)}\n"
-        "Be concrete: name the failing test or the input case it gets wrong. "
-        "Give a severity and one short comment."
+        f"{candidate(target, ev, brief.distrusted, brief.evidence_files)}\n"
+        f"{ask} Give a severity and one short comment."
     )
 
 

@@ -149,6 +149,9 @@ class Brief(Contract):
         (),
         description="a patch council on a retry: what the last attempt got wrong (failing tests)",
     )
+    evidence_files: tuple[str, ...] = Field(
+        (), description="a patch council: the evidence suite's generated test files"
+    )
 
 
 class Draft(BaseModel):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import re
 import xml.etree.ElementTree as ET
+from collections.abc import Collection
 from typing import Literal
 
 from pydantic import Field
@@ -58,7 +59,7 @@ def patch_hash(diff: str) -> str:
 def sections(diff: str) -> list[str]:
     """A git diff split into its per-file sections (text before the first header is dropped)."""
     starts = [m.start() for m in _SECTION.finditer(diff)]
-    return [diff[a:b] for a, b in zip(starts, [*starts[1:], len(diff)], strict=True)]
+    return [diff[a:b] for a, b in zip(starts, [*starts[1:], len(diff)][: len(starts)], strict=True)]
 
 
 def strip_paths(diff: str, suite: EvidenceSuite) -> tuple[str, tuple[str, ...]]:
@@ -72,6 +73,16 @@ def strip_paths(diff: str, suite: EvidenceSuite) -> tuple[str, tuple[str, ...]]:
         else:
             kept.append(part)
     return "".join(kept), tuple(dropped)
+
+
+def without(diff: str, paths: Collection[str]) -> str:
+    """``diff`` without its sections for ``paths`` (a candidate's own edits, without the suite's
+    files that every candidate carries)."""
+    return "".join(
+        part
+        for part in sections(diff)
+        if not ((head := _HEADER.match(part)) and head["b"] in paths)
+    )
 
 
 def with_suite(patch: Patch, suite: EvidenceSuite) -> Patch:

@@ -139,6 +139,32 @@ def test_critics_see_the_acceptance_criteria():
     assert "- twice(3) returns 6" in script.asked[0][-1].content
 
 
+def test_critics_and_revisers_see_a_candidates_own_edits_not_the_evidence_tests_it_carries():
+    suite = "diff --git a/tests/test_acc.py b/tests/test_acc.py\nnew file mode 100644\n+def _find(name):\n"
+    own = "diff --git a/calc.py b/calc.py\n--- a/calc.py\n+++ b/calc.py\n+    return x + x\n"
+    target = _proposal("developer-2", own + suite)
+    b = brief(proposals=(target,), evidence_files=("tests/test_acc.py",))
+    script = Recorder('{"severity": "minor", "comment": "fine"}')
+    member("developer-1", script).critique(b.model_copy(update={"step": "critique"}), target)
+    asked = script.asked[0][-1].content
+    assert "return x + x" in asked and "_find" not in asked
+    revised = Recorder(GOOD)
+    member("developer-2", revised).revise(b.model_copy(update={"step": "revise"}), target)
+    assert "return x + x" in revised.asked[0][-1].content
+    assert "_find" not in revised.asked[0][-1].content
+
+
+def test_a_critic_of_a_candidate_that_passes_every_test_is_told_so():
+    target = _proposal("developer-2", "--- a/calc.py\n+++ b/calc.py\n+    return x + x\n")
+    ok = contracts.TestOutcome(test_id="tests/test_acc.py::test_twice_1", passed=True)
+    ev = Evidence(proposal_id=target.id, passed=True, tests_passed=1, tests=(ok,))
+    b = brief(proposals=(target,), evidence=(ev,)).model_copy(update={"step": "critique"})
+    script = Recorder('{"severity": "info", "comment": "looks correct"}')
+    member("developer-1", script).critique(b, target)
+    asked = script.asked[0][-1].content
+    assert "It passes all its tests" in asked and "name the failing test" not in asked
+
+
 def test_scripted_developers_rank_their_own_proposal_first():
     # the story tests' scripted model: several developers disagree, so a council reaches its
     # critique round whatever the prompts' lengths (a supermajority would stop it in round 0)
