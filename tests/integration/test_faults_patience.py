@@ -168,3 +168,33 @@ def test_the_actors_logs_are_built_with_the_settings_patience(server):
     assert event_log_factory(settings)().patience.patience_s == 15.0
     off = settings.model_copy(update={"storage_patience_s": 0.0})
     assert event_log(off).patience is None
+
+
+def test_a_checkpoint_write_whose_reply_was_lost_is_recognised_on_retry(server, tmp_path):
+    """The compare-and-set ran on the server but its reply never arrived (the connection died
+    after it): the retry meets version+1 holding this very value, and reports success instead
+    of a VersionConflict. A different value at version+1 is still a conflict."""
+    import redis
+
+    from fleet.errors import VersionConflict
+
+    log = log_of(server, tmp_path, patience_s=10.0)
+    real = log._cas
+    lost = [True]
+
+    def reply_lost(*args, **kwargs):
+        result = real(*args, **kwargs)  # applied on the real server...
+        if lost[0]:
+            lost[0] = False
+            raise redis.exceptions.ConnectionError("Connection closed by server.")  # ...unseen
+        return result
+
+    log._cas = reply_lost
+    assert log.checkpoint_put("ck", {"step": 1}, expected_version=0) == 1
+    assert log.checkpoint_get("ck") == (1, {"step": 1})
+
+    # another writer got there first (no reply lost for it)
+    assert log.checkpoint_put("ck2", {"by": "other"}, expected_version=0) == 1
+    lost[0] = True
+    with pytest.raises(VersionConflict):
+        log.checkpoint_put("ck2", {"by": "me"}, expected_version=0)
