@@ -252,15 +252,19 @@ def write_change(
     # the body-less function to continue next (one the last reply echoed; on a retry, the target)
     stub: Stub | None = targets[0] if (notes or continue_first) and targets else None
     continued, attempt = stub is not None, 0
+    # continue_first: a failed continuation is followed by the edit-format request itself, as
+    # first asked (the model never saw that request, so its reply is no edit to correct)
+    fresh = continue_first and not notes and stub is not None
     # A continuation always comes when one is due, even after the last correction (it is a
     # different request, not one more correction); there is at most one.
     while attempt <= retries or stub is not None:
         ask = _continue_request(stub, files, notes) if stub else convo
+        first = attempt == 0 or (fresh and attempt == 1)
         response = model.complete(
             ask,
             # a correction decoded greedily tends to repeat the rejected reply: sample it (a
             # continuation is a new request: decoded like the first)
-            temperature=temperature if attempt == 0 or stub else max(temperature, 0.6),
+            temperature=temperature if first or stub else max(temperature, 0.6),
             seed=None if seed is None else seed + attempt,
             max_tokens=max_tokens,
         )
@@ -285,7 +289,7 @@ def write_change(
                 stub = targets[0] if targets else None
             continued = continued or stub is not None
         attempt += 1
-        if stub is None:
+        if stub is None and not (fresh and attempt == 1):
             convo += [
                 ChatMessage(role="assistant", content=reply),
                 ChatMessage(

@@ -98,6 +98,15 @@ def test_members_differ_by_request_style_and_temperature():
     assert developer_temperature("developer-1") != developer_temperature("developer-2")
 
 
+def test_a_continuing_member_whose_continuation_fails_gets_the_edit_request_as_first_asked():
+    script = Recorder("    return (((\n```\n", GOOD)
+    out = member("developer-2", script).propose(brief())
+    assert out.patch is not None and "return 2 * x" in out.patch.diff
+    second = script.asked[1]
+    assert second[-1].role == "user" and second[-1].content.endswith(WRITE)
+    assert not any("could not be applied" in m.content for m in second)
+
+
 def test_a_member_that_echoes_the_stub_is_asked_to_continue_it():
     script = Recorder(f"calc.py\n```python\n{STUB}```\n", "    return 2 * x\n```\n")
     out = member("developer-1", script).propose(brief())
