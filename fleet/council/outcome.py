@@ -73,9 +73,9 @@ def count(state: CouncilState) -> Tally:
     return tally(
         req.rule,
         state.last_ballots(),
-        [p.id for p in state.current()],
+        [p.id for p in state.candidates()],
         weights=req.weights,
-        evidence=state.evidence_of(state.current()),
+        evidence=state.evidence_of(state.candidates()),
         base=req.evidence_base,
         early_stop=state.stopped_early,
         trusted=req.suite.trusted if req.suite else (),
@@ -83,8 +83,8 @@ def count(state: CouncilState) -> Tally:
 
 
 def distrusted(state: CouncilState) -> tuple[str, ...]:
-    """The generated evidence tests no current candidate passes (CodeT agreement)."""
-    shown = state.evidence_of(state.current())
+    """The generated evidence tests no candidate passes (CodeT agreement)."""
+    shown = state.evidence_of(state.candidates())
     trusted = state.request.suite.trusted if state.request.suite else ()
     return agree(shown, trusted=trusted).distrusted if shown else ()
 
@@ -129,7 +129,7 @@ def decide(state: CouncilState, result: Tally, *, at_ms: int) -> Decision:
     In a patch council ``what`` is the winning patch itself (its summary, then the diff), and
     ``why`` names the evidence tests the candidates disagreed with (distrusted)."""
     req = state.request
-    current = {p.id: p for p in state.current()}
+    current = {p.id: p for p in state.candidates()}
     win = current[result.winner]
     shown = state.evidence_of(list(current.values()))
     trusted = req.suite.trusted if req.suite else ()

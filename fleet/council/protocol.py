@@ -22,7 +22,7 @@ from fleet.council.schemas import (
     ProposalDraft,
     Step,
 )
-from fleet.evidence.suite import with_suite
+from fleet.evidence.suite import strip_paths, with_suite
 
 
 def plan(request: DeliberationRequest) -> list[tuple[int, Step]]:
@@ -67,6 +67,23 @@ class CouncilState(BaseModel):
             if p.author not in latest or p.round >= latest[p.author].round:
                 latest[p.author] = p
         return [latest[m] for m in self.request.members if m in latest]
+
+    def candidates(self) -> list[Proposal]:
+        """What the tally chooses from: the latest proposal of each member; in a patch council
+        every version with a patch (each member's distinct patches once, as their latest version,
+        in member order, then round): a revision adds a candidate and never takes away one that
+        passed its tests (measured: the council lost problems that its round-0 candidates, chosen
+        by their evidence alone, solved)."""
+        if self.request.suite is None:
+            return self.current()
+        out: list[Proposal] = []
+        for member in self.request.members:
+            versions: dict[str, Proposal] = {}  # own edits -> latest version (the one voted on)
+            for p in sorted((p for p in self.proposals if p.author == member), key=_round):
+                if p.patch is not None:  # own edits: the shipped winner's suite may differ
+                    versions[strip_paths(p.patch.diff, self.request.suite)[0]] = p
+            out += versions.values()
+        return out
 
     def last_ballots(self) -> list[Ballot]:
         """Ballots of the most recent vote: the only ones a tally counts."""
@@ -184,3 +201,7 @@ def make_ballot(
         approvals=approvals,
         rationale=draft.reason,
     )
+
+
+def _round(p: Proposal) -> int:
+    return p.round

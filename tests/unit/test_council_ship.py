@@ -80,3 +80,36 @@ def test_nothing_is_dropped_when_every_generated_test_has_support():
     before = list(state.proposals)
     ship(state, "d:p0:developer-1")
     assert state.proposals == before and distrusted(state) == ()
+
+
+def test_a_revision_that_fails_does_not_take_away_the_members_passing_patch():
+    # round 0: developer-1's patch passes every test; its revision passes fewer (it chased a
+    # test); the round-1 vote ranks the revision first: the tally still picks the round-0 patch
+    from fleet.contracts import Ballot
+    from fleet.council.outcome import count
+
+    state = _state()
+    right, wrong = f"{QA}::test_right", f"{QA}::test_wrong"
+    state.evidence[0] = Evidence(
+        proposal_id="d:p0:developer-1", passed=True, tests_passed=2,
+        tests=(Outcome(test_id=right, passed=True), Outcome(test_id=wrong, passed=True)),
+    )  # fmt: skip
+    revised = CODE.replace("+x = 2", "+x = 3")
+    patch = with_suite(
+        Patch(base_commit="c", diff=revised, files=("calc.py",)), state.request.suite
+    )
+    state.proposals.append(
+        Proposal(id="d:p1:developer-1", deliberation_id="d", author="developer-1",
+                 role="developer", round=1, content="x", patch=patch)
+    )  # fmt: skip
+    state.evidence.append(
+        Evidence(proposal_id="d:p1:developer-1", passed=False, tests_passed=1, tests_failed=1,
+                 tests=(Outcome(test_id=right, passed=True), Outcome(test_id=wrong, passed=False)))
+    )  # fmt: skip
+    state.ballots.append(
+        Ballot(id="d:b1:qa-1", deliberation_id="d", voter="qa-1", role="qa", round=1,
+               ranking=("d:p1:developer-1", "d:p0:developer-2"))
+    )  # fmt: skip
+    assert [p.id for p in state.current()] == ["d:p1:developer-1", "d:p0:developer-2"]
+    assert "d:p0:developer-1" in [p.id for p in state.candidates()]
+    assert count(state).winner == "d:p0:developer-1"
