@@ -79,14 +79,23 @@ def count(state: CouncilState) -> Tally:
         base=req.evidence_base,
         early_stop=state.stopped_early,
         trusted=req.suite.trusted if req.suite else (),
+        judges=judges(state),
     )
 
 
+def judges(state: CouncilState) -> list[str] | None:
+    """The candidates whose agreement weighs a patch council's tests: the first proposals
+    (written without seeing any test result; a revision chases the tests, a wrong one too)."""
+    if state.request.suite is None:
+        return None
+    return [p.id for p in state.candidates() if p.round == 0]
+
+
 def distrusted(state: CouncilState) -> tuple[str, ...]:
-    """The generated evidence tests no candidate passes (CodeT agreement)."""
+    """The generated evidence tests no first proposal passes (CodeT agreement)."""
     shown = state.evidence_of(state.candidates())
     trusted = state.request.suite.trusted if state.request.suite else ()
-    return agree(shown, trusted=trusted).distrusted if shown else ()
+    return agree(shown, trusted=trusted, judges=judges(state)).distrusted if shown else ()
 
 
 def ship(state: CouncilState, winner: str) -> None:
@@ -141,8 +150,13 @@ def decide(state: CouncilState, result: Tally, *, at_ms: int) -> Decision:
         evidence=shown,
         base=req.evidence_base,
         trusted=trusted,
+        judges=judges(state),
     )
-    tiers = evidence_keys(shown, list(current), trusted=trusted) if req.rule == "evidence" else {}
+    tiers = (
+        evidence_keys(shown, list(current), trusted=trusted, judges=judges(state))
+        if req.rule == "evidence"
+        else {}
+    )
     by_id = {e.proposal_id: e for e in shown}
     how = f"{result.rule} {scores[win.id]:g} points"
     if result.early_stop:

@@ -107,7 +107,11 @@ def evidence_tiers(evidence: Sequence[Evidence], candidates: Sequence[str]) -> d
 
 
 def evidence_keys(
-    evidence: Sequence[Evidence], candidates: Sequence[str], *, trusted: Sequence[str] = ()
+    evidence: Sequence[Evidence],
+    candidates: Sequence[str],
+    *,
+    trusted: Sequence[str] = (),
+    judges: Sequence[str] | None = None,
 ) -> dict[str, tuple[float, ...]]:
     """Each candidate's evidence tier as a sort key (higher is better).
 
@@ -118,7 +122,7 @@ def evidence_keys(
     mine = [e for e in evidence if e.proposal_id in candidates]
     if not any(e.tests or e.patch_hash for e in mine):
         return {c: (float(t),) for c, t in evidence_tiers(mine, candidates).items()}
-    found = agree(mine, trusted=trusted)
+    found = agree(mine, trusted=trusted, judges=judges)
     return {c: tuple(float(k) for k in found.key(c)) for c in candidates}
 
 
@@ -131,6 +135,7 @@ def rank(
     evidence: Sequence[Evidence] = (),
     base: str = "borda",
     trusted: Sequence[str] = (),
+    judges: Sequence[str] | None = None,
 ) -> tuple[list[str], Scores, str | None]:
     """Every candidate best first, the rule's scores, and what broke the decisive tie (if any)."""
     if rule not in RULES:
@@ -145,7 +150,7 @@ def rank(
     firsts = plurality(ballots, candidates, w)
     points = borda(ballots, candidates, w)
     tiers: dict[str, tuple[float, ...]] = (
-        evidence_keys(evidence, candidates, trusted=trusted)
+        evidence_keys(evidence, candidates, trusted=trusted, judges=judges)
         if rule == "evidence"
         else {c: (1.0,) for c in candidates}
     )
@@ -180,11 +185,14 @@ def tally(
     base: str = "borda",
     early_stop: bool = False,
     trusted: Sequence[str] = (),
+    judges: Sequence[str] | None = None,
 ) -> Tally:
-    """Count ``ballots`` over ``candidates`` (proposal ids in member order) with ``rule``."""
+    """Count ``ballots`` over ``candidates`` (proposal ids in member order) with ``rule``
+    (``judges``: the candidates whose agreement weighs the evidence tests, see ``agree``)."""
     ranked, scores, why = rank(
-        rule, ballots, candidates, weights=weights, evidence=evidence, base=base, trusted=trusted
-    )
+        rule, ballots, candidates, weights=weights, evidence=evidence, base=base,
+        trusted=trusted, judges=judges,
+    )  # fmt: skip
     name = f"evidence/{base}" if rule == "evidence" else rule
     return Tally(rule=name, scores=scores, winner=ranked[0], tie_break=why, early_stop=early_stop)
 

@@ -41,8 +41,17 @@ def _trusted(test_id: str, trusted: Sequence[str]) -> bool:
     return any(test_id.startswith(p) for p in trusted)
 
 
-def agree(evidence: Sequence[Evidence], *, trusted: Sequence[str] = ()) -> Agreement:
-    """Weigh the tests in ``evidence`` (one entry per candidate) and score the candidates."""
+def agree(
+    evidence: Sequence[Evidence],
+    *,
+    trusted: Sequence[str] = (),
+    judges: Sequence[str] | None = None,
+) -> Agreement:
+    """Weigh the tests in ``evidence`` (one entry per candidate) and score the candidates.
+
+    ``judges``: the candidates whose agreement weighs the tests (default: all). CodeT's signal
+    assumes independently written candidates; a revision written after seeing the tests chases
+    them, a wrong one included, so a council weighs its tests by its first proposals only."""
     with_tests = [e for e in evidence if e.tests]
     if not with_tests:
         return Agreement(
@@ -51,10 +60,11 @@ def agree(evidence: Sequence[Evidence], *, trusted: Sequence[str] = ()) -> Agree
         )
     passed = {e.proposal_id: {t.test_id for t in e.tests if t.passed} for e in evidence}
     tests = list(dict.fromkeys(t.test_id for e in with_tests for t in e.tests))
-    n = len(evidence)
+    voters = [e for e in evidence if judges is None or e.proposal_id in judges] or list(evidence)
+    n = len(voters)
     weights: dict[str, float] = {}
     for t in tests:
-        share = sum(t in passed[e.proposal_id] for e in evidence) / n
+        share = sum(t in passed[e.proposal_id] for e in voters) / n
         weights[t] = 1.0 if _trusted(t, trusted) else share
     generated = [t for t in tests if not _trusted(t, trusted)]
     anyone = any(weights[t] > 0 for t in generated)

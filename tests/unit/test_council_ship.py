@@ -113,3 +113,23 @@ def test_a_revision_that_fails_does_not_take_away_the_members_passing_patch():
     assert [p.id for p in state.current()] == ["d:p1:developer-1", "d:p0:developer-2"]
     assert "d:p0:developer-1" in [p.id for p in state.candidates()]
     assert count(state).winner == "d:p0:developer-1"
+
+
+def test_a_revision_that_chases_a_wrong_test_does_not_make_it_trusted():
+    # CodeT weighs tests by independent candidates; a revision has seen the failing test and
+    # may bend to it (HumanEval/47's docstring example is wrong): the test stays distrusted, so
+    # the winner does not ship it
+    state = _state()
+    chased = CODE.replace("+x = 2", "+x = 3")
+    patch = with_suite(Patch(base_commit="c", diff=chased, files=("calc.py",)), state.request.suite)
+    state.proposals.append(
+        Proposal(id="d:p1:developer-1", deliberation_id="d", author="developer-1",
+                 role="developer", round=1, content="x", patch=patch)
+    )  # fmt: skip
+    state.evidence.append(
+        Evidence(proposal_id="d:p1:developer-1", passed=False, tests_passed=2, tests_failed=1,
+                 tests=(Outcome(test_id=f"{QA}::test_right", passed=False),
+                        Outcome(test_id=f"{QA}::test_wrong", passed=True),
+                        Outcome(test_id=f"{ONLY_WRONG}::test_also_wrong", passed=True)))
+    )  # fmt: skip
+    assert distrusted(state) == (f"{QA}::test_wrong", f"{ONLY_WRONG}::test_also_wrong")
