@@ -19,7 +19,7 @@ from fleet.council.tally import evidence_keys, rank, tally
 from fleet.errors import SandboxUnavailable
 from fleet.evidence.acceptance import drop_tests
 from fleet.evidence.agreement import agree
-from fleet.evidence.suite import with_suite
+from fleet.evidence.suite import strip_paths, with_suite
 from fleet.ports import Sandbox
 
 
@@ -86,9 +86,15 @@ def count(state: CouncilState) -> Tally:
 def judges(state: CouncilState) -> list[str] | None:
     """The candidates whose agreement weighs a patch council's tests: the first proposals
     (written without seeing any test result; a revision chases the tests, a wrong one too)."""
-    if state.request.suite is None:
+    suite = state.request.suite
+    if suite is None:
         return None
-    return [p.id for p in state.candidates() if p.round == 0]
+
+    def edits(p: Proposal) -> tuple[str, str]:  # a candidate is its author's own edits
+        return p.author, strip_paths(p.patch.diff if p.patch else "", suite)[0]
+
+    first = {edits(p) for p in state.proposals if p.round == 0 and p.patch is not None}
+    return [p.id for p in state.candidates() if edits(p) in first]
 
 
 def distrusted(state: CouncilState) -> tuple[str, ...]:
