@@ -69,13 +69,13 @@ def prove(state: CouncilState, proposal: Proposal, sandbox: Sandbox) -> Evidence
 
 def count(state: CouncilState) -> Tally:
     """The tally of the last vote under the request's rule."""
-    req = state.request
+    req, candidates = state.request, state.candidates()
     return tally(
         req.rule,
         state.last_ballots(),
-        [p.id for p in state.candidates()],
+        [p.id for p in candidates],
         weights=req.weights,
-        evidence=state.evidence_of(state.candidates()),
+        evidence=state.evidence_of(candidates),
         base=req.evidence_base,
         early_stop=state.stopped_early,
         trusted=req.suite.trusted if req.suite else (),

@@ -82,6 +82,22 @@ def test_nothing_is_dropped_when_every_generated_test_has_support():
     assert state.proposals == before and distrusted(state) == ()
 
 
+def _revise(state: CouncilState, results: dict[str, bool]) -> None:
+    """developer-1's round-1 revision (its own edits differ from round 0) with these results."""
+    patch = Patch(base_commit="c", diff=CODE.replace("+x = 2", "+x = 3"), files=("calc.py",))
+    state.proposals.append(
+        Proposal(id="d:p1:developer-1", deliberation_id="d", author="developer-1",
+                 role="developer", round=1, content="x",
+                 patch=with_suite(patch, state.request.suite))
+    )  # fmt: skip
+    passed = sum(results.values())
+    state.evidence.append(
+        Evidence(proposal_id="d:p1:developer-1", passed=passed == len(results),
+                 tests_passed=passed, tests_failed=len(results) - passed,
+                 tests=tuple(Outcome(test_id=t, passed=ok) for t, ok in results.items()))
+    )  # fmt: skip
+
+
 def test_a_revision_that_fails_does_not_take_away_the_members_passing_patch():
     # round 0: developer-1's patch passes every test; its revision passes fewer (it chased a
     # test); the round-1 vote ranks the revision first: the tally still picks the round-0 patch
@@ -94,18 +110,7 @@ def test_a_revision_that_fails_does_not_take_away_the_members_passing_patch():
         proposal_id="d:p0:developer-1", passed=True, tests_passed=2,
         tests=(Outcome(test_id=right, passed=True), Outcome(test_id=wrong, passed=True)),
     )  # fmt: skip
-    revised = CODE.replace("+x = 2", "+x = 3")
-    patch = with_suite(
-        Patch(base_commit="c", diff=revised, files=("calc.py",)), state.request.suite
-    )
-    state.proposals.append(
-        Proposal(id="d:p1:developer-1", deliberation_id="d", author="developer-1",
-                 role="developer", round=1, content="x", patch=patch)
-    )  # fmt: skip
-    state.evidence.append(
-        Evidence(proposal_id="d:p1:developer-1", passed=False, tests_passed=1, tests_failed=1,
-                 tests=(Outcome(test_id=right, passed=True), Outcome(test_id=wrong, passed=False)))
-    )  # fmt: skip
+    _revise(state, {right: True, wrong: False})
     state.ballots.append(
         Ballot(id="d:b1:qa-1", deliberation_id="d", voter="qa-1", role="qa", round=1,
                ranking=("d:p1:developer-1", "d:p0:developer-2"))
@@ -120,16 +125,6 @@ def test_a_revision_that_chases_a_wrong_test_does_not_make_it_trusted():
     # may bend to it (HumanEval/47's docstring example is wrong): the test stays distrusted, so
     # the winner does not ship it
     state = _state()
-    chased = CODE.replace("+x = 2", "+x = 3")
-    patch = with_suite(Patch(base_commit="c", diff=chased, files=("calc.py",)), state.request.suite)
-    state.proposals.append(
-        Proposal(id="d:p1:developer-1", deliberation_id="d", author="developer-1",
-                 role="developer", round=1, content="x", patch=patch)
-    )  # fmt: skip
-    state.evidence.append(
-        Evidence(proposal_id="d:p1:developer-1", passed=False, tests_passed=2, tests_failed=1,
-                 tests=(Outcome(test_id=f"{QA}::test_right", passed=False),
-                        Outcome(test_id=f"{QA}::test_wrong", passed=True),
-                        Outcome(test_id=f"{ONLY_WRONG}::test_also_wrong", passed=True)))
-    )  # fmt: skip
+    _revise(state, {f"{QA}::test_right": False, f"{QA}::test_wrong": True,
+                    f"{ONLY_WRONG}::test_also_wrong": True})  # fmt: skip
     assert distrusted(state) == (f"{QA}::test_wrong", f"{ONLY_WRONG}::test_also_wrong")
