@@ -67,6 +67,8 @@ class Orchestrator:
     def submit(self, story: Story | dict[str, Any]) -> str:
         """Record a new story and start driving it; returns its id."""
         story = Story.model_validate(story)
+        if self.services.admit is not None:
+            self.services.admit(story)  # InvalidInput (-> 422) before anything is recorded
         commands.create_story(self.log, story, clock=self.clock)
         self.wake(story.id)
         return story.id

@@ -323,6 +323,23 @@ class WorkspaceExecutor:
             )
         return self._runner
 
+    def admit(self, story: Story) -> None:
+        """Refuse at submit a repository the runner would refuse at its first clone (a local
+        path outside the roots, a scheme or host not allowed): raises ``InvalidInput``."""
+        from fleet.adapters import git_host
+        from fleet.adapters.workspace_fs import default_roots
+
+        if not story.repo:
+            return
+        runner = self._runner
+        if runner is not None and hasattr(runner, "repo_roots"):
+            roots = (*runner.repo_roots, str(runner.root))
+            private = runner.allow_private_urls
+        else:  # the runner this executor builds (``runner()``), without starting its sandbox
+            root = Path(self.settings.data_dir or "~/.swe-fleet").expanduser() / "workspaces"
+            roots, private = (*default_roots(root), str(root)), False
+        git_host.check_source(story.repo, local_roots=roots, allow_private=private)
+
     def _source(self, story: Story) -> tuple[str, str | None]:
         """The latest committed workspace of this story, else its repository."""
         view_events = self.log.read(story.id)

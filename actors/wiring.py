@@ -51,6 +51,7 @@ def default_services(settings: OrchestratorSettings, log: EventLog) -> Services:
         gate=partial(_gate, config=rigor),
         document=summary_docs,
         deliver=executor.deliver,
+        admit=executor.admit,
     )
 
 

@@ -2,7 +2,9 @@
 
 Starts its own local Ray (``address="local"``), its own Redis+FalkorDB (AOF, own data dir) and
 the real orchestrator actor, council actor, role agents, sandbox supervisor (bubblewrap) and
-workspace runner. A PO thread approves the PO gates as they come (like ``fleet run
+workspace runner. The stories arrive ``--arrival-s`` apart (default 4 s), so every fault of the
+schedule finds stories in flight even on an idle machine (with all 20 submitted at once, they
+finished there before the last three faults). A PO thread approves the PO gates as they come (like ``fleet run
 --auto-approve``); an observer reads every story's timeline as it grows. Faults, in a seeded
 order: Redis SIGKILLed and restarted on the same data dir (twice), the orchestrator, the
 council, an agent and the sandbox supervisor killed (``ray.kill``: Ray restarts them), and a
@@ -22,6 +24,8 @@ RESULT recovery_s_p95_moving: the same over the stories that were moving when th
 RESULT recovery_s_p95_stored: the same as recovery_s_p95, with each event's time taken from
     its Redis stream entry id (when it was stored) instead of when the observer polled it
     (informational; the two agree within the observer's 0.3 s poll)
+RESULT faults_without_stories: faults injected when no story was in flight (they measure
+    nothing; goal 0 for a valid run)
 The diagnosis printed before the RESULT lines gives, per fault and per fault kind, the
 recovery distribution, and the 20 slowest (fault, story) pairs with the story's last event
 before the fault (what it was waiting on) and its next one. ``--phantom`` is the control: the
@@ -31,7 +35,7 @@ Side by side: the same stories' wall time without faults is not re-measured here
 bench_gateway for the fault-free throughput); this run reports its own duration.
 
     .venv/bin/python benchmarks/bench_chaos.py [--stories 20] [--seed 7] [--timeout 1500] [--no-node]
-        [--phantom]
+        [--arrival-s 4] [--phantom]
 """
 
 from __future__ import annotations
@@ -123,6 +127,7 @@ class Chaos:
         # (stored at, wall seconds from the stream entry id: Redis's own clock; type, actor)
         self.events: dict[str, list[tuple[float, str, str]]] = collections.defaultdict(list)
         self.faults: list[dict[str, Any]] = []
+        self.submitted: list[str] = []
         self.trace: list[dict[str, Any]] = []  # every event seen (--trace)
         self.stop = threading.Event()
 
@@ -180,6 +185,28 @@ class Chaos:
                              "dur": getattr(event.payload, "duration_s", None)}
                         )  # fmt: skip
 
+    def arrive(self, story: dict[str, Any]) -> None:
+        """Submit the stories ``--arrival-s`` apart (0: all at once), so that the later faults
+        of the schedule still find stories in flight on a fast machine."""
+        for i, sid in enumerate(self.ids):
+            if i and self.stop.wait(self.args.arrival_s):
+                return
+            # as a client would: retry a submit that met a fault until the story exists
+            while self.call("submit", {**story, "id": sid, "repo": self.repo}) is None:
+                if self.exists(sid) or self.stop.wait(1.0):
+                    break
+            self.submitted.append(sid)
+
+    def exists(self, sid: str) -> bool:
+        try:
+            return bool(self.log.read(sid))
+        except Exception:
+            return False
+
+    def in_flight(self) -> list[str]:
+        done = self.terminal()
+        return [s for s in list(self.submitted) if s not in done]
+
     # ------------------------------------------------------------------ faults
     def actor(self, name: str, timeout: float = 600.0) -> Any:
         """The named actor once it exists (the sandbox supervisor appears at the first build)."""
@@ -194,7 +221,7 @@ class Chaos:
     def inject(self, kind: str) -> None:
         from actors.agent import agent_actor_name
 
-        affected = [s for s in self.ids if s not in self.terminal()]
+        affected = self.in_flight()
         start, wall = time.monotonic(), time.time()
         end = None
         if self.args.phantom:  # the control: the same instants, nothing injected
@@ -222,7 +249,7 @@ class Chaos:
             if handle is None:
                 print(f"  {kind}: actor {name} never appeared; skipped", flush=True)
                 return
-            affected = [s for s in self.ids if s not in self.terminal()]
+            affected = self.in_flight()
             start, wall = time.monotonic(), time.time()
             self.ray.kill(handle, no_restart=False)
             end = time.monotonic()
@@ -256,8 +283,8 @@ class Chaos:
         from fleet.orchestrator.sample import SAMPLE_STORY
 
         started = time.monotonic()
-        for sid in self.ids:
-            self.call("submit", {**SAMPLE_STORY, "id": sid, "repo": self.repo})
+        arrivals = threading.Thread(target=self.arrive, args=(SAMPLE_STORY,), daemon=True)
+        arrivals.start()  # stories keep arriving while the faults are injected
         for kind in faults:
             time.sleep(rng.uniform(*self.args.gap_s))  # the schedule: seeded gaps between faults
             self.inject(kind)
@@ -305,7 +332,10 @@ class Chaos:
         done = len(self.terminal())
         cpu = resource.getrusage(resource.RUSAGE_SELF)
         print(f"benchmark process CPU (driver, PO, observer): {cpu.ru_utime + cpu.ru_stime:.0f}s")
+        idle = [f["kind"] for f in self.faults if not f["affected"]]
         print(f"stories: {done}/{len(self.ids)} done in {wall:.0f}s; faults: {len(self.faults)}")
+        if idle:  # a fault that hit no story measures nothing: lower --arrival-s or --gap-s
+            print(f"faults that found no story in flight: {', '.join(idle)}")
         print(
             f"recovery samples: {len(recovery)}; median "
             f"{statistics.median(recovery) if recovery else -1:.1f}s; max "
@@ -318,6 +348,7 @@ class Chaos:
             "recovery_s_p95": p95_of(recovery),
             "recovery_s_p95_moving": p95_of(moving),
             "recovery_s_p95_stored": p95_of(stored),
+            "faults_without_stories": len(idle),
         }
 
     def close(self) -> None:
@@ -385,6 +416,12 @@ def main() -> None:
     p.add_argument("--timeout", type=float, default=1500.0)
     p.add_argument("--redis-down-s", type=float, default=5.0)
     p.add_argument("--gap-s", type=float, nargs=2, default=(8.0, 20.0))
+    p.add_argument(
+        "--arrival-s",
+        type=float,
+        default=4.0,
+        help="seconds between story submissions (0: all at once, as before 2026-11-23)",
+    )
     p.add_argument("--no-node", dest="node", action="store_false", help="no worker node fault")
     p.add_argument("--trace", help="write every event seen and the faults to this JSON file")
     p.add_argument(

@@ -78,6 +78,9 @@ class Services:
     deliver: Callable[[Story], dict[str, Any]] | None = None
     """Puts a finished story's change where the user works (a branch, a patch file); the facts
     for the ``story.delivered`` event. ``None``: nothing is delivered (tests of orchestration)."""
+    admit: Callable[[Story], None] | None = None
+    """Refuses, at submit, a story the runner could never start (raises ``InvalidInput``: e.g. a
+    local repository outside the configured roots). ``None``: every valid story is accepted."""
 
 
 def winner_of(deliberation: Deliberation) -> Proposal | None:

@@ -140,3 +140,37 @@ def test_bad_remotes_are_refused_before_git_runs(remote, why):
 def test_an_option_like_push_never_reaches_the_story():
     with pytest.raises(ValidationError):
         Story(id="s", title="t", push="--receive-pack=touch /tmp/pwned")
+
+
+def test_a_local_repo_outside_the_roots_is_refused_at_submit_and_nothing_is_recorded(
+    redis_url, tmp_path, roots
+):
+    """The orchestrator refuses the story before recording it (the gateway answers 400), instead of
+    accepting it and parking it at ``error`` when the runner first clones it."""
+    from dataclasses import replace
+
+    import fleet_stack
+
+    from actors.orchestrator import Orchestrator
+    from actors.story_services import WorkspaceExecutor
+    from actors.wiring import OrchestratorSettings
+    from fleet.adapters.redis_events import RedisEventLog
+
+    allowed, elsewhere = roots
+    settings = OrchestratorSettings(redis_url=redis_url, prefix=f"admit{tmp_path.name[-6:]}")
+    runner = WorkspaceRunner(
+        BwrapSandbox(prewarm=0), root=tmp_path / "runs", repo_roots=[allowed.parent]
+    )
+
+    def services(s, log):
+        executor = WorkspaceExecutor(s, log, runner=runner)
+        return replace(fleet_stack.doubles_factory(s, log), admit=executor.admit)
+
+    orch = Orchestrator(settings, services, resume=False)
+    log = RedisEventLog(redis_url, prefix=settings.prefix)
+    with pytest.raises(InvalidInput, match="outside the configured repository roots"):
+        orch.submit({"id": "s-far", "title": "t", "repo": str(elsewhere)})
+    assert log.read("s-far") == []
+    assert orch.submit({"id": "s-near", "title": "t", "repo": str(allowed)}) == "s-near"
+    assert log.read("s-near")
+    orch.shutdown()
