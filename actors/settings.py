@@ -37,6 +37,11 @@ class OrchestratorSettings(BaseModel):
         ("developer-1", "qa-1", "architect-1"), description="council members for each task"
     )
     rounds: int = Field(1, ge=0, description="critique/revise rounds per council")
+    settle_on_pass: bool = Field(
+        True,
+        description="patch councils also stop when a candidate passes the whole evidence suite "
+        "(critique and revision only while none does); False: only on a supermajority",
+    )
     plan_by_team: bool = Field(
         True,
         description="stories with 2+ criteria: the architect proposes the task DAG and the "

@@ -190,6 +190,7 @@ class RayCouncil:
             roles=roles,
             proposers=proposers(members) or members[:1],
             rounds=self.settings.rounds,
+            settle_on_pass=self.settings.settle_on_pass,
             phase_timeout_s=self.settings.phase_timeout_s,
             rule="evidence",
             seed=retry,

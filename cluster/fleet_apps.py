@@ -170,6 +170,7 @@ class FleetApps:
             llm_base_url=llm_url,
             members=cfg.council.members,
             rounds=cfg.council.rounds,
+            settle_on_pass=cfg.council.settle_on_pass,
             data_dir=str(Path(cfg.data_dir).expanduser()),
         )
         # The gateway's start-up creates the orchestrator from these settings: the same path a

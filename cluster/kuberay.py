@@ -227,6 +227,7 @@ def fleet_settings(cfg: ClusterConfig, models: ModelsConfig) -> Obj:
         "llm_base_url": f"{gateway_url(cfg)}{cfg.serve.llm.route_prefix.rstrip('/')}/v1",
         "members": list(cfg.orchestrator.members),
         "rounds": cfg.orchestrator.rounds,
+        "settle_on_pass": cfg.orchestrator.settle_on_pass,
         "data_dir": cfg.orchestrator.data_dir,
     }
 

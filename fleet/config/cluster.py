@@ -226,6 +226,11 @@ class OrchestratorSpec(Schema):
         ("developer-1", "qa-1", "architect-1"), min_length=1, description="council members"
     )
     rounds: int = Field(1, ge=0, description="critique/revise rounds per council")
+    settle_on_pass: bool = Field(
+        True,
+        description="patch councils also stop when a candidate passes the whole evidence suite "
+        "(critique and revision only while none does); False: only on a supermajority",
+    )
     data_dir: str = Field(
         "/data/swe-fleet",
         pattern=r"^/",

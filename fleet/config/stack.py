@@ -115,6 +115,11 @@ class CouncilSpec(Schema):
         "devops-1/data-1 join by themselves when a task touches their areas)",
     )
     rounds: int = Field(1, ge=0, le=10, description="critique/revise rounds per council")
+    settle_on_pass: bool = Field(
+        True,
+        description="patch councils also stop when a candidate passes the whole evidence suite "
+        "(critique and revision only while none does); False: only on a supermajority",
+    )
 
 
 class FleetConfig(Schema):

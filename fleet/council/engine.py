@@ -436,14 +436,18 @@ def _started(req: DeliberationRequest) -> dict[str, Any]:
 
 def _settled(state: CouncilState) -> bool:
     """Early stop: a supermajority ranks one candidate first (in a patch council, it must also
-    pass the whole evidence suite)."""
+    pass the whole evidence suite); in a patch council with ``settle_on_pass``, also any
+    candidate passing the whole suite (a critique round then only re-litigates a tie that the
+    ballots already break, at 3-4x the proposals' cost)."""
     req = state.request
     ids = [p.id for p in state.current()]
     first = consensus(state.last_ballots(), ids, req.supermajority)
-    if first is None or req.suite is None:
+    if req.suite is None:
         return first is not None
     keys = evidence_keys(state.evidence_of(state.current()), ids, trusted=req.suite.trusted)
-    return bool(keys[first][0] == 1.0)
+    if req.settle_on_pass and any(k[0] == 1.0 for k in keys.values()):
+        return True
+    return first is not None and bool(keys[first][0] == 1.0)
 
 
 def _raise_signal(results: Sequence[Any]) -> None:

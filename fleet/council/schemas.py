@@ -44,6 +44,12 @@ class DeliberationRequest(Contract):
         2 / 3, gt=0.5, le=1.0, description="first-choice share that stops early"
     )
     early_stop: bool = Field(True, description="vote after every round and stop on a supermajority")
+    settle_on_pass: bool = Field(
+        True,
+        description="a patch council's early stop also ends it when a candidate passes the whole "
+        "evidence suite without a supermajority (the ballots choose within the passing tier): "
+        "critique and revision run only when no candidate passes",
+    )
     approval_threshold: int = Field(6, ge=0, le=10, description="a score at or above this approves")
     weights: dict[str, float] = Field(
         default_factory=dict, description="voter id -> vote weight (default 1)"

@@ -152,7 +152,7 @@ def _edit(body: str) -> str:
     return f"I fix add.\ncalc.py\n<<<<<<< SEARCH\n    return a - b\n=======\n    {body}\n>>>>>>> REPLACE\n"
 
 
-def _patch_council(tmp_path, favourite: str, rounds: int = 2):
+def _patch_council(tmp_path, favourite: str, rounds: int = 2, settle_on_pass: bool = True):
     from fleet.adapters.evidence import SandboxEvidence
     from fleet.adapters.git_repo import GitRepo
     from fleet.agents import write_patch
@@ -193,6 +193,7 @@ def _patch_council(tmp_path, favourite: str, rounds: int = 2):
         members=tuple(team),
         proposers=("developer-1", "developer-2", "developer-3"),
         rounds=rounds,
+        settle_on_pass=settle_on_pass,
         rule="evidence",
         suite=suite,
         source=str(repo),
@@ -206,7 +207,8 @@ def _patch_council(tmp_path, favourite: str, rounds: int = 2):
 
 
 def test_a_patch_council_picks_the_patch_that_passes_the_tests_not_the_popular_one(tmp_path):
-    d, log = _patch_council(tmp_path, favourite="developer-2")
+    # the whole protocol (critique and revision although developer-1 passes in round 0)
+    d, log = _patch_council(tmp_path, favourite="developer-2", settle_on_pass=False)
     assert d.winner.endswith(":developer-1") and d.rounds == 2
     assert not d.tally.early_stop  # the popular candidate fails the suite: no early stop
     current = {
@@ -227,6 +229,22 @@ def test_a_patch_council_picks_the_patch_that_passes_the_tests_not_the_popular_o
     assert "test_add" in why[current["developer-2"].id]
     evidence_events = [ev for _, ev in log.read("s-pc") if ev.type == "council.evidence"]
     assert len(evidence_events) >= 6 and all(ev.payload.runs for ev in evidence_events)
+
+
+def test_a_patch_council_settles_on_the_passing_patch_without_a_critique_round(tmp_path):
+    # the default: developer-1 passes the suite (the wrong generated test distrusted) while the
+    # ballots favour developer-2: no supermajority for a passing patch, yet nothing to revise
+    d, log = _patch_council(tmp_path, favourite="developer-2")
+    assert d.tally.early_stop and d.rounds == 0 and not d.critiques
+    assert d.winner == "pc-developer-2:p0:developer-1"
+    assert {p.round for p in d.proposals} == {0}
+    decision = log.read("s-pc")[-1][1].payload
+    assert (
+        "test_add"
+        in {a.proposal_id: a.why_rejected for a in decision.alternatives}[
+            "pc-developer-2:p0:developer-2"
+        ]
+    )
 
 
 def test_a_patch_council_stops_early_when_the_favourite_passes_the_suite(tmp_path):

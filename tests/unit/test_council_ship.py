@@ -128,3 +128,39 @@ def test_a_revision_that_chases_a_wrong_test_does_not_make_it_trusted():
     _revise(state, {f"{QA}::test_right": False, f"{QA}::test_wrong": True,
                     f"{ONLY_WRONG}::test_also_wrong": True})  # fmt: skip
     assert distrusted(state) == (f"{QA}::test_wrong", f"{ONLY_WRONG}::test_also_wrong")
+
+
+def _results(state: CouncilState, author: str, results: dict[str, bool]) -> None:
+    i = next(i for i, e in enumerate(state.evidence) if e.proposal_id == f"d:p0:{author}")
+    passed = sum(results.values())
+    state.evidence[i] = Evidence(
+        proposal_id=f"d:p0:{author}", passed=passed == len(results), tests_passed=passed,
+        tests_failed=len(results) - passed,
+        tests=tuple(Outcome(test_id=t, passed=ok) for t, ok in results.items()),
+    )  # fmt: skip
+
+
+def test_a_candidate_passing_the_whole_suite_settles_the_council_without_a_supermajority():
+    # no ballot has been cast (no supermajority); developer-1 passes every test: with
+    # settle_on_pass (the default) the council stops, without it a critique round follows
+    from fleet.council.engine import _settled
+
+    right, wrong, also = f"{QA}::test_right", f"{QA}::test_wrong", f"{ONLY_WRONG}::test_also_wrong"
+    state = _state()
+    _results(state, "developer-1", {right: True, wrong: True, also: True})
+    _results(state, "developer-2", {right: True, wrong: False, also: False})
+    assert state.request.settle_on_pass and _settled(state)
+    off = state.model_copy(
+        update={"request": state.request.model_copy(update={"settle_on_pass": False})}
+    )
+    assert not _settled(off)
+
+
+def test_no_candidate_passing_the_whole_suite_leaves_the_council_to_critique_and_revise():
+    from fleet.council.engine import _settled
+
+    right, wrong, also = f"{QA}::test_right", f"{QA}::test_wrong", f"{ONLY_WRONG}::test_also_wrong"
+    state = _state()
+    _results(state, "developer-1", {right: True, wrong: False, also: False})
+    _results(state, "developer-2", {right: False, wrong: True, also: False})
+    assert not _settled(state)
