@@ -7,7 +7,9 @@ schedule finds stories in flight even on an idle machine (with all 20 submitted 
 finished there before the last three faults). A PO thread approves the PO gates as they come (like ``fleet run
 --auto-approve``); an observer reads every story's timeline as it grows. Faults, in a seeded
 order: Redis SIGKILLed and restarted on the same data dir (twice), the orchestrator, the
-council, an agent and the sandbox supervisor killed (``ray.kill``: Ray restarts them), and a
+council, an agent and the sandbox supervisor killed (``ray.kill``: Ray restarts them), the
+model replica SIGKILLed (architect-1 calls a real SmolLM2-135M on Serve, ``local-smollm2``; the
+other members are scripted; Serve starts a new replica and the calls in flight retry), and a
 second Ray node - which hosts the fleet's actors (``FLEET_ACTOR_RESOURCE``) - SIGKILLed whole
 (its actors restart on the head). A fault "ends" when its cause is gone: Redis restarted, the
 actor or node killed (the restart and the node-death detection count as recovery).
@@ -35,7 +37,7 @@ Side by side: the same stories' wall time without faults is not re-measured here
 bench_gateway for the fault-free throughput); this run reports its own duration.
 
     .venv/bin/python benchmarks/bench_chaos.py [--stories 20] [--seed 7] [--timeout 1500] [--no-node]
-        [--arrival-s 4] [--phantom]
+        [--arrival-s 4] [--no-llm] [--phantom]
 """
 
 from __future__ import annotations
@@ -64,8 +66,10 @@ os.environ.setdefault("RAY_AUTH_MODE", "disabled")
 FSM = [("BACKLOG", "DRAFT"), ("DRAFT", "DESIGN"), ("DESIGN", "BUILD"), ("BUILD", "TEST")]
 FSM += [("TEST", "DOCS"), ("DOCS", "DONE")]
 GATES = ("scope", "design", "acceptance")
-FAULTS = ("redis", "orchestrator", "council", "agent", "sandbox", "redis", "node")
+FAULTS = ("redis", "orchestrator", "council", "agent", "sandbox", "redis", "node", "llm")
 NODE_RESOURCE = "chaos_worker"
+LLM_APP = "chaosllm"  # the replica's process title: ray::ServeReplica:chaosllm:...
+LLM_MODEL = "local-smollm2"  # the fastest real model to load again (architect-1 calls it)
 
 
 class Chaos:
@@ -105,16 +109,22 @@ class Chaos:
             self.node.start(ray)
             os.environ[PLACEMENT_ENV] = NODE_RESOURCE
         self.prefix, self.ns = "chaos", "swe-fleet-chaos"
+        members: tuple[str, ...] = ("developer-1", "qa-1")
+        real: dict[str, Any] = {}
+        if args.llm:  # architect-1 calls a real model replica on Serve: the llm fault kills it
+            members += ("architect-1",)
+            real = {"role_models": {"architect": LLM_MODEL}, "llm_base_url": self.deploy_llm()}
         self.settings = OrchestratorSettings(
             redis_url=self.server.url,
             prefix=self.prefix,
             graph="chaos",
             namespace=self.ns,
             model="scripted",
-            members=("developer-1", "qa-1"),
+            members=members,
             rounds=1,
             phase_timeout_s=60.0,
             data_dir=str(data / "fleet"),
+            **real,
         )
         self.orch_name = "orchestrator-chaos"
         self.orch = spawn_orchestrator(self.settings, name=self.orch_name, namespace=self.ns)
@@ -130,6 +140,18 @@ class Chaos:
         self.submitted: list[str] = []
         self.trace: list[dict[str, Any]] = []  # every event seen (--trace)
         self.stop = threading.Event()
+
+    def deploy_llm(self) -> str:
+        """Serve's proxy on a free loopback port and the real model's app; its OpenAI base URL."""
+        from ray import serve
+
+        from cluster.graphserver import free_port
+        from fleet.config import load
+        from serve_apps.llm import deploy_llm
+
+        serve.start(http_options={"host": "127.0.0.1", "port": free_port()})
+        return str(deploy_llm(load("models.yaml"), LLM_MODEL, route_prefix=f"/{LLM_APP}",
+                              app_name=LLM_APP))  # fmt: skip
 
     # ------------------------------------------------------------------ helpers
     def call(self, method: str, *args: Any) -> Any:
@@ -232,6 +254,17 @@ class Chaos:
             from cluster.graphserver import GraphServer
 
             GraphServer(data_dir=self.server.data_dir, port=self.server.port).start()
+        elif kind == "llm":
+            if not self.args.llm:
+                return
+            from fault_tools import pids_titled
+
+            pids = pids_titled(f"ray::ServeReplica:{LLM_APP}:")
+            for pid in pids:  # SIGKILL: Serve's controller notices and starts a new replica
+                os.kill(pid, signal.SIGKILL)
+            if not pids:
+                print("  llm: no replica process found; skipped", flush=True)
+                return
         elif kind == "node":
             if self.node is None:
                 return
@@ -423,6 +456,12 @@ def main() -> None:
         help="seconds between story submissions (0: all at once, as before 2026-11-23)",
     )
     p.add_argument("--no-node", dest="node", action="store_false", help="no worker node fault")
+    p.add_argument(
+        "--no-llm",
+        dest="llm",
+        action="store_false",
+        help="no model replica (architect-1 and the llm fault left out)",
+    )
     p.add_argument("--trace", help="write every event seen and the faults to this JSON file")
     p.add_argument(
         "--phantom",
