@@ -68,7 +68,9 @@ class Orchestrator:
         """Record a new story and start driving it; returns its id."""
         story = Story.model_validate(story)
         if self.services.admit is not None:
-            self.services.admit(story)  # InvalidInput (the gateway: 400) before anything is recorded
+            self.services.admit(
+                story
+            )  # InvalidInput (the gateway: 400) before anything is recorded
         commands.create_story(self.log, story, clock=self.clock)
         self.wake(story.id)
         return story.id
