@@ -38,7 +38,16 @@ class Agreement:
 
 
 def _trusted(test_id: str, trusted: Sequence[str]) -> bool:
-    return any(test_id.startswith(p) for p in trusted)
+    """``test_id`` is under one of the ``trusted`` prefixes (``tests/test_x.py::``). A test in a
+    class has the junit id ``tests/test_x/TestCls.py::test_a`` (pytest's classname
+    ``tests.test_x.TestCls`` says nothing of where the module ends), so a file prefix also matches
+    by dotted module name."""
+    dotted = test_id.split("::", 1)[0].removesuffix(".py").replace("/", ".") + "."
+    return any(
+        test_id.startswith(p)
+        or (p.endswith(".py::") and dotted.startswith(p[:-5].replace("/", ".") + "."))
+        for p in trusted
+    )
 
 
 def agree(

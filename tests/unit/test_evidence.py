@@ -79,6 +79,19 @@ def test_a_trusted_test_is_never_distrusted():
     assert found.distrusted == () and found.full == {"c1": False, "c2": False}
 
 
+def test_a_repository_test_in_a_class_is_trusted_like_the_rest_of_its_file():
+    # junit names a test in a class by its dotted classname: tests/test_more.py::FirstTests::
+    # test_e comes back as tests/test_more/FirstTests.py::test_e. Every candidate fails it (the
+    # task's function is wrong in all of them): it must still count, not be distrusted as a
+    # wrong generated test (more-itertools `first` shipped failing 3 of its package's tests).
+    cls = "tests/test_more/FirstTests.py::test_e"
+    evidence = [_ev("c1", {cls: False, "t1": True}), _ev("c2", {cls: False, "t1": True})]
+    found = agree(evidence, trusted=("tests/test_more.py::",))
+    assert found.distrusted == () and found.full == {"c1": False, "c2": False}
+    assert found.weights[cls] == 1.0
+    assert agree(evidence, trusted=("tests/test_mo.py::",)).distrusted == (cls,)
+
+
 def test_evidence_tiers_outrank_votes():
     evidence = [_ev("c1", {"t1": True, "t2": False}), _ev("c2", {"t1": True, "t2": True})]
     keys = evidence_keys(evidence, ["c1", "c2", "c3"])
