@@ -8,8 +8,9 @@ finished there before the last three faults). A PO thread approves the PO gates 
 --auto-approve``); an observer reads every story's timeline as it grows. Faults, in a seeded
 order: Redis SIGKILLed and restarted on the same data dir (twice), the orchestrator, the
 council, an agent and the sandbox supervisor killed (``ray.kill``: Ray restarts them), the
-model replica SIGKILLed (architect-1 calls a real SmolLM2-135M on Serve, ``local-smollm2``; the
-other members are scripted; Serve starts a new replica and the calls in flight retry), and a
+model replica SIGKILLed (in every 5th story, ``--llm-every``, architect-1 calls a real
+SmolLM2-135M on Serve, ``local-smollm2``, through the story's model override; every other call is
+scripted; Serve starts a new replica and the calls in flight retry), and a
 second Ray node - which hosts the fleet's actors (``FLEET_ACTOR_RESOURCE``) - SIGKILLed whole
 (its actors restart on the head). A fault "ends" when its cause is gone: Redis restarted, the
 actor or node killed (the restart and the node-death detection count as recovery).
@@ -69,7 +70,7 @@ GATES = ("scope", "design", "acceptance")
 FAULTS = ("redis", "orchestrator", "council", "agent", "sandbox", "redis", "node", "llm")
 NODE_RESOURCE = "chaos_worker"
 LLM_APP = "chaosllm"  # the replica's process title: ray::ServeReplica:chaosllm:...
-LLM_MODEL = "local-smollm2"  # the fastest real model to load again (architect-1 calls it)
+LLM_MODEL = "local-smollm2"  # the fastest real model to load again
 
 
 class Chaos:
@@ -111,9 +112,11 @@ class Chaos:
         self.prefix, self.ns = "chaos", "swe-fleet-chaos"
         members: tuple[str, ...] = ("developer-1", "qa-1")
         real: dict[str, Any] = {}
-        if args.llm:  # architect-1 calls a real model replica on Serve: the llm fault kills it
-            members += ("architect-1",)
-            real = {"role_models": {"architect": LLM_MODEL}, "llm_base_url": self.deploy_llm()}
+        if args.llm:  # every --llm-every-th story's architect calls a real model replica on Serve
+            members += (
+                "architect-1",
+            )  # (the others' is scripted); the llm fault kills the replica
+            real = {"llm_base_url": self.deploy_llm()}
         self.settings = OrchestratorSettings(
             redis_url=self.server.url,
             prefix=self.prefix,
@@ -213,6 +216,8 @@ class Chaos:
         for i, sid in enumerate(self.ids):
             if i and self.stop.wait(self.args.arrival_s):
                 return
+            real = self.args.llm and i % self.args.llm_every == 0
+            story = {**story, "models": {"architect": LLM_MODEL} if real else {}}
             # as a client would: retry a submit that met a fault until the story exists
             while self.call("submit", {**story, "id": sid, "repo": self.repo}) is None:
                 if self.exists(sid) or self.stop.wait(1.0):
@@ -461,6 +466,13 @@ def main() -> None:
         dest="llm",
         action="store_false",
         help="no model replica (architect-1 and the llm fault left out)",
+    )
+    p.add_argument(
+        "--llm-every",
+        type=int,
+        default=5,
+        help="every Nth story's architect calls the real model (the rest: scripted); with all 20 "
+        "on one 2-core replica the model's queue, not recovery, sets the p95 (56 s with no fault)",
     )
     p.add_argument("--trace", help="write every event seen and the faults to this JSON file")
     p.add_argument(
