@@ -2,10 +2,10 @@
 
 Starts its own local Ray (``address="local"``), its own Redis+FalkorDB (AOF, own data dir) and
 the real orchestrator actor, council actor, role agents, sandbox supervisor (bubblewrap) and
-workspace runner. The stories arrive ``--arrival-s`` apart (default 4 s), so every fault of the
-schedule finds stories in flight even on an idle machine (with all 20 submitted at once, they
-finished there before the last three faults). A PO thread approves the PO gates as they come (like ``fleet run
---auto-approve``); an observer reads every story's timeline as it grows. Faults, in a seeded
+workspace runner. The stories arrive ``--arrival-s`` apart (default 4 s) and a fault waits (up
+to 30 s) for a story in flight, so every fault of the schedule finds one even on an idle
+machine (with all 20 submitted at once, they finished there before the last three faults). A
+PO thread approves the PO gates as they come (like ``fleet run --auto-approve``); an observer reads every story's timeline as it grows. Faults, in a seeded
 order: Redis SIGKILLed and restarted on the same data dir (twice), the orchestrator, the
 council, an agent and the sandbox supervisor killed (``ray.kill``: Ray restarts them), the
 model replica SIGKILLed (in every 5th story, ``--llm-every``, architect-1 calls a real
@@ -234,6 +234,14 @@ class Chaos:
         done = self.terminal()
         return [s for s in list(self.submitted) if s not in done]
 
+    def await_flight(self, timeout: float = 30.0) -> None:
+        """Until a story is in flight (a fault on no story measures nothing), or all arrived."""
+        deadline = time.monotonic() + timeout
+        while not self.in_flight() and len(self.submitted) < len(self.ids):
+            if time.monotonic() > deadline:
+                return
+            time.sleep(0.2)
+
     # ------------------------------------------------------------------ faults
     def actor(self, name: str, timeout: float = 600.0) -> Any:
         """The named actor once it exists (the sandbox supervisor appears at the first build)."""
@@ -248,6 +256,7 @@ class Chaos:
     def inject(self, kind: str) -> None:
         from actors.agent import agent_actor_name
 
+        self.await_flight()
         affected = self.in_flight()
         start, wall = time.monotonic(), time.time()
         end = None
