@@ -5,7 +5,8 @@ the real orchestrator actor, council actor, role agents, sandbox supervisor (bub
 workspace runner. The stories arrive ``--arrival-s`` apart (default 4 s) and a fault waits (up
 to 30 s) for a story in flight, so every fault of the schedule finds one even on an idle
 machine (with all 20 submitted at once, they finished there before the last three faults). A
-PO thread approves the PO gates as they come (like ``fleet run --auto-approve``); an observer reads every story's timeline as it grows. Faults, in a seeded
+PO thread approves the PO gates as they come (like ``fleet run --auto-approve``); an observer
+reads every story's timeline as it grows. Faults, in a seeded
 order: Redis SIGKILLed and restarted on the same data dir (twice), the orchestrator, the
 council, an agent and the sandbox supervisor killed (``ray.kill``: Ray restarts them), the
 model replica SIGKILLed (in every 5th story, ``--llm-every``, architect-1 calls a real
@@ -112,10 +113,8 @@ class Chaos:
         self.prefix, self.ns = "chaos", "swe-fleet-chaos"
         members: tuple[str, ...] = ("developer-1", "qa-1")
         real: dict[str, Any] = {}
-        if args.llm:  # every --llm-every-th story's architect calls a real model replica on Serve
-            members += (
-                "architect-1",
-            )  # (the others' is scripted); the llm fault kills the replica
+        if args.llm:  # architect-1 of every --llm-every-th story calls the model replica on Serve
+            members += ("architect-1",)  # (the others' is scripted); the llm fault kills it
             real = {"llm_base_url": self.deploy_llm()}
         self.settings = OrchestratorSettings(
             redis_url=self.server.url,
