@@ -318,11 +318,11 @@ class WorkspaceExecutor:
                     sandbox=s.sandbox.model_dump(),
                 ).check_health.remote()
             )
-            self._runner = WorkspaceRunner(
-                SupervisorSandbox(name, s.namespace),
-                root=Path(s.data_dir or "~/.swe-fleet").expanduser() / "workspaces",
-            )
+            self._runner = WorkspaceRunner(SupervisorSandbox(name, s.namespace), root=self._root())
         return self._runner
+
+    def _root(self) -> Path:
+        return Path(self.settings.data_dir or "~/.swe-fleet").expanduser() / "workspaces"
 
     def admit(self, story: Story) -> None:
         """Refuse at submit a repository the runner would refuse at its first clone (a local
@@ -337,7 +337,7 @@ class WorkspaceExecutor:
             roots = (*runner.repo_roots, str(runner.root))
             private = runner.allow_private_urls
         else:  # the runner this executor builds (``runner()``), without starting its sandbox
-            root = Path(self.settings.data_dir or "~/.swe-fleet").expanduser() / "workspaces"
+            root = self._root()
             roots, private = (*default_roots(root), str(root)), False
         git_host.check_source(story.repo, local_roots=roots, allow_private=private)
 

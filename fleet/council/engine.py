@@ -16,7 +16,7 @@ from typing import Any, Protocol
 
 from fleet.contracts import Deliberation, Evidence, FleetEvent, Proposal, RunContext
 from fleet.council.member import mix
-from fleet.council.outcome import count, decide, gather_evidence, record, ship
+from fleet.council.outcome import count, decide, gather_evidence, judges, record, ship
 from fleet.council.protocol import CouncilState, make_ballot, make_critique, make_proposal, plan
 from fleet.council.schemas import Brief, DeliberationRequest, Step
 from fleet.council.tally import consensus, evidence_keys
@@ -444,10 +444,16 @@ def _settled(state: CouncilState) -> bool:
     first = consensus(state.last_ballots(), ids, req.supermajority)
     if req.suite is None:
         return first is not None
-    keys = evidence_keys(state.evidence_of(state.current()), ids, trusted=req.suite.trusted)
+    # the keys the tally will use: every version of the candidates, tests weighed by the first
+    # proposals (a revision that chased a wrong test does not pass "the whole suite")
+    every = [p.id for p in state.candidates()]
+    keys = evidence_keys(
+        state.evidence_of(state.candidates()), every, trusted=req.suite.trusted,
+        judges=judges(state),
+    )  # fmt: skip
     if req.settle_on_pass and any(k[0] == 1.0 for k in keys.values()):
         return True
-    return first is not None and bool(keys[first][0] == 1.0)
+    return first is not None and keys.get(first, (0.0,))[0] == 1.0
 
 
 def _raise_signal(results: Sequence[Any]) -> None:
