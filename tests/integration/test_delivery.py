@@ -134,9 +134,11 @@ def test_a_push_to_a_url_with_credentials_is_refused_at_submit(real_stack, clien
     assert "token" not in r.text.replace("credentials", "")
 
 
-def test_diff_before_any_commit_is_404(real_stack, client):
-    body = {**SAMPLE_STORY, "id": "deliver-none", "repo": "/nonexistent/x"}
-    client.post(f"{real_stack.base_url}/stories", json=body, headers=real_stack.headers())
+def test_diff_before_any_commit_is_404(real_stack, client, tmp_path):
+    # Under the repository roots (admitted), but no repository: the story never commits.
+    body = {**SAMPLE_STORY, "id": "deliver-none", "repo": str(tmp_path / "not-a-repo")}
+    r = client.post(f"{real_stack.base_url}/stories", json=body, headers=real_stack.headers())
+    assert r.status_code == 201, r.text
     r = client.get(
         f"{real_stack.base_url}/stories/deliver-none/diff", headers=real_stack.headers("viewer")
     )
