@@ -393,8 +393,24 @@ ARMS: dict[str, Callable[[list[BenchTask], EngineChat, argparse.Namespace], ArmR
 }
 
 
+def _ids(spec: str) -> list[int]:
+    """``"10,20,64-65"`` -> ``[10, 20, 64, 65]``, every id in the development set 0..79."""
+    out: list[int] = []
+    for part in filter(None, (p.strip() for p in spec.split(","))):
+        lo, _, hi = part.partition("-")
+        if not lo.isdigit() or (hi and not hi.isdigit()):
+            raise ValueError(f"{part!r} is not an id or a range like 64-65")
+        out += range(int(lo), int(hi or lo) + 1)
+    if any(not 0 <= i < 80 for i in out):
+        raise ValueError("ids must stay in 0..79: HumanEval 80-163 are reserved for acceptance")
+    return out
+
+
 def _task_list(args: argparse.Namespace) -> list[BenchTask]:
-    tasks = humaneval_tasks(args.limit, args.start)
+    if args.ids:
+        tasks = [t for i in args.ids for t in humaneval_tasks(1, i)]
+    else:
+        tasks = humaneval_tasks(args.limit, args.start)
     if args.repo_limit:
         from repo_tasks import repo_tasks
 
@@ -406,14 +422,19 @@ def _task_list(args: argparse.Namespace) -> list[BenchTask]:
     return tasks
 
 
-def main(argv: list[str] | None = None) -> int:
-    global MODEL_PATH
+def _parse(argv: list[str] | None) -> tuple[argparse.Namespace, list[str]]:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument(
         "--arm", default="all", help=f"one of {', '.join(ARMS)}, several joined by commas, or all"
     )
     ap.add_argument("--limit", type=int, default=20, help="HumanEval problems (ids from 0; max 80)")
     ap.add_argument("--start", type=int, default=0, help="first HumanEval id (a slice: 0..79)")
+    ap.add_argument(
+        "--ids", default="", help="HumanEval ids instead of --start/--limit, e.g. 10,20,64-65"
+    )
+    ap.add_argument(
+        "--rounds", type=int, default=2, help="council critique/revise rounds (with settle_on_pass)"
+    )
     ap.add_argument("--repo-limit", type=int, default=10, help="repository tasks (0: none)")
     ap.add_argument("--repo-start", type=int, default=0, help="first repository task (a slice)")
     ap.add_argument("--model", default=DEFAULT_MODEL, help="GGUF of the model under test")
@@ -427,6 +448,18 @@ def main(argv: list[str] | None = None) -> int:
         ap.error(f"unknown arm in {args.arm!r}; valid: {', '.join(ARMS)}, all")
     if not 0 <= args.start < 80 or not 0 <= args.limit <= 80:
         ap.error("--start/--limit must stay in 0..79: HumanEval 80-163 are reserved for acceptance")
+    try:
+        args.ids = _ids(args.ids)
+    except ValueError as exc:
+        ap.error(f"--ids: {exc}")
+    if not 0 <= args.rounds <= 10:
+        ap.error("--rounds must be in 0..10")
+    return args, arms
+
+
+def main(argv: list[str] | None = None) -> int:
+    global MODEL_PATH
+    args, arms = _parse(argv)
     MODEL_PATH = args.model
     print(f"== loading {args.model}", flush=True)
     chat = EngineChat(args.model, threads=args.threads)

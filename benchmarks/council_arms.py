@@ -8,8 +8,9 @@ clean copy per candidate (``SandboxEvidence``).
   members, prompts, ``write_patch``, evidence runs, critique with results, revision, ballots and
   ``evidence`` tally of the story path, without Ray): developer-1..3 (greedy, 0.2, 0.7:
   ``developer_temperature``; 2 and 3 begin with the function's continuation,
-  ``continues_first``; each its own style line), qa-1 and architect-1, one critique/revise
-  round, early stop. The winner's
+  ``continues_first``; each its own style line), qa-1 and architect-1, ``--rounds``
+  critique/revise rounds (default 2), early stop (``settle_on_pass``: a vote after which a
+  candidate passes the whole evidence suite ends it). The winner's
   patch then goes through the fleet's build path (``fleet_build`` with the winner: the executor
   applies exactly that patch, the workspace runner tests, gates and commits it) and the committed
   tree is judged.
@@ -100,7 +101,7 @@ def _team(chat: Any, ledger: dict[str, int]) -> dict[str, Any]:
     }
 
 
-def _council(task: Any, chat: Any, root: Path) -> tuple[Proposal | None, int, Any]:
+def _council(task: Any, chat: Any, root: Path, rounds: int) -> tuple[Proposal | None, int, Any]:
     from fleet.council import Council, DeliberationRequest
     from fleet.council.local import local_gather
     from fleet.fakes import FakeClock, InMemoryEventLog
@@ -120,7 +121,7 @@ def _council(task: Any, chat: Any, root: Path) -> tuple[Proposal | None, int, An
         task=f"{task.story.title}\n{task.story.description}",
         members=tuple(team),
         proposers=tuple(DEVELOPERS),
-        rounds=1,
+        rounds=rounds,
         rule="evidence",
         suite=suite,
         source=str(repo),
@@ -217,7 +218,7 @@ def arm_council(tasks: list[Any], chat: Any, args: argparse.Namespace) -> Any:
         t0 = time.monotonic()
         with tempfile.TemporaryDirectory(prefix="bench-council-") as tmp:
             try:
-                winner, tokens, _ = _council(task, chat, Path(tmp) / "c")
+                winner, tokens, _ = _council(task, chat, Path(tmp) / "c", args.rounds)
                 ok, detail = _build(task, chat, winner, Path(tmp) / "c" / "repo", Path(tmp) / "b")
             except Exception as exc:  # a crashed council is a failed task, reported
                 ok, detail, tokens = False, f"{type(exc).__name__}: {exc}"[:200], 0
