@@ -210,6 +210,30 @@ def _build(
     return task.judge(tree)
 
 
+def _oracle(task: Any, d: Any, root: Path) -> str:
+    """Diagnostics (not a score): each candidate version's round, whether it passed the evidence
+    suite, and whether it passes the hidden tests -- so a loss can be told apart as a selection
+    miss (a passing candidate was there) or a generation miss (none was)."""
+    import shutil
+    import subprocess
+
+    from fleet.evidence import agree
+
+    keys = agree(d.evidence).full if d.evidence else {}
+    out = []
+    for p in d.proposals:
+        if p.patch is None:
+            continue
+        tree = root / f"oracle-{len(out)}"
+        shutil.copytree(root / "c" / "repo", tree)
+        applied = subprocess.run(["git", "-C", str(tree), "apply", "-"], input=p.patch.diff,
+                                 text=True, capture_output=True)  # fmt: skip
+        hidden = applied.returncode == 0 and task.judge(tree)[0]
+        mark = "W" if p.id == d.winner else ""
+        out.append(f"{mark}r{p.round}:{p.author}:ev={int(keys.get(p.id, False))}/hid={int(hidden)}")
+    return " ".join(out)
+
+
 def arm_council(tasks: list[Any], chat: Any, args: argparse.Namespace) -> Any:
     from bench_agents import ArmResult, _count
 
@@ -218,7 +242,9 @@ def arm_council(tasks: list[Any], chat: Any, args: argparse.Namespace) -> Any:
         t0 = time.monotonic()
         with tempfile.TemporaryDirectory(prefix="bench-council-") as tmp:
             try:
-                winner, tokens, _ = _council(task, chat, Path(tmp) / "c", args.rounds)
+                winner, tokens, d = _council(task, chat, Path(tmp) / "c", args.rounds)
+                if task.kind == "humaneval":
+                    print(f"  council {task.id} candidates: {_oracle(task, d, Path(tmp))}")
                 ok, detail = _build(task, chat, winner, Path(tmp) / "c" / "repo", Path(tmp) / "b")
             except Exception as exc:  # a crashed council is a failed task, reported
                 ok, detail, tokens = False, f"{type(exc).__name__}: {exc}"[:200], 0
