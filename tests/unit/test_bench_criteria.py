@@ -29,3 +29,17 @@ def test_the_last_example_is_a_criterion_without_the_docstring_quotes():
 def test_a_multi_line_result_is_not_a_criterion():
     prompt = 'def f(x):\n    """\n    >>> f(1)\n    1\n    2\n    """\n'
     assert criteria_of(prompt, "f") == ()
+
+
+def test_ids_take_lists_and_ranges_and_refuse_the_reserved_problems():
+    from bench_agents import _ids
+
+    assert _ids("10, 20,64-66") == [10, 20, 64, 65, 66]
+    assert _ids("") == []
+    for bad, why in (("79-80", "reserved"), ("x", "not an id"), ("3-y", "not an id")):
+        try:
+            _ids(bad)
+        except ValueError as exc:
+            assert why in str(exc)
+        else:
+            raise AssertionError(f"{bad!r} was accepted")
