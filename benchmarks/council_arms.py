@@ -219,7 +219,10 @@ def _oracle(task: Any, d: Any, root: Path) -> str:
 
     from fleet.evidence import agree
 
-    keys = agree(d.evidence).full if d.evidence else {}
+    # the tally's own view: trusted repository tests, generated tests weighed by the first proposals
+    trusted = _ROUND0[task.id][3].trusted if task.id in _ROUND0 else ()
+    first = [p.id for p in d.proposals if p.round == 0]
+    keys = agree(d.evidence, trusted=trusted, judges=first).full if d.evidence else {}
     out = []
     for p in d.proposals:
         if p.patch is None:
