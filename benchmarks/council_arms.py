@@ -222,7 +222,12 @@ def _oracle(task: Any, d: Any, root: Path) -> str:
     # the tally's own view: trusted repository tests, generated tests weighed by the first proposals
     trusted = _ROUND0[task.id][3].trusted if task.id in _ROUND0 else ()
     first = [p.id for p in d.proposals if p.round == 0]
-    keys = agree(d.evidence, trusted=trusted, judges=first).full if d.evidence else {}
+    authors = {p.id: p.author for p in d.proposals}
+    found = (
+        agree(d.evidence, trusted=trusted, judges=first, authors=authors) if d.evidence else None
+    )
+    keys = found.full if found else {}
+    alike = found.behaviour if found else {}
     out = []
     for p in d.proposals:
         if p.patch is None:
@@ -233,7 +238,10 @@ def _oracle(task: Any, d: Any, root: Path) -> str:
                                  text=True, capture_output=True)  # fmt: skip
         hidden = applied.returncode == 0 and task.judge(tree)[0]
         mark = "W" if p.id == d.winner else ""
-        out.append(f"{mark}r{p.round}:{p.author}:ev={int(keys.get(p.id, False))}/hid={int(hidden)}")
+        out.append(
+            f"{mark}r{p.round}:{p.author}:ev={int(keys.get(p.id, False))}/hid={int(hidden)}"
+            f"/alike={alike.get(p.id, 0)}"
+        )
     return " ".join(out)
 
 

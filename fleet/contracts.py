@@ -125,6 +125,10 @@ class TestOutcome(Contract):
     test_id: str = Field(description="pytest node id of the evidence test")
     passed: bool
     excerpt: str = Field("", description="short failure excerpt (empty when passed)")
+    probe: str | None = Field(
+        None, description="a probe's call (fleet/evidence/probes.py): an observation, not a test"
+    )
+    observed: str = Field("", description="what the probe's call did: returns X, raises E, timeout")
 
 
 # --------------------------------------------------------------------------- council
@@ -194,6 +198,10 @@ class Evidence(Contract):
         default=(), description="per-test results, evidence suite"
     )
     patch_hash: str | None = Field(None, description="sha256 of the patch diff the run applied")
+    observed: dict[str, str] = Field(
+        default_factory=dict,
+        description="probe call -> what it did (returns X / raises E / timeout); not tests",
+    )
     runs: tuple[str, ...] = Field(
         default=(), description="ids of the sandbox runs (ToolExecution) that produced it"
     )

@@ -136,8 +136,8 @@ class SandboxEvidence:
                 return evidence_of(
                     pid, (), digest=digest, detail=f"{note}does not apply: {problem}"[:600]
                 )
-            if suite.files:
-                self.workspaces.apply(ws, dict(suite.files))
+            if suite.files or suite.probes:
+                self.workspaces.apply(ws, {**suite.files, **suite.probes})
             return self._pytest(pid, ws, digest, suite, ctx, note)
         finally:
             if not self.keep:

@@ -24,6 +24,7 @@ from fleet.council.writer import Writer, snapshot
 from fleet.errors import ControlSignal, QuorumLost, SandboxUnavailable, UserError
 from fleet.events import make_event
 from fleet.evidence.agreement import agree
+from fleet.evidence.probes import contested
 from fleet.evidence.suite import EvidenceSuite
 from fleet.ports import Clock, EventLog, Sandbox
 
@@ -438,7 +439,9 @@ def _settled(state: CouncilState) -> bool:
     """Early stop: a supermajority ranks one candidate first (in a patch council, it must also
     pass the whole evidence suite); in a patch council with ``settle_on_pass``, also any
     candidate passing the whole suite (a critique round then only re-litigates a tie that the
-    ballots already break, at 3-4x the proposals' cost)."""
+    ballots already break, at 3-4x the proposals' cost). Never while the passing candidates are
+    *contested*: they return different values on a probe and no behaviour has a majority of
+    their authors (one of them is wrong, and the suite cannot tell which)."""
     req = state.request
     ids = [p.id for p in state.current()]
     first = consensus(state.last_ballots(), ids, req.supermajority)
@@ -447,11 +450,15 @@ def _settled(state: CouncilState) -> bool:
     # the keys the tally will use: every version of the candidates, tests weighed by the first
     # proposals (a revision that chased a wrong test does not pass "the whole suite")
     every = [p.id for p in state.candidates()]
+    authors = {p.id: p.author for p in state.candidates()}
+    shown = state.evidence_of(state.candidates())
     keys = evidence_keys(
-        state.evidence_of(state.candidates()), every, trusted=req.suite.trusted,
-        judges=judges(state),
-    )  # fmt: skip
-    if req.settle_on_pass and any(k[0] == 1.0 for k in keys.values()):
+        shown, every, trusted=req.suite.trusted, judges=judges(state), authors=authors
+    )
+    passing = [c for c in every if keys[c][0] == 1.0]
+    if contested({e.proposal_id: e for e in shown}, passing, authors):
+        return False  # passing candidates disagree on a probe: the pass settles nothing yet
+    if req.settle_on_pass and passing:
         return True
     return first is not None and keys.get(first, (0.0,))[0] == 1.0
 

@@ -80,6 +80,7 @@ def count(state: CouncilState) -> Tally:
         early_stop=state.stopped_early,
         trusted=req.suite.trusted if req.suite else (),
         judges=judges(state),
+        authors={p.id: p.author for p in candidates},
     )
 
 
@@ -145,6 +146,7 @@ def decide(state: CouncilState, result: Tally, *, at_ms: int) -> Decision:
     ``why`` names the evidence tests the candidates disagreed with (distrusted)."""
     req = state.request
     current = {p.id: p for p in state.candidates()}
+    authors = {pid: p.author for pid, p in current.items()}
     win = current[result.winner]
     shown = state.evidence_of(list(current.values()))
     trusted = req.suite.trusted if req.suite else ()
@@ -157,9 +159,10 @@ def decide(state: CouncilState, result: Tally, *, at_ms: int) -> Decision:
         base=req.evidence_base,
         trusted=trusted,
         judges=judges(state),
+        authors=authors,
     )
     tiers = (
-        evidence_keys(shown, list(current), trusted=trusted, judges=judges(state))
+        evidence_keys(shown, list(current), trusted=trusted, judges=judges(state), authors=authors)
         if req.rule == "evidence"
         else {}
     )

@@ -20,6 +20,7 @@ from typing import Any, Protocol
 
 from fleet.contracts import ChatMessage, ChatResponse, Evidence, Patch, Proposal
 from fleet.council.schemas import Brief
+from fleet.evidence.probes import differences
 from fleet.evidence.suite import without
 
 DIFF_CLIP = 1_500  # characters of another candidate's diff shown in a prompt
@@ -151,6 +152,14 @@ def evidence_by_id(brief: Brief) -> dict[str, Evidence]:
     return {e.proposal_id: e for e in brief.evidence}
 
 
+def differs(brief: Brief, target: Proposal) -> list[str]:
+    """Where ``target`` returns other values than the other candidates on the probes (inputs
+    near the examples, ``fleet/evidence/probes.py``): evidence that one of them is wrong."""
+    ev = evidence_by_id(brief)
+    others = {p.author: ev.get(p.id) for p in brief.proposals if p.author != target.author}
+    return differences(ev.get(target.id), others)
+
+
 def revise_notes(brief: Brief, own: Proposal) -> list[str]:
     """What a reviser reads after the task: its patch, its failing tests, the critiques, the
     other candidates with their results (the request's instruction follows)."""
@@ -163,6 +172,7 @@ def revise_notes(brief: Brief, own: Proposal) -> list[str]:
         else "(none: your last attempt failed)",
     ]
     parts += [f"- FAILS {f}" for f in failing(mine, brief.distrusted)[:6]]
+    parts += [f"- DIFFERS {d}" for d in differs(brief, own)]
     if brief.critiques:
         parts.append("Critiques of your patch:")
         parts += [f"- {c.author} ({c.severity}): {c.content[:300]}" for c in brief.critiques]
@@ -175,6 +185,12 @@ def revise_notes(brief: Brief, own: Proposal) -> list[str]:
     parts.append(
         "Improve your change: fix the failing tests and the critiques' points "
         "(a test marked distrusted may itself be wrong)."
+        + (
+            " Where candidates return different values (DIFFERS), work out from the task what "
+            "the right result for that input is, and make your code return it."
+            if differs(brief, own)
+            else ""
+        )
     )
     return parts
 
@@ -184,15 +200,21 @@ def critique_job(brief: Brief, target: Proposal, focus: str) -> str:
     the failing test", a small model named one of a candidate that passed them all)."""
     ev = evidence_by_id(brief).get(target.id)
     clean = ev is not None and ev.tests and not failing(ev)
+    other = differs(brief, target)
     ask = (
-        "It passes all its tests: name an input case it gets wrong that the tests do not check, "
-        "or say that it looks correct."
+        "It passes all its tests, but returns other values than another candidate on the "
+        "inputs below: say which result the task asks for on one of them."
+        if clean and other
+        else "It passes all its tests: name an input case it gets wrong that the tests do not "
+        "check, or say that it looks correct."
         if clean
         else "Be concrete: name the failing test or the input case it gets wrong."
     )
+    shown = candidate(target, ev, brief.distrusted, brief.evidence_files)
+    shown += "".join(f"\n- DIFFERS {d}" for d in other)
     return (
         f"Review this candidate change. Look for: {focus}.\n"
-        f"{candidate(target, ev, brief.distrusted, brief.evidence_files)}\n"
+        f"{shown}\n"
         f"{ask} Give a severity and one short comment."
     )
 
@@ -203,7 +225,13 @@ def cited(comment: str, brief: Brief, target: Proposal) -> str:
     fails = failing(ev, brief.distrusted)
     if ev is None:
         return comment
-    facts = f"[{status(ev)}" + (f"; fails {'; '.join(fails[:2])}" if fails else "") + "]"
+    other = differs(brief, target)
+    facts = (
+        f"[{status(ev)}"
+        + (f"; fails {'; '.join(fails[:2])}" if fails else "")
+        + (f"; differs {'; '.join(other[:2])}" if other else "")
+        + "]"
+    )
     return f"{comment} {facts}"[:600]
 
 

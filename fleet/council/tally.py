@@ -112,17 +112,19 @@ def evidence_keys(
     *,
     trusted: Sequence[str] = (),
     judges: Sequence[str] | None = None,
+    authors: Mapping[str, str] | None = None,
 ) -> dict[str, tuple[float, ...]]:
     """Each candidate's evidence tier as a sort key (higher is better).
 
     Per-test evidence (patch councils): (passes the whole suite, agreement-weighted share of the
-    suite passed, consensus set size), with a candidate without evidence at the bottom. Command
+    suite passed, authors whose passing candidates behave alike on the probes, consensus set
+    size), with a candidate without evidence at the bottom. Command
     evidence: the three tiers of :func:`evidence_tiers`.
     """
     mine = [e for e in evidence if e.proposal_id in candidates]
     if not any(e.tests or e.patch_hash for e in mine):
         return {c: (float(t),) for c, t in evidence_tiers(mine, candidates).items()}
-    found = agree(mine, trusted=trusted, judges=judges)
+    found = agree(mine, trusted=trusted, judges=judges, authors=authors)
     return {c: tuple(float(k) for k in found.key(c)) for c in candidates}
 
 
@@ -136,6 +138,7 @@ def rank(
     base: str = "borda",
     trusted: Sequence[str] = (),
     judges: Sequence[str] | None = None,
+    authors: Mapping[str, str] | None = None,
 ) -> tuple[list[str], Scores, str | None]:
     """Every candidate best first, the rule's scores, and what broke the decisive tie (if any)."""
     if rule not in RULES:
@@ -150,7 +153,7 @@ def rank(
     firsts = plurality(ballots, candidates, w)
     points = borda(ballots, candidates, w)
     tiers: dict[str, tuple[float, ...]] = (
-        evidence_keys(evidence, candidates, trusted=trusted, judges=judges)
+        evidence_keys(evidence, candidates, trusted=trusted, judges=judges, authors=authors)
         if rule == "evidence"
         else {c: (1.0,) for c in candidates}
     )
@@ -186,12 +189,13 @@ def tally(
     early_stop: bool = False,
     trusted: Sequence[str] = (),
     judges: Sequence[str] | None = None,
+    authors: Mapping[str, str] | None = None,
 ) -> Tally:
     """Count ``ballots`` over ``candidates`` (proposal ids in member order) with ``rule``
     (``judges``: the candidates whose agreement weighs the evidence tests, see ``agree``)."""
     ranked, scores, why = rank(
         rule, ballots, candidates, weights=weights, evidence=evidence, base=base,
-        trusted=trusted, judges=judges,
+        trusted=trusted, judges=judges, authors=authors,
     )  # fmt: skip
     name = f"evidence/{base}" if rule == "evidence" else rule
     return Tally(rule=name, scores=scores, winner=ranked[0], tie_break=why, early_stop=early_stop)

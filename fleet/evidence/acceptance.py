@@ -17,6 +17,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 
 from fleet.contracts import TestOutcome
+from fleet.evidence.probes import probe_calls, probe_module
 from fleet.evidence.suite import EvidenceSuite, sections
 from fleet.orchestrator.acceptance import Example, examples
 
@@ -182,6 +183,7 @@ def build_suite(
     qa: Callable[[Sequence[str]], Mapping[str, str]] | None,
     baseline: Callable[[EvidenceSuite], Sequence[TestOutcome]],
     tests_dir: str = "tests",
+    with_probes: bool = True,
 ) -> tuple[EvidenceSuite, list[str]]:
     """The evidence suite of one task, and notes on what was kept or dropped and why.
 
@@ -200,12 +202,20 @@ def build_suite(
         files = _failing_on_base(files, baseline(draft), notes)
     for path, src in files.items():
         notes.append(f"kept {path}: {', '.join(names_of_tests(src) or [])}")
-    roots = {tests_dir} if files else set()
+    probes: dict[str, str] = {}
+    calls = probe_calls(criteria) if with_probes else []
+    module = probe_module(calls, FINDER.format(depth=tests_dir.count("/") + 1))
+    where = f"{tests_dir}/test_{name}_probes.py"
+    if module and where not in repo_tests:
+        probes[where] = module
+        notes.append(f"probes {where}: {len(calls)} inputs near the examples (observed, not tests)")
+    roots = {tests_dir} if files or probes else set()
     roots |= {p.split("/", 1)[0] if "/" in p else p for p in repo_tests}
     suite = EvidenceSuite(
         files=files,
         test_paths=tuple(sorted(roots)) or (".",),
         protected=tuple(files),
         trusted=tuple(f"{p}::" for p in repo_tests),
+        probes=probes,
     )
     return suite, notes

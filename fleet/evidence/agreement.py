@@ -6,16 +6,20 @@ generated test's weight is the share of candidates that pass it; the repository'
 candidate passes other generated tests, is reported as *distrusted*: it cannot sink anyone.
 
 A candidate's score is the weighted share of the suite it passes; it *passes the suite* when it
-passes every trusted test and every generated test that is not distrusted. Candidates that pass
-exactly the same tests form a consensus set; its size breaks ties (CodeT's consensus score).
+passes every trusted test and every generated test that is not distrusted. Among the candidates
+that pass the suite, the next key is behaviour: how many authors have a passing candidate that
+returns the same values on the probes (``fleet/evidence/probes.py``; MBR-exec / AlphaCode's
+clustering). Candidates that pass exactly the same tests form a consensus set; its size breaks the
+remaining ties (CodeT's consensus score).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from fleet.contracts import Evidence
+from fleet.evidence.probes import support
 
 
 @dataclass(frozen=True)
@@ -27,12 +31,15 @@ class Agreement:
     scores: dict[str, float] = field(default_factory=dict)  # proposal id -> weighted pass share
     full: dict[str, bool] = field(default_factory=dict)  # proposal id -> passes the whole suite
     consensus: dict[str, int] = field(default_factory=dict)  # proposal id -> consensus set size
+    behaviour: dict[str, int] = field(default_factory=dict)  # proposal id -> authors behaving alike
 
-    def key(self, proposal_id: str) -> tuple[int, float, int]:
-        """Sort key (higher is better): passes the suite, weighted score, consensus size."""
+    def key(self, proposal_id: str) -> tuple[int, float, int, int]:
+        """Sort key (higher is better): passes the suite, weighted score, behaviour support
+        among the passing candidates, consensus size."""
         return (
             int(self.full.get(proposal_id, False)),
             round(self.scores.get(proposal_id, 0.0), 6),
+            self.behaviour.get(proposal_id, 0),
             self.consensus.get(proposal_id, 0),
         )
 
@@ -55,12 +62,15 @@ def agree(
     *,
     trusted: Sequence[str] = (),
     judges: Sequence[str] | None = None,
+    authors: Mapping[str, str] | None = None,
 ) -> Agreement:
     """Weigh the tests in ``evidence`` (one entry per candidate) and score the candidates.
 
     ``judges``: the candidates whose agreement weighs the tests (default: all). CodeT's signal
     assumes independently written candidates; a revision written after seeing the tests chases
-    them, a wrong one included, so a council weighs its tests by its first proposals only."""
+    them, a wrong one included, so a council weighs its tests by its first proposals only.
+    ``authors``: proposal id -> author (behaviour support counts each author once; default:
+    every candidate its own author)."""
     with_tests = [e for e in evidence if e.tests]
     if not with_tests:
         return Agreement(
@@ -81,6 +91,12 @@ def agree(
     total = sum(weights.values()) or 1.0
     needed = [t for t in tests if t not in distrusted]
     sets = [frozenset(passed[e.proposal_id]) for e in evidence]
+    full = {
+        e.proposal_id: bool(e.tests) and all(t in passed[e.proposal_id] for t in needed)
+        for e in evidence
+    }
+    by_id = {e.proposal_id: e for e in evidence}
+    alike = support(by_id, [c for c, ok in full.items() if ok], authors or {})
     return Agreement(
         weights=weights,
         distrusted=distrusted,
@@ -88,9 +104,7 @@ def agree(
             e.proposal_id: sum(weights[t] for t in passed[e.proposal_id] if t in weights) / total
             for e in evidence
         },
-        full={
-            e.proposal_id: bool(e.tests) and all(t in passed[e.proposal_id] for t in needed)
-            for e in evidence
-        },
+        full=full,
+        behaviour=alike,
         consensus={e.proposal_id: sets.count(s) for e, s in zip(evidence, sets, strict=True)},
     )

@@ -39,6 +39,10 @@ class EvidenceSuite(Contract):
     trusted: tuple[str, ...] = Field(
         (), description="test-id prefixes always weighted 1 (the repository's own tests)"
     )
+    probes: dict[str, str] = Field(
+        default_factory=dict,
+        description="probe modules (fleet/evidence/probes.py): written for every run, never shipped",
+    )
     timeout_s: float = Field(120.0, gt=0)
 
     def digest(self) -> str:
@@ -46,8 +50,10 @@ class EvidenceSuite(Contract):
         return hashlib.sha256(self.model_dump_json().encode()).hexdigest()[:16]
 
     def is_protected(self, path: str) -> bool:
-        return path in self.files or any(
-            path == p or path.startswith(p.rstrip("/") + "/") for p in self.protected
+        return (
+            path in self.files
+            or path in self.probes
+            or any(path == p or path.startswith(p.rstrip("/") + "/") for p in self.protected)
         )
 
 
@@ -119,7 +125,17 @@ def outcomes(junit_xml: str) -> tuple[TestOutcome, ...]:
         cls = case.get("classname", "")
         module = cls.replace(".", "/") + ".py" if cls else "?"
         test_id = f"{module}::{case.get('name', '?')}"
-        out.append(TestOutcome(test_id=test_id, passed=not bad, excerpt=_excerpt(case)))
+        props = {p.get("name"): p.get("value") or "" for p in case.iter("property")}
+        probe = props.get("probe") if "observed" in props else None
+        out.append(
+            TestOutcome(
+                test_id=test_id,
+                passed=not bad,
+                excerpt=_excerpt(case),
+                probe=probe,
+                observed=props.get("observed", "")[:400] if probe else "",
+            )
+        )
     return tuple(out)
 
 
@@ -131,7 +147,10 @@ def evidence_of(
     detail: str = "",
     runs: tuple[str, ...] = (),
 ) -> Evidence:
-    """An :class:`Evidence` from per-test outcomes (no test results at all is not a pass)."""
+    """An :class:`Evidence` from per-test outcomes (no test results at all is not a pass).
+    Probes (outcomes with a ``probe``) are observations, kept apart from the tests."""
+    observed = {t.probe: t.observed for t in tests if t.probe is not None}
+    tests = tuple(t for t in tests if t.probe is None)
     failed = sum(not t.passed for t in tests)
     return Evidence(
         proposal_id=proposal_id,
@@ -142,5 +161,6 @@ def evidence_of(
         or "; ".join(f"{t.test_id}: {t.excerpt}" for t in tests if not t.passed)[:600],
         tests=tests,
         patch_hash=digest,
+        observed=observed,
         runs=runs,
     )
