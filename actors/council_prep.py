@@ -18,6 +18,7 @@ from typing import Any
 import ray
 
 from actors.wiring import OrchestratorSettings
+from fleet.agents.stubs import named
 from fleet.contracts import RunContext, Story, Task
 from fleet.council import Brief
 from fleet.errors import UserError, VersionConflict
@@ -151,10 +152,14 @@ def task_suite(
         repo_tests=_repo_tests(list(files)),
         qa=write if qa else None,
         baseline=lambda s: runner.baseline(s, source=repo, base=branch, context=ctx),
+        signatures=[s.head for s in named(files, f"{story.title}\n{task.description}")],
     )
     notes += built
     suite = suite.model_copy(
-        update={"files": {p: t for p, t in suite.files.items() if p not in files}}
+        update={
+            "files": {p: t for p, t in suite.files.items() if p not in files},
+            "probes": {p: t for p, t in suite.probes.items() if p not in files},
+        }
     )
     try:
         log.checkpoint_put(key, {"suite": suite.model_dump(mode="json")}, expected_version=0)
@@ -169,6 +174,7 @@ def task_suite(
         "files": sorted(suite.files),
         "tests": [f"{p}::{n}" for p, names in tests.items() for n in names],
         "trusted": list(suite.trusted),
+        "probes": sorted(suite.probes),
         "notes": notes[:20],
     }
     log.append(

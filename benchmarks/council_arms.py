@@ -62,6 +62,7 @@ def _setup(task: Any, root: Path) -> tuple[Path, str, Any, Any]:
     from fleet.adapters.bwrap_sandbox import BwrapSandbox
     from fleet.adapters.evidence import SandboxEvidence
     from fleet.adapters.git_repo import GitRepo
+    from fleet.agents.stubs import named
     from fleet.evidence.acceptance import build_suite
 
     repo = git_repo(task.files, root / "repo")
@@ -75,6 +76,9 @@ def _setup(task: Any, root: Path) -> tuple[Path, str, Any, Any]:
         repo_tests=tests,
         qa=None,
         baseline=lambda s: evidence.baseline(s, source=str(repo), base="main", context=ctx),
+        signatures=[
+            s.head for s in named(task.files, f"{task.story.title}\n{task.story.description}")
+        ],
     )
     return repo, commit, suite, evidence
 

@@ -63,6 +63,13 @@ def stubs(files: Mapping[str, str]) -> list[Stub]:
     return out
 
 
+def named(files: Mapping[str, str], text: str) -> list[Stub]:
+    """The body-less functions ``text`` (a task) names as a word."""
+    import re
+
+    return [s for s in stubs(files) if re.search(rf"\b{re.escape(s.name)}\b", text)]
+
+
 def continuation(reply: str, files: Mapping[str, str]) -> Stub | None:
     """The stub ``reply`` names (or the only stub), when there is one to continue."""
     found = stubs(files)

@@ -17,7 +17,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 
 from fleet.contracts import TestOutcome
-from fleet.evidence.probes import probe_calls, probe_module
+from fleet.evidence.probes import MAX_PROBES, probe_calls, probe_module, signature_calls
 from fleet.evidence.suite import EvidenceSuite, sections
 from fleet.orchestrator.acceptance import Example, examples
 
@@ -184,6 +184,7 @@ def build_suite(
     baseline: Callable[[EvidenceSuite], Sequence[TestOutcome]],
     tests_dir: str = "tests",
     with_probes: bool = True,
+    signatures: Sequence[str] = (),
 ) -> tuple[EvidenceSuite, list[str]]:
     """The evidence suite of one task, and notes on what was kept or dropped and why.
 
@@ -204,11 +205,15 @@ def build_suite(
         notes.append(f"kept {path}: {', '.join(names_of_tests(src) or [])}")
     probes: dict[str, str] = {}
     calls = probe_calls(criteria) if with_probes else []
+    given = {e.func for e in examples(criteria)}
+    for head in signatures if with_probes else ():
+        more = [c for c in signature_calls(head) if c.split("(", 1)[0] not in given]
+        calls += more[: max(0, MAX_PROBES - len(calls))]
     module = probe_module(calls, FINDER.format(depth=tests_dir.count("/") + 1))
     where = f"{tests_dir}/test_{name}_probes.py"
     if module and where not in repo_tests:
         probes[where] = module
-        notes.append(f"probes {where}: {len(calls)} inputs near the examples (observed, not tests)")
+        notes.append(f"probes {where}: {len(calls)} inputs (observed, not tests)")
     roots = {tests_dir} if files or probes else set()
     roots |= {p.split("/", 1)[0] if "/" in p else p for p in repo_tests}
     suite = EvidenceSuite(

@@ -8,8 +8,9 @@ choose among candidates by their behaviour the same way).
 Probes are not tests: they assert nothing. Each records what the function did on one input
 (``returns <repr>``, ``raises <Type>`` or ``timeout``) as a junit property, so the sandboxed
 pytest run that produces a candidate's evidence also produces its behaviour
-(``Evidence.observed``). The inputs are derived from the executable criteria by code (no model,
-deterministic): each argument of each example varied a little at a time.
+(``Evidence.observed``). The inputs are made by code (no model, deterministic): each argument of
+each example varied a little at a time, and for a function the task names that has no example,
+ordinary values of its annotated parameters' types.
 
 Pure: no git, no sandbox.
 """
@@ -139,6 +140,49 @@ def probe_calls(criteria: Sequence[str], *, limit: int = MAX_PROBES) -> list[str
                 streams.remove(stream)
             elif call.replace(" ", "") not in given and call not in out and len(out) < limit:
                 out.append(call)
+    return out
+
+
+_TYPED: dict[str, list[object]] = {
+    "int": [0, 1, 2, 3, 7, 10],
+    "float": [0.0, 1.5, -2.0, 3.25, 10.0, 0.5],
+    "str": ["", "a", "abc", "Hello World", "aab", "xyz"],
+    "bool": [True, False, True, False, True, False],
+    "list[int]": [[], [1], [3, 1, 2], [1, 2, 2, 5], [-1, 0, 4], [5, 3, 8, 1, 9]],
+    "list[str]": [[], ["a"], ["abc", "de"], ["x", "yy", "x"], ["Hi", "hi"], ["b", "a", "c"]],
+    "list[float]": [[], [1.0], [1.5, -2.0, 3.0], [0.5, 0.5], [2.0, 1.0, 4.0], [10.0, -1.0]],
+}
+
+
+def _kind(annotation: ast.expr | None) -> str | None:
+    if annotation is None:
+        return None
+    text = ast.unparse(annotation).replace("typing.", "").replace("List", "list").replace(" ", "")
+    text = "list[int]" if text == "list" else text
+    return text if text in _TYPED else None
+
+
+def signature_calls(head: str, *, limit: int = 6) -> list[str]:
+    """Calls of a function that has no example, from its annotated parameters (``def f(n: int,
+    xs: List[str])``): a few ordinary values of each type. None when a parameter has no
+    annotation of a plain type (nothing is guessed)."""
+    try:
+        tree = ast.parse(head)
+    except SyntaxError:
+        return []
+    fn = next((n for n in tree.body if isinstance(n, ast.FunctionDef)), None)
+    if fn is None or fn.args.vararg or fn.args.kwarg or fn.args.kwonlyargs or fn.args.posonlyargs:
+        return []
+    params = [a for a in fn.args.args if a.arg != "self"]
+    kinds = [_kind(a.annotation) for a in params]
+    if not params or None in kinds:
+        return []
+    out: list[str] = []
+    for i in range(limit):
+        args = ", ".join(repr(_TYPED[k][(i + j) % 6]) for j, k in enumerate(kinds) if k)
+        call = f"{fn.name}({args})"
+        if call not in out:
+            out.append(call)
     return out
 
 

@@ -168,3 +168,37 @@ def test_critics_and_revisers_see_where_the_candidates_differ():
     notes = "\n".join(revise_notes(brief.model_copy(update={"step": "revise"}), one))
     assert "DIFFERS on add(3): 6 here, developer-2's 9" in notes
     assert "work out from the task what the right result" in notes
+
+
+def test_a_function_without_examples_is_probed_with_values_of_its_annotated_types():
+    from fleet.agents.stubs import named
+    from fleet.evidence.probes import signature_calls
+
+    head = 'def pair(n: int, xs: List[str]) -> int:\n    """Doc."""'
+    calls = signature_calls(head)
+    assert calls[:2] == ["pair(0, ['a'])", "pair(1, ['abc', 'de'])"] and len(calls) == 6
+    assert signature_calls("def f(x, n: int):\n    pass") == []  # nothing is guessed
+    assert signature_calls("def f(*xs: int):\n    pass") == []
+    assert signature_calls("def f(m: dict):\n    pass") == []
+    files = {"m.py": f"{head}\n\n\ndef other(n: int):\n    return n\n", "tests/test_m.py": ""}
+    assert [s.name for s in named(files, "Implement pair, please")] == ["pair"]
+    assert named(files, "Implement pairs") == []  # a word, not a substring
+
+
+def test_the_suite_probes_a_named_stub_only_where_the_criteria_give_no_example():
+    from fleet.evidence.acceptance import build_suite
+
+    heads = ['def twice(n: int):\n    """Doc."""', 'def half(n: int):\n    """Doc."""']
+    suite, notes = build_suite(
+        ["twice(2) returns 4"], name="t1", repo_tests=[], qa=None, baseline=lambda s: (),
+        signatures=heads,
+    )  # fmt: skip
+    source = suite.probes["tests/test_t1_probes.py"]
+    assert "'twice(3)'" in source and "'half(0)'" in source and "'twice(0)'" not in source
+    assert "tests" in suite.test_paths and "test_t1_probes.py" not in str(suite.files)
+    bare, _ = build_suite([], name="t2", repo_tests=["tests/test_x.py"], qa=None,
+                          baseline=lambda s: (), signatures=heads[1:])  # fmt: skip
+    assert list(bare.probes) == ["tests/test_t2_probes.py"] and "tests" in bare.test_paths
+    off, _ = build_suite(["twice(2) returns 4"], name="t3", repo_tests=[], qa=None,
+                         baseline=lambda s: (), with_probes=False)  # fmt: skip
+    assert off.probes == {}
