@@ -48,6 +48,7 @@ def _proposal(p: Proposal, evidence: dict[str, Any], winner: str | None) -> dict
                 {"test": t.test_id, "excerpt": t.excerpt} for t in ev.tests if not t.passed
             ],
             "detail": "" if ev.tests else ev.detail,
+            "observed": dict(ev.observed),
         }
     return out
 
@@ -154,6 +155,9 @@ def _proposal_md(p: dict[str, Any]) -> list[str]:
     out += [
         f"  - fails `{f['test']}`: {_one_line(f['excerpt'], 200)}" for f in p.get("failing", [])
     ]
+    if p.get("observed"):
+        seen = "; ".join(f"`{k}` {v}" for k, v in list(p["observed"].items())[:6])
+        out.append(f"  - probes: {_one_line(seen, 400)}")
     for t in p["plan"]:
         after = f" (after {', '.join(t['depends_on'])})" if t["depends_on"] else ""
         out.append(f"  - task `{t['id']}`{after}: {_one_line(t['description'], 200)}")

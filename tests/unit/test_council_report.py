@@ -41,7 +41,8 @@ def _deliberation() -> Deliberation:
                  tests=(Outcome(test_id=T1, passed=False, excerpt="assert 1 == 2"),
                         Outcome(test_id=T2, passed=False, excerpt="wrong expectation"))),
         Evidence(proposal_id=props[1].id, passed=False, tests_passed=1, tests_failed=1,
-                 tests=(Outcome(test_id=T1, passed=True), Outcome(test_id=T2, passed=False))),
+                 tests=(Outcome(test_id=T1, passed=True), Outcome(test_id=T2, passed=False)),
+                 observed={"divide(7, 2)": "returns 3.5", "divide(1, 0)": "raises ValueError"}),
     ]  # fmt: skip
     crit = Critique(id="c", deliberation_id=DID, author="qa-1", role="qa", round=1,
                     target=props[0].id, content="misses b == 0 [passes 0/2 tests; fails ...]")  # fmt: skip
@@ -81,6 +82,8 @@ def test_the_report_shows_patches_results_critiques_ballots_and_the_committed_ch
     assert "round 1, qa-1: developer-2 > developer-1" in md
     assert f"Distrusted tests (no candidate passes them; left out of the winner): `{T2}`" in md
     assert "commit `abc123`" in md and "**equals the winner's patch** (developer-2)" in md
+    assert "probes: `divide(7, 2)` returns 3.5; `divide(1, 0)` raises ValueError" in md
+    assert found[0]["proposals"][0]["observed"] == {}  # no probes: nothing shown
 
 
 def test_the_report_says_when_the_committed_change_is_not_the_winner():
