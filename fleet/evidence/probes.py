@@ -115,9 +115,19 @@ def _literal_args(args: str) -> tuple[object, ...] | None:
     return value if isinstance(value, tuple) else None
 
 
+def _sized(value: object) -> bool:
+    return isinstance(value, str | list | tuple)
+
+
 def _calls_of(func: str, args: tuple[object, ...]) -> Iterator[str]:
+    """Each argument varied in turn. When a call takes several strings or sequences, their
+    lengths are kept (``xor('010', '110')``: arguments that go in pairs of equal length are
+    common, and candidates that all honour the task differ on inputs that break it)."""
+    paired = sum(_sized(a) for a in args) > 1
     for i, arg in enumerate(args):
         for v in _variants(arg):
+            if paired and _sized(arg) and len(v) != len(arg):  # type: ignore[arg-type]
+                continue
             call = f"{func}({', '.join(repr(a) for a in (*args[:i], v, *args[i + 1 :]))})"
             if len(call) <= _MAX_CALL:
                 yield call

@@ -53,6 +53,10 @@ def test_probe_calls_vary_strings_lists_and_keep_types():
     args = [ast.literal_eval(f"({c[2:-1]},)") for c in calls]
     assert all(isinstance(a, str) and isinstance(b, list) for a, b in args)
     assert ("cba", [3, 1]) in args and ("abc", [1, 3]) in args
+    # a string and a list in one call: their lengths are kept (they often go in pairs)
+    assert all(len(a) == 3 and len(b) == 2 for a, b in args)
+    assert len(probe_calls(["g('abc') returns 1"], limit=20)) == 4  # alone, it may change length
+    assert probe_calls(["xor('010', '110') returns '100'"]) == ["xor('010', '011')"]
 
 
 def test_probe_module_is_valid_python_with_one_observation_per_call():
