@@ -22,6 +22,7 @@ import contextlib
 from collections.abc import Iterator, Mapping, Sequence
 
 from fleet.contracts import Evidence
+from fleet.orchestrator.acceptance import _literals as literals
 from fleet.orchestrator.acceptance import examples
 
 MAX_PROBES = 10
@@ -107,14 +108,6 @@ def _variants(value: object) -> list[object]:
     return [v for v in out if v != value]
 
 
-def _literal_args(args: str) -> tuple[object, ...] | None:
-    try:
-        value = ast.literal_eval(f"({args},)") if args.strip() else ()
-    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
-        return None
-    return value if isinstance(value, tuple) else None
-
-
 def _sized(value: object) -> bool:
     return isinstance(value, str | list | tuple)
 
@@ -139,7 +132,7 @@ def probe_calls(criteria: Sequence[str], *, limit: int = MAX_PROBES) -> list[str
     given = {e.call.replace(" ", "") for e in examples(criteria)}
     streams = []
     for e in examples(criteria):
-        args = _literal_args(e.args)
+        args = literals(e.args)
         if args is not None:
             streams.append(_calls_of(e.func, args))
     out: list[str] = []
