@@ -172,7 +172,8 @@ def revise_notes(brief: Brief, own: Proposal) -> list[str]:
         else "(none: your last attempt failed)",
     ]
     parts += [f"- FAILS {f}" for f in failing(mine, brief.distrusted)[:6]]
-    parts += [f"- DIFFERS {d}" for d in differs(brief, own)]
+    apart = differs(brief, own)
+    parts += [f"- DIFFERS {d}" for d in apart]
     if brief.critiques:
         parts.append("Critiques of your patch:")
         parts += [f"- {c.author} ({c.severity}): {c.content[:300]}" for c in brief.critiques]
@@ -188,7 +189,7 @@ def revise_notes(brief: Brief, own: Proposal) -> list[str]:
         + (
             " Where candidates return different values (DIFFERS), work out from the task what "
             "the right result for that input is, and make your code return it."
-            if differs(brief, own)
+            if apart
             else ""
         )
     )

@@ -22,7 +22,6 @@ import contextlib
 from collections.abc import Iterator, Mapping, Sequence
 
 from fleet.contracts import Evidence
-from fleet.orchestrator.acceptance import _literals as literals
 from fleet.orchestrator.acceptance import examples
 
 MAX_PROBES = 10
@@ -69,7 +68,7 @@ def _observe(record_property, call, thunk):
     import signal
 
     record_property("probe", call)
-    signal.signal(signal.SIGALRM, _alarm)
+    before = signal.signal(signal.SIGALRM, _alarm)
     signal.setitimer(signal.ITIMER_REAL, {seconds})
     try:
         out = "returns " + _canon(thunk())[:300]
@@ -79,6 +78,7 @@ def _observe(record_property, call, thunk):
         out = "raises " + type(exc).__name__
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, before)
     record_property("observed", out)
 '''
 
@@ -132,7 +132,7 @@ def probe_calls(criteria: Sequence[str], *, limit: int = MAX_PROBES) -> list[str
     given = {e.call.replace(" ", "") for e in examples(criteria)}
     streams = []
     for e in examples(criteria):
-        args = literals(e.args)
+        args = e.values
         if args is not None:
             streams.append(_calls_of(e.func, args))
     out: list[str] = []

@@ -51,8 +51,13 @@ class Example:
         return f"{self.func}({self.args})"
 
     @property
+    def values(self) -> tuple[object, ...] | None:
+        """The arguments as Python literals (None when they are not all literals)."""
+        return _literals(self.args)
+
+    @property
     def arity(self) -> int:
-        return len(_literals(self.args) or ())
+        return len(self.values or ())
 
     def render(self) -> str:
         """The criterion in canonical form, as the developer's model sees it."""
