@@ -154,7 +154,7 @@ def e2e_counts(xml_text: str) -> tuple[int, int]:
     return passed, failed
 
 
-_COLLECTED = re.compile(r"^collected (\d+) items?", re.M)
+_COLLECTED = re.compile(r"^collected (\d+) items?(?:[^\n]*? / (\d+) selected)?", re.M)
 _SUMMARY = re.compile(r"^=+ (?P<body>[^=\n]*?) in [\d.]+s(?: \([^)]*\))? =+$", re.M)
 _COUNT = re.compile(r"(\d+) (passed|failed|errors?|skipped|xfailed|xpassed)")
 
@@ -173,7 +173,8 @@ def junit_problem(xml_text: str, stdout: str, exit_code: int | None) -> str | No
         return "the junit report is not XML"
     if failed:
         return None  # a report admitting failures blocks the gate anyway
-    collected = [int(n) for n in _COLLECTED.findall(stdout)]
+    # "collected 10 items / 2 deselected / 8 selected": the report lists the selected ones
+    collected = [int(sel or n) for n, sel in _COLLECTED.findall(stdout)]
     if len(collected) != 1:
         return "pytest's output does not say (once) how many tests it collected"
     if cases != collected[0]:

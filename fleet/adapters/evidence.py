@@ -18,11 +18,20 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from xml.etree.ElementTree import ParseError
 
+from fleet.adapters import git_host
 from fleet.adapters.workspace import OUT, WorkspaceRunner, src_layout_args
 from fleet.contracts import Evidence, Proposal, Resources, RunContext, TaskSpec, TestOutcome
 from fleet.errors import WorkspaceUnavailable
-from fleet.evidence.suite import EvidenceSuite, evidence_of, outcomes, patch_hash, strip_paths
+from fleet.evidence.suite import (
+    EvidenceSuite,
+    evidence_of,
+    is_harness,
+    outcomes,
+    patch_hash,
+    strip_paths,
+)
 from fleet.ports import Sandbox
+from fleet.workspace import junit_problem
 
 REPORT = f"{OUT}/evidence.xml"
 
@@ -136,6 +145,10 @@ class SandboxEvidence:
                 return evidence_of(
                     pid, (), digest=digest, detail=f"{note}does not apply: {problem}"[:600]
                 )
+            # judged by the repository's own test harness: the candidate's edits there could
+            # make its run report passes (they still ship: the gate and the PO see them)
+            if harness := git_host.restore_staged(ws, is_harness):
+                note += f"ignored its edits to the test harness: {', '.join(harness)}. "
             if suite.files or suite.probes:
                 self.workspaces.apply(ws, {**suite.files, **suite.probes})
             return self._pytest(pid, ws, digest, suite, ctx, note)
@@ -159,8 +172,7 @@ class SandboxEvidence:
             cmd=(
                 env.python,
                 "-m",
-                "pytest",
-                "-q",
+                "pytest",  # not -q: junit_problem reads the "collected N items" line
                 "-p",
                 "no:cacheprovider",
                 f"--junitxml={REPORT}",
@@ -183,14 +195,20 @@ class SandboxEvidence:
         )
         result = self.sandbox.run(spec)
         tests: tuple[TestOutcome, ...] = ()
+        report = result.artifacts.get(REPORT, "")
+        # the tests run in the process that writes the report: it is believed only when pytest's
+        # own output and exit status tell the same story (fleet.workspace.junit_problem)
         try:
-            tests = (
-                outcomes(result.artifacts.get(REPORT, "")) if result.artifacts.get(REPORT) else ()
-            )
+            tests = outcomes(report) if report else ()
         except ParseError:
             tests = ()
+        forged = junit_problem(report, result.stdout, result.exit_code) if tests else None
+        if forged:
+            tests = ()
         detail = ""
-        if not tests:
+        if forged:
+            detail = f"{note}the report does not match the run: {forged}"
+        elif not tests:
             tail = (result.stdout[-300:] + " " + result.stderr[-200:]).strip()
             detail = (
                 f"{note}pytest {result.status} (exit {result.exit_code}): {result.reason} {tail}"

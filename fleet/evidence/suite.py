@@ -81,6 +81,27 @@ def strip_paths(diff: str, suite: EvidenceSuite) -> tuple[str, tuple[str, ...]]:
     return "".join(kept), tuple(dropped)
 
 
+HARNESS = frozenset(
+    {
+        "conftest.py",
+        "pytest.ini",
+        ".pytest.ini",
+        "tox.ini",
+        "setup.cfg",
+        "pyproject.toml",
+        "sitecustomize.py",
+        "usercustomize.py",
+    }
+)
+"""File names (in any directory) that decide how pytest runs -- hooks, plugins, ``addopts`` such
+as ``--deselect`` -- or what Python runs first: through them a candidate could make its own run
+report passes. Evidence runs keep the repository's versions (``SandboxEvidence``)."""
+
+
+def is_harness(path: str) -> bool:
+    return path.rsplit("/", 1)[-1] in HARNESS
+
+
 def without(diff: str, paths: Collection[str]) -> str:
     """``diff`` without its sections for ``paths`` (a candidate's own edits, without the suite's
     files that every candidate carries)."""

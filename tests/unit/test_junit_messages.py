@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fleet.workspace import failure_messages, parse_junit
+from fleet.workspace import failure_messages, junit_problem, parse_junit
 
 JUNIT = """<?xml version="1.0" encoding="utf-8"?><testsuites><testsuite name="pytest">
 <testcase classname="tests.test_acc" name="test_prefixes_1"><failure message="assert ['', 'a'] == ['a', 'ab']&#10;  At index 0 diff">long traceback</failure></testcase>
@@ -24,3 +24,27 @@ def test_each_failed_test_has_the_first_line_of_its_message():
 def test_a_long_message_is_cut():
     long = JUNIT.replace("assert ['', 'a']", "assert " + "x" * 900)
     assert len(failure_messages(long)["tests/test_acc.py::test_prefixes_1"]) == 240
+
+
+PASSING = (
+    '<testsuites><testsuite name="pytest"><testcase classname="t" name="test_a"/>'
+    '<testcase classname="t" name="test_b"/></testsuite></testsuites>'
+)
+
+
+def test_a_report_is_believed_only_when_the_run_tells_the_same_story():
+    honest = "collected 2 items\n\nt.py ..\n\n===== 2 passed in 0.01s =====\n"
+    assert junit_problem(PASSING, honest, 0) is None
+    # the repository deselects a test (addopts -m): the report lists the selected ones
+    selected = honest.replace("2 items", "3 items / 1 deselected / 2 selected").replace(
+        "2 passed", "2 passed, 1 deselected"
+    )
+    assert junit_problem(PASSING, selected, 0) is None
+    # a report rewritten after a run that failed, or that collected more than it lists
+    assert "failed" in (
+        junit_problem(PASSING, honest.replace("2 passed", "1 failed, 1 passed"), 1) or ""
+    )
+    assert "collection found 3" in (
+        junit_problem(PASSING, honest.replace("2 items", "3 items"), 0) or ""
+    )
+    assert "exited with 1" in (junit_problem(PASSING, honest, 1) or "")
