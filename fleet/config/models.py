@@ -75,6 +75,12 @@ class LlamaCppModel(_ModelBase):
     n_cache_reuse: int = Field(
         256, ge=0, description="min chunk reused from the cache by KV shifting (0 = off)"
     )
+    max_completion_tokens: int | None = Field(
+        None,
+        gt=0,
+        description="cap on the completion tokens of one request (a request asking for more, or "
+        "for no limit, gets this many); None: what the request asks",
+    )
 
     @model_validator(mode="after")
     def _parts_are_pinned(self) -> LlamaCppModel:

@@ -122,6 +122,11 @@ class LlamaCppEngine:
         if body.get("stream"):
             raise BadRequest(reason="streaming is not supported by this server; omit 'stream'")
         request = {k: v for k, v in body.items() if k != "model"}
+        cap = self.spec.max_completion_tokens
+        if cap is not None:
+            asked_tokens = request.get("max_tokens")
+            if not isinstance(asked_tokens, int) or not 0 < asked_tokens <= cap:
+                request["max_tokens"] = cap
         try:
             result = self._server.handle_chat_completions(request)
         except (ValueError, TypeError) as exc:

@@ -97,6 +97,22 @@ def test_max_tokens_and_sampling_fields_are_honoured(llm_url):
     assert first["choices"][0]["message"]["content"] == again["choices"][0]["message"]["content"]
 
 
+def test_the_models_completion_cap_bounds_a_longer_request(llm_url, models):
+    cap = models.models["local-smollm2"].max_completion_tokens
+    assert cap is not None
+    body = {
+        "model": "local-smollm2",
+        "messages": [{"role": "user", "content": "Write a very long story about a lighthouse."}],
+        "temperature": 0.0,
+        "seed": 1,
+    }
+    for asked in ({"max_tokens": cap + 600}, {}):  # more than the cap, and no limit at all
+        got = httpx.post(f"{llm_url}/chat/completions", json=body | asked, timeout=300).json()
+        # SmolLM2 tells this story for longer than the cap: it stops at the cap, for length
+        assert got["usage"]["completion_tokens"] == cap, (asked, got["usage"])
+        assert got["choices"][0]["finish_reason"] == "length"
+
+
 def test_eight_concurrent_requests_all_succeed(llm_url, models):
     chat = build_chat_model(models, "local-smollm2", llm_base_url=llm_url)
     with ThreadPoolExecutor(8) as pool:
