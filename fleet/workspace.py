@@ -156,6 +156,12 @@ def e2e_counts(xml_text: str) -> tuple[int, int]:
 
 _COLLECTED = re.compile(r"^collected (\d+) items?(?:[^\n]*? / (\d+) selected)?", re.M)
 _SUMMARY = re.compile(r"^=+ (?P<body>[^=\n]*?) in [\d.]+s(?: \([^)]*\))? =+$", re.M)
+# the same line when the repository's addopts make pytest quiet (-q): no borders, no "collected"
+_QUIET_SUMMARY = re.compile(
+    r"^(?P<body>\d+ (?:passed|failed|errors?|skipped|xfailed|xpassed|deselected|warnings?)"
+    r"[^=\n]*?) in [\d.]+s(?: \([^)]*\))?$",
+    re.M,
+)
 _COUNT = re.compile(r"(\d+) (passed|failed|errors?|skipped|xfailed|xpassed)")
 
 
@@ -173,15 +179,16 @@ def junit_problem(xml_text: str, stdout: str, exit_code: int | None) -> str | No
         return "the junit report is not XML"
     if failed:
         return None  # a report admitting failures blocks the gate anyway
-    # "collected 10 items / 2 deselected / 8 selected": the report lists the selected ones
-    collected = [int(sel or n) for n, sel in _COLLECTED.findall(stdout)]
-    if len(collected) != 1:
-        return "pytest's output does not say (once) how many tests it collected"
-    if cases != collected[0]:
-        return f"the junit report lists {cases} tests, collection found {collected[0]}"
-    summaries = _SUMMARY.findall(stdout)
+    summaries = _SUMMARY.findall(stdout) + _QUIET_SUMMARY.findall(stdout)
     if len(summaries) != 1:
         return "pytest's output has no single summary line"
+    # "collected 10 items / 2 deselected / 8 selected": the report lists the selected ones
+    collected = [int(sel or n) for n, sel in _COLLECTED.findall(stdout)]
+    quiet = not _SUMMARY.findall(stdout)  # -q prints no "collected" line
+    if len(collected) > 1 or (not collected and not quiet):
+        return "pytest's output does not say (once) how many tests it collected"
+    if collected and cases != collected[0]:
+        return f"the junit report lists {cases} tests, collection found {collected[0]}"
     counts = {kind.rstrip("s"): int(n) for n, kind in _COUNT.findall(summaries[0])}
     if counts.get("failed") or counts.get("error"):
         return f"pytest reported {summaries[0]!r} but the junit report claims no failures"

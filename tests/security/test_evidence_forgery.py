@@ -130,3 +130,28 @@ def test_a_rewritten_report_is_not_believed(judged):
 def test_an_honest_candidate_still_passes(judged):
     ev = judged["honest"]
     assert ev.passed and ev.tests_passed == 2, ev
+
+
+def test_a_quiet_repository_is_still_judged(tmp_path):
+    """The repository's own addopts make pytest quiet and deselect a test: an honest candidate
+    still passes, and a rewritten report is still caught (by the bare summary line)."""
+    repo = _repo(tmp_path)
+    (repo / "pytest.ini").write_text('[pytest]\naddopts = -q -m "not slow"\nmarkers = slow\n')
+    (repo / "tests" / "test_slow.py").write_text(
+        "import pytest\n\n\n@pytest.mark.slow\ndef test_later():\n    pass\n"
+    )
+    _git(repo, "add", "-A")
+    _git(repo, "commit", "-qm", "quiet")
+    props = [
+        Proposal(id=name, deliberation_id="d", author=name, role="developer", content=name,
+                 patch=_patch(repo, {"calc.py": body}))
+        for name, body in (("honest", "def add(a, b):\n    return a + b\n"), ("forger", REWRITER))
+    ]  # fmt: skip
+    suite = EvidenceSuite(files={"tests/test_acceptance.py": ACCEPT}, test_paths=("tests",))
+    runner = SandboxEvidence(BwrapSandbox(), root=tmp_path / "ws", concurrency=2)
+    got = {
+        e.proposal_id: e
+        for e in runner.run(props, suite, source=str(repo), base="main", context=RunContext())
+    }
+    assert got["honest"].passed and got["honest"].tests_passed == 2, got["honest"]
+    assert not got["forger"].passed and "does not match the run" in got["forger"].detail

@@ -48,3 +48,14 @@ def test_a_report_is_believed_only_when_the_run_tells_the_same_story():
         junit_problem(PASSING, honest.replace("2 items", "3 items"), 0) or ""
     )
     assert "exited with 1" in (junit_problem(PASSING, honest, 1) or "")
+
+
+def test_a_quiet_run_is_checked_by_its_summary_line():
+    """A repository whose addopts make pytest quiet (-q): no "collected" line, a bare summary."""
+    quiet = "..                                                  [100%]\n2 passed in 0.04s\n"
+    assert junit_problem(PASSING, quiet, 0) is None
+    assert junit_problem(PASSING, quiet.replace("2 passed", "1 passed, 1 deselected"), 0)
+    assert "failed" in (junit_problem(PASSING, "F.\n1 failed, 1 passed in 0.1s\n", 1) or "")
+    # no summary at all (-qq), or a second one printed by the code under test: not believed
+    assert "summary" in (junit_problem(PASSING, "..\n", 0) or "")
+    assert "summary" in (junit_problem(PASSING, "2 passed in 0.0s\n" + quiet, 0) or "")
