@@ -179,12 +179,13 @@ def junit_problem(xml_text: str, stdout: str, exit_code: int | None) -> str | No
         return "the junit report is not XML"
     if failed:
         return None  # a report admitting failures blocks the gate anyway
-    summaries = _SUMMARY.findall(stdout) + _QUIET_SUMMARY.findall(stdout)
+    full = _SUMMARY.findall(stdout)
+    summaries = full + _QUIET_SUMMARY.findall(stdout)
     if len(summaries) != 1:
         return "pytest's output has no single summary line"
     # "collected 10 items / 2 deselected / 8 selected": the report lists the selected ones
     collected = [int(sel or n) for n, sel in _COLLECTED.findall(stdout)]
-    quiet = not _SUMMARY.findall(stdout)  # -q prints no "collected" line
+    quiet = not full  # -q prints no "collected" line
     if len(collected) > 1 or (not collected and not quiet):
         return "pytest's output does not say (once) how many tests it collected"
     if collected and cases != collected[0]:
