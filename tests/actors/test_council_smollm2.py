@@ -74,16 +74,19 @@ def test_three_members_two_rounds_on_smollm2(ray_cluster, redis_url, llm_url, tm
         for h in handles:
             ray_cluster.kill(h)
     Deliberation.model_validate(d.model_dump())  # round-trips as a valid contract
-    assert d.winner in {p.id for p in d.proposals if p.round == 2}
+    latest: dict[str, int] = {}  # a member who misses round 2 stands on its round-1 draft
+    for p in d.proposals:
+        latest[p.author] = max(p.round, latest.get(p.author, -1))
+    final = {p.id for p in d.proposals if p.round == latest[p.author]}
+    assert any(p.round == 2 for p in d.proposals)
+    assert d.winner in final
     assert len(d.proposals) >= 2 * 3 and all(p.content.strip() for p in d.proposals)
     assert d.critiques and all(
         c.severity in ("info", "minor", "major", "blocker") for c in d.critiques
     )
     assert len(d.ballots) >= 2
-    for b in d.ballots:  # complete rankings over the final proposals
-        assert sorted(b.ranking) == sorted(
-            {p.id for p in d.proposals if p.round == 2} & set(b.ranking)
-        )
+    for b in d.ballots:  # rankings over the final proposals only
+        assert b.ranking and set(b.ranking) <= final, (b.ranking, final)
         assert all(0 <= s <= 10 for s in b.scores.values())
     decided = [ev for _, ev in factory().read("s-llm") if ev.type == "decision.made"]
     assert decided and decided[-1].payload.deliberation_id == req.id
