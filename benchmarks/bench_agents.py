@@ -478,6 +478,12 @@ def _parse(argv: list[str] | None) -> tuple[argparse.Namespace, list[str]]:
     ap.add_argument("--model", default=DEFAULT_MODEL, help="GGUF of the model under test")
     ap.add_argument("--attempts", type=int, default=2, help="build attempts of the single arm")
     ap.add_argument("--threads", type=int, default=2, help="llama.cpp threads (1 on a loaded box)")
+    ap.add_argument(
+        "--qa-examples",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="council/vote: QA writes its own examples as advisory evidence tests",
+    )
     args = ap.parse_args(argv)
     arms = (
         list(ARMS) if args.arm == "all" else [a.strip() for a in args.arm.split(",") if a.strip()]

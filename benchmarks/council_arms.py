@@ -56,17 +56,25 @@ class Counted:
         return r
 
 
-def _setup(task: Any, root: Path) -> tuple[Path, str, Any, Any]:
+def _setup(task: Any, root: Path, qa: Any = None) -> tuple[Path, str, Any, Any]:
+    """The task's repository, its base commit, the evidence suite and the evidence runner
+    (``qa``: the QA member that writes its own examples, ``--qa-examples``)."""
     from bench_agents import git_repo
 
     from fleet.adapters.bwrap_sandbox import BwrapSandbox
     from fleet.adapters.evidence import SandboxEvidence
     from fleet.adapters.git_repo import GitRepo
     from fleet.agents.stubs import named
+    from fleet.council import Brief
     from fleet.evidence.acceptance import build_suite
 
     repo = git_repo(task.files, root / "repo")
     commit = GitRepo(repo).commit("main")
+    brief = Brief(
+        deliberation_id=f"qa-{task.id}", story_id=task.story.id, task_id="T1",
+        task=f"{task.story.title}\n{task.story.description}", round=0, step="propose",
+        source=str(repo), base="main", base_commit=commit,
+    )  # fmt: skip
     evidence = SandboxEvidence(BwrapSandbox(), root=root / "ev", concurrency=2)
     ctx = RunContext(story_id=task.story.id, task_id="T1", role="qa", phase="test")
     tests = sorted(p for p in task.files if p.rsplit("/", 1)[-1].startswith("test_"))
@@ -79,6 +87,7 @@ def _setup(task: Any, root: Path) -> tuple[Path, str, Any, Any]:
         signatures=[
             s.head for s in named(task.files, f"{task.story.title}\n{task.story.description}")
         ],
+        qa_examples=(lambda c: qa.write_examples(brief, c)) if qa is not None else None,
     )
     return repo, commit, suite, evidence
 
@@ -105,14 +114,17 @@ def _team(chat: Any, ledger: dict[str, int]) -> dict[str, Any]:
     }
 
 
-def _council(task: Any, chat: Any, root: Path, rounds: int) -> tuple[Proposal | None, int, Any]:
+def _council(
+    task: Any, chat: Any, root: Path, rounds: int, qa_examples: bool
+) -> tuple[Proposal | None, int, Any]:
     from fleet.council import Council, DeliberationRequest
     from fleet.council.local import local_gather
     from fleet.fakes import FakeClock, InMemoryEventLog
 
-    repo, commit, suite, evidence = _setup(task, root)
     ledger: dict[str, int] = defaultdict(int)
     team, first = _team(chat, ledger), {}
+    repo, commit, suite, evidence = _setup(task, root, team["qa-1"] if qa_examples else None)
+    qa_tokens = ledger["qa-1"]  # QA's examples: part of the evidence suite vote uses too
 
     def snapshot(state: Any) -> None:
         if state.done == 1 and not first:
@@ -148,7 +160,7 @@ def _council(task: Any, chat: Any, root: Path, rounds: int) -> tuple[Proposal | 
     _ROUND0[task.id] = (
         round0,
         [e for e in d.evidence if e.proposal_id in ids],
-        sum(first.get(m, 0) for m in DEVELOPERS),
+        sum(first.get(m, 0) for m in DEVELOPERS) + qa_tokens,
         suite,
         _keep(repo),
     )
@@ -165,7 +177,7 @@ def _keep(repo: Path) -> Path:
     return dest
 
 
-def _fresh_round0(task: Any, chat: Any, root: Path) -> tuple[Any, ...]:
+def _fresh_round0(task: Any, chat: Any, root: Path, qa_examples: bool) -> tuple[Any, ...]:
     """The three developers' first patches without a council (when the council arm did not run)."""
     from concurrent.futures import ThreadPoolExecutor
 
@@ -173,9 +185,9 @@ def _fresh_round0(task: Any, chat: Any, root: Path) -> tuple[Any, ...]:
     from fleet.council.protocol import make_proposal
     from fleet.council.schemas import DeliberationRequest
 
-    repo, commit, suite, evidence = _setup(task, root)
     ledger: dict[str, int] = defaultdict(int)
     team = _team(chat, ledger)
+    repo, commit, suite, evidence = _setup(task, root, team["qa-1"] if qa_examples else None)
     req = DeliberationRequest(
         id=f"vote-{task.id}", story_id=task.story.id, task_id="T1", task=task.story.title,
         members=tuple(DEVELOPERS), rule="evidence", suite=suite, source=str(repo), base="main",
@@ -224,13 +236,20 @@ def _oracle(task: Any, d: Any, root: Path) -> str:
     from fleet.evidence import agree
 
     # the tally's own view: trusted repository tests, generated tests weighed by the first proposals
-    trusted = _ROUND0[task.id][3].trusted if task.id in _ROUND0 else ()
+    suite = _ROUND0[task.id][3] if task.id in _ROUND0 else None
+    trusted, advisory = (suite.trusted, suite.advisory) if suite else ((), ())
     first = [p.id for p in d.proposals if p.round == 0]
     authors = {p.id: p.author for p in d.proposals}
     found = (
-        agree(d.evidence, trusted=trusted, judges=first, authors=authors) if d.evidence else None
+        agree(d.evidence, trusted=trusted, judges=first, authors=authors, advisory=advisory)
+        if d.evidence
+        else None
     )
     keys = found.full if found else {}
+    qa = {
+        e.proposal_id: sum(t.passed for t in e.tests if any(t.test_id.startswith(a) for a in advisory))
+        for e in d.evidence
+    }  # fmt: skip
     alike = found.behaviour if found else {}
     out = []
     for p in d.proposals:
@@ -244,9 +263,50 @@ def _oracle(task: Any, d: Any, root: Path) -> str:
         mark = "W" if p.id == d.winner else ""
         out.append(
             f"{mark}r{p.round}:{p.author}:ev={int(keys.get(p.id, False))}/hid={int(hidden)}"
-            f"/alike={alike.get(p.id, 0)}"
+            f"/alike={alike.get(p.id, 0)}/qa={qa.get(p.id, 0)}"
         )
     return " ".join(out)
+
+
+def _with_and_without(
+    task: Any, props: list[Any], found: list[Any], suite: Any, repo: Path, root: Path
+) -> str:
+    """Diagnostics (not a score): the pick with QA's advisory examples and without them, and
+    whether each passes the hidden tests (the same candidates: the examples' paired effect)."""
+    from fleet.evidence import agree
+
+    def pick(evidence: list[Any]) -> Any:
+        scores = agree(evidence, trusted=suite.trusted, advisory=suite.advisory)
+        return max(props, key=lambda p: scores.key(p.id))
+
+    def hidden(p: Any) -> int:
+        import shutil
+        import subprocess
+
+        tree = root / f"hid-{p.id[-8:]}"
+        if not tree.exists():
+            shutil.copytree(repo, tree)
+            subprocess.run(["git", "-C", str(tree), "apply", "-"], input=p.patch.diff,
+                           text=True, capture_output=True)  # fmt: skip
+        return int(task.judge(tree)[0])
+
+    bare = [
+        e.model_copy(
+            update={
+                "tests": tuple(
+                    t for t in e.tests if not any(t.test_id.startswith(a) for a in suite.advisory)
+                )
+            }
+        )  # fmt: skip
+        for e in found
+    ]
+    a, b = pick(found), pick(bare)
+    qa = {
+        p.id: sum(t.passed for t in e.tests if any(t.test_id.startswith(x) for x in suite.advisory))
+        for p in props for e in found if e.proposal_id == p.id
+    }  # fmt: skip
+    per = " ".join(f"{p.author}:qa={qa.get(p.id, 0)}/hid={hidden(p)}" for p in props)
+    return f"with={a.author}/hid={hidden(a)} without={b.author}/hid={hidden(b)} [{per}]"
 
 
 def arm_council(tasks: list[Any], chat: Any, args: argparse.Namespace) -> Any:
@@ -257,7 +317,9 @@ def arm_council(tasks: list[Any], chat: Any, args: argparse.Namespace) -> Any:
         t0 = time.monotonic()
         with tempfile.TemporaryDirectory(prefix="bench-council-") as tmp:
             try:
-                winner, tokens, d = _council(task, chat, Path(tmp) / "c", args.rounds)
+                winner, tokens, d = _council(
+                    task, chat, Path(tmp) / "c", args.rounds, args.qa_examples
+                )
                 if task.kind == "humaneval":
                     print(f"  council {task.id} candidates: {_oracle(task, d, Path(tmp))}")
                 ok, detail = _build(task, chat, winner, Path(tmp) / "c" / "repo", Path(tmp) / "b")
@@ -284,10 +346,14 @@ def arm_vote(tasks: list[Any], chat: Any, args: argparse.Namespace) -> Any:
         with tempfile.TemporaryDirectory(prefix="bench-vote-") as tmp:
             try:
                 props, found, tokens, suite, repo = _ROUND0.pop(task.id, None) or _fresh_round0(
-                    task, chat, Path(tmp) / "v"
+                    task, chat, Path(tmp) / "v", args.qa_examples
                 )
-                scores = agree(found, trusted=suite.trusted)
+                scores = agree(found, trusted=suite.trusted, advisory=suite.advisory)
                 pick = max(props, key=lambda p: scores.key(p.id)) if props else None
+                if task.kind == "humaneval" and suite.advisory:
+                    print(
+                        f"  vote {task.id} QA examples: {_with_and_without(task, props, found, suite, repo, Path(tmp))}"
+                    )
                 if pick is not None and pick.patch is not None and scores.distrusted:
                     # like the council's winner: it ships only the tests some candidate passes
                     kept = drop_tests(suite, scores.distrusted)

@@ -453,8 +453,9 @@ def _settled(state: CouncilState) -> bool:
     authors = {p.id: p.author for p in state.candidates()}
     shown = state.evidence_of(state.candidates())
     keys = evidence_keys(
-        shown, every, trusted=req.suite.trusted, judges=judges(state), authors=authors
-    )
+        shown, every, trusted=req.suite.trusted, judges=judges(state), authors=authors,
+        advisory=req.suite.advisory,
+    )  # fmt: skip
     passing = [c for c in every if keys[c][0] == 1.0]
     if contested({e.proposal_id: e for e in shown}, passing, authors):
         return False  # passing candidates disagree on a probe: the pass settles nothing yet

@@ -13,9 +13,10 @@ from typing import Any
 
 from fleet.agents import author_messages
 from fleet.agents.request import AUTHOR, asked_for, change_request
+from fleet.agents.stubs import named
 from fleet.config import RoleSpec
 from fleet.contracts import ChatMessage, ContextPack, Evidence, Proposal
-from fleet.council import patching, plans
+from fleet.council import examples, patching, plans
 from fleet.council.patching import PatchTools, Sampling
 from fleet.council.plans import PlanDraft
 from fleet.council.schemas import (
@@ -27,6 +28,7 @@ from fleet.council.schemas import (
     ProposalDraft,
     ballot_schema,
 )
+from fleet.orchestrator.acceptance import examples as acceptance_examples
 from fleet.ports import ChatModel
 from fleet.structured import structured
 
@@ -218,6 +220,31 @@ class Member:
         job = f"Task: {brief.task}\n{patching.tests_job(criteria, path)}"
         patch = self._patch(brief, "tests", job=job).patch
         return patching.new_test_files(patch.diff) if patch else {}
+
+    def write_examples(self, brief: Brief, criteria: Sequence[str]) -> list[str]:
+        """QA: more "f(args) returns value" cases of the functions the task is about
+        (``fleet/council/examples.py``); [] when there is no repository or no such function."""
+        if self.tools is None or brief.source is None:
+            return []
+        files = self.tools.repo(brief.source).files(brief.base_commit or brief.base or "HEAD")
+        text = "\n".join([brief.task, *criteria])
+        stubs = named(files, text)
+        funcs = list(dict.fromkeys([*(e.func for e in acceptance_examples(criteria)),
+                                    *(s.name for s in stubs)]))  # fmt: skip
+        if not funcs:
+            return []
+        heads = [s.head for s in stubs if s.name in funcs]
+        messages = [
+            ChatMessage(role="system", content=self._system("examples")),
+            ChatMessage(role="user", content=examples.job(brief.task, criteria, heads, funcs)),
+        ]
+        reply = self.chat.complete(
+            messages,
+            temperature=self.temperature,
+            seed=mix(self.seed, brief.seed, "examples"),
+            max_tokens=examples.TOKENS,
+        )
+        return examples.lines(reply.text, funcs, criteria)
 
     def vote(self, brief: Brief) -> BallotDraft:
         """Rank the proposals in ``brief.proposals`` (numbers, best first) and score each 0-10."""

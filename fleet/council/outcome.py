@@ -81,6 +81,7 @@ def count(state: CouncilState) -> Tally:
         trusted=req.suite.trusted if req.suite else (),
         judges=judges(state),
         authors={p.id: p.author for p in candidates},
+        advisory=req.suite.advisory if req.suite else (),
     )
 
 
@@ -108,14 +109,31 @@ def distrusted(state: CouncilState) -> tuple[str, ...]:
 def ship(state: CouncilState, winner: str) -> None:
     """The council chooses QA's tests too: the winning patch carries only the generated tests
     the candidates' evidence supports (distrusted ones are left out, so a wrong expected value
-    cannot block the committed change). Idempotent."""
+    cannot block the committed change) and the advisory tests the winner itself passes.
+    Idempotent."""
     suite, doubted = state.request.suite, distrusted(state)
-    if suite is None or not suite.files or not doubted:
+    if suite is None or not suite.files:
+        return
+    doubted += _advisory_failed(state, winner)
+    if not doubted:
         return
     kept = drop_tests(suite, doubted)
     for i, p in enumerate(state.proposals):
         if p.id == winner and p.patch is not None:
             state.proposals[i] = p.model_copy(update={"patch": with_suite(p.patch, kept)})
+
+
+def _advisory_failed(state: CouncilState, winner: str) -> tuple[str, ...]:
+    """The advisory tests (QA's examples) the winner's evidence fails."""
+    suite = state.request.suite
+    if suite is None or not suite.advisory:
+        return ()
+    mine = next((e for e in state.evidence if e.proposal_id == winner), None)
+    return tuple(
+        t.test_id
+        for t in (mine.tests if mine else ())
+        if not t.passed and any(t.test_id.startswith(p) for p in suite.advisory)
+    )
 
 
 def record(state: CouncilState, result: Tally) -> Deliberation:
@@ -150,6 +168,7 @@ def decide(state: CouncilState, result: Tally, *, at_ms: int) -> Decision:
     win = current[result.winner]
     shown = state.evidence_of(list(current.values()))
     trusted = req.suite.trusted if req.suite else ()
+    advisory = req.suite.advisory if req.suite else ()
     order, scores, _ = rank(
         req.rule,
         state.last_ballots(),
@@ -160,9 +179,17 @@ def decide(state: CouncilState, result: Tally, *, at_ms: int) -> Decision:
         trusted=trusted,
         judges=judges(state),
         authors=authors,
+        advisory=advisory,
     )
     tiers = (
-        evidence_keys(shown, list(current), trusted=trusted, judges=judges(state), authors=authors)
+        evidence_keys(
+            shown,
+            list(current),
+            trusted=trusted,
+            judges=judges(state),
+            authors=authors,
+            advisory=advisory,
+        )  # fmt: skip
         if req.rule == "evidence"
         else {}
     )

@@ -113,6 +113,7 @@ def evidence_keys(
     trusted: Sequence[str] = (),
     judges: Sequence[str] | None = None,
     authors: Mapping[str, str] | None = None,
+    advisory: Sequence[str] = (),
 ) -> dict[str, tuple[float, ...]]:
     """Each candidate's evidence tier as a sort key (higher is better).
 
@@ -124,7 +125,7 @@ def evidence_keys(
     mine = [e for e in evidence if e.proposal_id in candidates]
     if not any(e.tests or e.patch_hash for e in mine):
         return {c: (float(t),) for c, t in evidence_tiers(mine, candidates).items()}
-    found = agree(mine, trusted=trusted, judges=judges, authors=authors)
+    found = agree(mine, trusted=trusted, judges=judges, authors=authors, advisory=advisory)
     return {c: tuple(float(k) for k in found.key(c)) for c in candidates}
 
 
@@ -139,6 +140,7 @@ def rank(
     trusted: Sequence[str] = (),
     judges: Sequence[str] | None = None,
     authors: Mapping[str, str] | None = None,
+    advisory: Sequence[str] = (),
 ) -> tuple[list[str], Scores, str | None]:
     """Every candidate best first, the rule's scores, and what broke the decisive tie (if any)."""
     if rule not in RULES:
@@ -153,7 +155,9 @@ def rank(
     firsts = plurality(ballots, candidates, w)
     points = borda(ballots, candidates, w)
     tiers: dict[str, tuple[float, ...]] = (
-        evidence_keys(evidence, candidates, trusted=trusted, judges=judges, authors=authors)
+        evidence_keys(
+            evidence, candidates, trusted=trusted, judges=judges, authors=authors, advisory=advisory
+        )
         if rule == "evidence"
         else {c: (1.0,) for c in candidates}
     )
@@ -190,12 +194,13 @@ def tally(
     trusted: Sequence[str] = (),
     judges: Sequence[str] | None = None,
     authors: Mapping[str, str] | None = None,
+    advisory: Sequence[str] = (),
 ) -> Tally:
     """Count ``ballots`` over ``candidates`` (proposal ids in member order) with ``rule``
     (``judges``: the candidates whose agreement weighs the evidence tests, see ``agree``)."""
     ranked, scores, why = rank(
         rule, ballots, candidates, weights=weights, evidence=evidence, base=base,
-        trusted=trusted, judges=judges, authors=authors,
+        trusted=trusted, judges=judges, authors=authors, advisory=advisory,
     )  # fmt: skip
     name = f"evidence/{base}" if rule == "evidence" else rule
     return Tally(rule=name, scores=scores, winner=ranked[0], tie_break=why, early_stop=early_stop)

@@ -175,6 +175,21 @@ def drop_tests(suite: EvidenceSuite, test_ids: Sequence[str]) -> EvidenceSuite:
     return suite.model_copy(update={"files": {p: s for p, s in files.items() if names_of_tests(s)}})
 
 
+def _cases(
+    qa_examples: Callable[[Sequence[str]], Sequence[str]] | None,
+    criteria: Sequence[str],
+    notes: list[str],
+) -> list[str]:
+    """QA's own examples (none when there is no QA or its model failed: they are optional)."""
+    if qa_examples is None:
+        return []
+    try:
+        return list(qa_examples(criteria))
+    except Exception as exc:  # noqa: BLE001 - optional evidence; the suite stands without it
+        notes.append(f"QA wrote no examples: {type(exc).__name__}")
+        return []
+
+
 def build_suite(
     criteria: Sequence[str],
     *,
@@ -185,19 +200,27 @@ def build_suite(
     tests_dir: str = "tests",
     with_probes: bool = True,
     signatures: Sequence[str] = (),
+    qa_examples: Callable[[Sequence[str]], Sequence[str]] | None = None,
 ) -> tuple[EvidenceSuite, list[str]]:
     """The evidence suite of one task, and notes on what was kept or dropped and why.
 
     ``repo_tests``: the repository's own test files (trusted). ``qa(prose_criteria)`` returns
     generated test files (path -> source); ``baseline(suite)`` runs a suite on the base commit.
+    ``qa_examples(criteria)`` returns QA's own "f(args) returns value" cases
+    (``fleet/council/examples.py``): their tests are advisory (they rank, never fail, a candidate).
     """
     notes: list[str] = []
     files: dict[str, str] = {}
-    generated = executable_tests(criteria, depth=tests_dir.count("/") + 1)
+    depth = tests_dir.count("/") + 1
+    generated = executable_tests(criteria, depth=depth)
     if generated:
         files[f"{tests_dir}/test_{name}_acceptance.py"] = generated
     if qa is not None and (wanted := prose(criteria)):
         files.update(_qa_files(qa(wanted), [*repo_tests, *files], notes))
+    advisory = f"{tests_dir}/test_{name}_qa_examples.py"
+    own = executable_tests(_cases(qa_examples, criteria, notes), depth=depth)
+    if own and advisory not in repo_tests:
+        files[advisory] = own.replace("story's executable criteria", "QA's own examples", 1)
     if files:
         draft = EvidenceSuite(files=files, test_paths=(tests_dir,), protected=tuple(files))
         files = _failing_on_base(files, baseline(draft), notes)
@@ -221,6 +244,7 @@ def build_suite(
         test_paths=tuple(sorted(roots)) or (".",),
         protected=tuple(files),
         trusted=tuple(f"{p}::" for p in repo_tests),
+        advisory=(f"{advisory}::",) if advisory in files else (),
         probes=probes,
     )
     return suite, notes

@@ -6,7 +6,11 @@ generated test's weight is the share of candidates that pass it; the repository'
 candidate passes other generated tests, is reported as *distrusted*: it cannot sink anyone.
 
 A candidate's score is the weighted share of the suite it passes; it *passes the suite* when it
-passes every trusted test and every generated test that is not distrusted. Among the candidates
+passes every trusted test and every generated test that is not distrusted. *Advisory* tests (QA's
+own examples, written by a model from the docstring: ``fleet/council/examples.py``) weigh in the
+score like any generated test but never decide whether a candidate passes the suite, so a wrong
+expected value that a wrong candidate happens to share cannot push the right ones out of the top
+tier; within that tier, the candidates that agree with more of them rank first. Among the candidates
 that pass the suite, the next key is behaviour: how many authors have a passing candidate that
 returns the same values on the probes (``fleet/evidence/probes.py``; MBR-exec / AlphaCode's
 clustering). Candidates that pass exactly the same tests form a consensus set; its size breaks the
@@ -44,8 +48,8 @@ class Agreement:
         )
 
 
-def _trusted(test_id: str, trusted: Sequence[str]) -> bool:
-    """``test_id`` is under one of the ``trusted`` prefixes (``tests/test_x.py::``). A test in a
+def _under(test_id: str, prefixes: Sequence[str]) -> bool:
+    """``test_id`` is under one of the ``prefixes`` (``tests/test_x.py::``). A test in a
     class has the junit id ``tests/test_x/TestCls.py::test_a`` (pytest's classname
     ``tests.test_x.TestCls`` says nothing of where the module ends), so a file prefix also matches
     by dotted module name."""
@@ -53,7 +57,7 @@ def _trusted(test_id: str, trusted: Sequence[str]) -> bool:
     return any(
         test_id.startswith(p)
         or (p.endswith(".py::") and dotted.startswith(p[:-5].replace("/", ".") + "."))
-        for p in trusted
+        for p in prefixes
     )
 
 
@@ -63,6 +67,7 @@ def agree(
     trusted: Sequence[str] = (),
     judges: Sequence[str] | None = None,
     authors: Mapping[str, str] | None = None,
+    advisory: Sequence[str] = (),
 ) -> Agreement:
     """Weigh the tests in ``evidence`` (one entry per candidate) and score the candidates.
 
@@ -70,7 +75,8 @@ def agree(
     assumes independently written candidates; a revision written after seeing the tests chases
     them, a wrong one included, so a council weighs its tests by its first proposals only.
     ``authors``: proposal id -> author (behaviour support counts each author once; default:
-    every candidate its own author)."""
+    every candidate its own author). ``advisory``: prefixes of tests that score but are not needed
+    to pass the suite."""
     with_tests = [e for e in evidence if e.tests]
     if not with_tests:
         return Agreement(
@@ -84,12 +90,12 @@ def agree(
     weights: dict[str, float] = {}
     for t in tests:
         share = sum(t in passed[e.proposal_id] for e in voters) / n
-        weights[t] = 1.0 if _trusted(t, trusted) else share
-    generated = [t for t in tests if not _trusted(t, trusted)]
+        weights[t] = 1.0 if _under(t, trusted) else share
+    generated = [t for t in tests if not _under(t, trusted)]
     anyone = any(weights[t] > 0 for t in generated)
     distrusted = tuple(t for t in generated if weights[t] == 0 and anyone and n >= 2)
     total = sum(weights.values()) or 1.0
-    needed = [t for t in tests if t not in distrusted]
+    needed = [t for t in tests if t not in distrusted and not _under(t, advisory)]
     sets = [frozenset(passed[e.proposal_id]) for e in evidence]
     full = {
         e.proposal_id: bool(e.tests) and all(t in passed[e.proposal_id] for t in needed)

@@ -39,6 +39,10 @@ class EvidenceSuite(Contract):
     trusted: tuple[str, ...] = Field(
         (), description="test-id prefixes always weighted 1 (the repository's own tests)"
     )
+    advisory: tuple[str, ...] = Field(
+        (),
+        description="test-id prefixes that rank candidates but never fail one (QA's own examples)",
+    )
     probes: dict[str, str] = Field(
         default_factory=dict,
         description="probe modules (fleet/evidence/probes.py): written for every run, never shipped",
