@@ -166,6 +166,10 @@ class RoleAgent:
         """QA: test files (path -> source) for prose ``criteria``, or the exception."""
         return self._safe(lambda: self.member(brief.story_id).write_tests(brief, criteria))
 
+    def write_examples(self, brief: Brief, criteria: tuple[str, ...]) -> Any:
+        """QA: its own "f(args) returns value" cases (advisory evidence), or the exception."""
+        return self._safe(lambda: self.member(brief.story_id).write_examples(brief, criteria))
+
     def call(self, method: str, args: bytes) -> Any:
         """``method`` (propose, critiques, ...) with arguments and answer as ``fleet.council.wire`` bytes.
 

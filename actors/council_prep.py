@@ -144,6 +144,20 @@ def task_suite(
                 out.update({p: t for p, t in got.items() if p not in files})
         return out
 
+    def cases(criteria: Sequence[str]) -> list[str]:
+        """Every QA member's own examples, written concurrently (advisory evidence tests)."""
+        refs = [handle.write_examples.remote(brief, tuple(criteria)) for handle in qa]
+        out: list[str] = []
+        for ref in refs:
+            try:
+                got = ray.get(ref, timeout=settings.phase_timeout_s)
+            except Exception as exc:  # noqa: BLE001 - optional evidence, like a QA test file
+                notes.append(f"a QA member wrote no examples: {type(exc).__name__}")
+                continue
+            if isinstance(got, list):
+                out += [c for c in got if isinstance(c, str) and c not in out]
+        return out
+
     notes: list[str] = []
     name = "".join(ch if ch.isalnum() else "_" for ch in task.id).lower()
     suite, built = build_suite(
@@ -153,6 +167,7 @@ def task_suite(
         qa=write if qa else None,
         baseline=lambda s: runner.baseline(s, source=repo, base=branch, context=ctx),
         signatures=[s.head for s in named(files, f"{story.title}\n{task.description}")],
+        qa_examples=cases if qa and settings.qa_examples else None,
     )
     notes += built
     suite = suite.model_copy(

@@ -42,6 +42,11 @@ class OrchestratorSettings(BaseModel):
         description="patch councils also stop when a candidate passes the whole evidence suite "
         "(critique and revision only while none does); False: only on a supermajority",
     )
+    qa_examples: bool = Field(
+        True,
+        description="patch councils: the QA members write their own examples of the task's "
+        "functions, advisory evidence tests that rank the passing candidates and fail none",
+    )
     plan_by_team: bool = Field(
         True,
         description="stories with 2+ criteria: the architect proposes the task DAG and the "

@@ -171,6 +171,7 @@ class FleetApps:
             members=cfg.council.members,
             rounds=cfg.council.rounds,
             settle_on_pass=cfg.council.settle_on_pass,
+            qa_examples=cfg.council.qa_examples,
             data_dir=str(Path(cfg.data_dir).expanduser()),
         )
         # The gateway's start-up creates the orchestrator from these settings: the same path a

@@ -228,6 +228,7 @@ def fleet_settings(cfg: ClusterConfig, models: ModelsConfig) -> Obj:
         "members": list(cfg.orchestrator.members),
         "rounds": cfg.orchestrator.rounds,
         "settle_on_pass": cfg.orchestrator.settle_on_pass,
+        "qa_examples": cfg.orchestrator.qa_examples,
         "data_dir": cfg.orchestrator.data_dir,
     }
 

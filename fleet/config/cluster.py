@@ -231,6 +231,11 @@ class OrchestratorSpec(Schema):
         description="patch councils also stop when a candidate passes the whole evidence suite "
         "(critique and revision only while none does); False: only on a supermajority",
     )
+    qa_examples: bool = Field(
+        True,
+        description="patch councils: the QA members write their own examples of the task's "
+        "functions, advisory evidence tests that rank the passing candidates and fail none",
+    )
     data_dir: str = Field(
         "/data/swe-fleet",
         pattern=r"^/",

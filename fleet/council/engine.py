@@ -296,6 +296,7 @@ class Council:
             acceptance=req.acceptance,
             findings=req.findings,
             evidence_files=tuple(sorted(req.suite.files)) if req.suite else (),
+            advisory=req.suite.advisory if req.suite else (),
         )
 
     @staticmethod

@@ -108,14 +108,22 @@ def clip(text: str, n: int) -> str:
     return text if len(text) <= n else text[: n - 15] + "\n... (clipped)"
 
 
-def failing(evidence: Evidence | None, distrusted: Sequence[str] = ()) -> list[str]:
-    """Failing evidence tests with their excerpts, distrusted ones marked."""
+def failing(
+    evidence: Evidence | None, distrusted: Sequence[str] = (), advisory: Sequence[str] = ()
+) -> list[str]:
+    """Failing evidence tests with their excerpts, distrusted ones and QA's examples marked."""
     if evidence is None:
         return []
     out = []
     for t in evidence.tests:
         if not t.passed:
-            mark = " [distrusted: no candidate passes it]" if t.test_id in distrusted else ""
+            mark = (
+                " [distrusted: no candidate passes it]"
+                if t.test_id in distrusted
+                else " [QA's example: may itself be wrong]"
+                if any(t.test_id.startswith(a) for a in advisory)
+                else ""
+            )
             out.append(f"{t.test_id}{mark}: {' '.join(t.excerpt.split())[:EXCERPT_CLIP]}")
     if not evidence.tests and evidence.detail:
         out.append(evidence.detail[:EXCERPT_CLIP])
@@ -139,12 +147,16 @@ def own_diff(p: Proposal, hidden: Collection[str], n: int = DIFF_CLIP) -> str:
 
 
 def candidate(
-    p: Proposal, evidence: Evidence | None, distrusted: Sequence[str], hidden: Collection[str] = ()
+    p: Proposal,
+    evidence: Evidence | None,
+    distrusted: Sequence[str],
+    hidden: Collection[str] = (),
+    advisory: Sequence[str] = (),
 ) -> str:
     """One candidate as another member sees it: author, patch (``hidden``: the evidence suite's
     files, left out), test results."""
     lines = [f"### {p.author}: {status(evidence)}", own_diff(p, hidden)]
-    lines += [f"- FAILS {f}" for f in failing(evidence, distrusted)[:4]]
+    lines += [f"- FAILS {f}" for f in failing(evidence, distrusted, advisory)[:4]]
     return "\n".join(lines)
 
 
@@ -171,7 +183,7 @@ def revise_notes(brief: Brief, own: Proposal) -> list[str]:
         if own.patch
         else "(none: your last attempt failed)",
     ]
-    parts += [f"- FAILS {f}" for f in failing(mine, brief.distrusted)[:6]]
+    parts += [f"- FAILS {f}" for f in failing(mine, brief.distrusted, brief.advisory)[:6]]
     apart = differs(brief, own)
     parts += [f"- DIFFERS {d}" for d in apart]
     if brief.critiques:
@@ -181,7 +193,8 @@ def revise_notes(brief: Brief, own: Proposal) -> list[str]:
     if others:
         parts.append("The other candidates:")
         parts += [
-            candidate(p, ev.get(p.id), brief.distrusted, brief.evidence_files) for p in others
+            candidate(p, ev.get(p.id), brief.distrusted, brief.evidence_files, brief.advisory)
+            for p in others
         ]
     parts.append(
         "Improve your change: fix the failing tests and the critiques' points "
@@ -211,7 +224,7 @@ def critique_job(brief: Brief, target: Proposal, focus: str) -> str:
         if clean
         else "Be concrete: name the failing test or the input case it gets wrong."
     )
-    shown = candidate(target, ev, brief.distrusted, brief.evidence_files)
+    shown = candidate(target, ev, brief.distrusted, brief.evidence_files, brief.advisory)
     shown += "".join(f"\n- DIFFERS {d}" for d in other)
     return (
         f"Review this candidate change. Look for: {focus}.\n"
@@ -223,7 +236,7 @@ def critique_job(brief: Brief, target: Proposal, focus: str) -> str:
 def cited(comment: str, brief: Brief, target: Proposal) -> str:
     """The comment followed by the target's evidence facts (added by code, always accurate)."""
     ev = evidence_by_id(brief).get(target.id)
-    fails = failing(ev, brief.distrusted)
+    fails = failing(ev, brief.distrusted, brief.advisory)
     if ev is None:
         return comment
     other = differs(brief, target)

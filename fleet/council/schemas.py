@@ -158,6 +158,9 @@ class Brief(Contract):
     evidence_files: tuple[str, ...] = Field(
         (), description="a patch council: the evidence suite's generated test files"
     )
+    advisory: tuple[str, ...] = Field(
+        (), description="a patch council: test-id prefixes of QA's own (advisory) examples"
+    )
 
 
 class Draft(BaseModel):

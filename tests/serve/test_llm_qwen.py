@@ -254,3 +254,36 @@ def test_the_tool_loop_runs_on_the_real_model_in_the_sandbox(llm_url, models, tm
              "The command does not parse", "The bash block is empty")  # fmt: skip
     assert all(o.startswith(known) for o in seen[1:]), seen[1:]
     assert set(result.patch.files) <= set(ws.files())
+
+
+def test_the_real_model_writes_qa_examples_the_evidence_suite_can_run(llm_url, models, tmp_path):
+    """QA's own examples (``fleet/council/examples.py``) with the real model: lines of the one
+    form the suite turns into tests, for the function the task names, none the criteria give."""
+    import subprocess
+
+    from fleet.adapters.git_repo import GitRepo
+    from fleet.council import Brief, Member
+    from fleet.council.patching import PatchTools
+    from fleet.evidence.acceptance import executable_tests, names_of_tests
+    from fleet.orchestrator.acceptance import examples
+
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    for path, text in STUB.items():
+        (repo / path).write_text(text)
+    for argv in (["init", "-q", "-b", "main"], ["add", "."],
+                 ["-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "base"]):  # fmt: skip
+        subprocess.run(["git", "-C", str(repo), *argv], check=True)
+    model = build_chat_model(models, MODEL, llm_base_url=llm_url)
+    tools = PatchTools(write_patch=lambda *a, **k: None, repo=GitRepo)
+    qa = Member("qa-1", "qa", load("roles.yaml").get("qa"), model, temperature=0.0, tools=tools)
+    given = ('count_vowels("Hello World") returns 3',)
+    brief = Brief(deliberation_id="d", story_id="s", task_id="T1", task="Implement count_vowels",
+                  round=0, step="propose", source=str(repo), base="main")  # fmt: skip
+    got = qa.write_examples(brief, given)
+    cases = examples(got)
+    assert got and len(cases) == len(got), got
+    assert {c.func for c in cases} == {"count_vowels"}
+    assert all(c.call != 'count_vowels("Hello World")' for c in cases)
+    module = executable_tests(got)
+    assert module is not None and names_of_tests(module)
