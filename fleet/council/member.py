@@ -235,7 +235,9 @@ class Member:
             return []
         heads = [s.head for s in stubs if s.name in funcs]
         messages = [
-            ChatMessage(role="system", content=self._system("examples")),
+            ChatMessage(
+                role="system", content=f"{self.spec.system_prompt.strip()} You are {self.agent_id}."
+            ),
             ChatMessage(role="user", content=examples.job(brief.task, criteria, heads, funcs)),
         ]
         reply = self.chat.complete(

@@ -189,7 +189,7 @@ def decide(state: CouncilState, result: Tally, *, at_ms: int) -> Decision:
             judges=judges(state),
             authors=authors,
             advisory=advisory,
-        )  # fmt: skip
+        )
         if req.rule == "evidence"
         else {}
     )
