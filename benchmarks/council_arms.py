@@ -268,6 +268,17 @@ def _oracle(task: Any, d: Any, root: Path) -> str:
     return " ".join(out)
 
 
+def _advisory_failed(found: list[Any], pick: Any, suite: Any) -> list[str]:
+    """The advisory tests (QA's examples) ``pick``'s evidence fails."""
+    return [
+        t.test_id
+        for e in found
+        if pick is not None and e.proposal_id == pick.id
+        for t in e.tests
+        if not t.passed and any(t.test_id.startswith(a) for a in suite.advisory)
+    ]
+
+
 def _with_and_without(
     task: Any, props: list[Any], found: list[Any], suite: Any, repo: Path, root: Path
 ) -> str:
@@ -354,9 +365,11 @@ def arm_vote(tasks: list[Any], chat: Any, args: argparse.Namespace) -> Any:
                     print(
                         f"  vote {task.id} QA examples: {_with_and_without(task, props, found, suite, repo, Path(tmp))}"
                     )
-                if pick is not None and pick.patch is not None and scores.distrusted:
+                drop = [*scores.distrusted, *_advisory_failed(found, pick, suite)]
+                if pick is not None and pick.patch is not None and drop:
                     # like the council's winner: it ships only the tests some candidate passes
-                    kept = drop_tests(suite, scores.distrusted)
+                    # and the advisory ones (QA's examples) it passes itself
+                    kept = drop_tests(suite, drop)
                     pick = pick.model_copy(update={"patch": with_suite(pick.patch, kept)})
                 ok, detail = _build(task, chat, pick, repo, Path(tmp) / "b")
             except Exception as exc:
