@@ -9,12 +9,13 @@ how many candidates agree with them, they order the candidates that pass the sto
 and never fail one, since a quarter of them are wrong.
 
 Only literal arguments and values are kept (the same parser as the story's executable criteria,
-:mod:`fleet.orchestrator.acceptance`), only calls of the functions the task is about, and no call
+:mod:`fleet.orchestrator.acceptance`; then re-written with ``repr``), only calls of the functions the task is about, and no call
 the criteria already give. Pure: the model call is the member's.
 """
 
 from __future__ import annotations
 
+import ast
 from collections.abc import Sequence
 
 from fleet.orchestrator.acceptance import examples, parse
@@ -59,7 +60,9 @@ def lines(reply: str, funcs: Sequence[str], criteria: Sequence[str]) -> list[str
         if call in given or call in seen or case.values is None:
             continue
         seen.add(call)
-        out.append(case.render())
+        # re-written from the parsed literals (``repr``): nothing of the reply's text but data
+        args = ", ".join(repr(v) for v in case.values)
+        out.append(f"{case.func}({args}) returns {ast.literal_eval(case.value)!r}")
         if len(out) >= MAX_KEPT:
             break
     return out
