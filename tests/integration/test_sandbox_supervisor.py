@@ -142,13 +142,14 @@ def test_a_run_cut_short_by_the_supervisors_death_runs_again_on_the_restarted_on
 
     ray, handle, prefix = sup
     named = lookup(f"sandbox-{prefix}", NS)
-    running = spec(["sh", "-c", "sleep 4"], role="tester2")
-    queued = spec(["true"], role="tester")
-    futures = [named.run.remote(running), named.run.remote(queued)]
+    running = spec(["sh", "-c", "sleep 4"])
+    queued = spec(["true"])  # the same role, quota 1: it waits behind the running one
+    futures = [named.run.remote(running)]
     deadline = time.monotonic() + 30
     while running.id not in ray.get(named.check_health.remote())["running"]:
         assert time.monotonic() < deadline, "the run never started"
         time.sleep(0.1)
+    futures.append(named.run.remote(queued))  # sent only once the first holds the quota
     ray.kill(handle, no_restart=False)  # the actor process dies mid-run
     results = ray.get(futures, timeout=120)
     assert [r.status for r in results] == ["passed", "passed"], [
