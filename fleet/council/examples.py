@@ -9,8 +9,8 @@ how many candidates agree with them, they order the candidates that pass the sto
 and never fail one, since a quarter of them are wrong.
 
 Only literal arguments and values are kept (the same parser as the story's executable criteria,
-:mod:`fleet.orchestrator.acceptance`; then re-written with ``repr``), only calls of the functions the task is about, and no call
-the criteria already give. Pure: the model call is the member's.
+:mod:`fleet.orchestrator.acceptance`; then re-written with ``repr``), only calls of the functions
+the task is about, and no call the criteria already give. Pure: the model call is the member's.
 """
 
 from __future__ import annotations
