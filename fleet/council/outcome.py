@@ -128,7 +128,8 @@ def _advisory_failed(state: CouncilState, winner: str) -> tuple[str, ...]:
     suite = state.request.suite
     if suite is None or not suite.advisory:
         return ()
-    mine = next((e for e in state.evidence if e.proposal_id == winner), None)
+    by_id = {e.proposal_id: e for e in state.evidence}  # the latest evidence of each
+    mine = by_id.get(winner)
     return tuple(
         t.test_id
         for t in (mine.tests if mine else ())

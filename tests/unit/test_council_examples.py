@@ -100,6 +100,7 @@ def test_qa_examples_become_an_advisory_module_kept_only_where_they_fail_on_the_
 
 def test_the_winner_ships_only_the_advisory_tests_it_passes():
     from fleet.contracts import Patch, Proposal
+    from fleet.council.outcome import _advisory_failed
     from fleet.council.protocol import CouncilState
     from fleet.council.schemas import DeliberationRequest
     from fleet.evidence.suite import with_suite
@@ -125,6 +126,9 @@ def test_the_winner_ships_only_the_advisory_tests_it_passes():
     ship(state, "d:p0:developer-1")
     win = state.proposals[0].patch
     assert win is not None and "+def test_e1():" in win.diff and "test_e2" not in win.diff
+    # the latest evidence counts: a re-run the winner passes whole drops nothing
+    state.evidence.append(_ev("d:p0:developer-1", {f"{ADV}test_e1": True, f"{ADV}test_e2": True}))
+    assert _advisory_failed(state, "d:p0:developer-1") == ()
 
 
 class _Chat:
