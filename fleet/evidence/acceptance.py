@@ -242,7 +242,9 @@ def build_suite(
     suite = EvidenceSuite(
         files=files,
         test_paths=tuple(sorted(roots)) or (".",),
-        protected=tuple(files),
+        # the repository's own tests too: a candidate's edits to them (weakening one, or breaking
+        # it with a test of its own) are ignored when it is judged and left out when it ships
+        protected=tuple(dict.fromkeys([*files, *repo_tests])),
         trusted=tuple(f"{p}::" for p in repo_tests),
         advisory=(f"{advisory}::",) if advisory in files else (),
         probes=probes,
