@@ -292,6 +292,7 @@ def fleet_build(
     from fleet.context import ContextBuilder, ContextEngine
     from fleet.events import make_event
     from fleet.fakes import InMemoryEventLog, SystemClock
+    from fleet.orchestrator.view import fold
     from fleet.policy import PolicyEngine
     from fleet.rigor import evaluate
 
@@ -326,6 +327,8 @@ def fleet_build(
         if execution.data.get("status") == "committed":
             return Path(execution.data["workspace"]), info
         info["reason"] = str(execution.data.get("reason", ""))[:200]
+        # what the next attempt must fix, as the orchestrator tells it (failing tests first)
+        info["findings"] = fold(log.read(story.id)).findings(attempt)
     return None, info
 
 
@@ -476,7 +479,13 @@ def _parse(argv: list[str] | None) -> tuple[argparse.Namespace, list[str]]:
     ap.add_argument("--repo-limit", type=int, default=10, help="repository tasks (0: none)")
     ap.add_argument("--repo-start", type=int, default=0, help="first repository task (a slice)")
     ap.add_argument("--model", default=DEFAULT_MODEL, help="GGUF of the model under test")
-    ap.add_argument("--attempts", type=int, default=2, help="build attempts of the single arm")
+    ap.add_argument(
+        "--attempts",
+        type=int,
+        default=2,
+        help="build attempts of every arm (a blocked gate loops back with its findings, as the "
+        "orchestrator does: single rebuilds, council convenes again, vote samples again)",
+    )
     ap.add_argument("--threads", type=int, default=2, help="llama.cpp threads (1 on a loaded box)")
     ap.add_argument(
         "--qa-examples",

@@ -19,6 +19,13 @@ clean copy per candidate (``SandboxEvidence``).
   agreement on the evidence tests (``fleet.evidence.agree``) -- no critique, no ballots -- then
   the same build path.
 
+Retries (``--attempts``, default 2), as on the story path: when the build of a winner or pick is
+blocked (nothing committed), the gate's findings (failing tests first) go to a new attempt --
+the council arm convenes a fresh council with them (``DeliberationRequest.findings``, as
+``actors/story_services.py`` does), the vote arm samples three new first patches with them; the
+single arm rebuilds with them (``fleet_build``). A committed change that fails the hidden tests is
+final, as a story that reached DONE is.
+
 Tokens: prompt + completion of every model call the arm needs (for ``vote`` from the council's
 run: the three developers' round-0 calls only).
 """
@@ -114,9 +121,24 @@ def _team(chat: Any, ledger: dict[str, int]) -> dict[str, Any]:
     }
 
 
+def _story_text(task: Any, findings: tuple[str, ...]) -> str:
+    """The task as the story path's council reads it: on a retry, the findings to fix."""
+    text = [task.story.title, task.story.description]
+    if findings:
+        text += ["The last attempt failed; fix:", *findings]
+    return "\n".join(text)
+
+
 def _council(
-    task: Any, chat: Any, root: Path, rounds: int, qa_examples: bool
-) -> tuple[Proposal | None, int, Any]:
+    task: Any,
+    chat: Any,
+    root: Path,
+    rounds: int,
+    qa_examples: bool,
+    *,
+    attempt: int = 0,
+    findings: tuple[str, ...] = (),
+) -> tuple[Proposal | None, int, Any, Any]:
     from fleet.council import Council, DeliberationRequest
     from fleet.council.local import local_gather
     from fleet.fakes import FakeClock, InMemoryEventLog
@@ -131,10 +153,11 @@ def _council(
             first.update(ledger)
 
     req = DeliberationRequest(
-        id=f"bench-{task.id}",
+        id=f"bench-{task.id}" + (f"-a{attempt}" if attempt else ""),
         story_id=task.story.id,
         task_id="T1",
-        task=f"{task.story.title}\n{task.story.description}",
+        task=_story_text(task, findings),
+        findings=findings,
         members=tuple(team),
         proposers=tuple(DEVELOPERS),
         rounds=rounds,
@@ -155,17 +178,18 @@ def _council(
         on_step=snapshot,
     ).deliberate(req)
     MINUTES.append((time.monotonic() - start) / 60)
-    round0 = [p for p in d.proposals if p.round == 0]
-    ids = {p.id for p in round0}
-    _ROUND0[task.id] = (
-        round0,
-        [e for e in d.evidence if e.proposal_id in ids],
-        sum(first.get(m, 0) for m in DEVELOPERS) + qa_tokens,
-        suite,
-        _keep(repo),
-    )
+    if attempt == 0:  # vote's first attempt is paired with the council's first round 0
+        round0 = [p for p in d.proposals if p.round == 0]
+        ids = {p.id for p in round0}
+        _ROUND0[task.id] = (
+            round0,
+            [e for e in d.evidence if e.proposal_id in ids],
+            sum(first.get(m, 0) for m in DEVELOPERS) + qa_tokens,
+            suite,
+            _keep(repo),
+        )
     winner = next((p for p in d.proposals if p.id == d.winner), None)
-    return winner, sum(ledger.values()), d
+    return winner, sum(ledger.values()), d, suite
 
 
 def _keep(repo: Path) -> Path:
@@ -177,8 +201,11 @@ def _keep(repo: Path) -> Path:
     return dest
 
 
-def _fresh_round0(task: Any, chat: Any, root: Path, qa_examples: bool) -> tuple[Any, ...]:
-    """The three developers' first patches without a council (when the council arm did not run)."""
+def _fresh_round0(
+    task: Any, chat: Any, root: Path, qa_examples: bool, findings: tuple[str, ...] = ()
+) -> tuple[Any, ...]:
+    """The three developers' first patches without a council (when the council arm did not run,
+    and on a retry, with the last attempt's ``findings``)."""
     from concurrent.futures import ThreadPoolExecutor
 
     from fleet.council import Brief
@@ -191,12 +218,12 @@ def _fresh_round0(task: Any, chat: Any, root: Path, qa_examples: bool) -> tuple[
     req = DeliberationRequest(
         id=f"vote-{task.id}", story_id=task.story.id, task_id="T1", task=task.story.title,
         members=tuple(DEVELOPERS), rule="evidence", suite=suite, source=str(repo), base="main",
-        base_commit=commit, acceptance=task.story.acceptance_criteria,
+        base_commit=commit, acceptance=task.story.acceptance_criteria, findings=findings,
     )  # fmt: skip
     brief = Brief(
         deliberation_id=req.id, story_id=req.story_id, task_id="T1",
-        task=f"{task.story.title}\n{task.story.description}", round=0, step="propose",
-        source=str(repo), base="main", base_commit=commit, acceptance=req.acceptance,
+        task=_story_text(task, findings), round=0, step="propose", source=str(repo),
+        base="main", base_commit=commit, acceptance=req.acceptance, findings=findings,
     )  # fmt: skip
 
     def one(m: str) -> Proposal | None:
@@ -214,19 +241,21 @@ def _fresh_round0(task: Any, chat: Any, root: Path, qa_examples: bool) -> tuple[
 
 def _build(
     task: Any, chat: Any, winner: Proposal | None, repo: Path, root: Path
-) -> tuple[bool, str]:
-    """The fleet's build path with ``winner`` (on ``repo``'s base): committed tree, judged."""
+) -> tuple[bool, str, tuple[str, ...] | None]:
+    """The fleet's build path with ``winner`` (on ``repo``'s base): (passes the hidden tests,
+    detail, the gate's findings when nothing was committed, else None)."""
     from bench_agents import fleet_build
 
     if winner is None or winner.patch is None:
-        return False, "no candidate patch"
+        return False, "no candidate patch", ("T1: no candidate patch applied",)
     tree, info = fleet_build(task, chat, root, attempts=1, winner=winner, repo=repo)
     if tree is None:
-        return False, f"not committed: {info.get('reason', '')}"
-    return task.judge(tree)
+        reason = str(info.get("reason", ""))
+        return False, f"not committed: {reason}", tuple(info.get("findings") or [reason])[:6]
+    return (*task.judge(tree), None)
 
 
-def _oracle(task: Any, d: Any, root: Path) -> str:
+def _oracle(task: Any, d: Any, root: Path, suite: Any) -> str:
     """Diagnostics (not a score): each candidate version's round, whether it passed the evidence
     suite, and whether it passes the hidden tests -- so a loss can be told apart as a selection
     miss (a passing candidate was there) or a generation miss (none was)."""
@@ -236,7 +265,6 @@ def _oracle(task: Any, d: Any, root: Path) -> str:
     from fleet.evidence import agree
 
     # the tally's own view: trusted repository tests, generated tests weighed by the first proposals
-    suite = _ROUND0[task.id][3] if task.id in _ROUND0 else None
     trusted, advisory = (suite.trusted, suite.advisory) if suite else ((), ())
     first = [p.id for p in d.proposals if p.round == 0]
     authors = {p.id: p.author for p in d.proposals}
@@ -326,16 +354,25 @@ def arm_council(tasks: list[Any], chat: Any, args: argparse.Namespace) -> Any:
     res, start = ArmResult(), time.monotonic()
     for task in tasks:
         t0 = time.monotonic()
+        tokens, findings = 0, None
         with tempfile.TemporaryDirectory(prefix="bench-council-") as tmp:
             try:
-                winner, tokens, d = _council(
-                    task, chat, Path(tmp) / "c", args.rounds, args.qa_examples
-                )
-                if task.kind == "humaneval":
-                    print(f"  council {task.id} candidates: {_oracle(task, d, Path(tmp))}")
-                ok, detail = _build(task, chat, winner, Path(tmp) / "c" / "repo", Path(tmp) / "b")
+                # as the story path: a blocked gate convenes a new council with its findings
+                for attempt in range(max(1, args.attempts)):
+                    top = Path(tmp) / f"a{attempt}"
+                    winner, spent, d, suite = _council(
+                        task, chat, top / "c", args.rounds, args.qa_examples,
+                        attempt=attempt, findings=findings or (),
+                    )  # fmt: skip
+                    tokens += spent
+                    if task.kind == "humaneval":
+                        print(f"  council {task.id} a{attempt} candidates: "
+                              f"{_oracle(task, d, top, suite)}")  # fmt: skip
+                    ok, detail, findings = _build(task, chat, winner, top / "c" / "repo", top / "b")
+                    if findings is None:
+                        break
             except Exception as exc:  # a crashed council is a failed task, reported
-                ok, detail, tokens = False, f"{type(exc).__name__}: {exc}"[:200], 0
+                ok, detail = False, f"{type(exc).__name__}: {exc}"[:200]
         res.tokens += tokens
         _count(res, task, ok)
         print(f"  council {task.id}: {'PASS' if ok else 'fail'} ({time.monotonic() - t0:.0f}s) "
@@ -354,26 +391,32 @@ def arm_vote(tasks: list[Any], chat: Any, args: argparse.Namespace) -> Any:
     res, start = ArmResult(), time.monotonic()
     for task in tasks:
         t0 = time.monotonic()
+        tokens, findings = 0, None
         with tempfile.TemporaryDirectory(prefix="bench-vote-") as tmp:
             try:
-                props, found, tokens, suite, repo = _ROUND0.pop(task.id, None) or _fresh_round0(
-                    task, chat, Path(tmp) / "v", args.qa_examples
-                )
-                scores = agree(found, trusted=suite.trusted, advisory=suite.advisory)
-                pick = max(props, key=lambda p: scores.key(p.id)) if props else None
-                if task.kind == "humaneval" and suite.advisory:
-                    print(
-                        f"  vote {task.id} QA examples: {_with_and_without(task, props, found, suite, repo, Path(tmp))}"
+                for attempt in range(max(1, args.attempts)):
+                    top = Path(tmp) / f"a{attempt}"
+                    paired = _ROUND0.pop(task.id, None) if attempt == 0 else None
+                    props, found, spent, suite, repo = paired or _fresh_round0(
+                        task, chat, top / "v", args.qa_examples, findings or ()
                     )
-                drop = [*scores.distrusted, *_advisory_failed(found, pick, suite)]
-                if pick is not None and pick.patch is not None and drop:
-                    # like the council's winner: it ships only the tests some candidate passes
-                    # and the advisory ones (QA's examples) it passes itself
-                    kept = drop_tests(suite, drop)
-                    pick = pick.model_copy(update={"patch": with_suite(pick.patch, kept)})
-                ok, detail = _build(task, chat, pick, repo, Path(tmp) / "b")
+                    tokens += spent
+                    scores = agree(found, trusted=suite.trusted, advisory=suite.advisory)
+                    pick = max(props, key=lambda p: scores.key(p.id)) if props else None
+                    if task.kind == "humaneval" and suite.advisory:
+                        print(f"  vote {task.id} a{attempt} QA examples: "
+                              f"{_with_and_without(task, props, found, suite, repo, top)}")  # fmt: skip
+                    drop = [*scores.distrusted, *_advisory_failed(found, pick, suite)]
+                    if pick is not None and pick.patch is not None and drop:
+                        # like the council's winner: it ships only the tests some candidate passes
+                        # and the advisory ones (QA's examples) it passes itself
+                        kept = drop_tests(suite, drop)
+                        pick = pick.model_copy(update={"patch": with_suite(pick.patch, kept)})
+                    ok, detail, findings = _build(task, chat, pick, repo, top / "b")
+                    if findings is None:
+                        break
             except Exception as exc:
-                ok, detail, tokens = False, f"{type(exc).__name__}: {exc}"[:200], 0
+                ok, detail = False, f"{type(exc).__name__}: {exc}"[:200]
         res.tokens += tokens
         _count(res, task, ok)
         print(f"  vote {task.id}: {'PASS' if ok else 'fail'} ({time.monotonic() - t0:.0f}s) "
