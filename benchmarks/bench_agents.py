@@ -51,9 +51,11 @@ os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from fleet.adapters.gguf_weights import model_dir  # noqa: E402
 from fleet.contracts import ChatMessage, ChatResponse, Story, Task, TaskSpec  # noqa: E402
 
-DEFAULT_MODEL = "/work/models/qwen2.5-coder-0.5b-instruct.gguf"
+# the embedded default, where `make install` assembled it
+DEFAULT_MODEL = str(model_dir() / "qwen2.5-coder-0.5b-instruct.gguf")
 HUMANEVAL_IDS = range(0, 80)  # the development set; 80-163 are reserved for acceptance
 HUMANEVAL_FILE = "solution.py"
 
