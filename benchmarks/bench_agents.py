@@ -48,6 +48,8 @@ from pathlib import Path
 from typing import Any
 
 os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+if __name__ == "__main__":  # council_arms imports this module: one copy, one MODEL_PATH
+    sys.modules.setdefault("bench_agents", sys.modules[__name__])
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
