@@ -121,10 +121,14 @@ class Council:
                 ]
             )
         steps = plan(request)
+        skipped: list[str] = []
         while state.done < len(steps) and not state.stopped_early:
             round_, step = steps[state.done]
             try:
-                self._step(state, round_, step)
+                if step == "vote" and round_ < request.rounds and not _could_settle(state):
+                    skipped.append(f"{round_}:vote")  # no ballot could end the council here
+                else:
+                    self._step(state, round_, step)
             except QuorumLost as lost:
                 return self._lose(key, state, version, lost)
             state.done += 1
@@ -139,6 +143,8 @@ class Council:
                         k: v for k, v in state.failures.items() if k.startswith(f"{round_}:")
                     },
                 }
+                if f"{round_}:vote" in skipped:
+                    data["skipped"] = ["vote: no candidate passes the evidence suite uncontested"]
                 self._publish(
                     [
                         self._event(
@@ -436,20 +442,15 @@ def _started(req: DeliberationRequest) -> dict[str, Any]:
     }
 
 
-def _settled(state: CouncilState) -> bool:
-    """Early stop: a supermajority ranks one candidate first (in a patch council, it must also
-    pass the whole evidence suite); in a patch council with ``settle_on_pass``, also any
-    candidate passing the whole suite (a critique round then only re-litigates a tie that the
-    ballots already break, at 3-4x the proposals' cost). Never while the passing candidates are
-    *contested*: they return different values on a probe and no behaviour has a majority of
-    their authors (one of them is wrong, and the suite cannot tell which)."""
+def _passing(state: CouncilState) -> tuple[list[str], bool]:
+    """A patch council's candidates that pass the whole evidence suite, and whether they are
+    *contested* (they return different values on a probe and no behaviour has a majority of
+    their authors: one of them is wrong, and the suite cannot tell which). The keys are the
+    tally's: every version of the candidates, tests weighed by the first proposals (a revision
+    that chased a wrong test does not pass "the whole suite")."""
     req = state.request
-    ids = [p.id for p in state.current()]
-    first = consensus(state.last_ballots(), ids, req.supermajority)
     if req.suite is None:
-        return first is not None
-    # the keys the tally will use: every version of the candidates, tests weighed by the first
-    # proposals (a revision that chased a wrong test does not pass "the whole suite")
+        return [], False
     every = [p.id for p in state.candidates()]
     authors = {p.id: p.author for p in state.candidates()}
     shown = state.evidence_of(state.candidates())
@@ -458,11 +459,37 @@ def _settled(state: CouncilState) -> bool:
         advisory=req.suite.advisory,
     )  # fmt: skip
     passing = [c for c in every if keys[c][0] == 1.0]
-    if contested({e.proposal_id: e for e in shown}, passing, authors):
+    return passing, contested({e.proposal_id: e for e in shown}, passing, authors)
+
+
+def _could_settle(state: CouncilState) -> bool:
+    """Whether a vote now could end the council early. In a patch council it cannot while no
+    candidate passes the whole suite or the passing ones are contested (``_settled``): that
+    vote's ballots would be superseded by the closing vote unread, so it is not asked for (five
+    model calls, each reading every candidate)."""
+    if state.request.suite is None:
+        return True
+    passing, disputed = _passing(state)
+    return bool(passing) and not disputed
+
+
+def _settled(state: CouncilState) -> bool:
+    """Early stop: a supermajority ranks one candidate first (in a patch council, it must also
+    pass the whole evidence suite); in a patch council with ``settle_on_pass``, also any
+    candidate passing the whole suite (a critique round then only re-litigates a tie that the
+    ballots already break, at 3-4x the proposals' cost). Never while the passing candidates are
+    contested (``_passing``)."""
+    req = state.request
+    ids = [p.id for p in state.current()]
+    first = consensus(state.last_ballots(), ids, req.supermajority)
+    if req.suite is None:
+        return first is not None
+    passing, disputed = _passing(state)
+    if disputed:
         return False  # passing candidates disagree on a probe: the pass settles nothing yet
     if req.settle_on_pass and passing:
         return True
-    return first is not None and keys.get(first, (0.0,))[0] == 1.0
+    return first is not None and first in passing
 
 
 def _raise_signal(results: Sequence[Any]) -> None:

@@ -152,7 +152,14 @@ def _edit(body: str) -> str:
     return f"I fix add.\ncalc.py\n<<<<<<< SEARCH\n    return a - b\n=======\n    {body}\n>>>>>>> REPLACE\n"
 
 
-def _patch_council(tmp_path, favourite: str, rounds: int = 2, settle_on_pass: bool = True):
+def _patch_council(
+    tmp_path,
+    favourite: str,
+    rounds: int = 2,
+    settle_on_pass: bool = True,
+    edits: dict[str, tuple[str, ...]] | None = None,
+    wrong: str = "def test_wrong():\n    assert add(1, 1) == 3\n",  # a generated test, wrong
+):
     from fleet.adapters.evidence import SandboxEvidence
     from fleet.adapters.git_repo import GitRepo
     from fleet.agents import write_patch
@@ -162,10 +169,13 @@ def _patch_council(tmp_path, favourite: str, rounds: int = 2, settle_on_pass: bo
 
     repo = _repo(tmp_path)
     tools = PatchTools(write_patch=write_patch, repo=GitRepo)
+    edits = edits or {
+        "developer-1": ("return a + b",),
+        "developer-2": ("return a * b",),
+        "developer-3": ("return b - a", "return b + a"),
+    }
     scripts = {
-        "developer-1": Coder(_edit("return a + b"), favourite=favourite),
-        "developer-2": Coder(_edit("return a * b"), favourite=favourite),
-        "developer-3": Coder(_edit("return b - a"), _edit("return b + a"), favourite=favourite),
+        **{m: Coder(*map(_edit, bodies), favourite=favourite) for m, bodies in edits.items()},
         "qa-1": Coder("", favourite=favourite),
         "architect-1": Coder("", favourite=favourite),
     }
@@ -179,7 +189,6 @@ def _patch_council(tmp_path, favourite: str, rounds: int = 2, settle_on_pass: bo
         )
         for m, script in scripts.items()
     }
-    wrong = "def test_wrong():\n    assert add(1, 1) == 3\n"  # a generated test with a wrong value
     suite = EvidenceSuite(
         files={"tests/test_acceptance.py": ACCEPT + "\n\n" + wrong},
         test_paths=("tests",),
@@ -245,6 +254,27 @@ def test_a_patch_council_settles_on_the_passing_patch_without_a_critique_round(t
             "pc-developer-2:p0:developer-2"
         ]
     )
+
+
+def test_no_ballot_is_asked_for_while_no_candidate_passes_then_the_revision_wins(tmp_path):
+    # round 0: every candidate fails test_add, so a vote could not end the council: it is
+    # skipped (its ballots would be superseded unread); the closing vote of round 1 counts
+    d, log = _patch_council(
+        tmp_path,
+        favourite="developer-2",
+        rounds=1,
+        wrong="",
+        edits={
+            "developer-1": ("return a * b", "return a * b"),
+            "developer-2": ("return a - b + 1", "return a - b + 1"),
+            "developer-3": ("return b - a", "return b + a"),
+        },
+    )
+    assert {b.round for b in d.ballots} == {1} and len(d.ballots) == 5
+    assert d.critiques and d.winner == "pc-developer-2:p1:developer-3"  # passes, outranks votes
+    rounds = [ev for _, ev in log.read("s-pc") if ev.type == "council.round_completed"]
+    assert [ev.data["round"] for ev in rounds] == [0, 1]
+    assert "vote" in rounds[0].data["skipped"][0] and "skipped" not in rounds[1].data
 
 
 def test_a_patch_council_stops_early_when_the_favourite_passes_the_suite(tmp_path):
