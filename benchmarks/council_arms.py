@@ -369,6 +369,8 @@ def arm_council(tasks: list[Any], chat: Any, args: argparse.Namespace) -> Any:
                         print(f"  council {task.id} a{attempt} candidates: "
                               f"{_oracle(task, d, top, suite)}")  # fmt: skip
                     ok, detail, findings = _build(task, chat, winner, top / "c" / "repo", top / "b")
+                    print(f"  council {task.id} a{attempt}: "
+                          f"{'committed' if findings is None else 'blocked'}", flush=True)  # fmt: skip
                     if findings is None:
                         break
             except Exception as exc:  # a crashed council is a failed task, reported
@@ -413,6 +415,8 @@ def arm_vote(tasks: list[Any], chat: Any, args: argparse.Namespace) -> Any:
                         kept = drop_tests(suite, drop)
                         pick = pick.model_copy(update={"patch": with_suite(pick.patch, kept)})
                     ok, detail, findings = _build(task, chat, pick, repo, top / "b")
+                    print(f"  vote {task.id} a{attempt}: {len(props)} samples, "
+                          f"{'committed' if findings is None else 'blocked'}", flush=True)  # fmt: skip
                     if findings is None:
                         break
             except Exception as exc:
