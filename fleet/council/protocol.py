@@ -2,9 +2,8 @@
 
 Plan: round 0 ``propose``; rounds 1..R ``critique`` then ``revise``; a ``vote`` closes the last
 round, and every round when ``early_stop`` is on (a supermajority of first choices then ends the
-deliberation; a patch council skips such a vote when no pass could settle it -- no candidate
-passes its suite, or the pass is contested or uncorroborated -- since it could not end anything:
-``engine._unsettled``). Only the ballots of the last vote are
+deliberation; a patch council skips such a vote when no candidate passes its suite uncontested,
+since it could not end anything: ``engine._unsettled``). Only the ballots of the last vote are
 counted.
 """
 
