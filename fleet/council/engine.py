@@ -121,13 +121,12 @@ class Council:
                 ]
             )
         steps = plan(request)
-        skipped: dict[int, str] = {}  # round -> why its early-stop vote was not asked for
+        skipped: list[str] = []
         while state.done < len(steps) and not state.stopped_early:
             round_, step = steps[state.done]
             try:
-                unsettled = _unsettled(state) if step == "vote" and round_ < request.rounds else ""
-                if unsettled:
-                    skipped[round_] = unsettled  # no ballot could end the council here
+                if step == "vote" and round_ < request.rounds and not _could_settle(state):
+                    skipped.append(f"{round_}:vote")  # no ballot could end the council here
                 else:
                     self._step(state, round_, step)
             except QuorumLost as lost:
@@ -144,8 +143,8 @@ class Council:
                         k: v for k, v in state.failures.items() if k.startswith(f"{round_}:")
                     },
                 }
-                if round_ in skipped:
-                    data["skipped"] = [f"vote: {skipped[round_]}"]
+                if f"{round_}:vote" in skipped:
+                    data["skipped"] = ["vote: no candidate passes the evidence suite uncontested"]
                 self._publish(
                     [
                         self._event(
@@ -443,22 +442,15 @@ def _started(req: DeliberationRequest) -> dict[str, Any]:
     }
 
 
-def _passing(state: CouncilState) -> tuple[list[str], str]:
-    """A patch council's candidates that pass the whole evidence suite, and why that pass
-    settles nothing yet ("" when it does):
-
-    - *contested*: they return different values on a probe and no behaviour has a majority of
-      their authors (one of them is wrong, and the suite cannot tell which);
-    - *uncorroborated*: one author's candidates pass and every other author's fail. One attempt
-      of several got through tests that the others could not; nothing confirms it yet, so the
-      others revise with the results first (they corroborate it, or offer another reading the
-      tally weighs). Measured on HumanEval 0-79 (benchmarks/RESULTS.md).
-
-    The keys are the tally's: every version of the candidates, tests weighed by the first
-    proposals (a revision that chased a wrong test does not pass "the whole suite")."""
+def _passing(state: CouncilState) -> tuple[list[str], bool]:
+    """A patch council's candidates that pass the whole evidence suite, and whether they are
+    *contested* (they return different values on a probe and no behaviour has a majority of
+    their authors: one of them is wrong, and the suite cannot tell which). The keys are the
+    tally's: every version of the candidates, tests weighed by the first proposals (a revision
+    that chased a wrong test does not pass "the whole suite")."""
     req = state.request
     if req.suite is None:
-        return [], ""
+        return [], False
     every = [p.id for p in state.candidates()]
     authors = {p.id: p.author for p in state.candidates()}
     shown = state.evidence_of(state.candidates())
@@ -467,38 +459,34 @@ def _passing(state: CouncilState) -> tuple[list[str], str]:
         advisory=req.suite.advisory,
     )  # fmt: skip
     passing = [c for c in every if keys[c][0] == 1.0]
-    if contested({e.proposal_id: e for e in shown}, passing, authors):
-        return passing, "the passing candidates disagree on a probe (contested)"
-    if len({authors[c] for c in passing}) == 1 and len(set(authors.values())) > 1:
-        return passing, "only one author's candidate passes the evidence suite (uncorroborated)"
-    return passing, ""
+    return passing, contested({e.proposal_id: e for e in shown}, passing, authors)
 
 
-def _unsettled(state: CouncilState) -> str:
-    """Why a vote now could not end the council early ("" when it could). In a patch council it
-    cannot while no candidate passes the whole suite or the pass settles nothing (``_passing``):
-    that vote's ballots would be superseded by the closing vote unread, so it is not asked for
-    (five model calls, each reading every candidate)."""
+def _could_settle(state: CouncilState) -> bool:
+    """Whether a vote now could end the council early. In a patch council it cannot while no
+    candidate passes the whole suite or the passing ones are contested (``_settled``): that
+    vote's ballots would be superseded by the closing vote unread, so it is not asked for (five
+    model calls, each reading every candidate)."""
     if state.request.suite is None:
-        return ""
-    passing, doubt = _passing(state)
-    return doubt if passing else "no candidate passes the evidence suite"
+        return True
+    passing, disputed = _passing(state)
+    return bool(passing) and not disputed
 
 
 def _settled(state: CouncilState) -> bool:
     """Early stop: a supermajority ranks one candidate first (in a patch council, it must also
     pass the whole evidence suite); in a patch council with ``settle_on_pass``, also any
     candidate passing the whole suite (a critique round then only re-litigates a tie that the
-    ballots already break, at 3-4x the proposals' cost). Never while the pass is contested or
-    uncorroborated (``_passing``)."""
+    ballots already break, at 3-4x the proposals' cost). Never while the passing candidates are
+    contested (``_passing``)."""
     req = state.request
     ids = [p.id for p in state.current()]
     first = consensus(state.last_ballots(), ids, req.supermajority)
     if req.suite is None:
         return first is not None
-    passing, doubt = _passing(state)
-    if doubt:
-        return False  # contested or uncorroborated: the pass settles nothing yet
+    passing, disputed = _passing(state)
+    if disputed:
+        return False  # passing candidates disagree on a probe: the pass settles nothing yet
     if req.settle_on_pass and passing:
         return True
     return first is not None and first in passing

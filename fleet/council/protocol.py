@@ -3,7 +3,7 @@
 Plan: round 0 ``propose``; rounds 1..R ``critique`` then ``revise``; a ``vote`` closes the last
 round, and every round when ``early_stop`` is on (a supermajority of first choices then ends the
 deliberation; a patch council skips such a vote when no candidate passes its suite uncontested,
-since it could not end anything: ``engine._unsettled``). Only the ballots of the last vote are
+since it could not end anything: ``engine._could_settle``). Only the ballots of the last vote are
 counted.
 """
 

@@ -240,17 +240,10 @@ def test_a_patch_council_picks_the_patch_that_passes_the_tests_not_the_popular_o
     assert len(evidence_events) >= 6 and all(ev.payload.runs for ev in evidence_events)
 
 
-CORROBORATED = {  # developer-1 and developer-3 pass in round 0, in different words
-    "developer-1": ("return a + b",),
-    "developer-2": ("return a * b",),
-    "developer-3": ("return b + a",),
-}
-
-
 def test_a_patch_council_settles_on_the_passing_patch_without_a_critique_round(tmp_path):
-    # the default: developers 1 and 3 pass the suite (the wrong generated test distrusted) while
-    # the ballots favour developer-2: no supermajority for a passing patch, yet nothing to revise
-    d, log = _patch_council(tmp_path, favourite="developer-2", edits=CORROBORATED)
+    # the default: developer-1 passes the suite (the wrong generated test distrusted) while the
+    # ballots favour developer-2: no supermajority for a passing patch, yet nothing to revise
+    d, log = _patch_council(tmp_path, favourite="developer-2")
     assert d.tally.early_stop and d.rounds == 0 and not d.critiques
     assert d.winner == "pc-developer-2:p0:developer-1"
     assert {p.round for p in d.proposals} == {0}
@@ -285,24 +278,9 @@ def test_no_ballot_is_asked_for_while_no_candidate_passes_then_the_revision_wins
 
 
 def test_a_patch_council_stops_early_when_the_favourite_passes_the_suite(tmp_path):
-    d, _ = _patch_council(tmp_path, favourite="developer-1", edits=CORROBORATED)
+    d, _ = _patch_council(tmp_path, favourite="developer-1")
     assert d.tally.early_stop and d.rounds == 0
     assert d.winner == "pc-developer-1:p0:developer-1"
-
-
-def test_a_pass_only_one_developer_reached_is_revised_before_the_council_settles(tmp_path):
-    # round 0: only developer-1 passes: uncorroborated, so no early-stop vote; the others see
-    # the results, critique and revise; developer-3's revision passes too, the council settles
-    # after round 1 of 2
-    d, log = _patch_council(tmp_path, favourite="developer-2")
-    rounds = [ev for _, ev in log.read("s-pc") if ev.type == "council.round_completed"]
-    assert [ev.data["round"] for ev in rounds] == [0, 1]
-    assert "uncorroborated" in rounds[0].data["skipped"][0] and "skipped" not in rounds[1].data
-    assert d.critiques and {b.round for b in d.ballots} == {1}
-    assert d.tally.early_stop and d.rounds == 1
-    by = {e.proposal_id: e for e in d.evidence}
-    assert by["pc-developer-2:p1:developer-3"].tests_failed == 1  # only the distrusted test
-    assert d.winner.endswith((":developer-1", ":developer-3")) and by[d.winner].tests_failed == 1
 
 
 def test_executable_criteria_find_the_function_wherever_the_change_put_it(tmp_path):
