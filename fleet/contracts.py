@@ -270,8 +270,13 @@ class Decision(Contract):
 # --------------------------------------------------------------------------- runner
 
 
+# A project's own test suite may start many threads (more-itertools' starts 100 at once), and
+# each counts against ``processes``: test runs get room for that; a fork bomb still stops there.
+TEST_PROCESSES = 256
+
+
 class Resources(Contract):
-    """Limits for one sandboxed run."""
+    """Limits for one sandboxed run (test runs: ``processes=TEST_PROCESSES``)."""
 
     kind: Literal["resources"] = "resources"
     cpu_seconds: int = 30

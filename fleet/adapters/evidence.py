@@ -20,7 +20,15 @@ from xml.etree.ElementTree import ParseError
 
 from fleet.adapters import git_host
 from fleet.adapters.workspace import OUT, WorkspaceRunner, src_layout_args
-from fleet.contracts import Evidence, Proposal, Resources, RunContext, TaskSpec, TestOutcome
+from fleet.contracts import (
+    TEST_PROCESSES,
+    Evidence,
+    Proposal,
+    Resources,
+    RunContext,
+    TaskSpec,
+    TestOutcome,
+)
 from fleet.errors import WorkspaceUnavailable
 from fleet.evidence.suite import (
     EvidenceSuite,
@@ -189,7 +197,9 @@ class SandboxEvidence:
                 "PYTHONPYCACHEPREFIX": "/tmp/pycache",
                 **dict(env.env),
             },
-            resources=Resources(cpu_seconds=int(suite.timeout_s), memory_mb=1024),
+            resources=Resources(
+                cpu_seconds=int(suite.timeout_s), memory_mb=1024, processes=TEST_PROCESSES
+            ),
             artifacts=(REPORT,),
             context=ctx.model_copy(update={"role": "qa", "phase": "test"}),
         )

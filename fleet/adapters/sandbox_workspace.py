@@ -15,7 +15,7 @@ import uuid
 from collections.abc import Mapping
 from pathlib import Path
 
-from fleet.contracts import Resources, RunContext, TaskSpec
+from fleet.contracts import TEST_PROCESSES, Resources, RunContext, TaskSpec
 from fleet.patches import EditError
 from fleet.ports import Sandbox
 from fleet.workspace import path_problem
@@ -52,7 +52,9 @@ class SandboxWorkspace:
             workspace=str(self.dir),
             timeout_s=self.timeout_s,
             env={"PYTHONDONTWRITEBYTECODE": "1", "PYTHONPYCACHEPREFIX": "/tmp/pycache"},
-            resources=Resources(cpu_seconds=int(self.timeout_s), memory_mb=1024),
+            resources=Resources(
+                cpu_seconds=int(self.timeout_s), memory_mb=1024, processes=TEST_PROCESSES
+            ),
             context=self.context,
         )
         result = self.sandbox.run(spec)

@@ -41,7 +41,14 @@ from fleet.adapters import git_host
 from fleet.adapters.target_env import TargetEnv, TargetEnvs
 from fleet.adapters.workspace_fs import default_roots, read_report, slug, tree_bytes
 from fleet.config import RigorConfig, load
-from fleet.contracts import Resources, RunContext, TaskResult, TaskSpec, WorkspaceReport
+from fleet.contracts import (
+    TEST_PROCESSES,
+    Resources,
+    RunContext,
+    TaskResult,
+    TaskSpec,
+    WorkspaceReport,
+)
 from fleet.diffscope import Added, added_lines, diff_coverage, findings_on
 from fleet.errors import InvalidInput, WorkspaceUnavailable
 from fleet.ports import Sandbox
@@ -242,7 +249,10 @@ class WorkspaceRunner:
                 **dict(env.env if env else ()),
             },
             resources=Resources(
-                cpu_seconds=int(self.timeout_s), memory_mb=1024, output_bytes=4_000_000
+                cpu_seconds=int(self.timeout_s),
+                memory_mb=1024,
+                output_bytes=4_000_000,
+                processes=TEST_PROCESSES,
             ),
             context=ctx.model_copy(update={"role": "runner", "phase": phase}),
             expose=env.expose if env else (),

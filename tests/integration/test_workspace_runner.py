@@ -88,6 +88,32 @@ def test_good_change_passes_l1_and_is_committed(runner, repo):
     }
 
 
+THREADED_TEST = """import threading
+
+from calc.ops import add
+
+
+def test_add_from_a_hundred_threads():
+    out = []
+    workers = [threading.Thread(target=lambda: out.append(add(1, 2))) for _ in range(100)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    assert out == [3] * 100
+"""
+
+
+def test_a_test_suite_that_starts_a_hundred_threads_passes(runner, repo):
+    # more-itertools' own suite starts 100 threads at once; with the default 64 processes every
+    # run of it failed ("can't start new thread") and blocked every change to that repository.
+    run, _ = runner
+    change = {"tests/test_threads.py": THREADED_TEST}
+    out = run.execute(str(repo), change, branch="fleet/threads", level="L1", context=CTX)
+    assert out.status == "committed", out.reason
+    assert out.report.unit_failed == 0 and out.report.unit_passed == 4
+
+
 def test_breaking_change_is_blocked_naming_the_failing_tests(runner, repo):
     run, _ = runner
     ops = (repo / "calc" / "ops.py").read_text()

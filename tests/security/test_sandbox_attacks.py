@@ -150,6 +150,23 @@ def test_fork_bomb_hits_pids_limit(sandbox, ws):
     assert run(sandbox, ws, "true").status == "passed"
 
 
+def test_fork_bomb_is_stopped_with_the_test_runs_process_budget(sandbox, ws):
+    # test runs get TEST_PROCESSES (room for a suite's threads); a fork bomb still stops there
+    from fleet.contracts import TEST_PROCESSES
+
+    r = py(
+        sandbox,
+        ws,
+        "import os\nwhile True: os.fork()",
+        processes=TEST_PROCESSES,
+        memory_mb=1024,
+        timeout=30,
+    )
+    assert r.status in ("failed", "killed", "timeout")
+    assert r.limit_hit == "processes"
+    assert run(sandbox, ws, "true").status == "passed"
+
+
 def test_memory_blowup_is_capped(sandbox, ws):
     r = py(sandbox, ws, "x = []\nwhile True: x.append(bytearray(10**7))", memory_mb=128)
     assert r.limit_hit == "memory"
