@@ -95,7 +95,13 @@ from calc.ops import add
 
 def test_add_from_a_hundred_threads():
     out = []
-    workers = [threading.Thread(target=lambda: out.append(add(1, 2))) for _ in range(100)]
+    together = threading.Barrier(100, timeout=30)  # all 100 alive at once, as more-itertools' test
+
+    def work():
+        together.wait()
+        out.append(add(1, 2))
+
+    workers = [threading.Thread(target=work) for _ in range(100)]
     for w in workers:
         w.start()
     for w in workers:
