@@ -427,8 +427,10 @@ def arm_raw(tasks: list[BenchTask], chat: EngineChat, args: argparse.Namespace) 
 
 def _council_arms() -> dict[str, Callable[..., ArmResult]]:
     from council_arms import arm_council, arm_vote
+    from vote_cost import arm_vote_cost
 
-    return {"council": arm_council, "vote": arm_vote}  # council first: vote reuses its samples
+    # council first: vote and vote_cost reuse its samples, vote_cost matches its tokens
+    return {"council": arm_council, "vote": arm_vote, "vote_cost": arm_vote_cost}
 
 
 ARMS: dict[str, Callable[[list[BenchTask], EngineChat, argparse.Namespace], ArmResult]] = {

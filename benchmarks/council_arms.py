@@ -46,6 +46,7 @@ from fleet.council.patching import developer_temperature
 DEVELOPERS = {f"developer-{n}": developer_temperature(f"developer-{n}") for n in (1, 2, 3)}
 OTHERS = {"qa-1": 0.2, "architect-1": 0.2}
 _ROUND0: dict[str, tuple[Any, ...]] = {}  # task id -> shared samples
+SPENT: dict[str, list[int]] = {}  # task id -> the council's tokens per attempt (for vote_cost)
 MINUTES: list[float] = []  # council wall time per task
 
 
@@ -99,7 +100,11 @@ def _setup(task: Any, root: Path, qa: Any = None) -> tuple[Path, str, Any, Any]:
     return repo, commit, suite, evidence
 
 
-def _team(chat: Any, ledger: dict[str, int]) -> dict[str, Any]:
+def _team(
+    chat: Any, ledger: dict[str, int], members: dict[str, float] | None = None, seed: int = 1000
+) -> dict[str, Any]:
+    """The members (name -> temperature; default the council's five), each counting its tokens,
+    seeded ``seed``, ``seed + 1``, ... in order."""
     from fleet.adapters.git_repo import GitRepo
     from fleet.agents import write_patch
     from fleet.config import load
@@ -114,10 +119,10 @@ def _team(chat: Any, ledger: dict[str, int]) -> dict[str, Any]:
             roles.get(m.rsplit("-", 1)[0]),
             Counted(chat, m, ledger),
             temperature=t,
-            seed=1000 + i,
+            seed=seed + i,
             tools=tools,
         )
-        for i, (m, t) in enumerate({**DEVELOPERS, **OTHERS}.items())
+        for i, (m, t) in enumerate((members or {**DEVELOPERS, **OTHERS}).items())
     }
 
 
@@ -178,6 +183,7 @@ def _council(
         on_step=snapshot,
     ).deliberate(req)
     MINUTES.append((time.monotonic() - start) / 60)
+    SPENT.setdefault(task.id, []).append(sum(ledger.values()))
     if attempt == 0:  # vote's first attempt is paired with the council's first round 0
         round0 = [p for p in d.proposals if p.round == 0]
         ids = {p.id for p in round0}
@@ -206,18 +212,37 @@ def _fresh_round0(
 ) -> tuple[Any, ...]:
     """The three developers' first patches without a council (when the council arm did not run,
     and on a retry, with the last attempt's ``findings``)."""
+    ledger: dict[str, int] = defaultdict(int)
+    team = _team(chat, ledger)
+    repo, _, suite, evidence = _setup(task, root, team["qa-1"] if qa_examples else None)
+    props = first_patches(task, team, list(DEVELOPERS), repo, suite, findings)
+    ctx = RunContext(story_id=task.story.id, task_id="T1", role="qa", phase="test")
+    found = evidence.run(props, suite, source=str(repo), base="main", context=ctx)
+    return props, found, sum(ledger.values()), suite, repo
+
+
+def first_patches(
+    task: Any,
+    team: dict[str, Any],
+    names: list[str],
+    repo: Path,
+    suite: Any,
+    findings: tuple[str, ...] = (),
+    workers: int = 3,
+) -> list[Proposal]:
+    """Round-0 patches of ``team``'s members ``names`` on ``repo``'s ``main`` (a developer whose
+    edits never applied offers none), ``workers`` at a time."""
     from concurrent.futures import ThreadPoolExecutor
 
+    from fleet.adapters.git_repo import GitRepo
     from fleet.council import Brief
     from fleet.council.protocol import make_proposal
     from fleet.council.schemas import DeliberationRequest
 
-    ledger: dict[str, int] = defaultdict(int)
-    team = _team(chat, ledger)
-    repo, commit, suite, evidence = _setup(task, root, team["qa-1"] if qa_examples else None)
+    commit = GitRepo(repo).commit("main")
     req = DeliberationRequest(
         id=f"vote-{task.id}", story_id=task.story.id, task_id="T1", task=task.story.title,
-        members=tuple(DEVELOPERS), rule="evidence", suite=suite, source=str(repo), base="main",
+        members=tuple(names), rule="evidence", suite=suite, source=str(repo), base="main",
         base_commit=commit, acceptance=task.story.acceptance_criteria, findings=findings,
     )  # fmt: skip
     brief = Brief(
@@ -232,11 +257,8 @@ def _fresh_round0(
         except Exception:  # a developer whose edits never applied offers no candidate
             return None
 
-    with ThreadPoolExecutor(max_workers=3) as pool:
-        props = [p for p in pool.map(one, DEVELOPERS) if p is not None]
-    ctx = RunContext(story_id=task.story.id, task_id="T1", role="qa", phase="test")
-    found = evidence.run(props, suite, source=str(repo), base="main", context=ctx)
-    return props, found, sum(ledger.values()), suite, repo
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        return [p for p in pool.map(one, names) if p is not None]
 
 
 def _build(
@@ -383,7 +405,11 @@ def arm_council(tasks: list[Any], chat: Any, args: argparse.Namespace) -> Any:
     return res
 
 
-def arm_vote(tasks: list[Any], chat: Any, args: argparse.Namespace) -> Any:
+def arm_vote(
+    tasks: list[Any], chat: Any, args: argparse.Namespace, *, more: Any = None, name: str = "vote"
+) -> Any:
+    """``more(task, attempt, props, found, spent, suite, repo, root, findings)``: more samples
+    (``vote_cost``) -> (props, found, spent, note)."""
     from bench_agents import ArmResult, _count
 
     from fleet.evidence import agree
@@ -394,18 +420,24 @@ def arm_vote(tasks: list[Any], chat: Any, args: argparse.Namespace) -> Any:
     for task in tasks:
         t0 = time.monotonic()
         tokens, findings = 0, None
-        with tempfile.TemporaryDirectory(prefix="bench-vote-") as tmp:
+        with tempfile.TemporaryDirectory(prefix=f"bench-{name}-") as tmp:
             try:
                 for attempt in range(max(1, args.attempts)):
                     top = Path(tmp) / f"a{attempt}"
-                    paired = _ROUND0.pop(task.id, None) if attempt == 0 else None
+                    paired = _ROUND0.get(task.id) if attempt == 0 else None
                     props, found, spent, suite, repo = paired or _fresh_round0(
                         task, chat, top / "v", args.qa_examples, findings or ()
                     )
+                    note = ""
+                    if more is not None:
+                        props, found, spent, note = more(
+                            task, attempt, list(props), list(found), spent, suite, repo, top,
+                            findings or (),
+                        )  # fmt: skip
                     tokens += spent
                     scores = agree(found, trusted=suite.trusted, advisory=suite.advisory)
                     pick = max(props, key=lambda p: scores.key(p.id)) if props else None
-                    if task.kind == "humaneval" and suite.advisory:
+                    if task.kind == "humaneval" and suite.advisory and more is None:
                         print(f"  vote {task.id} a{attempt} QA examples: "
                               f"{_with_and_without(task, props, found, suite, repo, top)}")  # fmt: skip
                     drop = [*scores.distrusted, *_advisory_failed(found, pick, suite)]
@@ -415,15 +447,16 @@ def arm_vote(tasks: list[Any], chat: Any, args: argparse.Namespace) -> Any:
                         kept = drop_tests(suite, drop)
                         pick = pick.model_copy(update={"patch": with_suite(pick.patch, kept)})
                     ok, detail, findings = _build(task, chat, pick, repo, top / "b")
-                    print(f"  vote {task.id} a{attempt}: {len(props)} samples, "
-                          f"{'committed' if findings is None else 'blocked'}", flush=True)  # fmt: skip
+                    print(f"  {name} {task.id} a{attempt}: {len(props)} samples{note}, "
+                          f"{'committed' if findings is None else 'blocked'}"
+                          f"{'' if pick is None else ' (' + pick.author + ')'}", flush=True)  # fmt: skip
                     if findings is None:
                         break
             except Exception as exc:
                 ok, detail = False, f"{type(exc).__name__}: {exc}"[:200]
         res.tokens += tokens
         _count(res, task, ok)
-        print(f"  vote {task.id}: {'PASS' if ok else 'fail'} ({time.monotonic() - t0:.0f}s) "
+        print(f"  {name} {task.id}: {'PASS' if ok else 'fail'} ({time.monotonic() - t0:.0f}s) "
               f"{'' if ok else detail[:120]}", flush=True)  # fmt: skip
     res.seconds = time.monotonic() - start
     return res
