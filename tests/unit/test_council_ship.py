@@ -164,3 +164,48 @@ def test_no_candidate_passing_the_whole_suite_leaves_the_council_to_critique_and
     _results(state, "developer-1", {right: True, wrong: False, also: False})
     _results(state, "developer-2", {right: False, wrong: True, also: False})
     assert not _settled(state)
+
+
+SPEC = "tests/test_t1_acceptance.py"
+
+
+def _spec_state() -> CouncilState:
+    """Two first proposals; both pass QA's test and fail the PO's own example."""
+    suite = EvidenceSuite(
+        files={SPEC: "def test_ex():\n    assert 0\n", QA: GOOD}, test_paths=("tests",),
+        protected=(SPEC, QA), spec=(f"{SPEC}::",),
+    )  # fmt: skip
+    state = _state().model_copy(deep=True)
+    state.request = state.request.model_copy(update={"suite": suite})
+    for author in ("developer-1", "developer-2"):
+        _results(state, author, {f"{SPEC}::test_ex": False, f"{QA}::test_right": True})
+    return state
+
+
+def test_a_pass_that_needs_the_storys_own_example_distrusted_settles_nothing_before_the_last_round():
+    # every candidate fails the PO's example: CodeT distrusts it and both "pass the suite", but
+    # the council must not stop there: critique and revision, with the failure, come first
+    from fleet.council.engine import _could_settle, _passing, _settled
+
+    state = _spec_state()
+    passing, disputed = _passing(state)
+    assert passing == ["d:p0:developer-1", "d:p0:developer-2"] and disputed
+    assert not _settled(state) and not _could_settle(state)
+    # a distrusted QA test alone (not the story's own criterion) still settles it
+    qa_only = _state()
+    _results(qa_only, "developer-1", {f"{QA}::test_right": True, f"{QA}::test_wrong": False})
+    _results(qa_only, "developer-2", {f"{QA}::test_right": True, f"{QA}::test_wrong": False})
+    assert _passing(qa_only)[0] and _settled(qa_only)
+
+
+def test_a_revision_that_meets_the_storys_own_example_wins_and_ships_it():
+    from fleet.council.outcome import count
+
+    state = _spec_state()
+    _revise(state, {f"{SPEC}::test_ex": True, f"{QA}::test_right": True})
+    assert distrusted(state) == ()
+    assert count(state).winner == "d:p1:developer-1"
+    # if no revision meets it, the example is distrusted at the end, as any generated test
+    failed = _spec_state()
+    _revise(failed, {f"{SPEC}::test_ex": False, f"{QA}::test_right": True})
+    assert distrusted(failed) == (f"{SPEC}::test_ex",)
