@@ -23,6 +23,9 @@ Arms (one function each, ``ARMS``; the council helper adds ``vote`` and ``counci
   orchestrator does. Only a committed change counts.
 - ``raw``: the raw model with a plain "complete this function" prompt, same problems
   (HumanEval only).
+- ``council``, ``vote`` (``council_arms.py``) and ``vote_cost`` (``vote_cost.py``: ``vote`` with
+  more samples, until it has spent the council's tokens on the same task and attempt; run it
+  after ``council``).
 
 Prints ``RESULT single_pass_humaneval``, ``RESULT single_pass_repo``, ``RESULT single_tokens``,
 ``RESULT raw_pass_humaneval`` (pass rates 0-1; tokens: prompt + completion, all calls).
