@@ -8,6 +8,8 @@ import sys
 from pathlib import Path
 from types import SimpleNamespace
 
+import pytest
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
 
 import council_arms  # noqa: E402
@@ -96,3 +98,56 @@ def test_the_vote_arm_samples_again_with_the_findings(monkeypatch):
     res = council_arms.arm_vote([TASK], chat=None, args=_args(2))
     assert seen == [("sample", ()), ("build", None), ("sample", FINDINGS), ("build", None)]
     assert res.passed == {"repo": 1} and res.tokens == 100
+
+
+def test_vote_cost_samples_until_it_has_spent_the_councils_tokens(monkeypatch):
+    # vote_cost draws further first patches (developer-4, -5, ...) until its tokens reach the
+    # council's on the same task and attempt, at most MAX_SAMPLES candidates in all
+    import vote_cost
+
+    drawn: list[str] = []
+
+    def team(chat, ledger, members, seed):
+        (name,) = members
+        return {name: ledger}
+
+    def first_patches(task, team, names, repo, suite, findings, workers):
+        (name,) = names
+        team[name][name] += 100  # each sample costs 100 tokens
+        drawn.append((name, findings))
+        return [SimpleNamespace(id=name)]
+
+    class Evidence:
+        def __init__(self, *a, **kw):
+            pass
+
+        def run(self, props, suite, **kw):
+            return [f"ev-{p.id}" for p in props]
+
+    import fleet.adapters.evidence
+
+    monkeypatch.setattr(vote_cost, "_team", team)
+    monkeypatch.setattr(vote_cost, "first_patches", first_patches)
+    monkeypatch.setattr(fleet.adapters.evidence, "SandboxEvidence", Evidence)
+    monkeypatch.setitem(vote_cost.SPENT, TASK.id, [450, 200])
+    three = [SimpleNamespace(id=f"developer-{n}") for n in (1, 2, 3)]
+    more = vote_cost._more
+    props, found, spent, note = more(
+        None, TASK, 0, three, ["e1", "e2", "e3"], 150, None, Path("/x"), Path("/r"), ()
+    )
+    assert [p.id for p in props[3:]] == ["developer-4", "developer-5", "developer-6"]
+    assert spent == 450 and found[3:] == ["ev-developer-4", "ev-developer-5", "ev-developer-6"]
+    assert "450 of the council's 450" in note
+    drawn.clear()
+    props, _, spent, _ = more(None, TASK, 1, three, [], 150, None, Path("/x"), Path("/r"), FINDINGS)
+    assert (
+        drawn == [("developer-4", FINDINGS)] and spent == 250
+    )  # the retry's budget, told the findings
+    monkeypatch.setitem(vote_cost.SPENT, TASK.id, [10**9])
+    assert (
+        len(more(None, TASK, 0, three, [], 0, None, Path("/x"), Path("/r"), ())[0])
+        == vote_cost.MAX_SAMPLES
+    )
+    monkeypatch.delitem(vote_cost.SPENT, TASK.id)
+    with pytest.raises(RuntimeError, match="run the council arm first"):
+        more(None, TASK, 0, three, [], 0, None, Path("/x"), Path("/r"), ())
