@@ -287,13 +287,11 @@ def _oracle(task: Any, d: Any, root: Path, suite: Any) -> str:
     from fleet.evidence import agree
 
     # the tally's own view: trusted repository tests, generated tests weighed by the first proposals
-    trusted, advisory, spec = (suite.trusted, suite.advisory, suite.spec) if suite else ((), (), ())
+    trusted, advisory = (suite.trusted, suite.advisory) if suite else ((), ())
     first = [p.id for p in d.proposals if p.round == 0]
     authors = {p.id: p.author for p in d.proposals}
     found = (
-        agree(
-            d.evidence, trusted=trusted, judges=first, authors=authors, advisory=advisory, spec=spec
-        )  # fmt: skip
+        agree(d.evidence, trusted=trusted, judges=first, authors=authors, advisory=advisory)
         if d.evidence
         else None
     )

@@ -16,14 +16,14 @@ from typing import Any, Protocol
 
 from fleet.contracts import Deliberation, Evidence, FleetEvent, Proposal, RunContext
 from fleet.council.member import mix
-from fleet.council.outcome import count, decide, distrusted, gather_evidence, judges, record, ship
+from fleet.council.outcome import count, decide, gather_evidence, judges, record, ship
 from fleet.council.protocol import CouncilState, make_ballot, make_critique, make_proposal, plan
 from fleet.council.schemas import Brief, DeliberationRequest, Step
 from fleet.council.tally import consensus, evidence_keys
 from fleet.council.writer import Writer, snapshot
 from fleet.errors import ControlSignal, QuorumLost, SandboxUnavailable, UserError
 from fleet.events import make_event
-from fleet.evidence.agreement import agree, under
+from fleet.evidence.agreement import agree
 from fleet.evidence.probes import contested
 from fleet.evidence.suite import EvidenceSuite
 from fleet.ports import Clock, EventLog, Sandbox
@@ -255,10 +255,8 @@ class Council:
         targets: list[tuple[Proposal, ...]] = []
         own = {p.author: p for p in current}
         shown = state.evidence_of(current)
-        trusted, spec = (req.suite.trusted, req.suite.spec) if req.suite else ((), ())
-        # the story's own executable criteria are shown as failing, never as doubtful
+        trusted = req.suite.trusted if req.suite else ()
         doubted = agree(shown, trusted=trusted).distrusted if shown else ()
-        doubted = tuple(t for t in doubted if not under(t, spec))
         for m in req.members:
             if step in ("propose", "revise") and m not in req.authors:
                 continue
@@ -446,10 +444,8 @@ def _started(req: DeliberationRequest) -> dict[str, Any]:
 
 def _passing(state: CouncilState) -> tuple[list[str], bool]:
     """A patch council's candidates that pass the whole evidence suite, and whether they are
-    *contested*: they return different values on a probe and no behaviour has a majority of
-    their authors (one of them is wrong, and the suite cannot tell which), or they pass only
-    because one of the story's own executable criteria is distrusted (no candidate meets it:
-    the critique and revision round is where one may, with the failure in hand). The keys are the
+    *contested* (they return different values on a probe and no behaviour has a majority of
+    their authors: one of them is wrong, and the suite cannot tell which). The keys are the
     tally's: every version of the candidates, tests weighed by the first proposals (a revision
     that chased a wrong test does not pass "the whole suite")."""
     req = state.request
@@ -460,11 +456,10 @@ def _passing(state: CouncilState) -> tuple[list[str], bool]:
     shown = state.evidence_of(state.candidates())
     keys = evidence_keys(
         shown, every, trusted=req.suite.trusted, judges=judges(state), authors=authors,
-        advisory=req.suite.advisory, spec=req.suite.spec,
+        advisory=req.suite.advisory,
     )  # fmt: skip
     passing = [c for c in every if keys[c][0] == 1.0]
-    unmet = any(under(t, req.suite.spec) for t in distrusted(state))
-    return passing, unmet or contested({e.proposal_id: e for e in shown}, passing, authors)
+    return passing, contested({e.proposal_id: e for e in shown}, passing, authors)
 
 
 def _could_settle(state: CouncilState) -> bool:

@@ -82,7 +82,6 @@ def count(state: CouncilState) -> Tally:
         judges=judges(state),
         authors={p.id: p.author for p in candidates},
         advisory=req.suite.advisory if req.suite else (),
-        spec=req.suite.spec if req.suite else (),
     )
 
 
@@ -101,12 +100,10 @@ def judges(state: CouncilState) -> list[str] | None:
 
 
 def distrusted(state: CouncilState) -> tuple[str, ...]:
-    """The generated evidence tests no first proposal passes (the story's executable criteria:
-    no candidate), by CodeT agreement."""
-    shown, suite = state.evidence_of(state.candidates()), state.request.suite
-    if not shown or suite is None:
-        return ()
-    return agree(shown, trusted=suite.trusted, judges=judges(state), spec=suite.spec).distrusted
+    """The generated evidence tests no first proposal passes (CodeT agreement)."""
+    shown = state.evidence_of(state.candidates())
+    trusted = state.request.suite.trusted if state.request.suite else ()
+    return agree(shown, trusted=trusted, judges=judges(state)).distrusted if shown else ()
 
 
 def ship(state: CouncilState, winner: str) -> None:
@@ -173,7 +170,6 @@ def decide(state: CouncilState, result: Tally, *, at_ms: int) -> Decision:
     shown = state.evidence_of(list(current.values()))
     trusted = req.suite.trusted if req.suite else ()
     advisory = req.suite.advisory if req.suite else ()
-    spec = req.suite.spec if req.suite else ()
     order, scores, _ = rank(
         req.rule,
         state.last_ballots(),
@@ -185,7 +181,6 @@ def decide(state: CouncilState, result: Tally, *, at_ms: int) -> Decision:
         judges=judges(state),
         authors=authors,
         advisory=advisory,
-        spec=spec,
     )
     tiers = (
         evidence_keys(
@@ -195,7 +190,6 @@ def decide(state: CouncilState, result: Tally, *, at_ms: int) -> Decision:
             judges=judges(state),
             authors=authors,
             advisory=advisory,
-            spec=spec,
         )
         if req.rule == "evidence"
         else {}

@@ -114,7 +114,6 @@ def evidence_keys(
     judges: Sequence[str] | None = None,
     authors: Mapping[str, str] | None = None,
     advisory: Sequence[str] = (),
-    spec: Sequence[str] = (),
 ) -> dict[str, tuple[float, ...]]:
     """Each candidate's evidence tier as a sort key (higher is better).
 
@@ -126,9 +125,7 @@ def evidence_keys(
     mine = [e for e in evidence if e.proposal_id in candidates]
     if not any(e.tests or e.patch_hash for e in mine):
         return {c: (float(t),) for c, t in evidence_tiers(mine, candidates).items()}
-    found = agree(
-        mine, trusted=trusted, judges=judges, authors=authors, advisory=advisory, spec=spec
-    )
+    found = agree(mine, trusted=trusted, judges=judges, authors=authors, advisory=advisory)
     return {c: tuple(float(k) for k in found.key(c)) for c in candidates}
 
 
@@ -144,7 +141,6 @@ def rank(
     judges: Sequence[str] | None = None,
     authors: Mapping[str, str] | None = None,
     advisory: Sequence[str] = (),
-    spec: Sequence[str] = (),
 ) -> tuple[list[str], Scores, str | None]:
     """Every candidate best first, the rule's scores, and what broke the decisive tie (if any)."""
     if rule not in RULES:
@@ -160,14 +156,8 @@ def rank(
     points = borda(ballots, candidates, w)
     tiers: dict[str, tuple[float, ...]] = (
         evidence_keys(
-            evidence,
-            candidates,
-            trusted=trusted,
-            judges=judges,
-            authors=authors,
-            advisory=advisory,
-            spec=spec,
-        )  # fmt: skip
+            evidence, candidates, trusted=trusted, judges=judges, authors=authors, advisory=advisory
+        )
         if rule == "evidence"
         else {c: (1.0,) for c in candidates}
     )
@@ -205,13 +195,12 @@ def tally(
     judges: Sequence[str] | None = None,
     authors: Mapping[str, str] | None = None,
     advisory: Sequence[str] = (),
-    spec: Sequence[str] = (),
 ) -> Tally:
     """Count ``ballots`` over ``candidates`` (proposal ids in member order) with ``rule``
     (``judges``: the candidates whose agreement weighs the evidence tests, see ``agree``)."""
     ranked, scores, why = rank(
         rule, ballots, candidates, weights=weights, evidence=evidence, base=base,
-        trusted=trusted, judges=judges, authors=authors, advisory=advisory, spec=spec,
+        trusted=trusted, judges=judges, authors=authors, advisory=advisory,
     )  # fmt: skip
     name = f"evidence/{base}" if rule == "evidence" else rule
     return Tally(rule=name, scores=scores, winner=ranked[0], tie_break=why, early_stop=early_stop)

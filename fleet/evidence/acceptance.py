@@ -213,9 +213,8 @@ def build_suite(
     files: dict[str, str] = {}
     depth = tests_dir.count("/") + 1
     generated = executable_tests(criteria, depth=depth)
-    spec = f"{tests_dir}/test_{name}_acceptance.py"
     if generated:
-        files[spec] = generated
+        files[f"{tests_dir}/test_{name}_acceptance.py"] = generated
     if qa is not None and (wanted := prose(criteria)):
         files.update(_qa_files(qa(wanted), [*repo_tests, *files], notes))
     advisory = f"{tests_dir}/test_{name}_qa_examples.py"
@@ -248,7 +247,6 @@ def build_suite(
         protected=tuple(dict.fromkeys([*files, *repo_tests])),
         trusted=tuple(f"{p}::" for p in repo_tests),
         advisory=(f"{advisory}::",) if advisory in files else (),
-        spec=(f"{spec}::",) if spec in files and spec not in repo_tests else (),
         probes=probes,
     )
     return suite, notes

@@ -48,7 +48,7 @@ class Agreement:
         )
 
 
-def under(test_id: str, prefixes: Sequence[str]) -> bool:
+def _under(test_id: str, prefixes: Sequence[str]) -> bool:
     """``test_id`` is under one of the ``prefixes`` (``tests/test_x.py::``). A test in a
     class has the junit id ``tests/test_x/TestCls.py::test_a`` (pytest's classname
     ``tests.test_x.TestCls`` says nothing of where the module ends), so a file prefix also matches
@@ -68,7 +68,6 @@ def agree(
     judges: Sequence[str] | None = None,
     authors: Mapping[str, str] | None = None,
     advisory: Sequence[str] = (),
-    spec: Sequence[str] = (),
 ) -> Agreement:
     """Weigh the tests in ``evidence`` (one entry per candidate) and score the candidates.
 
@@ -77,9 +76,7 @@ def agree(
     them, a wrong one included, so a council weighs its tests by its first proposals only.
     ``authors``: proposal id -> author (behaviour support counts each author once; default:
     every candidate its own author). ``advisory``: prefixes of tests that score but are not needed
-    to pass the suite. ``spec``: prefixes of the story's executable criteria, weighed by every
-    candidate whatever ``judges`` says: a revision that meets the PO's own example is progress,
-    not a chase (a wrong one is the PO's to fix)."""
+    to pass the suite."""
     with_tests = [e for e in evidence if e.tests]
     if not with_tests:
         return Agreement(
@@ -92,14 +89,13 @@ def agree(
     n = len(voters)
     weights: dict[str, float] = {}
     for t in tests:
-        among = evidence if under(t, spec) else voters
-        share = sum(t in passed[e.proposal_id] for e in among) / len(among)
-        weights[t] = 1.0 if under(t, trusted) else share
-    generated = [t for t in tests if not under(t, trusted)]
+        share = sum(t in passed[e.proposal_id] for e in voters) / n
+        weights[t] = 1.0 if _under(t, trusted) else share
+    generated = [t for t in tests if not _under(t, trusted)]
     anyone = any(weights[t] > 0 for t in generated)
     distrusted = tuple(t for t in generated if weights[t] == 0 and anyone and n >= 2)
     total = sum(weights.values()) or 1.0
-    needed = [t for t in tests if t not in distrusted and not under(t, advisory)]
+    needed = [t for t in tests if t not in distrusted and not _under(t, advisory)]
     sets = [frozenset(passed[e.proposal_id]) for e in evidence]
     full = {
         e.proposal_id: bool(e.tests) and all(t in passed[e.proposal_id] for t in needed)

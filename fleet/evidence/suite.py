@@ -43,12 +43,6 @@ class EvidenceSuite(Contract):
         (),
         description="test-id prefixes that rank candidates but never fail one (QA's own examples)",
     )
-    spec: tuple[str, ...] = Field(
-        (),
-        description="test-id prefixes of the story's executable criteria (the PO's own examples): "
-        "weighed by every candidate, revisions included; a pass that needs one distrusted settles "
-        "nothing before the last round",
-    )
     probes: dict[str, str] = Field(
         default_factory=dict,
         description="probe modules (fleet/evidence/probes.py): written for every run, never shipped",

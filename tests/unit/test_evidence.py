@@ -92,26 +92,6 @@ def test_a_repository_test_in_a_class_is_trusted_like_the_rest_of_its_file():
     assert agree(evidence, trusted=("tests/test_mo.py::",)).distrusted == (cls,)
 
 
-def test_the_storys_own_criteria_are_weighed_by_every_candidate_revisions_included():
-    # c1 and c2 are first proposals (the judges); r1 is a revision. No judge passes spec::t_ex or
-    # qa::t_q; the revision passes both. The PO's example counts (a revision that meets it made
-    # progress): it is not distrusted, and only the revision passes the suite. QA's generated
-    # test stays weighed by the judges: a revision that bends to it does not make it trusted.
-    evidence = [
-        _ev("c1", {"spec::t_ok": True, "spec::t_ex": False, "qa::t_q": False, "qa::t_ok": True}),
-        _ev("c2", {"spec::t_ok": True, "spec::t_ex": False, "qa::t_q": False, "qa::t_ok": True}),
-        _ev("r1", {"spec::t_ok": True, "spec::t_ex": True, "qa::t_q": True, "qa::t_ok": True}),
-    ]
-    found = agree(evidence, judges=["c1", "c2"], spec=("spec::",))
-    assert found.distrusted == ("qa::t_q",)
-    assert found.weights["spec::t_ex"] == 1 / 3 and found.weights["qa::t_q"] == 0
-    assert found.full == {"c1": False, "c2": False, "r1": True}
-    assert found.key("r1") > found.key("c1")
-    # without the spec prefix the same example is distrusted and the first proposals pass
-    plain = agree(evidence, judges=["c1", "c2"])
-    assert plain.distrusted == ("spec::t_ex", "qa::t_q") and plain.full["c1"]
-
-
 def test_evidence_tiers_outrank_votes():
     evidence = [_ev("c1", {"t1": True, "t2": False}), _ev("c2", {"t1": True, "t2": True})]
     keys = evidence_keys(evidence, ["c1", "c2", "c3"])

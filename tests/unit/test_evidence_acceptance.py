@@ -62,9 +62,6 @@ def test_a_generated_test_is_kept_only_if_it_fails_on_the_base():
     assert names_of_tests(suite.files["tests/test_t1_acceptance.py"]) == ["test_divide_1"]
     assert set(suite.files) == {"tests/test_qa.py", "tests/test_t1_acceptance.py"}
     assert suite.trusted == ("tests/test_ops.py::",)
-    assert suite.spec == (
-        "tests/test_t1_acceptance.py::",
-    )  # the PO's criteria, not QA's prose tests
     assert suite.protected == (*suite.files, "tests/test_ops.py")  # the repository's tests too
     text = " ".join(notes)
     assert "not valid Python" in text and "replace an existing" in text and "test_trivial" in text
