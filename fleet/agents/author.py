@@ -19,6 +19,7 @@ from fleet.agents.stubs import Stub, completed, continuation, prefix, stubs
 from fleet.contracts import ChatMessage, ContextPack, Patch
 from fleet.errors import InvalidModelOutput
 from fleet.patches import Edit, EditError, apply_edits, make_patch, parse_edits
+from fleet.patches.imports import add_missing_imports
 from fleet.ports import ChatModel, PatchChecker
 
 EDIT_FORMAT = """Reply with your change as edit blocks. For each change write the file path on its own \
@@ -115,7 +116,11 @@ def _attempt(
     if extra:  # a new function's export: added when it applies, never a reason to fail
         with contextlib.suppress(EditError):
             new = apply_edits(new, extra)
-    patch = make_patch(base_commit, files, new, _rationale(reply))
+    new, added = _imports(files, new)
+    rationale = _rationale(reply)
+    if added:
+        rationale = f"{rationale} (imports added by code: {'; '.join(added)})".strip()[:500]
+    patch = make_patch(base_commit, files, new, rationale)
     if not patch.diff or all(_same(files.get(p, ""), new[p]) for p in patch.files):
         raise EditError(reason="no_edits", detail="the edits change nothing")
     if left := _still_empty(reply, files, new):
@@ -127,6 +132,18 @@ def _attempt(
     if check is not None and (why := check.check(patch)):
         raise EditError(reason="does_not_apply", detail=why)
     return patch, {p: new[p] for p in patch.files}
+
+
+def _imports(old: Mapping[str, str], new: dict[str, str]) -> tuple[dict[str, str], list[str]]:
+    """``new`` with the standard-library imports its changed Python files use but never bind
+    (``fleet.patches.imports``): a forgotten ``import itertools`` fails every test of a change
+    that is otherwise right."""
+    added: list[str] = []
+    for path, text in new.items():
+        if path.endswith(".py") and text != old.get(path):
+            new[path], lines = add_missing_imports(text)
+            added += [f"{path}: {line}" for line in lines]
+    return new, added
 
 
 # the file in a continuation request, at most (a 0.5B model's context is small)
