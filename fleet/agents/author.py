@@ -141,7 +141,7 @@ def _imports(old: Mapping[str, str], new: dict[str, str]) -> tuple[dict[str, str
     added: list[str] = []
     for path, text in new.items():
         if path.endswith(".py") and text != old.get(path):
-            new[path], lines = add_missing_imports(text)
+            new[path], lines = add_missing_imports(text, old.get(path))
             added += [f"{path}: {line}" for line in lines]
     return new, added
 

@@ -116,9 +116,13 @@ def _insert_at(tree: ast.Module) -> tuple[int, bool]:
     return after, False
 
 
-def add_missing_imports(source: str) -> tuple[str, list[str]]:
-    """``source`` with the imports it misses added (see the module docstring), and those lines."""
-    lines = missing_imports(source)
+def add_missing_imports(source: str, before: str | None = None) -> tuple[str, list[str]]:
+    """``source`` with the imports it misses added (see the module docstring), and those lines.
+
+    ``before``: the file as it was; what it already missed is not the change's to fix (an echoed
+    function must still read as "no change", not as a change that adds an import)."""
+    old = set(missing_imports(before)) if before else set()
+    lines = [line for line in missing_imports(source) if line not in old]
     if not lines:
         return source, []
     at, before_import = _insert_at(ast.parse(source))

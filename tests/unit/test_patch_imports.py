@@ -7,7 +7,9 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from fleet.agents import author_messages, write_patch
+import pytest
+
+from fleet.agents import PatchFailed, author_messages, write_patch
 from fleet.contracts import ChatMessage
 from fleet.fakes import ScriptedChatModel
 from fleet.patches.imports import add_missing_imports, missing_imports
@@ -79,6 +81,16 @@ def test_unknown_names_star_imports_broken_files_and_acting_modules_get_nothing(
     assert missing_imports("def f():\n    return len(math)\n") == []  # not used as a module
 
 
+def test_only_what_the_change_introduced_is_added() -> None:
+    old = "def f():\n    return math.pi\n"
+    assert add_missing_imports(old + "def g():\n    return math.e\n", old) == (
+        old + "def g():\n    return math.e\n",
+        [],
+    )
+    fixed, added = add_missing_imports(old + "def g():\n    return re.compile('x')\n", old)
+    assert added == ["import re"] and "import math" not in fixed
+
+
 def test_a_file_without_imports_gets_them_after_its_docstring_and_future_import() -> None:
     src = '"""Doc."""\nfrom __future__ import annotations\ndef f(x):\n    return math.sqrt(x)\n'
     fixed, _ = add_missing_imports(src)
@@ -107,3 +119,15 @@ def test_write_patch_adds_the_import_to_the_patch_and_says_so_in_its_rationale()
     patch = write_patch(ScriptedChatModel(script=Replies(fine)), author_messages("ctx"), files,
                         base_commit="c0ffee")  # fmt: skip
     assert "import itertools" not in patch.diff and "imports added" not in patch.rationale
+
+
+def test_an_echoed_function_in_a_file_that_already_missed_an_import_is_still_no_change() -> None:
+    files = {"m.py": "def f():\n    return math.pi\n"}
+    # changes whitespace only: without ``before`` the adder would have made it a change
+    echo = (
+        "m.py\n<<<<<<< SEARCH\n    return math.pi\n=======\n    return  math.pi\n>>>>>>> REPLACE\n"
+    )
+    with pytest.raises(PatchFailed) as err:
+        write_patch(ScriptedChatModel(script=Replies(echo, echo)), author_messages("ctx"), files,
+                    base_commit="c")  # fmt: skip
+    assert "change nothing" in err.value.reason
