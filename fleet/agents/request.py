@@ -16,6 +16,7 @@ import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
 
+from fleet import pysource
 from fleet.agents.stubs import Stub, stubs
 from fleet.patches import Edit, FunctionEdit, SearchReplace
 
@@ -116,7 +117,7 @@ def _params(name: str, text: str, words: set[str], home: str) -> str | None:
         return None
     arity = len([a for a in call.group(1).split(",") if a.strip()])
     try:
-        tree = ast.parse(home)
+        tree = pysource.parse(home)
     except SyntaxError:
         return None
     for node in tree.body:
@@ -126,7 +127,7 @@ def _params(name: str, text: str, words: set[str], home: str) -> str | None:
             and len(node.args.args) == arity
             and not (node.args.vararg or node.args.kwarg or node.args.kwonlyargs)
         ):
-            return ast.unparse(node.args)
+            return pysource.unparse(node.args)
     return None
 
 

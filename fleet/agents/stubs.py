@@ -12,6 +12,8 @@ import ast
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from fleet import pysource
+
 
 @dataclass(frozen=True)
 class Stub:
@@ -48,7 +50,7 @@ def stubs(files: Mapping[str, str]) -> list[Stub]:
         if not path.endswith(".py") or path.rsplit("/", 1)[-1].startswith("test_"):
             continue
         try:
-            tree = ast.parse(text)
+            tree = pysource.parse(text)
         except SyntaxError:
             continue
         lines = text.split("\n")

@@ -17,6 +17,8 @@ from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from fleet import pysource
+
 WHOLE_FILE_CHARS = 6_000  # larger files are shown as their most relevant functions
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _STOP = frozenset(
@@ -63,12 +65,12 @@ class FileInfo:
 
 def _signature(node: ast.AST) -> str:
     if isinstance(node, ast.ClassDef):
-        bases = ", ".join(ast.unparse(b) for b in node.bases)
+        bases = ", ".join(pysource.unparse(b) for b in node.bases)
         return f"class {node.name}({bases})" if bases else f"class {node.name}"
     assert isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
-    ret = f" -> {ast.unparse(node.returns)}" if node.returns else ""
+    ret = f" -> {pysource.unparse(node.returns)}" if node.returns else ""
     prefix = "async def" if isinstance(node, ast.AsyncFunctionDef) else "def"
-    return f"{prefix} {node.name}({ast.unparse(node.args)}){ret}"
+    return f"{prefix} {node.name}({pysource.unparse(node.args)}){ret}"
 
 
 def _symbols(body: list[ast.stmt], depth: int = 0) -> list[Symbol]:
@@ -101,7 +103,7 @@ def index(files: Mapping[str, str]) -> dict[str, FileInfo]:
         info.terms.update(words(path) * 3)
         if path.endswith(".py"):
             try:
-                tree = ast.parse(text)
+                tree = pysource.parse(text)
             except SyntaxError:
                 tree = None
             if tree is not None:

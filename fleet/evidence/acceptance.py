@@ -16,6 +16,7 @@ import ast
 import re
 from collections.abc import Callable, Mapping, Sequence
 
+from fleet import pysource
 from fleet.contracts import TestOutcome
 from fleet.evidence.probes import MAX_PROBES, probe_calls, probe_module, signature_calls
 from fleet.evidence.suite import EvidenceSuite, sections
@@ -102,7 +103,7 @@ def new_files(diff: str) -> dict[str, str]:
 def names_of_tests(source: str) -> list[str] | None:
     """Names of the module's top-level test functions; None when it is not valid Python."""
     try:
-        tree = ast.parse(source)
+        tree = pysource.parse(source)
     except (SyntaxError, ValueError):
         return None
     return [
@@ -114,7 +115,7 @@ def names_of_tests(source: str) -> list[str] | None:
 
 def prune(source: str, drop: set[str]) -> str:
     """``source`` without the top-level test functions named in ``drop`` (decorators included)."""
-    tree = ast.parse(source)
+    tree = pysource.parse(source)
     lines = source.splitlines(keepends=True)
     cut: list[tuple[int, int]] = []
     for node in tree.body:

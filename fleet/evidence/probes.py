@@ -21,6 +21,7 @@ import ast
 import contextlib
 from collections.abc import Iterator, Mapping, Sequence
 
+from fleet import pysource
 from fleet.contracts import Evidence
 from fleet.orchestrator.acceptance import examples
 
@@ -160,7 +161,9 @@ _TYPED: dict[str, list[object]] = {
 def _kind(annotation: ast.expr | None) -> str | None:
     if annotation is None:
         return None
-    text = ast.unparse(annotation).replace("typing.", "").replace("List", "list").replace(" ", "")
+    text = (
+        pysource.unparse(annotation).replace("typing.", "").replace("List", "list").replace(" ", "")
+    )
     text = "list[int]" if text == "list" else text
     return text if text in _TYPED else None
 
@@ -170,7 +173,7 @@ def signature_calls(head: str, *, limit: int = 6) -> list[str]:
     xs: List[str])``): a few ordinary values of each type. None when a parameter has no
     annotation of a plain type (nothing is guessed)."""
     try:
-        tree = ast.parse(head)
+        tree = pysource.parse(head)
     except SyntaxError:
         return []
     fn = next((n for n in tree.body if isinstance(n, ast.FunctionDef)), None)

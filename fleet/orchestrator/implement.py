@@ -16,6 +16,7 @@ from __future__ import annotations
 import ast
 from collections.abc import Mapping, Sequence
 
+from fleet import pysource
 from fleet.agents import PatchFailed, author_messages, write_change
 from fleet.agents.loop import LoopWorkspace, run_loop
 from fleet.agents.request import AUTHOR, change_request
@@ -63,7 +64,7 @@ def module_of(files: Mapping[str, str], func: str, prefer: Sequence[str] = ()) -
         if path.rsplit("/", 1)[-1].startswith("test_"):
             continue
         try:
-            tree = ast.parse(files[path])
+            tree = pysource.parse(files[path])
         except SyntaxError:
             continue
         names = {n.name for n in tree.body if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)}

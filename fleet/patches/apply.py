@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 from collections.abc import Mapping, Sequence
 
+from fleet import pysource
 from fleet.patches.edits import Edit, EditError, FunctionEdit, SearchReplace
 from fleet.workspace import path_problem
 
@@ -48,7 +49,7 @@ def apply_edits(files: Mapping[str, str], edits: Sequence[Edit]) -> dict[str, st
 
 def _check_syntax(path: str, text: str) -> None:
     try:
-        ast.parse(text)
+        pysource.parse(text)
     except SyntaxError as exc:
         line = (exc.text or "").strip()
         raise EditError(
@@ -138,7 +139,7 @@ def _shift(have: list[str], want: list[str]) -> str | None:
 
 def _top_names(text: str) -> set[str]:
     try:
-        tree = ast.parse(text)
+        tree = pysource.parse(text)
     except SyntaxError:
         return set()
     return {n.name for n in tree.body if isinstance(n, _DEFS)}
@@ -171,7 +172,7 @@ def _as_functions(files: Mapping[str, str], edit: SearchReplace) -> FunctionEdit
     functions, each defined in one and the same file: the model misquoted the current code but
     said plainly what the functions should be (small models often do); None otherwise."""
     try:
-        tree = ast.parse(edit.replace)
+        tree = pysource.parse(edit.replace)
     except SyntaxError:
         return None
     names = tuple(n.name for n in tree.body if isinstance(n, _DEFS))
@@ -218,7 +219,7 @@ def _function_file(files: Mapping[str, str], edit: FunctionEdit) -> str:
 
 def _replace_functions(current: str, edit: FunctionEdit, path: str) -> str:
     try:
-        new_tree = ast.parse(edit.code)
+        new_tree = pysource.parse(edit.code)
     except SyntaxError as exc:
         raise EditError(
             reason="syntax", path=path, detail=f"the code block does not parse: {exc.msg} "
@@ -238,7 +239,7 @@ def _replace_functions(current: str, edit: FunctionEdit, path: str) -> str:
 def _put(text: str, name: str, source: str, path: str) -> str:
     """``text`` with top-level ``name`` replaced by ``source`` (appended when absent)."""
     try:
-        tree = ast.parse(text)
+        tree = pysource.parse(text)
     except SyntaxError as exc:
         raise EditError(
             reason="syntax", path=path, detail=f"the file does not parse ({exc.msg}); use "
@@ -258,7 +259,7 @@ def _self_import(line: str, defined: set[str]) -> bool:
     """``from x import a, b`` where the file itself defines ``a`` and ``b``: copying it in would
     shadow the file's own definitions or import the file's package into itself (a cycle)."""
     try:
-        node = ast.parse(line).body[0]
+        node = pysource.parse(line).body[0]
     except (SyntaxError, IndexError):
         return False
     return isinstance(node, ast.ImportFrom) and all(
@@ -276,8 +277,8 @@ def _merged(text: str, line: str) -> str | None:
     """``text`` with ``line`` (``from m import a, b``) merged into the file's own one-line
     ``from m import ...`` (an export added to ``__init__.py``), or None when it has none."""
     try:
-        new = ast.parse(line).body[0]
-        tree = ast.parse(text)
+        new = pysource.parse(line).body[0]
+        tree = pysource.parse(text)
     except (SyntaxError, IndexError):
         return None
     if not isinstance(new, ast.ImportFrom):
@@ -318,7 +319,7 @@ def _add_imports(text: str, imports: list[str]) -> str:
             missing.append(i)
     if not missing:
         return text
-    tree = ast.parse(text)
+    tree = pysource.parse(text)
     at = 0
     for node in tree.body:
         is_doc = isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant) and at == 0

@@ -20,6 +20,8 @@ import ast
 import builtins
 import sys
 
+from fleet import pysource
+
 # Unambiguous standard-library names small models use without importing them.
 FROM = {
     **dict.fromkeys(
@@ -83,8 +85,8 @@ def _needs(node: ast.AST, known: frozenset[str] | set[str]) -> str:
 def missing_imports(source: str) -> list[str]:
     """The import lines ``source`` needs for names it uses and never binds (sorted)."""
     try:
-        tree = ast.parse(source)
-    except (SyntaxError, ValueError):
+        tree = pysource.parse(source)
+    except SyntaxError:
         return []
     bound = _bound(tree)
     if bound is None:
@@ -125,7 +127,7 @@ def add_missing_imports(source: str, before: str | None = None) -> tuple[str, li
     lines = [line for line in missing_imports(source) if line not in old]
     if not lines:
         return source, []
-    at, before_import = _insert_at(ast.parse(source))
+    at, before_import = _insert_at(pysource.parse(source))
     text = source.split("\n")
     gap = [] if before_import or at >= len(text) or not text[at].strip() else [""]
     return "\n".join([*text[:at], *lines, *gap, *text[at:]]), lines
