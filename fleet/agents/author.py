@@ -16,6 +16,7 @@ from collections.abc import Mapping, Sequence
 
 from fleet.agents.request import exports
 from fleet.agents.stubs import Stub, completed, continuation, prefix, stubs
+from fleet.agents.testsource import failing_tests
 from fleet.contracts import ChatMessage, ContextPack, Patch
 from fleet.errors import InvalidModelOutput
 from fleet.patches import Edit, EditError, apply_edits, make_patch, parse_edits
@@ -187,6 +188,7 @@ def _continue_request(
     ask = (
         f"{what}The file:\n```python\n{_around(files[stub.path], stub)}\n```\n"
         + "".join(f"An earlier attempt failed: {n[:300]}\n" for n in notes[:4])
+        + "".join(f"The failing test:\n```python\n{t}\n```\n" for t in failing_tests(files, notes))
         + f"Write the complete function `{stub.name}`: "
         + (
             "it must do what the task says."

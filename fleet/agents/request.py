@@ -18,6 +18,7 @@ from collections.abc import Mapping, Sequence
 
 from fleet import pysource
 from fleet.agents.stubs import Stub, stubs
+from fleet.agents.testsource import failing_tests
 from fleet.patches import Edit, FunctionEdit, SearchReplace
 
 AUTHOR = (
@@ -42,7 +43,8 @@ def change_request(
     findings: Sequence[str] = (),
     write: str = WRITE,
 ) -> str:
-    """The instruction that ends an author's prompt (``files``: the repository, for its stubs)."""
+    """The instruction that ends an author's prompt (``files``: the repository, for its stubs and
+    the source of the failing tests ``findings`` name)."""
     lines = [f"Task: {task}"]
     if criteria:
         lines += ["Acceptance criteria:", *(f"- {c}" for c in criteria)]
@@ -52,6 +54,9 @@ def change_request(
     lines += notes
     if findings:
         lines += ["The last attempt failed; fix this:", *(f"- {f[:300]}" for f in findings[:8])]
+        lines += [
+            f"The failing test:\n```python\n{t}\n```" for t in failing_tests(files or {}, findings)
+        ]
     lines.append(write)
     return "\n".join(lines)
 

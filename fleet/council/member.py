@@ -115,7 +115,7 @@ class Member:
             self.chat, temperature=self.temperature, seed=mix(self.seed, brief.seed, salt)
         )
         repo = self.tools.repo(brief.source)
-        files = dict(repo.files(brief.base_commit or brief.base or "HEAD"))
+        files = self._files(brief)
         request = job or change_request(brief.task, brief.acceptance, files, notes=notes)
         patch = self.tools.write_patch(
             model,
@@ -130,6 +130,12 @@ class Member:
             continue_first=not job and not notes and patching.continues_first(self.agent_id),
         )
         return Candidate(answer=patching.summary(patch), reason=patch.rationale[:400], patch=patch)
+
+    def _files(self, brief: Brief) -> dict[str, str]:
+        """The repository a patch council's change applies to, at its base."""
+        assert self.tools is not None and brief.source is not None
+        repo = self.tools.repo(brief.source)
+        return dict(repo.files(brief.base_commit or brief.base or "HEAD"))
 
     def propose(self, brief: Brief) -> ProposalDraft | Candidate | PlanDraft:
         """A first answer to the task (a patch, in a patch council)."""
@@ -189,7 +195,8 @@ class Member:
             return self._plan(brief, plans.revise_plan_job(brief.criteria, own.content, said))
         if self.patches(brief):
             try:
-                return self._patch(brief, "revise", notes=patching.revise_notes(brief, own))
+                said = patching.revise_notes(brief, own, self._files(brief))
+                return self._patch(brief, "revise", notes=said)
             except Exception:
                 if own.patch is None:
                     raise

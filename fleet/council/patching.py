@@ -18,6 +18,7 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from fleet.agents.testsource import failing_tests
 from fleet.contracts import ChatMessage, ChatResponse, Evidence, Patch, Proposal
 from fleet.council.schemas import Brief
 from fleet.evidence.probes import differences
@@ -25,6 +26,7 @@ from fleet.evidence.suite import without
 
 DIFF_CLIP = 1_500  # characters of another candidate's diff shown in a prompt
 EXCERPT_CLIP = 160
+TEST_CLIP = 600  # characters of one failing test's source shown to its reviser
 
 WritePatch = Callable[..., Patch]
 """``write_patch(model, messages, files, *, base_commit, check, focus) -> Patch`` (fleet/agents)."""
@@ -172,9 +174,10 @@ def differs(brief: Brief, target: Proposal) -> list[str]:
     return differences(ev.get(target.id), others)
 
 
-def revise_notes(brief: Brief, own: Proposal) -> list[str]:
-    """What a reviser reads after the task: its patch, its failing tests, the critiques, the
-    other candidates with their results (the request's instruction follows)."""
+def revise_notes(brief: Brief, own: Proposal, files: Mapping[str, str] | None = None) -> list[str]:
+    """What a reviser reads after the task: its patch, its failing tests (with the source of the
+    first two that ``files``, the repository, holds), the critiques, the other candidates with
+    their results (the request's instruction follows)."""
     ev = evidence_by_id(brief)
     mine = ev.get(own.id)
     parts = [
@@ -183,7 +186,12 @@ def revise_notes(brief: Brief, own: Proposal) -> list[str]:
         if own.patch
         else "(none: your last attempt failed)",
     ]
-    parts += [f"- FAILS {f}" for f in failing(mine, brief.distrusted, brief.advisory)[:6]]
+    fails = failing(mine, brief.distrusted, brief.advisory)[:6]
+    parts += [f"- FAILS {f}" for f in fails]
+    parts += [
+        f"The failing test:\n```python\n{t}\n```"
+        for t in failing_tests(files or {}, fails, chars=TEST_CLIP)
+    ]
     apart = differs(brief, own)
     parts += [f"- DIFFERS {d}" for d in apart]
     if brief.critiques:

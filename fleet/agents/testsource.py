@@ -1,0 +1,86 @@
+"""The source of a failing test, found by its id in the repository's files.
+
+A failure excerpt says *that* ``test_negative_take`` failed and a line of why; the test itself
+says what is expected (``self.assertRaises(ValueError, lambda: mi.take(-3, range(10)))``). An
+author fixing its change reads the test, as a developer would. Test ids come in two shapes:
+pytest's ``tests/test_x.py::TestCls::test_y[param]`` and the JUnit-derived
+``tests/test_x/TestCls.py::test_y`` (the class as a path part); both are read. A test not found
+(not in ``files``, a file that does not parse, a generated test the repository does not hold)
+gives nothing: the excerpt stays the only word on it.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from collections.abc import Iterable, Mapping, Sequence
+
+from fleet import pysource
+
+SOURCE_CHARS = 800  # of one test: small models have small windows
+_DEFS = (ast.FunctionDef, ast.AsyncFunctionDef)
+_ID = re.compile(r"[\w./-]+\.py::[\w:.\[\]-]+")
+
+
+def _locate(files: Mapping[str, str], test_id: str) -> tuple[str, list[str], str] | None:
+    """(file, enclosing classes, function name) of ``test_id``, or None."""
+    path, _, rest = test_id.partition("::")
+    parts = [p.split("[", 1)[0] for p in rest.split("::") if p]
+    if not parts or not parts[-1].isidentifier():
+        return None
+    name, classes = parts[-1], parts[:-1]
+    if path not in files:  # tests/test_x/TestCls.py -> tests/test_x.py, class TestCls
+        head, _, cls = path.removesuffix(".py").rpartition("/")
+        path = f"{head}.py" if head else ""
+        if path not in files or not cls.isidentifier():
+            return None
+        classes = [cls, *classes]
+    return path, classes, name
+
+
+def _function(body: Sequence[ast.stmt], classes: Sequence[str], name: str) -> ast.AST | None:
+    for node in body:
+        if classes and isinstance(node, ast.ClassDef) and node.name == classes[0]:
+            return _function(node.body, classes[1:], name)
+        if not classes and isinstance(node, _DEFS) and node.name == name:
+            return node
+    return None
+
+
+def source_of(files: Mapping[str, str], test_id: str, chars: int = SOURCE_CHARS) -> str | None:
+    """The source of the test ``test_id`` names (decorators included), clipped; None if not found."""
+    where = _locate(files, test_id)
+    if where is None:
+        return None
+    path, classes, name = where
+    try:
+        tree = pysource.parse(files[path])
+    except SyntaxError:
+        return None
+    node = _function(tree.body, classes, name)
+    if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) or node.end_lineno is None:
+        return None
+    start = min([node.lineno, *(d.lineno for d in node.decorator_list)])
+    lines = files[path].split("\n")[start - 1 : node.end_lineno]
+    indent = min((len(ln) - len(ln.lstrip()) for ln in lines if ln.strip()), default=0)
+    text = "\n".join(ln[indent:] for ln in lines)
+    return text if len(text) <= chars else text[: chars - 16] + "\n# ... (clipped)"
+
+
+def failing_tests(
+    files: Mapping[str, str], texts: Iterable[str], *, limit: int = 2, chars: int = SOURCE_CHARS
+) -> list[str]:
+    """The sources of the first ``limit`` tests named in ``texts`` (findings, failure lines)
+    that ``files`` hold, each headed by ``# <test id>``."""
+    out: list[str] = []
+    seen: set[str] = set()
+    for text in texts:
+        for found in _ID.findall(text):
+            test_id = found.rstrip(":.")  # "failed: path::test: message"
+            key = test_id.split("[", 1)[0]
+            if key in seen or len(out) >= limit:
+                continue
+            seen.add(key)
+            if source := source_of(files, test_id, chars):
+                out.append(f"# {key}\n{source}")
+    return out

@@ -1,0 +1,131 @@
+"""Authors fixing a change read the failing tests themselves, found by their ids in the repository:
+on a retry (the continuation and the edit-format request) and in a council revision."""
+
+from __future__ import annotations
+
+from fleet import contracts
+from fleet.agents import write_patch
+from fleet.agents.request import change_request
+from fleet.agents.testsource import failing_tests, source_of
+from fleet.config import load
+from fleet.contracts import Evidence, Patch, Proposal
+from fleet.council import Brief, Member
+from fleet.council.patching import PatchTools, developer_temperature
+from fleet.fakes import ScriptedChatModel
+
+TESTS = (
+    '''import unittest
+import pytest
+from calc import twice
+
+
+class TwiceTests(unittest.TestCase):
+    def test_negative(self):
+        """Negative numbers double too."""
+        self.assertEqual(twice(-2), -4)
+
+
+@pytest.mark.parametrize("x", [1, 2])
+def test_param(x):
+    assert twice(x) == 2 * x
+
+
+def test_long():
+'''
+    + "    assert twice(1) == 2\n" * 60
+)
+STUB = 'def twice(x):\n    """Return x doubled."""\n'
+FILES = {"calc.py": STUB, "tests/test_calc.py": TESTS}
+
+
+def test_both_id_shapes_and_parametrized_ids_find_the_test_and_unknown_ids_find_nothing() -> None:
+    want = 'def test_negative(self):\n    """Negative numbers double too."""\n    self.assertEqual(twice(-2), -4)'
+    assert source_of(FILES, "tests/test_calc.py::TwiceTests::test_negative") == want
+    assert source_of(FILES, "tests/test_calc/TwiceTests.py::test_negative") == want  # JUnit's
+    assert source_of(FILES, "tests/test_calc.py::test_param[2]").startswith("@pytest.mark")
+    long = source_of(FILES, "tests/test_calc.py::test_long", chars=300)
+    assert long is not None and len(long) <= 300 and long.endswith("(clipped)")
+    for missing in ("tests/test_calc.py::test_nope", "tests/gen_test.py::test_x",
+                    "tests/test_calc.py::TwiceTests", "tests/test_calc/Nope.py::test_negative",
+                    "tests/test_calc.py::OtherTests::test_negative"):  # fmt: skip
+        assert source_of(FILES, missing) is None
+    assert source_of({"t.py": "def test_x(:\n"}, "t.py::test_x") is None
+
+
+def test_failing_tests_reads_ids_out_of_findings_once_each_up_to_the_limit() -> None:
+    notes = [
+        "T1: failed: tests/test_calc/TwiceTests.py::test_negative: AssertionError: -2 != -4",
+        "T1: failed: tests/test_calc/TwiceTests.py::test_negative: again",
+        "T1: unit: 2 of 3 tests failed; failing test tests/test_calc.py::test_param[1]",
+        "T1: failed: tests/test_calc.py::test_long",
+    ]
+    shown = failing_tests(FILES, notes)
+    assert len(shown) == 2
+    assert shown[0].startswith("# tests/test_calc/TwiceTests.py::test_negative\ndef test_negative")
+    assert shown[1].startswith("# tests/test_calc.py::test_param\n@pytest.mark")
+
+
+def test_a_retry_shows_the_failing_test_in_the_continuation_and_in_the_edit_request() -> None:
+    finding = "T1: failed: tests/test_calc/TwiceTests.py::test_negative: AssertionError: -2 != -4"
+    asked = []
+
+    def script(messages, schema):
+        asked.append(list(messages))
+        return "    return 2 * x\n```\n"
+
+    patch = write_patch(ScriptedChatModel(script=script), [], FILES, base_commit="c",
+                        focus=["twice"], notes=[finding])  # fmt: skip
+    assert "+    return 2 * x" in patch.diff
+    ask = asked[0][1].content
+    assert (
+        "The failing test:\n```python\n# tests/test_calc/TwiceTests.py::test_negative\ndef test_negative(self):"
+        in ask
+    )
+    assert ask.index("An earlier attempt failed") < ask.index("The failing test:")
+    request = change_request("Implement twice", [], FILES, findings=[finding])
+    assert "self.assertEqual(twice(-2), -4)" in request
+    assert "The failing test" not in change_request("Implement twice", [], FILES)
+
+
+class FakeRepo:
+    def files(self, ref: str = "HEAD") -> dict[str, str]:
+        return dict(FILES)
+
+    def check(self, patch: Patch) -> str | None:
+        return None
+
+
+def test_a_council_reviser_reads_its_own_failing_tests_not_the_other_candidates() -> None:
+    def proposal(author: str, body: str) -> Proposal:
+        diff = f"--- a/calc.py\n+++ b/calc.py\n+    {body}\n"
+        return Proposal(id=f"d:p0:{author}", deliberation_id="d", author=author,
+                        role="developer", round=0, content="c",
+                        patch=Patch(base_commit="abc", diff=diff))  # fmt: skip
+
+    def fails(p: Proposal, test_id: str) -> Evidence:
+        t = contracts.TestOutcome(test_id=test_id, passed=False, excerpt="assert failed")
+        return Evidence(proposal_id=p.id, passed=False, tests_failed=1, tests=(t,))
+
+    own, other = proposal("developer-1", "return x"), proposal("developer-2", "return -x")
+    asked = []
+
+    def script(messages, schema):
+        asked.append(list(messages))
+        return 'calc.py\n```python\ndef twice(x):\n    """Return x doubled."""\n    return 2 * x\n```\n'
+
+    m = Member("developer-1", "developer", load("roles.yaml").get("developer"),
+               ScriptedChatModel(script=script), temperature=developer_temperature("developer-1"),
+               seed=7, tools=PatchTools(write_patch=write_patch, repo=lambda s: FakeRepo()))  # fmt: skip
+    b = Brief(deliberation_id="d", story_id="s", task_id="T1", task="Implement twice", round=0,
+              step="revise", source="/repo", base="main", base_commit="abc",
+              proposals=(own, other),
+              evidence=(fails(own, "tests/test_calc/TwiceTests.py::test_negative"),
+                        fails(other, "tests/test_calc.py::test_param[1]")))  # fmt: skip
+    out = m.revise(b, own)
+    assert out.patch is not None and "+    return 2 * x" in out.patch.diff
+    user = asked[0][-1].content
+    assert "The failing test:\n```python\n# tests/test_calc/TwiceTests.py::test_negative" in user
+    assert "self.assertEqual(twice(-2), -4)" in user
+    shown = user[user.index("The failing test:") :]
+    assert "@pytest.mark.parametrize" not in shown  # developer-2's failing test is its own affair
+    assert shown.count("The failing test:") == 1
