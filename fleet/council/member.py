@@ -105,17 +105,24 @@ class Member:
         return self.tools is not None and brief.source is not None
 
     def _patch(
-        self, brief: Brief, salt: str, *, notes: Sequence[str] = (), job: str = ""
+        self,
+        brief: Brief,
+        salt: str,
+        *,
+        notes: Sequence[str] = (),
+        job: str = "",
+        files: dict[str, str] | None = None,
     ) -> Candidate:
         """A patch written the way the single developer writes one (``fleet.agents``): context,
         edit format, then the request (task, criteria, stubs, ``notes``, the instruction; or
-        ``job`` for QA's tests), with the same stub-echo continuation in ``write_patch``."""
+        ``job`` for QA's tests), with the same stub-echo continuation in ``write_patch``.
+        ``files``: the repository at the base when the caller has read it already."""
         assert self.tools is not None and brief.source is not None
         model = Sampling(
             self.chat, temperature=self.temperature, seed=mix(self.seed, brief.seed, salt)
         )
         repo = self.tools.repo(brief.source)
-        files = self._files(brief)
+        files = files if files is not None else self._files(brief)
         request = job or change_request(brief.task, brief.acceptance, files, notes=notes)
         patch = self.tools.write_patch(
             model,
@@ -195,8 +202,9 @@ class Member:
             return self._plan(brief, plans.revise_plan_job(brief.criteria, own.content, said))
         if self.patches(brief):
             try:
-                said = patching.revise_notes(brief, own, self._files(brief))
-                return self._patch(brief, "revise", notes=said)
+                files = self._files(brief)  # read once: the notes quote its tests
+                said = patching.revise_notes(brief, own, files)
+                return self._patch(brief, "revise", notes=said, files=files)
             except Exception:
                 if own.patch is None:
                     raise

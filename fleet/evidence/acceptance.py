@@ -104,7 +104,7 @@ def names_of_tests(source: str) -> list[str] | None:
     """Names of the module's top-level test functions; None when it is not valid Python."""
     try:
         tree = pysource.parse(source)
-    except (SyntaxError, ValueError):
+    except SyntaxError:
         return None
     return [
         n.name
