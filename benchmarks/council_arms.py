@@ -199,12 +199,15 @@ def _council(
 
 
 def _keep(repo: Path) -> Path:
-    """A copy of the council's repository that outlives its temporary directory (for ``vote``)."""
+    """A copy of the council's repository that outlives its temporary directory (for ``vote``);
+    removed when the benchmark exits."""
+    import atexit
     import shutil
 
-    dest = Path(tempfile.mkdtemp(prefix="bench-vote-repo-")) / "repo"
-    shutil.copytree(repo, dest)
-    return dest
+    top = Path(tempfile.mkdtemp(prefix="bench-vote-repo-"))
+    atexit.register(shutil.rmtree, top, True)
+    shutil.copytree(repo, top / "repo")
+    return top / "repo"
 
 
 def _fresh_round0(
