@@ -26,6 +26,7 @@ from actors.settings import OrchestratorSettings
 from fleet.adapters import registry
 from fleet.adapters.delivery import MAX_EVENT_DIFF, deliver, is_local, story_diff
 from fleet.agents import PatchFailed
+from fleet.agents.testsource import with_tests
 from fleet.contracts import (
     ContextPack,
     Deliberation,
@@ -367,7 +368,7 @@ class WorkspaceExecutor:
 
     def _loop(
         self, story: Story, task: Task, winner: Proposal | None, pack: ContextPack,
-        files: dict[str, str], findings: Any, commit: str,
+        files: Mapping[str, str], findings: Any, commit: str,
     ) -> Any:  # fmt: skip
         """The ``agent`` strategy: a tool loop in a sandboxed copy (developer/build policy)."""
         from fleet.adapters.sandbox_workspace import SandboxWorkspace
@@ -402,7 +403,8 @@ class WorkspaceExecutor:
         git, commit = self._checkout(source, base)
         pack = self.context()(story.id, "developer", "build", task.id, git.path, commit)
         branch = f"fleet/{story.id}/{task.id}-a{attempt}"
-        files = git.files(commit)
+        # a retry's failing tests are shown with their source, big test modules included
+        files = with_tests(git.files(commit), findings, lambda path: git.read(commit, path))
         try:
             if self.strategy(story) == "agent" and not (winner and winner.patch):
                 patch = self._loop(story, task, winner, pack, files, findings, commit)

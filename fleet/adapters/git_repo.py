@@ -20,6 +20,7 @@ from fleet.workspace import change_problem
 
 SAFE = [arg for setting in (*HARDENING, "core.quotePath=off") for arg in ("-c", setting)]
 MAX_FILE_BYTES = 200_000
+READ_MAX_BYTES = 2_000_000  # one file asked for by name (a big test module whose test failed)
 
 
 class GitRepo:
@@ -55,9 +56,20 @@ class GitRepo:
     def files(self, ref: str = "HEAD", *, max_bytes: int = MAX_FILE_BYTES) -> dict[str, str]:
         """Path -> text of every regular text file at ``ref`` (binaries, links and big files left out)."""
         commit = self.commit(ref)
-        listing = self._git("ls-tree", "-r", "-z", "--long", commit)
+        return self._texts(self._git("ls-tree", "-r", "-z", "--long", commit).stdout, max_bytes)
+
+    def read(self, ref: str, path: str, *, max_bytes: int = READ_MAX_BYTES) -> str | None:
+        """The text of the one regular file ``path`` at ``ref`` (None: absent, a link, binary,
+        over ``max_bytes``). ``path`` is literal: no pathspec magic, no glob."""
+        listing = self._git(
+            "--literal-pathspecs", "ls-tree", "-z", "--long", self.commit(ref), "--", path
+        )
+        return self._texts(listing.stdout, max_bytes).get(path)
+
+    def _texts(self, listing: str, max_bytes: int) -> dict[str, str]:
+        """Path -> text of the regular text blobs of a ``ls-tree -z --long`` listing."""
         out: dict[str, str] = {}
-        for entry in listing.stdout.split("\0"):
+        for entry in listing.split("\0"):
             if not entry.strip():
                 continue
             meta, path = entry.split("\t", 1)

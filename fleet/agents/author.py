@@ -217,6 +217,7 @@ def write_patch(
     focus: Sequence[str | Stub] = (),
     notes: Sequence[str] = (),
     continue_first: bool = False,
+    fixes: Sequence[str] = (),
 ) -> Patch:
     """Ask ``model`` for a change to ``files`` (the repository at ``base_commit``); a checked Patch.
 
@@ -230,7 +231,7 @@ def write_patch(
     return write_change(
         model, messages, files, base_commit=base_commit, check=check, temperature=temperature,
         seed=seed, max_tokens=max_tokens, retries=retries, focus=focus, notes=notes,
-        continue_first=continue_first,
+        continue_first=continue_first, fixes=fixes,
     )[0]  # fmt: skip
 
 
@@ -248,6 +249,7 @@ def write_change(
     focus: Sequence[str | Stub] = (),
     notes: Sequence[str] = (),
     continue_first: bool = False,
+    fixes: Sequence[str] = (),
 ) -> tuple[Patch, dict[str, str]]:
     """``write_patch``, also returning the new content of every file the patch touches.
 
@@ -257,7 +259,9 @@ def write_change(
     followed by a continuation request for the first of them, as an echoed stub is. With
     ``notes`` (an earlier attempt's findings: a retry) the continuation is the first request:
     the retry asks differently rather than repeating the edit-format request that failed;
-    ``continue_first``: the same without notes (a council member's own way into the task)."""
+    ``continue_first``: the same without notes (a council member's own way into the task);
+    ``fixes``: what a revised version got wrong (its failing tests), told in a continuation that
+    follows the request (``messages``, which carry them too) instead of coming first."""
     convo = list(messages)
     if not any(EDIT_FORMAT in m.content for m in convo):
         if convo and convo[0].role == "system":
@@ -277,7 +281,7 @@ def write_change(
     # A continuation always comes when one is due, even after the last correction (it is a
     # different request, not one more correction); there is at most one.
     while attempt <= retries or stub is not None:
-        ask = _continue_request(stub, files, notes) if stub else convo
+        ask = _continue_request(stub, files, notes or fixes) if stub else convo
         first = attempt == 0 or (fresh and attempt == 1)
         response = model.complete(
             ask,

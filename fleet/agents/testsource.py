@@ -6,14 +6,16 @@ author fixing its change reads the test, as a developer would. Test ids come in 
 pytest's ``tests/test_x.py::TestCls::test_y[param]`` and the JUnit-derived
 ``tests/test_x/TestCls.py::test_y`` (the class as a path part); both are read. A test not found
 (not in ``files``, a file that does not parse, a generated test the repository does not hold)
-gives nothing: the excerpt stays the only word on it.
+gives nothing: the excerpt stays the only word on it. A repository's files are read with a size cap
+(big test modules are left out: more-itertools' ``tests/test_more.py`` is 256 kB), so
+``with_tests`` reads the files the failing ids name on their own.
 """
 
 from __future__ import annotations
 
 import ast
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from fleet import pysource
 
@@ -84,3 +86,28 @@ def failing_tests(
             if source := source_of(files, test_id, chars):
                 out.append(f"# {key}\n{source}")
     return out
+
+
+def with_tests(
+    files: Mapping[str, str],
+    texts: Iterable[str],
+    read: Callable[[str], str | None],
+    *,
+    limit: int = 2,
+) -> Mapping[str, str]:
+    """``files`` plus the test files the first ``limit`` test ids named in ``texts`` point at
+    that ``files`` lacks, read one by one with ``read(path)`` (None: not there)."""
+    extra: dict[str, str] = {}
+    ids = [found.rstrip(":.") for text in texts for found in _ID.findall(text)]
+    for test_id in ids[:limit]:
+        path = test_id.partition("::")[0]
+        head = path.removesuffix(".py").rpartition("/")[0]
+        # pytest's tests/test_x.py, else the JUnit-derived tests/test_x/TestCls.py's tests/test_x.py
+        candidates = [path, f"{head}.py"] if head else [path]
+        if any(c in files or c in extra for c in candidates):
+            continue
+        for candidate in candidates:
+            if (text := read(candidate)) is not None:
+                extra[candidate] = text
+                break
+    return {**files, **extra} if extra else files

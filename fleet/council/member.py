@@ -7,13 +7,14 @@ Pure: the chat model and the context source are injected. The Ray shell around i
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from fleet.agents import author_messages
 from fleet.agents.request import AUTHOR, asked_for, change_request
 from fleet.agents.stubs import named
+from fleet.agents.testsource import with_tests
 from fleet.config import RoleSpec
 from fleet.contracts import ChatMessage, ContextPack, Evidence, Proposal
 from fleet.council import examples, patching, plans
@@ -111,18 +112,21 @@ class Member:
         *,
         notes: Sequence[str] = (),
         job: str = "",
-        files: dict[str, str] | None = None,
+        files: Mapping[str, str] | None = None,
+        fixes: Sequence[str] = (),
     ) -> Candidate:
         """A patch written the way the single developer writes one (``fleet.agents``): context,
         edit format, then the request (task, criteria, stubs, ``notes``, the instruction; or
         ``job`` for QA's tests), with the same stub-echo continuation in ``write_patch``.
-        ``files``: the repository at the base when the caller has read it already."""
+        ``files``: the repository at the base when the caller has read it already; ``fixes``:
+        what a revision's continuation is told its last version got wrong."""
         assert self.tools is not None and brief.source is not None
         model = Sampling(
             self.chat, temperature=self.temperature, seed=mix(self.seed, brief.seed, salt)
         )
         repo = self.tools.repo(brief.source)
-        files = files if files is not None else self._files(brief)
+        findings = brief.findings if not job and not notes else ()
+        files = files if files is not None else self._files(brief, findings)
         request = job or change_request(brief.task, brief.acceptance, files, notes=notes)
         patch = self.tools.write_patch(
             model,
@@ -133,16 +137,20 @@ class Member:
             focus=[] if job else asked_for([brief.task, *brief.acceptance], files),
             # a first proposal on a retry: the continuation with what the last attempt got wrong
             # comes first (greedy, the edit-format request repeats the last attempt's patch)
-            notes=brief.findings if not job and not notes else (),
+            notes=findings,
+            # a revision's continuation (when the model echoes the request) keeps its failures
+            fixes=fixes,
             continue_first=not job and not notes and patching.continues_first(self.agent_id),
         )
         return Candidate(answer=patching.summary(patch), reason=patch.rationale[:400], patch=patch)
 
-    def _files(self, brief: Brief) -> dict[str, str]:
-        """The repository a patch council's change applies to, at its base."""
+    def _files(self, brief: Brief, failures: Sequence[str] = ()) -> Mapping[str, str]:
+        """The repository a patch council's change applies to, at its base, with the test files
+        ``failures`` name that are too big for ``files`` (their tests' source is shown)."""
         assert self.tools is not None and brief.source is not None
         repo = self.tools.repo(brief.source)
-        return dict(repo.files(brief.base_commit or brief.base or "HEAD"))
+        ref = brief.base_commit or brief.base or "HEAD"
+        return with_tests(repo.files(ref), failures, lambda path: repo.read(ref, path))
 
     def propose(self, brief: Brief) -> ProposalDraft | Candidate | PlanDraft:
         """A first answer to the task (a patch, in a patch council)."""
@@ -202,9 +210,11 @@ class Member:
             return self._plan(brief, plans.revise_plan_job(brief.criteria, own.content, said))
         if self.patches(brief):
             try:
-                files = self._files(brief)  # read once: the notes quote its tests
+                mine = patching.evidence_by_id(brief).get(own.id)
+                fails = patching.failing(mine, brief.distrusted, brief.advisory)
+                files = self._files(brief, fails)  # read once: the notes quote its tests
                 said = patching.revise_notes(brief, own, files)
-                return self._patch(brief, "revise", notes=said, files=files)
+                return self._patch(brief, "revise", notes=said, files=files, fixes=fails[:4])
             except Exception:
                 if own.patch is None:
                     raise

@@ -54,3 +54,19 @@ def test_check_reports_why_a_patch_does_not_apply(repo: Path) -> None:
     )
     escape = Patch(base_commit=git.commit(), diff="--- a/../x\n+++ b/../x\n@@ -1 +1 @@\n-a\n+b\n")
     assert "climbs out" in (git.check(escape) or "")
+
+
+def test_read_gives_one_file_files_leaves_out_for_its_size(repo: Path) -> None:
+    big = "def test_x():\n    assert True\n" + "# padding\n" * 30_000  # ~300 kB
+    (repo / "tests").mkdir()
+    (repo / "tests" / "test_big.py").write_text(big)
+    _git(repo, "add", "-A")
+    _git(repo, "commit", "-qm", "big test module")
+    git = GitRepo(repo)
+    assert "tests/test_big.py" not in git.files("HEAD")  # over the context's cap
+    assert git.read("HEAD", "tests/test_big.py") == big
+    assert git.read("HEAD", "tests/test_big.py", max_bytes=1000) is None
+    assert git.read("HEAD", "tests/nope.py") is None
+    assert git.read("HEAD", "blob.bin") is None  # binary
+    assert git.read("HEAD", "calc") is None  # a directory
+    assert git.read("HEAD~1", "tests/test_big.py") is None  # not at that commit

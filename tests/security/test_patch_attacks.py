@@ -40,3 +40,22 @@ def test_the_checker_refuses_symlinks_and_escapes_in_hand_made_diffs(tmp_path: P
     hook = "--- /dev/null\n+++ b/.git/hooks/pre-commit\n@@ -0,0 +1 @@\n+id\n"
     assert ".git" in (git.check(Patch(base_commit=git.commit(), diff=hook)) or "")
     assert not (tmp_path / ".git" / "hooks" / "pre-commit").exists()
+
+
+def test_reading_a_named_file_takes_the_name_literally_and_never_follows_a_link(
+    tmp_path: Path,
+) -> None:
+    """A failing test's id names the file the fleet reads for its source; the id comes from test
+    output a hostile repository controls. Pathspec magic, globs and links read nothing."""
+    (tmp_path / "secret.py").write_text("TOKEN = 'x'\n")
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests" / "test_a.py").write_text("def test_a():\n    pass\n")
+    (tmp_path / "tests" / "link.py").symlink_to("/etc/passwd")
+    for cmd in (["init", "-q"], ["add", "-A"], ["commit", "-qm", "i"]):
+        subprocess.run(["git", "-C", str(tmp_path), "-c", "user.name=t", "-c", "user.email=t@t",
+                        *cmd], check=True)  # fmt: skip
+    git = GitRepo(tmp_path)
+    assert git.read("HEAD", "tests/test_a.py") == "def test_a():\n    pass\n"
+    for name in (":(glob)**/secret.py", "*.py", "s*", ":/secret.py", "tests/link.py",
+                 "../secret.py", "tests/../secret.py", "-p"):  # fmt: skip
+        assert git.read("HEAD", name) is None, name

@@ -25,6 +25,9 @@ class FakeRepo:
     def files(self, ref: str = "HEAD") -> dict[str, str]:
         return dict(FILES)
 
+    def read(self, ref: str, path: str) -> str | None:
+        return FILES.get(path)
+
     def check(self, patch: Patch) -> str | None:
         return None
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from fleet import contracts
 from fleet.agents import write_patch
 from fleet.agents.request import change_request
-from fleet.agents.testsource import failing_tests, source_of
+from fleet.agents.testsource import failing_tests, source_of, with_tests
 from fleet.config import load
 from fleet.contracts import Evidence, Patch, Proposal
 from fleet.council import Brief, Member
@@ -91,6 +91,9 @@ class FakeRepo:
     def files(self, ref: str = "HEAD") -> dict[str, str]:
         return dict(FILES)
 
+    def read(self, ref: str, path: str) -> str | None:
+        return FILES.get(path)
+
     def check(self, patch: Patch) -> str | None:
         return None
 
@@ -129,3 +132,66 @@ def test_a_council_reviser_reads_its_own_failing_tests_not_the_other_candidates(
     shown = user[user.index("The failing test:") :]
     assert "@pytest.mark.parametrize" not in shown  # developer-2's failing test is its own affair
     assert shown.count("The failing test:") == 1
+
+
+def test_with_tests_reads_only_the_missing_files_the_ids_name() -> None:
+    small = {"calc.py": STUB}
+    read_paths: list[str] = []
+
+    def read(path: str) -> str | None:
+        read_paths.append(path)
+        return TESTS if path == "tests/test_calc.py" else None
+
+    fails = ["tests/test_calc/TwiceTests.py::test_negative: AssertionError: -2 != -4"]
+    got = with_tests(small, fails, read)
+    assert got["tests/test_calc.py"] == TESTS and small == {"calc.py": STUB}
+    assert read_paths == ["tests/test_calc/TwiceTests.py", "tests/test_calc.py"]  # JUnit's, then
+    assert "self.assertEqual(twice(-2), -4)" in failing_tests(got, fails)[0]
+    read_paths.clear()
+    assert with_tests(FILES, fails, read) is FILES and read_paths == []  # there already
+    assert with_tests(small, ["no test id here"], read) is small
+    assert with_tests(small, ["tests/test_gone.py::test_x"], read) is small
+
+
+class BigTestRepo(FakeRepo):
+    """A repository whose test module is too big for ``files`` (read by name only)."""
+
+    def files(self, ref: str = "HEAD") -> dict[str, str]:
+        return {"calc.py": STUB}
+
+    def read(self, ref: str, path: str) -> str | None:
+        return FILES.get(path)
+
+
+def test_a_revision_whose_reply_echoes_keeps_its_failing_tests_in_the_continuation() -> None:
+    """A small model often answers the long revision request by echoing it; the stub
+    continuation that follows must still say what the reviser's version got wrong (and show the
+    test, from a test module too big for ``files``), not ask for a fresh sample."""
+    diff = "--- a/calc.py\n+++ b/calc.py\n+    return x\n"
+    own = Proposal(id="d:p0:developer-1", deliberation_id="d", author="developer-1",
+                   role="developer", round=0, content="c",
+                   patch=Patch(base_commit="abc", diff=diff))  # fmt: skip
+    t = contracts.TestOutcome(test_id="tests/test_calc/TwiceTests.py::test_negative",
+                              passed=False, excerpt="AssertionError: -2 != -4")  # fmt: skip
+    ev = Evidence(proposal_id=own.id, passed=False, tests_failed=1, tests=(t,))
+    asked = []
+
+    def script(messages, schema):
+        asked.append(list(messages))
+        if len(asked) == 1:  # the edit-format request: echoed back, no edit in it
+            return messages[-1].content[:400]
+        return "    return 2 * x\n```\n"
+
+    m = Member("developer-1", "developer", load("roles.yaml").get("developer"),
+               ScriptedChatModel(script=script), temperature=developer_temperature("developer-1"),
+               seed=7, tools=PatchTools(write_patch=write_patch, repo=lambda s: BigTestRepo()))  # fmt: skip
+    b = Brief(deliberation_id="d", story_id="s", task_id="T1", task="Implement twice", round=1,
+              step="revise", source="/repo", base="main", base_commit="abc",
+              proposals=(own,), evidence=(ev,))  # fmt: skip
+    out = m.revise(b, own)
+    assert out.patch is not None and "+    return 2 * x" in out.patch.diff
+    assert len(asked) >= 2
+    assert "self.assertEqual(twice(-2), -4)" in asked[0][-1].content  # the revision request
+    cont = asked[-1][1].content  # system, the request, the reply begun with the stub
+    assert "An earlier attempt failed: tests/test_calc/TwiceTests.py::test_negative" in cont
+    assert "The failing test:\n```python\n# tests/test_calc/TwiceTests.py::test_negative" in cont
