@@ -31,12 +31,16 @@ Prints ``RESULT single_pass_humaneval``, ``RESULT single_pass_repo``, ``RESULT s
 ``RESULT raw_pass_humaneval`` (pass rates 0-1; tokens: prompt + completion, all calls).
 
 Run: .venv/bin/python benchmarks/bench_agents.py --arm all --limit 20
-     [--start 0] [--repo-limit N] [--model PATH.gguf] [--attempts 2]
+     [--start 0] [--repo-limit N] [--model PATH.gguf] [--attempts 2] [--trace calls.jsonl]
+
+``--trace FILE`` appends every model call (arm, task, messages, sampling, reply, tokens) to FILE as
+one JSON line: what each member was asked and answered, to read why a candidate came out as it did.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import signal
@@ -83,6 +87,8 @@ class EngineChat:
         self.name = Path(gguf).stem
         self.tokens = 0
         self._lock = threading.Lock()
+        self.trace: Path | None = None  # --trace: every call appended as a JSON line
+        self.label = ""  # the arm and task being run, for the trace
 
     def complete(
         self,
@@ -105,10 +111,16 @@ class EngineChat:
         start = time.monotonic()
         out = self.engine.chat(body)
         usage = out.get("usage", {})
+        text = out["choices"][0]["message"]["content"] or ""
         with self._lock:
             self.tokens += usage.get("prompt_tokens", 0) + usage.get("completion_tokens", 0)
+            if self.trace is not None:
+                call = {"at": time.time(), "label": self.label, **body, "reply": text,
+                        "usage": usage, "seconds": round(time.monotonic() - start, 2)}  # fmt: skip
+                with self.trace.open("a") as f:
+                    f.write(json.dumps(call) + "\n")
         return ChatResponse(
-            text=out["choices"][0]["message"]["content"] or "",
+            text=text,
             model=self.name,
             prompt_tokens=usage.get("prompt_tokens", 0),
             completion_tokens=usage.get("completion_tokens", 0),
@@ -497,6 +509,9 @@ def _parse(argv: list[str] | None) -> tuple[argparse.Namespace, list[str]]:
     )
     ap.add_argument("--threads", type=int, default=2, help="llama.cpp threads (1 on a loaded box)")
     ap.add_argument(
+        "--trace", type=Path, default=None, help="append every model call to this JSONL file"
+    )
+    ap.add_argument(
         "--qa-examples",
         action=argparse.BooleanOptionalAction,
         default=True,
@@ -525,6 +540,7 @@ def main(argv: list[str] | None = None) -> int:
     MODEL_PATH = args.model
     print(f"== loading {args.model}", flush=True)
     chat = EngineChat(args.model, threads=args.threads)
+    chat.trace = args.trace
     tasks = _task_list(args)
     print(f"== {len(tasks)} tasks: {sum(t.kind == 'humaneval' for t in tasks)} HumanEval, "
           f"{sum(t.kind == 'repo' for t in tasks)} repository", flush=True)  # fmt: skip
@@ -538,6 +554,7 @@ def main(argv: list[str] | None = None) -> int:
             for name in arms:
                 if name == "raw" and task.kind != "humaneval":
                     continue
+                chat.label = f"{name} {task.id}"
                 r = ARMS[name]([task], chat, args)
                 acc = results[name]
                 for kind in r.total:

@@ -98,6 +98,13 @@ class FakeRepo:
         return None
 
 
+def _developer(script, repo) -> Member:
+    """developer-1 answering through ``script``, patching ``repo``."""
+    return Member("developer-1", "developer", load("roles.yaml").get("developer"),
+                  ScriptedChatModel(script=script), temperature=developer_temperature("developer-1"),
+                  seed=7, tools=PatchTools(write_patch=write_patch, repo=lambda s: repo))  # fmt: skip
+
+
 def test_a_council_reviser_reads_its_own_failing_tests_not_the_other_candidates() -> None:
     def proposal(author: str, body: str) -> Proposal:
         diff = f"--- a/calc.py\n+++ b/calc.py\n+    {body}\n"
@@ -116,9 +123,7 @@ def test_a_council_reviser_reads_its_own_failing_tests_not_the_other_candidates(
         asked.append(list(messages))
         return 'calc.py\n```python\ndef twice(x):\n    """Return x doubled."""\n    return 2 * x\n```\n'
 
-    m = Member("developer-1", "developer", load("roles.yaml").get("developer"),
-               ScriptedChatModel(script=script), temperature=developer_temperature("developer-1"),
-               seed=7, tools=PatchTools(write_patch=write_patch, repo=lambda s: FakeRepo()))  # fmt: skip
+    m = _developer(script, FakeRepo())
     b = Brief(deliberation_id="d", story_id="s", task_id="T1", task="Implement twice", round=0,
               step="revise", source="/repo", base="main", base_commit="abc",
               proposals=(own, other),
@@ -182,9 +187,7 @@ def test_a_revision_whose_reply_echoes_keeps_its_failing_tests_in_the_continuati
             return messages[-1].content[:400]
         return "    return 2 * x\n```\n"
 
-    m = Member("developer-1", "developer", load("roles.yaml").get("developer"),
-               ScriptedChatModel(script=script), temperature=developer_temperature("developer-1"),
-               seed=7, tools=PatchTools(write_patch=write_patch, repo=lambda s: BigTestRepo()))  # fmt: skip
+    m = _developer(script, BigTestRepo())
     b = Brief(deliberation_id="d", story_id="s", task_id="T1", task="Implement twice", round=1,
               step="revise", source="/repo", base="main", base_commit="abc",
               proposals=(own,), evidence=(ev,))  # fmt: skip
