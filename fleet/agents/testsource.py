@@ -98,8 +98,9 @@ def with_tests(
     """``files`` plus the test files the first ``limit`` test ids named in ``texts`` point at
     that ``files`` lacks, read one by one with ``read(path)`` (None: not there)."""
     extra: dict[str, str] = {}
-    ids = [found.rstrip(":.") for text in texts for found in _ID.findall(text)]
-    for test_id in ids[:limit]:
+    # the tests failing_tests shows: the first ``limit`` distinct ones (findings repeat an id)
+    ids = dict.fromkeys(f.rstrip(":.").split("[", 1)[0] for t in texts for f in _ID.findall(t))
+    for test_id in list(ids)[:limit]:
         path = test_id.partition("::")[0]
         head = path.removesuffix(".py").rpartition("/")[0]
         # pytest's tests/test_x.py, else the JUnit-derived tests/test_x/TestCls.py's tests/test_x.py

@@ -156,6 +156,9 @@ def test_with_tests_reads_only_the_missing_files_the_ids_name() -> None:
     assert with_tests(FILES, fails, read) is FILES and read_paths == []  # there already
     assert with_tests(small, ["no test id here"], read) is small
     assert with_tests(small, ["tests/test_gone.py::test_x"], read) is small
+    read_paths.clear()  # a repeated id counts once: the second distinct test's file is read too
+    twice = ["tests/test_gone.py::test_x", "tests/test_gone.py::test_x: again", *fails]
+    assert "tests/test_calc.py" in with_tests(small, twice, read)
 
 
 class BigTestRepo(FakeRepo):
