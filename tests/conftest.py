@@ -59,3 +59,46 @@ def serve_http(ray_cluster) -> int:
     import fleet_stack
 
     return fleet_stack.serve_port(ray_cluster)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A failed test that used the Ray cluster reports what the fleet's actors were doing.
+
+    A story that stops moving leaves no trace in the timeline (CI once saw a story stall right
+    after ``story.scored``, never reproduced); the thread stacks of the orchestrator and council
+    processes, taken while they still run, say where.
+    """
+    outcome = yield
+    report = outcome.get_result()
+    if report.when == "call" and report.failed and "ray_cluster" in item.fixturenames:
+        stacks = actor_stacks(("ray::Orchestrator", "ray::CouncilActor"))
+        if stacks:
+            report.sections.append(("fleet actor stacks (py-spy dump)", stacks))
+
+
+def actor_stacks(titles: tuple[str, ...], limit: int = 40_000) -> str:
+    """``py-spy dump`` of every process whose title starts with one of ``titles`` (bounded)."""
+    import shutil
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
+    if not Path(spy).exists():
+        return ""
+    out = []
+    for proc in Path("/proc").glob("[0-9]*"):
+        try:
+            title = (proc / "cmdline").read_bytes().split(b"\0")[0].decode(errors="replace")
+        except OSError:
+            continue
+        if title.startswith(titles):
+            try:
+                done = subprocess.run(
+                    [spy, "dump", "--pid", proc.name], capture_output=True, text=True, timeout=30
+                )
+                out.append(f"== {title} (pid {proc.name})\n{done.stdout}{done.stderr}")
+            except subprocess.TimeoutExpired:
+                out.append(f"== {title} (pid {proc.name}): py-spy timed out")
+    return "\n".join(out)[:limit]

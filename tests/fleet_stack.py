@@ -157,9 +157,17 @@ def start_stack(
 def stop_stack(ray_mod: Any, stack: Stack) -> None:
     from ray import serve
 
-    serve.delete(f"gw-{stack.base_url.rsplit('/', 1)[1]}")
-    with contextlib.suppress(ValueError):
-        ray_mod.kill(ray_mod.get_actor(stack.name, namespace=stack.namespace), no_restart=True)
+    suffix = stack.base_url.rsplit("/", 1)[1]
+    serve.delete(f"gw-{suffix}")
+    # The orchestrator and every detached actor it created for this stack (council, agents,
+    # context, sandbox supervisor, workspace executor: their names carry the suffix). Left
+    # running, they piled up over the suite (~150-220 MB each, ~5 per stack).
+    from ray.util import list_named_actors
+
+    for actor in list_named_actors(all_namespaces=True):
+        if actor["namespace"] == stack.namespace and suffix in actor["name"]:
+            with contextlib.suppress(ValueError):
+                ray_mod.kill(ray_mod.get_actor(actor["name"], actor["namespace"]), no_restart=True)
 
 
 def wait_for(

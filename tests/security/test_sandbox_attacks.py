@@ -151,7 +151,9 @@ def test_fork_bomb_hits_pids_limit(sandbox, ws):
 
 
 def test_fork_bomb_is_stopped_with_the_test_runs_process_budget(sandbox, ws):
-    # test runs get TEST_PROCESSES (room for a suite's threads); a fork bomb still stops there
+    # test runs get TEST_PROCESSES (room for a suite's threads); a fork bomb still stops there.
+    # Memory is not the limit under test: 256 forked interpreters peak at ~1.05 GB (cgroup
+    # max_usage, measured), so at 1024 MB the memory limit sometimes bit first (CI, under load).
     from fleet.contracts import TEST_PROCESSES
 
     r = py(
@@ -159,7 +161,7 @@ def test_fork_bomb_is_stopped_with_the_test_runs_process_budget(sandbox, ws):
         ws,
         "import os\nwhile True: os.fork()",
         processes=TEST_PROCESSES,
-        memory_mb=1024,
+        memory_mb=2048,
         timeout=30,
     )
     assert r.status in ("failed", "killed", "timeout")
