@@ -66,8 +66,9 @@ def pytest_runtest_makereport(item, call):
     """A failed test that used the Ray cluster reports what the fleet's actors were doing.
 
     A story that stops moving leaves no trace in the timeline (CI once saw a story stall right
-    after ``story.scored``, never reproduced); the thread stacks of the orchestrator and council
-    processes, taken while they still run, say where.
+    after ``story.scored``: its redis-server had stopped answering, even SIGTERM); the thread
+    stacks of the orchestrator and council processes, taken while they still run, and whether
+    each running redis-server answers, say where.
     """
     outcome = yield
     report = outcome.get_result()
@@ -75,6 +76,7 @@ def pytest_runtest_makereport(item, call):
         stacks = actor_stacks(("ray::Orchestrator", "ray::CouncilActor"))
         if stacks:
             report.sections.append(("fleet actor stacks (py-spy dump)", stacks))
+        report.sections.append(("redis servers (PING, 5 s)", redis_pings()))
 
 
 def actor_stacks(titles: tuple[str, ...], limit: int = 40_000) -> str:
@@ -102,3 +104,28 @@ def actor_stacks(titles: tuple[str, ...], limit: int = 40_000) -> str:
             except subprocess.TimeoutExpired:
                 out.append(f"== {title} (pid {proc.name}): py-spy timed out")
     return "\n".join(out)[:limit]
+
+
+def redis_pings() -> str:
+    """One line per running ``redis-server``: does it answer PING within 5 s?"""
+    from pathlib import Path
+
+    import redis
+
+    lines = []
+    for proc in Path("/proc").glob("[0-9]*"):
+        try:
+            title = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        words = title.split()
+        if len(words) < 2 or not words[0].endswith("/redis-server"):
+            continue
+        port = words[1].rsplit(":", 1)[-1]  # the server's title: "<path>/redis-server host:port"
+        try:
+            redis.Redis(port=int(port), socket_timeout=5, socket_connect_timeout=5).ping()
+            state = "answers"
+        except (ValueError, redis.RedisError) as exc:
+            state = f"does NOT answer ({type(exc).__name__}: {exc})"
+        lines.append(f"pid {proc.name} redis-server {words[1]}: {state}")
+    return "\n".join(lines)
