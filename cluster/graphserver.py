@@ -65,6 +65,21 @@ def ping(host: str, port: int, timeout: float = 0.5) -> bool:
         return False
 
 
+def answers(host: str, port: int, timeout: float) -> bool | None:
+    """Does a server on host:port reply to PING at all (PONG, LOADING or an error)?
+
+    None when nothing listens (refused): starting, or gone.
+    """
+    try:
+        with socket.create_connection((host, port), timeout=timeout) as s:
+            s.sendall(b"PING\r\n")
+            return bool(s.recv(64))
+    except TimeoutError:
+        return False
+    except OSError:
+        return None
+
+
 def pid_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -99,6 +114,28 @@ class GraphServer:
         except (OSError, ValueError):
             return None
         return pid if pid_alive(pid) and ping(self.host, self.port) else None
+
+    def hung_pid(self, *, tries: int = 3, timeout: float = 2.0) -> int | None:
+        """PID of our server when it runs but replies to nothing for ``tries * timeout`` s.
+
+        Ours: the pidfile's process is a ``redis-server`` on our port (its title says so), so
+        a recycled PID is never taken for it. A server replaying its AOF replies ``LOADING``:
+        not hung.
+        """
+        try:
+            pid = int(self.pidfile.read_text().strip())
+            title = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except (OSError, ValueError):
+            return None
+        words = title.split()
+        if len(words) < 2 or not words[0].endswith("redis-server"):
+            return None
+        if not words[1].endswith(f":{self.port}"):
+            return None
+        for _ in range(tries):
+            if answers(self.host, self.port, timeout) is not False:
+                return None
+        return pid
 
     def start(self, *, timeout: float = 15.0) -> int:
         """Start (or reuse) the server; return its PID.

@@ -70,7 +70,15 @@ class GraphComponent:
         return GraphServer(data_dir=data, port=self.config.redis.port, host=self.config.redis.host)
 
     def start(self) -> tuple[int | None, bool]:
+        """Start the server, reuse a running one, or restart one that runs but never answers.
+
+        A hung server (FalkorDB 4.16.3 was once seen to stop answering everything, SIGTERM
+        included: docs/faults.md) pauses every story until it is replaced; its AOF keeps the
+        data, so `fleet up` stops it (SIGKILL once SIGTERM is ignored) and starts it again.
+        """
         server = self.server
+        if server.hung_pid() is not None:
+            server.stop(timeout=3.0)  # a hung main thread ignores SIGTERM: SIGKILL after 3 s
         running = server.running_pid()
         return (running, False) if running else (server.start(), True)
 

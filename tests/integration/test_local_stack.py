@@ -161,3 +161,27 @@ def test_ray_port_in_use_starts_no_head(stack_env, capsys):
     st = local.status(cfg)
     assert st.running == ["redis+falkordb"]  # the graph came up first; no Ray was started
     assert local.down(cfg).stopped == ["redis+falkordb"]
+
+
+def test_up_restarts_a_storage_server_that_runs_but_never_answers(stack_env):
+    """A hung redis-server (SIGSTOPped here; CI once saw FalkorDB hang for real) is replaced by
+    `up` on the same data: a running, answering one is reused as before."""
+    import signal
+
+    from cluster.graphserver import pid_alive
+
+    comp = local.GraphComponent(stack_env)
+    pid, fresh = comp.start()
+    assert fresh and pid is not None
+    assert comp.start() == (pid, False)  # answering: reused
+    redis.Redis.from_url(comp.server.url).set("kept", "yes")
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        new, fresh = comp.start()
+    finally:
+        if pid_alive(pid):
+            os.kill(pid, signal.SIGCONT)
+    assert fresh and new not in (None, pid)
+    assert not pid_alive(pid)
+    assert redis.Redis.from_url(comp.server.url).get("kept") == b"yes"
+    assert local.status(stack_env).part(comp.name).healthy
