@@ -21,6 +21,7 @@ from fleet.workspace import change_problem
 SAFE = [arg for setting in (*HARDENING, "core.quotePath=off") for arg in ("-c", setting)]
 MAX_FILE_BYTES = 200_000
 READ_MAX_BYTES = 2_000_000  # one file asked for by name (a big test module whose test failed)
+MAX_TOTAL_BYTES = 32_000_000  # every file of one read together
 
 
 class GitRepo:
@@ -53,10 +54,18 @@ class GitRepo:
             raise WorkspaceUnavailable(source=self.path, reason=proc.stderr.strip()[:300])
         return proc.stdout.strip()
 
-    def files(self, ref: str = "HEAD", *, max_bytes: int = MAX_FILE_BYTES) -> dict[str, str]:
-        """Path -> text of every regular text file at ``ref`` (binaries, links and big files left out)."""
+    def files(
+        self,
+        ref: str = "HEAD",
+        *,
+        max_bytes: int = MAX_FILE_BYTES,
+        total_bytes: int = MAX_TOTAL_BYTES,
+    ) -> dict[str, str]:
+        """Path -> text of every regular text file at ``ref`` (binaries, links, files over
+        ``max_bytes`` and those past ``total_bytes`` altogether left out)."""
         commit = self.commit(ref)
-        return self._texts(self._git("ls-tree", "-r", "-z", "--long", commit).stdout, max_bytes)
+        listing = self._git("ls-tree", "-r", "-z", "--long", commit).stdout
+        return self._texts(listing, max_bytes, total_bytes)
 
     def read(self, ref: str, path: str, *, max_bytes: int = READ_MAX_BYTES) -> str | None:
         """The text of the one regular file ``path`` at ``ref`` (None: absent, a link, binary,
@@ -66,22 +75,49 @@ class GitRepo:
         )
         return self._texts(listing.stdout, max_bytes).get(path)
 
-    def _texts(self, listing: str, max_bytes: int) -> dict[str, str]:
-        """Path -> text of the regular text blobs of a ``ls-tree -z --long`` listing."""
-        out: dict[str, str] = {}
+    def _texts(
+        self, listing: str, max_bytes: int, total_bytes: int = MAX_TOTAL_BYTES
+    ) -> dict[str, str]:
+        """Path -> text of the regular text blobs of a ``ls-tree -z --long`` listing.
+
+        All blobs come from one ``git cat-file --batch`` (not a process per file), and at most
+        ``total_bytes`` of them: a hostile repository of many files can neither fill memory nor
+        keep the host busy forking; files past the budget are left out, like big ones.
+        """
+        wanted: list[tuple[str, str]] = []
+        budget = total_bytes
         for entry in listing.split("\0"):
             if not entry.strip():
                 continue
             meta, path = entry.split("\t", 1)
             mode, kind, sha, size = meta.split()
-            if kind != "blob" or mode not in ("100644", "100755") or int(size) > max_bytes:
+            if kind != "blob" or mode not in ("100644", "100755"):
                 continue
-            blob = subprocess.run(
-                ["git", *SAFE, "-C", self.path, "cat-file", "blob", sha],
-                capture_output=True,
-                timeout=60,
-                env=_env(),
-            ).stdout
+            if int(size) > min(max_bytes, budget):
+                continue
+            budget -= int(size)
+            wanted.append((path, sha))
+        if not wanted:
+            return {}
+        batch = subprocess.run(
+            ["git", *SAFE, "-C", self.path, "cat-file", "--batch"],
+            input="".join(f"{sha}\n" for _, sha in wanted).encode(),
+            capture_output=True,
+            timeout=120,
+            env=_env(),
+        ).stdout
+        out: dict[str, str] = {}
+        pos = 0
+        for path, _sha in wanted:
+            end = batch.find(b"\n", pos)
+            if end < 0:
+                break
+            header = batch[pos:end].split()
+            if len(header) != 3:  # "<sha> missing"
+                pos = end + 1
+                continue
+            blob = batch[end + 1 : end + 1 + int(header[2])]
+            pos = end + 1 + int(header[2]) + 1
             if b"\0" in blob[:8000]:
                 continue
             try:

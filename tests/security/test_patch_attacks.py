@@ -59,3 +59,19 @@ def test_reading_a_named_file_takes_the_name_literally_and_never_follows_a_link(
     for name in (":(glob)**/secret.py", "*.py", "s*", ":/secret.py", "tests/link.py",
                  "../secret.py", "tests/../secret.py", "-p"):  # fmt: skip
         assert git.read("HEAD", name) is None, name
+
+
+def test_a_repository_of_many_files_is_read_within_a_total_budget(tmp_path: Path) -> None:
+    """Every file under the per-file cap is not enough: 400 files of 20 kB are 8 MB read into
+    the context service and council prep. A read stops taking files at its total budget, and
+    the files it keeps are whole (one `git cat-file --batch`, not a process per file)."""
+    body = "x = 1\n" * 3_400  # 20,400 bytes
+    for i in range(400):
+        (tmp_path / f"m{i:03}.py").write_text(body)
+    for cmd in (["init", "-q"], ["add", "-A"], ["commit", "-qm", "i"]):
+        subprocess.run(["git", "-C", str(tmp_path), "-c", "user.name=t", "-c", "user.email=t@t",
+                        *cmd], check=True)  # fmt: skip
+    git = GitRepo(tmp_path)
+    kept = git.files(total_bytes=1_000_000)
+    assert 0 < len(kept) <= 1_000_000 // len(body) and all(t == body for t in kept.values())
+    assert len(git.files()) == 400  # the default budget (32 MB) holds an ordinary repository
