@@ -66,14 +66,15 @@ def ping(host: str, port: int, timeout: float = 0.5) -> bool:
 
 
 def answers(host: str, port: int, timeout: float) -> bool | None:
-    """Does a server on host:port reply to PING at all (PONG, LOADING or an error)?
-
-    None when nothing listens (refused): starting, or gone.
+    """Does a server on host:port reply to PING at all (PONG, LOADING, an error, or closing
+    the connection: all mean its main thread runs)? False when it times out; None when
+    nothing listens (refused): starting, or gone.
     """
     try:
         with socket.create_connection((host, port), timeout=timeout) as s:
             s.sendall(b"PING\r\n")
-            return bool(s.recv(64))
+            s.recv(64)
+            return True
     except TimeoutError:
         return False
     except OSError:
