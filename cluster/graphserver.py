@@ -81,6 +81,15 @@ def answers(host: str, port: int, timeout: float) -> bool | None:
         return None
 
 
+def redis_address(pid: int) -> str | None:
+    """``host:port`` when ``pid`` is a running ``redis-server`` (its title says so), else None."""
+    try:
+        words = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode().split()
+    except (OSError, UnicodeDecodeError):
+        return None
+    return words[1] if len(words) >= 2 and words[0].endswith("redis-server") else None
+
+
 def pid_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -125,13 +134,10 @@ class GraphServer:
         """
         try:
             pid = int(self.pidfile.read_text().strip())
-            title = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
         except (OSError, ValueError):
             return None
-        words = title.split()
-        if len(words) < 2 or not words[0].endswith("redis-server"):
-            return None
-        if not words[1].endswith(f":{self.port}"):
+        address = redis_address(pid)
+        if address is None or address.rpartition(":")[2] != str(self.port):
             return None
         for _ in range(tries):
             if answers(self.host, self.port, timeout) is not False:

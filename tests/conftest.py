@@ -107,25 +107,19 @@ def actor_stacks(titles: tuple[str, ...], limit: int = 40_000) -> str:
 
 
 def redis_pings() -> str:
-    """One line per running ``redis-server``: does it answer PING within 5 s?"""
+    """One line per running ``redis-server``: does it reply to PING within 5 s?"""
     from pathlib import Path
 
-    import redis
+    from cluster.graphserver import answers, redis_address
 
     lines = []
     for proc in Path("/proc").glob("[0-9]*"):
-        try:
-            title = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-        except OSError:
+        address = redis_address(int(proc.name))
+        if address is None:
             continue
-        words = title.split()
-        if len(words) < 2 or not words[0].endswith("/redis-server"):
-            continue
-        port = words[1].rsplit(":", 1)[-1]  # the server's title: "<path>/redis-server host:port"
-        try:
-            redis.Redis(port=int(port), socket_timeout=5, socket_connect_timeout=5).ping()
-            state = "answers"
-        except (ValueError, redis.RedisError) as exc:
-            state = f"does NOT answer ({type(exc).__name__}: {exc})"
-        lines.append(f"pid {proc.name} redis-server {words[1]}: {state}")
+        host, _, port = address.rpartition(":")
+        state = {True: "answers", False: "does NOT answer (timed out)", None: "refuses"}
+        lines.append(
+            f"pid {proc.name} redis-server {address}: {state[answers(host, int(port), 5)]}"
+        )
     return "\n".join(lines)

@@ -32,12 +32,29 @@ def _locate(files: Mapping[str, str], test_id: str) -> tuple[str, list[str], str
         return None
     name, classes = parts[-1], parts[:-1]
     if path not in files:  # tests/test_x/TestCls.py -> tests/test_x.py, class TestCls
-        head, _, cls = path.removesuffix(".py").rpartition("/")
-        path = f"{head}.py" if head else ""
+        path, cls = _junit(path)
         if path not in files or not cls.isidentifier():
             return None
         classes = [cls, *classes]
     return path, classes, name
+
+
+def _junit(path: str) -> tuple[str, str]:
+    """The JUnit-derived ``tests/test_x/TestCls.py``'s module and class: (``tests/test_x.py``,
+    ``TestCls``); ("", ...) when the path has no directory."""
+    head, _, cls = path.removesuffix(".py").rpartition("/")
+    return (f"{head}.py" if head else ""), cls
+
+
+def _ids(texts: Iterable[str]) -> dict[str, str]:
+    """Test id without parameters -> the id as found, first mention first ("failed: path::test:
+    message" loses its trailing colon)."""
+    ids: dict[str, str] = {}
+    for text in texts:
+        for found in _ID.findall(text):
+            test_id = found.rstrip(":.")
+            ids.setdefault(test_id.split("[", 1)[0], test_id)
+    return ids
 
 
 def _function(body: Sequence[ast.stmt], classes: Sequence[str], name: str) -> ast.AST | None:
@@ -75,16 +92,11 @@ def failing_tests(
     """The sources of the first ``limit`` tests named in ``texts`` (findings, failure lines)
     that ``files`` hold, each headed by ``# <test id>``."""
     out: list[str] = []
-    seen: set[str] = set()
-    for text in texts:
-        for found in _ID.findall(text):
-            test_id = found.rstrip(":.")  # "failed: path::test: message"
-            key = test_id.split("[", 1)[0]
-            if key in seen or len(out) >= limit:
-                continue
-            seen.add(key)
-            if source := source_of(files, test_id, chars):
-                out.append(f"# {key}\n{source}")
+    for key, test_id in _ids(texts).items():
+        if len(out) >= limit:
+            break
+        if source := source_of(files, test_id, chars):
+            out.append(f"# {key}\n{source}")
     return out
 
 
@@ -95,20 +107,24 @@ def with_tests(
     *,
     limit: int = 2,
 ) -> Mapping[str, str]:
-    """``files`` plus the test files the first ``limit`` test ids named in ``texts`` point at
-    that ``files`` lacks, read one by one with ``read(path)`` (None: not there)."""
+    """``files`` plus the test files that the first ``limit`` test ids named in ``texts`` whose
+    file exists point at and ``files`` lacks, read one by one with ``read(path)`` (None: not
+    there). Ids of files nowhere (a generated test) do not count: ``failing_tests`` skips them too.
+    """
     extra: dict[str, str] = {}
-    # the tests failing_tests shows: the first ``limit`` distinct ones (findings repeat an id)
-    ids = dict.fromkeys(f.rstrip(":.").split("[", 1)[0] for t in texts for f in _ID.findall(t))
-    for test_id in list(ids)[:limit]:
-        path = test_id.partition("::")[0]
-        head = path.removesuffix(".py").rpartition("/")[0]
+    found = 0
+    for key in _ids(texts):
+        if found >= limit:
+            break
+        path = key.partition("::")[0]
         # pytest's tests/test_x.py, else the JUnit-derived tests/test_x/TestCls.py's tests/test_x.py
-        candidates = [path, f"{head}.py"] if head else [path]
+        candidates = [c for c in (path, _junit(path)[0]) if c]
         if any(c in files or c in extra for c in candidates):
+            found += 1
             continue
         for candidate in candidates:
             if (text := read(candidate)) is not None:
                 extra[candidate] = text
+                found += 1
                 break
     return {**files, **extra} if extra else files

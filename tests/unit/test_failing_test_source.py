@@ -159,6 +159,10 @@ def test_with_tests_reads_only_the_missing_files_the_ids_name() -> None:
     read_paths.clear()  # a repeated id counts once: the second distinct test's file is read too
     twice = ["tests/test_gone.py::test_x", "tests/test_gone.py::test_x: again", *fails]
     assert "tests/test_calc.py" in with_tests(small, twice, read)
+    # tests in no file (QA's generated module) do not use up the limit, as in failing_tests
+    generated = ["test_qa_gen.py::test_a", "test_qa_gen2.py::test_b", *fails]
+    assert "tests/test_calc.py" in with_tests(small, generated, read)
+    assert len(failing_tests(with_tests(small, generated, read), generated)) == 1
 
 
 class BigTestRepo(FakeRepo):
