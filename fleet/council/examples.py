@@ -3,8 +3,8 @@
 A docstring with one example or none lets a wrong candidate pass the evidence suite, and a small
 model writing whole test files degenerates (it repeats one assertion until its token limit). Lines
 of one fixed form are what it writes well: asked for six more cases, Qwen2.5-Coder-1.5B got about
-three in four expected values right on the development problems (``benchmarks/RESULTS.md``,
-session 12). They become *advisory* evidence tests (``fleet/evidence/agreement.py``): weighed by
+three in four expected values right on the development problems (``benchmarks/RESULTS.md``).
+They become *advisory* evidence tests (``fleet/evidence/agreement.py``): weighed by
 how many candidates agree with them, they order the candidates that pass the story's own criteria
 and never fail one, since a quarter of them are wrong.
 
