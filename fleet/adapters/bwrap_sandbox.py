@@ -58,6 +58,32 @@ SIGNALS = {9: "SIGKILL", 24: "SIGXCPU", 25: "SIGXFSZ", 11: "SIGSEGV", 6: "SIGABR
 EXTERNAL_KILL = "killed by SIGKILL from outside the sandbox"
 
 
+def interpreter_paths() -> tuple[str, ...]:
+    """What the fleet's interpreter needs that a masked directory would hide, to re-expose read-only.
+
+    The interpreter prefix (pyenv in ``/root``), the venv (a checkout under ``/tmp``, ``/home`` or
+    anywhere else) and every package directory a ``.pth`` file put on ``sys.path`` (an install that
+    reuses another venv's packages): the fleet's interpreter in the sandbox must import pytest and
+    coverage wherever the user installed them. Only ``site-packages`` directories: a working
+    directory on ``sys.path`` (Ray adds the driver's) may be ``/tmp`` itself.
+    """
+    wanted = [os.path.realpath(sys.base_prefix), os.path.realpath(sys.prefix)]
+    for entry in sys.path:
+        real = os.path.realpath(entry) if entry else ""
+        packages = os.path.basename(real) in ("site-packages", "dist-packages")
+        if packages and os.path.isdir(real) and any(_under(real, m) for m in MASKED):
+            wanted.append(real)
+    kept: list[str] = []
+    for path in sorted(set(wanted), key=len):  # a parent already exposed covers its children
+        if not any(_under(path, k) for k in kept):
+            kept.append(path)
+    return tuple(kept)
+
+
+def _under(path: str, root: str) -> bool:
+    return path == root or path.startswith(root.rstrip("/") + "/")
+
+
 @dataclass
 class _Run:
     proc: subprocess.Popen[bytes]
@@ -94,10 +120,7 @@ class BwrapSandbox:
         self._env = shutil.which("env", path=SAFE_PATH) or "/usr/bin/env"
         self.uid = uid if self._root else os.geteuid()
         self.use_cgroups = use_cgroups and self._root
-        # The interpreter prefix (pyenv in /root) and the project's venv (a checkout under /tmp or
-        # /home) may live under a masked directory; re-expose both, read-only.
-        prefixes = (os.path.realpath(sys.base_prefix), os.path.realpath(sys.prefix))
-        self._expose = expose if expose is not None else tuple(dict.fromkeys(prefixes))
+        self._expose = expose if expose is not None else interpreter_paths()
         self._ceiling = output_ceiling_factor
         self.tmpfs_mb = tmpfs_mb  # each private tmpfs (/tmp, /dev/shm...) holds at most this much
         self._runs: dict[str, _Run] = {}

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
+import sysconfig
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
@@ -171,3 +174,37 @@ def test_close_leaves_no_armed_launchers_or_cgroups(ws):
     sb.close()
     assert all(a.proc.poll() is not None for a in armed)
     assert all(not d.exists() for a in armed if a.cgroup for d in a.cgroup.dirs)
+
+
+def test_packages_a_pth_file_adds_under_a_masked_dir_stay_importable(tmp_path):
+    # An install whose packages reach it through a .pth line into another venv under /tmp (or
+    # /home, /root): the sandbox masks /tmp, so the fleet's interpreter in it lost pytest ("No
+    # module named pytest" from a clone under /tmp). The sandbox re-exposes such package dirs.
+    site = tmp_path / "other-venv" / "lib" / "site-packages"
+    site.mkdir(parents=True)
+    (site / "fleet_pth_marker.py").write_text("WHERE = 'masked site-packages'\n")
+    for p in (tmp_path, *tmp_path.parents):
+        if str(p) == "/tmp":
+            break
+        os.chmod(p, 0o755)
+    probe = (
+        "import sys\n"
+        "from fleet.adapters.bwrap_sandbox import BwrapSandbox\n"
+        "from fleet.contracts import TaskSpec\n"
+        "r = BwrapSandbox(prewarm=0).run(TaskSpec(id='pth', cmd=(sys.executable, '-c', "
+        "'import fleet_pth_marker; print(fleet_pth_marker.WHERE)')))\n"
+        "print(r.status, r.stdout.strip(), r.stderr.strip()[-300:])\n"
+    )
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    python = venv / "bin" / "python"
+    purelib = subprocess.check_output(
+        [python, "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"], text=True
+    ).strip()
+    (Path(purelib) / "deps.pth").write_text(f"{sysconfig.get_path('purelib')}\n{site}\n")
+    root = Path(__file__).resolve().parents[2]  # `fleet` for the probe itself: its cwd
+    out = subprocess.run(
+        [python, "-c", probe], cwd=root, capture_output=True, text=True, timeout=120
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip().startswith("passed masked site-packages"), out.stdout
