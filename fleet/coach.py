@@ -13,7 +13,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from fleet.contracts import Finding, Story, StoryScore
+from fleet.contracts import Finding, Story, StoryScore, WorkKind
+from fleet.story_kind import BENEFIT, ROLE, WANT, bug_facts, kind_of, prose
 
 INVEST = ("independent", "negotiable", "valuable", "estimable", "small", "testable")
 DIMENSIONS = ("dor", *INVEST)
@@ -51,9 +52,19 @@ VAGUE = (
     "things",
     "tbd",
 )
+# Dependencies are references to other work — an id (PAY-12, #12, story 12), "blocked by", or
+# "depends on"/"waiting for" naming a piece of work (the new orders API, the payments team) —
+# never the verb in prose: "the suffix should depend only on the absolute value" is no dependency.
+_REF = r"(?:(?-i:[A-Z][A-Z0-9]+-\d+)|#\d+|(?:story|ticket|issue|task|pr)\s*#?\d+)"
+_WORK = (
+    r"(?:(?:the|our|a|an|their)\s+)?(?:[\w-]+\s+){0,3}?(?:stor(?:y|ies)|tickets?|issues?|tasks?"
+    r"|epic|apis?|endpoints?|services?|release|migration|team|pr|pull request|merge request"
+    r"|backend|frontend|integration|deployment|sdk)\b"
+)
 DEPENDENCY = re.compile(
-    r"\b(depends? on|dependent on|blocked by|waiting (on|for)|requires? (story|ticket|issue)"
-    r"|after (story|ticket|issue|task|[A-Z][A-Z0-9]+-\d+|#\d+)|once (story|ticket|issue|[A-Z][A-Z0-9]+-\d+|#\d+))",
+    rf"\b(?:(?:depends?|dependent|relies|relying) on\s+(?:{_REF}|{_WORK})|blocked by"
+    rf"|waiting (?:on|for)\s+(?:{_REF}|{_WORK})|requires? (?:story|ticket|issue|{_REF})"
+    rf"|after (?:story|ticket|issue|task|{_REF})|once (?:story|ticket|issue|{_REF}))",
     re.IGNORECASE,
 )
 PRESCRIPTIVE = re.compile(
@@ -62,15 +73,17 @@ PRESCRIPTIVE = re.compile(
     re.IGNORECASE,
 )
 SECOND_FEATURE = re.compile(r"\b(also|additionally|in addition|as well as|plus)\b", re.IGNORECASE)
-ROLE = re.compile(r"\bas an? \w+", re.IGNORECASE)
-WANT = re.compile(r"\b(i|we) (want|need|would like|can)\b", re.IGNORECASE)
-BENEFIT = re.compile(r"\b(so that|in order to|so we can|so i can)\b", re.IGNORECASE)
+WHY = re.compile(
+    r"\b(so that|in order to|so (we|users|i|it|they|people) |because|since|to (avoid|allow|make"
+    r"|keep|let|reduce|prevent|match|support|simplify))\b",
+    re.IGNORECASE,
+)
 UNKNOWN = re.compile(r"(\?\?|\btbd\b|\bto be decided\b|\bunknown\b|\bnot sure\b)", re.IGNORECASE)
 # An acceptance criterion is testable when it names something a test can observe.
 OBSERVABLE = re.compile(
     r"(\bthen\b|\breturns?\b|\bresponds?\b|\bshows?\b|\bdisplays?\b|\bsees?\b|\bstatus\b|\berror\b"
     r"|\bis (saved|stored|created|deleted|rejected|sent|listed|visible|disabled|enabled)\b"
-    r"|\breceives?\b|\bcontains?\b|\bhas\b|\bincludes?\b|\blists?\b|\bsorted\b|\bredirect|\bexits? with\b|\bexit code\b|\bwithin\b|\bequals?\b"
+    r"|\breceives?\b|\bprints?\b|\boutputs?\b|\bwrites?\b|\bcontains?\b|\bhas\b|\bincludes?\b|\blists?\b|\bsorted\b|\bredirect|\bexits? with\b|\bexit code\b|\bwithin\b|\bequals?\b"
     r"|\bfails?\b|\bappears?\b|\bmessage\b|\bdownloads?\b|\bcount\b|\d|\"[^\"]+\"|'[^']+')",
     re.IGNORECASE,
 )
@@ -104,7 +117,46 @@ def _vague(text: str) -> list[str]:
     return [w for w in VAGUE if f" {w} " in lowered]
 
 
-def _check_value(story: Story, led: _Ledger) -> None:
+def _check_bug(story: Story, led: _Ledger) -> None:
+    """A bug report is ready when someone can reproduce it and knows what correct looks like:
+    what I did (or an example to run), what I expected, what happened, and where."""
+    facts = bug_facts(story)
+    if not facts.reproducible:
+        why = "bug report without steps or an example to reproduce it"
+        fix = "say what you did, with an input: 'I called ordinal(-1) and ...'"
+        led.lose("testable", 30, why, fix)
+        led.lose("estimable", 20, why, fix)
+        led.lose("dor", 15, why, fix)
+    if not facts.expected:
+        why = "bug report does not say what was expected"
+        fix = "state the expected behaviour: 'it should return ...' / 'I expected ...'"
+        led.lose("valuable", 40, why, fix)
+        led.lose("dor", 15, why, fix)
+    if not facts.observed:
+        why = "bug report does not say what happened instead"
+        fix = "say what happened: the wrong output, the error message or the traceback"
+        led.lose("valuable", 20, why, fix)
+        led.lose("dor", 10, why, fix)
+    if not facts.example:
+        why = "bug report names no concrete input or output (scope unclear)"
+        fix = "add an example: the call or command, its output, and the output you expected"
+        led.lose("estimable", 20, why, fix)
+        led.lose("dor", 5, why, fix)
+
+
+def _check_change(story: Story, led: _Ledger) -> None:
+    """A change to existing behaviour needs a reason; who it is for is optional."""
+    if not WHY.search(f"{story.title}\n{story.description}"):
+        why = "change without a reason: why should the current behaviour change?"
+        fix = "say why: '... because <reason>' or '... so that <benefit>'"
+        led.lose("valuable", 40, why, fix)
+        led.lose("dor", 10, why, fix)
+
+
+def _check_value(story: Story, led: _Ledger, kind: WorkKind) -> None:
+    if kind != "feature":
+        (_check_bug if kind == "bug" else _check_change)(story, led)
+        return
     text = f"{story.title}\n{story.description}"
     if not ROLE.search(text):
         led.lose(
@@ -198,8 +250,10 @@ def _check_criteria(story: Story, led: _Ledger) -> None:
             led.lose("dor", 5, why, fix)
 
 
-def _check_language(story: Story, led: _Ledger) -> None:
+def _check_language(story: Story, led: _Ledger, kind: WorkKind) -> None:
     text = f"{story.title}\n{story.description}"
+    if kind == "bug":  # quoted output, calls and tracebacks are evidence, not prose to judge
+        text = prose(text)
     vague = _vague(text)
     if vague:
         why = f"vague words like {', '.join(repr(w) for w in vague[:5])}"
@@ -218,6 +272,8 @@ def _check_language(story: Story, led: _Ledger) -> None:
         led.lose("independent", min(80, 50 * len(deps)), why, fix)
         led.lose("dor", min(30, 15 * len(deps)), why, fix)
     details = sorted({m.group(0).lower() for m in PRESCRIPTIVE.finditer(text)})
+    if kind == "bug":  # "fails at line 42" locates a bug; it prescribes nothing
+        details = [d for d in details if not d.startswith("line")]
     if details:
         led.lose(
             "negotiable",
@@ -230,13 +286,18 @@ def _check_language(story: Story, led: _Ledger) -> None:
 def score_story(story: Story, *, threshold: int = 70) -> StoryScore:
     """Score ``story`` for readiness (DoR) and INVEST, 0-100 each; ``ready`` when dor >= threshold.
 
+    A feature is read against the user-story sentence, a bug report against what makes it
+    reproducible (steps or an example, expected and actual behaviour), a change against its
+    reason (:func:`fleet.story_kind.kind_of`: the PO's ``work_kind``, else inferred).
+
     Deterministic: the same story always yields the same score and findings.
     """
     led = _Ledger()
-    _check_value(story, led)
+    kind = kind_of(story)
+    _check_value(story, led, kind)
     _check_size(story, led)
     _check_criteria(story, led)
-    _check_language(story, led)
+    _check_language(story, led, kind)
     dor = led.left["dor"]
     return StoryScore(
         story_id=story.id,

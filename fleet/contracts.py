@@ -16,6 +16,7 @@ StoryState = Literal["BACKLOG", "DRAFT", "DESIGN", "BUILD", "TEST", "DOCS", "DON
 Phase = Literal["draft", "design", "build", "test", "docs"]
 RunStatus = Literal["passed", "failed", "timeout", "killed", "denied", "error"]
 Verdict = Literal["pass", "warn", "block"]
+WorkKind = Literal["feature", "bug", "change"]
 
 
 class Contract(BaseModel):
@@ -52,6 +53,11 @@ class Story(Contract):
         None,
         description="opt-in: push the delivered branch to this remote (a remote name of the "
         "repository, or an https/ssh URL) with the user's own git credentials; None: never",
+    )
+    work_kind: WorkKind | None = Field(
+        None,
+        description="feature, bug (a bug report) or change, as the PO marked it; None: inferred "
+        "from the text (fleet.story_kind.kind_of)",
     )
 
     @field_validator("repo", "branch", "push")
