@@ -86,7 +86,7 @@ def tasks_of(draft: PlanDraft, *, story_id: str, criteria: Sequence[str]) -> tup
         ValueError: an invalid plan (duplicate or empty ids, a criterion number out of range,
             a criterion in no task, a dependency on an unknown task or itself, a cycle).
     """
-    from fleet.orchestrator.planning import topo_order
+    from fleet.criteria import topo_order
 
     ids = [_slug(s.id) for s in draft.tasks]
     if "" in ids or len(set(ids)) != len(ids):
