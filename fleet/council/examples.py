@@ -18,7 +18,7 @@ from __future__ import annotations
 import ast
 from collections.abc import Sequence
 
-from fleet.orchestrator.acceptance import examples, parse
+from fleet.criteria import examples, parse
 
 WANTED = 6  # cases asked for
 MAX_KEPT = 8  # cases kept at most (a reply may ignore the count)

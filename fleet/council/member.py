@@ -29,7 +29,7 @@ from fleet.council.schemas import (
     ProposalDraft,
     ballot_schema,
 )
-from fleet.orchestrator.acceptance import examples as acceptance_examples
+from fleet.criteria import examples as acceptance_examples
 from fleet.ports import ChatModel
 from fleet.structured import structured
 

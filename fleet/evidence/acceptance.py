@@ -18,9 +18,9 @@ from collections.abc import Callable, Mapping, Sequence
 
 from fleet import pysource
 from fleet.contracts import TestOutcome
+from fleet.criteria import Example, examples
 from fleet.evidence.probes import MAX_PROBES, probe_calls, probe_module, signature_calls
 from fleet.evidence.suite import EvidenceSuite, sections
-from fleet.orchestrator.acceptance import Example, examples
 
 FINDER = '''import importlib
 import pathlib

@@ -23,7 +23,7 @@ from collections.abc import Iterator, Mapping, Sequence
 
 from fleet import pysource
 from fleet.contracts import Evidence
-from fleet.orchestrator.acceptance import examples
+from fleet.criteria import examples
 
 MAX_PROBES = 10
 PROBE_SECONDS = 1.0  # per input: a candidate that loops forever on one input still gets measured

@@ -3,7 +3,7 @@
 The model sees a context pack (story, task, criteria, findings, the repository map and the
 relevant code) and answers in the edit format (``fleet.agents.write_patch``): it decides which
 files change or are created. Executable criteria ("f(args) returns v", "f(args) raises E") are
-still turned into pytest assertions by code (:mod:`fleet.orchestrator.acceptance`), added to the
+still turned into pytest assertions by code (:mod:`fleet.criteria`), added to the
 patch next to the model's change, so a criterion means exactly what it says.
 
 When the council's winner already carries a patch on the same base commit, or one it still
@@ -23,17 +23,11 @@ from fleet.agents.request import AUTHOR, change_request
 from fleet.agents.request import asked_for as named_stubs
 from fleet.agents.stubs import Stub
 from fleet.contracts import ContextPack, Patch, Proposal, Story, Task
-from fleet.orchestrator.acceptance import Example, acceptance_tests, examples
+from fleet.criteria import Example, acceptance_tests, examples, task_criteria
 from fleet.patches import make_patch
 from fleet.ports import ChatModel, PatchChecker
 
 SYSTEM = AUTHOR
-
-
-def task_criteria(story: Story, task: Task) -> list[str]:
-    """The story's criteria this task is about (all of them if the task names none)."""
-    mine = [c for c in story.acceptance_criteria if c.strip() and c.strip() in task.description]
-    return mine or [c for c in story.acceptance_criteria if c.strip()]
 
 
 def instruction(

@@ -12,7 +12,9 @@ A larger model can plug in another planner through
 from __future__ import annotations
 
 from fleet.contracts import Story, Task
-from fleet.orchestrator.acceptance import parse
+from fleet.criteria import parse, topo_order
+
+__all__ = ["groups", "plan_from_criteria", "topo_order"]
 
 
 def groups(criteria: list[str]) -> list[list[str]]:
@@ -46,27 +48,3 @@ def plan_from_criteria(story: Story, plan_round: int = 1) -> list[Task]:
         )
         for i, group in enumerate(groups(criteria), start=1)
     ]
-
-
-def topo_order(tasks: list[Task]) -> list[Task]:
-    """Tasks in dependency order (stable); raises ValueError on a cycle."""
-    by_id = {t.id: t for t in tasks}
-    order: list[Task] = []
-    state: dict[str, int] = {}
-
-    def visit(task: Task) -> None:
-        mark = state.get(task.id, 0)
-        if mark == 2:
-            return
-        if mark == 1:
-            raise ValueError(f"task graph has a cycle through {task.id}")
-        state[task.id] = 1
-        for dep in task.depends_on:
-            if dep in by_id:
-                visit(by_id[dep])
-        state[task.id] = 2
-        order.append(task)
-
-    for t in tasks:
-        visit(t)
-    return order

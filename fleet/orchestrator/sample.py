@@ -122,6 +122,6 @@ def scripted_architect(messages: Sequence[ChatMessage], schema: dict[str, Any] |
 
 
 def parse_criterion(criterion: str) -> Any:
-    from fleet.orchestrator.acceptance import parse
+    from fleet.criteria import parse
 
     return parse(criterion)

@@ -264,8 +264,8 @@ def test_the_real_model_writes_qa_examples_the_evidence_suite_can_run(llm_url, m
     from fleet.adapters.git_repo import GitRepo
     from fleet.council import Brief, Member
     from fleet.council.patching import PatchTools
+    from fleet.criteria import examples
     from fleet.evidence.acceptance import executable_tests, names_of_tests
-    from fleet.orchestrator.acceptance import examples
 
     repo = tmp_path / "repo"
     repo.mkdir()

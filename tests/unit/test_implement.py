@@ -33,7 +33,7 @@ def test_generated_acceptance_tests_are_clean_for_the_pinned_ruff(tmp_path):
     import sys
     from pathlib import Path
 
-    from fleet.orchestrator.acceptance import acceptance_tests, examples
+    from fleet.criteria import acceptance_tests, examples
 
     cases = examples(["f(1) returns 2", "f('a') raises ValueError", "g([1, 2]) returns [2]"])
     (tmp_path / "m.py").write_text("def f(x):\n    return x\n\n\ndef g(x):\n    return x\n")

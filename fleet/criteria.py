@@ -1,4 +1,6 @@
-"""Acceptance criteria as an executable spec: "f(args) returns value" / "f(args) raises Error".
+"""Acceptance criteria: an executable spec, which criteria a task is about, the order of tasks.
+
+Criteria of the form "f(args) returns value" / "f(args) raises Error" are an executable spec.
 
 The PO's criteria of this form are turned into pytest assertions deterministically (the
 QA step), so the developer's model only has to write the implementation, and a criterion
@@ -12,6 +14,8 @@ import ast
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+
+from fleet.contracts import Story, Task
 
 _CALL = r"^\s*`?(?:[A-Za-z_]\w*\.)*(?P<func>[A-Za-z_]\w*)\((?P<args>.*)\)`?\s+"
 _RETURNS = re.compile(
@@ -140,3 +144,33 @@ def acceptance_tests(cases: Sequence[Example], module: str) -> str:
         head += ["import pytest", ""]
     head.append(f"from {module} import {', '.join(funcs)}")
     return "\n".join(head) + "\n" + text + "\n"  # two blank lines after the imports
+
+
+def task_criteria(story: Story, task: Task) -> list[str]:
+    """The story's criteria this task is about (all of them if the task names none)."""
+    mine = [c for c in story.acceptance_criteria if c.strip() and c.strip() in task.description]
+    return mine or [c for c in story.acceptance_criteria if c.strip()]
+
+
+def topo_order(tasks: list[Task]) -> list[Task]:
+    """Tasks in dependency order (stable); raises ValueError on a cycle."""
+    by_id = {t.id: t for t in tasks}
+    order: list[Task] = []
+    state: dict[str, int] = {}
+
+    def visit(task: Task) -> None:
+        mark = state.get(task.id, 0)
+        if mark == 2:
+            return
+        if mark == 1:
+            raise ValueError(f"task graph has a cycle through {task.id}")
+        state[task.id] = 1
+        for dep in task.depends_on:
+            if dep in by_id:
+                visit(by_id[dep])
+        state[task.id] = 2
+        order.append(task)
+
+    for t in tasks:
+        visit(t)
+    return order
