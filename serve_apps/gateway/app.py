@@ -13,6 +13,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from fleet.context.masking import install_log_redaction
+from serve_apps.gateway.repos import RepoProbe, install_repo_api
 from serve_apps.gateway.router import create_app
 from serve_apps.gateway.service import GatewayService
 from serve_apps.gateway.tokens import TokenStore, by_token, load_store
@@ -111,6 +112,7 @@ def build_fastapi(args: dict[str, Any] | GatewayArgs | None = None) -> Any:
         )
     holder: dict[str, GatewayService] = {}
     lock = threading.Lock()
+    probe = RepoProbe.for_data_dir(data_dir)
 
     def service() -> GatewayService:
         with lock:
@@ -120,16 +122,18 @@ def build_fastapi(args: dict[str, Any] | GatewayArgs | None = None) -> Any:
                     log,
                     graph,
                     ActorCommands(parsed.orchestrator, parsed.namespace, parsed.call_timeout_s),
+                    repos=probe,
                 )
             return holder["svc"]
 
     app = create_app(service, tokens, max_body_bytes=max_body)
-    extend_app(app, service)
+    extend_app(app, service, probe=probe)
     return app
 
 
-def extend_app(app: Any, service: Any) -> None:
-    """The PO's other ways in: offline API docs, the UI's routes and build, the MCP server."""
+def extend_app(app: Any, service: Any, *, probe: RepoProbe | None = None) -> None:
+    """The PO's other ways in: offline API docs, the UI's routes and build, the MCP server,
+    and (with ``probe``) the repository check the UI's form uses."""
     from serve_apps.gateway.docs import install_offline_docs
     from serve_apps.gateway.mcp_server import install_mcp
     from serve_apps.gateway.po_api import install_po_api
@@ -137,6 +141,8 @@ def extend_app(app: Any, service: Any) -> None:
 
     install_offline_docs(app)
     install_po_api(app, service)
+    if probe is not None:
+        install_repo_api(app, probe)
     install_ui(app)
     install_mcp(app)
 

@@ -29,8 +29,10 @@ Connect = Callable[[Any], AbstractAsyncContextManager[httpx.AsyncClient]]
 
 INSTRUCTIONS = (
     "SWE AI Fleet: a team of agents that takes a user story to a tested change. Create a story "
-    "(title, description 'As a ... I want ... so that ...', checkable acceptance criteria, the "
-    "target repository), then follow it with show_story: it parks at the scope, design and "
+    "(title, description 'As a ... I want ... so that ...' for a feature, or for a bug report "
+    "what you did, what you expected, what happened and an example; checkable acceptance "
+    "criteria; the target repository, checked at once: repo_branches shows its default branch), "
+    "then follow it with show_story: it parks at the scope, design and "
     "acceptance gates until the Product Owner approves (approve_gate) or rejects (reject_gate). "
     "When it is DONE, get_report and get_diff tell what was decided and changed."
 )
@@ -104,10 +106,15 @@ def _story_tools(mcp: MCPServer, gw: Gateway) -> None:
         acceptance_criteria: list[str] | None = None,
         repo: str | None = None,
         rigor: str = "L1",
-        branch: str = "main",
+        branch: str | None = None,
+        work_kind: str | None = None,
         ctx: Context = None,  # type: ignore[assignment]
     ) -> dict[str, Any]:
-        """Create a story; the coach scores it (DoR) and the fleet starts on it."""
+        """Create a story; the coach scores it (DoR) and the fleet starts on it.
+
+        ``branch``: the base branch (omitted: the repository's default branch); ``work_kind``:
+        feature, bug or change (omitted: inferred from the text). A repository git cannot read
+        or a branch it does not have is refused with the reason, and nothing is created."""
         body = {
             "title": title,
             "description": description,
@@ -115,21 +122,31 @@ def _story_tools(mcp: MCPServer, gw: Gateway) -> None:
             "rigor": rigor,
             "branch": branch,
             "repo": repo,
+            "work_kind": work_kind,
         }
         return await gw.call(ctx, "POST", "/stories", json=body)
+
+    @mcp.tool()
+    async def repo_branches(repo: str, ctx: Context = None) -> dict[str, Any]:  # type: ignore[assignment]
+        """A repository's default branch and branches (git URL or local path), as a story's
+        submission checks them; needs a po token."""
+        return await gw.call(ctx, "GET", "/repos/branches", params={"repo": repo})
 
     @mcp.tool()
     async def score_story(
         title: str,
         description: str = "",
         acceptance_criteria: list[str] | None = None,
+        work_kind: str | None = None,
         ctx: Context = None,  # type: ignore[assignment]
     ) -> dict[str, Any]:
-        """Score a draft story (Definition of Ready, INVEST, suggestions) without creating it."""
+        """Score a draft story (Definition of Ready, INVEST, suggestions) without creating it;
+        a bug report is scored as one (``work_kind`` omitted: inferred from the text)."""
         body = {
             "title": title,
             "description": description,
             "acceptance_criteria": acceptance_criteria or [],
+            "work_kind": work_kind,
         }
         return await gw.call(ctx, "POST", "/stories/score", json=body)
 

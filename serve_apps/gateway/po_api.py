@@ -38,6 +38,11 @@ class ScoreDetail(BaseModel):
     """The story coach's verdict on a draft, nothing recorded."""
 
     dor: int = Field(description="Definition-of-Ready score, 0-100")
+    work_kind: str = Field(
+        description="what the coach scored it as: feature (the user-story sentence), bug (a "
+        "bug report: steps or an example, expected and actual behaviour) or change (a reason)"
+    )
+    work_kind_inferred: bool = Field(description="true: inferred from the text (none was given)")
     ready: bool = Field(description="dor at or above the threshold the orchestrator applies")
     threshold: int
     invest: dict[str, int] = Field(description="INVEST letter -> 0-100")
@@ -79,6 +84,7 @@ def role_name(principal: Any) -> str:
 
 def score_draft(body: StoryIn, *, threshold: int = 70) -> ScoreDetail:
     from fleet.coach import score_story
+    from fleet.story_kind import kind_of
 
     story = Story(
         id=body.id or "draft",
@@ -89,10 +95,13 @@ def score_draft(body: StoryIn, *, threshold: int = 70) -> ScoreDetail:
         repo=body.repo,
         branch=body.branch,
         created_ms=int(time.time() * 1000),
+        work_kind=body.work_kind,
     )
     score = score_story(story, threshold=threshold)
     return ScoreDetail(
         dor=score.dor,
+        work_kind=kind_of(story),
+        work_kind_inferred=body.work_kind is None,
         ready=score.ready,
         threshold=threshold,
         invest=dict(score.invest),

@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from fleet.contracts import RigorLevel
+from fleet.contracts import RigorLevel, WorkKind
 
 STORY_ID = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"
 
@@ -20,7 +20,14 @@ class StoryIn(Body):
 
     title: str = Field(min_length=1, max_length=200, description="one line: what and for whom")
     description: str = Field(
-        "", max_length=20_000, description="the user story (As a... I want... so that...)"
+        "",
+        max_length=20_000,
+        description="the user story (As a... I want... so that...) or the bug report (what I "
+        "did, what I expected, what happened, an example)",
+    )
+    work_kind: WorkKind | None = Field(
+        None,
+        description="feature, bug or change; omitted: inferred from the title and description",
     )
     acceptance_criteria: list[str] = Field(
         default_factory=list, max_length=30, description="checkable statements, one per item"
@@ -120,6 +127,10 @@ class StoryOut(BaseModel):
 
     id: str
     title: str
+    work_kind: str = Field("feature", description="feature, bug or change")
+    work_kind_inferred: bool = Field(
+        True, description="true: the coach inferred the kind from the text (the PO gave none)"
+    )
     state: str
     rigor: str
     repo: str | None

@@ -13,7 +13,14 @@ from fastapi.responses import JSONResponse, PlainTextResponse, StreamingResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from fleet.context.redact import redact
-from fleet.errors import FleetError, InfraError, InvalidTransition, NotFound, UserError
+from fleet.errors import (
+    FleetError,
+    InfraError,
+    InvalidInput,
+    InvalidTransition,
+    NotFound,
+    UserError,
+)
 from fleet.orchestrator.commands import Conflict
 from serve_apps.gateway.protocol import (
     STORY_ID,
@@ -69,9 +76,13 @@ def install_errors(app: FastAPI) -> None:
     @app.exception_handler(FleetError)
     async def _fleet(_: Request, exc: FleetError) -> JSONResponse:
         status, code = _status_of(exc)
+        field = exc.fields.get("field") if isinstance(exc, InvalidInput) else None
         # redacted: infra errors name their target, and a Redis URL may carry a password
         return _error(
-            status, code, redact(str(exc).splitlines()[0])[0] if str(exc) else type(exc).__name__
+            status,
+            code,
+            redact(str(exc).splitlines()[0])[0] if str(exc) else type(exc).__name__,
+            field if isinstance(field, str) else None,
         )
 
     @app.exception_handler(RequestValidationError)

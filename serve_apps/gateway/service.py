@@ -17,6 +17,7 @@ from fleet.errors import NotFound, StorageUnavailable
 from fleet.orchestrator import commands
 from fleet.orchestrator.view import StoryView
 from fleet.outage import Outage
+from fleet.story_kind import kind_of
 from serve_apps.gateway.protocol import (
     Accepted,
     DeliveryOut,
@@ -26,6 +27,7 @@ from serve_apps.gateway.protocol import (
     StoryIn,
     StoryOut,
 )
+from serve_apps.gateway.repos import RepoProbe
 
 HEARTBEAT = object()  # yielded by follow() when nothing happened for a while
 log = logging.getLogger(__name__)
@@ -50,6 +52,8 @@ def story_out(view: StoryView) -> StoryOut:
     return StoryOut(
         id=story.id,
         title=story.title,
+        work_kind=kind_of(story),
+        work_kind_inferred=story.work_kind is None,
         state=view.state,
         rigor=story.rigor,
         repo=story.repo,
@@ -115,10 +119,13 @@ def check_models(models: dict[str, str]) -> None:
 class GatewayService:
     """Stories, events, reports and deliberations for the HTTP layer."""
 
-    def __init__(self, log: Any, graph: Any, orchestrator: Commands) -> None:
+    def __init__(
+        self, log: Any, graph: Any, orchestrator: Commands, *, repos: RepoProbe | None = None
+    ) -> None:
         self.log = log
         self.graph = graph
         self.orchestrator = orchestrator
+        self.repos = repos  # None: the repository is not checked at submission (tests only)
 
     # ------------------------------------------------------------------ reads
 
@@ -237,11 +244,18 @@ class GatewayService:
     # ------------------------------------------------------------------ commands
 
     def submit(self, body: StoryIn, *, po: str) -> StoryOut:
-        """Record the story (``models`` already checked by :func:`check_models`)."""
+        """Record the story (``models`` already checked by :func:`check_models`).
+
+        Raises:
+            InvalidInput: the repository is not a readable git repository, ``branch`` is not
+                one of its branches, or ``push`` is refused — before anything is recorded.
+        """
         if body.push is not None:
             from fleet.adapters.git_host import check_remote
 
-            check_remote(body.push, allow_private=True)  # InvalidInput -> 422, before anything
+            check_remote(body.push, allow_private=True)  # InvalidInput -> 400, before anything
+        if body.repo is not None and self.repos is not None:
+            self.repos.check(body.repo, body.branch)
         story = Story(
             id=body.id or f"s-{uuid.uuid4().hex[:10]}",
             title=body.title,
@@ -255,6 +269,7 @@ class GatewayService:
             created_ms=int(time.time() * 1000),
             models=body.models,
             push=body.push,
+            work_kind=body.work_kind,
         )
         if self.log.read(story.id, count=1):
             raise commands.Conflict(

@@ -162,3 +162,89 @@ def test_per_story_models_are_checked_and_recorded(stack, client):
     assert created["type"] == "story.created" and created["payload"]["models"] == {
         "developer": "scripted"
     }
+
+
+def _git(*args: str) -> None:
+    import subprocess
+
+    env = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t",
+           "GIT_COMMITTER_EMAIL": "t@t", "PATH": "/usr/bin:/bin", "HOME": "/nonexistent"}  # fmt: skip
+    subprocess.run(["git", *args], check=True, env=env, capture_output=True)
+
+
+def _develop_repo(tmp_path) -> str:
+    """A repository whose default branch is ``develop``, with a second branch ``release``."""
+    repo = tmp_path / "proj"
+    _git("init", "-q", "-b", "develop", str(repo))
+    (repo / "README.md").write_text("proj\n")
+    _git("-C", str(repo), "add", "-A")
+    _git("-C", str(repo), "commit", "-q", "-m", "init")
+    _git("-C", str(repo), "branch", "release")
+    return str(repo)
+
+
+def _count(client, stack) -> int:
+    listed = client.get(f"{stack.base_url}/stories", headers=stack.headers("viewer")).json()
+    return len(listed["stories"])
+
+
+def test_a_bad_repository_or_branch_is_400_with_the_reason_and_nothing_is_created(
+    stack, client, tmp_path
+):
+    url, repo = f"{stack.base_url}/stories", _develop_repo(tmp_path)
+    before = _count(client, stack)
+    cases = [
+        ({"repo": str(tmp_path / "missing")}, "repo", "does not exist"),
+        ({"repo": str(tmp_path)}, "repo", "not a readable git repository"),
+        ({"repo": repo, "branch": "main"}, "branch", "has no branch 'main'"),
+        ({"repo": repo, "branch": "main"}, "branch", "default: develop"),
+        ({"repo": "https://127.0.0.1/x.git"}, "repo", "loopback/private"),
+    ]
+    for i, (fields, field, reason) in enumerate(cases):
+        r = client.post(url, json={**GOOD_STORY, "id": f"gw-bad-{i}", **fields},
+                        headers=stack.headers())  # fmt: skip
+        assert r.status_code == 400, r.text
+        assert r.json()["field"] == field and reason in r.json()["message"], r.json()
+        assert client.get(f"{url}/gw-bad-{i}", headers=stack.headers()).status_code == 404
+    assert _count(client, stack) == before
+    r = client.post(url, json={**GOOD_STORY, "id": "gw-dev", "repo": repo, "branch": "release"},
+                    headers=stack.headers())  # fmt: skip
+    assert r.status_code == 201 and r.json()["branch"] == "release"
+
+
+def test_repos_branches_names_the_default_branch(stack, client, tmp_path):
+    repo = _develop_repo(tmp_path)
+    url = f"{stack.base_url}/repos/branches"
+    r = client.get(url, params={"repo": repo}, headers=stack.headers())
+    assert r.status_code == 200, r.text
+    assert r.json() == {
+        "repo": repo,
+        "default_branch": "develop",
+        "branches": ["develop", "release"],
+    }
+    r = client.get(url, params={"repo": str(tmp_path / "nope")}, headers=stack.headers())
+    assert r.status_code == 400 and "does not exist" in r.json()["message"]
+    # a viewer may not probe the host's repositories
+    assert (
+        client.get(url, params={"repo": repo}, headers=stack.headers("viewer")).status_code == 403
+    )
+
+
+def test_story_kind_is_given_or_inferred(stack, client):
+    url = f"{stack.base_url}/stories"
+    bug = {
+        "id": "gw-bug",
+        "title": "round_price returns 2.67 for 2.675",
+        "description": "I called round_price(2.675) and got 2.67, but it should be 2.68.",
+        "acceptance_criteria": ["round_price(2.675) returns 2.68"],
+    }
+    r = client.post(url, json=bug, headers=stack.headers())
+    assert r.status_code == 201 and r.json()["work_kind"] == "bug"
+    assert r.json()["work_kind_inferred"] is True
+    r = client.post(url, json={**GOOD_STORY, "id": "gw-chg", "work_kind": "change"},
+                    headers=stack.headers())  # fmt: skip
+    assert r.json()["work_kind"] == "change" and r.json()["work_kind_inferred"] is False
+    r = client.post(url, json={**GOOD_STORY, "work_kind": "epic"}, headers=stack.headers())
+    assert r.status_code == 422 and r.json()["field"] == "body.work_kind"
+    score = client.post(f"{url}/score", json=bug, headers=stack.headers("viewer")).json()
+    assert score["work_kind"] == "bug" and score["ready"], score

@@ -2,7 +2,8 @@ import { useEffect, useState } from "react";
 import { api } from "../api.js";
 import { useMe } from "../me.js";
 
-const EMPTY = { title: "", description: "", criteria: "", repo: "", branch: "main", rigor: "L1" };
+const EMPTY = { title: "", description: "", criteria: "", repo: "", branch: "", rigor: "L1", kind: "" };
+const KINDS = { feature: "a feature", bug: "a bug report", change: "a change" };
 
 function body(f) {
   const out = {
@@ -10,10 +11,40 @@ function body(f) {
     description: f.description,
     acceptance_criteria: f.criteria.split("\n").map((c) => c.trim()).filter(Boolean),
     rigor: f.rigor,
-    branch: f.branch.trim() || "main",
   };
+  // omitted: the repository's default branch / the kind the coach infers from the text
+  if (f.branch.trim()) out.branch = f.branch.trim();
   if (f.repo.trim()) out.repo = f.repo.trim();
+  if (f.kind) out.work_kind = f.kind;
   return out;
+}
+
+// The repository as the gateway sees it (its branches, its default branch), checked as the PO
+// types; the base-branch field follows the default branch until the PO edits it.
+function useRepo(repo, onDefault) {
+  const [info, setInfo] = useState(null);
+  const [error, setError] = useState(null);
+  useEffect(() => {
+    setInfo(null);
+    setError(null);
+    if (!repo.trim()) return;
+    let live = true;
+    const t = setTimeout(() => {
+      api(`/repos/branches?repo=${encodeURIComponent(repo.trim())}`)
+        .then((r) => {
+          if (!live) return;
+          setInfo(r);
+          if (r.default_branch) onDefault(r.default_branch);
+        })
+        .catch((e) => live && setError(e.message));
+    }, 400);
+    return () => {
+      live = false;
+      clearTimeout(t);
+    };
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [repo]);
+  return { info, error };
 }
 
 function Bar({ label, value }) {
@@ -35,6 +66,12 @@ export function ScorePanel({ score, error }) {
   const tips = [...new Map(score.findings.map((f) => [f.suggestion, f])).values()];
   return (
     <div className="space-y-4" data-testid="score">
+      {score.work_kind && (
+        <p className="text-xs text-slate-500" data-testid="scored-kind" data-kind={score.work_kind}>
+          scored as {KINDS[score.work_kind] || score.work_kind}
+          {score.work_kind_inferred ? " (read from the text)" : ""}
+        </p>
+      )}
       <div className="flex items-baseline gap-3">
         <span className="text-4xl font-bold tabular-nums" data-testid="dor-score">{score.dor}</span>
         <span className="text-sm text-slate-500">/ 100 Definition of Ready</span>
@@ -79,7 +116,14 @@ export default function NewStory() {
   const [scoreError, setScoreError] = useState(null);
   const [error, setError] = useState(null);
   const [busy, setBusy] = useState(false);
-  const set = (k) => (e) => setF({ ...f, [k]: e.target.value });
+  const [branchEdited, setBranchEdited] = useState(false);
+  const set = (k) => (e) => {
+    const value = e.target.value;
+    setF((prev) => ({ ...prev, [k]: value }));
+  };
+  const repo = useRepo(f.repo, (branch) => {
+    if (!branchEdited) setF((prev) => ({ ...prev, branch }));
+  });
 
   useEffect(() => {
     if (!f.title.trim()) {
@@ -124,7 +168,7 @@ export default function NewStory() {
           <textarea
             id="description"
             className="input h-28"
-            placeholder="As a <role> I want <capability> so that <benefit>."
+            placeholder={"As a <role> I want <capability> so that <benefit>.\nOr a bug report: what I did, what I expected, what happened, an example."}
             value={f.description}
             onChange={set("description")}
             data-testid="description"
@@ -145,10 +189,33 @@ export default function NewStory() {
           <div className="col-span-3">
             <label className="label" htmlFor="repo">Repository (git URL or local path)</label>
             <input id="repo" className="input font-mono" value={f.repo} onChange={set("repo")} data-testid="repo" />
+            {repo.error && <p className="mt-1 text-xs text-rose-600" data-testid="repo-error">{repo.error}</p>}
+            {repo.info && (
+              <p className="mt-1 text-xs text-slate-500" data-testid="repo-default">
+                {repo.info.branches.length} branch{repo.info.branches.length === 1 ? "" : "es"}; default{" "}
+                <span className="font-mono">{repo.info.default_branch || "none (detached HEAD)"}</span>
+              </p>
+            )}
           </div>
           <div className="col-span-2">
             <label className="label" htmlFor="branch">Base branch</label>
-            <input id="branch" className="input font-mono" value={f.branch} onChange={set("branch")} data-testid="branch" />
+            <input
+              id="branch"
+              className="input font-mono"
+              list="branches"
+              placeholder="the default branch"
+              value={f.branch}
+              onChange={(e) => {
+                setBranchEdited(true);
+                set("branch")(e);
+              }}
+              data-testid="branch"
+            />
+            <datalist id="branches">
+              {(repo.info?.branches || []).map((b) => (
+                <option key={b} value={b} />
+              ))}
+            </datalist>
           </div>
           <div>
             <label className="label" htmlFor="rigor">Rigor</label>
@@ -160,7 +227,20 @@ export default function NewStory() {
             </select>
           </div>
         </div>
-        {error && <p className="text-sm text-rose-600" role="alert">{error}</p>}
+        <div>
+          <label className="label" htmlFor="kind">Kind</label>
+          <select id="kind" className="input w-auto" value={f.kind} onChange={set("kind")} data-testid="work-kind">
+            <option value="">read from the text</option>
+            <option value="feature">feature</option>
+            <option value="bug">bug report</option>
+            <option value="change">change</option>
+          </select>
+        </div>
+        {error && (
+          <p className="text-sm text-rose-600" role="alert" data-testid="submit-error">
+            {error}
+          </p>
+        )}
         <button
           className="btn-primary"
           disabled={!me.can_act || busy || !f.title.trim()}

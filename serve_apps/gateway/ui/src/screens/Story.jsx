@@ -301,10 +301,15 @@ export default function StoryScreen({ id, tab }) {
         <h1 className="text-xl font-semibold" data-testid="story-title">{story.title}</h1>
         <span className="font-mono text-xs text-slate-500">{story.id}</span>
         <span className="badge bg-slate-100">{story.rigor}</span>
+        {story.work_kind && (
+          <span className="badge bg-slate-100" data-testid="work-kind" title={story.work_kind_inferred ? "read from the text" : "set by the PO"}>
+            {story.work_kind}
+          </span>
+        )}
         <span className="badge bg-indigo-600 text-white" data-testid="state">{story.state}</span>
         {story.outcome && <span className="badge bg-emerald-100 text-emerald-800" data-testid="outcome">{story.outcome}</span>}
         {story.score && <span className="text-xs text-slate-500">DoR {story.score.dor}/100</span>}
-        {story.repo && <span className="font-mono text-xs text-slate-500">{story.repo} @ {story.branch}</span>}
+        {story.repo && <span className="font-mono text-xs text-slate-500">{story.repo} @ {story.branch || "default branch"}</span>}
       </div>
       <section className="card">
         <Lifecycle lifecycle={lifecycle} state={story.state} visited={visited} parkedGate={story.parked?.gate} />
