@@ -6,15 +6,26 @@ dependency groups named ``test``, ``tests``, ``testing`` or ``dev`` when declare
 / ``setup.py`` (the project) and ``requirements*.txt`` at the root; plus pytest and coverage at
 the fleet's own versions. A repository declaring none of it keeps the fleet's interpreter.
 
+The source is a *commit* (``HEAD`` of the workspace unless told otherwise: the base commit, since
+a change is only staged), never the working tree: the host exports that commit's tree from git
+into a fresh staging directory (:mod:`fleet.adapters.env_store`). The environment's key is the
+sha256 of everything that goes into it: every exported path, mode and content (links as links),
+the dependency files, the interpreter, uv's, pytest's and coverage's versions. Two repositories
+share an environment only when all of that is identical.
+
 Installing runs repository code (build backends, ``setup.py``), so it runs in the sandbox as the
-``installer`` role, with the network (``TaskSpec.network``) and one writable directory: a fresh
-staging directory holding a copy of the repository, uv's cache and the new virtualenv. On success
-the host removes the copy and the cache, checks that the environment's interpreter is the fleet's
-own (a link to the same file), writes ``.ready`` and renames the staging directory to
-``<root>/envs/<sha256 of the dependency files and versions>``: the next story on the same
-dependencies finds it and pays nothing. Test runs see it read-only (``TaskSpec.expose``); the
-code under test still comes from the workspace (the working directory, and ``src/`` for a src
-layout, come first on ``sys.path``).
+``installer`` role, with the network (``TaskSpec.network``) and one writable directory: the
+staging directory (the source copy, uv's cache, the new virtualenv). Afterwards the host locks
+the sandbox user out of it, removes everything but ``venv``, gives every entry to itself with
+no write bit (refusing devices, fifos, sockets and hard links), checks that the interpreter is
+the fleet's own (a link to the same file), writes the manifest (kind, mode, size, sha256 of
+every entry) as ``<root>/envs/<key>.manifest`` -- outside the environment, where no sandbox ever
+wrote -- and renames the stage to ``<root>/envs/<key>``. Every host operation on the stage works
+beneath a directory descriptor and follows no link. On use, an environment counts only if it
+matches its manifest: all content hashes the first time a process uses it, kinds, modes and
+sizes after that; one that does not is removed and built anew. Test runs see it read-only
+(``TaskSpec.expose``); the code under test still comes from the workspace (the working
+directory, and ``src/`` for a src layout, come first on ``sys.path``).
 """
 
 from __future__ import annotations
@@ -24,8 +35,8 @@ import contextlib
 import hashlib
 import os
 import re
-import shutil
 import stat
+import subprocess
 import threading
 import time
 import tomllib
@@ -34,6 +45,7 @@ from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
+from fleet.adapters import env_store
 from fleet.contracts import Resources, RunContext, TaskSpec
 from fleet.ports import Sandbox
 
@@ -41,6 +53,7 @@ TEST_EXTRAS = ("test", "tests", "testing", "dev")
 _REQUIREMENTS = re.compile(r"^requirements[A-Za-z0-9._-]*\.txt$")
 _MAX_FILE = 1_000_000
 PROBLEM = "could not install"
+SCHEME = "target-env/2"  # what a key means; a change here never reuses an older environment
 
 
 def _read(path: Path) -> str | None:
@@ -130,8 +143,10 @@ def _setup_cfg(text: str) -> tuple[bool, bool, set[str]]:
     return parser.has_option("metadata", "name"), bool(requires), extras
 
 
-def plan(repo: Path, *, python_version: str) -> Plan | None:
-    """What ``repo`` declares; None when it declares no dependency (the fleet's python will do)."""
+def plan(repo: Path, *, python_version: str, content: str = "") -> Plan | None:
+    """What ``repo`` declares; None when it declares no dependency (the fleet's python will do).
+    The key covers the dependency files, ``python_version`` and ``content`` (the digest of the
+    whole tree, for an environment: see :class:`TargetEnvs`)."""
     texts = {n: _read(repo / n) for n in ("pyproject.toml", "setup.cfg", "setup.py")}
     project, declared, extras = False, False, set[str]()
     for name, parse in (("pyproject.toml", _pyproject), ("setup.cfg", _setup_cfg)):
@@ -149,7 +164,7 @@ def plan(repo: Path, *, python_version: str) -> Plan | None:
     wanted = tuple(e for e in TEST_EXTRAS if e in extras)
     if not (declared or wanted or requirements):
         return None
-    digest = hashlib.sha256(f"{python_version}\n{_tool_versions()}\n".encode())
+    digest = hashlib.sha256(f"{python_version}\n{_tool_versions()}\n{content}\n".encode())
     for name in sorted({*(n for n, t in texts.items() if t is not None), *requirements}):
         digest.update(f"{name}\0{_read(repo / name) or ''}\0".encode())
     name = next(
@@ -198,84 +213,175 @@ class TargetEnvs:
         uv: str,
         uid: int,
         timeout_s: float = 900.0,
+        max_source_mb: int = 500,
+        max_source_files: int = 200_000,
     ) -> None:
         self.sandbox = sandbox
-        self.dir = root / "envs"
+        self.dir = Path(os.path.realpath(root)) / "envs"
         self.python = python
         self.uv = uv
         self.uid = uid
         self.timeout_s = timeout_s
-        self._locks: dict[str, threading.Lock] = {}
+        self.max_source_bytes = max_source_mb * 1_000_000
+        self.max_source_files = max_source_files
+        self._plans: dict[tuple[str, str], Plan | None] = {}
+        self._verified: set[str] = set()  # manifests whose every content hash was re-read
+        self._tools = ""
+        self._locks: dict[tuple[str, str], threading.Lock] = {}
         self._guard = threading.Lock()
 
-    def _lock(self, key: str) -> threading.Lock:
-        with self._guard:  # one build per environment at a time (evidence runs are parallel)
+    def _lock(self, key: tuple[str, str]) -> threading.Lock:
+        with self._guard:  # one build per source tree at a time (evidence runs are parallel)
             return self._locks.setdefault(key, threading.Lock())
 
-    def _ready(self, env: Path) -> bool:
-        python = env / "venv" / "bin" / "python"
-        same = os.path.realpath(python) == os.path.realpath(self.python)
-        return (env / ".ready").is_file() and os.path.islink(python) and same
+    def tools(self) -> str:
+        """What else goes into every environment: the installer's version, pytest's, coverage's."""
+        if not self._tools:
+            uv = subprocess.run([self.uv, "--version"], capture_output=True, text=True, timeout=60)
+            self._tools = f"{uv.stdout.strip()} {_tool_versions()}"
+        return self._tools
 
-    def ensure(self, repo: Path, ctx: RunContext, *, python_version: str) -> TargetEnv:
-        """The environment for ``repo``: cached, freshly installed, the fleet's, or a problem."""
+    def ensure(
+        self, repo: Path, ctx: RunContext, *, python_version: str, commit: str = "HEAD"
+    ) -> TargetEnv:
+        """The environment for ``commit`` of the git repository ``repo`` (its committed tree;
+        the working tree and the index are never read): cached, freshly installed, the fleet's,
+        or a problem."""
         started = time.monotonic()
-        found = plan(repo, python_version=python_version)
-        if found is None:
-            return TargetEnv(
-                python=self.python,
-                note="environment: the fleet's (no dependencies)",
-                env=tuple(FLEET_ENV_VARS.items()),
-            )
-        with self._lock(found.key):
-            return self._ensure(repo, found, ctx, started)
+        tree = env_store.tree_of(repo, commit)
+        if tree is None:
+            return TargetEnv(python=self.python, problem=f"{PROBLEM}: {commit} is not a commit")
+        memo = (tree, python_version)
+        with self._lock(memo):
+            if memo in self._plans:
+                found = self._plans[memo]
+                if found is None:
+                    return _fleets(self.python)
+                if self._ready(found.key):
+                    return self._env(found.key, cached=True, started=started)
+            return self._build(repo, memo, ctx, started)
 
-    def _ensure(self, repo: Path, found: Plan, ctx: RunContext, started: float) -> TargetEnv:
-        final = self.dir / found.key
-        if self._ready(final):
-            took = time.monotonic() - started
-            return self._env(final, cached=True, seconds=took)
+    def _open(self) -> int:
         self.dir.mkdir(parents=True, exist_ok=True)
-        stage = self.dir / f".build-{found.key[:16]}-{uuid.uuid4().hex[:8]}"
-        try:
-            problem = self._install(repo, stage, found, ctx)
-            if problem is None:
-                for scratch in ("src", "cache"):
-                    shutil.rmtree(stage / scratch, ignore_errors=True)
-                (stage / ".ready").write_text(found.key + "\n")
-                if not self._ready(stage):
-                    problem = f"{PROBLEM} {found.what()}: the environment's interpreter is not the fleet's"
-                else:
-                    with contextlib.suppress(OSError):  # built meanwhile by another story
-                        os.rename(stage, final)
-        finally:
-            shutil.rmtree(stage, ignore_errors=True)
-        took = time.monotonic() - started
-        if problem is not None or not self._ready(final):
-            return TargetEnv(
-                python=self.python, seconds=took, problem=problem or f"{PROBLEM} {found.what()}"
-            )
-        return self._env(final, cached=False, seconds=took)
+        return os.open(self.dir, env_store.DIR)
 
-    def _env(self, env: Path, *, cached: bool, seconds: float) -> TargetEnv:
+    def _build(
+        self, repo: Path, memo: tuple[str, str], ctx: RunContext, started: float
+    ) -> TargetEnv:
+        envs = self._open()
+        stage = f".build-{uuid.uuid4().hex[:16]}"
+        os.mkdir(stage, 0o700, dir_fd=envs)
+        found: Plan | None = None
+        built, problem = False, None
+        try:
+            found = self._source(repo, memo, envs, stage)
+            if found is not None and not self._ready(found.key):
+                self._discard(envs, found.key)  # a half-stored or tampered one: built anew
+                built = True
+                problem = self._install(stage, envs, found, ctx)
+        except (OSError, env_store.Unsafe) as exc:
+            what = found.what() if found else "the dependencies"
+            problem = f"{PROBLEM} {what}: {type(exc).__name__}: {exc}"[:800]
+        finally:
+            with contextlib.suppress(OSError):
+                env_store.remove(envs, stage)
+            os.close(envs)
+        if problem is None and found is None:
+            return _fleets(self.python)
+        if problem is None and found is not None and self._ready(found.key):
+            return self._env(found.key, cached=not built, started=started)
+        what = found.what() if found else "the dependencies"
+        took = time.monotonic() - started
+        return TargetEnv(python=self.python, seconds=took, problem=problem or f"{PROBLEM} {what}")
+
+    def _source(self, repo: Path, memo: tuple[str, str], envs: int, stage: str) -> Plan | None:
+        """Export the tree into ``<stage>/src`` and plan from it; the plan's key covers the
+        exported content, the interpreter and the tools."""
+        fd = env_store.open_dir(envs, stage)
+        try:
+            os.mkdir("src", 0o755, dir_fd=fd)
+            src = env_store.open_dir(fd, "src")
+            try:
+                content = env_store.export(
+                    repo,
+                    memo[0],
+                    src,
+                    max_bytes=self.max_source_bytes,
+                    max_files=self.max_source_files,
+                )
+            finally:
+                os.close(src)
+        finally:
+            os.close(fd)
+        version = f"{SCHEME}\n{memo[1]}\n{os.path.realpath(self.python)}\n{self.tools()}"
+        found = plan(self.dir / stage / "src", python_version=version, content=content)
+        self._plans[memo] = found
+        return found
+
+    def _discard(self, envs: int, key: str) -> None:
+        for name in (key, f"{key}.manifest"):
+            env_store.remove(envs, name)
+
+    def _ready(self, key: str) -> bool:
+        """The stored environment ``key`` is intact: its manifest (written by the host, outside
+        the environment) is the host's and read-only, and the tree matches it (every content
+        hash the first time this process uses it; kinds, modes and sizes after that), owned by
+        the host with no write bit; its interpreter is the fleet's own."""
+        envs = self._open()
+        try:
+            data = _read_sealed(envs, f"{key}.manifest")
+            entries = env_store.read_manifest(data, key) if data is not None else None
+            if entries is None:
+                return False
+            proof = hashlib.sha256(data or b"").hexdigest()
+            full = proof not in self._verified
+            top = env_store.open_dir(envs, key)
+            try:
+                if not _sealed(os.fstat(top)) or os.listdir(top) != ["venv"]:
+                    return False
+                venv = env_store.open_dir(top, "venv")
+                try:
+                    found = env_store.walk(venv, hashes=full)
+                    owned = _sealed(os.fstat(venv))
+                finally:
+                    os.close(venv)
+            finally:
+                os.close(top)
+        except (OSError, env_store.Unsafe):
+            return False
+        finally:
+            os.close(envs)
+        python = self.dir / key / "venv" / "bin" / "python"
+        same = os.path.islink(python) and os.path.realpath(python) == os.path.realpath(self.python)
+        ok = owned and same and found == (entries if full else env_store.cheap(entries))
+        if ok and full:
+            self._verified.add(proof)
+        return ok
+
+    def _env(self, key: str, *, cached: bool, started: float) -> TargetEnv:
+        seconds = time.monotonic() - started
         how = "cached" if cached else "installed"
         return TargetEnv(
-            python=str(env / "venv" / "bin" / "python"),
-            expose=(str(env),),
+            python=str(self.dir / key / "venv" / "bin" / "python"),
+            expose=(str(self.dir / key),),
             cached=cached,
             seconds=seconds,
-            note=f"environment: {how} {env.name[:12]} in {seconds:.1f}s",
+            note=f"environment: {how} {key[:12]} in {seconds:.1f}s",
         )
 
-    def _install(self, repo: Path, stage: Path, found: Plan, ctx: RunContext) -> str | None:
-        stage.mkdir(mode=0o755)
-        shutil.copytree(repo, stage / "src", symlinks=True, ignore=shutil.ignore_patterns(".git"))
-        if os.geteuid() == 0:  # the sandboxed installer (another uid) writes only here
-            for dirpath, dirs, files in os.walk(stage):
-                for name in [*dirs, *files]:
-                    os.chown(os.path.join(dirpath, name), self.uid, self.uid, follow_symlinks=False)
-            os.chown(stage, self.uid, self.uid)
-        venv = str(stage / "venv")
+    def _install(self, stage: str, envs: int, found: Plan, ctx: RunContext) -> str | None:
+        fd = env_store.open_dir(envs, stage)
+        try:
+            if os.geteuid() == 0:  # the sandboxed installer (another uid) writes only here
+                env_store.give(fd, self.uid)
+            os.fchmod(fd, 0o755)
+            problem = self._run(stage, found, ctx)
+            return problem or self._store(envs, stage, fd, found)
+        finally:
+            os.close(fd)
+
+    def _run(self, stage: str, found: Plan, ctx: RunContext) -> str | None:
+        venv = str(self.dir / stage / "venv")
         steps = [
             [self.uv, "venv", "--no-config", "--relocatable", "--python", self.python, venv],
             [
@@ -287,7 +393,7 @@ class TargetEnvs:
                 "--python",
                 f"{venv}/bin/python",
             ]
-            + ["--cache-dir", str(stage / "cache"), "--link-mode", "copy"]
+            + ["--cache-dir", str(self.dir / stage / "cache"), "--link-mode", "copy"]
             + ([f".[{','.join(found.extras)}]" if found.extras else "."] if found.project else [])
             + [arg for r in found.requirements for arg in ("-r", r)]
             + _tool_versions().split(),
@@ -297,7 +403,7 @@ class TargetEnvs:
                 TaskSpec(
                     id=f"{ctx.task_id or 'ws'}:install{i}:{uuid.uuid4().hex[:8]}",
                     cmd=tuple(cmd),
-                    workspace=str(stage),
+                    workspace=str(self.dir / stage),
                     cwd="src",
                     timeout_s=self.timeout_s,
                     network=i == 1,
@@ -311,3 +417,56 @@ class TargetEnvs:
                 said = (result.stderr.strip() or result.stdout.strip() or result.reason)[-800:]
                 return f"{PROBLEM} {found.what()}: {result.status} {result.reason}: {said}".strip()
         return None
+
+    def _store(self, envs: int, stage: str, fd: int, found: Plan) -> str | None:
+        """Seal the built stage (the host's, read-only, nothing but ``venv``), write its
+        manifest next to it and move it in place under its key."""
+        me = os.geteuid()
+        os.fchown(fd, me, os.getegid())
+        os.fchmod(fd, 0o700)  # the sandbox user is locked out before anything is read
+        for name in os.listdir(fd):
+            if name != "venv":
+                env_store.remove(fd, name)
+        venv = env_store.open_dir(fd, "venv")
+        try:
+            entries = env_store.walk(venv, hashes=True, seal_uid=me)
+        finally:
+            os.close(venv)
+        python = self.dir / stage / "venv" / "bin" / "python"
+        if not os.path.islink(python) or os.path.realpath(python) != os.path.realpath(self.python):
+            return f"{PROBLEM} {found.what()}: the environment's interpreter is not the fleet's"
+        os.fchmod(fd, 0o555)
+        note = f".manifest-{uuid.uuid4().hex[:16]}"
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+        with os.fdopen(os.open(note, flags, 0o444, dir_fd=envs), "wb") as out:
+            out.write(env_store.manifest_bytes(found.key, entries))
+        try:
+            os.rename(stage, found.key, src_dir_fd=envs, dst_dir_fd=envs)
+            os.rename(note, f"{found.key}.manifest", src_dir_fd=envs, dst_dir_fd=envs)
+        except OSError:  # built meanwhile by another process: that one is used if intact
+            os.unlink(note, dir_fd=envs)
+        return None
+
+
+def _fleets(python: str) -> TargetEnv:
+    return TargetEnv(
+        python=python,
+        note="environment: the fleet's (no dependencies)",
+        env=tuple(FLEET_ENV_VARS.items()),
+    )
+
+
+def _sealed(st: os.stat_result) -> bool:
+    """Owned by the host's user, with no write bit for anyone."""
+    return st.st_uid == os.geteuid() and not st.st_mode & 0o222
+
+
+def _read_sealed(envs: int, name: str) -> bytes | None:
+    """A sealed regular file of the environments directory (never through a link)."""
+    try:
+        fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, dir_fd=envs)
+    except OSError:
+        return None
+    with os.fdopen(fd, "rb") as fh:
+        st = os.fstat(fd)
+        return fh.read() if stat.S_ISREG(st.st_mode) and _sealed(st) else None

@@ -102,10 +102,10 @@ def test_src_layout_with_a_registry_dependency_passes_and_is_cached(runner, log,
         note = next(n for n in report.notes if n.startswith("environment:"))
         print(f"\nrun {attempt}: {times[-1]:.1f}s total, {note}")
         assert note.startswith("environment: cached" if attempt == 2 else "environment: installed")
-    envs = list((runner.root / "envs").iterdir())
-    assert [e.name for e in envs if not e.name.startswith(".")] and all(
-        (e / ".ready").is_file() for e in envs
-    )
+    # stored under its key, with the host's manifest next to it (outside the environment)
+    keys = [e.name for e in (runner.root / "envs").iterdir() if e.is_dir()]
+    assert keys and all(not k.startswith(".") for k in keys), keys
+    assert all((runner.root / "envs" / f"{k}.manifest").is_file() for k in keys)
     # one install (uv venv + uv pip install) for both runs: the second reused it; it ran in the
     # sandbox as the installer role
     runs = [e for _, e in log.read("s-env") if e.type == "sandbox.run"]
