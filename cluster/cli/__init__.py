@@ -5,7 +5,7 @@
 ``stack``           ``fleet up | status | down``: the local stack
 ``kube``            ``fleet cluster ...``: the fleet on a KubeRay cluster
 ``reports``         ``fleet export | report``: the timeline and the report
-``stories``         ``fleet run | stories | show | approve | demo``
+``stories``         ``fleet run | follow | stories | show | approve | demo``
 ``jobs``            ``fleet submit | jobs``: backlogs as Ray jobs
 ``gateway_client``  the HTTP client of the gateway those commands share
 ==================  ===========================================================
@@ -57,7 +57,8 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"fleet {args.command}: error: {redact(str(exc))[0]}", file=sys.stderr
         )  # e.g. a URL's password
-        return 2
+        # the fleet away (no answer, 502/503/504) is no usage error: exit 1, as for the unexpected
+        return 1 if getattr(exc, "outage", False) else 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

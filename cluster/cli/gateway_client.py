@@ -7,37 +7,79 @@ Exit codes of a followed story (``fleet run``, ``fleet demo``):
 3     parked at a PO gate (scope, design, acceptance) or below the Definition of Ready
 4     blocked: the rigor gate blocked after every allowed build attempt
 5     failed: an error, a spent budget, or the PO rejected it
-6     the follow timed out before the story reached a terminal state
+6     ``--timeout`` passed before the story reached a terminal state (or while the fleet was away)
 ====  ==========================================================================
+
+An outage of the fleet (nothing listens, a 502/503/504, or a 404 that is not the gateway's own
+answer: the Serve proxy is up but the gateway app is not deployed yet) is a wait while
+following, never an error; the follow is bounded by a wall-clock deadline.
 """
 
 from __future__ import annotations
 
 import json
+import queue
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
-from pydantic import ValidationError
 
-from fleet import events
-from fleet.contracts import FleetEvent
-from fleet.errors import FleetError, InvalidInput
+from cluster.cli.progress import LINES, describe
+from fleet.errors import FleetError
+
+__all__ = ["LINES", "Client", "GatewayError", "describe", "exit_code", "follow"]
 
 EXIT_DONE, EXIT_PARKED, EXIT_BLOCKED, EXIT_FAILED, EXIT_TIMEOUT = 0, 3, 4, 5, 6
 PO_GATES = ("scope", "design", "acceptance")
+OUTAGE_STATUS = (0, 502, 503, 504)  # 0: no answer at all; 503: the fleet's storage is down
+FINAL_READ_S = 10.0  # the one read of the story's state after the deadline
 
 
 class GatewayError(FleetError):
-    """The gateway refused a call (``status`` is its HTTP status) or could not be reached (0)."""
+    """The gateway refused a call (``status`` is its HTTP status) or could not be reached (0).
 
-    def __init__(self, *, status: int, message: str) -> None:
+    ``outage``: the fleet is (for now) unavailable rather than refusing this request: no answer,
+    a 502/503/504, or a 404 from the Serve proxy while the gateway app is not deployed."""
+
+    def __init__(self, *, status: int, message: str, outage: bool | None = None) -> None:
         # ``detail``, not ``message``: FleetError's first argument is already called message
         text = f"gateway answered HTTP {status}: {message}" if status else message
-        super().__init__(text, status=status, detail=message)
+        outage = status in OUTAGE_STATUS if outage is None else outage
+        super().__init__(text, status=status, detail=message, outage=outage)
         self.status: int = status  # typed for callers (FleetError sets it from the fields too)
+        self.outage: bool = outage
+
+
+def _refusal(r: httpx.Response) -> GatewayError:
+    """The error for an HTTP error answer. The gateway always answers with its error model
+    (``{"error", "message"}``); a 404 without it comes from the Serve proxy, which routes
+    nothing to the gateway yet (a stack (re)starting): an outage, not a missing story."""
+    message, own = _error_message(r)
+    if r.status_code == 404 and not own:
+        return GatewayError(
+            status=404, message=f"the gateway app is not deployed (yet): {message}", outage=True
+        )
+    return GatewayError(status=r.status_code, message=message)
+
+
+class Waits:
+    """Says once per outage that a follower waits for the fleet (shared by its stream and calls)."""
+
+    def __init__(self, notify: Callable[[str], None] | None) -> None:
+        self._notify, self._waiting, self._lock = notify, False, threading.Lock()
+
+    def failed(self, exc: Exception) -> None:
+        with self._lock:
+            first, self._waiting = not self._waiting, True
+        if first and self._notify:
+            self._notify(f"  (waiting for the fleet: {_one_line(exc)}; will resume)")
+
+    def ok(self) -> None:
+        with self._lock:
+            self._waiting = False
 
 
 @dataclass
@@ -49,13 +91,13 @@ class Client:
     def _headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token}"} if self.token else {}
 
-    def call(self, method: str, path: str, **kw: Any) -> Any:
+    def call(self, method: str, path: str, *, timeout: float | None = None, **kw: Any) -> Any:
         try:
             r = httpx.request(
                 method,
                 f"{self.base_url}{path}",
                 headers=self._headers(),
-                timeout=self.timeout,
+                timeout=timeout or self.timeout,
                 **kw,
             )
         except httpx.HTTPError as exc:
@@ -63,7 +105,7 @@ class Client:
                 status=0, message=f"cannot reach {self.base_url}: {exc} (is `fleet up` running?)"
             ) from None
         if r.status_code >= 400:
-            raise GatewayError(status=r.status_code, message=_error_message(r))
+            raise _refusal(r)
         return r.json() if "json" in r.headers.get("content-type", "") else r.text
 
     def events(
@@ -72,41 +114,73 @@ class Client:
         *,
         after: str = "0",
         deadline: float | None = None,
-        notify: Any = None,
+        notify: Callable[[str], None] | None = None,
+        waits: Waits | None = None,
     ) -> Iterator[tuple[str, dict[str, Any]]]:
-        """SSE frames as (entry id, event), reconnecting with Last-Event-ID on a dropped stream
-        and across a gateway or storage outage (502/503/504, refused connections) until
-        ``deadline`` (monotonic); ``notify(line)`` hears once per outage that it waits."""
-        last, waiting = after, False
-        while deadline is None or time.monotonic() < deadline:
-            headers = {**self._headers(), "Last-Event-ID": last, "Accept": "text/event-stream"}
-            try:
-                with httpx.stream(
-                    "GET",
-                    f"{self.base_url}/stories/{story_id}/events",
-                    headers=headers,
-                    timeout=httpx.Timeout(30.0, read=60.0),
-                ) as resp:
-                    if resp.status_code >= 400:
-                        resp.read()
-                        raise GatewayError(status=resp.status_code, message=_error_message(resp))
-                    for frame in _frames(resp.iter_lines()):
-                        last, waiting = frame["id"], False
-                        event = json.loads(frame["data"])
-                        yield last, event
-                        if event["type"] == "story.done":
+        """SSE frames as (entry id, event) until the story is done or ``deadline`` (monotonic).
+
+        A reader thread holds the stream and reconnects with Last-Event-ID after a dropped
+        stream or across an outage; this generator waits on it with the time left, so the
+        deadline holds while the story is silent (keep-alives) or the fleet is away."""
+        inbox: queue.Queue[Any] = queue.Queue()
+        stop = threading.Event()
+        reader = threading.Thread(
+            target=self._read_stream,
+            args=(story_id, after, inbox, stop, waits or Waits(notify)),
+            name=f"fleet-follow-{story_id}",
+            daemon=True,  # blocked in a read at the deadline: it must not hold the CLI's exit
+        )
+        reader.start()
+        try:
+            while deadline is None or time.monotonic() < deadline:
+                left = None if deadline is None else max(0.0, deadline - time.monotonic())
+                try:
+                    item = inbox.get(timeout=left)
+                except queue.Empty:
+                    return
+                if isinstance(item, BaseException):
+                    raise item
+                yield item
+                if item[1].get("type") == "story.done":
+                    return
+        finally:
+            stop.set()
+
+    def _read_stream(
+        self, story_id: str, last: str, inbox: queue.Queue[Any], stop: threading.Event, waits: Waits
+    ) -> None:
+        try:
+            while not stop.is_set():
+                try:
+                    for item in self._stream(story_id, last, stop, waits):
+                        last = item[0]
+                        inbox.put(item)
+                        if item[1].get("type") == "story.done":
                             return
-            except (httpx.TransportError, GatewayError) as exc:
-                status = getattr(exc, "status", 0)
-                if status not in OUTAGE_STATUS:
-                    raise
-                if notify and not waiting:
-                    notify(f"  (waiting for the fleet: {_one_line(exc)}; will resume)")
-                waiting = True
-                time.sleep(1.0)  # the gateway restarted or the stream idled out: resume from `last`
+                except (httpx.TransportError, GatewayError) as exc:
+                    if isinstance(exc, GatewayError) and not exc.outage:
+                        raise
+                    waits.failed(exc)
+                stop.wait(1.0)  # the gateway restarted or the stream ended: resume from `last`
+        except Exception as exc:  # handed to the follower, which raises it
+            inbox.put(exc)
 
-
-OUTAGE_STATUS = (0, 502, 503, 504)  # 0: no answer at all; 503: the fleet's storage is down
+    def _stream(
+        self, story_id: str, last: str, stop: threading.Event, waits: Waits
+    ) -> Iterator[tuple[str, dict[str, Any]]]:
+        headers = {**self._headers(), "Last-Event-ID": last, "Accept": "text/event-stream"}
+        with httpx.stream(
+            "GET",
+            f"{self.base_url}/stories/{story_id}/events",
+            headers=headers,
+            timeout=httpx.Timeout(30.0, read=60.0),  # keep-alives come every 15 s
+        ) as resp:
+            if resp.status_code >= 400:
+                resp.read()
+                raise _refusal(resp)
+            waits.ok()
+            for frame in _frames(resp.iter_lines(), stop):
+                yield frame["id"], json.loads(frame["data"])
 
 
 def _one_line(exc: Exception) -> str:
@@ -114,31 +188,51 @@ def _one_line(exc: Exception) -> str:
 
 
 def call_through_outages(
-    client: Client, method: str, path: str, *, deadline: float, **kw: Any
+    client: Client,
+    method: str,
+    path: str,
+    *,
+    deadline: float,
+    waits: Waits | None = None,
+    **kw: Any,
 ) -> Any:
-    """``client.call``, retried while the gateway or its storage is briefly unavailable."""
+    """``client.call``, retried while the fleet is unavailable until ``deadline`` (monotonic);
+    each try is bounded by the time left (at least ``FINAL_READ_S``)."""
     while True:
+        left = deadline - time.monotonic()
         try:
-            return client.call(method, path, **kw)
+            answer = client.call(
+                method, path, timeout=min(client.timeout, max(left, FINAL_READ_S)), **kw
+            )
         except GatewayError as exc:
-            if exc.status not in OUTAGE_STATUS or time.monotonic() > deadline:
+            if not exc.outage or time.monotonic() >= deadline:
                 raise
-            time.sleep(1.0)
+            if waits:
+                waits.failed(exc)
+            time.sleep(min(1.0, max(0.0, deadline - time.monotonic())))
+            continue
+        if waits:
+            waits.ok()
+        return answer
 
 
-def _error_message(r: httpx.Response) -> str:
-    """The gateway's ``message`` (its error model), else the start of the body, on one line."""
+def _error_message(r: httpx.Response) -> tuple[str, bool]:
+    """The gateway's ``message`` (its error model), else the start of the body, on one line;
+    and whether the answer is the gateway's own error model."""
     try:
         body = r.json()
     except ValueError:
         body = None
+    own = isinstance(body, dict) and "error" in body
     text = body.get("message") if isinstance(body, dict) else None
-    return " ".join(str(text or r.text or r.reason_phrase).split())[:300]
+    return " ".join(str(text or r.text or r.reason_phrase).split())[:300], own
 
 
-def _frames(lines: Iterator[str]) -> Iterator[dict[str, str]]:
+def _frames(lines: Iterator[str], stop: threading.Event) -> Iterator[dict[str, str]]:
     frame: dict[str, str] = {}
     for line in lines:
+        if stop.is_set():  # the follower gave up (its deadline): drop the stream
+            return
         if not line:
             if "id" in frame and "data" in frame:
                 yield frame
@@ -146,72 +240,6 @@ def _frames(lines: Iterator[str]) -> Iterator[dict[str, str]]:
         elif not line.startswith(":") and ":" in line:
             key, _, value = line.partition(":")
             frame[key] = value.removeprefix(" ")
-
-
-def _scored(e: events.StoryScored) -> str:
-    tips = "; ".join(f.suggestion for f in e.payload.findings[:3])
-    ready = "ready" if e.payload.ready else "NOT ready"
-    return f"  coach: DoR {e.payload.dor}/100, {ready}" + (f" ({tips})" if tips else "")
-
-
-def _workspace(e: events.WorkspaceReported) -> str:
-    p = e.payload
-    return (
-        f"  workspace {e.task_id}: build {'ok' if p.build_ok else 'FAILED'}, tests "
-        f"{p.unit_passed} passed / {p.unit_failed} failed, coverage {p.coverage}"
-    )
-
-
-# event type -> its progress line (from the typed event, fleet.events); other types print nothing
-LINES: dict[str, Callable[[Any], str]] = {
-    "story.created": lambda e: f"story {e.story_id} created: {e.payload.title}",
-    "story.scored": _scored,
-    "story.transition": lambda e: f"==> {e.from_} -> {e.to} ({e.name})",
-    "story.parked": lambda e: f"  || parked at {e.gate}: {e.reason}",
-    "story.approved": lambda e: f"  PO {'approved' if e.approved else 'REJECTED'} {e.gate}",
-    "task.planned": lambda e: f"  task {e.payload.id} ({e.payload.role}): {e.payload.description}",
-    "deliberation.started": lambda e: (
-        f"  council {e.deliberation_id}: {len(e.members)} members, {e.rounds} rounds"
-    ),
-    "council.proposal": lambda e: (
-        f"    round {e.payload.round}: {e.payload.author} proposes: {e.payload.content[:80]}"
-    ),
-    "council.ballot": lambda e: (
-        f"    vote by {e.payload.voter}: {' > '.join(e.payload.ranking[:3])}"
-    ),
-    "council.result": lambda e: (
-        f"  council winner: {e.payload.winner} after {e.payload.rounds} rounds, "
-        f"{len(e.payload.ballots)} votes"
-    ),
-    "council.quorum_lost": lambda e: (
-        f"  !! council {e.deliberation_id} lost its quorum in round {e.round} "
-        f"({e.present} of {e.quorum} needed answered)"
-        + "".join(f"\n     {k}: {v[:200]}" for k, v in (getattr(e, "failures", None) or {}).items())
-    ),
-    "sandbox.run": lambda e: f"    sandbox {' '.join(e.argv[:4])}: {e.payload.status}",
-    "workspace.report": _workspace,
-    "gate.result": lambda e: (
-        f"  gate {e.payload.profile} {e.task_id}: {e.payload.verdict} ({e.payload.score:.0f}/100)"
-    ),
-    "model.fallback": lambda e: (
-        f"  !! model {e.from_} failed, falling back to {e.to} ({e.role}): {e.reason}"
-    ),
-    "model.error": lambda e: f"  !! MODEL ERROR ({e.role}, {e.model}): {e.reason}",
-    "budget.exceeded": lambda e: f"  budget spent: {e.scope}: {e.spent:g} of {e.limit:g} {e.unit}",
-    "story.done": lambda e: f"story finished: {e.outcome}",
-}
-
-
-def describe(event: dict[str, Any]) -> str | None:
-    """One readable progress line per interesting event (None: not worth a line)."""
-    line = LINES.get(str(event.get("type")))
-    if line is None:
-        return None
-    try:
-        typed = events.typed(FleetEvent.model_validate(event))
-    except (ValidationError, InvalidInput):
-        return None  # a frame this version cannot read: no line rather than a crash
-    return line(typed) if typed is not None else None
 
 
 def exit_code(story: dict[str, Any]) -> int:
@@ -233,35 +261,45 @@ def exit_code(story: dict[str, Any]) -> int:
 def follow(
     client: Client, story_id: str, *, auto_approve: bool, timeout_s: float, out: Any
 ) -> dict[str, Any]:
-    """Print progress until the story ends or waits for someone; approve PO gates if asked."""
+    """Print progress until the story ends or waits for someone; approve PO gates if asked.
+
+    Returns the story as the gateway shows it. Following stops at ``timeout_s`` (wall clock);
+    when the fleet is unavailable then, the story is ``{"id", "state": "unknown",
+    "unavailable": why}`` (exit code 6)."""
     deadline = time.monotonic() + timeout_s
 
     def say(line: str) -> None:
         print(line, file=out, flush=True)
 
-    def call(method: str, path: str, **kw: Any) -> Any:
-        return call_through_outages(client, method, path, deadline=deadline, **kw)
+    waits = Waits(say)
 
-    for _, event in client.events(story_id, deadline=deadline, notify=say):
-        line = describe(event)
-        if line:
-            say(line)
-        if event["type"] == "story.parked":
-            gate = event["data"].get("gate")
-            if auto_approve and gate in PO_GATES:
-                try:
-                    call(
-                        "POST",
-                        f"/stories/{story_id}/approvals",
-                        json={"gate": gate, "approved": True, "comment": "auto-approved"},
-                    )
-                except GatewayError as exc:  # 409: approved already (an answer lost in an outage)
-                    if exc.status != 409:
-                        raise
-                continue
-            story = call("GET", f"/stories/{story_id}")
-            if story.get("parked"):
-                return story
-        if event["type"] == "story.done" or time.monotonic() > deadline:
-            break
-    return call("GET", f"/stories/{story_id}")
+    def call(method: str, path: str, **kw: Any) -> Any:
+        return call_through_outages(client, method, path, deadline=deadline, waits=waits, **kw)
+
+    try:
+        for _, event in client.events(story_id, deadline=deadline, waits=waits):
+            line = describe(event)
+            if line:
+                say(line)
+            if event["type"] == "story.parked":
+                gate = event["data"].get("gate")
+                if auto_approve and gate in PO_GATES:
+                    _approve(call, story_id, gate)
+                    continue
+                story = call("GET", f"/stories/{story_id}")
+                if story.get("parked"):
+                    return dict(story)
+        return dict(call("GET", f"/stories/{story_id}"))
+    except GatewayError as exc:
+        if not exc.outage:
+            raise
+        return {"id": story_id, "state": "unknown", "unavailable": _one_line(exc)}
+
+
+def _approve(call: Callable[..., Any], story_id: str, gate: str) -> None:
+    body = {"gate": gate, "approved": True, "comment": "auto-approved"}
+    try:
+        call("POST", f"/stories/{story_id}/approvals", json=body)
+    except GatewayError as exc:  # 409: approved already (an answer lost in an outage)
+        if exc.status != 409:
+            raise

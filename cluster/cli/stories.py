@@ -56,30 +56,53 @@ def _story_body(args: argparse.Namespace) -> dict[str, Any]:
     return body
 
 
-def _finish(client: Client, story: dict[str, Any], started: float) -> int:
-    cfg = fleet_config()
+def _finish(client: Client, story: dict[str, Any], started: float, *, timeout_s: float) -> int:
     code = exit_code(story)
-    reports = Path(cfg.data_dir).expanduser() / "reports"
-    reports.mkdir(parents=True, exist_ok=True)
-    path = reports / f"{story['id']}.md"
-    path.write_text(client.call("GET", f"/stories/{story['id']}/report"))
-    parked = story.get("parked") or {}
     print(
-        f"\noutcome: {story.get('outcome') or 'parked at ' + str(parked.get('gate'))} "
+        f"\noutcome: {_outcome(story, timeout_s)} "
         f"(state {story['state']}, {time.monotonic() - started:.0f} s, exit code {code})"
     )
+    if story.get("unavailable"):
+        print(f"the fleet did not answer: {story['unavailable']}")
+        return code
+    parked = story.get("parked") or {}
     if parked:
         print(f"reason: {parked.get('reason')}")
-    print(f"report: {path}\n        {client.base_url}/stories/{story['id']}/report")
-    _where(client, story["id"])
+    try:
+        path = _save_report(client, story["id"])
+        print(f"report: {path}\n        {client.base_url}/stories/{story['id']}/report")
+        _where(client, story["id"])
+    except GatewayError as exc:
+        if not exc.outage:
+            raise
+        print(f"report: not saved (the fleet did not answer: {exc})")
     return code
+
+
+def _outcome(story: dict[str, Any], timeout_s: float) -> str:
+    """The outcome line's head: the outcome, the gate it waits at, or the deadline that passed."""
+    if story.get("outcome"):
+        return str(story["outcome"])
+    if story.get("parked"):
+        return f"parked at {story['parked'].get('gate')}"
+    return f"not finished within --timeout {timeout_s:g} s"
+
+
+def _save_report(client: Client, story_id: str) -> Path:
+    reports = Path(fleet_config().data_dir).expanduser() / "reports"
+    reports.mkdir(parents=True, exist_ok=True)
+    path = reports / f"{story_id}.md"
+    path.write_text(client.call("GET", f"/stories/{story_id}/report"))
+    return path
 
 
 def _where(client: Client, story_id: str) -> None:
     """Where the change is: the delivered branch (or the workspace branch) and the diff command."""
     try:
         out = client.call("GET", f"/stories/{story_id}/diff", params={"format": "json"})
-    except GatewayError:
+    except GatewayError as exc:
+        if exc.outage:
+            raise
         print("change: none committed")
         return
     state = "delivered" if out.get("delivered") else "committed (not delivered)"
@@ -101,7 +124,16 @@ def _run(args: argparse.Namespace) -> int:
     story = follow(
         client, story["id"], auto_approve=args.auto_approve, timeout_s=args.timeout, out=sys.stdout
     )
-    return _finish(client, story, started)
+    return _finish(client, story, started, timeout_s=args.timeout)
+
+
+def _follow(args: argparse.Namespace) -> int:
+    client = _client(args)
+    started = time.monotonic()
+    story = follow(
+        client, args.id, auto_approve=args.auto_approve, timeout_s=args.timeout, out=sys.stdout
+    )
+    return _finish(client, story, started, timeout_s=args.timeout)
 
 
 def _stories(args: argparse.Namespace) -> int:
@@ -188,8 +220,10 @@ def _demo(args: argparse.Namespace) -> int:
     story = follow(
         client, story["id"], auto_approve=args.auto_approve, timeout_s=args.timeout, out=sys.stdout
     )
-    code = _finish(client, story, started)
-    print("\n== report\n" + client.call("GET", f"/stories/{story['id']}/report"))
+    code = _finish(client, story, started, timeout_s=args.timeout)
+    report = Path(cfg.data_dir).expanduser() / "reports" / f"{story['id']}.md"
+    if report.is_file():  # saved by _finish (not when the fleet was away at the deadline)
+        print("\n== report\n" + report.read_text())
     ray_part = next((p for p in st.parts if p.name == "ray head"), None)
     print(
         f"dashboard: {ray_part.where.get('dashboard') if ray_part else '?'} (Ray token: ~/.ray/auth_token)"
@@ -247,6 +281,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="route ROLE to a models.yaml model for this story only (repeat the flag)",
     )
     p.set_defaults(func=_run)
+
+    p = subparsers.add_parser(
+        "follow", help="follow a submitted story to its end (exit codes as for run)"
+    )
+    _common(p)
+    p.add_argument("id")
+    p.add_argument("--auto-approve", action="store_true", help="approve the PO gates")
+    p.add_argument(
+        "--timeout", type=float, default=3600.0, help="seconds to follow before giving up (exit 6)"
+    )
+    p.set_defaults(func=_follow)
 
     p = subparsers.add_parser("stories", help="list stories")
     _common(p)

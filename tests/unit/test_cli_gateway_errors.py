@@ -99,7 +99,7 @@ def test_stories_with_a_bad_token(gateway_url, capsys):
 
 
 def test_a_non_json_error_body_still_gives_one_line(gateway_url, capsys):
-    assert cli.main(["show", "--url", f"{gateway_url}/plain", "--token", "t", "s1"]) == 2
+    assert cli.main(["show", "--url", f"{gateway_url}/plain", "--token", "t", "s1"]) == 1
     assert _one_error_line(capsys) == (
         "fleet show: error: gateway answered HTTP 502: upstream proxy error"
     )
@@ -109,7 +109,7 @@ def test_an_unreachable_gateway_says_so(capsys):
     with socket.socket() as s:  # a port nobody listens on: bound, never listening
         s.bind(("127.0.0.1", 0))
         url = f"http://127.0.0.1:{s.getsockname()[1]}"
-        assert cli.main(["stories", "--url", url, "--token", "t"]) == 2
+        assert cli.main(["stories", "--url", url, "--token", "t"]) == 1  # no usage error
     line = _one_error_line(capsys)
     assert line.startswith(f"fleet stories: error: cannot reach {url}")
     assert "is `fleet up` running?" in line

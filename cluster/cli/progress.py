@@ -1,0 +1,78 @@
+"""The readable progress line `fleet run` prints for each event of a followed story."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from pydantic import ValidationError
+
+from fleet import events
+from fleet.contracts import FleetEvent
+from fleet.errors import InvalidInput
+
+
+def _scored(e: events.StoryScored) -> str:
+    tips = "; ".join(f.suggestion for f in e.payload.findings[:3])
+    ready = "ready" if e.payload.ready else "NOT ready"
+    return f"  coach: DoR {e.payload.dor}/100, {ready}" + (f" ({tips})" if tips else "")
+
+
+def _workspace(e: events.WorkspaceReported) -> str:
+    p = e.payload
+    return (
+        f"  workspace {e.task_id}: build {'ok' if p.build_ok else 'FAILED'}, tests "
+        f"{p.unit_passed} passed / {p.unit_failed} failed, coverage {p.coverage}"
+    )
+
+
+# event type -> its progress line (from the typed event, fleet.events); other types print nothing
+LINES: dict[str, Callable[[Any], str]] = {
+    "story.created": lambda e: f"story {e.story_id} created: {e.payload.title}",
+    "story.scored": _scored,
+    "story.transition": lambda e: f"==> {e.from_} -> {e.to} ({e.name})",
+    "story.parked": lambda e: f"  || parked at {e.gate}: {e.reason}",
+    "story.approved": lambda e: f"  PO {'approved' if e.approved else 'REJECTED'} {e.gate}",
+    "task.planned": lambda e: f"  task {e.payload.id} ({e.payload.role}): {e.payload.description}",
+    "deliberation.started": lambda e: (
+        f"  council {e.deliberation_id}: {len(e.members)} members, {e.rounds} rounds"
+    ),
+    "council.proposal": lambda e: (
+        f"    round {e.payload.round}: {e.payload.author} proposes: {e.payload.content[:80]}"
+    ),
+    "council.ballot": lambda e: (
+        f"    vote by {e.payload.voter}: {' > '.join(e.payload.ranking[:3])}"
+    ),
+    "council.result": lambda e: (
+        f"  council winner: {e.payload.winner} after {e.payload.rounds} rounds, "
+        f"{len(e.payload.ballots)} votes"
+    ),
+    "council.quorum_lost": lambda e: (
+        f"  !! council {e.deliberation_id} lost its quorum in round {e.round} "
+        f"({e.present} of {e.quorum} needed answered)"
+        + "".join(f"\n     {k}: {v[:200]}" for k, v in (getattr(e, "failures", None) or {}).items())
+    ),
+    "sandbox.run": lambda e: f"    sandbox {' '.join(e.argv[:4])}: {e.payload.status}",
+    "workspace.report": _workspace,
+    "gate.result": lambda e: (
+        f"  gate {e.payload.profile} {e.task_id}: {e.payload.verdict} ({e.payload.score:.0f}/100)"
+    ),
+    "model.fallback": lambda e: (
+        f"  !! model {e.from_} failed, falling back to {e.to} ({e.role}): {e.reason}"
+    ),
+    "model.error": lambda e: f"  !! MODEL ERROR ({e.role}, {e.model}): {e.reason}",
+    "budget.exceeded": lambda e: f"  budget spent: {e.scope}: {e.spent:g} of {e.limit:g} {e.unit}",
+    "story.done": lambda e: f"story finished: {e.outcome}",
+}
+
+
+def describe(event: dict[str, Any]) -> str | None:
+    """One readable progress line per interesting event (None: not worth a line)."""
+    line = LINES.get(str(event.get("type")))
+    if line is None:
+        return None
+    try:
+        typed = events.typed(FleetEvent.model_validate(event))
+    except (ValidationError, InvalidInput):
+        return None  # a frame this version cannot read: no line rather than a crash
+    return line(typed) if typed is not None else None
