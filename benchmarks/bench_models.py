@@ -11,8 +11,16 @@
 - serve_overhead: (median time via Serve - median time in-process) / in-process for a
   64-token completion; in-process = the same engine class called directly (goal < 0.10).
 
-Starts its own local Ray (no dashboard) + Serve on a free port and stops them.
-Run: .venv/bin/python benchmarks/bench_models.py [--model local-qwen-coder]
+Speculative decoding (``--part spec``), in-process engines side by side, requests interleaved:
+- spec_gain: tokens/s of the 1.5B with speculation / without, on an edit-shaped load (a
+  SEARCH/REPLACE reply over a ~2,000-token repository context already in the engine's prompt
+  cache, as for council members after the first; greedy and T=0.7 mixed; median of 3 rounds).
+  Its speculation: models.yaml's, or the best arm measured when models.yaml has none.
+- dev_speed_ratio: the 1.5B with that speculation / the 0.5B plain, same load.
+tokens/s = completion tokens / request wall time (the new question's prefill included).
+
+Starts its own local Ray (no dashboard) + Serve on a free port and stops them (``--part serve``).
+Run: .venv/bin/python benchmarks/bench_models.py [--model local-qwen-coder] [--part all|serve|spec]
 """
 
 from __future__ import annotations
@@ -32,7 +40,7 @@ os.environ.setdefault("RAY_AUTH_MODE", "disabled")
 import httpx  # noqa: E402
 
 from cluster.graphserver import free_port  # noqa: E402
-from fleet.config import load  # noqa: E402
+from fleet.config import SpeculativeDecoding, load  # noqa: E402
 
 STORY = "Tell me a long story about a robot who learns to write software."
 ROUNDS = 5
@@ -185,8 +193,22 @@ def main() -> int:
     global MODEL
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--model", default=MODEL, help="llamacpp model from models.yaml")
-    MODEL = parser.parse_args().model
+    parser.add_argument("--part", choices=("all", "serve", "spec"), default="all")
+    parser.add_argument("--rounds", type=int, default=3, help="spec part: rounds (>= 3)")
+    parser.add_argument(
+        "--arms",
+        default="ngram_simple,draft",
+        help="spec part: speculation arms of the 1.5B (ngram_simple, ngram_map_k, ngram_mod, draft)",
+    )
+    args = parser.parse_args()
+    MODEL = args.model
+    print(f"load average at start: {os.getloadavg()} (2 cores, shared machine)", flush=True)
+    if args.part in ("all", "spec"):
+        run_spec(load("models.yaml"), arms=args.arms.split(","), rounds=args.rounds)
+    return serve_part() if args.part in ("all", "serve") else 0
 
+
+def serve_part() -> int:
     import ray
     from ray import serve
 
@@ -245,6 +267,122 @@ def main() -> int:
     print(f"RESULT concurrent_tokens_per_s {con:.1f}")
     print(f"RESULT sequential_tokens_per_s {seq:.1f}")
     return 0
+
+
+# ----------------------------------------------------------------------------- speculation
+
+SMALL, LARGE = "local-qwen-coder", "local-qwen-1.5b"
+TASKS = (  # one per request: every arm answers the same six questions over the same context
+    "In clean_path, also return None for a path that contains a backslash.",
+    "In _join, strip trailing spaces from every line before joining them.",
+    "Give EditError.__init__ a docstring that explains its three arguments.",
+    "Rename the function _section_path to _section_header_path where it is defined.",
+    "Add a method is_creation(self) -> bool to SearchReplace: True when search is empty.",
+    "In _path_before, add a comment above the loop that says why it walks backwards.",
+)
+
+
+def edit_context(tokens: int = 2000) -> str:
+    """A real repository file cut to ``tokens`` Qwen tokens, with the fleet's edit instructions."""
+    from fleet.adapters.gguf_tokenizer import GGUFTokenizer
+    from fleet.agents.author import EDIT_FORMAT
+
+    root = Path(__file__).resolve().parents[1]
+    code = GGUFTokenizer(model=SMALL).truncate(
+        (root / "fleet/patches/edits.py").read_text(), tokens
+    )
+    return f"{EDIT_FORMAT}\n\nRepository file fleet/patches/edits.py:\n```python\n{code}\n```\n"
+
+
+def edit_body(context: str, task: str, temperature: float, seed: int) -> dict:
+    from fleet.agents.author import SYSTEM
+
+    return {
+        "messages": [
+            {"role": "system", "content": SYSTEM},
+            {"role": "user", "content": f"{context}\nTask: {task}"},
+        ],
+        "max_tokens": 256,
+        "temperature": temperature,
+        "seed": seed,
+    }
+
+
+def spec_arms(models, arms: list[str]) -> dict:
+    """name -> (spec, draft spec): the 0.5B plain, the 1.5B plain, as configured, and each arm."""
+    small, large = models.models[SMALL], models.models[LARGE]
+    # 8k of context is plenty for this load and keeps five engines' KV caches small
+    small, large = (m.model_copy(update={"n_ctx": 8192, "n_parallel": 2}) for m in (small, large))
+    plain = {"speculative": None}
+    out = {"0.5B plain": (small.model_copy(update=plain), None)}
+    out["1.5B plain"] = (large.model_copy(update=plain), None)
+    if large.speculative is not None:
+        out["1.5B configured"] = (large, small if large.speculative.draft_model else None)
+    for arm in arms:
+        sd = SpeculativeDecoding(method=arm, draft_model=SMALL if arm == "draft" else None)
+        if arm == "draft":
+            sd = sd.model_copy(update={"n_max": 8})
+        out[f"1.5B {arm}"] = (
+            large.model_copy(update={"speculative": sd}),
+            small.model_copy(update=plain) if arm == "draft" else None,
+        )
+    return out
+
+
+def rss_mib() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return -1.0
+
+
+def run_spec(models, *, arms: list[str], rounds: int) -> None:
+    """Every arm answers the same edit questions, interleaved round by round; prints RESULT lines."""
+    from serve_apps.llm.engine import LlamaCppEngine
+
+    context, engines = edit_context(), {}
+    for name, (spec, draft) in spec_arms(models, arms).items():
+        start = time.perf_counter()
+        engines[name] = LlamaCppEngine(spec, served_name=name, draft=draft)
+        # the shared repository context, evaluated once per engine (a council's first member)
+        engines[name].chat(edit_body(context, "Reply with OK.", 0.0, 0) | {"max_tokens": 1})
+        print(
+            f"{name}: loaded + context prefilled in {time.perf_counter() - start:.1f} s, "
+            f"process RSS {rss_mib():.0f} MiB",
+            flush=True,
+        )
+    rates: dict[str, list[float]] = {name: [] for name in engines}
+    for r in range(rounds):
+        for name, engine in engines.items():
+            tokens, wall, drafted, accepted = 0, 0.0, 0, 0
+            for k, temperature in enumerate((0.0, 0.7)):
+                task = TASKS[(2 * r + k) % len(TASKS)]
+                start = time.perf_counter()
+                out = engine.chat(edit_body(context, task, temperature, seed=r))
+                wall += time.perf_counter() - start
+                tokens += out["usage"]["completion_tokens"]
+                drafted += out.get("timings", {}).get("draft_n", 0)
+                accepted += out.get("timings", {}).get("draft_n_accepted", 0)
+            rates[name].append(tokens / wall)
+            print(
+                f"round {r + 1} {name}: {tokens} tokens in {wall:.1f} s = {tokens / wall:.2f} "
+                f"tok/s, drafted {drafted}, accepted {accepted}, load {os.getloadavg()[0]:.1f}",
+                flush=True,
+            )
+    med = {name: statistics.median(v) for name, v in rates.items()}
+    base = med["1.5B plain"]
+    for name, value in med.items():
+        print(f"median {name}: {value:.2f} tok/s ({value / base:.2f}x the 1.5B plain)")
+    spec_names = [n for n in med if n.startswith("1.5B") and n != "1.5B plain"]
+    served = "1.5B configured" if "1.5B configured" in med else max(spec_names, key=med.get)
+    gain, ratio = med[served] / base, med[served] / med["0.5B plain"]
+    print(f"spec_gain and dev_speed_ratio use '{served}'")
+    report("spec_gain", gain, ">= 2.0", gain >= 2)
+    report("dev_speed_ratio", ratio, ">= 0.7", ratio >= 0.7)
+    print(f"RESULT spec_gain {gain:.3f}")
+    print(f"RESULT dev_speed_ratio {ratio:.3f}")
+    for name in spec_names:
+        print(f"RESULT spec_gain_{name.split()[1]} {med[name] / base:.3f}")
 
 
 if __name__ == "__main__":

@@ -28,6 +28,46 @@ class _ModelBase(Schema):
     )
 
 
+class SpeculativeDecoding(Schema):
+    """llama.cpp speculative decoding: cheap drafts the model verifies in one batch.
+
+    ``ngram_*`` methods draft by looking the last tokens up in the prompt and the reply so far
+    (prompt-lookup: no second model; pays where replies copy the prompt, as edit blocks do);
+    ``draft`` runs a smaller model of the same tokenizer (``draft_model``) ahead of this one.
+    """
+
+    method: Literal["ngram_simple", "ngram_map_k", "ngram_map_k4v", "ngram_mod", "draft"] = Field(
+        "ngram_simple",
+        description="how drafts are made: n-gram lookup in the context (ngram_*) or a draft model",
+    )
+    draft_model: str | None = Field(
+        None,
+        description="method draft: the models.yaml llamacpp entry drafting (same tokenizer, "
+        "its weights pinned and verified like any model's)",
+    )
+    n_max: int = Field(16, ge=1, le=256, description="most tokens drafted per verification step")
+    n_min: int = Field(
+        0, ge=0, description="draft model: fewest tokens worth verifying; ngram_mod: fewest drafted"
+    )
+    ngram_size: int = Field(
+        4, ge=1, le=64, description="ngram_* methods: tokens of context looked up to find a draft"
+    )
+    min_hits: int = Field(
+        1, ge=1, description="ngram_simple/map_k/map_k4v: times an n-gram must recur to be drafted"
+    )
+    p_min: float = Field(
+        0.75, ge=0, le=1, description="draft model: stop drafting below this token probability"
+    )
+
+    @model_validator(mode="after")
+    def _draft_needs_a_model(self) -> SpeculativeDecoding:
+        if (self.method == "draft") != (self.draft_model is not None):
+            raise ValueError("draft_model is needed by method draft, and only by it")
+        if self.n_min > self.n_max:
+            raise ValueError("n_min must not exceed n_max")
+        return self
+
+
 class LlamaCppModel(_ModelBase):
     """A GGUF model run by llama.cpp (xllamacpp) on CPU inside a Ray Serve replica."""
 
@@ -80,6 +120,9 @@ class LlamaCppModel(_ModelBase):
         gt=0,
         description="cap on the completion tokens of one request (a request asking for more, or "
         "for no limit, gets this many); None: what the request asks",
+    )
+    speculative: SpeculativeDecoding | None = Field(
+        None, description="speculative decoding (None: off); see docs/models.md for measurements"
     )
 
     @model_validator(mode="after")
@@ -183,4 +226,22 @@ class ModelsConfig(Schema):
                 )
         if "default" not in self.routing:
             raise ValueError("routing needs a 'default' chain")
+        self._drafts_exist()
         return self
+
+    def _drafts_exist(self) -> None:
+        for name, spec in self.models.items():
+            spec_dec = getattr(spec, "speculative", None)
+            if spec_dec is None or spec_dec.draft_model is None:
+                continue
+            draft = self.models.get(spec_dec.draft_model)
+            if not isinstance(draft, LlamaCppModel) or spec_dec.draft_model == name:
+                raise ValueError(
+                    f"models.{name}.speculative.draft_model: {spec_dec.draft_model!r} must name "
+                    "another llamacpp model of models.yaml"
+                )
+            if draft.speculative is not None:
+                raise ValueError(
+                    f"models.{name}.speculative.draft_model: the draft {spec_dec.draft_model!r} "
+                    "must not speculate itself"
+                )

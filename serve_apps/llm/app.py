@@ -22,6 +22,17 @@ def _spec(models: ModelsConfig, name: str) -> Any:
     return models.models[name]
 
 
+def draft_spec(models: ModelsConfig, spec: LlamaCppModel) -> LlamaCppModel | None:
+    """The spec of ``spec``'s speculative draft model, if it drafts with one (models.yaml checks
+    that it names a llamacpp model)."""
+    sd = spec.speculative
+    if sd is None or sd.draft_model is None:
+        return None
+    draft = models.models[sd.draft_model]
+    assert isinstance(draft, LlamaCppModel)
+    return draft
+
+
 def build_llm_app(models: ModelsConfig, name: str) -> Any:
     """The Serve ``Application`` serving model ``name``.
 
@@ -33,7 +44,7 @@ def build_llm_app(models: ModelsConfig, name: str) -> Any:
     if isinstance(spec, LlamaCppModel):
         from serve_apps.llm.llamacpp import build_llamacpp_app
 
-        return build_llamacpp_app(spec, name)
+        return build_llamacpp_app(spec, name, draft_spec(models, spec))
     if isinstance(spec, VllmModel):
         from serve_apps.llm.vllm import build_vllm_app
 
@@ -89,6 +100,9 @@ def deploy_llm(
         from serve_apps.llm.weights import model_weights
 
         model_weights(spec, name=name, progress=True)
+        draft = draft_spec(models, spec)
+        if draft is not None and spec.speculative is not None:
+            model_weights(draft, name=str(spec.speculative.draft_model), progress=True)
     app = build_llm_app(models, name)
     from ray import serve
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import os
 import time
+from pathlib import Path
 from typing import Any
 
 from fleet.config import LlamaCppModel
-from fleet.errors import UserError
+from fleet.errors import ConfigError, UserError
 from serve_apps.llm.weights import model_weights
 
 
@@ -45,6 +46,46 @@ def _normal_priority() -> None:
         pass
 
 
+_NGRAM = {"ngram_simple", "ngram_map_k", "ngram_map_k4v"}
+
+
+def configure_speculation(
+    params: Any, spec: LlamaCppModel, *, draft_path: Path | None, xllamacpp: Any
+) -> None:
+    """Set ``params.speculative`` from ``spec.speculative`` (left off when that is None).
+
+    In xllamacpp 2026.10.11549 the n-gram methods have their own draft length (``size_m``),
+    the draft model its own (``draft.n_max``): ``n_max`` goes to whichever the method reads.
+    """
+    sd = spec.speculative
+    if sd is None:
+        return
+    kind = xllamacpp.common_speculative_type
+    speculative = params.speculative
+    if sd.method == "draft":
+        if draft_path is None:
+            raise ConfigError(
+                file="models.yaml",
+                key="speculative.draft_model",
+                problem="method draft needs its draft model's weights",
+            )
+        speculative.types = [kind.COMMON_SPECULATIVE_TYPE_DRAFT_SIMPLE]
+        draft = speculative.draft
+        draft.mparams.path = str(draft_path)
+        draft.n_max, draft.n_min, draft.p_min = sd.n_max, sd.n_min, sd.p_min
+        # the draft shares the target's cores: same thread count, same polling policy
+        draft.cpuparams.n_threads = draft.cpuparams_batch.n_threads = spec.n_threads
+        draft.cpuparams.poll = draft.cpuparams_batch.poll = params.cpuparams.poll
+    elif sd.method in _NGRAM:
+        speculative.types = [getattr(kind, f"COMMON_SPECULATIVE_TYPE_{sd.method.upper()}")]
+        table = getattr(speculative, sd.method)
+        table.size_n, table.size_m, table.min_hits = sd.ngram_size, sd.n_max, sd.min_hits
+    else:  # ngram_mod
+        speculative.types = [kind.COMMON_SPECULATIVE_TYPE_NGRAM_MOD]
+        mod = speculative.ngram_mod
+        mod.n_match, mod.n_max, mod.n_min = sd.ngram_size, sd.n_max, sd.n_min
+
+
 def omp_wait_policy(spec: LlamaCppModel) -> str:
     """``OMP_WAIT_POLICY`` for the engine's process: ``ACTIVE`` only with ``spin_wait``."""
     return "ACTIVE" if spec.spin_wait else "PASSIVE"
@@ -57,7 +98,9 @@ class LlamaCppEngine:
     releases the GIL while generating, so concurrent callers share the batch.
     """
 
-    def __init__(self, spec: LlamaCppModel, *, served_name: str) -> None:
+    def __init__(
+        self, spec: LlamaCppModel, *, served_name: str, draft: LlamaCppModel | None = None
+    ) -> None:
         # OpenMP reads this when the runtime loads (with xllamacpp, below): spinning worker
         # threads made generation ~25x slower on 2 shared cores (0.2 vs 5.8 tok/s, measured).
         os.environ.setdefault("OMP_WAIT_POLICY", omp_wait_policy(spec))
@@ -66,6 +109,10 @@ class LlamaCppEngine:
         self.spec = spec
         self.served_name = served_name
         self.path = model_weights(spec, name=served_name)  # refuses unpinned bytes
+        sd = spec.speculative
+        draft_path = None
+        if sd is not None and sd.draft_model is not None and draft is not None:
+            draft_path = model_weights(draft, name=sd.draft_model)  # pinned like the target
         params = xllamacpp.CommonParams()
         params.model.path = str(self.path)
         params.n_ctx = spec.n_ctx
@@ -85,6 +132,9 @@ class LlamaCppEngine:
         params.cpuparams_batch.n_threads = spec.n_threads
         poll = 50 if spec.spin_wait else 0  # llama.cpp's own threadpool (non-OpenMP builds)
         params.cpuparams.poll = params.cpuparams_batch.poll = poll
+        configure_speculation(params, spec, draft_path=draft_path, xllamacpp=xllamacpp)
+        # Prometheus text of the engine's own counters (tokens, drafts accepted), see metrics()
+        params.endpoint_metrics = True
         params.verbosity = -1
         # xllamacpp also opens its own HTTP listener; keep it on loopback, ephemeral port.
         params.hostnames = ["127.0.0.1"]
@@ -102,6 +152,10 @@ class LlamaCppEngine:
             "owned_by": "fleet",
         }
         return {"object": "list", "data": [card]}
+
+    def metrics(self) -> str:
+        """The engine's Prometheus text (``llamacpp:*``: tokens, slots, speculative drafts)."""
+        return str(self._server.handle_metrics())
 
     def chat(self, body: dict[str, Any]) -> dict[str, Any]:
         """OpenAI chat completion (non-streaming); honours response_format, temperature, seed, max_tokens.

@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field
 
 from cluster.graphserver import free_port
 from fleet.adapters.model_registry import build_chat_model, chat_model_for_role
-from fleet.config import ModelsConfig, load
+from fleet.config import ModelsConfig, SpeculativeDecoding, load
 from fleet.contracts import ChatMessage
 from fleet.errors import BudgetExceeded, InvalidModelOutput
 from fleet.fakes import InMemoryEventLog
@@ -199,3 +199,36 @@ def test_invalid_structured_output_is_retried_then_reported_with_raw_text(llm_ur
     assert err.value.raw.startswith("{") and err.value.model == "local-smollm2"
     with pytest.raises(json.JSONDecodeError):
         json.loads(err.value.raw)
+
+
+def test_speculation_on_answers_and_reports_its_drafts(ray_cluster, serve_http, models):
+    """SmolLM2 with prompt-lookup drafting (no second model) behind its own Serve app: a reply
+    that copies the prompt is drafted from it, and the engine's counters say so per request
+    (``timings``) and in its Prometheus text (``GET /metrics``)."""
+    from serve_apps.llm import deploy_llm, undeploy_llm
+
+    lookup = {"method": "ngram_simple", "ngram_size": 3, "n_max": 16}
+    spec = models.models["local-smollm2"].model_copy(
+        update={"speculative": SpeculativeDecoding.model_validate(lookup)}
+    )
+    config = models.model_copy(update={"models": {"local-smollm2": spec}})
+    url = deploy_llm(config, "local-smollm2", route_prefix="/llm-spec-test", app_name="llm-spec")
+    try:
+        lines = "\n".join(f"x{i} = compute({i}, {i + 1})  # step {i}" for i in range(12))
+        body = {
+            "model": "local-smollm2",
+            "messages": [{"role": "user", "content": f"Copy these lines exactly:\n{lines}"}],
+            "max_tokens": 96,
+            "temperature": 0.0,
+        }
+        out = httpx.post(f"{url}/chat/completions", json=body, timeout=300).json()
+        assert out["usage"]["completion_tokens"] > 0 and out["choices"][0]["message"]["content"]
+        timings = out["timings"]
+        assert timings["draft_n"] > 0 and 0 < timings["draft_n_accepted"] <= timings["draft_n"]
+        text = httpx.get(url.removesuffix("/v1") + "/metrics", timeout=30).text
+        drafts = [
+            ln for ln in text.splitlines() if ln.startswith("llamacpp:spec_decode_num_drafts")
+        ]
+        assert drafts and float(drafts[0].split()[-1]) > 0, text[:500]
+    finally:
+        undeploy_llm("llm-spec")

@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field
 from cluster.graphserver import free_port
 from fleet.adapters.gguf_tokenizer import GGUFTokenizer
 from fleet.adapters.model_registry import build_chat_model, chat_model_for_role
-from fleet.config import ModelsConfig, load
+from fleet.config import LlamaCppModel, ModelsConfig, SpeculativeDecoding, load
 from fleet.contracts import ChatMessage
 from fleet.fakes import InMemoryEventLog
 from fleet.structured import json_schema, structured
@@ -287,3 +287,30 @@ def test_the_real_model_writes_qa_examples_the_evidence_suite_can_run(llm_url, m
     assert all(c.call != 'count_vowels("Hello World")' for c in cases)
     module = executable_tests(got)
     assert module is not None and names_of_tests(module)
+
+
+def test_a_draft_model_drafts_for_the_engine(models):
+    """Draft-model speculation with real weights: the 0.5B drafts for an entry with the same
+    pinned weights (so every greedy draft should be accepted), in the engine the Serve app runs.
+    The reply must be what the plain engine answers: speculation changes speed, never text."""
+    from serve_apps.llm.engine import LlamaCppEngine
+
+    base = models.models[MODEL].model_copy(update={"n_ctx": 2048, "n_parallel": 1})
+    sd = SpeculativeDecoding(method="draft", draft_model="drafter", n_max=4, p_min=0.0)
+    config = models.model_copy(
+        update={"models": {MODEL: base.model_copy(update={"speculative": sd}), "drafter": base}}
+    )
+    target = config.models[MODEL]
+    assert isinstance(target, LlamaCppModel)
+    body = {
+        "messages": [{"role": "user", "content": "Write a Python function that adds two numbers."}],
+        "max_tokens": 32,
+        "temperature": 0.0,
+    }
+    engine = LlamaCppEngine(target, served_name=MODEL, draft=base)
+    drafted = engine.chat(body)
+    del engine
+    plain = LlamaCppEngine(base, served_name=MODEL).chat(body)
+    timings = drafted["timings"]
+    assert timings["draft_n"] > 0 and timings["draft_n_accepted"] >= timings["draft_n"] // 2
+    assert drafted["choices"][0]["message"] == plain["choices"][0]["message"]
