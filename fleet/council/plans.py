@@ -2,8 +2,13 @@
 
 A plan proposal groups the story's criteria (referred to by number, which a small model can do
 reliably) into tasks with ``depends_on``. Code checks it: unique ids, every criterion covered,
-dependencies on known tasks only, no cycle; an invalid plan is no answer (the member misses the
-step), so an invalid plan never wins. When no valid plan wins, the code-based plan
+dependencies on known tasks only; an invalid plan is no answer (the member misses the step), so
+an invalid plan never wins. Code also *shapes* it, because a plan that passes those checks can
+still double the work (two tasks that are both the whole story, one after the other): each
+criterion is delivered by one task only (the first that lists it), executable criteria about one
+function are one behaviour and so one task, a task left with nothing to deliver disappears (its
+dependents inherit its dependencies), and a dependency that would close a cycle is not added —
+the DAG is acyclic by construction. When no valid plan wins, the code-based plan
 (:func:`fleet.orchestrator.planning.plan_from_criteria`) is the fallback.
 """
 
@@ -80,14 +85,13 @@ def _slug(text: str) -> str:
 
 
 def tasks_of(draft: PlanDraft, *, story_id: str, criteria: Sequence[str]) -> tuple[Task, ...]:
-    """The plan as Tasks (ids as written, slugged; description = the criteria it delivers).
+    """The plan as Tasks (ids as written, slugged; description = the criteria it delivers),
+    shaped as the module says: distinct tasks, one per behaviour, acyclic.
 
     Raises:
         ValueError: an invalid plan (duplicate or empty ids, a criterion number out of range,
-            a criterion in no task, a dependency on an unknown task or itself, a cycle).
+            a criterion in no task, a dependency on an unknown task).
     """
-    from fleet.criteria import topo_order
-
     ids = [_slug(s.id) for s in draft.tasks]
     if "" in ids or len(set(ids)) != len(ids):
         raise ValueError(f"plan task ids must be distinct and non-empty: {ids}")
@@ -97,16 +101,82 @@ def tasks_of(draft: PlanDraft, *, story_id: str, criteria: Sequence[str]) -> tup
         raise ValueError(f"criterion numbers must be 1..{n}")
     if missing := sorted(set(range(1, n + 1)) - covered):
         raise ValueError(f"criteria {missing} are in no task")
-    tasks = []
+    deps: dict[str, list[str]] = {}
     for tid, step in zip(ids, draft.tasks, strict=True):
-        deps = tuple(dict.fromkeys(_slug(d) for d in step.depends_on))
-        if any(d not in ids or d == tid for d in deps):
-            raise ValueError(f"task {tid} depends on an unknown task or itself: {list(deps)}")
-        chosen = [criteria[k - 1] for k in dict.fromkeys(step.criteria)]
-        tasks.append(Task(id=tid, story_id=story_id, role="developer", phase="build",
-                          description="; ".join(chosen), depends_on=deps))  # fmt: skip
-    topo_order(tasks)  # raises ValueError on a cycle
-    return tuple(tasks)
+        deps[tid] = [d for d in dict.fromkeys(_slug(d) for d in step.depends_on) if d != tid]
+        if any(d not in ids for d in deps[tid]):
+            raise ValueError(f"task {tid} depends on an unknown task or itself: {deps[tid]}")
+    owner = _owners(ids, [list(dict.fromkeys(s.criteria)) for s in draft.tasks], criteria)
+    kept = [t for t in ids if t in owner.values()]
+    # each task as written now stands for the tasks that deliver its criteria ("takers"): a
+    # dependency on it is a dependency on them, and their work needs what it needed
+    takers = {
+        t: list(dict.fromkeys(owner[k] for k in s.criteria))
+        for t, s in zip(ids, draft.tasks, strict=True)
+    }
+    wanted: dict[str, list[str]] = {t: [] for t in kept}
+    for t in ids:
+        for d in deps[t]:
+            wanted_pairs = ((x, y) for x in takers[t] for y in takers[d] if x != y)
+            for x, y in wanted_pairs:
+                if y not in wanted[x]:
+                    wanted[x].append(y)
+    edges = _acyclic(wanted, kept)
+    return tuple(
+        Task(
+            id=tid,
+            story_id=story_id,
+            role="developer",
+            phase="build",
+            description="; ".join(criteria[k - 1] for k in sorted(owner) if owner[k] == tid),
+            depends_on=tuple(edges[tid]),
+        )  # fmt: skip
+        for tid in kept
+    )
+
+
+def _owners(ids: list[str], lists: list[list[int]], criteria: Sequence[str]) -> dict[int, str]:
+    """Criterion number -> the one task that delivers it: the first task listing it, and for an
+    executable criterion the first task holding any criterion about the same function."""
+    from fleet.criteria import parse
+
+    def func(k: int) -> str | None:
+        example = parse(criteria[k - 1])
+        return example.func if example else None
+
+    owner: dict[int, str] = {}
+    by_func: dict[str, str] = {}
+    for tid, nums in zip(ids, lists, strict=True):
+        for k in nums:
+            f = func(k)
+            if k not in owner:
+                owner[k] = by_func.get(f, tid) if f else tid
+            if f and f not in by_func:
+                by_func[f] = owner[k]
+    return owner
+
+
+def _acyclic(deps: dict[str, list[str]], order: list[str]) -> dict[str, list[str]]:
+    """``deps`` with every edge that would close a cycle left out (tasks and edges in the
+    order written): the result is a DAG whatever the proposal said."""
+    edges: dict[str, list[str]] = {t: [] for t in order}
+
+    def reaches(src: str, dst: str) -> bool:
+        stack, seen = [src], set()
+        while stack:
+            node = stack.pop()
+            if node == dst:
+                return True
+            if node not in seen:
+                seen.add(node)
+                stack.extend(edges[node])
+        return False
+
+    for t in order:
+        for d in deps[t]:
+            if d in edges and not reaches(d, t):
+                edges[t].append(d)
+    return edges
 
 
 def render(tasks: Sequence[Task]) -> str:
@@ -115,8 +185,7 @@ def render(tasks: Sequence[Task]) -> str:
         f"{t.id}{' after ' + ','.join(t.depends_on) if t.depends_on else ''}: {t.description}"
         for t in tasks
     ]
-    text = " | ".join(parts)
-    return text if len(text) <= 400 else text[:397] + "..."
+    return " | ".join(parts)  # whole: voters and the PO judge the plan, not its first lines
 
 
 def story_tasks(plan: Sequence[Task], *, title: str, plan_round: int) -> list[Task]:

@@ -53,8 +53,6 @@ def test_a_plan_is_a_valid_dag_covering_every_criterion():
         "in no task": [{"id": "t1", "criteria": [1, 2, 3]}],
         "distinct": [{"id": "t1", "criteria": [1, 2]}, {"id": "t1", "criteria": [3, 4]}],
         "unknown task or itself": [{"id": "t1", "criteria": [1, 2, 3, 4], "depends_on": ["t9"]}],
-        "cycle": [{"id": "a", "criteria": [1, 2], "depends_on": ["b"]},
-                  {"id": "b", "criteria": [3, 4], "depends_on": ["a"]}],
         "1..4": [{"id": "t1", "criteria": [1, 2, 3, 4, 5]}],
     }  # fmt: skip
     for why, plan in bad.items():
@@ -62,6 +60,60 @@ def test_a_plan_is_a_valid_dag_covering_every_criterion():
             tasks_of(_draft(plan), story_id="s1", criteria=CRITERIA)
     schema = plan_schema(4).model_json_schema()
     assert "PlanDraft4" in schema["title"] and json.dumps(schema).count('"maximum": 4') >= 1
+
+
+def _shape(plan) -> list[tuple[str, str, tuple[str, ...]]]:
+    tasks = tasks_of(_draft(plan), story_id="s1", criteria=CRITERIA)
+    return [(t.id, t.description, t.depends_on) for t in tasks]
+
+
+def test_two_tasks_that_are_both_the_whole_story_are_one_task():
+    whole = [1, 2, 3, 4]
+    shaped = _shape([{"id": "t1", "criteria": whole},
+                     {"id": "t2", "criteria": whole, "depends_on": ["t1"]}])  # fmt: skip
+    assert shaped == [("t1", "; ".join(CRITERIA), ())]
+
+
+def test_criteria_about_one_function_are_one_task_and_each_criterion_is_delivered_once():
+    # divide's two criteria split over t1 and t3, criterion 3 listed twice
+    shaped = _shape([{"id": "t1", "criteria": [1]}, {"id": "t2", "criteria": [3, 4]},
+                     {"id": "t3", "criteria": [2, 3], "depends_on": ["t2"]}])  # fmt: skip
+    assert shaped == [
+        ("t1", f"{CRITERIA[0]}; {CRITERIA[1]}", ("t2",)),  # took t3's work and its dependency
+        ("t2", f"{CRITERIA[2]}; {CRITERIA[3]}", ()),
+    ]
+    one = Story(id="one", title="divide", acceptance_criteria=CRITERIA[:2])
+    tasks = tasks_of(_draft([{"id": "a", "criteria": [1]}, {"id": "b", "criteria": [2]}]),
+                     story_id="one", criteria=one.acceptance_criteria)  # fmt: skip
+    assert len(tasks) == 1  # one behaviour, one task
+
+
+def test_a_cycle_cannot_be_built_the_edge_that_closes_it_is_left_out():
+    shaped = _shape([{"id": "a", "criteria": [1, 2], "depends_on": ["b"]},
+                     {"id": "b", "criteria": [3], "depends_on": ["c"]},
+                     {"id": "c", "criteria": [4], "depends_on": ["a"]}])  # fmt: skip
+    assert [(i, d) for i, _, d in shaped] == [("a", ("b",)), ("b", ("c",)), ("c", ())]
+
+
+def test_any_proposed_plan_becomes_a_dag_of_distinct_tasks():
+    import random
+
+    from fleet.criteria import topo_order
+
+    rng = random.Random(40)
+    for _ in range(300):
+        n = rng.randint(1, 5)
+        steps = [{"id": f"t{i}", "criteria": rng.sample(range(1, 5), rng.randint(1, 4)),
+                  "depends_on": rng.sample([f"t{j}" for j in range(n) if j != i],
+                                           rng.randint(0, n - 1))}
+                 for i in range(n)]  # fmt: skip
+        covered = {k for s in steps for k in s["criteria"]}
+        steps[0]["criteria"] += [k for k in range(1, 5) if k not in covered]
+        tasks = tasks_of(_draft(steps), story_id="s1", criteria=CRITERIA)
+        topo_order(list(tasks))  # raises on a cycle
+        delivered = [c for t in tasks for c in t.description.split("; ")]
+        assert sorted(delivered) == sorted(CRITERIA), steps  # every criterion exactly once
+        assert all(d in {t.id for t in tasks} for t in tasks for d in t.depends_on)
 
 
 def _team(architect_script) -> dict[str, Member]:
