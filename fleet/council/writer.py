@@ -32,12 +32,28 @@ def snapshot(state: CouncilState) -> CouncilState:
 
 
 class Writer:
-    """One thread that performs a run's writes in order; a failed write surfaces at the next one."""
+    """One thread that performs a run's writes in order; a failed write surfaces at the next one.
+
+    After a write fails, none of the writes queued behind it runs: a checkpoint must never land
+    after the events of its step were lost (the step's events are written before the checkpoint
+    that marks it done), or a resumed council would skip them for good. The run then fails with
+    the first error and resumes from the last checkpoint that did land; events have
+    deterministic ids, so writing a step's events again is a no-op."""
 
     def __init__(self) -> None:
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="council-writer")
         self._pending: list[Future[Any]] = []
         self._held: list[tuple[Callable[..., Any], tuple[Any, ...]]] = []
+        self._failed: BaseException | None = None  # set and read on the writer thread only
+
+    def _run(self, fn: Callable[..., Any], *args: Any) -> Any:
+        if self._failed is not None:
+            raise self._failed
+        try:
+            return fn(*args)
+        except BaseException as exc:
+            self._failed = exc
+            raise
 
     def submit(self, fn: Callable[..., Any], *args: Any) -> None:
         """Queue ``fn(*args)`` after the writes already queued; re-raise an earlier failed one.
@@ -51,7 +67,7 @@ class Writer:
     def release(self) -> None:
         """Hand the held writes to the writer thread, in order."""
         held, self._held = self._held, []
-        self._pending += [self._pool.submit(fn, *args) for fn, args in held]
+        self._pending += [self._pool.submit(self._run, fn, *args) for fn, args in held]
 
     def flush(self) -> None:
         """Wait for every queued write; re-raise the first that failed."""
