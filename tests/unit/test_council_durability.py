@@ -9,6 +9,7 @@ events were never written.
 from __future__ import annotations
 
 import pytest
+from test_council_protocol import TEAM, request, team
 
 from fleet.council import Council, checkpoint_key
 from fleet.council.consistency import missing_events
@@ -16,7 +17,6 @@ from fleet.council.fakes import Voter
 from fleet.council.local import local_gather
 from fleet.errors import StorageUnavailable
 from fleet.fakes import FakeClock, InMemoryEventLog
-from test_council_protocol import TEAM, request, team
 
 
 class OutageLog(InMemoryEventLog):
