@@ -3,8 +3,10 @@
 A plain class (testable without Ray) hosted as a threaded actor by :func:`build_supervisor`.
 Each ``run`` call waits in one FIFO queue until a slot is free under both the global
 concurrency limit and its role's quota; ``cancel`` removes a queued run or kills a running
-one (its whole process tree); an unexpected error in one run becomes an ``error`` result and
-the supervisor keeps serving. Runs go through policy + audit (``AuditedSandbox``).
+one (its whole process tree); the supervisor keeps serving whatever one run does. Runs go
+through policy + audit (``AuditedSandbox``), which runs a run lost to the infrastructure (its
+sandbox killed from outside, the run machinery crashing, the disk full) once more and raises
+``SandboxUnavailable`` after a second loss: never a failing command.
 
 When the supervisor's process dies (killed, its node lost), Ray restarts it and re-sends the
 calls it was running or queueing to the new one (``max_task_retries``): a run is a check on
@@ -23,14 +25,16 @@ from typing import Any
 from actors.builder import NAMESPACE, ActorOptions, build
 from fleet.adapters import registry
 from fleet.adapters.audited_sandbox import AuditedSandbox
-from fleet.adapters.bwrap_sandbox import EXTERNAL_KILL
 from fleet.config import PolicyConfig, load
 from fleet.contracts import TaskResult, TaskSpec
-from fleet.errors import FleetError
 from fleet.policy import PolicyEngine
 
 NAME = "sandbox-supervisor"
-# How long a run killed from outside waits before reporting (see ``SandboxSupervisor.run``).
+# How long a lost run waits before it runs again. Ray's ray.kill / worker exit SIGKILLs this
+# process's children first and exits a few ms later: waiting lets the exit win, so the caller
+# sees the actor die (RayActorError) and Ray re-sends the call to the restarted supervisor,
+# instead of the dying one starting the run again. A genuine outside kill (OOM killer, an
+# operator) is run again, just later.
 EXTERNAL_KILL_GRACE_S = 3.0
 
 
@@ -61,7 +65,10 @@ class SandboxSupervisor:
         options = {"use_cgroups": use_cgroups} if cfg.backend == "bwrap" else {}
         self._backend = registry.sandbox(cfg, **options)
         self._sandbox = AuditedSandbox(
-            self._backend, PolicyEngine(policy or load("policy.yaml")), events=events
+            self._backend,
+            PolicyEngine(policy or load("policy.yaml")),
+            events=events,
+            lost_wait_s=EXTERNAL_KILL_GRACE_S,
         )
         self._cond = threading.Condition()
         self._queue: deque[tuple[str, str]] = deque()
@@ -101,7 +108,8 @@ class SandboxSupervisor:
         """Queue, then run ``spec`` under policy, limits and audit.
 
         Raises:
-            SandboxUnavailable: the backend cannot run at all (never runs unsandboxed).
+            SandboxUnavailable: the backend cannot run at all (never runs unsandboxed), or the
+                run was lost to the infrastructure twice.
         """
         if not self._admit(spec):
             return TaskResult(
@@ -111,26 +119,10 @@ class SandboxSupervisor:
                 backend=self._sandbox.name,
             )
         try:
-            result = self._sandbox.run(spec)
-            if result.reason == EXTERNAL_KILL:
-                # Ray's ray.kill / worker exit SIGKILLs this process's children first and exits a
-                # few ms later. Reporting now would hand the caller a "killed" result for a call the
-                # dying actor only half-ran; waiting lets the exit win, so the caller sees the actor
-                # die (RayActorError) and retries on the restarted one. A genuine outside kill (OOM
-                # killer, an operator) is still reported, just later.
-                time.sleep(EXTERNAL_KILL_GRACE_S)
-            return result
-        except FleetError:
+            return self._sandbox.run(spec)
+        except Exception:  # SandboxUnavailable: the caller's outage; the supervisor goes on
             self._errors += 1
             raise
-        except Exception as exc:  # a crashed run must not take the supervisor down
-            self._errors += 1
-            return TaskResult(
-                spec_id=spec.id,
-                status="error",
-                reason=f"{type(exc).__name__}: {exc}",
-                backend=self._sandbox.name,
-            )
         finally:
             with self._cond:
                 self._running.pop(spec.id, None)

@@ -6,15 +6,26 @@ run that happens is recorded as a ``sandbox.run`` event carrying the
 ``TaskResult``. The memory projector turns both into ToolExecution nodes.
 A denied command never reaches the backend: it comes back as
 ``TaskResult(status="denied")`` naming the rule.
+
+A run the infrastructure cut short — its sandbox SIGKILLed from outside, the run machinery
+crashing, the disk full — says nothing about the command, so it is never handed to the caller as
+the command's result (a gate would count it as a failing test): it is recorded as a ``sandbox.run``
+of its own (``<spec>:lost<n>``), then run once more from a fresh sandbox; a second loss raises
+``SandboxUnavailable``, an outage for the caller.
 """
 
 from __future__ import annotations
 
+import logging
 import os
+import shutil
 import sys
+import time
 from collections.abc import Mapping, Sequence
 
+from fleet.adapters.bwrap_sandbox import EXTERNAL_KILL
 from fleet.contracts import TaskResult, TaskSpec
+from fleet.errors import FleetError, SandboxUnavailable
 from fleet.events import make_event
 from fleet.fakes import SystemClock
 from fleet.policy import PolicyDecision, PolicyEngine
@@ -22,6 +33,30 @@ from fleet.ports import Clock, EventLog, Sandbox
 
 NO_STORY = "_sandbox"  # timeline for runs that belong to no story (benchmarks, health probes)
 SAFE_DIRS = ("/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin")
+LOST_RETRIES = 1  # a lost run runs once more on a fresh sandbox; a second loss is an outage
+LOW_DISK_BYTES = 64 * 2**20  # "No space left on device" with less free than this: the disk is full
+ENOSPC_TEXT = "No space left on device"
+
+log = logging.getLogger(__name__)
+
+
+def lost_run(spec: TaskSpec, result: TaskResult) -> str | None:
+    """Why ``result`` is the infrastructure's failure rather than the command's (None: it is the
+    command's). A full disk counts only when the workspace's file system is full now: a test may
+    print ENOSPC for reasons of its own."""
+    if result.status == "killed" and result.reason == EXTERNAL_KILL:
+        return EXTERNAL_KILL
+    if result.status in ("passed", "denied"):
+        return None
+    if ENOSPC_TEXT in result.stderr[-4000:] + result.stdout[-4000:]:
+        where = spec.workspace or "/tmp"
+        try:
+            free = shutil.disk_usage(where).free
+        except OSError:
+            return None
+        if free < LOW_DISK_BYTES:
+            return f"out of disk: {free // 2**20} MiB free on {where}"
+    return None
 
 
 def trusted_dirs() -> tuple[str, ...]:
@@ -69,6 +104,7 @@ class AuditedSandbox:
         host_env: Mapping[str, str] | None = None,
         actor: str = "sandbox",
         executable_dirs: Sequence[str] | None = None,
+        lost_wait_s: float = 0.0,
     ) -> None:
         self.backend = backend
         self.policy = policy
@@ -77,6 +113,8 @@ class AuditedSandbox:
         self._host_env = dict(os.environ if host_env is None else host_env)
         self._actor = actor
         self._dirs = tuple(executable_dirs) if executable_dirs is not None else trusted_dirs()
+        # before a lost run is run again (the supervisor's: its own process may be dying)
+        self._lost_wait_s = lost_wait_s
 
     @property
     def name(self) -> str:
@@ -108,7 +146,8 @@ class AuditedSandbox:
         """Decide, audit, then run (or refuse) ``spec``.
 
         Raises:
-            SandboxUnavailable: from the backend; the decision is audited before.
+            SandboxUnavailable: from the backend (the decision is audited before), or the run was
+                lost to the infrastructure twice.
         """
         ctx = spec.context
         decision = self.policy.decide(
@@ -135,15 +174,48 @@ class AuditedSandbox:
             # What runs is the resolved executable the decision was about.
             env = self.policy.filter_env(self._host_env) | dict(spec.env)
             cmd = (exe or spec.cmd[0], *spec.cmd[1:])
-            result = self.backend.run(spec.model_copy(update={"env": env, "cmd": cmd}))
+            return self._run_allowed(spec, spec.model_copy(update={"env": env, "cmd": cmd}))
+        self._record(spec, result)
+        return result
+
+    def _record(self, spec: TaskSpec, result: TaskResult, *, key: str | None = None) -> None:
+        ctx = spec.context
         data = {
             "argv": list(spec.cmd),
             "role": ctx.role,
             "phase": ctx.phase,
             "task_id": ctx.task_id,
         }
-        self._emit(spec, "sandbox.run", payload=result, data=data)
-        return result
+        self._emit(spec, "sandbox.run", payload=result, data=data, key=key)
+
+    def _run_allowed(self, spec: TaskSpec, ready: TaskSpec) -> TaskResult:
+        """Run on the backend; a lost run (see the module docstring) runs again, then raises."""
+        why = ""
+        for attempt in range(LOST_RETRIES + 1):
+            try:
+                result = self.backend.run(ready)
+            except FleetError:
+                raise  # SandboxUnavailable and the like: the backend's own verdict
+            except Exception as exc:  # the run machinery crashed: no verdict on the command
+                result = TaskResult(
+                    spec_id=spec.id,
+                    status="error",
+                    reason=f"{type(exc).__name__}: {exc}"[:500],
+                    backend=self.name,
+                )
+                why = result.reason
+            else:
+                why = lost_run(spec, result) or ""
+                if not why:
+                    self._record(spec, result)
+                    return result
+            self._record(spec, result, key=f"{spec.id}:lost{attempt}")
+            log.warning("sandbox run %s lost (%s); attempt %d", spec.id, why, attempt + 1)
+            if self._lost_wait_s:
+                time.sleep(self._lost_wait_s)
+        raise SandboxUnavailable(
+            backend=self.name, reason=f"run {spec.id} lost {LOST_RETRIES + 1} times: {why}"
+        )
 
     def cancel(self, spec_id: str) -> bool:
         """Cancel a running spec on the backend, if the backend supports it."""
