@@ -24,11 +24,12 @@ def missing_events(deliberation: Deliberation, events: Iterable[FleetEvent]) -> 
             seen[payload.kind].add(payload.id)
         elif isinstance(payload, Evidence):
             proven.add(payload.proposal_id)
-    lacking = [
-        f"{part.kind} {part.id}"
-        for part in (*deliberation.proposals, *deliberation.critiques, *deliberation.ballots)
-        if part.id not in seen[part.kind]
+    parts: list[Proposal | Critique | Ballot] = [
+        *deliberation.proposals,
+        *deliberation.critiques,
+        *deliberation.ballots,
     ]
+    lacking = [f"{part.kind} {part.id}" for part in parts if part.id not in seen[part.kind]]
     lacking += [
         f"evidence {e.proposal_id}" for e in deliberation.evidence if e.proposal_id not in proven
     ]
