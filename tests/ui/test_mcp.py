@@ -149,3 +149,31 @@ def test_fleet_mcp_on_stdio_serves_the_same_tools_over_the_gateway(real_stack, s
             assert missing.is_error and "404" in missing.content[0].text
 
     asyncio.run(session())
+
+
+def test_mcp_checks_the_repository_at_creation_and_takes_the_story_kind(real_stack, sample_git):
+    async def session():
+        async with _client(real_stack, "po") as client:
+            branches = _data(await client.call_tool("repo_branches", {"repo": sample_git}))
+            assert branches["default_branch"] == "main" and "main" in branches["branches"]
+            body = {"title": SAMPLE_STORY["title"], "repo": sample_git, "branch": "nope"}
+            refused = await client.call_tool("create_story", body)
+            assert refused.is_error and "400" in refused.content[0].text
+            assert "has no branch 'nope'" in refused.content[0].text
+            refused = await client.call_tool(
+                "create_story", {**body, "repo": f"{sample_git}-missing", "branch": None}
+            )
+            assert refused.is_error and "does not exist" in refused.content[0].text
+            listed = _data(await client.call_tool("list_stories", {}))
+            assert SAMPLE_STORY["title"] not in {s["title"] for s in listed["stories"]} or all(
+                s["branch"] != "nope" for s in listed["stories"]
+            )
+            created = _data(
+                await client.call_tool(
+                    "create_story", {**body, "branch": None, "work_kind": "change"}
+                )
+            )
+            assert created["work_kind"] == "change" and not created["work_kind_inferred"]
+            assert created["branch"] is None  # the default branch, cloned from HEAD
+
+    asyncio.run(session())
