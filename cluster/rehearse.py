@@ -27,6 +27,8 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +38,8 @@ from fleet.errors import FleetError, InfraError
 
 SCRIPTED_ROLES = ("developer", "qa", "architect")
 Obj = dict[str, Any]
+# the validated manifests of `fleet cluster render` for the parsed arguments: (config, files)
+Render = Callable[[argparse.Namespace], tuple[Any, dict[str, list[Obj]]]]
 
 
 class RehearsalFailed(InfraError):
@@ -87,11 +91,8 @@ def localize(
     return out, changes
 
 
-def rendered_serve_config(args: argparse.Namespace) -> Obj:
+def rendered_serve_config(files: dict[str, list[Obj]]) -> Obj:
     """The RayService's serveConfigV2 from the validated manifests of ``fleet cluster render``."""
-    from cluster.cli.kube import _rendered
-
-    _, files = _rendered(args)
     service = next(o for objs in files.values() for o in objs if o["kind"] == "RayService")
     return dict(yaml.safe_load(service["spec"]["serveConfigV2"]))
 
@@ -230,11 +231,11 @@ def run_story(api: str, data_dir: Path, *, timeout_s: float) -> int:
     return exit_code(final)
 
 
-def _rehearse(args: argparse.Namespace) -> int:
+def _rehearse(args: argparse.Namespace, *, render: Render) -> int:
     from fleet.settings import fleet_config
     from serve_apps.gateway.tokens import ensure_tokens
 
-    serve = rendered_serve_config(args)
+    serve = rendered_serve_config(render(args)[1])
     print(f"rendered serveConfigV2: apps {[a['name'] for a in serve['applications']]}")
     own_dir = args.data_dir is None
     data_dir = Path(args.data_dir or tempfile.mkdtemp(prefix="fleet-rehearse-")).resolve()
@@ -272,8 +273,9 @@ def _rehearse(args: argparse.Namespace) -> int:
                 shutil.rmtree(data_dir, ignore_errors=True)
 
 
-def register(sub: argparse._SubParsersAction) -> None:
-    """Add ``rehearse`` to ``fleet cluster``."""
+def register(sub: argparse._SubParsersAction, *, render: Render) -> None:
+    """Add ``rehearse`` to ``fleet cluster`` (``render``: its validated manifests, as ``fleet
+    cluster render`` makes them; passed in, so this module never imports the CLI)."""
     text = "deploy the rendered RayService serve config on a local Ray head and run a story"
     p = sub.add_parser("rehearse", help=text, description=text)
     p.add_argument("--config-dir", help="directory with cluster.yaml and models.yaml")
@@ -283,4 +285,4 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--timeout", type=float, default=600.0, help="seconds per step")
     p.add_argument("--keep", action="store_true", help="leave the stack running (stop: fleet down)")
-    p.set_defaults(func=_rehearse)
+    p.set_defaults(func=partial(_rehearse, render=render))

@@ -151,4 +151,4 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             )
     from cluster.rehearse import register as register_rehearse  # `fleet cluster rehearse`
 
-    register_rehearse(sub)
+    register_rehearse(sub, render=_rendered)
