@@ -53,15 +53,19 @@ class RepoProbe:
         from fleet.adapters.workspace_fs import default_roots
 
         root = Path(data_dir).expanduser() / "workspaces"
-        return cls(roots=(*default_roots(root), str(root)), **kw)  # type: ignore[arg-type]
+        roots = tuple(dict.fromkeys((*default_roots(root), str(root))))
+        return cls(roots=roots, **kw)  # type: ignore[arg-type]
 
     def branches(self, repo: str) -> BranchesOut:
         """The repository's default branch and branches (raises :class:`InvalidInput`)."""
         from fleet.adapters import git_host
 
-        source = git_host.check_source(
-            repo, local_roots=self.roots, allow_private=self.allow_private
-        )
+        try:
+            source = git_host.check_source(
+                repo, local_roots=self.roots, allow_private=self.allow_private
+            )
+        except ValueError as exc:  # urlsplit's own refusals ("Invalid IPv6 URL", a bad port)
+            raise _bad("repo", f"{repo[:80]!r} is not a repository URL or path: {exc}") from None
         if source.startswith("/") and not os.path.isdir(source):
             raise _bad("repo", f"{source} does not exist (or is not a directory)")
         try:

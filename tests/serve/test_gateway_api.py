@@ -198,7 +198,7 @@ def test_a_bad_repository_or_branch_is_400_with_the_reason_and_nothing_is_create
         ({"repo": str(tmp_path)}, "repo", "not a readable git repository"),
         ({"repo": repo, "branch": "main"}, "branch", "has no branch 'main'"),
         ({"repo": repo, "branch": "main"}, "branch", "default: develop"),
-        ({"repo": "https://127.0.0.1/x.git"}, "repo", "loopback/private"),
+        ({"repo": "https://127.0.0.1/x.git"}, "repo", "local services are not"),
     ]
     for i, (fields, field, reason) in enumerate(cases):
         r = client.post(url, json={**GOOD_STORY, "id": f"gw-bad-{i}", **fields},
