@@ -7,10 +7,17 @@ branch, index and working tree are never touched); for a remote one it is the br
 cumulative diff (from the commit the story started on) is written to
 ``<data_dir>/deliveries/<story-id>.patch`` and returned for the timeline.
 
+The branch reaches the user's repository without a transport (objects copied with
+``pack-objects | index-pack``, then ``git branch --force``), and only if the fleet's user owns
+that repository (:func:`fleet.adapters.git_host.deliver_branch`): its own config cannot make the
+host's git run anything.
+
 Pushing is opt-in per story (``Story.push``: a remote the user names): the delivered branch is
-pushed under the same name, from the user's repository (a remote configured there, or a URL) or
-from the fleet's clone (its ``origin`` is the story's URL; or another URL), with the user's own git
-credentials (:func:`git_host.push`); a failed push is recorded, the delivery stands.
+pushed under the same name to a remote the repository (the user's, or the fleet's clone whose
+``origin`` is the story's URL) already has, or to a URL under the operator's allowlist
+(``delivery.push_urls`` in fleet.yaml), never to a special-purpose address unless
+``delivery.push_private``; with the user's own git credentials (:func:`git_push.push`). A
+refused or failed push is recorded, the delivery stands.
 """
 
 from __future__ import annotations
@@ -20,8 +27,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from fleet.adapters import git_host
-from fleet.errors import InvalidInput, WorkspaceUnavailable
+from fleet.adapters import git_host, git_push
+from fleet.errors import ConfigError, InvalidInput, WorkspaceUnavailable
 
 MAX_EVENT_DIFF = 200_000  # characters of diff kept in the timeline (the patch file has it all)
 
@@ -57,11 +64,25 @@ def is_local(repo: str | None) -> bool:
     return bool(repo) and (str(repo).startswith("/") or str(repo).startswith("file://"))
 
 
-def _push(where: str, remote: str, branch: str) -> dict[str, Any]:
+def push_policy() -> tuple[tuple[str, ...], bool]:
+    """``delivery.push_urls`` and ``delivery.push_private`` of fleet.yaml."""
+    from fleet.config import load
+
+    settings = load("fleet.yaml").delivery
+    return tuple(settings.push_urls), settings.push_private
+
+
+def _push(
+    where: str, remote: str, branch: str, allow: Sequence[str] | None, private: bool | None
+) -> dict[str, Any]:
     """Push ``branch`` of ``where``; the facts (``pushed``, ``push_error``) for the event."""
     try:
-        said = git_host.push(where, remote, branch)
-    except (WorkspaceUnavailable, InvalidInput) as exc:
+        if allow is None or private is None:
+            configured = push_policy()
+            allow = configured[0] if allow is None else allow
+            private = configured[1] if private is None else private
+        said = git_push.push(where, remote, branch, allow=allow, allow_private=private)
+    except (WorkspaceUnavailable, InvalidInput, ConfigError) as exc:
         return {"push": remote, "pushed": False, "push_error": str(exc)[:800]}
     return {"push": remote, "pushed": True, "push_result": said[:300]}
 
@@ -73,9 +94,15 @@ def deliver(
     *,
     data_dir: Path,
     push: str | None = None,
+    push_allow: Sequence[str] | None = None,
+    push_private: bool | None = None,
 ) -> dict[str, Any]:
     """Deliver the story's last committed change (and push it when ``push`` names a remote);
-    the facts for a ``story.delivered`` event."""
+    the facts for a ``story.delivered`` event.
+
+    ``push_allow`` / ``push_private``: the operator's push allowlist (URL prefixes) and whether
+    special-purpose addresses may be pushed to; None: fleet.yaml's ``delivery`` settings.
+    """
     done = committed(reports)
     if not done:
         return {"delivered": False, "error": "no committed change to deliver"}
@@ -107,5 +134,5 @@ def deliver(
             return out | {"delivered": False, "repo": target, "branch": branch, "error": str(exc)}
     out |= {"delivered": True, "repo": target, "branch": branch}
     if push:  # opt-in, per story; never by default
-        out |= _push(target, push, branch)
+        out |= _push(target, push, branch, push_allow, push_private)
     return out

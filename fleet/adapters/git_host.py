@@ -1,35 +1,41 @@
 """Every git command the host runs on a repository or a workspace, hardened in one place.
 
-A workspace is hostile: the repository chose its contents and sandboxed code ran in it. So
-host-side git here always runs
+A workspace is hostile: the repository chose its contents and sandboxed code ran in it. The
+user's own repository is input too: its ``.git/config`` may name command transports, URL
+rewrites, a promisor remote or an alternate-refs command. So host-side git here always runs
 
+- with the transports allowed by ``GIT_ALLOW_PROTOCOL`` (an environment variable, which no
+  configuration file overrides; ``file:https:ssh`` unless a call needs fewer, none for the
+  calls that only read a repository), so ``protocol.ext.allow`` in a repository re-arms nothing;
 - with hooks off (``core.hooksPath=/dev/null``, ``--no-verify``), no fsmonitor, no pager or
-  editor, no system or global config (``GIT_CONFIG_NOSYSTEM``, ``GIT_CONFIG_GLOBAL=/dev/null``),
-  no terminal prompts, and only the https, ssh and file transports (``protocol.allow=never``
-  otherwise: no ``ext::`` command transport);
+  editor, no alternate-refs command, no automatic gc, no lazy fetch of missing objects
+  (``GIT_NO_LAZY_FETCH``), no system or global config (``GIT_CONFIG_NOSYSTEM``,
+  ``GIT_CONFIG_GLOBAL=/dev/null``), no terminal prompts; command-line settings (``-c``) beat the
+  repository's own for every single-valued key;
+- never a transport *from inside* the user's repository: delivery copies objects with
+  ``pack-objects | index-pack`` and moves one ref, so no ``url.insteadOf``, ``remote.*`` or
+  ``uploadpack`` of that repository is consulted; pushing runs from a fresh repository of the
+  fleet's (:mod:`fleet.adapters.git_push`);
+- only on a repository the fleet's user owns (:func:`check_owned`: the directory, its git
+  directories and config files, none writable by others);
 - with ``--end-of-options`` (or ``--``) before every value that came from a user, so a ``repo``
   of ``--upload-pack=...`` is never parsed as an option (:func:`check_source` refuses it anyway);
 - reading what git *recorded* (index modes), never diff text, to decide whether a change
-  brings a symlink or a submodule.
-
-The one relaxation is :func:`push` (opt-in per story): it reads the user's global git config and
-credential helper, so the push authenticates as the user; hooks, transports and the rest stay
-as above, and a push URL may not carry a password (:func:`check_remote`).
-
-Repository delivery builds on this module; it has no other dependencies than git itself.
+  brings a symlink or a submodule;
+- measuring a clone from its trees before checking it out (:func:`check_tree`): unpacked size,
+  file count and depth against limits, so a small pack cannot fill the disk.
 """
 
 from __future__ import annotations
 
-import ipaddress
 import os
 import re
-import socket
 import subprocess
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from fleet.adapters.addresses import host_problem
 from fleet.errors import InvalidInput, WorkspaceUnavailable
 
 HARDENING = (
@@ -37,7 +43,10 @@ HARDENING = (
     "core.fsmonitor=false",
     "core.pager=cat",
     "core.editor=false",
+    "sequence.editor=false",
     "core.askPass=",
+    "core.sshCommand=ssh -o BatchMode=yes",
+    "core.alternateRefsCommand=true",  # its output lists no refs; a repository's would run
     "credential.helper=",
     "protocol.allow=never",
     "protocol.https.allow=always",
@@ -45,24 +54,36 @@ HARDENING = (
     "protocol.file.allow=always",
     "submodule.recurse=false",
     "diff.external=",
+    "gc.auto=0",
+    "maintenance.auto=false",
     "user.name=SWE AI Fleet",
     "user.email=fleet@localhost",
     "commit.gpgsign=false",
     "tag.gpgsign=false",
 )
+TRANSPORTS = "file:https:ssh"  # GIT_ALLOW_PROTOCOL of an ordinary call
 ENV = {
     "GIT_CONFIG_NOSYSTEM": "1",
     "GIT_CONFIG_GLOBAL": "/dev/null",
     "GIT_TERMINAL_PROMPT": "0",
     "GIT_ATTR_NOSYSTEM": "1",
     "GIT_PROTOCOL_FROM_USER": "0",
+    "GIT_NO_LAZY_FETCH": "1",
+    "GIT_NO_REPLACE_OBJECTS": "1",
     "GIT_ASKPASS": "/bin/false",
     "SSH_ASKPASS": "/bin/false",
     "GIT_SSH_COMMAND": "ssh -o BatchMode=yes",
+    "GIT_PAGER": "cat",
+    "GIT_EDITOR": "false",
     "LC_ALL": "C",
 }
 SPECIAL_MODES = {"120000": "a symlink", "160000": "a submodule (gitlink)"}
 _SCP = re.compile(r"^[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:[^/].*|^[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:/.*")
+
+# Limits a clone is measured against before checkout (the workspace runner passes its own size).
+MAX_BYTES = 512 * 2**20
+MAX_FILES = 100_000
+MAX_DEPTH = 128
 
 
 # Pushing (opt-in, per story) uses the user's own credentials: their global git config (its
@@ -71,12 +92,21 @@ PUSH_RELAXED = ("credential.helper=",)
 _REMOTE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 
 
-def _env(*, user_credentials: bool = False) -> dict[str, str]:
+def _env(*, user_credentials: bool = False, protocols: str = TRANSPORTS) -> dict[str, str]:
     keep = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "SSH_AUTH_SOCK")}
-    env = keep | ENV
+    env = keep | ENV | {"GIT_ALLOW_PROTOCOL": protocols}
     if user_credentials:
         del env["GIT_CONFIG_GLOBAL"]  # the user's ~/.gitconfig: their credential helper
     return env
+
+
+def command(repo: str | Path | None, *, user_credentials: bool = False) -> list[str]:
+    """``git [-C repo] -c <hardening>...``: the start of every host git command line."""
+    cmd = ["git"] + (["-C", str(repo)] if repo is not None else [])
+    for setting in HARDENING:
+        if not (user_credentials and setting in PUSH_RELAXED):
+            cmd += ["-c", setting]
+    return cmd
 
 
 def git(
@@ -86,24 +116,22 @@ def git(
     check: bool = True,
     timeout: float = 120.0,
     user_credentials: bool = False,
+    protocols: str = TRANSPORTS,
 ) -> subprocess.CompletedProcess[str]:
     """Run ``git [-C repo] <hardening> args``; raise :class:`WorkspaceUnavailable` on failure.
 
+    ``protocols``: the transports this call may use (``GIT_ALLOW_PROTOCOL``; ``""``: none).
     ``user_credentials`` (pushing only): the user's global git config and credential helper
     are used; hooks, transports and every other setting stay hardened.
     """
-    cmd = ["git"] + (["-C", str(repo)] if repo is not None else [])
-    for setting in HARDENING:
-        if not (user_credentials and setting in PUSH_RELAXED):
-            cmd += ["-c", setting]
     try:
         proc = subprocess.run(
-            [*cmd, *args],
+            [*command(repo, user_credentials=user_credentials), *args],
             input=stdin,
             capture_output=True,
             text=True,
             timeout=timeout,
-            env=_env(user_credentials=user_credentials),
+            env=_env(user_credentials=user_credentials, protocols=protocols),
         )
     except subprocess.TimeoutExpired:
         raise WorkspaceUnavailable(
@@ -127,19 +155,11 @@ def check_branch(name: str, *, field: str = "branch") -> str:
     return name
 
 
-def _private(host: str) -> str | None:
-    try:
-        addrs = {ipaddress.ip_address(host.strip("[]"))}
-    except ValueError:
-        try:
-            infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
-        except OSError:
-            return None  # unresolvable: git reports it
-        addrs = {ipaddress.ip_address(str(i[4][0]).split("%")[0]) for i in infos}
-    for a in addrs:
-        if a.is_loopback or a.is_private or a.is_link_local or a.is_unspecified or a.is_reserved:
-            return f"{host} resolves to {a}, a loopback/private address"
-    return None
+def _ssh_host(source: str) -> str | None:
+    """The host of an ``ssh://`` or ``user@host:path`` URL."""
+    if "://" in source:
+        return urlsplit(source).hostname
+    return source.split("@", 1)[1].split(":", 1)[0] if "@" in source else None
 
 
 def check_source(
@@ -147,8 +167,8 @@ def check_source(
 ) -> str:
     """The clone source to use for ``source``, or :class:`InvalidInput` saying why not.
 
-    Accepted: ``https://`` URLs (not to loopback/private addresses unless ``allow_private``),
-    ``ssh://`` and ``user@host:path`` URLs, and local paths (or ``file://``) whose real path
+    Accepted: ``https://``, ``ssh://`` and ``user@host:path`` URLs whose host is no
+    special-purpose address (:mod:`fleet.adapters.addresses`; unless ``allow_private``), and local paths (or ``file://``) whose real path
     lies under one of ``local_roots``. Nothing that starts with ``-``.
     """
 
@@ -162,11 +182,15 @@ def check_source(
     if scheme == "https":
         if not parts.hostname:
             raise bad(f"{source[:80]!r} has no host")
-        why = None if allow_private else _private(parts.hostname)
+        why = None if allow_private else host_problem(parts.hostname)
         if why:
             raise bad(why + "; local services are not repository sources")
         return source
     if scheme == "ssh" or (not scheme and _SCP.match(source) and not source.startswith("/")):
+        host = _ssh_host(source)
+        why = None if allow_private or not host else host_problem(host)
+        if why:
+            raise bad(why + "; local services are not repository sources")
         return source
     if scheme and scheme != "file":
         raise bad(f"scheme {scheme!r} is not allowed; use https://, ssh:// or a local path")
@@ -184,14 +208,34 @@ def check_source(
 
 
 # ----------------------------------------------------------------------------- operations
-def clone(source: str, dest: Path, *, base: str | None = None) -> None:
+def clone(
+    source: str,
+    dest: Path,
+    *,
+    base: str | None = None,
+    max_bytes: int = MAX_BYTES,
+    max_files: int = MAX_FILES,
+    max_depth: int = MAX_DEPTH,
+) -> None:
     """Clone ``source`` into the new directory ``dest`` (local sources through the file transport,
-    so links inside the source's ``.git`` are not followed)."""
+    so links inside the source's ``.git`` are not followed) and check it out, but only once its
+    tree is measured within the limits (:func:`fleet.adapters.git_tree.check_tree`).
+
+    Raises:
+        WorkspaceUnavailable: the clone failed, or the tree is over a limit (nothing checked out).
+    """
+    from fleet.adapters.git_tree import check_owned, check_tree
+
     local = source.startswith("/")
-    args = ["clone", "--quiet", "--no-hardlinks", "--no-recurse-submodules"]
+    if local and os.path.isdir(source):  # else git says what is wrong with it
+        check_owned(source)
+    args = ["clone", "--quiet", "--no-checkout", "--no-hardlinks", "--no-recurse-submodules"]
     args += ["--no-local"] if local else []
     args += ["--branch", check_branch(base, field="branch")] if base else []
-    git(None, *args, "--", source, str(dest))
+    scheme = "file" if local else ("https" if source.lower().startswith("https://") else "ssh")
+    git(None, *args, "--", source, str(dest), protocols=scheme)
+    check_tree(dest, "HEAD", max_bytes=max_bytes, max_files=max_files, max_depth=max_depth)
+    git(dest, "checkout", "--quiet", "--force", "HEAD", protocols="")
 
 
 def checkout_new(ws: Path, branch: str) -> None:
@@ -265,26 +309,36 @@ def diff(ws: str | Path, base: str, commit: str) -> str:
         if not re.fullmatch(r"[0-9a-f]{7,64}", rev):
             raise InvalidInput(what="diff", field="commit", problem=f"{rev!r} is not a commit id")
     return git(
-        ws, "diff", "--no-ext-diff", "--no-textconv", "--no-color", base, commit, "--"
-    ).stdout
+        ws, "diff", "--no-ext-diff", "--no-textconv", "--no-color", base, commit, "--",
+        protocols="",
+    ).stdout  # fmt: skip
 
 
 def deliver_branch(target: str | Path, ws: Path, ws_branch: str, branch: str) -> str:
     """Make ``branch`` in the user's repository ``target`` point at ``ws_branch`` of ``ws``.
 
-    Only a ref is written (``git fetch`` into ``refs/heads/<branch>``): the user's checked-out
-    branch, index and working tree are never touched, and git itself refuses to move a branch
-    that is checked out there. Returns the delivered commit.
+    The commit's objects are copied in without a transport (:func:`git_tree.copy_commit`), so
+    nothing in ``target``'s config (URL rewrites, command transports, remotes, alternate-refs
+    commands) is consulted; then only a ref is written (``git branch --force``): the user's
+    checked-out branch, index and working tree are never touched, and git refuses to move a
+    branch that is checked out there. Returns the delivered commit.
 
     Raises:
-        WorkspaceUnavailable: the fetch failed (e.g. ``branch`` is checked out in ``target``).
+        WorkspaceUnavailable: ``target`` is not the fleet's user's (:func:`git_tree.check_owned`),
+            or a git step failed (e.g. ``branch`` is checked out in ``target``).
     """
+    from fleet.adapters.git_tree import check_owned, copy_commit
+
     check_branch(branch)
     check_branch(ws_branch, field="workspace branch")
-    refspec = f"+refs/heads/{ws_branch}:refs/heads/{branch}"
-    git(target, "fetch", "--quiet", "--no-tags", "--no-write-fetch-head", "--", str(ws), refspec)
+    check_owned(target)
+    commit = git(
+        ws, "rev-parse", "--verify", "--end-of-options", f"refs/heads/{ws_branch}^{{commit}}"
+    ).stdout.strip()
+    copy_commit(ws, target, commit)
+    git(target, "branch", "--quiet", "--force", "--no-track", "--", branch, commit, protocols="")
     return git(
-        target, "rev-parse", "--verify", "--end-of-options", f"refs/heads/{branch}"
+        target, "rev-parse", "--verify", "--end-of-options", f"refs/heads/{branch}", protocols=""
     ).stdout.strip()
 
 
@@ -292,7 +346,7 @@ def branch_commit(repo: str | Path, branch: str) -> str | None:
     """The commit ``refs/heads/<branch>`` of ``repo`` points at (None: no such branch)."""
     check_branch(branch)
     done = git(repo, "rev-parse", "--verify", "--quiet", "--end-of-options", f"refs/heads/{branch}",
-               check=False)  # fmt: skip
+               check=False, protocols="")  # fmt: skip
     return done.stdout.strip() or None
 
 
@@ -314,41 +368,6 @@ def check_remote(remote: str, *, allow_private: bool = False) -> str:
     if scheme not in ("https", "ssh") and not (not scheme and _SCP.match(remote)):
         raise bad(f"{remote[:80]!r}: push to a remote name, an https:// or an ssh URL")
     return check_source(remote, local_roots=(), allow_private=allow_private)
-
-
-def push(repo: str | Path, remote: str, branch: str, *, timeout: float = 300.0) -> str:
-    """Push ``refs/heads/<branch>`` of ``repo`` to the same branch of ``remote`` (a name
-    configured in ``repo``, or a URL), with the user's own credentials; git's summary line.
-
-    Never forced: an existing remote branch that is not an ancestor makes git refuse.
-
-    Raises:
-        InvalidInput: ``remote`` or ``branch`` is refused (:func:`check_remote`).
-        WorkspaceUnavailable: the push failed (unknown remote, rejected, no credentials).
-    """
-    check_branch(branch)
-    remote = check_remote(remote, allow_private=True)
-    if _REMOTE_NAME.match(remote):
-        names = git(repo, "remote").stdout.split()
-        if remote not in names:
-            raise WorkspaceUnavailable(
-                source=str(repo), reason=f"no remote named {remote!r} (remotes: {names or 'none'})"
-            )
-    ref = f"refs/heads/{branch}"
-    done = git(
-        repo,
-        "push",
-        "--porcelain",
-        "--no-verify",
-        "--no-recurse-submodules",
-        "--",
-        remote,
-        f"{ref}:{ref}",
-        timeout=timeout,
-        user_credentials=True,
-    )
-    lines = [ln for ln in done.stdout.splitlines() if ref in ln]
-    return lines[-1].strip() if lines else f"pushed {ref}"
 
 
 def set_branch(ws: Path, branch: str, commit: str) -> None:

@@ -3,8 +3,9 @@
 Read-only on the repository: files are read with ``git cat-file`` (no filters, no textconv)
 and a patch is checked against the commit's tree in a throw-away index (``git apply --cached
 --check``), which is what applying it to a clean checkout of that commit would do. Hooks and
-fsmonitor are disabled and global/system config is ignored (``git_host``'s hardening): the
-repository is hostile input.
+fsmonitor are disabled, global/system config is ignored and no transport is allowed (no lazy
+fetch from a promisor remote the repository names): ``git_host``'s hardening, the repository
+is hostile input. Only a repository the fleet's user owns is read (``git_tree.check_owned``).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import tempfile
 from pathlib import Path
 
 from fleet.adapters.git_host import HARDENING, _env
+from fleet.adapters.git_tree import check_owned
 from fleet.contracts import Patch
 from fleet.errors import WorkspaceUnavailable
 from fleet.workspace import change_problem
@@ -29,10 +31,14 @@ class GitRepo:
 
     def __init__(self, path: str | Path) -> None:
         self.path = str(path)
+        self._owned = False
 
     def _git(
         self, *args: str, stdin: str | None = None, env: dict[str, str] | None = None
     ) -> subprocess.CompletedProcess[str]:
+        if not self._owned:  # once: raises WorkspaceUnavailable for another user's repository
+            check_owned(self.path)
+            self._owned = True
         return subprocess.run(
             ["git", *SAFE, "-C", self.path, *args],
             input=stdin,
@@ -40,7 +46,7 @@ class GitRepo:
             text=True,
             timeout=60,
             errors="replace",
-            env={**_env(), **(env or {})},
+            env={**_env(protocols=""), **(env or {})},
         )
 
     def commit(self, ref: str = "HEAD") -> str:
@@ -91,8 +97,8 @@ class GitRepo:
                 continue
             meta, path = entry.split("\t", 1)
             mode, kind, sha, size = meta.split()
-            if kind != "blob" or mode not in ("100644", "100755"):
-                continue
+            if kind != "blob" or mode not in ("100644", "100755") or not size.isdigit():
+                continue  # a link, a submodule, a missing object ("-" or "BAD" for its size)
             if int(size) > min(max_bytes, budget):
                 continue
             budget -= int(size)
@@ -104,7 +110,7 @@ class GitRepo:
             input="".join(f"{sha}\n" for _, sha in wanted).encode(),
             capture_output=True,
             timeout=120,
-            env=_env(),
+            env=_env(protocols=""),
         ).stdout
         out: dict[str, str] = {}
         pos = 0

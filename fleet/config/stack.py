@@ -127,6 +127,22 @@ class CouncilSpec(Schema):
     )
 
 
+class DeliveryConfig(Schema):
+    """Where a story's opt-in push (``Story.push``) may go besides the repository's own remotes."""
+
+    push_urls: tuple[str, ...] = Field(
+        (),
+        description="URL prefixes a story may push to although the repository has no such "
+        "remote (a prefix ending in / or :, or an exact URL: https://git.example.com/team/); "
+        "empty: only the repository's own remotes",
+    )
+    push_private: bool = Field(
+        False,
+        description="allow pushing to special-purpose addresses (loopback, private, link-local, "
+        "shared 100.64.0.0/10 and the rest of the IANA registries): an internal git server",
+    )
+
+
 class FleetConfig(Schema):
     """Schema of fleet.yaml: the embedded single-machine stack (ports, data directory, limits)."""
 
@@ -143,3 +159,6 @@ class FleetConfig(Schema):
     sandbox: SandboxConfig = Field(SandboxConfig(), description="the sandbox backend")
     limits: Limits = Field(Limits(), description="retention, TTL and size limits")
     council: CouncilSpec = Field(CouncilSpec(), description="the councils' members and rounds")
+    delivery: DeliveryConfig = Field(
+        DeliveryConfig(), description="where delivered branches may be pushed"
+    )

@@ -138,14 +138,15 @@ def test_a_failed_push_is_recorded_and_the_delivery_stands(world, tmp_path):
 def test_push_uses_the_users_own_git_config(world, tmp_path, monkeypatch):
     """Credentials come from the user's git (global config: credential helper, url rewrites;
     ssh agent): here a ``url.insteadOf`` in ``~/.gitconfig`` proves that config is read for a
-    push, while every other host git call still ignores it."""
+    push to a remote of the repository, while every other host git call still ignores it."""
     home = tmp_path / "home"
     home.mkdir()
     alias = "https://git.example.invalid/team/calc.git"
     (home / ".gitconfig").write_text(f'[url "{world["server"]}"]\n\tinsteadOf = {alias}\n')
     monkeypatch.setenv("HOME", str(home))
+    _git(world["user"], "remote", "add", "team", alias)
     facts = deliver(
-        "s4", str(world["user"]), _reports(world["ws"]), data_dir=tmp_path / "d", push=alias
+        "s4", str(world["user"]), _reports(world["ws"]), data_dir=tmp_path / "d", push="team"
     )
     assert facts["pushed"] is True, facts
     assert _ref(world["server"], "refs/heads/fleet/s4") == facts["commit"]

@@ -1,5 +1,5 @@
 """A story's ``repo``, ``branch`` and ``push`` are hostile: no git option injection, no command
-transports, no local paths outside the configured roots, no loopback/private services over https,
+transports, no local paths outside the configured roots, no special-purpose addresses (loopback, private...),
 no credentials carried in a push URL."""
 
 from __future__ import annotations
@@ -112,7 +112,7 @@ def test_https_to_loopback_or_private_addresses_is_refused(runner):
             f"http://127.0.0.1:{port}/x.git",
             "http://example.com/x.git",
         ):
-            with pytest.raises(InvalidInput, match="loopback/private|scheme 'http'"):
+            with pytest.raises(InvalidInput, match="special-purpose address|scheme 'http'"):
                 runner.execute(url, {"m.py": "X = 2\n"}, branch="fleet/x")
     finally:
         server.shutdown()
