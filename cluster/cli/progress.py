@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -10,6 +11,20 @@ from pydantic import ValidationError
 from fleet import events
 from fleet.contracts import FleetEvent
 from fleet.errors import InvalidInput
+
+ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")  # Ray colours its error texts for a terminal
+RAISED = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Unavailable|Lost|Exceeded|Died)\b.*:")
+
+
+def plain(text: str, limit: int = 200) -> str:
+    """An error text as one readable line: colour codes dropped, and of a remote traceback (a
+    Ray task error) its last ``Type: message`` line, which says what went wrong."""
+    text = ANSI.sub("", str(text))
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    if "Traceback" in text or "ray::" in text:
+        raised = [ln for ln in lines if RAISED.match(ln)]
+        lines = raised[-1:] or lines[:1]
+    return " ".join(" ".join(lines).split())[:limit]
 
 
 def _scored(e: events.StoryScored) -> str:
@@ -31,7 +46,7 @@ LINES: dict[str, Callable[[Any], str]] = {
     "story.created": lambda e: f"story {e.story_id} created: {e.payload.title}",
     "story.scored": _scored,
     "story.transition": lambda e: f"==> {e.from_} -> {e.to} ({e.name})",
-    "story.parked": lambda e: f"  || parked at {e.gate}: {e.reason}",
+    "story.parked": lambda e: f"  || parked at {e.gate}: {plain(e.reason, 500)}",
     "story.approved": lambda e: f"  PO {'approved' if e.approved else 'REJECTED'} {e.gate}",
     "task.planned": lambda e: f"  task {e.payload.id} ({e.payload.role}): {e.payload.description}",
     "deliberation.started": lambda e: (
@@ -50,7 +65,9 @@ LINES: dict[str, Callable[[Any], str]] = {
     "council.quorum_lost": lambda e: (
         f"  !! council {e.deliberation_id} lost its quorum in round {e.round} "
         f"({e.present} of {e.quorum} needed answered)"
-        + "".join(f"\n     {k}: {v[:200]}" for k, v in (getattr(e, "failures", None) or {}).items())
+        + "".join(
+            f"\n     {k}: {plain(v)}" for k, v in (getattr(e, "failures", None) or {}).items()
+        )
     ),
     "sandbox.run": lambda e: f"    sandbox {' '.join(e.argv[:4])}: {e.payload.status}",
     "workspace.report": _workspace,
@@ -60,7 +77,7 @@ LINES: dict[str, Callable[[Any], str]] = {
     "model.fallback": lambda e: (
         f"  !! model {e.from_} failed, falling back to {e.to} ({e.role}): {e.reason}"
     ),
-    "model.error": lambda e: f"  !! MODEL ERROR ({e.role}, {e.model}): {e.reason}",
+    "model.error": lambda e: f"  !! MODEL ERROR ({e.role}, {e.model}): {plain(e.reason, 500)}",
     "budget.exceeded": lambda e: f"  budget spent: {e.scope}: {e.spent:g} of {e.limit:g} {e.unit}",
     "story.done": lambda e: f"story finished: {e.outcome}",
 }

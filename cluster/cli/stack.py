@@ -4,15 +4,27 @@ Exit codes: ``up`` 0 when the stack is up and healthy, 1 when it started but a
 health check failed, 2 on an error (port in use, a server did not start);
 ``status`` 0 healthy, 1 stopped or unhealthy; ``down`` 0 whether or not
 anything was running (it says which), 2 if a process would not stop.
+
+``status`` tells a part that runs but does not answer (hung) from one that is stopped: a
+storage server that accepts connections and replies to nothing, and apps whose gateway answers
+but is not healthy (storage down) or accepts and never answers, are *running*, with the failed
+check and a ``state`` line saying what is wrong.
 """
 
 from __future__ import annotations
 
 import argparse
+import http.client
+import json
+import urllib.error
+import urllib.request
 
 from cluster import local
-from cluster.fleet_apps import check_model, stack_apps
+from cluster.fleet_apps import FleetApps, check_model, gateway_url, stack_apps
+from fleet.config import FleetConfig
 from fleet.settings import fleet_config
+
+PROBE_S = 3.0  # how long a part may take to answer before it counts as not answering
 
 
 def _up(args: argparse.Namespace) -> int:
@@ -43,8 +55,58 @@ def _down(args: argparse.Namespace) -> int:
 def _status(args: argparse.Namespace) -> int:
     cfg = fleet_config()
     st = local.status(cfg, extra=stack_apps(cfg, deploy=False))
+    _hung_storage(st, cfg)
+    _unhealthy_apps(st, cfg)
     print(st.render())
     return 0 if st.healthy else 1
+
+
+def _hung_storage(st: local.StackStatus, cfg: FleetConfig) -> None:
+    """A storage server that is ours and alive but replies to nothing is running (hung)."""
+    part = next((p for p in st.parts if p.name == local.GraphComponent.name), None)
+    if part is None or part.running:
+        return
+    pid = local.GraphComponent(cfg).server.hung_pid(tries=1, timeout=PROBE_S)
+    if pid is None:
+        return
+    part.running, part.pid = True, pid
+    part.checks = {"redis PING": False}
+    part.where["state"] = (
+        f"HUNG: accepts connections but replied to nothing in {PROBE_S:g} s "
+        "(`fleet up` replaces it, on its data)"
+    )
+
+
+def _unhealthy_apps(st: local.StackStatus, cfg: FleetConfig) -> None:
+    """Apps whose gateway answers (unhealthy) or accepts and never answers are running."""
+    part = next((p for p in st.parts if p.name == FleetApps.name), None)
+    if part is None or part.running:
+        return
+    state = _gateway_state(gateway_url(cfg))
+    if state is not None:
+        part.running = True
+        part.where["state"] = state
+
+
+def _gateway_state(url: str) -> str | None:
+    """What the gateway's /healthz says when it is not healthy; None when nothing listens."""
+    try:
+        with urllib.request.urlopen(f"{url}/healthz", timeout=PROBE_S) as resp:
+            body = resp.read(2000)
+    except urllib.error.HTTPError as exc:
+        return f"the gateway answers HTTP {exc.code} to /healthz (not deployed, or restarting)"
+    except (OSError, http.client.HTTPException) as exc:
+        if isinstance(exc, TimeoutError) or isinstance(getattr(exc, "reason", None), TimeoutError):
+            return f"the gateway accepts connections but answered nothing in {PROBE_S:g} s"
+        return None  # refused: nothing listens, the apps are stopped
+    try:
+        health = json.loads(body)
+    except ValueError:
+        health = None
+    if not isinstance(health, dict):
+        return "the gateway answers /healthz with something else than its health"
+    down = [k for k in ("redis", "orchestrator") if health.get(k) is False]
+    return f"the gateway answers: {health.get('status')} ({', '.join(down) or '?'} not ok)"
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

@@ -89,3 +89,33 @@ def test_uninteresting_unknown_and_malformed_frames_print_nothing():
     )
     assert describe({"type": "other.thing", "id": "x", "story_id": "s", "at_ms": 0}) is None
     assert describe({**usage, "type": "story.parked"}) is None  # no gate: not readable, no crash
+
+
+RAY_ERROR = (
+    "\x1b[36mray::AgentActor.propose()\x1b[39m (pid=4242, ip=127.0.0.1, actor_id=ab12)\n"
+    '  File "/work/actors/agent.py", line 88, in propose\n'
+    "    raise StorageUnavailable(what='event log', reason='Timeout reading from socket')\n"
+    "fleet.errors.StorageUnavailable: event log unavailable: Timeout reading from socket"
+)
+
+
+def test_a_ray_error_in_a_quorum_lost_line_is_its_cause_without_colour_codes():
+    event = make_event(
+        "s1",
+        "council.quorum_lost",
+        clock=FakeClock(),
+        data={
+            "deliberation_id": "d1", "round": 1, "present": 1, "quorum": 2,
+            "failures": {"1:propose:qa-1": RAY_ERROR},
+        },
+    )  # fmt: skip
+    assert describe(_wire(event)) == (
+        "  !! council d1 lost its quorum in round 1 (1 of 2 needed answered)\n"
+        "     1:propose:qa-1: fleet.errors.StorageUnavailable: event log unavailable: "
+        "Timeout reading from socket"
+    )
+    parked = make_event(
+        "s1", "story.parked", clock=FakeClock(), data={"gate": "error", "reason": RAY_ERROR}
+    )
+    line = describe(_wire(parked))
+    assert line is not None and "\x1b" not in line and line.endswith("Timeout reading from socket")
