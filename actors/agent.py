@@ -19,10 +19,10 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from actors.builder import NAMESPACE, ActorOptions, build, lookup
+from actors.parts import patch_tools
 from fleet.config import RolesConfig, load
 from fleet.contracts import ContextPack, Proposal
 from fleet.council import Brief, Member, mix, wire
-from fleet.council.patching import PatchTools
 from fleet.errors import NotFound, UserError
 from fleet.ledger import UsageLedger
 from fleet.ports import ChatModel, EventLog
@@ -80,16 +80,8 @@ class RoleAgent:
         log = event_log_factory() if event_log_factory else None
         self.ledger = UsageLedger(models, event_log=log)
         base = chat_model_factory() if chat_model_factory else None
-        self.models = RoleModels(
-            models,
-            role,
-            model=model,
-            base=base,
-            llm_base_url=llm_base_url,
-            ledger=self.ledger,
-            event_log=log,
-            actor=f"agent:{agent_id}",
-        )
+        self.models = RoleModels(models, role, model=model, base=base, llm_base_url=llm_base_url,
+                                 ledger=self.ledger, event_log=log, actor=f"agent:{agent_id}")  # fmt: skip
         self._member_kwargs: dict[str, Any] = {
             "temperature": temperature,
             "seed": mix(agent_id) if seed is None else seed,
@@ -107,13 +99,8 @@ class RoleAgent:
             if found is not None:
                 self._members.move_to_end(story_id)
                 return found
-            found = Member(
-                self.agent_id,
-                self.role,
-                self.spec,
-                self.models.for_story(story_id),
-                **self._member_kwargs,
-            )
+            model = self.models.for_story(story_id)
+            found = Member(self.agent_id, self.role, self.spec, model, **self._member_kwargs)
             self._members[story_id] = found
             while len(self._members) > MAX_STORIES:
                 old_story, old = self._members.popitem(last=False)
@@ -123,14 +110,9 @@ class RoleAgent:
             return found
 
     def _context(
-        self,
-        story_id: str,
-        role: str,
-        phase: str,
-        task_id: str | None,
-        repo: str | None = None,
-        ref: str | None = None,
-    ) -> ContextPack:
+        self, story_id: str, role: str, phase: str, task_id: str | None,
+        repo: str | None = None, ref: str | None = None,
+    ) -> ContextPack:  # fmt: skip
         import ray
 
         service = lookup(self._context_service or "", self._namespace)
@@ -142,9 +124,7 @@ class RoleAgent:
     def _safe(fn: Callable[..., Any], *args: Any) -> Any:
         try:
             return fn(*args)
-        except (
-            Exception
-        ) as exc:  # returned, not raised: the council drops this member for the phase
+        except Exception as exc:  # returned, not raised: the council drops it for the phase
             return exc
 
     def propose(self, brief: Brief) -> Any:
@@ -186,14 +166,6 @@ class RoleAgent:
 
     def ping(self) -> str:
         return self.agent_id
-
-
-def patch_tools() -> PatchTools:
-    """``write_patch`` over the host's git view of a local repository (``GitRepo``)."""
-    from fleet.adapters.git_repo import GitRepo
-    from fleet.agents import write_patch
-
-    return PatchTools(write_patch=write_patch, repo=GitRepo)
 
 
 def spawn_agent(

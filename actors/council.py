@@ -17,7 +17,7 @@ import ray
 
 from actors.agent import agent_actor_name
 from actors.builder import NAMESPACE, ActorOptions, build, lookup
-from fleet.contracts import Deliberation, TaskResult, TaskSpec
+from fleet.contracts import Deliberation
 from fleet.council import Call, Council, DeliberationRequest, wire
 from fleet.council.engine import Evidencer
 from fleet.council.local import PhaseTimeout
@@ -26,46 +26,6 @@ from fleet.fakes import SystemClock
 from fleet.ports import EventLog, Sandbox
 
 log = logging.getLogger(__name__)
-
-
-class SupervisorSandbox:
-    """The Sandbox port over a named sandbox supervisor actor (``actors/sandbox.py``)."""
-
-    def __init__(self, name: str, namespace: str = NAMESPACE) -> None:
-        self.name, self.namespace = name, namespace
-
-    def run(self, spec: TaskSpec) -> TaskResult:
-        handle = lookup(self.name, self.namespace)
-        if handle is None:
-            from fleet.errors import SandboxUnavailable
-
-            raise SandboxUnavailable(
-                backend=f"actor {self.name}", reason="no such actor is running"
-            )
-        return ray.get(handle.run.remote(spec))
-
-
-def supervised_evidence(
-    supervisor: str,
-    *,
-    namespace: str = NAMESPACE,
-    root: str,
-    concurrency: int | None = None,
-    envs_root: str | None = None,
-) -> Any:
-    """Evidence runs through the named sandbox supervisor (parallel up to its concurrency), in
-    the target environments under ``envs_root`` (the workspace runner's root: built once)."""
-    from fleet.adapters.evidence import SandboxEvidence
-
-    if concurrency is None:
-        handle = lookup(supervisor, namespace)
-        concurrency = ray.get(handle.check_health.remote())["concurrency"] if handle else 2
-    return SandboxEvidence(
-        SupervisorSandbox(supervisor, namespace),
-        root=root,
-        concurrency=concurrency,
-        envs_root=envs_root,
-    )
 
 
 class CouncilActor:

@@ -42,13 +42,13 @@ def default_services(settings: OrchestratorSettings, log: EventLog) -> Services:
     workspace runner, rigor gate."""
     rigor = load("rigor.yaml")
     executor = WorkspaceExecutor(settings, log)
-    council = RayCouncil(settings, log)
+    council = RayCouncil(settings, log, sources=executor.sources)  # one clone per story
     return Services(
         score=partial(score_story, threshold=settings.dor_threshold),
         plan=team_plan(settings, council) if settings.plan_by_team else plan_from_criteria,
         council=council,
         executor=executor,
-        gate=partial(_gate, config=rigor),
+        gate=partial(_gate, config=rigor),  # reports the executor did not judge (doubles)
         document=summary_docs,
         deliver=executor.deliver,
         admit=executor.admit,

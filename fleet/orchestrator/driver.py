@@ -7,6 +7,7 @@ crash the same decision is taken again and re-emitting a fact is a no-op.
 
 from __future__ import annotations
 
+import inspect
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -18,7 +19,7 @@ from fleet.events import make_event
 from fleet.lifecycle import Lifecycle
 from fleet.orchestrator import decide as d
 from fleet.orchestrator.services import Execution, Services, winner_of
-from fleet.orchestrator.view import StoryView, fold
+from fleet.orchestrator.view import StoryView, apply, fold
 from fleet.outage import storage_cause
 from fleet.ports import Clock, EventLog
 
@@ -28,6 +29,16 @@ RETRY_WAIT_S = 1.0  # times the attempt number: a flapping dependency gets a mom
 
 
 COUNCILS = 3  # a council that lost quorum (its members' model died) is convened again, twice
+
+
+def with_view(port: Callable[..., Any], view: StoryView) -> dict[str, Any]:
+    """``{"view": view}`` for a port that takes the folded timeline (the build pipeline's), so it
+    never re-reads the story; nothing for one written without it (simple test doubles)."""
+    try:
+        params = inspect.signature(port).parameters.values()
+    except (TypeError, ValueError):
+        return {}
+    return {"view": view} if any(p.name == "view" for p in params) else {}
 
 
 def deliberation_id(story_id: str, task_id: str, attempt: int, convened: int = 0) -> str:
@@ -168,7 +179,10 @@ class StoryDriver:
         elif isinstance(step, d.Judge):
             for task in step.tasks:
                 report = view.reports[(task.id, step.attempt)]
-                gate = self.services.gate(report, story.rigor)
+                # the build step judged the report already when it decided the commit
+                gate = view.judged.get((task.id, step.attempt)) or self.services.gate(
+                    report, story.rigor
+                )
                 self.emit(
                     "gate.result",
                     payload=gate,
@@ -184,7 +198,9 @@ class StoryDriver:
         elif isinstance(step, d.Finish):
             if step.outcome == "done" and self.services.deliver is not None:
                 # idempotent: the same ref and file again after a crash, the same event id
-                self.emit("story.delivered", data=self.services.deliver(story), key="final")
+                deliver = self.services.deliver
+                facts = deliver(story, **with_view(deliver, view))
+                self.emit("story.delivered", data=facts, key="final")
             self.emit(
                 "story.done", data={"outcome": step.outcome, "state": view.state}, key="final"
             )
@@ -237,9 +253,9 @@ class StoryDriver:
         for convened in range(COUNCILS):
             did = deliberation_id(story.id, task.id, attempt, convened)
             try:
-                deliberation = self.services.council.deliberate(
-                    story, task, deliberation_id=did, attempt=attempt, findings=findings
-                )
+                council = self.services.council.deliberate
+                deliberation = council(story, task, deliberation_id=did, attempt=attempt,
+                                       findings=findings, **with_view(council, view))  # fmt: skip
             except QuorumLost as lost:
                 if (down := self.storage_down(lost)) is not None:
                     raise down from lost  # its members could not write: wait for storage
@@ -258,16 +274,17 @@ class StoryDriver:
         self, story: Story, view: StoryView, task: Any, attempt: int, findings: list[str]
     ) -> None:
         deliberation = self.deliberate(story, view, task, attempt, findings)
-        with self._workspace_lock:
-            result = self.services.executor.execute(
-                story, task, winner_of(deliberation), attempt=attempt
+        execute = self.services.executor.execute
+        with self._workspace_lock:  # the view gains each committed run: the next builds on it
+            result = execute(story, task, winner_of(deliberation), attempt=attempt,
+                             **with_view(execute, view))  # fmt: skip
+            report, extra = (
+                (result.report, result.data) if isinstance(result, Execution) else (result, {})
             )
-        report, extra = (
-            (result.report, result.data) if isinstance(result, Execution) else (result, {})
-        )
-        self.emit(
-            "workspace.report",
-            payload=report,
-            data={**extra, "task_id": task.id, "attempt": attempt},
-            key=f"{task.id}:a{attempt}",
-        )
+            event = self.emit(
+                "workspace.report",
+                payload=report,
+                data={**extra, "task_id": task.id, "attempt": attempt},
+                key=f"{task.id}:a{attempt}",
+            )
+            apply(view, view.last_entry, event)

@@ -110,13 +110,44 @@ def implement(
         PatchFailed: the model's edits never applied (after one correction).
         ModelUnavailable / BudgetExceeded: from the model.
     """
-    if winner is not None and winner.patch is not None:
-        if winner.patch.base_commit == base_commit:
-            return winner.patch
-        # The base moved (a parallel task committed first): the same diff, if it still applies.
-        moved = winner.patch.model_copy(update={"base_commit": base_commit})
-        if check is not None and check.check(moved) is None:
-            return moved
+    chosen = reusable(winner, base_commit=base_commit, check=check)
+    if chosen is not None:
+        return chosen
+    return author(chat, context, story, task, winner, files, findings, base_commit=base_commit,
+                  check=check, seed=seed, max_tokens=max_tokens)  # fmt: skip
+
+
+def reusable(
+    winner: Proposal | None, *, base_commit: str, check: PatchChecker | None
+) -> Patch | None:
+    """The council's winning patch when it applies on ``base_commit`` (None: the model writes
+    the change): on the same base as it is, else moved there if it still applies."""
+    if winner is None or winner.patch is None:
+        return None
+    if winner.patch.base_commit == base_commit:
+        return winner.patch
+    # The base moved (a parallel task committed first): the same diff, if it still applies.
+    moved = winner.patch.model_copy(update={"base_commit": base_commit})
+    if check is not None and check.check(moved) is None:
+        return moved
+    return None
+
+
+def author(
+    chat: ChatModel,
+    context: ContextPack | str,
+    story: Story,
+    task: Task,
+    winner: Proposal | None,
+    files: Mapping[str, str],
+    findings: Sequence[str],
+    *,
+    base_commit: str,
+    check: PatchChecker | None = None,
+    seed: int = 0,
+    max_tokens: int = 1024,
+) -> Patch:
+    """The model writes the change for ``task`` from ``context`` (see :func:`implement`)."""
     messages = author_messages(
         context, instruction=instruction(story, task, winner, findings, files), system=SYSTEM
     )

@@ -9,6 +9,7 @@ reads the same view. Events are read as their typed models (:func:`fleet.events.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -70,6 +71,12 @@ class StoryView:
     decided: set[str] = field(default_factory=set)  # task ids with a decision
     decisions: int = 0
     gate_events: int = 0
+    # the facts of every workspace.report (workspace, branch, commit, ...), oldest first
+    workspaces: list[dict[str, Any]] = field(default_factory=list)
+    # gate results the build step recorded with its reports (judged once, where it committed)
+    judged: dict[tuple[str, int], GateResult] = field(default_factory=dict)
+    # councils that lost quorum (their ids) and the PO's approvals of the error gate (None), in order
+    quorum_log: list[str | None] = field(default_factory=list)
 
     @property
     def loopbacks(self) -> int:
@@ -105,6 +112,25 @@ class StoryView:
                 out.extend(f"{task_id}: {x}" for x in rest[: max(0, 4 - len(failed))])
         return out
 
+    def source(self) -> tuple[str, str] | None:
+        """The latest committed workspace of the story (path, branch): the next task builds on it."""
+        for data in reversed(self.workspaces):
+            if data.get("commit"):
+                return str(data["workspace"]), str(data["branch"])
+        return None
+
+    def council_retries(self, deliberation_id: str) -> int:
+        """How many times the PO approved the ``error`` gate after this task attempt's council lost
+        its quorum: each approval asks for a fresh council (new id, new seeds) instead of the
+        checkpointed ``quorum_lost``, which would otherwise be re-raised forever."""
+        lost, n = False, 0
+        for entry in self.quorum_log:
+            if entry is not None:
+                lost = lost or entry.startswith(deliberation_id)
+            elif lost:
+                n, lost = n + 1, False
+        return n
+
 
 def _created(view: StoryView, e: Any) -> None:
     view.story = e.payload
@@ -138,6 +164,8 @@ def _approved(view: StoryView, e: ev.StoryApproved) -> None:
         view.comments.append(e.comment)
     if e.gate == "blocked" and e.approved:
         view.extra_attempts += 1
+    if e.gate == "error" and e.approved:
+        view.quorum_log.append(None)
     if view.parked and view.parked.gate == e.gate:
         view.parked = None
 
@@ -173,6 +201,16 @@ def _decided(view: StoryView, e: ev.DecisionMade) -> None:
 
 def _report(view: StoryView, e: ev.WorkspaceReported) -> None:
     view.reports[(e.task_id, e.attempt)] = e.payload
+    facts = {**(e.model_extra or {}), "task_id": e.task_id, "attempt": e.attempt}
+    view.workspaces.append(facts)
+    if isinstance(facts.get("gate"), dict):
+        # written by another version: the TEST step judges the report itself
+        with contextlib.suppress(ValueError):
+            view.judged[(e.task_id, e.attempt)] = GateResult.model_validate(facts["gate"])
+
+
+def _quorum_lost(view: StoryView, e: ev.QuorumLost) -> None:
+    view.quorum_log.append(e.deliberation_id)
 
 
 def _gate(view: StoryView, e: ev.GateJudged) -> None:
@@ -204,6 +242,7 @@ _FOLD: dict[str, Callable[[StoryView, Any], None]] = {
     "deliberation.started": _started,
     "council.round_completed": _round,
     "council.result": _result,
+    "council.quorum_lost": _quorum_lost,
     "decision.made": _decided,
     "workspace.report": _report,
     "gate.result": _gate,

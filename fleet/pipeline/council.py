@@ -1,0 +1,100 @@
+"""The council step: QA's evidence suite first, then the developers' patches judged by it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from fleet.contracts import Deliberation, Story, Task
+from fleet.council import DeliberationRequest
+from fleet.council.team import proposers
+from fleet.criteria import task_criteria
+from fleet.orchestrator.view import StoryView
+from fleet.pipeline.ports import Baseline, CouncilRunner, QaTeam, Sources
+from fleet.pipeline.sources import checkout
+from fleet.pipeline.suite import task_suite
+from fleet.ports import Clock, EventLog
+
+# (story, task) -> (member ids, member id -> role): the council for that task
+Members = Callable[[Story, Task], tuple[tuple[str, ...], dict[str, str]]]
+
+
+@dataclass(frozen=True)
+class CouncilOptions:
+    """How a task's council runs (``OrchestratorSettings`` fields of the same names)."""
+
+    rounds: int = 2
+    settle_on_pass: bool = True
+    phase_timeout_s: float = 600.0
+    qa_examples: bool = True
+
+
+@dataclass(frozen=True)
+class CouncilPorts:
+    """What the council step talks to."""
+
+    log: EventLog  # checkpoints (the stored suite) and the council.suite event
+    sources: Sources
+    members: Members
+    qa: Callable[[Sequence[str]], QaTeam]  # the QA team of these member ids
+    baseline: Baseline
+    council: CouncilRunner
+    clock: Clock
+
+
+def deliberate(
+    ports: CouncilPorts,
+    story: Story,
+    task: Task,
+    view: StoryView,
+    *,
+    deliberation_id: str,
+    findings: Sequence[str],
+    options: CouncilOptions,
+) -> Deliberation:
+    """The council's decision on ``task`` of the story in ``view``.
+
+    Raises:
+        BudgetExceeded / QuorumLost: from the council (the driver parks or re-convenes).
+    """
+    text = [task.description]
+    if findings:
+        text += ["The last attempt failed; fix:", *list(findings)[:6]]
+    retry = view.council_retries(deliberation_id)
+    if retry:  # the PO approved the error gate after a lost quorum: a fresh council
+        deliberation_id = f"{deliberation_id}:retry{retry}"
+    members, roles = ports.members(story, task)
+    at = checkout(ports.sources, story, view)
+    suite = task_suite(
+        ports.log,
+        story,
+        task,
+        deliberation_id=deliberation_id,
+        at=at,
+        qa=ports.qa([m for m in members if roles[m] == "qa"]),
+        baseline=ports.baseline,
+        qa_examples=options.qa_examples,
+        clock=ports.clock,
+    )
+    request = DeliberationRequest(
+        id=deliberation_id,
+        story_id=story.id,
+        task_id=task.id,
+        task="\n".join(text),
+        phase="build",
+        members=members,
+        roles=roles,
+        proposers=proposers(members) or members[:1],
+        rounds=options.rounds,
+        settle_on_pass=options.settle_on_pass,
+        phase_timeout_s=options.phase_timeout_s,
+        rule="evidence",
+        seed=retry,
+        suite=suite,
+        source=at.repo.path,
+        base=at.branch,
+        base_commit=at.commit,
+        acceptance=tuple(task_criteria(story, task)),
+        findings=tuple(findings or ())[:6],
+    )
+    return ports.council.run(request)
