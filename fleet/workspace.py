@@ -40,6 +40,12 @@ class WorkspaceOutcome(BaseModel):
     commit: str | None = None
     base_commit: str | None = Field(None, description="the commit the change was applied to")
     failed_tests: tuple[str, ...] = ()
+    test_infra: tuple[str, ...] = Field(
+        (),
+        description="test-infrastructure files the change edits (conftest.py, pytest/coverage "
+        "configuration, markers added to existing tests...): the gate judged the base commit's "
+        "versions; keeping the change's needs the PO's explicit approval",
+    )
 
 
 def path_problem(path: str) -> str | None:

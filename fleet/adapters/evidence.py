@@ -9,7 +9,6 @@ hash and suite digest: a patch proposed again (or by two members) runs once.
 
 from __future__ import annotations
 
-import os
 import sys
 import threading
 import uuid
@@ -18,8 +17,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from xml.etree.ElementTree import ParseError
 
-from fleet.adapters import git_host
-from fleet.adapters.workspace import OUT, WorkspaceRunner, src_layout_args
+from fleet.adapters.workspace import REPO, WorkspaceRunner, src_layout_args
+from fleet.adapters.workspace_fs import fresh_dir, judge_with_base_infra
 from fleet.contracts import (
     TEST_PROCESSES,
     Evidence,
@@ -33,7 +32,6 @@ from fleet.errors import WorkspaceUnavailable
 from fleet.evidence.suite import (
     EvidenceSuite,
     evidence_of,
-    is_harness,
     outcomes,
     patch_hash,
     strip_paths,
@@ -41,7 +39,7 @@ from fleet.evidence.suite import (
 from fleet.ports import Sandbox
 from fleet.workspace import junit_problem
 
-REPORT = f"{OUT}/evidence.xml"
+REPORT = "evidence.xml"
 
 
 class SandboxEvidence:
@@ -155,8 +153,13 @@ class SandboxEvidence:
                 )
             # judged by the repository's own test harness: the candidate's edits there could
             # make its run report passes (they still ship: the gate and the PO see them)
-            if harness := git_host.restore_staged(ws, is_harness):
-                note += f"ignored its edits to the test harness: {', '.join(harness)}. "
+            # (fleet.testinfra: conftest.py, pytest/coverage configuration, start-up files,
+            # plugins the base's configuration loads, markers added to existing tests)
+            if harness := [c.path for c in judge_with_base_infra(ws)]:
+                note += (
+                    "ignored its edits to the test harness (test infrastructure, judged with "
+                    f"the base's versions): {', '.join(harness)}. "
+                )
             if suite.files or suite.probes:
                 self.workspaces.apply(ws, {**suite.files, **suite.probes})
             return self._pytest(pid, ws, digest, suite, ctx, note)
@@ -171,10 +174,10 @@ class SandboxEvidence:
         env = self.workspaces.environment(ws, ctx)
         if env.problem:
             return evidence_of(pid, (), digest=digest, detail=f"{note}{env.problem}"[:600])
-        out = ws / OUT
-        out.mkdir(exist_ok=True)
-        if os.geteuid() == 0:
-            os.chown(out, self.uid, self.uid)
+        # the report's directory: beside the clone (nothing the repository ships can be a link
+        # there), made fresh and randomly named by the host now (nothing can be planted in it)
+        out = fresh_dir(ws.parent, "evidence", uid=self.workspaces.uid)
+        artifact = f"{out.name}/{REPORT}"
         spec = TaskSpec(
             id=f"{pid}:evidence:{uuid.uuid4().hex[:8]}",
             cmd=(
@@ -183,13 +186,14 @@ class SandboxEvidence:
                 "pytest",  # not -q: junit_problem reads the "collected N items" line
                 "-p",
                 "no:cacheprovider",
-                f"--junitxml={REPORT}",
+                f"--junitxml={out}/{REPORT}",
                 "-o",
                 "junit_family=xunit1",
                 *src_layout_args(ws),
                 *(suite.test_paths or (".",)),
             ),  # fmt: skip
-            workspace=str(ws),
+            workspace=str(ws.parent),
+            cwd=REPO,
             expose=env.expose,
             timeout_s=suite.timeout_s,
             env={
@@ -200,12 +204,12 @@ class SandboxEvidence:
             resources=Resources(
                 cpu_seconds=int(suite.timeout_s), memory_mb=1024, processes=TEST_PROCESSES
             ),
-            artifacts=(REPORT,),
+            artifacts=(artifact,),
             context=ctx.model_copy(update={"role": "qa", "phase": "test"}),
         )
         result = self.sandbox.run(spec)
         tests: tuple[TestOutcome, ...] = ()
-        report = result.artifacts.get(REPORT, "")
+        report = result.artifacts.get(artifact, "")
         # the tests run in the process that writes the report: it is believed only when pytest's
         # own output and exit status tell the same story (fleet.workspace.junit_problem)
         try:

@@ -12,6 +12,8 @@ import stat
 import time
 from typing import IO
 
+from fleet.adapters.untrusted_fs import Tree
+
 MARKER = "\n[... output truncated by the sandbox at {cap} bytes; {dropped} more bytes dropped]\n"
 
 
@@ -77,28 +79,33 @@ def pump(
 
 
 def collect_artifacts(workspace: str, paths: tuple[str, ...], cap: int) -> dict[str, str]:
-    """Read the requested files (text, capped) without following links out of the workspace.
+    """Read the requested files (text, capped) beneath the workspace, through no link at all.
 
-    The sandboxed command controls the workspace, so a requested "artifact" may be a
-    symlink to a host secret; we read as the supervisor, so we refuse anything that is not
-    a regular file whose real path stays inside the workspace.
+    The sandboxed command controls the workspace, so a requested "artifact" may be a link (or
+    sit below one) to a host secret; we read as the supervisor, so every path is resolved
+    beneath the workspace with no link followed (``untrusted_fs``) and must be a regular file.
     """
-    root = os.path.realpath(workspace)
     found: dict[str, str] = {}
-    for rel in paths:
-        target = os.path.realpath(os.path.join(root, rel))
-        if os.path.isabs(rel) or not target.startswith(root + os.sep):
-            found[rel] = "[refused: outside the workspace]"
-            continue
-        try:
-            fd = os.open(target, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
-        except OSError:
-            continue  # not produced
-        with os.fdopen(fd, "rb") as fh:
-            if not stat.S_ISREG(os.fstat(fd).st_mode):
+    with Tree(workspace) as tree:
+        for rel in paths:
+            if os.path.isabs(rel) or ".." in rel.split("/"):
+                found[rel] = "[refused: outside the workspace]"
+                continue
+            st = _lstat(tree, rel)
+            if st is None:
+                continue  # not produced
+            if not stat.S_ISREG(st.st_mode):
                 found[rel] = "[refused: not a regular file]"
                 continue
-            data = fh.read(cap + 1)
-        text = data[:cap].decode("utf-8", "replace")
-        found[rel] = text + (MARKER.format(cap=cap, dropped="some") if len(data) > cap else "")
+            data = tree.read_bytes(rel, cap=cap + 1) or b""
+            text = data[:cap].decode("utf-8", "replace")
+            found[rel] = text + (MARKER.format(cap=cap, dropped="some") if len(data) > cap else "")
     return found
+
+
+def _lstat(tree: Tree, rel: str) -> os.stat_result | None:
+    """What sits at ``rel`` (a link as a link); a link on the way reads as a link too."""
+    try:
+        return tree.lstat(rel)
+    except OSError:
+        return os.stat_result((stat.S_IFLNK,) + (0,) * 9)

@@ -2,19 +2,22 @@
 
 The copy is a plain directory of the base files (no ``.git``), written by the host and only
 readable by the sandboxed commands (the model changes it through edit blocks): nothing a command
-does can reach host git or the copy. Files are read back without following links, and the diff is
-computed in Python (``fleet.patches.make_patch``), never by running git in the copy.
+does can reach host git or the copy. Every host-side operation on the copy goes through
+``untrusted_fs`` (beneath the copy, no link followed, iterative walks: where the sandbox runs as
+the host's own user it could shape the copy), and the diff is computed in Python
+(``fleet.patches.make_patch``), never by running git in the copy.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
-import shutil
 import tempfile
 import uuid
 from collections.abc import Mapping
 from pathlib import Path
 
+from fleet.adapters.untrusted_fs import Tree, rmtree
 from fleet.contracts import TEST_PROCESSES, Resources, RunContext, TaskSpec
 from fleet.patches import EditError
 from fleet.ports import Sandbox
@@ -38,11 +41,10 @@ class SandboxWorkspace:
     ) -> None:
         self.sandbox, self.context, self.timeout_s = sandbox, context, timeout_s
         if root is not None:
-            Path(root).mkdir(parents=True, exist_ok=True)
+            Path(root).mkdir(parents=True, exist_ok=True)  # the fleet's own directory
         self.dir = Path(tempfile.mkdtemp(prefix="fleet-loop-", dir=root))
-        os.chmod(
-            self.dir, 0o755
-        )  # sandboxed runs (an unprivileged uid) read, never write, the copy
+        # sandboxed runs (an unprivileged uid) read, never write, the copy mkdtemp just made
+        os.chmod(self.dir, 0o755)
         self.write(files)
 
     def run(self, argv: list[str]) -> tuple[int, str]:
@@ -64,30 +66,34 @@ class SandboxWorkspace:
         return code, (result.stdout + result.stderr) or f"({result.status})"
 
     def files(self) -> dict[str, str]:
+        """The copy's text files (links and files over ``MAX_READ`` bytes left out)."""
         out: dict[str, str] = {}
-        for top, dirs, names in os.walk(self.dir, followlinks=False):
-            dirs[:] = [d for d in dirs if d not in SKIP_DIRS]
-            for name in names:
-                full = Path(top) / name
-                if full.is_symlink() or not full.is_file() or full.stat().st_size > MAX_READ:
-                    continue
-                try:
-                    out[str(full.relative_to(self.dir))] = full.read_text()
-                except (UnicodeDecodeError, OSError):
-                    continue
+        with Tree(self.dir) as tree:
+            for entry in tree.walk():
+                entry.dirs[:] = [d for d in entry.dirs if d not in SKIP_DIRS]
+                for name in entry.files:
+                    rel = name if entry.path == "." else f"{entry.path}/{name}"
+                    data = tree.read_bytes(rel, cap=MAX_READ + 1)  # None: a link, a FIFO...
+                    if data is None or len(data) > MAX_READ:
+                        continue
+                    try:
+                        out[rel] = data.decode("utf-8")
+                    except UnicodeDecodeError:
+                        continue
         return out
 
     def write(self, files: Mapping[str, str]) -> None:
-        real_root = os.path.realpath(self.dir)
-        for rel, text in files.items():
-            if why := path_problem(rel):
-                raise EditError(reason="unsafe_path", path=rel, detail=why)
-            target = self.dir / rel
-            if not os.path.realpath(target.parent).startswith(real_root) or target.is_symlink():
-                raise EditError(reason="unsafe_path", path=rel, detail="writes through a link")
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(text)
-            os.chmod(target, 0o644)
+        with Tree(self.dir) as tree:
+            for rel, text in files.items():
+                if why := path_problem(rel):
+                    raise EditError(reason="unsafe_path", path=rel, detail=why)
+                try:
+                    tree.write_text(rel, text, mode=0o644, parents=True)
+                except OSError as exc:
+                    raise EditError(
+                        reason="unsafe_path", path=rel, detail=f"writes through a link ({exc})"
+                    ) from None
 
     def close(self) -> None:
-        shutil.rmtree(self.dir, ignore_errors=True)
+        with contextlib.suppress(OSError):
+            rmtree(self.dir)

@@ -7,16 +7,28 @@ injected ``Sandbox`` port, as the ``runner`` role of ``policy.yaml``.
 
 Layout of one workspace (``<root>/ws-<id>/``, made fresh by the host, root-owned)::
 
-    repo/   the clone; owned by the supervisor, so sandboxed code cannot rewrite it; its
-            ``.git`` is mounted read-only in the sandbox
-    out/    the runner's own reports (JUnit, coverage data); the only directory the sandbox
-            user may write, and *outside* the repository, so nothing the repository ships
-            (a ``.fleet -> .git/hooks`` link, say) can redirect a host-side operation
+    repo/          the clone; owned by the supervisor, so sandboxed code cannot rewrite it; its
+                   ``.git`` is mounted read-only in the sandbox
+    <step>-<hex>/  one per step that writes reports (JUnit, coverage data, coverage JSON):
+                   made by the host right before that step, randomly named and handed to the
+                   sandbox user; *outside* the repository, so nothing the repository ships (a
+                   ``.fleet -> .git/hooks`` link, say) can redirect a host-side operation, and
+                   fresh, so nothing an earlier step wrote (a read-only ``coverage.json``) is
+                   read as a later step's report
 
-The host never follows the workspace: it creates ``out/`` itself (``mkdir`` without
-``exist_ok``), reads reports with ``O_NOFOLLOW``, decides whether a change brings a symlink or
-a submodule from the modes git recorded in the index, and commits exactly what it staged
-before any sandboxed code ran.
+The host never follows the workspace: every host-side file operation on it goes through
+:mod:`fleet.adapters.untrusted_fs` (resolved beneath the workspace, no link followed,
+iterative walks); it decides whether a change brings a symlink or a submodule from the modes
+git recorded in the index, and commits exactly what it staged before any sandboxed code ran.
+
+What the gate reads cannot come from the change it judges: coverage runs with the fleet's own
+configuration (``--rcfile``; the repository's coverage settings are ignored), and the change's
+edits to test infrastructure (``fleet.testinfra``: ``conftest.py``, pytest/coverage
+configuration, start-up files, plugins the configuration names, markers added to existing
+tests) are replaced in the judged tree by the base commit's versions -- the index, and so the
+commit, keep them, and the report names them (keeping them needs the PO's approval). The tests
+still run in the process that writes the JUnit report and the coverage data: see
+``fleet.workspace.junit_problem`` and docs/security.md for what that leaves open.
 
 Interpreter: the target's own environment (:mod:`fleet.adapters.target_env`: its declared
 dependencies installed by ``uv`` in a sandbox of their own, cached by a hash of the dependency
@@ -27,8 +39,8 @@ read-only. ruff is always the fleet's.
 
 from __future__ import annotations
 
+import contextlib
 import os
-import shutil
 import stat
 import sys
 import uuid
@@ -39,7 +51,17 @@ from xml.etree.ElementTree import ParseError
 
 from fleet.adapters import git_host
 from fleet.adapters.target_env import TargetEnv, TargetEnvs
-from fleet.adapters.workspace_fs import default_roots, read_report, slug, tree_bytes
+from fleet.adapters.untrusted_fs import Tree, rmtree
+from fleet.adapters.workspace_fs import (
+    default_roots,
+    flagged,
+    fresh_dir,
+    infra_notes,
+    judge_with_base_infra,
+    read_report,
+    slug,
+    tree_bytes,
+)
 from fleet.config import RigorConfig, load
 from fleet.contracts import (
     TEST_PROCESSES,
@@ -65,7 +87,7 @@ from fleet.workspace import (
     parse_ruff,
 )
 
-REPO, OUT = "repo", "out"
+REPO = "repo"
 EXCLUDES = "__pycache__/\n*.pyc\n.pytest_cache/\n.ruff_cache/\n.coverage\n"
 DEFAULT_MAX_WORKSPACE_MB = 512
 
@@ -88,7 +110,9 @@ def _sets_pythonpath(ws: Path) -> bool:
 def src_layout_args(ws: Path) -> list[str]:
     """pytest options for a ``src/`` layout: the workspace's code first on ``sys.path``, not the
     installed copy (unless the repository sets pytest's ``pythonpath`` itself)."""
-    if (ws / "src").is_dir() and not (ws / "src").is_symlink() and not _sets_pythonpath(ws):
+    with Tree(ws) as tree:
+        src = tree.is_dir("src")  # a plain directory, never a link
+    if src and not _sets_pythonpath(ws):
         return ["-o", "pythonpath=src"]
     return []
 
@@ -152,9 +176,10 @@ class WorkspaceRunner:
         clean = git_host.check_source(
             source, local_roots=roots, allow_private=self.allow_private_urls
         )
-        self.root.mkdir(parents=True, exist_ok=True)
+        self.root.mkdir(parents=True, exist_ok=True)  # the fleet's own directory
         box = self.root / f"ws-{slug(story)}{uuid.uuid4().hex[:10]}"
-        box.mkdir(mode=0o755)  # fresh: fails if anything already sits there
+        with Tree(self.root) as root:
+            root.mkdir(box.name, mode=0o755)  # fresh: fails if anything already sits there
         ws = box / REPO
         try:
             git_host.clone(clean, ws, base=base)
@@ -168,7 +193,8 @@ class WorkspaceRunner:
             git_host.checkout_new(ws, branch)
             git_host.write_exclude(ws, EXCLUDES)
         except (WorkspaceUnavailable, InvalidInput, OSError):
-            shutil.rmtree(box, ignore_errors=True)
+            with contextlib.suppress(OSError):
+                rmtree(box)
             raise
         return ws
 
@@ -179,19 +205,16 @@ class WorkspaceRunner:
     # ------------------------------------------------------------------ apply
     def _escapes(self, ws: Path, rel: str) -> str | None:
         """Why writing ``rel`` would leave the repository or pass through a link (lstat only)."""
-        here = ws
-        for part in Path(rel).parts:
-            here = here / part
-            try:
-                st = os.lstat(here)
-            except FileNotFoundError:
-                return None  # the rest will be created as plain directories and files
-            if stat.S_ISLNK(st.st_mode):
-                if here == ws / rel:
-                    return f"{rel!r} is a symlink in the repository; changes may not write through links"
-                return (
-                    f"{rel!r} passes through a link: outside the repository (a symlinked directory)"
-                )
+        parts = Path(rel).parts
+        with Tree(ws) as tree:
+            for i in range(1, len(parts) + 1):
+                st = tree.lstat("/".join(parts[:i]))  # its parents were checked one step earlier
+                if st is None:
+                    return None  # the rest will be created as plain directories and files
+                if stat.S_ISLNK(st.st_mode):
+                    if i == len(parts):
+                        return f"{rel!r} is a symlink in the repository; changes may not write through links"
+                    return f"{rel!r} passes through a link: outside the repository (a symlinked directory)"
         return None
 
     def apply(self, ws: Path, change: str | Mapping[str, str]) -> str | None:
@@ -214,12 +237,12 @@ class WorkspaceRunner:
                 return f"the diff does not apply: {check.stderr.strip()[:800]}"
             git_host.git(ws, "apply", *flags, "-", stdin=change)
         else:
-            for rel, content in change.items():
-                path = ws / rel
-                path.parent.mkdir(parents=True, exist_ok=True)
-                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o644)
-                with os.fdopen(fd, "w") as fh:
-                    fh.write(content)
+            with Tree(ws) as tree:
+                for rel, content in change.items():
+                    try:
+                        tree.write_text(rel, content, parents=True)
+                    except OSError as exc:
+                        return f"{rel!r} cannot be written: {exc.strerror or exc}"
         git_host.stage_all(ws)
         special = git_host.special_entries(ws)
         if special:
@@ -235,6 +258,7 @@ class WorkspaceRunner:
         ctx: RunContext,
         phase: str,
         env: TargetEnv | None = None,
+        extra_env: Mapping[str, str] | None = None,
     ) -> TaskResult:
         spec = TaskSpec(
             id=f"{ctx.task_id or 'ws'}:{step}:{uuid.uuid4().hex[:8]}",
@@ -245,8 +269,8 @@ class WorkspaceRunner:
             env={
                 "PYTHONDONTWRITEBYTECODE": "1",
                 "PYTHONPYCACHEPREFIX": "/tmp/pycache",  # the source tree is read-only to the run
-                "COVERAGE_FILE": str(ws.parent / OUT / "coverage"),
                 **dict(env.env if env else ()),
+                **dict(extra_env or {}),
             },
             resources=Resources(
                 cpu_seconds=int(self.timeout_s),
@@ -259,19 +283,15 @@ class WorkspaceRunner:
         )
         return self.sandbox.run(spec)
 
-    def _out_dir(self, ws: Path) -> Path:
-        out = ws.parent / OUT
-        out.mkdir(mode=0o755)  # never exist_ok: the host makes it, nothing else may have
-        os.chown(out, self.uid, self.uid, follow_symlinks=False)
-        return out
-
     def _test(
         self, ws: Path, ctx: RunContext, out: Path, env: TargetEnv
     ) -> tuple[TestCounts, list[str], list[str]]:
-        cmd = [env.python, "-m", "coverage", "run", "--source=.", "--omit=tests/*,*/tests/*"]
+        cmd = [env.python, "-m", "coverage", "run", f"--rcfile={out}/coveragerc"]
+        cmd += ["--source=.", "--omit=tests/*,*/tests/*"]
         cmd += ["-m", "pytest", "-p", "no:cacheprovider", f"--junitxml={out}/junit.xml"]
         cmd += src_layout_args(ws)
-        test = self._run(ws, "test", cmd, ctx, "test", env)
+        data = {"COVERAGE_FILE": f"{out}/coverage"}
+        test = self._run(ws, "test", cmd, ctx, "test", env, data)
         notes: list[str] = []
         passed, failed, failing = 0, 0, []
         e2e = (0, 0)
@@ -320,23 +340,29 @@ class WorkspaceRunner:
         tests. With ``added`` (the lines the change adds), lint and static findings count on
         those lines only and coverage is the change's (``fleet.diffscope``): the gate judges the
         change, not the repository's older debt."""
-        out = self._out_dir(ws)
+        infra = infra_notes(judge_with_base_infra(ws))  # before anything of the change runs
         env = self.environment(ws, ctx)
         if env.problem:  # a clear finding, not a mysterious test failure
-            return WorkspaceReport(build_ok=False, notes=(env.problem,)), []
+            return WorkspaceReport(build_ok=False, notes=(env.problem, *infra)), []
         # "./" first: a file named like an option (-x.py) stays a file name.
-        targets = sorted(f"./{p.name}" for p in ws.iterdir() if not p.name.startswith("."))
+        with Tree(ws) as tree:
+            targets = [f"./{name}" for name in tree.listdir() if not name.startswith(".")]
         cmd = [env.python, "-m", "compileall", "-q", *(targets or ["."])]
         build = self._run(ws, "build", cmd, ctx, "build", env)
         notes = [
             env.note,
+            *infra,
             f"build: {build.status}"
             + (f" ({build.stdout.strip()[-300:]})" if build.status != "passed" else ""),
         ]
+        out = fresh_dir(ws.parent, "test", uid=self.uid, rcfile=True)
         counts, failing, test_notes = self._test(ws, ctx, out, env)
         notes += test_notes
-        cov_cmd = [env.python, "-m", "coverage", "json", "-q", "-o", f"{out}/coverage.json"]
-        self._run(ws, "coverage", cov_cmd, ctx, "test", env)
+        # a directory of its own, made now: whatever the tests left in theirs is not read
+        cov = fresh_dir(ws.parent, "coverage", uid=self.uid, rcfile=True)
+        cov_cmd = [env.python, "-m", "coverage", "json", f"--rcfile={cov}/coveragerc"]
+        cov_cmd += ["-q", "-o", f"{cov}/coverage.json"]
+        self._run(ws, "coverage", cov_cmd, ctx, "test", env, {"COVERAGE_FILE": f"{out}/coverage"})
         lint = self._run(
             ws,
             "lint",
@@ -345,7 +371,7 @@ class WorkspaceRunner:
             "test",
         )
         static = self._static(ws, ctx)
-        cov_json = read_report(out, "coverage.json") or ""
+        cov_json = read_report(cov, "coverage.json") or ""
         lint_json = lint.stdout if lint.status == "passed" else ""
         coverage, lints, statics = (
             parse_coverage(cov_json),
@@ -411,6 +437,7 @@ class WorkspaceRunner:
             "report": report,
             "gate": gate,
             "failed_tests": tuple(failing),
+            "test_infra": flagged(report.notes),
         }
         # Whatever lets the story go on (pass and warn alike) is committed: a story never reaches
         # DONE on a change that exists only in a discarded workspace.
@@ -434,5 +461,6 @@ class WorkspaceRunner:
         path = Path(os.path.abspath(ws))
         box = path.parent if path.name == REPO else path
         root = Path(os.path.realpath(self.root))
-        if box.parent == root and box.name.startswith("ws-") and not box.is_symlink():
-            shutil.rmtree(box, ignore_errors=True)  # rmtree never follows links
+        if box.parent == root and box.name.startswith("ws-"):
+            with contextlib.suppress(OSError):  # best effort, as the story goes on either way
+                rmtree(box)  # never follows a link, iterative: any depth
