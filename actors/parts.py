@@ -13,10 +13,17 @@ from typing import Any
 
 import ray
 
+from actors.context import ACTOR_NAME, build_context_service
+from actors.sandbox import build_supervisor
 from actors.settings import OrchestratorSettings
+from actors.supervised import supervised_evidence
 from fleet.adapters import registry
+from fleet.adapters.git_repo import GitRepo
+from fleet.adapters.model_registry import RoleModels
+from fleet.agents import write_patch
 from fleet.council.patching import PatchTools
 from fleet.ledger import UsageLedger
+from fleet.orchestrator.sample import scripted_architect, scripted_developer
 from fleet.ports import ChatModel, EventLog
 
 EXECUTOR_ACTOR = "executor:developer"  # names the implementation call in model.usage events
@@ -35,15 +42,11 @@ def data_dir(settings: OrchestratorSettings) -> Path:
 
 def context_name(settings: OrchestratorSettings) -> str:
     """The fleet's context actor's name (``context``; ``context-<prefix>`` for another fleet)."""
-    from actors.context import ACTOR_NAME
-
     return ACTOR_NAME if settings.prefix == DEFAULT_PREFIX else f"{ACTOR_NAME}-{settings.prefix}"
 
 
 def context_actor(settings: OrchestratorSettings) -> Any:
     """The fleet's context service actor (created on first use, shared by the fleet)."""
-    from actors.context import build_context_service
-
     return build_context_service(
         settings.redis_url,
         name=context_name(settings),
@@ -57,8 +60,6 @@ def context_actor(settings: OrchestratorSettings) -> Any:
 def supervisor(settings: OrchestratorSettings) -> str:
     """The fleet's sandbox supervisor actor, created with the settings' sandbox and healthy;
     its name."""
-    from actors.sandbox import build_supervisor
-
     name = f"sandbox-{settings.prefix}"
     ray.get(
         build_supervisor(
@@ -75,8 +76,6 @@ def supervisor(settings: OrchestratorSettings) -> str:
 
 def evidence_runner(settings: OrchestratorSettings) -> Any:
     """Evidence runs (the council's, QA's baseline) through the fleet's sandbox supervisor."""
-    from actors.supervised import supervised_evidence
-
     root = data_dir(settings) / "evidence"
     return supervised_evidence(
         f"sandbox-{settings.prefix}",
@@ -110,17 +109,12 @@ def scripted_factory(agent: str, model: str | None) -> Any:
     None otherwise (models.yaml routing)."""
     if model != "scripted" or role_of(agent) not in ("developer", "qa", "architect"):
         return None
-    from fleet.orchestrator.sample import scripted_architect, scripted_developer
-
     script = scripted_architect if role_of(agent) == "architect" else scripted_developer
     return partial(registry.chat_client, "scripted", script=script, name="scripted")
 
 
 def patch_tools() -> PatchTools:
     """``write_patch`` over the host's git view of a local repository (``GitRepo``)."""
-    from fleet.adapters.git_repo import GitRepo
-    from fleet.agents import write_patch
-
     return PatchTools(write_patch=write_patch, repo=GitRepo)
 
 
@@ -132,12 +126,8 @@ def developer_models(
 ) -> Any:
     """The developer's ``RoleModels``: ``base`` if given, the scripted developer (it knows the
     bundled sample's change), the named model, or models.yaml routing."""
-    from fleet.adapters.model_registry import RoleModels
-
     model = settings.role_models.get("developer") or settings.model
     if base is None and model == "scripted":
-        from fleet.orchestrator.sample import scripted_developer
-
         base = registry.chat_client("scripted", script=scripted_developer, name="scripted")
     return RoleModels(
         ledger.models,

@@ -12,6 +12,9 @@ from typing import Any
 
 import ray
 
+from actors.agent import agent_actor_name, spawn_agent
+from actors.builder import lookup
+from actors.council import spawn_council
 from actors.parts import (
     DEFAULT_PREFIX,
     budgets_of,
@@ -26,8 +29,11 @@ from actors.parts import (
 )
 from actors.settings import OrchestratorSettings
 from actors.story_ports import LazyBaseline, RayQaTeam, StorySources
+from actors.supervised import supervised_evidence
+from fleet.adapters.workspace import WorkspaceRunner
 from fleet.contracts import Deliberation, Story, Task
 from fleet.council.patching import developer_temperature
+from fleet.council.team import members_for
 from fleet.errors import ControlSignal, QuorumLost
 from fleet.fakes import SystemClock
 from fleet.orchestrator.view import StoryView, fold
@@ -53,9 +59,6 @@ class RayCouncil:
 
     def _ensure(self) -> Any:
         if self._council is None:
-            from actors.council import spawn_council
-            from actors.supervised import supervised_evidence
-
             s = self.settings
             self._spawn({m: s.role_models.get(role_of(m)) or s.model for m in s.members})
             root = data_dir(s) / "evidence"
@@ -76,8 +79,6 @@ class RayCouncil:
 
     def _spawn(self, agents: Mapping[str, str | None]) -> None:
         """Create the agent actors not created yet (agent id -> model, None: models.yaml routing)."""
-        from actors.agent import spawn_agent
-
         new = {a: m for a, m in agents.items() if a not in self._agents}
         s = self.settings
         logs = event_log_factory(s)  # the agents' ledgers write to this fleet's timelines
@@ -108,8 +109,6 @@ class RayCouncil:
         """The council for ``story``'s ``task``: the configured members, plus devops/data when the
         task touches their areas. A member whose role the story routes to another model is played
         by its own agent ``<member>@<model>`` (agents keep one model for life)."""
-        from fleet.council.team import members_for
-
         text = f"{story.title}\n{story.description}\n{task.description if task else ''}"
         chosen = members_for(self.settings.members, "\n".join([text, *story.acceptance_criteria]))
         ids, roles, spawn = [], {}, {}
@@ -126,9 +125,6 @@ class RayCouncil:
 
     def qa(self, members: Sequence[str]) -> RayQaTeam:
         """The QA team of these member ids (their running agent actors)."""
-        from actors.agent import agent_actor_name
-        from actors.builder import lookup
-
         names = [agent_actor_name(m, self.scope) for m in members]
         handles = [h for n in names if (h := lookup(n, self.settings.namespace)) is not None]
         return RayQaTeam(handles, timeout_s=self.settings.phase_timeout_s)
@@ -172,7 +168,5 @@ class RayCouncil:
 
 def _plain_sources(settings: OrchestratorSettings) -> StorySources:
     """Story clones with the default source checks (no sandbox needed to clone)."""
-    from fleet.adapters.workspace import WorkspaceRunner
-
     root = data_dir(settings) / "sources"
     return StorySources(root, WorkspaceRunner(None, root=root / "tmp").prepare)  # type: ignore[arg-type]

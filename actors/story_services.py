@@ -32,7 +32,14 @@ from actors.parts import (
 from actors.settings import OrchestratorSettings
 from actors.story_council import RayCouncil
 from actors.story_ports import RunnerWorkspace, StorySources
+from actors.supervised import SupervisorSandbox
+from fleet.adapters import git_host
 from fleet.adapters.delivery import MAX_EVENT_DIFF, deliver, is_local, story_diff
+from fleet.adapters.model_registry import with_budgets
+from fleet.adapters.sandbox_workspace import SandboxWorkspace
+from fleet.adapters.workspace import WorkspaceRunner
+from fleet.adapters.workspace_fs import default_roots
+from fleet.config import load
 from fleet.contracts import ContextPack, Proposal, RunContext, Story, Task
 from fleet.ledger import UsageLedger
 from fleet.orchestrator.services import Execution
@@ -71,9 +78,6 @@ class WorkspaceExecutor:
 
     def ledger(self) -> UsageLedger:
         """The orchestrator's ledger, over the story timelines (shared with the agents' ledgers)."""
-        from fleet.adapters.model_registry import with_budgets
-        from fleet.config import load
-
         with self._lock:
             if self._ledger is None:
                 budgets = with_budgets(load("models.yaml"), budgets_of(self.settings))
@@ -110,9 +114,6 @@ class WorkspaceExecutor:
 
     def runner(self) -> Any:
         if self._runner is None:
-            from actors.supervised import SupervisorSandbox
-            from fleet.adapters.workspace import WorkspaceRunner
-
             name = supervisor(self.settings)
             root = data_dir(self.settings) / "workspaces"
             self._runner = WorkspaceRunner(
@@ -123,9 +124,6 @@ class WorkspaceExecutor:
     def admit(self, story: Story) -> None:
         """Refuse at submit a repository the runner would refuse at its first clone (a local
         path outside the roots, a scheme or host not allowed): raises ``InvalidInput``."""
-        from fleet.adapters import git_host
-        from fleet.adapters.workspace_fs import default_roots
-
         if not story.repo:
             return
         runner = self._runner
@@ -139,8 +137,6 @@ class WorkspaceExecutor:
 
     def strategy(self, story: Story) -> str:
         """``edit`` or ``agent``: the developer's model's strategy in models.yaml."""
-        from fleet.config import load
-
         config = load("models.yaml")
         name = (
             story.models.get("developer")
@@ -152,8 +148,6 @@ class WorkspaceExecutor:
         return getattr(spec, "strategy", "edit")
 
     def _loop_box(self, files: Mapping[str, str], ctx: RunContext) -> Any:
-        from fleet.adapters.sandbox_workspace import SandboxWorkspace
-
         runner = self.runner()
         return SandboxWorkspace(runner.sandbox, files, context=ctx, root=runner.root)
 
