@@ -12,7 +12,9 @@ only its added markers taken out. Pure: the runners read git and write files.
 from __future__ import annotations
 
 import configparser
+import contextlib
 import difflib
+import json
 import re
 import shlex
 import tomllib
@@ -40,6 +42,14 @@ _HIDING = re.compile(
     r"|(?:pytest\.(?:skip|xfail|importorskip|exit)|self\.skipTest|unittest\.skip\w*)\s*\("
     r"|raise\s+(?:unittest\.)?SkipTest\b|raise\s+pytest\.(?:skip|xfail)\.Exception\b"
     r")"
+)
+
+
+# the note a workspace report carries (read back by :func:`flagged`, e.g. by the pipeline, which
+# must have the PO approve keeping these edits before delivering them)
+INFRA_NOTE = (
+    "test infrastructure the change edits, judged with the base commit's versions (keeping "
+    "these edits needs the PO's approval): "
 )
 
 
@@ -206,3 +216,23 @@ def infra_changes(
                 why = f"adds to an existing test: {hiding[0].strip()[:80]}"
                 found.append(InfraChange(path, why, base if kept is None else kept))
     return found
+
+
+def infra_notes(found: list[InfraChange]) -> list[str]:
+    """A report's notes on what the gate ignored: one naming the paths (JSON, read back by
+    :func:`flagged`), one per path saying why."""
+    if not found:
+        return []
+    return [INFRA_NOTE + json.dumps([c.path for c in found])] + [
+        f"test infrastructure: {c.path}: {c.why}" for c in found
+    ]
+
+
+def flagged(notes: Collection[str]) -> tuple[str, ...]:
+    """The paths an :func:`infra_notes` note among ``notes`` names: the change's edits to test
+    infrastructure the gate did not judge; keeping them needs the PO's explicit approval."""
+    for note in notes:
+        if note.startswith(INFRA_NOTE):
+            with contextlib.suppress(ValueError):
+                return tuple(str(p) for p in json.loads(note[len(INFRA_NOTE) :]))
+    return ()

@@ -54,9 +54,7 @@ from fleet.adapters.target_env import TargetEnv, TargetEnvs
 from fleet.adapters.untrusted_fs import Tree, rmtree
 from fleet.adapters.workspace_fs import (
     default_roots,
-    flagged,
     fresh_dir,
-    infra_notes,
     judge_with_base_infra,
     read_report,
     slug,
@@ -75,6 +73,7 @@ from fleet.diffscope import Added, added_lines, diff_coverage, findings_on
 from fleet.errors import InvalidInput, WorkspaceUnavailable
 from fleet.ports import Sandbox
 from fleet.rigor import evaluate
+from fleet.testinfra import flagged, infra_notes
 from fleet.workspace import (
     WorkspaceOutcome,
     change_problem,

@@ -11,8 +11,6 @@ infrastructure are replaced in the judged tree by the base commit's versions
 
 from __future__ import annotations
 
-import contextlib
-import json
 import os
 import re
 import tempfile
@@ -44,10 +42,6 @@ _BASE_CONFIGS = (
     "tox.ini",
     "setup.cfg",
     "conftest.py",
-)
-INFRA_NOTE = (
-    "test infrastructure the change edits, judged with the base commit's versions (keeping "
-    "these edits needs the PO's approval): "
 )
 
 
@@ -135,23 +129,3 @@ def judge_with_base_infra(ws: Path) -> list[InfraChange]:
             else:
                 tree.write_text(change.path, change.judged, parents=True)
     return found
-
-
-def infra_notes(found: list[InfraChange]) -> list[str]:
-    """The report's notes on what the gate ignored: one naming the paths (JSON, read back by
-    :func:`flagged`), one per path saying why."""
-    if not found:
-        return []
-    return [INFRA_NOTE + json.dumps([c.path for c in found])] + [
-        f"test infrastructure: {c.path}: {c.why}" for c in found
-    ]
-
-
-def flagged(notes: tuple[str, ...] | list[str]) -> tuple[str, ...]:
-    """The paths an :func:`infra_notes` note names (the change's test-infrastructure edits the
-    gate ignored; keeping them needs the PO's approval)."""
-    for note in notes:
-        if note.startswith(INFRA_NOTE):
-            with contextlib.suppress(ValueError):
-                return tuple(str(p) for p in json.loads(note[len(INFRA_NOTE) :]))
-    return ()

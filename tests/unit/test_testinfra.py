@@ -7,8 +7,10 @@ import ast
 import pytest
 
 from fleet.testinfra import (
+    flagged,
     hiding_lines,
     infra_changes,
+    infra_notes,
     is_test_file,
     neutralise,
     plugins_named,
@@ -160,3 +162,11 @@ def test_markers_in_a_new_test_file_or_outside_tests_are_not_touched():
 )
 def test_test_files_by_convention(path, test):
     assert is_test_file(path) is test
+
+
+def test_the_report_note_names_the_paths_and_reads_back():
+    found = infra_changes({"conftest.py": (None, "x = 1\n"), "a, (b).pth": (None, "")})
+    notes = infra_notes(found)
+    assert flagged(notes) == ("a, (b).pth", "conftest.py")
+    assert "PO's approval" in notes[0]
+    assert flagged(["build: passed"]) == () and infra_notes([]) == []
