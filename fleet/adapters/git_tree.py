@@ -81,10 +81,18 @@ def check_owned(repo: str | Path) -> Path:
     return dirs[-1]
 
 
+def object_bytes(repo: Path) -> int:
+    """Bytes the repository's object store takes (packs and loose objects)."""
+    out = git(repo, "count-objects", "-v", protocols="").stdout
+    kib = {k: v for k, _, v in (ln.partition(": ") for ln in out.splitlines())}
+    return 1024 * sum(int(kib.get(k, "0")) for k in ("size", "size-pack"))
+
+
 def check_tree(
     repo: Path, rev: str, *, max_bytes: int, max_files: int, max_depth: int
 ) -> tuple[int, int]:
-    """``(bytes, files)`` of the tree of ``rev`` once checked out, if within the limits.
+    """``(bytes, files)`` of the clone ``repo`` once ``rev`` is checked out (its object store
+    counted in), if within the limits.
 
     Streams ``git ls-tree -r -l`` and stops at the first limit passed, so a tree of millions of
     entries costs no more than the limit to refuse.
@@ -93,8 +101,8 @@ def check_tree(
         WorkspaceUnavailable: over a limit (the message names it), or ``rev`` has no tree.
     """
     cmd = [*command(repo), "ls-tree", "-r", "-z", "--long", "--full-tree", rev, "--"]
-    total = files = deepest = 0
-    why = ""
+    total, files, deepest = object_bytes(repo), 0, 0
+    why = _over(total, files, deepest, max_bytes, max_files, max_depth)
     with subprocess.Popen(
         cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=_env(protocols="")
     ) as proc:
@@ -124,7 +132,7 @@ def _over(
     if total > max_bytes:
         return (
             f"the repository is larger than the workspace limit ({max_bytes // 2**20} MB): "
-            f"{_mb(total)} in its first {files} files"
+            f"{_mb(total)} with its history, counting {files} of its files"
         )
     if files > max_files:
         return f"the repository has {files} files, more than the file limit ({max_files})"

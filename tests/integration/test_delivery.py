@@ -134,9 +134,10 @@ def test_a_push_to_a_url_with_credentials_is_refused_at_submit(real_stack, clien
     assert "token" not in r.text.replace("credentials", "")
 
 
-def test_diff_before_any_commit_is_404(real_stack, client, tmp_path):
-    # Under the repository roots (admitted), but no repository: the story never commits.
-    body = {**SAMPLE_STORY, "id": "deliver-none", "repo": str(tmp_path / "not-a-repo")}
+def test_diff_before_any_commit_is_404(real_stack, client, sample_git):
+    # A real repository (the gateway checks it at submission), but the story waits for the PO's
+    # approval: nothing is committed yet.
+    body = {**SAMPLE_STORY, "id": "deliver-none", "repo": sample_git}
     r = client.post(f"{real_stack.base_url}/stories", json=body, headers=real_stack.headers())
     assert r.status_code == 201, r.text
     r = client.get(

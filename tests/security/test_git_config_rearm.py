@@ -168,6 +168,10 @@ def test_a_repository_another_user_owns_is_refused(world, tmp_path):
     assert facts["delivered"] is False and "owned by" in facts["error"], facts
     with pytest.raises(WorkspaceUnavailable, match="owned by"):
         GitRepo(user).commit()
+    runner = WorkspaceRunner(None, root=tmp_path / "runs2", repo_roots=[tmp_path])  # type: ignore[arg-type]
+    with pytest.raises(WorkspaceUnavailable, match="owned by"):
+        runner.prepare(str(user), branch="fleet/x")
+    assert list((tmp_path / "runs2").iterdir()) == []
 
 
 def test_a_world_writable_git_directory_is_refused(world, tmp_path):
