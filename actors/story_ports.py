@@ -6,6 +6,7 @@ Each class only translates: a port call becomes remote calls, a clone or a runne
 from __future__ import annotations
 
 import hashlib
+import shutil
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -41,7 +42,8 @@ class StorySources:
         with self._lock:
             if not local.is_dir():
                 self.root.mkdir(parents=True, exist_ok=True)
-                self._clone(source, branch=READ_BRANCH, base=base).rename(local)
+                # moved, not renamed: the runner's root may be on another file system
+                shutil.move(self._clone(source, branch=READ_BRANCH, base=base), local)
         git = GitRepo(local)
         return Checkout(git, READ_BRANCH, git.commit(READ_BRANCH))
 
