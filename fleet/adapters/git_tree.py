@@ -34,7 +34,10 @@ def _git_dirs(top: Path) -> list[Path]:
     try:
         st = os.lstat(dotgit)
     except FileNotFoundError:
-        return [top]  # bare
+        if (top / "HEAD").is_file() and (top / "objects").is_dir():
+            return [top]  # bare
+        # a subdirectory of a worktree: git would use a repository above it, unchecked
+        raise _refuse(top, f"{top} is not the top of a git repository (no .git in it)") from None
     if stat.S_ISLNK(st.st_mode):
         raise _refuse(top, f"{dotgit} is a symbolic link")
     if stat.S_ISDIR(st.st_mode):

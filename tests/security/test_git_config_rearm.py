@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from fleet.adapters import git_host
 from fleet.adapters.delivery import deliver
 from fleet.adapters.git_repo import GitRepo
 from fleet.adapters.workspace import WorkspaceRunner
@@ -108,6 +109,23 @@ def test_push_follows_no_push_rewrite_of_the_users_repository(world, tmp_path):
     assert not marker.exists(), "a pushInsteadOf in the user's repository ran a command"
     assert facts["pushed"] is True, facts  # to origin's own URL, as configured
     assert _ref(world["server"], "refs/heads/fleet/s1") == facts["commit"]
+
+
+def test_a_repository_that_allows_command_transports_still_gets_none(world, tmp_path):
+    # the environment allowlist (GIT_ALLOW_PROTOCOL) beats protocol.ext.allow in any config file
+    marker = tmp_path / "pwned"
+    user = world["user"]
+    _git(user, "config", "protocol.ext.allow", "always")
+    _git(user, "config", "protocol.allow", "always")
+    done = git_host.git(user, "ls-remote", "--", _ext(marker), check=False)
+    assert done.returncode != 0 and "transport 'ext' not allowed" in done.stderr
+    assert not marker.exists()
+
+
+def test_a_subdirectory_of_a_repository_is_not_a_repository(world, tmp_path):
+    (world["user"] / "sub").mkdir()
+    with pytest.raises(WorkspaceUnavailable, match="not the top of a git repository"):
+        GitRepo(world["user"] / "sub").commit()
 
 
 def _promisor_repo(path: Path, marker: Path) -> Path:
