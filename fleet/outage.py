@@ -104,7 +104,8 @@ class Patience:
     ``patience_s`` have passed since its first failure, and then the last error stands. Only
     for calls that are safe to repeat (idempotent, or checked by the caller's ``on_retry``).
     Thread-safe: one instance is shared by every thread of a client, and logs ONE line when
-    an outage starts and one when it ends, however many calls wait it out.
+    an outage starts and one when it ends, however many calls wait it out. The outage ends
+    when a call that waited succeeds, or any call succeeds and ``probe()`` (if given) agrees.
     """
 
     def __init__(
@@ -116,9 +117,13 @@ class Patience:
         backoff_s: tuple[float, ...] = PATIENCE_BACKOFF_S,
         monotonic: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
+        probe: Callable[[], bool] | None = None,
     ) -> None:
         self.what, self.patience_s, self.logger = what, patience_s, logger
         self.backoff_s, self.monotonic, self.sleep = backoff_s, monotonic, sleep
+        # Is storage whole again? Asked before a call that met no outage ends one: a server that
+        # refuses writes (disk full) still answers reads, and a read is no proof it is back.
+        self.probe = probe
         self._lock = threading.Lock()
         self.since: float | None = None
         self.outages = 0  # outages seen (each counts once)
@@ -171,6 +176,11 @@ class Patience:
     def _up(self, *, waited: bool) -> None:
         with self._lock:
             self.ridden += waited
+            if self.since is None:
+                return
+        if not waited and self.probe is not None and not self.probe():
+            return  # this call worked, but storage is not whole yet (reads during a disk-full)
+        with self._lock:
             if self.since is None:
                 return
             lasted, self.since = self.monotonic() - self.since, None

@@ -13,6 +13,11 @@ restart of a few seconds costs the caller a pause, not its work. Every call is s
 repeat: an append is idempotent on the event id (the ``ids`` hash), reads and acks are
 repeatable, and a checkpoint write whose first try was applied is recognised. With 0 (the
 gateway, the CLI) an outage is an immediate ``StorageUnavailable`` (the API's 503).
+
+An outage is Redis not answering (refused, dropped, timed out, ``LOADING``) *or* refusing to
+store: ``MISCONF`` (it cannot write its AOF or snapshot: disk full, read-only file system; it
+then refuses every write and even ``PING`` until a write succeeds again), ``OOM`` (maxmemory)
+and ``READONLY``/``NOREPLICAS`` (a replica, or too few replicas): :func:`storage_error`.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -35,11 +41,24 @@ from fleet.events import TYPES
 from fleet.outage import Patience
 
 _DOWN = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
+# Redis refusing to store (see the module docstring), as an error reply, a pipeline's ("Command
+# # 1 (SADD ...) of pipeline caused error: MISCONF ...") or a script's.
+_REFUSED = re.compile(r"(?:^|error: )(MISCONF|OOM|READONLY|NOREPLICAS)\b")
 _log = logging.getLogger(__name__)
 
 
+def storage_error(exc: BaseException) -> bool:
+    """Is ``exc`` Redis being unavailable (not answering, or refusing to store) rather than a
+    bad request? Such a call is worth repeating once Redis is back."""
+    if isinstance(exc, _DOWN):
+        return True
+    if isinstance(exc, redis.exceptions.ReadOnlyError | redis.exceptions.OutOfMemoryError):
+        return True
+    return isinstance(exc, redis.exceptions.ResponseError) and bool(_REFUSED.search(str(exc)))
+
+
 def _transient(exc: BaseException) -> bool:
-    return isinstance(exc, _DOWN)
+    return storage_error(exc)
 
 
 # A batch of events in one script call. KEYS: (ids, stream) per event, then the index.
@@ -124,7 +143,7 @@ class RedisEventLog:
             set()
         )  # (group, consumer) whose old pending entries were re-read
         self.patience = (
-            Patience(f"event log ({prefix})", patience_s=patience_s, logger=_log)
+            Patience(f"event log ({prefix})", patience_s=patience_s, logger=_log, probe=self.ping)
             if patience_s > 0
             else None
         )
@@ -151,8 +170,10 @@ class RedisEventLog:
             if self.patience is None:
                 return fn()
             return self.patience.call(fn, transient=_transient, on_retry=on_retry)
-        except _DOWN as exc:
-            raise self._down(exc) from None
+        except redis.exceptions.RedisError as exc:
+            if storage_error(exc):
+                raise self._down(exc) from None
+            raise
 
     # ------------------------------------------------------------------ timeline
     def append(self, event: FleetEvent | dict[str, Any]) -> str:
@@ -382,10 +403,11 @@ class RedisEventLog:
         return value
 
     def ping(self) -> bool:
-        """True when Redis answers; never raises."""
+        """True when Redis answers and stores (a Redis that cannot write its AOF refuses PING
+        with MISCONF); never raises."""
         try:
             return bool(self._r.ping())
-        except _DOWN:
+        except redis.exceptions.RedisError:
             return False
 
     def close(self) -> None:

@@ -309,3 +309,29 @@ def test_patience_gives_up_after_its_bound_and_never_retries_other_errors():
     with pytest.raises(ValueError, match="a bug"):
         p.call(bug, transient=lambda e: isinstance(e, Down))
     assert calls == [1]  # not transient: raised at once, not retried
+
+
+def test_a_read_that_works_while_writes_are_refused_does_not_end_the_outage(caplog):
+    """A Redis that cannot write its AOF (disk full) answers reads and refuses writes and PING:
+    the outage ends when storage is whole (the probe), not at the first read that works."""
+    now, whole = [0.0], [False]
+    p = outage_mod.Patience(
+        "w", patience_s=1.0, logger=logging.getLogger("t"), monotonic=lambda: now[0],
+        sleep=lambda s: now.__setitem__(0, now[0] + s), probe=lambda: whole[0],
+    )  # fmt: skip
+
+    def write():
+        if not whole[0]:
+            raise Down("MISCONF Errors writing to the AOF file: No space left on device")
+        return "stored"
+
+    with caplog.at_level(logging.WARNING, logger="t"):
+        for _ in range(3):  # a write gives up, a read works, again and again: one outage
+            with pytest.raises(Down):
+                p.call(write, transient=lambda e: isinstance(e, Down))
+            assert p.call(lambda: "read", transient=lambda e: isinstance(e, Down)) == "read"
+        whole[0] = True
+        assert p.call(lambda: "read", transient=lambda e: isinstance(e, Down)) == "read"
+    msgs = [r.getMessage() for r in caplog.records]
+    assert len(msgs) == 2 and "MISCONF" in msgs[0] and "back after" in msgs[1], msgs
+    assert p.outages == 1 and p.since is None
