@@ -15,15 +15,16 @@ rewrites, a promisor remote or an alternate-refs command. So host-side git here 
 - never a transport *from inside* the user's repository: delivery copies objects with
   ``pack-objects | index-pack`` and moves one ref, so no ``url.insteadOf``, ``remote.*`` or
   ``uploadpack`` of that repository is consulted; pushing runs from a fresh repository of the
-  fleet's (:mod:`fleet.adapters.git_push`);
-- only on a repository the fleet's user owns (:func:`check_owned`: the directory, its git
-  directories and config files, none writable by others);
+  fleet's (:mod:`fleet.adapters.git_push`), the one call that reads the user's global config
+  (their credential helper), so the push authenticates as the user;
+- only on a repository the fleet's user owns (``git_tree.check_owned``: the directory, its
+  git directories and config files, none writable by others);
 - with ``--end-of-options`` (or ``--``) before every value that came from a user, so a ``repo``
   of ``--upload-pack=...`` is never parsed as an option (:func:`check_source` refuses it anyway);
 - reading what git *recorded* (index modes), never diff text, to decide whether a change
   brings a symlink or a submodule;
-- measuring a clone from its trees before checking it out (:func:`check_tree`): unpacked size,
-  file count and depth against limits, so a small pack cannot fill the disk.
+- measuring a clone from its trees before checking it out (``git_tree.check_tree``): unpacked
+  size, file count and depth against limits, so a small pack cannot fill the disk.
 """
 
 from __future__ import annotations
