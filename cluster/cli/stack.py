@@ -6,7 +6,8 @@ health check failed, 2 on an error (port in use, a server did not start);
 anything was running (it says which), 2 if a process would not stop.
 
 ``status`` tells a part that runs but does not answer (hung) from one that is stopped: a
-storage server that accepts connections and replies to nothing, and apps whose gateway answers
+storage server that accepts connections and replies to nothing or refuses to store (disk full:
+the state line names the data directory and its free space), and apps whose gateway answers
 but is not healthy (storage down) or accepts and never answers, are *running*, with the failed
 check and a ``state`` line saying what is wrong.
 """
@@ -16,11 +17,15 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
+import shutil
+import socket
 import urllib.error
 import urllib.request
+from pathlib import Path
 
 from cluster import local
 from cluster.fleet_apps import FleetApps, check_model, gateway_url, stack_apps
+from cluster.graphserver import GraphServer, redis_address
 from fleet.config import FleetConfig
 from fleet.settings import fleet_config
 
@@ -62,19 +67,61 @@ def _status(args: argparse.Namespace) -> int:
 
 
 def _hung_storage(st: local.StackStatus, cfg: FleetConfig) -> None:
-    """A storage server that is ours and alive but replies to nothing is running (hung)."""
+    """A storage server that is ours and alive is running even when PING fails: hung (replies
+    to nothing) or refusing to store (``MISCONF``: it cannot write its AOF, e.g. a full disk)."""
     part = next((p for p in st.parts if p.name == local.GraphComponent.name), None)
     if part is None or part.running:
         return
-    pid = local.GraphComponent(cfg).server.hung_pid(tries=1, timeout=PROBE_S)
+    server = local.GraphComponent(cfg).server
+    pid = _our_server(server)
     if pid is None:
         return
+    reply = _ping_reply(server.host, server.port)
+    if reply is None:
+        return  # nothing listens: stopped (starting, or gone)
     part.running, part.pid = True, pid
     part.checks = {"redis PING": False}
-    part.where["state"] = (
-        f"HUNG: accepts connections but replied to nothing in {PROBE_S:g} s "
-        "(`fleet up` replaces it, on its data)"
-    )
+    if reply.startswith(("MISCONF", "OOM", "READONLY")):
+        part.where["state"] = f"REFUSES to store: {reply[:200]}; {_disk(server.data_dir)}"
+    elif reply:
+        part.where["state"] = f"answers PING with: {reply[:200]}"
+    else:
+        part.where["state"] = (
+            f"HUNG: accepts connections but replied to nothing in {PROBE_S:g} s "
+            "(`fleet up` replaces it, on its data)"
+        )
+
+
+def _our_server(server: GraphServer) -> int | None:
+    """The pidfile's process when it is a live redis-server on our port (never a recycled PID)."""
+    try:
+        pid = int(server.pidfile.read_text().strip())
+    except (OSError, ValueError):
+        return None
+    address = redis_address(pid)
+    return pid if address and address.rpartition(":")[2] == str(server.port) else None
+
+
+def _ping_reply(host: str, port: int) -> str | None:
+    """What the server says to PING: its first line (``PONG``, ``MISCONF ...``); "" when it is
+    silent; None when nothing listens."""
+    try:
+        with socket.create_connection((host, port), timeout=PROBE_S) as s:
+            s.sendall(b"PING\r\n")
+            lines = s.recv(512).decode(errors="replace").splitlines()
+    except TimeoutError:
+        return ""
+    except OSError:
+        return None
+    return lines[0][1:] if lines else ""
+
+
+def _disk(path: Path) -> str:
+    try:
+        usage = shutil.disk_usage(path)
+    except OSError as exc:
+        return f"{path}: {exc}"
+    return f"{path}: {usage.free // 2**20} MiB free of {usage.total // 2**20} MiB"
 
 
 def _unhealthy_apps(st: local.StackStatus, cfg: FleetConfig) -> None:

@@ -166,3 +166,30 @@ def test_a_short_full_disk_episode_is_ridden_out_inside_one_call(server, disk, t
     assert [e.id for _, e in log.read("s1")] == ["s1:story.parked:p0", "s1:story.parked:p2"]
     lines = [r.getMessage() for r in caplog.records]
     assert len(lines) == 2 and "MISCONF" in lines[0] and "back after" in lines[1], lines
+
+
+def test_status_names_a_full_disk(disk, monkeypatch, capsys):
+    from cluster import local
+    from cluster.cli import main
+    from fleet.settings import fleet_config
+
+    monkeypatch.setenv("FLEET_DATA_DIR", str(disk.root))
+    for var in ("FLEET_REDIS_PORT", "FLEET_RAY_GCS_PORT", "FLEET_DASHBOARD_PORT"):
+        monkeypatch.setenv(var, str(free_port()))
+    cfg = fleet_config()
+    comp = local.GraphComponent(cfg)
+    pid, _ = comp.start()
+    try:
+        disk.fill_and_refuse(comp.server.url)
+        rc = main(["status"])
+        out = capsys.readouterr().out
+    finally:
+        disk.free()
+        comp.stop()
+    assert rc == 1
+    assert f"redis+falkordb: running (pid {pid})" in out, out
+    assert (
+        "REFUSES to store: MISCONF Errors writing to the AOF file: No space left on device" in out
+    )
+    assert f"{disk.root / 'graph'}: 0 MiB free of {TMPFS_MB} MiB" in out, out
+    assert local.STORAGE_DOWN in out
