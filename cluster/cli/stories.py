@@ -72,10 +72,10 @@ def _finish(client: Client, story: dict[str, Any], started: float, *, timeout_s:
         path = _save_report(client, story["id"])
         print(f"report: {path}\n        {client.base_url}/stories/{story['id']}/report")
         _where(client, story["id"])
-    except GatewayError as exc:
+    except GatewayError as exc:  # gone again after the story's state was read: the code stands
         if not exc.outage:
             raise
-        print(f"report: not saved (the fleet did not answer: {exc})")
+        print(f"(the fleet stopped answering: {exc}; `fleet show {story['id']}` tells the rest)")
     return code
 
 
