@@ -9,9 +9,13 @@ never used):
   examples ("f(args) returns value": its doctests, or when it has none, lines like ``f(x) == y``
   or ``f(x) => y`` as in 66-79; 6 problems have no example); judged by the problem's hidden
   tests after the fleet finishes (in bubblewrap).
-- **repo**: Commit0-style tasks from real packages (``repo_tasks.py``): a function's body is
-  stripped (signature and docstring kept) in the package's own source; judged by the package's
-  own tests for that function.
+- repository tasks from real packages (``repo_tasks.py``, ``--kind stub,bug,change``, default
+  all three), judged by the package's own tests for the function:
+  **stub** (Commit0-style: a function's body stripped, signature and docstring kept), **bug** (a
+  seeded fault; the story is a user's bug report with one failing example, naming no file) and
+  **change** (a parameter or behaviour taken out; the story asks for it). For bug and change
+  tasks the fleet sees the package and its other tests, never the judging module
+  (``dev_tasks.py``, ``dev_tasks.yaml``, docs/dev-tasks.md).
 
 Arms (one function each, ``ARMS``; the council helper adds ``vote`` and ``council``):
 
@@ -27,11 +31,16 @@ Arms (one function each, ``ARMS``; the council helper adds ``vote`` and ``counci
   more samples, until it has spent the council's tokens on the same task and attempt; run it
   after ``council``).
 
-Prints ``RESULT single_pass_humaneval``, ``RESULT single_pass_repo``, ``RESULT single_tokens``,
-``RESULT raw_pass_humaneval`` (pass rates 0-1; tokens: prompt + completion, all calls).
+Prints ``RESULT <arm>_pass_humaneval``, ``RESULT <arm>_pass_<kind>`` per repository kind,
+``RESULT <arm>_pass_repo`` (all repository kinds together), ``RESULT <arm>_tokens``,
+``RESULT <arm>_localisation_accuracy`` (bug and change tasks: the share whose committed change
+edits the function the fault or feature is in; a task with no committed change counts as missed)
+and ``RESULT localisation_accuracy`` (the council's, else the first arm's); pass rates 0-1,
+tokens: prompt + completion, all calls.
 
 Run: .venv/bin/python benchmarks/bench_agents.py --arm all --limit 20
-     [--start 0] [--repo-limit N] [--model PATH.gguf] [--attempts 2] [--trace calls.jsonl]
+     [--start 0] [--repo-limit N] [--kind stub,bug,change] [--model PATH.gguf] [--attempts 2]
+     [--trace calls.jsonl]
 
 ``--trace FILE`` appends every model call (arm, task, messages, sampling, reply, tokens) to FILE as
 one JSON line: what each member was asked and answered, to read why a candidate came out as it did.
@@ -136,7 +145,7 @@ class BenchTask:
     """One problem: the repository at its base, the story, and how to judge a final tree."""
 
     id: str
-    kind: str  # "humaneval" | "repo"
+    kind: str  # "humaneval" | "stub" | "bug" | "change"
     files: dict[str, str]
     story: Story
     judge: Callable[[Path], tuple[bool, str]]  # final tree -> (passed, detail)
@@ -376,6 +385,8 @@ class ArmResult:
     total: dict[str, int] = field(default_factory=dict)
     tokens: int = 0
     seconds: float = 0.0
+    located: dict[str, bool] = field(default_factory=dict)  # bug/change task -> edited the target
+    repo_minutes: list[float] = field(default_factory=list)  # wall time per repository task
 
 
 def _count(res: ArmResult, task: BenchTask, ok: bool) -> None:
@@ -474,9 +485,9 @@ def _task_list(args: argparse.Namespace) -> list[BenchTask]:
     else:
         tasks = humaneval_tasks(args.limit, args.start)
     if args.repo_limit:
-        from repo_tasks import repo_tasks
+        from repo_tasks import all_tasks
 
-        repo = repo_tasks(args.repo_start + args.repo_limit)[args.repo_start :]
+        repo = all_tasks(args.kind)[args.repo_start : args.repo_start + args.repo_limit]
         # Alternate the two sets so that a run cut short still measures both.
         step = max(1, len(tasks) // max(1, len(repo)))
         for n, t in enumerate(repo):
@@ -499,6 +510,12 @@ def _parse(argv: list[str] | None) -> tuple[argparse.Namespace, list[str]]:
     )
     ap.add_argument("--repo-limit", type=int, default=10, help="repository tasks (0: none)")
     ap.add_argument("--repo-start", type=int, default=0, help="first repository task (a slice)")
+    ap.add_argument(
+        "--kind",
+        default="stub,bug,change",
+        help="repository task kinds, joined by commas (alone, stubs keep their old order; "
+        "together, the kinds alternate)",
+    )
     ap.add_argument("--model", default=DEFAULT_MODEL, help="GGUF of the model under test")
     ap.add_argument(
         "--attempts",
@@ -531,7 +548,80 @@ def _parse(argv: list[str] | None) -> tuple[argparse.Namespace, list[str]]:
         ap.error(f"--ids: {exc}")
     if not 0 <= args.rounds <= 10:
         ap.error("--rounds must be in 0..10")
+    from repo_tasks import parse_kinds
+
+    try:
+        args.kind = parse_kinds(args.kind)
+    except ValueError as exc:
+        ap.error(f"--kind: {exc}")
     return args, arms
+
+
+REPO_KINDS = ("stub", "bug", "change")
+LOCATED = ("bug", "change")  # kinds whose target function localisation is scored against
+
+
+def with_localisation(task: BenchTask, seen: dict[str, bool]) -> BenchTask:
+    """``task`` whose judge also records in ``seen[task.id]`` whether the judged (committed)
+    tree edits the target function: the arms judge only their final tree on repository tasks."""
+    from dataclasses import replace
+
+    from dev_tasks import localised
+
+    module, span = task.extra["module"], task.extra["span"]
+
+    def judge(tree: Path) -> tuple[bool, str]:
+        final = tree / module
+        seen[task.id] = localised(
+            task.files[module], final.read_text() if final.is_file() else None, span
+        )
+        return task.judge(tree)
+
+    return replace(task, judge=judge)
+
+
+def _run(name: str, task: BenchTask, chat: EngineChat, args: argparse.Namespace,
+         acc: ArmResult) -> None:  # fmt: skip
+    """Arm ``name`` on ``task``, its figures added to ``acc``."""
+    run = task
+    if task.kind in LOCATED:
+        acc.located.setdefault(task.id, False)  # never judged: nothing committed, not located
+        run = with_localisation(task, acc.located)
+    chat.label = f"{name} {task.id}"
+    r = ARMS[name]([run], chat, args)
+    for kind in r.total:
+        acc.total[kind] = acc.total.get(kind, 0) + r.total[kind]
+        acc.passed[kind] = acc.passed.get(kind, 0) + r.passed[kind]
+    acc.tokens += r.tokens
+    acc.seconds += r.seconds
+    if task.kind in REPO_KINDS:
+        acc.repo_minutes.append(r.seconds / 60)
+
+
+def report(results: dict[str, ArmResult]) -> list[str]:
+    """The RESULT lines (and a summary line per arm and kind) of a run."""
+    out = []
+    for name, r in results.items():
+        for kind in ("humaneval", *REPO_KINDS):
+            if r.total.get(kind):
+                out.append(f"{name}: {kind} {r.passed[kind]}/{r.total[kind]} in {r.seconds:.0f}s")
+                out.append(f"RESULT {name}_pass_{kind} {r.passed[kind] / r.total[kind]:.3f}")
+        repo = sum(r.total.get(k, 0) for k in REPO_KINDS)
+        if repo:
+            passed = sum(r.passed.get(k, 0) for k in REPO_KINDS)
+            out.append(f"RESULT {name}_pass_repo {passed / repo:.3f}")
+        out.append(f"RESULT {name}_tokens {r.tokens}")
+        if r.located:
+            share = sum(r.located.values()) / len(r.located)
+            out.append(f"RESULT {name}_localisation_accuracy {share:.3f}")
+    located = [n for n in ("council", *results) if n in results and results[n].located]
+    if located:
+        r = results[located[0]]
+        out.append(f"RESULT localisation_accuracy {sum(r.located.values()) / len(r.located):.3f}")
+    if "council" in results and results["council"].repo_minutes:
+        minutes = sorted(results["council"].repo_minutes)
+        out.append(f"RESULT council_minutes_per_repo_task {minutes[len(minutes) // 2]:.2f}")
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -542,8 +632,8 @@ def main(argv: list[str] | None = None) -> int:
     chat = EngineChat(args.model, threads=args.threads)
     chat.trace = args.trace
     tasks = _task_list(args)
-    print(f"== {len(tasks)} tasks: {sum(t.kind == 'humaneval' for t in tasks)} HumanEval, "
-          f"{sum(t.kind == 'repo' for t in tasks)} repository", flush=True)  # fmt: skip
+    kinds = ", ".join(f"{sum(t.kind == k for t in tasks)} {k}" for k in ("humaneval", *REPO_KINDS))
+    print(f"== {len(tasks)} tasks: {kinds}", flush=True)
     results = {name: ArmResult() for name in arms}
     # Task by task, every arm on it in turn: a run cut short still compares arms on the same tasks.
     # SIGTERM (a time limit) ends the run like Ctrl-C: the figures so far are printed, marked.
@@ -554,14 +644,7 @@ def main(argv: list[str] | None = None) -> int:
             for name in arms:
                 if name == "raw" and task.kind != "humaneval":
                     continue
-                chat.label = f"{name} {task.id}"
-                r = ARMS[name]([task], chat, args)
-                acc = results[name]
-                for kind in r.total:
-                    acc.total[kind] = acc.total.get(kind, 0) + r.total[kind]
-                    acc.passed[kind] = acc.passed.get(kind, 0) + r.passed[kind]
-                acc.tokens += r.tokens
-                acc.seconds += r.seconds
+                _run(name, task, chat, args, results[name])
             done = i
             tally = ", ".join(f"{n} {sum(a.passed.values())}/{sum(a.total.values())}"
                               for n, a in results.items())  # fmt: skip
@@ -569,12 +652,7 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         # a task cut mid-way may have been counted by some arms only: drop nothing, say so
         print(f"== INTERRUPTED after {done} of {len(tasks)} tasks: partial figures", flush=True)
-    for name, r in results.items():
-        for kind in ("humaneval", "repo"):
-            if r.total.get(kind):
-                print(f"{name}: {kind} {r.passed[kind]}/{r.total[kind]} in {r.seconds:.0f}s")
-                print(f"RESULT {name}_pass_{kind} {r.passed[kind] / r.total[kind]:.3f}")
-        print(f"RESULT {name}_tokens {r.tokens}")
+    print("\n".join(report(results)), flush=True)
     from council_arms import MINUTES
 
     if MINUTES:

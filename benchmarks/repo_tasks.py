@@ -1,9 +1,16 @@
-"""Repository-level tasks from real registry packages, Commit0-style (for bench_agents.py).
+"""Repository-level tasks from real registry packages (for bench_agents.py), three kinds:
 
-Each task takes a package's source distribution from PyPI (pinned version), strips one
+- ``stub`` (this module, Commit0-style): each task takes a package's source distribution from PyPI (pinned version), strips one
 function's body (signature and docstring kept) and keeps the package plus the one test module
 that exercises it. The story asks for the function by name; the judge runs the package's own
 tests for it (the original test module, whatever the fleet did to the tests) in bubblewrap.
+- ``bug`` and ``change`` (``dev_tasks.py``, data in ``dev_tasks.yaml``): a seeded fault to fix
+  from a user's report, or a behaviour to add back, judged by the package's own tests of the
+  function, which the fleet never sees.
+
+``python benchmarks/repo_tasks.py [--kind stub,bug,change] [--id ID]`` checks every task: the
+judge passes on the original code and fails on the stripped/altered one (bug and change tasks
+also: the visible tests pass on the altered code, the story's example shows the fault).
 
 None of these packages is reserved for acceptance (DEVELOPERS.md).
 """
@@ -16,6 +23,7 @@ import re
 import sys
 import tarfile
 import urllib.request
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -129,32 +137,76 @@ def repo_tasks(limit: int) -> list[Any]:
             ok = result.status == "passed" and result.exit_code == 0
             return ok, "" if ok else result.stdout[-300:]
 
-        out.append(BenchTask(id=f"{name}:{func}", kind="repo", files=kept, story=story,
+        out.append(BenchTask(id=f"{name}:{func}", kind="stub", files=kept, story=story,
                              judge=judge, extra={"original": original, "module": module}))  # fmt: skip
     return out
 
 
-def check_originals() -> int:
-    """Sanity check: every task's judge passes on the original function, fails on the stripped."""
-    import tempfile
+KINDS = ("stub", "bug", "change")
 
+
+def all_tasks(kinds: Sequence[str] = KINDS) -> list[Any]:
+    """The repository tasks of ``kinds``: the stubs in their order when alone, else the kinds
+    interleaved (stub, bug, change, stub, ...) so that a slice still measures every kind."""
+    import dev_tasks
+
+    lists = [repo_tasks(len(TASKS))] if "stub" in kinds else []
+    table = dev_tasks.load()
+    lists += [[dev_tasks.bench_task(t) for t in table if t.kind == k] for k in dev_tasks.KINDS
+              if k in kinds]  # fmt: skip
+    out = []
+    for n in range(max(map(len, lists), default=0)):
+        out += [tasks[n] for tasks in lists if n < len(tasks)]
+    return out
+
+
+def parse_kinds(spec: str) -> list[str]:
+    """``"bug,change"`` -> ``["bug", "change"]`` (an unknown kind is an error)."""
+    kinds = [k.strip() for k in spec.split(",") if k.strip()]
+    if not kinds or any(k not in KINDS for k in kinds):
+        raise ValueError(f"kinds must be among {', '.join(KINDS)}: {spec!r}")
+    return kinds
+
+
+def _check_stub(task: Any, root: Path) -> list[str]:
     from bench_agents import git_repo
 
+    module = task.extra["module"]
+    fixed = git_repo({**task.files, module: task.extra["original"]}, root / "o")
+    ok_fixed, why = task.judge(fixed)
+    problems = [] if ok_fixed else [f"judge fails on the original: {why[-200:]}"]
+    if task.judge(git_repo(task.files, root / "s"))[0]:
+        problems.append("judge passes on the stripped code (it judges nothing)")
+    return problems
+
+
+def check_originals(kinds: Sequence[str] = KINDS, ids: Sequence[str] = ()) -> int:
+    """Sanity check of every task (``ids``: only these); the number of tasks with a problem."""
+    import tempfile
+
+    import dev_tasks
+
     bad = 0
-    for task in repo_tasks(len(TASKS)):
+    for task in all_tasks(kinds):
+        if ids and task.id not in ids:
+            continue
         with tempfile.TemporaryDirectory() as tmp:
-            stripped = git_repo(task.files, Path(tmp) / "s")
-            module = task.extra["module"]
-            fixed = git_repo({**task.files, module: task.extra["original"]}, Path(tmp) / "o")
-            ok_fixed, why = task.judge(fixed)
-            ok_stripped, _ = task.judge(stripped)
-            print(f"{task.id}: original {'pass' if ok_fixed else 'FAIL ' + why[-200:]}, "
-                  f"stripped {'PASS (bad task)' if ok_stripped else 'fails'}")  # fmt: skip
-            bad += (not ok_fixed) + ok_stripped
+            check = _check_stub if task.kind == "stub" else dev_tasks.check
+            problems = check(task, Path(tmp))
+        print(f"{task.kind} {task.id}: {'ok' if not problems else 'BAD: ' + '; '.join(problems)}",
+              flush=True)  # fmt: skip
+        bad += bool(problems)
+    print(f"{bad} bad task(s)")
     return bad
 
 
 if __name__ == "__main__":
+    import argparse
+
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     sys.path.insert(0, str(Path(__file__).resolve().parent))
-    raise SystemExit(check_originals())
+    ap = argparse.ArgumentParser(description="check every repository task")
+    ap.add_argument("--kind", default=",".join(KINDS), help="stub,bug,change")
+    ap.add_argument("--id", action="append", default=[], help="only this task (repeatable)")
+    a = ap.parse_args()
+    raise SystemExit(check_originals(parse_kinds(a.kind), a.id))
