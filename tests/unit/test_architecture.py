@@ -35,6 +35,10 @@ ALLOWED_CYCLES: dict[frozenset[str], str] = {
     "sandbox_python, BenchTask, ArmResult, fleet_build) that its arm and task modules import "
     "back, inside functions; the fix is a benchmarks/harness.py both sides import (the "
     "benchmarks' owner's change, not the build pipeline's)",
+    frozenset({"fleet.adapters.git_host", "fleet.adapters.git_tree"}): "git_tree builds on "
+    "git_host's git/command/_env while git_host imports check_owned/check_tree/copy_commit "
+    "back from it inside clone and deliver_branch; the fix is a small base module (the git "
+    "command and its environment) both import (the adapters' owner's change)",
 }
 
 
