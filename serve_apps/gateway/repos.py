@@ -66,11 +66,25 @@ class RepoProbe:
             )
         except ValueError as exc:  # urlsplit's own refusals ("Invalid IPv6 URL", a bad port)
             raise _bad("repo", f"{repo[:80]!r} is not a repository URL or path: {exc}") from None
-        if source.startswith("/") and not os.path.isdir(source):
+        local = source.startswith("/")
+        if local and not os.path.isdir(source):
             raise _bad("repo", f"{source} does not exist (or is not a directory)")
+        # as the clone will: a local repository must be the fleet user's own, and git may use
+        # only the source's own transport
+        scheme = "file" if local else ("https" if source.lower().startswith("https://") else "ssh")
         try:
+            if local:
+                from fleet.adapters.git_tree import check_owned
+
+                check_owned(source)
             out = git_host.git(
-                None, "ls-remote", "--symref", "--", source, timeout=self.timeout_s
+                None,
+                "ls-remote",
+                "--symref",
+                "--",
+                source,
+                timeout=self.timeout_s,
+                protocols=scheme,
             ).stdout
         except WorkspaceUnavailable as exc:
             raise _bad("repo", f"{repo} is not a readable git repository: {_reason(exc)}") from None
@@ -105,7 +119,7 @@ def _parse(out: str) -> tuple[str | None, set[str]]:
 
 
 def _reason(exc: WorkspaceUnavailable) -> str:
-    # git's own words, without the "fatal:" noise and the command line
+    # git's own words (or the ownership check's), without the "fatal:" noise and the command
     text = str(exc.fields.get("reason", exc)).removeprefix("git ls-remote: ")
     lines = [ln.removeprefix("fatal: ").strip() for ln in text.splitlines() if ln.strip()]
     return "; ".join(lines[:2])[:300] or "git could not read it"

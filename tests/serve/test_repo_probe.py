@@ -57,7 +57,7 @@ def test_default_branch_and_branches_of_a_local_path_and_a_file_url(probe, repo)
 def test_what_submission_refuses_and_why(probe, repo, tmp_path):
     cases = {
         tmp_path / "missing": ("repo", "does not exist"),
-        tmp_path: ("repo", "does not appear to be a git repository"),
+        tmp_path: ("repo", "is not a readable git repository"),
         "/etc": ("repo", "outside the configured repository roots"),
         "https://[::1": ("repo", "not a repository URL or path"),
         "ext::sh -c id": ("repo", "not allowed"),
@@ -71,6 +71,9 @@ def test_what_submission_refuses_and_why(probe, repo, tmp_path):
     empty = tmp_path / "empty"
     _git("init", "-q", str(empty))
     assert "no branches yet" in str(_refused(probe, empty))
+    # a repository whose config anyone may rewrite is refused as the clone would refuse it
+    (empty / ".git" / "config").chmod(0o666)
+    assert "writable by every user" in str(_refused(probe, empty))
 
 
 def test_a_url_that_does_not_answer_is_refused_within_the_timeout(tmp_path):
