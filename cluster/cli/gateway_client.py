@@ -10,7 +10,7 @@ Exit codes of a followed story (``fleet run``, ``fleet demo``):
 6     ``--timeout`` passed before the story reached a terminal state (or while the fleet was away)
 ====  ==========================================================================
 
-An outage of the fleet (nothing listens, a 502/503/504, or a 404 that is not the gateway's own
+An outage of the fleet (nothing listens, a 5xx, or a 404 that is not the gateway's own
 answer: the Serve proxy is up but the gateway app is not deployed yet) is a wait while
 following, never an error; the follow is bounded by a wall-clock deadline.
 """
@@ -34,7 +34,6 @@ __all__ = ["LINES", "Client", "GatewayError", "describe", "exit_code", "follow"]
 
 EXIT_DONE, EXIT_PARKED, EXIT_BLOCKED, EXIT_FAILED, EXIT_TIMEOUT = 0, 3, 4, 5, 6
 PO_GATES = ("scope", "design", "acceptance")
-OUTAGE_STATUS = (0, 502, 503, 504)  # 0: no answer at all; 503: the fleet's storage is down
 FINAL_READ_S = 10.0  # the one read of the story's state after the deadline
 
 
@@ -42,12 +41,14 @@ class GatewayError(FleetError):
     """The gateway refused a call (``status`` is its HTTP status) or could not be reached (0).
 
     ``outage``: the fleet is (for now) unavailable rather than refusing this request: no answer,
-    a 502/503/504, or a 404 from the Serve proxy while the gateway app is not deployed."""
+    a 5xx, or a 404 from the Serve proxy while the gateway app is not deployed."""
 
     def __init__(self, *, status: int, message: str, outage: bool | None = None) -> None:
         # ``detail``, not ``message``: FleetError's first argument is already called message
         text = f"gateway answered HTTP {status}: {message}" if status else message
-        outage = status in OUTAGE_STATUS if outage is None else outage
+        # any 5xx: a replica or actor dying in a stack restart answers 500 too; what a follower
+        # repeats is a read or an approval (409 once applied), so waiting is safe
+        outage = (status == 0 or status >= 500) if outage is None else outage
         super().__init__(text, status=status, detail=message, outage=outage)
         self.status: int = status  # typed for callers (FleetError sets it from the fields too)
         self.outage: bool = outage

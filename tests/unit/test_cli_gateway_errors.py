@@ -122,3 +122,10 @@ def test_gateway_error_keeps_its_fields_across_pickling():
         "no story s1",
         "gateway answered HTTP 404: no story s1",
     )
+
+
+def test_which_answers_are_the_fleet_away_and_which_a_refusal():
+    away = [GatewayError(status=s, message="m") for s in (0, 500, 502, 503, 504)]
+    assert all(e.outage for e in away)
+    assert not any(GatewayError(status=s, message="m").outage for s in (400, 401, 404, 409, 422))
+    assert GatewayError(status=404, message="Path '/x' not found", outage=True).outage
