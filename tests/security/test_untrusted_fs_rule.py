@@ -48,6 +48,8 @@ ALLOWED = {
     ("git_push.py", "push", "write_text"): "a bare repository in a TemporaryDirectory just made",
     ("git_host.py", "write_exclude", "mkdir"): ".git/info of a clone host git just made (git "
     "never checks a repository's files out into .git; the sandbox sees .git read-only)",
+    ("index_proxy.py", "__enter__", "os.chmod"): "the unix socket this call just bound, in a "
+    "fresh host-owned directory",
     ("target_env.py", "_open", "mkdir"): "<envs root>/envs, the fleet's own directory (inside "
     "it every operation is relative to its descriptor: env_store)",
 }
