@@ -281,6 +281,9 @@ def _patching() -> dict[str, Any]:
         "examples_job": examples.job("Do twice", list(CRITERIA), [STUB], ["twice", "half"]),
         "examples_job_bare": examples.job("Do twice", ["it doubles"], [], ["twice"]),
         "vote_listing": _vote(brief),
+        "cited": [patching.cited("looks wrong", brief, p) for p in (MINE, long, third)],
+        "summary": patching.summary(Patch(base_commit="abc", diff="d", files=("a.py", "b.py"))),
+        "summary_nothing": patching.summary(Patch(base_commit="abc", diff="d", files=())),
     }
 
 
@@ -452,6 +455,13 @@ GOLDEN: dict[str, Any] = {
     "Now write the edits that implement the task in the repository above: "
     "every function you change with its complete new body (not the current "
     "code repeated).",
+    "cited": [
+        "looks wrong [passes 0/1 tests; fails tests/test_acc.py::test_twice_1 [distrusted: no "
+        "candidate passes it]: 3 != 6; tests/test_qa.py::test_ex [QA's example: may itself be "
+        "wrong]: 1 != 2; differs on twice(4): 4 here, developer-2's 8]",
+        "looks wrong [passes 1/1 tests; differs on twice(4): 8 here, developer-1's 4]",
+        "looks wrong [no test results; fails build failed: syntax error]",
+    ],
     "compress": [
         [
             ["system", "You write terse engineering summaries."],
@@ -1893,6 +1903,8 @@ GOLDEN: dict[str, Any] = {
         "Improve your change: fix the failing tests and the critiques' points "
         "(a test marked distrusted may itself be wrong).",
     ],
+    "summary": "change a.py, b.py",
+    "summary_nothing": "change the code",
     "tests_job": "Write pytest tests in a new file tests/test_x.py that prove these acceptance "
     "criteria:\n"
     "- f(1) returns 2\n"
