@@ -30,153 +30,26 @@ directory, and ``src/`` for a src layout, come first on ``sys.path``).
 
 from __future__ import annotations
 
-import configparser
 import contextlib
 import hashlib
 import os
-import re
 import stat
 import subprocess
 import threading
 import time
-import tomllib
 import uuid
 from dataclasses import dataclass
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from fleet.adapters import env_store
+from fleet.adapters.index_proxy import INDEX_HOSTS, IndexProxy
+from fleet.adapters.target_plan import TEST_EXTRAS, Plan, plan, tool_versions
 from fleet.contracts import Resources, RunContext, TaskSpec
 from fleet.ports import Sandbox
 
-TEST_EXTRAS = ("test", "tests", "testing", "dev")
-_REQUIREMENTS = re.compile(r"^requirements[A-Za-z0-9._-]*\.txt$")
-_MAX_FILE = 1_000_000
 PROBLEM = "could not install"
 SCHEME = "target-env/2"  # what a key means; a change here never reuses an older environment
-
-
-def _read(path: Path) -> str | None:
-    """A regular file of the repository (never through a link), capped; None otherwise."""
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
-    except OSError:
-        return None
-    with os.fdopen(fd, "rb") as fh:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            return None
-        return fh.read(_MAX_FILE).decode("utf-8", "replace")
-
-
-def _tool_versions() -> str:
-    pins = []
-    for name in ("pytest", "coverage"):
-        try:
-            pins.append(f"{name}=={version(name)}")
-        except PackageNotFoundError:
-            pins.append(name)
-    return " ".join(pins)
-
-
-@dataclass(frozen=True)
-class Plan:
-    """What to install for one repository, and the cache key of the result."""
-
-    project: bool  # the project itself (pyproject.toml [project]/[build-system], setup.py/cfg)
-    extras: tuple[str, ...]
-    requirements: tuple[str, ...]
-    key: str
-    name: str = ""  # the project's declared name, when it declares one
-
-    def what(self) -> str:
-        """What is installed, for a finding: ``numerals[test] and -r requirements.txt``."""
-        parts = []
-        if self.project:
-            name = self.name or "the project"
-            parts.append(f"{name}[{','.join(self.extras)}]" if self.extras else name)
-        parts += [f"-r {r}" for r in self.requirements]
-        return " and ".join(parts) or "the dependencies"
-
-
-def _name(name: str | None, text: str) -> str:
-    """The project's declared name (``[project] name`` / ``[metadata] name``), if any."""
-    if name != "pyproject.toml" and name != "setup.cfg":
-        return ""
-    try:
-        if name == "pyproject.toml":
-            found = tomllib.loads(text).get("project", {}).get("name")
-        else:
-            parser = configparser.ConfigParser(interpolation=None)
-            parser.read_string(text)
-            found = parser.get("metadata", "name", fallback="")
-    except (tomllib.TOMLDecodeError, configparser.Error, AttributeError):
-        return ""
-    return found if isinstance(found, str) and re.fullmatch(r"[A-Za-z0-9._-]{1,100}", found) else ""
-
-
-def _pyproject(text: str) -> tuple[bool, bool, set[str]]:
-    """(is a project, declares dependencies, optional groups) of a pyproject.toml."""
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError:
-        return False, False, set()
-    project = data.get("project")
-    if not isinstance(project, dict):
-        return "build-system" in data, False, set()
-    dynamic = project.get("dynamic") or []
-    groups = project.get("optional-dependencies")
-    extras = set(groups) if isinstance(groups, dict) else set()
-    declared = bool(project.get("dependencies")) or any(
-        d in dynamic for d in ("dependencies", "optional-dependencies")
-    )
-    return True, declared, extras
-
-
-def _setup_cfg(text: str) -> tuple[bool, bool, set[str]]:
-    parser = configparser.ConfigParser(interpolation=None)
-    try:
-        parser.read_string(text)
-    except configparser.Error:
-        return False, False, set()
-    extras = set(parser["options.extras_require"]) if "options.extras_require" in parser else set()
-    requires = parser.get("options", "install_requires", fallback="").strip()
-    return parser.has_option("metadata", "name"), bool(requires), extras
-
-
-def plan(repo: Path, *, python_version: str, content: str = "") -> Plan | None:
-    """What ``repo`` declares; None when it declares no dependency (the fleet's python will do).
-    The key covers the dependency files, ``python_version`` and ``content`` (the digest of the
-    whole tree, for an environment: see :class:`TargetEnvs`)."""
-    texts = {n: _read(repo / n) for n in ("pyproject.toml", "setup.cfg", "setup.py")}
-    project, declared, extras = False, False, set[str]()
-    for name, parse in (("pyproject.toml", _pyproject), ("setup.cfg", _setup_cfg)):
-        text = texts[name]
-        if text is not None:
-            is_project, has_deps, groups = parse(text)
-            project, declared, extras = project or is_project, declared or has_deps, extras | groups
-    if texts["setup.py"] is not None:
-        project = declared = True  # its dependencies are known only by running it (sandboxed)
-    requirements = tuple(
-        sorted(
-            p.name for p in repo.iterdir() if _REQUIREMENTS.match(p.name) and _read(p) is not None
-        )
-    )
-    wanted = tuple(e for e in TEST_EXTRAS if e in extras)
-    if not (declared or wanted or requirements):
-        return None
-    digest = hashlib.sha256(f"{python_version}\n{_tool_versions()}\n{content}\n".encode())
-    for name in sorted({*(n for n, t in texts.items() if t is not None), *requirements}):
-        digest.update(f"{name}\0{_read(repo / name) or ''}\0".encode())
-    name = next(
-        (n for n in (_name(f, texts[f] or "") for f in ("pyproject.toml", "setup.cfg")) if n), ""
-    )
-    return Plan(
-        project=project,
-        extras=wanted,
-        requirements=requirements,
-        key=digest.hexdigest(),
-        name=name,
-    )
+__all__ = ["TEST_EXTRAS", "Plan", "TargetEnv", "TargetEnvs", "plan"]
 
 
 # The fleet's own interpreter carries the fleet's pytest plugins (schemathesis, hypothesis,
@@ -215,6 +88,7 @@ class TargetEnvs:
         timeout_s: float = 900.0,
         max_source_mb: int = 500,
         max_source_files: int = 200_000,
+        index_hosts: tuple[str, ...] = INDEX_HOSTS,
     ) -> None:
         self.sandbox = sandbox
         self.dir = Path(os.path.realpath(root)) / "envs"
@@ -224,6 +98,7 @@ class TargetEnvs:
         self.timeout_s = timeout_s
         self.max_source_bytes = max_source_mb * 1_000_000
         self.max_source_files = max_source_files
+        self.index_hosts = index_hosts  # the installer's only route: these hosts, on 443
         self._plans: dict[tuple[str, str], Plan | None] = {}
         self._verified: set[str] = set()  # manifests whose every content hash was re-read
         self._tools = ""
@@ -238,7 +113,7 @@ class TargetEnvs:
         """What else goes into every environment: the installer's version, pytest's, coverage's."""
         if not self._tools:
             uv = subprocess.run([self.uv, "--version"], capture_output=True, text=True, timeout=60)
-            self._tools = f"{uv.stdout.strip()} {_tool_versions()}"
+            self._tools = f"{uv.stdout.strip()} {tool_versions()}"
         return self._tools
 
     def ensure(
@@ -382,41 +257,67 @@ class TargetEnvs:
 
     def _run(self, stage: str, found: Plan, ctx: RunContext) -> str | None:
         venv = str(self.dir / stage / "venv")
-        steps = [
-            [self.uv, "venv", "--no-config", "--relocatable", "--python", self.python, venv],
-            [
-                self.uv,
-                "pip",
-                "install",
-                "--no-config",
-                "--native-tls",
-                "--python",
-                f"{venv}/bin/python",
-            ]
-            + ["--cache-dir", str(self.dir / stage / "cache"), "--link-mode", "copy"]
-            + ([f".[{','.join(found.extras)}]" if found.extras else "."] if found.project else [])
-            + [arg for r in found.requirements for arg in ("-r", r)]
-            + _tool_versions().split(),
+        made = [self.uv, "venv", "--no-config", "--relocatable", "--python", self.python, venv]
+        problem = self._step(stage, made, found, ctx)
+        if problem is not None:
+            return problem
+        install = [self.uv, "pip", "install", "--no-config", "--native-tls"]
+        install += [
+            "--python",
+            f"{venv}/bin/python",
+            "--cache-dir",
+            str(self.dir / stage / "cache"),
         ]
-        for i, cmd in enumerate(steps):
-            result = self.sandbox.run(
-                TaskSpec(
-                    id=f"{ctx.task_id or 'ws'}:install{i}:{uuid.uuid4().hex[:8]}",
-                    cmd=tuple(cmd),
-                    workspace=str(self.dir / stage),
-                    cwd="src",
-                    timeout_s=self.timeout_s,
-                    network=i == 1,
-                    resources=Resources(
-                        cpu_seconds=int(self.timeout_s), memory_mb=2048, output_bytes=2_000_000
-                    ),
-                    context=ctx.model_copy(update={"role": "installer", "phase": "install"}),
-                )
+        install += ["--link-mode", "copy"]
+        install += (
+            [f".[{','.join(found.extras)}]" if found.extras else "."] if found.project else []
+        )
+        install += [arg for r in found.requirements for arg in ("-r", r)]
+        install += tool_versions().split()
+        # No network namespace of its own network: the index is reached only through the host's
+        # proxy (its socket in a host-owned directory, read-only in the sandbox).
+        envs = self._open()
+        net = f".net-{uuid.uuid4().hex[:16]}"
+        os.mkdir(net, 0o755, dir_fd=envs)
+        try:
+            sock = self.dir / net / "index.sock"
+            with IndexProxy(sock, hosts=self.index_hosts) as proxy:
+                forward = [self.python, "-I", "-m", "fleet.adapters.index_forward", str(sock), "--"]
+                problem = self._step(stage, forward + install, found, ctx, (str(self.dir / net),))
+            if problem is not None and proxy.refused:
+                problem += f" (refused: {', '.join(sorted(set(proxy.refused))[:5])})"
+            return problem
+        finally:
+            env_store.remove(envs, net)
+            os.close(envs)
+
+    def _step(
+        self,
+        stage: str,
+        cmd: list[str],
+        found: Plan,
+        ctx: RunContext,
+        expose: tuple[str, ...] = (),
+    ) -> str | None:
+        """One installer run in the stage, never with the network; why it failed, or None."""
+        result = self.sandbox.run(
+            TaskSpec(
+                id=f"{ctx.task_id or 'ws'}:install:{uuid.uuid4().hex[:8]}",
+                cmd=tuple(cmd),
+                workspace=str(self.dir / stage),
+                cwd="src",
+                expose=expose,
+                timeout_s=self.timeout_s,
+                resources=Resources(
+                    cpu_seconds=int(self.timeout_s), memory_mb=2048, output_bytes=2_000_000
+                ),
+                context=ctx.model_copy(update={"role": "installer", "phase": "install"}),
             )
-            if result.status != "passed":
-                said = (result.stderr.strip() or result.stdout.strip() or result.reason)[-800:]
-                return f"{PROBLEM} {found.what()}: {result.status} {result.reason}: {said}".strip()
-        return None
+        )
+        if result.status == "passed":
+            return None
+        said = (result.stderr.strip() or result.stdout.strip() or result.reason)[-800:]
+        return f"{PROBLEM} {found.what()}: {result.status} {result.reason}: {said}".strip()
 
     def _store(self, envs: int, stage: str, fd: int, found: Plan) -> str | None:
         """Seal the built stage (the host's, read-only, nothing but ``venv``), write its
