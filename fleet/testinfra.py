@@ -32,6 +32,10 @@ WHOLE_FILE = {
 }
 # files that hold pytest/coverage configuration in some sections among other things
 SECTIONED = {"tox.ini", "setup.cfg", "pyproject.toml"}
+# the tools the runners start with `python -m` from the repository's directory (first on
+# sys.path there) and what they import first: a module of that name at the top of the tree
+# would run instead of the tool and print and write whatever it likes
+TOOL_MODULES = {"pytest", "_pytest", "coverage", "compileall", "py_compile", "pluggy", "runpy"}
 # markers that only shape a test (kept): anything else added to an existing test can hide it
 _KEPT_MARKS = {"parametrize", "usefixtures", "filterwarnings", "asyncio", "anyio", "timeout"}
 _MARK = re.compile(r"^\s*@(?:pytest\.)?mark\.(?P<name>\w+)")
@@ -179,6 +183,15 @@ def plugins_named(configs: Mapping[str, str]) -> set[str]:
     return {n for n in names if re.fullmatch(r"[A-Za-z_][\w.]*", n)}
 
 
+def _shadowed_tool(path: str) -> str | None:
+    parts = PurePosixPath(path).parts
+    if len(parts) > 1 and parts[0] == "src":
+        parts = parts[1:]
+    top = parts[0].removesuffix(".py") if parts else ""
+    is_module = len(parts) > 1 or parts[0].endswith(".py")
+    return top if is_module and top in TOOL_MODULES else None
+
+
 def _plugin_module(path: str, plugins: Collection[str]) -> str | None:
     parts = PurePosixPath(path).parts
     if parts and parts[0] == "src":
@@ -202,6 +215,8 @@ def infra_changes(
         why = WHOLE_FILE.get(name) or (
             "interpreter start-up (.pth)" if name.endswith(".pth") else None
         )
+        if why is None and (tool := _shadowed_tool(path)):
+            why = f"a module named like the test tool {tool!r}, which would run instead of it"
         if why is None and name in SECTIONED and _config_of(name, base) != _config_of(name, cand):
             why = f"pytest/coverage configuration in {name}"
         if why is None and (plugin := _plugin_module(path, plugins)):

@@ -19,7 +19,14 @@ from pathlib import Path
 
 from fleet.adapters import git_host
 from fleet.adapters.untrusted_fs import Tree
-from fleet.testinfra import SECTIONED, WHOLE_FILE, InfraChange, infra_changes, plugins_named
+from fleet.testinfra import (
+    SECTIONED,
+    TOOL_MODULES,
+    WHOLE_FILE,
+    InfraChange,
+    infra_changes,
+    plugins_named,
+)
 
 # The fleet's coverage configuration: no plugin, no exclusion a change could add lines to (a
 # never-matching pattern: `# pragma: no cover` in a change does not hide its lines).
@@ -105,6 +112,7 @@ def _maybe_infra(path: str, plugins: set[str]) -> bool:
         name in WHOLE_FILE
         or name in SECTIONED
         or name.endswith((".pth", ".py"))
+        or top in TOOL_MODULES
         or any(p.split(".", 1)[0] == top for p in plugins)
     )
 

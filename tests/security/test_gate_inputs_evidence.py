@@ -4,7 +4,8 @@ pytest).
 A candidate that fixes ``add`` (so it passes the acceptance test) but breaks ``sub`` tries to
 hide the repository's test of ``sub``: an ``xfail`` marker or a ``pytest.skip`` added to the
 existing test, a ``pytestmark`` line, or an edit to the plugin module the base's ``pytest.ini``
-loads (a file whose name says nothing about pytest). Its evidence must show ``test_sub``
+loads (a file whose name says nothing about pytest), or a ``pytest.py`` that runs instead of
+pytest and prints a clean run. Its evidence must show ``test_sub``
 failing, judged with the base's versions, and say what was ignored; an honest candidate that
 also adds a skipped test of its own is not punished for it.
 """
@@ -34,6 +35,21 @@ def pytest_runtest_makereport(item, call):
     report.outcome = "passed"
     report.longrepr = None
 """
+# a module named like the tool the evidence runner starts with `python -m pytest` from the
+# repository's directory: it prints a clean run and writes the matching report
+FAKE_PYTEST = """import sys
+
+CASES = "".join(
+    f'<testcase classname="tests.{m}" name="{n}"/>'
+    for m, n in (("test_acceptance", "test_add"), ("test_old", "test_sub"))
+)
+for arg in sys.argv[1:]:
+    if arg.startswith("--junitxml="):
+        with open(arg.split("=", 1)[1], "w") as fh:
+            fh.write(f'<testsuites><testsuite name="pytest" tests="2">{CASES}</testsuite></testsuites>')
+print("collected 2 items")
+print("============================== 2 passed in 0.01s ==============================")
+"""
 HIDERS = {
     "xfail": {
         "tests/test_old.py": "import pytest\n" + OLD.replace("def", "@pytest.mark.xfail\ndef")
@@ -46,6 +62,7 @@ HIDERS = {
         "tests/test_old.py": "import pytest\n\npytestmark = pytest.mark.skip('later')\n" + OLD
     },
     "named-plugin": {"helpers.py": FORCE_PASS},
+    "shadowed-pytest": {"pytest.py": FAKE_PYTEST},
 }
 
 

@@ -5,7 +5,8 @@ Every candidate here breaks ``add`` (or adds code no test runs) and then tries t
 pass anyway, as a hostile or sloppy change would: a ``conftest.py`` hook or a plugin named in
 ``pytest.ini`` that turns failures into passes; ``--deselect`` in pytest's configuration (in
 ``tox.ini``, ``setup.cfg``, ``pyproject.toml``); ``xfail``/``skip`` added to the existing test
-that catches the bug; a ``coverage.json`` written by a test and made read-only so the runner's
+that catches the bug; a ``coverage`` package that runs instead of the tool and prints a clean
+run; a ``coverage.json`` written by a test and made read-only so the runner's
 own ``coverage json`` cannot replace it; coverage configuration (``.coveragerc``,
 ``setup.cfg``) or ``# pragma: no cover`` that excludes every line. Each must be judged by the
 base commit's test infrastructure and the fleet's own coverage configuration: blocked (L1) or
@@ -46,6 +47,26 @@ def pytest_runtest_makereport(item, call):
     report.longrepr = None
 """
 DESELECT = "--deselect tests/test_calc.py::test_add"
+# a package named like the tool the runner starts with `python -m coverage` from the repository's
+# directory: it prints what pytest would print for a clean run and writes matching reports
+FAKE_COVERAGE = """import json
+import sys
+
+args = sys.argv[1:]
+if args[:1] == ["json"]:
+    with open(args[args.index("-o") + 1], "w") as fh:
+        json.dump({"files": {}, "totals": {"percent_covered": 100.0}}, fh)
+    sys.exit(0)
+CASES = "".join(
+    f'<testcase classname="tests.test_calc" name="test_{n}"/>' for n in ("add", "sub")
+)
+for arg in args:
+    if arg.startswith("--junitxml="):
+        with open(arg.split("=", 1)[1], "w") as fh:
+            fh.write(f'<testsuites><testsuite name="pytest" tests="2">{CASES}</testsuite></testsuites>')
+print("collected 2 items")
+print("============================== 2 passed in 0.01s ==============================")
+"""
 HIDERS = {
     "conftest-hook": {"conftest.py": FORCE_PASS},
     "plugin-in-addopts": {
@@ -65,6 +86,7 @@ HIDERS = {
         "tests/test_calc.py": "import pytest\n"
         + TESTS.replace("def test_add():\n", "def test_add():\n    pytest.skip('later')\n")
     },
+    "shadowed-tool": {"coverage/__init__.py": "", "coverage/__main__.py": FAKE_COVERAGE},
 }
 INFRA = {
     "conftest-hook": "conftest.py",
@@ -74,6 +96,7 @@ INFRA = {
     "deselect-pyproject": "pyproject.toml",
     "xfail-marker": "tests/test_calc.py",
     "skip-call": "tests/test_calc.py",
+    "shadowed-tool": "coverage/__main__.py",
 }
 # new code no test runs: its honest coverage is 0 %
 EXTRA = "def mul(a, b):\n    return a * b\n\n\ndef div(a, b):\n    return a / b\n"

@@ -170,3 +170,21 @@ def test_the_report_note_names_the_paths_and_reads_back():
     assert flagged(notes) == ("a, (b).pth", "conftest.py")
     assert "PO's approval" in notes[0]
     assert flagged(["build: passed"]) == () and infra_notes([]) == []
+
+
+@pytest.mark.parametrize(
+    ("path", "tool"),
+    [
+        ("pytest.py", True),
+        ("coverage/__main__.py", True),
+        ("src/_pytest/terminal.py", True),
+        ("compileall.py", True),
+        ("pkg/pytest.py", False),  # not on sys.path's first entry: not what `-m pytest` finds
+        ("coverage_report.py", False),
+        ("coverage", False),  # a data file, not a module
+    ],
+)
+def test_modules_named_like_the_test_tools(path, tool):
+    found = infra_changes({path: (None, "print('all passed')\n")})
+    assert bool(found) is tool
+    assert not found or (found[0].judged is None and "test tool" in found[0].why)
