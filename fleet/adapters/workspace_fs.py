@@ -25,6 +25,7 @@ from fleet.testinfra import (
     WHOLE_FILE,
     InfraChange,
     infra_changes,
+    is_test_file,
     plugins_named,
 )
 
@@ -106,12 +107,14 @@ def _blob(ws: Path, spec: str) -> str | None:
 
 
 def _maybe_infra(path: str, plugins: set[str]) -> bool:
+    """Whether ``path`` needs its git versions read (a cheap filter before ``infra_changes``)."""
     name = path.rsplit("/", 1)[-1]
     top = path.removeprefix("src/").split("/", 1)[0].removesuffix(".py")
     return (
         name in WHOLE_FILE
         or name in SECTIONED
-        or name.endswith((".pth", ".py"))
+        or name.endswith(".pth")
+        or is_test_file(path)
         or top in TOOL_MODULES
         or any(p.split(".", 1)[0] == top for p in plugins)
     )

@@ -25,7 +25,7 @@ from fleet.adapters.evidence import SandboxEvidence
 from fleet.adapters.untrusted_fs import rmtree
 from fleet.adapters.workspace import WorkspaceRunner
 from fleet.config import load
-from fleet.contracts import Patch, Proposal, RunContext
+from fleet.contracts import Patch, Proposal, RunContext, TaskSpec
 from fleet.errors import WorkspaceUnavailable
 from fleet.evidence import EvidenceSuite
 from fleet.policy import PolicyEngine
@@ -131,3 +131,37 @@ def test_a_1200_deep_tree_is_measured_and_removed_without_recursion(tmp_path, de
         assert os.listdir(root) == [], os.listdir(root)
     finally:
         _deep(root)
+
+
+def test_artifacts_are_read_beneath_the_workspace_through_no_link(tmp_path):
+    """What a sandboxed run leaves where the host reads its artifacts: a link in the middle of
+    the path, a link to a file inside, a FIFO, a climb with ``..``: nothing is read through."""
+    ws = tmp_path / "ws"
+    ws.mkdir(mode=0o777)
+    os.chmod(ws, 0o777)  # the sandbox user writes here
+    script = (
+        "mkdir -p real && echo ok > real/report.xml && ln -s /etc sub && ln -s real alias "
+        "&& mkfifo pipe.xml"
+    )
+    result = BwrapSandbox().run(
+        TaskSpec(
+            id="art-links",
+            cmd=("sh", "-c", script),
+            workspace=str(ws),
+            artifacts=(
+                "real/report.xml",
+                "sub/passwd",
+                "alias/report.xml",
+                "pipe.xml",
+                "../ws/real/report.xml",
+                "/etc/passwd",
+            ),
+        )  # fmt: skip
+    )
+    assert result.status == "passed", result
+    got = result.artifacts
+    assert got["real/report.xml"] == "ok\n"
+    for refused in ("sub/passwd", "alias/report.xml", "pipe.xml", "../ws/real/report.xml"):
+        assert got[refused].startswith("[refused"), (refused, got[refused])
+    assert got["/etc/passwd"].startswith("[refused"), got
+    assert "root:" not in "".join(got.values())
