@@ -87,11 +87,14 @@ def has_openat2() -> bool:
     if _openat2_ok is None:
         _openat2_ok = False
         if _syscall is not None:
+            root = os.open("/", _DIR)
             try:
-                os.close(_openat2(os.open("/", _DIR), ".", _DIR))
+                os.close(_openat2(root, ".", _DIR))
                 _openat2_ok = True
             except OSError:
                 pass
+            finally:
+                os.close(root)
     return _openat2_ok
 
 
@@ -264,14 +267,17 @@ class Tree:
     ) -> None:
         """Write ``rel`` by atomic replacement: a fresh file next to it, renamed over it. The
         old directory entry (a link, a hard link to another file) is replaced, never written
-        through. ``mode``: default the replaced regular file's mode, else 0o644."""
+        through. ``mode``: default the replaced regular file's permission bits (at most 0o755), else
+        0o644."""
         fd, name = self._parent(rel, parents=parents)
         tmp = f".fleet-tmp-{uuid.uuid4().hex}"
         try:
             if mode is None:
                 try:
                     old = os.stat(name, dir_fd=fd, follow_symlinks=False)
-                    mode = stat.S_IMODE(old.st_mode) if stat.S_ISREG(old.st_mode) else 0o644
+                    # the replaced file's permission bits, never its setuid/setgid/sticky
+                    # bits or write access for others: the new file is the host's
+                    mode = old.st_mode & 0o755 if stat.S_ISREG(old.st_mode) else 0o644
                 except FileNotFoundError:
                     mode = 0o644
             flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC

@@ -176,3 +176,12 @@ def test_mkdir_applies_the_mode_and_refuses_what_exists(tmp_path):
         assert tree.listdir("out") == ["a", "c.txt"]
         tree.remove("out")
         assert tree.lstat("out") is None
+
+
+def test_writing_over_a_setuid_file_never_makes_a_setuid_file(tmp_path):
+    """The host (root) replaces a file the sandbox user made setuid: the new one is not."""
+    (tmp_path / "tool").write_text("old")
+    os.chmod(tmp_path / "tool", 0o4777)
+    with Tree(tmp_path) as tree:
+        tree.write_text("tool", "new")
+    assert stat.S_IMODE(os.stat(tmp_path / "tool").st_mode) == 0o755
