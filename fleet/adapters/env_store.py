@@ -1,18 +1,18 @@
-"""Target environments on disk: the source exported from git, sealed read-only, checked on use.
+"""Target environments on disk: sealed read-only after the build, checked on every use.
 
 Every host operation here works beneath a directory file descriptor and never follows a link
 (``O_NOFOLLOW``, ``follow_symlinks=False``, ``*at`` calls), and every walk is iterative with a
 bounded number of open descriptors: what it walks was written by sandboxed build code.
+(:mod:`fleet.adapters.env_export` writes the source, a commit's tree, the same way.)
 
-- :func:`export` writes a commit's tree (read with ``git ls-tree`` / ``git cat-file``, never a
-  working tree) into a fresh host-only directory and returns the sha256 of every path, mode and
-  content in it (links as links, submodules left out): the environment's key covers exactly
-  what the installer was given.
-- :func:`seal` makes a built environment the host's and read-only (owner root, no write bit)
-  and returns its manifest: kind, mode, size and sha256 (a link's target) of every entry.
-  Anything but directories, regular files with one link and symbolic links is refused.
-- :func:`walk` re-reads the manifest of a sealed tree (with or without content hashes) to
-  verify it; :func:`remove` deletes a tree without following anything in it.
+- :func:`take_back` locks the sandbox user out of a built stage, keeps only ``venv`` and seals
+  it (owner the host, no write bit, no setuid) while reading its manifest: kind, mode, size and
+  sha256 (a link's target) of every entry. Anything but directories, regular files with one
+  link and symbolic links is refused (:class:`Unsafe`), and so is a tree deeper than
+  :data:`MAX_DEPTH`.
+- :func:`publish` moves it under its key and writes the manifest next to it, outside anything a
+  sandbox wrote; :func:`stored` says whether an environment still matches its manifest.
+- :func:`remove` deletes a tree without following anything in it, flattening deep trees.
 """
 
 from __future__ import annotations
@@ -22,15 +22,9 @@ import hashlib
 import json
 import os
 import stat
-import subprocess
-import threading
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 
-from fleet.adapters.git_host import HARDENING, _env
-
-SAFE = [arg for setting in HARDENING for arg in ("-c", setting)]
 DIR = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 MAX_DEPTH = 128  # deeper trees are refused; removal flattens them instead
 CHUNK = 1 << 20
@@ -39,136 +33,6 @@ Entry = tuple[str, str, int, int, str]  # path, kind (d/f/l), mode bits, size, s
 
 class Unsafe(Exception):
     """The tree holds something a sealed environment may not (a device, a hard link, depth)."""
-
-
-def _git(repo: Path, *args: str) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        ["git", *SAFE, "-C", str(repo), *args],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        env=_env(),
-    )
-
-
-def tree_of(repo: Path, commit: str) -> str | None:
-    """The tree id of ``commit`` in ``repo`` (None: not a repository, no such commit)."""
-    proc = subprocess.run(
-        ["git", *SAFE, "-C", str(repo), "rev-parse", "--verify", "--end-of-options"]
-        + [f"{commit}^{{tree}}"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env=_env(),
-    )
-    return proc.stdout.strip() if proc.returncode == 0 else None
-
-
-def _parts(path: bytes) -> list[bytes] | None:
-    parts = path.split(b"/")
-    bad = any(p in (b"", b".", b"..") or p.lower() == b".git" for p in parts)
-    return None if bad else parts
-
-
-def _listing(repo: Path, tree: str) -> list[tuple[bytes, bytes, bytes]]:
-    """(mode, sha, path) of every blob of ``tree``; links and files, never submodules."""
-    proc = _git(repo, "ls-tree", "-r", "-z", "--full-tree", tree)
-    out, _ = proc.communicate(timeout=120)
-    if proc.returncode != 0:
-        raise Unsafe(f"git ls-tree failed on {tree}")
-    found = []
-    for item in out.split(b"\0"):
-        if not item:
-            continue
-        meta, path = item.split(b"\t", 1)
-        mode, kind, sha = meta.split()
-        if kind == b"blob" and _parts(path) is not None:
-            found.append((mode, sha, path))
-    return found
-
-
-def _parent(root: int, parts: list[bytes], made: dict[tuple[bytes, ...], int]) -> int:
-    """The descriptor of the directory holding ``parts[-1]``, made on the way (never a link)."""
-    fd = root
-    for i in range(len(parts) - 1):
-        here = tuple(parts[: i + 1])
-        if here not in made:
-            with contextlib.suppress(FileExistsError):
-                os.mkdir(parts[i], 0o755, dir_fd=fd)
-            made[here] = os.open(parts[i], DIR, dir_fd=fd)
-        fd = made[here]
-    return fd
-
-
-def export(repo: Path, tree: str, root: int, *, max_bytes: int, max_files: int) -> str:
-    """Write ``tree`` beneath the directory ``root``; the sha256 of its paths, modes, contents.
-
-    Raises:
-        Unsafe: git failed, or the tree passes ``max_bytes`` or ``max_files``.
-    """
-    entries = _listing(repo, tree)
-    if len(entries) > max_files:
-        raise Unsafe(f"more than {max_files} files")
-    digest = hashlib.sha256(b"tree\0")
-    cat = _git(repo, "cat-file", "--batch")
-    assert cat.stdin is not None and cat.stdout is not None
-    feed = b"".join(sha + b"\n" for _, sha, _ in entries)
-    feeder = threading.Thread(target=_feed, args=(cat.stdin, feed), daemon=True)
-    feeder.start()
-    made: dict[tuple[bytes, ...], int] = {}
-    total = 0
-    try:
-        for mode, _sha, path in entries:
-            header = cat.stdout.readline().split()
-            if len(header) != 3:
-                raise Unsafe(f"git cat-file: no blob for {os.fsdecode(path)!r}")
-            size = int(header[2])
-            total += size
-            if total > max_bytes:
-                raise Unsafe(f"more than {max_bytes // 1_000_000} MB")
-            parts = _parts(path) or []
-            blob = _write(cat.stdout, size, mode, _parent(root, parts, made), parts[-1])
-            digest.update(mode + b" " + path + b"\0" + blob + b"\0")
-            cat.stdout.read(1)  # the newline after each blob
-    finally:
-        cat.kill()
-        cat.wait()
-        feeder.join()
-        for pipe in (cat.stdin, cat.stdout):
-            with contextlib.suppress(OSError):
-                pipe.close()
-        for fd in made.values():
-            os.close(fd)
-    return digest.hexdigest()
-
-
-def _feed(pipe: object, data: bytes) -> None:
-    with contextlib.suppress(OSError):
-        pipe.write(data)  # type: ignore[attr-defined]
-        pipe.close()  # type: ignore[attr-defined]
-
-
-def _write(src: object, size: int, mode: bytes, parent: int, name: bytes) -> bytes:
-    """One blob from ``src`` into ``name`` (a new file or link); the sha256 of its content."""
-    read = src.read  # type: ignore[attr-defined]
-    sha = hashlib.sha256()
-    if mode == b"120000":
-        target = read(size)
-        sha.update(target)
-        os.symlink(target, name, dir_fd=parent)
-        return sha.hexdigest().encode()
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
-    fd = os.open(name, flags, 0o755 if mode == b"100755" else 0o644, dir_fd=parent)
-    with os.fdopen(fd, "wb") as out:
-        left = size
-        while left:
-            chunk = read(min(left, CHUNK))
-            if not chunk:
-                raise Unsafe("git cat-file ended early")
-            sha.update(chunk)
-            out.write(chunk)
-            left -= len(chunk)
-    return sha.hexdigest().encode()
 
 
 def open_dir(parent: int, name: str) -> int:
@@ -320,3 +184,90 @@ def read_manifest(data: bytes, key: str) -> list[Entry] | None:
 def cheap(entries: list[Entry]) -> list[Entry]:
     """``entries`` without the content hashes of regular files (what a cheap walk returns)."""
     return [(p, k, m, s, "" if k == "f" else v) for p, k, m, s, v in entries]
+
+
+def sealed(st: os.stat_result) -> bool:
+    """Owned by the host's user, with no write bit for anyone."""
+    return st.st_uid == os.geteuid() and not st.st_mode & 0o222
+
+
+def read_sealed(parent: int, name: str) -> bytes | None:
+    """A sealed regular file of ``parent`` (never through a link); None otherwise."""
+    try:
+        fd = os.open(
+            name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, dir_fd=parent
+        )
+    except OSError:
+        return None
+    with os.fdopen(fd, "rb") as fh:
+        st = os.fstat(fd)
+        return fh.read() if stat.S_ISREG(st.st_mode) and sealed(st) else None
+
+
+def stored(envs: int, key: str, *, verified: set[str]) -> list[Entry] | None:
+    """The manifest of the environment ``<envs>/<key>`` if the environment matches it, else
+    None. The manifest (``<key>.manifest``, written by the host next to the environment) and
+    the environment's top directories must be sealed; the tree must match every content hash
+    unless ``verified`` holds this manifest's digest (then kinds, modes and sizes), and a full
+    match adds it there."""
+    data = read_sealed(envs, f"{key}.manifest")
+    entries = read_manifest(data, key) if data is not None else None
+    if data is None or entries is None:
+        return None
+    proof = hashlib.sha256(data).hexdigest()
+    full = proof not in verified
+    try:
+        top = open_dir(envs, key)
+        try:
+            if not sealed(os.fstat(top)) or os.listdir(top) != ["venv"]:
+                return None
+            venv = open_dir(top, "venv")
+            try:
+                found = walk(venv, hashes=full) if sealed(os.fstat(venv)) else None
+            finally:
+                os.close(venv)
+        finally:
+            os.close(top)
+    except (OSError, Unsafe):
+        return None
+    if found != (entries if full else cheap(entries)):
+        return None
+    if full:
+        verified.add(proof)
+    return entries
+
+
+def take_back(stage: int) -> list[Entry]:
+    """Make a built stage the host's: lock the sandbox user out first, remove everything but
+    ``venv``, seal that (owner the host, no write bit); its manifest.
+
+    Raises:
+        OSError, Unsafe: the stage holds something a sealed environment may not.
+    """
+    me = os.geteuid()
+    os.fchown(stage, me, os.getegid())
+    os.fchmod(stage, 0o700)  # before anything in it is read
+    for name in os.listdir(stage):
+        if name != "venv":
+            remove(stage, name)
+    venv = open_dir(stage, "venv")
+    try:
+        entries = walk(venv, hashes=True, seal_uid=me)
+    finally:
+        os.close(venv)
+    os.fchmod(stage, 0o555)
+    return entries
+
+
+def publish(envs: int, stage: str, key: str, entries: list[Entry]) -> None:
+    """Move the sealed ``stage`` to ``key`` and write its manifest next to it (last: the
+    manifest is what makes it count). Built meanwhile by another process: that one stays."""
+    note = f".manifest-{uuid.uuid4().hex[:16]}"
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+    with os.fdopen(os.open(note, flags, 0o444, dir_fd=envs), "wb") as out:
+        out.write(manifest_bytes(key, entries))
+    try:
+        os.rename(stage, key, src_dir_fd=envs, dst_dir_fd=envs)
+        os.rename(note, f"{key}.manifest", src_dir_fd=envs, dst_dir_fd=envs)
+    except OSError:
+        os.unlink(note, dir_fd=envs)

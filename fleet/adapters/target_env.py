@@ -8,7 +8,7 @@ the fleet's own versions. A repository declaring none of it keeps the fleet's in
 
 The source is a *commit* (``HEAD`` of the workspace unless told otherwise: the base commit, since
 a change is only staged), never the working tree: the host exports that commit's tree from git
-into a fresh staging directory (:mod:`fleet.adapters.env_store`). The environment's key is the
+into a fresh staging directory (:mod:`fleet.adapters.env_export`). The environment's key is the
 sha256 of everything that goes into it: every exported path, mode and content (links as links),
 the dependency files, the interpreter, uv's, pytest's and coverage's versions. Two repositories
 share an environment only when all of that is identical.
@@ -31,9 +31,7 @@ directory, and ``src/`` for a src layout, come first on ``sys.path``).
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
-import stat
 import subprocess
 import threading
 import time
@@ -41,7 +39,7 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from fleet.adapters import env_store
+from fleet.adapters import env_export, env_store
 from fleet.adapters.index_proxy import INDEX_HOSTS, IndexProxy
 from fleet.adapters.target_plan import TEST_EXTRAS, Plan, plan, tool_versions
 from fleet.contracts import Resources, RunContext, TaskSpec
@@ -123,7 +121,7 @@ class TargetEnvs:
         the working tree and the index are never read): cached, freshly installed, the fleet's,
         or a problem."""
         started = time.monotonic()
-        tree = env_store.tree_of(repo, commit)
+        tree = env_export.tree_of(repo, commit)
         if tree is None:
             return TargetEnv(python=self.python, problem=f"{PROBLEM}: {commit} is not a commit")
         memo = (tree, python_version)
@@ -177,7 +175,7 @@ class TargetEnvs:
             os.mkdir("src", 0o755, dir_fd=fd)
             src = env_store.open_dir(fd, "src")
             try:
-                content = env_store.export(
+                content = env_export.export(
                     repo,
                     memo[0],
                     src,
@@ -198,40 +196,24 @@ class TargetEnvs:
             env_store.remove(envs, name)
 
     def _ready(self, key: str) -> bool:
-        """The stored environment ``key`` is intact: its manifest (written by the host, outside
-        the environment) is the host's and read-only, and the tree matches it (every content
-        hash the first time this process uses it; kinds, modes and sizes after that), owned by
-        the host with no write bit; its interpreter is the fleet's own."""
-        envs = self._open()
+        """The stored environment ``key`` matches its manifest (:func:`env_store.stored`) and
+        its interpreter is the fleet's own."""
         try:
-            data = _read_sealed(envs, f"{key}.manifest")
-            entries = env_store.read_manifest(data, key) if data is not None else None
-            if entries is None:
-                return False
-            proof = hashlib.sha256(data or b"").hexdigest()
-            full = proof not in self._verified
-            top = env_store.open_dir(envs, key)
-            try:
-                if not _sealed(os.fstat(top)) or os.listdir(top) != ["venv"]:
-                    return False
-                venv = env_store.open_dir(top, "venv")
-                try:
-                    found = env_store.walk(venv, hashes=full)
-                    owned = _sealed(os.fstat(venv))
-                finally:
-                    os.close(venv)
-            finally:
-                os.close(top)
-        except (OSError, env_store.Unsafe):
+            envs = self._open()
+        except OSError:
             return False
+        try:
+            entries = env_store.stored(envs, key, verified=self._verified)
         finally:
             os.close(envs)
-        python = self.dir / key / "venv" / "bin" / "python"
-        same = os.path.islink(python) and os.path.realpath(python) == os.path.realpath(self.python)
-        ok = owned and same and found == (entries if full else env_store.cheap(entries))
-        if ok and full:
-            self._verified.add(proof)
-        return ok
+        return entries is not None and self._interpreter(key, entries)
+
+    def _interpreter(self, name: str, entries: list[env_store.Entry]) -> bool:
+        """``venv/bin`` is a directory and ``venv/bin/python`` a link to the fleet's python."""
+        kinds = {path: kind for path, kind, *_ in entries}
+        python = self.dir / name / "venv" / "bin" / "python"
+        plain = kinds.get("bin") == "d" and kinds.get("bin/python") == "l"
+        return plain and os.path.realpath(python) == os.path.realpath(self.python)
 
     def _env(self, key: str, *, cached: bool, started: float) -> TargetEnv:
         seconds = time.monotonic() - started
@@ -320,32 +302,11 @@ class TargetEnvs:
         return f"{PROBLEM} {found.what()}: {result.status} {result.reason}: {said}".strip()
 
     def _store(self, envs: int, stage: str, fd: int, found: Plan) -> str | None:
-        """Seal the built stage (the host's, read-only, nothing but ``venv``), write its
-        manifest next to it and move it in place under its key."""
-        me = os.geteuid()
-        os.fchown(fd, me, os.getegid())
-        os.fchmod(fd, 0o700)  # the sandbox user is locked out before anything is read
-        for name in os.listdir(fd):
-            if name != "venv":
-                env_store.remove(fd, name)
-        venv = env_store.open_dir(fd, "venv")
-        try:
-            entries = env_store.walk(venv, hashes=True, seal_uid=me)
-        finally:
-            os.close(venv)
-        python = self.dir / stage / "venv" / "bin" / "python"
-        if not os.path.islink(python) or os.path.realpath(python) != os.path.realpath(self.python):
+        """Seal the built stage, check its interpreter, publish it under its key."""
+        entries = env_store.take_back(fd)
+        if not self._interpreter(stage, entries):
             return f"{PROBLEM} {found.what()}: the environment's interpreter is not the fleet's"
-        os.fchmod(fd, 0o555)
-        note = f".manifest-{uuid.uuid4().hex[:16]}"
-        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
-        with os.fdopen(os.open(note, flags, 0o444, dir_fd=envs), "wb") as out:
-            out.write(env_store.manifest_bytes(found.key, entries))
-        try:
-            os.rename(stage, found.key, src_dir_fd=envs, dst_dir_fd=envs)
-            os.rename(note, f"{found.key}.manifest", src_dir_fd=envs, dst_dir_fd=envs)
-        except OSError:  # built meanwhile by another process: that one is used if intact
-            os.unlink(note, dir_fd=envs)
+        env_store.publish(envs, stage, found.key, entries)
         return None
 
 
@@ -355,19 +316,3 @@ def _fleets(python: str) -> TargetEnv:
         note="environment: the fleet's (no dependencies)",
         env=tuple(FLEET_ENV_VARS.items()),
     )
-
-
-def _sealed(st: os.stat_result) -> bool:
-    """Owned by the host's user, with no write bit for anyone."""
-    return st.st_uid == os.geteuid() and not st.st_mode & 0o222
-
-
-def _read_sealed(envs: int, name: str) -> bytes | None:
-    """A sealed regular file of the environments directory (never through a link)."""
-    try:
-        fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, dir_fd=envs)
-    except OSError:
-        return None
-    with os.fdopen(fd, "rb") as fh:
-        st = os.fstat(fd)
-        return fh.read() if stat.S_ISREG(st.st_mode) and _sealed(st) else None
