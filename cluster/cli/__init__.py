@@ -7,7 +7,9 @@
 ``reports``         ``fleet export | report``: the timeline and the report
 ``stories``         ``fleet run | follow | stories | show | approve | demo``
 ``jobs``            ``fleet submit | jobs``: backlogs as Ray jobs
-``gateway_client``  the HTTP client of the gateway those commands share
+``gateway_client``  the HTTP client of the gateway those commands share (following a story)
+``progress``        the progress line of each followed event
+``outcome``         the end of a followed story: outcome line, exit code, report
 ==================  ===========================================================
 """
 
