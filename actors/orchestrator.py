@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from actors.builder import ActorOptions, build
@@ -19,6 +20,7 @@ from fleet.contracts import Story
 from fleet.fakes import SystemClock
 from fleet.lifecycle import Lifecycle
 from fleet.orchestrator import commands
+from fleet.orchestrator.driver import StoryDriver
 from fleet.orchestrator.pool import StoryPool
 from fleet.orchestrator.services import Services
 from fleet.outage import Outage, storage_cause
@@ -44,15 +46,12 @@ class Orchestrator:
         self.lifecycle = Lifecycle.from_config()
         self.services = (services_factory or default_services)(self.settings, self.log)
         self.metrics = _metrics()
-        self.stories = StoryPool(
-            self.log,
-            self.services,
-            lifecycle=self.lifecycle,
-            clock=self.clock,
-            max_parallel=self.settings.max_parallel_stories,
-            task_parallelism=self.settings.task_parallelism,
-            on_event=self.metrics.observe if self.metrics else None,
-        )
+        on_event = self.metrics.observe if self.metrics else None
+        drivers = partial(_story_driver, log=self.log, services=self.services,
+                          lifecycle=self.lifecycle, clock=self.clock, on_event=on_event,
+                          parallelism=self.settings.task_parallelism)  # fmt: skip
+        self.stories = StoryPool(self.log, drivers, max_parallel=self.settings.max_parallel_stories,
+                                 seed_metrics=on_event is not None)  # fmt: skip
         self._stop = self.stories.stop
         self.outage = self.stories.outage
         self.projector_outage = Outage("projector", logger=log)
@@ -135,6 +134,10 @@ class Orchestrator:
 
     def shutdown(self) -> None:
         self.stories.shutdown()
+
+
+def _story_driver(story_id: str, stop: threading.Event, **kwargs: Any) -> StoryDriver:
+    return StoryDriver(story_id, stop=stop, **kwargs)
 
 
 def _metrics() -> Any:

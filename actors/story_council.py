@@ -136,18 +136,18 @@ class RayCouncil:
         """A patch council: QA's suite first, then the developers' patches judged by it."""
         self._ensure()  # the configured members exist before the QA step asks them
         s = self.settings
-        ports = step.CouncilPorts(
-            log=self.log, sources=self.sources, members=self.members, qa=self.qa,
-            baseline=LazyBaseline(self._evidence),
-            council=self, clock=SystemClock(),
-        )  # fmt: skip
         options = step.CouncilOptions(
             rounds=s.rounds, settle_on_pass=s.settle_on_pass,
             phase_timeout_s=s.phase_timeout_s, qa_examples=s.qa_examples,
         )  # fmt: skip
+        ports = step.CouncilPorts(
+            log=self.log, sources=self.sources, members=self.members, qa=self.qa,
+            baseline=LazyBaseline(self._evidence), council=self, clock=SystemClock(),
+            options=options,
+        )  # fmt: skip
         view = view if view is not None else fold(self.log.read(story.id))
         return step.deliberate(ports, story, task, view, deliberation_id=deliberation_id,
-                               findings=findings or (), options=options)  # fmt: skip
+                               findings=findings or ())  # fmt: skip
 
     def _evidence(self) -> Any:
         supervisor(self.settings)  # created (with the fleet's sandbox) and healthy first

@@ -12,14 +12,11 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
-from fleet.contracts import FleetEvent
 from fleet.errors import StorageUnavailable
-from fleet.lifecycle import Lifecycle
 from fleet.orchestrator import commands
 from fleet.orchestrator.driver import StoryDriver
-from fleet.orchestrator.services import Services
 from fleet.outage import Outage, wait_for_storage
-from fleet.ports import Clock, EventLog
+from fleet.ports import EventLog
 
 logger = logging.getLogger(__name__)
 
@@ -30,17 +27,16 @@ class StoryPool:
     def __init__(
         self,
         log: EventLog,
-        services: Services,
+        driver: Callable[[str, threading.Event], StoryDriver],
         *,
-        lifecycle: Lifecycle,
-        clock: Clock,
         max_parallel: int,
-        task_parallelism: int,
-        on_event: Callable[[FleetEvent], None] | None = None,
+        seed_metrics: bool = False,
     ) -> None:
-        self.log, self.services, self.lifecycle, self.clock = log, services, lifecycle, clock
-        self.task_parallelism = task_parallelism
-        self.on_event = on_event
+        """``driver(story_id, stop)``: a story's driver (its services, lifecycle, clock, metrics
+        hook); ``seed_metrics``: resuming replays each story's history to the driver's hook."""
+        self.log = log
+        self._make_driver = driver
+        self.seed_metrics = seed_metrics
         self._pool = ThreadPoolExecutor(max_workers=max_parallel, thread_name_prefix="story")
         self._drivers: dict[str, StoryDriver] = {}
         self._running: set[str] = set()
@@ -61,16 +57,7 @@ class StoryPool:
 
     def driver(self, story_id: str) -> StoryDriver:
         if story_id not in self._drivers:
-            self._drivers[story_id] = StoryDriver(
-                story_id,
-                log=self.log,
-                services=self.services,
-                lifecycle=self.lifecycle,
-                clock=self.clock,
-                on_event=self.on_event,
-                parallelism=self.task_parallelism,
-                stop=self.stop,
-            )
+            self._drivers[story_id] = self._make_driver(story_id, self.stop)
         return self._drivers[story_id]
 
     def _drive(self, story_id: str) -> None:
@@ -127,7 +114,7 @@ class StoryPool:
             except Exception:  # an unreadable story must not stop the others
                 logger.exception("cannot resume story %s", story_id)
                 continue
-            if self.on_event:
+            if self.seed_metrics:
                 self.driver(story_id).view()  # seeds the metrics with the story's history
             if not view.done and view.parked is None:
                 self.wake(story_id)

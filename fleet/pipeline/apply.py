@@ -64,7 +64,7 @@ def execute(
     at = ports.sources.checkout(story.id, source, base)
     branch = f"fleet/{story.id}/{task.id}-a{attempt}"
     try:
-        patch, tokens = change(ports, story, task, winner, at, findings, attempt=attempt)
+        patch, tokens = change(ports, Attempt(story, task, winner, attempt, findings), at)
     except PatchFailed as exc:
         why = str(exc.fields.get("reason", exc))[:500]
         report = WorkspaceReport(build_ok=False, notes=(f"change rejected: {why}",))
@@ -96,16 +96,25 @@ def _judged(report: WorkspaceReport, data: dict[str, Any], gate: GateResult) -> 
     return Execution(report=report, data={**data, "gate": gate.model_dump(mode="json")})
 
 
-def change(
-    ports: ApplyPorts, story: Story, task: Task, winner: Proposal | None, at: Checkout,
-    findings: Sequence[str], *, attempt: int,
-) -> tuple[Patch, int]:  # fmt: skip
+@dataclass(frozen=True)
+class Attempt:
+    """One build attempt of a task: what the change is for and what the last one got wrong."""
+
+    story: Story
+    task: Task
+    winner: Proposal | None
+    number: int  # 0 first; the model decodes greedily on it, later attempts sample
+    findings: Sequence[str]
+
+
+def change(ports: ApplyPorts, job: Attempt, at: Checkout) -> tuple[Patch, int]:
     """The change to apply and the tokens of the context it was written from (0: the council's
     winning patch as it is, no model call and so no context pack).
 
     Raises:
         PatchFailed: the model's change never applied (or the tool loop changed nothing).
     """
+    story, task, winner, findings = job.story, job.task, job.winner, job.findings
     chosen = reusable(winner, base_commit=at.commit, check=at.repo)
     if chosen is not None:
         return chosen, 0
@@ -123,7 +132,7 @@ def change(
             box.close()
         return patch, pack.token_count
     patch = author(chat, pack, story, task, winner, files, findings, base_commit=at.commit,
-                   check=at.repo, seed=attempt)  # fmt: skip
+                   check=at.repo, seed=job.number)  # fmt: skip
     return patch, pack.token_count
 
 

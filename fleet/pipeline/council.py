@@ -12,7 +12,7 @@ from fleet.criteria import task_criteria
 from fleet.orchestrator.view import StoryView
 from fleet.pipeline.ports import Baseline, CouncilRunner, QaTeam, Sources
 from fleet.pipeline.sources import checkout
-from fleet.pipeline.suite import task_suite
+from fleet.pipeline.suite import SuitePorts, task_suite
 from fleet.ports import Clock, EventLog
 
 # (story, task) -> (member ids, member id -> role): the council for that task
@@ -40,6 +40,7 @@ class CouncilPorts:
     baseline: Baseline
     council: CouncilRunner
     clock: Clock
+    options: CouncilOptions = CouncilOptions()
 
 
 def deliberate(
@@ -50,51 +51,32 @@ def deliberate(
     *,
     deliberation_id: str,
     findings: Sequence[str],
-    options: CouncilOptions,
 ) -> Deliberation:
     """The council's decision on ``task`` of the story in ``view``.
 
     Raises:
         BudgetExceeded / QuorumLost: from the council (the driver parks or re-convenes).
     """
-    text = [task.description]
-    if findings:
-        text += ["The last attempt failed; fix:", *list(findings)[:6]]
     retry = view.council_retries(deliberation_id)
     if retry:  # the PO approved the error gate after a lost quorum: a fresh council
         deliberation_id = f"{deliberation_id}:retry{retry}"
     members, roles = ports.members(story, task)
     at = checkout(ports.sources, story, view)
-    suite = task_suite(
-        ports.log,
-        story,
-        task,
-        deliberation_id=deliberation_id,
-        at=at,
-        qa=ports.qa([m for m in members if roles[m] == "qa"]),
-        baseline=ports.baseline,
-        qa_examples=options.qa_examples,
-        clock=ports.clock,
-    )
+    qa = ports.qa([m for m in members if roles[m] == "qa"])
+    suite_ports = SuitePorts(log=ports.log, qa=qa, baseline=ports.baseline, clock=ports.clock,
+                             qa_examples=ports.options.qa_examples)  # fmt: skip
+    suite = task_suite(suite_ports, story, task, deliberation_id=deliberation_id, at=at)
+    text = [task.description]
+    if findings:
+        text += ["The last attempt failed; fix:", *list(findings)[:6]]
+    options = ports.options
     request = DeliberationRequest(
-        id=deliberation_id,
-        story_id=story.id,
-        task_id=task.id,
-        task="\n".join(text),
-        phase="build",
-        members=members,
-        roles=roles,
-        proposers=proposers(members) or members[:1],
-        rounds=options.rounds,
-        settle_on_pass=options.settle_on_pass,
-        phase_timeout_s=options.phase_timeout_s,
-        rule="evidence",
-        seed=retry,
-        suite=suite,
-        source=at.repo.path,
-        base=at.branch,
-        base_commit=at.commit,
-        acceptance=tuple(task_criteria(story, task)),
+        id=deliberation_id, story_id=story.id, task_id=task.id, task="\n".join(text),
+        phase="build", members=members, roles=roles,
+        proposers=proposers(members) or members[:1], rounds=options.rounds,
+        settle_on_pass=options.settle_on_pass, phase_timeout_s=options.phase_timeout_s,
+        rule="evidence", seed=retry, suite=suite, source=at.repo.path, base=at.branch,
+        base_commit=at.commit, acceptance=tuple(task_criteria(story, task)),
         findings=tuple(findings or ())[:6],
-    )
+    )  # fmt: skip
     return ports.council.run(request)

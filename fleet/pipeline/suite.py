@@ -8,7 +8,8 @@ the deliberation id, so a retried council is asked the identical question.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 
 from fleet.agents.stubs import named
 from fleet.contracts import RunContext, Story, Task
@@ -34,21 +35,22 @@ def repo_tests(files: Sequence[str]) -> list[str]:
     )
 
 
+@dataclass(frozen=True)
+class SuitePorts:
+    """What the suite step talks to, and whether QA also writes its own examples."""
+
+    log: EventLog  # the checkpoint that keeps the suite, and the council.suite event
+    qa: QaTeam
+    baseline: Baseline
+    clock: Clock
+    qa_examples: bool = True
+
+
 def task_suite(
-    log: EventLog,
-    story: Story,
-    task: Task,
-    *,
-    deliberation_id: str,
-    at: Checkout,
-    qa: QaTeam,
-    baseline: Baseline,
-    qa_examples: bool,
-    clock: Clock,
+    ports: SuitePorts, story: Story, task: Task, *, deliberation_id: str, at: Checkout
 ) -> EvidenceSuite:
     """QA's evidence suite for ``task`` on ``at`` (stored: a retried council reuses it)."""
-    key = SUITE_KEY.format(deliberation_id)
-    _, stored = log.checkpoint_get(key)
+    _, stored = ports.log.checkpoint_get(SUITE_KEY.format(deliberation_id))
     if stored:
         return EvidenceSuite.model_validate(stored["suite"])
     files = at.repo.files(at.commit)
@@ -57,6 +59,33 @@ def task_suite(
                   task=f"{story.title}\n{task.description}", phase="build", round=0,
                   step="propose", source=at.repo.path, base=at.branch, base_commit=at.commit)  # fmt: skip
     notes: list[str] = []
+    write, cases = _qa_calls(ports.qa, brief, files, notes)
+    suite, built = build_suite(
+        task_criteria(story, task),
+        name="".join(ch if ch.isalnum() else "_" for ch in task.id).lower(),
+        repo_tests=repo_tests(list(files)),
+        qa=write if len(ports.qa) else None,
+        baseline=lambda s: ports.baseline.baseline(
+            s, source=at.repo.path, base=at.branch, context=ctx
+        ),
+        signatures=[s.head for s in named(files, f"{story.title}\n{task.description}")],
+        qa_examples=cases if len(ports.qa) and ports.qa_examples else None,
+    )
+    notes += built
+    suite = suite.model_copy(
+        update={
+            "files": {p: t for p, t in suite.files.items() if p not in files},
+            "probes": {p: t for p, t in suite.probes.items() if p not in files},
+        }
+    )
+    return _store(ports, story, suite, deliberation_id=deliberation_id, notes=notes)
+
+
+def _qa_calls(
+    qa: QaTeam, brief: Brief, files: Mapping[str, str], notes: list[str]
+) -> tuple[Callable[[Sequence[str]], dict[str, str]], Callable[[Sequence[str]], list[str]]]:
+    """QA's test writing and example writing as ``build_suite`` calls them: every member's
+    candidates (a failed member is a note), never a file the repository already has."""
 
     def write(prose: Sequence[str]) -> dict[str, str]:
         out: dict[str, str] = {}
@@ -70,30 +99,15 @@ def task_suite(
             out += [c for c in got if isinstance(c, str) and c not in out]
         return out
 
-    suite, built = build_suite(
-        task_criteria(story, task),
-        name="".join(ch if ch.isalnum() else "_" for ch in task.id).lower(),
-        repo_tests=repo_tests(list(files)),
-        qa=write if len(qa) else None,
-        baseline=lambda s: baseline.baseline(s, source=at.repo.path, base=at.branch, context=ctx),
-        signatures=[s.head for s in named(files, f"{story.title}\n{task.description}")],
-        qa_examples=cases if len(qa) and qa_examples else None,
-    )
-    notes += built
-    suite = suite.model_copy(
-        update={
-            "files": {p: t for p, t in suite.files.items() if p not in files},
-            "probes": {p: t for p, t in suite.probes.items() if p not in files},
-        }
-    )
-    return _store(log, story, key, suite, deliberation_id=deliberation_id, notes=notes, clock=clock)
+    return write, cases
 
 
 def _store(
-    log: EventLog, story: Story, key: str, suite: EvidenceSuite, *,
-    deliberation_id: str, notes: Sequence[str], clock: Clock,
+    ports: SuitePorts, story: Story, suite: EvidenceSuite, *, deliberation_id: str,
+    notes: Sequence[str],
 ) -> EvidenceSuite:  # fmt: skip
     """Checkpoint ``suite`` (first writer wins) and record it as ``council.suite``."""
+    key, log = SUITE_KEY.format(deliberation_id), ports.log
     try:
         log.checkpoint_put(key, {"suite": suite.model_dump(mode="json")}, expected_version=0)
     except VersionConflict:  # another attempt stored it first: everyone uses that one
@@ -110,7 +124,7 @@ def _store(
         "probes": sorted(suite.probes),
         "notes": list(notes)[:20],
     }
-    event = make_event(story.id, "council.suite", clock=clock, data=data, actor="qa",
+    event = make_event(story.id, "council.suite", clock=ports.clock, data=data, actor="qa",
                        key=deliberation_id)  # fmt: skip
     log.append(event)
     return suite
