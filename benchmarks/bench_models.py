@@ -318,13 +318,14 @@ def spec_arms(models, arms: list[str]) -> dict:
     out["1.5B plain"] = (large.model_copy(update=plain), None)
     if large.speculative is not None:
         out["1.5B configured"] = (large, small if large.speculative.draft_model else None)
-    for arm in arms:
-        sd = SpeculativeDecoding(method=arm, draft_model=SMALL if arm == "draft" else None)
-        if arm == "draft":
-            sd = sd.model_copy(update={"n_max": 8})
+    for arm in arms:  # method[:ngram_size[:n_max]], e.g. ngram_simple:3:24 or draft::8
+        method, *nums = arm.split(":")
+        sd = SpeculativeDecoding(method=method, draft_model=SMALL if method == "draft" else None)
+        keys = ("ngram_size", "n_max")
+        sd = sd.model_copy(update={k: int(v) for k, v in zip(keys, nums, strict=False) if v})
         out[f"1.5B {arm}"] = (
             large.model_copy(update={"speculative": sd}),
-            small.model_copy(update=plain) if arm == "draft" else None,
+            small.model_copy(update=plain) if method == "draft" else None,
         )
     return out
 
@@ -352,27 +353,39 @@ def run_spec(models, *, arms: list[str], rounds: int) -> None:
             flush=True,
         )
     rates: dict[str, list[float]] = {name: [] for name in engines}
+    decode: dict[str, list[float]] = {name: [] for name in engines}
+    walls: dict[str, list[float]] = {name: [] for name in engines}
     for r in range(rounds):
         for name, engine in engines.items():
-            tokens, wall, drafted, accepted = 0, 0.0, 0, 0
+            n = {"tokens": 0, "wall": 0.0, "gen_ms": 0.0, "draft_n": 0, "draft_n_accepted": 0}
             for k, temperature in enumerate((0.0, 0.7)):
                 task = TASKS[(2 * r + k) % len(TASKS)]
                 start = time.perf_counter()
                 out = engine.chat(edit_body(context, task, temperature, seed=r))
-                wall += time.perf_counter() - start
-                tokens += out["usage"]["completion_tokens"]
-                drafted += out.get("timings", {}).get("draft_n", 0)
-                accepted += out.get("timings", {}).get("draft_n_accepted", 0)
-            rates[name].append(tokens / wall)
+                n["wall"] += time.perf_counter() - start
+                n["tokens"] += out["usage"]["completion_tokens"]
+                timings = out.get("timings", {})
+                n["gen_ms"] += timings.get("predicted_ms", 0.0)
+                for key in ("draft_n", "draft_n_accepted"):
+                    n[key] += timings.get(key, 0)
+                if r == 0 and k == 0:
+                    print(f"--- {name}, greedy reply:\n{out['choices'][0]['message']['content']}")
+            rates[name].append(n["tokens"] / n["wall"])
+            walls[name].append(n["wall"])
+            decode[name].append(n["tokens"] / max(n["gen_ms"] / 1000, 1e-9))
             print(
-                f"round {r + 1} {name}: {tokens} tokens in {wall:.1f} s = {tokens / wall:.2f} "
-                f"tok/s, drafted {drafted}, accepted {accepted}, load {os.getloadavg()[0]:.1f}",
+                f"round {r + 1} {name}: {n['tokens']} tokens in {n['wall']:.1f} s = "
+                f"{rates[name][-1]:.2f} tok/s (decoding alone {decode[name][-1]:.2f}), drafted "
+                f"{n['draft_n']}, accepted {n['draft_n_accepted']}, load {os.getloadavg()[0]:.1f}",
                 flush=True,
             )
     med = {name: statistics.median(v) for name, v in rates.items()}
     base = med["1.5B plain"]
     for name, value in med.items():
-        print(f"median {name}: {value:.2f} tok/s ({value / base:.2f}x the 1.5B plain)")
+        print(
+            f"median {name}: {value:.2f} tok/s ({value / base:.2f}x the 1.5B plain), "
+            f"{statistics.median(walls[name]):.1f} s per round of two replies"
+        )
     spec_names = [n for n in med if n.startswith("1.5B") and n != "1.5B plain"]
     served = "1.5B configured" if "1.5B configured" in med else max(spec_names, key=med.get)
     gain, ratio = med[served] / base, med[served] / med["0.5B plain"]
@@ -381,8 +394,12 @@ def run_spec(models, *, arms: list[str], rounds: int) -> None:
     report("dev_speed_ratio", ratio, ">= 0.7", ratio >= 0.7)
     print(f"RESULT spec_gain {gain:.3f}")
     print(f"RESULT dev_speed_ratio {ratio:.3f}")
+    dec = {name: statistics.median(v) for name, v in decode.items()}
     for name in spec_names:
-        print(f"RESULT spec_gain_{name.split()[1]} {med[name] / base:.3f}")
+        key = name.split()[1].replace(":", "_")
+        print(f"RESULT spec_gain_{key} {med[name] / base:.3f}")
+        print(f"RESULT spec_gain_decode_{key} {dec[name] / dec['1.5B plain']:.3f}")
+    print(f"RESULT dev_speed_ratio_decode {dec[served] / dec['0.5B plain']:.3f}")
 
 
 if __name__ == "__main__":
