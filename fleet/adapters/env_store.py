@@ -22,6 +22,7 @@ import hashlib
 import json
 import os
 import stat
+import time
 import uuid
 from collections.abc import Iterator
 
@@ -149,6 +150,23 @@ def remove(parent: int, name: str) -> None:
         finally:
             os.close(fd)
         os.rmdir(top, dir_fd=parent)
+
+
+def sweep(envs: int, *, older_than_s: float) -> list[str]:
+    """Remove the leftovers of builds that died (stages, proxy directories, half-written
+    manifests, trash) last changed more than ``older_than_s`` ago; their names."""
+    gone = []
+    for name in os.listdir(envs):
+        if not name.startswith((".build-", ".net-", ".trash-", ".manifest-")):
+            continue
+        with contextlib.suppress(OSError, Unsafe):
+            if (
+                time.time() - os.stat(name, dir_fd=envs, follow_symlinks=False).st_mtime
+                > older_than_s
+            ):
+                remove(envs, name)
+                gone.append(name)
+    return gone
 
 
 def _empty(fd: int, parent: int, trash: list[str]) -> None:

@@ -46,6 +46,7 @@ from fleet.contracts import Resources, RunContext, TaskSpec
 from fleet.ports import Sandbox
 
 PROBLEM = "could not install"
+STALE_S = 6 * 3600.0  # a build's leftovers older than this are from a process that died
 SCHEME = "target-env/2"  # what a key means; a change here never reuses an older environment
 __all__ = ["TEST_EXTRAS", "Plan", "TargetEnv", "TargetEnvs", "plan"]
 
@@ -100,6 +101,7 @@ class TargetEnvs:
         self._plans: dict[tuple[str, str], Plan | None] = {}
         self._verified: set[str] = set()  # manifests whose every content hash was re-read
         self._tools = ""
+        self._swept = False
         self._locks: dict[tuple[str, str], threading.Lock] = {}
         self._guard = threading.Lock()
 
@@ -142,6 +144,9 @@ class TargetEnvs:
         self, repo: Path, memo: tuple[str, str], ctx: RunContext, started: float
     ) -> TargetEnv:
         envs = self._open()
+        if not self._swept:  # what builds of a killed process left behind
+            self._swept = True
+            env_store.sweep(envs, older_than_s=STALE_S)
         stage = f".build-{uuid.uuid4().hex[:16]}"
         os.mkdir(stage, 0o700, dir_fd=envs)
         found: Plan | None = None

@@ -183,3 +183,39 @@ def _uv() -> str:
     import sys
 
     return str(Path(sys.executable).parent / "uv")
+
+
+def test_a_dead_builds_leftovers_are_removed_without_following_links(tmp_path):
+    """A stage left by a killed build holds whatever the sandboxed build wrote: links to host
+    files and directories, a tree deeper than any walk should recurse. The next build removes
+    it (old enough to be dead) without touching what the links point at; a fresh one stays."""
+    victim = tmp_path / "host-dir"
+    victim.mkdir()
+    (victim / "keep").write_text("keep\n")
+    envs = tmp_path / "envs"
+    stale, fresh = envs / ".build-dead", envs / ".build-alive"
+    (stale / "venv").mkdir(parents=True)
+    fd = os.open(stale / "venv", os.O_RDONLY | os.O_DIRECTORY)
+    for _ in range(300):  # deeper than any walk of the store goes (it moves them up instead)
+        os.mkdir("d", dir_fd=fd)
+        fd, old = os.open("d", os.O_RDONLY | os.O_DIRECTORY, dir_fd=fd), fd
+        os.close(old)
+    os.symlink(victim, "to-dir", dir_fd=fd)
+    os.close(fd)
+    (stale / "to-file").symlink_to(victim / "keep")
+    fresh.mkdir()
+    os.utime(stale, (1, 1))
+    repo = tmp_path / "plain"
+    repo.mkdir()
+    (repo / "test_x.py").write_text("def test_x():\n    assert True\n")
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    git = ["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@t"]
+    subprocess.run([*git, "add", "-A"], check=True)
+    subprocess.run([*git, "commit", "-qm", "plain"], check=True)
+    envs_ = TargetEnvs(
+        BwrapSandbox(prewarm=0), root=tmp_path, python=_python(), uv=_uv(), uid=65534
+    )
+    env = envs_.ensure(repo, CTX, python_version="py")
+    assert env.note.startswith("environment: the fleet's"), env
+    assert not stale.exists() and fresh.is_dir()
+    assert (victim / "keep").read_text() == "keep\n"
