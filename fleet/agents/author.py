@@ -22,29 +22,16 @@ from fleet.errors import InvalidModelOutput
 from fleet.patches import Edit, EditError, apply_edits, make_patch, parse_edits
 from fleet.patches.imports import add_missing_imports
 from fleet.ports import ChatModel, PatchChecker
-
-EDIT_FORMAT = """Reply with your change as edit blocks. For each change write the file path on its own \
-line, then:
-<<<<<<< SEARCH
-lines copied exactly from the current file
-=======
-the new lines
->>>>>>> REPLACE
-To create a new file, leave the SEARCH part empty. To rewrite a whole function you may instead \
-write the file path on its own line, then a ```python block with the complete new function.
-Example (for a file path/to/example.py that is not in this repository; use the real paths):
-path/to/example.py
-<<<<<<< SEARCH
-def greet(name):
-    return "Hello"
-=======
-def greet(name):
-    return f"Hello, {name}"
->>>>>>> REPLACE"""
+from fleet.prompts import render
 
 _DEF_NAME = re.compile(r"def\s+([A-Za-z_]\w*)\s*\(")
 
-SYSTEM = "You are a careful software developer. You change code by writing edit blocks."
+
+def __getattr__(name: str) -> str:
+    """``EDIT_FORMAT`` and ``SYSTEM``, rendered from ``config/prompts/author.yaml`` when read."""
+    if name in ("EDIT_FORMAT", "SYSTEM"):
+        return render(f"author.{name.lower()}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class PatchFailed(InvalidModelOutput):
@@ -55,15 +42,18 @@ def author_messages(
     context: ContextPack | str,
     *,
     instruction: str = "",
-    system: str = SYSTEM,
+    system: str | None = None,
     edit_format: bool = True,
 ) -> list[ChatMessage]:
     """The request for a patch: the context pack (rendered), the instruction, the edit format
-    (left out with ``edit_format=False``, e.g. for the tool loop, which adds its own)."""
+    (left out with ``edit_format=False``, e.g. for the tool loop, which adds its own);
+    ``system``: the system prompt (default: the template ``author.system``)."""
     text = context.render() if isinstance(context, ContextPack) else context
+    form = render("author.edit_format") if edit_format else ""
     # The instruction comes last: small models follow what they read last.
-    user = "\n\n".join(x for x in (text, EDIT_FORMAT if edit_format else "", instruction) if x)
-    return [ChatMessage(role="system", content=system), ChatMessage(role="user", content=user)]
+    user = "\n\n".join(x for x in (text, form, instruction) if x)
+    head = render("author.system") if system is None else system
+    return [ChatMessage(role="system", content=head), ChatMessage(role="user", content=user)]
 
 
 def _rationale(reply: str) -> str:
@@ -181,23 +171,21 @@ def _continue_request(
     (in the long edit-format conversation the model keeps closing the function unchanged);
     ``notes``: what an earlier attempt got wrong."""
     what = (
-        f"Add a new function `{stub.name}` to `{stub.path}` for this task:\n{stub.why[:1500]}\n"
+        render("author.continue_new", name=stub.name, path=stub.path, task=stub.why[:1500])
         if stub.why
-        else f"The function `{stub.name}` in `{stub.path}` has no body yet. "
+        else render("author.continue_stub", name=stub.name, path=stub.path)
     )
-    ask = (
-        f"{what}The file:\n```python\n{_around(files[stub.path], stub)}\n```\n"
-        + "".join(f"An earlier attempt failed: {n[:300]}\n" for n in notes[:4])
-        + "".join(f"The failing test:\n```python\n{t}\n```\n" for t in failing_tests(files, notes))
-        + f"Write the complete function `{stub.name}`: "
-        + (
-            "it must do what the task says."
-            if stub.why
-            else "its body must do what its docstring says."
-        )
+    ask = render(
+        "author.continue_request",
+        what=what,
+        code=_around(files[stub.path], stub),
+        notes="".join(render("author.continue_note", note=n[:300]) for n in notes[:4]),
+        tests="".join(render("author.continue_test", test=t) for t in failing_tests(files, notes)),
+        name=stub.name,
+        goal=render("author.goal_new" if stub.why else "author.goal_stub"),
     )
     return [
-        ChatMessage(role="system", content=SYSTEM),
+        ChatMessage(role="system", content=render("author.system")),
         ChatMessage(role="user", content=ask),
         ChatMessage(role="assistant", content=prefix(stub)),
     ]
@@ -263,11 +251,13 @@ def write_change(
     ``fixes``: what a revised version got wrong (its failing tests), told in a continuation that
     follows the request (``messages``, which carry them too) instead of coming first."""
     convo = list(messages)
-    if not any(EDIT_FORMAT in m.content for m in convo):
+    form = render("author.edit_format")
+    if not any(form in m.content for m in convo):
         if convo and convo[0].role == "system":
-            convo[0] = ChatMessage(role="system", content=f"{convo[0].content}\n\n{EDIT_FORMAT}")
+            convo[0] = ChatMessage(role="system", content=f"{convo[0].content}\n\n{form}")
         else:
-            convo.insert(0, ChatMessage(role="system", content=f"{SYSTEM}\n\n{EDIT_FORMAT}"))
+            system = render("author.system")
+            convo.insert(0, ChatMessage(role="system", content=f"{system}\n\n{form}"))
     reply, reason, name = "", "", "model"
     targets = [s for s in stubs(files) if s.name in focus] + [
         s for s in focus if isinstance(s, Stub)
@@ -301,9 +291,7 @@ def write_change(
             reason = str(exc)
             echoed = exc.fields.get("reason") == "no_edits" and "change nothing" in reason
             if echoed:
-                reason += (
-                    " (your reply repeats the current code; write the new code that does the task)"
-                )
+                reason += render("author.echoed")
             if continued:
                 stub = None
             elif echoed:
@@ -315,10 +303,6 @@ def write_change(
         if stub is None and not (fresh and attempt == 1):
             convo += [
                 ChatMessage(role="assistant", content=reply),
-                ChatMessage(
-                    role="user",
-                    content=f"Your edit could not be applied: {reason}\nReply again with corrected "
-                    "edit blocks only.",
-                ),
+                ChatMessage(role="user", content=render("author.correction", reason=reason)),
             ]
     raise PatchFailed(model=name, reason=reason, raw=reply)

@@ -19,17 +19,19 @@ from fleet.contracts import ChatMessage, Patch
 from fleet.patches import EditError, apply_edits, make_patch, parse_edits
 from fleet.patches.edits import SearchReplace
 from fleet.ports import ChatModel
+from fleet.prompts import render
 
-LOOP_FORMAT = """You work in a copy of the repository. Each reply does exactly ONE of:
-- run one command: a ```bash block holding one command line (e.g. `cat path/to/file.py`,
-  `ls src`, `python -m pytest -q`); no pipes, no shell features;
-- edit files: SEARCH/REPLACE blocks (a path line, <<<<<<< SEARCH, exact current lines, =======,
-  new lines, >>>>>>> REPLACE; an empty SEARCH creates a file);
-- finish: the word SUBMIT alone on a line, when the change is complete and tested."""
 _BASH = re.compile(r"```(?:bash|sh|shell|console)?\s*\n(.*?)```", re.S)
 _SUBMIT = re.compile(r"^\s*SUBMIT\s*$", re.M)
 MAX_OBSERVATION = 3_000
 Exit = Literal["submitted", "step_limit", "token_limit"]
+
+
+def __getattr__(name: str) -> str:
+    """``LOOP_FORMAT``: the template ``loop.format``, rendered when read."""
+    if name == "LOOP_FORMAT":
+        return render("loop.format")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class LoopWorkspace(Protocol):
@@ -66,20 +68,20 @@ def _act(reply: str, ws: LoopWorkspace) -> str | None:
             changed = {p: t for p, t in new.items() if current.get(p) != t}
             ws.write(changed)
         except EditError as exc:
-            return f"The edit was not applied: {exc}"
-        return f"Edited {', '.join(changed)}."
+            return render("loop.edit_failed", error=exc)
+        return render("loop.edited", paths=", ".join(changed))
     if command := _BASH.search(reply):
         try:
             argv = shlex.split(command.group(1).strip().split("\n")[0])
         except ValueError as exc:
-            return f"The command does not parse: {exc}"
+            return render("loop.bad_command", error=exc)
         if not argv:
-            return "The bash block is empty."
+            return render("loop.empty_command")
         code, out = ws.run(argv)
-        return f"exit code {code}\n{out[-MAX_OBSERVATION:]}"
+        return render("loop.output", code=code, output=out[-MAX_OBSERVATION:])
     if _SUBMIT.search(reply):
         return None
-    return "No action found. Reply with one ```bash block, edit blocks, or SUBMIT."
+    return render("loop.no_action")
 
 
 def run_loop(
@@ -96,7 +98,8 @@ def run_loop(
 ) -> LoopResult:
     """Run the loop from ``messages`` (context + task; the loop format is added) to a Patch of the
     copy against ``base_files``. Raises ModelUnavailable / BudgetExceeded from the model."""
-    convo = [ChatMessage(role="system", content=f"{messages[0].content}\n\n{LOOP_FORMAT}"),
+    form = render("loop.format")
+    convo = [ChatMessage(role="system", content=f"{messages[0].content}\n\n{form}"),
              *messages[1:]]  # fmt: skip
     steps = tokens = 0
     exit: Exit = "step_limit"

@@ -20,18 +20,16 @@ from fleet import pysource
 from fleet.agents.stubs import Stub, stubs
 from fleet.agents.testsource import failing_tests
 from fleet.patches import Edit, FunctionEdit, SearchReplace
+from fleet.prompts import render
 
-AUTHOR = (
-    "You are a careful Python developer. Make the smallest change that satisfies the task and its "
-    "acceptance criteria, in whichever files it belongs (create new files when needed), and keep "
-    "existing code working."
-)
-"""The system prompt of a request for a change (a member adds its name and its own style)."""
 
-WRITE = (
-    "Now write the edits that implement the task in the repository above: every function you "
-    "change with its complete new body (not the current code repeated)."
-)
+def __getattr__(name: str) -> str:
+    """``AUTHOR`` (the system prompt of a request for a change; a member adds its name and its
+    own style) and ``WRITE`` (the instruction that ends it): the templates ``request.author``
+    and ``request.write``, rendered when read."""
+    if name in ("AUTHOR", "WRITE"):
+        return render(f"request.{name.lower()}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def change_request(
@@ -41,23 +39,25 @@ def change_request(
     *,
     notes: Sequence[str] = (),
     findings: Sequence[str] = (),
-    write: str = WRITE,
+    write: str | None = None,
 ) -> str:
     """The instruction that ends an author's prompt (``files``: the repository, for its stubs and
-    the source of the failing tests ``findings`` name)."""
-    lines = [f"Task: {task}"]
+    the source of the failing tests ``findings`` name; ``write``: the last line, by default the
+    template ``request.write``)."""
+    lines = [render("request.task", task=task)]
     if criteria:
-        lines += ["Acceptance criteria:", *(f"- {c}" for c in criteria)]
+        lines += [render("request.criteria"), *(render("request.item", text=c) for c in criteria)]
     empty = [f"{s.path}: {s.name}" for s in stubs(files or {})]
     if empty:
-        lines.append("Functions that have no body yet: " + "; ".join(empty[:10]))
+        lines.append(render("request.stubs", stubs="; ".join(empty[:10])))
     lines += notes
     if findings:
-        lines += ["The last attempt failed; fix this:", *(f"- {f[:300]}" for f in findings[:8])]
+        lines += [render("request.findings")]
+        lines += [render("request.item", text=f[:300]) for f in findings[:8]]
         lines += [
-            f"The failing test:\n```python\n{t}\n```" for t in failing_tests(files or {}, findings)
+            render("request.failing_test", test=t) for t in failing_tests(files or {}, findings)
         ]
-    lines.append(write)
+    lines.append(render("request.write") if write is None else write)
     return "\n".join(lines)
 
 

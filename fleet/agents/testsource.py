@@ -18,6 +18,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from fleet import pysource
+from fleet.prompts import render
 
 SOURCE_CHARS = 800  # of one test: small models have small windows
 _DEFS = (ast.FunctionDef, ast.AsyncFunctionDef)
@@ -83,7 +84,10 @@ def source_of(files: Mapping[str, str], test_id: str, chars: int = SOURCE_CHARS)
     lines = files[path].split("\n")[start - 1 : node.end_lineno]
     indent = min((len(ln) - len(ln.lstrip()) for ln in lines if ln.strip()), default=0)
     text = "\n".join(ln[indent:] for ln in lines)
-    return text if len(text) <= chars else text[: chars - 16] + "\n# ... (clipped)"
+    if len(text) <= chars:
+        return text
+    marker = render("author.test_clipped")
+    return text[: chars - len(marker)] + marker
 
 
 def failing_tests(
@@ -96,7 +100,7 @@ def failing_tests(
         if len(out) >= limit:
             break
         if source := source_of(files, test_id, chars):
-            out.append(f"# {key}\n{source}")
+            out.append(render("author.test_source", test_id=key, source=source))
     return out
 
 

@@ -15,6 +15,7 @@ from pydantic import (
 from fleet.config.base import SYSTEM_ROLES, Schema
 from fleet.config.cluster import ClusterConfig
 from fleet.config.models import ModelsConfig
+from fleet.config.prompts import load as load_prompts
 from fleet.config.stack import FleetConfig
 from fleet.config.team import LifecycleConfig, PolicyConfig, RigorConfig, RolesConfig, ScopesConfig
 from fleet.errors import ConfigError, UnknownName
@@ -81,7 +82,8 @@ def load(name: str, directory: Path | None = None) -> Any:
 
 
 def load_all(directory: Path | None = None) -> dict[str, Schema]:
-    """Every config file, validated, plus cross-file checks (roles named everywhere exist)."""
+    """Every config file, validated, plus cross-file checks (roles named everywhere exist) and the
+    prompt templates of ``prompts/`` (``fleet.config.prompts``)."""
     out = {name: load(name, directory) for name in SCHEMAS}
     roles: RolesConfig = out["roles.yaml"]
     base = directory or config_dir()
@@ -105,4 +107,5 @@ def load_all(directory: Path | None = None) -> dict[str, Schema]:
                 key=f"roles.{role}.model",
                 problem=f"unknown model {spec.model!r}; valid: {', '.join(models.models)}",
             )
+    load_prompts(base / "prompts")  # every prompt template present, declared and well formed
     return out

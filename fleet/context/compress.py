@@ -18,6 +18,7 @@ from fleet.context.redact import redact
 from fleet.contracts import ChatMessage, ContextPack, FleetEvent
 from fleet.errors import FleetError
 from fleet.ports import ChatModel, Tokenizer
+from fleet.prompts import render
 
 SUMMARY_SCHEMA = {
     "type": "object",
@@ -67,9 +68,8 @@ def llm_summary(chat: ChatModel, digest: StoryDigest, *, max_tokens: int = 200) 
         + s["recent"][-10:]
     )
     decisions = [f"{k}: {v['what']}" for k, v in s["decisions"].items()][-20:]
-    prompt = ("Summarise this software story's progress in at most five sentences. Mention decisions and failures.\n"
-              + "\n".join(lines + decisions))  # fmt: skip
-    messages = [ChatMessage(role="system", content="You write terse engineering summaries."),
+    prompt = render("context.summary_request", history="\n".join(lines + decisions))
+    messages = [ChatMessage(role="system", content=render("context.summary_system")),
                 ChatMessage(role="user", content=redact(prompt)[0])]  # fmt: skip
     try:
         resp = chat.complete(

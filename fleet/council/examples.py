@@ -19,6 +19,7 @@ import ast
 from collections.abc import Sequence
 
 from fleet.criteria import examples, parse
+from fleet.prompts import render
 
 WANTED = 6  # cases asked for
 MAX_KEPT = 8  # cases kept at most (a reply may ignore the count)
@@ -30,19 +31,15 @@ def job(task: str, criteria: Sequence[str], heads: Sequence[str], funcs: Sequenc
     """The request: the functions' source, the criteria, then the form of the lines."""
     name = funcs[0]
     code = "\n\n".join(heads)[:HEAD_CHARS]
-    parts = [f"Task: {task}"]
+    parts = [render("examples.task", task=task)]
     if code:
-        parts.append(f"```python\n{code}\n```")
+        parts.append(render("examples.code", code=code))
     given = [c for c in criteria if examples([c])]
     if given:
-        parts.append("Examples already given:\n" + "\n".join(f"- {c}" for c in given))
-    parts.append(
-        f"Write {WANTED} NEW examples of calling {' or '.join(funcs)} with other inputs (edge "
-        "cases the description mentions, small inputs), one per line, exactly in the form\n"
-        f"{name}(ARGS) returns VALUE\n"
-        "where ARGS and VALUE are Python literals. Work out each value carefully from the "
-        f"description. Only the {WANTED} lines, nothing else."
-    )
+        items = "\n".join(render("examples.item", text=c) for c in given)
+        parts.append(render("examples.given", examples=items))
+    calls = render("examples.or").join(funcs)
+    parts.append(render("examples.ask", wanted=WANTED, funcs=calls, name=name))
     return "\n\n".join(parts)
 
 

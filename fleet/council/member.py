@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from fleet.agents import author_messages
-from fleet.agents.request import AUTHOR, asked_for, change_request
+from fleet.agents.request import asked_for, change_request
 from fleet.agents.stubs import named
 from fleet.agents.testsource import with_tests
 from fleet.config import RoleSpec
@@ -31,6 +31,7 @@ from fleet.council.schemas import (
 )
 from fleet.criteria import examples as acceptance_examples
 from fleet.ports import ChatModel
+from fleet.prompts import render
 from fleet.structured import structured
 
 # (story_id, role, lifecycle phase, task_id, *, repo=, ref=) -> the member's scoped context
@@ -56,18 +57,25 @@ def results(evidence: Evidence | None) -> str:
     if evidence is None:
         return ""
     if not evidence.tests:
-        return f" (no test results: {_clip(evidence.detail, 100)})" if evidence.detail else ""
+        detail = evidence.detail
+        return render("council.results_none", detail=_clip(detail, 100)) if detail else ""
     total = evidence.tests_passed + evidence.tests_failed
     failing = [t.test_id.rsplit("::", 1)[-1] for t in evidence.tests if not t.passed]
-    tail = f"; fails {', '.join(failing[:4])}" if failing else ""
-    return f" (passes {evidence.tests_passed}/{total} tests{tail})"
+    tail = render("council.results_failing", tests=", ".join(failing[:4])) if failing else ""
+    return render("council.results", passed=evidence.tests_passed, total=total, failing=tail)
 
 
 def listing(proposals: Sequence[Proposal], evidence: Sequence[Evidence] = ()) -> str:
     """Proposals numbered from 1, as voters and critics see them (with their test results)."""
     by_id = {e.proposal_id: e for e in evidence}
     return "\n".join(
-        f"{i}. [{p.author}] {_clip(p.content)}{results(by_id.get(p.id))}"
+        render(
+            "council.listing_line",
+            number=i,
+            author=p.author,
+            content=_clip(p.content),
+            results=results(by_id.get(p.id)),
+        )
         for i, p in enumerate(proposals, 1)
     )
 
@@ -158,21 +166,22 @@ class Member:
             return self._plan(brief, plans.plan_job(brief.criteria))
         if self.patches(brief):
             return self._patch(brief, "propose")
-        job = "Propose how to do the task. Give a short answer, why, and one command that tests it."
-        return self._ask(brief, job, ProposalDraft)
+        return self._ask(brief, render("council.propose"), ProposalDraft)
 
     def critique(self, brief: Brief, target: Proposal) -> CritiqueDraft | CritiqueNote:
         """A review of ``target`` from this role's point of view."""
-        focus = ", ".join(self.spec.critique_focus) or "correctness"
+        focus = ", ".join(self.spec.critique_focus) or render("council.critique_focus")
         if target.patch is not None:
             job = patching.critique_job(brief, target, focus)
             draft = self._ask(brief, job, CritiqueDraft, salt=target.author)
             return CritiqueNote(
                 severity=draft.severity, comment=patching.cited(draft.comment, brief, target)
             )
-        job = (
-            f"Review this proposal by {target.author}. Look for: {focus}.\n"
-            f"Proposal: {_clip(target.content, 2 * CLIP)}\nGive a severity and one short comment."
+        job = render(
+            "council.critique",
+            author=target.author,
+            focus=focus,
+            proposal=_clip(target.content, 2 * CLIP),
         )
         return self._ask(brief, job, CritiqueDraft, salt=target.author)
 
@@ -222,11 +231,18 @@ class Member:
                     answer=own.content or "kept", reason="revision failed; kept", patch=own.patch
                 )
         notes = "\n".join(
-            f"- {c.author} ({c.severity}): {_clip(c.content)}" for c in brief.critiques
+            render(
+                "council.critique_line",
+                author=c.author,
+                severity=c.severity,
+                comment=_clip(c.content),
+            )
+            for c in brief.critiques
         )
-        job = (
-            f"Your proposal: {_clip(own.content, 2 * CLIP)}\n"
-            f"Critiques:\n{notes or '- none'}\nWrite your improved proposal."
+        job = render(
+            "council.revise",
+            proposal=_clip(own.content, 2 * CLIP),
+            critiques=notes or render("council.no_critiques"),
         )
         return self._ask(brief, job, ProposalDraft)
 
@@ -242,7 +258,7 @@ class Member:
         if self.tools is None or brief.source is None:
             return {}
         path = patching.tests_path(brief.task_id, self.agent_id)
-        job = f"Task: {brief.task}\n{patching.tests_job(criteria, path)}"
+        job = render("council.tests", task=brief.task, job=patching.tests_job(criteria, path))
         patch = self._patch(brief, "tests", job=job).patch
         return patching.new_test_files(patch.diff) if patch else {}
 
@@ -261,7 +277,12 @@ class Member:
         heads = [s.head for s in stubs if s.name in funcs]
         messages = [
             ChatMessage(
-                role="system", content=f"{self.spec.system_prompt.strip()} You are {self.agent_id}."
+                role="system",
+                content=render(
+                    "council.system_examples",
+                    role_prompt=self.spec.system_prompt.strip(),
+                    agent=self.agent_id,
+                ),
             ),
             ChatMessage(role="user", content=examples.job(brief.task, criteria, heads, funcs)),
         ]
@@ -276,7 +297,7 @@ class Member:
     def vote(self, brief: Brief) -> BallotDraft:
         """Rank the proposals in ``brief.proposals`` (numbers, best first) and score each 0-10."""
         n = len(brief.proposals)
-        job = f"Rank proposals 1 to {n}, best first, and score each from 0 to 10."
+        job = render("council.vote", n=n)
         ballot = self._ask(brief, job, ballot_schema(n), show=True)
         # Hand back the plain BallotDraft: an instance of the per-n class made by create_model
         # is pickled with its class by value, ~1 ms each way per ballot across Ray.
@@ -308,19 +329,22 @@ class Member:
         """The role's system prompt (roles.yaml) and the member's name, for a JSON answer
         (``job`` None); for a patch, the single developer's (``AUTHOR``) when it is a change
         (``job`` empty), the role's for another ``job`` (QA's tests); then its own style."""
+        role_prompt = self.spec.system_prompt.strip()
         if job is None:
-            return f"{self.spec.system_prompt.strip()} You are {self.agent_id}. Answer in JSON."
-        head = self.spec.system_prompt.strip() if job else AUTHOR
-        return f"{head} You are {self.agent_id}. {patching.style(self.agent_id)}".rstrip()
+            return render("council.system_json", role_prompt=role_prompt, agent=self.agent_id)
+        head = role_prompt if job else render("request.author")
+        style = patching.style(self.agent_id)
+        return render("council.system_patch", head=head, agent=self.agent_id, style=style).rstrip()
 
     def messages(
         self, brief: Brief, job: str, *, show: bool, json: bool = True
     ) -> list[ChatMessage]:
         """System prompt from roles.yaml; user prompt = context, proposals so far, the job."""
-        parts = [f"## Context\n{self._context(brief)}"]
+        parts = [render("council.context", text=self._context(brief))]
         if show and brief.proposals:
-            parts.append(f"## Proposals\n{listing(brief.proposals, brief.evidence)}")
-        parts.append(f"## Your job\n{job}")
+            shown = listing(brief.proposals, brief.evidence)
+            parts.append(render("council.proposals", listing=shown))
+        parts.append(render("council.job", job=job))
         return [
             ChatMessage(role="system", content=self._system(None if json else "")),
             ChatMessage(role="user", content="\n\n".join(parts)),
@@ -328,11 +352,17 @@ class Member:
 
     def _context(self, brief: Brief) -> str:
         """The member's context, then the task and its acceptance criteria."""
-        task = f"Task: {brief.task}"
         if brief.acceptance:
-            task += "\nAcceptance criteria:\n" + "\n".join(f"- {c}" for c in brief.acceptance)
+            criteria = "\n".join(render("council.item", text=c) for c in brief.acceptance)
+            task = render("council.task_criteria", task=brief.task, criteria=criteria)
+        else:
+            task = render("council.task", task=brief.task)
         pack = self._pack(brief)
-        return f"{pack}\n\n{task}" if pack else f"Story {brief.story_id}. {task}"
+        return (
+            f"{pack}\n\n{task}"
+            if pack
+            else render("council.story", story_id=brief.story_id, task=task)
+        )
 
     def _pack(self, brief: Brief) -> str:
         """The member's context pack (with the repository map and code in a patch council)."""
@@ -358,6 +388,6 @@ class Member:
         out, used = [], 0
         for path, text in sorted(files.items(), key=lambda kv: len(kv[1])):
             if path.endswith(".py") and used + len(text) <= CODE_CHARS:
-                out.append(f"### {path}\n{text}")
+                out.append(render("council.code_file", path=path, text=text))
                 used += len(text)
-        return "## Code\n" + "\n\n".join(sorted(out)) if out else ""
+        return render("council.code", files="\n\n".join(sorted(out))) if out else ""

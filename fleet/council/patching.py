@@ -23,6 +23,7 @@ from fleet.contracts import ChatMessage, ChatResponse, Evidence, Patch, Proposal
 from fleet.council.schemas import Brief
 from fleet.evidence.probes import differences
 from fleet.evidence.suite import without
+from fleet.prompts import render
 
 DIFF_CLIP = 1_500  # characters of another candidate's diff shown in a prompt
 EXCERPT_CLIP = 160
@@ -65,12 +66,8 @@ class Sampling:
         return response
 
 
-STYLES = (
-    "",
-    "Prefer the simplest code that is obviously correct.",
-    "Before writing, think through the edge cases (empty input, zero, negatives, ties).",
-    "Follow the docstring and the examples exactly; check your change against each example.",
-)
+STYLES = ("patching.style_1", "patching.style_2", "patching.style_3", "patching.style_4")
+"""The templates of the developers' own angles on the task, developer-1's first (its is empty)."""
 
 
 TEMPERATURES = (0.0, 0.2, 0.7, 0.5)
@@ -105,11 +102,11 @@ def developer_temperature(agent_id: str) -> float:
 def style(agent_id: str) -> str:
     """A developer's own angle on the task (``developer-2`` gets the second), so candidates differ."""
     n = _number(agent_id)
-    return STYLES[(n - 1) % len(STYLES)] if n >= 1 else ""
+    return render(STYLES[(n - 1) % len(STYLES)]) if n >= 1 else ""
 
 
 def clip(text: str, n: int) -> str:
-    return text if len(text) <= n else text[: n - 15] + "\n... (clipped)"
+    return text if len(text) <= n else text[: n - 15] + render("patching.clipped")
 
 
 def failing(
@@ -122,9 +119,9 @@ def failing(
     for t in evidence.tests:
         if not t.passed:
             mark = (
-                " [distrusted: no candidate passes it]"
+                render("patching.distrusted")
                 if t.test_id in distrusted
-                else " [QA's example: may itself be wrong]"
+                else render("patching.advisory")
                 if any(t.test_id.startswith(a) for a in advisory)
                 else ""
             )
@@ -136,17 +133,18 @@ def failing(
 
 def status(evidence: Evidence | None) -> str:
     if evidence is None:
-        return "not tested"
+        return render("patching.not_tested")
     if not evidence.tests:
-        return "no test results"
-    return f"passes {evidence.tests_passed}/{evidence.tests_passed + evidence.tests_failed} tests"
+        return render("patching.no_results")
+    total = evidence.tests_passed + evidence.tests_failed
+    return render("patching.passes", passed=evidence.tests_passed, total=total)
 
 
 def own_diff(p: Proposal, hidden: Collection[str], n: int = DIFF_CLIP) -> str:
     """A candidate's own edits, clipped: without the evidence suite's test files, which every
     candidate carries (they filled the clip before the critic saw the change)."""
     if p.patch is None:
-        return "(no patch)"
+        return render("patching.no_patch")
     return clip(without(p.patch.diff, hidden) or p.patch.diff, n)
 
 
@@ -159,8 +157,13 @@ def candidate(
 ) -> str:
     """One candidate as another member sees it: author, patch (``hidden``: the evidence suite's
     files, left out), test results."""
-    lines = [f"### {p.author}: {status(evidence)}", own_diff(p, hidden)]
-    lines += [f"- FAILS {f}" for f in failing(evidence, distrusted, advisory)[:4]]
+    lines = [
+        render("patching.candidate", author=p.author, status=status(evidence)),
+        own_diff(p, hidden),
+    ]
+    lines += [
+        render("patching.fails", failure=f) for f in failing(evidence, distrusted, advisory)[:4]
+    ]
     return "\n".join(lines)
 
 
@@ -183,39 +186,39 @@ def revise_notes(brief: Brief, own: Proposal, files: Mapping[str, str] | None = 
     ev = evidence_by_id(brief)
     mine = ev.get(own.id)
     parts = [
-        f"Your current patch ({status(mine)}):",
+        render("patching.own_patch", status=status(mine)),
         own_diff(own, brief.evidence_files, 2 * DIFF_CLIP)
         if own.patch
-        else "(none: your last attempt failed)",
+        else render("patching.own_patch_none"),
     ]
     fails = failing(mine, brief.distrusted, brief.advisory)[:6]
-    parts += [f"- FAILS {f}" for f in fails]
+    parts += [render("patching.fails", failure=f) for f in fails]
     parts += [
-        f"The failing test:\n```python\n{t}\n```"
+        render("patching.failing_test", test=t)
         for t in failing_tests(files or {}, fails, chars=TEST_CLIP)
     ]
     apart = differs(brief, own)
-    parts += [f"- DIFFERS {d}" for d in apart]
+    parts += [render("patching.differs", difference=d) for d in apart]
     if brief.critiques:
-        parts.append("Critiques of your patch:")
-        parts += [f"- {c.author} ({c.severity}): {c.content[:300]}" for c in brief.critiques]
+        parts.append(render("patching.critiques"))
+        parts += [
+            render(
+                "patching.critique_line",
+                author=c.author,
+                severity=c.severity,
+                comment=c.content[:300],
+            )
+            for c in brief.critiques
+        ]
     others = [p for p in brief.proposals if p.author != own.author]
     if others:
-        parts.append("The other candidates:")
+        parts.append(render("patching.others"))
         parts += [
             candidate(p, ev.get(p.id), brief.distrusted, brief.evidence_files, brief.advisory)
             for p in others
         ]
-    parts.append(
-        "Improve your change: fix the failing tests and the critiques' points "
-        "(a test marked distrusted may itself be wrong)."
-        + (
-            " Where candidates return different values (DIFFERS), work out from the task what "
-            "the right result for that input is, and make your code return it."
-            if apart
-            else ""
-        )
-    )
+    improve = render("patching.improve")
+    parts.append(improve + render("patching.improve_differs") if apart else improve)
     return parts
 
 
@@ -225,22 +228,16 @@ def critique_job(brief: Brief, target: Proposal, focus: str) -> str:
     ev = evidence_by_id(brief).get(target.id)
     clean = ev is not None and ev.tests and not failing(ev)
     other = differs(brief, target)
-    ask = (
-        "It passes all its tests, but returns other values than another candidate on the "
-        "inputs below: say which result the task asks for on one of them."
+    ask = render(
+        "patching.ask_differs"
         if clean and other
-        else "It passes all its tests: name an input case it gets wrong that the tests do not "
-        "check, or say that it looks correct."
+        else "patching.ask_clean"
         if clean
-        else "Be concrete: name the failing test or the input case it gets wrong."
+        else "patching.ask_failing"
     )
     shown = candidate(target, ev, brief.distrusted, brief.evidence_files, brief.advisory)
-    shown += "".join(f"\n- DIFFERS {d}" for d in other)
-    return (
-        f"Review this candidate change. Look for: {focus}.\n"
-        f"{shown}\n"
-        f"{ask} Give a severity and one short comment."
-    )
+    shown += "".join("\n" + render("patching.differs", difference=d) for d in other)
+    return render("patching.critique", focus=focus, candidate=shown, ask=ask)
 
 
 def cited(comment: str, brief: Brief, target: Proposal) -> str:
@@ -250,18 +247,20 @@ def cited(comment: str, brief: Brief, target: Proposal) -> str:
     if ev is None:
         return comment
     other = differs(brief, target)
-    facts = (
-        f"[{status(ev)}"
-        + (f"; fails {'; '.join(fails[:2])}" if fails else "")
-        + (f"; differs {'; '.join(other[:2])}" if other else "")
-        + "]"
+    text = render(
+        "patching.cited",
+        comment=comment,
+        status=status(ev),
+        fails=render("patching.cited_fails", failures="; ".join(fails[:2])) if fails else "",
+        differs=render("patching.cited_differs", differences="; ".join(other[:2])) if other else "",
     )
-    return f"{comment} {facts}"[:600]
+    return text[:600]
 
 
 def summary(patch: Patch) -> str:
     """A proposal's text for a patch: its rationale, else the files it touches."""
-    text = patch.rationale.strip() or f"change {', '.join(patch.files) or 'the code'}"
+    files = ", ".join(patch.files) or render("patching.summary_nothing")
+    text = patch.rationale.strip() or render("patching.summary", files=files)
     return text[:400]
 
 
@@ -276,10 +275,9 @@ def tests_path(task_id: str | None, agent_id: str) -> str:
 def tests_job(criteria: Sequence[str], path: str) -> str:
     """QA's request: a new test file proving the criteria, written before any implementation."""
     lines = [
-        f"Write pytest tests in a new file {path} that prove these acceptance criteria:",
-        *(f"- {c}" for c in criteria),
-        "Import the code under test from the module where it is (or belongs) in the repository. "
-        "Each test asserts one concrete input and its expected result. Do not change other files.",
+        render("patching.tests", path=path),
+        *(render("patching.item", text=c) for c in criteria),
+        render("patching.tests_rules"),
     ]
     return "\n".join(lines)
 
