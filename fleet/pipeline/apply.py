@@ -24,6 +24,7 @@ from fleet.orchestrator.view import StoryView
 from fleet.pipeline.ports import Checked, Checkout, ContextSource, Sources, Workspace
 from fleet.pipeline.sources import source_of
 from fleet.ports import ChatModel
+from fleet.testinfra import flagged
 
 MAX_DIFF_CHARS = 20_000  # of the committed diff, kept in the workspace.report event
 
@@ -86,6 +87,8 @@ def execute(
         "patch": patch.diff[:MAX_DIFF_CHARS],
         "context_tokens": tokens,
         "reason": reason[:500],
+        # test-infrastructure edits the gate did not judge (keeping them needs the PO)
+        "test_infra": list(flagged(report.notes)),
     }
     if commit:  # the story's change so far, for the PO (API, UI) before delivery
         data["diff"] = ports.story_diff([*view.workspaces, data])

@@ -116,6 +116,7 @@ def test_the_winning_patch_is_applied_as_it_is_gated_once_and_committed(repo):
     data = out.data
     assert data["status"] == "committed" and data["commit"] == "sha1"
     assert data["context_tokens"] == 0 and data["gate"]["verdict"] in ("pass", "warn")
+    assert data["test_infra"] == []
     assert data["diff"] == "1 runs" and data["reason"].endswith(
         "failing test tests/test_ops.py::test_add"
     )
