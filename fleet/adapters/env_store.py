@@ -6,10 +6,10 @@ bounded number of open descriptors: what it walks was written by sandboxed build
 (:mod:`fleet.adapters.env_export` writes the source, a commit's tree, the same way.)
 
 - :func:`take_back` locks the sandbox user out of a built stage, keeps only ``venv`` and seals
-  it (owner the host, no write bit, no setuid) while reading its manifest: kind, mode, size and
-  sha256 (a link's target) of every entry. Anything but directories, regular files with one
-  link and symbolic links is refused (:class:`Unsafe`), and so is a tree deeper than
-  :data:`MAX_DEPTH`.
+  it (owner the host; directories 0555, files 0444 or 0555) while reading its manifest: kind,
+  mode, size and sha256 (a link's target) of every entry. Anything but directories, regular
+  files with one link and symbolic links is refused (:class:`Unsafe`), and so is a tree deeper
+  than :data:`MAX_DEPTH`.
 - :func:`publish` moves it under its key and writes the manifest next to it, outside anything a
   sandbox wrote; :func:`stored` says whether an environment still matches its manifest.
 - :func:`remove` deletes a tree without following anything in it, flattening deep trees.
@@ -106,14 +106,16 @@ def _entry(fd: int, name: str, rel: str, *, hashes: bool, seal_uid: int | None) 
             sub = open_dir(fd, name)
             try:
                 os.fchown(sub, seal_uid, seal_uid)
-                os.fchmod(sub, stat.S_IMODE(st.st_mode) & 0o555 | 0o500)
+                os.fchmod(sub, 0o555)
             finally:
                 os.close(sub)
-            return (path, "d", stat.S_IMODE(st.st_mode) & 0o555 | 0o500, 0, "")
+            return (path, "d", 0o555, 0, "")
         return (path, "d", stat.S_IMODE(st.st_mode), 0, "")
     if not stat.S_ISREG(st.st_mode) or st.st_nlink != 1:
         raise Unsafe(f"{path!r} is not a plain file, directory or link")
-    mode = stat.S_IMODE(st.st_mode) & (0o555 if seal_uid is not None else 0o7777)
+    mode = stat.S_IMODE(st.st_mode)
+    if seal_uid is not None:  # readable by the sandbox user of every later test run, as built
+        mode = 0o555 if mode & 0o111 else 0o444
     if seal_uid is None and not hashes:
         return (path, "f", mode, st.st_size, "")
     ffd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, dir_fd=fd)

@@ -265,7 +265,10 @@ class TargetEnvs:
         # proxy (its socket in a host-owned directory, read-only in the sandbox).
         envs = self._open()
         net = f".net-{uuid.uuid4().hex[:16]}"
-        os.mkdir(net, 0o755, dir_fd=envs)
+        os.mkdir(net, 0o700, dir_fd=envs)
+        fd = env_store.open_dir(envs, net)
+        os.fchmod(fd, 0o755)  # whatever the umask: the sandbox user reaches the socket
+        os.close(fd)
         try:
             sock = self.dir / net / "index.sock"
             with IndexProxy(sock, hosts=self.index_hosts) as proxy:
