@@ -158,7 +158,8 @@ def git_repo(files: dict[str, str], where: Path) -> Path:
     where.mkdir(parents=True)
     for rel, text in files.items():
         (where / rel).parent.mkdir(parents=True, exist_ok=True)
-        (where / rel).write_text(text)
+        # surrogate escapes: a data file that is not UTF-8 gets its own bytes back
+        (where / rel).write_text(text, errors="surrogateescape")
     for cmd in (["init", "-q", "-b", "main"], ["add", "-A"], ["commit", "-qm", "base"]):
         subprocess.run(
             ["git", "-C", str(where), "-c", "user.name=bench", "-c", "user.email=b@b", *cmd],
@@ -175,7 +176,7 @@ def sandbox_python(files: dict[str, str], argv: list[str], *, timeout_s: float =
     with tempfile.TemporaryDirectory(prefix="bench-judge-") as tmp:
         for rel, text in files.items():
             (Path(tmp) / rel).parent.mkdir(parents=True, exist_ok=True)
-            (Path(tmp) / rel).write_text(text)
+            (Path(tmp) / rel).write_text(text, errors="surrogateescape")
         os.chmod(tmp, 0o755)
         spec = TaskSpec(
             id=f"judge-{os.getpid()}-{time.monotonic_ns()}",

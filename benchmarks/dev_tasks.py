@@ -77,7 +77,9 @@ def seed(source: str, edits: tuple[tuple[str, str], ...], *, where: str = "") ->
 
 
 def sdist_files(name: str, version: str) -> dict[str, str]:
-    """Path -> text of every UTF-8 file of the package's sdist (tests' data files too)."""
+    """Path -> text of every file of the package's sdist (tests' data files too). A file that is
+    not UTF-8 (a test's GBK-encoded sample) keeps its bytes as surrogate escapes, which
+    ``bench_agents.git_repo`` and ``sandbox_python`` write back unchanged."""
     from repo_tasks import CACHE, sdist
 
     sdist(name, version)  # fetches and caches it (and refuses a reserved package)
@@ -86,11 +88,8 @@ def sdist_files(name: str, version: str) -> dict[str, str]:
         for member in t.getmembers():
             if not member.isfile() or "/" not in member.name:
                 continue
-            try:
-                text = t.extractfile(member).read().decode("utf-8")  # type: ignore[union-attr]
-            except UnicodeDecodeError:
-                continue
-            out[member.name.split("/", 1)[1]] = text
+            data = t.extractfile(member).read()  # type: ignore[union-attr]
+            out[member.name.split("/", 1)[1]] = data.decode("utf-8", "surrogateescape")
     return out
 
 
@@ -174,16 +173,13 @@ def localised(base: str, final: str | None, span: tuple[int, int]) -> bool:
 
 
 def _tree_files(tree: Path) -> dict[str, str]:
-    """Every text file of a final tree (the tests' data files too), git's and the fleet's
-    own directories left out."""
-    out = {}
-    for p in tree.rglob("*"):
-        if p.is_file() and ".git" not in p.parts and ".fleet" not in p.parts:
-            try:
-                out[str(p.relative_to(tree))] = p.read_text()
-            except UnicodeDecodeError:
-                continue
-    return out
+    """Every file of a final tree (the tests' data files too, bytes kept as in
+    :func:`sdist_files`), git's and the fleet's own directories left out."""
+    return {
+        str(p.relative_to(tree)): p.read_bytes().decode("utf-8", "surrogateescape")
+        for p in tree.rglob("*")
+        if p.is_file() and ".git" not in p.parts and ".fleet" not in p.parts
+    }
 
 
 def judge_of(task: DevTask, original_test: str) -> Any:

@@ -228,3 +228,13 @@ def test_localisation_is_recorded_from_the_judged_tree(tmp_path: Path):
     (tmp_path / "pkg" / "m.py").write_text(base + "\n\ndef clip2(v):\n    return v\n")
     with_localisation(task, seen).judge(tmp_path)
     assert seen == {"t": False}
+
+
+def test_a_data_file_that_is_not_utf8_keeps_its_bytes(tmp_path: Path):
+    from bench_agents import git_repo
+
+    gbk = "select '你好';\n".encode("gbk")
+    text = gbk.decode("utf-8", "surrogateescape")  # as dev_tasks.sdist_files reads it
+    repo = git_repo({"tests/files/gbk.sql": text, "m.py": "x = 1\n"}, tmp_path / "r")
+    assert (repo / "tests/files/gbk.sql").read_bytes() == gbk
+    assert dev_tasks._tree_files(repo)["tests/files/gbk.sql"] == text
