@@ -161,7 +161,7 @@ class CouncilEvidence(_Event):
 
 
 class CouncilSuite(_Event):
-    """QA's evidence suite for one deliberation (``actors/council_prep.py``)."""
+    """QA's evidence suite for one deliberation (``fleet/pipeline/suite.py``)."""
 
     type: Literal["council.suite"]
     deliberation_id: str

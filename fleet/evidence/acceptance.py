@@ -1,6 +1,6 @@
 """QA writes the acceptance tests first: the task's part of the evidence suite.
 
-Executable criteria ("f(args) returns v", "f(args) raises E", :mod:`fleet.orchestrator.acceptance`)
+Executable criteria ("f(args) returns v", "f(args) raises E", :mod:`fleet.criteria`)
 become tests deterministically; prose criteria go to the QA agent(s), whose test files arrive as
 new files of a patch. Neither knows where a candidate will put the function, so the generated
 tests find it by name in the repository (``_find``) instead of importing a guessed module.
