@@ -181,7 +181,7 @@ class WorkspaceRunner:
             root.mkdir(box.name, mode=0o755)  # fresh: fails if anything already sits there
         ws = box / REPO
         try:
-            git_host.clone(clean, ws, base=base)
+            git_host.clone(clean, ws, base=base, max_bytes=self.max_workspace_bytes)
             size = tree_bytes(ws, stop_at=self.max_workspace_bytes)
             if size > self.max_workspace_bytes:
                 raise WorkspaceUnavailable(

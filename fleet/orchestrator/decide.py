@@ -117,7 +117,7 @@ def _draft(view: StoryView) -> Step:
 def _design(view: StoryView) -> Step:
     if not view.tasks:
         return Plan()
-    summary = "; ".join(f"{t.id}: {t.description[:60]}" for t in view.build_tasks())
+    summary = "; ".join(f"{t.id}: {t.description}" for t in view.build_tasks())
     return _gate(
         view,
         "design",
