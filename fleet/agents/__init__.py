@@ -3,9 +3,18 @@
 from __future__ import annotations
 
 from fleet.agents.author import PatchFailed, author_messages, write_change, write_patch
+from fleet.agents.options import PatchRequest, SamplingOptions
 from fleet.prompts import render
 
-__all__ = ["EDIT_FORMAT", "PatchFailed", "author_messages", "write_change", "write_patch"]
+__all__ = [
+    "EDIT_FORMAT",
+    "PatchFailed",
+    "PatchRequest",
+    "SamplingOptions",
+    "author_messages",
+    "write_change",
+    "write_patch",
+]
 
 
 def __getattr__(name: str) -> str:

@@ -13,7 +13,9 @@ from __future__ import annotations
 import contextlib
 import re
 from collections.abc import Mapping, Sequence
+from typing import Unpack
 
+from fleet.agents.options import PatchOptions, PatchRequest, SamplingOptions, resolve
 from fleet.agents.request import exports
 from fleet.agents.stubs import Stub, completed, continuation, prefix, stubs
 from fleet.agents.testsource import failing_tests
@@ -193,63 +195,51 @@ def _continue_request(
 
 def write_patch(
     model: ChatModel,
-    messages: Sequence[ChatMessage],
-    files: Mapping[str, str],
+    request: PatchRequest | Sequence[ChatMessage],
+    files: Mapping[str, str] | None = None,
+    /,
     *,
-    base_commit: str,
-    check: PatchChecker | None = None,
-    temperature: float = 0.0,
-    seed: int | None = None,
-    max_tokens: int = 1024,
-    retries: int = 1,
-    focus: Sequence[str | Stub] = (),
-    notes: Sequence[str] = (),
-    continue_first: bool = False,
-    fixes: Sequence[str] = (),
+    sampling: SamplingOptions | None = None,
+    **options: Unpack[PatchOptions],
 ) -> Patch:
-    """Ask ``model`` for a change to ``files`` (the repository at ``base_commit``); a checked Patch.
+    """Ask ``model`` for the change ``request`` describes; a checked Patch.
 
-    ``messages`` hold the context (see ``author_messages``); the edit format is added to the
-    system message when no message carries it yet.
+    ``write_patch(model, PatchRequest(messages, files, base_commit=...), sampling=...)``;
+    the keyword form ``write_patch(model, messages, files, base_commit=..., temperature=...)``
+    means the same (``fleet.agents.options``).
 
     Raises:
         PatchFailed: after ``retries`` corrections the edits still do not apply (reason attached).
         ModelUnavailable / BudgetExceeded: from the model.
     """
-    return write_change(
-        model, messages, files, base_commit=base_commit, check=check, temperature=temperature,
-        seed=seed, max_tokens=max_tokens, retries=retries, focus=focus, notes=notes,
-        continue_first=continue_first, fixes=fixes,
-    )[0]  # fmt: skip
+    return write_change(model, request, files, sampling=sampling, **options)[0]
 
 
 def write_change(
     model: ChatModel,
-    messages: Sequence[ChatMessage],
-    files: Mapping[str, str],
+    request: PatchRequest | Sequence[ChatMessage],
+    files: Mapping[str, str] | None = None,
+    /,
     *,
-    base_commit: str,
-    check: PatchChecker | None = None,
-    temperature: float = 0.0,
-    seed: int | None = None,
-    max_tokens: int = 1024,
-    retries: int = 1,
-    focus: Sequence[str | Stub] = (),
-    notes: Sequence[str] = (),
-    continue_first: bool = False,
-    fixes: Sequence[str] = (),
+    sampling: SamplingOptions | None = None,
+    **options: Unpack[PatchOptions],
 ) -> tuple[Patch, dict[str, str]]:
-    """``write_patch``, also returning the new content of every file the patch touches.
+    """``write_patch``, also returning the new content of every file the patch touches."""
+    req, samp = resolve(request, files, sampling, options)
+    return _write(model, req, samp)
 
-    ``focus``: names of the body-less functions the task asks for, or a new function to add
-    (``fleet.agents.request.asked_for``). A first reply that is no
-    usable edit at all (the model repeated the prompt, broke the format, named no real file) is
-    followed by a continuation request for the first of them, as an echoed stub is. With
-    ``notes`` (an earlier attempt's findings: a retry) the continuation is the first request:
-    the retry asks differently rather than repeating the edit-format request that failed;
-    ``continue_first``: the same without notes (a council member's own way into the task);
-    ``fixes``: what a revised version got wrong (its failing tests), told in a continuation that
-    follows the request (``messages``, which carry them too) instead of coming first."""
+
+def _write(
+    model: ChatModel, req: PatchRequest, samp: SamplingOptions
+) -> tuple[Patch, dict[str, str]]:
+    """The request, its corrections and its continuation (see ``PatchRequest``): a reply that is
+    no usable edit at all (the model repeated the prompt, broke the format, named no real file)
+    is followed by a continuation request for the first ``focus``, as an echoed stub is."""
+    messages, files, base_commit, check = req.messages, req.files, req.base_commit, req.check
+    focus, notes, continue_first, fixes = req.focus, req.notes, req.continue_first, req.fixes
+    temperature, seed, max_tokens, retries = (
+        samp.temperature, samp.seed, samp.max_tokens, samp.retries,
+    )  # fmt: skip
     convo = list(messages)
     form = render("author.edit_format")
     if not any(form in m.content for m in convo):

@@ -12,8 +12,8 @@ from __future__ import annotations
 import re
 import shlex
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Literal, Protocol
+from dataclasses import dataclass, replace
+from typing import Literal, Protocol, TypedDict, Unpack
 
 from fleet.contracts import ChatMessage, Patch
 from fleet.patches import EditError, apply_edits, make_patch, parse_edits
@@ -48,6 +48,26 @@ class LoopWorkspace(Protocol):
     def write(self, files: Mapping[str, str]) -> None:
         """Write these files into the copy (safe relative paths only)."""
         ...
+
+
+@dataclass(frozen=True)
+class LoopLimits:
+    """When the loop stops (``step_limit`` replies, ``token_limit`` tokens in and out) and how
+    each reply is decoded."""
+
+    step_limit: int = 12
+    token_limit: int = 60_000
+    max_tokens: int = 768
+    temperature: float = 0.0
+
+
+class LoopOptions(TypedDict, total=False):
+    """``LoopLimits``' fields as keywords of ``run_loop``."""
+
+    step_limit: int
+    token_limit: int
+    max_tokens: int
+    temperature: float
 
 
 @dataclass(frozen=True)
@@ -91,13 +111,15 @@ def run_loop(
     *,
     base_files: Mapping[str, str],
     base_commit: str,
-    step_limit: int = 12,
-    token_limit: int = 60_000,
-    max_tokens: int = 768,
-    temperature: float = 0.0,
+    limits: LoopLimits | None = None,
+    **options: Unpack[LoopOptions],
 ) -> LoopResult:
     """Run the loop from ``messages`` (context + task; the loop format is added) to a Patch of the
-    copy against ``base_files``. Raises ModelUnavailable / BudgetExceeded from the model."""
+    copy against ``base_files``, within ``limits`` (or the same fields as keywords, ``options``).
+    Raises ModelUnavailable / BudgetExceeded from the model."""
+    limits = replace(limits or LoopLimits(), **options)
+    step_limit, token_limit = limits.step_limit, limits.token_limit
+    max_tokens, temperature = limits.max_tokens, limits.temperature
     form = render("loop.format")
     convo = [ChatMessage(role="system", content=f"{messages[0].content}\n\n{form}"),
              *messages[1:]]  # fmt: skip

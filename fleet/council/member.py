@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from fleet.agents import author_messages
+from fleet.agents import PatchRequest, author_messages
 from fleet.agents.request import asked_for, change_request
 from fleet.agents.stubs import named
 from fleet.agents.testsource import with_tests
@@ -136,8 +136,7 @@ class Member:
         findings = brief.findings if not job and not notes else ()
         files = files if files is not None else self._files(brief, findings)
         request = job or change_request(brief.task, brief.acceptance, files, notes=notes)
-        patch = self.tools.write_patch(
-            model,
+        ask = PatchRequest(
             author_messages(self._pack(brief), instruction=request, system=self._system(job)),
             files,
             base_commit=brief.base_commit,
@@ -150,6 +149,7 @@ class Member:
             fixes=fixes,
             continue_first=not job and not notes and patching.continues_first(self.agent_id),
         )
+        patch = self.tools.write_patch(model, ask)
         return Candidate(answer=patching.summary(patch), reason=patch.rationale[:400], patch=patch)
 
     def _files(self, brief: Brief, failures: Sequence[str] = ()) -> Mapping[str, str]:

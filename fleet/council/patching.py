@@ -30,7 +30,7 @@ EXCERPT_CLIP = 160
 TEST_CLIP = 600  # characters of one failing test's source shown to its reviser
 
 WritePatch = Callable[..., Patch]
-"""``write_patch(model, messages, files, *, base_commit, check, focus) -> Patch`` (fleet/agents)."""
+"""``write_patch(model, request) -> Patch`` (``fleet.agents``; ``request`` a ``PatchRequest``)."""
 
 
 class Repo(Protocol):

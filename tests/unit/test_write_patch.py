@@ -261,3 +261,66 @@ def test_a_new_function_is_exported_the_way_its_package_exports_its_siblings() -
     assert patch.files == ("calc/__init__.py", "calc/ops.py")
     assert "+from calc.ops import add, divide" in patch.diff
     assert '+__all__ = ["add", "divide"]' in patch.diff
+
+
+# ------------------------------------------------------------------ the request object
+
+
+class Seen:
+    """A script recording the sampling of each call, answering GOOD after one BAD."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[float, int | None, int]] = []
+
+    def complete(self, messages: Sequence[ChatMessage], **kw: Any) -> Any:
+        self.calls.append((kw["temperature"], kw["seed"], kw["max_tokens"]))
+        text = BAD if len(self.calls) == 1 else GOOD
+        return ScriptedChatModel(script=lambda m, s: text).complete(messages)
+
+
+def test_a_request_object_and_the_keyword_form_ask_the_same() -> None:
+    from fleet.agents import PatchRequest, SamplingOptions, write_change
+
+    one, two = Seen(), Seen()
+    ask = author_messages("ctx")
+    by_object = write_change(
+        one,
+        PatchRequest(ask, FILES, base_commit="c0"),
+        sampling=SamplingOptions(temperature=0.1, seed=5, max_tokens=99),
+    )
+    by_keywords = write_change(
+        two, ask, FILES, base_commit="c0", temperature=0.1, seed=5, max_tokens=99
+    )
+    assert by_object == by_keywords and "+    return a + b" in by_object[0].diff
+    # the correction is sampled hotter, with the next seed: the options reach every call
+    assert one.calls == two.calls == [(0.1, 5, 99), (0.6, 6, 99)]
+
+
+def test_mixing_the_forms_or_an_unknown_option_is_refused() -> None:
+    from fleet.agents import PatchRequest
+
+    request = PatchRequest(author_messages("ctx"), FILES, base_commit="c")
+    model = ScriptedChatModel(script=Replies(GOOD))
+    with pytest.raises(TypeError, match="alone"):
+        write_patch(model, request, temperature=0.5)  # type: ignore[call-arg]
+    with pytest.raises(TypeError, match="unknown write_patch option"):
+        write_patch(model, author_messages("c"), FILES, base_commit="c", tempreature=0.5)  # type: ignore[call-arg]
+    with pytest.raises(TypeError, match="base_commit"):
+        write_patch(model, author_messages("c"), FILES)
+
+
+def test_no_function_in_the_agents_package_takes_more_than_six_parameters() -> None:
+    import ast
+    from pathlib import Path
+
+    import fleet.agents
+
+    root = Path(fleet.agents.__file__).parent
+    wide = []
+    for path in sorted(root.glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                a = node.args
+                if len(a.posonlyargs) + len(a.args) + len(a.kwonlyargs) > 6:
+                    wide.append(f"{path.name}:{node.name}")
+    assert not wide and len(list(root.glob("*.py"))) >= 6
