@@ -247,6 +247,11 @@ class Deliberation(Contract):
         description="generated evidence tests no candidate passes (CodeT agreement): they sink "
         "no one and are left out of the winning patch",
     )
+    unproven: tuple[str, ...] = Field(
+        default=(),
+        description="the story's own acceptance tests the winner fails (``test id: excerpt``): "
+        "such a winner is not shipped; empty when it passes them all",
+    )
 
 
 class Alternative(Contract):

@@ -155,6 +155,24 @@ def record(state: CouncilState, result: Tally) -> Deliberation:
         winner=result.winner,
         missing={k: tuple(v) for k, v in state.missing.items()},
         distrusted=distrusted(state),
+        unproven=unproven(state, result.winner),
+    )
+
+
+def unproven(state: CouncilState, winner: str | None) -> tuple[str, ...]:
+    """The tests made from the story's own executable criteria that ``winner`` fails, as
+    ``test id: excerpt``. Agreement may excuse a QA-written test no candidate passes, never the
+    PO's own examples: a winner failing one is the best of what failed, not a change to ship."""
+    suite = state.request.suite
+    if suite is None or not suite.spec or not winner:
+        return ()
+    mine = {e.proposal_id: e for e in state.evidence}.get(winner)  # the latest evidence
+    if mine is None:
+        return ()
+    return tuple(
+        f"{t.test_id}: {' '.join(t.excerpt.split())[:200]}".rstrip(": ")
+        for t in mine.tests
+        if not t.passed and t.probe is None and t.test_id.startswith(suite.spec)
     )
 
 

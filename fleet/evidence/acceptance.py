@@ -214,8 +214,9 @@ def build_suite(
     files: dict[str, str] = {}
     depth = tests_dir.count("/") + 1
     generated = executable_tests(criteria, depth=depth)
+    spec = f"{tests_dir}/test_{name}_acceptance.py"
     if generated:
-        files[f"{tests_dir}/test_{name}_acceptance.py"] = generated
+        files[spec] = generated
     if qa is not None and (wanted := prose(criteria)):
         files.update(_qa_files(qa(wanted), [*repo_tests, *files], notes))
     advisory = f"{tests_dir}/test_{name}_qa_examples.py"
@@ -249,5 +250,6 @@ def build_suite(
         trusted=tuple(f"{p}::" for p in repo_tests),
         advisory=(f"{advisory}::",) if advisory in files else (),
         probes=probes,
+        spec=(f"{spec}::",) if spec in files else (),
     )
     return suite, notes

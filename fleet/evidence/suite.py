@@ -47,6 +47,11 @@ class EvidenceSuite(Contract):
         default_factory=dict,
         description="probe modules (fleet/evidence/probes.py): written for every run, never shipped",
     )
+    spec: tuple[str, ...] = Field(
+        (),
+        description="test-id prefixes of the tests made from the story's own executable criteria: "
+        "a winner that fails one of them is not shipped (no agreement excuses the PO's examples)",
+    )
     timeout_s: float = Field(120.0, gt=0)
 
     def digest(self) -> str:

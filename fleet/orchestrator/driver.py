@@ -19,6 +19,7 @@ from fleet.events import make_event
 from fleet.lifecycle import Lifecycle
 from fleet.orchestrator import decide as d
 from fleet.orchestrator.services import Execution, Services, winner_of
+from fleet.orchestrator.shipping import repeated, unbuilt_report
 from fleet.orchestrator.view import StoryView, apply, fold
 from fleet.outage import storage_cause
 from fleet.ports import Clock, EventLog
@@ -274,10 +275,23 @@ class StoryDriver:
         self, story: Story, view: StoryView, task: Any, attempt: int, findings: list[str]
     ) -> None:
         deliberation = self.deliberate(story, view, task, attempt, findings)
+        winner = winner_of(deliberation)
+        if (again := repeated(view, task.id, attempt, winner)) is not None:
+            failing = "; ".join(view.findings(again)[:4]) or "the rigor gate blocked it"
+            raise ParkedForHuman(
+                story_id=story.id,
+                gate="blocked",
+                reason=f"{task.id}: the council chose the change attempt {again + 1} already "
+                f"failed with: {failing}",
+            )
         execute = self.services.executor.execute
         with self._workspace_lock:  # the view gains each committed run: the next builds on it
-            result = execute(story, task, winner_of(deliberation), attempt=attempt,
-                             **with_view(execute, view))  # fmt: skip
+            unbuilt = unbuilt_report(deliberation)
+            if unbuilt is not None:
+                result: Any = Execution(report=unbuilt, data={"built": False})
+            else:
+                result = execute(story, task, winner, attempt=attempt,
+                                 **with_view(execute, view))  # fmt: skip
             report, extra = (
                 (result.report, result.data) if isinstance(result, Execution) else (result, {})
             )
