@@ -20,6 +20,7 @@ from fleet import contracts
 from fleet.agents import author_messages, write_patch
 from fleet.agents.loop import run_loop
 from fleet.agents.request import change_request
+from fleet.agents.testsource import failing_tests
 from fleet.config import RoleSpec
 from fleet.context import StoryDigest
 from fleet.context.compress import llm_summary
@@ -138,6 +139,7 @@ def _agents() -> dict[str, Any]:
             Recorder("    return 2 * x\n```\n"), [FINDING], focus=["twice"]
         ),  # fmt: skip
         "new_function_continuation": _new_function(new),
+        "failing_test_clipped": failing_tests(FILES, [FINDING], chars=40),
     }
 
 
@@ -751,6 +753,9 @@ GOLDEN: dict[str, Any] = {
     "twice(ARGS) returns VALUE\n"
     "where ARGS and VALUE are Python literals. Work out each value carefully "
     "from the description. Only the 6 lines, nothing else.",
+    "failing_test_clipped": [
+        "# tests/test_acc.py::test_twice_1\ndef test_twice_1():\n    \n# ... (clipped)"
+    ],
     "loop": [
         [
             [
