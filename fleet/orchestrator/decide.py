@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from fleet.contracts import Task
 from fleet.lifecycle import Lifecycle
 from fleet.orchestrator.view import StoryView
+from fleet.testinfra import flagged
 
 
 @dataclass(frozen=True)
@@ -97,6 +98,22 @@ def _gate(view: StoryView, gate: str, reason: str, on_yes: Step, on_no: Step) ->
     return on_yes if answer else on_no
 
 
+def _test_infra(view: StoryView) -> str:
+    """What accepting also keeps: the change's edits to test infrastructure (conftest.py, pytest
+    or coverage configuration, skip/xfail markers...), which the gate judged with the base
+    commit's versions (``fleet.testinfra``): they ship only with this explicit approval."""
+    attempt = view.loopbacks
+    paths = sorted(
+        {p for (_, n), r in view.reports.items() if n == attempt for p in flagged(r.notes)}
+    )
+    if not paths:
+        return ""
+    return (
+        "; ACCEPTING ALSO KEEPS CHANGES TO TEST INFRASTRUCTURE, not judged by the gate "
+        f"(it used the base commit's versions): {', '.join(paths)}"
+    )
+
+
 def _draft(view: StoryView) -> Step:
     if view.score is None or view.scored_version < view.story_version:
         return Score()
@@ -175,7 +192,7 @@ def next_step(view: StoryView, lifecycle: Lifecycle) -> Step:
         return _gate(
             view,
             "acceptance",
-            "review the result and accept the story",
+            "review the result and accept the story" + _test_infra(view),
             Move("DONE", {"docs_written": True, "po_approved": True}),
             Finish("rejected"),
         )

@@ -3,6 +3,8 @@ and a retry council that lands on a change that already failed parks the story a
 
 from __future__ import annotations
 
+import json
+
 from test_orchestrator import GOOD, PASSING, approve_until_done, setup
 
 from fleet.contracts import Deliberation, Evidence, Patch, Proposal
@@ -14,6 +16,7 @@ from fleet.evidence import EvidenceSuite
 from fleet.evidence.acceptance import build_suite
 from fleet.orchestrator import commands
 from fleet.orchestrator.shipping import NOT_BUILT
+from fleet.testinfra import INFRA_NOTE
 
 SPEC = "tests/test_t1_acceptance.py"
 DIFF = "diff --git a/calc.py b/calc.py\n--- a/calc.py\n+++ b/calc.py\n@@ -1 +1 @@\n-x = 1\n+x = 2\n"
@@ -84,3 +87,16 @@ def test_a_retry_council_choosing_the_change_that_failed_parks_the_story_at_once
     assert view.parked and view.parked.gate == "blocked"
     assert "already failed" in view.parked.reason and "test_divide_1" in view.parked.reason
     assert services.executor.runs == 0 and view.loopbacks == 1  # no third council, no build
+
+
+def test_the_acceptance_gate_says_the_change_keeps_edits_to_test_infrastructure():
+    noted = PASSING.model_copy(
+        update={"notes": (INFRA_NOTE + json.dumps(["conftest.py", "setup.cfg"]),)}
+    )
+    council = Council([(DIFF, ())])
+    log, clock, lifecycle, services = setup(reports=(noted,), council=council)
+    commands.create_story(log, GOOD, clock=clock)
+    view, gates = approve_until_done(log, clock, lifecycle, services, limit=2)
+    assert gates == ["scope", "design"] and view.parked.gate == "acceptance"
+    assert "TEST INFRASTRUCTURE" in view.parked.reason
+    assert "conftest.py, setup.cfg" in view.parked.reason
