@@ -32,7 +32,7 @@ from __future__ import annotations
 import os
 import re
 import subprocess
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -259,21 +259,6 @@ def special_entries(ws: Path) -> list[str]:
         if new_mode in SPECIAL_MODES:
             found.append(f"{path!r} is {SPECIAL_MODES[new_mode]}")
     return found
-
-
-def restore_staged(ws: Path, keep: Callable[[str], bool]) -> list[str]:
-    """Put back the ``HEAD`` version of every staged path for which ``keep`` is true (a file
-    the change added is removed); the paths restored. Paths come from git itself (``-z``), so
-    quoting, renames or odd names in a diff's text cannot hide one."""
-    raw = git(ws, "diff", "--cached", "--name-only", "-z", "--no-renames", "HEAD", "--").stdout
-    paths = [p for p in raw.split("\0") if p and keep(p)]
-    for path in paths:
-        if git(ws, "cat-file", "-e", f"HEAD:{path}", check=False).returncode == 0:
-            git(ws, "checkout", "--quiet", "HEAD", "--", path)
-        else:
-            git(ws, "rm", "--quiet", "--cached", "--force", "--", path)
-            (ws / path).unlink(missing_ok=True)
-    return paths
 
 
 def staged_diff(ws: Path) -> str:
