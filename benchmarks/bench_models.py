@@ -283,25 +283,23 @@ TASKS = (  # one per request: every arm answers the same six questions over the 
 
 
 def edit_context(tokens: int = 2000) -> str:
-    """A real repository file cut to ``tokens`` Qwen tokens, with the fleet's edit instructions."""
+    """A real repository file cut to ``tokens`` Qwen tokens, as a context pack shows a file."""
     from fleet.adapters.gguf_tokenizer import GGUFTokenizer
-    from fleet.agents.author import EDIT_FORMAT
 
     root = Path(__file__).resolve().parents[1]
     code = GGUFTokenizer(model=SMALL).truncate(
         (root / "fleet/patches/edits.py").read_text(), tokens
     )
-    return f"{EDIT_FORMAT}\n\nRepository file fleet/patches/edits.py:\n```python\n{code}\n```\n"
+    return f"Repository file fleet/patches/edits.py:\n```python\n{code}\n```"
 
 
 def edit_body(context: str, task: str, temperature: float, seed: int) -> dict:
-    from fleet.agents.author import SYSTEM
+    """The developer's own request (``author_messages``: context, edit format, task last)."""
+    from fleet.agents.author import author_messages
 
+    messages = author_messages(context, instruction=f"Task (fleet/patches/edits.py): {task}")
     return {
-        "messages": [
-            {"role": "system", "content": SYSTEM},
-            {"role": "user", "content": f"{context}\nTask: {task}"},
-        ],
+        "messages": [m.model_dump(include={"role", "content"}) for m in messages],
         "max_tokens": 256,
         "temperature": temperature,
         "seed": seed,
@@ -318,7 +316,9 @@ def spec_arms(models, arms: list[str]) -> dict:
     out["1.5B plain"] = (large.model_copy(update=plain), None)
     if large.speculative is not None:
         out["1.5B configured"] = (large, small if large.speculative.draft_model else None)
-    for arm in arms:  # method[:ngram_size[:n_max]], e.g. ngram_simple:3:24 or draft::8
+    for arm in filter(
+        None, arms
+    ):  # method[:ngram_size[:n_max]], e.g. ngram_simple:3:24 or draft::8
         method, *nums = arm.split(":")
         sd = SpeculativeDecoding(method=method, draft_model=SMALL if method == "draft" else None)
         keys = ("ngram_size", "n_max")
