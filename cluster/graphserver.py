@@ -118,12 +118,13 @@ class GraphServer:
         return f"redis://{self.host}:{self.port}/0"
 
     def running_pid(self) -> int | None:
-        """PID from our pidfile when that process is alive and answering."""
+        """PID from our pidfile when that process is alive and answering (PONG, or a refusal
+        such as MISCONF on a full disk or LOADING: it is ours and runs, not "not running")."""
         try:
             pid = int(self.pidfile.read_text().strip())
         except (OSError, ValueError):
             return None
-        return pid if pid_alive(pid) and ping(self.host, self.port) else None
+        return pid if pid_alive(pid) and answers(self.host, self.port, 0.5) is True else None
 
     def hung_pid(self, *, tries: int = 3, timeout: float = 2.0) -> int | None:
         """PID of our server when it runs but replies to nothing for ``tries * timeout`` s.

@@ -70,7 +70,7 @@ def _hung_storage(st: local.StackStatus, cfg: FleetConfig) -> None:
     """A storage server that is ours and alive is running even when PING fails: hung (replies
     to nothing) or refusing to store (``MISCONF``: it cannot write its AOF, e.g. a full disk)."""
     part = next((p for p in st.parts if p.name == local.GraphComponent.name), None)
-    if part is None or part.running:
+    if part is None or (part.running and all(part.checks.values())):
         return
     server = local.GraphComponent(cfg).server
     pid = _our_server(server)

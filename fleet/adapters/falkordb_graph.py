@@ -20,10 +20,10 @@ import redis
 from falkordb import FalkorDB
 
 from fleet.adapters.cypher import CypherDecisionGraph, Statement
+from fleet.adapters.redis_events import storage_error
 from fleet.errors import StorageUnavailable
 from fleet.outage import Patience
 
-_DOWN = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
 _log = logging.getLogger(__name__)
 EMPTY_KEY = "empty key"  # FalkorDB: "Invalid graph operation on empty key"
 
@@ -60,7 +60,7 @@ class FalkorDecisionGraph(CypherDecisionGraph):
         # patience_s > 0: reads and (idempotent MERGE) writes wait that long for a restarted
         # server before StorageUnavailable (see fleet.adapters.redis_events)
         self.patience = (
-            Patience(f"graph {graph!r}", patience_s=patience_s, logger=_log)
+            Patience(f"graph {graph!r}", patience_s=patience_s, logger=_log, probe=self.ping)
             if patience_s > 0
             else None
         )
@@ -69,7 +69,8 @@ class FalkorDecisionGraph(CypherDecisionGraph):
         if self.patience is None:
             return fn()
         return self.patience.call(
-            fn, transient=lambda exc: isinstance(exc, (*_DOWN, StorageUnavailable))
+            fn,
+            transient=lambda exc: storage_error(exc) or isinstance(exc, StorageUnavailable),
         )
 
     @property
@@ -79,8 +80,10 @@ class FalkorDecisionGraph(CypherDecisionGraph):
         if self._client is None:
             try:
                 self._client = FalkorDB(**self._params)
-            except _DOWN as exc:
-                raise self._unavailable(exc) from None
+            except redis.exceptions.RedisError as exc:
+                if storage_error(exc):
+                    raise self._unavailable(exc) from None
+                raise
             self._g = self._client.select_graph(self.name)
         return self._client
 
@@ -105,9 +108,13 @@ class FalkorDecisionGraph(CypherDecisionGraph):
             # nobody wrote to yet is an error there, but for us it is simply an empty graph.
             if EMPTY_KEY in str(exc):
                 return []
+            if storage_error(exc):  # refusing to store (MISCONF on a full disk): an outage
+                raise self._unavailable(exc) from None
             raise
-        except _DOWN as exc:
-            raise self._unavailable(exc) from None
+        except redis.exceptions.RedisError as exc:
+            if storage_error(exc):
+                raise self._unavailable(exc) from None
+            raise
         names = [h[1] for h in result.header]
         return [dict(zip(names, _plain(row), strict=True)) for row in result.result_set]
 
@@ -123,23 +130,30 @@ class FalkorDecisionGraph(CypherDecisionGraph):
             pipe.execute_command("GRAPH.QUERY", self.name, query, "--compact")
         try:
             pipe.execute()
-        except _DOWN as exc:
-            raise self._unavailable(exc) from None
+        except redis.exceptions.RedisError as exc:
+            if storage_error(exc):
+                raise self._unavailable(exc) from None
+            raise
 
     def _index(self, statement: str) -> None:
         try:
             self._graph.query(statement)
         except redis.exceptions.ResponseError as exc:
-            if "already indexed" not in str(exc):
-                raise
-        except _DOWN as exc:
-            raise self._unavailable(exc) from None
+            if "already indexed" in str(exc):
+                return
+            if storage_error(exc):
+                raise self._unavailable(exc) from None
+            raise
+        except redis.exceptions.RedisError as exc:
+            if storage_error(exc):
+                raise self._unavailable(exc) from None
+            raise
 
     def ping(self) -> bool:
         """True when the server answers; never raises."""
         try:
             return bool(self._db.connection.ping())
-        except (*_DOWN, StorageUnavailable):
+        except (redis.exceptions.RedisError, StorageUnavailable):
             return False
 
     def close(self) -> None:
