@@ -8,6 +8,7 @@ import ray
 
 from actors.builder import NAMESPACE, lookup
 from fleet.contracts import TaskResult, TaskSpec
+from fleet.errors import SandboxUnavailable
 
 
 class SupervisorSandbox:
@@ -19,12 +20,16 @@ class SupervisorSandbox:
     def run(self, spec: TaskSpec) -> TaskResult:
         handle = lookup(self.name, self.namespace)
         if handle is None:
-            from fleet.errors import SandboxUnavailable
-
             raise SandboxUnavailable(
                 backend=f"actor {self.name}", reason="no such actor is running"
             )
-        return ray.get(handle.run.remote(spec))
+        try:
+            return ray.get(handle.run.remote(spec))
+        except (ray.exceptions.RayActorError, ray.exceptions.ActorUnavailableError) as exc:
+            # the supervisor died under the run (Ray's one retry spent): an outage, not a result
+            raise SandboxUnavailable(
+                backend=f"actor {self.name}", reason=f"supervisor lost: {exc}"
+            ) from None
 
 
 def supervised_evidence(

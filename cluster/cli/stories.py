@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -18,6 +17,7 @@ from typing import Any
 
 from cluster.cli.gateway_client import Client, follow
 from cluster.cli.outcome import finish as _finish
+from fleet.adapters import git_host
 from fleet.config import installed_data, load
 from fleet.errors import UserError
 from fleet.orchestrator.routing import check_overrides, parse_pairs
@@ -51,6 +51,8 @@ def _story_body(args: argparse.Namespace) -> dict[str, Any]:
     }
     if getattr(args, "push", None):
         body["push"] = args.push
+    if getattr(args, "work_kind", None):
+        body["work_kind"] = args.work_kind
     models = parse_pairs(getattr(args, "model", None))
     if models:  # checked here too, so a typo fails before anything is submitted
         body["models"] = check_overrides(models, load("models.yaml"), load("roles.yaml"))
@@ -121,19 +123,12 @@ def sample_repo(data_dir: str) -> Path:
     if not SAMPLE_REPO.exists():
         raise UserError(f"the bundled sample repository is missing at {SAMPLE_REPO}")
     shutil.copytree(SAMPLE_REPO, target, dirs_exist_ok=True)
-    env = {
-        "GIT_AUTHOR_NAME": "fleet",
-        "GIT_AUTHOR_EMAIL": "fleet@localhost",
-        "GIT_COMMITTER_NAME": "fleet",
-        "GIT_COMMITTER_EMAIL": "fleet@localhost",
-        "PATH": "/usr/bin:/bin",
-    }
-    for cmd in (
-        ["init", "-q", "-b", "main"],
-        ["add", "-A"],
-        ["commit", "-q", "-m", "sample repository"],
-    ):
-        subprocess.run(["git", "-C", str(target), *cmd], check=True, env=env, capture_output=True)
+    # the fleet's own copy, through the hardened host git all the same (no hooks, no config)
+    git_host.git(target, "init", "--quiet", "--initial-branch=main", protocols="")
+    git_host.git(target, "add", "--all", "--", ".", protocols="")
+    git_host.git(
+        target, "commit", "--quiet", "--no-verify", "-m", "sample repository", protocols=""
+    )
     return target
 
 
@@ -185,6 +180,14 @@ def _add_story_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--description", default="")
     p.add_argument("--criteria", action="append", help="an acceptance criterion (repeat the flag)")
     p.add_argument("--rigor", default="L1", choices=["L0", "L1", "L2", "L3"])
+    p.add_argument(
+        "--kind",
+        dest="work_kind",
+        choices=["feature", "bug", "change"],
+        default=None,
+        help="feature, bug (a bug report) or change (default: inferred from the title and "
+        "description)",
+    )
     p.add_argument(
         "--push",
         metavar="REMOTE",

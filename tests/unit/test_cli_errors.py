@@ -38,3 +38,14 @@ def test_fleet_debug_shows_the_traceback(parser_with_boom, monkeypatch):
     monkeypatch.setenv("FLEET_DEBUG", "1")
     with pytest.raises(RuntimeError):
         cli.main(["boom"])
+
+
+def test_run_sends_the_story_kind_the_po_gave_and_nothing_when_none():
+    import argparse
+
+    from cluster.cli.stories import _story_body
+
+    base = dict(repo="https://example.org/r.git", title="t", description="d", criteria=None,
+                rigor="L1", branch=None)  # fmt: skip
+    assert _story_body(argparse.Namespace(**base, work_kind="bug"))["work_kind"] == "bug"
+    assert "work_kind" not in _story_body(argparse.Namespace(**base, work_kind=None))
