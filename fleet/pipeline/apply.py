@@ -75,7 +75,7 @@ def execute(
     checked = ports.workspace.check_change(
         source, patch.diff, branch=branch, context=ctx, base=base
     )
-    message = f"fleet {story.id} {task.id}: {task.description[:60]}"
+    message = commit_message(story, task)
     status, commit, report, gate, reason = settle(ports, checked, story.rigor, message=message)
     data: dict[str, Any] = {
         "workspace": checked.workspace,
@@ -93,6 +93,13 @@ def execute(
     if commit:  # the story's change so far, for the PO (API, UI) before delivery
         data["diff"] = ports.story_diff([*view.workspaces, data])
     return _judged(report, data, gate)
+
+
+def commit_message(story: Story, task: Task) -> str:
+    """The story's title, then the task, whole (a reviewer reads both), then where it came from."""
+    return (
+        f"{story.title.strip()}\n\n{task.id}: {task.description.strip()}\n\nfleet story {story.id}"
+    )
 
 
 def _judged(report: WorkspaceReport, data: dict[str, Any], gate: GateResult) -> Execution:

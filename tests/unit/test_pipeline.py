@@ -216,3 +216,14 @@ def test_the_driver_passes_its_view_on_and_records_the_gate_the_build_step_judge
     (first, before), (_, after) = executor.sources
     assert before is None and after == (f"/ws/{first}", f"b-{first}")
     assert fold(log.read("s1")).judged.keys() == {("p1-t1", 0), ("p1-t2", 0)}
+
+
+def test_the_commit_message_is_the_story_title_and_the_task_whole(repo):
+    story, task, winner = _winner(repo)
+    long = "Subtract " + "with a description longer than sixty characters, " * 3 + "the end."
+    task = task.model_copy(update={"description": long})
+    workspace = Workspace(PASSING)
+    step.execute(_ports(workspace, []), story, task, winner, StoryView(story=story), attempt=0)
+    (message,) = workspace.commits
+    assert message.startswith("Subtract\n\nT1: ") and message.split("\n")[2].endswith("the end.")
+    assert "fleet story s1" in message
