@@ -3,9 +3,10 @@
 The Python holds no prompt text: code asks for a template by name and fills in its variables,
 ``render("author.correction", reason=why)``. The templates are read once per process, on first
 use, from ``fleet.config.config_dir() / "prompts"`` and checked against the contract in
-``fleet.config.prompts`` (``TEMPLATES``: every name and the variables it may use); ``fleet config``
-start-up (``fleet.config.load_all``) checks the same set. A reader changes a prompt by editing
-its YAML, without reading Python (``docs/prompts.md``).
+``fleet.config.prompts`` (``TEMPLATES``: every name and the variables it may use), the whole set
+at once, so a broken template fails the first prompt of a process, not the one that needs it;
+``fleet.config.load_all`` checks the same set with the other config files. A reader changes a
+prompt by editing its YAML, without reading Python (``docs/prompts.md``).
 """
 
 from __future__ import annotations
