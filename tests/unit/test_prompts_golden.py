@@ -140,6 +140,8 @@ def _agents() -> dict[str, Any]:
         ),  # fmt: skip
         "new_function_continuation": _new_function(new),
         "failing_test_clipped": failing_tests(FILES, [FINDING], chars=40),
+        "still_empty": _still_empty(),
+        "rationale_with_imports": _with_imports(),
     }
 
 
@@ -162,6 +164,27 @@ def _unchanged() -> list[Convo]:
     with contextlib.suppress(FleetError):  # the prompts are what counts here
         write_patch(chat, author_messages("ctx"), files, base_commit="abc")
     return chat.asked
+
+
+def _still_empty() -> list[Any]:
+    """A reply that rewrites a stub's docstring and leaves it without a body: the reason (the
+    model reads it in a correction) and the prompts."""
+    reply = 'calc.py\n```python\ndef twice(x):\n    """Return x times two."""\n```\n'
+    chat = Recorder(reply)
+    try:
+        write_patch(chat, author_messages("ctx"), FILES, base_commit="abc")
+    except FleetError as exc:
+        return [exc.fields["reason"], chat.asked]
+    raise AssertionError("a body-less reply became a patch")
+
+
+def _with_imports() -> str:
+    """A patch's rationale when code added the imports its change forgot."""
+    files = {"m.py": "def f(xs):\n    return xs\n"}
+    reply = (
+        "Use islice.\nm.py\n```python\ndef f(xs):\n    return list(itertools.islice(xs, 2))\n```\n"
+    )
+    return write_patch(Recorder(reply), author_messages("ctx"), files, base_commit="abc").rationale
 
 
 class Workspace:
@@ -1717,6 +1740,7 @@ GOLDEN: dict[str, Any] = {
             ],
         ]
     ],
+    "rationale_with_imports": "Use islice. (imports added by code: m.py: import itertools)",
     "retry_continues_first": [
         [
             [
@@ -1907,6 +1931,60 @@ GOLDEN: dict[str, Any] = {
         "(none: your last attempt failed)",
         "Improve your change: fix the failing tests and the critiques' points "
         "(a test marked distrusted may itself be wrong).",
+    ],
+    "still_empty": [
+        "calc.py: the edits change nothing in twice: it still has no body (your reply "
+        "repeats the current code; write the new code that does the task)",
+        [
+            [
+                [
+                    "system",
+                    "You are a careful software developer. You change code by writing edit blocks.",
+                ],
+                [
+                    "user",
+                    "ctx\n"
+                    "\n"
+                    "Reply with your change as edit blocks. For each change write the file path "
+                    "on its own line, then:\n"
+                    "<<<<<<< SEARCH\n"
+                    "lines copied exactly from the current file\n"
+                    "=======\n"
+                    "the new lines\n"
+                    ">>>>>>> REPLACE\n"
+                    "To create a new file, leave the SEARCH part empty. To rewrite a whole "
+                    "function you may instead write the file path on its own line, then a "
+                    "```python block with the complete new function.\n"
+                    "Example (for a file path/to/example.py that is not in this repository; use "
+                    "the real paths):\n"
+                    "path/to/example.py\n"
+                    "<<<<<<< SEARCH\n"
+                    "def greet(name):\n"
+                    '    return "Hello"\n'
+                    "=======\n"
+                    "def greet(name):\n"
+                    '    return f"Hello, {name}"\n'
+                    ">>>>>>> REPLACE",
+                ],
+            ],
+            [
+                [
+                    "system",
+                    "You are a careful software developer. You change code by writing edit blocks.",
+                ],
+                [
+                    "user",
+                    "The function `twice` in `calc.py` has no body yet. The file:\n"
+                    "```python\n"
+                    "def twice(x):\n"
+                    '    """Return x doubled."""\n'
+                    "```\n"
+                    "Write the complete function `twice`: its body must do what its docstring "
+                    "says.",
+                ],
+                ["assistant", 'calc.py\n```python\ndef twice(x):\n    """Return x doubled."""\n'],
+            ],
+        ],
     ],
     "summary": "change a.py, b.py",
     "summary_nothing": "change the code",
