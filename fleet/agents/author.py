@@ -40,6 +40,11 @@ class PatchFailed(InvalidModelOutput):
     """The model's edits never became a patch that applies (the last reason attached)."""
 
 
+class Unchanged(EditError):
+    """Edits that apply but change nothing, or leave a body-less function without a body: the
+    reply repeats the current code (followed by a continuation, not a correction, when one is due)."""
+
+
 def author_messages(
     context: ContextPack | str,
     *,
@@ -112,15 +117,16 @@ def _attempt(
     new, added = _imports(files, new)
     rationale = _rationale(reply)
     if added:
-        rationale = f"{rationale} (imports added by code: {'; '.join(added)})".strip()[:500]
+        noted = render("author.imports_added", rationale=rationale, imports="; ".join(added))
+        rationale = noted.strip()[:500]
     patch = make_patch(base_commit, files, new, rationale)
     if not patch.diff or all(_same(files.get(p, ""), new[p]) for p in patch.files):
-        raise EditError(reason="no_edits", detail="the edits change nothing")
+        raise Unchanged(reason="no_edits", detail=render("author.unchanged"))
     if left := _still_empty(reply, files, new):
-        raise EditError(
+        raise Unchanged(
             reason="no_edits",
             path=left.path,
-            detail=f"the edits change nothing in {left.name}: it still has no body",
+            detail=render("author.still_empty", name=left.name),
         )
     if check is not None and (why := check.check(patch)):
         raise EditError(reason="does_not_apply", detail=why)
@@ -279,7 +285,7 @@ def _write(
             return _attempt(reply, files, base_commit, check, extra)
         except EditError as exc:
             reason = str(exc)
-            echoed = exc.fields.get("reason") == "no_edits" and "change nothing" in reason
+            echoed = isinstance(exc, Unchanged)
             if echoed:
                 reason += render("author.echoed")
             if continued:
