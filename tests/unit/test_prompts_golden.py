@@ -142,6 +142,7 @@ def _agents() -> dict[str, Any]:
         "failing_test_clipped": failing_tests(FILES, [FINDING], chars=40),
         "still_empty": _still_empty(),
         "rationale_with_imports": _with_imports(),
+        "story_instruction": _story_instruction(),
     }
 
 
@@ -185,6 +186,15 @@ def _with_imports() -> str:
         "Use islice.\nm.py\n```python\ndef f(xs):\n    return list(itertools.islice(xs, 2))\n```\n"
     )
     return write_patch(Recorder(reply), author_messages("ctx"), files, base_commit="abc").rationale
+
+
+def _story_instruction() -> str:
+    """The single developer's request on the story path, with the council's decision."""
+    from fleet.orchestrator.implement import instruction
+
+    story = contracts.Story(id="s", title="Implement twice", acceptance_criteria=CRITERIA)
+    task = contracts.Task(id="T1", story_id="s", role="developer", description="Implement twice")
+    return instruction(story, task, MINE, [FINDING], FILES)
 
 
 class Workspace:
@@ -1986,6 +1996,23 @@ GOLDEN: dict[str, Any] = {
             ],
         ],
     ],
+    "story_instruction": "Task: Implement twice\n"
+    "Acceptance criteria:\n"
+    "- twice(3) returns 6\n"
+    "- twice(0) returns 0\n"
+    "Functions that have no body yet: calc.py: twice\n"
+    "The team decided: return x\n"
+    "The last attempt failed; fix this:\n"
+    "- tests/test_acc.py::test_twice_1: assert 3 == 6\n"
+    "The failing test:\n"
+    "```python\n"
+    "# tests/test_acc.py::test_twice_1\n"
+    "def test_twice_1():\n"
+    "    assert calc.twice(3) == 6\n"
+    "```\n"
+    "Now write the edits that implement the task in the repository above: every "
+    "function you change with its complete new body (not the current code "
+    "repeated).",
     "summary": "change a.py, b.py",
     "summary_nothing": "change the code",
     "tests_job": "Write pytest tests in a new file tests/test_x.py that prove these acceptance "
