@@ -53,6 +53,7 @@ TEMPLATES: dict[str, dict[str, frozenset[str]]] = {
         "item": _t("text"),
         "stubs": _t("stubs"),
         "findings": _t(),
+        "decided": _t("decision"),
         "failing_test": _t("test"),
     },
     "loop": {
