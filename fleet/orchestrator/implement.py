@@ -19,15 +19,14 @@ from collections.abc import Mapping, Sequence
 from fleet import pysource
 from fleet.agents import PatchFailed, author_messages, write_change
 from fleet.agents.loop import LoopWorkspace, run_loop
-from fleet.agents.request import AUTHOR, change_request
 from fleet.agents.request import asked_for as named_stubs
+from fleet.agents.request import change_request
 from fleet.agents.stubs import Stub
 from fleet.contracts import ContextPack, Patch, Proposal, Story, Task
 from fleet.criteria import Example, acceptance_tests, examples, task_criteria
 from fleet.patches import make_patch
 from fleet.ports import ChatModel, PatchChecker
-
-SYSTEM = AUTHOR
+from fleet.prompts import render
 
 
 def instruction(
@@ -38,7 +37,11 @@ def instruction(
     files: Mapping[str, str] | None = None,
 ) -> str:
     """What to do, after the context: the task, its criteria, the council's decision, findings."""
-    decided = [f"The team decided: {winner.content[:800]}"] if winner and winner.content else []
+    decided = (
+        [render("request.decided", decision=winner.content[:800])]
+        if winner and winner.content
+        else []
+    )
     return change_request(
         task.description, task_criteria(story, task), files, notes=decided, findings=findings
     )
@@ -149,7 +152,9 @@ def author(
 ) -> Patch:
     """The model writes the change for ``task`` from ``context`` (see :func:`implement`)."""
     messages = author_messages(
-        context, instruction=instruction(story, task, winner, findings, files), system=SYSTEM
+        context,
+        instruction=instruction(story, task, winner, findings, files),
+        system=render("request.author"),
     )
     focus = asked_for(story, task, files)
     # A retry of a task that asks for body-less functions is a continuation of the first one
@@ -196,7 +201,7 @@ def implement_in_loop(
     messages = author_messages(
         context,
         instruction=instruction(story, task, winner, findings),
-        system=SYSTEM,
+        system=render("request.author"),
         edit_format=False,
     )
     result = run_loop(
