@@ -26,7 +26,7 @@ from pathlib import Path
 from cluster import local
 from cluster.fleet_apps import FleetApps, check_model, gateway_url, stack_apps
 from cluster.graphserver import GraphServer, redis_address
-from fleet.config import FleetConfig
+from fleet.config import FleetConfig, load_all
 from fleet.settings import fleet_config
 
 PROBE_S = 3.0  # how long a part may take to answer before it counts as not answering
@@ -34,6 +34,7 @@ PROBE_S = 3.0  # how long a part may take to answer before it counts as not answ
 
 def _up(args: argparse.Namespace) -> int:
     cfg = fleet_config()
+    load_all()  # every config file and prompt template, checked before anything starts
     if args.model:
         check_model(args.model)
     what = "Ray + Redis only" if args.no_apps else f"model: {args.model or 'models.yaml routing'}"

@@ -18,7 +18,7 @@ from typing import Any
 from cluster.cli.gateway_client import Client, follow
 from cluster.cli.outcome import finish as _finish
 from fleet.adapters import git_host
-from fleet.config import installed_data, load
+from fleet.config import installed_data, load, load_all
 from fleet.errors import UserError
 from fleet.orchestrator.routing import check_overrides, parse_pairs
 from fleet.settings import fleet_config
@@ -138,6 +138,7 @@ def _demo(args: argparse.Namespace) -> int:
     from fleet.orchestrator.sample import SAMPLE_STORY
 
     cfg = fleet_config()
+    load_all()  # every config file and prompt template, checked before anything starts
     model = args.model or None
     if model:
         check_model(model)

@@ -49,3 +49,31 @@ def test_run_sends_the_story_kind_the_po_gave_and_nothing_when_none():
                 rigor="L1", branch=None)  # fmt: skip
     assert _story_body(argparse.Namespace(**base, work_kind="bug"))["work_kind"] == "bug"
     assert "work_kind" not in _story_body(argparse.Namespace(**base, work_kind=None))
+
+
+def test_fleet_up_checks_every_prompt_template_before_starting_anything(
+    tmp_path, capsys, monkeypatch
+):
+    import shutil
+    from pathlib import Path
+
+    from fleet.config import config_dir
+
+    broken = tmp_path / "config"
+    shutil.copytree(config_dir(), broken)
+    author = broken / "prompts" / "author.yaml"
+    text = author.read_text()
+    assert "${reason}" in text
+    author.write_text(text.replace("${reason}", "${no_such_variable}", 1))
+    monkeypatch.setenv("FLEET_CONFIG_DIR", str(broken))
+    monkeypatch.setenv("FLEET_DATA_DIR", str(tmp_path / "data"))
+    from cluster.cli import stack
+
+    def started(*a, **kw):  # a unit test must never start a real stack, even when this fails
+        raise AssertionError("fleet up started the stack on a broken template")
+
+    monkeypatch.setattr(stack.local, "up", started)
+    assert cli.main(["up", "--no-apps"]) == 2
+    err = capsys.readouterr().err
+    assert "author.yaml" in err and "no_such_variable" in err and "Traceback" not in err
+    assert not Path(tmp_path / "data").exists()  # nothing was started
