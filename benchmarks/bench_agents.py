@@ -584,12 +584,12 @@ def with_localisation(task: BenchTask, seen: dict[str, bool]) -> BenchTask:
 def _run(name: str, task: BenchTask, chat: EngineChat, args: argparse.Namespace,
          acc: ArmResult) -> None:  # fmt: skip
     """Arm ``name`` on ``task``, its figures added to ``acc``."""
-    run = task
-    if task.kind in LOCATED:
-        acc.located.setdefault(task.id, False)  # never judged: nothing committed, not located
-        run = with_localisation(task, acc.located)
+    located: dict[str, bool] = {}
+    run = with_localisation(task, located) if task.kind in LOCATED else task
     chat.label = f"{name} {task.id}"
     r = ARMS[name]([run], chat, args)
+    if task.kind in LOCATED:  # only a task the arm finished counts (a run cut short drops it)
+        acc.located[task.id] = located.get(task.id, False)  # never judged: nothing committed
     for kind in r.total:
         acc.total[kind] = acc.total.get(kind, 0) + r.total[kind]
         acc.passed[kind] = acc.passed.get(kind, 0) + r.passed[kind]

@@ -238,3 +238,41 @@ def test_a_data_file_that_is_not_utf8_keeps_its_bytes(tmp_path: Path):
     repo = git_repo({"tests/files/gbk.sql": text, "m.py": "x = 1\n"}, tmp_path / "r")
     assert (repo / "tests/files/gbk.sql").read_bytes() == gbk
     assert dev_tasks._tree_files(repo)["tests/files/gbk.sql"] == text
+
+
+def test_an_arm_run_records_localisation_only_for_tasks_it_finished(monkeypatch, tmp_path: Path):
+    import argparse
+    import types
+
+    import bench_agents
+    from bench_agents import ArmResult, BenchTask, _count, _run
+
+    from fleet.contracts import Story
+
+    base = SOURCE.replace("value > high", "value >= high")
+    task = BenchTask(
+        id="t", kind="bug", files={"pkg/m.py": base}, story=Story(id="t", title="t"),
+        judge=lambda tree: (True, ""),
+        extra={"module": "pkg/m.py", "span": function_span(base, "clip")},
+    )  # fmt: skip
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "m.py").write_text(SOURCE)
+
+    def fixes(tasks: list[BenchTask], chat: object, args: object) -> ArmResult:
+        res = ArmResult()
+        _count(res, tasks[0], tasks[0].judge(tmp_path)[0])
+        return res
+
+    def cut_short(tasks: list[BenchTask], chat: object, args: object) -> ArmResult:
+        raise KeyboardInterrupt
+
+    monkeypatch.setitem(bench_agents.ARMS, "fixes", fixes)
+    monkeypatch.setitem(bench_agents.ARMS, "cut", cut_short)
+    chat, args = types.SimpleNamespace(label=""), argparse.Namespace()
+    acc = ArmResult()
+    _run("fixes", task, chat, args, acc)  # type: ignore[arg-type]
+    assert acc.located == {"t": True} and acc.passed == {"bug": 1}
+    acc = ArmResult()
+    with pytest.raises(KeyboardInterrupt):
+        _run("cut", task, chat, args, acc)  # type: ignore[arg-type]
+    assert acc.located == {} and acc.total == {}
