@@ -145,7 +145,8 @@ def test_each_patch_runs_the_suite_on_its_own_clean_copy_in_the_sandbox(tmp_path
     assert by["p:none"].passed is False and "no patch" in by["p:none"].detail
     assert by["p:again"].runs == by["p:good"].runs  # same patch: served from the cache
     assert by["p:good"].patch_hash and by["p:good"].runs
-    assert list((tmp_path / "ws").iterdir()) == []  # every clean copy was removed
+    # every clean copy was removed; only the shared cache of target environments stays
+    assert [p.name for p in (tmp_path / "ws").iterdir()] in ([], ["envs"])
 
 
 def _edit(body: str) -> str:
