@@ -62,12 +62,15 @@ def interpreter_paths() -> tuple[str, ...]:
     """What the fleet's interpreter needs that a masked directory would hide, to re-expose read-only.
 
     The interpreter prefix (pyenv in ``/root``), the venv (a checkout under ``/tmp``, ``/home`` or
-    anywhere else) and every package directory a ``.pth`` file put on ``sys.path`` (an install that
-    reuses another venv's packages): the fleet's interpreter in the sandbox must import pytest and
-    coverage wherever the user installed them. Only ``site-packages`` directories: a working
+    anywhere else), the ``fleet`` package itself and every package directory a ``.pth`` file put on
+    ``sys.path`` (an install that reuses another venv's packages): the fleet's interpreter in the
+    sandbox must import pytest, coverage and the fleet wherever the user installed them. Only ``site-packages`` directories: a working
     directory on ``sys.path`` (Ray adds the driver's) may be ``/tmp`` itself.
     """
     wanted = [os.path.realpath(sys.base_prefix), os.path.realpath(sys.prefix)]
+    # the fleet's own package (an editable install maps ``fleet`` to the checkout): the installer
+    # runs ``python -I -m fleet.adapters.index_forward`` in the sandbox
+    wanted.append(os.path.realpath(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
     for entry in sys.path:
         real = os.path.realpath(entry) if entry else ""
         packages = os.path.basename(real) in ("site-packages", "dist-packages")

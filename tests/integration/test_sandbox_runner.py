@@ -208,3 +208,20 @@ def test_packages_a_pth_file_adds_under_a_masked_dir_stay_importable(tmp_path):
     )
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.strip().startswith("passed masked site-packages"), out.stdout
+
+
+def test_the_fleets_own_package_is_importable_in_the_sandbox_wherever_it_is_installed():
+    # The installer runs `python -I -m fleet.adapters.index_forward` in the sandbox: with an
+    # editable install in a checkout under /tmp (masked), `fleet` was not found.
+    r = BwrapSandbox(prewarm=0).run(
+        TaskSpec(
+            id="own",
+            cmd=(
+                sys.executable,
+                "-I",
+                "-c",
+                "import fleet.adapters.index_forward as f; print(f.__name__)",
+            ),
+        )
+    )
+    assert r.status == "passed" and r.stdout.strip() == "fleet.adapters.index_forward", r.stderr
