@@ -112,8 +112,13 @@ class TargetEnvs:
     def tools(self) -> str:
         """What else goes into every environment: the installer's version, pytest's, coverage's."""
         if not self._tools:
-            uv = subprocess.run([self.uv, "--version"], capture_output=True, text=True, timeout=60)
-            self._tools = f"{uv.stdout.strip()} {tool_versions()}"
+            try:
+                uv = subprocess.run(
+                    [self.uv, "--version"], capture_output=True, text=True, timeout=60
+                ).stdout.strip()
+            except OSError as exc:  # no uv: a repository with dependencies fails at install
+                uv = f"uv unavailable ({exc.strerror})"  # with this reason; one without needs none
+            self._tools = f"{uv} {tool_versions()}"
         return self._tools
 
     def ensure(

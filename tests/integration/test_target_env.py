@@ -8,6 +8,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -15,6 +16,7 @@ import pytest
 
 from fleet.adapters.audited_sandbox import AuditedSandbox
 from fleet.adapters.bwrap_sandbox import BwrapSandbox
+from fleet.adapters.target_env import TargetEnvs
 from fleet.adapters.workspace import WorkspaceRunner
 from fleet.config import load
 from fleet.contracts import RunContext
@@ -236,3 +238,22 @@ def test_the_fleets_interpreter_runs_the_target_without_the_fleets_pytest_plugin
     assert [(t.test_id, t.passed) for t in tests] == [
         ("tests/test_plain.py::test_no_fleet_plugin_was_loaded", True)
     ], tests
+
+
+def test_a_repository_without_dependencies_needs_no_installer(tmp_path):
+    # An install without uv on its PATH (a user's venv that reuses another's packages) ran every
+    # story's plan through `uv --version` and failed: "could not install the dependencies:
+    # FileNotFoundError" for a repository that declares none.
+    src = tmp_path / "plain"
+    (src / "calc").mkdir(parents=True)
+    (src / "calc" / "__init__.py").write_text("def add(a, b):\n    return a + b\n")
+    git = ["git", "-C", str(src), "-c", "user.name=t", "-c", "user.email=t@t"]
+    subprocess.run(["git", "init", "-q", "-b", "trunk", str(src)], check=True)
+    subprocess.run([*git, "add", "-A"], check=True)
+    subprocess.run([*git, "commit", "-qm", "fixture"], check=True)
+    envs = TargetEnvs(
+        BwrapSandbox(prewarm=0), root=tmp_path / "runs", python=sys.executable,
+        uv=str(tmp_path / "no-such-uv"), uid=65534,
+    )  # fmt: skip
+    env = envs.ensure(src, RunContext(story_id="s", task_id="t"), python_version="3.11")
+    assert env.problem is None and env.python == sys.executable
