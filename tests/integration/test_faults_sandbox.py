@@ -59,8 +59,15 @@ class Killer:
                 argv = (proc / "cmdline").read_bytes().split(b"\0")
             except OSError:
                 continue
-            line = b" ".join(argv).decode(errors="replace")
-            if argv and argv[0].endswith(b"bwrap") and all(m in line for m in self.marks):
+            words = [a.decode(errors="replace") for a in argv]
+            line = " ".join(words)
+            # a mark is a whole argument (`pytest` of `-m pytest`) or part of a path argument
+            # (the run's root): pytest's own temp dirs hold "pytest" in every path of the test
+            if (
+                argv
+                and argv[0].endswith(b"bwrap")
+                and all(m in words or ("/" in m and m in line) for m in self.marks)
+            ):
                 found.append(int(proc.name))
         return sorted(found)
 
