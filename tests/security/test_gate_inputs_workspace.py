@@ -82,6 +82,7 @@ HIDERS = {
         "tests/test_calc.py": "import pytest\n"
         + TESTS.replace("def test_add", "@pytest.mark.xfail(reason='flaky')\ndef test_add")
     },
+    # the attack: a change adds pytest.skip() to the test that catches its bug (it must not hide it)
     "skip-call": {
         "tests/test_calc.py": "import pytest\n"
         + TESTS.replace("def test_add():\n", "def test_add():\n    pytest.skip('later')\n")

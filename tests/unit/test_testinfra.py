@@ -98,6 +98,8 @@ def test_plugins_named_by_the_base_configuration():
     assert [c.path for c in found] == ["helpers.py", "src/more/plug.py"]
 
 
+# Not skips of these tests: the skip/xfail lines below are the *inputs* a candidate might add to
+# an existing test, which fleet.testinfra must find (the attack of issue 35).
 @pytest.mark.parametrize(
     ("added", "hides"),
     [
@@ -124,6 +126,7 @@ def test_lines_that_hide_a_test(added, hides):
 
 
 def test_markers_are_taken_out_and_the_rest_of_the_candidate_is_kept():
+    # a candidate's added xfail/skip (test data, not a skip of this test) must be removed
     cand = TEST.replace(
         "def test_add():\n", "@pytest.mark.xfail\ndef test_add():\n    pytest.skip('x')\n"
     )
@@ -144,6 +147,7 @@ def test_a_marker_over_several_lines_falls_back_to_the_base_file():
 
 
 def test_markers_in_a_new_test_file_or_outside_tests_are_not_touched():
+    # a skip marker in a file the change creates is the change's own business (test data)
     skipped = TEST.replace("def test_add", "@pytest.mark.skip\ndef test_add")
     assert infra_changes({"tests/test_gpu.py": (None, skipped)}) == []
     assert infra_changes({"calc.py": ("x = 1\n", "pytestmark = 1\n")}) == []
