@@ -21,6 +21,9 @@ from pathlib import Path
 
 INDEX_HOSTS = ("pypi.org", "files.pythonhosted.org")  # uv's default index and its file host
 _HEAD_MAX = 8192
+# Narrower than fleet.adapters.addresses on purpose: this machine's package index resolves to a
+# documentation range (pypi.org -> 203.0.113.80), which the full IANA table refuses. What the
+# proxy must never reach is the host's own services: loopback, private, link-local, CGNAT, ULA.
 _REFUSED_NETS = tuple(
     ipaddress.ip_network(n)
     for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "fc00::/7")
