@@ -14,7 +14,8 @@ import threading
 from pathlib import Path
 
 from fleet.adapters.env_store import DIR, Unsafe
-from fleet.adapters.git_host import HARDENING, _env
+from fleet.adapters.git_command import HARDENING
+from fleet.adapters.git_command import environment as _env
 
 SAFE = [arg for setting in HARDENING for arg in ("-c", setting)]
 CHUNK = 1 << 20

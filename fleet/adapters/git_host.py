@@ -1,4 +1,5 @@
-"""Every git command the host runs on a repository or a workspace, hardened in one place.
+"""Every git command the host runs on a repository or a workspace, hardened in one place
+(:mod:`fleet.adapters.git_command`: the command line and environment each call starts from).
 
 A workspace is hostile: the repository chose its contents and sandboxed code ran in it. The
 user's own repository is input too: its ``.git/config`` may name command transports, URL
@@ -31,53 +32,15 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
 from collections.abc import Sequence
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from fleet.adapters.addresses import host_problem
-from fleet.errors import InvalidInput, WorkspaceUnavailable
+from fleet.adapters.git_command import git as git  # re-exported: callers use git_host.git
+from fleet.adapters.git_tree import check_owned, check_tree, copy_commit
+from fleet.errors import InvalidInput
 
-HARDENING = (
-    "core.hooksPath=/dev/null",
-    "core.fsmonitor=false",
-    "core.pager=cat",
-    "core.editor=false",
-    "sequence.editor=false",
-    "core.askPass=",
-    "core.sshCommand=ssh -o BatchMode=yes",
-    "core.alternateRefsCommand=true",  # its output lists no refs; a repository's would run
-    "credential.helper=",
-    "protocol.allow=never",
-    "protocol.https.allow=always",
-    "protocol.ssh.allow=always",
-    "protocol.file.allow=always",
-    "submodule.recurse=false",
-    "diff.external=",
-    "gc.auto=0",
-    "maintenance.auto=false",
-    "user.name=SWE AI Fleet",
-    "user.email=fleet@localhost",
-    "commit.gpgsign=false",
-    "tag.gpgsign=false",
-)
-TRANSPORTS = "file:https:ssh"  # GIT_ALLOW_PROTOCOL of an ordinary call
-ENV = {
-    "GIT_CONFIG_NOSYSTEM": "1",
-    "GIT_CONFIG_GLOBAL": "/dev/null",
-    "GIT_TERMINAL_PROMPT": "0",
-    "GIT_ATTR_NOSYSTEM": "1",
-    "GIT_PROTOCOL_FROM_USER": "0",
-    "GIT_NO_LAZY_FETCH": "1",
-    "GIT_NO_REPLACE_OBJECTS": "1",
-    "GIT_ASKPASS": "/bin/false",
-    "SSH_ASKPASS": "/bin/false",
-    "GIT_SSH_COMMAND": "ssh -o BatchMode=yes",
-    "GIT_PAGER": "cat",
-    "GIT_EDITOR": "false",
-    "LC_ALL": "C",
-}
 SPECIAL_MODES = {"120000": "a symlink", "160000": "a submodule (gitlink)"}
 _SCP = re.compile(r"^[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:[^/].*|^[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:/.*")
 
@@ -87,62 +50,7 @@ MAX_FILES = 100_000
 MAX_DEPTH = 128
 
 
-# Pushing (opt-in, per story) uses the user's own credentials: their global git config (its
-# credential helper) and their ssh agent/keys. Nothing else of the hardening is relaxed.
-PUSH_RELAXED = ("credential.helper=",)
 _REMOTE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
-
-
-def _env(*, user_credentials: bool = False, protocols: str = TRANSPORTS) -> dict[str, str]:
-    keep = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "SSH_AUTH_SOCK")}
-    env = keep | ENV | {"GIT_ALLOW_PROTOCOL": protocols}
-    if user_credentials:
-        del env["GIT_CONFIG_GLOBAL"]  # the user's ~/.gitconfig: their credential helper
-    return env
-
-
-def command(repo: str | Path | None, *, user_credentials: bool = False) -> list[str]:
-    """``git [-C repo] -c <hardening>...``: the start of every host git command line."""
-    cmd = ["git"] + (["-C", str(repo)] if repo is not None else [])
-    for setting in HARDENING:
-        if not (user_credentials and setting in PUSH_RELAXED):
-            cmd += ["-c", setting]
-    return cmd
-
-
-def git(
-    repo: str | Path | None,
-    *args: str,
-    stdin: str | None = None,
-    check: bool = True,
-    timeout: float = 120.0,
-    user_credentials: bool = False,
-    protocols: str = TRANSPORTS,
-) -> subprocess.CompletedProcess[str]:
-    """Run ``git [-C repo] <hardening> args``; raise :class:`WorkspaceUnavailable` on failure.
-
-    ``protocols``: the transports this call may use (``GIT_ALLOW_PROTOCOL``; ``""``: none).
-    ``user_credentials`` (pushing only): the user's global git config and credential helper
-    are used; hooks, transports and every other setting stay hardened.
-    """
-    try:
-        proc = subprocess.run(
-            [*command(repo, user_credentials=user_credentials), *args],
-            input=stdin,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            env=_env(user_credentials=user_credentials, protocols=protocols),
-        )
-    except subprocess.TimeoutExpired:
-        raise WorkspaceUnavailable(
-            source=str(repo or "-"), reason=f"git {args[0]}: timed out after {timeout:.0f}s"
-        ) from None
-    if check and proc.returncode != 0:
-        raise WorkspaceUnavailable(
-            source=str(repo or "-"), reason=f"git {args[0]}: {proc.stderr.strip()[:500]}"
-        )
-    return proc
 
 
 # ----------------------------------------------------------------------------- input checks
@@ -225,8 +133,6 @@ def clone(
     Raises:
         WorkspaceUnavailable: the clone failed, or the tree is over a limit (nothing checked out).
     """
-    from fleet.adapters.git_tree import check_owned, check_tree
-
     local = source.startswith("/")
     if local and os.path.isdir(source):  # else git says what is wrong with it
         check_owned(source)
@@ -313,8 +219,6 @@ def deliver_branch(target: str | Path, ws: Path, ws_branch: str, branch: str) ->
         WorkspaceUnavailable: ``target`` is not the fleet's user's (:func:`git_tree.check_owned`),
             or a git step failed (e.g. ``branch`` is checked out in ``target``).
     """
-    from fleet.adapters.git_tree import check_owned, copy_commit
-
     check_branch(branch)
     check_branch(ws_branch, field="workspace branch")
     check_owned(target)

@@ -14,7 +14,8 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from fleet.adapters.git_host import HARDENING, _env
+from fleet.adapters.git_command import HARDENING
+from fleet.adapters.git_command import environment as _env
 from fleet.adapters.git_tree import check_owned
 from fleet.contracts import Patch
 from fleet.errors import WorkspaceUnavailable

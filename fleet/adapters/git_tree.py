@@ -19,7 +19,7 @@ import stat
 import subprocess
 from pathlib import Path
 
-from fleet.adapters.git_host import _env, command, git
+from fleet.adapters.git_command import command, environment, git
 from fleet.errors import WorkspaceUnavailable
 
 
@@ -107,7 +107,7 @@ def check_tree(
     total, files, deepest = object_bytes(repo), 0, 0
     why = _over(total, files, deepest, max_bytes, max_files, max_depth)
     with subprocess.Popen(
-        cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=_env(protocols="")
+        cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=environment(protocols="")
     ) as proc:
         assert proc.stdout is not None
         rest = b""
@@ -170,14 +170,14 @@ def copy_commit(source: Path, target: str | Path, commit: str) -> None:
     revs = "".join([f"{commit}\n", *(f"^{h}\n" for h in have)])
     pack = subprocess.Popen(
         [*command(source), "pack-objects", "--revs", "--stdout", "--quiet"],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=_env(protocols=""),
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=environment(protocols=""),
     )  # fmt: skip
     assert pack.stdin is not None and pack.stdout is not None
     pack.stdin.write(revs.encode())
     pack.stdin.close()
     index = subprocess.run(
         [*command(target), "index-pack", "--stdin"],
-        stdin=pack.stdout, capture_output=True, env=_env(protocols=""), timeout=600,
+        stdin=pack.stdout, capture_output=True, env=environment(protocols=""), timeout=600,
     )  # fmt: skip
     pack.stdout.close()
     err = pack.stderr.read() if pack.stderr else b""

@@ -22,24 +22,7 @@ MAX_ACTOR_LINES = 200
 # Cycles known and owned elsewhere, each with why it may stay for now: a cycle among (some of)
 # these modules passes, any other fails. Remove an entry when its cycle is gone (the test says
 # so), so it cannot come back silently.
-ALLOWED_CYCLES: dict[frozenset[str], str] = {
-    frozenset(
-        {
-            "benchmarks.bench_agents",
-            "benchmarks.council_arms",
-            "benchmarks.dev_tasks",
-            "benchmarks.repo_tasks",
-            "benchmarks.vote_cost",
-        }
-    ): "bench_agents is both the HumanEval entry point and the shared harness (git_repo, "
-    "sandbox_python, BenchTask, ArmResult, fleet_build) that its arm and task modules import "
-    "back, inside functions; the fix is a benchmarks/harness.py both sides import (the "
-    "benchmarks' owner's change, not the build pipeline's)",
-    frozenset({"fleet.adapters.git_host", "fleet.adapters.git_tree"}): "git_tree builds on "
-    "git_host's git/command/_env while git_host imports check_owned/check_tree/copy_commit "
-    "back from it inside clone and deliver_branch; the fix is a small base module (the git "
-    "command and its environment) both import (the adapters' owner's change)",
-}
+ALLOWED_CYCLES: dict[frozenset[str], str] = {}
 
 
 def modules(root: Path = ROOT, packages: Iterable[str] = PACKAGES) -> dict[str, Path]:
