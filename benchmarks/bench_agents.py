@@ -53,27 +53,24 @@ import json
 import os
 import re
 import signal
-import subprocess
 import sys
 import tempfile
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
-if __name__ == "__main__":  # council_arms imports this module: one copy, one MODEL_PATH
-    sys.modules.setdefault("bench_agents", sys.modules[__name__])
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from fleet.adapters.gguf_weights import model_dir  # noqa: E402
-from fleet.contracts import ChatMessage, ChatResponse, Story, Task, TaskSpec  # noqa: E402
+import harness  # noqa: E402
+from harness import ArmResult, BenchTask, count, fleet_build, sandbox_python  # noqa: E402
 
-# the embedded default, where `make install` assembled it
-DEFAULT_MODEL = str(model_dir() / "qwen2.5-coder-0.5b-instruct.gguf")
+from fleet.contracts import ChatMessage, ChatResponse, Story  # noqa: E402
+
+DEFAULT_MODEL = harness.MODEL_PATH
 HUMANEVAL_IDS = range(0, 80)  # the development set; 80-163 are reserved for acceptance
 HUMANEVAL_FILE = "solution.py"
 
@@ -138,54 +135,6 @@ class EngineChat:
 
 
 # ----------------------------------------------------------------------------- tasks
-
-
-@dataclass
-class BenchTask:
-    """One problem: the repository at its base, the story, and how to judge a final tree."""
-
-    id: str
-    kind: str  # "humaneval" | "stub" | "bug" | "change"
-    files: dict[str, str]
-    story: Story
-    judge: Callable[[Path], tuple[bool, str]]  # final tree -> (passed, detail)
-    prompt: str = ""  # the plain prompt of the raw arm (humaneval)
-    extra: dict[str, Any] = field(default_factory=dict)
-
-
-def git_repo(files: dict[str, str], where: Path) -> Path:
-    """A fresh git repository holding ``files`` in one commit on ``main``."""
-    where.mkdir(parents=True)
-    for rel, text in files.items():
-        (where / rel).parent.mkdir(parents=True, exist_ok=True)
-        # surrogate escapes: a data file that is not UTF-8 gets its own bytes back
-        (where / rel).write_text(text, errors="surrogateescape")
-    for cmd in (["init", "-q", "-b", "main"], ["add", "-A"], ["commit", "-qm", "base"]):
-        subprocess.run(
-            ["git", "-C", str(where), "-c", "user.name=bench", "-c", "user.email=b@b", *cmd],
-            check=True,
-            capture_output=True,
-        )
-    return where
-
-
-def sandbox_python(files: dict[str, str], argv: list[str], *, timeout_s: float = 60) -> Any:
-    """Run ``python argv`` over ``files`` in bubblewrap (no network, read-only root)."""
-    from fleet.adapters.bwrap_sandbox import BwrapSandbox
-
-    with tempfile.TemporaryDirectory(prefix="bench-judge-") as tmp:
-        for rel, text in files.items():
-            (Path(tmp) / rel).parent.mkdir(parents=True, exist_ok=True)
-            (Path(tmp) / rel).write_text(text, errors="surrogateescape")
-        os.chmod(tmp, 0o755)
-        spec = TaskSpec(
-            id=f"judge-{os.getpid()}-{time.monotonic_ns()}",
-            cmd=(sys.executable, *argv),
-            workspace=tmp,
-            timeout_s=timeout_s,
-            env={"PYTHONDONTWRITEBYTECODE": "1", "PYTHONPYCACHEPREFIX": "/tmp/pyc"},
-        )
-        return BwrapSandbox().run(spec)
 
 
 def humaneval_judge(problem: dict[str, Any]) -> Callable[[str], tuple[bool, str]]:
@@ -294,105 +243,7 @@ def humaneval_tasks(limit: int, start: int = 0) -> list[BenchTask]:
     return out
 
 
-# ----------------------------------------------------------------------------- the fleet's path
-
-
-def fleet_build(
-    task: BenchTask,
-    chat: Any,
-    root: Path,
-    *,
-    attempts: int = 2,
-    strategy: str = "edit",
-    winner: Any = None,
-    repo: Path | None = None,
-) -> tuple[Path | None, dict[str, Any]]:
-    """The fleet's build path for ``task``'s story: the committed tree (None: never committed).
-
-    ``winner``: a council's winning proposal, applied as it is on the first attempt (its patch is
-    on ``repo``'s base commit, so ``repo`` must be the repository the council worked on)."""
-    from actors.story_services import WorkspaceExecutor
-    from actors.wiring import OrchestratorSettings
-    from fleet.adapters.audited_sandbox import AuditedSandbox
-    from fleet.adapters.bwrap_sandbox import BwrapSandbox
-    from fleet.adapters.git_repo import GitRepo
-    from fleet.adapters.workspace import WorkspaceRunner
-    from fleet.config import load
-    from fleet.context import ContextBuilder, ContextEngine
-    from fleet.events import make_event
-    from fleet.fakes import InMemoryEventLog, SystemClock
-    from fleet.orchestrator.view import fold
-    from fleet.policy import PolicyEngine
-    from fleet.rigor import evaluate
-
-    repo = repo or git_repo(task.files, root / "repo")
-    story = task.story.model_copy(update={"repo": str(repo)})
-    log, clock = InMemoryEventLog(), SystemClock()
-    tk = Task(id="T1", story_id=story.id, role="developer", description=story.title)
-    log.append(make_event(story.id, "story.created", clock=clock, payload=story))
-    log.append(make_event(story.id, "task.planned", clock=clock, payload=tk))
-    engine = ContextEngine(log, ContextBuilder(load("scopes.yaml"), _tokenizer()))
-
-    def context(sid: str, role: str, phase: str, tid: str | None, path: str, ref: str) -> Any:
-        return engine.pack(sid, role, phase, tid, repo=GitRepo(path).files(ref), repo_key=ref)
-
-    sandbox = AuditedSandbox(BwrapSandbox(), PolicyEngine(load("policy.yaml")))
-    runner = WorkspaceRunner(sandbox, root=root / "runs", timeout_s=120)
-    settings = OrchestratorSettings(redis_url="redis://unused", model="scripted")
-    executor = WorkspaceExecutor(settings, log, chat, context=context, runner=runner)
-    info: dict[str, Any] = {"attempts": 0, "status": []}
-    for attempt in range(attempts):
-        execution = executor.execute(story, tk, winner if attempt == 0 else None, attempt=attempt)
-        info["attempts"] += 1
-        info["status"].append(execution.data.get("status"))
-        info["context_tokens"] = execution.data.get("context_tokens")
-        data = {**execution.data, "task_id": tk.id, "attempt": attempt}
-        key = f"{tk.id}:a{attempt}"
-        log.append(make_event(story.id, "workspace.report", clock=clock,
-                              payload=execution.report, data=data, key=key))  # fmt: skip
-        gate = evaluate(execution.report, story.rigor, load("rigor.yaml"))
-        log.append(make_event(story.id, "gate.result", clock=clock, payload=gate,
-                              data={"task_id": tk.id, "attempt": attempt}, key=key))  # fmt: skip
-        if execution.data.get("status") == "committed":
-            return Path(execution.data["workspace"]), info
-        info["reason"] = str(execution.data.get("reason", ""))[:200]
-        # what the next attempt must fix, as the orchestrator tells it (failing tests first)
-        info["findings"] = fold(log.read(story.id)).findings(attempt)
-    return None, info
-
-
-_TOK: Any = None
-
-
-def _tokenizer() -> Any:
-    """The serving model's tokenizer, read from its GGUF (budgets are counted with it)."""
-    global _TOK
-    if _TOK is None:
-        from fleet.adapters.gguf_tokenizer import GGUFTokenizer
-
-        _TOK = GGUFTokenizer(MODEL_PATH)
-    return _TOK
-
-
-MODEL_PATH = DEFAULT_MODEL
-
-
 # ----------------------------------------------------------------------------- arms
-
-
-@dataclass
-class ArmResult:
-    passed: dict[str, int] = field(default_factory=dict)  # kind -> passed
-    total: dict[str, int] = field(default_factory=dict)
-    tokens: int = 0
-    seconds: float = 0.0
-    located: dict[str, bool] = field(default_factory=dict)  # bug/change task -> edited the target
-    repo_minutes: list[float] = field(default_factory=list)  # wall time per repository task
-
-
-def _count(res: ArmResult, task: BenchTask, ok: bool) -> None:
-    res.total[task.kind] = res.total.get(task.kind, 0) + 1
-    res.passed[task.kind] = res.passed.get(task.kind, 0) + int(ok)
 
 
 def arm_single(tasks: list[BenchTask], chat: EngineChat, args: argparse.Namespace) -> ArmResult:
@@ -409,7 +260,7 @@ def arm_single(tasks: list[BenchTask], chat: EngineChat, args: argparse.Namespac
                 )
             except Exception as exc:  # a crashed story is a failed story, reported
                 ok, detail, info = False, f"{type(exc).__name__}: {exc}"[:200], {}
-        _count(res, task, ok)
+        count(res, task, ok)
         print(f"  single {task.id}: {'PASS' if ok else 'fail'} "
               f"({time.monotonic() - t0:.0f}s, {info.get('status')}) {'' if ok else detail[:200]}",
               flush=True)  # fmt: skip
@@ -445,7 +296,7 @@ def arm_raw(tasks: list[BenchTask], chat: EngineChat, args: argparse.Namespace) 
         ok, detail = humaneval_judge(problem)(
             raw_source(task.prompt, reply, problem["entry_point"])
         )
-        _count(res, task, ok)
+        count(res, task, ok)
         print(f"  raw {task.id}: {'PASS' if ok else 'fail'} ({time.monotonic() - t0:.0f}s)",
               flush=True)  # fmt: skip
     res.tokens, res.seconds = chat.tokens - before, time.monotonic() - start
@@ -626,9 +477,8 @@ def report(results: dict[str, ArmResult]) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    global MODEL_PATH
     args, arms = _parse(argv)
-    MODEL_PATH = args.model
+    harness.MODEL_PATH = args.model  # the tokenizer counts budgets with the model in use
     print(f"== loading {args.model}", flush=True)
     chat = EngineChat(args.model, threads=args.threads)
     chat.trace = args.trace

@@ -38,14 +38,29 @@ import threading
 import time
 from collections import defaultdict
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
+
+from harness import ArmResult, count, fleet_build, git_repo
 
 from fleet.contracts import Proposal, RunContext
 from fleet.council.patching import developer_temperature
 
 DEVELOPERS = {f"developer-{n}": developer_temperature(f"developer-{n}") for n in (1, 2, 3)}
 OTHERS = {"qa-1": 0.2, "architect-1": 0.2}
-_ROUND0: dict[str, tuple[Any, ...]] = {}  # task id -> shared samples
+
+
+class Drawn(NamedTuple):
+    """An attempt's candidates: the proposals, their evidence, the tokens they cost, the
+    evidence suite and the repository they were written on."""
+
+    props: list[Any]
+    found: list[Any]
+    spent: int
+    suite: Any
+    repo: Path
+
+
+_ROUND0: dict[str, Drawn] = {}  # task id -> shared samples
 SPENT: dict[str, list[int]] = {}  # task id -> the council's tokens per attempt (for vote_cost)
 MINUTES: list[float] = []  # council wall time per task
 
@@ -67,8 +82,6 @@ class Counted:
 def _setup(task: Any, root: Path, qa: Any = None) -> tuple[Path, str, Any, Any]:
     """The task's repository, its base commit, the evidence suite and the evidence runner
     (``qa``: the QA member that writes its own examples, ``--qa-examples``)."""
-    from bench_agents import git_repo
-
     from fleet.adapters.bwrap_sandbox import BwrapSandbox
     from fleet.adapters.evidence import SandboxEvidence
     from fleet.adapters.git_repo import GitRepo
@@ -138,19 +151,21 @@ def _council(
     task: Any,
     chat: Any,
     root: Path,
-    rounds: int,
-    qa_examples: bool,
+    args: argparse.Namespace,
     *,
     attempt: int = 0,
     findings: tuple[str, ...] = (),
 ) -> tuple[Proposal | None, int, Any, Any]:
+    """One council on ``task`` (``args.rounds``, ``args.qa_examples``): (winner, tokens, the
+    deliberation, the evidence suite)."""
     from fleet.council import Council, DeliberationRequest
     from fleet.council.local import local_gather
     from fleet.fakes import FakeClock, InMemoryEventLog
 
     ledger: dict[str, int] = defaultdict(int)
     team, first = _team(chat, ledger), {}
-    repo, commit, suite, evidence = _setup(task, root, team["qa-1"] if qa_examples else None)
+    qa = team["qa-1"] if args.qa_examples else None
+    repo, commit, suite, evidence = _setup(task, root, qa)
     qa_tokens = ledger["qa-1"]  # QA's examples: part of the evidence suite vote uses too
 
     def snapshot(state: Any) -> None:
@@ -165,7 +180,7 @@ def _council(
         findings=findings,
         members=tuple(team),
         proposers=tuple(DEVELOPERS),
-        rounds=rounds,
+        rounds=args.rounds,
         rule="evidence",
         suite=suite,
         source=str(repo),
@@ -187,7 +202,7 @@ def _council(
     if attempt == 0:  # vote's first attempt is paired with the council's first round 0
         round0 = [p for p in d.proposals if p.round == 0]
         ids = {p.id for p in round0}
-        _ROUND0[task.id] = (
+        _ROUND0[task.id] = Drawn(
             round0,
             [e for e in d.evidence if e.proposal_id in ids],
             sum(first.get(m, 0) for m in DEVELOPERS) + qa_tokens,
@@ -212,7 +227,7 @@ def _keep(repo: Path) -> Path:
 
 def _fresh_round0(
     task: Any, chat: Any, root: Path, qa_examples: bool, findings: tuple[str, ...] = ()
-) -> tuple[Any, ...]:
+) -> Drawn:
     """The three developers' first patches without a council (when the council arm did not run,
     and on a retry, with the last attempt's ``findings``)."""
     ledger: dict[str, int] = defaultdict(int)
@@ -221,7 +236,7 @@ def _fresh_round0(
     props = first_patches(task, team, list(DEVELOPERS), repo, suite, findings)
     ctx = RunContext(story_id=task.story.id, task_id="T1", role="qa", phase="test")
     found = evidence.run(props, suite, source=str(repo), base="main", context=ctx)
-    return props, found, sum(ledger.values()), suite, repo
+    return Drawn(props, list(found), sum(ledger.values()), suite, repo)
 
 
 def first_patches(
@@ -231,10 +246,9 @@ def first_patches(
     repo: Path,
     suite: Any,
     findings: tuple[str, ...] = (),
-    workers: int = 3,
 ) -> list[Proposal]:
     """Round-0 patches of ``team``'s members ``names`` on ``repo``'s ``main`` (a developer whose
-    edits never applied offers none), ``workers`` at a time."""
+    edits never applied offers none), up to three at a time."""
     from concurrent.futures import ThreadPoolExecutor
 
     from fleet.adapters.git_repo import GitRepo
@@ -260,7 +274,7 @@ def first_patches(
         except Exception:  # a developer whose edits never applied offers no candidate
             return None
 
-    with ThreadPoolExecutor(max_workers=workers) as pool:
+    with ThreadPoolExecutor(max_workers=max(1, min(3, len(names)))) as pool:
         return [p for p in pool.map(one, names) if p is not None]
 
 
@@ -269,8 +283,6 @@ def _build(
 ) -> tuple[bool, str, tuple[str, ...] | None]:
     """The fleet's build path with ``winner`` (on ``repo``'s base): (passes the hidden tests,
     detail, the gate's findings when nothing was committed, else None)."""
-    from bench_agents import fleet_build
-
     if winner is None or winner.patch is None:
         return False, "no candidate patch", ("T1: no candidate patch applied",)
     tree, info = fleet_build(task, chat, root, attempts=1, winner=winner, repo=repo)
@@ -374,8 +386,6 @@ def _with_and_without(
 
 
 def arm_council(tasks: list[Any], chat: Any, args: argparse.Namespace) -> Any:
-    from bench_agents import ArmResult, _count
-
     res, start = ArmResult(), time.monotonic()
     for task in tasks:
         t0 = time.monotonic()
@@ -386,9 +396,8 @@ def arm_council(tasks: list[Any], chat: Any, args: argparse.Namespace) -> Any:
                 for attempt in range(max(1, args.attempts)):
                     top = Path(tmp) / f"a{attempt}"
                     winner, spent, d, suite = _council(
-                        task, chat, top / "c", args.rounds, args.qa_examples,
-                        attempt=attempt, findings=findings or (),
-                    )  # fmt: skip
+                        task, chat, top / "c", args, attempt=attempt, findings=findings or ()
+                    )
                     tokens += spent
                     if task.kind == "humaneval":
                         print(f"  council {task.id} a{attempt} candidates: "
@@ -401,7 +410,7 @@ def arm_council(tasks: list[Any], chat: Any, args: argparse.Namespace) -> Any:
             except Exception as exc:  # a crashed council is a failed task, reported
                 ok, detail = False, f"{type(exc).__name__}: {exc}"[:200]
         res.tokens += tokens
-        _count(res, task, ok)
+        count(res, task, ok)
         print(f"  council {task.id}: {'PASS' if ok else 'fail'} ({time.monotonic() - t0:.0f}s) "
               f"{'' if ok else detail[:120]}", flush=True)  # fmt: skip
     res.seconds = time.monotonic() - start
@@ -411,10 +420,8 @@ def arm_council(tasks: list[Any], chat: Any, args: argparse.Namespace) -> Any:
 def arm_vote(
     tasks: list[Any], chat: Any, args: argparse.Namespace, *, more: Any = None, name: str = "vote"
 ) -> Any:
-    """``more(task, attempt, props, found, spent, suite, repo, root, findings)``: more samples
-    (``vote_cost``) -> (props, found, spent, note)."""
-    from bench_agents import ArmResult, _count
-
+    """``more(task, attempt, drawn, root, findings)``: more samples (``vote_cost``) -> (the
+    candidates with them, a note)."""
     from fleet.evidence import agree
     from fleet.evidence.acceptance import drop_tests
     from fleet.evidence.suite import with_suite
@@ -428,15 +435,13 @@ def arm_vote(
                 for attempt in range(max(1, args.attempts)):
                     top = Path(tmp) / f"a{attempt}"
                     paired = _ROUND0.get(task.id) if attempt == 0 else None
-                    props, found, spent, suite, repo = paired or _fresh_round0(
+                    drawn = paired or _fresh_round0(
                         task, chat, top / "v", args.qa_examples, findings or ()
                     )
                     note = ""
                     if more is not None:
-                        props, found, spent, note = more(
-                            task, attempt, list(props), list(found), spent, suite, repo, top,
-                            findings or (),
-                        )  # fmt: skip
+                        drawn, note = more(task, attempt, drawn, top, findings or ())
+                    props, found, spent, suite, repo = drawn
                     tokens += spent
                     scores = agree(found, trusted=suite.trusted, advisory=suite.advisory)
                     pick = max(props, key=lambda p: scores.key(p.id)) if props else None
@@ -458,7 +463,7 @@ def arm_vote(
             except Exception as exc:
                 ok, detail = False, f"{type(exc).__name__}: {exc}"[:200]
         res.tokens += tokens
-        _count(res, task, ok)
+        count(res, task, ok)
         print(f"  {name} {task.id}: {'PASS' if ok else 'fail'} ({time.monotonic() - t0:.0f}s) "
               f"{'' if ok else detail[:120]}", flush=True)  # fmt: skip
     res.seconds = time.monotonic() - start

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from harness import CACHE, BenchTask, git_repo, sandbox_python, sdist
 
 DATA = Path(__file__).with_name("dev_tasks.yaml")
 KINDS = ("bug", "change")
@@ -79,9 +80,7 @@ def seed(source: str, edits: tuple[tuple[str, str], ...], *, where: str = "") ->
 def sdist_files(name: str, version: str) -> dict[str, str]:
     """Path -> text of every file of the package's sdist (tests' data files too). A file that is
     not UTF-8 (a test's GBK-encoded sample) keeps its bytes as surrogate escapes, which
-    ``bench_agents.git_repo`` and ``sandbox_python`` write back unchanged."""
-    from repo_tasks import CACHE, sdist
-
+    ``harness.git_repo`` and ``sandbox_python`` write back unchanged."""
     sdist(name, version)  # fetches and caches it (and refuses a reserved package)
     out: dict[str, str] = {}
     with tarfile.open(fileobj=io.BytesIO((CACHE / f"{name}-{version}.tar.gz").read_bytes())) as t:
@@ -184,8 +183,6 @@ def _tree_files(tree: Path) -> dict[str, str]:
 
 def judge_of(task: DevTask, original_test: str) -> Any:
     """Final tree -> (the package's own tests of the function pass, detail)."""
-    from bench_agents import sandbox_python
-
     where = relocate(task.tests)
 
     def judge(tree: Path) -> tuple[bool, str]:
@@ -201,8 +198,6 @@ def judge_of(task: DevTask, original_test: str) -> Any:
 def bench_task(task: DevTask) -> Any:
     """The ``BenchTask`` of ``task``: the base tree, the story (no criteria: a report names
     none), the judge; ``extra`` keeps what localisation and the sanity check need."""
-    from bench_agents import BenchTask
-
     from fleet.contracts import Story
 
     files = sdist_files(task.package, task.version)
@@ -224,8 +219,6 @@ def bench_task(task: DevTask) -> Any:
 def check(bench: Any, root: Path) -> list[str]:
     """What is wrong with one task (empty: nothing): the judge must pass on the original and
     fail on the base, and the visible tests must pass on the base."""
-    from bench_agents import git_repo, sandbox_python
-
     fixed = git_repo(fixed_files(bench), root / "o")
     problems = []
     shown = {name: _example(files, bench.extra["example"]) for name, files in
@@ -261,8 +254,6 @@ print("SHOWN " + shown)
 
 def _example(files: dict[str, str], example: dict[str, str]) -> str:
     """What the story's example evaluates to on ``files`` (its repr, or the error's name)."""
-    from bench_agents import sandbox_python
-
     result = sandbox_python(files, ["-c", _EXAMPLE.format(**example)], timeout_s=60)
     lines = [ln for ln in result.stdout.splitlines() if ln.startswith("SHOWN ")]
     return lines[-1][6:] if lines else f"no result: {result.stderr[-200:]}"

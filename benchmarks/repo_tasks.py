@@ -18,23 +18,14 @@ None of these packages is reserved for acceptance (DEVELOPERS.md).
 from __future__ import annotations
 
 import ast
-import io
-import re
 import sys
-import tarfile
-import urllib.request
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from fleet.contracts import Story
+from harness import BenchTask, git_repo, sandbox_python, sdist
 
-CACHE = Path.home() / ".cache" / "swe-fleet-bench"
-RESERVED = {
-    "inflection", "humanize", "parse", "semver", "docopt", "schema", "isodate", "jmespath",
-    "pytimeparse", "python-slugify", "tabulate", "wcwidth", "boltons", "cachetools", "tinydb",
-    "jsonpointer", "pathspec", "iso8601",
-}  # fmt: skip
+from fleet.contracts import Story
 
 # (package, version, package dir in the sdist, module, function, test module, pytest -k)
 TASKS = [
@@ -65,29 +56,6 @@ TASKS = [
 ]  # fmt: skip
 
 
-def sdist(name: str, version: str) -> dict[str, str]:
-    """Path -> text of the package's source distribution (cached), from PyPI's simple index."""
-    assert name not in RESERVED, f"{name} is reserved for acceptance"
-    CACHE.mkdir(parents=True, exist_ok=True)
-    target = CACHE / f"{name}-{version}.tar.gz"
-    if not target.exists():
-        print(f"  fetching {name}=={version} (sdist)", flush=True)
-        page = urllib.request.urlopen(f"https://pypi.org/simple/{name}/", timeout=60).read()
-        norm = re.escape(name.replace("-", "_"))
-        links = re.findall(rf'href="([^"#]*(?:{norm}|{re.escape(name)})-{re.escape(version)}'
-                           rf'\.tar\.gz)[^"]*"', page.decode(), re.I)  # fmt: skip
-        if not links:
-            raise RuntimeError(f"no sdist of {name}=={version} on the index")
-        target.write_bytes(urllib.request.urlopen(links[0], timeout=120).read())
-    out: dict[str, str] = {}
-    with tarfile.open(fileobj=io.BytesIO(target.read_bytes())) as tar:
-        for member in tar.getmembers():
-            if member.isfile() and member.name.endswith(".py"):
-                rel = member.name.split("/", 1)[1]
-                out[rel] = tar.extractfile(member).read().decode("utf-8")  # type: ignore[union-attr]
-    return out
-
-
 def strip(source: str, func: str) -> str:
     """``source`` with top-level ``func``'s body removed (signature and docstring kept)."""
     tree = ast.parse(source)
@@ -102,8 +70,6 @@ def strip(source: str, func: str) -> str:
 
 
 def repo_tasks(limit: int) -> list[Any]:
-    from bench_agents import BenchTask, sandbox_python
-
     out = []
     for name, version, pkg, module, func, test_mod, selector in TASKS[:limit]:
         files = sdist(name, version)
@@ -169,8 +135,6 @@ def parse_kinds(spec: str) -> list[str]:
 
 
 def _check_stub(task: Any, root: Path) -> list[str]:
-    from bench_agents import git_repo
-
     module = task.extra["module"]
     fixed = git_repo({**task.files, module: task.extra["original"]}, root / "o")
     ok_fixed, why = task.judge(fixed)

@@ -22,7 +22,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from council_arms import SPENT, _team, arm_vote, first_patches
+from council_arms import SPENT, Drawn, _team, arm_vote, first_patches
 
 from fleet.contracts import RunContext
 
@@ -30,10 +30,10 @@ MAX_SAMPLES = 24  # per attempt: a council that ran away must not make this arm 
 
 
 def _more(
-    chat: Any, task: Any, attempt: int, props: list[Any], found: list[Any], spent: int, suite: Any,
-    repo: Path, root: Path, findings: tuple[str, ...],
-) -> tuple[list[Any], list[Any], int, str]:  # fmt: skip
-    """``props`` and their evidence, with more samples until the tokens reach the council's."""
+    chat: Any, task: Any, attempt: int, drawn: Drawn, root: Path, findings: tuple[str, ...]
+) -> tuple[Drawn, str]:
+    """``drawn``'s candidates and their evidence, with more samples until the tokens reach the
+    council's."""
     from fleet.adapters.bwrap_sandbox import BwrapSandbox
     from fleet.adapters.evidence import SandboxEvidence
     from fleet.council.patching import developer_temperature
@@ -44,19 +44,21 @@ def _more(
             "no council spend to match: run the council arm first (--arm council,vote_cost)"
         )
     budget = budgets[attempt] if attempt < len(budgets) else 0
+    props, found, spent, suite, repo = drawn
     ledger: dict[str, int] = defaultdict(int)
     n, extra = 4, []  # developer-1..3 wrote the first three
     while spent + sum(ledger.values()) < budget and len(props) + n - 4 < MAX_SAMPLES:
         name = f"developer-{n}"
         team = _team(chat, ledger, {name: developer_temperature(name)}, seed=1000 + n)
-        extra += first_patches(task, team, [name], repo, suite, findings, workers=1)
+        extra += first_patches(task, team, [name], repo, suite, findings)
         n += 1
     if extra:
         evidence = SandboxEvidence(BwrapSandbox(), root=root / "ev-more", concurrency=2)
         ctx = RunContext(story_id=task.story.id, task_id="T1", role="qa", phase="test")
         found = [*found, *evidence.run(extra, suite, source=str(repo), base="main", context=ctx)]
     spent += sum(ledger.values())
-    return [*props, *extra], found, spent, f" ({spent} of the council's {budget} tokens)"
+    more = Drawn([*props, *extra], list(found), spent, suite, repo)
+    return more, f" ({spent} of the council's {budget} tokens)"
 
 
 def arm_vote_cost(tasks: list[Any], chat: Any, args: argparse.Namespace) -> Any:

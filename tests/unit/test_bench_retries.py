@@ -39,7 +39,7 @@ def _blocked_then(outcomes: list[tuple[bool, str, tuple[str, ...] | None]], seen
 def test_a_blocked_build_convenes_a_new_council_told_the_findings(monkeypatch):
     seen: list = []
 
-    def council(task, chat, root, rounds, qa, *, attempt=0, findings=()):
+    def council(task, chat, root, args, *, attempt=0, findings=()):
         seen.append(("council", attempt, findings))
         return f"winner-{attempt}", 100, None, None
 
@@ -111,7 +111,7 @@ def test_vote_cost_samples_until_it_has_spent_the_councils_tokens(monkeypatch):
         (name,) = members
         return {name: ledger}
 
-    def first_patches(task, team, names, repo, suite, findings, workers):
+    def first_patches(task, team, names, repo, suite, findings):
         (name,) = names
         team[name][name] += 100  # each sample costs 100 tokens
         drawn.append((name, findings))
@@ -132,22 +132,24 @@ def test_vote_cost_samples_until_it_has_spent_the_councils_tokens(monkeypatch):
     monkeypatch.setitem(vote_cost.SPENT, TASK.id, [450, 200])
     three = [SimpleNamespace(id=f"developer-{n}") for n in (1, 2, 3)]
     more = vote_cost._more
-    props, found, spent, note = more(
-        None, TASK, 0, three, ["e1", "e2", "e3"], 150, None, Path("/x"), Path("/r"), ()
-    )
+    Drawn = council_arms.Drawn
+    got = Drawn(three, ["e1", "e2", "e3"], 150, None, Path("/x"))
+    (props, found, spent, _, _), note = more(None, TASK, 0, got, Path("/r"), ())
     assert [p.id for p in props[3:]] == ["developer-4", "developer-5", "developer-6"]
     assert spent == 450 and found[3:] == ["ev-developer-4", "ev-developer-5", "ev-developer-6"]
     assert "450 of the council's 450" in note
     drawn.clear()
-    props, _, spent, _ = more(None, TASK, 1, three, [], 150, None, Path("/x"), Path("/r"), FINDINGS)
+    (props, _, spent, _, _), _ = more(
+        None, TASK, 1, Drawn(three, [], 150, None, Path("/x")), Path("/r"), FINDINGS
+    )
     assert (
         drawn == [("developer-4", FINDINGS)] and spent == 250
     )  # the retry's budget, told the findings
     monkeypatch.setitem(vote_cost.SPENT, TASK.id, [10**9])
     assert (
-        len(more(None, TASK, 0, three, [], 0, None, Path("/x"), Path("/r"), ())[0])
+        len(more(None, TASK, 0, Drawn(three, [], 0, None, Path("/x")), Path("/r"), ())[0].props)
         == vote_cost.MAX_SAMPLES
     )
     monkeypatch.delitem(vote_cost.SPENT, TASK.id)
     with pytest.raises(RuntimeError, match="run the council arm first"):
-        more(None, TASK, 0, three, [], 0, None, Path("/x"), Path("/r"), ())
+        more(None, TASK, 0, Drawn(three, [], 0, None, Path("/x")), Path("/r"), ())

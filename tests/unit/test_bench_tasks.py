@@ -24,7 +24,8 @@ from dev_tasks import (  # noqa: E402
     seed,
     trees,
 )
-from repo_tasks import KINDS, RESERVED, TASKS, parse_kinds  # noqa: E402
+from harness import RESERVED  # noqa: E402
+from repo_tasks import KINDS, TASKS, parse_kinds  # noqa: E402
 
 TABLE = dev_tasks.load()
 
@@ -231,7 +232,7 @@ def test_localisation_is_recorded_from_the_judged_tree(tmp_path: Path):
 
 
 def test_a_data_file_that_is_not_utf8_keeps_its_bytes(tmp_path: Path):
-    from bench_agents import git_repo
+    from harness import git_repo
 
     gbk = "select '你好';\n".encode("gbk")
     text = gbk.decode("utf-8", "surrogateescape")  # as dev_tasks.sdist_files reads it
@@ -245,7 +246,8 @@ def test_an_arm_run_records_localisation_only_for_tasks_it_finished(monkeypatch,
     import types
 
     import bench_agents
-    from bench_agents import ArmResult, BenchTask, _count, _run
+    from bench_agents import _run
+    from harness import ArmResult, BenchTask, count
 
     from fleet.contracts import Story
 
@@ -260,7 +262,7 @@ def test_an_arm_run_records_localisation_only_for_tasks_it_finished(monkeypatch,
 
     def fixes(tasks: list[BenchTask], chat: object, args: object) -> ArmResult:
         res = ArmResult()
-        _count(res, tasks[0], tasks[0].judge(tmp_path)[0])
+        count(res, tasks[0], tasks[0].judge(tmp_path)[0])
         return res
 
     def cut_short(tasks: list[BenchTask], chat: object, args: object) -> ArmResult:
