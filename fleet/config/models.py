@@ -1,4 +1,5 @@
-"""Schema of models.yaml: models and backends, role routing with fallbacks, budgets."""
+"""Schema of models.yaml: models and backends, role routing with fallbacks, budgets, and the
+model profiles (how the patch-writing code adapts to a model's quirks)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,71 @@ from fleet.config.base import Schema
 # ----------------------------------------------------------------------------- models.yaml
 
 
+class Temperatures(Schema):
+    """How a change is decoded on each try (``fleet.agents.write_patch``, the story's developer)."""
+
+    first: float = Field(0.0, ge=0, le=2, description="a task's first attempt (greedy: best guess)")
+    retry: float = Field(
+        0.7, ge=0, le=2, description="a later attempt of the task (sampled: a different answer)"
+    )
+    retry_continuation: float = Field(
+        0.2,
+        ge=0,
+        le=2,
+        description="a later attempt that continues a body-less function with the last "
+        "attempt's findings (a different request already: near-greedy)",
+    )
+    correction_floor: float = Field(
+        0.6,
+        ge=0,
+        le=2,
+        description="least temperature of a correction within an attempt (decoded greedily, a "
+        "correction repeats the rejected reply)",
+    )
+
+
+class Repairs(Schema):
+    """What code fixes in a model's reply instead of rejecting it (how strict the author is)."""
+
+    drop_broken_test_edits: bool = Field(
+        True,
+        description="drop an edit to a test file that does not apply when the reply's other "
+        "edits do (small models rewrite the repository's tests and break them)",
+    )
+    add_missing_imports: bool = Field(
+        True,
+        description="add the standard-library imports a changed Python file uses but never binds",
+    )
+
+
+class ModelProfile(Schema):
+    """A model's quirks as data: the edit format it is asked for, whether a body-less function is
+    continued rather than corrected, its temperatures, repairs and corrections. The defaults are
+    what the fleet does for the small Qwen2.5-Coder models."""
+
+    edit_format: str = Field(
+        "author.edit_format",
+        pattern=r"^[a-z_]+\.[a-z_]+$",
+        description="prompt template (config/prompts) telling the model how to write edits",
+    )
+    stub_continuation: bool = Field(
+        True,
+        description="a reply that echoes a body-less function, or is no usable edit, is followed "
+        "by a request to continue that function (the reply begun with its head); off: corrected",
+    )
+    temperatures: Temperatures = Field(
+        default_factory=Temperatures, description="the temperature of each kind of try"
+    )
+    repairs: Repairs = Field(default_factory=Repairs, description="what code repairs in a reply")
+    corrections: int = Field(
+        1, ge=0, le=5, description="corrections after a reply whose edits do not apply"
+    )
+
+
+DEFAULT_PROFILE = ModelProfile()
+"""The profile of a model that names none (and of a model models.yaml does not list)."""
+
+
 class _ModelBase(Schema):
     """Fields every model backend shares: prices, request timeout and retries."""
 
@@ -21,6 +87,9 @@ class _ModelBase(Schema):
     price_completion_per_1k: float = Field(0.0, ge=0, description="cost per 1k completion tokens")
     timeout_s: float = Field(60.0, gt=0, description="per-request timeout")
     max_retries: int = Field(2, ge=0, description="retries on connection errors and 5xx")
+    profile: str | None = Field(
+        None, description="name of the profiles entry for this model (None: the default profile)"
+    )
     strategy: Literal["edit", "agent"] = Field(
         "edit",
         description="how agents on this model change code: one-shot edits from a context pack "
@@ -210,6 +279,16 @@ class ModelsConfig(Schema):
     budgets: dict[str, Budget] = Field(
         default_factory=dict, description="'story' or a role -> budget"
     )
+    profiles: dict[str, ModelProfile] = Field(
+        default_factory=dict,
+        description="profile name -> a model's quirks (models refer to one with profile:)",
+    )
+
+    def profile_of(self, model: str | None) -> ModelProfile:
+        """The profile of ``model`` (the default one for a model without a profile, or unknown)."""
+        spec = self.models.get(model or "")
+        name = spec.profile if spec is not None else None
+        return DEFAULT_PROFILE if name is None else self.profiles[name]
 
     @model_validator(mode="after")
     def _routes_exist(self) -> ModelsConfig:
@@ -227,7 +306,16 @@ class ModelsConfig(Schema):
         if "default" not in self.routing:
             raise ValueError("routing needs a 'default' chain")
         self._drafts_exist()
+        self._profiles_exist()
         return self
+
+    def _profiles_exist(self) -> None:
+        for name, spec in self.models.items():
+            if spec.profile is not None and spec.profile not in self.profiles:
+                valid = ", ".join(sorted(self.profiles)) or "none declared"
+                raise ValueError(
+                    f"models.{name}.profile: unknown profile {spec.profile!r} (profiles: {valid})"
+                )
 
     def _drafts_exist(self) -> None:
         for name, spec in self.models.items():

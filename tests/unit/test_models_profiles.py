@@ -1,0 +1,71 @@
+"""models.yaml: model profiles (a model's quirks as data) load, are checked, and default to the
+behaviour the fleet had before profiles existed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from fleet.config import DEFAULT_PROFILE, ConfigError, ModelProfile, load
+from fleet.prompts import render
+
+QWEN = ("local-qwen-coder", "local-qwen-1.5b")
+
+
+def test_the_small_qwen_models_have_a_profile_equal_to_the_default():
+    models = load("models.yaml")
+    for name in QWEN:
+        spec = models.models[name]
+        assert spec.profile is not None, name
+        assert models.profile_of(name) == DEFAULT_PROFILE, name
+    assert models.profile_of("no-such-model") is DEFAULT_PROFILE
+    assert models.profile_of("scripted") is DEFAULT_PROFILE  # names none
+
+
+def test_the_default_profile_is_the_behaviour_written_in_the_code_before():
+    p = ModelProfile()
+    assert (p.edit_format, p.stub_continuation, p.corrections) == ("author.edit_format", True, 1)
+    t = p.temperatures
+    assert (t.first, t.retry, t.retry_continuation, t.correction_floor) == (0.0, 0.7, 0.2, 0.6)
+    assert p.repairs.drop_broken_test_edits and p.repairs.add_missing_imports
+
+
+def test_every_profile_names_an_edit_format_template_that_renders():
+    for name, profile in load("models.yaml").profiles.items():
+        assert "SEARCH" in render(profile.edit_format), name
+
+
+def _write(tmp_path: Path, text: str) -> Path:
+    (tmp_path / "models.yaml").write_text(text)
+    return tmp_path
+
+
+BASE = """
+models:
+  m: {backend: scripted, profile: %s}
+routing: {default: [m]}
+profiles:
+  small: {corrections: 2}
+"""
+
+
+def test_a_model_naming_an_unknown_profile_is_a_config_error_listing_the_profiles(tmp_path):
+    with pytest.raises(ConfigError) as err:
+        load("models.yaml", _write(tmp_path, BASE % "large"))
+    text = str(err.value)
+    assert "unknown profile 'large'" in text and "small" in text and "models.yaml" in text
+
+
+def test_a_profile_field_out_of_range_or_unknown_is_a_config_error(tmp_path):
+    bad = BASE.replace("{corrections: 2}", "{corrections: -1}") % "small"
+    with pytest.raises(ConfigError, match="profiles"):
+        load("models.yaml", _write(tmp_path, bad))
+    typo = BASE.replace("{corrections: 2}", "{stub_continuations: false}") % "small"
+    with pytest.raises(ConfigError, match="stub_continuations"):
+        load("models.yaml", _write(tmp_path, typo))
+
+
+def test_a_named_profile_is_the_models(tmp_path):
+    models = load("models.yaml", _write(tmp_path, BASE % "small"))
+    assert models.profile_of("m").corrections == 2
