@@ -6,6 +6,8 @@ that does not fit (search text not found, ambiguous, unsafe path, broken syntax,
 does not apply) goes back to the model once, with the reason; a reply that copies a body-less
 function unchanged is followed instead by a request to *continue* that function
 (``fleet.agents.stubs``): the reply begins with the stub and the model writes what follows.
+How much of that a model gets (continuations, temperatures, repairs, corrections) is its
+``ModelProfile`` (``config/models.yaml``); the default is what the small Qwen models need.
 """
 
 from __future__ import annotations
@@ -19,11 +21,12 @@ from fleet.agents.options import PatchOptions, PatchRequest, SamplingOptions, re
 from fleet.agents.request import exports
 from fleet.agents.stubs import Stub, completed, continuation, prefix, stubs
 from fleet.agents.testsource import failing_tests
+from fleet.config.models import DEFAULT_PROFILE, ModelProfile, Repairs
 from fleet.contracts import ChatMessage, ContextPack, Patch
 from fleet.errors import InvalidModelOutput
 from fleet.patches import Edit, EditError, apply_edits, make_patch, parse_edits
 from fleet.patches.imports import add_missing_imports
-from fleet.ports import ChatModel, PatchChecker
+from fleet.ports import ChatModel
 from fleet.prompts import render
 
 _DEF_NAME = re.compile(r"def\s+([A-Za-z_]\w*)\s*\(")
@@ -50,13 +53,15 @@ def author_messages(
     *,
     instruction: str = "",
     system: str | None = None,
-    edit_format: bool = True,
+    edit_format: bool | str = True,
 ) -> list[ChatMessage]:
     """The request for a patch: the context pack (rendered), the instruction, the edit format
-    (left out with ``edit_format=False``, e.g. for the tool loop, which adds its own);
-    ``system``: the system prompt (default: the template ``author.system``)."""
+    (a template name: a profile's ``edit_format``; left out with ``edit_format=False``, e.g. for
+    the tool loop, which adds its own); ``system``: the system prompt (default: the template
+    ``author.system``)."""
     text = context.render() if isinstance(context, ContextPack) else context
-    form = render("author.edit_format") if edit_format else ""
+    template = edit_format if isinstance(edit_format, str) else DEFAULT_PROFILE.edit_format
+    form = render(template) if edit_format else ""
     # The instruction comes last: small models follow what they read last.
     user = "\n\n".join(x for x in (text, form, instruction) if x)
     head = render("author.system") if system is None else system
@@ -91,30 +96,28 @@ def _is_test(path: str) -> bool:
 
 
 def _attempt(
-    reply: str,
-    files: Mapping[str, str],
-    base_commit: str,
-    check: PatchChecker | None,
-    extra: Sequence[Edit] = (),
+    reply: str, req: PatchRequest, repairs: Repairs, extra: Sequence[Edit] = ()
 ) -> tuple[Patch, dict[str, str]]:
     """The patch ``reply`` describes and the new files. Raises EditError when it is not one.
 
-    An edit to a test file that does not apply is dropped when the reply's other edits do (a
-    0.5B model rewrites the repository's tests along with the code, and breaks them): the tests
-    the change is judged by are not the author's to write."""
+    An edit to a test file that does not apply is dropped when the reply's other edits do
+    (``repairs.drop_broken_test_edits``: a 0.5B model rewrites the repository's tests along with
+    the code, and breaks them): the tests the change is judged by are not the author's to write."""
+    files, base_commit, check = req.files, req.base_commit, req.check
     edits = parse_edits(reply)
     try:
         new = apply_edits(files, edits)
     except EditError as exc:
         bad = exc.fields.get("path")
         kept = [e for e in edits if e.path != bad]
-        if not (bad and _is_test(bad) and kept and len(kept) < len(edits)):
+        drop = repairs.drop_broken_test_edits and bad and _is_test(bad)
+        if not (drop and kept and len(kept) < len(edits)):
             raise
         new = apply_edits(files, kept)
     if extra:  # a new function's export: added when it applies, never a reason to fail
         with contextlib.suppress(EditError):
             new = apply_edits(new, extra)
-    new, added = _imports(files, new)
+    new, added = _imports(files, new) if repairs.add_missing_imports else (new, [])
     rationale = _rationale(reply)
     if added:
         noted = render("author.imports_added", rationale=rationale, imports="; ".join(added))
@@ -206,19 +209,21 @@ def write_patch(
     /,
     *,
     sampling: SamplingOptions | None = None,
+    profile: ModelProfile | None = None,
     **options: Unpack[PatchOptions],
 ) -> Patch:
     """Ask ``model`` for the change ``request`` describes; a checked Patch.
 
     ``write_patch(model, PatchRequest(messages, files, base_commit=...), sampling=...)``;
     the keyword form ``write_patch(model, messages, files, base_commit=..., temperature=...)``
-    means the same (``fleet.agents.options``).
+    means the same (``fleet.agents.options``). ``profile``: the model's quirks (models.yaml;
+    None: the default profile); ``sampling`` None: the profile's first-attempt sampling.
 
     Raises:
         PatchFailed: after ``retries`` corrections the edits still do not apply (reason attached).
         ModelUnavailable / BudgetExceeded: from the model.
     """
-    return write_change(model, request, files, sampling=sampling, **options)[0]
+    return write_change(model, request, files, sampling=sampling, profile=profile, **options)[0]
 
 
 def write_change(
@@ -228,36 +233,45 @@ def write_change(
     /,
     *,
     sampling: SamplingOptions | None = None,
+    profile: ModelProfile | None = None,
     **options: Unpack[PatchOptions],
 ) -> tuple[Patch, dict[str, str]]:
     """``write_patch``, also returning the new content of every file the patch touches."""
-    req, samp = resolve(request, files, sampling, options)
-    return _write(model, req, samp)
+    profile = profile or DEFAULT_PROFILE
+    req, samp = resolve(request, files, sampling, options, profile)
+    return _write(model, req, samp, profile)
 
 
-def _write(
-    model: ChatModel, req: PatchRequest, samp: SamplingOptions
-) -> tuple[Patch, dict[str, str]]:
-    """The request, its corrections and its continuation (see ``PatchRequest``): a reply that is
-    no usable edit at all (the model repeated the prompt, broke the format, named no real file)
-    is followed by a continuation request for the first ``focus``, as an echoed stub is."""
-    messages, files, base_commit, check = req.messages, req.files, req.base_commit, req.check
-    focus, notes, continue_first, fixes = req.focus, req.notes, req.continue_first, req.fixes
-    temperature, seed, max_tokens, retries = (
-        samp.temperature, samp.seed, samp.max_tokens, samp.retries,
-    )  # fmt: skip
+def _with_format(messages: Sequence[ChatMessage], form: str) -> list[ChatMessage]:
+    """``messages`` with the edit format ``form`` in the system prompt, unless one carries it."""
     convo = list(messages)
-    form = render("author.edit_format")
     if not any(form in m.content for m in convo):
         if convo and convo[0].role == "system":
             convo[0] = ChatMessage(role="system", content=f"{convo[0].content}\n\n{form}")
         else:
             system = render("author.system")
             convo.insert(0, ChatMessage(role="system", content=f"{system}\n\n{form}"))
+    return convo
+
+
+def _write(
+    model: ChatModel, req: PatchRequest, samp: SamplingOptions, profile: ModelProfile
+) -> tuple[Patch, dict[str, str]]:
+    """The request, its corrections and its continuation (see ``PatchRequest``): a reply that is
+    no usable edit at all (the model repeated the prompt, broke the format, named no real file)
+    is followed by a continuation request for the first ``focus``, as an echoed stub is."""
+    files, focus, notes, fixes = req.files, req.focus, req.notes, req.fixes
+    temperature, seed, max_tokens, retries = (
+        samp.temperature, samp.seed, samp.max_tokens, samp.retries,
+    )  # fmt: skip
+    convo = _with_format(req.messages, render(profile.edit_format))
     reply, reason, name = "", "", "model"
+    # without stub continuation (a profile's choice) nothing is ever continued
     targets = [s for s in stubs(files) if s.name in focus] + [
         s for s in focus if isinstance(s, Stub)
-    ]
+    ] if profile.stub_continuation else []  # fmt: skip
+    continue_first = req.continue_first and profile.stub_continuation
+    floor = profile.temperatures.correction_floor
     # the body-less function to continue next (one the last reply echoed; on a retry, the target)
     stub: Stub | None = targets[0] if (notes or continue_first) and targets else None
     continued, attempt = stub is not None, 0
@@ -273,7 +287,7 @@ def _write(
             ask,
             # a correction decoded greedily tends to repeat the rejected reply: sample it (a
             # continuation is a new request: decoded like the first)
-            temperature=temperature if first or stub else max(temperature, 0.6),
+            temperature=temperature if first or stub else max(temperature, floor),
             seed=None if seed is None else seed + attempt,
             max_tokens=max_tokens,
         )
@@ -282,7 +296,7 @@ def _write(
             reply = completed(stub, reply)
         try:
             extra = exports(files, stub) if stub is not None and stub.why else []
-            return _attempt(reply, files, base_commit, check, extra)
+            return _attempt(reply, req, profile.repairs, extra)
         except EditError as exc:
             reason = str(exc)
             echoed = isinstance(exc, Unchanged)
@@ -290,7 +304,7 @@ def _write(
                 reason += render("author.echoed")
             if continued:
                 stub = None
-            elif echoed:
+            elif echoed and profile.stub_continuation:
                 stub = continuation(reply, files) or (targets[0] if targets else None)
             else:
                 stub = targets[0] if targets else None

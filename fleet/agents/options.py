@@ -2,7 +2,9 @@
 
 The request says what to change and how to steer a retry; the sampling options say how the
 model decodes. Both are plain frozen values, so a caller builds one request and passes it on
-instead of threading a dozen keyword flags through every call. The keyword form
+instead of threading a dozen keyword flags through every call. How the author adapts to the
+model (its edit format, continuations, temperatures, repairs, corrections) is the model's
+``ModelProfile`` (``config/models.yaml``), not a flag here. The keyword form
 (``write_patch(model, messages, files, base_commit=..., temperature=...)``) stays for existing
 callers: ``resolve`` turns it into the two values.
 """
@@ -14,6 +16,7 @@ from dataclasses import dataclass, fields
 from typing import TypedDict
 
 from fleet.agents.stubs import Stub
+from fleet.config.models import ModelProfile
 from fleet.contracts import ChatMessage
 from fleet.ports import PatchChecker
 
@@ -47,12 +50,18 @@ class PatchRequest:
 @dataclass(frozen=True)
 class SamplingOptions:
     """How the model decodes: ``seed`` + attempt for attempt n; ``retries`` corrections at most
-    after a reply whose edits do not apply."""
+    after a reply whose edits do not apply. Without one, a call samples as its model's profile
+    says (``for_profile``)."""
 
     temperature: float = 0.0
     seed: int | None = None
     max_tokens: int = 1024
     retries: int = 1
+
+    @classmethod
+    def for_profile(cls, profile: ModelProfile) -> SamplingOptions:
+        """A first attempt's sampling on a model with ``profile``."""
+        return cls(temperature=profile.temperatures.first, retries=profile.corrections)
 
 
 class PatchOptions(TypedDict, total=False):
@@ -79,8 +88,10 @@ def resolve(
     files: Mapping[str, str] | None,
     sampling: SamplingOptions | None,
     options: PatchOptions,
+    profile: ModelProfile,
 ) -> tuple[PatchRequest, SamplingOptions]:
-    """The request and the sampling options of either form of call.
+    """The request and the sampling options of either form of call (``sampling`` None: the
+    profile's; keyword options replace single fields).
 
     Raises:
         TypeError: a request object with keyword options or files besides, an unknown option,
@@ -92,10 +103,10 @@ def resolve(
     if isinstance(request, PatchRequest):
         if files is not None or options:
             raise TypeError("pass a PatchRequest alone, or messages, files and keyword options")
-        return request, sampling or SamplingOptions()
+        return request, sampling or SamplingOptions.for_profile(profile)
     if files is None or "base_commit" not in options:
         raise TypeError("the keyword form needs files and base_commit")
-    d = sampling or SamplingOptions()
+    d = sampling or SamplingOptions.for_profile(profile)
     req = PatchRequest(
         messages=request,
         files=files,

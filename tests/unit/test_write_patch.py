@@ -9,7 +9,7 @@ import pytest
 
 from fleet.agents import EDIT_FORMAT, PatchFailed, author_messages, write_patch
 from fleet.contracts import ChatMessage, Patch
-from fleet.fakes import ScriptedChatModel
+from fleet.testing.fakes import ScriptedChatModel
 
 FILES = {"calc/ops.py": "def add(a, b):\n    return a - b\n"}
 GOOD = "Fix add.\ncalc/ops.py\n<<<<<<< SEARCH\n    return a - b\n=======\n    return a + b\n>>>>>>> REPLACE\n"
@@ -324,3 +324,61 @@ def test_no_function_in_the_agents_package_takes_more_than_six_parameters() -> N
                 if len(a.posonlyargs) + len(a.args) + len(a.kwonlyargs) > 6:
                     wide.append(f"{path.name}:{node.name}")
     assert not wide and len(list(root.glob("*.py"))) >= 6
+
+
+# --------------------------------------------------------------------- the model's profile
+
+
+def _profile(**fields: Any) -> Any:
+    from fleet.config import ModelProfile
+
+    return ModelProfile.model_validate(fields)
+
+
+def test_without_stub_continuation_an_echoed_stub_is_corrected_not_continued() -> None:
+    script = Replies(ECHO, ECHO)
+    with pytest.raises(PatchFailed, match="change nothing"):
+        write_patch(ScriptedChatModel(script=script), author_messages("c"), STUB_FILES,
+                    base_commit="c", focus=["trunc"], profile=_profile(stub_continuation=False))  # fmt: skip
+    retry = script.seen[1]
+    assert retry[-1].role == "user" and retry[-2].content == ECHO  # a correction, no prefill
+
+
+def test_the_profile_sets_corrections_and_the_correction_temperature() -> None:
+    seen = Seen()
+    profile = _profile(temperatures={"first": 0.1, "correction_floor": 0.9}, corrections=2)
+    write_patch(seen, author_messages("c"), FILES, base_commit="c", profile=profile)
+    assert [t for t, _, _ in seen.calls] == [0.1, 0.9]
+    with pytest.raises(PatchFailed):
+        write_patch(ScriptedChatModel(script=Replies(BAD)), author_messages("c"), FILES,
+                    base_commit="c", profile=_profile(corrections=0))  # fmt: skip
+    script = Replies(BAD, BAD, GOOD)
+    patch = write_patch(ScriptedChatModel(script=script), author_messages("c"), FILES,
+                        base_commit="c", profile=_profile(corrections=2))  # fmt: skip
+    assert "+    return a + b" in patch.diff and len(script.seen) == 3
+
+
+def test_strict_repairs_keep_a_broken_test_edit_and_forgotten_imports_as_they_are() -> None:
+    files = {**FILES, "tests/test_ops.py": "def test_add():\n    assert True\n"}
+    broken = GOOD + "tests/test_ops.py\n<<<<<<< SEARCH\nnot there\n=======\nx\n>>>>>>> REPLACE\n"
+    assert write_patch(ScriptedChatModel(script=Replies(broken)), author_messages("c"), files,
+                       base_commit="c").files == ("calc/ops.py",)  # fmt: skip
+    strict = _profile(repairs={"drop_broken_test_edits": False, "add_missing_imports": False})
+    with pytest.raises(PatchFailed, match="not in the file"):
+        write_patch(ScriptedChatModel(script=Replies(broken, broken)), author_messages("c"),
+                    files, base_commit="c", profile=strict)  # fmt: skip
+    uses = "m.py\n```python\ndef f(xs):\n    return list(itertools.islice(xs, 2))\n```\n"
+    patch = write_patch(ScriptedChatModel(script=Replies(uses)), author_messages("c"),
+                        {"m.py": "def f(xs):\n    return xs\n"}, base_commit="c", profile=strict)  # fmt: skip
+    assert "import itertools" not in patch.diff
+
+
+def test_the_profile_names_the_edit_format_template_the_model_reads() -> None:
+    from fleet.prompts import render
+
+    script = Replies(GOOD)
+    bare = [ChatMessage(role="user", content="fix add")]
+    write_patch(ScriptedChatModel(script=script), bare, FILES, base_commit="c",
+                profile=_profile(edit_format="loop.format"))  # fmt: skip
+    assert render("loop.format") in script.seen[0][0].content
+    assert EDIT_FORMAT not in script.seen[0][0].content
