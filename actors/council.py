@@ -17,12 +17,12 @@ import ray
 
 from actors.agent import agent_actor_name
 from actors.builder import NAMESPACE, ActorOptions, build, lookup
+from fleet.clock import SystemClock
 from fleet.contracts import Deliberation
 from fleet.council import Call, Council, DeliberationRequest, wire
 from fleet.council.engine import Evidencer
 from fleet.council.local import PhaseTimeout
 from fleet.errors import NotFound
-from fleet.fakes import SystemClock
 from fleet.ports import EventLog, Sandbox
 
 log = logging.getLogger(__name__)

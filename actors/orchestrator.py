@@ -16,8 +16,8 @@ from typing import Any
 
 from actors.builder import ActorOptions, build
 from actors.wiring import OrchestratorSettings, decision_graph, default_services, event_log
+from fleet.clock import SystemClock
 from fleet.contracts import Story
-from fleet.fakes import SystemClock
 from fleet.lifecycle import Lifecycle
 from fleet.orchestrator import commands
 from fleet.orchestrator.driver import StoryDriver

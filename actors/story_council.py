@@ -31,11 +31,11 @@ from actors.settings import OrchestratorSettings
 from actors.story_ports import LazyBaseline, RayQaTeam, StorySources
 from actors.supervised import supervised_evidence
 from fleet.adapters.workspace import WorkspaceRunner
+from fleet.clock import SystemClock
 from fleet.contracts import Deliberation, Story, Task
 from fleet.council.patching import developer_temperature
 from fleet.council.team import members_for
 from fleet.errors import ControlSignal, QuorumLost
-from fleet.fakes import SystemClock
 from fleet.orchestrator.view import StoryView, fold
 from fleet.pipeline import council as step
 from fleet.pipeline.ports import Sources

@@ -27,10 +27,11 @@ os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
 os.environ.setdefault("RAY_AUTH_MODE", "disabled")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from fleet.clock import SystemClock  # noqa: E402
 from fleet.config import load  # noqa: E402
 from fleet.council import Council, DeliberationRequest, Member, mix, plan  # noqa: E402
 from fleet.council.local import local_gather  # noqa: E402
-from fleet.fakes import InMemoryEventLog, ScriptedChatModel, SystemClock  # noqa: E402
+from fleet.testing.fakes import InMemoryEventLog, ScriptedChatModel  # noqa: E402
 
 LATENCY_MS = 50.0
 MEMBERS = ("developer-1", "developer-2", "qa-1", "devops-1", "architect-1")

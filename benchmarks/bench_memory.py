@@ -21,9 +21,9 @@ from fleet.adapters.falkordb_graph import FalkorDecisionGraph  # noqa: E402
 from fleet.adapters.redis_events import RedisEventLog  # noqa: E402
 from fleet.contracts import Alternative, Decision, FleetEvent  # noqa: E402
 from fleet.events import make_event  # noqa: E402
-from fleet.fakes import FakeClock  # noqa: E402
 from fleet.memory import Projector, build_report, report_markdown  # noqa: E402
-from fleet.memory.sample_timeline import sample_story  # noqa: E402
+from fleet.testing.fakes import FakeClock  # noqa: E402
+from fleet.testing.sample_timeline import sample_story  # noqa: E402
 
 N_APPEND, BATCH = 20_000, 500
 

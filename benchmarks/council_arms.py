@@ -160,7 +160,7 @@ def _council(
     deliberation, the evidence suite)."""
     from fleet.council import Council, DeliberationRequest
     from fleet.council.local import local_gather
-    from fleet.fakes import FakeClock, InMemoryEventLog
+    from fleet.testing.fakes import FakeClock, InMemoryEventLog
 
     ledger: dict[str, int] = defaultdict(int)
     team, first = _team(chat, ledger), {}

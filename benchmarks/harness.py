@@ -130,13 +130,14 @@ def fleet_build(
     from fleet.adapters.bwrap_sandbox import BwrapSandbox
     from fleet.adapters.git_repo import GitRepo
     from fleet.adapters.workspace import WorkspaceRunner
+    from fleet.clock import SystemClock
     from fleet.config import load
     from fleet.context import ContextBuilder, ContextEngine
     from fleet.events import make_event
-    from fleet.fakes import InMemoryEventLog, SystemClock
     from fleet.orchestrator.view import fold
     from fleet.policy import PolicyEngine
     from fleet.rigor import evaluate
+    from fleet.testing.fakes import InMemoryEventLog
 
     repo = repo or git_repo(task.files, root / "repo")
     story = task.story.model_copy(update={"repo": str(repo)})

@@ -28,11 +28,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from fleet.clock import SystemClock
 from fleet.config import ModelsConfig
 from fleet.contracts import ChatMessage, ChatResponse, FleetEvent, UsageRecord
 from fleet.errors import BudgetExceeded
 from fleet.events import make_event
-from fleet.fakes import SystemClock
 from fleet.ports import ChatModel, Clock, EventLog
 from fleet.routing import UNATTRIBUTED
 

@@ -10,10 +10,10 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from fleet.clock import SystemClock
 from fleet.contracts import ChatMessage, ChatResponse, FleetEvent
 from fleet.errors import ModelUnavailable
 from fleet.events import make_event
-from fleet.fakes import SystemClock
 from fleet.ports import ChatModel, Clock
 
 EventSink = Callable[[FleetEvent], Any]

@@ -24,10 +24,10 @@ import time
 from collections.abc import Mapping, Sequence
 
 from fleet.adapters.bwrap_sandbox import EXTERNAL_KILL
+from fleet.clock import SystemClock
 from fleet.contracts import TaskResult, TaskSpec
 from fleet.errors import FleetError, SandboxUnavailable
 from fleet.events import make_event
-from fleet.fakes import SystemClock
 from fleet.policy import PolicyDecision, PolicyEngine
 from fleet.ports import Clock, EventLog, Sandbox
 

@@ -35,7 +35,7 @@ IMPLEMENTATIONS: dict[str, dict[str, str]] = {
         "openai": "fleet.adapters.openai_chat:OpenAIChatModel",
         "llamacpp": "fleet.adapters.openai_chat:OpenAIChatModel",
         "vllm": "fleet.adapters.openai_chat:OpenAIChatModel",
-        "scripted": "fleet.fakes:ScriptedChatModel",
+        "scripted": "fleet.testing.fakes:ScriptedChatModel",
     },
 }
 

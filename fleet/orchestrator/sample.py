@@ -14,7 +14,6 @@ from collections.abc import Sequence
 from typing import Any
 
 from fleet.contracts import ChatMessage
-from fleet.fakes import instance_of
 
 SAMPLE_STORY: dict[str, Any] = {
     "title": "Add a divide operation to the calc package",
@@ -70,6 +69,8 @@ EDIT_DIVIDE = (
 def scripted_developer(messages: Sequence[ChatMessage], schema: dict[str, Any] | None) -> str:
     """A ScriptedChatModel script: the sample's change (as edit blocks) for change requests,
     schema-valid filler otherwise."""
+    from fleet.testing.fakes import instance_of  # the scripted backend only (fleet.testing)
+
     text = messages[-1].content if messages else ""
     if schema is None and "<<<<<<< SEARCH" in "\n".join(m.content for m in messages):
         return EDIT_DIVIDE  # a change request in the edit format: the sample's change

@@ -1,7 +1,8 @@
 """First-class fakes of the ports, for tests and benchmarks that isolate logic.
 
 They are injected, never patched in, and every port they stand for also has a
-test against the real component.
+test against the real component. ``ScriptedChatModel`` is also the ``scripted`` model backend
+(see :mod:`fleet.testing`).
 """
 
 from __future__ import annotations
@@ -18,14 +19,6 @@ from fleet.errors import ModelUnavailable, VersionConflict
 
 Mode = Literal["EXCELLENT", "POOR", "STUBBORN", "ERROR_PRONE", "SLOW"]
 Script = Callable[[Sequence[ChatMessage], dict[str, Any] | None], str]
-
-
-class SystemClock:
-    def now_ms(self) -> int:
-        return time.time_ns() // 1_000_000
-
-    def monotonic(self) -> float:
-        return time.monotonic()
 
 
 class FakeClock:

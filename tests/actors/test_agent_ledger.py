@@ -8,7 +8,7 @@ import pytest
 from fleet.contracts import ChatMessage, Story, UsageRecord
 from fleet.council import Brief
 from fleet.errors import BudgetExceeded
-from fleet.fakes import InMemoryEventLog, ScriptedChatModel
+from fleet.testing.fakes import InMemoryEventLog, ScriptedChatModel
 
 MSG = [ChatMessage(role="user", content="implement the change")]
 

@@ -18,9 +18,9 @@ from actors.agent import agent_actor_name, spawn_agent
 from actors.council import spawn_council
 from fleet.config import load
 from fleet.council import Council, DeliberationRequest, Member, checkpoint_key, mix
-from fleet.council.fakes import Voter
 from fleet.council.local import local_gather
-from fleet.fakes import FakeClock, InMemoryEventLog, ScriptedChatModel
+from fleet.testing.council import Voter
+from fleet.testing.fakes import FakeClock, InMemoryEventLog, ScriptedChatModel
 
 TEAM = ("developer-1", "qa-1", "architect-1")
 _n = itertools.count()

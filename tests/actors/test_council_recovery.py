@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from fleet.contracts import FleetEvent
-from fleet.fakes import InMemoryEventLog
 from fleet.orchestrator.view import fold
+from fleet.testing.fakes import InMemoryEventLog
 
 
 def _ev(n: int, type_: str, **data) -> FleetEvent:

@@ -7,10 +7,10 @@ import pytest
 from fleet.adapters.bwrap_sandbox import BwrapSandbox
 from fleet.config import load
 from fleet.council import Council, DeliberationRequest, Member
-from fleet.council.fakes import Voter
 from fleet.council.local import local_gather
 from fleet.errors import SandboxUnavailable
-from fleet.fakes import FakeClock, InMemoryEventLog, ScriptedChatModel
+from fleet.testing.council import Voter
+from fleet.testing.fakes import FakeClock, InMemoryEventLog, ScriptedChatModel
 
 ROLES = load("roles.yaml")
 
@@ -164,9 +164,9 @@ def _patch_council(
     from fleet.adapters.evidence import SandboxEvidence
     from fleet.adapters.git_repo import GitRepo
     from fleet.agents import write_patch
-    from fleet.council.fakes import Coder
     from fleet.council.patching import PatchTools
     from fleet.evidence import EvidenceSuite
+    from fleet.testing.council import Coder
 
     repo = _repo(tmp_path)
     tools = PatchTools(write_patch=write_patch, repo=GitRepo)

@@ -12,7 +12,7 @@ from fleet.council import Council, DeliberationRequest, Member
 from fleet.evidence.acceptance import build_suite
 from fleet.evidence.probes import conflicts, same_behaviour
 from fleet.evidence.suite import with_suite
-from fleet.fakes import FakeClock, InMemoryEventLog, ScriptedChatModel
+from fleet.testing.fakes import FakeClock, InMemoryEventLog, ScriptedChatModel
 from tests.integration.test_council_evidence import _edit, _patch, _repo
 
 ROLES = load("roles.yaml")
@@ -78,8 +78,8 @@ def test_evidence_runs_observe_each_candidate_on_the_probes(tmp_path):
 
 def test_a_council_does_not_settle_while_passing_candidates_disagree(tmp_path):
     from fleet.agents import write_patch
-    from fleet.council.fakes import Coder
     from fleet.council.patching import PatchTools
+    from fleet.testing.council import Coder
 
     repo = _repo(tmp_path)
     evidencer = SandboxEvidence(BwrapSandbox(), root=tmp_path / "ws", concurrency=2)

@@ -25,8 +25,8 @@ from cluster.graphserver import GraphServer, free_port
 from fleet.adapters.redis_events import RedisEventLog
 from fleet.errors import StorageUnavailable
 from fleet.events import make_event
-from fleet.fakes import FakeClock
 from fleet.orchestrator import commands
+from fleet.testing.fakes import FakeClock
 from tests.unit.test_orchestrator import GOOD, Council, drive, setup
 
 TMPFS_MB = 24

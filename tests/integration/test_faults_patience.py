@@ -18,7 +18,7 @@ from fault_tools import until
 
 from fleet.errors import StorageUnavailable
 from fleet.events import make_event
-from fleet.fakes import FakeClock
+from fleet.testing.fakes import FakeClock
 
 
 @pytest.fixture

@@ -14,8 +14,8 @@ from fleet.config import load
 from fleet.contracts import FleetEvent
 from fleet.errors import InvalidInput, NotFound, StorageUnavailable, VersionConflict
 from fleet.events import make_event
-from fleet.fakes import FakeClock
-from fleet.memory.sample_timeline import sample_story
+from fleet.testing.fakes import FakeClock
+from fleet.testing.sample_timeline import sample_story
 
 
 @pytest.fixture

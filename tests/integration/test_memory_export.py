@@ -10,8 +10,8 @@ from cluster.cli import main
 from fleet.adapters.redis_events import RedisEventLog
 from fleet.contracts import UsageRecord
 from fleet.events import make_event
-from fleet.fakes import FakeClock
-from fleet.memory.sample_timeline import sample_story
+from fleet.testing.fakes import FakeClock
+from fleet.testing.sample_timeline import sample_story
 
 
 def test_export_includes_archived_events_and_usage(redis_url, tmp_path, monkeypatch, capsys):

@@ -13,9 +13,9 @@ from fleet.adapters.redis_events import RedisEventLog
 from fleet.contracts import Decision
 from fleet.errors import NotFound, StorageUnavailable
 from fleet.events import make_event
-from fleet.fakes import FakeClock
 from fleet.memory import Projector, Report, build_report, rehydrate, report_markdown
-from fleet.memory.sample_timeline import sample_story
+from fleet.testing.fakes import FakeClock
+from fleet.testing.sample_timeline import sample_story
 
 
 @pytest.fixture

@@ -11,8 +11,8 @@ import pytest
 from cluster.graphserver import free_port
 from fleet.adapters.neo4j_graph import Neo4jDecisionGraph
 from fleet.errors import StorageUnavailable
-from fleet.fakes import FakeClock
-from fleet.memory.sample_timeline import sample_story
+from fleet.testing.fakes import FakeClock
+from fleet.testing.sample_timeline import sample_story
 
 
 def test_unreachable_neo4j_is_storage_unavailable_naming_the_url():

@@ -16,7 +16,7 @@ from fleet.adapters.strict_schema import drop_optional_nulls, to_strict
 from fleet.config import LlamaCppModel, ModelsConfig, load
 from fleet.contracts import ChatMessage
 from fleet.errors import ModelUnavailable
-from fleet.fakes import InMemoryEventLog
+from fleet.testing.fakes import InMemoryEventLog
 
 MSG = [ChatMessage(role="user", content="hi")]
 

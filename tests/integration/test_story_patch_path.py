@@ -20,8 +20,8 @@ from fleet.adapters.workspace import WorkspaceRunner
 from fleet.config import load
 from fleet.context import ContextBuilder, ContextEngine
 from fleet.contracts import ChatMessage, ContextPack, FleetEvent, Story, Task
-from fleet.fakes import InMemoryEventLog, ScriptedChatModel
 from fleet.policy import PolicyEngine
+from fleet.testing.fakes import InMemoryEventLog, ScriptedChatModel
 
 SAMPLE = Path(__file__).resolve().parents[1] / "fixtures" / "sample_repo"
 SECRET = "ghp_" + "Zx9Yw8Vu7Ts6Rq5Po4Nm3Lk2Jh1Gf0EdCbA"

@@ -20,8 +20,8 @@ from fleet.adapters.target_env import TargetEnvs
 from fleet.adapters.workspace import WorkspaceRunner
 from fleet.config import load
 from fleet.contracts import RunContext
-from fleet.fakes import InMemoryEventLog
 from fleet.policy import PolicyEngine
+from fleet.testing.fakes import InMemoryEventLog
 
 CTX = RunContext(story_id="s-env", task_id="t-1", role="developer", phase="build")
 PYPROJECT = """[build-system]

@@ -14,8 +14,8 @@ from fleet.adapters.sandbox_workspace import SandboxWorkspace
 from fleet.agents.loop import LOOP_FORMAT, run_loop
 from fleet.config import load
 from fleet.contracts import ChatMessage, RunContext
-from fleet.fakes import InMemoryEventLog, ScriptedChatModel
 from fleet.policy import PolicyEngine
+from fleet.testing.fakes import InMemoryEventLog, ScriptedChatModel
 
 SAMPLE = Path(__file__).resolve().parents[1] / "fixtures" / "sample_repo"
 FILES = {str(p.relative_to(SAMPLE)): p.read_text() for p in SAMPLE.rglob("*.py")}

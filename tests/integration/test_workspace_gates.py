@@ -16,8 +16,8 @@ from fleet.adapters.bwrap_sandbox import BwrapSandbox
 from fleet.adapters.workspace import WorkspaceRunner
 from fleet.config import load
 from fleet.contracts import RunContext
-from fleet.fakes import InMemoryEventLog
 from fleet.policy import PolicyEngine
+from fleet.testing.fakes import InMemoryEventLog
 
 SAMPLE = Path(__file__).resolve().parents[1] / "fixtures" / "sample_repo"
 CTX = RunContext(story_id="s-gates", task_id="t-1", role="developer", phase="build")

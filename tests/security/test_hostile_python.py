@@ -11,8 +11,8 @@ from fleet import pysource
 from fleet.agents import PatchFailed, author_messages, write_patch
 from fleet.agents.stubs import stubs
 from fleet.context.repomap import index
-from fleet.fakes import ScriptedChatModel
 from fleet.patches.imports import missing_imports
+from fleet.testing.fakes import ScriptedChatModel
 
 DEEP = "x = " + "-" * 5000 + "1\n"  # MemoryError / RecursionError in ast.parse
 DEEP_SIGNATURE = "def f(x=" + "-" * 600 + "1):\n    return x\n"  # parses; ast.unparse recurses

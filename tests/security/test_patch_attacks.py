@@ -11,7 +11,7 @@ import pytest
 from fleet.adapters.git_repo import GitRepo
 from fleet.agents import PatchFailed, author_messages, write_patch
 from fleet.contracts import Patch
-from fleet.fakes import ScriptedChatModel
+from fleet.testing.fakes import ScriptedChatModel
 
 FILES = {"app.py": "X = 1\n"}
 

@@ -14,8 +14,8 @@ from fleet.adapters.bwrap_sandbox import BwrapSandbox
 from fleet.adapters.workspace import WorkspaceRunner
 from fleet.config import load
 from fleet.contracts import RunContext, TaskSpec
-from fleet.fakes import InMemoryEventLog
 from fleet.policy import PolicyEngine
+from fleet.testing.fakes import InMemoryEventLog
 
 
 @pytest.fixture(scope="module")

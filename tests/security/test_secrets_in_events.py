@@ -23,9 +23,9 @@ from fleet.context.masking import redact_model
 from fleet.contracts import Proposal, RunContext, TaskSpec
 from fleet.errors import InvalidInput
 from fleet.events import make_event
-from fleet.fakes import FakeClock
 from fleet.memory import Projector
 from fleet.policy import PolicyEngine
+from fleet.testing.fakes import FakeClock
 
 # Built at run time so the test source itself holds no credential-shaped literal.
 AWS_KEY = "AKIA" + "Z7Q3V5X2M4N6P8R0"

@@ -16,9 +16,9 @@ from fleet.adapters.model_registry import build_chat_model, chat_model_for_role
 from fleet.config import ModelsConfig, SpeculativeDecoding, load
 from fleet.contracts import ChatMessage
 from fleet.errors import BudgetExceeded, InvalidModelOutput
-from fleet.fakes import InMemoryEventLog
 from fleet.ledger import UsageLedger
 from fleet.structured import structured
+from fleet.testing.fakes import InMemoryEventLog
 
 APP, PREFIX = "llm-test", "/llm-test"
 

@@ -18,8 +18,8 @@ from fleet.adapters.gguf_tokenizer import GGUFTokenizer
 from fleet.adapters.model_registry import build_chat_model, chat_model_for_role
 from fleet.config import LlamaCppModel, ModelsConfig, SpeculativeDecoding, load
 from fleet.contracts import ChatMessage
-from fleet.fakes import InMemoryEventLog
 from fleet.structured import json_schema, structured
+from fleet.testing.fakes import InMemoryEventLog
 
 APP, PREFIX, MODEL = "llm-qwen-test", "/llm-qwen-test", "local-qwen-coder"
 

@@ -7,7 +7,7 @@ import json
 from cluster.cli.gateway_client import LINES, describe
 from fleet.contracts import GateResult, Story, WorkspaceReport
 from fleet.events import TYPES, make_event
-from fleet.fakes import FakeClock
+from fleet.testing.fakes import FakeClock
 
 
 def _wire(event) -> dict:

@@ -10,7 +10,7 @@ from fleet.context import ContextEngine, MemoryScratch, StoryDigest
 from fleet.context.compress import measure, raw_history
 from fleet.context.synthetic import synthetic_story
 from fleet.contracts import Decision, FleetEvent
-from fleet.fakes import InMemoryEventLog, ScriptedChatModel
+from fleet.testing.fakes import InMemoryEventLog, ScriptedChatModel
 
 
 def _digest(events) -> StoryDigest:

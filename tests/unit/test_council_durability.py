@@ -13,10 +13,10 @@ from test_council_protocol import TEAM, request, team
 
 from fleet.council import Council, checkpoint_key
 from fleet.council.consistency import missing_events
-from fleet.council.fakes import Voter
 from fleet.council.local import local_gather
 from fleet.errors import StorageUnavailable
-from fleet.fakes import FakeClock, InMemoryEventLog
+from fleet.testing.council import Voter
+from fleet.testing.fakes import FakeClock, InMemoryEventLog
 
 
 class OutageLog(InMemoryEventLog):

@@ -11,8 +11,8 @@ from fleet.config import load
 from fleet.contracts import Evidence, Patch, Proposal, Story, Task
 from fleet.council import Brief, Member
 from fleet.council.patching import PatchTools, developer_temperature, style
-from fleet.fakes import ScriptedChatModel
 from fleet.orchestrator.implement import instruction
+from fleet.testing.fakes import ScriptedChatModel
 
 ROLES = load("roles.yaml")
 STUB = 'def twice(x):\n    """Return x doubled."""\n'

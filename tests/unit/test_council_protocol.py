@@ -9,10 +9,10 @@ import pytest
 from fleet.config import load
 from fleet.contracts import ContextPack, ContextSection
 from fleet.council import Council, DeliberationRequest, Member, checkpoint_key, plan
-from fleet.council.fakes import Broken, Voter
 from fleet.council.local import local_gather
 from fleet.errors import ModelUnavailable, QuorumLost, UserError
-from fleet.fakes import FakeClock, InMemoryEventLog, ScriptedChatModel
+from fleet.testing.council import Broken, Voter
+from fleet.testing.fakes import FakeClock, InMemoryEventLog, ScriptedChatModel
 
 ROLES = load("roles.yaml")
 TEAM = ("developer-1", "qa-1", "architect-1")

@@ -16,9 +16,9 @@ from fleet.contracts import (
 )
 from fleet.contracts import TestOutcome as Outcome
 from fleet.events import make_event
-from fleet.fakes import FakeClock
 from fleet.memory import Report, report_markdown
 from fleet.memory.council_report import attempt_of, councils
+from fleet.testing.fakes import FakeClock
 
 DID = "s.p1-t1.a0"
 T1, T2 = "tests/test_p1_t1_acceptance.py::test_divide_1", "tests/test_p1_t1_qa_1.py::test_x"

@@ -9,7 +9,7 @@ import pytest
 from fleet import events as ev
 from fleet.contracts import FleetEvent, Story
 from fleet.errors import InvalidInput
-from fleet.fakes import FakeClock
+from fleet.testing.fakes import FakeClock
 
 
 def test_every_type_has_exactly_one_model():

@@ -11,7 +11,7 @@ from fleet.config import load
 from fleet.contracts import Evidence, Patch, Proposal
 from fleet.council import Brief, Member
 from fleet.council.patching import PatchTools, developer_temperature
-from fleet.fakes import ScriptedChatModel
+from fleet.testing.fakes import ScriptedChatModel
 
 TESTS = (
     '''import unittest

@@ -11,8 +11,8 @@ from fleet.council import Council, DeliberationRequest, Member, checkpoint_key
 from fleet.council.local import local_gather
 from fleet.errors import BudgetExceeded
 from fleet.events import make_event
-from fleet.fakes import FakeClock, InMemoryEventLog, ScriptedChatModel
 from fleet.ledger import LedgeredChatModel, UsageLedger
+from fleet.testing.fakes import FakeClock, InMemoryEventLog, ScriptedChatModel
 
 ROLES = load("roles.yaml")
 TEAM = ("developer-1", "qa-1", "architect-1")

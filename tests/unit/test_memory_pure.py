@@ -8,7 +8,6 @@ from fleet.adapters.cypher import SUPERSEDE_OLDER, UPSERT_EDGES, compile_ops
 from fleet.contracts import Decision, FleetEvent
 from fleet.errors import NotFound
 from fleet.events import TYPES, make_event
-from fleet.fakes import FakeClock
 from fleet.memory import Report, report_markdown, story_status
 from fleet.memory.graph_ops import (
     LABELS,
@@ -21,7 +20,8 @@ from fleet.memory.graph_ops import (
     ops_for_all,
 )
 from fleet.memory.graph_read import group_decisions, topo_order
-from fleet.memory.sample_timeline import sample_story
+from fleet.testing.fakes import FakeClock
+from fleet.testing.sample_timeline import sample_story
 
 
 def test_every_op_uses_the_fixed_vocabulary_and_graph_safe_values():

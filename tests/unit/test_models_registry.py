@@ -12,10 +12,10 @@ from fleet.adapters.openai_chat import OpenAIChatModel
 from fleet.config import ModelsConfig, VllmModel, load
 from fleet.contracts import ChatMessage
 from fleet.errors import ConfigError, InvalidModelOutput, UnknownName
-from fleet.fakes import InMemoryEventLog, ScriptedChatModel
 from fleet.ledger import LedgeredChatModel, UsageLedger
 from fleet.routing import RoutedChatModel
 from fleet.structured import structured
+from fleet.testing.fakes import InMemoryEventLog, ScriptedChatModel
 from serve_apps.llm.vllm import llm_config_dict
 from serve_apps.llm.weights import locate_gguf
 

@@ -7,9 +7,9 @@ import pytest
 from fleet.config import ModelsConfig
 from fleet.contracts import ChatMessage, UsageRecord
 from fleet.errors import BudgetExceeded, InvalidModelOutput, ModelUnavailable
-from fleet.fakes import FakeClock, InMemoryEventLog, ScriptedChatModel
 from fleet.ledger import LedgeredChatModel, UsageLedger
 from fleet.routing import RoutedChatModel
+from fleet.testing.fakes import FakeClock, InMemoryEventLog, ScriptedChatModel
 
 MSG = [ChatMessage(role="user", content="plan the change to the parser module please")]
 

@@ -9,13 +9,13 @@ from fleet.config import load
 from fleet.contracts import Deliberation, Proposal, Story, WorkspaceReport
 from fleet.criteria import topo_order
 from fleet.errors import BudgetExceeded, InvalidTransition
-from fleet.fakes import FakeClock, InMemoryEventLog
 from fleet.lifecycle import Lifecycle
 from fleet.orchestrator import commands, decide
 from fleet.orchestrator.driver import StoryDriver
 from fleet.orchestrator.planning import plan_from_criteria
 from fleet.orchestrator.services import Services, summary_docs
 from fleet.rigor import evaluate
+from fleet.testing.fakes import FakeClock, InMemoryEventLog
 
 RIGOR = load("rigor.yaml")
 GOOD = Story(

@@ -11,11 +11,11 @@ from test_orchestrator import GOOD, Council, approve_until_done, drive, setup
 
 from fleet import outage as outage_mod
 from fleet.errors import QuorumLost, StorageUnavailable
-from fleet.fakes import InMemoryEventLog
 from fleet.memory.projector import Projector
 from fleet.orchestrator import commands
 from fleet.orchestrator import driver as driver_mod
 from fleet.outage import Outage, storage_cause, wait_for_storage
+from fleet.testing.fakes import InMemoryEventLog
 
 DOWN = StorageUnavailable(what="Redis at redis://127.0.0.1:1/0", reason="Connection refused")
 

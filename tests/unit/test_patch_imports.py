@@ -11,8 +11,8 @@ import pytest
 
 from fleet.agents import PatchFailed, author_messages, write_patch
 from fleet.contracts import ChatMessage
-from fleet.fakes import ScriptedChatModel
 from fleet.patches.imports import add_missing_imports, missing_imports
+from fleet.testing.fakes import ScriptedChatModel
 
 RECIPES = '''"""Recipes."""
 from itertools import islice

@@ -13,7 +13,6 @@ from fleet.adapters.git_repo import GitRepo
 from fleet.coach import score_story
 from fleet.config import load
 from fleet.contracts import Deliberation, Patch, Proposal, Story, Task, WorkspaceReport
-from fleet.fakes import FakeClock, InMemoryEventLog
 from fleet.lifecycle import Lifecycle
 from fleet.orchestrator import commands
 from fleet.orchestrator.driver import StoryDriver
@@ -24,6 +23,7 @@ from fleet.patches import make_patch
 from fleet.pipeline import apply as step
 from fleet.pipeline.ports import Checked, Checkout
 from fleet.rigor import evaluate
+from fleet.testing.fakes import FakeClock, InMemoryEventLog
 
 RIGOR = load("rigor.yaml")
 PASSING = WorkspaceReport(build_ok=True, unit_passed=5, coverage=90.0)

@@ -29,7 +29,7 @@ from fleet.contracts import ChatMessage, Critique, Evidence, Patch, Proposal
 from fleet.council import Brief, Member, examples, patching
 from fleet.council.patching import PatchTools
 from fleet.errors import FleetError
-from fleet.fakes import ScriptedChatModel
+from fleet.testing.fakes import ScriptedChatModel
 
 STUB = 'def twice(x):\n    """Return x doubled."""\n'
 TEST = "import calc\n\n\ndef test_twice_1():\n    assert calc.twice(3) == 6\n"

@@ -12,13 +12,13 @@ import pytest
 from fleet.config import load
 from fleet.contracts import Story
 from fleet.council import Council, Member
-from fleet.council.fakes import Voter
 from fleet.council.local import local_gather
 from fleet.council.plans import PlanDraft, plan_schema, tasks_of
-from fleet.fakes import FakeClock, InMemoryEventLog, ScriptedChatModel
 from fleet.orchestrator.planning import plan_from_criteria
 from fleet.orchestrator.sample import scripted_architect
 from fleet.orchestrator.team_planning import TeamPlan
+from fleet.testing.council import Voter
+from fleet.testing.fakes import FakeClock, InMemoryEventLog, ScriptedChatModel
 
 ROLES = load("roles.yaml")
 STORY = Story(
