@@ -13,7 +13,7 @@ import statistics
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, computed_field
 
 from fleet import events
 from fleet.contracts import FleetEvent
@@ -48,6 +48,9 @@ class Step(_Model):
 class Progress(_Model):
     """What ``fold`` makes of a story's events (the JSON of ``GET /stories/{id}/progress``)."""
 
+    # the computed fields (tokens_left, time_left_s) come back when a client reads the JSON
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
     story_id: str
     state: str
     outcome: str | None = None
@@ -66,10 +69,12 @@ class Progress(_Model):
     )
     estimate_note: str = Field("no estimate yet", description="how the estimate was made")
 
+    @computed_field  # type: ignore[prop-decorator]
     @property
     def tokens_left(self) -> int | None:
         return None if self.tokens_limit is None else max(0, self.tokens_limit - self.tokens_spent)
 
+    @computed_field  # type: ignore[prop-decorator]
     @property
     def time_left_s(self) -> float | None:
         if self.time_limit_s is None:

@@ -27,7 +27,7 @@ from typing import Any
 
 import httpx
 
-from cluster.cli.progress import LINES, describe
+from cluster.cli.progress import LINES, Tracker, describe
 from fleet.errors import FleetError
 
 __all__ = ["LINES", "Client", "GatewayError", "describe", "exit_code", "follow"]
@@ -35,6 +35,7 @@ __all__ = ["LINES", "Client", "GatewayError", "describe", "exit_code", "follow"]
 EXIT_DONE, EXIT_PARKED, EXIT_BLOCKED, EXIT_FAILED, EXIT_TIMEOUT = 0, 3, 4, 5, 6
 PO_GATES = ("scope", "design", "acceptance")
 FINAL_READ_S = 10.0  # the one read of the story's state after the deadline
+PROGRESS_READ_S = 5.0  # a status line is not worth waiting long for (the events tell the rest)
 
 
 class GatewayError(FleetError):
@@ -277,10 +278,13 @@ def follow(
     def call(method: str, path: str, **kw: Any) -> Any:
         return call_through_outages(client, method, path, deadline=deadline, waits=waits, **kw)
 
+    tracker = Tracker(
+        lambda: client.call("GET", f"/stories/{story_id}/progress", timeout=PROGRESS_READ_S),
+        time_left=lambda: max(0.0, deadline - time.monotonic()),
+    )
     try:
         for _, event in client.events(story_id, deadline=deadline, waits=waits):
-            line = describe(event)
-            if line:
+            for line in tracker.lines(event):
                 say(line)
             if event["type"] == "story.parked":
                 gate = event["data"].get("gate")

@@ -1,8 +1,10 @@
-"""The readable progress line `fleet run` prints for each event of a followed story."""
+"""The readable progress lines `fleet run` prints for a followed story: one per event, and a
+status line (time per step, budget spent and left, estimate) at each step boundary."""
 
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -10,7 +12,9 @@ from pydantic import ValidationError
 
 from fleet import events
 from fleet.contracts import FleetEvent
-from fleet.errors import InvalidInput
+from fleet.errors import FleetError, InvalidInput
+from fleet.progress import Progress, fold
+from fleet.progress_text import status_line
 
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")  # Ray colours its error texts for a terminal
 RAISED = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Unavailable|Lost|Exceeded|Died)\b.*:")
@@ -25,6 +29,12 @@ def plain(text: str, limit: int = 200) -> str:
         raised = [ln for ln in lines if RAISED.match(ln)]
         lines = raised[-1:] or lines[:1]
     return " ".join(" ".join(lines).split())[:limit]
+
+
+def _rounds(n: int) -> str:
+    """Rounds counted one way everywhere: revision rounds after the first proposals (the
+    council's ``rounds``), so "up to 1 revision round" and "after 0 revision rounds" agree."""
+    return f"{n} revision round{'' if n == 1 else 's'}"
 
 
 def _scored(e: events.StoryScored) -> str:
@@ -50,7 +60,8 @@ LINES: dict[str, Callable[[Any], str]] = {
     "story.approved": lambda e: f"  PO {'approved' if e.approved else 'REJECTED'} {e.gate}",
     "task.planned": lambda e: f"  task {e.payload.id} ({e.payload.role}): {e.payload.description}",
     "deliberation.started": lambda e: (
-        f"  council {e.deliberation_id}: {len(e.members)} members, {e.rounds} rounds"
+        f"  council {e.deliberation_id}: {len(e.members)} members, "
+        f"up to {_rounds(e.rounds)} after the first proposals"
     ),
     "council.proposal": lambda e: (
         f"    round {e.payload.round}: {e.payload.author} proposes: {e.payload.content[:80]}"
@@ -59,7 +70,7 @@ LINES: dict[str, Callable[[Any], str]] = {
         f"    vote by {e.payload.voter}: {' > '.join(e.payload.ranking[:3])}"
     ),
     "council.result": lambda e: (
-        f"  council winner: {e.payload.winner} after {e.payload.rounds} rounds, "
+        f"  council winner: {e.payload.winner} after {_rounds(e.payload.rounds)}, "
         f"{len(e.payload.ballots)} votes"
     ),
     "council.quorum_lost": lambda e: (
@@ -93,3 +104,43 @@ def describe(event: dict[str, Any]) -> str | None:
     except (ValidationError, InvalidInput):
         return None  # a frame this version cannot read: no line rather than a crash
     return line(typed) if typed is not None else None
+
+
+# a step boundary or a council's decision: worth a status line (time, budget, estimate)
+STATUS_AFTER = ("story.transition", "story.parked", "council.result", "story.done")
+
+
+class Tracker:
+    """What ``fleet run`` prints per event: its line, and at a step boundary a status line
+    (the step's time, the budget spent and left, the estimate) from the gateway's
+    ``GET /stories/{id}/progress``; when the gateway cannot say, from the events seen here
+    (no budget, no estimate). A failing evidence run adds a "now:" line (who revises, why)."""
+
+    def __init__(
+        self, fetch: Callable[[], dict[str, Any]], *, time_left: Callable[[], float | None]
+    ) -> None:
+        self._fetch, self._time_left = fetch, time_left
+        self._seen: list[FleetEvent] = []
+
+    def lines(self, event: dict[str, Any]) -> list[str]:
+        out = [line] if (line := describe(event)) else []
+        try:
+            self._seen.append(FleetEvent.model_validate(event))
+        except ValidationError:
+            return out
+        kind = event.get("type")
+        if kind == "council.evidence" and not (event.get("payload") or {}).get("passed", True):
+            out.append(f"    now: {self._progress().now}")
+        elif kind in STATUS_AFTER:
+            out.append(status_line(self._progress()))
+        return out
+
+    def _progress(self) -> Progress:
+        try:
+            p = Progress.model_validate(self._fetch())
+        except (FleetError, OSError, ValueError):  # an older gateway, or away: the events tell
+            p = fold(self._seen, now_ms=int(time.time() * 1000))
+        left = self._time_left()
+        # the caller's time budget (--timeout) counts from now: as a limit on the story's clock
+        limit = None if left is None else p.elapsed_s + left
+        return p.model_copy(update={"time_limit_s": limit})

@@ -165,7 +165,10 @@ def context_packs(log: Any, story_id: str) -> list[PackOut]:
 
 def install_po_api(app: FastAPI, service: Callable[[], Any]) -> None:
     """Add the UI's read-only routes to ``app`` (after ``create_app`` set ``app.state.need``)."""
+    from serve_apps.gateway.progress_api import install_progress_api
+
     viewer = app.state.need("viewer")
+    install_progress_api(app, service)
 
     @app.get("/me", response_model=Me, tags=["ui"])
     def me(principal: Any = viewer) -> Me:

@@ -1,0 +1,113 @@
+"""``fleet run``'s status lines: at each step boundary the step's time, the budget spent and
+left and the estimate (from the gateway, else from the events seen); who revises and why
+after failing evidence; rounds counted one way in every line."""
+
+from __future__ import annotations
+
+import json
+
+from cluster.cli.progress import Tracker, describe
+from fleet.contracts import Deliberation, Evidence, Proposal, Story
+from fleet.events import make_event
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.t = 1_700_000_000_000
+
+    def at(self, seconds: float) -> Clock:
+        self.t = 1_700_000_000_000 + int(seconds * 1000)
+        return self
+
+    def now_ms(self) -> int:
+        return self.t
+
+    def monotonic(self) -> float:
+        return self.t / 1000
+
+
+def _wire(event) -> dict:
+    return json.loads(event.model_dump_json())
+
+
+def _away() -> dict:
+    raise OSError("gateway away")
+
+
+def _story_start(c: Clock) -> list[dict]:
+    return [
+        _wire(make_event("s1", "story.created", clock=c.at(0), payload=Story(id="s1", title="T"))),
+        _wire(
+            make_event(
+                "s1",
+                "story.transition",
+                clock=c.at(1),
+                data={"from": "BACKLOG", "to": "DRAFT", "name": "intake"},
+            )
+        ),
+    ]
+
+
+def test_a_step_boundary_prints_a_status_line_from_the_events_when_the_gateway_cannot_say():
+    t = Tracker(_away, time_left=lambda: 600.0)
+    c = Clock()
+    created, moved = _story_start(c)
+    assert t.lines(created) == ["story s1 created: T"]
+    lines = t.lines(moved)
+    assert lines[0] == "==> BACKLOG -> DRAFT (intake)"
+    assert lines[1].startswith("  [DRAFT ") and "tokens 0 ·" in lines[1]
+    assert "(10 min 00 s left)" in lines[1] and "no estimate yet" in lines[1]
+
+
+def test_the_gateways_progress_is_used_with_the_callers_time_budget():
+    answer = {
+        "story_id": "s1",
+        "state": "BUILD",
+        "now": "x",
+        "elapsed_s": 100.0,
+        "steps": [{"state": "BUILD", "started_ms": 0, "ended_ms": None, "work_s": 40.0}],
+        "tokens_spent": 5000,
+        "tokens_limit": 2_000_000,
+        "estimate_s": 90.0,
+        "estimate_note": "median step durations of earlier stories (≥2 per step)",
+        "tokens_left": 1_995_000,  # computed fields the gateway adds are read back too
+        "time_left_s": None,
+    }
+    t = Tracker(lambda: answer, time_left=lambda: 200.0)
+    c = Clock()
+    created, moved = _story_start(c)
+    t.lines(created)
+    line = t.lines(moved)[1]
+    assert line == (
+        "  [BUILD 40 s · tokens 5,000 of 2,000,000 (1,995,000 left) · time 1 min 40 s of "
+        "5 min 00 s (3 min 20 s left) · about 1 min 30 s left (from median step durations of "
+        "earlier stories (≥2 per step))]"
+    )
+
+
+def test_failing_evidence_says_who_revises_after_how_many_failures_and_which_round():
+    t = Tracker(_away, time_left=lambda: None)
+    c = Clock()
+    for ev in _story_start(c):
+        t.lines(ev)
+    did = "s1.T1.a0"
+    started = make_event(
+        "s1",
+        "deliberation.started",
+        clock=c.at(5),
+        data={"deliberation_id": did, "task_id": "T1", "members": ["developer-2"], "rounds": 1},
+    )
+    assert t.lines(_wire(started)) == [
+        f"  council {did}: 1 members, up to 1 revision round after the first proposals"
+    ]
+    prop = Proposal(id="p1", deliberation_id=did, author="developer-2", role="dev", content="c")
+    t.lines(_wire(make_event("s1", "council.proposal", clock=c.at(6), payload=prop)))
+    failed = Evidence(proposal_id="p1", passed=False, tests_passed=1, tests_failed=3)
+    lines = t.lines(_wire(make_event("s1", "council.evidence", clock=c.at(7), payload=failed)))
+    assert lines == ["    now: developer-2 revising after 3 failing tests, round 1 of 1"]
+
+
+def test_a_council_that_settled_early_says_0_revision_rounds():
+    d = Deliberation(id="d1", story_id="s1", rounds=0, winner="p1")
+    line = describe(_wire(make_event("s1", "council.result", clock=Clock(), payload=d)))
+    assert line == "  council winner: p1 after 0 revision rounds, 0 votes"
