@@ -30,6 +30,8 @@ def budget_text(p: Progress) -> str:
 
 
 def estimate_text(p: Progress) -> str:
+    if p.outcome:
+        return f"nothing left: the story ended ({p.outcome})"
     if p.estimate_s is None:
         return p.estimate_note
     return f"about {duration(p.estimate_s)} left (from {p.estimate_note})"
@@ -47,7 +49,7 @@ def markdown(p: Progress) -> list[str]:
     out = [
         "## Progress",
         "",
-        f"Now: {p.now}",
+        f"{'Last' if p.outcome else 'Now'}: {p.now}",
         "",
         f"Budget: {budget_text(p)}"
         + (f"; cost {p.cost_spent:.4f} of {p.cost_limit:g}" if p.cost_limit is not None else ""),

@@ -46,6 +46,11 @@ class Report(Contract):
         None, description="where the finished change is (story.delivered, without the diff)"
     )
     projected: bool = True
+    progress: dict[str, Any] | None = Field(
+        None,
+        description="fleet.progress at the story's last event: per step its working time, "
+        "what was happening, the budget spent and left",
+    )
 
 
 def delivery_of(rows: Any) -> dict[str, Any] | None:
@@ -85,6 +90,7 @@ def build_report(event_log: Any, graph: Any, story_id: str) -> Report:
         StorageUnavailable: Redis or the graph cannot be reached.
     """
     rows = event_log.read(story_id)
+    progress = _progress(rows)
     timeline = tuple(
         TimelineItem(entry=e, at_ms=ev.at_ms, type=ev.type, actor=ev.actor, summary=summarize(ev))
         for e, ev in rows
@@ -104,6 +110,7 @@ def build_report(event_log: Any, graph: Any, story_id: str) -> Report:
             councils=tuple(councils(rows)),
             delivery=delivery_of(rows),
             projected=False,
+            progress=progress,
         )
     by_id = {t["id"]: t for t in sub["tasks"]}
     plan = tuple(by_id[tid] for tid in topo_order(sub["tasks"]))
@@ -118,7 +125,18 @@ def build_report(event_log: Any, graph: Any, story_id: str) -> Report:
         approvals=tuple(sub["approvals"]),
         councils=tuple(councils(rows)),
         delivery=delivery_of(rows),
+        progress=progress,
     )
+
+
+def _progress(rows: Any) -> dict[str, Any] | None:
+    """The story's progress as of its last event (so the report stays deterministic)."""
+    from fleet.progress import fold, story_budget
+
+    if not rows:
+        return None
+    p = fold([ev for _, ev in rows], now_ms=rows[-1][1].at_ms, budget=story_budget())
+    return p.model_dump(mode="json")
 
 
 def _when(ms: Any) -> str:
@@ -172,6 +190,11 @@ def report_markdown(report: Report) -> str:
     if s.get("description"):
         out += [s["description"], ""]
     out += _delivery(report.delivery)
+    if report.progress:
+        from fleet.progress import Progress
+        from fleet.progress_text import markdown
+
+        out += markdown(Progress.model_validate(report.progress))
     if not report.projected:
         out += [
             "> The decision graph has not projected this story yet; only the timeline is shown.",

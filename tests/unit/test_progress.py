@@ -175,3 +175,28 @@ def test_rendered_line_and_report_section():
     md = "\n".join(markdown(p))
     assert "| BUILD (now) | 30 s | 0 s |" in md and "| DRAFT | 5 s | 5 s |" in md
     assert duration(None) == "?" and duration(3725) == "1 h 02 min"
+
+
+class _Log:
+    def __init__(self, evs: list) -> None:
+        self.rows = [(f"{i}-0", e) for i, e in enumerate(evs, 1)]
+
+    def read(self, story_id: str, **_: object) -> list:
+        return self.rows
+
+
+class _NoGraph:
+    def story_graph(self, story_id: str) -> dict:
+        from fleet.errors import NotFound
+
+        raise NotFound(what="story", id=story_id)
+
+
+def test_the_report_has_a_progress_section_as_of_the_last_event():
+    from fleet.memory.report import build_report, report_markdown
+
+    report = build_report(_Log(_timeline()), _NoGraph(), "s1")
+    assert report.progress is not None and report.progress["elapsed_s"] == 115.0
+    md = report_markdown(report)
+    assert "## Progress" in md and "| BUILD | 1 min 00 s | 0 s |" in md
+    assert "nothing left: the story ended (done)" in md
