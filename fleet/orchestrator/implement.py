@@ -15,13 +15,15 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 from fleet import pysource
-from fleet.agents import PatchFailed, author_messages, write_change
-from fleet.agents.loop import LoopWorkspace, run_loop
+from fleet.agents import PatchFailed, PatchRequest, SamplingOptions, author_messages, write_change
+from fleet.agents.loop import LoopLimits, LoopWorkspace, run_loop
 from fleet.agents.request import asked_for as named_stubs
 from fleet.agents.request import change_request
 from fleet.agents.stubs import Stub
+from fleet.config.models import DEFAULT_PROFILE, ModelProfile
 from fleet.contracts import ContextPack, Patch, Proposal, Story, Task
 from fleet.criteria import Example, acceptance_tests, examples, task_criteria
 from fleet.patches import make_patch
@@ -91,33 +93,36 @@ def acceptance_files(
     return out
 
 
-def implement(
-    chat: ChatModel,
-    context: ContextPack | str,
-    story: Story,
-    task: Task,
-    winner: Proposal | None,
-    files: Mapping[str, str],
-    findings: Sequence[str],
-    *,
-    base_commit: str,
-    check: PatchChecker | None = None,
-    seed: int = 0,
-    max_tokens: int = 1024,
-) -> Patch:
-    """The change for ``task`` as a Patch on ``base_commit`` (``files``: the repository there).
+@dataclass(frozen=True)
+class ChangeJob:
+    """What the developer's change is for: ``task`` of ``story``, the council's ``winner``, the
+    repository (``files``) at ``base_commit``, the last attempt's ``findings``, the ``context``
+    the model reads, the patch ``check`` and the ``attempt`` number (0 first: the model decodes
+    greedily on it, later attempts sample, as the model's profile says)."""
 
-    ``seed`` is the attempt number: the first attempt decodes greedily, later ones sample.
+    story: Story
+    task: Task
+    winner: Proposal | None
+    files: Mapping[str, str]
+    findings: Sequence[str]
+    base_commit: str
+    context: ContextPack | str = ""
+    check: PatchChecker | None = None
+    attempt: int = 0
+
+
+def implement(chat: ChatModel, job: ChangeJob, profile: ModelProfile | None = None) -> Patch:
+    """The change for ``job.task`` as a Patch on ``job.base_commit``: the council's winning patch
+    when it applies there, else the model's (``author``; ``profile``: its quirks).
 
     Raises:
-        PatchFailed: the model's edits never applied (after one correction).
+        PatchFailed: the model's edits never applied (after the profile's corrections).
         ModelUnavailable / BudgetExceeded: from the model.
     """
-    chosen = reusable(winner, base_commit=base_commit, check=check)
+    chosen = reusable(job.winner, base_commit=job.base_commit, check=job.check)
     if chosen is not None:
         return chosen
-    return author(chat, context, story, task, winner, files, findings, base_commit=base_commit,
-                  check=check, seed=seed, max_tokens=max_tokens)  # fmt: skip
+    return author(chat, job, profile)
 
 
 def reusable(
@@ -136,34 +141,35 @@ def reusable(
     return None
 
 
-def author(
-    chat: ChatModel,
-    context: ContextPack | str,
-    story: Story,
-    task: Task,
-    winner: Proposal | None,
-    files: Mapping[str, str],
-    findings: Sequence[str],
-    *,
-    base_commit: str,
-    check: PatchChecker | None = None,
-    seed: int = 0,
-    max_tokens: int = 1024,
-) -> Patch:
-    """The model writes the change for ``task`` from ``context`` (see :func:`implement`)."""
+def temperature(profile: ModelProfile, attempt: int, *, continues: bool) -> float:
+    """An attempt's temperature: the first decodes as the profile says (greedily by default); a
+    retry that continues a body-less function with the findings (``continues``) is a different
+    request already, near-greedy; any other retry is sampled."""
+    t = profile.temperatures
+    return t.first if attempt == 0 else t.retry_continuation if continues else t.retry
+
+
+def author(chat: ChatModel, job: ChangeJob, profile: ModelProfile | None = None) -> Patch:
+    """The model writes the change for ``job.task`` from ``job.context`` (see :func:`implement`)."""
+    profile = profile or DEFAULT_PROFILE
+    story, task, files, findings = job.story, job.task, job.files, job.findings
     messages = author_messages(
-        context,
-        instruction=instruction(story, task, winner, findings, files),
+        job.context,
+        instruction=instruction(story, task, job.winner, findings, files),
         system=render("request.author"),
+        edit_format=profile.edit_format,
     )
     focus = asked_for(story, task, files)
     # A retry of a task that asks for body-less functions is a continuation of the first one
-    # with the findings (a different request, near-greedy); any other retry is sampled.
-    patch, new = write_change(
-        chat, messages, files, base_commit=base_commit, check=check,
-        temperature=0.0 if seed == 0 else 0.2 if focus and findings else 0.7,
-        seed=seed or None, max_tokens=max_tokens, focus=focus, notes=findings if seed else (),
-    )  # fmt: skip
+    # with the findings; any other retry is sampled.
+    ask = PatchRequest(messages, files, job.base_commit, check=job.check, focus=focus,
+                       notes=findings if job.attempt else ())  # fmt: skip
+    sampling = SamplingOptions(
+        temperature=temperature(profile, job.attempt, continues=bool(focus and findings)),
+        seed=job.attempt or None,
+        retries=profile.corrections,
+    )
+    patch, new = write_change(chat, ask, sampling=sampling, profile=profile)
     return with_acceptance(patch, new, story, task, files)
 
 
@@ -179,39 +185,23 @@ def with_acceptance(
 
 
 def implement_in_loop(
-    chat: ChatModel,
-    workspace: LoopWorkspace,
-    context: ContextPack | str,
-    story: Story,
-    task: Task,
-    winner: Proposal | None,
-    files: Mapping[str, str],
-    findings: Sequence[str],
-    *,
-    base_commit: str,
-    step_limit: int = 12,
-    token_limit: int = 60_000,
+    chat: ChatModel, workspace: LoopWorkspace, job: ChangeJob, limits: LoopLimits | None = None
 ) -> Patch:
-    """The ``agent`` strategy: a bounded tool loop in ``workspace`` (a sandboxed copy of
-    ``files``); its difference from ``files`` is the change.
+    """The ``agent`` strategy: a bounded tool loop (within ``limits``) in ``workspace`` (a
+    sandboxed copy of ``job.files``); its difference from ``job.files`` is the change.
 
     Raises:
         PatchFailed: the loop ended without changing anything.
     """
+    story, task, files = job.story, job.task, job.files
     messages = author_messages(
-        context,
-        instruction=instruction(story, task, winner, findings),
+        job.context,
+        instruction=instruction(story, task, job.winner, job.findings),
         system=render("request.author"),
         edit_format=False,
     )
     result = run_loop(
-        chat,
-        workspace,
-        messages,
-        base_files=files,
-        base_commit=base_commit,
-        step_limit=step_limit,
-        token_limit=token_limit,
+        chat, workspace, messages, base_files=files, base_commit=job.base_commit, limits=limits
     )
     if not result.patch.diff:
         raise PatchFailed(model="loop", reason=f"the loop ended ({result.exit}, "

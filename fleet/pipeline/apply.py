@@ -17,8 +17,9 @@ from typing import Any, Protocol
 from fleet.agents import PatchFailed
 from fleet.agents.loop import LoopWorkspace
 from fleet.agents.testsource import with_tests
+from fleet.config.models import DEFAULT_PROFILE, ModelProfile
 from fleet.contracts import GateResult, Patch, Proposal, RunContext, Story, Task, WorkspaceReport
-from fleet.orchestrator.implement import author, implement_in_loop, reusable
+from fleet.orchestrator.implement import ChangeJob, author, implement_in_loop, reusable
 from fleet.orchestrator.services import Execution
 from fleet.orchestrator.view import StoryView
 from fleet.pipeline.ports import Checked, Checkout, ContextSource, Sources, Workspace
@@ -47,6 +48,8 @@ class ApplyPorts:
     workspace: Workspace
     gate: Callable[[WorkspaceReport, str], GateResult]
     story_diff: Callable[[Sequence[Mapping[str, Any]]], str]  # committed runs -> their diff
+    # the developer's model's profile (models.yaml; default: the profile of a model naming none)
+    profile: Callable[[Story], ModelProfile] = lambda story: DEFAULT_PROFILE
 
 
 def execute(
@@ -132,17 +135,17 @@ def change(ports: ApplyPorts, job: Attempt, at: Checkout) -> tuple[Patch, int]:
     # a retry's failing tests are shown with their source, big test modules included
     files = with_tests(at.repo.files(at.commit), findings, lambda p: at.repo.read(at.commit, p))
     chat = ports.chat(story)
+    ask = ChangeJob(story, task, winner, files, findings, at.commit, context=pack,
+                    check=at.repo, attempt=job.number)  # fmt: skip
     if ports.strategy(story) == "agent" and not (winner and winner.patch):
         ctx = RunContext(story_id=story.id, task_id=task.id, role="developer", phase="build")
         box = ports.loop_box(files, ctx)
         try:
-            patch = implement_in_loop(chat, box, pack, story, task, winner, files, findings,
-                                      base_commit=at.commit)  # fmt: skip
+            patch = implement_in_loop(chat, box, ask)
         finally:
             box.close()
         return patch, pack.token_count
-    patch = author(chat, pack, story, task, winner, files, findings, base_commit=at.commit,
-                   check=at.repo, seed=job.number)  # fmt: skip
+    patch = author(chat, ask, ports.profile(story))
     return patch, pack.token_count
 
 

@@ -69,3 +69,34 @@ def test_a_profile_field_out_of_range_or_unknown_is_a_config_error(tmp_path):
 def test_a_named_profile_is_the_models(tmp_path):
     models = load("models.yaml", _write(tmp_path, BASE % "small"))
     assert models.profile_of("m").corrections == 2
+
+
+class _Temperatures:
+    """A chat model recording each call's temperature, answering one good edit."""
+
+    def __init__(self) -> None:
+        self.seen: list[float] = []
+
+    def complete(self, messages, **kw):  # type: ignore[no-untyped-def]
+        from fleet.contracts import ChatResponse
+
+        self.seen.append(kw["temperature"])
+        text = "m.py\n<<<<<<< SEARCH\n    return 0\n=======\n    return 1\n>>>>>>> REPLACE\n"
+        return ChatResponse(text=text, model="t", prompt_tokens=1, completion_tokens=1)
+
+
+def test_the_story_developer_decodes_each_attempt_as_its_profile_says():
+    from fleet.contracts import Story, Task
+    from fleet.orchestrator.implement import ChangeJob, author
+
+    story = Story(id="s", title="one")
+    task = Task(id="t", story_id="s", role="developer", description="make f return 1")
+    files = {"m.py": "def f():\n    return 0\n"}
+    warm = ModelProfile.model_validate({"temperatures": {"first": 0.05, "retry": 0.45}})
+    seen = []
+    for attempt, profile in ((0, None), (1, None), (0, warm), (3, warm)):
+        chat = _Temperatures()
+        job = ChangeJob(story, task, None, files, ["it returned 0"], "c", attempt=attempt)
+        assert "+    return 1" in author(chat, job, profile).diff  # type: ignore[arg-type]
+        seen += chat.seen
+    assert seen == [0.0, 0.7, 0.05, 0.45]

@@ -219,7 +219,7 @@ def test_tasks_without_dependencies_are_built_in_parallel():
 
 def test_the_winners_patch_ships_on_a_moved_base_when_it_still_applies():
     from fleet.contracts import Patch, Proposal, Task
-    from fleet.orchestrator.implement import implement
+    from fleet.orchestrator.implement import ChangeJob, implement
 
     patch = Patch(base_commit="old", diff="diff --git a/x.py b/x.py\n", files=("x.py",))
     win = Proposal(id="p", deliberation_id="d", author="developer-1", role="developer",
@@ -235,9 +235,9 @@ def test_the_winners_patch_ships_on_a_moved_base_when_it_still_applies():
             return self.answer
 
     ok = Check(None)
-    got = implement(None, "ctx", STORY, task, win, {}, [], base_commit="new", check=ok)  # type: ignore[arg-type]
+    got = implement(None, ChangeJob(STORY, task, win, {}, [], "new", "ctx", check=ok))  # type: ignore[arg-type]
     assert got.diff == patch.diff and got.base_commit == "new" and ok.seen == ["new"]
-    assert implement(None, "ctx", STORY, task, win, {}, [], base_commit="old") is patch  # type: ignore[arg-type]
+    assert implement(None, ChangeJob(STORY, task, win, {}, [], "old", "ctx")) is patch  # type: ignore[arg-type]
 
     class Asked(Exception):
         pass
@@ -248,4 +248,4 @@ def test_the_winners_patch_ships_on_a_moved_base_when_it_still_applies():
 
     stale = Check("the diff does not apply")
     with pytest.raises(Asked):  # no longer applies: the developer's model writes a fresh change
-        implement(Model(), "ctx", STORY, task, win, {}, [], base_commit="new", check=stale)  # type: ignore[arg-type]
+        implement(Model(), ChangeJob(STORY, task, win, {}, [], "new", "ctx", check=stale))  # type: ignore[arg-type]
