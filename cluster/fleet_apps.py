@@ -2,7 +2,8 @@
 
 A :class:`cluster.local.Component`, started after the Ray head: it connects as a
 driver (with the Ray auth token), starts Serve's proxy on the gateway's loopback
-port, deploys the model app at ``/llm`` (unless the model is ``scripted``),
+port, deploys the model app at ``/llm`` (unless the model is ``scripted``; every llama.cpp
+model the routing names, one engine each behind that one URL),
 (re)creates the orchestrator with the chosen model (stories resume from Redis),
 and deploys the gateway at ``/``. ``<data_dir>/apps.json`` records what was
 deployed: ``fleet status`` reports the apps only when it exists (``fleet up
@@ -116,12 +117,19 @@ class FleetApps:
     model: str | None = None
     name: str = "serve apps"
 
-    def _llm(self) -> str | None:
+    def served(self) -> list[str]:
+        """The models the llm app serves: ``--model`` alone, else every llama.cpp model
+        models.yaml's routing names (``llm.model`` when it names none)."""
+        from serve_apps.llm import served_models
+
+        return served_models(load("models.yaml"), model=self.model, fallback=self.config.llm.model)
+
+    def _llm(self, served: list[str]) -> str | None:
         if self.model == "scripted":
             return None
         from serve_apps.llm import deploy_llm
 
-        served = self.model or self.config.llm.model
+        # one app, one URL: the engine is picked by each request's model name
         return deploy_llm(
             load("models.yaml"),
             served,
@@ -131,10 +139,12 @@ class FleetApps:
         )
 
     def start(self) -> tuple[int | None, bool]:
-        """Deploy (or reuse, when the same model already runs healthy); ``(None, started_now)``."""
+        """Deploy (or reuse, when the same models already run healthy); ``(None, started_now)``."""
         cfg = self.config
         state = deployed(cfg)
-        if state is not None and state.get("model") == self.model and _healthy(gateway_url(cfg)):
+        now = {"model": self.model, "served": self.served()}
+        same = state is not None and all(state.get(k) == v for k, v in now.items())
+        if same and _healthy(gateway_url(cfg)):
             return None, False
         from cluster.graphserver import port_free
 
@@ -155,7 +165,8 @@ class FleetApps:
         ensure_tokens(cfg.data_dir)
         ray = connect(cfg)
         serve.start(http_options={"host": cfg.gateway.host, "port": cfg.gateway.port})
-        llm_url = self._llm()
+        served = self.served()
+        llm_url = self._llm(served)
         for name in actors(
             cfg
         ):  # fresh actors so a new model choice applies; stories resume from Redis
@@ -196,7 +207,8 @@ class FleetApps:
         ensure_orchestrator(settings, namespace=ns)
         url = gateway_url(cfg)
         _wait("gateway", lambda: _healthy(url), f"{url}/healthz")
-        statefile(cfg).write_text(json.dumps({"model": self.model, "llm_url": llm_url, "api": url}))
+        state = {"model": self.model, "served": served, "llm_url": llm_url, "api": url}
+        statefile(cfg).write_text(json.dumps(state))
 
     def stop(self) -> bool:
         """Shut Serve down and end the actors while the head still runs; False if nothing was deployed."""
@@ -227,6 +239,8 @@ class FleetApps:
             "docs": f"{url}/docs",
             "model": state.get("model") or "models.yaml routing",
         }
+        if state.get("served"):
+            where["served"] = ", ".join(state["served"])
         checks = {"gateway GET /healthz": _healthy(url)}
         llm = state.get("llm_url")
         if llm and llm.startswith(url):  # served here (an openai model lives elsewhere)

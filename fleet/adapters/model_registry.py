@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 from fleet.config import ModelsConfig
 from fleet.errors import ConfigError, UnknownName
@@ -39,6 +39,7 @@ def _openai_chat(
     *,
     strict: bool = False,
 ) -> ChatModel:
+    from fleet.adapters.openai_chat import Retry
     from fleet.adapters.registry import chat_client
 
     chat: ChatModel = chat_client(
@@ -46,8 +47,7 @@ def _openai_chat(
         base_url,
         model_id,
         api_key=api_key,
-        timeout_s=spec.timeout_s,
-        max_retries=spec.max_retries,
+        retry=Retry(timeout_s=spec.timeout_s, max_retries=spec.max_retries),
         name=name,
         strict=strict,
     )
@@ -96,8 +96,10 @@ BACKENDS: dict[str, Callable[[str, Any, BaseUrl], ChatModel]] = {
 def build_chat_model(models: ModelsConfig, name: str, *, llm_base_url: BaseUrl = None) -> ChatModel:
     """The ChatModel for ``models.yaml`` entry ``name``.
 
-    ``llm_base_url`` is the OpenAI base URL of the Serve app serving it (``.../llm/v1``),
-    or a mapping model name -> base URL; unused by ``openai`` and ``scripted``.
+    ``llm_base_url`` is the OpenAI base URL of the Serve app serving it (``.../llm/v1``; the
+    embedded llama.cpp app serves all its models there), or a mapping model name -> base URL
+    (apps of their own, e.g. one vLLM app per model on a cluster); unused by ``openai`` and
+    ``scripted``.
 
     Raises:
         UnknownName: no such model or backend (lists the valid names).
@@ -119,11 +121,22 @@ def with_budgets(models: ModelsConfig, budgets: Mapping[str, Any] | None) -> Mod
     return ModelsConfig.model_validate({**models.model_dump(mode="json"), "budgets": dict(budgets)})
 
 
+class Recording(TypedDict, total=False):
+    """Where a role's calls are budgeted and recorded (all optional)."""
+
+    ledger: UsageLedger | None  # budgets, and a ``model.usage`` event per call
+    event_log: EventLog | None  # ``model.fallback`` / ``model.usage`` events of the story
+    clock: Clock | None
+    actor: str | None  # the caller named in usage events (default agent:<role>)
+
+
 class RoleModels:
     """One role's models, built once; :meth:`for_story` gives that role's ChatModel in one story.
 
     The chain is ``routing.<role>`` (or ``routing.default``), or only ``model`` when one is
     named, or ``[(name, base)]`` for a ready-made model (a test's or the scripted developer).
+    Each model is reached at ``llm_base_url``: one URL for all (the embedded llama.cpp app
+    serves every routed model there) or a mapping model name -> URL.
     The expensive parts (HTTP clients) are shared by every story; each story gets its own thin
     routed wrapper (fallback events go to the story's timeline) and, with a ledger, its own
     budgeted, recorded wrapper: every call is a ``model.usage`` event of that story.
@@ -137,10 +150,7 @@ class RoleModels:
         model: str | None = None,
         base: ChatModel | None = None,
         llm_base_url: BaseUrl = None,
-        ledger: UsageLedger | None = None,
-        event_log: EventLog | None = None,
-        clock: Clock | None = None,
-        actor: str | None = None,
+        **recording: Unpack[Recording],
     ) -> None:
         if base is not None:
             self.chain = [(str(getattr(base, "name", model or "model")), base)]
@@ -152,10 +162,10 @@ class RoleModels:
                 (n, build_chat_model(models, n, llm_base_url=llm_base_url)) for n in names
             ]
         self.role = role
-        self.ledger = ledger
-        self.event_log = event_log
-        self.clock = clock
-        self.actor = actor  # the caller named in usage events (default agent:<role>)
+        self.ledger = recording.get("ledger")
+        self.event_log = recording.get("event_log")
+        self.clock = recording.get("clock")
+        self.actor = recording.get("actor")
 
     def for_story(self, story_id: str | None) -> ChatModel:
         """The routed (and, with a ledger, budgeted and recorded) model for ``story_id``."""
@@ -179,15 +189,11 @@ def chat_model_for_role(
     *,
     story_id: str | None = None,
     llm_base_url: BaseUrl = None,
-    ledger: UsageLedger | None = None,
-    event_log: EventLog | None = None,
-    clock: Clock | None = None,
+    **recording: Unpack[Recording],
 ) -> ChatModel:
     """The routed (primary + fallbacks, ``routing.<role>`` or ``routing.default``) and,
     with a ledger, budgeted and recorded ChatModel for one role in one story.
 
-    Fallbacks are recorded as ``model.fallback`` events in ``event_log``.
+    Fallbacks are recorded as ``model.fallback`` events in ``recording["event_log"]``.
     """
-    return RoleModels(
-        models, role, llm_base_url=llm_base_url, ledger=ledger, event_log=event_log, clock=clock
-    ).for_story(story_id)
+    return RoleModels(models, role, llm_base_url=llm_base_url, **recording).for_story(story_id)

@@ -102,7 +102,11 @@ class LlmApp(Schema):
     route_prefix: str = Field(
         "/llm", description="Serve route prefix; base URL is http://gateway<prefix>/v1"
     )
-    model: str = Field("local-qwen-coder", description="models.yaml entry the embedded app serves")
+    model: str = Field(
+        "local-qwen-coder",
+        description="models.yaml entry the embedded app serves when the routing names no llama.cpp "
+        "model (otherwise it serves every one the routing names, one engine each at one URL)",
+    )
 
 
 class CouncilSpec(Schema):

@@ -22,13 +22,14 @@ class BadRequest(UserError):
 class ModelNotServed(BadRequest):
     """The request names another model: answering with this one would hide a misroute."""
 
-    def __init__(self, *, asked: str, served: str) -> None:
+    def __init__(self, *, asked: str, served: str | tuple[str, ...]) -> None:
+        names = (served,) if isinstance(served, str) else served
         UserError.__init__(
             self,
-            f"model {asked!r} is not served here; this app serves {served!r}",
+            f"model {asked!r} is not served here; this app serves {', '.join(map(repr, names))}",
             reason="model not served",
             asked=asked,
-            served=served,
+            served=", ".join(names),
         )
 
 

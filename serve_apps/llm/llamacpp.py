@@ -1,4 +1,5 @@
-"""Serve deployment hosting the llama.cpp engine behind an OpenAI-compatible HTTP API.
+"""Serve deployment hosting llama.cpp engines (one per served model) behind an OpenAI-compatible
+HTTP API; a request's ``model`` picks the engine.
 
 A plain class (engine injected through ``engine_cls``); ``build_llamacpp_app`` applies
 ``serve.deployment`` from the config, so nothing happens at import time.
@@ -19,7 +20,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 
 from fleet.config import LlamaCppModel
-from serve_apps.llm.engine import BadRequest, LlamaCppEngine, ModelNotServed, omp_wait_policy
+from serve_apps.llm.engine import BadRequest, LlamaCppEngine, ModelNotServed
 
 
 def _error(status: int, message: str, kind: str) -> JSONResponse:
@@ -28,21 +29,49 @@ def _error(status: int, message: str, kind: str) -> JSONResponse:
     )
 
 
-class LlamaCppDeployment:
-    """One replica: one engine with ``n_parallel`` slots; requests run on a thread pool
-    so concurrent HTTP requests reach the engine together (continuous batching)."""
+Served = dict[str, tuple[LlamaCppModel, LlamaCppModel | None]]
+"""model name -> (its spec, its draft model's spec); the first is the default."""
 
-    def __init__(
-        self,
-        spec: LlamaCppModel,
-        served_name: str,
-        engine_cls: Any = LlamaCppEngine,
-        draft: LlamaCppModel | None = None,
-    ) -> None:
-        self.engine = engine_cls(spec, served_name=served_name, draft=draft)
-        self._pool = ThreadPoolExecutor(
-            max_workers=spec.max_ongoing_requests, thread_name_prefix="llama"
-        )
+
+def labelled(text: str, model: str, seen: set[str]) -> list[str]:
+    """One engine's Prometheus text with ``model="<name>"`` on every sample, so several engines'
+    counters can share one page; ``# HELP``/``# TYPE`` lines already in ``seen`` are dropped."""
+    out = []
+    for line in text.splitlines():
+        if line.startswith("#"):
+            if line not in seen:
+                seen.add(line)
+                out.append(line)
+            continue
+        if not line.strip():
+            continue
+        name, _, rest = line.partition(" ")
+        metric, brace, labels = name.partition("{")  # labels keeps its closing brace
+        inner = f'model="{model}",{labels}' if brace else f'model="{model}"}}'
+        out.append(f"{metric}{{{inner} {rest}")
+    return out
+
+
+class LlamaCppDeployment:
+    """One replica: one engine per served model, each with ``n_parallel`` slots; a request goes
+    to the engine its ``model`` names (the first served one when it names none). Requests run
+    on a thread pool so concurrent HTTP requests reach an engine together (continuous batching).
+
+    Several engines in one process, not one Serve app each: one base URL serves every model
+    (as an OpenAI server with several models does), and the fleet reserves one replica's CPUs
+    and one Ray worker's memory for them, not one per model.
+    """
+
+    def __init__(self, served: Served, engine_cls: Any = LlamaCppEngine) -> None:
+        if not served:
+            raise ValueError("a llama.cpp app serves at least one model")
+        self.engines = {
+            name: engine_cls(spec, served_name=name, draft=draft)
+            for name, (spec, draft) in served.items()
+        }
+        self.default = next(iter(self.engines))
+        workers = sum(spec.max_ongoing_requests for spec, _ in served.values())
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="llama")
         from ray.util import metrics  # inert outside a Ray worker
 
         tags = ("model",)
@@ -52,23 +81,41 @@ class LlamaCppDeployment:
         self._accepted = metrics.Counter(
             "fleet_llm_draft_accepted_tokens", "speculative tokens accepted", tag_keys=tags
         )
-        self._tags = {"model": served_name}
 
-    def _count_drafts(self, result: dict[str, Any]) -> None:
+    def _count_drafts(self, model: str, result: dict[str, Any]) -> None:
         """Per request: the engine reports ``timings.draft_n``/``draft_n_accepted`` when it drafted."""
         timings = result.get("timings") or {}
         drafted, accepted = timings.get("draft_n"), timings.get("draft_n_accepted")
+        tags = {"model": model}
         if isinstance(drafted, int) and drafted > 0:
-            self._drafted.inc(drafted, tags=self._tags)
+            self._drafted.inc(drafted, tags=tags)
             if isinstance(accepted, int) and accepted > 0:
-                self._accepted.inc(accepted, tags=self._tags)
+                self._accepted.inc(accepted, tags=tags)
+
+    def models(self) -> dict[str, Any]:
+        """OpenAI ``GET /v1/models``: every served model, the default first."""
+        cards = [card for engine in self.engines.values() for card in engine.models()["data"]]
+        return {"object": "list", "data": cards}
+
+    def metrics(self) -> str:
+        """Every engine's Prometheus text, each sample labelled with its model."""
+        seen: set[str] = set()
+        lines = [ln for name, e in self.engines.items() for ln in labelled(e.metrics(), name, seen)]
+        return "\n".join(lines) + "\n"
+
+    def _engine(self, body: Any) -> tuple[str, Any]:
+        asked = body.get("model") if isinstance(body, dict) else None
+        name = str(asked) if asked else self.default
+        if name not in self.engines:
+            raise ModelNotServed(asked=name, served=tuple(self.engines))
+        return name, self.engines[name]
 
     async def __call__(self, request: Request) -> Response:
         path = request.url.path.rstrip("/")
         if path.endswith("/v1/models") and request.method == "GET":
-            return JSONResponse(self.engine.models())
+            return JSONResponse(self.models())
         if path.endswith("/metrics") and request.method == "GET":
-            return PlainTextResponse(self.engine.metrics(), media_type="text/plain; version=0.0.4")
+            return PlainTextResponse(self.metrics(), media_type="text/plain; version=0.0.4")
         if not (path.endswith("/v1/chat/completions") and request.method == "POST"):
             return _error(
                 404,
@@ -82,43 +129,49 @@ class LlamaCppDeployment:
             return _error(400, "body is not JSON", "invalid_request_error")
         loop = asyncio.get_running_loop()
         try:
-            result = await loop.run_in_executor(self._pool, self.engine.chat, body)
+            name, engine = self._engine(body)
+            result = await loop.run_in_executor(self._pool, engine.chat, body)
         except ModelNotServed as exc:
             return _error(404, str(exc), "model_not_found")
         except BadRequest as exc:
             return _error(400, str(exc), "invalid_request_error")
         except Exception as exc:  # the engine failed: a 5xx the client may retry elsewhere
             return _error(500, f"{type(exc).__name__}: {exc}", "server_error")
-        self._count_drafts(result)
+        self._count_drafts(name, result)
         return JSONResponse(result)
 
     def check_health(self) -> None:
-        """Serve health check: the engine must be loaded."""
-        if self.engine is None:
+        """Serve health check: every engine must be loaded."""
+        if not self.engines or any(e is None for e in self.engines.values()):
             raise RuntimeError("engine not loaded")
 
 
-def build_llamacpp_app(spec: LlamaCppModel, name: str, draft: LlamaCppModel | None = None) -> Any:
-    """The Serve application for a ``llamacpp`` model (one replica, ``spec.num_cpus`` CPUs);
-    ``draft`` is the spec of its ``speculative.draft_model``, loaded in the same replica."""
+def build_llamacpp_app(served: Served) -> Any:
+    """The Serve application for one or more ``llamacpp`` models: one replica loading every
+    engine (``served``: name -> (spec, draft spec of its ``speculative.draft_model``)).
+
+    The replica reserves the most CPUs any model asks for (they share the cores; the engines
+    run one council turn each at a time, not all at full speed together).
+    """
     from ray import serve
 
+    specs = [spec for spec, _ in served.values()]
     deployment = serve.deployment(
         LlamaCppDeployment,
-        name=f"llamacpp-{name}",
+        name="llamacpp-" + "-".join(served),
         num_replicas=1,
-        max_ongoing_requests=spec.max_ongoing_requests,
+        max_ongoing_requests=sum(spec.max_ongoing_requests for spec in specs),
         # Ray sets OMP_NUM_THREADS=num_cpus in workers; llama.cpp's OpenMP pool would then run
         # on one thread whatever n_threads says, and batching would gain nothing.
         ray_actor_options={
-            "num_cpus": spec.num_cpus,
+            "num_cpus": max(spec.num_cpus for spec in specs),
             "runtime_env": {
                 "env_vars": {
-                    "OMP_NUM_THREADS": str(spec.n_threads),
-                    "OMP_WAIT_POLICY": omp_wait_policy(spec),
+                    "OMP_NUM_THREADS": str(max(spec.n_threads for spec in specs)),
+                    "OMP_WAIT_POLICY": "ACTIVE" if any(s.spin_wait for s in specs) else "PASSIVE",
                 }
             },
         },
         health_check_period_s=10,
     )
-    return deployment.bind(spec, name, LlamaCppEngine, draft)
+    return deployment.bind(served, LlamaCppEngine)

@@ -2,7 +2,7 @@
 whose queries use only series the fleet exports.
 
 Loaded with Grafana's own generated types (``grafana-foundation-sdk``); the series names are
-derived from the metric definitions in actors/metrics.py with the names Ray's exporter gives them
+derived from the metric definitions in actors/metrics.py and serve_apps/llm/llamacpp.py with the names Ray's exporter gives them
 (``ray_`` prefix; ``_total`` for counters; ``_bucket/_sum/_count`` for histograms). That those
 are the names a real scrape shows, and that every query runs, is checked against a real
 Prometheus in tests/integration/test_prometheus.py.
@@ -23,13 +23,21 @@ from grafana_foundation_sdk.models.dashboard import Dashboard, Panel
 REPO = Path(__file__).resolve().parents[2]
 DASHBOARD = REPO / "cluster" / "grafana" / "fleet-dashboard.json"
 # What a user must be able to see (the issue's list), as words that must appear in panel titles.
-TOPICS = ("state", "rounds", "duration", "votes", "tokens", "cost", "sandbox", "gate")
+TOPICS = (
+    "state", "rounds", "duration", "votes", "tokens", "cost", "sandbox", "gate", "speculative"
+)  # fmt: skip
+
+
+# Where the fleet defines its metrics: the story/council/model/sandbox series, and the llama.cpp
+# app's speculative-decoding counters.
+SOURCES = (REPO / "actors" / "metrics.py", REPO / "serve_apps" / "llm" / "llamacpp.py")
 
 
 def defined_metrics() -> dict[str, str]:
-    """metric name -> kind (Counter, Gauge, Histogram) as actors/metrics.py defines them."""
-    text = (REPO / "actors" / "metrics.py").read_text()
-    return {n: k for k, n in re.findall(r"m\.(Counter|Gauge|Histogram)\(\s*\"(fleet_\w+)\"", text)}
+    """metric name -> kind (Counter, Gauge, Histogram) as the fleet's sources define them."""
+    text = "\n".join(path.read_text() for path in SOURCES)
+    pattern = r"\b(?:m|metrics)\.(Counter|Gauge|Histogram)\(\s*\"(fleet_\w+)\""
+    return {n: k for k, n in re.findall(pattern, text)}
 
 
 def exported_series() -> set[str]:
