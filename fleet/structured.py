@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from functools import lru_cache
-from typing import Any, TypeVar
+from typing import Any, TypedDict, TypeVar, Unpack
 
 from pydantic import BaseModel, ValidationError
 
@@ -28,16 +28,22 @@ def _schema_text(model: type[BaseModel]) -> str:
     return json.dumps(model.model_json_schema())
 
 
+class StructuredOptions(TypedDict, total=False):
+    """How ``structured`` samples: ``temperature`` (0.0), ``seed`` (None; + attempt for attempt
+    n), ``max_tokens`` (512), ``attempts`` (2: one retry) and the model's ``name`` in errors."""
+
+    temperature: float
+    seed: int | None
+    max_tokens: int
+    attempts: int
+    name: str
+
+
 def structured(
     chat: ChatModel,
     messages: Sequence[ChatMessage],
     schema: type[T],
-    *,
-    temperature: float = 0.0,
-    seed: int | None = None,
-    max_tokens: int = 512,
-    attempts: int = 2,
-    name: str = "model",
+    **options: Unpack[StructuredOptions],
 ) -> T:
     """Call ``chat`` with ``schema`` as response format and return the validated object.
 
@@ -45,8 +51,12 @@ def structured(
         InvalidModelOutput: every attempt returned text that does not validate (raw text attached).
         ModelUnavailable / BudgetExceeded: from the underlying model.
     """
+    if unknown := set(options) - set(StructuredOptions.__annotations__):
+        raise TypeError(f"unknown structured option(s): {', '.join(sorted(unknown))}")
+    temperature, seed = options.get("temperature", 0.0), options.get("seed")
+    max_tokens, name = options.get("max_tokens", 512), options.get("name", "model")
     raw, reason = "", ""
-    for attempt in range(attempts):
+    for attempt in range(options.get("attempts", 2)):
         response = chat.complete(
             messages,
             schema=json_schema(schema),
