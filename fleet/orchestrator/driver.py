@@ -11,6 +11,7 @@ import inspect
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import KW_ONLY, dataclass, field
 from typing import Any
 
 from fleet.contracts import FleetEvent, Story
@@ -18,6 +19,7 @@ from fleet.errors import BudgetExceeded, ParkedForHuman, QuorumLost, StorageUnav
 from fleet.events import make_event
 from fleet.lifecycle import Lifecycle
 from fleet.orchestrator import decide as d
+from fleet.orchestrator.sandbox_outage import SHARED, SandboxOutage, sandbox_cause
 from fleet.orchestrator.services import Execution, Services, winner_of
 from fleet.orchestrator.shipping import repeated, unbuilt_report
 from fleet.orchestrator.view import StoryView, apply, fold
@@ -48,29 +50,28 @@ def deliberation_id(story_id: str, task_id: str, attempt: int, convened: int = 0
     return f"{base}.c{convened}" if convened else base
 
 
+@dataclass(eq=False)
 class StoryDriver:
-    """Moves one story forward as far as it can go without a human."""
+    """Moves one story forward as far as it can go without a human.
 
-    def __init__(
-        self,
-        story_id: str,
-        *,
-        log: EventLog,
-        services: Services,
-        lifecycle: Lifecycle,
-        clock: Clock,
-        on_event: Callable[[FleetEvent], None] | None = None,
-        parallelism: int = 4,
-        stop: threading.Event | None = None,
-    ) -> None:
-        self.story_id = story_id
-        self.log = log
-        self.services = services
-        self.lifecycle = lifecycle
-        self.clock = clock
-        self.on_event = on_event
-        self.parallelism = parallelism
-        self.stop = stop or threading.Event()
+    What it needs, by keyword after the story's id: the timeline (``log``), the services that do
+    the work, the ``lifecycle`` and ``clock``; optionally a hook told each new event once
+    (``on_event``: metrics), how many tasks build at once (``parallelism``) and the pool's
+    ``stop``. ``sandbox`` is the outage view shared by the process's drivers.
+    """
+
+    story_id: str
+    _: KW_ONLY
+    log: EventLog
+    services: Services
+    lifecycle: Lifecycle
+    clock: Clock
+    on_event: Callable[[FleetEvent], None] | None = None
+    parallelism: int = 4
+    stop: threading.Event = field(default_factory=threading.Event)
+    sandbox: SandboxOutage = field(default=SHARED, init=False, repr=False)
+
+    def __post_init__(self) -> None:
         # Workspace runs share the story's branch, so they go one at a time.
         self._workspace_lock = threading.Lock()
         self._seen = 0
@@ -111,20 +112,24 @@ class StoryDriver:
     def run(self) -> StoryView:
         """Act until the story waits for someone or is finished; return its final view.
 
+        A sandbox that cannot run pauses the story (``fleet.orchestrator.sandbox_outage``): the
+        same step is tried again when it is back, with no retry spent and nothing parked,
+        unless it stays away longer than the outage's patience.
+
         Raises:
             StorageUnavailable: the timeline cannot be read or written (a failure while the
                 event log does not answer counts as one, whatever its type). Nothing is parked
                 and no retry is spent: the caller waits for storage and runs the driver again.
         """
-        failures = 0
-        for _ in range(MAX_STEPS):
+        failures = steps = 0
+        paused: list[float] = []  # when this story met the sandbox outage, one entry per try
+        while steps < MAX_STEPS:
             view = self.view()
             step = d.next_step(view, self.lifecycle)
             if isinstance(step, d.Wait) or self.stop.is_set():
                 return view
             try:
                 self.perform(step, view)
-                failures = 0
             except BudgetExceeded as exc:
                 self.emit("budget.exceeded", data=dict(exc.fields), key=f"{view.event_count}")
                 self.park(view, "budget", str(exc))
@@ -133,13 +138,33 @@ class StoryDriver:
             except Exception as exc:  # infra or a bug elsewhere: retry, then park visibly
                 if (down := self.storage_down(exc)) is not None:
                     raise down from exc
+                if self.paused_on_sandbox(exc, paused):
+                    continue  # not a step: a long outage must not use up MAX_STEPS
                 failures += 1
                 if failures > INFRA_RETRIES:
                     self.park(view, "error", f"{type(exc).__name__}: {exc}")
                 else:
                     self.stop.wait(RETRY_WAIT_S * failures)
+            else:
+                failures = 0
+                if paused:
+                    paused.clear()
+                    self.sandbox.back()
+            steps += 1
         self.park(self.view(), "error", f"no progress after {MAX_STEPS} steps")
         return self.view()
+
+    def paused_on_sandbox(self, exc: Exception, paused: list[float]) -> bool:
+        """True when ``exc`` is a sandbox outage the story waited out (try the step again);
+        False for any other failure, or once the outage outlasted its patience."""
+        lost = sandbox_cause(exc)
+        if lost is None:
+            return False
+        since = paused[0] if paused else self.sandbox.monotonic()
+        if not self.sandbox.pause(lost, since=since, tries=len(paused), stop=self.stop):
+            return False
+        paused.append(since)
+        return True
 
     def storage_down(self, exc: Exception) -> StorageUnavailable | None:
         """The storage outage behind ``exc``: its own cause, or the event log not answering now
