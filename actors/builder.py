@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import functools
 import inspect
-import os
 import zlib
 from dataclasses import dataclass
 from typing import Any
@@ -16,6 +15,7 @@ from typing import Any
 import ray
 
 from fleet.context.masking import install_log_redaction
+from fleet.settings import env_name, settings
 
 NAMESPACE = "swe-fleet"
 
@@ -64,11 +64,11 @@ def build(cls: type, opts: ActorOptions, *args: Any, **kwargs: Any) -> Any:
     return ray.remote(_redacting(cls)).options(**options).remote(*args, **kwargs)
 
 
-PLACEMENT_ENV = "FLEET_ACTOR_RESOURCE"
+PLACEMENT_ENV = env_name("actor_resource")
 
 
 def placement(name: str) -> dict[str, Any]:
-    """A *soft* preference for the nodes advertising ``$FLEET_ACTOR_RESOURCE``.
+    """A *soft* preference for the nodes advertising the ``actor_resource`` setting's resource.
 
     On KubeRay the CPU worker group advertises that custom resource (the embedded default
     leaves it unset). The actor goes to one of those nodes (picked by its name, so the
@@ -78,7 +78,7 @@ def placement(name: str) -> dict[str, Any]:
     in the actor's environment, so the actors it builds (the orchestrator builds the council,
     the agents and the sandbox supervisor) get the same preference.
     """
-    resource = os.environ.get(PLACEMENT_ENV)
+    resource = settings().actor_resource
     if not resource:
         return {}
     from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy

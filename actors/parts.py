@@ -21,6 +21,7 @@ from fleet.adapters import registry
 from fleet.adapters.git_repo import GitRepo
 from fleet.adapters.model_registry import RoleModels
 from fleet.agents import write_patch
+from fleet.config import fleet_config
 from fleet.council.patching import PatchTools
 from fleet.ledger import UsageLedger
 from fleet.orchestrator.sample import scripted_architect, scripted_developer
@@ -37,7 +38,7 @@ def role_of(member: str) -> str:
 
 def data_dir(settings: OrchestratorSettings) -> Path:
     """The fleet's data directory (workspaces, evidence runs, story sources)."""
-    return Path(settings.data_dir or "~/.swe-fleet").expanduser()
+    return Path(settings.data_dir or fleet_config().data_dir).expanduser()
 
 
 def context_name(settings: OrchestratorSettings) -> str:

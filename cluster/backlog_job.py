@@ -22,7 +22,7 @@ def gateway_and_token(url: str | None = None) -> tuple[str, str | None]:
     """The gateway URL (argument, ``$FLEET_GATEWAY_URL``, fleet.yaml) and the PO token
     (``$FLEET_PO_TOKEN`` — a Secret on the cluster — or the local tokens file)."""
     from cluster.fleet_apps import gateway_url
-    from fleet.settings import fleet_config
+    from fleet.config import fleet_config
     from serve_apps.gateway.tokens import read_tokens
 
     cfg = fleet_config()

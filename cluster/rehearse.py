@@ -102,7 +102,7 @@ class Rehearsal:
 
     def __init__(self, data_dir: Path) -> None:
         from cluster.graphserver import free_port
-        from fleet.settings import fleet_config
+        from fleet.config import fleet_config
 
         self.env = {
             "FLEET_DATA_DIR": str(data_dir),
@@ -232,7 +232,7 @@ def run_story(api: str, data_dir: Path, *, timeout_s: float) -> int:
 
 
 def _rehearse(args: argparse.Namespace, *, render: Render) -> int:
-    from fleet.settings import fleet_config
+    from fleet.config import fleet_config
     from serve_apps.gateway.tokens import ensure_tokens
 
     serve = rendered_serve_config(render(args)[1])

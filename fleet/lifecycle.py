@@ -27,7 +27,7 @@ class Lifecycle:
 
     @classmethod
     def from_config(cls) -> Lifecycle:
-        """The FSM from ``config/lifecycle.yaml`` (or ``$FLEET_CONFIG_DIR``)."""
+        """The FSM from ``lifecycle.yaml`` in the config directory (``fleet.config.config_dir``)."""
         return cls(load("lifecycle.yaml"))
 
     @property

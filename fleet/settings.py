@@ -1,16 +1,14 @@
-"""Environment tunables, all in one place, all with the ``FLEET_`` prefix.
+"""The fleet's environment variables, all in one place: one :class:`Settings` object.
 
-``fleet.yaml`` holds the defaults; these variables override them for one run
-(tests use them to get free ports and a temporary data directory):
+This module is the only reader of the ``FLEET_*`` environment and the only module that spells a
+variable's name; every other module asks :func:`settings` for a value and :func:`env_name` for a
+name it writes into a child's environment or mentions in help text. ``fleet.yaml`` holds the
+stack's defaults (the data directory's among them); the overrides here win for one run (tests use
+them for free ports and a temporary data directory), applied by :func:`fleet.config.fleet_config`.
+A bad value is a :class:`~fleet.errors.ConfigError` naming the variable, never a traceback.
 
-==========================  ================================================
-``FLEET_CONFIG_DIR``        directory holding the ``*.yaml`` files (default: repo ``config/``)
-``FLEET_DATA_DIR``          data_dir: Redis AOF, pidfiles, logs (``~`` expanded)
-``FLEET_REDIS_PORT``        redis.port of the local Redis+FalkorDB server
-``FLEET_GATEWAY_PORT``      gateway.port of the Serve HTTP gateway
-``FLEET_DASHBOARD_PORT``    ray.dashboard.port of the local Ray head
-``FLEET_RAY_GCS_PORT``      ray.gcs_port of the local Ray head
-==========================  ================================================
+``docs/configuration.md`` lists the variables; ``tests/unit/test_settings.py`` checks that the
+list and this model agree.
 """
 
 from __future__ import annotations
@@ -18,53 +16,157 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from fleet.config import FleetConfig, load
+from pydantic import BeforeValidator, Field, SecretStr, ValidationError
+from pydantic_settings import (
+    BaseSettings,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+
 from fleet.errors import ConfigError
 
-# variable -> dotted path in fleet.yaml; FLEET_CONFIG_DIR is read by fleet.config.config_dir().
-ENV_OVERRIDES: dict[str, str] = {
-    "FLEET_DATA_DIR": "data_dir",
-    "FLEET_REDIS_PORT": "redis.port",
-    "FLEET_GATEWAY_PORT": "gateway.port",
-    "FLEET_DASHBOARD_PORT": "ray.dashboard.port",
-    "FLEET_RAY_GCS_PORT": "ray.gcs_port",
-}
+ENV_PREFIX = "FLEET_"
 
 
-def _set(tree: dict[str, Any], dotted: str, value: Any) -> None:
-    *parents, leaf = dotted.split(".")
-    for key in parents:
-        tree = tree.setdefault(key, {})
-    tree[leaf] = value
-
-
-def _port(var: str, raw: str) -> int:
+def _port(raw: Any) -> int:
     try:
         port = int(raw)
-    except ValueError:
+    except (TypeError, ValueError):
         port = -1
     if not 1 <= port <= 65535:
-        raise ConfigError(file="environment", key=var, problem=f"{raw!r} is not a port (1-65535)")
+        raise ValueError(f"{raw!r} is not a port (1-65535)")
     return port
 
 
-def fleet_config(
-    directory: Path | None = None, env: Mapping[str, str] | None = None
-) -> FleetConfig:
-    """``fleet.yaml`` with ``FLEET_*`` overrides applied and ``~`` expanded in ``data_dir``.
+def _paths(raw: Any) -> Any:
+    # a search path like $PATH (``os.pathsep``-separated), not the JSON list pydantic-settings expects
+    return tuple(p for p in raw.split(os.pathsep) if p) if isinstance(raw, str) else raw
+
+
+def _flag(raw: Any) -> Any:
+    # any value but an empty one or an explicit "no" turns it on (as ``FLEET_DEBUG=1`` always did)
+    if isinstance(raw, str):
+        return raw.strip().lower() not in ("", "0", "false", "no", "off")
+    return raw
+
+
+Port = Annotated[int, BeforeValidator(_port)]
+
+
+class Settings(BaseSettings):
+    """Every ``FLEET_*`` variable; unset (or empty) means the default or fleet.yaml's value."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX, env_ignore_empty=True, extra="ignore", frozen=True
+    )
+
+    config_dir: Path | None = Field(
+        None, description="directory holding the ``*.yaml`` files (default: the repo's config/)"
+    )
+    data_dir: str | None = Field(
+        None, description="fleet.yaml data_dir: Redis AOF, pidfiles, logs, workspaces (~ expanded)"
+    )
+    redis_port: Port | None = Field(None, description="fleet.yaml redis.port (Redis+FalkorDB)")
+    gateway_port: Port | None = Field(None, description="fleet.yaml gateway.port (Serve HTTP)")
+    dashboard_port: Port | None = Field(None, description="fleet.yaml ray.dashboard.port")
+    ray_gcs_port: Port | None = Field(None, description="fleet.yaml ray.gcs_port (Ray head)")
+    gateway_url: str | None = Field(
+        None, description="the gateway a CLI command or backlog job talks to (default: fleet.yaml)"
+    )
+    po_token: SecretStr | None = Field(None, description="the gateway's PO bearer token")
+    viewer_token: SecretStr | None = Field(None, description="the gateway's read-only token")
+    admin_token: SecretStr | None = Field(None, description="the gateway's admin token")
+    repo_roots: Annotated[tuple[str, ...] | None, NoDecode, BeforeValidator(_paths)] = Field(
+        None,
+        description="where target repositories may live (``os.pathsep``-separated; default: "
+        "the runner's root and data dir, the temp dir, the home directory)",
+    )
+    model_trace: Path | None = Field(
+        None, description="a file each model completion is appended to as one JSON line"
+    )
+    model_dir: Path | None = Field(
+        None, description="assembled GGUF weights (default: ``$XDG_CACHE_HOME/swe-fleet/models``)"
+    )
+    hf_model_dir: Path = Field(
+        Path("~/.cache/swe-fleet/smollm2-135m-hf"),
+        description="the Hugging Face-format copy of the SmolLM2 weights vLLM loads",
+    )
+    actor_resource: str | None = Field(
+        None, description="Ray custom resource of the nodes the fleet's actors prefer"
+    )
+    ray_namespace: str | None = Field(
+        None, description="the fleet's Ray namespace, set on the cluster's pods"
+    )
+    redis_url: str | None = Field(
+        None, description="the cluster's Redis URL, set on the cluster's pods"
+    )
+    kuberay_crds: Path | None = Field(
+        None, description="directory of the KubeRay CRD files manifests are validated against"
+    )
+    backlog: str | None = Field(
+        None, description="the backlog (JSON) a ``fleet submit`` job runs; set by the CLI"
+    )
+    debug: Annotated[bool, BeforeValidator(_flag)] = Field(
+        False, description="print the full traceback of a CLI error"
+    )
+
+
+class _Given(Settings):
+    """Settings from a mapping alone: the process environment is not consulted."""
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        *_: PydanticBaseSettingsSource,
+        **__: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings,)
+
+
+def env_name(field: str) -> str:
+    """The variable that sets ``field`` (``"po_token"`` -> ``FLEET_PO_TOKEN``).
 
     Raises:
-        ConfigError: fleet.yaml is broken, or an override is not a valid value.
+        KeyError: ``field`` is not a setting (a typo would otherwise name a variable no one reads).
     """
-    env = os.environ if env is None else env
-    base: FleetConfig = load("fleet.yaml", directory)
-    tree = base.model_dump(by_alias=True)
-    for var, dotted in ENV_OVERRIDES.items():
-        raw = env.get(var)
-        if raw is None or raw == "":
-            continue
-        _set(tree, dotted, raw if dotted == "data_dir" else _port(var, raw))
-    tree["data_dir"] = str(Path(os.path.expanduser(tree["data_dir"])).absolute())
-    return FleetConfig.model_validate(tree)
+    if field not in Settings.model_fields:
+        raise KeyError(f"no setting {field!r}")
+    return ENV_PREFIX + field.upper()
+
+
+def settings(env: Mapping[str, str] | None = None) -> Settings:
+    """The settings from ``env`` (default: the process environment, read now, not cached).
+
+    Raises:
+        ConfigError: a variable holds a value its setting cannot take (``file`` is
+            ``"environment"``, ``key`` the variable).
+    """
+    try:
+        if env is None:
+            return Settings()
+        given = {f: env[env_name(f)] for f in Settings.model_fields if env.get(env_name(f))}
+        return _Given.model_validate(given)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        field = str(err["loc"][0]) if err["loc"] else ""
+        cause = (err.get("ctx") or {}).get("error")
+        problem = str(cause) if isinstance(cause, ValueError) else err["msg"]
+        key = env_name(field) if field in Settings.model_fields else "environment"
+        raise ConfigError(file="environment", key=key, problem=problem) from None
+
+
+# setting -> dotted path in fleet.yaml, applied by fleet.config.fleet_config()
+OVERRIDES: dict[str, str] = {
+    "data_dir": "data_dir",
+    "redis_port": "redis.port",
+    "gateway_port": "gateway.port",
+    "dashboard_port": "ray.dashboard.port",
+    "ray_gcs_port": "ray.gcs_port",
+}
+# the same by variable name
+ENV_OVERRIDES: dict[str, str] = {env_name(field): dotted for field, dotted in OVERRIDES.items()}

@@ -28,8 +28,8 @@ from typing import Any
 
 import yaml
 
+from fleet.config import fleet_config
 from fleet.errors import ConfigError
-from fleet.settings import fleet_config
 
 
 def job_client() -> Any:

@@ -30,7 +30,7 @@ def _serve(args: argparse.Namespace) -> int:
     import asyncio
 
     from cluster.fleet_apps import gateway_url
-    from fleet.settings import fleet_config
+    from fleet.config import fleet_config
     from serve_apps.gateway.mcp_server import build_mcp, over_http
     from serve_apps.gateway.tokens import read_tokens
 

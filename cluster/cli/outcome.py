@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from cluster.cli.gateway_client import Client, GatewayError, exit_code
-from fleet.settings import fleet_config
+from fleet.config import fleet_config
 
 
 def finish(client: Client, story: dict[str, Any], started: float, *, timeout_s: float) -> int:

@@ -17,8 +17,7 @@ def _log(args: argparse.Namespace):  # noqa: ANN202 - adapter type stays out of 
     return (
         registry.event_log(
             url,
-            maxlen=cfg.limits.stream_maxlen,
-            session_ttl_s=cfg.limits.session_ttl_s,
+            limits=cfg.limits,
             archive_dir=Path(cfg.data_dir).expanduser() / "archive",
         ),
         cfg,

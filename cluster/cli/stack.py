@@ -26,8 +26,7 @@ from pathlib import Path
 from cluster import local
 from cluster.fleet_apps import FleetApps, check_model, gateway_url, stack_apps
 from cluster.graphserver import GraphServer, redis_address
-from fleet.config import FleetConfig, load_all
-from fleet.settings import fleet_config
+from fleet.config import FleetConfig, fleet_config, load_all
 
 PROBE_S = 3.0  # how long a part may take to answer before it counts as not answering
 

@@ -18,10 +18,9 @@ from typing import Any
 from cluster.cli.gateway_client import Client, follow
 from cluster.cli.outcome import finish as _finish
 from fleet.adapters import git_host
-from fleet.config import installed_data, load, load_all
+from fleet.config import fleet_config, installed_data, load, load_all
 from fleet.errors import UserError
 from fleet.orchestrator.routing import check_overrides, parse_pairs
-from fleet.settings import fleet_config
 
 _CHECKOUT_SAMPLE = Path(__file__).resolve().parents[2] / "tests" / "fixtures" / "sample_repo"
 # in a checkout the fixture itself; after `pip install .` its copy (pyproject data-files)

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from fleet.errors import ConfigError, UserError
+from fleet.settings import settings
 
 CHUNK = 8 << 20
 Progress = Callable[[int, int], None]
@@ -47,10 +48,10 @@ class WeightsMismatch(UserError):
 
 
 def model_dir() -> Path:
-    """Where assembled weights live: ``$FLEET_MODEL_DIR``, else ``~/.cache/swe-fleet/models``."""
-    env = os.environ.get("FLEET_MODEL_DIR")
-    if env:
-        return Path(env).expanduser()
+    """Where assembled weights live: the ``model_dir`` setting, else ``~/.cache/swe-fleet/models``."""
+    configured = settings().model_dir
+    if configured:
+        return configured.expanduser()
     cache = os.environ.get("XDG_CACHE_HOME") or "~/.cache"
     return Path(cache).expanduser() / "swe-fleet" / "models"
 

@@ -40,6 +40,7 @@ from fleet.adapters.addresses import host_problem
 from fleet.adapters.git_command import git as git  # re-exported: callers use git_host.git
 from fleet.adapters.git_tree import check_owned, check_tree, copy_commit
 from fleet.errors import InvalidInput
+from fleet.settings import env_name
 
 SPECIAL_MODES = {"120000": "a symlink", "160000": "a submodule (gitlink)"}
 _SCP = re.compile(r"^[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:[^/].*|^[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:/.*")
@@ -111,7 +112,7 @@ def check_source(
     if not any(real == r or real.startswith(r.rstrip("/") + "/") for r in roots):
         raise bad(
             f"local path {real} is outside the configured repository roots "
-            f"({', '.join(roots) or 'none'}); set FLEET_REPO_ROOTS to allow it"
+            f"({', '.join(roots) or 'none'}); set {env_name('repo_roots')} to allow it"
         )
     return real
 

@@ -18,6 +18,7 @@ import os
 import threading
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import openai
@@ -25,14 +26,10 @@ import openai
 from fleet.adapters.strict_schema import drop_optional_nulls, to_strict
 from fleet.contracts import ChatMessage, ChatResponse
 from fleet.errors import ModelUnavailable
+from fleet.settings import settings
 
 RETRY_STATUS = frozenset({408, 425, 429, 500, 502, 503, 504})
 NO_KEY = "not-needed"  # the SDK insists on a key; local servers ignore it
-
-TRACE_ENV = "FLEET_MODEL_TRACE"
-"""A file path: when set, every completion (request messages, sampling, reply) is appended to
-it as one JSON line, for reading what a model was asked and said (0600; prompts are already
-redacted of the repository's secrets)."""
 
 ALLOW_MODEL_REQUESTS = True
 """``False`` makes every request fail at once (``tests/unit`` sets it: unit tests never reach a model)."""
@@ -40,6 +37,15 @@ ALLOW_MODEL_REQUESTS = True
 
 class ModelRequestsForbidden(RuntimeError):
     """A model request while :data:`ALLOW_MODEL_REQUESTS` is off: a test bug, never retried."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Retry:
+    """One request's time limit, and how often (with what backoff) a failed one is repeated."""
+
+    timeout_s: float = 60.0
+    max_retries: int = 2
+    backoff_s: float = 0.2
 
 
 class OpenAIChatModel:
@@ -55,18 +61,16 @@ class OpenAIChatModel:
         model_id: str,
         *,
         api_key: str | None = None,
-        timeout_s: float = 60.0,
-        max_retries: int = 2,
-        backoff_s: float = 0.2,
+        retry: Retry = Retry(),
         name: str | None = None,
         strict: bool = False,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.model_id = model_id
         self.api_key = api_key
-        self.timeout_s = timeout_s
-        self.max_retries = max_retries
-        self.backoff_s = backoff_s
+        self.timeout_s = retry.timeout_s
+        self.max_retries = retry.max_retries
+        self.backoff_s = retry.backoff_s
         self.name = name or model_id
         self.strict = strict
         self._client: openai.OpenAI | None = None
@@ -156,8 +160,11 @@ class OpenAIChatModel:
             raise self._unavailable(f"not a chat completion: {str(data)[:200]}") from None
         if schema is not None and self.strict:
             text = self._unstrict(text, schema)
-        if path := os.environ.get(TRACE_ENV):
-            trace(path, model=self.name, body=body, reply=text)
+        # the model_trace setting: every completion (request messages, sampling, reply) appended
+        # as one JSON line, for reading what a model was asked and said (0600; prompts are
+        # already redacted of the repository's secrets)
+        if path := settings().model_trace:
+            trace(str(path), model=self.name, body=body, reply=text)
         return ChatResponse(
             text=text,
             model=self.name,

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -34,6 +33,7 @@ import redis
 from pydantic import ValidationError
 
 from fleet.adapters.event_archive import ParquetArchive, entry_key
+from fleet.config import Limits, fleet_config
 from fleet.context.masking import redact_models
 from fleet.contracts import FleetEvent
 from fleet.errors import InvalidInput, NotFound, StorageUnavailable, VersionConflict
@@ -119,23 +119,25 @@ class RedisEventLog:
         self,
         url: str,
         *,
-        maxlen: int = 100_000,
-        session_ttl_s: int = 86_400,
+        limits: Limits | None = None,
         prefix: str = "fleet",
         archive_dir: str | Path | None = None,
         timeout_s: float = 10.0,
         patience_s: float = 0.0,
     ) -> None:
-        self.url, self.maxlen, self.session_ttl_s, self.prefix = url, maxlen, session_ttl_s, prefix
+        # ``limits``: fleet.yaml's retention (``stream_maxlen``, ``session_ttl_s``; its defaults)
+        limits = limits or Limits()
+        self.url, self.prefix = url, prefix
+        self.maxlen, self.session_ttl_s = limits.stream_maxlen, limits.session_ttl_s
         # The index only feeds consumer groups; it holds more so a lagging consumer rarely loses entries.
-        self.index_maxlen = maxlen * 10
+        self.index_maxlen = self.maxlen * 10
         self._r = redis.Redis.from_url(
             url,
             socket_connect_timeout=min(timeout_s, 3.0),
             socket_timeout=timeout_s,
             decode_responses=True,
         )
-        root = archive_dir or Path(os.environ.get("FLEET_DATA_DIR", "~/.swe-fleet")) / "archive"
+        root = archive_dir or Path(fleet_config().data_dir) / "archive"
         self.archive = ParquetArchive(Path(root).expanduser() / prefix)
         self._sha: str | None = None  # the append script, loaded on first use
         self._cas = self._r.register_script(_CAS)

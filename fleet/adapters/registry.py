@@ -67,7 +67,7 @@ def graph_config(value: GraphConfig | Mapping[str, Any] | str | None = None) -> 
         return value
     if isinstance(value, Mapping):
         return GraphConfig.model_validate(value)
-    from fleet.settings import fleet_config
+    from fleet.config import fleet_config
 
     base = fleet_config().graph
     return base if value is None else base.model_copy(update={"name": value})
@@ -79,7 +79,7 @@ def sandbox_config(value: SandboxConfig | Mapping[str, Any] | None = None) -> Sa
         return value
     if isinstance(value, Mapping):
         return SandboxConfig.model_validate(value)
-    from fleet.settings import fleet_config
+    from fleet.config import fleet_config
 
     return fleet_config().sandbox
 

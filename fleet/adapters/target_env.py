@@ -48,7 +48,7 @@ from fleet.ports import Sandbox
 PROBLEM = "could not install"
 STALE_S = 6 * 3600.0  # a build's leftovers older than this are from a process that died
 SCHEME = "target-env/2"  # what a key means; a change here never reuses an older environment
-__all__ = ["TEST_EXTRAS", "Plan", "TargetEnv", "TargetEnvs", "plan"]
+__all__ = ["TEST_EXTRAS", "BuildOptions", "Plan", "TargetEnv", "TargetEnvs", "plan"]
 
 
 # The fleet's own interpreter carries the fleet's pytest plugins (schemathesis, hypothesis,
@@ -56,7 +56,7 @@ __all__ = ["TEST_EXTRAS", "Plan", "TargetEnv", "TargetEnvs", "plan"]
 # of them. Loading them was also most of every test run's cost (measured: 8 s wall, 2.3 s CPU
 # for 3 tests on the busy 2-core machine; 1 s and 0.2 s without). ``-p name`` and a
 # conftest's ``pytest_plugins`` still load plugins explicitly.
-FLEET_ENV_VARS = {"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
+TARGET_ENV_VARS = {"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
 
 
 @dataclass(frozen=True)
@@ -73,6 +73,17 @@ class TargetEnv:
     env: tuple[tuple[str, str], ...] = ()
 
 
+@dataclass(frozen=True, kw_only=True)
+class BuildOptions:
+    """How an environment is built: the install's time limit, the largest source tree it
+    exports, and the package-index hosts the installer may reach (on 443, nothing else)."""
+
+    timeout_s: float = 900.0
+    max_source_mb: int = 500
+    max_source_files: int = 200_000
+    index_hosts: tuple[str, ...] = INDEX_HOSTS
+
+
 class TargetEnvs:
     """Builds and caches target environments under ``<root>/envs`` (see the module docstring)."""
 
@@ -84,20 +95,17 @@ class TargetEnvs:
         python: str,
         uv: str,
         uid: int,
-        timeout_s: float = 900.0,
-        max_source_mb: int = 500,
-        max_source_files: int = 200_000,
-        index_hosts: tuple[str, ...] = INDEX_HOSTS,
+        options: BuildOptions = BuildOptions(),
     ) -> None:
         self.sandbox = sandbox
         self.dir = Path(os.path.realpath(root)) / "envs"
         self.python = python
         self.uv = uv
         self.uid = uid
-        self.timeout_s = timeout_s
-        self.max_source_bytes = max_source_mb * 1_000_000
-        self.max_source_files = max_source_files
-        self.index_hosts = index_hosts  # the installer's only route: these hosts, on 443
+        self.timeout_s = options.timeout_s
+        self.max_source_bytes = options.max_source_mb * 1_000_000
+        self.max_source_files = options.max_source_files
+        self.index_hosts = options.index_hosts  # the installer's only route: these hosts, on 443
         self._plans: dict[tuple[str, str], Plan | None] = {}
         self._verified: set[str] = set()  # manifests whose every content hash was re-read
         self._tools = ""
@@ -327,5 +335,5 @@ def _fleets(python: str) -> TargetEnv:
     return TargetEnv(
         python=python,
         note="environment: the fleet's (no dependencies)",
-        env=tuple(FLEET_ENV_VARS.items()),
+        env=tuple(TARGET_ENV_VARS.items()),
     )

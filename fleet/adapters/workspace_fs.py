@@ -11,7 +11,6 @@ infrastructure are replaced in the judged tree by the base commit's versions
 
 from __future__ import annotations
 
-import os
 import re
 import tempfile
 import uuid
@@ -19,6 +18,7 @@ from pathlib import Path
 
 from fleet.adapters import git_host
 from fleet.adapters.untrusted_fs import Tree
+from fleet.settings import settings
 from fleet.testinfra import (
     SECTIONED,
     TOOL_MODULES,
@@ -54,9 +54,9 @@ _BASE_CONFIGS = (
 
 
 def default_roots(root: Path) -> tuple[str, ...]:
-    configured = os.environ.get("FLEET_REPO_ROOTS")
-    if configured:
-        return tuple(p for p in configured.split(os.pathsep) if p)
+    configured = settings().repo_roots
+    if configured is not None:
+        return configured
     # The runner's root, the data dir holding it (the demo's sample repository lives there), the
     # temp dir and the home directory.
     return (str(root), str(root.parent), tempfile.gettempdir(), str(Path.home()))

@@ -13,6 +13,7 @@ from pydantic import (
 
 from fleet.config.base import Schema
 from fleet.config.stack import GraphConfig
+from fleet.settings import env_name
 
 # ----------------------------------------------------------------------------- cluster.yaml
 
@@ -186,7 +187,7 @@ class BatchJobSpec(Schema):
         "fleet backlog /app/backlog/backlog.yaml",
         min_length=1,
         description="command the RayJob runs (a `fleet` command: `fleet backlog FILE` runs a "
-        "backlog through the gateway at $FLEET_GATEWAY_URL)",
+        f"backlog through the gateway at ${env_name('gateway_url')})",
     )
     ttl_seconds_after_finished: int = Field(600, ge=0, description="keep the job cluster this long")
     active_deadline_seconds: int | None = Field(None, gt=0, description="kill the job after this")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -19,6 +20,7 @@ from fleet.config.prompts import load as load_prompts
 from fleet.config.stack import FleetConfig
 from fleet.config.team import LifecycleConfig, PolicyConfig, RigorConfig, RolesConfig, ScopesConfig
 from fleet.errors import ConfigError, UnknownName
+from fleet.settings import OVERRIDES, settings
 
 # ----------------------------------------------------------------------------- loading
 
@@ -42,10 +44,10 @@ def installed_data(name: str) -> Path:
 
 
 def config_dir() -> Path:
-    """``$FLEET_CONFIG_DIR``, else the checkout's ``config/``, else the installed copy of it."""
-    env = os.environ.get("FLEET_CONFIG_DIR")
-    if env:
-        return Path(env)
+    """The ``config_dir`` setting, else the checkout's ``config/``, else the installed copy of it."""
+    configured = settings().config_dir
+    if configured:
+        return configured
     checkout = Path(__file__).resolve().parents[2] / "config"
     return checkout if (checkout / "fleet.yaml").is_file() else installed_data("config")
 
@@ -109,3 +111,29 @@ def load_all(directory: Path | None = None) -> dict[str, Schema]:
             )
     load_prompts(base / "prompts")  # every prompt template present, declared and well formed
     return out
+
+
+def fleet_config(
+    directory: Path | None = None, env: Mapping[str, str] | None = None
+) -> FleetConfig:
+    """``fleet.yaml`` with the settings' overrides (``fleet.settings.OVERRIDES``, read from ``env``
+    or else the process environment) applied and ``~`` expanded in ``data_dir``: the one place the
+    data directory is resolved.
+
+    Raises:
+        ConfigError: fleet.yaml is broken, or an override is not a valid value.
+    """
+    given = settings(env)
+    tree = load("fleet.yaml", directory).model_dump(by_alias=True)
+    for field, dotted in OVERRIDES.items():
+        if (value := getattr(given, field)) is not None:
+            _set(tree, dotted, value)
+    tree["data_dir"] = str(Path(os.path.expanduser(tree["data_dir"])).absolute())
+    return FleetConfig.model_validate(tree)
+
+
+def _set(tree: dict[str, Any], dotted: str, value: Any) -> None:
+    *parents, leaf = dotted.split(".")
+    for key in parents:
+        tree = tree.setdefault(key, {})
+    tree[leaf] = value

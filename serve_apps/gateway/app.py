@@ -81,7 +81,7 @@ class ActorCommands:
 
 
 def _resolve(args: GatewayArgs) -> tuple[str, str, int]:
-    from fleet.settings import fleet_config
+    from fleet.config import fleet_config
 
     cfg = fleet_config()
     url = args.redis_url or f"redis://{cfg.redis.host}:{cfg.redis.port}"

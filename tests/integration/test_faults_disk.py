@@ -171,7 +171,7 @@ def test_a_short_full_disk_episode_is_ridden_out_inside_one_call(server, disk, t
 def test_status_names_a_full_disk(disk, monkeypatch, capsys):
     from cluster import local
     from cluster.cli import main
-    from fleet.settings import fleet_config
+    from fleet.config import fleet_config
 
     monkeypatch.setenv("FLEET_DATA_DIR", str(disk.root))
     for var in ("FLEET_REDIS_PORT", "FLEET_RAY_GCS_PORT", "FLEET_DASHBOARD_PORT"):

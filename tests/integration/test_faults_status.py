@@ -22,7 +22,7 @@ from cluster import local
 from cluster.cli import main
 from cluster.fleet_apps import statefile
 from cluster.graphserver import free_port, pid_alive
-from fleet.settings import fleet_config
+from fleet.config import fleet_config
 
 
 class _Degraded(BaseHTTPRequestHandler):

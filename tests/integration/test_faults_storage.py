@@ -122,7 +122,7 @@ def test_story_survives_a_killed_redis_and_a_killed_gateway(stack, own_storage, 
 def test_status_says_storage_is_down_when_redis_is_not_running(tmp_path):
     from cluster import local
     from cluster.graphserver import free_port
-    from fleet.settings import fleet_config
+    from fleet.config import fleet_config
 
     cfg = fleet_config().model_copy(
         update={

@@ -17,8 +17,8 @@ import redis
 from cluster import local, proctree
 from cluster.cli import main
 from cluster.graphserver import free_port
+from fleet.config import fleet_config
 from fleet.errors import PortInUse
-from fleet.settings import fleet_config
 
 pytestmark = pytest.mark.slow
 

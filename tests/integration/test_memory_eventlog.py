@@ -10,7 +10,7 @@ import pytest
 
 from cluster.graphserver import GraphServer, free_port
 from fleet.adapters.redis_events import RedisEventLog
-from fleet.config import load
+from fleet.config import Limits, load
 from fleet.contracts import FleetEvent
 from fleet.errors import InvalidInput, NotFound, StorageUnavailable, VersionConflict
 from fleet.events import make_event
@@ -23,8 +23,7 @@ def log(redis_url, tmp_path):
     limits = load("fleet.yaml").limits
     log = RedisEventLog(
         redis_url,
-        maxlen=limits.stream_maxlen,
-        session_ttl_s=limits.session_ttl_s,
+        limits=limits,
         prefix=f"t{uuid.uuid4().hex[:8]}",
         archive_dir=tmp_path / "archive",
     )
@@ -146,7 +145,10 @@ def test_checkpoint_compare_and_set(log):
 
 def test_trim_archives_to_parquet_and_loses_nothing(redis_url, tmp_path):
     log = RedisEventLog(
-        redis_url, maxlen=10, prefix=f"t{uuid.uuid4().hex[:8]}", archive_dir=tmp_path
+        redis_url,
+        limits=Limits(stream_maxlen=10),
+        prefix=f"t{uuid.uuid4().hex[:8]}",
+        archive_dir=tmp_path,
     )
     events = sample_story("s9", clock=FakeClock())
     before = len(events)

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from fleet.config import SCHEMAS, config_dir, load, load_all
+from fleet.config import SCHEMAS, config_dir, fleet_config, load, load_all
 from fleet.errors import ConfigError, UnknownName
-from fleet.settings import ENV_OVERRIDES, fleet_config
+from fleet.settings import ENV_OVERRIDES
 
 REPO_CONFIG = config_dir()
 

@@ -11,7 +11,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from cluster.graphserver import free_port
-from fleet.adapters.openai_chat import OpenAIChatModel
+from fleet.adapters.openai_chat import OpenAIChatModel, Retry
 from fleet.contracts import ChatMessage
 from fleet.errors import ModelUnavailable
 
@@ -76,7 +76,9 @@ def peer_factory():
 
 def test_retries_on_5xx_then_succeeds(peer_factory):
     peer = peer_factory((500, {"error": "boom"}, 0), (503, {"error": "busy"}, 0), (200, OK, 0))
-    model = OpenAIChatModel(peer.url, "m", max_retries=2, backoff_s=0.01, name="local", api_key="k")
+    model = OpenAIChatModel(
+        peer.url, "m", retry=Retry(max_retries=2, backoff_s=0.01), name="local", api_key="k"
+    )
     out = model.complete(MSG, schema={"type": "object"}, seed=3, max_tokens=9)
     assert len(peer.requests) == 3
     assert (
@@ -96,7 +98,7 @@ def test_retries_on_5xx_then_succeeds(peer_factory):
 
 def test_gives_up_after_bounded_retries_naming_the_url(peer_factory):
     peer = peer_factory((500, {"error": "boom"}, 0))
-    model = OpenAIChatModel(peer.url, "m", max_retries=1, backoff_s=0.01)
+    model = OpenAIChatModel(peer.url, "m", retry=Retry(max_retries=1, backoff_s=0.01))
     with pytest.raises(ModelUnavailable) as err:
         model.complete(MSG)
     assert len(peer.requests) == 2
@@ -110,7 +112,7 @@ def test_gives_up_after_bounded_retries_naming_the_url(peer_factory):
 def test_client_error_is_not_retried(peer_factory):
     peer = peer_factory((400, {"error": "bad schema"}, 0))
     with pytest.raises(ModelUnavailable, match="HTTP 400"):
-        OpenAIChatModel(peer.url, "m", max_retries=3, backoff_s=0.01).complete(MSG)
+        OpenAIChatModel(peer.url, "m", retry=Retry(max_retries=3, backoff_s=0.01)).complete(MSG)
     assert len(peer.requests) == 1
 
 
@@ -118,7 +120,7 @@ def test_dead_port_is_unavailable_quickly():
     url = f"http://127.0.0.1:{free_port()}/v1"
     start = time.monotonic()
     with pytest.raises(ModelUnavailable) as err:
-        OpenAIChatModel(url, "m", max_retries=2, backoff_s=0.01).complete(MSG)
+        OpenAIChatModel(url, "m", retry=Retry(max_retries=2, backoff_s=0.01)).complete(MSG)
     assert "cannot connect" in str(err.value) and url in str(err.value)
     # bounded by the retries given, not the SDK's own retry/timeout cycle (minutes); generous
     # because a loaded 2-core machine took over 5 s to build the client once
@@ -128,7 +130,9 @@ def test_dead_port_is_unavailable_quickly():
 def test_timeout_is_retried_then_unavailable(peer_factory):
     peer = peer_factory((200, OK, 1.0))
     with pytest.raises(ModelUnavailable, match="timed out"):
-        OpenAIChatModel(peer.url, "m", timeout_s=0.2, max_retries=1, backoff_s=0.01).complete(MSG)
+        OpenAIChatModel(
+            peer.url, "m", retry=Retry(timeout_s=0.2, max_retries=1, backoff_s=0.01)
+        ).complete(MSG)
     assert len(peer.requests) == 2
 
 
