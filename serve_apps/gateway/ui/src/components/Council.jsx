@@ -1,5 +1,6 @@
 import { evidenceOf } from "../derive.js";
 import Diff from "./Diff.jsx";
+import Markdown, { RichText } from "./Markdown.jsx";
 
 function Evidence({ ev }) {
   if (!ev) return <p className="text-xs text-slate-500">No evidence recorded for this proposal.</p>;
@@ -44,7 +45,7 @@ function ProposalCard({ p, council }) {
         <span className="font-mono text-xs text-slate-400">{p.id}</span>
         {winner && <span className="badge ml-auto bg-emerald-600 text-white" data-testid="winner">winner</span>}
       </header>
-      {(p.rationale || p.patch?.rationale) && <p className="mb-2 text-sm text-slate-700">{p.rationale || p.patch.rationale}</p>}
+      {(p.rationale || p.patch?.rationale) && <Markdown text={p.rationale || p.patch.rationale} testid="rationale" className="mb-2" />}
       {p.patch?.diff ? (
         <>
           <div className="mb-1 text-xs text-slate-500">
@@ -136,9 +137,11 @@ export default function Council({ council, task }) {
         </p>
       )}
       {council.decision && (
-        <p className="text-xs text-slate-600">
-          decision: {council.decision.what} — {council.decision.why}
-        </p>
+        <div className="rounded border border-slate-200 p-2" data-testid="decision">
+          <div className="label">Decision</div>
+          <Markdown text={council.decision.why} testid="decision-why" className="text-xs" />
+          <RichText text={council.decision.what} testid="decision-what" />
+        </div>
       )}
     </section>
   );

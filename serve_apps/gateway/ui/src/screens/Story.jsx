@@ -3,6 +3,8 @@ import { api, streamEvents } from "../api.js";
 import Council from "../components/Council.jsx";
 import Diff from "../components/Diff.jsx";
 import Lifecycle from "../components/Lifecycle.jsx";
+import Markdown from "../components/Markdown.jsx";
+import Progress from "../components/Progress.jsx";
 import PlanDag from "../components/PlanDag.jsx";
 import { councils, finalChanges, fmtTime, plan, summarize, usage, verification } from "../derive.js";
 import { useMe } from "../me.js";
@@ -228,7 +230,7 @@ function Report({ id, events }) {
     <section className="card">
       <h2 className="h2">Technical report</h2>
       {error && <p className="text-sm text-rose-600">{error}</p>}
-      <pre className="overflow-auto whitespace-pre-wrap text-xs leading-5" data-testid="report">{text ?? "loading…"}</pre>
+      {text == null ? <p className="text-sm text-slate-500">loading…</p> : <Markdown text={text} testid="report" />}
     </section>
   );
 }
@@ -314,6 +316,7 @@ export default function StoryScreen({ id, tab }) {
       <section className="card">
         <Lifecycle lifecycle={lifecycle} state={story.state} visited={visited} parkedGate={story.parked?.gate} />
       </section>
+      <Progress id={id} n={n} parked={!!story.parked} />
       {story.parked && <GatePanel story={story} onDone={() => setRefresh((x) => x + 1)} />}
       <nav className="flex gap-1 border-b border-slate-200">
         {TABS.map(([key, label]) => (
