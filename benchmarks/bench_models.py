@@ -11,16 +11,13 @@
 - serve_overhead: (median time via Serve - median time in-process) / in-process for a
   64-token completion; in-process = the same engine class called directly (goal < 0.10).
 
-Speculative decoding (``--part spec``), in-process engines side by side, requests interleaved:
-- spec_gain: tokens/s of the 1.5B with speculation / without, on an edit-shaped load (a
-  SEARCH/REPLACE reply over a ~2,000-token repository context already in the engine's prompt
-  cache, as for council members after the first; greedy and T=0.7 mixed; median of 3 rounds).
-  Its speculation: models.yaml's, or the best arm measured when models.yaml has none.
-- dev_speed_ratio: the 1.5B with that speculation / the 0.5B plain, same load.
-tokens/s = completion tokens / request wall time (the new question's prefill included).
+Speculative decoding (``--part spec``: spec_gain, dev_speed_ratio; in-process engines side by
+side, requests interleaved) and both routed models resident in one Serve app (``--part resident``:
+resident_rss_gib, the demo story's developer turn per model): benchmarks/model_loads.py.
 
-Starts its own local Ray (no dashboard) + Serve on a free port and stops them (``--part serve``).
-Run: .venv/bin/python benchmarks/bench_models.py [--model local-qwen-coder] [--part all|serve|spec]
+Starts its own local Ray (no dashboard) + Serve on a free port and stops them (serve, resident).
+Run: .venv/bin/python benchmarks/bench_models.py [--model local-qwen-coder]
+     [--part all|serve|spec|resident]   (all: spec then serve)
 """
 
 from __future__ import annotations
@@ -38,9 +35,10 @@ os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
 os.environ.setdefault("RAY_AUTH_MODE", "disabled")
 
 import httpx  # noqa: E402
+from model_loads import report, run_resident, run_spec, start_ray  # noqa: E402
 
 from cluster.graphserver import free_port  # noqa: E402
-from fleet.config import SpeculativeDecoding, load  # noqa: E402
+from fleet.config import load  # noqa: E402
 
 STORY = "Tell me a long story about a robot who learns to write software."
 ROUNDS = 5
@@ -165,35 +163,11 @@ def in_process(spec) -> float:
     return statistics.median(times)
 
 
-def start_ray(ray, attempts: int = 4) -> None:
-    """A local Ray; its node start-up times out after a fixed 30 s under heavy load: retry."""
-    for attempt in range(attempts):
-        try:
-            ray.init(
-                address="local",
-                num_cpus=2,
-                include_dashboard=False,
-                log_to_driver=False,
-                object_store_memory=100_000_000,
-                namespace="bench-models",
-            )
-            return
-        except Exception as exc:  # Ray raises a bare Exception for the start-up timeout
-            print(f"ray start attempt {attempt + 1} failed: {exc}", flush=True)
-            ray.shutdown()
-            time.sleep(10)
-    raise SystemExit("could not start a local Ray cluster")
-
-
-def report(name: str, value: float, goal: str, met: bool) -> None:
-    print(f"{name} {value:.3f} (goal {goal}: {'met' if met else 'MISSED'})")
-
-
 def main() -> int:
     global MODEL
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--model", default=MODEL, help="llamacpp model from models.yaml")
-    parser.add_argument("--part", choices=("all", "serve", "spec"), default="all")
+    parser.add_argument("--part", choices=("all", "serve", "spec", "resident"), default="all")
     parser.add_argument("--rounds", type=int, default=3, help="spec part: rounds (>= 3)")
     parser.add_argument(
         "--arms",
@@ -203,6 +177,9 @@ def main() -> int:
     args = parser.parse_args()
     MODEL = args.model
     print(f"load average at start: {os.getloadavg()} (2 cores, shared machine)", flush=True)
+    if args.part == "resident":
+        run_resident(load("models.yaml"))
+        return 0
     if args.part in ("all", "spec"):
         run_spec(load("models.yaml"), arms=args.arms.split(","), rounds=args.rounds)
     return serve_part() if args.part in ("all", "serve") else 0
@@ -267,150 +244,6 @@ def serve_part() -> int:
     print(f"RESULT concurrent_tokens_per_s {con:.1f}")
     print(f"RESULT sequential_tokens_per_s {seq:.1f}")
     return 0
-
-
-# ----------------------------------------------------------------------------- speculation
-
-SMALL, LARGE = "local-qwen-coder", "local-qwen-1.5b"
-TASKS = (  # one per request: every arm answers the same six questions over the same context
-    "In clean_path, also return None for a path that contains a backslash.",
-    "In _join, strip trailing spaces from every line before joining them.",
-    "Give EditError.__init__ a docstring that explains its three arguments.",
-    "Rename the function _section_path to _section_header_path where it is defined.",
-    "Add a method is_creation(self) -> bool to SearchReplace: True when search is empty.",
-    "In _path_before, add a comment above the loop that says why it walks backwards.",
-)
-
-
-def edit_context(tokens: int = 2000) -> str:
-    """A real repository file cut to ``tokens`` Qwen tokens, as a context pack shows a file."""
-    from fleet.adapters.gguf_tokenizer import GGUFTokenizer
-
-    root = Path(__file__).resolve().parents[1]
-    code = GGUFTokenizer(model=SMALL).truncate(
-        (root / "fleet/patches/edits.py").read_text(), tokens
-    )
-    return f"Repository file fleet/patches/edits.py:\n```python\n{code}\n```"
-
-
-def edit_body(context: str, task: str, temperature: float, seed: int) -> dict:
-    """The developer's own request (``author_messages``: context, edit format, task last)."""
-    from fleet.agents.author import author_messages
-
-    messages = author_messages(context, instruction=f"Task (fleet/patches/edits.py): {task}")
-    return {
-        "messages": [m.model_dump(include={"role", "content"}) for m in messages],
-        "max_tokens": 256,
-        "temperature": temperature,
-        "seed": seed,
-    }
-
-
-def spec_arms(models, arms: list[str]) -> dict:
-    """name -> (spec, draft spec): the 0.5B plain, the 1.5B plain, as configured, and each arm."""
-    small, large = models.models[SMALL], models.models[LARGE]
-    # 8k of context is plenty for this load and keeps five engines' KV caches small
-    small, large = (m.model_copy(update={"n_ctx": 8192, "n_parallel": 2}) for m in (small, large))
-    plain = {"speculative": None}
-    out = {"0.5B plain": (small.model_copy(update=plain), None)}
-    out["1.5B plain"] = (large.model_copy(update=plain), None)
-    if large.speculative is not None:
-        out["1.5B configured"] = (large, small if large.speculative.draft_model else None)
-    for arm in filter(
-        None, arms
-    ):  # method[:ngram_size[:n_max]], e.g. ngram_simple:3:24 or draft::8
-        method, *nums = arm.split(":")
-        sd = SpeculativeDecoding(method=method, draft_model=SMALL if method == "draft" else None)
-        keys = ("ngram_size", "n_max")
-        sd = sd.model_copy(update={k: int(v) for k, v in zip(keys, nums, strict=False) if v})
-        out[f"1.5B {arm}"] = (
-            large.model_copy(update={"speculative": sd}),
-            small.model_copy(update=plain) if method == "draft" else None,
-        )
-    return out
-
-
-def rss_mib() -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return -1.0
-
-
-def run_spec(models, *, arms: list[str], rounds: int) -> None:
-    """Every arm answers the same edit questions, interleaved round by round; prints RESULT lines."""
-    from serve_apps.llm.engine import LlamaCppEngine
-
-    context, engines = edit_context(), {}
-    for name, (spec, draft) in spec_arms(models, arms).items():
-        start = time.perf_counter()
-        engines[name] = LlamaCppEngine(spec, served_name=name, draft=draft)
-        # the shared repository context, evaluated once per engine (a council's first member)
-        engines[name].chat(edit_body(context, "Reply with OK.", 0.0, 0) | {"max_tokens": 1})
-        print(
-            f"{name}: loaded + context prefilled in {time.perf_counter() - start:.1f} s, "
-            f"process RSS {rss_mib():.0f} MiB",
-            flush=True,
-        )
-    rates: dict[str, list[float]] = {name: [] for name in engines}
-    decode: dict[str, list[float]] = {name: [] for name in engines}
-    walls: dict[str, list[float]] = {name: [] for name in engines}
-    for r in range(rounds):
-        for name, engine in engines.items():
-            n = {"tokens": 0, "wall": 0.0, "gen_ms": 0.0, "draft_n": 0, "draft_n_accepted": 0}
-            for k, temperature in enumerate((0.0, 0.7)):
-                task = TASKS[(2 * r + k) % len(TASKS)]
-                start = time.perf_counter()
-                out = engine.chat(edit_body(context, task, temperature, seed=r))
-                n["wall"] += time.perf_counter() - start
-                n["tokens"] += out["usage"]["completion_tokens"]
-                timings = out.get("timings", {})
-                n["gen_ms"] += timings.get("predicted_ms", 0.0)
-                for key in ("draft_n", "draft_n_accepted"):
-                    n[key] += timings.get(key, 0)
-                if r == 0 and k == 0:
-                    print(f"--- {name}, greedy reply:\n{out['choices'][0]['message']['content']}")
-            rates[name].append(n["tokens"] / n["wall"])
-            walls[name].append(n["wall"])
-            decode[name].append(n["tokens"] / max(n["gen_ms"] / 1000, 1e-9))
-            print(
-                f"round {r + 1} {name}: {n['tokens']} tokens in {n['wall']:.1f} s = "
-                f"{rates[name][-1]:.2f} tok/s (decoding alone {decode[name][-1]:.2f}), drafted "
-                f"{n['draft_n']}, accepted {n['draft_n_accepted']}, load {os.getloadavg()[0]:.1f}",
-                flush=True,
-            )
-    spec_report(rates, decode, walls)
-
-
-def paired(rates: dict[str, list[float]], a: str, b: str) -> float:
-    """Median over rounds of a's rate / b's in the same round: the load drifts between rounds
-    (and it moved from 3 to 15 within one run here), the arms of one round ran minutes apart."""
-    return statistics.median(x / y for x, y in zip(rates[a], rates[b], strict=True))
-
-
-def spec_report(rates: dict, decode: dict, walls: dict) -> None:
-    med = {name: statistics.median(v) for name, v in rates.items()}
-    for name, value in med.items():
-        print(
-            f"median {name}: {value:.2f} tok/s, {statistics.median(walls[name]):.1f} s per round "
-            f"of two replies; paired ratio to the 1.5B plain {paired(rates, name, '1.5B plain'):.2f}"
-        )
-    spec_names = [n for n in med if n.startswith("1.5B") and n != "1.5B plain"]
-    served = "1.5B configured" if "1.5B configured" in med else max(spec_names, key=med.get)
-    gain, ratio = paired(rates, served, "1.5B plain"), paired(rates, served, "0.5B plain")
-    print(
-        f"spec_gain and dev_speed_ratio use '{served}' (ratio of the medians instead: "
-        f"{med[served] / med['1.5B plain']:.3f} and {med[served] / med['0.5B plain']:.3f})"
-    )
-    report("spec_gain", gain, ">= 2.0", gain >= 2)
-    report("dev_speed_ratio", ratio, ">= 0.7", ratio >= 0.7)
-    print(f"RESULT spec_gain {gain:.3f}")
-    print(f"RESULT dev_speed_ratio {ratio:.3f}")
-    for name in spec_names:
-        key = name.split()[1].replace(":", "_")
-        print(f"RESULT spec_gain_{key} {paired(rates, name, '1.5B plain'):.3f}")
-        print(f"RESULT spec_gain_decode_{key} {paired(decode, name, '1.5B plain'):.3f}")
-    print(f"RESULT dev_speed_ratio_decode {paired(decode, served, '0.5B plain'):.3f}")
 
 
 if __name__ == "__main__":
