@@ -15,20 +15,19 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Mapping
-from typing import Any
+from collections.abc import Callable
+from dataclasses import replace
+from functools import partial
+from typing import Any, Unpack
 
+from actors.agent_options import AgentOptions
 from actors.builder import NAMESPACE, ActorOptions, build, lookup
 from actors.parts import patch_tools
-from fleet.config import RolesConfig, load
+from fleet.config import load
 from fleet.contracts import ContextPack, Proposal
 from fleet.council import Brief, Member, mix, wire
 from fleet.errors import NotFound, UserError
 from fleet.ledger import UsageLedger
-from fleet.ports import ChatModel, EventLog
-
-ChatModelFactory = Callable[[], ChatModel]
-EventLogFactory = Callable[[], EventLog]
 
 MAX_STORIES = 64
 """Stories an agent keeps a member for; older ones are rebuilt on demand (their spend is in the log)."""
@@ -52,42 +51,36 @@ class RoleAgent:
     ``models.yaml``'s budgets (scope -> ``{tokens, cost}``).
     """
 
-    def __init__(
-        self,
-        agent_id: str,
-        role: str,
-        *,
-        chat_model_factory: ChatModelFactory | None = None,
-        model: str | None = None,
-        llm_base_url: str | None = None,
-        event_log_factory: EventLogFactory | None = None,
-        budgets: Mapping[str, Any] | None = None,
-        temperature: float = 0.7,
-        seed: int | None = None,
-        context_service: str | None = None,
-        namespace: str = NAMESPACE,
-        max_tokens: int = 160,
-        roles: RolesConfig | None = None,
-    ) -> None:
+    def __init__(self, agent_id: str, role: str, **options: Unpack[AgentOptions]) -> None:
         from fleet.adapters.model_registry import RoleModels, with_budgets
 
-        self.spec = (roles or load("roles.yaml")).get(role)
+        o = options
+        if unknown := set(o) - set(AgentOptions.__annotations__):  # Ray passes them unchecked
+            raise TypeError(f"unknown RoleAgent option(s): {', '.join(sorted(unknown))}")
+        self.spec = (o.get("roles") or load("roles.yaml")).get(role)
         if self.spec.human:
             raise UserError(f"role {role!r} is a person, not an agent; pick one of the agent roles")
         self.agent_id, self.role = agent_id, role
-        self._context_service, self._namespace = context_service, namespace
-        models = with_budgets(load("models.yaml"), budgets)
-        log = event_log_factory() if event_log_factory else None
+        self._context_service = o.get("context_service")
+        self._namespace = o.get("namespace", NAMESPACE)
+        models = with_budgets(load("models.yaml"), o.get("budgets"))
+        factory, log_factory = o.get("chat_model_factory"), o.get("event_log_factory")
+        log = log_factory() if log_factory else None
         self.ledger = UsageLedger(models, event_log=log)
-        base = chat_model_factory() if chat_model_factory else None
-        self.models = RoleModels(models, role, model=model, base=base, llm_base_url=llm_base_url,
-                                 ledger=self.ledger, event_log=log, actor=f"agent:{agent_id}")  # fmt: skip
+        base = factory() if factory else None
+        self.models = RoleModels(models, role, model=o.get("model"), base=base,
+                                 llm_base_url=o.get("llm_base_url"), ledger=self.ledger,
+                                 event_log=log, actor=f"agent:{agent_id}")  # fmt: skip
+        seed, named = o.get("seed"), o.get("model") or models.primary(role)
+        # the patch-writing quirks of the model asked first (a ready-made model: the default)
+        profile = models.profile_of(None if factory else named)
+        tools = patch_tools()
         self._member_kwargs: dict[str, Any] = {
-            "temperature": temperature,
+            "temperature": o.get("temperature", 0.7),
             "seed": mix(agent_id) if seed is None else seed,
-            "context": self._context if context_service else None,
-            "max_tokens": max_tokens,
-            "tools": patch_tools(),
+            "context": self._context if self._context_service else None,
+            "max_tokens": o.get("max_tokens", 160),
+            "tools": replace(tools, write_patch=partial(tools.write_patch, profile=profile)),
         }
         self._members: OrderedDict[str, Member] = OrderedDict()
         self._lock = threading.Lock()  # the actor is threaded: phases of several stories at once

@@ -284,6 +284,10 @@ class ModelsConfig(Schema):
         description="profile name -> a model's quirks (models refer to one with profile:)",
     )
 
+    def primary(self, role: str) -> str:
+        """The model ``role`` asks first: its route's first (or the default route's)."""
+        return (self.routing.get(role) or self.routing["default"])[0]
+
     def profile_of(self, model: str | None) -> ModelProfile:
         """The profile of ``model`` (the default one for a model without a profile, or unknown)."""
         spec = self.models.get(model or "")

@@ -100,3 +100,18 @@ def test_the_story_developer_decodes_each_attempt_as_its_profile_says():
         assert "+    return 1" in author(chat, job, profile).diff  # type: ignore[arg-type]
         seen += chat.seen
     assert seen == [0.0, 0.7, 0.05, 0.45]
+
+
+def test_a_council_agent_writes_patches_with_its_models_profile():
+    from actors.agent import RoleAgent
+
+    models = load("models.yaml")
+    agent = RoleAgent("developer-1", "developer", llm_base_url="http://127.0.0.1:9/v1")
+    bound = agent._member_kwargs["tools"].write_patch
+    assert bound.keywords["profile"] == models.profile_of(models.primary("developer"))
+    from fleet.testing.fakes import ScriptedChatModel
+
+    ready = RoleAgent("developer-2", "developer", chat_model_factory=ScriptedChatModel)
+    assert ready._member_kwargs["tools"].write_patch.keywords["profile"] is DEFAULT_PROFILE
+    with pytest.raises(TypeError, match="temprature"):
+        RoleAgent("developer-3", "developer", temprature=0.1)  # type: ignore[call-arg]
