@@ -31,6 +31,19 @@ DOING = {
 }
 
 
+def sandbox_words(spec_id: str, status: str) -> str | None:
+    """Words for the runs whose outcome is not what it seems: QA's suite on the base commit
+    (the red step of test-first) must fail; failing there is the expected result, not an error.
+    None: an ordinary run."""
+    if not spec_id.startswith("baseline:"):
+        return None
+    if status == "failed":
+        return "QA's tests fail on the base commit, as they must"
+    if status == "passed":
+        return "QA's tests pass on the base commit already (they cannot show the change)"
+    return f"QA's tests on the base commit: {status}"
+
+
 class _Model(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -136,6 +149,11 @@ class _Fold:
             self.tokens, self.cost = 0, 0.0
         self.now = f"the PO {'approved' if ev.approved else 'rejected'} the {ev.gate} gate"
 
+    def _story_rejected(self, ev: Any) -> None:
+        """``story.rejected`` (the PO's no; older logs say ``story.approved`` with approved=False)."""
+        self._unpark(ev.at_ms)
+        self.now = f"the PO rejected the {getattr(ev, 'gate', '?')} gate"
+
     def _story_done(self, ev: events.StoryDone) -> None:
         self._unpark(ev.at_ms)
         if self.steps and self.steps[-1]["ended_ms"] is None:
@@ -202,6 +220,10 @@ class _Fold:
         self.now = f"council for {self._task(d.id)} chose {winner}'s proposal"
 
     def _sandbox_run(self, ev: events.SandboxRun) -> None:
+        said = sandbox_words(ev.payload.spec_id, ev.payload.status)
+        if said:
+            self.now = said
+            return
         who = ev.role or "the fleet"
         self.now = f"{who} runs {' '.join(ev.argv[:3])} in the sandbox: {ev.payload.status}"
 

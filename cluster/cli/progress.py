@@ -13,7 +13,7 @@ from pydantic import ValidationError
 from fleet import events
 from fleet.contracts import FleetEvent
 from fleet.errors import FleetError, InvalidInput
-from fleet.progress import Progress, fold
+from fleet.progress import Progress, fold, sandbox_words
 from fleet.progress_text import status_line
 
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")  # Ray colours its error texts for a terminal
@@ -41,6 +41,11 @@ def _scored(e: events.StoryScored) -> str:
     tips = "; ".join(f.suggestion for f in e.payload.findings[:3])
     ready = "ready" if e.payload.ready else "NOT ready"
     return f"  coach: DoR {e.payload.dor}/100, {ready}" + (f" ({tips})" if tips else "")
+
+
+def _sandbox(e: events.SandboxRun) -> str:
+    said = sandbox_words(e.payload.spec_id, e.payload.status)
+    return f"    {said}" if said else f"    sandbox {' '.join(e.argv[:4])}: {e.payload.status}"
 
 
 def _workspace(e: events.WorkspaceReported) -> str:
@@ -80,7 +85,7 @@ LINES: dict[str, Callable[[Any], str]] = {
             f"\n     {k}: {plain(v)}" for k, v in (getattr(e, "failures", None) or {}).items()
         )
     ),
-    "sandbox.run": lambda e: f"    sandbox {' '.join(e.argv[:4])}: {e.payload.status}",
+    "sandbox.run": _sandbox,
     "workspace.report": _workspace,
     "gate.result": lambda e: (
         f"  gate {e.payload.profile} {e.task_id}: {e.payload.verdict} ({e.payload.score:.0f}/100)"

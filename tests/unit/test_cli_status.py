@@ -111,3 +111,20 @@ def test_a_council_that_settled_early_says_0_revision_rounds():
     d = Deliberation(id="d1", story_id="s1", rounds=0, winner="p1")
     line = describe(_wire(make_event("s1", "council.result", clock=Clock(), payload=d)))
     assert line == "  council winner: p1 after 0 revision rounds, 0 votes"
+
+
+def test_the_red_step_of_test_first_reads_as_expected_not_as_an_error():
+    from fleet.contracts import TaskResult
+
+    def run(spec_id: str, status: str) -> str | None:
+        result = TaskResult(spec_id=spec_id, status=status, exit_code=1)
+        data = {"argv": ["pytest", "-p", "no:cacheprovider", "-q"], "role": "qa"}
+        return describe(
+            _wire(make_event("s1", "sandbox.run", clock=Clock(), payload=result, data=data))
+        )
+
+    assert run("baseline:evidence:ab12", "failed") == (
+        "    QA's tests fail on the base commit, as they must"
+    )
+    assert run("baseline:evidence:ab12", "passed").startswith("    QA's tests pass on the base")
+    assert run("p1:evidence:cd34", "failed") == "    sandbox pytest -p no:cacheprovider -q: failed"

@@ -6,6 +6,17 @@ const short = (s, n = 140) => {
   return t.length <= n ? t : t.slice(0, n - 1) + "…";
 };
 
+// Rounds counted one way everywhere (as fleet run does): revision rounds after the first proposals.
+const revisions = (n) => `${n ?? 0} revision round${n === 1 ? "" : "s"}`;
+
+// QA's suite on the base commit must fail (the red step of test-first): say so, not "failed".
+function redStep(p) {
+  if (!String(p.spec_id || "").startsWith("baseline:")) return null;
+  if (p.status === "failed") return "QA's tests fail on the base commit, as they must";
+  if (p.status === "passed") return "QA's tests pass on the base commit already (they cannot show the change)";
+  return `QA's tests on the base commit: ${p.status}`;
+}
+
 export function summarize(ev) {
   const p = ev.payload || {};
   const d = ev.data || {};
@@ -18,12 +29,14 @@ export function summarize(ev) {
       return `${d.from} → ${d.to} (${d.name})${d.by ? ` by ${d.by}` : ""}`;
     case "story.parked":
       return `waiting at ${d.gate}: ${short(d.reason)}`;
+    case "story.rejected":
+      return `rejected ${d.gate} by ${d.by || ev.actor}${d.comment ? `: “${short(d.comment, 80)}”` : ""}`;
     case "story.approved":
       return `${d.approved === false ? "rejected" : "approved"} ${d.gate} by ${d.by || ev.actor}${d.comment ? `: “${short(d.comment, 80)}”` : ""}`;
     case "task.planned":
       return `task ${p.id} (${p.role}): ${short(p.description)}`;
     case "deliberation.started":
-      return `council for ${d.task_id}: ${(d.members || []).length} members, ${d.rounds} rounds`;
+      return `council for ${d.task_id}: ${(d.members || []).length} members, up to ${revisions(d.rounds)} after the first proposals`;
     case "council.proposal":
       return `${p.author} proposes (round ${p.round ?? 0})`;
     case "council.critique":
@@ -33,11 +46,11 @@ export function summarize(ev) {
     case "council.evidence":
       return `evidence for ${p.proposal_id}: ${p.passed ? "passed" : "failed"} (${p.tests_passed ?? 0}✓ ${p.tests_failed ?? 0}✗)`;
     case "council.result":
-      return `winner ${p.winner} after ${p.rounds} round(s)`;
+      return `winner ${p.winner} after ${revisions(p.rounds)}`;
     case "decision.made":
       return short(p.what);
     case "sandbox.run":
-      return `sandbox ${(d.argv || []).slice(0, 4).join(" ")}: ${p.status}`;
+      return redStep(p) || `sandbox ${(d.argv || []).slice(0, 4).join(" ")}: ${p.status}`;
     case "workspace.report":
       return `workspace ${d.task_id}: build ${p.build_ok ? "ok" : "FAILED"}, ${p.unit_passed ?? 0} passed / ${p.unit_failed ?? 0} failed`;
     case "gate.result":

@@ -88,7 +88,8 @@ export default function Council({ council, task }) {
           {task ? `: ${task.description}` : ""}
         </h3>
         <span className="text-xs text-slate-500">
-          {council.members.length} members · {council.rounds} round(s){council.rule ? ` · rule ${council.rule}` : ""}
+          {council.members.length} members · {council.done ? `${council.rounds} revision round${council.rounds === 1 ? "" : "s"}` : `up to ${council.rounds} revision round${council.rounds === 1 ? "" : "s"}`}
+          {council.rule ? ` · rule ${council.rule}` : ""}
         </span>
         <span className={`badge ml-auto ${council.done ? "bg-emerald-100 text-emerald-800" : "bg-sky-100 text-sky-800"}`}>
           {council.done ? "decided" : "deliberating…"}
