@@ -139,6 +139,14 @@ TEMPLATES: dict[str, dict[str, frozenset[str]]] = {
         "summary_system": _t(),
         "summary_request": _t("history"),
     },
+    "localise": {  # fleet/context/located.py
+        "located": _t("path", "start", "end", "name", "code"),
+    },
+    "repro": {  # fleet/pipeline/suite.py: QA's reproduction test of a bug report
+        "criterion": _t("report"),
+        "where": _t("name", "module"),
+        "retry": _t("reason", "output"),
+    },
 }
 
 
