@@ -272,6 +272,25 @@ class StoryDigest:
         for k in closed[:-CLOSED_KEPT]:
             del self.s["delibs"][k]
 
+    def _suite(self, ev: events.CouncilSuite) -> None:
+        """The latest reproduction test (a bug story's): what localisation reads."""
+        repro = _repro(ev)
+        if repro is not None:
+            self._count(repro.pop("redacted"))
+            self.s["repro"] = repro
+
+
+def _repro(ev: Any) -> dict[str, Any] | None:
+    """The reproduction test of a ``council.suite`` event (``fleet/pipeline/suite.py``), capped:
+    its source and failure are localisation's evidence (``fleet/context/located.py``)."""
+    repro = getattr(ev, "repro", None)
+    if not isinstance(repro, dict):
+        return None
+    source, n = cap(str(repro.get("source", "")), "description")
+    excerpt, m = cap(str(repro.get("excerpt", "")), "description")
+    return {"reproduced": bool(repro.get("reproduced")), "source": source, "excerpt": excerpt,
+            "redacted": n + m}  # fmt: skip
+
 
 def _typed(event: FleetEvent) -> Any:
     """The typed event, or None when it does not fit its type (an older writer): skipped."""
@@ -296,4 +315,5 @@ _HANDLERS: dict[str, Callable[[StoryDigest, Any], None]] = {
     "council.critique": StoryDigest._critique,
     "council.ballot": StoryDigest._ballot,
     "council.result": StoryDigest._result,
+    "council.suite": StoryDigest._suite,
 }

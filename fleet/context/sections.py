@@ -10,7 +10,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from fleet.context import repomap
+from fleet.context import located, repomap
 from fleet.context.digest import RECENT, StoryDigest
 
 
@@ -191,9 +191,11 @@ def _repo_map(d: StoryDigest, task_id: str | None, files: Mapping[str, str]) -> 
 
 
 def _code(d: StoryDigest, task_id: str | None, files: Mapping[str, str]) -> Draft | None:
+    """The most relevant code, the functions localisation points at first (``located.py``)."""
     infos = repomap.index(files)
     query = query_of(d, task_id)
     items = repomap.code_items(files, infos, repomap.rank(infos, query), query)
+    items = located.first(files, located.located(files, query, d.s.get("repro")), items)
     return Draft("code", items) if items else None
 
 

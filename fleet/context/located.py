@@ -1,0 +1,53 @@
+"""The developer's code section with the located functions first (:mod:`fleet.context.localise`).
+
+A small model answers a bug report that names no file with prose or an echo of the whole file
+when the place to edit is buried among the most relevant files. When localisation points at a
+function with evidence (a frame of the reproduction test's traceback, an identifier the report
+or the test calls), that function's code comes first, headed as the place the report points at;
+a file the section would show whole is then left to the repository map (its located function is
+already there). Without such evidence, or when the first file shown whole already holds it, the
+section is what :func:`fleet.context.repomap.code_items` makes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from fleet.context.localise import EVIDENCE, Located, confident, locate
+from fleet.prompts import render
+
+SHOWN = 2  # located functions shown first (the best one and the next with evidence)
+
+
+def located(
+    files: Mapping[str, str], report: str, repro: Mapping[str, Any] | None
+) -> list[Located]:
+    """The functions localisation ranks for ``report`` and the story's reproduction test
+    (``repro``: the digest's, with its ``source`` and failure ``excerpt``), if it is confident."""
+    repro = repro or {}
+    ranked = locate(files, report, trace=str(repro.get("excerpt", "")),
+                    test=str(repro.get("source", "")) if repro.get("reproduced") else "")  # fmt: skip
+    return ranked if confident(ranked) else []
+
+
+def first(files: Mapping[str, str], ranked: Sequence[Located], items: list[str]) -> list[str]:
+    """``items`` (the code section) with the located functions' code first."""
+    if not ranked:
+        return items
+    top = ranked[0]
+    if items and items[0] == f"### {top.path}\n{files.get(top.path)}":
+        return items  # the whole file that holds it is shown first already
+    shown = [r for r in ranked[:SHOWN] if r is top or r.evidence >= EVIDENCE]
+    heads: list[str] = []
+    for r in shown:
+        code = "\n".join(files[r.path].split("\n")[r.start - 1 : r.end])
+        heads.append(render("localise.located", path=r.path, start=r.start, end=r.end,
+                            name=r.name, code=code))  # fmt: skip
+    paths = {r.path for r in shown}
+    spans = {f"### {r.path} (lines {r.start}-{r.end})" for r in shown}
+    rest = [
+        it for it in items
+        if it.split("\n", 1)[0] not in spans and it.split("\n", 1)[0] not in {f"### {p}" for p in paths}
+    ]  # fmt: skip
+    return heads + rest

@@ -1,0 +1,184 @@
+"""Localisation (fleet/context/localise.py) on small real repositories written to disk: the
+traceback comes from a real pytest run of a reproduction test, innermost repository frame first;
+identifiers the report calls; a report that names no file; and the developer's code section
+(fleet/context/located.py) showing the located function first."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from fleet.context import StoryDigest
+from fleet.context.localise import called, confident, frames, is_source, locate
+from fleet.contracts import Story, Task
+from fleet.events import make_event
+from fleet.testing.fakes import FakeClock
+
+SHAPES = '''"""Shapes."""
+
+
+def area(w, h):
+    return w * h
+
+
+def perimeter(w, h):
+    return 2 * (w + h)
+'''
+TEXT = '''"""Text helpers."""
+
+
+def _last(s):
+    return s[-1]
+
+
+def first_char(s):
+    """The first character of s ("" for "")."""
+    return _last(s[::-1])
+
+
+def cut_suffix(s, suffix):
+    """s without suffix at its end."""
+    return s[: -len(suffix)] if s.endswith(suffix) else s
+
+
+class Padder:
+    def pad(self, s, width):
+        return s.ljust(width - 1)
+'''
+OLD_TEST = "from pkg.text import cut_suffix\n\n\ndef test_cut():\n    assert cut_suffix('ab', 'b') == 'a'\n"
+
+
+def _repo(root: Path) -> dict[str, str]:
+    files = {
+        "pkg/__init__.py": "from pkg.text import cut_suffix, first_char\n",
+        "pkg/shapes.py": SHAPES,
+        "pkg/text.py": TEXT,
+        "tests/test_text.py": OLD_TEST,
+        "README.md": "A small package of text and shape helpers.\n",
+    }
+    for path, text in files.items():
+        (root / path).parent.mkdir(parents=True, exist_ok=True)
+        (root / path).write_text(text)
+    return files
+
+
+def _pytest(root: Path, test: str) -> str:
+    """A real pytest run of ``test`` in ``root``: its output (the tracebacks)."""
+    (root / "tests" / "test_repro.py").write_text(test)
+    run = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/test_repro.py"],
+        cwd=root, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert run.returncode == 1, run.stdout  # the reproduction test fails on this code
+    return run.stdout
+
+
+def test_the_innermost_repository_frame_of_a_real_traceback_ranks_first(tmp_path):
+    files = _repo(tmp_path)
+    out = _pytest(tmp_path, "from pkg import first_char\n\n\ndef test_empty():\n"
+                            "    assert first_char('') == ''\n")  # fmt: skip
+    # the frames inside the repository, innermost first: _last, then first_char, then the test
+    where = frames(out, list(files))
+    assert [p for p, _ in where[:2]] == ["pkg/text.py", "pkg/text.py"]
+    assert where[0][1] == 5 and where[1][1] == 10
+    ranked = locate(files, "first_char of an empty string crashes", trace=out)
+    # the report names first_char, but the traceback says the fault is one frame further in
+    assert [r.name for r in ranked[:2]] == ["_last", "first_char"]
+    assert ranked[0].path == "pkg/text.py" and (ranked[0].start, ranked[0].end) == (4, 5)
+    assert any("traceback frame pkg/text.py:5" in w for w in ranked[0].why)
+    assert confident(ranked)
+
+
+def test_absolute_frame_paths_are_matched_to_repository_paths_and_tests_are_no_candidates(
+    tmp_path,
+):
+    files = _repo(tmp_path)
+    trace = (
+        f'  File "{tmp_path}/tests/test_text.py", line 5, in test_cut\n'
+        f'  File "{tmp_path}/pkg/shapes.py", line 9, in perimeter\n'
+    )
+    assert frames(trace, list(files)) == [("pkg/shapes.py", 9), ("tests/test_text.py", 5)]
+    ranked = locate(files, "the numbers are off", trace=trace)
+    assert ranked[0].name == "perimeter"
+    assert all(is_source(r.path) for r in ranked)  # the test module is the symptom
+
+
+def test_a_function_the_report_calls_ranks_first_though_the_report_names_no_file(tmp_path):
+    files = _repo(tmp_path)
+    report = (
+        "Removing an empty suffix wipes the string\n"
+        "I called cut_suffix('name.py', '') and got '' back; I expected 'name.py'."
+    )
+    ranked = locate(files, report)
+    assert ranked[0].ref == "pkg/text.py::cut_suffix"
+    assert "called in the report" in ranked[0].why
+    assert confident(ranked)
+
+
+def test_a_method_named_in_the_report_is_found_by_its_bare_name():
+    calls, named = called("`Padder.pad` pads one short; e.g. p.pad('a', 3) gives 'a '. len(x)")
+    assert "pad" in calls and "len" not in calls  # built-ins are nobody's fault here
+    ranked = locate({"pkg/text.py": TEXT}, "p.pad('a', 3) gives 'a ' instead of 'a  '")
+    assert ranked[0].name == "Padder.pad"
+
+
+def test_a_report_without_identifiers_is_ranked_by_words_and_is_not_confident(tmp_path):
+    files = _repo(tmp_path)
+    ranked = locate(files, "The perimeter of a rectangle looks wrong to me")
+    assert ranked[0].name == "perimeter"  # the words still order them
+    assert not confident(ranked)  # but nothing points at it: the pack stays as it was
+
+
+def test_a_repository_without_source_gives_nothing():
+    assert locate({"tests/test_x.py": OLD_TEST, "README.md": "hello"}, "cut_suffix('a', '')") == []
+
+
+def _digest(files: dict[str, str], report: str, repro: dict[str, object] | None) -> StoryDigest:
+    clock = FakeClock()
+    story = Story(id="s1", title="Empty suffix wipes the string", description=report)
+    digest = StoryDigest("s1")
+    digest.apply("1-0", make_event("s1", "story.created", clock=clock, payload=story))
+    task = Task(id="T1", story_id="s1", role="developer", description=story.title)
+    digest.apply("2-0", make_event("s1", "task.planned", clock=clock, payload=task))
+    if repro is not None:
+        data = {"deliberation_id": "d1", "repro": repro, "located": []}
+        digest.apply("3-0", make_event("s1", "council.suite", clock=clock, data=data, key="d1"))
+    return digest
+
+
+@pytest.mark.parametrize("with_trace", [False, True])
+def test_the_developers_code_section_shows_the_located_function_first(
+    tmp_path, builder, with_trace
+):
+    files = _repo(tmp_path)
+    # a module too big to be shown whole: the section shows its most relevant functions
+    files["pkg/text.py"] += "\n\n" + "\n\n".join(
+        f"def helper_{i}(x):\n    return x + {i}\n" for i in range(300)
+    )
+    (tmp_path / "pkg" / "text.py").write_text(files["pkg/text.py"])
+    report = "first_char('') crashes; I expected ''."
+    repro = None
+    if with_trace:
+        out = _pytest(tmp_path, "from pkg import first_char\n\n\ndef test_empty():\n"
+                                "    assert first_char('') == ''\n")  # fmt: skip
+        repro = {"reproduced": True, "source": "from pkg import first_char\n", "excerpt": out}
+    pack = builder.build(_digest(files, report, repro), "developer", "build", task_id="T1",
+                         repo=files)  # fmt: skip
+    code = next(s for s in pack.sections if s.name == "code").content
+    head = code.split("\n", 1)[0]
+    want = "_last" if with_trace else "first_char"
+    assert f"`{want}`, where the report points" in head, code[:300]
+    assert "pkg/text.py (lines" in head
+    # the file that holds it is not shown whole a second time
+    assert code.count("def cut_suffix") <= 1 and code.count(f"def {want}(") == 1
+
+
+def test_a_pack_whose_first_file_already_holds_the_located_function_is_unchanged(builder):
+    files = {"solution.py": 'def twice(x):\n    """Return x doubled."""\n'}
+    digest = _digest(files, "Implement twice: twice(3) returns 6", None)
+    pack = builder.build(digest, "developer", "build", task_id="T1", repo=files)
+    code = next(s for s in pack.sections if s.name == "code").content
+    assert "where the report points" not in code and code.startswith("### solution.py\n")
