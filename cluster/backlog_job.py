@@ -1,7 +1,7 @@
 """Run a backlog of stories through a gateway: the work behind ``fleet backlog`` and ``fleet submit``.
 
-``fleet submit`` ships the backlog to a Ray job as ``$FLEET_BACKLOG`` (JSON) and runs this module;
-the RayJob that ``fleet cluster render`` writes runs ``fleet backlog FILE`` on its own head. Either
+``fleet submit`` ships the backlog to a Ray job in the ``backlog`` setting (JSON) and runs this
+module; the RayJob that ``fleet cluster render`` writes runs ``fleet backlog FILE`` on its own head. Either
 way every story is created through the gateway, followed concurrently (PO gates approved when the
 backlog says ``auto_approve``), and the exit code is 0 only when every story is DONE.
 """
@@ -10,24 +10,25 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from cluster.cli.gateway_client import Client, exit_code, follow
+from fleet.errors import UserError
+from fleet.settings import env_name, settings
 
 
 def gateway_and_token(url: str | None = None) -> tuple[str, str | None]:
-    """The gateway URL (argument, ``$FLEET_GATEWAY_URL``, fleet.yaml) and the PO token
-    (``$FLEET_PO_TOKEN`` — a Secret on the cluster — or the local tokens file)."""
+    """The gateway URL (argument, the ``gateway_url`` setting, fleet.yaml) and the PO token
+    (the ``po_token`` setting — a Secret on the cluster — or the local tokens file)."""
     from cluster.fleet_apps import gateway_url
     from fleet.config import fleet_config
     from serve_apps.gateway.tokens import read_tokens
 
     cfg = fleet_config()
     return (
-        url or os.environ.get("FLEET_GATEWAY_URL") or gateway_url(cfg),
+        url or settings().gateway_url or gateway_url(cfg),
         read_tokens(cfg.data_dir).get("po"),
     )
 
@@ -60,7 +61,10 @@ def run_backlog(
 
 def main() -> int:
     url, token = gateway_and_token()
-    return run_backlog(json.loads(os.environ["FLEET_BACKLOG"]), url, token)
+    backlog = settings().backlog
+    if backlog is None:
+        raise UserError(f"no backlog: {env_name('backlog')} is not set (`fleet submit` sets it)")
+    return run_backlog(json.loads(backlog), url, token)
 
 
 if __name__ == "__main__":

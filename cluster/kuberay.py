@@ -13,6 +13,7 @@ import yaml
 
 from fleet.config import ClusterConfig, ModelsConfig, VllmModel, WorkerGroup
 from fleet.errors import ConfigError
+from fleet.settings import env_name
 
 API_VERSION = "ray.io/v1"
 SERVE_PORT = 8000
@@ -43,10 +44,10 @@ def meta(cfg: ClusterConfig, name: str, component: str) -> Obj:
 def _env(cfg: ClusterConfig) -> list[Obj]:
     plain = [{"name": k, "value": v} for k, v in sorted(cfg.env.items())]
     plain.append({"name": "RAY_USAGE_STATS_ENABLED", "value": "0"})
-    plain.append({"name": "FLEET_RAY_NAMESPACE", "value": cfg.ray_namespace})
-    plain.append({"name": "FLEET_REDIS_URL", "value": cfg.redis_url})
+    plain.append({"name": env_name("ray_namespace"), "value": cfg.ray_namespace})
+    plain.append({"name": env_name("redis_url"), "value": cfg.redis_url})
     # actors/builder.py prefers the nodes advertising this resource for the fleet's actors
-    plain.append({"name": "FLEET_ACTOR_RESOURCE", "value": CPU_WORKER_RESOURCE})
+    plain.append({"name": env_name("actor_resource"), "value": CPU_WORKER_RESOURCE})
     refs = [
         {"name": k, "valueFrom": {"secretKeyRef": {"name": r.secret, "key": r.key}}}
         for k, r in sorted(cfg.secrets.items())
@@ -302,7 +303,7 @@ def rayjob(cfg: ClusterConfig) -> Obj:
         "shutdownAfterJobFinishes": True,
         "ttlSecondsAfterFinished": job.ttl_seconds_after_finished,
         "runtimeEnvYAML": yaml.safe_dump(
-            {"env_vars": {"FLEET_GATEWAY_URL": gateway_url(cfg)}}, sort_keys=True
+            {"env_vars": {env_name("gateway_url"): gateway_url(cfg)}}, sort_keys=True
         ),
         "rayClusterSpec": _with_backlog(cfg, cluster_spec(cfg, with_gpus=False, for_job=True)),
     }

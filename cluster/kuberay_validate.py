@@ -14,7 +14,6 @@ silently prune it — a typo in a manifest should fail before it reaches a clust
 from __future__ import annotations
 
 import functools
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -24,17 +23,20 @@ import yaml
 
 from cluster.kuberay import GPU_GROUP_LABEL
 from fleet.errors import ConfigError, ResourceInvalid
+from fleet.settings import env_name, settings
 
 PLURALS = {"RayCluster": "rayclusters", "RayService": "rayservices", "RayJob": "rayjobs"}
 _INT_RANGE = {"int32": (-(2**31), 2**31 - 1), "int64": (-(2**63), 2**63 - 1)}
 
 
 def crd_dir() -> Path:
-    """``$FLEET_KUBERAY_CRDS``, else ``cluster/crds/``, else the shared ``../shared/kuberay-crds``."""
-    env = os.environ.get("FLEET_KUBERAY_CRDS")
+    """The ``kuberay_crds`` setting, else ``cluster/crds/``, else ``../shared/kuberay-crds``."""
+    configured = settings().kuberay_crds
     repo = Path(__file__).resolve().parents[1]
     candidates = (
-        [Path(env)] if env else [repo / "cluster" / "crds", repo.parent / "shared" / "kuberay-crds"]
+        [configured]
+        if configured
+        else [repo / "cluster" / "crds", repo.parent / "shared" / "kuberay-crds"]
     )
     for path in candidates:
         if (path / "ray.io_rayclusters.yaml").is_file():
@@ -42,7 +44,8 @@ def crd_dir() -> Path:
     raise ConfigError(
         file=str(candidates[0]),
         key="",
-        problem="KubeRay CRD files (ray.io_rayclusters.yaml ...) not found; set FLEET_KUBERAY_CRDS",
+        problem="KubeRay CRD files (ray.io_rayclusters.yaml ...) not found; "
+        f"set {env_name('kuberay_crds')}",
     )
 
 

@@ -35,6 +35,7 @@ from typing import Any
 import yaml
 
 from fleet.errors import FleetError, InfraError
+from fleet.settings import env_name
 
 SCRIPTED_ROLES = ("developer", "qa", "architect")
 Obj = dict[str, Any]
@@ -105,15 +106,10 @@ class Rehearsal:
         from fleet.config import fleet_config
 
         self.env = {
-            "FLEET_DATA_DIR": str(data_dir),
+            env_name("data_dir"): str(data_dir),
             **{
-                var: str(free_port())
-                for var in (
-                    "FLEET_REDIS_PORT",
-                    "FLEET_RAY_GCS_PORT",
-                    "FLEET_DASHBOARD_PORT",
-                    "FLEET_GATEWAY_PORT",
-                )
+                env_name(port): str(free_port())
+                for port in ("redis_port", "ray_gcs_port", "dashboard_port", "gateway_port")
             },
         }
         # The head's processes (Serve replicas, actors) inherit these: their fleet.yaml agrees.

@@ -42,7 +42,7 @@ def _port(raw: Any) -> int:
 
 
 def _paths(raw: Any) -> Any:
-    # a search path like $PATH (``os.pathsep``-separated), not the JSON list pydantic-settings expects
+    # a search path like $PATH (os.pathsep-separated), not the JSON list pydantic-settings wants
     return tuple(p for p in raw.split(os.pathsep) if p) if isinstance(raw, str) else raw
 
 

@@ -22,7 +22,8 @@ import sys
 
 from fleet.context.masking import install_log_redaction
 from fleet.context.redact import redact
-from fleet.errors import FleetError
+from fleet.errors import ConfigError, FleetError
+from fleet.settings import env_name, settings
 
 # Command-group modules, in help order. Add a module here when it lands.
 COMMAND_MODULES = (
@@ -64,13 +65,21 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
-    except Exception as exc:  # never a stack trace for the user; FLEET_DEBUG=1 shows it
-        if os.environ.get("FLEET_DEBUG"):
+    except Exception as exc:  # never a stack trace for the user; the debug setting shows it
+        if _debug():
             raise
         first = (str(exc).strip().splitlines() or [""])[0][:500]
         print(
             f"fleet {args.command}: unexpected {type(exc).__name__}: {redact(first)[0]}\n"
-            f"  (set FLEET_DEBUG=1 for the full traceback; `fleet status` shows what runs and where its logs are)",
+            f"  (set {env_name('debug')}=1 for the full traceback; `fleet status` shows what runs and where its logs are)",
             file=sys.stderr,
         )
         return 1
+
+
+def _debug() -> bool:
+    """The debug setting; a broken environment (a bad port...) must not hide the first error."""
+    try:
+        return settings().debug
+    except ConfigError:
+        return False

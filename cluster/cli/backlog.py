@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import argparse
 
+from fleet.settings import env_name
+
 
 def _backlog(args: argparse.Namespace) -> int:
     from cluster.backlog_job import gateway_and_token, run_backlog
@@ -24,7 +26,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     text = "run every story of a backlog file through the gateway and follow them to the end"
     p = subparsers.add_parser("backlog", help=text, description=text)
     p.add_argument("backlog", help="BACKLOG.yaml (format: see `fleet submit`)")
-    p.add_argument("--url", help="gateway URL (default $FLEET_GATEWAY_URL, else fleet.yaml)")
+    p.add_argument(
+        "--url", help=f"gateway URL (default ${env_name('gateway_url')}, else fleet.yaml)"
+    )
     p.add_argument(
         "--timeout", type=float, default=3600.0, help="seconds per story (default %(default)s)"
     )

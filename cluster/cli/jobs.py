@@ -30,6 +30,7 @@ import yaml
 
 from fleet.config import fleet_config
 from fleet.errors import ConfigError
+from fleet.settings import env_name
 
 
 def job_client() -> Any:
@@ -73,9 +74,9 @@ def _submit(args: argparse.Namespace) -> int:
     # Where the job finds the gateway and the po token file (never the token itself: job
     # metadata and env are visible on the dashboard).
     env = {
-        "FLEET_BACKLOG": json.dumps(backlog),
-        "FLEET_DATA_DIR": cfg.data_dir,
-        "FLEET_GATEWAY_URL": args.url or gateway_url(cfg),
+        env_name("backlog"): json.dumps(backlog),
+        env_name("data_dir"): cfg.data_dir,
+        env_name("gateway_url"): args.url or gateway_url(cfg),
     }
     job_id = client.submit_job(
         entrypoint=f"{sys.executable} -m cluster.backlog_job",

@@ -1,7 +1,8 @@
 """``fleet mcp``: the fleet as an MCP server on stdio, for local MCP clients (editors, assistants).
 
 The tools call a running gateway (``fleet up``) over HTTP with the po token (``--token``,
-``FLEET_PO_TOKEN`` or ``<data_dir>/tokens.json``), so they act exactly as the REST API allows.
+the ``po_token`` setting or ``<data_dir>/tokens.json``), so they act exactly as the REST API
+allows.
 stdout carries the protocol: nothing else is printed there.
 """
 
@@ -10,6 +11,7 @@ from __future__ import annotations
 import argparse
 
 from fleet.errors import UserError
+from fleet.settings import env_name
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -21,7 +23,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--url", help="gateway URL (default: from config/fleet.yaml)")
     p.add_argument(
-        "--token", help="gateway token (default: FLEET_PO_TOKEN or the tokens file; po acts)"
+        "--token",
+        help=f"gateway token (default: {env_name('po_token')} or the tokens file; po acts)",
     )
     p.set_defaults(func=_serve)
 
@@ -39,7 +42,7 @@ def _serve(args: argparse.Namespace) -> int:
     token = args.token or tokens.get("po") or tokens.get("viewer")
     if not token:
         raise UserError(
-            "no gateway token: pass --token, set FLEET_PO_TOKEN, or run `fleet up` "
+            f"no gateway token: pass --token, set {env_name('po_token')}, or run `fleet up` "
             "(it writes the tokens file)"
         )
     server = build_mcp(over_http(args.url or gateway_url(cfg), token))

@@ -1,7 +1,7 @@
 """``fleet run | stories | show | approve | demo | submit | jobs``: stories from the command line.
 
 All of them talk to the gateway (``http://<gateway.host>:<gateway.port>``, or ``--url``)
-with the po token from ``FLEET_PO_TOKEN`` or ``<data_dir>/tokens.json`` (``--token``).
+with the po token from the ``po_token`` setting or ``<data_dir>/tokens.json`` (``--token``).
 Exit codes of ``run`` and ``demo``: see :mod:`cluster.cli.gateway_client`.
 """
 
@@ -21,6 +21,7 @@ from fleet.adapters import git_host
 from fleet.config import fleet_config, installed_data, load, load_all
 from fleet.errors import UserError
 from fleet.orchestrator.routing import check_overrides, parse_pairs
+from fleet.settings import env_name
 
 _CHECKOUT_SAMPLE = Path(__file__).resolve().parents[2] / "tests" / "fixtures" / "sample_repo"
 # in a checkout the fixture itself; after `pip install .` its copy (pyproject data-files)
@@ -199,7 +200,7 @@ def _add_story_args(p: argparse.ArgumentParser) -> None:
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--url", help="gateway URL (default from fleet.yaml)")
     p.add_argument(
-        "--token", help="bearer token (default FLEET_PO_TOKEN or <data_dir>/tokens.json)"
+        "--token", help=f"bearer token (default {env_name('po_token')} or <data_dir>/tokens.json)"
     )
 
 

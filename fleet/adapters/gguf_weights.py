@@ -48,7 +48,8 @@ class WeightsMismatch(UserError):
 
 
 def model_dir() -> Path:
-    """Where assembled weights live: the ``model_dir`` setting, else ``~/.cache/swe-fleet/models``."""
+    """Where assembled weights live: the ``model_dir`` setting, else
+    ``$XDG_CACHE_HOME/swe-fleet/models`` (``~/.cache/swe-fleet/models``)."""
     configured = settings().model_dir
     if configured:
         return configured.expanduser()

@@ -44,7 +44,7 @@ def installed_data(name: str) -> Path:
 
 
 def config_dir() -> Path:
-    """The ``config_dir`` setting, else the checkout's ``config/``, else the installed copy of it."""
+    """The ``config_dir`` setting, else the checkout's ``config/``, else its installed copy."""
     configured = settings().config_dir
     if configured:
         return configured

@@ -2,7 +2,7 @@
 
 ``args`` (all optional): ``redis_url``, ``prefix``, ``graph``, ``orchestrator`` (actor
 name), ``namespace``, ``data_dir`` (tokens file), ``tokens`` (role -> token; tests
-only, the product reads FLEET_PO_TOKEN / FLEET_VIEWER_TOKEN or the tokens file).
+only, the product reads the token settings of :mod:`fleet.settings` or the tokens file).
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ gateway's auth decides what each caller may do, exactly as for curl or the web U
 - mounted by the gateway at ``/mcp`` (streamable HTTP, stateless, JSON responses): the calls
   go in-process to the same FastAPI app with the ``Authorization`` header the client sent;
 - ``fleet mcp`` (stdio, for local clients): the calls go over HTTP to a running gateway with
-  the PO token from ``FLEET_PO_TOKEN`` or the tokens file.
+  the PO token from the ``po_token`` setting (:mod:`fleet.settings`) or the tokens file.
 """
 
 from __future__ import annotations

@@ -39,8 +39,8 @@ class BranchesOut(BaseModel):
 class RepoProbe:
     """Checks a story's repository and branch the way the workspace runner will clone them.
 
-    ``roots``: where local repositories may live (as for the runner: ``FLEET_REPO_ROOTS``, else
-    the data dir, the temp dir and the home directory); a path outside them is refused before
+    ``roots``: where local repositories may live (as for the runner: the ``repo_roots`` setting,
+    else the data dir, the temp dir and the home directory); a path outside them is refused before
     git looks at it, so the check cannot tell whether some other path on the host exists.
     """
 

