@@ -147,6 +147,24 @@ TEMPLATES: dict[str, dict[str, frozenset[str]]] = {
         "where": _t("name", "module"),
         "retry": _t("reason", "output"),
     },
+    "debug": {  # fleet/council/debugging.py: a developer fixes its candidate from its failures
+        "own_patch": _t(),
+        "failures": _t(),
+        "failure": _t("failure"),
+        "failing_test": _t("test"),
+        "ask": _t(),
+    },
+    "distinguish": {  # fleet/council/distinguish.py: inputs that tell passing candidates apart
+        "system": _t("role_prompt", "agent"),
+        "task": _t("task"),
+        "candidate": _t("number", "author", "diff"),
+        "ask": _t("wanted", "funcs", "name"),
+        "or": _t(),
+        "table": _t("rows"),
+        "row": _t("call", "outputs"),
+        "output": _t("number", "observed"),
+        "sep": _t(),
+    },
 }
 
 

@@ -110,10 +110,12 @@ class LlmApp(Schema):
 
 
 class CouncilSpec(Schema):
-    """Who sits on the local stack's councils (``fleet up`` / ``fleet demo``)."""
+    """Who sits on the councils and how they decide: the story path's (``fleet up`` / ``fleet
+    demo``) and the one the benchmark's ``council`` arm measures (``benchmarks/council_arms.py``
+    reads this block of ``config/fleet.yaml``)."""
 
     members: tuple[str, ...] = Field(
-        ("developer-1", "qa-1", "architect-1"),
+        ("developer-1", "developer-2", "developer-3", "qa-1", "architect-1"),
         min_length=1,
         description="council members (role-number; developers propose patches, e.g. developer-1..3; "
         "devops-1/data-1 join by themselves when a task touches their areas)",
@@ -128,6 +130,18 @@ class CouncilSpec(Schema):
         True,
         description="patch councils: the QA members write their own examples of the task's "
         "functions, advisory evidence tests that rank the passing candidates and fail none",
+    )
+    debug_rounds: int = Field(
+        2,
+        ge=0,
+        le=5,
+        description="patch councils: each developer fixes its own failing candidate from its test "
+        "output up to this many times before the council compares (0: no debugging)",
+    )
+    distinguish: bool = Field(
+        True,
+        description="patch councils: passing candidates that differ are run on QA's distinguishing "
+        "inputs; ballots only where the evidence cannot decide",
     )
 
 

@@ -11,75 +11,51 @@ is a no-op.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Sequence
-from typing import Any, Protocol
+from collections.abc import Callable
+from dataclasses import KW_ONLY, dataclass, field
+from typing import Any
 
-from fleet.contracts import Deliberation, Evidence, FleetEvent, Proposal, RunContext
+from fleet.contracts import Deliberation, FleetEvent, Proposal, RunContext
+from fleet.council import stages
+from fleet.council.debugging import next_id
 from fleet.council.member import mix
-from fleet.council.outcome import count, decide, gather_evidence, judges, record, ship
+from fleet.council.outcome import count, decide, gather_evidence, record, ship
 from fleet.council.protocol import CouncilState, make_ballot, make_critique, make_proposal, plan
 from fleet.council.schemas import Brief, DeliberationRequest, Step
-from fleet.council.tally import consensus, evidence_keys
+from fleet.council.selection import settled
+from fleet.council.stages import Call, Evidencer, Gather
 from fleet.council.writer import Writer, snapshot
-from fleet.errors import ControlSignal, QuorumLost, SandboxUnavailable, UserError
+from fleet.errors import QuorumLost, SandboxUnavailable, UserError
 from fleet.events import make_event
 from fleet.evidence.agreement import agree
-from fleet.evidence.probes import contested
-from fleet.evidence.suite import EvidenceSuite
 from fleet.ports import Clock, EventLog, Sandbox
 
-Call = tuple[str, str, tuple[Any, ...]]
-"""(member id, method name, positional args) of one member call."""
-
-Gather = Callable[[Sequence[Call], float], list[Any]]
-"""Run calls concurrently; return, in call order, each result or the exception it ended with
-(a timeout is an exception too). Must return within about ``timeout`` seconds."""
-
-
-class Evidencer(Protocol):
-    """Runs the evidence suite on proposals' patches (``fleet/adapters/evidence.py``)."""
-
-    def run(
-        self,
-        proposals: Sequence[Proposal],
-        suite: EvidenceSuite,
-        *,
-        source: str,
-        base: str | None,
-        context: RunContext,
-    ) -> list[Evidence]: ...
+__all__ = ["Call", "Council", "Evidencer", "Gather", "checkpoint_key"]
 
 
 def checkpoint_key(deliberation_id: str) -> str:
     return f"council:{deliberation_id}"
 
 
+@dataclass(eq=False)
 class Council:
-    """Runs deliberations; one instance may run several concurrently (no per-run fields)."""
+    """Runs deliberations; one instance may run several concurrently (no per-run fields).
 
-    def __init__(
-        self,
-        gather: Gather,
-        events: EventLog,
-        *,
-        clock: Clock,
-        sandbox: Sandbox | None = None,
-        evidencer: Evidencer | None = None,
-        actor: str = "council",
-        on_step: Callable[[CouncilState], None] | None = None,
-        write_behind: bool = False,
-    ) -> None:
-        self.gather = gather
-        self.events = events
-        self.clock = clock
-        self.sandbox = sandbox
-        self.evidencer = evidencer
-        self.actor = actor
-        self.on_step = on_step  # test/observability hook, called after each checkpoint
-        # Write-behind (fleet/council/writer.py): one writer thread per run keeps a step's
-        # events before its checkpoint.
-        self.write_behind = write_behind
-        self._local = threading.local()  # the current run's writer (runs may be concurrent)
+    ``on_step``: a test/observability hook, called after each checkpoint. ``write_behind``
+    (``fleet/council/writer.py``): one writer thread per run keeps a step's events before its
+    checkpoint."""
+
+    gather: Gather
+    events: EventLog
+    _: KW_ONLY
+    clock: Clock
+    sandbox: Sandbox | None = None
+    evidencer: Evidencer | None = None
+    actor: str = "council"
+    on_step: Callable[[CouncilState], None] | None = None
+    write_behind: bool = False
+    # the current run's writer (runs may be concurrent)
+    _local: threading.local = field(default_factory=threading.local, init=False, repr=False)
 
     def deliberate(self, request: DeliberationRequest) -> Deliberation:
         """Run (or resume, or return the stored result of) ``request``.
@@ -113,27 +89,30 @@ class Council:
         if state.status == "quorum_lost":
             raise QuorumLost(**state.outcome)
         if state.done == 0:
-            self._publish(
+            self.publish(
                 [
-                    self._event(
+                    self.event(
                         request, "deliberation.started", key=request.id, data=_started(request)
                     )
                 ]
             )
         steps = plan(request)
-        skipped: list[str] = []
+        skipped: dict[int, str] = {}
         while state.done < len(steps) and not state.stopped_early:
             round_, step = steps[state.done]
             try:
-                if step == "vote" and round_ < request.rounds and not _could_settle(state):
-                    skipped.append(f"{round_}:vote")  # no ballot could end the council here
+                why = stages.vote_skipped(self, state, round_) if step == "vote" else None
+                if why:
+                    skipped[round_] = why  # no ballot could change or end anything here
                 else:
                     self._step(state, round_, step)
             except QuorumLost as lost:
                 return self._lose(key, state, version, lost)
             state.done += 1
+            if step == "debug" and (state.done == len(steps) or steps[state.done][1] != "debug"):
+                stages.debug_event(self, state)
             if step == "vote" and round_ < request.rounds:
-                state.stopped_early = _settled(state)
+                state.stopped_early = settled(state)
             if state.stopped_early or state.done == len(steps) or steps[state.done][0] != round_:
                 data = {
                     "deliberation_id": request.id,
@@ -143,11 +122,11 @@ class Council:
                         k: v for k, v in state.failures.items() if k.startswith(f"{round_}:")
                     },
                 }
-                if f"{round_}:vote" in skipped:
-                    data["skipped"] = ["vote: no candidate passes the evidence suite uncontested"]
-                self._publish(
+                if round_ in skipped:
+                    data["skipped"] = [skipped[round_]]
+                self.publish(
                     [
-                        self._event(
+                        self.event(
                             request,
                             "council.round_completed",
                             key=f"{request.id}:r{round_}",
@@ -166,9 +145,11 @@ class Council:
         calls, targets = self._calls(state, round_, step, current)
         results = self.gather(calls, req.phase_timeout_s) if calls else []
         self.release_writes()  # a Gather that did not release them while its calls ran
-        _raise_signal(results)
+        stages.raise_signal(results)
         why = {
-            m: _reason(res) for (m, _, _), res in zip(calls, results, strict=True) if _failed(res)
+            m: stages.reason(res)
+            for (m, _, _), res in zip(calls, results, strict=True)
+            if stages.failed(res)
         }
         failed = set(why)
         built: list[tuple[str, Any]] = []
@@ -181,16 +162,19 @@ class Council:
                         (member, make_critique(req, member, round_, t, r))
                         for t, r in zip(target, res, strict=True)
                     ]
+                elif step == "debug":  # a new version of the member's first proposal
+                    new = make_proposal(req, member, 0, res)
+                    built.append((member, new.model_copy(update={"id": next_id(state, member)})))
                 else:
                     built.append((member, self._build(req, member, round_, step, res, current)))
             except (ValueError, TypeError, IndexError) as exc:  # a malformed draft: no answer
                 failed.add(member)
-                why[member] = _reason(exc)
+                why[member] = stages.reason(exc)
         state.failures.update({f"{round_}:{step}:{m}": r for m, r in why.items()})
-        asked = req.authors if step in ("propose", "revise") else req.members
+        asked = req.authors if step in ("propose", "debug", "revise") else req.members
         # a reviser that gave no answer (timed out, model down) keeps its last proposal in the
         # running: it still counts towards the quorum (it is marked missing all the same)
-        kept = {p.author for p in current} if step == "revise" else set()
+        kept = {p.author for p in current} if step in ("debug", "revise") else set()
         present = [m for m in asked if m not in failed or m in kept]
         state.mark_missing(round_, sorted(failed, key=req.members.index))
         if len(present) < req.needed_of(step):
@@ -205,6 +189,7 @@ class Council:
         made = [obj for member, obj in built if member not in failed]
         kind = {
             "propose": "council.proposal",
+            "debug": "council.proposal",
             "revise": "council.proposal",
             "critique": "council.critique",
             "vote": "council.ballot",
@@ -215,7 +200,7 @@ class Council:
             "council.ballot": state.ballots,
         }
         buckets[kind].extend(made)
-        self._publish([self._event(req, kind, payload=obj) for obj in made])
+        self.publish([self.event(req, kind, payload=obj) for obj in made])
         if kind == "council.proposal" and req.suite is not None:
             self._evidence(state, made)
 
@@ -234,9 +219,9 @@ class Council:
             proposals, req.suite, source=req.source, base=req.base, context=ctx
         )
         state.evidence.extend(fresh)
-        self._publish(
+        self.publish(
             [
-                self._event(
+                self.event(
                     req,
                     "council.evidence",
                     payload=e,
@@ -251,6 +236,9 @@ class Council:
         self, state: CouncilState, round_: int, step: Step, current: list[Proposal]
     ) -> tuple[list[Call], list[tuple[Proposal, ...]]]:
         req = state.request
+        if step == "debug":
+            found = stages.debug_calls(self, state, current)
+            return found, [() for _ in found]
         calls: list[Call] = []
         targets: list[tuple[Proposal, ...]] = []
         own = {p.author: p for p in current}
@@ -260,7 +248,7 @@ class Council:
         for m in req.members:
             if step in ("propose", "revise") and m not in req.authors:
                 continue
-            brief = self._brief(req, m, round_, step, current if step != "propose" else [])
+            brief = self.brief(req, m, round_, step, current if step != "propose" else [])
             if shown:
                 brief = brief.model_copy(update={"evidence": tuple(shown), "distrusted": doubted})
             if step == "critique":
@@ -282,7 +270,7 @@ class Council:
         return calls, targets
 
     @staticmethod
-    def _brief(
+    def brief(
         req: DeliberationRequest, member: str, round_: int, step: Step, current: list[Proposal]
     ) -> Brief:
         return Brief(
@@ -326,9 +314,9 @@ class Council:
             fresh = gather_evidence(state, self.sandbox)
             if fresh:
                 state.evidence.extend(fresh)
-                self._publish(
+                self.publish(
                     [
-                        self._event(
+                        self.event(
                             req, "council.evidence", payload=e, key=f"{req.id}:e:{e.proposal_id}"
                         )
                         for e in fresh
@@ -339,10 +327,10 @@ class Council:
         ship(state, result.winner)
         deliberation = record(state, result)
         decision = decide(state, result, at_ms=self.clock.now_ms())
-        self._publish(
+        self.publish(
             [
-                self._event(req, "council.result", payload=deliberation),
-                self._event(req, "decision.made", payload=decision),
+                self.event(req, "council.result", payload=deliberation),
+                self.event(req, "decision.made", payload=decision),
             ]
         )
         state.status = "done"
@@ -357,8 +345,8 @@ class Council:
     def _lose(self, key: str, state: CouncilState, version: int, lost: QuorumLost) -> Deliberation:
         data = {k: lost.fields[k] for k in ("deliberation_id", "round", "present", "quorum")}
         data["failures"] = dict(state.failures)  # why each member gave no answer
-        self._publish(
-            [self._event(state.request, "council.quorum_lost", key=state.request.id, data=data)]
+        self.publish(
+            [self.event(state.request, "council.quorum_lost", key=state.request.id, data=data)]
         )
         state.status = "quorum_lost"
         state.outcome = dict(lost.fields)
@@ -397,7 +385,7 @@ class Council:
         if writer is not None:
             writer.flush()
 
-    def _event(
+    def event(
         self,
         req: DeliberationRequest,
         type_: str,
@@ -416,7 +404,7 @@ class Council:
             key=key,
         )
 
-    def _publish(self, events: list[FleetEvent]) -> None:
+    def publish(self, events: list[FleetEvent]) -> None:
         writer: Writer | None = getattr(self._local, "writer", None)
         if writer is None:
             self._append(events)
@@ -442,73 +430,4 @@ def _started(req: DeliberationRequest) -> dict[str, Any]:
     }
 
 
-def _passing(state: CouncilState) -> tuple[list[str], bool]:
-    """A patch council's candidates that pass the whole evidence suite, and whether they are
-    *contested* (they return different values on a probe and no behaviour has a majority of
-    their authors: one of them is wrong, and the suite cannot tell which). The keys are the
-    tally's: every version of the candidates, tests weighed by the first proposals (a revision
-    that chased a wrong test does not pass "the whole suite")."""
-    req = state.request
-    if req.suite is None:
-        return [], False
-    every = [p.id for p in state.candidates()]
-    authors = {p.id: p.author for p in state.candidates()}
-    shown = state.evidence_of(state.candidates())
-    keys = evidence_keys(
-        shown, every, trusted=req.suite.trusted, judges=judges(state), authors=authors,
-        advisory=req.suite.advisory,
-    )  # fmt: skip
-    passing = [c for c in every if keys[c][0] == 1.0]
-    return passing, contested({e.proposal_id: e for e in shown}, passing, authors)
-
-
-def _could_settle(state: CouncilState) -> bool:
-    """Whether a vote now could end the council early. In a patch council it cannot while no
-    candidate passes the whole suite or the passing ones are contested (``_settled``): that
-    vote's ballots would be superseded by the closing vote unread, so it is not asked for (five
-    model calls, each reading every candidate)."""
-    if state.request.suite is None:
-        return True
-    passing, disputed = _passing(state)
-    return bool(passing) and not disputed
-
-
-def _settled(state: CouncilState) -> bool:
-    """Early stop: a supermajority ranks one candidate first (in a patch council, it must also
-    pass the whole evidence suite); in a patch council with ``settle_on_pass``, also any
-    candidate passing the whole suite (a critique round then only re-litigates a tie that the
-    ballots already break, at 3-4x the proposals' cost). Never while the passing candidates are
-    contested (``_passing``)."""
-    req = state.request
-    ids = [p.id for p in state.current()]
-    first = consensus(state.last_ballots(), ids, req.supermajority)
-    if req.suite is None:
-        return first is not None
-    passing, disputed = _passing(state)
-    if disputed:
-        return False  # passing candidates disagree on a probe: the pass settles nothing yet
-    if req.settle_on_pass and passing:
-        return True
-    return first is not None and first in passing
-
-
-def _raise_signal(results: Sequence[Any]) -> None:
-    """Re-raise the first control signal a member's call ended with (e.g. a spent budget)."""
-    for result in results:
-        for item in result if isinstance(result, list) else (result,):
-            if isinstance(item, ControlSignal):
-                raise item
-
-
-def _reason(result: Any) -> str:
-    """Why a member gave no answer, in one short line (kept in the record and the events)."""
-    if isinstance(result, list):
-        result = next((r for r in result if isinstance(r, BaseException)), result)
-    return " ".join(f"{type(result).__name__}: {result}".split())[:300]
-
-
-def _failed(result: Any) -> bool:
-    """An exception, or a batch of critiques with an exception in it."""
-    if isinstance(result, BaseException):
-        return True
-    return isinstance(result, list) and any(isinstance(r, BaseException) for r in result)
+_settled = settled  # the early-stop rule, under the name the tests of it import

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import KW_ONLY, dataclass, field
 from typing import Any
 
 from fleet.agents import PatchRequest, author_messages
@@ -17,7 +18,7 @@ from fleet.agents.stubs import named
 from fleet.agents.testsource import with_tests
 from fleet.config import RoleSpec
 from fleet.contracts import ChatMessage, ContextPack, Evidence, Proposal
-from fleet.council import examples, patching, plans
+from fleet.council import debugging, distinguish, examples, patching, plans
 from fleet.council.patching import PatchTools, Sampling
 from fleet.council.plans import PlanDraft
 from fleet.council.schemas import (
@@ -30,6 +31,7 @@ from fleet.council.schemas import (
     ballot_schema,
 )
 from fleet.criteria import examples as acceptance_examples
+from fleet.evidence.suite import without
 from fleet.ports import ChatModel
 from fleet.prompts import render
 from fleet.structured import structured
@@ -80,32 +82,24 @@ def listing(proposals: Sequence[Proposal], evidence: Sequence[Evidence] = ()) ->
     )
 
 
+@dataclass(eq=False)
 class Member:
-    """A role instance that proposes, critiques, revises and votes through its model."""
+    """A role instance that proposes, critiques, revises and votes through its model.
 
-    def __init__(
-        self,
-        agent_id: str,
-        role: str,
-        spec: RoleSpec,
-        chat: ChatModel,
-        *,
-        temperature: float = 0.7,
-        seed: int = 0,
-        context: ContextProvider | None = None,
-        max_tokens: int = 160,
-        tools: PatchTools | None = None,
-    ) -> None:
-        self.agent_id = agent_id
-        self.role = role
-        self.spec = spec
-        self.chat = chat
-        self.temperature = temperature
-        self.seed = seed
-        self.context = context
-        self.max_tokens = max_tokens
-        self.tools = tools  # set: this member can propose patches (a patch council's developers)
-        self._pool: ThreadPoolExecutor | None = None  # for critiques(), created on first use
+    ``tools`` set: this member can propose patches (a patch council's developers)."""
+
+    agent_id: str
+    role: str
+    spec: RoleSpec
+    chat: ChatModel
+    _: KW_ONLY
+    temperature: float = 0.7
+    seed: int = 0
+    context: ContextProvider | None = None
+    max_tokens: int = 160
+    tools: PatchTools | None = None
+    # for critiques(), created on first use
+    _pool: ThreadPoolExecutor | None = field(default=None, init=False, repr=False)
 
     # ------------------------------------------------------------------ the four acts
 
@@ -219,6 +213,8 @@ class Member:
             return self._plan(brief, plans.revise_plan_job(brief.criteria, own.content, said))
         if self.patches(brief):
             try:
+                if brief.step == "debug":
+                    return self._debug(brief, own)
                 mine = patching.evidence_by_id(brief).get(own.id)
                 fails = patching.failing(mine, brief.distrusted, brief.advisory)
                 files = self._files(brief, fails)  # read once: the notes quote its tests
@@ -245,6 +241,37 @@ class Member:
             critiques=notes or render("council.no_critiques"),
         )
         return self._ask(brief, job, ProposalDraft)
+
+    def _debug(self, brief: Brief, own: Proposal) -> Candidate:
+        """A new version of ``own`` from its own evidence output (``fleet/council/debugging.py``)."""
+        mine = patching.evidence_by_id(brief).get(own.id)
+        files = self._files(brief, debugging.failures(mine, brief.advisory))
+        said, fails = debugging.notes(brief, own, files)
+        return self._patch(brief, f"debug:{own.id}", notes=said, files=files, fixes=fails[:4])
+
+    def distinguish(self, brief: Brief, targets: Sequence[Proposal]) -> list[str]:
+        """QA: calls of the functions ``targets`` change on which they would differ
+        (``fleet/council/distinguish.py``); [] when they change no top-level function."""
+        shown = [
+            (p.author, without(p.patch.diff, brief.evidence_files) if p.patch else "")
+            for p in targets
+        ]
+        funcs = distinguish.functions([diff for _, diff in shown])
+        if not funcs:
+            return []
+        role_prompt = self.spec.system_prompt.strip()
+        system = render("distinguish.system", role_prompt=role_prompt, agent=self.agent_id)
+        messages = [
+            ChatMessage(role="system", content=system),
+            ChatMessage(role="user", content=distinguish.job(brief.task, funcs, shown)),
+        ]
+        reply = self.chat.complete(
+            messages,
+            temperature=self.temperature,
+            seed=mix(self.seed, brief.seed, "distinguish"),
+            max_tokens=distinguish.TOKENS,
+        )
+        return distinguish.calls(reply.text, funcs)
 
     def _plan(self, brief: Brief, job: str) -> PlanDraft:
         """A task DAG over the story's criteria (numbers bounded by the schema)."""
@@ -298,6 +325,9 @@ class Member:
         """Rank the proposals in ``brief.proposals`` (numbers, best first) and score each 0-10."""
         n = len(brief.proposals)
         job = render("council.vote", n=n)
+        # passing candidates that did different things on the same inputs: judge on the outputs
+        outputs = distinguish.table(brief.proposals, brief.evidence, brief.advisory)
+        job = f"{outputs}\n\n{job}" if outputs else job
         ballot = self._ask(brief, job, ballot_schema(n), show=True)
         # Hand back the plain BallotDraft: an instance of the per-n class made by create_model
         # is pickled with its class by value, ~1 ms each way per ballot across Ray.

@@ -14,8 +14,8 @@ from fleet.contracts import (
     Tally,
     TaskSpec,
 )
-from fleet.council.protocol import CouncilState
-from fleet.council.tally import evidence_keys, rank, tally
+from fleet.council.protocol import CouncilState, is_first
+from fleet.council.tally import Judged, evidence_keys, rank, tally
 from fleet.errors import SandboxUnavailable
 from fleet.evidence.acceptance import drop_tests
 from fleet.evidence.agreement import agree
@@ -67,22 +67,30 @@ def prove(state: CouncilState, proposal: Proposal, sandbox: Sandbox) -> Evidence
     )
 
 
+def facts(state: CouncilState, candidates: list[Proposal]) -> Judged:
+    """The candidates' evidence as the tally weighs it."""
+    suite = state.request.suite
+    return Judged(
+        state.evidence_of(candidates),
+        trusted=suite.trusted if suite else (),
+        judges=judges(state),
+        authors={p.id: p.author for p in candidates},
+        advisory=suite.advisory if suite else (),
+    )
+
+
 def count(state: CouncilState) -> Tally:
     """The tally of the last vote under the request's rule."""
     req, candidates = state.request, state.candidates()
-    return tally(
+    result = tally(
         req.rule,
         state.last_ballots(),
         [p.id for p in candidates],
         weights=req.weights,
-        evidence=state.evidence_of(candidates),
+        evidence=facts(state, candidates),
         base=req.evidence_base,
-        early_stop=state.stopped_early,
-        trusted=req.suite.trusted if req.suite else (),
-        judges=judges(state),
-        authors={p.id: p.author for p in candidates},
-        advisory=req.suite.advisory if req.suite else (),
     )
+    return result.model_copy(update={"early_stop": state.stopped_early})
 
 
 def judges(state: CouncilState) -> list[str] | None:
@@ -95,7 +103,7 @@ def judges(state: CouncilState) -> list[str] | None:
     def edits(p: Proposal) -> tuple[str, str]:  # a candidate is its author's own edits
         return p.author, strip_paths(p.patch.diff if p.patch else "", suite)[0]
 
-    first = {edits(p) for p in state.proposals if p.round == 0 and p.patch is not None}
+    first = {edits(p) for p in state.proposals if is_first(p) and p.patch is not None}
     return [p.id for p in state.candidates() if edits(p) in first]
 
 
@@ -183,39 +191,19 @@ def decide(state: CouncilState, result: Tally, *, at_ms: int) -> Decision:
     ``why`` names the evidence tests the candidates disagreed with (distrusted)."""
     req = state.request
     current = {p.id: p for p in state.candidates()}
-    authors = {pid: p.author for pid, p in current.items()}
     win = current[result.winner]
-    shown = state.evidence_of(list(current.values()))
-    trusted = req.suite.trusted if req.suite else ()
-    advisory = req.suite.advisory if req.suite else ()
+    judged = facts(state, list(current.values()))
+    shown, trusted = judged.evidence, judged.trusted
     order, scores, _ = rank(
-        req.rule,
-        state.last_ballots(),
-        list(current),
-        weights=req.weights,
-        evidence=shown,
+        req.rule, state.last_ballots(), list(current), weights=req.weights, evidence=judged,
         base=req.evidence_base,
-        trusted=trusted,
-        judges=judges(state),
-        authors=authors,
-        advisory=advisory,
-    )
-    tiers = (
-        evidence_keys(
-            shown,
-            list(current),
-            trusted=trusted,
-            judges=judges(state),
-            authors=authors,
-            advisory=advisory,
-        )
-        if req.rule == "evidence"
-        else {}
-    )
+    )  # fmt: skip
+    tiers = evidence_keys(judged, list(current)) if req.rule == "evidence" else {}
     by_id = {e.proposal_id: e for e in shown}
     how = f"{result.rule} {scores[win.id]:g} points"
     if result.early_stop:
-        how += f", early stop after round {max(b.round for b in state.ballots)}"
+        last = max((b.round for b in state.ballots), default=0)
+        how += f", early stop after round {last}" if state.ballots else ", the evidence decided"
     if result.tie_break:
         how += f", decided by {result.tie_break}"
     if win.id in by_id and by_id[win.id].tests:

@@ -1,6 +1,7 @@
 """The council's plan, its checkpointable state, and how drafts become contracts.
 
-Plan: round 0 ``propose``; rounds 1..R ``critique`` then ``revise``; a ``vote`` closes the last
+Plan: round 0 ``propose`` (in a patch council then up to ``debug_rounds`` ``debug`` steps:
+``fleet/council/debugging.py``); rounds 1..R ``critique`` then ``revise``; a ``vote`` closes the last
 round, and every round when ``early_stop`` is on (a supermajority of first choices then ends the
 deliberation; a patch council skips such a vote when no candidate passes its suite uncontested,
 since it could not end anything: ``engine._could_settle``). Only the ballots of the last vote are
@@ -30,6 +31,8 @@ from fleet.evidence.suite import strip_paths, with_suite
 def plan(request: DeliberationRequest) -> list[tuple[int, Step]]:
     """Every (round, step) of an uninterrupted run, in order."""
     steps: list[tuple[int, Step]] = [(0, "propose")]
+    if request.suite is not None:  # sequential debugging: each developer on its own candidate
+        steps += [(0, "debug")] * request.debug_rounds
     for r in range(request.rounds + 1):
         if r:
             steps += [(r, "critique"), (r, "revise")]
@@ -52,6 +55,10 @@ class CouncilState(BaseModel):
     missing: dict[str, list[str]] = Field(default_factory=dict)
     failures: dict[str, str] = Field(
         default_factory=dict, description="'<round>:<step>:<member>' -> why it gave no answer"
+    )
+    distinguished: list[dict] = Field(
+        default_factory=list,
+        description="distinguishing inputs run on passing candidates: inputs, outputs, round",
     )
     stopped_early: bool = False
     status: Literal["running", "done", "quorum_lost"] = "running"
@@ -207,3 +214,19 @@ def make_ballot(
 
 def _round(p: Proposal) -> int:
     return p.round
+
+
+def debug_id(deliberation_id: str, author: str, k: int) -> str:
+    """The id of ``author``'s ``k``-th debugging version (``k`` from 1)."""
+    return f"{deliberation_id}:p0d{k}:{author}"
+
+
+def is_first(proposal: Proposal) -> bool:
+    """A member's first proposal: round 0, not a debugging version (written before any test
+    result, so its agreement with a test is evidence about the test)."""
+    return proposal.round == 0 and not proposal.id.startswith(f"{proposal.deliberation_id}:p0d")
+
+
+def first_proposals(proposals: list[Proposal] | tuple[Proposal, ...]) -> list[Proposal]:
+    """The first proposals of a deliberation, in order (``vote`` samples exactly these)."""
+    return [p for p in proposals if is_first(p)]

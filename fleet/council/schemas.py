@@ -16,7 +16,7 @@ from fleet.evidence.suite import EvidenceSuite
 
 Rule = Literal["plurality", "borda", "approval", "score", "evidence"]
 RULES: tuple[str, ...] = ("plurality", "borda", "approval", "score", "evidence")
-Step = Literal["propose", "critique", "revise", "vote"]
+Step = Literal["propose", "debug", "critique", "revise", "vote"]
 
 
 class DeliberationRequest(Contract):
@@ -49,6 +49,19 @@ class DeliberationRequest(Contract):
         description="a patch council's early stop also ends it when a candidate passes the whole "
         "evidence suite without a supermajority (the ballots choose within the passing tier): "
         "critique and revision run only when no candidate passes",
+    )
+    debug_rounds: int = Field(
+        0,
+        ge=0,
+        le=5,
+        description="a patch council: before the council compares, each developer fixes its own "
+        "failing candidate from its evidence output, up to this many times (stopping once it "
+        "passes or its failures stop changing)",
+    )
+    distinguish: bool = Field(
+        False,
+        description="a patch council: passing candidates whose code differs are run on inputs QA "
+        "writes to separate them, and ballots are asked only where the evidence cannot decide",
     )
     approval_threshold: int = Field(6, ge=0, le=10, description="a score at or above this approves")
     weights: dict[str, float] = Field(
@@ -104,7 +117,7 @@ class DeliberationRequest(Contract):
 
     def needed_of(self, step: str) -> int:
         """Members that must answer ``step`` (proposing steps count proposers only)."""
-        if step in ("propose", "revise") and self.proposers:
+        if step in ("propose", "debug", "revise") and self.proposers:
             return min(self.needed, len(self.proposers) // 2 + 1)
         return self.needed
 

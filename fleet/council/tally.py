@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from fleet.contracts import Ballot, Evidence, Tally
@@ -106,14 +107,26 @@ def evidence_tiers(evidence: Sequence[Evidence], candidates: Sequence[str]) -> d
     return tiers
 
 
+@dataclass(frozen=True)
+class Judged:
+    """Per-test evidence as the tally weighs it (``fleet/evidence/agreement.py``): the evidence,
+    the test-id prefixes always trusted (the repository's own tests), the candidates whose
+    agreement weighs the generated tests (``judges``; None: all), each candidate's author, and
+    the advisory prefixes (QA's own examples)."""
+
+    evidence: Sequence[Evidence] = ()
+    trusted: Sequence[str] = ()
+    judges: Sequence[str] | None = None
+    authors: Mapping[str, str] | None = None
+    advisory: Sequence[str] = ()
+
+
+def _judged(evidence: Sequence[Evidence] | Judged) -> Judged:
+    return evidence if isinstance(evidence, Judged) else Judged(tuple(evidence))
+
+
 def evidence_keys(
-    evidence: Sequence[Evidence],
-    candidates: Sequence[str],
-    *,
-    trusted: Sequence[str] = (),
-    judges: Sequence[str] | None = None,
-    authors: Mapping[str, str] | None = None,
-    advisory: Sequence[str] = (),
+    evidence: Sequence[Evidence] | Judged, candidates: Sequence[str]
 ) -> dict[str, tuple[float, ...]]:
     """Each candidate's evidence tier as a sort key (higher is better).
 
@@ -122,10 +135,12 @@ def evidence_keys(
     size), with a candidate without evidence at the bottom. Command
     evidence: the three tiers of :func:`evidence_tiers`.
     """
-    mine = [e for e in evidence if e.proposal_id in candidates]
+    facts = _judged(evidence)
+    mine = [e for e in facts.evidence if e.proposal_id in candidates]
     if not any(e.tests or e.patch_hash for e in mine):
         return {c: (float(t),) for c, t in evidence_tiers(mine, candidates).items()}
-    found = agree(mine, trusted=trusted, judges=judges, authors=authors, advisory=advisory)
+    found = agree(mine, trusted=facts.trusted, judges=facts.judges, authors=facts.authors,
+                  advisory=facts.advisory)  # fmt: skip
     return {c: tuple(float(k) for k in found.key(c)) for c in candidates}
 
 
@@ -135,12 +150,8 @@ def rank(
     candidates: Sequence[str],
     *,
     weights: Mapping[str, float] | None = None,
-    evidence: Sequence[Evidence] = (),
+    evidence: Sequence[Evidence] | Judged = (),
     base: str = "borda",
-    trusted: Sequence[str] = (),
-    judges: Sequence[str] | None = None,
-    authors: Mapping[str, str] | None = None,
-    advisory: Sequence[str] = (),
 ) -> tuple[list[str], Scores, str | None]:
     """Every candidate best first, the rule's scores, and what broke the decisive tie (if any)."""
     if rule not in RULES:
@@ -155,9 +166,7 @@ def rank(
     firsts = plurality(ballots, candidates, w)
     points = borda(ballots, candidates, w)
     tiers: dict[str, tuple[float, ...]] = (
-        evidence_keys(
-            evidence, candidates, trusted=trusted, judges=judges, authors=authors, advisory=advisory
-        )
+        evidence_keys(evidence, candidates)
         if rule == "evidence"
         else {c: (1.0,) for c in candidates}
     )
@@ -188,22 +197,16 @@ def tally(
     candidates: Sequence[str],
     *,
     weights: Mapping[str, float] | None = None,
-    evidence: Sequence[Evidence] = (),
+    evidence: Sequence[Evidence] | Judged = (),
     base: str = "borda",
-    early_stop: bool = False,
-    trusted: Sequence[str] = (),
-    judges: Sequence[str] | None = None,
-    authors: Mapping[str, str] | None = None,
-    advisory: Sequence[str] = (),
 ) -> Tally:
     """Count ``ballots`` over ``candidates`` (proposal ids in member order) with ``rule``
-    (``judges``: the candidates whose agreement weighs the evidence tests, see ``agree``)."""
+    (``evidence``: a :class:`Judged` for per-test evidence weighed by agreement)."""
     ranked, scores, why = rank(
-        rule, ballots, candidates, weights=weights, evidence=evidence, base=base,
-        trusted=trusted, judges=judges, authors=authors, advisory=advisory,
-    )  # fmt: skip
+        rule, ballots, candidates, weights=weights, evidence=evidence, base=base
+    )
     name = f"evidence/{base}" if rule == "evidence" else rule
-    return Tally(rule=name, scores=scores, winner=ranked[0], tie_break=why, early_stop=early_stop)
+    return Tally(rule=name, scores=scores, winner=ranked[0], tie_break=why)
 
 
 def consensus(ballots: Sequence[Ballot], candidates: Sequence[str], fraction: float) -> str | None:

@@ -6,6 +6,8 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from fleet.council.patching import developer_temperature
+
 DEVOPS = re.compile(
     r"(depend|requirement|pyproject|setup\.(py|cfg)|dockerfile|docker|container|\bci\b|workflow|"
     r"deploy|helm|kubernetes|makefile|pipeline|release|\.github/|version pin|\bpin\b)",
@@ -34,6 +36,15 @@ def members_for(configured: Sequence[str], text: str, files: Sequence[str] = ())
     have = {role_of(m) for m in configured}
     extra = [f"{role}-1" for role in joiners(text, files) if role not in have]
     return (*configured, *extra)
+
+
+OTHERS_TEMPERATURE = 0.2  # QA, architect, ...: examples and ballots nearly greedy (as measured)
+
+
+def temperature_of(member: str) -> float:
+    """A member's sampling temperature: developer-n's own (``patching.developer_temperature``:
+    the first greedy, the others hotter, so candidates differ), the others' nearly greedy."""
+    return developer_temperature(member) if role_of(member) == "developer" else OTHERS_TEMPERATURE
 
 
 def proposers(members: Sequence[str]) -> tuple[str, ...]:

@@ -31,6 +31,7 @@ _ARGS: dict[str, TypeAdapter[Any]] = {
     "critique": TypeAdapter(tuple[Brief, Proposal]),
     "critiques": TypeAdapter(tuple[Brief, tuple[Proposal, ...]]),
     "revise": TypeAdapter(tuple[Brief, Proposal | None]),
+    "distinguish": TypeAdapter(tuple[Brief, tuple[Proposal, ...]]),
 }
 _ANSWERS: dict[str, TypeAdapter[Any]] = {
     "propose": TypeAdapter(ProposalDraft | Candidate | PlanDraft),
@@ -38,6 +39,7 @@ _ANSWERS: dict[str, TypeAdapter[Any]] = {
     "vote": TypeAdapter(BallotDraft),
     "critique": TypeAdapter(_Critique),
     "critiques": TypeAdapter(list[_Critique]),
+    "distinguish": TypeAdapter(list[str]),
 }
 
 

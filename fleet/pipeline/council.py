@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from fleet.config import CouncilSpec
 from fleet.contracts import Deliberation, Story, Task
 from fleet.council import DeliberationRequest
 from fleet.council.team import proposers
@@ -19,14 +20,20 @@ from fleet.ports import Clock, EventLog
 Members = Callable[[Story, Task], tuple[tuple[str, ...], dict[str, str]]]
 
 
+_SPEC = CouncilSpec()  # config/fleet.yaml's ``council:`` block, where it says nothing
+
+
 @dataclass(frozen=True)
 class CouncilOptions:
-    """How a task's council runs (``OrchestratorSettings`` fields of the same names)."""
+    """How a task's council runs (``OrchestratorSettings`` fields of the same names; the
+    debugging bound and distinguishing inputs default to ``CouncilSpec``'s)."""
 
     rounds: int = 2
     settle_on_pass: bool = True
     phase_timeout_s: float = 600.0
     qa_examples: bool = True
+    debug_rounds: int = _SPEC.debug_rounds
+    distinguish: bool = _SPEC.distinguish
 
 
 @dataclass(frozen=True)
@@ -75,6 +82,7 @@ def deliberate(
         phase="build", members=members, roles=roles,
         proposers=proposers(members) or members[:1], rounds=options.rounds,
         settle_on_pass=options.settle_on_pass, phase_timeout_s=options.phase_timeout_s,
+        debug_rounds=options.debug_rounds, distinguish=options.distinguish,
         rule="evidence", seed=retry, suite=suite, source=at.repo.path, base=at.branch,
         base_commit=at.commit, acceptance=tuple(task_criteria(story, task)),
         findings=tuple(findings or ())[:6],

@@ -1,0 +1,113 @@
+"""Sequential debugging: each developer fixes its own candidate from its evidence output.
+
+After the first proposals' evidence runs, and before the council compares them, a developer whose
+candidate fails the suite is shown that candidate's own failures -- the failing tests' names and
+their assertion messages (expected against actual, or the traceback's last line), the source of
+the first failing tests the repository holds -- and writes a new version. Up to ``debug_rounds``
+times (S*, Li et al. 2025: parallel samples plus debugging with execution feedback raise
+coverage). A developer stops early when its latest version passes, or when its failures did not
+change since the version before (another try from the same output tends to repeat itself).
+
+Every version stays a candidate (``CouncilState.candidates``), so a debugging turn that makes
+things worse takes nothing away. A debugging version is not a *first* proposal: it has seen the
+tests, so its agreement with a test says nothing about the test (``protocol.is_first``).
+
+Pure: the model call is the member's (``Member.revise`` with a ``debug`` brief), the runs the
+council's evidencer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from fleet.agents.testsource import failing_tests
+from fleet.contracts import Evidence, Proposal
+from fleet.council.patching import DIFF_CLIP, TEST_CLIP, own_diff
+from fleet.council.protocol import CouncilState, debug_id
+from fleet.council.schemas import Brief
+from fleet.prompts import render
+
+EXCERPT = 300  # characters of one failure: the assertion's expected/actual, or the error line
+
+
+def failures(evidence: Evidence | None, advisory: Sequence[str] = ()) -> tuple[str, ...]:
+    """What a candidate's run got wrong, one line per failing test (``test id: message``);
+    QA's advisory examples do not count (they may themselves be wrong); a run without test
+    results gives its detail (the patch does not apply, the tests could not be collected)."""
+    if evidence is None:
+        return ()
+    out = tuple(
+        f"{t.test_id}: {' '.join(t.excerpt.split())[:EXCERPT]}".rstrip(": ")
+        for t in evidence.tests
+        if not t.passed and not any(t.test_id.startswith(a) for a in advisory)
+    )
+    if not evidence.tests and evidence.detail:
+        out = (" ".join(evidence.detail.split())[:EXCERPT],)
+    return out
+
+
+def versions(state: CouncilState, member: str) -> list[Proposal]:
+    """``member``'s round-0 proposals in order: its first, then its debugging versions."""
+    return [p for p in state.proposals if p.author == member and p.round == 0]
+
+
+def needs(state: CouncilState, member: str) -> tuple[str, ...]:
+    """The failures ``member`` should debug next; () when it should stop: its latest version
+    passes (no failure), or the failures are the ones of its version before (no progress)."""
+    mine = versions(state, member)
+    if not mine or mine[-1].patch is None:
+        return ()
+    advisory = state.request.suite.advisory if state.request.suite else ()
+    by_id = {e.proposal_id: e for e in state.evidence}
+    now = failures(by_id.get(mine[-1].id), advisory)
+    if len(mine) > 1 and now == failures(by_id.get(mine[-2].id), advisory):
+        return ()
+    return now
+
+
+def stop_reason(state: CouncilState, member: str, bound: int) -> str:
+    """Why ``member``'s debugging ended: passes, unchanged, or the bound."""
+    mine = versions(state, member)
+    if not needs(state, member):
+        advisory = state.request.suite.advisory if state.request.suite else ()
+        latest = {e.proposal_id: e for e in state.evidence}.get(mine[-1].id) if mine else None
+        return "unchanged" if failures(latest, advisory) else "passes"
+    return "bound" if len(mine) - 1 >= bound else "running"
+
+
+def next_id(state: CouncilState, member: str) -> str:
+    """The id of ``member``'s next debugging version."""
+    return debug_id(state.request.id, member, len(versions(state, member)))
+
+
+def summary(state: CouncilState) -> dict[str, dict[str, object]]:
+    """Per developer: debugging versions written and why it stopped (a council event)."""
+    req = state.request
+    return {
+        m: {
+            "versions": len(versions(state, m)) - 1,
+            "stopped": stop_reason(state, m, req.debug_rounds),
+        }
+        for m in req.authors
+        if versions(state, m)
+    }
+
+
+def notes(brief: Brief, own: Proposal, files: Mapping[str, str]) -> tuple[list[str], list[str]]:
+    """What a debugging developer reads before the instruction -- its patch, its failures, the
+    failing tests' source (those ``files``, the repository, holds), the request to fix them --
+    and the failures themselves (for the continuation, when the model echoes the request)."""
+    mine = {e.proposal_id: e for e in brief.evidence}.get(own.id)
+    fails = list(failures(mine, brief.advisory))
+    parts = [
+        render("debug.own_patch"),
+        own_diff(own, brief.evidence_files, 2 * DIFF_CLIP),
+        render("debug.failures"),
+        *(render("debug.failure", failure=f) for f in fails[:6]),
+        *(
+            render("debug.failing_test", test=t)
+            for t in failing_tests(files, fails, chars=TEST_CLIP)
+        ),
+        render("debug.ask"),
+    ]
+    return parts, fails

@@ -1,0 +1,196 @@
+"""The council driver's patch-council stages beyond propose/critique/revise/vote.
+
+- the ``debug`` step's calls (``fleet/council/debugging.py``): each developer whose candidate
+  fails the suite, on its own candidate, until it passes, stops changing, or the bound;
+- distinguishing inputs before a vote (``fleet/council/distinguish.py``): QA's inputs run on the
+  passing candidates that differ, their outputs added to the evidence and recorded as a
+  ``council.distinguish`` event;
+- whether the vote is asked at all (``fleet/council/selection.py``).
+
+Functions over the ``Council`` (its gather, evidencer and event helpers) and the run's state.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol
+
+from fleet.contracts import Evidence, FleetEvent, Proposal, RunContext
+from fleet.council import debugging
+from fleet.council.distinguish import (
+    MAX_INPUTS,
+    calls,
+    differing,
+    distinct,
+    functions,
+    merged,
+    own_edits,
+    probe_suite,
+)
+from fleet.council.protocol import CouncilState
+from fleet.council.schemas import Brief, DeliberationRequest, Step
+from fleet.council.selection import could_settle, passing, undecided
+from fleet.errors import ControlSignal
+from fleet.evidence.suite import EvidenceSuite
+
+Call = tuple[str, str, tuple[Any, ...]]
+"""(member id, method name, positional args) of one member call."""
+
+Gather = Callable[[Sequence[Call], float], list[Any]]
+"""Run calls concurrently; return, in call order, each result or the exception it ended with
+(a timeout is an exception too). Must return within about ``timeout`` seconds."""
+
+
+class Evidencer(Protocol):
+    """Runs the evidence suite on proposals' patches (``fleet/adapters/evidence.py``)."""
+
+    def run(
+        self,
+        proposals: Sequence[Proposal],
+        suite: EvidenceSuite,
+        *,
+        source: str,
+        base: str | None,
+        context: RunContext,
+    ) -> list[Evidence]: ...
+
+
+class Council(Protocol):
+    """What these stages use of the council driver (``fleet/council/engine.py``)."""
+
+    @property
+    def gather(self) -> Gather: ...
+
+    @property
+    def evidencer(self) -> Evidencer | None: ...
+
+    def brief(
+        self,
+        req: DeliberationRequest,
+        member: str,
+        round_: int,
+        step: Step,
+        current: list[Proposal],
+    ) -> Brief: ...
+
+    def event(
+        self,
+        req: DeliberationRequest,
+        type_: str,
+        *,
+        payload: Any = None,
+        key: str | None = None,
+        data: dict[str, Any] | None = None,
+    ) -> FleetEvent: ...
+
+    def publish(self, events: list[FleetEvent]) -> None: ...
+
+    def release_writes(self) -> None: ...
+
+
+def debug_calls(council: Council, state: CouncilState, current: list[Proposal]) -> list[Call]:
+    """One ``revise`` call (with a ``debug`` brief) per developer still debugging."""
+    req, out = state.request, []
+    own = {p.author: p for p in current}
+    shown = tuple(state.evidence_of(current))
+    for m in req.authors:
+        mine = own.get(m)
+        if mine is None or len(debugging.versions(state, m)) > req.debug_rounds:
+            continue
+        if not debugging.needs(state, m):
+            continue
+        brief = council.brief(req, m, 0, "debug", [])
+        out.append((m, "revise", (brief.model_copy(update={"evidence": shown}), mine)))
+    return out
+
+
+def debug_event(council: Council, state: CouncilState) -> None:
+    """Each developer's debugging versions and why it stopped (once, when debugging is over)."""
+    req = state.request
+    data = {"deliberation_id": req.id, "bound": req.debug_rounds,
+            "developers": debugging.summary(state)}  # fmt: skip
+    council.publish([council.event(req, "council.debug", key=f"{req.id}:debug", data=data)])
+
+
+def vote_skipped(council: Council, state: CouncilState, round_: int) -> str | None:
+    """Why the vote of ``round_`` is not asked (None: it is). In a patch council with
+    ``distinguish``, the passing candidates that differ are run on QA's inputs first."""
+    req = state.request
+    if req.suite is not None and req.distinguish:
+        distinguish(council, state, round_)
+    if round_ < req.rounds and not could_settle(state):
+        return "vote: no candidate passes the evidence suite uncontested"
+    if req.suite is not None and req.distinguish and not undecided(state):
+        return "vote: the evidence decides (one candidate is ahead, or the best ones behave alike)"
+    return None
+
+
+def distinguish(council: Council, state: CouncilState, round_: int) -> None:
+    """Run the passing candidates with different code on QA's distinguishing inputs (once per
+    set of candidates); their outputs join each candidate's evidence."""
+    req = state.request
+    assert req.suite is not None
+    ok, _ = passing(state)
+    every = [p for p in state.candidates() if p.id in ok]
+    targets = distinct(every, req.suite)
+    ids = sorted(p.id for p in targets)
+    if len(targets) < 2 or any(d.get("candidates") == ids for d in state.distinguished):
+        return
+    funcs = functions([own_edits(p, req.suite) for p in targets])
+    asker = next((m for m in req.members if req.role_of(m) == "qa"), None)
+    inputs = _inputs(council, state, asker, targets, funcs) if asker and funcs else []
+    record: dict[str, Any] = {"deliberation_id": req.id, "round": round_, "candidates": ids,
+                              "asked": asker, "functions": funcs, "inputs": inputs}  # fmt: skip
+    suite = probe_suite(req.suite, inputs, name="council") if inputs else None
+    if suite is not None and council.evidencer is not None and req.source:
+        ctx = RunContext(story_id=req.story_id, task_id=req.task_id, role="qa", phase="test")
+        seen = council.evidencer.run(targets, suite, source=req.source, base=req.base, context=ctx)
+        outputs = {e.proposal_id: dict(e.observed) for e in seen}
+        same = {p.id: next(t.id for t in targets if own_edits(t, req.suite) == own_edits(p, req.suite))
+                for p in every}  # fmt: skip
+        for i, e in enumerate(state.evidence):  # duplicates of a change did what it did
+            if e.proposal_id in same and same[e.proposal_id] in outputs:
+                found = next(s for s in seen if s.proposal_id == same[e.proposal_id])
+                state.evidence[i] = merged(e, found)
+        authors = {p.id: p.author for p in targets}
+        record["outputs"] = {f"{authors[k]} ({k})": v for k, v in outputs.items()}
+        record["differ"] = differing(outputs)
+    state.distinguished.append(record)
+    key = f"{req.id}:x{len(state.distinguished)}"
+    council.publish([council.event(req, "council.distinguish", key=key, data=record)])
+
+
+def _inputs(
+    council: Council, state: CouncilState, asker: str, targets: list[Proposal], funcs: list[str]
+) -> list[str]:
+    """QA's calls, checked again here (literal arguments, the changed functions only)."""
+    req = state.request
+    brief = council.brief(req, asker, state.done, "vote", targets)
+    res = council.gather([(asker, "distinguish", (brief, tuple(targets)))], req.phase_timeout_s)
+    council.release_writes()
+    raise_signal(res)
+    if not res or not isinstance(res[0], list):
+        return []  # QA gave no inputs: the suite's own probes are all there is
+    return calls("\n".join(str(c) for c in res[0]), funcs, limit=MAX_INPUTS)
+
+
+def raise_signal(results: Sequence[Any]) -> None:
+    """Re-raise the first control signal a member's call ended with (e.g. a spent budget)."""
+    for result in results:
+        for item in result if isinstance(result, list) else (result,):
+            if isinstance(item, ControlSignal):
+                raise item
+
+
+def reason(result: Any) -> str:
+    """Why a member gave no answer, in one short line (kept in the record and the events)."""
+    if isinstance(result, list):
+        result = next((r for r in result if isinstance(r, BaseException)), result)
+    return " ".join(f"{type(result).__name__}: {result}".split())[:300]
+
+
+def failed(result: Any) -> bool:
+    """An exception, or a batch of critiques with an exception in it."""
+    if isinstance(result, BaseException):
+        return True
+    return isinstance(result, list) and any(isinstance(r, BaseException) for r in result)
