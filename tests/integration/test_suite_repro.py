@@ -1,0 +1,145 @@
+"""A bug story's reproduction test through the pipeline's suite step (fleet/pipeline/suite.py):
+a real git repository, real evidence runs on the base commit (bubblewrap), a QA council member
+(fleet/council/member.py) whose model is scripted. A test that fails for the wrong reason (an
+import error) is asked for again with that output; a test that fails for the reported reason is
+kept, joins the suite and feeds localisation; one that never reproduces is said so."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from fleet.adapters.bwrap_sandbox import BwrapSandbox
+from fleet.adapters.evidence import SandboxEvidence
+from fleet.adapters.git_repo import GitRepo
+from fleet.agents import write_patch
+from fleet.config import load
+from fleet.contracts import ChatMessage, ChatResponse, Story, Task
+from fleet.council import Brief, Member
+from fleet.council.patching import PatchTools
+from fleet.pipeline.ports import Checkout
+from fleet.pipeline.suite import REPRO_ATTEMPTS, SuitePorts, task_suite
+from fleet.testing.fakes import FakeClock, InMemoryEventLog
+
+TEXT = '''def _strip(s, n):
+    return s[:-n]
+
+
+def cut_suffix(s, suffix):
+    """s without suffix at its end."""
+    return _strip(s, len(suffix)) if s.endswith(suffix) else s
+'''
+STORY = Story(
+    id="s1", title="Cutting an empty suffix wipes the string", work_kind="bug",
+    description="I called cut_suffix('name.py', '') and got '' back. I expected 'name.py' "
+                "unchanged: there is nothing to cut.",
+)  # fmt: skip
+TASK = Task(id="T1", story_id="s1", role="developer", description=STORY.title)
+PATH = "tests/test_t1_qa_1.py"
+BROKEN = "from strs.nothere import cut_suffix\n\n\ndef test_empty():\n    assert cut_suffix('a', '') == 'a'\n"
+GOOD = (
+    "from strs.text import cut_suffix\n\n\ndef test_empty_suffix():\n"
+    "    assert cut_suffix('name.py', '') == 'name.py'\n\n\ndef test_plain():\n"
+    "    assert cut_suffix('ab', 'b') == 'a'\n"
+)
+PASSING = "from strs.text import cut_suffix\n\n\ndef test_plain():\n    assert cut_suffix('ab', 'b') == 'a'\n"
+
+
+def _new_file(source: str) -> str:
+    """A model's reply creating ``PATH`` as an edit block (empty SEARCH)."""
+    return f"{PATH}\n<<<<<<< SEARCH\n=======\n{source}>>>>>>> REPLACE\n"
+
+
+class Script:
+    """QA's model: the given replies in turn (the last again), every request kept."""
+
+    def __init__(self, *replies: str) -> None:
+        self.replies, self.asked = list(replies), []
+
+    def complete(self, messages: Sequence[ChatMessage], **kw: object) -> ChatResponse:
+        self.asked.append(messages[-1].content)
+        text = self.replies.pop(0) if len(self.replies) > 1 else self.replies[0]
+        return ChatResponse(text=text, model="s", prompt_tokens=1, completion_tokens=1,
+                            latency_ms=0.0)  # fmt: skip
+
+
+class OneQa:
+    """The QaTeam port over one local council member."""
+
+    def __init__(self, member: Member) -> None:
+        self.member = member
+
+    def __len__(self) -> int:
+        return 1
+
+    def write_tests(
+        self, brief: Brief, criteria: Sequence[str], notes: list[str]
+    ) -> list[Mapping[str, str]]:
+        return [self.member.write_tests(brief, criteria)]
+
+    def write_examples(
+        self, brief: Brief, criteria: Sequence[str], notes: list[str]
+    ) -> list[Sequence[str]]:
+        return []
+
+
+def _repo(tmp_path: Path) -> Path:
+    repo = tmp_path / "repo"
+    (repo / "strs").mkdir(parents=True)
+    (repo / "strs" / "__init__.py").write_text("")
+    (repo / "strs" / "text.py").write_text(TEXT)
+    for args in (["init", "-q", "-b", "main"], ["add", "-A"],
+                 ["-c", "user.name=t", "-c", "user.email=t@x", "commit", "-qm", "base"]):  # fmt: skip
+        subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True)
+    return repo
+
+
+def _suite(tmp_path: Path, chat: Script) -> tuple[object, InMemoryEventLog]:
+    repo = _repo(tmp_path)
+    git = GitRepo(repo)
+    member = Member("qa-1", "qa", load("roles.yaml").get("qa"), chat, temperature=0.0, seed=1,
+                    tools=PatchTools(write_patch=write_patch, repo=GitRepo))  # fmt: skip
+    log = InMemoryEventLog()
+    ports = SuitePorts(log=log, qa=OneQa(member), clock=FakeClock(), qa_examples=False,
+                       baseline=SandboxEvidence(BwrapSandbox(), root=tmp_path / "ev"))  # fmt: skip
+    at = Checkout(git, "main", git.commit("main"))
+    return task_suite(ports, STORY, TASK, deliberation_id="d1", at=at), log
+
+
+def _suite_event(log: InMemoryEventLog) -> dict[str, object]:
+    return next(e.data for _, e in log.read("s1") if e.type == "council.suite")
+
+
+def test_a_wrong_reason_failure_is_asked_again_and_the_right_one_is_kept(tmp_path):
+    chat = Script(_new_file(BROKEN), _new_file(GOOD))
+    suite, log = _suite(tmp_path, chat)
+    # first ask: the report and where the code it is about lives (localisation, before any test)
+    assert "A test that reproduces this bug report" in chat.asked[0]
+    assert "from strs.text import cut_suffix" in chat.asked[0]
+    # the import error came back to QA as the reason, with its output
+    assert len(chat.asked) == 2
+    assert "the test itself is broken" in chat.asked[1] and "ImportError" in chat.asked[1]
+    # kept: only the test that fails for the reported reason (test_plain passes on the base)
+    assert list(suite.files) == [PATH]
+    assert "test_empty_suffix" in suite.files[PATH] and "test_plain" not in suite.files[PATH]
+    assert suite.is_protected(PATH)
+    data = _suite_event(log)
+    repro = data["repro"]
+    assert repro["reproduced"] is True and repro["attempts"] == 2
+    assert repro["tests"] == [f"{PATH}::test_empty_suffix"]
+    assert "AssertionError" in repro["excerpt"]
+    assert data["located"][0]["function"] == "cut_suffix"
+    assert data["located"][0]["path"] == "strs/text.py"
+    assert any(n.startswith("reproduced by") for n in data["notes"])
+
+
+def test_a_test_that_never_reproduces_is_said_so_and_the_story_goes_on(tmp_path):
+    chat = Script(_new_file(PASSING))
+    suite, log = _suite(tmp_path, chat)
+    assert len(chat.asked) == REPRO_ATTEMPTS
+    assert "it passed on the current code" in chat.asked[-1]
+    assert suite.files == {}  # nothing that fails on the base: the other evidence decides
+    repro = _suite_event(log)["repro"]
+    assert repro["reproduced"] is False and repro["attempts"] == REPRO_ATTEMPTS
+    assert "passed on the current code" in repro["reason"]
