@@ -17,6 +17,7 @@ from typing import Any
 
 from cluster.cli.gateway_client import Client, follow
 from cluster.cli.outcome import finish as _finish
+from cluster.cli.submit import submit_once
 from fleet.adapters import git_host
 from fleet.config import fleet_config, installed_data, load, load_all
 from fleet.errors import UserError
@@ -62,7 +63,9 @@ def _story_body(args: argparse.Namespace) -> dict[str, Any]:
 def _run(args: argparse.Namespace) -> int:
     client = _client(args)
     started = time.monotonic()
-    story = client.call("POST", "/stories", json=_story_body(args))
+    story = submit_once(
+        client, _story_body(args), wait_s=min(args.submit_wait, args.timeout), out=sys.stdout
+    )
     print(f"submitted {story['id']} to {client.base_url}", flush=True)
     story = follow(
         client, story["id"], auto_approve=args.auto_approve, timeout_s=args.timeout, out=sys.stdout
@@ -218,6 +221,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--timeout", type=float, default=3600.0, help="seconds to follow before giving up (exit 6)"
+    )
+    p.add_argument(
+        "--submit-wait",
+        type=float,
+        default=60.0,
+        metavar="S",
+        help="seconds to wait for an unavailable fleet at submission (a stack restarting); "
+        "the story is submitted once however often it is retried (default 60)",
     )
     p.add_argument(
         "--model",

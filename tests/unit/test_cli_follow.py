@@ -234,10 +234,11 @@ def test_the_gateways_own_404_is_an_error_not_a_wait(gateway, tmp_path):
     assert "waiting for the fleet" not in out
 
 
-def test_an_unreachable_fleet_at_submission_exits_1(tmp_path):
+def test_an_unreachable_fleet_at_submission_exits_1_after_the_submit_wait(tmp_path):
     url = f"http://127.0.0.1:{free_port()}"
     proc = fleet_cli(
-        "run", "--url", url, "--repo", str(tmp_path), "--title", "t", data_dir=tmp_path
+        *("run", "--url", url, "--repo", str(tmp_path), "--title", "t", "--submit-wait", "1"),
+        data_dir=tmp_path,
     )
     code, out, err = finish(proc, within=20)
     assert code == 1, (out, err)
