@@ -42,11 +42,21 @@ from typing import Any, NamedTuple
 
 from harness import ArmResult, count, fleet_build, git_repo
 
+from fleet.config import CouncilSpec, load
 from fleet.contracts import Proposal, RunContext
-from fleet.council.patching import developer_temperature
+from fleet.council.protocol import first_proposals
+from fleet.council.team import proposers, temperature_of
 
-DEVELOPERS = {f"developer-{n}": developer_temperature(f"developer-{n}") for n in (1, 2, 3)}
-OTHERS = {"qa-1": 0.2, "architect-1": 0.2}
+PRESET: CouncilSpec = load("fleet.yaml").council  # the story path's council: one source of truth
+DEVELOPERS = {m: temperature_of(m) for m in proposers(PRESET.members)}
+OTHERS = {m: temperature_of(m) for m in PRESET.members if m not in DEVELOPERS}
+
+
+def council_spec(args: argparse.Namespace) -> CouncilSpec:
+    """``config/fleet.yaml``'s council, with what the command line sets explicitly (``--rounds``,
+    ``--debug-rounds``, ``--qa-examples``; None or absent: the config's)."""
+    given = {k: getattr(args, k, None) for k in ("rounds", "debug_rounds", "qa_examples")}
+    return PRESET.model_copy(update={k: v for k, v in given.items() if v is not None})
 
 
 class Drawn(NamedTuple):
@@ -158,37 +168,23 @@ def _council(
 ) -> tuple[Proposal | None, int, Any, Any]:
     """One council on ``task`` (``args.rounds``, ``args.qa_examples``): (winner, tokens, the
     deliberation, the evidence suite)."""
-    from fleet.council import Council, DeliberationRequest
+    from fleet.council import Council
     from fleet.council.local import local_gather
     from fleet.testing.fakes import FakeClock, InMemoryEventLog
 
     ledger: dict[str, int] = defaultdict(int)
-    team, first = _team(chat, ledger), {}
-    qa = team["qa-1"] if args.qa_examples else None
+    spec = council_spec(args)
+    team, first, seen = _team(chat, ledger), {}, []
+    qa = team["qa-1"] if spec.qa_examples else None
     repo, commit, suite, evidence = _setup(task, root, qa)
     qa_tokens = ledger["qa-1"]  # QA's examples: part of the evidence suite vote uses too
 
     def snapshot(state: Any) -> None:
-        if state.done == 1 and not first:
+        if state.done == 1 and not first:  # the first proposals and their evidence (for vote)
             first.update(ledger)
+            seen.extend(state.evidence)
 
-    req = DeliberationRequest(
-        id=f"bench-{task.id}" + (f"-a{attempt}" if attempt else ""),
-        story_id=task.story.id,
-        task_id="T1",
-        task=_story_text(task, findings),
-        findings=findings,
-        members=tuple(team),
-        proposers=tuple(DEVELOPERS),
-        rounds=args.rounds,
-        rule="evidence",
-        suite=suite,
-        source=str(repo),
-        base="main",
-        base_commit=commit,
-        acceptance=task.story.acceptance_criteria,
-        phase_timeout_s=3600.0,
-    )
+    req = council_request(task, spec, Where(repo, commit, suite), attempt, findings)
     start = time.monotonic()
     d = Council(
         local_gather(team),
@@ -200,17 +196,53 @@ def _council(
     MINUTES.append((time.monotonic() - start) / 60)
     SPENT.setdefault(task.id, []).append(sum(ledger.values()))
     if attempt == 0:  # vote's first attempt is paired with the council's first round 0
-        round0 = [p for p in d.proposals if p.round == 0]
+        round0 = first_proposals(d.proposals)
         ids = {p.id for p in round0}
         _ROUND0[task.id] = Drawn(
             round0,
-            [e for e in d.evidence if e.proposal_id in ids],
+            [e for e in seen if e.proposal_id in ids],
             sum(first.get(m, 0) for m in DEVELOPERS) + qa_tokens,
             suite,
             _keep(repo),
         )
     winner = next((p for p in d.proposals if p.id == d.winner), None)
     return winner, sum(ledger.values()), d, suite
+
+
+class Where(NamedTuple):
+    """The repository a council's patches apply to, its base commit and the evidence suite."""
+
+    repo: Path
+    commit: str
+    suite: Any
+
+
+def council_request(
+    task: Any, spec: CouncilSpec, where: Where, attempt: int, findings: tuple[str, ...]
+) -> Any:
+    """The council's request on ``task``: members, rounds and strategies from ``spec``."""
+    from fleet.council import DeliberationRequest
+
+    return DeliberationRequest(
+        id=f"bench-{task.id}" + (f"-a{attempt}" if attempt else ""),
+        story_id=task.story.id,
+        task_id="T1",
+        task=_story_text(task, findings),
+        findings=findings,
+        members=spec.members,
+        proposers=proposers(spec.members),
+        rounds=spec.rounds,
+        settle_on_pass=spec.settle_on_pass,
+        debug_rounds=spec.debug_rounds,
+        distinguish=spec.distinguish,
+        rule="evidence",
+        suite=where.suite,
+        source=str(where.repo),
+        base="main",
+        base_commit=where.commit,
+        acceptance=task.story.acceptance_criteria,
+        phase_timeout_s=3600.0,
+    )
 
 
 def _keep(repo: Path) -> Path:
@@ -303,7 +335,7 @@ def _oracle(task: Any, d: Any, root: Path, suite: Any) -> str:
 
     # the tally's own view: trusted repository tests, generated tests weighed by the first proposals
     trusted, advisory = (suite.trusted, suite.advisory) if suite else ((), ())
-    first = [p.id for p in d.proposals if p.round == 0]
+    first = [p.id for p in first_proposals(d.proposals)]
     authors = {p.id: p.author for p in d.proposals}
     found = (
         agree(d.evidence, trusted=trusted, judges=first, authors=authors, advisory=advisory)
