@@ -1,0 +1,291 @@
+"""The evidence suite of a task: QA's acceptance tests, kept only if they fail on the base commit.
+
+QA writes the acceptance tests first (:func:`fleet.evidence.acceptance.build_suite`): executable
+criteria become tests by code, prose ones by the QA members; the suite runs on the base commit
+and a generated test is kept only if it fails there. The suite is stored in a checkpoint keyed by
+the deliberation id, so a retried council is asked the identical question.
+
+A bug story (:func:`fleet.story_kind.kind_of`) gets a **reproduction test first**: QA writes a
+test from the report, it runs alone on the base commit, and it is kept only if it fails *for the
+reported reason* (an assertion, ``pytest.raises`` not raising, or an exception the report speaks
+of), never for a broken test (an import, a name, a syntax or collection error, a fixture). A test
+that fails for the wrong reason, or passes, is asked for again with that output
+(``REPRO_ATTEMPTS`` in all); one that never reproduces is said so (``council.suite``'s
+``repro.reproduced`` false) and the story goes on with the other evidence. The kept test joins
+the suite like QA's other tests; its failure on the base, with the report, is localisation's
+evidence (:mod:`fleet.context.localise`): the ranked functions are in the event's ``located``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from fleet.agents.stubs import named
+from fleet.context.localise import confident, locate
+from fleet.contracts import RunContext, Story, Task, TestOutcome
+from fleet.council import Brief
+from fleet.criteria import task_criteria
+from fleet.errors import VersionConflict
+from fleet.events import make_event
+from fleet.evidence import EvidenceSuite
+from fleet.evidence.acceptance import build_suite, names_of_tests, prune
+from fleet.pipeline.ports import Baseline, Checkout, QaTeam
+from fleet.ports import Clock, EventLog
+from fleet.prompts import render
+from fleet.story_kind import EXCEPTION, kind_of
+
+SUITE_KEY = "suite:{}"
+REPRO_ATTEMPTS = 3  # QA's tries at a test that fails for the reported reason
+OUTPUT_CHARS = 400  # of a wrong-reason failure, shown to QA when it is asked again
+# A test broken in itself: it fails before it reaches the code the report is about.
+_BROKEN = re.compile(
+    r"^(collection failure|ImportError|ModuleNotFoundError|NameError|UnboundLocalError"
+    r"|SyntaxError|IndentationError|TabError)\b|^AttributeError: module \S+ has no attribute"
+    r"|fixture '[^']*' not found|^failed on setup"
+)
+_CRASH = re.compile(
+    r"\b(crash\w*|raises?|raised|throws?|threw|exceptions?|errors?|traceback)\b", re.I
+)
+
+
+def repo_tests(files: Sequence[str]) -> list[str]:
+    """The repository's own Python test files (trusted evidence)."""
+    return sorted(
+        p
+        for p in files
+        if p.endswith(".py")
+        and (p.rsplit("/", 1)[-1].startswith("test_") or p.endswith("_test.py"))
+    )
+
+
+@dataclass(frozen=True)
+class SuitePorts:
+    """What the suite step talks to, and whether QA also writes its own examples."""
+
+    log: EventLog  # the checkpoint that keeps the suite, and the council.suite event
+    qa: QaTeam
+    baseline: Baseline
+    clock: Clock
+    qa_examples: bool = True
+
+
+def task_suite(
+    ports: SuitePorts, story: Story, task: Task, *, deliberation_id: str, at: Checkout
+) -> EvidenceSuite:
+    """QA's evidence suite for ``task`` on ``at`` (stored: a retried council reuses it)."""
+    _, stored = ports.log.checkpoint_get(SUITE_KEY.format(deliberation_id))
+    if stored:
+        return EvidenceSuite.model_validate(stored["suite"])
+    files = at.repo.files(at.commit)
+    ctx = RunContext(story_id=story.id, task_id=task.id, role="qa", phase="test")
+    brief = Brief(deliberation_id=deliberation_id, story_id=story.id, task_id=task.id,
+                  task=f"{story.title}\n{task.description}", phase="build", round=0,
+                  step="propose", source=at.repo.path, base=at.branch, base_commit=at.commit)  # fmt: skip
+    notes: list[str] = []
+    write, cases = _qa_calls(ports.qa, brief, files, notes)
+    report = f"{story.title}\n{story.description}"
+    repro = None
+    if kind_of(story) == "bug" and len(ports.qa):
+        repro = reproduce(write, _baseline_run(ports, at, ctx), files=files, report=report)
+        notes.append(repro.note())
+    suite, built = build_suite(
+        task_criteria(story, task),
+        name="".join(ch if ch.isalnum() else "_" for ch in task.id).lower(),
+        repo_tests=repo_tests(list(files)),
+        qa=write if len(ports.qa) else None,
+        baseline=lambda s: ports.baseline.baseline(
+            s, source=at.repo.path, base=at.branch, context=ctx
+        ),
+        signatures=[s.head for s in named(files, f"{story.title}\n{task.description}")],
+        qa_examples=cases if len(ports.qa) and ports.qa_examples else None,
+    )
+    notes += built
+    suite = suite.model_copy(
+        update={
+            "files": {p: t for p, t in suite.files.items() if p not in files},
+            "probes": {p: t for p, t in suite.probes.items() if p not in files},
+        }
+    )
+    if repro is not None and repro.reproduced:
+        suite = with_repro(suite, repro)
+    located = locate(files, report, trace=repro.excerpt if repro else "",
+                     test=repro.source if repro and repro.reproduced else "")  # fmt: skip
+    facts = {"repro": repro.as_dict() if repro else None, "located": [x.as_dict() for x in located]}
+    return _store(ports, story, suite, deliberation_id=deliberation_id, notes=notes, facts=facts)
+
+
+def _qa_calls(
+    qa: QaTeam, brief: Brief, files: Mapping[str, str], notes: list[str]
+) -> tuple[Callable[[Sequence[str]], dict[str, str]], Callable[[Sequence[str]], list[str]]]:
+    """QA's test writing and example writing as ``build_suite`` calls them: every member's
+    candidates (a failed member is a note), never a file the repository already has."""
+
+    def write(prose: Sequence[str]) -> dict[str, str]:
+        out: dict[str, str] = {}
+        for got in qa.write_tests(brief, tuple(prose), notes):
+            out.update({p: t for p, t in got.items() if p not in files})
+        return out
+
+    def cases(criteria: Sequence[str]) -> list[str]:
+        out: list[str] = []
+        for got in qa.write_examples(brief, tuple(criteria), notes):
+            out += [c for c in got if isinstance(c, str) and c not in out]
+        return out
+
+    return write, cases
+
+
+def _store(
+    ports: SuitePorts, story: Story, suite: EvidenceSuite, *, deliberation_id: str,
+    notes: Sequence[str], facts: Mapping[str, Any],
+) -> EvidenceSuite:  # fmt: skip
+    """Checkpoint ``suite`` (first writer wins) and record it as ``council.suite``, with
+    ``facts``: the reproduction test (``repro``) and the ranked places to edit (``located``)."""
+    key, log = SUITE_KEY.format(deliberation_id), ports.log
+    try:
+        log.checkpoint_put(key, {"suite": suite.model_dump(mode="json")}, expected_version=0)
+    except VersionConflict:  # another attempt stored it first: everyone uses that one
+        stored = log.checkpoint_get(key)[1]
+        if stored is None:
+            raise
+        return EvidenceSuite.model_validate(stored["suite"])
+    tests = {p: names_of_tests(t) or [] for p, t in suite.files.items()}
+    data = {
+        "deliberation_id": deliberation_id,
+        "files": sorted(suite.files),
+        "tests": [f"{p}::{n}" for p, names in tests.items() for n in names],
+        "trusted": list(suite.trusted),
+        "probes": sorted(suite.probes),
+        "notes": list(notes)[:20],
+        **facts,
+    }
+    event = make_event(story.id, "council.suite", clock=ports.clock, data=data, actor="qa",
+                       key=deliberation_id)  # fmt: skip
+    log.append(event)
+    return suite
+
+
+# ----------------------------------------------------------------------------- reproduction
+
+
+@dataclass(frozen=True)
+class Repro:
+    """QA's reproduction test of a bug report, and whether it reproduced the bug on the base."""
+
+    reproduced: bool = False
+    path: str = ""
+    source: str = ""  # kept: only its tests that fail for the reported reason
+    attempts: int = 0
+    reason: str = ""  # why it did not reproduce ("" when it did)
+    excerpt: str = ""  # its failure on the base: the reported one, else the last wrong one
+    tests: tuple[str, ...] = ()
+
+    def note(self) -> str:
+        if self.reproduced:
+            return f"reproduced by {', '.join(self.tests)} (attempt {self.attempts})"
+        return f"not reproduced after {self.attempts} attempt(s): {self.reason}"
+
+    def as_dict(self) -> dict[str, Any]:
+        """The ``council.suite`` event's ``repro``."""
+        return {"reproduced": self.reproduced, "path": self.path, "tests": list(self.tests),
+                "attempts": self.attempts, "reason": self.reason,
+                "excerpt": self.excerpt[:600], "source": self.source[:2000]}  # fmt: skip
+
+
+def wrong_reason(outcome: TestOutcome, report: str) -> str:
+    """Why ``outcome`` (a reproduction test's result on the base commit) does not show the bug
+    ``report`` describes; "" when it fails for the reported reason: an assertion, a
+    ``pytest.raises`` that did not raise, or an exception the report names (or, when it names
+    none, any exception of a report that speaks of a crash or an error)."""
+    if outcome.passed:
+        return "it passed on the current code, so it does not show the bug"
+    text = outcome.excerpt.strip()
+    head = text.split(":", 1)[0].strip()
+    if _BROKEN.search(text):
+        return f"the test itself is broken ({text[:120]})"
+    if head in ("AssertionError", "Failed") or text.startswith("assert"):
+        return ""
+    named = {m.group(0) for m in EXCEPTION.finditer(report)}
+    raised = head.endswith(("Error", "Exception"))
+    if head in named or (not named and raised and _CRASH.search(report)):
+        return ""
+    return f"it raised {head or 'an error'}, which is not what the report describes"
+
+
+def reproduce(
+    write: Callable[[Sequence[str]], Mapping[str, str]],
+    run: Callable[[str, str], Sequence[TestOutcome]],
+    *,
+    files: Mapping[str, str],
+    report: str,
+    attempts: int = REPRO_ATTEMPTS,
+) -> Repro:
+    """QA's reproduction test for ``report``: ``write(asks)`` returns QA's new test files,
+    ``run(path, source)`` runs one alone on the base commit. Asked again with the wrong-reason
+    output, ``attempts`` times in all."""
+    ranked = locate(files, report)
+    asks = [render("repro.criterion", report=report.strip())]
+    if confident(ranked):
+        top = ranked[0]
+        module = top.path.removeprefix("src/").removesuffix(".py").removesuffix("/__init__")
+        module = module.replace("/", ".")
+        asks.append(render("repro.where", name=top.name.split(".", 1)[0], module=module))
+    last = Repro(reason="QA wrote no test")
+    for attempt in range(1, attempts + 1):
+        retry = render("repro.retry", reason=last.reason, output=last.excerpt[:OUTPUT_CHARS])
+        got = write(asks if attempt == 1 else [*asks, retry])
+        last = Repro(attempts=attempt, reason="QA wrote no test")
+        for path, source in got.items():
+            found = _judged(path, source, run(path, source), report, attempt)
+            if found.reproduced:
+                return found
+            last = found
+    return last
+
+
+def _judged(
+    path: str, source: str, outcomes: Sequence[TestOutcome], report: str, attempt: int
+) -> Repro:
+    """The reproduction test at ``path`` judged by its run on the base (its good tests kept)."""
+    mine = [o for o in outcomes if o.test_id.startswith(f"{path}::")]
+    if not mine:  # not collected: the run's one outcome says why (an import error, mostly)
+        excerpt = outcomes[0].excerpt if outcomes else ""
+        broken = wrong_reason(outcomes[0], report) if outcomes else "no test of it was collected"
+        return Repro(path=path, attempts=attempt, excerpt=excerpt, reason=broken)
+    why = {o.test_id: wrong_reason(o, report) for o in mine}
+    good = [o for o in mine if not why[o.test_id]]
+    if not good:
+        return Repro(path=path, source=source, attempts=attempt, reason=why[mine[0].test_id],
+                     excerpt=mine[0].excerpt)  # fmt: skip
+    drop = {o.test_id.split("::", 1)[1].split("[", 1)[0] for o in mine if why[o.test_id]}
+    kept = prune(source, drop) if drop else source
+    return Repro(reproduced=True, path=path, source=kept, attempts=attempt,
+                 excerpt=good[0].excerpt, tests=tuple(o.test_id for o in good))  # fmt: skip
+
+
+def _baseline_run(
+    ports: SuitePorts, at: Checkout, ctx: RunContext
+) -> Callable[[str, str], Sequence[TestOutcome]]:
+    """One test file run alone on the base commit (a collection error elsewhere cannot hide it)."""
+
+    def run(path: str, source: str) -> Sequence[TestOutcome]:
+        suite = EvidenceSuite(files={path: source}, test_paths=(path,), protected=(path,))
+        return ports.baseline.baseline(suite, source=at.repo.path, base=at.branch, context=ctx)
+
+    return run
+
+
+def with_repro(suite: EvidenceSuite, repro: Repro) -> EvidenceSuite:
+    """``suite`` with the reproduction test among its files (and its path run, protected)."""
+    covered = any(
+        p in (".", repro.path) or repro.path.startswith(f"{p}/") for p in suite.test_paths
+    )
+    paths = suite.test_paths if covered else (*suite.test_paths, repro.path)
+    return suite.model_copy(update={
+        "files": {**suite.files, repro.path: repro.source},
+        "test_paths": paths,
+        "protected": tuple(dict.fromkeys([*suite.protected, repro.path])),
+    })  # fmt: skip
