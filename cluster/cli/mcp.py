@@ -9,6 +9,8 @@ stdout carries the protocol: nothing else is printed there.
 from __future__ import annotations
 
 import argparse
+import logging
+import sys
 
 from fleet.errors import UserError
 from fleet.settings import env_name
@@ -29,6 +31,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_serve)
 
 
+def quiet_logs() -> None:
+    """Warnings and errors only, one plain line each on stderr. Set before the MCP server is
+    built: its own logging set-up (a rich handler at INFO, so one boxed line per HTTP call
+    to the gateway) does nothing once the root logger has a handler."""
+    logging.basicConfig(
+        level=logging.WARNING,
+        format="fleet mcp: %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+
+
 def _serve(args: argparse.Namespace) -> int:
     import asyncio
 
@@ -45,6 +58,7 @@ def _serve(args: argparse.Namespace) -> int:
             f"no gateway token: pass --token, set {env_name('po_token')}, or run `fleet up` "
             "(it writes the tokens file)"
         )
+    quiet_logs()
     server = build_mcp(over_http(args.url or gateway_url(cfg), token))
     asyncio.run(server.run_stdio_async())
     return 0
