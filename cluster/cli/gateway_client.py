@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
+from httpx_sse import EventSource
 
 from cluster.cli.progress import LINES, Tracker, describe
 from fleet.errors import FleetError
@@ -181,8 +182,11 @@ class Client:
                 resp.read()
                 raise _refusal(resp)
             waits.ok()
-            for frame in _frames(resp.iter_lines(), stop):
-                yield frame["id"], json.loads(frame["data"])
+            for sse in EventSource(resp).iter_sse():
+                if stop.is_set():  # the follower gave up (its deadline): drop the stream
+                    return
+                if sse.id and sse.data:  # not the retry hint or a keep-alive
+                    yield sse.id, json.loads(sse.data)
 
 
 def _one_line(exc: Exception) -> str:
@@ -228,20 +232,6 @@ def _error_message(r: httpx.Response) -> tuple[str, bool]:
     own = isinstance(body, dict) and "error" in body
     text = body.get("message") if isinstance(body, dict) else None
     return " ".join(str(text or r.text or r.reason_phrase).split())[:300], own
-
-
-def _frames(lines: Iterator[str], stop: threading.Event) -> Iterator[dict[str, str]]:
-    frame: dict[str, str] = {}
-    for line in lines:
-        if stop.is_set():  # the follower gave up (its deadline): drop the stream
-            return
-        if not line:
-            if "id" in frame and "data" in frame:
-                yield frame
-            frame = {}
-        elif not line.startswith(":") and ":" in line:
-            key, _, value = line.partition(":")
-            frame[key] = value.removeprefix(" ")
 
 
 def exit_code(story: dict[str, Any]) -> int:

@@ -20,6 +20,7 @@ from typing import Any
 import httpx
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
+from httpx_sse import EventSource
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError, ToolError
 from mcp.server.transport_security import TransportSecuritySettings
@@ -54,23 +55,13 @@ def winning_changes(events: list[dict[str, Any]]) -> str:
     return "\n\n".join(out)
 
 
-def parse_sse(text: str) -> list[dict[str, Any]]:
-    """The events of a finished (``follow=false``) SSE body."""
-    return [
-        json.loads(line[len("data: ") :])
-        for frame in text.split("\n\n")
-        for line in frame.split("\n")
-        if line.startswith("data: ")
-    ]
-
-
 class Gateway:
     """The REST calls the tools make; errors become messages the model can read."""
 
     def __init__(self, connect: Connect) -> None:
         self.connect = connect
 
-    async def call(self, ctx: Any, method: str, path: str, **kw: Any) -> Any:
+    async def _request(self, ctx: Any, method: str, path: str, **kw: Any) -> httpx.Response:
         async with self.connect(ctx) as client:
             r = await client.request(method, path, **kw)
         if r.status_code >= 400:
@@ -79,13 +70,19 @@ class Gateway:
             except ValueError:
                 msg = r.text
             raise ToolError(f"the gateway answered {r.status_code}: {msg}")
+        return r
+
+    async def call(self, ctx: Any, method: str, path: str, **kw: Any) -> Any:
+        r = await self._request(ctx, method, path, **kw)
         return r.json() if "json" in r.headers.get("content-type", "") else r.text
 
     async def events(self, ctx: Any, story_id: str) -> list[dict[str, Any]]:
-        text = await self.call(
+        """The story's events so far: its finished (``follow=false``) Server-Sent Events body."""
+        r = await self._request(
             ctx, "GET", f"/stories/{story_id}/events", params={"follow": "false"}
         )
-        return parse_sse(text)
+        # the retry hint and keep-alives are events without data
+        return [json.loads(sse.data) async for sse in EventSource(r).aiter_sse() if sse.data]
 
 
 def build_mcp(connect: Connect) -> MCPServer:
