@@ -9,38 +9,21 @@ coverage, as diff-cover does). Pure functions over the tools' JSON and a unified
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Mapping
 
-_HUNK = re.compile(r"^@@ -\d+(?:,\d+)? \+(\d+)(?:,(\d+))? @@")
+from fleet.unified_diff import parse
 
 Added = Mapping[str, set[int]]
 """Path (relative to the repository) -> line numbers the change adds or rewrites there."""
 
 
 def added_lines(diff: str) -> dict[str, set[int]]:
-    """The lines each file gains in ``diff`` (a git unified diff; deleted files gain none)."""
-    out: dict[str, set[int]] = {}
-    path: str | None = None
-    line = 0
-    for text in diff.split("\n"):
-        if text.startswith("+++ "):
-            name = text[4:].strip()
-            path = None if name == "/dev/null" else name.removeprefix("b/")
-            continue
-        if text.startswith(("--- ", "diff --git")):
-            continue
-        if hunk := _HUNK.match(text):
-            line = int(hunk.group(1))
-            continue
-        if path is None:
-            continue
-        if text.startswith("+"):
-            out.setdefault(path, set()).add(line)
-            line += 1
-        elif text.startswith(" "):
-            line += 1
-    return out
+    """The lines each file gains in ``diff`` (a git unified diff; deleted files gain none).
+
+    Raises:
+        DiffError: ``diff`` is not a unified diff (``fleet.unified_diff``).
+    """
+    return {f.target: {n for n, _ in f.added} for f in parse(diff) if f.target and f.added}
 
 
 def _owner(filename: str, added: Added) -> str | None:

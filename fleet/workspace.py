@@ -16,10 +16,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from fleet import unified_diff as unified
 from fleet.contracts import GateResult, WorkspaceReport
 
-_DIFF_PATH = re.compile(r"^(?:---|\+\+\+) (?:[ab]/)?(?P<path>[^\t\n]+)")
-_GIT_HEADER = re.compile(r"^diff --git a/(?P<a>\S+) b/(?P<b>\S+)")
 _RENAME = re.compile(r"^(?:rename|copy) (?:from|to) (?P<path>.+)$")
 _SYMLINK_MODE = re.compile(r"^(?:new file mode|new mode|old mode|deleted file mode) 120000")
 
@@ -63,23 +62,23 @@ def path_problem(path: str) -> str | None:
 
 
 def diff_paths(diff: str) -> tuple[list[str], list[str]]:
-    """Paths a unified diff touches, and problems found in its headers (symlink modes)."""
+    """Paths a unified diff touches (each file's before and after, renames and copies
+    included), and problems found in it (symlink modes; a text unidiff cannot read)."""
+    try:
+        files = unified.parse(diff)
+    except unified.DiffError as exc:
+        return [], [str(exc)]
     paths: list[str] = []
     problems: list[str] = []
-    for line in diff.splitlines():
-        header = _GIT_HEADER.match(line)
-        if header:
-            paths += [header["a"], header["b"]]
-        elif line.startswith(("--- ", "+++ ")):
-            m = _DIFF_PATH.match(line)
-            if m and m["path"].strip() != "/dev/null":
-                paths.append(m["path"].strip())
-        elif (rename := _RENAME.match(line)) is not None:
-            paths.append(rename["path"].strip())
-        elif _SYMLINK_MODE.match(line):
-            problems.append(
-                "the patch creates or changes a symlink (mode 120000); symlinks are not accepted"
-            )
+    for f in files:
+        paths += [p for p in (f.source, f.target) if p is not None]
+        for line in f.header:
+            if (rename := _RENAME.match(line)) is not None:
+                paths.append(rename["path"].strip())
+            elif _SYMLINK_MODE.match(line):
+                problems.append(
+                    "the patch creates or changes a symlink (mode 120000); symlinks are not accepted"
+                )
     return list(dict.fromkeys(paths)), problems
 
 
@@ -90,7 +89,11 @@ def change_problem(change: str | Mapping[str, str]) -> str | None:
             return "the change is empty"
         paths, problems = diff_paths(change)
         if not paths:
-            return "not a unified diff: no '---'/'+++' or 'diff --git' headers found"
+            return (
+                problems[0]
+                if problems
+                else ("not a unified diff: no '---'/'+++' or 'diff --git' headers found")
+            )
     else:
         if not change:
             return "the change lists no files"

@@ -17,10 +17,11 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 
 from fleet import pysource
+from fleet import unified_diff as unified
 from fleet.contracts import TestOutcome
 from fleet.criteria import Example, examples
 from fleet.evidence.probes import MAX_PROBES, probe_calls, probe_module, signature_calls
-from fleet.evidence.suite import EvidenceSuite, sections
+from fleet.evidence.suite import EvidenceSuite
 
 FINDER = '''import importlib
 import pathlib
@@ -85,19 +86,17 @@ def prose(criteria: Sequence[str]) -> list[str]:
 
 
 def new_files(diff: str) -> dict[str, str]:
-    """Contents of the files a git diff creates (from /dev/null); other sections are ignored."""
-    out: dict[str, str] = {}
-    for part in sections(diff):
-        lines = part.splitlines()
-        if not any(ln.startswith("--- /dev/null") for ln in lines[:6]):
-            continue
-        target = next((ln[6:] for ln in lines if ln.startswith("+++ b/")), None)
-        start = next((i for i, ln in enumerate(lines) if ln.startswith("@@")), None)
-        if target is None or start is None:
-            continue
-        body = [ln[1:] for ln in lines[start + 1 :] if ln.startswith("+")]
-        out[target] = "\n".join(body) + "\n"
-    return out
+    """Contents of the files a git diff creates (from /dev/null); other sections are ignored,
+    and a text that is not a diff creates none."""
+    try:
+        files = unified.parse(diff)
+    except unified.DiffError:
+        return {}
+    return {
+        f.target: "\n".join(text for _, text in f.added) + "\n"
+        for f in files
+        if f.source is None and f.target is not None and f.added
+    }
 
 
 def names_of_tests(source: str) -> list[str] | None:

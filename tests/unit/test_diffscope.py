@@ -16,11 +16,13 @@ DIFF = """diff --git a/pkg/m.py b/pkg/m.py
 -old
 +new
 diff --git a/gone.py b/gone.py
+deleted file mode 100644
 --- a/gone.py
 +++ /dev/null
 @@ -1 +0,0 @@
 -bye
 diff --git a/new.py b/new.py
+new file mode 100644
 --- /dev/null
 +++ b/new.py
 @@ -0,0 +1 @@

@@ -1,0 +1,85 @@
+"""Unified diffs, read one way everywhere (the ``unidiff`` library): which files a diff touches,
+with which header lines, and which lines it adds.
+
+Reading a diff line by line and taking every ``--- ``/``+++ `` line for a file header goes wrong
+on a change whose own lines begin that way (removing the SQL comment ``-- /etc/passwd`` is the
+line ``--- /etc/passwd``): the hunk's line counts say where a file's section ends, and unidiff
+follows them as ``git apply`` does.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from unidiff import PatchSet
+from unidiff.errors import UnidiffParseError
+
+from fleet.errors import UserError
+
+
+class DiffError(UserError):
+    """A text that is not a unified diff unidiff can read (a hunk shorter than its header says)."""
+
+
+@dataclass(frozen=True)
+class FileDiff:
+    """One file's section of a diff.
+
+    ``source``/``target``: its path before and after, without git's ``a/``/``b/`` (None: the file
+    is created / deleted); ``header``: the lines before its first hunk (``diff --git``, modes,
+    renames); ``added``: (line number after the change, text without the ``+``) of each line
+    it adds.
+    """
+
+    source: str | None
+    target: str | None
+    header: tuple[str, ...]
+    added: tuple[tuple[int, str], ...]
+
+    @property
+    def created(self) -> bool:
+        return self.source is None and self.target is not None
+
+
+def _unquote(name: str) -> str:
+    """A path as git writes it, unquoted: git puts a name holding special or non-ASCII bytes
+    in double quotes with C escapes (``"b/caf\\303\\251.py"``); a name that is not such a
+    string stays as it is."""
+    if len(name) < 2 or not (name.startswith('"') and name.endswith('"')):
+        return name
+    try:
+        raw = name[1:-1].encode("latin-1").decode("unicode_escape").encode("latin-1")
+        return raw.decode("utf-8")
+    except (UnicodeError, ValueError):
+        return name
+
+
+def _path(name: str, prefix: str) -> str | None:
+    name = _unquote(name.strip())
+    return None if name == "/dev/null" else name.removeprefix(prefix)
+
+
+def parse(diff: str) -> list[FileDiff]:
+    """The file sections of ``diff`` in order (text before the first header is ignored).
+
+    Raises:
+        DiffError: a section unidiff cannot read (its reason attached).
+    """
+    try:
+        patch = PatchSet(diff)
+    except UnidiffParseError as exc:
+        raise DiffError(f"not a unified diff: {exc}") from None
+    return [
+        FileDiff(
+            source=_path(f.source_file, "a/"),
+            target=_path(f.target_file, "b/"),
+            header=tuple(str(line).rstrip("\n") for line in f.patch_info or ()),
+            added=tuple(
+                (line.target_line_no, line.value.removesuffix("\n"))
+                for hunk in f
+                for line in hunk
+                if line.is_added and line.target_line_no is not None
+            ),
+        )
+        for f in patch
+    ]

@@ -1,0 +1,67 @@
+"""One unified-diff reader (``fleet.unified_diff``, the ``unidiff`` library) behind the paths a
+change touches (``fleet.workspace``), the lines it adds (``fleet.diffscope``) and the files it
+creates (``fleet.evidence.acceptance``)."""
+
+from __future__ import annotations
+
+import pytest
+
+from fleet.diffscope import added_lines
+from fleet.evidence.acceptance import new_files
+from fleet.patches import make_patch
+from fleet.unified_diff import DiffError, parse
+from fleet.workspace import change_problem, diff_paths
+
+# A change whose own lines begin like file headers: the SQL comment "-- /etc/passwd" removed is
+# the line "--- /etc/passwd", the line "++ total" added is "+++ total". Read line by line, the
+# first looked like an absolute path (the change was refused) and the second like a new file.
+SQL = make_patch(
+    "c",
+    {"q.sql": "-- /etc/passwd\nselect 1;\n"},
+    {"q.sql": "++ total\nselect 1;\n"},
+).diff
+
+
+def test_lines_that_look_like_headers_inside_a_hunk_are_the_files_lines() -> None:
+    assert "\n--- /etc/passwd\n" in SQL and "\n+++ total\n" in SQL
+    assert diff_paths(SQL) == (["q.sql"], [])
+    assert change_problem(SQL) is None
+    assert added_lines(SQL) == {"q.sql": {1}}
+
+
+def test_new_files_reads_created_files_whole_and_only_those() -> None:
+    diff = make_patch(
+        "c", {"a.py": "x = 1\n"}, {"a.py": "x = 2\n", "t/new.py": "+++ b\n\nz = 3"}
+    ).diff
+    assert new_files(diff) == {"t/new.py": "+++ b\n\nz = 3\n"}
+    assert new_files("not a diff at all\n") == {}
+
+
+def test_quoted_paths_are_unquoted_so_a_climb_written_in_escapes_is_seen() -> None:
+    created = 'diff --git "a/caf\\303\\251.py" "b/caf\\303\\251.py"\nnew file mode 100644\n'
+    created += '--- /dev/null\n+++ "b/caf\\303\\251.py"\n@@ -0,0 +1 @@\n+x\n'
+    assert diff_paths(created) == (["café.py"], [])
+    climb = created.replace("caf\\303\\251.py", "..\\057..\\057etc\\057cron.d\\057x")
+    assert "climbs out of the repository" in (change_problem(climb) or "")
+
+
+def test_renames_copies_and_symlink_modes_are_read_from_the_file_headers() -> None:
+    renamed = "diff --git a/old.py b/new.py\nsimilarity index 100%\nrename from old.py\n"
+    renamed += "rename to new.py\n"
+    assert diff_paths(renamed) == (["old.py", "new.py"], [])
+    link = "diff --git a/l b/l\nnew file mode 120000\n--- /dev/null\n+++ b/l\n"
+    link += "@@ -0,0 +1 @@\n+/etc/passwd\n\\ No newline at end of file\n"
+    assert "symlink" in (change_problem(link) or "")
+
+
+def test_a_text_unidiff_cannot_read_is_refused_with_the_reason() -> None:
+    short = "--- a/x.py\n+++ b/x.py\n@@ -1,3 +1,3 @@\n-a\n+b\n"
+    assert change_problem(short) == "not a unified diff: Hunk is shorter than expected"
+    # git reads "+++ /dev/null" under a "diff --git" header without "deleted file mode" as a
+    # rename to the file dev/null; read line by line it was a deletion: refused, not guessed
+    gone = "diff --git a/g.py b/g.py\n--- a/g.py\n+++ /dev/null\n@@ -1 +0,0 @@\n-bye\n"
+    with pytest.raises(DiffError):
+        parse(gone)
+    assert change_problem("no headers here\n") == (
+        "not a unified diff: no '---'/'+++' or 'diff --git' headers found"
+    )
