@@ -40,6 +40,18 @@ class UiFiles(StaticFiles):
         return response
 
 
+def signin_hint_body() -> dict[str, str]:
+    """Where the tokens are: the file ``fleet up`` writes and the variables that set them."""
+    from fleet.settings import env_name
+
+    return {
+        "tokens_file": "<data_dir>/tokens.json",
+        "data_dir": "data_dir in config/fleet.yaml",
+        "po_variable": env_name("po_token"),
+        "viewer_variable": env_name("viewer_token"),
+    }
+
+
 def install_ui(app: FastAPI, dist: Path = DIST) -> None:
     """Serve the built UI at ``/ui/`` (a clear 503 when it was not built)."""
 
@@ -47,6 +59,11 @@ def install_ui(app: FastAPI, dist: Path = DIST) -> None:
     def ui_slash() -> Any:
         # relative, so it works under any route prefix: /<prefix>/ui -> /<prefix>/ui/
         return RedirectResponse("ui/", status_code=307)
+
+    @app.get("/ui/signin-hint.json", include_in_schema=False)
+    def signin_hint() -> dict[str, str]:
+        # before signing in: where a PO finds a token (names only, no path of this machine)
+        return signin_hint_body()
 
     if (dist / "index.html").is_file():
         app.mount("/ui", UiFiles(directory=dist, html=True), name="ui")

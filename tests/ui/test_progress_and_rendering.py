@@ -51,6 +51,9 @@ def test_live_progress_then_markdown_and_diffs_in_council_and_report(
         f"{real_stack.base_url}/stories", json=body, headers=real_stack.headers(), timeout=30
     )
     assert r.status_code == 201, r.text
+    page.goto(f"{real_stack.base_url}/ui/")  # the sign-in card says where a token is
+    expect(page.get_by_test_id("token-hint")).to_contain_text("<data_dir>/tokens.json")
+    expect(page.get_by_test_id("token-hint")).to_contain_text("PO_TOKEN")
     sign_in(page, real_stack.base_url, real_stack.tokens["viewer"])
     page.goto(f"{real_stack.base_url}/ui/#/story/{STORY}")
 

@@ -31,3 +31,14 @@ def test_favicon_is_served():
     r = _client().get("/favicon.ico")
     assert r.status_code == 200 and r.headers["content-type"] == "image/png"
     assert r.content.startswith(b"\x89PNG")
+
+
+def test_the_signin_hint_says_where_the_tokens_are_without_a_token():
+    from fleet.settings import env_name
+    from serve_apps.gateway.ui import install_ui
+
+    app = FastAPI()
+    install_ui(app)
+    hint = TestClient(app).get("/ui/signin-hint.json").json()
+    assert hint["tokens_file"] == "<data_dir>/tokens.json"
+    assert hint["po_variable"] == env_name("po_token")

@@ -1,5 +1,5 @@
 import { useEffect, useState } from "react";
-import { api, getToken, setToken } from "./api.js";
+import { api, getToken, root, setToken } from "./api.js";
 import { MeContext } from "./me.js";
 import Board from "./screens/Board.jsx";
 import NewStory from "./screens/NewStory.jsx";
@@ -14,6 +14,25 @@ function useHash() {
     return () => window.removeEventListener("hashchange", on);
   }, []);
   return hash;
+}
+
+// Where the tokens are (the gateway names the file and the variables; nothing secret).
+function TokenHint() {
+  const [hint, setHint] = useState(null);
+  useEffect(() => {
+    fetch(`${root}/ui/signin-hint.json`, { cache: "no-store" })
+      .then((r) => (r.ok ? r.json() : null))
+      .then(setHint)
+      .catch(() => {});
+  }, []);
+  if (!hint) return null;
+  return (
+    <p className="text-xs text-slate-500" data-testid="token-hint">
+      Where is it? <code className="font-mono">fleet up</code> writes the tokens to <code className="font-mono">{hint.tokens_file}</code> on
+      the machine that runs the fleet ({hint.data_dir}), unless <code className="font-mono">{hint.po_variable}</code> (or{" "}
+      <code className="font-mono">{hint.viewer_variable}</code>) set them there.
+    </p>
+  );
 }
 
 function SignIn({ onSignedIn, error }) {
@@ -54,6 +73,7 @@ function SignIn({ onSignedIn, error }) {
       <button className="btn-primary" disabled={!token.trim() || busy} data-testid="signin-submit">
         Sign in
       </button>
+      <TokenHint />
     </form>
   );
 }
