@@ -7,8 +7,8 @@ stack's defaults (the data directory's among them); the overrides here win for o
 them for free ports and a temporary data directory), applied by :func:`fleet.config.fleet_config`.
 A bad value is a :class:`~fleet.errors.ConfigError` naming the variable, never a traceback.
 
-``docs/configuration.md`` lists the variables; ``tests/unit/test_settings.py`` checks that the
-list and this model agree.
+``docs/configuration.md`` lists the variables with these descriptions;
+``tests/unit/test_settings.py`` checks that the list and this model agree.
 """
 
 from __future__ import annotations
@@ -64,53 +64,70 @@ class Settings(BaseSettings):
     )
 
     config_dir: Path | None = Field(
-        None, description="directory holding the ``*.yaml`` files (default: the repo's config/)"
+        None,
+        description="the directory holding the `*.yaml` files (default: the checkout's "
+        "`config/`, else the installed copy)",
     )
     data_dir: str | None = Field(
-        None, description="fleet.yaml data_dir: Redis AOF, pidfiles, logs, workspaces (~ expanded)"
+        None, description="overrides fleet.yaml `data_dir` (`~` is expanded)"
     )
-    redis_port: Port | None = Field(None, description="fleet.yaml redis.port (Redis+FalkorDB)")
-    gateway_port: Port | None = Field(None, description="fleet.yaml gateway.port (Serve HTTP)")
-    dashboard_port: Port | None = Field(None, description="fleet.yaml ray.dashboard.port")
-    ray_gcs_port: Port | None = Field(None, description="fleet.yaml ray.gcs_port (Ray head)")
+    redis_port: Port | None = Field(None, description="overrides fleet.yaml `redis.port`")
+    gateway_port: Port | None = Field(None, description="overrides fleet.yaml `gateway.port`")
+    dashboard_port: Port | None = Field(
+        None, description="overrides fleet.yaml `ray.dashboard.port`"
+    )
+    ray_gcs_port: Port | None = Field(None, description="overrides fleet.yaml `ray.gcs_port`")
     gateway_url: str | None = Field(
-        None, description="the gateway a CLI command or backlog job talks to (default: fleet.yaml)"
+        None,
+        description="the gateway `fleet backlog` and a `fleet submit` job talk to "
+        "(default: fleet.yaml's gateway; set on the cluster's RayJob)",
     )
-    po_token: SecretStr | None = Field(None, description="the gateway's PO bearer token")
-    viewer_token: SecretStr | None = Field(None, description="the gateway's read-only token")
-    admin_token: SecretStr | None = Field(None, description="the gateway's admin token")
+    po_token: SecretStr | None = Field(
+        None, description="the gateway's `po` bearer token (else `<data_dir>/tokens.json`)"
+    )
+    viewer_token: SecretStr | None = Field(
+        None, description="the gateway's read-only `viewer` token (else the tokens file)"
+    )
+    admin_token: SecretStr | None = Field(None, description="the gateway's `admin` token")
     repo_roots: Annotated[tuple[str, ...] | None, NoDecode, BeforeValidator(_paths)] = Field(
         None,
-        description="where target repositories may live (``os.pathsep``-separated; default: "
-        "the runner's root and data dir, the temp dir, the home directory)",
+        description="where local target repositories may live, `:`-separated (default: the "
+        "workspace root and the data dir holding it, the temp dir, the home directory)",
     )
     model_trace: Path | None = Field(
-        None, description="a file each model completion is appended to as one JSON line"
+        None,
+        description="(debugging) a file every model completion is appended to, one JSON line "
+        "each ([Models](models.md#the-client))",
     )
     model_dir: Path | None = Field(
-        None, description="assembled GGUF weights (default: ``$XDG_CACHE_HOME/swe-fleet/models``)"
+        None,
+        description="the assembled GGUF weights (default: `$XDG_CACHE_HOME/swe-fleet/models`, "
+        "else `~/.cache/swe-fleet/models`)",
     )
     hf_model_dir: Path = Field(
         Path("~/.cache/swe-fleet/smollm2-135m-hf"),
-        description="the Hugging Face-format copy of the SmolLM2 weights vLLM loads",
+        description="the Hugging Face-format copy of the SmolLM2 weights the vLLM test loads "
+        "(default: `~/.cache/swe-fleet/smollm2-135m-hf`)",
     )
     actor_resource: str | None = Field(
-        None, description="Ray custom resource of the nodes the fleet's actors prefer"
+        None,
+        description="the Ray custom resource of the nodes the fleet's actors prefer (set on "
+        "the KubeRay pods; unset: anywhere)",
     )
     ray_namespace: str | None = Field(
-        None, description="the fleet's Ray namespace, set on the cluster's pods"
+        None, description="the fleet's Ray namespace (set on the KubeRay pods)"
     )
-    redis_url: str | None = Field(
-        None, description="the cluster's Redis URL, set on the cluster's pods"
-    )
+    redis_url: str | None = Field(None, description="the cluster's Redis (set on the KubeRay pods)")
     kuberay_crds: Path | None = Field(
-        None, description="directory of the KubeRay CRD files manifests are validated against"
+        None,
+        description="the KubeRay CRD files rendered manifests are validated against (default: "
+        "`cluster/crds/`)",
     )
     backlog: str | None = Field(
-        None, description="the backlog (JSON) a ``fleet submit`` job runs; set by the CLI"
+        None, description="the backlog (JSON) a `fleet submit` job runs (set by `fleet submit`)"
     )
     debug: Annotated[bool, BeforeValidator(_flag)] = Field(
-        False, description="print the full traceback of a CLI error"
+        False, description="`1`: a CLI error shows its full traceback"
     )
 
 
