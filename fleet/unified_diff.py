@@ -3,12 +3,15 @@ with which header lines, and which lines it adds.
 
 Reading a diff line by line and taking every ``--- ``/``+++ `` line for a file header goes wrong
 on a change whose own lines begin that way (removing the SQL comment ``-- /etc/passwd`` is the
-line ``--- /etc/passwd``): the hunk's line counts say where a file's section ends, and unidiff
-follows them as ``git apply`` does.
+line ``--- /etc/passwd``): the hunk's line counts say where a file's section ends. The workspace
+runner applies changes with ``git apply --recount``, which ignores the counts a hunk header
+states and counts its lines itself; so the diff is recounted the same way (``recount``) before
+unidiff reads it, and both see the same files.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from unidiff import PatchSet
@@ -18,7 +21,7 @@ from fleet.errors import UserError
 
 
 class DiffError(UserError):
-    """A text that is not a unified diff unidiff can read (a hunk shorter than its header says)."""
+    """A text that is not a unified diff unidiff can read (a ``+++`` line with no ``---``)."""
 
 
 @dataclass(frozen=True)
@@ -36,9 +39,34 @@ class FileDiff:
     header: tuple[str, ...]
     added: tuple[tuple[int, str], ...]
 
-    @property
-    def created(self) -> bool:
-        return self.source is None and self.target is not None
+
+_HUNK = re.compile(r"^@@ -(\d+)(?:,\d+)? \+(\d+)(?:,\d+)? @@(.*)$")
+
+
+def recount(diff: str) -> str:
+    """``diff`` with each hunk header's line counts as ``git apply --recount`` counts them: the
+    lines after it up to the next ``@@ `` or ``diff `` line (a context or empty line counts on
+    both sides, ``-`` before, ``+`` after, ``\\`` neither); at any other line git keeps the
+    stated counts, and so does this."""
+    lines = diff.split("\n")
+    end = len(lines) - 1 if lines[-1] == "" else len(lines)
+    for i in range(end):
+        if (hunk := _HUNK.match(lines[i])) is None:
+            continue
+        old = new = 0
+        for line in lines[i + 1 : end]:
+            kind = line[:1]
+            if kind in (" ", "", "-"):
+                old += 1
+            if kind in (" ", "", "+"):
+                new += 1
+            if kind not in (" ", "", "-", "+", "\\"):
+                break
+        else:
+            line = "@@ "  # the end of the diff ends the hunk too
+        if line.startswith(("@@ ", "diff ")):
+            lines[i] = f"@@ -{hunk[1]},{old} +{hunk[2]},{new} @@{hunk[3]}"
+    return "\n".join(lines)
 
 
 def _unquote(name: str) -> str:
@@ -60,13 +88,14 @@ def _path(name: str, prefix: str) -> str | None:
 
 
 def parse(diff: str) -> list[FileDiff]:
-    """The file sections of ``diff`` in order (text before the first header is ignored).
+    """The file sections of ``diff``, recounted as git applies it (``recount``), in order (text
+    before the first header is ignored).
 
     Raises:
         DiffError: a section unidiff cannot read (its reason attached).
     """
     try:
-        patch = PatchSet(diff)
+        patch = PatchSet(recount(diff))
     except UnidiffParseError as exc:
         raise DiffError(f"not a unified diff: {exc}") from None
     return [

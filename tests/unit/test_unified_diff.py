@@ -9,7 +9,7 @@ import pytest
 from fleet.diffscope import added_lines
 from fleet.evidence.acceptance import new_files
 from fleet.patches import make_patch
-from fleet.unified_diff import DiffError, parse
+from fleet.unified_diff import DiffError, parse, recount
 from fleet.workspace import change_problem, diff_paths
 
 # A change whose own lines begin like file headers: the SQL comment "-- /etc/passwd" removed is
@@ -54,9 +54,24 @@ def test_renames_copies_and_symlink_modes_are_read_from_the_file_headers() -> No
     assert "symlink" in (change_problem(link) or "")
 
 
-def test_a_text_unidiff_cannot_read_is_refused_with_the_reason() -> None:
+def test_hunks_are_counted_as_git_apply_recount_counts_them() -> None:
+    # the runner applies with --recount: a hunk shorter than its header says is read to its
+    # end (git then says whether it applies), and a plain diff's second "file" right after a
+    # hunk is that hunk's lines (git --recount reads it so: y.txt is never touched)
     short = "--- a/x.py\n+++ b/x.py\n@@ -1,3 +1,3 @@\n-a\n+b\n"
-    assert change_problem(short) == "not a unified diff: Hunk is shorter than expected"
+    assert recount(short).split("\n")[2] == "@@ -1,1 +1,1 @@"
+    assert diff_paths(short) == (["x.py"], []) and change_problem(short) is None
+    two = "--- a/x.txt\n+++ b/x.txt\n@@ -1 +1 @@\n-a\n+A\n--- a/y.txt\n+++ b/y.txt\n"
+    two += "@@ -1 +1 @@\n-b\n+B\n"
+    assert diff_paths(two) == (["x.txt"], [])
+    # at a line that is no hunk line git keeps the stated counts, and so does recount
+    garbage = "--- a/x.py\n+++ b/x.py\n@@ -1 +1 @@\n-a\n+b\nnot a hunk line\n"
+    assert recount(garbage) == garbage and diff_paths(garbage) == (["x.py"], [])
+
+
+def test_a_text_unidiff_cannot_read_is_refused_with_the_reason() -> None:
+    orphan = "+++ b/x.py\n@@ -0,0 +1 @@\n+x\n"
+    assert (change_problem(orphan) or "").startswith("not a unified diff: Target without source")
     # git reads "+++ /dev/null" under a "diff --git" header without "deleted file mode" as a
     # rename to the file dev/null; read line by line it was a deletion: refused, not guessed
     gone = "diff --git a/g.py b/g.py\n--- a/g.py\n+++ /dev/null\n@@ -1 +0,0 @@\n-bye\n"
