@@ -77,13 +77,13 @@ class ContextBuilder:
         *,
         task_id: str | None = None,
         budget: int | None = None,
-        memo: dict[str, int] | None = None,
         repo: Mapping[str, str] | None = None,
     ) -> ContextPack:
         """The pack for ``role`` in ``phase``; ``budget`` overrides the configured one.
 
         ``repo`` (path -> text) feeds the repository sections (``repo_map``, ``code``); its
-        content is redacted like everything else. ``memo`` caches token counts of lines (see ``budget.fit``); pass the digest's to keep it.
+        content is redacted like everything else. Token counts of lines are cached in the
+        digest's ``tc`` when it has one (``budget.fit``; the engine's digests do).
 
         Raises:
             UnknownName: no scope for this role/phase.
@@ -98,7 +98,7 @@ class ContextBuilder:
         for d in drafts:  # the digest is redacted on the way in; this guards hand-made digests too
             d.items = [redact(it)[0] for it in d.items]
         limit = budget if budget is not None else scope.budget_tokens
-        fitted = fit(drafts, limit, self.tokenizer, memo)
+        fitted = fit(drafts, limit, self.tokenizer, digest.s.get("tc"))
         kept = {s.name for s in fitted.sections}
         return ContextPack(
             story_id=digest.story_id,

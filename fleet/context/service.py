@@ -62,14 +62,16 @@ class MemoryScratch:
 class ContextEngine:
     """Packs for (story, role, phase, task) from an event log, a graph and a scratch store."""
 
+    ttl_s = 7 * 86_400  # how long stored digests and packs live (a story idle a week rebuilds)
+
     def __init__(
         self, log: EventLog, builder: ContextBuilder, *, store: Scratch | None = None,
         graph: DecisionGraph | None = None, summarizer: ChatModel | None = None,
-        summary_every: int = 200, ttl_s: int = 7 * 86_400,
+        summary_every: int = 200,
     ) -> None:  # fmt: skip
         self.log, self.builder, self.graph, self.summarizer = log, builder, graph, summarizer
         self.store: Scratch = store or (log if hasattr(log, "get_scratch") else MemoryScratch())  # type: ignore[assignment]
-        self.summary_every, self.ttl_s = summary_every, ttl_s
+        self.summary_every = summary_every
         self._digests: dict[str, StoryDigest] = {}
         self._packs: dict[str, tuple[str, ContextPack]] = {}
         self._lock = threading.Lock()
@@ -149,15 +151,11 @@ class ContextEngine:
             if pack is not None:
                 self.stats["hits"] += 1
             else:
-                memo = digest.s.setdefault("tc", {})
-                if (
-                    len(memo) > MEMO_MAX
-                ):  # lines of long-gone events: start over rather than grow forever
+                memo = digest.s.setdefault("tc", {})  # the builder counts lines into it
+                if len(memo) > MEMO_MAX:  # lines of long-gone events: start over, do not grow
                     memo.clear()
                 known = len(memo)
-                pack = self.builder.build(
-                    digest, role, phase, task_id=task_id, memo=memo, repo=repo
-                )
+                pack = self.builder.build(digest, role, phase, task_id=task_id, repo=repo)
                 changed = (
                     changed or len(memo) != known
                 )  # new line counts are worth keeping for the next pack

@@ -134,21 +134,28 @@ def _unit(
            completion_tokens=120, latency_ms=800.0))  # fmt: skip
 
 
+@dataclass(frozen=True)
+class Shape:
+    """How much of each kind a synthetic story holds besides its decisions."""
+
+    criteria: int = 6
+    tasks: int = 6
+    failing: int = 4  # tests still failing at the end
+
+
 def synthetic_story(
     n_events: int,
     *,
     story_id: str = "story-synth",
     n_decisions: int = 16,
-    n_criteria: int = 6,
-    n_tasks: int = 6,
-    n_failing: int = 4,
+    shape: Shape = Shape(),
     seed: int = 7,
 ) -> SyntheticStory:
     """A story of exactly ``n_events`` events (fewer facts when too short to hold them all)."""
     g, facts = _Gen(story_id, n_events, seed), KeyFacts()
-    tasks = _header(g, n_criteria, n_tasks, facts)
+    tasks = _header(g, shape.criteria, shape.tasks, facts)
     tests = [f"tests/test_orders.py::test_case_{i:02d}" for i in range(24)]
-    open_failing = set(tests[:n_failing])
+    open_failing = set(tests[: shape.failing])
     unit_size, tail = 21, 3
     units = max(1, (n_events - len(g.events) - tail) // unit_size)
     stride = max(1, units // max(1, n_decisions))
