@@ -109,8 +109,6 @@ class Council:
             except QuorumLost as lost:
                 return self._lose(key, state, version, lost)
             state.done += 1
-            if step == "debug" and (state.done == len(steps) or steps[state.done][1] != "debug"):
-                stages.debug_event(self, state)
             if step == "vote" and round_ < request.rounds:
                 state.stopped_early = settled(state)
             if state.stopped_early or state.done == len(steps) or steps[state.done][0] != round_:
@@ -124,6 +122,7 @@ class Council:
                 }
                 if round_ in skipped:
                     data["skipped"] = [skipped[round_]]
+                data.update(stages.round_notes(state, round_))
                 self.publish(
                     [
                         self.event(
