@@ -31,7 +31,8 @@ TOKENS = 240  # six short calls; a cut reply loses only its last line
 DIFF_CHARS = 1_200  # characters of one candidate's change shown to QA
 MAX_ROWS = 6  # differing inputs shown to a voter
 _OUT = 60  # characters of one output in the voters' table
-_DEF = re.compile(r"^(?:\+|@@[^@]*@@ )def (\w+)\(", re.MULTILINE)
+_DEF = re.compile(r"^[ +-](?:async )?def (\w+)\(")
+_HEADER_DEF = re.compile(r"@@ (?:async )?def (\w+)\(")
 
 
 def own_edits(proposal: Proposal, suite: EvidenceSuite) -> str:
@@ -48,12 +49,27 @@ def distinct(proposals: Sequence[Proposal], suite: EvidenceSuite) -> list[Propos
 
 
 def functions(diffs: Sequence[str], *, limit: int = 3) -> list[str]:
-    """Top-level functions the candidates' changes (``diffs``) define or edit."""
+    """Top-level functions whose lines the candidates' changes (``diffs``) add, remove or edit:
+    each changed line belongs to the last ``def`` above it (in the hunk, or named by the hunk
+    header), until a changed line at the top level."""
     names: list[str] = []
     for diff in diffs:
-        for name in _DEF.findall(diff):
-            if name not in names and not name.startswith("test"):
-                names.append(name)
+        current: str | None = None
+        for line in diff.splitlines():
+            if line.startswith(("+++", "---", "diff ", "index ")):
+                continue
+            if line.startswith("@@"):
+                found = _HEADER_DEF.search(line)
+                current = found.group(1) if found else None
+                continue
+            defined = _DEF.match(line)
+            if defined:
+                current = defined.group(1)
+            changed = line[:1] in ("+", "-") and line[1:].strip()
+            if changed and not defined and not line[1:2].isspace():
+                current = None  # a top-level statement: outside any function
+            if changed and current and current not in names and not current.startswith("test"):
+                names.append(current)
     return names[:limit]
 
 

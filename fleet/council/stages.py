@@ -3,9 +3,9 @@
 - the ``debug`` step's calls (``fleet/council/debugging.py``): each developer whose candidate
   fails the suite, on its own candidate, until it passes, stops changing, or the bound;
 - distinguishing inputs before a vote (``fleet/council/distinguish.py``): QA's inputs run on the
-  passing candidates that differ, their outputs added to the evidence and recorded as a
-  ``council.distinguish`` event;
-- whether the vote is asked at all (``fleet/council/selection.py``).
+  passing candidates that differ, their outputs added to the evidence;
+- whether the vote is asked at all (``fleet/council/selection.py``);
+- what the round's ``council.round_completed`` event says about them (:func:`round_notes`).
 
 Functions over the ``Council`` (its gather, evidencer and event helpers) and the run's state.
 """
@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
-from fleet.contracts import Evidence, FleetEvent, Proposal, RunContext
+from fleet.contracts import Evidence, Proposal, RunContext
 from fleet.council import debugging
 from fleet.council.distinguish import (
     MAX_INPUTS,
@@ -73,18 +73,6 @@ class Council(Protocol):
         current: list[Proposal],
     ) -> Brief: ...
 
-    def event(
-        self,
-        req: DeliberationRequest,
-        type_: str,
-        *,
-        payload: Any = None,
-        key: str | None = None,
-        data: dict[str, Any] | None = None,
-    ) -> FleetEvent: ...
-
-    def publish(self, events: list[FleetEvent]) -> None: ...
-
     def release_writes(self) -> None: ...
 
 
@@ -104,12 +92,17 @@ def debug_calls(council: Council, state: CouncilState, current: list[Proposal]) 
     return out
 
 
-def debug_event(council: Council, state: CouncilState) -> None:
-    """Each developer's debugging versions and why it stopped (once, when debugging is over)."""
-    req = state.request
-    data = {"deliberation_id": req.id, "bound": req.debug_rounds,
-            "developers": debugging.summary(state)}  # fmt: skip
-    council.publish([council.event(req, "council.debug", key=f"{req.id}:debug", data=data)])
+def round_notes(state: CouncilState, round_: int) -> dict[str, Any]:
+    """What the round's ``council.round_completed`` event adds about these stages: each
+    developer's debugging versions and why it stopped (round 0), and the distinguishing inputs
+    run in the round with every candidate's outputs."""
+    req, out = state.request, dict[str, Any]()
+    if round_ == 0 and req.suite is not None and req.debug_rounds:
+        out["debugging"] = {"bound": req.debug_rounds, "developers": debugging.summary(state)}
+    ran = [d for d in state.distinguished if d.get("round") == round_]
+    if ran:
+        out["distinguished"] = ran
+    return out
 
 
 def vote_skipped(council: Council, state: CouncilState, round_: int) -> str | None:
@@ -155,9 +148,7 @@ def distinguish(council: Council, state: CouncilState, round_: int) -> None:
         authors = {p.id: p.author for p in targets}
         record["outputs"] = {f"{authors[k]} ({k})": v for k, v in outputs.items()}
         record["differ"] = differing(outputs)
-    state.distinguished.append(record)
-    key = f"{req.id}:x{len(state.distinguished)}"
-    council.publish([council.event(req, "council.distinguish", key=key, data=record)])
+    state.distinguished.append(record)  # in the round's council.round_completed event
 
 
 def _inputs(

@@ -1,0 +1,289 @@
+"""A patch council's sequential debugging and its selection by distinguishing inputs, in process.
+
+Real members (``fleet.council.Member``) with the scripted chat model; the patches come from a
+scripted ``write_patch`` (one diff after another per developer, recording what it was asked) and
+the evidence from a table of what each diff does (a fake evidencer: which tests fail with which
+message, and what the change returns on each probe input).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from fleet import contracts
+from fleet.config import load
+from fleet.contracts import ChatMessage, Evidence, Patch, Proposal
+from fleet.council import Council, DeliberationRequest, Member, plan
+from fleet.council.local import local_gather
+from fleet.council.patching import PatchTools
+from fleet.evidence.suite import EvidenceSuite, evidence_of, patch_hash
+from fleet.testing.fakes import FakeClock, InMemoryEventLog, ScriptedChatModel
+
+ROLES = load("roles.yaml")
+SUITE = EvidenceSuite(test_paths=("tests",), protected=("tests/test_calc.py",))
+TEST = "tests/test_calc.py::test_add"
+
+
+def diff(body: str) -> str:
+    """A change of ``calc.add`` whose body is ``body``."""
+    return (
+        "diff --git a/calc.py b/calc.py\n--- a/calc.py\n+++ b/calc.py\n"
+        "@@ -1,2 +1,2 @@\n def add(a, b):\n-    pass\n"
+        f"+    {body}\n"
+    )
+
+
+class Table:
+    """What each change does: its failing test's message (None: it passes) and its outputs."""
+
+    def __init__(self, rows: Mapping[str, tuple[str | None, Mapping[str, str]]]) -> None:
+        self.rows = {diff(body): row for body, row in rows.items()}
+        self.runs: list[tuple[str, EvidenceSuite]] = []
+
+    def run(
+        self,
+        proposals: Sequence[Proposal],
+        suite: EvidenceSuite,
+        *,
+        source: str,
+        base: str | None,
+        context: Any,
+    ) -> list[Evidence]:
+        out = []
+        for p in proposals:
+            assert p.patch is not None
+            failure, outputs = self.rows[p.patch.diff]
+            self.runs.append((p.author, suite))
+            probes = [c for m in suite.probes.values() for c in _calls_of(m)]
+            tests = tuple(
+                contracts.TestOutcome(test_id=f"tests/x.py::probe_{i}", passed=True, probe=c,
+                            observed=outputs.get(c, "raises NameError"))
+                for i, c in enumerate(probes)
+            )  # fmt: skip
+            if not suite.probes or suite.files or "test_calc" in "".join(suite.test_paths):
+                tests += (
+                    contracts.TestOutcome(
+                        test_id=TEST, passed=failure is None, excerpt=failure or ""
+                    ),
+                )
+            out.append(evidence_of(p.id, tests, digest=patch_hash(p.patch.diff)))
+        return out
+
+
+def _calls_of(module: str) -> list[str]:
+    """The calls a probe module observes (``_observe(record_property, 'f(1)', ...)``)."""
+    return [eval(m) for m in re.findall(r"_observe\(record_property, ('[^']*')", module)]  # noqa: S307
+
+
+class Script:
+    """Each developer's patches in turn (the last one again when they run out), and the
+    requests it was given."""
+
+    def __init__(self, bodies: Mapping[str, Sequence[str]]) -> None:
+        self.bodies = {m: list(b) for m, b in bodies.items()}
+        self.asked: dict[str, list[str]] = {m: [] for m in bodies}
+
+    def tools(self, member: str) -> PatchTools:
+        def write_patch(model: Any, request: Any, *a: Any, **k: Any) -> Patch:
+            self.asked[member].append("\n".join(m.content for m in request.messages))
+            queue = self.bodies[member]
+            body = queue.pop(0) if len(queue) > 1 else queue[0]
+            return Patch(base_commit="abc", diff=diff(body), files=("calc.py",), rationale=body)
+
+        return PatchTools(write_patch=write_patch, repo=lambda source: Repo())
+
+
+class Repo:
+    def files(self, ref: str = "HEAD") -> dict[str, str]:
+        return {"calc.py": "def add(a, b):\n    pass\n"}
+
+    def read(self, ref: str, path: str) -> str | None:
+        return self.files().get(path)
+
+    def check(self, patch: Patch) -> str | None:
+        return None
+
+
+class Voters:
+    """The scripted model of QA and the voters: QA's inputs, ballots ranking #1 first; every
+    request is kept."""
+
+    def __init__(self, inputs: str = "add(2, 2)\nadd(-1, 1)\nimport os\n") -> None:
+        self.inputs, self.seen = inputs, list[str]()
+
+    def __call__(self, messages: Sequence[ChatMessage], schema: dict[str, Any] | None) -> str:
+        self.seen.append(messages[-1].content)
+        if schema is None:
+            return self.inputs
+        n = schema["properties"]["ranking"].get("maxItems", 2)
+        return json.dumps({"ranking": list(range(1, n + 1)), "scores": [9] * n, "reason": "r"})
+
+
+def council(script: Script, voters: Voters, table: Table, **kw: Any):
+    members = {
+        m: Member(m, m.rsplit("-", 1)[0], ROLES.get(m.rsplit("-", 1)[0]),
+                  ScriptedChatModel(script=voters), tools=script.tools(m) if m in script.bodies else None)
+        for m in ("developer-1", "developer-2", "qa-1")
+    }  # fmt: skip
+    req = DeliberationRequest(
+        id="d1", story_id="s1", task_id="T1", task="add(a, b) returns their sum", phase="build",
+        members=tuple(members), proposers=("developer-1", "developer-2"), rule="evidence",
+        suite=SUITE, source="/repo", base="main", base_commit="abc", **{"rounds": 0, **kw},
+    )  # fmt: skip
+    log = InMemoryEventLog()
+    d = Council(local_gather(members), log, clock=FakeClock(), evidencer=table).deliberate(req)
+    return d, [ev for _, ev in log.read("s1")]
+
+
+def data(events: list[Any], type_: str) -> list[dict[str, Any]]:
+    return [ev.data for ev in events if ev.type == type_]
+
+
+def debugging(events: list[Any]) -> Any:
+    """What the round-0 ``council.round_completed`` event says about the debugging."""
+    return data(events, "council.round_completed")[0].get("debugging")
+
+
+def distinguished(events: list[Any]) -> list[dict[str, Any]]:
+    """The distinguishing inputs every ``council.round_completed`` event records."""
+    return [x for d in data(events, "council.round_completed") for x in d.get("distinguished", [])]
+
+
+# ----------------------------------------------------------------------------- debugging
+
+
+def test_the_plan_has_k_debug_steps_after_the_proposals_in_a_patch_council_only():
+    base = {"id": "d", "story_id": "s", "task": "t", "members": ("developer-1",), "rounds": 0}
+    patch = {"suite": SUITE, "source": "/repo"}
+    assert plan(DeliberationRequest(**base, **patch, debug_rounds=2)) == [
+        (0, "propose"), (0, "debug"), (0, "debug"), (0, "vote"),
+    ]  # fmt: skip
+    assert plan(DeliberationRequest(**base, **patch)) == [(0, "propose"), (0, "vote")]
+    assert plan(DeliberationRequest(**base, debug_rounds=2)) == [(0, "propose"), (0, "vote")]
+
+
+def test_a_developer_debugs_from_its_failure_output_and_stops_once_it_passes():
+    script = Script(
+        {"developer-1": ["return a - b", "return a + b"], "developer-2": ["return a + b"]}
+    )
+    table = Table({
+        "return a - b": ("AssertionError: assert -1 == 5 where -1 = add(2, 3)", {}),
+        "return a + b": (None, {}),
+    })  # fmt: skip
+    d, events = council(script, Voters(), table, debug_rounds=3, distinguish=True)
+    # developer-1 was shown its own failure (the test, expected against actual) and fixed it once
+    assert len(script.asked["developer-1"]) == 2 and len(script.asked["developer-2"]) == 1
+    assert "assert -1 == 5 where -1 = add(2, 3)" in script.asked["developer-1"][1]
+    assert "Fix your patch so these tests pass" in script.asked["developer-1"][1]
+    versions = [p.id for p in d.proposals if p.author == "developer-1"]
+    assert versions == ["d1:p0:developer-1", "d1:p0d1:developer-1"]
+    assert debugging(events) == {
+        "bound": 3,
+        "developers": {"developer-1": {"versions": 1, "stopped": "passes"},
+                       "developer-2": {"versions": 0, "stopped": "passes"}},
+    }  # fmt: skip
+    # both passing versions are the same change: the evidence decides, no ballot is asked
+    assert d.ballots == () and d.winner in {"d1:p0d1:developer-1", "d1:p0:developer-2"}
+
+
+def test_debugging_stops_when_the_failure_output_does_not_change():
+    script = Script({"developer-1": ["return a - b", "return b - a", "return a + b"],
+                     "developer-2": ["return a * b"]})  # fmt: skip
+    same = "AssertionError: assert -1 == 5"
+    table = Table({"return a - b": (same, {}), "return b - a": (same, {}),
+                   "return a + b": (None, {}), "return a * b": ("AssertionError: assert 6 == 5", {})})  # fmt: skip
+    d, events = council(script, Voters(), table, debug_rounds=4)
+    # developer-1: one debugging turn gave the same failure, so it stopped (never got to a + b)
+    assert [p.id for p in d.proposals if p.author == "developer-1"] == [
+        "d1:p0:developer-1", "d1:p0d1:developer-1",
+    ]  # fmt: skip
+    summary = debugging(events)["developers"]
+    assert summary["developer-1"] == {"versions": 1, "stopped": "unchanged"}
+    assert summary["developer-2"] == {"versions": 1, "stopped": "unchanged"}
+
+
+def test_debugging_is_bounded_by_debug_rounds():
+    bodies = ["return a - b", "return a - b - 1", "return a - b - 2", "return a - b - 3"]
+    script = Script({"developer-1": bodies, "developer-2": ["return 0"]})
+    table = Table({b: (f"AssertionError: assert {i} == 5", {}) for i, b in enumerate(bodies)}
+                  | {"return 0": ("AssertionError: assert 0 == 5", {})})  # fmt: skip
+    d, events = council(script, Voters(), table, debug_rounds=2)
+    assert len(script.asked["developer-1"]) == 3  # the first patch and two debugging turns
+    summary = debugging(events)["developers"]
+    assert summary["developer-1"] == {"versions": 2, "stopped": "bound"}
+    # no debugging at all with debug_rounds=0
+    script = Script({"developer-1": bodies, "developer-2": ["return 0"]})
+    d, events = council(script, Voters(), table, debug_rounds=0)
+    assert len(script.asked["developer-1"]) == 1 and debugging(events) is None
+
+
+# ----------------------------------------------------------------------------- distinguishing
+
+
+def test_passing_candidates_that_differ_are_run_on_qa_inputs_and_the_ballot_sees_the_outputs():
+    script = Script({"developer-1": ["return a + b"], "developer-2": ["return a + b + (a == b)"]})
+    table = Table({
+        "return a + b": (None, {"add(2, 2)": "returns 4", "add(-1, 1)": "returns 0"}),
+        "return a + b + (a == b)": (None, {"add(2, 2)": "returns 5", "add(-1, 1)": "returns 0"}),
+    })  # fmt: skip
+    voters = Voters()
+    d, events = council(script, voters, table, distinguish=True)
+    # QA's calls (its non-call line dropped) ran on both candidates, through the evidencer
+    probe_runs = [(who, s) for who, s in table.runs if s.probes]
+    assert sorted(who for who, _ in probe_runs) == ["developer-1", "developer-2"]
+    assert all(list(s.test_paths) == list(s.probes) for _, s in probe_runs)  # only the probes
+    [x] = distinguished(events)
+    assert x["inputs"] == ["add(2, 2)", "add(-1, 1)"] and x["asked"] == "qa-1"
+    assert x["functions"] == ["add"] and x["differ"] == ["add(2, 2)"]
+    assert x["outputs"] == {
+        "developer-1 (d1:p0:developer-1)": {"add(2, 2)": "returns 4", "add(-1, 1)": "returns 0"},
+        "developer-2 (d1:p0:developer-2)": {"add(2, 2)": "returns 5", "add(-1, 1)": "returns 0"},
+    }
+    # the outputs joined the candidates' evidence, and every voter was shown them side by side
+    assert {e.observed["add(2, 2)"] for e in d.evidence} == {"returns 4", "returns 5"}
+    ballots = [s for s in voters.seen if "Rank" in s and "#1 returns 4 | #2 returns 5" in s]
+    assert len(d.ballots) == 3 and len(ballots) == 3
+    assert "- add(2, 2): #1 returns 4 | #2 returns 5" in ballots[0]
+    assert "add(-1, 1):" not in ballots[0]  # an input where they agree is not a difference
+    assert d.winner == "d1:p0:developer-1"  # the ballots ranked #1 first
+
+
+def test_passing_candidates_that_agree_on_every_input_need_no_ballot():
+    script = Script({"developer-1": ["return a + b"], "developer-2": ["return b + a"]})
+    same = {"add(2, 2)": "returns 4", "add(-1, 1)": "returns 0"}
+    table = Table({"return a + b": (None, same), "return b + a": (None, same)})
+    voters = Voters()
+    d, events = council(script, voters, table, distinguish=True, rounds=1)
+    [x] = distinguished(events)
+    assert x["differ"] == [] and len(x["inputs"]) == 2
+    assert d.ballots == () and not [s for s in voters.seen if "Rank" in s]
+    assert d.winner == "d1:p0:developer-1" and d.tally.early_stop
+    [done] = data(events, "council.round_completed")
+    assert done["skipped"] == [
+        "vote: the evidence decides (one candidate is ahead, or the best ones behave alike)"
+    ]
+    [decision] = [ev.payload for ev in events if ev.type == "decision.made"]
+    assert "the evidence decided" in decision.why and decision.decided_by == ()
+
+
+def test_one_passing_candidate_needs_neither_inputs_nor_a_ballot():
+    script = Script({"developer-1": ["return a + b"], "developer-2": ["return a * b"]})
+    table = Table(
+        {"return a + b": (None, {}), "return a * b": ("AssertionError: assert 6 == 5", {})}
+    )
+    voters = Voters()
+    d, events = council(script, voters, table, distinguish=True)
+    assert not distinguished(events) and d.ballots == () and voters.seen == []
+    assert d.winner == "d1:p0:developer-1"
+
+
+def test_without_distinguish_the_ballots_are_asked_as_before():
+    script = Script({"developer-1": ["return a + b"], "developer-2": ["return a * b"]})
+    table = Table(
+        {"return a + b": (None, {}), "return a * b": ("AssertionError: assert 6 == 5", {})}
+    )
+    d, events = council(script, Voters(), table)
+    assert len(d.ballots) == 3 and not distinguished(events)
