@@ -12,9 +12,13 @@ gateway's auth decides what each caller may do, exactly as for curl or the web U
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import inspect
 import json
-from collections.abc import AsyncIterator, Callable
+import typing
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -95,33 +99,55 @@ def build_mcp(connect: Connect) -> MCPServer:
     return mcp
 
 
+@dataclass(frozen=True, kw_only=True)
+class NewStory:
+    """The arguments of the ``create_story`` tool (its MCP input schema, flat)."""
+
+    title: str
+    description: str = ""
+    acceptance_criteria: list[str] | None = None
+    repo: str | None = None
+    rigor: str = "L1"
+    branch: str | None = None
+    work_kind: str | None = None
+
+
+def flat_tool(run: Callable[[Any, Any], Awaitable[Any]], options: type[Any]) -> Callable[..., Any]:
+    """``run(ctx, options(**arguments))`` as a tool function whose parameters are the fields of
+    the dataclass ``options`` and ``ctx``: the SDK reads a tool's input schema from its
+    signature, so clients see the fields as the tool's own (flat) arguments."""
+
+    async def tool(ctx: Any = None, **arguments: Any) -> Any:
+        return await run(ctx, options(**arguments))
+
+    hints = typing.get_type_hints(options)
+    keyword = inspect.Parameter.KEYWORD_ONLY
+    params = [
+        inspect.Parameter(f.name, keyword, annotation=hints[f.name], default=f.default)
+        if f.default is not dataclasses.MISSING
+        else inspect.Parameter(f.name, keyword, annotation=hints[f.name])
+        for f in dataclasses.fields(options)
+    ]
+    params.append(inspect.Parameter("ctx", keyword, annotation=Context, default=None))
+    returns = typing.get_type_hints(run).get("return", Any)
+    tool.__signature__ = inspect.Signature(params, return_annotation=returns)  # type: ignore[attr-defined]
+    tool.__annotations__ = {**hints, "ctx": Context, "return": returns}
+    tool.__name__, tool.__doc__ = run.__name__, run.__doc__
+    return tool
+
+
 def _story_tools(mcp: MCPServer, gw: Gateway) -> None:
-    @mcp.tool()
-    async def create_story(
-        title: str,
-        description: str = "",
-        acceptance_criteria: list[str] | None = None,
-        repo: str | None = None,
-        rigor: str = "L1",
-        branch: str | None = None,
-        work_kind: str | None = None,
-        ctx: Context = None,  # type: ignore[assignment]
-    ) -> dict[str, Any]:
+    async def create_story(ctx: Any, story: NewStory) -> dict[str, Any]:
         """Create a story; the coach scores it (DoR) and the fleet starts on it.
 
         ``branch``: the base branch (omitted: the repository's default branch); ``work_kind``:
         feature, bug or change (omitted: inferred from the text). A repository git cannot read
         or a branch it does not have is refused with the reason, and nothing is created."""
-        body = {
-            "title": title,
-            "description": description,
-            "acceptance_criteria": acceptance_criteria or [],
-            "rigor": rigor,
-            "branch": branch,
-            "repo": repo,
-            "work_kind": work_kind,
-        }
-        return await gw.call(ctx, "POST", "/stories", json=body)
+        body = {**dataclasses.asdict(story), "acceptance_criteria": story.acceptance_criteria or []}
+        answer: dict[str, Any] = await gw.call(ctx, "POST", "/stories", json=body)
+        return answer
+
+    mcp.add_tool(flat_tool(create_story, NewStory))
 
     @mcp.tool()
     async def repo_branches(repo: str, ctx: Context = None) -> dict[str, Any]:  # type: ignore[assignment]
