@@ -149,18 +149,35 @@ def context_packs(log: Any, story_id: str) -> list[PackOut]:
         return []
     roles = sorted(load("roles.yaml").roles)
     tasks: list[str | None] = [None, *sorted(view.tasks)]
+    # a pack built with the repository is cached under its key plus ":<commit>" (the task's
+    # base commit): look under every base commit the story's proposals name
+    suffixes = ["", *(f":{c}" for c in base_commits(log.read(story_id)))]
     out = []
     for role in roles:
         for phase in PHASES:
             for task in tasks:
-                raw = get(ContextEngine.pack_key(story_id, role, phase, task))
-                if not raw:
-                    continue
-                pack = ContextPack.model_validate_json(json.loads(raw)["pack"])
-                out.append(
-                    PackOut(key=f"{role}:{phase}:{task or '-'}", pack=pack.model_dump(mode="json"))
-                )
+                key = ContextEngine.pack_key(story_id, role, phase, task)
+                for suffix in suffixes:
+                    raw = get(key + suffix)
+                    if not raw:
+                        continue
+                    pack = ContextPack.model_validate_json(json.loads(raw)["pack"])
+                    name = f"{role}:{phase}:{task or '-'}" + (
+                        f" @ {suffix[1:11]}" if suffix else ""
+                    )
+                    out.append(PackOut(key=name, pack=pack.model_dump(mode="json")))
     return out
+
+
+def base_commits(rows: Any) -> list[str]:
+    """The base commits a story's changes were made on (proposals' patches, the delivery)."""
+    found: dict[str, None] = {}
+    for _, ev in rows:
+        patch = getattr(ev.payload, "patch", None)
+        commit = getattr(patch, "base_commit", None) or ev.data.get("base_commit")
+        if isinstance(commit, str) and commit:
+            found[commit] = None
+    return list(found)
 
 
 def install_po_api(app: FastAPI, service: Callable[[], Any]) -> None:
