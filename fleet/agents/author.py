@@ -5,7 +5,8 @@ answer into a ``Patch`` and checks it applies to a clean checkout of the base co
 that does not fit (search text not found, ambiguous, unsafe path, broken syntax, a diff that
 does not apply) goes back to the model once, with the reason; a reply that copies a body-less
 function unchanged is followed instead by a request to *continue* that function
-(``fleet.agents.stubs``): the reply begins with the stub and the model writes what follows.
+(``fleet.agents.stubs``, ``fleet.agents.continuation``): the reply begins with the stub and the
+model writes what follows.
 How much of that a model gets (continuations, temperatures, repairs, corrections) is its
 ``ModelProfile`` (``config/models.yaml``); the default is what the small Qwen models need.
 """
@@ -17,10 +18,10 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Unpack
 
+from fleet.agents.continuation import continue_request
 from fleet.agents.options import PatchOptions, PatchRequest, SamplingOptions, resolve
 from fleet.agents.request import exports
-from fleet.agents.stubs import Stub, completed, continuation, prefix, stubs
-from fleet.agents.testsource import failing_tests
+from fleet.agents.stubs import Stub, completed, continuation, stubs
 from fleet.config.models import DEFAULT_PROFILE, ModelProfile, Repairs
 from fleet.contracts import ChatMessage, ContextPack, Patch
 from fleet.errors import InvalidModelOutput
@@ -148,60 +149,6 @@ def _imports(old: Mapping[str, str], new: dict[str, str]) -> tuple[dict[str, str
     return new, added
 
 
-# the file in a continuation request, at most (a 0.5B model's context is small)
-CONTINUE_CHARS = 6000
-
-
-def _around(text: str, stub: Stub) -> str:
-    """``text`` (the stub's file), or for a long file its imports and the lines around the stub
-    (more_itertools/more.py is ~47k tokens: the whole file overflowed the model's context)."""
-    text = text.rstrip()
-    if len(text) <= CONTINUE_CHARS:
-        return text
-    lines = text.split("\n")
-    imports = [ln for ln in lines if ln.startswith(("import ", "from "))][:30]
-    first = stub.head.split("\n")[0]
-    at = next(
-        (i for i, ln in enumerate(lines) if ln.startswith(first)), len(lines) if stub.why else 0
-    )
-    window: list[str] = []
-    used = 0
-    for ln in reversed(lines[max(0, at - 200) : at]):
-        used += len(ln) + 1
-        if used > CONTINUE_CHARS // 2:
-            break
-        window.insert(0, ln)
-    head = [] if stub.why else [*stub.head.split("\n"), "# ..."]  # a new function: the file's end
-    return "\n".join([*imports, "", "# ...", *window, *head])
-
-
-def _continue_request(
-    stub: Stub, files: Mapping[str, str], notes: Sequence[str] = ()
-) -> list[ChatMessage]:
-    """A focused request to write ``stub``'s body: its file, and the reply begun with the stub
-    (in the long edit-format conversation the model keeps closing the function unchanged);
-    ``notes``: what an earlier attempt got wrong."""
-    what = (
-        render("author.continue_new", name=stub.name, path=stub.path, task=stub.why[:1500])
-        if stub.why
-        else render("author.continue_stub", name=stub.name, path=stub.path)
-    )
-    ask = render(
-        "author.continue_request",
-        what=what,
-        code=_around(files[stub.path], stub),
-        notes="".join(render("author.continue_note", note=n[:300]) for n in notes[:4]),
-        tests="".join(render("author.continue_test", test=t) for t in failing_tests(files, notes)),
-        name=stub.name,
-        goal=render("author.goal_new" if stub.why else "author.goal_stub"),
-    )
-    return [
-        ChatMessage(role="system", content=render("author.system")),
-        ChatMessage(role="user", content=ask),
-        ChatMessage(role="assistant", content=prefix(stub)),
-    ]
-
-
 def write_patch(
     model: ChatModel,
     request: PatchRequest | Sequence[ChatMessage],
@@ -281,7 +228,7 @@ def _write(
     # A continuation always comes when one is due, even after the last correction (it is a
     # different request, not one more correction); there is at most one.
     while attempt <= retries or stub is not None:
-        ask = _continue_request(stub, files, notes or fixes) if stub else convo
+        ask = continue_request(stub, files, notes or fixes) if stub else convo
         first = attempt == 0 or (fresh and attempt == 1)
         response = model.complete(
             ask,
