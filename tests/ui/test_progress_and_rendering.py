@@ -1,7 +1,7 @@
 """The story page in headless Chromium against the real gateway (every real part, scripted
 models): the live progress line (what is happening now, time per step, tokens spent and left),
 and the council's decision and the report rendered as Markdown with coloured diffs, where
-markup from the story stays text."""
+markup from the story stays text; the Context tab showing what each role saw."""
 
 from __future__ import annotations
 
@@ -110,4 +110,11 @@ def test_live_progress_then_markdown_and_diffs_in_council_and_report(
     expect(report).to_contain_text('<img src=x onerror="window.__pwned=1">')
     assert page.evaluate("() => window.__pwned") is None
     assert page.locator("img").count() == 0
+
+    # the Context tab: what each role saw, the developer's pack with the code at the base commit
+    page.get_by_test_id("tab-context").click()
+    packs = page.get_by_test_id("pack")
+    expect(packs.first).to_be_visible()
+    expect(page.get_by_test_id("no-context")).to_have_count(0)
+    expect(page.get_by_test_id("context")).to_contain_text("developer")
     assert page.offsite == []
