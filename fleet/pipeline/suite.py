@@ -7,8 +7,9 @@ the deliberation id, so a retried council is asked the identical question.
 
 A bug story (:func:`fleet.story_kind.kind_of`) gets a **reproduction test first**: QA writes a
 test from the report, it runs alone on the base commit, and it is kept only if it fails *for the
-reported reason* (an assertion, ``pytest.raises`` not raising, or an exception the report speaks
-of), never for a broken test (an import, a name, a syntax or collection error, a fixture). A test
+reported reason* (an assertion, ``pytest.raises`` of the exception the user expected not raising,
+or an exception the report speaks of), never for a broken test (an import, a name, a syntax or
+collection error, a fixture). A test
 that fails for the wrong reason, or passes, is asked for again with that output
 (``REPRO_ATTEMPTS`` in all); one that never reproduces is said so (``council.suite``'s
 ``repro.reproduced`` false) and the story goes on with the other evidence. The kept test joins
@@ -46,6 +47,7 @@ _BROKEN = re.compile(
     r"|SyntaxError|IndentationError|TabError)\b|^AttributeError: module \S+ has no attribute"
     r"|fixture '[^']*' not found|^failed on setup"
 )
+_NOT_RAISED = re.compile(r"DID NOT RAISE <?(?:class )?'?([\w.]+)")
 _CRASH = re.compile(
     r"\b(crash\w*|raises?|raised|throws?|threw|exceptions?|errors?|traceback)\b", re.I
 )
@@ -198,17 +200,24 @@ class Repro:
 def wrong_reason(outcome: TestOutcome, report: str) -> str:
     """Why ``outcome`` (a reproduction test's result on the base commit) does not show the bug
     ``report`` describes; "" when it fails for the reported reason: an assertion, a
-    ``pytest.raises`` that did not raise, or an exception the report names (or, when it names
-    none, any exception of a report that speaks of a crash or an error)."""
+    ``pytest.raises`` of an exception the report expects that did not raise, or an exception the
+    report names (or, when it names none, any exception of a report that speaks of a crash)."""
     if outcome.passed:
         return "it passed on the current code, so it does not show the bug"
     text = outcome.excerpt.strip()
     head = text.split(":", 1)[0].strip()
     if _BROKEN.search(text):
         return f"the test itself is broken ({text[:120]})"
-    if head in ("AssertionError", "Failed") or text.startswith("assert"):
-        return ""
     named = {m.group(0) for m in EXCEPTION.finditer(report)}
+    if head == "Failed" and (m := _NOT_RAISED.search(text)):
+        # pytest.raises(X) did not raise: the bug only if the user expected X (a small model
+        # wraps the report's call in pytest.raises(AssertionError), which fails on any code)
+        wanted = m.group(1).rsplit(".", 1)[-1]
+        if wanted in named and wanted != "AssertionError":
+            return ""
+        return f"it expects {wanted} to be raised, which the report does not ask for"
+    if head == "AssertionError" or text.startswith("assert"):
+        return ""
     raised = head.endswith(("Error", "Exception"))
     if head in named or (not named and raised and _CRASH.search(report)):
         return ""

@@ -1,0 +1,70 @@
+"""Whether a reproduction test fails for the reported reason (fleet/pipeline/suite.py:
+wrong_reason), judged on real pytest runs of small tests (junit report read by the evidence
+runner's own reader, fleet.evidence.suite.outcomes)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from fleet.evidence.suite import outcomes
+from fleet.pipeline.suite import wrong_reason
+
+CODE = "def cut(s, suffix):\n    return s[: -len(suffix)] if s.endswith(suffix) else s\n"
+REPORT = "cut('name.py', '') gives '' instead of 'name.py'"
+RAISES = "cut('a', 'a') should raise a ValueError (nothing is left) but gives ''"
+
+
+def _run(tmp_path: Path, body: str) -> object:
+    (tmp_path / "strs.py").write_text(CODE)
+    (tmp_path / "test_r.py").write_text(f"import pytest\nfrom strs import cut\n\n\n{body}")
+    subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--junitxml=r.xml",
+         "-o", "junit_family=xunit1", "test_r.py"],
+        cwd=tmp_path, capture_output=True, timeout=120,
+    )  # fmt: skip
+    (outcome,) = outcomes((tmp_path / "r.xml").read_text())
+    return outcome
+
+
+@pytest.mark.parametrize(
+    ("report", "body", "why"),
+    [
+        # the reported reason: the user's expectation fails
+        (REPORT, "def test_r():\n    assert cut('name.py', '') == 'name.py'\n", ""),
+        # the exception the user expected is not raised
+        (RAISES, "def test_r():\n    with pytest.raises(ValueError):\n        cut('a', 'a')\n", ""),
+        # the report's call wrapped in pytest.raises(AssertionError): fails on any code
+        (
+            REPORT,
+            "def test_r():\n    with pytest.raises(AssertionError):\n        cut('name.py', '')\n",
+            "it expects AssertionError to be raised",
+        ),
+        # a test broken in itself
+        (
+            REPORT,
+            "def test_r():\n    assert cutt('name.py', '') == 'name.py'\n",
+            "the test itself is broken",
+        ),
+        # an exception the report does not describe
+        (
+            REPORT,
+            "def test_r():\n    assert cut('name.py', 3) == 'name.py'\n",
+            "it raised TypeError, which is not what the report describes",
+        ),
+        # it does not show the bug at all
+        (
+            REPORT,
+            "def test_r():\n    assert cut('ab', 'b') == 'a'\n",
+            "it passed on the current code",
+        ),
+    ],
+)
+def test_a_reproduction_test_counts_only_when_it_fails_for_the_reported_reason(
+    tmp_path, report, body, why
+):
+    got = wrong_reason(_run(tmp_path, body), report)
+    assert got.startswith(why) and bool(got) == bool(why), got
