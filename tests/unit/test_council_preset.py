@@ -1,0 +1,123 @@
+"""The council the benchmark measures is the one the story path runs: one source of truth,
+``config/fleet.yaml``'s ``council:`` block.
+
+The story path's request is built by the pipeline's council step (``fleet/pipeline/council.py``)
+with the options ``fleet up`` gives it (members, rounds, settle_on_pass, qa_examples from the
+block; the debugging bound and distinguishing inputs from ``CouncilSpec``'s defaults, which
+must therefore equal the block); the benchmark's by ``benchmarks/council_arms.py``. If either
+drifts -- another composition, rounds or strategy -- these tests fail.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+from fleet.config import CouncilSpec, load
+from fleet.contracts import Deliberation, Story, Task
+from fleet.council.team import members_for, proposers, temperature_of
+from fleet.evidence.suite import EvidenceSuite
+from fleet.orchestrator.view import fold
+from fleet.pipeline import council as step
+from fleet.pipeline.ports import Checkout
+from fleet.testing.fakes import FakeClock, InMemoryEventLog
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+import council_arms  # noqa: E402
+
+SUITE = EvidenceSuite(test_paths=("tests",))
+STORY = Story(id="s1", title="Add", description="add(a, b) returns the sum", repo="/repo",
+              acceptance_criteria=("add(2, 3) returns 5",))  # fmt: skip
+TASK = Task(id="T1", story_id="s1", role="developer", description="add(a, b) returns the sum")
+FIELDS = ("members", "proposers", "rounds", "settle_on_pass", "debug_rounds", "distinguish", "rule")
+
+
+class Repo:
+    path = "/repo"
+
+    def commit(self, ref: str = "HEAD") -> str:
+        return "abc"
+
+    def files(self, ref: str) -> dict[str, str]:
+        return {"calc.py": "def add(a, b):\n    pass\n"}
+
+
+class Sources:
+    def checkout(self, story_id: str, source: str, base: str | None) -> Checkout:
+        return Checkout(repo=Repo(), branch="main", commit="abc")
+
+
+class Asked(Exception):
+    """The council was asked: the request is all these tests need."""
+
+
+class Runner:
+    """The council runner: keeps the request it is given."""
+
+    def __init__(self) -> None:
+        self.asked: list[Any] = []
+
+    def run(self, request: Any) -> Deliberation:
+        self.asked.append(request)
+        raise Asked
+
+
+def story_request(spec: CouncilSpec) -> Any:
+    """The request the story path's council step makes, with the options ``fleet up`` passes
+    (``cluster/fleet_apps.py`` -> ``OrchestratorSettings`` -> ``actors/story_council.py``)."""
+    log, runner = InMemoryEventLog(), Runner()
+    log.checkpoint_put("suite:d1", {"suite": SUITE.model_dump(mode="json")}, expected_version=0)
+    options = step.CouncilOptions(rounds=spec.rounds, settle_on_pass=spec.settle_on_pass,
+                                  qa_examples=spec.qa_examples)  # fmt: skip
+
+    def members(story: Story, task: Task) -> tuple[tuple[str, ...], dict[str, str]]:
+        chosen = members_for(spec.members, f"{story.title}\n{story.description}")
+        return chosen, {m: m.rsplit("-", 1)[0] for m in chosen}
+
+    ports = step.CouncilPorts(
+        log=log, sources=Sources(), members=members, qa=lambda ids: [], baseline=None,
+        council=runner, clock=FakeClock(), options=options,
+    )  # fmt: skip
+    with pytest.raises(Asked):
+        step.deliberate(ports, STORY, TASK, fold([]), deliberation_id="d1", findings=())
+    return runner.asked[0]
+
+
+def bench_request(args: argparse.Namespace) -> Any:
+    """The request the benchmark's council arm makes on the same task."""
+    task = SimpleNamespace(id="T1", story=STORY)
+    spec = council_arms.council_spec(args)
+    return council_arms.council_request(
+        task, spec, council_arms.Where(Path("/repo"), "abc", SUITE), 0, ()
+    )
+
+
+def test_the_schema_defaults_are_the_configured_council():
+    # the story path takes the debugging bound and the distinguishing inputs from the schema's
+    # defaults: they must be what config/fleet.yaml says
+    assert CouncilSpec() == load("fleet.yaml").council
+
+
+def test_the_benchmark_council_is_the_story_council():
+    configured = load("fleet.yaml").council
+    plain = argparse.Namespace()  # no --rounds/--debug-rounds given: the config's
+    ours, theirs = story_request(configured), bench_request(plain)
+    assert {f: getattr(ours, f) for f in FIELDS} == {f: getattr(theirs, f) for f in FIELDS}
+    assert theirs.members == configured.members and len(proposers(theirs.members)) == 3
+    # the same members with the same temperatures
+    arm = {**council_arms.DEVELOPERS, **council_arms.OTHERS}
+    assert tuple(arm) == configured.members
+    assert arm == {m: temperature_of(m) for m in configured.members}
+
+
+def test_a_value_given_on_the_command_line_overrides_the_config_and_shows_as_a_difference():
+    configured = load("fleet.yaml").council
+    other = argparse.Namespace(rounds=configured.rounds + 1, debug_rounds=0)
+    assert bench_request(other).rounds == configured.rounds + 1
+    assert bench_request(other).debug_rounds == 0
+    assert story_request(configured).rounds != bench_request(other).rounds
