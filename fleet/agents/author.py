@@ -228,7 +228,11 @@ def _write(
     # A continuation always comes when one is due, even after the last correction (it is a
     # different request, not one more correction); there is at most one.
     while attempt <= retries or stub is not None:
-        ask = continue_request(stub, files, notes or fixes) if stub else convo
+        ask = (
+            continue_request(stub, files, notes or fixes, profile.continuation_chars)
+            if stub
+            else convo
+        )
         first = attempt == 0 or (fresh and attempt == 1)
         response = model.complete(
             ask,

@@ -11,15 +11,17 @@ from fleet.agents.testsource import failing_tests
 from fleet.contracts import ChatMessage
 from fleet.prompts import render
 
-# the file in a continuation request, at most (a 0.5B model's context is small)
+# the file in a continuation request, at most, unless the model's profile says otherwise (a
+# 0.5B model's context is small)
 CONTINUE_CHARS = 6000
 
 
-def around(text: str, stub: Stub) -> str:
-    """``text`` (the stub's file), or for a long file its imports and the lines around the stub
-    (more_itertools/more.py is ~47k tokens: the whole file overflowed the model's context)."""
+def around(text: str, stub: Stub, chars: int = CONTINUE_CHARS) -> str:
+    """``text`` (the stub's file), or for a file over ``chars`` its imports and the lines around
+    the stub (more_itertools/more.py is ~47k tokens: the whole file overflowed the model's
+    context)."""
     text = text.rstrip()
-    if len(text) <= CONTINUE_CHARS:
+    if len(text) <= chars:
         return text
     lines = text.split("\n")
     imports = [ln for ln in lines if ln.startswith(("import ", "from "))][:30]
@@ -31,7 +33,7 @@ def around(text: str, stub: Stub) -> str:
     used = 0
     for ln in reversed(lines[max(0, at - 200) : at]):
         used += len(ln) + 1
-        if used > CONTINUE_CHARS // 2:
+        if used > chars // 2:
             break
         window.insert(0, ln)
     head = [] if stub.why else [*stub.head.split("\n"), "# ..."]  # a new function: the file's end
@@ -39,11 +41,11 @@ def around(text: str, stub: Stub) -> str:
 
 
 def continue_request(
-    stub: Stub, files: Mapping[str, str], notes: Sequence[str] = ()
+    stub: Stub, files: Mapping[str, str], notes: Sequence[str] = (), chars: int = CONTINUE_CHARS
 ) -> list[ChatMessage]:
-    """A focused request to write ``stub``'s body: its file, and the reply begun with the stub
-    (in the long edit-format conversation the model keeps closing the function unchanged);
-    ``notes``: what an earlier attempt got wrong."""
+    """A focused request to write ``stub``'s body: its file (``chars`` at most: ``around``), and
+    the reply begun with the stub (in the long edit-format conversation the model keeps closing
+    the function unchanged); ``notes``: what an earlier attempt got wrong."""
     what = (
         render("author.continue_new", name=stub.name, path=stub.path, task=stub.why[:1500])
         if stub.why
@@ -52,7 +54,7 @@ def continue_request(
     ask = render(
         "author.continue_request",
         what=what,
-        code=around(files[stub.path], stub),
+        code=around(files[stub.path], stub, chars),
         notes="".join(render("author.continue_note", note=n[:300]) for n in notes[:4]),
         tests="".join(render("author.continue_test", test=t) for t in failing_tests(files, notes)),
         name=stub.name,

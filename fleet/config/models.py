@@ -67,6 +67,12 @@ class ModelProfile(Schema):
         description="a reply that echoes a body-less function, or is no usable edit, is followed "
         "by a request to continue that function (the reply begun with its head); off: corrected",
     )
+    continuation_chars: int = Field(
+        6000,
+        ge=500,
+        description="most characters of the function's file a continuation request shows (a "
+        "longer file: its imports and the lines before the function); small contexts need few",
+    )
     temperatures: Temperatures = Field(
         default_factory=Temperatures, description="the temperature of each kind of try"
     )

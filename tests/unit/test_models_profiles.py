@@ -29,6 +29,7 @@ def test_the_default_profile_is_the_behaviour_written_in_the_code_before():
     t = p.temperatures
     assert (t.first, t.retry, t.retry_continuation, t.correction_floor) == (0.0, 0.7, 0.2, 0.6)
     assert p.repairs.drop_broken_test_edits and p.repairs.add_missing_imports
+    assert p.continuation_chars == 6000
 
 
 def test_every_profile_names_an_edit_format_template_that_renders():

@@ -382,3 +382,16 @@ def test_the_profile_names_the_edit_format_template_the_model_reads() -> None:
                 profile=_profile(edit_format="loop.format"))  # fmt: skip
     assert render("loop.format") in script.seen[0][0].content
     assert EDIT_FORMAT not in script.seen[0][0].content
+
+
+def test_the_profile_bounds_the_file_a_continuation_request_shows() -> None:
+    filler = "".join(f"def f{i}(x):\n    return x + {i}\n\n\n" for i in range(60))
+    files = {"solution.py": "import math\n\n\n" + filler + STUB_FILES["solution.py"]}
+    shown = []
+    for profile in (None, _profile(continuation_chars=600)):
+        script = Replies(ECHO, "    return x - int(x)\n```\n")
+        write_patch(ScriptedChatModel(script=script), author_messages("c"), files,
+                    base_commit="c", profile=profile)  # fmt: skip
+        shown.append(script.seen[1][1].content)
+    assert "def f0(x)" in shown[0] and "def f0(x)" not in shown[1]
+    assert "import math" in shown[1] and "def f59(x)" in shown[1]  # its imports, the lines before
