@@ -83,9 +83,9 @@ def _known(client: Any, api: Any) -> list[str]:
     """Story ids the gateway knows (empty while it is away)."""
     try:
         r = client.get(f"{api.base_url}/stories", headers=api.headers("viewer"))
-        return [s["id"] for s in r.json()["stories"]] if r.is_success else []
-    except Exception:
+    except Exception:  # refused, reset, timed out: away
         return []
+    return [s["id"] for s in r.json()["stories"]] if r.is_success else []
 
 
 def restart_under_followers(tmp: Path, *, stories: int, after_s: float) -> dict[str, Any]:
@@ -126,6 +126,9 @@ def _restart(env: dict[str, str], api: Any, client: Any, followers: Followers, *
              after_s: float) -> dict[str, Any]:  # fmt: skip
     from fault_tools import fleet_cli
 
+    deadline = time.monotonic() + 180  # every follower's story submitted (slow under load)
+    while len(_known(client, api)) < len(followers.procs) and time.monotonic() < deadline:
+        time.sleep(1.0)
     time.sleep(after_s)  # the stories get going: scored, planned, some in their council
     ids = _known(client, api)
     seen = {sid: [e.id for e in _timeline(client, api, sid)] for sid in ids}
