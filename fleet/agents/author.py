@@ -201,64 +201,66 @@ def _with_format(messages: Sequence[ChatMessage], form: str) -> list[ChatMessage
     return convo
 
 
+def _targets(req: PatchRequest, profile: ModelProfile) -> list[Stub]:
+    """The body-less functions ``req.focus`` names (and new ones it holds), to continue a reply
+    into; none when the profile does not continue functions."""
+    if not profile.stub_continuation:
+        return []
+    named = [s for s in stubs(req.files) if s.name in req.focus]
+    return named + [s for s in req.focus if isinstance(s, Stub)]
+
+
+def _after(
+    exc: EditError, reply: str, req: PatchRequest, targets: Sequence[Stub], profile: ModelProfile
+) -> Stub | None:
+    """The function to continue after a reply that failed with ``exc`` (none was continued yet):
+    the stub an echoing reply copied (when the profile continues functions), else the first
+    target."""
+    echoed = isinstance(exc, Unchanged) and profile.stub_continuation
+    found = continuation(reply, req.files) if echoed else None
+    return found or (targets[0] if targets else None)
+
+
 def _write(
     model: ChatModel, req: PatchRequest, samp: SamplingOptions, profile: ModelProfile
 ) -> tuple[Patch, dict[str, str]]:
     """The request, its corrections and its continuation (see ``PatchRequest``): a reply that is
     no usable edit at all (the model repeated the prompt, broke the format, named no real file)
     is followed by a continuation request for the first ``focus``, as an echoed stub is."""
-    files, focus, notes, fixes = req.files, req.focus, req.notes, req.fixes
-    temperature, seed, max_tokens, retries = (
-        samp.temperature, samp.seed, samp.max_tokens, samp.retries,
-    )  # fmt: skip
     convo = _with_format(req.messages, render(profile.edit_format))
-    reply, reason, name = "", "", "model"
-    # without stub continuation (a profile's choice) nothing is ever continued
-    targets = [s for s in stubs(files) if s.name in focus] + [
-        s for s in focus if isinstance(s, Stub)
-    ] if profile.stub_continuation else []  # fmt: skip
+    targets = _targets(req, profile)
     continue_first = req.continue_first and profile.stub_continuation
-    floor = profile.temperatures.correction_floor
     # the body-less function to continue next (one the last reply echoed; on a retry, the target)
-    stub: Stub | None = targets[0] if (notes or continue_first) and targets else None
-    continued, attempt = stub is not None, 0
+    stub = targets[0] if (req.notes or continue_first) and targets else None
+    continued, attempt, reply, reason, name = stub is not None, 0, "", "", "model"
     # continue_first: a failed continuation is followed by the edit-format request itself, as
     # first asked (the model never saw that request, so its reply is no edit to correct)
-    fresh = continue_first and not notes and stub is not None
+    fresh = continue_first and not req.notes and stub is not None
     # A continuation always comes when one is due, even after the last correction (it is a
     # different request, not one more correction); there is at most one.
-    while attempt <= retries or stub is not None:
+    while attempt <= samp.retries or stub is not None:
+        notes = req.notes or req.fixes
         ask = (
-            continue_request(stub, files, notes or fixes, profile.continuation_chars)
-            if stub
-            else convo
+            continue_request(stub, req.files, notes, profile.continuation_chars) if stub else convo
         )
-        first = attempt == 0 or (fresh and attempt == 1)
+        # a correction decoded greedily tends to repeat the rejected reply: sample it (a
+        # continuation is a new request: decoded like the first)
+        first = attempt == 0 or (fresh and attempt == 1) or stub is not None
+        floor = profile.temperatures.correction_floor
         response = model.complete(
             ask,
-            # a correction decoded greedily tends to repeat the rejected reply: sample it (a
-            # continuation is a new request: decoded like the first)
-            temperature=temperature if first or stub else max(temperature, floor),
-            seed=None if seed is None else seed + attempt,
-            max_tokens=max_tokens,
+            temperature=samp.temperature if first else max(samp.temperature, floor),
+            seed=None if samp.seed is None else samp.seed + attempt,
+            max_tokens=samp.max_tokens,
         )
         reply, name = response.text, response.model or name
-        if stub is not None:
-            reply = completed(stub, reply)
+        reply = completed(stub, reply) if stub is not None else reply
         try:
-            extra = exports(files, stub) if stub is not None and stub.why else []
+            extra = exports(req.files, stub) if stub is not None and stub.why else []
             return _attempt(reply, req, profile.repairs, extra)
         except EditError as exc:
-            reason = str(exc)
-            echoed = isinstance(exc, Unchanged)
-            if echoed:
-                reason += render("author.echoed")
-            if continued:
-                stub = None
-            elif echoed and profile.stub_continuation:
-                stub = continuation(reply, files) or (targets[0] if targets else None)
-            else:
-                stub = targets[0] if targets else None
+            reason = str(exc) + (render("author.echoed") if isinstance(exc, Unchanged) else "")
+            stub = None if continued else _after(exc, reply, req, targets, profile)
             continued = continued or stub is not None
         attempt += 1
         if stub is None and not (fresh and attempt == 1):
