@@ -26,6 +26,7 @@ from fleet.errors import NotFound
 from fleet.ports import EventLog, Sandbox
 
 log = logging.getLogger(__name__)
+MAX_CONCURRENCY = 64  # deliberations at once: each mostly waits on its agents' calls
 
 
 class CouncilActor:
@@ -133,7 +134,6 @@ def spawn_council(
     name: str = "council",
     namespace: str = NAMESPACE,
     sandbox_factory: Callable[[], Sandbox] | None = None,
-    max_concurrency: int = 64,
     agent_scope: str | None = None,
     evidencer_factory: Callable[[], Evidencer] | None = None,
 ) -> Any:
@@ -148,7 +148,7 @@ def spawn_council(
         num_cpus=0,
         max_restarts=-1,
         max_task_retries=-1,  # a deliberate() cut short by a crash is re-run, and resumes
-        max_concurrency=max_concurrency,
+        max_concurrency=MAX_CONCURRENCY,
     )
     return build(
         CouncilActor,

@@ -76,15 +76,17 @@ class Orchestrator:
         self, story_id: str, gate: str | None, approved: bool, by: str, comment: str = ""
     ) -> dict[str, Any]:
         """The PO answers the gate the story waits at (raises Conflict/NotFound)."""
-        event = commands.approve(self.log, story_id, gate=gate, approved=approved, by=by,
-                                 comment=comment, clock=self.clock)  # fmt: skip
+        note = commands.PoNote(by=by, comment=comment)
+        event = commands.approve(self.log, story_id, gate=gate, approved=approved, note=note,
+                                 clock=self.clock)  # fmt: skip
         self.wake(story_id)
         return event.model_dump(mode="json")
 
     def transition(self, story_id: str, target: str, by: str, comment: str = "") -> dict[str, Any]:
         """A PO-requested move through a gate (raises InvalidTransition/Conflict/NotFound)."""
-        event = commands.transition(self.log, self.lifecycle, story_id, target=target, by=by,
-                                    comment=comment, clock=self.clock)  # fmt: skip
+        note = commands.PoNote(by=by, comment=comment)
+        event = commands.transition(self.log, self.lifecycle, story_id, target=target, note=note,
+                                    clock=self.clock)  # fmt: skip
         self.wake(story_id)
         return event.model_dump(mode="json")
 

@@ -14,7 +14,7 @@ from typing import Any
 import ray
 
 from actors.context import ACTOR_NAME, build_context_service
-from actors.sandbox import build_supervisor
+from actors.sandbox import AuditLog, build_supervisor
 from actors.settings import OrchestratorSettings
 from actors.supervised import supervised_evidence
 from fleet.adapters import registry
@@ -66,9 +66,11 @@ def supervisor(settings: OrchestratorSettings) -> str:
         build_supervisor(
             name,
             namespace=settings.namespace,
-            redis_url=settings.redis_url,
-            event_prefix=settings.prefix,
-            storage_patience_s=settings.storage_patience_s,
+            audit=AuditLog(
+                redis_url=settings.redis_url,
+                prefix=settings.prefix,
+                patience_s=settings.storage_patience_s,
+            ),
             sandbox=settings.sandbox.model_dump(),
         ).check_health.remote()
     )

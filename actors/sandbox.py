@@ -20,6 +20,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
+from dataclasses import dataclass
 from typing import Any
 
 from actors.builder import NAMESPACE, ActorOptions, build
@@ -38,6 +39,16 @@ NAME = "sandbox-supervisor"
 EXTERNAL_KILL_GRACE_S = 3.0
 
 
+@dataclass(frozen=True, kw_only=True)
+class AuditLog:
+    """Where the runs' audit events go: the event log at ``redis_url`` under ``prefix``, waiting up
+    to ``patience_s`` through a storage outage (None instead: no audit events)."""
+
+    redis_url: str
+    prefix: str = "fleet"
+    patience_s: float = 0.0
+
+
 class SandboxSupervisor:
     """Queue + concurrency limit + per-role quotas in front of an audited bwrap sandbox."""
 
@@ -47,18 +58,16 @@ class SandboxSupervisor:
         concurrency: int = 2,
         quotas: dict[str, int] | None = None,
         policy: PolicyConfig | None = None,
-        redis_url: str | None = None,
-        event_prefix: str = "fleet",
-        storage_patience_s: float = 0.0,
+        audit: AuditLog | None = None,
         use_cgroups: bool = True,
         sandbox: dict[str, Any] | None = None,
     ) -> None:
         self.concurrency = concurrency
         self.quotas = dict(quotas or {})
         events = None
-        if redis_url:
+        if audit is not None:
             events = registry.event_log(
-                redis_url, prefix=event_prefix, patience_s=storage_patience_s
+                audit.redis_url, prefix=audit.prefix, patience_s=audit.patience_s
             )
         # ``sandbox``: a SandboxConfig as a dict (None: fleet.yaml's sandbox.backend)
         cfg = registry.sandbox_config(sandbox)

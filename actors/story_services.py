@@ -39,7 +39,7 @@ from fleet.adapters.model_registry import with_budgets
 from fleet.adapters.sandbox_workspace import SandboxWorkspace
 from fleet.adapters.workspace import WorkspaceRunner
 from fleet.adapters.workspace_fs import default_roots
-from fleet.config import load
+from fleet.config import ModelProfile, ModelsConfig, load
 from fleet.contracts import ContextPack, Proposal, RunContext, Story, Task
 from fleet.ledger import UsageLedger
 from fleet.orchestrator.services import Execution
@@ -135,8 +135,8 @@ class WorkspaceExecutor:
             roots, private = (*default_roots(root), str(root)), False
         git_host.check_source(story.repo, local_roots=roots, allow_private=private)
 
-    def strategy(self, story: Story) -> str:
-        """``edit`` or ``agent``: the developer's model's strategy in models.yaml."""
+    def _developer_model(self, story: Story) -> tuple[ModelsConfig, str]:
+        """models.yaml and the name of the model the story's developer uses."""
         config = load("models.yaml")
         name = (
             story.models.get("developer")
@@ -144,8 +144,17 @@ class WorkspaceExecutor:
             or self.settings.model
             or next(iter(config.routing.get("developer", config.routing.get("default", []))), "")
         )
-        spec = config.models.get(name)
-        return getattr(spec, "strategy", "edit")
+        return config, name
+
+    def strategy(self, story: Story) -> str:
+        """``edit`` or ``agent``: the developer's model's strategy in models.yaml."""
+        config, name = self._developer_model(story)
+        return getattr(config.models.get(name), "strategy", "edit")
+
+    def profile(self, story: Story) -> ModelProfile:
+        """The developer's model's profile in models.yaml (its quirks: docs/models.md)."""
+        config, name = self._developer_model(story)
+        return config.profile_of(name)
 
     def _loop_box(self, files: Mapping[str, str], ctx: RunContext) -> Any:
         runner = self.runner()
@@ -157,6 +166,7 @@ class WorkspaceExecutor:
         return step.ApplyPorts(
             sources=self.sources, context=self.context(), chat=self.chat,
             strategy=self.strategy, loop_box=self._loop_box, workspace=RunnerWorkspace(runner),
+            profile=self.profile,
             gate=partial(_gate, config=runner.rigor),
             story_diff=lambda runs: story_diff(runs)[:MAX_EVENT_DIFF],
         )  # fmt: skip

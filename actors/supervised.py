@@ -43,6 +43,7 @@ def supervised_evidence(
     """Evidence runs through the named sandbox supervisor (parallel up to its concurrency), in
     the target environments under ``envs_root`` (the workspace runner's root: built once)."""
     from fleet.adapters.evidence import SandboxEvidence
+    from fleet.adapters.workspace import Toolchain
 
     if concurrency is None:
         handle = lookup(supervisor, namespace)
@@ -51,5 +52,5 @@ def supervised_evidence(
         SupervisorSandbox(supervisor, namespace),
         root=root,
         concurrency=concurrency,
-        envs_root=envs_root,
+        tools=Toolchain(envs_root=envs_root),
     )

@@ -20,7 +20,7 @@ from cluster.graphserver import GraphServer, free_port  # noqa: E402
 from fleet.adapters.falkordb_graph import FalkorDecisionGraph  # noqa: E402
 from fleet.adapters.redis_events import RedisEventLog  # noqa: E402
 from fleet.contracts import Alternative, Decision, FleetEvent  # noqa: E402
-from fleet.events import make_event  # noqa: E402
+from fleet.events import Envelope, make_event  # noqa: E402
 from fleet.memory import Projector, build_report, report_markdown  # noqa: E402
 from fleet.testing.fakes import FakeClock  # noqa: E402
 from fleet.testing.sample_timeline import sample_story  # noqa: E402
@@ -35,8 +35,8 @@ def _events(n: int) -> list[FleetEvent]:
             f"s{i % 20}",
             "story.transition",
             clock=clock,
-            key=f"k{i}",
             data={"from": "BUILD", "to": "TEST", "name": "built", "by": "orchestrator"},
+            envelope=Envelope(key=f"k{i}"),
         )
         for i in range(n)
     ]

@@ -97,7 +97,7 @@ def _setup(task: Any, root: Path, qa: Any = None) -> tuple[Path, str, Any, Any]:
     from fleet.adapters.git_repo import GitRepo
     from fleet.agents.stubs import named
     from fleet.council import Brief
-    from fleet.evidence.acceptance import build_suite
+    from fleet.evidence.acceptance import Probes, Qa, build_suite
 
     repo = git_repo(task.files, root / "repo")
     commit = GitRepo(repo).commit("main")
@@ -113,12 +113,13 @@ def _setup(task: Any, root: Path, qa: Any = None) -> tuple[Path, str, Any, Any]:
         task.story.acceptance_criteria,
         name="t1",
         repo_tests=tests,
-        qa=None,
         baseline=lambda s: evidence.baseline(s, source=str(repo), base="main", context=ctx),
-        signatures=[
-            s.head for s in named(task.files, f"{task.story.title}\n{task.story.description}")
-        ],
-        qa_examples=(lambda c: qa.write_examples(brief, c)) if qa is not None else None,
+        qa=Qa(examples=(lambda c: qa.write_examples(brief, c)) if qa is not None else None),
+        probes=Probes(
+            signatures=[
+                s.head for s in named(task.files, f"{task.story.title}\n{task.story.description}")
+            ]
+        ),
     )
     return repo, commit, suite, evidence
 

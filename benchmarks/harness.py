@@ -129,11 +129,11 @@ def fleet_build(
     from fleet.adapters.audited_sandbox import AuditedSandbox
     from fleet.adapters.bwrap_sandbox import BwrapSandbox
     from fleet.adapters.git_repo import GitRepo
-    from fleet.adapters.workspace import WorkspaceRunner
+    from fleet.adapters.workspace import Checks, WorkspaceRunner
     from fleet.clock import SystemClock
     from fleet.config import load
     from fleet.context import ContextBuilder, ContextEngine
-    from fleet.events import make_event
+    from fleet.events import Envelope, make_event
     from fleet.orchestrator.view import fold
     from fleet.policy import PolicyEngine
     from fleet.rigor import evaluate
@@ -151,7 +151,7 @@ def fleet_build(
         return engine.pack(sid, role, phase, tid, repo=GitRepo(path).files(ref), repo_key=ref)
 
     sandbox = AuditedSandbox(BwrapSandbox(), PolicyEngine(load("policy.yaml")))
-    runner = WorkspaceRunner(sandbox, root=root / "runs", timeout_s=120)
+    runner = WorkspaceRunner(sandbox, root=root / "runs", checks=Checks(timeout_s=120))
     settings = OrchestratorSettings(redis_url="redis://unused", model="scripted")
     executor = WorkspaceExecutor(settings, log, chat, context=context, runner=runner)
     info: dict[str, Any] = {"attempts": 0, "status": []}
@@ -162,11 +162,12 @@ def fleet_build(
         info["context_tokens"] = execution.data.get("context_tokens")
         data = {**execution.data, "task_id": tk.id, "attempt": attempt}
         key = f"{tk.id}:a{attempt}"
-        log.append(make_event(story.id, "workspace.report", clock=clock,
-                              payload=execution.report, data=data, key=key))  # fmt: skip
+        log.append(make_event(story.id, "workspace.report", clock=clock, payload=execution.report,
+                              data=data, envelope=Envelope(key=key)))  # fmt: skip
         gate = evaluate(execution.report, story.rigor, load("rigor.yaml"))
         log.append(make_event(story.id, "gate.result", clock=clock, payload=gate,
-                              data={"task_id": tk.id, "attempt": attempt}, key=key))  # fmt: skip
+                              data={"task_id": tk.id, "attempt": attempt},
+                              envelope=Envelope(key=key)))  # fmt: skip
         if execution.data.get("status") == "committed":
             return Path(execution.data["workspace"]), info
         info["reason"] = str(execution.data.get("reason", ""))[:200]

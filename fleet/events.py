@@ -14,6 +14,7 @@ re-emitting the same fact after a crash a no-op (appends are idempotent on id).
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, TypeAdapter, ValidationError
@@ -336,6 +337,15 @@ def typed(event: FleetEvent) -> Event | None:
         ) from None
 
 
+@dataclass(frozen=True, kw_only=True)
+class Envelope:
+    """Who records an event (``actor``) and the key that makes its id deterministic
+    (``<story>:<type>:<key>``; None: the payload's id, else a random one)."""
+
+    actor: str = "fleet"
+    key: str | None = None
+
+
 def make_event(
     story_id: str,
     type: str,
@@ -343,18 +353,19 @@ def make_event(
     clock: Clock,
     payload: Any = None,
     data: dict[str, Any] | None = None,
-    actor: str = "fleet",
-    key: str | None = None,
+    envelope: Envelope | None = None,
 ) -> FleetEvent:
-    """Build a FleetEvent; ``key`` (or the payload's id) makes the id deterministic.
+    """Build a FleetEvent; the envelope's ``key`` (or the payload's id) makes the id
+    deterministic.
 
     Raises:
         ValueError: an unknown event type.
         InvalidInput: the payload or data does not fit the type's model.
     """
+    envelope = envelope or Envelope()
     if type not in TYPES:
         raise ValueError(f"unknown event type {type!r}; known: {', '.join(sorted(TYPES))}")
-    natural = key or getattr(payload, "id", None) or getattr(payload, "spec_id", None)
+    natural = envelope.key or getattr(payload, "id", None) or getattr(payload, "spec_id", None)
     event_id = (
         f"{story_id}:{type}:{natural}" if natural else f"{story_id}:{type}:{uuid.uuid4().hex}"
     )
@@ -363,7 +374,7 @@ def make_event(
         story_id=story_id,
         type=type,
         at_ms=clock.now_ms(),
-        actor=actor,
+        actor=envelope.actor,
         payload=payload,
         data=data or {},
     )

@@ -32,7 +32,7 @@ from fleet.clock import SystemClock
 from fleet.config import ModelsConfig
 from fleet.contracts import ChatMessage, ChatResponse, FleetEvent, UsageRecord
 from fleet.errors import BudgetExceeded
-from fleet.events import make_event
+from fleet.events import Envelope, make_event
 from fleet.ports import ChatModel, Clock, EventLog
 from fleet.routing import UNATTRIBUTED
 
@@ -134,7 +134,13 @@ class UsageLedger:
         self._announced.add(key)
         data: dict[str, Any] = {"scope": scope, "limit": limit, "spent": used, "unit": unit}
         self.event_log.append(
-            make_event(sid, "budget.exceeded", clock=self.clock, data=data, actor="ledger", key=key)
+            make_event(
+                sid,
+                "budget.exceeded",
+                clock=self.clock,
+                data=data,
+                envelope=Envelope(actor="ledger", key=key),
+            )
         )
 
     # ------------------------------------------------------------------ recording
@@ -171,7 +177,7 @@ class UsageLedger:
                     "model.usage",
                     clock=self.clock,
                     payload=record,
-                    actor=actor or f"agent:{role}",
+                    envelope=Envelope(actor=actor or f"agent:{role}"),
                 )
             )
         return record

@@ -14,6 +14,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TypeVar
 
 from fleet.errors import StorageUnavailable
@@ -96,6 +97,14 @@ def wait_for_storage(
 PATIENCE_BACKOFF_S = (0.1, 0.2, 0.5, 1.0)  # then 1 s: a restarted server is used within 1 s
 
 
+@dataclass(frozen=True, kw_only=True)
+class Timer:
+    """The clock a wait is measured with and how it sleeps (tests pass a simulated pair)."""
+
+    monotonic: Callable[[], float] = time.monotonic
+    sleep: Callable[[float], None] = time.sleep
+
+
 class Patience:
     """Ride out a short outage inside one call, instead of failing the work around it.
 
@@ -115,12 +124,12 @@ class Patience:
         patience_s: float,
         logger: logging.Logger,
         backoff_s: tuple[float, ...] = PATIENCE_BACKOFF_S,
-        monotonic: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], None] = time.sleep,
+        timer: Timer | None = None,
         probe: Callable[[], bool] | None = None,
     ) -> None:
+        timer = timer or Timer()
         self.what, self.patience_s, self.logger = what, patience_s, logger
-        self.backoff_s, self.monotonic, self.sleep = backoff_s, monotonic, sleep
+        self.backoff_s, self.monotonic, self.sleep = backoff_s, timer.monotonic, timer.sleep
         # Is storage whole again? Asked before a call that met no outage ends one: a server that
         # refuses writes (disk full) still answers reads, and a read is no proof it is back.
         self.probe = probe

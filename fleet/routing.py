@@ -13,7 +13,7 @@ from typing import Any
 from fleet.clock import SystemClock
 from fleet.contracts import ChatMessage, ChatResponse, FleetEvent
 from fleet.errors import ModelUnavailable
-from fleet.events import make_event
+from fleet.events import Envelope, make_event
 from fleet.ports import ChatModel, Clock
 
 EventSink = Callable[[FleetEvent], Any]
@@ -95,6 +95,6 @@ class RoutedChatModel:
             type,
             clock=self.clock,
             data=data,
-            actor=f"agent:{self.role}",
+            envelope=Envelope(actor=f"agent:{self.role}"),
         )
         self.on_event(event)

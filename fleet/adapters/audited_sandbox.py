@@ -22,12 +22,13 @@ import shutil
 import sys
 import time
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 from fleet.adapters.bwrap_sandbox import EXTERNAL_KILL
 from fleet.clock import SystemClock
 from fleet.contracts import TaskResult, TaskSpec
 from fleet.errors import FleetError, SandboxUnavailable
-from fleet.events import make_event
+from fleet.events import Envelope, make_event
 from fleet.policy import PolicyDecision, PolicyEngine
 from fleet.ports import Clock, EventLog, Sandbox
 
@@ -91,8 +92,19 @@ def _venv_of_trusted(path: str, dirs: Sequence[str]) -> bool:
     return os.path.isfile(real) and os.access(real, os.X_OK) and real in trusted
 
 
+@dataclass(frozen=True, kw_only=True)
+class HostView:
+    """What of the host a sandboxed run may get: the environment the policy filters (None: this
+    process's) and the directories a command's program may come from (None: :func:`trusted_dirs`)."""
+
+    env: Mapping[str, str] | None = None
+    executable_dirs: Sequence[str] | None = None
+
+
 class AuditedSandbox:
     """``fleet.ports.Sandbox`` that enforces policy, scrubs env and audits through an EventLog."""
+
+    actor = "sandbox"  # the actor its events name
 
     def __init__(
         self,
@@ -101,18 +113,17 @@ class AuditedSandbox:
         *,
         events: EventLog | None = None,
         clock: Clock | None = None,
-        host_env: Mapping[str, str] | None = None,
-        actor: str = "sandbox",
-        executable_dirs: Sequence[str] | None = None,
+        host: HostView | None = None,
         lost_wait_s: float = 0.0,
     ) -> None:
+        host = host or HostView()
         self.backend = backend
         self.policy = policy
         self._events = events
         self._clock = clock or SystemClock()
-        self._host_env = dict(os.environ if host_env is None else host_env)
-        self._actor = actor
-        self._dirs = tuple(executable_dirs) if executable_dirs is not None else trusted_dirs()
+        self._host_env = dict(os.environ if host.env is None else host.env)
+        dirs = host.executable_dirs
+        self._dirs = tuple(dirs) if dirs is not None else trusted_dirs()
         # before a lost run is run again (the supervisor's: its own process may be dying)
         self._lost_wait_s = lost_wait_s
 
@@ -120,12 +131,12 @@ class AuditedSandbox:
     def name(self) -> str:
         return f"audited:{getattr(self.backend, 'name', type(self.backend).__name__)}"
 
-    def _emit(self, spec: TaskSpec, type_: str, **kw: object) -> None:
+    def _emit(self, spec: TaskSpec, type_: str, *, key: str, **kw: object) -> None:
         if self._events is None:
             return
-        event = make_event(
-            spec.context.story_id or NO_STORY, type_, clock=self._clock, actor=self._actor, **kw
-        )
+        story = spec.context.story_id or NO_STORY
+        envelope = Envelope(actor=self.actor, key=key)
+        event = make_event(story, type_, clock=self._clock, envelope=envelope, **kw)
         self._events.append(event)
 
     def _audit_decision(self, spec: TaskSpec, decision: PolicyDecision) -> None:

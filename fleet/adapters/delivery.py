@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -64,6 +65,15 @@ def is_local(repo: str | None) -> bool:
     return bool(repo) and (str(repo).startswith("/") or str(repo).startswith("file://"))
 
 
+@dataclass(frozen=True, kw_only=True)
+class PushPolicy:
+    """Where a story may push: the allowlist of URL prefixes and whether special-purpose
+    (private, loopback...) addresses may be pushed to; None: fleet.yaml's ``delivery``."""
+
+    allow: Sequence[str] | None = None
+    private: bool | None = None
+
+
 def push_policy() -> tuple[tuple[str, ...], bool]:
     """``delivery.push_urls`` and ``delivery.push_private`` of fleet.yaml."""
     from fleet.config import load
@@ -94,14 +104,10 @@ def deliver(
     *,
     data_dir: Path,
     push: str | None = None,
-    push_allow: Sequence[str] | None = None,
-    push_private: bool | None = None,
+    policy: PushPolicy | None = None,
 ) -> dict[str, Any]:
     """Deliver the story's last committed change (and push it when ``push`` names a remote);
-    the facts for a ``story.delivered`` event.
-
-    ``push_allow`` / ``push_private``: the operator's push allowlist (URL prefixes) and whether
-    special-purpose addresses may be pushed to; None: fleet.yaml's ``delivery`` settings.
+    the facts for a ``story.delivered`` event. ``policy``: the operator's (None: fleet.yaml's).
     """
     done = committed(reports)
     if not done:
@@ -134,5 +140,6 @@ def deliver(
             return out | {"delivered": False, "repo": target, "branch": branch, "error": str(exc)}
     out |= {"delivered": True, "repo": target, "branch": branch}
     if push:  # opt-in, per story; never by default
-        out |= _push(target, push, branch, push_allow, push_private)
+        policy = policy or PushPolicy()
+        out |= _push(target, push, branch, policy.allow, policy.private)
     return out

@@ -9,15 +9,15 @@ hash and suite digest: a patch proposed again (or by two members) runs once.
 
 from __future__ import annotations
 
-import sys
 import threading
 import uuid
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
+from typing import NamedTuple
 from xml.etree.ElementTree import ParseError
 
-from fleet.adapters.workspace import REPO, WorkspaceRunner, src_layout_args
+from fleet.adapters.workspace import REPO, Checks, Toolchain, WorkspaceRunner, src_layout_args
 from fleet.adapters.workspace_fs import fresh_dir, judge_with_base_infra
 from fleet.contracts import (
     TEST_PROCESSES,
@@ -42,6 +42,15 @@ from fleet.workspace import junit_problem
 REPORT = "evidence.xml"
 
 
+class _Candidate(NamedTuple):
+    """The patch being measured: its proposal, its diff (the suite's files stripped) and digest
+    (the base itself: empty diff and digest)."""
+
+    pid: str
+    diff: str
+    digest: str
+
+
 class SandboxEvidence:
     """``Evidencer`` over the workspace runner's git side and a ``Sandbox``."""
 
@@ -50,17 +59,17 @@ class SandboxEvidence:
         sandbox: Sandbox,
         *,
         root: str | Path,
-        python: str = sys.executable,
+        tools: Toolchain | None = None,
         concurrency: int = 2,
         uid: int = 65534,
         keep: bool = False,
-        envs_root: str | Path | None = None,
     ) -> None:
+        """``tools``: the interpreter and the target environments' directory (share the
+        workspace runner's ``envs_root``: one story builds one environment)."""
+        tools = tools or Toolchain()
         self.sandbox = sandbox
-        self.workspaces = WorkspaceRunner(
-            sandbox, root=root, python=python, uid=uid, envs_root=envs_root
-        )
-        self.python = python
+        self.workspaces = WorkspaceRunner(sandbox, root=root, tools=tools, checks=Checks(uid=uid))
+        self.python = tools.python
         self.concurrency = max(1, concurrency)
         self.uid = uid
         self.keep = keep  # keep the copies (debugging); by default each is removed after its run
@@ -90,7 +99,7 @@ class SandboxEvidence:
         self, suite: EvidenceSuite, *, source: str, base: str | None, context: RunContext
     ) -> tuple[TestOutcome, ...]:
         """The suite's per-test results on the base commit itself (no patch)."""
-        return self._measure("baseline", "", "", suite, source, base, context, "").tests
+        return self._measure(_Candidate("baseline", "", ""), suite, source, base, context, "").tests
 
     def one(
         self,
@@ -119,9 +128,8 @@ class SandboxEvidence:
                 else ""
             )
             try:
-                pending.set_result(
-                    self._measure(proposal.id, diff, digest, suite, source, base, ctx, note)
-                )
+                candidate = _Candidate(proposal.id, diff, digest)
+                pending.set_result(self._measure(candidate, suite, source, base, ctx, note))
             except BaseException as exc:
                 with self._lock:
                     self._cache.pop(key, None)  # a sandbox that could not run is not cached
@@ -130,15 +138,14 @@ class SandboxEvidence:
 
     def _measure(
         self,
-        pid: str,
-        diff: str,
-        digest: str,
+        candidate: _Candidate,
         suite: EvidenceSuite,
         source: str,
         base: str | None,
         ctx: RunContext,
         note: str,
     ) -> Evidence:
+        pid, diff, digest = candidate
         try:
             ws = self.workspaces.prepare(
                 source, branch=f"evidence-{uuid.uuid4().hex[:8]}", base=base

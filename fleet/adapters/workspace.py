@@ -45,6 +45,7 @@ import stat
 import sys
 import uuid
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
 from xml.etree.ElementTree import ParseError
@@ -116,6 +117,40 @@ def src_layout_args(ws: Path) -> list[str]:
     return []
 
 
+@dataclass(frozen=True, kw_only=True)
+class Toolchain:
+    """The programs the checks run with: the fleet's interpreter, its ruff and uv (None: next to
+    ``python``), and where target environments are kept (``envs_root``; None: the runner's
+    root). The council's evidence runner shares the workspace runner's ``envs_root``, so one
+    story builds one environment."""
+
+    python: str = sys.executable
+    ruff: str | None = None
+    uv: str | None = None
+    envs_root: str | Path | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Sources:
+    """Which repositories may be cloned, and how large: local paths under ``repo_roots`` (None:
+    the configured roots), URLs to private addresses only with ``allow_private_urls``; a clone
+    whose tree is over ``max_workspace_mb`` is refused before checkout."""
+
+    repo_roots: Sequence[str | Path] | None = None
+    allow_private_urls: bool = False
+    max_workspace_mb: int = DEFAULT_MAX_WORKSPACE_MB
+
+
+@dataclass(frozen=True, kw_only=True)
+class Checks:
+    """How a change is checked: the rigor profiles (None: rigor.yaml), each sandboxed step's
+    time limit, and the sandbox user (when the fleet runs as root; else its own user)."""
+
+    rigor: RigorConfig | None = None
+    timeout_s: float = 300.0
+    uid: int = 65534
+
+
 class WorkspaceRunner:
     """Executes one change in a fresh workspace and judges it with a rigor profile."""
 
@@ -124,36 +159,32 @@ class WorkspaceRunner:
         sandbox: Sandbox,
         *,
         root: str | Path,
-        python: str = sys.executable,
-        ruff: str | None = None,
-        uv: str | None = None,
-        uid: int = 65534,
-        rigor: RigorConfig | None = None,
-        timeout_s: float = 300.0,
-        repo_roots: Sequence[str | Path] | None = None,
-        allow_private_urls: bool = False,
-        max_workspace_mb: int = DEFAULT_MAX_WORKSPACE_MB,
         keep: bool = False,
-        envs_root: str | Path | None = None,
+        tools: Toolchain | None = None,
+        sources: Sources | None = None,
+        checks: Checks | None = None,
     ) -> None:
+        tools, sources, checks = tools or Toolchain(), sources or Sources(), checks or Checks()
         self.sandbox = sandbox
         self.root = Path(os.path.realpath(root))
-        self.python = python
-        self.ruff = ruff or str(Path(python).parent / "ruff")
-        self.uid = uid if os.geteuid() == 0 else os.geteuid()
-        self.rigor = rigor or load("rigor.yaml")
-        self.timeout_s = timeout_s
-        self.repo_roots = tuple(repo_roots) if repo_roots is not None else default_roots(self.root)
-        self.allow_private_urls = allow_private_urls
-        self.max_workspace_bytes = max_workspace_mb * 1024 * 1024
-        self.keep = keep
-        # target environments live in <envs_root>/envs (default: this runner's root); the
-        # council's evidence runner shares the workspace runner's, so one story builds one
+        self.python = tools.python
+        self.ruff = tools.ruff or str(Path(tools.python).parent / "ruff")
+        self.uid = checks.uid if os.geteuid() == 0 else os.geteuid()
+        self.rigor = checks.rigor or load("rigor.yaml")
+        self.timeout_s = checks.timeout_s
+        self.repo_roots = (
+            tuple(sources.repo_roots)
+            if sources.repo_roots is not None
+            else default_roots(self.root)
+        )
+        self.allow_private_urls = sources.allow_private_urls
+        self.max_workspace_bytes = sources.max_workspace_mb * 1024 * 1024
+        self.keep = keep  # keep a workspace whose change was not committed (debugging)
         self.envs = TargetEnvs(
             sandbox,
-            root=Path(os.path.realpath(envs_root)) if envs_root else self.root,
-            python=python,
-            uv=uv or str(Path(python).parent / "uv"),
+            root=Path(os.path.realpath(tools.envs_root)) if tools.envs_root else self.root,
+            python=tools.python,
+            uv=tools.uv or str(Path(tools.python).parent / "uv"),
             uid=self.uid,
         )
 
@@ -255,10 +286,11 @@ class WorkspaceRunner:
         step: str,
         cmd: list[str],
         ctx: RunContext,
-        phase: str,
         env: TargetEnv | None = None,
         extra_env: Mapping[str, str] | None = None,
     ) -> TaskResult:
+        # policy.yaml's phases: compiling is the build, every other step reads the code as a test
+        phase = "build" if step == "build" else "test"
         spec = TaskSpec(
             id=f"{ctx.task_id or 'ws'}:{step}:{uuid.uuid4().hex[:8]}",
             cmd=tuple(cmd),
@@ -290,7 +322,7 @@ class WorkspaceRunner:
         cmd += ["-m", "pytest", "-p", "no:cacheprovider", f"--junitxml={out}/junit.xml"]
         cmd += src_layout_args(ws)
         data = {"COVERAGE_FILE": f"{out}/coverage"}
-        test = self._run(ws, "test", cmd, ctx, "test", env, data)
+        test = self._run(ws, "test", cmd, ctx, env, data)
         notes: list[str] = []
         passed, failed, failing = 0, 0, []
         e2e = (0, 0)
@@ -323,7 +355,7 @@ class WorkspaceRunner:
         for tests in ("**/tests/**", "**/test_*.py", "**/*_test.py", "**/conftest.py"):
             cmd += ["--per-file-ignores", f"{tests}:S101"]  # assert is how pytest tests speak
         cmd += ["--exit-zero", "--output-format", "json", "."]
-        found = self._run(ws, "static", cmd, ctx, "test")
+        found = self._run(ws, "static", cmd, ctx)
         return found.stdout if found.status == "passed" else ""
 
     def environment(self, ws: Path, ctx: RunContext) -> TargetEnv:
@@ -347,7 +379,7 @@ class WorkspaceRunner:
         with Tree(ws) as tree:
             targets = [f"./{name}" for name in tree.listdir() if not name.startswith(".")]
         cmd = [env.python, "-m", "compileall", "-q", *(targets or ["."])]
-        build = self._run(ws, "build", cmd, ctx, "build", env)
+        build = self._run(ws, "build", cmd, ctx, env)
         notes = [
             env.note,
             *infra,
@@ -361,13 +393,12 @@ class WorkspaceRunner:
         cov = fresh_dir(ws.parent, "coverage", uid=self.uid, rcfile=True)
         cov_cmd = [env.python, "-m", "coverage", "json", f"--rcfile={cov}/coveragerc"]
         cov_cmd += ["-q", "-o", f"{cov}/coverage.json"]
-        self._run(ws, "coverage", cov_cmd, ctx, "test", env, {"COVERAGE_FILE": f"{out}/coverage"})
+        self._run(ws, "coverage", cov_cmd, ctx, env, {"COVERAGE_FILE": f"{out}/coverage"})
         lint = self._run(
             ws,
             "lint",
             [self.ruff, "check", "--no-cache", "--exit-zero", "--output-format", "json", "."],
             ctx,
-            "test",
         )
         static = self._static(ws, ctx)
         cov_json = read_report(cov, "coverage.json") or ""
@@ -407,7 +438,6 @@ class WorkspaceRunner:
         level: str = "L1",
         context: RunContext | None = None,
         base: str | None = None,
-        message: str | None = None,
     ) -> WorkspaceOutcome:
         """Fresh workspace, apply, check, gate; commit on ``branch`` unless the gate blocks.
 
@@ -443,7 +473,7 @@ class WorkspaceRunner:
         if gate.verdict == "block":
             return outcome("checked", **checked)
         sha = self.commit(
-            ws, message or f"fleet: {ctx.task_id or branch} (gate {gate.verdict} {gate.score:.0f})"
+            ws, f"fleet: {ctx.task_id or branch} (gate {gate.verdict} {gate.score:.0f})"
         )
         return outcome("committed", commit=sha, **checked)
 

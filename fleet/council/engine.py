@@ -26,7 +26,7 @@ from fleet.council.selection import settled
 from fleet.council.stages import Call, Evidencer, Gather
 from fleet.council.writer import Writer, snapshot
 from fleet.errors import QuorumLost, SandboxUnavailable, UserError
-from fleet.events import make_event
+from fleet.events import Envelope, make_event
 from fleet.evidence.agreement import agree
 from fleet.ports import Clock, EventLog, Sandbox
 
@@ -399,8 +399,7 @@ class Council:
             clock=self.clock,
             payload=payload,
             data=data,
-            actor=self.actor,
-            key=key,
+            envelope=Envelope(actor=self.actor, key=key),
         )
 
     def publish(self, events: list[FleetEvent]) -> None:

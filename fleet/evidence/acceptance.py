@@ -15,6 +15,7 @@ from __future__ import annotations
 import ast
 import re
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 
 from fleet import pysource
 from fleet import unified_diff as unified
@@ -23,6 +24,7 @@ from fleet.criteria import Example, examples
 from fleet.evidence.probes import MAX_PROBES, probe_calls, probe_module, signature_calls
 from fleet.evidence.suite import EvidenceSuite
 
+TESTS_DIR = "tests"  # where the suite's generated files go in the candidate's tree
 FINDER = '''import importlib
 import pathlib
 import sys
@@ -190,55 +192,86 @@ def _cases(
         return []
 
 
+@dataclass(frozen=True, kw_only=True)
+class Qa:
+    """QA's writers. ``tests(prose_criteria)`` returns generated test files (path -> source);
+    ``examples(criteria)`` returns QA's own "f(args) returns value" cases
+    (``fleet/council/examples.py``), whose tests are advisory (they rank, never fail, a candidate).
+    """
+
+    tests: Callable[[Sequence[str]], Mapping[str, str]] | None = None
+    examples: Callable[[Sequence[str]], Sequence[str]] | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Probes:
+    """Probe inputs (observed, not tests): off when not ``enabled``; ``signatures``: heads of the
+    functions the task names, whose inputs are probed besides the criteria's."""
+
+    enabled: bool = True
+    signatures: Sequence[str] = ()
+
+
+def _probe_files(
+    criteria: Sequence[str],
+    probing: Probes,
+    repo_tests: Sequence[str],
+    notes: list[str],
+    *,
+    name: str,
+) -> dict[str, str]:
+    """The probe module of the task (none when it is off, has no inputs, or the repository
+    has a file of that name)."""
+    if not probing.enabled:
+        return {}
+    calls = probe_calls(criteria)
+    given = {e.func for e in examples(criteria)}
+    for head in probing.signatures:
+        more = [c for c in signature_calls(head) if c.split("(", 1)[0] not in given]
+        calls += more[: max(0, MAX_PROBES - len(calls))]
+    module = probe_module(calls, FINDER.format(depth=TESTS_DIR.count("/") + 1))
+    where = f"{TESTS_DIR}/test_{name}_probes.py"
+    if not module or where in repo_tests:
+        return {}
+    notes.append(f"probes {where}: {len(calls)} inputs (observed, not tests)")
+    return {where: module}
+
+
 def build_suite(
     criteria: Sequence[str],
     *,
     name: str,
     repo_tests: Sequence[str],
-    qa: Callable[[Sequence[str]], Mapping[str, str]] | None,
     baseline: Callable[[EvidenceSuite], Sequence[TestOutcome]],
-    tests_dir: str = "tests",
-    with_probes: bool = True,
-    signatures: Sequence[str] = (),
-    qa_examples: Callable[[Sequence[str]], Sequence[str]] | None = None,
+    qa: Qa | None = None,
+    probes: Probes | None = None,
 ) -> tuple[EvidenceSuite, list[str]]:
     """The evidence suite of one task, and notes on what was kept or dropped and why.
 
-    ``repo_tests``: the repository's own test files (trusted). ``qa(prose_criteria)`` returns
-    generated test files (path -> source); ``baseline(suite)`` runs a suite on the base commit.
-    ``qa_examples(criteria)`` returns QA's own "f(args) returns value" cases
-    (``fleet/council/examples.py``): their tests are advisory (they rank, never fail, a candidate).
+    ``repo_tests``: the repository's own test files (trusted). ``baseline(suite)`` runs a suite
+    on the base commit. ``qa``: QA's writers (None: none); ``probes``: None is the default probes.
     """
+    qa, probes = qa or Qa(), probes or Probes()
     notes: list[str] = []
     files: dict[str, str] = {}
-    depth = tests_dir.count("/") + 1
+    depth = TESTS_DIR.count("/") + 1
     generated = executable_tests(criteria, depth=depth)
-    spec = f"{tests_dir}/test_{name}_acceptance.py"
+    spec = f"{TESTS_DIR}/test_{name}_acceptance.py"
     if generated:
         files[spec] = generated
-    if qa is not None and (wanted := prose(criteria)):
-        files.update(_qa_files(qa(wanted), [*repo_tests, *files], notes))
-    advisory = f"{tests_dir}/test_{name}_qa_examples.py"
-    own = executable_tests(_cases(qa_examples, criteria, notes), depth=depth)
+    if qa.tests is not None and (wanted := prose(criteria)):
+        files.update(_qa_files(qa.tests(wanted), [*repo_tests, *files], notes))
+    advisory = f"{TESTS_DIR}/test_{name}_qa_examples.py"
+    own = executable_tests(_cases(qa.examples, criteria, notes), depth=depth)
     if own and advisory not in repo_tests:
         files[advisory] = own.replace("story's executable criteria", "QA's own examples", 1)
     if files:
-        draft = EvidenceSuite(files=files, test_paths=(tests_dir,), protected=tuple(files))
+        draft = EvidenceSuite(files=files, test_paths=(TESTS_DIR,), protected=tuple(files))
         files = _failing_on_base(files, baseline(draft), notes)
     for path, src in files.items():
         notes.append(f"kept {path}: {', '.join(names_of_tests(src) or [])}")
-    probes: dict[str, str] = {}
-    calls = probe_calls(criteria) if with_probes else []
-    given = {e.func for e in examples(criteria)}
-    for head in signatures if with_probes else ():
-        more = [c for c in signature_calls(head) if c.split("(", 1)[0] not in given]
-        calls += more[: max(0, MAX_PROBES - len(calls))]
-    module = probe_module(calls, FINDER.format(depth=tests_dir.count("/") + 1))
-    where = f"{tests_dir}/test_{name}_probes.py"
-    if module and where not in repo_tests:
-        probes[where] = module
-        notes.append(f"probes {where}: {len(calls)} inputs (observed, not tests)")
-    roots = {tests_dir} if files or probes else set()
+    probe_files = _probe_files(criteria, probes, repo_tests, notes, name=name)
+    roots = {TESTS_DIR} if files or probe_files else set()
     roots |= {p.split("/", 1)[0] if "/" in p else p for p in repo_tests}
     suite = EvidenceSuite(
         files=files,
@@ -248,7 +281,7 @@ def build_suite(
         protected=tuple(dict.fromkeys([*files, *repo_tests])),
         trusted=tuple(f"{p}::" for p in repo_tests),
         advisory=(f"{advisory}::",) if advisory in files else (),
-        probes=probes,
+        probes=probe_files,
         spec=(f"{spec}::",) if spec in files else (),
     )
     return suite, notes

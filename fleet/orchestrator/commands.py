@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from fleet.contracts import FleetEvent, Story
 from fleet.errors import InvalidTransition, NotFound, UserError
-from fleet.events import make_event
+from fleet.events import Envelope, make_event
 from fleet.lifecycle import Lifecycle
 from fleet.orchestrator.view import StoryView, fold
 from fleet.ports import Clock, EventLog
@@ -32,9 +34,19 @@ def load_view(log: EventLog, story_id: str) -> StoryView:
     return view
 
 
+@dataclass(frozen=True, kw_only=True)
+class PoNote:
+    """Who answers for the PO, and what they say; both are kept in the story's timeline."""
+
+    by: str
+    comment: str = ""
+
+
 def create_story(log: EventLog, story: Story, *, clock: Clock) -> FleetEvent:
     """Record a new story (idempotent on its id)."""
-    event = make_event(story.id, "story.created", clock=clock, payload=story, actor=story.po)
+    event = make_event(
+        story.id, "story.created", clock=clock, payload=story, envelope=Envelope(actor=story.po)
+    )
     log.append(event)
     return event
 
@@ -45,11 +57,11 @@ def approve(
     *,
     gate: str | None,
     approved: bool,
-    by: str,
-    comment: str = "",
+    note: PoNote,
     clock: Clock,
 ) -> FleetEvent:
-    """The PO answers the gate the story is parked at.
+    """The PO answers the gate the story is parked at (``gate``: the one they answer, checked
+    against where the story waits; None: wherever it waits).
 
     Raises:
         NotFound: no such story.
@@ -71,9 +83,8 @@ def approve(
         story_id,
         "story.approved",
         clock=clock,
-        actor=by,
-        data={"gate": parked.gate, "by": by, "approved": approved, "comment": comment},
-        key=f"{parked.event_id}",
+        data={"gate": parked.gate, "by": note.by, "approved": approved, "comment": note.comment},
+        envelope=Envelope(actor=note.by, key=f"{parked.event_id}"),
     )
     log.append(event)
     return event
@@ -85,8 +96,7 @@ def transition(
     story_id: str,
     *,
     target: str,
-    by: str,
-    comment: str = "",
+    note: PoNote,
     clock: Clock,
 ) -> FleetEvent:
     """A PO-requested move: only moves through a PO gate the story is parked at.
@@ -110,6 +120,4 @@ def transition(
             reason=f"{spec.name} is driven by the orchestrator, not by the PO",
         )
     approved = "po_rejected" not in spec.guards
-    return approve(
-        log, story_id, gate=spec.human_gate, approved=approved, by=by, comment=comment, clock=clock
-    )
+    return approve(log, story_id, gate=spec.human_gate, approved=approved, note=note, clock=clock)

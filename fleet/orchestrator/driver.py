@@ -16,7 +16,7 @@ from typing import Any
 
 from fleet.contracts import FleetEvent, Story
 from fleet.errors import BudgetExceeded, ParkedForHuman, QuorumLost, StorageUnavailable
-from fleet.events import make_event
+from fleet.events import Envelope, make_event
 from fleet.lifecycle import Lifecycle
 from fleet.orchestrator import decide as d
 from fleet.orchestrator.sandbox_outage import SHARED, SandboxOutage, sandbox_cause
@@ -92,8 +92,7 @@ class StoryDriver:
             clock=self.clock,
             payload=payload,
             data=data,
-            actor="orchestrator",
-            key=key,
+            envelope=Envelope(actor="orchestrator", key=key),
         )
         self.log.append(event)
         return event

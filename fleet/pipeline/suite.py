@@ -30,9 +30,9 @@ from fleet.contracts import RunContext, Story, Task, TestOutcome
 from fleet.council import Brief
 from fleet.criteria import task_criteria
 from fleet.errors import VersionConflict
-from fleet.events import make_event
+from fleet.events import Envelope, make_event
 from fleet.evidence import EvidenceSuite
-from fleet.evidence.acceptance import build_suite, names_of_tests, prune
+from fleet.evidence.acceptance import Probes, Qa, build_suite, names_of_tests, prune
 from fleet.pipeline.ports import Baseline, Checkout, QaTeam
 from fleet.ports import Clock, EventLog
 from fleet.prompts import render
@@ -97,12 +97,16 @@ def task_suite(
         task_criteria(story, task),
         name="".join(ch if ch.isalnum() else "_" for ch in task.id).lower(),
         repo_tests=repo_tests(list(files)),
-        qa=write if len(ports.qa) else None,
         baseline=lambda s: ports.baseline.baseline(
             s, source=at.repo.path, base=at.branch, context=ctx
         ),
-        signatures=[s.head for s in named(files, f"{story.title}\n{task.description}")],
-        qa_examples=cases if len(ports.qa) and ports.qa_examples else None,
+        qa=Qa(
+            tests=write if len(ports.qa) else None,
+            examples=cases if len(ports.qa) and ports.qa_examples else None,
+        ),
+        probes=Probes(
+            signatures=[s.head for s in named(files, f"{story.title}\n{task.description}")]
+        ),
     )
     notes += built
     suite = suite.model_copy(
@@ -164,8 +168,8 @@ def _store(
         "notes": list(notes)[:20],
         **facts,
     }
-    event = make_event(story.id, "council.suite", clock=ports.clock, data=data, actor="qa",
-                       key=deliberation_id)  # fmt: skip
+    envelope = Envelope(actor="qa", key=deliberation_id)
+    event = make_event(story.id, "council.suite", clock=ports.clock, data=data, envelope=envelope)
     log.append(event)
     return suite
 

@@ -23,17 +23,17 @@ from fleet.contracts import (
     Task,
     TaskResult,
 )
-from fleet.events import make_event
+from fleet.events import Envelope, make_event
 from fleet.ports import Clock
 
 MEMBERS = ("developer-1", "qa-1", "architect-1")
 
 
-def _ev(clock: Clock, story: str, type: str, **kw: object) -> FleetEvent:
+def _ev(clock: Clock, story: str, type: str, *, key: str | None = None, **kw: object) -> FleetEvent:
     clock_advance = getattr(clock, "advance", None)
     if clock_advance:
         clock_advance(1000)
-    return make_event(story, type, clock=clock, **kw)  # type: ignore[arg-type]
+    return make_event(story, type, clock=clock, envelope=Envelope(key=key), **kw)  # type: ignore[arg-type]
 
 
 def _council(clock: Clock, sid: str, task: Task, rounds: int, *, finish: bool) -> list[FleetEvent]:

@@ -24,7 +24,7 @@ import redis
 from cluster.graphserver import GraphServer, free_port
 from fleet.adapters.redis_events import RedisEventLog
 from fleet.errors import StorageUnavailable
-from fleet.events import make_event
+from fleet.events import Envelope, make_event
 from fleet.orchestrator import commands
 from fleet.testing.fakes import FakeClock
 from tests.unit.test_orchestrator import GOOD, Council, drive, setup
@@ -102,8 +102,8 @@ def _big(clock: FakeClock, n: int) -> object:
         "s1",
         "story.parked",
         clock=clock,
-        key=f"p{n}",
         data={"gate": "scope", "reason": "x" * 40_000},
+        envelope=Envelope(key=f"p{n}"),
     )
 
 
@@ -129,7 +129,9 @@ def test_a_story_pauses_on_a_full_disk_and_finishes_once_space_is_back(
     commands.create_story(log, GOOD, clock=clock)
     for _ in range(2):  # scope and design
         drive(log, clock, lifecycle, services)
-        commands.approve(log, "s1", gate=None, approved=True, by="po", clock=clock)
+        commands.approve(
+            log, "s1", gate=None, approved=True, note=commands.PoNote(by="po"), clock=clock
+        )
     filling = dataclasses.replace(services, council=FillingCouncil(disk))
     with caplog.at_level(logging.WARNING), pytest.raises(StorageUnavailable, match="MISCONF"):
         drive(log, clock, lifecycle, filling)  # a pause, not a crash
@@ -141,7 +143,9 @@ def test_a_story_pauses_on_a_full_disk_and_finishes_once_space_is_back(
         time.sleep(0.2)
     view = drive(log, clock, lifecycle, services)
     while view.parked and view.parked.gate != "error":
-        commands.approve(log, "s1", gate=None, approved=True, by="po", clock=clock)
+        commands.approve(
+            log, "s1", gate=None, approved=True, note=commands.PoNote(by="po"), clock=clock
+        )
         view = drive(log, clock, lifecycle, services)
     assert view.outcome == "done", view.parked
     ids = [e.id for _, e in log.read("s1")]

@@ -17,7 +17,7 @@ import pytest
 from fault_tools import until
 
 from fleet.errors import StorageUnavailable
-from fleet.events import make_event
+from fleet.events import Envelope, make_event
 from fleet.testing.fakes import FakeClock
 
 
@@ -46,7 +46,11 @@ def event(story: str, i: int):
     clock = FakeClock()
     clock.advance(10 * (i + 1))
     return make_event(
-        story, "story.transition", clock=clock, key=f"k{i}", data={"from": "A", "to": f"S{i}"}
+        story,
+        "story.transition",
+        clock=clock,
+        data={"from": "A", "to": f"S{i}"},
+        envelope=Envelope(key=f"k{i}"),
     )
 
 

@@ -141,12 +141,12 @@ def _policy():
 def test_the_supervisor_hands_back_the_fresh_runs_result(ray_cluster, redis_url):
     """Through the supervisor actor (what the fleet's callers use): the caller gets the result
     of the run repeated after the outside kill, not the kill."""
-    from actors.sandbox import build_supervisor
+    from actors.sandbox import AuditLog, build_supervisor
 
     prefix = f"t{uuid.uuid4().hex[:6]}"
     handle = build_supervisor(
-        f"sandbox-{prefix}", namespace="swe-fleet-test", policy=_policy(), redis_url=redis_url,
-        event_prefix=prefix,
+        f"sandbox-{prefix}", namespace="swe-fleet-test", policy=_policy(),
+        audit=AuditLog(redis_url=redis_url, prefix=prefix),
     )  # fmt: skip
     mark = f"0.00{uuid.uuid4().int % 10**9:09d}"  # sleep adds its arguments: a unique title
     spec = TaskSpec(

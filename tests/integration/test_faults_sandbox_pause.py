@@ -90,7 +90,9 @@ def test_a_sandbox_that_keeps_losing_runs_pauses_the_story_until_it_runs_again(
             if not view.parked or view.parked.gate == "error":
                 break
             gates.append(view.parked.gate)
-            commands.approve(log, story.id, gate=None, approved=True, by="po", clock=clock)
+            commands.approve(
+                log, story.id, gate=None, approved=True, note=commands.PoNote(by="po"), clock=clock
+            )
     assert killer.kills == 2 * LOST_ATTEMPTS
     assert view.outcome == "done", view.parked
     assert gates == ["scope", "design", "acceptance"]  # the PO's gates, no error park

@@ -13,7 +13,7 @@ from fleet.adapters.redis_events import RedisEventLog
 from fleet.config import Limits, load
 from fleet.contracts import FleetEvent
 from fleet.errors import InvalidInput, NotFound, StorageUnavailable, VersionConflict
-from fleet.events import make_event
+from fleet.events import Envelope, make_event
 from fleet.testing.fakes import FakeClock
 from fleet.testing.sample_timeline import sample_story
 
@@ -41,8 +41,8 @@ def _events(n: int, story: str = "s1") -> list[FleetEvent]:
                 story,
                 "story.transition",
                 clock=clock,
-                key=f"k{i}",
                 data={"from": "A", "to": f"S{i}"},
+                envelope=Envelope(key=f"k{i}"),
             )
         )
     return out

@@ -9,7 +9,7 @@ import pyarrow.parquet as pq
 from cluster.cli import main
 from fleet.adapters.redis_events import RedisEventLog
 from fleet.contracts import UsageRecord
-from fleet.events import make_event
+from fleet.events import Envelope, make_event
 from fleet.testing.fakes import FakeClock
 from fleet.testing.sample_timeline import sample_story
 
@@ -26,7 +26,6 @@ def test_export_includes_archived_events_and_usage(redis_url, tmp_path, monkeypa
             sid,
             "model.usage",
             clock=clock,
-            key="u1",
             payload=UsageRecord(
                 story_id=sid,
                 role="developer",
@@ -35,6 +34,7 @@ def test_export_includes_archived_events_and_usage(redis_url, tmp_path, monkeypa
                 completion_tokens=5,
                 latency_ms=12.0,
             ),
+            envelope=Envelope(key="u1"),
         )
     )
     log = RedisEventLog(redis_url, archive_dir=tmp_path / ".swe-fleet" / "archive")

@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-from actors.sandbox import build_supervisor
+from actors.sandbox import AuditLog, build_supervisor
 from fleet.config import PhaseRules, load
 from fleet.contracts import RunContext, TaskSpec
 
@@ -33,8 +33,7 @@ def sup(ray_cluster, redis_url):
         concurrency=2,
         quotas={"tester": 1},
         policy=_policy(),
-        redis_url=redis_url,
-        event_prefix=prefix,
+        audit=AuditLog(redis_url=redis_url, prefix=prefix),
     )
     yield ray_cluster, handle, prefix
     ray_cluster.kill(handle)

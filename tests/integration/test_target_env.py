@@ -17,7 +17,7 @@ import pytest
 from fleet.adapters.audited_sandbox import AuditedSandbox
 from fleet.adapters.bwrap_sandbox import BwrapSandbox
 from fleet.adapters.target_env import TargetEnvs
-from fleet.adapters.workspace import WorkspaceRunner
+from fleet.adapters.workspace import Toolchain, WorkspaceRunner
 from fleet.config import load
 from fleet.contracts import RunContext
 from fleet.policy import PolicyEngine
@@ -138,7 +138,9 @@ def test_council_evidence_runs_in_the_targets_environment(tmp_path):
     log = InMemoryEventLog()
     sandbox = AuditedSandbox(BwrapSandbox(), PolicyEngine(load("policy.yaml")), events=log)
     runs = tmp_path / "runs"  # the workspace runner's root: the evidence shares its environments
-    evidence = SandboxEvidence(sandbox, root=tmp_path / "ws", concurrency=1, envs_root=runs)
+    evidence = SandboxEvidence(
+        sandbox, root=tmp_path / "ws", concurrency=1, tools=Toolchain(envs_root=runs)
+    )
     suite = EvidenceSuite(
         files={"tests/test_more.py": TEST.replace("14", "9").replace("XIV", "IX")},
         test_paths=("tests",),
@@ -230,7 +232,9 @@ def test_the_fleets_interpreter_runs_the_target_without_the_fleets_pytest_plugin
     assert report is not None and report.build_ok, report
     assert (report.unit_passed, report.unit_failed) == (1, 0), report.notes
     assert any(n.startswith("environment: the fleet's") for n in report.notes), report.notes
-    evidence = SandboxEvidence(sandbox, root=tmp_path / "ws", concurrency=1, envs_root=runner.root)
+    evidence = SandboxEvidence(
+        sandbox, root=tmp_path / "ws", concurrency=1, tools=Toolchain(envs_root=runner.root)
+    )
     ctx = RunContext(story_id="s-plain", task_id="t-1", role="qa", phase="test")
     tests = evidence.baseline(
         EvidenceSuite(files={}, test_paths=("tests",)), source=str(src), base=None, context=ctx

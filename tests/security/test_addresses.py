@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from fleet.adapters import addresses, git_host
-from fleet.adapters.workspace import WorkspaceRunner
+from fleet.adapters.workspace import Sources, WorkspaceRunner
 from fleet.errors import InvalidInput
 
 SPECIAL = [
@@ -63,7 +63,7 @@ PUBLIC = ["140.82.112.3", "8.8.8.8", "[2606:4700:4700::1111]", "[::ffff:8.8.8.8]
 @pytest.fixture(scope="module")
 def runner(tmp_path_factory: pytest.TempPathFactory) -> WorkspaceRunner:
     root: Path = tmp_path_factory.mktemp("addr")
-    return WorkspaceRunner(None, root=root / "runs", repo_roots=[root])  # type: ignore[arg-type]
+    return WorkspaceRunner(None, root=root / "runs", sources=Sources(repo_roots=[root]))  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize("host", SPECIAL)

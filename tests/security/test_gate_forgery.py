@@ -16,7 +16,7 @@ import pytest
 
 from fleet.adapters.audited_sandbox import AuditedSandbox
 from fleet.adapters.bwrap_sandbox import BwrapSandbox
-from fleet.adapters.workspace import WorkspaceRunner
+from fleet.adapters.workspace import Toolchain, WorkspaceRunner
 from fleet.config import load
 from fleet.contracts import RunContext
 from fleet.policy import PolicyEngine
@@ -82,7 +82,7 @@ def forging_repo(tmp_path: Path) -> Path:
 @pytest.fixture
 def runner(tmp_path: Path) -> WorkspaceRunner:
     sandbox = AuditedSandbox(BwrapSandbox(), PolicyEngine(load("policy.yaml")))
-    return WorkspaceRunner(sandbox, root=tmp_path / "runs", python=sys.executable)
+    return WorkspaceRunner(sandbox, root=tmp_path / "runs", tools=Toolchain(python=sys.executable))
 
 
 def test_tests_that_overwrite_their_junit_report_do_not_pass_the_gate(runner, forging_repo):

@@ -24,7 +24,7 @@ import pytest
 
 from fleet.adapters.audited_sandbox import AuditedSandbox
 from fleet.adapters.bwrap_sandbox import BwrapSandbox
-from fleet.adapters.workspace import WorkspaceRunner
+from fleet.adapters.workspace import Toolchain, WorkspaceRunner
 from fleet.config import load
 from fleet.contracts import RunContext
 from fleet.policy import PolicyEngine
@@ -165,7 +165,7 @@ def base_repo(tmp_path_factory) -> Path:
 def runner(tmp_path_factory) -> WorkspaceRunner:
     sandbox = AuditedSandbox(BwrapSandbox(), PolicyEngine(load("policy.yaml")))
     root = tmp_path_factory.mktemp("gate-runs")
-    return WorkspaceRunner(sandbox, root=root, python=sys.executable)
+    return WorkspaceRunner(sandbox, root=root, tools=Toolchain(python=sys.executable))
 
 
 @pytest.mark.parametrize("name", sorted(HIDERS))

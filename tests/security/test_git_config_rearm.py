@@ -17,7 +17,7 @@ import pytest
 from fleet.adapters import git_host
 from fleet.adapters.delivery import deliver
 from fleet.adapters.git_repo import GitRepo
-from fleet.adapters.workspace import WorkspaceRunner
+from fleet.adapters.workspace import Sources, WorkspaceRunner
 from fleet.errors import WorkspaceUnavailable
 
 GIT_ENV = {
@@ -161,7 +161,8 @@ def test_reading_a_repository_never_fetches_from_its_promisor_remote(tmp_path):
 def test_cloning_a_promisor_repository_runs_no_command(tmp_path):
     marker = tmp_path / "pwned"
     src = _promisor_repo(tmp_path / "repos" / "src", marker)
-    runner = WorkspaceRunner(None, root=tmp_path / "runs", repo_roots=[tmp_path / "repos"])  # type: ignore[arg-type]
+    roots = Sources(repo_roots=[tmp_path / "repos"])
+    runner = WorkspaceRunner(None, root=tmp_path / "runs", sources=roots)  # type: ignore[arg-type]
     with pytest.raises(WorkspaceUnavailable):
         runner.prepare(str(src), branch="fleet/x")
     assert not marker.exists(), "cloning ran the source's promisor command"
@@ -186,7 +187,8 @@ def test_a_repository_another_user_owns_is_refused(world, tmp_path):
     assert facts["delivered"] is False and "owned by" in facts["error"], facts
     with pytest.raises(WorkspaceUnavailable, match="owned by"):
         GitRepo(user).commit()
-    runner = WorkspaceRunner(None, root=tmp_path / "runs2", repo_roots=[tmp_path])  # type: ignore[arg-type]
+    roots = Sources(repo_roots=[tmp_path])
+    runner = WorkspaceRunner(None, root=tmp_path / "runs2", sources=roots)  # type: ignore[arg-type]
     with pytest.raises(WorkspaceUnavailable, match="owned by"):
         runner.prepare(str(user), branch="fleet/x")
     assert list((tmp_path / "runs2").iterdir()) == []

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from fleet.adapters.workspace import WorkspaceRunner
+from fleet.adapters.workspace import Sources, WorkspaceRunner
 from fleet.errors import WorkspaceUnavailable
 
 GIT_ENV = {
@@ -63,7 +63,8 @@ def _repo_with_tree(path: Path, build) -> Path:
 
 
 def _runner(tmp_path: Path, **kw: object) -> WorkspaceRunner:
-    return WorkspaceRunner(None, root=tmp_path / "runs", repo_roots=[tmp_path / "repos"], **kw)  # type: ignore[arg-type]
+    roots = Sources(repo_roots=[tmp_path / "repos"])
+    return WorkspaceRunner(None, root=tmp_path / "runs", sources=roots, **kw)  # type: ignore[arg-type]
 
 
 def _refused_cleanly(runner: WorkspaceRunner, repo: Path, match: str) -> None:

@@ -11,7 +11,7 @@ import pytest
 
 from fleet.adapters.audited_sandbox import AuditedSandbox
 from fleet.adapters.bwrap_sandbox import BwrapSandbox
-from fleet.adapters.workspace import WorkspaceRunner
+from fleet.adapters.workspace import Toolchain, WorkspaceRunner
 from fleet.config import load
 from fleet.contracts import RunContext, TaskSpec
 from fleet.policy import PolicyEngine
@@ -90,7 +90,9 @@ def repo(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def runner(tmp_path: Path) -> WorkspaceRunner:
-    return WorkspaceRunner(BwrapSandbox(), root=tmp_path / "runs", python=sys.executable)
+    return WorkspaceRunner(
+        BwrapSandbox(), root=tmp_path / "runs", tools=Toolchain(python=sys.executable)
+    )
 
 
 DOTDOT = """--- a/../outside/target.py

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from fleet.adapters.delivery import deliver
+from fleet.adapters.delivery import PushPolicy, deliver
 
 GIT_ENV = {
     "GIT_AUTHOR_NAME": "user",
@@ -139,17 +139,21 @@ def test_an_operator_allowed_url_is_pushed(world, tmp_path, monkeypatch):
     _team_rewrite(tmp_path, world["server"], monkeypatch)
     refused = _deliver(world, tmp_path, TEAM)
     assert refused["pushed"] is False, refused
-    allowed = _deliver(world, tmp_path, TEAM, push_allow=("https://git.example.invalid/team/",))
+    allowed = _deliver(
+        world, tmp_path, TEAM, policy=PushPolicy(allow=("https://git.example.invalid/team/",))
+    )
     assert allowed["pushed"] is True, allowed
     assert _ref(world["server"], "refs/heads/fleet/s1") == allowed["commit"]
     # a prefix allows what lies under it, not a sibling that shares its first characters
-    sibling = _deliver(world, tmp_path, TEAM, push_allow=("https://git.example.invalid/tea",))
+    sibling = _deliver(
+        world, tmp_path, TEAM, policy=PushPolicy(allow=("https://git.example.invalid/tea",))
+    )
     assert sibling["pushed"] is False, sibling
 
 
 def test_an_allowed_url_on_a_special_purpose_address_is_still_refused(world, tmp_path, listener):
     port, hits = listener
     url = f"https://127.0.0.1:{port}/x.git"
-    facts = _deliver(world, tmp_path, url, push_allow=(url,))
+    facts = _deliver(world, tmp_path, url, policy=PushPolicy(allow=(url,)))
     assert facts["pushed"] is False and "special-purpose" in facts["push_error"], facts
     assert hits == []

@@ -7,7 +7,7 @@ from __future__ import annotations
 import ast
 
 from fleet.council import examples
-from fleet.evidence.acceptance import build_suite
+from fleet.evidence.acceptance import Qa, build_suite
 
 HOSTILE_REPLY = "\n".join(
     [
@@ -46,8 +46,8 @@ def test_hostile_example_lines_put_no_code_into_the_advisory_tests():
         "f(4) returns 16",
     ], got
     suite, _ = build_suite(
-        (), name="t1", repo_tests=(), qa=None, baseline=lambda s: [],
-        qa_examples=lambda c: examples.lines(HOSTILE_REPLY, ["f"], c),
+        (), name="t1", repo_tests=(), baseline=lambda s: [],
+        qa=Qa(examples=lambda c: examples.lines(HOSTILE_REPLY, ["f"], c)),
     )  # fmt: skip
     source = suite.files["tests/test_t1_qa_examples.py"]
     assert _calls(source) == {"_find"}  # the test functions call nothing but the function found

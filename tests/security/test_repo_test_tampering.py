@@ -13,7 +13,7 @@ import pytest
 from fleet.adapters.bwrap_sandbox import BwrapSandbox
 from fleet.adapters.evidence import SandboxEvidence
 from fleet.contracts import Proposal, RunContext
-from fleet.evidence.acceptance import build_suite
+from fleet.evidence.acceptance import Probes, build_suite
 from fleet.evidence.suite import with_suite
 from tests.integration.test_council_evidence import _git, _patch
 
@@ -53,7 +53,7 @@ def judged(tmp_path_factory):
         repo_tests=["tests/test_old.py"],
         qa=None,
         baseline=lambda s: runner.baseline(s, source=str(repo), base="main", context=ctx),
-        with_probes=False,
+        probes=Probes(enabled=False),
     )
     props = [
         Proposal(id=name, deliberation_id="d", author=name, role="developer", content=name,

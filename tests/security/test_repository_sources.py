@@ -15,7 +15,7 @@ from pydantic import ValidationError
 
 from fleet.adapters import git_host
 from fleet.adapters.bwrap_sandbox import BwrapSandbox
-from fleet.adapters.workspace import WorkspaceRunner
+from fleet.adapters.workspace import Sources, Toolchain, WorkspaceRunner
 from fleet.contracts import Story
 from fleet.errors import InvalidInput
 
@@ -41,8 +41,8 @@ def runner(tmp_path: Path, roots) -> WorkspaceRunner:
     return WorkspaceRunner(
         BwrapSandbox(prewarm=0),
         root=tmp_path / "runs",
-        python=sys.executable,
-        repo_roots=[roots[0].parent],
+        tools=Toolchain(python=sys.executable),
+        sources=Sources(repo_roots=[roots[0].parent]),
     )
 
 
@@ -159,7 +159,9 @@ def test_a_local_repo_outside_the_roots_is_refused_at_submit_and_nothing_is_reco
     allowed, elsewhere = roots
     settings = OrchestratorSettings(redis_url=redis_url, prefix=f"admit{tmp_path.name[-6:]}")
     runner = WorkspaceRunner(
-        BwrapSandbox(prewarm=0), root=tmp_path / "runs", repo_roots=[allowed.parent]
+        BwrapSandbox(prewarm=0),
+        root=tmp_path / "runs",
+        sources=Sources(repo_roots=[allowed.parent]),
     )
 
     def services(s, log):

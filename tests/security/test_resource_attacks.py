@@ -11,7 +11,7 @@ import pytest
 
 from fleet.adapters.audited_sandbox import AuditedSandbox
 from fleet.adapters.bwrap_sandbox import BwrapSandbox
-from fleet.adapters.workspace import WorkspaceRunner
+from fleet.adapters.workspace import Sources, Toolchain, WorkspaceRunner
 from fleet.config import load
 from fleet.contracts import Resources, RunContext, TaskSpec
 from fleet.errors import WorkspaceUnavailable
@@ -39,7 +39,7 @@ def _repo(path: Path, files: dict[str, str | bytes]) -> Path:
 
 def _runner(tmp_path: Path, **kw: object) -> WorkspaceRunner:
     sandbox = AuditedSandbox(BwrapSandbox(prewarm=0), PolicyEngine(load("policy.yaml")))
-    return WorkspaceRunner(sandbox, root=tmp_path / "runs", python=PY, **kw)  # type: ignore[arg-type]
+    return WorkspaceRunner(sandbox, root=tmp_path / "runs", tools=Toolchain(python=PY), **kw)  # type: ignore[arg-type]
 
 
 @pytest.fixture(scope="module")
@@ -58,7 +58,7 @@ def _spec(code: str, ws: Path, **res: int) -> TaskSpec:
 
 def test_a_repository_larger_than_the_workspace_limit_is_refused(tmp_path):
     big = _repo(tmp_path / "big", {"blob.bin": b"\0" * (3 * 1024 * 1024)})
-    runner = _runner(tmp_path, max_workspace_mb=1)
+    runner = _runner(tmp_path, sources=Sources(max_workspace_mb=1))
     with pytest.raises(WorkspaceUnavailable, match="larger than the workspace limit"):
         runner.execute(str(big), {"m.py": "X = 1\n"}, branch="fleet/big", context=CTX)
     assert list((tmp_path / "runs").iterdir()) == []  # the partial clone is gone too

@@ -23,7 +23,7 @@ from fleet.adapters.audited_sandbox import AuditedSandbox
 from fleet.adapters.bwrap_sandbox import BwrapSandbox
 from fleet.adapters.evidence import SandboxEvidence
 from fleet.adapters.untrusted_fs import rmtree
-from fleet.adapters.workspace import WorkspaceRunner
+from fleet.adapters.workspace import Toolchain, WorkspaceRunner
 from fleet.config import load
 from fleet.contracts import Patch, Proposal, RunContext, TaskSpec
 from fleet.errors import WorkspaceUnavailable
@@ -115,7 +115,7 @@ def _deep(root: Path) -> None:
 def test_a_1200_deep_tree_is_measured_and_removed_without_recursion(tmp_path, deep_repo):
     sandbox = AuditedSandbox(BwrapSandbox(), PolicyEngine(load("policy.yaml")))
     root = tmp_path / "runs"
-    runner = WorkspaceRunner(sandbox, root=root, python=sys.executable)
+    runner = WorkspaceRunner(sandbox, root=root, tools=Toolchain(python=sys.executable))
     try:
         try:
             out = runner.execute(

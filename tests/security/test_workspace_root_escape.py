@@ -20,7 +20,7 @@ import pytest
 
 from fleet.adapters.audited_sandbox import AuditedSandbox
 from fleet.adapters.bwrap_sandbox import BwrapSandbox
-from fleet.adapters.workspace import WorkspaceRunner
+from fleet.adapters.workspace import Toolchain, WorkspaceRunner
 from fleet.config import load
 from fleet.contracts import RunContext
 from fleet.policy import PolicyEngine
@@ -76,7 +76,7 @@ def hostile_repo(tmp_path: Path) -> tuple[Path, Path]:
 @pytest.fixture
 def runner(tmp_path: Path) -> WorkspaceRunner:
     sandbox = AuditedSandbox(BwrapSandbox(), PolicyEngine(load("policy.yaml")))
-    return WorkspaceRunner(sandbox, root=tmp_path / "runs", python=sys.executable)
+    return WorkspaceRunner(sandbox, root=tmp_path / "runs", tools=Toolchain(python=sys.executable))
 
 
 def test_report_dir_symlink_to_git_hooks_never_runs_a_hook_on_the_host(runner, hostile_repo):

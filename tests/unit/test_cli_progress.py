@@ -6,7 +6,7 @@ import json
 
 from cluster.cli.gateway_client import LINES, describe
 from fleet.contracts import GateResult, Story, WorkspaceReport
-from fleet.events import TYPES, make_event
+from fleet.events import TYPES, Envelope, make_event
 from fleet.testing.fakes import FakeClock
 
 
@@ -57,7 +57,13 @@ def test_lines_from_typed_events():
             "  gate L1 T1: pass (99/100)",
         ),
         (
-            make_event("s1", "story.done", clock=c, data={"outcome": "done"}, key="final"),
+            make_event(
+                "s1",
+                "story.done",
+                clock=c,
+                data={"outcome": "done"},
+                envelope=Envelope(key="final"),
+            ),
             "story finished: done",
         ),
         (

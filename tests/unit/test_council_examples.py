@@ -8,7 +8,7 @@ from fleet.contracts import TestOutcome as Outcome
 from fleet.council import examples
 from fleet.council.outcome import count, ship
 from fleet.evidence import EvidenceSuite, agree, evidence_of
-from fleet.evidence.acceptance import build_suite, names_of_tests
+from fleet.evidence.acceptance import Qa, build_suite, names_of_tests
 
 ADV = "tests/test_t1_qa_examples.py::"
 GIVEN = ("shift(12, 1) returns '21'",)
@@ -79,8 +79,8 @@ def test_qa_examples_become_an_advisory_module_kept_only_where_they_fail_on_the_
 
     asked = []
     suite, notes = build_suite(
-        GIVEN, name="t1", repo_tests=(), qa=None, baseline=baseline,
-        qa_examples=lambda c: asked.append(c) or ["shift(12, 2) returns '12'", "shift(5, 1) returns None"],
+        GIVEN, name="t1", repo_tests=(), baseline=baseline,
+        qa=Qa(examples=lambda c: asked.append(c) or ["shift(12, 2) returns '12'", "shift(5, 1) returns None"]),
     )  # fmt: skip
     assert asked == [GIVEN]
     assert suite.advisory == (ADV,)
@@ -92,7 +92,7 @@ def test_qa_examples_become_an_advisory_module_kept_only_where_they_fail_on_the_
         raise RuntimeError("model down")
 
     suite, notes = build_suite(
-        GIVEN, name="t1", repo_tests=(), qa=None, baseline=lambda s: [], qa_examples=broken
+        GIVEN, name="t1", repo_tests=(), baseline=lambda s: [], qa=Qa(examples=broken)
     )
     assert suite.advisory == () and "tests/test_t1_qa_examples.py" not in suite.files
     assert any("QA wrote no examples: RuntimeError" in n for n in notes)

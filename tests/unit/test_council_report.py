@@ -15,7 +15,7 @@ from fleet.contracts import (
     WorkspaceReport,
 )
 from fleet.contracts import TestOutcome as Outcome
-from fleet.events import make_event
+from fleet.events import Envelope, make_event
 from fleet.memory import Report, report_markdown
 from fleet.memory.council_report import attempt_of, councils
 from fleet.testing.fakes import FakeClock
@@ -59,7 +59,7 @@ def _deliberation() -> Deliberation:
 def _rows(committed: str):
     clock = FakeClock()
     events = [
-        make_event("s", "council.suite", clock=clock, key=DID,
+        make_event("s", "council.suite", clock=clock, envelope=Envelope(key=DID),
                    data={"deliberation_id": DID, "tests": [T1, T2], "notes": ["kept x"]}),
         make_event("s", "council.result", clock=clock, payload=_deliberation(),
                    data={"task_id": "p1-t1", "attempt": 0}),

@@ -57,7 +57,9 @@ def _drive_to_done(council, outage: SandboxOutage):
         if not view.parked or view.parked.gate == "error":
             break
         parks.append(view.parked.gate)
-        commands.approve(log, "s1", gate=None, approved=True, by="po", clock=clock)
+        commands.approve(
+            log, "s1", gate=None, approved=True, note=commands.PoNote(by="po"), clock=clock
+        )
     return log, view, parks
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fleet.contracts import TestOutcome as Outcome
 from fleet.evidence.acceptance import (
+    Qa,
     build_suite,
     names_of_tests,
     new_files,
@@ -54,7 +55,7 @@ def test_a_generated_test_is_kept_only_if_it_fails_on_the_base():
         CRITERIA,
         name="t1",
         repo_tests=("tests/test_ops.py",),
-        qa=lambda prose: asked.append(prose) or qa_files,
+        qa=Qa(tests=lambda prose: asked.append(prose) or qa_files),
         baseline=baseline,
     )
     assert asked == [["the result is rounded to two places"]]

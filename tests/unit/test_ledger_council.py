@@ -10,7 +10,7 @@ from fleet.contracts import ChatMessage
 from fleet.council import Council, DeliberationRequest, Member, checkpoint_key
 from fleet.council.local import local_gather
 from fleet.errors import BudgetExceeded
-from fleet.events import make_event
+from fleet.events import Envelope, make_event
 from fleet.ledger import LedgeredChatModel, UsageLedger
 from fleet.testing.fakes import FakeClock, InMemoryEventLog, ScriptedChatModel
 
@@ -35,9 +35,8 @@ def approve_budget(log: InMemoryEventLog, story: str, n: int) -> None:
             story,
             "story.approved",
             clock=FakeClock(),
-            actor="po",
             data={"gate": "budget", "approved": True},
-            key=f"budget-{n}",
+            envelope=Envelope(actor="po", key=f"budget-{n}"),
         )
     )
 

@@ -14,7 +14,7 @@ import pytest
 from fleet.context import StoryDigest
 from fleet.context.localise import called, confident, frames, is_source, locate
 from fleet.contracts import Story, Task
-from fleet.events import make_event
+from fleet.events import Envelope, make_event
 from fleet.testing.fakes import FakeClock
 
 SHAPES = '''"""Shapes."""
@@ -145,7 +145,10 @@ def _digest(files: dict[str, str], report: str, repro: dict[str, object] | None)
     digest.apply("2-0", make_event("s1", "task.planned", clock=clock, payload=task))
     if repro is not None:
         data = {"deliberation_id": "d1", "repro": repro, "located": []}
-        digest.apply("3-0", make_event("s1", "council.suite", clock=clock, data=data, key="d1"))
+        digest.apply(
+            "3-0",
+            make_event("s1", "council.suite", clock=clock, data=data, envelope=Envelope(key="d1")),
+        )
     return digest
 
 

@@ -13,7 +13,7 @@ from fleet.council.outcome import unproven
 from fleet.council.protocol import CouncilState
 from fleet.council.schemas import DeliberationRequest
 from fleet.evidence import EvidenceSuite
-from fleet.evidence.acceptance import build_suite
+from fleet.evidence.acceptance import Probes, build_suite
 from fleet.orchestrator import commands
 from fleet.orchestrator.shipping import NOT_BUILT
 from fleet.testinfra import INFRA_NOTE
@@ -25,7 +25,7 @@ DIFF = "diff --git a/calc.py b/calc.py\n--- a/calc.py\n+++ b/calc.py\n@@ -1 +1 @
 def test_the_suite_marks_the_story_criteria_tests_and_the_record_names_what_the_winner_fails():
     suite, _ = build_suite(
         ["divide(6, 3) returns 2.0"], name="t1", repo_tests=(), qa=None,
-        baseline=lambda s: (), with_probes=False,
+        baseline=lambda s: (), probes=Probes(enabled=False),
     )  # fmt: skip
     assert suite.spec == (f"{SPEC}::",)
     req = DeliberationRequest(id="d", story_id="s", task="t", members=("developer-1", "qa-1"),

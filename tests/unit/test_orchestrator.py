@@ -92,7 +92,9 @@ def approve_until_done(log, clock, lifecycle, services, limit=10):
     gates = []
     while view.parked and limit:
         gates.append(view.parked.gate)
-        commands.approve(log, "s1", gate=None, approved=True, by="po", clock=clock)
+        commands.approve(
+            log, "s1", gate=None, approved=True, note=commands.PoNote(by="po"), clock=clock
+        )
         view = drive(log, clock, lifecycle, services)
         limit -= 1
     return view, gates
@@ -126,7 +128,9 @@ def test_below_dor_stays_in_draft_with_suggestions():
     assert view.score and not view.score.ready and view.score.suggestions
     assert view.score.suggestions[0] in view.parked.reason
     with pytest.raises(commands.Conflict, match="better story"):
-        commands.approve(log, "s1", gate=None, approved=True, by="po", clock=clock)
+        commands.approve(
+            log, "s1", gate=None, approved=True, note=commands.PoNote(by="po"), clock=clock
+        )
 
 
 def test_blocked_gate_loops_back_with_findings_then_parks():
@@ -154,11 +158,15 @@ def test_budget_parks_and_resumes_after_approval():
     commands.create_story(log, GOOD, clock=clock)
     view = drive(log, clock, lifecycle, services)
     for _ in range(2):
-        commands.approve(log, "s1", gate=None, approved=True, by="po", clock=clock)
+        commands.approve(
+            log, "s1", gate=None, approved=True, note=commands.PoNote(by="po"), clock=clock
+        )
         view = drive(log, clock, lifecycle, services)
     assert view.parked.gate == "budget" and view.state == "BUILD"
     council.fail_with = None
-    commands.approve(log, "s1", gate="budget", approved=True, by="po", clock=clock)
+    commands.approve(
+        log, "s1", gate="budget", approved=True, note=commands.PoNote(by="po"), clock=clock
+    )
     view, _ = approve_until_done(log, clock, lifecycle, services)
     assert view.outcome == "done"
     assert any(e.type == "budget.exceeded" for _, e in log.read("s1"))
@@ -178,14 +186,22 @@ def test_rejected_design_replans_and_po_transitions_are_checked():
     commands.create_story(log, GOOD, clock=clock)
     drive(log, clock, lifecycle, services)
     with pytest.raises(InvalidTransition, match="Allowed from DRAFT: approve_scope"):
-        commands.transition(log, lifecycle, "s1", target="DONE", by="po", clock=clock)
-    commands.transition(log, lifecycle, "s1", target="DESIGN", by="po", clock=clock)
+        commands.transition(
+            log, lifecycle, "s1", target="DONE", note=commands.PoNote(by="po"), clock=clock
+        )
+    commands.transition(
+        log, lifecycle, "s1", target="DESIGN", note=commands.PoNote(by="po"), clock=clock
+    )
     view = drive(log, clock, lifecycle, services)
     assert view.state == "DESIGN" and view.parked.gate == "design"
-    commands.transition(log, lifecycle, "s1", target="reject_design", by="po", clock=clock)
+    commands.transition(
+        log, lifecycle, "s1", target="reject_design", note=commands.PoNote(by="po"), clock=clock
+    )
     view = drive(log, clock, lifecycle, services)
     assert view.state == "DRAFT" and view.parked.gate == "scope"
-    commands.approve(log, "s1", gate="scope", approved=True, by="po", clock=clock)
+    commands.approve(
+        log, "s1", gate="scope", approved=True, note=commands.PoNote(by="po"), clock=clock
+    )
     view = drive(log, clock, lifecycle, services)
     assert view.plan_round == 2 and all(t.id.startswith("p2-") for t in view.tasks.values())
 

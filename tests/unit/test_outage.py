@@ -96,7 +96,9 @@ def _to_build(log, clock, lifecycle, services):
     commands.create_story(log, GOOD, clock=clock)
     for _ in range(2):  # scope and design gates
         drive(log, clock, lifecycle, services)
-        commands.approve(log, "s1", gate=None, approved=True, by="po", clock=clock)
+        commands.approve(
+            log, "s1", gate=None, approved=True, note=commands.PoNote(by="po"), clock=clock
+        )
 
 
 @pytest.mark.parametrize("wrapped", [True, False])
@@ -259,8 +261,7 @@ def _patience(now, patience_s=15.0):
         "log",
         patience_s=patience_s,
         logger=logging.getLogger("t"),
-        monotonic=lambda: now[0],
-        sleep=sleep,
+        timer=outage_mod.Timer(monotonic=lambda: now[0], sleep=sleep),
     )
     return p, sleeps
 
@@ -316,8 +317,10 @@ def test_a_read_that_works_while_writes_are_refused_does_not_end_the_outage(capl
     the outage ends when storage is whole (the probe), not at the first read that works."""
     now, whole = [0.0], [False]
     p = outage_mod.Patience(
-        "w", patience_s=1.0, logger=logging.getLogger("t"), monotonic=lambda: now[0],
-        sleep=lambda s: now.__setitem__(0, now[0] + s), probe=lambda: whole[0],
+        "w", patience_s=1.0, logger=logging.getLogger("t"), probe=lambda: whole[0],
+        timer=outage_mod.Timer(
+            monotonic=lambda: now[0], sleep=lambda s: now.__setitem__(0, now[0] + s)
+        ),
     )  # fmt: skip
 
     def write():

@@ -205,7 +205,9 @@ def test_the_driver_passes_its_view_on_and_records_the_gate_the_build_step_judge
                            clock=clock).run()  # fmt: skip
         if not view.parked:
             break
-        commands.approve(log, "s1", gate=None, approved=True, by="po", clock=clock)
+        commands.approve(
+            log, "s1", gate=None, approved=True, note=commands.PoNote(by="po"), clock=clock
+        )
     assert view.outcome == "done"
     assert judged == []  # the TEST step used the build step's gate: one evaluation per report
     events = [e for _, e in log.read("s1")]

@@ -190,19 +190,19 @@ def test_a_function_without_examples_is_probed_with_values_of_its_annotated_type
 
 
 def test_the_suite_probes_a_named_stub_only_where_the_criteria_give_no_example():
-    from fleet.evidence.acceptance import build_suite
+    from fleet.evidence.acceptance import Probes, build_suite
 
     heads = ['def twice(n: int):\n    """Doc."""', 'def half(n: int):\n    """Doc."""']
     suite, notes = build_suite(
         ["twice(2) returns 4"], name="t1", repo_tests=[], qa=None, baseline=lambda s: (),
-        signatures=heads,
+        probes=Probes(signatures=heads),
     )  # fmt: skip
     source = suite.probes["tests/test_t1_probes.py"]
     assert "'twice(3)'" in source and "'half(0)'" in source and "'twice(0)'" not in source
     assert "tests" in suite.test_paths and "test_t1_probes.py" not in str(suite.files)
     bare, _ = build_suite([], name="t2", repo_tests=["tests/test_x.py"], qa=None,
-                          baseline=lambda s: (), signatures=heads[1:])  # fmt: skip
+                          baseline=lambda s: (), probes=Probes(signatures=heads[1:]))  # fmt: skip
     assert list(bare.probes) == ["tests/test_t2_probes.py"] and "tests" in bare.test_paths
     off, _ = build_suite(["twice(2) returns 4"], name="t3", repo_tests=[], qa=None,
-                         baseline=lambda s: (), with_probes=False)  # fmt: skip
+                         baseline=lambda s: (), probes=Probes(enabled=False))  # fmt: skip
     assert off.probes == {}

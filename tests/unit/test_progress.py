@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from fleet.config.models import Budget
 from fleet.contracts import Evidence, Proposal, Story, UsageRecord
-from fleet.events import make_event
+from fleet.events import Envelope, make_event
 from fleet.progress import estimate, fold, history_of, step_durations
 from fleet.progress_text import duration, markdown, status_line
 
@@ -33,7 +33,9 @@ def _ms(seconds: float) -> int:
 
 def _go(c: Clock, t: float, src: str, dst: str, sid: str = "s1"):
     data = {"from": src, "to": dst, "name": f"{src}-{dst}"}
-    return make_event(sid, "story.transition", clock=c.at(t), data=data, key=f"{dst}{t}")
+    return make_event(
+        sid, "story.transition", clock=c.at(t), data=data, envelope=Envelope(key=f"{dst}{t}")
+    )
 
 
 def _timeline(sid: str = "s1", *, done: bool = True) -> list:
@@ -54,14 +56,20 @@ def _timeline(sid: str = "s1", *, done: bool = True) -> list:
             payload=UsageRecord(
                 role="developer", model="m", prompt_tokens=1000, completion_tokens=200, latency_ms=1
             ),
-            key="u1",
+            envelope=Envelope(key="u1"),
         ),
     ]
     if done:
         ev += [
             _go(c, 100, "BUILD", "TEST", sid),
             _go(c, 110, "TEST", "DOCS", sid),
-            make_event(sid, "story.done", clock=c.at(115), data={"outcome": "done"}, key="end"),
+            make_event(
+                sid,
+                "story.done",
+                clock=c.at(115),
+                data={"outcome": "done"},
+                envelope=Envelope(key="end"),
+            ),
         ]
     return ev
 
@@ -153,7 +161,7 @@ def test_now_says_who_revises_after_how_many_failing_tests_and_which_round():
         "council.evidence",
         clock=c.at(63),
         payload=Evidence(proposal_id="p2", passed=False, tests_passed=8, tests_failed=3),
-        key="e2",
+        envelope=Envelope(key="e2"),
     )
     p = fold([*evs, failing], now_ms=_ms(64))
     assert p.now == "developer-2 revising after 3 failing tests, round 1 of 2"
