@@ -30,8 +30,8 @@ def budget_text(p: Progress) -> str:
 
 
 def estimate_text(p: Progress) -> str:
-    if p.outcome:
-        return f"nothing left: the story ended ({p.outcome})"
+    if p.outcome or p.state == "DONE":
+        return f"nothing left: the story ended ({p.outcome or 'done'})"
     if p.estimate_s is None:
         return p.estimate_note
     return f"about {duration(p.estimate_s)} left (from {p.estimate_note})"

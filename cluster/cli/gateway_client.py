@@ -269,7 +269,12 @@ def follow(
         return call_through_outages(client, method, path, deadline=deadline, waits=waits, **kw)
 
     tracker = Tracker(
-        lambda: client.call("GET", f"/stories/{story_id}/progress", timeout=PROGRESS_READ_S),
+        lambda until_ms: client.call(
+            "GET",
+            f"/stories/{story_id}/progress",
+            params={"until_ms": until_ms},
+            timeout=PROGRESS_READ_S,
+        ),
         time_left=lambda: max(0.0, deadline - time.monotonic()),
     )
     try:

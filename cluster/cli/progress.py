@@ -122,10 +122,14 @@ class Tracker:
     (no budget, no estimate). A failing evidence run adds a "now:" line (who revises, why)."""
 
     def __init__(
-        self, fetch: Callable[[], dict[str, Any]], *, time_left: Callable[[], float | None]
+        self,
+        fetch: Callable[[int], dict[str, Any]],
+        *,
+        time_left: Callable[[], float | None],
     ) -> None:
-        self._fetch, self._time_left = fetch, time_left
+        self._fetch, self._time_left = fetch, time_left  # fetch(until_ms): the gateway's view
         self._seen: list[FleetEvent] = []
+        self._said: tuple[Any, ...] = ()  # what the last status line showed
 
     def lines(self, event: dict[str, Any]) -> list[str]:
         out = [line] if (line := describe(event)) else []
@@ -136,13 +140,22 @@ class Tracker:
         kind = event.get("type")
         if kind == "council.evidence" and not (event.get("payload") or {}).get("passed", True):
             out.append(f"    now: {self._progress().now}")
-        elif kind in STATUS_AFTER:
-            out.append(status_line(self._progress()))
+        elif kind in STATUS_AFTER and not (kind == "story.transition" and self._ends(event)):
+            p = self._progress()
+            step = p.steps[-1].state if p.steps and p.steps[-1].ended_ms is None else p.state
+            said = (step, p.tokens_spent, p.outcome)
+            if said != self._said:  # a gate right after a step's start: said already
+                self._said = said
+                out.append(status_line(p))
         return out
 
+    @staticmethod
+    def _ends(event: dict[str, Any]) -> bool:
+        return (event.get("data") or {}).get("to") == "DONE"  # story.done says it next
+
     def _progress(self) -> Progress:
-        try:
-            p = Progress.model_validate(self._fetch())
+        try:  # as of the last event printed: the gateway may be ahead of the stream
+            p = Progress.model_validate(self._fetch(self._seen[-1].at_ms))
         except (FleetError, OSError, ValueError):  # an older gateway, or away: the events tell
             p = fold(self._seen, now_ms=int(time.time() * 1000))
         left = self._time_left()

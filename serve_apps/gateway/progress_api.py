@@ -47,11 +47,17 @@ class History:
 
 
 def story_progress(
-    log: Any, story_id: str, *, history: History, time_limit_s: float | None = None
+    log: Any,
+    story_id: str,
+    *,
+    history: History,
+    time_limit_s: float | None = None,
+    until_ms: int | None = None,
 ) -> progress.Progress:
     commands.load_view(log, story_id)  # 404 for unknown stories
+    rows = log.read(story_id)
     return progress.fold(
-        [ev for _, ev in log.read(story_id)],
+        [ev for _, ev in rows if until_ms is None or ev.at_ms <= until_ms],
         now_ms=int(time.time() * 1000),
         history=history.of(log, skip=story_id),
         budget=progress.story_budget(),
@@ -69,6 +75,7 @@ def install_progress_api(app: FastAPI, service: Callable[[], Any]) -> None:
         story_id: Annotated[str, Path(pattern=STORY_ID)],
         principal: Any = viewer,
         time_limit_s: Annotated[float | None, Query(gt=0)] = None,
+        until_ms: Annotated[int | None, Query(ge=0)] = None,
     ) -> progress.Progress:
         """Per step the working time (waits for the PO left out), what is happening now, the
         story's token budget spent and left (``time_limit_s``: a time budget of the caller's,

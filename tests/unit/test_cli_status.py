@@ -8,7 +8,7 @@ import json
 
 from cluster.cli.progress import Tracker, describe
 from fleet.contracts import Deliberation, Evidence, Proposal, Story
-from fleet.events import make_event
+from fleet.events import Envelope, make_event
 
 
 class Clock:
@@ -30,7 +30,7 @@ def _wire(event) -> dict:
     return json.loads(event.model_dump_json())
 
 
-def _away() -> dict:
+def _away(until_ms: int = 0) -> dict:
     raise OSError("gateway away")
 
 
@@ -73,7 +73,8 @@ def test_the_gateways_progress_is_used_with_the_callers_time_budget():
         "tokens_left": 1_995_000,  # computed fields the gateway adds are read back too
         "time_left_s": None,
     }
-    t = Tracker(lambda: answer, time_left=lambda: 200.0)
+    asked: list[int] = []
+    t = Tracker(lambda until: asked.append(until) or answer, time_left=lambda: 200.0)
     c = Clock()
     created, moved = _story_start(c)
     t.lines(created)
@@ -83,6 +84,7 @@ def test_the_gateways_progress_is_used_with_the_callers_time_budget():
         "5 min 00 s (3 min 20 s left) · about 1 min 30 s left (from median step durations of "
         "earlier stories (≥2 per step))]"
     )
+    assert asked == [1_700_000_001_000]  # as of the event printed, not of whatever came since
 
 
 def test_failing_evidence_says_who_revises_after_how_many_failures_and_which_round():
@@ -128,3 +130,22 @@ def test_the_red_step_of_test_first_reads_as_expected_not_as_an_error():
     )
     assert run("baseline:evidence:ab12", "passed").startswith("    QA's tests pass on the base")
     assert run("p1:evidence:cd34", "failed") == "    sandbox pytest -p no:cacheprovider -q: failed"
+
+
+def test_one_status_line_per_step_change_not_per_event():
+    t = Tracker(_away, time_left=lambda: None)
+    c = Clock()
+    created, moved = _story_start(c)
+    t.lines(created)
+    assert len(t.lines(moved)) == 2  # the transition and its status line
+    parked = make_event("s1", "story.parked", clock=c.at(2), data={"gate": "scope"})
+    assert t.lines(_wire(parked)) == ["  || parked at scope: "]  # same step, nothing new
+    done = make_event(
+        "s1", "story.transition", clock=c.at(3), data={"from": "DOCS", "to": "DONE", "name": "a"}
+    )
+    assert t.lines(_wire(done)) == ["==> DOCS -> DONE (a)"]  # story.done's line says the end
+    end = make_event(
+        "s1", "story.done", clock=c.at(3), data={"outcome": "done"}, envelope=Envelope(key="end")
+    )
+    lines = t.lines(_wire(end))
+    assert lines[0] == "story finished: done" and "nothing left: the story ended" in lines[1]
