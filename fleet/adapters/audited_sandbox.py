@@ -94,8 +94,9 @@ def _venv_of_trusted(path: str, dirs: Sequence[str]) -> bool:
 
 @dataclass(frozen=True, kw_only=True)
 class HostView:
-    """What of the host a sandboxed run may get: the environment the policy filters (None: this
-    process's) and the directories a command's program may come from (None: :func:`trusted_dirs`)."""
+    """What of the host a sandboxed run may get: the environment the policy filters (None:
+    this process's) and the directories a command's program may come from (None:
+    :func:`trusted_dirs`)."""
 
     env: Mapping[str, str] | None = None
     executable_dirs: Sequence[str] | None = None

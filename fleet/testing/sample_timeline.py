@@ -33,7 +33,8 @@ def _ev(clock: Clock, story: str, type: str, *, key: str | None = None, **kw: ob
     clock_advance = getattr(clock, "advance", None)
     if clock_advance:
         clock_advance(1000)
-    return make_event(story, type, clock=clock, envelope=Envelope(key=key), **kw)  # type: ignore[arg-type]
+    envelope = Envelope(key=key)
+    return make_event(story, type, clock=clock, envelope=envelope, **kw)  # type: ignore[arg-type]
 
 
 def _council(clock: Clock, sid: str, task: Task, rounds: int, *, finish: bool) -> list[FleetEvent]:
