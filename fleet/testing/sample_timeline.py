@@ -173,11 +173,10 @@ def decision(
     did: str | None,
     winner: str,
     losers: list[Proposal],
-    n: int = 0,
 ) -> Decision:
-    """The decision a council's result implies (``n`` distinguishes repeated decisions)."""
+    """The decision a council's result implies."""
     return Decision(
-        id=f"{task.id}-decision" + (f"-{n}" if n else ""),
+        id=f"{task.id}-decision",
         story_id=sid,
         task_id=task.id,
         deliberation_id=did,
