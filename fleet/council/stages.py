@@ -131,13 +131,18 @@ def distinguish(council: Council, state: CouncilState, round_: int) -> None:
         return
     funcs = functions([own_edits(p, req.suite) for p in targets])
     asker = next((m for m in req.members if req.role_of(m) == "qa"), None)
-    inputs = _inputs(council, state, asker, targets, funcs) if asker and funcs else []
+    inputs = _inputs(council, state, (asker, round_), targets, funcs) if asker and funcs else []
     record: dict[str, Any] = {"deliberation_id": req.id, "round": round_, "candidates": ids,
                               "asked": asker, "functions": funcs, "inputs": inputs}  # fmt: skip
     suite = probe_suite(req.suite, inputs, name="council") if inputs else None
     if suite is not None and council.evidencer is not None and req.source:
         ctx = RunContext(story_id=req.story_id, task_id=req.task_id, role="qa", phase="test")
-        seen = council.evidencer.run(targets, suite, source=req.source, base=req.base, context=ctx)
+        try:
+            seen = council.evidencer.run(targets, suite, source=req.source, base=req.base,
+                                         context=ctx)  # fmt: skip
+        except Exception as exc:  # optional evidence: the council goes on without it
+            record["error"] = reason(exc)
+            seen = []
         outputs = {e.proposal_id: dict(e.observed) for e in seen}
         same = {p.id: next(t.id for t in targets if own_edits(t, req.suite) == own_edits(p, req.suite))
                 for p in every}  # fmt: skip
@@ -152,11 +157,16 @@ def distinguish(council: Council, state: CouncilState, round_: int) -> None:
 
 
 def _inputs(
-    council: Council, state: CouncilState, asker: str, targets: list[Proposal], funcs: list[str]
+    council: Council,
+    state: CouncilState,
+    who: tuple[str, int],
+    targets: list[Proposal],
+    funcs: list[str],
 ) -> list[str]:
-    """QA's calls, checked again here (literal arguments, the changed functions only)."""
-    req = state.request
-    brief = council.brief(req, asker, state.done, "vote", targets)
+    """QA's calls (``who``: the QA member and the round), checked again here (literal
+    arguments, the changed functions only)."""
+    req, (asker, round_) = state.request, who
+    brief = council.brief(req, asker, round_, "vote", targets)
     res = council.gather([(asker, "distinguish", (brief, tuple(targets)))], req.phase_timeout_s)
     council.release_writes()
     raise_signal(res)

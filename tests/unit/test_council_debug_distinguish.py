@@ -287,3 +287,21 @@ def test_without_distinguish_the_ballots_are_asked_as_before():
     )
     d, events = council(script, Voters(), table)
     assert len(d.ballots) == 3 and not distinguished(events)
+
+
+class Broken(Table):
+    """An evidencer whose probe-only runs fail (the sandbox went away)."""
+
+    def run(self, proposals: Sequence[Proposal], suite: EvidenceSuite, **kw: Any) -> list[Evidence]:
+        if suite.probes:
+            raise OSError("sandbox gone")
+        return super().run(proposals, suite, **kw)
+
+
+def test_a_failed_run_of_the_inputs_is_recorded_and_the_ballots_decide():
+    script = Script({"developer-1": ["return a + b"], "developer-2": ["return a + b + (a == b)"]})
+    table = Broken({"return a + b": (None, {}), "return a + b + (a == b)": (None, {})})
+    d, events = council(script, Voters(), table, distinguish=True)
+    [x] = distinguished(events)
+    assert x["error"] == "OSError: sandbox gone" and x["outputs"] == {}
+    assert len(d.ballots) == 3 and d.winner == "d1:p0:developer-1"
