@@ -152,18 +152,20 @@ def _cell(value: Any) -> str:
 def _deliberation_md(d: dict[str, Any]) -> list[str]:
     out = [
         f"### Deliberation `{d['id']}`" + (f" (task `{d['task_id']}`)" if d.get("task_id") else ""),
-        f"Members: {', '.join(d.get('members', [])) or '?'}; rounds: {d.get('rounds', d.get('planned_rounds', '?'))}; "
+        f"Members: {', '.join(d.get('members', [])) or '?'}; revision rounds: {d.get('rounds', d.get('planned_rounds', '?'))}; "
         f"rule: {d.get('rule', '?')}; **winner: `{d.get('winner', 'none')}`**",
         "",
         "| proposal | author | round | 1st-choice votes | Borda | evidence | content |",
         "|---|---|---|---|---|---|---|",
     ]
+    voted = bool(d.get("ballots"))  # settled by the evidence alone: no vote to count
     for p in d["proposals"]:
         ev = "" if "evidence_passed" not in p else ("pass" if p["evidence_passed"] else "fail")
         mark = " ✔" if p["id"] == d.get("winner") else ""
+        votes, borda = (p["first_choice_votes"], p["borda_points"]) if voted else ("—", "—")
         out.append(
-            f"| `{p['id']}`{mark} | {p.get('author')} | {p.get('round', 0)} | {p['first_choice_votes']} | "
-            f"{p['borda_points']} | {ev} | {_cell(p.get('content'))} |"
+            f"| `{p['id']}`{mark} | {p.get('author')} | {p.get('round', 0)} | {votes} | "
+            f"{borda} | {ev} | {_cell(p.get('content'))} |"
         )
     for c in d["critiques"]:
         out.append(
