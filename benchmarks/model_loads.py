@@ -9,8 +9,9 @@ resident part (``--part resident``) and what both parts share (a local Ray, RESU
   tokens/s = completion tokens / request wall time (the new question's prefill included).
 - resident_rss_gib: every model the shipped routing names, loaded in one llama.cpp Serve app as
   ``fleet up`` deploys it (models.yaml's own n_ctx, slots, speculation): the replica's RSS after
-  each model answered the bundled sample story's developer request (``demo_turn_s_<model>``: that
-  request's wall time through Serve; ``demo_turn_ok_<model>``: 1 when the reply defines divide).
+  each model took the bundled sample story's developer turn (``demo_turn_s_<model>``: its wall
+  time through Serve and the fleet's edit path; ``demo_turn_ok_<model>``: 1 when the applied
+  change defines divide in calc/ops.py), then one edit request over a 2,000-token file each.
 """
 
 from __future__ import annotations
@@ -212,10 +213,11 @@ def replica_rss_mib(app_name: str) -> float:
     return -1.0
 
 
-def demo_request() -> list[dict]:
-    """The developer's first request on the bundled sample story (what `make demo` asks first)."""
+def demo_request() -> tuple[list, dict[str, str], list]:
+    """The developer's first request on the bundled sample story (what `make demo` asks first):
+    (messages, the repository's files, what a reply without edits is asked to continue)."""
     from fleet.agents.author import author_messages
-    from fleet.agents.request import change_request
+    from fleet.agents.request import asked_for, change_request
     from fleet.orchestrator.sample import SAMPLE_STORY
 
     root = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "sample_repo"
@@ -224,11 +226,30 @@ def demo_request() -> list[dict]:
         for p in sorted(root.rglob("*"))
         if p.is_file() and p.suffix in (".py", ".md")
     }
-    task = SAMPLE_STORY["title"] + ": " + "; ".join(SAMPLE_STORY["acceptance_criteria"])
+    criteria = SAMPLE_STORY["acceptance_criteria"]
+    task = SAMPLE_STORY["title"] + ": " + "; ".join(criteria)
     context = "## code\n" + "\n".join(f"### {p}\n{t}" for p, t in files.items())
-    ask = change_request(task, SAMPLE_STORY["acceptance_criteria"], files)
-    messages = author_messages(context, instruction=ask)
-    return [m.model_dump(include={"role", "content"}) for m in messages]
+    messages = author_messages(context, instruction=change_request(task, criteria, files))
+    return messages, files, asked_for([task, *criteria], files)
+
+
+def demo_turn(models, name: str, url: str) -> tuple[float, int]:
+    """The developer's turn on the sample story through the fleet's own edit path (parse, apply,
+    continuation): (seconds, 1 when calc/ops.py then defines divide)."""
+    from fleet.adapters.model_registry import build_chat_model
+    from fleet.agents import write_change
+
+    messages, files, focus = demo_request()
+    chat = build_chat_model(models, name, llm_base_url=url)
+    start = time.perf_counter()
+    try:
+        patch, new = write_change(chat, messages, files, base_commit="base", focus=focus)
+        ok, shown = int("def divide(" in new.get("calc/ops.py", "")), patch.diff
+    except Exception as exc:  # no usable edit: the story would retry; here it counts as a miss
+        ok, shown = 0, f"{type(exc).__name__}: {exc}"
+    wall = time.perf_counter() - start
+    print(f"--- {name}: {wall:.1f} s, load {os.getloadavg()[0]:.1f}\n{shown}", flush=True)
+    return wall, ok
 
 
 def run_resident(models) -> None:
@@ -249,23 +270,18 @@ def run_resident(models) -> None:
         print(
             f"deployed in {time.perf_counter() - start:.0f} s, RSS {replica_rss_mib(app):.0f} MiB"
         )
-        messages = demo_request()
-        with httpx.Client(timeout=1800) as client:
-            for name in served:
-                body = {"model": name, "messages": messages, "max_tokens": 512, "temperature": 0.0}
-                start = time.perf_counter()
-                out = client.post(f"{url}/chat/completions", json=body).json()
-                wall = time.perf_counter() - start
-                text = out["choices"][0]["message"]["content"]
-                timings = out.get("timings", {})
-                turns[name] = (wall, int("def divide(" in text))
-                print(
-                    f"--- {name}: {out['usage']['completion_tokens']} tokens, prompt "
-                    f"{out['usage']['prompt_tokens']}, {wall:.1f} s, drafted "
-                    f"{timings.get('draft_n', 0)} accepted {timings.get('draft_n_accepted', 0)}, "
-                    f"RSS {replica_rss_mib(app):.0f} MiB, load {os.getloadavg()[0]:.1f}\n{text}",
-                    flush=True,
-                )
+        context = edit_context()
+        for name in served:
+            turns[name] = demo_turn(models, name, url)
+            # and a council-sized prompt (a 2,000-token file), which fills more of the KV cache
+            body = edit_body(context, TASKS[0], 0.0, 0) | {"model": name, "max_tokens": 64}
+            start = time.perf_counter()
+            httpx.post(f"{url}/chat/completions", json=body, timeout=1800).raise_for_status()
+            print(
+                f"{name}: edit request over a 2,000-token file {time.perf_counter() - start:.1f} s, "
+                f"RSS {replica_rss_mib(app):.0f} MiB",
+                flush=True,
+            )
         rss = replica_rss_mib(app)
     finally:
         serve.shutdown()
