@@ -38,9 +38,10 @@ def _rounds(n: int) -> str:
 
 
 def _scored(e: events.StoryScored) -> str:
+    if not e.payload.ready:  # the story parks at dor next, and that line lists every suggestion
+        return f"  coach: DoR {e.payload.dor}/100, NOT ready"
     tips = "; ".join(f.suggestion for f in e.payload.findings[:3])
-    ready = "ready" if e.payload.ready else "NOT ready"
-    return f"  coach: DoR {e.payload.dor}/100, {ready}" + (f" ({tips})" if tips else "")
+    return f"  coach: DoR {e.payload.dor}/100, ready" + (f" ({tips})" if tips else "")
 
 
 def _sandbox(e: events.SandboxRun) -> str:

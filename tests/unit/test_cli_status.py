@@ -149,3 +149,22 @@ def test_one_status_line_per_step_change_not_per_event():
     )
     lines = t.lines(_wire(end))
     assert lines[0] == "story finished: done" and "nothing left: the story ended" in lines[1]
+
+
+def test_coach_suggestions_are_printed_once():
+    from fleet.contracts import Finding, StoryScore
+
+    finding = Finding(criterion="I", points_lost=30, reason="r", suggestion="name the function")
+    score = StoryScore(story_id="s1", dor=65, findings=(finding,), ready=False)
+    scored = make_event("s1", "story.scored", clock=Clock(), payload=score)
+    parked = make_event(
+        "s1",
+        "story.parked",
+        clock=Clock(),
+        data={"gate": "dor", "reason": "DoR 65 is below the threshold: name the function"},
+    )
+    lines = [describe(_wire(scored)), describe(_wire(parked))]
+    assert sum("name the function" in line for line in lines) == 1, lines
+    ready = StoryScore(story_id="s1", dor=90, findings=(finding,), ready=True)
+    line = describe(_wire(make_event("s1", "story.scored", clock=Clock(), payload=ready)))
+    assert line == "  coach: DoR 90/100, ready (name the function)"
