@@ -20,15 +20,19 @@ ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")  # Ray colours its error texts for 
 RAISED = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Unavailable|Lost|Exceeded|Died)\b.*:")
 
 
-def plain(text: str, limit: int = 200) -> str:
+def plain(text: str, limit: int | None = 200) -> str:
     """An error text as one readable line: colour codes dropped, and of a remote traceback (a
-    Ray task error) its last ``Type: message`` line, which says what went wrong."""
+    Ray task error) its last ``Type: message`` line, which says what went wrong. Past ``limit``
+    (None: whole) it ends at a word, with an ellipsis, never mid-word."""
     text = ANSI.sub("", str(text))
     lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
     if "Traceback" in text or "ray::" in text:
         raised = [ln for ln in lines if RAISED.match(ln)]
         lines = raised[-1:] or lines[:1]
-    return " ".join(" ".join(lines).split())[:limit]
+    line = " ".join(" ".join(lines).split())
+    if limit is None or len(line) <= limit:
+        return line
+    return line[: limit - 1].rsplit(" ", 1)[0] + "…"
 
 
 def _rounds(n: int) -> str:
@@ -62,7 +66,7 @@ LINES: dict[str, Callable[[Any], str]] = {
     "story.created": lambda e: f"story {e.story_id} created: {e.payload.title}",
     "story.scored": _scored,
     "story.transition": lambda e: f"==> {e.from_} -> {e.to} ({e.name})",
-    "story.parked": lambda e: f"  || parked at {e.gate}: {plain(e.reason, 500)}",
+    "story.parked": lambda e: f"  || parked at {e.gate}: {plain(e.reason, None)}",
     "story.approved": lambda e: f"  PO {'approved' if e.approved else 'REJECTED'} {e.gate}",
     "task.planned": lambda e: f"  task {e.payload.id} ({e.payload.role}): {e.payload.description}",
     "deliberation.started": lambda e: (
@@ -94,7 +98,7 @@ LINES: dict[str, Callable[[Any], str]] = {
     "model.fallback": lambda e: (
         f"  !! model {e.from_} failed, falling back to {e.to} ({e.role}): {e.reason}"
     ),
-    "model.error": lambda e: f"  !! MODEL ERROR ({e.role}, {e.model}): {plain(e.reason, 500)}",
+    "model.error": lambda e: f"  !! MODEL ERROR ({e.role}, {e.model}): {plain(e.reason, None)}",
     "budget.exceeded": lambda e: f"  budget spent: {e.scope}: {e.spent:g} of {e.limit:g} {e.unit}",
     "story.done": lambda e: f"story finished: {e.outcome}",
 }

@@ -168,3 +168,15 @@ def test_coach_suggestions_are_printed_once():
     ready = StoryScore(story_id="s1", dor=90, findings=(finding,), ready=True)
     line = describe(_wire(make_event("s1", "story.scored", clock=Clock(), payload=ready)))
     assert line == "  coach: DoR 90/100, ready (name the function)"
+
+
+def test_reasons_are_whole_and_a_cut_line_ends_at_a_word():
+    from cluster.cli.progress import plain
+
+    reason = "approve the plan (2 tasks): " + "divide(6, 3) returns 2.0; " * 40
+    parked = make_event(
+        "s1", "story.parked", clock=Clock(), data={"gate": "design", "reason": reason}
+    )
+    assert describe(_wire(parked)) == f"  || parked at design: {' '.join(reason.split())}"
+    cut = plain("power(2, 3) returns 8 and divide(6, 3) returns 2.0", 25)
+    assert cut == "power(2, 3) returns 8…" and len(cut) <= 25

@@ -3,7 +3,8 @@
 
 const short = (s, n = 140) => {
   const t = String(s ?? "").replace(/\s+/g, " ").trim();
-  return t.length <= n ? t : t.slice(0, n - 1) + "…";
+  // a cut line ends at a word (the whole text is in the gate panel, the report and the tabs)
+  return t.length <= n ? t : t.slice(0, n - 1).replace(/\s+\S*$/, "") + "…";
 };
 
 // Rounds counted one way everywhere (as fleet run does): revision rounds after the first proposals.
