@@ -74,7 +74,7 @@ LINES: dict[str, Callable[[Any], str]] = {
         f"up to {_rounds(e.rounds)} after the first proposals"
     ),
     "council.proposal": lambda e: (
-        f"    round {e.payload.round}: {e.payload.author} proposes: {e.payload.content[:80]}"
+        f"    round {e.payload.round}: {e.payload.author} proposes: {plain(e.payload.content, 100)}"
     ),
     "council.ballot": lambda e: (
         f"    vote by {e.payload.voter}: {' > '.join(e.payload.ranking[:3])}"
