@@ -12,7 +12,7 @@
 from __future__ import annotations
 
 from fleet.council.engine import Call, Council, Gather, checkpoint_key
-from fleet.council.member import Member, mix
+from fleet.council.member import Member
 from fleet.council.protocol import CouncilState, plan
 from fleet.council.schemas import (
     RULES,
@@ -24,6 +24,7 @@ from fleet.council.schemas import (
     Rule,
     ballot_schema,
 )
+from fleet.council.seeds import mix
 from fleet.council.tally import consensus, rank, tally
 
 __all__ = [

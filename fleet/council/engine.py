@@ -18,10 +18,10 @@ from typing import Any
 from fleet.contracts import Deliberation, FleetEvent, Proposal, RunContext
 from fleet.council import stages
 from fleet.council.debugging import next_id
-from fleet.council.member import mix
 from fleet.council.outcome import count, decide, gather_evidence, record, ship
 from fleet.council.protocol import CouncilState, make_ballot, make_critique, make_proposal, plan
 from fleet.council.schemas import Brief, DeliberationRequest, Step
+from fleet.council.seeds import mix
 from fleet.council.selection import settled
 from fleet.council.stages import Call, Evidencer, Gather
 from fleet.council.writer import Writer, snapshot

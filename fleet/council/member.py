@@ -6,7 +6,6 @@ Pure: the chat model and the context source are injected. The Ray shell around i
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import KW_ONLY, dataclass, field
@@ -14,11 +13,10 @@ from typing import Any
 
 from fleet.agents import PatchRequest, author_messages
 from fleet.agents.request import asked_for, change_request
-from fleet.agents.stubs import named
 from fleet.agents.testsource import with_tests
 from fleet.config import RoleSpec
 from fleet.contracts import ChatMessage, ContextPack, Evidence, Proposal
-from fleet.council import debugging, distinguish, examples, patching, plans
+from fleet.council import debugging, distinguish, patching, plans, qa
 from fleet.council.patching import PatchTools, Sampling
 from fleet.council.plans import PlanDraft
 from fleet.council.schemas import (
@@ -30,8 +28,7 @@ from fleet.council.schemas import (
     ProposalDraft,
     ballot_schema,
 )
-from fleet.criteria import examples as acceptance_examples
-from fleet.evidence.suite import without
+from fleet.council.seeds import mix
 from fleet.ports import ChatModel
 from fleet.prompts import render
 from fleet.structured import structured
@@ -42,11 +39,6 @@ ContextProvider = Callable[..., ContextPack]
 CODE_CHARS = 12_000  # repository text shown when no context service gives a ranked pack
 PLAN_TOKENS = 400  # a plan of a few tasks in JSON (a cut reply is invalid, not a shorter plan)
 CLIP = 160  # characters of another member's text shown in a prompt: small models have small windows
-
-
-def mix(*parts: object) -> int:
-    """A stable 31-bit seed from any parts (Python's hash() is salted per process)."""
-    return int(hashlib.sha256(repr(parts).encode()).hexdigest()[:8], 16) & 0x7FFFFFFF
 
 
 def _clip(text: str, n: int = CLIP) -> str:
@@ -251,27 +243,8 @@ class Member:
 
     def distinguish(self, brief: Brief, targets: Sequence[Proposal]) -> list[str]:
         """QA: calls of the functions ``targets`` change on which they would differ
-        (``fleet/council/distinguish.py``); [] when they change no top-level function."""
-        shown = [
-            (p.author, without(p.patch.diff, brief.evidence_files) if p.patch else "")
-            for p in targets
-        ]
-        funcs = distinguish.functions([diff for _, diff in shown])
-        if not funcs:
-            return []
-        role_prompt = self.spec.system_prompt.strip()
-        system = render("distinguish.system", role_prompt=role_prompt, agent=self.agent_id)
-        messages = [
-            ChatMessage(role="system", content=system),
-            ChatMessage(role="user", content=distinguish.job(brief.task, funcs, shown)),
-        ]
-        reply = self.chat.complete(
-            messages,
-            temperature=self.temperature,
-            seed=mix(self.seed, brief.seed, "distinguish"),
-            max_tokens=distinguish.TOKENS,
-        )
-        return distinguish.calls(reply.text, funcs)
+        (``fleet/council/qa.py``); [] when they change no top-level function."""
+        return qa.inputs(self, brief, targets)
 
     def _plan(self, brief: Brief, job: str) -> PlanDraft:
         """A task DAG over the story's criteria (numbers bounded by the schema)."""
@@ -291,35 +264,8 @@ class Member:
 
     def write_examples(self, brief: Brief, criteria: Sequence[str]) -> list[str]:
         """QA: more "f(args) returns value" cases of the functions the task is about
-        (``fleet/council/examples.py``); [] when there is no repository or no such function."""
-        if self.tools is None or brief.source is None:
-            return []
-        files = self.tools.repo(brief.source).files(brief.base_commit or brief.base or "HEAD")
-        text = "\n".join([brief.task, *criteria])
-        stubs = named(files, text)
-        funcs = list(dict.fromkeys([*(e.func for e in acceptance_examples(criteria)),
-                                    *(s.name for s in stubs)]))  # fmt: skip
-        if not funcs:
-            return []
-        heads = [s.head for s in stubs if s.name in funcs]
-        messages = [
-            ChatMessage(
-                role="system",
-                content=render(
-                    "council.system_examples",
-                    role_prompt=self.spec.system_prompt.strip(),
-                    agent=self.agent_id,
-                ),
-            ),
-            ChatMessage(role="user", content=examples.job(brief.task, criteria, heads, funcs)),
-        ]
-        reply = self.chat.complete(
-            messages,
-            temperature=self.temperature,
-            seed=mix(self.seed, brief.seed, "examples"),
-            max_tokens=examples.TOKENS,
-        )
-        return examples.lines(reply.text, funcs, criteria)
+        (``fleet/council/qa.py``); [] when there is no repository or no such function."""
+        return qa.examples_of(self, brief, criteria)
 
     def vote(self, brief: Brief) -> BallotDraft:
         """Rank the proposals in ``brief.proposals`` (numbers, best first) and score each 0-10."""
