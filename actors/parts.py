@@ -21,7 +21,7 @@ from fleet.adapters import registry
 from fleet.adapters.git_repo import GitRepo
 from fleet.adapters.model_registry import RoleModels
 from fleet.agents import write_patch
-from fleet.config import fleet_config
+from fleet.config import ModelsConfig, fleet_config, load
 from fleet.council.patching import PatchTools
 from fleet.ledger import UsageLedger
 from fleet.orchestrator.sample import scripted_architect, scripted_developer
@@ -119,6 +119,22 @@ def scripted_factory(agent: str, model: str | None) -> Any:
 def patch_tools() -> PatchTools:
     """``write_patch`` over the host's git view of a local repository (``GitRepo``)."""
     return PatchTools(write_patch=write_patch, repo=GitRepo)
+
+
+def developer_model(
+    settings: OrchestratorSettings, overrides: dict[str, str]
+) -> tuple[ModelsConfig, str]:
+    """models.yaml and the name of the developer's model: the story's override, the fleet's
+    role or model setting, else the routing table's first choice."""
+    config = load("models.yaml")
+    routed = config.routing.get("developer", config.routing.get("default", []))
+    name = (
+        overrides.get("developer")
+        or settings.role_models.get("developer")
+        or settings.model
+        or next(iter(routed), "")
+    )
+    return config, name
 
 
 def developer_models(

@@ -25,6 +25,7 @@ from actors.parts import (
     budgets_of,
     context_actor,
     data_dir,
+    developer_model,
     developer_models,
     event_log_factory,
     supervisor,
@@ -39,7 +40,7 @@ from fleet.adapters.model_registry import with_budgets
 from fleet.adapters.sandbox_workspace import SandboxWorkspace
 from fleet.adapters.workspace import WorkspaceRunner
 from fleet.adapters.workspace_fs import default_roots
-from fleet.config import ModelProfile, ModelsConfig, load
+from fleet.config import ModelProfile, load
 from fleet.contracts import ContextPack, Proposal, RunContext, Story, Task
 from fleet.ledger import UsageLedger
 from fleet.orchestrator.services import Execution
@@ -135,25 +136,14 @@ class WorkspaceExecutor:
             roots, private = (*default_roots(root), str(root)), False
         git_host.check_source(story.repo, local_roots=roots, allow_private=private)
 
-    def _developer_model(self, story: Story) -> tuple[ModelsConfig, str]:
-        """models.yaml and the name of the model the story's developer uses."""
-        config = load("models.yaml")
-        name = (
-            story.models.get("developer")
-            or self.settings.role_models.get("developer")
-            or self.settings.model
-            or next(iter(config.routing.get("developer", config.routing.get("default", []))), "")
-        )
-        return config, name
-
     def strategy(self, story: Story) -> str:
         """``edit`` or ``agent``: the developer's model's strategy in models.yaml."""
-        config, name = self._developer_model(story)
+        config, name = developer_model(self.settings, story.models)
         return getattr(config.models.get(name), "strategy", "edit")
 
     def profile(self, story: Story) -> ModelProfile:
         """The developer's model's profile in models.yaml (its quirks: docs/models.md)."""
-        config, name = self._developer_model(story)
+        config, name = developer_model(self.settings, story.models)
         return config.profile_of(name)
 
     def _loop_box(self, files: Mapping[str, str], ctx: RunContext) -> Any:

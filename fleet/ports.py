@@ -1,6 +1,6 @@
 """Ports: the only ways the domain reaches the outside world.
 
-Adapters in ``fleet/adapters/`` implement these; fakes in ``fleet/fakes.py``
+Adapters in ``fleet/adapters/`` implement these; fakes in ``fleet/testing/fakes.py``
 implement them in memory for tests that isolate logic.
 """
 

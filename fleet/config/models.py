@@ -250,7 +250,7 @@ class OpenAIModel(_ModelBase):
 
 
 class ScriptedModel(_ModelBase):
-    """The in-process scripted fake (``fleet.fakes.ScriptedChatModel``): schema-valid answers, no weights."""
+    """The in-process scripted fake (``fleet.testing.fakes.ScriptedChatModel``): schema-valid answers, no weights."""
 
     backend: Literal["scripted"] = Field(description="discriminator: the scripted fake model")
     mode: Literal["EXCELLENT", "POOR", "STUBBORN", "ERROR_PRONE", "SLOW"] = Field(
