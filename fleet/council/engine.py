@@ -15,18 +15,18 @@ from collections.abc import Callable
 from dataclasses import KW_ONLY, dataclass, field
 from typing import Any
 
-from fleet.contracts import Deliberation, FleetEvent, Proposal, RunContext
+from fleet.contracts import Deliberation, Proposal, RunContext
 from fleet.council import stages
 from fleet.council.debugging import next_id
 from fleet.council.outcome import count, decide, gather_evidence, record, ship
 from fleet.council.protocol import CouncilState, make_ballot, make_critique, make_proposal, plan
+from fleet.council.recording import Recording
 from fleet.council.schemas import Brief, DeliberationRequest, Step
 from fleet.council.seeds import mix
 from fleet.council.selection import settled
 from fleet.council.stages import Call, Evidencer, Gather
-from fleet.council.writer import Writer, snapshot
+from fleet.council.writer import Writer
 from fleet.errors import QuorumLost, SandboxUnavailable, UserError
-from fleet.events import Envelope, make_event
 from fleet.evidence.agreement import agree
 from fleet.ports import Clock, EventLog, Sandbox
 
@@ -38,7 +38,7 @@ def checkpoint_key(deliberation_id: str) -> str:
 
 
 @dataclass(eq=False)
-class Council:
+class Council(Recording):
     """Runs deliberations; one instance may run several concurrently (no per-run fields).
 
     ``on_step``: a test/observability hook, called after each checkpoint. ``write_behind``
@@ -352,70 +352,6 @@ class Council:
         self._save(key, state, version)
         self._flush()
         raise lost
-
-    # ------------------------------------------------------------------ ports
-
-    def _save(self, key: str, state: CouncilState, version: int) -> int:
-        writer: Writer | None = getattr(self._local, "writer", None)
-        if writer is None:
-            return self._put(key, state, version)
-        writer.submit(self._put, key, snapshot(state), version)
-        return version + 1  # what checkpoint_put will return: versions go up by one
-
-    def _put(self, key: str, state: CouncilState, version: int) -> int:
-        version = self.events.checkpoint_put(
-            key, state.model_dump(mode="json"), expected_version=version
-        )
-        if self.on_step is not None:
-            self.on_step(state)
-        return version
-
-    def release_writes(self) -> None:
-        """Let the current run's held writes go (write-behind only; else a no-op).
-
-        A Gather calls this from the run's thread once a phase's calls are sent, so the
-        writes happen while the members work, not while the calls are being sent."""
-        writer: Writer | None = getattr(self._local, "writer", None)
-        if writer is not None:
-            writer.release()
-
-    def _flush(self) -> None:
-        writer: Writer | None = getattr(self._local, "writer", None)
-        if writer is not None:
-            writer.flush()
-
-    def event(
-        self,
-        req: DeliberationRequest,
-        type_: str,
-        *,
-        payload: Any = None,
-        key: str | None = None,
-        data: dict[str, Any] | None = None,
-    ) -> FleetEvent:
-        return make_event(
-            req.story_id,
-            type_,
-            clock=self.clock,
-            payload=payload,
-            data=data,
-            envelope=Envelope(actor=self.actor, key=key),
-        )
-
-    def publish(self, events: list[FleetEvent]) -> None:
-        writer: Writer | None = getattr(self._local, "writer", None)
-        if writer is None:
-            self._append(events)
-        else:
-            writer.submit(self._append, events)
-
-    def _append(self, events: list[FleetEvent]) -> None:
-        many = getattr(self.events, "append_many", None)
-        if many is not None:
-            many(events)
-            return
-        for event in events:
-            self.events.append(event)
 
 
 def _started(req: DeliberationRequest) -> dict[str, Any]:
