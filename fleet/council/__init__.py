@@ -6,7 +6,12 @@
 - ``member``: one member's prompts and schema-constrained calls.
 - ``engine``: ``Council``, which runs, checkpoints and resumes a deliberation.
 - ``outcome``: sandbox evidence, the counted tally, the Deliberation and the Decision.
-- ``writer``: write-behind of events and checkpoints; ``wire``: call arguments as JSON bytes.
+- ``debugging``: each developer fixes its own failing candidate from its evidence output.
+- ``distinguish``: inputs that tell passing candidates apart; ``qa``: QA's model calls for them
+  and for its own examples; ``selection``: when the evidence settles a council and when ballots
+  are asked; ``stages``: the driver's debug, distinguish and vote-or-not stages.
+- ``recording``, ``writer``: checkpoints and events, write-behind; ``wire``: call arguments as
+  JSON bytes; ``seeds``: stable sampling seeds.
 """
 
 from __future__ import annotations
