@@ -12,12 +12,21 @@ from __future__ import annotations
 
 import ast
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from unidiff import PatchSet
+from unidiff.errors import UnidiffParseError
 
 from fleet import pysource
-from fleet.evidence.acceptance import FINDER
+from fleet.contracts import Patch
+from fleet.evidence.acceptance import FINDER, new_files
+from fleet.evidence.suite import EvidenceSuite, with_suite
+from fleet.unified_diff import recount
 
 _SKIP_DIRS = ("tests", "test")
+UNPLACED = "a name it looks up is defined in no module of the change's tree, or in several"
 
 
 def _lookups(tree: ast.Module) -> set[str]:
@@ -120,3 +129,83 @@ def reviewable(source: str, tree: Mapping[str, str]) -> str:
     if not re.search(r"\bre\.", out.split(head, 1)[1]):
         out = out.replace("import re\n", "", 1)
     return out
+
+
+def _path(name: str) -> str | None:
+    """A diff header's path without git's ``a/``/``b/`` (None: ``/dev/null``)."""
+    if name == "/dev/null":
+        return None
+    return name[2:] if name[:2] in ("a/", "b/") else name
+
+
+def _hunked(text: str, hunks: list[Any]) -> str | None:
+    """``text`` with ``hunks`` applied where their old lines are (None: they are not there)."""
+    lines, at = text.splitlines(), 0
+    for hunk in hunks:
+        old = [ln.value.rstrip("\n") for ln in hunk if ln.is_context or ln.is_removed]
+        new = [ln.value.rstrip("\n") for ln in hunk if ln.is_context or ln.is_added]
+        start = max(hunk.source_start - 1, 0) if old else hunk.source_start
+        if lines[start : start + len(old)] != old:  # moved, as ``git apply`` allows: look on
+            start = next(
+                (i for i in range(at, len(lines) + 1) if lines[i : i + len(old)] == old), -1
+            )
+            if start < 0:
+                return None
+        lines[start : start + len(old)] = new
+        at = start + len(new)
+    return "\n".join(lines) + "\n" if lines else ""
+
+
+def applied(files: Mapping[str, str], diff: str) -> dict[str, str] | None:
+    """``files`` (path -> text) with ``diff`` applied in memory: the tree the change makes,
+    read, never written anywhere (None: a section does not apply or cannot be read)."""
+    try:
+        sections = PatchSet(recount(diff))
+    except UnidiffParseError:
+        return None
+    tree = dict(files)
+    for f in sections:
+        source, target = _path(f.source_file), _path(f.target_file)
+        if source is not None and source not in tree:
+            return None
+        text = _hunked(tree.pop(source) if source else "", list(f))
+        if text is None:
+            return None
+        if target is not None:
+            tree[target] = text
+    return tree
+
+
+@dataclass(frozen=True)
+class Readable:
+    """A change with its generated tests made reviewable: the ``patch`` to ship, the test files
+    rewritten to import the code, those left with the lookup (path -> why), and the change as
+    it was (``original``; None: the same as ``patch``)."""
+
+    patch: Patch
+    rewritten: tuple[str, ...] = ()
+    unchanged: Mapping[str, str] = field(default_factory=dict)
+    original: Patch | None = None
+
+    def facts(self) -> dict[str, Any]:
+        """For the ``workspace.report`` event."""
+        return {"imports": list(self.rewritten), "lookup": dict(self.unchanged)}
+
+
+def readable(patch: Patch, files: Callable[[], Mapping[str, str]]) -> Readable:
+    """``patch`` with each generated test file it creates (one with ``_find``) importing the
+    code under test as the repository's own tests would; ``files()``: the base tree."""
+    generated = {p: t for p, t in new_files(patch.diff).items() if "def _find(" in t}
+    if not generated:
+        return Readable(patch)
+    tree = applied(files(), patch.diff)
+    if tree is None:
+        return Readable(patch, unchanged=dict.fromkeys(generated, "the change's tree is unread"))
+    out = {p: reviewable(t, tree) for p, t in generated.items()}
+    kept = {p: UNPLACED for p, t in out.items() if t == generated[p]}
+    out = {p: t for p, t in out.items() if p not in kept}
+    if not out:
+        return Readable(patch, unchanged=kept)
+    swap = EvidenceSuite(files=out, protected=tuple(out))
+    shipped = with_suite(patch, swap).model_copy(update={"files": patch.files})
+    return Readable(shipped, tuple(sorted(out)), kept, original=patch)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -19,6 +20,7 @@ from fleet.agents.loop import LoopWorkspace
 from fleet.agents.testsource import with_tests
 from fleet.config.models import DEFAULT_PROFILE, ModelProfile
 from fleet.contracts import GateResult, Patch, Proposal, RunContext, Story, Task, WorkspaceReport
+from fleet.evidence.imports import Readable, readable
 from fleet.orchestrator.implement import ChangeJob, author, implement_in_loop, reusable
 from fleet.orchestrator.services import Execution
 from fleet.orchestrator.view import StoryView
@@ -75,8 +77,9 @@ def execute(
         facts = {"branch": branch, "status": "rejected", "base_commit": at.commit, "reason": why}
         return _judged(report, facts, ports.gate(report, story.rigor))
     ctx = RunContext(story_id=story.id, task_id=task.id, role="developer", phase="build")
-    checked = ports.workspace.check_change(
-        source, patch.diff, branch=branch, context=ctx, base=base
+    run = partial(ports.workspace.check_change, source, branch=branch, context=ctx, base=base)
+    checked, patch, shown = checked_readable(
+        ports.workspace, run, readable(patch, lambda: at.repo.files(at.commit))
     )
     message = commit_message(story, task)
     status, commit, report, gate, reason = settle(ports, checked, story.rigor, message=message)
@@ -92,6 +95,8 @@ def execute(
         "reason": reason[:500],
         # test-infrastructure edits the gate did not judge (keeping them needs the PO)
         "test_infra": list(flagged(report.notes)),
+        # the generated tests as shipped: importing the code, or still looking it up (and why)
+        "generated_tests": shown,
     }
     if commit:  # the story's change so far, for the PO (API, UI) before delivery
         data["diff"] = ports.story_diff([*view.workspaces, data])
@@ -103,6 +108,35 @@ def commit_message(story: Story, task: Task) -> str:
     return (
         f"{story.title.strip()}\n\n{task.id}: {task.description.strip()}\n\nfleet story {story.id}"
     )
+
+
+def checked_readable(
+    workspace: Workspace, run: Callable[[str], Checked], shown: Readable
+) -> tuple[Checked, Patch, dict[str, Any]]:
+    """``shown.patch`` checked by ``run`` (the gate's run judges the tests as they ship), with
+    its rewritten generated tests; should one of them fail (or the change not apply), the change
+    with the tests as QA wrote them is checked and shipped instead, and the facts say why."""
+    checked = run(shown.patch.diff)
+    if not shown.rewritten:
+        return checked, shown.patch, shown.facts()
+    failed = [t for t in checked.failing if any(_names(t, p) for p in shown.rewritten)] or (
+        [checked.rejected] if checked.rejected else []
+    )
+    if not failed:
+        return checked, shown.patch, shown.facts()
+    if not workspace.keep:
+        workspace.remove(checked.workspace)
+    why = f"failed with the import: {'; '.join(failed)[:300]}"
+    unchanged = {**shown.unchanged, **dict.fromkeys(shown.rewritten, why)}
+    original = Readable(shown.original or shown.patch, unchanged=unchanged)
+    return run(original.patch.diff), original.patch, original.facts()
+
+
+def _names(test_id: str, path: str) -> bool:
+    """Whether a failed test id is of the test module ``path`` (a collection error names the
+    module dotted)."""
+    module = path.removesuffix(".py")
+    return test_id.startswith(f"{path}::") or module.replace("/", ".") in test_id
 
 
 def _judged(report: WorkspaceReport, data: dict[str, Any], gate: GateResult) -> Execution:
