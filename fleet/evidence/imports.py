@@ -117,17 +117,20 @@ def reviewable(source: str, tree: Mapping[str, str]) -> str:
     imports = {name: import_of(name, tree) for name in sorted(names)}
     if not names or any(line is None for line in imports.values()):
         return source
-    head = "import pytest\n\n" + "".join(f"{line}\n" for line in imports.values())
-    out = source.replace(finder, head, 1)
+    before, after = source.split(finder, 1)
     for name in names:
-        out = out.replace(f"_find({name!r})(", f"{name}(")
+        after = after.replace(f"_find({name!r})(", f"{name}(")
+    # only the imports the tests use: stdlib, then pytest, then the code under test
+    if not re.search(r"\bre\.", after):
+        before = before.removesuffix("import re\n")
+    head = "\n" if before.endswith("import re\n") else ""
+    head += "import pytest\n\n" if re.search(r"\bpytest\.", after) else ""
+    out = before + head + "".join(f"{line}\n" for line in imports.values()) + after
     try:
         if "_find" in out or _lookups(pysource.parse(out)):
             return source
     except SyntaxError:
         return source
-    if not re.search(r"\bre\.", out.split(head, 1)[1]):
-        out = out.replace("import re\n", "", 1)
     return out
 
 
