@@ -269,17 +269,17 @@ def follow(
         return call_through_outages(client, method, path, deadline=deadline, waits=waits, **kw)
 
     tracker = Tracker(
-        lambda until_ms: client.call(
+        lambda until: client.call(
             "GET",
             f"/stories/{story_id}/progress",
-            params={"until_ms": until_ms},
+            params={"until": until} if until else None,
             timeout=PROGRESS_READ_S,
         ),
         time_left=lambda: max(0.0, deadline - time.monotonic()),
     )
     try:
-        for _, event in client.events(story_id, deadline=deadline, waits=waits):
-            for line in tracker.lines(event):
+        for entry, event in client.events(story_id, deadline=deadline, waits=waits):
+            for line in tracker.lines(event, entry):
                 say(line)
             if event["type"] == "story.parked":
                 gate = event["data"].get("gate")

@@ -128,15 +128,17 @@ class Tracker:
 
     def __init__(
         self,
-        fetch: Callable[[int], dict[str, Any]],
+        fetch: Callable[[str | None], dict[str, Any]],
         *,
         time_left: Callable[[], float | None],
     ) -> None:
-        self._fetch, self._time_left = fetch, time_left  # fetch(until_ms): the gateway's view
+        self._fetch, self._time_left = fetch, time_left  # fetch(until entry): the gateway's view
+        self._entry: str | None = None  # the stream entry of the last event printed
         self._seen: list[FleetEvent] = []
         self._said: tuple[Any, ...] = ()  # what the last status line showed
 
-    def lines(self, event: dict[str, Any]) -> list[str]:
+    def lines(self, event: dict[str, Any], entry: str | None = None) -> list[str]:
+        self._entry = entry
         out = [line] if (line := describe(event)) else []
         try:
             self._seen.append(FleetEvent.model_validate(event))
@@ -160,7 +162,7 @@ class Tracker:
 
     def _progress(self) -> Progress:
         try:  # as of the last event printed: the gateway may be ahead of the stream
-            p = Progress.model_validate(self._fetch(self._seen[-1].at_ms))
+            p = Progress.model_validate(self._fetch(self._entry))
         except (FleetError, OSError, ValueError):  # an older gateway, or away: the events tell
             p = fold(self._seen, now_ms=int(time.time() * 1000))
         left = self._time_left()

@@ -17,6 +17,7 @@ from typing import Any
 
 from cluster.cli.gateway_client import Client, follow
 from cluster.cli.outcome import finish as _finish
+from cluster.cli.quiet import foreign_logs_to
 from cluster.cli.submit import submit_once
 from fleet.adapters import git_host
 from fleet.config import fleet_config, installed_data, load, load_all
@@ -142,6 +143,7 @@ def _demo(args: argparse.Namespace) -> int:
 
     cfg = fleet_config()
     load_all()  # every config file and prompt template, checked before anything starts
+    foreign = foreign_logs_to(Path(cfg.data_dir).expanduser() / "logs" / "demo.log")
     model = args.model or None
     if model:
         check_model(model)
@@ -171,6 +173,7 @@ def _demo(args: argparse.Namespace) -> int:
     print(
         f"API:       {gateway_url(cfg)}/docs  (po token in {Path(cfg.data_dir).expanduser() / 'tokens.json'})"
     )
+    print(f"other programs' log lines: {foreign}")
     print("stop everything with: fleet down")
     return code
 

@@ -52,17 +52,22 @@ def story_progress(
     *,
     history: History,
     time_limit_s: float | None = None,
-    until_ms: int | None = None,
+    until: str | None = None,
 ) -> progress.Progress:
     commands.load_view(log, story_id)  # 404 for unknown stories
     rows = log.read(story_id)
     return progress.fold(
-        [ev for _, ev in rows if until_ms is None or ev.at_ms <= until_ms],
+        [ev for entry, ev in rows if until is None or _entry(entry) <= _entry(until)],
         now_ms=int(time.time() * 1000),
         history=history.of(log, skip=story_id),
         budget=progress.story_budget(),
         time_limit_s=time_limit_s,
     )
+
+
+def _entry(entry_id: str) -> tuple[int, ...]:
+    """A stream entry id (``<ms>-<seq>``) as numbers, for ordering."""
+    return tuple(int(part) for part in str(entry_id).split("-"))
 
 
 def install_progress_api(app: FastAPI, service: Callable[[], Any]) -> None:
@@ -75,9 +80,13 @@ def install_progress_api(app: FastAPI, service: Callable[[], Any]) -> None:
         story_id: Annotated[str, Path(pattern=STORY_ID)],
         principal: Any = viewer,
         time_limit_s: Annotated[float | None, Query(gt=0)] = None,
-        until_ms: Annotated[int | None, Query(ge=0)] = None,
+        until: Annotated[str | None, Query(pattern=r"^\d+(-\d+)?$")] = None,
     ) -> progress.Progress:
         """Per step the working time (waits for the PO left out), what is happening now, the
         story's token budget spent and left (``time_limit_s``: a time budget of the caller's,
-        e.g. ``fleet run --timeout``), and the time left estimated from earlier stories."""
-        return story_progress(service().log, story_id, history=history, time_limit_s=time_limit_s)
+        e.g. ``fleet run --timeout``), and the time left estimated from earlier stories.
+        ``until``: as of the events up to that stream entry id (a follower's last event; events
+        of one millisecond stay apart), the clock still running to now."""
+        return story_progress(
+            service().log, story_id, history=history, time_limit_s=time_limit_s, until=until
+        )

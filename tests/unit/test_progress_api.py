@@ -1,5 +1,6 @@
 """GET /stories/{id}/progress's fold: earlier finished stories feed the estimate (each read once),
-unfinished or failed ones do not, and ``until_ms`` folds only the events up to a follower's last."""
+unfinished or failed ones do not, and ``until`` folds only the events up to a follower's last
+(by stream entry: events of one millisecond stay apart)."""
 
 from __future__ import annotations
 
@@ -50,7 +51,7 @@ class Log:
         return [(f"{i}-0", e) for i, e in enumerate(self.by_id[story_id], 1)]
 
 
-def test_history_from_finished_stories_read_once_and_until_ms():
+def test_history_from_finished_stories_read_once_and_until():
     log = Log(
         {
             "a": _story("a", outcome="done"),
@@ -68,5 +69,5 @@ def test_history_from_finished_stories_read_once_and_until_ms():
     log.reads.clear()
     story_progress(log, "now", history=history)
     assert "a" not in log.reads  # a finished story's durations are kept
-    early = story_progress(log, "now", history=history, until_ms=1_700_000_000_000 + 10_000)
+    early = story_progress(log, "now", history=history, until="3-0")  # created, DRAFT, DESIGN
     assert early.state == "DESIGN"
