@@ -189,10 +189,12 @@ class Readable:
     rewritten: tuple[str, ...] = ()
     unchanged: Mapping[str, str] = field(default_factory=dict)
     original: Patch | None = None
+    merged: Mapping[str, str] = field(default_factory=dict)  # QA's examples -> their new module
 
     def facts(self) -> dict[str, Any]:
         """For the ``workspace.report`` event."""
-        return {"imports": list(self.rewritten), "lookup": dict(self.unchanged)}
+        out = {"imports": list(self.rewritten), "lookup": dict(self.unchanged)}
+        return {**out, "merged": dict(self.merged)} if self.merged else out
 
 
 def readable(patch: Patch, files: Callable[[], Mapping[str, str]]) -> Readable:
@@ -209,6 +211,59 @@ def readable(patch: Patch, files: Callable[[], Mapping[str, str]]) -> Readable:
     out = {p: t for p, t in out.items() if p not in kept}
     if not out:
         return Readable(patch, unchanged=kept)
-    swap = EvidenceSuite(files=out, protected=tuple(out))
-    shipped = with_suite(patch, swap).model_copy(update={"files": patch.files})
-    return Readable(shipped, tuple(sorted(out)), kept, original=patch)
+    merged = _one_file_per_task(out)
+    swap = EvidenceSuite(files=out, protected=(*out, *merged))
+    paths = tuple(f for f in patch.files if f not in merged)
+    shipped = with_suite(patch, swap).model_copy(update={"files": paths})
+    return Readable(shipped, tuple(sorted(out)), kept, original=patch, merged=merged)
+
+
+_IMPORT = re.compile(r"^(import [\w.]+|from [\w.]+ import [\w, ]+)$")
+EXAMPLES, SPEC = "_qa_examples.py", "_acceptance.py"  # acceptance.build_suite's file names
+
+
+def _one_file_per_task(out: dict[str, str]) -> dict[str, str]:
+    """QA's own examples moved into their task's acceptance module in ``out`` (in place): one
+    generated file per task. Examples path -> the module that now holds them."""
+    moved: dict[str, str] = {}
+    for path in [p for p in out if p.endswith(EXAMPLES)]:
+        spec = path.removesuffix(EXAMPLES) + SPEC
+        both = one_module(out[spec], out[path]) if spec in out else None
+        if both is not None:
+            out[spec] = both
+            del out[path]
+            moved[path] = spec
+    return moved
+
+
+def one_module(spec: str, more: str) -> str | None:
+    """``spec`` (a task's acceptance module, importing the code) with the tests of ``more`` (QA's
+    examples of the same functions) after its own, renamed ``test_qa_*``; None when either is not
+    laid out as :func:`reviewable` writes them, or a name would clash."""
+    parts = []
+    for text in (spec, more):
+        lines = text.splitlines()
+        marks = [i for i, line in enumerate(lines) if _IMPORT.match(line)]
+        if not marks:
+            return None
+        parts.append((lines[: marks[0]], lines[marks[0] : marks[-1] + 1], lines[marks[-1] + 1 :]))
+    (doc, mine, body), (_, theirs, extra) = parts
+    imports = {line for line in (*mine, *theirs) if line}
+    if not all(_IMPORT.match(line) for line in imports):
+        return None
+    groups = [
+        sorted(i for i in imports if i == "import re"),
+        sorted(i for i in imports if i == "import pytest"),
+        sorted(i for i in imports if i.startswith("from ")),
+    ]
+    head = "\n\n".join("\n".join(g) for g in groups if g)
+    renamed = [re.sub(r"^def test_", "def test_qa_", line) for line in extra]
+    while renamed and not renamed[0]:
+        renamed.pop(0)
+    note = "# QA's own examples of the same functions"
+    out = "\n".join([*doc, head, *body, "", "", note, *renamed]).rstrip() + "\n"
+    try:
+        names = [n.name for n in pysource.parse(out).body if isinstance(n, ast.FunctionDef)]
+    except SyntaxError:
+        return None
+    return out if len(names) == len(set(names)) else None

@@ -116,3 +116,37 @@ def test_a_failing_test_elsewhere_is_the_change_s_own_failure_not_the_import_s()
     shown = readable(_change(), lambda: BASE)
     _, patch, facts = checked_readable(ws, ws.run, shown)  # type: ignore[arg-type]
     assert patch == shown.patch and len(ws.runs) == 1 and facts["imports"] == [SPEC]
+
+
+def test_qa_s_own_examples_ship_in_the_task_s_one_file_and_it_passes(tmp_path):
+    import subprocess
+    import sys
+
+    spec = executable_tests(["divide(6, 3) returns 2.0", "divide(1, 0) raises ZeroDivisionError"])
+    more = executable_tests(["divide(9, 3) returns 3.0", "divide(8, 2) returns 4"]) or ""
+    qa = "tests/test_t1_qa_examples.py"
+    patch = _patch(
+        {"src/calc/ops.py": NEW_OPS, "src/calc/__init__.py": NEW_INIT, SPEC: spec, qa: more}
+    )
+    shown = readable(patch, lambda: BASE)
+    assert shown.rewritten == (SPEC,) and shown.merged == {qa: SPEC}
+    assert shown.facts()["merged"] == {qa: SPEC} and qa not in shown.patch.files
+    tree = applied(BASE, shown.patch.diff) or {}
+    assert qa not in tree and "_find" not in tree[SPEC]
+    assert tree[SPEC].count("from calc import divide") == 1
+    for path, text in tree.items():
+        (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / path).write_text(text)
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-o", "pythonpath=src"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0 and "4 passed" in done.stdout, done.stdout + done.stderr
+
+
+def test_modules_that_would_clash_stay_two_files():
+    text = executable_tests(["divide(6, 3) returns 2.0"]) or ""
+    clash = text.replace("def test_divide_1", "def test_qa_divide_1")
+    qa = "tests/test_t1_qa_examples.py"
+    shown = readable(_patch({"src/calc/ops.py": NEW_OPS, SPEC: clash, qa: text}), lambda: BASE)
+    assert shown.merged == {} and set(shown.rewritten) == {SPEC, qa}
