@@ -94,7 +94,10 @@ def test_up_deploys_gateway_and_llm_and_status_reports_them(stack):
     assert "serve apps: running" in out and f"api: {stack['api']}" in out
     assert "check gateway GET /healthz: ok" in out and "check llm GET /v1/models: ok" in out
     with urllib.request.urlopen(f"{stack['api']}/llm/v1/models", timeout=10) as resp:
-        assert json.loads(resp.read())["data"][0]["id"]
+        served = [m["id"] for m in json.loads(resp.read())["data"]]
+    # one app serves every llama.cpp model the routing names: the developers' 1.5B and the 0.5B
+    assert served == ["local-qwen-coder", "local-qwen-1.5b"], served
+    assert "served: local-qwen-coder, local-qwen-1.5b" in out, out
     rc, out = fleet(env, "up")  # idempotent: everything reused, nothing redeployed
     assert rc == 0 and "already running (reused): redis+falkordb, ray head, serve apps" in out, out
     rc, out = fleet(env, "up", "--model", "gpt-9")
