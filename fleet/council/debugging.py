@@ -6,7 +6,9 @@ their assertion messages (expected against actual, or the traceback's last line)
 the first failing tests the repository holds -- and writes a new version. Up to ``debug_rounds``
 times (S*, Li et al. 2025: parallel samples plus debugging with execution feedback raise
 coverage). A developer stops early when its latest version passes, or when its failures did not
-change since the version before (another try from the same output tends to repeat itself).
+change since the version before (another try from the same output tends to repeat itself); with
+``settle_on_pass``, every developer stops once some candidate passes the whole suite uncontested
+(that pass settles the council, so more passing candidates would be paid for and not used).
 
 Every version stays a candidate (``CouncilState.candidates``), so a debugging turn that makes
 things worse takes nothing away. A debugging version is not a *first* proposal: it has seen the
@@ -66,13 +68,14 @@ def needs(state: CouncilState, member: str) -> tuple[str, ...]:
 
 
 def stop_reason(state: CouncilState, member: str, bound: int) -> str:
-    """Why ``member``'s debugging ended: passes, unchanged, or the bound."""
+    """Why ``member``'s debugging ended: passes, unchanged, the bound, or another passes."""
     mine = versions(state, member)
     if not needs(state, member):
         advisory = state.request.suite.advisory if state.request.suite else ()
         latest = {e.proposal_id: e for e in state.evidence}.get(mine[-1].id) if mine else None
         return "unchanged" if failures(latest, advisory) else "passes"
-    return "bound" if len(mine) - 1 >= bound else "running"
+    # still failing, below the bound: another candidate passed, which ended the debugging
+    return "bound" if len(mine) - 1 >= bound else "another passes"
 
 
 def next_id(state: CouncilState, member: str) -> str:

@@ -77,8 +77,11 @@ class Council(Protocol):
 
 
 def debug_calls(council: Council, state: CouncilState, current: list[Proposal]) -> list[Call]:
-    """One ``revise`` call (with a ``debug`` brief) per developer still debugging."""
+    """One ``revise`` call (with a ``debug`` brief) per developer still debugging; none once a
+    candidate passes the whole suite uncontested under ``settle_on_pass`` (that pass settles)."""
     req, out = state.request, []
+    if req.settle_on_pass and could_settle(state):
+        return []
     own = {p.author: p for p in current}
     shown = tuple(state.evidence_of(current))
     for m in req.authors:

@@ -78,6 +78,7 @@ def test_a_council_debugs_then_runs_distinguishing_inputs_in_the_sandbox(tmp_pat
         proposers=("developer-1", "developer-2"), rounds=0, rule="evidence", suite=suite,
         source=str(repo), base="main", base_commit=GitRepo(repo).commit("main"),
         acceptance=tuple(CRITERIA), debug_rounds=2, distinguish=True,
+        settle_on_pass=False,  # developer-2's pass would otherwise end the debugging at once
     )  # fmt: skip
     log = InMemoryEventLog()
     d = Council(local_gather(team), log, clock=FakeClock(), evidencer=evidencer).deliberate(req)

@@ -166,27 +166,43 @@ def test_the_plan_has_k_debug_steps_after_the_proposals_in_a_patch_council_only(
 
 
 def test_a_developer_debugs_from_its_failure_output_and_stops_once_it_passes():
-    script = Script(
-        {"developer-1": ["return a - b", "return a + b"], "developer-2": ["return a + b"]}
-    )
+    script = Script({"developer-1": ["return a - b", "return a + b"],
+                     "developer-2": ["return a * b", "return a * b + 1"]})  # fmt: skip
     table = Table({
         "return a - b": ("AssertionError: assert -1 == 5 where -1 = add(2, 3)", {}),
         "return a + b": (None, {}),
+        "return a * b": ("AssertionError: assert 6 == 5", {}),
+        "return a * b + 1": ("AssertionError: assert 7 == 5", {}),
     })  # fmt: skip
     d, events = council(script, Voters(), table, debug_rounds=3, distinguish=True)
     # developer-1 was shown its own failure (the test, expected against actual) and fixed it once
-    assert len(script.asked["developer-1"]) == 2 and len(script.asked["developer-2"]) == 1
+    assert len(script.asked["developer-1"]) == 2
     assert "assert -1 == 5 where -1 = add(2, 3)" in script.asked["developer-1"][1]
     assert "Fix your patch so these tests pass" in script.asked["developer-1"][1]
     versions = [p.id for p in d.proposals if p.author == "developer-1"]
     assert versions == ["d1:p0:developer-1", "d1:p0d1:developer-1"]
+    # developer-2 was still failing, but developer-1's pass settles the council: no third turn
+    assert len(script.asked["developer-2"]) == 2
     assert debugging(events) == {
         "bound": 3,
         "developers": {"developer-1": {"versions": 1, "stopped": "passes"},
-                       "developer-2": {"versions": 0, "stopped": "passes"}},
+                       "developer-2": {"versions": 1, "stopped": "another passes"}},
     }  # fmt: skip
-    # both passing versions are the same change: the evidence decides, no ballot is asked
-    assert d.ballots == () and d.winner in {"d1:p0d1:developer-1", "d1:p0:developer-2"}
+    # one candidate passes: the evidence decides, no ballot is asked
+    assert d.ballots == () and d.winner == "d1:p0d1:developer-1"
+
+
+def test_no_debugging_once_a_first_proposal_passes_unless_settle_on_pass_is_off():
+    bodies = {"developer-1": ["return a - b", "return a + b"], "developer-2": ["return a + b"]}
+    table = Table({"return a - b": ("AssertionError: assert -1 == 5", {}),
+                   "return a + b": (None, {})})  # fmt: skip
+    script = Script(bodies)
+    d, events = council(script, Voters(), table, debug_rounds=2, distinguish=True)
+    assert len(script.asked["developer-1"]) == 1 and d.winner == "d1:p0:developer-2"
+    assert debugging(events)["developers"]["developer-1"]["stopped"] == "another passes"
+    script = Script(bodies)
+    council(script, Voters(), table, debug_rounds=2, settle_on_pass=False)
+    assert len(script.asked["developer-1"]) == 2  # fixed from its failure, then passes
 
 
 def test_debugging_stops_when_the_failure_output_does_not_change():
