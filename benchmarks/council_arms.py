@@ -5,12 +5,13 @@ only if it fails on the base, ``fleet.evidence.acceptance.build_suite``), run in
 clean copy per candidate (``SandboxEvidence``).
 
 - ``council``: the full protocol in process (``fleet.council.Council`` with ``local_gather``: the
-  members, prompts, ``write_patch``, evidence runs, critique with results, revision, ballots and
-  ``evidence`` tally of the story path, without Ray): developer-1..3 (greedy, 0.2, 0.7:
+  members, prompts, ``write_patch``, evidence runs, debugging, distinguishing inputs, critique with
+  results, revision, ballots and ``evidence`` tally of the story path, without Ray), as
+  ``config/fleet.yaml``'s ``council:`` block configures it (``council_spec``; ``--rounds`` and
+  ``--qa-examples`` given on the command line override it): developer-1..3 (greedy, 0.2, 0.7:
   ``developer_temperature``; 2 and 3 begin with the function's continuation,
-  ``continues_first``; each its own style line), qa-1 and architect-1, ``--rounds``
-  critique/revise rounds (default 2), early stop (``settle_on_pass``: a vote after which a
-  candidate passes the whole evidence suite ends it). The winner's
+  ``continues_first``; each its own style line), qa-1 and architect-1, early stop
+  (``settle_on_pass``: a candidate passing the whole evidence suite ends it). The winner's
   patch then goes through the fleet's build path (``fleet_build`` with the winner: the executor
   applies exactly that patch, the workspace runner tests, gates and commits it) and the committed
   tree is judged.
