@@ -3,7 +3,9 @@
 Executable criteria ("f(args) returns v", "f(args) raises E", :mod:`fleet.criteria`)
 become tests deterministically; prose criteria go to the QA agent(s), whose test files arrive as
 new files of a patch. Neither knows where a candidate will put the function, so the generated
-tests find it by name in the repository (``_find``) instead of importing a guessed module.
+tests find it by name in the repository (``_find``) instead of importing a guessed module. That
+lookup is for judging candidates only: the tests that ship import the function as a person would
+(:mod:`fleet.evidence.imports`, applied to the winner's change by :mod:`fleet.pipeline.apply`).
 
 A generated test is kept only if its module is valid Python and the test **fails on the base
 commit** (one that already passes proves nothing): :func:`build_suite` runs the draft suite on the
