@@ -11,7 +11,16 @@ FOREIGN = ("ray.serve",)  # loggers that print to the terminal in the CLI's own 
 
 
 def foreign_logs_to(path: Path) -> Path:
-    """Send the FOREIGN loggers' records to ``path`` (appended) instead of the terminal."""
+    """Send the FOREIGN loggers' records to ``path`` (appended) instead of the terminal.
+    For the local stack's own CLI process (``fleet demo``): it imports Ray with the local
+    head's token auth."""
+    from cluster.fleet_apps import auth_env
+    from cluster.rayhead import ensure_token
+
+    # Ray reads its auth mode when first imported: the token the local head will use (made now
+    # if missing, as the head's start would) must be in force before this import, as in connect()
+    ensure_token()
+    auth_env()
     import ray.serve  # noqa: F401 - importing it installs its terminal handler, replaced here
 
     path.parent.mkdir(parents=True, exist_ok=True)
