@@ -36,6 +36,7 @@ _MILESTONE_TYPES = {
     "story.transition",
     "story.parked",
     "story.approved",
+    "story.rejected",
     "gate.result",
     "budget.exceeded",
     "story.done",
