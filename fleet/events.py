@@ -87,12 +87,21 @@ class StoryParked(_Event):
 
 
 class StoryApproved(_Event):
-    """The PO's answer at a gate (``approved=False``: rejected)."""
+    """The PO's yes at a gate (older logs also record a no here, with ``approved=False``)."""
 
     type: Literal["story.approved"]
     gate: str
     by: str = ""
     approved: bool = True
+    comment: str = ""
+
+
+class StoryRejected(_Event):
+    """The PO's no at a gate."""
+
+    type: Literal["story.rejected"]
+    gate: str
+    by: str = ""
     comment: str = ""
 
 
@@ -274,6 +283,7 @@ Event = Annotated[
     | StoryTransition
     | StoryParked
     | StoryApproved
+    | StoryRejected
     | StoryDone
     | StoryDelivered
     | DocsWritten

@@ -149,10 +149,10 @@ class _Fold:
             self.tokens, self.cost = 0, 0.0
         self.now = f"the PO {'approved' if ev.approved else 'rejected'} the {ev.gate} gate"
 
-    def _story_rejected(self, ev: Any) -> None:
+    def _story_rejected(self, ev: events.StoryRejected) -> None:
         """``story.rejected`` (the PO's no; older logs say ``story.approved`` with approved=False)."""
         self._unpark(ev.at_ms)
-        self.now = f"the PO rejected the {getattr(ev, 'gate', '?')} gate"
+        self.now = f"the PO rejected the {ev.gate} gate"
 
     def _story_done(self, ev: events.StoryDone) -> None:
         self._unpark(ev.at_ms)

@@ -68,6 +68,7 @@ LINES: dict[str, Callable[[Any], str]] = {
     "story.transition": lambda e: f"==> {e.from_} -> {e.to} ({e.name})",
     "story.parked": lambda e: f"  || parked at {e.gate}: {plain(e.reason, None)}",
     "story.approved": lambda e: f"  PO {'approved' if e.approved else 'REJECTED'} {e.gate}",
+    "story.rejected": lambda e: f"  PO REJECTED {e.gate}" + (f": {e.comment}" if e.comment else ""),
     "task.planned": lambda e: f"  task {e.payload.id} ({e.payload.role}): {e.payload.description}",
     "deliberation.started": lambda e: (
         f"  council {e.deliberation_id}: {len(e.members)} members, "

@@ -416,7 +416,7 @@ def _data_ops(ev: FleetEvent) -> list[Op]:
         return _story_node(
             ev, parked_gate=d.get("gate"), parked_reason=d.get("reason"), parked_ms=ev.at_ms
         )
-    if t == "story.approved":
+    if t in ("story.approved", "story.rejected"):
         return [
             _node(
                 "Approval",
@@ -425,7 +425,7 @@ def _data_ops(ev: FleetEvent) -> list[Op]:
                 at_ms=ev.at_ms,
                 gate=d.get("gate"),
                 by=d.get("by"),
-                approved=d.get("approved"),
+                approved=d.get("approved", t == "story.approved"),
                 comment=d.get("comment"),
             ),
             _edge("HAS_APPROVAL", ("Story", sid), ("Approval", ev.id)),

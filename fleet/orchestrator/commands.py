@@ -81,7 +81,7 @@ def approve(
         raise Conflict(story_id=story_id, problem=f"parked at gate {parked.gate!r}, not {gate!r}")
     event = make_event(
         story_id,
-        "story.approved",
+        "story.approved" if approved else "story.rejected",
         clock=clock,
         data={"gate": parked.gate, "by": note.by, "approved": approved, "comment": note.comment},
         envelope=Envelope(actor=note.by, key=f"{parked.event_id}"),

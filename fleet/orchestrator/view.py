@@ -159,14 +159,24 @@ def _parked(view: StoryView, e: ev.StoryParked) -> None:
 
 
 def _approved(view: StoryView, e: ev.StoryApproved) -> None:
-    view.approvals[e.gate] = e.approved
-    if e.comment:
-        view.comments.append(e.comment)
-    if e.gate == "blocked" and e.approved:
+    _answered(view, e.gate, approved=e.approved, comment=e.comment)
+
+
+def _rejected(view: StoryView, e: ev.StoryRejected) -> None:
+    _answered(view, e.gate, approved=False, comment=e.comment)
+
+
+def _answered(view: StoryView, gate: str, *, approved: bool, comment: str) -> None:
+    """The PO's answer at ``gate`` (``story.approved``, or ``story.rejected``; older logs record a
+    rejection as ``story.approved`` with approved=False)."""
+    view.approvals[gate] = approved
+    if comment:
+        view.comments.append(comment)
+    if gate == "blocked" and approved:
         view.extra_attempts += 1
-    if e.gate == "error" and e.approved:
+    if gate == "error" and approved:
         view.quorum_log.append(None)
-    if view.parked and view.parked.gate == e.gate:
+    if view.parked and view.parked.gate == gate:
         view.parked = None
 
 
@@ -238,6 +248,7 @@ _FOLD: dict[str, Callable[[StoryView, Any], None]] = {
     "story.transition": _transition,
     "story.parked": _parked,
     "story.approved": _approved,
+    "story.rejected": _rejected,
     "task.planned": _planned,
     "deliberation.started": _started,
     "council.round_completed": _round,
