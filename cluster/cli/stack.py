@@ -24,6 +24,7 @@ import urllib.request
 from pathlib import Path
 
 from cluster import local
+from cluster.cli.quiet import foreign_logs_to
 from cluster.fleet_apps import FleetApps, check_model, gateway_url, stack_apps
 from cluster.graphserver import GraphServer, redis_address
 from fleet.config import FleetConfig, fleet_config, load_all
@@ -37,6 +38,10 @@ def _up(args: argparse.Namespace) -> int:
     if args.model:
         check_model(args.model)
     what = "Ray + Redis only" if args.no_apps else f"model: {args.model or 'models.yaml routing'}"
+    # deploying the apps, Ray Serve's driver logs INFO lines on stderr: they go to a file named at
+    # the end, so the terminal shows the fleet's own lines only (without apps, no Serve is imported)
+    logs = Path(cfg.data_dir).expanduser() / "logs" / "up.log"
+    foreign = None if args.no_apps else foreign_logs_to(logs)
     print(f"starting the local stack ({what}; data in {cfg.data_dir}) ...", flush=True)
     st = local.up(cfg, extra=[] if args.no_apps else stack_apps(cfg, model=args.model))
     if st.started:
@@ -44,6 +49,8 @@ def _up(args: argparse.Namespace) -> int:
     if st.reused:
         print("already running (reused): " + ", ".join(st.reused))
     print(st.render())
+    if foreign:
+        print(f"other programs' log lines: {foreign}")
     return 0 if st.healthy else 1
 
 
