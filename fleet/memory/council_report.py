@@ -4,7 +4,8 @@ For every finished council (``council.result``) of a story: its evidence suite
 (``council.suite``: the generated tests kept, and why others were dropped), the distrusted tests,
 each proposal (author, round, its patch or plan, its test results and failing tests), the
 critiques, the ballots, the winner, and, for a patch council, the change the workspace runner
-committed for that task attempt (``workspace.report``) compared with the winner's diff.
+committed for that task attempt (``workspace.report``) compared with the winner's diff (the
+generated tests that ship rewritten to import the code left out: they differ by design).
 Pure: reads ``(entry, FleetEvent)`` rows, returns dicts and Markdown lines.
 """
 
@@ -15,6 +16,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from fleet.contracts import Deliberation, FleetEvent, Proposal
+from fleet.evidence.suite import EvidenceSuite, strip_paths
 
 DIFF_SHOWN = 6_000  # characters of a losing candidate's diff in the report (the winner: all)
 EVENT_DIFF = 20_000  # the workspace.report event keeps at most this much of the committed diff
@@ -53,6 +55,21 @@ def _proposal(p: Proposal, evidence: dict[str, Any], winner: str | None) -> dict
     return out
 
 
+def _generated(tests: Any) -> tuple[str, ...]:
+    """The generated test files that ship importing the code (``workspace.report``'s
+    ``generated_tests``: rewritten ``imports``, QA's examples ``merged`` into them)."""
+    if not isinstance(tests, dict):
+        return ()
+    imports, merged = tests.get("imports"), tests.get("merged")
+    return tuple(
+        str(p)
+        for p in (
+            *(imports if isinstance(imports, list) else ()),
+            *(merged if isinstance(merged, dict) else ()),
+        )
+    )
+
+
 def _committed(d: Deliberation, reports: list[FleetEvent]) -> dict[str, Any] | None:
     """The change committed for this council's task attempt, and whether it is the winner's."""
     attempt = attempt_of(d.id)
@@ -64,13 +81,18 @@ def _committed(d: Deliberation, reports: list[FleetEvent]) -> dict[str, Any] | N
         if data.get("task_id") != d.task_id or data.get("attempt") != attempt:
             continue
         shipped = str(data.get("patch") or "")
-        diff = win.patch.diff
-        same = shipped == diff or (len(shipped) == EVENT_DIFF and diff.startswith(shipped))
+        diff, clipped = win.patch.diff, len(shipped) == EVENT_DIFF
+        made = _generated(data.get("generated_tests"))
+        if made:  # the generated tests ship importing the code: the rest must be the winner's
+            drop = EvidenceSuite(protected=made)
+            shipped, diff = strip_paths(shipped, drop)[0], strip_paths(diff, drop)[0]
+        same = shipped == diff or (clipped and diff.startswith(shipped))
         return {
             "commit": data.get("commit"),
             "branch": data.get("branch"),
             "status": data.get("status"),
             "equals_winner": bool(shipped) and same,
+            "tests_import": bool(made),
         }
     return None
 
@@ -209,6 +231,7 @@ def council_markdown(c: dict[str, Any]) -> list[str]:
     if done is not None:
         verdict = (
             "equals the winner's patch"
+            + (", its generated tests importing the code" if done.get("tests_import") else "")
             if done["equals_winner"]
             else "DIFFERS from the winner's patch"
         )
