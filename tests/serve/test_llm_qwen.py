@@ -135,6 +135,7 @@ def test_dead_primary_falls_back_to_the_real_model(llm_url, models):
                 MODEL: models.models[MODEL].model_dump(),
             },
             "routing": {"default": ["dead-primary", MODEL]},
+            "profiles": models.model_dump()["profiles"],
         }
     )
     log = InMemoryEventLog()
