@@ -15,6 +15,7 @@ installed in the fresh venv (asserted below).
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -29,14 +30,39 @@ ROOT = Path(__file__).resolve().parents[2]
 
 pytestmark = pytest.mark.slow
 
+# lines other programs print (the fleet's go through its own CLI): Ray Serve's driver logger,
+# Ray core's, lines Ray forwards from actors, uvicorn's, Python warnings, pip's
+FOREIGN = re.compile(
+    r"^(?:(?:DEBUG|INFO|WARNING|ERROR|CRITICAL) \d{4}-\d\d-\d\d "
+    r"|\d{4}-\d\d-\d\d \d\d:\d\d:\d\d[,.]\d+\s+(?:DEBUG|INFO|WARNING|ERROR|CRITICAL)\s"
+    r"|\((?:ServeController|ServeReplica|ProxyActor|raylet|[\w.]+ pid=|pid=)"
+    r"|(?:DEBUG|INFO|WARNING|ERROR|CRITICAL):\s+\S"
+    r"|\S+\.py:\d+: \w*Warning\b"
+    r"|(?:Collecting|Downloading|Installing collected packages|Requirement already satisfied"
+    r"|Successfully (?:installed|built)|Building wheels?)\b|\[notice\] )"
+)
+
+
+def foreign_lines(stdout: str, stderr: str) -> list[str]:
+    """The lines of a ``fleet demo`` run that are not the fleet's own: stdout up to its report
+    (the report quotes test output and diffs), and all of stderr."""
+    shown = stdout.split("\n== report\n", 1)[0]
+    return [ln for ln in (shown + "\n" + stderr).splitlines() if FOREIGN.match(ln.strip())]
+
 
 def _run(argv: list[str], *, env: dict[str, str], cwd: Path, timeout: float) -> str:
+    return "".join(_run_split(argv, env=env, cwd=cwd, timeout=timeout))
+
+
+def _run_split(
+    argv: list[str], *, env: dict[str, str], cwd: Path, timeout: float
+) -> tuple[str, str]:
     done = subprocess.run(
         argv, env=env, cwd=cwd, capture_output=True, text=True, timeout=timeout, check=False
     )
     out = done.stdout + done.stderr
     assert done.returncode == 0, f"{' '.join(argv)} exited {done.returncode}:\n{out[-4000:]}"
-    return out
+    return done.stdout, done.stderr
 
 
 @pytest.fixture(scope="module")
@@ -122,13 +148,18 @@ def test_installed_fleet_demo_reaches_done_outside_the_checkout(fresh_venv, tmp_
     assert str(ROOT) not in where
 
     try:
-        out = _run(
+        stdout, stderr = _run_split(
             [str(fleet), "demo", "--model", "scripted", "--auto-approve", "--timeout", "900"],
             env=env,
             cwd=elsewhere,
             timeout=1500,
         )
+        out = stdout + stderr
         assert "story finished: done" in out, out[-4000:]
+        # the fleet's own lines only between the install and the report: the others in a file
+        foreign = foreign_lines(stdout, stderr)
+        assert not foreign, f"{len(foreign)} lines not the fleet's own:\n" + "\n".join(foreign)
+        assert f"other programs' log lines: {tmp_path / 'data' / 'logs' / 'demo.log'}" in stdout
         assert "outcome: done (state DONE" in out, out[-4000:]
         # the story ran against the installed copy of the sample repository
         assert (tmp_path / "data" / "sample_repo" / "calc" / "ops.py").is_file()
