@@ -55,6 +55,12 @@ def _run(tmp_path: Path, body: str) -> object:
             "def test_r():\n    assert cut('name.py', 3) == 'name.py'\n",
             "it raised TypeError, which is not what the report describes",
         ),
+        # it fails, but on an input of its own, not on the report's example
+        (
+            REPORT,
+            "def test_r():\n    assert cut('name.py', '') == ''\n    assert cut('ab', 'b') == 'ab'\n",
+            "it fails, but not on the report's example",
+        ),
         # it does not show the bug at all
         (
             REPORT,
