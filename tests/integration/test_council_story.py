@@ -108,6 +108,15 @@ def test_the_winning_patch_is_exactly_the_committed_change(
     subprocess.run(
         ["git", "-C", str(check), "apply", "-"], input=winner.patch.diff, text=True, check=True
     )
+    # the generated tests ship importing the code (fleet.evidence.imports): as committed
+    shipped = report.data["generated_tests"]
+    assert shipped["imports"] and not shipped["lookup"], shipped
+    for path in shipped["imports"]:
+        text = _git(sample_git, "show", f"{commit}:{path}") + "\n"
+        assert "_find" not in text and "from calc import divide\n" in text, text
+        (check / path).write_text(text)
+    for path in shipped.get("merged", {}):
+        (check / path).unlink()
     _git(check, "add", "-A")
     # the workspace is removed once the story is delivered: the commit is on fleet/<story> in the repo
     assert _git(check, "write-tree") == _git(sample_git, "rev-parse", f"{commit}^{{tree}}")
@@ -133,6 +142,7 @@ def test_the_winning_patch_is_exactly_the_committed_change(
         "branch": report.data["branch"],
         "status": report.data["status"],
         "equals_winner": True,
+        "tests_import": True,
     }
     md = client.get(
         f"{council_stack.base_url}/stories/council-1/report", headers=council_stack.headers()
@@ -145,7 +155,9 @@ def test_the_winning_patch_is_exactly_the_committed_change(
         assert f"passes {ev.tests_passed}/{total} evidence tests" in md
     assert "#### Critiques" in md and "'s proposal, round 1" in md and "[passes " in md
     assert md.count("- round 1, ") >= len(MEMBERS) - 1  # the ballots of the last vote
-    assert f"Committed change: commit `{commit}`" in md and "**equals the winner's patch**" in md
+    assert f"Committed change: commit `{commit}`" in md and (
+        "**equals the winner's patch, its generated tests importing the code**" in md
+    )
 
 
 def _council_service(stack, tmp_path):
