@@ -179,7 +179,9 @@ def test_timeout_is_a_wall_clock_deadline_while_the_story_is_silent(gateway, fle
     assert code == 6, (out, err)
     assert "outcome: not finished within --timeout 3 s (state BUILD" in out, out
     assert "exit code 6" in out and "parked at None" not in out
-    assert took < 3 + 2, took  # keep-alives never stop the clock
+    # keep-alives never stop the clock (they would run to finish()'s 30 s); the margin is for the
+    # final state read and interpreter exit on a loaded 2-core machine
+    assert took < 3 + 7, took
 
 
 def test_run_follows_the_story_across_a_stack_restart(gateway, fleet, tmp_path):
