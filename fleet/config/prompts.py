@@ -90,6 +90,9 @@ TEMPLATES: dict[str, dict[str, frozenset[str]]] = {
         "no_critiques": _t(),
         "vote": _t("n"),
         "tests": _t("task", "job"),
+        "plan": _t("criteria"),  # fleet/council/plans.py: the architect's task DAG
+        "plan_criterion": _t("number", "text"),
+        "revise_plan": _t("job", "plan", "critiques"),
     },
     "patching": {
         "style_1": _t(),

@@ -23,6 +23,7 @@ from pydantic import Field, create_model
 
 from fleet.contracts import Task
 from fleet.council.schemas import Draft
+from fleet.prompts import render as prompt
 
 MAX_TASKS = 8
 _ID = re.compile(r"[^a-z0-9]+")
@@ -60,24 +61,24 @@ def plan_schema(n: int) -> type[PlanDraft]:
 
 
 def numbered(criteria: Sequence[str]) -> str:
-    return "\n".join(f"{i}. {c}" for i, c in enumerate(criteria, 1))
+    return "\n".join(
+        prompt("council.plan_criterion", number=i, text=c) for i, c in enumerate(criteria, 1)
+    )
 
 
 def plan_job(criteria: Sequence[str]) -> str:
     """The request for a plan proposal."""
-    return (
-        "Plan the story as a small set of tasks. The acceptance criteria are:\n"
-        f"{numbered(criteria)}\n"
-        "Give each task a short id (t1, t2, ...), the numbers of the criteria it delivers (every "
-        "criterion in some task; criteria about the same function belong in one task), and "
-        "depends_on: the ids of tasks that must be done first (empty when it can run in "
-        "parallel with the others)."
-    )
+    return prompt("council.plan", criteria=numbered(criteria))
 
 
 def revise_plan_job(criteria: Sequence[str], own: str, critiques: Sequence[str]) -> str:
-    notes = "\n".join(f"- {c}" for c in critiques) or "- none"
-    return f"{plan_job(criteria)}\nYour plan: {own}\nCritiques:\n{notes}\nWrite your improved plan."
+    notes = "\n".join(prompt("council.item", text=c) for c in critiques)
+    return prompt(
+        "council.revise_plan",
+        job=plan_job(criteria),
+        plan=own,
+        critiques=notes or prompt("council.no_critiques"),
+    )
 
 
 def _slug(text: str) -> str:
