@@ -32,7 +32,11 @@ class OrchestratorSettings(BaseModel):
     namespace: str = Field("swe-fleet", description="Ray namespace of the fleet's actors")
     model: str | None = Field(None, description="model name for every role (e.g. scripted)")
     role_models: dict[str, str] = Field(default_factory=dict, description="role -> model name")
-    llm_base_url: str | None = Field(None, description="base URL of the Serve /llm app")
+    llm_base_url: str | dict[str, str] | None = Field(
+        None,
+        description="OpenAI base URL of the Serve llm app (every served model there), or model "
+        "name -> base URL (one app per model, e.g. the vLLM apps on a cluster)",
+    )
     members: tuple[str, ...] = Field(
         ("developer-1", "qa-1", "architect-1"), description="council members for each task"
     )

@@ -205,13 +205,23 @@ def vllm_models(cfg: ClusterConfig, models: ModelsConfig) -> list[tuple[str, Vll
     return out
 
 
+def llm_routes(cfg: ClusterConfig, models: ModelsConfig) -> list[tuple[str, str]]:
+    """``(model, route prefix)`` of each served vLLM model's llm app, in ``serve.llm.models``
+    order: the first at the llm route prefix, any further one at ``<prefix>/<model>``."""
+    prefix = cfg.serve.llm.route_prefix
+    return [
+        (name, prefix if i == 0 else f"{prefix.rstrip('/')}/{name}")
+        for i, (name, _) in enumerate(vllm_models(cfg, models))
+    ]
+
+
 def fleet_settings(cfg: ClusterConfig, models: ModelsConfig) -> Obj:
     """The orchestrator's settings (``actors.settings.OrchestratorSettings``) on the cluster.
 
     The gateway app's start-up creates the orchestrator with them when it is not running, so
     the Serve config alone brings up the whole fleet (orchestrator, council, agents, sandbox).
     """
-    served = [name for name, _ in vllm_models(cfg, models)]
+    routes = llm_routes(cfg, models)
     sb = cfg.sandbox
     k8s = {
         "namespace": cfg.namespace,
@@ -224,8 +234,9 @@ def fleet_settings(cfg: ClusterConfig, models: ModelsConfig) -> Obj:
         "namespace": cfg.ray_namespace,
         "graph": cfg.graph.model_dump(mode="json"),
         "sandbox": {"backend": sb.backend, "k8s_job": k8s},
-        "model": served[0],
-        "llm_base_url": f"{gateway_url(cfg)}{cfg.serve.llm.route_prefix.rstrip('/')}/v1",
+        "model": routes[0][0],
+        # each served model at its own llm app (the route serve_config deploys it at)
+        "llm_base_url": {n: f"{gateway_url(cfg)}{r.rstrip('/')}/v1" for n, r in routes},
         "members": list(cfg.orchestrator.members),
         "rounds": cfg.orchestrator.rounds,
         "settle_on_pass": cfg.orchestrator.settle_on_pass,
@@ -255,14 +266,12 @@ def serve_config(cfg: ClusterConfig, models: ModelsConfig) -> Obj:
             },
         }
     ]
-    for i, (name, _) in enumerate(vllm_models(cfg, models)):
+    for i, (name, route) in enumerate(llm_routes(cfg, models)):
         apps.append(
             {
                 "name": "llm" if i == 0 else f"llm-{name}",
                 "import_path": llm.import_path,
-                "route_prefix": llm.route_prefix
-                if i == 0
-                else f"{llm.route_prefix.rstrip('/')}/{name}",
+                "route_prefix": route,
                 "args": {"model": name},
             }
         )

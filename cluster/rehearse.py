@@ -3,10 +3,11 @@
 The closest this machine gets to a cluster. It renders and validates the manifests exactly as
 ``fleet cluster render`` does, takes the RayService's ``serveConfigV2`` and replaces only the
 settings that name places which exist in the image or the cluster and not here (every one is
-printed): the Redis address and data directory, the Serve proxy's address, the llm base URL,
-the sandbox backend (Kubernetes Jobs need an API server: bubblewrap here) and the served model
-(vLLM needs a GPU image: a local llama.cpp model from models.yaml here). Import paths, app names,
-route prefixes, namespace, graph and council settings stay as rendered.
+printed): the Redis address and data directory, the Serve proxy's address, the llm base URLs
+(every model name at the one local llm app), the sandbox backend (Kubernetes Jobs need an API
+server: bubblewrap here) and the served model (vLLM needs a GPU image: a local llama.cpp model
+from models.yaml here; the llm apps of further served models are left out). Import paths, app
+names, route prefixes, namespace, graph and council settings stay as rendered.
 
 Then it starts a private Redis+FalkorDB and Ray head on free ports, deploys the config through
 the dashboard's Serve REST API (what ``serve deploy`` does) — nothing else is started: the
@@ -87,7 +88,11 @@ def localize(
             put(fleet, "sandbox", {"backend": "bwrap"}, f"{where}.sandbox")
             if llm_apps:
                 url = f"{base}{llm_apps[0]['route_prefix'].rstrip('/')}/v1"
-                put(fleet, "llm_base_url", url, f"{where}.llm_base_url")
+                # every served model's name (and the local one) leads to the one local app
+                rendered = fleet.get("llm_base_url")
+                names = [*(rendered if isinstance(rendered, dict) else ()), llm_model]
+                urls = dict.fromkeys(names, url)
+                put(fleet, "llm_base_url", urls, f"{where}.llm_base_url")
                 put(fleet, "model", llm_model, f"{where}.model")
     return out, changes
 

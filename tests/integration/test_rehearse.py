@@ -35,7 +35,8 @@ LOCAL_ONLY = {
 
 
 def _leaves(obj, path=""):
-    if isinstance(obj, dict) and not (path.endswith(".sandbox")):
+    # replaced whole: the sandbox, and llm_base_url (model -> URL, the local model added)
+    if isinstance(obj, dict) and not path.endswith((".sandbox", ".llm_base_url")):
         for k, v in obj.items():
             yield from _leaves(v, f"{path}.{k}" if path else k)
     elif isinstance(obj, list) and path == "applications":

@@ -15,10 +15,12 @@ import yaml
 
 from cluster import kuberay_validate as kv
 from cluster.cli import main
-from cluster.kuberay import rayservice, serve_config
+from cluster.kuberay import gateway_url, rayservice, serve_config
 from cluster.kuberay_objects import manifests, read_backlog
+from cluster.rehearse import localize
 from fleet import config
-from fleet.config import ClusterConfig
+from fleet.adapters.model_registry import RoleModels
+from fleet.config import ClusterConfig, ModelsConfig
 from fleet.errors import ConfigError, ResourceInvalid
 
 CONFIG = Path(__file__).resolve().parents[2] / "config"
@@ -386,8 +388,60 @@ def test_serve_config_brings_up_the_orchestrator(cfg, models):
     assert settings.sandbox.backend == "k8s_job"
     assert settings.sandbox.k8s_job.workspace_claim == cfg.sandbox.workspace_claim
     assert settings.data_dir.startswith(cfg.sandbox.workspace_root + "/")
-    assert settings.llm_base_url.endswith(f"{cfg.serve.llm.route_prefix}/v1")
+    assert settings.llm_base_url == {"vllm-qwen": f"{gateway_url(cfg)}/llm/v1"}
     assert settings.model == apps["llm"]["args"]["model"]
+
+
+def _two_served() -> tuple[ClusterConfig, ModelsConfig]:
+    """cluster.yaml serving two vLLM models; models.yaml routing the QA to the second."""
+    raw = _raw()
+    raw["serve"]["llm"]["models"] = ["vllm-qwen", "vllm-coder-7b"]
+    mraw = yaml.safe_load((CONFIG / "models.yaml").read_text())
+    mraw["models"]["vllm-coder-7b"] = {**mraw["models"]["vllm-qwen"], "model_id": "coder-7b"}
+    mraw["routing"]["qa"] = ["vllm-coder-7b"]
+    return _parse(raw), config.parse("models.yaml", yaml.safe_dump(mraw), ModelsConfig)
+
+
+def test_each_served_model_is_reached_at_its_own_llm_app():
+    """A role routed to the second served model talks to that model's app, not the first's."""
+    from actors.settings import OrchestratorSettings
+
+    cfg, models = _two_served()
+    apps = serve_config(cfg, models)["applications"]
+    routes = {a["args"]["model"]: a["route_prefix"] for a in apps if a["name"] != "gateway"}
+    assert routes == {"vllm-qwen": "/llm", "vllm-coder-7b": "/llm/vllm-coder-7b"}
+    settings = OrchestratorSettings.model_validate(apps[0]["args"]["fleet"])
+    assert settings.llm_base_url == {n: f"{gateway_url(cfg)}{r}/v1" for n, r in routes.items()}
+
+    ((name, chat),) = RoleModels(models, "qa", llm_base_url=settings.llm_base_url).chain
+    assert name == "vllm-coder-7b"
+    assert (chat.base_url, chat.model_id) == (
+        f"{gateway_url(cfg)}/llm/vllm-coder-7b/v1",
+        "coder-7b",
+    )
+
+
+def test_rehearsal_sends_every_model_to_the_one_local_llm_app():
+    """`fleet cluster rehearse` keeps one llm app: every model name leads to it."""
+    from actors.settings import OrchestratorSettings
+
+    cfg, models = _two_served()
+    local, changes = localize(
+        serve_config(cfg, models),
+        redis_url="redis://127.0.0.1:1",
+        port=8123,
+        data_dir="/tmp/rehearsal",
+        llm_model="local-smollm2",
+    )
+    assert [a["name"] for a in local["applications"]] == ["gateway", "llm"]
+    assert "applications[llm-vllm-coder-7b]: removed (one local model here)" in changes
+    fleet = OrchestratorSettings.model_validate(local["applications"][0]["args"]["fleet"])
+    url = "http://127.0.0.1:8123/llm/v1"
+    assert fleet.llm_base_url == dict.fromkeys(["vllm-qwen", "vllm-coder-7b", "local-smollm2"], url)
+    ((_, chat),) = RoleModels(
+        models, "qa", model=fleet.model, llm_base_url=fleet.llm_base_url
+    ).chain
+    assert (chat.base_url, chat.name) == (url, "local-smollm2")
 
 
 def test_backlog_repos_are_git_urls_or_paths_the_image_ships():
