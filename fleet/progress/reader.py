@@ -1,25 +1,18 @@
-"""A story's progress as a PO reads it: per step the time spent, what is happening now, the
-budget spent and left, and an estimate of the time left from earlier stories' step durations.
-
-Pure: :func:`fold` reads a story's events (the timeline is the truth) and the caller's clock
-and history; ``fleet run``, the gateway (``GET /stories/{id}/progress``, the UI) and the report
-render the :class:`Progress` it returns. Step durations leave out the time a story waited for
-the PO at a gate, so an estimate made from them does not count a human's lunch break.
-"""
+"""One pass over a story's events: :class:`_Fold` keeps the running state (the step
+boundaries, the time parked at a PO gate, tokens and cost since the budget last started) and
+says what is happening now, in words (``DOING``, :func:`sandbox_words`). :func:`read` folds a
+whole story; :mod:`fleet.progress.timing` and :mod:`fleet.progress.snapshot` read its result."""
 
 from __future__ import annotations
 
-import statistics
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable
 from typing import Any
-
-from pydantic import BaseModel, ConfigDict, Field, computed_field
 
 from fleet import events
 from fleet.contracts import FleetEvent
 from fleet.errors import InvalidInput
+from fleet.progress.model import STEPS
 
-STEPS = ("DRAFT", "DESIGN", "BUILD", "TEST", "DOCS")  # the lifecycle's working states, in order
 DOING = {
     "BACKLOG": "the story is queued",
     "DRAFT": "the story coach scores the story",
@@ -44,66 +37,11 @@ def sandbox_words(spec_id: str, status: str) -> str | None:
     return f"QA's tests on the base commit: {status}"
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class Step(_Model):
-    """One visit of a lifecycle state (TEST -> BUILD loops visit BUILD again)."""
-
-    state: str
-    started_ms: int
-    ended_ms: int | None = Field(None, description="None: the story is in this step now")
-    work_s: float = Field(description="seconds spent, without the time waiting for the PO")
-    waited_s: float = Field(0.0, description="seconds spent waiting at a PO gate")
-
-
-class Progress(_Model):
-    """What ``fold`` makes of a story's events (the JSON of ``GET /stories/{id}/progress``)."""
-
-    # the computed fields (tokens_left, time_left_s) come back when a client reads the JSON
-    model_config = ConfigDict(frozen=True, extra="ignore")
-
-    story_id: str
-    state: str
-    outcome: str | None = None
-    now: str = Field(description="what is happening now, in words")
-    elapsed_s: float = Field(description="since the story was created")
-    steps: tuple[Step, ...] = ()
-    tokens_spent: int = Field(0, description="prompt + completion since the budget last started")
-    tokens_limit: int | None = Field(None, description="budgets.story.tokens; None: no limit")
-    cost_spent: float = 0.0
-    cost_limit: float | None = None
-    time_limit_s: float | None = Field(
-        None, description="a time budget when the caller has one (fleet run --timeout); None: none"
-    )
-    estimate_s: float | None = Field(
-        None, description="time left, from the median step durations of earlier stories"
-    )
-    estimate_note: str = Field("no estimate yet", description="how the estimate was made")
-
-    @computed_field  # type: ignore[prop-decorator]
-    @property
-    def tokens_left(self) -> int | None:
-        return None if self.tokens_limit is None else max(0, self.tokens_limit - self.tokens_spent)
-
-    @computed_field  # type: ignore[prop-decorator]
-    @property
-    def time_left_s(self) -> float | None:
-        if self.time_limit_s is None:
-            return None
-        return max(0.0, self.time_limit_s - self.elapsed_s)
-
-
 def _typed(raw: FleetEvent) -> Any:
     try:
         return events.typed(raw)
     except InvalidInput:
         return None  # a frame this version cannot read tells nothing about progress
-
-
-def _s(ms: int) -> float:
-    return round(max(0, ms) / 1000.0, 3)
 
 
 class _Fold:
@@ -244,108 +182,11 @@ def _s_(n: int) -> str:
     return "" if n == 1 else "s"
 
 
-def _steps(fold: _Fold, now_ms: int) -> tuple[Step, ...]:
-    out = []
-    for s in fold.steps:
-        end = s["ended_ms"] if s["ended_ms"] is not None else now_ms
-        wait = s["wait"]
-        if s["ended_ms"] is None and fold.parked_at is not None:
-            wait += max(0, now_ms - fold.parked_at)  # waiting now, at this step's gate
-        out.append(
-            Step(
-                state=s["state"],
-                started_ms=s["started_ms"],
-                ended_ms=s["ended_ms"],
-                work_s=_s(end - s["started_ms"] - wait),
-                waited_s=_s(wait),
-            )
-        )
-    return tuple(out)
-
-
-def step_durations(story_events: Iterable[FleetEvent]) -> dict[str, list[float]]:
-    """Finished steps' working seconds by state, from one story's events (an estimate's input)."""
+def read(story_events: Iterable[FleetEvent]) -> _Fold:
+    """A story's events folded in one pass (frames this version cannot read are skipped)."""
     fold = _Fold()
     for raw in story_events:
         ev = _typed(raw)
         if ev is not None:
             fold.add(ev)
-    out: dict[str, list[float]] = {}
-    for step in _steps(fold, 0):
-        if step.ended_ms is not None:
-            out.setdefault(step.state, []).append(step.work_s)
-    return out
-
-
-def history_of(stories: Iterable[Iterable[FleetEvent]]) -> dict[str, list[float]]:
-    """Every story's finished step durations, pooled by state."""
-    pooled: dict[str, list[float]] = {}
-    for story in stories:
-        for state, durations in step_durations(story).items():
-            pooled.setdefault(state, []).extend(durations)
-    return pooled
-
-
-def estimate(
-    state: str, in_step_s: float, history: Mapping[str, Sequence[float]]
-) -> tuple[float | None, str]:
-    """Seconds left: the median of the current step less the time already in it (at least 0),
-    plus the median of each later step. None when a step to come has no recorded duration."""
-    if state not in STEPS:
-        return (0.0, "finished") if state == "DONE" else (None, "no estimate yet")
-    to_come = STEPS[STEPS.index(state) :]
-    if any(not history.get(s) for s in to_come):
-        missing = ", ".join(s for s in to_come if not history.get(s))
-        return None, f"no estimate yet (no finished {missing} step recorded)"
-    medians = {s: statistics.median(history[s]) for s in to_come}
-    left = max(0.0, medians[state] - in_step_s) + sum(medians[s] for s in to_come[1:])
-    runs = min(len(history[s]) for s in to_come)
-    return round(left, 1), f"median step durations of earlier stories (≥{runs} per step)"
-
-
-def fold(
-    story_events: Iterable[FleetEvent],
-    *,
-    now_ms: int,
-    history: Mapping[str, Sequence[float]] | None = None,
-    budget: Any = None,
-    time_limit_s: float | None = None,
-) -> Progress:
-    """The story's progress at ``now_ms``. ``budget``: models.yaml ``budgets.story`` (a
-    :class:`fleet.config.models.Budget`, or None); ``history``: :func:`history_of` other stories."""
-    f = _Fold()
-    for raw in story_events:
-        ev = _typed(raw)
-        if ev is not None:
-            f.add(ev)
-    steps = _steps(f, now_ms)
-    end_ms = steps[-1].ended_ms if f.outcome and steps and steps[-1].ended_ms else now_ms
-    in_step = steps[-1].work_s if steps and steps[-1].ended_ms is None else 0.0
-    state = "DONE" if f.outcome else f.state
-    est, note = estimate(state, in_step, history or {})
-    return Progress(
-        story_id=f.story_id,
-        state=f.state,
-        outcome=f.outcome,
-        now=f.now,
-        elapsed_s=_s(end_ms - f.created_ms) if f.created_ms else 0.0,
-        steps=steps,
-        tokens_spent=f.tokens,
-        tokens_limit=getattr(budget, "tokens", None),
-        cost_spent=round(f.cost, 6),
-        cost_limit=getattr(budget, "cost", None),
-        time_limit_s=time_limit_s,
-        estimate_s=None if f.outcome and f.outcome != "done" else est,
-        estimate_note=note,
-    )
-
-
-def story_budget() -> Any:
-    """models.yaml ``budgets.story`` (None: no story budget, or no readable config)."""
-    from fleet.config import load
-    from fleet.errors import FleetError
-
-    try:
-        return load("models.yaml").budgets.get("story")
-    except (FleetError, OSError):
-        return None
+    return fold
