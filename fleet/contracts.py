@@ -366,6 +366,11 @@ class WorkspaceReport(Contract):
     e2e_passed: int = 0
     e2e_failed: int = 0
     notes: tuple[str, ...] = ()
+    not_built: str | None = Field(
+        None,
+        description="why the change was deliberately not built (the gate says this, not "
+        "'the workspace did not build'); None: it was built, or its build was tried",
+    )
 
 
 class DimensionScore(Contract):

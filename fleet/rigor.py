@@ -20,6 +20,8 @@ Scored = tuple[float, str, str | None]  # score, detail, failure (None when it d
 def _build(r: WorkspaceReport, p: RigorProfile) -> Scored:
     if r.build_ok:
         return 100.0, "build ok", None
+    if r.not_built:
+        return 0.0, "not built", f"build: {r.not_built}"
     return 0.0, "build failed", "build: the workspace did not build"
 
 
@@ -41,8 +43,8 @@ def _e2e(r: WorkspaceReport, p: RigorProfile) -> Scored:
 
 
 def _coverage(r: WorkspaceReport, p: RigorProfile) -> Scored:
-    if r.coverage is None:
-        return 0.0, "not measured", "coverage: not measured"
+    if r.coverage is None:  # a change not built has no coverage: the build's finding says why
+        return 0.0, "not measured", None if r.not_built else "coverage: not measured"
     if p.coverage_target <= 0:
         return 100.0, f"{r.coverage:g}% (no target)", None
     score = min(100.0, 100.0 * r.coverage / p.coverage_target)

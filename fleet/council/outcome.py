@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
+from textwrap import shorten
 
 from fleet.contracts import (
     Alternative,
@@ -178,7 +179,7 @@ def unproven(state: CouncilState, winner: str | None) -> tuple[str, ...]:
     if mine is None:
         return ()
     return tuple(
-        f"{t.test_id}: {' '.join(t.excerpt.split())[:200]}".rstrip(": ")
+        f"{t.test_id}: {shorten(t.excerpt, 200, placeholder=' …')}".rstrip(": ")
         for t in mine.tests
         if not t.passed and t.probe is None and t.test_id.startswith(suite.spec)
     )

@@ -25,6 +25,7 @@ def unbuilt_report(deliberation: Deliberation) -> WorkspaceReport | None:
         build_ok=False,
         unit_failed=len(deliberation.unproven),
         notes=(f"{NOT_BUILT} ({len(deliberation.unproven)} failing)", *failed),
+        not_built=NOT_BUILT,
     )
 
 

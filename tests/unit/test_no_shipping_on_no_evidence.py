@@ -87,6 +87,32 @@ def test_a_retry_council_choosing_the_change_that_failed_parks_the_story_at_once
     assert view.parked and view.parked.gate == "blocked"
     assert "already failed" in view.parked.reason and "test_divide_1" in view.parked.reason
     assert services.executor.runs == 0 and view.loopbacks == 1  # no third council, no build
+    # the gate says the change was not built on purpose, not that its build failed
+    assert f"build: {NOT_BUILT}" in view.parked.reason
+    assert "did not build" not in view.parked.reason and "coverage: not measured" not in (
+        view.parked.reason
+    )
+
+
+def test_a_long_failure_is_cut_at_a_word_with_an_ellipsis():
+    suite, _ = build_suite(
+        ["divide(6, 3) returns 2.0"], name="t1", repo_tests=(), qa=None,
+        baseline=lambda s: (), probes=Probes(enabled=False),
+    )  # fmt: skip
+    req = DeliberationRequest(id="d", story_id="s", task="t", members=("developer-1", "qa-1"),
+                              proposers=("developer-1",), rule="evidence", suite=suite,
+                              source="/repo")  # fmt: skip
+    state = CouncilState(request=req)
+    excerpt = "AssertionError: Regex pattern did not match. " + "expected 'cannot divide' " * 20
+    state.evidence.append(
+        Evidence(proposal_id="d:p0:developer-1", passed=False, tests_failed=1,
+                 tests=(Outcome(test_id=f"{SPEC}::test_divide_1", passed=False,
+                                excerpt=excerpt),))
+    )  # fmt: skip
+    (said,) = unproven(state, "d:p0:developer-1")
+    cut = said.removeprefix(f"{SPEC}::test_divide_1: ")
+    assert len(cut) <= 200 and cut.endswith(" …")
+    assert excerpt.startswith(cut.removesuffix(" …")) and excerpt[len(cut) - 2] == " "
 
 
 def test_the_acceptance_gate_says_the_change_keeps_edits_to_test_infrastructure():
