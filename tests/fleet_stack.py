@@ -183,3 +183,24 @@ def wait_for(
             return body
         time.sleep(0.2)
     raise AssertionError(f"story {story_id} never matched; last: {body}")
+
+
+def council_that_votes(tmp: Any) -> str:
+    """A copy of ``config/`` whose council always asks for ballots (``distinguish`` off), for
+    ``FLEET_CONFIG_DIR``. With distinguishing inputs on, the evidence decides the sample story
+    (its candidates pass and behave alike) and no vote is cast: tests of the vote metrics need
+    one. Returns the directory."""
+    import shutil
+    from pathlib import Path
+
+    import yaml
+
+    from fleet.config import config_dir
+
+    dest = Path(tmp) / "config"
+    shutil.copytree(config_dir(), dest)
+    fleet_yaml = dest / "fleet.yaml"
+    cfg = yaml.safe_load(fleet_yaml.read_text())
+    cfg["council"]["distinguish"] = False
+    fleet_yaml.write_text(yaml.safe_dump(cfg, sort_keys=False))
+    return str(dest)

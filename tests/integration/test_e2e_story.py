@@ -56,17 +56,18 @@ def test_sample_story_goes_from_backlog_to_done_with_real_parts(real_stack, clie
     final = _drive_to_end(client, real_stack, "e2e-done")
     assert final["outcome"] == "done", (final["parked"], final["transitions"])
     assert [(t["from"], t["to"]) for t in final["transitions"]] == FSM_PATH
-    types = collections.Counter(
-        f.split("\n")[1].removeprefix("event: ") for f in _events(client, real_stack, "e2e-done")
-    )
-    # one task: both criteria specify the same function (planning groups them); one developer's
-    # patch passes QA's suite and both members rank it first: the council stops after round 0
+    frames = _events(client, real_stack, "e2e-done")
+    types = collections.Counter(f.split("\n")[1].removeprefix("event: ") for f in frames)
+    # one task: both criteria specify the same function (planning groups them); the one
+    # developer's patch passes QA's suite, so the evidence decides and no ballot is asked
     assert (
         types["council.proposal"] >= 1
         and types["council.evidence"] >= 1
-        and types["council.ballot"] >= 2
+        and types["council.ballot"] == 0
         and types["decision.made"] >= 1
     )
+    rounds = [f for f in frames if f.split("\n")[1] == "event: council.round_completed"]
+    assert any("the evidence decides" in f for f in rounds), rounds
     assert (
         types["sandbox.run"] >= 4 and types["workspace.report"] == 1 and types["gate.result"] == 1
     )

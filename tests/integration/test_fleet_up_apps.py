@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from fleet_stack import council_that_votes
 
 from cluster.graphserver import free_port
 from fleet.orchestrator.sample import SAMPLE_STORY
@@ -62,6 +63,7 @@ def stack(tmp_path_factory):
         if k not in ("RAY_AUTH_MODE", "RAY_AUTH_TOKEN", "FLEET_PO_TOKEN", "FLEET_VIEWER_TOKEN")
     }
     env.update({"FLEET_DATA_DIR": str(tmp / "data"), "RAY_AUTH_TOKEN_PATH": str(tmp / "ray_token")})
+    env["FLEET_CONFIG_DIR"] = council_that_votes(tmp)  # fleet_votes needs a vote
     for var in (
         "FLEET_REDIS_PORT",
         "FLEET_RAY_GCS_PORT",

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from fleet_stack import council_that_votes
 
 from cluster.graphserver import free_port
 from fleet.orchestrator.sample import SAMPLE_STORY
@@ -60,6 +61,7 @@ def head(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("prom")
     env = {k: v for k, v in os.environ.items() if k not in ("RAY_AUTH_MODE", "FLEET_PO_TOKEN")}
     env.update({"FLEET_DATA_DIR": str(tmp / "data"), "RAY_AUTH_TOKEN_PATH": str(tmp / "ray_token")})
+    env["FLEET_CONFIG_DIR"] = council_that_votes(tmp)  # the votes series needs a vote
     for var in (
         "FLEET_REDIS_PORT",
         "FLEET_RAY_GCS_PORT",
