@@ -10,8 +10,10 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from fleet.config import GraphConfig, SandboxConfig
+from fleet.config import CouncilSpec, GraphConfig, SandboxConfig
 from fleet.config.models import Budget
+
+_COUNCIL = CouncilSpec()  # the defaults of config/fleet.yaml's council block
 
 
 class OrchestratorSettings(BaseModel):
@@ -50,6 +52,18 @@ class OrchestratorSettings(BaseModel):
         True,
         description="patch councils: the QA members write their own examples of the task's "
         "functions, advisory evidence tests that rank the passing candidates and fail none",
+    )
+    debug_rounds: int = Field(
+        _COUNCIL.debug_rounds,
+        ge=0,
+        le=5,
+        description="patch councils: how many times each developer fixes its own failing "
+        "candidate from its test output before the council compares (0: no debugging)",
+    )
+    distinguish: bool = Field(
+        _COUNCIL.distinguish,
+        description="patch councils: passing candidates that differ run on QA's distinguishing "
+        "inputs, and ballots are asked only where the evidence cannot decide",
     )
     plan_by_team: bool = Field(
         True,

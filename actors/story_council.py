@@ -139,6 +139,7 @@ class RayCouncil:
         options = step.CouncilOptions(
             rounds=s.rounds, settle_on_pass=s.settle_on_pass,
             phase_timeout_s=s.phase_timeout_s, qa_examples=s.qa_examples,
+            debug_rounds=s.debug_rounds, distinguish=s.distinguish,
         )  # fmt: skip
         ports = step.CouncilPorts(
             log=self.log, sources=self.sources, members=self.members, qa=self.qa,

@@ -183,6 +183,8 @@ class FleetApps:
             rounds=cfg.council.rounds,
             settle_on_pass=cfg.council.settle_on_pass,
             qa_examples=cfg.council.qa_examples,
+            debug_rounds=cfg.council.debug_rounds,
+            distinguish=cfg.council.distinguish,
             data_dir=str(Path(cfg.data_dir).expanduser()),
         )
         # The gateway's start-up creates the orchestrator from these settings: the same path a

@@ -241,6 +241,8 @@ def fleet_settings(cfg: ClusterConfig, models: ModelsConfig) -> Obj:
         "rounds": cfg.orchestrator.rounds,
         "settle_on_pass": cfg.orchestrator.settle_on_pass,
         "qa_examples": cfg.orchestrator.qa_examples,
+        "debug_rounds": cfg.orchestrator.debug_rounds,
+        "distinguish": cfg.orchestrator.distinguish,
         "data_dir": cfg.orchestrator.data_dir,
     }
 

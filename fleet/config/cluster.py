@@ -237,6 +237,18 @@ class OrchestratorSpec(Schema):
         description="patch councils: the QA members write their own examples of the task's "
         "functions, advisory evidence tests that rank the passing candidates and fail none",
     )
+    debug_rounds: int = Field(
+        2,
+        ge=0,
+        le=5,
+        description="patch councils: how many times each developer fixes its own failing "
+        "candidate from its test output before the council compares (0: no debugging)",
+    )
+    distinguish: bool = Field(
+        True,
+        description="patch councils: passing candidates that differ run on QA's distinguishing "
+        "inputs, and ballots are asked only where the evidence cannot decide",
+    )
     data_dir: str = Field(
         "/data/swe-fleet",
         pattern=r"^/",

@@ -54,6 +54,9 @@ def model_stack(ray_cluster, redis_url, tmp_path_factory):
             data_dir=str(tmp_path_factory.mktemp("fleet-llm-fault")),
             members=("developer-1", "qa-1", "architect-1"),
             rounds=1,
+            # the architect speaks only in the vote: with distinguishing inputs on, the evidence
+            # decides the sample story and no ballot (no real-model call) is asked
+            distinguish=False,
             phase_timeout_s=240.0,  # above a replica restart (model load) on a busy machine
         )
         yield s

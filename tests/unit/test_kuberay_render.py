@@ -392,6 +392,22 @@ def test_serve_config_brings_up_the_orchestrator(cfg, models):
     assert settings.model == apps["llm"]["args"]["model"]
 
 
+def test_the_council_settings_of_cluster_yaml_reach_the_orchestrator():
+    """Debugging and distinguishing inputs are cluster.yaml settings, not fixed defaults."""
+    from actors.settings import OrchestratorSettings
+    from serve_apps.gateway.app import GatewayArgs
+
+    raw = _raw()
+    raw["orchestrator"] |= {"debug_rounds": 0, "distinguish": False}
+    apps = {
+        a["name"]: a for a in serve_config(_parse(raw), config.load("models.yaml"))["applications"]
+    }
+    settings = OrchestratorSettings.model_validate(
+        GatewayArgs.model_validate(apps["gateway"]["args"]).fleet
+    )
+    assert settings.debug_rounds == 0 and settings.distinguish is False
+
+
 def _two_served() -> tuple[ClusterConfig, ModelsConfig]:
     """cluster.yaml serving two vLLM models; models.yaml routing the QA to the second."""
     raw = _raw()
