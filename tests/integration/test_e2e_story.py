@@ -89,7 +89,8 @@ def _assert_every_model_call_is_ledgered(stack, story_id):
         if e.type == "model.usage"
     ]
     by = collections.Counter(e.actor for e in usage)
-    assert by["agent:developer-1"] >= 2 and by["agent:qa-1"] >= 1, by  # propose + vote; vote
+    # the developer proposes, QA writes its examples; no vote: the evidence decides
+    assert by["agent:developer-1"] >= 1 and by["agent:qa-1"] >= 1, by
     assert by["executor:developer"] == 0, by
     assert all(e.payload.story_id == story_id and e.payload.prompt_tokens > 0 for e in usage)
     assert {e.payload.role for e in usage} == {"developer", "qa"}
