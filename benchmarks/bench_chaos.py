@@ -4,7 +4,7 @@ Two parts, each with its own stack:
 
 1. ``chaos_stack``: N stories on an in-process stack (its own local Ray, Redis+FalkorDB with its
    AOF on a small tmpfs, the real orchestrator, council, role agents, sandbox supervisor and
-   workspace runner). The stories arrive ``--arrival-s`` apart (default 4 s) and a fault waits
+   workspace runner). The stories arrive ``--arrival-s`` apart (default 8 s) and a fault waits
    (up to 30 s) for a story in flight, so every fault of the schedule finds one. A PO thread
    approves the PO gates as they come (like ``fleet run --auto-approve``); an observer reads
    every story's timeline as it grows. Faults (``chaos_faults``), in a seeded order: Redis
@@ -93,7 +93,7 @@ def results(chaos: dict[str, Any], head: dict[str, Any] | None) -> dict[str, flo
 
 def parse(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    p.add_argument("--stories", type=int, default=20)
+    p.add_argument("--stories", type=int, default=30)
     p.add_argument("--seed", type=int, default=7)
     p.add_argument("--timeout", type=float, default=1500.0)
     p.add_argument("--redis-down-s", type=float, default=5.0)
@@ -103,7 +103,7 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--sandbox-kill-s", type=float, default=8.0,
                    help="every sandbox run starting within this window is SIGKILLed")  # fmt: skip
     p.add_argument("--gap-s", type=float, nargs=2, default=(8.0, 20.0))
-    p.add_argument("--arrival-s", type=float, default=4.0,
+    p.add_argument("--arrival-s", type=float, default=8.0,
                    help="seconds between story submissions (0: all at once)")  # fmt: skip
     p.add_argument("--no-node", dest="node", action="store_false", help="no worker node fault")
     p.add_argument("--no-llm", dest="llm", action="store_false",
@@ -113,7 +113,7 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--no-head", dest="head", action="store_false",
                    help="no head restart under `fleet run` followers (part 2)")  # fmt: skip
     p.add_argument("--head-stories", type=int, default=3, help="part 2's --auto-approve stories")
-    p.add_argument("--head-after-s", type=float, default=25.0,
+    p.add_argument("--head-after-s", type=float, default=8.0,
                    help="part 2: seconds after submission before the restart")  # fmt: skip
     p.add_argument("--trace", help="write every event seen and the faults to this JSON file")
     p.add_argument("--phantom", action="store_true",
