@@ -2,10 +2,10 @@
 ``config/fleet.yaml``'s ``council:`` block.
 
 The story path's request is built by the pipeline's council step (``fleet/pipeline/council.py``)
-with the options ``fleet up`` gives it (members, rounds, settle_on_pass, qa_examples from the
-block; the debugging bound and distinguishing inputs from ``CouncilSpec``'s defaults, which
-must therefore equal the block); the benchmark's by ``benchmarks/council_arms.py``. If either
-drifts -- another composition, rounds or strategy -- these tests fail.
+with the options ``fleet up`` gives it (members, rounds, settle_on_pass, qa_examples,
+debug_rounds and distinguish, all from the block); the benchmark's by
+``benchmarks/council_arms.py``. If either drifts -- another composition, rounds or strategy --
+these tests fail.
 """
 
 from __future__ import annotations
@@ -67,13 +67,27 @@ class Runner:
         raise Asked
 
 
+def fleet_up_settings(spec: CouncilSpec) -> Any:
+    """The orchestrator settings ``fleet up`` builds from the block (cluster/fleet_apps.py)."""
+    from actors.settings import OrchestratorSettings
+
+    return OrchestratorSettings(
+        redis_url="redis://x", members=spec.members, rounds=spec.rounds,
+        settle_on_pass=spec.settle_on_pass, qa_examples=spec.qa_examples,
+        debug_rounds=spec.debug_rounds, distinguish=spec.distinguish,
+    )  # fmt: skip
+
+
 def story_request(spec: CouncilSpec) -> Any:
     """The request the story path's council step makes, with the options ``fleet up`` passes
     (``cluster/fleet_apps.py`` -> ``OrchestratorSettings`` -> ``actors/story_council.py``)."""
     log, runner = InMemoryEventLog(), Runner()
     log.checkpoint_put("suite:d1", {"suite": SUITE.model_dump(mode="json")}, expected_version=0)
-    options = step.CouncilOptions(rounds=spec.rounds, settle_on_pass=spec.settle_on_pass,
-                                  qa_examples=spec.qa_examples)  # fmt: skip
+    settings = fleet_up_settings(spec)
+    options = step.CouncilOptions(rounds=settings.rounds, settle_on_pass=settings.settle_on_pass,
+                                  qa_examples=settings.qa_examples,
+                                  debug_rounds=settings.debug_rounds,
+                                  distinguish=settings.distinguish)  # fmt: skip
 
     def members(story: Story, task: Task) -> tuple[tuple[str, ...], dict[str, str]]:
         chosen = members_for(spec.members, f"{story.title}\n{story.description}")
@@ -98,9 +112,16 @@ def bench_request(args: argparse.Namespace) -> Any:
 
 
 def test_the_schema_defaults_are_the_configured_council():
-    # the story path takes the debugging bound and the distinguishing inputs from the schema's
-    # defaults: they must be what config/fleet.yaml says
+    # a fleet.yaml without a council block gets the shipped council
     assert CouncilSpec() == load("fleet.yaml").council
+
+
+def test_a_council_block_that_differs_from_the_defaults_reaches_the_story_path():
+    changed = load("fleet.yaml").council.model_copy(
+        update={"debug_rounds": 0, "distinguish": False}
+    )
+    request = story_request(changed)
+    assert request.debug_rounds == 0 and request.distinguish is False
 
 
 def test_the_benchmark_council_is_the_story_council():
