@@ -25,7 +25,7 @@ class FakeClock:
     """A clock that only moves when told to."""
 
     def __init__(self, start_ms: int = 1_700_000_000_000) -> None:
-        self._ms = start_ms
+        self._start = self._ms = start_ms
 
     def now_ms(self) -> int:
         return self._ms
@@ -35,6 +35,11 @@ class FakeClock:
 
     def advance(self, ms: int) -> None:
         self._ms += ms
+
+    def at(self, seconds: float) -> FakeClock:
+        """Set to ``seconds`` after the start; returns the clock (``clock=c.at(10)``)."""
+        self._ms = self._start + int(seconds * 1000)
+        return self
 
 
 def _digest(*parts: object) -> int:

@@ -9,21 +9,7 @@ import json
 from cluster.cli.progress import Tracker, describe
 from fleet.contracts import Deliberation, Evidence, Proposal, Story
 from fleet.events import Envelope, make_event
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.t = 1_700_000_000_000
-
-    def at(self, seconds: float) -> Clock:
-        self.t = 1_700_000_000_000 + int(seconds * 1000)
-        return self
-
-    def now_ms(self) -> int:
-        return self.t
-
-    def monotonic(self) -> float:
-        return self.t / 1000
+from fleet.testing.fakes import FakeClock
 
 
 def _wire(event) -> dict:
@@ -34,7 +20,7 @@ def _away(until: str | None = None) -> dict:
     raise OSError("gateway away")
 
 
-def _story_start(c: Clock) -> list[dict]:
+def _story_start(c: FakeClock) -> list[dict]:
     return [
         _wire(make_event("s1", "story.created", clock=c.at(0), payload=Story(id="s1", title="T"))),
         _wire(
@@ -50,7 +36,7 @@ def _story_start(c: Clock) -> list[dict]:
 
 def test_a_step_boundary_prints_a_status_line_from_the_events_when_the_gateway_cannot_say():
     t = Tracker(_away, time_left=lambda: 600.0)
-    c = Clock()
+    c = FakeClock()
     created, moved = _story_start(c)
     assert t.lines(created) == ["story s1 created: T"]
     lines = t.lines(moved)
@@ -75,7 +61,7 @@ def test_the_gateways_progress_is_used_with_the_callers_time_budget():
     }
     asked: list[str | None] = []
     t = Tracker(lambda until: asked.append(until) or answer, time_left=lambda: 200.0)
-    c = Clock()
+    c = FakeClock()
     created, moved = _story_start(c)
     t.lines(created)
     line = t.lines(moved, "1700000001000-3")[1]
@@ -89,7 +75,7 @@ def test_the_gateways_progress_is_used_with_the_callers_time_budget():
 
 def test_failing_evidence_says_who_revises_after_how_many_failures_and_which_round():
     t = Tracker(_away, time_left=lambda: None)
-    c = Clock()
+    c = FakeClock()
     for ev in _story_start(c):
         t.lines(ev)
     did = "s1.T1.a0"
@@ -111,7 +97,7 @@ def test_failing_evidence_says_who_revises_after_how_many_failures_and_which_rou
 
 def test_a_council_that_settled_early_says_0_revision_rounds():
     d = Deliberation(id="d1", story_id="s1", rounds=0, winner="p1")
-    line = describe(_wire(make_event("s1", "council.result", clock=Clock(), payload=d)))
+    line = describe(_wire(make_event("s1", "council.result", clock=FakeClock(), payload=d)))
     assert line == "  council winner: p1 after 0 revision rounds, 0 votes"
 
 
@@ -122,7 +108,7 @@ def test_the_red_step_of_test_first_reads_as_expected_not_as_an_error():
         result = TaskResult(spec_id=spec_id, status=status, exit_code=1)
         data = {"argv": ["pytest", "-p", "no:cacheprovider", "-q"], "role": "qa"}
         return describe(
-            _wire(make_event("s1", "sandbox.run", clock=Clock(), payload=result, data=data))
+            _wire(make_event("s1", "sandbox.run", clock=FakeClock(), payload=result, data=data))
         )
 
     assert run("baseline:evidence:ab12", "failed") == (
@@ -134,7 +120,7 @@ def test_the_red_step_of_test_first_reads_as_expected_not_as_an_error():
 
 def test_one_status_line_per_step_change_not_per_event():
     t = Tracker(_away, time_left=lambda: None)
-    c = Clock()
+    c = FakeClock()
     created, moved = _story_start(c)
     t.lines(created)
     assert len(t.lines(moved)) == 2  # the transition and its status line
@@ -156,17 +142,17 @@ def test_coach_suggestions_are_printed_once():
 
     finding = Finding(criterion="I", points_lost=30, reason="r", suggestion="name the function")
     score = StoryScore(story_id="s1", dor=65, findings=(finding,), ready=False)
-    scored = make_event("s1", "story.scored", clock=Clock(), payload=score)
+    scored = make_event("s1", "story.scored", clock=FakeClock(), payload=score)
     parked = make_event(
         "s1",
         "story.parked",
-        clock=Clock(),
+        clock=FakeClock(),
         data={"gate": "dor", "reason": "DoR 65 is below the threshold: name the function"},
     )
     lines = [describe(_wire(scored)), describe(_wire(parked))]
     assert sum("name the function" in line for line in lines) == 1, lines
     ready = StoryScore(story_id="s1", dor=90, findings=(finding,), ready=True)
-    line = describe(_wire(make_event("s1", "story.scored", clock=Clock(), payload=ready)))
+    line = describe(_wire(make_event("s1", "story.scored", clock=FakeClock(), payload=ready)))
     assert line == "  coach: DoR 90/100, ready (name the function)"
 
 
@@ -175,7 +161,7 @@ def test_reasons_are_whole_and_a_cut_line_ends_at_a_word():
 
     reason = "approve the plan (2 tasks): " + "divide(6, 3) returns 2.0; " * 40
     parked = make_event(
-        "s1", "story.parked", clock=Clock(), data={"gate": "design", "reason": reason}
+        "s1", "story.parked", clock=FakeClock(), data={"gate": "design", "reason": reason}
     )
     assert describe(_wire(parked)) == f"  || parked at design: {' '.join(reason.split())}"
     cut = plain("power(2, 3) returns 8 and divide(6, 3) returns 2.0", 25)

@@ -8,30 +8,14 @@ from fleet.contracts import Evidence, Proposal, Story, UsageRecord
 from fleet.events import Envelope, make_event
 from fleet.progress import estimate, fold, history_of, step_durations
 from fleet.progress_text import duration, markdown, status_line
-
-
-class Clock:
-    """Wall time the test sets by hand (seconds after a fixed start)."""
-
-    def __init__(self) -> None:
-        self.t = 1_700_000_000_000
-
-    def at(self, seconds: float) -> Clock:
-        self.t = 1_700_000_000_000 + int(seconds * 1000)
-        return self
-
-    def now_ms(self) -> int:
-        return self.t
-
-    def monotonic(self) -> float:
-        return self.t / 1000
+from fleet.testing.fakes import FakeClock
 
 
 def _ms(seconds: float) -> int:
     return 1_700_000_000_000 + int(seconds * 1000)
 
 
-def _go(c: Clock, t: float, src: str, dst: str, sid: str = "s1"):
+def _go(c: FakeClock, t: float, src: str, dst: str, sid: str = "s1"):
     data = {"from": src, "to": dst, "name": f"{src}-{dst}"}
     return make_event(
         sid, "story.transition", clock=c.at(t), data=data, envelope=Envelope(key=f"{dst}{t}")
@@ -41,7 +25,7 @@ def _go(c: Clock, t: float, src: str, dst: str, sid: str = "s1"):
 def _timeline(sid: str = "s1", *, done: bool = True) -> list:
     """Created at 0; DRAFT 0-10 (parked at scope 4-9: the PO's 5 s); DESIGN 10-40; BUILD 40-100;
     TEST 100-110; DOCS 110-115; done at 115."""
-    c = Clock()
+    c = FakeClock()
     ev = [
         make_event(sid, "story.created", clock=c.at(0), payload=Story(id=sid, title="Add divide")),
         _go(c, 0, "BACKLOG", "DRAFT", sid),
@@ -90,7 +74,7 @@ def test_step_times_leave_out_the_wait_for_the_po():
 def test_a_running_step_counts_to_now_and_waiting_now_is_not_work():
     evs = _timeline(done=False)
     assert fold(evs, now_ms=_ms(70)).steps[-1].work_s == 30.0
-    c = Clock()
+    c = FakeClock()
     parked = make_event("s1", "story.parked", clock=c.at(80), data={"gate": "blocked"})
     p = fold([*evs, parked], now_ms=_ms(95))
     assert (p.steps[-1].work_s, p.steps[-1].waited_s) == (40.0, 15.0)
@@ -102,7 +86,7 @@ def test_budget_spent_and_left_and_a_granted_budget_starts_afresh():
     p = fold(_timeline(done=False), now_ms=_ms(60), budget=budget, time_limit_s=100)
     assert (p.tokens_spent, p.tokens_limit, p.tokens_left) == (1200, 10_000, 8800)
     assert p.time_left_s == 40.0
-    c = Clock()
+    c = FakeClock()
     grant = make_event(
         "s1", "story.approved", clock=c.at(61), data={"gate": "budget", "approved": True}
     )
@@ -130,7 +114,7 @@ def test_estimate_never_negative_and_names_missing_steps():
 
 
 def test_now_says_who_revises_after_how_many_failing_tests_and_which_round():
-    c = Clock()
+    c = FakeClock()
     did = "s1.T1.a0"
     evs = [
         *_timeline(done=False),

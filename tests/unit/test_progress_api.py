@@ -6,26 +6,12 @@ from __future__ import annotations
 
 from fleet.contracts import Story
 from fleet.events import Envelope, make_event
+from fleet.testing.fakes import FakeClock
 from serve_apps.gateway.progress_api import History, story_progress
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.t = 0
-
-    def at(self, seconds: float) -> Clock:
-        self.t = 1_700_000_000_000 + int(seconds * 1000)
-        return self
-
-    def now_ms(self) -> int:
-        return self.t
-
-    def monotonic(self) -> float:
-        return self.t / 1000
-
-
 def _story(sid: str, *, outcome: str | None) -> list:
-    c = Clock()
+    c = FakeClock()
     steps = ["DRAFT", "DESIGN", "BUILD", "TEST", "DOCS"]
     evs = [make_event(sid, "story.created", clock=c.at(0), payload=Story(id=sid, title="t"))]
     for i, (src, dst) in enumerate(zip(["BACKLOG", *steps], steps, strict=False)):
