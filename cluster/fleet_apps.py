@@ -28,6 +28,7 @@ from fleet.config import FleetConfig, load
 from fleet.errors import InfraError, PortInUse
 
 ACTORS = ("orchestrator", "council-fleet", "sandbox-fleet")
+CONNECT_ATTEMPTS = 3
 JOINERS = ("devops-1", "data-1")  # join a council by themselves (fleet/council/team.py)
 
 
@@ -74,13 +75,27 @@ def connect(config: FleetConfig) -> Any:
 
     from cluster.local import ray_address
 
-    if not ray.is_initialized():
-        ray.init(
-            address=ray_address(config),
-            namespace=config.ray.namespace,
-            log_to_driver=False,
-            logging_level=logging.ERROR,
-        )
+    address = ray_address(config)
+    for attempt in range(1, CONNECT_ATTEMPTS + 1):
+        if ray.is_initialized():
+            break
+        try:
+            ray.init(
+                address=address,
+                namespace=config.ray.namespace,
+                log_to_driver=False,
+                logging_level=logging.ERROR,
+            )
+        except ConnectionError as e:
+            # A head that has just started may not have registered its raylet yet (Ray waits
+            # 60 s for it; a loaded machine has needed more): try again before giving up.
+            ray.shutdown()
+            if attempt == CONNECT_ATTEMPTS:
+                raise AppsUnavailable(
+                    what="the Ray driver",
+                    reason=f"{e} ({CONNECT_ATTEMPTS} attempts; the head's log is in <data_dir>/ray)",
+                ) from e
+            time.sleep(2.0)
     return ray
 
 
