@@ -40,7 +40,11 @@ tokens: prompt + completion, all calls.
 
 Run: .venv/bin/python benchmarks/bench_agents.py --arm all --limit 20
      [--start 0] [--repo-limit N] [--kind stub,bug,change] [--model PATH.gguf] [--attempts 2]
-     [--trace calls.jsonl]
+     [--trace calls.jsonl] [--resume run.jsonl]
+
+``--resume FILE`` records each finished (arm, task) and, run again with the same settings, takes
+those tasks from FILE: a measurement longer than one sitting continues where it stopped
+(``resume.py``).
 
 ``--trace FILE`` appends every model call (arm, task, messages, sampling, reply, tokens) to FILE as
 one JSON line: what each member was asked and answered, to read why a candidate came out as it did.
@@ -67,6 +71,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import harness  # noqa: E402
 from harness import ArmResult, BenchTask, count, fleet_build, sandbox_python  # noqa: E402
+from resume import Recorded, ResumeFile, merge  # noqa: E402
 
 from fleet.contracts import ChatMessage, ChatResponse, Story  # noqa: E402
 
@@ -378,6 +383,13 @@ def _parse(argv: list[str] | None) -> tuple[argparse.Namespace, list[str]]:
     )
     ap.add_argument("--threads", type=int, default=2, help="llama.cpp threads (1 on a loaded box)")
     ap.add_argument(
+        "--resume",
+        type=Path,
+        default=None,
+        help="JSONL file of finished (arm, task) figures: appended to as tasks finish; a task "
+        "every arm finished with the same settings is taken from it instead of run again",
+    )
+    ap.add_argument(
         "--trace", type=Path, default=None, help="append every model call to this JSONL file"
     )
     ap.add_argument(
@@ -432,22 +444,17 @@ def with_localisation(task: BenchTask, seen: dict[str, bool]) -> BenchTask:
     return replace(task, judge=judge)
 
 
-def _run(name: str, task: BenchTask, chat: EngineChat, args: argparse.Namespace,
-         acc: ArmResult) -> None:  # fmt: skip
-    """Arm ``name`` on ``task``, its figures added to ``acc``."""
+def _run(name: str, task: BenchTask, chat: EngineChat, args: argparse.Namespace) -> ArmResult:
+    """Arm ``name`` on ``task``: its figures for this task alone."""
     located: dict[str, bool] = {}
     run = with_localisation(task, located) if task.kind in LOCATED else task
     chat.label = f"{name} {task.id}"
     r = ARMS[name]([run], chat, args)
     if task.kind in LOCATED:  # only a task the arm finished counts (a run cut short drops it)
-        acc.located[task.id] = located.get(task.id, False)  # never judged: nothing committed
-    for kind in r.total:
-        acc.total[kind] = acc.total.get(kind, 0) + r.total[kind]
-        acc.passed[kind] = acc.passed.get(kind, 0) + r.passed[kind]
-    acc.tokens += r.tokens
-    acc.seconds += r.seconds
+        r.located[task.id] = located.get(task.id, False)  # never judged: nothing committed
     if task.kind in REPO_KINDS:
-        acc.repo_minutes.append(r.seconds / 60)
+        r.repo_minutes.append(r.seconds / 60)
+    return r
 
 
 def report(results: dict[str, ArmResult]) -> list[str]:
@@ -476,7 +483,22 @@ def report(results: dict[str, ArmResult]) -> list[str]:
     return out
 
 
+def _resume_file(args: argparse.Namespace) -> ResumeFile | None:
+    """``--resume``: the run's figures so far, for the settings that change them."""
+    if args.resume is None:
+        return None
+    settings = {"model": Path(args.model).name, "attempts": args.attempts,
+                "rounds": args.rounds, "qa_examples": args.qa_examples}  # fmt: skip
+    resume = ResumeFile(args.resume, settings)
+    tasks = len({task for _arm, task in resume.done})
+    print(f"== resume file {args.resume}: {len(resume.done)} (arm, task) figures for "
+          f"{tasks} tasks, {resume.ignored} lines ignored (other settings or unreadable)", flush=True)  # fmt: skip
+    return resume
+
+
 def main(argv: list[str] | None = None) -> int:
+    from council_arms import MINUTES
+
     args, arms = _parse(argv)
     harness.MODEL_PATH = args.model  # the tokenizer counts budgets with the model in use
     print(f"== loading {args.model}", flush=True)
@@ -489,23 +511,32 @@ def main(argv: list[str] | None = None) -> int:
     # Task by task, every arm on it in turn: a run cut short still compares arms on the same tasks.
     # SIGTERM (a time limit) ends the run like Ctrl-C: the figures so far are printed, marked.
     signal.signal(signal.SIGTERM, signal.default_int_handler)
+    resume = _resume_file(args)
     done = 0
     try:
         for i, task in enumerate(tasks, 1):
-            for name in arms:
-                if name == "raw" and task.kind != "humaneval":
-                    continue
-                _run(name, task, chat, args, results[name])
+            names = [n for n in arms if n != "raw" or task.kind == "humaneval"]
+            recorded = resume is not None and resume.finished(task.id, names)
+            for name in names:
+                if resume is not None and recorded:
+                    rec = resume.get(name, task.id)
+                else:
+                    before = len(MINUTES)
+                    rec = Recorded(_run(name, task, chat, args), MINUTES[before:])
+                    if resume is not None:
+                        resume.add(name, task.id, rec)
+                merge(results[name], rec.result)
+                if recorded:
+                    MINUTES.extend(rec.council_minutes)
             done = i
             tally = ", ".join(f"{n} {sum(a.passed.values())}/{sum(a.total.values())}"
                               for n, a in results.items())  # fmt: skip
-            print(f"[{i}/{len(tasks)}] {task.id} done; so far: {tally}", flush=True)
+            how = "taken from the resume file" if recorded else "done"
+            print(f"[{i}/{len(tasks)}] {task.id} {how}; so far: {tally}", flush=True)
     except KeyboardInterrupt:
         # a task cut mid-way may have been counted by some arms only: drop nothing, say so
         print(f"== INTERRUPTED after {done} of {len(tasks)} tasks: partial figures", flush=True)
     print("\n".join(report(results)), flush=True)
-    from council_arms import MINUTES
-
     if MINUTES:
         print(f"RESULT council_minutes_per_task {sorted(MINUTES)[len(MINUTES) // 2]:.2f}")
     return 0

@@ -271,10 +271,7 @@ def test_an_arm_run_records_localisation_only_for_tasks_it_finished(monkeypatch,
     monkeypatch.setitem(bench_agents.ARMS, "fixes", fixes)
     monkeypatch.setitem(bench_agents.ARMS, "cut", cut_short)
     chat, args = types.SimpleNamespace(label=""), argparse.Namespace()
-    acc = ArmResult()
-    _run("fixes", task, chat, args, acc)  # type: ignore[arg-type]
-    assert acc.located == {"t": True} and acc.passed == {"bug": 1}
-    acc = ArmResult()
-    with pytest.raises(KeyboardInterrupt):
-        _run("cut", task, chat, args, acc)  # type: ignore[arg-type]
-    assert acc.located == {} and acc.total == {}
+    r = _run("fixes", task, chat, args)  # type: ignore[arg-type]
+    assert r.located == {"t": True} and r.passed == {"bug": 1} and len(r.repo_minutes) == 1
+    with pytest.raises(KeyboardInterrupt):  # nothing returned, so nothing counted
+        _run("cut", task, chat, args)  # type: ignore[arg-type]
