@@ -118,6 +118,17 @@ def _check_council(page, events) -> None:
         expect(card.get_by_test_id("evidence")).to_contain_text(f"{ev['tests_passed']} passed")
     ballots = sum(len(r["ballots"]) for r in results)
     expect(page.get_by_test_id("ballots").locator("tbody tr")).to_have_count(ballots)
+    # where the evidence decided, the card says why no ballot was asked for
+    skipped = [
+        why
+        for e in events
+        if e["type"] == "council.round_completed"
+        for why in (e.get("data") or {}).get("skipped", [])
+    ]
+    assert ballots or skipped, "a council decides by ballots or by its evidence"
+    expect(page.get_by_test_id("skipped-votes").locator("li")).to_have_count(len(skipped))
+    for why in skipped:
+        expect(page.get_by_test_id("skipped-votes")).to_contain_text(why)
 
 
 def test_po_writes_a_story_and_drives_it_to_done_in_the_browser(

@@ -90,7 +90,7 @@ export function councils(events) {
   const out = new Map();
   const get = (id) => {
     if (!out.has(id))
-      out.set(id, { id, task_id: null, members: [], rounds: 0, rule: null, proposals: [], critiques: [], ballots: [], evidence: [], tally: null, winner: null, done: false, decision: null });
+      out.set(id, { id, task_id: null, members: [], rounds: 0, rule: null, proposals: [], critiques: [], ballots: [], skipped: [], evidence: [], tally: null, winner: null, done: false, decision: null });
     return out.get(id);
   };
   for (const ev of events) {
@@ -99,6 +99,9 @@ export function councils(events) {
     if (ev.type === "deliberation.started") {
       const c = get(d.deliberation_id);
       Object.assign(c, { task_id: d.task_id ?? c.task_id, members: d.members || [], rounds: d.rounds ?? 0, rule: d.rule ?? null });
+    } else if (ev.type === "council.round_completed" && Array.isArray(d.skipped)) {
+      // ballots not asked for: the round's evidence already decided (one line per reason)
+      get(d.deliberation_id).skipped.push(...d.skipped.map((why) => ({ round: d.round ?? 0, why })));
     } else if (ev.type === "council.proposal") get(p.deliberation_id).proposals.push(p);
     else if (ev.type === "council.critique") get(p.deliberation_id).critiques.push(p);
     else if (ev.type === "council.ballot") get(p.deliberation_id).ballots.push(p);

@@ -127,6 +127,18 @@ export default function Council({ council, task }) {
           </table>
         </div>
       )}
+      {council.skipped.length > 0 && (
+        <div data-testid="skipped-votes">
+          <div className="label">Ballots not asked for</div>
+          <ul className="list-disc pl-5 text-xs text-slate-600">
+            {council.skipped.map((s, i) => (
+              <li key={i}>
+                round {s.round}: {s.why}
+              </li>
+            ))}
+          </ul>
+        </div>
+      )}
       {council.tally && (
         <p className="text-xs text-slate-600" data-testid="tally">
           tally ({council.tally.rule}):{" "}
