@@ -40,7 +40,7 @@ tokens: prompt + completion, all calls.
 
 Run: .venv/bin/python benchmarks/bench_agents.py --arm all --limit 20
      [--start 0] [--repo-limit N] [--kind stub,bug,change] [--model PATH.gguf] [--attempts 2]
-     [--trace calls.jsonl] [--resume run.jsonl]
+     [--developer-model PATH.gguf] [--trace calls.jsonl] [--resume run.jsonl]
 
 ``--resume FILE`` records each finished (arm, task) and, run again with the same settings, takes
 those tasks from FILE: a measurement longer than one sitting continues where it stopped
@@ -53,15 +53,13 @@ one JSON line: what each member was asked and answered, to read why a candidate 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import re
 import signal
 import sys
 import tempfile
-import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -70,73 +68,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import harness  # noqa: E402
+from engine_chat import EngineChat, RoutedChat  # noqa: E402
 from harness import ArmResult, BenchTask, count, fleet_build, sandbox_python  # noqa: E402
 from resume import Recorded, ResumeFile, merge  # noqa: E402
 
-from fleet.contracts import ChatMessage, ChatResponse, Story  # noqa: E402
+from fleet.contracts import ChatMessage, Story  # noqa: E402
 
 DEFAULT_MODEL = harness.MODEL_PATH
 HUMANEVAL_IDS = range(0, 80)  # the development set; 80-163 are reserved for acceptance
 HUMANEVAL_FILE = "solution.py"
-
-
-# ----------------------------------------------------------------------------- model
-
-
-class EngineChat:
-    """``ChatModel`` over an in-process llama.cpp engine (the embedded model server's engine),
-    counting tokens per arm."""
-
-    def __init__(self, gguf: str, *, n_ctx: int = 8192, threads: int = 2) -> None:
-        from fleet.config.models import LlamaCppModel
-        from serve_apps.llm.engine import LlamaCppEngine
-
-        spec = LlamaCppModel(
-            backend="llamacpp", gguf=gguf, n_ctx=n_ctx, n_parallel=1, n_threads=threads
-        )
-        self.engine = LlamaCppEngine(spec, served_name=Path(gguf).stem)
-        self.name = Path(gguf).stem
-        self.tokens = 0
-        self._lock = threading.Lock()
-        self.trace: Path | None = None  # --trace: every call appended as a JSON line
-        self.label = ""  # the arm and task being run, for the trace
-
-    def complete(
-        self,
-        messages: Sequence[ChatMessage],
-        *,
-        schema: dict[str, Any] | None = None,
-        temperature: float = 0.0,
-        seed: int | None = None,
-        max_tokens: int = 256,
-    ) -> ChatResponse:
-        body: dict[str, Any] = {
-            "messages": [{"role": m.role, "content": m.content} for m in messages],
-            "temperature": temperature,
-            "max_tokens": max_tokens,
-        }
-        if seed is not None:
-            body["seed"] = seed
-        if schema is not None:
-            body["response_format"] = {"type": "json_schema", "json_schema": {"schema": schema}}
-        start = time.monotonic()
-        out = self.engine.chat(body)
-        usage = out.get("usage", {})
-        text = out["choices"][0]["message"]["content"] or ""
-        with self._lock:
-            self.tokens += usage.get("prompt_tokens", 0) + usage.get("completion_tokens", 0)
-            if self.trace is not None:
-                call = {"at": time.time(), "label": self.label, **body, "reply": text,
-                        "usage": usage, "seconds": round(time.monotonic() - start, 2)}  # fmt: skip
-                with self.trace.open("a") as f:
-                    f.write(json.dumps(call) + "\n")
-        return ChatResponse(
-            text=text,
-            model=self.name,
-            prompt_tokens=usage.get("prompt_tokens", 0),
-            completion_tokens=usage.get("completion_tokens", 0),
-            latency_ms=(time.monotonic() - start) * 1000,
-        )
 
 
 # ----------------------------------------------------------------------------- tasks
@@ -375,6 +315,12 @@ def _parse(argv: list[str] | None) -> tuple[argparse.Namespace, list[str]]:
     )
     ap.add_argument("--model", default=DEFAULT_MODEL, help="GGUF of the model under test")
     ap.add_argument(
+        "--developer-model",
+        default=None,
+        help="GGUF serving the developers (single, raw, the council's and vote's developers), "
+        "--model serving the other roles, as the fleet's routing does (default: --model for all)",
+    )
+    ap.add_argument(
         "--attempts",
         type=int,
         default=2,
@@ -488,6 +434,7 @@ def _resume_file(args: argparse.Namespace) -> ResumeFile | None:
     if args.resume is None:
         return None
     settings = {"model": Path(args.model).name, "attempts": args.attempts,
+                "developer_model": Path(args.developer_model or args.model).name,
                 "rounds": args.rounds, "qa_examples": args.qa_examples}  # fmt: skip
     resume = ResumeFile(args.resume, settings)
     tasks = len({task for _arm, task in resume.done})
@@ -502,7 +449,10 @@ def main(argv: list[str] | None = None) -> int:
     args, arms = _parse(argv)
     harness.MODEL_PATH = args.model  # the tokenizer counts budgets with the model in use
     print(f"== loading {args.model}", flush=True)
-    chat = EngineChat(args.model, threads=args.threads)
+    chat: EngineChat | RoutedChat = EngineChat(args.model, threads=args.threads)
+    if args.developer_model and Path(args.developer_model) != Path(args.model):
+        print(f"== loading {args.developer_model} for developers", flush=True)
+        chat = RoutedChat(chat, EngineChat(args.developer_model, threads=args.threads))
     chat.trace = args.trace
     tasks = _task_list(args)
     kinds = ", ".join(f"{sum(t.kind == k for t in tasks)} {k}" for k in ("humaneval", *REPO_KINDS))

@@ -142,7 +142,7 @@ def _team(
             m,
             m.rsplit("-", 1)[0],
             roles.get(m.rsplit("-", 1)[0]),
-            Counted(chat, m, ledger),
+            Counted(chat.for_role(m.rsplit("-", 1)[0]), m, ledger),
             temperature=t,
             seed=seed + i,
             tools=tools,

@@ -1,0 +1,111 @@
+"""The benchmarks' model: an in-process llama.cpp engine (the embedded model server's engine) that
+counts tokens, and the fleet's routing of one model to developers and another to the other roles.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from fleet.contracts import ChatMessage, ChatResponse
+
+
+class EngineChat:
+    """``ChatModel`` over an in-process llama.cpp engine (the embedded model server's engine),
+    counting tokens per arm."""
+
+    def __init__(self, gguf: str, *, n_ctx: int = 8192, threads: int = 2) -> None:
+        from fleet.config.models import LlamaCppModel
+        from serve_apps.llm.engine import LlamaCppEngine
+
+        spec = LlamaCppModel(
+            backend="llamacpp", gguf=gguf, n_ctx=n_ctx, n_parallel=1, n_threads=threads
+        )
+        self.engine = LlamaCppEngine(spec, served_name=Path(gguf).stem)
+        self.name = Path(gguf).stem
+        self.tokens = 0
+        self._lock = threading.Lock()
+        self.trace: Path | None = None  # --trace: every call appended as a JSON line
+        self.label = ""  # the arm and task being run, for the trace
+
+    def complete(
+        self,
+        messages: Sequence[ChatMessage],
+        *,
+        schema: dict[str, Any] | None = None,
+        temperature: float = 0.0,
+        seed: int | None = None,
+        max_tokens: int = 256,
+    ) -> ChatResponse:
+        body: dict[str, Any] = {
+            "messages": [{"role": m.role, "content": m.content} for m in messages],
+            "temperature": temperature,
+            "max_tokens": max_tokens,
+        }
+        if seed is not None:
+            body["seed"] = seed
+        if schema is not None:
+            body["response_format"] = {"type": "json_schema", "json_schema": {"schema": schema}}
+        start = time.monotonic()
+        out = self.engine.chat(body)
+        usage = out.get("usage", {})
+        text = out["choices"][0]["message"]["content"] or ""
+        with self._lock:
+            self.tokens += usage.get("prompt_tokens", 0) + usage.get("completion_tokens", 0)
+            if self.trace is not None:
+                call = {"at": time.time(), "label": self.label, **body, "reply": text,
+                        "usage": usage, "seconds": round(time.monotonic() - start, 2)}  # fmt: skip
+                with self.trace.open("a") as f:
+                    f.write(json.dumps(call) + "\n")
+        return ChatResponse(
+            text=text,
+            model=self.name,
+            prompt_tokens=usage.get("prompt_tokens", 0),
+            completion_tokens=usage.get("completion_tokens", 0),
+            latency_ms=(time.monotonic() - start) * 1000,
+        )
+
+    def for_role(self, role: str) -> EngineChat:
+        """The model a member of ``role`` is served by: this one for every role."""
+        return self
+
+
+class RoutedChat:
+    """Developers on one engine, every other role on another, as ``config/models.yaml``'s routing
+    serves the fleet (``--developer-model``). Whoever calls :meth:`complete` directly is building
+    a change (the ``single`` arm's and the build step's developer, ``raw``): the developer's model.
+    Tokens are the two engines' together."""
+
+    def __init__(self, default: EngineChat, developer: EngineChat) -> None:
+        self.default, self.developer = default, developer
+        self.name = f"{developer.name} (developers) + {default.name}"
+
+    @property
+    def tokens(self) -> int:
+        return self.default.tokens + self.developer.tokens
+
+    @property
+    def label(self) -> str:
+        return self.developer.label
+
+    @label.setter
+    def label(self, value: str) -> None:
+        self.default.label = self.developer.label = value
+
+    @property
+    def trace(self) -> Path | None:
+        return self.developer.trace
+
+    @trace.setter
+    def trace(self, value: Path | None) -> None:
+        self.default.trace = self.developer.trace = value
+
+    def complete(self, messages: Sequence[ChatMessage], **kw: Any) -> ChatResponse:
+        return self.developer.complete(messages, **kw)
+
+    def for_role(self, role: str) -> EngineChat:
+        return self.developer if role == "developer" else self.default
