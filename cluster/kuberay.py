@@ -222,6 +222,7 @@ def fleet_settings(cfg: ClusterConfig, models: ModelsConfig) -> Obj:
     the Serve config alone brings up the whole fleet (orchestrator, council, agents, sandbox).
     """
     routes = llm_routes(cfg, models)
+    model, role_models = served_routing(models, [name for name, _ in routes])
     sb = cfg.sandbox
     k8s = {
         "namespace": cfg.namespace,
@@ -234,7 +235,8 @@ def fleet_settings(cfg: ClusterConfig, models: ModelsConfig) -> Obj:
         "namespace": cfg.ray_namespace,
         "graph": cfg.graph.model_dump(mode="json"),
         "sandbox": {"backend": sb.backend, "k8s_job": k8s},
-        "model": routes[0][0],
+        "model": model,
+        "role_models": role_models,
         # each served model at its own llm app (the route serve_config deploys it at)
         "llm_base_url": {n: f"{gateway_url(cfg)}{r.rstrip('/')}/v1" for n, r in routes},
         "members": list(cfg.orchestrator.members),
@@ -245,6 +247,23 @@ def fleet_settings(cfg: ClusterConfig, models: ModelsConfig) -> Obj:
         "distinguish": cfg.orchestrator.distinguish,
         "data_dir": cfg.orchestrator.data_dir,
     }
+
+
+def served_routing(models: ModelsConfig, served: list[str]) -> tuple[str, dict[str, str]]:
+    """models.yaml's routing kept to the models the cluster serves: the default model (routing's
+    ``default`` choice if served, else the first served model) and each role's first served
+    choice. A role none of whose choices is served gets the default."""
+
+    def first(names: list[str]) -> str | None:
+        return next((n for n in names if n in served), None)
+
+    default = first(list(models.routing.get("default", []))) or served[0]
+    roles = {
+        role: name
+        for role, names in models.routing.items()
+        if role != "default" and (name := first(list(names))) and name != default
+    }
+    return default, roles
 
 
 def serve_config(cfg: ClusterConfig, models: ModelsConfig) -> Obj:

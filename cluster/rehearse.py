@@ -94,6 +94,8 @@ def localize(
                 urls = dict.fromkeys(names, url)
                 put(fleet, "llm_base_url", urls, f"{where}.llm_base_url")
                 put(fleet, "model", llm_model, f"{where}.model")
+                if fleet.get("role_models"):  # one local model answers for every role
+                    put(fleet, "role_models", {}, f"{where}.role_models")
     return out, changes
 
 

@@ -429,7 +429,12 @@ def test_each_served_model_is_reached_at_its_own_llm_app():
     settings = OrchestratorSettings.model_validate(apps[0]["args"]["fleet"])
     assert settings.llm_base_url == {n: f"{gateway_url(cfg)}{r}/v1" for n, r in routes.items()}
 
-    ((name, chat),) = RoleModels(models, "qa", llm_base_url=settings.llm_base_url).chain
+    # the QA's routing reaches the orchestrator (the first served model is every other role's)
+    assert (settings.model, settings.role_models) == ("vllm-qwen", {"qa": "vllm-coder-7b"})
+    model = settings.role_models.get("qa") or settings.model  # as the council spawns its agents
+    ((name, chat),) = RoleModels(
+        models, "qa", model=model, llm_base_url=settings.llm_base_url
+    ).chain
     assert name == "vllm-coder-7b"
     assert (chat.base_url, chat.model_id) == (
         f"{gateway_url(cfg)}/llm/vllm-coder-7b/v1",
@@ -454,6 +459,8 @@ def test_rehearsal_sends_every_model_to_the_one_local_llm_app():
     fleet = OrchestratorSettings.model_validate(local["applications"][0]["args"]["fleet"])
     url = "http://127.0.0.1:8123/llm/v1"
     assert fleet.llm_base_url == dict.fromkeys(["vllm-qwen", "vllm-coder-7b", "local-smollm2"], url)
+    assert fleet.role_models == {}  # the QA's vLLM model is not here: the local one answers
+    assert "applications[gateway].args.fleet.role_models: {'qa': 'vllm-coder-7b'} -> {}" in changes
     ((_, chat),) = RoleModels(
         models, "qa", model=fleet.model, llm_base_url=fleet.llm_base_url
     ).chain
