@@ -155,6 +155,7 @@ class GraphServer:
         pid = self.running_pid()
         if pid:
             return pid
+        self._refuse_a_second_server()
         if not port_free(self.port, self.host):
             raise PortInUse(port=self.port, what="Redis+FalkorDB")
         self.data_dir.mkdir(parents=True, exist_ok=True)
@@ -204,6 +205,23 @@ class GraphServer:
         proc.kill()
         raise StorageUnavailable(what="Redis+FalkorDB", reason=f"no PING answer within {timeout}s")
 
+    def _refuse_a_second_server(self) -> None:
+        """Two servers appending to one data directory's AOF would corrupt it: the server this
+        directory's pidfile names still runs, on another address (the port setting changed)."""
+        try:
+            pid = int(self.pidfile.read_text().strip())
+        except (OSError, ValueError):
+            return
+        address = redis_address(pid) or ""  # "host:port" once the server has set its title
+        if ":" in address and address.rpartition(":")[2] != str(self.port):
+            raise StorageUnavailable(
+                what="Redis+FalkorDB",
+                reason=f"the server of {self.data_dir} still runs (pid {pid}, {address}), not on "
+                f"port {self.port}; two servers must not share one data directory: stop it "
+                f"(`fleet down` with its port, e.g. FLEET_REDIS_PORT={address.rpartition(':')[2]}) "
+                "or keep its port",
+            )
+
     def log_tail(self, lines: int = 3) -> str:
         """The last lines of the server's log, on one line (for error messages)."""
         try:
@@ -218,7 +236,7 @@ class GraphServer:
             pid = int(self.pidfile.read_text().strip())
         except (OSError, ValueError):
             return False
-        if not pid_alive(pid):
+        if not pid_alive(pid) or redis_address(pid) is None:  # gone, or its PID reused
             self.pidfile.unlink(missing_ok=True)
             return False
         os.kill(pid, signal.SIGTERM)  # redis flushes the AOF on SIGTERM
