@@ -1,8 +1,10 @@
 """The ``vote`` and ``council`` arms of ``bench_agents.py``.
 
-Both start like the story path's council: QA's evidence suite from the story's criteria (kept
-only if it fails on the base, ``fleet.evidence.acceptance.build_suite``), run in bubblewrap on a
-clean copy per candidate (``SandboxEvidence``).
+Both start like the story path's council: the story path's suite step
+(``fleet.pipeline.suite.task_suite``: a bug report's reproduction test first, QA's tests of the
+criteria, kept only if they fail on the base), run in bubblewrap on a clean copy per candidate
+(``SandboxEvidence``); every member reads the build-phase context packs the story path's agents
+get from the context service (``harness.story_context``: the located code first).
 
 - ``council``: the full protocol in process (``fleet.council.Council`` with ``local_gather``: the
   members, prompts, ``write_patch``, evidence runs, debugging, distinguishing inputs, critique with
@@ -41,7 +43,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from harness import ArmResult, count, fleet_build, git_repo
+from harness import ArmResult, count, fleet_build, git_repo, story_context, story_log
 
 from fleet.config import CouncilSpec, load
 from fleet.contracts import Proposal, RunContext
@@ -90,46 +92,76 @@ class Counted:
         return r
 
 
-def _setup(task: Any, root: Path, qa: Any = None) -> tuple[Path, str, Any, Any]:
-    """The task's repository, its base commit, the evidence suite and the evidence runner
-    (``qa``: the QA member that writes its own examples, ``--qa-examples``)."""
+def _setup(task: Any, root: Path, qa: Any, examples: bool) -> tuple[Path, str, Any, Any]:
+    """The task's repository, its base commit, the evidence suite and the evidence runner.
+
+    The suite is the story path's suite step (``fleet.pipeline.suite.task_suite``): for a bug
+    story QA's reproduction test first (kept only if it fails on the base commit for the reported
+    reason), the criteria's tests, the repository's own tests, probes and, with ``examples``
+    (``--qa-examples``), QA's own examples; ``qa`` is the QA member."""
     from fleet.adapters.bwrap_sandbox import BwrapSandbox
     from fleet.adapters.evidence import SandboxEvidence
     from fleet.adapters.git_repo import GitRepo
-    from fleet.agents.stubs import named
-    from fleet.council import Brief
-    from fleet.evidence.acceptance import Probes, Qa, build_suite
+    from fleet.clock import SystemClock
+    from fleet.pipeline.ports import Checkout
+    from fleet.pipeline.suite import SuitePorts, task_suite
 
     repo = git_repo(task.files, root / "repo")
-    commit = GitRepo(repo).commit("main")
-    brief = Brief(
-        deliberation_id=f"qa-{task.id}", story_id=task.story.id, task_id="T1",
-        task=f"{task.story.title}\n{task.story.description}", round=0, step="propose",
-        source=str(repo), base="main", base_commit=commit,
-    )  # fmt: skip
+    git = GitRepo(repo)
+    commit = git.commit("main")
     evidence = SandboxEvidence(BwrapSandbox(), root=root / "ev", concurrency=2)
-    ctx = RunContext(story_id=task.story.id, task_id="T1", role="qa", phase="test")
-    tests = sorted(p for p in task.files if p.rsplit("/", 1)[-1].startswith("test_"))
-    suite, _ = build_suite(
-        task.story.acceptance_criteria,
-        name="t1",
-        repo_tests=tests,
-        baseline=lambda s: evidence.baseline(s, source=str(repo), base="main", context=ctx),
-        qa=Qa(examples=(lambda c: qa.write_examples(brief, c)) if qa is not None else None),
-        probes=Probes(
-            signatures=[
-                s.head for s in named(task.files, f"{task.story.title}\n{task.story.description}")
-            ]
-        ),
-    )
+    log, story, tk = story_log(task, repo)
+    if task.kind in ("bug", "change"):  # as the PO marks it (`fleet run --kind bug`)
+        story = story.model_copy(update={"work_kind": task.kind})
+    ports = SuitePorts(log=log, qa=MemberQa([qa]), baseline=evidence, clock=SystemClock(),
+                       qa_examples=examples)  # fmt: skip
+    suite = task_suite(ports, story, tk, deliberation_id=f"qa-{task.id}",
+                       at=Checkout(git, "main", commit))  # fmt: skip
+    facts = next((e.data for _, e in log.read(story.id) if e.type == "council.suite"), {})
+    repro, located = facts.get("repro") or {}, (facts.get("located") or [{}])[0]
+    if repro or task.kind in ("bug", "change"):
+        print(f"  suite {task.id}: reproduced={repro.get('reproduced')} "
+              f"located={located.get('path')}::{located.get('function')}", flush=True)  # fmt: skip
     return repo, commit, suite, evidence
 
 
+class MemberQa:
+    """The suite step's ``QaTeam`` port over local QA members (the story path asks its QA agents
+    through the council actor); a member that fails adds nothing and is named in the notes."""
+
+    def __init__(self, members: list[Any]) -> None:
+        self.members = members
+
+    def __len__(self) -> int:
+        return len(self.members)
+
+    def _each(self, call: Any, notes: list[str]) -> list[Any]:
+        out = []
+        for m in self.members:
+            try:
+                out.append(call(m))
+            except Exception as exc:  # one member's failure is a note, as on the story path
+                notes.append(f"{m.agent_id}: {type(exc).__name__}: {exc}"[:200])
+        return out
+
+    def write_tests(self, brief: Any, criteria: Any, notes: list[str]) -> list[Any]:
+        return self._each(lambda m: m.write_tests(brief, criteria), notes)
+
+    def write_examples(self, brief: Any, criteria: Any, notes: list[str]) -> list[Any]:
+        return self._each(lambda m: m.write_examples(brief, criteria), notes)
+
+
 def _team(
-    chat: Any, ledger: dict[str, int], members: dict[str, float] | None = None, seed: int = 1000
+    chat: Any,
+    ledger: dict[str, int],
+    members: dict[str, float] | None = None,
+    seed: int = 1000,
+    task: Any = None,
 ) -> dict[str, Any]:
     """The members (name -> temperature; default the council's five), each counting its tokens,
-    seeded ``seed``, ``seed + 1``, ... in order."""
+    seeded ``seed``, ``seed + 1``, ... in order. With ``task``, each reads the context packs the
+    story path's agents get from the context service (the located code first), not the
+    repository's smallest files."""
     from fleet.adapters.git_repo import GitRepo
     from fleet.agents import write_patch
     from fleet.config import load
@@ -137,12 +169,14 @@ def _team(
     from fleet.council.patching import PatchTools
 
     roles, tools = load("roles.yaml"), PatchTools(write_patch=write_patch, repo=GitRepo)
+    context = story_context(story_log(task)[0]) if task is not None else None
     return {
         m: Member(
             m,
             m.rsplit("-", 1)[0],
             roles.get(m.rsplit("-", 1)[0]),
             Counted(chat.for_role(m.rsplit("-", 1)[0]), m, ledger),
+            context=context,
             temperature=t,
             seed=seed + i,
             tools=tools,
@@ -176,9 +210,8 @@ def _council(
 
     ledger: dict[str, int] = defaultdict(int)
     spec = council_spec(args)
-    team, first, seen = _team(chat, ledger), {}, []
-    qa = team["qa-1"] if spec.qa_examples else None
-    repo, commit, suite, evidence = _setup(task, root, qa)
+    team, first, seen = _team(chat, ledger, task=task), {}, []
+    repo, commit, suite, evidence = _setup(task, root, team["qa-1"], spec.qa_examples)
     qa_tokens = ledger["qa-1"]  # QA's examples: part of the evidence suite vote uses too
 
     def snapshot(state: Any) -> None:
@@ -231,6 +264,7 @@ def council_request(
         task_id="T1",
         task=_story_text(task, findings),
         findings=findings,
+        phase="build",  # as the story path's patch council: the members' build-phase context
         members=spec.members,
         proposers=proposers(spec.members),
         rounds=spec.rounds,
@@ -265,8 +299,8 @@ def _fresh_round0(
     """The three developers' first patches without a council (when the council arm did not run,
     and on a retry, with the last attempt's ``findings``)."""
     ledger: dict[str, int] = defaultdict(int)
-    team = _team(chat, ledger)
-    repo, _, suite, evidence = _setup(task, root, team["qa-1"] if qa_examples else None)
+    team = _team(chat, ledger, task=task)
+    repo, _, suite, evidence = _setup(task, root, team["qa-1"], qa_examples)
     props = first_patches(task, team, list(DEVELOPERS), repo, suite, findings)
     ctx = RunContext(story_id=task.story.id, task_id="T1", role="qa", phase="test")
     found = evidence.run(props, suite, source=str(repo), base="main", context=ctx)
@@ -293,12 +327,12 @@ def first_patches(
     commit = GitRepo(repo).commit("main")
     req = DeliberationRequest(
         id=f"vote-{task.id}", story_id=task.story.id, task_id="T1", task=task.story.title,
-        members=tuple(names), rule="evidence", suite=suite, source=str(repo), base="main",
+        phase="build", members=tuple(names), rule="evidence", suite=suite, source=str(repo), base="main",
         base_commit=commit, acceptance=task.story.acceptance_criteria, findings=findings,
     )  # fmt: skip
     brief = Brief(
         deliberation_id=req.id, story_id=req.story_id, task_id="T1",
-        task=_story_text(task, findings), round=0, step="propose", source=str(repo),
+        task=_story_text(task, findings), phase="build", round=0, step="propose", source=str(repo),
         base="main", base_commit=commit, acceptance=req.acceptance, findings=findings,
     )  # fmt: skip
 

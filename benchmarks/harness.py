@@ -111,6 +111,39 @@ def sandbox_python(files: dict[str, str], argv: list[str], *, timeout_s: float =
         return BwrapSandbox().run(spec)
 
 
+def story_log(task: BenchTask, repo: Path | None = None) -> tuple[Any, Any, Task]:
+    """An in-memory timeline holding ``task``'s story (on ``repo`` when given) and its one
+    developer task ``T1``: what the context service reads on the story path."""
+    from fleet.clock import SystemClock
+    from fleet.events import make_event
+    from fleet.testing.fakes import InMemoryEventLog
+
+    story = task.story.model_copy(update={"repo": str(repo)}) if repo else task.story
+    log, clock = InMemoryEventLog(), SystemClock()
+    tk = Task(id="T1", story_id=story.id, role="developer", description=story.title)
+    log.append(make_event(story.id, "story.created", clock=clock, payload=story))
+    log.append(make_event(story.id, "task.planned", clock=clock, payload=tk))
+    return log, story, tk
+
+
+def story_context(log: Any) -> Any:
+    """The context service's packs over ``log`` (the story path's agents and build step get
+    theirs from it: story, task, repository map, the located code first), called as an agent
+    calls it: ``(story, role, phase, task, repo=path, ref=commit)``."""
+    from fleet.adapters.git_repo import GitRepo
+    from fleet.config import load
+    from fleet.context import ContextBuilder, ContextEngine
+
+    engine = ContextEngine(log, ContextBuilder(load("scopes.yaml"), _tokenizer()))
+
+    def context(sid: str, role: str, phase: str, tid: str | None,
+                repo: str | None = None, ref: str | None = None) -> Any:  # fmt: skip
+        files = GitRepo(repo).files(ref or "HEAD") if repo else None
+        return engine.pack(sid, role, phase, tid, repo=files, repo_key=ref)
+
+    return context
+
+
 def fleet_build(
     task: BenchTask,
     chat: Any,
@@ -128,28 +161,17 @@ def fleet_build(
     from actors.wiring import OrchestratorSettings
     from fleet.adapters.audited_sandbox import AuditedSandbox
     from fleet.adapters.bwrap_sandbox import BwrapSandbox
-    from fleet.adapters.git_repo import GitRepo
     from fleet.adapters.workspace import Checks, WorkspaceRunner
     from fleet.clock import SystemClock
     from fleet.config import load
-    from fleet.context import ContextBuilder, ContextEngine
     from fleet.events import Envelope, make_event
     from fleet.orchestrator.view import fold
     from fleet.policy import PolicyEngine
     from fleet.rigor import evaluate
-    from fleet.testing.fakes import InMemoryEventLog
 
     repo = repo or git_repo(task.files, root / "repo")
-    story = task.story.model_copy(update={"repo": str(repo)})
-    log, clock = InMemoryEventLog(), SystemClock()
-    tk = Task(id="T1", story_id=story.id, role="developer", description=story.title)
-    log.append(make_event(story.id, "story.created", clock=clock, payload=story))
-    log.append(make_event(story.id, "task.planned", clock=clock, payload=tk))
-    engine = ContextEngine(log, ContextBuilder(load("scopes.yaml"), _tokenizer()))
-
-    def context(sid: str, role: str, phase: str, tid: str | None, path: str, ref: str) -> Any:
-        return engine.pack(sid, role, phase, tid, repo=GitRepo(path).files(ref), repo_key=ref)
-
+    log, story, tk = story_log(task, repo)
+    context, clock = story_context(log), SystemClock()
     sandbox = AuditedSandbox(BwrapSandbox(), PolicyEngine(load("policy.yaml")))
     runner = WorkspaceRunner(sandbox, root=root / "runs", checks=Checks(timeout_s=120))
     settings = OrchestratorSettings(redis_url="redis://unused", model="scripted")

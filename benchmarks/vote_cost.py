@@ -49,7 +49,7 @@ def _more(
     n, extra = 4, []  # developer-1..3 wrote the first three
     while spent + sum(ledger.values()) < budget and len(props) + n - 4 < MAX_SAMPLES:
         name = f"developer-{n}"
-        team = _team(chat, ledger, {name: developer_temperature(name)}, seed=1000 + n)
+        team = _team(chat, ledger, {name: developer_temperature(name)}, seed=1000 + n, task=task)
         extra += first_patches(task, team, [name], repo, suite, findings)
         n += 1
     if extra:

@@ -107,7 +107,7 @@ def test_vote_cost_samples_until_it_has_spent_the_councils_tokens(monkeypatch):
 
     drawn: list[str] = []
 
-    def team(chat, ledger, members, seed):
+    def team(chat, ledger, members, seed, task=None):
         (name,) = members
         return {name: ledger}
 

@@ -23,6 +23,9 @@ class Engine:
         self.tokens += 7
         return ChatResponse(text="x", model=self.name, prompt_tokens=5, completion_tokens=2)
 
+    def for_role(self, role: str) -> Engine:
+        return self
+
 
 def test_developers_get_their_model_and_tokens_are_counted_over_both():
     from council_arms import _team
@@ -41,3 +44,36 @@ def test_developers_get_their_model_and_tokens_are_counted_over_both():
     assert (big.asked, small.asked, chat.tokens) == (1, 1, 14)
     chat.label = "council t1"
     assert small.label == big.label == "council t1"
+
+
+def test_the_councils_members_read_the_story_paths_context_packs(tmp_path: Path):
+    """The council arm's members get what the story path's agents get from the context service
+    (the located function first), not the repository's smallest files in alphabetical order."""
+    from council_arms import _team
+    from harness import BenchTask, git_repo
+
+    from fleet.adapters.git_repo import GitRepo
+    from fleet.contracts import Story
+    from fleet.council import Brief
+
+    filler = "".join(f"def helper_{i}(x):\n    return x + {i}\n\n\n" for i in range(40))
+    files = {
+        "pkg/__init__.py": "",
+        "pkg/aaa.py": filler,
+        "pkg/strings.py": "def cut_prefix(s, p):\n    return s[len(p):] if s.startswith(p) else s\n\n\n"
+        "def cut_suffix(s, suffix):\n    return s[:-len(suffix)] if s.endswith(suffix) else s\n",
+    }
+    story = Story(id="s1", title="cut_suffix with an empty suffix wipes out the string",
+                  description="`cut_suffix('name.py', '')` returns `''`; I expected 'name.py'.")  # fmt: skip
+    task = BenchTask(id="t", kind="bug", files=files, story=story, judge=lambda tree: (True, ""))
+    repo = git_repo(files, tmp_path / "repo")
+    team = _team(Engine("m"), {}, task=task)
+    brief = Brief(
+        deliberation_id="d", story_id="s1", task_id="T1", task=story.title, round=0,
+        step="propose", phase="build", source=str(repo), base="main",
+        base_commit=GitRepo(repo).commit("main"),
+    )  # fmt: skip
+    text = team["developer-1"]._pack(brief)
+    code = text.split("## code\n", 1)[1]  # the build phase's code section
+    assert code.startswith("### pkg/strings.py\n") and "def cut_suffix" in code
+    assert _team(Engine("m"), {})["developer-1"].context is None  # no task: the old fallback
