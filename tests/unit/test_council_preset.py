@@ -34,7 +34,8 @@ SUITE = EvidenceSuite(test_paths=("tests",))
 STORY = Story(id="s1", title="Add", description="add(a, b) returns the sum", repo="/repo",
               acceptance_criteria=("add(2, 3) returns 5",))  # fmt: skip
 TASK = Task(id="T1", story_id="s1", role="developer", description="add(a, b) returns the sum")
-FIELDS = ("members", "proposers", "rounds", "settle_on_pass", "debug_rounds", "distinguish", "rule")
+FIELDS = ("members", "proposers", "rounds", "settle_on_pass", "debug_rounds", "distinguish", "rule",
+          "phase")  # fmt: skip
 
 
 class Repo:
