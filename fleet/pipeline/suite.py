@@ -5,8 +5,10 @@ criteria become tests by code, prose ones by the QA members; the suite runs on t
 and a generated test is kept only if it fails there. The suite is stored in a checkpoint keyed by
 the deliberation id, so a retried council is asked the identical question.
 
-A bug story (:func:`fleet.story_kind.kind_of`) gets a **reproduction test first**: QA writes a
-test from the report, it runs alone on the base commit, and it is kept only if it fails *for the
+A bug story (:func:`fleet.story_kind.kind_of`) gets a **reproduction test first**: when the
+report writes its example as code ("`f(x)` returns `a`. I expected `b`"), that example as a test,
+by code (:mod:`fleet.evidence.report_examples`); otherwise, or when that test does not fail on the
+base for the reported reason, QA writes a test from the report, it runs alone on the base commit, and it is kept only if it fails *for the
 reported reason* (an assertion, ``pytest.raises`` of the exception the user expected not raising,
 or an exception the report speaks of), never for a broken test (an import, a name, a syntax or
 collection error, a fixture). A test
@@ -21,7 +23,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from fleet.agents.stubs import named
@@ -33,6 +35,7 @@ from fleet.errors import VersionConflict
 from fleet.events import Envelope, make_event
 from fleet.evidence import EvidenceSuite
 from fleet.evidence.acceptance import Probes, Qa, build_suite, names_of_tests, prune
+from fleet.evidence.report_examples import report_test
 from fleet.pipeline.ports import Baseline, Checkout, QaTeam
 from fleet.ports import Clock, EventLog
 from fleet.prompts import render
@@ -187,10 +190,13 @@ class Repro:
     source: str = ""  # kept: only its tests that fail for the reported reason
     attempts: int = 0
     reason: str = ""  # why it did not reproduce ("" when it did)
+    origin: str = "qa"  # "report": the report's own examples, written by code (no QA attempt)
     excerpt: str = ""  # its failure on the base: the reported one, else the last wrong one
     tests: tuple[str, ...] = ()
 
     def note(self) -> str:
+        if self.reproduced and self.origin == "report":
+            return f"reproduced by {', '.join(self.tests)} (the report's own examples, by code)"
         if self.reproduced:
             return f"reproduced by {', '.join(self.tests)} (attempt {self.attempts})"
         return f"not reproduced after {self.attempts} attempt(s): {self.reason}"
@@ -198,7 +204,7 @@ class Repro:
     def as_dict(self) -> dict[str, Any]:
         """The ``council.suite`` event's ``repro``."""
         return {"reproduced": self.reproduced, "path": self.path, "tests": list(self.tests),
-                "attempts": self.attempts, "reason": self.reason,
+                "attempts": self.attempts, "reason": self.reason, "origin": self.origin,
                 "excerpt": self.excerpt[:600], "source": self.source[:2000]}  # fmt: skip
 
 
@@ -259,6 +265,12 @@ def reproduce(
     ``run(path, source)`` runs one alone on the base commit. Asked again with the wrong-reason
     output, ``attempts`` times in all."""
     ranked = locate(files, report)
+    by_code = report_test(files, report, [(x.path, x.name) for x in ranked[:3]])
+    if by_code is not None:  # the report's own "f(x) returns a; I expected b", as it stands
+        path, source = by_code
+        found = _judged(path, source, run(path, source), report, 0)
+        if found.reproduced:
+            return replace(found, origin="report")
     asks = [render("repro.criterion", report=report.strip())]
     if confident(ranked):
         top = ranked[0]

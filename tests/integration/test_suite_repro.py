@@ -95,7 +95,7 @@ def _repo(tmp_path: Path) -> Path:
     return repo
 
 
-def _suite(tmp_path: Path, chat: Script) -> tuple[object, InMemoryEventLog]:
+def _suite(tmp_path: Path, chat: Script, story: Story = STORY) -> tuple[object, InMemoryEventLog]:
     repo = _repo(tmp_path)
     git = GitRepo(repo)
     member = Member("qa-1", "qa", load("roles.yaml").get("qa"), chat, temperature=0.0, seed=1,
@@ -104,7 +104,7 @@ def _suite(tmp_path: Path, chat: Script) -> tuple[object, InMemoryEventLog]:
     ports = SuitePorts(log=log, qa=OneQa(member), clock=FakeClock(), qa_examples=False,
                        baseline=SandboxEvidence(BwrapSandbox(), root=tmp_path / "ev"))  # fmt: skip
     at = Checkout(git, "main", git.commit("main"))
-    return task_suite(ports, STORY, TASK, deliberation_id="d1", at=at), log
+    return task_suite(ports, story, TASK, deliberation_id="d1", at=at), log
 
 
 def _suite_event(log: InMemoryEventLog) -> dict[str, object]:
@@ -143,3 +143,38 @@ def test_a_test_that_never_reproduces_is_said_so_and_the_story_goes_on(tmp_path)
     repro = _suite_event(log)["repro"]
     assert repro["reproduced"] is False and repro["attempts"] == REPRO_ATTEMPTS
     assert "passed on the current code" in repro["reason"]
+
+
+def _written(description: str) -> Story:
+    return STORY.model_copy(update={"description": description})
+
+
+def test_the_reports_own_example_in_code_spans_is_the_reproduction_test(tmp_path):
+    """ "`f(x)` returns `a`. I expected `b`": that assertion, written by code, fails on the base
+    for the reported reason and is kept; QA is not asked for one."""
+    chat = Script(_new_file(GOOD))
+    story = _written("`cut_suffix('name.py', '')` returns `''`. I expected `'name.py'`, as "
+                     "`str.removesuffix` does; `cut_suffix('name.py', '.py')` is right.")  # fmt: skip
+    suite, log = _suite(tmp_path, chat, story)
+    assert chat.asked == []
+    path = "tests/test_report_example.py"
+    assert list(suite.files) == [path] and suite.is_protected(path)
+    assert "from strs.text import cut_suffix" in suite.files[path]
+    assert "assert cut_suffix('name.py', '') == 'name.py'" in suite.files[path]
+    data = _suite_event(log)
+    repro = data["repro"]
+    assert repro["reproduced"] is True and repro["origin"] == "report" and repro["attempts"] == 0
+    assert "AssertionError" in repro["excerpt"]
+    assert any("the report's own examples, by code" in n for n in data["notes"])
+
+
+def test_a_report_example_that_does_not_fail_on_the_base_leaves_it_to_qa(tmp_path):
+    """The example as written passes on the base (the report's expectation is what the code does
+    already): it proves nothing, so QA is asked as before."""
+    chat = Script(_new_file(GOOD))
+    story = _written("`cut_suffix('ab', 'b')` returns `'b'`, I think. I expected `'a'`. And "
+                     "cut_suffix('name.py', '') gives '' where I expected 'name.py'.")  # fmt: skip
+    suite, log = _suite(tmp_path, chat, story)
+    assert len(chat.asked) == 1  # QA's test reproduced it
+    assert list(suite.files) == [PATH]
+    assert _suite_event(log)["repro"]["origin"] == "qa"

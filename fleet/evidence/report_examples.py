@@ -1,0 +1,191 @@
+"""A bug report's own examples as a test, written by code: "`f(x)` returns `a`. I expected `b`".
+
+Users who report a wrong result usually give the call, what it returned and what they expected.
+When the report writes them as code spans, the expectation is executable as it stands:
+``assert f(x) == b``. This module finds such pairs and writes the test (the suite step runs it on
+the base commit and keeps it only if it fails there for the reported reason, like QA's):
+
+- **direct**: a call span followed by "should return", "should be", "to be", "to return" or "=="
+  and a literal (``f(x)`` should return ``3``; "I expected `f(x)` to be True");
+- **in order**: the call spans the report says *returned* something ("`f(x)` returns `a`", also
+  "gives", "gave", "yields", "is") and the literal spans of its "expected" sentences, paired in
+  order when there are as many of each (one call and one expected value, or two and two).
+
+Only literals are expected values (``ast.literal_eval``), only calls of names the repository
+defines (imported from the one module defining them at top level, or the located function's) or
+of its top-level packages (``pkg.f(x)``), besides builtins. Anything else, or an ambiguous
+report, gives no test: QA is asked instead. Pure: ``files`` is path -> text at the base commit.
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+_SPAN = re.compile(r"``\s?(.+?)\s?``|`([^`\n]+)`")
+_BARE = r"(?:True|False|None|-?\d[\d_.]*)"
+# "`f(x)` returns `a`", ", and I get `a`", "returns False.": the verb, then the value
+_RETURNED = re.compile(
+    rf"^\s*,?\s*(?:and\s+)?(?:I\s+)?(?:returns?|returned|gives?|gave|gets?|got|yields?|is|produces?)"
+    rf"\s*(?:$|{_BARE}\b)",
+    re.I,
+)
+_SHOULD = re.compile(
+    rf"^\s*(?:should\s+(?:return|be|give)|to\s+(?:return|be)|==)\s*(?P<bare>{_BARE})?",
+    re.I,
+)
+_EXPECTED = re.compile(r"\bexpect(?:ed|s)?\b", re.I)
+_SENTENCE_END = re.compile(r"[.!?](?:\s|$)|\n\s*\n")
+_BUILTINS = frozenset(dir(builtins))
+PATH = "tests/test_report_example.py"
+
+
+@dataclass(frozen=True)
+class _Span:
+    text: str
+    start: int
+    end: int
+    kind: str  # "call", "literal" or "other"
+
+
+def _kind(text: str) -> str:
+    try:
+        ast.literal_eval(text)
+        return "literal"
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        pass
+    try:
+        tree = ast.parse(text, mode="eval")
+    except SyntaxError:
+        return "other"
+    return "call" if any(isinstance(n, ast.Call) for n in ast.walk(tree)) else "other"
+
+
+def _spans(report: str) -> list[_Span]:
+    out = []
+    for m in _SPAN.finditer(report):
+        text = (m.group(1) or m.group(2) or "").strip()
+        out.append(_Span(text, m.start(), m.end(), _kind(text)))
+    return out
+
+
+def examples(report: str) -> list[tuple[str, str]]:
+    """The report's (call, expected literal) pairs, as written in its code spans; [] when the
+    report gives none or the pairing is ambiguous."""
+    spans = _spans(report)
+    direct: list[tuple[str, str]] = []
+    observed: list[str] = []
+    expected: list[str] = []
+    for i, s in enumerate(spans):
+        after = report[s.end : spans[i + 1].start] if i + 1 < len(spans) else report[s.end :]
+        nxt = spans[i + 1] if i + 1 < len(spans) else None
+        if s.kind == "call" and (m := _SHOULD.match(after)):
+            if m.group("bare"):
+                direct.append((s.text, m.group("bare")))
+            elif nxt is not None and nxt.kind == "literal" and not after[m.end() :].strip():
+                direct.append((s.text, nxt.text))
+            continue
+        if s.kind == "call" and _RETURNED.match(after):
+            observed.append(s.text)
+        elif s.kind == "literal" and _in_expected_sentence(report, s.start):
+            expected.append(s.text)
+    used = {c for c, _ in direct}
+    observed = [c for c in observed if c not in used]
+    paired = list(zip(observed, expected, strict=False)) if len(observed) == len(expected) else []
+    return list(dict.fromkeys([*direct, *paired]))
+
+
+def _in_expected_sentence(report: str, at: int) -> bool:
+    """Whether position ``at`` follows an "expected" in the same sentence."""
+    start = max((m.end() for m in _SENTENCE_END.finditer(report, 0, at)), default=0)
+    return bool(_EXPECTED.search(report, start, at))
+
+
+def _module(path: str) -> str:
+    return path.removeprefix("src/").removesuffix(".py").removesuffix("/__init__").replace("/", ".")
+
+
+def _defined(files: Mapping[str, str]) -> tuple[dict[str, list[str]], set[str]]:
+    """Top-level function/class names -> the modules defining them; the top-level packages."""
+    defs: dict[str, list[str]] = {}
+    packages = set()
+    for path, text in files.items():
+        name = path.rsplit("/", 1)[-1]
+        if not path.endswith(".py") or name.startswith("test") or name.endswith("_test.py"):
+            continue
+        parts = path.removeprefix("src/").split("/")
+        if parts[0] not in ("tests", "test", "docs", "setup.py", "conftest.py", "noxfile.py") and (
+            len(parts) == 1 or parts[-1] == "__init__.py"
+        ):
+            packages.add(parts[0].removesuffix(".py"))
+        try:
+            tree = ast.parse(text)
+        except (SyntaxError, ValueError):
+            continue
+        for node in tree.body:
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+                defs.setdefault(node.name, []).append(_module(path))
+    return defs, packages
+
+
+def _imports(
+    call: str, files: Mapping[str, str], located: Sequence[tuple[str, str]]
+) -> list[str] | None:
+    """The import lines ``call`` needs, or None when one of its names cannot be resolved."""
+    defs, packages = _defined(files)
+    preferred = {name.split(".", 1)[0]: _module(path) for path, name in located}
+    lines: list[str] = []
+    tree = ast.parse(call, mode="eval")
+    names = {
+        n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)
+    }
+    bound = {a.arg for n in ast.walk(tree) if isinstance(n, ast.Lambda) for a in _args(n.args)}
+    bound |= {
+        n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)
+    }
+    for name in sorted(names - bound - _BUILTINS):
+        where = defs.get(name, [])
+        if name in preferred and preferred[name] in where:
+            lines.append(f"from {preferred[name]} import {name}")
+        elif len(set(where)) == 1:
+            lines.append(f"from {where[0]} import {name}")
+        elif name in packages:
+            lines.append(f"import {name}")
+        else:
+            return None
+    return lines
+
+
+def _args(a: ast.arguments) -> list[ast.arg]:
+    return [*a.posonlyargs, *a.args, *a.kwonlyargs, *filter(None, (a.vararg, a.kwarg))]
+
+
+def report_test(
+    files: Mapping[str, str], report: str, located: Sequence[tuple[str, str]] = ()
+) -> tuple[str, str] | None:
+    """(path, source) of a pytest module asserting each of the report's examples, one test each;
+    None when the report has none this module can write. ``located``: (path, function) pairs,
+    best first, that decide between modules defining the same name."""
+    tests: list[str] = []
+    imports: list[str] = []
+    for call, value in examples(report):
+        needed = _imports(call, files, located)
+        if needed is None:
+            continue
+        imports += [i for i in needed if i not in imports]
+        op = "is" if value in ("True", "False", "None") else "=="
+        tests.append(
+            f"def test_report_example_{len(tests) + 1}():\n    assert {call} {op} {value}\n"
+        )
+    if not tests:
+        return None
+    path = PATH
+    n = 1
+    while path in files:
+        n += 1
+        path = PATH.replace(".py", f"_{n}.py")
+    head = "\n".join(sorted(imports))
+    return path, f"{head}\n\n\n" + "\n\n".join(tests)

@@ -1,0 +1,78 @@
+"""A bug report's own examples as a test, by code (fleet/evidence/report_examples.py): the pairs
+found in users' words, the ones refused (ambiguous, not literal, unknown names), the test written."""
+
+from __future__ import annotations
+
+import ast
+
+from fleet.evidence.report_examples import PATH, examples, report_test
+
+FILES = {
+    "shop/__init__.py": "",
+    "shop/prices.py": "def total(items, tax=0):\n    return sum(items)\n\n\nclass Cart:\n    pass\n",
+    "shop/other.py": "def total(x):\n    return x\n",
+    "shop/units.py": "def round_to(x, step):\n    return x\n",
+    "tests/test_prices.py": "def test_nothing():\n    pass\n",
+}
+
+
+def test_returned_then_expected_values_pair_in_order():
+    report = ("`total([1, 2], tax=10)` returns `3` and `round_to(7, 5)` gives `5`.\n"
+              "I expected `3.3` and `10` respectively.")  # fmt: skip
+    assert examples(report) == [("total([1, 2], tax=10)", "3.3"), ("round_to(7, 5)", "10")]
+
+
+def test_direct_expectations_and_bare_values():
+    report = ("I expected `round_to(7, 5)` to be 10, and `total([])` should return `0`. "
+              "Also `round_to(0, 5) == 0` holds.")  # fmt: skip
+    assert examples(report) == [("round_to(7, 5)", "10"), ("total([])", "0")]
+
+
+def test_ambiguous_or_unwritable_reports_give_nothing():
+    # two expected values for one call: which one?
+    assert examples("`total([1])` returns `2`. I expected `1`, or maybe `[1]`.") == []
+    # the expected result is not a literal: nothing to assert by code
+    assert examples("`total([1])` returns `2`. I expected `Decimal('1')`.") == []
+    # "is right" says nothing was wrong with that call: not an observed result
+    assert examples("`total([1])` returns `2`; `total([2])` is right. I expected `1`.") == [
+        ("total([1])", "1")
+    ]
+    assert examples("total([1]) returns 2, I expected 1") == []  # no code spans: QA's job
+
+
+def test_the_test_imports_what_the_calls_name_and_asserts_each_example():
+    report = (
+        "`round_to(7, 5)` returns `5`. I expected `10`. `shop.units.round_to(1, 1)` should be `1`."
+    )
+    path, source = report_test(FILES, report)
+    assert path == PATH
+    tree = ast.parse(source)
+    assert [n.name for n in tree.body if isinstance(n, ast.FunctionDef)] == [
+        "test_report_example_1", "test_report_example_2",
+    ]  # fmt: skip
+    assert "from shop.units import round_to\nimport shop\n" in source
+    assert (
+        "assert round_to(7, 5) == 10" in source
+        and "assert shop.units.round_to(1, 1) == 1" in source
+    )
+
+
+def test_a_name_defined_twice_is_taken_from_the_located_module_or_not_at_all():
+    report = "`total([1, 2])` returns `0`. I expected `3`."
+    assert report_test(FILES, report) is None  # shop/prices.py or shop/other.py?
+    _, source = report_test(FILES, report, [("shop/prices.py", "total")])
+    assert "from shop.prices import total" in source
+
+
+def test_lambda_arguments_are_not_imports_and_booleans_are_compared_by_identity():
+    report = "`round_to(3, (lambda s: s)(2))` returns `3`. I expected `True` or rather `4`."
+    assert report_test(FILES, report) is None  # ambiguous: two expected values
+    _, source = report_test(FILES, "I expected `round_to(3, (lambda s: s)(2))` to be True.")
+    assert "assert round_to(3, (lambda s: s)(2)) is True" in source and "import s" not in source
+
+
+def test_unknown_names_and_an_existing_file_name():
+    assert report_test(FILES, "`frobnicate(1)` returns `2`. I expected `1`.") is None
+    files = {**FILES, PATH: "x = 1\n"}
+    path, _ = report_test(files, "`round_to(7, 5)` returns `5`. I expected `10`.")
+    assert path == "tests/test_report_example_2.py"
