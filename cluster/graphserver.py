@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from fleet.errors import PortInUse, StorageUnavailable
+from fleet.settings import env_name
 
 # Servers this process started, kept referenced: a Popen collected while its server runs (the
 # server outlives the call that started it) is a ResourceWarning; a killed one is reaped here.
@@ -218,7 +219,7 @@ class GraphServer:
                 what="Redis+FalkorDB",
                 reason=f"the server of {self.data_dir} still runs (pid {pid}, {address}), not on "
                 f"port {self.port}; two servers must not share one data directory: stop it "
-                f"(`fleet down` with its port, e.g. FLEET_REDIS_PORT={address.rpartition(':')[2]}) "
+                f"(`fleet down` with its port, e.g. {env_name('redis_port')}={address.rpartition(':')[2]}) "
                 "or keep its port",
             )
 
