@@ -184,7 +184,7 @@ def _check_value(story: Story, led: _Ledger, kind: WorkKind) -> None:
         led.lose("dor", 10, "no benefit stated", "add 'so that <benefit>'")
 
 
-def _check_size(story: Story, led: _Ledger) -> None:
+def _check_size(story: Story, led: _Ledger, kind: WorkKind) -> None:
     n = len(_words(story.description))
     if n < MIN_WORDS:
         why = f"description too short ({n} words, fewer than {MIN_WORDS})"
@@ -203,7 +203,8 @@ def _check_size(story: Story, led: _Ledger) -> None:
             "title missing or longer than 12 words",
             "give it a short title naming the capability (3-10 words)",
         )
-    if re.search(r"\s(and|&|\+)\s", story.title, re.IGNORECASE):
+    # a bug report's title names a symptom ("... for lists and strings" says where it shows)
+    if kind != "bug" and re.search(r"\s(and|&|\+)\s", story.title, re.IGNORECASE):
         why = f"story mixes two features (title {story.title!r} joins them with 'and')"
         led.lose("small", 30, why, "story mixes two features: split it into one story each")
         led.lose("independent", 20, why, "split it so each part can ship on its own")
@@ -218,8 +219,17 @@ def _check_size(story: Story, led: _Ledger) -> None:
         )
 
 
-def _check_criteria(story: Story, led: _Ledger) -> None:
+def _check_criteria(story: Story, led: _Ledger, kind: WorkKind) -> None:
     crit = [c for c in story.acceptance_criteria if c.strip()]
+    if not crit and kind == "bug":
+        # a report with an example and the result expected for it carries its own criterion:
+        # the suite step's reproduction test asserts it (fleet/pipeline/suite.py)
+        facts = bug_facts(story)
+        if not (facts.expected and facts.example):
+            fix = "add the expected result as a criterion, e.g. 'f(x) returns y'"
+            led.lose("testable", 40, "no acceptance criteria and no expected example", fix)
+            led.lose("dor", 15, "no acceptance criteria and no expected example", fix)
+        return
     if not crit:
         fix = "no acceptance criteria: add 2-5 testable criteria (Given/When/Then or 'X returns Y')"
         led.lose("testable", 60, "no acceptance criteria", fix)
@@ -295,8 +305,8 @@ def score_story(story: Story, *, threshold: int = 70) -> StoryScore:
     led = _Ledger()
     kind = kind_of(story)
     _check_value(story, led, kind)
-    _check_size(story, led)
-    _check_criteria(story, led)
+    _check_size(story, led, kind)
+    _check_criteria(story, led, kind)
     _check_language(story, led, kind)
     dor = led.left["dor"]
     return StoryScore(

@@ -91,7 +91,15 @@ class StoryScore(Contract):
 
     @property
     def suggestions(self) -> tuple[str, ...]:
-        return tuple(f.suggestion for f in self.findings)
+        """One suggestion per finding's reason (a reason costs points in several dimensions,
+        each with its own wording of the fix), each said once."""
+        reasons: set[str] = set()
+        out: list[str] = []
+        for f in self.findings:
+            if f.reason not in reasons and f.suggestion not in out:
+                out.append(f.suggestion)
+            reasons.add(f.reason)
+        return tuple(out)
 
 
 class Task(Contract):

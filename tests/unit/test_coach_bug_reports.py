@@ -201,3 +201,38 @@ def test_feature_stories_stay_features():
 
     for story in (*GOOD, BORDERLINE, DEPENDENT, VAGUE):
         assert infer_kind(story) == "feature", story.id
+
+
+def test_a_report_with_its_example_and_expected_result_needs_no_written_criteria():
+    """The example and the expected result are the criterion (the suite step asserts them), and
+    "and" in a report's title joins where the symptom shows, not two features."""
+    report = Story(
+        id="pad-short",
+        title="pad_left drops characters for short and empty strings",
+        description="With textkit 2.0, `pad_left('ab', 4)` returns `'b'` and "
+        "`pad_left('', 2)` returns `''`. I expected `'  ab'` and `'  '`. Longer strings "
+        "come out right.",
+    )
+    score = score_story(report)
+    assert kind_of(report) == "bug" and score.ready and score.dor == 100, score.findings
+    vague = report.model_copy(update={"description": "pad_left is wrong for short strings."})
+    vague = vague.model_copy(update={"work_kind": "bug"})
+    tips = score_story(vague).suggestions
+    assert "add the expected result as a criterion, e.g. 'f(x) returns y'" in tips
+    feature = Story(
+        id="f",
+        title="Export invoices and send reminders",
+        description=report.description,
+        work_kind="feature",
+    )
+    assert any("mixes two features" in f.reason for f in score_story(feature).findings)
+
+
+def test_each_reason_is_suggested_once():
+    """A reason costs points in several dimensions, each with its own wording of the fix: the PO
+    reads one."""
+    story = Story(id="s", title="Import and export", description="Make import and export work.")
+    score = score_story(story)
+    reasons = [f.reason for f in score.findings]
+    assert len(reasons) > len(set(reasons))  # the same reason in several dimensions
+    assert len(score.suggestions) == len(set(score.suggestions)) <= len(set(reasons))
