@@ -11,16 +11,17 @@ the base commit and keeps it only if it fails there for the reported reason, lik
   "gives", "gave", "yields", "is") and the literal spans of its "expected" sentences, paired in
   order when there are as many of each (one call and one expected value, or two and two).
 
-Only literals are expected values (``ast.literal_eval``), only calls of names the repository
-defines (imported from the one module defining them at top level, or the located function's) or
-of its top-level packages (``pkg.f(x)``), besides builtins. Anything else, or an ambiguous
-report, gives no test: QA is asked instead. Pure: ``files`` is path -> text at the base commit.
+Only literals are expected values (``ast.literal_eval``); an example must call the repository's
+code (a name it defines, imported from the one module defining it at top level or the located
+function's, or its top-level package: ``pkg.f(x)``) and may use only pure builtins around it
+(``list``, ``range``, ...; no ``open``, ``exec``, no dunders): the report is untrusted text and the
+test runs, and may ship, as code. Anything else, or an ambiguous report, gives no test: QA is
+asked instead. Pure: ``files`` is path -> text at the base commit.
 """
 
 from __future__ import annotations
 
 import ast
-import builtins
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -39,7 +40,12 @@ _SHOULD = re.compile(
 )
 _EXPECTED = re.compile(r"\bexpect(?:ed|s)?\b", re.I)
 _SENTENCE_END = re.compile(r"[.!?](?:\s|$)|\n\s*\n")
-_BUILTINS = frozenset(dir(builtins))
+# the builtins an example may use around the repository's calls (pure ones: no I/O, no eval)
+_SAFE_BUILTINS = frozenset({
+    "abs", "all", "any", "bool", "bytes", "dict", "divmod", "enumerate", "filter", "float",
+    "frozenset", "int", "iter", "len", "list", "map", "max", "min", "next", "pow", "range",
+    "repr", "reversed", "round", "set", "slice", "sorted", "str", "sum", "tuple", "zip",
+})  # fmt: skip
 PATH = "tests/test_report_example.py"
 
 
@@ -132,13 +138,23 @@ def _defined(files: Mapping[str, str]) -> tuple[dict[str, list[str]], set[str]]:
 
 
 def _imports(
-    call: str, files: Mapping[str, str], located: Sequence[tuple[str, str]]
+    call: str,
+    defined: tuple[dict[str, list[str]], set[str]],
+    located: Sequence[tuple[str, str]],
 ) -> list[str] | None:
-    """The import lines ``call`` needs, or None when one of its names cannot be resolved."""
-    defs, packages = _defined(files)
+    """The import lines ``call`` needs, or None when one of its names cannot be resolved, it
+    names nothing of the repository, or it reaches for dunders (``__import__('os')``: the report
+    is untrusted text, and only the repository's code is what an example may call)."""
+    defs, packages = defined
     preferred = {name.split(".", 1)[0]: _module(path) for path, name in located}
     lines: list[str] = []
     tree = ast.parse(call, mode="eval")
+    if any(
+        (isinstance(n, ast.Name) and n.id.startswith("__"))
+        or (isinstance(n, ast.Attribute) and n.attr.startswith("__"))
+        for n in ast.walk(tree)
+    ):
+        return None
     names = {
         n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)
     }
@@ -146,7 +162,9 @@ def _imports(
     bound |= {
         n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)
     }
-    for name in sorted(names - bound - _BUILTINS):
+    if names - bound - set(defs) - packages - _SAFE_BUILTINS:
+        return None  # open(), exec(), a name nobody defines: not an example of this code
+    for name in sorted(names - bound - _SAFE_BUILTINS):
         where = defs.get(name, [])
         if name in preferred and preferred[name] in where:
             lines.append(f"from {preferred[name]} import {name}")
@@ -156,7 +174,7 @@ def _imports(
             lines.append(f"import {name}")
         else:
             return None
-    return lines
+    return lines or None  # builtins alone are not the repository's code
 
 
 def _args(a: ast.arguments) -> list[ast.arg]:
@@ -171,8 +189,9 @@ def report_test(
     best first, that decide between modules defining the same name."""
     tests: list[str] = []
     imports: list[str] = []
+    defined = _defined(files)
     for call, value in examples(report):
-        needed = _imports(call, files, located)
+        needed = _imports(call, defined, located)
         if needed is None:
             continue
         imports += [i for i in needed if i not in imports]
