@@ -17,7 +17,6 @@ import argparse
 import sys
 import tempfile
 import time
-from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -25,24 +24,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 
-class OneQa:
-    """The suite step's QaTeam port over one local council member."""
-
-    def __init__(self, member: Any) -> None:
-        self.member = member
-
-    def __len__(self) -> int:
-        return 1
-
-    def write_tests(self, brief: object, criteria: Sequence[str], notes: list[str]) -> list[Mapping[str, str]]:  # fmt: skip
-        return [self.member.write_tests(brief, criteria)]
-
-    def write_examples(self, brief: object, criteria: Sequence[str], notes: list[str]) -> list[Sequence[str]]:  # fmt: skip
-        return []
-
-
 def one(task: Any, chat: Any, root: Path) -> dict[str, Any]:
     """The suite step on ``task`` (a dev_tasks bench task): the council.suite event's data."""
+    from council_arms import MemberQa
     from harness import git_repo
 
     from fleet.adapters.bwrap_sandbox import BwrapSandbox
@@ -63,7 +47,7 @@ def one(task: Any, chat: Any, root: Path) -> dict[str, Any]:
     member = Member("qa-1", "qa", load("roles.yaml").get("qa"), chat, temperature=0.0, seed=1,
                     tools=PatchTools(write_patch=write_patch, repo=GitRepo))  # fmt: skip
     log = InMemoryEventLog()
-    ports = SuitePorts(log=log, qa=OneQa(member), clock=FakeClock(), qa_examples=False,
+    ports = SuitePorts(log=log, qa=MemberQa([member]), clock=FakeClock(), qa_examples=False,
                        baseline=SandboxEvidence(BwrapSandbox(), root=root / "ev"))  # fmt: skip
     tk = Task(id="T1", story_id=story.id, role="developer", description=story.title)
     task_suite(ports, story, tk, deliberation_id="d1", at=Checkout(git, "main", git.commit("main")))
