@@ -69,6 +69,7 @@ TEMPLATES: dict[str, dict[str, frozenset[str]]] = {
         "system_json": _t("role_prompt", "agent"),
         "system_patch": _t("head", "agent", "style"),
         "system_examples": _t("role_prompt", "agent"),
+        "identity": _t("agent", "style"),
         "context": _t("text"),
         "proposals": _t("listing"),
         "job": _t("job"),

@@ -122,6 +122,7 @@ class Member:
         findings = brief.findings if not job and not notes else ()
         files = files if files is not None else self._files(brief, findings)
         request = job or change_request(brief.task, brief.acceptance, files, notes=notes)
+        request = f"{self.identity(style=not job)}\n\n{request}"
         ask = PatchRequest(
             author_messages(self._pack(brief), instruction=request, system=self._system(job)),
             files,
@@ -302,15 +303,24 @@ class Member:
         )
 
     def _system(self, job: str | None = None) -> str:
-        """The role's system prompt (roles.yaml) and the member's name, for a JSON answer
-        (``job`` None); for a patch, the single developer's (``AUTHOR``) when it is a change
-        (``job`` empty), the role's for another ``job`` (QA's tests); then its own style."""
+        """The role's system prompt (roles.yaml), for a JSON answer (``job`` None); for a patch,
+        the single developer's (``AUTHOR``) when it is a change (``job`` empty), the role's for
+        another ``job`` (QA's tests). The same for every member of the role: who the member is
+        comes after the shared context (:meth:`identity`)."""
         role_prompt = self.spec.system_prompt.strip()
         if job is None:
             return render("council.system_json", role_prompt=role_prompt, agent=self.agent_id)
         head = role_prompt if job else render("request.author")
-        style = patching.style(self.agent_id)
+        style = "" if job else patching.style(self.agent_id)
         return render("council.system_patch", head=head, agent=self.agent_id, style=style).rstrip()
+
+    def identity(self, *, style: bool = False) -> str:
+        """Who the member is, just before its job (the instruction stays last): its name and,
+        for a change (``style``), its own angle on the task (``patching.style``). After the
+        context every member of the role shares, so the model server evaluates that context
+        once and the other members' prompts hit its prefix cache."""
+        angle = patching.style(self.agent_id) if style else ""
+        return render("council.identity", agent=self.agent_id, style=angle).rstrip()
 
     def messages(
         self, brief: Brief, job: str, *, show: bool, json: bool = True
@@ -320,6 +330,7 @@ class Member:
         if show and brief.proposals:
             shown = listing(brief.proposals, brief.evidence)
             parts.append(render("council.proposals", listing=shown))
+        parts.append(self.identity())
         parts.append(render("council.job", job=job))
         return [
             ChatMessage(role="system", content=self._system(None if json else "")),

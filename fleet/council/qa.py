@@ -33,6 +33,8 @@ class Asker(Protocol):
     seed: int
     tools: PatchTools | None
 
+    def identity(self, *, style: bool = False) -> str: ...
+
 
 def _reply(member: Asker, messages: list[ChatMessage], salt: str, brief: Brief, tokens: int) -> str:
     reply = member.chat.complete(
@@ -64,7 +66,10 @@ def examples_of(member: Asker, brief: Brief, criteria: Sequence[str]) -> list[st
                 "council.system_examples", role_prompt=role_prompt, agent=member.agent_id
             ),
         ),
-        ChatMessage(role="user", content=examples.job(brief.task, criteria, heads, funcs)),
+        ChatMessage(
+            role="user",
+            content=f"{member.identity()}\n\n{examples.job(brief.task, criteria, heads, funcs)}",
+        ),
     ]
     text = _reply(member, messages, "examples", brief, examples.TOKENS)
     return examples.lines(text, funcs, criteria)
@@ -83,7 +88,9 @@ def inputs(member: Asker, brief: Brief, targets: Sequence[Proposal]) -> list[str
     system = render("distinguish.system", role_prompt=role_prompt, agent=member.agent_id)
     messages = [
         ChatMessage(role="system", content=system),
-        ChatMessage(role="user", content=distinguish.job(brief.task, funcs, shown)),
+        ChatMessage(
+            role="user", content=f"{member.identity()}\n\n{distinguish.job(brief.task, funcs, shown)}"
+        ),
     ]
     text = _reply(member, messages, "distinguish", brief, distinguish.TOKENS)
     return distinguish.calls(text, funcs)

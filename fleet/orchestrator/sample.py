@@ -88,7 +88,8 @@ def _own_first(
     round by an accident of prompt lengths (the other fields stay filler)."""
     import re
 
-    found = re.search(r"You are developer-(\d+)\.", messages[0].content) if messages else None
+    said = "\n".join(m.content for m in messages)  # the member's name is in its request
+    found = re.search(r"You are developer-(\d+)\.", said)
     if not found or not schema.get("title", "").startswith("BallotDraft"):
         return answer
     n, own = schema["properties"]["ranking"]["items"]["maximum"], int(found[1])

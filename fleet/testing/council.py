@@ -18,7 +18,9 @@ _LISTED = re.compile(r"^(\d+)\. \[([^\]]+)\]", re.MULTILINE)
 
 
 def agent_of(messages: Sequence[ChatMessage]) -> str:
-    found = re.search(r"You are (\S+)\.", messages[0].content)
+    """The member a prompt is from: its request names it ("You are developer-1.")."""
+    said = "\n".join(m.content for m in messages)
+    found = re.search(r"You are ([\w-]+-\d+)\.", said)
     return found.group(1) if found else "unknown"
 
 

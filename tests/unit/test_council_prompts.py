@@ -67,7 +67,8 @@ def test_a_members_patch_prompt_names_criteria_and_stubs_and_ends_with_the_instr
     out = member("developer-1", script).propose(brief())
     assert out.patch is not None and "return 2 * x" in out.patch.diff
     system, user = script.asked[0][0].content, script.asked[0][-1].content
-    assert system.startswith(AUTHOR) and "You are developer-1." in system  # as the single path
+    assert system == AUTHOR  # as the single path; who the member is comes after the context
+    assert "You are developer-1." in user and "You are developer-1." not in system
     assert "Acceptance criteria:\n- twice(3) returns 6\n- twice(0) returns 0" in user
     assert "Functions that have no body yet: calc.py: twice" in user
     assert user.endswith(WRITE)  # the instruction is what the model reads last
@@ -96,8 +97,8 @@ def test_members_differ_by_request_style_and_temperature():
     own = _proposal("developer-2", "--- a/calc.py\n+++ b/calc.py\n+    return x\n")
     revised = Recorder(GOOD)
     member("developer-2", revised).revise(brief().model_copy(update={"step": "revise"}), own)
-    assert style("developer-2") and style("developer-2") in revised.asked[0][0].content
-    assert style("developer-2") not in one.asked[0][0].content
+    assert style("developer-2") and style("developer-2") in revised.asked[0][1].content
+    assert style("developer-2") not in one.asked[0][1].content
     assert developer_temperature("developer-1") != developer_temperature("developer-2")
 
 
@@ -218,3 +219,21 @@ def test_a_first_proposal_on_a_retry_continues_the_stub_with_the_last_attempts_f
     assert out.patch is not None and "+    return 2 * x" in out.patch.diff
     ask = script.asked[0]
     assert ask[-1].role == "assistant" and f"An earlier attempt failed: {finding}" in ask[1].content
+
+
+def test_members_of_a_role_share_their_prompt_up_to_who_they_are():
+    # the model server's prefix cache then evaluates the shared context once for the council
+    asked = []
+    for who in ("developer-1", "developer-2", "developer-3"):
+        script = Recorder(GOOD)
+        own = _proposal(who, "--- a/calc.py\n+++ b/calc.py\n+    return x\n")
+        member(who, script).revise(brief().model_copy(update={"step": "revise"}), own)
+        asked.append(script.asked[0])
+    systems = {a[0].content for a in asked}
+    users = [a[1].content for a in asked]
+    heads = {u[: u.index("You are developer-")] for u in users}
+    assert len(systems) == 1 and len(heads) == 1
+    head = heads.pop()
+    assert "### calc.py" in head and EDIT_FORMAT in head  # the context and the edit format
+    assert all(u.endswith(WRITE) for u in users)  # the instruction is still read last
+    assert len({u[len(head) :] for u in users}) == 3  # each member's own tail: name and style

@@ -825,117 +825,159 @@ GOLDEN: dict[str, Any] = {
     ],
     "member_critique": [
         [
-            ["system", "You are a developer. You are developer-1. Answer in JSON."],
+            [
+                "system",
+                "You are a developer. Answer in JSON.",
+            ],
             [
                 "user",
-                "## Context\n"
-                "Story s. Task: Implement twice\n"
-                "Acceptance criteria:\n"
-                "- twice(3) returns 6\n"
-                "- twice(0) returns 0\n"
-                "\n"
-                "## Proposals\n"
-                "1. [developer-1] return x\n"
-                "2. [developer-2] x + x\n"
-                "\n"
-                "## Your job\n"
-                "Review this proposal by developer-2. Look for: correctness, edge cases.\n"
-                "Proposal: x + x x + x x + x x + x x + x x + x x + x x + x x + x x + x x + "
-                "x x + x x + x x + x x + x x + x x + x x + x x + x x + x x + x x + x x + x "
-                "x + x x + x x + x x + x x + x x + x x + x x + x x + x x + x x + x x + x x "
-                "+ x x + x x + x x + x x + x\n"
-                "Give a severity and one short comment.",
+                (
+                    "## Context\n"
+                    "Story s. Task: Implement twice\n"
+                    "Acceptance criteria:\n"
+                    "- twice(3) returns 6\n"
+                    "- twice(0) returns 0\n"
+                    "\n"
+                    "## Proposals\n"
+                    "1. [developer-1] return x\n"
+                    "2. [developer-2] x + x\n"
+                    "\n"
+                    "You are developer-1.\n"
+                    "\n"
+                    "## Your job\n"
+                    "Review this proposal by developer-2. Look for: correctness, edge cases.\n"
+                    "Proposal: x + x x + x x + x x + x x + x x + x x + x x + x x + x x + x x + "
+                    "x x + x x + x x + x x + x x + x x + x x + x x + x x + x x + x x + x x + x "
+                    "x + x x + x x + x x + x x + x x + x x + x x + x x + x x + x x + x x + x x "
+                    "+ x x + x x + x x + x x + x\n"
+                    "Give a severity and one short comment."
+                ),
             ],
-        ]
+        ],
     ],
     "member_propose": [
         [
-            ["system", "You are a developer. You are developer-1. Answer in JSON."],
+            [
+                "system",
+                "You are a developer. Answer in JSON.",
+            ],
             [
                 "user",
-                "## Context\n"
-                "Story s. Task: Implement twice\n"
-                "Acceptance criteria:\n"
-                "- twice(3) returns 6\n"
-                "- twice(0) returns 0\n"
-                "\n"
-                "## Your job\n"
-                "Propose how to do the task. Give a short answer, why, and one command that "
-                "tests it.",
+                (
+                    "## Context\n"
+                    "Story s. Task: Implement twice\n"
+                    "Acceptance criteria:\n"
+                    "- twice(3) returns 6\n"
+                    "- twice(0) returns 0\n"
+                    "\n"
+                    "You are developer-1.\n"
+                    "\n"
+                    "## Your job\n"
+                    "Propose how to do the task. Give a short answer, why, and one command "
+                    "that tests it."
+                ),
             ],
-        ]
+        ],
     ],
     "member_propose_no_criteria": [
         [
-            ["system", "You are a developer. You are architect-1. Answer in JSON."],
+            [
+                "system",
+                "You are a developer. Answer in JSON.",
+            ],
             [
                 "user",
-                "## Context\n"
-                "Story s. Task: Do it\n"
-                "\n"
-                "## Your job\n"
-                "Propose how to do the task. Give a short answer, why, and one "
-                "command that tests it.",
+                (
+                    "## Context\n"
+                    "Story s. Task: Do it\n"
+                    "\n"
+                    "You are architect-1.\n"
+                    "\n"
+                    "## Your job\n"
+                    "Propose how to do the task. Give a short answer, why, and one command "
+                    "that tests it."
+                ),
             ],
-        ]
+        ],
     ],
     "member_revise": [
         [
-            ["system", "You are a developer. You are developer-1. Answer in JSON."],
+            [
+                "system",
+                "You are a developer. Answer in JSON.",
+            ],
             [
                 "user",
-                "## Context\n"
-                "Story s. Task: Implement twice\n"
-                "Acceptance criteria:\n"
-                "- twice(3) returns 6\n"
-                "- twice(0) returns 0\n"
-                "\n"
-                "## Your job\n"
-                "Your proposal: return x\n"
-                "Critiques:\n"
-                "- reviewer-1 (major): twice(3) returns 3\n"
-                "Write your improved proposal.",
+                (
+                    "## Context\n"
+                    "Story s. Task: Implement twice\n"
+                    "Acceptance criteria:\n"
+                    "- twice(3) returns 6\n"
+                    "- twice(0) returns 0\n"
+                    "\n"
+                    "You are developer-1.\n"
+                    "\n"
+                    "## Your job\n"
+                    "Your proposal: return x\n"
+                    "Critiques:\n"
+                    "- reviewer-1 (major): twice(3) returns 3\n"
+                    "Write your improved proposal."
+                ),
             ],
-        ]
+        ],
     ],
     "member_revise_no_critiques": [
         [
-            ["system", "You are a developer. You are developer-1. Answer in JSON."],
+            [
+                "system",
+                "You are a developer. Answer in JSON.",
+            ],
             [
                 "user",
-                "## Context\n"
-                "Story s. Task: Implement twice\n"
-                "Acceptance criteria:\n"
-                "- twice(3) returns 6\n"
-                "- twice(0) returns 0\n"
-                "\n"
-                "## Your job\n"
-                "Your proposal: return x\n"
-                "Critiques:\n"
-                "- none\n"
-                "Write your improved proposal.",
+                (
+                    "## Context\n"
+                    "Story s. Task: Implement twice\n"
+                    "Acceptance criteria:\n"
+                    "- twice(3) returns 6\n"
+                    "- twice(0) returns 0\n"
+                    "\n"
+                    "You are developer-1.\n"
+                    "\n"
+                    "## Your job\n"
+                    "Your proposal: return x\n"
+                    "Critiques:\n"
+                    "- none\n"
+                    "Write your improved proposal."
+                ),
             ],
-        ]
+        ],
     ],
     "member_vote": [
         [
-            ["system", "You are a developer. You are developer-1. Answer in JSON."],
+            [
+                "system",
+                "You are a developer. Answer in JSON.",
+            ],
             [
                 "user",
-                "## Context\n"
-                "Story s. Task: Implement twice\n"
-                "Acceptance criteria:\n"
-                "- twice(3) returns 6\n"
-                "- twice(0) returns 0\n"
-                "\n"
-                "## Proposals\n"
-                "1. [developer-1] return x (passes 0/1 tests; fails test_twice_1)\n"
-                "2. [developer-2] x + x (passes 1/1 tests)\n"
-                "\n"
-                "## Your job\n"
-                "Rank proposals 1 to 2, best first, and score each from 0 to 10.",
+                (
+                    "## Context\n"
+                    "Story s. Task: Implement twice\n"
+                    "Acceptance criteria:\n"
+                    "- twice(3) returns 6\n"
+                    "- twice(0) returns 0\n"
+                    "\n"
+                    "## Proposals\n"
+                    "1. [developer-1] return x (passes 0/1 tests; fails test_twice_1)\n"
+                    "2. [developer-2] x + x (passes 1/1 tests)\n"
+                    "\n"
+                    "You are developer-1.\n"
+                    "\n"
+                    "## Your job\n"
+                    "Rank proposals 1 to 2, best first, and score each from 0 to 10."
+                ),
             ],
-        ]
+        ],
     ],
     "new_function_continuation": [
         [
@@ -992,148 +1034,163 @@ GOLDEN: dict[str, Any] = {
     ],
     "patch_critique_developer-1": [
         [
-            ["system", "You are a developer. You are reviewer-1. Answer in JSON."],
+            [
+                "system",
+                "You are a developer. Answer in JSON.",
+            ],
             [
                 "user",
-                "## Context\n"
-                "## Code\n"
-                "### calc.py\n"
-                "def twice(x):\n"
-                '    """Return x doubled."""\n'
-                "\n"
-                "\n"
-                "### tests/test_acc.py\n"
-                "import calc\n"
-                "\n"
-                "\n"
-                "def test_twice_1():\n"
-                "    assert calc.twice(3) == 6\n"
-                "\n"
-                "\n"
-                "Task: Implement twice\n"
-                "Acceptance criteria:\n"
-                "- twice(3) returns 6\n"
-                "- twice(0) returns 0\n"
-                "\n"
-                "## Proposals\n"
-                "1. [developer-1] return x (passes 0/1 tests; fails "
-                "test_twice_1)\n"
-                "2. [developer-2] x + x (passes 1/1 tests)\n"
-                "\n"
-                "## Your job\n"
-                "Review this candidate change. Look for: correctness, edge "
-                "cases.\n"
-                "### developer-1: passes 0/1 tests\n"
-                "--- a/calc.py\n"
-                "+++ b/calc.py\n"
-                "+    return x\n"
-                "\n"
-                "- FAILS tests/test_acc.py::test_twice_1: 3 != 6\n"
-                "Be concrete: name the failing test or the input case it gets "
-                "wrong. Give a severity and one short comment.",
+                (
+                    "## Context\n"
+                    "## Code\n"
+                    "### calc.py\n"
+                    "def twice(x):\n"
+                    '    """Return x doubled."""\n'
+                    "\n"
+                    "\n"
+                    "### tests/test_acc.py\n"
+                    "import calc\n"
+                    "\n"
+                    "\n"
+                    "def test_twice_1():\n"
+                    "    assert calc.twice(3) == 6\n"
+                    "\n"
+                    "\n"
+                    "Task: Implement twice\n"
+                    "Acceptance criteria:\n"
+                    "- twice(3) returns 6\n"
+                    "- twice(0) returns 0\n"
+                    "\n"
+                    "## Proposals\n"
+                    "1. [developer-1] return x (passes 0/1 tests; fails test_twice_1)\n"
+                    "2. [developer-2] x + x (passes 1/1 tests)\n"
+                    "\n"
+                    "You are reviewer-1.\n"
+                    "\n"
+                    "## Your job\n"
+                    "Review this candidate change. Look for: correctness, edge cases.\n"
+                    "### developer-1: passes 0/1 tests\n"
+                    "--- a/calc.py\n"
+                    "+++ b/calc.py\n"
+                    "+    return x\n"
+                    "\n"
+                    "- FAILS tests/test_acc.py::test_twice_1: 3 != 6\n"
+                    "Be concrete: name the failing test or the input case it gets wrong. Give "
+                    "a severity and one short comment."
+                ),
             ],
-        ]
+        ],
     ],
     "patch_critique_developer-2": [
         [
-            ["system", "You are a developer. You are reviewer-1. Answer in JSON."],
+            [
+                "system",
+                "You are a developer. Answer in JSON.",
+            ],
             [
                 "user",
-                "## Context\n"
-                "## Code\n"
-                "### calc.py\n"
-                "def twice(x):\n"
-                '    """Return x doubled."""\n'
-                "\n"
-                "\n"
-                "### tests/test_acc.py\n"
-                "import calc\n"
-                "\n"
-                "\n"
-                "def test_twice_1():\n"
-                "    assert calc.twice(3) == 6\n"
-                "\n"
-                "\n"
-                "Task: Implement twice\n"
-                "Acceptance criteria:\n"
-                "- twice(3) returns 6\n"
-                "- twice(0) returns 0\n"
-                "\n"
-                "## Proposals\n"
-                "1. [developer-1] return x (passes 0/1 tests; fails "
-                "test_twice_1)\n"
-                "2. [developer-2] x + x (passes 1/1 tests)\n"
-                "\n"
-                "## Your job\n"
-                "Review this candidate change. Look for: correctness, edge "
-                "cases.\n"
-                "### developer-2: passes 1/1 tests\n"
-                "--- a/calc.py\n"
-                "+++ b/calc.py\n"
-                "+    return x + x\n"
-                "\n"
-                "It passes all its tests: name an input case it gets wrong that "
-                "the tests do not check, or say that it looks correct. Give a "
-                "severity and one short comment.",
+                (
+                    "## Context\n"
+                    "## Code\n"
+                    "### calc.py\n"
+                    "def twice(x):\n"
+                    '    """Return x doubled."""\n'
+                    "\n"
+                    "\n"
+                    "### tests/test_acc.py\n"
+                    "import calc\n"
+                    "\n"
+                    "\n"
+                    "def test_twice_1():\n"
+                    "    assert calc.twice(3) == 6\n"
+                    "\n"
+                    "\n"
+                    "Task: Implement twice\n"
+                    "Acceptance criteria:\n"
+                    "- twice(3) returns 6\n"
+                    "- twice(0) returns 0\n"
+                    "\n"
+                    "## Proposals\n"
+                    "1. [developer-1] return x (passes 0/1 tests; fails test_twice_1)\n"
+                    "2. [developer-2] x + x (passes 1/1 tests)\n"
+                    "\n"
+                    "You are reviewer-1.\n"
+                    "\n"
+                    "## Your job\n"
+                    "Review this candidate change. Look for: correctness, edge cases.\n"
+                    "### developer-2: passes 1/1 tests\n"
+                    "--- a/calc.py\n"
+                    "+++ b/calc.py\n"
+                    "+    return x + x\n"
+                    "\n"
+                    "It passes all its tests: name an input case it gets wrong that the tests "
+                    "do not check, or say that it looks correct. Give a severity and one short "
+                    "comment."
+                ),
             ],
-        ]
+        ],
     ],
     "patch_propose_developer-1": [
         [
             [
                 "system",
-                "You are a careful Python developer. Make the smallest change "
-                "that satisfies the task and its acceptance criteria, in "
-                "whichever files it belongs (create new files when needed), and "
-                "keep existing code working. You are developer-1.",
+                (
+                    "You are a careful Python developer. Make the smallest change that "
+                    "satisfies the task and its acceptance criteria, in whichever files it "
+                    "belongs (create new files when needed), and keep existing code working."
+                ),
             ],
             [
                 "user",
-                "## Code\n"
-                "### calc.py\n"
-                "def twice(x):\n"
-                '    """Return x doubled."""\n'
-                "\n"
-                "\n"
-                "### tests/test_acc.py\n"
-                "import calc\n"
-                "\n"
-                "\n"
-                "def test_twice_1():\n"
-                "    assert calc.twice(3) == 6\n"
-                "\n"
-                "\n"
-                "Reply with your change as edit blocks. For each change write "
-                "the file path on its own line, then:\n"
-                "<<<<<<< SEARCH\n"
-                "lines copied exactly from the current file\n"
-                "=======\n"
-                "the new lines\n"
-                ">>>>>>> REPLACE\n"
-                "To create a new file, leave the SEARCH part empty. To rewrite a "
-                "whole function you may instead write the file path on its own "
-                "line, then a ```python block with the complete new function.\n"
-                "Example (for a file path/to/example.py that is not in this "
-                "repository; use the real paths):\n"
-                "path/to/example.py\n"
-                "<<<<<<< SEARCH\n"
-                "def greet(name):\n"
-                '    return "Hello"\n'
-                "=======\n"
-                "def greet(name):\n"
-                '    return f"Hello, {name}"\n'
-                ">>>>>>> REPLACE\n"
-                "\n"
-                "Task: Implement twice\n"
-                "Acceptance criteria:\n"
-                "- twice(3) returns 6\n"
-                "- twice(0) returns 0\n"
-                "Functions that have no body yet: calc.py: twice\n"
-                "Now write the edits that implement the task in the repository "
-                "above: every function you change with its complete new body "
-                "(not the current code repeated).",
+                (
+                    "## Code\n"
+                    "### calc.py\n"
+                    "def twice(x):\n"
+                    '    """Return x doubled."""\n'
+                    "\n"
+                    "\n"
+                    "### tests/test_acc.py\n"
+                    "import calc\n"
+                    "\n"
+                    "\n"
+                    "def test_twice_1():\n"
+                    "    assert calc.twice(3) == 6\n"
+                    "\n"
+                    "\n"
+                    "Reply with your change as edit blocks. For each change write the file "
+                    "path on its own line, then:\n"
+                    "<<<<<<< SEARCH\n"
+                    "lines copied exactly from the current file\n"
+                    "=======\n"
+                    "the new lines\n"
+                    ">>>>>>> REPLACE\n"
+                    "To create a new file, leave the SEARCH part empty. To rewrite a whole "
+                    "function you may instead write the file path on its own line, then a "
+                    "```python block with the complete new function.\n"
+                    "Example (for a file path/to/example.py that is not in this repository; "
+                    "use the real paths):\n"
+                    "path/to/example.py\n"
+                    "<<<<<<< SEARCH\n"
+                    "def greet(name):\n"
+                    '    return "Hello"\n'
+                    "=======\n"
+                    "def greet(name):\n"
+                    '    return f"Hello, {name}"\n'
+                    ">>>>>>> REPLACE\n"
+                    "\n"
+                    "You are developer-1.\n"
+                    "\n"
+                    "Task: Implement twice\n"
+                    "Acceptance criteria:\n"
+                    "- twice(3) returns 6\n"
+                    "- twice(0) returns 0\n"
+                    "Functions that have no body yet: calc.py: twice\n"
+                    "Now write the edits that implement the task in the repository above: "
+                    "every function you change with its complete new body (not the current "
+                    "code repeated)."
+                ),
             ],
-        ]
+        ],
     ],
     "patch_propose_developer-2": [
         [
@@ -1196,58 +1253,63 @@ GOLDEN: dict[str, Any] = {
         [
             [
                 "system",
-                "You are a careful Python developer. Make the smallest change that "
-                "satisfies the task and its acceptance criteria, in whichever files it "
-                "belongs (create new files when needed), and keep existing code "
-                "working. You are qa-1.",
+                (
+                    "You are a careful Python developer. Make the smallest change that "
+                    "satisfies the task and its acceptance criteria, in whichever files it "
+                    "belongs (create new files when needed), and keep existing code working."
+                ),
             ],
             [
                 "user",
-                "## Code\n"
-                "### calc.py\n"
-                "def twice(x):\n"
-                '    """Return x doubled."""\n'
-                "\n"
-                "\n"
-                "### tests/test_acc.py\n"
-                "import calc\n"
-                "\n"
-                "\n"
-                "def test_twice_1():\n"
-                "    assert calc.twice(3) == 6\n"
-                "\n"
-                "\n"
-                "Reply with your change as edit blocks. For each change write the file "
-                "path on its own line, then:\n"
-                "<<<<<<< SEARCH\n"
-                "lines copied exactly from the current file\n"
-                "=======\n"
-                "the new lines\n"
-                ">>>>>>> REPLACE\n"
-                "To create a new file, leave the SEARCH part empty. To rewrite a whole "
-                "function you may instead write the file path on its own line, then a "
-                "```python block with the complete new function.\n"
-                "Example (for a file path/to/example.py that is not in this repository; "
-                "use the real paths):\n"
-                "path/to/example.py\n"
-                "<<<<<<< SEARCH\n"
-                "def greet(name):\n"
-                '    return "Hello"\n'
-                "=======\n"
-                "def greet(name):\n"
-                '    return f"Hello, {name}"\n'
-                ">>>>>>> REPLACE\n"
-                "\n"
-                "Task: Implement twice\n"
-                "Acceptance criteria:\n"
-                "- twice(3) returns 6\n"
-                "- twice(0) returns 0\n"
-                "Functions that have no body yet: calc.py: twice\n"
-                "Now write the edits that implement the task in the repository above: "
-                "every function you change with its complete new body (not the current "
-                "code repeated).",
+                (
+                    "## Code\n"
+                    "### calc.py\n"
+                    "def twice(x):\n"
+                    '    """Return x doubled."""\n'
+                    "\n"
+                    "\n"
+                    "### tests/test_acc.py\n"
+                    "import calc\n"
+                    "\n"
+                    "\n"
+                    "def test_twice_1():\n"
+                    "    assert calc.twice(3) == 6\n"
+                    "\n"
+                    "\n"
+                    "Reply with your change as edit blocks. For each change write the file "
+                    "path on its own line, then:\n"
+                    "<<<<<<< SEARCH\n"
+                    "lines copied exactly from the current file\n"
+                    "=======\n"
+                    "the new lines\n"
+                    ">>>>>>> REPLACE\n"
+                    "To create a new file, leave the SEARCH part empty. To rewrite a whole "
+                    "function you may instead write the file path on its own line, then a "
+                    "```python block with the complete new function.\n"
+                    "Example (for a file path/to/example.py that is not in this repository; "
+                    "use the real paths):\n"
+                    "path/to/example.py\n"
+                    "<<<<<<< SEARCH\n"
+                    "def greet(name):\n"
+                    '    return "Hello"\n'
+                    "=======\n"
+                    "def greet(name):\n"
+                    '    return f"Hello, {name}"\n'
+                    ">>>>>>> REPLACE\n"
+                    "\n"
+                    "You are qa-1.\n"
+                    "\n"
+                    "Task: Implement twice\n"
+                    "Acceptance criteria:\n"
+                    "- twice(3) returns 6\n"
+                    "- twice(0) returns 0\n"
+                    "Functions that have no body yet: calc.py: twice\n"
+                    "Now write the edits that implement the task in the repository above: "
+                    "every function you change with its complete new body (not the current "
+                    "code repeated)."
+                ),
             ],
-        ]
+        ],
     ],
     "patch_propose_retry": [
         [
@@ -1280,475 +1342,511 @@ GOLDEN: dict[str, Any] = {
         [
             [
                 "system",
-                "You are a careful Python developer. Make the smallest change "
-                "that satisfies the task and its acceptance criteria, in "
-                "whichever files it belongs (create new files when needed), and "
-                "keep existing code working. You are developer-1.",
+                (
+                    "You are a careful Python developer. Make the smallest change that "
+                    "satisfies the task and its acceptance criteria, in whichever files it "
+                    "belongs (create new files when needed), and keep existing code working."
+                ),
             ],
             [
                 "user",
-                "## Code\n"
-                "### calc.py\n"
-                "def twice(x):\n"
-                '    """Return x doubled."""\n'
-                "\n"
-                "\n"
-                "### tests/test_acc.py\n"
-                "import calc\n"
-                "\n"
-                "\n"
-                "def test_twice_1():\n"
-                "    assert calc.twice(3) == 6\n"
-                "\n"
-                "\n"
-                "Reply with your change as edit blocks. For each change write the "
-                "file path on its own line, then:\n"
-                "<<<<<<< SEARCH\n"
-                "lines copied exactly from the current file\n"
-                "=======\n"
-                "the new lines\n"
-                ">>>>>>> REPLACE\n"
-                "To create a new file, leave the SEARCH part empty. To rewrite a "
-                "whole function you may instead write the file path on its own "
-                "line, then a ```python block with the complete new function.\n"
-                "Example (for a file path/to/example.py that is not in this "
-                "repository; use the real paths):\n"
-                "path/to/example.py\n"
-                "<<<<<<< SEARCH\n"
-                "def greet(name):\n"
-                '    return "Hello"\n'
-                "=======\n"
-                "def greet(name):\n"
-                '    return f"Hello, {name}"\n'
-                ">>>>>>> REPLACE\n"
-                "\n"
-                "Task: Implement twice\n"
-                "Acceptance criteria:\n"
-                "- twice(3) returns 6\n"
-                "- twice(0) returns 0\n"
-                "Functions that have no body yet: calc.py: twice\n"
-                "Your current patch (passes 0/1 tests):\n"
-                "--- a/calc.py\n"
-                "+++ b/calc.py\n"
-                "+    return x\n"
-                "\n"
-                "- FAILS tests/test_acc.py::test_twice_1: 3 != 6\n"
-                "The failing test:\n"
-                "```python\n"
-                "# tests/test_acc.py::test_twice_1\n"
-                "def test_twice_1():\n"
-                "    assert calc.twice(3) == 6\n"
-                "```\n"
-                "Critiques of your patch:\n"
-                "- reviewer-1 (major): twice(3) returns 3\n"
-                "The other candidates:\n"
-                "### developer-2: passes 1/1 tests\n"
-                "--- a/calc.py\n"
-                "+++ b/calc.py\n"
-                "+    return x + x\n"
-                "\n"
-                "Improve your change: fix the failing tests and the critiques' "
-                "points (a test marked distrusted may itself be wrong).\n"
-                "Now write the edits that implement the task in the repository "
-                "above: every function you change with its complete new body (not "
-                "the current code repeated).",
+                (
+                    "## Code\n"
+                    "### calc.py\n"
+                    "def twice(x):\n"
+                    '    """Return x doubled."""\n'
+                    "\n"
+                    "\n"
+                    "### tests/test_acc.py\n"
+                    "import calc\n"
+                    "\n"
+                    "\n"
+                    "def test_twice_1():\n"
+                    "    assert calc.twice(3) == 6\n"
+                    "\n"
+                    "\n"
+                    "Reply with your change as edit blocks. For each change write the file "
+                    "path on its own line, then:\n"
+                    "<<<<<<< SEARCH\n"
+                    "lines copied exactly from the current file\n"
+                    "=======\n"
+                    "the new lines\n"
+                    ">>>>>>> REPLACE\n"
+                    "To create a new file, leave the SEARCH part empty. To rewrite a whole "
+                    "function you may instead write the file path on its own line, then a "
+                    "```python block with the complete new function.\n"
+                    "Example (for a file path/to/example.py that is not in this repository; "
+                    "use the real paths):\n"
+                    "path/to/example.py\n"
+                    "<<<<<<< SEARCH\n"
+                    "def greet(name):\n"
+                    '    return "Hello"\n'
+                    "=======\n"
+                    "def greet(name):\n"
+                    '    return f"Hello, {name}"\n'
+                    ">>>>>>> REPLACE\n"
+                    "\n"
+                    "You are developer-1.\n"
+                    "\n"
+                    "Task: Implement twice\n"
+                    "Acceptance criteria:\n"
+                    "- twice(3) returns 6\n"
+                    "- twice(0) returns 0\n"
+                    "Functions that have no body yet: calc.py: twice\n"
+                    "Your current patch (passes 0/1 tests):\n"
+                    "--- a/calc.py\n"
+                    "+++ b/calc.py\n"
+                    "+    return x\n"
+                    "\n"
+                    "- FAILS tests/test_acc.py::test_twice_1: 3 != 6\n"
+                    "The failing test:\n"
+                    "```python\n"
+                    "# tests/test_acc.py::test_twice_1\n"
+                    "def test_twice_1():\n"
+                    "    assert calc.twice(3) == 6\n"
+                    "```\n"
+                    "Critiques of your patch:\n"
+                    "- reviewer-1 (major): twice(3) returns 3\n"
+                    "The other candidates:\n"
+                    "### developer-2: passes 1/1 tests\n"
+                    "--- a/calc.py\n"
+                    "+++ b/calc.py\n"
+                    "+    return x + x\n"
+                    "\n"
+                    "Improve your change: fix the failing tests and the critiques' points (a "
+                    "test marked distrusted may itself be wrong).\n"
+                    "Now write the edits that implement the task in the repository above: "
+                    "every function you change with its complete new body (not the current "
+                    "code repeated)."
+                ),
             ],
-        ]
+        ],
     ],
     "patch_revise_developer-2": [
         [
             [
                 "system",
-                "You are a careful Python developer. Make the smallest change "
-                "that satisfies the task and its acceptance criteria, in "
-                "whichever files it belongs (create new files when needed), and "
-                "keep existing code working. You are developer-2. Prefer the "
-                "simplest code that is obviously correct.",
+                (
+                    "You are a careful Python developer. Make the smallest change that "
+                    "satisfies the task and its acceptance criteria, in whichever files it "
+                    "belongs (create new files when needed), and keep existing code working."
+                ),
             ],
             [
                 "user",
-                "## Code\n"
-                "### calc.py\n"
-                "def twice(x):\n"
-                '    """Return x doubled."""\n'
-                "\n"
-                "\n"
-                "### tests/test_acc.py\n"
-                "import calc\n"
-                "\n"
-                "\n"
-                "def test_twice_1():\n"
-                "    assert calc.twice(3) == 6\n"
-                "\n"
-                "\n"
-                "Reply with your change as edit blocks. For each change write the "
-                "file path on its own line, then:\n"
-                "<<<<<<< SEARCH\n"
-                "lines copied exactly from the current file\n"
-                "=======\n"
-                "the new lines\n"
-                ">>>>>>> REPLACE\n"
-                "To create a new file, leave the SEARCH part empty. To rewrite a "
-                "whole function you may instead write the file path on its own "
-                "line, then a ```python block with the complete new function.\n"
-                "Example (for a file path/to/example.py that is not in this "
-                "repository; use the real paths):\n"
-                "path/to/example.py\n"
-                "<<<<<<< SEARCH\n"
-                "def greet(name):\n"
-                '    return "Hello"\n'
-                "=======\n"
-                "def greet(name):\n"
-                '    return f"Hello, {name}"\n'
-                ">>>>>>> REPLACE\n"
-                "\n"
-                "Task: Implement twice\n"
-                "Acceptance criteria:\n"
-                "- twice(3) returns 6\n"
-                "- twice(0) returns 0\n"
-                "Functions that have no body yet: calc.py: twice\n"
-                "Your current patch (passes 0/1 tests):\n"
-                "--- a/calc.py\n"
-                "+++ b/calc.py\n"
-                "+    return x\n"
-                "\n"
-                "- FAILS tests/test_acc.py::test_twice_1: 3 != 6\n"
-                "The failing test:\n"
-                "```python\n"
-                "# tests/test_acc.py::test_twice_1\n"
-                "def test_twice_1():\n"
-                "    assert calc.twice(3) == 6\n"
-                "```\n"
-                "Critiques of your patch:\n"
-                "- reviewer-1 (major): twice(3) returns 3\n"
-                "The other candidates:\n"
-                "### developer-2: passes 1/1 tests\n"
-                "--- a/calc.py\n"
-                "+++ b/calc.py\n"
-                "+    return x + x\n"
-                "\n"
-                "Improve your change: fix the failing tests and the critiques' "
-                "points (a test marked distrusted may itself be wrong).\n"
-                "Now write the edits that implement the task in the repository "
-                "above: every function you change with its complete new body (not "
-                "the current code repeated).",
+                (
+                    "## Code\n"
+                    "### calc.py\n"
+                    "def twice(x):\n"
+                    '    """Return x doubled."""\n'
+                    "\n"
+                    "\n"
+                    "### tests/test_acc.py\n"
+                    "import calc\n"
+                    "\n"
+                    "\n"
+                    "def test_twice_1():\n"
+                    "    assert calc.twice(3) == 6\n"
+                    "\n"
+                    "\n"
+                    "Reply with your change as edit blocks. For each change write the file "
+                    "path on its own line, then:\n"
+                    "<<<<<<< SEARCH\n"
+                    "lines copied exactly from the current file\n"
+                    "=======\n"
+                    "the new lines\n"
+                    ">>>>>>> REPLACE\n"
+                    "To create a new file, leave the SEARCH part empty. To rewrite a whole "
+                    "function you may instead write the file path on its own line, then a "
+                    "```python block with the complete new function.\n"
+                    "Example (for a file path/to/example.py that is not in this repository; "
+                    "use the real paths):\n"
+                    "path/to/example.py\n"
+                    "<<<<<<< SEARCH\n"
+                    "def greet(name):\n"
+                    '    return "Hello"\n'
+                    "=======\n"
+                    "def greet(name):\n"
+                    '    return f"Hello, {name}"\n'
+                    ">>>>>>> REPLACE\n"
+                    "\n"
+                    "You are developer-2. Prefer the simplest code that is obviously correct.\n"
+                    "\n"
+                    "Task: Implement twice\n"
+                    "Acceptance criteria:\n"
+                    "- twice(3) returns 6\n"
+                    "- twice(0) returns 0\n"
+                    "Functions that have no body yet: calc.py: twice\n"
+                    "Your current patch (passes 0/1 tests):\n"
+                    "--- a/calc.py\n"
+                    "+++ b/calc.py\n"
+                    "+    return x\n"
+                    "\n"
+                    "- FAILS tests/test_acc.py::test_twice_1: 3 != 6\n"
+                    "The failing test:\n"
+                    "```python\n"
+                    "# tests/test_acc.py::test_twice_1\n"
+                    "def test_twice_1():\n"
+                    "    assert calc.twice(3) == 6\n"
+                    "```\n"
+                    "Critiques of your patch:\n"
+                    "- reviewer-1 (major): twice(3) returns 3\n"
+                    "The other candidates:\n"
+                    "### developer-2: passes 1/1 tests\n"
+                    "--- a/calc.py\n"
+                    "+++ b/calc.py\n"
+                    "+    return x + x\n"
+                    "\n"
+                    "Improve your change: fix the failing tests and the critiques' points (a "
+                    "test marked distrusted may itself be wrong).\n"
+                    "Now write the edits that implement the task in the repository above: "
+                    "every function you change with its complete new body (not the current "
+                    "code repeated)."
+                ),
             ],
-        ]
+        ],
     ],
     "patch_revise_developer-3": [
         [
             [
                 "system",
-                "You are a careful Python developer. Make the smallest change "
-                "that satisfies the task and its acceptance criteria, in "
-                "whichever files it belongs (create new files when needed), and "
-                "keep existing code working. You are developer-3. Before writing, "
-                "think through the edge cases (empty input, zero, negatives, "
-                "ties).",
+                (
+                    "You are a careful Python developer. Make the smallest change that "
+                    "satisfies the task and its acceptance criteria, in whichever files it "
+                    "belongs (create new files when needed), and keep existing code working."
+                ),
             ],
             [
                 "user",
-                "## Code\n"
-                "### calc.py\n"
-                "def twice(x):\n"
-                '    """Return x doubled."""\n'
-                "\n"
-                "\n"
-                "### tests/test_acc.py\n"
-                "import calc\n"
-                "\n"
-                "\n"
-                "def test_twice_1():\n"
-                "    assert calc.twice(3) == 6\n"
-                "\n"
-                "\n"
-                "Reply with your change as edit blocks. For each change write the "
-                "file path on its own line, then:\n"
-                "<<<<<<< SEARCH\n"
-                "lines copied exactly from the current file\n"
-                "=======\n"
-                "the new lines\n"
-                ">>>>>>> REPLACE\n"
-                "To create a new file, leave the SEARCH part empty. To rewrite a "
-                "whole function you may instead write the file path on its own "
-                "line, then a ```python block with the complete new function.\n"
-                "Example (for a file path/to/example.py that is not in this "
-                "repository; use the real paths):\n"
-                "path/to/example.py\n"
-                "<<<<<<< SEARCH\n"
-                "def greet(name):\n"
-                '    return "Hello"\n'
-                "=======\n"
-                "def greet(name):\n"
-                '    return f"Hello, {name}"\n'
-                ">>>>>>> REPLACE\n"
-                "\n"
-                "Task: Implement twice\n"
-                "Acceptance criteria:\n"
-                "- twice(3) returns 6\n"
-                "- twice(0) returns 0\n"
-                "Functions that have no body yet: calc.py: twice\n"
-                "Your current patch (passes 0/1 tests):\n"
-                "--- a/calc.py\n"
-                "+++ b/calc.py\n"
-                "+    return x\n"
-                "\n"
-                "- FAILS tests/test_acc.py::test_twice_1: 3 != 6\n"
-                "The failing test:\n"
-                "```python\n"
-                "# tests/test_acc.py::test_twice_1\n"
-                "def test_twice_1():\n"
-                "    assert calc.twice(3) == 6\n"
-                "```\n"
-                "Critiques of your patch:\n"
-                "- reviewer-1 (major): twice(3) returns 3\n"
-                "The other candidates:\n"
-                "### developer-2: passes 1/1 tests\n"
-                "--- a/calc.py\n"
-                "+++ b/calc.py\n"
-                "+    return x + x\n"
-                "\n"
-                "Improve your change: fix the failing tests and the critiques' "
-                "points (a test marked distrusted may itself be wrong).\n"
-                "Now write the edits that implement the task in the repository "
-                "above: every function you change with its complete new body (not "
-                "the current code repeated).",
+                (
+                    "## Code\n"
+                    "### calc.py\n"
+                    "def twice(x):\n"
+                    '    """Return x doubled."""\n'
+                    "\n"
+                    "\n"
+                    "### tests/test_acc.py\n"
+                    "import calc\n"
+                    "\n"
+                    "\n"
+                    "def test_twice_1():\n"
+                    "    assert calc.twice(3) == 6\n"
+                    "\n"
+                    "\n"
+                    "Reply with your change as edit blocks. For each change write the file "
+                    "path on its own line, then:\n"
+                    "<<<<<<< SEARCH\n"
+                    "lines copied exactly from the current file\n"
+                    "=======\n"
+                    "the new lines\n"
+                    ">>>>>>> REPLACE\n"
+                    "To create a new file, leave the SEARCH part empty. To rewrite a whole "
+                    "function you may instead write the file path on its own line, then a "
+                    "```python block with the complete new function.\n"
+                    "Example (for a file path/to/example.py that is not in this repository; "
+                    "use the real paths):\n"
+                    "path/to/example.py\n"
+                    "<<<<<<< SEARCH\n"
+                    "def greet(name):\n"
+                    '    return "Hello"\n'
+                    "=======\n"
+                    "def greet(name):\n"
+                    '    return f"Hello, {name}"\n'
+                    ">>>>>>> REPLACE\n"
+                    "\n"
+                    "You are developer-3. Before writing, think through the edge cases (empty "
+                    "input, zero, negatives, ties).\n"
+                    "\n"
+                    "Task: Implement twice\n"
+                    "Acceptance criteria:\n"
+                    "- twice(3) returns 6\n"
+                    "- twice(0) returns 0\n"
+                    "Functions that have no body yet: calc.py: twice\n"
+                    "Your current patch (passes 0/1 tests):\n"
+                    "--- a/calc.py\n"
+                    "+++ b/calc.py\n"
+                    "+    return x\n"
+                    "\n"
+                    "- FAILS tests/test_acc.py::test_twice_1: 3 != 6\n"
+                    "The failing test:\n"
+                    "```python\n"
+                    "# tests/test_acc.py::test_twice_1\n"
+                    "def test_twice_1():\n"
+                    "    assert calc.twice(3) == 6\n"
+                    "```\n"
+                    "Critiques of your patch:\n"
+                    "- reviewer-1 (major): twice(3) returns 3\n"
+                    "The other candidates:\n"
+                    "### developer-2: passes 1/1 tests\n"
+                    "--- a/calc.py\n"
+                    "+++ b/calc.py\n"
+                    "+    return x + x\n"
+                    "\n"
+                    "Improve your change: fix the failing tests and the critiques' points (a "
+                    "test marked distrusted may itself be wrong).\n"
+                    "Now write the edits that implement the task in the repository above: "
+                    "every function you change with its complete new body (not the current "
+                    "code repeated)."
+                ),
             ],
-        ]
+        ],
     ],
     "patch_revise_developer-4": [
         [
             [
                 "system",
-                "You are a careful Python developer. Make the smallest change "
-                "that satisfies the task and its acceptance criteria, in "
-                "whichever files it belongs (create new files when needed), and "
-                "keep existing code working. You are developer-4. Follow the "
-                "docstring and the examples exactly; check your change against "
-                "each example.",
+                (
+                    "You are a careful Python developer. Make the smallest change that "
+                    "satisfies the task and its acceptance criteria, in whichever files it "
+                    "belongs (create new files when needed), and keep existing code working."
+                ),
             ],
             [
                 "user",
-                "## Code\n"
-                "### calc.py\n"
-                "def twice(x):\n"
-                '    """Return x doubled."""\n'
-                "\n"
-                "\n"
-                "### tests/test_acc.py\n"
-                "import calc\n"
-                "\n"
-                "\n"
-                "def test_twice_1():\n"
-                "    assert calc.twice(3) == 6\n"
-                "\n"
-                "\n"
-                "Reply with your change as edit blocks. For each change write the "
-                "file path on its own line, then:\n"
-                "<<<<<<< SEARCH\n"
-                "lines copied exactly from the current file\n"
-                "=======\n"
-                "the new lines\n"
-                ">>>>>>> REPLACE\n"
-                "To create a new file, leave the SEARCH part empty. To rewrite a "
-                "whole function you may instead write the file path on its own "
-                "line, then a ```python block with the complete new function.\n"
-                "Example (for a file path/to/example.py that is not in this "
-                "repository; use the real paths):\n"
-                "path/to/example.py\n"
-                "<<<<<<< SEARCH\n"
-                "def greet(name):\n"
-                '    return "Hello"\n'
-                "=======\n"
-                "def greet(name):\n"
-                '    return f"Hello, {name}"\n'
-                ">>>>>>> REPLACE\n"
-                "\n"
-                "Task: Implement twice\n"
-                "Acceptance criteria:\n"
-                "- twice(3) returns 6\n"
-                "- twice(0) returns 0\n"
-                "Functions that have no body yet: calc.py: twice\n"
-                "Your current patch (passes 0/1 tests):\n"
-                "--- a/calc.py\n"
-                "+++ b/calc.py\n"
-                "+    return x\n"
-                "\n"
-                "- FAILS tests/test_acc.py::test_twice_1: 3 != 6\n"
-                "The failing test:\n"
-                "```python\n"
-                "# tests/test_acc.py::test_twice_1\n"
-                "def test_twice_1():\n"
-                "    assert calc.twice(3) == 6\n"
-                "```\n"
-                "Critiques of your patch:\n"
-                "- reviewer-1 (major): twice(3) returns 3\n"
-                "The other candidates:\n"
-                "### developer-2: passes 1/1 tests\n"
-                "--- a/calc.py\n"
-                "+++ b/calc.py\n"
-                "+    return x + x\n"
-                "\n"
-                "Improve your change: fix the failing tests and the critiques' "
-                "points (a test marked distrusted may itself be wrong).\n"
-                "Now write the edits that implement the task in the repository "
-                "above: every function you change with its complete new body (not "
-                "the current code repeated).",
+                (
+                    "## Code\n"
+                    "### calc.py\n"
+                    "def twice(x):\n"
+                    '    """Return x doubled."""\n'
+                    "\n"
+                    "\n"
+                    "### tests/test_acc.py\n"
+                    "import calc\n"
+                    "\n"
+                    "\n"
+                    "def test_twice_1():\n"
+                    "    assert calc.twice(3) == 6\n"
+                    "\n"
+                    "\n"
+                    "Reply with your change as edit blocks. For each change write the file "
+                    "path on its own line, then:\n"
+                    "<<<<<<< SEARCH\n"
+                    "lines copied exactly from the current file\n"
+                    "=======\n"
+                    "the new lines\n"
+                    ">>>>>>> REPLACE\n"
+                    "To create a new file, leave the SEARCH part empty. To rewrite a whole "
+                    "function you may instead write the file path on its own line, then a "
+                    "```python block with the complete new function.\n"
+                    "Example (for a file path/to/example.py that is not in this repository; "
+                    "use the real paths):\n"
+                    "path/to/example.py\n"
+                    "<<<<<<< SEARCH\n"
+                    "def greet(name):\n"
+                    '    return "Hello"\n'
+                    "=======\n"
+                    "def greet(name):\n"
+                    '    return f"Hello, {name}"\n'
+                    ">>>>>>> REPLACE\n"
+                    "\n"
+                    "You are developer-4. Follow the docstring and the examples exactly; check "
+                    "your change against each example.\n"
+                    "\n"
+                    "Task: Implement twice\n"
+                    "Acceptance criteria:\n"
+                    "- twice(3) returns 6\n"
+                    "- twice(0) returns 0\n"
+                    "Functions that have no body yet: calc.py: twice\n"
+                    "Your current patch (passes 0/1 tests):\n"
+                    "--- a/calc.py\n"
+                    "+++ b/calc.py\n"
+                    "+    return x\n"
+                    "\n"
+                    "- FAILS tests/test_acc.py::test_twice_1: 3 != 6\n"
+                    "The failing test:\n"
+                    "```python\n"
+                    "# tests/test_acc.py::test_twice_1\n"
+                    "def test_twice_1():\n"
+                    "    assert calc.twice(3) == 6\n"
+                    "```\n"
+                    "Critiques of your patch:\n"
+                    "- reviewer-1 (major): twice(3) returns 3\n"
+                    "The other candidates:\n"
+                    "### developer-2: passes 1/1 tests\n"
+                    "--- a/calc.py\n"
+                    "+++ b/calc.py\n"
+                    "+    return x + x\n"
+                    "\n"
+                    "Improve your change: fix the failing tests and the critiques' points (a "
+                    "test marked distrusted may itself be wrong).\n"
+                    "Now write the edits that implement the task in the repository above: "
+                    "every function you change with its complete new body (not the current "
+                    "code repeated)."
+                ),
             ],
-        ]
+        ],
     ],
     "patch_revise_qa-1": [
         [
             [
                 "system",
-                "You are a careful Python developer. Make the smallest change that "
-                "satisfies the task and its acceptance criteria, in whichever files it "
-                "belongs (create new files when needed), and keep existing code working. "
-                "You are qa-1.",
+                (
+                    "You are a careful Python developer. Make the smallest change that "
+                    "satisfies the task and its acceptance criteria, in whichever files it "
+                    "belongs (create new files when needed), and keep existing code working."
+                ),
             ],
             [
                 "user",
-                "## Code\n"
-                "### calc.py\n"
-                "def twice(x):\n"
-                '    """Return x doubled."""\n'
-                "\n"
-                "\n"
-                "### tests/test_acc.py\n"
-                "import calc\n"
-                "\n"
-                "\n"
-                "def test_twice_1():\n"
-                "    assert calc.twice(3) == 6\n"
-                "\n"
-                "\n"
-                "Reply with your change as edit blocks. For each change write the file "
-                "path on its own line, then:\n"
-                "<<<<<<< SEARCH\n"
-                "lines copied exactly from the current file\n"
-                "=======\n"
-                "the new lines\n"
-                ">>>>>>> REPLACE\n"
-                "To create a new file, leave the SEARCH part empty. To rewrite a whole "
-                "function you may instead write the file path on its own line, then a "
-                "```python block with the complete new function.\n"
-                "Example (for a file path/to/example.py that is not in this repository; "
-                "use the real paths):\n"
-                "path/to/example.py\n"
-                "<<<<<<< SEARCH\n"
-                "def greet(name):\n"
-                '    return "Hello"\n'
-                "=======\n"
-                "def greet(name):\n"
-                '    return f"Hello, {name}"\n'
-                ">>>>>>> REPLACE\n"
-                "\n"
-                "Task: Implement twice\n"
-                "Acceptance criteria:\n"
-                "- twice(3) returns 6\n"
-                "- twice(0) returns 0\n"
-                "Functions that have no body yet: calc.py: twice\n"
-                "Your current patch (passes 0/1 tests):\n"
-                "--- a/calc.py\n"
-                "+++ b/calc.py\n"
-                "+    return x\n"
-                "\n"
-                "- FAILS tests/test_acc.py::test_twice_1: 3 != 6\n"
-                "The failing test:\n"
-                "```python\n"
-                "# tests/test_acc.py::test_twice_1\n"
-                "def test_twice_1():\n"
-                "    assert calc.twice(3) == 6\n"
-                "```\n"
-                "Critiques of your patch:\n"
-                "- reviewer-1 (major): twice(3) returns 3\n"
-                "The other candidates:\n"
-                "### developer-2: passes 1/1 tests\n"
-                "--- a/calc.py\n"
-                "+++ b/calc.py\n"
-                "+    return x + x\n"
-                "\n"
-                "Improve your change: fix the failing tests and the critiques' points (a "
-                "test marked distrusted may itself be wrong).\n"
-                "Now write the edits that implement the task in the repository above: "
-                "every function you change with its complete new body (not the current "
-                "code repeated).",
+                (
+                    "## Code\n"
+                    "### calc.py\n"
+                    "def twice(x):\n"
+                    '    """Return x doubled."""\n'
+                    "\n"
+                    "\n"
+                    "### tests/test_acc.py\n"
+                    "import calc\n"
+                    "\n"
+                    "\n"
+                    "def test_twice_1():\n"
+                    "    assert calc.twice(3) == 6\n"
+                    "\n"
+                    "\n"
+                    "Reply with your change as edit blocks. For each change write the file "
+                    "path on its own line, then:\n"
+                    "<<<<<<< SEARCH\n"
+                    "lines copied exactly from the current file\n"
+                    "=======\n"
+                    "the new lines\n"
+                    ">>>>>>> REPLACE\n"
+                    "To create a new file, leave the SEARCH part empty. To rewrite a whole "
+                    "function you may instead write the file path on its own line, then a "
+                    "```python block with the complete new function.\n"
+                    "Example (for a file path/to/example.py that is not in this repository; "
+                    "use the real paths):\n"
+                    "path/to/example.py\n"
+                    "<<<<<<< SEARCH\n"
+                    "def greet(name):\n"
+                    '    return "Hello"\n'
+                    "=======\n"
+                    "def greet(name):\n"
+                    '    return f"Hello, {name}"\n'
+                    ">>>>>>> REPLACE\n"
+                    "\n"
+                    "You are qa-1.\n"
+                    "\n"
+                    "Task: Implement twice\n"
+                    "Acceptance criteria:\n"
+                    "- twice(3) returns 6\n"
+                    "- twice(0) returns 0\n"
+                    "Functions that have no body yet: calc.py: twice\n"
+                    "Your current patch (passes 0/1 tests):\n"
+                    "--- a/calc.py\n"
+                    "+++ b/calc.py\n"
+                    "+    return x\n"
+                    "\n"
+                    "- FAILS tests/test_acc.py::test_twice_1: 3 != 6\n"
+                    "The failing test:\n"
+                    "```python\n"
+                    "# tests/test_acc.py::test_twice_1\n"
+                    "def test_twice_1():\n"
+                    "    assert calc.twice(3) == 6\n"
+                    "```\n"
+                    "Critiques of your patch:\n"
+                    "- reviewer-1 (major): twice(3) returns 3\n"
+                    "The other candidates:\n"
+                    "### developer-2: passes 1/1 tests\n"
+                    "--- a/calc.py\n"
+                    "+++ b/calc.py\n"
+                    "+    return x + x\n"
+                    "\n"
+                    "Improve your change: fix the failing tests and the critiques' points (a "
+                    "test marked distrusted may itself be wrong).\n"
+                    "Now write the edits that implement the task in the repository above: "
+                    "every function you change with its complete new body (not the current "
+                    "code repeated)."
+                ),
             ],
-        ]
+        ],
     ],
     "qa_write_examples": [
         [
-            ["system", "You are a developer. You are qa-1."],
+            [
+                "system",
+                "You are a developer.",
+            ],
             [
                 "user",
-                "Task: Implement twice\n"
-                "\n"
-                "```python\n"
-                "def twice(x):\n"
-                '    """Return x doubled."""\n'
-                "```\n"
-                "\n"
-                "Examples already given:\n"
-                "- twice(3) returns 6\n"
-                "- twice(0) returns 0\n"
-                "\n"
-                "Write 6 NEW examples of calling twice with other inputs (edge cases the "
-                "description mentions, small inputs), one per line, exactly in the form\n"
-                "twice(ARGS) returns VALUE\n"
-                "where ARGS and VALUE are Python literals. Work out each value carefully "
-                "from the description. Only the 6 lines, nothing else.",
+                (
+                    "You are qa-1.\n"
+                    "\n"
+                    "Task: Implement twice\n"
+                    "\n"
+                    "```python\n"
+                    "def twice(x):\n"
+                    '    """Return x doubled."""\n'
+                    "```\n"
+                    "\n"
+                    "Examples already given:\n"
+                    "- twice(3) returns 6\n"
+                    "- twice(0) returns 0\n"
+                    "\n"
+                    "Write 6 NEW examples of calling twice with other inputs (edge cases the "
+                    "description mentions, small inputs), one per line, exactly in the form\n"
+                    "twice(ARGS) returns VALUE\n"
+                    "where ARGS and VALUE are Python literals. Work out each value carefully "
+                    "from the description. Only the 6 lines, nothing else."
+                ),
             ],
-        ]
+        ],
     ],
     "qa_write_tests": [
         [
-            ["system", "You are a developer. You are qa-1."],
+            [
+                "system",
+                "You are a developer.",
+            ],
             [
                 "user",
-                "## Code\n"
-                "### calc.py\n"
-                "def twice(x):\n"
-                '    """Return x doubled."""\n'
-                "\n"
-                "\n"
-                "### tests/test_acc.py\n"
-                "import calc\n"
-                "\n"
-                "\n"
-                "def test_twice_1():\n"
-                "    assert calc.twice(3) == 6\n"
-                "\n"
-                "\n"
-                "Reply with your change as edit blocks. For each change write the file path "
-                "on its own line, then:\n"
-                "<<<<<<< SEARCH\n"
-                "lines copied exactly from the current file\n"
-                "=======\n"
-                "the new lines\n"
-                ">>>>>>> REPLACE\n"
-                "To create a new file, leave the SEARCH part empty. To rewrite a whole "
-                "function you may instead write the file path on its own line, then a "
-                "```python block with the complete new function.\n"
-                "Example (for a file path/to/example.py that is not in this repository; use "
-                "the real paths):\n"
-                "path/to/example.py\n"
-                "<<<<<<< SEARCH\n"
-                "def greet(name):\n"
-                '    return "Hello"\n'
-                "=======\n"
-                "def greet(name):\n"
-                '    return f"Hello, {name}"\n'
-                ">>>>>>> REPLACE\n"
-                "\n"
-                "Task: Implement twice\n"
-                "Write pytest tests in a new file tests/test_t1_qa_1.py that prove these "
-                "acceptance criteria:\n"
-                "- twice(5) returns 10\n"
-                "Import the code under test from the module where it is (or belongs) in the "
-                "repository. Each test asserts one concrete input and its expected result. "
-                "Do not change other files.",
+                (
+                    "## Code\n"
+                    "### calc.py\n"
+                    "def twice(x):\n"
+                    '    """Return x doubled."""\n'
+                    "\n"
+                    "\n"
+                    "### tests/test_acc.py\n"
+                    "import calc\n"
+                    "\n"
+                    "\n"
+                    "def test_twice_1():\n"
+                    "    assert calc.twice(3) == 6\n"
+                    "\n"
+                    "\n"
+                    "Reply with your change as edit blocks. For each change write the file "
+                    "path on its own line, then:\n"
+                    "<<<<<<< SEARCH\n"
+                    "lines copied exactly from the current file\n"
+                    "=======\n"
+                    "the new lines\n"
+                    ">>>>>>> REPLACE\n"
+                    "To create a new file, leave the SEARCH part empty. To rewrite a whole "
+                    "function you may instead write the file path on its own line, then a "
+                    "```python block with the complete new function.\n"
+                    "Example (for a file path/to/example.py that is not in this repository; "
+                    "use the real paths):\n"
+                    "path/to/example.py\n"
+                    "<<<<<<< SEARCH\n"
+                    "def greet(name):\n"
+                    '    return "Hello"\n'
+                    "=======\n"
+                    "def greet(name):\n"
+                    '    return f"Hello, {name}"\n'
+                    ">>>>>>> REPLACE\n"
+                    "\n"
+                    "You are qa-1.\n"
+                    "\n"
+                    "Task: Implement twice\n"
+                    "Write pytest tests in a new file tests/test_t1_qa_1.py that prove these "
+                    "acceptance criteria:\n"
+                    "- twice(5) returns 10\n"
+                    "Import the code under test from the module where it is (or belongs) in "
+                    "the repository. Each test asserts one concrete input and its expected "
+                    "result. Do not change other files."
+                ),
             ],
-        ]
+        ],
     ],
     "rationale_with_imports": "Use islice. (imports added by code: m.py: import itertools)",
     "retry_continues_first": [
@@ -2103,24 +2201,32 @@ GOLDEN: dict[str, Any] = {
     ],
     "vote_listing": [
         [
-            ["system", "You are a developer. You are developer-1. Answer in JSON."],
+            [
+                "system",
+                "You are a developer. Answer in JSON.",
+            ],
             [
                 "user",
-                "## Context\n"
-                "Story s. Task: Implement twice\n"
-                "Acceptance criteria:\n"
-                "- twice(3) returns 6\n"
-                "- twice(0) returns 0\n"
-                "\n"
-                "## Proposals\n"
-                "1. [developer-1] return x (passes 0/1 tests; fails test_twice_1, test_ex)\n"
-                "2. [developer-2] x + x (passes 1/1 tests)\n"
-                "3. [developer-3] none (no test results: build failed: syntax error)\n"
-                "\n"
-                "## Your job\n"
-                "Rank proposals 1 to 3, best first, and score each from 0 to 10.",
+                (
+                    "## Context\n"
+                    "Story s. Task: Implement twice\n"
+                    "Acceptance criteria:\n"
+                    "- twice(3) returns 6\n"
+                    "- twice(0) returns 0\n"
+                    "\n"
+                    "## Proposals\n"
+                    "1. [developer-1] return x (passes 0/1 tests; fails test_twice_1, "
+                    "test_ex)\n"
+                    "2. [developer-2] x + x (passes 1/1 tests)\n"
+                    "3. [developer-3] none (no test results: build failed: syntax error)\n"
+                    "\n"
+                    "You are developer-1.\n"
+                    "\n"
+                    "## Your job\n"
+                    "Rank proposals 1 to 3, best first, and score each from 0 to 10."
+                ),
             ],
-        ]
+        ],
     ],
 }
 
