@@ -89,7 +89,8 @@ def inputs(member: Asker, brief: Brief, targets: Sequence[Proposal]) -> list[str
     messages = [
         ChatMessage(role="system", content=system),
         ChatMessage(
-            role="user", content=f"{member.identity()}\n\n{distinguish.job(brief.task, funcs, shown)}"
+            role="user",
+            content=f"{member.identity()}\n\n{distinguish.job(brief.task, funcs, shown)}",
         ),
     ]
     text = _reply(member, messages, "distinguish", brief, distinguish.TOKENS)
