@@ -157,6 +157,8 @@ TEMPLATES: dict[str, dict[str, frozenset[str]]] = {
         "failure": _t("failure"),
         "failing_test": _t("test"),
         "ask": _t(),
+        "changed": _t(),
+        "keep": _t(),
     },
     "distinguish": {  # fleet/council/distinguish.py: inputs that tell passing candidates apart
         "system": _t("role_prompt", "agent"),

@@ -48,6 +48,25 @@ def failures(evidence: Evidence | None, advisory: Sequence[str] = ()) -> tuple[s
     return out
 
 
+def changed(evidence: Evidence | None, keep: Sequence[str] = ()) -> tuple[str, ...]:
+    """The keep tests a candidate's run fails (``test id: message``): behaviour of the base
+    commit its change altered (QA's examples the base already passed, in a bug or change story)."""
+    if evidence is None or not keep:
+        return ()
+    return tuple(
+        f"{t.test_id}: {' '.join(t.excerpt.split())[:EXCERPT]}".rstrip(": ")
+        for t in evidence.tests
+        if not t.passed and any(t.test_id.startswith(k) for k in keep)
+    )
+
+
+def todo(
+    evidence: Evidence | None, advisory: Sequence[str], keep: Sequence[str]
+) -> tuple[str, ...]:
+    """What a developer debugs: its failures; once there are none, the keep tests it fails."""
+    return failures(evidence, advisory) or changed(evidence, keep)
+
+
 def versions(state: CouncilState, member: str) -> list[Proposal]:
     """``member``'s round-0 proposals in order: its first, then its debugging versions."""
     return [p for p in state.proposals if p.author == member and p.round == 0]
@@ -59,10 +78,11 @@ def needs(state: CouncilState, member: str) -> tuple[str, ...]:
     mine = versions(state, member)
     if not mine or mine[-1].patch is None:
         return ()
-    advisory = state.request.suite.advisory if state.request.suite else ()
+    suite = state.request.suite
+    advisory, keep = (suite.advisory, suite.keep) if suite else ((), ())
     by_id = {e.proposal_id: e for e in state.evidence}
-    now = failures(by_id.get(mine[-1].id), advisory)
-    if len(mine) > 1 and now == failures(by_id.get(mine[-2].id), advisory):
+    now = todo(by_id.get(mine[-1].id), advisory, keep)
+    if len(mine) > 1 and now == todo(by_id.get(mine[-2].id), advisory, keep):
         return ()
     return now
 
@@ -71,9 +91,10 @@ def stop_reason(state: CouncilState, member: str, bound: int) -> str:
     """Why ``member``'s debugging ended: passes, unchanged, the bound, or another passes."""
     mine = versions(state, member)
     if not needs(state, member):
-        advisory = state.request.suite.advisory if state.request.suite else ()
+        suite = state.request.suite
+        advisory, keep = (suite.advisory, suite.keep) if suite else ((), ())
         latest = {e.proposal_id: e for e in state.evidence}.get(mine[-1].id) if mine else None
-        return "unchanged" if failures(latest, advisory) else "passes"
+        return "unchanged" if todo(latest, advisory, keep) else "passes"
     # still failing, below the bound: another candidate passed, which ended the debugging
     return "bound" if len(mine) - 1 >= bound else "another passes"
 
@@ -102,15 +123,18 @@ def notes(brief: Brief, own: Proposal, files: Mapping[str, str]) -> tuple[list[s
     and the failures themselves (for the continuation, when the model echoes the request)."""
     mine = {e.proposal_id: e for e in brief.evidence}.get(own.id)
     fails = list(failures(mine, brief.advisory))
+    kept = not fails  # it passes: what it changed of the base's behaviour is what it debugs
+    if kept:
+        fails = list(changed(mine, brief.keep))
     parts = [
         render("debug.own_patch"),
         own_diff(own, brief.evidence_files, 2 * DIFF_CLIP),
-        render("debug.failures"),
+        render("debug.changed" if kept else "debug.failures"),
         *(render("debug.failure", failure=f) for f in fails[:6]),
         *(
             render("debug.failing_test", test=t)
             for t in failing_tests(files, fails, chars=TEST_CLIP)
         ),
-        render("debug.ask"),
+        render("debug.keep" if kept else "debug.ask"),
     ]
     return parts, fails

@@ -290,6 +290,7 @@ class Council(Recording):
             findings=req.findings,
             evidence_files=tuple(sorted(req.suite.files)) if req.suite else (),
             advisory=req.suite.advisory if req.suite else (),
+            keep=req.suite.keep if req.suite else (),
         )
 
     @staticmethod

@@ -174,6 +174,9 @@ class Brief(Contract):
     advisory: tuple[str, ...] = Field(
         (), description="a patch council: test-id prefixes of QA's own (advisory) examples"
     )
+    keep: tuple[str, ...] = Field(
+        (), description="a patch council: test-id prefixes of the keep tests (behaviour to keep)"
+    )
 
 
 class Draft(BaseModel):

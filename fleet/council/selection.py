@@ -11,6 +11,7 @@ selection (``vote``) costs.
 
 from __future__ import annotations
 
+from fleet.council.debugging import changed
 from fleet.council.distinguish import alike, distinct
 from fleet.council.outcome import facts
 from fleet.council.protocol import CouncilState
@@ -39,14 +40,25 @@ def passing(state: CouncilState) -> tuple[list[str], bool]:
     return ok, contested(shown, ok, authors)
 
 
+def keeping(state: CouncilState, ids: list[str]) -> list[str]:
+    """The candidates of ``ids`` that fail none of the suite's keep tests (in a bug or change
+    story, QA's examples the base commit already passes: behaviour the change should keep)."""
+    suite = state.request.suite
+    if suite is None or not suite.keep:
+        return ids
+    by_id = {e.proposal_id: e for e in state.evidence}  # the latest evidence of each
+    return [c for c in ids if not changed(by_id.get(c), suite.keep)]
+
+
 def could_settle(state: CouncilState) -> bool:
     """Whether a vote now could end the council early. In a patch council it cannot while no
-    candidate passes the whole suite or the passing ones are contested (:func:`settled`): that
-    vote's ballots would be superseded by the closing vote unread, so it is not asked for."""
+    candidate passes the whole suite and keeps the base's behaviour where the keep tests pin
+    it, or the passing ones are contested (:func:`settled`): that vote's ballots would be
+    superseded by the closing vote unread, so it is not asked for."""
     if state.request.suite is None:
         return True
     ok, disputed = passing(state)
-    return bool(ok) and not disputed
+    return bool(keeping(state, ok)) and not disputed
 
 
 def settled(state: CouncilState) -> bool:
@@ -63,8 +75,8 @@ def settled(state: CouncilState) -> bool:
     ok, disputed = passing(state)
     if disputed:
         return False  # passing candidates disagree on a probe: the pass settles nothing yet
-    if req.settle_on_pass and ok:
-        return True
+    if req.settle_on_pass and keeping(state, ok):
+        return True  # a pass that also changed behaviour the keep tests pin settles nothing yet
     return first is not None and first in ok
 
 

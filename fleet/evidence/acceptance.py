@@ -165,6 +165,30 @@ def _failing_on_base(
     return {p: src for p, src in out.items() if names_of_tests(src)}
 
 
+def _passing_on_base(source: str, path: str, outcomes: Sequence[TestOutcome]) -> str | None:
+    """``source`` (the module at ``path``) with only its tests that passed on the base; None
+    when none did."""
+    names = names_of_tests(source) or []
+    passed = set()
+    for t in outcomes:
+        m = _NODE.match(t.test_id)
+        if t.passed and m and m["path"] == path:
+            passed.add(m["name"])
+    if not passed & set(names):
+        return None
+    return prune(source, {n for n in names if n not in passed})
+
+
+_ACCEPTANCE = re.compile(
+    r"^def (test_\w+)\(\):\n    # acceptance: (\w+\(.*\)) (?:returns|raises) ", re.M
+)
+
+
+def example_calls(source: str) -> dict[str, str]:
+    """test name -> the call it checks, in a module of :func:`executable_tests` (its comments)."""
+    return {m[1]: m[2] for m in _ACCEPTANCE.finditer(source)}
+
+
 def drop_tests(suite: EvidenceSuite, test_ids: Sequence[str]) -> EvidenceSuite:
     """``suite`` without the generated tests named in ``test_ids`` (pytest node ids; modules left
     without tests are dropped). The protected paths stay: a proposal still cannot change them."""
@@ -203,6 +227,10 @@ class Qa:
 
     tests: Callable[[Sequence[str]], Mapping[str, str]] | None = None
     examples: Callable[[Sequence[str]], Sequence[str]] | None = None
+    keep: bool = False
+    """A bug or change story: QA's examples that already pass on the base are not dropped but
+    become *keep* tests (advisory, ``EvidenceSuite.keep``): what the code does today, which the
+    change should leave alone unless the story asks otherwise."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -267,9 +295,18 @@ def build_suite(
     own = executable_tests(_cases(qa.examples, criteria, notes), depth=depth)
     if own and advisory not in repo_tests:
         files[advisory] = own.replace("story's executable criteria", "QA's own examples", 1)
+    keeping = f"{TESTS_DIR}/test_{name}_keep.py"
+    kept: str | None = None
     if files:
         draft = EvidenceSuite(files=files, test_paths=(TESTS_DIR,), protected=tuple(files))
-        files = _failing_on_base(files, baseline(draft), notes)
+        ran = baseline(draft)
+        if qa.keep and advisory in files and keeping not in repo_tests:
+            kept = _passing_on_base(files[advisory], advisory, ran)
+        files = _failing_on_base(files, ran, notes)
+    if kept is not None:
+        files[keeping] = kept.replace(
+            "QA's own examples", "QA's examples the base already passes", 1
+        )
     for path, src in files.items():
         notes.append(f"kept {path}: {', '.join(names_of_tests(src) or [])}")
     probe_files = _probe_files(criteria, probes, repo_tests, notes, name=name)
@@ -282,7 +319,8 @@ def build_suite(
         # it with a test of its own) are ignored when it is judged and left out when it ships
         protected=tuple(dict.fromkeys([*files, *repo_tests])),
         trusted=tuple(f"{p}::" for p in repo_tests),
-        advisory=(f"{advisory}::",) if advisory in files else (),
+        advisory=tuple(f"{p}::" for p in (advisory, keeping) if p in files),
+        keep=(f"{keeping}::",) if keeping in files else (),
         probes=probe_files,
         spec=(f"{spec}::",) if spec in files else (),
     )

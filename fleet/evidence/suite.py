@@ -43,6 +43,11 @@ class EvidenceSuite(Contract):
         (),
         description="test-id prefixes that rank candidates but never fail one (QA's own examples)",
     )
+    keep: tuple[str, ...] = Field(
+        (),
+        description="test-id prefixes of the keep tests (advisory too): in a bug or change story, "
+        "QA's examples the base commit already passes -- behaviour the change should leave alone",
+    )
     probes: dict[str, str] = Field(
         default_factory=dict,
         description="probe modules (fleet/evidence/probes.py): written for every run, never shipped",

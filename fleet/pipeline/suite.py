@@ -34,7 +34,15 @@ from fleet.criteria import task_criteria
 from fleet.errors import VersionConflict
 from fleet.events import Envelope, make_event
 from fleet.evidence import EvidenceSuite
-from fleet.evidence.acceptance import Probes, Qa, build_suite, names_of_tests, prune
+from fleet.evidence.acceptance import (
+    Probes,
+    Qa,
+    build_suite,
+    drop_tests,
+    example_calls,
+    names_of_tests,
+    prune,
+)
 from fleet.evidence.report_examples import report_test
 from fleet.pipeline.ports import Baseline, Checkout, QaTeam
 from fleet.ports import Clock, EventLog
@@ -107,6 +115,7 @@ def task_suite(
         qa=Qa(
             tests=write if len(ports.qa) else None,
             examples=cases if len(ports.qa) and ports.qa_examples else None,
+            keep=kind_of(story) in ("bug", "change"),
         ),
         probes=Probes(
             signatures=[s.head for s in named(files, f"{story.title}\n{task.description}")]
@@ -121,6 +130,8 @@ def task_suite(
     )
     if repro is not None and repro.reproduced:
         suite = with_repro(suite, repro)
+        suite, dropped = uncontradicted(suite, repro.source)
+        notes += [f"dropped keep test {t}: it checks the reported call" for t in dropped]
     located = locate(files, report, trace=repro.excerpt if repro else "",
                      test=repro.source if repro and repro.reproduced else "")  # fmt: skip
     facts = {"repro": repro.as_dict() if repro else None, "located": [x.as_dict() for x in located]}
@@ -168,6 +179,7 @@ def _store(
         "files": sorted(suite.files),
         "tests": [f"{p}::{n}" for p, names in tests.items() for n in names],
         "trusted": list(suite.trusted),
+        "keep": list(suite.keep),
         "probes": sorted(suite.probes),
         "notes": list(notes)[:20],
         **facts,
@@ -320,6 +332,19 @@ def _baseline_run(
         return ports.baseline.baseline(suite, source=at.repo.path, base=at.branch, context=ctx)
 
     return run
+
+
+def uncontradicted(suite: EvidenceSuite, repro: str) -> tuple[EvidenceSuite, list[str]]:
+    """``suite`` without its keep tests of a call the reproduction test (source ``repro``)
+    makes: there QA took the reported, wrong result for behaviour to keep. And the ids dropped."""
+    said = "".join(repro.split())
+    drop = [
+        f"{path}::{name}"
+        for path in (k.removesuffix("::") for k in suite.keep)
+        for name, call in example_calls(suite.files.get(path, "")).items()
+        if "".join(call.split()) in said
+    ]
+    return drop_tests(suite, drop), drop
 
 
 def with_repro(suite: EvidenceSuite, repro: Repro) -> EvidenceSuite:

@@ -131,7 +131,7 @@ def council(script: Script, voters: Voters, table: Table, **kw: Any):
     req = DeliberationRequest(
         id="d1", story_id="s1", task_id="T1", task="add(a, b) returns their sum", phase="build",
         members=tuple(members), proposers=("developer-1", "developer-2"), rule="evidence",
-        suite=SUITE, source="/repo", base="main", base_commit="abc", **{"rounds": 0, **kw},
+        source="/repo", base="main", base_commit="abc", **{"rounds": 0, "suite": SUITE, **kw},
     )  # fmt: skip
     log = InMemoryEventLog()
     d = Council(local_gather(members), log, clock=FakeClock(), evidencer=table).deliberate(req)
