@@ -56,13 +56,18 @@ def stubs(files: Mapping[str, str]) -> list[Stub]:
         lines = text.split("\n")
         for node in tree.body:
             if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and empty_body(node.body):
-                start = min([node.lineno, *(d.lineno for d in node.decorator_list)])
-                first = node.body[0]
-                doc = isinstance(first, ast.Expr) and _is_str(first.value)
-                end = (first.end_lineno or first.lineno) if doc else node.body[0].lineno - 1
-                head = "\n".join(lines[start - 1 : max(end, node.lineno)])
-                out.append(Stub(path, node.name, head))
+                out.append(Stub(path, node.name, head_of(node, lines)))
     return out
+
+
+def head_of(node: ast.FunctionDef | ast.AsyncFunctionDef, lines: Sequence[str]) -> str:
+    """A function's source from its first decorator through its docstring (its signature alone
+    when it has none): what it promises, without how it does it."""
+    start = min([node.lineno, *(d.lineno for d in node.decorator_list)])
+    first = node.body[0]
+    doc = isinstance(first, ast.Expr) and _is_str(first.value)
+    end = (first.end_lineno or first.lineno) if doc else node.body[0].lineno - 1
+    return "\n".join(lines[start - 1 : max(end, node.lineno)])
 
 
 def named(files: Mapping[str, str], text: str) -> list[Stub]:

@@ -7,10 +7,13 @@ model, role prompt, sampling and repository tools.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import ast
+import re
+from collections.abc import Mapping, Sequence
 from typing import Protocol
 
-from fleet.agents.stubs import named
+from fleet import pysource
+from fleet.agents.stubs import head_of, named
 from fleet.config import RoleSpec
 from fleet.contracts import ChatMessage, Proposal
 from fleet.council import distinguish, examples
@@ -46,18 +49,51 @@ def _reply(member: Asker, messages: list[ChatMessage], salt: str, brief: Brief, 
     return reply.text
 
 
+_CALL = re.compile(r"(?<![\w.])([A-Za-z_]\w*)\(")
+MAX_CALLED = 2  # existing functions the task calls whose source QA is shown
+
+
+def called(files: Mapping[str, str], text: str) -> list[tuple[str, str]]:
+    """(name, head) of the top-level functions of the repository's non-test Python files that
+    ``text`` writes as a call (``tail(2, seq)``): a bug report's or a change's function. The head
+    is its signature and docstring, not its body: QA's expected values then come from what the
+    function promises, independently of the code, so one the base commit already returns is
+    behaviour confirmed twice (a keep test), not the bug copied by reading it. At most
+    ``MAX_CALLED``, in the text's order."""
+    wanted = list(dict.fromkeys(_CALL.findall(text)))
+    found: dict[str, str] = {}
+    for path, source in sorted(files.items()):
+        name = path.rsplit("/", 1)[-1]
+        if not path.endswith(".py") or name.startswith("test_") or "/tests/" in f"/{path}":
+            continue
+        if not any(f"def {w}(" in source for w in wanted):
+            continue
+        try:
+            tree = pysource.parse(source)
+        except SyntaxError:
+            continue
+        lines = source.split("\n")
+        for node in tree.body:
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name in wanted:
+                found.setdefault(node.name, head_of(node, lines))
+    return [(w, found[w]) for w in wanted if w in found][:MAX_CALLED]
+
+
 def examples_of(member: Asker, brief: Brief, criteria: Sequence[str]) -> list[str]:
-    """More "f(args) returns value" cases of the functions the task is about; [] when there is
-    no repository or no such function."""
+    """More "f(args) returns value" cases of the functions the task is about (its criteria's,
+    the body-less ones it names, the existing ones it calls); [] when there is no repository
+    or no such function."""
     if member.tools is None or brief.source is None:
         return []
     files = member.tools.repo(brief.source).files(brief.base_commit or brief.base or "HEAD")
-    stubs = named(files, "\n".join([brief.task, *criteria]))
+    text = "\n".join([brief.task, *criteria])
+    stubs = named(files, text)
+    existing = [(n, src) for n, src in called(files, text) if n not in {s.name for s in stubs}]
     funcs = list(dict.fromkeys([*(e.func for e in acceptance_examples(criteria)),
-                                *(s.name for s in stubs)]))  # fmt: skip
+                                *(s.name for s in stubs), *(n for n, _ in existing)]))  # fmt: skip
     if not funcs:
         return []
-    heads = [s.head for s in stubs if s.name in funcs]
+    heads = [s.head for s in stubs if s.name in funcs] + [src for _, src in existing]
     role_prompt = member.spec.system_prompt.strip()
     messages = [
         ChatMessage(

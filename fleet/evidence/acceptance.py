@@ -54,6 +54,16 @@ def _find(name):
 '''
 
 
+LAZY = '''
+
+def _as(expected, value):
+    """A lazy function's values (an iterator) as the list or tuple the example writes."""
+    if isinstance(expected, (list, tuple)) and hasattr(value, "__next__"):
+        return type(expected)(value)
+    return value
+'''
+
+
 def _case(e: Example, n: int) -> list[str]:
     call = f"_find({e.func!r})({e.args})"
     head = ["", "", f"def test_{e.func}_{n}():", f"    # acceptance: {e.render()}"]
@@ -61,8 +71,11 @@ def _case(e: Example, n: int) -> list[str]:
         match = f", match=re.escape({e.message!r})" if e.message else ""
         return [*head, f"    with pytest.raises({e.error}{match}):", f"        {call}"]
     expected = e.value or "None"
-    if isinstance(ast.literal_eval(expected), float):
+    value = ast.literal_eval(expected)
+    if isinstance(value, float):
         expected = f"pytest.approx({expected})"
+    if isinstance(value, list | tuple):  # an iterator's values compare as the example writes them
+        return [*head, f"    assert _as({expected}, {call}) == {expected}"]
     return [*head, f"    assert {call} == {expected}"]
 
 
@@ -81,7 +94,8 @@ def executable_tests(criteria: Sequence[str], *, depth: int = 1) -> str | None:
     head = (
         '"""Acceptance tests from the story\'s executable criteria (the fleet\'s QA step)."""\n\n'
     )
-    return head + "import re\n" + FINDER.format(depth=depth) + "\n".join(body) + "\n"
+    lazy = LAZY if any("_as(" in line for line in body) else ""
+    return head + "import re\n" + FINDER.format(depth=depth) + lazy + "\n".join(body) + "\n"
 
 
 def prose(criteria: Sequence[str]) -> list[str]:

@@ -122,3 +122,21 @@ def test_among_passing_candidates_the_one_that_keeps_the_behaviour_wins():
     script = Script({"developer-1": ["return a - b"], "developer-2": ["return a + b"]})
     d, _ = council(script, Voters(), table, debug_rounds=0, suite=plain)
     assert d.winner == "d1:p0:developer-1"
+
+
+def test_qa_is_shown_the_existing_functions_a_report_calls():
+    from fleet.council.qa import called
+
+    files = {
+        "pkg/strings.py": 'def cut_suffix(s, suffix):\n    """Cuts suffix."""\n    return s[: -len(suffix)]\n\n\ndef other():\n    pass\n',
+        "pkg/seqs.py": "def tail(n, seq):\n    return seq[-n + 1 :]\n",
+        "tests/test_strings.py": "def cut_suffix(s, x):\n    pass\n",
+    }
+    report = "`cut_suffix('name.py', '')` returns `''`; `s.strip()` and `print(x)` work. See other."
+    assert called(files, report) == [
+        ("cut_suffix", 'def cut_suffix(s, suffix):\n    """Cuts suffix."""')  # not its body
+    ]
+    assert [n for n, _ in called(files, "tail(2, x) and cut_suffix(a, b) and tail(1, y)")] == [
+        "tail",
+        "cut_suffix",
+    ]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from fleet.contracts import TestOutcome as Outcome
 from fleet.evidence.acceptance import (
     Qa,
@@ -66,3 +68,28 @@ def test_a_generated_test_is_kept_only_if_it_fails_on_the_base():
     assert suite.protected == (*suite.files, "tests/test_ops.py")  # the repository's tests too
     text = " ".join(notes)
     assert "not valid Python" in text and "replace an existing" in text and "test_trivial" in text
+
+
+def test_a_lazy_functions_values_compare_as_the_example_writes_them():
+    # toolz, funcy, more-itertools: most functions return iterators; "returns [...]" means its values
+    from fleet.evidence.acceptance import executable_tests
+
+    source = executable_tests(
+        ["pairs([1, 2, 3, 4]) returns [(1, 2), (3, 4)]", "first2('abc') returns ('a', 'b')",
+         "words('a b') returns ['a', 'b']"]
+    )  # fmt: skip
+    assert source is not None
+    ns: dict = {}
+    exec(compile(source, "tests/test_x.py", "exec"), ns)  # noqa: S102 - our own generated module
+    funcs = {
+        "pairs": lambda xs: zip(xs[::2], xs[1::2], strict=False),
+        "first2": lambda s: iter(s[:2]),
+        "words": lambda s: s.split(),  # a list stays a list
+    }
+    ns["_find"] = funcs.__getitem__
+    for name in ("test_pairs_1", "test_first2_1", "test_words_1"):
+        ns[name]()
+    funcs["pairs"] = lambda xs: iter([(1, 2)])
+    with pytest.raises(AssertionError):
+        ns["test_pairs_1"]()  # wrong values still fail
+    assert ns["_as"]([1], "ab") == "ab"  # only an iterator is turned into the example's type
