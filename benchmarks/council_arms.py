@@ -209,39 +209,51 @@ def _council(
     from fleet.testing.fakes import FakeClock, InMemoryEventLog
 
     ledger: dict[str, int] = defaultdict(int)
-    spec = council_spec(args)
-    team, first, seen = _team(chat, ledger, task=task), {}, []
-    repo, commit, suite, evidence = _setup(task, root, team["qa-1"], spec.qa_examples)
-    qa_tokens = ledger["qa-1"]  # QA's examples: part of the evidence suite vote uses too
+    try:
+        spec = council_spec(args)
+        team, first, seen = _team(chat, ledger, task=task), {}, []
+        repo, commit, suite, evidence = _setup(task, root, team["qa-1"], spec.qa_examples)
+        qa_tokens = ledger["qa-1"]  # QA's examples: part of the evidence suite vote uses too
 
-    def snapshot(state: Any) -> None:
-        if state.done == 1 and not first:  # the first proposals and their evidence (for vote)
-            first.update(ledger)
-            seen.extend(state.evidence)
+        def snapshot(state: Any) -> None:
+            if state.done == 1 and not first:  # the first proposals and their evidence (for vote)
+                first.update(ledger)
+                seen.extend(state.evidence)
 
-    req = council_request(task, spec, Where(repo, commit, suite), attempt, findings)
-    start = time.monotonic()
-    d = Council(
-        local_gather(team),
-        InMemoryEventLog(),
-        clock=FakeClock(),
-        evidencer=evidence,
-        on_step=snapshot,
-    ).deliberate(req)
-    MINUTES.append((time.monotonic() - start) / 60)
-    SPENT.setdefault(task.id, []).append(sum(ledger.values()))
-    if attempt == 0:  # vote's first attempt is paired with the council's first round 0
-        round0 = first_proposals(d.proposals)
-        ids = {p.id for p in round0}
-        _ROUND0[task.id] = Drawn(
-            round0,
-            [e for e in seen if e.proposal_id in ids],
-            sum(first.get(m, 0) for m in DEVELOPERS) + qa_tokens,
-            suite,
-            _keep(repo),
-        )
-    winner = next((p for p in d.proposals if p.id == d.winner), None)
-    return winner, sum(ledger.values()), d, suite
+        req = council_request(task, spec, Where(repo, commit, suite), attempt, findings)
+        start = time.monotonic()
+        d = Council(
+            local_gather(team),
+            InMemoryEventLog(),
+            clock=FakeClock(),
+            evidencer=evidence,
+            on_step=snapshot,
+        ).deliberate(req)
+        MINUTES.append((time.monotonic() - start) / 60)
+        if attempt == 0:  # vote's first attempt is paired with the council's first round 0
+            round0 = first_proposals(d.proposals)
+            ids = {p.id for p in round0}
+            _ROUND0[task.id] = Drawn(
+                round0,
+                [e for e in seen if e.proposal_id in ids],
+                sum(first.get(m, 0) for m in DEVELOPERS) + qa_tokens,
+                suite,
+                _keep(repo),
+            )
+        winner = next((p for p in d.proposals if p.id == d.winner), None)
+        return winner, sum(ledger.values()), d, suite
+    except Exception as exc:  # a council that raised (QuorumLost) spent its members' tokens
+        raise CouncilFailed(sum(ledger.values()), exc) from exc
+    finally:
+        SPENT.setdefault(task.id, []).append(sum(ledger.values()))
+
+
+class CouncilFailed(Exception):
+    """A council that ended in an exception, and the tokens its members had spent."""
+
+    def __init__(self, tokens: int, cause: Exception) -> None:
+        super().__init__(f"{type(cause).__name__}: {cause}")
+        self.tokens = tokens
 
 
 class Where(NamedTuple):
@@ -475,6 +487,9 @@ def arm_council(tasks: list[Any], chat: Any, args: argparse.Namespace) -> Any:
                           f"{'committed' if findings is None else 'blocked'}", flush=True)  # fmt: skip
                     if findings is None:
                         break
+            except CouncilFailed as exc:  # QuorumLost: a failed task, its tokens spent
+                tokens += exc.tokens
+                ok, detail = False, str(exc)[:200]
             except Exception as exc:  # a crashed council is a failed task, reported
                 ok, detail = False, f"{type(exc).__name__}: {exc}"[:200]
         res.tokens += tokens

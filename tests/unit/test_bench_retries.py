@@ -153,3 +153,12 @@ def test_vote_cost_samples_until_it_has_spent_the_councils_tokens(monkeypatch):
     monkeypatch.delitem(vote_cost.SPENT, TASK.id)
     with pytest.raises(RuntimeError, match="run the council arm first"):
         more(None, TASK, 0, Drawn(three, [], 0, None, Path("/x")), Path("/r"), ())
+
+
+def test_a_council_that_loses_its_quorum_counts_the_tokens_it_spent(monkeypatch):
+    def council(task, chat, root, args, *, attempt=0, findings=()):
+        raise council_arms.CouncilFailed(1234, RuntimeError("quorum lost in round 1"))
+
+    monkeypatch.setattr(council_arms, "_council", council)
+    res = council_arms.arm_council([TASK], chat=None, args=_args(2))
+    assert res.tokens == 1234 and res.passed.get("repo", 0) == 0
