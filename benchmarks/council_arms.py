@@ -43,7 +43,15 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from harness import ArmResult, count, fleet_build, git_repo, story_context, story_log
+from harness import (
+    ArmResult,
+    count,
+    fleet_build,
+    git_repo,
+    story_context,
+    story_log,
+    task_text,
+)
 
 from fleet.config import CouncilSpec, load
 from fleet.contracts import Proposal, RunContext
@@ -186,8 +194,10 @@ def _team(
 
 
 def _story_text(task: Any, findings: tuple[str, ...]) -> str:
-    """The task as the story path's council reads it: on a retry, the findings to fix."""
-    text = [task.story.title, task.story.description]
+    """The task as the story path's council reads it (the planned task's description, for a
+    story without criteria): on a retry, the findings to fix."""
+    story = task.story
+    text = [story.title, story.description] if story.acceptance_criteria else [task_text(story)]
     if findings:
         text += ["The last attempt failed; fix:", *findings]
     return "\n".join(text)

@@ -111,6 +111,18 @@ def sandbox_python(files: dict[str, str], argv: list[str], *, timeout_s: float =
         return BwrapSandbox().run(spec)
 
 
+def task_text(story: Story) -> str:
+    """The developer task's description as the story path plans it for a story without
+    acceptance criteria (a bug report, a change): ``title: report``
+    (``fleet.orchestrator.planning.plan_from_criteria``). A story with criteria (HumanEval, the
+    stubs) keeps its title, as these benchmarks have always measured it."""
+    from fleet.orchestrator.planning import plan_from_criteria
+
+    if story.acceptance_criteria:
+        return story.title
+    return plan_from_criteria(story)[0].description
+
+
 def story_log(task: BenchTask, repo: Path | None = None) -> tuple[Any, Any, Task]:
     """An in-memory timeline holding ``task``'s story (on ``repo`` when given) and its one
     developer task ``T1``: what the context service reads on the story path."""
@@ -120,7 +132,7 @@ def story_log(task: BenchTask, repo: Path | None = None) -> tuple[Any, Any, Task
 
     story = task.story.model_copy(update={"repo": str(repo)}) if repo else task.story
     log, clock = InMemoryEventLog(), SystemClock()
-    tk = Task(id="T1", story_id=story.id, role="developer", description=story.title)
+    tk = Task(id="T1", story_id=story.id, role="developer", description=task_text(story))
     log.append(make_event(story.id, "story.created", clock=clock, payload=story))
     log.append(make_event(story.id, "task.planned", clock=clock, payload=tk))
     return log, story, tk
