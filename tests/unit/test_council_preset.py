@@ -148,8 +148,9 @@ def test_a_value_given_on_the_command_line_overrides_the_config_and_shows_as_a_d
 def test_a_bug_report_reads_to_the_benchmark_as_the_story_path_plans_it():
     # a story without criteria: the story path plans one task "title: report"; the benchmark's
     # single developer and its council read that same text (not the title alone)
-    from fleet.orchestrator.planning import plan_from_criteria
     from harness import task_text
+
+    from fleet.orchestrator.planning import plan_from_criteria
 
     report = Story(id="b1", title="cut_suffix wipes the string",
                    description="`cut_suffix('a.py', '')` returns `''`. I expected `'a.py'`.")  # fmt: skip
