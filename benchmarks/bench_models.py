@@ -13,11 +13,13 @@
 
 Speculative decoding (``--part spec``: spec_gain, dev_speed_ratio; in-process engines side by
 side, requests interleaved) and both routed models resident in one Serve app (``--part resident``:
-resident_rss_gib, the demo story's developer turn per model): benchmarks/model_loads.py.
+resident_rss_gib, the demo story's developer turn per model): benchmarks/model_loads.py. Council
+members on one shared prefix, sent together or one after another (``--part members``:
+members_sequential_gain, on the 1.5B's served settings): benchmarks/member_turns.py.
 
 Starts its own local Ray (no dashboard) + Serve on a free port and stops them (serve, resident).
 Run: .venv/bin/python benchmarks/bench_models.py [--model local-qwen-coder]
-     [--part all|serve|spec|resident]   (all: spec then serve)
+     [--part all|serve|spec|resident|members]   (all: spec then serve)
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
 os.environ.setdefault("RAY_AUTH_MODE", "disabled")
 
 import httpx  # noqa: E402
+from member_turns import run_members  # noqa: E402
 from model_loads import report, run_resident, run_spec, start_ray  # noqa: E402
 
 from cluster.graphserver import free_port  # noqa: E402
@@ -167,8 +170,10 @@ def main() -> int:
     global MODEL
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--model", default=MODEL, help="llamacpp model from models.yaml")
-    parser.add_argument("--part", choices=("all", "serve", "spec", "resident"), default="all")
-    parser.add_argument("--rounds", type=int, default=3, help="spec part: rounds (>= 3)")
+    parser.add_argument(
+        "--part", choices=("all", "serve", "spec", "resident", "members"), default="all"
+    )
+    parser.add_argument("--rounds", type=int, default=3, help="spec, members: rounds (>= 3)")
     parser.add_argument(
         "--arms",
         default="ngram_simple,draft",
@@ -179,6 +184,9 @@ def main() -> int:
     print(f"load average at start: {os.getloadavg()} (2 cores, shared machine)", flush=True)
     if args.part == "resident":
         run_resident(load("models.yaml"))
+        return 0
+    if args.part == "members":
+        run_members(load("models.yaml"), rounds=args.rounds)
         return 0
     if args.part in ("all", "spec"):
         run_spec(load("models.yaml"), arms=args.arms.split(","), rounds=args.rounds)

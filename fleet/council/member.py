@@ -90,6 +90,9 @@ class Member:
     context: ContextProvider | None = None
     max_tokens: int = 160
     tools: PatchTools | None = None
+    # critiques written at once (1: one after another, each reusing the member's shared prompt
+    # prefix in the model server's cache; benchmarks/member_turns.py measures both ways)
+    parallel_critiques: int = 1
     # for critiques(), created on first use
     _pool: ThreadPoolExecutor | None = field(default=None, init=False, repr=False)
 
@@ -175,12 +178,24 @@ class Member:
     def critiques(
         self, brief: Brief, targets: Sequence[Proposal]
     ) -> list[CritiqueDraft | CritiqueNote | Exception]:
-        """Reviews of several proposals at once (concurrently): one call per member per phase."""
+        """Reviews of several proposals: one call per member per phase. By default one after
+        another (``parallel_critiques`` 1): the member's critique prompts differ only in their
+        last part (the job), so each after the first finds the rest in the model server's prefix
+        cache, while requests sent together each evaluate the whole prompt (llama.cpp shares no
+        prefix between slots busy at the same time)."""
         if not targets:
             return []
+        if self.parallel_critiques <= 1:
+            out: list[CritiqueDraft | CritiqueNote | Exception] = []
+            for t in targets:
+                try:
+                    out.append(self.critique(brief, t))
+                except Exception as exc:
+                    out.append(exc)
+            return out
         if self._pool is None:
             self._pool = ThreadPoolExecutor(
-                max_workers=8, thread_name_prefix=f"{self.agent_id}-critique"
+                max_workers=self.parallel_critiques, thread_name_prefix=f"{self.agent_id}-critique"
             )
         futures = [self._pool.submit(self.critique, brief, t) for t in targets[1:]]
         try:  # the first one in this thread: one thread hand-off less at the end of the phase
