@@ -23,6 +23,11 @@ EVENT_DIFF = 20_000  # the workspace.report event keeps at most this much of the
 _ATTEMPT = re.compile(r"\.a(\d+)(?:\.c\d+)?(?::retry\d+)?$")
 
 
+def _kept(test_id: str, suite: dict[str, Any]) -> bool:
+    """A keep test of the suite (``council.suite``'s ``keep`` prefixes)."""
+    return any(test_id.startswith(k) for k in suite.get("keep", []))
+
+
 def attempt_of(deliberation_id: str) -> int | None:
     """``s.p1-t1.a0`` / ``s.p1-t1.a1.c1:retry1`` -> the build attempt; None for other councils."""
     m = _ATTEMPT.search(deliberation_id)
@@ -134,7 +139,8 @@ def councils(rows: Iterable[tuple[str, FleetEvent]]) -> list[dict[str, Any]]:
                 "early_stop": bool(d.tally and d.tally.early_stop),
                 "winner": d.winner,
                 "winner_author": names.get(d.winner or ""),
-                "suite_tests": list(suite.get("tests", [])),
+                "suite_tests": [t for t in suite.get("tests", []) if not _kept(t, suite)],
+                "keep_tests": [t for t in suite.get("tests", []) if _kept(t, suite)],
                 "suite_notes": list(suite.get("notes", [])),
                 "distrusted": list(d.distrusted),
                 "proposals": [_proposal(p, evidence, d.winner) for p in d.proposals],
@@ -216,6 +222,12 @@ def council_markdown(c: dict[str, Any]) -> list[str]:
             f"Evidence suite (generated, failing on the base): {len(c['suite_tests'])} test(s)"
         )
         out += [f"- `{t}`" for t in c["suite_tests"]]
+        if c.get("keep_tests"):
+            out.append(
+                f"Keep tests (QA's examples the base already passes: behaviour to keep): "
+                f"{len(c['keep_tests'])}"
+            )
+            out += [f"- `{t}`" for t in c["keep_tests"]]
         out += [f"- note: {_one_line(n, 300)}" for n in c["suite_notes"]]
         out.append("")
     distrusted = ", ".join(f"`{t}`" for t in c["distrusted"]) or "none"

@@ -127,3 +127,16 @@ def test_a_vote_the_council_skipped_is_listed_with_its_reason():
     md = "\n".join(council_markdown({**found, "ballots": []}))
     assert f"#### Ballots\n\n- none\n- not asked in round 1, {why}" in md
     assert "not asked" not in "\n".join(council_markdown(councils(rows)[0]))
+
+
+def test_keep_tests_are_listed_apart_from_the_tests_that_fail_on_the_base():
+    keep = "tests/test_t1_keep.py::"
+    rows = _rows(_diff("developer-2"))
+    suite = rows[0][1].model_copy(
+        update={"data": {"deliberation_id": DID, "tests": [T1, f"{keep}test_f_1"], "keep": [keep]}}
+    )
+    found = councils([("0", suite), *rows[1:]])
+    md = report_markdown(Report(story={"id": "s"}, councils=tuple(found)))
+    assert "Evidence suite (generated, failing on the base): 1 test(s)" in md
+    assert "Keep tests (QA's examples the base already passes: behaviour to keep): 1" in md
+    assert found[0]["keep_tests"] == [f"{keep}test_f_1"] and found[0]["suite_tests"] == [T1]
