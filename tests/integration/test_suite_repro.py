@@ -178,3 +178,41 @@ def test_a_report_example_that_does_not_fail_on_the_base_leaves_it_to_qa(tmp_pat
     assert len(chat.asked) == 1  # QA's test reproduced it
     assert list(suite.files) == [PATH]
     assert _suite_event(log)["repro"]["origin"] == "qa"
+
+
+class ExamplesQa(OneQa):
+    """QA whose own examples are given: one of the bug, one of what works today, and the
+    reported call with the reported (wrong) result."""
+
+    def write_examples(
+        self, brief: Brief, criteria: Sequence[str], notes: list[str]
+    ) -> list[Sequence[str]]:
+        return [[
+            "cut_suffix('x.py', '') returns 'x.py'",
+            "cut_suffix('ab', 'b') returns 'a'",
+            "cut_suffix('name.py', '') returns ''",
+        ]]  # fmt: skip
+
+
+def test_qa_examples_the_base_passes_are_keep_tests_and_the_reported_call_is_not_one(tmp_path):
+    repo = _repo(tmp_path)
+    git = GitRepo(repo)
+    member = Member("qa-1", "qa", load("roles.yaml").get("qa"), Script(_new_file(GOOD)),
+                    temperature=0.0, seed=1, tools=PatchTools(write_patch=write_patch, repo=GitRepo))  # fmt: skip
+    log = InMemoryEventLog()
+    ports = SuitePorts(log=log, qa=ExamplesQa(member), clock=FakeClock(), qa_examples=True,
+                       baseline=SandboxEvidence(BwrapSandbox(), root=tmp_path / "ev"))  # fmt: skip
+    story = _written("`cut_suffix('name.py', '')` returns `''`. I expected `'name.py'`.")
+    suite = task_suite(ports, story, TASK, deliberation_id="d1",
+                       at=Checkout(git, "main", git.commit("main")))  # fmt: skip
+    keep = "tests/test_t1_keep.py"
+    # run on the base in the sandbox: the working behaviour is kept, the bug's example is not
+    assert suite.keep == (f"{keep}::",) and f"{keep}::" in suite.advisory
+    assert "cut_suffix('ab', 'b') returns 'a'" in suite.files[keep]
+    assert "cut_suffix('x.py', '')" not in suite.files[keep]
+    # the reported call with the reported result contradicts the reproduction test: dropped
+    assert "cut_suffix('name.py', '') returns ''" not in suite.files[keep]
+    assert "cut_suffix('x.py', '') returns 'x.py'" in suite.files["tests/test_t1_qa_examples.py"]
+    data = _suite_event(log)
+    assert data["keep"] == [f"{keep}::"]
+    assert any(n.startswith("dropped keep test") for n in data["notes"])
