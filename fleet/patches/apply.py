@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 
 from fleet import pysource
 from fleet.patches.edits import Edit, EditError, FunctionEdit, SearchReplace
@@ -28,6 +29,7 @@ def apply_edits(files: Mapping[str, str], edits: Sequence[Edit]) -> dict[str, st
         if why := path_problem(path):
             raise EditError(reason="unsafe_path", path=path, detail=why)
         if isinstance(edit, SearchReplace):
+            edit = replace(edit, path=path)  # its errors name the file it went to
             try:
                 out[path] = _search_replace(out.get(path), edit)
             except EditError as exc:
@@ -164,7 +166,21 @@ def _search_file(files: Mapping[str, str], edit: SearchReplace) -> str:
             + (" and its SEARCH text is in several files" if holders else "")
             + ": put the path on the line before <<<<<<< SEARCH",
         )
-    return edit.path
+    return _same_file(files, edit.path) or edit.path
+
+
+def _same_file(files: Mapping[str, str], path: str) -> str | None:
+    """The one existing file ``path`` (which does not exist) ends like, dropping its leading
+    directories one at a time: ``path/to/flow.py`` (the edit example's prefix copied) is
+    ``funcy/flow.py`` when no other file is called ``flow.py``. Then a misquoted SEARCH is
+    reported as not found in that file, not as "no such file" (which invites creating one)."""
+    parts = path.split("/")
+    for k in range(1, len(parts)):
+        tail = "/".join(parts[k:])
+        found = [p for p in files if p == tail or p.endswith(f"/{tail}")]
+        if found:
+            return found[0] if len(found) == 1 else None
+    return None
 
 
 def _as_functions(files: Mapping[str, str], edit: SearchReplace) -> FunctionEdit | None:

@@ -281,3 +281,20 @@ def test_an_import_from_another_module_is_added_on_its_own_line() -> None:
     edit = FunctionEdit("calc/ops.py", "import math\nfrom calc import util\n", ())
     out = apply_edits(CALC, [edit])["calc/ops.py"]
     assert out.startswith('"""Ops."""\nimport math\nfrom calc import util\n')
+
+
+def test_a_copied_example_prefix_finds_the_file_so_a_misquoted_search_says_so():
+    files = {"funcy/flow.py": "def retry(n):\n    return n\n", "funcy/seqs.py": "x = 1\n"}
+    edit = SearchReplace("path/to/flow.py", "def retry(n):\n    return 0\n", "x = 2\n")
+    with pytest.raises(EditError) as err:
+        apply_edits(files, [edit])
+    assert err.value.reason == "not_found" and "funcy/flow.py" in str(err.value)
+    assert "no such file" not in str(err.value)
+    # an indentation-shifted quote of the right file now applies there
+    shifted = SearchReplace("path/to/funcy/flow.py", "  return n", "  return n + 1")
+    assert apply_edits(files, [shifted])["funcy/flow.py"] == "def retry(n):\n    return n + 1\n"
+    # two files of that name: nothing is guessed
+    two = {**files, "other/flow.py": "y = 1\n"}
+    with pytest.raises(EditError) as err:
+        apply_edits(two, [edit])
+    assert "no such file" in str(err.value)
