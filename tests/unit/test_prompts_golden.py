@@ -393,79 +393,88 @@ GOLDEN: dict[str, Any] = {
         [
             [
                 "system",
-                "You are a careful software developer. You change code by writing edit blocks.",
+                ("You are a careful software developer. You change code by writing edit blocks."),
             ],
             [
                 "user",
-                "ctx\n"
-                "\n"
-                "Reply with your change as edit blocks. For each change write the file "
-                "path on its own line, then:\n"
-                "<<<<<<< SEARCH\n"
-                "lines copied exactly from the current file\n"
-                "=======\n"
-                "the new lines\n"
-                ">>>>>>> REPLACE\n"
-                "To create a new file, leave the SEARCH part empty. To rewrite a whole "
-                "function you may instead write the file path on its own line, then a "
-                "```python block with the complete new function.\n"
-                "Example (for a file path/to/example.py that is not in this "
-                "repository; use the real paths):\n"
-                "path/to/example.py\n"
-                "<<<<<<< SEARCH\n"
-                "def greet(name):\n"
-                '    return "Hello"\n'
-                "=======\n"
-                "def greet(name):\n"
-                '    return f"Hello, {name}"\n'
-                ">>>>>>> REPLACE",
+                (
+                    "ctx\n"
+                    "\n"
+                    "Reply with your change as edit blocks. For each change write the file "
+                    "path on its own line, then:\n"
+                    "<<<<<<< SEARCH\n"
+                    "lines copied exactly from the current file\n"
+                    "=======\n"
+                    "the new lines\n"
+                    ">>>>>>> REPLACE\n"
+                    "To create a new file, leave the SEARCH part empty. To rewrite a whole "
+                    "function you may instead write the file path on its own line, then a "
+                    "```python block with the complete new function.\n"
+                    "Example (for a file path/to/example.py that is not in this repository; "
+                    "use the real paths):\n"
+                    "path/to/example.py\n"
+                    "<<<<<<< SEARCH\n"
+                    "def greet(name):\n"
+                    '    return "Hello"\n'
+                    "=======\n"
+                    "def greet(name):\n"
+                    '    return f"Hello, {name}"\n'
+                    ">>>>>>> REPLACE"
+                ),
             ],
         ],
         [
             [
                 "system",
-                "You are a careful software developer. You change code by writing edit blocks.",
+                ("You are a careful software developer. You change code by writing edit blocks."),
             ],
             [
                 "user",
-                "ctx\n"
-                "\n"
-                "Reply with your change as edit blocks. For each change write the file "
-                "path on its own line, then:\n"
-                "<<<<<<< SEARCH\n"
-                "lines copied exactly from the current file\n"
-                "=======\n"
-                "the new lines\n"
-                ">>>>>>> REPLACE\n"
-                "To create a new file, leave the SEARCH part empty. To rewrite a whole "
-                "function you may instead write the file path on its own line, then a "
-                "```python block with the complete new function.\n"
-                "Example (for a file path/to/example.py that is not in this "
-                "repository; use the real paths):\n"
-                "path/to/example.py\n"
-                "<<<<<<< SEARCH\n"
-                "def greet(name):\n"
-                '    return "Hello"\n'
-                "=======\n"
-                "def greet(name):\n"
-                '    return f"Hello, {name}"\n'
-                ">>>>>>> REPLACE",
+                (
+                    "ctx\n"
+                    "\n"
+                    "Reply with your change as edit blocks. For each change write the file "
+                    "path on its own line, then:\n"
+                    "<<<<<<< SEARCH\n"
+                    "lines copied exactly from the current file\n"
+                    "=======\n"
+                    "the new lines\n"
+                    ">>>>>>> REPLACE\n"
+                    "To create a new file, leave the SEARCH part empty. To rewrite a whole "
+                    "function you may instead write the file path on its own line, then a "
+                    "```python block with the complete new function.\n"
+                    "Example (for a file path/to/example.py that is not in this repository; "
+                    "use the real paths):\n"
+                    "path/to/example.py\n"
+                    "<<<<<<< SEARCH\n"
+                    "def greet(name):\n"
+                    '    return "Hello"\n'
+                    "=======\n"
+                    "def greet(name):\n"
+                    '    return f"Hello, {name}"\n'
+                    ">>>>>>> REPLACE"
+                ),
             ],
             [
                 "assistant",
-                "calc.py\n"
-                "<<<<<<< SEARCH\n"
-                "    return x * 3\n"
-                "=======\n"
-                "    return 2 * x\n"
-                ">>>>>>> REPLACE\n",
+                (
+                    "calc.py\n"
+                    "<<<<<<< SEARCH\n"
+                    "    return x * 3\n"
+                    "=======\n"
+                    "    return 2 * x\n"
+                    ">>>>>>> REPLACE\n"
+                ),
             ],
             [
                 "user",
-                "Your edit could not be applied: calc.py: the SEARCH text is not in "
-                "the file; copy the current lines exactly (first SEARCH line: 'return "
-                "x * 3')\n"
-                "Reply again with corrected edit blocks only.",
+                (
+                    "Your edit could not be applied: calc.py: the SEARCH text is not in the "
+                    "file; copy the current lines exactly (first SEARCH line: 'return x * 3')\n"
+                    "The file is unchanged: a SEARCH part copies its current lines, not your "
+                    "last reply's.\n"
+                    "Reply again with corrected edit blocks only."
+                ),
             ],
         ],
     ],
@@ -2123,79 +2132,88 @@ GOLDEN: dict[str, Any] = {
         [
             [
                 "system",
-                "You are a careful software developer. You change code by writing edit blocks.",
+                ("You are a careful software developer. You change code by writing edit blocks."),
             ],
             [
                 "user",
-                "ctx\n"
-                "\n"
-                "Reply with your change as edit blocks. For each change write "
-                "the file path on its own line, then:\n"
-                "<<<<<<< SEARCH\n"
-                "lines copied exactly from the current file\n"
-                "=======\n"
-                "the new lines\n"
-                ">>>>>>> REPLACE\n"
-                "To create a new file, leave the SEARCH part empty. To rewrite a "
-                "whole function you may instead write the file path on its own "
-                "line, then a ```python block with the complete new function.\n"
-                "Example (for a file path/to/example.py that is not in this "
-                "repository; use the real paths):\n"
-                "path/to/example.py\n"
-                "<<<<<<< SEARCH\n"
-                "def greet(name):\n"
-                '    return "Hello"\n'
-                "=======\n"
-                "def greet(name):\n"
-                '    return f"Hello, {name}"\n'
-                ">>>>>>> REPLACE",
+                (
+                    "ctx\n"
+                    "\n"
+                    "Reply with your change as edit blocks. For each change write the file "
+                    "path on its own line, then:\n"
+                    "<<<<<<< SEARCH\n"
+                    "lines copied exactly from the current file\n"
+                    "=======\n"
+                    "the new lines\n"
+                    ">>>>>>> REPLACE\n"
+                    "To create a new file, leave the SEARCH part empty. To rewrite a whole "
+                    "function you may instead write the file path on its own line, then a "
+                    "```python block with the complete new function.\n"
+                    "Example (for a file path/to/example.py that is not in this repository; "
+                    "use the real paths):\n"
+                    "path/to/example.py\n"
+                    "<<<<<<< SEARCH\n"
+                    "def greet(name):\n"
+                    '    return "Hello"\n'
+                    "=======\n"
+                    "def greet(name):\n"
+                    '    return f"Hello, {name}"\n'
+                    ">>>>>>> REPLACE"
+                ),
             ],
         ],
         [
             [
                 "system",
-                "You are a careful software developer. You change code by writing edit blocks.",
+                ("You are a careful software developer. You change code by writing edit blocks."),
             ],
             [
                 "user",
-                "ctx\n"
-                "\n"
-                "Reply with your change as edit blocks. For each change write "
-                "the file path on its own line, then:\n"
-                "<<<<<<< SEARCH\n"
-                "lines copied exactly from the current file\n"
-                "=======\n"
-                "the new lines\n"
-                ">>>>>>> REPLACE\n"
-                "To create a new file, leave the SEARCH part empty. To rewrite a "
-                "whole function you may instead write the file path on its own "
-                "line, then a ```python block with the complete new function.\n"
-                "Example (for a file path/to/example.py that is not in this "
-                "repository; use the real paths):\n"
-                "path/to/example.py\n"
-                "<<<<<<< SEARCH\n"
-                "def greet(name):\n"
-                '    return "Hello"\n'
-                "=======\n"
-                "def greet(name):\n"
-                '    return f"Hello, {name}"\n'
-                ">>>>>>> REPLACE",
+                (
+                    "ctx\n"
+                    "\n"
+                    "Reply with your change as edit blocks. For each change write the file "
+                    "path on its own line, then:\n"
+                    "<<<<<<< SEARCH\n"
+                    "lines copied exactly from the current file\n"
+                    "=======\n"
+                    "the new lines\n"
+                    ">>>>>>> REPLACE\n"
+                    "To create a new file, leave the SEARCH part empty. To rewrite a whole "
+                    "function you may instead write the file path on its own line, then a "
+                    "```python block with the complete new function.\n"
+                    "Example (for a file path/to/example.py that is not in this repository; "
+                    "use the real paths):\n"
+                    "path/to/example.py\n"
+                    "<<<<<<< SEARCH\n"
+                    "def greet(name):\n"
+                    '    return "Hello"\n'
+                    "=======\n"
+                    "def greet(name):\n"
+                    '    return f"Hello, {name}"\n'
+                    ">>>>>>> REPLACE"
+                ),
             ],
             [
                 "assistant",
-                "calc/ops.py\n"
-                "<<<<<<< SEARCH\n"
-                "    return a - b\n"
-                "=======\n"
-                "    return a - b\n"
-                ">>>>>>> REPLACE\n",
+                (
+                    "calc/ops.py\n"
+                    "<<<<<<< SEARCH\n"
+                    "    return a - b\n"
+                    "=======\n"
+                    "    return a - b\n"
+                    ">>>>>>> REPLACE\n"
+                ),
             ],
             [
                 "user",
-                "Your edit could not be applied: the edits change nothing (your "
-                "reply repeats the current code; write the new code that does "
-                "the task)\n"
-                "Reply again with corrected edit blocks only.",
+                (
+                    "Your edit could not be applied: the edits change nothing (your reply "
+                    "repeats the current code; write the new code that does the task)\n"
+                    "The file is unchanged: a SEARCH part copies its current lines, not your "
+                    "last reply's.\n"
+                    "Reply again with corrected edit blocks only."
+                ),
             ],
         ],
     ],
