@@ -9,7 +9,7 @@ that is how it was trained. ``continuation`` builds that beginning for the stub 
 from __future__ import annotations
 
 import ast
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 from fleet import pysource
@@ -43,11 +43,19 @@ def _is_str(node: ast.expr) -> bool:
     return isinstance(node, ast.Constant) and isinstance(node.value, str)
 
 
-def stubs(files: Mapping[str, str]) -> list[Stub]:
-    """Every body-less top-level function of the non-test Python files, in path order."""
-    out: list[Stub] = []
+Function = ast.FunctionDef | ast.AsyncFunctionDef
+
+
+def top_functions(
+    files: Mapping[str, str], read: Callable[[str, str], bool] | None = None
+) -> Iterator[tuple[str, Function, list[str]]]:
+    """(path, node, the file's lines) of every top-level function of the non-test Python files
+    (``test_*.py`` left out; so is a file that does not parse), in path order. ``read(path,
+    text)``: only the files it accepts are parsed."""
     for path, text in sorted(files.items()):
         if not path.endswith(".py") or path.rsplit("/", 1)[-1].startswith("test_"):
+            continue
+        if read is not None and not read(path, text):
             continue
         try:
             tree = pysource.parse(text)
@@ -55,12 +63,20 @@ def stubs(files: Mapping[str, str]) -> list[Stub]:
             continue
         lines = text.split("\n")
         for node in tree.body:
-            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and empty_body(node.body):
-                out.append(Stub(path, node.name, head_of(node, lines)))
-    return out
+            if isinstance(node, Function):
+                yield path, node, lines
 
 
-def head_of(node: ast.FunctionDef | ast.AsyncFunctionDef, lines: Sequence[str]) -> str:
+def stubs(files: Mapping[str, str]) -> list[Stub]:
+    """Every body-less top-level function of the non-test Python files, in path order."""
+    return [
+        Stub(path, node.name, head_of(node, lines))
+        for path, node, lines in top_functions(files)
+        if empty_body(node.body)
+    ]
+
+
+def head_of(node: Function, lines: Sequence[str]) -> str:
     """A function's source from its first decorator through its docstring (its signature alone
     when it has none): what it promises, without how it does it."""
     start = min([node.lineno, *(d.lineno for d in node.decorator_list)])

@@ -7,13 +7,11 @@ model, role prompt, sampling and repository tools.
 
 from __future__ import annotations
 
-import ast
 import re
 from collections.abc import Mapping, Sequence
 from typing import Protocol
 
-from fleet import pysource
-from fleet.agents.stubs import head_of, named
+from fleet.agents.stubs import head_of, named, top_functions
 from fleet.config import RoleSpec
 from fleet.contracts import ChatMessage, Proposal
 from fleet.council import distinguish, examples
@@ -61,21 +59,14 @@ def called(files: Mapping[str, str], text: str) -> list[tuple[str, str]]:
     behaviour confirmed twice (a keep test), not the bug copied by reading it. At most
     ``MAX_CALLED``, in the text's order."""
     wanted = list(dict.fromkeys(_CALL.findall(text)))
+
+    def read(path: str, source: str) -> bool:  # outside tests/, defining a name the text calls
+        return "/tests/" not in f"/{path}" and any(f"def {w}(" in source for w in wanted)
+
     found: dict[str, str] = {}
-    for path, source in sorted(files.items()):
-        name = path.rsplit("/", 1)[-1]
-        if not path.endswith(".py") or name.startswith("test_") or "/tests/" in f"/{path}":
-            continue
-        if not any(f"def {w}(" in source for w in wanted):
-            continue
-        try:
-            tree = pysource.parse(source)
-        except SyntaxError:
-            continue
-        lines = source.split("\n")
-        for node in tree.body:
-            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name in wanted:
-                found.setdefault(node.name, head_of(node, lines))
+    for _, node, lines in top_functions(files, read):
+        if node.name in wanted:
+            found.setdefault(node.name, head_of(node, lines))
     return [(w, found[w]) for w in wanted if w in found][:MAX_CALLED]
 
 
