@@ -1,7 +1,8 @@
 """The council actor: a thin Ray shell over :class:`fleet.council.Council`.
 
-It reaches the role agents by name, fans every phase out with ``.remote()`` and gathers it
-with one ``ray.wait`` (phase timeout) and one ``ray.get``. State lives in the EventLog
+It reaches the role agents by name and sends every phase with ``.remote()``, each role's calls
+one after another and the roles together (``fleet/council/cascade.py``: a role's members share
+their prompt's prefix), waiting with ``ray.wait`` within the phase timeout. State lives in the EventLog
 checkpoint (Redis), so with ``max_restarts``/``max_task_retries`` a killed council is restarted
 by Ray, the caller's pending ``deliberate`` is retried, and the run resumes after the last
 completed step with the same result.
@@ -20,8 +21,9 @@ from actors.builder import NAMESPACE, ActorOptions, build, lookup
 from fleet.clock import SystemClock
 from fleet.contracts import Deliberation
 from fleet.council import Call, Council, DeliberationRequest, wire
+from fleet.council.cascade import cascade
 from fleet.council.engine import Evidencer
-from fleet.council.local import PhaseTimeout
+from fleet.council.local import PhaseTimeout, late
 from fleet.errors import NotFound
 from fleet.ports import EventLog, Sandbox
 
@@ -74,27 +76,41 @@ class CouncilActor:
 
     def _gather(self, calls: Sequence[Call], timeout: float) -> list[Any]:
         results: list[Any] = [None] * len(calls)
-        refs: dict[Any, int] = {}
-        for i, (member, method, args) in enumerate(calls):
-            handle = self._handle(member)
-            if handle is None:
+        handles: dict[int, Any] = {}
+        for i, (member, _, _) in enumerate(calls):
+            handles[i] = self._handle(member)
+            if handles[i] is None:
                 results[i] = NotFound(
                     what="agent actor", id=agent_actor_name(member, self.agent_scope)
                 )
-                continue
-            refs[handle.call.remote(method, wire.encode(method, args))] = i
-        self.council.release_writes()  # the calls are out: the last step's writes overlap them
-        if not refs:
+        asked = [i for i in range(len(calls)) if results[i] is None]
+        if not asked:
+            self.council.release_writes()
             return results
-        ready, late = ray.wait(list(refs), num_returns=len(refs), timeout=timeout)
-        for ref in late:
-            member, method, _ = calls[refs[ref]]
-            results[refs[ref]] = PhaseTimeout(
-                f"{member} did not answer {method} within {timeout:g}s"
-            )
-            _cancel(ref)
+
+        def start(i: int) -> Any:
+            _, method, args = calls[i]
+            return handles[i].call.remote(method, wire.encode(method, args))
+
+        def first(refs: list[Any], t: float) -> set[Any]:
+            ready, _ = ray.wait(refs, num_returns=1, timeout=t)
+            if ready and len(refs) > 1:  # and any other that finished meanwhile
+                ready, _ = ray.wait(refs, num_returns=len(refs), timeout=0)
+            return set(ready)
+
+        # the last step's writes overlap the first calls
+        sent = cascade({i: calls[i][0] for i in asked}, timeout, start=start, wait=first,
+                       on_sent=self.council.release_writes)  # fmt: skip
+        ready = [ref for ref in sent.handles.values() if ref in sent.finished]
+        by_ref = {ref: i for i, ref in sent.handles.items()}
+        for i in asked:
+            ref = sent.handles.get(i)
+            if ref is None or ref not in sent.finished:
+                results[i] = PhaseTimeout(late(calls[i], timeout, sent=ref is not None))
+                if ref is not None:
+                    _cancel(ref)
         for ref, value in zip(ready, _values(ready), strict=True):
-            results[refs[ref]] = _decoded(calls[refs[ref]][1], value)
+            results[by_ref[ref]] = _decoded(calls[by_ref[ref]][1], value)
         return results
 
 

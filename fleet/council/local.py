@@ -1,4 +1,5 @@
-"""An in-process ``Gather``: members are plain objects, calls run on a thread pool.
+"""An in-process ``Gather``: members are plain objects, calls run on a thread pool, each role's
+one after another (``fleet/council/cascade.py``).
 
 Used by unit tests and by anyone running a council without Ray. The Ray version is in
 ``actors/council.py``.
@@ -7,15 +8,24 @@ Used by unit tests and by anyone running a council without Ray. The Ray version 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import Any
 
+from fleet.council.cascade import cascade
 from fleet.council.engine import Call, Gather
 from fleet.errors import NotFound
 
 
 class PhaseTimeout(TimeoutError):
     """A member did not answer within the phase timeout."""
+
+
+def late(call: Call, timeout: float, *, sent: bool) -> str:
+    """Why ``call`` has no answer: it ran past the phase, or its role's earlier calls did."""
+    member, method, _ = call
+    if sent:
+        return f"{member} did not answer {method} within {timeout:g}s"
+    return f"{member} was not asked to {method}: its role's earlier calls used the {timeout:g}s"
 
 
 def local_gather(members: Mapping[str, Any], *, workers: int = 32) -> Gather:
@@ -26,19 +36,23 @@ def local_gather(members: Mapping[str, Any], *, workers: int = 32) -> Gather:
 
     def gather(calls: Sequence[Call], timeout: float) -> list[Any]:
         results: list[Any] = [None] * len(calls)
-        futures = {}
-        for i, (member, method, args) in enumerate(calls):
-            target = members.get(member)
-            if target is None:
+        for i, (member, _, _) in enumerate(calls):
+            if member not in members:
                 results[i] = NotFound(what="council member", id=member)
-                continue
-            futures[pool.submit(getattr(target, method), *args)] = i
-        done, _ = wait(futures, timeout=timeout)
-        for future, i in futures.items():
-            if future not in done:
-                results[i] = PhaseTimeout(
-                    f"{calls[i][0]} did not answer {calls[i][1]} within {timeout:g}s"
-                )
+
+        def start(i: int) -> Future[Any]:
+            member, method, args = calls[i]
+            return pool.submit(getattr(members[member], method), *args)
+
+        def first(futures: list[Future[Any]], t: float) -> set[Future[Any]]:
+            return wait(futures, timeout=t, return_when=FIRST_COMPLETED).done
+
+        asked = [i for i in range(len(calls)) if results[i] is None]
+        sent = cascade({i: calls[i][0] for i in asked}, timeout, start=start, wait=first)
+        for i in asked:
+            future = sent.handles.get(i)
+            if future is None or future not in sent.finished:
+                results[i] = PhaseTimeout(late(calls[i], timeout, sent=future is not None))
             else:
                 exc = future.exception()
                 results[i] = exc if exc is not None else future.result()

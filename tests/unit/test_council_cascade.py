@@ -1,0 +1,106 @@
+"""Each role's calls one after another, the roles together, and no slow member starves its role:
+the scheduler on a simulated clock, and the in-process Gather on real threads."""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+from fleet.council.cascade import cascade, chains, role_key
+from fleet.council.local import PhaseTimeout, local_gather
+
+
+class Sim:
+    """Calls with fixed durations on a simulated clock: ``start`` records when each began."""
+
+    def __init__(self, durations: dict[int, float]) -> None:
+        self.durations = durations
+        self.now = 0.0
+        self.began: dict[int, float] = {}
+
+    def clock(self) -> float:
+        return self.now
+
+    def start(self, i: int) -> int:
+        self.began[i] = self.now
+        return i
+
+    def ends(self, i: int) -> float:
+        return self.began[i] + self.durations[i]
+
+    def wait(self, handles: list[int], t: float) -> set[int]:
+        first = min(self.ends(h) for h in handles)
+        self.now = min(self.now + t, max(first, self.now))
+        return {h for h in handles if self.ends(h) <= self.now}
+
+
+ASKED = {0: "developer-1", 1: "developer-2", 2: "developer-3", 3: "qa-1", 4: "architect-1"}
+
+
+def test_role_key_and_chains_group_numbered_members_by_role():
+    assert role_key("developer-12") == "developer"
+    assert role_key("data-eng-2") == "data-eng"
+    assert role_key("alice") == "alice"
+    assert chains(ASKED) == [[0, 1, 2], [3], [4]]
+
+
+def test_a_roles_calls_go_one_after_another_and_roles_go_together():
+    sim = Sim({0: 10, 1: 10, 2: 10, 3: 25, 4: 5})
+    sent = cascade(ASKED, 600, start=sim.start, wait=sim.wait, clock=sim.clock)
+    assert sim.began == {0: 0, 3: 0, 4: 0, 1: 10, 2: 20}
+    assert sent.finished == {0, 1, 2, 3, 4} and sent.late() == []
+    assert sim.now == 30  # the developers' 3 x 10 s; the qa and architect alongside
+
+
+def test_a_slow_member_holds_its_role_back_only_for_its_share_of_the_phase():
+    # developer-1 hangs: developer-2 starts after 60 / 3 = 20 s, developer-3 when developer-2 is done
+    sim = Sim({0: 1000, 1: 5, 2: 5, 3: 1, 4: 1})
+    sent = cascade(ASKED, 60, start=sim.start, wait=sim.wait, clock=sim.clock)
+    assert sim.began[1] == 20 and sim.began[2] == 25
+    assert sent.finished == {1, 2, 3, 4} and sent.late() == [0]
+    assert sim.now == 60  # the phase ended at its timeout, not when developer-1 would have
+
+
+def test_on_sent_runs_once_the_first_call_of_every_role_is_out():
+    sim = Sim(dict.fromkeys(ASKED, 1.0))
+    seen: list[set[int]] = []
+    cascade(ASKED, 60, start=sim.start, wait=sim.wait, clock=sim.clock,
+            on_sent=lambda: seen.append(set(sim.began)))  # fmt: skip
+    assert seen == [{0, 3, 4}]
+
+
+class Timed:
+    """A member whose every method sleeps ``seconds`` and records when it ran."""
+
+    def __init__(self, name: str, seconds: float, spans: dict[str, tuple[float, float]]) -> None:
+        self.name, self.seconds, self.spans = name, seconds, spans
+        self.lock = threading.Lock()
+
+    def vote(self, *_: Any) -> str:
+        t0 = time.monotonic()
+        time.sleep(self.seconds)
+        with self.lock:
+            self.spans[self.name] = (t0, time.monotonic())
+        return self.name
+
+
+def test_local_gather_runs_a_roles_members_in_turn_and_answers_in_call_order():
+    spans: dict[str, tuple[float, float]] = {}
+    names = ["developer-1", "developer-2", "qa-1"]
+    gather = local_gather({n: Timed(n, 0.2, spans) for n in names})
+    got = gather([(n, "vote", ()) for n in names], 5.0)
+    assert got == names
+    assert spans["developer-2"][0] >= spans["developer-1"][1]  # in turn
+    assert spans["qa-1"][0] < spans["developer-1"][1]  # together
+
+
+def test_local_gather_a_hung_member_times_out_and_its_role_still_answers():
+    spans: dict[str, tuple[float, float]] = {}
+    members = {"developer-1": Timed("developer-1", 3.0, spans),
+               "developer-2": Timed("developer-2", 0.05, spans)}  # fmt: skip
+    t0 = time.monotonic()
+    got = local_gather(members)([(n, "vote", ()) for n in members], 0.6)
+    assert time.monotonic() - t0 < 1.5
+    assert isinstance(got[0], PhaseTimeout) and "within 0.6s" in str(got[0])
+    assert got[1] == "developer-2"
