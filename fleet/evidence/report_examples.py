@@ -137,6 +137,17 @@ def _defined(files: Mapping[str, str]) -> tuple[dict[str, list[str]], set[str]]:
     return defs, packages
 
 
+def import_table(files: Mapping[str, str]) -> dict[str, str]:
+    """Name -> its import line, for the names of ``files`` that can only mean one thing: a
+    top-level function or class one non-test module defines, a top-level package."""
+    defs, packages = _defined(files)
+    table = {name: f"import {name}" for name in packages}
+    table.update(
+        {n: f"from {where[0]} import {n}" for n, where in defs.items() if len(set(where)) == 1}
+    )
+    return table
+
+
 def _imports(
     call: str,
     defined: tuple[dict[str, list[str]], set[str]],

@@ -19,6 +19,7 @@ from __future__ import annotations
 import ast
 import builtins
 import sys
+from collections.abc import Mapping
 
 from fleet import pysource
 
@@ -70,20 +71,29 @@ def _bound(tree: ast.Module) -> set[str] | None:
     return names
 
 
-def _needs(node: ast.AST, known: frozenset[str] | set[str]) -> str:
-    """The import ``node`` needs ("" for none): a module used by attribute, a name in ``FROM``."""
+def _needs(node: ast.AST, known: frozenset[str] | set[str], extra: Mapping[str, str]) -> str:
+    """The import ``node`` needs ("" for none): a module used by attribute, a name in ``FROM``,
+    or a name ``extra`` gives the import line of (it wins over the standard library's)."""
     if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
         name = node.value.id
-        loaded = isinstance(node.value.ctx, ast.Load)
-        return f"import {name}" if loaded and name not in known and name in _MODULES else ""
-    if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
+        if not isinstance(node.value.ctx, ast.Load) or name in known:
+            return ""
+        if extra.get(name, "").startswith("import "):
+            return extra[name]
+        return f"import {name}" if name in _MODULES else ""
+    if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and node.id not in known:
         name = node.id
-        return f"from {FROM[name]} import {name}" if name in FROM and name not in known else ""
+        if name in extra:
+            return extra[name]
+        return f"from {FROM[name]} import {name}" if name in FROM else ""
     return ""
 
 
-def missing_imports(source: str) -> list[str]:
-    """The import lines ``source`` needs for names it uses and never binds (sorted)."""
+def missing_imports(source: str, extra: Mapping[str, str] | None = None) -> list[str]:
+    """The import lines ``source`` needs for names it uses and never binds (sorted).
+
+    ``extra``: name -> its import line, for names besides the standard library's (a QA test's
+    call of the repository's own function: ``fleet.evidence.report_examples.import_table``)."""
     try:
         tree = pysource.parse(source)
     except SyntaxError:
@@ -92,7 +102,7 @@ def missing_imports(source: str) -> list[str]:
     if bound is None:
         return []
     known = bound | _BUILTINS
-    lines = {line for node in ast.walk(tree) if (line := _needs(node, known))}
+    lines = {line for node in ast.walk(tree) if (line := _needs(node, known, extra or {}))}
     return sorted(lines, key=lambda line: (line.startswith("from "), line))
 
 
@@ -118,13 +128,16 @@ def _insert_at(tree: ast.Module) -> tuple[int, bool]:
     return after, False
 
 
-def add_missing_imports(source: str, before: str | None = None) -> tuple[str, list[str]]:
+def add_missing_imports(
+    source: str, before: str | None = None, extra: Mapping[str, str] | None = None
+) -> tuple[str, list[str]]:
     """``source`` with the imports it misses added (see the module docstring), and those lines.
 
     ``before``: the file as it was; what it already missed is not the change's to fix (an echoed
-    function must still read as "no change", not as a change that adds an import)."""
-    old = set(missing_imports(before)) if before else set()
-    lines = [line for line in missing_imports(source) if line not in old]
+    function must still read as "no change", not as a change that adds an import). ``extra``: as
+    for ``missing_imports``."""
+    old = set(missing_imports(before, extra)) if before else set()
+    lines = [line for line in missing_imports(source, extra) if line not in old]
     if not lines:
         return source, []
     at, before_import = _insert_at(pysource.parse(source))

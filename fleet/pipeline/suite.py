@@ -43,7 +43,8 @@ from fleet.evidence.acceptance import (
     names_of_tests,
     prune,
 )
-from fleet.evidence.report_examples import report_test
+from fleet.evidence.report_examples import import_table, report_test
+from fleet.patches.imports import add_missing_imports
 from fleet.pipeline.ports import Baseline, Checkout, QaTeam
 from fleet.ports import Clock, EventLog
 from fleet.prompts import render
@@ -144,10 +145,14 @@ def _qa_calls(
     """QA's test writing and example writing as ``build_suite`` calls them: every member's
     candidates (a failed member is a note), never a file the repository already has."""
 
+    table = import_table(files)
+
     def write(prose: Sequence[str]) -> dict[str, str]:
         out: dict[str, str] = {}
         for got in qa.write_tests(brief, tuple(prose), notes):
-            out.update({p: t for p, t in got.items() if p not in files})
+            for path, text in got.items():
+                if path not in files:
+                    out[path] = _imported(path, text, table, notes)
         return out
 
     def cases(criteria: Sequence[str]) -> list[str]:
@@ -157,6 +162,18 @@ def _qa_calls(
         return out
 
     return write, cases
+
+
+def _imported(path: str, text: str, table: Mapping[str, str], notes: list[str]) -> str:
+    """QA's test ``text`` with the imports it uses and never wrote: a repository function it
+    calls by name (``table``: ``import_table``), a standard-library module. Without them the test
+    fails on a NameError, which shows nothing about the code."""
+    if not path.endswith(".py"):
+        return text
+    fixed, added = add_missing_imports(text, extra=table)
+    if added:
+        notes.append(f"{path}: added {'; '.join(added)}")
+    return fixed
 
 
 def _store(

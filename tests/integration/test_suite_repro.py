@@ -134,6 +134,18 @@ def test_a_wrong_reason_failure_is_asked_again_and_the_right_one_is_kept(tmp_pat
     assert any(n.startswith("reproduced by") for n in data["notes"])
 
 
+def test_a_qa_test_that_forgot_to_import_the_function_gets_the_import(tmp_path):
+    """A NameError shows nothing about the code: the repository's one ``cut_suffix`` is imported
+    for the test, which then reproduces on its first attempt."""
+    chat = Script(_new_file(GOOD.split("\n", 1)[1].lstrip("\n")))
+    suite, log = _suite(tmp_path, chat)
+    assert len(chat.asked) == 1
+    assert suite.files[PATH].startswith("from strs.text import cut_suffix\n")
+    data = _suite_event(log)
+    assert data["repro"]["reproduced"] is True and data["repro"]["attempts"] == 1
+    assert f"{PATH}: added from strs.text import cut_suffix" in data["notes"]
+
+
 def test_a_test_that_never_reproduces_is_said_so_and_the_story_goes_on(tmp_path):
     chat = Script(_new_file(PASSING))
     suite, log = _suite(tmp_path, chat)

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import ast
 
-from fleet.evidence.report_examples import PATH, examples, report_test
+from fleet.evidence.report_examples import PATH, examples, import_table, report_test
+from fleet.patches.imports import add_missing_imports
 
 FILES = {
     "shop/__init__.py": "",
@@ -76,3 +77,24 @@ def test_unknown_names_and_an_existing_file_name():
     files = {**FILES, PATH: "x = 1\n"}
     path, _ = report_test(files, "`round_to(7, 5)` returns `5`. I expected `10`.")
     assert path == "tests/test_report_example_2.py"
+
+
+def test_import_table_places_only_names_that_can_mean_one_thing():
+    table = import_table(FILES)
+    assert table["round_to"] == "from shop.units import round_to"
+    assert table["Cart"] == "from shop.prices import Cart"
+    assert table["shop"] == "import shop"
+    assert "total" not in table  # two modules define it
+    assert "test_nothing" not in table  # tests are not the repository's code
+
+
+def test_a_qa_test_gets_the_repository_imports_it_forgot():
+    test = (
+        "def test_round():\n    assert round_to(7, 5) == 10\n    assert shop.units.round_to(1, 1)\n"
+    )
+    fixed, added = add_missing_imports(test, extra=import_table(FILES))
+    assert added == ["import shop", "from shop.units import round_to"]
+    assert fixed.startswith("import shop\nfrom shop.units import round_to\n\ndef test_round():")
+    # a name the test binds itself, or an ambiguous one, is left alone
+    own = "def round_to(x, y):\n    return 0\n\ndef test_t():\n    assert total([1]) == round_to(1, 1)\n"
+    assert add_missing_imports(own, extra=import_table(FILES)) == (own, [])
