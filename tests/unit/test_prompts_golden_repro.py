@@ -67,7 +67,7 @@ GOLDEN = [
     (
         "Cutting an empty suffix wipes the string\n"
         "Write pytest tests in a new file tests/test_t1_qa_1.py that prove these acceptance criteria:\n"
-        "- A test that reproduces this bug report: call the function the way the report does, with the report's own example input, and assert that it returns what the user expected, as one line: `assert f(example) == expected`. On the current code this test fails, because of the bug.\n"
+        "- A test that reproduces this bug report: call the function the way the report does, with the report's own example input, and assert that it returns what the user expected, as one line: `assert f(example) == expected`; where the user expected an error to be raised, `with pytest.raises(TheError): f(example)`. On the current code this test fails, because of the bug.\n"
         "The report: Cutting an empty suffix wipes the string\n"
         "I called cut_suffix('name.py', '') and got ''.\n"
         "- The report is about `cut_suffix`: import it with `from strs.text import cut_suffix`.\n"
@@ -76,7 +76,7 @@ GOLDEN = [
     (
         "Cutting an empty suffix wipes the string\n"
         "Write pytest tests in a new file tests/test_t1_qa_1.py that prove these acceptance criteria:\n"
-        "- A test that reproduces this bug report: call the function the way the report does, with the report's own example input, and assert that it returns what the user expected, as one line: `assert f(example) == expected`. On the current code this test fails, because of the bug.\n"
+        "- A test that reproduces this bug report: call the function the way the report does, with the report's own example input, and assert that it returns what the user expected, as one line: `assert f(example) == expected`; where the user expected an error to be raised, `with pytest.raises(TheError): f(example)`. On the current code this test fails, because of the bug.\n"
         "The report: Cutting an empty suffix wipes the string\n"
         "I called cut_suffix('name.py', '') and got ''.\n"
         "- The report is about `cut_suffix`: import it with `from strs.text import cut_suffix`.\n"
