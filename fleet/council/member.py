@@ -276,7 +276,7 @@ class Member:
         path = patching.tests_path(brief.task_id, self.agent_id)
         job = render("council.tests", task=brief.task, job=patching.tests_job(criteria, path))
         patch = self._patch(brief, "tests", job=job).patch
-        return patching.new_test_files(patch.diff) if patch else {}
+        return patching.new_test_files(patch.diff, path) if patch else {}
 
     def write_examples(self, brief: Brief, criteria: Sequence[str]) -> list[str]:
         """QA: more "f(args) returns value" cases of the functions the task is about

@@ -282,12 +282,16 @@ def tests_job(criteria: Sequence[str], path: str) -> str:
     return "\n".join(lines)
 
 
-def new_test_files(diff: str) -> dict[str, str]:
-    """The new ``test_*.py`` files of a QA patch (edits to existing files are ignored)."""
+def new_test_files(diff: str, path: str = "") -> dict[str, str]:
+    """The new ``test_*.py`` files of a QA patch (edits to existing files are ignored). One named
+    as the requested ``path`` but put elsewhere (``path/to/test_t1_qa_1.py``: a small model copies
+    the edit format's example directory) is moved to ``path``."""
     from fleet.evidence.acceptance import new_files
 
-    return {
-        p: text
-        for p, text in new_files(diff).items()
-        if p.rsplit("/", 1)[-1].startswith("test_") and p.endswith(".py")
-    }
+    out: dict[str, str] = {}
+    for p, text in new_files(diff).items():
+        name = p.rsplit("/", 1)[-1]
+        if name.startswith("test_") and p.endswith(".py"):
+            moved = path and name == path.rsplit("/", 1)[-1] and path not in out
+            out[path if moved else p] = text
+    return out
