@@ -8,7 +8,7 @@ reproduced the bug, in how many attempts, why not, and the located function agai
 
 Prints ``RESULT repro_rate``, ``RESULT repro_located_top1`` (localisation's first function is the
 task's target, with the reproduction test's evidence) and the model tokens.
-Run: .venv/bin/python benchmarks/bench_repro.py [--ids funcy-cut-suffix-empty,...] [--limit 2]
+Run: .venv/bin/python benchmarks/bench_repro.py [--ids funcy-cut-suffix-empty,...] [--limit 2] [--trace calls.jsonl]
 """
 
 from __future__ import annotations
@@ -63,13 +63,18 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--limit", type=int, default=2)
     ap.add_argument("--model", default=DEFAULT_MODEL)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument(
+        "--trace", type=Path, default=None, help="append every model call to this JSONL"
+    )
     args = ap.parse_args(argv)
     wanted = [i for i in args.ids.split(",") if i]
     tasks = [t for t in dev_tasks.load() if t.kind == "bug" and (not wanted or t.id in wanted)]
     chat = EngineChat(args.model, threads=args.threads)
+    chat.trace = args.trace
     reproduced = located = n = 0
     for task in tasks[: args.limit]:
         bench = dev_tasks.bench_task(task)
+        chat.label = task.id
         t0, before = time.monotonic(), chat.tokens
         with tempfile.TemporaryDirectory(prefix="bench-repro-") as tmp:
             data = one(bench, chat, Path(tmp))
