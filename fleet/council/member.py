@@ -29,6 +29,7 @@ from fleet.council.schemas import (
     ballot_schema,
 )
 from fleet.council.seeds import mix
+from fleet.errors import InvalidModelOutput
 from fleet.ports import ChatModel
 from fleet.prompts import render
 from fleet.structured import structured
@@ -105,7 +106,7 @@ class Member:
     def _patch(
         self,
         brief: Brief,
-        salt: str,
+        model: Sampling,
         *,
         notes: Sequence[str] = (),
         job: str = "",
@@ -116,11 +117,9 @@ class Member:
         edit format, then the request (task, criteria, stubs, ``notes``, the instruction; or
         ``job`` for QA's tests), with the same stub-echo continuation in ``write_patch``.
         ``files``: the repository at the base when the caller has read it already; ``fixes``:
-        what a revision's continuation is told its last version got wrong."""
+        what a revision's continuation is told its last version got wrong. ``model``: this
+        member's model for the call (``_sampling``)."""
         assert self.tools is not None and brief.source is not None
-        model = Sampling(
-            self.chat, temperature=self.temperature, seed=mix(self.seed, brief.seed, salt)
-        )
         repo = self.tools.repo(brief.source)
         findings = brief.findings if not job and not notes else ()
         files = files if files is not None else self._files(brief, findings)
@@ -142,6 +141,12 @@ class Member:
         patch = self.tools.write_patch(model, ask)
         return Candidate(answer=patching.summary(patch), reason=patch.rationale[:400], patch=patch)
 
+    def _sampling(self, brief: Brief, salt: str, replies: list[str] | None = None) -> Sampling:
+        """The member's model with its temperature and a seed of its own for ``salt``; its
+        replies' texts go to ``replies`` when given."""
+        seed = mix(self.seed, brief.seed, salt)
+        return Sampling(self.chat, temperature=self.temperature, seed=seed, replies=replies)
+
     def _files(self, brief: Brief, failures: Sequence[str] = ()) -> Mapping[str, str]:
         """The repository a patch council's change applies to, at its base, with the test files
         ``failures`` name that are too big for ``files`` (their tests' source is shown)."""
@@ -155,7 +160,7 @@ class Member:
         if brief.criteria:
             return self._plan(brief, plans.plan_job(brief.criteria))
         if self.patches(brief):
-            return self._patch(brief, "propose")
+            return self._patch(brief, self._sampling(brief, "propose"))
         return self._ask(brief, render("council.propose"), ProposalDraft)
 
     def critique(self, brief: Brief, target: Proposal) -> CritiqueDraft | CritiqueNote:
@@ -227,7 +232,9 @@ class Member:
                 fails = patching.failing(mine, brief.distrusted, brief.advisory)
                 files = self._files(brief, fails)  # read once: the notes quote its tests
                 said = patching.revise_notes(brief, own, files)
-                return self._patch(brief, "revise", notes=said, files=files, fixes=fails[:4])
+                return self._patch(
+                    brief, self._sampling(brief, "revise"), notes=said, files=files, fixes=fails[:4]
+                )
             except Exception:
                 if own.patch is None:
                     raise
@@ -255,7 +262,13 @@ class Member:
         mine = patching.evidence_by_id(brief).get(own.id)
         files = self._files(brief, debugging.failures(mine, brief.advisory))
         said, fails = debugging.notes(brief, own, files)
-        return self._patch(brief, f"debug:{own.id}", notes=said, files=files, fixes=fails[:4])
+        return self._patch(
+            brief,
+            self._sampling(brief, f"debug:{own.id}"),
+            notes=said,
+            files=files,
+            fixes=fails[:4],
+        )
 
     def distinguish(self, brief: Brief, targets: Sequence[Proposal]) -> list[str]:
         """QA: calls of the functions ``targets`` change on which they would differ
@@ -275,8 +288,16 @@ class Member:
             return {}
         path = patching.tests_path(brief.task_id, self.agent_id)
         job = render("council.tests", task=brief.task, job=patching.tests_job(criteria, path))
-        patch = self._patch(brief, "tests", job=job).patch
-        return patching.new_test_files(patch.diff, path) if patch else {}
+        replies: list[str] = []
+        try:
+            patch = self._patch(brief, self._sampling(brief, "tests", replies), job=job).patch
+        except InvalidModelOutput:
+            patch = None  # no edit applied: a test module in a ```python block still counts
+            if not patching.test_block(replies):
+                raise
+        found = patching.new_test_files(patch.diff, path) if patch else {}
+        block = patching.test_block(replies) if not found else ""
+        return {path: block} if block else found
 
     def write_examples(self, brief: Brief, criteria: Sequence[str]) -> list[str]:
         """QA: more "f(args) returns value" cases of the functions the task is about

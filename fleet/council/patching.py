@@ -14,6 +14,8 @@ target (which tests fail, with their excerpts), added by code so it is always ac
 
 from __future__ import annotations
 
+import ast
+import re
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -55,14 +57,19 @@ class Sampling:
     """A chat model with this member's own temperature and seed on every call (so the candidates
     differ even when ``write_patch`` picks its own sampling)."""
 
-    def __init__(self, chat: Any, *, temperature: float, seed: int) -> None:
+    def __init__(
+        self, chat: Any, *, temperature: float, seed: int, replies: list[str] | None = None
+    ) -> None:
         self.chat, self.temperature, self.seed = chat, temperature, seed
+        self.replies = replies  # when given, every reply's text is appended to it
 
     def complete(self, messages: Sequence[ChatMessage], **kw: Any) -> ChatResponse:
         # the member's own temperature, unless the caller samples hotter (write_patch's correction)
         kw["temperature"] = max(self.temperature, kw.get("temperature") or 0.0)
         kw["seed"] = self.seed + (kw.get("seed") or 0)
         response: ChatResponse = self.chat.complete(messages, **kw)
+        if self.replies is not None:
+            self.replies.append(response.text)
         return response
 
 
@@ -280,6 +287,29 @@ def tests_job(criteria: Sequence[str], path: str) -> str:
         render("patching.tests_rules"),
     ]
     return "\n".join(lines)
+
+
+_FENCED = re.compile(r"```(?:python|py)?[ \t]*\n(.*?)```", re.S)
+
+
+def test_block(replies: Sequence[str]) -> str:
+    """The last fenced Python block of ``replies`` (latest reply first) that parses and defines a
+    top-level ``test_`` function: QA's test module, whatever path it was written under ("" when
+    none). The 1.5B often heads its test file with the located module's path instead of the
+    requested one (``webcolors/_normalization.py`` and a ```python block of tests), which the
+    edit applier merges into that module, so the patch creates no test file."""
+    for reply in reversed(replies):
+        blocks: list[str] = _FENCED.findall(reply)
+        for block in reversed(blocks):
+            try:
+                tree = ast.parse(block)
+            except (SyntaxError, ValueError):
+                continue
+            if any(
+                isinstance(n, ast.FunctionDef) and n.name.startswith("test_") for n in tree.body
+            ):
+                return block if block.endswith("\n") else block + "\n"
+    return ""
 
 
 def new_test_files(diff: str, path: str = "") -> dict[str, str]:

@@ -146,6 +146,16 @@ def test_a_qa_test_that_forgot_to_import_the_function_gets_the_import(tmp_path):
     assert f"{PATH}: added from strs.text import cut_suffix" in data["notes"]
 
 
+def test_a_qa_test_module_written_under_the_code_modules_path_is_still_the_test(tmp_path):
+    """The 1.5B heads its test module with the located module's path: the applier merges the
+    tests into that module, so the patch creates no test file; the reply's block is the test."""
+    chat = Script(f"path/to/strs/text.py\n```python\n{GOOD}```\n")
+    suite, log = _suite(tmp_path, chat)
+    assert len(chat.asked) == 1
+    assert "def test_empty_suffix" in suite.files[PATH]
+    assert _suite_event(log)["repro"]["tests"] == [f"{PATH}::test_empty_suffix"]
+
+
 def test_a_test_that_never_reproduces_is_said_so_and_the_story_goes_on(tmp_path):
     chat = Script(_new_file(PASSING))
     suite, log = _suite(tmp_path, chat)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fleet.council.patching import new_test_files
+from fleet.council.patching import test_block as block_of
 
 
 def _new(path: str, text: str) -> str:
@@ -31,3 +32,15 @@ def test_other_new_files_keep_their_paths_and_non_tests_are_left_out():
     assert new_test_files(_new("path/to/test_t1_qa_1.py", TEST)) == {
         "path/to/test_t1_qa_1.py": TEST
     }
+
+
+def test_test_block_takes_the_latest_python_block_that_defines_tests():
+    tests = (
+        "import pytest\n\n\ndef test_neg():\n    with pytest.raises(ValueError):\n        f(-1)\n"
+    )
+    reply = f"path/to/pkg/mod.py\n```python\n{tests}```\n"
+    assert block_of([reply]) == tests
+    # a later reply wins; blocks without a test function, or that do not parse, are passed over
+    later = "```python\ndef test_two():\n    assert f(2) == 4\n```\n```python\ndef helper(:\n```"
+    assert block_of([reply, later]) == "def test_two():\n    assert f(2) == 4\n"
+    assert block_of(["```python\ndef f(x):\n    return x\n```", "no code here"]) == ""
