@@ -11,8 +11,9 @@ the base commit and keeps it only if it fails there for the reported reason, lik
   "gives", "gave", "yields", "is") and the literal spans of its "expected" sentences, paired in
   order when there are as many of each (one call and one expected value, or two and two).
 
-Only literals are expected values (``ast.literal_eval``); an example must call the repository's
-code (a name it defines, imported from the one module defining it at top level or the located
+An expected value is a literal (``ast.literal_eval``) or, in order, a value the repository's code
+builds (``PercentRGB(red='0%', ...)``: a call under the same rules as the example's). An example
+must call the repository's code (a name it defines, imported from the one module defining it at top level or the located
 function's, or its top-level package: ``pkg.f(x)``) and may use only pure builtins around it
 (``list``, ``range``, ...; no ``open``, ``exec``, no dunders): the report is untrusted text and the
 test runs, and may ship, as code. Anything else, or an ambiguous report, gives no test: QA is
@@ -22,6 +23,7 @@ asked instead. Pure: ``files`` is path -> text at the base commit.
 from __future__ import annotations
 
 import ast
+import builtins
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -47,6 +49,7 @@ _SAFE_BUILTINS = frozenset({
     "repr", "reversed", "round", "set", "slice", "sorted", "str", "sum", "tuple", "zip",
 })  # fmt: skip
 PATH = "tests/test_report_example.py"
+_BUILTIN_NAMES = frozenset(dir(builtins))
 
 
 @dataclass(frozen=True)
@@ -84,7 +87,7 @@ def examples(report: str) -> list[tuple[str, str]]:
     spans = _spans(report)
     direct: list[tuple[str, str]] = []
     observed: list[str] = []
-    expected: list[str] = []
+    expected: list[_Span] = []
     for i, s in enumerate(spans):
         after = report[s.end : spans[i + 1].start] if i + 1 < len(spans) else report[s.end :]
         nxt = spans[i + 1] if i + 1 < len(spans) else None
@@ -96,12 +99,50 @@ def examples(report: str) -> list[tuple[str, str]]:
             continue
         if s.kind == "call" and _RETURNED.match(after):
             observed.append(s.text)
-        elif s.kind == "literal" and _in_expected_sentence(report, s.start):
-            expected.append(s.text)
+        elif s.kind in ("literal", "call") and _in_expected_sentence(report, s.start):
+            expected.append(s)
     used = {c for c, _ in direct}
     observed = [c for c in observed if c not in used]
-    paired = list(zip(observed, expected, strict=False)) if len(observed) == len(expected) else []
-    return list(dict.fromkeys([*direct, *paired]))
+    return list(dict.fromkeys([*direct, *_paired(observed, expected)]))
+
+
+def _paired(observed: list[str], expected: list[_Span]) -> list[tuple[str, str]]:
+    """The observed calls and the expected values in order, when there are as many of each: the
+    literals, else the literals and the values built by a call (``PercentRGB(red='0%')``) of
+    something other than the observed calls' functions (``I expected `f('a-')` to raise``
+    names the call, not a value) and than a builtin (``like `str.removesuffix('')` does``)."""
+    literals = [s.text for s in expected if s.kind == "literal"]
+    if len(literals) != len(observed):
+        subjects = {_callee(c) for c in observed}
+        literals = [
+            s.text
+            for s in expected
+            if s.kind == "literal"
+            or (_callee(s.text) not in subjects and _root(s.text) not in _BUILTIN_NAMES)
+        ]
+    return list(zip(observed, literals, strict=True)) if len(literals) == len(observed) else []
+
+
+def _callee(text: str) -> str:
+    """The name of the function an expression span calls outermost: ``m.f(x)`` -> ``f``."""
+    node = ast.parse(text, mode="eval").body
+    func = node.func if isinstance(node, ast.Call) else None
+    return (
+        func.id
+        if isinstance(func, ast.Name)
+        else func.attr
+        if isinstance(func, ast.Attribute)
+        else ""
+    )
+
+
+def _root(text: str) -> str:
+    """The first name of the callee's dotted path: ``str.removesuffix('')`` -> ``str``."""
+    node = ast.parse(text, mode="eval").body
+    func = node.func if isinstance(node, ast.Call) else node
+    while isinstance(func, ast.Attribute | ast.Call):
+        func = func.value if isinstance(func, ast.Attribute) else func.func
+    return func.id if isinstance(func, ast.Name) else ""
 
 
 def _in_expected_sentence(report: str, at: int) -> bool:
@@ -203,6 +244,9 @@ def report_test(
     defined = _defined(files)
     for call, value in examples(report):
         needed = _imports(call, defined, located)
+        if needed is not None and _kind(value) != "literal":  # ``PercentRGB(red='0%', ...)``
+            more = _imports(value, defined, located)
+            needed = None if more is None else [*needed, *more]
         if needed is None:
             continue
         imports += [i for i in needed if i not in imports]

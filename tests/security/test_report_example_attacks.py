@@ -20,6 +20,10 @@ HOSTILE = [
     "`os.system('id')` returns `0`. I expected `1`.",
     "`cut('ab', 1); import os` returns `'b'`. I expected `'a'`.",
     "`len('abc')` returns `3`. I expected `4`.",  # calls nothing of the repository
+    # the expected value may be built by the repository's code, under the same rules
+    "`cut('ab', 1)` returns `'b'`. I expected `cut(__import__('os').system('id'), 0)`.",
+    "`cut('ab', 1)` returns `'b'`. I expected `cut(open('/etc/passwd').read(), 0)`.",
+    "`cut('ab', 1)` returns `'b'`. I expected `Path('/etc/passwd').read_text()`.",
 ]
 
 

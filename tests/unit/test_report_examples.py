@@ -32,8 +32,10 @@ def test_direct_expectations_and_bare_values():
 def test_ambiguous_or_unwritable_reports_give_nothing():
     # two expected values for one call: which one?
     assert examples("`total([1])` returns `2`. I expected `1`, or maybe `[1]`.") == []
-    # the expected result is not a literal: nothing to assert by code
-    assert examples("`total([1])` returns `2`. I expected `Decimal('1')`.") == []
+    # the expected result is built by code the repository does not define: nothing to assert
+    decimal = "`total([1])` returns `2`. I expected `Decimal('1')`."
+    assert examples(decimal) == [("total([1])", "Decimal('1')")]
+    assert report_test(FILES, decimal) is None
     # "is right" says nothing was wrong with that call: not an observed result
     assert examples("`total([1])` returns `2`; `total([2])` is right. I expected `1`.") == [
         ("total([1])", "1")
@@ -98,3 +100,16 @@ def test_a_qa_test_gets_the_repository_imports_it_forgot():
     # a name the test binds itself, or an ambiguous one, is left alone
     own = "def round_to(x, y):\n    return 0\n\ndef test_t():\n    assert total([1]) == round_to(1, 1)\n"
     assert add_missing_imports(own, extra=import_table(FILES)) == (own, [])
+
+
+def test_an_expected_value_built_by_the_repositorys_code_is_asserted():
+    report = ("`total([1, 2])` returns `Cart()`. I expected `Cart(3)`, not a new one: like "
+              "`str.removesuffix('')` does nothing.")  # fmt: skip
+    assert examples(report) == [("total([1, 2])", "Cart(3)")]
+    # the report's call named again as what the user expected it to do is not a value
+    subject = "`round_to(7, 5)` returns `5`. I expected `round_to(7, 5)` to raise ValueError."
+    assert examples(subject) == []
+    files = {**FILES, "shop/other.py": "def other(x):\n    return x\n"}  # total: one module now
+    path, source = report_test(files, report)
+    assert "from shop.prices import Cart\nfrom shop.prices import total\n" in source
+    assert "assert total([1, 2]) == Cart(3)" in source
