@@ -145,7 +145,7 @@ def _qa_calls(
     """QA's test writing and example writing as ``build_suite`` calls them: every member's
     candidates (a failed member is a note), never a file the repository already has."""
 
-    table = import_table(files)
+    table = {"pytest": "import pytest", **import_table(files)}  # a test module uses pytest too
 
     def write(prose: Sequence[str]) -> dict[str, str]:
         out: dict[str, str] = {}

@@ -137,13 +137,15 @@ def test_a_wrong_reason_failure_is_asked_again_and_the_right_one_is_kept(tmp_pat
 def test_a_qa_test_that_forgot_to_import_the_function_gets_the_import(tmp_path):
     """A NameError shows nothing about the code: the repository's one ``cut_suffix`` is imported
     for the test, which then reproduces on its first attempt."""
-    chat = Script(_new_file(GOOD.split("\n", 1)[1].lstrip("\n")))
+    body = GOOD.split("\n", 1)[1].lstrip("\n")
+    body += "\n\ndef test_raises():\n    with pytest.raises(TypeError):\n        cut_suffix(1, 2)\n"
+    chat = Script(_new_file(body))
     suite, log = _suite(tmp_path, chat)
     assert len(chat.asked) == 1
-    assert suite.files[PATH].startswith("from strs.text import cut_suffix\n")
+    assert suite.files[PATH].startswith("import pytest\nfrom strs.text import cut_suffix\n")
     data = _suite_event(log)
     assert data["repro"]["reproduced"] is True and data["repro"]["attempts"] == 1
-    assert f"{PATH}: added from strs.text import cut_suffix" in data["notes"]
+    assert f"{PATH}: added import pytest; from strs.text import cut_suffix" in data["notes"]
 
 
 def test_a_qa_test_module_written_under_the_code_modules_path_is_still_the_test(tmp_path):
