@@ -317,8 +317,9 @@ def _parse(argv: list[str] | None) -> tuple[argparse.Namespace, list[str]]:
     ap.add_argument(
         "--developer-model",
         default=None,
-        help="GGUF serving the developers (single, raw, the council's and vote's developers), "
-        "--model serving the other roles, as the fleet's routing does (default: --model for all)",
+        help="GGUF serving the roles config/models.yaml routes to the developer's model (single, "
+        "raw, the council's and vote's developers; QA too when routed so), --model serving the "
+        "other roles, as the fleet's routing does (default: --model for all)",
     )
     ap.add_argument(
         "--attempts",

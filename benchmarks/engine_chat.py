@@ -74,15 +74,27 @@ class EngineChat:
         return self
 
 
-class RoutedChat:
-    """Developers on one engine, every other role on another, as ``config/models.yaml``'s routing
-    serves the fleet (``--developer-model``). Whoever calls :meth:`complete` directly is building
-    a change (the ``single`` arm's and the build step's developer, ``raw``): the developer's model.
-    Tokens are the two engines' together."""
+def developer_routed() -> frozenset[str]:
+    """The roles ``config/models.yaml`` routes to the developer's model first."""
+    from fleet.config import load
 
-    def __init__(self, default: EngineChat, developer: EngineChat) -> None:
+    routing = load("models.yaml").routing
+    return frozenset(r for r, chain in routing.items() if chain[0] == routing["developer"][0])
+
+
+class RoutedChat:
+    """The developer's model on one engine for the roles ``config/models.yaml``'s routing sends to
+    it (``developer_routed``), every other role on another, as the fleet is served
+    (``--developer-model``). Whoever calls :meth:`complete` directly is building a change (the
+    ``single`` arm's and the build step's developer, ``raw``): the developer's model. Tokens are
+    the two engines' together."""
+
+    def __init__(
+        self, default: EngineChat, developer: EngineChat, roles: frozenset[str] | None = None
+    ) -> None:
         self.default, self.developer = default, developer
-        self.name = f"{developer.name} (developers) + {default.name}"
+        self.roles = developer_routed() if roles is None else roles
+        self.name = f"{developer.name} ({', '.join(sorted(self.roles))}) + {default.name}"
 
     @property
     def tokens(self) -> int:
@@ -108,4 +120,4 @@ class RoutedChat:
         return self.developer.complete(messages, **kw)
 
     def for_role(self, role: str) -> EngineChat:
-        return self.developer if role == "developer" else self.default
+        return self.developer if role in self.roles else self.default

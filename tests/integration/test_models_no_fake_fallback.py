@@ -22,16 +22,17 @@ MSG = [ChatMessage(role="user", content="hi")]
 
 
 def test_shipped_routing_uses_qwen_and_never_the_scripted_model():
-    """Developers write code on the 1.5B (the 0.5B as fallback), every other role on the 0.5B
+    """Developers and QA on the 1.5B (the 0.5B as fallback), every other role on the 0.5B
     (docs/models.md: the routing chosen by measurement); all of them pinned local models."""
     from serve_apps.llm import served_models
 
     models = load("models.yaml")
     for role, chain in models.routing.items():
-        primary = "local-qwen-1.5b" if role == "developer" else "local-qwen-coder"
+        primary = "local-qwen-1.5b" if role in ("developer", "qa") else "local-qwen-coder"
         assert chain[0] == primary, role
         assert all(models.models[n].backend != "scripted" for n in chain), role
     assert models.routing["developer"] == ("local-qwen-1.5b", "local-qwen-coder")
+    assert models.routing["qa"] == ("local-qwen-1.5b", "local-qwen-coder")
     qwen = models.models["local-qwen-coder"]
     assert isinstance(qwen, LlamaCppModel) and len(qwen.parts) == 6 and qwen.sha256
     assert all(isinstance(s, LlamaCppModel) and s.sha256 for n, s in models.models.items()

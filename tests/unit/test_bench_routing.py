@@ -31,7 +31,7 @@ def test_developers_get_their_model_and_tokens_are_counted_over_both():
     from council_arms import _team
 
     small, big = Engine("small"), Engine("big")
-    chat = RoutedChat(small, big)  # type: ignore[arg-type]
+    chat = RoutedChat(small, big, frozenset({"developer"}))  # type: ignore[arg-type]
     ledger: dict[str, int] = {}
     team = _team(chat, ledger)
     served = {name: m.chat.chat for name, m in team.items()}  # Member -> Counted -> engine
@@ -44,6 +44,20 @@ def test_developers_get_their_model_and_tokens_are_counted_over_both():
     assert (big.asked, small.asked, chat.tokens) == (1, 1, 14)
     chat.label = "council t1"
     assert small.label == big.label == "council t1"
+
+
+def test_the_roles_on_the_developers_engine_are_those_models_yaml_routes_to_its_model():
+    from engine_chat import developer_routed
+
+    from fleet.config import load
+
+    routing = load("models.yaml").routing
+    roles = developer_routed()
+    assert "developer" in roles
+    assert roles == {r for r, chain in routing.items() if chain[0] == routing["developer"][0]}
+    chat = RoutedChat(Engine("small"), Engine("big"))  # type: ignore[arg-type]
+    assert chat.roles == roles
+    assert {r for r in routing if chat.for_role(r) is chat.developer} == roles
 
 
 def test_the_councils_members_read_the_story_paths_context_packs(tmp_path: Path):
