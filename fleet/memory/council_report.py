@@ -108,6 +108,7 @@ def councils(rows: Iterable[tuple[str, FleetEvent]]) -> list[dict[str, Any]]:
     suites: dict[str, dict[str, Any]] = {}
     reports: list[FleetEvent] = []
     skipped: dict[str, list[str]] = {}
+    rounds: dict[str, list[dict[str, Any]]] = {}  # deliberation id -> its round_completed data
     for _, ev in rows:
         if ev.type == "council.result" and isinstance(ev.payload, Deliberation):
             results.pop(ev.payload.id, None)
@@ -116,11 +117,11 @@ def councils(rows: Iterable[tuple[str, FleetEvent]]) -> list[dict[str, Any]]:
             suites[str(ev.data.get("deliberation_id"))] = dict(ev.data)
         elif ev.type == "workspace.report":
             reports.append(ev)
-        elif ev.type == "council.round_completed" and isinstance(
-            reasons := ev.data.get("skipped"), list
-        ):
-            why = [f"round {ev.data.get('round')}, {w}" for w in reasons]
-            skipped.setdefault(str(ev.data.get("deliberation_id")), []).extend(why)
+        elif ev.type == "council.round_completed":
+            rounds.setdefault(str(ev.data.get("deliberation_id")), []).append(dict(ev.data))
+            if isinstance(reasons := ev.data.get("skipped"), list):
+                why = [f"round {ev.data.get('round')}, {w}" for w in reasons]
+                skipped.setdefault(str(ev.data.get("deliberation_id")), []).extend(why)
     out = []
     for d in results.values():
         if not any(p.patch is not None or p.plan for p in d.proposals):
@@ -164,10 +165,59 @@ def councils(rows: Iterable[tuple[str, FleetEvent]]) -> list[dict[str, Any]]:
                     for b in d.ballots
                 ],  # fmt: skip
                 "votes_skipped": skipped.get(d.id, []),
+                **_stages(suite, rounds.get(d.id, [])),
                 "committed": _committed(d, reports),
             }
         )
     return out
+
+
+def _stages(suite: dict[str, Any], rounds: list[dict[str, Any]]) -> dict[str, Any]:
+    """What the suite step and the rounds recorded about how the council worked: the located
+    functions (best first), each developer's debugging, the distinguishing inputs run, and why a
+    member gave no answer (``<round>:<step>:<member>`` -> reason)."""
+    debugging = next((r["debugging"] for r in rounds if isinstance(r.get("debugging"), dict)), None)
+    return {
+        "located": [x for x in suite.get("located") or [] if isinstance(x, dict)][:3],
+        "debugging": debugging,
+        "distinguished": [d for r in rounds for d in r.get("distinguished") or []],
+        "failures": {k: v for r in rounds for k, v in (r.get("failures") or {}).items()},
+    }
+
+
+def _stages_md(c: dict[str, Any]) -> list[str]:
+    """The located functions, debugging, distinguishing inputs and missing answers, as a list."""
+    out = []
+    if c.get("located"):
+        where = "; ".join(
+            f"`{x.get('path')}::{x.get('function')}` ({', '.join(x.get('why') or [])})"
+            for x in c["located"]
+        )
+        out.append(f"- located (best first): {_one_line(where, 600)}")
+    debugging = c.get("debugging")
+    if debugging:
+        each = "; ".join(
+            f"{m}: {d.get('versions', 0)} new version(s), {d.get('stopped', '?')}"
+            for m, d in (debugging.get("developers") or {}).items()
+        )
+        out.append(f"- debugging (up to {debugging.get('bound')} versions each): {each or 'none'}")
+    for d in c.get("distinguished", []):
+        who = ", ".join(str(x).rsplit(":", 1)[-1] for x in d.get("candidates", []))
+        inputs = d.get("inputs") or []
+        told = (
+            "none written: the ballots decided"
+            if not inputs
+            else f"{', '.join(f'`{i}`' for i in inputs[:8])}; differ on "
+            + (", ".join(f"`{i}`" for i in d.get("differ") or []) or "none")
+        )
+        out.append(
+            f"- distinguishing inputs (round {d.get('round')}, {d.get('asked')} asked to separate "
+            f"{who} on {', '.join(d.get('functions') or [])}): {_one_line(told, 600)}"
+        )
+    for key, why in c.get("failures", {}).items():
+        round_, step, member = (key.split(":", 2) + ["", ""])[:3]
+        out.append(f"- no answer from {member} (round {round_}, {step}): {_one_line(why, 300)}")
+    return ["How the council worked:", *out, ""] if out else []
 
 
 def _one_line(text: str, n: int = 300) -> str:
@@ -230,6 +280,7 @@ def council_markdown(c: dict[str, Any]) -> list[str]:
             out += [f"- `{t}`" for t in c["keep_tests"]]
         out += [f"- note: {_one_line(n, 300)}" for n in c["suite_notes"]]
         out.append("")
+    out += _stages_md(c)
     distrusted = ", ".join(f"`{t}`" for t in c["distrusted"]) or "none"
     out += [
         f"Distrusted tests (no candidate passes them; left out of the winner): {distrusted}",

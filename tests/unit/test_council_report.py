@@ -140,3 +140,34 @@ def test_keep_tests_are_listed_apart_from_the_tests_that_fail_on_the_base():
     assert "Evidence suite (generated, failing on the base): 1 test(s)" in md
     assert "Keep tests (QA's examples the base already passes: behaviour to keep): 1" in md
     assert found[0]["keep_tests"] == [f"{keep}test_f_1"] and found[0]["suite_tests"] == [T1]
+
+
+def test_the_located_functions_debugging_distinguishing_inputs_and_missing_answers_are_shown():
+    rows = _rows(_diff("developer-2"))
+    located = [{"path": "calc.py", "function": f"f{i}", "why": ["called in the report"]}
+               for i in range(5)]  # fmt: skip
+    suite = rows[0][1].model_copy(update={"data": {**rows[0][1].data, "located": located}})
+    done = make_event("s", "council.round_completed", clock=FakeClock(), data={
+        "deliberation_id": DID, "round": 0,
+        "failures": {"0:propose:developer-3": "PatchFailed: the code block does not parse"},
+        "debugging": {"bound": 2, "developers": {"developer-1": {"versions": 2, "stopped": "budget"},
+                                                 "developer-2": {"versions": 1, "stopped": "passes"}}},
+        "distinguished": [{"round": 0, "asked": "qa-1", "functions": ["divide"],
+                           "candidates": [f"{DID}:p0:developer-1", f"{DID}:p0:developer-2"],
+                           "inputs": ["divide(1, 0)", "divide(7, 2)"], "differ": ["divide(1, 0)"]}],
+    })  # fmt: skip
+    found = councils([("0", suite), *rows[1:], ("9", done)])[0]
+    assert [x["function"] for x in found["located"]] == ["f0", "f1", "f2"]  # the best three
+    md = "\n".join(council_markdown(found))
+    assert (
+        "How the council worked:\n- located (best first): `calc.py::f0` (called in the report)"
+        in md
+    )
+    assert ("- debugging (up to 2 versions each): developer-1: 2 new version(s), budget; "
+            "developer-2: 1 new version(s), passes") in md  # fmt: skip
+    assert ("- distinguishing inputs (round 0, qa-1 asked to separate developer-1, developer-2 on "
+            "divide): `divide(1, 0)`, `divide(7, 2)`; differ on `divide(1, 0)`") in md  # fmt: skip
+    assert ("- no answer from developer-3 (round 0, propose): PatchFailed: the code block does not "
+            "parse") in md  # fmt: skip
+    # a council that recorded none of these shows no such list
+    assert "How the council worked" not in "\n".join(council_markdown(councils(rows)[0]))
