@@ -138,10 +138,18 @@ def with_suite(patch: Patch, suite: EvidenceSuite) -> Patch:
 
 
 def _excerpt(case: ET.Element) -> str:
+    """The failure's message and output, clipped; the line pytest marks with ``>`` (where the test
+    failed) is kept at the end when a long message (a long object's repr and diff) would push it
+    out: it says which call failed."""
     for tag in ("failure", "error"):
         found = case.find(tag)
         if found is not None:
             text = " ".join(((found.get("message") or "") + " " + (found.text or "")).split())
+            lines = (found.text or "").splitlines()
+            marked = " ".join(next((ln for ln in lines if ln.startswith(">")), "").split())
+            if len(text) > EXCERPT and marked and marked not in text[:EXCERPT]:
+                marked = marked[: EXCERPT // 2]
+                return f"{text[: EXCERPT - len(marked) - 5]} ... {marked}"
             return text[:EXCERPT]
     return ""
 

@@ -59,7 +59,8 @@ _BROKEN = re.compile(
     r"|SyntaxError|IndentationError|TabError)\b|^AttributeError: module \S+ has no attribute"
     r"|fixture '[^']*' not found|^failed on setup"
 )
-_EXAMPLE = re.compile(r"(?<![\w.])[A-Za-z_]\w*\([^()\n]*[^()\s][^()\n]*\)")  # a call with arguments
+# a call with arguments, which may hold one level of parentheses: f(x, 1), f((0, 0, 128))
+_EXAMPLE = re.compile(r"(?<![\w.])[A-Za-z_]\w*\((?=[^)\s])(?:[^()\n]|\([^()\n]*\))+\)")
 _NOT_RAISED = re.compile(r"DID NOT RAISE <?(?:class )?'?([\w.]+)")
 _CRASH = re.compile(
     r"\b(crash\w*|raises?|raised|throws?|threw|exceptions?|errors?|traceback)\b", re.I

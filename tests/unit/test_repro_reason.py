@@ -74,3 +74,21 @@ def test_a_reproduction_test_counts_only_when_it_fails_for_the_reported_reason(
 ):
     got = wrong_reason(_run(tmp_path, body), report)
     assert got.startswith(why) and bool(got) == bool(why), got
+
+
+def test_a_call_with_a_tuple_argument_and_a_long_repr_diff_is_still_the_reports_example(tmp_path):
+    """A report's call may hold parentheses (``f((0, 0, 128))``), and a long object's repr diff
+    fills the failure's excerpt: the line pytest marks is kept so the call can be recognised."""
+    body = (
+        "from collections import namedtuple\n\nRGB = namedtuple('RGB', 'red green blue')\n\n\n"
+        "def pct(t):\n    return RGB(*(f'{v / 255 * 100:.2f}%' for v in t))\n\n\n"
+        "def test_r():\n    assert pct((0, 0, 128)) == RGB(red='0.00%', green='0.00%', blue='50%')\n"
+    )
+    report = ("`pct((0, 0, 128))` returns `RGB(red='0.00%', green='0.00%', blue='50.20%')`. "
+              "I expected `RGB(red='0.00%', green='0.00%', blue='50%')`.")  # fmt: skip
+    outcome = _run(tmp_path, body)
+    assert "> assert pct((0, 0, 128)) == RGB(" in outcome.excerpt and len(outcome.excerpt) <= 300
+    assert wrong_reason(outcome, report) == ""
+    # the report's only call with the failing input is the one holding parentheses
+    other = "`pct((0, 0, 128))` gives blue 50.20% where I expected 50%; `pct([0, 0, 0])` is fine."
+    assert wrong_reason(outcome, other) == ""
