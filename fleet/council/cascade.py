@@ -7,9 +7,10 @@ each evaluate the whole prompt (``bench_models.py --part members``: ``members_se
 2.08 for three members on one ~2,000-token prefix). Roles have different prompts and, in the
 default routing, different engines, so they still run together.
 
-A member that is slow must not starve the rest of its role: a call that has run for its share
-of the phase timeout (the timeout divided by the role's calls) no longer holds the next one
-back, which then starts alongside it. A call that has not started by the deadline is not sent.
+A member that is slow must not starve the rest of its role: once a call has run for its share
+of the phase timeout (the timeout divided by one more than the role's calls) without answering,
+the role's remaining calls all start, alongside it, so each still has most of the phase. A call
+that has not started by the deadline is not sent.
 
 The scheduler is pure: the Gather gives it ``start`` (send call *i*, return a handle) and
 ``wait`` (the handles among those given that finish within *t* seconds, returning as soon as one
@@ -73,7 +74,7 @@ def cascade(
     sent: Sent[H] = Sent()
     running: set[H] = set()
     nxt = [0] * len(groups)  # the next call of each group to send
-    share = [timeout / len(g) for g in groups]
+    share = [timeout / (len(g) + 1) for g in groups]
 
     def send(g: int) -> tuple[H, float]:
         i = groups[g][nxt[g]]
@@ -97,8 +98,13 @@ def cascade(
         now = clock()
         for g in waiting:
             h, since = head[g]
-            if now < deadline and (h in sent.finished or now >= since + share[g]):
+            if now >= deadline:
+                continue
+            if h in sent.finished:
                 head[g] = send(g)
+            elif now >= since + share[g]:  # slow: the rest of the role goes now, together
+                while nxt[g] < len(groups[g]):
+                    head[g] = send(g)
     if running:  # finished while the loop was deciding to stop
         sent.finished |= wait(list(running), 0.0)
     return sent

@@ -54,12 +54,20 @@ def test_a_roles_calls_go_one_after_another_and_roles_go_together():
 
 
 def test_a_slow_member_holds_its_role_back_only_for_its_share_of_the_phase():
-    # developer-1 hangs: developer-2 starts after 60 / 3 = 20 s, developer-3 when developer-2 is done
+    # developer-1 hangs: after 60 / (3 + 1) = 15 s the rest of its role starts, together
     sim = Sim({0: 1000, 1: 5, 2: 5, 3: 1, 4: 1})
     sent = cascade(ASKED, 60, start=sim.start, wait=sim.wait, clock=sim.clock)
-    assert sim.began[1] == 20 and sim.began[2] == 25
+    assert sim.began[1] == 15 and sim.began[2] == 15
     assert sent.finished == {1, 2, 3, 4} and sent.late() == [0]
     assert sim.now == 60  # the phase ended at its timeout, not when developer-1 would have
+
+
+def test_a_member_slower_than_its_share_but_answering_lets_the_next_one_go_in_turn():
+    # developer-1 answers at 20 s (past its 15 s share): the other two already run from 15 s
+    sim = Sim({0: 20, 1: 30, 2: 30, 3: 1, 4: 1})
+    sent = cascade(ASKED, 60, start=sim.start, wait=sim.wait, clock=sim.clock)
+    assert sim.began == {0: 0, 3: 0, 4: 0, 1: 15, 2: 15}
+    assert sent.finished == set(ASKED) and sim.now == 45
 
 
 def test_on_sent_runs_once_the_first_call_of_every_role_is_out():
