@@ -14,9 +14,9 @@ the base commit and keeps it only if it fails there for the reported reason, lik
 An expected value is a literal (``ast.literal_eval``) or, in order, a value the repository's code
 builds (``PercentRGB(red='0%', ...)``: a call under the same rules as the example's). An example
 must call the repository's code (a name it defines, imported from the one module defining it at
-top level or the located function's, or its top-level package: ``pkg.f(x)``) and may use only pure builtins around it
-(``list``, ``range``, ...; no ``open``, ``exec``, no dunders): the report is untrusted text and the
-test runs, and may ship, as code. Anything else, or an ambiguous report, gives no test: QA is
+top level or the located function's, or its top-level package: ``pkg.f(x)``) and may use only
+pure builtins around it (``list``, ``range``, ...; no ``open``, ``exec``, no dunders): the report
+is untrusted text and the test runs, and may ship, as code. Anything else, or an ambiguous report, gives no test: QA is
 asked instead. Pure: ``files`` is path -> text at the base commit.
 """
 
