@@ -3,9 +3,9 @@
 It reaches the role agents by name and sends every phase with ``.remote()``, each role's calls
 one after another and the roles together (``fleet/council/cascade.py``: a role's members share
 their prompt's prefix), waiting with ``ray.wait`` within the phase timeout. State lives in the
-EventLog checkpoint (Redis), so with ``max_restarts``/``max_task_retries`` a killed council is restarted
-by Ray, the caller's pending ``deliberate`` is retried, and the run resumes after the last
-completed step with the same result.
+EventLog checkpoint (Redis), so with ``max_restarts``/``max_task_retries`` a killed council is
+restarted by Ray, the caller's pending ``deliberate`` is retried, and the run resumes after the
+last completed step with the same result.
 """
 
 from __future__ import annotations
