@@ -8,6 +8,7 @@ crash the same decision is taken again and re-emitting a fact is a no-op.
 from __future__ import annotations
 
 import inspect
+import re
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -32,6 +33,7 @@ RETRY_WAIT_S = 1.0  # times the attempt number: a flapping dependency gets a mom
 
 
 COUNCILS = 3  # a council that lost quorum (its members' model died) is convened again, twice
+_CONVENED = re.compile(r"\.a\d+\.c(\d+)(?::retry\d+)?$")  # deliberation_id's ``convened``
 
 
 def with_view(port: Callable[..., Any], view: StoryView) -> dict[str, Any]:
@@ -48,6 +50,12 @@ def deliberation_id(story_id: str, task_id: str, attempt: int, convened: int = 0
     """The council's id for a task attempt; ``convened`` > 0 names a re-convened council."""
     base = f"{story_id}.{task_id}.a{attempt}"
     return f"{base}.c{convened}" if convened else base
+
+
+def convened_of(deliberation_id: str) -> int:
+    """The ``convened`` number of a task attempt's council id (0 for the first council)."""
+    m = _CONVENED.search(deliberation_id)
+    return int(m.group(1)) if m else 0
 
 
 @dataclass(eq=False)
@@ -269,7 +277,8 @@ class StoryDriver:
 
         A council that lost quorum keeps that outcome under its id (asking it again re-raises
         at once), so a new council is convened under the next id, up to ``COUNCILS``: the
-        same ids are tried in the same order after a crash, and nothing is recorded twice.
+        same ids are tried in the same order after a crash, and nothing is recorded twice. A
+        re-convened council samples with seeds of its own (``pipeline.council.council_seed``).
         """
         for convened in range(COUNCILS):
             did = deliberation_id(story.id, task.id, attempt, convened)

@@ -8,8 +8,10 @@ from dataclasses import dataclass
 from fleet.config import CouncilSpec
 from fleet.contracts import Deliberation, Story, Task
 from fleet.council import DeliberationRequest
+from fleet.council.seeds import mix
 from fleet.council.team import proposers
 from fleet.criteria import task_criteria
+from fleet.orchestrator.driver import convened_of
 from fleet.orchestrator.view import StoryView
 from fleet.pipeline.ports import Baseline, CouncilRunner, QaTeam, Sources
 from fleet.pipeline.sources import checkout
@@ -50,6 +52,17 @@ class CouncilPorts:
     options: CouncilOptions = CouncilOptions()
 
 
+def council_seed(retry: int, convened: int) -> int:
+    """The base sampling seed of a task attempt's council and its QA suite.
+
+    The first council samples with seed 0 (as the benchmark's build path does). A council
+    convened again after a lost quorum (``convened``: ids ``<id>.c1``, ``<id>.c2``), or after
+    the PO approved the error gate (``retry``), gets seeds of its own: with the same prompt and
+    seeds the model would repeat, token for token, the replies that lost the quorum.
+    """
+    return mix("council", retry, convened) if convened else retry
+
+
 def deliberate(
     ports: CouncilPorts,
     story: Story,
@@ -64,15 +77,16 @@ def deliberate(
     Raises:
         BudgetExceeded / QuorumLost: from the council (the driver parks or re-convenes).
     """
-    retry = view.council_retries(deliberation_id)
+    retry, convened = view.council_retries(deliberation_id), convened_of(deliberation_id)
     if retry:  # the PO approved the error gate after a lost quorum: a fresh council
         deliberation_id = f"{deliberation_id}:retry{retry}"
+    seed = council_seed(retry, convened)
     members, roles = ports.members(story, task)
     at = checkout(ports.sources, story, view)
     qa = ports.qa([m for m in members if roles[m] == "qa"])
     suite_ports = SuitePorts(log=ports.log, qa=qa, baseline=ports.baseline, clock=ports.clock,
                              qa_examples=ports.options.qa_examples)  # fmt: skip
-    suite = task_suite(suite_ports, story, task, deliberation_id=deliberation_id, at=at)
+    suite = task_suite(suite_ports, story, task, deliberation_id=deliberation_id, at=at, seed=seed)
     text = [task.description]
     if findings:
         text += ["The last attempt failed; fix:", *list(findings)[:6]]
@@ -83,7 +97,7 @@ def deliberate(
         proposers=proposers(members) or members[:1], rounds=options.rounds,
         settle_on_pass=options.settle_on_pass, phase_timeout_s=options.phase_timeout_s,
         debug_rounds=options.debug_rounds, distinguish=options.distinguish,
-        rule="evidence", seed=retry, suite=suite, source=at.repo.path, base=at.branch,
+        rule="evidence", seed=seed, suite=suite, source=at.repo.path, base=at.branch,
         base_commit=at.commit, acceptance=tuple(task_criteria(story, task)),
         findings=tuple(findings or ())[:6],
     )  # fmt: skip

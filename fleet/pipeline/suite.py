@@ -89,9 +89,16 @@ class SuitePorts:
 
 
 def task_suite(
-    ports: SuitePorts, story: Story, task: Task, *, deliberation_id: str, at: Checkout
+    ports: SuitePorts,
+    story: Story,
+    task: Task,
+    *,
+    deliberation_id: str,
+    at: Checkout,
+    seed: int = 0,
 ) -> EvidenceSuite:
-    """QA's evidence suite for ``task`` on ``at`` (stored: a retried council reuses it)."""
+    """QA's evidence suite for ``task`` on ``at``, sampled with base ``seed`` (stored: asking
+    again under the same ``deliberation_id`` reuses it)."""
     _, stored = ports.log.checkpoint_get(SUITE_KEY.format(deliberation_id))
     if stored:
         return EvidenceSuite.model_validate(stored["suite"])
@@ -99,7 +106,8 @@ def task_suite(
     ctx = RunContext(story_id=story.id, task_id=task.id, role="qa", phase="test")
     brief = Brief(deliberation_id=deliberation_id, story_id=story.id, task_id=task.id,
                   task=f"{story.title}\n{task.description}", phase="build", round=0,
-                  step="propose", source=at.repo.path, base=at.branch, base_commit=at.commit)  # fmt: skip
+                  step="propose", source=at.repo.path, base=at.branch, base_commit=at.commit,
+                  seed=seed)  # fmt: skip
     notes: list[str] = []
     write, cases = _qa_calls(ports.qa, brief, files, notes)
     report = f"{story.title}\n{story.description}"

@@ -1,0 +1,114 @@
+"""A council convened again after a lost quorum samples with seeds of its own.
+
+With the same prompt and the same seeds the model repeats its replies token for token, so a
+council re-convened with the seeds of the one that lost its quorum (a reply with no edit, a
+member past the deadline) could only lose it again. The council step reads which council it is
+from the id the driver gives it and derives the request's and QA's base seed from it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from fleet.contracts import Story, Task
+from fleet.orchestrator.driver import convened_of, deliberation_id
+from fleet.orchestrator.view import fold
+from fleet.pipeline import council as step
+from fleet.pipeline.ports import Checkout
+from fleet.testing.fakes import FakeClock, InMemoryEventLog
+
+STORY = Story(id="s1", title="Add", description="add(a, b) returns the sum", repo="/repo",
+              acceptance_criteria=("add(2, 3) returns 5",))  # fmt: skip
+TASK = Task(id="T1", story_id="s1", role="developer", description="add(a, b) returns the sum")
+
+
+class Repo:
+    path = "/repo"
+
+    def commit(self, ref: str = "HEAD") -> str:
+        return "abc"
+
+    def files(self, ref: str) -> dict[str, str]:
+        return {"calc.py": "def add(a, b):\n    pass\n"}
+
+
+class Sources:
+    def checkout(self, story_id: str, source: str, base: str | None) -> Checkout:
+        return Checkout(repo=Repo(), branch="main", commit="abc")
+
+
+class Qa:
+    """One QA member that writes nothing and keeps the seed of each brief it is given."""
+
+    def __init__(self) -> None:
+        self.seeds: list[int] = []
+
+    def __len__(self) -> int:
+        return 1
+
+    def write_tests(self, brief: Any, criteria: Any, notes: list[str]) -> list[dict[str, str]]:
+        self.seeds.append(brief.seed)
+        return []
+
+    def write_examples(self, brief: Any, criteria: Any, notes: list[str]) -> list[list[str]]:
+        self.seeds.append(brief.seed)
+        return []
+
+
+class Asked(Exception):
+    """The council was asked: its request is all these tests need."""
+
+
+class Runner:
+    def __init__(self) -> None:
+        self.seeds: list[int] = []
+
+    def run(self, request: Any) -> Any:
+        self.seeds.append(request.seed)
+        raise Asked
+
+
+class Baseline:
+    """The base commit's run of the draft suite: nothing ran (no test is kept)."""
+
+    def baseline(self, suite: Any, **_: Any) -> list[Any]:
+        return []
+
+
+def asked(convened: int) -> tuple[int, set[int]]:
+    """(the council request's seed, the seeds QA's briefs carried) for council ``convened``."""
+    qa, runner = Qa(), Runner()
+    ports = step.CouncilPorts(
+        log=InMemoryEventLog(), sources=Sources(),
+        members=lambda story, task: (("developer-1", "qa-1"), {"developer-1": "developer",
+                                                               "qa-1": "qa"}),
+        qa=lambda ids: qa, baseline=Baseline(), council=runner, clock=FakeClock(),
+    )  # fmt: skip
+    did = "s1.T1.a0" + (f".c{convened}" if convened else "")
+    with pytest.raises(Asked):
+        step.deliberate(ports, STORY, TASK, fold([]), deliberation_id=did, findings=())
+    assert qa.seeds, "QA was asked for the suite"
+    return runner.seeds[0], set(qa.seeds)
+
+
+def test_the_first_council_samples_as_the_benchmark_does_and_each_later_one_afresh():
+    first, qa_first = asked(0)
+    assert first == 0 and qa_first == {0}  # the benchmark's build path: seed 0
+    second, qa_second = asked(1)
+    third, qa_third = asked(2)
+    assert len({first, second, third}) == 3
+    assert qa_second == {second} and qa_third == {third}  # QA samples afresh too
+
+
+def test_the_convened_number_is_read_back_from_the_id_the_driver_makes():
+    for convened in range(3):
+        did = deliberation_id("s1", "p1-t1", 2, convened)
+        assert convened_of(did) == convened and convened_of(f"{did}:retry1") == convened
+    assert convened_of("s1.plan1") == 0
+
+
+def test_the_seed_of_a_po_retry_and_of_a_reconvened_council_differ():
+    seeds = {step.council_seed(retry, convened) for retry in range(3) for convened in range(3)}
+    assert len(seeds) == 9
