@@ -26,6 +26,7 @@ from fleet.config.models import DEFAULT_PROFILE, ModelProfile, Repairs
 from fleet.contracts import ChatMessage, ContextPack, Patch
 from fleet.errors import InvalidModelOutput
 from fleet.patches import Edit, EditError, apply_edits, make_patch, parse_edits
+from fleet.patches.edits import clean_path
 from fleet.patches.imports import add_missing_imports
 from fleet.ports import ChatModel
 from fleet.prompts import render
@@ -73,7 +74,14 @@ def _rationale(reply: str) -> str:
     """The prose before the first edit block (the model's own explanation), shortened."""
     head = re.split(r"^\s*(?:```|<{5,9} ?SEARCH)", reply, maxsplit=1, flags=re.M)[0]
     lines = [ln.strip() for ln in head.strip().split("\n") if ln.strip()]
-    return " ".join(lines[:-1] if len(lines) > 1 else lines)[:400]  # last line: the path
+    if lines and (len(lines) > 1 or _bare_path(lines[-1])):
+        lines = lines[:-1]  # the last line names the edited file (the edit's path, not prose)
+    return " ".join(lines)[:400]
+
+
+def _bare_path(line: str) -> bool:
+    """``path/to/m.py`` or ``File: m.py``: a line that only names a file."""
+    return clean_path(line) is not None and len(line.split()) <= 2
 
 
 def _same(old: str, new: str) -> bool:

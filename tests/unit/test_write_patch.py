@@ -395,3 +395,14 @@ def test_the_profile_bounds_the_file_a_continuation_request_shows() -> None:
         shown.append(script.seen[1][1].content)
     assert "def f0(x)" in shown[0] and "def f0(x)" not in shown[1]
     assert "import math" in shown[1] and "def f59(x)" in shown[1]  # its imports, the lines before
+
+
+def test_a_reply_that_only_names_its_file_before_the_edit_has_no_rationale() -> None:
+    # the summary then names the file as the applier resolved it, not the model's path line
+    reply = GOOD.split("\n", 1)[1]  # the path line, then the edit
+    patch = write_patch(ScriptedChatModel(script=Replies(reply)), author_messages("ctx"), FILES,
+                        base_commit="c0ffee")  # fmt: skip
+    assert patch.rationale == "" and patch.files == ("calc/ops.py",)
+    for prose in ("Fix add.", "Fix add in calc/ops.py"):  # prose naming a file stays
+        assert write_patch(ScriptedChatModel(script=Replies(f"{prose}\n{reply}")),
+                           author_messages("ctx"), FILES, base_commit="c").rationale == prose  # fmt: skip
