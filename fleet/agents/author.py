@@ -26,7 +26,7 @@ from fleet.config.models import DEFAULT_PROFILE, ModelProfile, Repairs
 from fleet.contracts import ChatMessage, ContextPack, Patch
 from fleet.errors import InvalidModelOutput
 from fleet.patches import Edit, EditError, apply_edits, make_patch, parse_edits
-from fleet.patches.edits import clean_path
+from fleet.patches.edits import clean_path, without_strays
 from fleet.patches.imports import add_missing_imports
 from fleet.ports import ChatModel
 from fleet.prompts import render
@@ -114,6 +114,8 @@ def _attempt(
     the code, and breaks them): the tests the change is judged by are not the author's to write."""
     files, base_commit, check = req.files, req.base_commit, req.check
     edits = parse_edits(reply)
+    if repairs.drop_stray_edits:
+        edits = without_strays(edits)
     try:
         new = apply_edits(files, edits)
     except EditError as exc:

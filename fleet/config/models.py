@@ -50,6 +50,12 @@ class Repairs(Schema):
         True,
         description="add the standard-library imports a changed Python file uses but never binds",
     )
+    drop_stray_edits: bool = Field(
+        True,
+        description="drop an edit block that repeats an earlier block's SEARCH text or quotes "
+        "the repository map's signature lines, when the reply has other edits (small models "
+        "loop on one block until the token limit, and copy the map as if it were the file)",
+    )
 
 
 class ModelProfile(Schema):

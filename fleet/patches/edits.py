@@ -19,6 +19,7 @@ file (a section of imports only adds them).
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -35,6 +36,11 @@ _FENCE = re.compile(r"^\s*```")
 _PATHLIKE = re.compile(r"^[\w./\\-]+\.[A-Za-z0-9_]+$|^[\w./\\-]*/[\w.-]+$")
 _DEF = re.compile(r"^(?:async\s+def|def|class)\s+([A-Za-z_]\w*)", re.M)
 _IMPORT = re.compile(r"^(?:from\s+[\w.]+\s+)?import\s+\w", re.M)
+# a repository map entry (fleet.context.repomap) less its "  # doc" comment: a signature whose
+# line does not end with a colon (one no Python file holds)
+_MAP_ENTRY = re.compile(
+    r"^\s*(?:(?:async\s+)?def\s+\w+\s*\(.*\)(?:\s*->[^:]*)?|class\s+\w+(?:\(.*\))?)$"
+)
 
 
 class EditError(UserError):
@@ -215,3 +221,35 @@ def parse_edits(text: str) -> list[Edit]:
             "<<<<<<< SEARCH, the exact current lines, =======, the new lines, >>>>>>> REPLACE)",
         )
     return list(functions)
+
+
+def without_strays(edits: Sequence[Edit]) -> list[Edit]:
+    """``edits`` less the blocks that cannot be meant, when at least one other edit is left.
+
+    A block that repeats an earlier one's SEARCH text (a small model looping on one block until
+    its token limit cuts the last copy short: the first copy consumed that text, so a repeat
+    could never apply), and a block whose SEARCH lines are repository map entries
+    (``def retry(call, tries)  # Makes decorated function retry``: the map's signature and doc
+    line, which no Python file holds: a signature line ends with a colon).
+    """
+    seen: set[tuple[str | None, str]] = set()
+    kept: list[Edit] = []
+    for edit in edits:
+        if isinstance(edit, SearchReplace):  # an empty SEARCH appends: only an exact repeat
+            key = (edit.path, edit.search if edit.search.strip() else edit.replace)
+        else:
+            key = (edit.path, edit.code)
+        if key not in seen:
+            seen.add(key)
+            kept.append(edit)
+    real = [e for e in kept if not quotes_map(e)]
+    return real or kept
+
+
+def quotes_map(edit: Edit) -> bool:
+    """A SEARCH part made of repository map entries only (see ``without_strays``)."""
+    if not isinstance(edit, SearchReplace):
+        return False
+    lines = [line.split("  # ", 1)[0].rstrip() for line in edit.search.split("\n")]
+    lines = [line for line in lines if line.strip()]
+    return bool(lines) and all(_MAP_ENTRY.match(ln) and "):" not in ln for ln in lines)

@@ -298,3 +298,23 @@ def test_a_copied_example_prefix_finds_the_file_so_a_misquoted_search_says_so():
     with pytest.raises(EditError) as err:
         apply_edits(two, [edit])
     assert "no such file" in str(err.value)
+
+
+def test_strays_are_repeated_search_texts_and_map_entries_and_only_dropped_beside_a_real_edit():
+    from fleet.patches.edits import quotes_map, without_strays
+
+    fix = SearchReplace("m.py", "    return a\n", "    return b\n")
+    again = SearchReplace("m.py", "    return a\n", "    ret")  # the loop's cut-off copy
+    mapped = SearchReplace("m.py", "def f(a, b) -> int  # Adds.\nclass C(Base)\n", "def f(a)\n")
+    append = SearchReplace("m.py", "", "def g():\n    pass\n")
+    other = SearchReplace("m.py", "", "def h():\n    pass\n")
+    assert without_strays([fix, again, mapped, append, other, append]) == [fix, append, other]
+    assert without_strays([mapped]) == [mapped]  # nothing else: the model hears it does not apply
+    for line in (
+        "def f(x): return x",
+        "def f(x) -> int:",
+        "    def f(a,",
+        "class C(B):  # x",
+        "x = 1",
+    ):
+        assert not quotes_map(SearchReplace("m.py", f"{line}\n", "")), line

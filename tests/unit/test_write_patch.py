@@ -406,3 +406,35 @@ def test_a_reply_that_only_names_its_file_before_the_edit_has_no_rationale() -> 
     for prose in ("Fix add.", "Fix add in calc/ops.py"):  # prose naming a file stays
         assert write_patch(ScriptedChatModel(script=Replies(f"{prose}\n{reply}")),
                            author_messages("ctx"), FILES, base_commit="c").rationale == prose  # fmt: skip
+
+
+LOOP_FILES = {
+    "funcy/flow.py": 'def retry(call, tries):\n    """Retries."""\n'
+    "    for attempt in range(tries):\n        if attempt >= tries:\n            raise\n"
+}
+FIX = "<<<<<<< SEARCH\n        if attempt >= tries:\n            raise\n=======\n" \
+      "        if attempt >= tries - 1:\n            raise\n>>>>>>> REPLACE\n"  # fmt: skip
+
+
+def test_a_reply_looping_on_one_block_until_its_token_limit_is_the_block_once() -> None:
+    cut = "path/to/flow.py\n<<<<<<< SEARCH\n        if attempt >= tries:\n            raise\n" \
+          "=======\n        if attem"  # fmt: skip
+    reply = f"path/to/flow.py\n{FIX}\n" * 5 + cut
+    patch = write_patch(ScriptedChatModel(script=Replies(reply)), author_messages("ctx"),
+                        LOOP_FILES, base_commit="c")  # fmt: skip
+    assert patch.diff.count("+        if attempt >= tries - 1:") == 1
+
+
+def test_a_block_quoting_the_repository_map_is_dropped_when_the_reply_has_a_real_edit() -> None:
+    mapped = "<<<<<<< SEARCH\ndef retry(call, tries)  # Retries.\n=======\n" \
+             "def retry(call, tries)  # Retries, and raises on the last try.\n>>>>>>> REPLACE\n"  # fmt: skip
+    reply = f"path/to/flow.py\n{mapped}\npath/to/flow.py\n{FIX}"
+    patch = write_patch(ScriptedChatModel(script=Replies(reply)), author_messages("ctx"),
+                        LOOP_FILES, base_commit="c")  # fmt: skip
+    assert "+        if attempt >= tries - 1:" in patch.diff and "Retries, and" not in patch.diff
+    # alone, the map quote is still an edit that does not apply: the model is told so
+    alone = ScriptedChatModel(
+        script=Replies(f"path/to/flow.py\n{mapped}", f"path/to/flow.py\n{FIX}")
+    )
+    patch = write_patch(alone, author_messages("ctx"), LOOP_FILES, base_commit="c")
+    assert "+        if attempt >= tries - 1:" in patch.diff
