@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
 from fleet import pysource
-from fleet.patches.edits import Edit, EditError, FunctionEdit, SearchReplace
+from fleet.patches.edits import Edit, EditError, FunctionEdit, SearchReplace, quotes_map
 from fleet.workspace import path_problem
 
 
@@ -99,10 +99,16 @@ def _fuzzy(current: str, edit: SearchReplace) -> str:
         if shift is not None:
             hits.append((i, shift))
     if not hits:
+        mapped = (
+            "; it quotes the repository map (a signature without its colon, with its doc "
+            "line), not the file's code"
+            if quotes_map(edit)
+            else ""
+        )
         raise EditError(
             reason="not_found",
             path=edit.path,
-            detail="the SEARCH text is not in the file; copy the current lines exactly "
+            detail=f"the SEARCH text is not in the file{mapped}; copy the current lines exactly "
             f"(first SEARCH line: {want[0].strip()!r})",
         )
     if len(hits) > 1:

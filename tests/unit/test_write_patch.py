@@ -432,9 +432,11 @@ def test_a_block_quoting_the_repository_map_is_dropped_when_the_reply_has_a_real
     patch = write_patch(ScriptedChatModel(script=Replies(reply)), author_messages("ctx"),
                         LOOP_FILES, base_commit="c")  # fmt: skip
     assert "+        if attempt >= tries - 1:" in patch.diff and "Retries, and" not in patch.diff
-    # alone, the map quote is still an edit that does not apply: the model is told so
+    # alone, the map quote is still an edit that does not apply: the model is told why
     alone = ScriptedChatModel(
         script=Replies(f"path/to/flow.py\n{mapped}", f"path/to/flow.py\n{FIX}")
     )
     patch = write_patch(alone, author_messages("ctx"), LOOP_FILES, base_commit="c")
     assert "+        if attempt >= tries - 1:" in patch.diff
+    told = alone.script.seen[1][-1].content
+    assert "it quotes the repository map" in told, told
