@@ -201,7 +201,9 @@ def _sections(body: list[str], path: str | None) -> list[tuple[str | None, list[
 
 
 def parse_edits(text: str) -> list[Edit]:
-    """The edits in a model's reply: SEARCH/REPLACE blocks, else fenced whole functions.
+    """The edits in a model's reply: SEARCH/REPLACE blocks, else whole functions (fenced, or the
+    bare reply under its path line; ``=======`` / ``>>>>>>> REPLACE`` lines left by a block
+    whose SEARCH marker is missing are dropped).
 
     Raises:
         EditError: ``no_edits`` when the reply holds neither; ``malformed`` for a block without path.
@@ -210,9 +212,13 @@ def parse_edits(text: str) -> list[Edit]:
     blocks, used = _blocks(lines)
     if blocks:
         return list(blocks)
+    # a divider or REPLACE marker with no SEARCH marker: the code around it is whole functions
+    lines = [ln for ln in lines if not (_DIVIDER.match(ln) or _REPLACE.match(ln))]
     functions = _fenced(lines, used)
     if not functions and _DEF.search(text) and "```" not in text:
-        code = text.strip("\n") + "\n"
+        head = next((ln for ln in lines if ln.strip()), "")
+        body = lines[lines.index(head) + 1 :] if clean_path(head) else lines  # its path line
+        code = "\n".join(body).strip("\n") + "\n"
         functions = [FunctionEdit(None, code, tuple(dict.fromkeys(_DEF.findall(code))))]
     if not functions:
         raise EditError(

@@ -318,3 +318,17 @@ def test_strays_are_repeated_search_texts_and_map_entries_and_only_dropped_besid
         "x = 1",
     ):
         assert not quotes_map(SearchReplace("m.py", f"{line}\n", "")), line
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        "path/to/m.py\n=======\ndef f(x):\n    return x + 1\n>>>>>>> REPLACE\n",
+        "pkg/m.py\n```python\n=======\ndef f(x):\n    return x + 1\n>>>>>>> REPLACE\n```\n",
+        "pkg/m.py\ndef f(x):\n    return x + 1\n",
+    ],
+)
+def test_a_block_without_its_search_marker_is_read_as_the_whole_functions_it_holds(reply):
+    files = {"pkg/m.py": "def f(x):\n    return x\n\n\ndef g():\n    pass\n"}
+    out = apply_edits(files, parse_edits(reply))
+    assert out["pkg/m.py"] == "def f(x):\n    return x + 1\n\n\ndef g():\n    pass\n"
