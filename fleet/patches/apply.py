@@ -217,10 +217,16 @@ def _as_functions(files: Mapping[str, str], edit: SearchReplace) -> FunctionEdit
 def _function_file(files: Mapping[str, str], edit: FunctionEdit) -> str:
     """The file a function edit goes to: its path, else the one file defining its names
     (also when the named path does not exist, or is not a Python file, but exactly one file
-    defines them)."""
+    defines them; when several do, the one the missing path ends like)."""
     owners = [
         p for p, t in sorted(files.items()) if p.endswith(".py") and set(edit.names) & _top_names(t)
     ]
+    if edit.path and edit.path not in files and len(owners) > 1:
+        # several files define it: the one the missing path ends like (``path/to/m.py``, the
+        # example's prefix copied), not a new file beside them
+        same = _same_file(files, edit.path)
+        if same in owners:
+            return same
     # the named path, unless exactly one file defines the functions and the path is missing or
     # not a Python file (Qwen sent a whole function to README.md)
     if edit.path and (len(owners) != 1 or (edit.path in files and edit.path.endswith(".py"))):

@@ -332,3 +332,16 @@ def test_a_block_without_its_search_marker_is_read_as_the_whole_functions_it_hol
     files = {"pkg/m.py": "def f(x):\n    return x\n\n\ndef g():\n    pass\n"}
     out = apply_edits(files, parse_edits(reply))
     assert out["pkg/m.py"] == "def f(x):\n    return x + 1\n\n\ndef g():\n    pass\n"
+
+
+def test_a_function_several_files_define_goes_to_the_one_its_copied_example_path_ends_like():
+    files = {
+        "pkg/m.py": "def f(x):\n    return x\n",
+        "pkg/compat/n.py": "def f(x):\n    return 0\n",
+    }
+    out = apply_edits(
+        files, parse_edits("path/to/m.py\n```python\ndef f(x):\n    return x + 1\n```\n")
+    )
+    assert out == {**files, "pkg/m.py": "def f(x):\n    return x + 1\n"}  # no new path/to/m.py
+    with pytest.raises(EditError, match="defined in pkg/compat/n.py, pkg/m.py"):
+        apply_edits(files, parse_edits("```python\ndef f(x):\n    return x + 1\n```\n"))
