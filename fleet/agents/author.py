@@ -270,6 +270,8 @@ def _write(
             return _attempt(reply, req, profile.repairs, extra)
         except EditError as exc:
             reason = str(exc) + (render("author.echoed") if isinstance(exc, Unchanged) else "")
+            if lines := exc.fields.get("nearest"):
+                reason += render("author.nearest", lines=lines)
             stub = None if continued else _after(exc, reply, req, targets, profile)
             continued = continued or stub is not None
         attempt += 1

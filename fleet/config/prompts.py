@@ -32,6 +32,7 @@ TEMPLATES: dict[str, dict[str, frozenset[str]]] = {
         "edit_format": _t(),
         "correction": _t("reason"),
         "echoed": _t(),
+        "nearest": _t("lines"),
         "unchanged": _t(),
         "still_empty": _t("name"),
         "imports_added": _t("rationale", "imports"),

@@ -8,6 +8,7 @@ from dataclasses import replace
 
 from fleet import pysource
 from fleet.patches.edits import Edit, EditError, FunctionEdit, SearchReplace, quotes_map
+from fleet.patches.nearest import nearest
 from fleet.workspace import path_problem
 
 
@@ -110,6 +111,7 @@ def _fuzzy(current: str, edit: SearchReplace) -> str:
             path=edit.path,
             detail=f"the SEARCH text is not in the file{mapped}; copy the current lines exactly "
             f"(first SEARCH line: {want[0].strip()!r})",
+            nearest=nearest(current, edit.search) or "",
         )
     if len(hits) > 1:
         raise EditError(

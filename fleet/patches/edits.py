@@ -46,9 +46,15 @@ _MAP_ENTRY = re.compile(
 class EditError(UserError):
     """An edit that cannot be applied, with a reason the model can act on."""
 
-    def __init__(self, *, reason: Reason, path: str | None = None, detail: str) -> None:
+    def __init__(
+        self, *, reason: Reason, path: str | None = None, detail: str, nearest: str = ""
+    ) -> None:
+        """``nearest``: the current lines a SEARCH that matches nothing most likely meant (for the
+        model's correction; not part of the message)."""
         where = f"{path}: " if path else ""
-        super().__init__(f"{where}{detail}", reason=reason, path=path, detail=detail)
+        super().__init__(
+            f"{where}{detail}", reason=reason, path=path, detail=detail, nearest=nearest
+        )
 
 
 @dataclass(frozen=True)

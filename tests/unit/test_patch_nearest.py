@@ -1,0 +1,75 @@
+"""A SEARCH part that matches nothing: the correction shows the lines it most likely meant."""
+
+from __future__ import annotations
+
+import pytest
+
+from fleet.agents import author_messages, write_patch
+from fleet.patches import EditError, apply_edits, parse_edits
+from fleet.patches.nearest import nearest
+from fleet.testing.fakes import ScriptedChatModel
+
+STRINGS = '''import re
+
+
+def cut_prefix(s, prefix):
+    """Cuts prefix from given string if it's present."""
+    return s[len(prefix):] if s.startswith(prefix) else s
+
+
+def cut_suffix(s, suffix):
+    """Cuts suffix from given string if it's present."""
+    return s[:-len(suffix)] if s.endswith(suffix) else s
+
+
+@decorator
+def retry(call, tries,
+          errors=Exception,
+):
+    for attempt in range(tries):
+        try:
+            return call()
+        except errors:
+            pass
+'''
+CUT_SUFFIX = STRINGS.split("\n\n\n")[2].rstrip("\n")
+RETRY = STRINGS.split("\n\n\n")[3].rstrip("\n")
+# the 1.5B's misquote in the development runs: cut_suffix's header over cut_prefix's body
+MISQUOTED = (
+    'def cut_suffix(s, suffix):\n    """Cuts suffix from given string if it\'s present."""\n'
+    "    return s[len(prefix):] if s.startswith(prefix) else s\n"
+)
+
+
+def test_a_def_line_in_the_search_names_the_function_shown():
+    assert nearest(STRINGS, MISQUOTED) == CUT_SUFFIX
+    # the repository map's line for a decorated function with a wrapped signature
+    assert nearest(STRINGS, "def retry(call, tries)  # Retries.\n") == RETRY
+
+
+def test_else_the_window_sharing_most_lines_starting_alike_and_nothing_when_none_is_close():
+    search = "        try:\n            return call()\n        except errors:\n            raise\n"
+    assert nearest(STRINGS, search) == (
+        "        try:\n            return call()\n        except errors:\n            pass"
+    )
+    assert nearest(STRINGS, "x = 1\ny = 2\n") is None
+
+
+def test_the_error_carries_the_lines_and_the_correction_shows_them():
+    files = {"funcy/strings.py": STRINGS}
+    bad = f"funcy/strings.py\n<<<<<<< SEARCH\n{MISQUOTED}=======\n    if not suffix:\n        return s\n>>>>>>> REPLACE\n"
+    with pytest.raises(EditError) as caught:
+        apply_edits(files, parse_edits(bad))
+    assert caught.value.fields["nearest"] == CUT_SUFFIX
+    assert CUT_SUFFIX not in str(caught.value)  # logs and reports keep the one-line reason
+    good = bad.replace(MISQUOTED, CUT_SUFFIX + "\n")
+    seen: list[list] = []
+
+    def script(messages, schema):
+        seen.append(list(messages))
+        return [bad, good][len(seen) - 1]
+
+    write_patch(ScriptedChatModel(script=script), author_messages("ctx"), files, base_commit="c")
+    correction = seen[1][-1].content
+    assert "the SEARCH text is not in the file" in correction
+    assert f"copy SEARCH lines from these):\n```python\n{CUT_SUFFIX}\n```" in correction
