@@ -105,9 +105,15 @@ def _is_test(path: str) -> bool:
 
 
 def _attempt(
-    reply: str, req: PatchRequest, repairs: Repairs, extra: Sequence[Edit] = ()
+    reply: str,
+    req: PatchRequest,
+    repairs: Repairs,
+    extra: Sequence[Edit] = (),
+    *,
+    strict: bool = False,
 ) -> tuple[Patch, dict[str, str]]:
-    """The patch ``reply`` describes and the new files. Raises EditError when it is not one.
+    """The patch ``reply`` describes and the new files. Raises EditError when it is not one
+    (``strict``: also a ``misquoted`` one, see ``apply_edits``' ``misquotes``).
 
     An edit to a test file that does not apply is dropped when the reply's other edits do
     (``repairs.drop_broken_test_edits``: a 0.5B model rewrites the repository's tests along with
@@ -117,14 +123,14 @@ def _attempt(
     if repairs.drop_stray_edits:
         edits = without_strays(edits)
     try:
-        new = apply_edits(files, edits)
+        new = apply_edits(files, edits, misquotes=not strict)
     except EditError as exc:
         bad = exc.fields.get("path")
         kept = [e for e in edits if e.path != bad]
         drop = repairs.drop_broken_test_edits and bad and _is_test(bad)
         if not (drop and kept and len(kept) < len(edits)):
             raise
-        new = apply_edits(files, kept)
+        new = apply_edits(files, kept, misquotes=not strict)
     if extra:  # a new function's export: added when it applies, never a reason to fail
         with contextlib.suppress(EditError):
             new = apply_edits(new, extra)
@@ -243,6 +249,9 @@ def _write(
     # the body-less function to continue next (one the last reply echoed; on a retry, the target)
     stub = targets[0] if (req.notes or continue_first) and targets else None
     continued, attempt, reply, reason, name = stub is not None, 0, "", "", "model"
+    # a reply whose SEARCH misquotes a function's code: its REPLACE part applied as written,
+    # kept in case the correction that shows the current code does no better
+    backup: tuple[Patch, dict[str, str]] | None = None
     # continue_first: a failed continuation is followed by the edit-format request itself, as
     # first asked (the model never saw that request, so its reply is no edit to correct)
     fresh = continue_first and not req.notes and stub is not None
@@ -265,10 +274,16 @@ def _write(
         )
         reply, name = response.text, response.model or name
         reply = completed(stub, reply) if stub is not None else reply
+        # ask again before trusting a REPLACE written from misremembered code, while a
+        # correction is left (not for a body-less function: its continuation is the remedy)
+        strict = profile.repairs.recheck_misquotes and attempt < samp.retries and not targets
         try:
             extra = exports(req.files, stub) if stub is not None and stub.why else []
-            return _attempt(reply, req, profile.repairs, extra)
+            return _attempt(reply, req, profile.repairs, extra, strict=strict)
         except EditError as exc:
+            if exc.fields.get("reason") == "misquoted" and backup is None:
+                with contextlib.suppress(EditError):
+                    backup = _attempt(reply, req, profile.repairs, extra)
             reason = str(exc) + (render("author.echoed") if isinstance(exc, Unchanged) else "")
             if lines := exc.fields.get("nearest"):
                 reason += render("author.nearest", lines=lines)
@@ -280,4 +295,6 @@ def _write(
                 ChatMessage(role="assistant", content=reply),
                 ChatMessage(role="user", content=render("author.correction", reason=reason)),
             ]
+    if backup is not None:
+        return backup
     raise PatchFailed(model=name, reason=reason, raw=reply)

@@ -50,6 +50,12 @@ class Repairs(Schema):
         True,
         description="add the standard-library imports a changed Python file uses but never binds",
     )
+    recheck_misquotes: bool = Field(
+        True,
+        description="a SEARCH part that misquotes a function (a code line not in it) while its "
+        "REPLACE part is the whole function: ask again, showing the current code, before "
+        "applying the REPLACE part as written (kept if the correction does no better)",
+    )
     drop_stray_edits: bool = Field(
         True,
         description="drop an edit block that repeats an earlier block's SEARCH text or quotes "

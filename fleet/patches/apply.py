@@ -8,12 +8,19 @@ from dataclasses import replace
 
 from fleet import pysource
 from fleet.patches.edits import Edit, EditError, FunctionEdit, SearchReplace, quotes_map
-from fleet.patches.nearest import nearest
+from fleet.patches.nearest import misremembered, nearest
 from fleet.workspace import path_problem
 
 
-def apply_edits(files: Mapping[str, str], edits: Sequence[Edit]) -> dict[str, str]:
+def apply_edits(
+    files: Mapping[str, str], edits: Sequence[Edit], *, misquotes: bool = True
+) -> dict[str, str]:
     """``files`` with ``edits`` applied, in order; Python files must still parse.
+
+    A SEARCH part that matches nothing but whose REPLACE part is whole functions replaces them
+    (``_as_functions``); with ``misquotes`` False, not when a code line of the SEARCH part is
+    not in those functions: the REPLACE part was written from code that is not there, and the
+    ``misquoted`` error shows the current code (the author asks again before trusting it).
 
     Raises:
         EditError: a search text not found or found twice, an unsafe path, a function whose
@@ -40,6 +47,8 @@ def apply_edits(files: Mapping[str, str], edits: Sequence[Edit]) -> dict[str, st
                 if whole is None:
                     raise
                 path = whole.path or path  # the one file defining the functions
+                if not misquotes:
+                    _check_memory(out[path], edit, whole)
                 out[path] = _replace_functions(out[path], whole, path)
         else:
             out[path] = _replace_functions(out.get(path, ""), edit, path)
@@ -189,6 +198,21 @@ def _same_file(files: Mapping[str, str], path: str) -> str | None:
         if found:
             return found[0] if len(found) == 1 else None
     return None
+
+
+def _check_memory(current: str, edit: SearchReplace, whole: FunctionEdit) -> None:
+    """Raises ``misquoted`` when a code line of the SEARCH part is not in the functions its
+    REPLACE part rewrites (``nearest.misremembered``)."""
+    if (wrong := misremembered(current, edit.search, whole.names)) is not None:
+        line, code = wrong
+        raise EditError(
+            reason="misquoted",
+            path=whole.path,
+            detail=f"your SEARCH part is not the current code of {', '.join(whole.names)}: the "
+            f"line {line!r} is not in it, so your REPLACE part was written from code that is "
+            "not there",
+            nearest=code,
+        )
 
 
 def _as_functions(files: Mapping[str, str], edit: SearchReplace) -> FunctionEdit | None:

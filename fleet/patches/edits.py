@@ -26,7 +26,14 @@ from typing import Literal
 from fleet.errors import UserError
 
 Reason = Literal[
-    "no_edits", "not_found", "ambiguous", "unsafe_path", "syntax", "malformed", "does_not_apply"
+    "no_edits",
+    "not_found",
+    "ambiguous",
+    "unsafe_path",
+    "syntax",
+    "malformed",
+    "does_not_apply",
+    "misquoted",
 ]
 
 _SEARCH = re.compile(r"^\s*<{5,9} ?SEARCH\b.*$")

@@ -68,3 +68,23 @@ def _window(lines: list[str], want: list[str]) -> str | None:
     if best < len(wanted):  # fewer than half of the SEARCH lines are there
         return None
     return "\n".join(lines[at : at + min(size, MAX_LINES)]).rstrip("\n")
+
+
+_DOCSTRING = re.compile(r"(?s)(\"\"\"|''').*?(?:\1|\Z)")
+
+
+def misremembered(current: str, search: str, names: tuple[str, ...]) -> tuple[str, str] | None:
+    """(a code line of ``search`` that none of the functions ``names`` holds, their current code),
+    or None: the SEARCH part quotes what the model remembers of those functions, and a line of
+    its code is not theirs (``return s[len(prefix):] ...``, the neighbour's body, quoted as
+    ``cut_suffix``'s). Docstrings, comments, headers and decorators do not count: a REPLACE
+    written from a wrong docstring is still right code."""
+    blocks = [b for name in names if (b := _block(current.split("\n"), name)) is not None]
+    if not blocks:
+        return None
+    have = {ln.strip() for b in blocks for ln in b.split("\n")}
+    for line in _DOCSTRING.sub("", search).split("\n"):
+        code = line.strip()
+        if code and not code.startswith(("#", "@")) and not _DEF.match(line) and code not in have:
+            return code, "\n\n".join(blocks)
+    return None

@@ -73,3 +73,71 @@ def test_the_error_carries_the_lines_and_the_correction_shows_them():
     correction = seen[1][-1].content
     assert "the SEARCH text is not in the file" in correction
     assert f"copy SEARCH lines from these):\n```python\n{CUT_SUFFIX}\n```" in correction
+
+
+WRONG_FIX = (
+    "def cut_suffix(s, suffix):\n    return s[len(suffix):] if s.startswith(suffix) else s\n"
+)
+RIGHT_FIX = "def cut_suffix(s, suffix):\n    return s[:-len(suffix)] if suffix and s.endswith(suffix) else s\n"
+
+
+def block(search: str, replace: str) -> str:
+    return f"funcy/strings.py\n<<<<<<< SEARCH\n{search}=======\n{replace}>>>>>>> REPLACE\n"
+
+
+def test_a_code_line_the_function_does_not_hold_is_misremembered_a_docstring_is_not():
+    from fleet.patches.nearest import misremembered
+
+    assert misremembered(STRINGS, MISQUOTED, ("cut_suffix",)) == (
+        "return s[len(prefix):] if s.startswith(prefix) else s",
+        CUT_SUFFIX,
+    )
+    paraphrased = CUT_SUFFIX.replace("Cuts suffix from", "Removes the suffix of")
+    assert misremembered(STRINGS, paraphrased + "\n", ("cut_suffix",)) is None
+
+
+def test_a_misquote_applies_its_whole_function_unless_asked_not_to():
+    files = {"funcy/strings.py": STRINGS}
+    edits = parse_edits(block(MISQUOTED, WRONG_FIX))
+    assert WRONG_FIX in apply_edits(files, edits)["funcy/strings.py"]  # the default: trusted
+    with pytest.raises(EditError) as caught:
+        apply_edits(files, edits, misquotes=False)
+    assert caught.value.fields["reason"] == "misquoted"
+    assert caught.value.fields["nearest"] == CUT_SUFFIX
+    # a misquote of whitespace or docstring only is still trusted
+    apply_edits(files, parse_edits(block(CUT_SUFFIX.replace("    ", "  ") + "\n", RIGHT_FIX)),
+                misquotes=False)  # fmt: skip
+
+
+def scripted(*replies: str) -> tuple[ScriptedChatModel, list[list]]:
+    seen: list[list] = []
+
+    def script(messages, schema):
+        seen.append(list(messages))
+        return replies[len(seen) - 1]
+
+    return ScriptedChatModel(script=script), seen
+
+
+def test_the_author_asks_again_showing_the_current_code_before_trusting_a_misquote():
+    files = {"funcy/strings.py": STRINGS}
+    model, seen = scripted(block(MISQUOTED, WRONG_FIX), block(CUT_SUFFIX + "\n", RIGHT_FIX))
+    patch = write_patch(model, author_messages("ctx"), files, base_commit="c")
+    assert "suffix and s.endswith(suffix)" in patch.diff
+    correction = seen[1][-1].content
+    assert (
+        "the line 'return s[len(prefix):] if s.startswith(prefix) else s' is not in it"
+        in correction
+    )
+    assert f"```python\n{CUT_SUFFIX}\n```" in correction
+
+
+def test_when_the_correction_does_no_better_the_misquote_is_applied_as_written():
+    files = {"funcy/strings.py": STRINGS}
+    model, _ = scripted(block(MISQUOTED, WRONG_FIX), "I cannot do that.")
+    patch = write_patch(model, author_messages("ctx"), files, base_commit="c")
+    assert "+    return s[len(suffix):] if s.startswith(suffix) else s" in patch.diff
+    # with no correction left (retries=0) it is applied at once, as before
+    model, seen = scripted(block(MISQUOTED, WRONG_FIX))
+    write_patch(model, author_messages("ctx"), files, base_commit="c", retries=0)
+    assert len(seen) == 1
