@@ -213,6 +213,22 @@ def _sections(body: list[str], path: str | None) -> list[tuple[str | None, list[
     return [(p, s) for p, s in out if any(ln.strip() for ln in s)]
 
 
+def _unmarked(lines: list[str]) -> list[str]:
+    """``lines`` less the markers of a block whose SEARCH marker is missing (the code around them
+    is whole functions): a ``>>>>>>> REPLACE`` line, and a ``=======`` line when the reply has
+    one or when it follows a path line (not an underline in a docstring)."""
+    marked = any(_REPLACE.match(ln) for ln in lines)
+    out: list[str] = []
+    for ln in lines:
+        if _REPLACE.match(ln):
+            continue
+        before = next((x for x in reversed(out) if x.strip()), "")
+        if _DIVIDER.match(ln) and (marked or clean_path(before)):
+            continue
+        out.append(ln)
+    return out
+
+
 def parse_edits(text: str) -> list[Edit]:
     """The edits in a model's reply: SEARCH/REPLACE blocks, else whole functions (fenced, or the
     bare reply under its path line; ``=======`` / ``>>>>>>> REPLACE`` lines left by a block
@@ -225,8 +241,7 @@ def parse_edits(text: str) -> list[Edit]:
     blocks, used = _blocks(lines)
     if blocks:
         return list(blocks)
-    # a divider or REPLACE marker with no SEARCH marker: the code around it is whole functions
-    lines = [ln for ln in lines if not (_DIVIDER.match(ln) or _REPLACE.match(ln))]
+    lines = _unmarked(lines)
     functions = _fenced(lines, used)
     if not functions and _DEF.search(text) and "```" not in text:
         head = next((ln for ln in lines if ln.strip()), "")

@@ -345,3 +345,9 @@ def test_a_function_several_files_define_goes_to_the_one_its_copied_example_path
     assert out == {**files, "pkg/m.py": "def f(x):\n    return x + 1\n"}  # no new path/to/m.py
     with pytest.raises(EditError, match="defined in pkg/compat/n.py, pkg/m.py"):
         apply_edits(files, parse_edits("```python\ndef f(x):\n    return x + 1\n```\n"))
+
+
+def test_an_underline_in_a_docstring_is_code_not_a_lost_marker():
+    code = 'def f(x):\n    """Title\n    =======\n    """\n    return x + 1\n'
+    (edit,) = parse_edits(f"pkg/m.py\n```python\n{code}```\n")
+    assert isinstance(edit, FunctionEdit) and edit.code == code
