@@ -55,20 +55,35 @@ def apply_edits(
         touched.append(path)
     for path in dict.fromkeys(touched):
         if path.endswith(".py"):
-            _check_syntax(path, out[path])
+            _check_syntax(path, out[path], new=[_new_text(e) for e in edits])
     return out
 
 
-def _check_syntax(path: str, text: str) -> None:
+def _new_text(edit: Edit) -> str:
+    return edit.replace if isinstance(edit, SearchReplace) else edit.code
+
+
+def _check_syntax(path: str, text: str, new: Sequence[str] = ()) -> None:
+    """Raises ``syntax`` naming the line, where on it the parser stopped, and whether the line is
+    the reply's own (``new``: the edits' new text), so the correction fixes that part."""
     try:
         pysource.parse(text)
     except SyntaxError as exc:
-        line = (exc.text or "").strip()
+        raw = (exc.text or "").rstrip("\n")
+        line = raw.strip()
+        at = raw[exc.offset - 1 :].strip() if exc.offset and 0 < exc.offset <= len(raw) else ""
+        where = f" (at {at!r})" if at and at != line else ""
+        mine = (
+            "; the line is your new code: keep your SEARCH part and correct the new lines"
+            if line and any(line in t for t in new)
+            else ""
+        )
         raise EditError(
             reason="syntax",
             path=path,
             detail=f"after the edit the file does not parse: {exc.msg} at line {exc.lineno}"
-            + (f": {line!r}" if line else ""),
+            + (f": {line!r}{where}" if line else "")
+            + mine,
         ) from None
 
 

@@ -351,3 +351,13 @@ def test_an_underline_in_a_docstring_is_code_not_a_lost_marker():
     code = 'def f(x):\n    """Title\n    =======\n    """\n    return x + 1\n'
     (edit,) = parse_edits(f"pkg/m.py\n```python\n{code}```\n")
     assert isinstance(edit, FunctionEdit) and edit.code == code
+
+
+def test_a_syntax_error_names_where_the_parser_stopped_and_that_the_line_is_the_replys():
+    files = {"m.py": "def f(x, g=None):\n    return x\n"}
+    reply = "m.py\n<<<<<<< SEARCH\n    return x\n=======\n    g = g or lambda e: True\n    return x\n>>>>>>> REPLACE\n"
+    with pytest.raises(EditError) as caught:
+        apply_edits(files, parse_edits(reply))
+    message = str(caught.value)
+    assert "at line 2: 'g = g or lambda e: True' (at 'lambda e: True')" in message
+    assert "the line is your new code: keep your SEARCH part" in message
