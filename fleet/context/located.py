@@ -38,7 +38,7 @@ def first(files: Mapping[str, str], ranked: Sequence[Located], items: list[str])
     top = ranked[0]
     if items and items[0] == f"### {top.path}\n{files.get(top.path)}":
         return items  # the whole file that holds it is shown first already
-    shown = [r for r in ranked[:SHOWN] if r is top or r.evidence >= EVIDENCE]
+    shown = _shown(ranked)
     heads: list[str] = []
     for r in shown:
         code = "\n".join(files[r.path].split("\n")[r.start - 1 : r.end])
@@ -51,3 +51,17 @@ def first(files: Mapping[str, str], ranked: Sequence[Located], items: list[str])
         if it.split("\n", 1)[0] not in spans and it.split("\n", 1)[0] not in {f"### {p}" for p in paths}
     ]  # fmt: skip
     return heads + rest
+
+
+def _shown(ranked: Sequence[Located]) -> list[Located]:
+    """The located functions the code section shows first (the best one, the next with evidence)."""
+    top = ranked[0]
+    return [r for r in ranked[:SHOWN] if r is top or r.evidence >= EVIDENCE]
+
+
+def spans(ranked: Sequence[Located]) -> list[tuple[str, int, int]]:
+    """(path, first line, last line) of each located function the code section shows: the
+    repository map leaves them out (a small model quotes a map entry, ``def retry(call, tries)
+    # Makes decorated function retry``, as the code to replace when the function is listed
+    there too, after its code)."""
+    return [(r.path, r.start, r.end) for r in _shown(ranked)] if ranked else []

@@ -14,7 +14,7 @@ import ast
 import math
 import re
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from fleet import pysource
@@ -160,12 +160,19 @@ def _prior(path: str) -> float:
     return 0.01 if name.startswith("test") or path.startswith("tests/") else 0.02
 
 
-def map_items(infos: Mapping[str, FileInfo], ranked: list[tuple[str, float]]) -> list[str]:
-    """One map entry per file, most relevant first: its symbols with signatures and doc lines."""
+def map_items(
+    infos: Mapping[str, FileInfo],
+    ranked: list[tuple[str, float]],
+    hide: Sequence[tuple[str, int, int]] = (),
+) -> list[str]:
+    """One map entry per file, most relevant first: its symbols with signatures and doc lines,
+    less those inside a ``hide`` span (path, first line, last line)."""
     items = []
     for path, _ in ranked:
         lines = [f"{path}:"]
         for s in infos[path].symbols:
+            if any(p == path and a <= s.start and s.end <= b for p, a, b in hide):
+                continue
             doc = f"  # {s.doc}" if s.doc else ""
             lines.append(f"{'    ' * (s.depth + 1)}{s.line}{doc}")
         items.append("\n".join(lines))

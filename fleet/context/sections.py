@@ -186,8 +186,9 @@ def _repo_map(d: StoryDigest, task_id: str | None, files: Mapping[str, str]) -> 
     infos = repomap.index(files)
     if not infos:
         return None
-    ranked = repomap.rank(infos, query_of(d, task_id))
-    return Draft("repo_map", repomap.map_items(infos, ranked))
+    query = query_of(d, task_id)
+    shown = located.spans(located.located(files, query, d.s.get("repro")))  # in the code section
+    return Draft("repo_map", repomap.map_items(infos, repomap.rank(infos, query), hide=shown))
 
 
 def _code(d: StoryDigest, task_id: str | None, files: Mapping[str, str]) -> Draft | None:

@@ -177,6 +177,9 @@ def test_the_developers_code_section_shows_the_located_function_first(
     assert "pkg/text.py (lines" in head
     # the file that holds it is not shown whole a second time
     assert code.count("def cut_suffix") <= 1 and code.count(f"def {want}(") == 1
+    # nor listed in the repository map after its code (a small model edits the map's entry)
+    listed = next(s for s in pack.sections if s.name == "repo_map").content
+    assert f"def {want}(" not in listed and "def helper_1(x)" in listed, listed[:300]
 
 
 def test_a_pack_whose_first_file_already_holds_the_located_function_is_unchanged(builder):
