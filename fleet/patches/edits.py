@@ -148,6 +148,8 @@ def _blocks(lines: list[str]) -> tuple[list[Edit], set[int]]:
         while i < len(lines) and not _REPLACE.match(lines[i]):
             replace.append(lines[i])
             i += 1
+        while replace and _DIVIDER.match(replace[-1]):  # a doubled ======= before REPLACE
+            replace.pop()
         if i >= len(lines) and not replace and not search:
             break
         if path is None and not any(line.strip() for line in search):

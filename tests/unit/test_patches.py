@@ -361,3 +361,11 @@ def test_a_syntax_error_names_where_the_parser_stopped_and_that_the_line_is_the_
     message = str(caught.value)
     assert "at line 2: 'g = g or lambda e: True' (at 'lambda e: True')" in message
     assert "the line is your new code: keep your SEARCH part" in message
+
+
+def test_a_divider_doubled_before_the_replace_marker_is_not_code():
+    files = {"m.py": "def f(x):\n    return x\n"}
+    reply = (
+        "m.py\n<<<<<<< SEARCH\n    return x\n=======\n    return x + 1\n=======\n>>>>>>> REPLACE\n"
+    )
+    assert apply_edits(files, parse_edits(reply)) == {"m.py": "def f(x):\n    return x + 1\n"}
