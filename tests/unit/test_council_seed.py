@@ -12,31 +12,11 @@ from typing import Any
 
 import pytest
 
-from fleet.contracts import Story, Task
 from fleet.orchestrator.driver import convened_of, deliberation_id
 from fleet.orchestrator.view import fold
 from fleet.pipeline import council as step
-from fleet.pipeline.ports import Checkout
 from fleet.testing.fakes import FakeClock, InMemoryEventLog
-
-STORY = Story(id="s1", title="Add", description="add(a, b) returns the sum", repo="/repo",
-              acceptance_criteria=("add(2, 3) returns 5",))  # fmt: skip
-TASK = Task(id="T1", story_id="s1", role="developer", description="add(a, b) returns the sum")
-
-
-class Repo:
-    path = "/repo"
-
-    def commit(self, ref: str = "HEAD") -> str:
-        return "abc"
-
-    def files(self, ref: str) -> dict[str, str]:
-        return {"calc.py": "def add(a, b):\n    pass\n"}
-
-
-class Sources:
-    def checkout(self, story_id: str, source: str, base: str | None) -> Checkout:
-        return Checkout(repo=Repo(), branch="main", commit="abc")
+from tests.unit.test_council_preset import STORY, TASK, Sources
 
 
 class Qa:
