@@ -9,24 +9,25 @@ import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fleet.contracts import ChatMessage, ChatResponse
+
+if TYPE_CHECKING:
+    from fleet.config.models import LlamaCppModel
 
 
 class EngineChat:
     """``ChatModel`` over an in-process llama.cpp engine (the embedded model server's engine),
     counting tokens per arm."""
 
-    def __init__(self, gguf: str, *, n_ctx: int = 8192, threads: int = 2) -> None:
-        from fleet.config.models import LlamaCppModel
+    def __init__(self, gguf: str, *, threads: int = 2) -> None:
         from serve_apps.llm.engine import LlamaCppEngine
 
-        spec = LlamaCppModel(
-            backend="llamacpp", gguf=gguf, n_ctx=n_ctx, n_parallel=1, n_threads=threads
-        )
-        self.engine = LlamaCppEngine(spec, served_name=Path(gguf).stem)
+        spec, draft = served_spec(gguf, threads=threads)
+        self.engine = LlamaCppEngine(spec, served_name=Path(gguf).stem, draft=draft)
         self.name = Path(gguf).stem
+        self.spec = spec
         self.tokens = 0
         self._lock = threading.Lock()
         self.trace: Path | None = None  # --trace: every call appended as a JSON line
@@ -72,6 +73,26 @@ class EngineChat:
     def for_role(self, role: str) -> EngineChat:
         """The model a member of ``role`` is served by: this one for every role."""
         return self
+
+
+def served_spec(gguf: str, *, threads: int = 2) -> tuple[LlamaCppModel, LlamaCppModel | None]:
+    """The engine settings ``config/models.yaml`` serves ``gguf`` with (slots, context, shared
+    cache, speculation, prompt cache), read from the model whose GGUF file has this name, with
+    this path and ``threads``; and its draft model's spec when it drafts with one. A file no
+    model names gets one slot and an 8k context. The benchmark then runs members' calls the way the fleet's model server does."""
+    from fleet.config import load
+    from fleet.config.models import LlamaCppModel
+
+    models = load("models.yaml").models
+    path = str(Path(gguf).expanduser())
+    here = {"gguf": path, "parts": (), "n_threads": threads}
+    for spec in models.values():
+        if isinstance(spec, LlamaCppModel) and Path(spec.gguf).name == Path(path).name:
+            sd = spec.speculative
+            draft = models.get(sd.draft_model) if sd is not None and sd.draft_model else None
+            assert draft is None or isinstance(draft, LlamaCppModel)  # checked when loaded
+            return spec.model_copy(update=here), draft
+    return LlamaCppModel(backend="llamacpp", n_ctx=8192, n_parallel=1, **here), None
 
 
 def developer_routed() -> frozenset[str]:

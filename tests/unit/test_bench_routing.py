@@ -8,7 +8,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
 
-from engine_chat import RoutedChat  # noqa: E402
+from engine_chat import RoutedChat, served_spec  # noqa: E402
 
 from fleet.contracts import ChatMessage, ChatResponse  # noqa: E402
 
@@ -91,3 +91,20 @@ def test_the_councils_members_read_the_story_paths_context_packs(tmp_path: Path)
     code = text.split("## code\n", 1)[1]  # the build phase's code section
     assert code.startswith("### pkg/strings.py\n") and "def cut_suffix" in code
     assert _team(Engine("m"), {})["developer-1"].context is None  # no task: the old fallback
+
+
+def test_the_engine_serves_each_model_as_the_fleet_serves_it(tmp_path):
+    """The benchmark's engines take config/models.yaml's settings for the model the file is
+    (slots, shared context, speculation): a council's members then batch and share prefixes as
+    they do in the fleet's model server. A file no model names gets one slot and 8k."""
+    from fleet.config import load
+
+    shipped = load("models.yaml").models["local-qwen-1.5b"]
+    path = tmp_path / Path(shipped.gguf).name
+    spec, draft = served_spec(str(path), threads=1)
+    assert (spec.gguf, spec.parts, spec.n_threads) == (str(path), (), 1)
+    assert (spec.n_ctx, spec.n_parallel) == (shipped.n_ctx, shipped.n_parallel)
+    assert spec.speculative == shipped.speculative and spec.sha256 == shipped.sha256
+    assert draft is None  # n-gram drafting needs no second model
+    other, _ = served_spec(str(tmp_path / "mine.gguf"))
+    assert (other.n_ctx, other.n_parallel, other.speculative) == (8192, 1, None)
