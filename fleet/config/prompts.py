@@ -74,6 +74,7 @@ TEMPLATES: dict[str, dict[str, frozenset[str]]] = {
         "context": _t("text"),
         "proposals": _t("listing"),
         "job": _t("job"),
+        "job_json": _t("job"),
         "task": _t("task"),
         "task_criteria": _t("task", "criteria"),
         "item": _t("text"),

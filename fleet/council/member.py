@@ -358,18 +358,26 @@ class Member:
         angle = patching.style(self.agent_id) if style else ""
         return render("council.identity", agent=self.agent_id, style=angle).rstrip()
 
-    def messages(
-        self, brief: Brief, job: str, *, show: bool, json: bool = True
-    ) -> list[ChatMessage]:
-        """System prompt from roles.yaml; user prompt = context, proposals so far, the job."""
-        parts = [render("council.context", text=self._context(brief))]
+    def messages(self, brief: Brief, job: str, *, show: bool) -> list[ChatMessage]:
+        """System prompt from roles.yaml; user prompt = context, proposals so far, the job.
+
+        In a patch council a JSON answer's prompt begins as the member's patch prompts do: their
+        system prompt, then the context pack, with "answer in JSON" moved to the job. The model
+        server then finds that prefix (the repository context, thousands of tokens) in the slot
+        that served the member's patch and evaluates only the rest (a developer's ballot took
+        205 s with its whole prompt evaluated again)."""
+        shared = self.patches(brief)
+        context = self._context(brief)
+        parts = [context if shared else render("council.context", text=context)]
         if show and brief.proposals:
             shown = listing(brief.proposals, brief.evidence)
             parts.append(render("council.proposals", listing=shown))
         parts.append(self.identity())
-        parts.append(render("council.job", job=job))
+        parts.append(render("council.job_json" if shared else "council.job", job=job))
+        # a developer's patch prompts have the author's system prompt, another role's its own
+        system = self._system(("" if self.role == "developer" else job) if shared else None)
         return [
-            ChatMessage(role="system", content=self._system(None if json else "")),
+            ChatMessage(role="system", content=system),
             ChatMessage(role="user", content="\n\n".join(parts)),
         ]
 

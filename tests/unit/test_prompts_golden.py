@@ -1045,12 +1045,11 @@ GOLDEN: dict[str, Any] = {
         [
             [
                 "system",
-                "You are a developer. Answer in JSON.",
+                "You are a careful Python developer. Make the smallest change that satisfies the task and its acceptance criteria, in whichever files it belongs (create new files when needed), and keep existing code working.",
             ],
             [
                 "user",
                 (
-                    "## Context\n"
                     "## Code\n"
                     "### calc.py\n"
                     "def twice(x):\n"
@@ -1084,8 +1083,7 @@ GOLDEN: dict[str, Any] = {
                     "+    return x\n"
                     "\n"
                     "- FAILS tests/test_acc.py::test_twice_1: 3 != 6\n"
-                    "Be concrete: name the failing test or the input case it gets wrong. Give "
-                    "a severity and one short comment."
+                    "Be concrete: name the failing test or the input case it gets wrong. Give a severity and one short comment. Answer in JSON."
                 ),
             ],
         ],
@@ -1094,12 +1092,11 @@ GOLDEN: dict[str, Any] = {
         [
             [
                 "system",
-                "You are a developer. Answer in JSON.",
+                "You are a careful Python developer. Make the smallest change that satisfies the task and its acceptance criteria, in whichever files it belongs (create new files when needed), and keep existing code working.",
             ],
             [
                 "user",
                 (
-                    "## Context\n"
                     "## Code\n"
                     "### calc.py\n"
                     "def twice(x):\n"
@@ -1132,9 +1129,7 @@ GOLDEN: dict[str, Any] = {
                     "+++ b/calc.py\n"
                     "+    return x + x\n"
                     "\n"
-                    "It passes all its tests: name an input case it gets wrong that the tests "
-                    "do not check, or say that it looks correct. Give a severity and one short "
-                    "comment."
+                    "It passes all its tests: name an input case it gets wrong that the tests do not check, or say that it looks correct. Give a severity and one short comment. Answer in JSON."
                 ),
             ],
         ],

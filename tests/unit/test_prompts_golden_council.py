@@ -241,12 +241,11 @@ GOLDEN: dict[str, Any] = {
     "vote_with_outputs": [
         [
             "system",
-            "You are a developer. Answer in JSON.",
+            "You are a developer.",
         ],
         [
             "user",
             (
-                "## Context\n"
                 "## Code\n"
                 "### calc.py\n"
                 "def twice(x):\n"
@@ -273,12 +272,11 @@ GOLDEN: dict[str, Any] = {
                 "You are architect-1.\n"
                 "\n"
                 "## Your job\n"
-                "The candidates that pass every test do different things on these inputs "
-                "(run in the sandbox):\n"
+                "The candidates that pass every test do different things on these inputs (run in the sandbox):\n"
                 "- twice('a'): #2 returns 'aa' | #3 raises TypeError\n"
                 "Rank first the candidate whose results the task asks for.\n"
                 "\n"
-                "Rank proposals 1 to 3, best first, and score each from 0 to 10."
+                "Rank proposals 1 to 3, best first, and score each from 0 to 10. Answer in JSON."
             ),
         ],
     ],
