@@ -15,11 +15,13 @@ Speculative decoding (``--part spec``: spec_gain, dev_speed_ratio; in-process en
 side, requests interleaved) and both routed models resident in one Serve app (``--part resident``:
 resident_rss_gib, the demo story's developer turn per model): benchmarks/model_loads.py. Council
 members on one shared prefix, sent together or one after another (``--part members``:
-members_sequential_gain, on the 1.5B's served settings): benchmarks/member_turns.py.
+members_sequential_gain, on the 1.5B's served settings): benchmarks/member_turns.py. A developer's
+ballot after its own patch, its prompt beginning as the patch's or as it did before (``--part
+ballot``: ballot_prefix_gain): benchmarks/ballot_prefix.py.
 
 Starts its own local Ray (no dashboard) + Serve on a free port and stops them (serve, resident).
 Run: .venv/bin/python benchmarks/bench_models.py [--model local-qwen-coder]
-     [--part all|serve|spec|resident|members]   (all: spec then serve)
+     [--part all|serve|spec|resident|members|ballot]   (all: spec then serve)
 """
 
 from __future__ import annotations
@@ -171,7 +173,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--model", default=MODEL, help="llamacpp model from models.yaml")
     parser.add_argument(
-        "--part", choices=("all", "serve", "spec", "resident", "members"), default="all"
+        "--part", choices=("all", "serve", "spec", "resident", "members", "ballot"), default="all"
     )
     parser.add_argument("--rounds", type=int, default=3, help="spec, members: rounds (>= 3)")
     parser.add_argument(
@@ -187,6 +189,11 @@ def main() -> int:
         return 0
     if args.part == "members":
         run_members(load("models.yaml"), rounds=args.rounds)
+        return 0
+    if args.part == "ballot":
+        from ballot_prefix import run_ballots
+
+        run_ballots(load("models.yaml"), rounds=args.rounds)
         return 0
     if args.part in ("all", "spec"):
         run_spec(load("models.yaml"), arms=args.arms.split(","), rounds=args.rounds)

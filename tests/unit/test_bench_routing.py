@@ -108,3 +108,17 @@ def test_the_engine_serves_each_model_as_the_fleet_serves_it(tmp_path):
     assert draft is None  # n-gram drafting needs no second model
     other, _ = served_spec(str(tmp_path / "mine.gguf"))
     assert (other.n_ctx, other.n_parallel, other.speculative) == (8192, 1, None)
+
+
+def test_the_ballot_bench_compares_a_shared_prefix_with_the_old_form():
+    """``bench_models.py --part ballot``: the ballot the council's Member builds shares the
+    patch prompt's system prompt and context; the old form shares nothing with it."""
+    from ballot_prefix import old_form, prompts
+
+    code = "def apply_edits(files, edits):\n    return files\n" * 40
+    patch, _, ballot, kw = prompts(code, "r0")
+    assert ballot[0].content == patch[0].content and kw.get("schema")
+    assert patch[1].content[:1900] == ballot[1].content[:1900]
+    old = old_form(ballot, "You are a developer.")
+    assert old[0].content == "You are a developer. Answer in JSON."
+    assert old[1].content.startswith("## Context\n## Code") and not old[1].content.endswith("JSON.")
