@@ -231,11 +231,23 @@ def conflicts(a: Evidence | None, b: Evidence | None) -> list[str]:
     return [k for k in ra if k in rb and ra[k] != rb[k]]
 
 
+def _outcomes(evidence: Evidence | None) -> dict[str, str]:
+    """The probes on which the candidate returned a value or raised (timeouts left out)."""
+    if evidence is None:
+        return {}
+    return {k: v for k, v in evidence.observed.items() if v != "timeout"}
+
+
 def same_behaviour(a: Evidence | None, b: Evidence | None) -> bool:
-    """Both returned values on some common probe and never different ones."""
+    """Both returned values on some common probe and never did different things: raising where
+    the other returns a value is a difference (were a raise no evidence, a candidate that
+    crashed on a probe, ``NameError`` included, would agree with every other and win the
+    behaviour tier). A timeout says nothing either way."""
     ra, rb = returned(a), returned(b)
-    common = [k for k in ra if k in rb]
-    return bool(common) and all(ra[k] == rb[k] for k in common)
+    if not any(k in rb for k in ra):
+        return False
+    oa, ob = _outcomes(a), _outcomes(b)
+    return all(oa[k] == ob[k] for k in oa if k in ob)
 
 
 def support(

@@ -84,7 +84,7 @@ def test_junit_properties_become_observations_not_tests():
     assert ev.observed == {"add(3, 3)": "returns 6"}
 
 
-def test_behaviour_compares_returned_values_only():
+def test_behaviour_compares_values_and_raises_not_timeouts():
     a = _ev("a", add_3=("returns 6"), add_4="returns 7")
     b = _ev("b", add_3="returns 9", add_4="returns 7")
     slow = _ev("slow", add_3="timeout", add_4="returns 7")
@@ -98,6 +98,14 @@ def test_behaviour_compares_returned_values_only():
     assert support(by, ["a", "b", "slow"], authors) == {"a": 2, "b": 2, "slow": 3}
     assert support(by, ["a", "b"], authors) == {"a": 1, "b": 1}
     assert support({"x": _ev("x")}, ["x"], {}) == {"x": 0}  # no probes, no support
+    # raising where the others return a value is behaving differently, not agreeing with all:
+    # a cut_suffix that raised NameError on one probe won the tier over two working versions
+    crash = _ev("crash", add_3="raises NameError", add_4="returns 7")
+    by = {e.proposal_id: e for e in (a, b, crash)}
+    assert not same_behaviour(a, crash) and not same_behaviour(crash, b)
+    assert support(by, ["a", "b", "crash"], {**authors, "crash": "dev-3"}) == dict.fromkeys(by, 1)
+    both = _ev("both", add_3="raises NameError", add_4="returns 7")
+    assert same_behaviour(crash, both)  # the same raise and the same value: alike
     assert differences(a, {"dev-2": b}) == ["on add(3): 6 here, dev-2's 9"]
 
 
