@@ -27,7 +27,9 @@ Arms (one function each, ``ARMS``; the council helper adds ``vote`` and ``counci
   orchestrator does. Only a committed change counts.
 - ``raw``: the raw model with a plain "complete this function" prompt, same problems
   (HumanEval only).
-- ``council``, ``vote`` (``council_arms.py``) and ``vote_cost`` (``vote_cost.py``: ``vote`` with
+- ``council``, ``vote`` (``council_arms.py``; a council that loses its quorum is convened again
+  twice with seeds of its own, as the story path's driver does, every council's tokens and minutes
+  counted; ``vote`` reuses the round-0 candidates of the council that got past round 0) and ``vote_cost`` (``vote_cost.py``: ``vote`` with
   more samples, until it has spent the council's tokens on the same task and attempt; run it
   after ``council``).
 

@@ -209,16 +209,19 @@ def _council(
     root: Path,
     args: argparse.Namespace,
     *,
-    attempt: int = 0,
     findings: tuple[str, ...] = (),
+    sitting: tuple[int, int] = (0, 0),
 ) -> tuple[Proposal | None, int, Any, Any]:
     """One council on ``task`` (``args.rounds``, ``args.qa_examples``): (winner, tokens, the
-    deliberation, the evidence suite)."""
+    deliberation, the evidence suite). ``sitting``: the task attempt, and how many councils on
+    it lost their quorum before this one."""
+    attempt, convened = sitting
     from fleet.council import Council
     from fleet.council.local import local_gather
     from fleet.testing.fakes import FakeClock, InMemoryEventLog
 
     ledger: dict[str, int] = defaultdict(int)
+    began = time.monotonic()
     try:
         spec = council_spec(args)
         team, first, seen = _team(chat, ledger, task=task), {}, []
@@ -230,7 +233,7 @@ def _council(
                 first.update(ledger)
                 seen.extend(state.evidence)
 
-        req = council_request(task, spec, Where(repo, commit, suite), attempt, findings)
+        req = council_request(task, spec, Where(repo, commit, suite), attempt, findings, convened)
         start = time.monotonic()
         d = Council(
             local_gather(team),
@@ -253,7 +256,7 @@ def _council(
         winner = next((p for p in d.proposals if p.id == d.winner), None)
         return winner, sum(ledger.values()), d, suite
     except Exception as exc:  # a council that raised (QuorumLost) spent its members' tokens
-        raise CouncilFailed(sum(ledger.values()), exc) from exc
+        raise CouncilFailed(sum(ledger.values()), exc, (time.monotonic() - began) / 60) from exc
     finally:
         SPENT.setdefault(task.id, []).append(sum(ledger.values()))
 
@@ -261,9 +264,46 @@ def _council(
 class CouncilFailed(Exception):
     """A council that ended in an exception, and the tokens its members had spent."""
 
-    def __init__(self, tokens: int, cause: Exception) -> None:
+    def __init__(self, tokens: int, cause: Exception, minutes: float = 0.0) -> None:
         super().__init__(f"{type(cause).__name__}: {cause}")
-        self.tokens = tokens
+        self.tokens, self.cause, self.minutes = tokens, cause, minutes
+
+
+RECONVENE = 2  # as the story path's driver: a council that lost its quorum is convened twice more
+
+
+def _convene(
+    task: Any,
+    chat: Any,
+    top: Path,
+    args: argparse.Namespace,
+    attempt: int,
+    findings: tuple[str, ...],
+) -> tuple[Proposal | None, int, Any, Any, Path]:
+    """As the story path (``fleet/orchestrator/driver.py``): a council that lost its quorum is
+    convened again, up to ``RECONVENE`` times, sampling with seeds of its own
+    (``fleet.pipeline.council.council_seed``); every council's tokens and minutes count. Returns
+    ``_council``'s result and the directory of the council that decided."""
+    from fleet.errors import QuorumLost
+
+    spent, minutes = 0, 0.0
+    for convened in range(RECONVENE + 1):
+        root = top / (f"c{convened}" if convened else "c")
+        try:
+            winner, tokens, d, suite = _council(
+                task, chat, root, args, findings=findings, sitting=(attempt, convened)
+            )
+        except CouncilFailed as exc:
+            spent, minutes = spent + exc.tokens, minutes + exc.minutes
+            if convened == RECONVENE or not isinstance(exc.cause, QuorumLost):
+                MINUTES.append(minutes)
+                raise CouncilFailed(spent, exc.cause, minutes) from exc.cause
+            print(f"  council {task.id} a{attempt}: quorum lost; convened again "
+                  f"({convened + 1} of {RECONVENE})", flush=True)  # fmt: skip
+            continue
+        MINUTES[-1] += minutes  # the lost councils' minutes belong to this task's council
+        return winner, spent + tokens, d, suite, root
+    raise AssertionError("unreachable")
 
 
 class Where(NamedTuple):
@@ -275,13 +315,22 @@ class Where(NamedTuple):
 
 
 def council_request(
-    task: Any, spec: CouncilSpec, where: Where, attempt: int, findings: tuple[str, ...]
+    task: Any,
+    spec: CouncilSpec,
+    where: Where,
+    attempt: int,
+    findings: tuple[str, ...],
+    convened: int = 0,
 ) -> Any:
-    """The council's request on ``task``: members, rounds and strategies from ``spec``."""
+    """The council's request on ``task``: members, rounds and strategies from ``spec``; its
+    seed as the story path's (``council_seed``: the attempt, and how often it was convened)."""
     from fleet.council import DeliberationRequest
+    from fleet.pipeline.council import council_seed
 
+    again = f".c{convened}" if convened else ""
     return DeliberationRequest(
-        id=f"bench-{task.id}" + (f"-a{attempt}" if attempt else ""),
+        id=f"bench-{task.id}" + (f"-a{attempt}" if attempt else "") + again,
+        seed=council_seed(attempt, convened),
         story_id=task.story.id,
         task_id="T1",
         task=_story_text(task, findings),
@@ -410,8 +459,8 @@ def _oracle(task: Any, d: Any, root: Path, suite: Any) -> str:
     for p in d.proposals:
         if p.patch is None:
             continue
-        tree = root / f"oracle-{len(out)}"
-        shutil.copytree(root / "c" / "repo", tree)
+        tree = root.parent / f"oracle-{len(out)}"
+        shutil.copytree(root / "repo", tree)
         applied = subprocess.run(["git", "-C", str(tree), "apply", "-"], input=p.patch.diff,
                                  text=True, capture_output=True)  # fmt: skip
         hidden = applied.returncode == 0 and task.judge(tree)[0]
@@ -485,14 +534,14 @@ def arm_council(tasks: list[Any], chat: Any, args: argparse.Namespace) -> Any:
                 # as the story path: a blocked gate convenes a new council with its findings
                 for attempt in range(max(1, args.attempts)):
                     top = Path(tmp) / f"a{attempt}"
-                    winner, spent, d, suite = _council(
-                        task, chat, top / "c", args, attempt=attempt, findings=findings or ()
+                    winner, spent, d, suite, root = _convene(
+                        task, chat, top, args, attempt, findings or ()
                     )
                     tokens += spent
                     if task.kind == "humaneval":
                         print(f"  council {task.id} a{attempt} candidates: "
-                              f"{_oracle(task, d, top, suite)}")  # fmt: skip
-                    ok, detail, findings = _build(task, chat, winner, top / "c" / "repo", top / "b")
+                              f"{_oracle(task, d, root, suite)}")  # fmt: skip
+                    ok, detail, findings = _build(task, chat, winner, root / "repo", top / "b")
                     print(f"  council {task.id} a{attempt}: "
                           f"{'committed' if findings is None else 'blocked'}", flush=True)  # fmt: skip
                     if findings is None:

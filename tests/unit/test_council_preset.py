@@ -35,7 +35,7 @@ STORY = Story(id="s1", title="Add", description="add(a, b) returns the sum", rep
               acceptance_criteria=("add(2, 3) returns 5",))  # fmt: skip
 TASK = Task(id="T1", story_id="s1", role="developer", description="add(a, b) returns the sum")
 FIELDS = ("members", "proposers", "rounds", "settle_on_pass", "debug_rounds", "distinguish", "rule",
-          "phase")  # fmt: skip
+          "phase", "seed")  # fmt: skip
 
 
 class Repo:
@@ -103,12 +103,12 @@ def story_request(spec: CouncilSpec) -> Any:
     return runner.asked[0]
 
 
-def bench_request(args: argparse.Namespace) -> Any:
+def bench_request(args: argparse.Namespace, convened: int = 0) -> Any:
     """The request the benchmark's council arm makes on the same task."""
     task = SimpleNamespace(id="T1", story=STORY)
     spec = council_arms.council_spec(args)
     return council_arms.council_request(
-        task, spec, council_arms.Where(Path("/repo"), "abc", SUITE), 0, ()
+        task, spec, council_arms.Where(Path("/repo"), "abc", SUITE), 0, (), convened
     )
 
 
