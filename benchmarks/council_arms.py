@@ -301,7 +301,8 @@ def _convene(
             print(f"  council {task.id} a{attempt}: quorum lost; convened again "
                   f"({convened + 1} of {RECONVENE})", flush=True)  # fmt: skip
             continue
-        MINUTES[-1] += minutes  # the lost councils' minutes belong to this task's council
+        if minutes:  # the lost councils' minutes belong to this task's council
+            MINUTES[-1] += minutes
         return winner, spent + tokens, d, suite, root
     raise AssertionError("unreachable")
 
@@ -325,12 +326,13 @@ def council_request(
     """The council's request on ``task``: members, rounds and strategies from ``spec``; its
     seed as the story path's (``council_seed``: the attempt, and how often it was convened)."""
     from fleet.council import DeliberationRequest
-    from fleet.pipeline.council import council_seed
+    from fleet.pipeline.council import RECONVENED_FLOOR, council_seed
 
     again = f".c{convened}" if convened else ""
     return DeliberationRequest(
         id=f"bench-{task.id}" + (f"-a{attempt}" if attempt else "") + again,
         seed=council_seed(attempt, convened),
+        temperature_floor=RECONVENED_FLOOR if convened else 0.0,
         story_id=task.story.id,
         task_id="T1",
         task=_story_text(task, findings),

@@ -281,6 +281,7 @@ class Council(Recording):
             round=round_,
             step=step,
             seed=mix(req.seed_of(member), round_, step),
+            temperature_floor=req.temperature_floor,
             proposals=tuple(current),
             source=req.source,
             base=req.base,

@@ -142,10 +142,10 @@ class Member:
         return Candidate(answer=patching.summary(patch), reason=patch.rationale[:400], patch=patch)
 
     def _sampling(self, brief: Brief, salt: str, replies: list[str] | None = None) -> Sampling:
-        """The member's model with its temperature and a seed of its own for ``salt``; its
-        replies' texts go to ``replies`` when given."""
-        seed = mix(self.seed, brief.seed, salt)
-        return Sampling(self.chat, temperature=self.temperature, seed=seed, replies=replies)
+        """The member's model with its temperature (at least the brief's floor) and a seed of
+        its own for ``salt``; its replies' texts go to ``replies`` when given."""
+        seed, hot = mix(self.seed, brief.seed, salt), max(self.temperature, brief.temperature_floor)
+        return Sampling(self.chat, temperature=hot, seed=seed, replies=replies)
 
     def _files(self, brief: Brief, failures: Sequence[str] = ()) -> Mapping[str, str]:
         """The repository a patch council's change applies to, at its base, with the test files

@@ -68,6 +68,13 @@ class DeliberationRequest(Contract):
         default_factory=dict, description="voter id -> vote weight (default 1)"
     )
     seed: int = Field(0, description="base sampling seed of the whole council")
+    temperature_floor: float = Field(
+        0.0,
+        ge=0,
+        le=2,
+        description="the least temperature a member samples a patch at: a council convened again "
+        "after a lost quorum samples its greedy developers too, which a new seed alone does not",
+    )
     seeds: dict[str, int] = Field(
         default_factory=dict, description="agent id -> its own sampling seed"
     )
@@ -145,6 +152,7 @@ class Brief(Contract):
     round: int
     step: Step
     seed: int = 0
+    temperature_floor: float = 0.0
     proposals: tuple[Proposal, ...] = Field((), description="current proposals, in member order")
     critiques: tuple[Critique, ...] = Field(
         (), description="critiques of the member's own proposal"

@@ -52,13 +52,19 @@ class CouncilPorts:
     options: CouncilOptions = CouncilOptions()
 
 
+RECONVENED_FLOOR = 0.7  # a re-convened council's least patch temperature (developer-3's own)
+
+
 def council_seed(retry: int, convened: int) -> int:
     """The base sampling seed of a task attempt's council and its QA suite.
 
     The first council samples with seed 0 (as the benchmark's build path does). A council
     convened again after a lost quorum (``convened``: ids ``<id>.c1``, ``<id>.c2``), or after
     the PO approved the error gate (``retry``), gets seeds of its own: with the same prompt and
-    seeds the model would repeat, token for token, the replies that lost the quorum.
+    seeds the model would repeat, token for token, the replies that lost the quorum. A council
+    convened again also samples its patches at least ``RECONVENED_FLOOR`` hot (the request's
+    ``temperature_floor``): a greedy developer repeats its reply whatever the seed (on
+    ``toolz-unique-key`` three councils lost their quorum on the same two replies).
     """
     return mix("council", retry, convened) if convened else retry
 
@@ -98,6 +104,7 @@ def deliberate(
         settle_on_pass=options.settle_on_pass, phase_timeout_s=options.phase_timeout_s,
         debug_rounds=options.debug_rounds, distinguish=options.distinguish,
         rule="evidence", seed=seed, suite=suite, source=at.repo.path, base=at.branch,
+        temperature_floor=RECONVENED_FLOOR if convened else 0.0,
         base_commit=at.commit, acceptance=tuple(task_criteria(story, task)),
         findings=tuple(findings or ())[:6],
     )  # fmt: skip

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from fleet.errors import QuorumLost, UserError
-from fleet.pipeline.council import council_seed
+from fleet.pipeline.council import RECONVENED_FLOOR, council_seed
 from tests.unit.test_council_preset import bench_request, council_arms
 
 
@@ -19,6 +19,7 @@ def test_a_reconvened_bench_council_samples_with_the_story_paths_seeds():
     first, again = bench_request(argparse.Namespace()), bench_request(argparse.Namespace(), 1)
     assert first.seed == council_seed(0, 0) == 0
     assert again.seed == council_seed(0, 1) != 0 and again.id == f"{first.id}.c1"
+    assert (first.temperature_floor, again.temperature_floor) == (0.0, RECONVENED_FLOOR)
 
 
 def _lost(convened: int) -> QuorumLost:

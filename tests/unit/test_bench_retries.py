@@ -39,9 +39,9 @@ def _blocked_then(outcomes: list[tuple[bool, str, tuple[str, ...] | None]], seen
 def test_a_blocked_build_convenes_a_new_council_told_the_findings(monkeypatch):
     seen: list = []
 
-    def council(task, chat, root, args, *, attempt=0, findings=()):
-        seen.append(("council", attempt, findings))
-        return f"winner-{attempt}", 100, None, None
+    def council(task, chat, root, args, *, findings=(), sitting=(0, 0)):
+        seen.append(("council", sitting[0], findings))
+        return f"winner-{sitting[0]}", 100, None, None
 
     monkeypatch.setattr(council_arms, "_council", council)
     monkeypatch.setattr(
@@ -64,8 +64,8 @@ def test_a_committed_change_is_final_and_attempts_are_bounded(monkeypatch):
     monkeypatch.setattr(
         council_arms,
         "_council",
-        lambda *a, attempt=0, findings=(): (
-            seen.append(("council", attempt)) or ("w", 1, None, None)
+        lambda *a, findings=(), sitting=(0, 0): (
+            seen.append(("council", sitting[0])) or ("w", 1, None, None)
         ),
     )
     monkeypatch.setattr(
@@ -156,7 +156,7 @@ def test_vote_cost_samples_until_it_has_spent_the_councils_tokens(monkeypatch):
 
 
 def test_a_council_that_loses_its_quorum_counts_the_tokens_it_spent(monkeypatch):
-    def council(task, chat, root, args, *, attempt=0, findings=()):
+    def council(task, chat, root, args, *, findings=(), sitting=(0, 0)):
         raise council_arms.CouncilFailed(1234, RuntimeError("quorum lost in round 1"))
 
     monkeypatch.setattr(council_arms, "_council", council)

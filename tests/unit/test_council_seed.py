@@ -44,9 +44,11 @@ class Asked(Exception):
 class Runner:
     def __init__(self) -> None:
         self.seeds: list[int] = []
+        self.floors: list[float] = []
 
     def run(self, request: Any) -> Any:
         self.seeds.append(request.seed)
+        self.floors.append(request.temperature_floor)
         raise Asked
 
 
@@ -57,8 +59,9 @@ class Baseline:
         return []
 
 
-def asked(convened: int) -> tuple[int, set[int]]:
-    """(the council request's seed, the seeds QA's briefs carried) for council ``convened``."""
+def asked(convened: int, floors: list[float] | None = None) -> tuple[int, set[int]]:
+    """(the council request's seed, the seeds QA's briefs carried) for council ``convened``;
+    the request's temperature floor goes to ``floors``."""
     qa, runner = Qa(), Runner()
     ports = step.CouncilPorts(
         log=InMemoryEventLog(), sources=Sources(),
@@ -70,6 +73,8 @@ def asked(convened: int) -> tuple[int, set[int]]:
     with pytest.raises(Asked):
         step.deliberate(ports, STORY, TASK, fold([]), deliberation_id=did, findings=())
     assert qa.seeds, "QA was asked for the suite"
+    if floors is not None:
+        floors.extend(runner.floors)
     return runner.seeds[0], set(qa.seeds)
 
 
@@ -92,3 +97,27 @@ def test_the_convened_number_is_read_back_from_the_id_the_driver_makes():
 def test_the_seed_of_a_po_retry_and_of_a_reconvened_council_differ():
     seeds = {step.council_seed(retry, convened) for retry in range(3) for convened in range(3)}
     assert len(seeds) == 9
+
+
+def test_a_reconvened_council_samples_its_greedy_developers_too():
+    """A new seed does not change a greedy reply: on toolz-unique-key three councils lost their
+    quorum on developer-1's (T=0) and developer-2's (T=0.2) same replies."""
+    from tests.unit.test_prompts_golden import GOOD, Recorder, _brief, _member
+
+    floors: list[float] = []
+    asked(0, floors)
+    asked(1, floors)
+    assert floors == [0.0, step.RECONVENED_FLOOR] and step.RECONVENED_FLOOR >= 0.7
+
+    def first_temperature(floor: float) -> float:
+        chat = Recorder(GOOD)
+        temperatures: list[float] = []
+        complete = chat.complete
+        chat.complete = lambda m, **kw: temperatures.append(kw["temperature"]) or complete(m, **kw)  # type: ignore[method-assign]
+        _member("developer-1", chat).propose(
+            _brief().model_copy(update={"temperature_floor": floor})
+        )
+        return temperatures[0]
+
+    assert first_temperature(0.0) == 0.0  # developer-1 of a first council: greedy
+    assert first_temperature(step.RECONVENED_FLOOR) == step.RECONVENED_FLOOR
