@@ -123,8 +123,14 @@ class DeliberationRequest(Contract):
         return self.proposers or self.members
 
     def needed_of(self, step: str) -> int:
-        """Members that must answer ``step`` (proposing steps count proposers only)."""
+        """Members that must answer ``step`` (proposing steps count proposers only). In a patch
+        council without an explicit ``quorum`` one proposer's patch is enough to go on: the
+        evidence suite, not a head count, judges a patch, and a proposer that gave none is asked
+        again in the next step. (With a majority needed, a council holding one applying patch
+        was convened again, twice, where sampling plus tests committed that patch.)"""
         if step in ("propose", "debug", "revise") and self.proposers:
+            if self.suite is not None and self.quorum is None:
+                return 1
             return min(self.needed, len(self.proposers) // 2 + 1)
         return self.needed
 
