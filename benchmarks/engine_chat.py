@@ -27,7 +27,6 @@ class EngineChat:
         spec, draft = served_spec(gguf, threads=threads)
         self.engine = LlamaCppEngine(spec, served_name=Path(gguf).stem, draft=draft)
         self.name = Path(gguf).stem
-        self.spec = spec
         self.tokens = 0
         self._lock = threading.Lock()
         self.trace: Path | None = None  # --trace: every call appended as a JSON line
@@ -79,7 +78,8 @@ def served_spec(gguf: str, *, threads: int = 2) -> tuple[LlamaCppModel, LlamaCpp
     """The engine settings ``config/models.yaml`` serves ``gguf`` with (slots, context, shared
     cache, speculation, prompt cache), read from the model whose GGUF file has this name, with
     this path and ``threads``; and its draft model's spec when it drafts with one. A file no
-    model names gets one slot and an 8k context. The benchmark then runs members' calls the way the fleet's model server does."""
+    model names gets one slot and an 8k context. The benchmark then runs members' calls the way
+    the fleet's model server does."""
     from fleet.config import load
     from fleet.config.models import LlamaCppModel
 
