@@ -152,6 +152,9 @@ TEMPLATES: dict[str, dict[str, frozenset[str]]] = {
         "criterion": _t("report"),
         "where": _t("name", "module"),
         "retry": _t("reason", "output"),
+        "change": _t("report"),  # a change story's first test
+        "change_where": _t("name", "module"),
+        "change_retry": _t("reason", "output"),
     },
     "debug": {  # fleet/council/debugging.py: a developer fixes its candidate from its failures
         "own_patch": _t(),

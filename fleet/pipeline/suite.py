@@ -17,6 +17,11 @@ that fails for the wrong reason, or passes, is asked for again with that output
 ``repro.reproduced`` false) and the story goes on with the other evidence. The kept test joins
 the suite like QA's other tests; its failure on the base, with the report, is localisation's
 evidence (:mod:`fleet.context.localise`): the ranked functions are in the event's ``located``.
+
+A change story gets the same first test of the change it asks for (``kind="change"``): the
+story's example as the user wrote it, else QA's test of it, kept only if it fails on the base
+because the change is missing: an assertion, an exception the story expects that did not raise,
+or the call's ``unexpected keyword argument`` that the story names (the new option).
 """
 
 from __future__ import annotations
@@ -62,6 +67,7 @@ _BROKEN = re.compile(
 # a call with arguments, which may hold one level of parentheses: f(x, 1), f((0, 0, 128))
 _EXAMPLE = re.compile(r"(?<![\w.])[A-Za-z_]\w*\((?=[^)\s])(?:[^()\n]|\([^()\n]*\))+\)")
 _NOT_RAISED = re.compile(r"DID NOT RAISE <?(?:class )?'?([\w.]+)")
+_NEW_OPTION = re.compile(r"unexpected keyword argument '(\w+)'")
 _CRASH = re.compile(
     r"\b(crash\w*|raises?|raised|throws?|threw|exceptions?|errors?|traceback)\b", re.I
 )
@@ -111,9 +117,10 @@ def task_suite(
     notes: list[str] = []
     write, cases = _qa_calls(ports.qa, brief, files, notes)
     report = f"{story.title}\n{story.description}"
-    repro = None
-    if kind_of(story) == "bug" and len(ports.qa):
-        repro = reproduce(write, _baseline_run(ports, at, ctx), files=files, report=report)
+    repro, kind = None, kind_of(story)
+    if kind in ("bug", "change") and len(ports.qa):
+        repro = reproduce(write, _baseline_run(ports, at, ctx), files=files, report=report,
+                          kind=kind)  # fmt: skip
         notes.append(repro.note())
     suite, built = build_suite(
         task_criteria(story, task),
@@ -125,7 +132,7 @@ def task_suite(
         qa=Qa(
             tests=write if len(ports.qa) else None,
             examples=cases if len(ports.qa) and ports.qa_examples else None,
-            keep=kind_of(story) in ("bug", "change"),
+            keep=kind in ("bug", "change"),
         ),
         probes=Probes(
             signatures=[s.head for s in named(files, f"{story.title}\n{task.description}")]
@@ -221,7 +228,8 @@ def _store(
 
 @dataclass(frozen=True)
 class Repro:
-    """QA's reproduction test of a bug report, and whether it reproduced the bug on the base."""
+    """QA's reproduction test of a bug report (or first test of a change story), and whether it
+    failed on the base for the reported reason (the bug; the change not made yet)."""
 
     reproduced: bool = False
     path: str = ""
@@ -251,34 +259,40 @@ def _calls(text: str) -> set[str]:
     return {re.sub(r"\s+", "", m.group(0)).replace('"', "'") for m in _EXAMPLE.finditer(text)}
 
 
-def wrong_reason(outcome: TestOutcome, report: str) -> str:
+def wrong_reason(outcome: TestOutcome, report: str, kind: str = "bug") -> str:
     """Why ``outcome`` (a reproduction test's result on the base commit) does not show the bug
     ``report`` describes; "" when it fails for the reported reason: an assertion, a
     ``pytest.raises`` of an exception the report expects that did not raise, or an exception the
-    report names (or, when it names none, any exception of a report that speaks of a crash)."""
+    report names (or, when it names none, any exception of a report that speaks of a crash). Of a
+    change story (``kind="change"``) also a call's ``unexpected keyword argument`` the story
+    names: the option it asks for does not exist yet."""
     if outcome.passed:
-        return "it passed on the current code, so it does not show the bug"
+        missing = "the bug" if kind == "bug" else "that the change is missing"
+        return f"it passed on the current code, so it does not show {missing}"
     text = outcome.excerpt.strip()
     head = text.split(":", 1)[0].strip()
     if _BROKEN.search(text):
         return f"the test itself is broken ({text[:120]})"
     named = {m.group(0) for m in EXCEPTION.finditer(report)}
+    told = "report" if kind == "bug" else "story"
     if head == "Failed" and (m := _NOT_RAISED.search(text)):
         # pytest.raises(X) did not raise: the bug only if the user expected X (a small model
         # wraps the report's call in pytest.raises(AssertionError), which fails on any code)
         wanted = m.group(1).rsplit(".", 1)[-1]
         if wanted in named and wanted != "AssertionError":
             return ""
-        return f"it expects {wanted} to be raised, which the report does not ask for"
+        return f"it expects {wanted} to be raised, which the {told} does not ask for"
     raised = head.endswith(("Error", "Exception"))
     reported = head in named or (not named and raised and _CRASH.search(report))
+    if kind == "change" and head == "TypeError" and (m := _NEW_OPTION.search(text)):
+        reported = re.search(rf"\b{m.group(1)}\b", report) is not None  # the option asked for
     if not (head == "AssertionError" or text.startswith("assert") or reported):
-        return f"it raised {head or 'an error'}, which is not what the report describes"
+        return f"it raised {head or 'an error'}, which is not what the {told} describes"
     example = _calls(report)
     if example and not any(call in _failing_line(text) for call in example):
         # it fails, but on another input: the report's own example is the evidence (the 0.5B
         # asserted the buggy output for it, then failed on an input of its own)
-        return f"it fails, but not on the report's example {sorted(example)[0]}"
+        return f"it fails, but not on the {told}'s example {sorted(example)[0]}"
     return ""
 
 
@@ -298,30 +312,35 @@ def reproduce(
     files: Mapping[str, str],
     report: str,
     attempts: int = REPRO_ATTEMPTS,
+    kind: str = "bug",
 ) -> Repro:
     """QA's reproduction test for ``report``: ``write(asks)`` returns QA's new test files,
     ``run(path, source)`` runs one alone on the base commit. Asked again with the wrong-reason
-    output, ``attempts`` times in all."""
+    output, ``attempts`` times in all. Of a change story (``kind="change"``): the first test of
+    the change it asks for, failing on the base because the change is missing."""
+    bug = kind == "bug"
     ranked = locate(files, report)
     by_code = report_test(files, report, [(x.path, x.name) for x in ranked[:3]])
     if by_code is not None:  # the report's own "f(x) returns a; I expected b", as it stands
         path, source = by_code
-        found = _judged(path, source, run(path, source), report, 0)
+        found = _judged(path, source, run(path, source), report, (0, kind))
         if found.reproduced:
             return replace(found, origin="report")
-    asks = [render("repro.criterion", report=report.strip())]
+    asks = [render("repro.criterion" if bug else "repro.change", report=report.strip())]
     if confident(ranked):
         top = ranked[0]
         module = top.path.removeprefix("src/").removesuffix(".py").removesuffix("/__init__")
         module = module.replace("/", ".")
-        asks.append(render("repro.where", name=top.name.split(".", 1)[0], module=module))
+        where = "repro.where" if bug else "repro.change_where"
+        asks.append(render(where, name=top.name.split(".", 1)[0], module=module))
     last = Repro(reason="QA wrote no test")
     for attempt in range(1, attempts + 1):
-        retry = render("repro.retry", reason=last.reason, output=last.excerpt[:OUTPUT_CHARS])
+        retry = render("repro.retry" if bug else "repro.change_retry", reason=last.reason,
+                       output=last.excerpt[:OUTPUT_CHARS])  # fmt: skip
         got = write(asks if attempt == 1 else [*asks, retry])
         last = Repro(attempts=attempt, reason="QA wrote no test")
         for path, source in got.items():
-            found = _judged(path, source, run(path, source), report, attempt)
+            found = _judged(path, source, run(path, source), report, (attempt, kind))
             if found.reproduced:
                 return found
             last = found
@@ -329,15 +348,18 @@ def reproduce(
 
 
 def _judged(
-    path: str, source: str, outcomes: Sequence[TestOutcome], report: str, attempt: int
+    path: str, source: str, outcomes: Sequence[TestOutcome], report: str, of: tuple[int, str]
 ) -> Repro:
-    """The reproduction test at ``path`` judged by its run on the base (its good tests kept)."""
+    """The reproduction test at ``path`` judged by its run on the base (its good tests kept);
+    ``of``: the attempt, and the story's kind."""
+    attempt, kind = of
     mine = [o for o in outcomes if o.test_id.startswith(f"{path}::")]
     if not mine:  # not collected: the run's one outcome says why (an import error, mostly)
         excerpt = outcomes[0].excerpt if outcomes else ""
-        broken = wrong_reason(outcomes[0], report) if outcomes else "no test of it was collected"
+        broken = (wrong_reason(outcomes[0], report, kind) if outcomes
+                  else "no test of it was collected")  # fmt: skip
         return Repro(path=path, attempts=attempt, excerpt=excerpt, reason=broken)
-    why = {o.test_id: wrong_reason(o, report) for o in mine}
+    why = {o.test_id: wrong_reason(o, report, kind) for o in mine}
     good = [o for o in mine if not why[o.test_id]]
     if not good:
         return Repro(path=path, source=source, attempts=attempt, reason=why[mine[0].test_id],

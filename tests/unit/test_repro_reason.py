@@ -92,3 +92,33 @@ def test_a_call_with_a_tuple_argument_and_a_long_repr_diff_is_still_the_reports_
     # the report's only call with the failing input is the one holding parentheses
     other = "`pct((0, 0, 128))` gives blue 50.20% where I expected 50%; `pct([0, 0, 0])` is fine."
     assert wrong_reason(outcome, other) == ""
+
+
+CHANGE = "Please add a keyword `keep_empty` to cut: `cut('name.py', '', keep_empty=True)` should return 'name.py'."
+NEW_OPTION = "def test_r():\n    assert cut('name.py', '', keep_empty=True) == 'name.py'\n"
+
+
+def test_a_change_storys_first_test_may_fail_because_the_option_it_asks_for_does_not_exist(
+    tmp_path,
+):
+    """On the base the option the story asks for is missing: the call's TypeError names it, and
+    that is the reason a change story's test fails there; a bug report's is not."""
+    outcome = _run(tmp_path, NEW_OPTION)
+    assert "unexpected keyword argument 'keep_empty'" in outcome.excerpt
+    assert wrong_reason(outcome, CHANGE, "change") == ""
+    assert wrong_reason(outcome, CHANGE).startswith(
+        "it raised TypeError, which is not what the report"
+    )
+
+
+def test_an_unexpected_keyword_the_change_story_does_not_name_is_a_wrong_reason(tmp_path):
+    body = "def test_r():\n    assert cut('name.py', '', keepempty=True) == 'name.py'\n"
+    got = wrong_reason(_run(tmp_path, body), CHANGE, "change")
+    assert got.startswith("it raised TypeError, which is not what the story describes"), got
+
+
+def test_a_change_storys_test_that_passes_on_the_base_shows_nothing(tmp_path):
+    got = wrong_reason(
+        _run(tmp_path, "def test_r():\n    assert cut('ab', 'b') == 'a'\n"), CHANGE, "change"
+    )
+    assert got == "it passed on the current code, so it does not show that the change is missing"

@@ -1,0 +1,63 @@
+"""A change story's first test through the pipeline's suite step (fleet/pipeline/suite.py), as a
+bug report's reproduction test: a real git repository, real evidence runs on the base commit
+(bubblewrap), a QA council member whose model is scripted. The test of the change is kept only
+if it fails on the base because the change is missing (the option it asks for does not exist
+yet, or the result it asks for is not returned)."""
+
+from __future__ import annotations
+
+from fleet.contracts import Story
+from tests.integration.test_suite_repro import PATH, Script, _new_file, _suite, _suite_event
+
+CHANGE = Story(
+    id="s1", title="cut_suffix: an option to ignore the case", work_kind="change",
+    description="Please add a keyword argument `ignore_case` (default False) to cut_suffix: with "
+                "it the suffix matches whatever its case. "
+                "`cut_suffix('NAME.PY', '.py', ignore_case=True)` should return `'NAME'`.",
+)  # fmt: skip
+NO_EXAMPLE = CHANGE.model_copy(update={"description": CHANGE.description.split(" `cut", 1)[0]})
+BROKEN = "from strs.nothere import cut_suffix\n\n\ndef test_case():\n    assert cut_suffix('A.PY', '.py', ignore_case=True) == 'A'\n"
+GOOD = (
+    "from strs.text import cut_suffix\n\n\ndef test_ignore_case():\n"
+    "    assert cut_suffix('A.PY', '.py', ignore_case=True) == 'A'\n\n\ndef test_plain():\n"
+    "    assert cut_suffix('ab', 'b') == 'a'\n"
+)
+
+
+def test_the_change_storys_own_example_is_its_first_test_and_fails_for_the_missing_option(
+    tmp_path,
+):
+    chat = Script(_new_file(GOOD))
+    suite, log = _suite(tmp_path, chat, CHANGE)
+    assert chat.asked == []  # the story's example, written by code
+    path = "tests/test_report_example.py"
+    assert list(suite.files) == [path] and suite.is_protected(path)
+    assert "assert cut_suffix('NAME.PY', '.py', ignore_case=True) == 'NAME'" in suite.files[path]
+    repro = _suite_event(log)["repro"]
+    assert repro["reproduced"] is True and repro["origin"] == "report"
+    assert "unexpected keyword argument 'ignore_case'" in repro["excerpt"]
+
+
+def test_qa_is_asked_for_a_test_of_the_change_and_told_why_a_broken_one_did_not_count(tmp_path):
+    chat = Script(_new_file(BROKEN), _new_file(GOOD))
+    suite, log = _suite(tmp_path, chat, NO_EXAMPLE)
+    assert "A test of the change this story asks for" in chat.asked[0]
+    assert "reproduces this bug report" not in chat.asked[0]
+    assert (
+        "The story is about `cut_suffix`: import it with `from strs.text import cut_suffix`"
+        in chat.asked[0]
+    )
+    assert len(chat.asked) == 2
+    assert "Your last test did not test the change: the test itself is broken" in chat.asked[1]
+    # kept: the test that fails because the option is missing; test_plain passes on the base
+    assert "test_ignore_case" in suite.files[PATH] and "test_plain" not in suite.files[PATH]
+    data = _suite_event(log)
+    assert data["repro"]["tests"] == [f"{PATH}::test_ignore_case"]
+    assert data["located"][0]["function"] == "cut_suffix"
+
+
+def test_a_feature_story_gets_no_first_test(tmp_path):
+    """Only bug and change stories: a feature's tests come from its criteria."""
+    chat = Script(_new_file(GOOD))
+    _, log = _suite(tmp_path, chat, CHANGE.model_copy(update={"work_kind": "feature"}))
+    assert _suite_event(log)["repro"] is None
