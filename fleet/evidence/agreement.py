@@ -61,6 +61,13 @@ def _under(test_id: str, prefixes: Sequence[str]) -> bool:
     )
 
 
+def _collected(test_id: str) -> bool:
+    """A test pytest collected; not the stand-in of a test module it could not import
+    (``?::tests.test_x``: junit's entry for a collection failure, after which pytest runs nothing).
+    That entry is about the candidate whose run it is: the others ran that module's tests."""
+    return not test_id.startswith("?::")
+
+
 def agree(
     evidence: Sequence[Evidence],
     *,
@@ -91,14 +98,18 @@ def agree(
     for t in tests:
         share = sum(t in passed[e.proposal_id] for e in voters) / n
         weights[t] = 1.0 if _under(t, trusted) else share
-    generated = [t for t in tests if not _under(t, trusted)]
+    generated = [t for t in tests if not _under(t, trusted) and _collected(t)]
     anyone = any(weights[t] > 0 for t in generated)
     distrusted = tuple(t for t in generated if weights[t] == 0 and anyone and n >= 2)
     total = sum(weights.values()) or 1.0
     needed = [t for t in tests if t not in distrusted and not _under(t, advisory)]
     sets = [frozenset(passed[e.proposal_id]) for e in evidence]
+    ran = {e.proposal_id: {t.test_id for t in e.tests} for e in evidence}
     full = {
-        e.proposal_id: bool(e.tests) and all(t in passed[e.proposal_id] for t in needed)
+        e.proposal_id: bool(e.tests)
+        and all(
+            t in passed[e.proposal_id] for t in needed if _collected(t) or t in ran[e.proposal_id]
+        )
         for e in evidence
     }
     by_id = {e.proposal_id: e for e in evidence}
