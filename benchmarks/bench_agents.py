@@ -305,7 +305,10 @@ def _parse(argv: list[str] | None) -> tuple[argparse.Namespace, list[str]]:
         "--ids", default="", help="HumanEval ids instead of --start/--limit, e.g. 10,20,64-65"
     )
     ap.add_argument(
-        "--rounds", type=int, default=2, help="council critique/revise rounds (with settle_on_pass)"
+        "--rounds",
+        type=int,
+        default=None,
+        help="council critique/revise rounds (default: config/fleet.yaml's council.rounds)",
     )
     ap.add_argument("--repo-limit", type=int, default=10, help="repository tasks (0: none)")
     ap.add_argument("--repo-start", type=int, default=0, help="first repository task (a slice)")
@@ -344,8 +347,9 @@ def _parse(argv: list[str] | None) -> tuple[argparse.Namespace, list[str]]:
     ap.add_argument(
         "--qa-examples",
         action=argparse.BooleanOptionalAction,
-        default=True,
-        help="council/vote: QA writes its own examples as advisory evidence tests",
+        default=None,
+        help="council/vote: QA writes its own examples as advisory evidence tests "
+        "(default: config/fleet.yaml's council.qa_examples)",
     )
     args = ap.parse_args(argv)
     arms = (
@@ -359,7 +363,7 @@ def _parse(argv: list[str] | None) -> tuple[argparse.Namespace, list[str]]:
         args.ids = _ids(args.ids)
     except ValueError as exc:
         ap.error(f"--ids: {exc}")
-    if not 0 <= args.rounds <= 10:
+    if args.rounds is not None and not 0 <= args.rounds <= 10:
         ap.error("--rounds must be in 0..10")
     from repo_tasks import parse_kinds
 
@@ -436,9 +440,12 @@ def _resume_file(args: argparse.Namespace) -> ResumeFile | None:
     """``--resume``: the run's figures so far, for the settings that change them."""
     if args.resume is None:
         return None
+    from council_arms import council_spec
+
+    spec = council_spec(args)  # the council run: the config's, with what the command line sets
     settings = {"model": Path(args.model).name, "attempts": args.attempts,
                 "developer_model": Path(args.developer_model or args.model).name,
-                "rounds": args.rounds, "qa_examples": args.qa_examples}  # fmt: skip
+                "rounds": spec.rounds, "qa_examples": spec.qa_examples}  # fmt: skip
     resume = ResumeFile(args.resume, settings)
     tasks = len({task for _arm, task in resume.done})
     print(f"== resume file {args.resume}: {len(resume.done)} (arm, task) figures for "

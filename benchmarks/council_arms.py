@@ -580,7 +580,7 @@ def arm_vote(
                     top = Path(tmp) / f"a{attempt}"
                     paired = _ROUND0.get(task.id) if attempt == 0 else None
                     drawn = paired or _fresh_round0(
-                        task, chat, top / "v", args.qa_examples, findings or ()
+                        task, chat, top / "v", council_spec(args).qa_examples, findings or ()
                     )
                     note = ""
                     if more is not None:

@@ -28,6 +28,7 @@ from fleet.pipeline.ports import Checkout
 from fleet.testing.fakes import FakeClock, InMemoryEventLog
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+import bench_agents  # noqa: E402
 import council_arms  # noqa: E402
 
 SUITE = EvidenceSuite(test_paths=("tests",))
@@ -127,7 +128,7 @@ def test_a_council_block_that_differs_from_the_defaults_reaches_the_story_path()
 
 def test_the_benchmark_council_is_the_story_council():
     configured = load("fleet.yaml").council
-    plain = argparse.Namespace()  # no --rounds/--debug-rounds given: the config's
+    plain, _ = bench_agents._parse([])  # the command line's defaults: the config's
     ours, theirs = story_request(configured), bench_request(plain)
     assert {f: getattr(ours, f) for f in FIELDS} == {f: getattr(theirs, f) for f in FIELDS}
     assert theirs.members == configured.members and len(proposers(theirs.members)) == 3
