@@ -35,6 +35,7 @@ from fleet.agents.stubs import named
 from fleet.context.localise import confident, locate
 from fleet.contracts import RunContext, Story, Task, TestOutcome
 from fleet.council import Brief
+from fleet.council.seeds import mix
 from fleet.criteria import task_criteria
 from fleet.errors import VersionConflict
 from fleet.events import Envelope, make_event
@@ -57,6 +58,10 @@ from fleet.story_kind import EXCEPTION, kind_of
 
 SUITE_KEY = "suite:{}"
 REPRO_ATTEMPTS = 3  # QA's tries at a test that fails for the reported reason
+# a try after one that wrote no test samples at least this hot (the same prompt at QA's own
+# temperature and a new seed gave the same degenerate reply on every try)
+REPRO_FLOOR = 0.7
+NOTHING = "QA wrote no test"
 OUTPUT_CHARS = 400  # of a wrong-reason failure, shown to QA when it is asked again
 # A test broken in itself: it fails before it reaches the code the report is about.
 _BROKEN = re.compile(
@@ -157,15 +162,23 @@ def task_suite(
 
 def _qa_calls(
     qa: QaTeam, brief: Brief, files: Mapping[str, str], notes: list[str]
-) -> tuple[Callable[[Sequence[str]], dict[str, str]], Callable[[Sequence[str]], list[str]]]:
+) -> tuple[Callable[..., dict[str, str]], Callable[[Sequence[str]], list[str]]]:
     """QA's test writing and example writing as ``build_suite`` calls them: every member's
     candidates (a failed member is a note), never a file the repository already has."""
 
     table = {"pytest": "import pytest", **import_table(files)}  # a test module uses pytest too
 
-    def write(prose: Sequence[str]) -> dict[str, str]:
+    def write(prose: Sequence[str], again: tuple[int, bool] = (0, False)) -> dict[str, str]:
+        """``again``: a later try of the same request (its number, and whether the last one
+        wrote no test): sampled with a seed of its own, hot after a try that wrote nothing."""
+        attempt, hot = again
+        asked = brief
+        if attempt:
+            floor = max(brief.temperature_floor, REPRO_FLOOR) if hot else brief.temperature_floor
+            asked = brief.model_copy(update={"seed": mix(brief.seed, "tests", attempt),
+                                             "temperature_floor": floor})  # fmt: skip
         out: dict[str, str] = {}
-        for got in qa.write_tests(brief, tuple(prose), notes):
+        for got in qa.write_tests(asked, tuple(prose), notes):
             for path, text in got.items():
                 if path not in files:
                     out[path] = _imported(path, text, table, notes)
@@ -306,7 +319,7 @@ def _failing_line(excerpt: str) -> str:
 
 
 def reproduce(
-    write: Callable[[Sequence[str]], Mapping[str, str]],
+    write: Callable[[Sequence[str], tuple[int, bool]], Mapping[str, str]],
     run: Callable[[str, str], Sequence[TestOutcome]],
     *,
     files: Mapping[str, str],
@@ -316,7 +329,8 @@ def reproduce(
 ) -> Repro:
     """QA's reproduction test for ``report``: ``write(asks)`` returns QA's new test files,
     ``run(path, source)`` runs one alone on the base commit. Asked again with the wrong-reason
-    output, ``attempts`` times in all. Of a change story (``kind="change"``): the first test of
+    output, ``attempts`` times in all: a later try is ``write(asks, (attempt, wrote_nothing))``,
+    sampled afresh (hot after a try that wrote no test). Of a change story (``kind="change"``): the first test of
     the change it asks for, failing on the base because the change is missing."""
     bug = kind == "bug"
     ranked = locate(files, report)
@@ -333,12 +347,13 @@ def reproduce(
         module = module.replace("/", ".")
         where = "repro.where" if bug else "repro.change_where"
         asks.append(render(where, name=top.name.split(".", 1)[0], module=module))
-    last = Repro(reason="QA wrote no test")
+    last = Repro(reason=NOTHING)
     for attempt in range(1, attempts + 1):
         retry = render("repro.retry" if bug else "repro.change_retry", reason=last.reason,
                        output=last.excerpt[:OUTPUT_CHARS])  # fmt: skip
-        got = write(asks if attempt == 1 else [*asks, retry])
-        last = Repro(attempts=attempt, reason="QA wrote no test")
+        nothing = last.reason == NOTHING
+        got = write(asks, (0, False)) if attempt == 1 else write([*asks, retry], (attempt, nothing))
+        last = Repro(attempts=attempt, reason=NOTHING)
         for path, source in got.items():
             found = _judged(path, source, run(path, source), report, (attempt, kind))
             if found.reproduced:

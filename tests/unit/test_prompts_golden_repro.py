@@ -57,7 +57,7 @@ def asked() -> list[str]:
                   round=0, step="propose", source="/repo", base="main", base_commit="abc")  # fmt: skip
     broken = Outcome(test_id="?::tests.test_t1_qa_1", passed=False,
                          excerpt="collection failure ModuleNotFoundError: No module named 'strs.texts'")  # fmt: skip
-    repro = reproduce(lambda asks: member.write_tests(brief, asks), lambda p, s: [broken],
+    repro = reproduce(lambda asks, again: member.write_tests(brief, asks), lambda p, s: [broken],
                       files=FILES, report=REPORT, attempts=2)  # fmt: skip
     assert not repro.reproduced
     return chat.asked
