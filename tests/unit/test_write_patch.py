@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from fleet.agents import EDIT_FORMAT, PatchFailed, author_messages, write_patch
+from fleet.agents.author import looped
 from fleet.contracts import ChatMessage, Patch
 from fleet.testing.fakes import ScriptedChatModel
 
@@ -440,3 +441,23 @@ def test_a_block_quoting_the_repository_map_is_dropped_when_the_reply_has_a_real
     assert "+        if attempt >= tries - 1:" in patch.diff
     told = alone.script.seen[1][-1].content
     assert "it quotes the repository map" in told, told
+
+
+def test_a_reply_that_degenerated_into_one_repeated_line_gets_no_correction() -> None:
+    """Asked to correct a reply that repeats one line to its token limit, the model repeats it:
+    write_patch fails at once (one call), where an ordinary bad edit gets its correction."""
+    loop = "path/to/calc/ops.py\n" * 40
+    script = Replies(loop, GOOD)
+    with pytest.raises(PatchFailed) as err:
+        write_patch(ScriptedChatModel(script=script), author_messages("c"), FILES, base_commit="c")
+    assert len(script.seen) == 1 and "no correction asked" in err.value.reason
+    assert looped(loop) and not looped(GOOD * 12) and not looped("x = 1\n" * 9)
+
+
+def test_a_degenerate_reply_is_still_followed_by_the_continuation_when_one_is_due() -> None:
+    """A continuation is another request, not a correction: it still comes."""
+    stub = {"calc/ops.py": 'def add(a, b):\n    """Sum."""\n'}
+    script = Replies("path/to/calc/ops.py\n" * 40, "    return a + b\n")
+    patch = write_patch(ScriptedChatModel(script=script), author_messages("c"), stub,
+                        base_commit="c", focus=("add",))  # fmt: skip
+    assert len(script.seen) == 2 and "+    return a + b" in patch.diff
