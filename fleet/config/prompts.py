@@ -148,7 +148,7 @@ TEMPLATES: dict[str, dict[str, frozenset[str]]] = {
     "localise": {  # fleet/context/located.py
         "located": _t("path", "start", "end", "name", "code"),
     },
-    "repro": {  # fleet/pipeline/suite.py: QA's reproduction test of a bug report
+    "repro": {  # fleet/pipeline/repro.py: QA's reproduction test of a bug report, a change story's first test
         "criterion": _t("report"),
         "where": _t("name", "module"),
         "retry": _t("reason", "output"),

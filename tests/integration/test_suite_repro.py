@@ -19,7 +19,8 @@ from fleet.contracts import ChatMessage, ChatResponse, Story, Task
 from fleet.council import Brief, Member
 from fleet.council.patching import PatchTools
 from fleet.pipeline.ports import Checkout
-from fleet.pipeline.suite import REPRO_ATTEMPTS, SuitePorts, task_suite
+from fleet.pipeline.repro import REPRO_ATTEMPTS
+from fleet.pipeline.suite import SuitePorts, task_suite
 from fleet.testing.fakes import FakeClock, InMemoryEventLog
 
 TEXT = '''def _strip(s, n):

@@ -17,7 +17,7 @@ from fleet import contracts
 from fleet.contracts import Evidence, Proposal
 from fleet.evidence.acceptance import Qa, build_suite, example_calls, names_of_tests
 from fleet.evidence.suite import EvidenceSuite, evidence_of, patch_hash, strip_paths
-from fleet.pipeline.suite import uncontradicted
+from fleet.pipeline.repro import uncontradicted
 
 KEEP_FILE = "tests/test_t1_keep.py"
 KEEP = f"{KEEP_FILE}::"

@@ -15,7 +15,7 @@ from fleet.contracts import ChatMessage, ChatResponse, Patch
 from fleet.contracts import TestOutcome as Outcome
 from fleet.council import Brief, Member
 from fleet.council.patching import PatchTools
-from fleet.pipeline.suite import reproduce
+from fleet.pipeline.repro import reproduce
 
 FILES = {
     "strs/__init__.py": "",

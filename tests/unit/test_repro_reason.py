@@ -1,4 +1,4 @@
-"""Whether a reproduction test fails for the reported reason (fleet/pipeline/suite.py:
+"""Whether a reproduction test fails for the reported reason (fleet/pipeline/repro.py:
 wrong_reason), judged on real pytest runs of small tests (junit report read by the evidence
 runner's own reader, fleet.evidence.suite.outcomes)."""
 
@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from fleet.evidence.suite import outcomes
-from fleet.pipeline.suite import wrong_reason
+from fleet.pipeline.repro import wrong_reason
 
 CODE = "def cut(s, suffix):\n    return s[: -len(suffix)] if s.endswith(suffix) else s\n"
 REPORT = "cut('name.py', '') gives '' instead of 'name.py'"
