@@ -143,11 +143,12 @@ def reproduce(
     attempts: int = REPRO_ATTEMPTS,
     kind: str = "bug",
 ) -> Repro:
-    """QA's reproduction test for ``report``: ``write(asks)`` returns QA's new test files,
-    ``run(path, source)`` runs one alone on the base commit. Asked again with the wrong-reason
-    output, ``attempts`` times in all: a later try is ``write(asks, (attempt, wrote_nothing))``,
-    sampled afresh (hot after a try that wrote no test). Of a change story (``kind="change"``): the first test of
-    the change it asks for, failing on the base because the change is missing."""
+    """QA's reproduction test for ``report``: ``write(asks, again)`` returns QA's new test
+    files, ``run(path, source)`` runs one alone on the base commit. Asked again with the
+    wrong-reason output, ``attempts`` times in all; ``again`` is ``(0, False)`` for the first try,
+    else ``(attempt, the last try wrote nothing)``: sampled afresh, hot after nothing. Of a change
+    story (``kind="change"``): the first test of the change it asks for, failing on the base
+    because the change is missing."""
     bug = kind == "bug"
     ranked = locate(files, report)
     by_code = report_test(files, report, [(x.path, x.name) for x in ranked[:3]])
