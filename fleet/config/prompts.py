@@ -148,7 +148,7 @@ TEMPLATES: dict[str, dict[str, frozenset[str]]] = {
     "localise": {  # fleet/context/located.py
         "located": _t("path", "start", "end", "name", "code"),
     },
-    "repro": {  # fleet/pipeline/repro.py: QA's reproduction test of a bug report, a change story's first test
+    "repro": {  # fleet/pipeline/repro.py: a bug report's reproduction test, a change's first test
         "criterion": _t("report"),
         "where": _t("name", "module"),
         "retry": _t("reason", "output"),
