@@ -9,7 +9,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
+from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator, model_validator
 
 from fleet.contracts import Contract, Critique, Evidence, Patch, Phase, Proposal
 from fleet.evidence.suite import EvidenceSuite
@@ -208,6 +208,15 @@ class ProposalDraft(Draft):
     reason: str = Field("", max_length=60)
     test_command: str = Field("", max_length=40)
 
+    @field_validator("answer")
+    @classmethod
+    def _said_something(cls, value: str) -> str:
+        """A blank answer ("\n\n": SmolLM2 under constrained decoding) is no answer: invalid,
+        so it is asked again (``structured``) and, still blank, the member misses the step."""
+        if not value.strip():
+            raise ValueError("the answer is blank")
+        return value
+
 
 class Candidate(Draft):
     """A proposing member's answer when the council decides a change: a patch and why."""
@@ -222,6 +231,14 @@ class CritiqueDraft(Draft):
 
     severity: Literal["info", "minor", "major", "blocker"]
     comment: str = Field(min_length=1, max_length=80)
+
+    @field_validator("comment")
+    @classmethod
+    def _said_something(cls, value: str) -> str:
+        """A blank comment is no critique (see ``ProposalDraft``)."""
+        if not value.strip():
+            raise ValueError("the comment is blank")
+        return value
 
 
 class CritiqueNote(Draft):

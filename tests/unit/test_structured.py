@@ -42,3 +42,16 @@ def test_attempts_bound_the_tries_and_the_failure_names_the_model() -> None:
 def test_an_unknown_option_is_refused() -> None:
     with pytest.raises(TypeError, match="tempreature"):
         structured(Replies('{"n": 1}'), [], Answer, tempreature=0.5)  # type: ignore[arg-type, call-arg]
+
+
+def test_a_blank_answer_or_comment_is_invalid_and_asked_again() -> None:
+    """SmolLM2 answered a council proposal with ``"\\n\\n"``: no answer. It is asked again, and a
+    second blank is InvalidModelOutput (the member misses the step)."""
+    from fleet.council.schemas import CritiqueDraft, ProposalDraft
+
+    got = structured(Replies('{"answer": "\\n\\n"}', '{"answer": "sum(xs)"}'), [], ProposalDraft)
+    assert got.answer == "sum(xs)"
+    with pytest.raises(InvalidModelOutput):
+        structured(Replies('{"answer": " "}', '{"answer": "\\n"}'), [], ProposalDraft)
+    with pytest.raises(InvalidModelOutput):
+        structured(Replies(*['{"severity": "minor", "comment": "  "}'] * 2), [], CritiqueDraft)
