@@ -6,25 +6,13 @@ yet, or the result it asks for is not returned)."""
 
 from __future__ import annotations
 
-from fleet.adapters.bwrap_sandbox import BwrapSandbox
-from fleet.adapters.evidence import SandboxEvidence
-from fleet.adapters.git_repo import GitRepo
-from fleet.agents import write_patch
 from fleet.agents.author import PatchFailed
-from fleet.config import load
 from fleet.contracts import Story
-from fleet.council import Member
-from fleet.council.patching import PatchTools
-from fleet.pipeline.ports import Checkout
-from fleet.pipeline.suite import SuitePorts, task_suite
-from fleet.testing.fakes import FakeClock, InMemoryEventLog
 from tests.integration.test_suite_repro import (
     PATH,
-    TASK,
     OneQa,
     Script,
     _new_file,
-    _repo,
     _suite,
     _suite_event,
 )
@@ -112,15 +100,7 @@ def test_a_try_after_one_that_wrote_no_test_is_sampled_afresh_and_hot(tmp_path):
     """The same request at QA's temperature and seed repeats its reply: each later try has a
     seed of its own, and after a try that wrote nothing it is sampled at least 0.7 hot."""
     chat = Sampled()
-    repo = _repo(tmp_path)
-    git = GitRepo(repo)
-    member = Member("qa-1", "qa", load("roles.yaml").get("qa"), chat, temperature=0.2, seed=1,
-                    tools=PatchTools(write_patch=write_patch, repo=GitRepo))  # fmt: skip
-    log = InMemoryEventLog()
-    ports = SuitePorts(log=log, qa=Noted(member), clock=FakeClock(), qa_examples=False,
-                       baseline=SandboxEvidence(BwrapSandbox(), root=tmp_path / "ev"))  # fmt: skip
-    task_suite(ports, NO_EXAMPLE, TASK, deliberation_id="d1",
-               at=Checkout(git, "main", git.commit("main")))  # fmt: skip
+    _, log = _suite(tmp_path, chat, NO_EXAMPLE, port=Noted)
     (t1, s1), (t2, s2), (t3, s3) = chat.sampling
     assert t1 < 0.7 and t2 >= 0.7 and t3 >= 0.7
     assert len({s1, s2, s3}) == 3

@@ -96,13 +96,15 @@ def _repo(tmp_path: Path) -> Path:
     return repo
 
 
-def _suite(tmp_path: Path, chat: Script, story: Story = STORY) -> tuple[object, InMemoryEventLog]:
+def _suite(
+    tmp_path: Path, chat: Script, story: Story = STORY, port: type = OneQa
+) -> tuple[object, InMemoryEventLog]:
     repo = _repo(tmp_path)
     git = GitRepo(repo)
     member = Member("qa-1", "qa", load("roles.yaml").get("qa"), chat, temperature=0.0, seed=1,
                     tools=PatchTools(write_patch=write_patch, repo=GitRepo))  # fmt: skip
     log = InMemoryEventLog()
-    ports = SuitePorts(log=log, qa=OneQa(member), clock=FakeClock(), qa_examples=False,
+    ports = SuitePorts(log=log, qa=port(member), clock=FakeClock(), qa_examples=False,
                        baseline=SandboxEvidence(BwrapSandbox(), root=tmp_path / "ev"))  # fmt: skip
     at = Checkout(git, "main", git.commit("main"))
     return task_suite(ports, story, TASK, deliberation_id="d1", at=at), log
