@@ -82,6 +82,9 @@ class Drawn(NamedTuple):
 
 
 _ROUND0: dict[str, Drawn] = {}  # task id -> shared samples
+# (arm, task id) -> the first tests its councils found (``_setup``'s carry); vote starts from the
+# council's at its first attempt, whose suite it shares
+_CARRY: dict[tuple[str, str], dict[str, Any]] = defaultdict(dict)
 SPENT: dict[str, list[int]] = {}  # task id -> the council's tokens per attempt (for vote_cost)
 MINUTES: list[float] = []  # council wall time per task
 
@@ -100,19 +103,24 @@ class Counted:
         return r
 
 
-def _setup(task: Any, root: Path, qa: Any, examples: bool) -> tuple[Path, str, Any, Any]:
+def _setup(
+    task: Any, root: Path, qa: Any, examples: bool, carry: dict[str, Any]
+) -> tuple[Path, str, Any, Any]:
     """The task's repository, its base commit, the evidence suite and the evidence runner.
 
     The suite is the story path's suite step (``fleet.pipeline.suite.task_suite``): for a bug
     story QA's reproduction test first (kept only if it fails on the base commit for the reported
     reason), the criteria's tests, the repository's own tests, probes and, with ``examples``
-    (``--qa-examples``), QA's own examples; ``qa`` is the QA member."""
+    (``--qa-examples``), QA's own examples; ``qa`` is the QA member. ``carry``: the first tests
+    earlier councils of this arm on the task found, by checkpoint key; a later council starts from
+    them, as on the story path, where its councils share the story's log (here each council's
+    log is new, its repository rebuilt)."""
     from fleet.adapters.bwrap_sandbox import BwrapSandbox
     from fleet.adapters.evidence import SandboxEvidence
     from fleet.adapters.git_repo import GitRepo
     from fleet.clock import SystemClock
     from fleet.pipeline.ports import Checkout
-    from fleet.pipeline.suite import SuitePorts, task_suite
+    from fleet.pipeline.suite import SuitePorts, repro_key, task_suite
 
     repo = git_repo(task.files, root / "repo")
     git = GitRepo(repo)
@@ -123,8 +131,13 @@ def _setup(task: Any, root: Path, qa: Any, examples: bool) -> tuple[Path, str, A
         story = story.model_copy(update={"work_kind": task.kind})
     ports = SuitePorts(log=log, qa=MemberQa([qa]), baseline=evidence, clock=SystemClock(),
                        qa_examples=examples)  # fmt: skip
+    key = repro_key(story, tk, git.files(commit))
+    if key in carry:
+        log.checkpoint_put(key, carry[key], expected_version=0)
     suite = task_suite(ports, story, tk, deliberation_id=f"qa-{task.id}",
                        at=Checkout(git, "main", commit))  # fmt: skip
+    if (kept := log.checkpoint_get(key)[1]) is not None:
+        carry[key] = kept
     facts = next((e.data for _, e in log.read(story.id) if e.type == "council.suite"), {})
     repro, located = facts.get("repro") or {}, (facts.get("located") or [{}])[0]
     if repro or task.kind in ("bug", "change"):
@@ -225,7 +238,8 @@ def _council(
     try:
         spec = council_spec(args)
         team, first, seen = _team(chat, ledger, task=task), {}, []
-        repo, commit, suite, evidence = _setup(task, root, team["qa-1"], spec.qa_examples)
+        carry = _CARRY["council", task.id]
+        repo, commit, suite, evidence = _setup(task, root, team["qa-1"], spec.qa_examples, carry)
         qa_tokens = ledger["qa-1"]  # QA's examples: part of the evidence suite vote uses too
 
         def snapshot(state: Any) -> None:
@@ -253,6 +267,7 @@ def _council(
                 suite,
                 _keep(repo),
             )
+            _CARRY["paired", task.id] = dict(carry)
         winner = next((p for p in d.proposals if p.id == d.winner), None)
         return winner, sum(ledger.values()), d, suite
     except Exception as exc:  # a council that raised (QuorumLost) spent its members' tokens
@@ -367,13 +382,19 @@ def _keep(repo: Path) -> Path:
 
 
 def _fresh_round0(
-    task: Any, chat: Any, root: Path, qa_examples: bool, findings: tuple[str, ...] = ()
+    task: Any,
+    chat: Any,
+    root: Path,
+    qa_examples: bool,
+    findings: tuple[str, ...] = (),
+    carry: dict[str, Any] | None = None,
 ) -> Drawn:
     """The three developers' first patches without a council (when the council arm did not run,
-    and on a retry, with the last attempt's ``findings``)."""
+    and on a retry, with the last attempt's ``findings``; ``carry``: ``_setup``'s)."""
     ledger: dict[str, int] = defaultdict(int)
     team = _team(chat, ledger, task=task)
-    repo, _, suite, evidence = _setup(task, root, team["qa-1"], qa_examples)
+    carry = {} if carry is None else carry
+    repo, _, suite, evidence = _setup(task, root, team["qa-1"], qa_examples, carry)
     props = first_patches(task, team, list(DEVELOPERS), repo, suite, findings)
     ctx = RunContext(story_id=task.story.id, task_id="T1", role="qa", phase="test")
     found = evidence.run(props, suite, source=str(repo), base="main", context=ctx)
@@ -574,14 +595,16 @@ def arm_vote(
     for task in tasks:
         t0 = time.monotonic()
         tokens, findings = 0, None
+        carry = dict(_CARRY["paired", task.id]) if task.id in _ROUND0 else {}
         with tempfile.TemporaryDirectory(prefix=f"bench-{name}-") as tmp:
             try:
                 for attempt in range(max(1, args.attempts)):
                     top = Path(tmp) / f"a{attempt}"
                     paired = _ROUND0.get(task.id) if attempt == 0 else None
                     drawn = paired or _fresh_round0(
-                        task, chat, top / "v", council_spec(args).qa_examples, findings or ()
-                    )
+                        task, chat, top / "v", council_spec(args).qa_examples, findings or (),
+                        carry,
+                    )  # fmt: skip
                     note = ""
                     if more is not None:
                         drawn, note = more(task, attempt, drawn, top, findings or ())

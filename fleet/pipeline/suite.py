@@ -5,13 +5,18 @@ criteria become tests by code, prose ones by the QA members; the suite runs on t
 and a generated test is kept only if it fails there. The suite is stored in a checkpoint keyed by
 the deliberation id, so a retried council is asked the identical question.
 
-A bug or change story gets its first test before the others (:mod:`fleet.pipeline.repro`).
+A bug or change story gets its first test before the others (:mod:`fleet.pipeline.repro`). A first
+test that failed for the reported reason is kept by story, task and the code it ran on
+(:func:`repro_key`): a later council on the same task and the same code (an attempt after the gate
+blocked, a council convened again after a lost quorum) starts from it instead of asking QA again.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from contextlib import suppress
+from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 from fleet.agents.stubs import named
@@ -32,11 +37,18 @@ from fleet.evidence.acceptance import (
 from fleet.evidence.report_examples import import_table
 from fleet.patches.imports import add_missing_imports
 from fleet.pipeline.ports import Baseline, Checkout, QaTeam
-from fleet.pipeline.repro import REPRO_FLOOR, reproduce, uncontradicted, with_repro
+from fleet.pipeline.repro import (
+    REPRO_FLOOR,
+    Repro,
+    reproduce,
+    uncontradicted,
+    with_repro,
+)
 from fleet.ports import Clock, EventLog
 from fleet.story_kind import kind_of
 
 SUITE_KEY = "suite:{}"
+REPRO_KEY = "repro:{}:{}:{}"  # story, task, digest of the report and the code it ran on
 
 
 def repo_tests(files: Sequence[str]) -> list[str]:
@@ -85,8 +97,14 @@ def task_suite(
     report = f"{story.title}\n{story.description}"
     repro, kind = None, kind_of(story)
     if kind in ("bug", "change") and len(ports.qa):
-        repro = reproduce(write, _baseline_run(ports, at, ctx), files=files, report=report,
-                          kind=kind)  # fmt: skip
+        key = repro_key(story, task, files)
+        repro = _carried(ports.log, key)
+        if repro is None:
+            repro = reproduce(write, _baseline_run(ports, at, ctx), files=files, report=report,
+                              kind=kind)  # fmt: skip
+            _carry(ports.log, key, repro)
+        else:
+            notes.append("first test: an earlier council's on the same code")
         notes.append(repro.note())
     suite, built = build_suite(
         task_criteria(story, task),
@@ -198,6 +216,36 @@ def _store(
 
 
 # ----------------------------------------------------------------------------- reproduction
+
+
+def repro_key(story: Story, task: Task, files: Mapping[str, str]) -> str:
+    """The checkpoint of ``story``'s first test for ``task`` on the code ``files``: the same
+    report on the same code, whatever the commit's id (a rebuilt repository keeps it)."""
+    digest = hashlib.sha256(f"{kind_of(story)}\0{story.title}\0{story.description}".encode())
+    for path in sorted(files):
+        for part in (path, files[path]):
+            data = part.encode("utf-8", "surrogateescape")
+            digest.update(f"\0{len(data)}:".encode() + data)
+    return REPRO_KEY.format(story.id, task.id, digest.hexdigest()[:32])
+
+
+def _carried(log: EventLog, key: str) -> Repro | None:
+    """The first test an earlier council found on the same code, if it reproduced."""
+    stored = log.checkpoint_get(key)[1]
+    if not stored:
+        return None
+    known = {f.name for f in fields(Repro)}
+    data = {k: v for k, v in stored["repro"].items() if k in known}
+    return Repro(**{**data, "tests": tuple(data.get("tests", ()))})
+
+
+def _carry(log: EventLog, key: str, repro: Repro) -> None:
+    """Keep ``repro`` for later councils on the same code (one that did not reproduce is not
+    kept: a later council asks QA again)."""
+    if not repro.reproduced:
+        return
+    with suppress(VersionConflict):  # a council beside this one kept its own: either will do
+        log.checkpoint_put(key, {"repro": asdict(repro)}, expected_version=0)
 
 
 def _baseline_run(

@@ -85,8 +85,11 @@ def test_the_vote_arm_samples_again_with_the_findings(monkeypatch):
     seen: list = []
     suite = SimpleNamespace(trusted=(), advisory=())
 
-    def fresh(task, chat, root, qa, findings=()):
+    carries: list = []
+
+    def fresh(task, chat, root, qa, findings=(), carry=None):
         seen.append(("sample", findings))
+        carries.append(carry)
         return [], [], 50, suite, root
 
     monkeypatch.setattr(council_arms, "_fresh_round0", fresh)
@@ -98,6 +101,8 @@ def test_the_vote_arm_samples_again_with_the_findings(monkeypatch):
     res = council_arms.arm_vote([TASK], chat=None, args=_args(2))
     assert seen == [("sample", ()), ("build", None), ("sample", FINDINGS), ("build", None)]
     assert res.passed == {"repo": 1} and res.tokens == 100
+    # the retry starts from the first tests its first attempt found (the story path's carry)
+    assert carries[0] is carries[1] and isinstance(carries[0], dict)
 
 
 def test_vote_cost_samples_until_it_has_spent_the_councils_tokens(monkeypatch):
