@@ -39,6 +39,7 @@ ContextProvider = Callable[..., ContextPack]
 
 CODE_CHARS = 12_000  # repository text shown when no context service gives a ranked pack
 PLAN_TOKENS = 400  # a plan of a few tasks in JSON (a cut reply is invalid, not a shorter plan)
+BEGUN_TOKENS = 600  # a begun test module's continuation: a few tests (a cut one is dropped)
 CLIP = 160  # characters of another member's text shown in a prompt: small models have small windows
 
 
@@ -288,6 +289,8 @@ class Member:
             return {}
         path = patching.tests_path(brief.task_id, self.agent_id)
         job = render("council.tests", task=brief.task, job=patching.tests_job(criteria, path))
+        if brief.begin:
+            return self._begun_tests(brief, job, path)
         replies: list[str] = []
         try:
             patch = self._patch(brief, self._sampling(brief, "tests", replies), job=job).patch
@@ -298,6 +301,20 @@ class Member:
         found = patching.new_test_files(patch.diff, path) if patch else {}
         block = patching.test_block(replies) if not found else ""
         return {path: block} if block else found
+
+    def _begun_tests(self, brief: Brief, job: str, path: str) -> dict[str, str]:
+        """QA's tests with the module begun for it (``brief.begin``) and no edit format: the
+        reply continues the module. Asked for an edit, the 1.5B QA wrote code changes or
+        repeated a path line to its token limit where a test was wanted."""
+        start = patching.FENCE + brief.begin
+        request = f"{self.identity()}\n\n{job}"
+        messages = author_messages(self._pack(brief), instruction=request,
+                                   system=self._system(job), edit_format=False)  # fmt: skip
+        reply = self._sampling(brief, "tests").complete(
+            [*messages, ChatMessage(role="assistant", content=start)], max_tokens=BEGUN_TOKENS
+        )
+        module = patching.begun_module(start, reply.text)
+        return {path: module} if module else {}
 
     def write_examples(self, brief: Brief, criteria: Sequence[str]) -> list[str]:
         """QA: more "f(args) returns value" cases of the functions the task is about

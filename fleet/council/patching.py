@@ -292,6 +292,28 @@ def tests_job(criteria: Sequence[str], path: str) -> str:
 _FENCED = re.compile(r"```(?:python|py)?[ \t]*\n(.*?)```", re.S)
 
 
+FENCE = "```python\n"
+
+
+def begun_module(start: str, reply: str) -> str:
+    """The test module a reply to a begun request wrote (``start``: the fence and the module's
+    beginning, which the engine returns with its continuation or leaves out): up to the fence's
+    close, or, cut off by the token limit, its complete top-level statements; "" when that
+    defines no ``test_`` function."""
+    text = reply if reply.startswith(start) else start + reply
+    lines = text.removeprefix(FENCE).split("```", 1)[0].rstrip().split("\n")
+    while lines:
+        source = "\n".join(lines).rstrip() + "\n"
+        try:
+            tree = ast.parse(source)
+        except (SyntaxError, ValueError):
+            lines.pop()  # a statement cut off: the module up to the one before
+            continue
+        tests = [n for n in tree.body if isinstance(n, ast.FunctionDef)]
+        return source if any(n.name.startswith("test_") for n in tests) else ""
+    return ""
+
+
 def test_block(replies: Sequence[str]) -> str:
     """The last fenced Python block of ``replies`` (latest reply first) that parses and defines a
     top-level ``test_`` function: QA's test module, whatever path it was written under ("" when

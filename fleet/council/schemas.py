@@ -191,6 +191,10 @@ class Brief(Contract):
     keep: tuple[str, ...] = Field(
         (), description="a patch council: test-id prefixes of the keep tests (behaviour to keep)"
     )
+    begin: str = Field(
+        "",
+        description="QA's tests: the test module begun for it (its reply continues the module)",
+    )
 
 
 class Draft(BaseModel):

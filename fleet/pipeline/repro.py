@@ -134,8 +134,30 @@ def _failing_line(excerpt: str) -> str:
     return re.sub(r"\s+", "", text).replace('"', "'")
 
 
+@dataclass(frozen=True)
+class Again:
+    """How QA is asked for the first test: ``attempt`` (0: the first try, then each later one
+    sampled with a seed of its own), ``hot``: the last try wrote no test (sampled at least
+    ``REPRO_FLOOR`` hot), ``begin``: the test module begun for QA (after a try that wrote no
+    test: its reply continues the module, with no edit format to break)."""
+
+    attempt: int = 0
+    hot: bool = False
+    begin: str = ""
+
+
+FIRST = Again()  # the first try: as asked, at QA's own sampling
+
+
+def begun(module: str, name: str) -> str:
+    """The beginning of a first test: pytest and, where the report's function was located, its
+    import; QA's reply continues with the test function's name."""
+    imported = f"\nfrom {module} import {name}\n" if name else ""
+    return f"import pytest\n{imported}\n\ndef test_"
+
+
 def reproduce(
-    write: Callable[[Sequence[str], tuple[int, bool]], Mapping[str, str]],
+    write: Callable[[Sequence[str], Again], Mapping[str, str]],
     run: Callable[[str, str], Sequence[TestOutcome]],
     *,
     files: Mapping[str, str],
@@ -145,8 +167,8 @@ def reproduce(
 ) -> Repro:
     """QA's reproduction test for ``report``: ``write(asks, again)`` returns QA's new test
     files, ``run(path, source)`` runs one alone on the base commit. Asked again with the
-    wrong-reason output, ``attempts`` times in all; ``again`` is ``(0, False)`` for the first try,
-    else ``(attempt, the last try wrote nothing)``: sampled afresh, hot after nothing. Of a change
+    wrong-reason output, ``attempts`` times in all (``Again``: each later try sampled afresh;
+    after a try that wrote nothing, hot and with the test module begun for QA). Of a change
     story (``kind="change"``): the first test of the change it asks for, failing on the base
     because the change is missing."""
     bug = kind == "bug"
@@ -158,18 +180,21 @@ def reproduce(
         if found.reproduced:
             return replace(found, origin="report")
     asks = [render("repro.criterion" if bug else "repro.change", report=report.strip())]
+    start = begun("", "")
     if confident(ranked):
         top = ranked[0]
         module = top.path.removeprefix("src/").removesuffix(".py").removesuffix("/__init__")
-        module = module.replace("/", ".")
-        where = "repro.where" if bug else "repro.change_where"
-        asks.append(render(where, name=top.name.split(".", 1)[0], module=module))
+        module, name = module.replace("/", "."), top.name.split(".", 1)[0]
+        asks.append(render("repro.where" if bug else "repro.change_where", name=name,
+                           module=module))  # fmt: skip
+        start = begun(module, name)
     last = Repro(reason=NOTHING)
     for attempt in range(1, attempts + 1):
         retry = render("repro.retry" if bug else "repro.change_retry", reason=last.reason,
                        output=last.excerpt[:OUTPUT_CHARS])  # fmt: skip
         nothing = last.reason == NOTHING
-        got = write(asks, (0, False)) if attempt == 1 else write([*asks, retry], (attempt, nothing))
+        again = Again(attempt, hot=nothing, begin=start if nothing else "")
+        got = write(asks, FIRST) if attempt == 1 else write([*asks, retry], again)
         last = Repro(attempts=attempt, reason=NOTHING)
         for path, source in got.items():
             found = _judged(path, source, run(path, source), report, (attempt, kind))

@@ -38,7 +38,9 @@ from fleet.evidence.report_examples import import_table
 from fleet.patches.imports import add_missing_imports
 from fleet.pipeline.ports import Baseline, Checkout, QaTeam
 from fleet.pipeline.repro import (
+    FIRST,
     REPRO_FLOOR,
+    Again,
     Repro,
     reproduce,
     uncontradicted,
@@ -147,15 +149,16 @@ def _qa_calls(
 
     table = {"pytest": "import pytest", **import_table(files)}  # a test module uses pytest too
 
-    def write(prose: Sequence[str], again: tuple[int, bool] = (0, False)) -> dict[str, str]:
-        """``again``: a later try of the same request (its number, and whether the last one
-        wrote no test): sampled with a seed of its own, hot after a try that wrote nothing."""
-        attempt, hot = again
+    def write(prose: Sequence[str], again: Again = FIRST) -> dict[str, str]:
+        """``again``: a later try of the same request (its number, whether the last one wrote
+        no test, the module begun for QA): sampled with a seed of its own, hot after a try that
+        wrote nothing."""
         asked = brief
-        if attempt:
-            floor = max(brief.temperature_floor, REPRO_FLOOR) if hot else brief.temperature_floor
-            asked = brief.model_copy(update={"seed": mix(brief.seed, "tests", attempt),
-                                             "temperature_floor": floor})  # fmt: skip
+        if again.attempt:
+            hot = max(brief.temperature_floor, REPRO_FLOOR) if again.hot else 0.0
+            asked = brief.model_copy(update={"seed": mix(brief.seed, "tests", again.attempt),
+                                             "temperature_floor": max(brief.temperature_floor, hot),
+                                             "begin": again.begin})  # fmt: skip
         out: dict[str, str] = {}
         for got in qa.write_tests(asked, tuple(prose), notes):
             for path, text in got.items():

@@ -7,7 +7,7 @@ yet, or the result it asks for is not returned)."""
 from __future__ import annotations
 
 from fleet.agents.author import PatchFailed
-from fleet.contracts import Story
+from fleet.contracts import ChatResponse, Story
 from tests.integration.test_suite_repro import (
     PATH,
     OneQa,
@@ -106,3 +106,40 @@ def test_a_try_after_one_that_wrote_no_test_is_sampled_afresh_and_hot(tmp_path):
     assert len({s1, s2, s3}) == 3
     repro = _suite_event(log)["repro"]
     assert repro["reproduced"] is False and repro["reason"] == "QA wrote no test"
+
+
+class Begun(Script):
+    """QA's model: a looping edit reply first (as the 1.5B gave), then, asked with the test
+    module begun, its continuation (the engine returns only what follows the beginning)."""
+
+    def __init__(self, continuation: str) -> None:
+        super().__init__("path/to/strs/text.py\n" * 40)
+        self.continuation, self.requests = continuation, []
+
+    def complete(self, messages, **kw):  # type: ignore[no-untyped-def]
+        self.requests.append(list(messages))
+        if messages[-1].role == "assistant":
+            self.asked.append(messages[-1].content)
+            return ChatResponse(text=self.continuation, model="s", prompt_tokens=1,
+                                completion_tokens=1, latency_ms=0.0)  # fmt: skip
+        return super().complete(messages, **kw)
+
+
+def test_after_a_try_that_wrote_no_test_qa_continues_a_test_module_begun_for_it(tmp_path):
+    """The 1.5B QA answered the edit-format request for a test with a path line repeated to its
+    token limit; with the module begun (pytest, the located function's import, ``def test_``) and
+    no edit format, it continues a test."""
+    body = "ignore_case():\n    assert cut_suffix('A.PY', '.py', ignore_case=True) == 'A'\n```\n"
+    chat = Begun(body)
+    suite, log = _suite(tmp_path, chat, NO_EXAMPLE, port=Noted)
+    begun = chat.requests[-1]
+    assert begun[-1].role == "assistant"
+    assert begun[-1].content == (
+        "```python\nimport pytest\n\nfrom strs.text import cut_suffix\n\n\ndef test_"
+    )
+    assert "SEARCH" not in begun[-2].content  # no edit format to break
+    assert "A test of the change this story asks for" in begun[-2].content
+    repro = _suite_event(log)["repro"]
+    assert repro["reproduced"] is True and repro["attempts"] == 2
+    assert repro["tests"] == [f"{PATH}::test_ignore_case"]
+    assert "def test_ignore_case():" in suite.files[PATH]
