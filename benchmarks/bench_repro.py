@@ -1,14 +1,16 @@
 """QA's reproduction test and localisation on real bug tasks, with a real model: the pipeline's
 suite step alone (fleet/pipeline/suite.py), no council, no developer.
 
-For each bug task of ``dev_tasks.yaml`` (development set only) it builds the task's repository,
-asks one QA council member (``roles.yaml`` qa, the model under test, greedy) for a reproduction
-test, runs it on the base commit in bubblewrap (the evidence runner) and prints whether it
-reproduced the bug, in how many attempts, why not, and the located function against the target.
+For each bug task of ``dev_tasks.yaml`` (development set only; ``--kind change``: the change
+tasks, whose first test is a test of the change, failing on the base because it is missing) it
+builds the task's repository, asks one QA council member (``roles.yaml`` qa, the model under test,
+greedy) for a reproduction test, runs it on the base commit in bubblewrap (the evidence runner)
+and prints whether it reproduced the bug, in how many attempts, why not, and the located function
+against the target.
 
 Prints ``RESULT repro_rate``, ``RESULT repro_located_top1`` (localisation's first function is the
 task's target, with the reproduction test's evidence) and the model tokens.
-Run: .venv/bin/python benchmarks/bench_repro.py [--ids funcy-cut-suffix-empty,...] [--limit 2] [--trace calls.jsonl]
+Run: .venv/bin/python benchmarks/bench_repro.py [--kind bug|change] [--ids funcy-cut-suffix-empty,...] [--limit 2] [--trace calls.jsonl]
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 
-def one(task: Any, chat: Any, root: Path) -> dict[str, Any]:
+def one(task: Any, chat: Any, root: Path, kind: str = "bug") -> dict[str, Any]:
     """The suite step on ``task`` (a dev_tasks bench task): the council.suite event's data."""
     from council_arms import MemberQa
     from harness import git_repo
@@ -43,7 +45,7 @@ def one(task: Any, chat: Any, root: Path) -> dict[str, Any]:
 
     repo = git_repo(task.files, root / "repo")
     git = GitRepo(repo)
-    story = task.story.model_copy(update={"work_kind": "bug"})
+    story = task.story.model_copy(update={"work_kind": kind})
     member = Member("qa-1", "qa", load("roles.yaml").get("qa"), chat, temperature=0.0, seed=1,
                     tools=PatchTools(write_patch=write_patch, repo=GitRepo))  # fmt: skip
     log = InMemoryEventLog()
@@ -59,7 +61,8 @@ def main(argv: list[str] | None = None) -> int:
     from bench_agents import DEFAULT_MODEL, EngineChat
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    ap.add_argument("--ids", default="", help="task ids, joined by commas (default: the bug tasks)")
+    ap.add_argument("--kind", choices=("bug", "change"), default="bug")
+    ap.add_argument("--ids", default="", help="task ids, joined by commas (default: --kind's)")
     ap.add_argument("--limit", type=int, default=2)
     ap.add_argument("--model", default=DEFAULT_MODEL)
     ap.add_argument("--threads", type=int, default=2)
@@ -68,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = ap.parse_args(argv)
     wanted = [i for i in args.ids.split(",") if i]
-    tasks = [t for t in dev_tasks.load() if t.kind == "bug" and (not wanted or t.id in wanted)]
+    tasks = [t for t in dev_tasks.load() if t.kind == args.kind and (not wanted or t.id in wanted)]
     chat = EngineChat(args.model, threads=args.threads)
     chat.trace = args.trace
     reproduced = located = n = 0
@@ -77,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
         chat.label = task.id
         t0, before = time.monotonic(), chat.tokens
         with tempfile.TemporaryDirectory(prefix="bench-repro-") as tmp:
-            data = one(bench, chat, Path(tmp))
+            data = one(bench, chat, Path(tmp), args.kind)
         repro: dict[str, Any] = data["repro"] or {}
         top = (data["located"] or [{}])[0]
         want = f"{bench.extra['module']}::{task.target}"
