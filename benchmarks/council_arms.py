@@ -57,6 +57,7 @@ from fleet.config import CouncilSpec, load
 from fleet.contracts import Proposal, RunContext
 from fleet.council.protocol import first_proposals
 from fleet.council.team import proposers, temperature_of
+from fleet.pipeline.council import RECONVENED_FLOOR, council_seed
 
 PRESET: CouncilSpec = load("fleet.yaml").council  # the story path's council: one source of truth
 DEVELOPERS = {m: temperature_of(m) for m in proposers(PRESET.members)}
@@ -103,18 +104,25 @@ class Counted:
         return r
 
 
-def _setup(
-    task: Any, root: Path, qa: Any, examples: bool, carry: dict[str, Any]
-) -> tuple[Path, str, Any, Any]:
+class SuiteAsk(NamedTuple):
+    """How a council's suite step is asked: with QA's examples (``--qa-examples``), the first
+    tests earlier councils of the arm found on the task (by checkpoint key: ``_setup`` adds
+    its own), and the suite's base seed (the story path's: ``council_seed``)."""
+
+    examples: bool
+    carry: dict[str, Any]
+    seed: int = 0
+
+
+def _setup(task: Any, root: Path, qa: Any, ask: SuiteAsk) -> tuple[Path, str, Any, Any]:
     """The task's repository, its base commit, the evidence suite and the evidence runner.
 
     The suite is the story path's suite step (``fleet.pipeline.suite.task_suite``): for a bug
     story QA's reproduction test first (kept only if it fails on the base commit for the reported
-    reason), the criteria's tests, the repository's own tests, probes and, with ``examples``
-    (``--qa-examples``), QA's own examples; ``qa`` is the QA member. ``carry``: the first tests
-    earlier councils of this arm on the task found, by checkpoint key; a later council starts from
-    them, as on the story path, where its councils share the story's log (here each council's
-    log is new, its repository rebuilt)."""
+    reason), the criteria's tests, the repository's own tests, probes and, with QA's examples
+    on, QA's own examples; ``qa`` is the QA member. A later council starts from the first tests
+    ``ask.carry`` holds, as on the story path, where its councils share the story's log (here each
+    council's log is new, its repository rebuilt)."""
     from fleet.adapters.bwrap_sandbox import BwrapSandbox
     from fleet.adapters.evidence import SandboxEvidence
     from fleet.adapters.git_repo import GitRepo
@@ -130,14 +138,14 @@ def _setup(
     if task.kind in ("bug", "change"):  # as the PO marks it (`fleet run --kind bug`)
         story = story.model_copy(update={"work_kind": task.kind})
     ports = SuitePorts(log=log, qa=MemberQa([qa]), baseline=evidence, clock=SystemClock(),
-                       qa_examples=examples)  # fmt: skip
+                       qa_examples=ask.examples)  # fmt: skip
     key = repro_key(story, tk, git.files(commit))
-    if key in carry:
-        log.checkpoint_put(key, carry[key], expected_version=0)
+    if key in ask.carry:
+        log.checkpoint_put(key, ask.carry[key], expected_version=0)
     suite = task_suite(ports, story, tk, deliberation_id=f"qa-{task.id}",
-                       at=Checkout(git, "main", commit))  # fmt: skip
+                       at=Checkout(git, "main", commit), seed=ask.seed)  # fmt: skip
     if (kept := log.checkpoint_get(key)[1]) is not None:
-        carry[key] = kept
+        ask.carry[key] = kept
     facts = next((e.data for _, e in log.read(story.id) if e.type == "council.suite"), {})
     repro, located = facts.get("repro") or {}, (facts.get("located") or [{}])[0]
     if repro or task.kind in ("bug", "change"):
@@ -239,7 +247,8 @@ def _council(
         spec = council_spec(args)
         team, first, seen = _team(chat, ledger, task=task), {}, []
         carry = _CARRY["council", task.id]
-        repo, commit, suite, evidence = _setup(task, root, team["qa-1"], spec.qa_examples, carry)
+        ask = SuiteAsk(spec.qa_examples, carry, council_seed(0, convened, attempt))
+        repo, commit, suite, evidence = _setup(task, root, team["qa-1"], ask)
         qa_tokens = ledger["qa-1"]  # QA's examples: part of the evidence suite vote uses too
 
         def snapshot(state: Any) -> None:
@@ -339,14 +348,13 @@ def council_request(
     convened: int = 0,
 ) -> Any:
     """The council's request on ``task``: members, rounds and strategies from ``spec``; its
-    seed as the story path's (``council_seed``: the attempt, and how often it was convened)."""
+    seed as the story path's (``council_seed``: how often it was convened, the attempt)."""
     from fleet.council import DeliberationRequest
-    from fleet.pipeline.council import RECONVENED_FLOOR, council_seed
 
     again = f".c{convened}" if convened else ""
     return DeliberationRequest(
         id=f"bench-{task.id}" + (f"-a{attempt}" if attempt else "") + again,
-        seed=council_seed(attempt, convened),
+        seed=council_seed(0, convened, attempt),
         temperature_floor=RECONVENED_FLOOR if convened else 0.0,
         story_id=task.story.id,
         task_id="T1",
@@ -382,19 +390,13 @@ def _keep(repo: Path) -> Path:
 
 
 def _fresh_round0(
-    task: Any,
-    chat: Any,
-    root: Path,
-    qa_examples: bool,
-    findings: tuple[str, ...] = (),
-    carry: dict[str, Any] | None = None,
+    task: Any, chat: Any, root: Path, ask: SuiteAsk, findings: tuple[str, ...] = ()
 ) -> Drawn:
     """The three developers' first patches without a council (when the council arm did not run,
-    and on a retry, with the last attempt's ``findings``; ``carry``: ``_setup``'s)."""
+    and on a retry, with the last attempt's ``findings``), on the suite ``ask`` gets."""
     ledger: dict[str, int] = defaultdict(int)
     team = _team(chat, ledger, task=task)
-    carry = {} if carry is None else carry
-    repo, _, suite, evidence = _setup(task, root, team["qa-1"], qa_examples, carry)
+    repo, _, suite, evidence = _setup(task, root, team["qa-1"], ask)
     props = first_patches(task, team, list(DEVELOPERS), repo, suite, findings)
     ctx = RunContext(story_id=task.story.id, task_id="T1", role="qa", phase="test")
     found = evidence.run(props, suite, source=str(repo), base="main", context=ctx)
@@ -601,10 +603,9 @@ def arm_vote(
                 for attempt in range(max(1, args.attempts)):
                     top = Path(tmp) / f"a{attempt}"
                     paired = _ROUND0.get(task.id) if attempt == 0 else None
-                    drawn = paired or _fresh_round0(
-                        task, chat, top / "v", council_spec(args).qa_examples, findings or (),
-                        carry,
-                    )  # fmt: skip
+                    ask = SuiteAsk(council_spec(args).qa_examples, carry,
+                                   council_seed(0, 0, attempt))  # fmt: skip
+                    drawn = paired or _fresh_round0(task, chat, top / "v", ask, findings or ())
                     note = ""
                     if more is not None:
                         drawn, note = more(task, attempt, drawn, top, findings or ())

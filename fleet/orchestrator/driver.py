@@ -34,6 +34,7 @@ RETRY_WAIT_S = 1.0  # times the attempt number: a flapping dependency gets a mom
 
 COUNCILS = 3  # a council that lost quorum (its members' model died) is convened again, twice
 _CONVENED = re.compile(r"\.a\d+\.c(\d+)(?::retry\d+)?$")  # deliberation_id's ``convened``
+_ATTEMPT = re.compile(r"\.a(\d+)(?:\.c\d+)?(?::retry\d+)?$")  # and its ``attempt``
 
 
 def with_view(port: Callable[..., Any], view: StoryView) -> dict[str, Any]:
@@ -55,6 +56,12 @@ def deliberation_id(story_id: str, task_id: str, attempt: int, convened: int = 0
 def convened_of(deliberation_id: str) -> int:
     """The ``convened`` number of a task attempt's council id (0 for the first council)."""
     m = _CONVENED.search(deliberation_id)
+    return int(m.group(1)) if m else 0
+
+
+def attempt_of(deliberation_id: str) -> int:
+    """The task attempt of a council id (0 for an id that names none)."""
+    m = _ATTEMPT.search(deliberation_id)
     return int(m.group(1)) if m else 0
 
 

@@ -11,7 +11,7 @@ from fleet.council import DeliberationRequest
 from fleet.council.seeds import mix
 from fleet.council.team import proposers
 from fleet.criteria import task_criteria
-from fleet.orchestrator.driver import convened_of
+from fleet.orchestrator.driver import attempt_of, convened_of
 from fleet.orchestrator.view import StoryView
 from fleet.pipeline.ports import Baseline, CouncilRunner, QaTeam, Sources
 from fleet.pipeline.sources import checkout
@@ -55,7 +55,7 @@ class CouncilPorts:
 RECONVENED_FLOOR = 0.7  # a re-convened council's least patch temperature (developer-3's own)
 
 
-def council_seed(retry: int, convened: int) -> int:
+def council_seed(retry: int, convened: int, attempt: int = 0) -> int:
     """The base sampling seed of a task attempt's council and its QA suite.
 
     The first council samples with seed 0 (as the benchmark's build path does). A council
@@ -65,8 +65,14 @@ def council_seed(retry: int, convened: int) -> int:
     convened again also samples its patches at least ``RECONVENED_FLOOR`` hot (the request's
     ``temperature_floor``): a greedy developer repeats its reply whatever the seed (on
     ``toolz-unique-key`` three councils lost their quorum on the same two replies).
+
+    A later ``attempt`` of the task (after the gate blocked the last one's change) gets seeds of
+    its own too: its developers are told what failed, but QA's suite request is the same, and
+    with the same seed QA would write the same tests again (the same first test that did not
+    reproduce the bug; one that did is kept: :func:`fleet.pipeline.suite.repro_key`).
     """
-    return mix("council", retry, convened) if convened else retry
+    base = mix("council", retry, convened) if convened else retry
+    return mix(base, "attempt", attempt) if attempt else base
 
 
 def deliberate(
@@ -86,7 +92,7 @@ def deliberate(
     retry, convened = view.council_retries(deliberation_id), convened_of(deliberation_id)
     if retry:  # the PO approved the error gate after a lost quorum: a fresh council
         deliberation_id = f"{deliberation_id}:retry{retry}"
-    seed = council_seed(retry, convened)
+    seed = council_seed(retry, convened, attempt_of(deliberation_id))
     members, roles = ports.members(story, task)
     at = checkout(ports.sources, story, view)
     qa = ports.qa([m for m in members if roles[m] == "qa"])

@@ -112,10 +112,11 @@ def test_the_benchmarks_later_councils_carry_it_too(tmp_path):
     chat = Script(_new_file(GOOD), _new_file(PASSING))
     member = Member("qa-1", "qa", load("roles.yaml").get("qa"), chat, temperature=0.0, seed=1,
                     tools=PatchTools(write_patch=write_patch, repo=GitRepo))  # fmt: skip
-    carry: dict = {}
-    first = council_arms._setup(task, tmp_path / "a0", member, False, carry)[2]
-    again = council_arms._setup(task, tmp_path / "a1", member, False, carry)[2]
-    assert len(chat.asked) == 1 and len(carry) == 1
+    ask = council_arms.SuiteAsk(False, {})
+    first = council_arms._setup(task, tmp_path / "a0", member, ask)[2]
+    again = council_arms._setup(task, tmp_path / "a1", member, ask._replace(seed=7))[2]
+    assert len(chat.asked) == 1 and len(ask.carry) == 1
     assert again.files[PATH] == first.files[PATH] and "test_empty_suffix" in again.files[PATH]
-    council_arms._setup(task, tmp_path / "other", member, False, {})  # another arm: asked again
+    other = council_arms.SuiteAsk(False, {})  # another arm: asked again
+    council_arms._setup(task, tmp_path / "other", member, other)
     assert len(chat.asked) == 1 + REPRO_ATTEMPTS

@@ -15,6 +15,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
 import council_arms  # noqa: E402
 
 from fleet.contracts import Story  # noqa: E402
+from fleet.pipeline.council import council_seed  # noqa: E402
 
 TASK = SimpleNamespace(
     id="HumanEval/0",
@@ -85,11 +86,11 @@ def test_the_vote_arm_samples_again_with_the_findings(monkeypatch):
     seen: list = []
     suite = SimpleNamespace(trusted=(), advisory=())
 
-    carries: list = []
+    asks: list = []
 
-    def fresh(task, chat, root, qa, findings=(), carry=None):
+    def fresh(task, chat, root, ask, findings=()):
         seen.append(("sample", findings))
-        carries.append(carry)
+        asks.append(ask)
         return [], [], 50, suite, root
 
     monkeypatch.setattr(council_arms, "_fresh_round0", fresh)
@@ -101,8 +102,10 @@ def test_the_vote_arm_samples_again_with_the_findings(monkeypatch):
     res = council_arms.arm_vote([TASK], chat=None, args=_args(2))
     assert seen == [("sample", ()), ("build", None), ("sample", FINDINGS), ("build", None)]
     assert res.passed == {"repo": 1} and res.tokens == 100
-    # the retry starts from the first tests its first attempt found (the story path's carry)
-    assert carries[0] is carries[1] and isinstance(carries[0], dict)
+    # the retry starts from the first tests its first attempt found (the story path's carry),
+    # and its suite is sampled with the attempt's own seed (the story path's council_seed)
+    assert asks[0].carry is asks[1].carry and isinstance(asks[0].carry, dict)
+    assert asks[0].seed == council_seed(0, 0) == 0 and asks[1].seed == council_seed(0, 0, 1) != 0
 
 
 def test_vote_cost_samples_until_it_has_spent_the_councils_tokens(monkeypatch):

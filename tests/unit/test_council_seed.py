@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from fleet.orchestrator.driver import convened_of, deliberation_id
+from fleet.orchestrator.driver import attempt_of, convened_of, deliberation_id
 from fleet.orchestrator.view import fold
 from fleet.pipeline import council as step
 from fleet.testing.fakes import FakeClock, InMemoryEventLog
@@ -59,7 +59,9 @@ class Baseline:
         return []
 
 
-def asked(convened: int, floors: list[float] | None = None) -> tuple[int, set[int]]:
+def asked(
+    convened: int, floors: list[float] | None = None, attempt: int = 0
+) -> tuple[int, set[int]]:
     """(the council request's seed, the seeds QA's briefs carried) for council ``convened``;
     the request's temperature floor goes to ``floors``."""
     qa, runner = Qa(), Runner()
@@ -69,7 +71,7 @@ def asked(convened: int, floors: list[float] | None = None) -> tuple[int, set[in
                                                                "qa-1": "qa"}),
         qa=lambda ids: qa, baseline=Baseline(), council=runner, clock=FakeClock(),
     )  # fmt: skip
-    did = "s1.T1.a0" + (f".c{convened}" if convened else "")
+    did = deliberation_id("s1", "T1", attempt, convened)
     with pytest.raises(Asked):
         step.deliberate(ports, STORY, TASK, fold([]), deliberation_id=did, findings=())
     assert qa.seeds, "QA was asked for the suite"
@@ -87,11 +89,23 @@ def test_the_first_council_samples_as_the_benchmark_does_and_each_later_one_afre
     assert qa_second == {second} and qa_third == {third}  # QA samples afresh too
 
 
-def test_the_convened_number_is_read_back_from_the_id_the_driver_makes():
+def test_a_later_attempts_council_and_qa_sample_afresh():
+    """After the gate blocked an attempt, QA's suite request is the same as before: with the same
+    seed QA wrote the same tests (the same first test that did not reproduce the bug)."""
+    first, qa_first = asked(0)
+    second, qa_second = asked(0, attempt=1)
+    reconvened, _ = asked(1, attempt=1)
+    assert qa_first == {first} and qa_second == {second}
+    assert len({first, second, reconvened}) == 3
+
+
+def test_the_convened_number_and_the_attempt_are_read_back_from_the_id_the_driver_makes():
     for convened in range(3):
         did = deliberation_id("s1", "p1-t1", 2, convened)
         assert convened_of(did) == convened and convened_of(f"{did}:retry1") == convened
-    assert convened_of("s1.plan1") == 0
+        assert attempt_of(did) == 2 and attempt_of(f"{did}:retry1") == 2
+    assert convened_of("s1.plan1") == 0 and attempt_of("s1.plan1") == 0
+    assert attempt_of(deliberation_id("s1.a7", "t1", 0)) == 0  # a story id's look-alike
 
 
 def test_the_seed_of_a_po_retry_and_of_a_reconvened_council_differ():
