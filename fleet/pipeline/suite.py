@@ -155,9 +155,9 @@ def _qa_calls(
         wrote nothing."""
         asked = brief
         if again.attempt:
-            hot = max(brief.temperature_floor, REPRO_FLOOR) if again.hot else 0.0
+            floor = max(brief.temperature_floor, REPRO_FLOOR if again.hot else 0.0)
             asked = brief.model_copy(update={"seed": mix(brief.seed, "tests", again.attempt),
-                                             "temperature_floor": max(brief.temperature_floor, hot),
+                                             "temperature_floor": floor,
                                              "begin": again.begin})  # fmt: skip
         out: dict[str, str] = {}
         for got in qa.write_tests(asked, tuple(prose), notes):
@@ -224,11 +224,11 @@ def _store(
 def repro_key(story: Story, task: Task, files: Mapping[str, str]) -> str:
     """The checkpoint of ``story``'s first test for ``task`` on the code ``files``: the same
     report on the same code, whatever the commit's id (a rebuilt repository keeps it)."""
-    digest = hashlib.sha256(f"{kind_of(story)}\0{story.title}\0{story.description}".encode())
-    for path in sorted(files):
-        for part in (path, files[path]):
-            data = part.encode("utf-8", "surrogateescape")
-            digest.update(f"\0{len(data)}:".encode() + data)
+    digest = hashlib.sha256()
+    parts = [kind_of(story), story.title, story.description]
+    for part in parts + [x for path in sorted(files) for x in (path, files[path])]:
+        data = part.encode("utf-8", "surrogatepass")  # a lone surrogate is hashed, not refused
+        digest.update(f"{len(data)}:".encode() + data)
     return REPRO_KEY.format(story.id, task.id, digest.hexdigest()[:32])
 
 
