@@ -153,12 +153,11 @@ def _qa_calls(
         """``again``: a later try of the same request (its number, whether the last one wrote
         no test, the module begun for QA): sampled with a seed of its own, hot after a try that
         wrote nothing."""
-        asked = brief
+        asked = brief.model_copy(update={"begin": again.begin}) if again.begin else brief
         if again.attempt:
             floor = max(brief.temperature_floor, REPRO_FLOOR if again.hot else 0.0)
-            asked = brief.model_copy(update={"seed": mix(brief.seed, "tests", again.attempt),
-                                             "temperature_floor": floor,
-                                             "begin": again.begin})  # fmt: skip
+            asked = asked.model_copy(update={"seed": mix(brief.seed, "tests", again.attempt),
+                                             "temperature_floor": floor})  # fmt: skip
         out: dict[str, str] = {}
         for got in qa.write_tests(asked, tuple(prose), notes):
             for path, text in got.items():
