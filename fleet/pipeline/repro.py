@@ -48,6 +48,7 @@ _BROKEN = re.compile(
 )
 # a call with arguments, which may hold one level of parentheses: f(x, 1), f((0, 0, 128))
 _EXAMPLE = re.compile(r"(?<![\w.])[A-Za-z_]\w*\((?=[^)\s])(?:[^()\n]|\([^()\n]*\))+\)")
+_PLURAL = re.compile(r"[A-Za-z]+\((?:e?s)\)")
 _NOT_RAISED = re.compile(r"DID NOT RAISE <?(?:class )?'?([\w.]+)")
 _NEW_OPTION = re.compile(r"unexpected keyword argument '(\w+)'")
 _CRASH = re.compile(
@@ -84,8 +85,10 @@ class Repro:
 
 
 def _calls(text: str) -> set[str]:
-    """The calls with arguments in ``text``, spaces and quote styles ignored: ``f('a', '')``."""
-    return {re.sub(r"\s+", "", m.group(0)).replace('"', "'") for m in _EXAMPLE.finditer(text)}
+    """The calls with arguments in ``text``, spaces and quote styles ignored: ``f('a', '')``;
+    not a prose plural ("semicolon(s)", "match(es)"), which reads like a call."""
+    found = (m.group(0) for m in _EXAMPLE.finditer(text) if not _PLURAL.fullmatch(m.group(0)))
+    return {re.sub(r"\s+", "", call).replace('"', "'") for call in found}
 
 
 def wrong_reason(outcome: TestOutcome, report: str, kind: str = "bug") -> str:
@@ -138,8 +141,8 @@ def _failing_line(excerpt: str) -> str:
 class Again:
     """How QA is asked for the first test: ``attempt`` (0: the first try, then each later one
     sampled with a seed of its own), ``hot``: the last try wrote no test (sampled at least
-    ``REPRO_FLOOR`` hot), ``begin``: the test module begun for QA (after a try that wrote no
-    test: its reply continues the module, with no edit format to break)."""
+    ``REPRO_FLOOR`` hot), ``begin``: the test module begun for QA (from the try after one that
+    wrote no test on: its reply continues the module, with no edit format to break)."""
 
     attempt: int = 0
     hot: bool = False
@@ -188,12 +191,14 @@ def reproduce(
         asks.append(render("repro.where" if bug else "repro.change_where", name=name,
                            module=module))  # fmt: skip
         start = begun(module, name)
-    last = Repro(reason=NOTHING)
+    last, begin = Repro(reason=NOTHING), ""
     for attempt in range(1, attempts + 1):
         retry = render("repro.retry" if bug else "repro.change_retry", reason=last.reason,
                        output=last.excerpt[:OUTPUT_CHARS])  # fmt: skip
         nothing = last.reason == NOTHING
-        again = Again(attempt, hot=nothing, begin=start if nothing else "")
+        if attempt > 1 and nothing:  # from here on begun: the edit format gave no test
+            begin = start
+        again = Again(attempt, hot=nothing, begin=begin)
         got = write(asks, FIRST) if attempt == 1 else write([*asks, retry], again)
         last = Repro(attempts=attempt, reason=NOTHING)
         for path, source in got.items():

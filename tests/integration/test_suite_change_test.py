@@ -112,16 +112,17 @@ class Begun(Script):
     """QA's model: a looping edit reply first (as the 1.5B gave), then, asked with the test
     module begun, its continuation (the engine returns only what follows the beginning)."""
 
-    def __init__(self, continuation: str) -> None:
+    def __init__(self, *continuations: str) -> None:
         super().__init__("path/to/strs/text.py\n" * 40)
-        self.continuation, self.requests = continuation, []
+        self.continuations, self.requests = list(continuations), []
 
     def complete(self, messages, **kw):  # type: ignore[no-untyped-def]
         self.requests.append(list(messages))
         if messages[-1].role == "assistant":
             self.asked.append(messages[-1].content)
-            return ChatResponse(text=self.continuation, model="s", prompt_tokens=1,
-                                completion_tokens=1, latency_ms=0.0)  # fmt: skip
+            text = self.continuations.pop(0)
+            return ChatResponse(text=text, model="s", prompt_tokens=1, completion_tokens=1,
+                                latency_ms=0.0)  # fmt: skip
         return super().complete(messages, **kw)
 
 
@@ -143,3 +144,18 @@ def test_after_a_try_that_wrote_no_test_qa_continues_a_test_module_begun_for_it(
     assert repro["reproduced"] is True and repro["attempts"] == 2
     assert repro["tests"] == [f"{PATH}::test_ignore_case"]
     assert "def test_ignore_case():" in suite.files[PATH]
+
+
+def test_once_begun_the_later_tries_are_begun_too(tmp_path):
+    """A begun test that failed for a wrong reason is asked for again begun: the edit format
+    already gave no test (sqlparse-split-strip-semicolon: its third try, asked for an edit,
+    listed paths again)."""
+    broken = "ignore_case():\n    assert cut_sufix('A.PY', '.py', ignore_case=True) == 'A'\n```\n"
+    good = "ignore_case():\n    assert cut_suffix('A.PY', '.py', ignore_case=True) == 'A'\n```\n"
+    chat = Begun(broken, good)
+    suite, log = _suite(tmp_path, chat, NO_EXAMPLE, port=Noted)
+    assert [r[-1].role for r in chat.requests].count("assistant") == 2
+    assert chat.requests[-1][-1].role == "assistant"
+    assert "the test itself is broken" in chat.requests[-1][-2].content  # told why, begun again
+    repro = _suite_event(log)["repro"]
+    assert repro["reproduced"] is True and repro["attempts"] == 3

@@ -122,3 +122,13 @@ def test_a_change_storys_test_that_passes_on_the_base_shows_nothing(tmp_path):
         _run(tmp_path, "def test_r():\n    assert cut('ab', 'b') == 'a'\n"), CHANGE, "change"
     )
     assert got == "it passed on the current code, so it does not show that the change is missing"
+
+
+def test_a_prose_plural_in_the_story_is_not_its_example(tmp_path):
+    """``semicolon(s)`` reads like a call: taken for the story's example, it rejected the right
+    test of sqlparse-split-strip-semicolon ("it fails, but not on the story's example")."""
+    story = (
+        "Please add a keyword `keep_empty` to `strs.cut`, so that the name of a file(s) stays: "
+        "`strs.cut('name.py', '', keep_empty=True)` should return 'name.py'."
+    )
+    assert wrong_reason(_run(tmp_path, NEW_OPTION), story, "change") == ""
