@@ -290,6 +290,41 @@ def test_the_real_model_writes_qa_examples_the_evidence_suite_can_run(llm_url, m
     assert module is not None and names_of_tests(module)
 
 
+def test_the_real_model_continues_a_test_module_begun_for_it(llm_url, models, tmp_path):
+    """QA's first test with the module begun (``Brief.begin``, ``Member._begun_tests``): the
+    Serve app continues the assistant's begun reply, and the reply is a test module of the
+    function, with the begun imports."""
+    import ast
+    import subprocess
+
+    from fleet.adapters.git_repo import GitRepo
+    from fleet.council import Brief, Member
+    from fleet.council.patching import PatchTools
+    from fleet.pipeline.repro import begun
+
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    for path, text in STUB.items():
+        (repo / path).write_text(text)
+    for argv in (["init", "-q", "-b", "main"], ["add", "."],
+                 ["-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "base"]):  # fmt: skip
+        subprocess.run(["git", "-C", str(repo), *argv], check=True)
+    model = build_chat_model(models, MODEL, llm_base_url=llm_url)
+    tools = PatchTools(write_patch=lambda *a, **k: None, repo=GitRepo)
+    qa = Member("qa-1", "qa", load("roles.yaml").get("qa"), model, temperature=0.0, tools=tools)
+    start = begun("text_utils", "count_vowels")
+    brief = Brief(deliberation_id="d", story_id="s", task_id="T1", task="count_vowels is wrong",
+                  round=0, step="propose", source=str(repo), base="main", begin=start)  # fmt: skip
+    asked = ("count_vowels('Hello World') should return 3",)
+    got = qa.write_tests(brief, asked)
+    assert list(got) == ["tests/test_t1_qa_1.py"], got
+    module = got["tests/test_t1_qa_1.py"]
+    assert module.startswith(start.rsplit("def test_", 1)[0]), module
+    tests = [n.name for n in ast.parse(module).body if isinstance(n, ast.FunctionDef)]
+    assert tests and all(t.startswith("test_") for t in tests), module
+    assert "count_vowels(" in module.split("def test_", 1)[1], module
+
+
 def test_a_draft_model_drafts_for_the_engine(models):
     """Draft-model speculation with real weights: the 0.5B drafts for an entry with the same
     pinned weights (so every greedy draft should be accepted), in the engine the Serve app runs.
