@@ -299,7 +299,8 @@ def begun_module(start: str, reply: str) -> str:
     """The test module a reply to a begun request wrote (``start``: the fence and the module's
     beginning, which the engine returns with its continuation or leaves out): up to the fence's
     close, or, cut off by the token limit, its complete top-level statements; "" when that
-    defines no ``test_`` function."""
+    defines no ``test_`` function. A model that ignored the beginning and wrote a fenced module
+    of its own (under a path, say) gets that module."""
     text = reply if reply.startswith(start) else start + reply
     lines = text.removeprefix(FENCE).split("```", 1)[0].rstrip().split("\n")
     while lines:
@@ -310,8 +311,10 @@ def begun_module(start: str, reply: str) -> str:
             lines.pop()  # a statement cut off: the module up to the one before
             continue
         tests = [n for n in tree.body if isinstance(n, ast.FunctionDef)]
-        return source if any(n.name.startswith("test_") for n in tests) else ""
-    return ""
+        if any(n.name.startswith("test_") for n in tests):
+            return source
+        break
+    return test_block([reply]) if not reply.startswith(start) else ""
 
 
 def test_block(replies: Sequence[str]) -> str:

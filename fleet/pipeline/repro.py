@@ -141,15 +141,12 @@ def _failing_line(excerpt: str) -> str:
 class Again:
     """How QA is asked for the first test: ``attempt`` (0: the first try, then each later one
     sampled with a seed of its own), ``hot``: the last try wrote no test (sampled at least
-    ``REPRO_FLOOR`` hot), ``begin``: the test module begun for QA (from the try after one that
-    wrote no test on: its reply continues the module, with no edit format to break)."""
+    ``REPRO_FLOOR`` hot), ``begin``: the test module begun for QA (its reply continues the
+    module, with no edit format to break)."""
 
     attempt: int = 0
     hot: bool = False
     begin: str = ""
-
-
-FIRST = Again()  # the first try: as asked, at QA's own sampling
 
 
 def begun(module: str, name: str) -> str:
@@ -170,8 +167,8 @@ def reproduce(
 ) -> Repro:
     """QA's reproduction test for ``report``: ``write(asks, again)`` returns QA's new test
     files, ``run(path, source)`` runs one alone on the base commit. Asked again with the
-    wrong-reason output, ``attempts`` times in all (``Again``: each later try sampled afresh;
-    after a try that wrote nothing, hot and with the test module begun for QA). Of a change
+    wrong-reason output, ``attempts`` times in all (``Again``: the test module begun for QA;
+    each later try sampled afresh, hot after a try that wrote nothing). Of a change
     story (``kind="change"``): the first test of the change it asks for, failing on the base
     because the change is missing."""
     bug = kind == "bug"
@@ -191,15 +188,12 @@ def reproduce(
         asks.append(render("repro.where" if bug else "repro.change_where", name=name,
                            module=module))  # fmt: skip
         start = begun(module, name)
-    last, begin = Repro(reason=NOTHING), ""
+    last = Repro(reason=NOTHING)
     for attempt in range(1, attempts + 1):
         retry = render("repro.retry" if bug else "repro.change_retry", reason=last.reason,
                        output=last.excerpt[:OUTPUT_CHARS])  # fmt: skip
-        nothing = last.reason == NOTHING
-        if attempt > 1 and nothing:  # from here on begun: the edit format gave no test
-            begin = start
-        again = Again(attempt, hot=nothing, begin=begin)
-        got = write(asks, FIRST) if attempt == 1 else write([*asks, retry], again)
+        again = Again(attempt, hot=last.reason == NOTHING, begin=start)
+        got = write(asks, Again(begin=start)) if attempt == 1 else write([*asks, retry], again)
         last = Repro(attempts=attempt, reason=NOTHING)
         for path, source in got.items():
             found = _judged(path, source, run(path, source), report, (attempt, kind))

@@ -38,7 +38,6 @@ from fleet.evidence.report_examples import import_table
 from fleet.patches.imports import add_missing_imports
 from fleet.pipeline.ports import Baseline, Checkout, QaTeam
 from fleet.pipeline.repro import (
-    FIRST,
     REPRO_FLOOR,
     Again,
     Repro,
@@ -149,10 +148,11 @@ def _qa_calls(
 
     table = {"pytest": "import pytest", **import_table(files)}  # a test module uses pytest too
 
-    def write(prose: Sequence[str], again: Again = FIRST) -> dict[str, str]:
+    def write(prose: Sequence[str], again: Again | None = None) -> dict[str, str]:
         """``again``: a later try of the same request (its number, whether the last one wrote
         no test, the module begun for QA): sampled with a seed of its own, hot after a try that
         wrote nothing."""
+        again = again or Again()
         asked = brief.model_copy(update={"begin": again.begin}) if again.begin else brief
         if again.attempt:
             floor = max(brief.temperature_floor, REPRO_FLOOR if again.hot else 0.0)

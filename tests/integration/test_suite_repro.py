@@ -6,6 +6,7 @@ kept, joins the suite and feeds localisation; one that never reproduces is said 
 
 from __future__ import annotations
 
+import re
 import subprocess
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -53,16 +54,24 @@ def _new_file(source: str) -> str:
 
 
 class Script:
-    """QA's model: the given replies in turn (the last again), every request kept."""
+    """QA's model: the given replies in turn (the last again), every request kept (its user
+    message). Asked with a begun test module (the request ends with the assistant's beginning),
+    a reply creating a file answers with that file's text as a fenced module of its own."""
 
     def __init__(self, *replies: str) -> None:
         self.replies, self.asked = list(replies), []
 
     def complete(self, messages: Sequence[ChatMessage], **kw: object) -> ChatResponse:
-        self.asked.append(messages[-1].content)
+        begun = messages[-1].role == "assistant"
+        self.asked.append(messages[-2 if begun else -1].content)
         text = self.replies.pop(0) if len(self.replies) > 1 else self.replies[0]
+        if begun and (m := _CREATED.search(text)):
+            text = f"```python\n{m.group(1)}```\n"
         return ChatResponse(text=text, model="s", prompt_tokens=1, completion_tokens=1,
                             latency_ms=0.0)  # fmt: skip
+
+
+_CREATED = re.compile(r"<<<<<<< SEARCH\n=======\n(.*?)>>>>>>> REPLACE", re.S)
 
 
 class OneQa:

@@ -31,3 +31,10 @@ def test_a_reply_cut_off_by_the_token_limit_keeps_its_complete_tests():
 def test_a_reply_that_writes_no_test_function_is_no_module():
     assert begun_module(START, "path/to/m.py\n" * 30) == ""  # "def test_path/to/m.py" breaks
     assert begun_module(START, "x = 1\n```") == ""  # "def test_x = 1": no test either
+
+
+def test_a_model_that_ignored_the_beginning_gets_its_own_fenced_module():
+    own = "```python\nfrom m import f\n\n\ndef test_own():\n    assert f(0) == 1\n```\n"
+    assert (
+        begun_module(START, own) == "from m import f\n\n\ndef test_own():\n    assert f(0) == 1\n"
+    )

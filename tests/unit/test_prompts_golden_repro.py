@@ -22,17 +22,18 @@ FILES = {
     "strs/text.py": "def cut_suffix(s, suffix):\n    return s[: -len(suffix)] if s.endswith(suffix) else s\n",
 }
 REPORT = "Cutting an empty suffix wipes the string\nI called cut_suffix('name.py', '') and got ''."
-TEST = "tests/test_t1_qa_1.py"
-REPLY = f"{TEST}\n<<<<<<< SEARCH\n=======\nfrom strs.texts import cut_suffix\n>>>>>>> REPLACE\n"
+REPLY = "empty():\n    from strs.texts import cut_suffix\n\n    assert cut_suffix('a', '') == 'a'\n```\n"
 SPEC = RoleSpec(purpose="tests", system_prompt="You are QA.\n", critique_focus=("coverage",))
 
 
 class Recorder:
     def __init__(self) -> None:
         self.asked: list[str] = []
+        self.begun: list[str] = []
 
     def complete(self, messages: Sequence[ChatMessage], **kw: Any) -> ChatResponse:
-        self.asked.append(messages[-1].content.rsplit("\n\nTask: ", 1)[-1])  # the job, not the code
+        self.begun.append(messages[-1].content)  # the test module begun for QA
+        self.asked.append(messages[-2].content.rsplit("\n\nTask: ", 1)[-1])  # the job, not the code
         return ChatResponse(text=REPLY, model="r", prompt_tokens=1, completion_tokens=1,
                             latency_ms=0.0)  # fmt: skip
 
@@ -57,9 +58,16 @@ def asked() -> list[str]:
                   round=0, step="propose", source="/repo", base="main", base_commit="abc")  # fmt: skip
     broken = Outcome(test_id="?::tests.test_t1_qa_1", passed=False,
                          excerpt="collection failure ModuleNotFoundError: No module named 'strs.texts'")  # fmt: skip
-    repro = reproduce(lambda asks, again: member.write_tests(brief, asks), lambda p, s: [broken],
-                      files=FILES, report=REPORT, attempts=2)  # fmt: skip
+
+    def write(asks: Any, again: Any) -> Any:
+        return member.write_tests(brief.model_copy(update={"begin": again.begin}), asks)
+
+    repro = reproduce(write, lambda p, s: [broken], files=FILES, report=REPORT, attempts=2)
     assert not repro.reproduced
+    assert (
+        chat.begun
+        == ["```python\nimport pytest\n\nfrom strs.text import cut_suffix\n\n\ndef test_"] * 2
+    )
     return chat.asked
 
 
