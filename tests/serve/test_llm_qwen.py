@@ -257,16 +257,13 @@ def test_the_tool_loop_runs_on_the_real_model_in_the_sandbox(llm_url, models, tm
     assert set(result.patch.files) <= set(ws.files())
 
 
-def test_the_real_model_writes_qa_examples_the_evidence_suite_can_run(llm_url, models, tmp_path):
-    """QA's own examples (``fleet/council/examples.py``) with the real model: lines of the one
-    form the suite turns into tests, for the function the task names, none the criteria give."""
+def _stub_qa(tmp_path, models, llm_url):  # type: ignore[no-untyped-def]
+    """A git repository holding ``STUB`` and a QA member on the served model (greedy)."""
     import subprocess
 
     from fleet.adapters.git_repo import GitRepo
-    from fleet.council import Brief, Member
+    from fleet.council import Member
     from fleet.council.patching import PatchTools
-    from fleet.criteria import examples
-    from fleet.evidence.acceptance import executable_tests, names_of_tests
 
     repo = tmp_path / "repo"
     repo.mkdir()
@@ -277,7 +274,18 @@ def test_the_real_model_writes_qa_examples_the_evidence_suite_can_run(llm_url, m
         subprocess.run(["git", "-C", str(repo), *argv], check=True)
     model = build_chat_model(models, MODEL, llm_base_url=llm_url)
     tools = PatchTools(write_patch=lambda *a, **k: None, repo=GitRepo)
-    qa = Member("qa-1", "qa", load("roles.yaml").get("qa"), model, temperature=0.0, tools=tools)
+    return repo, Member("qa-1", "qa", load("roles.yaml").get("qa"), model, temperature=0.0,
+                        tools=tools)  # fmt: skip
+
+
+def test_the_real_model_writes_qa_examples_the_evidence_suite_can_run(llm_url, models, tmp_path):
+    """QA's own examples (``fleet/council/examples.py``) with the real model: lines of the one
+    form the suite turns into tests, for the function the task names, none the criteria give."""
+    from fleet.council import Brief
+    from fleet.criteria import examples
+    from fleet.evidence.acceptance import executable_tests, names_of_tests
+
+    repo, qa = _stub_qa(tmp_path, models, llm_url)
     given = ('count_vowels("Hello World") returns 3',)
     brief = Brief(deliberation_id="d", story_id="s", task_id="T1", task="Implement count_vowels",
                   round=0, step="propose", source=str(repo), base="main")  # fmt: skip
@@ -295,23 +303,11 @@ def test_the_real_model_continues_a_test_module_begun_for_it(llm_url, models, tm
     Serve app continues the assistant's begun reply, and the reply is a test module of the
     function, with the begun imports."""
     import ast
-    import subprocess
 
-    from fleet.adapters.git_repo import GitRepo
-    from fleet.council import Brief, Member
-    from fleet.council.patching import PatchTools
+    from fleet.council import Brief
     from fleet.pipeline.repro import begun
 
-    repo = tmp_path / "repo"
-    repo.mkdir()
-    for path, text in STUB.items():
-        (repo / path).write_text(text)
-    for argv in (["init", "-q", "-b", "main"], ["add", "."],
-                 ["-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "base"]):  # fmt: skip
-        subprocess.run(["git", "-C", str(repo), *argv], check=True)
-    model = build_chat_model(models, MODEL, llm_base_url=llm_url)
-    tools = PatchTools(write_patch=lambda *a, **k: None, repo=GitRepo)
-    qa = Member("qa-1", "qa", load("roles.yaml").get("qa"), model, temperature=0.0, tools=tools)
+    repo, qa = _stub_qa(tmp_path, models, llm_url)
     start = begun("text_utils", "count_vowels")
     brief = Brief(deliberation_id="d", story_id="s", task_id="T1", task="count_vowels is wrong",
                   round=0, step="propose", source=str(repo), base="main", begin=start)  # fmt: skip
