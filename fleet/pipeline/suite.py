@@ -149,9 +149,8 @@ def _qa_calls(
     table = {"pytest": "import pytest", **import_table(files)}  # a test module uses pytest too
 
     def write(prose: Sequence[str], again: Again | None = None) -> dict[str, str]:
-        """``again``: a later try of the same request (its number, whether the last one wrote
-        no test, the module begun for QA): sampled with a seed of its own, hot after a try that
-        wrote nothing."""
+        """``again``: how the request is asked (``repro.Again``: the module begun for QA; a
+        later try sampled with a seed of its own, hot after a try that wrote nothing)."""
         again = again or Again()
         asked = brief.model_copy(update={"begin": again.begin}) if again.begin else brief
         if again.attempt:
