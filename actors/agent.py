@@ -25,7 +25,8 @@ from actors.builder import NAMESPACE, ActorOptions, build, lookup
 from actors.parts import patch_tools
 from fleet.config import load
 from fleet.contracts import ContextPack, Proposal
-from fleet.council import Brief, Member, mix, wire
+from fleet.council import Brief, Member, wire
+from fleet.council.team import member_seed
 from fleet.errors import NotFound, UserError
 from fleet.ledger import UsageLedger
 
@@ -77,7 +78,7 @@ class RoleAgent:
         tools = patch_tools()
         self._member_kwargs: dict[str, Any] = {
             "temperature": o.get("temperature", 0.7),
-            "seed": mix(agent_id) if seed is None else seed,
+            "seed": member_seed(agent_id) if seed is None else seed,
             "context": self._context if self._context_service else None,
             "max_tokens": o.get("max_tokens", 160),
             "tools": replace(tools, write_patch=partial(tools.write_patch, profile=profile)),

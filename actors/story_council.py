@@ -33,13 +33,26 @@ from actors.supervised import supervised_evidence
 from fleet.adapters.workspace import WorkspaceRunner
 from fleet.clock import SystemClock
 from fleet.contracts import Deliberation, Story, Task
-from fleet.council.patching import developer_temperature
-from fleet.council.team import members_for
+from fleet.council.team import members_for, temperature_of
 from fleet.errors import ControlSignal, QuorumLost
 from fleet.orchestrator.view import StoryView, fold
 from fleet.pipeline import council as step
 from fleet.pipeline.ports import Sources
 from fleet.ports import EventLog
+
+
+def agent_options(settings: OrchestratorSettings, agent: str, model: str | None) -> dict[str, Any]:
+    """How the story's agent ``agent`` on ``model`` samples, beside its infrastructure: its model
+    (scripted or routed), budgets and temperature (the first developer greedy, the others hotter,
+    QA and the architect nearly greedy: ``fleet.council.team.temperature_of``, as the benchmark's
+    members); its seed is its id's (``RoleAgent``: ``team.member_seed``)."""
+    return {
+        "model": model,
+        "llm_base_url": settings.llm_base_url,
+        "budgets": budgets_of(settings),
+        "chat_model_factory": scripted_factory(agent, model),
+        "temperature": temperature_of(agent),
+    }
 
 
 class RayCouncil:
@@ -89,14 +102,9 @@ class RayCouncil:
                 role_of(a),
                 namespace=s.namespace,
                 scope=self.scope,
-                model=m,
-                llm_base_url=s.llm_base_url,
                 event_log_factory=logs,
-                budgets=budgets_of(s),
                 context_service=context_name(s),
-                chat_model_factory=scripted_factory(a, m),
-                # the first developer decodes greedily (the single best guess); the others sample
-                temperature=developer_temperature(a) if role_of(a) == "developer" else 0.7,
+                **agent_options(s, a, m),
             )  # fmt: skip
             for a, m in new.items()
         ]

@@ -56,7 +56,7 @@ from harness import (
 from fleet.config import CouncilSpec, load
 from fleet.contracts import Proposal, RunContext
 from fleet.council.protocol import first_proposals
-from fleet.council.team import proposers, temperature_of
+from fleet.council.team import member_seed, proposers, temperature_of
 from fleet.pipeline.council import RECONVENED_FLOOR, council_seed
 
 PRESET: CouncilSpec = load("fleet.yaml").council  # the story path's council: one source of truth
@@ -184,13 +184,12 @@ def _team(
     chat: Any,
     ledger: dict[str, int],
     members: dict[str, float] | None = None,
-    seed: int = 1000,
     task: Any = None,
 ) -> dict[str, Any]:
     """The members (name -> temperature; default the council's five), each counting its tokens,
-    seeded ``seed``, ``seed + 1``, ... in order. With ``task``, each reads the context packs the
-    story path's agents get from the context service (the located code first), not the
-    repository's smallest files."""
+    seeded as the story path's agent of the same name (``team.member_seed``). With ``task``,
+    each reads the context packs the story path's agents get from the context service (the
+    located code first), not the repository's smallest files."""
     from fleet.adapters.git_repo import GitRepo
     from fleet.agents import write_patch
     from fleet.config import load
@@ -207,10 +206,10 @@ def _team(
             Counted(chat.for_role(m.rsplit("-", 1)[0]), m, ledger),
             context=context,
             temperature=t,
-            seed=seed + i,
+            seed=member_seed(m),
             tools=tools,
         )
-        for i, (m, t) in enumerate((members or {**DEVELOPERS, **OTHERS}).items())
+        for m, t in (members or {**DEVELOPERS, **OTHERS}).items()
     }
 
 

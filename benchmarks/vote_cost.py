@@ -4,7 +4,7 @@ The cheap baseline DEVELOPERS.md asks for beside every council result: several s
 same model chosen by the tests, spending what the council spent. Each attempt starts like
 ``vote`` (the council's round-0 candidates on attempt 0, so the arms stay paired; three fresh
 first patches with the gate's findings on a retry), then draws more first patches from further
-developers (``developer-4``, ``-5``, ...: temperature 0.5, each its own seed and style line, the
+developers (``developer-4``, ``-5``, ...: temperature 0.5, each seeded by its name and its own style line, the
 function's continuation first) until its tokens reach the council's on the same attempt of the
 same task (``council_arms.SPENT``: the council arm must run first, ``--arm council,vote_cost``),
 at most ``MAX_SAMPLES`` candidates. Every sample's evidence runs in the sandbox; the pick is CodeT
@@ -49,7 +49,7 @@ def _more(
     n, extra = 4, []  # developer-1..3 wrote the first three
     while spent + sum(ledger.values()) < budget and len(props) + n - 4 < MAX_SAMPLES:
         name = f"developer-{n}"
-        team = _team(chat, ledger, {name: developer_temperature(name)}, seed=1000 + n, task=task)
+        team = _team(chat, ledger, {name: developer_temperature(name)}, task=task)
         extra += first_patches(task, team, [name], repo, suite, findings)
         n += 1
     if extra:

@@ -7,6 +7,7 @@ import re
 from collections.abc import Sequence
 
 from fleet.council.patching import developer_temperature
+from fleet.council.seeds import mix
 
 DEVOPS = re.compile(
     r"(depend|requirement|pyproject|setup\.(py|cfg)|dockerfile|docker|container|\bci\b|workflow|"
@@ -45,6 +46,12 @@ def temperature_of(member: str) -> float:
     """A member's sampling temperature: developer-n's own (``patching.developer_temperature``:
     the first greedy, the others hotter, so candidates differ), the others' nearly greedy."""
     return developer_temperature(member) if role_of(member) == "developer" else OTHERS_TEMPERATURE
+
+
+def member_seed(member: str) -> int:
+    """A member's own seed, mixed into every call's (``Member.seed``): from its id, so the story
+    path's agent and the benchmark's member of the same name sample alike."""
+    return mix(member)
 
 
 def proposers(members: Sequence[str]) -> tuple[str, ...]:

@@ -159,3 +159,30 @@ def test_a_bug_report_reads_to_the_benchmark_as_the_story_path_plans_it():
     assert task_text(report) == planned and "I expected" in planned
     assert council_arms._story_text(SimpleNamespace(story=report), ()) == planned
     assert task_text(STORY) == STORY.title  # a story with criteria: as measured so far
+
+
+class Engine:
+    """A chat model nobody calls: these tests read how members are built, not what they say."""
+
+    def for_role(self, role: str) -> Engine:
+        return self
+
+
+def test_the_story_paths_agents_sample_as_the_benchmarks_members():
+    # each configured member on the story path (the options RayCouncil spawns its agent with, the
+    # Member the agent builds for a story) and in the benchmark's council: same temperature, own
+    # seed and token limit -- QA ran 0.7 on the story path and 0.2 in the benchmark before
+    from actors.agent import RoleAgent
+    from actors.story_council import agent_options
+
+    configured = load("fleet.yaml").council
+    settings = fleet_up_settings(configured)
+    bench = council_arms._team(Engine(), {})
+    assert tuple(bench) == configured.members
+    for m in configured.members:
+        options = agent_options(settings, m, "scripted")
+        story = RoleAgent(m, m.rsplit("-", 1)[0], **options).member("s1")
+        ours, theirs = (story.temperature, story.seed, story.max_tokens), bench[m]
+        assert ours == (theirs.temperature, theirs.seed, theirs.max_tokens), m
+    seeds = {bench[m].seed for m in configured.members}
+    assert len(seeds) == len(configured.members)  # each member samples on its own
