@@ -136,6 +136,11 @@ class RoleAgent:
     def vote(self, brief: Brief) -> Any:
         return self._safe(lambda: self.member(brief.story_id).vote(brief))
 
+    def distinguish(self, brief: Brief, targets: tuple[Proposal, ...]) -> Any:
+        """QA: calls on which the passing candidates ``targets`` would return different values
+        (the council runs them: selection by distinguishing inputs), or the exception."""
+        return self._safe(lambda: self.member(brief.story_id).distinguish(brief, targets))
+
     def write_tests(self, brief: Brief, criteria: tuple[str, ...]) -> Any:
         """QA: test files (path -> source) for prose ``criteria``, or the exception."""
         return self._safe(lambda: self.member(brief.story_id).write_tests(brief, criteria))

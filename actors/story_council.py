@@ -75,6 +75,10 @@ class RayCouncil:
             s = self.settings
             self._spawn({m: s.role_models.get(role_of(m)) or s.model for m in s.members})
             root = data_dir(s) / "evidence"
+            # the council's evidence runs on the fleet's sandbox supervisor: created first. Left to
+            # the suite step's baseline, a story whose suite ran nothing on the base found no
+            # supervisor, and its council waited for one forever.
+            supervisor(s)
             self._council = spawn_council(
                 event_log_factory(s),
                 name=f"council-{s.prefix}",

@@ -1,10 +1,16 @@
 """The ``vote`` and ``council`` arms of ``bench_agents.py``.
 
-Both start like the story path's council: the story path's suite step
-(``fleet.pipeline.suite.task_suite``: a bug report's reproduction test first, QA's tests of the
-criteria, kept only if they fail on the base), run in bubblewrap on a clean copy per candidate
-(``SandboxEvidence``); every member reads the build-phase context packs the story path's agents
-get from the context service (``harness.story_context``: the located code first).
+Both start like the story path's council, on one timeline per council as the story's
+(``harness.story_log``: the story at BUILD, its planned task ``p1-t1``): the story path's suite
+step (``fleet.pipeline.suite.task_suite``: a bug report's reproduction test first, QA's tests of
+the criteria, kept only if they fail on the base), run in bubblewrap on a clean copy per
+candidate, every run decided by the policy and recorded on the timeline (``SandboxEvidence`` over
+``AuditedSandbox``, as the sandbox supervisor runs it); every member reads the build-phase context
+packs the story path's agents get from the context service over that timeline
+(``harness.story_context``: the located code first, the suite's failing tests, the deliberation
+so far), and the council writes its events to it. With one model reply per request,
+``tests/integration/test_story_bench_same_change.py`` runs three development tasks both ways
+and checks that every member is asked the same things and the same change is committed.
 
 - ``council``: the full protocol in process (``fleet.council.Council`` with ``local_gather``: the
   members, prompts, ``write_patch``, evidence runs, debugging, distinguishing inputs, critique with
@@ -44,6 +50,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from harness import (
+    TASK_ID,
     ArmResult,
     count,
     fleet_build,
@@ -114,7 +121,9 @@ class SuiteAsk(NamedTuple):
     seed: int = 0
 
 
-def _setup(task: Any, root: Path, qa: Any, ask: SuiteAsk) -> tuple[Path, str, Any, Any]:
+def _setup(
+    task: Any, root: Path, qa: Any, ask: SuiteAsk, sitting: Any = None
+) -> tuple[Path, str, Any, Any]:
     """The task's repository, its base commit, the evidence suite and the evidence runner.
 
     The suite is the story path's suite step (``fleet.pipeline.suite.task_suite``): for a bug
@@ -122,21 +131,29 @@ def _setup(task: Any, root: Path, qa: Any, ask: SuiteAsk) -> tuple[Path, str, An
     reason), the criteria's tests, the repository's own tests, probes and, with QA's examples
     on, QA's own examples; ``qa`` is the QA member. A later council starts from the first tests
     ``ask.carry`` holds, as on the story path, where its councils share the story's log (here each
-    council's log is new, its repository rebuilt)."""
+    council's log is new, its repository rebuilt). ``sitting``: the council's timeline, story
+    and task (``harness.story_log`` on ``root / "repo"``), which the suite step writes to and the
+    members' context packs read, as the story path's council shares the story's timeline; None:
+    a timeline of its own."""
+    from fleet.adapters.audited_sandbox import AuditedSandbox
     from fleet.adapters.bwrap_sandbox import BwrapSandbox
     from fleet.adapters.evidence import SandboxEvidence
     from fleet.adapters.git_repo import GitRepo
+    from fleet.adapters.workspace import Toolchain
     from fleet.clock import SystemClock
     from fleet.pipeline.ports import Checkout
     from fleet.pipeline.suite import SuitePorts, repro_key, task_suite
+    from fleet.policy import PolicyEngine
 
     repo = git_repo(task.files, root / "repo")
     git = GitRepo(repo)
     commit = git.commit("main")
-    evidence = SandboxEvidence(BwrapSandbox(), root=root / "ev", concurrency=2)
-    log, story, tk = story_log(task, repo)
-    if task.kind in ("bug", "change"):  # as the PO marks it (`fleet run --kind bug`)
-        story = story.model_copy(update={"work_kind": task.kind})
+    log, story, tk = sitting or story_log(task, repo)
+    # as the story path's sandbox supervisor: every run decided by the policy and recorded on
+    # the timeline (the members' packs show the failing tests), target environments under envs
+    audited = AuditedSandbox(BwrapSandbox(), PolicyEngine(load("policy.yaml")), events=log)
+    evidence = SandboxEvidence(audited, root=root / "ev", concurrency=2,
+                               tools=Toolchain(envs_root=root / "envs"))  # fmt: skip
     ports = SuitePorts(log=log, qa=MemberQa([qa]), baseline=evidence, clock=SystemClock(),
                        qa_examples=ask.examples)  # fmt: skip
     key = repro_key(story, tk, git.files(commit))
@@ -185,11 +202,13 @@ def _team(
     ledger: dict[str, int],
     members: dict[str, float] | None = None,
     task: Any = None,
+    log: Any = None,
 ) -> dict[str, Any]:
     """The members (name -> temperature; default the council's five), each counting its tokens,
     seeded as the story path's agent of the same name (``team.member_seed``). With ``task``,
     each reads the context packs the story path's agents get from the context service (the
-    located code first), not the repository's smallest files."""
+    located code first), not the repository's smallest files: over ``log``, the council's
+    timeline, when given."""
     from fleet.adapters.git_repo import GitRepo
     from fleet.agents import write_patch
     from fleet.config import load
@@ -197,7 +216,9 @@ def _team(
     from fleet.council.patching import PatchTools
 
     roles, tools = load("roles.yaml"), PatchTools(write_patch=write_patch, repo=GitRepo)
-    context = story_context(story_log(task)[0]) if task is not None else None
+    if log is None and task is not None:
+        log = story_log(task)[0]
+    context = story_context(log) if log is not None else None
     return {
         m: Member(
             m,
@@ -238,16 +259,17 @@ def _council(
     attempt, convened = sitting
     from fleet.council import Council
     from fleet.council.local import local_gather
-    from fleet.testing.fakes import FakeClock, InMemoryEventLog
+    from fleet.testing.fakes import FakeClock
 
     ledger: dict[str, int] = defaultdict(int)
     began = time.monotonic()
     try:
         spec = council_spec(args)
-        team, first, seen = _team(chat, ledger, task=task), {}, []
+        sitting = story_log(task, root / "repo")  # one timeline, as the story's on its path
+        team, first, seen = _team(chat, ledger, task=task, log=sitting[0]), {}, []
         carry = _CARRY["council", task.id]
         ask = SuiteAsk(spec.qa_examples, carry, council_seed(0, convened, attempt))
-        repo, commit, suite, evidence = _setup(task, root, team["qa-1"], ask)
+        repo, commit, suite, evidence = _setup(task, root, team["qa-1"], ask, sitting)
         qa_tokens = ledger["qa-1"]  # QA's examples: part of the evidence suite vote uses too
 
         def snapshot(state: Any) -> None:
@@ -259,7 +281,7 @@ def _council(
         start = time.monotonic()
         d = Council(
             local_gather(team),
-            InMemoryEventLog(),
+            sitting[0],
             clock=FakeClock(),
             evidencer=evidence,
             on_step=snapshot,
@@ -346,17 +368,18 @@ def council_request(
     findings: tuple[str, ...],
     convened: int = 0,
 ) -> Any:
-    """The council's request on ``task``: members, rounds and strategies from ``spec``; its
-    seed as the story path's (``council_seed``: how often it was convened, the attempt)."""
+    """The council's request on ``task``: members, rounds and strategies from ``spec``; its id
+    and seed as the story path's (``driver.deliberation_id``; ``council_seed``: how often it was
+    convened, the attempt)."""
     from fleet.council import DeliberationRequest
+    from fleet.orchestrator.driver import deliberation_id
 
-    again = f".c{convened}" if convened else ""
     return DeliberationRequest(
-        id=f"bench-{task.id}" + (f"-a{attempt}" if attempt else "") + again,
+        id=deliberation_id(task.story.id, TASK_ID, attempt, convened),
         seed=council_seed(0, convened, attempt),
         temperature_floor=RECONVENED_FLOOR if convened else 0.0,
         story_id=task.story.id,
-        task_id="T1",
+        task_id=TASK_ID,
         task=_story_text(task, findings),
         findings=findings,
         phase="build",  # as the story path's patch council: the members' build-phase context
@@ -394,10 +417,11 @@ def _fresh_round0(
     """The three developers' first patches without a council (when the council arm did not run,
     and on a retry, with the last attempt's ``findings``), on the suite ``ask`` gets."""
     ledger: dict[str, int] = defaultdict(int)
-    team = _team(chat, ledger, task=task)
-    repo, _, suite, evidence = _setup(task, root, team["qa-1"], ask)
+    sitting = story_log(task, root / "repo")
+    team = _team(chat, ledger, task=task, log=sitting[0])
+    repo, _, suite, evidence = _setup(task, root, team["qa-1"], ask, sitting)
     props = first_patches(task, team, list(DEVELOPERS), repo, suite, findings)
-    ctx = RunContext(story_id=task.story.id, task_id="T1", role="qa", phase="test")
+    ctx = RunContext(story_id=task.story.id, task_id=TASK_ID, role="qa", phase="test")
     found = evidence.run(props, suite, source=str(repo), base="main", context=ctx)
     return Drawn(props, list(found), sum(ledger.values()), suite, repo)
 
@@ -421,12 +445,12 @@ def first_patches(
 
     commit = GitRepo(repo).commit("main")
     req = DeliberationRequest(
-        id=f"vote-{task.id}", story_id=task.story.id, task_id="T1", task=task.story.title,
+        id=f"vote-{task.id}", story_id=task.story.id, task_id=TASK_ID, task=task.story.title,
         phase="build", members=tuple(names), rule="evidence", suite=suite, source=str(repo), base="main",
         base_commit=commit, acceptance=task.story.acceptance_criteria, findings=findings,
     )  # fmt: skip
     brief = Brief(
-        deliberation_id=req.id, story_id=req.story_id, task_id="T1",
+        deliberation_id=req.id, story_id=req.story_id, task_id=TASK_ID,
         task=_story_text(task, findings), phase="build", round=0, step="propose", source=str(repo),
         base="main", base_commit=commit, acceptance=req.acceptance, findings=findings,
     )  # fmt: skip
@@ -447,7 +471,7 @@ def _build(
     """The fleet's build path with ``winner`` (on ``repo``'s base): (passes the hidden tests,
     detail, the gate's findings when nothing was committed, else None)."""
     if winner is None or winner.patch is None:
-        return False, "no candidate patch", ("T1: no candidate patch applied",)
+        return False, "no candidate patch", (f"{TASK_ID}: no candidate patch applied",)
     tree, info = fleet_build(task, chat, root, attempts=1, winner=winner, repo=repo)
     if tree is None:
         reason = str(info.get("reason", ""))

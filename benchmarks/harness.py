@@ -123,17 +123,31 @@ def task_text(story: Story) -> str:
     return plan_from_criteria(story)[0].description
 
 
+TASK_ID = "p1-t1"  # the story path's first planned task (``plan_from_criteria``, plan round 1)
+TO_BUILD = (("BACKLOG", "DRAFT"), ("DRAFT", "DESIGN"), ("DESIGN", "BUILD"))
+
+
 def story_log(task: BenchTask, repo: Path | None = None) -> tuple[Any, Any, Task]:
-    """An in-memory timeline holding ``task``'s story (on ``repo`` when given) and its one
-    developer task ``T1``: what the context service reads on the story path."""
+    """An in-memory timeline as the story path's stands when its council convenes: ``task``'s
+    story (on ``repo`` when given; a bug or change marked so, as the PO marks it), its moves to
+    BUILD and its one developer task. The context service reads it, the suite step and the
+    council write to it: what the story path's agents see in their packs (the story's state,
+    the task, the suite's failing tests, the deliberation so far)."""
     from fleet.clock import SystemClock
-    from fleet.events import make_event
+    from fleet.events import Envelope, make_event
     from fleet.testing.fakes import InMemoryEventLog
 
-    story = task.story.model_copy(update={"repo": str(repo)}) if repo else task.story
+    update: dict[str, Any] = {"repo": str(repo)} if repo else {}
+    if task.kind in ("bug", "change"):
+        update["work_kind"] = task.kind
+    story = task.story.model_copy(update=update)
     log, clock = InMemoryEventLog(), SystemClock()
-    tk = Task(id="T1", story_id=story.id, role="developer", description=task_text(story))
+    tk = Task(id=TASK_ID, story_id=story.id, role="developer", description=task_text(story))
     log.append(make_event(story.id, "story.created", clock=clock, payload=story))
+    for n, (was, to) in enumerate(TO_BUILD):
+        data = {"from": was, "to": to, "by": "orchestrator", "attempt": 0}
+        log.append(make_event(story.id, "story.transition", clock=clock, data=data,
+                              envelope=Envelope(actor="orchestrator", key=f"{n}:{to}")))  # fmt: skip
     log.append(make_event(story.id, "task.planned", clock=clock, payload=tk))
     return log, story, tk
 

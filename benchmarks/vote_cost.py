@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from council_arms import SPENT, Drawn, _team, arm_vote, first_patches
+from harness import TASK_ID
 
 from fleet.contracts import RunContext
 
@@ -54,7 +55,7 @@ def _more(
         n += 1
     if extra:
         evidence = SandboxEvidence(BwrapSandbox(), root=root / "ev-more", concurrency=2)
-        ctx = RunContext(story_id=task.story.id, task_id="T1", role="qa", phase="test")
+        ctx = RunContext(story_id=task.story.id, task_id=TASK_ID, role="qa", phase="test")
         found = [*found, *evidence.run(extra, suite, source=str(repo), base="main", context=ctx)]
     spent += sum(ledger.values())
     more = Drawn([*props, *extra], list(found), spent, suite, repo)

@@ -221,9 +221,9 @@ def _check_size(story: Story, led: _Ledger, kind: WorkKind) -> None:
 
 def _check_criteria(story: Story, led: _Ledger, kind: WorkKind) -> None:
     crit = [c for c in story.acceptance_criteria if c.strip()]
-    if not crit and kind == "bug":
-        # a report with an example and the result expected for it carries its own criterion:
-        # the suite step's reproduction test asserts it (fleet/pipeline/suite.py)
+    if not crit and kind in ("bug", "change"):
+        # a report (or a change) with an example and the result expected for it carries its own
+        # criterion: the suite step's first test asserts it (fleet/pipeline/suite.py)
         facts = bug_facts(story)
         if not (facts.expected and facts.example):
             fix = "add the expected result as a criterion, e.g. 'f(x) returns y'"

@@ -115,7 +115,7 @@ def test_vote_cost_samples_until_it_has_spent_the_councils_tokens(monkeypatch):
 
     drawn: list[str] = []
 
-    def team(chat, ledger, members, seed, task=None):
+    def team(chat, ledger, members, task=None):
         (name,) = members
         return {name: ledger}
 

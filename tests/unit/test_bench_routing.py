@@ -64,7 +64,7 @@ def test_the_councils_members_read_the_story_paths_context_packs(tmp_path: Path)
     """The council arm's members get what the story path's agents get from the context service
     (the located function first), not the repository's smallest files in alphabetical order."""
     from council_arms import _team
-    from harness import BenchTask, git_repo
+    from harness import TASK_ID, BenchTask, git_repo
 
     from fleet.adapters.git_repo import GitRepo
     from fleet.contracts import Story
@@ -83,7 +83,7 @@ def test_the_councils_members_read_the_story_paths_context_packs(tmp_path: Path)
     repo = git_repo(files, tmp_path / "repo")
     team = _team(Engine("m"), {}, task=task)
     brief = Brief(
-        deliberation_id="d", story_id="s1", task_id="T1", task=story.title, round=0,
+        deliberation_id="d", story_id="s1", task_id=TASK_ID, task=story.title, round=0,
         step="propose", phase="build", source=str(repo), base="main",
         base_commit=GitRepo(repo).commit("main"),
     )  # fmt: skip

@@ -236,3 +236,21 @@ def test_each_reason_is_suggested_once():
     reasons = [f.reason for f in score.findings]
     assert len(reasons) > len(set(reasons))  # the same reason in several dimensions
     assert len(score.suggestions) == len(set(score.suggestions)) <= len(set(reasons))
+
+
+def test_a_change_with_its_example_and_expected_result_needs_no_written_criteria():
+    """As a report's: the suite step's first test of a change is its example (the story path
+    refused such changes that the benchmark's councils were measured on)."""
+    change = Story(
+        id="ignore-default",
+        title="ignore() should let me choose the value returned on an error",
+        description="`ignore(errors)` makes a function return None when it raises one of the "
+        "given errors. None is ambiguous for me; I want to choose the value. Please add a "
+        "keyword argument `default`. `ignore(ZeroDivisionError, default=0)(lambda: 1 / 0)()` "
+        "should return 0.",
+        work_kind="change",
+    )
+    assert score_story(change).ready, score_story(change).findings
+    vague = change.model_copy(update={"description": "Please let ignore() return another value."})
+    assert not score_story(vague).ready
+    assert any("no acceptance criteria" in f.reason for f in score_story(vague).findings)

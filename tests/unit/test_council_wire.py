@@ -55,3 +55,13 @@ def test_answers_round_trip_and_failures_pass_unchanged():
 def test_an_unknown_call_is_a_clear_error():
     with pytest.raises(UserError, match="unknown council call 'dance'"):
         wire.encode("dance", ())
+
+
+def test_the_agent_actor_answers_every_call_the_council_sends_it():
+    # a call the actor lacks fails in Ray, and the council takes it for a member that gave no
+    # answer: on the story path QA was never asked for distinguishing inputs
+    from actors.agent import RoleAgent
+
+    calls = wire._ARGS
+    assert "distinguish" in calls
+    assert [c for c in calls if not callable(getattr(RoleAgent, c, None))] == []
