@@ -178,6 +178,7 @@ class CouncilSuite(_Event):
     files: tuple[str, ...] = ()
     tests: tuple[str, ...] = ()
     trusted: tuple[str, ...] = ()
+    advisory: tuple[str, ...] = ()  # QA's own examples: they may be wrong themselves
     notes: tuple[str, ...] = ()
 
 

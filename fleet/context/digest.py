@@ -274,7 +274,9 @@ class StoryDigest:
             del self.s["delibs"][k]
 
     def _suite(self, ev: events.CouncilSuite) -> None:
-        """The latest reproduction test (a bug story's): what localisation reads."""
+        """The latest reproduction test (a bug story's): what localisation reads; and which
+        tests are QA's own examples (advisory: they may be wrong themselves)."""
+        self.s["advisory"] = list(ev.advisory)
         repro = _repro(ev)
         if repro is not None:
             self._count(repro.pop("redacted"))

@@ -206,6 +206,7 @@ def _store(
         "tests": [f"{p}::{n}" for p, names in tests.items() for n in names],
         "trusted": list(suite.trusted),
         "keep": list(suite.keep),
+        "advisory": list(suite.advisory),
         "probes": sorted(suite.probes),
         "notes": list(notes)[:20],
         **facts,
