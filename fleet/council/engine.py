@@ -101,11 +101,7 @@ class Council(Recording):
         while state.done < len(steps) and not state.stopped_early:
             round_, step = steps[state.done]
             try:
-                why = stages.vote_skipped(self, state, round_) if step == "vote" else None
-                if why:
-                    skipped[round_] = why  # no ballot could change or end anything here
-                else:
-                    self._step(state, round_, step)
+                version = self._advance(key, state, version, (round_, step), skipped)
             except QuorumLost as lost:
                 return self._lose(key, state, version, lost)
             state.done += 1
@@ -137,6 +133,30 @@ class Council(Recording):
         return self._finish(key, state, version)
 
     # ------------------------------------------------------------------ one step
+
+    def _advance(
+        self,
+        key: str,
+        state: CouncilState,
+        version: int,
+        at: tuple[int, Step],
+        skipped: dict[int, str],
+    ) -> int:
+        """One step of the plan, or (resumed) the evidence its proposals still need; the
+        checkpoint's version after it."""
+        round_, step = at
+        if state.unjudged:  # resumed after this step's proposals, before their evidence
+            self._judge(state)
+            return version
+        why = stages.vote_skipped(self, state, round_) if step == "vote" else None
+        if why:
+            skipped[round_] = why  # no ballot could change or end anything here
+            return version
+        self._step(state, round_, step)
+        if state.unjudged:  # the proposals kept first: an evidence run that fails (the sandbox
+            version = self._save(key, state, version)  # was lost) asks no one for them again
+            self._judge(state)
+        return version
 
     def _step(self, state: CouncilState, round_: int, step: Step) -> None:
         req = state.request
@@ -201,7 +221,13 @@ class Council(Recording):
         buckets[kind].extend(made)
         self.publish([self.event(req, kind, payload=obj) for obj in made])
         if kind == "council.proposal" and req.suite is not None:
-            self._evidence(state, made)
+            state.unjudged = [p.id for p in made]  # their evidence: ``_judge``, once kept
+
+    def _judge(self, state: CouncilState) -> None:
+        """Run the evidence of the step's proposals not judged yet."""
+        waiting = set(state.unjudged)
+        self._evidence(state, [p for p in state.proposals if p.id in waiting])
+        state.unjudged = []
 
     def _evidence(self, state: CouncilState, proposals: list[Proposal]) -> None:
         """Run the evidence suite on new proposals' patches; record the results as events."""

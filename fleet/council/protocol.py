@@ -60,6 +60,11 @@ class CouncilState(BaseModel):
         default_factory=list,
         description="distinguishing inputs run on passing candidates: inputs, outputs, round",
     )
+    unjudged: list[str] = Field(
+        default_factory=list,
+        description="ids of the current step's proposals whose evidence has not run yet: a "
+        "council resumed here runs it instead of asking for them again",
+    )
     stopped_early: bool = False
     status: Literal["running", "done", "quorum_lost"] = "running"
     outcome: dict = Field(default_factory=dict, description="the result, or the QuorumLost fields")

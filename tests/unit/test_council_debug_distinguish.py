@@ -13,12 +13,15 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import pytest
+
 from fleet import contracts
 from fleet.config import load
 from fleet.contracts import ChatMessage, Evidence, Patch, Proposal
 from fleet.council import Council, DeliberationRequest, Member, plan
 from fleet.council.local import local_gather
 from fleet.council.patching import PatchTools
+from fleet.errors import SandboxUnavailable
 from fleet.evidence.suite import EvidenceSuite, evidence_of, patch_hash
 from fleet.testing.fakes import FakeClock, InMemoryEventLog, ScriptedChatModel
 
@@ -321,3 +324,44 @@ def test_a_failed_run_of_the_inputs_is_recorded_and_the_ballots_decide():
     [x] = distinguished(events)
     assert x["error"] == "OSError: sandbox gone" and x["outputs"] == {}
     assert len(d.ballots) == 3 and d.winner == "d1:p0:developer-1"
+
+
+class GoneOnce(Table):
+    """An evidencer whose first run fails: the sandbox supervisor was lost (the story waits
+    for it and the council is run again)."""
+
+    failed = 0
+
+    def run(self, proposals: Sequence[Proposal], suite: EvidenceSuite, **kw: Any) -> list[Evidence]:
+        if not self.failed:
+            self.failed += 1
+            raise SandboxUnavailable(backend="actor", reason="supervisor lost")
+        return super().run(proposals, suite, **kw)
+
+
+def test_a_council_resumed_after_its_evidence_failed_does_not_ask_for_the_proposals_again():
+    script = Script({"developer-1": ["return a + b"], "developer-2": ["return a * b"]})
+    table = GoneOnce(
+        {"return a + b": (None, {}), "return a * b": ("AssertionError: assert 6 == 5", {})}
+    )
+    members = {
+        m: Member(m, m.rsplit("-", 1)[0], ROLES.get(m.rsplit("-", 1)[0]),
+                  ScriptedChatModel(script=Voters()), tools=script.tools(m) if m in script.bodies else None)
+        for m in ("developer-1", "developer-2", "qa-1")
+    }  # fmt: skip
+    req = DeliberationRequest(
+        id="d1", story_id="s1", task_id="T1", task="add(a, b) returns their sum", phase="build",
+        members=tuple(members), proposers=("developer-1", "developer-2"), rule="evidence",
+        source="/repo", base="main", base_commit="abc", rounds=0, suite=SUITE, debug_rounds=0,
+    )  # fmt: skip
+    log = InMemoryEventLog()
+    council = Council(local_gather(members), log, clock=FakeClock(), evidencer=table)
+    with pytest.raises(SandboxUnavailable):
+        council.deliberate(req)
+    asked = {m: len(a) for m, a in script.asked.items()}
+    assert asked == {"developer-1": 1, "developer-2": 1}
+    d = council.deliberate(req)  # the same request again: resumes at the evidence
+    assert {m: len(a) for m, a in script.asked.items()} == asked  # nobody asked again
+    assert d.winner == "d1:p0:developer-1" and len(d.evidence) == 2
+    kinds = [ev.type for _, ev in log.read("s1")]
+    assert kinds.count("council.proposal") == 2 and kinds.count("council.evidence") == 2
