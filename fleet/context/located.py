@@ -24,10 +24,13 @@ def located(
     files: Mapping[str, str], report: str, repro: Mapping[str, Any] | None
 ) -> list[Located]:
     """The functions localisation ranks for ``report`` and the story's reproduction test
-    (``repro``: the digest's, with its ``source`` and failure ``excerpt``), if it is confident."""
+    (``repro``: the digest's, with its ``source`` and failure ``excerpt``), if it is confident.
+    A first test that did not reproduce the story is no evidence of the place, its frames no
+    more than its calls (one that fails inside decorator machinery points there)."""
     repro = repro or {}
-    ranked = locate(files, report, trace=str(repro.get("excerpt", "")),
-                    test=str(repro.get("source", "")) if repro.get("reproduced") else "")  # fmt: skip
+    trusted = bool(repro.get("reproduced"))
+    ranked = locate(files, report, trace=str(repro.get("excerpt", "")) if trusted else "",
+                    test=str(repro.get("source", "")) if trusted else "")  # fmt: skip
     return ranked if confident(ranked) else []
 
 

@@ -134,8 +134,9 @@ def task_suite(
         suite = with_repro(suite, repro)
         suite, dropped = uncontradicted(suite, repro.source)
         notes += [f"dropped keep test {t}: it checks the reported call" for t in dropped]
-    located = locate(files, report, trace=repro.excerpt if repro else "",
-                     test=repro.source if repro and repro.reproduced else "")  # fmt: skip
+    trusted = repro if repro is not None and repro.reproduced else None  # else its frames
+    located = locate(files, report, trace=trusted.excerpt if trusted else "",  # mislead too
+                     test=trusted.source if trusted else "")  # fmt: skip
     facts = {"repro": repro.as_dict() if repro else None, "located": [x.as_dict() for x in located]}
     return _store(ports, story, suite, deliberation_id=deliberation_id, notes=notes, facts=facts)
 

@@ -188,3 +188,65 @@ def test_a_pack_whose_first_file_already_holds_the_located_function_is_unchanged
     pack = builder.build(digest, "developer", "build", task_id="T1", repo=files)
     code = next(s for s in pack.sections if s.name == "code").content
     assert "where the report points" not in code and code.startswith("### solution.py\n")
+
+
+DECORATORS = '''"""Decorator machinery."""
+
+
+def decorator(deco):
+    def make(*dargs, **dkw):
+        def wrap(func):
+            def inner(*args, **kwargs):
+                return deco(lambda: func(*args, **kwargs), *dargs, **dkw)
+
+            return inner
+
+        return wrap
+
+    return make
+'''
+FLOW = '''"""Control flow."""
+
+from pkg.decorators import decorator
+
+
+@decorator
+def retry(call, tries, errors=Exception):
+    for attempt in range(tries):
+        try:
+            return call()
+        except errors:
+            if attempt + 1 == tries:
+                raise
+'''
+FIRST = """from pkg.flow import retry
+
+
+def test_filter_errors():
+    @retry(2, OSError, filter_errors=lambda e: "busy" in str(e))
+    def read():
+        raise OSError("permission denied")
+
+    read()
+"""
+
+
+def test_a_first_test_that_did_not_reproduce_does_not_steer_localisation(tmp_path):
+    # a change story's first test fails inside the decorator machinery (the new keyword is not
+    # accepted yet), and the suite step did not take it as reproducing the story: its frames
+    # would send the developers to decorators.py, where nothing is to change
+    from fleet.context.located import located
+
+    files = {"pkg/__init__.py": "", "pkg/decorators.py": DECORATORS, "pkg/flow.py": FLOW}
+    for path, text in files.items():
+        (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / path).write_text(text)
+    (tmp_path / "tests").mkdir()
+    out = _pytest(tmp_path, FIRST)
+    assert "pkg/decorators.py" in out and "unexpected keyword argument 'filter_errors'" in out
+    report = "Please add a keyword argument `filter_errors` to `retry`: `retry(2, OSError, filter_errors=f)`."
+    misled = locate(files, report, trace=out)
+    assert misled[0].path == "pkg/decorators.py"  # the hazard
+    repro = {"reproduced": False, "source": FIRST, "excerpt": out}
+    ranked = located(files, report, repro)
+    assert ranked and (ranked[0].path, ranked[0].name) == ("pkg/flow.py", "retry")
