@@ -265,11 +265,11 @@ def _council(
     began = time.monotonic()
     try:
         spec = council_spec(args)
-        sitting = story_log(task, root / "repo")  # one timeline, as the story's on its path
-        team, first, seen = _team(chat, ledger, task=task, log=sitting[0]), {}, []
+        timeline = story_log(task, root / "repo")  # one timeline, as the story's on its path
+        team, first, seen = _team(chat, ledger, task=task, log=timeline[0]), {}, []
         carry = _CARRY["council", task.id]
         ask = SuiteAsk(spec.qa_examples, carry, council_seed(0, convened, attempt))
-        repo, commit, suite, evidence = _setup(task, root, team["qa-1"], ask, sitting)
+        repo, commit, suite, evidence = _setup(task, root, team["qa-1"], ask, timeline)
         qa_tokens = ledger["qa-1"]  # QA's examples: part of the evidence suite vote uses too
 
         def snapshot(state: Any) -> None:
@@ -281,7 +281,7 @@ def _council(
         start = time.monotonic()
         d = Council(
             local_gather(team),
-            sitting[0],
+            timeline[0],
             clock=FakeClock(),
             evidencer=evidence,
             on_step=snapshot,
