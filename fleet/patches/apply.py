@@ -8,7 +8,8 @@ from dataclasses import replace
 
 from fleet import pysource
 from fleet.patches.edits import Edit, EditError, FunctionEdit, SearchReplace, quotes_map
-from fleet.patches.nearest import misremembered, nearest
+from fleet.patches.merge import carry
+from fleet.patches.nearest import foreign, misremembered, nearest
 from fleet.workspace import path_problem
 
 
@@ -17,9 +18,11 @@ def apply_edits(
 ) -> dict[str, str]:
     """``files`` with ``edits`` applied, in order; Python files must still parse.
 
-    A SEARCH part that matches nothing but whose REPLACE part is whole functions replaces them
-    (``_as_functions``); with ``misquotes`` False, not when a code line of the SEARCH part is
-    not in those functions: the REPLACE part was written from code that is not there, and the
+    A SEARCH part that matches nothing is a misquote of the current lines it most likely means
+    (``nearest``): its change (SEARCH -> REPLACE) is carried over to those lines
+    (``merge.carry``); failing that, a REPLACE part that is whole functions replaces them
+    (``_as_functions``). With ``misquotes`` False, neither when a code line of the SEARCH part is
+    not in those lines: the REPLACE part was written from code that is not there, and the
     ``misquoted`` error shows the current code (the author asks again before trusting it).
 
     Raises:
@@ -41,9 +44,14 @@ def apply_edits(
             try:
                 out[path] = _search_replace(out.get(path), edit)
             except EditError as exc:
-                whole = (
-                    _as_functions(out, edit) if exc.fields.get("reason") == "not_found" else None
-                )
+                if exc.fields.get("reason") != "not_found":
+                    raise
+                carried = _carried(out.get(path), edit, path, misquotes=misquotes)
+                if carried is not None:
+                    out[path] = carried
+                    touched.append(path)
+                    continue
+                whole = _as_functions(out, edit)
                 if whole is None:
                     raise
                 path = whole.path or path  # the one file defining the functions
@@ -213,6 +221,34 @@ def _same_file(files: Mapping[str, str], path: str) -> str | None:
         if found:
             return found[0] if len(found) == 1 else None
     return None
+
+
+def _carried(current: str | None, edit: SearchReplace, path: str, *, misquotes: bool) -> str | None:
+    """``current`` with a misquoted edit's change carried over to the one place it most likely
+    means (``merge.carry``), or None (no such place, nothing carried, or a Python file that
+    would no longer parse). Raises ``misquoted`` instead when ``misquotes`` is False and a code
+    line of the SEARCH part is not in that place."""
+    block = nearest(current, edit.search) if current else None
+    if not current or block is None or current.count(block) != 1:
+        return None
+    merged = carry(block, edit.search, edit.replace)
+    if merged is None:
+        return None
+    new = current.replace(block, merged, 1)
+    if path.endswith(".py"):
+        try:
+            pysource.parse(new)
+        except SyntaxError:
+            return None
+    if not misquotes and (line := foreign(block, edit.search)) is not None:
+        raise EditError(
+            reason="misquoted",
+            path=path,
+            detail=f"your SEARCH part is not the current code: the line {line!r} is not in it, "
+            "so your REPLACE part was written from code that is not there",
+            nearest=block,
+        )
+    return new
 
 
 def _check_memory(current: str, edit: SearchReplace, whole: FunctionEdit) -> None:

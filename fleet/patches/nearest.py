@@ -82,9 +82,17 @@ def misremembered(current: str, search: str, names: tuple[str, ...]) -> tuple[st
     blocks = [b for name in names if (b := _block(current.split("\n"), name)) is not None]
     if not blocks:
         return None
-    have = {ln.strip() for b in blocks for ln in b.split("\n")}
+    shown = "\n\n".join(blocks)
+    code = foreign(shown, search)
+    return None if code is None else (code, shown)
+
+
+def foreign(lines: str, search: str) -> str | None:
+    """The first code line of ``search`` that ``lines`` does not hold (stripped), or None.
+    Docstrings, comments, headers and decorators do not count."""
+    have = {ln.strip() for ln in lines.split("\n")}
     for line in _DOCSTRING.sub("", search).split("\n"):
         code = line.strip()
         if code and not code.startswith(("#", "@")) and not _DEF.match(line) and code not in have:
-            return code, "\n\n".join(blocks)
+            return code
     return None

@@ -1,0 +1,133 @@
+"""How developers' edits apply, on recorded real-model replies: a misquoted SEARCH part's change
+carried over to the code it meant (``fleet/patches/merge.py``, the fleet's behaviour) against its
+REPLACE part as written (the behaviour before: a misquote's whole functions replace the current
+ones), side by side on the same replies.
+
+Reads developer replies recorded by ``bench_agents.py --trace`` (or a replies file written by
+``--save``: one JSON line per reply, ``task``, ``temperature``, ``turn``, ``reply``), keeps the
+first proposals and their corrections on the development tasks of ``dev_tasks.yaml`` (debugging
+replies edit a candidate, not the base, and are left out), applies each on its task's base tree
+both ways and judges each tree with the task's hidden tests (the package's own, in bubblewrap).
+No model calls: the replies are fixed, so the two columns differ only by how edits apply. A reply
+is one draw of the model; the pipeline around it (a correction asked first, the council's choice)
+is not replayed.
+
+Prints one line per task and ``RESULT apply_pass_carry``, ``RESULT apply_pass_whole`` (the
+fraction of replies whose tree passes the hidden tests), ``RESULT apply_carry_gain`` (their
+difference), ``RESULT apply_carry_losses`` (replies passing only as written).
+Run: .venv/bin/python benchmarks/bench_apply.py --trace calls.jsonl [--save replies.jsonl.gz]
+     .venv/bin/python benchmarks/bench_apply.py --replies benchmarks/runs/replies-e22646f.jsonl.gz
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import hashlib
+import json
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from unittest import mock
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+DEVELOPER = "You are a careful Python developer"
+DEBUGGING = "Your last patch, run against the tests in the sandbox:"
+
+
+def from_trace(path: Path) -> Iterator[dict[str, Any]]:
+    """The developers' first proposals and corrections in a bench_agents trace."""
+    for line in path.read_text().splitlines():
+        row = json.loads(line)
+        msgs = row["messages"]
+        if not msgs or not msgs[0]["content"].startswith(DEVELOPER):
+            continue
+        if any(DEBUGGING in m["content"] for m in msgs):
+            continue
+        arm, _, task = row["label"].partition(" ")
+        yield {"task": task, "arm": arm, "temperature": row["temperature"],
+               "turn": len(msgs) // 2, "reply": row.get("reply") or ""}  # fmt: skip
+
+
+def _open(path: Path) -> Any:
+    return gzip.open(path, "rt") if path.suffix == ".gz" else path.open()
+
+
+def applied(files: dict[str, str], reply: str, *, carry: bool) -> dict[str, str] | None:
+    """``files`` with ``reply``'s edits applied as the fleet does (``carry`` False: with the
+    carry-over step off), or None when they do not apply."""
+    from fleet.patches import EditError, apply_edits, parse_edits
+    from fleet.patches.edits import without_strays
+
+    off = mock.patch("fleet.patches.apply._carried", return_value=None)
+    try:
+        edits = without_strays(parse_edits(reply))
+        if carry:
+            return apply_edits(files, edits)
+        with off:
+            return apply_edits(files, edits)
+    except EditError:
+        return None
+
+
+def main(argv: list[str] | None = None) -> int:
+    import dev_tasks
+    from harness import git_repo
+
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--trace", type=Path, help="a bench_agents.py --trace file")
+    ap.add_argument("--replies", type=Path, help="a replies file (--save), .gz or plain")
+    ap.add_argument("--save", type=Path, help="write the replies read to this file (.gz)")
+    args = ap.parse_args(argv)
+    if not (args.trace or args.replies):
+        ap.error("give --trace or --replies")
+    rows = list(from_trace(args.trace)) if args.trace else []
+    if args.replies:
+        with _open(args.replies) as fh:
+            rows += [json.loads(line) for line in fh if line.strip()]
+    known = {t.id: t for t in dev_tasks.load()}
+    rows = [r for r in rows if r["task"] in known]
+    if args.save:
+        with gzip.open(args.save, "wt") as fh:
+            fh.writelines(json.dumps(r, sort_keys=True) + "\n" for r in rows)
+    bench: dict[str, Any] = {}
+    judged: dict[str, bool] = {}
+
+    def passes(task_id: str, files: dict[str, str] | None) -> bool:
+        if files is None or files == bench[task_id].files:
+            return False
+        key = hashlib.sha256(json.dumps(sorted(files.items())).encode()).hexdigest()
+        if key not in judged:
+            with tempfile.TemporaryDirectory(prefix="bench-apply-") as tmp:
+                judged[key] = bench[task_id].judge(git_repo(files, Path(tmp) / "r"))[0]
+        return judged[key]
+
+    per: dict[str, list[tuple[bool, bool]]] = {}
+    for r in rows:
+        tid = r["task"]
+        if tid not in bench:
+            bench[tid] = dev_tasks.bench_task(known[tid])
+        files = bench[tid].files
+        carried = passes(tid, applied(files, r["reply"], carry=True))
+        whole = passes(tid, applied(files, r["reply"], carry=False))
+        per.setdefault(tid, []).append((carried, whole))
+    total = [x for v in per.values() for x in v]
+    for tid, v in per.items():
+        print(f"  {tid}: {len(v)} replies, carried {sum(c for c, _ in v)}, "
+              f"as written {sum(w for _, w in v)}", flush=True)  # fmt: skip
+    n = max(len(total), 1)
+    carry_rate, whole_rate = sum(c for c, _ in total) / n, sum(w for _, w in total) / n
+    print(f"== {len(total)} replies on {len(per)} tasks")
+    print(f"RESULT apply_pass_carry {carry_rate:.3f}")
+    print(f"RESULT apply_pass_whole {whole_rate:.3f}")
+    print(f"RESULT apply_carry_gain {carry_rate - whole_rate:.3f}")
+    print(f"RESULT apply_carry_losses {sum(w and not c for c, w in total)}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

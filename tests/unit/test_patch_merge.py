@@ -1,0 +1,141 @@
+"""A misquoted edit's change carried over to the code it meant (``fleet/patches/merge.py``)."""
+
+from __future__ import annotations
+
+import pytest
+
+from fleet.agents import author_messages, write_patch
+from fleet.patches import EditError, apply_edits, parse_edits
+from fleet.patches.merge import carry
+from fleet.testing.fakes import ScriptedChatModel
+
+CUT_SUFFIX = '''def cut_suffix(s, suffix):
+    """Cuts suffix from given string if it's present."""
+    return s[:-len(suffix)] if s.endswith(suffix) else s'''
+STRINGS = f'''import re
+
+
+def cut_prefix(s, prefix):
+    """Cuts prefix from given string if it's present."""
+    return s[len(prefix):] if s.startswith(prefix) else s
+
+
+{CUT_SUFFIX}
+'''
+# Qwen2.5-Coder-1.5B's reply in the development runs (funcy-cut-suffix-empty, greedy): the
+# header of cut_suffix over cut_prefix's body, and the fix written into that body
+QUOTE = '''def cut_suffix(s, suffix):
+    """Cuts suffix from given string if it's present."""
+    return s[len(prefix):] if s.startswith(prefix) else s
+'''
+REPLY = '''def cut_suffix(s, suffix):
+    """Cuts suffix from given string if it's present."""
+    if suffix == '':
+        return s
+    return s[len(suffix):] if s.startswith(suffix) else s
+'''
+FIXED = '''def cut_suffix(s, suffix):
+    """Cuts suffix from given string if it's present."""
+    if suffix == '':
+        return s
+    return s[:-len(suffix)] if s.endswith(suffix) else s'''
+
+
+def block(search: str, replace: str) -> str:
+    return f"funcy/strings.py\n<<<<<<< SEARCH\n{search}=======\n{replace}>>>>>>> REPLACE\n"
+
+
+def test_the_lines_the_model_added_go_in_and_the_line_it_misremembered_stays_as_it_is():
+    assert carry(CUT_SUFFIX, QUOTE, REPLY) == FIXED
+    # applied as written (before), the reply would have been cut_prefix's body under this name
+    out = apply_edits({"funcy/strings.py": STRINGS}, parse_edits(block(QUOTE, REPLY)))
+    assert out["funcy/strings.py"] == STRINGS.replace(CUT_SUFFIX, FIXED)
+
+
+def test_a_line_quoted_right_but_for_spacing_takes_the_models_rewrite():
+    current = "def area(w, h):\n    # the area\n    return w*h"
+    quote = "def area(w, h):\n    return w * h\n"
+    assert carry(current, quote, "def area(w, h):\n    return abs(w * h)\n") == (
+        "def area(w, h):\n    # the area\n    return abs(w * h)"
+    )
+
+
+def test_a_line_it_dropped_goes_only_where_it_was_quoted_right():
+    current = "def f(x):\n    log(x)\n    check(x)\n    return x"
+    quote = "def f(x):\n    log(x)\n    verify(x)\n    return x\n"  # check(x) misremembered
+    assert (
+        carry(current, quote, "def f(x):\n    return x\n")
+        == "def f(x):\n    check(x)\n    return x"
+    )
+
+
+def test_a_method_quoted_without_its_class_indent_keeps_the_files_indentation_and_lines():
+    current = '    def text(self):\n        return """a\nb"""'  # a string's line at column 0
+    quote = 'def text(self):\n    return """a\nc"""\n'
+    reply = 'def text(self):\n    self.n += 1\n    return """a\nc"""\n'
+    assert carry(current, quote, reply) == (
+        '    def text(self):\n        self.n += 1\n        return """a\nb"""'
+    )
+
+
+@pytest.mark.parametrize(
+    ("search", "replace"),
+    [
+        ("x = 1\ny = 2\nz = 3\n", "x = 2\ny = 2\nz = 3\n"),  # not a quote of these lines
+        (QUOTE, "    if not suffix:\n        return s\n"),  # new code, not a change of the quote
+        # the only change the current code does not conflict with: a dropped docstring
+        (QUOTE, "def cut_suffix(s, suffix):\n    return s[len(suffix):] if s.startswith(suffix) else s\n"),
+    ],
+)  # fmt: skip
+def test_nothing_is_carried_when_the_quote_is_not_of_these_lines_or_nothing_would_change(
+    search: str, replace: str
+) -> None:
+    assert carry(CUT_SUFFIX, search, replace) is None
+
+
+def test_asked_not_to_trust_misquotes_the_error_shows_the_current_code():
+    with pytest.raises(EditError) as caught:
+        apply_edits(
+            {"funcy/strings.py": STRINGS}, parse_edits(block(QUOTE, REPLY)), misquotes=False
+        )
+    assert caught.value.fields["reason"] == "misquoted"
+    assert caught.value.fields["nearest"] == CUT_SUFFIX
+    assert "return s[len(prefix):] if s.startswith(prefix) else s" in str(caught.value)
+    # a misquote of its docstring only is not misremembered code: carried at once
+    quoted_code = QUOTE.replace(
+        "s[len(prefix):] if s.startswith(prefix)", "s[:-len(suffix)] if s.endswith(suffix)"
+    )
+    paraphrased = quoted_code.replace("Cuts suffix from", "Removes the suffix of")
+    reply = paraphrased.replace(
+        "    return s[", "    if not suffix:\n        return s\n    return s["
+    )
+    out = apply_edits({"funcy/strings.py": STRINGS}, parse_edits(block(paraphrased, reply)),
+                      misquotes=False)  # fmt: skip
+    assert (
+        "    if not suffix:\n        return s\n    return s[:-len(suffix)]"
+        in out["funcy/strings.py"]
+    )
+    assert "Cuts suffix from" in out["funcy/strings.py"]
+
+
+def test_a_carried_change_that_would_not_parse_falls_back_to_the_whole_function():
+    reply = QUOTE.replace("    return s[len", "    if (:\n    return s[len")
+    edits = parse_edits(block(QUOTE, reply))
+    with pytest.raises(EditError) as caught:  # the whole function as written does not parse either
+        apply_edits({"funcy/strings.py": STRINGS}, edits)
+    assert caught.value.fields["reason"] in {"not_found", "syntax"}
+
+
+def test_when_the_correction_does_no_better_the_author_ships_the_carried_change():
+    seen: list[list] = []
+
+    def script(messages, schema):
+        seen.append(list(messages))
+        return [block(QUOTE, REPLY), "I cannot do that."][len(seen) - 1]
+
+    files = {"funcy/strings.py": STRINGS}
+    patch = write_patch(ScriptedChatModel(script=script), author_messages("ctx"), files,
+                        base_commit="c")  # fmt: skip
+    assert "is not in it" in seen[1][-1].content  # it was asked again first, shown the code
+    assert "+    if suffix == '':" in patch.diff
+    assert "s.startswith(suffix)" not in patch.diff  # not the neighbour's body
