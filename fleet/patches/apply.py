@@ -228,7 +228,7 @@ def _carried(current: str | None, edit: SearchReplace, path: str, *, misquotes: 
     means (``merge.carry``), or None (no such place, nothing carried, or a Python file that
     would no longer parse). Raises ``misquoted`` instead when ``misquotes`` is False and a code
     line of the SEARCH part is not in that place."""
-    block = nearest(current, edit.search) if current else None
+    block = nearest(current, edit.search, limit=None) if current else None
     if not current or block is None or current.count(block) != 1:
         return None
     merged = carry(block, edit.search, edit.replace)

@@ -15,22 +15,23 @@ MAX_LINES = 40  # a longer function is shown from its start, up to this many lin
 _DEF = re.compile(r"^\s*(?:async\s+def|def|class)\s+([A-Za-z_]\w*)")
 
 
-def nearest(current: str, search: str) -> str | None:
+def nearest(current: str, search: str, *, limit: int | None = MAX_LINES) -> str | None:
     """The lines of ``current`` that ``search`` most likely meant: the function or class a
     ``def``/``class`` line of ``search`` names, else the window of ``search``'s length sharing
-    the most lines with it (at least half); None when nothing is close."""
+    the most lines with it (at least half); None when nothing is close. At most ``limit`` lines
+    from its start (None: all of it)."""
     lines = current.split("\n")
     want = [ln for ln in search.split("\n") if ln.strip()]
     if not want:
         return None
     for name in dict.fromkeys(m.group(1) for ln in want if (m := _DEF.match(ln))):
-        block = _block(lines, name)
+        block = _block(lines, name, limit)
         if block is not None:
             return block
-    return _window(lines, want)
+    return _window(lines, want, limit)
 
 
-def _block(lines: list[str], name: str) -> str | None:
+def _block(lines: list[str], name: str, limit: int | None = MAX_LINES) -> str | None:
     """The definition of ``name`` (its decorators, header and body), or None."""
     head = re.compile(rf"^(\s*)(?:async\s+def|def|class)\s+{re.escape(name)}\b")
     for i, line in enumerate(lines):
@@ -43,7 +44,7 @@ def _block(lines: list[str], name: str) -> str | None:
                 not lines[end].strip() or _indent(lines[end]) > indent or _closes(lines[end])
             ):
                 end += 1
-            return "\n".join(lines[start:end][:MAX_LINES]).rstrip("\n")
+            return "\n".join(lines[start:end][:limit]).rstrip("\n")
     return None
 
 
@@ -56,7 +57,7 @@ def _closes(line: str) -> bool:
     return line.lstrip().startswith((")", "]", "}"))
 
 
-def _window(lines: list[str], want: list[str]) -> str | None:
+def _window(lines: list[str], want: list[str], limit: int | None = MAX_LINES) -> str | None:
     wanted, first = {ln.strip() for ln in want}, want[0].strip()
     size = len(want)
     best, at = 0, 0
@@ -67,7 +68,7 @@ def _window(lines: list[str], want: list[str]) -> str | None:
             best, at = score, i
     if best < len(wanted):  # fewer than half of the SEARCH lines are there
         return None
-    return "\n".join(lines[at : at + min(size, MAX_LINES)]).rstrip("\n")
+    return "\n".join(lines[at : at + min(size, limit or size)]).rstrip("\n")
 
 
 _DOCSTRING = re.compile(r"(?s)(\"\"\"|''').*?(?:\1|\Z)")

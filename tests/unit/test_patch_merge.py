@@ -139,3 +139,14 @@ def test_when_the_correction_does_no_better_the_author_ships_the_carried_change(
     assert "is not in it" in seen[1][-1].content  # it was asked again first, shown the code
     assert "+    if suffix == '':" in patch.diff
     assert "s.startswith(suffix)" not in patch.diff  # not the neighbour's body
+
+
+def test_a_function_longer_than_the_correction_shows_is_merged_whole():
+    body = "".join(f"    x{n} = {n}\n" for n in range(60))
+    files = {"m.py": f"def long():\n{body}    return x59\n"}
+    quote = "def long():\n" + body.replace("x58 = 58", "x58 = 57") + "    return x59\n"
+    reply = quote.replace("    return x59\n", "    x59 += 1\n    return x59\n")
+    out = apply_edits(
+        files, parse_edits(f"m.py\n<<<<<<< SEARCH\n{quote}=======\n{reply}>>>>>>> REPLACE\n")
+    )
+    assert out["m.py"] == f"def long():\n{body}    x59 += 1\n    return x59\n"
