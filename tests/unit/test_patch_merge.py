@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+
 import pytest
 
 from fleet.agents import author_messages, write_patch
@@ -150,3 +152,21 @@ def test_a_function_longer_than_the_correction_shows_is_merged_whole():
         files, parse_edits(f"m.py\n<<<<<<< SEARCH\n{quote}=======\n{reply}>>>>>>> REPLACE\n")
     )
     assert out["m.py"] == f"def long():\n{body}    x59 += 1\n    return x59\n"
+
+
+def test_a_change_carried_onto_the_very_lines_it_quotes_is_the_replace_part():
+    rng = random.Random(7)
+    words = ["return x", "x = 1", "if y:", "pass", "y = x + 1", "print(x)", "z = f(x, y)"]
+    for _ in range(2000):
+        quote = ["def f(x):"] + [f"    {rng.choice(words)}" for _ in range(rng.randint(1, 8))]
+        reply = list(quote)
+        for _ in range(rng.randint(1, 3)):
+            at, op = rng.randrange(len(reply) + 1), rng.random()
+            if op < 0.4 and at < len(reply):
+                reply[at] = f"    {rng.choice(words)}  # rewritten"
+            elif op < 0.7:
+                reply.insert(at, f"    {rng.choice(words)}  # added")
+            elif at < len(reply):
+                del reply[at]
+        text, new = "\n".join(quote), "\n".join(reply)
+        assert carry(text, text, new) in (new, None), (quote, reply)
