@@ -124,9 +124,11 @@ def _attempt(
     extra: Sequence[Edit] = (),
     *,
     strict: bool = False,
+    whole: bool = True,
 ) -> tuple[Patch, dict[str, str]]:
     """The patch ``reply`` describes and the new files. Raises EditError when it is not one
-    (``strict``: also a ``misquoted`` one, see ``apply_edits``' ``misquotes``).
+    (``strict``: also a ``misquoted`` one, see ``apply_edits``' ``misquotes``; ``whole`` False:
+    a misquote whose change cannot be carried over, see its ``whole_misquotes``).
 
     An edit to a test file that does not apply is dropped when the reply's other edits do
     (``repairs.drop_broken_test_edits``: a 0.5B model rewrites the repository's tests along with
@@ -136,14 +138,14 @@ def _attempt(
     if repairs.drop_stray_edits:
         edits = without_strays(edits)
     try:
-        new = apply_edits(files, edits, misquotes=not strict)
+        new = apply_edits(files, edits, misquotes=not strict, whole_misquotes=whole)
     except EditError as exc:
         bad = exc.fields.get("path")
         kept = [e for e in edits if e.path != bad]
         drop = repairs.drop_broken_test_edits and bad and _is_test(bad)
         if not (drop and kept and len(kept) < len(edits)):
             raise
-        new = apply_edits(files, kept, misquotes=not strict)
+        new = apply_edits(files, kept, misquotes=not strict, whole_misquotes=whole)
     if extra:  # a new function's export: added when it applies, never a reason to fail
         with contextlib.suppress(EditError):
             new = apply_edits(new, extra)
@@ -250,6 +252,17 @@ def _after(
     return found or (targets[0] if targets else None)
 
 
+def _backup(
+    reply: str, req: PatchRequest, repairs: Repairs, extra: Sequence[Edit]
+) -> tuple[tuple[Patch, dict[str, str]] | None, bool]:
+    """A misquoting reply applied anyway, and whether its change was carried over to the code it
+    meant (else its whole functions were applied as written); (None, False) when neither applies."""
+    for whole in (False, True):
+        with contextlib.suppress(EditError):
+            return _attempt(reply, req, repairs, extra, whole=whole), not whole
+    return None, False
+
+
 def _write(
     model: ChatModel, req: PatchRequest, samp: SamplingOptions, profile: ModelProfile
 ) -> tuple[Patch, dict[str, str]]:
@@ -262,9 +275,12 @@ def _write(
     # the body-less function to continue next (one the last reply echoed; on a retry, the target)
     stub = targets[0] if (req.notes or continue_first) and targets else None
     continued, attempt, reply, reason, name = stub is not None, 0, "", "", "model"
-    # a reply whose SEARCH misquotes a function's code: its REPLACE part applied as written,
-    # kept in case the correction that shows the current code does no better
+    # a reply whose SEARCH misquotes the code, applied anyway (``carried``: its change carried
+    # over to the code it meant, else its REPLACE part as written), kept in case the correction
+    # that shows the current code does no better; a carried change is preferred to a later
+    # reply's REPLACE part written from code that is not there
     backup: tuple[Patch, dict[str, str]] | None = None
+    carried = False
     # continue_first: a failed continuation is followed by the edit-format request itself, as
     # first asked (the model never saw that request, so its reply is no edit to correct)
     fresh = continue_first and not req.notes and stub is not None
@@ -292,11 +308,10 @@ def _write(
         strict = profile.repairs.recheck_misquotes and attempt < samp.retries and not targets
         try:
             extra = exports(req.files, stub) if stub is not None and stub.why else []
-            return _attempt(reply, req, profile.repairs, extra, strict=strict)
+            return _attempt(reply, req, profile.repairs, extra, strict=strict, whole=not carried)
         except EditError as exc:
             if exc.fields.get("reason") == "misquoted" and backup is None:
-                with contextlib.suppress(EditError):
-                    backup = _attempt(reply, req, profile.repairs, extra)
+                backup, carried = _backup(reply, req, profile.repairs, extra)
             reason = str(exc) + (render("author.echoed") if isinstance(exc, Unchanged) else "")
             if lines := exc.fields.get("nearest"):
                 reason += render("author.nearest", lines=lines)

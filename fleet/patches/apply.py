@@ -14,7 +14,11 @@ from fleet.workspace import path_problem
 
 
 def apply_edits(
-    files: Mapping[str, str], edits: Sequence[Edit], *, misquotes: bool = True
+    files: Mapping[str, str],
+    edits: Sequence[Edit],
+    *,
+    misquotes: bool = True,
+    whole_misquotes: bool = True,
 ) -> dict[str, str]:
     """``files`` with ``edits`` applied, in order; Python files must still parse.
 
@@ -24,6 +28,9 @@ def apply_edits(
     (``_as_functions``). With ``misquotes`` False, neither when a code line of the SEARCH part is
     not in those lines: the REPLACE part was written from code that is not there, and the
     ``misquoted`` error shows the current code (the author asks again before trusting it).
+    With ``whole_misquotes`` False, a misquote's change is carried over but its whole functions
+    are not applied as written (``misquoted`` then: the author keeps an earlier reply's carried
+    change instead).
 
     Raises:
         EditError: a search text not found or found twice, an unsafe path, a function whose
@@ -55,7 +62,7 @@ def apply_edits(
                 if whole is None:
                     raise
                 path = whole.path or path  # the one file defining the functions
-                if not misquotes:
+                if not (misquotes and whole_misquotes):
                     _check_memory(out[path], edit, whole)
                 out[path] = _replace_functions(out[path], whole, path)
         else:

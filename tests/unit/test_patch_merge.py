@@ -170,3 +170,32 @@ def test_a_change_carried_onto_the_very_lines_it_quotes_is_the_replace_part():
                 del reply[at]
         text, new = "\n".join(quote), "\n".join(reply)
         assert carry(text, text, new) in (new, None), (quote, reply)
+
+
+# the 1.5B's reply to the correction (funcy-cut-suffix-empty, single arm): the same misquote again,
+# its only change a rewrite of the misremembered line, which nothing carries over
+AGAIN = QUOTE.replace(
+    "    return s[len(prefix):]",
+    "    return s[len(suffix):] if s.endswith(suffix) else s if not suffix else s  #",
+)
+
+
+def test_a_carried_change_is_preferred_to_a_later_reply_applied_as_written():
+    replies = [block(QUOTE, REPLY), block(QUOTE, AGAIN)]
+    seen: list[list] = []
+
+    def script(messages, schema):
+        seen.append(list(messages))
+        return replies[len(seen) - 1]
+
+    files = {"funcy/strings.py": STRINGS}
+    patch = write_patch(ScriptedChatModel(script=script), author_messages("ctx"), files,
+                        base_commit="c")  # fmt: skip
+    assert len(seen) == 2  # the correction was asked for
+    assert "+    if suffix == '':" in patch.diff and "if not suffix else s" not in patch.diff
+    # with no carried change to fall back on, the correction's whole function is applied
+    only = [block(QUOTE, QUOTE.replace("Cuts", "Drops")), block(QUOTE, AGAIN)]
+    seen.clear()
+    model = ScriptedChatModel(script=lambda m, s: (seen.append(m), only[len(seen) - 1])[1])
+    patch = write_patch(model, author_messages("ctx"), files, base_commit="c")
+    assert "if not suffix else s" in patch.diff
