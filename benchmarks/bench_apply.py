@@ -14,7 +14,9 @@ is not replayed.
 
 Prints one line per task and ``RESULT apply_pass_carry``, ``RESULT apply_pass_whole`` (the
 fraction of replies whose tree passes the hidden tests), ``RESULT apply_carry_gain`` (their
-difference), ``RESULT apply_carry_losses`` (replies passing only as written).
+difference), ``RESULT apply_carry_losses`` (replies passing only as written), and
+``RESULT apply_tasks_any_carry`` / ``apply_tasks_any_whole`` (tasks where at least one reply passes:
+what a selection could pick from).
 Run: .venv/bin/python benchmarks/bench_apply.py --trace calls.jsonl [--save replies.jsonl.gz]
      .venv/bin/python benchmarks/bench_apply.py --replies benchmarks/runs/replies-e22646f.jsonl.gz
 """
@@ -126,6 +128,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"RESULT apply_pass_whole {whole_rate:.3f}")
     print(f"RESULT apply_carry_gain {carry_rate - whole_rate:.3f}")
     print(f"RESULT apply_carry_losses {sum(w and not c for c, w in total)}")
+    # tasks where some reply is right: what selection could pick from, either way
+    print(f"RESULT apply_tasks_any_carry {sum(any(c for c, _ in v) for v in per.values())}")
+    print(f"RESULT apply_tasks_any_whole {sum(any(w for _, w in v) for v in per.values())}")
     return 0
 
 
