@@ -76,6 +76,7 @@ def _merge(
         for k in sorted(k for k in before if k <= i and k not in placed):
             out += [(False, x) for x in before[k]]
             placed.add(k)
+        # (a REPLACE line rewriting a quoted line with no current counterpart is not carried)
         if i in to_theirs:  # kept or rewritten by the model
             out.append((False, to_theirs[i]) if _same(line, base[i]) else (True, j))
         elif not _same(line, base[i]):
@@ -109,7 +110,7 @@ def _pair(a: Sequence[str], b: Sequence[str]) -> dict[int, int]:
 
 def _same(a: str, b: str) -> bool:
     """Equal but for spacing: ``a+b`` quoted as ``a + b`` is the line quoted right."""
-    return a.split() == b.split() or "".join(a.split()) == "".join(b.split())
+    return "".join(a.split()) == "".join(b.split())
 
 
 _DOCSTRING = re.compile(r"(?s)(\"\"\"|\'\'\').*?(?:\1|\Z)")
