@@ -21,9 +21,10 @@ order. Pure: text in, text out.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from difflib import SequenceMatcher
+
+from fleet.patches.nearest import DOCSTRING
 
 SIMILAR = 0.6  # a quoted line and a current (or rewritten) line this alike are the same line
 
@@ -113,14 +114,11 @@ def _same(a: str, b: str) -> bool:
     return "".join(a.split()) == "".join(b.split())
 
 
-_DOCSTRING = re.compile(r"(?s)(\"\"\"|\'\'\').*?(?:\1|\Z)")
-
-
 def _code(text: str) -> list[str]:
     """``text``'s code lines: no docstrings, comments, blank lines or spacing. A merge that
     changes none (the model's only change the current code did not conflict with was dropping a
     docstring) carries nothing."""
-    lines = (ln.split("#", 1)[0] for ln in _DOCSTRING.sub("", text).split("\n"))
+    lines = (ln.split("#", 1)[0] for ln in DOCSTRING.sub("", text).split("\n"))
     return ["".join(ln.split()) for ln in lines if ln.strip()]
 
 

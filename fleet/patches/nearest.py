@@ -71,7 +71,7 @@ def _window(lines: list[str], want: list[str], limit: int | None = MAX_LINES) ->
     return "\n".join(lines[at : at + min(size, limit or size)]).rstrip("\n")
 
 
-_DOCSTRING = re.compile(r"(?s)(\"\"\"|''').*?(?:\1|\Z)")
+DOCSTRING = re.compile(r"(?s)(\"\"\"|''').*?(?:\1|\Z)")  # a string block, to its end
 
 
 def misremembered(current: str, search: str, names: tuple[str, ...]) -> tuple[str, str] | None:
@@ -92,7 +92,7 @@ def foreign(lines: str, search: str) -> str | None:
     """The first code line of ``search`` that ``lines`` does not hold (stripped), or None.
     Docstrings, comments, headers and decorators do not count."""
     have = {ln.strip() for ln in lines.split("\n")}
-    for line in _DOCSTRING.sub("", search).split("\n"):
+    for line in DOCSTRING.sub("", search).split("\n"):
         code = line.strip()
         if code and not code.startswith(("#", "@")) and not _DEF.match(line) and code not in have:
             return code
