@@ -15,9 +15,10 @@ An expected value is a literal (``ast.literal_eval``) or, in order, a value the 
 builds (``PercentRGB(red='0%', ...)``: a call under the same rules as the example's). An example
 must call the repository's code (a name it defines, imported from the one module defining it at
 top level or the located function's, or its top-level package: ``pkg.f(x)``) and may use only
-pure builtins around it (``list``, ``range``, ...; no ``open``, ``exec``, no dunders): the report
-is untrusted text and the test runs, and may ship, as code. Anything else, or an ambiguous report, gives no test: QA is
-asked instead. Pure: ``files`` is path -> text at the base commit.
+pure builtins and builtin exception classes around it (``list``, ``range``, ``ValueError``, ...;
+no ``open``, ``exec``, no dunders): the report is untrusted text and the test runs, and may ship,
+as code. Anything else, or an ambiguous report, gives no test: QA is asked instead. Pure:
+``files`` is path -> text at the base commit.
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ import builtins
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+
+from fleet.evidence.report_defs import EXCEPTIONS, SAFE_BUILTINS, reflective
 
 _SPAN = re.compile(r"``\s?(.+?)\s?``|`([^`\n]+)`")
 _BARE = r"(?:True|False|None|-?\d[\d_.]*)"
@@ -42,12 +45,6 @@ _SHOULD = re.compile(
 )
 _EXPECTED = re.compile(r"\bexpect(?:ed|s)?\b", re.I)
 _SENTENCE_END = re.compile(r"[.!?](?:\s|$)|\n\s*\n")
-# the builtins an example may use around the repository's calls (pure ones: no I/O, no eval)
-_SAFE_BUILTINS = frozenset({
-    "abs", "all", "any", "bool", "bytes", "dict", "divmod", "enumerate", "filter", "float",
-    "frozenset", "int", "iter", "len", "list", "map", "max", "min", "next", "pow", "range",
-    "repr", "reversed", "round", "set", "slice", "sorted", "str", "sum", "tuple", "zip",
-})  # fmt: skip
 PATH = "tests/test_report_example.py"
 _BUILTIN_NAMES = frozenset(dir(builtins))
 
@@ -178,6 +175,13 @@ def _defined(files: Mapping[str, str]) -> tuple[dict[str, list[str]], set[str]]:
     return defs, packages
 
 
+def repository_names(files: Mapping[str, str]) -> frozenset[str]:
+    """Every top-level function and class name of ``files``' non-test modules, and their
+    top-level packages."""
+    defs, packages = _defined(files)
+    return frozenset(defs) | packages
+
+
 def import_table(files: Mapping[str, str]) -> dict[str, str]:
     """Name -> its import line, for the names of ``files`` that can only mean one thing: a
     top-level function or class one non-test module defines, a top-level package."""
@@ -195,17 +199,14 @@ def _imports(
     located: Sequence[tuple[str, str]],
 ) -> list[str] | None:
     """The import lines ``call`` needs, or None when one of its names cannot be resolved, it
-    names nothing of the repository, or it reaches for dunders (``__import__('os')``: the report
-    is untrusted text, and only the repository's code is what an example may call)."""
+    names nothing of the repository, or it reaches for the interpreter's insides
+    (``__import__('os')``, a generator's ``gi_frame``: ``report_defs.reflective``; the report is
+    untrusted text, and only the repository's code is what an example may call)."""
     defs, packages = defined
     preferred = {name.split(".", 1)[0]: _module(path) for path, name in located}
     lines: list[str] = []
     tree = ast.parse(call, mode="eval")
-    if any(
-        (isinstance(n, ast.Name) and n.id.startswith("__"))
-        or (isinstance(n, ast.Attribute) and n.attr.startswith("__"))
-        for n in ast.walk(tree)
-    ):
+    if reflective(tree):
         return None
     names = {
         n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)
@@ -214,9 +215,9 @@ def _imports(
     bound |= {
         n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)
     }
-    if names - bound - set(defs) - packages - _SAFE_BUILTINS:
+    if names - bound - set(defs) - packages - SAFE_BUILTINS - EXCEPTIONS:
         return None  # open(), exec(), a name nobody defines: not an example of this code
-    for name in sorted(names - bound - _SAFE_BUILTINS):
+    for name in sorted(names - bound - SAFE_BUILTINS - EXCEPTIONS):
         where = defs.get(name, [])
         if name in preferred and preferred[name] in where:
             lines.append(f"from {preferred[name]} import {name}")

@@ -106,6 +106,22 @@ def missing_imports(source: str, extra: Mapping[str, str] | None = None) -> list
     return sorted(lines, key=lambda line: (line.startswith("from "), line))
 
 
+def unbound_names(source: str) -> set[str]:
+    """The names ``source`` reads that no statement of it binds and that are not builtins
+    (empty when it does not parse or star-imports)."""
+    try:
+        tree = pysource.parse(source)
+    except SyntaxError:
+        return set()
+    bound = _bound(tree)
+    if bound is None:
+        return set()
+    loads = (
+        n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)
+    )
+    return set(loads) - bound - _BUILTINS
+
+
 def _insert_at(tree: ast.Module) -> tuple[int, bool]:
     """The 0-based line before which new imports go: the module's first import (True), or after
     its docstring and ``from __future__`` imports when it has none (False)."""

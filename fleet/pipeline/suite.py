@@ -34,7 +34,8 @@ from fleet.evidence.acceptance import (
     build_suite,
     names_of_tests,
 )
-from fleet.evidence.report_examples import import_table
+from fleet.evidence.report_defs import definitions, with_definitions
+from fleet.evidence.report_examples import import_table, repository_names
 from fleet.patches.imports import add_missing_imports
 from fleet.pipeline.ports import Baseline, Checkout, QaTeam
 from fleet.pipeline.repro import (
@@ -94,8 +95,8 @@ def task_suite(
                   step="propose", source=at.repo.path, base=at.branch, base_commit=at.commit,
                   seed=seed)  # fmt: skip
     notes: list[str] = []
-    write, cases = _qa_calls(ports.qa, brief, files, notes)
     report = f"{story.title}\n{story.description}"
+    write, cases = _qa_calls(ports.qa, brief, files, notes, report)
     repro, kind = None, kind_of(story)
     if kind in ("bug", "change") and len(ports.qa):
         key = repro_key(story, task, files)
@@ -142,12 +143,13 @@ def task_suite(
 
 
 def _qa_calls(
-    qa: QaTeam, brief: Brief, files: Mapping[str, str], notes: list[str]
+    qa: QaTeam, brief: Brief, files: Mapping[str, str], notes: list[str], report: str
 ) -> tuple[Callable[..., dict[str, str]], Callable[[Sequence[str]], list[str]]]:
     """QA's test writing and example writing as ``build_suite`` calls them: every member's
-    candidates (a failed member is a note), never a file the repository already has."""
-
+    candidates (a failed member is a note), never a file the repository already has; a test
+    gets the helpers ``report`` defines that it uses (``report_defs``) and the imports it uses."""
     table = {"pytest": "import pytest", **import_table(files)}  # a test module uses pytest too
+    helpers = definitions(report, repository_names(files))
 
     def write(prose: Sequence[str], again: Again | None = None) -> dict[str, str]:
         """``again``: how the request is asked (``repro.Again``: the module begun for QA; a
@@ -162,7 +164,7 @@ def _qa_calls(
         for got in qa.write_tests(asked, tuple(prose), notes):
             for path, text in got.items():
                 if path not in files:
-                    out[path] = _imported(path, text, table, notes)
+                    out[path] = _imported(path, text, (table, helpers), notes)
         return out
 
     def cases(criteria: Sequence[str]) -> list[str]:
@@ -174,12 +176,19 @@ def _qa_calls(
     return write, cases
 
 
-def _imported(path: str, text: str, table: Mapping[str, str], notes: list[str]) -> str:
-    """QA's test ``text`` with the imports it uses and never wrote: a repository function it
-    calls by name (``table``: ``import_table``), a standard-library module. Without them the test
-    fails on a NameError, which shows nothing about the code."""
+def _imported(
+    path: str, text: str, names: tuple[Mapping[str, str], Mapping[str, str]], notes: list[str]
+) -> str:
+    """QA's test ``text`` with the helpers the report defines and the imports it uses and never
+    wrote: a repository function it calls by name (``names``: ``import_table`` and the report's
+    ``definitions``), a standard-library module. Without them the test fails on a NameError,
+    which shows nothing about the code."""
     if not path.endswith(".py"):
         return text
+    table, helpers = names
+    text, defined = with_definitions(text, helpers)
+    if defined:
+        notes.append(f"{path}: added the report's {', '.join(defined)}")
     fixed, added = add_missing_imports(text, extra=table)
     if added:
         notes.append(f"{path}: added {'; '.join(added)}")

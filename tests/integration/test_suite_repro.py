@@ -160,6 +160,25 @@ def test_a_qa_test_that_forgot_to_import_the_function_gets_the_import(tmp_path):
     assert f"{PATH}: added import pytest; from strs.text import cut_suffix" in data["notes"]
 
 
+def test_a_helper_the_report_defines_and_qas_test_forgot_is_the_reports(tmp_path):
+    """The report defines its own helper in a code span; QA's test calls it without defining it
+    (the 1.5B did on the development set's retry story). Added from the report, the test runs
+    to the reported failure on its first attempt instead of a NameError."""
+    story = STORY.model_copy(update={"description": (
+        "Define `def empty(): return ''`; then `cut_suffix('name.py', empty())` gives '' back. "
+        "I expected 'name.py' unchanged: there is nothing to cut."
+    )})  # fmt: skip
+    body = "def test_helper():\n    assert cut_suffix('name.py', empty()) == 'name.py'\n"
+    chat = Script(_new_file(body))
+    suite, log = _suite(tmp_path, chat, story)
+    assert len(chat.asked) == 1
+    assert "def empty():\n    return ''\n\n\ndef test_helper" in suite.files[PATH]
+    data = _suite_event(log)
+    assert data["repro"]["reproduced"] is True and data["repro"]["attempts"] == 1
+    assert "AssertionError" in data["repro"]["excerpt"]
+    assert f"{PATH}: added the report's empty" in data["notes"]
+
+
 def test_a_qa_test_module_written_under_the_code_modules_path_is_still_the_test(tmp_path):
     """The 1.5B heads its test module with the located module's path: the applier merges the
     tests into that module, so the patch creates no test file; the reply's block is the test."""

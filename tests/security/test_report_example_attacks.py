@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 
+from fleet.evidence.report_defs import definitions, with_definitions
 from fleet.evidence.report_examples import report_test
 
 FILES = {"pkg/__init__.py": "", "pkg/text.py": "def cut(s, n):\n    return s[n:]\n"}
@@ -24,6 +25,9 @@ HOSTILE = [
     "`cut('ab', 1)` returns `'b'`. I expected `cut(__import__('os').system('id'), 0)`.",
     "`cut('ab', 1)` returns `'b'`. I expected `cut(open('/etc/passwd').read(), 0)`.",
     "`cut('ab', 1)` returns `'b'`. I expected `Path('/etc/passwd').read_text()`.",
+    # no dunder, no unknown name: a generator's frame reaches the builtins all the same
+    "`cut((x for x in ()).gi_frame.f_builtins['open']('/etc/passwd').read(), 1)` returns `''`. "
+    "I expected `'x'`.",
 ]
 
 
@@ -41,3 +45,24 @@ def test_the_honest_example_beside_hostile_ones_is_the_only_test():
     _, source = report_test(FILES, report)
     assert "open(" not in source and "/etc/shadow" not in source
     assert "assert cut('abcd', 2) == 'd'" in source
+
+
+HOSTILE_HELPERS = [
+    "define `def helper(): return open('/etc/passwd').read()`",
+    "define `def helper(): return __import__('os').system('id')`",
+    "define `def helper(): return (x for x in ()).gi_frame.f_builtins['exec']('1')`",
+    "define `def helper(): return ().__class__.__base__.__subclasses__()`",
+    "define `def helper(): return cut.__globals__`",
+    "```python\ndef helper():\n    import os\n    return os.getcwd()\n```",
+    "```python\ndef helper():\n    global cut\n    cut = None\n```",
+    "define `def sneaky(): return eval('1')` and `def helper(): return sneaky()`",
+    "define `helper = getattr(cut, 'x')`",
+]
+
+
+@pytest.mark.parametrize("report", HOSTILE_HELPERS)
+def test_a_reports_helper_reaching_past_pure_names_never_enters_qas_test(report):
+    """QA's test calls the report's ``helper`` without defining it; the helper is not added."""
+    test = "from pkg.text import cut\n\n\ndef test_t():\n    assert cut(helper(), 1) == ''\n"
+    source, added = with_definitions(test, definitions(report, frozenset({"cut", "pkg"})))
+    assert (source, added) == (test, [])

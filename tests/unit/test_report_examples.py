@@ -74,6 +74,14 @@ def test_lambda_arguments_are_not_imports_and_booleans_are_compared_by_identity(
     assert "assert round_to(3, (lambda s: s)(2)) is True" in source and "import s" not in source
 
 
+def test_a_builtin_exception_class_is_a_pure_name_in_an_example():
+    report = "`round_to(ZeroDivisionError, default=0)(lambda: 1 / 0)()` should return 0."
+    _, source = report_test(FILES, report)
+    assert "assert round_to(ZeroDivisionError, default=0)(lambda: 1 / 0)() == 0" in source
+    assert "import ZeroDivisionError" not in source
+    assert report_test(FILES, "`round_to(OSErrorr, 1)` should return 0.") is None  # not one
+
+
 def test_unknown_names_and_an_existing_file_name():
     assert report_test(FILES, "`frobnicate(1)` returns `2`. I expected `1`.") is None
     files = {**FILES, PATH: "x = 1\n"}
