@@ -40,6 +40,7 @@ ContextProvider = Callable[..., ContextPack]
 CODE_CHARS = 12_000  # repository text shown when no context service gives a ranked pack
 PLAN_TOKENS = 400  # a plan of a few tasks in JSON (a cut reply is invalid, not a shorter plan)
 BEGUN_TOKENS = 600  # a begun test module's continuation: a few tests (a cut one is dropped)
+PACKS_KEPT = 8  # deliberations whose context pack a member keeps (a long-lived agent serves many)
 CLIP = 160  # characters of another member's text shown in a prompt: small models have small windows
 
 
@@ -97,6 +98,9 @@ class Member:
     parallel_critiques: int = 1
     # for critiques(), created on first use
     _pool: ThreadPoolExecutor | None = field(default=None, init=False, repr=False)
+    # the context pack of each deliberation the member works in, as its first call there saw it
+    # (the latest PACKS_KEPT): see _pack
+    _packs: dict[tuple[str, ...], str] = field(default_factory=dict, init=False, repr=False)
 
     # ------------------------------------------------------------------ the four acts
 
@@ -413,7 +417,23 @@ class Member:
         )
 
     def _pack(self, brief: Brief) -> str:
-        """The member's context pack (with the repository map and code in a patch council)."""
+        """The member's context pack (with the repository map and code in a patch council): the
+        one its first call in this deliberation got, for every later call there. The context
+        service's pack changes while the council works (its latest test results, the proposals
+        so far, the code ranked by the failing tests), and those sections come before the code:
+        a ballot, a debugging round or QA's next try evaluated the whole pack again (a
+        developer's ballot 176 s and QA's 173 s on the 1.5B, a debugging round 197 s, with
+        0 tokens of their prompts cached). What changed reaches them in their own request (the
+        proposals and their evidence, the failing output, the wrong reason)."""
+        key = (brief.deliberation_id, brief.story_id, brief.phase, brief.task_id or "",
+               brief.source or "", brief.base_commit or brief.base or "")  # fmt: skip
+        if key not in self._packs:
+            self._packs[key] = self._fresh_pack(brief)
+            while len(self._packs) > PACKS_KEPT:
+                self._packs.pop(next(iter(self._packs)))
+        return self._packs[key]
+
+    def _fresh_pack(self, brief: Brief) -> str:
         if self.context is None:
             return self._code(brief) if self.patches(brief) else ""
         if brief.source:

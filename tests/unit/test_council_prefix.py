@@ -59,3 +59,50 @@ def test_outside_a_patch_council_the_prompt_is_unchanged():
     system, user = chat.asked[-1]
     assert system == ("system", "You are a developer. Answer in JSON.")
     assert user[1].startswith("## Context\n")
+
+
+class ChangingContext:
+    """A context service whose pack changes with every call, as the real one's does while a
+    council works: its latest test results come before the code."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def __call__(self, story_id: str, role: str, phase: str, task_id: str | None, **kw: object):
+        from fleet.contracts import ContextPack, ContextSection
+
+        self.calls += 1
+        return ContextPack(story_id=story_id, task_id=task_id, role=role, phase="build",
+                           sections=(ContextSection(name="test_results", content=f"run {self.calls}"),
+                                     ContextSection(name="code", content="def twice(x):\n    pass\n" * 40)))  # fmt: skip
+
+
+def test_a_ballot_reuses_the_pack_its_members_first_call_in_the_deliberation_saw():
+    """The ballot's prompt begins with the patch prompt's whole pack, not the newer one (a
+    developer's ballot had 0 of 4,267 prompt tokens cached: the test results before the code had
+    changed since its patch); another deliberation gets a fresh pack."""
+    chat, context = Recorder(GOOD), ChangingContext()
+    member = _member("developer-1", chat)
+    member.context = context
+    patch, ballot = _ballot_after_patch(member, chat)
+    assert context.calls == 1
+    assert "run 1" in patch[1][1] and ballot[1][1].startswith(patch[1][1].split("\n\n## code")[0])
+    shared = patch[1][1].split("## code\n", 1)[1][:500]
+    assert shared in ballot[1][1]
+    member.vote(_vote().model_copy(update={"deliberation_id": "d2"}))
+    assert context.calls == 2 and "run 2" in chat.asked[-1][1][1]
+
+
+def test_a_member_keeps_the_packs_of_its_latest_deliberations_only():
+    from fleet.council.member import PACKS_KEPT
+
+    chat, context = Recorder(), ChangingContext()
+    member = _member("developer-1", chat)
+    member.context = context
+    for n in range(PACKS_KEPT + 1):
+        member.vote(_vote().model_copy(update={"deliberation_id": f"d{n}"}))
+    assert context.calls == PACKS_KEPT + 1 and len(member._packs) == PACKS_KEPT
+    member.vote(_vote().model_copy(update={"deliberation_id": f"d{PACKS_KEPT}"}))  # kept
+    assert context.calls == PACKS_KEPT + 1
+    member.vote(_vote().model_copy(update={"deliberation_id": "d0"}))  # dropped: asked again
+    assert context.calls == PACKS_KEPT + 2
