@@ -39,6 +39,7 @@ EXCEPTIONS = frozenset(
     if isinstance(kind := getattr(builtins, name), type) and issubclass(kind, BaseException)
 )
 _FORBIDDEN = (ast.Import, ast.ImportFrom, ast.Global, ast.Nonlocal)
+_Defined = ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef
 # attributes that reach the interpreter's insides without a dunder: a generator's frame and its
 # f_builtins['open'], a traceback's frame, a code object
 _REFLECTION = re.compile(r"^__|^(gi|cr|ag|f|tb|co)_")
@@ -52,9 +53,6 @@ def reflective(node: ast.AST) -> bool:
         or (isinstance(n, ast.Attribute) and _REFLECTION.match(n.attr) is not None)
         for n in ast.walk(node)
     )
-
-
-_Defined = ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef
 
 
 def _code(report: str) -> list[str]:
