@@ -344,7 +344,7 @@ def _convene(
                 MINUTES.append(minutes)
                 raise CouncilFailed(spent, exc.cause, minutes) from exc.cause
             print(f"  council {task.id} a{attempt}: quorum lost; convened again "
-                  f"({convened + 1} of {RECONVENE})", flush=True)  # fmt: skip
+                  f"({convened + 1} of {RECONVENE}): {str(exc.cause)[:300]}", flush=True)  # fmt: skip
             continue
         if minutes:  # the lost councils' minutes belong to this task's council
             MINUTES[-1] += minutes
