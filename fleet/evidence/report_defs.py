@@ -26,7 +26,7 @@ from fleet import pysource
 from fleet.patches.imports import unbound_names
 
 _FENCED = re.compile(r"```[ \t]*(?:python|py|python3)?[ \t]*\n(.*?)```", re.S | re.I)
-_SPAN = re.compile(r"``\s?(.+?)\s?``|`([^`\n]+)`")
+SPAN = re.compile(r"``\s?(.+?)\s?``|`([^`\n]+)`")  # a code span: ``a`` or `a`
 # the builtins a definition may read (pure ones: no I/O, no eval, no attribute reflection)
 SAFE_BUILTINS = frozenset({
     "abs", "all", "any", "bool", "bytes", "dict", "divmod", "enumerate", "filter", "float",
@@ -60,7 +60,7 @@ def _code(report: str) -> list[str]:
     block's)."""
     blocks = [(m.start(), m.group(1)) for m in _FENCED.finditer(report)]
     rest = _FENCED.sub(lambda m: " " * len(m.group(0)), report)
-    spans = [(m.start(), (m.group(1) or m.group(2) or "").strip()) for m in _SPAN.finditer(rest)]
+    spans = [(m.start(), (m.group(1) or m.group(2) or "").strip()) for m in SPAN.finditer(rest)]
     return [code for _, code in sorted(blocks + spans)]
 
 

@@ -29,9 +29,8 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from fleet.evidence.report_defs import EXCEPTIONS, SAFE_BUILTINS, reflective
+from fleet.evidence.report_defs import EXCEPTIONS, SAFE_BUILTINS, SPAN, reflective
 
-_SPAN = re.compile(r"``\s?(.+?)\s?``|`([^`\n]+)`")
 _BARE = r"(?:True|False|None|-?\d[\d_.]*)"
 # "`f(x)` returns `a`", ", and I get `a`", "returns False.": the verb, then the value
 _RETURNED = re.compile(
@@ -72,7 +71,7 @@ def _kind(text: str) -> str:
 
 def _spans(report: str) -> list[_Span]:
     out = []
-    for m in _SPAN.finditer(report):
+    for m in SPAN.finditer(report):
         text = (m.group(1) or m.group(2) or "").strip()
         out.append(_Span(text, m.start(), m.end(), _kind(text)))
     return out
