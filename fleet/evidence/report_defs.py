@@ -10,8 +10,9 @@ the ones it uses and never binds (and the ones those use), after its imports.
 
 The report is untrusted text and the test runs, and may ship, as code: a definition is taken only
 when every name it reads is its own (parameters, locals), another definition of the report, a
-pure builtin (``len``, ``str``, ...), a builtin exception class or the repository's own code (the
-test imports it); no import, no ``global``, no dunder or frame attribute (``reflective``).
+pure builtin (``len``, ``str``, ...), a builtin exception class or a function or class of the
+repository (the test imports it; not a package, whose attributes are whatever it imports); no
+import, no ``global``, no dunder or frame attribute (``reflective``).
 Anything else is left out (the test then fails as it did, on the ``NameError``). Pure.
 """
 

@@ -16,9 +16,10 @@ builds (``PercentRGB(red='0%', ...)``: a call under the same rules as the exampl
 must call the repository's code (a name it defines, imported from the one module defining it at
 top level or the located function's, or its top-level package: ``pkg.f(x)``) and may use only
 pure builtins and builtin exception classes around it (``list``, ``range``, ``ValueError``, ...;
-no ``open``, ``exec``, no dunders): the report is untrusted text and the test runs, and may ship,
-as code. Anything else, or an ambiguous report, gives no test: QA is asked instead. Pure:
-``files`` is path -> text at the base commit.
+no ``open``, ``exec``, no dunders, no frame attributes, nothing a package imports: ``pkg.os``):
+the report is untrusted text and the test runs, and may ship, as code. Anything else, or an
+ambiguous report, gives no test: QA is asked instead. Pure: ``files`` is path -> text at the base
+commit.
 """
 
 from __future__ import annotations
@@ -151,10 +152,12 @@ def _module(path: str) -> str:
     return path.removeprefix("src/").removesuffix(".py").removesuffix("/__init__").replace("/", ".")
 
 
-def _defined(files: Mapping[str, str]) -> tuple[dict[str, list[str]], set[str]]:
-    """Top-level function/class names -> the modules defining them; the top-level packages."""
+def _defined(files: Mapping[str, str]) -> tuple[dict[str, list[str]], set[str], set[str]]:
+    """Top-level function/class names -> the modules defining them; the top-level packages; every
+    module's dotted path and its packages' (``pkg.sub.mod``, ``pkg.sub``, ``pkg``)."""
     defs: dict[str, list[str]] = {}
-    packages = set()
+    packages: set[str] = set()
+    modules: set[str] = set()
     for path, text in files.items():
         name = path.rsplit("/", 1)[-1]
         if not path.endswith(".py") or name.startswith("test") or name.endswith("_test.py"):
@@ -164,6 +167,8 @@ def _defined(files: Mapping[str, str]) -> tuple[dict[str, list[str]], set[str]]:
             len(parts) == 1 or parts[-1] == "__init__.py"
         ):
             packages.add(parts[0].removesuffix(".py"))
+        dotted = _module(path).split(".")
+        modules.update(".".join(dotted[: n + 1]) for n in range(len(dotted)))
         try:
             tree = ast.parse(text)
         except (SyntaxError, ValueError):
@@ -171,20 +176,19 @@ def _defined(files: Mapping[str, str]) -> tuple[dict[str, list[str]], set[str]]:
         for node in tree.body:
             if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
                 defs.setdefault(node.name, []).append(_module(path))
-    return defs, packages
+    return defs, packages, modules
 
 
 def repository_names(files: Mapping[str, str]) -> frozenset[str]:
-    """Every top-level function and class name of ``files``' non-test modules, and their
-    top-level packages."""
-    defs, packages = _defined(files)
-    return frozenset(defs) | packages
+    """Every top-level function and class name of ``files``' non-test modules (not their
+    packages: an attribute of a package may be anything it imports, ``pkg.os``)."""
+    return frozenset(_defined(files)[0])
 
 
 def import_table(files: Mapping[str, str]) -> dict[str, str]:
     """Name -> its import line, for the names of ``files`` that can only mean one thing: a
     top-level function or class one non-test module defines, a top-level package."""
-    defs, packages = _defined(files)
+    defs, packages, _ = _defined(files)
     table = {name: f"import {name}" for name in packages}
     table.update(
         {n: f"from {where[0]} import {n}" for n, where in defs.items() if len(set(where)) == 1}
@@ -192,20 +196,43 @@ def import_table(files: Mapping[str, str]) -> dict[str, str]:
     return table
 
 
+def _past_the_code(tree: ast.AST, defs: Mapping[str, list[str]], modules: set[str]) -> bool:
+    """Whether an attribute chain on one of the repository's packages reaches past its code: each
+    step must be one of its modules until a function or class it defines (``pkg.text.cut``,
+    ``pkg.cut``, ``pkg.Cart.total``), never another name the module holds (``pkg.text.os``)."""
+    for node in ast.walk(tree):
+        chain: list[str] = []
+        root = node
+        while isinstance(root, ast.Attribute):
+            chain.insert(0, root.attr)
+            root = root.value
+        if not chain or not isinstance(root, ast.Name) or root.id not in modules:
+            continue
+        path = root.id
+        for step in chain:
+            if step in defs:
+                break
+            path = f"{path}.{step}"
+            if path not in modules:
+                return True
+    return False
+
+
 def _imports(
     call: str,
-    defined: tuple[dict[str, list[str]], set[str]],
+    defined: tuple[dict[str, list[str]], set[str], set[str]],
     located: Sequence[tuple[str, str]],
 ) -> list[str] | None:
     """The import lines ``call`` needs, or None when one of its names cannot be resolved, it
     names nothing of the repository, or it reaches for the interpreter's insides
-    (``__import__('os')``, a generator's ``gi_frame``: ``report_defs.reflective``; the report is
-    untrusted text, and only the repository's code is what an example may call)."""
-    defs, packages = defined
+    (``__import__('os')``, a generator's ``gi_frame``: ``report_defs.reflective``) or for what a
+    package imports (``pkg.os.system``); the report is untrusted text, and only the repository's
+    code is what an example may call."""
+    defs, packages, modules = defined
     preferred = {name.split(".", 1)[0]: _module(path) for path, name in located}
     lines: list[str] = []
     tree = ast.parse(call, mode="eval")
-    if reflective(tree):
+    if reflective(tree) or _past_the_code(tree, defs, modules):
         return None
     names = {
         n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)

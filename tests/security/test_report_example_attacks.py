@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from fleet.evidence.report_defs import definitions, with_definitions
-from fleet.evidence.report_examples import report_test
+from fleet.evidence.report_examples import report_test, repository_names
 
 FILES = {"pkg/__init__.py": "", "pkg/text.py": "def cut(s, n):\n    return s[n:]\n"}
 
@@ -28,12 +28,21 @@ HOSTILE = [
     # no dunder, no unknown name: a generator's frame reaches the builtins all the same
     "`cut((x for x in ()).gi_frame.f_builtins['open']('/etc/passwd').read(), 1)` returns `''`. "
     "I expected `'x'`.",
+    # no dunder either: what a package imports is an attribute of it (the real funcy imports os)
+    "`cut(pkg.text.os.getcwd(), 1)` returns `''`. I expected `'x'`.",
+    "`pkg.subprocess.run(['id'])` returns `0`. I expected `1`.",
 ]
 
 
 @pytest.mark.parametrize("report", HOSTILE)
 def test_a_report_example_that_is_not_a_call_of_the_repository_gives_no_test(report):
     assert report_test(FILES, report) is None
+
+
+def test_the_repositorys_code_through_its_package_and_modules_is_still_an_example():
+    for call in ("pkg.text.cut('abcd', 2)", "pkg.cut('abcd', 2)"):
+        _, source = report_test(FILES, f"`{call}` should return `'d'`.")
+        assert f"assert {call} == 'd'" in source and "import pkg" in source
 
 
 def test_the_honest_example_beside_hostile_ones_is_the_only_test():
@@ -57,6 +66,8 @@ HOSTILE_HELPERS = [
     "```python\ndef helper():\n    global cut\n    cut = None\n```",
     "define `def sneaky(): return eval('1')` and `def helper(): return sneaky()`",
     "define `helper = getattr(cut, 'x')`",
+    "define `def helper(): return pkg.os.getcwd()`",
+    "define `def helper(): return pkg.text.os.getcwd()`",
 ]
 
 
@@ -64,5 +75,5 @@ HOSTILE_HELPERS = [
 def test_a_reports_helper_reaching_past_pure_names_never_enters_qas_test(report):
     """QA's test calls the report's ``helper`` without defining it; the helper is not added."""
     test = "from pkg.text import cut\n\n\ndef test_t():\n    assert cut(helper(), 1) == ''\n"
-    source, added = with_definitions(test, definitions(report, frozenset({"cut", "pkg"})))
+    source, added = with_definitions(test, definitions(report, repository_names(FILES)))
     assert (source, added) == (test, [])
