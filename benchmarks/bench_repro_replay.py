@@ -15,7 +15,9 @@ Prints one line per task and ``RESULT repro_rate_defs`` / ``RESULT repro_rate_pl
 fraction of replies whose test reproduces), ``RESULT repro_defs_losses`` (replies reproducing
 only without the helpers), ``RESULT repro_tasks_defs`` / ``repro_tasks_plain`` (tasks with a
 reproducing reply), and ``RESULT repro_by_code_tasks`` (of all bug and change tasks, those whose
-report's own examples reproduce as a test written by code).
+report's own examples reproduce as a test written by code), ``RESULT qa_tests_written`` /
+``qa_tests_repeated`` (test functions in the replies, and those that repeat an earlier one of
+their module, which the fleet leaves out: ``fleet/evidence/distinct.py``).
 Run: .venv/bin/python benchmarks/bench_repro_replay.py --trace calls.jsonl [--save qa.jsonl.gz]
      .venv/bin/python benchmarks/bench_repro_replay.py --replies benchmarks/runs/replies-qa.jsonl.gz
 """
@@ -58,13 +60,16 @@ def _open(path: Path) -> Any:
 def modules(files: dict[str, str], report: str, row: dict[str, Any]) -> tuple[str, str]:
     """The reply's test module with the report's helpers, and without them (imports added)."""
     from fleet.council.patching import begun_module
+    from fleet.evidence.distinct import distinct_tests
     from fleet.evidence.report_defs import definitions, with_definitions
     from fleet.evidence.report_examples import import_table, repository_names
     from fleet.patches.imports import add_missing_imports
 
     table = {"pytest": "import pytest", **import_table(files)}
     module = begun_module(row["begin"], row["reply"])
-    helped = with_definitions(module, definitions(report, repository_names(files)))[0]
+    helped = with_definitions(
+        distinct_tests(module)[0], definitions(report, repository_names(files))
+    )[0]
     return (add_missing_imports(helped, extra=table)[0],
             add_missing_imports(module, extra=table)[0])  # fmt: skip
 
@@ -103,6 +108,9 @@ def main(argv: list[str] | None = None) -> int:
     import dev_tasks
 
     from fleet.context.localise import locate
+    from fleet.council.patching import begun_module
+    from fleet.evidence.acceptance import names_of_tests
+    from fleet.evidence.distinct import distinct_tests
     from fleet.evidence.report_examples import report_test
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -135,8 +143,12 @@ def main(argv: list[str] | None = None) -> int:
             by_code += ok
             print(f"  {tid}: report's examples {'reproduce' if ok else 'no'}", flush=True)
         per: dict[str, list[tuple[bool, bool]]] = {}
+        written = repeated = 0
         for r in rows:
             base = bases[r["task"]]
+            module = begun_module(r["begin"], r["reply"])
+            written += len(names_of_tests(module) or [])
+            repeated += len(distinct_tests(module)[1])
             helped, plain = modules(base.files, base.report, r)
             path = "tests/test_first_qa_1.py"
             pair = (base.reproduces(path, helped), base.reproduces(path, plain))
@@ -153,6 +165,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"RESULT repro_tasks_defs {sum(any(d for d, _ in v) for v in per.values())}")
     print(f"RESULT repro_tasks_plain {sum(any(p for _, p in v) for v in per.values())}")
     print(f"RESULT repro_by_code_tasks {by_code}")
+    print(f"RESULT qa_tests_written {written}")
+    print(f"RESULT qa_tests_repeated {repeated}")
     return 0
 
 

@@ -97,6 +97,22 @@ def _decisions(tag: str | None, name: str) -> Callable[[StoryDigest, str | None]
     return build
 
 
+SHOWN = 4  # failing tests named on one line; the others counted
+
+
+def _failing_lines(failing: list[tuple[str, Any]]) -> list[str]:
+    """One line per failure message: tests of one module failing alike are one line (a small
+    model's test repeated sixteen times fails sixteen times the same way)."""
+    groups: dict[tuple[str, str], list[str]] = {}
+    for k, v in failing:
+        groups.setdefault((k.split("::", 1)[0], v["detail"]), []).append(k)
+    lines = []
+    for (_, detail), keys in groups.items():
+        more = f" and {len(keys) - SHOWN} more" if len(keys) > SHOWN else ""
+        lines.append(f"FAILING {', '.join(keys[:SHOWN])}{more}: {detail}".rstrip(": "))
+    return lines
+
+
 def _test_results(d: StoryDigest, task_id: str | None) -> Draft | None:
     tests: dict[str, Any] = d.s["tests"]
     # QA's own examples failing on the base may be wrong themselves (the council never counts
@@ -105,7 +121,7 @@ def _test_results(d: StoryDigest, task_id: str | None) -> Draft | None:
     failing = [(k, v) for k, v in tests.items()
                if v["status"] == "failed" and not (advisory and k.startswith(advisory))]  # fmt: skip
     failing.sort(key=lambda kv: kv[1]["task_id"] != task_id or task_id is None)
-    items = [f"FAILING {k}: {v['detail']}".rstrip(": ") for k, v in failing]
+    items = _failing_lines(failing)
     for g in reversed(d.s["gates"][-2:]):
         fails = f" — {'; '.join(g['failures'])}" if g["failures"] else ""
         items.append(

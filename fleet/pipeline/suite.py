@@ -34,6 +34,7 @@ from fleet.evidence.acceptance import (
     build_suite,
     names_of_tests,
 )
+from fleet.evidence.distinct import distinct_tests
 from fleet.evidence.report_defs import definitions, with_definitions
 from fleet.evidence.report_examples import import_table, repository_names
 from fleet.patches.imports import add_missing_imports
@@ -179,13 +180,17 @@ def _qa_calls(
 def _imported(
     path: str, text: str, names: tuple[Mapping[str, str], Mapping[str, str]], notes: list[str]
 ) -> str:
-    """QA's test ``text`` with the helpers the report defines and the imports it uses and never
-    wrote: a repository function it calls by name (``names``: ``import_table`` and the report's
-    ``definitions``), a standard-library module. Without them the test fails on a NameError,
-    which shows nothing about the code."""
+    """QA's test ``text`` with one copy of each test (``distinct_tests``), and the helpers the
+    report defines and the imports it uses and never wrote: a repository function it calls by
+    name (``names``: ``import_table`` and the report's ``definitions``), a standard-library
+    module. Without them the test fails on a NameError, which shows nothing about the code."""
     if not path.endswith(".py"):
         return text
     table, helpers = names
+    text, repeated = distinct_tests(text)
+    if repeated:
+        shown = ", ".join(repeated[:3]) + (", ..." if len(repeated) > 3 else "")
+        notes.append(f"{path}: left out {len(repeated)} tests repeating an earlier one ({shown})")
     text, defined = with_definitions(text, helpers)
     if defined:
         notes.append(f"{path}: added the report's {', '.join(defined)}")

@@ -179,6 +179,23 @@ def test_a_helper_the_report_defines_and_qas_test_forgot_is_the_reports(tmp_path
     assert f"{PATH}: added the report's empty" in data["notes"]
 
 
+def test_a_test_qa_repeats_until_its_token_limit_runs_once(tmp_path):
+    """The 1.5B QA repeats its reproduction test as test_1 ... test_16: the suite keeps one copy,
+    says how many it left out, and the copy reproduces."""
+    copy = "    \"\"\"Cutting nothing.\"\"\"\n    assert cut_suffix('name.py', '') == 'name.py'\n"
+    body = "\n\n".join(f"def test_{i}():\n{copy}" for i in range(1, 6))
+    chat = Script(_new_file(body))
+    suite, log = _suite(tmp_path, chat)
+    assert suite.files[PATH].count("def test_") == 1 and "def test_1()" in suite.files[PATH]
+    data = _suite_event(log)
+    assert data["repro"]["reproduced"] is True
+    assert [t.split("::")[1] for t in data["tests"] if t.startswith(PATH)] == ["test_1"]
+    assert (
+        f"{PATH}: left out 4 tests repeating an earlier one (test_2, test_3, test_4, ...)"
+        in (data["notes"])
+    )
+
+
 def test_a_qa_test_module_written_under_the_code_modules_path_is_still_the_test(tmp_path):
     """The 1.5B heads its test module with the located module's path: the applier merges the
     tests into that module, so the patch creates no test file; the reply's block is the test."""
