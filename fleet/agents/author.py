@@ -284,6 +284,7 @@ def _write(
     # continue_first: a failed continuation is followed by the edit-format request itself, as
     # first asked (the model never saw that request, so its reply is no edit to correct)
     fresh = continue_first and not req.notes and stub is not None
+    afresh = False  # the last reply repeated the code: the next is asked as the first was
     # A continuation always comes when one is due, even after the last correction (it is a
     # different request, not one more correction); there is at most one.
     while attempt <= samp.retries or stub is not None:
@@ -320,8 +321,10 @@ def _write(
             if stub is None and looped(reply):  # a correction would repeat it: not asked
                 reason += " (the reply repeats one line over and over: no correction asked)"
                 break
+            # shown its own echo, the model echoes again: the request is asked afresh, hot
+            afresh = isinstance(exc, Unchanged) and profile.repairs.resample_echoes
         attempt += 1
-        if stub is None and not (fresh and attempt == 1):
+        if stub is None and not (fresh and attempt == 1) and not afresh:
             convo += [
                 ChatMessage(role="assistant", content=reply),
                 ChatMessage(role="user", content=render("author.correction", reason=reason)),

@@ -62,6 +62,12 @@ class Repairs(Schema):
         "the repository map's signature lines, when the reply has other edits (small models "
         "loop on one block until the token limit, and copy the map as if it were the file)",
     )
+    resample_echoes: bool = Field(
+        True,
+        description="a reply that repeats the current code (edits that change nothing) is not "
+        "corrected in the conversation, which the model answers with the same code again, but "
+        "asked afresh at the correction temperature with a seed of its own",
+    )
 
 
 class ModelProfile(Schema):

@@ -134,7 +134,7 @@ def _agents() -> dict[str, Any]:
         "change_request_plain": change_request("Do a thing", ()),
         "echo_then_continue": _patch_prompts(Recorder(ECHO, "    return 2 * x\n```\n")),
         "bad_then_correction": _patch_prompts(Recorder(BAD, BAD)),
-        "unchanged_then_correction": _unchanged(),
+        "unchanged_asked_afresh": _unchanged(),
         "retry_continues_first": _patch_prompts(
             Recorder("    return 2 * x\n```\n"), [FINDING], focus=["twice"]
         ),  # fmt: skip
@@ -158,7 +158,8 @@ def _new_function(files: Mapping[str, str]) -> list[Convo]:
 
 
 def _unchanged() -> list[Convo]:
-    """A reply that changes nothing, with no body-less function to continue: corrected."""
+    """A reply that changes nothing, with no body-less function to continue: asked afresh (the
+    model shown its own echo in a correction echoes it again)."""
     files = {"calc/ops.py": "def add(a, b):\n    return a - b\n"}
     same = "calc/ops.py\n<<<<<<< SEARCH\n    return a - b\n=======\n    return a - b\n>>>>>>> REPLACE\n"
     chat = Recorder(same, same)
@@ -2123,7 +2124,7 @@ GOLDEN: dict[str, Any] = {
     "Import the code under test from the module where it is (or belongs) in the "
     "repository. Each test asserts one concrete input and its expected result. Do not "
     "change other files.",
-    "unchanged_then_correction": [
+    "unchanged_asked_afresh": [
         [
             [
                 "system",
@@ -2187,27 +2188,6 @@ GOLDEN: dict[str, Any] = {
                     "def greet(name):\n"
                     '    return f"Hello, {name}"\n'
                     ">>>>>>> REPLACE"
-                ),
-            ],
-            [
-                "assistant",
-                (
-                    "calc/ops.py\n"
-                    "<<<<<<< SEARCH\n"
-                    "    return a - b\n"
-                    "=======\n"
-                    "    return a - b\n"
-                    ">>>>>>> REPLACE\n"
-                ),
-            ],
-            [
-                "user",
-                (
-                    "Your edit could not be applied: the edits change nothing (your reply "
-                    "repeats the current code; write the new code that does the task)\n"
-                    "The file is unchanged: a SEARCH part copies its current lines, not your "
-                    "last reply's.\n"
-                    "Reply again with corrected edit blocks only."
                 ),
             ],
         ],
