@@ -17,7 +17,10 @@ only without the helpers), ``RESULT repro_tasks_defs`` / ``repro_tasks_plain`` (
 reproducing reply), and ``RESULT repro_by_code_tasks`` (of all bug and change tasks, those whose
 report's own examples reproduce as a test written by code), ``RESULT qa_tests_written`` /
 ``qa_tests_repeated`` (test functions in the replies, and those that repeat an earlier one of
-their module, which the fleet leaves out: ``fleet/evidence/distinct.py``).
+their module, which the fleet leaves out: ``fleet/evidence/distinct.py``), ``RESULT
+repro_rate_stops`` (the replies reproducing, with the helpers, when cut where the fleet's stop
+strings end them, ``patching.BEGUN_STOPS``) and ``RESULT qa_chars_kept_stops`` (the fraction of
+QA's generated characters a server asked with those stop strings returns).
 Run: .venv/bin/python benchmarks/bench_repro_replay.py --trace calls.jsonl [--save qa.jsonl.gz]
      .venv/bin/python benchmarks/bench_repro_replay.py --replies benchmarks/runs/replies-qa.jsonl.gz
 """
@@ -72,6 +75,17 @@ def modules(files: dict[str, str], report: str, row: dict[str, Any]) -> tuple[st
     )[0]
     return (add_missing_imports(helped, extra=table)[0],
             add_missing_imports(module, extra=table)[0])  # fmt: skip
+
+
+def stopped_row(row: dict[str, Any]) -> dict[str, Any]:
+    """The reply as the model server returns it when asked with QA's stop strings
+    (``patching.BEGUN_STOPS``): ended where a second test or the block's close begins."""
+    from fleet.contracts import ChatMessage
+    from fleet.council.patching import BEGUN_STOPS
+    from fleet.testing.fakes import stopped
+
+    begun = [ChatMessage(role="assistant", content=row["begin"])]
+    return {**row, "reply": stopped(row["reply"], BEGUN_STOPS, begun)}
 
 
 class Base:
@@ -143,7 +157,8 @@ def main(argv: list[str] | None = None) -> int:
             by_code += ok
             print(f"  {tid}: report's examples {'reproduce' if ok else 'no'}", flush=True)
         per: dict[str, list[tuple[bool, bool]]] = {}
-        written = repeated = 0
+        written = repeated = stops = 0
+        chars = [0, 0]  # characters QA generated, and those a server asked with stops returns
         for r in rows:
             base = bases[r["task"]]
             module = begun_module(r["begin"], r["reply"])
@@ -153,6 +168,11 @@ def main(argv: list[str] | None = None) -> int:
             path = "tests/test_first_qa_1.py"
             pair = (base.reproduces(path, helped), base.reproduces(path, plain))
             per.setdefault(r["task"], []).append(pair)
+            cut = stopped_row(r)
+            stops += base.reproduces(path, modules(base.files, base.report, cut)[0])
+            lead = len(r["begin"]) if r["reply"].startswith(r["begin"]) else 0
+            chars[0] += len(r["reply"]) - lead
+            chars[1] += len(cut["reply"]) - lead
     for tid, v in per.items():
         print(f"  {tid}: {len(v)} replies, with the report's helpers {sum(d for d, _ in v)}, "
               f"without {sum(p for _, p in v)}", flush=True)  # fmt: skip
@@ -167,6 +187,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"RESULT repro_by_code_tasks {by_code}")
     print(f"RESULT qa_tests_written {written}")
     print(f"RESULT qa_tests_repeated {repeated}")
+    print(f"RESULT repro_rate_stops {stops / n:.3f}")
+    print(f"RESULT qa_chars_kept_stops {chars[1] / max(chars[0], 1):.3f}")
     return 0
 
 

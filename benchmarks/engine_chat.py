@@ -40,6 +40,7 @@ class EngineChat:
         temperature: float = 0.0,
         seed: int | None = None,
         max_tokens: int = 256,
+        stop: Sequence[str] = (),
     ) -> ChatResponse:
         body: dict[str, Any] = {
             "messages": [{"role": m.role, "content": m.content} for m in messages],
@@ -48,6 +49,8 @@ class EngineChat:
         }
         if seed is not None:
             body["seed"] = seed
+        if stop:
+            body["stop"] = list(stop)
         if schema is not None:
             body["response_format"] = {"type": "json_schema", "json_schema": {"schema": schema}}
         start = time.monotonic()

@@ -240,6 +240,7 @@ class LedgeredChatModel:
         temperature: float = 0.0,
         seed: int | None = None,
         max_tokens: int = 256,
+        stop: Sequence[str] = (),
     ) -> ChatResponse:
         """One budgeted, recorded completion.
 
@@ -250,7 +251,12 @@ class LedgeredChatModel:
         self.ledger.check(story_id=self.story_id, role=self.role)
         start = time.monotonic()
         response = self.inner.complete(
-            messages, schema=schema, temperature=temperature, seed=seed, max_tokens=max_tokens
+            messages,
+            schema=schema,
+            temperature=temperature,
+            seed=seed,
+            max_tokens=max_tokens,
+            stop=stop,
         )
         # Wall time of the whole logical call, fallbacks included.
         latency = (time.monotonic() - start) * 1000

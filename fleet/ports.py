@@ -108,8 +108,10 @@ class ChatModel(Protocol):
         temperature: float = 0.0,
         seed: int | None = None,
         max_tokens: int = 256,
+        stop: Sequence[str] = (),
     ) -> ChatResponse:
-        """One completion.
+        """One completion; ``stop``: the reply ends before the first of these strings is
+        generated (OpenAI's ``stop``; the string itself is left out).
 
         Raises:
             ModelUnavailable: connection refused, 5xx or timeout after retries.

@@ -56,6 +56,7 @@ class RoutedChatModel:
         temperature: float = 0.0,
         seed: int | None = None,
         max_tokens: int = 256,
+        stop: Sequence[str] = (),
     ) -> ChatResponse:
         """Ask each model in turn until one answers.
 
@@ -71,6 +72,7 @@ class RoutedChatModel:
                     temperature=temperature,
                     seed=seed,
                     max_tokens=max_tokens,
+                    stop=stop,
                 )
             except ModelUnavailable as exc:
                 reason = str(getattr(exc, "reason", exc))

@@ -141,8 +141,9 @@ class OpenAIChatModel:
         temperature: float = 0.0,
         seed: int | None = None,
         max_tokens: int = 256,
+        stop: Sequence[str] = (),
     ) -> ChatResponse:
-        """One completion.
+        """One completion (``stop``: OpenAI's, sent when given).
 
         Raises:
             ModelUnavailable: connection refused, timeout, 429/5xx after retries, other
@@ -151,6 +152,8 @@ class OpenAIChatModel:
         body = self.body(
             messages, schema=schema, temperature=temperature, seed=seed, max_tokens=max_tokens
         )
+        if stop:
+            body["stop"] = list(stop)
         start = time.monotonic()
         data = self._post(body)
         try:

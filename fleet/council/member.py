@@ -39,7 +39,7 @@ ContextProvider = Callable[..., ContextPack]
 
 CODE_CHARS = 12_000  # repository text shown when no context service gives a ranked pack
 PLAN_TOKENS = 400  # a plan of a few tasks in JSON (a cut reply is invalid, not a shorter plan)
-BEGUN_TOKENS = 600  # a begun test module's continuation: a few tests (a cut one is dropped)
+BEGUN_TOKENS = 600  # a begun test module's continuation: its test (a cut one is dropped)
 PACKS_KEPT = 8  # deliberations whose context pack a member keeps (a long-lived agent serves many)
 CLIP = 160  # characters of another member's text shown in a prompt: small models have small windows
 
@@ -308,15 +308,17 @@ class Member:
 
     def _begun_tests(self, brief: Brief, job: str, path: str) -> dict[str, str]:
         """QA's tests with the module begun for it (``brief.begin``) and no edit format: the
-        reply continues the module. Asked for an edit, the 1.5B QA wrote code changes or
+        reply continues the module, and ends where a second test would begin
+        (``patching.BEGUN_STOPS``). Asked for an edit, the 1.5B QA wrote code changes or
         repeated a path line to its token limit where a test was wanted."""
         start = patching.FENCE + brief.begin
         request = f"{self.identity()}\n\n{job}"
         messages = author_messages(self._pack(brief), instruction=request,
                                    system=self._system(job), edit_format=False)  # fmt: skip
         reply = self._sampling(brief, "tests").complete(
-            [*messages, ChatMessage(role="assistant", content=start)], max_tokens=BEGUN_TOKENS
-        )
+            [*messages, ChatMessage(role="assistant", content=start)],
+            max_tokens=BEGUN_TOKENS, stop=patching.BEGUN_STOPS,
+        )  # fmt: skip
         module = patching.begun_module(start, reply.text)
         return {path: module} if module else {}
 

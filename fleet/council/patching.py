@@ -293,6 +293,10 @@ _FENCED = re.compile(r"```(?:python|py)?[ \t]*\n(.*?)```", re.S)
 
 
 FENCE = "```python\n"
+# A begun module (a story's first test) ends where a second test or the fence's close begins:
+# one test is asked for, and the 1.5B at greedy repeats it until the token limit (177 of the 232
+# test functions in its recorded first-test replies repeat an earlier one; benchmarks/RESULTS.md).
+BEGUN_STOPS = ("\ndef test", "\nasync def test", "\nclass Test", "\n```")
 
 
 def begun_module(start: str, reply: str) -> str:

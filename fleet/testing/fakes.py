@@ -85,6 +85,17 @@ def instance_of(
     return text.strip()[: schema.get("maxLength", 400)]
 
 
+def stopped(text: str, stop: Sequence[str], messages: Sequence[ChatMessage] = ()) -> str:
+    """``text`` ended before the first ``stop`` string, as a server does: only generated text
+    is searched, not a trailing assistant turn the reply begins with (a prefill)."""
+    last = messages[-1] if messages else None
+    begun = last.content if last is not None and last.role == "assistant" else ""
+    head = begun if begun and text.startswith(begun) else ""
+    rest = text[len(head) :]
+    cut = min((i for s in stop if s and (i := rest.find(s)) >= 0), default=len(rest))
+    return head + rest[:cut]
+
+
 class ScriptedChatModel:
     """Deterministic ChatModel. ``script`` (messages, schema) -> text overrides the modes.
 
@@ -116,6 +127,7 @@ class ScriptedChatModel:
         temperature: float = 0.0,
         seed: int | None = None,
         max_tokens: int = 256,
+        stop: Sequence[str] = (),
     ) -> ChatResponse:
         start = time.monotonic()
         with self._lock:
@@ -130,6 +142,7 @@ class ScriptedChatModel:
             if self.script
             else self._answer(messages, schema, seed or 0)
         )
+        text = stopped(text, stop, messages)
         prompt_tokens = sum(len(m.content.split()) for m in messages)
         return ChatResponse(
             text=text,

@@ -62,6 +62,7 @@ class EchoModel:
         temperature: float = 0.0,
         seed: int | None = None,
         max_tokens: int = 256,
+        stop: Sequence[str] = (),
     ) -> ChatResponse:
         sampling = {"temperature": temperature, "seed": seed, "max_tokens": max_tokens}
         said = "\n".join(m.content for m in messages)

@@ -18,11 +18,11 @@ from fleet.agents import write_patch
 from fleet.config import load
 from fleet.contracts import ChatMessage, ChatResponse, Story, Task
 from fleet.council import Brief, Member
-from fleet.council.patching import PatchTools
+from fleet.council.patching import BEGUN_STOPS, PatchTools
 from fleet.pipeline.ports import Checkout
 from fleet.pipeline.repro import REPRO_ATTEMPTS
 from fleet.pipeline.suite import SuitePorts, task_suite
-from fleet.testing.fakes import FakeClock, InMemoryEventLog
+from fleet.testing.fakes import FakeClock, InMemoryEventLog, stopped
 
 TEXT = '''def _strip(s, n):
     return s[:-n]
@@ -58,15 +58,21 @@ class Script:
     message). Asked with a begun test module (the request ends with the assistant's beginning),
     a reply creating a file answers with that file's text as a fenced module of its own."""
 
-    def __init__(self, *replies: str) -> None:
-        self.replies, self.asked = list(replies), []
+    def __init__(self, *replies: str, stops: bool = False) -> None:
+        self.replies, self.asked, self.stops = list(replies), [], stops
+        self.stop: list[object] = []  # the stop strings of each request
 
     def complete(self, messages: Sequence[ChatMessage], **kw: object) -> ChatResponse:
         begun = messages[-1].role == "assistant"
         self.asked.append(messages[-2 if begun else -1].content)
+        self.stop.append(kw.get("stop", ()))
         text = self.replies.pop(0) if len(self.replies) > 1 else self.replies[0]
         if begun and (m := _CREATED.search(text)):
             text = f"```python\n{m.group(1)}```\n"
+        if self.stops and begun:  # a server that honours stop strings, as llama.cpp does:
+            # the reply is the begun module and its continuation, cut where a stop begins
+            text = messages[-1].content + text.split("def test_", 1)[1]
+            text = stopped(text, kw.get("stop", ()), messages)  # type: ignore[arg-type]
         return ChatResponse(text=text, model="s", prompt_tokens=1, completion_tokens=1,
                             latency_ms=0.0)  # fmt: skip
 
@@ -179,21 +185,32 @@ def test_a_helper_the_report_defines_and_qas_test_forgot_is_the_reports(tmp_path
     assert f"{PATH}: added the report's empty" in data["notes"]
 
 
+COPY = "    \"\"\"Cutting nothing.\"\"\"\n    assert cut_suffix('name.py', '') == 'name.py'\n"
+REPEATED = "\n\n".join(f"def test_{i}():\n{COPY}" for i in range(1, 6))
+
+
 def test_a_test_qa_repeats_until_its_token_limit_runs_once(tmp_path):
-    """The 1.5B QA repeats its reproduction test as test_1 ... test_16: the suite keeps one copy,
-    says how many it left out, and the copy reproduces."""
-    copy = "    \"\"\"Cutting nothing.\"\"\"\n    assert cut_suffix('name.py', '') == 'name.py'\n"
-    body = "\n\n".join(f"def test_{i}():\n{copy}" for i in range(1, 6))
-    chat = Script(_new_file(body))
+    """The 1.5B QA repeats its reproduction test as test_1 ... test_16. QA's request ends where a
+    second test begins; from a server that ignores stop strings, the suite keeps one copy, says
+    how many it left out, and the copy reproduces."""
+    chat = Script(_new_file(REPEATED))
     suite, log = _suite(tmp_path, chat)
+    assert chat.stop == [BEGUN_STOPS]
     assert suite.files[PATH].count("def test_") == 1 and "def test_1()" in suite.files[PATH]
     data = _suite_event(log)
     assert data["repro"]["reproduced"] is True
     assert [t.split("::")[1] for t in data["tests"] if t.startswith(PATH)] == ["test_1"]
-    assert (
-        f"{PATH}: left out 4 tests repeating an earlier one (test_2, test_3, test_4, ...)"
-        in (data["notes"])
-    )
+    left = f"{PATH}: left out 4 tests repeating an earlier one (test_2, test_3, test_4, ...)"
+    assert left in data["notes"]
+
+
+def test_a_server_honouring_the_stop_strings_returns_the_first_test_only(tmp_path):
+    chat = Script(_new_file(REPEATED), stops=True)
+    suite, log = _suite(tmp_path, chat)
+    assert suite.files[PATH].count("def test_") == 1 and "def test_1()" in suite.files[PATH]
+    data = _suite_event(log)
+    assert data["repro"]["reproduced"] is True
+    assert not any("left out" in n for n in data["notes"])  # nothing left to leave out
 
 
 def test_a_qa_test_module_written_under_the_code_modules_path_is_still_the_test(tmp_path):

@@ -321,6 +321,26 @@ def test_the_real_model_continues_a_test_module_begun_for_it(llm_url, models, tm
     assert "count_vowels(" in module.split("def test_", 1)[1], module
 
 
+def test_the_engine_ends_a_begun_reply_where_a_stop_string_begins(llm_url):
+    """QA's first test is asked with stop strings (``patching.BEGUN_STOPS``): asked for three
+    tests, the real model writes a second one without them and none with them; the begun
+    module (the assistant's prefill, which holds ``def test_``) is not searched for them."""
+    from fleet.council.patching import BEGUN_STOPS, FENCE
+
+    start = FENCE + "import pytest\n\n\ndef double(x):\n    return 2 * x\n\n\ndef test_"
+    messages = [
+        {"role": "user", "content": "Write three pytest tests of double(x), which returns 2 * x."},
+        {"role": "assistant", "content": start},
+    ]
+    free = chat(llm_url, messages, max_tokens=160)
+    cut = chat(llm_url, messages, max_tokens=160, stop=list(BEGUN_STOPS))
+    text, stopped = (r["choices"][0]["message"]["content"] for r in (free, cut))
+    rest = lambda t: t.split("def test_", 1)[1] if "def test_" in t else t  # noqa: E731
+    assert "\ndef test" in rest(text), text
+    assert "\ndef test" not in rest(stopped) and "double(" in stopped, stopped
+    assert cut["usage"]["completion_tokens"] < free["usage"]["completion_tokens"]
+
+
 def test_a_draft_model_drafts_for_the_engine(models):
     """Draft-model speculation with real weights: the 0.5B drafts for an entry with the same
     pinned weights (so every greedy draft should be accepted), in the engine the Serve app runs.

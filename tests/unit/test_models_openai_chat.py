@@ -169,3 +169,29 @@ def test_without_a_trace_file_nothing_is_written(peer_factory, tmp_path, monkeyp
     monkeypatch.chdir(tmp_path)
     OpenAIChatModel(peer_factory((200, OK, 0)).url, "m").complete(MSG, max_tokens=9)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_stop_strings_are_sent_only_when_given(peer_factory):
+    peer = peer_factory((200, OK, 0), (200, OK, 0))
+    model = OpenAIChatModel(peer.url, "m", retry=Retry(max_retries=0), name="local")
+    model.complete(MSG, stop=("\ndef test", "\n```"))
+    model.complete(MSG)
+    first, second = (r["body"] for r in peer.requests)
+    assert first["stop"] == ["\ndef test", "\n```"] and "stop" not in second
+
+
+def test_the_scripted_model_ends_its_reply_where_a_stop_string_begins():
+    from fleet.contracts import ChatMessage
+    from fleet.testing.fakes import ScriptedChatModel
+
+    begun = "```python\nimport m\n\n\ndef test_"
+    reply = begun + "1():\n    assert m.f()\n\n\ndef test_2():\n    assert m.f()\n```\n"
+    chat = ScriptedChatModel(script=lambda messages, schema: reply)
+    asked = [
+        ChatMessage(role="user", content="a test"),
+        ChatMessage(role="assistant", content=begun),
+    ]
+    # the begun module is not searched (a server matches stop strings in what it generates)
+    got = chat.complete(asked, stop=("\ndef test", "\n```")).text
+    assert got == begun + "1():\n    assert m.f()\n\n"
+    assert chat.complete(asked).text == reply
