@@ -299,7 +299,9 @@ def _write(
         response = model.complete(
             ask,
             temperature=samp.temperature if first else max(samp.temperature, floor),
-            seed=None if samp.seed is None else samp.seed + attempt,
+            # a later attempt samples with a seed of its own: an unseeded call's member seeds it
+            # (``Sampling``), and at the same seed and prompt a hot request repeats its reply
+            seed=None if samp.seed is None and attempt == 0 else (samp.seed or 0) + attempt,
             max_tokens=samp.max_tokens,
         )
         reply, name = response.text, response.model or name

@@ -493,3 +493,14 @@ def test_a_degenerate_reply_is_still_followed_by_the_continuation_when_one_is_du
     patch = write_patch(ScriptedChatModel(script=script), author_messages("c"), stub,
                         base_commit="c", focus=("add",))  # fmt: skip
     assert len(script.seen) == 2 and "+    return a + b" in patch.diff
+
+
+def test_an_unseeded_call_asks_again_with_a_seed_of_its_own() -> None:
+    """A council member seeds an unseeded call with its own seed (``Sampling`` adds it): asked
+    again with no seed, the member's hottest developer got its echo back at the same seed."""
+    from fleet.council.patching import Sampling
+
+    asked = Asked(SAME, GOOD)
+    write_patch(Sampling(asked, temperature=0.7, seed=100), author_messages("c"), FILES,
+                base_commit="c")  # fmt: skip
+    assert [(t, s) for _, t, s in asked.calls] == [(0.7, 100), (0.7, 101)]
