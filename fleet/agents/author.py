@@ -3,10 +3,11 @@
 The model sees the code (a context pack) and answers in the edit format below; code turns the
 answer into a ``Patch`` and checks it applies to a clean checkout of the base commit. An edit
 that does not fit (search text not found, ambiguous, unsafe path, broken syntax, a diff that
-does not apply) goes back to the model once, with the reason; a reply that copies a body-less
-function unchanged is followed instead by a request to *continue* that function
-(``fleet.agents.stubs``, ``fleet.agents.continuation``): the reply begins with the stub and the
-model writes what follows.
+does not apply) goes back to the model once, with the reason, unless the model would only repeat
+it (an echo of the current code, new code that does not parse: asked afresh, see ``_afresh``);
+a reply that copies a body-less function unchanged is followed instead by a request to
+*continue* that function (``fleet.agents.stubs``, ``fleet.agents.continuation``): the reply
+begins with the stub and the model writes what follows.
 How much of that a model gets (continuations, temperatures, repairs, corrections) is its
 ``ModelProfile`` (``config/models.yaml``); the default is what the small Qwen models need.
 """
@@ -263,6 +264,15 @@ def _backup(
     return None, False
 
 
+def _afresh(exc: EditError, repairs: Repairs) -> bool:
+    """Whether the reply that failed with ``exc`` is followed by the request asked again as first
+    asked (hot, next seed) rather than by a correction showing the reply: shown its own echo or
+    its own line that does not parse, the model repeats it (``Repairs``)."""
+    if isinstance(exc, Unchanged):
+        return repairs.resample_echoes
+    return bool(exc.fields.get("new_code")) and repairs.resample_syntax_errors
+
+
 def _write(
     model: ChatModel, req: PatchRequest, samp: SamplingOptions, profile: ModelProfile
 ) -> tuple[Patch, dict[str, str]]:
@@ -284,7 +294,7 @@ def _write(
     # continue_first: a failed continuation is followed by the edit-format request itself, as
     # first asked (the model never saw that request, so its reply is no edit to correct)
     fresh = continue_first and not req.notes and stub is not None
-    afresh = False  # the last reply repeated the code: the next is asked as the first was
+    afresh = False  # the last reply repeated the code or broke its own: asked as first asked
     # A continuation always comes when one is due, even after the last correction (it is a
     # different request, not one more correction); there is at most one.
     while attempt <= samp.retries or stub is not None:
@@ -323,8 +333,7 @@ def _write(
             if stub is None and looped(reply):  # a correction would repeat it: not asked
                 reason += " (the reply repeats one line over and over: no correction asked)"
                 break
-            # shown its own echo, the model echoes again: the request is asked afresh, hot
-            afresh = isinstance(exc, Unchanged) and profile.repairs.resample_echoes
+            afresh = _afresh(exc, profile.repairs)
         attempt += 1
         if stub is None and not (fresh and attempt == 1) and not afresh:
             convo += [

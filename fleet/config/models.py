@@ -68,6 +68,11 @@ class Repairs(Schema):
         "corrected in the conversation, which the model answers with the same code again, but "
         "asked afresh at the correction temperature with a seed of its own",
     )
+    resample_syntax_errors: bool = Field(
+        True,
+        description="a reply whose new code does not parse is not corrected in the conversation "
+        "(the model repeats the line it was told is broken) but asked afresh as an echo is",
+    )
 
 
 class ModelProfile(Schema):

@@ -99,6 +99,7 @@ def _check_syntax(path: str, text: str, new: Sequence[str] = ()) -> None:
             detail=f"after the edit the file does not parse: {exc.msg} at line {exc.lineno}"
             + (f": {line!r}{where}" if line else "")
             + mine,
+            new_code=bool(mine),
         ) from None
 
 
@@ -335,7 +336,7 @@ def _replace_functions(current: str, edit: FunctionEdit, path: str) -> str:
     except SyntaxError as exc:
         raise EditError(
             reason="syntax", path=path, detail=f"the code block does not parse: {exc.msg} "
-            f"at line {exc.lineno}",
+            f"at line {exc.lineno}", new_code=True,
         ) from None  # fmt: skip
     code_lines = edit.code.split("\n")
     text = current

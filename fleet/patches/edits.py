@@ -54,13 +54,25 @@ class EditError(UserError):
     """An edit that cannot be applied, with a reason the model can act on."""
 
     def __init__(
-        self, *, reason: Reason, path: str | None = None, detail: str, nearest: str = ""
+        self,
+        *,
+        reason: Reason,
+        path: str | None = None,
+        detail: str,
+        nearest: str = "",
+        new_code: bool = False,
     ) -> None:
         """``nearest``: the current lines a SEARCH that matches nothing most likely meant (for the
-        model's correction; not part of the message)."""
+        model's correction; not part of the message). ``new_code``: the fault is in the code the
+        reply wrote (a syntax error in its new lines), not in how it quotes the current code."""
         where = f"{path}: " if path else ""
         super().__init__(
-            f"{where}{detail}", reason=reason, path=path, detail=detail, nearest=nearest
+            f"{where}{detail}",
+            reason=reason,
+            path=path,
+            detail=detail,
+            nearest=nearest,
+            new_code=new_code,
         )
 
 

@@ -377,6 +377,38 @@ def test_a_reply_that_repeats_the_code_is_asked_afresh_hot_with_a_seed_of_its_ow
     assert shown[-2].content == SAME and "change nothing" in shown[-1].content
 
 
+BROKEN = ("calc/ops.py\n<<<<<<< SEARCH\n    return a - b\n=======\n"
+          "    return a or lambda: b\n>>>>>>> REPLACE\n")  # fmt: skip
+BLOCK = "calc/ops.py\n```python\ndef add(a, b)\n    return a + b\n```\n"
+# the fault is not in the new lines: an `if` whose body the reply left out
+UNDER = "calc/ops.py\n<<<<<<< SEARCH\ndef add(a, b):\n=======\ndef add(a, b):\n    if a:\n>>>>>>> REPLACE\n"
+
+
+@pytest.mark.parametrize("broken", [BROKEN, BLOCK], ids=["search-replace", "code-block"])
+def test_a_reply_whose_new_code_does_not_parse_is_asked_afresh(broken: str) -> None:
+    """Told which of its new lines does not parse, the 1.5B wrote the same line again in 10 of
+    11 corrections of the bench_agents traces (no first reply at T=0.7 wrote it, 0 of 19): the
+    request is asked again as first asked, hot, with the next seed."""
+    asked = Asked(broken, GOOD)
+    patch = write_patch(asked, author_messages("c"), FILES, base_commit="c", seed=3)
+    assert "+    return a + b" in patch.diff
+    (first, _, _), (again, t1, s1) = asked.calls
+    assert again == first and (t1, s1) == (0.6, 4)
+    old = Asked(broken, GOOD)  # with the repair off: a correction naming the fault
+    write_patch(old, author_messages("c"), FILES, base_commit="c",
+                profile=_profile(repairs={"resample_syntax_errors": False}))  # fmt: skip
+    shown = old.calls[1][0]
+    assert shown[-2].content == broken and "does not parse" in shown[-1].content
+
+
+def test_a_syntax_error_outside_the_new_lines_is_still_corrected() -> None:
+    asked = Asked(UNDER, GOOD)
+    write_patch(asked, author_messages("c"), FILES, base_commit="c")
+    shown = asked.calls[1][0]
+    assert shown[-2].content == UNDER and "does not parse" in shown[-1].content
+    assert "the line is your new code" not in shown[-1].content
+
+
 def test_the_profile_sets_corrections_and_the_correction_temperature() -> None:
     seen = Seen()
     profile = _profile(temperatures={"first": 0.1, "correction_floor": 0.9}, corrections=2)
