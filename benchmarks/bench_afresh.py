@@ -91,6 +91,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--model", help="the developers' GGUF file (without it: --save only)")
     ap.add_argument("--limit", type=int, default=0, help="at most this many corrections (0: all)")
     ap.add_argument("--threads", type=int, default=2, help="the engine's threads")
+    ap.add_argument("--replies-out", type=Path, help="append each row with its afresh reply here")
     args = ap.parse_args(argv)
     rows = [r for t in args.trace for r in from_trace(t)]
     if args.rows:
@@ -140,6 +141,9 @@ def main(argv: list[str] | None = None) -> int:
                "afresh": judge(tid, fresh), "corrected_repeats": same(r["corrected"], r["rejected"]),
                "afresh_repeats": same(fresh, r["rejected"])}  # fmt: skip
         out.append(row)
+        if args.replies_out:
+            with args.replies_out.open("a") as fh:
+                fh.write(json.dumps({**r, **row, "afresh_reply": fresh}) + "\n")
         print(f"  [{i}/{len(rows)}] {tid} {r['arm']} {r['kind']} T={r['temperature']}: "
               f"corrected applies/passes {row['corrected']}, repeats {row['corrected_repeats']}; "
               f"afresh {row['afresh']}, repeats {row['afresh_repeats']} "
