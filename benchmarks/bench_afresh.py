@@ -143,7 +143,7 @@ def main(argv: list[str] | None = None) -> int:
         out.append(row)
         if args.replies_out:
             with args.replies_out.open("a") as fh:
-                fh.write(json.dumps({**r, **row, "afresh_reply": fresh}) + "\n")
+                fh.write(json.dumps({**r, "afresh_reply": fresh, "judged": row}) + "\n")
         print(f"  [{i}/{len(rows)}] {tid} {r['arm']} {r['kind']} T={r['temperature']}: "
               f"corrected applies/passes {row['corrected']}, repeats {row['corrected_repeats']}; "
               f"afresh {row['afresh']}, repeats {row['afresh_repeats']} "
