@@ -35,7 +35,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_apply import DEBUGGING, DEVELOPER, applied  # noqa: E402
+from bench_apply import DEBUGGING, DEVELOPER, _open, applied  # noqa: E402
 
 KINDS = {
     "echo": ("the edits change nothing",),
@@ -67,10 +67,6 @@ def from_trace(path: Path) -> Iterator[dict[str, Any]]:
         yield {"task": task, "arm": arm, "kind": kind, "temperature": row["temperature"],
                "seed": row.get("seed"), "max_tokens": row.get("max_tokens", 1024), "request": msgs[:2], "rejected": msgs[2]["content"],
                "corrected": row.get("reply") or ""}  # fmt: skip
-
-
-def _open(path: Path, mode: str = "rt") -> Any:
-    return gzip.open(path, mode) if path.suffix == ".gz" else path.open(mode[0])
 
 
 def same(a: str, b: str) -> bool:
