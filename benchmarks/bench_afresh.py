@@ -56,16 +56,18 @@ def from_trace(path: Path) -> Iterator[dict[str, Any]]:
     for line in path.read_text().splitlines():
         row = json.loads(line)
         msgs = row["messages"]
-        if len(msgs) < 4 or not msgs[0]["content"].startswith(DEVELOPER):
+        # the first correction of a first request only (not of a debugging round's request)
+        if len(msgs) != 4 or not msgs[0]["content"].startswith(DEVELOPER):
             continue
         if any(DEBUGGING in m["content"] for m in msgs) or msgs[2]["role"] != "assistant":
             continue
         kind = kind_of(msgs[-1]["content"])
-        if kind is None or len(msgs) != 4:  # the first correction of a first request only
+        if kind is None:
             continue
         arm, _, task = row["label"].partition(" ")
         yield {"task": task, "arm": arm, "kind": kind, "temperature": row["temperature"],
-               "seed": row.get("seed"), "max_tokens": row.get("max_tokens", 1024), "request": msgs[:2], "rejected": msgs[2]["content"],
+               "seed": row.get("seed"), "max_tokens": row.get("max_tokens", 1024),
+               "request": msgs[:2], "rejected": msgs[2]["content"],
                "corrected": row.get("reply") or ""}  # fmt: skip
 
 
