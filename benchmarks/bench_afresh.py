@@ -3,9 +3,10 @@ the corrections recorded in real-model traces (``fleet/agents/author.py``'s ``_a
 
 Reads developer corrections recorded by ``bench_agents.py --trace`` (or a file written by
 ``--save``): conversations whose last message tells the model its reply repeated the current code
-(``echo``) or that its new code does not parse (``syntax``). The ``corrected`` column is the reply
+(``echo``) or that its new code does not parse (``syntax``), and those correcting a reply its
+token limit cut off (``cut``: the trace's call that wrote it stopped at its ``max_tokens``). The ``corrected`` column is the reply
 the model gave to that correction, as recorded (what the fleet did before ``resample_echoes`` and
-``resample_syntax_errors``); the ``afresh`` column asks the same model the first request again,
+``resample_syntax_errors``, ``resample_cut_replies``); the ``afresh`` column asks the same model the first request again,
 at the recorded correction's temperature and the next seed (what the fleet does now). Each reply
 is applied to its task's base tree as the fleet applies edits (``bench_apply.applied``) and the
 tree judged by the task's hidden tests (the package's own, in bubblewrap).
@@ -52,16 +53,17 @@ def kind_of(correction: str) -> str | None:
 
 
 def from_trace(path: Path) -> Iterator[dict[str, Any]]:
-    """The developers' corrections of an echo or a syntax error in a bench_agents trace."""
-    for line in path.read_text().splitlines():
-        row = json.loads(line)
+    """The developers' corrections of an echo, a syntax error or a cut reply in a trace."""
+    calls = [json.loads(line) for line in path.read_text().splitlines()]
+    cut = {c.get("reply") for c in calls if c["usage"]["completion_tokens"] >= c["max_tokens"]}
+    for row in calls:
         msgs = row["messages"]
         # the first correction of a first request only (not of a debugging round's request)
         if len(msgs) != 4 or not msgs[0]["content"].startswith(DEVELOPER):
             continue
         if any(DEBUGGING in m["content"] for m in msgs) or msgs[2]["role"] != "assistant":
             continue
-        kind = kind_of(msgs[-1]["content"])
+        kind = "cut" if msgs[2]["content"] in cut else kind_of(msgs[-1]["content"])
         if kind is None:
             continue
         arm, _, task = row["label"].partition(" ")

@@ -70,6 +70,7 @@ class EngineChat:
             prompt_tokens=usage.get("prompt_tokens", 0),
             completion_tokens=usage.get("completion_tokens", 0),
             latency_ms=(time.monotonic() - start) * 1000,
+            truncated=out["choices"][0].get("finish_reason") == "length",
         )
 
     def for_role(self, role: str) -> EngineChat:

@@ -451,6 +451,9 @@ class ChatResponse(Contract):
     prompt_tokens: int = 0
     completion_tokens: int = 0
     latency_ms: float = 0.0
+    # the reply stopped at its token limit (OpenAI's finish_reason "length"), not where the
+    # model ended it: its last part is unfinished
+    truncated: bool = False
 
 
 class UsageRecord(Contract):

@@ -159,6 +159,7 @@ class OpenAIChatModel:
         try:
             text = data.choices[0].message.content or ""
             usage = data.usage
+            cut = getattr(data.choices[0], "finish_reason", None) == "length"
         except (KeyError, IndexError, TypeError, AttributeError):
             raise self._unavailable(f"not a chat completion: {str(data)[:200]}") from None
         if schema is not None and self.strict:
@@ -174,6 +175,7 @@ class OpenAIChatModel:
             prompt_tokens=int(getattr(usage, "prompt_tokens", 0) or 0),
             completion_tokens=int(getattr(usage, "completion_tokens", 0) or 0),
             latency_ms=(time.monotonic() - start) * 1000,
+            truncated=cut,
         )
 
     @staticmethod

@@ -4,7 +4,8 @@ The model sees the code (a context pack) and answers in the edit format below; c
 answer into a ``Patch`` and checks it applies to a clean checkout of the base commit. An edit
 that does not fit (search text not found, ambiguous, unsafe path, broken syntax, a diff that
 does not apply) goes back to the model once, with the reason, unless the model would only repeat
-it (an echo of the current code, new code that does not parse: asked afresh, see ``_afresh``);
+it (an echo of the current code, new code that does not parse, a reply its token limit cut off:
+asked afresh, see ``_afresh``);
 a reply that copies a body-less function unchanged is followed instead by a request to
 *continue* that function (``fleet.agents.stubs``, ``fleet.agents.continuation``): the reply
 begins with the stub and the model writes what follows.
@@ -28,7 +29,7 @@ from fleet.config.models import DEFAULT_PROFILE, ModelProfile, Repairs
 from fleet.contracts import ChatMessage, ContextPack, Patch
 from fleet.errors import InvalidModelOutput
 from fleet.patches import Edit, EditError, apply_edits, make_patch, parse_edits
-from fleet.patches.edits import clean_path, without_strays
+from fleet.patches.edits import clean_path, finished, without_strays
 from fleet.patches.imports import add_missing_imports
 from fleet.ports import ChatModel
 from fleet.prompts import render
@@ -264,10 +265,13 @@ def _backup(
     return None, False
 
 
-def _afresh(exc: EditError, repairs: Repairs) -> bool:
+def _afresh(exc: EditError, repairs: Repairs, *, cut: bool = False) -> bool:
     """Whether the reply that failed with ``exc`` is followed by the request asked again as first
-    asked (hot, next seed) rather than by a correction showing the reply: shown its own echo or
-    its own line that does not parse, the model repeats it (``Repairs``)."""
+    asked (hot, next seed) rather than by a correction showing the reply: shown its own echo,
+    its own line that does not parse or its own reply its token limit cut off, the model
+    repeats it (``Repairs``)."""
+    if cut and repairs.resample_cut_replies:
+        return True
     if isinstance(exc, Unchanged):
         return repairs.resample_echoes
     return bool(exc.fields.get("new_code")) and repairs.resample_syntax_errors
@@ -316,16 +320,20 @@ def _write(
         )
         reply, name = response.text, response.model or name
         reply = completed(stub, reply) if stub is not None else reply
+        # stopped by its token limit: the edit it was writing is unfinished and left out
+        cut = response.truncated
+        text = finished(reply) if cut else reply
         # ask again before trusting a REPLACE written from misremembered code, while a
         # correction is left (not for a body-less function: its continuation is the remedy)
         strict = profile.repairs.recheck_misquotes and attempt < samp.retries and not targets
         try:
             extra = exports(req.files, stub) if stub is not None and stub.why else []
-            return _attempt(reply, req, profile.repairs, extra, strict=strict, whole=not carried)
+            return _attempt(text, req, profile.repairs, extra, strict=strict, whole=not carried)
         except EditError as exc:
             if exc.fields.get("reason") == "misquoted" and backup is None:
-                backup, carried = _backup(reply, req, profile.repairs, extra)
+                backup, carried = _backup(text, req, profile.repairs, extra)
             reason = str(exc) + (render("author.echoed") if isinstance(exc, Unchanged) else "")
+            reason += render("author.cut", tokens=response.completion_tokens) if cut else ""
             if lines := exc.fields.get("nearest"):
                 reason += render("author.nearest", lines=lines)
             stub = None if continued else _after(exc, reply, req, targets, profile)
@@ -333,7 +341,7 @@ def _write(
             if stub is None and looped(reply):  # a correction would repeat it: not asked
                 reason += " (the reply repeats one line over and over: no correction asked)"
                 break
-            afresh = _afresh(exc, profile.repairs)
+            afresh = _afresh(exc, profile.repairs, cut=cut)
         attempt += 1
         if stub is None and not (fresh and attempt == 1) and not afresh:
             convo += [

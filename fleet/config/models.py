@@ -73,6 +73,12 @@ class Repairs(Schema):
         description="a reply whose new code does not parse is not corrected in the conversation "
         "(the model repeats the line it was told is broken) but asked afresh as an echo is",
     )
+    resample_cut_replies: bool = Field(
+        True,
+        description="a reply cut off at its token limit that leaves no usable edit is not "
+        "corrected in the conversation (a correction that carries the long reply began with "
+        "the same text again) but asked afresh as an echo is",
+    )
 
 
 class ModelProfile(Schema):

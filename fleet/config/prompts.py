@@ -34,6 +34,7 @@ TEMPLATES: dict[str, dict[str, frozenset[str]]] = {
         "echoed": _t(),
         "nearest": _t("lines"),
         "unchanged": _t(),
+        "cut": _t("tokens"),
         "still_empty": _t("name"),
         "imports_added": _t("rationale", "imports"),
         "continue_request": _t("what", "code", "notes", "tests", "name", "goal"),

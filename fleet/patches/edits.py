@@ -271,6 +271,26 @@ def parse_edits(text: str) -> list[Edit]:
     return list(functions)
 
 
+def finished(text: str) -> str:
+    """``text`` less the edit its token limit cut short: a reply that stopped at its limit ends
+    inside a SEARCH/REPLACE block (no ``>>>>>>> REPLACE`` after its last SEARCH marker), inside a
+    code fence, or inside the last function of a bare code reply; that edit is left out (the
+    edits before it stand, "" when there are none). Half a REPLACE part parsed as a whole one
+    would write the first lines of a function in place of all of it."""
+    lines = text.split("\n")
+    starts = [i for i, line in enumerate(lines) if _SEARCH.match(line)]
+    ends = [i for i, line in enumerate(lines) if _REPLACE.match(line)]
+    if starts:
+        if ends and ends[-1] > starts[-1]:
+            return text
+        return "\n".join(lines[: ends[-1] + 1]) if ends else ""
+    fences = [i for i, line in enumerate(lines) if _FENCE.match(line)]
+    if fences:
+        return "\n".join(lines[: fences[-1]]) if len(fences) % 2 else text
+    defs = [i for i, line in enumerate(lines) if _DEF.match(line)]
+    return "\n".join(lines[: defs[-1]]) if defs else text
+
+
 def without_strays(edits: Sequence[Edit]) -> list[Edit]:
     """``edits`` less the blocks that cannot be meant, when at least one other edit is left.
 

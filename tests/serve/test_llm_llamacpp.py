@@ -97,6 +97,14 @@ def test_max_tokens_and_sampling_fields_are_honoured(llm_url):
     assert first["choices"][0]["message"]["content"] == again["choices"][0]["message"]["content"]
 
 
+def test_the_client_says_whether_a_reply_stopped_at_its_token_limit(llm_url, models):
+    chat = build_chat_model(models, "local-smollm2", llm_base_url=llm_url)
+    cut = chat.complete(ask(5), max_tokens=5)
+    assert cut.truncated and cut.completion_tokens == 5
+    ended = chat.complete(ask(0), schema=Triage.model_json_schema(), max_tokens=96, seed=7)
+    assert not ended.truncated and Triage.model_validate_json(ended.text)
+
+
 def test_the_models_completion_cap_bounds_a_longer_request(llm_url, models):
     cap = models.models["local-smollm2"].max_completion_tokens
     assert cap is not None

@@ -369,3 +369,29 @@ def test_a_divider_doubled_before_the_replace_marker_is_not_code():
         "m.py\n<<<<<<< SEARCH\n    return x\n=======\n    return x + 1\n=======\n>>>>>>> REPLACE\n"
     )
     assert apply_edits(files, parse_edits(reply)) == {"m.py": "def f(x):\n    return x + 1\n"}
+
+
+@pytest.mark.parametrize(
+    ("reply", "kept"),
+    [
+        # a block cut inside its REPLACE part: the blocks before it stand
+        ("a.py\n<<<<<<< SEARCH\nx = 1\n=======\nx = 2\n>>>>>>> REPLACE\n\na.py\n"
+         "<<<<<<< SEARCH\ny = 1\n=======\ny = ", "a.py\n<<<<<<< SEARCH\nx = 1\n=======\nx = 2\n"
+         ">>>>>>> REPLACE"),
+        ("a.py\n<<<<<<< SEARCH\nx = 1\n=======\nx = ", ""),  # no block finished
+        # a code fence cut open (a whole module copied until the limit): the block is left out
+        ("Fix:\n```python\n# a.py\ndef f():\n    return (1,\n", "Fix:"),
+        ("```python\ndef f():\n    return 1\n```\n\n```python\ndef g(", "```python\ndef f():\n"
+         "    return 1\n```\n"),
+        ("def f():\n    return 1\n\n\ndef g(x):\n    if x", "def f():\n    return 1\n\n"),
+        # finished edits followed by prose the limit cut: nothing to leave out
+        ("a.py\n<<<<<<< SEARCH\nx = 1\n=======\nx = 2\n>>>>>>> REPLACE\nThis changes", None),
+        ("```python\ndef f():\n    return 1\n```\nThis", None),
+    ],
+)  # fmt: skip
+def test_a_reply_cut_at_its_token_limit_loses_only_its_unfinished_edit(
+    reply: str, kept: str | None
+) -> None:
+    from fleet.patches.edits import finished
+
+    assert finished(reply) == (reply if kept is None else kept)

@@ -9,7 +9,7 @@ import pytest
 
 from fleet.agents import EDIT_FORMAT, PatchFailed, author_messages, write_patch
 from fleet.agents.author import looped
-from fleet.contracts import ChatMessage, Patch
+from fleet.contracts import ChatMessage, ChatResponse, Patch
 from fleet.testing.fakes import ScriptedChatModel
 
 FILES = {"calc/ops.py": "def add(a, b):\n    return a - b\n"}
@@ -407,6 +407,50 @@ def test_a_syntax_error_outside_the_new_lines_is_still_corrected() -> None:
     shown = asked.calls[1][0]
     assert shown[-2].content == UNDER and "does not parse" in shown[-1].content
     assert "the line is your new code" not in shown[-1].content
+
+
+class Limited:
+    """A model whose replies stop at their token limit (``truncated``), recording each request."""
+
+    def __init__(self, *replies: str) -> None:
+        self.replies, self.calls = list(replies), []
+
+    def complete(self, messages: Sequence[ChatMessage], **kw: Any) -> ChatResponse:
+        self.calls.append((list(messages), kw["temperature"], kw["seed"]))
+        text = self.replies.pop(0)
+        return ChatResponse(text=text, model="m", completion_tokens=kw["max_tokens"],
+                            truncated=text != GOOD)  # fmt: skip
+
+
+# GOOD, then the limit cuts the next block inside its REPLACE part: read whole, that block
+# would replace `def add(a, b):` by `def add(a` (a file that does not parse)
+CUT = GOOD + "\ncalc/ops.py\n<<<<<<< SEARCH\ndef add(a, b):\n=======\ndef add(a"
+OPEN = (
+    "```python\n# calc/ops.py\ndef add(a, b):\n    return a + b\n\n\ndef sub(a, b):\n    return ("
+)
+
+
+def test_a_reply_cut_at_its_token_limit_keeps_its_finished_edits() -> None:
+    patch = write_patch(Limited(CUT), author_messages("c"), FILES, base_commit="c")
+    assert "+    return a + b" in patch.diff and "def add(a\n" not in patch.diff
+    with pytest.raises(PatchFailed, match="does not parse"):  # the same text, ended by the model
+        write_patch(Asked(CUT, CUT), author_messages("c"), FILES, base_commit="c")
+
+
+def test_a_cut_reply_with_no_finished_edit_is_asked_afresh() -> None:
+    """The limit cut 50 developer replies of the bench_agents traces (1,024 tokens, a whole module
+    copied or one block looped): the correction that showed such a reply began with the same
+    text in 17 of 31. No edit of it is finished: the request is asked again as first asked."""
+    limited = Limited(OPEN, GOOD)
+    patch = write_patch(limited, author_messages("c"), FILES, base_commit="c", seed=5)
+    assert "+    return a + b" in patch.diff
+    (first, _, _), (again, t1, s1) = limited.calls
+    assert again == first and (t1, s1) == (0.6, 6)
+    old = Limited(OPEN, GOOD)  # with the repair off: a correction that says the reply was cut
+    write_patch(old, author_messages("c"), FILES, base_commit="c",
+                profile=_profile(repairs={"resample_cut_replies": False}))  # fmt: skip
+    shown = old.calls[1][0]
+    assert shown[-2].content == OPEN and "cut off at its limit of 1024 tokens" in shown[-1].content
 
 
 def test_the_profile_sets_corrections_and_the_correction_temperature() -> None:
