@@ -77,6 +77,7 @@ def facts(state: CouncilState, candidates: list[Proposal]) -> Judged:
         judges=judges(state),
         authors={p.id: p.author for p in candidates},
         advisory=suite.advisory if suite else (),
+        keep=suite.keep if suite else (),
     )
 
 
@@ -110,9 +111,11 @@ def judges(state: CouncilState) -> list[str] | None:
 
 def distrusted(state: CouncilState) -> tuple[str, ...]:
     """The generated evidence tests no first proposal passes (CodeT agreement)."""
-    shown = state.evidence_of(state.candidates())
-    trusted = state.request.suite.trusted if state.request.suite else ()
-    return agree(shown, trusted=trusted, judges=judges(state)).distrusted if shown else ()
+    shown, suite = state.evidence_of(state.candidates()), state.request.suite
+    if not shown:
+        return ()
+    trusted, keep = (suite.trusted, suite.keep) if suite else ((), ())
+    return agree(shown, trusted=trusted, judges=judges(state), keep=keep).distrusted
 
 
 def ship(state: CouncilState, winner: str) -> None:
@@ -210,7 +213,7 @@ def decide(state: CouncilState, result: Tally, *, at_ms: int) -> Decision:
     if win.id in by_id and by_id[win.id].tests:
         ev = by_id[win.id]
         how += f"; passes {ev.tests_passed}/{ev.tests_passed + ev.tests_failed} evidence tests"
-    doubted = agree(shown, trusted=trusted).distrusted if shown else ()
+    doubted = agree(shown, trusted=trusted, keep=judged.keep).distrusted if shown else ()
     if doubted:
         how += f"; distrusted tests (no candidate passes them): {', '.join(doubted)}"
     alternatives = tuple(

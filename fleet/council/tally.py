@@ -112,13 +112,14 @@ class Judged:
     """Per-test evidence as the tally weighs it (``fleet/evidence/agreement.py``): the evidence,
     the test-id prefixes always trusted (the repository's own tests), the candidates whose
     agreement weighs the generated tests (``judges``; None: all), each candidate's author, and
-    the advisory prefixes (QA's own examples)."""
+    the advisory prefixes (QA's own examples) and the keep prefixes (tests the base passes)."""
 
     evidence: Sequence[Evidence] = ()
     trusted: Sequence[str] = ()
     judges: Sequence[str] | None = None
     authors: Mapping[str, str] | None = None
     advisory: Sequence[str] = ()
+    keep: Sequence[str] = ()
 
 
 def _judged(evidence: Sequence[Evidence] | Judged) -> Judged:
@@ -140,7 +141,7 @@ def evidence_keys(
     if not any(e.tests or e.patch_hash for e in mine):
         return {c: (float(t),) for c, t in evidence_tiers(mine, candidates).items()}
     found = agree(mine, trusted=facts.trusted, judges=facts.judges, authors=facts.authors,
-                  advisory=facts.advisory)  # fmt: skip
+                  advisory=facts.advisory, keep=facts.keep)  # fmt: skip
     return {c: tuple(float(k) for k in found.key(c)) for c in candidates}
 
 

@@ -3,7 +3,9 @@
 Generated tests can be wrong (one wrong expected value would fail every correct candidate). So a
 generated test's weight is the share of candidates that pass it; the repository's own tests (the
 ``trusted`` prefixes) always weigh 1. A generated test that no candidate passes, while some
-candidate passes other generated tests, is reported as *distrusted*: it cannot sink anyone.
+candidate passes other generated tests, is reported as *distrusted*: it cannot sink anyone. A *keep*
+test (behaviour the base already has) shows no candidate's progress: that every candidate passes one
+distrusts nothing, so a suite whose tests no candidate passes stays one no candidate passes.
 
 A candidate's score is the weighted share of the suite it passes; it *passes the suite* when it
 passes every trusted test and every generated test that is not distrusted. *Advisory* tests (QA's
@@ -75,6 +77,7 @@ def agree(
     judges: Sequence[str] | None = None,
     authors: Mapping[str, str] | None = None,
     advisory: Sequence[str] = (),
+    keep: Sequence[str] = (),
 ) -> Agreement:
     """Weigh the tests in ``evidence`` (one entry per candidate) and score the candidates.
 
@@ -83,7 +86,7 @@ def agree(
     them, a wrong one included, so a council weighs its tests by its first proposals only.
     ``authors``: proposal id -> author (behaviour support counts each author once; default:
     every candidate its own author). ``advisory``: prefixes of tests that score but are not needed
-    to pass the suite."""
+    to pass the suite; ``keep``: prefixes of the tests the base already passes (keep tests)."""
     with_tests = [e for e in evidence if e.tests]
     if not with_tests:
         return Agreement(
@@ -99,7 +102,7 @@ def agree(
         share = sum(t in passed[e.proposal_id] for e in voters) / n
         weights[t] = 1.0 if _under(t, trusted) else share
     generated = [t for t in tests if not _under(t, trusted) and _collected(t)]
-    anyone = any(weights[t] > 0 for t in generated)
+    anyone = any(weights[t] > 0 for t in generated if not _under(t, keep))
     distrusted = tuple(t for t in generated if weights[t] == 0 and anyone and n >= 2)
     total = sum(weights.values()) or 1.0
     needed = [t for t in tests if t not in distrusted and not _under(t, advisory)]

@@ -240,13 +240,19 @@ def uncontradicted(suite: EvidenceSuite, repro: str) -> tuple[EvidenceSuite, lis
 
 
 def with_repro(suite: EvidenceSuite, repro: Repro) -> EvidenceSuite:
-    """``suite`` with the reproduction test among its files (and its path run, protected)."""
+    """``suite`` with the reproduction test among its files (and its path run, protected). The
+    report's own examples, written by code (``origin`` "report"), are the user's word, as the story's
+    executable criteria are the PO's (``spec``): trusted like the repository's tests (no candidate's
+    failing them makes them distrusted and left out), and a winner failing one is not shipped."""
     covered = any(
         p in (".", repro.path) or repro.path.startswith(f"{p}/") for p in suite.test_paths
     )
     paths = suite.test_paths if covered else (*suite.test_paths, repro.path)
+    mine = (f"{repro.path}::",) if repro.origin == "report" else ()
     return suite.model_copy(update={
         "files": {**suite.files, repro.path: repro.source},
         "test_paths": paths,
         "protected": tuple(dict.fromkeys([*suite.protected, repro.path])),
+        "trusted": (*suite.trusted, *mine),
+        "spec": (*suite.spec, *mine),
     })  # fmt: skip

@@ -250,6 +250,8 @@ def test_the_reports_own_example_in_code_spans_is_the_reproduction_test(tmp_path
     assert list(suite.files) == [path] and suite.is_protected(path)
     assert "from strs.text import cut_suffix" in suite.files[path]
     assert "assert cut_suffix('name.py', '') == 'name.py'" in suite.files[path]
+    # the user's word: never distrusted, and a winner failing it is not shipped
+    assert f"{path}::" in suite.trusted and f"{path}::" in suite.spec
     data = _suite_event(log)
     repro = data["repro"]
     assert repro["reproduced"] is True and repro["origin"] == "report" and repro["attempts"] == 0
@@ -267,6 +269,7 @@ def test_a_report_example_that_does_not_fail_on_the_base_leaves_it_to_qa(tmp_pat
     assert len(chat.asked) == 1  # QA's test reproduced it
     assert list(suite.files) == [PATH]
     assert _suite_event(log)["repro"]["origin"] == "qa"
+    assert not any(PATH in p for p in (*suite.trusted, *suite.spec))  # QA's: agreement weighs it
 
 
 class ExamplesQa(OneQa):

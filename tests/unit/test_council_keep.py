@@ -17,7 +17,7 @@ from fleet import contracts
 from fleet.contracts import Evidence, Proposal
 from fleet.evidence.acceptance import Qa, build_suite, example_calls, names_of_tests
 from fleet.evidence.suite import EvidenceSuite, evidence_of, patch_hash, strip_paths
-from fleet.pipeline.repro import uncontradicted
+from fleet.pipeline.repro import Repro, uncontradicted, with_repro
 
 KEEP_FILE = "tests/test_t1_keep.py"
 KEEP = f"{KEEP_FILE}::"
@@ -140,3 +140,16 @@ def test_qa_is_shown_the_existing_functions_a_report_calls():
         "tail",
         "cut_suffix",
     ]
+
+
+def test_the_reports_own_examples_are_trusted_and_must_pass_to_ship():
+    suite = EvidenceSuite(files={KEEP_FILE: "def test_add_1():\n    pass\n"}, keep=(KEEP,))
+    src = "from m import tail\n\n\ndef test_report_example_1():\n    assert tail(2, [1, 2]) == [1, 2]\n"
+    path = "tests/test_report_example.py"
+    mine = with_repro(suite, Repro(path=path, source=src, reproduced=True, origin="report"))
+    assert mine.trusted == (f"{path}::",) and mine.spec == (f"{path}::",)
+    assert mine.files[path] == src and path in mine.protected
+    qa = with_repro(
+        suite, Repro(path=path, source=src, reproduced=True)
+    )  # QA wrote it: may be wrong
+    assert qa.trusted == () and qa.spec == () and qa.files[path] == src

@@ -79,6 +79,26 @@ def test_a_trusted_test_is_never_distrusted():
     assert found.distrusted == () and found.full == {"c1": False, "c2": False}
 
 
+def test_keep_tests_every_candidate_passes_distrust_nothing():
+    """A bug story's council whose candidates fixed nothing: both pass the keep tests (the base
+    does) and fail the report's example and QA's. A keep test shows no progress: nothing is
+    distrusted, no one passes the suite (toolz `tail` reached DONE with a dead copy of the bug)."""
+    evidence = [
+        _ev(c, {"keep::t3": True, "qa::t1": False, "report::t": False, "repo::t0": True})
+        for c in ("c1", "c2")
+    ]
+    found = agree(evidence, trusted=("repo::",), advisory=("qa::", "keep::"), keep=("keep::",))
+    assert found.distrusted == () and found.full == {"c1": False, "c2": False}
+    # before: the keep test's passes made every failing test look wrong
+    assert agree(evidence, trusted=("repo::",), advisory=("qa::", "keep::")).distrusted == (
+        "qa::t1",
+        "report::t",
+    )
+    # progress on a test the base fails still distrusts the one no candidate passes
+    fixed = [_ev("c1", {"keep::t3": True, "qa::t1": True, "qa::t2": False}), evidence[1]]
+    assert agree(fixed, keep=("keep::",)).distrusted == ("qa::t2", "report::t")
+
+
 def test_a_repository_test_in_a_class_is_trusted_like_the_rest_of_its_file():
     # junit names a test in a class by its dotted classname: tests/test_more.py::FirstTests::
     # test_e comes back as tests/test_more/FirstTests.py::test_e. Every candidate fails it (the
