@@ -4,10 +4,11 @@ the corrections recorded in real-model traces (``fleet/agents/author.py``'s ``_a
 Reads developer corrections recorded by ``bench_agents.py --trace`` (or a file written by
 ``--save``): conversations whose last message tells the model its reply repeated the current code
 (``echo``) or that its new code does not parse (``syntax``), and those correcting a reply its
-token limit cut off (``cut``: the trace's call that wrote it stopped at its ``max_tokens``). The ``corrected`` column is the reply
-the model gave to that correction, as recorded (what the fleet did before ``resample_echoes`` and
-``resample_syntax_errors``, ``resample_cut_replies``); the ``afresh`` column asks the same model the first request again,
-at the recorded correction's temperature and the next seed (what the fleet does now). Each reply
+token limit cut off (``cut``: the trace's call that wrote it stopped at its ``max_tokens``). The
+``corrected`` column is the reply the model gave to that correction, as recorded (what the fleet
+did before ``resample_echoes``, ``resample_syntax_errors`` and ``resample_cut_replies``); the
+``afresh`` column asks the same model the first request again, at the recorded correction's
+temperature and the next seed (what the fleet does now). Each reply
 is applied to its task's base tree as the fleet applies edits (``bench_apply.applied``) and the
 tree judged by the task's hidden tests (the package's own, in bubblewrap).
 

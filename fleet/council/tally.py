@@ -110,9 +110,10 @@ def evidence_tiers(evidence: Sequence[Evidence], candidates: Sequence[str]) -> d
 @dataclass(frozen=True)
 class Judged:
     """Per-test evidence as the tally weighs it (``fleet/evidence/agreement.py``): the evidence,
-    the test-id prefixes always trusted (the repository's own tests), the candidates whose
-    agreement weighs the generated tests (``judges``; None: all), each candidate's author, and
-    the advisory prefixes (QA's own examples) and the keep prefixes (tests the base passes)."""
+    the test-id prefixes always trusted (the repository's tests, the report's own examples), the
+    candidates whose agreement weighs the generated tests (``judges``; None: all), each
+    candidate's author, the advisory prefixes (QA's own examples) and the keep prefixes (tests
+    the base passes)."""
 
     evidence: Sequence[Evidence] = ()
     trusted: Sequence[str] = ()
