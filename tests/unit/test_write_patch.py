@@ -409,17 +409,13 @@ def test_a_syntax_error_outside_the_new_lines_is_still_corrected() -> None:
     assert "the line is your new code" not in shown[-1].content
 
 
-class Limited:
-    """A model whose replies stop at their token limit (``truncated``), recording each request."""
-
-    def __init__(self, *replies: str) -> None:
-        self.replies, self.calls = list(replies), []
+class Limited(Asked):
+    """``Asked``, its replies but GOOD stopped at their token limit (``truncated``)."""
 
     def complete(self, messages: Sequence[ChatMessage], **kw: Any) -> ChatResponse:
-        self.calls.append((list(messages), kw["temperature"], kw["seed"]))
-        text = self.replies.pop(0)
-        return ChatResponse(text=text, model="m", completion_tokens=kw["max_tokens"],
-                            truncated=text != GOOD)  # fmt: skip
+        got: ChatResponse = super().complete(messages, **kw)
+        cut = got.text != GOOD
+        return got.model_copy(update={"truncated": cut, "completion_tokens": kw["max_tokens"]})
 
 
 # GOOD, then the limit cuts the next block inside its REPLACE part: read whole, that block
