@@ -21,7 +21,7 @@ from actors.builder import NAMESPACE, ActorOptions, build, lookup
 from fleet.clock import SystemClock
 from fleet.contracts import Deliberation
 from fleet.council import Call, Council, DeliberationRequest, wire
-from fleet.council.cascade import cascade
+from fleet.council.cascade import Phase, cascade
 from fleet.council.engine import Evidencer
 from fleet.council.local import PhaseTimeout, late
 from fleet.errors import NotFound
@@ -74,7 +74,7 @@ class CouncilActor:
             self._handles[member] = handle
         return self._handles[member]
 
-    def _gather(self, calls: Sequence[Call], timeout: float) -> list[Any]:
+    def _gather(self, calls: Sequence[Call], timeout: float, needed: int = 0) -> list[Any]:
         results: list[Any] = [None] * len(calls)
         handles: dict[int, Any] = {}
         for i, (member, _, _) in enumerate(calls):
@@ -99,8 +99,8 @@ class CouncilActor:
             return set(ready)
 
         # the last step's writes overlap the first calls
-        sent = cascade({i: calls[i][0] for i in asked}, timeout, start=start, wait=first,
-                       on_sent=self.council.release_writes)  # fmt: skip
+        sent = cascade({i: calls[i][0] for i in asked}, Phase(timeout, needed), start=start,
+                       wait=first, on_sent=self.council.release_writes)  # fmt: skip
         ready = [ref for ref in sent.handles.values() if ref in sent.finished]
         by_ref = {ref: i for i, ref in sent.handles.items()}
         for i in asked:

@@ -75,7 +75,8 @@ class OrchestratorSettings(BaseModel):
         600.0,
         gt=0,
         description="a council member slower than this misses a phase (the default model, "
-        "Qwen2.5-Coder-0.5B, makes ~19 tok/s on 2 CPUs: a turn may take minutes)",
+        "Qwen2.5-Coder-0.5B, makes ~19 tok/s on 2 CPUs: a turn may take minutes); a phase "
+        "short of its quorum then waits up to this long again for the calls still running",
     )
     storage_patience_s: float = Field(
         15.0,

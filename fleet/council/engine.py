@@ -162,7 +162,13 @@ class Council(Recording):
         req = state.request
         current = state.current()
         calls, targets = self._calls(state, round_, step, current)
-        results = self.gather(calls, req.phase_timeout_s) if calls else []
+        asked = req.authors if step in ("propose", "debug", "revise") else req.members
+        # a reviser that gave no answer (timed out, model down) keeps its last proposal in the
+        # running: it still counts towards the quorum (it is marked missing all the same)
+        kept = {p.author for p in current} if step in ("debug", "revise") else set()
+        counted = {m for m, _, _ in calls} - kept  # the members whose answers the quorum needs
+        needed = req.needed_of(step) - sum(1 for m in asked if m not in counted)
+        results = self.gather(calls, req.phase_timeout_s, needed) if calls else []
         self.release_writes()  # a Gather that did not release them while its calls ran
         stages.raise_signal(results)
         why = {
@@ -190,10 +196,6 @@ class Council(Recording):
                 failed.add(member)
                 why[member] = stages.reason(exc)
         state.failures.update({f"{round_}:{step}:{m}": r for m, r in why.items()})
-        asked = req.authors if step in ("propose", "debug", "revise") else req.members
-        # a reviser that gave no answer (timed out, model down) keeps its last proposal in the
-        # running: it still counts towards the quorum (it is marked missing all the same)
-        kept = {p.author for p in current} if step in ("debug", "revise") else set()
         present = [m for m in asked if m not in failed or m in kept]
         state.mark_missing(round_, sorted(failed, key=req.members.index))
         if len(present) < req.needed_of(step):

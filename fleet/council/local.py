@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import Any
 
-from fleet.council.cascade import cascade
+from fleet.council.cascade import Phase, cascade
 from fleet.council.engine import Call, Gather
 from fleet.errors import NotFound
 
@@ -34,7 +34,7 @@ def local_gather(members: Mapping[str, Any], *, workers: int = 32) -> Gather:
     # one pool for every phase: starting threads per phase costs more than a fast phase itself
     pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="council-member")
 
-    def gather(calls: Sequence[Call], timeout: float) -> list[Any]:
+    def gather(calls: Sequence[Call], timeout: float, needed: int = 0) -> list[Any]:
         results: list[Any] = [None] * len(calls)
         for i, (member, _, _) in enumerate(calls):
             if member not in members:
@@ -48,7 +48,8 @@ def local_gather(members: Mapping[str, Any], *, workers: int = 32) -> Gather:
             return wait(futures, timeout=t, return_when=FIRST_COMPLETED).done
 
         asked = [i for i in range(len(calls)) if results[i] is None]
-        sent = cascade({i: calls[i][0] for i in asked}, timeout, start=start, wait=first)
+        phase = Phase(timeout, needed)
+        sent = cascade({i: calls[i][0] for i in asked}, phase, start=start, wait=first)
         for i in asked:
             future = sent.handles.get(i)
             if future is None or future not in sent.finished:

@@ -12,7 +12,7 @@ Functions over the ``Council`` (its gather, evidencer and event helpers) and the
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any, Protocol
 
 from fleet.contracts import Evidence, Proposal, RunContext
@@ -36,9 +36,13 @@ from fleet.evidence.suite import EvidenceSuite
 Call = tuple[str, str, tuple[Any, ...]]
 """(member id, method name, positional args) of one member call."""
 
-Gather = Callable[[Sequence[Call], float], list[Any]]
-"""Run calls concurrently; return, in call order, each result or the exception it ended with
-(a timeout is an exception too). Must return within about ``timeout`` seconds."""
+
+class Gather(Protocol):
+    """Run calls concurrently; return, in call order, each result or the exception it ended with
+    (a timeout is an exception too). Returns within about ``timeout`` seconds, or, while fewer
+    than ``needed`` calls have answered, up to one more ``timeout`` (``cascade.py``)."""
+
+    def __call__(self, calls: Sequence[Call], timeout: float, needed: int = 0) -> list[Any]: ...
 
 
 class Evidencer(Protocol):

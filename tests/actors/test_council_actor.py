@@ -169,3 +169,18 @@ def test_council_finishes_when_a_role_agent_is_killed_mid_round(ray_cluster, spa
     assert {m for names in d.missing.values() for m in names} == {"qa-1"}
     assert "1" in d.missing and "2" in d.missing
     assert {b.voter for b in d.ballots} == {"developer-1", "architect-1"}
+
+
+def test_members_all_slower_than_the_phase_timeout_are_waited_for_up_to_the_quorum(
+    ray_cluster, space
+):
+    """Every member answers after the phase timeout (a busy machine): the council waits on, up
+    to one more timeout, for the quorum instead of losing it (``fleet/council/cascade.py``)."""
+    ns, factory, handles = space
+    factories = {m: partial(ScriptedChatModel, latency_ms=1500, script=Voter("qa-1")) for m in TEAM}
+    agents(ray_cluster, ns, handles, factories)
+    council = spawn_council(factory, namespace=ns, name="council")
+    handles.append(council)
+    req = request(rounds=0, phase_timeout_s=1.0)
+    d = ray_cluster.get(council.deliberate.remote(req), timeout=60)
+    assert d.winner is not None and len(d.ballots) >= 2  # (the old scheduler: QuorumLost)

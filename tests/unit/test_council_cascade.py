@@ -7,7 +7,7 @@ import threading
 import time
 from typing import Any
 
-from fleet.council.cascade import cascade, chains, role_key
+from fleet.council.cascade import Phase, cascade, chains, role_key
 from fleet.council.local import PhaseTimeout, local_gather
 
 
@@ -47,7 +47,7 @@ def test_role_key_and_chains_group_numbered_members_by_role():
 
 def test_a_roles_calls_go_one_after_another_and_roles_go_together():
     sim = Sim({0: 10, 1: 10, 2: 10, 3: 25, 4: 5})
-    sent = cascade(ASKED, 600, start=sim.start, wait=sim.wait, clock=sim.clock)
+    sent = cascade(ASKED, Phase(600), start=sim.start, wait=sim.wait, clock=sim.clock)
     assert sim.began == {0: 0, 3: 0, 4: 0, 1: 10, 2: 20}
     assert sent.finished == {0, 1, 2, 3, 4} and sent.late() == []
     assert sim.now == 30  # the developers' 3 x 10 s; the qa and architect alongside
@@ -56,7 +56,7 @@ def test_a_roles_calls_go_one_after_another_and_roles_go_together():
 def test_a_slow_member_holds_its_role_back_only_for_its_share_of_the_phase():
     # developer-1 hangs: after 60 / (3 + 1) = 15 s the rest of its role starts, together
     sim = Sim({0: 1000, 1: 5, 2: 5, 3: 1, 4: 1})
-    sent = cascade(ASKED, 60, start=sim.start, wait=sim.wait, clock=sim.clock)
+    sent = cascade(ASKED, Phase(60), start=sim.start, wait=sim.wait, clock=sim.clock)
     assert sim.began[1] == 15 and sim.began[2] == 15
     assert sent.finished == {1, 2, 3, 4} and sent.late() == [0]
     assert sim.now == 60  # the phase ended at its timeout, not when developer-1 would have
@@ -65,15 +65,33 @@ def test_a_slow_member_holds_its_role_back_only_for_its_share_of_the_phase():
 def test_a_member_slower_than_its_share_but_answering_lets_the_next_one_go_in_turn():
     # developer-1 answers at 20 s (past its 15 s share): the other two already run from 15 s
     sim = Sim({0: 20, 1: 30, 2: 30, 3: 1, 4: 1})
-    sent = cascade(ASKED, 60, start=sim.start, wait=sim.wait, clock=sim.clock)
+    sent = cascade(ASKED, Phase(60), start=sim.start, wait=sim.wait, clock=sim.clock)
     assert sim.began == {0: 0, 3: 0, 4: 0, 1: 15, 2: 15}
     assert sent.finished == set(ASKED) and sim.now == 45
+
+
+def test_a_phase_short_of_its_quorum_at_the_deadline_waits_on_for_the_calls_still_running():
+    # every member is slow (a busy machine): at 600 s none answered; three are needed
+    sim = Sim(dict.fromkeys(ASKED, 700.0))
+    sent = cascade(ASKED, Phase(600, needed=3), start=sim.start, wait=sim.wait, clock=sim.clock)
+    assert sim.began == {0: 0, 3: 0, 4: 0, 1: 150, 2: 150}  # 600 / (3 + 1): the rest go at 150 s
+    assert sent.finished == {0, 3, 4} and sorted(sent.late()) == [1, 2]
+    assert sim.now == 700  # it stopped waiting once three had answered
+    sim = Sim(dict.fromkeys(ASKED, 700.0))  # needing none past the deadline: the phase ends there
+    sent = cascade(ASKED, Phase(600), start=sim.start, wait=sim.wait, clock=sim.clock)
+    assert sent.finished == set() and sim.now == 600
+
+
+def test_waiting_for_the_quorum_lasts_at_most_one_more_timeout():
+    sim = Sim(dict.fromkeys(ASKED, 5000.0))
+    sent = cascade(ASKED, Phase(600, needed=3), start=sim.start, wait=sim.wait, clock=sim.clock)
+    assert sent.finished == set() and sim.now == 1200
 
 
 def test_on_sent_runs_once_the_first_call_of_every_role_is_out():
     sim = Sim(dict.fromkeys(ASKED, 1.0))
     seen: list[set[int]] = []
-    cascade(ASKED, 60, start=sim.start, wait=sim.wait, clock=sim.clock,
+    cascade(ASKED, Phase(60), start=sim.start, wait=sim.wait, clock=sim.clock,
             on_sent=lambda: seen.append(set(sim.began)))  # fmt: skip
     assert seen == [{0, 3, 4}]
 

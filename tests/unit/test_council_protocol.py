@@ -173,6 +173,14 @@ def test_a_member_slower_than_the_phase_timeout_misses_the_phase_without_a_hang(
     assert d.missing == {"0": ("architect-1",)} and len(d.ballots) == 2
 
 
+def test_a_phase_no_member_answers_by_its_timeout_waits_for_the_quorum_instead_of_losing_it():
+    # every member is slower than the phase timeout (two busy cores): the council waits for
+    # them (up to one more timeout) until two of the three have answered each phase
+    members = team({m: ScriptedChatModel(latency_ms=450, script=Voter()) for m in TEAM})
+    d, _ = run(members, request(rounds=0, phase_timeout_s=0.3))
+    assert d.winner is not None and len(d.ballots) >= 2  # (the old scheduler: QuorumLost)
+
+
 class Crash(Exception):
     pass
 
