@@ -4,7 +4,8 @@ side on first-proposal requests recorded in real-model traces (``fleet/context/l
 Reads developers' first requests recorded by ``bench_agents.py --trace`` (or a file written by
 ``--save``) on the development bug and change tasks, keeps those whose code section shows a
 located function (``... where the report points``), and asks the model each request twice with
-the same temperature and seed: as recorded (``full``: the located functions first, then the
+the same temperature and seed (the recorded ones, or ``--temperature`` and the seed plus
+``--seed-offset``): as recorded (``full``: the located functions first, then the
 other most relevant files and functions), and with the code section cut to the located functions
 (``focused``; the repository map, the story and the test results stay). Each reply is applied to
 its task's base tree as the fleet applies edits (``bench_apply.applied``) and the tree judged by
@@ -40,6 +41,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_apply import DEBUGGING, DEVELOPER, _open, applied  # noqa: E402
 
 CODE = "\n## code\n"
+ASK = "\n\nReply with your change"  # the request after the context pack (author.yaml)
 LOCATED = "where the report points)"
 VARIANTS = ("full", "focused")
 
@@ -50,7 +52,9 @@ def focused(prompt: str) -> str | None:
     head, sep, rest = prompt.partition(CODE)
     if not sep:
         return None
-    section, nxt, tail = rest.partition("\n## ")
+    at = rest.find("\n## ")  # the next section, else the request after the pack
+    at = at if at >= 0 else rest.find(ASK)
+    section, tail = (rest[:at], rest[at:]) if at >= 0 else (rest, "")
     items: list[list[str]] = []
     for line in section.split("\n"):
         if line.startswith("### ") or not items:
@@ -59,7 +63,7 @@ def focused(prompt: str) -> str | None:
     kept = [it for it in items if it[0].startswith("### ") and it[0].endswith(LOCATED)]
     if not kept or len(kept) == len(items):
         return None
-    return head + sep + "\n".join("\n".join(it) for it in kept) + nxt + tail
+    return head + sep + "\n".join("\n".join(it) for it in kept) + tail
 
 
 def from_trace(path: Path) -> Iterator[dict[str, Any]]:
@@ -105,6 +109,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--model", help="the developers' GGUF file (without it: --save only)")
     ap.add_argument("--per-task", type=int, default=2, help="requests per task (distinct ones)")
     ap.add_argument("--threads", type=int, default=2, help="the engine's threads")
+    ap.add_argument("--temperature", type=float, help="ask at this temperature (default: recorded)")
+    ap.add_argument("--seed-offset", type=int, default=0, help="add this to the recorded seeds")
     ap.add_argument("--replies-out", type=Path, help="append each request with its replies here")
     args = ap.parse_args(argv)
     rows = [r for t in args.trace for r in from_trace(t)]
@@ -144,13 +150,15 @@ def main(argv: list[str] | None = None) -> int:
             bench[tid] = dev_tasks.bench_task(known[tid])
         system, user = r["request"]
         prompts = {"full": user["content"], "focused": focused(user["content"])}
-        line = [f"  [{i}/{len(rows)}] {tid} {r['arm']} T={r['temperature']}:"]
+        temperature = r["temperature"] if args.temperature is None else args.temperature
+        line = [f"  [{i}/{len(rows)}] {tid} {r['arm']} T={temperature}:"]
         replies: dict[str, str] = {}
         for variant in VARIANTS:
             start = time.monotonic()
             got = chat.complete(
                 [ChatMessage(**system), ChatMessage(role="user", content=prompts[variant])],
-                temperature=r["temperature"], seed=r["seed"], max_tokens=r["max_tokens"],
+                temperature=temperature, seed=r["seed"] + args.seed_offset,
+                max_tokens=r["max_tokens"],
             )  # fmt: skip
             applies, passes = judge(tid, got.text)
             replies[variant] = got.text

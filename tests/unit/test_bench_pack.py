@@ -32,6 +32,11 @@ def test_the_focused_request_keeps_only_the_located_functions_of_the_code_sectio
     assert bench_pack.focused(PROMPT.replace(", where the report points", "")) is None
     assert bench_pack.focused(f"## code\n{LOCATED}\n## repo_map\nx") is None
     assert bench_pack.focused("## story\nno code section") is None
+    # the code section last: the request after the pack stays
+    last = PROMPT.replace("\n## repo_map\npkg/m.py:\n    def f(x)", "")
+    assert bench_pack.focused(last) == (
+        f"## story\nf is off by one\n\n## code\n{LOCATED}\n\nReply with your change as edit blocks."
+    )
 
 
 def _call(prompt: str, *, label: str = "council t1", seed: int = 5) -> dict:
