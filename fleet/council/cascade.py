@@ -66,7 +66,8 @@ class Sent(Generic[H]):
 @dataclass(frozen=True)
 class Phase:
     """How long a phase's calls have (``timeout`` seconds), and how many answers it needs to go
-    on (``needed``: it waits up to one more ``timeout`` while fewer have answered)."""
+    on (``needed``: it waits up to one more ``timeout`` while fewer calls have finished; a call
+    that finished with an error counts, as the scheduler cannot tell answers from errors)."""
 
     timeout: float
     needed: int = 0
