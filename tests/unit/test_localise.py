@@ -175,8 +175,9 @@ def test_the_developers_code_section_shows_the_located_function_first(
     want = "_last" if with_trace else "first_char"
     assert f"`{want}`, where the report points" in head, code[:300]
     assert "pkg/text.py (lines" in head
-    # the file that holds it is not shown whole a second time
-    assert code.count("def cut_suffix") <= 1 and code.count(f"def {want}(") == 1
+    # the section is the located code alone: the rest is left to the repository map
+    assert "def cut_suffix" not in code and code.count(f"def {want}(") == 1
+    assert "def helper_1(" not in code
     # nor listed in the repository map after its code (a small model edits the map's entry)
     listed = next(s for s in pack.sections if s.name == "repo_map").content
     assert f"def {want}(" not in listed and "def helper_1(x)" in listed, listed[:300]
