@@ -143,6 +143,11 @@ class Scope(Schema):
 
     sections: tuple[str, ...] = Field(description="context sections, highest priority first")
     budget_tokens: int = Field(gt=0, description="pack budget counted with the model's tokenizer")
+    located_only: bool = Field(
+        False,
+        description="the code section is the located functions alone when localisation is "
+        "confident (the other files and functions are left to the repository map)",
+    )
 
 
 class ScopesConfig(Schema):

@@ -59,9 +59,10 @@ class ContextBuilder:
         """The allowed sections, in priority order, before budgeting (``repo``: path -> text of
         the repository at the task's base commit, for the repository sections)."""
         out = []
-        for name in self.scope(role, phase).sections:
+        scope = self.scope(role, phase)
+        for name in scope.sections:
             if name in REPO_BUILDERS:
-                draft = REPO_BUILDERS[name](digest, task_id, repo) if repo else None
+                draft = REPO_BUILDERS[name](digest, task_id, repo, scope) if repo else None
             else:
                 draft = BUILDERS[name](digest, task_id)
             if draft is not None:

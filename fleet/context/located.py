@@ -3,14 +3,16 @@
 A small model answers a bug report that names no file with prose or an echo of the whole file
 when the place to edit is buried among the most relevant files. When localisation points at a
 function with evidence (a frame of the reproduction test's traceback, an identifier the report
-or the test calls), the section is that function's code, headed as the place the report points
-at (and the next one's, when it has evidence too); the other files and functions the section
-would show are left to the repository map, which names them. Without such evidence, or when the
-first file shown whole already holds it, the section is what
+or the test calls), that function's code comes first, headed as the place the report points at
+(and the next one's, when it has evidence too); a file the section would show whole is then left
+to the repository map (its located function is already there). In a scope with
+``located_only`` (the developer's build scope in ``config/scopes.yaml``) the located code is the
+whole section: the other files and functions are left to the repository map, which names them.
+Without such evidence, or when the first file shown whole already holds it, the section is what
 :func:`fleet.context.repomap.code_items` makes.
 
-Measured (``benchmarks/bench_pack.py``, 28 recorded first requests on 7 development bug and
-change tasks, the 1.5B): with the other items the replies passed the hidden tests 7 times and
+Measured for developers (``benchmarks/bench_pack.py``, 28 recorded first requests on 7
+development bug and change tasks, the 1.5B): with the other items the replies passed the hidden tests 7 times and
 applied 12 times; with the located functions alone 8 and 15, in about a third of the time per
 reply, on 42 % of the prompt tokens (the 1.5B copied unrelated functions and whole modules shown
 there into its edits).
@@ -41,20 +43,27 @@ def located(
     return ranked if confident(ranked) else []
 
 
-def first(files: Mapping[str, str], ranked: Sequence[Located], items: list[str]) -> list[str]:
-    """The code section: the located functions' code alone, or ``items`` when nothing is
-    located (or the first item, a whole file, already holds it)."""
+def first(
+    files: Mapping[str, str], ranked: Sequence[Located], items: list[str], *, alone: bool = False
+) -> list[str]:
+    """``items`` (the code section) with the located functions' code first (``alone``: instead
+    of the other items); ``items`` when nothing is located or the first, a whole file, holds it."""
     if not ranked:
         return items
     top = ranked[0]
     if items and items[0] == f"### {top.path}\n{files.get(top.path)}":
         return items  # the whole file that holds it is shown first already
+    shown = _shown(ranked)
     heads: list[str] = []
-    for r in _shown(ranked):
+    for r in shown:
         code = "\n".join(files[r.path].split("\n")[r.start - 1 : r.end])
         heads.append(render("localise.located", path=r.path, start=r.start, end=r.end,
                             name=r.name, code=code))  # fmt: skip
-    return heads
+    if alone:
+        return heads
+    paths = {f"### {r.path}" for r in shown}
+    spans = {f"### {r.path} (lines {r.start}-{r.end})" for r in shown}
+    return heads + [it for it in items if it.split("\n", 1)[0] not in spans | paths]
 
 
 def _shown(ranked: Sequence[Located]) -> list[Located]:

@@ -10,6 +10,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from fleet.config import Scope
 from fleet.context import located, repomap
 from fleet.context.digest import RECENT, StoryDigest
 
@@ -202,7 +203,9 @@ def query_of(d: StoryDigest, task_id: str | None) -> str:
     return "\n".join(parts)
 
 
-def _repo_map(d: StoryDigest, task_id: str | None, files: Mapping[str, str]) -> Draft | None:
+def _repo_map(
+    d: StoryDigest, task_id: str | None, files: Mapping[str, str], scope: Scope
+) -> Draft | None:
     infos = repomap.index(files)
     if not infos:
         return None
@@ -211,17 +214,23 @@ def _repo_map(d: StoryDigest, task_id: str | None, files: Mapping[str, str]) -> 
     return Draft("repo_map", repomap.map_items(infos, repomap.rank(infos, query), hide=shown))
 
 
-def _code(d: StoryDigest, task_id: str | None, files: Mapping[str, str]) -> Draft | None:
-    """The most relevant code, the functions localisation points at first (``located.py``)."""
+def _code(
+    d: StoryDigest, task_id: str | None, files: Mapping[str, str], scope: Scope
+) -> Draft | None:
+    """The most relevant code, the functions localisation points at first (``located.py``;
+    alone in a scope with ``located_only``)."""
     infos = repomap.index(files)
     query = query_of(d, task_id)
     items = repomap.code_items(files, infos, repomap.rank(infos, query), query)
-    items = located.first(files, located.located(files, query, d.s.get("repro")), items)
+    ranked = located.located(files, query, d.s.get("repro"))
+    items = located.first(files, ranked, items, alone=scope.located_only)
     return Draft("code", items) if items else None
 
 
 # Sections built from the repository at the task's base commit (path -> text), not the timeline.
-REPO_BUILDERS: dict[str, Callable[[StoryDigest, str | None, Mapping[str, str]], Draft | None]] = {
+REPO_BUILDERS: dict[
+    str, Callable[[StoryDigest, str | None, Mapping[str, str], Scope], Draft | None]
+] = {
     "repo_map": _repo_map,
     "code": _code,
 }

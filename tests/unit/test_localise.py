@@ -181,6 +181,12 @@ def test_the_developers_code_section_shows_the_located_function_first(
     # nor listed in the repository map after its code (a small model edits the map's entry)
     listed = next(s for s in pack.sections if s.name == "repo_map").content
     assert f"def {want}(" not in listed and "def helper_1(x)" in listed, listed[:300]
+    # QA's scope is not located_only: the located code first, then the other relevant code
+    qa = builder.build(_digest(files, report, repro), "qa", "build", task_id="T1", repo=files)
+    code = next(s for s in qa.sections if s.name == "code").content
+    assert f"`{want}`, where the report points" in code.split("\n", 1)[0]
+    heads = [ln for ln in code.split("\n") if ln.startswith("### ")]
+    assert any(not h.endswith("where the report points)") for h in heads), heads
 
 
 def test_a_pack_whose_first_file_already_holds_the_located_function_is_unchanged(builder):

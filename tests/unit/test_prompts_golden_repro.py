@@ -103,8 +103,10 @@ def test_qa_is_asked_for_a_reproduction_test_then_told_why_its_test_did_not_coun
 def test_the_located_function_heads_the_code_section() -> None:
     items = ["### other.py\nx = 1"]
     ranked = locate(FILES, REPORT)
-    assert first(FILES, ranked, items) == [
+    head = (
         "### strs/text.py (lines 1-2: `cut_suffix`, where the report points)\n"
         "def cut_suffix(s, suffix):\n"
-        "    return s[: -len(suffix)] if s.endswith(suffix) else s",
-    ]  # the other items are left to the repository map
+        "    return s[: -len(suffix)] if s.endswith(suffix) else s"
+    )
+    assert first(FILES, ranked, items) == [head, "### other.py\nx = 1"]
+    assert first(FILES, ranked, items, alone=True) == [head]  # the rest: the repository map
