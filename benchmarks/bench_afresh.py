@@ -25,10 +25,8 @@ from __future__ import annotations
 
 import argparse
 import gzip
-import hashlib
 import json
 import sys
-import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -37,7 +35,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_apply import DEBUGGING, DEVELOPER, _open, applied  # noqa: E402
+from bench_apply import DEBUGGING, DEVELOPER, HiddenTests, _open  # noqa: E402
 
 KINDS = {
     "echo": ("the edits change nothing",),
@@ -81,7 +79,6 @@ def same(a: str, b: str) -> bool:
 def main(argv: list[str] | None = None) -> int:
     import dev_tasks
     from engine_chat import EngineChat
-    from harness import git_repo
 
     from fleet.contracts import ChatMessage
 
@@ -110,27 +107,14 @@ def main(argv: list[str] | None = None) -> int:
         return 0 if args.save else ap.error("give --model (or --save to only collect)")
     rows = rows[: args.limit] if args.limit else rows
     chat = EngineChat(args.model, threads=args.threads)
-    bench: dict[str, Any] = {}
-    judged: dict[str, bool] = {}
-
-    def judge(task_id: str, reply: str) -> tuple[bool, bool]:
-        """(applies and changes the code, passes the hidden tests)."""
-        files = applied(bench[task_id].files, reply, carry=True)
-        if files is None or files == bench[task_id].files:
-            return False, False
-        key = hashlib.sha256(json.dumps(sorted(files.items())).encode()).hexdigest()
-        if key not in judged:
-            with tempfile.TemporaryDirectory(prefix="bench-afresh-") as tmp:
-                judged[key] = bench[task_id].judge(git_repo(files, Path(tmp) / "r"))[0]
-        return True, judged[key]
+    hidden = HiddenTests(known)
+    judge = hidden.judge
 
     out: list[dict[str, Any]] = []
     print(f"== {len(rows)} corrections ({', '.join(sorted({r['kind'] for r in rows}))})",
           flush=True)  # fmt: skip
     for i, r in enumerate(rows, 1):
         tid = r["task"]
-        if tid not in bench:
-            bench[tid] = dev_tasks.bench_task(known[tid])
         start = time.monotonic()
         fresh = chat.complete(
             [ChatMessage(**m) for m in r["request"]],

@@ -76,9 +76,44 @@ def applied(files: dict[str, str], reply: str, *, carry: bool) -> dict[str, str]
         return None
 
 
+class HiddenTests:
+    """Trees of development tasks judged by their hidden tests (each distinct tree once)."""
+
+    def __init__(self, known: dict[str, Any]) -> None:
+        self.known = known  # task id -> dev_tasks.DevTask
+        self.bench: dict[str, Any] = {}
+        self.judged: dict[str, bool] = {}
+
+    def files(self, task_id: str) -> dict[str, str]:
+        """The task's base tree."""
+        import dev_tasks
+
+        if task_id not in self.bench:
+            self.bench[task_id] = dev_tasks.bench_task(self.known[task_id])
+        return self.bench[task_id].files
+
+    def passes(self, task_id: str, files: dict[str, str] | None) -> bool:
+        """Whether ``files`` (None: edits that did not apply) changes the base and passes."""
+        from harness import git_repo
+
+        if files is None or files == self.files(task_id):
+            return False
+        key = hashlib.sha256(json.dumps(sorted(files.items())).encode()).hexdigest()
+        if key not in self.judged:
+            with tempfile.TemporaryDirectory(prefix="bench-judge-") as tmp:
+                got = self.bench[task_id].judge(git_repo(files, Path(tmp) / "r"))
+                self.judged[key] = got[0]
+        return self.judged[key]
+
+    def judge(self, task_id: str, reply: str) -> tuple[bool, bool]:
+        """(``reply``'s edits apply and change the code, the tree passes the hidden tests)."""
+        files = applied(self.files(task_id), reply, carry=True)
+        changed = files is not None and files != self.files(task_id)
+        return changed, changed and self.passes(task_id, files)
+
+
 def main(argv: list[str] | None = None) -> int:
     import dev_tasks
-    from harness import git_repo
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--trace", type=Path, help="a bench_agents.py --trace file")
@@ -96,26 +131,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.save:
         with gzip.open(args.save, "wt") as fh:
             fh.writelines(json.dumps(r, sort_keys=True) + "\n" for r in rows)
-    bench: dict[str, Any] = {}
-    judged: dict[str, bool] = {}
-
-    def passes(task_id: str, files: dict[str, str] | None) -> bool:
-        if files is None or files == bench[task_id].files:
-            return False
-        key = hashlib.sha256(json.dumps(sorted(files.items())).encode()).hexdigest()
-        if key not in judged:
-            with tempfile.TemporaryDirectory(prefix="bench-apply-") as tmp:
-                judged[key] = bench[task_id].judge(git_repo(files, Path(tmp) / "r"))[0]
-        return judged[key]
-
+    hidden = HiddenTests(known)
     per: dict[str, list[tuple[bool, bool]]] = {}
     for r in rows:
         tid = r["task"]
-        if tid not in bench:
-            bench[tid] = dev_tasks.bench_task(known[tid])
-        files = bench[tid].files
-        carried = passes(tid, applied(files, r["reply"], carry=True))
-        whole = passes(tid, applied(files, r["reply"], carry=False))
+        files = hidden.files(tid)
+        carried = hidden.passes(tid, applied(files, r["reply"], carry=True))
+        whole = hidden.passes(tid, applied(files, r["reply"], carry=False))
         per.setdefault(tid, []).append((carried, whole))
     total = [x for v in per.values() for x in v]
     for tid, v in per.items():

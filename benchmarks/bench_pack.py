@@ -29,7 +29,6 @@ import hashlib
 import json
 import statistics
 import sys
-import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -38,7 +37,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_apply import DEBUGGING, DEVELOPER, _open, applied  # noqa: E402
+from bench_apply import DEBUGGING, DEVELOPER, HiddenTests, _open  # noqa: E402
 
 CODE = "\n## code\n"
 ASK = "\n\nReply with your change"  # the request after the context pack (author.yaml)
@@ -98,7 +97,6 @@ def picked(rows: list[dict[str, Any]], per_task: int) -> list[dict[str, Any]]:
 def main(argv: list[str] | None = None) -> int:
     import dev_tasks
     from engine_chat import EngineChat
-    from harness import git_repo
 
     from fleet.contracts import ChatMessage
 
@@ -128,26 +126,13 @@ def main(argv: list[str] | None = None) -> int:
     if not args.model:
         return 0 if args.save else ap.error("give --model (or --save to only collect)")
     chat = EngineChat(args.model, threads=args.threads)
-    bench: dict[str, Any] = {}
-    judged: dict[str, bool] = {}
-
-    def judge(task_id: str, reply: str) -> tuple[bool, bool]:
-        """(applies and changes the code, passes the hidden tests)."""
-        files = applied(bench[task_id].files, reply, carry=True)
-        if files is None or files == bench[task_id].files:
-            return False, False
-        key = hashlib.sha256(json.dumps(sorted(files.items())).encode()).hexdigest()
-        if key not in judged:
-            with tempfile.TemporaryDirectory(prefix="bench-pack-") as tmp:
-                judged[key] = bench[task_id].judge(git_repo(files, Path(tmp) / "r"))[0]
-        return True, judged[key]
+    hidden = HiddenTests(known)
+    judge = hidden.judge
 
     out: dict[str, list[dict[str, Any]]] = {v: [] for v in VARIANTS}
     print(f"== {len(rows)} requests on {len({r['task'] for r in rows})} tasks", flush=True)
     for i, r in enumerate(rows, 1):
         tid = r["task"]
-        if tid not in bench:
-            bench[tid] = dev_tasks.bench_task(known[tid])
         system, user = r["request"]
         prompts = {"full": user["content"], "focused": focused(user["content"])}
         temperature = r["temperature"] if args.temperature is None else args.temperature
