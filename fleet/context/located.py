@@ -12,10 +12,10 @@ Without such evidence, or when the first file shown whole already holds it, the 
 :func:`fleet.context.repomap.code_items` makes.
 
 Measured for developers (``benchmarks/bench_pack.py``, 28 recorded first requests on 7
-development bug and change tasks, the 1.5B): with the other items the replies passed the hidden tests 7 times and
-applied 12 times; with the located functions alone 8 and 15, in about a third of the time per
-reply, on 42 % of the prompt tokens (the 1.5B copied unrelated functions and whole modules shown
-there into its edits).
+development bug and change tasks, the 1.5B): with the other items the replies passed the hidden
+tests 7 times and applied 12 times; with the located functions alone 8 and 15, in about a third
+of the time per reply, on 42 % of the prompt tokens (the 1.5B copied unrelated functions and
+whole modules shown there into its edits).
 """
 
 from __future__ import annotations
