@@ -15,7 +15,9 @@ Measured for developers (``benchmarks/bench_pack.py``, 28 recorded first request
 development bug and change tasks, the 1.5B): with the other items the replies passed the hidden
 tests 7 times and applied 12 times; with the located functions alone 8 and 15, in about a third
 of the time per reply, on 42 % of the prompt tokens (the 1.5B copied unrelated functions and
-whole modules shown there into its edits).
+whole modules shown there into its edits). Those prompts were cut from recorded ones; the pack as
+built fills the budget the cut frees with more of the repository map (the developer's prompt
+stays at about its budget), which is not measured yet.
 """
 
 from __future__ import annotations
