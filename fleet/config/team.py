@@ -146,7 +146,8 @@ class Scope(Schema):
     located_only: bool = Field(
         False,
         description="the code section is the located functions alone when localisation is "
-        "confident (the other files and functions are left to the repository map)",
+        "confident, the budget spent as if it showed everything (the other files and functions "
+        "are left to the repository map, which is what it would be beside them)",
     )
 
 

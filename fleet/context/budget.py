@@ -3,7 +3,8 @@
 Greedy by section priority, then by each section's keep order; an item that
 does not fit whole is cut to what remains (``Tokenizer.truncate``). The result
 is then counted as rendered and trimmed until it is within budget, so the
-budget holds exactly, not on an estimate.
+budget holds exactly, not on an estimate. A draft with ``shown`` spends its budget as if
+whole, then shows only its first items: the pack as built, cut (the developer's located code).
 """
 
 from __future__ import annotations
@@ -69,6 +70,17 @@ def _pick(
     )
 
 
+def _used(draft: Draft, chosen: dict[int, str], own: list[int], head: int, tok: Tokenizer) -> int:
+    """Tokens ``chosen`` of ``draft`` take with its heading and the blank line after it."""
+    return (
+        head
+        + 2
+        + sum(
+            own[i] + 1 if chosen[i] == draft.items[i] else tok.count(chosen[i]) + 1 for i in chosen
+        )
+    )
+
+
 def fit(
     drafts: list[Draft], budget: int, tok: Tokenizer, memo: dict[str, int] | None = None
 ) -> Fitted:
@@ -95,15 +107,14 @@ def fit(
             dropped.append(
                 f"{draft.name} (shortened: kept {len(chosen)} of {len(draft.items)} items)"
             )
-        used = (
-            head
-            + 2
-            + sum(
-                own[i] + 1 if chosen[i] == draft.items[i] else tok.count(chosen[i]) + 1
-                for i in chosen
-            )
-        )
+        used = _used(draft, chosen, own, head, tok)
         left -= used
+        if draft.shown is not None:  # cut once its budget is spent: the rest is not refilled
+            chosen = {i: c for i, c in chosen.items() if i < draft.shown}
+            used = _used(draft, chosen, own, head, tok)
+            if not chosen:
+                dropped.append(draft.name)
+                continue
         kept.append((draft, chosen, used))
     return _exact(kept, dropped, budget, tok)
 

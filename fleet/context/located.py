@@ -7,7 +7,8 @@ or the test calls), that function's code comes first, headed as the place the re
 (and the next one's, when it has evidence too); a file the section would show whole is then left
 to the repository map (its located function is already there). In a scope with
 ``located_only`` (the developer's build scope in ``config/scopes.yaml``) the located code is the
-whole section: the other files and functions are left to the repository map, which names them.
+whole section: the pack is fitted with the whole section, then cut (``Draft.shown``), so the
+repository map after it is what it would be beside the whole section and names the rest.
 Without such evidence, or when the first file shown whole already holds it, the section is what
 :func:`fleet.context.repomap.code_items` makes.
 
@@ -15,9 +16,7 @@ Measured for developers (``benchmarks/bench_pack.py``, 28 recorded first request
 development bug and change tasks, the 1.5B): with the other items the replies passed the hidden
 tests 7 times and applied 12 times; with the located functions alone 8 and 15, in about a third
 of the time per reply, on 42 % of the prompt tokens (the 1.5B copied unrelated functions and
-whole modules shown there into its edits). Those prompts were cut from recorded ones; the pack as
-built fills the budget the cut frees with more of the repository map (the developer's prompt
-stays at about its budget), which is not measured yet.
+whole modules shown there into its edits). Those prompts were cut the same way from recorded packs.
 """
 
 from __future__ import annotations
@@ -46,26 +45,25 @@ def located(
 
 
 def first(
-    files: Mapping[str, str], ranked: Sequence[Located], items: list[str], *, alone: bool = False
-) -> list[str]:
-    """``items`` (the code section) with the located functions' code first (``alone``: instead
-    of the other items); ``items`` when nothing is located or the first, a whole file, holds it."""
+    files: Mapping[str, str], ranked: Sequence[Located], items: list[str]
+) -> tuple[list[str], int]:
+    """``items`` (the code section) with the located functions' code first, and how many items
+    that is; ``(items, 0)`` when nothing is located or the first, a whole file, holds it."""
     if not ranked:
-        return items
+        return items, 0
     top = ranked[0]
     if items and items[0] == f"### {top.path}\n{files.get(top.path)}":
-        return items  # the whole file that holds it is shown first already
+        return items, 0  # the whole file that holds it is shown first already
     shown = _shown(ranked)
     heads: list[str] = []
     for r in shown:
         code = "\n".join(files[r.path].split("\n")[r.start - 1 : r.end])
         heads.append(render("localise.located", path=r.path, start=r.start, end=r.end,
                             name=r.name, code=code))  # fmt: skip
-    if alone:
-        return heads
     paths = {f"### {r.path}" for r in shown}
     spans = {f"### {r.path} (lines {r.start}-{r.end})" for r in shown}
-    return heads + [it for it in items if it.split("\n", 1)[0] not in spans | paths]
+    rest = [it for it in items if it.split("\n", 1)[0] not in spans | paths]
+    return heads + rest, len(heads)
 
 
 def _shown(ranked: Sequence[Located]) -> list[Located]:

@@ -17,12 +17,15 @@ from fleet.context.digest import RECENT, StoryDigest
 
 @dataclass
 class Draft:
-    """A section before budgeting: ``items`` in reading order, ``keep`` most important first."""
+    """A section before budgeting: ``items`` in reading order, ``keep`` most important first.
+    ``shown``: only the first ``shown`` items are shown once the budget is spent as if all were
+    (the pack as built, then cut: the budget the others took is not given to later sections)."""
 
     name: str
     items: list[str]
     keep: list[int] = field(default_factory=list)
     compressed: bool = False
+    shown: int | None = None
 
     def __post_init__(self) -> None:
         if not self.keep:
@@ -217,14 +220,17 @@ def _repo_map(
 def _code(
     d: StoryDigest, task_id: str | None, files: Mapping[str, str], scope: Scope
 ) -> Draft | None:
-    """The most relevant code, the functions localisation points at first (``located.py``;
-    alone in a scope with ``located_only``)."""
+    """The most relevant code, the functions localisation points at first (``located.py``); in
+    a scope with ``located_only`` the section shows them alone, the budget spent as if it showed
+    everything, so the repository map after it is what it would be beside the whole section."""
     infos = repomap.index(files)
     query = query_of(d, task_id)
     items = repomap.code_items(files, infos, repomap.rank(infos, query), query)
     ranked = located.located(files, query, d.s.get("repro"))
-    items = located.first(files, ranked, items, alone=scope.located_only)
-    return Draft("code", items) if items else None
+    items, heads = located.first(files, ranked, items)
+    if not items:
+        return None
+    return Draft("code", items, shown=heads if scope.located_only and heads else None)
 
 
 # Sections built from the repository at the task's base commit (path -> text), not the timeline.

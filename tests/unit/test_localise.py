@@ -48,6 +48,7 @@ class Padder:
     def pad(self, s, width):
         return s.ljust(width - 1)
 '''
+HELPERS = 300  # helpers in pkg/text.py: too many for the module to be shown whole
 OLD_TEST = "from pkg.text import cut_suffix\n\n\ndef test_cut():\n    assert cut_suffix('ab', 'b') == 'a'\n"
 
 
@@ -159,7 +160,7 @@ def test_the_developers_code_section_shows_the_located_function_first(
     files = _repo(tmp_path)
     # a module too big to be shown whole: the section shows its most relevant functions
     files["pkg/text.py"] += "\n\n" + "\n\n".join(
-        f"def helper_{i}(x):\n    return x + {i}\n" for i in range(300)
+        f"def helper_{i}(x):\n    return x + {i}\n" for i in range(HELPERS)
     )
     (tmp_path / "pkg" / "text.py").write_text(files["pkg/text.py"])
     report = "first_char('') crashes; I expected ''."
@@ -257,3 +258,37 @@ def test_a_first_test_that_did_not_reproduce_does_not_steer_localisation(tmp_pat
     repro = {"reproduced": False, "source": FIRST, "excerpt": out}
     ranked = located(files, report, repro)
     assert ranked and (ranked[0].path, ranked[0].name) == ("pkg/flow.py", "retry")
+
+
+def test_the_developers_cut_section_leaves_the_map_as_it_is_beside_the_whole_section(
+    tmp_path, builder, tok
+):
+    # the pack is fitted with the whole code section, then the section is cut to the located
+    # function: the budget the rest took is not given to the map (the form bench_pack measured)
+    from fleet.context import ContextBuilder
+
+    files = _repo(tmp_path)
+    files["pkg/text.py"] += "\n\n" + "\n\n".join(
+        f"def helper_{i}(x):\n    return x + {i}\n" for i in range(HELPERS)
+    )
+    for i in range(200):  # more of the map than the budget left beside the whole section holds
+        files[f"pkg/mod_{i}.py"] = (
+            f'def tool_{i}(a, b):\n    """Tool number {i}."""\n    return a\n'
+        )
+    digest = _digest(files, "first_char('') crashes; I expected ''.", None)
+    cut = builder.build(digest, "developer", "build", task_id="T1", repo=files)
+    scopes = builder.scopes.model_copy(deep=True)
+    dev = scopes.scopes["developer"]
+    dev["build"] = dev["build"].model_copy(update={"located_only": False})
+    whole = ContextBuilder(scopes, tok).build(
+        digest, "developer", "build", task_id="T1", repo=files
+    )
+
+    def section(pack, name):
+        return next(s.content for s in pack.sections if s.name == name)
+
+    assert section(whole, "code").startswith(section(cut, "code") + "\n")
+    assert "\n### pkg/mod_" in section(whole, "code") and "### pkg/mod_" not in section(cut, "code")
+    assert "repo_map (shortened" in " ".join(whole.dropped)  # the budget beside the whole section
+    assert section(cut, "repo_map") == section(whole, "repo_map")
+    assert cut.token_count < whole.token_count <= whole.budget == cut.budget

@@ -108,5 +108,4 @@ def test_the_located_function_heads_the_code_section() -> None:
         "def cut_suffix(s, suffix):\n"
         "    return s[: -len(suffix)] if s.endswith(suffix) else s"
     )
-    assert first(FILES, ranked, items) == [head, "### other.py\nx = 1"]
-    assert first(FILES, ranked, items, alone=True) == [head]  # the rest: the repository map
+    assert first(FILES, ranked, items) == ([head, "### other.py\nx = 1"], 1)  # one located
