@@ -45,8 +45,8 @@ Run: .venv/bin/python benchmarks/bench_agents.py --arm all --limit 20
      [--developer-model PATH.gguf] [--trace calls.jsonl] [--resume run.jsonl]
 
 ``--resume FILE`` records each finished (arm, task) and, run again with the same settings, takes
-those tasks from FILE: a measurement longer than one sitting continues where it stopped
-(``resume.py``).
+those from FILE: a measurement longer than one sitting continues where it stopped (``resume.py``;
+``council``, ``vote`` and ``vote_cost`` are taken together or run again together).
 
 ``--trace FILE`` appends every model call (arm, task, messages, sampling, reply, tokens) to FILE as
 one JSON line: what each member was asked and answered, to read why a candidate came out as it did.
@@ -453,6 +453,15 @@ def _resume_file(args: argparse.Namespace) -> ResumeFile | None:
     return resume
 
 
+COUPLED = ("council", "vote", "vote_cost")  # vote and vote_cost reuse the council's run
+
+
+def _together(name: str, names: list[str]) -> list[str]:
+    """The arms of ``names`` that ``name`` is taken from a resume file with: the council's family
+    together (vote reuses the council's samples of the same sitting), any other arm alone."""
+    return [n for n in names if n in COUPLED] if name in COUPLED else [name]
+
+
 def main(argv: list[str] | None = None) -> int:
     from council_arms import MINUTES
 
@@ -476,22 +485,22 @@ def main(argv: list[str] | None = None) -> int:
     try:
         for i, task in enumerate(tasks, 1):
             names = [n for n in arms if n != "raw" or task.kind == "humaneval"]
-            recorded = resume is not None and resume.finished(task.id, names)
+            taken = 0
             for name in names:
-                if resume is not None and recorded:
-                    rec = resume.get(name, task.id)
+                if resume is not None and resume.finished(task.id, _together(name, names)):
+                    rec, taken = resume.get(name, task.id), taken + 1
+                    MINUTES.extend(rec.council_minutes)
                 else:
                     before = len(MINUTES)
                     rec = Recorded(_run(name, task, chat, args), MINUTES[before:])
                     if resume is not None:
                         resume.add(name, task.id, rec)
                 merge(results[name], rec.result)
-                if recorded:
-                    MINUTES.extend(rec.council_minutes)
             done = i
             tally = ", ".join(f"{n} {sum(a.passed.values())}/{sum(a.total.values())}"
                               for n, a in results.items())  # fmt: skip
-            how = "taken from the resume file" if recorded else "done"
+            how = ("taken from the resume file" if taken == len(names) else
+                   f"done ({taken} of {len(names)} arms from the resume file)" if taken else "done")  # fmt: skip
             print(f"[{i}/{len(tasks)}] {task.id} {how}; so far: {tally}", flush=True)
     except KeyboardInterrupt:
         # a task cut mid-way may have been counted by some arms only: drop nothing, say so

@@ -3,9 +3,9 @@
 ``bench_agents.py --resume FILE`` appends one JSON line per (arm, task) as each finishes: the
 task's figures (passed/total per kind, tokens, seconds, localisation, wall minutes). A later run
 with the same FILE and the same settings (model file, attempts, rounds, QA examples) takes every
-task whose arms all finished from the file and runs the rest; the RESULT lines then cover both.
-A task cut short mid-way (some arms recorded, not all) is run again for every arm: ``vote``
-reuses the council's samples of the same sitting, so a task's arms are never split across runs.
+(arm, task) that finished from the file and runs the rest; the RESULT lines then cover both. The
+council's arms (``council``, ``vote``, ``vote_cost``) are taken together or run again together:
+``vote`` reuses the council's samples of the same sitting, so they are never split across runs.
 Lines written with other settings are ignored, and counted in what the run prints.
 """
 

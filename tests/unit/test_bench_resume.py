@@ -1,5 +1,6 @@
 """`bench_agents.py --resume FILE`: a run cut short continues where it stopped, with the same
-figures as one run; a task some arms did not finish is run again; other settings are ignored.
+figures as one run; an arm that did not finish a task runs it again (the council's arms together);
+other settings are ignored.
 
 The arms and the model are stand-ins (the arms' own logic is tested elsewhere): what is under test
 is the run loop, the file and the RESULT lines built from both.
@@ -81,8 +82,8 @@ def test_a_run_cut_short_resumes_with_the_figures_of_one_run(bench, tmp_path: Pa
     ran.clear()
     bench_agents.main(argv)
     out = capsys.readouterr().out
-    assert ran == ["a t2", "b t2", "a t3", "b t3"]  # t2 again for both arms, t0-t1 from the file
-    assert "t0 taken from the resume file" in out
+    assert ran == ["b t2", "a t3", "b t3"]  # t2 again for b only, t0-t1 from the file
+    assert "t0 taken from the resume file" in out and "t2 done (1 of 2 arms from" in out
     assert results(out) == whole
     assert whole["a_pass_stub"] == "0.500" and whole["a_tokens"] == "40"
 
@@ -100,3 +101,30 @@ def test_figures_of_other_settings_are_ignored(bench, tmp_path: Path, capsys):
     assert "5 lines ignored (other settings or unreadable)" in out
     rows = [json.loads(ln) for ln in file.read_text().splitlines() if ln.startswith('{"')]
     assert {r["settings"]["attempts"] for r in rows} == {1, 2}
+
+
+def test_the_councils_arms_are_taken_together_or_run_again_together(
+    bench, monkeypatch, tmp_path: Path, capsys
+):
+    ran, _stop = bench
+    cut = {"at": ("vote", "t1")}  # vote reuses the council's samples of the same sitting
+
+    def arm(name: str):
+        def run(tasks: list[BenchTask], chat: object, args: object) -> ArmResult:
+            if cut["at"] == (name, tasks[0].id):
+                raise KeyboardInterrupt
+            ran.append(f"{name} {tasks[0].id}")
+            res = ArmResult(tokens=10, seconds=60.0)
+            count(res, tasks[0], True)
+            return res
+
+        return run
+
+    monkeypatch.setattr(bench_agents, "ARMS", {n: arm(n) for n in ("council", "vote", "single")})
+    argv = ["--arm", "council,vote,single", "--limit", "0", "--resume", str(tmp_path / "r.jsonl")]
+    bench_agents.main(argv)
+    cut["at"] = None
+    ran.clear()
+    bench_agents.main(argv)
+    assert ran[:3] == ["council t1", "vote t1", "single t1"]  # the council again with its vote
+    assert "t0 taken from the resume file" in capsys.readouterr().out
