@@ -48,7 +48,8 @@ Run: .venv/bin/python benchmarks/bench_agents.py --arm all --limit 20
 those from FILE: a measurement longer than one sitting continues where it stopped (``resume.py``;
 ``council``, ``vote`` and ``vote_cost`` are taken together or run again together).
 
-``--trace FILE`` appends every model call (arm, task, messages, sampling, reply, tokens) to FILE as
+``--trace FILE`` appends every model call (arm, task, model, messages, sampling, reply, tokens, the
+engine's prompt/decode timings and drafted/accepted tokens) to FILE as
 one JSON line: what each member was asked and answered, to read why a candidate came out as it did.
 """
 

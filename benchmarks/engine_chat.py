@@ -60,8 +60,14 @@ class EngineChat:
         with self._lock:
             self.tokens += usage.get("prompt_tokens", 0) + usage.get("completion_tokens", 0)
             if self.trace is not None:
-                call = {"at": time.time(), "label": self.label, **body, "reply": text,
-                        "usage": usage, "seconds": round(time.monotonic() - start, 2)}  # fmt: skip
+                timings = {
+                    k: v
+                    for k, v in out.get("timings", {}).items()
+                    if k.startswith(("draft", "predicted", "prompt"))
+                }
+                call = {"at": time.time(), "label": self.label, "model": self.name, **body,
+                        "reply": text, "usage": usage, "timings": timings,
+                        "seconds": round(time.monotonic() - start, 2)}  # fmt: skip
                 with self.trace.open("a") as f:
                     f.write(json.dumps(call) + "\n")
         return ChatResponse(

@@ -6,6 +6,9 @@ resident part (``--part resident``) and what both parts share (a local Ray, RESU
   cache, as for council members after the first; greedy and T=0.7 mixed; median of 3 rounds).
   Its speculation: models.yaml's, or the best arm measured when models.yaml has none.
 - dev_speed_ratio: the 1.5B with that speculation / the 0.5B plain, same load.
+- spec_gain_fresh: the same ratio as spec_gain on replies that copy little from the prompt (QA's
+  example lines and tests, a new function; QA's system prompt, same context), where rejected
+  drafts cost verification: speculation that pays on edits must not cost here.
   tokens/s = completion tokens / request wall time (the new question's prefill included).
 - resident_rss_gib: every model the shipped routing names, loaded in one llama.cpp Serve app as
   ``fleet up`` deploys it (models.yaml's own n_ctx, slots, speculation): the replica's RSS after
@@ -60,6 +63,34 @@ TASKS = (  # one per request: every arm answers the same six questions over the 
     "Add a method is_creation(self) -> bool to SearchReplace: True when search is empty.",
     "In _path_before, add a comment above the loop that says why it walks backwards.",
 )
+
+
+FRESH = (  # replies that copy little from the prompt: QA's example lines, a new function, tests
+    "Write 6 examples of calling clean_path with other inputs, one per line, exactly in the form\n"
+    "clean_path(ARGS) returns VALUE\nwhere ARGS and VALUE are Python literals. Only the 6 lines.",
+    "Write a new function count_blocks(text: str) -> int that counts the SEARCH/REPLACE blocks in "
+    "text. Reply with the function only, in one python code block.",
+    "Write 5 pytest test functions for _join, each with one assert. Only the code.",
+    "Write 6 examples of calling _path_before with other inputs, one per line, exactly in the form\n"
+    "_path_before(ARGS) returns VALUE\nwhere ARGS and VALUE are Python literals. Only the 6 lines.",
+)
+QA_PROMPT = (  # config/roles.yaml's qa system prompt
+    "You are a QA engineer. For every acceptance criterion, name the test that proves it and the "
+    "edge cases that could break it. Reject proposals whose tests cannot fail."
+)
+
+
+def fresh_body(context: str, task: str, temperature: float, seed: int) -> dict:
+    """QA's kind of request: the role's prompt, the context, a question whose answer is new text."""
+    return {
+        "messages": [
+            {"role": "system", "content": QA_PROMPT},
+            {"role": "user", "content": f"{context}\n\n{task}"},
+        ],
+        "max_tokens": 256,
+        "temperature": temperature,
+        "seed": seed,
+    }
 
 
 def edit_context(tokens: int = 2000) -> str:
@@ -118,7 +149,8 @@ def rss_mib() -> float:
 
 
 def run_spec(models, *, arms: list[str], rounds: int) -> None:
-    """Every arm answers the same edit questions, interleaved round by round; prints RESULT lines."""
+    """Every arm answers the same questions, interleaved round by round: two edit replies (the
+    goal's load) and two fresh ones (QA's kind); prints RESULT lines."""
     from serve_apps.llm.engine import LlamaCppEngine
 
     context, engines = edit_context(), {}
@@ -127,39 +159,50 @@ def run_spec(models, *, arms: list[str], rounds: int) -> None:
         engines[name] = LlamaCppEngine(spec, served_name=name, draft=draft)
         # the shared repository context, evaluated once per engine (a council's first member)
         engines[name].chat(edit_body(context, "Reply with OK.", 0.0, 0) | {"max_tokens": 1})
+        engines[name].chat(fresh_body(context, "Reply with OK.", 0.0, 0) | {"max_tokens": 1})
         print(
             f"{name}: loaded + context prefilled in {time.perf_counter() - start:.1f} s, "
             f"process RSS {rss_mib():.0f} MiB",
             flush=True,
         )
-    rates: dict[str, list[float]] = {name: [] for name in engines}
-    decode: dict[str, list[float]] = {name: [] for name in engines}
-    walls: dict[str, list[float]] = {name: [] for name in engines}
+    loads = {"edit": (edit_body, TASKS), "fresh": (fresh_body, FRESH)}
+    keys = [(load, name) for load in loads for name in engines]
+    rates: dict[tuple[str, str], list[float]] = {k: [] for k in keys}
+    decode: dict[tuple[str, str], list[float]] = {k: [] for k in keys}
+    walls: dict[tuple[str, str], list[float]] = {k: [] for k in keys}
     for r in range(rounds):
-        for name, engine in engines.items():
-            n = {"tokens": 0, "wall": 0.0, "gen_ms": 0.0, "draft_n": 0, "draft_n_accepted": 0}
-            for k, temperature in enumerate((0.0, 0.7)):
-                task = TASKS[(2 * r + k) % len(TASKS)]
-                start = time.perf_counter()
-                out = engine.chat(edit_body(context, task, temperature, seed=r))
-                n["wall"] += time.perf_counter() - start
-                n["tokens"] += out["usage"]["completion_tokens"]
-                timings = out.get("timings", {})
-                n["gen_ms"] += timings.get("predicted_ms", 0.0)
-                for key in ("draft_n", "draft_n_accepted"):
-                    n[key] += timings.get(key, 0)
-                if r == 0 and k == 0:
-                    print(f"--- {name}, greedy reply:\n{out['choices'][0]['message']['content']}")
-            rates[name].append(n["tokens"] / n["wall"])
-            walls[name].append(n["wall"])
-            decode[name].append(n["tokens"] / max(n["gen_ms"] / 1000, 1e-9))
-            print(
-                f"round {r + 1} {name}: {n['tokens']} tokens in {n['wall']:.1f} s = "
-                f"{rates[name][-1]:.2f} tok/s (decoding alone {decode[name][-1]:.2f}), drafted "
-                f"{n['draft_n']}, accepted {n['draft_n_accepted']}, load {os.getloadavg()[0]:.1f}",
-                flush=True,
-            )
-    spec_report(rates, decode, walls)
+        for load, (make, tasks) in loads.items():
+            for name, engine in engines.items():
+                n = {"tokens": 0, "wall": 0.0, "gen_ms": 0.0, "draft_n": 0, "draft_n_accepted": 0}
+                for k, temperature in enumerate((0.0, 0.7)):
+                    task = tasks[(2 * r + k) % len(tasks)]
+                    start = time.perf_counter()
+                    out = engine.chat(make(context, task, temperature, seed=r))
+                    n["wall"] += time.perf_counter() - start
+                    n["tokens"] += out["usage"]["completion_tokens"]
+                    timings = out.get("timings", {})
+                    n["gen_ms"] += timings.get("predicted_ms", 0.0)
+                    for key in ("draft_n", "draft_n_accepted"):
+                        n[key] += timings.get(key, 0)
+                    if r == 0 and k == 0:
+                        reply = out["choices"][0]["message"]["content"]
+                        print(f"--- {name}, {load}, greedy reply:\n{reply}")
+                rates[load, name].append(n["tokens"] / n["wall"])
+                walls[load, name].append(n["wall"])
+                decode[load, name].append(n["tokens"] / max(n["gen_ms"] / 1000, 1e-9))
+                print(
+                    f"round {r + 1} {load} {name}: {n['tokens']} tokens in {n['wall']:.1f} s = "
+                    f"{rates[load, name][-1]:.2f} tok/s (decoding alone "
+                    f"{decode[load, name][-1]:.2f}), drafted {n['draft_n']}, accepted "
+                    f"{n['draft_n_accepted']}, load {os.getloadavg()[0]:.1f}",
+                    flush=True,
+                )
+
+    def of(table: dict, load: str) -> dict:
+        return {name: v for (kind, name), v in table.items() if kind == load}
+
+    spec_report(of(rates, "edit"), of(decode, "edit"), of(walls, "edit"))
+    fresh_report(of(rates, "fresh"), of(walls, "fresh"))
 
 
 def paired(rates: dict[str, list[float]], a: str, b: str) -> float:
@@ -193,6 +236,20 @@ def spec_report(rates: dict, decode: dict, walls: dict) -> None:
         print(f"RESULT spec_gain_{key} {paired(rates, name, '1.5B plain'):.3f}")
         print(f"RESULT spec_gain_decode_{key} {paired(decode, name, '1.5B plain'):.3f}")
     print(f"RESULT dev_speed_ratio_decode {paired(decode, served, '0.5B plain'):.3f}")
+
+
+def fresh_report(rates: dict, walls: dict) -> None:
+    """The same settings on replies that copy little from the prompt: speculation must not cost
+    there what it gains on edits (a rejected draft is verified at the price of a batch)."""
+    for name in rates:
+        if name.startswith("1.5B") and name != "1.5B plain":
+            key = "" if name == "1.5B configured" else "_" + name.split()[1].replace(":", "_")
+            gain = paired(rates, name, "1.5B plain")
+            print(
+                f"fresh replies, {name}: {statistics.median(walls[name]):.1f} s per round of two "
+                f"(1.5B plain {statistics.median(walls['1.5B plain']):.1f} s)"
+            )
+            print(f"RESULT spec_gain_fresh{key} {gain:.3f}")
 
 
 # ----------------------------------------------------------------------------- resident
