@@ -12,8 +12,9 @@
   64-token completion; in-process = the same engine class called directly (goal < 0.10).
 
 Speculative decoding (``--part spec``: spec_gain, dev_speed_ratio on edit replies, spec_gain_fresh
-on QA-shaped replies that copy little; in-process engines side by side, requests interleaved) and both routed models resident in one Serve app (``--part resident``:
-resident_rss_gib, the demo story's developer turn per model): benchmarks/model_loads.py. Council
+on QA-shaped replies that copy little; in-process engines side by side, requests interleaved) and
+both routed models resident in one Serve app (``--part resident``: resident_rss_gib, the demo
+story's developer turn per model): benchmarks/model_loads.py. Council
 members on one shared prefix, sent together or one after another (``--part members``:
 members_sequential_gain, on the 1.5B's served settings): benchmarks/member_turns.py. A developer's
 ballot after its own patch, its prompt beginning as the patch's or as it did before (``--part

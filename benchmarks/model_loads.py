@@ -6,10 +6,10 @@ resident part (``--part resident``) and what both parts share (a local Ray, RESU
   cache, as for council members after the first; greedy and T=0.7 mixed; median of 3 rounds).
   Its speculation: models.yaml's, or the best arm measured when models.yaml has none.
 - dev_speed_ratio: the 1.5B with that speculation / the 0.5B plain, same load.
+  tokens/s = completion tokens / request wall time (the new question's prefill included).
 - spec_gain_fresh: the same ratio as spec_gain on replies that copy little from the prompt (QA's
   example lines and tests, a new function; QA's system prompt, same context), where rejected
   drafts cost verification: speculation that pays on edits must not cost here.
-  tokens/s = completion tokens / request wall time (the new question's prefill included).
 - resident_rss_gib: every model the shipped routing names, loaded in one llama.cpp Serve app as
   ``fleet up`` deploys it (models.yaml's own n_ctx, slots, speculation): the replica's RSS after
   each model took the bundled sample story's developer turn (``demo_turn_s_<model>``: its wall
@@ -74,17 +74,16 @@ FRESH = (  # replies that copy little from the prompt: QA's example lines, a new
     "Write 6 examples of calling _path_before with other inputs, one per line, exactly in the form\n"
     "_path_before(ARGS) returns VALUE\nwhere ARGS and VALUE are Python literals. Only the 6 lines.",
 )
-QA_PROMPT = (  # config/roles.yaml's qa system prompt
-    "You are a QA engineer. For every acceptance criterion, name the test that proves it and the "
-    "edge cases that could break it. Reject proposals whose tests cannot fail."
-)
 
 
 def fresh_body(context: str, task: str, temperature: float, seed: int) -> dict:
-    """QA's kind of request: the role's prompt, the context, a question whose answer is new text."""
+    """QA's kind of request: the role's prompt (config/roles.yaml), the context, a question whose
+    answer is new text."""
+    from fleet.config import load
+
     return {
         "messages": [
-            {"role": "system", "content": QA_PROMPT},
+            {"role": "system", "content": load("roles.yaml").roles["qa"].system_prompt},
             {"role": "user", "content": f"{context}\n\n{task}"},
         ],
         "max_tokens": 256,
