@@ -19,12 +19,11 @@ from __future__ import annotations
 import logging
 import os
 import shutil
-import sys
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from fleet.adapters.bwrap_sandbox import EXTERNAL_KILL
+from fleet.adapters.bwrap_sandbox import EXTERNAL_KILL, fleet_python
 from fleet.clock import SystemClock
 from fleet.contracts import TaskResult, TaskSpec
 from fleet.errors import FleetError, SandboxUnavailable
@@ -62,7 +61,7 @@ def lost_run(spec: TaskSpec, result: TaskResult) -> str | None:
 
 def trusted_dirs() -> tuple[str, ...]:
     """Where executables may come from: the pinned PATH, then the fleet's own venv."""
-    return (*SAFE_DIRS, os.path.dirname(os.path.abspath(sys.executable)))
+    return (*SAFE_DIRS, os.path.dirname(fleet_python()))
 
 
 def resolve_executable(argv0: str, dirs: Sequence[str]) -> str | None:

@@ -58,6 +58,17 @@ SIGNALS = {9: "SIGKILL", 24: "SIGXCPU", 25: "SIGXFSZ", 11: "SIGSEGV", 6: "SIGABR
 EXTERNAL_KILL = "killed by SIGKILL from outside the sandbox"
 
 
+def fleet_python() -> str:
+    """The fleet's interpreter at a path the sandbox shows: ``sys.executable`` with the links of its
+    directory resolved, its own name kept. The sandbox re-exposes the venv at its real place only
+    (``interpreter_paths``), so a venv reached through a link under a masked directory (a worktree
+    under ``/tmp`` whose ``.venv`` links to the checkout's) would not be found there: every run
+    would exit 127. The name is kept: a venv's ``python`` links to the base interpreter, which
+    resolved would run outside the venv."""
+    exe = os.path.abspath(sys.executable)
+    return os.path.join(os.path.realpath(os.path.dirname(exe)), os.path.basename(exe))
+
+
 def interpreter_paths() -> tuple[str, ...]:
     """What the fleet's interpreter needs that a masked directory would hide, to re-expose read-only.
 

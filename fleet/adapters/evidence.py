@@ -28,7 +28,7 @@ from fleet.contracts import (
     TaskSpec,
     TestOutcome,
 )
-from fleet.errors import WorkspaceUnavailable
+from fleet.errors import SandboxUnavailable, WorkspaceUnavailable
 from fleet.evidence.suite import (
     EvidenceSuite,
     evidence_of,
@@ -40,6 +40,12 @@ from fleet.ports import Sandbox
 from fleet.workspace import junit_problem
 
 REPORT = "evidence.xml"
+# the shell's "command not found" / "not executable": the interpreter did not start in the
+# sandbox (pytest's own exit statuses are 0-5), so no test ran, on any code
+NOT_STARTED = (126, 127)
+# run when a suite's run ends so: the interpreter alone, no test of the suite (a test could
+# os._exit(127) itself; this does not run one)
+STARTS = ("-m", "coverage", "--version")
 
 
 class _Candidate(NamedTuple):
@@ -49,6 +55,9 @@ class _Candidate(NamedTuple):
     pid: str
     diff: str
     digest: str
+    # a run that could not start raises SandboxUnavailable (the base's run: nothing to read as
+    # failed); a candidate's run reads as failed instead (its own files could fake the status)
+    strict: bool = False
 
 
 class SandboxEvidence:
@@ -98,8 +107,14 @@ class SandboxEvidence:
     def baseline(
         self, suite: EvidenceSuite, *, source: str, base: str | None, context: RunContext
     ) -> tuple[TestOutcome, ...]:
-        """The suite's per-test results on the base commit itself (no patch)."""
-        return self._measure(_Candidate("baseline", "", ""), suite, source, base, context, "").tests
+        """The suite's per-test results on the base commit itself (no patch).
+
+        Raises:
+            SandboxUnavailable: the test run's interpreter did not start in the sandbox (read as
+                "no test collected", every first test would be asked for again in vain).
+        """
+        base_run = _Candidate("baseline", "", "", strict=True)
+        return self._measure(base_run, suite, source, base, context, "").tests
 
     def one(
         self,
@@ -145,7 +160,7 @@ class SandboxEvidence:
         ctx: RunContext,
         note: str,
     ) -> Evidence:
-        pid, diff, digest = candidate
+        pid, diff, digest, strict = candidate
         try:
             ws = self.workspaces.prepare(
                 source, branch=f"evidence-{uuid.uuid4().hex[:8]}", base=base
@@ -169,18 +184,24 @@ class SandboxEvidence:
                 )
             if suite.files or suite.probes:
                 self.workspaces.apply(ws, {**suite.files, **suite.probes})
-            return self._pytest(pid, ws, digest, suite, ctx, note)
+            found, started = self._pytest(pid, ws, digest, suite, ctx, note)
+            if strict and not started:
+                why = f"the evidence run could not start: {found.detail}"[:600]
+                raise SandboxUnavailable(backend=getattr(self.sandbox, "name", "?"), reason=why)
+            return found
         finally:
             if not self.keep:
                 self.workspaces.remove(ws)
 
     def _pytest(
         self, pid: str, ws: Path, digest: str, suite: EvidenceSuite, ctx: RunContext, note: str
-    ) -> Evidence:
+    ) -> tuple[Evidence, bool]:
+        """The suite's run on ``ws``, and False when its interpreter did not start in the sandbox
+        (exit 126/127 and no report, and the interpreter alone does not start either)."""
         # the target's own environment (its dependencies), as the workspace runner's checks use
         env = self.workspaces.environment(ws, ctx)
         if env.problem:
-            return evidence_of(pid, (), digest=digest, detail=f"{note}{env.problem}"[:600])
+            return evidence_of(pid, (), digest=digest, detail=f"{note}{env.problem}"[:600]), True
         # the report's directory: beside the clone (nothing the repository ships can be a link
         # there), made fresh and randomly named by the host now (nothing can be planted in it)
         out = fresh_dir(ws.parent, "evidence", uid=self.workspaces.uid)
@@ -236,4 +257,9 @@ class SandboxEvidence:
             )
         elif note:
             detail = note + "; ".join(f"{t.test_id}: {t.excerpt}" for t in tests if not t.passed)
-        return evidence_of(pid, tests, digest=digest, detail=detail[:600], runs=(spec.id,))
+        found = evidence_of(pid, tests, digest=digest, detail=detail[:600], runs=(spec.id,))
+        if tests or report or result.exit_code not in NOT_STARTED:
+            return found, True
+        alone = spec.model_copy(update={"id": f"{spec.id}:starts", "cmd": (env.python, *STARTS),
+                                        "artifacts": ()})  # fmt: skip
+        return found, self.sandbox.run(alone).exit_code not in NOT_STARTED

@@ -33,8 +33,8 @@ still run in the process that writes the JUnit report and the coverage data: see
 Interpreter: the target's own environment (:mod:`fleet.adapters.target_env`: its declared
 dependencies installed by ``uv`` in a sandbox of their own, cached by a hash of the dependency
 files) when the repository declares dependencies, else the fleet's own Python
-(``sys.executable``; pytest, coverage and ruff are installed there); the sandbox sees either
-read-only. ruff is always the fleet's.
+(``sys.executable`` at its venv's real place, ``fleet_python``; pytest, coverage and ruff are
+installed there); the sandbox sees either read-only. ruff is always the fleet's.
 """
 
 from __future__ import annotations
@@ -45,12 +45,13 @@ import stat
 import sys
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
 from xml.etree.ElementTree import ParseError
 
 from fleet.adapters import git_host
+from fleet.adapters.bwrap_sandbox import fleet_python
 from fleet.adapters.target_env import TargetEnv, TargetEnvs
 from fleet.adapters.untrusted_fs import Tree, rmtree
 from fleet.adapters.workspace_fs import (
@@ -124,7 +125,7 @@ class Toolchain:
     root). The council's evidence runner shares the workspace runner's ``envs_root``, so one
     story builds one environment."""
 
-    python: str = sys.executable
+    python: str = field(default_factory=fleet_python)  # a path the sandbox shows
     ruff: str | None = None
     uv: str | None = None
     envs_root: str | Path | None = None

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -179,3 +181,67 @@ def test_missing_source_is_a_clear_error(runner, tmp_path):
     run, _ = runner
     with pytest.raises(WorkspaceUnavailable, match="git clone"):
         run.execute(str(tmp_path / "nope"), {"a.py": "x"}, branch="b")
+
+
+LINKED_RUN = """
+import sys
+from fleet.adapters.audited_sandbox import AuditedSandbox
+from fleet.adapters.bwrap_sandbox import BwrapSandbox
+from fleet.adapters.evidence import SandboxEvidence
+from fleet.config import load
+from fleet.contracts import RunContext
+from fleet.evidence import EvidenceSuite
+from fleet.policy import PolicyEngine
+
+repo, root, test = sys.argv[1:4]
+sandbox = AuditedSandbox(BwrapSandbox(), PolicyEngine(load("policy.yaml")))
+suite = EvidenceSuite(files={"tests/test_linked.py": test}, test_paths=("tests/test_linked.py",))
+ctx = RunContext(story_id="s-linked", task_id="t1")
+for o in SandboxEvidence(sandbox, root=root).baseline(suite, source=repo, base="main", context=ctx):
+    print(o.test_id, o.passed)
+"""
+
+
+def test_a_venv_reached_through_a_link_under_tmp_runs_in_the_sandbox(repo, tmp_path):
+    """The fleet started as ``<link>/bin/python``, the link under /tmp (masked in the sandbox) to
+    the real venv, as a worktree's ``.venv`` linked to the checkout's: the evidence run still
+    finds its interpreter (before, pytest exited 127 in every run and no test was collected)."""
+    venv = Path(os.path.realpath(sys.prefix))
+    if venv == Path(os.path.realpath(sys.base_prefix)):
+        pytest.fail("the suite runs in the project's venv (make test)")
+    linked = tmp_path / "worktree" / ".venv"
+    linked.parent.mkdir()
+    linked.symlink_to(venv, target_is_directory=True)
+    test = "from calc.ops import add\n\n\ndef test_add():\n    assert add(2, 3) == 5\n"
+    run = subprocess.run(
+        [str(linked / "bin" / "python"), "-c", LINKED_RUN, str(repo), str(tmp_path / "ev"), test],
+        capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert run.stdout.split() == ["tests/test_linked.py::test_add", "True"], run.stdout
+
+
+def test_an_evidence_run_whose_interpreter_does_not_start_is_a_sandbox_failure(repo, tmp_path):
+    """On the base commit, a run whose interpreter is missing in the sandbox (exit 127) raises
+    SandboxUnavailable, as the Baseline port says, instead of reading as "no test collected";
+    a candidate's run (whose own files could fake that status) reads as failed, saying why."""
+    from fleet.adapters.evidence import SandboxEvidence
+    from fleet.adapters.workspace import Toolchain
+    from fleet.contracts import Patch, Proposal
+    from fleet.errors import SandboxUnavailable
+    from fleet.evidence import EvidenceSuite
+
+    missing = tmp_path / "gone" / "bin" / "python"
+    tools = Toolchain(python=str(missing))
+    runner = SandboxEvidence(BwrapSandbox(), root=tmp_path / "ev", tools=tools)
+    test = "from calc.ops import add\n\n\ndef test_add():\n    assert add(2, 3) == 5\n"
+    suite = EvidenceSuite(files={"tests/test_gone.py": test}, test_paths=("tests/test_gone.py",))
+    ctx = RunContext(story_id="s-gone", task_id="t1")
+    with pytest.raises(SandboxUnavailable, match="could not start.*exit 127"):
+        runner.baseline(suite, source=str(repo), base="main", context=ctx)
+    diff = "--- a/README.md\n+++ b/README.md\n@@ -1 +1,2 @@\n # calc\n+more\n"
+    patch = Patch(base_commit="main", diff=diff, files=("README.md",))
+    mine = Proposal(id="p1", deliberation_id="d1", author="developer-1", role="developer",
+                    content="", patch=patch)  # fmt: skip
+    found = runner.one(mine, suite, source=str(repo), base="main", ctx=ctx)
+    assert not found.passed and "exit 127" in found.detail, found.detail

@@ -7,6 +7,8 @@ Each runs for real (git, bubblewrap, pytest) and must not pass; an honest candid
 
 from __future__ import annotations
 
+import subprocess
+
 import pytest
 
 from fleet.adapters.bwrap_sandbox import BwrapSandbox
@@ -155,3 +157,22 @@ def test_a_quiet_repository_is_still_judged(tmp_path):
     }
     assert got["honest"].passed and got["honest"].tests_passed == 2, got["honest"]
     assert not got["forger"].passed and "does not match the run" in got["forger"].detail
+
+
+def test_a_test_that_exits_127_itself_does_not_fake_a_sandbox_outage(tmp_path):
+    """QA's test (model output) that ends its run with os._exit(127) on the base commit, the
+    status of an interpreter that did not start: the base's run reads as "no test collected", not
+    as SandboxUnavailable (which would end the story as an outage), because the interpreter
+    alone starts."""
+    repo = tmp_path / "repo"
+    (repo / "pkg").mkdir(parents=True)
+    (repo / "pkg" / "__init__.py").write_text("def f():\n    return 1\n")
+    subprocess.run(["git", "init", "-q", "-b", "main", str(repo)], check=True)
+    subprocess.run(["git", "-C", str(repo), "add", "-A"], check=True)
+    subprocess.run(["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@t",
+                    "commit", "-qm", "base"], check=True)  # fmt: skip
+    test = "import os\n\n\ndef test_exit():\n    os._exit(127)\n"
+    suite = EvidenceSuite(files={"tests/test_exit.py": test}, test_paths=("tests/test_exit.py",))
+    runner = SandboxEvidence(BwrapSandbox(), root=tmp_path / "ev")
+    ctx = RunContext(story_id="s-exit", task_id="t1")
+    assert runner.baseline(suite, source=str(repo), base="main", context=ctx) == ()
