@@ -20,7 +20,12 @@ report's own examples reproduce as a test written by code), ``RESULT qa_tests_wr
 their module, which the fleet leaves out: ``fleet/evidence/distinct.py``), ``RESULT
 repro_rate_stops`` (the replies reproducing, with the helpers, when cut where the fleet's stop
 strings end them, ``patching.BEGUN_STOPS``) and ``RESULT qa_chars_kept_stops`` (the fraction of
-QA's generated characters a server asked with those stop strings returns).
+QA's generated characters a server asked with those stop strings returns). Each distinct test of a
+reply is also run alone on the base and on the fixed tree (the package's own code, which the hidden
+tests pass): ``RESULT repro_valid_first`` (replies whose first test reproduces and passes on the
+fixed tree: evidence that is right), ``RESULT qa_extra_tests`` (the distinct tests after the first,
+which the stop strings now cut off) and ``RESULT qa_extra_valid`` (those that reproduce and pass
+on the fixed tree).
 Run: .venv/bin/python benchmarks/bench_repro_replay.py --trace calls.jsonl [--save qa.jsonl.gz]
      .venv/bin/python benchmarks/bench_repro_replay.py --replies benchmarks/runs/replies-qa.jsonl.gz
 """
@@ -117,6 +122,25 @@ class Base:
             self.seen[source] = any(not wrong_reason(o, self.report, self.kind) for o in mine)
         return self.seen[source]
 
+    def passes(self, path: str, source: str) -> bool:
+        """Whether every test of ``source`` passes here (on the fixed tree: the test is right)."""
+        from fleet.contracts import RunContext
+        from fleet.evidence import EvidenceSuite
+
+        suite = EvidenceSuite(files={path: source}, test_paths=(path,), protected=(path,))
+        ctx = RunContext(story_id="bench", task_id="fixed", role="qa", phase="test")
+        got = self.evidence.baseline(suite, source=str(self.repo), base="main", context=ctx)
+        mine = [o for o in got if o.test_id.startswith(f"{path}::")]
+        return bool(mine) and all(o.passed for o in mine)
+
+
+def each_test(module: str) -> list[str]:
+    """``module`` once per test function in it, with only that test (its helpers kept)."""
+    from fleet.evidence.acceptance import names_of_tests, prune
+
+    names = names_of_tests(module) or []
+    return [prune(module, {x for x in names if x != name}) for name in names]
+
 
 def main(argv: list[str] | None = None) -> int:
     import dev_tasks
@@ -145,10 +169,14 @@ def main(argv: list[str] | None = None) -> int:
             fh.writelines(json.dumps(r, sort_keys=True) + "\n" for r in rows)
     with tempfile.TemporaryDirectory(prefix="bench-repro-") as tmp:
         bases: dict[str, Base] = {}
+        fixed: dict[str, Base] = {}
         for n, (tid, task) in enumerate(known.items()):
-            files = dev_tasks.bench_task(task).files
+            bench = dev_tasks.bench_task(task)
             report = f"{task.title}\n{task.story}"
-            bases[tid] = Base(files, Path(tmp) / str(n), report, task.kind)
+            bases[tid] = Base(bench.files, Path(tmp) / str(n), report, task.kind)
+            if any(r["task"] == tid for r in rows):
+                fixed[tid] = Base(dev_tasks.fixed_files(bench), Path(tmp) / f"{n}-fixed", report,
+                                  task.kind)  # fmt: skip
         by_code = 0
         for tid, base in bases.items():
             ranked = locate(base.files, base.report)
@@ -157,7 +185,7 @@ def main(argv: list[str] | None = None) -> int:
             by_code += ok
             print(f"  {tid}: report's examples {'reproduce' if ok else 'no'}", flush=True)
         per: dict[str, list[tuple[bool, bool]]] = {}
-        written = repeated = stops = 0
+        written = repeated = stops = valid_first = extra = valid_extra = 0
         chars = [0, 0]  # characters QA generated, and those a server asked with stops returns
         for r in rows:
             base = bases[r["task"]]
@@ -168,6 +196,11 @@ def main(argv: list[str] | None = None) -> int:
             path = "tests/test_first_qa_1.py"
             pair = (base.reproduces(path, helped), base.reproduces(path, plain))
             per.setdefault(r["task"], []).append(pair)
+            for i, one in enumerate(each_test(helped)):
+                right = base.reproduces(path, one) and fixed[r["task"]].passes(path, one)
+                valid_first += i == 0 and right
+                extra += i > 0
+                valid_extra += i > 0 and right
             cut = stopped_row(r)
             stops += base.reproduces(path, modules(base.files, base.report, cut)[0])
             lead = len(r["begin"]) if r["reply"].startswith(r["begin"]) else 0
@@ -189,6 +222,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"RESULT qa_tests_repeated {repeated}")
     print(f"RESULT repro_rate_stops {stops / n:.3f}")
     print(f"RESULT qa_chars_kept_stops {chars[1] / max(chars[0], 1):.3f}")
+    print(f"RESULT repro_valid_first {valid_first / n:.3f}")
+    print(f"RESULT qa_extra_tests {extra}")
+    print(f"RESULT qa_extra_valid {valid_extra}")
     return 0
 
 

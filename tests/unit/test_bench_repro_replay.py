@@ -43,3 +43,14 @@ def test_the_two_columns_differ_only_by_the_reports_helpers():
     assert "def always_fails():\n    raise ValueError('down')" in helped
     assert "always_fails" in plain and "def always_fails" not in plain
     assert helped.replace("def always_fails():\n    raise ValueError('down')\n\n\n", "") == plain
+
+
+def test_each_test_is_run_alone_with_the_modules_helpers():
+    module = (
+        "import pytest\n\n\ndef helper():\n    return 1\n\n\n"
+        "def test_a():\n    assert helper() == 1\n\n\ndef test_b():\n    assert helper() == 2\n"
+    )
+    a, b = bench_repro_replay.each_test(module)
+    assert "def test_a" in a and "def test_b" not in a and "def helper" in a
+    assert "def test_b" in b and "def test_a" not in b and "def helper" in b
+    assert bench_repro_replay.each_test("import pytest\n") == []
