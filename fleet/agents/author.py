@@ -268,12 +268,14 @@ def _backup(
 def _afresh(exc: EditError, repairs: Repairs, *, cut: bool = False) -> bool:
     """Whether the reply that failed with ``exc`` is followed by the request asked again as first
     asked (hot, next seed) rather than by a correction showing the reply: shown its own echo,
-    its own line that does not parse or its own reply its token limit cut off, the model
-    repeats it (``Repairs``)."""
+    its own line that does not parse, its own reply its token limit cut off or its own reply
+    that holds no edit, the model repeats it (``Repairs``)."""
     if cut and repairs.resample_cut_replies:
         return True
     if isinstance(exc, Unchanged):
         return repairs.resample_echoes
+    if exc.fields.get("reason") == "no_edits" and not cut:  # a cut one: resample_cut_replies
+        return repairs.resample_no_edits
     return bool(exc.fields.get("new_code")) and repairs.resample_syntax_errors
 
 
@@ -298,7 +300,7 @@ def _write(
     # continue_first: a failed continuation is followed by the edit-format request itself, as
     # first asked (the model never saw that request, so its reply is no edit to correct)
     fresh = continue_first and not req.notes and stub is not None
-    afresh = False  # the last reply repeated the code or broke its own: asked as first asked
+    afresh = False  # the last reply echoed, broke its code or held no edit: asked as first asked
     # A continuation always comes when one is due, even after the last correction (it is a
     # different request, not one more correction); there is at most one.
     while attempt <= samp.retries or stub is not None:

@@ -73,6 +73,12 @@ class Repairs(Schema):
         description="a reply whose new code does not parse is not corrected in the conversation "
         "(the model repeats the line it was told is broken) but asked afresh as an echo is",
     )
+    resample_no_edits: bool = Field(
+        True,
+        description="a reply that holds no edit at all (a path and a code block of a template "
+        "placeholder such as obj['code']) is not corrected in the conversation (the model wrote "
+        "the same reply again) but asked afresh as an echo is",
+    )
     resample_cut_replies: bool = Field(
         True,
         description="a reply cut off at its token limit that leaves no usable edit is not "

@@ -576,3 +576,22 @@ def test_an_unseeded_call_asks_again_with_a_seed_of_its_own() -> None:
     write_patch(Sampling(asked, temperature=0.7, seed=100), author_messages("c"), FILES,
                 base_commit="c")  # fmt: skip
     assert [(t, s) for _, t, s in asked.calls] == [(0.7, 100), (0.7, 101)]
+
+
+PLACEHOLDER = "calc/ops.py\n```\nobj['code']\n```"
+
+
+def test_a_reply_that_holds_no_edit_is_asked_afresh() -> None:
+    """A path and a code block of a template placeholder (``obj['code']``, the 1.5B's first reply
+    on two development tasks): shown it in a correction, the model wrote it again in 2 of 2
+    (bench_agents trace at 549a530). The request is asked again as first asked, hot, next seed."""
+    asked = Asked(PLACEHOLDER, GOOD)
+    patch = write_patch(asked, author_messages("c"), FILES, base_commit="c", seed=2)
+    assert "+    return a + b" in patch.diff
+    (first, _, _), (again, t1, s1) = asked.calls
+    assert again == first and (t1, s1) == (0.6, 3)
+    old = Asked(PLACEHOLDER, GOOD)  # with the repair off: a correction that shows the reply
+    write_patch(old, author_messages("c"), FILES, base_commit="c",
+                profile=_profile(repairs={"resample_no_edits": False}))  # fmt: skip
+    shown = old.calls[1][0]
+    assert shown[-2].content == PLACEHOLDER and "holds no edit" in shown[-1].content
