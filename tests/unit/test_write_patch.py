@@ -583,7 +583,7 @@ PLACEHOLDER = "calc/ops.py\n```\nobj['code']\n```"
 
 def test_a_reply_that_holds_no_edit_is_asked_afresh() -> None:
     """A path and a code block of a template placeholder (``obj['code']``, the 1.5B's first reply
-    on two development tasks): shown it in a correction, the model wrote it again in 2 of 2
+    on two development tasks): shown it in a correction, the model wrote it again in 3 of 3
     (bench_agents trace at 549a530). The request is asked again as first asked, hot, next seed."""
     asked = Asked(PLACEHOLDER, GOOD)
     patch = write_patch(asked, author_messages("c"), FILES, base_commit="c", seed=2)
