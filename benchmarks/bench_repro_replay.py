@@ -107,30 +107,29 @@ class Base:
         self.evidence = SandboxEvidence(BwrapSandbox(), root=where / "ev")
         self.seen: dict[str, bool] = {}
 
-    def reproduces(self, path: str, source: str) -> bool:
+    def outcomes(self, path: str, source: str) -> list[Any]:
+        """The results of ``source``'s tests, run alone here (bubblewrap)."""
         from fleet.contracts import RunContext
         from fleet.evidence import EvidenceSuite
+
+        suite = EvidenceSuite(files={path: source}, test_paths=(path,), protected=(path,))
+        ctx = RunContext(story_id="bench", task_id="repro", role="qa", phase="test")
+        got = self.evidence.baseline(suite, source=str(self.repo), base="main", context=ctx)
+        return [o for o in got if o.test_id.startswith(f"{path}::")]
+
+    def reproduces(self, path: str, source: str) -> bool:
         from fleet.pipeline.repro import wrong_reason
 
         if not source.strip():
             return False
         if source not in self.seen:
-            suite = EvidenceSuite(files={path: source}, test_paths=(path,), protected=(path,))
-            ctx = RunContext(story_id="bench", task_id="repro", role="qa", phase="test")
-            got = self.evidence.baseline(suite, source=str(self.repo), base="main", context=ctx)
-            mine = [o for o in got if o.test_id.startswith(f"{path}::")]
+            mine = self.outcomes(path, source)
             self.seen[source] = any(not wrong_reason(o, self.report, self.kind) for o in mine)
         return self.seen[source]
 
     def passes(self, path: str, source: str) -> bool:
         """Whether every test of ``source`` passes here (on the fixed tree: the test is right)."""
-        from fleet.contracts import RunContext
-        from fleet.evidence import EvidenceSuite
-
-        suite = EvidenceSuite(files={path: source}, test_paths=(path,), protected=(path,))
-        ctx = RunContext(story_id="bench", task_id="fixed", role="qa", phase="test")
-        got = self.evidence.baseline(suite, source=str(self.repo), base="main", context=ctx)
-        mine = [o for o in got if o.test_id.startswith(f"{path}::")]
+        mine = self.outcomes(path, source)
         return bool(mine) and all(o.passed for o in mine)
 
 
