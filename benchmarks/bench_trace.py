@@ -1,0 +1,180 @@
+"""The developer's first request, with and without an execution trace of the report's example
+(``exec_trace.py``): does seeing the lines the failing example ran, and the values they set,
+help a small model find and fix the fault? Side by side on the development bug/change tasks.
+
+For each task (``dev_tasks.yaml``; ``--kind``, default ``bug``) the developer's first request
+is built by the benchmark's build path (``harness.fleet_build``, the ``single`` arm's: the story,
+the task, the located code first, the repository map), captured before any model answers. The
+story's example runs on the base tree in bubblewrap under the tracer, recording the lines run in
+the task's target function (the function localisation should find; in the fleet the located
+function would take its place). Each request is asked as built (``plain``) and with the trace
+section after the code section (``traced``), once per ``--temperatures`` value, same seed; each
+reply is applied to the base tree as the fleet applies edits and judged by the task's hidden
+tests (``bench_apply.HiddenTests``). Only the first reply: no correction, no debugging round.
+
+Prints a line per reply and ``RESULT trace_<variant>_passes`` (fraction of replies passing the
+hidden tests), ``RESULT trace_<variant>_applies``, ``RESULT trace_<variant>_tasks`` (tasks where
+some reply passes), ``RESULT trace_<variant>_seconds`` (median per reply), ``RESULT
+trace_prompt_share`` (traced prompt tokens over plain), ``RESULT trace_requests``.
+Run: .venv/bin/python benchmarks/bench_trace.py
+       --model ~/.cache/swe-fleet/models/qwen2.5-coder-1.5b-instruct.gguf [--kind bug,change]
+       [--ids task,...] [--temperatures 0.0,0.7] [--replies-out F.jsonl]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from bench_apply import DEVELOPER, HiddenTests  # noqa: E402
+
+VARIANTS = ("plain", "traced")
+REPO_MAP = "\n## repo_map\n"
+ASK = "\n\nReply with your change"
+
+
+class _Captured(Exception):
+    """Raised by :class:`Capture` once it holds the developer's first request."""
+
+
+class Capture:
+    """A ``ChatModel`` that records the first developer request and stops the build there."""
+
+    name = "capture"
+
+    def __init__(self) -> None:
+        self.request: list[dict[str, str]] | None = None
+        self.max_tokens = 1024
+
+    def complete(self, messages: Any, **kw: Any) -> Any:
+        msgs = [{"role": m.role, "content": m.content} for m in messages]
+        if msgs and msgs[0]["content"].startswith(DEVELOPER):
+            self.request, self.max_tokens = msgs, kw.get("max_tokens", 1024)
+            raise _Captured
+        raise RuntimeError(f"a call before the developer's: {msgs[0]['content'][:80]!r}")
+
+
+def first_request(bench: Any) -> tuple[list[dict[str, str]], int]:
+    """The developer's first request on ``bench`` as the build path makes it."""
+    from harness import fleet_build
+
+    chat = Capture()
+    with tempfile.TemporaryDirectory(prefix="bench-trace-") as tmp, contextlib.suppress(_Captured):
+        fleet_build(bench, chat, Path(tmp), attempts=1)
+    if chat.request is None:
+        raise RuntimeError(f"{bench.id}: the build path asked no developer")
+    return chat.request, chat.max_tokens
+
+
+def trace_section(task: Any, bench: Any) -> str:
+    """The rendered trace of the story's example on the base tree (run in bubblewrap)."""
+    import exec_trace
+    from harness import sandbox_python
+
+    ex = task.example
+    src = exec_trace.script(task.target, bench.extra["module"], ex["setup"], ex["expr"])
+    got = exec_trace.parse(sandbox_python(bench.files, ["-c", src], timeout_s=60).stdout)
+    if got is None:
+        return ""
+    return exec_trace.render(got, target=task.target, expr=ex["expr"])
+
+
+def traced(prompt: str, section: str) -> str:
+    """``prompt`` with ``section`` after its code section (before the repository map)."""
+    at = prompt.find(REPO_MAP)
+    at = at if at >= 0 else prompt.find(ASK)
+    if at < 0 or not section:
+        return prompt
+    return prompt[:at] + "\n\n" + section + prompt[at:]
+
+
+def main(argv: list[str] | None = None) -> int:
+    import dev_tasks
+    from engine_chat import EngineChat
+
+    from fleet.contracts import ChatMessage
+
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--model", required=True, help="the developers' GGUF file")
+    ap.add_argument("--kind", default="bug", help="task kinds: bug, change or both")
+    ap.add_argument("--ids", default="", help="only these task ids (comma-separated)")
+    ap.add_argument("--temperatures", default="0.0,0.7", help="one reply per variant at each")
+    ap.add_argument("--threads", type=int, default=2, help="the engine's threads")
+    ap.add_argument("--replies-out", type=Path, help="append each request's replies here")
+    ap.add_argument("--show", action="store_true", help="print each trace section")
+    args = ap.parse_args(argv)
+    kinds = set(args.kind.split(","))
+    ids = set(filter(None, args.ids.split(",")))
+    tasks = [t for t in dev_tasks.load() if t.kind in kinds and (not ids or t.id in ids)]
+    if not tasks:
+        ap.error("no task of those kinds and ids")
+    temps = [float(x) for x in args.temperatures.split(",")]
+    known = {t.id: t for t in tasks}
+    hidden = HiddenTests(known)
+    chat = EngineChat(args.model, threads=args.threads)
+    out: dict[str, list[dict[str, Any]]] = {v: [] for v in VARIANTS}
+    solved: dict[str, set[str]] = {v: set() for v in VARIANTS}
+    print(f"== {len(tasks)} tasks x {len(temps)} temperatures x {VARIANTS}", flush=True)
+    for i, task in enumerate(tasks, 1):
+        bench = dev_tasks.bench_task(task)
+        hidden.bench[task.id] = bench
+        (system, user), max_tokens = first_request(bench)
+        section = trace_section(task, bench)
+        if args.show:
+            print(section)
+        prompts = {"plain": user["content"], "traced": traced(user["content"], section)}
+        for temperature in temps:
+            line = [f"  [{i}/{len(tasks)}] {task.id} ({task.kind}) T={temperature}:"]
+            replies = {}
+            for variant in VARIANTS:
+                start = time.monotonic()
+                got = chat.complete(
+                    [ChatMessage(**system), ChatMessage(role="user", content=prompts[variant])],
+                    temperature=temperature, seed=0, max_tokens=max_tokens,
+                )  # fmt: skip
+                applies, passes = hidden.judge(task.id, got.text)
+                replies[variant] = got.text
+                if passes:
+                    solved[variant].add(task.id)
+                out[variant].append({"applies": applies, "passes": passes,
+                                     "seconds": time.monotonic() - start,
+                                     "prompt_tokens": got.prompt_tokens})  # fmt: skip
+                line.append(f"{variant} applies {applies} passes {passes} "
+                            f"({out[variant][-1]['seconds']:.0f} s, {got.prompt_tokens} "
+                            f"prompt tokens);")  # fmt: skip
+            if args.replies_out:
+                with args.replies_out.open("a") as fh:
+                    fh.write(json.dumps({"task": task.id, "temperature": temperature,
+                                         "section": section, "replies": replies}) + "\n")  # fmt: skip
+            print(" ".join(line), flush=True)
+    report(out, solved)
+    return 0
+
+
+def report(out: dict[str, list[dict[str, Any]]], solved: dict[str, set[str]]) -> None:
+    """The RESULT lines of the replies judged per variant."""
+    n = len(out["plain"])
+    for v in VARIANTS:
+        print(f"RESULT trace_{v}_applies {sum(o['applies'] for o in out[v]) / n:.3f}")
+        print(f"RESULT trace_{v}_passes {sum(o['passes'] for o in out[v]) / n:.3f}")
+        print(f"RESULT trace_{v}_tasks {len(solved[v])}")
+        print(f"RESULT trace_{v}_seconds {statistics.median(o['seconds'] for o in out[v]):.1f}")
+    share = sum(o["prompt_tokens"] for o in out["traced"]) / max(
+        sum(o["prompt_tokens"] for o in out["plain"]), 1
+    )
+    print(f"RESULT trace_prompt_share {share:.3f}")
+    print(f"RESULT trace_requests {n}")
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
