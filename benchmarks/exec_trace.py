@@ -45,6 +45,8 @@ def local(frame, event, arg):
     if event == "line":
         text = linecache.getline(frame.f_code.co_filename, frame.f_lineno).rstrip()
         rows.append({{"kind": "line", "at": frame.f_lineno, "text": text}})
+    elif event == "return" and rows and rows[-1]["kind"] == "raise" and arg is None:
+        pass  # the frame left by the exception just recorded, not by a return
     elif event == "return":
         yielding = bool(frame.f_code.co_flags & 0x20) and frame.f_lasti >= 0 and arg is not None
         rows.append({{"kind": "yield" if yielding else "return", "value": short(arg)}})

@@ -59,7 +59,7 @@ def test_an_exception_is_shown_where_it_was_raised(tmp_path: Path) -> None:
     assert got["shown"].startswith("ZeroDivisionError")
     text = exec_trace.render(got, target="boom", expr="boom(3)")
     assert "    9      y = x * 2    # y=6" in text
-    assert "       -> raises ZeroDivisionError: division by zero" in text
+    assert text.endswith("       -> raises ZeroDivisionError: division by zero")  # no "returns"
 
 
 def test_a_long_trace_keeps_its_head_and_tail() -> None:
