@@ -17,7 +17,6 @@ import io
 import os
 import re
 import subprocess
-import sys
 import tarfile
 import tempfile
 import time
@@ -93,8 +92,11 @@ def git_repo(files: dict[str, str], where: Path) -> Path:
 
 
 def sandbox_python(files: dict[str, str], argv: list[str], *, timeout_s: float = 60) -> Any:
-    """Run ``python argv`` over ``files`` in bubblewrap (no network, read-only root)."""
-    from fleet.adapters.bwrap_sandbox import BwrapSandbox
+    """Run ``python argv`` over ``files`` in bubblewrap (no network, read-only root), with the
+    fleet's interpreter named where the sandbox shows it (``fleet_python``: from a worktree whose
+    ``.venv`` links to the checkout's, ``sys.executable`` is under the masked /tmp and every run,
+    the hidden-test judge's too, would exit 127)."""
+    from fleet.adapters.bwrap_sandbox import BwrapSandbox, fleet_python
 
     with tempfile.TemporaryDirectory(prefix="bench-judge-") as tmp:
         for rel, text in files.items():
@@ -103,7 +105,7 @@ def sandbox_python(files: dict[str, str], argv: list[str], *, timeout_s: float =
         os.chmod(tmp, 0o755)
         spec = TaskSpec(
             id=f"judge-{os.getpid()}-{time.monotonic_ns()}",
-            cmd=(sys.executable, *argv),
+            cmd=(fleet_python(), *argv),
             workspace=tmp,
             timeout_s=timeout_s,
             env={"PYTHONDONTWRITEBYTECODE": "1", "PYTHONPYCACHEPREFIX": "/tmp/pyc"},
