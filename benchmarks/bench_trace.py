@@ -4,7 +4,8 @@ help a small model find and fix the fault? Side by side on the development bug/c
 
 For each task (``dev_tasks.yaml``; ``--kind``, default ``bug``) the developer's first request
 is built by the benchmark's build path (``harness.fleet_build``, the ``single`` arm's: the story,
-the task, the located code first, the repository map), captured before any model answers. The
+the task, the located code first, the repository map where it fits), captured before any model
+answers. The
 story's example runs on the base tree in bubblewrap under the tracer, recording the lines run in
 the task's target function (the function localisation should find; in the fleet the located
 function would take its place). Each request is asked as built (``plain``) and with the trace
@@ -15,7 +16,8 @@ tests (``bench_apply.HiddenTests``). Only the first reply: no correction, no deb
 Prints a line per reply and ``RESULT trace_<variant>_passes`` (fraction of replies passing the
 hidden tests), ``RESULT trace_<variant>_applies``, ``RESULT trace_<variant>_tasks`` (tasks where
 some reply passes), ``RESULT trace_<variant>_seconds`` (median per reply), ``RESULT
-trace_prompt_share`` (traced prompt tokens over plain), ``RESULT trace_requests``.
+trace_prompt_share`` (traced prompt tokens over plain), ``RESULT trace_missing`` (tasks whose
+example printed no trace: their two requests are the same), ``RESULT trace_requests``.
 Run: .venv/bin/python benchmarks/bench_trace.py
        --model ~/.cache/swe-fleet/models/qwen2.5-coder-1.5b-instruct.gguf [--kind bug,change]
        [--ids task,...] [--temperatures 0.0,0.7] [--replies-out F.jsonl]
@@ -83,14 +85,17 @@ def trace_section(task: Any, bench: Any) -> str:
 
     ex = task.example
     src = exec_trace.script(task.target, bench.extra["module"], ex["setup"], ex["expr"])
-    got = exec_trace.parse(sandbox_python(bench.files, ["-c", src], timeout_s=60).stdout)
-    if got is None:
+    run = sandbox_python(bench.files, ["-c", src], timeout_s=60)
+    got = exec_trace.parse(run.stdout)
+    if got is None:  # said aloud: a traced request without its section is the plain one
+        print(f"  {task.id}: no trace ({run.status}, exit {run.exit_code}): {run.stderr[-300:]}")
         return ""
     return exec_trace.render(got, target=task.target, expr=ex["expr"])
 
 
 def traced(prompt: str, section: str) -> str:
-    """``prompt`` with ``section`` after its code section (before the repository map)."""
+    """``prompt`` with ``section`` after its code section: before the repository map, or before
+    the edit format where the pack left the map out."""
     at = prompt.find(REPO_MAP)
     at = at if at >= 0 else prompt.find(ASK)
     if at < 0 or not section:
@@ -124,12 +129,14 @@ def main(argv: list[str] | None = None) -> int:
     chat = EngineChat(args.model, threads=args.threads)
     out: dict[str, list[dict[str, Any]]] = {v: [] for v in VARIANTS}
     solved: dict[str, set[str]] = {v: set() for v in VARIANTS}
+    missing = 0  # tasks whose example printed no trace (their traced request is the plain one)
     print(f"== {len(tasks)} tasks x {len(temps)} temperatures x {VARIANTS}", flush=True)
     for i, task in enumerate(tasks, 1):
         bench = dev_tasks.bench_task(task)
         hidden.bench[task.id] = bench
         (system, user), max_tokens = first_request(bench)
         section = trace_section(task, bench)
+        missing += not section
         if args.show:
             print(section)
         prompts = {"plain": user["content"], "traced": traced(user["content"], section)}
@@ -157,11 +164,11 @@ def main(argv: list[str] | None = None) -> int:
                     fh.write(json.dumps({"task": task.id, "temperature": temperature,
                                          "section": section, "replies": replies}) + "\n")  # fmt: skip
             print(" ".join(line), flush=True)
-    report(out, solved)
+    report(out, solved, missing)
     return 0
 
 
-def report(out: dict[str, list[dict[str, Any]]], solved: dict[str, set[str]]) -> None:
+def report(out: dict[str, list[dict[str, Any]]], solved: dict[str, set[str]], missing: int) -> None:
     """The RESULT lines of the replies judged per variant."""
     n = len(out["plain"])
     for v in VARIANTS:
@@ -173,6 +180,7 @@ def report(out: dict[str, list[dict[str, Any]]], solved: dict[str, set[str]]) ->
         sum(o["prompt_tokens"] for o in out["plain"]), 1
     )
     print(f"RESULT trace_prompt_share {share:.3f}")
+    print(f"RESULT trace_missing {missing}")
     print(f"RESULT trace_requests {n}")
 
 
