@@ -1,5 +1,9 @@
 from __future__ import annotations
 
+import os
+import sys
+from pathlib import Path
+
 import pytest
 
 
@@ -36,3 +40,16 @@ def real_stack(ray_cluster, redis_url, tmp_path_factory):
     )
     yield s
     stop_stack(ray_cluster, s)
+
+
+@pytest.fixture
+def linked_python(tmp_path):
+    """``<tmp>/worktree/.venv/bin/python``, the ``.venv`` a link to this suite's real venv: how a
+    worktree under /tmp (masked in the sandbox) shares the checkout's venv."""
+    venv = Path(os.path.realpath(sys.prefix))
+    if venv == Path(os.path.realpath(sys.base_prefix)):
+        pytest.fail("the suite runs in the project's venv (make test)")
+    linked = tmp_path / "worktree" / ".venv"
+    linked.parent.mkdir()
+    linked.symlink_to(venv, target_is_directory=True)
+    return linked / "bin" / "python"
