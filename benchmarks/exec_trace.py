@@ -48,7 +48,7 @@ def local(frame, event, arg):
     elif event == "return" and rows and rows[-1]["kind"] == "raise" and arg is None:
         pass  # the frame left by the exception just recorded, not by a return
     elif event == "return":
-        yielding = bool(frame.f_code.co_flags & 0x20) and frame.f_lasti >= 0 and arg is not None
+        yielding = bool(frame.f_code.co_flags & 0x20) and arg is not None  # a generator
         rows.append({{"kind": "yield" if yielding else "return", "value": short(arg)}})
     elif event == "exception":
         rows.append({{"kind": "raise", "value": "%s: %s" % (arg[0].__name__, str(arg[1])[:WIDTH])}})
