@@ -27,6 +27,7 @@ import argparse
 import gzip
 import hashlib
 import json
+import statistics
 import sys
 import tempfile
 from collections.abc import Iterator
@@ -110,6 +111,23 @@ class HiddenTests:
         files = applied(self.files(task_id), reply, carry=True)
         changed = files is not None and files != self.files(task_id)
         return changed, changed and self.passes(task_id, files)
+
+
+def print_judged(prefix: str, out: dict[str, list[dict[str, Any]]]) -> None:
+    """``RESULT <prefix>_<variant>_applies/_passes/_seconds`` of replies judged side by side
+    (each reply a dict with ``applies``, ``passes`` and ``seconds``), and the prompt-token share
+    of the second variant over the first (``<prefix>_prompt_share``)."""
+    first, *rest = out
+    n = len(out[first])
+    for v, judged in out.items():
+        print(f"RESULT {prefix}_{v}_applies {sum(o['applies'] for o in judged) / n:.3f}")
+        print(f"RESULT {prefix}_{v}_passes {sum(o['passes'] for o in judged) / n:.3f}")
+        print(f"RESULT {prefix}_{v}_seconds {statistics.median(o['seconds'] for o in judged):.1f}")
+    for v in rest:
+        share = sum(o["prompt_tokens"] for o in out[v]) / max(
+            sum(o["prompt_tokens"] for o in out[first]), 1
+        )
+        print(f"RESULT {prefix}_{v}_prompt_share {share:.3f}")
 
 
 def main(argv: list[str] | None = None) -> int:

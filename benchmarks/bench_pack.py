@@ -27,7 +27,6 @@ import argparse
 import gzip
 import hashlib
 import json
-import statistics
 import sys
 import time
 from collections.abc import Iterator
@@ -37,7 +36,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_apply import DEBUGGING, DEVELOPER, HiddenTests, _open  # noqa: E402
+from bench_apply import DEBUGGING, DEVELOPER, HiddenTests, _open, print_judged  # noqa: E402
 
 CODE = "\n## code\n"
 ASK = "\n\nReply with your change"  # the request after the context pack (author.yaml)
@@ -164,16 +163,8 @@ def main(argv: list[str] | None = None) -> int:
 
 def report(out: dict[str, list[dict[str, Any]]]) -> None:
     """The RESULT lines of the replies judged per variant."""
-    n = len(out["full"])
-    for v in VARIANTS:
-        print(f"RESULT pack_{v}_applies {sum(o['applies'] for o in out[v]) / n:.3f}")
-        print(f"RESULT pack_{v}_passes {sum(o['passes'] for o in out[v]) / n:.3f}")
-        print(f"RESULT pack_{v}_seconds {statistics.median(o['seconds'] for o in out[v]):.1f}")
-    share = sum(o["prompt_tokens"] for o in out["focused"]) / max(
-        sum(o["prompt_tokens"] for o in out["full"]), 1
-    )
-    print(f"RESULT pack_focused_prompt_share {share:.3f}")
-    print(f"RESULT pack_requests {n}")
+    print_judged("pack", out)  # pack_focused_prompt_share: the focused prompts' tokens over full
+    print(f"RESULT pack_requests {len(out['full'])}")
 
 
 if __name__ == "__main__":

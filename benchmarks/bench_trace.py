@@ -16,7 +16,7 @@ tests (``bench_apply.HiddenTests``). Only the first reply: no correction, no deb
 Prints a line per reply and ``RESULT trace_<variant>_passes`` (fraction of replies passing the
 hidden tests), ``RESULT trace_<variant>_applies``, ``RESULT trace_<variant>_tasks`` (tasks where
 some reply passes), ``RESULT trace_<variant>_seconds`` (median per reply), ``RESULT
-trace_prompt_share`` (traced prompt tokens over plain), ``RESULT trace_missing`` (tasks whose
+trace_traced_prompt_share`` (traced prompt tokens over plain), ``RESULT trace_missing`` (tasks whose
 example printed no trace: their two requests are the same), ``RESULT trace_requests``.
 Run: .venv/bin/python benchmarks/bench_trace.py
        --model ~/.cache/swe-fleet/models/qwen2.5-coder-1.5b-instruct.gguf [--kind bug,change]
@@ -28,7 +28,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import statistics
 import sys
 import tempfile
 import time
@@ -38,7 +37,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_apply import DEVELOPER, HiddenTests  # noqa: E402
+from bench_apply import DEVELOPER, HiddenTests, print_judged  # noqa: E402
 
 VARIANTS = ("plain", "traced")
 REPO_MAP = "\n## repo_map\n"
@@ -170,18 +169,11 @@ def main(argv: list[str] | None = None) -> int:
 
 def report(out: dict[str, list[dict[str, Any]]], solved: dict[str, set[str]], missing: int) -> None:
     """The RESULT lines of the replies judged per variant."""
-    n = len(out["plain"])
+    print_judged("trace", out)  # trace_traced_prompt_share: traced prompt tokens over plain
     for v in VARIANTS:
-        print(f"RESULT trace_{v}_applies {sum(o['applies'] for o in out[v]) / n:.3f}")
-        print(f"RESULT trace_{v}_passes {sum(o['passes'] for o in out[v]) / n:.3f}")
         print(f"RESULT trace_{v}_tasks {len(solved[v])}")
-        print(f"RESULT trace_{v}_seconds {statistics.median(o['seconds'] for o in out[v]):.1f}")
-    share = sum(o["prompt_tokens"] for o in out["traced"]) / max(
-        sum(o["prompt_tokens"] for o in out["plain"]), 1
-    )
-    print(f"RESULT trace_prompt_share {share:.3f}")
     print(f"RESULT trace_missing {missing}")
-    print(f"RESULT trace_requests {n}")
+    print(f"RESULT trace_requests {len(out['plain'])}")
 
 
 if __name__ == "__main__":
