@@ -1,6 +1,8 @@
-"""The developer's first request, with and without an execution trace of the report's example
-(``exec_trace.py``): does seeing the lines the failing example ran, and the values they set,
-help a small model find and fix the fault? Side by side on the development bug/change tasks.
+"""The developer's first request, asked in variants side by side on the development bug/change
+tasks: with an execution trace of the report's example (``exec_trace.py``: does seeing the lines
+the failing example ran, and the values they set, help a small model find and fix the fault?),
+and in the whole-function edit format (``function``: does a small model fix more when it writes
+each changed function out whole than when it writes SEARCH/REPLACE blocks?).
 
 For each task (``dev_tasks.yaml``; ``--kind``, default ``bug``) the developer's first request
 is built by the benchmark's build path (``harness.fleet_build``, the ``single`` arm's: the story,
@@ -12,15 +14,20 @@ function would take its place). Each request is asked as built (``plain``) and w
 section after the code section (``traced``), once per ``--temperatures`` value, same seed; each
 reply is applied to the base tree as the fleet applies edits and judged by the task's hidden
 tests (``bench_apply.HiddenTests``). Only the first reply: no correction, no debugging round.
+``function`` is the plain request with its edit format (``author.edit_format``) replaced by
+:data:`FUNCTION_FORMAT`; the fleet's applier takes such replies already (whole top-level
+functions in a fenced block after the file path replace the functions of those names).
 
 Prints a line per reply and ``RESULT trace_<variant>_passes`` (fraction of replies passing the
 hidden tests), ``RESULT trace_<variant>_applies``, ``RESULT trace_<variant>_tasks`` (tasks where
 some reply passes), ``RESULT trace_<variant>_seconds`` (median per reply), ``RESULT
-trace_traced_prompt_share`` (traced prompt tokens over plain), ``RESULT trace_missing`` (tasks whose
-example printed no trace: their two requests are the same), ``RESULT trace_requests``.
+trace_<variant>_prompt_share`` (the variant's prompt tokens over plain), ``RESULT trace_missing``
+(tasks whose example printed no trace: their traced request is the plain one), ``RESULT
+trace_requests``.
 Run: .venv/bin/python benchmarks/bench_trace.py
        --model ~/.cache/swe-fleet/models/qwen2.5-coder-1.5b-instruct.gguf [--kind bug,change]
-       [--ids task,...] [--temperatures 0.0,0.7] [--replies-out F.jsonl]
+       [--ids task,...] [--temperatures 0.0,0.7] [--variants plain,traced,function]
+       [--replies-out F.jsonl]
 """
 
 from __future__ import annotations
@@ -39,7 +46,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_apply import DEVELOPER, HiddenTests, print_judged  # noqa: E402
 
-VARIANTS = ("plain", "traced")
+VARIANTS = ("plain", "traced", "function")
+FUNCTION_FORMAT = """Reply with the complete new version of each function you change. For each \
+function write the file path on its own line, then a ```python block holding the whole function: \
+its decorators, its def line, its docstring and its complete corrected body. Leave out the \
+functions you do not change.
+Example (for a file path/to/example.py that is not in this repository; use the real paths):
+path/to/example.py
+```python
+def greet(name):
+    return f"Hello, {name}"
+```"""
 REPO_MAP = "\n## repo_map\n"
 ASK = "\n\nReply with your change"
 
@@ -102,6 +119,16 @@ def traced(prompt: str, section: str) -> str:
     return prompt[:at] + "\n\n" + section + prompt[at:]
 
 
+def function_format(prompt: str) -> str:
+    """``prompt`` asking for whole functions instead of SEARCH/REPLACE blocks."""
+    from fleet.prompts import render
+
+    form = render("author.edit_format")
+    if form not in prompt:
+        raise RuntimeError("the request does not hold the edit format it was built with")
+    return prompt.replace(form, FUNCTION_FORMAT)
+
+
 def main(argv: list[str] | None = None) -> int:
     import dev_tasks
     from engine_chat import EngineChat
@@ -113,6 +140,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--kind", default="bug", help="task kinds: bug, change or both")
     ap.add_argument("--ids", default="", help="only these task ids (comma-separated)")
     ap.add_argument("--temperatures", default="0.0,0.7", help="one reply per variant at each")
+    ap.add_argument("--variants", default="plain,traced", help=f"of {', '.join(VARIANTS)}")
     ap.add_argument("--threads", type=int, default=2, help="the engine's threads")
     ap.add_argument("--replies-out", type=Path, help="append each request's replies here")
     ap.add_argument("--show", action="store_true", help="print each trace section")
@@ -123,26 +151,30 @@ def main(argv: list[str] | None = None) -> int:
     if not tasks:
         ap.error("no task of those kinds and ids")
     temps = [float(x) for x in args.temperatures.split(",")]
+    variants = [v for v in args.variants.split(",") if v]
+    if "plain" not in variants or not set(variants) <= set(VARIANTS):
+        ap.error(f"--variants: plain and any of {', '.join(VARIANTS)}")
     known = {t.id: t for t in tasks}
     hidden = HiddenTests(known)
     chat = EngineChat(args.model, threads=args.threads)
-    out: dict[str, list[dict[str, Any]]] = {v: [] for v in VARIANTS}
-    solved: dict[str, set[str]] = {v: set() for v in VARIANTS}
+    out: dict[str, list[dict[str, Any]]] = {v: [] for v in variants}
+    solved: dict[str, set[str]] = {v: set() for v in variants}
     missing = 0  # tasks whose example printed no trace (their traced request is the plain one)
-    print(f"== {len(tasks)} tasks x {len(temps)} temperatures x {VARIANTS}", flush=True)
+    print(f"== {len(tasks)} tasks x {len(temps)} temperatures x {variants}", flush=True)
     for i, task in enumerate(tasks, 1):
         bench = dev_tasks.bench_task(task)
         hidden.bench[task.id] = bench
         (system, user), max_tokens = first_request(bench)
-        section = trace_section(task, bench)
-        missing += not section
+        section = trace_section(task, bench) if "traced" in variants else ""
+        missing += "traced" in variants and not section
         if args.show:
             print(section)
-        prompts = {"plain": user["content"], "traced": traced(user["content"], section)}
+        plain = user["content"]
+        prompts = {"plain": plain, "traced": traced(plain, section), "function": function_format(plain)}
         for temperature in temps:
             line = [f"  [{i}/{len(tasks)}] {task.id} ({task.kind}) T={temperature}:"]
             replies = {}
-            for variant in VARIANTS:
+            for variant in variants:
                 start = time.monotonic()
                 got = chat.complete(
                     [ChatMessage(**system), ChatMessage(role="user", content=prompts[variant])],
@@ -169,8 +201,8 @@ def main(argv: list[str] | None = None) -> int:
 
 def report(out: dict[str, list[dict[str, Any]]], solved: dict[str, set[str]], missing: int) -> None:
     """The RESULT lines of the replies judged per variant."""
-    print_judged("trace", out)  # trace_traced_prompt_share: traced prompt tokens over plain
-    for v in VARIANTS:
+    print_judged("trace", out)  # trace_<variant>_prompt_share: its prompt tokens over plain
+    for v in out:
         print(f"RESULT trace_{v}_tasks {len(solved[v])}")
     print(f"RESULT trace_missing {missing}")
     print(f"RESULT trace_requests {len(out['plain'])}")
