@@ -170,7 +170,11 @@ def main(argv: list[str] | None = None) -> int:
         if args.show:
             print(section)
         plain = user["content"]
-        prompts = {"plain": plain, "traced": traced(plain, section), "function": function_format(plain)}
+        prompts = {
+            "plain": plain,
+            "traced": traced(plain, section),
+            "function": function_format(plain),
+        }
         for temperature in temps:
             line = [f"  [{i}/{len(tasks)}] {task.id} ({task.kind}) T={temperature}:"]
             replies = {}
