@@ -15,8 +15,9 @@ section after the code section (``traced``), once per ``--temperatures`` value, 
 reply is applied to the base tree as the fleet applies edits and judged by the task's hidden
 tests (``bench_apply.HiddenTests``). Only the first reply: no correction, no debugging round.
 ``function`` is the plain request with its edit format (``author.edit_format``) replaced by
-:data:`FUNCTION_FORMAT`; the fleet's applier takes such replies already (whole top-level
-functions in a fenced block after the file path replace the functions of those names).
+``author.function_format`` (what a council's developer-2 is asked for: ``council_formats`` in
+``config/models.yaml``); whole top-level functions in a fenced block after the file path replace
+the functions of those names.
 
 Prints a line per reply and ``RESULT trace_<variant>_passes`` (fraction of replies passing the
 hidden tests), ``RESULT trace_<variant>_applies``, ``RESULT trace_<variant>_tasks`` (tasks where
@@ -47,16 +48,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_apply import DEVELOPER, HiddenTests, print_judged  # noqa: E402
 
 VARIANTS = ("plain", "traced", "function")
-FUNCTION_FORMAT = """Reply with the complete new version of each function you change. For each \
-function write the file path on its own line, then a ```python block holding the whole function: \
-its decorators, its def line, its docstring and its complete corrected body. Leave out the \
-functions you do not change.
-Example (for a file path/to/example.py that is not in this repository; use the real paths):
-path/to/example.py
-```python
-def greet(name):
-    return f"Hello, {name}"
-```"""
 REPO_MAP = "\n## repo_map\n"
 ASK = "\n\nReply with your change"
 
@@ -126,7 +117,7 @@ def function_format(prompt: str) -> str:
     form = render("author.edit_format")
     if form not in prompt:
         raise RuntimeError("the request does not hold the edit format it was built with")
-    return prompt.replace(form, FUNCTION_FORMAT)
+    return prompt.replace(form, render("author.function_format"))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -234,6 +234,24 @@ def _with_format(messages: Sequence[ChatMessage], form: str) -> list[ChatMessage
     return convo
 
 
+def _formatted(req: PatchRequest, profile: ModelProfile) -> list[ChatMessage]:
+    """The request in its asker's edit format: the profile's, or, for developer-n of a council,
+    the n-th of the profile's ``council_formats``, in place of the format the request was built
+    with (``author_messages`` puts one in the request)."""
+    own = render(profile.edit_format)
+    formats = profile.council_formats
+    if req.developer < 1 or not formats:
+        return _with_format(req.messages, own)
+    form = render(formats[(req.developer - 1) % len(formats)])
+    held = (own, render(DEFAULT_PROFILE.edit_format))
+    built = next((f for f in held if any(f in m.content for m in req.messages)), None)
+    if built is None or built == form:
+        return _with_format(req.messages, form)
+    return [
+        ChatMessage(role=m.role, content=m.content.replace(built, form, 1)) for m in req.messages
+    ]
+
+
 def _targets(req: PatchRequest, profile: ModelProfile) -> list[Stub]:
     """The body-less functions ``req.focus`` names (and new ones it holds), to continue a reply
     into; none when the profile does not continue functions."""
@@ -285,7 +303,7 @@ def _write(
     """The request, its corrections and its continuation (see ``PatchRequest``): a reply that is
     no usable edit at all (the model repeated the prompt, broke the format, named no real file)
     is followed by a continuation request for the first ``focus``, as an echoed stub is."""
-    convo = _with_format(req.messages, render(profile.edit_format))
+    convo = _formatted(req, profile)
     targets = _targets(req, profile)
     continue_first = req.continue_first and profile.stub_continuation
     # the body-less function to continue next (one the last reply echoed; on a retry, the target)

@@ -34,7 +34,9 @@ class PatchRequest:
     by a continuation request for the first of them. ``notes``: an earlier attempt's findings (a
     retry): the continuation is the first request. ``continue_first``: the same without notes (a
     council member's own way into the task). ``fixes``: what a revised version got wrong, told in
-    a continuation that follows the request instead of coming first.
+    a continuation that follows the request instead of coming first. ``developer``: n of the
+    council's developer-n asking (0: no council member), which picks its edit format from the
+    profile's ``council_formats``.
     """
 
     messages: Sequence[ChatMessage]
@@ -45,6 +47,7 @@ class PatchRequest:
     notes: Sequence[str] = ()
     continue_first: bool = False
     fixes: Sequence[str] = ()
+    developer: int = 0
 
 
 @dataclass(frozen=True)
@@ -73,6 +76,7 @@ class PatchOptions(TypedDict, total=False):
     notes: Sequence[str]
     continue_first: bool
     fixes: Sequence[str]
+    developer: int
     temperature: float
     seed: int | None
     max_tokens: int
@@ -116,6 +120,7 @@ def resolve(
         notes=options.get("notes", ()),
         continue_first=options.get("continue_first", False),
         fixes=options.get("fixes", ()),
+        developer=options.get("developer", 0),
     )
     samp = SamplingOptions(
         temperature=options.get("temperature", d.temperature),

@@ -97,6 +97,12 @@ class ModelProfile(Schema):
         pattern=r"^[a-z_]+\.[a-z_]+$",
         description="prompt template (config/prompts) telling the model how to write edits",
     )
+    council_formats: list[Annotated[str, Field(pattern=r"^[a-z_]+\.[a-z_]+$")]] = Field(
+        default_factory=lambda: ["author.edit_format", "author.function_format"],
+        description="the edit format of each developer of a council in turn (developer-n takes "
+        "the n-th, from the first again after the last); empty: ``edit_format`` for all. "
+        "Different requests give different candidates where temperatures alone give one patch",
+    )
     stub_continuation: bool = Field(
         True,
         description="a reply that echoes a body-less function, or is no usable edit, is followed "

@@ -30,6 +30,7 @@ TEMPLATES: dict[str, dict[str, frozenset[str]]] = {
     "author": {
         "system": _t(),
         "edit_format": _t(),
+        "function_format": _t(),
         "correction": _t("reason"),
         "echoed": _t(),
         "nearest": _t("lines"),

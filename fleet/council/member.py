@@ -142,6 +142,8 @@ class Member:
             # a revision's continuation (when the model echoes the request) keeps its failures
             fixes=fixes,
             continue_first=not job and not notes and patching.continues_first(self.agent_id),
+            # developer-n's own edit format (QA's tests: the profile's)
+            developer=0 if job else patching.developer_number(self.agent_id),
         )
         patch = self.tools.write_patch(model, ask)
         return Candidate(answer=patching.summary(patch), reason=patch.rationale[:400], patch=patch)

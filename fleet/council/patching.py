@@ -100,6 +100,12 @@ def _number(agent_id: str) -> int:
         return 0
 
 
+def developer_number(agent_id: str) -> int:
+    """n of ``developer-n`` (``developer-2@story`` too); 0 for a member of another role. It picks
+    the developer's edit format (the model profile's ``council_formats``)."""
+    return _number(agent_id) if agent_id.startswith("developer-") else 0
+
+
 def developer_temperature(agent_id: str) -> float:
     """The temperature of ``developer-n`` (``developer-2@story`` too); 0.5 for any other name."""
     n = _number(agent_id)

@@ -12,6 +12,7 @@ from fleet.contracts import Evidence, Patch, Proposal, Story, Task
 from fleet.council import Brief, Member
 from fleet.council.patching import PatchTools, developer_temperature, style
 from fleet.orchestrator.implement import instruction
+from fleet.prompts import render
 from fleet.testing.fakes import ScriptedChatModel
 
 ROLES = load("roles.yaml")
@@ -232,8 +233,12 @@ def test_members_of_a_role_share_their_prompt_up_to_who_they_are():
     systems = {a[0].content for a in asked}
     users = [a[1].content for a in asked]
     heads = {u[: u.index("You are developer-")] for u in users}
-    assert len(systems) == 1 and len(heads) == 1
-    head = heads.pop()
-    assert "### calc.py" in head and EDIT_FORMAT in head  # the context and the edit format
+    # developer-2 is asked for whole functions (council_formats): the same text up to the format
+    assert len(systems) == 1 and len(heads) == 2
+    context = {u[: u.index("Reply with")] for u in users}
+    assert len(context) == 1 and "### calc.py" in context.pop()  # the shared context
+    head = users[0][: users[0].index("You are developer-")]
+    assert EDIT_FORMAT in head and users[2].startswith(head)  # developer-1's and -3's format
+    assert render("author.function_format") in users[1] and EDIT_FORMAT not in users[1]
     assert all(u.endswith(WRITE) for u in users)  # the instruction is still read last
-    assert len({u[len(head) :] for u in users}) == 3  # each member's own tail: name and style
+    assert len({u[len(head) :] for u in (users[0], users[2])}) == 2  # name and style

@@ -1,0 +1,60 @@
+"""A council's developers take the model profile's ``council_formats`` in turn: developer-2 is
+asked for whole functions where developer-1 writes SEARCH/REPLACE blocks (different requests,
+different candidates); QA and the single developer keep the profile's own edit format."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from fleet.agents import EDIT_FORMAT, author_messages, write_patch
+from fleet.config.models import DEFAULT_PROFILE
+from fleet.contracts import ChatMessage
+from fleet.council import patching
+from fleet.prompts import render
+from fleet.testing.fakes import ScriptedChatModel
+
+FILES = {"calc/ops.py": "def add(a, b):\n    return a - b\n\n\ndef sub(a, b):\n    return a - b\n"}
+WHOLE = "calc/ops.py\n```python\ndef add(a, b):\n    return a + b\n```\n"
+
+
+class Replies:
+    def __init__(self, *replies: str) -> None:
+        self.replies, self.seen = list(replies), []
+
+    def __call__(self, messages: Sequence[ChatMessage], schema: dict[str, Any] | None) -> str:
+        self.seen.append(list(messages))
+        return self.replies.pop(0)
+
+
+def _asked(developer: int, profile: Any = None) -> str:
+    script = Replies(WHOLE)
+    patch = write_patch(ScriptedChatModel(script=script), author_messages("## Code"), FILES,
+                        base_commit="c", developer=developer, profile=profile)  # fmt: skip
+    assert "-    return a - b\n+    return a + b\n" in patch.diff  # add rewritten, sub kept
+    return "\n".join(m.content for m in script.seen[0])
+
+
+def test_developer_2_is_asked_for_whole_functions_in_place_of_edit_blocks() -> None:
+    asked = _asked(2)
+    assert render("author.function_format") in asked
+    assert EDIT_FORMAT not in asked and "<<<<<<< SEARCH" not in asked
+    # in the place the edit format had: after the code, before the instruction
+    assert asked.index("## Code") < asked.index("Reply with the complete new version")
+
+
+def test_developers_1_and_3_and_a_non_member_keep_the_edit_blocks() -> None:
+    for n in (0, 1, 3):
+        asked = _asked(n)
+        assert EDIT_FORMAT in asked and render("author.function_format") not in asked, n
+
+
+def test_a_profile_without_council_formats_asks_every_developer_for_its_edit_format() -> None:
+    plain = DEFAULT_PROFILE.model_copy(update={"council_formats": []})
+    asked = _asked(2, plain)
+    assert EDIT_FORMAT in asked and render("author.function_format") not in asked
+
+
+def test_only_developers_are_numbered_for_a_format() -> None:
+    assert patching.developer_number("developer-2@story-1") == 2
+    assert patching.developer_number("qa-1") == 0 and patching.developer_number("architect") == 0
