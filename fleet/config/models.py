@@ -98,7 +98,11 @@ class ModelProfile(Schema):
         description="prompt template (config/prompts) telling the model how to write edits",
     )
     council_formats: list[Annotated[str, Field(pattern=r"^[a-z_]+\.[a-z_]+$")]] = Field(
-        default_factory=lambda: ["author.edit_format", "author.function_format"],
+        default_factory=lambda: [
+            "author.edit_format",
+            "author.function_format",
+            "author.function_format",
+        ],
         description="the edit format of each developer of a council in turn (developer-n takes "
         "the n-th, from the first again after the last); empty: ``edit_format`` for all. "
         "Different requests give different candidates where temperatures alone give one patch",

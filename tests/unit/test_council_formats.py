@@ -1,6 +1,7 @@
-"""A council's developers take the model profile's ``council_formats`` in turn: developer-2 is
-asked for whole functions where developer-1 writes SEARCH/REPLACE blocks (different requests,
-different candidates); QA and the single developer keep the profile's own edit format."""
+"""A council's developers take the model profile's ``council_formats`` in turn: developer-2 and
+developer-3 are asked for whole functions where developer-1 writes SEARCH/REPLACE blocks
+(different requests, different candidates); QA and the single developer keep the profile's own
+edit format."""
 
 from __future__ import annotations
 
@@ -43,8 +44,13 @@ def test_developer_2_is_asked_for_whole_functions_in_place_of_edit_blocks() -> N
     assert asked.index("## Code") < asked.index("Reply with the complete new version")
 
 
-def test_developers_1_and_3_and_a_non_member_keep_the_edit_blocks() -> None:
-    for n in (0, 1, 3):
+def test_developer_3_writes_whole_functions_too_and_developer_4_edit_blocks_again() -> None:
+    assert render("author.function_format") in _asked(3)
+    assert EDIT_FORMAT in _asked(4) and render("author.function_format") not in _asked(4)
+
+
+def test_developer_1_and_a_non_member_keep_the_edit_blocks() -> None:
+    for n in (0, 1):
         asked = _asked(n)
         assert EDIT_FORMAT in asked and render("author.function_format") not in asked, n
 

@@ -232,13 +232,12 @@ def test_members_of_a_role_share_their_prompt_up_to_who_they_are():
         asked.append(script.asked[0])
     systems = {a[0].content for a in asked}
     users = [a[1].content for a in asked]
-    heads = {u[: u.index("You are developer-")] for u in users}
-    # developer-2 is asked for whole functions (council_formats): the same text up to the format
-    assert len(systems) == 1 and len(heads) == 2
+    heads = [u[: u.index("You are developer-")] for u in users]
+    # developers 2 and 3 are asked for whole functions (council_formats): the same text up to it
+    assert len(systems) == 1 and heads[1] == heads[2] != heads[0]
     context = {u[: u.index("Reply with")] for u in users}
     assert len(context) == 1 and "### calc.py" in context.pop()  # the shared context
-    head = users[0][: users[0].index("You are developer-")]
-    assert EDIT_FORMAT in head and users[2].startswith(head)  # developer-1's and -3's format
-    assert render("author.function_format") in users[1] and EDIT_FORMAT not in users[1]
+    assert EDIT_FORMAT in heads[0] and EDIT_FORMAT not in heads[1]
+    assert render("author.function_format") in heads[1]
     assert all(u.endswith(WRITE) for u in users)  # the instruction is still read last
-    assert len({u[len(head) :] for u in (users[0], users[2])}) == 2  # name and style
+    assert users[1][len(heads[1]) :] != users[2][len(heads[2]) :]  # each one's name and style
