@@ -5,27 +5,17 @@ edit format."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 from fleet.agents import EDIT_FORMAT, author_messages, write_patch
 from fleet.config.models import DEFAULT_PROFILE
-from fleet.contracts import ChatMessage
 from fleet.council import patching
 from fleet.prompts import render
 from fleet.testing.fakes import ScriptedChatModel
+from tests.unit.test_write_patch import Replies
 
 FILES = {"calc/ops.py": "def add(a, b):\n    return a - b\n\n\ndef sub(a, b):\n    return a - b\n"}
 WHOLE = "calc/ops.py\n```python\ndef add(a, b):\n    return a + b\n```\n"
-
-
-class Replies:
-    def __init__(self, *replies: str) -> None:
-        self.replies, self.seen = list(replies), []
-
-    def __call__(self, messages: Sequence[ChatMessage], schema: dict[str, Any] | None) -> str:
-        self.seen.append(list(messages))
-        return self.replies.pop(0)
 
 
 def _asked(developer: int, profile: Any = None) -> str:
