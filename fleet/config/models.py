@@ -126,6 +126,19 @@ class ModelProfile(Schema):
         1, ge=0, le=5, description="corrections after a reply whose edits do not apply"
     )
 
+    @model_validator(mode="before")
+    @classmethod
+    def _own_format_for_all(cls, data: Any) -> Any:
+        """A profile with an edit format of its own and no ``council_formats`` keeps its format
+        for every developer (the default council formats are the Qwen profile's)."""
+        if (
+            isinstance(data, dict)
+            and data.get("edit_format", "author.edit_format") != "author.edit_format"
+            and "council_formats" not in data
+        ):
+            return {**data, "council_formats": []}
+        return data
+
 
 DEFAULT_PROFILE = ModelProfile()
 """The profile of a model that names none (and of a model models.yaml does not list)."""

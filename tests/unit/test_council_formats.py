@@ -54,3 +54,17 @@ def test_a_profile_without_council_formats_asks_every_developer_for_its_edit_for
 def test_only_developers_are_numbered_for_a_format() -> None:
     assert patching.developer_number("developer-2@story-1") == 2
     assert patching.developer_number("qa-1") == 0 and patching.developer_number("architect") == 0
+
+
+def test_a_profile_with_its_own_edit_format_keeps_it_for_every_developer() -> None:
+    from fleet.config.models import ModelProfile
+
+    own = ModelProfile(edit_format="loop.format")
+    assert own.council_formats == []
+    named = ModelProfile(edit_format="loop.format", council_formats=["author.function_format"])
+    assert named.council_formats == ["author.function_format"]
+    assert ModelProfile().council_formats == DEFAULT_PROFILE.council_formats != []
+    script = Replies(WHOLE)
+    write_patch(ScriptedChatModel(script=script), author_messages("## Code"), FILES,
+                base_commit="c", developer=1, profile=own)  # fmt: skip
+    assert render("loop.format") in "\n".join(m.content for m in script.seen[0])
