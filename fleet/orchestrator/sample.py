@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from fleet.contracts import ChatMessage
+from fleet.prompts import render
 
 SAMPLE_STORY: dict[str, Any] = {
     "title": "Add a divide operation to the calc package",
@@ -72,12 +73,18 @@ def scripted_developer(messages: Sequence[ChatMessage], schema: dict[str, Any] |
     from fleet.testing.fakes import instance_of  # the scripted backend only (fleet.testing)
 
     text = messages[-1].content if messages else ""
-    if schema is None and "<<<<<<< SEARCH" in "\n".join(m.content for m in messages):
-        return EDIT_DIVIDE  # a change request in the edit format: the sample's change
+    if schema is None and asks_for_a_change("\n".join(m.content for m in messages)):
+        return EDIT_DIVIDE  # a change request (either edit format): the sample's change
     if schema is None:
         return f"Answer to: {' '.join(text.split()[:40])}"
     answer = instance_of(schema, text=" ".join(text.split()[:40]), seed=len(text))
     return json.dumps(_own_first(messages, schema, answer))
+
+
+def asks_for_a_change(prompt: str) -> bool:
+    """Whether ``prompt`` asks for a change: it holds an edit format, edit blocks or a council
+    developer's whole functions (``council_formats``); the applier takes either kind of reply."""
+    return "<<<<<<< SEARCH" in prompt or render("author.function_format") in prompt
 
 
 def _own_first(

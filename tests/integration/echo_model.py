@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from fleet.contracts import ChatMessage, ChatResponse
-from fleet.orchestrator.sample import scripted_developer
+from fleet.orchestrator.sample import asks_for_a_change, scripted_developer
 
 
 def fix_blocks(path: str, base: str, fixed: str) -> list[tuple[str, str]]:
@@ -68,7 +68,7 @@ class EchoModel:
         said = "\n".join(m.content for m in messages)
         key = digest(messages, schema, sampling)
         story = next((t for t in self.fixes if t in said), None)
-        developer = "You are developer-" in said and "<<<<<<< SEARCH" in said and schema is None
+        developer = "You are developer-" in said and asks_for_a_change(said) and schema is None
         if story is not None and developer:
             path, pairs = self.fixes[story]
             blocks = [f"{path}\n<<<<<<< SEARCH\n{s}=======\n{r}>>>>>>> REPLACE\n" for s, r in pairs]
