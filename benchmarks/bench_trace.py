@@ -15,7 +15,7 @@ section after the code section (``traced``), once per ``--temperatures`` value, 
 reply is applied to the base tree as the fleet applies edits and judged by the task's hidden
 tests (``bench_apply.HiddenTests``). Only the first reply: no correction, no debugging round.
 ``function`` is the plain request with its edit format (``author.edit_format``) replaced by
-``author.function_format`` (what a council's developer-2 is asked for: ``council_formats`` in
+``author.function_format`` (what a council's developers 2 and 3 are asked for: ``council_formats`` in
 ``config/models.yaml``); whole top-level functions in a fenced block after the file path replace
 the functions of those names.
 
