@@ -116,7 +116,7 @@ class HiddenTests:
 def print_judged(prefix: str, out: dict[str, list[dict[str, Any]]]) -> None:
     """``RESULT <prefix>_<variant>_applies/_passes/_seconds`` of replies judged side by side
     (each reply a dict with ``applies``, ``passes`` and ``seconds``), and the prompt-token share
-    of the second variant over the first (``<prefix>_prompt_share``)."""
+    of each later variant over the first (``<prefix>_<variant>_prompt_share``)."""
     first, *rest = out
     n = len(out[first])
     for v, judged in out.items():
