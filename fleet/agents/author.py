@@ -234,15 +234,27 @@ def _with_format(messages: Sequence[ChatMessage], form: str) -> list[ChatMessage
     return convo
 
 
-def _formatted(req: PatchRequest, profile: ModelProfile) -> list[ChatMessage]:
-    """The request in its asker's edit format: the profile's, or, for developer-n of a council,
-    the n-th of the profile's ``council_formats``, in place of the format the request was built
-    with (``author_messages`` puts one in the request)."""
-    own = render(profile.edit_format)
+# an edit format -> the correction and the cut-off note that speak its language (others: the
+# edit blocks' ``author.correction`` and ``author.cut``)
+_CORRECTIONS = {"author.function_format": ("author.function_correction", "author.function_cut")}
+
+
+def _format(req: PatchRequest, profile: ModelProfile) -> str:
+    """The template of the asker's edit format: the profile's, or, for developer-n of a council,
+    the n-th of the profile's ``council_formats``."""
     formats = profile.council_formats
     if req.developer < 1 or not formats:
+        return profile.edit_format
+    return formats[(req.developer - 1) % len(formats)]
+
+
+def _formatted(req: PatchRequest, profile: ModelProfile) -> list[ChatMessage]:
+    """The request in its asker's edit format (``_format``), in place of the format the request
+    was built with (``author_messages`` puts one in the request)."""
+    own = render(profile.edit_format)
+    if req.developer < 1 or not profile.council_formats:
         return _with_format(req.messages, own)
-    form = render(formats[(req.developer - 1) % len(formats)])
+    form = render(_format(req, profile))
     held = (own, render(DEFAULT_PROFILE.edit_format))
     built = next((f for f in held if any(f in m.content for m in req.messages)), None)
     if built is None or built == form:
@@ -304,6 +316,9 @@ def _write(
     no usable edit at all (the model repeated the prompt, broke the format, named no real file)
     is followed by a continuation request for the first ``focus``, as an echoed stub is."""
     convo = _formatted(req, profile)
+    correction, cut_note = _CORRECTIONS.get(
+        _format(req, profile), ("author.correction", "author.cut")
+    )
     targets = _targets(req, profile)
     continue_first = req.continue_first and profile.stub_continuation
     # the body-less function to continue next (one the last reply echoed; on a retry, the target)
@@ -353,7 +368,7 @@ def _write(
             if exc.fields.get("reason") == "misquoted" and backup is None:
                 backup, carried = _backup(text, req, profile.repairs, extra)
             reason = str(exc) + (render("author.echoed") if isinstance(exc, Unchanged) else "")
-            reason += render("author.cut", tokens=response.completion_tokens) if cut else ""
+            reason += render(cut_note, tokens=response.completion_tokens) if cut else ""
             if lines := exc.fields.get("nearest"):
                 reason += render("author.nearest", lines=lines)
             stub = None if continued else _after(exc, reply, req, targets, profile)
@@ -366,7 +381,7 @@ def _write(
         if stub is None and not (fresh and attempt == 1) and not afresh:
             convo += [
                 ChatMessage(role="assistant", content=reply),
-                ChatMessage(role="user", content=render("author.correction", reason=reason)),
+                ChatMessage(role="user", content=render(correction, reason=reason)),
             ]
     if backup is not None:
         return backup

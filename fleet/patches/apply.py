@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import textwrap
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
@@ -195,6 +196,40 @@ def _top_names(text: str) -> set[str]:
     return {n.name for n in tree.body if isinstance(n, _DEFS)}
 
 
+def _methods(tree: ast.Module) -> list[tuple[str, ast.FunctionDef | ast.AsyncFunctionDef]]:
+    """The methods of the module's top-level classes, with their class names."""
+    return [
+        (cls.name, node)
+        for cls in tree.body
+        if isinstance(cls, ast.ClassDef)
+        for node in cls.body
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+    ]
+
+
+def _first(node: ast.FunctionDef | ast.AsyncFunctionDef) -> str | None:
+    params = [*node.args.posonlyargs, *node.args.args]
+    return params[0].arg if params else None
+
+
+def _first_param(source: str) -> str | None:
+    """The first parameter of the function ``source`` defines (None: none, or not one function)."""
+    try:
+        node = pysource.parse(textwrap.dedent(source)).body[0]
+    except (SyntaxError, IndexError):
+        return None
+    return _first(node) if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) else None
+
+
+def _defined_names(text: str) -> set[str]:
+    """Top-level names and top-level classes' method names: what a whole function may replace."""
+    try:
+        tree = pysource.parse(text)
+    except SyntaxError:
+        return set()
+    return {n.name for n in tree.body if isinstance(n, _DEFS)} | {m.name for _, m in _methods(tree)}
+
+
 _DEFS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
 
 
@@ -304,7 +339,9 @@ def _function_file(files: Mapping[str, str], edit: FunctionEdit) -> str:
     (also when the named path does not exist, or is not a Python file, but exactly one file
     defines them; when several do, the one the missing path ends like)."""
     owners = [
-        p for p, t in sorted(files.items()) if p.endswith(".py") and set(edit.names) & _top_names(t)
+        p
+        for p, t in sorted(files.items())
+        if p.endswith(".py") and set(edit.names) & _defined_names(t)
     ]
     if edit.path and edit.path not in files and len(owners) > 1:
         # several files define it: the one the missing path ends like (``path/to/m.py``, the
@@ -350,7 +387,9 @@ def _replace_functions(current: str, edit: FunctionEdit, path: str) -> str:
 
 
 def _put(text: str, name: str, source: str, path: str) -> str:
-    """``text`` with top-level ``name`` replaced by ``source`` (appended when absent)."""
+    """``text`` with top-level ``name`` replaced by ``source``; else with the one method of that
+    name of a top-level class (``source`` indented as the method was); else with ``source``
+    appended."""
     try:
         tree = pysource.parse(text)
     except SyntaxError as exc:
@@ -364,6 +403,22 @@ def _put(text: str, name: str, source: str, path: str) -> str:
             start = min([node.lineno, *(d.lineno for d in node.decorator_list)])
             end = node.end_lineno or node.lineno
             return "\n".join(lines[: start - 1] + source.split("\n") + lines[end:])
+    # a method it rewrites: same name, same first parameter (``self``, ``cls``: a new top-level
+    # function that shares a method's name is appended, not put into the class)
+    first = _first_param(source)
+    methods = [(c, m) for c, m in _methods(tree) if m.name == name and _first(m) == first]
+    if len(methods) > 1:
+        classes = ", ".join(c for c, _ in methods)
+        raise EditError(
+            reason="ambiguous", path=path, detail=f"{name} is a method of {classes}: write the "
+            "whole class, or use SEARCH/REPLACE blocks",
+        )  # fmt: skip
+    if methods:
+        node = methods[0][1]
+        start = min([node.lineno, *(d.lineno for d in node.decorator_list)])
+        end = node.end_lineno or node.lineno
+        method = textwrap.indent(textwrap.dedent(source), " " * node.col_offset)
+        return "\n".join(lines[: start - 1] + method.split("\n") + lines[end:])
     base = text.rstrip("\n")
     return (base + "\n\n\n" if base else "") + source + "\n"
 

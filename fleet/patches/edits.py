@@ -19,6 +19,7 @@ file (a section of imports only adds them).
 from __future__ import annotations
 
 import re
+import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -197,7 +198,7 @@ def _fenced(lines: list[str], used: set[int]) -> list[FunctionEdit]:
         if any(k in used for k in range(head, i)):
             continue
         for path, section in _sections(body, _path_before(lines, head)):
-            code = _join(section)
+            code = textwrap.dedent(_join(section))  # a method written at its class's indent
             names = tuple(dict.fromkeys(_DEF.findall(code)))
             # a section under its own path line may hold only imports (``__init__.py``'s export)
             if names or (path and section is not body and _IMPORT.search(code)):
@@ -265,8 +266,9 @@ def parse_edits(text: str) -> list[Edit]:
     if not functions:
         raise EditError(
             reason="no_edits",
-            detail="the reply holds no edit: write SEARCH/REPLACE blocks (a path line, "
-            "<<<<<<< SEARCH, the exact current lines, =======, the new lines, >>>>>>> REPLACE)",
+            detail="the reply holds no edit: neither a SEARCH/REPLACE block (a path line, "
+            "<<<<<<< SEARCH, the exact current lines, =======, the new lines, >>>>>>> REPLACE) "
+            "nor a code block holding a whole function under its path line",
         )
     return list(functions)
 

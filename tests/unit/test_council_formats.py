@@ -68,3 +68,26 @@ def test_a_profile_with_its_own_edit_format_keeps_it_for_every_developer() -> No
     write_patch(ScriptedChatModel(script=script), author_messages("## Code"), FILES,
                 base_commit="c", developer=1, profile=own)  # fmt: skip
     assert render("loop.format") in "\n".join(m.content for m in script.seen[0])
+
+
+BOXES = {
+    "shapes.py": "class A:\n    def size(self):\n        return 1\n\n\n"
+    "class B:\n    def size(self):\n        return 2\n"
+}
+BOTH = "shapes.py\n```python\ndef size(self):\n    return 3\n```\n"  # a method of A and of B
+CLASS = "shapes.py\n```python\nclass A:\n    def size(self):\n        return 3\n```\n"
+
+
+def _corrected(developer: int) -> str:
+    script = Replies(BOTH, CLASS)
+    patch = write_patch(ScriptedChatModel(script=script), author_messages("## Code"), BOXES,
+                        base_commit="c", developer=developer)  # fmt: skip
+    assert "-        return 1\n+        return 3\n" in patch.diff
+    return script.seen[1][-1].content
+
+
+def test_a_whole_function_developer_is_corrected_in_its_own_format() -> None:
+    said = _corrected(2)
+    assert "size is a method of A, B" in said
+    assert "written out whole" in said and "a SEARCH part copies" not in said
+    assert "a SEARCH part copies" in _corrected(1)  # the edit-block developer's correction

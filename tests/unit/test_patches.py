@@ -395,3 +395,29 @@ def test_a_reply_cut_at_its_token_limit_loses_only_its_unfinished_edit(
     from fleet.patches.edits import finished
 
     assert finished(reply) == (reply if kept is None else kept)
+
+
+BOX = (
+    "class Box:\n    def __init__(self, items):\n        self.items = items\n\n"
+    "    @property\n    def size(self):\n        return len(self.items) - 1\n"
+)
+
+
+def test_a_whole_method_replaces_its_namesake_in_the_class_at_the_class_indent() -> None:
+    for code in ("@property\ndef size(self):\n    return len(self.items)\n",
+                 "    @property\n    def size(self):\n        return len(self.items)\n"):  # fmt: skip
+        out = apply_edits({"box.py": BOX}, parse_edits(f"box.py\n```python\n{code}```\n"))
+        assert out["box.py"] == BOX.replace("len(self.items) - 1", "len(self.items)"), code
+    # no path line: the one file whose class has the method
+    out = apply_edits({"box.py": BOX, "other.py": "X = 1\n"},
+                      parse_edits("```python\ndef size(self):\n    return 0\n```\n"))  # fmt: skip
+    # its decorators are part of what it replaces (as for a top-level function)
+    assert out["box.py"] == BOX.replace("    @property\n", "").replace("len(self.items) - 1", "0")
+    assert out.get("other.py", "X = 1\n") == "X = 1\n"
+
+
+def test_a_new_function_that_shares_a_method_name_is_added_beside_the_class() -> None:
+    reply = "box.py\n```python\ndef size(items):\n    return len(items)\n```\n"
+    out = apply_edits({"box.py": BOX}, parse_edits(reply))
+    assert out["box.py"].startswith(BOX.rstrip("\n"))
+    assert out["box.py"].endswith("\n\n\ndef size(items):\n    return len(items)\n")
