@@ -65,10 +65,12 @@ def applied(files: dict[str, str], reply: str, *, carry: bool) -> dict[str, str]
     carry-over step off), or None when they do not apply."""
     from fleet.patches import EditError, apply_edits, parse_edits
     from fleet.patches.edits import without_strays
+    from fleet.prompts import render
 
     off = mock.patch("fleet.patches.apply._carried", return_value=None)
+    formats = render("author.edit_format") + render("author.function_format")  # their examples
     try:
-        edits = without_strays(parse_edits(reply))
+        edits = without_strays(parse_edits(reply), example=formats)
         if carry:
             return apply_edits(files, edits)
         with off:

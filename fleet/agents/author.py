@@ -122,7 +122,7 @@ def _is_test(path: str) -> bool:
 def _attempt(
     reply: str,
     req: PatchRequest,
-    repairs: Repairs,
+    profile: ModelProfile,
     extra: Sequence[Edit] = (),
     *,
     strict: bool = False,
@@ -136,9 +136,10 @@ def _attempt(
     (``repairs.drop_broken_test_edits``: a 0.5B model rewrites the repository's tests along with
     the code, and breaks them): the tests the change is judged by are not the author's to write."""
     files, base_commit, check = req.files, req.base_commit, req.check
+    repairs = profile.repairs
     edits = parse_edits(reply)
-    if repairs.drop_stray_edits:
-        edits = without_strays(edits)
+    if repairs.drop_stray_edits:  # the asker's edit format: its example block may be copied
+        edits = without_strays(edits, example=render(_format(req, profile)))
     try:
         new = apply_edits(files, edits, misquotes=not strict, whole_misquotes=whole)
     except EditError as exc:
@@ -285,13 +286,13 @@ def _after(
 
 
 def _backup(
-    reply: str, req: PatchRequest, repairs: Repairs, extra: Sequence[Edit]
+    reply: str, req: PatchRequest, profile: ModelProfile, extra: Sequence[Edit]
 ) -> tuple[tuple[Patch, dict[str, str]] | None, bool]:
     """A misquoting reply applied anyway, and whether its change was carried over to the code it
     meant (else its whole functions were applied as written); (None, False) when neither applies."""
     for whole in (False, True):
         with contextlib.suppress(EditError):
-            return _attempt(reply, req, repairs, extra, whole=whole), not whole
+            return _attempt(reply, req, profile, extra, whole=whole), not whole
     return None, False
 
 
@@ -363,10 +364,10 @@ def _write(
         strict = profile.repairs.recheck_misquotes and attempt < samp.retries and not targets
         try:
             extra = exports(req.files, stub) if stub is not None and stub.why else []
-            return _attempt(text, req, profile.repairs, extra, strict=strict, whole=not carried)
+            return _attempt(text, req, profile, extra, strict=strict, whole=not carried)
         except EditError as exc:
             if exc.fields.get("reason") == "misquoted" and backup is None:
-                backup, carried = _backup(text, req, profile.repairs, extra)
+                backup, carried = _backup(text, req, profile, extra)
             reason = str(exc) + (render("author.echoed") if isinstance(exc, Unchanged) else "")
             reason += render(cut_note, tokens=response.completion_tokens) if cut else ""
             if lines := exc.fields.get("nearest"):

@@ -58,9 +58,10 @@ class Repairs(Schema):
     )
     drop_stray_edits: bool = Field(
         True,
-        description="drop an edit block that repeats an earlier block's SEARCH text or quotes "
-        "the repository map's signature lines, when the reply has other edits (small models "
-        "loop on one block until the token limit, and copy the map as if it were the file)",
+        description="drop an edit block that repeats an earlier block's SEARCH text, quotes "
+        "the repository map's signature lines or copies the edit format's example, when the "
+        "reply has other edits (small models loop on one block until the token limit, copy the "
+        "map as if it were the file, and write out the format's example after their edit)",
     )
     resample_echoes: bool = Field(
         True,

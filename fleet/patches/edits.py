@@ -293,14 +293,17 @@ def finished(text: str) -> str:
     return "\n".join(lines[: defs[-1]]) if defs else text
 
 
-def without_strays(edits: Sequence[Edit]) -> list[Edit]:
+def without_strays(edits: Sequence[Edit], example: str = "") -> list[Edit]:
     """``edits`` less the blocks that cannot be meant, when at least one other edit is left.
 
     A block that repeats an earlier one's SEARCH text (a small model looping on one block until
     its token limit cuts the last copy short: the first copy consumed that text, so a repeat
-    could never apply), and a block whose SEARCH lines are repository map entries
+    could never apply), a block whose SEARCH lines are repository map entries
     (``def retry(call, tries)  # Makes decorated function retry``: the map's signature and doc
-    line, which no Python file holds: a signature line ends with a colon).
+    line, which no Python file holds: a signature line ends with a colon), and a block whose
+    SEARCH and REPLACE parts are both quoted from ``example``, the edit format's text (the 1.5B
+    went on past its edit to write out the format's instructions and example block, for a file
+    the repository does not have).
     """
     seen: set[tuple[str | None, str]] = set()
     kept: list[Edit] = []
@@ -312,8 +315,15 @@ def without_strays(edits: Sequence[Edit]) -> list[Edit]:
         if key not in seen:
             seen.add(key)
             kept.append(edit)
-    real = [e for e in kept if not quotes_map(e)]
+    real = [e for e in kept if not quotes_map(e) and not (example and _copied(e, example))]
     return real or kept
+
+
+def _copied(edit: Edit, text: str) -> bool:
+    """A SEARCH/REPLACE block whose two parts both occur in ``text``."""
+    if not isinstance(edit, SearchReplace):
+        return False
+    return all(part.strip() and part.strip() in text for part in (edit.search, edit.replace))
 
 
 def quotes_map(edit: Edit) -> bool:

@@ -310,6 +310,12 @@ def test_strays_are_repeated_search_texts_and_map_entries_and_only_dropped_besid
     other = SearchReplace("m.py", "", "def h():\n    pass\n")
     assert without_strays([fix, again, mapped, append, other, append]) == [fix, append, other]
     assert without_strays([mapped]) == [mapped]  # nothing else: the model hears it does not apply
+    # the format's own example copied (both parts quoted from it); an edit only half quoted stays
+    example = "Example:\npath/to/example.py\n<<<<<<< SEARCH\nx = 1\n=======\nx = 2\n>>>>>>> REPLACE"
+    copied = SearchReplace("path/to/example.py", "x = 1\n", "x = 2\n")
+    half = SearchReplace("m.py", "x = 1\n", "x = 3\n")
+    assert without_strays([fix, copied, half], example=example) == [fix, half]
+    assert without_strays([fix, copied]) == [fix, copied]  # no example given
     for line in (
         "def f(x): return x",
         "def f(x) -> int:",

@@ -547,6 +547,19 @@ def test_a_block_quoting_the_repository_map_is_dropped_when_the_reply_has_a_real
     assert "it quotes the repository map" in told, told
 
 
+def test_the_edit_formats_example_written_out_after_the_edit_is_dropped() -> None:
+    """The 1.5B went on past its edit to write out the format's instructions with their example
+    block (for ``path/to/example.py``, which no repository has): the edit applies alone."""
+    from fleet.agents import EDIT_FORMAT
+
+    tail = EDIT_FORMAT.split("\n", 1)[1]  # its instructions after the first line, example included
+    reply = f"path/to/flow.py\n{FIX}\n{tail}"
+    patch = write_patch(ScriptedChatModel(script=Replies(reply)), author_messages("ctx"),
+                        LOOP_FILES, base_commit="c")  # fmt: skip
+    assert "+        if attempt >= tries - 1:" in patch.diff and "greet" not in patch.diff
+    assert "path/to/example.py" in reply and "def greet(name):" in reply
+
+
 def test_a_reply_that_degenerated_into_one_repeated_line_gets_no_correction() -> None:
     """Asked to correct a reply that repeats one line to its token limit, the model repeats it:
     write_patch fails at once (one call), where an ordinary bad edit gets its correction."""
