@@ -64,8 +64,12 @@ class EvidenceSuite(Contract):
         return hashlib.sha256(self.model_dump_json().encode()).hexdigest()[:16]
 
     def is_protected(self, path: str) -> bool:
+        """A path a proposal may not change: a suite file (also a copy of one under other
+        directories: ``path/to/tests/test_report_example.py``, the edit format's example prefix
+        copied, is the report's test rewritten), a probe, or one under a protected prefix."""
         return (
             path in self.files
+            or any(path.endswith(f"/{f}") for f in self.files)
             or path in self.probes
             or any(path == p or path.startswith(p.rstrip("/") + "/") for p in self.protected)
         )

@@ -31,6 +31,11 @@ def test_a_patch_cannot_change_the_evidence_tests():
     assert strip_paths(DIFF, protected)[1] == ("tests/test_acceptance.py",)
     assert strip_paths(DIFF, EvidenceSuite())[0] == DIFF
     assert patch_hash(kept) != patch_hash(DIFF)
+    # a copy of a suite file under the edit example's prefix is that file rewritten: dropped too
+    copy = DIFF.replace("tests/test_acceptance.py", "path/to/tests/test_acceptance.py")
+    assert strip_paths(copy, suite) == (kept, ("path/to/tests/test_acceptance.py",))
+    assert not suite.is_protected("tests/test_acceptance_more.py")
+    assert not suite.is_protected("path/to/test_acceptance.py")  # not the suite file's path
 
 
 def test_junit_outcomes_keep_failure_excerpts():
