@@ -28,6 +28,7 @@ from fleet.agents.stubs import Stub, completed, continuation, stubs
 from fleet.config.models import DEFAULT_PROFILE, ModelProfile, Repairs
 from fleet.contracts import ChatMessage, ContextPack, Patch
 from fleet.errors import InvalidModelOutput
+from fleet.evidence.suite import is_suite_file
 from fleet.patches import Edit, EditError, apply_edits, make_patch, parse_edits
 from fleet.patches.edits import clean_path, finished, without_strays
 from fleet.patches.imports import add_missing_imports
@@ -134,7 +135,9 @@ def _attempt(
 
     An edit to a test file that does not apply is dropped when the reply's other edits do
     (``repairs.drop_broken_test_edits``: a 0.5B model rewrites the repository's tests along with
-    the code, and breaks them): the tests the change is judged by are not the author's to write."""
+    the code, and breaks them): the tests the change is judged by are not the author's to write.
+    A reply that edits only ``req.kept_tests`` (shown a failing test, the 1.5B rewrote it) is no
+    change: its correction says the tests stay and the code changes."""
     files, base_commit, check = req.files, req.base_commit, req.check
     repairs = profile.repairs
     edits = parse_edits(reply)
@@ -160,6 +163,10 @@ def _attempt(
     patch = make_patch(base_commit, files, new, rationale)
     if not patch.diff or all(_same(files.get(p, ""), new[p]) for p in patch.files):
         raise Unchanged(reason="no_edits", detail=render("author.unchanged"))
+    if req.kept_tests and all(is_suite_file(p, req.kept_tests) for p in patch.files):
+        raise EditError(
+            reason="tests_only", detail=render("author.tests_only", paths=", ".join(patch.files))
+        )
     if left := _still_empty(reply, files, new):
         raise Unchanged(
             reason="no_edits",

@@ -11,7 +11,7 @@ callers: ``resolve`` turns it into the two values.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, fields
 from typing import TypedDict
 
@@ -36,7 +36,9 @@ class PatchRequest:
     council member's own way into the task). ``fixes``: what a revised version got wrong, told in
     a continuation that follows the request instead of coming first. ``developer``: n of the
     council's developer-n asking (0: no council member), which picks its edit format from the
-    profile's ``council_formats``.
+    profile's ``council_formats``. ``kept_tests``: test files the change must leave as they are (a
+    patch council's evidence suite files, or copies of them:
+    ``fleet.evidence.suite.is_suite_file``): a reply that edits nothing else is corrected.
     """
 
     messages: Sequence[ChatMessage]
@@ -48,6 +50,7 @@ class PatchRequest:
     continue_first: bool = False
     fixes: Sequence[str] = ()
     developer: int = 0
+    kept_tests: Collection[str] = ()
 
 
 @dataclass(frozen=True)
@@ -77,6 +80,7 @@ class PatchOptions(TypedDict, total=False):
     continue_first: bool
     fixes: Sequence[str]
     developer: int
+    kept_tests: Collection[str]
     temperature: float
     seed: int | None
     max_tokens: int
@@ -121,6 +125,7 @@ def resolve(
         continue_first=options.get("continue_first", False),
         fixes=options.get("fixes", ()),
         developer=options.get("developer", 0),
+        kept_tests=options.get("kept_tests", ()),
     )
     samp = SamplingOptions(
         temperature=options.get("temperature", d.temperature),

@@ -38,6 +38,7 @@ TEMPLATES: dict[str, dict[str, frozenset[str]]] = {
         "unchanged": _t(),
         "cut": _t("tokens"),
         "function_cut": _t("tokens"),
+        "tests_only": _t("paths"),
         "still_empty": _t("name"),
         "imports_added": _t("rationale", "imports"),
         "continue_request": _t("what", "code", "notes", "tests", "name", "goal"),

@@ -144,6 +144,8 @@ class Member:
             continue_first=not job and not notes and patching.continues_first(self.agent_id),
             # developer-n's own edit format (QA's tests: the profile's)
             developer=0 if job else patching.developer_number(self.agent_id),
+            # the suite's tests are the evidence: a reply that only rewrites them is corrected
+            kept_tests=() if job else brief.evidence_files,
         )
         patch = self.tools.write_patch(model, ask)
         return Candidate(answer=patching.summary(patch), reason=patch.rationale[:400], patch=patch)

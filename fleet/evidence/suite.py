@@ -68,11 +68,16 @@ class EvidenceSuite(Contract):
         directories: ``path/to/tests/test_report_example.py``, the edit format's example prefix
         copied, is the report's test rewritten), a probe, or one under a protected prefix."""
         return (
-            path in self.files
-            or any(path.endswith(f"/{f}") for f in self.files)
+            is_suite_file(path, self.files)
             or path in self.probes
             or any(path == p or path.startswith(p.rstrip("/") + "/") for p in self.protected)
         )
+
+
+def is_suite_file(path: str, files: Collection[str]) -> bool:
+    """``path`` is one of the suite's generated ``files`` or a copy of one under other
+    directories (``path/to/tests/test_x.py``: the edit format's example prefix copied)."""
+    return path in files or any(path.endswith(f"/{f}") for f in files)
 
 
 def patch_hash(diff: str) -> str:

@@ -35,6 +35,7 @@ Reason = Literal[
     "malformed",
     "does_not_apply",
     "misquoted",
+    "tests_only",
 ]
 
 _SEARCH = re.compile(r"^\s*<{5,9} ?SEARCH\b.*$")

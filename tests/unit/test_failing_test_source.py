@@ -139,6 +139,41 @@ def test_a_council_reviser_reads_its_own_failing_tests_not_the_other_candidates(
     assert shown.count("The failing test:") == 1
 
 
+class Bodied(FakeRepo):
+    """calc.py's ``twice`` with a wrong body (a bug to fix, not a stub to continue)."""
+
+    def files(self, ref: str = "HEAD") -> dict[str, str]:
+        return {**FILES, "calc.py": STUB + "    return x\n"}
+
+
+def test_a_council_reviser_that_only_rewrites_the_evidence_test_is_told_to_change_the_code() -> (
+    None
+):
+    own = Proposal(id="d:p0:developer-1", deliberation_id="d", author="developer-1",
+                   role="developer", round=0, content="c",
+                   patch=Patch(base_commit="abc", diff="--- a/calc.py\n+++ b/calc.py\n+    x\n"))  # fmt: skip
+    t = contracts.TestOutcome(
+        test_id="tests/test_calc.py::test_long", passed=False, excerpt="assert"
+    )
+    rewrite = ("tests/test_calc.py\n<<<<<<< SEARCH\n    assert twice(x) == 2 * x\n=======\n"
+               "    assert twice(x) == x\n>>>>>>> REPLACE\n")  # fmt: skip
+    fix = "calc.py\n<<<<<<< SEARCH\n    return x\n=======\n    return 2 * x\n>>>>>>> REPLACE\n"
+    replies, asked = [rewrite, fix], []
+
+    def script(messages, schema):
+        asked.append(list(messages))
+        return replies.pop(0)
+
+    b = Brief(deliberation_id="d", story_id="s", task_id="T1", task="Implement twice", round=1,
+              step="revise", source="/repo", base="main", base_commit="abc", proposals=(own,),
+              evidence=(Evidence(proposal_id=own.id, passed=False, tests_failed=1, tests=(t,)),),
+              evidence_files=("tests/test_calc.py",))  # fmt: skip
+    out = _developer(script, Bodied()).revise(b, own)
+    assert out.patch is not None and out.patch.files == ("calc.py",)
+    assert "+    return 2 * x" in out.patch.diff
+    assert "change only the tests (tests/test_calc.py)" in asked[1][-1].content
+
+
 def test_with_tests_reads_only_the_missing_files_the_ids_name() -> None:
     small = {"calc.py": STUB}
     read_paths: list[str] = []

@@ -608,3 +608,48 @@ def test_a_reply_that_holds_no_edit_is_asked_afresh() -> None:
                 profile=_profile(repairs={"resample_no_edits": False}))  # fmt: skip
     shown = old.calls[1][0]
     assert shown[-2].content == PLACEHOLDER and "holds no edit" in shown[-1].content
+
+
+REPORT_TEST = "tests/test_report_example.py"
+REWRITTEN = (
+    "tests/test_report_example.py\n<<<<<<< SEARCH\n    assert add(1, 2) == 3\n=======\n"
+    "    assert add(1, 2) == -1\n>>>>>>> REPLACE\n"
+)
+COPIED = (  # a new copy under the edit format's example prefix
+    "path/to/tests/test_report_example.py\n<<<<<<< SEARCH\n=======\n"
+    "def test_add():\n    assert True\n>>>>>>> REPLACE\n"
+)
+
+
+@pytest.mark.parametrize("reply", [REWRITTEN, COPIED])
+def test_a_reply_that_only_rewrites_the_kept_tests_is_corrected_to_change_the_code(
+    reply: str,
+) -> None:
+    """Shown a failing evidence test, the 1.5B rewrote the test (11 of 29 developer replies of
+    a council on more-itertools-collapse-levels held such a block, 5 nothing else): that is no
+    change; the correction says the tests stay and the code changes."""
+    files = {
+        **FILES,
+        REPORT_TEST: "from calc.ops import add\n\ndef test_add():\n    assert add(1, 2) == 3\n",
+    }
+    script = Replies(reply, GOOD)
+    patch = write_patch(ScriptedChatModel(script=script), author_messages("c"), files,
+                        base_commit="c", kept_tests=(REPORT_TEST,))  # fmt: skip
+    assert patch.files == ("calc/ops.py",)
+    told = script.seen[1][-1].content
+    assert "change only the tests" in told and "the code they test must change" in told
+
+
+def test_a_test_file_edited_beside_the_code_or_without_kept_tests_is_no_error() -> None:
+    files = {
+        **FILES,
+        REPORT_TEST: "from calc.ops import add\n\ndef test_add():\n    assert add(1, 2) == 3\n",
+    }
+    both = GOOD + "\n" + REWRITTEN
+    patch = write_patch(ScriptedChatModel(script=Replies(both)), author_messages("c"), files,
+                        base_commit="c", kept_tests=(REPORT_TEST,))  # fmt: skip
+    assert set(patch.files) == {"calc/ops.py", REPORT_TEST}  # the suite strips the test's edit
+    # a story whose deliverable is tests: with no kept tests a test-only reply is the change
+    alone = write_patch(ScriptedChatModel(script=Replies(REWRITTEN)), author_messages("c"), files,
+                        base_commit="c")  # fmt: skip
+    assert alone.files == (REPORT_TEST,)
