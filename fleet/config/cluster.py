@@ -247,7 +247,8 @@ class OrchestratorSpec(Schema):
     distinguish: bool = Field(
         True,
         description="patch councils: passing candidates that differ run on QA's distinguishing "
-        "inputs, and ballots are asked only where the evidence cannot decide",
+        "inputs, ballots are asked only where the evidence cannot decide, and critiques only once "
+        "a candidate passes",
     )
     data_dir: str = Field(
         "/data/swe-fleet",

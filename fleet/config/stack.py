@@ -141,7 +141,8 @@ class CouncilSpec(Schema):
     distinguish: bool = Field(
         True,
         description="patch councils: passing candidates that differ are run on QA's distinguishing "
-        "inputs; ballots only where the evidence cannot decide",
+        "inputs; ballots only where the evidence cannot decide, critiques only once a candidate "
+        "passes",
     )
 
 

@@ -97,7 +97,7 @@ class Council(Recording):
                 ]
             )
         steps = plan(request)
-        skipped: dict[int, str] = {}
+        skipped: dict[int, list[str]] = {}
         while state.done < len(steps) and not state.stopped_early:
             round_, step = steps[state.done]
             try:
@@ -117,7 +117,7 @@ class Council(Recording):
                     },
                 }
                 if round_ in skipped:
-                    data["skipped"] = [skipped[round_]]
+                    data["skipped"] = skipped[round_]
                 data.update(stages.round_notes(state, round_))
                 self.publish(
                     [
@@ -140,7 +140,7 @@ class Council(Recording):
         state: CouncilState,
         version: int,
         at: tuple[int, Step],
-        skipped: dict[int, str],
+        skipped: dict[int, list[str]],
     ) -> int:
         """One step of the plan, or (resumed) the evidence its proposals still need; the
         checkpoint's version after it."""
@@ -148,9 +148,15 @@ class Council(Recording):
         if state.unjudged:  # resumed after this step's proposals, before their evidence
             self._judge(state)
             return version
-        why = stages.vote_skipped(self, state, round_) if step == "vote" else None
-        if why:
-            skipped[round_] = why  # no ballot could change or end anything here
+        why = (
+            stages.vote_skipped(self, state, round_)
+            if step == "vote"
+            else stages.critique_skipped(state)
+            if step == "critique"
+            else None
+        )
+        if why:  # no ballot could change or end anything here; no critique would carry evidence
+            skipped.setdefault(round_, []).append(why)
             return version
         self._step(state, round_, step)
         if state.unjudged:  # the proposals kept first: an evidence run that fails (the sandbox

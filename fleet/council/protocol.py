@@ -4,8 +4,9 @@ Plan: round 0 ``propose`` (in a patch council then up to ``debug_rounds`` ``debu
 ``fleet/council/debugging.py``); rounds 1..R ``critique`` then ``revise``; a ``vote`` closes the last
 round, and every round when ``early_stop`` is on (a supermajority of first choices then ends the
 deliberation; a patch council skips such a vote when no candidate passes its suite uncontested,
-since it could not end anything: ``engine._could_settle``). Only the ballots of the last vote are
-counted.
+since it could not end anything: ``selection.could_settle``; with ``distinguish`` it skips the
+critique step and the last vote while no candidate passes: ``stages.critique_skipped``). Only the
+ballots of the last vote are counted.
 """
 
 from __future__ import annotations

@@ -61,7 +61,8 @@ class DeliberationRequest(Contract):
     distinguish: bool = Field(
         False,
         description="a patch council: passing candidates whose code differs are run on inputs QA "
-        "writes to separate them, and ballots are asked only where the evidence cannot decide",
+        "writes to separate them, ballots are asked only where the evidence cannot decide, and "
+        "critiques only once a candidate passes the whole suite",
     )
     approval_threshold: int = Field(6, ge=0, le=10, description="a score at or above this approves")
     weights: dict[str, float] = Field(

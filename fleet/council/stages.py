@@ -4,7 +4,7 @@
   fails the suite, on its own candidate, until it passes, stops changing, or the bound;
 - distinguishing inputs before a vote (``fleet/council/distinguish.py``): QA's inputs run on the
   passing candidates that differ, their outputs added to the evidence;
-- whether the vote is asked at all (``fleet/council/selection.py``);
+- whether the critique and the vote are asked at all (``fleet/council/selection.py``);
 - what the round's ``council.round_completed`` event says about them (:func:`round_notes`).
 
 Functions over the ``Council`` (its gather, evidencer and event helpers) and the run's state.
@@ -122,7 +122,24 @@ def vote_skipped(council: Council, state: CouncilState, round_: int) -> str | No
         return "vote: no candidate passes the evidence suite uncontested"
     if req.suite is not None and req.distinguish and not undecided(state):
         return "vote: the evidence decides (one candidate is ahead, or the best ones behave alike)"
+    if req.suite is not None and req.distinguish and not passing(state)[0]:
+        return "vote: no candidate passes the evidence suite (the evidence order decides)"
     return None
+
+
+def critique_skipped(state: CouncilState) -> str | None:
+    """Why the critique step is not asked (None: it is). In a patch council with ``distinguish``
+    (selection by evidence), critiques are asked only once some candidate passes the whole
+    suite, when they can weigh it against the others (its probes' outputs, the keep tests it
+    fails, the contested behaviour). While none passes, each reviser already reads its own
+    failing tests and the other candidates with theirs (``patching.revise_notes``), and the
+    critics restate those failures: on more-itertools-collapse-levels, with no candidate
+    passing anything, the critiques were 37 % of the council's tokens (benchmarks/RESULTS.md).
+    The revision still runs."""
+    req = state.request
+    if req.suite is None or not req.distinguish or passing(state)[0]:
+        return None
+    return "critique: no candidate passes the evidence suite (the revisions work from their test results)"
 
 
 def distinguish(council: Council, state: CouncilState, round_: int) -> None:

@@ -111,8 +111,8 @@ class Repo:
 
 
 class Voters:
-    """The scripted model of QA and the voters: QA's inputs, ballots ranking #1 first; every
-    request is kept."""
+    """The scripted model of QA and the voters: QA's inputs, critiques, ballots ranking #1 first;
+    every request is kept."""
 
     def __init__(self, inputs: str = "add(2, 2)\nadd(-1, 1)\nimport os\n") -> None:
         self.inputs, self.seen = inputs, list[str]()
@@ -121,6 +121,8 @@ class Voters:
         self.seen.append(messages[-1].content)
         if schema is None:
             return self.inputs
+        if "severity" in schema["properties"]:
+            return json.dumps({"severity": "major", "comment": "wrong result"})
         n = schema["properties"]["ranking"].get("maxItems", 2)
         return json.dumps({"ranking": list(range(1, n + 1)), "scores": [9] * n, "reason": "r"})
 
@@ -306,6 +308,51 @@ def test_without_distinguish_the_ballots_are_asked_as_before():
     )
     d, events = council(script, Voters(), table)
     assert len(d.ballots) == 3 and not distinguished(events)
+
+
+def _failing_table() -> tuple[Script, Table]:
+    script = Script({"developer-1": ["return a - b", "return a - b - 1"],
+                     "developer-2": ["return a * b", "return a * b - 1"]})  # fmt: skip
+    table = Table({
+        "return a - b": ("AssertionError: assert -1 == 5", {}),
+        "return a - b - 1": ("AssertionError: assert -2 == 5", {}),
+        "return a * b": ("AssertionError: assert 6 == 5", {}),
+        "return a * b - 1": ("AssertionError: assert 5 == 4", {}),
+    })  # fmt: skip
+    return script, table
+
+
+def test_while_no_candidate_passes_no_critique_or_ballot_is_asked_and_the_revisions_still_run():
+    """Selection by evidence: critics would only restate the failing tests each reviser reads."""
+    script, table = _failing_table()
+    voters = Voters()
+    d, events = council(script, voters, table, rounds=1, distinguish=True)
+    assert d.critiques == () and d.ballots == ()
+    assert not [s for s in voters.seen if "Review this candidate change" in s]
+    # each developer proposed, then revised from its own failing test
+    assert [len(script.asked[m]) for m in ("developer-1", "developer-2")] == [2, 2]
+    assert "assert -1 == 5" in script.asked["developer-1"][1]
+    last = data(events, "council.round_completed")[-1]
+    assert last["round"] == 1 and [s.split(":")[0] for s in last["skipped"]] == ["critique", "vote"]
+    assert d.winner in {p.id for p in d.proposals}
+
+
+def test_without_distinguish_a_council_that_nothing_passes_still_critiques_and_votes():
+    script, table = _failing_table()
+    voters = Voters()
+    d, _ = council(script, voters, table, rounds=1)
+    assert len(d.critiques) == 4 and len(d.ballots) == 3  # each member on the others' candidates
+    assert [s for s in voters.seen if "Review this candidate change" in s]
+
+
+def test_a_passing_candidate_is_critiqued_when_its_pass_does_not_settle_the_council():
+    script = Script({"developer-1": ["return a + b"], "developer-2": ["return a * b"]})
+    table = Table(
+        {"return a + b": (None, {}), "return a * b": ("AssertionError: assert 6 == 5", {})}
+    )
+    d, _ = council(script, Voters(), table, rounds=1, distinguish=True, settle_on_pass=False,
+                   early_stop=False)  # fmt: skip
+    assert d.critiques and d.winner.endswith("developer-1")
 
 
 class Broken(Table):
