@@ -124,6 +124,7 @@ TEMPLATES: dict[str, dict[str, frozenset[str]]] = {
         "critique_line": _t("author", "severity", "comment"),
         "others": _t(),
         "improve": _t(),
+        "improve_alone": _t(),
         "improve_differs": _t(),
         "critique": _t("focus", "candidate", "ask"),
         "ask_differs": _t(),

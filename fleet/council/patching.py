@@ -230,7 +230,7 @@ def revise_notes(brief: Brief, own: Proposal, files: Mapping[str, str] | None = 
             candidate(p, ev.get(p.id), brief.distrusted, brief.evidence_files, brief.advisory)
             for p in others
         ]
-    improve = render("patching.improve")
+    improve = render("patching.improve" if brief.critiques else "patching.improve_alone")
     parts.append(improve + render("patching.improve_differs") if apart else improve)
     return parts
 

@@ -332,6 +332,7 @@ def test_while_no_candidate_passes_no_critique_or_ballot_is_asked_and_the_revisi
     # each developer proposed, then revised from its own failing test
     assert [len(script.asked[m]) for m in ("developer-1", "developer-2")] == [2, 2]
     assert "assert -1 == 5" in script.asked["developer-1"][1]
+    assert "fix the failing tests (a test" in script.asked["developer-1"][1]  # no critiques named
     last = data(events, "council.round_completed")[-1]
     assert last["round"] == 1 and [s.split(":")[0] for s in last["skipped"]] == ["critique", "vote"]
     assert d.winner in {p.id for p in d.proposals}

@@ -2026,8 +2026,8 @@ GOLDEN: dict[str, Any] = {
     "revise_notes_no_patch": [
         "Your current patch (not tested):",
         "(none: your last attempt failed)",
-        "Improve your change: fix the failing tests and the critiques' points "
-        "(a test marked distrusted may itself be wrong).",
+        "Improve your change: fix the failing tests (a test marked distrusted may "
+        "itself be wrong).",
     ],
     "still_empty": [
         "calc.py: the edits change nothing in twice: it still has no body (your reply "
