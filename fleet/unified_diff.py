@@ -12,6 +12,7 @@ unidiff reads it, and both see the same files.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from unidiff import PatchSet
@@ -112,3 +113,45 @@ def parse(diff: str) -> list[FileDiff]:
         )
         for f in patch
     ]
+
+
+def apply(files: Mapping[str, str], diff: str) -> dict[str, str]:
+    """The files ``diff`` creates or changes, as they are once it is applied to ``files`` (a
+    deleted file is left out). For a diff written of these files (``make_patch``): each hunk
+    goes where its header says, and every line it keeps or removes must be there.
+
+    Raises:
+        DiffError: the diff cannot be read, or a hunk does not match ``files``.
+    """
+    try:
+        patch = PatchSet(recount(diff))
+    except UnidiffParseError as exc:
+        raise DiffError(f"not a unified diff: {exc}") from None
+    out: dict[str, str] = {}
+    for f in patch:
+        source, target = _path(f.source_file, "a/"), _path(f.target_file, "b/")
+        if target is None:
+            continue
+        old = (files.get(source) or "").splitlines(keepends=True) if source else []
+        new: list[str] = []
+        at = 0
+        for hunk in f:
+            start = hunk.source_start - 1 if hunk.source_length else hunk.source_start
+            if start < at:
+                raise DiffError(f"{target}: hunks out of order")
+            new += old[at:start]
+            at, kind = start, ""
+            for line in hunk:
+                if line.line_type == "\\":  # the line before it has no newline
+                    if kind in (" ", "+"):
+                        new[-1] = new[-1].removesuffix("\n")
+                    continue
+                kind = line.line_type
+                if kind in (" ", "-"):
+                    if at >= len(old) or old[at].rstrip("\r\n") != line.value.rstrip("\r\n"):
+                        raise DiffError(f"{target}: a hunk does not match line {at + 1}")
+                    at += 1
+                if kind in (" ", "+"):
+                    new.append(line.value)
+        out[target] = "".join(new + old[at:])
+    return out

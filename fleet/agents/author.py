@@ -137,21 +137,24 @@ def _attempt(
     (``repairs.drop_broken_test_edits``: a 0.5B model rewrites the repository's tests along with
     the code, and breaks them): the tests the change is judged by are not the author's to write.
     A reply that edits only ``req.kept_tests`` (shown a failing test, the 1.5B rewrote it) is no
-    change: its correction says the tests stay and the code changes."""
+    change: its correction says the tests stay and the code changes. With ``req.start`` (the
+    asker's own version) the edits apply there, else to the base; leaving it as it was is no
+    change either."""
     files, base_commit, check = req.files, req.base_commit, req.check
     repairs = profile.repairs
     edits = parse_edits(reply)
     if repairs.drop_stray_edits:  # the asker's edit format: its example block may be copied
         edits = without_strays(edits, example=render(_format(req, profile)))
+    own = {**files, **req.start} if req.start else None
     try:
-        new = apply_edits(files, edits, misquotes=not strict, whole_misquotes=whole)
-    except EditError as exc:
-        bad = exc.fields.get("path")
-        kept = [e for e in edits if e.path != bad]
-        drop = repairs.drop_broken_test_edits and bad and _is_test(bad)
-        if not (drop and kept and len(kept) < len(edits)):
+        new = _applied(own or files, edits, repairs, strict=strict, whole=whole)
+    except EditError as first:
+        if own is None:
             raise
-        new = apply_edits(files, kept, misquotes=not strict, whole_misquotes=whole)
+        try:  # edits quoting the base's lines, which the asker's context shows too
+            new = _applied(files, edits, repairs, strict=strict, whole=whole)
+        except EditError:
+            raise first from None
     if extra:  # a new function's export: added when it applies, never a reason to fail
         with contextlib.suppress(EditError):
             new = apply_edits(new, extra)
@@ -162,6 +165,10 @@ def _attempt(
         rationale = noted.strip()[:500]
     patch = make_patch(base_commit, files, new, rationale)
     if not patch.diff or all(_same(files.get(p, ""), new[p]) for p in patch.files):
+        raise Unchanged(reason="no_edits", detail=render("author.unchanged"))
+    if own is not None and all(
+        _same(own.get(p, ""), new.get(p, "")) for p in {*patch.files, *req.start}
+    ):
         raise Unchanged(reason="no_edits", detail=render("author.unchanged"))
     if req.kept_tests and all(is_suite_file(p, req.kept_tests) for p in patch.files):
         raise EditError(
@@ -176,6 +183,21 @@ def _attempt(
     if check is not None and (why := check.check(patch)):
         raise EditError(reason="does_not_apply", detail=why)
     return patch, {p: new[p] for p in patch.files}
+
+
+def _applied(
+    files: Mapping[str, str], edits: list[Edit], repairs: Repairs, *, strict: bool, whole: bool
+) -> dict[str, str]:
+    """``edits`` applied to ``files``; a broken test edit dropped (see ``_attempt``)."""
+    try:
+        return apply_edits(files, edits, misquotes=not strict, whole_misquotes=whole)
+    except EditError as exc:
+        bad = exc.fields.get("path")
+        kept = [e for e in edits if e.path != bad]
+        drop = repairs.drop_broken_test_edits and bad and _is_test(bad)
+        if not (drop and kept and len(kept) < len(edits)):
+            raise
+        return apply_edits(files, kept, misquotes=not strict, whole_misquotes=whole)
 
 
 def _imports(old: Mapping[str, str], new: dict[str, str]) -> tuple[dict[str, str], list[str]]:

@@ -12,7 +12,7 @@ callers: ``resolve`` turns it into the two values.
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from typing import TypedDict
 
 from fleet.agents.stubs import Stub
@@ -39,6 +39,10 @@ class PatchRequest:
     profile's ``council_formats``. ``kept_tests``: test files the change must leave as they are (a
     patch council's evidence suite files, or copies of them:
     ``fleet.evidence.suite.is_suite_file``): a reply that edits nothing else is corrected.
+    ``start``: the asker's own version of the files its last patch changed (a council developer
+    debugging or revising it, shown those functions as they now read): edits apply there first,
+    else to ``files``; the patch is still against ``files``, and one that leaves ``start`` as
+    it was changes nothing.
     """
 
     messages: Sequence[ChatMessage]
@@ -51,6 +55,7 @@ class PatchRequest:
     fixes: Sequence[str] = ()
     developer: int = 0
     kept_tests: Collection[str] = ()
+    start: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -81,6 +86,7 @@ class PatchOptions(TypedDict, total=False):
     fixes: Sequence[str]
     developer: int
     kept_tests: Collection[str]
+    start: Mapping[str, str]
     temperature: float
     seed: int | None
     max_tokens: int
@@ -126,6 +132,7 @@ def resolve(
         fixes=options.get("fixes", ()),
         developer=options.get("developer", 0),
         kept_tests=options.get("kept_tests", ()),
+        start=options.get("start", {}),
     )
     samp = SamplingOptions(
         temperature=options.get("temperature", d.temperature),

@@ -119,6 +119,7 @@ TEMPLATES: dict[str, dict[str, frozenset[str]]] = {
         "differs": _t("difference"),
         "own_patch": _t("status"),
         "own_patch_none": _t(),
+        "own_code": _t("path", "code"),
         "failing_test": _t("test"),
         "critiques": _t(),
         "critique_line": _t("author", "severity", "comment"),

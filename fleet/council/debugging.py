@@ -24,7 +24,7 @@ from collections.abc import Mapping, Sequence
 
 from fleet.agents.testsource import failing_tests
 from fleet.contracts import Evidence, Proposal
-from fleet.council.patching import DIFF_CLIP, TEST_CLIP, own_diff
+from fleet.council.patching import DIFF_CLIP, TEST_CLIP, own_code
 from fleet.council.protocol import CouncilState, debug_id
 from fleet.council.schemas import Brief
 from fleet.prompts import render
@@ -128,7 +128,7 @@ def notes(brief: Brief, own: Proposal, files: Mapping[str, str]) -> tuple[list[s
         fails = list(changed(mine, brief.keep))
     parts = [
         render("debug.own_patch"),
-        own_diff(own, brief.evidence_files, 2 * DIFF_CLIP),
+        own_code(own, files, brief.evidence_files, 2 * DIFF_CLIP),
         render("debug.changed" if kept else "debug.failures"),
         *(render("debug.failure", failure=f) for f in fails[:6]),
         *(

@@ -113,19 +113,18 @@ class Member:
         brief: Brief,
         model: Sampling,
         *,
-        notes: Sequence[str] = (),
+        turn: patching.Turn | None = None,
         job: str = "",
         files: Mapping[str, str] | None = None,
-        fixes: Sequence[str] = (),
     ) -> Candidate:
         """A patch written the way the single developer writes one (``fleet.agents``): context,
-        edit format, then the request (task, criteria, stubs, ``notes``, the instruction; or
-        ``job`` for QA's tests), with the same stub-echo continuation in ``write_patch``.
-        ``files``: the repository at the base when the caller has read it already; ``fixes``:
-        what a revision's continuation is told its last version got wrong. ``model``: this
-        member's model for the call (``_sampling``)."""
+        edit format, then the request (task, criteria, stubs, a revision's or debugging
+        ``turn``'s notes, the instruction; or ``job`` for QA's tests), with the same stub-echo
+        continuation in ``write_patch``. ``files``: the repository at the base when the caller
+        has read it already. ``model``: this member's model for the call (``_sampling``)."""
         assert self.tools is not None and brief.source is not None
         repo = self.tools.repo(brief.source)
+        notes, fixes = (turn.notes, turn.fixes) if turn else ((), ())
         findings = brief.findings if not job and not notes else ()
         files = files if files is not None else self._files(brief, findings)
         request = job or change_request(brief.task, brief.acceptance, files, notes=notes)
@@ -146,6 +145,8 @@ class Member:
             developer=0 if job else patching.developer_number(self.agent_id),
             # the suite's tests are the evidence: a reply that only rewrites them is corrected
             kept_tests=() if job else brief.evidence_files,
+            # a revision starts from the member's own version (its edits apply there first)
+            start=patching.own_version(turn.own, files, brief.evidence_files) if turn else {},
         )
         patch = self.tools.write_patch(model, ask)
         return Candidate(answer=patching.summary(patch), reason=patch.rationale[:400], patch=patch)
@@ -241,9 +242,8 @@ class Member:
                 fails = patching.failing(mine, brief.distrusted, brief.advisory)
                 files = self._files(brief, fails)  # read once: the notes quote its tests
                 said = patching.revise_notes(brief, own, files)
-                return self._patch(
-                    brief, self._sampling(brief, "revise"), notes=said, files=files, fixes=fails[:4]
-                )
+                turn = patching.Turn(own=own, notes=said, fixes=fails[:4])
+                return self._patch(brief, self._sampling(brief, "revise"), turn=turn, files=files)
             except Exception:
                 if own.patch is None:
                     raise
@@ -271,13 +271,8 @@ class Member:
         mine = patching.evidence_by_id(brief).get(own.id)
         files = self._files(brief, debugging.failures(mine, brief.advisory))
         said, fails = debugging.notes(brief, own, files)
-        return self._patch(
-            brief,
-            self._sampling(brief, f"debug:{own.id}"),
-            notes=said,
-            files=files,
-            fixes=fails[:4],
-        )
+        turn = patching.Turn(own=own, notes=said, fixes=fails[:4])
+        return self._patch(brief, self._sampling(brief, f"debug:{own.id}"), turn=turn, files=files)
 
     def distinguish(self, brief: Brief, targets: Sequence[Proposal]) -> list[str]:
         """QA: calls of the functions ``targets`` change on which they would differ

@@ -25,7 +25,9 @@ from fleet.contracts import ChatMessage, ChatResponse, Evidence, Patch, Proposal
 from fleet.council.schemas import Brief
 from fleet.evidence.probes import differences
 from fleet.evidence.suite import without
+from fleet.patches.changed import changed_functions
 from fleet.prompts import render
+from fleet.unified_diff import DiffError, apply
 
 DIFF_CLIP = 1_500  # characters of another candidate's diff shown in a prompt
 EXCERPT_CLIP = 160
@@ -51,6 +53,17 @@ class PatchTools:
 
     write_patch: WritePatch
     repo: Callable[[str], Repo]  # source (local path) -> the repository
+
+
+@dataclass(frozen=True)
+class Turn:
+    """A revision or debugging turn on a member's own candidate: what it reads before the
+    instruction (``notes``), what its continuation is told its last version got wrong
+    (``fixes``), and the candidate itself (``own``: the edits apply to its version first)."""
+
+    own: Proposal
+    notes: Sequence[str]
+    fixes: Sequence[str]
 
 
 class Sampling:
@@ -161,6 +174,36 @@ def own_diff(p: Proposal, hidden: Collection[str], n: int = DIFF_CLIP) -> str:
     return clip(without(p.patch.diff, hidden) or p.patch.diff, n)
 
 
+def own_version(p: Proposal, files: Mapping[str, str], hidden: Collection[str]) -> dict[str, str]:
+    """The files ``p``'s patch changes, as they read with it applied to ``files`` (the base), the
+    evidence suite's files (``hidden``) left out; {} when it has no patch or it does not apply."""
+    if p.patch is None:
+        return {}
+    try:
+        return apply(files, without(p.patch.diff, hidden))
+    except DiffError:
+        return {}
+
+
+def own_code(p: Proposal, files: Mapping[str, str], hidden: Collection[str], n: int) -> str:
+    """A candidate as its author reads it: each function its patch changed, as it now reads (the
+    file path on its own line, then a fenced block), and the diff of a file where it changed no
+    function; its diff (``own_diff``) when none of that can be read. Shown its diff, the 1.5B
+    wrote its next version as a diff (``fleet/patches/changed.py``)."""
+    after = own_version(p, files, hidden)
+    if not after or p.patch is None:
+        return own_diff(p, hidden, n)
+    parts, shown = [], False
+    for path, text in sorted(after.items()):
+        found = changed_functions(files.get(path, ""), text) if path.endswith(".py") else []
+        if found:
+            parts.append(render("patching.own_code", path=path, code="\n".join(found).rstrip()))
+            shown = True
+        else:
+            parts.append(without(p.patch.diff, [f for f in p.patch.files if f != path]).rstrip())
+    return clip("\n".join(parts), n) if shown else own_diff(p, hidden, n)
+
+
 def candidate(
     p: Proposal,
     evidence: Evidence | None,
@@ -200,7 +243,7 @@ def revise_notes(brief: Brief, own: Proposal, files: Mapping[str, str] | None = 
     mine = ev.get(own.id)
     parts = [
         render("patching.own_patch", status=status(mine)),
-        own_diff(own, brief.evidence_files, 2 * DIFF_CLIP)
+        own_code(own, files or {}, brief.evidence_files, 2 * DIFF_CLIP)
         if own.patch
         else render("patching.own_patch_none"),
     ]

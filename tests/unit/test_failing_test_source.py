@@ -11,6 +11,7 @@ from fleet.config import load
 from fleet.contracts import Evidence, Patch, Proposal
 from fleet.council import Brief, Member
 from fleet.council.patching import PatchTools, developer_temperature
+from fleet.patches import make_patch
 from fleet.testing.fakes import ScriptedChatModel
 
 TESTS = (
@@ -240,3 +241,29 @@ def test_a_revision_whose_reply_echoes_keeps_its_failing_tests_in_the_continuati
     cont = asked[-1][1].content  # system, the request, the reply begun with the stub
     assert "An earlier attempt failed: tests/test_calc/TwiceTests.py::test_negative" in cont
     assert "The failing test:\n```python\n# tests/test_calc/TwiceTests.py::test_negative" in cont
+
+
+def test_a_debugging_turn_reads_its_own_code_and_edits_it_where_it_stands() -> None:
+    """Shown its version as code, a developer may quote its own lines (not in the base)."""
+    own = Proposal(id="d:p0:developer-1", deliberation_id="d", author="developer-1",
+                   role="developer", round=0, content="c",
+                   patch=make_patch("abc", FILES, {"calc.py": STUB + "    return x + 1\n"}))  # fmt: skip
+    t = contracts.TestOutcome(
+        test_id="tests/test_calc.py::test_long", passed=False, excerpt="2 != 1"
+    )
+    replies, asked = [_FIX_OWN], []
+
+    def script(messages, schema):
+        asked.append(list(messages))
+        return replies.pop(0)
+
+    b = Brief(deliberation_id="d", story_id="s", task_id="T1", task="Implement twice", round=0,
+              step="debug", source="/repo", base="main", base_commit="abc", proposals=(own,),
+              evidence=(Evidence(proposal_id=own.id, passed=False, tests_failed=1, tests=(t,)),))  # fmt: skip
+    out = _developer(script, FakeRepo()).revise(b, own)
+    assert out.patch is not None and "+    return 2 * x\n" in out.patch.diff
+    shown = asked[0][-1].content
+    assert "calc.py\n```python\ndef twice(x):\n" in shown and "+    return x + 1" not in shown
+
+
+_FIX_OWN = "calc.py\n<<<<<<< SEARCH\n    return x + 1\n=======\n    return 2 * x\n>>>>>>> REPLACE\n"

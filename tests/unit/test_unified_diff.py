@@ -4,12 +4,14 @@ creates (``fleet.evidence.acceptance``)."""
 
 from __future__ import annotations
 
+import random
+
 import pytest
 
 from fleet.diffscope import added_lines
 from fleet.evidence.acceptance import new_files
 from fleet.patches import make_patch
-from fleet.unified_diff import DiffError, parse, recount
+from fleet.unified_diff import DiffError, apply, parse, recount
 from fleet.workspace import change_problem, diff_paths
 
 # A change whose own lines begin like file headers: the SQL comment "-- /etc/passwd" removed is
@@ -80,3 +82,35 @@ def test_a_text_unidiff_cannot_read_is_refused_with_the_reason() -> None:
     assert change_problem("no headers here\n") == (
         "not a unified diff: no '---'/'+++' or 'diff --git' headers found"
     )
+
+
+def test_applying_a_written_patch_gives_back_the_new_files() -> None:
+    rng = random.Random(7)
+    for _ in range(200):
+        old_lines = [f"line {rng.randrange(9)}\n" for _ in range(rng.randrange(0, 30))]
+        new_lines = list(old_lines)
+        for _ in range(rng.randrange(1, 6)):  # edits anywhere, the last newline included
+            at = rng.randrange(len(new_lines) + 1)
+            op = rng.choice(["add", "drop", "change"])
+            if op == "add" or not new_lines or at == len(new_lines):
+                new_lines.insert(at, f"new {rng.randrange(99)}\n")
+            elif op == "drop":
+                del new_lines[at]
+            else:
+                new_lines[at] = "changed\n"
+        old, new = "".join(old_lines), "".join(new_lines)
+        if rng.random() < 0.3:
+            new = new.removesuffix("\n")
+        if rng.random() < 0.3:
+            old = old.removesuffix("\n")
+        files = {"m.py": old, "same.py": "x = 1\n"}
+        patch = make_patch("c", files, {"m.py": new, "added.py": "y = 2"})
+        got = apply(files, patch.diff)
+        assert got.get("m.py", old) == new and got["added.py"] == "y = 2"
+        assert "same.py" not in got
+
+
+def test_a_hunk_that_does_not_match_the_files_is_refused() -> None:
+    patch = make_patch("c", {"m.py": "a\nb\nc\n"}, {"m.py": "a\nB\nc\n"})
+    with pytest.raises(DiffError, match="does not match"):
+        apply({"m.py": "a\nX\nc\n"}, patch.diff)
