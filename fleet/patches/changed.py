@@ -1,7 +1,7 @@
 """The functions a change touched, as they read after it: how an author is shown its own version.
 
 Shown its last patch as a unified diff, the 1.5B answered in diff form (``+``/``-`` lines,
-``@@`` hunks inside its edit block) in 8 of the 18 debugging and revision replies of a council
+``@@`` hunks inside its edit block) in 8 of the 22 debugging and revision replies of a council
 on ``more-itertools-collapse-levels``: replies that apply nothing, or break the file. Shown the
 functions as they now read, it has code to copy in the edit format it was asked for.
 """

@@ -1,5 +1,5 @@
 """A developer debugging or revising its candidate is shown the functions its patch changed as
-they now read (not its diff, which the 1.5B copied back as a diff in 8 of 18 such replies), and
+they now read (not its diff, which the 1.5B copied back as a diff in 8 of 22 such replies), and
 its edits apply to that version: quoting its own lines works, and so does quoting the base's."""
 
 from __future__ import annotations
