@@ -210,12 +210,15 @@ def candidate(
     distrusted: Sequence[str],
     hidden: Collection[str] = (),
     advisory: Sequence[str] = (),
+    files: Mapping[str, str] | None = None,
 ) -> str:
     """One candidate as another member sees it: author, patch (``hidden``: the evidence suite's
-    files, left out), test results."""
+    files, left out; given the base's ``files``, the functions it changed as they now read, as
+    a reviser sees its own: shown the others' diffs, the 1.5B wrote its revision as one more
+    listed diff), test results."""
     lines = [
         render("patching.candidate", author=p.author, status=status(evidence)),
-        own_diff(p, hidden),
+        own_code(p, files, hidden, DIFF_CLIP) if files else own_diff(p, hidden),
     ]
     lines += [
         render("patching.fails", failure=f) for f in failing(evidence, distrusted, advisory)[:4]
@@ -270,7 +273,9 @@ def revise_notes(brief: Brief, own: Proposal, files: Mapping[str, str] | None = 
     if others:
         parts.append(render("patching.others"))
         parts += [
-            candidate(p, ev.get(p.id), brief.distrusted, brief.evidence_files, brief.advisory)
+            candidate(
+                p, ev.get(p.id), brief.distrusted, brief.evidence_files, brief.advisory, files
+            )
             for p in others
         ]
     improve = render("patching.improve" if brief.critiques else "patching.improve_alone")

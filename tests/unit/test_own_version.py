@@ -100,3 +100,23 @@ def test_a_reply_that_leaves_the_own_version_as_it_was_changes_nothing() -> None
         _write(ECHO, ECHO)
     patch, script = _write(ECHO, QUOTES_OWN)  # asked again, and the next reply is the patch
     assert "+        out += list(i)\n" in patch.diff and len(script.seen) == 2
+
+
+def test_a_reviser_sees_the_other_candidates_as_code_too() -> None:
+    """Shown the others' diffs under their headings, the greedy 1.5B wrote its revision as one
+    more listed diff (``### developer-1: passes 151/152 tests`` and a diff)."""
+    from fleet.contracts import Evidence
+    from fleet.council import Brief
+    from fleet.council.patching import revise_notes
+
+    mine = _mine(OWN)
+    other = _mine(BASE.replace("return 1", "return 2")).model_copy(
+        update={"id": "d:p0:developer-3", "author": "developer-3"}
+    )
+    b = Brief(deliberation_id="d", story_id="s", task_id="T1", task="t", round=1, step="revise",
+              source="/repo", base="main", base_commit="c", proposals=(mine, other),
+              evidence=(Evidence(proposal_id=other.id, passed=False, tests_failed=1),))  # fmt: skip
+    notes = "\n".join(revise_notes(b, mine, {"pkg/more.py": BASE}))
+    listed = notes[notes.index("developer-3") :]
+    assert "pkg/more.py\n```python\n    @property\n    def size(self):\n        return 2" in listed
+    assert "@@" not in notes and "diff --git" not in notes
