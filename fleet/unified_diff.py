@@ -15,7 +15,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from unidiff import PatchSet
+from unidiff import Hunk, PatchSet
 from unidiff.errors import UnidiffParseError
 
 from fleet.errors import UserError
@@ -116,42 +116,55 @@ def parse(diff: str) -> list[FileDiff]:
 
 
 def apply(files: Mapping[str, str], diff: str) -> dict[str, str]:
-    """The files ``diff`` creates or changes, as they are once it is applied to ``files`` (a
-    deleted file is left out). For a diff written of these files (``make_patch``): each hunk
-    goes where its header says, and every line it keeps or removes must be there.
+    """The tree ``files`` (path -> text) becomes once ``diff`` is applied, read in memory and
+    never written anywhere: created and changed files as the diff leaves them (a missing newline
+    at the end of a file kept exactly), deleted ones gone. A hunk goes where its header says,
+    else, as ``git apply`` allows, where its old lines stand further down.
 
     Raises:
-        DiffError: the diff cannot be read, or a hunk does not match ``files``.
+        DiffError: the diff cannot be read, a file it changes is not in ``files``, or a hunk's
+            old lines are nowhere after the hunk before it.
     """
     try:
         patch = PatchSet(recount(diff))
     except UnidiffParseError as exc:
         raise DiffError(f"not a unified diff: {exc}") from None
-    out: dict[str, str] = {}
+    tree = dict(files)
     for f in patch:
         source, target = _path(f.source_file, "a/"), _path(f.target_file, "b/")
-        if target is None:
-            continue
-        old = (files.get(source) or "").splitlines(keepends=True) if source else []
-        new: list[str] = []
-        at = 0
-        for hunk in f:
-            start = hunk.source_start - 1 if hunk.source_length else hunk.source_start
-            if start < at:
-                raise DiffError(f"{target}: hunks out of order")
-            new += old[at:start]
-            at, kind = start, ""
-            for line in hunk:
-                if line.line_type == "\\":  # the line before it has no newline
-                    if kind in (" ", "+"):
-                        new[-1] = new[-1].removesuffix("\n")
-                    continue
-                kind = line.line_type
-                if kind in (" ", "-"):
-                    if at >= len(old) or old[at].rstrip("\r\n") != line.value.rstrip("\r\n"):
-                        raise DiffError(f"{target}: a hunk does not match line {at + 1}")
-                    at += 1
+        if source is not None and source not in tree:
+            raise DiffError(f"{source}: no such file")
+        text = _hunked(tree.pop(source) if source else "", list(f), target or source or "")
+        if target is not None:
+            tree[target] = text
+    return tree
+
+
+def _hunked(text: str, hunks: list[Hunk], name: str) -> str:
+    """``text`` with ``hunks`` applied, each where its header says or lower down."""
+    old = text.splitlines(keepends=True)
+    new: list[str] = []
+    at = 0
+    for hunk in hunks:
+        before = [ln.value.rstrip("\r\n") for ln in hunk if ln.line_type in (" ", "-")]
+        start = hunk.source_start - 1 if hunk.source_length else hunk.source_start
+        if not _matches(old, start, before) or start < at:
+            start = next((i for i in range(at, len(old) + 1) if _matches(old, i, before)), -1)
+            if start < 0:
+                raise DiffError(f"{name}: a hunk's lines are not in the file (line {at + 1} on)")
+        new += old[at:start]
+        at, kind = start + len(before), ""
+        for line in hunk:
+            if line.line_type == "\\":  # the line before it has no newline
                 if kind in (" ", "+"):
-                    new.append(line.value)
-        out[target] = "".join(new + old[at:])
-    return out
+                    new[-1] = new[-1].removesuffix("\n")
+                continue
+            kind = line.line_type
+            if kind in (" ", "+"):
+                new.append(line.value)
+    return "".join(new + old[at:])
+
+
+def _matches(lines: list[str], start: int, expected: list[str]) -> bool:
+    got = lines[start : start + len(expected)]
+    return start >= 0 and [ln.rstrip("\r\n") for ln in got] == expected

@@ -117,10 +117,13 @@ def summary(state: CouncilState) -> dict[str, dict[str, object]]:
     }
 
 
-def notes(brief: Brief, own: Proposal, files: Mapping[str, str]) -> tuple[list[str], list[str]]:
-    """What a debugging developer reads before the instruction -- its patch, its failures, the
-    failing tests' source (those ``files``, the repository, holds), the request to fix them --
-    and the failures themselves (for the continuation, when the model echoes the request)."""
+def notes(
+    brief: Brief, own: Proposal, files: Mapping[str, str], version: Mapping[str, str]
+) -> tuple[list[str], list[str]]:
+    """What a debugging developer reads before the instruction -- its patch (``version``: the
+    files it changed as they read with it), its failures, the failing tests' source (those
+    ``files``, the repository, holds), the request to fix them -- and the failures themselves
+    (for the continuation, when the model echoes the request)."""
     mine = {e.proposal_id: e for e in brief.evidence}.get(own.id)
     fails = list(failures(mine, brief.advisory))
     kept = not fails  # it passes: what it changed of the base's behaviour is what it debugs
@@ -128,7 +131,7 @@ def notes(brief: Brief, own: Proposal, files: Mapping[str, str]) -> tuple[list[s
         fails = list(changed(mine, brief.keep))
     parts = [
         render("debug.own_patch"),
-        own_code(own, files, brief.evidence_files, 2 * DIFF_CLIP),
+        own_code(own, files, brief.evidence_files, 2 * DIFF_CLIP, version),
         render("debug.changed" if kept else "debug.failures"),
         *(render("debug.failure", failure=f) for f in fails[:6]),
         *(

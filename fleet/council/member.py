@@ -146,7 +146,7 @@ class Member:
             # the suite's tests are the evidence: a reply that only rewrites them is corrected
             kept_tests=() if job else brief.evidence_files,
             # a revision starts from the member's own version (its edits apply there first)
-            start=patching.own_version(turn.own, files, brief.evidence_files) if turn else {},
+            start=turn.version if turn else {},
         )
         patch = self.tools.write_patch(model, ask)
         return Candidate(answer=patching.summary(patch), reason=patch.rationale[:400], patch=patch)
@@ -241,8 +241,9 @@ class Member:
                 mine = patching.evidence_by_id(brief).get(own.id)
                 fails = patching.failing(mine, brief.distrusted, brief.advisory)
                 files = self._files(brief, fails)  # read once: the notes quote its tests
-                said = patching.revise_notes(brief, own, files)
-                turn = patching.Turn(own=own, notes=said, fixes=fails[:4])
+                version = patching.own_version(own, files, brief.evidence_files)
+                said = patching.revise_notes(brief, own, files, version)
+                turn = patching.Turn(notes=said, fixes=fails[:4], version=version)
                 return self._patch(brief, self._sampling(brief, "revise"), turn=turn, files=files)
             except Exception:
                 if own.patch is None:
@@ -270,8 +271,9 @@ class Member:
         """A new version of ``own`` from its own evidence output (``fleet/council/debugging.py``)."""
         mine = patching.evidence_by_id(brief).get(own.id)
         files = self._files(brief, debugging.failures(mine, brief.advisory))
-        said, fails = debugging.notes(brief, own, files)
-        turn = patching.Turn(own=own, notes=said, fixes=fails[:4])
+        version = patching.own_version(own, files, brief.evidence_files)
+        said, fails = debugging.notes(brief, own, files, version)
+        turn = patching.Turn(notes=said, fixes=fails[:4], version=version)
         return self._patch(brief, self._sampling(brief, f"debug:{own.id}"), turn=turn, files=files)
 
     def distinguish(self, brief: Brief, targets: Sequence[Proposal]) -> list[str]:

@@ -59,11 +59,12 @@ class PatchTools:
 class Turn:
     """A revision or debugging turn on a member's own candidate: what it reads before the
     instruction (``notes``), what its continuation is told its last version got wrong
-    (``fixes``), and the candidate itself (``own``: the edits apply to its version first)."""
+    (``fixes``), and the files its candidate changed as they read with it (``version``, its
+    ``own_version``: the edits apply there first)."""
 
-    own: Proposal
     notes: Sequence[str]
     fixes: Sequence[str]
+    version: Mapping[str, str]
 
 
 class Sampling:
@@ -180,17 +181,25 @@ def own_version(p: Proposal, files: Mapping[str, str], hidden: Collection[str]) 
     if p.patch is None:
         return {}
     try:
-        return apply(files, without(p.patch.diff, hidden))
+        tree = apply(files, without(p.patch.diff, hidden))
     except DiffError:
         return {}
+    return {path: text for path, text in tree.items() if files.get(path) != text}
 
 
-def own_code(p: Proposal, files: Mapping[str, str], hidden: Collection[str], n: int) -> str:
+def own_code(
+    p: Proposal,
+    files: Mapping[str, str],
+    hidden: Collection[str],
+    n: int,
+    version: Mapping[str, str] | None = None,
+) -> str:
     """A candidate as its author reads it: each function its patch changed, as it now reads (the
     file path on its own line, then a fenced block), and the diff of a file where it changed no
     function; its diff (``own_diff``) when none of that can be read. Shown its diff, the 1.5B
-    wrote its next version as a diff (``fleet/patches/changed.py``)."""
-    after = own_version(p, files, hidden)
+    wrote its next version as a diff (``fleet/patches/changed.py``). ``version``: its
+    ``own_version``, when the caller has it."""
+    after = own_version(p, files, hidden) if version is None else version
     if not after or p.patch is None:
         return own_diff(p, hidden, n)
     parts, shown = [], False
@@ -238,15 +247,32 @@ def differs(brief: Brief, target: Proposal) -> list[str]:
     return differences(ev.get(target.id), others)
 
 
-def revise_notes(brief: Brief, own: Proposal, files: Mapping[str, str] | None = None) -> list[str]:
-    """What a reviser reads after the task: its patch, its failing tests (with the source of the
-    first two that ``files``, the repository, holds), the critiques, the other candidates with
-    their results (the request's instruction follows)."""
+def revise_notes(
+    brief: Brief,
+    own: Proposal,
+    files: Mapping[str, str] | None = None,
+    version: Mapping[str, str] | None = None,
+) -> list[str]:
+    """What a reviser reads after the task: the other candidates with their results first, then
+    its own patch (``version``: its ``own_version``, when the caller has it), its failing tests
+    (with the source of the first two that ``files``, the repository, holds) and the critiques,
+    right before the request's instruction. Listed last, the others' headings invited the greedy
+    1.5B to continue the list with its own (``### developer-1: passes ...``) instead of editing."""
     ev = evidence_by_id(brief)
     mine = ev.get(own.id)
-    parts = [
+    parts = []
+    others = [p for p in brief.proposals if p.author != own.author]
+    if others:
+        parts.append(render("patching.others"))
+        parts += [
+            candidate(
+                p, ev.get(p.id), brief.distrusted, brief.evidence_files, brief.advisory, files
+            )
+            for p in others
+        ]
+    parts += [
         render("patching.own_patch", status=status(mine)),
-        own_code(own, files or {}, brief.evidence_files, 2 * DIFF_CLIP)
+        own_code(own, files or {}, brief.evidence_files, 2 * DIFF_CLIP, version)
         if own.patch
         else render("patching.own_patch_none"),
     ]
@@ -268,15 +294,6 @@ def revise_notes(brief: Brief, own: Proposal, files: Mapping[str, str] | None = 
                 comment=c.content[:300],
             )
             for c in brief.critiques
-        ]
-    others = [p for p in brief.proposals if p.author != own.author]
-    if others:
-        parts.append(render("patching.others"))
-        parts += [
-            candidate(
-                p, ev.get(p.id), brief.distrusted, brief.evidence_files, brief.advisory, files
-            )
-            for p in others
         ]
     improve = render("patching.improve" if brief.critiques else "patching.improve_alone")
     parts.append(improve + render("patching.improve_differs") if apart else improve)

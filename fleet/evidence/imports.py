@@ -16,14 +16,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from unidiff import PatchSet
-from unidiff.errors import UnidiffParseError
-
 from fleet import pysource
 from fleet.contracts import Patch
 from fleet.evidence.acceptance import FINDER, new_files
 from fleet.evidence.suite import EvidenceSuite, with_suite
-from fleet.unified_diff import recount
+from fleet.unified_diff import DiffError, apply
 
 _SKIP_DIRS = ("tests", "test")
 UNPLACED = "a name it looks up is defined in no module of the change's tree, or in several"
@@ -134,51 +131,6 @@ def reviewable(source: str, tree: Mapping[str, str]) -> str:
     return out
 
 
-def _path(name: str) -> str | None:
-    """A diff header's path without git's ``a/``/``b/`` (None: ``/dev/null``)."""
-    if name == "/dev/null":
-        return None
-    return name[2:] if name[:2] in ("a/", "b/") else name
-
-
-def _hunked(text: str, hunks: list[Any]) -> str | None:
-    """``text`` with ``hunks`` applied where their old lines are (None: they are not there)."""
-    lines, at = text.splitlines(), 0
-    for hunk in hunks:
-        old = [ln.value.rstrip("\n") for ln in hunk if ln.is_context or ln.is_removed]
-        new = [ln.value.rstrip("\n") for ln in hunk if ln.is_context or ln.is_added]
-        start = max(hunk.source_start - 1, 0) if old else hunk.source_start
-        if lines[start : start + len(old)] != old:  # moved, as ``git apply`` allows: look on
-            start = next(
-                (i for i in range(at, len(lines) + 1) if lines[i : i + len(old)] == old), -1
-            )
-            if start < 0:
-                return None
-        lines[start : start + len(old)] = new
-        at = start + len(new)
-    return "\n".join(lines) + "\n" if lines else ""
-
-
-def applied(files: Mapping[str, str], diff: str) -> dict[str, str] | None:
-    """``files`` (path -> text) with ``diff`` applied in memory: the tree the change makes,
-    read, never written anywhere (None: a section does not apply or cannot be read)."""
-    try:
-        sections = PatchSet(recount(diff))
-    except UnidiffParseError:
-        return None
-    tree = dict(files)
-    for f in sections:
-        source, target = _path(f.source_file), _path(f.target_file)
-        if source is not None and source not in tree:
-            return None
-        text = _hunked(tree.pop(source) if source else "", list(f))
-        if text is None:
-            return None
-        if target is not None:
-            tree[target] = text
-    return tree
-
-
 @dataclass(frozen=True)
 class Readable:
     """A change with its generated tests made reviewable: the ``patch`` to ship, the test files
@@ -203,8 +155,9 @@ def readable(patch: Patch, files: Callable[[], Mapping[str, str]]) -> Readable:
     generated = {p: t for p, t in new_files(patch.diff).items() if "def _find(" in t}
     if not generated:
         return Readable(patch)
-    tree = applied(files(), patch.diff)
-    if tree is None:
+    try:
+        tree = apply(files(), patch.diff)
+    except DiffError:
         return Readable(patch, unchanged=dict.fromkeys(generated, "the change's tree is unread"))
     out = {p: reviewable(t, tree) for p, t in generated.items()}
     kept = {p: UNPLACED for p, t in out.items() if t == generated[p]}

@@ -3,12 +3,15 @@ files rewritten in the patch, and the tests as QA wrote them shipped when the im
 
 from __future__ import annotations
 
+import pytest
+
 from fleet.contracts import Patch
 from fleet.evidence.acceptance import executable_tests
-from fleet.evidence.imports import UNPLACED, Readable, applied, readable
+from fleet.evidence.imports import UNPLACED, Readable, readable
 from fleet.patches.diff import file_diff
 from fleet.pipeline.apply import checked_readable
 from fleet.pipeline.ports import Checked
+from fleet.unified_diff import DiffError, apply
 
 INIT = 'from calc.ops import add\n\n__all__ = ["add"]\n'
 OPS = "def add(a, b):\n    return a + b\n"
@@ -30,7 +33,7 @@ def _change(test: str | None = None) -> Patch:
 
 def test_the_tree_a_diff_makes_is_read_in_memory_edits_new_and_removed_files():
     patch = _patch({"src/calc/ops.py": NEW_OPS, "src/calc/__init__.py": None, "README.md": "hi\n"})
-    tree = applied(BASE, patch.diff)
+    tree = apply(BASE, patch.diff)
     assert tree == {
         "src/calc/ops.py": NEW_OPS,
         "pyproject.toml": "[project]\n",
@@ -42,22 +45,24 @@ def test_a_hunk_found_lower_down_still_applies_and_one_that_is_nowhere_does_not(
     top = "# header\n" * 5
     moved = {**BASE, "src/calc/ops.py": top + OPS}
     patch = _patch({"src/calc/ops.py": OPS.replace("a + b", "b + a")})  # written on BASE
-    assert applied(moved, patch.diff) == {
+    assert apply(moved, patch.diff) == {
         **moved,
         "src/calc/ops.py": top + "def add(a, b):\n    return b + a\n",
     }
-    assert applied({**BASE, "src/calc/ops.py": "x = 1\n"}, patch.diff) is None
-    assert applied({}, patch.diff) is None  # the file it edits is not there
+    with pytest.raises(DiffError):
+        apply({**BASE, "src/calc/ops.py": "x = 1\n"}, patch.diff)
+    with pytest.raises(DiffError):
+        apply({}, patch.diff)  # the file it edits is not there
 
 
 def test_the_shipped_test_imports_the_package_src_layout_and_nothing_else_changes():
     patch = _change()
     shown = readable(patch, lambda: BASE)
     assert shown.rewritten == (SPEC,) and shown.unchanged == {} and shown.original == patch
-    test = applied(BASE, shown.patch.diff)[SPEC]  # type: ignore[index]
+    test = apply(BASE, shown.patch.diff)[SPEC]  # type: ignore[index]
     assert "from calc import divide\n" in test and "_find" not in test and "rglob" not in test
     assert shown.patch.files == patch.files
-    before, after = applied(BASE, patch.diff), applied(BASE, shown.patch.diff)
+    before, after = apply(BASE, patch.diff), apply(BASE, shown.patch.diff)
     assert before and after and {**before, SPEC: ""} == {**after, SPEC: ""}
     assert shown.facts() == {"imports": [SPEC], "lookup": {}}
 
@@ -131,7 +136,7 @@ def test_qa_s_own_examples_ship_in_the_task_s_one_file_and_it_passes(tmp_path):
     shown = readable(patch, lambda: BASE)
     assert shown.rewritten == (SPEC,) and shown.merged == {qa: SPEC}
     assert shown.facts()["merged"] == {qa: SPEC} and qa not in shown.patch.files
-    tree = applied(BASE, shown.patch.diff) or {}
+    tree = apply(BASE, shown.patch.diff) or {}
     assert qa not in tree and "_find" not in tree[SPEC]
     assert tree[SPEC].count("from calc import divide") == 1
     for path, text in tree.items():

@@ -120,3 +120,6 @@ def test_a_reviser_sees_the_other_candidates_as_code_too() -> None:
     listed = notes[notes.index("developer-3") :]
     assert "pkg/more.py\n```python\n    @property\n    def size(self):\n        return 2" in listed
     assert "@@" not in notes and "diff --git" not in notes
+    # the others come first; its own version, right before the instruction, is what it continues
+    assert notes.index("developer-3") < notes.index("Your current patch") < notes.index("Improve")
+    assert notes.rstrip().endswith(revise_notes(b, mine, {"pkg/more.py": BASE})[-1])

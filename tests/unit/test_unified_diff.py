@@ -107,10 +107,22 @@ def test_applying_a_written_patch_gives_back_the_new_files() -> None:
         patch = make_patch("c", files, {"m.py": new, "added.py": "y = 2"})
         got = apply(files, patch.diff)
         assert got.get("m.py", old) == new and got["added.py"] == "y = 2"
-        assert "same.py" not in got
+        assert got["same.py"] == "x = 1\n"  # the whole tree, the rest as it was
 
 
 def test_a_hunk_that_does_not_match_the_files_is_refused() -> None:
     patch = make_patch("c", {"m.py": "a\nb\nc\n"}, {"m.py": "a\nB\nc\n"})
-    with pytest.raises(DiffError, match="does not match"):
+    with pytest.raises(DiffError, match="not in the file"):
         apply({"m.py": "a\nX\nc\n"}, patch.diff)
+
+
+def test_applying_reads_a_moved_hunk_where_it_now_stands_and_keeps_a_missing_final_newline() -> (
+    None
+):
+    base = "a\nb\nc"  # no newline at the end
+    patch = make_patch("c", {"m.py": base}, {"m.py": "a\nb\nC"})
+    assert apply({"m.py": base}, patch.diff) == {"m.py": "a\nb\nC"}
+    moved = "top\n" * 4 + base
+    assert apply({"m.py": moved}, patch.diff) == {"m.py": "top\n" * 4 + "a\nb\nC"}
+    with pytest.raises(DiffError):
+        apply({}, patch.diff)  # the file it changes is not there
