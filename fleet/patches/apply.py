@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import re
 import textwrap
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
@@ -49,6 +50,10 @@ def apply_edits(
             raise EditError(reason="unsafe_path", path=path, detail=why)
         if isinstance(edit, SearchReplace):
             edit = replace(edit, path=path)  # its errors name the file it went to
+            if (whole := _header_then_whole(out.get(path), edit)) is not None:
+                out[path] = _replace_functions(out[path], whole, path)
+                touched.append(path)
+                continue
             try:
                 out[path] = _search_replace(out.get(path), edit)
             except EditError as exc:
@@ -128,6 +133,49 @@ def _search_replace(current: str | None, edit: SearchReplace) -> str:
             detail=f"the SEARCH text occurs {count} times; include more lines to make it unique",
         )
     return _fuzzy(current, edit)
+
+
+_HEADER = re.compile(r"^(?:async\s+)?def\s+(\w+)\s*\(.*\)\s*(?:->.*)?:\s*$")
+
+
+def _header_then_whole(current: str | None, edit: SearchReplace) -> FunctionEdit | None:
+    """A block whose SEARCH part is only a function's ``def`` line (and decorators) and whose
+    REPLACE part is that whole function, body included: the model quoted the line to say which
+    function it rewrites. Applied as written, the new body would land above the old one (which
+    still parses, a second body after the first's ``return``); so it replaces the function
+    (top-level, or a method of a top-level class). Told apart from an edit that inserts lines
+    under the ``def`` (a docstring, a check) by the function's first body line, which the
+    REPLACE part repeats, or by its new body ending in ``return``/``raise`` (the old body would
+    follow it, unreachable). None when it is not such a block."""
+    lines = [ln for ln in edit.search.split("\n") if ln.strip()]
+    if not current or not lines or current.count(edit.search) != 1:
+        return None
+    head = _HEADER.match(lines[-1].strip())
+    if head is None or not all(ln.strip().startswith("@") for ln in lines[:-1]):
+        return None
+    after = current.split(edit.search, 1)[1].split("\n")
+    first = next((ln.strip() for ln in after if ln.strip()), "")
+    code = textwrap.dedent(edit.replace)
+    try:
+        new = pysource.parse(code)
+        tree = pysource.parse(current)
+    except SyntaxError:
+        return None
+    names = tuple(n.name for n in new.body if isinstance(n, _DEFS))
+    ours = [n for n in new.body if isinstance(n, _FUNCS) and n.name == head[1]]
+    if not ours or not first or not _defines(tree, head[1]):
+        return None
+    body = code.split("\n")[ours[0].lineno : ours[0].end_lineno]
+    ends = isinstance(ours[0].body[-1], ast.Return | ast.Raise)
+    if first not in (ln.strip() for ln in body) and not ends:
+        return None
+    return FunctionEdit(path=edit.path, code=code, names=names)
+
+
+def _defines(tree: ast.Module, name: str) -> bool:
+    """Whether ``name`` is a top-level function or class, or a method of a top-level class."""
+    top = any(isinstance(n, _DEFS) and n.name == name for n in tree.body)
+    return top or any(m.name == name for _, m in _methods(tree))
 
 
 def _fuzzy(current: str, edit: SearchReplace) -> str:
@@ -231,6 +279,7 @@ def _defined_names(text: str) -> set[str]:
 
 
 _DEFS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+_FUNCS = (ast.FunctionDef, ast.AsyncFunctionDef)
 
 
 def _search_file(files: Mapping[str, str], edit: SearchReplace) -> str:

@@ -427,3 +427,36 @@ def test_a_new_function_that_shares_a_method_name_is_added_beside_the_class() ->
     out = apply_edits({"box.py": BOX}, parse_edits(reply))
     assert out["box.py"].startswith(BOX.rstrip("\n"))
     assert out["box.py"].endswith("\n\n\ndef size(items):\n    return len(items)\n")
+
+
+PAD = (
+    "import itertools\n\n\ndef pad(items, n):\n"
+    '    """Pad to n."""\n    out = list(items)\n    return out + [None] * (n - 1 - len(out))\n\n\n'
+    "class Box:\n    def size(self):\n        return 1\n"
+)
+
+
+def test_a_def_line_replaced_by_the_whole_function_rewrites_the_function_once() -> None:
+    """The 1.5B quoted only ``def`` lines in SEARCH and wrote the whole function in REPLACE:
+    applied as written, the new body landed above the old one and the module still parsed."""
+    whole = (
+        'def pad(items, n):\n    """Pad to n."""\n    out = list(items)\n'
+        "    return out + [None] * (n - len(out))\n"
+    )
+    new = apply_edits({"m.py": PAD}, [SearchReplace("m.py", "def pad(items, n):\n", whole)])
+    assert new["m.py"].count("def pad") == 1 and new["m.py"].count('"""Pad to n."""') == 1
+    assert "(n - len(out))" in new["m.py"] and "n - 1" not in new["m.py"]
+    assert new["m.py"].endswith("class Box:\n    def size(self):\n        return 1\n")
+    # a method, quoted at its indent: the method is rewritten in its class
+    method = "    def size(self):\n        return 2\n"
+    new = apply_edits({"m.py": PAD}, [SearchReplace("m.py", "    def size(self):\n", method)])
+    assert new["m.py"].endswith("class Box:\n    def size(self):\n        return 2\n")
+    assert new["m.py"].count("def size") == 1
+
+
+def test_lines_inserted_under_a_def_line_are_inserted() -> None:
+    """A REPLACE part that neither repeats the function's first body line nor ends in a
+    ``return`` adds its lines there."""
+    check = "def pad(items, n):\n    if n < 0:\n        return []\n"
+    new = apply_edits({"m.py": PAD}, [SearchReplace("m.py", "def pad(items, n):\n", check)])
+    assert '        return []\n    """Pad to n."""\n    out = list(items)\n' in new["m.py"]
