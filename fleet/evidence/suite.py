@@ -74,6 +74,23 @@ class EvidenceSuite(Contract):
         )
 
 
+def with_test_file(
+    suite: EvidenceSuite, path: str, source: str, *, trusted: bool = False
+) -> EvidenceSuite:
+    """``suite`` with one more generated test file: run (unless a path it runs holds it
+    already), protected, and, ``trusted``, weighted as the repository's own tests (no candidate
+    failing it makes it distrusted)."""
+    covered = any(p in (".", path) or path.startswith(f"{p}/") for p in suite.test_paths)
+    return suite.model_copy(
+        update={
+            "files": {**suite.files, path: source},
+            "test_paths": suite.test_paths if covered else (*suite.test_paths, path),
+            "protected": tuple(dict.fromkeys([*suite.protected, path])),
+            "trusted": (*suite.trusted, f"{path}::") if trusted else suite.trusted,
+        }
+    )
+
+
 def is_suite_file(path: str, files: Collection[str]) -> bool:
     """``path`` is one of the suite's generated ``files`` or a copy of one under other
     directories (``path/to/tests/test_x.py``: the edit format's example prefix copied)."""

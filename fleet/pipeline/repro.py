@@ -31,6 +31,7 @@ from fleet.contracts import TestOutcome
 from fleet.evidence import EvidenceSuite
 from fleet.evidence.acceptance import drop_tests, example_calls, prune
 from fleet.evidence.report_examples import report_test
+from fleet.evidence.suite import with_test_file
 from fleet.prompts import render
 from fleet.story_kind import EXCEPTION
 
@@ -244,15 +245,6 @@ def with_repro(suite: EvidenceSuite, repro: Repro) -> EvidenceSuite:
     report's own examples, written by code (``origin`` "report"), are the user's word, as the story's
     executable criteria are the PO's (``spec``): trusted like the repository's tests (no candidate's
     failing them makes them distrusted and left out), and a winner failing one is not shipped."""
-    covered = any(
-        p in (".", repro.path) or repro.path.startswith(f"{p}/") for p in suite.test_paths
-    )
-    paths = suite.test_paths if covered else (*suite.test_paths, repro.path)
-    mine = (f"{repro.path}::",) if repro.origin == "report" else ()
-    return suite.model_copy(update={
-        "files": {**suite.files, repro.path: repro.source},
-        "test_paths": paths,
-        "protected": tuple(dict.fromkeys([*suite.protected, repro.path])),
-        "trusted": (*suite.trusted, *mine),
-        "spec": (*suite.spec, *mine),
-    })  # fmt: skip
+    mine = repro.origin == "report"
+    suite = with_test_file(suite, repro.path, repro.source, trusted=mine)
+    return suite.model_copy(update={"spec": (*suite.spec, f"{repro.path}::")}) if mine else suite

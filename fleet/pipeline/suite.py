@@ -20,14 +20,14 @@ from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 from fleet.agents.stubs import named
-from fleet.context.localise import locate
+from fleet.context.localise import Located, locate
 from fleet.contracts import RunContext, Story, Task, TestOutcome
 from fleet.council import Brief
 from fleet.council.seeds import mix
 from fleet.criteria import task_criteria
 from fleet.errors import VersionConflict
 from fleet.events import Envelope, make_event
-from fleet.evidence import EvidenceSuite
+from fleet.evidence import EvidenceSuite, doc_examples
 from fleet.evidence.acceptance import (
     Probes,
     Qa,
@@ -37,6 +37,7 @@ from fleet.evidence.acceptance import (
 from fleet.evidence.distinct import distinct_tests
 from fleet.evidence.report_defs import definitions, with_definitions
 from fleet.evidence.report_examples import import_table, repository_names
+from fleet.evidence.suite import with_test_file
 from fleet.patches.imports import add_missing_imports
 from fleet.pipeline.ports import Baseline, Checkout, QaTeam
 from fleet.pipeline.repro import (
@@ -139,6 +140,11 @@ def task_suite(
     trusted = repro if repro is not None and repro.reproduced else None  # else its frames
     located = locate(files, report, trace=trusted.excerpt if trusted else "",  # mislead too
                      test=trusted.source if trusted else "")  # fmt: skip
+    if kind in ("bug", "change") and len(ports.qa):
+        quoted = f"{report}\n{repro.source if repro else ''}"
+        run = _baseline_run(ports, at, ctx)
+        suite, said = _documented(run, suite, files, located, quoted)
+        notes += said
     facts = {"repro": repro.as_dict() if repro else None, "located": [x.as_dict() for x in located]}
     return _store(ports, story, suite, deliberation_id=deliberation_id, notes=notes, facts=facts)
 
@@ -263,6 +269,25 @@ def _carry(log: EventLog, key: str, repro: Repro) -> None:
         return
     with suppress(VersionConflict):  # a council beside this one kept its own: either will do
         log.checkpoint_put(key, {"repro": asdict(repro)}, expected_version=0)
+
+
+def _documented(
+    run: Callable[[str, str], Sequence[TestOutcome]], suite: EvidenceSuite,
+    files: Mapping[str, str], located: Sequence[Located], quoted: str,
+) -> tuple[EvidenceSuite, list[str]]:  # fmt: skip
+    """``suite`` with the located functions' docstring examples the base passes (``run``: one
+    test file on the base commit), as trusted tests (``fleet/evidence/doc_examples.py``); and a
+    note on what was kept."""
+    found = doc_examples.cases(files, [(x.path, x.name) for x in located], quoted)
+    path = doc_examples.PATH
+    if not found or path in files or path in suite.files:
+        return suite, []
+    ran = run(path, doc_examples.module(found))
+    kept = doc_examples.passing(found, [t.test_id for t in ran if t.passed])
+    note = f"docstring examples: {len(kept)} of {len(found)} pass on the base and are kept"
+    if not kept:
+        return suite, [note]
+    return with_test_file(suite, path, doc_examples.module(kept), trusted=True), [note]
 
 
 def _baseline_run(

@@ -100,11 +100,11 @@ class OneQa:
         return []
 
 
-def _repo(tmp_path: Path) -> Path:
+def _repo(tmp_path: Path, text: str = TEXT) -> Path:
     repo = tmp_path / "repo"
     (repo / "strs").mkdir(parents=True)
     (repo / "strs" / "__init__.py").write_text("")
-    (repo / "strs" / "text.py").write_text(TEXT)
+    (repo / "strs" / "text.py").write_text(text)
     for args in (["init", "-q", "-b", "main"], ["add", "-A"],
                  ["-c", "user.name=t", "-c", "user.email=t@x", "commit", "-qm", "base"]):  # fmt: skip
         subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True)
@@ -112,9 +112,9 @@ def _repo(tmp_path: Path) -> Path:
 
 
 def _suite(
-    tmp_path: Path, chat: Script, story: Story = STORY, port: type = OneQa
+    tmp_path: Path, chat: Script, story: Story = STORY, port: type = OneQa, text: str = TEXT
 ) -> tuple[object, InMemoryEventLog]:
-    repo = _repo(tmp_path)
+    repo = _repo(tmp_path, text)
     git = GitRepo(repo)
     member = Member("qa-1", "qa", load("roles.yaml").get("qa"), chat, temperature=0.0, seed=1,
                     tools=PatchTools(write_patch=write_patch, repo=GitRepo))  # fmt: skip
@@ -308,3 +308,26 @@ def test_qa_examples_the_base_passes_are_keep_tests_and_the_reported_call_is_not
     data = _suite_event(log)
     assert data["keep"] == [f"{keep}::"]
     assert any(n.startswith("dropped keep test") for n in data["notes"])
+
+
+DOCUMENTED = TEXT.replace(
+    '    """s without suffix at its end."""\n',
+    '    """s without suffix at its end.\n\n'
+    "    >>> cut_suffix('name.py', '.py')\n    'name'\n"
+    "    >>> cut_suffix('name.py', '')\n    'name.py'\n"
+    "    >>> cut_suffix('ab', 'x')\n    'abx'\n"
+    '    """\n',
+)
+
+
+def test_the_located_functions_documented_examples_the_base_passes_join_the_suite(tmp_path):
+    """Of ``cut_suffix``'s three docstring examples, the one the report disputes is left out, the
+    stale one fails on the base and is dropped, the third is a trusted test of the suite."""
+    from fleet.evidence import doc_examples
+
+    suite, log = _suite(tmp_path, Script(_new_file(GOOD)), text=DOCUMENTED)
+    doc = suite.files[doc_examples.PATH]
+    assert "def test_cut_suffix_0():" in doc and "test_cut_suffix_1" not in doc
+    assert "test_cut_suffix_2" not in doc
+    assert f"{doc_examples.PATH}::" in suite.trusted and suite.is_protected(doc_examples.PATH)
+    assert "docstring examples: 1 of 2 pass on the base and are kept" in _suite_event(log)["notes"]
