@@ -93,3 +93,11 @@ def test_a_lazy_functions_values_compare_as_the_example_writes_them():
     with pytest.raises(AssertionError):
         ns["test_pairs_1"]()  # wrong values still fail
     assert ns["_as"]([1], "ab") == "ab"  # only an iterator is turned into the example's type
+    # an endless iterator (a candidate's padded(seq) with no n) is a wrong value, read no further
+    # than one past the example's length: materialised whole, it took the run past its memory
+    import itertools
+
+    funcs["pairs"] = lambda xs: itertools.repeat((1, 2))
+    with pytest.raises(AssertionError):
+        ns["test_pairs_1"]()
+    assert ns["_as"]([1, 2], itertools.count()) == [0, 1, 2]
