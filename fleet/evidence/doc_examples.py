@@ -51,7 +51,7 @@ def _check(module, name, index):
 
     class Runner(doctest.DocTestRunner):
         def report_failure(self, out, test, example, got):
-            failed.append((example, got.strip()))
+            failed.append((example, f"gave {got.strip()}"))
 
         def report_unexpected_exception(self, out, test, example, exc_info):
             failed.append((example, f"raised {exc_info[1]!r}"))
@@ -60,7 +60,7 @@ def _check(module, name, index):
     for example, got in failed:
         if example is test.examples[-1]:
             pytest.fail(
-                f"{example.source.strip()} gave {got} (documented: {example.want.strip()})"
+                f"{example.source.strip()} {got} (documented: {example.want.strip()})"
             )
 '''
 

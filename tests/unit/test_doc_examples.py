@@ -92,6 +92,9 @@ def test_the_generated_module_passes_on_the_documented_code_and_names_what_a_cha
     assert "FAILED tests/test_fleet_doc_examples.py::test_pad_0" in out
     assert "pad([1, 2, 3], 5) gave [1, 2, 3, None, None, None]" in out
     assert "documented: [1, 2, 3, None, None]" in out
+    raising = {**FILES, "src/pkg/pad.py": PAD.replace("max(n - len(out), 0)", "missing")}
+    out = _run(tmp_path / "raising", raising, module(found))
+    assert "pad([1, 2, 3], 5) raised NameError(\"name 'missing' is not defined\")" in out
 
 
 def test_only_the_cases_the_base_passed_are_kept_as_a_trusted_test_file() -> None:
