@@ -58,7 +58,7 @@ def test_the_examples_of_the_located_functions_are_read_in_order_setup_lines_lef
         ("pkg.pad", "pad", 3),
         ("pkg.pad", "Box.size", 0),
     ]
-    assert found[0].test == "test_pad_0" and found[-1].test == "test_Box_size_0"
+    assert found[0].test == "test_pad_0" and found[-1].test == "test_box_size_0"
     # a call the report (or its test) quotes is what the report disputes: left out
     quoted = "pad([1],3,fill) gives the wrong list"
     assert [c.index for c in cases(FILES, LOCATED, quoted) if c.name == "pad"] == [0, 3]
@@ -105,3 +105,17 @@ def test_only_the_cases_the_base_passed_are_kept_as_a_trusted_test_file() -> Non
     assert suite.test_paths == ("tests",) and suite.trusted == (f"{PATH}::",)
     assert suite.is_protected(PATH) and "def test_f_1():" in suite.files[PATH]
     assert "def test_f_0" not in suite.files[PATH]
+
+
+def test_the_generated_module_is_clean_under_ruffs_default_and_the_gates_security_rules(
+    tmp_path: Path,
+) -> None:
+    """The module ships with the winner, and the gate counts lint findings on added lines."""
+    (tmp_path / "test_fleet_doc_examples.py").write_text(module(cases(FILES, LOCATED)))
+    ruff = Path(sys.executable).parent / "ruff"
+    for rules in ([], ["--select", "S,B,E501,N", "--per-file-ignores", "test_*.py:S101"]):
+        done = subprocess.run(
+            [str(ruff), "check", "--isolated", "--no-cache", *rules, "."],
+            cwd=tmp_path, capture_output=True, text=True, timeout=60, check=False,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stdout
