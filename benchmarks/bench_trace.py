@@ -47,7 +47,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_apply import DEVELOPER, HiddenTests, print_judged  # noqa: E402
 
-VARIANTS = ("plain", "traced", "function")
+VARIANTS = ("plain", "traced", "function", "docstring")
 REPO_MAP = "\n## repo_map\n"
 ASK = "\n\nReply with your change"
 
@@ -120,6 +120,19 @@ def function_format(prompt: str) -> str:
     return prompt.replace(form, render("author.function_format"))
 
 
+# the whole-function format before developers were told to leave docstrings out (``docstring``)
+WITHOUT = "without its docstring (the docstring stays as it is): its decorators, its def line and"
+WITH = "its decorators, its def line, its docstring and"
+
+
+def docstring_format(prompt: str) -> str:
+    """``prompt`` asking for whole functions, each with its docstring written out too."""
+    asked = function_format(prompt)
+    if WITHOUT not in asked:
+        raise RuntimeError("author.function_format no longer asks to leave docstrings out")
+    return asked.replace(WITHOUT, WITH)
+
+
 def main(argv: list[str] | None = None) -> int:
     import dev_tasks
     from engine_chat import EngineChat
@@ -143,8 +156,8 @@ def main(argv: list[str] | None = None) -> int:
         ap.error("no task of those kinds and ids")
     temps = [float(x) for x in args.temperatures.split(",")]
     variants = [v for v in args.variants.split(",") if v]
-    if "plain" not in variants or not set(variants) <= set(VARIANTS):
-        ap.error(f"--variants: plain and any of {', '.join(VARIANTS)}")
+    if not variants or not set(variants) <= set(VARIANTS):
+        ap.error(f"--variants: any of {', '.join(VARIANTS)}")
     known = {t.id: t for t in tasks}
     hidden = HiddenTests(known)
     chat = EngineChat(args.model, threads=args.threads)
@@ -165,11 +178,15 @@ def main(argv: list[str] | None = None) -> int:
             "plain": plain,
             "traced": traced(plain, section),
             "function": function_format(plain),
+            "docstring": docstring_format(plain),
         }
+        # every other task the other way round: the variant asked second finds the first one's
+        # prefix in the engine's cache, so neither is always the one that does
+        order = variants if i % 2 else variants[::-1]
         for temperature in temps:
             line = [f"  [{i}/{len(tasks)}] {task.id} ({task.kind}) T={temperature}:"]
             replies = {}
-            for variant in variants:
+            for variant in order:
                 start = time.monotonic()
                 got = chat.complete(
                     [ChatMessage(**system), ChatMessage(role="user", content=prompts[variant])],
@@ -181,10 +198,13 @@ def main(argv: list[str] | None = None) -> int:
                     solved[variant].add(task.id)
                 out[variant].append({"applies": applies, "passes": passes,
                                      "seconds": time.monotonic() - start,
-                                     "prompt_tokens": got.prompt_tokens})  # fmt: skip
+                                     "prompt_tokens": got.prompt_tokens,
+                                     "completion_tokens": got.completion_tokens,
+                                     "cut": got.truncated})  # fmt: skip
                 line.append(f"{variant} applies {applies} passes {passes} "
                             f"({out[variant][-1]['seconds']:.0f} s, {got.prompt_tokens} "
-                            f"prompt tokens);")  # fmt: skip
+                            f"prompt tokens, {got.completion_tokens} generated"
+                            f"{', cut' if got.truncated else ''});")  # fmt: skip
             if args.replies_out:
                 with args.replies_out.open("a") as fh:
                     fh.write(json.dumps({"task": task.id, "temperature": temperature,
@@ -199,8 +219,11 @@ def report(out: dict[str, list[dict[str, Any]]], solved: dict[str, set[str]], mi
     print_judged("trace", out)  # trace_<variant>_prompt_share: its prompt tokens over plain
     for v in out:
         print(f"RESULT trace_{v}_tasks {len(solved[v])}")
+        generated = sum(o["completion_tokens"] for o in out[v])
+        print(f"RESULT trace_{v}_completion_tokens {generated}")
+        print(f"RESULT trace_{v}_cut {sum(o['cut'] for o in out[v])}")
     print(f"RESULT trace_missing {missing}")
-    print(f"RESULT trace_requests {len(out['plain'])}")
+    print(f"RESULT trace_requests {len(next(iter(out.values())))}")
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
 from fleet import pysource
+from fleet.patches import docstrings
 from fleet.patches.edits import Edit, EditError, FunctionEdit, SearchReplace, quotes_map
 from fleet.patches.merge import carry
 from fleet.patches.nearest import foreign, misremembered, nearest
@@ -438,7 +439,8 @@ def _replace_functions(current: str, edit: FunctionEdit, path: str) -> str:
 def _put(text: str, name: str, source: str, path: str) -> str:
     """``text`` with top-level ``name`` replaced by ``source``; else with the one method of that
     name of a top-level class (``source`` indented as the method was); else with ``source``
-    appended."""
+    appended. A replaced definition's docstring stays where ``source`` has none
+    (``docstrings.kept``)."""
     try:
         tree = pysource.parse(text)
     except SyntaxError as exc:
@@ -451,6 +453,7 @@ def _put(text: str, name: str, source: str, path: str) -> str:
         if isinstance(node, _DEFS) and node.name == name:
             start = min([node.lineno, *(d.lineno for d in node.decorator_list)])
             end = node.end_lineno or node.lineno
+            source = docstrings.kept(node, lines, source)
             return "\n".join(lines[: start - 1] + source.split("\n") + lines[end:])
     # a method it rewrites: same name, same first parameter (``self``, ``cls``: a new top-level
     # function that shares a method's name is appended, not put into the class)
@@ -466,7 +469,8 @@ def _put(text: str, name: str, source: str, path: str) -> str:
         node = methods[0][1]
         start = min([node.lineno, *(d.lineno for d in node.decorator_list)])
         end = node.end_lineno or node.lineno
-        method = textwrap.indent(textwrap.dedent(source), " " * node.col_offset)
+        source = docstrings.kept(node, lines, textwrap.dedent(source))
+        method = textwrap.indent(source, " " * node.col_offset)
         return "\n".join(lines[: start - 1] + method.split("\n") + lines[end:])
     base = text.rstrip("\n")
     return (base + "\n\n\n" if base else "") + source + "\n"

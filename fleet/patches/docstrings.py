@@ -1,0 +1,84 @@
+"""A rewritten function keeps its docstring: developers write functions out whole without it.
+
+A developer asked for whole functions copies each one's docstring back, line for line: on the
+development tasks' traces that was about half of what the developers generated (the functions of
+a real library document themselves at length), paid for at every proposal, debugging turn and
+revision, and a long docstring pushes a reply toward its token limit. So the whole-function
+format asks for the def line and the body only, and a new version that has no docstring, or
+only a placeholder (``\"\"\"...\"\"\"``), gets the one the definition it replaces has. A new
+version with a docstring of its own keeps that one. Pure.
+"""
+
+from __future__ import annotations
+
+import ast
+
+from fleet import pysource
+
+_PLACEHOLDERS = frozenset({"", "...", "…"})
+_FUNCS = (ast.FunctionDef, ast.AsyncFunctionDef)
+_DEFS = (*_FUNCS, ast.ClassDef)
+
+
+def _docstring(node: ast.AST) -> tuple[ast.Expr, str] | None:
+    """The definition's docstring statement and its text, if it has one."""
+    body = getattr(node, "body", None)
+    first = body[0] if body else None
+    if (
+        isinstance(first, ast.Expr)
+        and isinstance(first.value, ast.Constant)
+        and isinstance(first.value.value, str)
+    ):
+        return first, first.value.value
+    return None
+
+
+def kept(old: ast.AST, old_lines: list[str], source: str) -> str:
+    """``source`` (the new version, at column 0, of the definition ``old``, whose file's lines
+    are ``old_lines``) with ``old``'s docstring where ``source`` has none or a placeholder; in a
+    class, each method's too."""
+    try:
+        new = pysource.parse(source).body[0]
+    except (SyntaxError, IndexError):
+        return source
+    if not isinstance(new, _DEFS):
+        return source
+    lines = source.split("\n")
+    _keep(old, old_lines, new, lines)
+    return "\n".join(lines)
+
+
+def _keep(old: ast.AST, old_lines: list[str], new: ast.AST, lines: list[str]) -> None:
+    if isinstance(new, ast.ClassDef) and isinstance(old, ast.ClassDef):
+        olds = {n.name: n for n in old.body if isinstance(n, _FUNCS)}
+        for node in reversed(new.body):  # bottom up: the lines above stay where they are
+            if isinstance(node, _FUNCS) and node.name in olds:
+                _keep(olds[node.name], old_lines, node, lines)
+    was, own = _docstring(old), _docstring(new)
+    body = getattr(new, "body", [])
+    if was is None or was[0].lineno == getattr(old, "lineno", 0) or not body:
+        return  # nothing to keep, or a one-line ``def f(): "doc"``
+    if body[0].lineno == getattr(new, "lineno", 0):
+        return  # a body on the def line
+    if own is not None and own[1].strip() not in _PLACEHOLDERS:
+        return  # a docstring of its own
+    doc = was[0]
+    at = body[0].lineno - 1
+    if own is not None:  # the placeholder goes, the docstring takes its lines
+        del lines[at : own[0].end_lineno]
+    while at - 1 >= new.lineno and (not lines[at - 1].strip() or lines[at - 1].lstrip()[:1] == "#"):
+        at -= 1  # right under the def line, above the comments that open the body
+    blank = [""] if isinstance(new, ast.ClassDef) and lines[at].strip() else []
+    lines[at:at] = [
+        *_shifted(old_lines[doc.lineno - 1 : doc.end_lineno], doc.col_offset, body[0].col_offset),
+        *blank,  # a class's docstring, then a blank line before its first method
+    ]
+
+
+def _shifted(lines: list[str], was: int, now: int) -> list[str]:
+    """A docstring's lines moved from indentation ``was`` to ``now``; a line indented less than
+    its opening line, or blank, stays as it is (its text is the string's)."""
+    return [
+        " " * now + line[was:] if line[:was] == " " * was and line.strip() else line
+        for line in lines
+    ]
