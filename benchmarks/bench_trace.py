@@ -17,17 +17,23 @@ tests (``bench_apply.HiddenTests``). Only the first reply: no correction, no deb
 ``function`` is the plain request with its edit format (``author.edit_format``) replaced by
 ``author.function_format`` (what a council's developers 2 and 3 are asked for: ``council_formats`` in
 ``config/models.yaml``); whole top-level functions in a fenced block after the file path replace
-the functions of those names.
+the functions of those names. ``docstring`` is ``function`` as it was asked before the format
+told developers to leave each function's docstring out (``fleet/patches/docstrings.py`` keeps the
+replaced function's): does leaving it out cost fixes, and how many generated tokens does it save?
+Each task asks its variants in turn, every other task the other way round (the one asked second
+finds the first one's prompt prefix in the engine's cache).
 
 Prints a line per reply and ``RESULT trace_<variant>_passes`` (fraction of replies passing the
 hidden tests), ``RESULT trace_<variant>_applies``, ``RESULT trace_<variant>_tasks`` (tasks where
 some reply passes), ``RESULT trace_<variant>_seconds`` (median per reply), ``RESULT
-trace_<variant>_prompt_share`` (the variant's prompt tokens over plain), ``RESULT trace_missing``
+trace_<variant>_prompt_share`` (the variant's prompt tokens over the first variant's), ``RESULT
+trace_<variant>_completion_tokens`` (generated in all), ``RESULT trace_<variant>_cut`` (replies cut
+at their token limit), ``RESULT trace_missing``
 (tasks whose example printed no trace: their traced request is the plain one), ``RESULT
 trace_requests``.
 Run: .venv/bin/python benchmarks/bench_trace.py
        --model ~/.cache/swe-fleet/models/qwen2.5-coder-1.5b-instruct.gguf [--kind bug,change]
-       [--ids task,...] [--temperatures 0.0,0.7] [--variants plain,traced,function]
+       [--ids task,...] [--temperatures 0.0,0.7] [--variants plain,traced,function,docstring]
        [--replies-out F.jsonl]
 """
 

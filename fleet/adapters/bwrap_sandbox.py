@@ -344,9 +344,11 @@ class BwrapSandbox:
         sig = code - 128 if code > 128 else -code if code < 0 else 0
         if code == -9 and limit is None:
             return "killed", None, EXTERNAL_KILL
+        # the limit in the reason: what a developer reads of its candidate's run (evidence detail)
+        hit = f" ({limit} limit)" if limit else ""
         if sig:
-            return "killed", limit, f"killed by {SIGNALS.get(sig, f'signal {sig}')}"
-        return "failed", limit, f"exit code {code}" + (f" ({limit} limit)" if limit else "")
+            return "killed", limit, f"killed by {SIGNALS.get(sig, f'signal {sig}')}{hit}"
+        return "failed", limit, f"exit code {code}{hit}"
 
     def cancel(self, spec_id: str) -> bool:
         """Kill the running ``spec_id`` (its whole tree); False if it is not running here."""

@@ -469,8 +469,8 @@ def _put(text: str, name: str, source: str, path: str) -> str:
         node = methods[0][1]
         start = min([node.lineno, *(d.lineno for d in node.decorator_list)])
         end = node.end_lineno or node.lineno
-        source = docstrings.kept(node, lines, textwrap.dedent(source))
-        method = textwrap.indent(source, " " * node.col_offset)
+        method = textwrap.indent(textwrap.dedent(source), " " * node.col_offset)
+        method = docstrings.kept(node, lines, method)
         return "\n".join(lines[: start - 1] + method.split("\n") + lines[end:])
     base = text.rstrip("\n")
     return (base + "\n\n\n" if base else "") + source + "\n"

@@ -12,6 +12,7 @@ version with a docstring of its own keeps that one. Pure.
 from __future__ import annotations
 
 import ast
+import textwrap
 
 from fleet import pysource
 
@@ -34,26 +35,29 @@ def _docstring(node: ast.AST) -> tuple[ast.Expr, str] | None:
 
 
 def kept(old: ast.AST, old_lines: list[str], source: str) -> str:
-    """``source`` (the new version, at column 0, of the definition ``old``, whose file's lines
-    are ``old_lines``) with ``old``'s docstring where ``source`` has none or a placeholder; in a
-    class, each method's too."""
+    """``source`` (the new version of the definition ``old``, indented as it will stand; ``old``'s
+    file's lines are ``old_lines``) with ``old``'s docstring where ``source`` has none or a
+    placeholder; in a class, each method's too."""
+    head = source.split("\n", 1)[0]
+    margin = len(head) - len(head.lstrip(" "))
     try:
-        new = pysource.parse(source).body[0]
+        new = pysource.parse(textwrap.dedent(source)).body[0]
     except (SyntaxError, IndexError):
         return source
     if not isinstance(new, _DEFS):
         return source
     lines = source.split("\n")
-    _keep(old, old_lines, new, lines)
+    _keep(old, old_lines, new, lines, margin)
     return "\n".join(lines)
 
 
-def _keep(old: ast.AST, old_lines: list[str], new: ast.AST, lines: list[str]) -> None:
+def _keep(old: ast.AST, old_lines: list[str], new: ast.AST, lines: list[str], margin: int) -> None:
+    """``lines`` (``new``'s, indented by ``margin``) given ``old``'s docstring in place."""
     if isinstance(new, ast.ClassDef) and isinstance(old, ast.ClassDef):
         olds = {n.name: n for n in old.body if isinstance(n, _FUNCS)}
         for node in reversed(new.body):  # bottom up: the lines above stay where they are
             if isinstance(node, _FUNCS) and node.name in olds:
-                _keep(olds[node.name], old_lines, node, lines)
+                _keep(olds[node.name], old_lines, node, lines, margin)
     was, own = _docstring(old), _docstring(new)
     body = getattr(new, "body", [])
     if was is None or was[0].lineno == getattr(old, "lineno", 0) or not body:
@@ -70,7 +74,9 @@ def _keep(old: ast.AST, old_lines: list[str], new: ast.AST, lines: list[str]) ->
         at -= 1  # right under the def line, above the comments that open the body
     blank = [""] if isinstance(new, ast.ClassDef) and lines[at].strip() else []
     lines[at:at] = [
-        *_shifted(old_lines[doc.lineno - 1 : doc.end_lineno], doc.col_offset, body[0].col_offset),
+        *_shifted(
+            old_lines[doc.lineno - 1 : doc.end_lineno], doc.col_offset, margin + body[0].col_offset
+        ),
         *blank,  # a class's docstring, then a blank line before its first method
     ]
 

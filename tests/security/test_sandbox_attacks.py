@@ -176,6 +176,7 @@ def test_memory_blowup_is_capped(sandbox, ws):
     r = py(sandbox, ws, "x = []\nwhile True: x.append(bytearray(10**7))", memory_mb=128)
     assert r.limit_hit == "memory"
     assert r.status in ("killed", "failed") and r.exit_code != 0
+    assert r.reason.endswith("(memory limit)"), r.reason  # what the evidence detail says
 
 
 def test_cpu_burn_killed_at_cpu_limit(sandbox, ws):

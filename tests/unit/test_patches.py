@@ -207,7 +207,7 @@ def test_a_misquoted_search_whose_replace_is_the_whole_function_replaces_it():
         "path/to/example.py", "def f(x):\n    pass\n", "def f(x):\n    return 2 * x\n"
     )
     out = apply_edits({"pkg/m.py": DOUBLE, "README.md": "r\n"}, [edit])
-    assert out["pkg/m.py"] == "def f(x):\n    return 2 * x\n"
+    assert out["pkg/m.py"] == 'def f(x):\n    """Double x."""\n    return 2 * x\n'  # docstring kept
     assert "path/to/example.py" not in out
 
 
