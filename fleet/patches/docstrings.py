@@ -19,6 +19,7 @@ from fleet import pysource
 _PLACEHOLDERS = frozenset({"", "...", "…"})
 _FUNCS = (ast.FunctionDef, ast.AsyncFunctionDef)
 _DEFS = (*_FUNCS, ast.ClassDef)
+_Def = ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef
 
 
 def _docstring(node: ast.AST) -> tuple[ast.Expr, str] | None:
@@ -51,7 +52,7 @@ def kept(old: ast.AST, old_lines: list[str], source: str) -> str:
     return "\n".join(lines)
 
 
-def _keep(old: ast.AST, old_lines: list[str], new: ast.AST, lines: list[str], margin: int) -> None:
+def _keep(old: ast.AST, old_lines: list[str], new: _Def, lines: list[str], margin: int) -> None:
     """``lines`` (``new``'s, indented by ``margin``) given ``old``'s docstring in place."""
     if isinstance(new, ast.ClassDef) and isinstance(old, ast.ClassDef):
         olds = {n.name: n for n in old.body if isinstance(n, _FUNCS)}
@@ -59,10 +60,10 @@ def _keep(old: ast.AST, old_lines: list[str], new: ast.AST, lines: list[str], ma
             if isinstance(node, _FUNCS) and node.name in olds:
                 _keep(olds[node.name], old_lines, node, lines, margin)
     was, own = _docstring(old), _docstring(new)
-    body = getattr(new, "body", [])
+    body = new.body
     if was is None or was[0].lineno == getattr(old, "lineno", 0) or not body:
         return  # nothing to keep, or a one-line ``def f(): "doc"``
-    if body[0].lineno == getattr(new, "lineno", 0):
+    if body[0].lineno == new.lineno:
         return  # a body on the def line
     if own is not None and own[1].strip() not in _PLACEHOLDERS:
         return  # a docstring of its own
