@@ -100,3 +100,11 @@ def test_nothing_is_added_where_the_replaced_definition_had_no_docstring() -> No
     new = _applied("m.py\n```python\ndef bare(x):\n    return -x\n```")
     assert "def bare(x):\n    return -x\n" in new
     assert _docs(new)["bare"] is None
+
+
+def test_a_class_written_as_its_placeholder_alone_gets_its_docstring_back() -> None:
+    new = apply_edits(
+        {"m.py": 'class Box:\n    """A box."""\n'},
+        parse_edits('m.py\n```python\nclass Box:\n    """..."""\n```'),
+    )["m.py"]
+    assert new.rstrip("\n") == 'class Box:\n    """A box."""'
