@@ -311,6 +311,13 @@ def _parse(argv: list[str] | None) -> tuple[argparse.Namespace, list[str]]:
         default=None,
         help="council critique/revise rounds (default: config/fleet.yaml's council.rounds)",
     )
+    ap.add_argument(
+        "--debug-rounds",
+        type=int,
+        default=None,
+        help="council debugging rounds before the first comparison (default: config/fleet.yaml's "
+        "council.debug_rounds)",
+    )
     ap.add_argument("--repo-limit", type=int, default=10, help="repository tasks (0: none)")
     ap.add_argument("--repo-start", type=int, default=0, help="first repository task (a slice)")
     ap.add_argument(
@@ -366,6 +373,8 @@ def _parse(argv: list[str] | None) -> tuple[argparse.Namespace, list[str]]:
         ap.error(f"--ids: {exc}")
     if args.rounds is not None and not 0 <= args.rounds <= 10:
         ap.error("--rounds must be in 0..10")
+    if args.debug_rounds is not None and not 0 <= args.debug_rounds <= 5:
+        ap.error("--debug-rounds must be in 0..5")
     from repo_tasks import parse_kinds
 
     try:
@@ -447,6 +456,8 @@ def _resume_file(args: argparse.Namespace) -> ResumeFile | None:
     settings = {"model": Path(args.model).name, "attempts": args.attempts,
                 "developer_model": Path(args.developer_model or args.model).name,
                 "rounds": spec.rounds, "qa_examples": spec.qa_examples}  # fmt: skip
+    if args.debug_rounds is not None:  # files written before the flag stay readable
+        settings["debug_rounds"] = spec.debug_rounds
     resume = ResumeFile(args.resume, settings)
     tasks = len({task for _arm, task in resume.done})
     print(f"== resume file {args.resume}: {len(resume.done)} (arm, task) figures for "
