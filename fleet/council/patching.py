@@ -26,6 +26,7 @@ from fleet.council.schemas import Brief
 from fleet.evidence.probes import differences
 from fleet.evidence.suite import without
 from fleet.patches.changed import changed_functions
+from fleet.patches.docstrings import elided
 from fleet.prompts import render
 from fleet.unified_diff import DiffError, apply
 
@@ -197,15 +198,19 @@ def own_code(
     """A candidate as its author reads it: each function its patch changed, as it now reads (the
     file path on its own line, then a fenced block), and the diff of a file where it changed no
     function; its diff (``own_diff``) when none of that can be read. Shown its diff, the 1.5B
-    wrote its next version as a diff (``fleet/patches/changed.py``). ``version``: its
+    wrote its next version as a diff (``fleet/patches/changed.py``). A long docstring the base
+    holds as it is reads a placeholder (``docstrings.elided``: copied back at every turn;
+    edits that quote or keep the placeholder keep the docstring). ``version``: its
     ``own_version``, when the caller has it."""
     after = own_version(p, files, hidden) if version is None else version
     if not after or p.patch is None:
         return own_diff(p, hidden, n)
     parts, shown = [], False
     for path, text in sorted(after.items()):
-        found = changed_functions(files.get(path, ""), text) if path.endswith(".py") else []
+        base = files.get(path, "")
+        found = changed_functions(base, text) if path.endswith(".py") else []
         if found:
+            found = [elided(f, base) for f in found]  # unchanged docstrings: read in the pack
             parts.append(render("patching.own_code", path=path, code="\n".join(found).rstrip()))
             shown = True
         else:

@@ -55,6 +55,7 @@ def apply_edits(
                 out[path] = _replace_functions(out[path], whole, path)
                 touched.append(path)
                 continue
+            edit = _unelided(out.get(path), edit)
             try:
                 out[path] = _search_replace(out.get(path), edit)
             except EditError as exc:
@@ -79,6 +80,15 @@ def apply_edits(
         if path.endswith(".py"):
             _check_syntax(path, out[path], new=[_new_text(e) for e in edits])
     return out
+
+
+def _unelided(current: str | None, edit: SearchReplace) -> SearchReplace:
+    """``edit`` with the docstrings its SEARCH part quotes as elided (code shown to a developer
+    elides unchanged ones: ``docstrings.elided``) written out as ``current`` holds them."""
+    if current is None or edit.search in current:
+        return edit
+    found = docstrings.unelided(current, edit.search, edit.replace)
+    return edit if found is None else replace(edit, search=found[0], replace=found[1])
 
 
 def _new_text(edit: Edit) -> str:

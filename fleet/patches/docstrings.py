@@ -13,6 +13,7 @@ docstring of its own keeps that one. Pure.
 from __future__ import annotations
 
 import ast
+import re
 import textwrap
 
 from fleet import pysource
@@ -91,3 +92,79 @@ def _shifted(lines: list[str], was: int, now: int) -> list[str]:
         " " * now + line[was:] if line[:was] == " " * was and line.strip() else line
         for line in lines
     ]
+
+
+ELIDED = '"""..."""'  # what an unchanged docstring reads as in shown code (``kept`` restores it)
+SHORT = 2  # docstrings of at most this many lines are shown as they are: they cost little
+
+
+def elided(code: str, base: str) -> str:
+    """``code`` (functions as a change left them, indented as in their file) with each docstring
+    of more than ``SHORT`` lines that ``base`` (the file before the change) holds line for line
+    replaced by ``ELIDED``: shown to a developer who already read the base code in its context,
+    the docstring was copied back at every debugging turn and revision. A definition written
+    back with the placeholder keeps its docstring (``kept``); so does a SEARCH/REPLACE edit that
+    quotes it (the misquote's change is carried onto the current lines)."""
+    lines = code.split("\n")
+    try:
+        tree = pysource.parse(textwrap.dedent(code))
+    except SyntaxError:
+        return code
+    margin = _margin(lines)
+    spans = []
+    for node in ast.walk(tree):
+        found = _docstring(node) if isinstance(node, _DEFS) else None
+        if found is None or found[0].end_lineno is None:
+            continue
+        a, b = found[0].lineno, found[0].end_lineno
+        if b - a + 1 > SHORT and "\n".join(lines[a - 1 : b]) in base:
+            spans.append((a, b, margin + found[0].col_offset))
+    for a, b, indent in sorted(spans, reverse=True):
+        lines[a - 1 : b] = [" " * indent + ELIDED]
+    return "\n".join(lines)
+
+
+def _margin(lines: list[str]) -> int:
+    """The indentation ``textwrap.dedent`` removed from ``lines``."""
+    filled = [ln for ln in lines if ln.strip()]
+    return min((len(ln) - len(ln.lstrip(" ")) for ln in filled), default=0)
+
+
+def unelided(current: str, search: str, replace: str) -> tuple[str, str] | None:
+    """A SEARCH/REPLACE edit that quotes elided docstrings (lines reading ``ELIDED``), with the
+    docstrings ``current`` holds there written into both parts: (search, replace); None when
+    ``search`` has no such line, ``current`` does not parse, or ``search`` does not match exactly
+    one place so."""
+    if ELIDED not in search:
+        return None
+    try:
+        docs = _docstrings(current)
+    except SyntaxError:
+        return None
+    if not docs:
+        return None
+    quoted = r"[ \t]*(" + "|".join(re.escape(d) for d in docs) + ")"  # one of the file's own
+    pattern = "\n".join(
+        quoted if ln.strip() == ELIDED else re.escape(ln) for ln in search.split("\n")
+    )
+    found = list(re.finditer(pattern, current))
+    if len(found) != 1:
+        return None
+    texts = [t for t in found[0].groups() if t is not None]
+    out = []
+    for ln in replace.split("\n"):
+        if ln.strip() == ELIDED and texts:
+            ln = ln[: len(ln) - len(ln.lstrip())] + texts.pop(0)
+        out.append(ln)
+    return found[0].group(0), "\n".join(out)
+
+
+def _docstrings(source: str) -> list[str]:
+    """The source text of every definition's docstring in ``source``, from its opening quote."""
+    out = []
+    for node in ast.walk(pysource.parse(source)):
+        found = _docstring(node) if isinstance(node, _DEFS) else None
+        text = ast.get_source_segment(source, found[0]) if found is not None else None
+        if text:
+            out.append(text)
+    return list(dict.fromkeys(out))
