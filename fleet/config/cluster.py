@@ -238,7 +238,7 @@ class OrchestratorSpec(Schema):
         "functions, advisory evidence tests that rank the passing candidates and fail none",
     )
     debug_rounds: int = Field(
-        2,
+        0,
         ge=0,
         le=5,
         description="patch councils: how many times each developer fixes its own failing "

@@ -132,7 +132,7 @@ class CouncilSpec(Schema):
         "functions, advisory evidence tests that rank the passing candidates and fail none",
     )
     debug_rounds: int = Field(
-        2,
+        0,
         ge=0,
         le=5,
         description="patch councils: each developer fixes its own failing candidate from its test "

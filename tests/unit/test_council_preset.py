@@ -120,10 +120,10 @@ def test_the_schema_defaults_are_the_configured_council():
 
 def test_a_council_block_that_differs_from_the_defaults_reaches_the_story_path():
     changed = load("fleet.yaml").council.model_copy(
-        update={"debug_rounds": 0, "distinguish": False}
+        update={"debug_rounds": 2, "distinguish": False}
     )
     request = story_request(changed)
-    assert request.debug_rounds == 0 and request.distinguish is False
+    assert request.debug_rounds == 2 and request.distinguish is False
 
 
 def test_the_benchmark_council_is_the_story_council():
@@ -140,9 +140,9 @@ def test_the_benchmark_council_is_the_story_council():
 
 def test_a_value_given_on_the_command_line_overrides_the_config_and_shows_as_a_difference():
     configured = load("fleet.yaml").council
-    other = argparse.Namespace(rounds=configured.rounds + 1, debug_rounds=0)
+    other = argparse.Namespace(rounds=configured.rounds + 1, debug_rounds=configured.debug_rounds + 1)
     assert bench_request(other).rounds == configured.rounds + 1
-    assert bench_request(other).debug_rounds == 0
+    assert bench_request(other).debug_rounds == configured.debug_rounds + 1
     assert story_request(configured).rounds != bench_request(other).rounds
 
 

@@ -398,14 +398,14 @@ def test_the_council_settings_of_cluster_yaml_reach_the_orchestrator():
     from serve_apps.gateway.app import GatewayArgs
 
     raw = _raw()
-    raw["orchestrator"] |= {"debug_rounds": 0, "distinguish": False}
+    raw["orchestrator"] |= {"debug_rounds": 3, "distinguish": False}
     apps = {
         a["name"]: a for a in serve_config(_parse(raw), config.load("models.yaml"))["applications"]
     }
     settings = OrchestratorSettings.model_validate(
         GatewayArgs.model_validate(apps["gateway"]["args"]).fleet
     )
-    assert settings.debug_rounds == 0 and settings.distinguish is False
+    assert settings.debug_rounds == 3 and settings.distinguish is False
 
 
 def _two_served() -> tuple[ClusterConfig, ModelsConfig]:
