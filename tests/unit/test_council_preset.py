@@ -140,7 +140,9 @@ def test_the_benchmark_council_is_the_story_council():
 
 def test_a_value_given_on_the_command_line_overrides_the_config_and_shows_as_a_difference():
     configured = load("fleet.yaml").council
-    other = argparse.Namespace(rounds=configured.rounds + 1, debug_rounds=configured.debug_rounds + 1)
+    other = argparse.Namespace(
+        rounds=configured.rounds + 1, debug_rounds=configured.debug_rounds + 1
+    )
     assert bench_request(other).rounds == configured.rounds + 1
     assert bench_request(other).debug_rounds == configured.debug_rounds + 1
     assert story_request(configured).rounds != bench_request(other).rounds
