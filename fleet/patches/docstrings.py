@@ -7,7 +7,12 @@ reply toward its token limit. So the whole-function format asks for the def line
 only (the 1.5B still copies the docstring in most replies: benchmarks/RESULTS.md), and a new
 version that has no docstring, or only a placeholder (``\"\"\"...\"\"\"``), gets the one the
 definition it replaces has; a rewrite no longer drops documentation. A new version with a
-docstring of its own keeps that one. Pure.
+docstring of its own keeps that one.
+
+The other way round, code *shown* to a debugging or revising developer reads a long unchanged
+docstring as a placeholder (``elided``); edits written from it keep the docstring: a whole
+definition through ``kept``, a SEARCH/REPLACE that quotes the placeholder through ``unelided``.
+Pure.
 """
 
 from __future__ import annotations
@@ -104,7 +109,7 @@ def elided(code: str, base: str) -> str:
     replaced by ``ELIDED``: shown to a developer who already read the base code in its context,
     the docstring was copied back at every debugging turn and revision. A definition written
     back with the placeholder keeps its docstring (``kept``); so does a SEARCH/REPLACE edit that
-    quotes it (the misquote's change is carried onto the current lines)."""
+    quotes it (``unelided``)."""
     lines = code.split("\n")
     try:
         tree = pysource.parse(textwrap.dedent(code))
