@@ -151,10 +151,13 @@ class Member:
         patch = self.tools.write_patch(model, ask)
         return Candidate(answer=patching.summary(patch), reason=patch.rationale[:400], patch=patch)
 
-    def _sampling(self, brief: Brief, salt: str, replies: list[str] | None = None) -> Sampling:
-        """The member's model with its temperature (at least the brief's floor) and a seed of
-        its own for ``salt``; its replies' texts go to ``replies`` when given."""
-        seed, hot = mix(self.seed, brief.seed, salt), max(self.temperature, brief.temperature_floor)
+    def _sampling(
+        self, brief: Brief, salt: str, replies: list[str] | None = None, floor: float = 0.0
+    ) -> Sampling:
+        """The member's model with its temperature (at least the brief's floor and ``floor``)
+        and a seed of its own for ``salt``; its replies' texts go to ``replies`` when given."""
+        seed = mix(self.seed, brief.seed, salt)
+        hot = max(self.temperature, brief.temperature_floor, floor)
         return Sampling(self.chat, temperature=hot, seed=seed, replies=replies)
 
     def _files(self, brief: Brief, failures: Sequence[str] = ()) -> Mapping[str, str]:
@@ -228,7 +231,11 @@ class Member:
         """Own proposal improved with the critiques it received (a fresh one if it had none).
 
         In a patch council: a new patch from the results and critiques; if writing it fails,
-        the member keeps its last patch."""
+        the member keeps its last patch. A member with no patch proposes again, sampled at least
+        ``patching.AGAIN_FLOOR`` hot (the same request decoded as before repeats its reply)."""
+        if own is None and self.patches(brief) and not brief.criteria:
+            again = self._sampling(brief, "again", floor=patching.AGAIN_FLOOR)
+            return self._patch(brief, again)
         if own is None:
             return self.propose(brief)
         if brief.criteria:

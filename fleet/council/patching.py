@@ -98,6 +98,13 @@ second nearly so, the third samples freely (it writes a function body, not edit 
 ``continues_first``; Qwen2.5-Coder-0.5B at 0.7-0.8 often copies the prompt's edit-format text
 instead of writing edits, not so when it completes a function)."""
 
+AGAIN_FLOOR = 0.7
+"""The least temperature of a patch asked again from the same request: a member that gave no
+candidate, asked to propose in a later round, and a re-convened council's developers
+(``fleet.pipeline.council``). Greedy or near-greedy, a developer repeats its reply whatever
+the seed: on more-itertools-padded-next-multiple the 1.5B's round-1 proposals at 0.0 and 0.2
+repeated their round-0 echoes line for line (four calls, 6,800 tokens, nothing new)."""
+
 
 def continues_first(agent_id: str) -> bool:
     """Whether developer-n begins with the continuation of the function the task asks for (when

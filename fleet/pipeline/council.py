@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from fleet.config import CouncilSpec
 from fleet.contracts import Deliberation, Story, Task
 from fleet.council import DeliberationRequest
+from fleet.council.patching import AGAIN_FLOOR
 from fleet.council.seeds import mix
 from fleet.council.team import proposers
 from fleet.criteria import task_criteria
@@ -52,7 +53,7 @@ class CouncilPorts:
     options: CouncilOptions = CouncilOptions()
 
 
-RECONVENED_FLOOR = 0.7  # a re-convened council's least patch temperature (developer-3's own)
+RECONVENED_FLOOR = AGAIN_FLOOR  # a re-convened council's least patch temperature
 
 
 def council_seed(retry: int, convened: int, attempt: int = 0) -> int:

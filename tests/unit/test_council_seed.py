@@ -135,3 +135,31 @@ def test_a_reconvened_council_samples_its_greedy_developers_too():
 
     assert first_temperature(0.0) == 0.0  # developer-1 of a first council: greedy
     assert first_temperature(step.RECONVENED_FLOOR) == step.RECONVENED_FLOOR
+
+
+def test_a_developer_with_no_candidate_proposes_again_hot_in_the_next_round():
+    """A developer whose round-0 reply gave no patch is asked to propose in round 1: decoded as
+    before (0.0, 0.2), the 1.5B repeated its echo line for line on
+    more-itertools-padded-next-multiple. It is sampled at least ``AGAIN_FLOOR`` hot, with a seed
+    other than its first proposal's; one with a patch revises at its own temperature."""
+    from fleet.council.patching import AGAIN_FLOOR
+    from tests.unit.test_prompts_golden import GOOD, Recorder, _brief, _member
+
+    def sampled(act: str) -> tuple[float, int]:
+        chat = Recorder(GOOD)
+        seen: list[tuple[float, int]] = []
+        complete = chat.complete
+        chat.complete = lambda m, **kw: (
+            seen.append((kw["temperature"], kw["seed"])) or complete(m, **kw)
+        )  # type: ignore[method-assign]
+        member = _member("developer-1", chat)
+        if act == "propose":
+            member.propose(_brief())
+        else:
+            member.revise(_brief(), None)
+        return seen[0]
+
+    (first, seed), (again, again_seed) = sampled("propose"), sampled("revise")
+    assert first == 0.0 and again == AGAIN_FLOOR >= 0.7
+    assert again_seed != seed
+    assert step.RECONVENED_FLOOR == AGAIN_FLOOR
