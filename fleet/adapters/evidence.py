@@ -217,6 +217,10 @@ class SandboxEvidence:
                 f"--junitxml={out}/{REPORT}",
                 "-o",
                 "junit_family=xunit1",
+                # a failed assert's values in full, not pytest's "[1, 2, 3, ...]": a developer
+                # debugging or revising reads what its code returned (``EXCERPT`` still clips)
+                "-o",
+                "verbosity_assertions=2",
                 *src_layout_args(ws),
                 *(suite.test_paths or (".",)),
             ),  # fmt: skip

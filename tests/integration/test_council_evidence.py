@@ -149,6 +149,26 @@ def test_each_patch_runs_the_suite_on_its_own_clean_copy_in_the_sandbox(tmp_path
     assert [p.name for p in (tmp_path / "ws").iterdir()] in ([], ["envs"])
 
 
+def test_a_failing_assert_shows_what_the_code_returned_in_full(tmp_path):
+    """pytest's default shortens a long value to ``[0, 1, 2, 3, 4, 5, ...]``; the evidence a
+    debugging or revising developer reads says what the code returned."""
+    from fleet.adapters.evidence import SandboxEvidence
+    from fleet.contracts import Proposal, RunContext
+    from fleet.evidence import EvidenceSuite
+
+    repo = _repo(tmp_path)
+    code = "def add(a, b):\n    return a - b\n\n\ndef pad(xs):\n    return xs + [None] * 4\n"
+    patch = _patch(repo, {"calc.py": code})
+    test = "from calc import pad\n\n\ndef test_pad():\n    assert pad([1, 2, 3, 4]) == [1, 2, 3, 4, None, None]\n"
+    suite = EvidenceSuite(files={"tests/test_pad.py": test}, test_paths=("tests/test_pad.py",))
+    prop = Proposal(id="p:a", deliberation_id="d", author="a", role="developer", content="a",
+                    patch=patch)  # fmt: skip
+    runner = SandboxEvidence(BwrapSandbox(), root=tmp_path / "ws", concurrency=1)
+    (got,) = runner.run([prop], suite, source=str(repo), base="main", context=RunContext())
+    (failed,) = [t for t in got.tests if not t.passed]
+    assert "[1, 2, 3, 4, None, None, None, None] == [1, 2, 3, 4, None, None]" in failed.excerpt
+
+
 def _edit(body: str) -> str:
     return f"I fix add.\ncalc.py\n<<<<<<< SEARCH\n    return a - b\n=======\n    {body}\n>>>>>>> REPLACE\n"
 
