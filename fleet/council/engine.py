@@ -276,8 +276,12 @@ class Council(Recording):
         targets: list[tuple[Proposal, ...]] = []
         own = {p.author: p for p in current}
         shown = state.evidence_of(current)
-        trusted, keep = (req.suite.trusted, req.suite.keep) if req.suite else ((), ())
-        doubted = agree(shown, trusted=trusted, keep=keep).distrusted if shown else ()
+        trusted, keep, advisory = (
+            (req.suite.trusted, req.suite.keep, req.suite.advisory) if req.suite else ((), (), ())
+        )
+        doubted = (
+            agree(shown, trusted=trusted, keep=keep, advisory=advisory).distrusted if shown else ()
+        )
         for m in req.members:
             if step in ("propose", "revise") and m not in req.authors:
                 continue

@@ -114,8 +114,10 @@ def distrusted(state: CouncilState) -> tuple[str, ...]:
     shown, suite = state.evidence_of(state.candidates()), state.request.suite
     if not shown:
         return ()
-    trusted, keep = (suite.trusted, suite.keep) if suite else ((), ())
-    return agree(shown, trusted=trusted, judges=judges(state), keep=keep).distrusted
+    trusted, keep, advisory = (suite.trusted, suite.keep, suite.advisory) if suite else ((), (), ())
+    return agree(
+        shown, trusted=trusted, judges=judges(state), keep=keep, advisory=advisory
+    ).distrusted
 
 
 def ship(state: CouncilState, winner: str) -> None:
@@ -213,7 +215,11 @@ def decide(state: CouncilState, result: Tally, *, at_ms: int) -> Decision:
     if win.id in by_id and by_id[win.id].tests:
         ev = by_id[win.id]
         how += f"; passes {ev.tests_passed}/{ev.tests_passed + ev.tests_failed} evidence tests"
-    doubted = agree(shown, trusted=trusted, keep=judged.keep).distrusted if shown else ()
+    doubted = (
+        agree(shown, trusted=trusted, keep=judged.keep, advisory=judged.advisory).distrusted
+        if shown
+        else ()
+    )
     if doubted:
         how += f"; distrusted tests (no candidate passes them): {', '.join(doubted)}"
     alternatives = tuple(

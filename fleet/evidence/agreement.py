@@ -4,8 +4,9 @@ Generated tests can be wrong (one wrong expected value would fail every correct 
 generated test's weight is the share of candidates that pass it; the repository's own tests (the
 ``trusted`` prefixes) always weigh 1. A generated test that no candidate passes, while some
 candidate passes other generated tests, is reported as *distrusted*: it cannot sink anyone. A *keep*
-test (behaviour the base already has) shows no candidate's progress: that every candidate passes one
-distrusts nothing, so a suite whose tests no candidate passes stays one no candidate passes.
+test (behaviour the base already has) shows no candidate's progress, and an *advisory* one (below) is
+a model's guess: that every candidate passes one distrusts nothing, so a suite whose needed tests no
+candidate passes stays one no candidate passes.
 
 A candidate's score is the weighted share of the suite it passes; it *passes the suite* when it
 passes every trusted test and every generated test that is not distrusted. *Advisory* tests (QA's
@@ -102,7 +103,14 @@ def agree(
         share = sum(t in passed[e.proposal_id] for e in voters) / n
         weights[t] = 1.0 if _under(t, trusted) else share
     generated = [t for t in tests if not _under(t, trusted) and _collected(t)]
-    anyone = any(weights[t] > 0 for t in generated if not _under(t, keep))
+    # progress that can discredit a test no candidate passes: a generated test some candidate
+    # passes that is neither a keep test (the base passes it) nor advisory (QA's own examples:
+    # a model's guesses, often the easy calls; on HumanEval/26 every candidate passed four of
+    # them and failed the docstring's example, which was distrusted, and the council committed
+    # a wrong candidate without revising)
+    anyone = any(
+        weights[t] > 0 for t in generated if not _under(t, keep) and not _under(t, advisory)
+    )
     distrusted = tuple(t for t in generated if weights[t] == 0 and anyone and n >= 2)
     total = sum(weights.values()) or 1.0
     needed = [t for t in tests if t not in distrusted and not _under(t, advisory)]

@@ -94,14 +94,27 @@ def test_keep_tests_every_candidate_passes_distrust_nothing():
     ]
     found = agree(evidence, trusted=("repo::",), advisory=("qa::", "keep::"), keep=("keep::",))
     assert found.distrusted == () and found.full == {"c1": False, "c2": False}
-    # before: the keep test's passes made every failing test look wrong
-    assert agree(evidence, trusted=("repo::",), advisory=("qa::", "keep::")).distrusted == (
-        "qa::t1",
-        "report::t",
-    )
+    # neither a keep nor an advisory test: its passes make every failing test look wrong
+    assert agree(evidence, trusted=("repo::",)).distrusted == ("qa::t1", "report::t")
     # progress on a test the base fails still distrusts the one no candidate passes
     fixed = [_ev("c1", {"keep::t3": True, "qa::t1": True, "qa::t2": False}), evidence[1]]
     assert agree(fixed, keep=("keep::",)).distrusted == ("qa::t2", "report::t")
+
+
+def test_advisory_examples_every_candidate_passes_distrust_nothing():
+    """HumanEval/26: every first proposal dropped the repeats' first copies too ([1, 2, 3, 4] for
+    the docstring's [1, 3, 4]) and passed QA's four easy examples. The examples are a model's
+    guesses (advisory): passing them shows no competence that discredits the docstring's example,
+    so it stays needed, no candidate passes the suite, and the council revises."""
+    evidence = [
+        _ev(c, {"qa::e1": True, "qa::e2": True, "crit::t1": False, "repo::t0": True})
+        for c in ("c1", "c2", "c3")
+    ]
+    found = agree(evidence, trusted=("repo::",), advisory=("qa::",))
+    assert found.distrusted == () and set(found.full.values()) == {False}
+    # a needed generated test some candidate passes still discredits the one no candidate passes
+    evidence[0] = _ev("c1", {"qa::e1": True, "crit::t1": False, "crit::t2": True})
+    assert agree(evidence, advisory=("qa::",)).distrusted == ("crit::t1",)
 
 
 def test_a_repository_test_in_a_class_is_trusted_like_the_rest_of_its_file():
