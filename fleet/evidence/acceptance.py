@@ -54,6 +54,30 @@ def _find(name):
 '''
 
 
+EXAMPLE_SECONDS = 5
+"""How long one generated example may run: a call that never returns (QA's ``change_base(10, 1)``
+loops forever in every correct candidate) fails its own test instead of the whole run (the
+suite's ``timeout_s`` killed it, and no candidate had any evidence: HumanEval/44 was blocked)."""
+
+LIMIT = f'''
+
+@pytest.fixture(autouse=True)
+def _time_limit():
+    """Each example may run {EXAMPLE_SECONDS} s: a call that never returns fails its own test."""
+    import signal
+
+    def _slow(*_):
+        pytest.fail("the call did not return within {EXAMPLE_SECONDS} s")
+
+    before = signal.signal(signal.SIGALRM, _slow)
+    signal.setitimer(signal.ITIMER_REAL, {EXAMPLE_SECONDS})
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, before)
+'''
+
 LAZY = '''
 
 def _as(expected, value):
@@ -98,7 +122,8 @@ def executable_tests(criteria: Sequence[str], *, depth: int = 1) -> str | None:
         '"""Acceptance tests from the story\'s executable criteria (the fleet\'s QA step)."""\n\n'
     )
     lazy = LAZY if any("_as(" in line for line in body) else ""
-    return head + "import re\n" + FINDER.format(depth=depth) + lazy + "\n".join(body) + "\n"
+    finder = FINDER.format(depth=depth)
+    return head + "import re\n" + finder + LIMIT + lazy + "\n".join(body) + "\n"
 
 
 def prose(criteria: Sequence[str]) -> list[str]:

@@ -169,6 +169,35 @@ def test_a_failing_assert_shows_what_the_code_returned_in_full(tmp_path):
     assert "[1, 2, 3, 4, None, None, None, None] == [1, 2, 3, 4, None, None]" in failed.excerpt
 
 
+def test_an_example_that_never_returns_fails_alone_and_the_others_still_count(tmp_path):
+    """QA's ``change_base(10, 1)`` loops forever in every correct candidate: the run was killed at
+    the suite's limit and no candidate had any evidence (HumanEval/44, blocked at the gate)."""
+    from fleet.adapters.evidence import SandboxEvidence
+    from fleet.contracts import Proposal, RunContext
+    from fleet.evidence import EvidenceSuite
+    from fleet.evidence.acceptance import EXAMPLE_SECONDS, executable_tests
+
+    repo = _repo(tmp_path)
+    code = (
+        "def add(a, b):\n    return a - b\n\n\ndef change_base(x, base):\n    out = ''\n"
+        "    while x > 0:\n        out = str(x % base) + out\n        x //= base\n    return out\n"
+    )
+    patch = _patch(repo, {"calc.py": code})
+    tests = executable_tests(["change_base(8, 3) returns '22'", "change_base(10, 1) returns '10'",
+                              "change_base(7, 2) returns '111'"])  # fmt: skip
+    assert tests is not None
+    suite = EvidenceSuite(files={"tests/test_ex.py": tests}, test_paths=("tests/test_ex.py",),
+                          timeout_s=60)  # fmt: skip
+    prop = Proposal(id="p:a", deliberation_id="d", author="a", role="developer", content="a",
+                    patch=patch)  # fmt: skip
+    runner = SandboxEvidence(BwrapSandbox(), root=tmp_path / "ws", concurrency=1)
+    (got,) = runner.run([prop], suite, source=str(repo), base="main", context=RunContext())
+    by = {t.test_id.rsplit("::", 1)[1]: t for t in got.tests}
+    assert by["test_change_base_1"].passed and by["test_change_base_3"].passed
+    assert not by["test_change_base_2"].passed
+    assert f"did not return within {EXAMPLE_SECONDS} s" in by["test_change_base_2"].excerpt
+
+
 def _edit(body: str) -> str:
     return f"I fix add.\ncalc.py\n<<<<<<< SEARCH\n    return a - b\n=======\n    {body}\n>>>>>>> REPLACE\n"
 

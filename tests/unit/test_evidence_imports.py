@@ -31,6 +31,8 @@ def test_an_exported_function_is_imported_from_its_package_and_the_tests_pass(tm
     shipped = reviewable(executable_tests(CRITERIA) or "", tree)
     assert "from calc import divide\n" in shipped
     assert "_find" not in shipped and "importlib" not in shipped and "rglob" not in shipped
+    assert "_time_limit" in (executable_tests(CRITERIA) or "")  # the evidence run's, not shipped
+    assert "_time_limit" not in shipped and "signal" not in shipped
     assert "import re\n" not in shipped  # no message to match: nothing uses it
     done = _run({**tree, "tests/test_acceptance.py": shipped}, tmp_path)
     assert done.returncode == 0 and "2 passed" in done.stdout, done.stdout + done.stderr
