@@ -65,6 +65,12 @@ class OrchestratorSettings(BaseModel):
         description="patch councils: passing candidates that differ run on QA's distinguishing "
         "inputs, and ballots are asked only where the evidence cannot decide",
     )
+    resample_failing: bool = Field(
+        _COUNCIL.resample_failing,
+        description="patch councils: while no candidate passes the whole evidence suite, each "
+        "developer proposes afresh (hot, a new seed) at the revise step instead of revising its "
+        "failing candidate",
+    )
     plan_by_team: bool = Field(
         True,
         description="stories with 2+ criteria: the architect proposes the task DAG and the "

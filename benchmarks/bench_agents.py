@@ -359,6 +359,13 @@ def _parse(argv: list[str] | None) -> tuple[argparse.Namespace, list[str]]:
         help="council/vote: QA writes its own examples as advisory evidence tests "
         "(default: config/fleet.yaml's council.qa_examples)",
     )
+    ap.add_argument(
+        "--resample-failing",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="council: while no candidate passes the evidence suite, developers propose afresh "
+        "instead of revising (default: config/fleet.yaml's council.resample_failing)",
+    )
     args = ap.parse_args(argv)
     arms = (
         list(ARMS) if args.arm == "all" else [a.strip() for a in args.arm.split(",") if a.strip()]
@@ -458,6 +465,8 @@ def _resume_file(args: argparse.Namespace) -> ResumeFile | None:
                 "rounds": spec.rounds, "qa_examples": spec.qa_examples}  # fmt: skip
     if args.debug_rounds is not None:  # files written before the flag stay readable
         settings["debug_rounds"] = spec.debug_rounds
+    if spec.resample_failing:  # files written before it revised: they stay theirs
+        settings["resample_failing"] = True
     resume = ResumeFile(args.resume, settings)
     tasks = len({task for _arm, task in resume.done})
     print(f"== resume file {args.resume}: {len(resume.done)} (arm, task) figures for "

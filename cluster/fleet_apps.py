@@ -200,6 +200,7 @@ class FleetApps:
             qa_examples=cfg.council.qa_examples,
             debug_rounds=cfg.council.debug_rounds,
             distinguish=cfg.council.distinguish,
+            resample_failing=cfg.council.resample_failing,
             data_dir=str(Path(cfg.data_dir).expanduser()),
         )
         # The gateway's start-up creates the orchestrator from these settings: the same path a

@@ -245,6 +245,7 @@ def fleet_settings(cfg: ClusterConfig, models: ModelsConfig) -> Obj:
         "qa_examples": cfg.orchestrator.qa_examples,
         "debug_rounds": cfg.orchestrator.debug_rounds,
         "distinguish": cfg.orchestrator.distinguish,
+        "resample_failing": cfg.orchestrator.resample_failing,
         "data_dir": cfg.orchestrator.data_dir,
     }
 

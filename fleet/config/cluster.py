@@ -250,6 +250,12 @@ class OrchestratorSpec(Schema):
         "inputs, ballots are asked only where the evidence cannot decide, and critiques only once "
         "a candidate passes",
     )
+    resample_failing: bool = Field(
+        True,
+        description="patch councils: while no candidate passes the whole evidence suite, each "
+        "developer proposes afresh (hot, a new seed) at the revise step instead of revising its "
+        "failing candidate",
+    )
     data_dir: str = Field(
         "/data/swe-fleet",
         pattern=r"^/",

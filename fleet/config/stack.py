@@ -144,6 +144,12 @@ class CouncilSpec(Schema):
         "inputs; ballots only where the evidence cannot decide, critiques only once a candidate "
         "passes",
     )
+    resample_failing: bool = Field(
+        True,
+        description="patch councils: while no candidate passes the whole evidence suite, each "
+        "developer proposes afresh (hot, a new seed) at the revise step instead of revising its "
+        "failing candidate (revisions of the default models rescued no repository task: docs/council.md 4c)",
+    )
 
 
 class DeliveryConfig(Schema):

@@ -158,6 +158,9 @@ class Council(Recording):
         if why:  # no ballot could change or end anything here; no critique would carry evidence
             skipped.setdefault(round_, []).append(why)
             return version
+        afresh = stages.resampling(state) if step == "revise" else None
+        if afresh:  # the step runs, as fresh proposals: said with the round's skipped steps
+            skipped.setdefault(round_, []).append(afresh)
         self._step(state, round_, step)
         if state.unjudged:  # the proposals kept first: an evidence run that fails (the sandbox
             version = self._save(key, state, version)  # was lost) asks no one for them again
@@ -274,7 +277,10 @@ class Council(Recording):
             return found, [() for _ in found]
         calls: list[Call] = []
         targets: list[tuple[Proposal, ...]] = []
-        own = {p.author: p for p in current}
+        # a member revises its own candidate; asked afresh (no candidate) while none passes
+        own = (
+            {} if step == "revise" and stages.resampling(state) else {p.author: p for p in current}
+        )
         shown = state.evidence_of(current)
         trusted, keep, advisory = (
             (req.suite.trusted, req.suite.keep, req.suite.advisory) if req.suite else ((), (), ())

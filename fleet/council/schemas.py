@@ -64,6 +64,12 @@ class DeliberationRequest(Contract):
         "writes to separate them, ballots are asked only where the evidence cannot decide, and "
         "critiques only once a candidate passes the whole suite",
     )
+    resample_failing: bool = Field(
+        False,
+        description="patch councils: while no candidate passes the whole evidence suite, each "
+        "developer proposes afresh (hot, a new seed) at the revise step instead of revising its "
+        "failing candidate",
+    )
     approval_threshold: int = Field(6, ge=0, le=10, description="a score at or above this approves")
     weights: dict[str, float] = Field(
         default_factory=dict, description="voter id -> vote weight (default 1)"

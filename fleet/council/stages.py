@@ -4,7 +4,8 @@
   fails the suite, on its own candidate, until it passes, stops changing, or the bound;
 - distinguishing inputs before a vote (``fleet/council/distinguish.py``): QA's inputs run on the
   passing candidates that differ, their outputs added to the evidence;
-- whether the critique and the vote are asked at all (``fleet/council/selection.py``);
+- whether the critique and the vote are asked at all (``fleet/council/selection.py``), and
+  whether the revise step revises or asks for fresh proposals (:func:`resampling`);
 - what the round's ``council.round_completed`` event says about them (:func:`round_notes`).
 
 Functions over the ``Council`` (its gather, evidencer and event helpers) and the run's state.
@@ -140,6 +141,21 @@ def critique_skipped(state: CouncilState) -> str | None:
     if req.suite is None or not req.distinguish or passing(state)[0]:
         return None
     return "critique: no candidate passes the evidence suite (the revisions work from their test results)"
+
+
+def resampling(state: CouncilState) -> str | None:
+    """Why the revise step asks each developer for a fresh proposal instead of a revision of its
+    candidate (None: it revises). With ``resample_failing``, while no candidate passes the whole
+    suite: the default models' revisions of failing candidates passed no repository task's
+    hidden tests in any recorded run, where a new sample did (more-itertools-padded-next-multiple,
+    developer-3's second first proposal); a revision anchors on its own wrong change, and its
+    prompt carries every candidate and its failures (~3,400 tokens each there). A fresh proposal
+    is the member's first request again, sampled at least ``patching.AGAIN_FLOOR`` hot with a
+    seed of the round (``Member.revise`` without a candidate)."""
+    req = state.request
+    if req.suite is None or not req.resample_failing or passing(state)[0]:
+        return None
+    return "revise: no candidate passes the evidence suite (each developer proposes afresh)"
 
 
 def distinguish(council: Council, state: CouncilState, round_: int) -> None:

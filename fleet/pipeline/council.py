@@ -29,7 +29,7 @@ _SPEC = CouncilSpec()  # config/fleet.yaml's ``council:`` block, where it says n
 @dataclass(frozen=True)
 class CouncilOptions:
     """How a task's council runs (``OrchestratorSettings`` fields of the same names; the
-    debugging bound and distinguishing inputs default to ``CouncilSpec``'s)."""
+    debugging bound, distinguishing inputs and resampling default to ``CouncilSpec``'s)."""
 
     rounds: int = 2
     settle_on_pass: bool = True
@@ -37,6 +37,7 @@ class CouncilOptions:
     qa_examples: bool = True
     debug_rounds: int = _SPEC.debug_rounds
     distinguish: bool = _SPEC.distinguish
+    resample_failing: bool = _SPEC.resample_failing
 
 
 @dataclass(frozen=True)
@@ -110,6 +111,7 @@ def deliberate(
         proposers=proposers(members) or members[:1], rounds=options.rounds,
         settle_on_pass=options.settle_on_pass, phase_timeout_s=options.phase_timeout_s,
         debug_rounds=options.debug_rounds, distinguish=options.distinguish,
+        resample_failing=options.resample_failing,
         rule="evidence", seed=seed, suite=suite, source=at.repo.path, base=at.branch,
         temperature_floor=RECONVENED_FLOOR if convened else 0.0,
         base_commit=at.commit, acceptance=tuple(task_criteria(story, task)),

@@ -73,6 +73,7 @@ def story_stack(ray_cluster, redis_url, tmp_path_factory, fixes, record):
         qa_examples=spec.qa_examples,
         debug_rounds=spec.debug_rounds,
         distinguish=spec.distinguish,
+        resample_failing=spec.resample_failing,
         phase_timeout_s=300.0,
     )
     yield s

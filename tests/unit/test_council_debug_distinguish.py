@@ -338,6 +338,51 @@ def test_while_no_candidate_passes_no_critique_or_ballot_is_asked_and_the_revisi
     assert d.winner in {p.id for p in d.proposals}
 
 
+def sampled(script: Script, member: str) -> list[tuple[float, int]]:
+    """The temperature and seed of each patch ``member`` was asked for (recorded here)."""
+    seen: list[tuple[float, int]] = []
+    tools = script.tools(member)
+    write = tools.write_patch
+
+    def recorded(model: Any, request: Any, *a: Any, **k: Any) -> Patch:
+        seen.append((model.temperature, model.seed))
+        return write(model, request, *a, **k)
+
+    script.tools = lambda m, _t=script.tools: (  # type: ignore[method-assign]
+        PatchTools(write_patch=recorded, repo=tools.repo) if m == member else _t(m)
+    )
+    return seen
+
+
+def test_with_resample_failing_a_council_that_nothing_passes_proposes_afresh_not_revises():
+    """A revision anchors on its own failing change; while no candidate passes, each developer
+    is asked its first request again, sampled hot with a seed of its own for the round."""
+    from fleet.council.patching import AGAIN_FLOOR
+
+    script, table = _failing_table()
+    decoded = sampled(script, "developer-1")
+    d, events = council(script, Voters(), table, rounds=1, distinguish=True, resample_failing=True)
+    first, second = script.asked["developer-1"]
+    assert "assert -1 == 5" not in second and "fix the failing tests" not in second
+    assert second == first  # the same request (the pack as its first call saw it) ...
+    (_, seed), (again, new_seed) = decoded  # ... decoded hot, seeded anew: a sample, not a copy
+    assert again >= AGAIN_FLOOR and new_seed != seed
+    assert [p.round for p in d.proposals if p.author == "developer-1"] == [0, 1]
+    last = data(events, "council.round_completed")[-1]
+    assert [s.split(":")[0] for s in last["skipped"]] == ["critique", "revise", "vote"]
+    assert "proposes afresh" in last["skipped"][1]
+
+
+def test_with_resample_failing_a_council_with_a_passing_candidate_still_revises():
+    script = Script({"developer-1": ["return a + b"], "developer-2": ["return a * b"]})
+    table = Table(
+        {"return a + b": (None, {}), "return a * b": ("AssertionError: assert 6 == 5", {})}
+    )
+    council(script, Voters(), table, rounds=1, distinguish=True, settle_on_pass=False,
+            early_stop=False, resample_failing=True)  # fmt: skip
+    assert "assert 6 == 5" in script.asked["developer-2"][1]  # its revision reads its failure
+
+
 def test_without_distinguish_a_council_that_nothing_passes_still_critiques_and_votes():
     script, table = _failing_table()
     voters = Voters()

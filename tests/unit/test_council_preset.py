@@ -3,7 +3,7 @@
 
 The story path's request is built by the pipeline's council step (``fleet/pipeline/council.py``)
 with the options ``fleet up`` gives it (members, rounds, settle_on_pass, qa_examples,
-debug_rounds and distinguish, all from the block); the benchmark's by
+debug_rounds, distinguish and resample_failing, all from the block); the benchmark's by
 ``benchmarks/council_arms.py``. If either drifts -- another composition, rounds or strategy --
 these tests fail.
 """
@@ -35,8 +35,8 @@ SUITE = EvidenceSuite(test_paths=("tests",))
 STORY = Story(id="s1", title="Add", description="add(a, b) returns the sum", repo="/repo",
               acceptance_criteria=("add(2, 3) returns 5",))  # fmt: skip
 TASK = Task(id="T1", story_id="s1", role="developer", description="add(a, b) returns the sum")
-FIELDS = ("members", "proposers", "rounds", "settle_on_pass", "debug_rounds", "distinguish", "rule",
-          "phase", "seed")  # fmt: skip
+FIELDS = ("members", "proposers", "rounds", "settle_on_pass", "debug_rounds", "distinguish",
+          "resample_failing", "rule", "phase", "seed")  # fmt: skip
 
 
 class Repo:
@@ -77,6 +77,7 @@ def fleet_up_settings(spec: CouncilSpec) -> Any:
         redis_url="redis://x", members=spec.members, rounds=spec.rounds,
         settle_on_pass=spec.settle_on_pass, qa_examples=spec.qa_examples,
         debug_rounds=spec.debug_rounds, distinguish=spec.distinguish,
+        resample_failing=spec.resample_failing,
     )  # fmt: skip
 
 
@@ -89,7 +90,8 @@ def story_request(spec: CouncilSpec) -> Any:
     options = step.CouncilOptions(rounds=settings.rounds, settle_on_pass=settings.settle_on_pass,
                                   qa_examples=settings.qa_examples,
                                   debug_rounds=settings.debug_rounds,
-                                  distinguish=settings.distinguish)  # fmt: skip
+                                  distinguish=settings.distinguish,
+                                  resample_failing=settings.resample_failing)  # fmt: skip
 
     def members(story: Story, task: Task) -> tuple[tuple[str, ...], dict[str, str]]:
         chosen = members_for(spec.members, f"{story.title}\n{story.description}")
@@ -120,10 +122,11 @@ def test_the_schema_defaults_are_the_configured_council():
 
 def test_a_council_block_that_differs_from_the_defaults_reaches_the_story_path():
     changed = load("fleet.yaml").council.model_copy(
-        update={"debug_rounds": 2, "distinguish": False}
+        update={"debug_rounds": 2, "distinguish": False, "resample_failing": False}
     )
     request = story_request(changed)
     assert request.debug_rounds == 2 and request.distinguish is False
+    assert request.resample_failing is False
 
 
 def test_the_benchmark_council_is_the_story_council():
