@@ -465,7 +465,7 @@ def _resume_file(args: argparse.Namespace) -> ResumeFile | None:
                 "rounds": spec.rounds, "qa_examples": spec.qa_examples}  # fmt: skip
     if args.debug_rounds is not None:  # files written before the flag stay readable
         settings["debug_rounds"] = spec.debug_rounds
-    if spec.resample_failing:  # files written before it revised: they stay theirs
+    if spec.resample_failing:  # files written without it (it revised) stay theirs
         settings["resample_failing"] = True
     resume = ResumeFile(args.resume, settings)
     tasks = len({task for _arm, task in resume.done})

@@ -251,7 +251,7 @@ class OrchestratorSpec(Schema):
         "a candidate passes",
     )
     resample_failing: bool = Field(
-        True,
+        False,
         description="patch councils: while no candidate passes the whole evidence suite, each "
         "developer proposes afresh (hot, a new seed) at the revise step instead of revising its "
         "failing candidate",

@@ -145,10 +145,10 @@ class CouncilSpec(Schema):
         "passes",
     )
     resample_failing: bool = Field(
-        True,
+        False,
         description="patch councils: while no candidate passes the whole evidence suite, each "
         "developer proposes afresh (hot, a new seed) at the revise step instead of revising its "
-        "failing candidate (revisions of the default models rescued no repository task: docs/council.md 4c)",
+        "failing candidate (off as measured: docs/council.md 4c)",
     )
 
 

@@ -145,13 +145,11 @@ def critique_skipped(state: CouncilState) -> str | None:
 
 def resampling(state: CouncilState) -> str | None:
     """Why the revise step asks each developer for a fresh proposal instead of a revision of its
-    candidate (None: it revises). With ``resample_failing``, while no candidate passes the whole
-    suite: the default models' revisions of failing candidates passed no repository task's
-    hidden tests in any recorded run, where a new sample did (more-itertools-padded-next-multiple,
-    developer-3's second first proposal); a revision anchors on its own wrong change, and its
-    prompt carries every candidate and its failures (~3,400 tokens each there). A fresh proposal
-    is the member's first request again, sampled at least ``patching.AGAIN_FLOOR`` hot with a
-    seed of the round (``Member.revise`` without a candidate)."""
+    candidate (None: it revises). With ``resample_failing`` (off by default, as measured:
+    docs/council.md 4c), while no candidate passes the whole suite: a fresh proposal is the
+    member's first request again, sampled at least ``patching.AGAIN_FLOOR`` hot with a seed of
+    the round (``Member.revise`` without a candidate), where a revision would anchor on its own
+    change and read every candidate with its failures."""
     req = state.request
     if req.suite is None or not req.resample_failing or passing(state)[0]:
         return None
