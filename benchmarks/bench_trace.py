@@ -20,6 +20,12 @@ tests (``bench_apply.HiddenTests``). Only the first reply: no correction, no deb
 the functions of those names. ``docstring`` is ``function`` as it was asked before the format
 told developers to leave each function's docstring out (``fleet/patches/docstrings.py`` keeps the
 replaced function's): does leaving it out cost fixes, and how many generated tokens does it save?
+``diagnose`` is the plain request whose instruction first asks for one sentence naming the line
+that makes the code behave as reported, then the edits; ``line`` (bug stories) asks for that line
+only, copied (``WRONG:``), and its correction (``FIXED:``, more lines under it when needed),
+turned into an edit block at the line's place (``line_edits``). Both ask whether a small model
+that repeats the function unchanged (an echo: the commonest loss on the bug tasks) fixes more
+when it is asked to name the faulty line first.
 Each task asks its variants in turn, every other task the other way round (the one asked second
 finds the first one's prompt prefix in the engine's cache).
 
@@ -33,7 +39,8 @@ at their token limit), ``RESULT trace_missing``
 trace_requests``.
 Run: .venv/bin/python benchmarks/bench_trace.py
        --model ~/.cache/swe-fleet/models/qwen2.5-coder-1.5b-instruct.gguf [--kind bug,change]
-       [--ids task,...] [--temperatures 0.0,0.7] [--variants plain,traced,function,docstring]
+       [--ids task,...] [--temperatures 0.0,0.7]
+       [--variants plain,traced,function,docstring,diagnose,line]
        [--replies-out F.jsonl]
 """
 
@@ -53,7 +60,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_apply import DEVELOPER, HiddenTests, print_judged  # noqa: E402
 
-VARIANTS = ("plain", "traced", "function", "docstring")
+VARIANTS = ("plain", "traced", "function", "docstring", "diagnose", "line")
 REPO_MAP = "\n## repo_map\n"
 ASK = "\n\nReply with your change"
 
@@ -139,6 +146,97 @@ def docstring_format(prompt: str) -> str:
     return asked.replace(WITHOUT, WITH)
 
 
+# ``diagnose``: the plain request whose instruction first asks for the faulty line, then the edits
+DIAGNOSE = (
+    "First write one sentence: which line of the code above makes it behave as the report says, "
+    "and why. Then write the edits that fix it: every function you change with its complete new "
+    "body (not the current code repeated)."
+)
+# ``line``: the faulty line and its correction instead of edit blocks (bug stories)
+LINE_FORMAT = """Reply with the fix as the wrong line and its correction. Write the file path on its own line, then:
+WRONG: the one line of the code above that makes it behave as reported, copied exactly
+FIXED: that line as it should read (more lines under it if the fix needs several)
+Example (for a file path/to/example.py that is not in this repository; use the real paths):
+path/to/example.py
+WRONG: return "Hello"
+FIXED: return f"Hello, {name}\""""
+LINE_ASK = "Now find the line that makes the code behave as reported and write its fix."
+
+
+def _instruction(prompt: str, text: str) -> str:
+    from fleet.prompts import render
+
+    write = render("request.write")
+    if write not in prompt:
+        raise RuntimeError("the request does not hold the instruction it was built with")
+    return prompt.replace(write, text)
+
+
+def diagnose_format(prompt: str) -> str:
+    """``prompt`` asking for a one-sentence diagnosis (the faulty line) before the edits."""
+    return _instruction(prompt, DIAGNOSE)
+
+
+def line_format(prompt: str) -> str:
+    """``prompt`` asking for the wrong line and its correction instead of edit blocks."""
+    from fleet.prompts import render
+
+    form = render("author.edit_format")
+    if form not in prompt:
+        raise RuntimeError("the request does not hold the edit format it was built with")
+    return _instruction(prompt.replace(form, LINE_FORMAT), LINE_ASK)
+
+
+def _where(written: str, files: dict[str, str], wrong: str) -> str | None:
+    """The file a WRONG line belongs to: the one whose path ends the written path (or the
+    reverse) and holds the line, else the first Python file holding it."""
+    holds = [p for p, src in files.items() if p.endswith(".py") and any(
+        ln.strip() == wrong for ln in src.splitlines())]  # fmt: skip
+    named = [p for p in holds if written and (written.endswith(p) or p.endswith(written))]
+    return (named or holds or [None])[0]
+
+
+def line_edits(reply: str, files: dict[str, str]) -> str:
+    """``reply``'s WRONG/FIXED pairs as edit blocks on ``files``: the wrong line as the file
+    has it, the fixed lines at its indentation ('' for a pair whose line is in no file)."""
+    lines = reply.replace("```", "").splitlines()
+    out, written = [], ""
+    i = 0
+    while i < len(lines):
+        text = lines[i].strip()
+        if not text.startswith("WRONG:"):
+            if text and not text.startswith("FIXED:"):
+                written = text.removeprefix("path/to/")
+            i += 1
+            continue
+        wrong = text.removeprefix("WRONG:").strip().strip("`").strip()
+        i += 1
+        fixed: list[str] = []
+        while i < len(lines) and not lines[i].strip().startswith("WRONG:"):
+            raw = lines[i]
+            if raw.strip().startswith("FIXED:") and not fixed:
+                fixed.append(raw.strip().removeprefix("FIXED:").strip().strip("`").strip())
+            elif fixed and raw.strip():
+                fixed.append(raw.rstrip())
+            elif fixed:
+                break
+            i += 1
+        path = _where(written, files, wrong) if wrong else None
+        if path is None or not fixed:
+            continue
+        original = next(ln for ln in files[path].splitlines() if ln.strip() == wrong)
+        indent = original[: len(original) - len(original.lstrip())]
+        # lines under FIXED: as the model wrote them relative to the code's first column, or
+        # already at the file's indentation
+        more = fixed[1:]
+        least = min((len(m) - len(m.lstrip()) for m in more if m.strip()), default=0)
+        at = "" if indent and least >= len(indent) else indent
+        new = [indent + fixed[0], *(at + m if m.strip() else m for m in more)]
+        out.append(f"{path}\n<<<<<<< SEARCH\n{original}\n=======\n" + "\n".join(new)
+                   + "\n>>>>>>> REPLACE")  # fmt: skip
+    return "\n\n".join(out)
+
+
 def main(argv: list[str] | None = None) -> int:
     import dev_tasks
     from engine_chat import EngineChat
@@ -185,6 +283,8 @@ def main(argv: list[str] | None = None) -> int:
             "traced": traced(plain, section),
             "function": function_format(plain),
             "docstring": docstring_format(plain),
+            "diagnose": diagnose_format(plain),
+            "line": line_format(plain),
         }
         # every other task the other way round: the variant asked second finds the first one's
         # prefix in the engine's cache, so neither is always the one that does
@@ -198,7 +298,8 @@ def main(argv: list[str] | None = None) -> int:
                     [ChatMessage(**system), ChatMessage(role="user", content=prompts[variant])],
                     temperature=temperature, seed=0, max_tokens=max_tokens,
                 )  # fmt: skip
-                applies, passes = hidden.judge(task.id, got.text)
+                text = line_edits(got.text, bench.files) if variant == "line" else got.text
+                applies, passes = hidden.judge(task.id, text)
                 replies[variant] = got.text
                 if passes:
                     solved[variant].add(task.id)
