@@ -23,7 +23,8 @@ replaced function's): does leaving it out cost fixes, and how many generated tok
 ``diagnose`` is the plain request whose instruction first asks for one sentence naming the line
 that makes the code behave as reported, then the edits; ``line`` (bug stories) asks for that line
 only, copied (``WRONG:``), and its correction (``FIXED:``, more lines under it when needed),
-turned into an edit block at the line's place (``line_edits``). Both ask whether a small model
+turned into an edit block at the line's place (``fleet/patches/lines.py``: the fleet asks it after
+an echo, ``repairs.line_after_echo``). Both ask whether a small model
 that repeats the function unchanged (an echo: the commonest loss on the bug tasks) fixes more
 when it is asked to name the faulty line first.
 Each task asks its variants in turn, every other task the other way round (the one asked second
@@ -59,6 +60,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_apply import DEVELOPER, HiddenTests, print_judged  # noqa: E402
+
+from fleet.patches.lines import line_blocks  # noqa: E402
 
 VARIANTS = ("plain", "traced", "function", "docstring", "diagnose", "line")
 REPO_MAP = "\n## repo_map\n"
@@ -152,13 +155,6 @@ DIAGNOSE = (
     "and why. Then write the edits that fix it: every function you change with its complete new "
     "body (not the current code repeated)."
 )
-# ``line``: the faulty line and its correction instead of edit blocks (bug stories)
-# (no example: in its first run, d738eeb, the 1.5B copied an example's two lines on 5 of 13 tasks)
-LINE_FORMAT = """Reply with the fix as the wrong line and its correction, in this form:
-<the file path>
-WRONG: <the one line of the code above that makes it behave as reported, copied exactly>
-FIXED: <that line as it should read, with more lines under it if the fix needs several>"""
-LINE_ASK = "Now find the line that makes the code behave as reported and write its fix."
 
 
 def _instruction(prompt: str, text: str) -> str:
@@ -176,63 +172,16 @@ def diagnose_format(prompt: str) -> str:
 
 
 def line_format(prompt: str) -> str:
-    """``prompt`` asking for the wrong line and its correction instead of edit blocks."""
+    """``prompt`` asked as the fleet's line request (``author.line_format`` in place of the edit
+    format, ``author.line_ask`` in place of the instruction)."""
     from fleet.prompts import render
 
     form = render("author.edit_format")
     if form not in prompt:
         raise RuntimeError("the request does not hold the edit format it was built with")
-    return _instruction(prompt.replace(form, LINE_FORMAT), LINE_ASK)
-
-
-def _where(written: str, files: dict[str, str], wrong: str) -> str | None:
-    """The file a WRONG line belongs to: the one whose path ends the written path (or the
-    reverse) and holds the line, else the first Python file holding it."""
-    holds = [p for p, src in files.items() if p.endswith(".py") and any(
-        ln.strip() == wrong for ln in src.splitlines())]  # fmt: skip
-    named = [p for p in holds if written and (written.endswith(p) or p.endswith(written))]
-    return (named or holds or [None])[0]
-
-
-def line_edits(reply: str, files: dict[str, str]) -> str:
-    """``reply``'s WRONG/FIXED pairs as edit blocks on ``files``: the wrong line as the file
-    has it, the fixed lines at its indentation ('' for a pair whose line is in no file)."""
-    lines = reply.replace("```", "").splitlines()
-    out, written = [], ""
-    i = 0
-    while i < len(lines):
-        text = lines[i].strip()
-        if not text.startswith("WRONG:"):
-            if text and not text.startswith("FIXED:"):
-                written = text.removeprefix("path/to/")
-            i += 1
-            continue
-        wrong = text.removeprefix("WRONG:").strip().strip("`").strip()
-        i += 1
-        fixed: list[str] = []
-        while i < len(lines) and not lines[i].strip().startswith("WRONG:"):
-            raw = lines[i]
-            if raw.strip().startswith("FIXED:") and not fixed:
-                fixed.append(raw.strip().removeprefix("FIXED:").strip().strip("`").strip())
-            elif fixed and raw.strip():
-                fixed.append(raw.rstrip())
-            elif fixed:
-                break
-            i += 1
-        path = _where(written, files, wrong) if wrong else None
-        if path is None or not fixed:
-            continue
-        original = next(ln for ln in files[path].splitlines() if ln.strip() == wrong)
-        indent = original[: len(original) - len(original.lstrip())]
-        # lines under FIXED: as the model wrote them relative to the code's first column, or
-        # already at the file's indentation
-        more = fixed[1:]
-        least = min((len(m) - len(m.lstrip()) for m in more if m.strip()), default=0)
-        at = "" if indent and least >= len(indent) else indent
-        new = [indent + fixed[0], *(at + m if m.strip() else m for m in more)]
-        out.append(f"{path}\n<<<<<<< SEARCH\n{original}\n=======\n" + "\n".join(new)
-                   + "\n>>>>>>> REPLACE")  # fmt: skip
-    return "\n\n".join(out)
+    return _instruction(
+        prompt.replace(form, render("author.line_format")), render("author.line_ask")
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -296,7 +245,7 @@ def main(argv: list[str] | None = None) -> int:
                     [ChatMessage(**system), ChatMessage(role="user", content=prompts[variant])],
                     temperature=temperature, seed=0, max_tokens=max_tokens,
                 )  # fmt: skip
-                text = line_edits(got.text, bench.files) if variant == "line" else got.text
+                text = line_blocks(got.text, bench.files) if variant == "line" else got.text
                 applies, passes = hidden.judge(task.id, text)
                 replies[variant] = got.text
                 if passes:

@@ -32,6 +32,7 @@ from fleet.evidence.suite import is_suite_file
 from fleet.patches import Edit, EditError, apply_edits, make_patch, parse_edits
 from fleet.patches.edits import clean_path, finished, without_strays
 from fleet.patches.imports import add_missing_imports
+from fleet.patches.lines import line_blocks
 from fleet.ports import ChatModel
 from fleet.prompts import render
 
@@ -339,6 +340,20 @@ def _afresh(exc: EditError, repairs: Repairs, *, cut: bool = False) -> bool:
     return bool(exc.fields.get("new_code")) and repairs.resample_syntax_errors
 
 
+def _line_request(
+    convo: Sequence[ChatMessage], req: PatchRequest, profile: ModelProfile
+) -> list[ChatMessage]:
+    """The request ``convo`` asked first, asking for the faulty line and its correction
+    (``author.line_format``) in place of the edit format, its instruction last."""
+    form, lined = render(_format(req, profile)), render("author.line_format")
+    out = [ChatMessage(role=m.role, content=m.content.replace(form, lined)) for m in convo]
+    last = out[-1]
+    return [
+        *out[:-1],
+        ChatMessage(role=last.role, content=f"{last.content}\n{render('author.line_ask')}"),
+    ]
+
+
 def _write(
     model: ChatModel, req: PatchRequest, samp: SamplingOptions, profile: ModelProfile
 ) -> tuple[Patch, dict[str, str]]:
@@ -346,6 +361,7 @@ def _write(
     no usable edit at all (the model repeated the prompt, broke the format, named no real file)
     is followed by a continuation request for the first ``focus``, as an echoed stub is."""
     convo = _formatted(req, profile)
+    base = list(convo)  # the request as first asked (``convo`` grows with corrections)
     correction, cut_note = _CORRECTIONS.get(
         _format(req, profile), ("author.correction", "author.cut")
     )
@@ -364,16 +380,25 @@ def _write(
     # first asked (the model never saw that request, so its reply is no edit to correct)
     fresh = continue_first and not req.notes and stub is not None
     afresh = False  # the last reply echoed, broke its code or held no edit: asked as first asked
+    # the last reply repeated existing code: the line request comes next (once)
+    line_now, lined = False, False
+    bodiless = any(isinstance(s, Stub) for s in req.focus) or any(
+        s.name in req.focus for s in stubs(req.files)
+    )
     # A continuation always comes when one is due, even after the last correction (it is a
     # different request, not one more correction); there is at most one.
     while attempt <= samp.retries or stub is not None:
         notes = req.notes or req.fixes
         ask = (
-            continue_request(stub, req.files, notes, profile.continuation_chars) if stub else convo
+            continue_request(stub, req.files, notes, profile.continuation_chars)
+            if stub
+            else _line_request(base, req, profile)
+            if line_now
+            else convo
         )
         # a correction decoded greedily tends to repeat the rejected reply: sample it (a
-        # continuation is a new request: decoded like the first)
-        first = attempt == 0 or (fresh and attempt == 1) or stub is not None
+        # continuation or the line request is a new request: decoded like the first)
+        first = attempt == 0 or (fresh and attempt == 1) or stub is not None or line_now
         floor = profile.temperatures.correction_floor
         response = model.complete(
             ask,
@@ -388,6 +413,8 @@ def _write(
         # stopped by its token limit: the edit it was writing is unfinished and left out
         cut = response.truncated
         text = finished(reply) if cut else reply
+        if line_now:  # its WRONG/FIXED pairs as edit blocks (none found: read as it is)
+            text = line_blocks(text, {**req.files, **req.start}) or text
         # ask again before trusting a REPLACE written from misremembered code, while a
         # correction is left (not for a body-less function: its continuation is the remedy)
         strict = profile.repairs.recheck_misquotes and attempt < samp.retries and not targets
@@ -407,6 +434,14 @@ def _write(
                 reason += " (the reply repeats one line over and over: no correction asked)"
                 break
             afresh = _afresh(exc, profile.repairs, cut=cut)
+            line_now = (  # existing code repeated (a body-less function has no faulty line)
+                isinstance(exc, Unchanged)
+                and stub is None
+                and not lined
+                and not bodiless
+                and profile.repairs.line_after_echo
+            )
+            lined = lined or line_now
         attempt += 1
         if stub is None and not (fresh and attempt == 1) and not afresh:
             convo += [

@@ -69,6 +69,13 @@ class Repairs(Schema):
         "corrected in the conversation, which the model answers with the same code again, but "
         "asked afresh at the correction temperature with a seed of its own",
     )
+    line_after_echo: bool = Field(
+        True,
+        description="a reply that repeats existing code (no body-less function to continue) is "
+        "followed by the line request instead: the one line that makes the code behave as "
+        "reported, copied, and its correction (``author.line_format``; fleet/patches/lines.py), "
+        "decoded like a first request",
+    )
     resample_syntax_errors: bool = Field(
         True,
         description="a reply whose new code does not parse is not corrected in the conversation "

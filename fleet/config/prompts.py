@@ -31,6 +31,8 @@ TEMPLATES: dict[str, dict[str, frozenset[str]]] = {
         "system": _t(),
         "edit_format": _t(),
         "function_format": _t(),
+        "line_format": _t(),
+        "line_ask": _t(),
         "correction": _t("reason"),
         "function_correction": _t("reason"),
         "echoed": _t(),

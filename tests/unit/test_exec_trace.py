@@ -93,44 +93,12 @@ def test_the_traced_request_has_the_section_after_the_code() -> None:
     assert bench_trace.traced(prompt, "") == prompt
 
 
-FILES = {
-    "pkg/m.py": "def f(a, b):\n    if a >= b:\n        return 1\n    return 0\n",
-    "tests/test_m.py": "def test_x():\n    pass\n",
-}
-
-
-def _applied(reply: str) -> dict[str, str] | None:
-    from bench_apply import applied
-
-    return applied(dict(FILES), bench_trace.line_edits(reply, FILES), carry=False)
-
-
-def test_a_wrong_line_and_its_fix_become_an_edit_at_the_line_s_indentation() -> None:
-    got = _applied("Here:\npath/to/pkg/m.py\nWRONG: if a >= b:\nFIXED: if a + 1 >= b:\n")
-    assert got is not None
-    assert got["pkg/m.py"] == "def f(a, b):\n    if a + 1 >= b:\n        return 1\n    return 0\n"
-
-
-def test_lines_under_fixed_keep_their_nesting_relative_or_absolute() -> None:
-    relative = "pkg/m.py\nWRONG: return 0\nFIXED: if a < 0:\n    return -1\nreturn 0\n"
-    absolute = "pkg/m.py\nWRONG: return 0\nFIXED: if a < 0:\n        return -1\n    return 0\n"
-    want = "def f(a, b):\n    if a >= b:\n        return 1\n    if a < 0:\n        return -1\n    return 0\n"
-    assert _applied(relative) == {**FILES, "pkg/m.py": want}
-    assert _applied(absolute) == {**FILES, "pkg/m.py": want}
-
-
-def test_a_wrong_line_no_file_holds_or_an_unchanged_one_edits_nothing() -> None:
-    assert bench_trace.line_edits("pkg/m.py\nWRONG: return 2\nFIXED: return 3\n", FILES) == ""
-    echo = _applied("pkg/m.py\nWRONG: return 0\nFIXED: return 0\n")
-    assert echo is None or echo == FILES
-
-
 def test_the_line_and_diagnose_requests_replace_the_format_and_the_instruction() -> None:
     from fleet.prompts import render
 
     plain = f"## code\nx\n\n{render('author.edit_format')}\n\nTask: t\n{render('request.write')}"
     line = bench_trace.line_format(plain)
     assert "WRONG:" in line and "<<<<<<< SEARCH" not in line
-    assert line.endswith(bench_trace.LINE_ASK)
+    assert line.endswith(render("author.line_ask"))
     diagnose = bench_trace.diagnose_format(plain)
     assert diagnose.endswith(bench_trace.DIAGNOSE) and render("author.edit_format") in diagnose

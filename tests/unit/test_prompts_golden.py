@@ -134,7 +134,7 @@ def _agents() -> dict[str, Any]:
         "change_request_plain": change_request("Do a thing", ()),
         "echo_then_continue": _patch_prompts(Recorder(ECHO, "    return 2 * x\n```\n")),
         "bad_then_correction": _patch_prompts(Recorder(BAD, BAD)),
-        "unchanged_asked_afresh": _unchanged(),
+        "unchanged_line_request": _unchanged(),
         "retry_continues_first": _patch_prompts(
             Recorder("    return 2 * x\n```\n"), [FINDING], focus=["twice"]
         ),  # fmt: skip
@@ -158,8 +158,8 @@ def _new_function(files: Mapping[str, str]) -> list[Convo]:
 
 
 def _unchanged() -> list[Convo]:
-    """A reply that changes nothing, with no body-less function to continue: asked afresh (the
-    model shown its own echo in a correction echoes it again)."""
+    """A reply that changes nothing, with no body-less function to continue: the line request
+    (the faulty line and its correction) follows."""
     files = {"calc/ops.py": "def add(a, b):\n    return a - b\n"}
     same = "calc/ops.py\n<<<<<<< SEARCH\n    return a - b\n=======\n    return a - b\n>>>>>>> REPLACE\n"
     chat = Recorder(same, same)
@@ -2115,7 +2115,7 @@ GOLDEN: dict[str, Any] = {
     "Import the code under test from the module where it is (or belongs) in the "
     "repository. Each test asserts one concrete input and its expected result. Do not "
     "change other files.",
-    "unchanged_asked_afresh": [
+    "unchanged_line_request": [
         [
             [
                 "system",
@@ -2159,26 +2159,14 @@ GOLDEN: dict[str, Any] = {
                 (
                     "ctx\n"
                     "\n"
-                    "Reply with your change as edit blocks. For each change write the file "
-                    "path on its own line, then:\n"
-                    "<<<<<<< SEARCH\n"
-                    "lines copied exactly from the current file\n"
-                    "=======\n"
-                    "the new lines\n"
-                    ">>>>>>> REPLACE\n"
-                    "To create a new file, leave the SEARCH part empty. To rewrite a whole "
-                    "function you may instead write the file path on its own line, then a "
-                    "```python block with the complete new function.\n"
-                    "Example (for a file path/to/example.py that is not in this repository; "
-                    "use the real paths):\n"
-                    "path/to/example.py\n"
-                    "<<<<<<< SEARCH\n"
-                    "def greet(name):\n"
-                    '    return "Hello"\n'
-                    "=======\n"
-                    "def greet(name):\n"
-                    '    return f"Hello, {name}"\n'
-                    ">>>>>>> REPLACE"
+                    "Reply with the fix as the wrong line and its correction, in this form:\n"
+                    "<the file path>\n"
+                    "WRONG: <the one line of the code above that makes it behave as "
+                    "reported, copied exactly>\n"
+                    "FIXED: <that line as it should read, with more lines under it if the "
+                    "fix needs several>\n"
+                    "Now find the line that makes the code behave as reported and write its "
+                    "fix."
                 ),
             ],
         ],

@@ -365,16 +365,46 @@ def test_a_reply_that_repeats_the_code_is_asked_afresh_hot_with_a_seed_of_its_ow
     bench_agents traces (first replies at T=0.7 echoed in 2 of 19): the request is asked again
     as it was first asked, at the correction temperature, with the next seed."""
     asked = Asked(SAME, GOOD)
-    patch = write_patch(asked, author_messages("c"), FILES, base_commit="c", seed=7)
+    no_line = {"line_after_echo": False}
+    patch = write_patch(asked, author_messages("c"), FILES, base_commit="c", seed=7,
+                        profile=_profile(repairs=no_line))  # fmt: skip
     assert "+    return a + b" in patch.diff
     (first, t0, s0), (again, t1, s1) = asked.calls
     assert again == first and (t0, s0) == (0.0, 7) and (t1, s1) == (0.6, 8)
     # with the repair off, a correction shows the echo and says why
     old = Asked(SAME, GOOD)
     write_patch(old, author_messages("c"), FILES, base_commit="c",
-                profile=_profile(repairs={"resample_echoes": False}))  # fmt: skip
+                profile=_profile(repairs={"resample_echoes": False, **no_line}))  # fmt: skip
     shown = old.calls[1][0]
     assert shown[-2].content == SAME and "change nothing" in shown[-1].content
+
+
+def test_a_reply_that_repeats_existing_code_is_followed_by_the_line_request() -> None:
+    """After an echo of existing code the model is asked for the faulty line and its correction
+    (bench_trace.py: the 1.5B fixed 2 of the 9 bug tasks its greedy edit blocks left unchanged,
+    resampled edit blocks none), decoded like a first request; the pair becomes the edit."""
+    asked = Asked(SAME, "calc/ops.py\nWRONG: return a - b\nFIXED: return a + b\n")
+    patch = write_patch(asked, author_messages("c", instruction="Fix add."), FILES,
+                        base_commit="c", seed=7)  # fmt: skip
+    assert "-    return a - b\n+    return a + b" in patch.diff
+    (first, t0, s0), (line, t1, s1) = asked.calls
+    assert (t0, s0) == (0.0, 7) and (t1, s1) == (0.0, 8)
+    assert EDIT_FORMAT in first[-1].content and EDIT_FORMAT not in line[-1].content
+    assert "WRONG: <the one line" in line[-1].content
+    assert line[-1].content.endswith("write its fix.")
+    assert "Fix add." in line[-1].content
+
+
+def test_the_line_request_comes_once_and_a_reply_without_a_pair_fails_as_before() -> None:
+    asked = Asked(SAME, "The code is right.", GOOD)
+    with pytest.raises(PatchFailed):
+        write_patch(asked, author_messages("c"), FILES, base_commit="c")
+    assert len(asked.calls) == 2  # the line request replaced the resample: no third call
+    again = Asked(SAME, "calc/ops.py\nWRONG: return a - b\nFIXED: return a - b\n", SAME)
+    with pytest.raises(PatchFailed, match="change nothing"):
+        write_patch(again, author_messages("c"), FILES, base_commit="c", retries=2)
+    assert len(again.calls) == 3  # an unchanged line: asked afresh after it, not lined again
+    assert EDIT_FORMAT in again.calls[2][0][-1].content
 
 
 BROKEN = ("calc/ops.py\n<<<<<<< SEARCH\n    return a - b\n=======\n"
