@@ -5,7 +5,8 @@ answer into a ``Patch`` and checks it applies to a clean checkout of the base co
 that does not fit (search text not found, ambiguous, unsafe path, broken syntax, a diff that
 does not apply) goes back to the model once, with the reason, unless the model would only repeat
 it (an echo of the current code, new code that does not parse, a reply its token limit cut off:
-asked afresh, see ``_afresh``);
+asked afresh, see ``_afresh``; an echo of existing code is first followed by the *line request*,
+the faulty line and its correction, ``fleet.patches.lines``);
 a reply that copies a body-less function unchanged is followed instead by a request to
 *continue* that function (``fleet.agents.stubs``, ``fleet.agents.continuation``): the reply
 begins with the stub and the model writes what follows.
