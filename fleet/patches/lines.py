@@ -17,6 +17,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from fleet.patches.edits import clean_path
+
 WRONG, FIXED = "WRONG:", "FIXED:"
 
 
@@ -46,8 +48,11 @@ def _pairs(reply: str) -> list[tuple[str, str, list[str]]]:
         text = lines[i].strip()
         i += 1
         if not text.startswith(WRONG):
-            if text and not text.startswith(FIXED):
-                written = text.removeprefix("path/to/")
+            if text and not text.startswith(
+                FIXED
+            ):  # a path line (``<pkg/m.py>`` too) names the file
+                named = clean_path(text.strip("<>"))
+                written = named.removeprefix("path/to/") if named else written
             continue
         wrong, fixed = _clean(text, WRONG), list[str]()
         while i < len(lines) and not lines[i].strip().startswith(WRONG):

@@ -38,3 +38,12 @@ def test_a_wrong_line_no_file_holds_or_an_unchanged_one_edits_nothing() -> None:
     assert line_blocks("pkg/m.py\nWRONG: return 2\nFIXED: return 3\n", FILES) == ""
     echo = _applied("pkg/m.py\nWRONG: return 0\nFIXED: return 0\n")
     assert echo is None or echo == FILES
+
+
+def test_a_path_in_brackets_names_the_file_that_holds_the_line() -> None:
+    files = {**FILES, "other/m.py": FILES["pkg/m.py"]}
+    got = line_blocks("<pkg/m.py>\nWRONG: return 0\nFIXED: return 1\n", files)
+    assert got.startswith("pkg/m.py\n")
+    assert line_blocks("<other/m.py>\nWRONG: return 0\nFIXED: return 1\n", files).startswith(
+        "other/"
+    )
