@@ -183,6 +183,7 @@ TEMPLATES: dict[str, dict[str, frozenset[str]]] = {
         "table": _t("rows"),
         "row": _t("call", "outputs"),
         "output": _t("number", "observed"),
+        "before": _t("observed"),
         "sep": _t(),
     },
 }

@@ -161,10 +161,14 @@ def passes(evidence: Evidence | None, advisory: Sequence[str] = ()) -> bool:
 
 
 def table(
-    proposals: Sequence[Proposal], evidence: Sequence[Evidence], advisory: Sequence[str] = ()
+    proposals: Sequence[Proposal],
+    evidence: Sequence[Evidence],
+    advisory: Sequence[str] = (),
+    before: Mapping[str, str] | None = None,
 ) -> str:
     """For voters: the inputs on which the shown candidates that pass their tests did different
-    things, side by side, numbered as the voters' listing ("" when they all did the same)."""
+    things, side by side, numbered as the voters' listing, then what the base commit did there
+    (``before``) ("" when they all did the same)."""
     by_id = {e.proposal_id: e for e in evidence}
     observed = {
         i: by_id[p.id].observed
@@ -180,5 +184,8 @@ def table(
             for i, seen in observed.items()
             if call in seen
         )
+        if before and call in before:
+            was = render("distinguish.before", observed=before[call][:_OUT])
+            outputs += render("distinguish.sep") + was
         rows.append(render("distinguish.row", call=call, outputs=outputs))
     return render("distinguish.table", rows="\n".join(rows)) if rows else ""

@@ -293,7 +293,13 @@ class Council(Recording):
                 continue
             brief = self.brief(req, m, round_, step, current if step != "propose" else [])
             if shown:
-                brief = brief.model_copy(update={"evidence": tuple(shown), "distrusted": doubted})
+                brief = brief.model_copy(
+                    update={
+                        "evidence": tuple(shown),
+                        "distrusted": doubted,
+                        "before": state.before(),
+                    }
+                )
             if step == "critique":
                 # one call per member for all its targets: fewer round trips on the critical path
                 others = tuple(t for t in current if t.author != m)

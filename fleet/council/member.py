@@ -340,7 +340,7 @@ class Member:
         n = len(brief.proposals)
         job = render("council.vote", n=n)
         # passing candidates that did different things on the same inputs: judge on the outputs
-        outputs = distinguish.table(brief.proposals, brief.evidence, brief.advisory)
+        outputs = distinguish.table(brief.proposals, brief.evidence, brief.advisory, brief.before)
         job = f"{outputs}\n\n{job}" if outputs else job
         ballot = self._ask(brief, job, ballot_schema(n), show=True)
         # Hand back the plain BallotDraft: an instance of the per-n class made by create_model

@@ -78,6 +78,7 @@ def facts(state: CouncilState, candidates: list[Proposal]) -> Judged:
         authors={p.id: p.author for p in candidates},
         advisory=suite.advisory if suite else (),
         keep=suite.keep if suite else (),
+        before=state.before(),
     )
 
 

@@ -70,6 +70,10 @@ class CouncilState(BaseModel):
     status: Literal["running", "done", "quorum_lost"] = "running"
     outcome: dict = Field(default_factory=dict, description="the result, or the QuorumLost fields")
 
+    def before(self) -> dict[str, str]:
+        """What the base commit did on the distinguishing inputs run so far (input -> outcome)."""
+        return {k: v for d in self.distinguished for k, v in d.get("before", {}).items()}
+
     def evidence_of(self, proposals: list[Proposal]) -> list[Evidence]:
         """The latest evidence of each of ``proposals`` (those that have some), in their order."""
         by_id = {e.proposal_id: e for e in self.evidence}

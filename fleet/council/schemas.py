@@ -198,6 +198,10 @@ class Brief(Contract):
     keep: tuple[str, ...] = Field(
         (), description="a patch council: test-id prefixes of the keep tests (behaviour to keep)"
     )
+    before: dict[str, str] = Field(
+        default_factory=dict,
+        description="a patch council: what the base commit did on the distinguishing inputs",
+    )
     begin: str = Field(
         "",
         description="QA's tests: the test module begun for it (its reply continues the module)",

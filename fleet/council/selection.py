@@ -29,7 +29,8 @@ def keys(state: CouncilState) -> dict[str, tuple[float, ...]]:
 def passing(state: CouncilState) -> tuple[list[str], bool]:
     """A patch council's candidates that pass the whole evidence suite, and whether they are
     *contested* (they return different values on a probe and no behaviour has a majority of
-    their authors: one of them is wrong, and the suite cannot tell which). A revision that
+    their authors, the base commit a witness on the distinguishing inputs: one of them is wrong,
+    and the suite cannot tell which). A revision that
     chased a wrong test does not pass "the whole suite" (tests are weighed by first proposals)."""
     if state.request.suite is None:
         return [], False
@@ -37,7 +38,7 @@ def passing(state: CouncilState) -> tuple[list[str], bool]:
     ok = [c for c in found if found[c][0] == 1.0]
     authors = {p.id: p.author for p in state.candidates()}
     shown = {e.proposal_id: e for e in state.evidence_of(state.candidates())}
-    return ok, contested(shown, ok, authors)
+    return ok, contested(shown, ok, authors, state.before())
 
 
 def keeping(state: CouncilState, ids: list[str]) -> list[str]:

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Protocol
 
-from fleet.contracts import Evidence, Proposal, RunContext
+from fleet.contracts import Evidence, Patch, Proposal, RunContext
 from fleet.council import debugging
 from fleet.council.distinguish import (
     MAX_INPUTS,
@@ -158,7 +158,9 @@ def resampling(state: CouncilState) -> str | None:
 
 def distinguish(council: Council, state: CouncilState, round_: int) -> None:
     """Run the passing candidates with different code on QA's distinguishing inputs (once per
-    set of candidates); their outputs join each candidate's evidence."""
+    set of candidates); their outputs join each candidate's evidence. The base commit runs on
+    them too: what it did (the record's ``before``) witnesses for the candidates that kept it
+    where they differ (``fleet/evidence/probes.py: witnessed``)."""
     req = state.request
     assert req.suite is not None
     ok, _ = passing(state)
@@ -175,12 +177,16 @@ def distinguish(council: Council, state: CouncilState, round_: int) -> None:
     suite = probe_suite(req.suite, inputs, name="council") if inputs else None
     if suite is not None and council.evidencer is not None and req.source:
         ctx = RunContext(story_id=req.story_id, task_id=req.task_id, role="qa", phase="test")
+        base = unchanged(req)
         try:
-            seen = council.evidencer.run(targets, suite, source=req.source, base=req.base,
-                                         context=ctx)  # fmt: skip
+            seen = council.evidencer.run([*targets, base], suite, source=req.source,
+                                         base=req.base, context=ctx)  # fmt: skip
         except Exception as exc:  # optional evidence: the council goes on without it
             record["error"] = reason(exc)
             seen = []
+        record["before"] = {o: v for e in seen if e.proposal_id == base.id
+                            for o, v in e.observed.items()}  # fmt: skip
+        seen = [e for e in seen if e.proposal_id != base.id]
         outputs = {e.proposal_id: dict(e.observed) for e in seen}
         same = {p.id: next(t.id for t in targets if own_edits(t, req.suite) == own_edits(p, req.suite))
                 for p in every}  # fmt: skip
@@ -192,6 +198,14 @@ def distinguish(council: Council, state: CouncilState, round_: int) -> None:
         record["outputs"] = {f"{authors[k]} ({k})": v for k, v in outputs.items()}
         record["differ"] = differing(outputs)
     state.distinguished.append(record)  # in the round's council.round_completed event
+
+
+def unchanged(req: DeliberationRequest) -> Proposal:
+    """The base commit as a candidate with no change (run on the distinguishing inputs)."""
+    return Proposal(
+        id=f"{req.id}-base", deliberation_id=req.id, author="base", role="base",
+        content="the base commit, unchanged", patch=Patch(base_commit=req.base_commit, diff=""),
+    )  # fmt: skip
 
 
 def _inputs(

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from fleet.contracts import Ballot, Evidence, Tally
@@ -112,8 +112,8 @@ class Judged:
     """Per-test evidence as the tally weighs it (``fleet/evidence/agreement.py``): the evidence,
     the test-id prefixes always trusted (the repository's tests, the report's own examples), the
     candidates whose agreement weighs the generated tests (``judges``; None: all), each
-    candidate's author, the advisory prefixes (QA's own examples) and the keep prefixes (tests
-    the base passes)."""
+    candidate's author, the advisory prefixes (QA's own examples), the keep prefixes (tests
+    the base passes) and what the base did on the distinguishing inputs (``before``)."""
 
     evidence: Sequence[Evidence] = ()
     trusted: Sequence[str] = ()
@@ -121,6 +121,7 @@ class Judged:
     authors: Mapping[str, str] | None = None
     advisory: Sequence[str] = ()
     keep: Sequence[str] = ()
+    before: Mapping[str, str] = field(default_factory=dict)
 
 
 def _judged(evidence: Sequence[Evidence] | Judged) -> Judged:
@@ -142,7 +143,7 @@ def evidence_keys(
     if not any(e.tests or e.patch_hash for e in mine):
         return {c: (float(t),) for c, t in evidence_tiers(mine, candidates).items()}
     found = agree(mine, trusted=facts.trusted, judges=facts.judges, authors=facts.authors,
-                  advisory=facts.advisory, keep=facts.keep)  # fmt: skip
+                  advisory=facts.advisory, keep=facts.keep, before=facts.before)  # fmt: skip
     return {c: tuple(float(k) for k in found.key(c)) for c in candidates}
 
 

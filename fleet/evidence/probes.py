@@ -250,27 +250,53 @@ def same_behaviour(a: Evidence | None, b: Evidence | None) -> bool:
     return all(oa[k] == ob[k] for k in oa if k in ob)
 
 
+def witnessed(
+    evidence: Mapping[str, Evidence], among: Sequence[str], before: Mapping[str, str]
+) -> set[str]:
+    """The candidates of ``among`` that did what the base commit did (``before``: input -> what
+    the unchanged code did) on every input where the candidates do not all do the same and the
+    base returned a value. The base is a witness there, never on the reported call: every
+    candidate passes the reproduction test, so they all agree on it. A fix should change the
+    behaviour reported, not the behaviour beside it (the base's author stands behind that)."""
+    seen = {c: _outcomes(evidence.get(c)) for c in among}
+    split = [
+        k
+        for k, v in before.items()
+        if v.startswith(_PREFIX) and len({s[k] for s in seen.values() if k in s}) > 1
+    ]
+    return {c for c in among if split and all(seen[c].get(k) == before[k] for k in split)}
+
+
 def support(
-    evidence: Mapping[str, Evidence], among: Sequence[str], authors: Mapping[str, str]
+    evidence: Mapping[str, Evidence],
+    among: Sequence[str],
+    authors: Mapping[str, str],
+    before: Mapping[str, str] | None = None,
 ) -> dict[str, int]:
     """For each candidate in ``among``: how many distinct authors have a candidate in ``among``
-    that behaves the same on the probes (itself included). No probes: 0 for everyone."""
+    that behaves the same on the probes (itself included), one more when it did what the base
+    commit did where the candidates differ (:func:`witnessed`). No probes: 0 for everyone."""
     if not any(returned(evidence.get(c)) for c in among):
         return dict.fromkeys(among, 0)
+    kept = witnessed(evidence, among, before or {})
     out = {}
     for c in among:
         same = {
             authors.get(o, o) for o in among if same_behaviour(evidence.get(c), evidence.get(o))
         }
-        out[c] = len(same | {authors.get(c, c)})
+        out[c] = len(same | {authors.get(c, c)}) + (c in kept)
     return out
 
 
 def contested(
-    evidence: Mapping[str, Evidence], passing: Sequence[str], authors: Mapping[str, str]
+    evidence: Mapping[str, Evidence],
+    passing: Sequence[str],
+    authors: Mapping[str, str],
+    before: Mapping[str, str] | None = None,
 ) -> bool:
     """Candidates that pass the suite disagree on a probe, and no behaviour is shared by more
-    than half of their authors: the pass does not settle the question."""
+    than half of their authors (the base commit one more voter where it witnesses): the pass
+    does not settle the question."""
     clash = any(
         conflicts(evidence.get(a), evidence.get(b)) for i, a in enumerate(passing)
         for b in passing[i + 1 :]
@@ -278,7 +304,8 @@ def contested(
     if not clash:
         return False
     voters = {authors.get(c, c) for c in passing}
-    best = max(support(evidence, passing, authors).values(), default=0)
+    voters |= {"the base commit"} if witnessed(evidence, passing, before or {}) else set()
+    best = max(support(evidence, passing, authors, before).values(), default=0)
     return best * 2 <= len(voters)
 
 

@@ -210,6 +210,9 @@ def _stages_md(c: dict[str, Any]) -> list[str]:
             else f"{', '.join(f'`{i}`' for i in inputs[:8])}; differ on "
             + (", ".join(f"`{i}`" for i in d.get("differ") or []) or "none")
         )
+        before = d.get("before") or {}
+        if was := [f"`{i}` {before[i]}" for i in d.get("differ") or [] if i in before]:
+            told += f"; before the change: {', '.join(was)}"
         out.append(
             f"- distinguishing inputs (round {d.get('round')}, {d.get('asked')} asked to separate "
             f"{who} on {', '.join(d.get('functions') or [])}): {_one_line(told, 600)}"

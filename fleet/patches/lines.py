@@ -39,6 +39,13 @@ def _where(written: str, files: Mapping[str, str], wrong: str) -> str | None:
     return found[0] if found else None
 
 
+def _heads_pair(line: str, after: list[str]) -> bool:
+    """``line`` names a file and the line after it begins a pair."""
+    return (
+        bool(after) and after[0].strip().startswith(WRONG) and bool(clean_path(line.strip("<> ")))
+    )
+
+
 def _pairs(reply: str) -> list[tuple[str, str, list[str]]]:
     """(the path written above it, the wrong line, the fixed lines) of each pair in ``reply``."""
     lines = reply.replace("```", "").splitlines()
@@ -61,6 +68,8 @@ def _pairs(reply: str) -> list[tuple[str, str, list[str]]]:
                 fixed.append(_clean(raw, FIXED))
             elif fixed and not raw.strip():
                 break  # a blank line ends the fixed lines
+            elif fixed and _heads_pair(raw, lines[i + 1 : i + 2]):
+                break  # so does the next pair's path line
             elif fixed:
                 fixed.append(raw.rstrip())
             i += 1

@@ -40,10 +40,16 @@ def diff(body: str) -> str:
 
 
 class Table:
-    """What each change does: its failing test's message (None: it passes) and its outputs."""
+    """What each change does: its failing test's message (None: it passes) and its outputs;
+    ``before``: what the base commit (no change) does."""
 
-    def __init__(self, rows: Mapping[str, tuple[str | None, Mapping[str, str]]]) -> None:
+    def __init__(
+        self,
+        rows: Mapping[str, tuple[str | None, Mapping[str, str]]],
+        before: Mapping[str, str] | None = None,
+    ) -> None:
         self.rows = {diff(body): row for body, row in rows.items()}
+        self.rows[""] = ("AssertionError: assert None == 4", before or {})
         self.runs: list[tuple[str, EvidenceSuite]] = []
 
     def run(
@@ -254,7 +260,7 @@ def test_passing_candidates_that_differ_are_run_on_qa_inputs_and_the_ballot_sees
     d, events = council(script, voters, table, distinguish=True)
     # QA's calls (its non-call line dropped) ran on both candidates, through the evidencer
     probe_runs = [(who, s) for who, s in table.runs if s.probes]
-    assert sorted(who for who, _ in probe_runs) == ["developer-1", "developer-2"]
+    assert sorted(who for who, _ in probe_runs) == ["base", "developer-1", "developer-2"]
     assert all(list(s.test_paths) == list(s.probes) for _, s in probe_runs)  # only the probes
     [x] = distinguished(events)
     assert x["inputs"] == ["add(2, 2)", "add(-1, 1)"] and x["asked"] == "qa-1"
@@ -270,6 +276,46 @@ def test_passing_candidates_that_differ_are_run_on_qa_inputs_and_the_ballot_sees
     assert "- add(2, 2): #1 returns 4 | #2 returns 5" in ballots[0]
     assert "add(-1, 1):" not in ballots[0]  # an input where they agree is not a difference
     assert d.winner == "d1:p0:developer-1"  # the ballots ranked #1 first
+
+
+def test_the_base_commit_runs_on_the_inputs_and_witnesses_for_the_candidate_that_kept_it():
+    # one against one: the base did what developer-2 does where they differ, so developer-2 has
+    # two witnesses to one and wins without a ballot
+    script = Script({"developer-1": ["return a + b + (a == b)"], "developer-2": ["return a + b"]})
+    table = Table(
+        {
+            "return a + b + (a == b)": (
+                None,
+                {"add(2, 2)": "returns 5", "add(-1, 1)": "returns 0"},
+            ),
+            "return a + b": (None, {"add(2, 2)": "returns 4", "add(-1, 1)": "returns 0"}),
+        },
+        before={"add(2, 2)": "returns 4", "add(-1, 1)": "returns 1"},
+    )
+    voters = Voters()
+    d, events = council(script, voters, table, distinguish=True, rounds=1)
+    [x] = distinguished(events)
+    assert x["before"] == {"add(2, 2)": "returns 4", "add(-1, 1)": "returns 1"}
+    assert "base" not in str(x["outputs"])  # the base is no candidate
+    assert d.ballots == () and not [s for s in voters.seen if "Rank" in s]
+    assert d.winner == "d1:p0:developer-2" and d.tally.early_stop
+
+
+def test_voters_see_what_the_base_did_beside_the_candidates():
+    # the base sides with neither: still one against one, and the ballot shows the base's output
+    script = Script({"developer-1": ["return a + b"], "developer-2": ["return a + b + (a == b)"]})
+    table = Table(
+        {
+            "return a + b": (None, {"add(2, 2)": "returns 4"}),
+            "return a + b + (a == b)": (None, {"add(2, 2)": "returns 5"}),
+        },
+        before={"add(2, 2)": "returns 6"},
+    )
+    voters = Voters()
+    d, _ = council(script, voters, table, distinguish=True)
+    ballots = [s for s in voters.seen if "Rank" in s]
+    assert ballots and len(d.ballots) == len(ballots)
+    assert "- add(2, 2): #1 returns 4 | #2 returns 5 | before the change returns 6" in ballots[0]
 
 
 def test_passing_candidates_that_agree_on_every_input_need_no_ballot():

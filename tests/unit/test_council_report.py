@@ -154,7 +154,9 @@ def test_the_located_functions_debugging_distinguishing_inputs_and_missing_answe
                                                  "developer-2": {"versions": 1, "stopped": "passes"}}},
         "distinguished": [{"round": 0, "asked": "qa-1", "functions": ["divide"],
                            "candidates": [f"{DID}:p0:developer-1", f"{DID}:p0:developer-2"],
-                           "inputs": ["divide(1, 0)", "divide(7, 2)"], "differ": ["divide(1, 0)"]}],
+                           "inputs": ["divide(1, 0)", "divide(7, 2)"], "differ": ["divide(1, 0)"],
+                           "before": {"divide(1, 0)": "raises ZeroDivisionError",
+                                      "divide(7, 2)": "returns 3.5"}}],
     })  # fmt: skip
     found = councils([("0", suite), *rows[1:], ("9", done)])[0]
     assert [x["function"] for x in found["located"]] == ["f0", "f1", "f2"]  # the best three
@@ -166,7 +168,8 @@ def test_the_located_functions_debugging_distinguishing_inputs_and_missing_answe
     assert ("- debugging (up to 2 versions each): developer-1: 2 new version(s), budget; "
             "developer-2: 1 new version(s), passes") in md  # fmt: skip
     assert ("- distinguishing inputs (round 0, qa-1 asked to separate developer-1, developer-2 on "
-            "divide): `divide(1, 0)`, `divide(7, 2)`; differ on `divide(1, 0)`") in md  # fmt: skip
+            "divide): `divide(1, 0)`, `divide(7, 2)`; differ on `divide(1, 0)`; before the change: "
+            "`divide(1, 0)` raises ZeroDivisionError") in md  # fmt: skip
     assert ("- no answer from developer-3 (round 0, propose): PatchFailed: the code block does not "
             "parse") in md  # fmt: skip
     # a council that recorded none of these shows no such list

@@ -47,3 +47,11 @@ def test_a_path_in_brackets_names_the_file_that_holds_the_line() -> None:
     assert line_blocks("<other/m.py>\nWRONG: return 0\nFIXED: return 1\n", files).startswith(
         "other/"
     )
+
+
+def test_the_next_pair_s_path_line_ends_the_fixed_lines() -> None:
+    # seen from the 1.5B: pairs with no blank line between them, each under its path
+    reply = "<pkg/m.py>\nWRONG: return 1\nFIXED: return 2\n<pkg/m.py>\nWRONG: return 0\nFIXED: return -1\n"
+    got = _applied(reply)
+    assert got is not None and "<pkg" not in got["pkg/m.py"]
+    assert got["pkg/m.py"] == "def f(a, b):\n    if a >= b:\n        return 2\n    return -1\n"

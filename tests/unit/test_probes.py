@@ -21,6 +21,7 @@ from fleet.evidence.probes import (
     probe_module,
     same_behaviour,
     support,
+    witnessed,
 )
 from fleet.evidence.suite import evidence_of, outcomes, with_suite
 
@@ -119,6 +120,29 @@ def test_contested_needs_a_clash_and_no_majority_of_authors():
     assert not contested(by, ["a", "c"], authors)  # no clash
     # two versions of one author count once: still one against one
     assert contested(by, ["a", "b", "c"], {"a": "dev-1", "b": "dev-2", "c": "dev-1"})
+
+
+def test_the_base_commit_witnesses_where_the_candidates_differ():
+    # funcy-cut-suffix: two developers wrote the same wrong change, one the right guard; all
+    # passed the suite. On a non-empty suffix the two broke what the base did right.
+    right = _ev("r", cut_1="returns 'name.'", cut_2="returns 'name.py'")
+    wrong = _ev("w", cut_1="returns 'py'", cut_2="returns 'name.py'")
+    twin = _ev("t", cut_1="returns 'py'", cut_2="returns 'name.py'")
+    by = {e.proposal_id: e for e in (right, wrong, twin)}
+    authors = {"r": "dev-1", "w": "dev-2", "t": "dev-3"}
+    # the reported call (cut(2)): every candidate fixed it, so the base (wrong there) is no witness
+    before = {"cut(1)": "returns 'name.'", "cut(2)": "returns ''"}
+    assert witnessed(by, ["r", "w", "t"], before) == {"r"}
+    assert support(by, ["r", "w", "t"], authors) == {"r": 1, "w": 2, "t": 2}
+    assert support(by, ["r", "w", "t"], authors, before) == {"r": 2, "w": 2, "t": 2}
+    # without the base two of three agree; with it, two against two: a ballot, not a majority
+    assert not contested(by, ["r", "w", "t"], authors)
+    assert contested(by, ["r", "w", "t"], authors, before)
+    # the base raising, or silent on the split inputs, witnesses nothing
+    assert witnessed(by, ["r", "w", "t"], {"cut(1)": "raises ValueError"}) == set()
+    assert witnessed(by, ["r", "w", "t"], {"cut(2)": "returns ''"}) == set()
+    # siding with the majority, the base makes it larger
+    assert support(by, ["r", "w", "t"], authors, {"cut(1)": "returns 'py'"})["w"] == 3
 
 
 def test_within_the_passing_tier_the_behaviour_more_authors_share_ranks_first():
