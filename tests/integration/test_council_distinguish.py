@@ -95,9 +95,13 @@ def test_a_council_debugs_then_runs_distinguishing_inputs_in_the_sandbox(tmp_pat
         "developer-1": {"add(10, 1)": "returns 11", "add(0, 7)": "returns 7"},
         "developer-2": {"add(10, 1)": "returns 10", "add(0, 7)": "returns 0"},
     }
-    # the voters were shown the outputs side by side
+    # the base commit (no change) ran on them too: it subtracts, so it witnesses for neither
+    assert x["before"] == {"add(10, 1)": "returns 9", "add(0, 7)": "returns -7"}
+    # the voters were shown the outputs side by side, the base's after them
     votes = [s for s in qa.seen if "Rank proposals" in s]
-    assert votes and "- add(10, 1): #1 returns 11 | #2 returns 10" in votes[0]
+    assert votes and (
+        "- add(10, 1): #1 returns 11 | #2 returns 10 | before the change returns 9" in votes[0]
+    )
     # the two are tied on the evidence, so the ballots choose (these scripted voters favour
     # developer-2 whatever they see: what the outputs are worth is the model's to judge)
     assert len(d.ballots) == 3 and d.winner == "dx:p0:developer-2"
