@@ -22,13 +22,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from fleet.contracts import Ballot, Evidence, Tally
 from fleet.council.schemas import RULES
 from fleet.errors import UnknownName
 from fleet.evidence.agreement import agree
+from fleet.evidence.probes import support
 
 Scores = dict[str, float]
 Scorer = Callable[[Sequence[Ballot], Sequence[str], Mapping[str, float]], Scores]
@@ -143,7 +144,11 @@ def evidence_keys(
     if not any(e.tests or e.patch_hash for e in mine):
         return {c: (float(t),) for c, t in evidence_tiers(mine, candidates).items()}
     found = agree(mine, trusted=facts.trusted, judges=facts.judges, authors=facts.authors,
-                  advisory=facts.advisory, keep=facts.keep, before=facts.before)  # fmt: skip
+                  advisory=facts.advisory, keep=facts.keep)  # fmt: skip
+    if facts.before:  # the base commit witnesses on the distinguishing inputs
+        ok = [c for c, full in found.full.items() if full]
+        by_id = {e.proposal_id: e for e in mine}
+        found = replace(found, behaviour=support(by_id, ok, facts.authors or {}, facts.before))
     return {c: tuple(float(k) for k in found.key(c)) for c in candidates}
 
 

@@ -79,7 +79,6 @@ def agree(
     authors: Mapping[str, str] | None = None,
     advisory: Sequence[str] = (),
     keep: Sequence[str] = (),
-    before: Mapping[str, str] | None = None,
 ) -> Agreement:
     """Weigh the tests in ``evidence`` (one entry per candidate) and score the candidates.
 
@@ -88,9 +87,7 @@ def agree(
     them, a wrong one included, so a council weighs its tests by its first proposals only.
     ``authors``: proposal id -> author (behaviour support counts each author once; default:
     every candidate its own author). ``advisory``: prefixes of tests that score but are not needed
-    to pass the suite; ``keep``: prefixes of the tests the base already passes (keep tests).
-    ``before``: what the base commit did on the distinguishing inputs (a witness in the behaviour
-    support, ``fleet/evidence/probes.py: witnessed``)."""
+    to pass the suite; ``keep``: prefixes of the tests the base already passes (keep tests)."""
     with_tests = [e for e in evidence if e.tests]
     if not with_tests:
         return Agreement(
@@ -127,7 +124,7 @@ def agree(
         for e in evidence
     }
     by_id = {e.proposal_id: e for e in evidence}
-    alike = support(by_id, [c for c, ok in full.items() if ok], authors or {}, before)
+    alike = support(by_id, [c for c, ok in full.items() if ok], authors or {})
     return Agreement(
         weights=weights,
         distrusted=distrusted,
