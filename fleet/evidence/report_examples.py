@@ -9,7 +9,11 @@ the base commit and keeps it only if it fails there for the reported reason, lik
   and a literal (``f(x)`` should return ``3``; "I expected `f(x)` to be True");
 - **in order**: the call spans the report says *returned* something ("`f(x)` returns `a`", also
   "gives", "gave", "yields", "is") and the literal spans of its "expected" sentences, paired in
-  order when there are as many of each (one call and one expected value, or two and two).
+  order when there are as many of each (one call and one expected value, or two and two);
+- **raising**: a call span followed by "raises", "should raise", "to raise", "must raise" (or
+  "throw") and a builtin exception class, bare or as a span (``KeyError: 'y'``): ``with
+  pytest.raises(KeyError): f(x)``. "Raises" may be what the code does now (a bug) or what it
+  should do (a change): the suite step keeps the test only where it fails on the base.
 
 An expected value is a literal (``ast.literal_eval``) or, in order, a value the repository's code
 builds (``PercentRGB(red='0%', ...)``: a call under the same rules as the example's). An example
@@ -43,6 +47,13 @@ _SHOULD = re.compile(
     rf"^\s*(?:should\s+(?:return|be|give)|to\s+(?:return|be)|==)\s*(?P<bare>{_BARE})?",
     re.I,
 )
+# "`f(x)` raises `KeyError: 'y'`", "should raise a ValueError": the verb, then the class
+_RAISING = re.compile(
+    r"^\s*,?\s*(?:should\s+|must\s+|to\s+|will\s+)?(?:raises?|throws?)\s+(?:an?\s+)?"
+    r"(?:(?P<bare>[A-Z]\w*)\b)?",
+)
+_ERROR_SPAN = re.compile(r"^(?P<name>[A-Z]\w*)\s*(?::|$)")
+RAISES = "raises "  # an expected value that is an exception: "raises KeyError"
 _EXPECTED = re.compile(r"\bexpect(?:ed|s)?\b", re.I)
 _SENTENCE_END = re.compile(r"[.!?](?:\s|$)|\n\s*\n")
 PATH = "tests/test_report_example.py"
@@ -78,9 +89,22 @@ def _spans(report: str) -> list[_Span]:
     return out
 
 
+def _raised(after: str, nxt: _Span | None) -> str | None:
+    """The builtin exception class the text after a call says it raises (or should), if any."""
+    m = _RAISING.match(after)
+    if m is None:
+        return None
+    name = m.group("bare")
+    if name is None and nxt is not None and not after[m.end() :].strip():
+        found = _ERROR_SPAN.match(nxt.text)
+        name = found.group("name") if found else None
+    return name if name in EXCEPTIONS else None
+
+
 def examples(report: str) -> list[tuple[str, str]]:
-    """The report's (call, expected literal) pairs, as written in its code spans; [] when the
-    report gives none or the pairing is ambiguous."""
+    """The report's (call, expected literal) pairs, as written in its code spans (a call said to
+    raise: (call, "raises <class>")); [] when the report gives none or the pairing is
+    ambiguous."""
     spans = _spans(report)
     direct: list[tuple[str, str]] = []
     observed: list[str] = []
@@ -88,6 +112,9 @@ def examples(report: str) -> list[tuple[str, str]]:
     for i, s in enumerate(spans):
         after = report[s.end : spans[i + 1].start] if i + 1 < len(spans) else report[s.end :]
         nxt = spans[i + 1] if i + 1 < len(spans) else None
+        if s.kind == "call" and (error := _raised(after, nxt)):
+            direct.append((s.text, RAISES + error))
+            continue
         if s.kind == "call" and (m := _SHOULD.match(after)):
             if m.group("bare"):
                 direct.append((s.text, m.group("bare")))
@@ -271,16 +298,22 @@ def report_test(
     defined = _defined(files)
     for call, value in examples(report):
         needed = _imports(call, defined, located)
-        if needed is not None and _kind(value) != "literal":  # ``PercentRGB(red='0%', ...)``
+        raises = value.startswith(RAISES)
+        if needed is not None and _kind(value) != "literal" and not raises:  # ``PercentRGB(...)``
             more = _imports(value, defined, located)
             needed = None if more is None else [*needed, *more]
         if needed is None:
             continue
         imports += [i for i in needed if i not in imports]
         op = "is" if value in ("True", "False", "None") else "=="
-        tests.append(
-            f"def test_report_example_{len(tests) + 1}():\n    assert {call} {op} {value}\n"
+        body = (
+            f"    with pytest.raises({value.removeprefix(RAISES)}):\n        {call}\n"
+            if raises
+            else f"    assert {call} {op} {value}\n"
         )
+        if raises and "import pytest" not in imports:
+            imports.append("import pytest")
+        tests.append(f"def test_report_example_{len(tests) + 1}():\n{body}")
     if not tests:
         return None
     path = PATH
@@ -288,5 +321,5 @@ def report_test(
     while path in files:
         n += 1
         path = PATH.replace(".py", f"_{n}.py")
-    head = "\n".join(sorted(imports))
+    head = "\n".join(sorted(imports, key=lambda i: (i != "import pytest", i)))
     return path, f"{head}\n\n\n" + "\n\n".join(tests)

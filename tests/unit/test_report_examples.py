@@ -114,10 +114,30 @@ def test_an_expected_value_built_by_the_repositorys_code_is_asserted():
     report = ("`total([1, 2])` returns `Cart()`. I expected `Cart(3)`, not a new one: like "
               "`str.removesuffix('')` does nothing.")  # fmt: skip
     assert examples(report) == [("total([1, 2])", "Cart(3)")]
-    # the report's call named again as what the user expected it to do is not a value
+    # the report's call named again as what the user expected it to do is not a value: it is
+    # the expectation itself (a raise)
     subject = "`round_to(7, 5)` returns `5`. I expected `round_to(7, 5)` to raise ValueError."
-    assert examples(subject) == []
+    assert examples(subject) == [("round_to(7, 5)", "raises ValueError")]
     files = {**FILES, "shop/other.py": "def other(x):\n    return x\n"}  # total: one module now
     path, source = report_test(files, report)
     assert "from shop.prices import Cart\nfrom shop.prices import total\n" in source
     assert "assert total([1, 2]) == Cart(3)" in source
+
+
+def test_a_call_said_to_raise_a_builtin_exception_becomes_a_pytest_raises_test():
+    report = (
+        "With `tax=-1`, `total([1], tax=-1)` raises `ValueError: negative tax`; I expected "
+        "`round_to(1, 0)` to raise a ZeroDivisionError, and `total(None)` should raise TypeError."
+    )
+    assert examples(report) == [
+        ("total([1], tax=-1)", "raises ValueError"),
+        ("round_to(1, 0)", "raises ZeroDivisionError"),
+        ("total(None)", "raises TypeError"),
+    ]
+    path, source = report_test(FILES, report)
+    assert source.startswith("import pytest\n")
+    assert "    with pytest.raises(ZeroDivisionError):\n        round_to(1, 0)\n" in source
+    ast.parse(source)
+    # past tense is what it did (a bug's symptom), and only builtin exception classes are named
+    assert examples("`total([1])` raised `ValueError`.") == []
+    assert examples("`total([1])` raises `PriceError`, `total([2])` raises os.error.") == []

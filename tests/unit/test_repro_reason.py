@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from fleet.evidence.report_examples import report_test
 from fleet.evidence.suite import outcomes
 from fleet.pipeline.repro import wrong_reason
 
@@ -122,6 +123,19 @@ def test_a_change_storys_test_that_passes_on_the_base_shows_nothing(tmp_path):
         _run(tmp_path, "def test_r():\n    assert cut('ab', 'b') == 'a'\n"), CHANGE, "change"
     )
     assert got == "it passed on the current code, so it does not show that the change is missing"
+
+
+def test_a_raise_the_report_writes_is_kept_only_where_the_base_does_not_raise_it(tmp_path):
+    """The report's own "`f(x)` raises `E`" as a test, by code: a change story's new option
+    is missing on the base (kept); a bug report's "raises" the base already does (not kept)."""
+    change = "Add `keep_empty`: `cut('name.py', '', keep_empty=True)` raises `ValueError: empty`."
+    _, source = report_test({"strs.py": CODE}, change)
+    assert "with pytest.raises(ValueError):" in source
+    assert wrong_reason(_run(tmp_path, source), change, "change") == ""
+    bug = "`cut(None, 'a')` raises `AttributeError`, I expected None."
+    _, source = report_test({"strs.py": CODE}, bug)
+    got = wrong_reason(_run(tmp_path, source), bug)
+    assert got == "it passed on the current code, so it does not show the bug"
 
 
 def test_a_prose_plural_in_the_story_is_not_its_example(tmp_path):
