@@ -31,6 +31,11 @@ HOSTILE = [
     # no dunder either: what a package imports is an attribute of it (the real funcy imports os)
     "`cut(pkg.text.os.getcwd(), 1)` returns `''`. I expected `'x'`.",
     "`pkg.subprocess.run(['id'])` returns `0`. I expected `1`.",
+    # a raise names a builtin exception class and nothing else
+    "`cut('ab', 1)` raises `KeyError; import os`.",
+    "`cut('ab', 1)` should raise `__import__('os').system('id')`.",
+    "`cut('ab', 1)` raises `PwnError: pkg.text.os`.",
+    "`cut(open('/etc/passwd'), 1)` raises `ValueError`.",
 ]
 
 
