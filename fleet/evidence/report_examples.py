@@ -54,6 +54,7 @@ _RAISING = re.compile(
 )
 _ERROR_SPAN = re.compile(r"^(?P<name>[A-Z]\w*)\s*(?::|$)")
 RAISES = "raises "  # an expected value that is an exception: "raises KeyError"
+_CLASS = re.compile(r"[A-Z]\w*(?:Error|Exception|Warning)")
 _EXPECTED = re.compile(r"\bexpect(?:ed|s)?\b", re.I)
 _SENTENCE_END = re.compile(r"[.!?](?:\s|$)|\n\s*\n")
 PATH = "tests/test_report_example.py"
@@ -90,7 +91,8 @@ def _spans(report: str) -> list[_Span]:
 
 
 def _raised(after: str, nxt: _Span | None) -> str | None:
-    """The builtin exception class the text after a call says it raises (or should), if any."""
+    """The exception class the text after a call says it raises (or should), if any: a builtin
+    one, or a name that reads like one (``IDNAError``: the repository must define it)."""
     m = _RAISING.match(after)
     if m is None:
         return None
@@ -98,15 +100,17 @@ def _raised(after: str, nxt: _Span | None) -> str | None:
     if name is None and nxt is not None and not after[m.end() :].strip():
         found = _ERROR_SPAN.match(nxt.text)
         name = found.group("name") if found else None
-    return name if name in EXCEPTIONS else None
+    return name if name and (name in EXCEPTIONS or _CLASS.fullmatch(name)) else None
 
 
-def examples(report: str) -> list[tuple[str, str]]:
+def examples(report: str, *, stated: bool = False) -> list[tuple[str, str]]:
     """The report's (call, expected literal) pairs, as written in its code spans (a call said to
     raise: (call, "raises <class>")); [] when the report gives none or the pairing is
-    ambiguous."""
+    ambiguous. ``stated`` (a change story, which says what the code is to do): also each
+    "`f(x)` returns `a`" no expectation pairs, as (f(x), a)."""
     spans = _spans(report)
     direct: list[tuple[str, str]] = []
+    said: list[tuple[str, str]] = []  # "`f(x)` returns `a`"
     observed: list[str] = []
     expected: list[_Span] = []
     for i, s in enumerate(spans):
@@ -121,13 +125,19 @@ def examples(report: str) -> list[tuple[str, str]]:
             elif nxt is not None and nxt.kind == "literal" and not after[m.end() :].strip():
                 direct.append((s.text, nxt.text))
             continue
-        if s.kind == "call" and _RETURNED.match(after):
+        if s.kind == "call" and (m := _RETURNED.match(after)):
             observed.append(s.text)
+            if nxt is not None and nxt.kind == "literal" and not after[m.end() :].strip():
+                said.append((s.text, nxt.text))
         elif s.kind in ("literal", "call") and _in_expected_sentence(report, s.start):
             expected.append(s)
     used = {c for c, _ in direct}
     observed = [c for c in observed if c not in used]
-    return list(dict.fromkeys([*direct, *_paired(observed, expected)]))
+    found = [*direct, *_paired(observed, expected)]
+    if stated:
+        used |= {c for c, _ in found}
+        found += [(c, v) for c, v in said if c not in used]
+    return list(dict.fromkeys(found))
 
 
 def _paired(observed: list[str], expected: list[_Span]) -> list[tuple[str, str]]:
@@ -288,26 +298,33 @@ def _args(a: ast.arguments) -> list[ast.arg]:
 
 
 def report_test(
-    files: Mapping[str, str], report: str, located: Sequence[tuple[str, str]] = ()
+    files: Mapping[str, str],
+    report: str,
+    located: Sequence[tuple[str, str]] = (),
+    *,
+    kind: str = "bug",
 ) -> tuple[str, str] | None:
     """(path, source) of a pytest module asserting each of the report's examples, one test each;
     None when the report has none this module can write. ``located``: (path, function) pairs,
-    best first, that decide between modules defining the same name."""
+    best first, that decide between modules defining the same name; ``kind``: the story's (a
+    change story's "`f(x)` returns `a`" is what it asks for: :func:`examples`' ``stated``)."""
     tests: list[str] = []
     imports: list[str] = []
     defined = _defined(files)
-    for call, value in examples(report):
+    for call, value in examples(report, stated=kind == "change"):
         needed = _imports(call, defined, located)
         raises = value.startswith(RAISES)
-        if needed is not None and _kind(value) != "literal" and not raises:  # ``PercentRGB(...)``
-            more = _imports(value, defined, located)
+        error = value.removeprefix(RAISES)
+        built = not raises and _kind(value) != "literal"  # ``PercentRGB(red='0%', ...)``
+        if needed is not None and (built or (raises and error not in EXCEPTIONS)):
+            more = _imports(error, defined, located)  # the repository's class: ``IDNAError``
             needed = None if more is None else [*needed, *more]
         if needed is None:
             continue
         imports += [i for i in needed if i not in imports]
         op = "is" if value in ("True", "False", "None") else "=="
         body = (
-            f"    with pytest.raises({value.removeprefix(RAISES)}):\n        {call}\n"
+            f"    with pytest.raises({error}):\n        {call}\n"
             if raises
             else f"    assert {call} {op} {value}\n"
         )

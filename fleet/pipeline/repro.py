@@ -174,7 +174,7 @@ def reproduce(
     because the change is missing."""
     bug = kind == "bug"
     ranked = locate(files, report)
-    by_code = report_test(files, report, [(x.path, x.name) for x in ranked[:3]])
+    by_code = report_test(files, report, [(x.path, x.name) for x in ranked[:3]], kind=kind)
     if by_code is not None:  # the report's own "f(x) returns a; I expected b", as it stands
         path, source = by_code
         found = _judged(path, source, run(path, source), report, (0, kind))

@@ -138,6 +138,29 @@ def test_a_call_said_to_raise_a_builtin_exception_becomes_a_pytest_raises_test()
     assert source.startswith("import pytest\n")
     assert "    with pytest.raises(ZeroDivisionError):\n        round_to(1, 0)\n" in source
     ast.parse(source)
-    # past tense is what it did (a bug's symptom), and only builtin exception classes are named
+    # past tense is what it did (a bug's symptom); a class is a builtin one or the repository's
     assert examples("`total([1])` raised `ValueError`.") == []
-    assert examples("`total([1])` raises `PriceError`, `total([2])` raises os.error.") == []
+    own = "`round_to(1, 0)` raises `PriceError`, `round_to(2, 0)` raises os.error."
+    assert examples(own) == [("round_to(1, 0)", "raises PriceError")]
+    assert report_test(FILES, own) is None  # nobody defines PriceError
+    files = {**FILES, "shop/errors.py": "class PriceError(ValueError):\n    pass\n"}
+    _, source = report_test(files, own)
+    assert "from shop.errors import PriceError\n" in source
+    assert "with pytest.raises(PriceError):\n        round_to(1, 0)" in source
+
+
+def test_a_change_story_s_stated_result_is_its_example_and_a_bug_report_s_is_not():
+    story = (
+        "Please add `up`: `round_to(7, 5, up=True)` returns `10`, and `round_to(7, 5)` returns `5`."
+    )
+    assert examples(story) == []  # a bug's "returns" is its symptom
+    assert examples(story, stated=True) == [
+        ("round_to(7, 5, up=True)", "10"),
+        ("round_to(7, 5)", "5"),
+    ]
+    _, source = report_test(FILES, story, kind="change")
+    assert "assert round_to(7, 5, up=True) == 10" in source
+    assert report_test(FILES, story) is None
+    # an expectation the story pairs wins over the stated result
+    both = "`round_to(7, 5)` returns `5`. I expected `10`."
+    assert examples(both, stated=True) == [("round_to(7, 5)", "10")]
