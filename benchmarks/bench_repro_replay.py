@@ -15,7 +15,9 @@ Prints one line per task and ``RESULT repro_rate_defs`` / ``RESULT repro_rate_pl
 fraction of replies whose test reproduces), ``RESULT repro_defs_losses`` (replies reproducing
 only without the helpers), ``RESULT repro_tasks_defs`` / ``repro_tasks_plain`` (tasks with a
 reproducing reply), and ``RESULT repro_by_code_tasks`` (of all bug and change tasks, those whose
-report's own examples reproduce as a test written by code), ``RESULT qa_tests_written`` /
+report's own examples reproduce as a test written by code, through the fleet's own first step,
+``fleet.pipeline.repro.reproduce`` with QA never asked) and ``RESULT repro_by_code_valid`` (of
+those, the ones whose kept tests pass on the fixed tree: right tests), ``RESULT qa_tests_written`` /
 ``qa_tests_repeated`` (test functions in the replies, and those that repeat an earlier one of
 their module, which the fleet leaves out: ``fleet/evidence/distinct.py``), ``RESULT
 repro_rate_stops`` (the replies reproducing, with the helpers, when cut where the fleet's stop
@@ -144,11 +146,10 @@ def each_test(module: str) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     import dev_tasks
 
-    from fleet.context.localise import locate
     from fleet.council.patching import begun_module
     from fleet.evidence.acceptance import names_of_tests
     from fleet.evidence.distinct import distinct_tests
-    from fleet.evidence.report_examples import report_test
+    from fleet.pipeline.repro import reproduce
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--trace", type=Path, action="append", default=[], help="bench_agents trace")
@@ -176,13 +177,24 @@ def main(argv: list[str] | None = None) -> int:
             if any(r["task"] == tid for r in rows):
                 fixed[tid] = Base(dev_tasks.fixed_files(bench), Path(tmp) / f"{n}-fixed", report,
                                   task.kind)  # fmt: skip
-        by_code = 0
-        for tid, base in bases.items():
-            ranked = locate(base.files, base.report)
-            test = report_test(base.files, base.report, [(x.path, x.name) for x in ranked[:3]])
-            ok = test is not None and base.reproduces(*test)
+        by_code = by_code_valid = 0
+        for n, (tid, base) in enumerate(bases.items()):
+            # the fleet's own first step (QA never asked): the report's examples as a test, its
+            # tests that fail on the base for the reported reason kept
+            got = reproduce(lambda *_: {}, base.outcomes, files=base.files, report=base.report,
+                            attempts=0, kind=base.kind)  # fmt: skip
+            ok = got.reproduced and got.origin == "report"
+            right = False
+            if ok:  # and the package's own code (the fix) passes what was kept: the test is right
+                task = known[tid]
+                on = fixed.get(tid) or Base(dev_tasks.fixed_files(dev_tasks.bench_task(task)),
+                                            Path(tmp) / f"{n}-fixed", base.report, task.kind)  # fmt: skip
+                fixed[tid] = on
+                right = on.passes(got.path, got.source)
             by_code += ok
-            print(f"  {tid}: report's examples {'reproduce' if ok else 'no'}", flush=True)
+            by_code_valid += right
+            said = "reproduce" + (", pass on the fix" if right else ", FAIL on the fix")
+            print(f"  {tid}: report's examples {said if ok else 'no'}", flush=True)
         per: dict[str, list[tuple[bool, bool]]] = {}
         written = repeated = stops = valid_first = extra = valid_extra = 0
         chars = [0, 0]  # characters QA generated, and those a server asked with stops returns
@@ -217,6 +229,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"RESULT repro_tasks_defs {sum(any(d for d, _ in v) for v in per.values())}")
     print(f"RESULT repro_tasks_plain {sum(any(p for _, p in v) for v in per.values())}")
     print(f"RESULT repro_by_code_tasks {by_code}")
+    print(f"RESULT repro_by_code_valid {by_code_valid}")
     print(f"RESULT qa_tests_written {written}")
     print(f"RESULT qa_tests_repeated {repeated}")
     print(f"RESULT repro_rate_stops {stops / n:.3f}")
