@@ -31,10 +31,17 @@ from __future__ import annotations
 import ast
 import builtins
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 
-from fleet.evidence.report_defs import EXCEPTIONS, SAFE_BUILTINS, SPAN, reflective
+from fleet.evidence.report_defs import (
+    EXCEPTIONS,
+    SAFE_BUILTINS,
+    SPAN,
+    definitions,
+    reflective,
+    with_definitions,
+)
 
 _BARE = r"(?:True|False|None|-?\d[\d_.]*)"
 # "`f(x)` returns `a`", ", and I get `a`", "returns False.": the verb, then the value
@@ -51,6 +58,13 @@ _SHOULD = re.compile(
 _RAISING = re.compile(
     r"^\s*,?\s*(?:should\s+|must\s+|to\s+|will\s+)?(?:raises?|throws?)\s+(?:an?\s+)?"
     r"(?:(?P<bare>[A-Z]\w*)\b)?",
+)
+# "... raises a TypeError instead of returning `(1, 2)`", "returns None instead of raising
+# ValueError", "gives `a` instead of `b`": what follows "instead of" is the expectation
+_INSTEAD = re.compile(
+    r"^(?:[^.;!?]|\.\d)*?\binstead\s+of\s+(?:raising\s+(?:an?\s+)?(?P<error>[A-Z]\w*)?"
+    r"|(?:(?:returning|giving|being)\s+)?"
+    r"(?:(?P<bare>True|False|None|-?\d[\d_]*(?:\.\d+)?)(?!\w|\.\w))?)",
 )
 _ERROR_SPAN = re.compile(r"^(?P<name>[A-Z]\w*)\s*(?::|$)")
 RAISES = "raises "  # an expected value that is an exception: "raises KeyError"
@@ -103,6 +117,36 @@ def _raised(after: str, nxt: _Span | None) -> str | None:
     return name if name and (name in EXCEPTIONS or _CLASS.fullmatch(name)) else None
 
 
+def _instead(after: str, nxt: _Span | None) -> str | None:
+    """The expectation "instead of ..." gives after a call, if any: a literal, or
+    "raises <class>"."""
+    m = _INSTEAD.match(after)
+    if m is None:
+        return None
+    if m.group("bare"):
+        return m.group("bare")
+    rest = after[m.end() :].strip()
+    if "raising" in m.group(0):
+        error = _raised(f"raises {m.group('error') or ''}", None if rest else nxt)
+        return RAISES + error if error else None
+    return nxt.text if nxt is not None and nxt.kind == "literal" and not rest else None
+
+
+def _told(after: str, nxt: _Span | None) -> tuple[bool, str | None]:
+    """Whether the text after a call says what the call should do, and what (None: not as a
+    value this module can assert): "instead of `b`", "raises X", "should return `b`"."""
+    if value := _instead(after, nxt):
+        return True, value
+    if error := _raised(after, nxt):
+        return True, RAISES + error
+    if m := _SHOULD.match(after):
+        if m.group("bare"):
+            return True, m.group("bare")
+        literal = nxt is not None and nxt.kind == "literal" and not after[m.end() :].strip()
+        return True, nxt.text if literal and nxt is not None else None
+    return False, None
+
+
 def examples(report: str, *, stated: bool = False) -> list[tuple[str, str]]:
     """The report's (call, expected literal) pairs, as written in its code spans (a call said to
     raise: (call, "raises <class>")); [] when the report gives none or the pairing is
@@ -113,22 +157,26 @@ def examples(report: str, *, stated: bool = False) -> list[tuple[str, str]]:
     said: list[tuple[str, str]] = []  # "`f(x)` returns `a`"
     observed: list[str] = []
     expected: list[_Span] = []
-    for i, s in enumerate(spans):
-        after = report[s.end : spans[i + 1].start] if i + 1 < len(spans) else report[s.end :]
+
+    def around(i: int) -> tuple[str, _Span | None]:  # the text after span i, and the next span
         nxt = spans[i + 1] if i + 1 < len(spans) else None
-        if s.kind == "call" and (error := _raised(after, nxt)):
-            direct.append((s.text, RAISES + error))
-            continue
-        if s.kind == "call" and (m := _SHOULD.match(after)):
-            if m.group("bare"):
-                direct.append((s.text, m.group("bare")))
-            elif nxt is not None and nxt.kind == "literal" and not after[m.end() :].strip():
-                direct.append((s.text, nxt.text))
+        return report[spans[i].end : nxt.start if nxt else len(report)], nxt
+
+    for i, s in enumerate(spans):
+        after, nxt = around(i)
+        told, value = _told(after, nxt) if s.kind == "call" else (False, None)
+        if told:
+            direct += [(s.text, value)] if value is not None else []
             continue
         if s.kind == "call" and (m := _RETURNED.match(after)):
-            observed.append(s.text)
+            value = None
             if nxt is not None and nxt.kind == "literal" and not after[m.end() :].strip():
                 said.append((s.text, nxt.text))
+                value = _instead(*around(i + 1))  # "returns `a` instead of `b`"
+            if value is not None:
+                direct.append((s.text, value))
+            else:
+                observed.append(s.text)
         elif s.kind in ("literal", "call") and _in_expected_sentence(report, s.start):
             expected.append(s)
     used = {c for c, _ in direct}
@@ -259,12 +307,14 @@ def _imports(
     call: str,
     defined: tuple[dict[str, list[str]], set[str], set[str]],
     located: Sequence[tuple[str, str]],
+    given: Collection[str] = (),
 ) -> list[str] | None:
     """The import lines ``call`` needs, or None when one of its names cannot be resolved, it
     names nothing of the repository, or it reaches for the interpreter's insides
     (``__import__('os')``, a generator's ``gi_frame``: ``report_defs.reflective``) or for what a
     package imports (``pkg.os.system``); the report is untrusted text, and only the repository's
-    code is what an example may call."""
+    code is what an example may call. ``given``: names the test defines itself (the report's pure
+    definitions, ``report_defs.definitions``)."""
     defs, packages, modules = defined
     preferred = {name.split(".", 1)[0]: _module(path) for path, name in located}
     lines: list[str] = []
@@ -275,6 +325,7 @@ def _imports(
         n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)
     }
     bound = {a.arg for n in ast.walk(tree) if isinstance(n, ast.Lambda) for a in _args(n.args)}
+    bound |= set(given)
     bound |= {
         n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)
     }
@@ -311,8 +362,10 @@ def report_test(
     tests: list[str] = []
     imports: list[str] = []
     defined = _defined(files)
+    # "define `def always_fails(): raise ValueError('down')`": the report's pure helpers
+    helpers = definitions(report, frozenset(defined[0]))
     for call, value in examples(report, stated=kind == "change"):
-        needed = _imports(call, defined, located)
+        needed = _imports(call, defined, located, helpers)
         raises = value.startswith(RAISES)
         error = value.removeprefix(RAISES)
         built = not raises and _kind(value) != "literal"  # ``PercentRGB(red='0%', ...)``
@@ -339,4 +392,4 @@ def report_test(
         n += 1
         path = PATH.replace(".py", f"_{n}.py")
     head = "\n".join(sorted(imports, key=lambda i: (i != "import pytest", i)))
-    return path, f"{head}\n\n\n" + "\n\n".join(tests)
+    return path, with_definitions(f"{head}\n\n\n" + "\n\n".join(tests), helpers)[0]

@@ -82,3 +82,9 @@ def test_a_reports_helper_reaching_past_pure_names_never_enters_qas_test(report)
     test = "from pkg.text import cut\n\n\ndef test_t():\n    assert cut(helper(), 1) == ''\n"
     source, added = with_definitions(test, definitions(report, repository_names(FILES)))
     assert (source, added) == (test, [])
+
+
+@pytest.mark.parametrize("report", HOSTILE_HELPERS)
+def test_a_reports_helper_reaching_past_pure_names_never_enters_the_test_written_by_code(report):
+    """The report's own example calls its ``helper``: not defined, so no test is written."""
+    assert report_test(FILES, f"{report}. `cut(helper(), 1)` should return `''`.") is None

@@ -164,3 +164,37 @@ def test_a_change_story_s_stated_result_is_its_example_and_a_bug_report_s_is_not
     # an expectation the story pairs wins over the stated result
     both = "`round_to(7, 5)` returns `5`. I expected `10`."
     assert examples(both, stated=True) == [("round_to(7, 5)", "10")]
+
+
+def test_what_instead_of_names_is_the_expectation():
+    cases = {
+        "`round_to(7, 5)` raises a TypeError instead of returning `10`.": "10",
+        "`round_to(7, 5)` gives `5` instead of `10`.": "10",
+        "`round_to(7, 5)` returns 5 instead of 10.": "10",
+        "`round_to(7, 5)` returns 5 instead of 7.5, as documented.": "7.5",
+        "`round_to(7, 5)` returns None instead of raising ValueError.": "raises ValueError",
+        "`round_to(7, 5)` returns `None` instead of raising `KeyError: 'x'`.": "raises KeyError",
+    }
+    for report, value in cases.items():
+        assert examples(report) == [("round_to(7, 5)", value)], report
+    # nothing assertable after it: no example
+    assert examples("`round_to(7, 5)` returns None instead of the list.") == []
+    assert examples("`round_to(7, 5)` returns 5 instead of 10x.") == []
+    assert examples("Instead of `round_to(7, 5)` I call `total([1])`.") == []
+
+
+def test_a_helper_the_report_defines_is_written_into_the_test():
+    report = (
+        "Define `def boom(): raise ValueError('down')`; `total([boom])` returns None instead of "
+        "raising ValueError. And `def leak(): return open('/etc/passwd').read()`: "
+        "`round_to(leak(), 5)` should return `0`."
+    )
+    assert examples(report) == [
+        ("total([boom])", "raises ValueError"),
+        ("round_to(leak(), 5)", "0"),
+    ]
+    files = {**FILES, "shop/other.py": "def other(x):\n    return x\n"}  # total: one module now
+    _, source = report_test(files, report)
+    assert "def boom():\n    raise ValueError('down')" in source
+    assert "with pytest.raises(ValueError):\n        total([boom])" in source
+    assert "leak" not in source and "open(" not in source  # an impure helper: no test of it
