@@ -296,11 +296,9 @@ def _formatted(req: PatchRequest, profile: ModelProfile) -> list[ChatMessage]:
     ]
 
 
-def _targets(req: PatchRequest, profile: ModelProfile) -> list[Stub]:
-    """The body-less functions ``req.focus`` names (and new ones it holds), to continue a reply
-    into; none when the profile does not continue functions."""
-    if not profile.stub_continuation:
-        return []
+def _bodiless(req: PatchRequest) -> list[Stub]:
+    """The body-less functions ``req.focus`` names (and new ones it holds): a profile that
+    continues functions continues a reply into them."""
     named = [s for s in stubs(req.files) if s.name in req.focus]
     return named + [s for s in req.focus if isinstance(s, Stub)]
 
@@ -366,7 +364,8 @@ def _write(
     correction, cut_note = _CORRECTIONS.get(
         _format(req, profile), ("author.correction", "author.cut")
     )
-    targets = _targets(req, profile)
+    bodiless = _bodiless(req)  # none: an echo repeats existing code (the line request)
+    targets = bodiless if profile.stub_continuation else []
     continue_first = req.continue_first and profile.stub_continuation
     # the body-less function to continue next (one the last reply echoed; on a retry, the target)
     stub = targets[0] if (req.notes or continue_first) and targets else None
@@ -383,9 +382,6 @@ def _write(
     afresh = False  # the last reply echoed, broke its code or held no edit: asked as first asked
     # the last reply repeated existing code: the line request comes next (once)
     line_now, lined = False, False
-    bodiless = any(isinstance(s, Stub) for s in req.focus) or any(
-        s.name in req.focus for s in stubs(req.files)
-    )
     # A continuation always comes when one is due, even after the last correction (it is a
     # different request, not one more correction); there is at most one.
     while attempt <= samp.retries or stub is not None:
