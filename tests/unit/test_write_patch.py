@@ -395,6 +395,20 @@ def test_a_reply_that_repeats_existing_code_is_followed_by_the_line_request() ->
     assert "Fix add." in line[-1].content
 
 
+def test_the_line_request_asks_in_place_of_the_instruction_to_write_edits() -> None:
+    """One instruction, as bench_trace.py measured it: not "write the edits" and then "find the
+    line" (a retry's echo in the 7e24377 run repeated that pair of instructions back)."""
+    from fleet.prompts import render
+
+    write = render("request.write")
+    asked = Asked(SAME, "calc/ops.py\nWRONG: return a - b\nFIXED: return a + b\n")
+    write_patch(asked, author_messages("c", instruction=f"Fix add.\n{write}"), FILES,
+                base_commit="c", seed=7)  # fmt: skip
+    (first, _, _), (line, _, _) = asked.calls
+    assert write in first[-1].content and write not in line[-1].content
+    assert line[-1].content.endswith("Fix add.\n" + render("author.line_ask"))
+
+
 def test_the_line_request_comes_once_and_a_reply_without_a_pair_fails_as_before() -> None:
     asked = Asked(SAME, "The code is right.", GOOD)
     with pytest.raises(PatchFailed):
