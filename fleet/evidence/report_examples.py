@@ -11,15 +11,23 @@ the base commit and keeps it only if it fails there for the reported reason, lik
   "gives", "gave", "yields", "is") and the literal spans of its "expected" sentences, paired in
   order when there are as many of each (one call and one expected value, or two and two);
 - **raising**: a call span followed by "raises", "should raise", "to raise", "must raise" (or
-  "throw") and a builtin exception class, bare or as a span (``KeyError: 'y'``): ``with
+  "throw") and an exception class, bare or as a span (``KeyError: 'y'``): ``with
   pytest.raises(KeyError): f(x)``. "Raises" may be what the code does now (a bug) or what it
-  should do (a change): the suite step keeps the test only where it fails on the base.
+  should do (a change): the suite step keeps the test only where it fails on the base;
+- **instead of**: what follows it after a call is the expectation ("raises a TypeError instead
+  of returning ``(1, 2)``", "returns None instead of raising ValueError", "gives ``2`` instead
+  of ``3``");
+- **stated** (a change story only, which says what the code is to do): "`f(x, new=1)` returns
+  `a`" that no expectation pairs (in a bug report that is the symptom).
 
-An expected value is a literal (``ast.literal_eval``) or, in order, a value the repository's code
-builds (``PercentRGB(red='0%', ...)``: a call under the same rules as the example's). An example
+An expected value is a literal (``ast.literal_eval``), in order a value the repository's code
+builds (``PercentRGB(red='0%', ...)``: a call under the same rules as the example's), or an
+exception class, builtin or the repository's. An example
 must call the repository's code (a name it defines, imported from the one module defining it at
 top level or the located function's, or its top-level package: ``pkg.f(x)``) and may use only
-pure builtins and builtin exception classes around it (``list``, ``range``, ``ValueError``, ...;
+pure builtins, builtin exception classes and the report's own pure helpers
+(``report_defs.definitions``, written into the test) around it (``list``, ``range``,
+``ValueError``, ...;
 no ``open``, ``exec``, no dunders, no frame attributes, nothing a package imports: ``pkg.os``):
 the report is untrusted text and the test runs, and may ship, as code. Anything else, or an
 ambiguous report, gives no test: QA is asked instead. Pure: ``files`` is path -> text at the base
