@@ -55,10 +55,9 @@ def _pairs(reply: str) -> list[tuple[str, str, list[str]]]:
         text = lines[i].strip()
         i += 1
         if not text.startswith(WRONG):
-            if text and not text.startswith(
-                FIXED
-            ):  # a path line (``<pkg/m.py>`` too) names the file
-                named = clean_path(text.strip("<>"))
+            # a path line (``<pkg/m.py>`` too) names the file
+            if text and not text.startswith(FIXED):
+                named = clean_path(text.strip("<> "))
                 written = named.removeprefix("path/to/") if named else written
             continue
         wrong, fixed = _clean(text, WRONG), list[str]()
