@@ -71,6 +71,11 @@ class OrchestratorSettings(BaseModel):
         "developer proposes afresh (hot, a new seed) at the revise step instead of revising its "
         "failing candidate",
     )
+    critique: bool = Field(
+        _COUNCIL.critique,
+        description="patch councils with distinguish: critics review the candidates once one "
+        "passes the whole evidence suite; false: no critiques (revisions work from the evidence)",
+    )
     plan_by_team: bool = Field(
         True,
         description="stories with 2+ criteria: the architect proposes the task DAG and the "

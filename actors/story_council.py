@@ -152,7 +152,7 @@ class RayCouncil:
             rounds=s.rounds, settle_on_pass=s.settle_on_pass,
             phase_timeout_s=s.phase_timeout_s, qa_examples=s.qa_examples,
             debug_rounds=s.debug_rounds, distinguish=s.distinguish,
-            resample_failing=s.resample_failing,
+            resample_failing=s.resample_failing, critique=s.critique,
         )  # fmt: skip
         ports = step.CouncilPorts(
             log=self.log, sources=self.sources, members=self.members, qa=self.qa,

@@ -366,6 +366,13 @@ def _parse(argv: list[str] | None) -> tuple[argparse.Namespace, list[str]]:
         help="council: while no candidate passes the evidence suite, developers propose afresh "
         "instead of revising (default: config/fleet.yaml's council.resample_failing)",
     )
+    ap.add_argument(
+        "--critique",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="council: critics review the candidates once one passes the evidence suite "
+        "(default: config/fleet.yaml's council.critique)",
+    )
     args = ap.parse_args(argv)
     arms = (
         list(ARMS) if args.arm == "all" else [a.strip() for a in args.arm.split(",") if a.strip()]
@@ -467,6 +474,8 @@ def _resume_file(args: argparse.Namespace) -> ResumeFile | None:
         settings["debug_rounds"] = spec.debug_rounds
     if spec.resample_failing:  # files written without it (it revised) stay theirs
         settings["resample_failing"] = True
+    if not spec.critique:  # files written without it (critics reviewed) stay theirs
+        settings["critique"] = False
     resume = ResumeFile(args.resume, settings)
     tasks = len({task for _arm, task in resume.done})
     print(f"== resume file {args.resume}: {len(resume.done)} (arm, task) figures for "

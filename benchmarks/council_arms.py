@@ -73,10 +73,11 @@ OTHERS = {m: temperature_of(m) for m in PRESET.members if m not in DEVELOPERS}
 
 def council_spec(args: argparse.Namespace) -> CouncilSpec:
     """``config/fleet.yaml``'s council, with what the command line sets explicitly (``--rounds``,
-    ``--debug-rounds``, ``--qa-examples``, ``--resample-failing``; None or absent: the config's)."""
+    ``--debug-rounds``, ``--qa-examples``, ``--resample-failing``, ``--critique``; None or
+    absent: the config's)."""
     given = {
         k: getattr(args, k, None)
-        for k in ("rounds", "debug_rounds", "qa_examples", "resample_failing")
+        for k in ("rounds", "debug_rounds", "qa_examples", "resample_failing", "critique")
     }
     return PRESET.model_copy(update={k: v for k, v in given.items() if v is not None})
 
@@ -393,6 +394,7 @@ def council_request(
         debug_rounds=spec.debug_rounds,
         distinguish=spec.distinguish,
         resample_failing=spec.resample_failing,
+        critique=spec.critique,
         rule="evidence",
         suite=where.suite,
         source=str(where.repo),

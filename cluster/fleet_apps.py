@@ -201,6 +201,7 @@ class FleetApps:
             debug_rounds=cfg.council.debug_rounds,
             distinguish=cfg.council.distinguish,
             resample_failing=cfg.council.resample_failing,
+            critique=cfg.council.critique,
             data_dir=str(Path(cfg.data_dir).expanduser()),
         )
         # The gateway's start-up creates the orchestrator from these settings: the same path a

@@ -246,6 +246,7 @@ def fleet_settings(cfg: ClusterConfig, models: ModelsConfig) -> Obj:
         "debug_rounds": cfg.orchestrator.debug_rounds,
         "distinguish": cfg.orchestrator.distinguish,
         "resample_failing": cfg.orchestrator.resample_failing,
+        "critique": cfg.orchestrator.critique,
         "data_dir": cfg.orchestrator.data_dir,
     }
 

@@ -256,6 +256,11 @@ class OrchestratorSpec(Schema):
         "developer proposes afresh (hot, a new seed) at the revise step instead of revising its "
         "failing candidate",
     )
+    critique: bool = Field(
+        True,
+        description="patch councils with distinguish: critics review the candidates once one "
+        "passes the whole evidence suite; false: no critiques (revisions work from the evidence)",
+    )
     data_dir: str = Field(
         "/data/swe-fleet",
         pattern=r"^/",

@@ -150,6 +150,12 @@ class CouncilSpec(Schema):
         "developer proposes afresh (hot, a new seed) at the revise step instead of revising its "
         "failing candidate (off as measured: docs/council.md 4c)",
     )
+    critique: bool = Field(
+        True,
+        description="patch councils with distinguish: critics review the candidates once one "
+        "passes the whole evidence suite; false: no critiques, each reviser works from the test "
+        "results and the differing outputs it already reads (docs/council.md 4d)",
+    )
 
 
 class DeliveryConfig(Schema):

@@ -70,6 +70,11 @@ class DeliberationRequest(Contract):
         "developer proposes afresh (hot, a new seed) at the revise step instead of revising its "
         "failing candidate",
     )
+    critique: bool = Field(
+        True,
+        description="a patch council with distinguish: False asks no critiques (each reviser "
+        "works from the test results and the differing outputs it reads)",
+    )
     approval_threshold: int = Field(6, ge=0, le=10, description="a score at or above this approves")
     weights: dict[str, float] = Field(
         default_factory=dict, description="voter id -> vote weight (default 1)"

@@ -136,9 +136,16 @@ def critique_skipped(state: CouncilState) -> str | None:
     failing tests and the other candidates with theirs (``patching.revise_notes``), and the
     critics restate those failures: on more-itertools-collapse-levels, with no candidate
     passing anything, the critiques were 37 % of the council's tokens (benchmarks/RESULTS.md).
-    The revision still runs."""
+    With ``critique`` off, never: the reviser reads the differing outputs too (docs/council.md
+    4d). The revision still runs."""
     req = state.request
-    if req.suite is None or not req.distinguish or passing(state)[0]:
+    if req.suite is None or not req.distinguish:
+        return None
+    if not req.critique:
+        return (
+            "critique: off (the revisions work from their test results and the differing outputs)"
+        )
+    if passing(state)[0]:
         return None
     return "critique: no candidate passes the evidence suite (the revisions work from their test results)"
 

@@ -38,6 +38,7 @@ class CouncilOptions:
     debug_rounds: int = _SPEC.debug_rounds
     distinguish: bool = _SPEC.distinguish
     resample_failing: bool = _SPEC.resample_failing
+    critique: bool = _SPEC.critique
 
 
 @dataclass(frozen=True)
@@ -111,7 +112,7 @@ def deliberate(
         proposers=proposers(members) or members[:1], rounds=options.rounds,
         settle_on_pass=options.settle_on_pass, phase_timeout_s=options.phase_timeout_s,
         debug_rounds=options.debug_rounds, distinguish=options.distinguish,
-        resample_failing=options.resample_failing,
+        resample_failing=options.resample_failing, critique=options.critique,
         rule="evidence", seed=seed, suite=suite, source=at.repo.path, base=at.branch,
         temperature_floor=RECONVENED_FLOOR if convened else 0.0,
         base_commit=at.commit, acceptance=tuple(task_criteria(story, task)),

@@ -74,6 +74,7 @@ def story_stack(ray_cluster, redis_url, tmp_path_factory, fixes, record):
         debug_rounds=spec.debug_rounds,
         distinguish=spec.distinguish,
         resample_failing=spec.resample_failing,
+        critique=spec.critique,
         phase_timeout_s=300.0,
     )
     yield s

@@ -447,6 +447,24 @@ def test_a_passing_candidate_is_critiqued_when_its_pass_does_not_settle_the_coun
     assert d.critiques and d.winner.endswith("developer-1")
 
 
+def test_with_critique_off_no_critic_is_asked_and_the_revision_reads_the_evidence():
+    """``critique=False``: the same council as above asks no critic; the failing candidate's
+    developer still revises, from its own test output, and the round says why."""
+    script = Script({"developer-1": ["return a + b"], "developer-2": ["return a * b"]})
+    table = Table(
+        {"return a + b": (None, {}), "return a * b": ("AssertionError: assert 6 == 5", {})}
+    )
+    voters = Voters()
+    d, events = council(script, voters, table, rounds=1, distinguish=True, settle_on_pass=False,
+                        early_stop=False, critique=False)  # fmt: skip
+    assert not d.critiques and not [s for s in voters.seen if "Review this candidate" in s]
+    assert "assert 6 == 5" in script.asked["developer-2"][1]  # its revision reads its failure
+    assert [p.round for p in d.proposals if p.author == "developer-2"] == [0, 1]
+    skipped = data(events, "council.round_completed")[-1]["skipped"]
+    assert any(s.startswith("critique: off") for s in skipped)
+    assert d.winner.endswith("developer-1")
+
+
 class Broken(Table):
     """An evidencer whose probe-only runs fail (the sandbox went away)."""
 

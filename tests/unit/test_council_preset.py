@@ -36,7 +36,7 @@ STORY = Story(id="s1", title="Add", description="add(a, b) returns the sum", rep
               acceptance_criteria=("add(2, 3) returns 5",))  # fmt: skip
 TASK = Task(id="T1", story_id="s1", role="developer", description="add(a, b) returns the sum")
 FIELDS = ("members", "proposers", "rounds", "settle_on_pass", "debug_rounds", "distinguish",
-          "resample_failing", "rule", "phase", "seed")  # fmt: skip
+          "resample_failing", "critique", "rule", "phase", "seed")  # fmt: skip
 
 
 class Repo:
@@ -77,7 +77,7 @@ def fleet_up_settings(spec: CouncilSpec) -> Any:
         redis_url="redis://x", members=spec.members, rounds=spec.rounds,
         settle_on_pass=spec.settle_on_pass, qa_examples=spec.qa_examples,
         debug_rounds=spec.debug_rounds, distinguish=spec.distinguish,
-        resample_failing=spec.resample_failing,
+        resample_failing=spec.resample_failing, critique=spec.critique,
     )  # fmt: skip
 
 
@@ -91,7 +91,8 @@ def story_request(spec: CouncilSpec) -> Any:
                                   qa_examples=settings.qa_examples,
                                   debug_rounds=settings.debug_rounds,
                                   distinguish=settings.distinguish,
-                                  resample_failing=settings.resample_failing)  # fmt: skip
+                                  resample_failing=settings.resample_failing,
+                                  critique=settings.critique)  # fmt: skip
 
     def members(story: Story, task: Task) -> tuple[tuple[str, ...], dict[str, str]]:
         chosen = members_for(spec.members, f"{story.title}\n{story.description}")
@@ -122,11 +123,13 @@ def test_the_schema_defaults_are_the_configured_council():
 
 def test_a_council_block_that_differs_from_the_defaults_reaches_the_story_path():
     changed = load("fleet.yaml").council.model_copy(
-        update={"debug_rounds": 2, "distinguish": False, "resample_failing": False}
-    )
+        update={"debug_rounds": 2, "distinguish": False, "resample_failing": False,
+                "critique": not CouncilSpec().critique}
+    )  # fmt: skip
     request = story_request(changed)
     assert request.debug_rounds == 2 and request.distinguish is False
     assert request.resample_failing is False
+    assert request.critique is not CouncilSpec().critique
 
 
 def test_the_benchmark_council_is_the_story_council():

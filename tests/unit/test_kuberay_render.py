@@ -398,7 +398,9 @@ def test_the_council_settings_of_cluster_yaml_reach_the_orchestrator():
     from serve_apps.gateway.app import GatewayArgs
 
     raw = _raw()
-    raw["orchestrator"] |= {"debug_rounds": 3, "distinguish": False, "resample_failing": False}
+    raw["orchestrator"] |= {
+        "debug_rounds": 3, "distinguish": False, "resample_failing": False, "critique": False,
+    }  # fmt: skip
     apps = {
         a["name"]: a for a in serve_config(_parse(raw), config.load("models.yaml"))["applications"]
     }
@@ -406,7 +408,7 @@ def test_the_council_settings_of_cluster_yaml_reach_the_orchestrator():
         GatewayArgs.model_validate(apps["gateway"]["args"]).fleet
     )
     assert settings.debug_rounds == 3 and settings.distinguish is False
-    assert settings.resample_failing is False
+    assert settings.resample_failing is False and settings.critique is False
 
 
 def _two_served() -> tuple[ClusterConfig, ModelsConfig]:
