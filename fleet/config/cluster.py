@@ -257,8 +257,8 @@ class OrchestratorSpec(Schema):
         "failing candidate",
     )
     critique: bool = Field(
-        True,
-        description="patch councils with distinguish: critics review the candidates once one "
+        False,
+        description="patch councils with distinguish: true: critics review the candidates once one "
         "passes the whole evidence suite; false: no critiques (revisions work from the evidence)",
     )
     data_dir: str = Field(

@@ -151,10 +151,10 @@ class CouncilSpec(Schema):
         "failing candidate (off as measured: docs/council.md 4c)",
     )
     critique: bool = Field(
-        True,
-        description="patch councils with distinguish: critics review the candidates once one "
+        False,
+        description="patch councils with distinguish: true: critics review the candidates once one "
         "passes the whole evidence suite; false: no critiques, each reviser works from the test "
-        "results and the differing outputs it already reads (docs/council.md 4d)",
+        "results and the differing outputs it already reads (off as measured: docs/council.md 4d)",
     )
 
 

@@ -27,6 +27,7 @@ def council_stack(ray_cluster, redis_url, tmp_path_factory):
         rounds=1,
         phase_timeout_s=90.0,
         settle_on_pass=False,  # the whole protocol: critiques cite the round-0 results
+        critique=True,  # (off by default in config/fleet.yaml)
     )
     yield s
     stop_stack(ray_cluster, s)
