@@ -14,9 +14,9 @@ and checks that every member is asked the same things and the same change is com
 
 - ``council``: the full protocol in process (``fleet.council.Council`` with ``local_gather``: the
   members, prompts, ``write_patch``, evidence runs, debugging, distinguishing inputs, critique with
-  results, revision, ballots and ``evidence`` tally of the story path, without Ray), as
-  ``config/fleet.yaml``'s ``council:`` block configures it (``council_spec``; ``--rounds`` and
-  ``--qa-examples`` given on the command line override it): developer-1..3 (greedy, 0.2, 0.7:
+  results (when ``critique`` is on), revision, ballots and ``evidence`` tally of the story path,
+  without Ray), as ``config/fleet.yaml``'s ``council:`` block configures it (``council_spec``;
+  the settings given on the command line override it): developer-1..3 (greedy, 0.2, 0.7:
   ``developer_temperature``; 2 and 3 begin with the function's continuation,
   ``continues_first``; each its own style line), qa-1 and architect-1, early stop
   (``settle_on_pass``: a candidate passing the whole evidence suite ends it). The winner's
