@@ -399,7 +399,7 @@ def test_the_council_settings_of_cluster_yaml_reach_the_orchestrator():
 
     raw = _raw()
     raw["orchestrator"] |= {
-        "debug_rounds": 3, "distinguish": False, "resample_failing": False, "critique": False,
+        "debug_rounds": 3, "distinguish": False, "resample_failing": True, "critique": True,
     }  # fmt: skip
     apps = {
         a["name"]: a for a in serve_config(_parse(raw), config.load("models.yaml"))["applications"]
@@ -408,7 +408,7 @@ def test_the_council_settings_of_cluster_yaml_reach_the_orchestrator():
         GatewayArgs.model_validate(apps["gateway"]["args"]).fleet
     )
     assert settings.debug_rounds == 3 and settings.distinguish is False
-    assert settings.resample_failing is False and settings.critique is False
+    assert settings.resample_failing is True and settings.critique is True  # not the defaults
 
 
 def _two_served() -> tuple[ClusterConfig, ModelsConfig]:
